@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the system packages videval builds against (FFmpeg dev libraries, clang for bindgen,
+# the ffmpeg CLI used by tests to make fixtures). Idempotent: does nothing when all are present.
+set -euo pipefail
+packages=(build-essential pkg-config clang libclang-dev libavcodec-dev libavformat-dev
+  libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev ffmpeg
+  libfontconfig1-dev fonts-dejavu-core)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "ci/setup.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,16 @@
+//! Pure functions over frames and features: the metrics videval reports, and the statistics
+//! that turn per-sample values into estimates with confidence intervals.
+//!
+//! Nothing here does I/O. A metric receives a decoded [`Video`] and returns a number; the
+//! harness decides where the video came from and where the number goes. Each metric lives in
+//! its own file and is listed once in [`registry::REGISTRY`].
+
+pub mod aspect_ratio;
+pub mod frame_count;
+pub mod registry;
+pub mod stats;
+pub mod temporal_diff;
+pub mod video;
+
+pub use registry::{Direction, Metric, MetricError, MetricId, REGISTRY};
+pub use video::{Video, VideoError};

@@ -1,0 +1,116 @@
+//! The metric registry: every metric videval can compute, with the facts a report and a gate
+//! need about it (version, direction, sane range). Adding a metric is one file plus one line in
+//! [`REGISTRY`].
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::video::Video;
+
+/// Which way is better, so comparisons can orient deltas. `Neutral` metrics describe a video
+/// (its length, its amount of motion) and are never gated on direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    HigherIsBetter,
+    LowerIsBetter,
+    Neutral,
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum MetricError {
+    #[error("needs at least {needed} frames, the video has {got}")]
+    TooFewFrames { needed: usize, got: usize },
+    #[error("value {value} is outside the metric's declared range [{lo}, {hi}]")]
+    OutOfRange { value: f64, lo: f64, hi: f64 },
+}
+
+/// A metric's registry name, validated against [`REGISTRY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MetricId(&'static str);
+
+impl MetricId {
+    /// Looks a name up in the registry; `None` for names no metric carries.
+    pub fn parse(name: &str) -> Option<Self> {
+        lookup(name).map(|m| MetricId(m.id()))
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+
+    pub fn metric(&self) -> &'static dyn Metric {
+        // A MetricId is only built from a registry entry, so the lookup cannot miss.
+        lookup(self.0).unwrap_or_else(|| unreachable!("MetricId {} not in registry", self.0))
+    }
+}
+
+impl fmt::Display for MetricId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// One scalar measurement of one video.
+pub trait Metric: Sync {
+    /// Registry name, `snake_case`, stable across versions.
+    fn id(&self) -> &'static str;
+    /// Bumped whenever the computed number can change; part of every score's cache key.
+    fn version(&self) -> u32;
+    /// One sentence for reports and `--help`: what is measured and on which frames.
+    fn description(&self) -> &'static str;
+    fn direction(&self) -> Direction;
+    /// Bounds every correct value lies in; a value outside is an error, never a score.
+    fn range(&self) -> (f64, f64);
+    fn compute(&self, video: &Video) -> Result<f64, MetricError>;
+
+    /// [`Metric::compute`] followed by the range check.
+    fn measure(&self, video: &Video) -> Result<f64, MetricError> {
+        let value = self.compute(video)?;
+        let (lo, hi) = self.range();
+        if value.is_nan() || value < lo || value > hi {
+            return Err(MetricError::OutOfRange { value, lo, hi });
+        }
+        Ok(value)
+    }
+}
+
+/// Every metric, in report order.
+pub static REGISTRY: &[&dyn Metric] = &[
+    &crate::frame_count::FrameCount,
+    &crate::aspect_ratio::AspectRatio,
+    &crate::temporal_diff::TemporalDiff,
+];
+
+pub fn lookup(name: &str) -> Option<&'static dyn Metric> {
+    REGISTRY.iter().copied().find(|m| m.id() == name)
+}
+
+pub fn names() -> Vec<&'static str> {
+    REGISTRY.iter().map(|m| m.id()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_ids_are_unique_snake_case_and_documented() {
+        let mut seen = std::collections::BTreeSet::new();
+        for m in REGISTRY {
+            assert!(seen.insert(m.id()), "duplicate metric id {}", m.id());
+            assert!(
+                m.id().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{} is not snake_case",
+                m.id()
+            );
+            assert!(m.description().len() > 20, "{} lacks a description", m.id());
+            assert!(m.version() >= 1);
+            let (lo, hi) = m.range();
+            assert!(lo < hi, "{} has an empty range", m.id());
+            assert_eq!(MetricId::parse(m.id()).map(|id| id.as_str()), Some(m.id()));
+        }
+        assert_eq!(MetricId::parse("gravty"), None);
+    }
+}

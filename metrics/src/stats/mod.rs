@@ -1,0 +1,5 @@
+//! Statistics over per-sample values: pure, seeded, and tested against analytic cases.
+
+pub mod bootstrap;
+
+pub use bootstrap::{Estimate, cluster_bootstrap_mean};
