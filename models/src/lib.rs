@@ -1,1 +1,11 @@
+//! Everything in videval that is a simulator or a network.
+//!
+//! - [`world`]: the procedural world. Today it holds the scene specification that suites embed
+//!   (`scene:`); simulation and rendering with exact ground truth build on it.
+//! - [`synthetic`]: a small deterministic, prompt-aware clip generator used to exercise the
+//!   pipeline end to end before (and beside) the learned generator.
+//! - [`palette`]: the named colours shared by scenes, prompts and probes.
 
+pub mod palette;
+pub mod synthetic;
+pub mod world;

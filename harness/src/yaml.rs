@@ -1,0 +1,513 @@
+//! YAML → a tree of nodes that remember where they came from, and a serde deserializer over that
+//! tree that reports every error with file, line, column and field path.
+//!
+//! Suites are merged from several files (`include:`) and expanded (`matrix:`) before they are
+//! decoded, so locations must survive both steps: every node carries its own [`Loc`]. Parsing is
+//! yaml-rust2's event parser; scalars are resolved with the YAML 1.2 core schema (plain `true`,
+//! `null`, `12`, `1.5e3`; quoted scalars are always strings).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A position in a source file: 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loc {
+    pub file: Arc<str>,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub loc: Loc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_loc: Loc,
+    pub value: Node,
+}
+
+impl Node {
+    pub fn entries(&self) -> Option<&[Entry]> {
+        match &self.value {
+            Value::Map(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entries()?.iter().find(|e| e.key == key).map(|e| &e.value)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries()?.iter().find(|e| e.key == key)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short description of the node's type for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::UInt(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// A located error: `file:line:col: path: message`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YamlError {
+    pub loc: Option<Loc>,
+    pub path: String,
+    pub message: String,
+}
+
+impl YamlError {
+    pub fn at(loc: &Loc, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { loc: Some(loc.clone()), path: path.into(), message: message.into() }
+    }
+
+    /// Fills in the location and path if nothing deeper has already set them.
+    fn locate(mut self, loc: &Loc, path: &str) -> Self {
+        if self.loc.is_none() {
+            self.loc = Some(loc.clone());
+            self.path = path.to_string();
+        }
+        self
+    }
+}
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(loc) = &self.loc {
+            write!(f, "{loc}: ")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+impl de::Error for YamlError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Self { loc: None, path: String::new(), message: msg.to_string() }
+    }
+}
+
+/// Parses one YAML document. `file` is the name used in locations (as the user wrote it).
+pub fn parse(file: &str, text: &str) -> Result<Node, YamlError> {
+    let file: Arc<str> = Arc::from(file);
+    let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), root: None, error: None };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, false) {
+        let m = e.marker();
+        let loc = Loc { file, line: m.line(), col: m.col() + 1 };
+        return Err(YamlError::at(&loc, "", format!("invalid YAML: {}", e.info())));
+    }
+    if let Some(e) = builder.error {
+        return Err(e);
+    }
+    Ok(builder.root.unwrap_or(Node { value: Value::Null, loc: Loc { file, line: 1, col: 1 } }))
+}
+
+enum Frame {
+    Seq { items: Vec<Node>, loc: Loc, anchor: usize },
+    Map { entries: Vec<Entry>, key: Option<(String, Loc)>, loc: Loc, anchor: usize },
+}
+
+struct Builder {
+    file: Arc<str>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
+    error: Option<YamlError>,
+}
+
+impl Builder {
+    fn loc(&self, m: Marker) -> Loc {
+        Loc { file: self.file.clone(), line: m.line(), col: m.col() + 1 }
+    }
+
+    fn push(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                Some((k, key_loc)) => {
+                    if entries.iter().any(|e| e.key == k) && self.error.is_none() {
+                        self.error = Some(YamlError::at(&key_loc, "", format!("duplicate key \"{k}\" in mapping")));
+                    }
+                    entries.push(Entry { key: k, key_loc, value: node });
+                }
+                None => {
+                    let k = match node.value {
+                        Value::Str(s) => s,
+                        Value::Int(i) => i.to_string(),
+                        Value::UInt(i) => i.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        _ => {
+                            if self.error.is_none() {
+                                self.error =
+                                    Some(YamlError::at(&node.loc, "", "mapping keys must be plain scalars"));
+                            }
+                            String::new()
+                        }
+                    };
+                    *key = Some((k, node.loc));
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let loc = self.loc(mark);
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let explicit_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if style == TScalarStyle::Plain && !explicit_str { resolve(&text) } else { Value::Str(text) };
+                self.push(Node { value, loc }, anchor);
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { items: Vec::new(), loc, anchor }),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map { entries: Vec::new(), key: None, loc, anchor })
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Seq { items, loc, anchor }) => self.push(Node { value: Value::Seq(items), loc }, anchor),
+                Some(Frame::Map { entries, loc, anchor, .. }) => {
+                    // A block mapping's start mark can sit past its first key; the first key is
+                    // where a reader looks for the mapping.
+                    let loc = entries.first().map_or(loc, |e| e.key_loc.clone());
+                    self.push(Node { value: Value::Map(entries), loc }, anchor)
+                }
+                None => {}
+            },
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(node) => self.push(node, 0),
+                None => {
+                    if self.error.is_none() {
+                        self.error = Some(YamlError::at(&loc, "", "alias to an unknown anchor"));
+                    }
+                }
+            },
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
+        }
+    }
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar.
+fn resolve(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Int(i);
+        }
+        if let Ok(u) = text.trim_start_matches('+').parse::<u64>() {
+            return Value::UInt(u);
+        }
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return Value::Int(i);
+        }
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return Value::Int(i);
+        }
+    }
+    let looks_numeric = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    if looks_numeric {
+        if let Ok(f) = text.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.to_string())
+}
+
+/// Decodes `node` into `T`, with `path` as the field path of `node` in the document.
+pub fn decode<T: de::DeserializeOwned>(node: &Node, path: &str) -> Result<T, YamlError> {
+    T::deserialize(NodeDe { node, path: path.to_string() })
+}
+
+fn child_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+}
+
+/// A serde deserializer over a [`Node`] that attaches the innermost location to any error.
+pub struct NodeDe<'a> {
+    node: &'a Node,
+    path: String,
+}
+
+impl<'de> de::Deserializer<'de> for NodeDe<'_> {
+    type Error = YamlError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, YamlError> {
+        let node = self.node;
+        let result = match &node.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
+            Value::UInt(u) => visitor.visit_u64(*u),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::Str(s) => visitor.visit_str(s),
+            Value::Seq(items) => visitor.visit_seq(SeqDe { items: items.iter().enumerate(), path: &self.path }),
+            Value::Map(entries) => {
+                visitor.visit_map(MapDe { entries: entries.iter(), current: None, path: &self.path })
+            }
+        };
+        result.map_err(|e| e.locate(&node.loc, &self.path))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, YamlError> {
+        let loc = self.node.loc.clone();
+        let path = self.path.clone();
+        let result = match self.node.value {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        };
+        result.map_err(|e| e.locate(&loc, &path))
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, YamlError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, YamlError> {
+        let node = self.node;
+        let result = match &node.value {
+            Value::Str(s) => visitor.visit_enum(s.as_str().into_deserializer()),
+            Value::Map(entries) if entries.len() == 1 => visitor.visit_enum(EnumDe { entry: &entries[0], path: &self.path }),
+            _ => Err(de::Error::custom(format!("expected a name or a one-key mapping, found {}", node.kind()))),
+        };
+        result.map_err(|e| e.locate(&node.loc, &self.path))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+struct SeqDe<'a, I> {
+    items: I,
+    path: &'a str,
+}
+
+impl<'de, 'a, I: Iterator<Item = (usize, &'a Node)>> de::SeqAccess<'de> for SeqDe<'a, I> {
+    type Error = YamlError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, YamlError> {
+        match self.items.next() {
+            None => Ok(None),
+            Some((i, node)) => seed.deserialize(NodeDe { node, path: format!("{}[{i}]", self.path) }).map(Some),
+        }
+    }
+}
+
+struct MapDe<'a, I> {
+    entries: I,
+    current: Option<&'a Entry>,
+    path: &'a str,
+}
+
+impl<'de, 'a, I: Iterator<Item = &'a Entry>> de::MapAccess<'de> for MapDe<'a, I> {
+    type Error = YamlError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, YamlError> {
+        let Some(entry) = self.entries.next() else { return Ok(None) };
+        self.current = Some(entry);
+        let key: de::value::StrDeserializer<'_, YamlError> = entry.key.as_str().into_deserializer();
+        seed.deserialize(key).map(Some).map_err(|e| e.locate(&entry.key_loc, &child_path(self.path, &entry.key)))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, YamlError> {
+        let entry = self.current.take().ok_or_else(|| de::Error::custom("value requested before its key"))?;
+        seed.deserialize(NodeDe { node: &entry.value, path: child_path(self.path, &entry.key) })
+    }
+}
+
+struct EnumDe<'a> {
+    entry: &'a Entry,
+    path: &'a str,
+}
+
+impl<'de, 'a> de::EnumAccess<'de> for EnumDe<'a> {
+    type Error = YamlError;
+    type Variant = NodeDe<'a>;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeDe<'a>), YamlError> {
+        let key: de::value::StrDeserializer<'_, YamlError> = self.entry.key.as_str().into_deserializer();
+        let path = child_path(self.path, &self.entry.key);
+        let v = seed.deserialize(key).map_err(|e| e.locate(&self.entry.key_loc, &path))?;
+        Ok((v, NodeDe { node: &self.entry.value, path }))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for NodeDe<'_> {
+    type Error = YamlError;
+
+    fn unit_variant(self) -> Result<(), YamlError> {
+        de::Deserialize::deserialize(self)
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, YamlError> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, YamlError> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(self, _: &'static [&'static str], visitor: V) -> Result<V::Value, YamlError> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+}
+
+/// Converts a node to JSON (for canonical hashing and display). Floats that JSON cannot hold
+/// (NaN, ±inf) become null.
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        Value::Str(s) => J::String(s.clone()),
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => J::Object(entries.iter().map(|e| (e.key.clone(), to_json(&e.value))).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        n: u32,
+        #[serde(default)]
+        f: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        name: String,
+        items: Vec<Inner>,
+    }
+
+    fn err(text: &str) -> String {
+        let node = parse("t.yaml", text).unwrap();
+        decode::<Outer>(&node, "").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn scalars_resolve_by_the_core_schema() {
+        let n = parse("t.yaml", "a: 1\nb: 1.5\nc: true\nd: ~\ne: '1'\nf: hello\ng: -3\nh: 1e3\n").unwrap();
+        let kinds: Vec<_> = n.entries().unwrap().iter().map(|e| e.value.value.clone()).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                Value::Int(1),
+                Value::Float(1.5),
+                Value::Bool(true),
+                Value::Null,
+                Value::Str("1".into()),
+                Value::Str("hello".into()),
+                Value::Int(-3),
+                Value::Float(1000.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn decodes_and_locates_errors_at_the_innermost_node() {
+        let ok = parse("t.yaml", "name: x\nitems:\n  - {n: 1}\n  - n: 2\n    f: 0.5\n").unwrap();
+        assert_eq!(
+            decode::<Outer>(&ok, "").unwrap(),
+            Outer { name: "x".into(), items: vec![Inner { n: 1, f: None }, Inner { n: 2, f: Some(0.5) }] }
+        );
+        assert_eq!(
+            err("name: x\nitems:\n  - n: 1\n  - n: 2\n    g: 0.5\n"),
+            "t.yaml:5:5: items[1].g: unknown field `g`, expected `n` or `f`"
+        );
+        assert_eq!(
+            err("name: x\nitems:\n  - n: -4\n"),
+            "t.yaml:3:8: items[0].n: invalid value: integer `-4`, expected u32"
+        );
+        assert_eq!(err("name: x\nitems:\n  - f: 1\n"), "t.yaml:3:5: items[0]: missing field `n`");
+        assert_eq!(err("name: [1]\nitems: []\n"), "t.yaml:1:7: name: invalid type: sequence, expected a string");
+    }
+
+    #[test]
+    fn syntax_errors_and_duplicate_keys_are_located() {
+        let e = parse("t.yaml", "a: [1, 2\nb: 3\n").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:"), "{e}");
+        assert!(e.contains("invalid YAML"), "{e}");
+        assert_eq!(parse("t.yaml", "a: 1\nb: 2\na: 3\n").unwrap_err().to_string(), "t.yaml:3:1: duplicate key \"a\" in mapping");
+    }
+}

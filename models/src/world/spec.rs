@@ -1,0 +1,225 @@
+//! Scene specification (serde). Every struct refuses unknown keys so that a typo in a suite is an
+//! error with a location, not a silently ignored setting.
+
+use serde::{Deserialize, Serialize};
+
+use crate::palette::Color;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    #[serde(default)]
+    pub background: Background,
+    #[serde(default)]
+    pub objects: Vec<Object>,
+    /// Canvas heights per second², positive pointing down; 0 disables gravity.
+    #[serde(default)]
+    pub gravity: f64,
+    /// A floor at the bottom edge that objects bounce on.
+    #[serde(default)]
+    pub floor: bool,
+    /// Walls at the left and right edges; without them objects may leave the frame.
+    #[serde(default)]
+    pub walls: bool,
+    #[serde(default)]
+    pub occluders: Vec<Occluder>,
+    #[serde(default)]
+    pub camera: Camera,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    /// Hard cuts, in seconds from the start; the same objects continue after each cut.
+    #[serde(default)]
+    pub cuts: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
+pub enum Background {
+    Solid { color: Color },
+    Gradient { from: Color, to: Color },
+    /// A checkerboard of `cells` squares across the canvas height: camera motion is visible.
+    Checker { cells: u32, a: Color, b: Color },
+    /// Smooth value noise from a seed: texture without a grid.
+    Noise { seed: u64, scale: f64 },
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Background::Checker { cells: 8, a: Color::Gray, b: Color::White }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    Star,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Background,
+    #[default]
+    Midground,
+    Foreground,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Object {
+    pub id: String,
+    pub shape: Shape,
+    pub color: Color,
+    /// Diameter (or side) as a fraction of the canvas height.
+    pub size: f64,
+    pub pos: [f64; 2],
+    #[serde(default)]
+    pub vel: [f64; 2],
+    #[serde(default = "one")]
+    pub mass: f64,
+    #[serde(default = "default_restitution")]
+    pub restitution: f64,
+    /// Static objects never move; others collide with them.
+    #[serde(default, rename = "static")]
+    pub fixed: bool,
+    #[serde(default)]
+    pub layer: Layer,
+    /// Leaves a persistent paint trail where it passes.
+    #[serde(default)]
+    pub trail: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Occluder {
+    pub pos: [f64; 2],
+    /// Width and height as fractions of the canvas height.
+    pub size: [f64; 2],
+    pub color: Color,
+    #[serde(default)]
+    pub vel: [f64; 2],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CameraMotion {
+    #[default]
+    Static,
+    PanLeft,
+    PanRight,
+    TiltUp,
+    TiltDown,
+    ZoomIn,
+    ZoomOut,
+    Keyframes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Easing {
+    #[default]
+    Linear,
+    EaseInOut,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Camera {
+    #[serde(default)]
+    pub motion: CameraMotion,
+    /// Canvas widths per second for pans and tilts; relative scale change per second for zooms.
+    #[serde(default)]
+    pub speed: f64,
+    /// Used when `motion: keyframes`.
+    #[serde(default)]
+    pub keyframes: Vec<Keyframe>,
+    #[serde(default)]
+    pub easing: Easing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keyframe {
+    pub t: f64,
+    /// Camera centre in world coordinates.
+    pub center: [f64; 2],
+    #[serde(default = "one")]
+    pub zoom: f64,
+}
+
+/// A state change caused by a contact: the cause → effect relation probes check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// The two object ids whose first contact triggers the effect.
+    pub contact: [String; 2],
+    pub then: Effect,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Effect {
+    pub object: String,
+    #[serde(default)]
+    pub set_color: Option<Color>,
+    #[serde(default)]
+    pub set_shape: Option<Shape>,
+    /// Velocity given to a resting object (canvas heights per second).
+    #[serde(default)]
+    pub start_moving: Option<[f64; 2]>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn default_restitution() -> f64 {
+    0.8
+}
+
+impl Scene {
+    /// Checks what serde cannot: references between objects and physical ranges. Returns every
+    /// problem as `(field path relative to the scene, message)`.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let ids: Vec<&str> = self.objects.iter().map(|o| o.id.as_str()).collect();
+        for (i, o) in self.objects.iter().enumerate() {
+            if ids[..i].contains(&o.id.as_str()) {
+                out.push((format!("objects[{i}].id"), format!("duplicate object id \"{}\"", o.id)));
+            }
+            if !(o.size > 0.0 && o.size <= 1.0) {
+                out.push((format!("objects[{i}].size"), format!("expected a size in (0, 1], got {}", o.size)));
+            }
+            if !(0.0..=1.0).contains(&o.restitution) {
+                out.push((
+                    format!("objects[{i}].restitution"),
+                    format!("expected a restitution in [0, 1], got {}", o.restitution),
+                ));
+            }
+            if o.mass <= 0.0 {
+                out.push((format!("objects[{i}].mass"), format!("expected a positive mass, got {}", o.mass)));
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            for (j, id) in e.contact.iter().enumerate() {
+                if !ids.contains(&id.as_str()) {
+                    out.push((format!("events[{i}].contact[{j}]"), unknown_object(id, &ids)));
+                }
+            }
+            if !ids.contains(&e.then.object.as_str()) {
+                out.push((format!("events[{i}].then.object"), unknown_object(&e.then.object, &ids)));
+            }
+        }
+        if self.camera.motion == CameraMotion::Keyframes && self.camera.keyframes.len() < 2 {
+            out.push(("camera.keyframes".into(), "keyframed camera needs at least 2 keyframes".into()));
+        }
+        out
+    }
+}
+
+fn unknown_object(id: &str, ids: &[&str]) -> String {
+    format!("unknown object \"{id}\", expected one of {}", ids.join(", "))
+}
