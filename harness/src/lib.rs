@@ -1,1 +1,2 @@
+pub mod video;
 pub mod yaml;
