@@ -1,2 +1,4 @@
+pub mod hash;
+pub mod suite;
 pub mod video;
 pub mod yaml;

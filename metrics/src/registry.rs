@@ -101,7 +101,9 @@ mod tests {
         for m in REGISTRY {
             assert!(seen.insert(m.id()), "duplicate metric id {}", m.id());
             assert!(
-                m.id().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                m.id()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                 "{} is not snake_case",
                 m.id()
             );

@@ -63,7 +63,11 @@ pub fn cluster_bootstrap_mean(
         let var = means.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n_boot - 1).max(1) as f64;
         means.sort_by(f64::total_cmp);
         let alpha = (1.0 - level) / 2.0;
-        (var.sqrt(), quantile_sorted(&means, alpha), quantile_sorted(&means, 1.0 - alpha))
+        (
+            var.sqrt(),
+            quantile_sorted(&means, alpha),
+            quantile_sorted(&means, 1.0 - alpha),
+        )
     };
     Some(Estimate {
         point_estimate: point,
@@ -93,7 +97,8 @@ mod tests {
 
     #[test]
     fn constant_data_has_a_degenerate_interval() {
-        let e = cluster_bootstrap_mean(&[vec![2.5, 2.5], vec![2.5], vec![2.5]], 500, 0.95, 1).unwrap();
+        let e =
+            cluster_bootstrap_mean(&[vec![2.5, 2.5], vec![2.5], vec![2.5]], 500, 0.95, 1).unwrap();
         assert_eq!(e.point_estimate, 2.5);
         assert_eq!((e.lower_bound, e.upper_bound), (2.5, 2.5));
         assert_eq!(e.standard_error, 0.0);
@@ -130,7 +135,12 @@ mod tests {
         let mean = (n - 1) as f64 / 2.0;
         let var_pop = (0..n).map(|i| (i as f64 - mean).powi(2)).sum::<f64>() / n as f64;
         let expected = (var_pop / n as f64).sqrt();
-        assert!((e.standard_error / expected - 1.0).abs() < 0.05, "{} vs {}", e.standard_error, expected);
+        assert!(
+            (e.standard_error / expected - 1.0).abs() < 0.05,
+            "{} vs {}",
+            e.standard_error,
+            expected
+        );
     }
 
     #[test]

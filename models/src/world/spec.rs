@@ -35,17 +35,33 @@ pub struct Scene {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case", tag = "kind")]
 pub enum Background {
-    Solid { color: Color },
-    Gradient { from: Color, to: Color },
+    Solid {
+        color: Color,
+    },
+    Gradient {
+        from: Color,
+        to: Color,
+    },
     /// A checkerboard of `cells` squares across the canvas height: camera motion is visible.
-    Checker { cells: u32, a: Color, b: Color },
+    Checker {
+        cells: u32,
+        a: Color,
+        b: Color,
+    },
     /// Smooth value noise from a seed: texture without a grid.
-    Noise { seed: u64, scale: f64 },
+    Noise {
+        seed: u64,
+        scale: f64,
+    },
 }
 
 impl Default for Background {
     fn default() -> Self {
-        Background::Checker { cells: 8, a: Color::Gray, b: Color::White }
+        Background::Checker {
+            cells: 8,
+            a: Color::Gray,
+            b: Color::White,
+        }
     }
 }
 
@@ -188,10 +204,16 @@ impl Scene {
         let ids: Vec<&str> = self.objects.iter().map(|o| o.id.as_str()).collect();
         for (i, o) in self.objects.iter().enumerate() {
             if ids[..i].contains(&o.id.as_str()) {
-                out.push((format!("objects[{i}].id"), format!("duplicate object id \"{}\"", o.id)));
+                out.push((
+                    format!("objects[{i}].id"),
+                    format!("duplicate object id \"{}\"", o.id),
+                ));
             }
             if !(o.size > 0.0 && o.size <= 1.0) {
-                out.push((format!("objects[{i}].size"), format!("expected a size in (0, 1], got {}", o.size)));
+                out.push((
+                    format!("objects[{i}].size"),
+                    format!("expected a size in (0, 1], got {}", o.size),
+                ));
             }
             if !(0.0..=1.0).contains(&o.restitution) {
                 out.push((
@@ -200,26 +222,41 @@ impl Scene {
                 ));
             }
             if o.mass <= 0.0 {
-                out.push((format!("objects[{i}].mass"), format!("expected a positive mass, got {}", o.mass)));
+                out.push((
+                    format!("objects[{i}].mass"),
+                    format!("expected a positive mass, got {}", o.mass),
+                ));
             }
         }
         for (i, e) in self.events.iter().enumerate() {
             for (j, id) in e.contact.iter().enumerate() {
                 if !ids.contains(&id.as_str()) {
-                    out.push((format!("events[{i}].contact[{j}]"), unknown_object(id, &ids)));
+                    out.push((
+                        format!("events[{i}].contact[{j}]"),
+                        unknown_object(id, &ids),
+                    ));
                 }
             }
             if !ids.contains(&e.then.object.as_str()) {
-                out.push((format!("events[{i}].then.object"), unknown_object(&e.then.object, &ids)));
+                out.push((
+                    format!("events[{i}].then.object"),
+                    unknown_object(&e.then.object, &ids),
+                ));
             }
         }
         if self.camera.motion == CameraMotion::Keyframes && self.camera.keyframes.len() < 2 {
-            out.push(("camera.keyframes".into(), "keyframed camera needs at least 2 keyframes".into()));
+            out.push((
+                "camera.keyframes".into(),
+                "keyframed camera needs at least 2 keyframes".into(),
+            ));
         }
         out
     }
 }
 
 fn unknown_object(id: &str, ids: &[&str]) -> String {
-    format!("unknown object \"{id}\", expected one of {}", ids.join(", "))
+    format!(
+        "unknown object \"{id}\", expected one of {}",
+        ids.join(", ")
+    )
 }

@@ -1,0 +1,921 @@
+//! Loading a suite: read → parse → resolve `include:` (deep merge, cycles refused) → decode →
+//! expand `matrix:` (MiniJinja) → apply defaults → validate. Every problem found is reported,
+//! each with file, line, column and field path; loading never stops at the first one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use minijinja::{Environment, UndefinedBehavior};
+use videval_metrics::registry;
+
+use super::expect::{Expectation, parse_ratio};
+use super::schema::{
+    Case, Generation, Input, Media, Mode, RawCase, RawGeneration, RawSeeds, RawSuite,
+    SCHEMA_VERSIONS, Seeds, Suite,
+};
+use crate::yaml::{self, Entry, Loc, Node, Value, YamlError};
+
+/// Where suite files are read from.
+pub trait Source {
+    fn read(&self, name: &str) -> std::io::Result<String>;
+}
+
+/// Files on disk; names are paths as the user gave them.
+#[derive(Debug, Clone, Copy)]
+pub struct Disk;
+
+impl Source for Disk {
+    fn read(&self, name: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(name)
+    }
+}
+
+/// All problems found while loading one suite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    pub errors: Vec<YamlError>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<YamlError> for LoadError {
+    fn from(e: YamlError) -> Self {
+        Self { errors: vec![e] }
+    }
+}
+
+/// Loads and resolves the suite in file `name` of `source`.
+pub fn load(source: &dyn Source, name: &str) -> Result<Suite, LoadError> {
+    let root = merged(source, name, &mut Vec::new(), None)?;
+    resolve(&root)
+}
+
+/// Lexically joins `rel` onto the directory of `file` ("suites/a.yaml" + "_b.yaml" →
+/// "suites/_b.yaml"), collapsing `.` and `..`.
+pub fn sibling(file: &str, rel: &str) -> String {
+    let base = Path::new(file).parent().unwrap_or(Path::new(""));
+    let joined = if Path::new(rel).is_absolute() {
+        PathBuf::from(rel)
+    } else {
+        base.join(rel)
+    };
+    let mut out: Vec<Component> = Vec::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.iter()
+        .collect::<PathBuf>()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Reads `name`, resolves its includes and returns the merged document.
+fn merged(
+    source: &dyn Source,
+    name: &str,
+    stack: &mut Vec<String>,
+    from: Option<(&Loc, &str)>,
+) -> Result<Node, LoadError> {
+    let text = source.read(name).map_err(|e| match from {
+        Some((loc, path)) => YamlError::at(
+            loc,
+            path,
+            format!("cannot read included file \"{name}\": {e}"),
+        ),
+        None => YamlError {
+            loc: None,
+            path: String::new(),
+            message: format!("{name}: cannot read: {e}"),
+        },
+    })?;
+    let node = yaml::parse(name, &text)?;
+    let Value::Map(entries) = &node.value else {
+        return Err(YamlError::at(
+            &node.loc,
+            "",
+            format!(
+                "expected a mapping at the top of a suite file, found {}",
+                node.kind()
+            ),
+        )
+        .into());
+    };
+    stack.push(name.to_string());
+    let mut base: Option<Node> = None;
+    let mut errors = Vec::new();
+    if let Some(inc) = entries.iter().find(|e| e.key == "include") {
+        let items: Vec<(usize, &Node)> = match &inc.value.value {
+            Value::Seq(items) => items.iter().enumerate().collect(),
+            Value::Str(_) => vec![(0, &inc.value)],
+            _ => {
+                stack.pop();
+                return Err(YamlError::at(
+                    &inc.value.loc,
+                    "include",
+                    format!("expected a list of file names, found {}", inc.value.kind()),
+                )
+                .into());
+            }
+        };
+        for (i, item) in items {
+            let path = format!("include[{i}]");
+            let Some(rel) = item.as_str() else {
+                errors.push(YamlError::at(
+                    &item.loc,
+                    path,
+                    format!("expected a file name, found {}", item.kind()),
+                ));
+                continue;
+            };
+            let target = sibling(name, rel);
+            if let Some(pos) = stack.iter().position(|s| *s == target) {
+                let mut chain = stack[pos..].to_vec();
+                chain.push(target.clone());
+                errors.push(YamlError::at(
+                    &item.loc,
+                    path,
+                    format!("include cycle: {}", chain.join(" → ")),
+                ));
+                continue;
+            }
+            match merged(source, &target, stack, Some((&item.loc, &path))) {
+                Ok(included) => {
+                    base = Some(match base {
+                        Some(b) => merge(b, included),
+                        None => included,
+                    })
+                }
+                Err(e) => errors.extend(e.errors),
+            }
+        }
+    }
+    stack.pop();
+    if !errors.is_empty() {
+        return Err(LoadError { errors });
+    }
+    let own = Node {
+        value: Value::Map(
+            entries
+                .iter()
+                .filter(|e| e.key != "include")
+                .cloned()
+                .collect(),
+        ),
+        loc: node.loc.clone(),
+    };
+    Ok(match base {
+        Some(b) => merge(b, own),
+        None => own,
+    })
+}
+
+/// Keys that describe the same thing two ways: a mapping that gives one group replaces the other
+/// group inherited from an include (a frame size is either width×height or aspect+resolution).
+const EXCLUSIVE: &[(&[&str], &[&str])] = &[(&["width", "height"], &["aspect", "resolution"])];
+
+/// Deep merge: mappings merge key by key (the overriding side wins); anything else is replaced.
+pub fn merge(base: Node, over: Node) -> Node {
+    match (base.value, over.value) {
+        (Value::Map(mut b), Value::Map(o)) => {
+            for (x, y) in EXCLUSIVE {
+                for (given, dropped) in [(x, y), (y, x)] {
+                    if o.iter().any(|e| given.contains(&e.key.as_str())) {
+                        b.retain(|e| !dropped.contains(&e.key.as_str()));
+                    }
+                }
+            }
+            for entry in o {
+                match b.iter_mut().find(|e| e.key == entry.key) {
+                    Some(existing) => {
+                        let old = std::mem::replace(
+                            &mut existing.value,
+                            Node {
+                                value: Value::Null,
+                                loc: entry.value.loc.clone(),
+                            },
+                        );
+                        existing.value = merge(old, entry.value);
+                        existing.key_loc = entry.key_loc;
+                    }
+                    None => b.push(entry),
+                }
+            }
+            Node {
+                value: Value::Map(b),
+                loc: over.loc,
+            }
+        }
+        (_, value) => Node {
+            value,
+            loc: over.loc,
+        },
+    }
+}
+
+fn without(node: &Node, keys: &[&str]) -> Node {
+    let entries = node
+        .entries()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| !keys.contains(&e.key.as_str()))
+        .cloned()
+        .collect();
+    Node {
+        value: Value::Map(entries),
+        loc: node.loc.clone(),
+    }
+}
+
+/// The location of the value at `keys` under `node`, or the deepest existing ancestor's.
+fn loc_at<'a>(node: &'a Node, keys: &[&str]) -> &'a Loc {
+    let mut cur = node;
+    for k in keys {
+        match cur.get(k) {
+            Some(n) => cur = n,
+            None => break,
+        }
+    }
+    &cur.loc
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_case_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Decodes, expands and validates a merged suite document.
+fn resolve(root: &Node) -> Result<Suite, LoadError> {
+    let mut errors = Vec::new();
+    let raw: Option<RawSuite> = match yaml::decode(&without(root, &["cases"]), "") {
+        Ok(r) => Some(r),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    if let Some(raw) = &raw {
+        if !SCHEMA_VERSIONS.contains(&raw.schema) {
+            errors.push(YamlError::at(
+                loc_at(root, &["schema"]),
+                "schema",
+                format!(
+                    "unknown schema version {}, this videval reads {:?}",
+                    raw.schema, SCHEMA_VERSIONS
+                ),
+            ));
+        }
+        if !is_name(&raw.suite) {
+            errors.push(YamlError::at(
+                loc_at(root, &["suite"]),
+                "suite",
+                format!(
+                    "suite name \"{}\" must be lower-case letters, digits and _",
+                    raw.suite
+                ),
+            ));
+        }
+        let metric_nodes = match root.get("metrics").map(|m| &m.value) {
+            Some(Value::Seq(items)) => items.as_slice(),
+            _ => &[],
+        };
+        let mut seen = BTreeSet::new();
+        for (i, (name, node)) in raw.metrics.iter().zip(metric_nodes).enumerate() {
+            if registry::lookup(name).is_none() {
+                errors.push(YamlError::at(
+                    &node.loc,
+                    format!("metrics[{i}]"),
+                    format!(
+                        "unknown metric \"{name}\", expected one of {}",
+                        registry::names().join(", ")
+                    ),
+                ));
+            } else if !seen.insert(name) {
+                errors.push(YamlError::at(
+                    &node.loc,
+                    format!("metrics[{i}]"),
+                    format!("metric \"{name}\" is listed twice"),
+                ));
+            }
+        }
+    }
+    let defaults = raw.as_ref().map(|r| r.defaults.clone()).unwrap_or_default();
+    let base_gen_node = root.get("defaults").and_then(|d| d.get("generation"));
+    let mut suite_gen = Resolver::default();
+    if let Some(node) = base_gen_node {
+        suite_gen.apply(
+            &defaults.generation,
+            node,
+            "defaults.generation",
+            &mut errors,
+        );
+    }
+    let suite_seeds = apply_seeds(Seeds::default(), &defaults.seeds);
+
+    let mut cases: Vec<(Case, Loc, String)> = Vec::new();
+    match root.get("cases") {
+        None => errors.push(YamlError::at(&root.loc, "", "missing field `cases`")),
+        Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) => {
+            if items.is_empty() {
+                errors.push(YamlError::at(
+                    loc_at(root, &["cases"]),
+                    "cases",
+                    "a suite needs at least one case",
+                ));
+            }
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("cases[{i}]");
+                let before = errors.len();
+                for (node, vars) in expand(item, &path, &mut errors) {
+                    if let Some(case) =
+                        resolve_case(&node, &path, vars, &suite_gen, suite_seeds, &mut errors)
+                    {
+                        cases.push((case, loc_at(&node, &["id"]).clone(), path.clone()));
+                    }
+                }
+                // A mistake in a templated field repeats once per matrix row; say it once.
+                let mut seen = BTreeSet::new();
+                let mut k = before;
+                while k < errors.len() {
+                    if seen.insert(errors[k].to_string()) {
+                        k += 1
+                    } else {
+                        errors.remove(k);
+                    }
+                }
+            }
+        }
+        Some(other) => errors.push(YamlError::at(
+            &other.loc,
+            "cases",
+            format!("expected a list of cases, found {}", other.kind()),
+        )),
+    }
+
+    let mut ids = BTreeMap::new();
+    for (case, loc, path) in &cases {
+        if let Some(first) = ids.insert(case.id.clone(), loc.clone()) {
+            errors.push(YamlError::at(
+                loc,
+                format!("{path}.id"),
+                format!(
+                    "duplicate case id \"{}\" (first defined at {first})",
+                    case.id
+                ),
+            ));
+        }
+    }
+    for (case, _, path) in &cases {
+        let Some(input) = &case.input else { continue };
+        for (field, media) in [
+            ("image", &input.image),
+            ("video", &input.video),
+            ("video2", &input.video2),
+        ] {
+            if let Some(target) = media.as_ref().and_then(|m| m.scene_of.as_ref()) {
+                let ok = cases
+                    .iter()
+                    .any(|(c, _, _)| &c.id == target && c.scene.is_some());
+                if !ok {
+                    errors.push(YamlError::at(
+                        &loc_of_case(root, path, &["input", field, "scene_of"]),
+                        format!("{path}.input.{field}.scene_of"),
+                        format!("\"{target}\" is not a case of this suite with a scene"),
+                    ));
+                }
+            }
+        }
+    }
+    match raw {
+        Some(raw) if errors.is_empty() => Ok(Suite {
+            schema: raw.schema,
+            name: raw.suite,
+            version: raw.version,
+            description: raw.description,
+            tags: raw.tags,
+            metrics: raw.metrics,
+            cases: cases.into_iter().map(|(c, _, _)| c).collect(),
+        }),
+        _ => Err(LoadError { errors }),
+    }
+}
+
+fn loc_of_case(root: &Node, path: &str, keys: &[&str]) -> Loc {
+    let index: usize = path
+        .trim_start_matches("cases[")
+        .trim_end_matches(']')
+        .parse()
+        .unwrap_or(0);
+    match root.get("cases").map(|c| &c.value) {
+        Some(Value::Seq(items)) if index < items.len() => loc_at(&items[index], keys).clone(),
+        _ => root.loc.clone(),
+    }
+}
+
+/// Expands one case entry over its `matrix:` (cartesian product, first key outermost) and
+/// renders its templated strings. Returns the rendered nodes with their variable values.
+fn expand(
+    item: &Node,
+    path: &str,
+    errors: &mut Vec<YamlError>,
+) -> Vec<(Node, BTreeMap<String, String>)> {
+    if item.entries().is_none() {
+        errors.push(YamlError::at(
+            &item.loc,
+            path,
+            format!("expected a case mapping, found {}", item.kind()),
+        ));
+        return Vec::new();
+    }
+    let mut rows: Vec<Vec<(String, Node)>> = vec![Vec::new()];
+    if let Some(m) = item.entry("matrix") {
+        let Some(vars) = m.value.entries() else {
+            errors.push(YamlError::at(
+                &m.value.loc,
+                format!("{path}.matrix"),
+                format!(
+                    "expected a mapping of variable → list of values, found {}",
+                    m.value.kind()
+                ),
+            ));
+            return Vec::new();
+        };
+        for Entry { key, value, .. } in vars {
+            let vpath = format!("{path}.matrix.{key}");
+            let values = match &value.value {
+                Value::Seq(v) if !v.is_empty() => v,
+                _ => {
+                    errors.push(YamlError::at(
+                        &value.loc,
+                        vpath,
+                        "expected a non-empty list of values",
+                    ));
+                    return Vec::new();
+                }
+            };
+            if let Some(bad) = values
+                .iter()
+                .find(|v| matches!(v.value, Value::Seq(_) | Value::Map(_) | Value::Null))
+            {
+                errors.push(YamlError::at(
+                    &bad.loc,
+                    vpath,
+                    format!(
+                        "matrix values must be strings or numbers, found {}",
+                        bad.kind()
+                    ),
+                ));
+                return Vec::new();
+            }
+            rows = rows
+                .into_iter()
+                .flat_map(|row| {
+                    values.iter().map(move |v| {
+                        let mut r = row.clone();
+                        r.push((key.clone(), v.clone()));
+                        r
+                    })
+                })
+                .collect();
+        }
+    }
+    let body = without(item, &["matrix"]);
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    rows.into_iter()
+        .filter_map(|row| {
+            let vars: BTreeMap<String, String> = row
+                .iter()
+                .map(|(k, v)| (k.clone(), scalar_text(v)))
+                .collect();
+            let nodes: BTreeMap<&str, &Node> = row.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            let ctx: BTreeMap<&str, serde_json::Value> = row
+                .iter()
+                .map(|(k, v)| (k.as_str(), yaml::to_json(v)))
+                .collect();
+            let before = errors.len();
+            let node = render(&body, path, &env, &ctx, &nodes, errors);
+            (errors.len() == before).then_some((node, vars))
+        })
+        .collect()
+}
+
+fn scalar_text(node: &Node) -> String {
+    match &node.value {
+        Value::Str(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn render(
+    node: &Node,
+    path: &str,
+    env: &Environment,
+    vars: &BTreeMap<&str, serde_json::Value>,
+    typed: &BTreeMap<&str, &Node>,
+    errors: &mut Vec<YamlError>,
+) -> Node {
+    let value = match &node.value {
+        Value::Str(s) if s.contains("{{") || s.contains("{%") => {
+            // A string that is one `{{ expression }}` yields a typed value (a lone variable keeps
+            // its own type; other expressions are resolved like a plain YAML scalar), so numbers
+            // stay numbers. Any other template renders to a string.
+            let inner = s
+                .trim()
+                .strip_prefix("{{")
+                .and_then(|r| r.strip_suffix("}}"))
+                .map(str::trim);
+            let lone = inner.is_some_and(|i| !i.contains("}}") && !i.contains("{{"));
+            match inner.and_then(|name| typed.get(name)) {
+                Some(v) => v.value.clone(),
+                None => match env.render_str(s, vars) {
+                    Ok(out) if lone => yaml::resolve(&out),
+                    Ok(out) => Value::Str(out),
+                    Err(e) => {
+                        let known = if vars.is_empty() {
+                            "none".to_string()
+                        } else {
+                            vars.keys().copied().collect::<Vec<_>>().join(", ")
+                        };
+                        errors.push(YamlError::at(
+                            &node.loc,
+                            path,
+                            format!(
+                                "template error in \"{s}\": {} (matrix variables: {known})",
+                                e.detail().unwrap_or(&e.kind().to_string())
+                            ),
+                        ));
+                        Value::Str(s.clone())
+                    }
+                },
+            }
+        }
+        Value::Seq(items) => Value::Seq(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| render(n, &format!("{path}[{i}]"), env, vars, typed, errors))
+                .collect(),
+        ),
+        Value::Map(entries) => Value::Map(
+            entries
+                .iter()
+                .map(|e| Entry {
+                    key: e.key.clone(),
+                    key_loc: e.key_loc.clone(),
+                    value: render(
+                        &e.value,
+                        &format!("{path}.{}", e.key),
+                        env,
+                        vars,
+                        typed,
+                        errors,
+                    ),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    Node {
+        value,
+        loc: node.loc.clone(),
+    }
+}
+
+/// Applies generation levels in order, tracking whether size was given as width×height or as
+/// aspect + resolution (a later level's choice replaces an earlier one's).
+#[derive(Debug, Clone, Default)]
+struct Resolver {
+    generation: Generation,
+    aspect: Option<(String, f64)>,
+    resolution: Option<u32>,
+}
+
+impl Resolver {
+    fn apply(&mut self, raw: &RawGeneration, node: &Node, path: &str, errors: &mut Vec<YamlError>) {
+        let g = &mut self.generation;
+        let mut check = |ok: bool, key: &str, what: String| {
+            if !ok {
+                errors.push(YamlError::at(
+                    loc_at(node, &[key]),
+                    format!("{path}.{key}"),
+                    what,
+                ));
+            }
+        };
+        if let Some(v) = raw.frames {
+            check(
+                (1..=4096).contains(&v),
+                "frames",
+                format!("expected 1..=4096 frames, got {v}"),
+            );
+            g.frames = v;
+        }
+        if let Some(v) = raw.fps {
+            check(
+                v.is_finite() && v > 0.0 && v <= 240.0,
+                "fps",
+                format!("expected an fps in (0, 240], got {v}"),
+            );
+            g.fps = v;
+        }
+        if let Some(v) = raw.steps {
+            check(
+                (1..=10_000).contains(&v),
+                "steps",
+                format!("expected 1..=10000 steps, got {v}"),
+            );
+            g.steps = v;
+        }
+        if let Some(v) = raw.guidance {
+            check(
+                v.is_finite() && v >= 0.0,
+                "guidance",
+                format!("expected a non-negative guidance scale, got {v}"),
+            );
+            g.guidance = v;
+        }
+        for (key, v) in [
+            ("width", raw.width),
+            ("height", raw.height),
+            ("resolution", raw.resolution),
+        ] {
+            if let Some(v) = v {
+                check(
+                    (8..=8192).contains(&v),
+                    key,
+                    format!("expected 8..=8192 pixels, got {v}"),
+                );
+            }
+        }
+        let explicit = raw.width.is_some() || raw.height.is_some();
+        let by_aspect = raw.aspect.is_some() || raw.resolution.is_some();
+        check(
+            !(explicit && by_aspect),
+            if raw.aspect.is_some() {
+                "aspect"
+            } else {
+                "resolution"
+            },
+            "give either width/height or aspect/resolution, not both".into(),
+        );
+        if explicit {
+            self.aspect = None;
+            self.resolution = None;
+            g.width = raw.width.unwrap_or(g.width);
+            g.height = raw.height.unwrap_or(g.height);
+        } else if by_aspect {
+            if let Some(a) = &raw.aspect {
+                match parse_ratio(a) {
+                    Some(r) => self.aspect = Some((a.clone(), r)),
+                    None => check(
+                        false,
+                        "aspect",
+                        format!("expected an aspect ratio like \"16:9\", got \"{a}\""),
+                    ),
+                }
+            }
+            self.resolution = raw.resolution.or(self.resolution);
+            let ratio = self
+                .aspect
+                .as_ref()
+                .map_or(g.width as f64 / g.height as f64, |a| a.1);
+            let short = self.resolution.unwrap_or(g.width.min(g.height));
+            // Short side = resolution; long side rounded to an even pixel count.
+            let long = ((short as f64 * ratio.max(1.0 / ratio) / 2.0).round() as u32 * 2).max(2);
+            (g.width, g.height) = if ratio >= 1.0 {
+                (long, short)
+            } else {
+                (short, long)
+            };
+        }
+    }
+}
+
+fn apply_seeds(mut seeds: Seeds, raw: &RawSeeds) -> Seeds {
+    if let Some(p) = raw.per_case {
+        seeds.per_case = p;
+    }
+    if let Some(b) = raw.base {
+        seeds.base = b;
+    }
+    seeds
+}
+
+fn resolve_case(
+    node: &Node,
+    path: &str,
+    vars: BTreeMap<String, String>,
+    suite_gen: &Resolver,
+    suite_seeds: Seeds,
+    errors: &mut Vec<YamlError>,
+) -> Option<Case> {
+    let raw: RawCase = match yaml::decode(&without(node, &["expect"]), path) {
+        Ok(r) => r,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let before = errors.len();
+    if !is_case_id(&raw.id) {
+        errors.push(YamlError::at(
+            loc_at(node, &["id"]),
+            format!("{path}.id"),
+            format!(
+                "case id \"{}\" may use only letters, digits, '-', '_' and '.'",
+                raw.id
+            ),
+        ));
+    }
+    let mut expect = Vec::new();
+    match node.get("expect").map(|n| &n.value) {
+        None | Some(Value::Null) => {}
+        Some(Value::Seq(items)) => {
+            for (j, item) in items.iter().enumerate() {
+                let epath = format!("{path}.expect[{j}]");
+                match Expectation::decode(item, &epath) {
+                    Ok(e) => {
+                        for (field, msg) in e.problems() {
+                            errors.push(YamlError::at(
+                                loc_at(item, &[field]),
+                                format!("{epath}.{field}"),
+                                msg,
+                            ));
+                        }
+                        expect.push(e);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        Some(_) => errors.push(YamlError::at(
+            loc_at(node, &["expect"]),
+            format!("{path}.expect"),
+            "expected a list of expectations",
+        )),
+    }
+    let mut resolver = suite_gen.clone();
+    if let Some(gnode) = node.get("generation") {
+        resolver.apply(
+            &raw.generation,
+            gnode,
+            &format!("{path}.generation"),
+            errors,
+        );
+    }
+    let mut generation = resolver.generation;
+    if raw.mode == Mode::Image {
+        match raw.generation.frames {
+            Some(f) if f != 1 => errors.push(YamlError::at(
+                loc_at(node, &["generation", "frames"]),
+                format!("{path}.generation.frames"),
+                format!("mode image generates one frame, got frames: {f}"),
+            )),
+            _ => generation.frames = 1,
+        }
+    }
+    let seeds = apply_seeds(suite_seeds, &raw.seeds);
+    if !(1..=1000).contains(&seeds.per_case) {
+        errors.push(YamlError::at(
+            loc_at(node, &["seeds", "per_case"]),
+            format!("{path}.seeds.per_case"),
+            format!("expected 1..=1000 seeds per case, got {}", seeds.per_case),
+        ));
+    }
+    check_inputs(node, path, raw.mode, raw.input.as_ref(), errors);
+    if let Some(scene) = &raw.scene {
+        for (field, msg) in scene.problems() {
+            let keys: Vec<&str> = field
+                .split(['.', '['])
+                .filter(|k| !k.ends_with(']'))
+                .collect();
+            let mut k = vec!["scene"];
+            k.extend(keys);
+            errors.push(YamlError::at(
+                loc_at(node, &k),
+                format!("{path}.scene.{field}"),
+                msg,
+            ));
+        }
+    }
+    (errors.len() == before).then(|| Case {
+        cluster: raw.cluster.unwrap_or_else(|| raw.id.clone()),
+        id: raw.id,
+        prompt: raw.prompt,
+        tags: raw.tags,
+        capabilities: raw.capabilities,
+        mode: raw.mode,
+        input: raw.input,
+        generation,
+        seeds,
+        scene: raw.scene,
+        expect,
+        vars,
+    })
+}
+
+fn check_inputs(
+    node: &Node,
+    path: &str,
+    mode: Mode,
+    input: Option<&Input>,
+    errors: &mut Vec<YamlError>,
+) {
+    let empty = Input::default();
+    let input = input.unwrap_or(&empty);
+    let need = |field: &str, present: bool, errors: &mut Vec<YamlError>| {
+        if !present {
+            errors.push(YamlError::at(
+                loc_at(node, &["input"]),
+                format!("{path}.input.{field}"),
+                format!("mode {} needs input.{field}", mode.name()),
+            ));
+        }
+    };
+    match mode {
+        Mode::T2v | Mode::Loop | Mode::Image => {}
+        Mode::I2v => need("image", input.image.is_some(), errors),
+        Mode::ExtendForward | Mode::ExtendBackward => need("video", input.video.is_some(), errors),
+        Mode::Edit => {
+            need("video", input.video.is_some(), errors);
+            match input.strength {
+                None => need("strength", false, errors),
+                Some(s) if !(s > 0.0 && s <= 1.0) => errors.push(YamlError::at(
+                    loc_at(node, &["input", "strength"]),
+                    format!("{path}.input.strength"),
+                    format!("expected a strength in (0, 1], got {s}"),
+                )),
+                Some(_) => {}
+            }
+        }
+        Mode::Interpolate => {
+            need("video", input.video.is_some(), errors);
+            need("video2", input.video2.is_some(), errors);
+        }
+    }
+    for (field, media) in [
+        ("image", &input.image),
+        ("video", &input.video),
+        ("video2", &input.video2),
+    ] {
+        let Some(Media {
+            path: p,
+            scene_of,
+            frames,
+            ..
+        }) = media
+        else {
+            continue;
+        };
+        let fpath = format!("{path}.input.{field}");
+        if p.is_some() == scene_of.is_some() {
+            errors.push(YamlError::at(
+                loc_at(node, &["input", field]),
+                fpath.clone(),
+                "give exactly one of path or scene_of",
+            ));
+        }
+        if let Some([a, b]) = frames {
+            if a > b {
+                errors.push(YamlError::at(
+                    loc_at(node, &["input", field, "frames"]),
+                    format!("{fpath}.frames"),
+                    format!("frame range [{a}, {b}] is empty"),
+                ));
+            }
+        }
+    }
+}
