@@ -1,0 +1,67 @@
+//! videval's error type and the one exit-code table every command uses.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Process exit codes. The table is printed by `videval --help` and documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Everything asked for was done.
+    Ok = 0,
+    /// A regression gate found a significant regression.
+    GateFailed = 1,
+    /// A gate could not decide (underpowered) and `--fail-on-inconclusive` was given.
+    Inconclusive = 2,
+    /// Bad input or configuration: a suite, flag, model spec, run directory or plan is invalid.
+    BadInput = 3,
+    /// The model failed: at least one unit could not be generated (details in the records).
+    ModelFailure = 4,
+    /// A bug or an environment failure (I/O, out of disk): not the user's input.
+    Internal = 5,
+}
+
+pub const EXIT_TABLE: &str = "\
+Exit codes:
+  0  ok
+  1  gate failed (a significant regression)
+  2  gate inconclusive (with --fail-on-inconclusive)
+  3  bad input or configuration (suite, flags, model spec, run directory, incomplete merge)
+  4  model failure (at least one unit could not be generated)
+  5  internal error (I/O failure or a bug)";
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("{0}")]
+    Suite(#[from] crate::suite::LoadError),
+    #[error("{0}")]
+    Plan(#[from] crate::plan::PlanError),
+    #[error("{0}")]
+    Config(String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    BadFile { path: PathBuf, message: String },
+    #[error("{0}")]
+    Incomplete(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Suite(_) | Error::Plan(_) | Error::Config(_) | Error::BadFile { .. } | Error::Incomplete(_) => {
+                ExitCode::BadInput
+            }
+            Error::Io { .. } | Error::Internal(_) => ExitCode::Internal,
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

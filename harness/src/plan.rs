@@ -1,0 +1,327 @@
+//! Plans: suites expanded into work units with deterministic seeds, content keys and shards.
+//!
+//! A unit is one generation: (suite, case, seed index). Its `gen_key` hashes everything that
+//! determines the video — the model's identity, the resolved case content and the seed — so a
+//! unit is generated once however many runs, shards or restarts ask for it. The plan hash covers
+//! the model, the suite hashes and the unit keys, never the shard count: re-sharding is safe.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::{key_of, sha256_hex};
+use crate::suite::schema::{Generation, Input, Mode};
+use crate::suite::{Case, Suite};
+use videval_models::world::Scene;
+
+pub const PLAN_SCHEMA: &str = "videval/plan/v1";
+
+/// Who generates the videos: enough to tell two models or two checkpoints apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelIdentity {
+    pub adapter: String,
+    pub name: String,
+    /// `sha256:…` of the checkpoint (or of whatever defines the adapter's output).
+    pub digest: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+}
+
+/// (suite, case, seed index): the name of a unit, stable across runs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UnitId {
+    pub suite: String,
+    pub case_id: String,
+    pub seed_idx: u32,
+}
+
+impl std::fmt::Display for UnitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}#{}", self.suite, self.case_id, self.seed_idx)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    #[serde(flatten)]
+    pub id: UnitId,
+    pub seed: u64,
+    pub gen_key: String,
+    /// Relative cost (frames × pixels × steps), for balancing shards.
+    pub cost: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteRef {
+    pub name: String,
+    pub version: u32,
+    pub content_hash: String,
+    pub metrics: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Selection {
+    pub limit: Option<usize>,
+    pub cases: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: String,
+    pub plan_hash: String,
+    pub model: ModelIdentity,
+    pub suites: Vec<SuiteRef>,
+    pub selection: Selection,
+    /// Sorted by unit id.
+    pub units: Vec<Unit>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    #[error("--cases names {0} which no selected suite has")]
+    UnknownCases(String),
+    #[error("--limit must be at least 1")]
+    ZeroLimit,
+    #[error("the selection is empty: no unit to run")]
+    Empty,
+    #[error("suite \"{0}\" is selected twice")]
+    DuplicateSuite(String),
+}
+
+/// What a generation depends on, hashed into its `gen_key`. The case id and suite name are not
+/// part of it: identical requests share one video wherever they appear.
+#[derive(Serialize)]
+struct GenKeyInput<'a> {
+    v: u32,
+    model: &'a ModelIdentity,
+    prompt: &'a str,
+    mode: Mode,
+    input: &'a Option<Input>,
+    scene: &'a Option<Scene>,
+    generation: &'a Generation,
+    seed: u64,
+}
+
+/// The seed of sample `k` of a case: the first 8 bytes of
+/// SHA-256("videval/seed/v1\0{suite}\0{case}\0{k}\0{base}"), masked to 53 bits so that every
+/// JSON reader holds it exactly.
+pub fn derive_seed(suite: &str, case_id: &str, k: u32, base: u64) -> u64 {
+    let text = format!("videval/seed/v1\0{suite}\0{case_id}\0{k}\0{base}");
+    let hex = sha256_hex(text.as_bytes());
+    u64::from_str_radix(&hex[..16], 16).unwrap_or(0) & ((1u64 << 53) - 1)
+}
+
+pub fn gen_key(model: &ModelIdentity, case: &Case, seed: u64) -> String {
+    key_of(&GenKeyInput {
+        v: 1,
+        model,
+        prompt: &case.prompt,
+        mode: case.mode,
+        input: &case.input,
+        scene: &case.scene,
+        generation: &case.generation,
+        seed,
+    })
+}
+
+/// A deterministic, stratified subset of `limit` cases: strata are the cases' first capability
+/// family (`physics.gravity` → `physics`); within a stratum cases are ordered by a hash of their
+/// id; strata are visited round-robin in name order. Independent of the model, so every
+/// checkpoint sees the same subset.
+pub fn stratified(cases: &[Case], limit: usize) -> BTreeSet<String> {
+    let mut strata: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
+    for c in cases {
+        let family = c.capabilities.first().map_or("-", |cap| cap.split('.').next().unwrap_or(cap));
+        strata.entry(family.to_string()).or_default().push(c);
+    }
+    for v in strata.values_mut() {
+        v.sort_by_key(|c| sha256_hex(format!("videval/limit/v1\0{}", c.id).as_bytes()));
+    }
+    let mut chosen = BTreeSet::new();
+    let mut depth = 0;
+    while chosen.len() < limit.min(cases.len()) {
+        for v in strata.values() {
+            if let Some(c) = v.get(depth) {
+                if chosen.len() < limit {
+                    chosen.insert(c.id.clone());
+                }
+            }
+        }
+        depth += 1;
+    }
+    chosen
+}
+
+impl Plan {
+    pub fn build(suites: &[Suite], model: &ModelIdentity, selection: Selection) -> Result<Plan, PlanError> {
+        if selection.limit == Some(0) {
+            return Err(PlanError::ZeroLimit);
+        }
+        let mut seen = BTreeSet::new();
+        for s in suites {
+            if !seen.insert(&s.name) {
+                return Err(PlanError::DuplicateSuite(s.name.clone()));
+            }
+        }
+        if let Some(ids) = &selection.cases {
+            let unknown: Vec<&str> = ids
+                .iter()
+                .filter(|id| !suites.iter().any(|s| s.case(id).is_some()))
+                .map(String::as_str)
+                .collect();
+            if !unknown.is_empty() {
+                return Err(PlanError::UnknownCases(unknown.join(", ")));
+            }
+        }
+        let mut units = Vec::new();
+        for suite in suites {
+            let mut cases: Vec<&Case> = suite.cases.iter().collect();
+            if let Some(ids) = &selection.cases {
+                cases.retain(|c| ids.contains(&c.id));
+            }
+            if let Some(limit) = selection.limit {
+                let owned: Vec<Case> = cases.iter().map(|c| (*c).clone()).collect();
+                let keep = stratified(&owned, limit);
+                cases.retain(|c| keep.contains(&c.id));
+            }
+            for case in cases {
+                for k in 0..case.seeds.per_case {
+                    let seed = derive_seed(&suite.name, &case.id, k, case.seeds.base);
+                    let g = &case.generation;
+                    units.push(Unit {
+                        id: UnitId { suite: suite.name.clone(), case_id: case.id.clone(), seed_idx: k },
+                        seed,
+                        gen_key: gen_key(model, case, seed),
+                        cost: u64::from(g.frames) * u64::from(g.width) * u64::from(g.height) * u64::from(g.steps),
+                    });
+                }
+            }
+        }
+        if units.is_empty() {
+            return Err(PlanError::Empty);
+        }
+        units.sort_by(|a, b| a.id.cmp(&b.id));
+        let suites: Vec<SuiteRef> = suites
+            .iter()
+            .map(|s| SuiteRef {
+                name: s.name.clone(),
+                version: s.version,
+                content_hash: s.content_hash(),
+                metrics: s.metrics.clone(),
+            })
+            .collect();
+        let keyed: Vec<(&UnitId, &str)> = units.iter().map(|u| (&u.id, u.gen_key.as_str())).collect();
+        let plan_hash = key_of(&(PLAN_SCHEMA, model, &suites, &keyed));
+        Ok(Plan { schema: PLAN_SCHEMA.into(), plan_hash, model: model.clone(), suites, selection, units })
+    }
+
+    /// Shard of every unit (same order as `units`): greedy longest-processing-time over the cost
+    /// hints, ties broken by unit id, so the assignment is a pure function of the plan and `n`.
+    pub fn assign(&self, n: u32) -> Vec<u32> {
+        let mut order: Vec<usize> = (0..self.units.len()).collect();
+        order.sort_by(|&a, &b| self.units[b].cost.cmp(&self.units[a].cost).then_with(|| self.units[a].id.cmp(&self.units[b].id)));
+        let mut load = vec![0u64; n as usize];
+        let mut shard = vec![0u32; self.units.len()];
+        for i in order {
+            // The least-loaded shard; the lowest index among equals.
+            let (k, _) = load.iter().enumerate().min_by_key(|&(k, l)| (*l, k)).unwrap_or((0, &0));
+            load[k] += self.units[i].cost.max(1);
+            shard[i] = k as u32;
+        }
+        shard
+    }
+
+    pub fn suite(&self, name: &str) -> Option<&SuiteRef> {
+        self.suites.iter().find(|s| s.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::bundled::{Bundled, file_of};
+
+    fn model(name: &str) -> ModelIdentity {
+        ModelIdentity { adapter: "test".into(), name: name.into(), digest: format!("sha256:{name}"), params: BTreeMap::new() }
+    }
+
+    fn suite(name: &str) -> Suite {
+        crate::suite::load(&Bundled, file_of(name).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn seeds_are_deterministic_distinct_and_json_safe() {
+        let a = derive_seed("physics", "drop", 0, 1);
+        assert_eq!(a, derive_seed("physics", "drop", 0, 1));
+        assert_ne!(a, derive_seed("physics", "drop", 1, 1));
+        assert_ne!(a, derive_seed("physics", "drop", 0, 2));
+        assert_ne!(a, derive_seed("physic", "sdrop", 0, 1));
+        assert!(a < 1 << 53);
+    }
+
+    #[test]
+    fn plan_hash_depends_on_model_and_selection_not_on_call() {
+        let s = vec![suite("smoke")];
+        let p1 = Plan::build(&s, &model("a"), Selection::default()).unwrap();
+        let p2 = Plan::build(&s, &model("a"), Selection::default()).unwrap();
+        let p3 = Plan::build(&s, &model("b"), Selection::default()).unwrap();
+        assert_eq!(p1, p2);
+        assert_ne!(p1.plan_hash, p3.plan_hash);
+        assert_ne!(p1.units[0].gen_key, p3.units[0].gen_key);
+        let n = s[0].cases.iter().map(|c| c.seeds.per_case as usize).sum::<usize>();
+        assert_eq!(p1.units.len(), n);
+    }
+
+    #[test]
+    fn limit_is_stratified_and_model_independent() {
+        let s = vec![suite("physics")];
+        let a = Plan::build(&s, &model("a"), Selection { limit: Some(3), cases: None }).unwrap();
+        let b = Plan::build(&s, &model("b"), Selection { limit: Some(3), cases: None }).unwrap();
+        let ids = |p: &Plan| p.units.iter().map(|u| u.id.case_id.clone()).collect::<BTreeSet<_>>();
+        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(ids(&a).len(), 3);
+        // Across the whole bundled set a limit of 1 per suite still samples every suite.
+        let all: Vec<Suite> = crate::suite::bundled::names().into_iter().map(suite).collect();
+        let p = Plan::build(&all, &model("a"), Selection { limit: Some(1), cases: None }).unwrap();
+        let suites: BTreeSet<_> = p.units.iter().map(|u| u.id.suite.clone()).collect();
+        assert_eq!(suites.len(), all.len());
+    }
+
+    #[test]
+    fn stratified_round_robins_over_families() {
+        let base = suite("smoke").cases[0].clone();
+        let mk = |id: &str, cap: &str| Case { id: id.into(), capabilities: vec![cap.into()], ..base.clone() };
+        let cases = vec![mk("a1", "a.x"), mk("a2", "a.y"), mk("a3", "a.z"), mk("b1", "b.x")];
+        let chosen = stratified(&cases, 2);
+        assert!(chosen.contains("b1"), "{chosen:?}");
+        assert_eq!(chosen.len(), 2);
+    }
+
+    #[test]
+    fn explicit_cases_and_bad_selections() {
+        let s = vec![suite("smoke")];
+        let p = Plan::build(&s, &model("a"), Selection { limit: None, cases: Some(vec!["physics-drop".into()]) }).unwrap();
+        assert!(p.units.iter().all(|u| u.id.case_id == "physics-drop"));
+        assert_eq!(
+            Plan::build(&s, &model("a"), Selection { limit: None, cases: Some(vec!["nope".into()]) }).unwrap_err(),
+            PlanError::UnknownCases("nope".into())
+        );
+        assert_eq!(Plan::build(&s, &model("a"), Selection { limit: Some(0), cases: None }).unwrap_err(), PlanError::ZeroLimit);
+    }
+
+    #[test]
+    fn assignment_is_balanced_deterministic_and_total() {
+        let s = vec![suite("physics")];
+        let p = Plan::build(&s, &model("a"), Selection::default()).unwrap();
+        let a = p.assign(3);
+        assert_eq!(a, p.assign(3));
+        let mut load = [0u64; 3];
+        for (u, k) in p.units.iter().zip(&a) {
+            load[*k as usize] += u.cost;
+        }
+        let (lo, hi) = (*load.iter().min().unwrap(), *load.iter().max().unwrap());
+        let biggest = p.units.iter().map(|u| u.cost).max().unwrap();
+        assert!(hi - lo <= biggest, "{load:?}");
+        assert!(p.assign(1).iter().all(|&k| k == 0));
+    }
+}

@@ -1,0 +1,140 @@
+//! Per-shard append-only JSONL records: one line per generation and one per score.
+//!
+//! Lines are appended whole and synced; a process killed mid-line leaves at most one torn final
+//! line, which readers ignore and writers cut off before appending again. So a restart never
+//! loses a finished unit and never duplicates one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::plan::UnitId;
+use crate::video::EncodeParams;
+
+pub const GEN_SCHEMA: &str = "videval/generation/v1";
+pub const SCORE_SCHEMA: &str = "videval/score/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Error,
+    /// The metric does not apply to this video (e.g. a temporal metric on a single image).
+    NotApplicable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenRecord {
+    pub schema: String,
+    #[serde(flatten)]
+    pub unit: UnitId,
+    pub seed: u64,
+    pub gen_key: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encode: Option<EncodeParams>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Reused from the store instead of generated in this run.
+    pub cached: bool,
+    pub wall_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRecord {
+    pub schema: String,
+    #[serde(flatten)]
+    pub unit: UnitId,
+    pub gen_key: String,
+    pub video_sha256: String,
+    pub metric: String,
+    pub metric_version: u32,
+    pub score_key: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub cached: bool,
+    pub wall_s: f64,
+}
+
+/// An append-only JSONL file shared by worker threads.
+#[derive(Debug)]
+pub struct Appender {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl Appender {
+    /// Opens `path` for appending, first cutting off a torn final line left by a killed writer.
+    pub fn open(path: &Path) -> Result<Appender> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        }
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(Error::io(path))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(Error::io(path))?;
+        if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
+            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            file.set_len(keep as u64).map_err(Error::io(path))?;
+            file.seek(SeekFrom::End(0)).map_err(Error::io(path))?;
+        }
+        Ok(Appender { path: path.to_path_buf(), file: Mutex::new(file) })
+    }
+
+    pub fn append<T: Serialize>(&self, record: &T) -> Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(|e| Error::Internal(format!("serialising a record: {e}")))?;
+        line.push(b'\n');
+        let mut f = self.file.lock().map_err(|_| Error::Internal("a record writer panicked".into()))?;
+        f.write_all(&line).map_err(Error::io(&self.path))?;
+        f.sync_data().map_err(Error::io(&self.path))
+    }
+}
+
+/// Reads every complete line of a JSONL file; a missing file is empty. A torn final line (no
+/// newline) is ignored; a complete line that does not parse is an error naming file and line.
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
+    };
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    bytes[..complete]
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(i, l)| {
+            serde_json::from_slice(l).map_err(|e| Error::BadFile { path: path.to_path_buf(), message: format!("line {}: {e}", i + 1) })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn torn_last_line_is_ignored_and_cut_before_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.jsonl");
+        fs::write(&p, b"1\n2\n3").unwrap();
+        assert_eq!(read::<u32>(&p).unwrap(), vec![1, 2]);
+        let a = Appender::open(&p).unwrap();
+        a.append(&4u32).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"1\n2\n4\n");
+        assert_eq!(read::<u32>(&dir.path().join("missing.jsonl")).unwrap(), Vec::<u32>::new());
+        fs::write(&p, b"1\nnope\n").unwrap();
+        assert!(read::<u32>(&p).unwrap_err().to_string().contains("line 2"));
+    }
+}

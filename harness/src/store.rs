@@ -1,0 +1,138 @@
+//! The content-addressed store shared by runs, and atomic file writes.
+//!
+//! Layout under the store root:
+//! - `videos/ab/<sha256>.<ext>` — every generated video, by the hash of its bytes;
+//! - `gens/ab/<gen_key>.json` — what a generation key produced (so a new run reuses it);
+//! - `scores/ab/<score_key>.json` — a metric value for a video's bytes and a metric version;
+//! - `tmp/` — files being written; never read.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::hash::{digits, sha256_file};
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
+/// then fsync of the directory. A reader sees the old file or the new one, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
+    f.write_all(bytes).map_err(Error::io(&tmp))?;
+    f.sync_all().map_err(Error::io(&tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(Error::io(path))?;
+    if let Ok(d) = File::open(dir) {
+        // Directory fsync makes the rename durable; some filesystems refuse it, harmlessly.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::Internal(format!("serialising {}: {e}", path.display())))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = fs::read(path).map_err(Error::io(path))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::BadFile { path: path.to_path_buf(), message: format!("not a valid file of this kind: {e}") })
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn open(root: &Path) -> Result<Store> {
+        for sub in ["videos", "gens", "scores", "tmp"] {
+            let d = root.join(sub);
+            fs::create_dir_all(&d).map_err(Error::io(&d))?;
+        }
+        Ok(Store { root: root.to_path_buf() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A fresh path under `tmp/` for a file about to be produced.
+    pub fn tmp_path(&self, stem: &str, ext: &str) -> PathBuf {
+        let stem: String = digits(stem).chars().take(24).collect();
+        self.root.join("tmp").join(format!("{stem}.{}.{ext}", std::process::id()))
+    }
+
+    fn sharded(&self, kind: &str, key: &str, ext: &str) -> PathBuf {
+        let d = digits(key);
+        self.root.join(kind).join(&d[..2.min(d.len())]).join(format!("{d}.{ext}"))
+    }
+
+    pub fn video_path(&self, sha: &str, ext: &str) -> PathBuf {
+        self.sharded("videos", sha, ext)
+    }
+
+    /// Moves a finished file from `tmp/` into `videos/` under its content hash. Returns the hash
+    /// and the stored path. An identical video already stored is kept and the new copy dropped.
+    pub fn put_video(&self, tmp: &Path) -> Result<(String, PathBuf)> {
+        let sha = sha256_file(tmp).map_err(Error::io(tmp))?;
+        let ext = tmp.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
+        let dest = self.video_path(&sha, ext);
+        if dest.exists() {
+            fs::remove_file(tmp).map_err(Error::io(tmp))?;
+        } else {
+            let dir = dest.parent().unwrap_or(&self.root);
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            File::open(tmp).and_then(|f| f.sync_all()).map_err(Error::io(tmp))?;
+            fs::rename(tmp, &dest).map_err(Error::io(&dest))?;
+        }
+        Ok((sha, dest))
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, kind: &str, key: &str) -> Option<T> {
+        let bytes = fs::read(self.sharded(kind, key, "json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn put<T: Serialize>(&self, kind: &str, key: &str, value: &T) -> Result<()> {
+        write_json_atomic(&self.sharded(kind, key, "json"), value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn videos_are_stored_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let t1 = store.tmp_path("sha256:aa", "mp4");
+        fs::write(&t1, b"video bytes").unwrap();
+        let (sha, path) = store.put_video(&t1).unwrap();
+        assert!(path.exists() && !t1.exists());
+        let t2 = store.tmp_path("sha256:bb", "mp4");
+        fs::write(&t2, b"video bytes").unwrap();
+        assert_eq!(store.put_video(&t2).unwrap(), (sha.clone(), path));
+        store.put("scores", &sha, &1.5f64).unwrap();
+        assert_eq!(store.get::<f64>("scores", &sha), Some(1.5));
+        assert_eq!(store.get::<f64>("scores", "sha256:ffff"), None);
+    }
+}
