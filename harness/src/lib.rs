@@ -1,4 +1,5 @@
 pub mod error;
+pub mod generator;
 pub mod hash;
 pub mod plan;
 pub mod records;

@@ -1,0 +1,170 @@
+//! Generator adapters: how videos come into being. One small trait, one file per adapter, one
+//! line per adapter in [`ADAPTERS`].
+//!
+//! An adapter is chosen with `--model`: a built-in name (`synthetic`), `dir:PATH` for a folder of
+//! existing videos, or a model spec YAML file:
+//!
+//! ```yaml
+//! adapter: command            # synthetic | dir | command
+//! name: my-model
+//! argv: [python3, gen.py, --prompt, "{prompt}", --seed, "{seed}", --out, "{out}"]
+//! timeout_s: 600
+//! checkpoint: ckpt/model.safetensors   # hashed into the model identity
+//! ```
+
+pub mod command;
+pub mod dir;
+pub mod synthetic;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::plan::{ModelIdentity, Unit};
+use crate::suite::Case;
+use crate::suite::load::sibling;
+use crate::video::EncodeParams;
+use crate::yaml;
+
+/// One generation request.
+#[derive(Debug)]
+pub struct Job<'a> {
+    pub unit: &'a Unit,
+    pub case: &'a Case,
+    /// Where an adapter that produces a file writes it (an `.mp4` path under the store's tmp/).
+    pub out: &'a Path,
+}
+
+/// Where the video of a finished job is.
+#[derive(Debug, PartialEq)]
+pub enum Output {
+    /// Written to `job.out`; the runner moves it into the store. Carries the encoder settings
+    /// when the adapter encoded the file itself.
+    Written { encode: Option<EncodeParams> },
+    /// An existing file the adapter points at (it is hashed and referenced, not copied).
+    Existing(PathBuf),
+}
+
+/// A failed unit, in words that go into its record.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct GenError(pub String);
+
+pub trait Generator: Send + Sync {
+    fn identity(&self) -> &ModelIdentity;
+    fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
+}
+
+/// A model spec as written in YAML (or built from a `--model` shorthand).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    pub adapter: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `dir`: the folder of videos.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// `dir`: a CSV (`file,case_id[,seed_idx][,suite]`) or JSON list mapping files to cases.
+    #[serde(default)]
+    pub mapping: Option<String>,
+    /// `command`: program and arguments, with `{placeholders}`; never run through a shell.
+    #[serde(default)]
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    /// A checkpoint file or folder whose contents identify the model.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+pub struct AdapterInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub build: fn(&ModelSpec) -> Result<Box<dyn Generator>>,
+}
+
+pub static ADAPTERS: &[AdapterInfo] = &[synthetic::INFO, dir::INFO, command::INFO];
+
+/// Builds the generator named by a `--model` argument.
+pub fn from_arg(arg: &str) -> Result<Box<dyn Generator>> {
+    let spec = if let Some(path) = arg.strip_prefix("dir:") {
+        ModelSpec { adapter: "dir".into(), path: Some(path.into()), ..Default::default() }
+    } else if ADAPTERS.iter().any(|a| a.name == arg) && !Path::new(arg).is_file() {
+        ModelSpec { adapter: arg.into(), ..Default::default() }
+    } else if arg.ends_with(".yaml") || arg.ends_with(".yml") || Path::new(arg).is_file() {
+        let text = std::fs::read_to_string(arg).map_err(Error::io(arg))?;
+        let node = yaml::parse(arg, &text).map_err(|e| Error::Config(e.to_string()))?;
+        let mut spec: ModelSpec = yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
+        // Paths in a spec file are relative to the file.
+        for p in [&mut spec.path, &mut spec.mapping, &mut spec.checkpoint].into_iter().flatten() {
+            *p = sibling(arg, p);
+        }
+        spec
+    } else {
+        return Err(Error::Config(format!(
+            "--model {arg}: expected one of {}, dir:PATH, or a model spec .yaml file",
+            ADAPTERS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+        )));
+    };
+    build(&spec)
+}
+
+pub fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
+    let adapter = ADAPTERS.iter().find(|a| a.name == spec.adapter).ok_or_else(|| {
+        Error::Config(format!(
+            "adapter: unknown adapter \"{}\", expected one of {}",
+            spec.adapter,
+            ADAPTERS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    (adapter.build)(spec)
+}
+
+/// Hash of a checkpoint: the file's bytes, or for a folder its sorted file names and hashes.
+pub fn checkpoint_digest(path: &Path) -> Result<String> {
+    if path.is_dir() {
+        let mut parts = Vec::new();
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(path).map_err(Error::io(path))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_file() {
+                parts.push((p.file_name().map(|n| n.to_string_lossy().into_owned()), checkpoint_digest(&p)?));
+            }
+        }
+        Ok(crate::hash::key_of(&parts))
+    } else {
+        crate::hash::sha256_file(path).map_err(Error::io(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adapter_registry_is_unique_and_documented() {
+        let mut names = std::collections::BTreeSet::new();
+        for a in ADAPTERS {
+            assert!(names.insert(a.name), "duplicate adapter {}", a.name);
+            assert!(a.summary.len() > 20);
+        }
+    }
+
+    #[test]
+    fn bad_model_arguments_are_config_errors() {
+        assert!(matches!(from_arg("gpt-video"), Err(Error::Config(_))));
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("m.yaml");
+        std::fs::write(&spec, "adapter: command\nargvv: [a]\n").unwrap();
+        let e = from_arg(spec.to_str().unwrap()).err().unwrap().to_string();
+        assert!(e.contains("m.yaml:2:1: argvv: unknown field"), "{e}");
+        std::fs::write(&spec, "adapter: quantum\n").unwrap();
+        assert!(from_arg(spec.to_str().unwrap()).err().unwrap().to_string().contains("unknown adapter \"quantum\""));
+    }
+}
