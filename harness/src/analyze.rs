@@ -1,0 +1,453 @@
+//! Merge and analyze: check that a run's shards add up to its plan, then turn the records into
+//! `results.parquet` (one row per sample × metric) and `results.json` (estimates with CIs).
+//!
+//! Merge refuses shards from another plan, mixed shard counts, units outside the plan and units
+//! recorded by two shards; units with no record at all are listed and make the merge fail unless
+//! `--allow-partial` (then the results say `complete: false`). A unit whose generation failed is
+//! present: it counts as a failure in the results, not as missing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use videval_metrics::registry;
+use videval_metrics::stats::cluster_bootstrap_mean;
+use videval_reports::results::{
+    Counts, Interval, MetricResult, RESULTS_SCHEMA, Results, Sample, SuiteResults,
+};
+
+use crate::error::{Error, Result};
+use crate::hash::sha256_hex;
+use crate::manifest::Manifest;
+use crate::plan::{Plan, UnitId};
+use crate::records::{self, GenRecord, ScoreRecord, Status};
+use crate::runner::{Shard, ShardDone};
+use crate::store::{read_json, write_atomic, write_json_atomic};
+
+pub const N_BOOT: usize = 2000;
+pub const LEVEL: f64 = 0.95;
+
+/// The columns of `results.parquet`, in order (documented in the README).
+pub const PARQUET_COLUMNS: &[&str] = &[
+    "suite",
+    "suite_version",
+    "case_id",
+    "cluster",
+    "seed_idx",
+    "seed",
+    "metric",
+    "metric_version",
+    "value",
+    "video_sha256",
+    "gen_key",
+];
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Merged {
+    pub results_json: PathBuf,
+    pub results_parquet: PathBuf,
+    pub complete: bool,
+    pub missing: Vec<String>,
+    pub failed_generations: usize,
+}
+
+struct Loaded {
+    gens: BTreeMap<UnitId, GenRecord>,
+    scores: BTreeMap<(UnitId, String), ScoreRecord>,
+    missing: Vec<UnitId>,
+}
+
+fn shard_dirs(run_dir: &Path) -> Result<Vec<(Shard, PathBuf)>> {
+    let root = run_dir.join("shards");
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(&root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => {
+            return Err(Error::Io {
+                path: root,
+                source: e,
+            });
+        }
+    };
+    for entry in entries {
+        let path = entry.map_err(Error::io(&root))?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if !path.is_dir() {
+            continue;
+        }
+        let shard = Shard::from_dir_name(&name).ok_or_else(|| Error::BadFile {
+            path: path.clone(),
+            message: "not a shard directory (expected K-of-N)".into(),
+        })?;
+        out.push((shard, path));
+    }
+    out.sort_by_key(|(s, _)| (s.n, s.k));
+    Ok(out)
+}
+
+fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
+    let shards = shard_dirs(run_dir)?;
+    let counts: BTreeSet<u32> = shards.iter().map(|(s, _)| s.n).collect();
+    if counts.len() > 1 {
+        return Err(Error::Incomplete(format!(
+            "{}: shards of different shard counts ({counts:?}) in one run; merge one sharding",
+            run_dir.display()
+        )));
+    }
+    let mut problems = Vec::new();
+    if let Some(&n) = counts.iter().next() {
+        for k in 0..n {
+            match shards.iter().find(|(s, _)| s.k == k) {
+                None => problems.push(format!(
+                    "shard {k}-of-{n} never started (no shards/{k}-of-{n})"
+                )),
+                Some((_, dir)) => match read_json::<ShardDone>(&dir.join("shard_done.json")) {
+                    Ok(done) if done.plan_hash != plan.plan_hash => {
+                        return Err(Error::Incomplete(format!(
+                            "{}: shard {k}-of-{n} ran plan {} but this run's plan is {}",
+                            dir.display(),
+                            done.plan_hash,
+                            plan.plan_hash
+                        )));
+                    }
+                    Ok(_) => {}
+                    Err(_) => problems.push(format!(
+                        "shard {k}-of-{n} has not finished (no shard_done.json)"
+                    )),
+                },
+            }
+        }
+    }
+    let planned: BTreeMap<&UnitId, &str> = plan
+        .units
+        .iter()
+        .map(|u| (&u.id, u.gen_key.as_str()))
+        .collect();
+    let mut gens: BTreeMap<UnitId, (GenRecord, String)> = BTreeMap::new();
+    let mut scores = BTreeMap::new();
+    for (shard, dir) in &shards {
+        let shard_gens = records::read::<GenRecord>(&dir.join("generations.jsonl"))?;
+        let mut last: BTreeMap<UnitId, GenRecord> = BTreeMap::new();
+        for r in shard_gens {
+            match planned.get(&r.unit) {
+                None => {
+                    return Err(Error::Incomplete(format!(
+                        "{}: unit {} is not in the plan",
+                        dir.display(),
+                        r.unit
+                    )));
+                }
+                Some(k) if *k != r.gen_key => {
+                    return Err(Error::Incomplete(format!(
+                        "{}: unit {} has generation key {} but the plan says {k}",
+                        dir.display(),
+                        r.unit,
+                        r.gen_key
+                    )));
+                }
+                Some(_) => {}
+            }
+            if let Some(prev) = last.get(&r.unit) {
+                if prev.status == Status::Ok && r.status == Status::Ok {
+                    return Err(Error::Incomplete(format!(
+                        "{}: unit {} was generated twice",
+                        dir.display(),
+                        r.unit
+                    )));
+                }
+            }
+            last.insert(r.unit.clone(), r);
+        }
+        for (unit, r) in last {
+            if let Some((_, other)) = gens.get(&unit) {
+                return Err(Error::Incomplete(format!(
+                    "unit {unit} is recorded by two shards: {other} and {}",
+                    shard.dir_name()
+                )));
+            }
+            gens.insert(unit, (r, shard.dir_name()));
+        }
+        for r in records::read::<ScoreRecord>(&dir.join("scores.jsonl"))? {
+            scores.insert((r.unit.clone(), r.metric.clone()), r);
+        }
+    }
+    let missing: Vec<UnitId> = plan
+        .units
+        .iter()
+        .filter(|u| !gens.contains_key(&u.id))
+        .map(|u| u.id.clone())
+        .collect();
+    if !missing.is_empty() {
+        let shown: Vec<String> = missing.iter().take(20).map(|u| u.to_string()).collect();
+        let more = if missing.len() > 20 {
+            format!(" and {} more", missing.len() - 20)
+        } else {
+            String::new()
+        };
+        problems.push(format!(
+            "{} of {} units have no record: {}{more}",
+            missing.len(),
+            plan.units.len(),
+            shown.join(", ")
+        ));
+    }
+    if !problems.is_empty() && !allow_partial {
+        return Err(Error::Incomplete(format!(
+            "{}: cannot merge:\n  {}",
+            run_dir.display(),
+            problems.join("\n  ")
+        )));
+    }
+    // Keep only scores of the generation that is current for each unit.
+    let gens: BTreeMap<UnitId, GenRecord> = gens.into_iter().map(|(k, (r, _))| (k, r)).collect();
+    scores.retain(|(unit, _), s: &mut ScoreRecord| {
+        gens.get(unit).is_some_and(|g| {
+            g.gen_key == s.gen_key && g.video_sha256.as_deref() == Some(&s.video_sha256)
+        })
+    });
+    Ok(Loaded {
+        gens,
+        scores,
+        missing,
+    })
+}
+
+/// Merges the shards of `run_dir` and writes `results.parquet` and `results.json`.
+pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
+    let plan: Plan = read_json(&run_dir.join("plan.json"))?;
+    let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
+    if manifest.plan_hash != plan.plan_hash {
+        return Err(Error::Incomplete(format!(
+            "{}: manifest and plan.json disagree on the plan hash",
+            run_dir.display()
+        )));
+    }
+    let loaded = load(run_dir, &plan, allow_partial)?;
+    let results = build_results(&plan, &loaded);
+    let parquet = run_dir.join("results.parquet");
+    write_parquet(&parquet, &plan, &loaded)?;
+    let json = run_dir.join("results.json");
+    write_json_atomic(&json, &results)?;
+    Ok(Merged {
+        results_json: json,
+        results_parquet: parquet,
+        complete: results.complete,
+        missing: results.missing_units.clone(),
+        failed_generations: results
+            .suites
+            .values()
+            .map(|s| s.n.failed_generations)
+            .sum(),
+    })
+}
+
+fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
+    let mut suites = BTreeMap::new();
+    for s in &plan.suites {
+        let units: Vec<_> = plan.units.iter().filter(|u| u.id.suite == s.name).collect();
+        let mut n = Counts {
+            cases: units
+                .iter()
+                .map(|u| &u.id.case_id)
+                .collect::<BTreeSet<_>>()
+                .len(),
+            samples: units.len(),
+            ..Default::default()
+        };
+        n.failed_generations = units
+            .iter()
+            .filter(|u| {
+                loaded
+                    .gens
+                    .get(&u.id)
+                    .is_some_and(|g| g.status == Status::Error)
+            })
+            .count();
+        let mut metrics = BTreeMap::new();
+        for m in &s.metrics {
+            let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            for u in &units {
+                match loaded.scores.get(&(u.id.clone(), m.clone())) {
+                    Some(r) if r.status == Status::Ok => {
+                        clusters
+                            .entry(u.cluster.as_str())
+                            .or_default()
+                            .push(r.value.unwrap_or(f64::NAN));
+                    }
+                    Some(r) if r.status == Status::NotApplicable => n.not_applicable += 1,
+                    Some(_) => n.failed_scores += 1,
+                    None => {}
+                }
+            }
+            let groups: Vec<Vec<f64>> = clusters.into_values().collect();
+            // One fixed seed per (suite, metric): intervals are reproducible and independent.
+            let seed = u64::from_str_radix(
+                &sha256_hex(format!("videval/boot/v1\0{}\0{m}", s.name).as_bytes())[..15],
+                16,
+            )
+            .unwrap_or(1);
+            if let (Some(e), Some(metric)) = (
+                cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed),
+                registry::lookup(m),
+            ) {
+                metrics.insert(
+                    m.clone(),
+                    MetricResult {
+                        point_estimate: e.point_estimate,
+                        standard_error: e.standard_error,
+                        confidence_interval: Interval {
+                            confidence_level: e.confidence_level,
+                            lower_bound: e.lower_bound,
+                            upper_bound: e.upper_bound,
+                        },
+                        method: e.method,
+                        unit: "case".into(),
+                        n_clusters: e.n_clusters,
+                        n_samples: e.n_samples,
+                        n_boot: e.n_boot,
+                        rng_seed: e.rng_seed,
+                        metric_version: metric.version(),
+                        direction: serde_json::to_value(metric.direction())
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default(),
+                        description: metric.description().into(),
+                    },
+                );
+            }
+        }
+        suites.insert(
+            s.name.clone(),
+            SuiteResults {
+                version: s.version,
+                content_hash: s.content_hash.clone(),
+                n,
+                metrics,
+            },
+        );
+    }
+    let samples = plan
+        .units
+        .iter()
+        .filter_map(|u| {
+            let g = loaded.gens.get(&u.id)?;
+            let mut metrics = BTreeMap::new();
+            let mut metric_errors = BTreeMap::new();
+            for m in plan
+                .suite(&u.id.suite)
+                .map(|s| s.metrics.as_slice())
+                .unwrap_or_default()
+            {
+                match loaded.scores.get(&(u.id.clone(), m.clone())) {
+                    Some(r) if r.status == Status::Ok => {
+                        metrics.insert(m.clone(), r.value.unwrap_or(f64::NAN));
+                    }
+                    Some(r) => {
+                        metric_errors.insert(m.clone(), r.error.clone().unwrap_or_default());
+                    }
+                    None => {}
+                }
+            }
+            Some(Sample {
+                suite: u.id.suite.clone(),
+                case_id: u.id.case_id.clone(),
+                seed_idx: u.id.seed_idx,
+                seed: u.seed,
+                cluster: u.cluster.clone(),
+                prompt: u.prompt.clone(),
+                status: if g.status == Status::Ok {
+                    "ok".into()
+                } else {
+                    "error".into()
+                },
+                video_sha256: g.video_sha256.clone(),
+                error: g.error.clone(),
+                metrics,
+                metric_errors,
+            })
+        })
+        .collect();
+    Results {
+        schema: RESULTS_SCHEMA.into(),
+        plan_hash: plan.plan_hash.clone(),
+        model: serde_json::to_value(&plan.model).unwrap_or_default(),
+        complete: loaded.missing.is_empty(),
+        missing_units: loaded.missing.iter().map(|u| u.to_string()).collect(),
+        suites,
+        samples,
+    }
+}
+
+fn write_parquet(path: &Path, plan: &Plan, loaded: &Loaded) -> Result<()> {
+    let mut cols: (
+        Vec<String>,
+        Vec<u32>,
+        Vec<String>,
+        Vec<String>,
+        Vec<u32>,
+        Vec<u64>,
+        Vec<String>,
+        Vec<u32>,
+        Vec<f64>,
+        Vec<String>,
+        Vec<String>,
+    ) = Default::default();
+    for u in &plan.units {
+        let Some(suite) = plan.suite(&u.id.suite) else {
+            continue;
+        };
+        for m in &suite.metrics {
+            let Some(r) = loaded
+                .scores
+                .get(&(u.id.clone(), m.clone()))
+                .filter(|r| r.status == Status::Ok)
+            else {
+                continue;
+            };
+            cols.0.push(u.id.suite.clone());
+            cols.1.push(suite.version);
+            cols.2.push(u.id.case_id.clone());
+            cols.3.push(u.cluster.clone());
+            cols.4.push(u.id.seed_idx);
+            cols.5.push(u.seed);
+            cols.6.push(m.clone());
+            cols.7.push(r.metric_version);
+            cols.8.push(r.value.unwrap_or(f64::NAN));
+            cols.9.push(r.video_sha256.clone());
+            cols.10.push(r.gen_key.clone());
+        }
+    }
+    let c = PARQUET_COLUMNS;
+    let height = cols.0.len();
+    let mut df = DataFrame::new(
+        height,
+        vec![
+            Column::new(c[0].into(), cols.0),
+            Column::new(c[1].into(), cols.1),
+            Column::new(c[2].into(), cols.2),
+            Column::new(c[3].into(), cols.3),
+            Column::new(c[4].into(), cols.4),
+            Column::new(c[5].into(), cols.5),
+            Column::new(c[6].into(), cols.6),
+            Column::new(c[7].into(), cols.7),
+            Column::new(c[8].into(), cols.8),
+            Column::new(c[9].into(), cols.9),
+            Column::new(c[10].into(), cols.10),
+        ],
+    )
+    .map_err(|e| Error::Internal(format!("building the results table: {e}")))?;
+    let tmp = path.with_extension("parquet.tmp");
+    let file = File::create(&tmp).map_err(Error::io(&tmp))?;
+    ParquetWriter::new(file)
+        .finish(&mut df)
+        .map_err(|e| Error::Internal(format!("writing {}: {e}", tmp.display())))?;
+    let bytes = std::fs::read(&tmp).map_err(Error::io(&tmp))?;
+    std::fs::remove_file(&tmp).map_err(Error::io(&tmp))?;
+    write_atomic(path, &bytes)
+}

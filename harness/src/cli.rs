@@ -1,0 +1,541 @@
+//! The command line: raw flags (clap) → a validated request → the library → an exit code.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::analyze;
+use crate::error::{EXIT_TABLE, Error, ExitCode, Result};
+use crate::generator;
+use crate::manifest::Manifest;
+use crate::plan::{Plan, Selection};
+use crate::runner::{Runner, Shard, StageCounts};
+use crate::store::{Store, read_json, write_atomic};
+use crate::suite::bundled::{self, Bundled};
+use crate::suite::{self, Disk, Suite};
+use crate::video;
+
+#[derive(Debug, Parser)]
+#[command(name = "videval", version, about = "Evaluate and benchmark text-to-video models.", after_help = EXIT_TABLE)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate, score, analyze and report: the whole pipeline.
+    Run(RunArgs),
+    /// Only generate the videos of the plan (or of one shard).
+    Generate(RunArgs),
+    /// Only score videos already generated.
+    Score(RunArgs),
+    /// Show the plan: units, keys and shard assignment.
+    Plan(RunArgs),
+    /// Merge a run's shards and compute results (alias of `merge`).
+    Analyze(MergeArgs),
+    /// Check that every unit of a run is present exactly once, then compute results.
+    Merge(MergeArgs),
+    /// Render the HTML report of a run from its result files.
+    Report(ReportArgs),
+    /// List, lint and show suites.
+    #[command(subcommand)]
+    Suites(SuitesCommand),
+    /// Render one clip with the built-in synthetic generator (for fixtures and debugging).
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Suites to run: bundled names or paths to suite files (repeat or comma-separate).
+    #[arg(short, long = "suite", value_delimiter = ',', default_value = "smoke")]
+    pub suites: Vec<String>,
+    /// The model: `synthetic`, `dir:PATH`, or a model spec YAML file.
+    #[arg(short, long, default_value = "synthetic")]
+    pub model: String,
+    /// Content-addressed store shared by runs.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Run directory (default: runs/<model>-<plan hash>).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// This process's shard index (default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX).
+    #[arg(long)]
+    pub shard: Option<u32>,
+    /// Number of shards; always explicit.
+    #[arg(long)]
+    pub num_shards: Option<u32>,
+    /// A deterministic stratified subset of N cases per suite (the same for every model).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Only these case ids (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub cases: Option<Vec<String>>,
+    /// Worker threads (default: all cores).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Machine-readable output on stdout; no progress bars.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    pub run_dir: PathBuf,
+    /// Write results even if units are missing (marked partial; never gate on them).
+    #[arg(long)]
+    pub allow_partial: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub run_dir: PathBuf,
+    /// Output file (default: RUN_DIR/report.html).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuitesCommand {
+    /// List suites with their case counts and content hashes.
+    List {
+        /// A folder of suite files instead of the bundled suites.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Check suite files (default: the bundled suites); prints every error, exits 3 on any.
+    Lint { paths: Vec<PathBuf> },
+    /// Print a suite fully resolved and expanded, as JSON.
+    Show { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    #[arg(long)]
+    pub prompt: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 17)]
+    pub frames: u32,
+    #[arg(long, default_value_t = 64)]
+    pub width: u32,
+    #[arg(long, default_value_t = 64)]
+    pub height: u32,
+    #[arg(long, default_value_t = 8.0)]
+    pub fps: f64,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Loads a suite named on the command line: a path to a file, or a bundled suite's name.
+pub fn load_suite(arg: &str) -> Result<Suite> {
+    if arg.ends_with(".yaml") || arg.ends_with(".yml") || arg.contains('/') {
+        return Ok(suite::load(&Disk, arg)?);
+    }
+    let file = bundled::file_of(arg).ok_or_else(|| {
+        Error::Config(format!(
+            "unknown suite \"{arg}\", expected a suite file path or one of {}",
+            bundled::names().join(", ")
+        ))
+    })?;
+    Ok(suite::load(&Bundled, file)?)
+}
+
+fn shard_from(args: &RunArgs) -> Result<Shard> {
+    let env_index = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().map(|s| (*v, s)));
+    let k = match (args.shard, &env_index) {
+        (Some(k), _) => Some(k),
+        (None, Some((var, value))) if args.num_shards.is_some() => Some(
+            value
+                .trim()
+                .parse()
+                .map_err(|_| Error::Config(format!("{var}={value} is not a shard index")))?,
+        ),
+        _ => None,
+    };
+    match (k, args.num_shards) {
+        (None, None) => Ok(Shard::WHOLE),
+        (Some(_), None) => Err(Error::Config("--shard needs --num-shards N (the shard count is always explicit)".into())),
+        (None, Some(_)) => Err(Error::Config(
+            "--num-shards needs --shard K, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX in the environment".into(),
+        )),
+        (Some(k), Some(n)) if n == 0 || k >= n => Err(Error::Config(format!("--shard {k} is not in 0..{n}"))),
+        (Some(k), Some(n)) => Ok(Shard { k, n }),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stages {
+    All,
+    Generate,
+    Score,
+    PlanOnly,
+}
+
+fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
+    let shard = shard_from(args)?;
+    let mut suites = Vec::new();
+    let mut errors = Vec::new();
+    for s in &args.suites {
+        match load_suite(s) {
+            Ok(x) => suites.push(x),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Config(errors.join("\n")));
+    }
+    let generator = generator::from_arg(&args.model)?;
+    let plan = Plan::build(
+        &suites,
+        generator.identity(),
+        Selection {
+            limit: args.limit,
+            cases: args.cases.clone(),
+        },
+    )?;
+    let run_dir = args.out.clone().unwrap_or_else(|| {
+        let digits: String = crate::hash::digits(&plan.plan_hash)
+            .chars()
+            .take(12)
+            .collect();
+        PathBuf::from("runs").join(format!("{}-{digits}", generator.identity().name))
+    });
+    if stages == Stages::PlanOnly {
+        let assignment = plan.assign(shard.n);
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({"plan": plan, "run_dir": run_dir, "shards": assignment})
+                )
+                .unwrap_or_default()
+            );
+        } else {
+            println!(
+                "plan {}  ({} units, model {})",
+                plan.plan_hash,
+                plan.units.len(),
+                plan.model.name
+            );
+            for s in &plan.suites {
+                let n = plan.units.iter().filter(|u| u.id.suite == s.name).count();
+                println!(
+                    "  {} v{}  {} units  {}",
+                    s.name, s.version, n, s.content_hash
+                );
+            }
+            for k in 0..shard.n {
+                let n = assignment.iter().filter(|&&a| a == k).count();
+                println!("  shard {k}-of-{}: {n} units", shard.n);
+            }
+            println!("run dir: {}", run_dir.display());
+        }
+        return Ok(ExitCode::Ok);
+    }
+    if let Some(j) = args.jobs {
+        // Fails only if the global pool was already built, which cannot happen in one command.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(j.max(1))
+            .build_global();
+    }
+    let store = Store::open(&std::path::absolute(&args.store).unwrap_or(args.store.clone()))?;
+    Manifest::new(&plan, &suites).establish(&run_dir, &plan)?;
+    let runner = Runner {
+        plan: &plan,
+        suites: &suites,
+        generator: generator.as_ref(),
+        store: &store,
+        run_dir: &run_dir,
+        shard,
+        progress: !args.json,
+    };
+    let mut counts = StageCounts::default();
+    if matches!(stages, Stages::All | Stages::Generate) {
+        runner.generate(&mut counts)?;
+    }
+    if matches!(stages, Stages::All | Stages::Score) {
+        runner.score(&mut counts)?;
+    }
+    if stages == Stages::All {
+        runner.finish()?;
+    }
+    let mut merged = None;
+    let mut report = None;
+    if stages == Stages::All && shard.n == 1 {
+        let m = analyze::merge(&run_dir, false)?;
+        report = Some(write_report(&run_dir, None)?);
+        merged = Some(m);
+    }
+    let failed = merged
+        .as_ref()
+        .map_or(counts.generation_errors, |m| m.failed_generations);
+    let code = if failed > 0 {
+        ExitCode::ModelFailure
+    } else {
+        ExitCode::Ok
+    };
+    if args.json {
+        let out = json!({
+            "run_dir": run_dir, "plan_hash": plan.plan_hash, "shard": shard.dir_name(), "counts": counts,
+            "merged": merged, "report": report, "exit_code": code as i32,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        println!(
+            "shard {}: {} units ({} already done, {} generated, {} reused from store, {} failed); {} scores ({} reused, {} failed)",
+            shard.dir_name(),
+            counts.units,
+            counts.done_before,
+            counts.generated,
+            counts.reused,
+            counts.generation_errors,
+            counts.scored + counts.scores_reused,
+            counts.scores_reused,
+            counts.score_errors
+        );
+        match (&merged, &report) {
+            (Some(m), Some(r)) => {
+                println!("results: {}", m.results_json.display());
+                println!("report:  {}", r.display());
+            }
+            _ if stages == Stages::All => {
+                println!(
+                    "when every shard has finished: videval merge {}",
+                    run_dir.display()
+                )
+            }
+            _ => {}
+        }
+        if failed > 0 {
+            println!(
+                "{failed} unit(s) failed to generate; their errors are in the records and the report"
+            );
+        }
+    }
+    Ok(code)
+}
+
+fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
+    let results: videval_reports::Results = read_json(&run_dir.join("results.json"))?;
+    let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
+    let provenance = videval_reports::html::Provenance {
+        run_dir: run_dir.display().to_string(),
+        harness_version: manifest.harness.version.clone(),
+        git_sha: manifest.harness.git_sha.clone(),
+        created_at: manifest.created_at.clone(),
+        environment: manifest.environment.clone(),
+    };
+    let html = videval_reports::html::render_run(&results, &provenance)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
+    write_atomic(&path, html.as_bytes())?;
+    Ok(path)
+}
+
+fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
+    let m = analyze::merge(&args.run_dir, args.allow_partial)?;
+    let report = write_report(&args.run_dir, None)?;
+    let code = if m.failed_generations > 0 {
+        ExitCode::ModelFailure
+    } else {
+        ExitCode::Ok
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"merged": m, "report": report, "exit_code": code as i32})
+            )
+            .unwrap_or_default()
+        );
+    } else {
+        if !m.complete {
+            println!("PARTIAL: {} unit(s) missing", m.missing.len());
+        }
+        println!(
+            "results: {}\nreport:  {}",
+            m.results_json.display(),
+            report.display()
+        );
+    }
+    Ok(code)
+}
+
+/// Every suite file under `path` (a file, or the non-partial .yaml files of a folder).
+fn suite_files(path: &Path) -> Result<Vec<String>> {
+    if path.is_dir() {
+        let mut files: Vec<String> = std::fs::read_dir(path)
+            .map_err(Error::io(path))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .filter(|p| {
+                !p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('_'))
+            })
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        Ok(files)
+    } else {
+        Ok(vec![path.to_string_lossy().into_owned()])
+    }
+}
+
+fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
+    match cmd {
+        SuitesCommand::List { dir } => {
+            let loaded: Vec<(String, std::result::Result<Suite, suite::LoadError>)> = match dir {
+                Some(d) => suite_files(d)?
+                    .into_iter()
+                    .map(|f| (f.clone(), suite::load(&Disk, &f)))
+                    .collect(),
+                None => bundled::names()
+                    .into_iter()
+                    .map(|n| {
+                        (
+                            n.to_string(),
+                            suite::load(&Bundled, bundled::file_of(n).unwrap_or_default()),
+                        )
+                    })
+                    .collect(),
+            };
+            println!(
+                "{:<14} {:>3} {:>6} {:>6}  {:<20} {}",
+                "suite", "ver", "cases", "units", "tags", "content hash"
+            );
+            for (label, s) in loaded {
+                match s {
+                    Ok(s) => {
+                        let units: u32 = s.cases.iter().map(|c| c.seeds.per_case).sum();
+                        let hash: String = s.content_hash().chars().take(19).collect();
+                        println!(
+                            "{:<14} {:>3} {:>6} {:>6}  {:<20} {hash}…",
+                            s.name,
+                            s.version,
+                            s.cases.len(),
+                            units,
+                            s.tags.join(",")
+                        );
+                    }
+                    Err(_) => println!("{label:<14} (invalid: run `videval suites lint`)"),
+                }
+            }
+            Ok(ExitCode::Ok)
+        }
+        SuitesCommand::Lint { paths } => {
+            let mut files: Vec<(String, bool)> = Vec::new();
+            if paths.is_empty() {
+                files.extend(
+                    bundled::names()
+                        .into_iter()
+                        .filter_map(bundled::file_of)
+                        .map(|f| (f.to_string(), true)),
+                );
+            }
+            for p in paths {
+                files.extend(suite_files(p)?.into_iter().map(|f| (f, false)));
+            }
+            let mut bad = 0;
+            for (f, is_bundled) in &files {
+                let r = if *is_bundled {
+                    suite::load(&Bundled, f)
+                } else {
+                    suite::load(&Disk, f)
+                };
+                match r {
+                    Ok(s) => println!("ok    {f}  ({} cases, {})", s.cases.len(), s.content_hash()),
+                    Err(e) => {
+                        bad += 1;
+                        eprintln!("{e}");
+                        println!("FAIL  {f}  ({} error(s))", e.errors.len());
+                    }
+                }
+            }
+            if bad > 0 {
+                Err(Error::Config(format!(
+                    "{bad} of {} suite file(s) have errors",
+                    files.len()
+                )))
+            } else {
+                Ok(ExitCode::Ok)
+            }
+        }
+        SuitesCommand::Show { name } => {
+            let s = load_suite(name)?;
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("content_hash".into(), json!(s.content_hash()));
+            }
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            Ok(ExitCode::Ok)
+        }
+    }
+}
+
+fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
+    if a.frames == 0 || a.width == 0 || a.height == 0 || !(a.fps > 0.0) {
+        return Err(Error::Config(
+            "--frames, --width, --height and --fps must be positive".into(),
+        ));
+    }
+    let v = videval_models::synthetic::render(&videval_models::synthetic::Request {
+        prompt: &a.prompt,
+        seed: a.seed,
+        frames: a.frames,
+        width: a.width,
+        height: a.height,
+        fps: a.fps,
+    });
+    video::encode_mp4(&v, &a.out, &video::EncodeParams::default())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(ExitCode::Ok)
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Run(a) => run_command(a, Stages::All),
+        Command::Generate(a) => run_command(a, Stages::Generate),
+        Command::Score(a) => run_command(a, Stages::Score),
+        Command::Plan(a) => run_command(a, Stages::PlanOnly),
+        Command::Analyze(a) | Command::Merge(a) => merge_command(a),
+        Command::Report(a) => {
+            let p = write_report(&a.run_dir, a.out.as_deref())?;
+            println!("report: {}", p.display());
+            Ok(ExitCode::Ok)
+        }
+        Command::Suites(c) => suites_command(c),
+        Command::Synth(a) => synth_command(a),
+    }
+}
+
+/// Parses `std::env::args`, runs, prints errors, and returns the process exit code. Usage
+/// errors exit with 3 (bad input), not clap's default 2, to keep one table.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitCode::BadInput
+            } else {
+                ExitCode::Ok
+            };
+            let _ = e.print();
+            return code as i32;
+        }
+    };
+    match dispatch(&cli) {
+        Ok(code) => code as i32,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code() as i32
+        }
+    }
+}

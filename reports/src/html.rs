@@ -1,0 +1,258 @@
+//! The run report: one self-contained HTML file (inline CSS, no scripts from anywhere), verdicts
+//! and estimates first, then every sample. Generic over the metric registry: a new metric shows
+//! up as a new column without touching the template.
+
+use std::collections::BTreeMap;
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+use crate::results::Results;
+
+const RUN_TEMPLATE: &str = include_str!("../templates/run.html");
+
+#[derive(Debug, thiserror::Error)]
+#[error("rendering the report: {0}")]
+pub struct RenderError(String);
+
+/// What the header shows about where the numbers came from.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Provenance {
+    pub run_dir: String,
+    pub harness_version: String,
+    pub git_sha: String,
+    pub created_at: String,
+    pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct MetricRow<'a> {
+    name: &'a str,
+    estimate: String,
+    interval: String,
+    n: usize,
+    clusters: usize,
+    direction: &'a str,
+    version: u32,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+struct SuiteView<'a> {
+    name: &'a str,
+    version: u32,
+    content_hash: &'a str,
+    cases: usize,
+    samples: usize,
+    failed_generations: usize,
+    failed_scores: usize,
+    not_applicable: usize,
+    metrics: Vec<MetricRow<'a>>,
+    metric_names: Vec<&'a str>,
+    samples_rows: Vec<SampleRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct SampleRow<'a> {
+    case_id: &'a str,
+    seed_idx: u32,
+    prompt: &'a str,
+    status: &'a str,
+    error: Option<&'a str>,
+    values: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    provenance: &'a Provenance,
+    model: String,
+    plan_hash: &'a str,
+    complete: bool,
+    missing: &'a [String],
+    suites: Vec<SuiteView<'a>>,
+}
+
+/// Four significant digits: enough to compare, few enough to read.
+fn fmt_num(x: f64) -> String {
+    if x == 0.0 {
+        "0.000".to_string()
+    } else if x.abs() >= 1e-3 && x.abs() < 1e6 {
+        let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{x:.digits$}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+pub fn render_run(results: &Results, provenance: &Provenance) -> Result<String, RenderError> {
+    let mut suites = Vec::new();
+    for (name, s) in &results.suites {
+        let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
+        let metrics = s
+            .metrics
+            .iter()
+            .map(|(m, r)| MetricRow {
+                name: m,
+                estimate: fmt_num(r.point_estimate),
+                interval: format!(
+                    "[{}, {}]",
+                    fmt_num(r.confidence_interval.lower_bound),
+                    fmt_num(r.confidence_interval.upper_bound)
+                ),
+                n: r.n_samples,
+                clusters: r.n_clusters,
+                direction: &r.direction,
+                version: r.metric_version,
+                description: &r.description,
+            })
+            .collect();
+        let samples_rows = results
+            .samples
+            .iter()
+            .filter(|x| &x.suite == name)
+            .map(|x| SampleRow {
+                case_id: &x.case_id,
+                seed_idx: x.seed_idx,
+                prompt: &x.prompt,
+                status: &x.status,
+                error: x.error.as_deref(),
+                values: metric_names
+                    .iter()
+                    .map(|m| match (x.metrics.get(*m), x.metric_errors.get(*m)) {
+                        (Some(v), _) => fmt_num(*v),
+                        (None, Some(_)) => "n/a".into(),
+                        (None, None) => "—".into(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        suites.push(SuiteView {
+            name,
+            version: s.version,
+            content_hash: &s.content_hash,
+            cases: s.n.cases,
+            samples: s.n.samples,
+            failed_generations: s.n.failed_generations,
+            failed_scores: s.n.failed_scores,
+            not_applicable: s.n.not_applicable,
+            metrics,
+            metric_names,
+            samples_rows,
+        });
+    }
+    let model = match &results.model {
+        serde_json::Value::Object(m) => format!(
+            "{} ({}, {})",
+            m.get("name").and_then(|v| v.as_str()).unwrap_or("?"),
+            m.get("adapter").and_then(|v| v.as_str()).unwrap_or("?"),
+            m.get("digest").and_then(|v| v.as_str()).unwrap_or("?")
+        ),
+        other => other.to_string(),
+    };
+    let ctx = Context {
+        provenance,
+        model,
+        plan_hash: &results.plan_hash,
+        complete: results.complete,
+        missing: &results.missing_units,
+        suites,
+    };
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template("run.html", RUN_TEMPLATE)
+        .map_err(|e| RenderError(e.to_string()))?;
+    env.get_template("run.html")
+        .and_then(|t| t.render(&ctx))
+        .map_err(|e| RenderError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::*;
+
+    fn results() -> Results {
+        let metric = MetricResult {
+            point_estimate: 0.25,
+            standard_error: 0.01,
+            confidence_interval: Interval {
+                confidence_level: 0.95,
+                lower_bound: 0.2,
+                upper_bound: 0.3,
+            },
+            method: "cluster_bootstrap_percentile".into(),
+            unit: "case".into(),
+            n_clusters: 2,
+            n_samples: 4,
+            n_boot: 2000,
+            rng_seed: 1,
+            metric_version: 1,
+            direction: "neutral".into(),
+            description: "a metric".into(),
+        };
+        Results {
+            schema: RESULTS_SCHEMA.into(),
+            plan_hash: "sha256:abc".into(),
+            model: serde_json::json!({"name": "m", "adapter": "synthetic", "digest": "sha256:1"}),
+            complete: true,
+            missing_units: vec![],
+            suites: BTreeMap::from([(
+                "smoke".to_string(),
+                SuiteResults {
+                    version: 1,
+                    content_hash: "sha256:s".into(),
+                    n: Counts {
+                        cases: 2,
+                        samples: 4,
+                        ..Default::default()
+                    },
+                    metrics: BTreeMap::from([("temporal_diff".to_string(), metric)]),
+                },
+            )]),
+            samples: vec![Sample {
+                suite: "smoke".into(),
+                case_id: "c1".into(),
+                seed_idx: 0,
+                seed: 5,
+                cluster: "c1".into(),
+                prompt: "a <script>alert(1)</script> ball".into(),
+                status: "ok".into(),
+                video_sha256: None,
+                error: None,
+                metrics: BTreeMap::from([("temporal_diff".to_string(), 0.25)]),
+                metric_errors: BTreeMap::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn report_shows_estimates_and_escapes_prompts() {
+        let html = render_run(&results(), &Provenance::default()).unwrap();
+        assert!(html.contains("temporal_diff"));
+        assert!(html.contains("[0.2000, 0.3000]"), "interval missing");
+        assert!(!html.contains("<script>alert"), "prompt was not escaped");
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "report must be offline"
+        );
+    }
+
+    #[test]
+    fn partial_results_are_watermarked() {
+        let mut r = results();
+        r.complete = false;
+        r.missing_units = vec!["smoke/c2#0".into()];
+        let html = render_run(&r, &Provenance::default()).unwrap();
+        assert!(html.contains("PARTIAL"));
+        assert!(html.contains("c2#0"));
+    }
+
+    #[test]
+    fn numbers_have_four_significant_digits() {
+        assert_eq!(fmt_num(0.123456), "0.1235");
+        assert_eq!(fmt_num(17.0), "17.00");
+        assert_eq!(fmt_num(0.0), "0.000");
+        assert_eq!(fmt_num(1.5e-5), "1.500e-5");
+    }
+}

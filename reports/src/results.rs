@@ -1,0 +1,80 @@
+//! `results.json`: per suite and metric, a point estimate with a bootstrap interval; and every
+//! sample's values. A pure function of the run's records: the same records give the same bytes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const RESULTS_SCHEMA: &str = "videval/results/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: String,
+    pub plan_hash: String,
+    pub model: serde_json::Value,
+    /// False when merged with `--allow-partial`: some units have no record. Never gate on it.
+    pub complete: bool,
+    pub missing_units: Vec<String>,
+    pub suites: BTreeMap<String, SuiteResults>,
+    pub samples: Vec<Sample>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteResults {
+    pub version: u32,
+    pub content_hash: String,
+    pub n: Counts,
+    pub metrics: BTreeMap<String, MetricResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub cases: usize,
+    pub samples: usize,
+    pub failed_generations: usize,
+    pub failed_scores: usize,
+    pub not_applicable: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricResult {
+    pub point_estimate: f64,
+    pub standard_error: f64,
+    pub confidence_interval: Interval,
+    pub method: String,
+    /// The resampled unit: the case (its seeds stay together).
+    pub unit: String,
+    pub n_clusters: usize,
+    pub n_samples: usize,
+    pub n_boot: usize,
+    pub rng_seed: u64,
+    pub metric_version: u32,
+    pub direction: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub confidence_level: f64,
+    pub lower_bound: f64,
+    pub upper_bound: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub suite: String,
+    pub case_id: String,
+    pub seed_idx: u32,
+    pub seed: u64,
+    pub cluster: String,
+    pub prompt: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub metrics: BTreeMap<String, f64>,
+    /// Metrics that failed or did not apply, with the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metric_errors: BTreeMap<String, String>,
+}
