@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use videval_metrics::registry;
 use videval_metrics::stats::cluster_bootstrap_mean;
-use videval_reports::results::{
-    Counts, Interval, MetricResult, RESULTS_SCHEMA, Results, Sample, SuiteResults,
-};
+use videval_reports::results::{Counts, Interval, MetricResult, RESULTS_SCHEMA, Results, Sample, SuiteResults};
 
 use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
@@ -65,19 +63,12 @@ fn shard_dirs(run_dir: &Path) -> Result<Vec<(Shard, PathBuf)>> {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(e) => {
-            return Err(Error::Io {
-                path: root,
-                source: e,
-            });
+            return Err(Error::Io { path: root, source: e });
         }
     };
     for entry in entries {
         let path = entry.map_err(Error::io(&root))?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         if !path.is_dir() {
             continue;
         }
@@ -104,9 +95,7 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
     if let Some(&n) = counts.iter().next() {
         for k in 0..n {
             match shards.iter().find(|(s, _)| s.k == k) {
-                None => problems.push(format!(
-                    "shard {k}-of-{n} never started (no shards/{k}-of-{n})"
-                )),
+                None => problems.push(format!("shard {k}-of-{n} never started (no shards/{k}-of-{n})")),
                 Some((_, dir)) => match read_json::<ShardDone>(&dir.join("shard_done.json")) {
                     Ok(done) if done.plan_hash != plan.plan_hash => {
                         return Err(Error::Incomplete(format!(
@@ -117,18 +106,12 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
                         )));
                     }
                     Ok(_) => {}
-                    Err(_) => problems.push(format!(
-                        "shard {k}-of-{n} has not finished (no shard_done.json)"
-                    )),
+                    Err(_) => problems.push(format!("shard {k}-of-{n} has not finished (no shard_done.json)")),
                 },
             }
         }
     }
-    let planned: BTreeMap<&UnitId, &str> = plan
-        .units
-        .iter()
-        .map(|u| (&u.id, u.gen_key.as_str()))
-        .collect();
+    let planned: BTreeMap<&UnitId, &str> = plan.units.iter().map(|u| (&u.id, u.gen_key.as_str())).collect();
     let mut gens: BTreeMap<UnitId, (GenRecord, String)> = BTreeMap::new();
     let mut scores = BTreeMap::new();
     for (shard, dir) in &shards {
@@ -137,11 +120,7 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
         for r in shard_gens {
             match planned.get(&r.unit) {
                 None => {
-                    return Err(Error::Incomplete(format!(
-                        "{}: unit {} is not in the plan",
-                        dir.display(),
-                        r.unit
-                    )));
+                    return Err(Error::Incomplete(format!("{}: unit {} is not in the plan", dir.display(), r.unit)));
                 }
                 Some(k) if *k != r.gen_key => {
                     return Err(Error::Incomplete(format!(
@@ -155,11 +134,7 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
             }
             if let Some(prev) = last.get(&r.unit) {
                 if prev.status == Status::Ok && r.status == Status::Ok {
-                    return Err(Error::Incomplete(format!(
-                        "{}: unit {} was generated twice",
-                        dir.display(),
-                        r.unit
-                    )));
+                    return Err(Error::Incomplete(format!("{}: unit {} was generated twice", dir.display(), r.unit)));
                 }
             }
             last.insert(r.unit.clone(), r);
@@ -177,19 +152,10 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
             scores.insert((r.unit.clone(), r.metric.clone()), r);
         }
     }
-    let missing: Vec<UnitId> = plan
-        .units
-        .iter()
-        .filter(|u| !gens.contains_key(&u.id))
-        .map(|u| u.id.clone())
-        .collect();
+    let missing: Vec<UnitId> = plan.units.iter().filter(|u| !gens.contains_key(&u.id)).map(|u| u.id.clone()).collect();
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(20).map(|u| u.to_string()).collect();
-        let more = if missing.len() > 20 {
-            format!(" and {} more", missing.len() - 20)
-        } else {
-            String::new()
-        };
+        let more = if missing.len() > 20 { format!(" and {} more", missing.len() - 20) } else { String::new() };
         problems.push(format!(
             "{} of {} units have no record: {}{more}",
             missing.len(),
@@ -198,24 +164,14 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
         ));
     }
     if !problems.is_empty() && !allow_partial {
-        return Err(Error::Incomplete(format!(
-            "{}: cannot merge:\n  {}",
-            run_dir.display(),
-            problems.join("\n  ")
-        )));
+        return Err(Error::Incomplete(format!("{}: cannot merge:\n  {}", run_dir.display(), problems.join("\n  "))));
     }
     // Keep only scores of the generation that is current for each unit.
     let gens: BTreeMap<UnitId, GenRecord> = gens.into_iter().map(|(k, (r, _))| (k, r)).collect();
     scores.retain(|(unit, _), s: &mut ScoreRecord| {
-        gens.get(unit).is_some_and(|g| {
-            g.gen_key == s.gen_key && g.video_sha256.as_deref() == Some(&s.video_sha256)
-        })
+        gens.get(unit).is_some_and(|g| g.gen_key == s.gen_key && g.video_sha256.as_deref() == Some(&s.video_sha256))
     });
-    Ok(Loaded {
-        gens,
-        scores,
-        missing,
-    })
+    Ok(Loaded { gens, scores, missing })
 }
 
 /// Merges the shards of `run_dir` and writes `results.parquet` and `results.json`.
@@ -239,11 +195,7 @@ pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
         results_parquet: parquet,
         complete: results.complete,
         missing: results.missing_units.clone(),
-        failed_generations: results
-            .suites
-            .values()
-            .map(|s| s.n.failed_generations)
-            .sum(),
+        failed_generations: results.suites.values().map(|s| s.n.failed_generations).sum(),
     })
 }
 
@@ -252,33 +204,19 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
     for s in &plan.suites {
         let units: Vec<_> = plan.units.iter().filter(|u| u.id.suite == s.name).collect();
         let mut n = Counts {
-            cases: units
-                .iter()
-                .map(|u| &u.id.case_id)
-                .collect::<BTreeSet<_>>()
-                .len(),
+            cases: units.iter().map(|u| &u.id.case_id).collect::<BTreeSet<_>>().len(),
             samples: units.len(),
             ..Default::default()
         };
-        n.failed_generations = units
-            .iter()
-            .filter(|u| {
-                loaded
-                    .gens
-                    .get(&u.id)
-                    .is_some_and(|g| g.status == Status::Error)
-            })
-            .count();
+        n.failed_generations =
+            units.iter().filter(|u| loaded.gens.get(&u.id).is_some_and(|g| g.status == Status::Error)).count();
         let mut metrics = BTreeMap::new();
         for m in &s.metrics {
             let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
             for u in &units {
                 match loaded.scores.get(&(u.id.clone(), m.clone())) {
                     Some(r) if r.status == Status::Ok => {
-                        clusters
-                            .entry(u.cluster.as_str())
-                            .or_default()
-                            .push(r.value.unwrap_or(f64::NAN));
+                        clusters.entry(u.cluster.as_str()).or_default().push(r.value.unwrap_or(f64::NAN));
                     }
                     Some(r) if r.status == Status::NotApplicable => n.not_applicable += 1,
                     Some(_) => n.failed_scores += 1,
@@ -287,15 +225,11 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             }
             let groups: Vec<Vec<f64>> = clusters.into_values().collect();
             // One fixed seed per (suite, metric): intervals are reproducible and independent.
-            let seed = u64::from_str_radix(
-                &sha256_hex(format!("videval/boot/v1\0{}\0{m}", s.name).as_bytes())[..15],
-                16,
-            )
-            .unwrap_or(1);
-            if let (Some(e), Some(metric)) = (
-                cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed),
-                registry::lookup(m),
-            ) {
+            let seed =
+                u64::from_str_radix(&sha256_hex(format!("videval/boot/v1\0{}\0{m}", s.name).as_bytes())[..15], 16)
+                    .unwrap_or(1);
+            if let (Some(e), Some(metric)) = (cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed), registry::lookup(m))
+            {
                 metrics.insert(
                     m.clone(),
                     MetricResult {
@@ -324,12 +258,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         }
         suites.insert(
             s.name.clone(),
-            SuiteResults {
-                version: s.version,
-                content_hash: s.content_hash.clone(),
-                n,
-                metrics,
-            },
+            SuiteResults { version: s.version, content_hash: s.content_hash.clone(), n, metrics },
         );
     }
     let samples = plan
@@ -339,11 +268,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             let g = loaded.gens.get(&u.id)?;
             let mut metrics = BTreeMap::new();
             let mut metric_errors = BTreeMap::new();
-            for m in plan
-                .suite(&u.id.suite)
-                .map(|s| s.metrics.as_slice())
-                .unwrap_or_default()
-            {
+            for m in plan.suite(&u.id.suite).map(|s| s.metrics.as_slice()).unwrap_or_default() {
                 match loaded.scores.get(&(u.id.clone(), m.clone())) {
                     Some(r) if r.status == Status::Ok => {
                         metrics.insert(m.clone(), r.value.unwrap_or(f64::NAN));
@@ -361,11 +286,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 seed: u.seed,
                 cluster: u.cluster.clone(),
                 prompt: u.prompt.clone(),
-                status: if g.status == Status::Ok {
-                    "ok".into()
-                } else {
-                    "error".into()
-                },
+                status: if g.status == Status::Ok { "ok".into() } else { "error".into() },
                 video_sha256: g.video_sha256.clone(),
                 error: g.error.clone(),
                 metrics,
@@ -403,11 +324,7 @@ fn write_parquet(path: &Path, plan: &Plan, loaded: &Loaded) -> Result<()> {
             continue;
         };
         for m in &suite.metrics {
-            let Some(r) = loaded
-                .scores
-                .get(&(u.id.clone(), m.clone()))
-                .filter(|r| r.status == Status::Ok)
-            else {
+            let Some(r) = loaded.scores.get(&(u.id.clone(), m.clone())).filter(|r| r.status == Status::Ok) else {
                 continue;
             };
             cols.0.push(u.id.suite.clone());
@@ -444,9 +361,7 @@ fn write_parquet(path: &Path, plan: &Plan, loaded: &Loaded) -> Result<()> {
     .map_err(|e| Error::Internal(format!("building the results table: {e}")))?;
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp).map_err(Error::io(&tmp))?;
-    ParquetWriter::new(file)
-        .finish(&mut df)
-        .map_err(|e| Error::Internal(format!("writing {}: {e}", tmp.display())))?;
+    ParquetWriter::new(file).finish(&mut df).map_err(|e| Error::Internal(format!("writing {}: {e}", tmp.display())))?;
     let bytes = std::fs::read(&tmp).map_err(Error::io(&tmp))?;
     std::fs::remove_file(&tmp).map_err(Error::io(&tmp))?;
     write_atomic(path, &bytes)

@@ -145,22 +145,20 @@ pub fn load_suite(arg: &str) -> Result<Suite> {
 }
 
 fn shard_from(args: &RunArgs) -> Result<Shard> {
-    let env_index = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().map(|s| (*v, s)));
+    let env_index =
+        ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"].iter().find_map(|v| std::env::var(v).ok().map(|s| (*v, s)));
     let k = match (args.shard, &env_index) {
         (Some(k), _) => Some(k),
-        (None, Some((var, value))) if args.num_shards.is_some() => Some(
-            value
-                .trim()
-                .parse()
-                .map_err(|_| Error::Config(format!("{var}={value} is not a shard index")))?,
-        ),
+        (None, Some((var, value))) if args.num_shards.is_some() => {
+            Some(value.trim().parse().map_err(|_| Error::Config(format!("{var}={value} is not a shard index")))?)
+        }
         _ => None,
     };
     match (k, args.num_shards) {
         (None, None) => Ok(Shard::WHOLE),
-        (Some(_), None) => Err(Error::Config("--shard needs --num-shards N (the shard count is always explicit)".into())),
+        (Some(_), None) => {
+            Err(Error::Config("--shard needs --num-shards N (the shard count is always explicit)".into()))
+        }
         (None, Some(_)) => Err(Error::Config(
             "--num-shards needs --shard K, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX in the environment".into(),
         )),
@@ -191,19 +189,9 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         return Err(Error::Config(errors.join("\n")));
     }
     let generator = generator::from_arg(&args.model)?;
-    let plan = Plan::build(
-        &suites,
-        generator.identity(),
-        Selection {
-            limit: args.limit,
-            cases: args.cases.clone(),
-        },
-    )?;
+    let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
     let run_dir = args.out.clone().unwrap_or_else(|| {
-        let digits: String = crate::hash::digits(&plan.plan_hash)
-            .chars()
-            .take(12)
-            .collect();
+        let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
         PathBuf::from("runs").join(format!("{}-{digits}", generator.identity().name))
     });
     if stages == Stages::PlanOnly {
@@ -211,24 +199,14 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         if args.json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(
-                    &json!({"plan": plan, "run_dir": run_dir, "shards": assignment})
-                )
-                .unwrap_or_default()
+                serde_json::to_string_pretty(&json!({"plan": plan, "run_dir": run_dir, "shards": assignment}))
+                    .unwrap_or_default()
             );
         } else {
-            println!(
-                "plan {}  ({} units, model {})",
-                plan.plan_hash,
-                plan.units.len(),
-                plan.model.name
-            );
+            println!("plan {}  ({} units, model {})", plan.plan_hash, plan.units.len(), plan.model.name);
             for s in &plan.suites {
                 let n = plan.units.iter().filter(|u| u.id.suite == s.name).count();
-                println!(
-                    "  {} v{}  {} units  {}",
-                    s.name, s.version, n, s.content_hash
-                );
+                println!("  {} v{}  {} units  {}", s.name, s.version, n, s.content_hash);
             }
             for k in 0..shard.n {
                 let n = assignment.iter().filter(|&&a| a == k).count();
@@ -240,9 +218,7 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     }
     if let Some(j) = args.jobs {
         // Fails only if the global pool was already built, which cannot happen in one command.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(j.max(1))
-            .build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global();
     }
     let store = Store::open(&std::path::absolute(&args.store).unwrap_or(args.store.clone()))?;
     Manifest::new(&plan, &suites).establish(&run_dir, &plan)?;
@@ -272,14 +248,8 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         report = Some(write_report(&run_dir, None)?);
         merged = Some(m);
     }
-    let failed = merged
-        .as_ref()
-        .map_or(counts.generation_errors, |m| m.failed_generations);
-    let code = if failed > 0 {
-        ExitCode::ModelFailure
-    } else {
-        ExitCode::Ok
-    };
+    let failed = merged.as_ref().map_or(counts.generation_errors, |m| m.failed_generations);
+    let code = if failed > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
     if args.json {
         let out = json!({
             "run_dir": run_dir, "plan_hash": plan.plan_hash, "shard": shard.dir_name(), "counts": counts,
@@ -305,17 +275,12 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
                 println!("report:  {}", r.display());
             }
             _ if stages == Stages::All => {
-                println!(
-                    "when every shard has finished: videval merge {}",
-                    run_dir.display()
-                )
+                println!("when every shard has finished: videval merge {}", run_dir.display())
             }
             _ => {}
         }
         if failed > 0 {
-            println!(
-                "{failed} unit(s) failed to generate; their errors are in the records and the report"
-            );
+            println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
         }
     }
     Ok(code)
@@ -331,8 +296,7 @@ fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
         created_at: manifest.created_at.clone(),
         environment: manifest.environment.clone(),
     };
-    let html = videval_reports::html::render_run(&results, &provenance)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let html = videval_reports::html::render_run(&results, &provenance).map_err(|e| Error::Internal(e.to_string()))?;
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
     write_atomic(&path, html.as_bytes())?;
     Ok(path)
@@ -341,28 +305,18 @@ fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
     let m = analyze::merge(&args.run_dir, args.allow_partial)?;
     let report = write_report(&args.run_dir, None)?;
-    let code = if m.failed_generations > 0 {
-        ExitCode::ModelFailure
-    } else {
-        ExitCode::Ok
-    };
+    let code = if m.failed_generations > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &json!({"merged": m, "report": report, "exit_code": code as i32})
-            )
-            .unwrap_or_default()
+            serde_json::to_string_pretty(&json!({"merged": m, "report": report, "exit_code": code as i32}))
+                .unwrap_or_default()
         );
     } else {
         if !m.complete {
             println!("PARTIAL: {} unit(s) missing", m.missing.len());
         }
-        println!(
-            "results: {}\nreport:  {}",
-            m.results_json.display(),
-            report.display()
-        );
+        println!("results: {}\nreport:  {}", m.results_json.display(), report.display());
     }
     Ok(code)
 }
@@ -374,11 +328,7 @@ fn suite_files(path: &Path) -> Result<Vec<String>> {
             .map_err(Error::io(path))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-            .filter(|p| {
-                !p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with('_'))
-            })
+            .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('_')))
             .map(|p| p.to_string_lossy().into_owned())
             .collect();
         files.sort();
@@ -392,24 +342,13 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     match cmd {
         SuitesCommand::List { dir } => {
             let loaded: Vec<(String, std::result::Result<Suite, suite::LoadError>)> = match dir {
-                Some(d) => suite_files(d)?
-                    .into_iter()
-                    .map(|f| (f.clone(), suite::load(&Disk, &f)))
-                    .collect(),
+                Some(d) => suite_files(d)?.into_iter().map(|f| (f.clone(), suite::load(&Disk, &f))).collect(),
                 None => bundled::names()
                     .into_iter()
-                    .map(|n| {
-                        (
-                            n.to_string(),
-                            suite::load(&Bundled, bundled::file_of(n).unwrap_or_default()),
-                        )
-                    })
+                    .map(|n| (n.to_string(), suite::load(&Bundled, bundled::file_of(n).unwrap_or_default())))
                     .collect(),
             };
-            println!(
-                "{:<14} {:>3} {:>6} {:>6}  {:<20} {}",
-                "suite", "ver", "cases", "units", "tags", "content hash"
-            );
+            println!("{:<14} {:>3} {:>6} {:>6}  {:<20} {}", "suite", "ver", "cases", "units", "tags", "content hash");
             for (label, s) in loaded {
                 match s {
                     Ok(s) => {
@@ -432,23 +371,14 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
         SuitesCommand::Lint { paths } => {
             let mut files: Vec<(String, bool)> = Vec::new();
             if paths.is_empty() {
-                files.extend(
-                    bundled::names()
-                        .into_iter()
-                        .filter_map(bundled::file_of)
-                        .map(|f| (f.to_string(), true)),
-                );
+                files.extend(bundled::names().into_iter().filter_map(bundled::file_of).map(|f| (f.to_string(), true)));
             }
             for p in paths {
                 files.extend(suite_files(p)?.into_iter().map(|f| (f, false)));
             }
             let mut bad = 0;
             for (f, is_bundled) in &files {
-                let r = if *is_bundled {
-                    suite::load(&Bundled, f)
-                } else {
-                    suite::load(&Disk, f)
-                };
+                let r = if *is_bundled { suite::load(&Bundled, f) } else { suite::load(&Disk, f) };
                 match r {
                     Ok(s) => println!("ok    {f}  ({} cases, {})", s.cases.len(), s.content_hash()),
                     Err(e) => {
@@ -459,10 +389,7 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 }
             }
             if bad > 0 {
-                Err(Error::Config(format!(
-                    "{bad} of {} suite file(s) have errors",
-                    files.len()
-                )))
+                Err(Error::Config(format!("{bad} of {} suite file(s) have errors", files.len())))
             } else {
                 Ok(ExitCode::Ok)
             }
@@ -481,9 +408,7 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
 
 fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
     if a.frames == 0 || a.width == 0 || a.height == 0 || !(a.fps > 0.0) {
-        return Err(Error::Config(
-            "--frames, --width, --height and --fps must be positive".into(),
-        ));
+        return Err(Error::Config("--frames, --width, --height and --fps must be positive".into()));
     }
     let v = videval_models::synthetic::render(&videval_models::synthetic::Request {
         prompt: &a.prompt,
@@ -493,8 +418,7 @@ fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
         height: a.height,
         fps: a.fps,
     });
-    video::encode_mp4(&v, &a.out, &video::EncodeParams::default())
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    video::encode_mp4(&v, &a.out, &video::EncodeParams::default()).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(ExitCode::Ok)
 }
 
@@ -522,11 +446,7 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                ExitCode::BadInput
-            } else {
-                ExitCode::Ok
-            };
+            let code = if e.use_stderr() { ExitCode::BadInput } else { ExitCode::Ok };
             let _ = e.print();
             return code as i32;
         }

@@ -39,10 +39,7 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     BadFile { path: PathBuf, message: String },
     #[error("{0}")]
@@ -54,11 +51,9 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Suite(_)
-            | Error::Plan(_)
-            | Error::Config(_)
-            | Error::BadFile { .. }
-            | Error::Incomplete(_) => ExitCode::BadInput,
+            Error::Suite(_) | Error::Plan(_) | Error::Config(_) | Error::BadFile { .. } | Error::Incomplete(_) => {
+                ExitCode::BadInput
+            }
             Error::Io { .. } | Error::Internal(_) => ExitCode::Internal,
         }
     }

@@ -74,10 +74,8 @@ impl Manifest {
         let mut generation = BTreeMap::new();
         for s in suites {
             for c in &s.cases {
-                generation.insert(
-                    format!("{}/{}", s.name, c.id),
-                    serde_json::to_value(&c.generation).unwrap_or_default(),
-                );
+                generation
+                    .insert(format!("{}/{}", s.name, c.id), serde_json::to_value(&c.generation).unwrap_or_default());
             }
         }
         Manifest {

@@ -134,10 +134,7 @@ pub fn gen_key(model: &ModelIdentity, case: &Case, seed: u64) -> String {
 pub fn stratified(cases: &[Case], limit: usize) -> BTreeSet<String> {
     let mut strata: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
     for c in cases {
-        let family = c
-            .capabilities
-            .first()
-            .map_or("-", |cap| cap.split('.').next().unwrap_or(cap));
+        let family = c.capabilities.first().map_or("-", |cap| cap.split('.').next().unwrap_or(cap));
         strata.entry(family.to_string()).or_default().push(c);
     }
     for v in strata.values_mut() {
@@ -159,11 +156,7 @@ pub fn stratified(cases: &[Case], limit: usize) -> BTreeSet<String> {
 }
 
 impl Plan {
-    pub fn build(
-        suites: &[Suite],
-        model: &ModelIdentity,
-        selection: Selection,
-    ) -> Result<Plan, PlanError> {
+    pub fn build(suites: &[Suite], model: &ModelIdentity, selection: Selection) -> Result<Plan, PlanError> {
         if selection.limit == Some(0) {
             return Err(PlanError::ZeroLimit);
         }
@@ -174,11 +167,8 @@ impl Plan {
             }
         }
         if let Some(ids) = &selection.cases {
-            let unknown: Vec<&str> = ids
-                .iter()
-                .filter(|id| !suites.iter().any(|s| s.case(id).is_some()))
-                .map(String::as_str)
-                .collect();
+            let unknown: Vec<&str> =
+                ids.iter().filter(|id| !suites.iter().any(|s| s.case(id).is_some())).map(String::as_str).collect();
             if !unknown.is_empty() {
                 return Err(PlanError::UnknownCases(unknown.join(", ")));
             }
@@ -199,19 +189,12 @@ impl Plan {
                     let seed = derive_seed(&suite.name, &case.id, k, case.seeds.base);
                     let g = &case.generation;
                     units.push(Unit {
-                        id: UnitId {
-                            suite: suite.name.clone(),
-                            case_id: case.id.clone(),
-                            seed_idx: k,
-                        },
+                        id: UnitId { suite: suite.name.clone(), case_id: case.id.clone(), seed_idx: k },
                         seed,
                         gen_key: gen_key(model, case, seed),
                         prompt: case.prompt.clone(),
                         cluster: case.cluster.clone(),
-                        cost: u64::from(g.frames)
-                            * u64::from(g.width)
-                            * u64::from(g.height)
-                            * u64::from(g.steps),
+                        cost: u64::from(g.frames) * u64::from(g.width) * u64::from(g.height) * u64::from(g.steps),
                     });
                 }
             }
@@ -229,17 +212,9 @@ impl Plan {
                 metrics: s.metrics.clone(),
             })
             .collect();
-        let keyed: Vec<(&UnitId, &str)> =
-            units.iter().map(|u| (&u.id, u.gen_key.as_str())).collect();
+        let keyed: Vec<(&UnitId, &str)> = units.iter().map(|u| (&u.id, u.gen_key.as_str())).collect();
         let plan_hash = key_of(&(PLAN_SCHEMA, model, &suites, &keyed));
-        Ok(Plan {
-            schema: PLAN_SCHEMA.into(),
-            plan_hash,
-            model: model.clone(),
-            suites,
-            selection,
-            units,
-        })
+        Ok(Plan { schema: PLAN_SCHEMA.into(), plan_hash, model: model.clone(), suites, selection, units })
     }
 
     /// Shard of every unit (same order as `units`): greedy longest-processing-time over the cost
@@ -247,20 +222,13 @@ impl Plan {
     pub fn assign(&self, n: u32) -> Vec<u32> {
         let mut order: Vec<usize> = (0..self.units.len()).collect();
         order.sort_by(|&a, &b| {
-            self.units[b]
-                .cost
-                .cmp(&self.units[a].cost)
-                .then_with(|| self.units[a].id.cmp(&self.units[b].id))
+            self.units[b].cost.cmp(&self.units[a].cost).then_with(|| self.units[a].id.cmp(&self.units[b].id))
         });
         let mut load = vec![0u64; n as usize];
         let mut shard = vec![0u32; self.units.len()];
         for i in order {
             // The least-loaded shard; the lowest index among equals.
-            let (k, _) = load
-                .iter()
-                .enumerate()
-                .min_by_key(|&(k, l)| (*l, k))
-                .unwrap_or((0, &0));
+            let (k, _) = load.iter().enumerate().min_by_key(|&(k, l)| (*l, k)).unwrap_or((0, &0));
             load[k] += self.units[i].cost.max(1);
             shard[i] = k as u32;
         }
@@ -309,57 +277,21 @@ mod tests {
         assert_eq!(p1, p2);
         assert_ne!(p1.plan_hash, p3.plan_hash);
         assert_ne!(p1.units[0].gen_key, p3.units[0].gen_key);
-        let n = s[0]
-            .cases
-            .iter()
-            .map(|c| c.seeds.per_case as usize)
-            .sum::<usize>();
+        let n = s[0].cases.iter().map(|c| c.seeds.per_case as usize).sum::<usize>();
         assert_eq!(p1.units.len(), n);
     }
 
     #[test]
     fn limit_is_stratified_and_model_independent() {
         let s = vec![suite("physics")];
-        let a = Plan::build(
-            &s,
-            &model("a"),
-            Selection {
-                limit: Some(3),
-                cases: None,
-            },
-        )
-        .unwrap();
-        let b = Plan::build(
-            &s,
-            &model("b"),
-            Selection {
-                limit: Some(3),
-                cases: None,
-            },
-        )
-        .unwrap();
-        let ids = |p: &Plan| {
-            p.units
-                .iter()
-                .map(|u| u.id.case_id.clone())
-                .collect::<BTreeSet<_>>()
-        };
+        let a = Plan::build(&s, &model("a"), Selection { limit: Some(3), cases: None }).unwrap();
+        let b = Plan::build(&s, &model("b"), Selection { limit: Some(3), cases: None }).unwrap();
+        let ids = |p: &Plan| p.units.iter().map(|u| u.id.case_id.clone()).collect::<BTreeSet<_>>();
         assert_eq!(ids(&a), ids(&b));
         assert_eq!(ids(&a).len(), 3);
         // Across the whole bundled set a limit of 1 per suite still samples every suite.
-        let all: Vec<Suite> = crate::suite::bundled::names()
-            .into_iter()
-            .map(suite)
-            .collect();
-        let p = Plan::build(
-            &all,
-            &model("a"),
-            Selection {
-                limit: Some(1),
-                cases: None,
-            },
-        )
-        .unwrap();
+        let all: Vec<Suite> = crate::suite::bundled::names().into_iter().map(suite).collect();
+        let p = Plan::build(&all, &model("a"), Selection { limit: Some(1), cases: None }).unwrap();
         let suites: BTreeSet<_> = p.units.iter().map(|u| u.id.suite.clone()).collect();
         assert_eq!(suites.len(), all.len());
     }
@@ -367,17 +299,8 @@ mod tests {
     #[test]
     fn stratified_round_robins_over_families() {
         let base = suite("smoke").cases[0].clone();
-        let mk = |id: &str, cap: &str| Case {
-            id: id.into(),
-            capabilities: vec![cap.into()],
-            ..base.clone()
-        };
-        let cases = vec![
-            mk("a1", "a.x"),
-            mk("a2", "a.y"),
-            mk("a3", "a.z"),
-            mk("b1", "b.x"),
-        ];
+        let mk = |id: &str, cap: &str| Case { id: id.into(), capabilities: vec![cap.into()], ..base.clone() };
+        let cases = vec![mk("a1", "a.x"), mk("a2", "a.y"), mk("a3", "a.z"), mk("b1", "b.x")];
         let chosen = stratified(&cases, 2);
         assert!(chosen.contains("b1"), "{chosen:?}");
         assert_eq!(chosen.len(), 2);
@@ -386,38 +309,15 @@ mod tests {
     #[test]
     fn explicit_cases_and_bad_selections() {
         let s = vec![suite("smoke")];
-        let p = Plan::build(
-            &s,
-            &model("a"),
-            Selection {
-                limit: None,
-                cases: Some(vec!["physics-drop".into()]),
-            },
-        )
-        .unwrap();
+        let p =
+            Plan::build(&s, &model("a"), Selection { limit: None, cases: Some(vec!["physics-drop".into()]) }).unwrap();
         assert!(p.units.iter().all(|u| u.id.case_id == "physics-drop"));
         assert_eq!(
-            Plan::build(
-                &s,
-                &model("a"),
-                Selection {
-                    limit: None,
-                    cases: Some(vec!["nope".into()])
-                }
-            )
-            .unwrap_err(),
+            Plan::build(&s, &model("a"), Selection { limit: None, cases: Some(vec!["nope".into()]) }).unwrap_err(),
             PlanError::UnknownCases("nope".into())
         );
         assert_eq!(
-            Plan::build(
-                &s,
-                &model("a"),
-                Selection {
-                    limit: Some(0),
-                    cases: None
-                }
-            )
-            .unwrap_err(),
+            Plan::build(&s, &model("a"), Selection { limit: Some(0), cases: None }).unwrap_err(),
             PlanError::ZeroLimit
         );
     }

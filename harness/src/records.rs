@@ -81,12 +81,7 @@ impl Appender {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(Error::io(dir))?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(Error::io(path))?;
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(Error::io(path))?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(Error::io(path))?;
         if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
@@ -94,20 +89,13 @@ impl Appender {
             file.set_len(keep as u64).map_err(Error::io(path))?;
             file.seek(SeekFrom::End(0)).map_err(Error::io(path))?;
         }
-        Ok(Appender {
-            path: path.to_path_buf(),
-            file: Mutex::new(file),
-        })
+        Ok(Appender { path: path.to_path_buf(), file: Mutex::new(file) })
     }
 
     pub fn append<T: Serialize>(&self, record: &T) -> Result<()> {
-        let mut line = serde_json::to_vec(record)
-            .map_err(|e| Error::Internal(format!("serialising a record: {e}")))?;
+        let mut line = serde_json::to_vec(record).map_err(|e| Error::Internal(format!("serialising a record: {e}")))?;
         line.push(b'\n');
-        let mut f = self
-            .file
-            .lock()
-            .map_err(|_| Error::Internal("a record writer panicked".into()))?;
+        let mut f = self.file.lock().map_err(|_| Error::Internal("a record writer panicked".into()))?;
         f.write_all(&line).map_err(Error::io(&self.path))?;
         f.sync_data().map_err(Error::io(&self.path))
     }
@@ -120,10 +108,7 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                source: e,
-            });
+            return Err(Error::Io { path: path.to_path_buf(), source: e });
         }
     };
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -132,10 +117,8 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
         .enumerate()
         .filter(|(_, l)| !l.is_empty())
         .map(|(i, l)| {
-            serde_json::from_slice(l).map_err(|e| Error::BadFile {
-                path: path.to_path_buf(),
-                message: format!("line {}: {e}", i + 1),
-            })
+            serde_json::from_slice(l)
+                .map_err(|e| Error::BadFile { path: path.to_path_buf(), message: format!("line {}: {e}", i + 1) })
         })
         .collect()
 }
@@ -153,10 +136,7 @@ mod tests {
         let a = Appender::open(&p).unwrap();
         a.append(&4u32).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"1\n2\n4\n");
-        assert_eq!(
-            read::<u32>(&dir.path().join("missing.jsonl")).unwrap(),
-            Vec::<u32>::new()
-        );
+        assert_eq!(read::<u32>(&dir.path().join("missing.jsonl")).unwrap(), Vec::<u32>::new());
         fs::write(&p, b"1\nnope\n").unwrap();
         assert!(read::<u32>(&p).unwrap_err().to_string().contains("line 2"));
     }

@@ -42,10 +42,7 @@ impl Shard {
     /// Parses a shard directory name (`2-of-8`).
     pub fn from_dir_name(name: &str) -> Option<Shard> {
         let (k, n) = name.split_once("-of-")?;
-        let s = Shard {
-            k: k.parse().ok()?,
-            n: n.parse().ok()?,
-        };
+        let s = Shard { k: k.parse().ok()?, n: n.parse().ok()? };
         (s.n > 0 && s.k < s.n).then_some(s)
     }
 }
@@ -117,13 +114,7 @@ impl Runner<'_> {
 
     fn my_units(&self) -> Vec<&Unit> {
         let assignment = self.plan.assign(self.shard.n);
-        self.plan
-            .units
-            .iter()
-            .zip(assignment)
-            .filter(|(_, k)| *k == self.shard.k)
-            .map(|(u, _)| u)
-            .collect()
+        self.plan.units.iter().zip(assignment).filter(|(_, k)| *k == self.shard.k).map(|(u, _)| u).collect()
     }
 
     fn case(&self, unit: &Unit) -> Result<&Case> {
@@ -139,9 +130,9 @@ impl Runner<'_> {
             return ProgressBar::hidden();
         }
         let bar = ProgressBar::new(len as u64);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{prefix:>9} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_prefix(what.to_string());
@@ -158,10 +149,8 @@ impl Runner<'_> {
             .filter(|r| r.status == Status::Ok)
             .map(|r| (r.unit, r.gen_key))
             .collect();
-        let pending: Vec<&Unit> = units
-            .into_iter()
-            .filter(|u| !done.contains(&(u.id.clone(), u.gen_key.clone())))
-            .collect();
+        let pending: Vec<&Unit> =
+            units.into_iter().filter(|u| !done.contains(&(u.id.clone(), u.gen_key.clone()))).collect();
         counts.done_before = counts.units - pending.len();
         let out = Appender::open(&path)?;
         let bar = self.bar(pending.len(), "generate");
@@ -210,11 +199,7 @@ impl Runner<'_> {
         } else {
             let case = self.case(unit)?;
             let tmp = self.store.tmp_path(&unit.gen_key, "mp4");
-            let job = Job {
-                unit,
-                case,
-                out: &tmp,
-            };
+            let job = Job { unit, case, out: &tmp };
             match self.generator.generate(&job) {
                 Ok(Output::Written { encode }) => {
                     let (sha, path) = self.store.put_video(&tmp)?;
@@ -225,12 +210,7 @@ impl Runner<'_> {
                 Ok(Output::Existing(path)) => {
                     let sha = sha256_file(&path).map_err(Error::io(&path))?;
                     record.video_sha256 = Some(sha);
-                    record.video_path = Some(
-                        std::path::absolute(&path)
-                            .unwrap_or(path)
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
+                    record.video_path = Some(std::path::absolute(&path).unwrap_or(path).to_string_lossy().into_owned());
                 }
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
@@ -239,11 +219,8 @@ impl Runner<'_> {
                 }
             }
             if let (Some(sha), Some(path)) = (&record.video_sha256, &record.video_path) {
-                let cache = GenCache {
-                    video_sha256: sha.clone(),
-                    video_path: path.clone(),
-                    encode: record.encode.clone(),
-                };
+                let cache =
+                    GenCache { video_sha256: sha.clone(), video_path: path.clone(), encode: record.encode.clone() };
                 self.store.put("gens", &unit.gen_key, &cache)?;
             }
         }
@@ -256,22 +233,15 @@ impl Runner<'_> {
     /// already recorded.
     pub fn score(&self, counts: &mut StageCounts) -> Result<()> {
         let dir = self.shard_dir();
-        let gens = latest(
-            records::read::<GenRecord>(&dir.join("generations.jsonl"))?,
-            |r| r.unit.clone(),
-        );
+        let gens = latest(records::read::<GenRecord>(&dir.join("generations.jsonl"))?, |r| r.unit.clone());
         let path = dir.join("scores.jsonl");
         let done: BTreeSet<String> = records::read::<ScoreRecord>(&path)?
             .into_iter()
             .filter(|r| r.status != Status::Error)
             .map(|r| format!("{}|{}", r.unit, r.score_key))
             .collect();
-        let metrics_of: HashMap<&str, &[String]> = self
-            .plan
-            .suites
-            .iter()
-            .map(|s| (s.name.as_str(), s.metrics.as_slice()))
-            .collect();
+        let metrics_of: HashMap<&str, &[String]> =
+            self.plan.suites.iter().map(|s| (s.name.as_str(), s.metrics.as_slice())).collect();
         let mine: BTreeSet<UnitId> = self.my_units().into_iter().map(|u| u.id.clone()).collect();
         let todo: Vec<&GenRecord> = gens
             .values()
@@ -291,15 +261,8 @@ impl Runner<'_> {
         let results: Vec<Result<[usize; 3]>> = todo
             .par_iter()
             .map(|g| {
-                let r = self.score_one(
-                    g,
-                    metrics_of
-                        .get(g.unit.suite.as_str())
-                        .copied()
-                        .unwrap_or_default(),
-                    &done,
-                    &out,
-                );
+                let r =
+                    self.score_one(g, metrics_of.get(g.unit.suite.as_str()).copied().unwrap_or_default(), &done, &out);
                 bar.inc(1);
                 r
             })
@@ -337,31 +300,16 @@ impl Runner<'_> {
                 Some(c) => (c, true),
                 None => {
                     let video = decoded.get_or_insert_with(|| {
-                        video::decode(Path::new(g.video_path.as_deref().unwrap_or_default()))
-                            .map_err(|e| e.to_string())
+                        video::decode(Path::new(g.video_path.as_deref().unwrap_or_default())).map_err(|e| e.to_string())
                     });
                     let c = match video {
-                        Err(e) => ScoreCache {
-                            status: Status::Error,
-                            value: None,
-                            error: Some(e.clone()),
-                        },
+                        Err(e) => ScoreCache { status: Status::Error, value: None, error: Some(e.clone()) },
                         Ok(v) => match metric.measure(v) {
-                            Ok(x) => ScoreCache {
-                                status: Status::Ok,
-                                value: Some(x),
-                                error: None,
-                            },
-                            Err(e @ MetricError::TooFewFrames { .. }) => ScoreCache {
-                                status: Status::NotApplicable,
-                                value: None,
-                                error: Some(e.to_string()),
-                            },
-                            Err(e) => ScoreCache {
-                                status: Status::Error,
-                                value: None,
-                                error: Some(e.to_string()),
-                            },
+                            Ok(x) => ScoreCache { status: Status::Ok, value: Some(x), error: None },
+                            Err(e @ MetricError::TooFewFrames { .. }) => {
+                                ScoreCache { status: Status::NotApplicable, value: None, error: Some(e.to_string()) }
+                            }
+                            Err(e) => ScoreCache { status: Status::Error, value: None, error: Some(e.to_string()) },
                         },
                     };
                     if c.status != Status::Error {
@@ -398,14 +346,9 @@ impl Runner<'_> {
     /// Marks the shard finished for this plan, with counts taken from its records.
     pub fn finish(&self) -> Result<ShardDone> {
         let dir = self.shard_dir();
-        let gens = latest(
-            records::read::<GenRecord>(&dir.join("generations.jsonl"))?,
-            |r| r.unit.clone(),
-        );
-        let scores = latest(
-            records::read::<ScoreRecord>(&dir.join("scores.jsonl"))?,
-            |r| (r.unit.clone(), r.metric.clone()),
-        );
+        let gens = latest(records::read::<GenRecord>(&dir.join("generations.jsonl"))?, |r| r.unit.clone());
+        let scores =
+            latest(records::read::<ScoreRecord>(&dir.join("scores.jsonl"))?, |r| (r.unit.clone(), r.metric.clone()));
         let done = ShardDone {
             schema: SHARD_DONE_SCHEMA.into(),
             plan_hash: self.plan.plan_hash.clone(),
@@ -414,10 +357,7 @@ impl Runner<'_> {
             generated_ok: gens.values().filter(|r| r.status == Status::Ok).count(),
             generation_errors: gens.values().filter(|r| r.status == Status::Error).count(),
             scores_ok: scores.values().filter(|r| r.status == Status::Ok).count(),
-            score_errors: scores
-                .values()
-                .filter(|r| r.status == Status::Error)
-                .count(),
+            score_errors: scores.values().filter(|r| r.status == Status::Error).count(),
         };
         write_json_atomic(&dir.join("shard_done.json"), &done)?;
         Ok(done)

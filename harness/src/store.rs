@@ -61,9 +61,7 @@ impl Store {
             let d = root.join(sub);
             fs::create_dir_all(&d).map_err(Error::io(&d))?;
         }
-        Ok(Store {
-            root: root.to_path_buf(),
-        })
+        Ok(Store { root: root.to_path_buf() })
     }
 
     pub fn root(&self) -> &Path {
@@ -73,17 +71,12 @@ impl Store {
     /// A fresh path under `tmp/` for a file about to be produced.
     pub fn tmp_path(&self, stem: &str, ext: &str) -> PathBuf {
         let stem: String = digits(stem).chars().take(24).collect();
-        self.root
-            .join("tmp")
-            .join(format!("{stem}.{}.{ext}", std::process::id()))
+        self.root.join("tmp").join(format!("{stem}.{}.{ext}", std::process::id()))
     }
 
     fn sharded(&self, kind: &str, key: &str, ext: &str) -> PathBuf {
         let d = digits(key);
-        self.root
-            .join(kind)
-            .join(&d[..2.min(d.len())])
-            .join(format!("{d}.{ext}"))
+        self.root.join(kind).join(&d[..2.min(d.len())]).join(format!("{d}.{ext}"))
     }
 
     pub fn video_path(&self, sha: &str, ext: &str) -> PathBuf {
@@ -101,9 +94,7 @@ impl Store {
         } else {
             let dir = dest.parent().unwrap_or(&self.root);
             fs::create_dir_all(dir).map_err(Error::io(dir))?;
-            File::open(tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(Error::io(tmp))?;
+            File::open(tmp).and_then(|f| f.sync_all()).map_err(Error::io(tmp))?;
             fs::rename(tmp, &dest).map_err(Error::io(&dest))?;
         }
         Ok((sha, dest))

@@ -22,11 +22,7 @@ pub enum VideoIoError {
     #[error("{path}: decoded zero frames")]
     NoFrames { path: PathBuf },
     #[error("{path}: {what} failed: {reason}")]
-    Codec {
-        path: PathBuf,
-        what: &'static str,
-        reason: String,
-    },
+    Codec { path: PathBuf, what: &'static str, reason: String },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
 }
@@ -63,48 +59,25 @@ fn init() {
 }
 
 fn codec_err<'a>(path: &'a Path, what: &'static str) -> impl Fn(ff::Error) -> VideoIoError + 'a {
-    move |e| VideoIoError::Codec {
-        path: path.to_path_buf(),
-        what,
-        reason: e.to_string(),
-    }
+    move |e| VideoIoError::Codec { path: path.to_path_buf(), what, reason: e.to_string() }
 }
 
 /// Decodes every frame of the first video stream of `path` to RGB24 at native size.
 pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
     init();
     if !path.exists() {
-        return Err(VideoIoError::Missing {
-            path: path.to_path_buf(),
-        });
+        return Err(VideoIoError::Missing { path: path.to_path_buf() });
     }
-    let not_video = |reason: String| VideoIoError::NotAVideo {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let not_video = |reason: String| VideoIoError::NotAVideo { path: path.to_path_buf(), reason };
     let mut input = ff::format::input(&path).map_err(|e| not_video(e.to_string()))?;
-    let stream = input
-        .streams()
-        .best(ff::media::Type::Video)
-        .ok_or_else(|| not_video("no video stream".into()))?;
+    let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| not_video("no video stream".into()))?;
     let index = stream.index();
     let rate = stream.avg_frame_rate();
-    let rate = if rate.numerator() > 0 && rate.denominator() > 0 {
-        rate
-    } else {
-        stream.rate()
-    };
-    let fps = if rate.numerator() > 0 && rate.denominator() > 0 {
-        f64::from(rate)
-    } else {
-        25.0
-    };
-    let context = ff::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(|e| not_video(e.to_string()))?;
-    let mut decoder = context
-        .decoder()
-        .video()
-        .map_err(|e| not_video(e.to_string()))?;
+    let rate = if rate.numerator() > 0 && rate.denominator() > 0 { rate } else { stream.rate() };
+    let fps = if rate.numerator() > 0 && rate.denominator() > 0 { f64::from(rate) } else { 25.0 };
+    let context =
+        ff::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| not_video(e.to_string()))?;
+    let mut decoder = context.decoder().video().map_err(|e| not_video(e.to_string()))?;
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 || width > 16384 || height > 16384 {
         return Err(VideoIoError::Invalid {
@@ -114,38 +87,35 @@ pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
     }
     let mut scaler: Option<ff::software::scaling::Context> = None;
     let mut data = Vec::new();
-    let mut receive =
-        |decoder: &mut ff::decoder::Video, data: &mut Vec<u8>| -> Result<(), VideoIoError> {
-            let mut frame = ff::frame::Video::empty();
-            while decoder.receive_frame(&mut frame).is_ok() {
-                if scaler.is_none() {
-                    scaler = Some(
-                        ff::software::scaling::Context::get(
-                            frame.format(),
-                            frame.width(),
-                            frame.height(),
-                            ff::format::Pixel::RGB24,
-                            width,
-                            height,
-                            ff::software::scaling::Flags::BILINEAR
-                                | ff::software::scaling::Flags::ACCURATE_RND,
-                        )
-                        .map_err(codec_err(path, "colour conversion"))?,
-                    );
-                }
-                let mut rgb = ff::frame::Video::empty();
-                if let Some(s) = scaler.as_mut() {
-                    s.run(&frame, &mut rgb)
-                        .map_err(codec_err(path, "colour conversion"))?;
-                }
-                let stride = rgb.stride(0);
-                let row = width as usize * 3;
-                for y in 0..height as usize {
-                    data.extend_from_slice(&rgb.data(0)[y * stride..y * stride + row]);
-                }
+    let mut receive = |decoder: &mut ff::decoder::Video, data: &mut Vec<u8>| -> Result<(), VideoIoError> {
+        let mut frame = ff::frame::Video::empty();
+        while decoder.receive_frame(&mut frame).is_ok() {
+            if scaler.is_none() {
+                scaler = Some(
+                    ff::software::scaling::Context::get(
+                        frame.format(),
+                        frame.width(),
+                        frame.height(),
+                        ff::format::Pixel::RGB24,
+                        width,
+                        height,
+                        ff::software::scaling::Flags::BILINEAR | ff::software::scaling::Flags::ACCURATE_RND,
+                    )
+                    .map_err(codec_err(path, "colour conversion"))?,
+                );
             }
-            Ok(())
-        };
+            let mut rgb = ff::frame::Video::empty();
+            if let Some(s) = scaler.as_mut() {
+                s.run(&frame, &mut rgb).map_err(codec_err(path, "colour conversion"))?;
+            }
+            let stride = rgb.stride(0);
+            let row = width as usize * 3;
+            for y in 0..height as usize {
+                data.extend_from_slice(&rgb.data(0)[y * stride..y * stride + row]);
+            }
+        }
+        Ok(())
+    };
     for (s, packet) in input.packets() {
         if s.index() != index {
             continue;
@@ -155,28 +125,18 @@ pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
             receive(&mut decoder, &mut data)?;
         }
     }
-    decoder
-        .send_eof()
-        .map_err(codec_err(path, "flushing the decoder"))?;
+    decoder.send_eof().map_err(codec_err(path, "flushing the decoder"))?;
     receive(&mut decoder, &mut data)?;
     if data.is_empty() {
-        return Err(VideoIoError::NoFrames {
-            path: path.to_path_buf(),
-        });
+        return Err(VideoIoError::NoFrames { path: path.to_path_buf() });
     }
-    Video::new(width, height, fps, data).map_err(|e| VideoIoError::Invalid {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    Video::new(width, height, fps, data)
+        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 /// Encodes `video` to `path` as MP4/H.264 with `params`. Odd frame sizes are encoded as
 /// yuv444p (4:2:0 needs even sizes); the returned parameters say which was used.
-pub fn encode_mp4(
-    video: &Video,
-    path: &Path,
-    params: &EncodeParams,
-) -> Result<EncodeParams, VideoIoError> {
+pub fn encode_mp4(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
     init();
     let mut used = params.clone();
     let odd = video.width() % 2 == 1 || video.height() % 2 == 1;
@@ -187,23 +147,17 @@ pub fn encode_mp4(
         ff::format::Pixel::YUV420P
     };
     let err = |what| codec_err(path, what);
-    let mut output =
-        ff::format::output_as(&path, &params.container).map_err(err("opening the output"))?;
+    let mut output = ff::format::output_as(&path, &params.container).map_err(err("opening the output"))?;
     let codec = ff::encoder::find_by_name(&params.codec).ok_or_else(|| VideoIoError::Invalid {
         path: path.to_path_buf(),
         reason: format!("encoder {} not available", params.codec),
     })?;
-    let global_header = output
-        .format()
-        .flags()
-        .contains(ff::format::Flags::GLOBAL_HEADER);
+    let global_header = output.format().flags().contains(ff::format::Flags::GLOBAL_HEADER);
     let rate = ff::Rational::from(video.fps());
     let time_base = rate.invert();
     let mut stream = output.add_stream(codec).map_err(err("adding a stream"))?;
-    let mut enc = ff::codec::context::Context::new_with_codec(codec)
-        .encoder()
-        .video()
-        .map_err(err("creating the encoder"))?;
+    let mut enc =
+        ff::codec::context::Context::new_with_codec(codec).encoder().video().map_err(err("creating the encoder"))?;
     enc.set_width(video.width());
     enc.set_height(video.height());
     enc.set_format(pix);
@@ -222,10 +176,7 @@ pub fn encode_mp4(
     stream.set_time_base(time_base);
     let stream_index = stream.index();
     output.write_header().map_err(err("writing the header"))?;
-    let out_tb = output
-        .stream(stream_index)
-        .map(|s| s.time_base())
-        .unwrap_or(time_base);
+    let out_tb = output.stream(stream_index).map(|s| s.time_base()).unwrap_or(time_base);
 
     let mut scaler = ff::software::scaling::Context::get(
         ff::format::Pixel::RGB24,
@@ -238,34 +189,27 @@ pub fn encode_mp4(
     )
     .map_err(err("colour conversion"))?;
     let row = video.width() as usize * 3;
-    let drain = |encoder: &mut ff::encoder::Video,
-                 output: &mut ff::format::context::Output|
-     -> Result<(), VideoIoError> {
-        let mut packet = ff::Packet::empty();
-        while encoder.receive_packet(&mut packet).is_ok() {
-            packet.set_stream(stream_index);
-            // FFmpeg 5.1's libx264 wrapper leaves duration 0; the mp4 muxer would then hide the
-            // last frame behind an edit list.
-            packet.set_duration(1);
-            packet.rescale_ts(time_base, out_tb);
-            packet
-                .write_interleaved(output)
-                .map_err(codec_err(path, "writing a packet"))?;
-        }
-        Ok(())
-    };
+    let drain =
+        |encoder: &mut ff::encoder::Video, output: &mut ff::format::context::Output| -> Result<(), VideoIoError> {
+            let mut packet = ff::Packet::empty();
+            while encoder.receive_packet(&mut packet).is_ok() {
+                packet.set_stream(stream_index);
+                // FFmpeg 5.1's libx264 wrapper leaves duration 0; the mp4 muxer would then hide the
+                // last frame behind an edit list.
+                packet.set_duration(1);
+                packet.rescale_ts(time_base, out_tb);
+                packet.write_interleaved(output).map_err(codec_err(path, "writing a packet"))?;
+            }
+            Ok(())
+        };
     for (t, pixels) in video.frames().enumerate() {
-        let mut rgb =
-            ff::frame::Video::new(ff::format::Pixel::RGB24, video.width(), video.height());
+        let mut rgb = ff::frame::Video::new(ff::format::Pixel::RGB24, video.width(), video.height());
         let stride = rgb.stride(0);
         for y in 0..video.height() as usize {
-            rgb.data_mut(0)[y * stride..y * stride + row]
-                .copy_from_slice(&pixels[y * row..(y + 1) * row]);
+            rgb.data_mut(0)[y * stride..y * stride + row].copy_from_slice(&pixels[y * row..(y + 1) * row]);
         }
         let mut yuv = ff::frame::Video::empty();
-        scaler
-            .run(&rgb, &mut yuv)
-            .map_err(err("colour conversion"))?;
+        scaler.run(&rgb, &mut yuv).map_err(err("colour conversion"))?;
         yuv.set_pts(Some(t as i64));
         encoder.send_frame(&yuv).map_err(err("encoding a frame"))?;
         drain(&mut encoder, &mut output)?;
@@ -299,22 +243,15 @@ mod tests {
             let back = decode(&path).unwrap();
             assert_eq!((back.len(), back.width(), back.height()), (16, w, h));
             assert!((back.fps() - 8.0).abs() < 1e-9);
-            let mad: f64 = v
-                .as_bytes()
-                .iter()
-                .zip(back.as_bytes())
-                .map(|(&a, &b)| f64::from(a.abs_diff(b)))
-                .sum::<f64>()
-                / v.as_bytes().len() as f64;
+            let mad: f64 =
+                v.as_bytes().iter().zip(back.as_bytes()).map(|(&a, &b)| f64::from(a.abs_diff(b))).sum::<f64>()
+                    / v.as_bytes().len() as f64;
             // CRF 18 on flat synthetic content: mean error a few levels at most.
             assert!(mad < 4.0, "mean abs error {mad}");
             // Same input, same bytes: the encoder is deterministic.
             let again = dir.path().join("again.mp4");
             encode_mp4(&v, &again, &EncodeParams::default()).unwrap();
-            assert_eq!(
-                std::fs::read(&path).unwrap(),
-                std::fs::read(&again).unwrap()
-            );
+            assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
         }
     }
 
@@ -322,10 +259,7 @@ mod tests {
     fn bad_inputs_are_typed_errors_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("nope.mp4");
-        assert!(matches!(
-            decode(&missing),
-            Err(VideoIoError::Missing { .. })
-        ));
+        assert!(matches!(decode(&missing), Err(VideoIoError::Missing { .. })));
         let text = dir.path().join("text.mp4");
         std::fs::write(&text, b"this is not a video").unwrap();
         let e = decode(&text).unwrap_err();

@@ -62,10 +62,7 @@ impl Node {
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.entries()?
-            .iter()
-            .find(|e| e.key == key)
-            .map(|e| &e.value)
+        self.entries()?.iter().find(|e| e.key == key).map(|e| &e.value)
     }
 
     pub fn entry(&self, key: &str) -> Option<&Entry> {
@@ -103,11 +100,7 @@ pub struct YamlError {
 
 impl YamlError {
     pub fn at(loc: &Loc, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            loc: Some(loc.clone()),
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { loc: Some(loc.clone()), path: path.into(), message: message.into() }
     }
 
     /// Fills in the location and path if nothing deeper has already set them.
@@ -136,63 +129,30 @@ impl std::error::Error for YamlError {}
 
 impl de::Error for YamlError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Self {
-            loc: None,
-            path: String::new(),
-            message: msg.to_string(),
-        }
+        Self { loc: None, path: String::new(), message: msg.to_string() }
     }
 }
 
 /// Parses one YAML document. `file` is the name used in locations (as the user wrote it).
 pub fn parse(file: &str, text: &str) -> Result<Node, YamlError> {
     let file: Arc<str> = Arc::from(file);
-    let mut builder = Builder {
-        file: file.clone(),
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        root: None,
-        error: None,
-    };
+    let mut builder =
+        Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), root: None, error: None };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, false) {
         let m = e.marker();
-        let loc = Loc {
-            file,
-            line: m.line(),
-            col: m.col() + 1,
-        };
-        return Err(YamlError::at(
-            &loc,
-            "",
-            format!("invalid YAML: {}", e.info()),
-        ));
+        let loc = Loc { file, line: m.line(), col: m.col() + 1 };
+        return Err(YamlError::at(&loc, "", format!("invalid YAML: {}", e.info())));
     }
     if let Some(e) = builder.error {
         return Err(e);
     }
-    Ok(builder.root.unwrap_or(Node {
-        value: Value::Null,
-        loc: Loc {
-            file,
-            line: 1,
-            col: 1,
-        },
-    }))
+    Ok(builder.root.unwrap_or(Node { value: Value::Null, loc: Loc { file, line: 1, col: 1 } }))
 }
 
 enum Frame {
-    Seq {
-        items: Vec<Node>,
-        loc: Loc,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<Entry>,
-        key: Option<(String, Loc)>,
-        loc: Loc,
-        anchor: usize,
-    },
+    Seq { items: Vec<Node>, loc: Loc, anchor: usize },
+    Map { entries: Vec<Entry>, key: Option<(String, Loc)>, loc: Loc, anchor: usize },
 }
 
 struct Builder {
@@ -205,11 +165,7 @@ struct Builder {
 
 impl Builder {
     fn loc(&self, m: Marker) -> Loc {
-        Loc {
-            file: self.file.clone(),
-            line: m.line(),
-            col: m.col() + 1,
-        }
+        Loc { file: self.file.clone(), line: m.line(), col: m.col() + 1 }
     }
 
     fn push(&mut self, node: Node, anchor: usize) {
@@ -222,17 +178,9 @@ impl Builder {
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 Some((k, key_loc)) => {
                     if entries.iter().any(|e| e.key == k) && self.error.is_none() {
-                        self.error = Some(YamlError::at(
-                            &key_loc,
-                            "",
-                            format!("duplicate key \"{k}\" in mapping"),
-                        ));
+                        self.error = Some(YamlError::at(&key_loc, "", format!("duplicate key \"{k}\" in mapping")));
                     }
-                    entries.push(Entry {
-                        key: k,
-                        key_loc,
-                        value: node,
-                    });
+                    entries.push(Entry { key: k, key_loc, value: node });
                 }
                 None => {
                     let k = match node.value {
@@ -243,11 +191,7 @@ impl Builder {
                         Value::Float(f) => f.to_string(),
                         _ => {
                             if self.error.is_none() {
-                                self.error = Some(YamlError::at(
-                                    &node.loc,
-                                    "",
-                                    "mapping keys must be plain scalars",
-                                ));
+                                self.error = Some(YamlError::at(&node.loc, "", "mapping keys must be plain scalars"));
                             }
                             String::new()
                         }
@@ -265,48 +209,21 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let explicit_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let value = if style == TScalarStyle::Plain && !explicit_str {
-                    resolve(&text)
-                } else {
-                    Value::Str(text)
-                };
+                let value =
+                    if style == TScalarStyle::Plain && !explicit_str { resolve(&text) } else { Value::Str(text) };
                 self.push(Node { value, loc }, anchor);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
-                items: Vec::new(),
-                loc,
-                anchor,
-            }),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                entries: Vec::new(),
-                key: None,
-                loc,
-                anchor,
-            }),
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { items: Vec::new(), loc, anchor }),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map { entries: Vec::new(), key: None, loc, anchor })
+            }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq { items, loc, anchor }) => self.push(
-                    Node {
-                        value: Value::Seq(items),
-                        loc,
-                    },
-                    anchor,
-                ),
-                Some(Frame::Map {
-                    entries,
-                    loc,
-                    anchor,
-                    ..
-                }) => {
+                Some(Frame::Seq { items, loc, anchor }) => self.push(Node { value: Value::Seq(items), loc }, anchor),
+                Some(Frame::Map { entries, loc, anchor, .. }) => {
                     // A block mapping's start mark can sit past its first key; the first key is
                     // where a reader looks for the mapping.
                     let loc = entries.first().map_or(loc, |e| e.key_loc.clone());
-                    self.push(
-                        Node {
-                            value: Value::Map(entries),
-                            loc,
-                        },
-                        anchor,
-                    )
+                    self.push(Node { value: Value::Map(entries), loc }, anchor)
                 }
                 None => {}
             },
@@ -318,11 +235,7 @@ impl MarkedEventReceiver for Builder {
                     }
                 }
             },
-            Event::Nothing
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd => {}
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
         }
     }
 }
@@ -360,9 +273,7 @@ pub fn resolve(text: &str) -> Value {
         }
     }
     let looks_numeric = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
     if looks_numeric {
         if let Ok(f) = text.parse::<f64>() {
             return Value::Float(f);
@@ -373,18 +284,11 @@ pub fn resolve(text: &str) -> Value {
 
 /// Decodes `node` into `T`, with `path` as the field path of `node` in the document.
 pub fn decode<T: de::DeserializeOwned>(node: &Node, path: &str) -> Result<T, YamlError> {
-    T::deserialize(NodeDe {
-        node,
-        path: path.to_string(),
-    })
+    T::deserialize(NodeDe { node, path: path.to_string() })
 }
 
 fn child_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_string()
-    } else {
-        format!("{parent}.{key}")
-    }
+    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
 }
 
 /// A serde deserializer over a [`Node`] that attaches the innermost location to any error.
@@ -405,15 +309,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Value::UInt(u) => visitor.visit_u64(*u),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
-            Value::Seq(items) => visitor.visit_seq(SeqDe {
-                items: items.iter().enumerate(),
-                path: &self.path,
-            }),
-            Value::Map(entries) => visitor.visit_map(MapDe {
-                entries: entries.iter(),
-                current: None,
-                path: &self.path,
-            }),
+            Value::Seq(items) => visitor.visit_seq(SeqDe { items: items.iter().enumerate(), path: &self.path }),
+            Value::Map(entries) => {
+                visitor.visit_map(MapDe { entries: entries.iter(), current: None, path: &self.path })
+            }
         };
         result.map_err(|e| e.locate(&node.loc, &self.path))
     }
@@ -428,11 +327,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         result.map_err(|e| e.locate(&loc, &path))
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, YamlError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, YamlError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -445,14 +340,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         let node = self.node;
         let result = match &node.value {
             Value::Str(s) => visitor.visit_enum(s.as_str().into_deserializer()),
-            Value::Map(entries) if entries.len() == 1 => visitor.visit_enum(EnumDe {
-                entry: &entries[0],
-                path: &self.path,
-            }),
-            _ => Err(de::Error::custom(format!(
-                "expected a name or a one-key mapping, found {}",
-                node.kind()
-            ))),
+            Value::Map(entries) if entries.len() == 1 => {
+                visitor.visit_enum(EnumDe { entry: &entries[0], path: &self.path })
+            }
+            _ => Err(de::Error::custom(format!("expected a name or a one-key mapping, found {}", node.kind()))),
         };
         result.map_err(|e| e.locate(&node.loc, &self.path))
     }
@@ -471,18 +362,10 @@ struct SeqDe<'a, I> {
 impl<'de, 'a, I: Iterator<Item = (usize, &'a Node)>> de::SeqAccess<'de> for SeqDe<'a, I> {
     type Error = YamlError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, YamlError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, YamlError> {
         match self.items.next() {
             None => Ok(None),
-            Some((i, node)) => seed
-                .deserialize(NodeDe {
-                    node,
-                    path: format!("{}[{i}]", self.path),
-                })
-                .map(Some),
+            Some((i, node)) => seed.deserialize(NodeDe { node, path: format!("{}[{i}]", self.path) }).map(Some),
         }
     }
 }
@@ -496,29 +379,18 @@ struct MapDe<'a, I> {
 impl<'de, 'a, I: Iterator<Item = &'a Entry>> de::MapAccess<'de> for MapDe<'a, I> {
     type Error = YamlError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, YamlError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, YamlError> {
         let Some(entry) = self.entries.next() else {
             return Ok(None);
         };
         self.current = Some(entry);
         let key: de::value::StrDeserializer<'_, YamlError> = entry.key.as_str().into_deserializer();
-        seed.deserialize(key)
-            .map(Some)
-            .map_err(|e| e.locate(&entry.key_loc, &child_path(self.path, &entry.key)))
+        seed.deserialize(key).map(Some).map_err(|e| e.locate(&entry.key_loc, &child_path(self.path, &entry.key)))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, YamlError> {
-        let entry = self
-            .current
-            .take()
-            .ok_or_else(|| de::Error::custom("value requested before its key"))?;
-        seed.deserialize(NodeDe {
-            node: &entry.value,
-            path: child_path(self.path, &entry.key),
-        })
+        let entry = self.current.take().ok_or_else(|| de::Error::custom("value requested before its key"))?;
+        seed.deserialize(NodeDe { node: &entry.value, path: child_path(self.path, &entry.key) })
     }
 }
 
@@ -531,23 +403,11 @@ impl<'de, 'a> de::EnumAccess<'de> for EnumDe<'a> {
     type Error = YamlError;
     type Variant = NodeDe<'a>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(
-        self,
-        seed: V,
-    ) -> Result<(V::Value, NodeDe<'a>), YamlError> {
-        let key: de::value::StrDeserializer<'_, YamlError> =
-            self.entry.key.as_str().into_deserializer();
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, NodeDe<'a>), YamlError> {
+        let key: de::value::StrDeserializer<'_, YamlError> = self.entry.key.as_str().into_deserializer();
         let path = child_path(self.path, &self.entry.key);
-        let v = seed
-            .deserialize(key)
-            .map_err(|e| e.locate(&self.entry.key_loc, &path))?;
-        Ok((
-            v,
-            NodeDe {
-                node: &self.entry.value,
-                path,
-            },
-        ))
+        let v = seed.deserialize(key).map_err(|e| e.locate(&self.entry.key_loc, &path))?;
+        Ok((v, NodeDe { node: &self.entry.value, path }))
     }
 }
 
@@ -566,11 +426,7 @@ impl<'de> de::VariantAccess<'de> for NodeDe<'_> {
         de::Deserializer::deserialize_any(self, visitor)
     }
 
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, YamlError> {
+    fn struct_variant<V: Visitor<'de>>(self, _: &'static [&'static str], visitor: V) -> Result<V::Value, YamlError> {
         de::Deserializer::deserialize_any(self, visitor)
     }
 }
@@ -587,12 +443,7 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(
-            entries
-                .iter()
-                .map(|e| (e.key.clone(), to_json(&e.value)))
-                .collect(),
-        ),
+        Value::Map(entries) => J::Object(entries.iter().map(|e| (e.key.clone(), to_json(&e.value))).collect()),
     }
 }
 
@@ -623,17 +474,8 @@ mod tests {
 
     #[test]
     fn scalars_resolve_by_the_core_schema() {
-        let n = parse(
-            "t.yaml",
-            "a: 1\nb: 1.5\nc: true\nd: ~\ne: '1'\nf: hello\ng: -3\nh: 1e3\n",
-        )
-        .unwrap();
-        let kinds: Vec<_> = n
-            .entries()
-            .unwrap()
-            .iter()
-            .map(|e| e.value.value.clone())
-            .collect();
+        let n = parse("t.yaml", "a: 1\nb: 1.5\nc: true\nd: ~\ne: '1'\nf: hello\ng: -3\nh: 1e3\n").unwrap();
+        let kinds: Vec<_> = n.entries().unwrap().iter().map(|e| e.value.value.clone()).collect();
         assert_eq!(
             kinds,
             vec![
@@ -651,17 +493,10 @@ mod tests {
 
     #[test]
     fn decodes_and_locates_errors_at_the_innermost_node() {
-        let ok = parse(
-            "t.yaml",
-            "name: x\nitems:\n  - {n: 1}\n  - n: 2\n    f: 0.5\n",
-        )
-        .unwrap();
+        let ok = parse("t.yaml", "name: x\nitems:\n  - {n: 1}\n  - n: 2\n    f: 0.5\n").unwrap();
         assert_eq!(
             decode::<Outer>(&ok, "").unwrap(),
-            Outer {
-                name: "x".into(),
-                items: vec![Inner { n: 1, f: None }, Inner { n: 2, f: Some(0.5) }]
-            }
+            Outer { name: "x".into(), items: vec![Inner { n: 1, f: None }, Inner { n: 2, f: Some(0.5) }] }
         );
         assert_eq!(
             err("name: x\nitems:\n  - n: 1\n  - n: 2\n    g: 0.5\n"),
@@ -671,14 +506,8 @@ mod tests {
             err("name: x\nitems:\n  - n: -4\n"),
             "t.yaml:3:8: items[0].n: invalid value: integer `-4`, expected u32"
         );
-        assert_eq!(
-            err("name: x\nitems:\n  - f: 1\n"),
-            "t.yaml:3:5: items[0]: missing field `n`"
-        );
-        assert_eq!(
-            err("name: [1]\nitems: []\n"),
-            "t.yaml:1:7: name: invalid type: sequence, expected a string"
-        );
+        assert_eq!(err("name: x\nitems:\n  - f: 1\n"), "t.yaml:3:5: items[0]: missing field `n`");
+        assert_eq!(err("name: [1]\nitems: []\n"), "t.yaml:1:7: name: invalid type: sequence, expected a string");
     }
 
     #[test]
@@ -687,9 +516,7 @@ mod tests {
         assert!(e.starts_with("t.yaml:"), "{e}");
         assert!(e.contains("invalid YAML"), "{e}");
         assert_eq!(
-            parse("t.yaml", "a: 1\nb: 2\na: 3\n")
-                .unwrap_err()
-                .to_string(),
+            parse("t.yaml", "a: 1\nb: 2\na: 3\n").unwrap_err().to_string(),
             "t.yaml:3:1: duplicate key \"a\" in mapping"
         );
     }

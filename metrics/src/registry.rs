@@ -77,11 +77,8 @@ pub trait Metric: Sync {
 }
 
 /// Every metric, in report order.
-pub static REGISTRY: &[&dyn Metric] = &[
-    &crate::frame_count::FrameCount,
-    &crate::aspect_ratio::AspectRatio,
-    &crate::temporal_diff::TemporalDiff,
-];
+pub static REGISTRY: &[&dyn Metric] =
+    &[&crate::frame_count::FrameCount, &crate::aspect_ratio::AspectRatio, &crate::temporal_diff::TemporalDiff];
 
 pub fn lookup(name: &str) -> Option<&'static dyn Metric> {
     REGISTRY.iter().copied().find(|m| m.id() == name)
@@ -101,9 +98,7 @@ mod tests {
         for m in REGISTRY {
             assert!(seen.insert(m.id()), "duplicate metric id {}", m.id());
             assert!(
-                m.id()
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                m.id().chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                 "{} is not snake_case",
                 m.id()
             );

@@ -27,20 +27,13 @@ impl Metric for TemporalDiff {
     }
     fn compute(&self, video: &Video) -> Result<f64, MetricError> {
         if video.len() < 2 {
-            return Err(MetricError::TooFewFrames {
-                needed: 2,
-                got: video.len(),
-            });
+            return Err(MetricError::TooFewFrames { needed: 2, got: video.len() });
         }
         // Integer sums per frame pair are exact; u64 cannot overflow below 2^56 pixels.
         let mut total: u64 = 0;
         for t in 1..video.len() {
             let (a, b) = (video.frame(t - 1), video.frame(t));
-            total += a
-                .iter()
-                .zip(b)
-                .map(|(&x, &y)| u64::from(x.abs_diff(y)))
-                .sum::<u64>();
+            total += a.iter().zip(b).map(|(&x, &y)| u64::from(x.abs_diff(y))).sum::<u64>();
         }
         let count = (video.len() - 1) as f64 * video.frame_bytes() as f64;
         Ok(total as f64 / (count * 255.0))
@@ -79,9 +72,6 @@ mod tests {
 
     #[test]
     fn single_frame_is_an_error() {
-        assert_eq!(
-            TemporalDiff.measure(&clip(&[3])),
-            Err(MetricError::TooFewFrames { needed: 2, got: 1 })
-        );
+        assert_eq!(TemporalDiff.measure(&clip(&[3])), Err(MetricError::TooFewFrames { needed: 2, got: 1 }));
     }
 }

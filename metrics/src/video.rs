@@ -25,11 +25,7 @@ pub enum VideoError {
 
 impl std::fmt::Debug for Video {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Video({} frames, {}x{}, {} fps)",
-            self.len, self.width, self.height, self.fps
-        )
+        write!(f, "Video({} frames, {}x{}, {} fps)", self.len, self.width, self.height, self.fps)
     }
 }
 
@@ -44,19 +40,9 @@ impl Video {
         }
         let frame_bytes = width as usize * height as usize * 3;
         if data.len() % frame_bytes != 0 {
-            return Err(VideoError::Ragged {
-                got: data.len(),
-                width,
-                height,
-            });
+            return Err(VideoError::Ragged { got: data.len(), width, height });
         }
-        Ok(Self {
-            len: data.len() / frame_bytes,
-            data,
-            width,
-            height,
-            fps,
-        })
+        Ok(Self { len: data.len() / frame_bytes, data, width, height, fps })
     }
 
     pub fn len(&self) -> usize {
@@ -119,19 +105,9 @@ mod tests {
         assert_eq!(v.duration_s(), 5.0 / 8.0);
         assert_eq!(
             Video::new(4, 2, 8.0, vec![0; 25]).unwrap_err(),
-            VideoError::Ragged {
-                got: 25,
-                width: 4,
-                height: 2
-            }
+            VideoError::Ragged { got: 25, width: 4, height: 2 }
         );
-        assert!(matches!(
-            Video::new(0, 2, 8.0, vec![]),
-            Err(VideoError::EmptyFrame { .. })
-        ));
-        assert!(matches!(
-            Video::new(2, 2, f64::NAN, vec![]),
-            Err(VideoError::BadFps(_))
-        ));
+        assert!(matches!(Video::new(0, 2, 8.0, vec![]), Err(VideoError::EmptyFrame { .. })));
+        assert!(matches!(Video::new(2, 2, f64::NAN, vec![]), Err(VideoError::BadFps(_))));
     }
 }

@@ -83,12 +83,7 @@ mod tests {
         // Segmentation by nearest palette colour needs a margin against compression noise.
         for (i, a) in Color::ALL.iter().enumerate() {
             for b in &Color::ALL[i + 1..] {
-                let d: i32 = a
-                    .rgb()
-                    .iter()
-                    .zip(b.rgb())
-                    .map(|(&x, y)| (i32::from(x) - i32::from(y)).abs())
-                    .sum();
+                let d: i32 = a.rgb().iter().zip(b.rgb()).map(|(&x, y)| (i32::from(x) - i32::from(y)).abs()).sum();
                 assert!(d >= 60, "{a:?} and {b:?} are only {d} apart");
             }
         }

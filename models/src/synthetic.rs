@@ -29,49 +29,28 @@ pub const VERSION: u32 = 1;
 const SUPERSAMPLE: u32 = 4;
 
 pub fn render(req: &Request<'_>) -> Video {
-    let words: Vec<String> = req
-        .prompt
-        .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| !w.is_empty())
-        .collect();
-    let seed_bytes: [u8; 32] = Sha256::new()
-        .chain_update(req.seed.to_le_bytes())
-        .finalize()
-        .into();
-    let color = words
-        .iter()
-        .find_map(|w| Color::from_name(w))
-        .unwrap_or(Color::ALL[seed_bytes[0] as usize % 8]);
+    let words: Vec<String> =
+        req.prompt.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).filter(|w| !w.is_empty()).collect();
+    let seed_bytes: [u8; 32] = Sha256::new().chain_update(req.seed.to_le_bytes()).finalize().into();
+    let color = words.iter().find_map(|w| Color::from_name(w)).unwrap_or(Color::ALL[seed_bytes[0] as usize % 8]);
     let (dx, dy) = direction(&words, seed_bytes[1]);
 
     let (w, h) = (req.width as usize, req.height as usize);
     let radius = 0.12 * h as f64;
     // Start offset from the centre against the motion so the disc crosses the frame centre.
     let travel = 0.5 * w.min(h) as f64;
-    let (cx0, cy0) = (
-        w as f64 / 2.0 - dx * travel / 2.0,
-        h as f64 / 2.0 - dy * travel / 2.0,
-    );
+    let (cx0, cy0) = (w as f64 / 2.0 - dx * travel / 2.0, h as f64 / 2.0 - dy * travel / 2.0);
     let tint = [seed_bytes[2] / 4, seed_bytes[3] / 4, seed_bytes[4] / 4];
     let cell = (h / 8).max(1);
     let rgb = color.rgb();
 
     let mut data = Vec::with_capacity(req.frames as usize * w * h * 3);
     for t in 0..req.frames {
-        let progress = if req.frames > 1 {
-            f64::from(t) / f64::from(req.frames - 1)
-        } else {
-            0.0
-        };
+        let progress = if req.frames > 1 { f64::from(t) / f64::from(req.frames - 1) } else { 0.0 };
         let (cx, cy) = (cx0 + dx * travel * progress, cy0 + dy * travel * progress);
         for y in 0..h {
             for x in 0..w {
-                let base = if (x / cell + y / cell) % 2 == 0 {
-                    200u8
-                } else {
-                    150u8
-                };
+                let base = if (x / cell + y / cell) % 2 == 0 { 200u8 } else { 150u8 };
                 let cover = coverage(x as f64, y as f64, cx, cy, radius);
                 for c in 0..3 {
                     let bg = f64::from(base.saturating_sub(tint[c]));
@@ -82,8 +61,7 @@ pub fn render(req: &Request<'_>) -> Video {
         }
     }
     // Dimensions and fps come from a validated plan; an invalid request is a caller bug.
-    Video::new(req.width, req.height, req.fps, data)
-        .unwrap_or_else(|e| panic!("synthetic::render: {e}"))
+    Video::new(req.width, req.height, req.fps, data).unwrap_or_else(|e| panic!("synthetic::render: {e}"))
 }
 
 /// Unit motion vector from the prompt's direction words, or from the seed when none is given.
@@ -136,14 +114,7 @@ mod tests {
     use super::*;
 
     fn req(prompt: &str, seed: u64) -> Request<'_> {
-        Request {
-            prompt,
-            seed,
-            frames: 9,
-            width: 48,
-            height: 32,
-            fps: 8.0,
-        }
+        Request { prompt, seed, frames: 9, width: 48, height: 32, fps: 8.0 }
     }
 
     /// Centroid x of pixels close to `color` in frame t.
@@ -151,11 +122,7 @@ mod tests {
         let (mut sum, mut n) = (0.0, 0.0);
         let rgb = color.rgb();
         for (i, px) in v.frame(t).chunks_exact(3).enumerate() {
-            let d: i32 = px
-                .iter()
-                .zip(rgb)
-                .map(|(&a, b)| (i32::from(a) - i32::from(b)).abs())
-                .sum();
+            let d: i32 = px.iter().zip(rgb).map(|(&a, b)| (i32::from(a) - i32::from(b)).abs()).sum();
             if d < 30 {
                 sum += (i % v.width() as usize) as f64;
                 n += 1.0;

@@ -159,11 +159,8 @@ pub fn render_run(results: &Results, provenance: &Provenance) -> Result<String, 
     };
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.add_template("run.html", RUN_TEMPLATE)
-        .map_err(|e| RenderError(e.to_string()))?;
-    env.get_template("run.html")
-        .and_then(|t| t.render(&ctx))
-        .map_err(|e| RenderError(e.to_string()))
+    env.add_template("run.html", RUN_TEMPLATE).map_err(|e| RenderError(e.to_string()))?;
+    env.get_template("run.html").and_then(|t| t.render(&ctx)).map_err(|e| RenderError(e.to_string()))
 }
 
 #[cfg(test)]
@@ -175,11 +172,7 @@ mod tests {
         let metric = MetricResult {
             point_estimate: 0.25,
             standard_error: 0.01,
-            confidence_interval: Interval {
-                confidence_level: 0.95,
-                lower_bound: 0.2,
-                upper_bound: 0.3,
-            },
+            confidence_interval: Interval { confidence_level: 0.95, lower_bound: 0.2, upper_bound: 0.3 },
             method: "cluster_bootstrap_percentile".into(),
             unit: "case".into(),
             n_clusters: 2,
@@ -201,11 +194,7 @@ mod tests {
                 SuiteResults {
                     version: 1,
                     content_hash: "sha256:s".into(),
-                    n: Counts {
-                        cases: 2,
-                        samples: 4,
-                        ..Default::default()
-                    },
+                    n: Counts { cases: 2, samples: 4, ..Default::default() },
                     metrics: BTreeMap::from([("temporal_diff".to_string(), metric)]),
                 },
             )]),
@@ -232,10 +221,7 @@ mod tests {
         assert!(html.contains("[0.2000, 0.3000]"), "interval missing");
         assert!(!html.contains("<script>alert"), "prompt was not escaped");
         assert!(html.contains("&lt;script&gt;"));
-        assert!(
-            !html.contains("http://") && !html.contains("https://"),
-            "report must be offline"
-        );
+        assert!(!html.contains("http://") && !html.contains("https://"), "report must be offline");
     }
 
     #[test]

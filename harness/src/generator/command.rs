@@ -92,9 +92,7 @@ fn parse_template(t: &str) -> std::result::Result<Vec<(bool, String)>, String> {
 
 fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     if spec.argv.is_empty() {
-        return Err(Error::Config(
-            "adapter command needs argv: [program, args...]".into(),
-        ));
+        return Err(Error::Config("adapter command needs argv: [program, args...]".into()));
     }
     for (i, a) in spec.argv.iter().enumerate() {
         parse_template(a).map_err(|e| Error::Config(format!("argv[{i}]: {e}")))?;
@@ -106,18 +104,14 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     }
     let timeout_s = spec.timeout_s.unwrap_or(600.0);
     if !(timeout_s.is_finite() && timeout_s > 0.0) {
-        return Err(Error::Config(format!(
-            "timeout_s: expected a positive number of seconds, got {timeout_s}"
-        )));
+        return Err(Error::Config(format!("timeout_s: expected a positive number of seconds, got {timeout_s}")));
     }
     let checkpoint = match &spec.checkpoint {
         Some(c) => Some(checkpoint_digest(Path::new(c))?),
         None => None,
     };
     let name = spec.name.clone().unwrap_or_else(|| {
-        Path::new(&spec.argv[0])
-            .file_name()
-            .map_or("command".into(), |n| n.to_string_lossy().into_owned())
+        Path::new(&spec.argv[0]).file_name().map_or("command".into(), |n| n.to_string_lossy().into_owned())
     });
     let digest = key_of(&(&spec.argv, &checkpoint, &spec.env));
     let mut params = BTreeMap::new();
@@ -126,12 +120,7 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         params.insert("checkpoint_digest".to_string(), serde_json::json!(c));
     }
     Ok(Box::new(CommandGen {
-        identity: ModelIdentity {
-            adapter: "command".into(),
-            name,
-            digest,
-            params,
-        },
+        identity: ModelIdentity { adapter: "command".into(), name, digest, params },
         argv: spec.argv.clone(),
         env: spec.env.clone(),
         timeout: Duration::from_secs_f64(timeout_s),
@@ -142,17 +131,12 @@ fn media_path(m: &Option<Media>) -> std::result::Result<String, GenError> {
     match m {
         None => Ok(String::new()),
         Some(Media { path: Some(p), .. }) => Ok(p.clone()),
-        Some(_) => Err(GenError(
-            "scene_of inputs need the world renderer, which this build does not have yet".into(),
-        )),
+        Some(_) => Err(GenError("scene_of inputs need the world renderer, which this build does not have yet".into())),
     }
 }
 
 impl CommandGen {
-    fn values(
-        &self,
-        job: &Job<'_>,
-    ) -> std::result::Result<BTreeMap<&'static str, String>, GenError> {
+    fn values(&self, job: &Job<'_>) -> std::result::Result<BTreeMap<&'static str, String>, GenError> {
         let c = job.case;
         let g = &c.generation;
         let input = c.input.clone().unwrap_or_default();
@@ -173,10 +157,7 @@ impl CommandGen {
             ("input_image", media_path(&input.image)?),
             ("input_video", media_path(&input.video)?),
             ("input_video2", media_path(&input.video2)?),
-            (
-                "strength",
-                input.strength.map(|s| s.to_string()).unwrap_or_default(),
-            ),
+            ("strength", input.strength.map(|s| s.to_string()).unwrap_or_default()),
         ]))
     }
 }
@@ -196,13 +177,7 @@ impl Generator for CommandGen {
                 parse_template(a)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|(is_var, s)| {
-                        if is_var {
-                            values.get(s.as_str()).cloned().unwrap_or_default()
-                        } else {
-                            s
-                        }
-                    })
+                    .map(|(is_var, s)| if is_var { values.get(s.as_str()).cloned().unwrap_or_default() } else { s })
                     .collect()
             })
             .collect();
@@ -242,20 +217,9 @@ impl Generator for CommandGen {
         };
         let err_bytes = reader.join().unwrap_or_default();
         let text = String::from_utf8_lossy(&err_bytes);
-        let tail: String = text
-            .chars()
-            .rev()
-            .take(STDERR_TAIL)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = text.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
         if !status.success() {
-            return Err(GenError(format!(
-                "{} exited with {status}; stderr: {}",
-                args[0],
-                tail.trim()
-            )));
+            return Err(GenError(format!("{} exited with {status}; stderr: {}", args[0], tail.trim())));
         }
         match std::fs::metadata(job.out) {
             Ok(m) if m.len() > 0 => Ok(Output::Written { encode: None }),
@@ -277,38 +241,16 @@ mod tests {
     fn templates_parse_and_unknown_placeholders_are_refused() {
         assert_eq!(
             parse_template("--seed={seed} {{x}}").unwrap(),
-            vec![
-                (false, "--seed=".into()),
-                (true, "seed".into()),
-                (false, " {x}".into())
-            ]
+            vec![(false, "--seed=".into()), (true, "seed".into()), (false, " {x}".into())]
         );
-        assert!(
-            parse_template("{sed}")
-                .unwrap_err()
-                .contains("unknown placeholder {sed}")
-        );
+        assert!(parse_template("{sed}").unwrap_err().contains("unknown placeholder {sed}"));
     }
 
     #[test]
     fn specs_without_out_or_with_bad_timeouts_are_refused() {
-        let spec = ModelSpec {
-            adapter: "command".into(),
-            argv: vec!["true".into()],
-            ..Default::default()
-        };
+        let spec = ModelSpec { adapter: "command".into(), argv: vec!["true".into()], ..Default::default() };
         assert!(build(&spec).err().unwrap().to_string().contains("{out}"));
-        let spec = ModelSpec {
-            argv: vec!["x".into(), "{out}".into()],
-            timeout_s: Some(-1.0),
-            ..spec
-        };
-        assert!(
-            build(&spec)
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("timeout_s")
-        );
+        let spec = ModelSpec { argv: vec!["x".into(), "{out}".into()], timeout_s: Some(-1.0), ..spec };
+        assert!(build(&spec).err().unwrap().to_string().contains("timeout_s"));
     }
 }

@@ -93,57 +93,35 @@ pub static ADAPTERS: &[AdapterInfo] = &[synthetic::INFO, dir::INFO, command::INF
 /// Builds the generator named by a `--model` argument.
 pub fn from_arg(arg: &str) -> Result<Box<dyn Generator>> {
     let spec = if let Some(path) = arg.strip_prefix("dir:") {
-        ModelSpec {
-            adapter: "dir".into(),
-            path: Some(path.into()),
-            ..Default::default()
-        }
+        ModelSpec { adapter: "dir".into(), path: Some(path.into()), ..Default::default() }
     } else if ADAPTERS.iter().any(|a| a.name == arg) && !Path::new(arg).is_file() {
-        ModelSpec {
-            adapter: arg.into(),
-            ..Default::default()
-        }
+        ModelSpec { adapter: arg.into(), ..Default::default() }
     } else if arg.ends_with(".yaml") || arg.ends_with(".yml") || Path::new(arg).is_file() {
         let text = std::fs::read_to_string(arg).map_err(Error::io(arg))?;
         let node = yaml::parse(arg, &text).map_err(|e| Error::Config(e.to_string()))?;
-        let mut spec: ModelSpec =
-            yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
+        let mut spec: ModelSpec = yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
         // Paths in a spec file are relative to the file.
-        for p in [&mut spec.path, &mut spec.mapping, &mut spec.checkpoint]
-            .into_iter()
-            .flatten()
-        {
+        for p in [&mut spec.path, &mut spec.mapping, &mut spec.checkpoint].into_iter().flatten() {
             *p = sibling(arg, p);
         }
         spec
     } else {
         return Err(Error::Config(format!(
             "--model {arg}: expected one of {}, dir:PATH, or a model spec .yaml file",
-            ADAPTERS
-                .iter()
-                .map(|a| a.name)
-                .collect::<Vec<_>>()
-                .join(", ")
+            ADAPTERS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
         )));
     };
     build(&spec)
 }
 
 pub fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
-    let adapter = ADAPTERS
-        .iter()
-        .find(|a| a.name == spec.adapter)
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "adapter: unknown adapter \"{}\", expected one of {}",
-                spec.adapter,
-                ADAPTERS
-                    .iter()
-                    .map(|a| a.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
+    let adapter = ADAPTERS.iter().find(|a| a.name == spec.adapter).ok_or_else(|| {
+        Error::Config(format!(
+            "adapter: unknown adapter \"{}\", expected one of {}",
+            spec.adapter,
+            ADAPTERS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
     (adapter.build)(spec)
 }
 
@@ -151,17 +129,12 @@ pub fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
 pub fn checkpoint_digest(path: &Path) -> Result<String> {
     if path.is_dir() {
         let mut parts = Vec::new();
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(Error::io(path))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(path).map_err(Error::io(path))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for p in entries {
             if p.is_file() {
-                parts.push((
-                    p.file_name().map(|n| n.to_string_lossy().into_owned()),
-                    checkpoint_digest(&p)?,
-                ));
+                parts.push((p.file_name().map(|n| n.to_string_lossy().into_owned()), checkpoint_digest(&p)?));
             }
         }
         Ok(crate::hash::key_of(&parts))
@@ -192,12 +165,6 @@ mod tests {
         let e = from_arg(spec.to_str().unwrap()).err().unwrap().to_string();
         assert!(e.contains("m.yaml:2:1: argvv: unknown field"), "{e}");
         std::fs::write(&spec, "adapter: quantum\n").unwrap();
-        assert!(
-            from_arg(spec.to_str().unwrap())
-                .err()
-                .unwrap()
-                .to_string()
-                .contains("unknown adapter \"quantum\"")
-        );
+        assert!(from_arg(spec.to_str().unwrap()).err().unwrap().to_string().contains("unknown adapter \"quantum\""));
     }
 }

@@ -21,22 +21,13 @@ pub const INFO: AdapterInfo = AdapterInfo {
 
 fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     if spec.path.is_some() || !spec.argv.is_empty() || spec.mapping.is_some() {
-        return Err(Error::Config(
-            "adapter synthetic takes no path, argv or mapping".into(),
-        ));
+        return Err(Error::Config("adapter synthetic takes no path, argv or mapping".into()));
     }
     let name = spec.name.clone().unwrap_or_else(|| "synthetic".into());
     let mut params = BTreeMap::new();
     params.insert("renderer_version".to_string(), serde_json::json!(VERSION));
     let digest = sha256_tagged(format!("videval-synthetic/v{VERSION}").as_bytes());
-    Ok(Box::new(Synthetic {
-        identity: ModelIdentity {
-            adapter: "synthetic".into(),
-            name,
-            digest,
-            params,
-        },
-    }))
+    Ok(Box::new(Synthetic { identity: ModelIdentity { adapter: "synthetic".into(), name, digest, params } }))
 }
 
 pub struct Synthetic {
@@ -50,10 +41,7 @@ impl Generator for Synthetic {
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         if !matches!(job.case.mode, Mode::T2v | Mode::Image) {
-            return Err(GenError(format!(
-                "adapter synthetic does not support mode {}",
-                job.case.mode.name()
-            )));
+            return Err(GenError(format!("adapter synthetic does not support mode {}", job.case.mode.name())));
         }
         let g = &job.case.generation;
         let video = render(&Request {
@@ -64,10 +52,7 @@ impl Generator for Synthetic {
             height: g.height,
             fps: g.fps,
         });
-        let encode = encode_mp4(&video, job.out, &EncodeParams::default())
-            .map_err(|e| GenError(e.to_string()))?;
-        Ok(Output::Written {
-            encode: Some(encode),
-        })
+        let encode = encode_mp4(&video, job.out, &EncodeParams::default()).map_err(|e| GenError(e.to_string()))?;
+        Ok(Output::Written { encode: Some(encode) })
     }
 }

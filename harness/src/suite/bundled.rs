@@ -5,42 +5,15 @@ use super::load::Source;
 
 /// `(name as shown in locations, contents)`; partials (`_*.yaml`) are include-only.
 pub static FILES: &[(&str, &str)] = &[
-    (
-        "suites/_defaults.yaml",
-        include_str!("../../../suites/_defaults.yaml"),
-    ),
-    (
-        "suites/smoke.yaml",
-        include_str!("../../../suites/smoke.yaml"),
-    ),
-    (
-        "suites/physics.yaml",
-        include_str!("../../../suites/physics.yaml"),
-    ),
-    (
-        "suites/cause_effect.yaml",
-        include_str!("../../../suites/cause_effect.yaml"),
-    ),
-    (
-        "suites/left_right.yaml",
-        include_str!("../../../suites/left_right.yaml"),
-    ),
-    (
-        "suites/camera.yaml",
-        include_str!("../../../suites/camera.yaml"),
-    ),
-    (
-        "suites/coherence.yaml",
-        include_str!("../../../suites/coherence.yaml"),
-    ),
-    (
-        "suites/aspect.yaml",
-        include_str!("../../../suites/aspect.yaml"),
-    ),
-    (
-        "suites/capabilities.yaml",
-        include_str!("../../../suites/capabilities.yaml"),
-    ),
+    ("suites/_defaults.yaml", include_str!("../../../suites/_defaults.yaml")),
+    ("suites/smoke.yaml", include_str!("../../../suites/smoke.yaml")),
+    ("suites/physics.yaml", include_str!("../../../suites/physics.yaml")),
+    ("suites/cause_effect.yaml", include_str!("../../../suites/cause_effect.yaml")),
+    ("suites/left_right.yaml", include_str!("../../../suites/left_right.yaml")),
+    ("suites/camera.yaml", include_str!("../../../suites/camera.yaml")),
+    ("suites/coherence.yaml", include_str!("../../../suites/coherence.yaml")),
+    ("suites/aspect.yaml", include_str!("../../../suites/aspect.yaml")),
+    ("suites/capabilities.yaml", include_str!("../../../suites/capabilities.yaml")),
 ];
 
 /// Reads bundled files by their `suites/…` name.
@@ -53,12 +26,7 @@ impl Source for Bundled {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, text)| (*text).to_string())
-            .ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no bundled suite file by that name",
-                )
-            })
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no bundled suite file by that name"))
     }
 }
 
@@ -72,11 +40,10 @@ pub fn names() -> Vec<&'static str> {
 }
 
 pub fn file_of(name: &str) -> Option<&'static str> {
-    FILES.iter().map(|(n, _)| *n).find(|n| {
-        n.strip_prefix("suites/")
-            .and_then(|r| r.strip_suffix(".yaml"))
-            == Some(name)
-    })
+    FILES
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| n.strip_prefix("suites/").and_then(|r| r.strip_suffix(".yaml")) == Some(name))
 }
 
 #[cfg(test)]
@@ -97,8 +64,7 @@ mod tests {
         bundled.sort();
         assert_eq!(on_disk, bundled, "suites/ and the bundled list disagree");
         for name in names() {
-            let suite = crate::suite::load(&Bundled, file_of(name).unwrap())
-                .unwrap_or_else(|e| panic!("{e}"));
+            let suite = crate::suite::load(&Bundled, file_of(name).unwrap()).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(suite.name, name);
             if name != "smoke" {
                 let entries = suite.cases.iter().map(|c| c.cluster.as_str()).count();

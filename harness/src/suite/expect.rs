@@ -43,9 +43,7 @@ impl Bound {
             (None, lo, hi) => (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY)),
         };
         if lo > hi || lo.is_nan() || hi.is_nan() {
-            return Err(format!(
-                "empty range: lower bound {lo} is above upper bound {hi}"
-            ));
+            return Err(format!("empty range: lower bound {lo} is above upper bound {hi}"));
         }
         Ok((lo, hi))
     }
@@ -256,10 +254,7 @@ impl Expectation {
             return Err(YamlError::at(
                 &node.loc,
                 path,
-                format!(
-                    "missing field `probe`, expected one of {}",
-                    PROBES.join(", ")
-                ),
+                format!("missing field `probe`, expected one of {}", PROBES.join(", ")),
             ));
         };
         let probe_path = format!("{path}.probe");
@@ -272,12 +267,7 @@ impl Expectation {
         };
         let params = Node {
             value: Value::Map(
-                node.entries()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|e| e.key != "probe")
-                    .cloned()
-                    .collect(),
+                node.entries().unwrap_or_default().iter().filter(|e| e.key != "probe").cloned().collect(),
             ),
             loc: node.loc.clone(),
         };
@@ -299,10 +289,7 @@ impl Expectation {
                 return Err(YamlError::at(
                     &entry.value.loc,
                     probe_path,
-                    format!(
-                        "unknown probe \"{other}\", expected one of {}",
-                        PROBES.join(", ")
-                    ),
+                    format!("unknown probe \"{other}\", expected one of {}", PROBES.join(", ")),
                 ));
             }
         })
@@ -332,10 +319,7 @@ impl Expectation {
             Expectation::Count(c) => bound("count", &Some(c.count.clone())),
             Expectation::Aspect(a) => {
                 if parse_ratio(&a.ratio).is_none() {
-                    out.push((
-                        "ratio",
-                        format!("expected a ratio like \"16:9\", got \"{}\"", a.ratio),
-                    ));
+                    out.push(("ratio", format!("expected a ratio like \"16:9\", got \"{}\"", a.ratio)));
                 }
             }
             _ => {}
@@ -383,31 +367,10 @@ mod tests {
 
     #[test]
     fn bounds_and_ratios_are_checked() {
-        assert_eq!(
-            Bound {
-                min: Some(1.0),
-                ..Default::default()
-            }
-            .limits(),
-            Ok((1.0, f64::INFINITY))
-        );
-        assert!(
-            Bound {
-                min: Some(2.0),
-                max: Some(1.0),
-                between: None
-            }
-            .limits()
-            .is_err()
-        );
+        assert_eq!(Bound { min: Some(1.0), ..Default::default() }.limits(), Ok((1.0, f64::INFINITY)));
+        assert!(Bound { min: Some(2.0), max: Some(1.0), between: None }.limits().is_err());
         assert!(Bound::default().limits().is_err());
-        assert!(
-            Bound {
-                between: Some([0.4, 0.9]),
-                ..Default::default()
-            }
-            .contains(0.5)
-        );
+        assert!(Bound { between: Some([0.4, 0.9]), ..Default::default() }.contains(0.5));
         assert_eq!(parse_ratio("9:16"), Some(9.0 / 16.0));
         assert_eq!(parse_ratio("9x16"), None);
     }

@@ -11,8 +11,7 @@ use videval_metrics::registry;
 
 use super::expect::{Expectation, parse_ratio};
 use super::schema::{
-    Case, Generation, Input, Media, Mode, RawCase, RawGeneration, RawSeeds, RawSuite,
-    SCHEMA_VERSIONS, Seeds, Suite,
+    Case, Generation, Input, Media, Mode, RawCase, RawGeneration, RawSeeds, RawSuite, SCHEMA_VERSIONS, Seeds, Suite,
 };
 use crate::yaml::{self, Entry, Loc, Node, Value, YamlError};
 
@@ -67,11 +66,7 @@ pub fn load(source: &dyn Source, name: &str) -> Result<Suite, LoadError> {
 /// "suites/_b.yaml"), collapsing `.` and `..`.
 pub fn sibling(file: &str, rel: &str) -> String {
     let base = Path::new(file).parent().unwrap_or(Path::new(""));
-    let joined = if Path::new(rel).is_absolute() {
-        PathBuf::from(rel)
-    } else {
-        base.join(rel)
-    };
+    let joined = if Path::new(rel).is_absolute() { PathBuf::from(rel) } else { base.join(rel) };
     let mut out: Vec<Component> = Vec::new();
     for c in joined.components() {
         match c {
@@ -82,10 +77,7 @@ pub fn sibling(file: &str, rel: &str) -> String {
             c => out.push(c),
         }
     }
-    out.iter()
-        .collect::<PathBuf>()
-        .to_string_lossy()
-        .into_owned()
+    out.iter().collect::<PathBuf>().to_string_lossy().into_owned()
 }
 
 /// Reads `name`, resolves its includes and returns the merged document.
@@ -96,26 +88,15 @@ fn merged(
     from: Option<(&Loc, &str)>,
 ) -> Result<Node, LoadError> {
     let text = source.read(name).map_err(|e| match from {
-        Some((loc, path)) => YamlError::at(
-            loc,
-            path,
-            format!("cannot read included file \"{name}\": {e}"),
-        ),
-        None => YamlError {
-            loc: None,
-            path: String::new(),
-            message: format!("{name}: cannot read: {e}"),
-        },
+        Some((loc, path)) => YamlError::at(loc, path, format!("cannot read included file \"{name}\": {e}")),
+        None => YamlError { loc: None, path: String::new(), message: format!("{name}: cannot read: {e}") },
     })?;
     let node = yaml::parse(name, &text)?;
     let Value::Map(entries) = &node.value else {
         return Err(YamlError::at(
             &node.loc,
             "",
-            format!(
-                "expected a mapping at the top of a suite file, found {}",
-                node.kind()
-            ),
+            format!("expected a mapping at the top of a suite file, found {}", node.kind()),
         )
         .into());
     };
@@ -139,22 +120,14 @@ fn merged(
         for (i, item) in items {
             let path = format!("include[{i}]");
             let Some(rel) = item.as_str() else {
-                errors.push(YamlError::at(
-                    &item.loc,
-                    path,
-                    format!("expected a file name, found {}", item.kind()),
-                ));
+                errors.push(YamlError::at(&item.loc, path, format!("expected a file name, found {}", item.kind())));
                 continue;
             };
             let target = sibling(name, rel);
             if let Some(pos) = stack.iter().position(|s| *s == target) {
                 let mut chain = stack[pos..].to_vec();
                 chain.push(target.clone());
-                errors.push(YamlError::at(
-                    &item.loc,
-                    path,
-                    format!("include cycle: {}", chain.join(" → ")),
-                ));
+                errors.push(YamlError::at(&item.loc, path, format!("include cycle: {}", chain.join(" → "))));
                 continue;
             }
             match merged(source, &target, stack, Some((&item.loc, &path))) {
@@ -173,13 +146,7 @@ fn merged(
         return Err(LoadError { errors });
     }
     let own = Node {
-        value: Value::Map(
-            entries
-                .iter()
-                .filter(|e| e.key != "include")
-                .cloned()
-                .collect(),
-        ),
+        value: Value::Map(entries.iter().filter(|e| e.key != "include").cloned().collect()),
         loc: node.loc.clone(),
     };
     Ok(match base {
@@ -208,10 +175,7 @@ pub fn merge(base: Node, over: Node) -> Node {
                     Some(existing) => {
                         let old = std::mem::replace(
                             &mut existing.value,
-                            Node {
-                                value: Value::Null,
-                                loc: entry.value.loc.clone(),
-                            },
+                            Node { value: Value::Null, loc: entry.value.loc.clone() },
                         );
                         existing.value = merge(old, entry.value);
                         existing.key_loc = entry.key_loc;
@@ -219,30 +183,16 @@ pub fn merge(base: Node, over: Node) -> Node {
                     None => b.push(entry),
                 }
             }
-            Node {
-                value: Value::Map(b),
-                loc: over.loc,
-            }
+            Node { value: Value::Map(b), loc: over.loc }
         }
-        (_, value) => Node {
-            value,
-            loc: over.loc,
-        },
+        (_, value) => Node { value, loc: over.loc },
     }
 }
 
 fn without(node: &Node, keys: &[&str]) -> Node {
-    let entries = node
-        .entries()
-        .unwrap_or_default()
-        .iter()
-        .filter(|e| !keys.contains(&e.key.as_str()))
-        .cloned()
-        .collect();
-    Node {
-        value: Value::Map(entries),
-        loc: node.loc.clone(),
-    }
+    let entries =
+        node.entries().unwrap_or_default().iter().filter(|e| !keys.contains(&e.key.as_str())).cloned().collect();
+    Node { value: Value::Map(entries), loc: node.loc.clone() }
 }
 
 /// The location of the value at `keys` under `node`, or the deepest existing ancestor's.
@@ -257,16 +207,35 @@ fn loc_at<'a>(node: &'a Node, keys: &[&str]) -> &'a Loc {
     &cur.loc
 }
 
+/// The location of the value at a field path like `events[0].contact[1]` under `node`, or the
+/// deepest existing ancestor's.
+fn loc_of_path<'a>(node: &'a Node, path: &str) -> &'a Loc {
+    let mut cur = node;
+    for part in path.split('.') {
+        let (key, indices) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
+        if !key.is_empty() {
+            match cur.get(key) {
+                Some(n) => cur = n,
+                None => return &cur.loc,
+            }
+        }
+        for idx in indices.split('[').filter(|s| !s.is_empty()) {
+            let i: Option<usize> = idx.trim_end_matches(']').parse().ok();
+            match (&cur.value, i) {
+                (Value::Seq(items), Some(i)) if i < items.len() => cur = &items[i],
+                _ => return &cur.loc,
+            }
+        }
+    }
+    &cur.loc
+}
+
 fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_case_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Decodes, expands and validates a merged suite document.
@@ -284,20 +253,14 @@ fn resolve(root: &Node) -> Result<Suite, LoadError> {
             errors.push(YamlError::at(
                 loc_at(root, &["schema"]),
                 "schema",
-                format!(
-                    "unknown schema version {}, this videval reads {:?}",
-                    raw.schema, SCHEMA_VERSIONS
-                ),
+                format!("unknown schema version {}, this videval reads {:?}", raw.schema, SCHEMA_VERSIONS),
             ));
         }
         if !is_name(&raw.suite) {
             errors.push(YamlError::at(
                 loc_at(root, &["suite"]),
                 "suite",
-                format!(
-                    "suite name \"{}\" must be lower-case letters, digits and _",
-                    raw.suite
-                ),
+                format!("suite name \"{}\" must be lower-case letters, digits and _", raw.suite),
             ));
         }
         let metric_nodes = match root.get("metrics").map(|m| &m.value) {
@@ -310,10 +273,7 @@ fn resolve(root: &Node) -> Result<Suite, LoadError> {
                 errors.push(YamlError::at(
                     &node.loc,
                     format!("metrics[{i}]"),
-                    format!(
-                        "unknown metric \"{name}\", expected one of {}",
-                        registry::names().join(", ")
-                    ),
+                    format!("unknown metric \"{name}\", expected one of {}", registry::names().join(", ")),
                 ));
             } else if !seen.insert(name) {
                 errors.push(YamlError::at(
@@ -328,36 +288,22 @@ fn resolve(root: &Node) -> Result<Suite, LoadError> {
     let base_gen_node = root.get("defaults").and_then(|d| d.get("generation"));
     let mut suite_gen = Resolver::default();
     if let Some(node) = base_gen_node {
-        suite_gen.apply(
-            &defaults.generation,
-            node,
-            "defaults.generation",
-            &mut errors,
-        );
+        suite_gen.apply(&defaults.generation, node, "defaults.generation", &mut errors);
     }
     let suite_seeds = apply_seeds(Seeds::default(), &defaults.seeds);
 
     let mut cases: Vec<(Case, Loc, String)> = Vec::new();
     match root.get("cases") {
         None => errors.push(YamlError::at(&root.loc, "", "missing field `cases`")),
-        Some(Node {
-            value: Value::Seq(items),
-            ..
-        }) => {
+        Some(Node { value: Value::Seq(items), .. }) => {
             if items.is_empty() {
-                errors.push(YamlError::at(
-                    loc_at(root, &["cases"]),
-                    "cases",
-                    "a suite needs at least one case",
-                ));
+                errors.push(YamlError::at(loc_at(root, &["cases"]), "cases", "a suite needs at least one case"));
             }
             for (i, item) in items.iter().enumerate() {
                 let path = format!("cases[{i}]");
                 let before = errors.len();
                 for (node, vars) in expand(item, &path, &mut errors) {
-                    if let Some(case) =
-                        resolve_case(&node, &path, vars, &suite_gen, suite_seeds, &mut errors)
-                    {
+                    if let Some(case) = resolve_case(&node, &path, vars, &suite_gen, suite_seeds, &mut errors) {
                         cases.push((case, loc_at(&node, &["id"]).clone(), path.clone()));
                     }
                 }
@@ -373,11 +319,9 @@ fn resolve(root: &Node) -> Result<Suite, LoadError> {
                 }
             }
         }
-        Some(other) => errors.push(YamlError::at(
-            &other.loc,
-            "cases",
-            format!("expected a list of cases, found {}", other.kind()),
-        )),
+        Some(other) => {
+            errors.push(YamlError::at(&other.loc, "cases", format!("expected a list of cases, found {}", other.kind())))
+        }
     }
 
     let mut ids = BTreeMap::new();
@@ -386,24 +330,15 @@ fn resolve(root: &Node) -> Result<Suite, LoadError> {
             errors.push(YamlError::at(
                 loc,
                 format!("{path}.id"),
-                format!(
-                    "duplicate case id \"{}\" (first defined at {first})",
-                    case.id
-                ),
+                format!("duplicate case id \"{}\" (first defined at {first})", case.id),
             ));
         }
     }
     for (case, _, path) in &cases {
         let Some(input) = &case.input else { continue };
-        for (field, media) in [
-            ("image", &input.image),
-            ("video", &input.video),
-            ("video2", &input.video2),
-        ] {
+        for (field, media) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
             if let Some(target) = media.as_ref().and_then(|m| m.scene_of.as_ref()) {
-                let ok = cases
-                    .iter()
-                    .any(|(c, _, _)| &c.id == target && c.scene.is_some());
+                let ok = cases.iter().any(|(c, _, _)| &c.id == target && c.scene.is_some());
                 if !ok {
                     errors.push(YamlError::at(
                         &loc_of_case(root, path, &["input", field, "scene_of"]),
@@ -429,11 +364,7 @@ fn resolve(root: &Node) -> Result<Suite, LoadError> {
 }
 
 fn loc_of_case(root: &Node, path: &str, keys: &[&str]) -> Loc {
-    let index: usize = path
-        .trim_start_matches("cases[")
-        .trim_end_matches(']')
-        .parse()
-        .unwrap_or(0);
+    let index: usize = path.trim_start_matches("cases[").trim_end_matches(']').parse().unwrap_or(0);
     match root.get("cases").map(|c| &c.value) {
         Some(Value::Seq(items)) if index < items.len() => loc_at(&items[index], keys).clone(),
         _ => root.loc.clone(),
@@ -442,17 +373,9 @@ fn loc_of_case(root: &Node, path: &str, keys: &[&str]) -> Loc {
 
 /// Expands one case entry over its `matrix:` (cartesian product, first key outermost) and
 /// renders its templated strings. Returns the rendered nodes with their variable values.
-fn expand(
-    item: &Node,
-    path: &str,
-    errors: &mut Vec<YamlError>,
-) -> Vec<(Node, BTreeMap<String, String>)> {
+fn expand(item: &Node, path: &str, errors: &mut Vec<YamlError>) -> Vec<(Node, BTreeMap<String, String>)> {
     if item.entries().is_none() {
-        errors.push(YamlError::at(
-            &item.loc,
-            path,
-            format!("expected a case mapping, found {}", item.kind()),
-        ));
+        errors.push(YamlError::at(&item.loc, path, format!("expected a case mapping, found {}", item.kind())));
         return Vec::new();
     }
     let mut rows: Vec<Vec<(String, Node)>> = vec![Vec::new()];
@@ -461,10 +384,7 @@ fn expand(
             errors.push(YamlError::at(
                 &m.value.loc,
                 format!("{path}.matrix"),
-                format!(
-                    "expected a mapping of variable → list of values, found {}",
-                    m.value.kind()
-                ),
+                format!("expected a mapping of variable → list of values, found {}", m.value.kind()),
             ));
             return Vec::new();
         };
@@ -473,25 +393,15 @@ fn expand(
             let values = match &value.value {
                 Value::Seq(v) if !v.is_empty() => v,
                 _ => {
-                    errors.push(YamlError::at(
-                        &value.loc,
-                        vpath,
-                        "expected a non-empty list of values",
-                    ));
+                    errors.push(YamlError::at(&value.loc, vpath, "expected a non-empty list of values"));
                     return Vec::new();
                 }
             };
-            if let Some(bad) = values
-                .iter()
-                .find(|v| matches!(v.value, Value::Seq(_) | Value::Map(_) | Value::Null))
-            {
+            if let Some(bad) = values.iter().find(|v| matches!(v.value, Value::Seq(_) | Value::Map(_) | Value::Null)) {
                 errors.push(YamlError::at(
                     &bad.loc,
                     vpath,
-                    format!(
-                        "matrix values must be strings or numbers, found {}",
-                        bad.kind()
-                    ),
+                    format!("matrix values must be strings or numbers, found {}", bad.kind()),
                 ));
                 return Vec::new();
             }
@@ -512,15 +422,10 @@ fn expand(
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     rows.into_iter()
         .filter_map(|row| {
-            let vars: BTreeMap<String, String> = row
-                .iter()
-                .map(|(k, v)| (k.clone(), scalar_text(v)))
-                .collect();
+            let vars: BTreeMap<String, String> = row.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
             let nodes: BTreeMap<&str, &Node> = row.iter().map(|(k, v)| (k.as_str(), v)).collect();
-            let ctx: BTreeMap<&str, serde_json::Value> = row
-                .iter()
-                .map(|(k, v)| (k.as_str(), yaml::to_json(v)))
-                .collect();
+            let ctx: BTreeMap<&str, serde_json::Value> =
+                row.iter().map(|(k, v)| (k.as_str(), yaml::to_json(v))).collect();
             let before = errors.len();
             let node = render(&body, path, &env, &ctx, &nodes, errors);
             (errors.len() == before).then_some((node, vars))
@@ -552,11 +457,7 @@ fn render(
             // A string that is one `{{ expression }}` yields a typed value (a lone variable keeps
             // its own type; other expressions are resolved like a plain YAML scalar), so numbers
             // stay numbers. Any other template renders to a string.
-            let inner = s
-                .trim()
-                .strip_prefix("{{")
-                .and_then(|r| r.strip_suffix("}}"))
-                .map(str::trim);
+            let inner = s.trim().strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).map(str::trim);
             let lone = inner.is_some_and(|i| !i.contains("}}") && !i.contains("{{"));
             match inner.and_then(|name| typed.get(name)) {
                 Some(v) => v.value.clone(),
@@ -595,23 +496,13 @@ fn render(
                 .map(|e| Entry {
                     key: e.key.clone(),
                     key_loc: e.key_loc.clone(),
-                    value: render(
-                        &e.value,
-                        &format!("{path}.{}", e.key),
-                        env,
-                        vars,
-                        typed,
-                        errors,
-                    ),
+                    value: render(&e.value, &format!("{path}.{}", e.key), env, vars, typed, errors),
                 })
                 .collect(),
         ),
         other => other.clone(),
     };
-    Node {
-        value,
-        loc: node.loc.clone(),
-    }
+    Node { value, loc: node.loc.clone() }
 }
 
 /// Applies generation levels in order, tracking whether size was given as width×height or as
@@ -628,67 +519,35 @@ impl Resolver {
         let g = &mut self.generation;
         let mut check = |ok: bool, key: &str, what: String| {
             if !ok {
-                errors.push(YamlError::at(
-                    loc_at(node, &[key]),
-                    format!("{path}.{key}"),
-                    what,
-                ));
+                errors.push(YamlError::at(loc_at(node, &[key]), format!("{path}.{key}"), what));
             }
         };
         if let Some(v) = raw.frames {
-            check(
-                (1..=4096).contains(&v),
-                "frames",
-                format!("expected 1..=4096 frames, got {v}"),
-            );
+            check((1..=4096).contains(&v), "frames", format!("expected 1..=4096 frames, got {v}"));
             g.frames = v;
         }
         if let Some(v) = raw.fps {
-            check(
-                v.is_finite() && v > 0.0 && v <= 240.0,
-                "fps",
-                format!("expected an fps in (0, 240], got {v}"),
-            );
+            check(v.is_finite() && v > 0.0 && v <= 240.0, "fps", format!("expected an fps in (0, 240], got {v}"));
             g.fps = v;
         }
         if let Some(v) = raw.steps {
-            check(
-                (1..=10_000).contains(&v),
-                "steps",
-                format!("expected 1..=10000 steps, got {v}"),
-            );
+            check((1..=10_000).contains(&v), "steps", format!("expected 1..=10000 steps, got {v}"));
             g.steps = v;
         }
         if let Some(v) = raw.guidance {
-            check(
-                v.is_finite() && v >= 0.0,
-                "guidance",
-                format!("expected a non-negative guidance scale, got {v}"),
-            );
+            check(v.is_finite() && v >= 0.0, "guidance", format!("expected a non-negative guidance scale, got {v}"));
             g.guidance = v;
         }
-        for (key, v) in [
-            ("width", raw.width),
-            ("height", raw.height),
-            ("resolution", raw.resolution),
-        ] {
+        for (key, v) in [("width", raw.width), ("height", raw.height), ("resolution", raw.resolution)] {
             if let Some(v) = v {
-                check(
-                    (8..=8192).contains(&v),
-                    key,
-                    format!("expected 8..=8192 pixels, got {v}"),
-                );
+                check((8..=8192).contains(&v), key, format!("expected 8..=8192 pixels, got {v}"));
             }
         }
         let explicit = raw.width.is_some() || raw.height.is_some();
         let by_aspect = raw.aspect.is_some() || raw.resolution.is_some();
         check(
             !(explicit && by_aspect),
-            if raw.aspect.is_some() {
-                "aspect"
-            } else {
-                "resolution"
-            },
+            if raw.aspect.is_some() { "aspect" } else { "resolution" },
             "give either width/height or aspect/resolution, not both".into(),
         );
         if explicit {
@@ -700,26 +559,15 @@ impl Resolver {
             if let Some(a) = &raw.aspect {
                 match parse_ratio(a) {
                     Some(r) => self.aspect = Some((a.clone(), r)),
-                    None => check(
-                        false,
-                        "aspect",
-                        format!("expected an aspect ratio like \"16:9\", got \"{a}\""),
-                    ),
+                    None => check(false, "aspect", format!("expected an aspect ratio like \"16:9\", got \"{a}\"")),
                 }
             }
             self.resolution = raw.resolution.or(self.resolution);
-            let ratio = self
-                .aspect
-                .as_ref()
-                .map_or(g.width as f64 / g.height as f64, |a| a.1);
+            let ratio = self.aspect.as_ref().map_or(g.width as f64 / g.height as f64, |a| a.1);
             let short = self.resolution.unwrap_or(g.width.min(g.height));
             // Short side = resolution; long side rounded to an even pixel count.
             let long = ((short as f64 * ratio.max(1.0 / ratio) / 2.0).round() as u32 * 2).max(2);
-            (g.width, g.height) = if ratio >= 1.0 {
-                (long, short)
-            } else {
-                (short, long)
-            };
+            (g.width, g.height) = if ratio >= 1.0 { (long, short) } else { (short, long) };
         }
     }
 }
@@ -754,10 +602,7 @@ fn resolve_case(
         errors.push(YamlError::at(
             loc_at(node, &["id"]),
             format!("{path}.id"),
-            format!(
-                "case id \"{}\" may use only letters, digits, '-', '_' and '.'",
-                raw.id
-            ),
+            format!("case id \"{}\" may use only letters, digits, '-', '_' and '.'", raw.id),
         ));
     }
     let mut expect = Vec::new();
@@ -769,11 +614,7 @@ fn resolve_case(
                 match Expectation::decode(item, &epath) {
                     Ok(e) => {
                         for (field, msg) in e.problems() {
-                            errors.push(YamlError::at(
-                                loc_at(item, &[field]),
-                                format!("{epath}.{field}"),
-                                msg,
-                            ));
+                            errors.push(YamlError::at(loc_at(item, &[field]), format!("{epath}.{field}"), msg));
                         }
                         expect.push(e);
                     }
@@ -789,12 +630,7 @@ fn resolve_case(
     }
     let mut resolver = suite_gen.clone();
     if let Some(gnode) = node.get("generation") {
-        resolver.apply(
-            &raw.generation,
-            gnode,
-            &format!("{path}.generation"),
-            errors,
-        );
+        resolver.apply(&raw.generation, gnode, &format!("{path}.generation"), errors);
     }
     let mut generation = resolver.generation;
     if raw.mode == Mode::Image {
@@ -818,17 +654,8 @@ fn resolve_case(
     check_inputs(node, path, raw.mode, raw.input.as_ref(), errors);
     if let Some(scene) = &raw.scene {
         for (field, msg) in scene.problems() {
-            let keys: Vec<&str> = field
-                .split(['.', '['])
-                .filter(|k| !k.ends_with(']'))
-                .collect();
-            let mut k = vec!["scene"];
-            k.extend(keys);
-            errors.push(YamlError::at(
-                loc_at(node, &k),
-                format!("{path}.scene.{field}"),
-                msg,
-            ));
+            let loc = node.get("scene").map_or(&node.loc, |s| loc_of_path(s, &field));
+            errors.push(YamlError::at(loc, format!("{path}.scene.{field}"), msg));
         }
     }
     (errors.len() == before).then(|| Case {
@@ -847,13 +674,7 @@ fn resolve_case(
     })
 }
 
-fn check_inputs(
-    node: &Node,
-    path: &str,
-    mode: Mode,
-    input: Option<&Input>,
-    errors: &mut Vec<YamlError>,
-) {
+fn check_inputs(node: &Node, path: &str, mode: Mode, input: Option<&Input>, errors: &mut Vec<YamlError>) {
     let empty = Input::default();
     let input = input.unwrap_or(&empty);
     let need = |field: &str, present: bool, errors: &mut Vec<YamlError>| {
@@ -886,18 +707,8 @@ fn check_inputs(
             need("video2", input.video2.is_some(), errors);
         }
     }
-    for (field, media) in [
-        ("image", &input.image),
-        ("video", &input.video),
-        ("video2", &input.video2),
-    ] {
-        let Some(Media {
-            path: p,
-            scene_of,
-            frames,
-            ..
-        }) = media
-        else {
+    for (field, media) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
+        let Some(Media { path: p, scene_of, frames, .. }) = media else {
             continue;
         };
         let fpath = format!("{path}.input.{field}");

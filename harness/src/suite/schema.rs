@@ -159,14 +159,7 @@ pub struct Generation {
 
 impl Default for Generation {
     fn default() -> Self {
-        Self {
-            frames: 17,
-            fps: 8.0,
-            width: 64,
-            height: 64,
-            steps: 20,
-            guidance: 5.0,
-        }
+        Self { frames: 17, fps: 8.0, width: 64, height: 64, steps: 20, guidance: 5.0 }
     }
 }
 
@@ -178,10 +171,7 @@ pub struct Seeds {
 
 impl Default for Seeds {
     fn default() -> Self {
-        Self {
-            per_case: 2,
-            base: 20_261_125,
-        }
+        Self { per_case: 2, base: 20_261_125 }
     }
 }
 

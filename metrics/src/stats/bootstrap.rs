@@ -28,17 +28,9 @@ pub struct Estimate {
 /// (e.g. 0.95). `None` when there is no sample at all. Empty clusters are ignored. With a single
 /// cluster the interval collapses to the point (there is no between-cluster variation to
 /// resample), and `n_clusters = 1` tells the reader so.
-pub fn cluster_bootstrap_mean(
-    clusters: &[Vec<f64>],
-    n_boot: usize,
-    level: f64,
-    seed: u64,
-) -> Option<Estimate> {
-    let clusters: Vec<(f64, usize)> = clusters
-        .iter()
-        .filter(|c| !c.is_empty())
-        .map(|c| (c.iter().sum::<f64>(), c.len()))
-        .collect();
+pub fn cluster_bootstrap_mean(clusters: &[Vec<f64>], n_boot: usize, level: f64, seed: u64) -> Option<Estimate> {
+    let clusters: Vec<(f64, usize)> =
+        clusters.iter().filter(|c| !c.is_empty()).map(|c| (c.iter().sum::<f64>(), c.len())).collect();
     let n_samples: usize = clusters.iter().map(|c| c.1).sum();
     if n_samples == 0 {
         return None;
@@ -63,11 +55,7 @@ pub fn cluster_bootstrap_mean(
         let var = means.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n_boot - 1).max(1) as f64;
         means.sort_by(f64::total_cmp);
         let alpha = (1.0 - level) / 2.0;
-        (
-            var.sqrt(),
-            quantile_sorted(&means, alpha),
-            quantile_sorted(&means, 1.0 - alpha),
-        )
+        (var.sqrt(), quantile_sorted(&means, alpha), quantile_sorted(&means, 1.0 - alpha))
     };
     Some(Estimate {
         point_estimate: point,
@@ -97,8 +85,7 @@ mod tests {
 
     #[test]
     fn constant_data_has_a_degenerate_interval() {
-        let e =
-            cluster_bootstrap_mean(&[vec![2.5, 2.5], vec![2.5], vec![2.5]], 500, 0.95, 1).unwrap();
+        let e = cluster_bootstrap_mean(&[vec![2.5, 2.5], vec![2.5], vec![2.5]], 500, 0.95, 1).unwrap();
         assert_eq!(e.point_estimate, 2.5);
         assert_eq!((e.lower_bound, e.upper_bound), (2.5, 2.5));
         assert_eq!(e.standard_error, 0.0);
@@ -135,12 +122,7 @@ mod tests {
         let mean = (n - 1) as f64 / 2.0;
         let var_pop = (0..n).map(|i| (i as f64 - mean).powi(2)).sum::<f64>() / n as f64;
         let expected = (var_pop / n as f64).sqrt();
-        assert!(
-            (e.standard_error / expected - 1.0).abs() < 0.05,
-            "{} vs {}",
-            e.standard_error,
-            expected
-        );
+        assert!((e.standard_error / expected - 1.0).abs() < 0.05, "{} vs {}", e.standard_error, expected);
     }
 
     #[test]

@@ -57,11 +57,7 @@ pub enum Background {
 
 impl Default for Background {
     fn default() -> Self {
-        Background::Checker {
-            cells: 8,
-            a: Color::Gray,
-            b: Color::White,
-        }
+        Background::Checker { cells: 8, a: Color::Gray, b: Color::White }
     }
 }
 
@@ -204,16 +200,10 @@ impl Scene {
         let ids: Vec<&str> = self.objects.iter().map(|o| o.id.as_str()).collect();
         for (i, o) in self.objects.iter().enumerate() {
             if ids[..i].contains(&o.id.as_str()) {
-                out.push((
-                    format!("objects[{i}].id"),
-                    format!("duplicate object id \"{}\"", o.id),
-                ));
+                out.push((format!("objects[{i}].id"), format!("duplicate object id \"{}\"", o.id)));
             }
             if !(o.size > 0.0 && o.size <= 1.0) {
-                out.push((
-                    format!("objects[{i}].size"),
-                    format!("expected a size in (0, 1], got {}", o.size),
-                ));
+                out.push((format!("objects[{i}].size"), format!("expected a size in (0, 1], got {}", o.size)));
             }
             if !(0.0..=1.0).contains(&o.restitution) {
                 out.push((
@@ -222,41 +212,26 @@ impl Scene {
                 ));
             }
             if o.mass <= 0.0 {
-                out.push((
-                    format!("objects[{i}].mass"),
-                    format!("expected a positive mass, got {}", o.mass),
-                ));
+                out.push((format!("objects[{i}].mass"), format!("expected a positive mass, got {}", o.mass)));
             }
         }
         for (i, e) in self.events.iter().enumerate() {
             for (j, id) in e.contact.iter().enumerate() {
                 if !ids.contains(&id.as_str()) {
-                    out.push((
-                        format!("events[{i}].contact[{j}]"),
-                        unknown_object(id, &ids),
-                    ));
+                    out.push((format!("events[{i}].contact[{j}]"), unknown_object(id, &ids)));
                 }
             }
             if !ids.contains(&e.then.object.as_str()) {
-                out.push((
-                    format!("events[{i}].then.object"),
-                    unknown_object(&e.then.object, &ids),
-                ));
+                out.push((format!("events[{i}].then.object"), unknown_object(&e.then.object, &ids)));
             }
         }
         if self.camera.motion == CameraMotion::Keyframes && self.camera.keyframes.len() < 2 {
-            out.push((
-                "camera.keyframes".into(),
-                "keyframed camera needs at least 2 keyframes".into(),
-            ));
+            out.push(("camera.keyframes".into(), "keyframed camera needs at least 2 keyframes".into()));
         }
         out
     }
 }
 
 fn unknown_object(id: &str, ids: &[&str]) -> String {
-    format!(
-        "unknown object \"{id}\", expected one of {}",
-        ids.join(", ")
-    )
+    format!("unknown object \"{id}\", expected one of {}", ids.join(", "))
 }

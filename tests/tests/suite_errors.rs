@@ -1,0 +1,241 @@
+//! Malformed suites: every error names the file, line, column and field path, and says what was
+//! expected. Each case is a distinct mistake a suite author makes.
+
+use videval::suite::{Disk, load};
+use videval_tests::Sandbox;
+
+const HEAD: &str = "schema: 1\nsuite: t\nversion: 1\nmetrics: [frame_count]\n";
+
+/// Loads `files[0]` after writing all `files`, and returns its error text.
+fn errors(files: &[(&str, &str)]) -> (Sandbox, String) {
+    let sb = Sandbox::new();
+    for (name, text) in files {
+        sb.write(name, text);
+    }
+    let main = sb.join(files[0].0);
+    let err = load(&Disk, main.to_str().unwrap()).expect_err("the suite should be refused");
+    let text = err.to_string();
+    (sb, text)
+}
+
+/// Asserts one line of `text` is `{dir}/{file}:{line}:{col}: {path}: …{phrase}…`.
+fn assert_error(sb: &Sandbox, text: &str, file: &str, line: usize, col: usize, path: &str, phrase: &str) {
+    let at = if path.is_empty() { String::new() } else { format!("{path}: ") };
+    let prefix = format!("{}:{line}:{col}: {at}", sb.join(file).display());
+    assert!(
+        text.lines().any(|l| l.starts_with(&prefix) && l.contains(phrase)),
+        "expected a line starting with\n  {prefix}\ncontaining \"{phrase}\"; got:\n{text}"
+    );
+}
+
+fn one(body: &str, line: usize, col: usize, path: &str, phrase: &str) {
+    let text = format!("{HEAD}{body}");
+    let (sb, err) = errors(&[("s.yaml", &text)]);
+    assert_error(&sb, &err, "s.yaml", line, col, path, phrase);
+}
+
+#[test]
+fn yaml_syntax_error() {
+    let (sb, err) = errors(&[("s.yaml", "schema: 1\nsuite: [t\nversion: 1\n")]);
+    let prefix = format!("{}:", sb.join("s.yaml").display());
+    assert!(err.starts_with(&prefix) && err.contains("invalid YAML"), "{err}");
+}
+
+#[test]
+fn unknown_top_level_key() {
+    one(
+        "descripton: x\ncases: [{id: a, prompt: p}]\n",
+        5,
+        1,
+        "descripton",
+        "unknown field `descripton`, expected one of",
+    );
+}
+
+#[test]
+fn unknown_case_key() {
+    one("cases:\n  - id: a\n    promt: p\n", 7, 5, "cases[0].promt", "unknown field `promt`");
+}
+
+#[test]
+fn wrong_type() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    seeds: {per_case: many}\n",
+        8,
+        23,
+        "cases[0].seeds.per_case",
+        "invalid type: string \"many\", expected u32",
+    );
+}
+
+#[test]
+fn duplicate_case_id() {
+    one("cases:\n  - {id: a, prompt: p}\n  - {id: a, prompt: q}\n", 7, 10, "cases[1].id", "duplicate case id \"a\"");
+}
+
+#[test]
+fn include_cycle() {
+    let a = format!("{HEAD}include: [b.yaml]\ncases: [{{id: a, prompt: p}}]\n");
+    let (sb, err) = errors(&[("a.yaml", &a), ("b.yaml", "include: [a.yaml]\n")]);
+    assert_error(&sb, &err, "b.yaml", 1, 11, "include[0]", "include cycle");
+    assert!(err.contains("a.yaml → ") && err.contains("b.yaml → "), "{err}");
+}
+
+#[test]
+fn missing_include() {
+    one("include: [nope.yaml]\ncases: [{id: a, prompt: p}]\n", 5, 11, "include[0]", "cannot read included file");
+}
+
+#[test]
+fn unknown_probe() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    expect:\n      - {probe: gravty, object: {color: red}}\n",
+        9,
+        17,
+        "cases[0].expect[0].probe",
+        "unknown probe \"gravty\", expected one of gravity, bounce",
+    );
+}
+
+#[test]
+fn unknown_probe_parameter() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    expect:\n      - {probe: gravity, object: {color: red}, acel: 1}\n",
+        9,
+        48,
+        "cases[0].expect[0].acel",
+        "unknown field `acel`",
+    );
+}
+
+#[test]
+fn unknown_metric() {
+    let text = "schema: 1\nsuite: t\nversion: 1\nmetrics: [frame_count, fvd_typo]\ncases: [{id: a, prompt: p}]\n";
+    let (sb, err) = errors(&[("s.yaml", text)]);
+    assert_error(&sb, &err, "s.yaml", 4, 24, "metrics[1]", "unknown metric \"fvd_typo\", expected one of frame_count");
+}
+
+#[test]
+fn bad_template_variable() {
+    one(
+        "cases:\n  - id: \"c-{{ color }}\"\n    matrix: {color: [red, blue]}\n    prompt: \"a {{ colour }} ball\"\n",
+        8,
+        13,
+        "cases[0].prompt",
+        "template error",
+    );
+}
+
+#[test]
+fn missing_required_field() {
+    one("cases:\n  - id: a\n    tags: [x]\n", 6, 5, "cases[0]", "missing field `prompt`");
+}
+
+#[test]
+fn mode_without_its_input() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    mode: i2v\n",
+        6,
+        5,
+        "cases[0].input.image",
+        "mode i2v needs input.image",
+    );
+}
+
+#[test]
+fn unknown_mode() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    mode: video2video\n",
+        8,
+        11,
+        "cases[0].mode",
+        "unknown variant `video2video`",
+    );
+}
+
+#[test]
+fn unknown_schema_version() {
+    let (sb, err) = errors(&[("s.yaml", "schema: 2\nsuite: t\nversion: 1\ncases: [{id: a, prompt: p}]\n")]);
+    assert_error(&sb, &err, "s.yaml", 1, 9, "schema", "unknown schema version 2");
+}
+
+#[test]
+fn empty_bound() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    expect:\n      - probe: gravity\n        object: {color: red}\n        r2: {min: 1, max: 0}\n",
+        11,
+        14,
+        "cases[0].expect[0].r2",
+        "empty range",
+    );
+}
+
+#[test]
+fn unknown_scene_field_and_colour() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    scene:\n      objects:\n        - {id: b, shape: circle, color: teal, size: 0.1, pos: [0.5, 0.5]}\n",
+        10,
+        41,
+        "cases[0].scene.objects[0].color",
+        "unknown variant `teal`",
+    );
+}
+
+#[test]
+fn scene_reference_to_unknown_object() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    scene:\n      objects: [{id: b, shape: circle, color: red, size: 0.1, pos: [0.5, 0.5]}]\n      events:\n        - {contact: [b, c], then: {object: b, set_color: blue}}\n",
+        11,
+        25,
+        "cases[0].scene.events[0].contact[1]",
+        "unknown object \"c\"",
+    );
+}
+
+#[test]
+fn scene_of_unknown_case() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    mode: i2v\n    input: {image: {scene_of: ghost}}\n",
+        9,
+        31,
+        "cases[0].input.image.scene_of",
+        "\"ghost\" is not a case of this suite with a scene",
+    );
+}
+
+#[test]
+fn duplicate_yaml_key() {
+    one("cases: []\ncases: [{id: a, prompt: p}]\n", 6, 1, "", "duplicate key \"cases\"");
+}
+
+#[test]
+fn bad_aspect_ratio() {
+    one(
+        "defaults:\n  generation: {aspect: 16x9}\ncases: [{id: a, prompt: p}]\n",
+        6,
+        24,
+        "defaults.generation.aspect",
+        "expected an aspect ratio like \"16:9\"",
+    );
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let text = format!("{HEAD}cases:\n  - id: a\n    promt: p\n  - id: b\n    prompt: q\n    mode: edit\n");
+    let (sb, err) = errors(&[("s.yaml", &text)]);
+    assert_error(&sb, &err, "s.yaml", 7, 5, "cases[0].promt", "unknown field");
+    assert_error(&sb, &err, "s.yaml", 8, 5, "cases[1].input.video", "mode edit needs input.video");
+    assert_error(&sb, &err, "s.yaml", 8, 5, "cases[1].input.strength", "mode edit needs input.strength");
+}
+
+#[test]
+fn lint_exits_3_and_prints_every_error() {
+    let sb = Sandbox::new();
+    sb.write("suites/good.yaml", &format!("{HEAD}cases: [{{id: a, prompt: p}}]\n"));
+    sb.write("suites/bad.yaml", &format!("{HEAD}cases: [{{id: a, promt: p}}]\n"));
+    let out = sb.run(&["suites", "lint", "suites"]);
+    assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
+    let t = videval_tests::text(&out);
+    assert!(t.contains("suites/bad.yaml:5:17: cases[0].promt: unknown field"), "{t}");
+    assert!(t.contains("ok    suites/good.yaml"), "{t}");
+}
