@@ -9,6 +9,7 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,13 +17,20 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::hash::{digits, sha256_file};
 
+/// A name part no other writer uses at the same time: process id plus a per-process counter
+/// (threads of one process may write the same content-addressed key concurrently).
+fn unique() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}.{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
 /// then fsync of the directory. A reader sees the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(".{name}.{}.tmp", unique()));
     let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
     f.write_all(bytes).map_err(Error::io(&tmp))?;
     f.sync_all().map_err(Error::io(&tmp))?;
@@ -71,7 +79,7 @@ impl Store {
     /// A fresh path under `tmp/` for a file about to be produced.
     pub fn tmp_path(&self, stem: &str, ext: &str) -> PathBuf {
         let stem: String = digits(stem).chars().take(24).collect();
-        self.root.join("tmp").join(format!("{stem}.{}.{ext}", std::process::id()))
+        self.root.join("tmp").join(format!("{stem}.{}.{ext}", unique()))
     }
 
     fn sharded(&self, kind: &str, key: &str, ext: &str) -> PathBuf {

@@ -1,0 +1,322 @@
+//! End-to-end runs of the CLI: sharding, resume after SIGKILL, determinism, the results files,
+//! adapters and exit codes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use polars::prelude::*;
+use videval_tests::{Sandbox, code, jsonl, text};
+
+fn read_parquet(path: &Path) -> DataFrame {
+    let file = std::fs::File::open(path).expect("opening results.parquet");
+    ParquetReader::new(file).finish().expect("polars reads results.parquet")
+}
+
+/// Count of `ok` generation records per unit over every shard of a run.
+fn ok_records_per_unit(run: &Path) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for entry in std::fs::read_dir(run.join("shards")).unwrap() {
+        for r in jsonl(&entry.unwrap().path().join("generations.jsonl")) {
+            if r["status"] == "ok" {
+                let key =
+                    format!("{}/{}#{}", r["suite"].as_str().unwrap(), r["case_id"].as_str().unwrap(), r["seed_idx"]);
+                *counts.entry(key).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn three_shards_merged_equal_one_shard_byte_for_byte() {
+    let sb = Sandbox::new();
+    let base = ["run", "--suite", "smoke,left_right", "--limit", "4"];
+    for k in 0..3 {
+        let k = k.to_string();
+        let mut a = base.to_vec();
+        a.extend(["--out", "runs/sharded", "--store", "store-a", "--num-shards", "3", "--shard", &k]);
+        let out = sb.run(&a);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        assert!(text(&out).contains("videval merge runs/sharded"), "{}", text(&out));
+    }
+    let out = sb.run(&["merge", "runs/sharded"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let mut a = base.to_vec();
+    a.extend(["--out", "runs/whole", "--store", "store-b"]);
+    let out = sb.run(&a);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Separate stores: the single-shard run generated everything itself.
+    assert!(!text(&out).contains(" 0 generated"), "{}", text(&out));
+    assert_eq!(sb.read("runs/sharded/results.json"), sb.read("runs/whole/results.json"));
+    let (a, b) =
+        (read_parquet(&sb.join("runs/sharded/results.parquet")), read_parquet(&sb.join("runs/whole/results.parquet")));
+    assert!(a.equals(&b), "parquet tables differ");
+    // Every unit appears exactly once across the three shards.
+    let counts = ok_records_per_unit(&sb.join("runs/sharded"));
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    let plan: serde_json::Value = serde_json::from_slice(&sb.read("runs/sharded/plan.json")).unwrap();
+    assert_eq!(counts.len(), plan["units"].as_array().unwrap().len());
+}
+
+#[test]
+fn same_inputs_give_byte_identical_results() {
+    let sb = Sandbox::new();
+    for run in ["one", "two"] {
+        let out =
+            sb.run(&["run", "--suite", "aspect", "--out", &format!("runs/{run}"), "--store", &format!("store-{run}")]);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    }
+    assert_eq!(sb.read("runs/one/results.json"), sb.read("runs/two/results.json"));
+    assert_eq!(sb.read("runs/one/results.parquet"), sb.read("runs/two/results.parquet"));
+    // The manifests differ only in their timestamp.
+    let strip = |p: &str| {
+        let mut v: serde_json::Value = serde_json::from_slice(&sb.read(p)).unwrap();
+        v.as_object_mut().unwrap().remove("created_at");
+        v
+    };
+    assert_eq!(strip("runs/one/manifest.json"), strip("runs/two/manifest.json"));
+}
+
+#[test]
+fn results_parquet_has_the_documented_columns() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["run", "--suite", "smoke", "--out", "runs/r"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let df = read_parquet(&sb.join("runs/r/results.parquet"));
+    let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+    assert_eq!(names, videval::analyze::PARQUET_COLUMNS);
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/r/results.json")).unwrap();
+    let n = &results["suites"]["smoke"]["n"];
+    let samples = n["samples"].as_u64().unwrap() as usize;
+    let metrics = results["suites"]["smoke"]["metrics"].as_object().unwrap().len();
+    // One row per sample × metric, except metrics that do not apply (temporal ones on images).
+    assert_eq!(df.height(), samples * metrics - n["not_applicable"].as_u64().unwrap() as usize);
+    let frames = df.column("value").unwrap().f64().unwrap();
+    assert_eq!(frames.null_count(), 0);
+    assert!(frames.into_no_null_iter().all(f64::is_finite));
+    // The CI brackets the estimate.
+    for (_, m) in results["suites"]["smoke"]["metrics"].as_object().unwrap() {
+        let (lo, est, hi) = (
+            m["confidence_interval"]["lower_bound"].as_f64().unwrap(),
+            m["point_estimate"].as_f64().unwrap(),
+            m["confidence_interval"]["upper_bound"].as_f64().unwrap(),
+        );
+        assert!(lo <= est && est <= hi, "{m}");
+    }
+    let html = String::from_utf8(sb.read("runs/r/report.html")).unwrap();
+    assert!(html.contains("temporal_diff") && html.contains("Suite smoke"));
+}
+
+#[test]
+fn a_run_killed_mid_way_resumes_with_every_unit_exactly_once() {
+    let sb = Sandbox::new();
+    let bin = videval_tests::bin();
+    // An external "model" that takes a moment per video: the synthetic renderer behind a sleep.
+    let spec = format!(
+        "adapter: command\nname: slow\ntimeout_s: 60\nargv: [sh, -c, 'sleep 0.15; exec \"$0\" \"$@\"', {bin}, synth, --prompt, '{{prompt}}', --seed, '{{seed}}', --frames, '{{frames}}', --width, '{{width}}', --height, '{{height}}', --fps, '{{fps}}', --out, '{{out}}']\n",
+        bin = bin.display()
+    );
+    sb.write("slow.yaml", &spec);
+    let args = ["run", "--suite", "physics", "--model", "slow.yaml", "--out", "runs/k", "--jobs", "2"];
+    let mut child =
+        sb.command(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let log = sb.join("runs/k/shards/0-of-1/generations.jsonl");
+    let start = Instant::now();
+    while jsonl(&log).len() < 6 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the run made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = ok_records_per_unit(&sb.join("runs/k"));
+    let total = 24;
+    assert!(before.len() < total, "the run finished before it could be killed");
+    let (rc, v) = sb.run_json(&args);
+    assert_eq!(rc, 0, "{v}");
+    let c = &v["counts"];
+    assert_eq!(c["done_before"].as_u64().unwrap() as usize, before.len(), "{v}");
+    assert_eq!(c["units"].as_u64().unwrap() as usize, total);
+    let after = ok_records_per_unit(&sb.join("runs/k"));
+    assert_eq!(after.len(), total);
+    assert!(after.values().all(|&n| n == 1), "{after:?}");
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/k/results.json")).unwrap();
+    assert_eq!(results["complete"], true);
+    // Scores too: one per (unit, metric) after the restart.
+    let scores = jsonl(&sb.join("runs/k/shards/0-of-1/scores.jsonl"));
+    let mut per = BTreeMap::new();
+    for s in &scores {
+        *per.entry(format!("{}{}{}{}", s["case_id"], s["seed_idx"], s["metric"], s["score_key"])).or_insert(0) += 1;
+    }
+    assert_eq!(per.len(), total * 3);
+    assert!(per.values().all(|&n| n == 1));
+}
+
+#[test]
+fn a_restart_redoes_nothing_and_a_new_run_reuses_the_store() {
+    let sb = Sandbox::new();
+    let (rc, first) = sb.run_json(&["run", "--suite", "camera", "--out", "runs/a"]);
+    assert_eq!(rc, 0);
+    assert_eq!(first["counts"]["generated"], 20);
+    let (_, again) = sb.run_json(&["run", "--suite", "camera", "--out", "runs/a"]);
+    assert_eq!(again["counts"]["done_before"], 20);
+    assert_eq!(again["counts"]["generated"], 0);
+    assert_eq!(again["counts"]["scored"], 0);
+    let (_, other) = sb.run_json(&["run", "--suite", "camera", "--out", "runs/b"]);
+    assert_eq!(other["counts"]["reused"], 20);
+    assert_eq!(other["counts"]["scores_reused"], 60);
+    assert_eq!(sb.read("runs/a/results.json"), sb.read("runs/b/results.json"));
+}
+
+#[test]
+fn merge_lists_missing_shards_and_units() {
+    let sb = Sandbox::new();
+    for k in ["0", "1"] {
+        let out = sb.run(&["run", "--suite", "smoke", "--out", "runs/p", "--num-shards", "3", "--shard", k]);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    }
+    let out = sb.run(&["merge", "runs/p"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("shard 2-of-3 never started"), "{t}");
+    assert!(t.contains("units have no record: smoke/"), "{t}");
+    let (rc, v) = sb.run_json(&["merge", "runs/p", "--allow-partial"]);
+    assert_eq!(rc, 0);
+    assert_eq!(v["merged"]["complete"], false);
+    let html = String::from_utf8(sb.read("runs/p/report.html")).unwrap();
+    assert!(html.contains("PARTIAL RESULTS"));
+}
+
+#[test]
+fn shard_index_comes_from_the_scheduler_environment() {
+    let sb = Sandbox::new();
+    let out = sb
+        .command(&["run", "--suite", "smoke", "--out", "runs/e", "--num-shards", "2"])
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(sb.join("runs/e/shards/1-of-2/shard_done.json").is_file());
+    let out = sb
+        .command(&["run", "--suite", "smoke", "--out", "runs/f", "--num-shards", "2"])
+        .env("JOB_COMPLETION_INDEX", "0")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(sb.join("runs/f/shards/0-of-2/shard_done.json").is_file());
+    // N is always explicit: an index without a count is refused.
+    let out = sb.run(&["run", "--suite", "smoke", "--shard", "1"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+}
+
+#[test]
+fn dir_adapter_matches_vbench_names_and_reports_missing_videos() {
+    let sb = Sandbox::new();
+    let (_, plan) = sb.run_json(&["plan", "--suite", "smoke"]);
+    let units = plan["plan"]["units"].as_array().unwrap().clone();
+    std::fs::create_dir_all(sb.join("videos")).unwrap();
+    // Every unit but the last gets a video named "{prompt}-{seed_idx}.mp4".
+    for u in &units[..units.len() - 1] {
+        let name = format!("videos/{}-{}.mp4", u["prompt"].as_str().unwrap(), u["seed_idx"]);
+        let out = sb.run(&[
+            "synth",
+            "--prompt",
+            u["prompt"].as_str().unwrap(),
+            "--seed",
+            "1",
+            "--frames",
+            "5",
+            "--width",
+            "32",
+            "--height",
+            "32",
+            "--out",
+            &name,
+        ]);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    }
+    let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:videos", "--out", "runs/d"]);
+    assert_eq!(code(&out), 4, "a missing video is a model failure: {}", text(&out));
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/d/results.json")).unwrap();
+    let failed: Vec<&serde_json::Value> =
+        results["samples"].as_array().unwrap().iter().filter(|s| s["status"] == "error").collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]["error"].as_str().unwrap().contains("no video for case"), "{}", failed[0]);
+    assert_eq!(results["suites"]["smoke"]["metrics"]["frame_count"]["point_estimate"], 5.0);
+}
+
+#[test]
+fn dir_adapter_reads_an_explicit_mapping() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.join("v")).unwrap();
+    for (i, f) in ["a.mp4", "b.mp4"].iter().enumerate() {
+        let out = sb.run(&[
+            "synth",
+            "--prompt",
+            "red ball moves left",
+            "--seed",
+            &i.to_string(),
+            "--frames",
+            "4",
+            "--width",
+            "16",
+            "--height",
+            "16",
+            "--out",
+            &format!("v/{f}"),
+        ]);
+        assert_eq!(code(&out), 0);
+    }
+    sb.write("v/mapping.csv", "file,case_id,seed_idx\na.mp4,physics-drop,0\nb.mp4,physics-drop,1\n");
+    let out = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "dir:v", "--out", "runs/m"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    sb.write("v/mapping.csv", "file,case_id\nmissing.mp4,physics-drop\n");
+    let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/n"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("\"missing.mp4\" is not a video"), "{}", text(&out));
+}
+
+#[test]
+fn command_adapter_captures_stderr_and_enforces_the_timeout() {
+    let sb = Sandbox::new();
+    sb.write("fail.yaml", "adapter: command\nargv: [sh, -c, 'echo model exploded >&2; exit 7', '{out}']\n");
+    let out = sb.run(&["run", "--suite", "smoke", "--limit", "1", "--model", "fail.yaml", "--out", "runs/f"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let recs = jsonl(&sb.join("runs/f/shards/0-of-1/generations.jsonl"));
+    assert!(recs.iter().all(|r| r["error"].as_str().unwrap().contains("model exploded")), "{recs:?}");
+    sb.write("slow.yaml", "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 5', x, '{out}']\n");
+    let start = Instant::now();
+    let out =
+        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow.yaml", "--out", "runs/s"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(start.elapsed() < Duration::from_secs(4), "the timeout did not stop the program");
+    let recs = jsonl(&sb.join("runs/s/shards/0-of-1/generations.jsonl"));
+    assert!(recs.iter().all(|r| r["error"].as_str().unwrap().contains("timed out")), "{recs:?}");
+    // Prompts are passed as one argument each, never interpreted by a shell.
+    sb.write(
+        "echo.yaml",
+        "adapter: command\nargv: [sh, -c, 'printf %s \"$1\" > prompt.txt; exit 1', x, '{prompt}', '{out}']\n",
+    );
+    let prompt = "$(touch pwned); `touch pwned2`";
+    sb.write("inj.yaml", &format!("schema: 1\nsuite: inj\nversion: 1\nmetrics: [frame_count]\ncases: [{{id: a, prompt: \"{prompt}\", seeds: {{per_case: 1}}}}]\n"));
+    let out = sb.run(&["run", "--suite", "inj.yaml", "--model", "echo.yaml", "--out", "runs/i"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert_eq!(String::from_utf8(sb.read("prompt.txt")).unwrap(), prompt);
+    assert!(!sb.join("pwned").exists() && !sb.join("pwned2").exists());
+}
+
+#[test]
+fn exit_codes_follow_the_table() {
+    let sb = Sandbox::new();
+    assert_eq!(code(&sb.run(&["run", "--suite", "nosuch"])), 3);
+    assert_eq!(code(&sb.run(&["run", "--frobnicate"])), 3);
+    assert_eq!(code(&sb.run(&["merge", "runs/none"])), 5, "a missing run directory is an I/O error");
+    assert_eq!(code(&sb.run(&["--help"])), 0);
+    let help = text(&sb.run(&["--help"]));
+    assert!(help.contains("4  model failure"), "{help}");
+    // Running a different plan into an existing run directory is refused.
+    assert_eq!(code(&sb.run(&["run", "--suite", "smoke", "--limit", "1", "--out", "runs/x"])), 0);
+    let out = sb.run(&["run", "--suite", "smoke", "--limit", "2", "--out", "runs/x"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("holds plan"), "{}", text(&out));
+}
