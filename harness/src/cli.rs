@@ -418,7 +418,7 @@ fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
         height: a.height,
         fps: a.fps,
     });
-    video::encode_mp4(&v, &a.out, &video::EncodeParams::default()).map_err(|e| Error::Internal(e.to_string()))?;
+    video::encode(&v, &a.out, &video::EncodeParams::for_path(&a.out)).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(ExitCode::Ok)
 }
 

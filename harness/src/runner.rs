@@ -198,7 +198,7 @@ impl Runner<'_> {
             record.cached = true;
         } else {
             let case = self.case(unit)?;
-            let tmp = self.store.tmp_path(&unit.gen_key, "mp4");
+            let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
             let job = Job { unit, case, out: &tmp };
             match self.generator.generate(&job) {
                 Ok(Output::Written { encode }) => {

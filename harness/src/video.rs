@@ -32,19 +32,38 @@ pub enum VideoIoError {
 pub struct EncodeParams {
     pub container: String,
     pub codec: String,
-    pub crf: u32,
-    pub preset: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crf: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
     pub pix_fmt: String,
 }
 
-impl Default for EncodeParams {
-    fn default() -> Self {
+impl EncodeParams {
+    /// Lossless FFV1 in Matroska, 8-bit BGR0: decodes to exactly the pixels that were encoded.
+    /// Generated videos are stored this way, so scores measure the model, not a codec, and the
+    /// bytes are reproducible (libx264 output was seen to vary between runs of one process).
+    pub fn lossless() -> Self {
+        Self { container: "matroska".into(), codec: "ffv1".into(), crf: None, preset: None, pix_fmt: "bgr0".into() }
+    }
+
+    /// H.264 in MP4 at CRF 18, preset medium, yuv420p (yuv444p for odd sizes): what people
+    /// share and what reports embed.
+    pub fn h264() -> Self {
         Self {
             container: "mp4".into(),
             codec: "libx264".into(),
-            crf: 18,
-            preset: "medium".into(),
+            crf: Some(18),
+            preset: Some("medium".into()),
             pix_fmt: "yuv420p".into(),
+        }
+    }
+
+    /// Chosen by file extension: `.mkv` lossless, anything else H.264/MP4.
+    pub fn for_path(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("mkv") => Self::lossless(),
+            _ => Self::h264(),
         }
     }
 }
@@ -134,17 +153,25 @@ pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
         .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
 }
 
-/// Encodes `video` to `path` as MP4/H.264 with `params`. Odd frame sizes are encoded as
-/// yuv444p (4:2:0 needs even sizes); the returned parameters say which was used.
-pub fn encode_mp4(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
+/// Encodes `video` to `path` with `params`. Odd frame sizes are encoded as yuv444p when 4:2:0
+/// was asked for (it needs even sizes); the returned parameters say what was used.
+pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
     init();
     let mut used = params.clone();
     let odd = video.width() % 2 == 1 || video.height() % 2 == 1;
-    let pix = if odd {
+    if odd && used.pix_fmt == "yuv420p" {
         used.pix_fmt = "yuv444p".into();
-        ff::format::Pixel::YUV444P
-    } else {
-        ff::format::Pixel::YUV420P
+    }
+    let pix = match used.pix_fmt.as_str() {
+        "yuv420p" => ff::format::Pixel::YUV420P,
+        "yuv444p" => ff::format::Pixel::YUV444P,
+        "bgr0" => ff::format::Pixel::BGRZ,
+        other => {
+            return Err(VideoIoError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("unsupported pixel format {other}"),
+            });
+        }
     };
     let err = |what| codec_err(path, what);
     let mut output = ff::format::output_as(&path, &params.container).map_err(err("opening the output"))?;
@@ -167,15 +194,24 @@ pub fn encode_mp4(video: &Video, path: &Path, params: &EncodeParams) -> Result<E
         enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
     }
     let mut opts = ff::Dictionary::new();
-    opts.set("crf", &params.crf.to_string());
-    opts.set("preset", &params.preset);
+    if let Some(crf) = params.crf {
+        opts.set("crf", &crf.to_string());
+    }
+    if let Some(preset) = &params.preset {
+        opts.set("preset", preset);
+    }
     // One thread keeps the bitstream independent of the machine's core count.
     opts.set("threads", "1");
+    opts.set("flags", "+bitexact");
     let mut encoder = enc.open_with(opts).map_err(err("opening the encoder"))?;
     stream.set_parameters(&encoder);
     stream.set_time_base(time_base);
     let stream_index = stream.index();
-    output.write_header().map_err(err("writing the header"))?;
+    // Bit-exact muxing: no random segment ids or wall-clock dates, so equal frames give equal
+    // files (content addressing depends on it).
+    let mut mux_opts = ff::Dictionary::new();
+    mux_opts.set("fflags", "+bitexact");
+    output.write_header_with(mux_opts).map_err(err("writing the header"))?;
     let out_tb = output.stream(stream_index).map(|s| s.time_base()).unwrap_or(time_base);
 
     let mut scaler = ff::software::scaling::Context::get(
@@ -203,12 +239,18 @@ pub fn encode_mp4(video: &Video, path: &Path, params: &EncodeParams) -> Result<E
             Ok(())
         };
     for (t, pixels) in video.frames().enumerate() {
+        // FFmpeg allocates frames uninitialised, row padding included, and SIMD code may read
+        // the padding; zeroing keeps garbage out of the encoder's input.
         let mut rgb = ff::frame::Video::new(ff::format::Pixel::RGB24, video.width(), video.height());
+        rgb.data_mut(0).fill(0);
         let stride = rgb.stride(0);
         for y in 0..video.height() as usize {
             rgb.data_mut(0)[y * stride..y * stride + row].copy_from_slice(&pixels[y * row..(y + 1) * row]);
         }
-        let mut yuv = ff::frame::Video::empty();
+        let mut yuv = ff::frame::Video::new(pix, video.width(), video.height());
+        for plane in 0..yuv.planes() {
+            yuv.data_mut(plane).fill(0);
+        }
         scaler.run(&rgb, &mut yuv).map_err(err("colour conversion"))?;
         yuv.set_pts(Some(t as i64));
         encoder.send_frame(&yuv).map_err(err("encoding a frame"))?;
@@ -238,7 +280,7 @@ mod tests {
                 fps: 8.0,
             });
             let path = dir.path().join(format!("v{w}.mp4"));
-            let used = encode_mp4(&v, &path, &EncodeParams::default()).unwrap();
+            let used = encode(&v, &path, &EncodeParams::h264()).unwrap();
             assert_eq!(used.pix_fmt, if w % 2 == 1 { "yuv444p" } else { "yuv420p" });
             let back = decode(&path).unwrap();
             assert_eq!((back.len(), back.width(), back.height()), (16, w, h));
@@ -250,8 +292,28 @@ mod tests {
             assert!(mad < 4.0, "mean abs error {mad}");
             // Same input, same bytes: the encoder is deterministic.
             let again = dir.path().join("again.mp4");
-            encode_mp4(&v, &again, &EncodeParams::default()).unwrap();
+            encode(&v, &again, &EncodeParams::h264()).unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+        }
+    }
+
+    #[test]
+    fn lossless_round_trip_is_exact_for_odd_sizes_too() {
+        let dir = tempfile::tempdir().unwrap();
+        for (w, h) in [(48, 32), (33, 21)] {
+            let v = render(&Request {
+                prompt: "a blue ball moves left",
+                seed: 2,
+                frames: 9,
+                width: w,
+                height: h,
+                fps: 12.0,
+            });
+            let path = dir.path().join(format!("v{w}.mkv"));
+            encode(&v, &path, &EncodeParams::lossless()).unwrap();
+            let back = decode(&path).unwrap();
+            assert_eq!(back.as_bytes(), v.as_bytes());
+            assert!((back.fps() - 12.0).abs() < 1e-9);
         }
     }
 
@@ -265,5 +327,46 @@ mod tests {
         let e = decode(&text).unwrap_err();
         assert!(matches!(e, VideoIoError::NotAVideo { .. }), "{e}");
         assert!(e.to_string().contains("text.mp4"));
+    }
+}
+
+#[cfg(test)]
+mod concurrency_tests {
+    use super::*;
+    use videval_models::synthetic::{Request, render};
+
+    /// Regression: the store is content-addressed, so a lossless encode must give the same bytes
+    /// whatever else the process is doing (a run encodes on all cores). Matroska wrote random
+    /// segment ids until muxing was made bit-exact.
+    #[test]
+    fn parallel_encodes_are_bit_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [(48u32, 86u32), (86, 48), (80, 48), (48, 48), (112, 48), (36, 48)];
+        let videos: Vec<_> = sizes
+            .iter()
+            .map(|&(w, h)| {
+                render(&Request { prompt: "a red ball falls", seed: 9, frames: 17, width: w, height: h, fps: 8.0 })
+            })
+            .collect();
+        let want: Vec<Vec<u8>> = videos
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let p = dir.path().join(format!("ref{i}.mkv"));
+                encode(v, &p, &EncodeParams::lossless()).unwrap();
+                std::fs::read(&p).unwrap()
+            })
+            .collect();
+        for round in 0..6 {
+            let paths: Vec<_> = (0..videos.len()).map(|i| dir.path().join(format!("p{round}-{i}.mkv"))).collect();
+            std::thread::scope(|s| {
+                for (p, v) in paths.iter().zip(&videos) {
+                    s.spawn(move || encode(v, p, &EncodeParams::lossless()).unwrap());
+                }
+            });
+            for (p, w) in paths.iter().zip(&want) {
+                assert!(std::fs::read(p).unwrap() == *w, "{} differs from a lone encode", p.display());
+            }
+        }
     }
 }

@@ -33,7 +33,8 @@ use crate::yaml;
 pub struct Job<'a> {
     pub unit: &'a Unit,
     pub case: &'a Case,
-    /// Where an adapter that produces a file writes it (an `.mp4` path under the store's tmp/).
+    /// Where an adapter that produces a file writes it (under the store's tmp/, with the
+    /// adapter's [`Generator::output_ext`]).
     pub out: &'a Path,
 }
 
@@ -54,6 +55,10 @@ pub struct GenError(pub String);
 
 pub trait Generator: Send + Sync {
     fn identity(&self) -> &ModelIdentity;
+    /// Extension of the file the adapter writes to `job.out` (its container).
+    fn output_ext(&self) -> &'static str {
+        "mp4"
+    }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
 }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::hash::sha256_tagged;
 use crate::plan::ModelIdentity;
 use crate::suite::Mode;
-use crate::video::{EncodeParams, encode_mp4};
+use crate::video::{EncodeParams, encode};
 
 pub const INFO: AdapterInfo = AdapterInfo {
     name: "synthetic",
@@ -39,6 +39,10 @@ impl Generator for Synthetic {
         &self.identity
     }
 
+    fn output_ext(&self) -> &'static str {
+        "mkv"
+    }
+
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         if !matches!(job.case.mode, Mode::T2v | Mode::Image) {
             return Err(GenError(format!("adapter synthetic does not support mode {}", job.case.mode.name())));
@@ -52,7 +56,7 @@ impl Generator for Synthetic {
             height: g.height,
             fps: g.fps,
         });
-        let encode = encode_mp4(&video, job.out, &EncodeParams::default()).map_err(|e| GenError(e.to_string()))?;
+        let encode = encode(&video, job.out, &EncodeParams::lossless()).map_err(|e| GenError(e.to_string()))?;
         Ok(Output::Written { encode: Some(encode) })
     }
 }
