@@ -238,7 +238,8 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     if matches!(stages, Stages::All | Stages::Score) {
         runner.score(&mut counts)?;
     }
-    if stages == Stages::All {
+    // Scoring is the last per-shard stage: after it the shard is finished for this plan.
+    if matches!(stages, Stages::All | Stages::Score) {
         runner.finish()?;
     }
     let mut merged = None;
