@@ -60,9 +60,13 @@ pub struct ShardDone {
     pub score_errors: usize,
 }
 
+pub const GEN_CACHE_SCHEMA: &str = "videval/gen-cache/v1";
+pub const SCORE_CACHE_SCHEMA: &str = "videval/score-cache/v1";
+
 /// What a generation key produced, kept in the store so any run can reuse it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct GenCache {
+    schema: String,
     video_sha256: String,
     video_path: String,
     encode: Option<EncodeParams>,
@@ -71,6 +75,7 @@ struct GenCache {
 /// A score kept in the store under its score key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ScoreCache {
+    schema: String,
     status: Status,
     value: Option<f64>,
     error: Option<String>,
@@ -105,6 +110,12 @@ fn score_key(video_sha: &str, metric: &str, version: u32) -> String {
 /// The last record per key wins (a retried unit supersedes its failed attempt).
 fn latest<T, K: Ord>(records: Vec<T>, key: impl Fn(&T) -> K) -> BTreeMap<K, T> {
     records.into_iter().map(|r| (key(&r), r)).collect()
+}
+
+impl ScoreCache {
+    fn new(status: Status, value: Option<f64>, error: Option<String>) -> Self {
+        Self { schema: SCORE_CACHE_SCHEMA.into(), status, value, error }
+    }
 }
 
 impl Runner<'_> {
@@ -191,7 +202,7 @@ impl Runner<'_> {
             wall_s: 0.0,
         };
         let cached: Option<GenCache> = self.store.get("gens", &unit.gen_key);
-        if let Some(c) = cached.filter(|c| Path::new(&c.video_path).is_file()) {
+        if let Some(c) = cached.filter(|c| c.schema == GEN_CACHE_SCHEMA && Path::new(&c.video_path).is_file()) {
             record.video_sha256 = Some(c.video_sha256);
             record.video_path = Some(c.video_path);
             record.encode = c.encode;
@@ -219,8 +230,12 @@ impl Runner<'_> {
                 }
             }
             if let (Some(sha), Some(path)) = (&record.video_sha256, &record.video_path) {
-                let cache =
-                    GenCache { video_sha256: sha.clone(), video_path: path.clone(), encode: record.encode.clone() };
+                let cache = GenCache {
+                    schema: GEN_CACHE_SCHEMA.into(),
+                    video_sha256: sha.clone(),
+                    video_path: path.clone(),
+                    encode: record.encode.clone(),
+                };
                 self.store.put("gens", &unit.gen_key, &cache)?;
             }
         }
@@ -297,19 +312,19 @@ impl Runner<'_> {
             }
             let start = Instant::now();
             let (cache, cached) = match self.store.get::<ScoreCache>("scores", &key) {
-                Some(c) => (c, true),
-                None => {
+                Some(c) if c.schema == SCORE_CACHE_SCHEMA => (c, true),
+                _ => {
                     let video = decoded.get_or_insert_with(|| {
                         video::decode(Path::new(g.video_path.as_deref().unwrap_or_default())).map_err(|e| e.to_string())
                     });
                     let c = match video {
-                        Err(e) => ScoreCache { status: Status::Error, value: None, error: Some(e.clone()) },
+                        Err(e) => ScoreCache::new(Status::Error, None, Some(e.clone())),
                         Ok(v) => match metric.measure(v) {
-                            Ok(x) => ScoreCache { status: Status::Ok, value: Some(x), error: None },
+                            Ok(x) => ScoreCache::new(Status::Ok, Some(x), None),
                             Err(e @ MetricError::TooFewFrames { .. }) => {
-                                ScoreCache { status: Status::NotApplicable, value: None, error: Some(e.to_string()) }
+                                ScoreCache::new(Status::NotApplicable, None, Some(e.to_string()))
                             }
-                            Err(e) => ScoreCache { status: Status::Error, value: None, error: Some(e.to_string()) },
+                            Err(e) => ScoreCache::new(Status::Error, None, Some(e.to_string())),
                         },
                     };
                     if c.status != Status::Error {

@@ -7,6 +7,7 @@
 
 pub mod aspect_ratio;
 pub mod frame_count;
+pub mod preprocess;
 pub mod registry;
 pub mod stats;
 pub mod temporal_diff;

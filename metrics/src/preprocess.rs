@@ -1,0 +1,577 @@
+//! The one preprocessing module: which frames, what size, which filter, which value range.
+//!
+//! A metric or feature extractor states its protocol as a [`Preprocess`] value and calls
+//! [`apply`]; nothing else in videval resizes or normalises frames. Every choice is named,
+//! because published numbers (FVD above all) move by large factors with them:
+//!
+//! - frames: [`FrameSampling`] — all, first N, uniform N, middle N (VBench), or resampled to a
+//!   target fps by sample-and-hold;
+//! - size: [`Spatial`] — native, stretch to W×H (the original TF FVD), short-side resize then
+//!   centre crop (PyTorch ports, CLIP), letterbox into W×H;
+//! - filter: [`Filter`] — nearest, bilinear (triangle), bicubic (Keys, a = −0.5, as PIL), area
+//!   (box); with `antialias` the kernel widens by the scale factor when shrinking (PIL,
+//!   torchvision `antialias=True`), without it the kernel keeps its width (OpenCV, TF1);
+//! - values: [`Normalise`] — [0,1], [−1,1], CLIP mean/std, ImageNet mean/std.
+//!
+//! Resampling is separable and computed in f32 from the 8-bit source; output pixel centres map
+//! to source coordinates as `(x + 0.5) · in/out − 0.5` (half-pixel centres, as PIL and
+//! `align_corners=False`); edge taps are clamped.
+
+use serde::{Deserialize, Serialize};
+
+use crate::video::Video;
+
+/// Which source frames to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "policy", content = "n")]
+pub enum FrameSampling {
+    All,
+    /// The first N frames (fewer if the video is shorter).
+    First(usize),
+    /// N frames at evenly spaced positions `round(i · (T − 1) / (N − 1))` spanning the clip.
+    Uniform(usize),
+    /// N consecutive frames centred in the clip, starting at `(T − N) / 2` (VBench's "middle").
+    Middle(usize),
+    /// Resampled to this frame rate: output frame k shows the last source frame at or before
+    /// time k / fps (sample and hold), for k / fps < duration.
+    Fps(f64),
+}
+
+impl FrameSampling {
+    /// The source indices kept from a constant-rate clip of `total` frames at `fps`, in order
+    /// (indices may repeat when upsampling with [`FrameSampling::Fps`]).
+    pub fn indices(&self, total: usize, fps: f64) -> Vec<usize> {
+        match *self {
+            FrameSampling::All => (0..total).collect(),
+            FrameSampling::First(n) => (0..n.min(total)).collect(),
+            FrameSampling::Uniform(n) => {
+                if total == 0 || n == 0 {
+                    Vec::new()
+                } else if n == 1 {
+                    vec![(total - 1) / 2]
+                } else {
+                    (0..n).map(|i| ((i * (total - 1)) as f64 / (n - 1) as f64).round() as usize).collect()
+                }
+            }
+            FrameSampling::Middle(n) => {
+                let n = n.min(total);
+                let start = (total - n) / 2;
+                (start..start + n).collect()
+            }
+            FrameSampling::Fps(target) => {
+                if total == 0 || !(target > 0.0) || !(fps > 0.0) {
+                    return Vec::new();
+                }
+                let duration = total as f64 / fps;
+                let mut out = Vec::new();
+                let mut k = 0usize;
+                loop {
+                    let t = k as f64 / target;
+                    if t >= duration - 1e-9 {
+                        break;
+                    }
+                    // A tiny epsilon keeps exact multiples (t·fps = 3.0) on their own frame.
+                    out.push(((t * fps + 1e-9).floor() as usize).min(total - 1));
+                    k += 1;
+                }
+                out
+            }
+        }
+    }
+
+    /// A short stable name for results and cache keys, e.g. `uniform16`.
+    pub fn name(&self) -> String {
+        match self {
+            FrameSampling::All => "all".into(),
+            FrameSampling::First(n) => format!("first{n}"),
+            FrameSampling::Uniform(n) => format!("uniform{n}"),
+            FrameSampling::Middle(n) => format!("middle{n}"),
+            FrameSampling::Fps(f) => format!("fps{f}"),
+        }
+    }
+}
+
+/// What size the frames end up.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "policy")]
+pub enum Spatial {
+    /// Unchanged.
+    Native,
+    /// Resized to exactly `width × height`, ignoring aspect ratio.
+    Stretch { width: u32, height: u32 },
+    /// Resized so the short side is `short` (long side `round(long · short / short_in)`), then the
+    /// centre `crop_w × crop_h` taken at offset `round((size − crop) / 2)` (torchvision).
+    ShortSideCrop { short: u32, crop_w: u32, crop_h: u32 },
+    /// Resized to fit inside `width × height` keeping aspect ratio (each side
+    /// `round(side · scale)`), centred, the rest filled with `fill`.
+    Letterbox { width: u32, height: u32, fill: [u8; 3] },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Filter {
+    Nearest,
+    Bilinear,
+    Bicubic,
+    Area,
+}
+
+impl Filter {
+    /// Kernel half-width at scale 1.
+    fn support(self) -> f32 {
+        match self {
+            Filter::Nearest | Filter::Area => 0.5,
+            Filter::Bilinear => 1.0,
+            Filter::Bicubic => 2.0,
+        }
+    }
+
+    fn weight(self, x: f32) -> f32 {
+        let x = x.abs();
+        match self {
+            Filter::Nearest | Filter::Area => {
+                if x < 0.5 {
+                    1.0
+                } else if x == 0.5 {
+                    0.5
+                } else {
+                    0.0
+                }
+            }
+            Filter::Bilinear => (1.0 - x).max(0.0),
+            Filter::Bicubic => {
+                const A: f32 = -0.5;
+                if x < 1.0 {
+                    ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+                } else if x < 2.0 {
+                    (((x - 5.0) * x + 8.0) * x - 4.0) * A
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalise {
+    /// v / 255.
+    Unit,
+    /// v / 127.5 − 1, in [−1, 1] (I3D, most video VAEs).
+    Symmetric,
+    /// (v / 255 − mean) / std with OpenAI CLIP's statistics.
+    ClipMeanStd,
+    /// (v / 255 − mean) / std with ImageNet's statistics.
+    ImageNetMeanStd,
+}
+
+pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
+pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_1];
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+impl Normalise {
+    /// Maps a channel value on the 0–255 scale.
+    #[inline]
+    pub fn map(self, v: f32, channel: usize) -> f32 {
+        match self {
+            Normalise::Unit => v / 255.0,
+            Normalise::Symmetric => v / 127.5 - 1.0,
+            Normalise::ClipMeanStd => (v / 255.0 - CLIP_MEAN[channel]) / CLIP_STD[channel],
+            Normalise::ImageNetMeanStd => (v / 255.0 - IMAGENET_MEAN[channel]) / IMAGENET_STD[channel],
+        }
+    }
+}
+
+/// A complete preprocessing protocol; results record it next to every number it produced.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Preprocess {
+    pub frames: FrameSampling,
+    pub spatial: Spatial,
+    pub filter: Filter,
+    pub antialias: bool,
+    pub normalise: Normalise,
+}
+
+impl Preprocess {
+    /// The canonical FVD protocol (StyleGAN-V / TF FVD): 16 uniform frames, stretched to 224²
+    /// bilinearly without antialiasing, values in [−1, 1].
+    pub const FVD: Preprocess = Preprocess {
+        frames: FrameSampling::Uniform(16),
+        spatial: Spatial::Stretch { width: 224, height: 224 },
+        filter: Filter::Bilinear,
+        antialias: false,
+        normalise: Normalise::Symmetric,
+    };
+
+    /// CLIP's image transform: bicubic short side 224 (antialiased, as PIL), centre crop 224,
+    /// CLIP mean/std; 8 uniform frames.
+    pub const CLIP: Preprocess = Preprocess {
+        frames: FrameSampling::Uniform(8),
+        spatial: Spatial::ShortSideCrop { short: 224, crop_w: 224, crop_h: 224 },
+        filter: Filter::Bicubic,
+        antialias: true,
+        normalise: Normalise::ClipMeanStd,
+    };
+}
+
+/// Preprocessed frames: f32, channels last, `[T, H, W, 3]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frames {
+    pub data: Vec<f32>,
+    pub len: usize,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Frames {
+    pub fn frame(&self, t: usize) -> &[f32] {
+        let n = self.width as usize * self.height as usize * 3;
+        &self.data[t * n..(t + 1) * n]
+    }
+
+    /// The same values laid out `[T, 3, H, W]` (channels first), as networks take them.
+    pub fn to_channels_first(&self) -> Vec<f32> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let mut out = vec![0.0; self.data.len()];
+        for t in 0..self.len {
+            let src = self.frame(t);
+            let dst = &mut out[t * 3 * w * h..(t + 1) * 3 * w * h];
+            for i in 0..w * h {
+                for c in 0..3 {
+                    dst[c * w * h + i] = src[i * 3 + c];
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Precomputed taps of a 1-D resampling from `n_in` to `n_out` samples.
+struct Taps {
+    start: Vec<usize>,
+    weights: Vec<Vec<f32>>,
+}
+
+fn taps(n_in: usize, n_out: usize, filter: Filter, antialias: bool) -> Taps {
+    let scale = n_in as f32 / n_out as f32;
+    // Widen the kernel when shrinking, so every source pixel contributes (antialiasing).
+    let stretch = if antialias || filter == Filter::Area { scale.max(1.0) } else { 1.0 };
+    let support = filter.support() * stretch;
+    let mut start = Vec::with_capacity(n_out);
+    let mut weights = Vec::with_capacity(n_out);
+    for x in 0..n_out {
+        let center = (x as f32 + 0.5) * scale - 0.5;
+        if filter == Filter::Nearest {
+            // Nearest picks one pixel: the one containing the output centre (floor of the
+            // unshifted position, PIL / torch "nearest").
+            let i = (((x as f32 + 0.5) * scale).floor() as usize).min(n_in - 1);
+            start.push(i);
+            weights.push(vec![1.0]);
+            continue;
+        }
+        let lo = (center - support).floor() as isize;
+        let hi = (center + support).ceil() as isize;
+        let mut w: Vec<(isize, f32)> = (lo..=hi).map(|i| (i, filter.weight((i as f32 - center) / stretch))).collect();
+        let sum: f32 = w.iter().map(|p| p.1).sum();
+        for p in &mut w {
+            p.1 /= sum;
+        }
+        // Fold taps outside the image onto the edge pixels (clamp).
+        let first = lo.max(0) as usize;
+        let last = (hi.min(n_in as isize - 1)) as usize;
+        let mut folded = vec![0.0f32; last - first + 1];
+        for (i, wt) in w {
+            let j = (i.clamp(0, n_in as isize - 1) as usize).clamp(first, last);
+            folded[j - first] += wt;
+        }
+        start.push(first);
+        weights.push(folded);
+    }
+    Taps { start, weights }
+}
+
+/// Resizes one RGB frame (values on the 0–255 scale, f32) with a separable filter.
+pub fn resize(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
+    let (w, h, ow, oh) = (w as usize, h as usize, out_w as usize, out_h as usize);
+    if (w, h) == (ow, oh) {
+        return src.to_vec();
+    }
+    let tx = taps(w, ow, filter, antialias);
+    let ty = taps(h, oh, filter, antialias);
+    // Horizontal pass: h × ow.
+    let mut mid = vec![0.0f32; h * ow * 3];
+    for y in 0..h {
+        let row = &src[y * w * 3..(y + 1) * w * 3];
+        for x in 0..ow {
+            let (s, ws) = (tx.start[x], &tx.weights[x]);
+            let mut acc = [0.0f32; 3];
+            for (k, &wt) in ws.iter().enumerate() {
+                let p = &row[(s + k) * 3..(s + k) * 3 + 3];
+                acc[0] += wt * p[0];
+                acc[1] += wt * p[1];
+                acc[2] += wt * p[2];
+            }
+            mid[(y * ow + x) * 3..(y * ow + x) * 3 + 3].copy_from_slice(&acc);
+        }
+    }
+    // Vertical pass: oh × ow.
+    let mut out = vec![0.0f32; oh * ow * 3];
+    for y in 0..oh {
+        let (s, ws) = (ty.start[y], &ty.weights[y]);
+        let dst = &mut out[y * ow * 3..(y + 1) * ow * 3];
+        for (k, &wt) in ws.iter().enumerate() {
+            let srow = &mid[(s + k) * ow * 3..(s + k + 1) * ow * 3];
+            for (d, &v) in dst.iter_mut().zip(srow) {
+                *d += wt * v;
+            }
+        }
+    }
+    out
+}
+
+/// Output size of `spatial` for a `w × h` input, and the resize target before any crop/pad.
+pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
+    match spatial {
+        Spatial::Native => ((w, h), (w, h)),
+        Spatial::Stretch { width, height } => ((width, height), (width, height)),
+        Spatial::ShortSideCrop { short, crop_w, crop_h } => {
+            let (rw, rh) = if w <= h {
+                (short, ((h as f64 * short as f64 / w as f64).round() as u32).max(1))
+            } else {
+                (((w as f64 * short as f64 / h as f64).round() as u32).max(1), short)
+            };
+            ((crop_w, crop_h), (rw, rh))
+        }
+        Spatial::Letterbox { width, height, .. } => {
+            let s = (width as f64 / w as f64).min(height as f64 / h as f64);
+            let rw = ((w as f64 * s).round() as u32).clamp(1, width);
+            let rh = ((h as f64 * s).round() as u32).clamp(1, height);
+            ((width, height), (rw, rh))
+        }
+    }
+}
+
+/// Applies the spatial policy to one frame (0–255 scale f32 in and out).
+pub fn spatial_frame(src: &[f32], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+    let ((ow, oh), (rw, rh)) = geometry(p.spatial, w, h);
+    let resized = resize(src, w, h, rw, rh, p.filter, p.antialias);
+    match p.spatial {
+        Spatial::Native | Spatial::Stretch { .. } => resized,
+        Spatial::ShortSideCrop { crop_w, crop_h, .. } => {
+            // Crops larger than the resized frame are padded with zeros (torchvision pads too).
+            let x0 = ((rw as f64 - crop_w as f64) / 2.0).round() as i64;
+            let y0 = ((rh as f64 - crop_h as f64) / 2.0).round() as i64;
+            let mut out = vec![0.0; (ow * oh * 3) as usize];
+            for y in 0..crop_h as i64 {
+                for x in 0..crop_w as i64 {
+                    let (sx, sy) = (x + x0, y + y0);
+                    if sx >= 0 && sy >= 0 && (sx as u32) < rw && (sy as u32) < rh {
+                        let s = ((sy as usize) * rw as usize + sx as usize) * 3;
+                        let d = ((y as usize) * ow as usize + x as usize) * 3;
+                        out[d..d + 3].copy_from_slice(&resized[s..s + 3]);
+                    }
+                }
+            }
+            out
+        }
+        Spatial::Letterbox { fill, .. } => {
+            let mut out: Vec<f32> = (0..ow * oh).flat_map(|_| fill.map(f32::from)).collect();
+            let (x0, y0) = ((ow - rw) / 2, (oh - rh) / 2);
+            for y in 0..rh {
+                let s = (y * rw * 3) as usize;
+                let d = (((y + y0) * ow + x0) * 3) as usize;
+                out[d..d + (rw * 3) as usize].copy_from_slice(&resized[s..s + (rw * 3) as usize]);
+            }
+            out
+        }
+    }
+}
+
+/// Applies a whole protocol to a decoded video: sample frames, resize, normalise.
+pub fn apply(video: &Video, p: &Preprocess) -> Frames {
+    let indices = p.frames.indices(video.len(), video.fps());
+    let ((ow, oh), _) = geometry(p.spatial, video.width(), video.height());
+    let mut data = Vec::with_capacity(indices.len() * (ow * oh * 3) as usize);
+    for &i in &indices {
+        let src: Vec<f32> = video.frame(i).iter().map(|&v| f32::from(v)).collect();
+        let frame = spatial_frame(&src, video.width(), video.height(), p);
+        data.extend(frame.iter().enumerate().map(|(k, &v)| p.normalise.map(v, k % 3)));
+    }
+    Frames { data, len: indices.len(), width: ow, height: oh }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gray(values: &[u8], w: u32, h: u32) -> Vec<f32> {
+        assert_eq!(values.len(), (w * h) as usize);
+        values.iter().flat_map(|&v| [f32::from(v); 3]).collect()
+    }
+
+    fn channel0(frame: &[f32]) -> Vec<f32> {
+        frame.chunks_exact(3).map(|p| p[0]).collect()
+    }
+
+    /// Tolerance for hand-computed values: f32 accumulation over ≤ 8 taps of values ≤ 255.
+    const EPS: f32 = 1e-3;
+
+    fn close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < EPS, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn frame_sampling_policies() {
+        assert_eq!(FrameSampling::All.indices(4, 8.0), vec![0, 1, 2, 3]);
+        assert_eq!(FrameSampling::First(3).indices(10, 8.0), vec![0, 1, 2]);
+        assert_eq!(FrameSampling::First(30).indices(2, 8.0), vec![0, 1]);
+        assert_eq!(FrameSampling::Uniform(4).indices(10, 8.0), vec![0, 3, 6, 9]);
+        assert_eq!(FrameSampling::Uniform(3).indices(3, 8.0), vec![0, 1, 2]);
+        assert_eq!(FrameSampling::Uniform(5).indices(3, 8.0), vec![0, 1, 1, 2, 2]);
+        assert_eq!(FrameSampling::Middle(4).indices(10, 8.0), vec![3, 4, 5, 6]);
+        assert_eq!(FrameSampling::Middle(4).indices(3, 8.0), vec![0, 1, 2]);
+        // 8 fps → 4 fps keeps every other frame; 4 → 8 repeats each frame.
+        assert_eq!(FrameSampling::Fps(4.0).indices(8, 8.0), vec![0, 2, 4, 6]);
+        assert_eq!(FrameSampling::Fps(8.0).indices(3, 4.0), vec![0, 0, 1, 1, 2, 2]);
+        // 25 → 10 fps over 1 s: frames at t = 0, .1, …, .9 → floor(2.5k).
+        assert_eq!(FrameSampling::Fps(10.0).indices(25, 25.0), vec![0, 2, 5, 7, 10, 12, 15, 17, 20, 22]);
+        assert_eq!(FrameSampling::Uniform(16).name(), "uniform16");
+    }
+
+    /// A 4×2 checkerboard (0/255), the fixture every spatial policy is checked on.
+    fn checker() -> Vec<f32> {
+        gray(&[0, 255, 0, 255, 255, 0, 255, 0], 4, 2)
+    }
+
+    #[test]
+    fn native_is_identity() {
+        let p = Preprocess { spatial: Spatial::Native, ..Preprocess::FVD };
+        assert_eq!(spatial_frame(&checker(), 4, 2, &p), checker());
+    }
+
+    #[test]
+    fn stretch_area_averages_blocks_exactly() {
+        // 4×2 → 2×1 with a box filter: each output averages a 2×2 block with two 0s and two 255s.
+        let p =
+            Preprocess { spatial: Spatial::Stretch { width: 2, height: 1 }, filter: Filter::Area, ..Preprocess::FVD };
+        close(&channel0(&spatial_frame(&checker(), 4, 2, &p)), &[127.5, 127.5]);
+    }
+
+    #[test]
+    fn stretch_bilinear_without_antialias_samples_between_pixels() {
+        // 4 → 2 horizontally: centres map to source x = 0.5 and 2.5, halfway between a 0 and a
+        // 255 → 127.5. Vertically 2 → 2 is untouched.
+        let p = Preprocess {
+            spatial: Spatial::Stretch { width: 2, height: 2 },
+            filter: Filter::Bilinear,
+            antialias: false,
+            ..Preprocess::FVD
+        };
+        close(&channel0(&spatial_frame(&checker(), 4, 2, &p)), &[127.5, 127.5, 127.5, 127.5]);
+        // Upsampling a 2×1 ramp [0, 255] to 4×1: centres at x = −0.25, 0.25, 0.75, 1.25 →
+        // clamped 0, 0.25·255, 0.75·255, 255.
+        let ramp = gray(&[0, 255], 2, 1);
+        let p = Preprocess { spatial: Spatial::Stretch { width: 4, height: 1 }, ..p };
+        close(&channel0(&spatial_frame(&ramp, 2, 1, &p)), &[0.0, 63.75, 191.25, 255.0]);
+    }
+
+    #[test]
+    fn antialiased_bilinear_downscale_uses_a_wider_kernel() {
+        // 1-D row [0, 255, 0, 255] → 2 samples with a triangle of half-width 2 centred at 0.5 and
+        // 2.5. Taps for centre 0.5: x = −1..2 with weights (1 − |x − 0.5|/2) = .25, .75, .75, .25;
+        // x = −1 clamps onto pixel 0. Sum 2 → normalised. Value = (.25·0 + .75·0 + .75·255 +
+        // .25·0)/2 = 95.625. Centre 2.5: x = 1..4, weights .25 .75 .75 .25, x = 4 clamps to 3:
+        // (.25·255 + .75·0 + .75·255 + .25·255)/2 = 159.375.
+        let row = gray(&[0, 255, 0, 255], 4, 1);
+        let p = Preprocess {
+            spatial: Spatial::Stretch { width: 2, height: 1 },
+            filter: Filter::Bilinear,
+            antialias: true,
+            ..Preprocess::FVD
+        };
+        close(&channel0(&spatial_frame(&row, 4, 1, &p)), &[95.625, 159.375]);
+    }
+
+    #[test]
+    fn bicubic_keeps_constants_and_interpolates_known_points() {
+        let flat = gray(&[90; 12], 4, 3);
+        let p = Preprocess {
+            spatial: Spatial::Stretch { width: 7, height: 5 },
+            filter: Filter::Bicubic,
+            antialias: true,
+            ..Preprocess::FVD
+        };
+        close(&channel0(&spatial_frame(&flat, 4, 3, &p)), &[90.0; 35]);
+        // Doubling [0, 0, 255, 255]: output centre x = 3 maps to source 1.25. Keys(a = −0.5)
+        // weights at distances 1.25, 0.25, 0.75, 1.75 are −0.0703125, 0.8671875, 0.2265625,
+        // −0.0234375 on pixels 0, 1, 2, 3 → 255·(0.2265625 − 0.0234375) = 51.796875.
+        let step = gray(&[0, 0, 255, 255], 4, 1);
+        let p = Preprocess { spatial: Spatial::Stretch { width: 8, height: 1 }, ..p };
+        let out = channel0(&spatial_frame(&step, 4, 1, &p));
+        assert!((out[3] - 51.796875).abs() < EPS, "{out:?}");
+    }
+
+    #[test]
+    fn short_side_crop_resizes_then_centres() {
+        // 4×2 → short side 2 keeps 4×2 (no resize), then a centre 2×2 crop at x0 = 1:
+        // columns 1 and 2 of the checkerboard.
+        let p = Preprocess {
+            spatial: Spatial::ShortSideCrop { short: 2, crop_w: 2, crop_h: 2 },
+            filter: Filter::Bilinear,
+            antialias: true,
+            ..Preprocess::FVD
+        };
+        close(&channel0(&spatial_frame(&checker(), 4, 2, &p)), &[255.0, 0.0, 0.0, 255.0]);
+        // Short side 1: 4×2 → 2×1 (area-exact for a checker with antialias: each output
+        // covers a 2×2 block) then crop 1×1 at x0 = round(0.5) = 1 → the second block's mean.
+        let p = Preprocess {
+            spatial: Spatial::ShortSideCrop { short: 1, crop_w: 1, crop_h: 1 },
+            filter: Filter::Area,
+            ..p
+        };
+        close(&channel0(&spatial_frame(&checker(), 4, 2, &p)), &[127.5]);
+    }
+
+    #[test]
+    fn letterbox_fits_and_pads_with_the_fill_colour() {
+        // 4×2 into 4×4: scale 1, placed at y0 = 1, rows 0 and 3 are fill (7).
+        let p = Preprocess { spatial: Spatial::Letterbox { width: 4, height: 4, fill: [7, 7, 7] }, ..Preprocess::FVD };
+        let out = channel0(&spatial_frame(&checker(), 4, 2, &p));
+        let c: Vec<f32> = checker().chunks_exact(3).map(|p| p[0]).collect();
+        let mut want = vec![7.0; 4];
+        want.extend(&c);
+        want.extend([7.0; 4]);
+        close(&out, &want);
+        assert_eq!(geometry(p.spatial, 16, 9), ((4, 4), (4, 2)));
+    }
+
+    #[test]
+    fn normalisations() {
+        assert_eq!(Normalise::Unit.map(255.0, 0), 1.0);
+        assert_eq!(Normalise::Symmetric.map(0.0, 1), -1.0);
+        assert_eq!(Normalise::Symmetric.map(255.0, 2), 1.0);
+        assert!((Normalise::ClipMeanStd.map(255.0 * CLIP_MEAN[1], 1)).abs() < 1e-6);
+        assert!((Normalise::ImageNetMeanStd.map(255.0, 0) - (1.0 - 0.485) / 0.229).abs() < 1e-5);
+    }
+
+    #[test]
+    fn apply_runs_the_whole_protocol() {
+        let mut data = Vec::new();
+        for t in 0..10u8 {
+            data.extend(std::iter::repeat_n(t * 20, 8 * 6 * 3));
+        }
+        let v = Video::new(8, 6, 10.0, data).unwrap();
+        let f = apply(&v, &Preprocess { frames: FrameSampling::Uniform(4), ..Preprocess::FVD });
+        assert_eq!((f.len, f.width, f.height), (4, 224, 224));
+        // Uniform 4 of 10 → frames 0, 3, 6, 9 → levels 0, 60, 120, 180 → /127.5 − 1.
+        for (k, level) in [0.0f32, 60.0, 120.0, 180.0].iter().enumerate() {
+            assert!(f.frame(k).iter().all(|&x| (x - (level / 127.5 - 1.0)).abs() < 1e-5));
+        }
+        assert_eq!(f.to_channels_first().len(), f.data.len());
+    }
+}
