@@ -15,6 +15,7 @@ use crate::store::{Store, read_json, write_atomic};
 use crate::suite::bundled::{self, Bundled};
 use crate::suite::{self, Disk, Suite};
 use crate::video;
+use videval_metrics::preprocess::{Filter, FrameSampling, Spatial};
 
 #[derive(Debug, Parser)]
 #[command(name = "videval", version, about = "Evaluate and benchmark text-to-video models.", after_help = EXIT_TABLE)]
@@ -44,6 +45,159 @@ pub enum Command {
     Suites(SuitesCommand),
     /// Render one clip with the built-in synthetic generator (for fixtures and debugging).
     Synth(SynthArgs),
+    /// Inspect and convert video files (debug your inputs).
+    #[command(subcommand)]
+    Video(VideoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VideoCommand {
+    /// Stream information: container, codec, size, rate, frames, SAR/DAR, rotation.
+    Info {
+        file: PathBuf,
+        /// Also decode every frame and report corrupt packets and lost frames.
+        #[arg(long)]
+        decode: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert IN (a video file or a folder of PNG/JPEG frames) to OUT: .mp4 (H.264), .mkv
+    /// (lossless FFV1), .webp (animated preview) or .png (filmstrip). Writes OUT.json.
+    Convert {
+        input: PathBuf,
+        output: PathBuf,
+        /// all | first:N | uniform:N | middle:N | fps:F
+        #[arg(long, default_value = "all")]
+        frames: String,
+        /// native | WxH (stretch) | crop:N (short side N, centre N×N) | letterbox:WxH
+        #[arg(long, default_value = "native")]
+        size: String,
+        /// nearest | bilinear | bicubic | area
+        #[arg(long, default_value = "area")]
+        filter: String,
+        /// Frame rate of a folder of frames.
+        #[arg(long, default_value_t = 8.0)]
+        fps: f64,
+        /// Frames in a .png filmstrip.
+        #[arg(long, default_value_t = 8)]
+        strip: usize,
+    },
+}
+
+/// Parses `--frames` (all | first:N | uniform:N | middle:N | fps:F).
+pub fn parse_frames(spec: &str) -> Result<FrameSampling> {
+    let bad = || Error::Config(format!("--frames {spec}: expected all, first:N, uniform:N, middle:N or fps:F"));
+    if spec == "all" {
+        return Ok(FrameSampling::All);
+    }
+    let (kind, n) = spec.split_once(':').ok_or_else(bad)?;
+    let count = || n.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(bad);
+    Ok(match kind {
+        "first" => FrameSampling::First(count()?),
+        "uniform" => FrameSampling::Uniform(count()?),
+        "middle" => FrameSampling::Middle(count()?),
+        "fps" => FrameSampling::Fps(n.parse::<f64>().ok().filter(|f| *f > 0.0 && f.is_finite()).ok_or_else(bad)?),
+        _ => return Err(bad()),
+    })
+}
+
+/// Parses `--size` (native | WxH | crop:N | letterbox:WxH).
+pub fn parse_size(spec: &str) -> Result<Spatial> {
+    let bad = || Error::Config(format!("--size {spec}: expected native, WxH, crop:N or letterbox:WxH"));
+    let wxh = |t: &str| -> Result<(u32, u32)> {
+        let (w, h) = t.split_once('x').ok_or_else(bad)?;
+        let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+        if w == 0 || h == 0 || w > video::MAX_SIDE || h > video::MAX_SIDE {
+            return Err(bad());
+        }
+        Ok((w, h))
+    };
+    Ok(match spec.split_once(':') {
+        None if spec == "native" => Spatial::Native,
+        None => {
+            let (width, height) = wxh(spec)?;
+            Spatial::Stretch { width, height }
+        }
+        Some(("crop", n)) => {
+            let n: u32 = n.parse().ok().filter(|&n| n > 0 && n <= video::MAX_SIDE).ok_or_else(bad)?;
+            Spatial::ShortSideCrop { short: n, crop_w: n, crop_h: n }
+        }
+        Some(("letterbox", t)) => {
+            let (width, height) = wxh(t)?;
+            Spatial::Letterbox { width, height, fill: [0, 0, 0] }
+        }
+        _ => return Err(bad()),
+    })
+}
+
+fn parse_filter(spec: &str) -> Result<Filter> {
+    Ok(match spec {
+        "nearest" => Filter::Nearest,
+        "bilinear" => Filter::Bilinear,
+        "bicubic" => Filter::Bicubic,
+        "area" => Filter::Area,
+        _ => return Err(Error::Config(format!("--filter {spec}: expected nearest, bilinear, bicubic or area"))),
+    })
+}
+
+fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
+    let vio = Error::Video;
+    match cmd {
+        VideoCommand::Info { file, decode, json } => {
+            let info = video::probe(file).map_err(vio)?;
+            let report =
+                if *decode { Some(video::decode_with(file, FrameSampling::All).map_err(vio)?.report) } else { None };
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"info": info, "decode": report})).unwrap_or_default()
+                );
+            } else {
+                println!("{}: {} / {} {}", info.path, info.container, info.codec, info.pix_fmt);
+                println!(
+                    "  size {}x{}  sar {}:{}  dar {:.4}  rotation {}°",
+                    info.width, info.height, info.sar[0], info.sar[1], info.dar, info.rotation
+                );
+                let frames = info.frames.map_or("undeclared".to_string(), |n| n.to_string());
+                let dur = info.duration_s.map_or("unknown".to_string(), |d| format!("{d:.3} s"));
+                println!("  {:.3} fps  {frames} frames  {dur}", info.fps);
+                if let Some(r) = report {
+                    println!(
+                        "  decoded {} frames from {} packets; {} corrupt packets, {} frames lost",
+                        r.frames_decoded, r.packets, r.corrupt_packets, r.frames_lost
+                    );
+                }
+            }
+            Ok(ExitCode::Ok)
+        }
+        VideoCommand::Convert { input, output, frames, size, filter, fps, strip } => {
+            let sampling = parse_frames(frames)?;
+            let spatial = parse_size(size)?;
+            let filter = parse_filter(filter)?;
+            let decoded = if input.is_dir() {
+                let d = video::decode_frames_dir(input, *fps).map_err(vio)?;
+                let idx = sampling.indices(d.video.len(), d.video.fps());
+                let mut data = Vec::new();
+                for i in idx {
+                    data.extend_from_slice(d.video.frame(i));
+                }
+                let fps = if let FrameSampling::Fps(f) = sampling { f } else { d.video.fps() };
+                let v = videval_metrics::Video::new(d.video.width(), d.video.height(), fps, data)
+                    .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?;
+                video::Decoded { video: v, ..d }
+            } else {
+                video::decode_with(input, sampling).map_err(vio)?
+            };
+            let v = videval_metrics::preprocess::transform_video(&decoded.video, spatial, filter, true);
+            if output.extension().is_some_and(|e| e == "png") {
+                video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
+            } else {
+                video::write_with_sidecar(&v, output, Some(input)).map_err(vio)?;
+            }
+            println!("{}: {} frames, {}x{} at {} fps", output.display(), v.len(), v.width(), v.height(), v.fps());
+            Ok(ExitCode::Ok)
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -419,7 +573,7 @@ fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
         height: a.height,
         fps: a.fps,
     });
-    video::encode(&v, &a.out, &video::EncodeParams::for_path(&a.out)).map_err(|e| Error::Internal(e.to_string()))?;
+    video::encode(&v, &a.out, &video::EncodeParams::for_path(&a.out))?;
     Ok(ExitCode::Ok)
 }
 
@@ -438,6 +592,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Suites(c) => suites_command(c),
         Command::Synth(a) => synth_command(a),
+        Command::Video(c) => video_command(c),
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Error {
     Plan(#[from] crate::plan::PlanError),
     #[error("{0}")]
     Config(String),
+    #[error("{0}")]
+    Video(#[from] crate::video::VideoIoError),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
@@ -51,9 +53,12 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Suite(_) | Error::Plan(_) | Error::Config(_) | Error::BadFile { .. } | Error::Incomplete(_) => {
-                ExitCode::BadInput
-            }
+            Error::Suite(_)
+            | Error::Plan(_)
+            | Error::Config(_)
+            | Error::Video(_)
+            | Error::BadFile { .. }
+            | Error::Incomplete(_) => ExitCode::BadInput,
             Error::Io { .. } | Error::Internal(_) => ExitCode::Internal,
         }
     }

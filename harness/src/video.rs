@@ -1,9 +1,11 @@
-//! Reading and writing video files through FFmpeg (ffmpeg-next). The one place videval touches
-//! container and codec details: everything else sees a decoded [`Video`].
+//! Reading and writing video through FFmpeg (ffmpeg-next): the one place videval touches
+//! containers and codecs. Everything else sees a decoded [`Video`]; what happens to its frames
+//! next (sampling, resizing, normalising) is `videval_metrics::preprocess`.
 //!
-//! Decoding yields RGB24 frames at the stream's native size; encoding writes H.264 in MP4 with a
-//! fixed CRF and preset, recorded in [`EncodeParams`] so that a result can say exactly what was
-//! scored.
+//! Decoding streams: frames are converted to RGB and kept only when the [`FrameSampling`] policy
+//! asks for them, and decoding stops after the last one needed, so a long 1080p file is never
+//! held whole. Display rotation (the container's display matrix) is applied, as players do, and
+//! reported. Corrupt packets are skipped and counted; a file that ends early is an error.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -12,6 +14,10 @@ use ffmpeg_next as ff;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use videval_metrics::Video;
+use videval_metrics::preprocess::{self, FrameSampling};
+
+/// Frames larger than this on a side are refused before any allocation.
+pub const MAX_SIDE: u32 = 16_384;
 
 #[derive(Debug, Error)]
 pub enum VideoIoError {
@@ -19,12 +25,487 @@ pub enum VideoIoError {
     Missing { path: PathBuf },
     #[error("{path}: not a readable video ({reason})")]
     NotAVideo { path: PathBuf, reason: String },
+    #[error("{path}: file is truncated ({reason})")]
+    Truncated { path: PathBuf, reason: String },
     #[error("{path}: decoded zero frames")]
     NoFrames { path: PathBuf },
+    #[error("{path}: codec {codec} cannot be decoded by this FFmpeg build")]
+    UnsupportedCodec { path: PathBuf, codec: String },
+    #[error("{path}: absurd frame size {width}x{height} (limit {MAX_SIDE} per side)")]
+    AbsurdSize { path: PathBuf, width: u32, height: u32 },
     #[error("{path}: {what} failed: {reason}")]
     Codec { path: PathBuf, what: &'static str, reason: String },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
+}
+
+/// What the container says about a video stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoInfo {
+    pub path: String,
+    pub container: String,
+    pub codec: String,
+    pub pix_fmt: String,
+    /// Coded size, before rotation.
+    pub width: u32,
+    pub height: u32,
+    /// Average frame rate.
+    pub fps: f64,
+    /// Frame count declared by the container (absent for streams that do not declare one).
+    pub frames: Option<u64>,
+    pub duration_s: Option<f64>,
+    /// Sample (pixel) aspect ratio as num:den; 1:1 for square pixels.
+    pub sar: [i32; 2],
+    /// Display aspect ratio: width·SAR / height, after rotation.
+    pub dar: f64,
+    /// Clockwise rotation in degrees a player applies (0, 90, 180, 270).
+    pub rotation: u32,
+}
+
+/// How decoding went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DecodeReport {
+    /// Frames the decoder produced (before sampling).
+    pub frames_decoded: usize,
+    /// Video packets the demuxer delivered (≈ frames in the file, up to where decoding stopped).
+    pub packets: usize,
+    /// Packets the demuxer or decoder rejected as corrupt.
+    pub corrupt_packets: usize,
+    /// Packets that yielded no frame (corrupt data the decoder could not conceal).
+    pub frames_lost: usize,
+    /// Frames kept by the sampling policy.
+    pub frames_kept: usize,
+    /// Whether decoding stopped after the last frame the policy needed.
+    pub stopped_early: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub video: Video,
+    pub info: VideoInfo,
+    pub report: DecodeReport,
+}
+
+fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        // Initialisation only registers codecs; it cannot fail on a working FFmpeg build.
+        let _ = ff::init();
+        ff::util::log::set_level(ff::util::log::Level::Fatal);
+    });
+}
+
+fn codec_err<'a>(path: &'a Path, what: &'static str) -> impl Fn(ff::Error) -> VideoIoError + 'a {
+    move |e| VideoIoError::Codec { path: path.to_path_buf(), what, reason: e.to_string() }
+}
+
+/// Clockwise display rotation from a display matrix (nine i32, 16.16 fixed point), rounded to
+/// a multiple of 90 as players do (FFmpeg's `av_display_rotation_get`, negated).
+fn rotation_from_matrix(bytes: &[u8]) -> u32 {
+    if bytes.len() < 36 {
+        return 0;
+    }
+    let m: Vec<f64> =
+        bytes.chunks_exact(4).take(9).map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect();
+    let (s0, s1) = (m[0].hypot(m[3]), m[1].hypot(m[4]));
+    if s0 == 0.0 || s1 == 0.0 {
+        return 0;
+    }
+    let degrees = (m[1] / s1).atan2(m[0] / s0).to_degrees();
+    let quarter = (degrees / 90.0).round() as i64;
+    (quarter.rem_euclid(4) * 90) as u32
+}
+
+struct Opened {
+    input: ff::format::context::Input,
+    index: usize,
+    decoder: ff::decoder::Video,
+    info: VideoInfo,
+    time_base: f64,
+    start: i64,
+}
+
+fn open(path: &Path) -> Result<Opened, VideoIoError> {
+    init();
+    if !path.exists() {
+        return Err(VideoIoError::Missing { path: path.to_path_buf() });
+    }
+    let not_video = |reason: String| VideoIoError::NotAVideo { path: path.to_path_buf(), reason };
+    let input = ff::format::input(&path).map_err(|e| {
+        // An MP4/MOV whose index (moov) is missing was almost always cut short while written.
+        let head = std::fs::read(path).map(|b| b.get(4..8) == Some(b"ftyp")).unwrap_or(false);
+        if head {
+            VideoIoError::Truncated { path: path.to_path_buf(), reason: format!("the container index is missing: {e}") }
+        } else {
+            not_video(e.to_string())
+        }
+    })?;
+    let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| not_video("no video stream".into()))?;
+    let index = stream.index();
+    let params = stream.parameters();
+    let id = params.id();
+    if id == ff::codec::Id::None || ff::decoder::find(id).is_none() {
+        return Err(VideoIoError::UnsupportedCodec { path: path.to_path_buf(), codec: id.name().to_string() });
+    }
+    let rate = stream.avg_frame_rate();
+    let rate = if rate.numerator() > 0 && rate.denominator() > 0 { rate } else { stream.rate() };
+    let fps = if rate.numerator() > 0 && rate.denominator() > 0 { f64::from(rate) } else { 25.0 };
+    let tb = stream.time_base();
+    let time_base = if tb.denominator() > 0 { f64::from(tb) } else { 1.0 / fps };
+    let duration_s = if stream.duration() > 0 {
+        Some(stream.duration() as f64 * time_base)
+    } else if input.duration() > 0 {
+        Some(input.duration() as f64 / f64::from(ff::ffi::AV_TIME_BASE))
+    } else {
+        None
+    };
+    let rotation = stream
+        .side_data()
+        .find(|sd| sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
+        .map_or(0, |sd| rotation_from_matrix(sd.data()));
+    let frames = (stream.frames() > 0).then(|| stream.frames() as u64);
+    let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
+    let context = ff::codec::context::Context::from_parameters(params).map_err(|e| not_video(e.to_string()))?;
+    let decoder = context.decoder().video().map_err(|e| not_video(e.to_string()))?;
+    let (width, height) = (decoder.width(), decoder.height());
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(VideoIoError::AbsurdSize { path: path.to_path_buf(), width, height });
+    }
+    let sar = decoder.aspect_ratio();
+    let sar = if sar.numerator() > 0 && sar.denominator() > 0 { [sar.numerator(), sar.denominator()] } else { [1, 1] };
+    let (dw, dh) = if rotation % 180 == 90 { (height, width) } else { (width, height) };
+    let dar = f64::from(dw) * f64::from(sar[0]) / (f64::from(dh) * f64::from(sar[1]));
+    let info = VideoInfo {
+        path: path.display().to_string(),
+        container: input.format().name().to_string(),
+        codec: id.name().to_string(),
+        pix_fmt: decoder.format().descriptor().map_or("unknown".into(), |d| d.name().to_string()),
+        width,
+        height,
+        fps,
+        frames,
+        duration_s,
+        sar,
+        dar,
+        rotation,
+    };
+    Ok(Opened { input, index, decoder, info, time_base, start })
+}
+
+/// Reads a file's stream information without decoding frames.
+pub fn probe(path: &Path) -> Result<VideoInfo, VideoIoError> {
+    open(path).map(|o| o.info)
+}
+
+/// Counts the video packets of a file (a demux-only pass: no decoding).
+fn count_packets(path: &Path) -> Result<usize, VideoIoError> {
+    let mut o = open(path)?;
+    let mut packet = ff::Packet::empty();
+    let mut n = 0;
+    loop {
+        match packet.read(&mut o.input) {
+            Ok(()) if packet.stream() == o.index => n += 1,
+            Ok(()) | Err(ff::Error::InvalidData) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(n)
+}
+
+/// Rotates an RGB frame clockwise by 90, 180 or 270 degrees.
+fn rotate(src: &[u8], w: usize, h: usize, degrees: u32) -> Vec<u8> {
+    let mut out = vec![0u8; src.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let (nx, ny, nw) = match degrees {
+                90 => (h - 1 - y, x, h),
+                180 => (w - 1 - x, h - 1 - y, w),
+                270 => (y, w - 1 - x, h),
+                _ => (x, y, w),
+            };
+            let (s, d) = ((y * w + x) * 3, (ny * nw + nx) * 3);
+            out[d..d + 3].copy_from_slice(&src[s..s + 3]);
+        }
+    }
+    out
+}
+
+/// Which frames to keep while streaming.
+enum Selector {
+    /// Source index → how many times it is kept; decoding stops after `last`.
+    Indices { counts: Vec<usize>, last: usize },
+    /// Sample and hold onto a time grid of `step` seconds, up to `end`.
+    Times { step: f64, end: f64, next: usize },
+}
+
+/// Decodes every frame of the first video stream of `path` to RGB24 at display orientation.
+pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
+    decode_with(path, FrameSampling::All).map(|d| d.video)
+}
+
+/// Decodes the frames `sampling` selects, streaming: only selected frames are converted and
+/// kept, and decoding stops after the last one needed.
+pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, VideoIoError> {
+    let mut selector = match sampling {
+        FrameSampling::Fps(target) => {
+            let info = probe(path)?;
+            let end = match (info.duration_s, info.frames) {
+                (Some(d), _) => d,
+                (None, Some(n)) => n as f64 / info.fps,
+                (None, None) => count_packets(path)? as f64 / info.fps,
+            };
+            Selector::Times { step: 1.0 / target, end, next: 0 }
+        }
+        FrameSampling::All => Selector::Indices { counts: Vec::new(), last: usize::MAX },
+        other => {
+            let info = probe(path)?;
+            let total = match info.frames {
+                Some(n) => n as usize,
+                None => count_packets(path)?,
+            };
+            let idx = other.indices(total, info.fps);
+            let mut counts = vec![0usize; total];
+            for &i in &idx {
+                counts[i] += 1;
+            }
+            Selector::Indices { last: idx.iter().copied().max().unwrap_or(0), counts }
+        }
+    };
+    let mut o = open(path)?;
+    let (w, h) = (o.info.width, o.info.height);
+    let rotation = o.info.rotation;
+    let mut scaler: Option<ff::software::scaling::Context> = None;
+    let mut data: Vec<u8> = Vec::new();
+    let mut report = DecodeReport::default();
+    let mut held: Option<(f64, Vec<u8>)> = None;
+    let mut done = false;
+
+    // Converts a decoded frame to packed RGB (rotated for display).
+    let mut to_rgb = |frame: &ff::frame::Video| -> Result<Vec<u8>, VideoIoError> {
+        if frame.width() != w || frame.height() != h {
+            return Err(VideoIoError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("frame size changed mid-stream from {w}x{h} to {}x{}", frame.width(), frame.height()),
+            });
+        }
+        if scaler.is_none() {
+            scaler = Some(
+                ff::software::scaling::Context::get(
+                    frame.format(),
+                    w,
+                    h,
+                    ff::format::Pixel::RGB24,
+                    w,
+                    h,
+                    ff::software::scaling::Flags::BILINEAR | ff::software::scaling::Flags::ACCURATE_RND,
+                )
+                .map_err(codec_err(path, "colour conversion"))?,
+            );
+        }
+        let mut rgb = ff::frame::Video::empty();
+        if let Some(s) = scaler.as_mut() {
+            s.run(frame, &mut rgb).map_err(codec_err(path, "colour conversion"))?;
+        }
+        let (stride, row) = (rgb.stride(0), w as usize * 3);
+        let mut out = Vec::with_capacity(row * h as usize);
+        for y in 0..h as usize {
+            out.extend_from_slice(&rgb.data(0)[y * stride..y * stride + row]);
+        }
+        Ok(if rotation == 0 { out } else { rotate(&out, w as usize, h as usize, rotation) })
+    };
+
+    let mut handle = |frame: &ff::frame::Video,
+                      report: &mut DecodeReport,
+                      data: &mut Vec<u8>,
+                      held: &mut Option<(f64, Vec<u8>)>|
+     -> Result<bool, VideoIoError> {
+        let i = report.frames_decoded;
+        report.frames_decoded += 1;
+        match &mut selector {
+            Selector::Indices { counts, last } => {
+                let keep = if counts.is_empty() { 1 } else { counts.get(i).copied().unwrap_or(0) };
+                if keep > 0 {
+                    let rgb = to_rgb(frame)?;
+                    for _ in 0..keep {
+                        data.extend_from_slice(&rgb);
+                        report.frames_kept += 1;
+                    }
+                }
+                Ok(i >= *last)
+            }
+            Selector::Times { step, end, next } => {
+                let ts =
+                    frame.timestamp().map_or(i as f64 * o.time_base.max(1e-9), |t| (t - o.start) as f64 * o.time_base);
+                // Emit the held frame for every grid time before this frame's time.
+                if let Some((_, prev)) = held.as_ref() {
+                    while (*next as f64) * *step < ts.min(*end) - 1e-9 {
+                        data.extend_from_slice(prev);
+                        report.frames_kept += 1;
+                        *next += 1;
+                    }
+                }
+                *held = Some((ts, to_rgb(frame)?));
+                Ok(false)
+            }
+        }
+    };
+
+    let mut packet = ff::Packet::empty();
+    let mut truncated: Option<String> = None;
+    let mut frame = ff::frame::Video::empty();
+    while !done {
+        match packet.read(&mut o.input) {
+            Ok(()) => {}
+            Err(ff::Error::Eof) => break,
+            Err(ff::Error::InvalidData) => {
+                report.corrupt_packets += 1;
+                continue;
+            }
+            Err(e) => {
+                truncated = Some(e.to_string());
+                break;
+            }
+        }
+        if packet.stream() != o.index {
+            continue;
+        }
+        report.packets += 1;
+        if o.decoder.send_packet(&packet).is_err() {
+            report.corrupt_packets += 1;
+            continue;
+        }
+        while o.decoder.receive_frame(&mut frame).is_ok() {
+            if handle(&frame, &mut report, &mut data, &mut held)? {
+                done = true;
+                report.stopped_early = true;
+                break;
+            }
+        }
+    }
+    if !done {
+        // Drain the frames the decoder still holds.
+        if o.decoder.send_eof().is_ok() {
+            while o.decoder.receive_frame(&mut frame).is_ok() {
+                if handle(&frame, &mut report, &mut data, &mut held)? {
+                    break;
+                }
+            }
+        }
+    }
+    if let (Selector::Times { step, end, next }, Some((_, prev))) = (&mut selector, &held) {
+        while (*next as f64) * *step < *end - 1e-9 {
+            data.extend_from_slice(prev);
+            report.frames_kept += 1;
+            *next += 1;
+        }
+    }
+    if !report.stopped_early {
+        report.frames_lost = report.packets.saturating_sub(report.frames_decoded);
+    }
+    if let Some(reason) = truncated {
+        return Err(VideoIoError::Truncated {
+            path: path.to_path_buf(),
+            reason: format!("reading stopped after {} frames: {reason}", report.frames_decoded),
+        });
+    }
+    if report.frames_decoded == 0 {
+        return Err(VideoIoError::NoFrames { path: path.to_path_buf() });
+    }
+    if let (false, Some(declared)) = (report.stopped_early, o.info.frames) {
+        // A container that declares more frames than it holds was cut short.
+        if report.packets + report.corrupt_packets < declared as usize && matches!(sampling, FrameSampling::All) {
+            return Err(VideoIoError::Truncated {
+                path: path.to_path_buf(),
+                reason: format!("the container declares {declared} frames but holds {}", report.packets),
+            });
+        }
+    }
+    let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
+    let fps = match sampling {
+        FrameSampling::Fps(target) => target,
+        _ => o.info.fps,
+    };
+    let video = Video::new(dw, dh, fps, data)
+        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    Ok(Decoded { video, info: o.info, report })
+}
+
+/// Decodes a folder of PNG/JPEG frames (sorted by name, numbers compared numerically) as a
+/// video at `fps`.
+pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| VideoIoError::Invalid { path: dir.to_path_buf(), reason: e.to_string() })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    files.sort_by_key(|p| natural_key(&p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+    if files.is_empty() {
+        return Err(VideoIoError::NoFrames { path: dir.to_path_buf() });
+    }
+    let mut data = Vec::new();
+    let mut size = None;
+    for f in &files {
+        let v = decode(f)?;
+        match size {
+            None => size = Some((v.width(), v.height())),
+            Some(s) if s != (v.width(), v.height()) => {
+                return Err(VideoIoError::Invalid {
+                    path: f.clone(),
+                    reason: format!("frame is {}x{} but earlier frames are {}x{}", v.width(), v.height(), s.0, s.1),
+                });
+            }
+            Some(_) => {}
+        }
+        data.extend_from_slice(v.frame(0));
+    }
+    let (w, h) = size.unwrap_or((0, 0));
+    let video = Video::new(w, h, fps, data)
+        .map_err(|e| VideoIoError::Invalid { path: dir.to_path_buf(), reason: e.to_string() })?;
+    let info = VideoInfo {
+        path: dir.display().to_string(),
+        container: "image_sequence".into(),
+        codec: "images".into(),
+        pix_fmt: "rgb24".into(),
+        width: w,
+        height: h,
+        fps,
+        frames: Some(files.len() as u64),
+        duration_s: Some(files.len() as f64 / fps),
+        sar: [1, 1],
+        dar: f64::from(w) / f64::from(h),
+        rotation: 0,
+    };
+    let n = files.len();
+    let report = DecodeReport { frames_decoded: n, packets: n, frames_kept: n, ..Default::default() };
+    Ok(Decoded { video, info, report })
+}
+
+/// Sort key that orders "frame2" before "frame10".
+fn natural_key(name: &str) -> Vec<(bool, u64, String)> {
+    let mut out = Vec::new();
+    let mut chars = name.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() {
+            let mut n = String::new();
+            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(d);
+                chars.next();
+            }
+            out.push((true, n.parse().unwrap_or(u64::MAX), String::new()));
+        } else {
+            let mut t = String::new();
+            while let Some(&d) = chars.peek().filter(|d| !d.is_ascii_digit()) {
+                t.push(d);
+                chars.next();
+            }
+            out.push((false, 0, t));
+        }
+    }
+    out
 }
 
 /// How a video is encoded; stored next to every generated video's record.
@@ -59,98 +540,26 @@ impl EncodeParams {
         }
     }
 
-    /// Chosen by file extension: `.mkv` lossless, anything else H.264/MP4.
+    /// Animated WebP (libwebp, quality 80, looping): small previews an HTML report can inline.
+    pub fn webp_preview() -> Self {
+        Self {
+            container: "webp".into(),
+            codec: "libwebp_anim".into(),
+            crf: None,
+            preset: None,
+            pix_fmt: "yuv420p".into(),
+        }
+    }
+
+    /// Chosen by file extension: `.mkv` lossless, `.webp` animated preview, anything else
+    /// H.264/MP4.
     pub fn for_path(path: &Path) -> Self {
         match path.extension().and_then(|e| e.to_str()) {
             Some("mkv") => Self::lossless(),
+            Some("webp") => Self::webp_preview(),
             _ => Self::h264(),
         }
     }
-}
-
-fn init() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        // Initialisation only registers codecs; it cannot fail on a working FFmpeg build.
-        let _ = ff::init();
-        ff::util::log::set_level(ff::util::log::Level::Error);
-    });
-}
-
-fn codec_err<'a>(path: &'a Path, what: &'static str) -> impl Fn(ff::Error) -> VideoIoError + 'a {
-    move |e| VideoIoError::Codec { path: path.to_path_buf(), what, reason: e.to_string() }
-}
-
-/// Decodes every frame of the first video stream of `path` to RGB24 at native size.
-pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
-    init();
-    if !path.exists() {
-        return Err(VideoIoError::Missing { path: path.to_path_buf() });
-    }
-    let not_video = |reason: String| VideoIoError::NotAVideo { path: path.to_path_buf(), reason };
-    let mut input = ff::format::input(&path).map_err(|e| not_video(e.to_string()))?;
-    let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| not_video("no video stream".into()))?;
-    let index = stream.index();
-    let rate = stream.avg_frame_rate();
-    let rate = if rate.numerator() > 0 && rate.denominator() > 0 { rate } else { stream.rate() };
-    let fps = if rate.numerator() > 0 && rate.denominator() > 0 { f64::from(rate) } else { 25.0 };
-    let context =
-        ff::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| not_video(e.to_string()))?;
-    let mut decoder = context.decoder().video().map_err(|e| not_video(e.to_string()))?;
-    let (width, height) = (decoder.width(), decoder.height());
-    if width == 0 || height == 0 || width > 16384 || height > 16384 {
-        return Err(VideoIoError::Invalid {
-            path: path.to_path_buf(),
-            reason: format!("absurd frame size {width}x{height}"),
-        });
-    }
-    let mut scaler: Option<ff::software::scaling::Context> = None;
-    let mut data = Vec::new();
-    let mut receive = |decoder: &mut ff::decoder::Video, data: &mut Vec<u8>| -> Result<(), VideoIoError> {
-        let mut frame = ff::frame::Video::empty();
-        while decoder.receive_frame(&mut frame).is_ok() {
-            if scaler.is_none() {
-                scaler = Some(
-                    ff::software::scaling::Context::get(
-                        frame.format(),
-                        frame.width(),
-                        frame.height(),
-                        ff::format::Pixel::RGB24,
-                        width,
-                        height,
-                        ff::software::scaling::Flags::BILINEAR | ff::software::scaling::Flags::ACCURATE_RND,
-                    )
-                    .map_err(codec_err(path, "colour conversion"))?,
-                );
-            }
-            let mut rgb = ff::frame::Video::empty();
-            if let Some(s) = scaler.as_mut() {
-                s.run(&frame, &mut rgb).map_err(codec_err(path, "colour conversion"))?;
-            }
-            let stride = rgb.stride(0);
-            let row = width as usize * 3;
-            for y in 0..height as usize {
-                data.extend_from_slice(&rgb.data(0)[y * stride..y * stride + row]);
-            }
-        }
-        Ok(())
-    };
-    for (s, packet) in input.packets() {
-        if s.index() != index {
-            continue;
-        }
-        // A corrupt packet is skipped; the frames it carried are missing from the output.
-        if decoder.send_packet(&packet).is_ok() {
-            receive(&mut decoder, &mut data)?;
-        }
-    }
-    decoder.send_eof().map_err(codec_err(path, "flushing the decoder"))?;
-    receive(&mut decoder, &mut data)?;
-    if data.is_empty() {
-        return Err(VideoIoError::NoFrames { path: path.to_path_buf() });
-    }
-    Video::new(width, height, fps, data)
-        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 /// Encodes `video` to `path` with `params`. Odd frame sizes are encoded as yuv444p when 4:2:0
@@ -159,7 +568,7 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     init();
     let mut used = params.clone();
     let odd = video.width() % 2 == 1 || video.height() % 2 == 1;
-    if odd && used.pix_fmt == "yuv420p" {
+    if odd && used.pix_fmt == "yuv420p" && used.codec == "libx264" {
         used.pix_fmt = "yuv444p".into();
     }
     let pix = match used.pix_fmt.as_str() {
@@ -203,6 +612,9 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     // One thread keeps the bitstream independent of the machine's core count.
     opts.set("threads", "1");
     opts.set("flags", "+bitexact");
+    if params.codec == "libwebp_anim" {
+        opts.set("quality", "80");
+    }
     let mut encoder = enc.open_with(opts).map_err(err("opening the encoder"))?;
     stream.set_parameters(&encoder);
     stream.set_time_base(time_base);
@@ -211,6 +623,9 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     // files (content addressing depends on it).
     let mut mux_opts = ff::Dictionary::new();
     mux_opts.set("fflags", "+bitexact");
+    if params.container == "webp" {
+        mux_opts.set("loop", "0");
+    }
     output.write_header_with(mux_opts).map_err(err("writing the header"))?;
     let out_tb = output.stream(stream_index).map(|s| s.time_base()).unwrap_or(time_base);
 
@@ -260,6 +675,95 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     drain(&mut encoder, &mut output)?;
     output.write_trailer().map_err(err("writing the trailer"))?;
     Ok(used)
+}
+
+/// Writes `n` uniformly sampled frames side by side, each scaled to `height` pixels tall
+/// (area filter), as one PNG: the poster a report shows for a video.
+pub fn write_filmstrip(video: &Video, path: &Path, n: usize, height: u32) -> Result<(), VideoIoError> {
+    init();
+    let idx = FrameSampling::Uniform(n.max(1)).indices(video.len(), video.fps());
+    let width = ((f64::from(video.width()) * f64::from(height) / f64::from(video.height())).round() as u32).max(1);
+    let small = preprocess::transform_video(
+        video,
+        preprocess::Spatial::Stretch { width, height },
+        preprocess::Filter::Area,
+        true,
+    );
+    let strip_w = width as usize * idx.len();
+    let mut strip = vec![0u8; strip_w * height as usize * 3];
+    for (k, &i) in idx.iter().enumerate() {
+        let f = small.frame(i);
+        for y in 0..height as usize {
+            let row = width as usize * 3;
+            let d = (y * strip_w + k * width as usize) * 3;
+            strip[d..d + row].copy_from_slice(&f[y * row..(y + 1) * row]);
+        }
+    }
+    let err = |what| codec_err(path, what);
+    let codec = ff::encoder::find(ff::codec::Id::PNG).ok_or_else(|| VideoIoError::Invalid {
+        path: path.to_path_buf(),
+        reason: "PNG encoder not available".into(),
+    })?;
+    let mut enc =
+        ff::codec::context::Context::new_with_codec(codec).encoder().video().map_err(err("creating the encoder"))?;
+    enc.set_width(strip_w as u32);
+    enc.set_height(height);
+    enc.set_format(ff::format::Pixel::RGB24);
+    enc.set_time_base(ff::Rational::new(1, 1));
+    let mut encoder = enc.open().map_err(err("opening the encoder"))?;
+    let mut frame = ff::frame::Video::new(ff::format::Pixel::RGB24, strip_w as u32, height);
+    let stride = frame.stride(0);
+    let row = strip_w * 3;
+    for y in 0..height as usize {
+        frame.data_mut(0)[y * stride..y * stride + row].copy_from_slice(&strip[y * row..(y + 1) * row]);
+    }
+    frame.set_pts(Some(0));
+    encoder.send_frame(&frame).map_err(err("encoding"))?;
+    encoder.send_eof().map_err(err("encoding"))?;
+    let mut packet = ff::Packet::empty();
+    let mut bytes = Vec::new();
+    while encoder.receive_packet(&mut packet).is_ok() {
+        bytes.extend_from_slice(packet.data().unwrap_or_default());
+    }
+    std::fs::write(path, bytes).map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+pub const SIDECAR_SCHEMA: &str = "videval/encode-sidecar/v1";
+
+/// `<file>.json` next to a file videval wrote for people: how it was encoded and from what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sidecar {
+    pub schema: String,
+    pub encode: EncodeParams,
+    pub frames: usize,
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub source: Option<String>,
+}
+
+pub fn sidecar_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}
+
+/// Encodes with the parameters the extension implies and writes the sidecar.
+pub fn write_with_sidecar(video: &Video, path: &Path, source: Option<&Path>) -> Result<Sidecar, VideoIoError> {
+    let used = encode(video, path, &EncodeParams::for_path(path))?;
+    let sidecar = Sidecar {
+        schema: SIDECAR_SCHEMA.into(),
+        encode: used,
+        frames: video.len(),
+        width: video.width(),
+        height: video.height(),
+        fps: video.fps(),
+        source: source.map(|p| p.display().to_string()),
+    };
+    let json = serde_json::to_vec_pretty(&sidecar).unwrap_or_default();
+    std::fs::write(sidecar_path(path), json)
+        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    Ok(sidecar)
 }
 
 #[cfg(test)]

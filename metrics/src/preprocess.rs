@@ -331,6 +331,21 @@ pub fn resize(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filte
     out
 }
 
+/// Applies a spatial policy to every frame and rounds back to 8 bits: for converted files,
+/// previews and filmstrips, which need pixels rather than network inputs.
+pub fn transform_video(video: &Video, spatial: Spatial, filter: Filter, antialias: bool) -> Video {
+    let p = Preprocess { frames: FrameSampling::All, spatial, filter, antialias, normalise: Normalise::Unit };
+    let ((w, h), _) = geometry(spatial, video.width(), video.height());
+    let mut data = Vec::with_capacity(video.len() * (w * h * 3) as usize);
+    for frame in video.frames() {
+        let src: Vec<f32> = frame.iter().map(|&v| f32::from(v)).collect();
+        let out = spatial_frame(&src, video.width(), video.height(), &p);
+        data.extend(out.iter().map(|&v| v.round().clamp(0.0, 255.0) as u8));
+    }
+    // The size is positive and the buffer whole by construction.
+    Video::new(w, h, video.fps(), data).unwrap_or_else(|e| unreachable!("transform_video: {e}"))
+}
+
 /// Output size of `spatial` for a `w × h` input, and the resize target before any crop/pad.
 pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
     match spatial {
