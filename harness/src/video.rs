@@ -165,7 +165,9 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         .map_or(0, |sd| rotation_from_matrix(sd.data()));
     let frames = (stream.frames() > 0).then(|| stream.frames() as u64);
     let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
-    let context = ff::codec::context::Context::from_parameters(params).map_err(|e| not_video(e.to_string()))?;
+    let mut context = ff::codec::context::Context::from_parameters(params).map_err(|e| not_video(e.to_string()))?;
+    // Frame threading on all cores; decoding is bit-exact whatever the thread count.
+    context.set_threading(ff::codec::threading::Config::kind(ff::codec::threading::Type::Frame));
     let decoder = context.decoder().video().map_err(|e| not_video(e.to_string()))?;
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
