@@ -301,3 +301,25 @@ fn corrupt_packets_mid_stream_are_counted_and_garbage_never_panics() {
         assert!(std::panic::catch_unwind(|| decode(&p)).is_ok());
     }
 }
+
+#[test]
+fn video_cli_info_and_convert() {
+    let sb = Sandbox::new();
+    run(sb.path(), "in.mp4", args(&testsrc("96x54", 10, 1.0), &["-c:v", "libx264", "-pix_fmt", "yuv420p"]));
+    let (rc, v) = sb.run_json(&["video", "info", "in.mp4", "--decode"]);
+    assert_eq!(rc, 0);
+    assert_eq!(v["info"]["width"], 96);
+    assert_eq!(v["decode"]["frames_decoded"], 10);
+    let out = sb.run(&["video", "convert", "in.mp4", "out.mkv", "--frames", "uniform:4", "--size", "crop:32", "--filter", "bicubic"]);
+    assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
+    let back = decode(&sb.join("out.mkv")).unwrap();
+    assert_eq!((back.len(), back.width(), back.height()), (4, 32, 32));
+    let side: serde_json::Value = serde_json::from_slice(&sb.read("out.mkv.json")).unwrap();
+    assert_eq!(side["encode"]["codec"], "ffv1");
+    let out = sb.run(&["video", "convert", "in.mp4", "x.mkv", "--size", "huge"]);
+    assert_eq!(videval_tests::code(&out), 3);
+    assert!(videval_tests::text(&out).contains("--size huge: expected"));
+    let out = sb.run(&["video", "info", "nope.mp4"]);
+    assert_eq!(videval_tests::code(&out), 3);
+    assert!(videval_tests::text(&out).contains("nope.mp4: no such file"));
+}
