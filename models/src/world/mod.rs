@@ -1,10 +1,13 @@
 //! The procedural world: scenes whose physics is known exactly, so every probe has ground truth.
 //!
-//! [`spec`] is the scene language suites embed under `scene:` and that standalone scene files
-//! use. Coordinates are normalised: `x` runs 0→1 left to right across the canvas width, `y` runs
-//! 0→1 top to bottom across the canvas height; sizes are fractions of the canvas height; gravity
-//! is in canvas heights per second², positive pointing down.
+//! [`spec`] is the scene language suites embed under `scene:` and standalone scene files use;
+//! [`sim`] simulates it exactly; [`render`] draws anti-aliased frames with per-frame ground
+//! truth; [`caption`] describes scenes in a closed vocabulary; [`sample`] draws random scenes per
+//! family. Coordinates in a spec are normalised: `x` runs 0→1 across the canvas width, `y` 0→1
+//! down the canvas height; sizes are fractions of the canvas height; velocities are canvas
+//! heights per second and gravity canvas heights per second², positive down.
 
+pub mod sim;
 pub mod spec;
 
 pub use spec::Scene;

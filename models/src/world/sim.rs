@@ -1,0 +1,449 @@
+//! Event-driven simulation of a scene.
+//!
+//! Units are canvas heights (x spans 0..aspect, y spans 0..1, y down) and seconds. Between
+//! events every moving object follows its closed-form parabola; the next event (a floor or wall
+//! bounce, or a contact between two objects) is found by solving for its exact time and
+//! resolved there. Floor and wall times, and contacts between two free-flying objects (their
+//! relative motion is linear: gravity cancels), are roots of quadratics. A contact between a
+//! falling object and one that is not falling has quartic timing; it is bracketed on a 1 ms grid
+//! and bisected to 1e-12 s. For physics every shape collides as its bounding circle.
+
+use serde::{Deserialize, Serialize};
+
+use super::spec::{Layer, Scene, Shape};
+use crate::palette::Color;
+
+/// Below this rebound speed (heights/s) a bouncing object comes to rest on the floor, which
+/// ends the infinite sequence of ever smaller bounces.
+pub const REST_SPEED: f64 = 0.05;
+const EPS_T: f64 = 1e-9;
+const MAX_EVENTS: usize = 10_000;
+
+/// One object's state at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Body {
+    pub pos: [f64; 2],
+    pub vel: [f64; 2],
+    pub color: Color,
+    pub shape: Shape,
+    /// Moves (and falls); false for static objects until something sets them moving.
+    pub dynamic: bool,
+    /// Sitting on the floor: no gravity, no vertical motion.
+    pub resting: bool,
+}
+
+/// What happened, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    Bounce { t: f64, object: String, speed: f64 },
+    Rest { t: f64, object: String },
+    Wall { t: f64, object: String },
+    Contact { t: f64, a: String, b: String },
+    StateChange { t: f64, object: String, change: String },
+    Cut { t: f64 },
+}
+
+impl Event {
+    pub fn t(&self) -> f64 {
+        match self {
+            Event::Bounce { t, .. }
+            | Event::Rest { t, .. }
+            | Event::Wall { t, .. }
+            | Event::Contact { t, .. }
+            | Event::StateChange { t, .. }
+            | Event::Cut { t } => *t,
+        }
+    }
+}
+
+/// A simulated scene: piecewise states that can be evaluated at any time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulation {
+    pub aspect: f64,
+    pub gravity: f64,
+    pub duration: f64,
+    pub ids: Vec<String>,
+    pub radii: Vec<f64>,
+    pub layers: Vec<Layer>,
+    pub masses: Vec<f64>,
+    /// `(start time, states)`: between starts bodies move ballistically.
+    pub segments: Vec<(f64, Vec<Body>)>,
+    pub events: Vec<Event>,
+}
+
+fn gravity_of(b: &Body, g: f64) -> f64 {
+    if b.dynamic && !b.resting { g } else { 0.0 }
+}
+
+/// Advances one body by `dt` along its parabola.
+pub fn advance(b: &Body, g: f64, dt: f64) -> Body {
+    let mut n = *b;
+    if b.dynamic {
+        let gy = gravity_of(b, g);
+        n.pos = [b.pos[0] + b.vel[0] * dt, b.pos[1] + b.vel[1] * dt + 0.5 * gy * dt * dt];
+        n.vel = [b.vel[0], b.vel[1] + gy * dt];
+    }
+    n
+}
+
+/// Smallest root in (EPS_T, horizon] of a·t² + b·t + c = 0 satisfying `accept`.
+fn quadratic_root(a: f64, b: f64, c: f64, horizon: f64, accept: impl Fn(f64) -> bool) -> Option<f64> {
+    let mut roots = Vec::new();
+    if a.abs() < 1e-15 {
+        if b.abs() > 1e-15 {
+            roots.push(-c / b);
+        }
+    } else {
+        let disc = b * b - 4.0 * a * c;
+        if disc >= 0.0 {
+            let s = disc.sqrt();
+            // Numerically stable pair of roots.
+            let q = -0.5 * (b + b.signum() * s);
+            if q != 0.0 {
+                roots.push(q / a);
+                roots.push(c / q);
+            } else {
+                roots.push(0.0);
+            }
+        }
+    }
+    roots.into_iter().filter(|&t| t > EPS_T && t <= horizon && accept(t)).min_by(f64::total_cmp)
+}
+
+impl Simulation {
+    pub fn run(scene: &Scene, aspect: f64, duration: f64) -> Simulation {
+        let ids: Vec<String> = scene.objects.iter().map(|o| o.id.clone()).collect();
+        let radii: Vec<f64> = scene.objects.iter().map(|o| o.size / 2.0).collect();
+        let layers = scene.objects.iter().map(|o| o.layer).collect();
+        let masses = scene.objects.iter().map(|o| o.mass).collect();
+        let mut bodies: Vec<Body> = scene
+            .objects
+            .iter()
+            .map(|o| Body {
+                pos: [o.pos[0] * aspect, o.pos[1]],
+                vel: if o.fixed { [0.0, 0.0] } else { o.vel },
+                color: o.color,
+                shape: o.shape,
+                dynamic: !o.fixed,
+                resting: false,
+            })
+            .collect();
+        // An object placed on the floor with no vertical speed starts at rest.
+        for (b, r) in bodies.iter_mut().zip(&radii) {
+            if scene.floor && b.dynamic && (b.pos[1] + r - 1.0).abs() < 1e-9 && b.vel[1].abs() < 1e-12 {
+                b.resting = true;
+            }
+        }
+        let mut sim = Simulation {
+            aspect,
+            gravity: scene.gravity,
+            duration,
+            ids,
+            radii,
+            layers,
+            masses,
+            segments: vec![(0.0, bodies.clone())],
+            events: scene.cuts.iter().filter(|&&t| t < duration).map(|&t| Event::Cut { t }).collect(),
+        };
+        let mut fired = vec![false; scene.events.len()];
+        let mut t = 0.0;
+        for _ in 0..MAX_EVENTS {
+            let horizon = duration - t;
+            let Some((dt, what)) = sim.next_event(scene, &bodies, horizon) else { break };
+            bodies = bodies.iter().map(|b| advance(b, sim.gravity, dt)).collect();
+            t += dt;
+            sim.resolve(scene, &mut bodies, what, t, &mut fired);
+            sim.segments.push((t, bodies.clone()));
+        }
+        sim.events.sort_by(|a, b| a.t().total_cmp(&b.t()));
+        sim
+    }
+
+    fn next_event(&self, scene: &Scene, bodies: &[Body], horizon: f64) -> Option<(f64, Next)> {
+        let g = self.gravity;
+        let mut best: Option<(f64, Next)> = None;
+        let mut consider = |t: Option<f64>, what: Next| {
+            if let Some(t) = t {
+                if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
+                    best = Some((t, what));
+                }
+            }
+        };
+        for (i, b) in bodies.iter().enumerate() {
+            if !b.dynamic {
+                continue;
+            }
+            let r = self.radii[i];
+            if scene.floor && !b.resting {
+                let gy = gravity_of(b, g);
+                let t = quadratic_root(0.5 * gy, b.vel[1], b.pos[1] + r - 1.0, horizon, |t| b.vel[1] + gy * t > 0.0);
+                consider(t, Next::Floor(i));
+            }
+            if scene.walls && b.vel[0] != 0.0 {
+                let wall = if b.vel[0] < 0.0 { r } else { self.aspect - r };
+                let t = (wall - b.pos[0]) / b.vel[0];
+                consider((t > EPS_T && t <= horizon).then_some(t), Next::Wall(i));
+            }
+        }
+        for i in 0..bodies.len() {
+            for j in i + 1..bodies.len() {
+                let (a, b) = (&bodies[i], &bodies[j]);
+                if self.layers[i] != self.layers[j] || !(a.dynamic || b.dynamic) {
+                    continue;
+                }
+                consider(self.contact_time(a, b, self.radii[i] + self.radii[j], horizon), Next::Pair(i, j));
+            }
+        }
+        best
+    }
+
+    /// First time two bodies touch while approaching.
+    fn contact_time(&self, a: &Body, b: &Body, reach: f64, horizon: f64) -> Option<f64> {
+        let g = self.gravity;
+        let d0 = [b.pos[0] - a.pos[0], b.pos[1] - a.pos[1]];
+        let dv = [b.vel[0] - a.vel[0], b.vel[1] - a.vel[1]];
+        let dg = gravity_of(b, g) - gravity_of(a, g);
+        if dg == 0.0 {
+            let qa = dv[0] * dv[0] + dv[1] * dv[1];
+            let qb = 2.0 * (d0[0] * dv[0] + d0[1] * dv[1]);
+            let qc = d0[0] * d0[0] + d0[1] * d0[1] - reach * reach;
+            if qc < 0.0 {
+                return None; // overlapping already: not a new contact
+            }
+            return quadratic_root(qa, qb, qc, horizon, |t| {
+                let d = [d0[0] + dv[0] * t, d0[1] + dv[1] * t];
+                d[0] * dv[0] + d[1] * dv[1] < 0.0
+            });
+        }
+        let f = |t: f64| {
+            let d = [d0[0] + dv[0] * t, d0[1] + dv[1] * t + 0.5 * dg * t * t];
+            d[0] * d[0] + d[1] * d[1] - reach * reach
+        };
+        if f(0.0) < 0.0 {
+            return None;
+        }
+        let step = 1e-3;
+        let mut lo = EPS_T;
+        let mut f_lo = f(lo);
+        while lo < horizon {
+            let hi = (lo + step).min(horizon);
+            let f_hi = f(hi);
+            if f_lo > 0.0 && f_hi <= 0.0 {
+                let (mut a_t, mut b_t) = (lo, hi);
+                for _ in 0..80 {
+                    let m = 0.5 * (a_t + b_t);
+                    if f(m) > 0.0 { a_t = m } else { b_t = m }
+                    if b_t - a_t < 1e-12 {
+                        break;
+                    }
+                }
+                return Some(b_t);
+            }
+            lo = hi;
+            f_lo = f_hi;
+        }
+        None
+    }
+
+    fn resolve(&mut self, scene: &Scene, bodies: &mut [Body], what: Next, t: f64, fired: &mut [bool]) {
+        match what {
+            Next::Floor(i) => {
+                let e = scene.objects[i].restitution;
+                let speed = bodies[i].vel[1];
+                bodies[i].pos[1] = 1.0 - self.radii[i];
+                bodies[i].vel[1] = -e * speed;
+                if e * speed < REST_SPEED {
+                    bodies[i].vel[1] = 0.0;
+                    bodies[i].resting = true;
+                    self.events.push(Event::Rest { t, object: self.ids[i].clone() });
+                } else {
+                    self.events.push(Event::Bounce { t, object: self.ids[i].clone(), speed });
+                }
+            }
+            Next::Wall(i) => {
+                let e = scene.objects[i].restitution;
+                bodies[i].vel[0] = -e * bodies[i].vel[0];
+                self.events.push(Event::Wall { t, object: self.ids[i].clone() });
+            }
+            Next::Pair(i, j) => {
+                let (pa, pb) = (bodies[i].pos, bodies[j].pos);
+                let len = ((pb[0] - pa[0]).powi(2) + (pb[1] - pa[1]).powi(2)).sqrt().max(1e-12);
+                let n = [(pb[0] - pa[0]) / len, (pb[1] - pa[1]) / len];
+                let v_rel = (bodies[j].vel[0] - bodies[i].vel[0]) * n[0] + (bodies[j].vel[1] - bodies[i].vel[1]) * n[1];
+                if v_rel < 0.0 {
+                    let e = scene.objects[i].restitution.min(scene.objects[j].restitution);
+                    let ima = if bodies[i].dynamic { 1.0 / self.masses[i] } else { 0.0 };
+                    let imb = if bodies[j].dynamic { 1.0 / self.masses[j] } else { 0.0 };
+                    let jimp = -(1.0 + e) * v_rel / (ima + imb);
+                    for (k, sign, im) in [(i, -1.0, ima), (j, 1.0, imb)] {
+                        bodies[k].vel[0] += sign * jimp * im * n[0];
+                        bodies[k].vel[1] += sign * jimp * im * n[1];
+                        // A body resting on the floor stays on it unless knocked upwards.
+                        if bodies[k].resting {
+                            if bodies[k].vel[1] < -REST_SPEED {
+                                bodies[k].resting = false;
+                            } else {
+                                bodies[k].vel[1] = 0.0;
+                            }
+                        }
+                    }
+                }
+                self.events.push(Event::Contact { t, a: self.ids[i].clone(), b: self.ids[j].clone() });
+                for (k, ev) in scene.events.iter().enumerate() {
+                    let hit = (ev.contact[0] == self.ids[i] && ev.contact[1] == self.ids[j])
+                        || (ev.contact[0] == self.ids[j] && ev.contact[1] == self.ids[i]);
+                    if !hit || fired[k] {
+                        continue;
+                    }
+                    fired[k] = true;
+                    let Some(o) = self.ids.iter().position(|id| *id == ev.then.object) else { continue };
+                    if let Some(c) = ev.then.set_color {
+                        bodies[o].color = c;
+                        self.events.push(Event::StateChange { t, object: self.ids[o].clone(), change: format!("color:{}", c.name()) });
+                    }
+                    if let Some(s) = ev.then.set_shape {
+                        bodies[o].shape = s;
+                        self.events.push(Event::StateChange { t, object: self.ids[o].clone(), change: format!("shape:{}", shape_name(s)) });
+                    }
+                    if let Some(v) = ev.then.start_moving {
+                        bodies[o].vel = v;
+                        bodies[o].dynamic = true;
+                        bodies[o].resting = scene.floor && (bodies[o].pos[1] + self.radii[o] - 1.0).abs() < 1e-6 && v[1] >= 0.0;
+                        if bodies[o].resting {
+                            bodies[o].vel[1] = 0.0;
+                        }
+                        self.events.push(Event::StateChange { t, object: self.ids[o].clone(), change: "starts_moving".into() });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every body's state at time `t` (clamped to the simulated span).
+    pub fn state_at(&self, t: f64) -> Vec<Body> {
+        let t = t.clamp(0.0, self.duration);
+        let k = self.segments.partition_point(|(t0, _)| *t0 <= t).saturating_sub(1);
+        let (t0, bodies) = &self.segments[k];
+        bodies.iter().map(|b| advance(b, self.gravity, t - t0)).collect()
+    }
+}
+
+pub fn shape_name(s: Shape) -> &'static str {
+    match s {
+        Shape::Circle => "circle",
+        Shape::Square => "square",
+        Shape::Triangle => "triangle",
+        Shape::Star => "star",
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    Floor(usize),
+    Wall(usize),
+    Pair(usize, usize),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::spec::Object;
+
+    fn ball(id: &str, pos: [f64; 2], vel: [f64; 2], e: f64) -> Object {
+        Object {
+            id: id.into(),
+            shape: Shape::Circle,
+            color: Color::Red,
+            size: 0.1,
+            pos,
+            vel,
+            mass: 1.0,
+            restitution: e,
+            fixed: false,
+            layer: Layer::Midground,
+            trail: false,
+        }
+    }
+
+    fn scene(objects: Vec<Object>, gravity: f64, floor: bool) -> Scene {
+        Scene {
+            background: Default::default(),
+            objects,
+            gravity,
+            floor,
+            walls: false,
+            occluders: vec![],
+            camera: Default::default(),
+            events: vec![],
+            cuts: vec![],
+        }
+    }
+
+    #[test]
+    fn free_fall_is_the_exact_parabola() {
+        let s = Simulation::run(&scene(vec![ball("a", [0.5, 0.1], [0.2, -0.3], 0.5)], 2.0, false), 1.0, 1.0);
+        for t in [0.0, 0.13, 0.5, 0.99] {
+            let b = s.state_at(t)[0];
+            assert!((b.pos[1] - (0.1 - 0.3 * t + t * t)).abs() < 1e-12);
+            assert!((b.pos[0] - (0.5 + 0.2 * t)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn bounce_time_and_rebound_follow_restitution() {
+        // Dropped from rest at y0 = 0.2 with r = 0.05: the floor is reached when
+        // 0.2 + t²·g/2 = 0.95 → t = sqrt(0.75) at g = 2; rebound speed e·g·t.
+        let s = Simulation::run(&scene(vec![ball("a", [0.5, 0.2], [0.0, 0.0], 0.6)], 2.0, true), 1.0, 3.0);
+        let Event::Bounce { t, speed, .. } = s.events.iter().find(|e| matches!(e, Event::Bounce { .. })).unwrap() else {
+            unreachable!()
+        };
+        assert!((t - 0.75f64.sqrt()).abs() < 1e-12);
+        assert!((speed - 2.0 * 0.75f64.sqrt()).abs() < 1e-12);
+        // Apex after the first bounce: (e·v)² / 2g above the floor contact height = e²·0.75.
+        let t_apex = t + 0.6 * speed / 2.0;
+        let apex = s.state_at(t_apex)[0].pos[1];
+        assert!(((0.95 - apex) - 0.36 * 0.75).abs() < 1e-9, "{apex}");
+    }
+
+    #[test]
+    fn bouncing_ends_at_rest_on_the_floor() {
+        let s = Simulation::run(&scene(vec![ball("a", [0.5, 0.2], [0.0, 0.0], 0.5)], 2.0, true), 1.0, 10.0);
+        assert!(s.events.iter().any(|e| matches!(e, Event::Rest { .. })));
+        let b = s.state_at(10.0)[0];
+        assert!((b.pos[1] - 0.95).abs() < 1e-12 && b.resting);
+    }
+
+    #[test]
+    fn elastic_collision_conserves_momentum_and_energy() {
+        let mut a = ball("a", [0.2, 0.5], [0.8, 0.1], 1.0);
+        let mut b = ball("b", [0.7, 0.52], [-0.3, 0.0], 1.0);
+        a.mass = 2.0;
+        b.mass = 0.5;
+        let s = Simulation::run(&scene(vec![a, b], 0.0, false), 1.5, 1.5);
+        let contact = s.events.iter().find_map(|e| if let Event::Contact { t, .. } = e { Some(*t) } else { None }).unwrap();
+        let (before, after) = (s.state_at(contact - 0.01), s.state_at(contact + 0.01));
+        let p = |bs: &[Body]| [2.0 * bs[0].vel[0] + 0.5 * bs[1].vel[0], 2.0 * bs[0].vel[1] + 0.5 * bs[1].vel[1]];
+        let e = |bs: &[Body]| {
+            0.5 * 2.0 * (bs[0].vel[0].powi(2) + bs[0].vel[1].powi(2)) + 0.5 * 0.5 * (bs[1].vel[0].powi(2) + bs[1].vel[1].powi(2))
+        };
+        let (p0, p1) = (p(&before), p(&after));
+        assert!((p0[0] - p1[0]).abs() < 1e-12 && (p0[1] - p1[1]).abs() < 1e-12);
+        assert!((e(&before) - e(&after)).abs() < 1e-12);
+        // At the contact time the centres are exactly one reach apart.
+        let at = s.state_at(contact);
+        let d = ((at[1].pos[0] - at[0].pos[0]).powi(2) + (at[1].pos[1] - at[0].pos[1]).powi(2)).sqrt();
+        assert!((d - 0.1).abs() < 1e-9, "{d}");
+    }
+
+    #[test]
+    fn a_falling_ball_hits_a_static_block_at_the_bisected_time() {
+        let mut block = ball("b", [0.5, 0.8], [0.0, 0.0], 0.5);
+        block.fixed = true;
+        let s = Simulation::run(&scene(vec![ball("a", [0.5, 0.2], [0.0, 0.0], 0.5), block], 2.0, false), 1.0, 2.0);
+        let t = s.events.iter().find_map(|e| if let Event::Contact { t, .. } = e { Some(*t) } else { None }).unwrap();
+        // Gap 0.6 − 0.1 = 0.5 closed by t²: t = sqrt(0.5).
+        assert!((t - 0.5f64.sqrt()).abs() < 1e-9, "{t}");
+        assert!(s.state_at(t + 0.01)[0].vel[1] < 0.0, "the ball bounces back up");
+    }
+}
