@@ -310,7 +310,18 @@ fn video_cli_info_and_convert() {
     assert_eq!(rc, 0);
     assert_eq!(v["info"]["width"], 96);
     assert_eq!(v["decode"]["frames_decoded"], 10);
-    let out = sb.run(&["video", "convert", "in.mp4", "out.mkv", "--frames", "uniform:4", "--size", "crop:32", "--filter", "bicubic"]);
+    let out = sb.run(&[
+        "video",
+        "convert",
+        "in.mp4",
+        "out.mkv",
+        "--frames",
+        "uniform:4",
+        "--size",
+        "crop:32",
+        "--filter",
+        "bicubic",
+    ]);
     assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
     let back = decode(&sb.join("out.mkv")).unwrap();
     assert_eq!((back.len(), back.width(), back.height()), (4, 32, 32));

@@ -233,7 +233,11 @@ impl Simulation {
                 let (mut a_t, mut b_t) = (lo, hi);
                 for _ in 0..80 {
                     let m = 0.5 * (a_t + b_t);
-                    if f(m) > 0.0 { a_t = m } else { b_t = m }
+                    if f(m) > 0.0 {
+                        a_t = m
+                    } else {
+                        b_t = m
+                    }
                     if b_t - a_t < 1e-12 {
                         break;
                     }
@@ -300,20 +304,33 @@ impl Simulation {
                     let Some(o) = self.ids.iter().position(|id| *id == ev.then.object) else { continue };
                     if let Some(c) = ev.then.set_color {
                         bodies[o].color = c;
-                        self.events.push(Event::StateChange { t, object: self.ids[o].clone(), change: format!("color:{}", c.name()) });
+                        self.events.push(Event::StateChange {
+                            t,
+                            object: self.ids[o].clone(),
+                            change: format!("color:{}", c.name()),
+                        });
                     }
                     if let Some(s) = ev.then.set_shape {
                         bodies[o].shape = s;
-                        self.events.push(Event::StateChange { t, object: self.ids[o].clone(), change: format!("shape:{}", shape_name(s)) });
+                        self.events.push(Event::StateChange {
+                            t,
+                            object: self.ids[o].clone(),
+                            change: format!("shape:{}", shape_name(s)),
+                        });
                     }
                     if let Some(v) = ev.then.start_moving {
                         bodies[o].vel = v;
                         bodies[o].dynamic = true;
-                        bodies[o].resting = scene.floor && (bodies[o].pos[1] + self.radii[o] - 1.0).abs() < 1e-6 && v[1] >= 0.0;
+                        bodies[o].resting =
+                            scene.floor && (bodies[o].pos[1] + self.radii[o] - 1.0).abs() < 1e-6 && v[1] >= 0.0;
                         if bodies[o].resting {
                             bodies[o].vel[1] = 0.0;
                         }
-                        self.events.push(Event::StateChange { t, object: self.ids[o].clone(), change: "starts_moving".into() });
+                        self.events.push(Event::StateChange {
+                            t,
+                            object: self.ids[o].clone(),
+                            change: "starts_moving".into(),
+                        });
                     }
                 }
             }
@@ -395,7 +412,8 @@ mod tests {
         // Dropped from rest at y0 = 0.2 with r = 0.05: the floor is reached when
         // 0.2 + t²·g/2 = 0.95 → t = sqrt(0.75) at g = 2; rebound speed e·g·t.
         let s = Simulation::run(&scene(vec![ball("a", [0.5, 0.2], [0.0, 0.0], 0.6)], 2.0, true), 1.0, 3.0);
-        let Event::Bounce { t, speed, .. } = s.events.iter().find(|e| matches!(e, Event::Bounce { .. })).unwrap() else {
+        let Event::Bounce { t, speed, .. } = s.events.iter().find(|e| matches!(e, Event::Bounce { .. })).unwrap()
+        else {
             unreachable!()
         };
         assert!((t - 0.75f64.sqrt()).abs() < 1e-12);
@@ -421,11 +439,13 @@ mod tests {
         a.mass = 2.0;
         b.mass = 0.5;
         let s = Simulation::run(&scene(vec![a, b], 0.0, false), 1.5, 1.5);
-        let contact = s.events.iter().find_map(|e| if let Event::Contact { t, .. } = e { Some(*t) } else { None }).unwrap();
+        let contact =
+            s.events.iter().find_map(|e| if let Event::Contact { t, .. } = e { Some(*t) } else { None }).unwrap();
         let (before, after) = (s.state_at(contact - 0.01), s.state_at(contact + 0.01));
         let p = |bs: &[Body]| [2.0 * bs[0].vel[0] + 0.5 * bs[1].vel[0], 2.0 * bs[0].vel[1] + 0.5 * bs[1].vel[1]];
         let e = |bs: &[Body]| {
-            0.5 * 2.0 * (bs[0].vel[0].powi(2) + bs[0].vel[1].powi(2)) + 0.5 * 0.5 * (bs[1].vel[0].powi(2) + bs[1].vel[1].powi(2))
+            0.5 * 2.0 * (bs[0].vel[0].powi(2) + bs[0].vel[1].powi(2))
+                + 0.5 * 0.5 * (bs[1].vel[0].powi(2) + bs[1].vel[1].powi(2))
         };
         let (p0, p1) = (p(&before), p(&after));
         assert!((p0[0] - p1[0]).abs() < 1e-12 && (p0[1] - p1[1]).abs() < 1e-12);
