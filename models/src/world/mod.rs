@@ -7,7 +7,9 @@
 //! down the canvas height; sizes are fractions of the canvas height; velocities are canvas
 //! heights per second and gravity canvas heights per second², positive down.
 
+pub mod caption;
 pub mod render;
+pub mod sample;
 pub mod sim;
 pub mod spec;
 
