@@ -48,6 +48,111 @@ pub enum Command {
     /// Inspect and convert video files (debug your inputs).
     #[command(subcommand)]
     Video(VideoCommand),
+    /// Render scenes of the procedural world, with ground truth and captions.
+    #[command(subcommand)]
+    World(WorldCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorldCommand {
+    /// Render a scene file (width, height, fps, frames, scene) to a video.
+    Render {
+        scene: PathBuf,
+        /// Output: .mkv (lossless), .mp4, .webp or .png (filmstrip).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Also write the per-frame ground truth as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
+    /// Render N random scenes of a family: DIR/<family>-<i>.mkv and .json (scene, settings,
+    /// caption, prompt, ground truth).
+    Sample {
+        #[arg(long)]
+        family: String,
+        #[arg(short, default_value_t = 16)]
+        n: u64,
+        #[arg(short, long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
+    use videval_models::world::{caption, render, sample, spec::SceneFile};
+    match cmd {
+        WorldCommand::Render { scene, out, truth } => {
+            let path = scene.to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(scene).map_err(Error::io(scene))?;
+            let node = crate::yaml::parse(&path, &text).map_err(|e| Error::Config(e.to_string()))?;
+            let file: SceneFile = crate::yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
+            let problems = file.scene.problems();
+            if !problems.is_empty() {
+                let lines: Vec<String> = problems.iter().map(|(f, m)| format!("{path}: scene.{f}: {m}")).collect();
+                return Err(Error::Config(lines.join("\n")));
+            }
+            if file.width == 0
+                || file.height == 0
+                || file.width > video::MAX_SIDE
+                || file.height > video::MAX_SIDE
+                || file.frames == 0
+                || !(file.fps > 0.0)
+            {
+                return Err(Error::Config(format!(
+                    "{path}: width, height, frames and fps must be positive (sides ≤ {})",
+                    video::MAX_SIDE
+                )));
+            }
+            let settings =
+                render::Settings { width: file.width, height: file.height, fps: file.fps, frames: file.frames };
+            let (v, t) = render::render(&file.scene, &settings, truth.is_some());
+            write_clip(&v, out, Some(scene))?;
+            if let (Some(p), Some(t)) = (truth, t) {
+                crate::store::write_json_atomic(p, &t)?;
+            }
+            let (long, short) = caption::describe(&file.scene, &settings);
+            println!(
+                "{}: {} frames {}x{}\nprompt:  {short}\ncaption: {long}",
+                out.display(),
+                v.len(),
+                v.width(),
+                v.height()
+            );
+            Ok(ExitCode::Ok)
+        }
+        WorldCommand::Sample { family, n, out, seed } => {
+            let fam = sample::Family::from_name(family).ok_or_else(|| {
+                let names: Vec<&str> = sample::Family::ALL.iter().map(|f| f.name()).collect();
+                Error::Config(format!("--family {family}: expected one of {}", names.join(", ")))
+            })?;
+            std::fs::create_dir_all(out).map_err(Error::io(out))?;
+            for i in 0..*n {
+                let (scene, settings) = sample::sample(fam, seed.wrapping_add(i));
+                let (v, truth) = render::render(&scene, &settings, true);
+                let stem = out.join(format!("{}-{:05}", fam.name(), i));
+                video::encode(&v, &stem.with_extension("mkv"), &video::EncodeParams::lossless())?;
+                let (long, short) = caption::describe(&scene, &settings);
+                let record = json!({
+                    "schema": "videval/world-sample/v1", "family": fam.name(), "seed": seed.wrapping_add(i),
+                    "settings": settings, "scene": scene, "caption": long, "prompt": short, "truth": truth,
+                });
+                crate::store::write_json_atomic(&stem.with_extension("json"), &record)?;
+            }
+            println!("{}: {n} {} scenes", out.display(), fam.name());
+            Ok(ExitCode::Ok)
+        }
+    }
+}
+
+/// Writes a clip for people: a PNG filmstrip, or a video with its sidecar.
+fn write_clip(v: &videval_metrics::Video, out: &Path, source: Option<&Path>) -> Result<()> {
+    if out.extension().is_some_and(|e| e == "png") {
+        video::write_filmstrip(v, out, 8, v.height().min(256))?;
+    } else {
+        video::write_with_sidecar(v, out, source)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,7 +297,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             if output.extension().is_some_and(|e| e == "png") {
                 video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
             } else {
-                video::write_with_sidecar(&v, output, Some(input)).map_err(vio)?;
+                write_clip(&v, output, Some(input))?;
             }
             println!("{}: {} frames, {}x{} at {} fps", output.display(), v.len(), v.width(), v.height(), v.fps());
             Ok(ExitCode::Ok)
@@ -593,6 +698,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Suites(c) => suites_command(c),
         Command::Synth(a) => synth_command(a),
         Command::Video(c) => video_command(c),
+        Command::World(c) => world_command(c),
     }
 }
 

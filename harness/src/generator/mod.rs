@@ -5,7 +5,7 @@
 //! existing videos, or a model spec YAML file:
 //!
 //! ```yaml
-//! adapter: command            # synthetic | dir | command
+//! adapter: command            # synthetic | world | dir | command
 //! name: my-model
 //! argv: [python3, gen.py, --prompt, "{prompt}", --seed, "{seed}", --out, "{out}"]
 //! timeout_s: 600
@@ -15,6 +15,7 @@
 pub mod command;
 pub mod dir;
 pub mod synthetic;
+pub mod world;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -93,7 +94,7 @@ pub struct AdapterInfo {
     pub build: fn(&ModelSpec) -> Result<Box<dyn Generator>>,
 }
 
-pub static ADAPTERS: &[AdapterInfo] = &[synthetic::INFO, dir::INFO, command::INFO];
+pub static ADAPTERS: &[AdapterInfo] = &[synthetic::INFO, world::INFO, dir::INFO, command::INFO];
 
 /// Builds the generator named by a `--model` argument.
 pub fn from_arg(arg: &str) -> Result<Box<dyn Generator>> {

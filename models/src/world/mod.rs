@@ -14,3 +14,7 @@ pub mod sim;
 pub mod spec;
 
 pub use spec::Scene;
+
+/// Bumped whenever rendered pixels or ground truth can change; part of the world adapter's
+/// identity, so cached oracle videos are invalidated.
+pub const VERSION: u32 = 1;

@@ -235,3 +235,14 @@ impl Scene {
 fn unknown_object(id: &str, ids: &[&str]) -> String {
     format!("unknown object \"{id}\", expected one of {}", ids.join(", "))
 }
+
+/// A standalone scene file: the scene and the frames to render it as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SceneFile {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub frames: u32,
+    pub scene: Scene,
+}

@@ -1,0 +1,65 @@
+//! The world from the command line: rendering scene files with ground truth, sampling
+//! families, and running suites against the oracle.
+
+use videval_tests::{Sandbox, code, text};
+
+const SCENE: &str = "width: 64\nheight: 48\nfps: 8\nframes: 9\nscene:\n  objects:\n    - {id: b, shape: circle, color: red, size: 0.2, pos: [0.5, 0.2]}\n  gravity: 2.0\n  floor: true\n";
+
+#[test]
+fn render_writes_video_truth_and_caption() {
+    let sb = Sandbox::new();
+    sb.write("s.yaml", SCENE);
+    let out = sb.run(&["world", "render", "s.yaml", "-o", "s.mkv", "--truth", "t.json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(text(&out).contains("prompt:  a red circle falls"), "{}", text(&out));
+    let v = videval::video::decode(&sb.join("s.mkv")).unwrap();
+    assert_eq!((v.len(), v.width(), v.height()), (9, 64, 48));
+    let truth: serde_json::Value = serde_json::from_slice(&sb.read("t.json")).unwrap();
+    assert_eq!(truth["frames"].as_array().unwrap().len(), 9);
+    let y0 = truth["frames"][0]["objects"][0]["center"][1].as_f64().unwrap();
+    assert!((y0 - 0.2 * 48.0).abs() < 1e-9);
+}
+
+#[test]
+fn bad_scene_files_are_located_errors() {
+    let sb = Sandbox::new();
+    sb.write("bad.yaml", &SCENE.replace("color: red", "colour: red"));
+    let out = sb.run(&["world", "render", "bad.yaml", "-o", "x.mkv"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out).contains("bad.yaml:7:30: scene.objects[0].colour: unknown field"), "{}", text(&out));
+    let out = sb.run(&["world", "sample", "--family", "physix", "-o", "d"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out).contains("expected one of physics"), "{}", text(&out));
+}
+
+#[test]
+fn sample_writes_videos_with_captions_and_truth() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["world", "sample", "--family", "coherence", "-n", "3", "-o", "d", "--seed", "5"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    for i in 0..3 {
+        let rec: serde_json::Value = serde_json::from_slice(&sb.read(&format!("d/coherence-0000{i}.json"))).unwrap();
+        assert!(rec["caption"].as_str().unwrap().contains("wall stands in front"));
+        assert_eq!(
+            rec["truth"]["frames"].as_array().unwrap().len(),
+            rec["settings"]["frames"].as_u64().unwrap() as usize
+        );
+        assert!(sb.join(&format!("d/coherence-0000{i}.mkv")).is_file());
+    }
+}
+
+#[test]
+fn suites_run_against_the_oracle() {
+    let sb = Sandbox::new();
+    let (rc, v) = sb.run_json(&["run", "--suite", "physics", "--model", "world", "--out", "runs/w"]);
+    assert_eq!(rc, 0, "{v}");
+    // The oracle ignores the seed: both seeds of a case give one video, scored once.
+    assert_eq!(v["counts"]["scores_reused"], v["counts"]["scored"]);
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/w/results.json")).unwrap();
+    assert_eq!(results["complete"], true);
+    assert_eq!(results["suites"]["physics"]["metrics"]["frame_count"]["point_estimate"], 17.0);
+    // A case without a scene is a reported failure, not a silent skip.
+    let out =
+        sb.run(&["run", "--suite", "smoke", "--cases", "capability-image", "--model", "world", "--out", "runs/x"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+}
