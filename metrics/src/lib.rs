@@ -7,7 +7,9 @@
 
 pub mod aspect_ratio;
 pub mod frame_count;
+pub mod palette;
 pub mod preprocess;
+pub mod probes;
 pub mod registry;
 pub mod stats;
 pub mod temporal_diff;

@@ -4,8 +4,10 @@
 //!   (`scene:`); simulation and rendering with exact ground truth build on it.
 //! - [`synthetic`]: a small deterministic, prompt-aware clip generator used to exercise the
 //!   pipeline end to end before (and beside) the learned generator.
-//! - [`palette`]: the named colours shared by scenes, prompts and probes.
+//! - [`palette`]: the named colours and shapes (defined with the probes in the metrics crate,
+//!   which segment videos by them).
 
-pub mod palette;
 pub mod synthetic;
 pub mod world;
+
+pub use videval_metrics::palette;

@@ -1,338 +1,53 @@
-//! Structured expectations (`expect:` entries) that the probes check against a generated video.
-//!
-//! Each entry names its `probe`; the remaining keys are that probe's parameters, typed here so a
-//! suite with a misspelt probe or parameter fails to load with a located error.
+//! Decoding `expect:` entries from located YAML. The expectation types and the probes that check
+//! them live in `videval_metrics::probes`; this is only the edge where YAML becomes types.
 
-use serde::{Deserialize, Serialize};
-use videval_models::palette::Color;
-use videval_models::world::spec::{CameraMotion, Shape};
+pub use videval_metrics::probes::*;
 
-use crate::yaml::{Node, Value, YamlError, decode};
+use crate::yaml::{Node, Value, YamlError, decode as decode_node};
 
-/// Selects an object in the generated video by what can be seen of it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<Color>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shape: Option<Shape>,
-}
-
-/// A numeric bound: `{min: a}`, `{max: b}`, `{min: a, max: b}` or `{between: [a, b]}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Bound {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub between: Option<[f64; 2]>,
-}
-
-impl Bound {
-    /// `(lo, hi)` with open ends as infinities, or a message when the bound is contradictory.
-    pub fn limits(&self) -> Result<(f64, f64), String> {
-        let (lo, hi) = match (self.between, self.min, self.max) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err("give either between or min/max, not both".into());
-            }
-            (Some([a, b]), None, None) => (a, b),
-            (None, None, None) => return Err("expected at least one of min, max, between".into()),
-            (None, lo, hi) => (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY)),
-        };
-        if lo > hi || lo.is_nan() || hi.is_nan() {
-            return Err(format!("empty range: lower bound {lo} is above upper bound {hi}"));
-        }
-        Ok((lo, hi))
-    }
-
-    pub fn contains(&self, x: f64) -> bool {
-        self.limits().is_ok_and(|(lo, hi)| lo <= x && x <= hi)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Left,
-    Right,
-    Up,
-    Down,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Relation {
-    LeftOf,
-    RightOf,
-    Above,
-    Below,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum When {
-    Start,
-    #[default]
-    End,
-    Throughout,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    StartsMoving,
-    ChangesColor,
-    ChangesShape,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Persisting {
-    Trail,
-    Color,
-    Shape,
-}
-
-macro_rules! probe_params {
-    ($($(#[$doc:meta])* $name:ident { $($(#[$fattr:meta])* $field:ident : $ty:ty),* $(,)? })*) => {$(
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(deny_unknown_fields)]
-        pub struct $name { $($(#[$fattr])* pub $field: $ty),* }
-    )*};
-}
-
-probe_params! {
-    /// The object's vertical position follows a parabola with downward (or upward) acceleration.
-    Gravity {
-        object: ObjectRef,
-        #[serde(default = "down")] direction: Direction,
-        /// Acceleration magnitude, canvas heights per second².
-        #[serde(default)] accel: Option<Bound>,
-        #[serde(default)] r2: Option<Bound>,
-    }
-    /// The object bounces; rebound heights imply a restitution in range.
-    Bounce {
-        object: ObjectRef,
-        #[serde(default)] count: Option<Bound>,
-        #[serde(default)] restitution: Option<Bound>,
-    }
-    /// `effect` changes only after `cause` touches it.
-    CauseEffect {
-        cause: ObjectRef,
-        effect: ObjectRef,
-        change: Change,
-    }
-    /// `object` stands in `relation` to `other` (sign-correct left/right).
-    Position {
-        object: ObjectRef,
-        relation: Relation,
-        other: ObjectRef,
-        #[serde(default)] at: When,
-    }
-    /// `object` moves in `direction`, optionally at a speed in canvas widths/heights per second.
-    Motion {
-        object: ObjectRef,
-        direction: Direction,
-        #[serde(default)] speed: Option<Bound>,
-    }
-    /// Global camera motion estimated from the whole frame.
-    Camera {
-        motion: CameraMotion,
-        /// Canvas widths per second for pans and tilts, relative scale per second for zooms.
-        #[serde(default)] speed: Option<Bound>,
-    }
-    /// The object reappears after being hidden, looking the same.
-    Permanence {
-        object: ObjectRef,
-        #[serde(default = "yes")] same_color: bool,
-        #[serde(default = "yes")] same_shape: bool,
-    }
-    /// A change (a paint trail, a new colour or shape) stays once made.
-    Persistence {
-        object: ObjectRef,
-        what: Persisting,
-    }
-    /// The object stays (or does not stay) inside the frame.
-    Framing {
-        object: ObjectRef,
-        #[serde(default = "yes")] inside: bool,
-    }
-    /// The output's aspect ratio, as "W:H".
-    Aspect {
-        ratio: String,
-        #[serde(default = "aspect_tolerance")] tolerance: f64,
-    }
-    /// Generated frames continue the conditioning input without a visible seam (PSNR in dB).
-    Continuity {
-        psnr: Bound,
-    }
-    /// The last frame leads back into the first (PSNR in dB).
-    Loop {
-        psnr: Bound,
-    }
-    /// How many distinct objects are visible.
-    Count {
-        #[serde(default)] object: Option<ObjectRef>,
-        count: Bound,
-    }
-}
-
-fn down() -> Direction {
-    Direction::Down
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn aspect_tolerance() -> f64 {
-    0.02
-}
-
-/// One `expect:` entry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "probe", rename_all = "snake_case")]
-pub enum Expectation {
-    Gravity(Gravity),
-    Bounce(Bounce),
-    CauseEffect(CauseEffect),
-    Position(Position),
-    Motion(Motion),
-    Camera(Camera),
-    Permanence(Permanence),
-    Persistence(Persistence),
-    Framing(Framing),
-    Aspect(Aspect),
-    Continuity(Continuity),
-    Loop(Loop),
-    Count(Count),
-}
-
-/// Every probe name, in documentation order.
-pub const PROBES: &[&str] = &[
-    "gravity",
-    "bounce",
-    "cause_effect",
-    "position",
-    "motion",
-    "camera",
-    "permanence",
-    "persistence",
-    "framing",
-    "aspect",
-    "continuity",
-    "loop",
-    "count",
-];
-
-impl Expectation {
-    pub fn probe(&self) -> &'static str {
-        match self {
-            Expectation::Gravity(_) => "gravity",
-            Expectation::Bounce(_) => "bounce",
-            Expectation::CauseEffect(_) => "cause_effect",
-            Expectation::Position(_) => "position",
-            Expectation::Motion(_) => "motion",
-            Expectation::Camera(_) => "camera",
-            Expectation::Permanence(_) => "permanence",
-            Expectation::Persistence(_) => "persistence",
-            Expectation::Framing(_) => "framing",
-            Expectation::Aspect(_) => "aspect",
-            Expectation::Continuity(_) => "continuity",
-            Expectation::Loop(_) => "loop",
-            Expectation::Count(_) => "count",
-        }
-    }
-
-    /// Decodes one `expect:` entry; `path` is its field path (e.g. `cases[2].expect[0]`).
-    pub fn decode(node: &Node, path: &str) -> Result<Expectation, YamlError> {
-        let Some(entry) = node.entry("probe") else {
-            return Err(YamlError::at(
-                &node.loc,
-                path,
-                format!("missing field `probe`, expected one of {}", PROBES.join(", ")),
-            ));
-        };
-        let probe_path = format!("{path}.probe");
-        let Some(name) = entry.value.as_str() else {
+/// Decodes one `expect:` entry; `path` is its field path (e.g. `cases[2].expect[0]`).
+pub fn decode(node: &Node, path: &str) -> Result<Expectation, YamlError> {
+    let Some(entry) = node.entry("probe") else {
+        return Err(YamlError::at(
+            &node.loc,
+            path,
+            format!("missing field `probe`, expected one of {}", PROBES.join(", ")),
+        ));
+    };
+    let probe_path = format!("{path}.probe");
+    let Some(name) = entry.value.as_str() else {
+        return Err(YamlError::at(
+            &entry.value.loc,
+            probe_path,
+            format!("expected a probe name, found {}", entry.value.kind()),
+        ));
+    };
+    let params = Node {
+        value: Value::Map(node.entries().unwrap_or_default().iter().filter(|e| e.key != "probe").cloned().collect()),
+        loc: node.loc.clone(),
+    };
+    Ok(match name {
+        "gravity" => Expectation::Gravity(decode_node(&params, path)?),
+        "bounce" => Expectation::Bounce(decode_node(&params, path)?),
+        "cause_effect" => Expectation::CauseEffect(decode_node(&params, path)?),
+        "position" => Expectation::Position(decode_node(&params, path)?),
+        "motion" => Expectation::Motion(decode_node(&params, path)?),
+        "camera" => Expectation::Camera(decode_node(&params, path)?),
+        "permanence" => Expectation::Permanence(decode_node(&params, path)?),
+        "persistence" => Expectation::Persistence(decode_node(&params, path)?),
+        "framing" => Expectation::Framing(decode_node(&params, path)?),
+        "aspect" => Expectation::Aspect(decode_node(&params, path)?),
+        "continuity" => Expectation::Continuity(decode_node(&params, path)?),
+        "loop" => Expectation::Loop(decode_node(&params, path)?),
+        "count" => Expectation::Count(decode_node(&params, path)?),
+        other => {
             return Err(YamlError::at(
                 &entry.value.loc,
                 probe_path,
-                format!("expected a probe name, found {}", entry.value.kind()),
+                format!("unknown probe \"{other}\", expected one of {}", PROBES.join(", ")),
             ));
-        };
-        let params = Node {
-            value: Value::Map(
-                node.entries().unwrap_or_default().iter().filter(|e| e.key != "probe").cloned().collect(),
-            ),
-            loc: node.loc.clone(),
-        };
-        Ok(match name {
-            "gravity" => Expectation::Gravity(decode(&params, path)?),
-            "bounce" => Expectation::Bounce(decode(&params, path)?),
-            "cause_effect" => Expectation::CauseEffect(decode(&params, path)?),
-            "position" => Expectation::Position(decode(&params, path)?),
-            "motion" => Expectation::Motion(decode(&params, path)?),
-            "camera" => Expectation::Camera(decode(&params, path)?),
-            "permanence" => Expectation::Permanence(decode(&params, path)?),
-            "persistence" => Expectation::Persistence(decode(&params, path)?),
-            "framing" => Expectation::Framing(decode(&params, path)?),
-            "aspect" => Expectation::Aspect(decode(&params, path)?),
-            "continuity" => Expectation::Continuity(decode(&params, path)?),
-            "loop" => Expectation::Loop(decode(&params, path)?),
-            "count" => Expectation::Count(decode(&params, path)?),
-            other => {
-                return Err(YamlError::at(
-                    &entry.value.loc,
-                    probe_path,
-                    format!("unknown probe \"{other}\", expected one of {}", PROBES.join(", ")),
-                ));
-            }
-        })
-    }
-
-    /// Semantic checks serde cannot express, as `(field relative to the entry, message)`.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        let mut bound = |field: &'static str, b: &Option<Bound>| {
-            if let Some(Err(m)) = b.as_ref().map(Bound::limits) {
-                out.push((field, m));
-            }
-        };
-        match self {
-            Expectation::Gravity(g) => {
-                bound("accel", &g.accel);
-                bound("r2", &g.r2);
-            }
-            Expectation::Bounce(b) => {
-                bound("count", &b.count);
-                bound("restitution", &b.restitution);
-            }
-            Expectation::Motion(m) => bound("speed", &m.speed),
-            Expectation::Camera(c) => bound("speed", &c.speed),
-            Expectation::Continuity(c) => bound("psnr", &Some(c.psnr.clone())),
-            Expectation::Loop(l) => bound("psnr", &Some(l.psnr.clone())),
-            Expectation::Count(c) => bound("count", &Some(c.count.clone())),
-            Expectation::Aspect(a) => {
-                if parse_ratio(&a.ratio).is_none() {
-                    out.push(("ratio", format!("expected a ratio like \"16:9\", got \"{}\"", a.ratio)));
-                }
-            }
-            _ => {}
         }
-        out
-    }
-}
-
-/// Parses "W:H" into width/height, both positive.
-pub fn parse_ratio(s: &str) -> Option<f64> {
-    let (w, h) = s.split_once(':')?;
-    let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    (w > 0.0 && h > 0.0).then(|| w / h)
+    })
 }
 
 #[cfg(test)]
@@ -359,19 +74,9 @@ mod tests {
         ];
         assert_eq!(samples.len(), PROBES.len());
         for (text, name) in samples.iter().zip(PROBES) {
-            let e = Expectation::decode(&parse("t", text).unwrap(), "x").unwrap();
+            let e = decode(&parse("t", text).unwrap(), "x").unwrap();
             assert_eq!(e.probe(), *name);
             assert!(e.problems().is_empty(), "{text}: {:?}", e.problems());
         }
-    }
-
-    #[test]
-    fn bounds_and_ratios_are_checked() {
-        assert_eq!(Bound { min: Some(1.0), ..Default::default() }.limits(), Ok((1.0, f64::INFINITY)));
-        assert!(Bound { min: Some(2.0), max: Some(1.0), between: None }.limits().is_err());
-        assert!(Bound::default().limits().is_err());
-        assert!(Bound { between: Some([0.4, 0.9]), ..Default::default() }.contains(0.5));
-        assert_eq!(parse_ratio("9:16"), Some(9.0 / 16.0));
-        assert_eq!(parse_ratio("9x16"), None);
     }
 }

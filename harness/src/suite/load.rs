@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use minijinja::{Environment, UndefinedBehavior};
 use videval_metrics::registry;
 
-use super::expect::{Expectation, parse_ratio};
+use super::expect::parse_ratio;
 use super::schema::{
     Case, Generation, Input, Media, Mode, RawCase, RawGeneration, RawSeeds, RawSuite, SCHEMA_VERSIONS, Seeds, Suite,
 };
@@ -611,7 +611,7 @@ fn resolve_case(
         Some(Value::Seq(items)) => {
             for (j, item) in items.iter().enumerate() {
                 let epath = format!("{path}.expect[{j}]");
-                match Expectation::decode(item, &epath) {
+                match super::expect::decode(item, &epath) {
                     Ok(e) => {
                         for (field, msg) in e.problems() {
                             errors.push(YamlError::at(loc_at(item, &[field]), format!("{epath}.{field}"), msg));

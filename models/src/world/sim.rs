@@ -347,12 +347,7 @@ impl Simulation {
 }
 
 pub fn shape_name(s: Shape) -> &'static str {
-    match s {
-        Shape::Circle => "circle",
-        Shape::Square => "square",
-        Shape::Triangle => "triangle",
-        Shape::Star => "star",
-    }
+    s.name()
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::palette::Color;
+pub use crate::palette::{Color, Shape};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,15 +59,6 @@ impl Default for Background {
     fn default() -> Self {
         Background::Checker { cells: 8, a: Color::Gray, b: Color::White }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Shape {
-    Circle,
-    Square,
-    Triangle,
-    Star,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
-//! The fixed colour palette. Scenes name colours from it, prompts mention them, and colour-based
-//! segmentation relies on the entries being far apart in RGB.
+//! The fixed colour palette and shape set of the world. Scenes name colours and shapes from
+//! them, prompts mention them, and the probes segment videos by these colours (the entries are
+//! far apart in RGB).
 
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +69,33 @@ impl Color {
             Color::Black => [15, 15, 15],
             Color::Gray => [128, 128, 128],
         }
+    }
+}
+
+/// The shapes of the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    Star,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 4] = [Shape::Circle, Shape::Square, Shape::Triangle, Shape::Star];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Circle => "circle",
+            Shape::Square => "square",
+            Shape::Triangle => "triangle",
+            Shape::Star => "star",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Shape> {
+        Shape::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
