@@ -6,13 +6,16 @@
 //! its own file and is listed once in [`registry::REGISTRY`].
 
 pub mod aspect_ratio;
+pub mod flow;
 pub mod frame_count;
+pub mod global_motion;
 pub mod palette;
 pub mod preprocess;
 pub mod probes;
 pub mod registry;
 pub mod stats;
 pub mod temporal_diff;
+pub mod track;
 pub mod video;
 
 pub use registry::{Direction, Metric, MetricError, MetricId, REGISTRY};

@@ -1,0 +1,157 @@
+//! Global (camera) motion between frames: a similarity transform (zoom about the frame centre,
+//! rotation, translation) fitted robustly by RANSAC to Lucas–Kanade flow on a grid, then refined
+//! by least squares on the inliers. Moving objects are outliers; the textured background
+//! decides.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::flow::{Gray, dense};
+use crate::video::Video;
+
+/// Motion of the image content from one frame to the next: a point p (relative to the frame
+/// centre) moves to `scale · R(rotation) · p + [tx, ty]` (pixels).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Motion {
+    pub tx: f64,
+    pub ty: f64,
+    pub scale: f64,
+    pub rotation: f64,
+    /// Points that support the fit, and points tracked.
+    pub inliers: usize,
+    pub tracked: usize,
+}
+
+impl Motion {
+    pub const NONE: Motion = Motion { tx: 0.0, ty: 0.0, scale: 1.0, rotation: 0.0, inliers: 0, tracked: 0 };
+}
+
+const RANSAC_ITERS: usize = 256;
+const INLIER_PX: f64 = 0.5;
+
+/// Parameters (a, b, tx, ty) of x' = a·x − b·y + tx, y' = b·x + a·y + ty from point pairs.
+fn fit(pairs: &[([f64; 2], [f64; 2])]) -> Option<[f64; 4]> {
+    // Normal equations of the linear least-squares problem in (a, b, tx, ty).
+    let mut ata = [[0.0f64; 4]; 4];
+    let mut atb = [0.0f64; 4];
+    for &(p, q) in pairs {
+        let rows = [([p[0], -p[1], 1.0, 0.0], q[0]), ([p[1], p[0], 0.0, 1.0], q[1])];
+        for (r, v) in rows {
+            for i in 0..4 {
+                atb[i] += r[i] * v;
+                for j in 0..4 {
+                    ata[i][j] += r[i] * r[j];
+                }
+            }
+        }
+    }
+    solve4(ata, atb)
+}
+
+fn solve4(mut m: [[f64; 4]; 4], mut v: [f64; 4]) -> Option<[f64; 4]> {
+    for c in 0..4 {
+        let p = (c..4).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))?;
+        if m[p][c].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(c, p);
+        v.swap(c, p);
+        for r in 0..4 {
+            if r != c {
+                let f = m[r][c] / m[c][c];
+                for k in 0..4 {
+                    m[r][k] -= f * m[c][k];
+                }
+                v[r] -= f * v[c];
+            }
+        }
+    }
+    Some([v[0] / m[0][0], v[1] / m[1][1], v[2] / m[2][2], v[3] / m[3][3]])
+}
+
+fn residual(t: &[f64; 4], p: [f64; 2], q: [f64; 2]) -> f64 {
+    let x = t[0] * p[0] - t[1] * p[1] + t[2];
+    let y = t[1] * p[0] + t[0] * p[1] + t[3];
+    (x - q[0]).hypot(y - q[1])
+}
+
+/// Global motion from frame `a` to frame `b` (RGB8, same size).
+pub fn estimate(a: &[u8], b: &[u8], w: usize, h: usize) -> Motion {
+    let (ga, gb) = (Gray::from_rgb(a, w, h), Gray::from_rgb(b, w, h));
+    let stride = (w.min(h) / 16).max(2);
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    let pairs: Vec<([f64; 2], [f64; 2])> = dense(&ga, &gb, stride, 6)
+        .into_iter()
+        .filter_map(|(x, y, f)| {
+            let f = f?;
+            let p = [f64::from(x) - cx, f64::from(y) - cy];
+            Some((p, [p[0] + f64::from(f[0]), p[1] + f64::from(f[1])]))
+        })
+        .collect();
+    if pairs.len() < 4 {
+        return Motion { tracked: pairs.len(), ..Motion::NONE };
+    }
+    // Deterministic RANSAC: a fixed seed gives the same fit for the same frames.
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    let mut best: (usize, [f64; 4]) = (0, [1.0, 0.0, 0.0, 0.0]);
+    for _ in 0..RANSAC_ITERS {
+        let i = rng.random_range(0..pairs.len());
+        let j = rng.random_range(0..pairs.len());
+        if i == j {
+            continue;
+        }
+        let Some(t) = fit(&[pairs[i], pairs[j]]) else { continue };
+        let n = pairs.iter().filter(|(p, q)| residual(&t, *p, *q) < INLIER_PX).count();
+        if n > best.0 {
+            best = (n, t);
+        }
+    }
+    let inliers: Vec<_> = pairs.iter().copied().filter(|(p, q)| residual(&best.1, *p, *q) < INLIER_PX).collect();
+    let t = fit(&inliers).unwrap_or(best.1);
+    Motion {
+        tx: t[2],
+        ty: t[3],
+        scale: t[0].hypot(t[1]),
+        rotation: t[1].atan2(t[0]),
+        inliers: inliers.len(),
+        tracked: pairs.len(),
+    }
+}
+
+/// Global motion between every pair of consecutive frames.
+pub fn camera_path(video: &Video) -> Vec<Motion> {
+    let (w, h) = (video.width() as usize, video.height() as usize);
+    (1..video.len()).map(|t| estimate(video.frame(t - 1), video.frame(t), w, h)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn textured(w: usize, h: usize, shift: [f64; 2], zoom: f64) -> Vec<u8> {
+        let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+        let mut out = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            for x in 0..w {
+                // Content point that lands at pixel (x, y).
+                let (u, v) = (((x as f64 - cx) - shift[0]) / zoom, ((y as f64 - cy) - shift[1]) / zoom);
+                let l = 128.0 + 50.0 * (0.37 * u).sin() * (0.29 * v).cos() + 40.0 * (0.21 * u + 0.33 * v).sin();
+                let l = l.round().clamp(0.0, 255.0) as u8;
+                out.extend([l, l, l]);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn recovers_translation_and_zoom() {
+        let (w, h) = (96, 72);
+        let a = textured(w, h, [0.0, 0.0], 1.0);
+        let m = estimate(&a, &textured(w, h, [2.5, -1.5], 1.0), w, h);
+        assert!((m.tx - 2.5).abs() < 0.1 && (m.ty + 1.5).abs() < 0.1, "{m:?}");
+        assert!((m.scale - 1.0).abs() < 0.005);
+        let z = estimate(&a, &textured(w, h, [0.0, 0.0], 1.04), w, h);
+        assert!((z.scale - 1.04).abs() < 0.005 && z.tx.abs() < 0.2, "{z:?}");
+    }
+}
