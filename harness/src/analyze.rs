@@ -211,7 +211,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         n.failed_generations =
             units.iter().filter(|u| loaded.gens.get(&u.id).is_some_and(|g| g.status == Status::Error)).count();
         let mut metrics = BTreeMap::new();
-        for m in &s.metrics {
+        for m in s.metrics.iter().chain(&s.probes) {
             let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
             for u in &units {
                 match loaded.scores.get(&(u.id.clone(), m.clone())) {
@@ -228,7 +228,8 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             let seed =
                 u64::from_str_radix(&sha256_hex(format!("videval/boot/v1\0{}\0{m}", s.name).as_bytes())[..15], 16)
                     .unwrap_or(1);
-            if let (Some(e), Some(metric)) = (cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed), registry::lookup(m))
+            if let (Some(e), Some((version, direction, description))) =
+                (cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed), describe(m))
             {
                 metrics.insert(
                     m.clone(),
@@ -246,12 +247,9 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                         n_samples: e.n_samples,
                         n_boot: e.n_boot,
                         rng_seed: e.rng_seed,
-                        metric_version: metric.version(),
-                        direction: serde_json::to_value(metric.direction())
-                            .ok()
-                            .and_then(|v| v.as_str().map(String::from))
-                            .unwrap_or_default(),
-                        description: metric.description().into(),
+                        metric_version: version,
+                        direction,
+                        description,
                     },
                 );
             }
@@ -268,10 +266,15 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             let g = loaded.gens.get(&u.id)?;
             let mut metrics = BTreeMap::new();
             let mut metric_errors = BTreeMap::new();
-            for m in plan.suite(&u.id.suite).map(|s| s.metrics.as_slice()).unwrap_or_default() {
+            let mut details = BTreeMap::new();
+            let suite = plan.suite(&u.id.suite);
+            for m in suite.iter().flat_map(|s| s.metrics.iter().chain(&s.probes)) {
                 match loaded.scores.get(&(u.id.clone(), m.clone())) {
                     Some(r) if r.status == Status::Ok => {
                         metrics.insert(m.clone(), r.value.unwrap_or(f64::NAN));
+                        if let Some(d) = &r.detail {
+                            details.insert(m.clone(), d.clone());
+                        }
                     }
                     Some(r) => {
                         metric_errors.insert(m.clone(), r.error.clone().unwrap_or_default());
@@ -291,6 +294,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 error: g.error.clone(),
                 metrics,
                 metric_errors,
+                details,
             })
         })
         .collect();
@@ -303,6 +307,21 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         suites,
         samples,
     }
+}
+
+/// Version, direction and description of a metric or probe pass rate by its results name.
+fn describe(name: &str) -> Option<(u32, String, String)> {
+    if let Some(probe) = name.strip_prefix("probe:") {
+        return Some((
+            videval_metrics::probes::VERSION,
+            "higher_is_better".into(),
+            format!("Pass rate of the `{probe}` expectations (per sample: the fraction of its checks that pass)."),
+        ));
+    }
+    let m = registry::lookup(name)?;
+    let direction =
+        serde_json::to_value(m.direction()).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    Some((m.version(), direction, m.description().into()))
 }
 
 fn write_parquet(path: &Path, plan: &Plan, loaded: &Loaded) -> Result<()> {
@@ -323,7 +342,7 @@ fn write_parquet(path: &Path, plan: &Plan, loaded: &Loaded) -> Result<()> {
         let Some(suite) = plan.suite(&u.id.suite) else {
             continue;
         };
-        for m in &suite.metrics {
+        for m in suite.metrics.iter().chain(&suite.probes) {
             let Some(r) = loaded.scores.get(&(u.id.clone(), m.clone())).filter(|r| r.status == Status::Ok) else {
                 continue;
             };

@@ -60,6 +60,9 @@ pub struct SuiteRef {
     pub version: u32,
     pub content_hash: String,
     pub metrics: Vec<String>,
+    /// Probe pass rates the suite's cases produce (`probe:<name>`), sorted.
+    #[serde(default)]
+    pub probes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -210,6 +213,13 @@ impl Plan {
                 version: s.version,
                 content_hash: s.content_hash(),
                 metrics: s.metrics.clone(),
+                probes: s
+                    .cases
+                    .iter()
+                    .flat_map(|c| c.expect.iter().map(|e| format!("probe:{}", e.probe())))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
             })
             .collect();
         let keyed: Vec<(&UnitId, &str)> = units.iter().map(|u| (&u.id, u.gen_key.as_str())).collect();

@@ -64,6 +64,9 @@ pub struct ScoreRecord {
     pub value: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For probes: every expectation's verdict and reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub cached: bool,
     pub wall_s: f64,
 }

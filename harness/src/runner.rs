@@ -5,13 +5,14 @@
 //! whose key (video bytes + metric version) is already known is reused without decoding. So a
 //! run killed at any point and started again does only what is unfinished.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use videval_metrics::probes::{self, Expectation};
 use videval_metrics::registry::{self, MetricError};
 
 use crate::error::{Error, Result};
@@ -79,6 +80,8 @@ struct ScoreCache {
     status: Status,
     value: Option<f64>,
     error: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -103,8 +106,28 @@ pub struct Runner<'a> {
     pub progress: bool,
 }
 
-fn score_key(video_sha: &str, metric: &str, version: u32) -> String {
-    key_of(&("videval/score-key/v1", video_sha, metric, version))
+/// A score's cache key: the video's bytes, what measures it (name and version) and, for
+/// probes, the expectations checked.
+fn score_key<P: Serialize>(video_sha: &str, metric: &str, version: u32, params: &P) -> String {
+    key_of(&("videval/score-key/v2", video_sha, metric, version, params))
+}
+
+/// The results name of a probe's pass rate.
+pub fn probe_metric(probe: &str) -> String {
+    format!("probe:{probe}")
+}
+
+/// One thing measured on a video.
+struct Measure {
+    name: String,
+    version: u32,
+    key: String,
+    kind: Kind,
+}
+
+enum Kind {
+    Metric(&'static dyn videval_metrics::Metric),
+    Probes(Vec<Expectation>),
 }
 
 /// The last record per key wins (a retried unit supersedes its failed attempt).
@@ -114,7 +137,7 @@ fn latest<T, K: Ord>(records: Vec<T>, key: impl Fn(&T) -> K) -> BTreeMap<K, T> {
 
 impl ScoreCache {
     fn new(status: Status, value: Option<f64>, error: Option<String>) -> Self {
-        Self { schema: SCORE_CACHE_SCHEMA.into(), status, value, error }
+        Self { schema: SCORE_CACHE_SCHEMA.into(), status, value, error, detail: None }
     }
 }
 
@@ -244,8 +267,37 @@ impl Runner<'_> {
         Ok((record.status == Status::Ok, record.cached))
     }
 
-    /// Scores every `ok` generation of this shard with its suite's metrics, skipping scores
-    /// already recorded.
+    /// What to measure on a unit's video: its suite's metrics, then one pass rate per probe
+    /// named by the case's expectations.
+    fn measures(&self, g: &GenRecord) -> Vec<Measure> {
+        let sha = g.video_sha256.as_deref().unwrap_or_default();
+        let mut out = Vec::new();
+        if let Some(s) = self.plan.suite(&g.unit.suite) {
+            for name in &s.metrics {
+                if let Some(m) = registry::lookup(name) {
+                    out.push(Measure {
+                        name: name.clone(),
+                        version: m.version(),
+                        key: score_key(sha, name, m.version(), &()),
+                        kind: Kind::Metric(m),
+                    });
+                }
+            }
+        }
+        let case = self.suites.iter().find(|s| s.name == g.unit.suite).and_then(|s| s.case(&g.unit.case_id));
+        let mut by_probe: BTreeMap<&'static str, Vec<Expectation>> = BTreeMap::new();
+        for e in case.map(|c| c.expect.as_slice()).unwrap_or_default() {
+            by_probe.entry(e.probe()).or_default().push(e.clone());
+        }
+        for (probe, expectations) in by_probe {
+            let name = probe_metric(probe);
+            let key = score_key(sha, &name, probes::VERSION, &expectations);
+            out.push(Measure { name, version: probes::VERSION, key, kind: Kind::Probes(expectations) });
+        }
+        out
+    }
+
+    /// Scores every `ok` generation of this shard, skipping scores already recorded.
     pub fn score(&self, counts: &mut StageCounts) -> Result<()> {
         let dir = self.shard_dir();
         let gens = latest(records::read::<GenRecord>(&dir.join("generations.jsonl"))?, |r| r.unit.clone());
@@ -255,29 +307,27 @@ impl Runner<'_> {
             .filter(|r| r.status != Status::Error)
             .map(|r| format!("{}|{}", r.unit, r.score_key))
             .collect();
-        let metrics_of: HashMap<&str, &[String]> =
-            self.plan.suites.iter().map(|s| (s.name.as_str(), s.metrics.as_slice())).collect();
         let mine: BTreeSet<UnitId> = self.my_units().into_iter().map(|u| u.id.clone()).collect();
-        let todo: Vec<&GenRecord> = gens
+        let todo: Vec<(&GenRecord, Vec<Measure>)> = gens
             .values()
             .filter(|g| g.status == Status::Ok && mine.contains(&g.unit))
-            .filter(|g| {
-                let sha = g.video_sha256.as_deref().unwrap_or_default();
-                metrics_of.get(g.unit.suite.as_str()).is_some_and(|ms| {
-                    ms.iter().any(|m| {
-                        let version = registry::lookup(m).map_or(0, |x| x.version());
-                        !done.contains(&format!("{}|{}", g.unit, score_key(sha, m, version)))
-                    })
-                })
+            .map(|g| {
+                (
+                    g,
+                    self.measures(g)
+                        .into_iter()
+                        .filter(|m| !done.contains(&format!("{}|{}", g.unit, m.key)))
+                        .collect::<Vec<_>>(),
+                )
             })
+            .filter(|(_, ms)| !ms.is_empty())
             .collect();
         let out = Appender::open(&path)?;
         let bar = self.bar(todo.len(), "score");
         let results: Vec<Result<[usize; 3]>> = todo
             .par_iter()
-            .map(|g| {
-                let r =
-                    self.score_one(g, metrics_of.get(g.unit.suite.as_str()).copied().unwrap_or_default(), &done, &out);
+            .map(|(g, ms)| {
+                let r = self.score_one(g, ms, &out);
                 bar.inc(1);
                 r
             })
@@ -292,43 +342,45 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn score_one(
-        &self,
-        g: &GenRecord,
-        metrics: &[String],
-        done: &BTreeSet<String>,
-        out: &Appender,
-    ) -> Result<[usize; 3]> {
+    fn score_one(&self, g: &GenRecord, measures: &[Measure], out: &Appender) -> Result<[usize; 3]> {
         let sha = g.video_sha256.clone().unwrap_or_default();
         let mut decoded: Option<std::result::Result<videval_metrics::Video, String>> = None;
         let mut tally = [0usize; 3];
-        for name in metrics {
-            let Some(metric) = registry::lookup(name) else {
-                continue;
-            };
-            let key = score_key(&sha, name, metric.version());
-            if done.contains(&format!("{}|{key}", g.unit)) {
-                continue;
-            }
+        for m in measures {
             let start = Instant::now();
-            let (cache, cached) = match self.store.get::<ScoreCache>("scores", &key) {
+            let (cache, cached) = match self.store.get::<ScoreCache>("scores", &m.key) {
                 Some(c) if c.schema == SCORE_CACHE_SCHEMA => (c, true),
                 _ => {
                     let video = decoded.get_or_insert_with(|| {
                         video::decode(Path::new(g.video_path.as_deref().unwrap_or_default())).map_err(|e| e.to_string())
                     });
-                    let c = match video {
-                        Err(e) => ScoreCache::new(Status::Error, None, Some(e.clone())),
-                        Ok(v) => match metric.measure(v) {
+                    let c = match (video, &m.kind) {
+                        (Err(e), _) => ScoreCache::new(Status::Error, None, Some(e.clone())),
+                        (Ok(v), Kind::Metric(metric)) => match metric.measure(v) {
                             Ok(x) => ScoreCache::new(Status::Ok, Some(x), None),
                             Err(e @ MetricError::TooFewFrames { .. }) => {
                                 ScoreCache::new(Status::NotApplicable, None, Some(e.to_string()))
                             }
                             Err(e) => ScoreCache::new(Status::Error, None, Some(e.to_string())),
                         },
+                        (Ok(v), Kind::Probes(expectations)) => {
+                            let ctx = probes::Context::new(v);
+                            let verdicts: Vec<probes::Verdict> =
+                                expectations.iter().map(|e| probes::check(e, &ctx)).collect();
+                            let passed = verdicts.iter().filter(|v| v.pass).count();
+                            let detail = verdicts
+                                .iter()
+                                .map(|v| format!("{}: {}", if v.pass { "pass" } else { "FAIL" }, v.reason))
+                                .collect::<Vec<_>>()
+                                .join(" | ");
+                            ScoreCache {
+                                detail: Some(detail),
+                                ..ScoreCache::new(Status::Ok, Some(passed as f64 / verdicts.len() as f64), None)
+                            }
+                        }
                     };
                     if c.status != Status::Error {
-                        self.store.put("scores", &key, &c)?;
+                        self.store.put("scores", &m.key, &c)?;
                     }
                     (c, false)
                 }
@@ -345,12 +397,13 @@ impl Runner<'_> {
                 unit: g.unit.clone(),
                 gen_key: g.gen_key.clone(),
                 video_sha256: sha.clone(),
-                metric: name.clone(),
-                metric_version: metric.version(),
-                score_key: key,
+                metric: m.name.clone(),
+                metric_version: m.version,
+                score_key: m.key.clone(),
                 status: cache.status,
                 value: cache.value,
                 error: cache.error,
+                detail: cache.detail,
                 cached,
                 wall_s: start.elapsed().as_secs_f64(),
             })?;

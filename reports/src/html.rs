@@ -210,6 +210,7 @@ mod tests {
                 error: None,
                 metrics: BTreeMap::from([("temporal_diff".to_string(), 0.25)]),
                 metric_errors: BTreeMap::new(),
+                details: BTreeMap::new(),
             }],
         }
     }

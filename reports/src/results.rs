@@ -77,4 +77,7 @@ pub struct Sample {
     /// Metrics that failed or did not apply, with the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metric_errors: BTreeMap<String, String>,
+    /// For probe pass rates: each expectation's verdict and reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, String>,
 }

@@ -139,6 +139,8 @@ probe_params! {
         cause: ObjectRef,
         effect: ObjectRef,
         change: Change,
+        /// The object the cause touches when it is not the effect itself (a switch).
+        #[serde(default, skip_serializing_if = "Option::is_none")] via: Option<ObjectRef>,
     }
     /// `object` stands in `relation` to `other` (sign-correct left/right).
     Position {
@@ -315,4 +317,186 @@ mod tests {
         assert_eq!(parse_ratio("9:16"), Some(9.0 / 16.0));
         assert_eq!(parse_ratio("9x16"), None);
     }
+}
+
+mod aspect;
+mod bounce;
+mod camera;
+mod cause_effect;
+mod count;
+mod framing;
+mod gravity;
+mod loop_;
+mod motion;
+mod permanence;
+mod persistence;
+mod position;
+
+use std::cell::OnceCell;
+
+use crate::global_motion::{Motion as FrameMotion, camera_path};
+use crate::track::{Observation, Track, track};
+use crate::video::Video;
+
+/// Bumped when any probe's verdicts can change; part of every probe score's cache key.
+pub const VERSION: u32 = 1;
+
+/// The outcome of one expectation on one video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub pass: bool,
+    /// The measured quantity the verdict rests on (units in the reason), when there is one.
+    pub value: Option<f64>,
+    pub reason: String,
+}
+
+impl Verdict {
+    pub fn new(pass: bool, value: Option<f64>, reason: impl Into<String>) -> Verdict {
+        Verdict { pass, value, reason: reason.into() }
+    }
+
+    pub fn fail(reason: impl Into<String>) -> Verdict {
+        Verdict::new(false, None, reason)
+    }
+}
+
+/// What probes measure a video through, computed once and shared by all its expectations.
+pub struct Context<'a> {
+    pub video: &'a Video,
+    tracks: OnceCell<Vec<Track>>,
+    camera: OnceCell<Vec<FrameMotion>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(video: &'a Video) -> Context<'a> {
+        Context { video, tracks: OnceCell::new(), camera: OnceCell::new() }
+    }
+
+    pub fn tracks(&self) -> &[Track] {
+        self.tracks.get_or_init(|| track(self.video))
+    }
+
+    pub fn camera(&self) -> &[FrameMotion] {
+        self.camera.get_or_init(|| camera_path(self.video))
+    }
+
+    /// Pixels per canvas height (the unit of positions and speeds in expectations).
+    pub fn unit(&self) -> f64 {
+        f64::from(self.video.height())
+    }
+
+    pub fn dt(&self) -> f64 {
+        1.0 / self.video.fps()
+    }
+
+    /// The track an object reference means: the longest-seen track whose first or main colour
+    /// and shape match.
+    pub fn find(&self, r: &ObjectRef) -> Result<&Track, Verdict> {
+        let matches = |t: &Track| {
+            let first = t.first().map(|(_, o)| o);
+            let color_ok = r.color.is_none_or(|c| first.is_some_and(|o| o.color == c) || t.main_color() == Some(c));
+            let shape_ok = r.shape.is_none_or(|s| first.is_some_and(|o| o.shape == s) || t.main_shape() == Some(s));
+            color_ok && shape_ok
+        };
+        self.tracks()
+            .iter()
+            .filter(|t| matches(t))
+            .max_by(|a, b| {
+                (a.seen().count() as f64 * a.mean_area()).total_cmp(&(b.seen().count() as f64 * b.mean_area()))
+            })
+            .ok_or_else(|| Verdict::fail(format!("no {} found in the video", describe(r))))
+    }
+
+    /// Camera displacement of the content, accumulated up to frame `t` (pixels).
+    pub fn camera_shift(&self, t: usize) -> [f64; 2] {
+        self.camera().iter().take(t).fold([0.0, 0.0], |s, m| [s[0] + m.tx, s[1] + m.ty])
+    }
+
+    /// An observation's centre with the camera's displacement removed (world-like pixels).
+    pub fn world_center(&self, t: usize, o: &Observation) -> [f64; 2] {
+        let s = self.camera_shift(t);
+        [o.center[0] - s[0], o.center[1] - s[1]]
+    }
+}
+
+/// "red square", "red object", "square".
+pub fn describe(r: &ObjectRef) -> String {
+    match (r.color, r.shape) {
+        (Some(c), Some(s)) => format!("{} {}", c.name(), s.name()),
+        (Some(c), None) => format!("{} object", c.name()),
+        (None, Some(s)) => s.name().to_string(),
+        (None, None) => "object".into(),
+    }
+}
+
+/// Checks one expectation against the video behind `ctx`.
+pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
+    match e {
+        Expectation::Gravity(p) => gravity::check(p, ctx),
+        Expectation::Bounce(p) => bounce::check(p, ctx),
+        Expectation::CauseEffect(p) => cause_effect::check(p, ctx),
+        Expectation::Position(p) => position::check(p, ctx),
+        Expectation::Motion(p) => motion::check(p, ctx),
+        Expectation::Camera(p) => camera::check(p, ctx),
+        Expectation::Permanence(p) => permanence::check(p, ctx),
+        Expectation::Persistence(p) => persistence::check(p, ctx),
+        Expectation::Framing(p) => framing::check(p, ctx),
+        Expectation::Aspect(p) => aspect::check(p, ctx),
+        Expectation::Continuity(_) => Verdict::fail(
+            "not measurable yet: continuity needs the conditioning input, which generators do not receive yet",
+        ),
+        Expectation::Loop(p) => loop_::check(p, ctx),
+        Expectation::Count(p) => count::check(p, ctx),
+    }
+}
+
+/// Formats a bound for reasons: "in [0.4, 0.95]", "≥ 1", "≤ 0".
+pub fn bound_words(b: &Bound) -> String {
+    match b.limits() {
+        Ok((lo, hi)) if lo.is_infinite() => format!("≤ {hi}"),
+        Ok((lo, hi)) if hi.is_infinite() => format!("≥ {lo}"),
+        Ok((lo, hi)) => format!("in [{lo}, {hi}]"),
+        Err(e) => e,
+    }
+}
+
+/// Least-squares parabola y = c0 + c1·t + c2·t² and its R².
+pub fn fit_parabola(ts: &[f64], ys: &[f64]) -> Option<([f64; 3], f64)> {
+    if ts.len() < 4 {
+        return None;
+    }
+    let mut m = [[0.0f64; 3]; 3];
+    let mut v = [0.0f64; 3];
+    for (&t, &y) in ts.iter().zip(ys) {
+        let p = [1.0, t, t * t];
+        for i in 0..3 {
+            v[i] += p[i] * y;
+            for j in 0..3 {
+                m[i][j] += p[i] * p[j];
+            }
+        }
+    }
+    // Gaussian elimination with partial pivoting on the 3×3 normal equations.
+    for c in 0..3 {
+        let piv = (c..3).max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs()))?;
+        if m[piv][c].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(c, piv);
+        v.swap(c, piv);
+        for r in 0..3 {
+            if r != c {
+                let f = m[r][c] / m[c][c];
+                for k in 0..3 {
+                    m[r][k] -= f * m[c][k];
+                }
+                v[r] -= f * v[c];
+            }
+        }
+    }
+    let c = [v[0] / m[0][0], v[1] / m[1][1], v[2] / m[2][2]];
+    let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+    let ss_tot: f64 = ys.iter().map(|y| (y - mean).powi(2)).sum();
+    let ss_res: f64 = ts.iter().zip(ys).map(|(&t, &y)| (y - (c[0] + c[1] * t + c[2] * t * t)).powi(2)).sum();
+    Some((c, if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 1.0 }))
 }

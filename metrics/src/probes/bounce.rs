@@ -1,0 +1,55 @@
+//! `bounce`: count floor bounces (lowest points followed by a rise) and estimate restitution
+//! from successive peak heights above the contact line: e = √(h₁ / h₀). A time-reversed clip
+//! gains height with every bounce (e > 1) and fails a restitution range.
+
+use super::{Bounce, Context, Verdict, bound_words};
+
+pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
+    let track = match ctx.find(&p.object) {
+        Ok(t) => t,
+        Err(v) => return v,
+    };
+    let unit = ctx.unit();
+    let ys: Vec<f64> = track.seen().map(|(t, o)| ctx.world_center(t, o)[1] / unit).collect();
+    if ys.len() < 3 {
+        return Verdict::fail("seen in fewer than 3 frames");
+    }
+    let floor = ys.iter().copied().fold(f64::MIN, f64::max);
+    let mut contacts = Vec::new();
+    for k in 1..ys.len() - 1 {
+        if ys[k] >= ys[k - 1] && ys[k] > ys[k + 1] + 1e-3 && floor - ys[k] < 0.05 {
+            contacts.push(k);
+        }
+    }
+    let count = contacts.len() as f64;
+    // Peak heights above the floor line: before the first contact, and between contacts.
+    let mut peaks = Vec::new();
+    let mut start = 0;
+    for &c in contacts.iter().chain(std::iter::once(&(ys.len() - 1))) {
+        let top = ys[start..=c].iter().copied().fold(f64::MAX, f64::min);
+        peaks.push(floor - top);
+        start = c;
+    }
+    let es: Vec<f64> = peaks.windows(2).filter(|w| w[0] > 0.02).map(|w| (w[1].max(0.0) / w[0]).sqrt()).collect();
+    let e = (!es.is_empty()).then(|| es[0]);
+    let mut problems = Vec::new();
+    if let Some(b) = &p.count {
+        if !b.contains(count) {
+            problems.push(format!("{count} bounce(s), expected {}", bound_words(b)));
+        }
+    }
+    if let Some(b) = &p.restitution {
+        match e {
+            Some(e) if !b.contains(e) => problems.push(format!("restitution {e:.2} not {}", bound_words(b))),
+            None => problems.push("no rebound to measure restitution from".into()),
+            _ => {}
+        }
+    }
+    let pass = problems.is_empty();
+    let reason = if pass {
+        format!("{count} bounce(s){}", e.map_or(String::new(), |e| format!(", restitution {e:.2}")))
+    } else {
+        problems.join("; ")
+    };
+    Verdict::new(pass, Some(count), reason)
+}

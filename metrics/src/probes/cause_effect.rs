@@ -1,0 +1,83 @@
+//! `cause_effect`: the effect object changes (starts moving, changes colour or shape) only after
+//! the cause object touches it (or touches `via`, e.g. a switch). Reversing time moves the change before the contact and fails.
+
+use super::{CauseEffect, Change, Context, Verdict};
+use crate::track::Track;
+
+/// Displacement from the starting position (canvas heights) that counts as "started moving".
+const MOVED: f64 = 0.02;
+
+/// Gap between the two boxes in frame t (0 when they overlap), if both are seen.
+fn gap(a: &Track, b: &Track, t: usize) -> Option<f64> {
+    match (a.frames.get(t), b.frames.get(t)) {
+        (Some(Some(x)), Some(Some(y))) => {
+            let dx = (x.bbox[0] - y.bbox[2]).max(y.bbox[0] - x.bbox[2]).max(0.0);
+            let dy = (x.bbox[1] - y.bbox[3]).max(y.bbox[1] - x.bbox[3]).max(0.0);
+            Some(dx.hypot(dy))
+        }
+        _ => None,
+    }
+}
+
+/// Largest distance either object moves between consecutive frames: a contact can happen
+/// between two frames, so boxes closer than this may have touched.
+fn step(t: &Track) -> f64 {
+    let seen: Vec<_> = t.seen().collect();
+    seen.windows(2)
+        .filter(|w| w[1].0 == w[0].0 + 1)
+        .map(|w| (w[1].1.center[0] - w[0].1.center[0]).hypot(w[1].1.center[1] - w[0].1.center[1]))
+        .fold(0.0, f64::max)
+}
+
+pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
+    let (cause, effect) = match (ctx.find(&p.cause), ctx.find(&p.effect)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(v), _) | (_, Err(v)) => return v,
+    };
+    if cause.id == effect.id {
+        return Verdict::fail("cause and effect name the same object");
+    }
+    let touched = match &p.via {
+        Some(r) => match ctx.find(r) {
+            Ok(t) => t,
+            Err(v) => return v,
+        },
+        None => effect,
+    };
+    let n = cause.frames.len().min(touched.frames.len());
+    let reach = step(cause).max(step(touched)) + 1.0;
+    let contact = (0..n).find(|&t| gap(cause, touched, t).is_some_and(|g| g <= reach));
+    let Some((t0, first)) = effect.first() else { return Verdict::fail("effect never seen") };
+    let unit = ctx.unit();
+    let change = match p.change {
+        Change::StartsMoving => effect.seen().find(|(t, o)| {
+            let (a, b) = (ctx.world_center(t0, first), ctx.world_center(*t, o));
+            (b[0] - a[0]).hypot(b[1] - a[1]) / unit > MOVED
+        }),
+        Change::ChangesColor => effect.seen().find(|(_, o)| o.color != first.color),
+        Change::ChangesShape => {
+            // Shape classes flicker on anti-aliased edges: require two agreeing frames.
+            let seen: Vec<_> = effect.seen().collect();
+            seen.windows(2).find(|w| w[0].1.shape != first.shape && w[1].1.shape == w[0].1.shape).map(|w| w[0])
+        }
+    }
+    .map(|(t, _)| t);
+    let word = format!("{:?}", p.change).to_lowercase();
+    match (contact, change) {
+        (_, None) => Verdict::fail(format!("the effect never {word}")),
+        (None, Some(t)) => {
+            Verdict::new(false, Some(t as f64 * ctx.dt()), format!("{word} at frame {t} without any contact"))
+        }
+        // One frame of slack: the contact can fall between two frames.
+        (Some(c), Some(t)) if t + 1 < c => Verdict::new(
+            false,
+            Some((t as f64 - c as f64) * ctx.dt()),
+            format!("{word} at frame {t}, before the contact at frame {c}"),
+        ),
+        (Some(c), Some(t)) => Verdict::new(
+            true,
+            Some((t as f64 - c as f64) * ctx.dt()),
+            format!("contact at frame {c}, then {word} at frame {t}"),
+        ),
+    }
+}

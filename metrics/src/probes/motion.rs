@@ -1,0 +1,43 @@
+//! `motion`: the object's displacement from its first to its last sighting, with the camera's
+//! motion removed, points the expected way by at least 3% of the frame height (and its speed,
+//! canvas heights per second, lies in the bound). A mirrored clip flips left and right.
+
+use super::{Context, Direction, Motion, Verdict, bound_words};
+
+/// Smallest displacement (canvas heights) that counts as moving.
+pub const MIN_SHIFT: f64 = 0.03;
+
+pub fn check(p: &Motion, ctx: &Context<'_>) -> Verdict {
+    let track = match ctx.find(&p.object) {
+        Ok(t) => t,
+        Err(v) => return v,
+    };
+    let (Some((t0, a)), Some((t1, b))) = (track.first(), track.last()) else { return Verdict::fail("never seen") };
+    if t1 == t0 {
+        return Verdict::fail("seen in one frame only");
+    }
+    let (pa, pb) = (ctx.world_center(t0, a), ctx.world_center(t1, b));
+    let unit = ctx.unit();
+    let (dx, dy) = ((pb[0] - pa[0]) / unit, (pb[1] - pa[1]) / unit);
+    let along = match p.direction {
+        Direction::Left => -dx,
+        Direction::Right => dx,
+        Direction::Up => -dy,
+        Direction::Down => dy,
+    };
+    let speed = along / ((t1 - t0) as f64 * ctx.dt());
+    let word = format!("{:?}", p.direction).to_lowercase();
+    if along < MIN_SHIFT {
+        return Verdict::new(false, Some(speed), format!("moves {along:+.3} h {word} (dx {dx:+.3}, dy {dy:+.3})"));
+    }
+    if let Some(b) = &p.speed {
+        if !b.contains(speed) {
+            return Verdict::new(
+                false,
+                Some(speed),
+                format!("speed {speed:.3} h/s {word}, expected {}", bound_words(b)),
+            );
+        }
+    }
+    Verdict::new(true, Some(speed), format!("moves {word} {along:.3} h at {speed:.3} h/s"))
+}

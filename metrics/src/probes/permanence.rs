@@ -1,0 +1,68 @@
+//! `permanence`: an object that disappears (behind an occluder or out of frame) comes back as
+//! itself: the same track reappears with the same colour and shape and a similar size. A colour
+//! swapped while hidden breaks the track and fails.
+
+use super::{Context, Permanence, Verdict};
+use crate::track::Observation;
+
+pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
+    let track = match ctx.find(&p.object) {
+        Ok(t) => t,
+        Err(v) => return v,
+    };
+    let seen: Vec<usize> = track.seen().map(|(t, _)| t).collect();
+    let gaps = seen.windows(2).filter(|w| w[1] > w[0] + 1).count();
+    let hidden = seen.windows(2).map(|w| w[1] - w[0] - 1).sum::<usize>();
+    let total = ctx.video.len();
+    let (first, last) = (seen[0], seen[seen.len() - 1]);
+    // Gone for good: last seen well before the end, away from the frame edges.
+    if let Some((_, o)) = track.last() {
+        let (w, h) = (f64::from(ctx.video.width()), f64::from(ctx.video.height()));
+        let at_edge = o.bbox[0] <= 1.0 || o.bbox[1] <= 1.0 || o.bbox[2] >= w - 1.0 || o.bbox[3] >= h - 1.0;
+        if last + 2 < total && !at_edge {
+            return Verdict::new(
+                false,
+                Some(hidden as f64),
+                format!("vanishes at frame {} and never comes back", last + 1),
+            );
+        }
+    }
+    // Compare the object before its first disappearance with the object after its last
+    // reappearance: modal colour and shape, and largest area (robust to partial occlusion).
+    let split_at = |after: bool| -> Vec<&Observation> {
+        let first_gap = seen.windows(2).position(|w| w[1] > w[0] + 1).map_or(seen.len(), |k| k + 1);
+        let last_gap = seen.windows(2).rposition(|w| w[1] > w[0] + 1).map_or(0, |k| k + 1);
+        let frames = if after { &seen[last_gap..] } else { &seen[..first_gap] };
+        frames.iter().filter_map(|&t| track.frames[t].as_ref()).collect()
+    };
+    let (before, after) = (split_at(false), split_at(true));
+    let modal = |obs: &[&Observation], f: &dyn Fn(&Observation) -> String| {
+        let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for o in obs {
+            *counts.entry(f(o)).or_default() += 1;
+        }
+        counts.into_iter().max_by_key(|c| c.1).map(|c| c.0).unwrap_or_default()
+    };
+    let max_area = |obs: &[&Observation]| obs.iter().map(|o| o.area).fold(0.0, f64::max);
+    let mut problems = Vec::new();
+    let (ca, cb) = (modal(&before, &|o| o.color.name().into()), modal(&after, &|o| o.color.name().into()));
+    if p.same_color && ca != cb {
+        problems.push(format!("comes back {cb} instead of {ca}"));
+    }
+    // Shape classes are unreliable below ~80 px of area (a few pixels across).
+    let (sa, sb) = (modal(&before, &|o| o.shape.name().into()), modal(&after, &|o| o.shape.name().into()));
+    if p.same_shape && sa != sb && max_area(&before).min(max_area(&after)) >= 80.0 {
+        problems.push(format!("comes back a {sb} instead of a {sa}"));
+    }
+    let ratio = max_area(&after) / max_area(&before).max(1.0);
+    if gaps > 0 && !(0.5..=2.0).contains(&ratio) {
+        problems.push(format!("comes back {ratio:.2}× its size"));
+    }
+    let pass = problems.is_empty();
+    let reason = if pass {
+        format!("seen frames {first}–{last}, hidden {hidden} frame(s) in {gaps} gap(s), same identity")
+    } else {
+        problems.join("; ")
+    };
+    Verdict::new(pass, Some(hidden as f64), reason)
+}

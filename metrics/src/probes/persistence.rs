@@ -1,0 +1,70 @@
+//! `persistence`: a change stays made. `color`/`shape`: once the object's colour (shape) has
+//! changed it never changes back; `trail`: the paint of the object's colour only grows (by half
+//! at least over the clip) and never shrinks by more than a tenth, so a reversed clip fails.
+
+use super::{Context, Persistence, Persisting, Verdict};
+
+pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
+    let track = match ctx.find(&p.object) {
+        Ok(t) => t,
+        Err(v) => return v,
+    };
+    match p.what {
+        Persisting::Color | Persisting::Shape => {
+            let states: Vec<String> =
+                track
+                    .seen()
+                    .map(|(_, o)| {
+                        if p.what == Persisting::Color {
+                            o.color.name().to_string()
+                        } else {
+                            o.shape.name().to_string()
+                        }
+                    })
+                    .collect();
+            // Runs of equal states; a persistent change has at most two runs (before, after),
+            // ignoring single-frame shape flickers.
+            let mut runs: Vec<(String, usize)> = Vec::new();
+            for s in states {
+                match runs.last_mut() {
+                    Some((last, n)) if *last == s => *n += 1,
+                    _ => runs.push((s, 1)),
+                }
+            }
+            let runs: Vec<&(String, usize)> = runs.iter().filter(|r| p.what == Persisting::Color || r.1 > 1).collect();
+            let mut distinct: Vec<&str> = Vec::new();
+            for r in &runs {
+                if distinct.last() != Some(&r.0.as_str()) {
+                    distinct.push(&r.0);
+                }
+            }
+            let changes = distinct.len().saturating_sub(1);
+            let pass = changes <= 1;
+            let path = distinct.join(" → ");
+            Verdict::new(
+                pass,
+                Some(changes as f64),
+                if pass { format!("stays {path}") } else { format!("changes back: {path}") },
+            )
+        }
+        Persisting::Trail => {
+            let Some(color) = track.main_color() else { return Verdict::fail("never seen") };
+            let target = color.rgb().map(i32::from);
+            let areas: Vec<f64> = ctx
+                .video
+                .frames()
+                .map(|f| {
+                    f.chunks_exact(3)
+                        .filter(|px| px.iter().zip(target).map(|(&a, b)| (i32::from(a) - b).abs()).sum::<i32>() < 75)
+                        .count() as f64
+                })
+                .collect();
+            let (a0, a1) = (areas[0].max(1.0), areas[areas.len() - 1]);
+            let worst_drop = areas.windows(2).map(|w| (w[0] - w[1]) / w[0].max(1.0)).fold(0.0f64, f64::max);
+            let growth = a1 / a0;
+            let pass = growth >= 1.5 && worst_drop <= 0.1;
+            let reason = format!("paint area grows {growth:.2}× (largest drop {:.0}%)", 100.0 * worst_drop);
+            Verdict::new(pass, Some(growth), reason)
+        }
+    }
+}
