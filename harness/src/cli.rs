@@ -51,6 +51,63 @@ pub enum Command {
     /// Render scenes of the procedural world, with ground truth and captions.
     #[command(subcommand)]
     World(WorldCommand),
+    /// Check every probe against the world's ground truth (oracle videos must pass, mirrored /
+    /// reversed / frozen / recoloured / letterboxed ones must fail). Exits 1 below the threshold.
+    Selftest {
+        /// Random scenes per family.
+        #[arg(long, default_value_t = 200)]
+        per_family: u64,
+        /// Minimum agreement (oracle pass rate and detection rate) per probe.
+        #[arg(long, default_value_t = 0.99)]
+        threshold: f64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn selftest_command(per_family: u64, threshold: f64, seed: u64, json_out: bool) -> Result<ExitCode> {
+    let rows = crate::selftest::run(per_family, seed);
+    let ok = rows.iter().all(|r| r.oracle_rate() >= threshold && r.detection_rate() >= threshold);
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"per_family": per_family, "threshold": threshold, "rows": rows, "pass": ok})
+            )
+            .unwrap_or_default()
+        );
+    } else {
+        println!("{:<14} {:>8} {:>9} {:>12} {:>10}", "probe", "oracle n", "agree", "transformed", "detected");
+        for r in &rows {
+            let flag = if r.oracle_rate() >= threshold && r.detection_rate() >= threshold {
+                ""
+            } else {
+                "  <-- below threshold"
+            };
+            println!(
+                "{:<14} {:>8} {:>8.1}% {:>12} {:>9.1}%{flag}",
+                r.probe,
+                r.oracle,
+                100.0 * r.oracle_rate(),
+                r.transformed,
+                100.0 * r.detection_rate()
+            );
+            if !flag.is_empty() {
+                for e in &r.examples {
+                    println!("    {e}");
+                }
+            }
+        }
+        println!(
+            "{} scenes per family; threshold {:.0}%: {}",
+            per_family,
+            100.0 * threshold,
+            if ok { "pass" } else { "FAIL" }
+        );
+    }
+    Ok(if ok { ExitCode::Ok } else { ExitCode::GateFailed })
 }
 
 #[derive(Debug, Subcommand)]
@@ -699,6 +756,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Synth(a) => synth_command(a),
         Command::Video(c) => video_command(c),
         Command::World(c) => world_command(c),
+        Command::Selftest { per_family, threshold, seed, json } => {
+            selftest_command(*per_family, *threshold, *seed, *json)
+        }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod plan;
 pub mod records;
 pub mod runner;
+pub mod selftest;
 pub mod store;
 pub mod suite;
 pub mod video;

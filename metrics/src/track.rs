@@ -29,7 +29,7 @@ pub struct Observation {
     pub area: f64,
     pub color: Color,
     pub shape: Shape,
-    /// Area / box area: 1 for squares, π/4 for circles, ½ for triangles, ≈ 0.38 for stars.
+    /// Area / box area: 1 for squares, π/4 for circles, ½ for triangles.
     pub fill: f64,
 }
 
@@ -79,17 +79,51 @@ fn mode<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Option<T> {
     counts.into_iter().max_by_key(|c| c.1).map(|c| c.0)
 }
 
-/// Shape class from the fill ratio of a component's box.
-pub fn shape_of(fill: f64) -> Shape {
-    if fill > 0.9 {
+/// Shape class from solidity (area / convex hull area: a star's notches make it ≈ 0.6, convex
+/// shapes ≈ 1) and, for convex shapes, the fill ratio of the box (square 1, circle π/4,
+/// triangle ½).
+pub fn shape_of(fill: f64, solidity: f64) -> Shape {
+    if solidity < 0.8 {
+        Shape::Star
+    } else if fill > 0.9 {
         Shape::Square
     } else if fill > 0.64 {
         Shape::Circle
-    } else if fill > 0.44 {
-        Shape::Triangle
     } else {
-        Shape::Star
+        Shape::Triangle
     }
+}
+
+/// Area of the convex hull of pixel squares (Andrew's monotone chain over pixel corners).
+fn hull_area(pixels: &[(usize, usize)]) -> f64 {
+    let mut pts: Vec<(i64, i64)> = pixels
+        .iter()
+        .flat_map(|&(x, y)| {
+            let (x, y) = (x as i64, y as i64);
+            [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)]
+        })
+        .collect();
+    pts.sort_unstable();
+    pts.dedup();
+    if pts.len() < 3 {
+        return 0.0;
+    }
+    let cross = |o: (i64, i64), a: (i64, i64), b: (i64, i64)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let mut hull: Vec<(i64, i64)> = Vec::with_capacity(2 * pts.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &(i64, i64)>> =
+            if pass == 0 { Box::new(pts.iter()) } else { Box::new(pts.iter().rev()) };
+        for &p in iter {
+            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0 {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    let n = hull.len();
+    (0..n).map(|i| (hull[i].0 * hull[(i + 1) % n].1 - hull[(i + 1) % n].0 * hull[i].1) as f64).sum::<f64>().abs() / 2.0
 }
 
 fn classify(px: &[u8]) -> Option<u8> {
@@ -123,9 +157,11 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
         seen[start] = true;
         stack.push(start);
         let (mut n, mut sx, mut sy) = (0usize, 0.0, 0.0);
+        let mut pixels = Vec::new();
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
         while let Some(i) = stack.pop() {
             let (x, y) = (i % width, i / width);
+            pixels.push((x, y));
             n += 1;
             sx += x as f64 + 0.5;
             sy += y as f64 + 0.5;
@@ -154,12 +190,13 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
         }
         let box_area = ((x1 - x0 + 1) * (y1 - y0 + 1)) as f64;
         let fill = n as f64 / box_area;
+        let solidity = n as f64 / hull_area(&pixels).max(1.0);
         out.push(Observation {
             center: [sx / n as f64, sy / n as f64],
             bbox: [x0 as f64, y0 as f64, (x1 + 1) as f64, (y1 + 1) as f64],
             area: n as f64,
             color: TRACKED[label as usize],
-            shape: shape_of(fill),
+            shape: shape_of(fill, solidity),
             fill,
         });
     }
@@ -352,5 +389,57 @@ mod tests {
         let red = tracks.iter().find(|t| t.main_color() == Some(Color::Red)).unwrap();
         assert_eq!(red.seen().count(), 8);
         assert!(red.frames[4].is_none() && red.frames[6].is_some());
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    /// Rasterises a polygon (pixel centres inside) in red on gray.
+    fn polygon(pts: &[(f64, f64)], w: usize, h: usize) -> Vec<u8> {
+        let mut f = vec![200u8; w * h * 3];
+        for y in 0..h {
+            for x in 0..w {
+                let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+                let mut inside = false;
+                for i in 0..pts.len() {
+                    let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+                    if (a.1 > py) != (b.1 > py) && px < a.0 + (py - a.1) / (b.1 - a.1) * (b.0 - a.0) {
+                        inside = !inside;
+                    }
+                }
+                if inside {
+                    f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&Color::Red.rgb());
+                }
+            }
+        }
+        f
+    }
+
+    fn polar(n: usize, r: impl Fn(usize) -> f64, start: f64) -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|k| {
+                let a = (start + 360.0 * k as f64 / n as f64).to_radians();
+                (20.0 + r(k) * a.cos(), 20.0 + r(k) * a.sin())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shapes_are_told_apart_at_small_sizes() {
+        for radius in [8.0, 12.0, 16.0] {
+            let cases = [
+                (polar(10, |k| if k % 2 == 0 { radius } else { 0.45 * radius }, -90.0), Shape::Star),
+                (polar(3, |_| radius, -90.0), Shape::Triangle),
+                (polar(64, |_| radius, 0.0), Shape::Circle),
+                (polar(4, |_| radius * 2f64.sqrt(), 45.0), Shape::Square),
+            ];
+            for (pts, want) in cases {
+                let d = detect(&polygon(&pts, 40, 40), 40, 40, 3);
+                assert_eq!(d.len(), 1);
+                assert_eq!(d[0].shape, want, "radius {radius}: fill {:.2}", d[0].fill);
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! from successive peak heights above the contact line: e = √(h₁ / h₀). A time-reversed clip
 //! gains height with every bounce (e > 1) and fails a restitution range.
 
-use super::{Bounce, Context, Verdict, bound_words};
+use super::{Bounce, Context, Verdict, bound_words, contacts};
 
 pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     let track = match ctx.find(&p.object) {
@@ -14,21 +14,23 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     if ys.len() < 3 {
         return Verdict::fail("seen in fewer than 3 frames");
     }
-    let floor = ys.iter().copied().fold(f64::MIN, f64::max);
-    let mut contacts = Vec::new();
-    for k in 1..ys.len() - 1 {
-        if ys[k] >= ys[k - 1] && ys[k] > ys[k + 1] + 1e-3 && floor - ys[k] < 0.05 {
-            contacts.push(k);
-        }
-    }
+    let contacts = contacts(&ys);
     let count = contacts.len() as f64;
-    // Peak heights above the floor line: before the first contact, and between contacts.
+    // Peak heights above each contact's level: before the first contact, and between contacts.
     let mut peaks = Vec::new();
     let mut start = 0;
-    for &c in contacts.iter().chain(std::iter::once(&(ys.len() - 1))) {
+    for &c in &contacts {
         let top = ys[start..=c].iter().copied().fold(f64::MAX, f64::min);
-        peaks.push(floor - top);
+        peaks.push(ys[c] - top);
         start = c;
+    }
+    if let Some(&c) = contacts.last() {
+        // The rise after the last contact counts only if it turned back down (a full peak).
+        let after = &ys[c..];
+        let top = after.iter().copied().fold(f64::MAX, f64::min);
+        if after.last().is_some_and(|&y| y > top + 0.005) {
+            peaks.push(ys[c] - top);
+        }
     }
     let es: Vec<f64> = peaks.windows(2).filter(|w| w[0] > 0.02).map(|w| (w[1].max(0.0) / w[0]).sqrt()).collect();
     let e = (!es.is_empty()).then(|| es[0]);

@@ -48,6 +48,22 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
     let reach = step(cause).max(step(touched)) + 1.0;
     let contact = (0..n).find(|&t| gap(cause, touched, t).is_some_and(|g| g <= reach));
     let Some((t0, first)) = effect.first() else { return Verdict::fail("effect never seen") };
+    // The effect is named by how it looks before the change: it must start that way (a
+    // time-reversed clip starts in the changed state).
+    if p.change == Change::ChangesColor && p.effect.color.is_some_and(|c| c != first.color) {
+        return Verdict::fail(format!(
+            "the effect starts {} rather than {}",
+            first.color.name(),
+            p.effect.color.map_or("", |c| c.name())
+        ));
+    }
+    if p.change == Change::ChangesShape && p.effect.shape.is_some_and(|s| s != first.shape) {
+        return Verdict::fail(format!(
+            "the effect starts a {} rather than a {}",
+            first.shape.name(),
+            p.effect.shape.map_or("", |s| s.name())
+        ));
+    }
     let unit = ctx.unit();
     let change = match p.change {
         Change::StartsMoving => effect.seen().find(|(t, o)| {

@@ -1,8 +1,8 @@
 //! `gravity`: the object's vertical position over its first free-flight segment (up to the
-//! first bounce) fits a parabola whose acceleration points the expected way, and the object ends
-//! that segment lower than it began (a time-reversed drop rises and fails).
+//! first bounce) fits a parabola whose acceleration points the expected way, and at the end of
+//! that segment the object is moving that way (a time-reversed drop ends rising and fails).
 
-use super::{Context, Direction, Gravity, Verdict, bound_words, fit_parabola};
+use super::{Context, Direction, Gravity, Verdict, bound_words, contacts, fit_parabola};
 
 pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     let track = match ctx.find(&p.object) {
@@ -11,15 +11,10 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     };
     let (unit, dt) = (ctx.unit(), ctx.dt());
     let pts: Vec<(f64, f64)> = track.seen().map(|(t, o)| (t as f64 * dt, ctx.world_center(t, o)[1] / unit)).collect();
-    // Cut at the first bounce: the lowest point followed by a rise.
-    let mut end = pts.len();
-    for k in 1..pts.len().saturating_sub(1) {
-        if pts[k].1 >= pts[k - 1].1 && pts[k + 1].1 < pts[k].1 - 1e-3 && pts[..k].iter().any(|q| q.1 < pts[k].1 - 0.02)
-        {
-            end = k + 1;
-            break;
-        }
-    }
+    // Cut before the first bounce: the sample where the descent stops may already lie on the
+    // rebound (the contact falls between frames), so the segment ends just before it.
+    let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    let end = contacts(&ys).first().copied().unwrap_or(pts.len());
     let seg = &pts[..end];
     let (ts, ys): (Vec<f64>, Vec<f64>) = seg.iter().copied().unzip();
     let Some((c, r2)) = fit_parabola(&ts, &ys) else {
@@ -32,13 +27,16 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
         Direction::Left | Direction::Right => return Verdict::fail("gravity direction must be up or down"),
     };
     let signed = if want_down { accel } else { -accel };
-    let descent = if want_down { ys[ys.len() - 1] - ys[0] } else { ys[0] - ys[ys.len() - 1] };
+    // At the end of its flight the object must be moving the way gravity pulls it (a
+    // time-reversed fall ends rising to a stop).
+    let last_step = ys[ys.len() - 1] - ys[ys.len() - 2];
+    let descent = if want_down { last_step } else { -last_step };
     let mut problems = Vec::new();
     if signed < 0.2 {
         problems.push(format!("acceleration {accel:.2} h/s² does not point {label}"));
     }
     if descent <= 0.0 {
-        problems.push(format!("the object does not move {label} over its flight ({descent:+.3} h)"));
+        problems.push(format!("the object is not moving {label} at the end of its flight ({descent:+.3} h per frame)"));
     }
     if let Some(b) = &p.accel {
         if !b.contains(signed) {

@@ -460,6 +460,22 @@ pub fn bound_words(b: &Bound) -> String {
     }
 }
 
+/// Floor contacts in a vertical track (canvas heights, y down): samples where a descent stops
+/// and a clear rise follows within two samples. Free flight has no such point, so each one is a
+/// bounce; the contact itself lies within a frame of the returned index.
+pub fn contacts(ys: &[f64]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for k in 1..ys.len().saturating_sub(1) {
+        let descending_in = ys[k] - ys[k - 1] > 1e-3;
+        let stops = ys[k + 1] <= ys[k] + 1e-3;
+        let rises = ys[k + 1..(k + 3).min(ys.len())].iter().any(|&y| y < ys[k] - 0.005);
+        if descending_in && stops && rises {
+            out.push(k);
+        }
+    }
+    out
+}
+
 /// Least-squares parabola y = c0 + c1·t + c2·t² and its R².
 pub fn fit_parabola(ts: &[f64], ys: &[f64]) -> Option<([f64; 3], f64)> {
     if ts.len() < 4 {

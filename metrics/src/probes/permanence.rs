@@ -27,12 +27,12 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
             );
         }
     }
-    // Compare the object before its first disappearance with the object after its last
-    // reappearance: modal colour and shape, and largest area (robust to partial occlusion).
+    // Compare how the object looks in the first and the last third of its sightings: modal
+    // colour and shape, and largest area (robust to partial occlusion). An occluder may leave a
+    // sliver visible, so the track need not break for the identity to be tested.
+    let third = (seen.len() / 3).max(1);
     let split_at = |after: bool| -> Vec<&Observation> {
-        let first_gap = seen.windows(2).position(|w| w[1] > w[0] + 1).map_or(seen.len(), |k| k + 1);
-        let last_gap = seen.windows(2).rposition(|w| w[1] > w[0] + 1).map_or(0, |k| k + 1);
-        let frames = if after { &seen[last_gap..] } else { &seen[..first_gap] };
+        let frames = if after { &seen[seen.len() - third..] } else { &seen[..third] };
         frames.iter().filter_map(|&t| track.frames[t].as_ref()).collect()
     };
     let (before, after) = (split_at(false), split_at(true));

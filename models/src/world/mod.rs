@@ -17,4 +17,4 @@ pub use spec::Scene;
 
 /// Bumped whenever rendered pixels or ground truth can change; part of the world adapter's
 /// identity, so cached oracle videos are invalidated.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;

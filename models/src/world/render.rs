@@ -287,16 +287,23 @@ fn background(bg: &Background, view: &View, x: f64, y: f64) -> [f64; 3] {
             mix(rgb(*a), rgb(*b), fx * (1.0 - fy) + (1.0 - fx) * fy)
         }
         Background::Noise { seed, scale } => {
+            // Three octaves of value noise: detail at every scale, so camera motion is visible
+            // and trackable even on a small frame.
             let w = view.px_to_world(x + 0.5, y + 0.5);
-            let s = scale.max(1e-3);
-            let (gx, gy) = (w[0] / s, w[1] / s);
-            let (ix, iy) = (gx.floor() as i64, gy.floor() as i64);
-            let (fx, fy) = (gx - gx.floor(), gy - gy.floor());
-            let (sx, sy) = (fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy));
-            let v = |i, j| noise_value(*seed, ix + i, iy + j);
-            let top = v(0, 0) + (v(1, 0) - v(0, 0)) * sx;
-            let bottom = v(0, 1) + (v(1, 1) - v(0, 1)) * sx;
-            let level = 90.0 + 120.0 * (top + (bottom - top) * sy);
+            let mut level = 0.0;
+            for (octave, weight) in [(1.0, 0.5), (2.0, 0.3), (4.0, 0.2)] {
+                let s = scale.max(1e-3) / octave;
+                let (gx, gy) = (w[0] / s, w[1] / s);
+                let (ix, iy) = (gx.floor() as i64, gy.floor() as i64);
+                let (fx, fy) = (gx - gx.floor(), gy - gy.floor());
+                let (sx, sy) = (fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy));
+                let oseed = seed.wrapping_add(octave as u64);
+                let v = |i, j| noise_value(oseed, ix + i, iy + j);
+                let top = v(0, 0) + (v(1, 0) - v(0, 0)) * sx;
+                let bottom = v(0, 1) + (v(1, 1) - v(0, 1)) * sx;
+                level += weight * (top + (bottom - top) * sy);
+            }
+            let level = 60.0 + 180.0 * level;
             [level, level * 0.95, level * 0.85]
         }
     }

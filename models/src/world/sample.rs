@@ -187,7 +187,8 @@ pub fn sample(family: Family, seed: u64) -> (Scene, Settings) {
         }
         Family::Coherence => {
             let dir = sign(&mut rng);
-            let speed = rng.random_range(0.3..0.5);
+            // Crosses behind the central wall and ends inside the frame (≈ 0.7 widths in 3 s).
+            let speed = rng.random_range(0.2..0.26);
             let mut o = object(
                 "o0",
                 colors[0],

@@ -1,0 +1,419 @@
+//! `videval selftest`: every probe checked against the world's ground truth.
+//!
+//! For random scenes of every family, expectations are derived from the simulation and the
+//! per-frame truth (only where the truth is unambiguous, with margins), and the probes run on
+//! (a) the oracle video, where every expectation must pass, and (b) transformed videos on which
+//! a given expectation must fail: mirrored (left/right, pans), time-reversed (falls, motion,
+//! cause → effect, trails, camera paths), frozen (motion, bounces, camera), recoloured while
+//! hidden (permanence) and letterboxed (aspect). The table reports agreement per probe.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use videval_metrics::Video;
+use videval_metrics::palette::Color;
+use videval_metrics::probes::{
+    self, Aspect, Bound, Camera, CameraMotion as ProbeCamera, CauseEffect, Change, Context, Count, Direction,
+    Expectation, Framing, Gravity, Motion, ObjectRef, Permanence, Persistence, Persisting, Position, Relation, When,
+};
+use videval_metrics::track::TRACKED;
+use videval_models::world::render::{Settings, Truth, render_sim};
+use videval_models::world::sample::{Family, sample};
+use videval_models::world::sim::{Event, Simulation};
+use videval_models::world::spec::{Background, CameraMotion, Scene};
+
+/// A transformation of a video under which an expectation's verdict must flip to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    Mirror,
+    Reverse,
+    Freeze,
+    /// Recolour one colour to another from the given frame on.
+    Recolor(Color, Color, usize),
+    Letterbox,
+}
+
+impl Transform {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transform::Mirror => "mirror",
+            Transform::Reverse => "reverse",
+            Transform::Freeze => "freeze",
+            Transform::Recolor(..) => "recolor",
+            Transform::Letterbox => "letterbox",
+        }
+    }
+
+    pub fn apply(&self, v: &Video) -> Video {
+        let (w, h) = (v.width() as usize, v.height() as usize);
+        let n = v.frame_bytes();
+        let mut data = Vec::with_capacity(v.as_bytes().len());
+        match self {
+            Transform::Mirror => {
+                for f in v.frames() {
+                    for y in 0..h {
+                        for x in (0..w).rev() {
+                            data.extend_from_slice(&f[(y * w + x) * 3..(y * w + x) * 3 + 3]);
+                        }
+                    }
+                }
+            }
+            Transform::Reverse => {
+                for t in (0..v.len()).rev() {
+                    data.extend_from_slice(v.frame(t));
+                }
+            }
+            Transform::Freeze => {
+                for _ in 0..v.len() {
+                    data.extend_from_slice(v.frame(0));
+                }
+            }
+            Transform::Recolor(from, to, start) => {
+                let (a, b) = (from.rgb().map(i32::from), to.rgb());
+                for (t, f) in v.frames().enumerate() {
+                    for px in f.chunks_exact(3) {
+                        let d: i32 = px.iter().zip(a).map(|(&x, y)| (i32::from(x) - y).abs()).sum();
+                        data.extend_from_slice(if t >= *start && d < 90 { &b } else { px });
+                    }
+                }
+            }
+            Transform::Letterbox => {
+                let bar = h / 8;
+                for f in v.frames() {
+                    let mut g = f.to_vec();
+                    g[..bar * w * 3].fill(0);
+                    g[(h - bar) * w * 3..].fill(0);
+                    data.extend(g);
+                }
+            }
+        }
+        debug_assert_eq!(data.len(), n * v.len());
+        // Same size and frame count as the input: always a whole buffer.
+        Video::new(v.width(), v.height(), v.fps(), data).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+}
+
+/// An expectation the ground truth supports, and the transforms that must make it fail.
+#[derive(Debug, Clone)]
+pub struct Derived {
+    pub expectation: Expectation,
+    pub must_fail: Vec<Transform>,
+}
+
+fn obj(c: Color) -> ObjectRef {
+    ObjectRef { color: Some(c), shape: None }
+}
+
+/// Derives the expectations a scene's truth supports unambiguously.
+pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulation, truth: &Truth) -> Vec<Derived> {
+    let mut out = Vec::new();
+    let (first, last) = (&truth.frames[0], &truth.frames[truth.frames.len() - 1]);
+    let (w, h) = (f64::from(settings.width), f64::from(settings.height));
+    let inside = |b: [f64; 4]| b[0] > 1.0 && b[1] > 1.0 && b[2] < w - 1.0 && b[3] < h - 1.0;
+    let trackable = |i: usize| {
+        let (a, b) = (&first.objects[i], &last.objects[i]);
+        TRACKED.contains(&a.color)
+            && a.visible_fraction > 0.8
+            && b.visible_fraction > 0.8
+            && inside(a.bbox)
+            && inside(b.bbox)
+    };
+    let textured = !matches!(scene.background, Background::Solid { .. } | Background::Gradient { .. });
+    let (s0, s1) = (
+        sim.state_at(0.0),
+        sim.state_at(sim.duration * (f64::from(settings.frames) - 1.0) / f64::from(settings.frames)),
+    );
+    for (i, o) in scene.objects.iter().enumerate() {
+        if !trackable(i) {
+            continue;
+        }
+        let c = o.color;
+        let (dx, dy) = (s1[i].pos[0] - s0[i].pos[0], s1[i].pos[1] - s0[i].pos[1]);
+        let bounced = sim.events.iter().any(|e| matches!(e, Event::Bounce { object, .. } if *object == o.id));
+        // Collisions with other objects bend the path: no ballistic expectation then.
+        let collided = sim.events.iter().any(|e| matches!(e, Event::Contact { a, b, .. } if *a == o.id || *b == o.id));
+        let hidden = truth.frames.iter().any(|f| f.objects[i].visible_fraction < 0.2);
+        if !hidden && !collided && scene.events.is_empty() {
+            if dx.abs() >= 0.08 && dx.abs() >= 2.0 * dy.abs() {
+                let direction = if dx > 0.0 { Direction::Right } else { Direction::Left };
+                out.push(Derived {
+                    expectation: Expectation::Motion(Motion { object: obj(c), direction, speed: None }),
+                    must_fail: vec![Transform::Mirror, Transform::Reverse, Transform::Freeze],
+                });
+            } else if dy.abs() >= 0.08 && dy.abs() >= 2.0 * dx.abs() && !bounced {
+                let direction = if dy > 0.0 { Direction::Down } else { Direction::Up };
+                out.push(Derived {
+                    expectation: Expectation::Motion(Motion { object: obj(c), direction, speed: None }),
+                    must_fail: vec![Transform::Reverse, Transform::Freeze],
+                });
+            }
+        }
+        if family == Family::Physics && scene.gravity > 0.0 && s0[i].dynamic && !hidden && !collided {
+            let mut must_fail = vec![Transform::Freeze];
+            if !bounced && dy > 0.1 {
+                must_fail.push(Transform::Reverse);
+            }
+            if dy > 0.1 || bounced {
+                out.push(Derived {
+                    expectation: Expectation::Gravity(Gravity {
+                        object: obj(c),
+                        direction: Direction::Down,
+                        accel: None,
+                        r2: None,
+                    }),
+                    must_fail,
+                });
+            }
+            if bounced {
+                let first_bounce = sim.events.iter().find_map(|e| match e {
+                    Event::Bounce { t, object, .. } if *object == o.id => Some(*t),
+                    _ => None,
+                });
+                // The rebound must be visible: at least three frames after the first bounce.
+                if first_bounce.is_some_and(|t| t < sim.duration - 3.0 / settings.fps && t > 2.0 / settings.fps) {
+                    out.push(Derived {
+                        expectation: Expectation::Bounce(probes::Bounce {
+                            object: obj(c),
+                            count: Some(Bound { min: Some(1.0), ..Default::default() }),
+                            restitution: None,
+                        }),
+                        must_fail: vec![Transform::Freeze],
+                    });
+                }
+            }
+        }
+        if truth.frames.iter().all(|f| inside(f.objects[i].bbox) && f.objects[i].visible_fraction > 0.9) {
+            out.push(Derived {
+                expectation: Expectation::Framing(Framing { object: obj(c), inside: true }),
+                must_fail: vec![],
+            });
+        }
+        if family == Family::Coherence {
+            let gap_end = truth.frames.iter().rposition(|f| f.objects[i].visible_fraction < 0.2);
+            if let Some(g) = gap_end.filter(|&g| g + 2 < truth.frames.len()) {
+                let other =
+                    TRACKED.into_iter().find(|x| scene.objects.iter().all(|o| o.color != *x)).unwrap_or(Color::Red);
+                out.push(Derived {
+                    expectation: Expectation::Permanence(Permanence {
+                        object: obj(c),
+                        same_color: true,
+                        same_shape: true,
+                    }),
+                    must_fail: vec![Transform::Recolor(c, other, g)],
+                });
+            }
+            if o.trail && dx.abs() > 0.2 {
+                out.push(Derived {
+                    expectation: Expectation::Persistence(Persistence { object: obj(c), what: Persisting::Trail }),
+                    must_fail: vec![Transform::Reverse],
+                });
+            }
+        }
+    }
+    // Left/right of pairs at the start, with a clear margin.
+    for i in 0..scene.objects.len() {
+        for j in 0..scene.objects.len() {
+            if i == j || !trackable(i) || !trackable(j) {
+                continue;
+            }
+            let d = (first.objects[j].center[0] - first.objects[i].center[0]) / h;
+            if d >= 0.15 {
+                out.push(Derived {
+                    expectation: Expectation::Position(Position {
+                        object: obj(scene.objects[i].color),
+                        relation: Relation::LeftOf,
+                        other: obj(scene.objects[j].color),
+                        at: When::Start,
+                    }),
+                    must_fail: vec![Transform::Mirror],
+                });
+            }
+        }
+    }
+    if family == Family::LeftRight
+        && (0..scene.objects.len()).all(|i| truth.frames.iter().all(|f| f.objects[i].visible_fraction > 0.9))
+    {
+        let n = scene.objects.len() as f64;
+        out.push(Derived {
+            expectation: Expectation::Count(Count {
+                object: None,
+                count: Bound { between: Some([n, n]), ..Default::default() },
+            }),
+            must_fail: vec![],
+        });
+    }
+    if family == Family::Camera && textured {
+        let class = match scene.camera.motion {
+            CameraMotion::Static => Some(ProbeCamera::Static),
+            CameraMotion::PanLeft => Some(ProbeCamera::PanLeft),
+            CameraMotion::PanRight => Some(ProbeCamera::PanRight),
+            CameraMotion::TiltUp => Some(ProbeCamera::TiltUp),
+            CameraMotion::TiltDown => Some(ProbeCamera::TiltDown),
+            CameraMotion::ZoomIn => Some(ProbeCamera::ZoomIn),
+            CameraMotion::ZoomOut => Some(ProbeCamera::ZoomOut),
+            CameraMotion::Keyframes => None,
+        };
+        if let Some(motion) = class {
+            let must_fail = match motion {
+                ProbeCamera::Static => vec![],
+                ProbeCamera::PanLeft | ProbeCamera::PanRight => {
+                    vec![Transform::Mirror, Transform::Reverse, Transform::Freeze]
+                }
+                _ => vec![Transform::Reverse, Transform::Freeze],
+            };
+            out.push(Derived { expectation: Expectation::Camera(Camera { motion, speed: None }), must_fail });
+        }
+    }
+    if family == Family::CauseEffect {
+        if let Some(ev) = scene.events.first() {
+            let contact = sim.events.iter().any(|e| matches!(e, Event::Contact { .. }));
+            let find = |id: &str| scene.objects.iter().position(|o| o.id == id);
+            if let (true, Some(ci), Some(ei)) = (contact, find(&ev.contact[0]), find(&ev.then.object)) {
+                let (cause, effect) = (&scene.objects[ci], &scene.objects[ei]);
+                let change = if ev.then.set_color.is_some() {
+                    Change::ChangesColor
+                } else if ev.then.set_shape.is_some() {
+                    Change::ChangesShape
+                } else {
+                    Change::StartsMoving
+                };
+                let big_enough = first.objects[ei].visible_fraction > 0.9 && effect.size * h >= 10.0;
+                if change != Change::ChangesShape || big_enough {
+                    out.push(Derived {
+                        expectation: Expectation::CauseEffect(CauseEffect {
+                            cause: obj(cause.color),
+                            effect: ObjectRef {
+                                color: Some(effect.color),
+                                shape: (change == Change::ChangesShape).then_some(effect.shape),
+                            },
+                            change,
+                            via: None,
+                        }),
+                        must_fail: vec![Transform::Reverse],
+                    });
+                }
+            }
+        }
+    }
+    if family == Family::Aspect {
+        let g = gcd(settings.width, settings.height);
+        out.push(Derived {
+            expectation: Expectation::Aspect(Aspect {
+                ratio: format!("{}:{}", settings.width / g, settings.height / g),
+                tolerance: 0.02,
+            }),
+            must_fail: vec![Transform::Letterbox],
+        });
+    }
+    out
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// Agreement of one probe with the ground truth.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Row {
+    pub probe: String,
+    pub oracle: usize,
+    pub oracle_pass: usize,
+    pub transformed: usize,
+    pub detected: usize,
+    /// A few failing cases, for debugging probes.
+    pub examples: Vec<String>,
+}
+
+impl Row {
+    pub fn oracle_rate(&self) -> f64 {
+        if self.oracle == 0 { 1.0 } else { self.oracle_pass as f64 / self.oracle as f64 }
+    }
+
+    pub fn detection_rate(&self) -> f64 {
+        if self.transformed == 0 { 1.0 } else { self.detected as f64 / self.transformed as f64 }
+    }
+}
+
+/// Runs the self-test on `per_family` scenes of every family from `seed`.
+pub fn run(per_family: u64, seed: u64) -> Vec<Row> {
+    let jobs: Vec<(Family, u64)> =
+        Family::ALL.iter().flat_map(|&f| (0..per_family).map(move |k| (f, seed + k))).collect();
+    let partial: Vec<BTreeMap<String, Row>> = jobs
+        .par_iter()
+        .map(|&(family, s)| {
+            let (scene, mut settings) = sample(family, s);
+            if family == Family::CauseEffect {
+                // Shape changes need shapes large enough to classify (≈ 20 px across).
+                settings.width *= 2;
+                settings.height *= 2;
+            }
+            let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+            let (video, truth) = render_sim(&scene, &sim, &settings, true);
+            let Some(truth) = truth else { return BTreeMap::new() };
+            let derived = derive(family, &scene, &settings, &sim, &truth);
+            let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+            let ctx = Context::new(&video);
+            let mut transformed: BTreeMap<Transform, Video> = BTreeMap::new();
+            for d in &derived {
+                let name = d.expectation.probe().to_string();
+                let row = rows.entry(name.clone()).or_insert_with(|| Row { probe: name, ..Default::default() });
+                let v = probes::check(&d.expectation, &ctx);
+                row.oracle += 1;
+                if v.pass {
+                    row.oracle_pass += 1;
+                } else if row.examples.len() < 3 {
+                    row.examples.push(format!("{} seed {s} oracle: {}", family.name(), v.reason));
+                }
+                for t in &d.must_fail {
+                    let tv = transformed.entry(*t).or_insert_with(|| t.apply(&video));
+                    let v = probes::check(&d.expectation, &Context::new(tv));
+                    row.transformed += 1;
+                    if !v.pass {
+                        row.detected += 1;
+                    } else if row.examples.len() < 3 {
+                        row.examples.push(format!(
+                            "{} seed {s} {}: still passes ({})",
+                            family.name(),
+                            t.name(),
+                            v.reason
+                        ));
+                    }
+                }
+            }
+            rows
+        })
+        .collect();
+    let mut total: BTreeMap<String, Row> = BTreeMap::new();
+    for rows in partial {
+        for (k, r) in rows {
+            let t = total.entry(k.clone()).or_insert_with(|| Row { probe: k, ..Default::default() });
+            t.oracle += r.oracle;
+            t.oracle_pass += r.oracle_pass;
+            t.transformed += r.transformed;
+            t.detected += r.detected;
+            for e in r.examples {
+                if t.examples.len() < 3 {
+                    t.examples.push(e);
+                }
+            }
+        }
+    }
+    total.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transforms_do_what_they_say() {
+        let data: Vec<u8> = (0..2 * 2 * 3 * 3).map(|i| i as u8).collect();
+        let v = Video::new(2, 2, 8.0, data).unwrap();
+        let m = Transform::Mirror.apply(&v);
+        assert_eq!(&m.frame(0)[..6], &[3, 4, 5, 0, 1, 2]);
+        assert_eq!(Transform::Reverse.apply(&v).frame(0), v.frame(2));
+        assert_eq!(Transform::Freeze.apply(&v).frame(2), v.frame(0));
+    }
+}
