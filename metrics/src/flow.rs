@@ -147,6 +147,29 @@ pub fn dense(prev: &Gray, next: &Gray, stride: usize, margin: usize) -> Vec<(f32
     out
 }
 
+/// Like [`dense`], keeping only points that survive a forward–backward check: tracking the
+/// result back to the first frame must land within `max_fb` pixels of the start (Kalal et al.,
+/// 2010). Periodic textures and occlusion boundaries fail it instead of giving wrong vectors.
+pub fn dense_checked(
+    prev: &Gray,
+    next: &Gray,
+    stride: usize,
+    margin: usize,
+    max_fb: f32,
+) -> Vec<(f32, f32, Option<[f32; 2]>)> {
+    let levels = 3;
+    let (pa, pb) = (pyramid(prev, levels), pyramid(next, levels));
+    dense(prev, next, stride, margin)
+        .into_iter()
+        .map(|(x, y, f)| {
+            let ok = f.filter(|f| {
+                track_point(&pb, &pa, x + f[0], y + f[1]).is_some_and(|b| (f[0] + b[0]).hypot(f[1] + b[1]) <= max_fb)
+            });
+            (x, y, ok)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,3 +88,48 @@ fn selftest_agrees_with_ground_truth_on_a_small_sample() {
     let out = sb.run(&["selftest", "--per-family", "2", "--threshold", "1.01"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
 }
+
+#[test]
+fn flow_end_point_error_on_world_pans_is_bounded() {
+    use videval_metrics::flow::{Gray, dense_checked};
+    use videval_models::palette::Color;
+    use videval_models::world::render::{Settings, render};
+    use videval_models::world::spec::{Background, Camera, CameraMotion, Scene};
+    // A textured wall panned right at 0.125 widths/s, 96 px wide at 8 fps: the content moves
+    // exactly −1.5 px per frame.
+    for background in
+        [Background::Noise { seed: 9, scale: 0.25 }, Background::Checker { cells: 6, a: Color::Gray, b: Color::White }]
+    {
+        let scene = Scene {
+            background,
+            objects: vec![],
+            gravity: 0.0,
+            floor: false,
+            walls: false,
+            occluders: vec![],
+            camera: Camera { motion: CameraMotion::PanRight, speed: 0.125, ..Default::default() },
+            events: vec![],
+            cuts: vec![],
+        };
+        let (v, _) = render(&scene, &Settings { width: 96, height: 64, fps: 8.0, frames: 4 }, false);
+        let (mut errors, mut total) = (Vec::new(), 0);
+        for t in 1..4 {
+            let (a, b) = (Gray::from_rgb(v.frame(t - 1), 96, 64), Gray::from_rgb(v.frame(t), 96, 64));
+            let flow = dense_checked(&a, &b, 4, 8, 0.25);
+            total += flow.len();
+            for (_, _, f) in flow {
+                if let Some(f) = f {
+                    errors.push(f64::from((f[0] + 1.5).hypot(f[1])));
+                }
+            }
+        }
+        let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+        let mut sorted = errors.clone();
+        sorted.sort_by(f64::total_cmp);
+        let p90 = sorted[sorted.len() * 9 / 10];
+        eprintln!("EPE mean {mean:.3} px, p90 {p90:.3} px, {} of {total} points kept", errors.len());
+        // Bounds from measurement with margin (see the closing note for the measured values).
+        assert!(mean < 0.1 && p90 < 0.2, "{scene:?}: mean EPE {mean:.3} px, p90 {p90:.3} px");
+        assert!(errors.len() * 3 > total, "only {} of {total} points kept", errors.len());
+    }
+}

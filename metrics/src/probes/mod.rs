@@ -322,6 +322,8 @@ mod tests {
 mod aspect;
 mod bounce;
 mod camera;
+
+pub use camera::classify as camera_class;
 mod cause_effect;
 mod count;
 mod framing;
