@@ -6,17 +6,22 @@
 //! its own file and is listed once in [`registry::REGISTRY`].
 
 pub mod aspect_ratio;
+pub mod consistency;
+pub mod dynamic_degree;
 pub mod flow;
 pub mod frame_count;
 pub mod global_motion;
+pub mod motion_smoothness;
 pub mod palette;
 pub mod preprocess;
 pub mod probes;
 pub mod registry;
 pub mod stats;
 pub mod temporal_diff;
+pub mod temporal_flicker;
 pub mod track;
 pub mod video;
+pub mod warping_error;
 
 pub use registry::{Direction, Metric, MetricError, MetricId, REGISTRY};
 pub use video::{Video, VideoError};

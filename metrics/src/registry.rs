@@ -77,8 +77,15 @@ pub trait Metric: Sync {
 }
 
 /// Every metric, in report order.
-pub static REGISTRY: &[&dyn Metric] =
-    &[&crate::frame_count::FrameCount, &crate::aspect_ratio::AspectRatio, &crate::temporal_diff::TemporalDiff];
+pub static REGISTRY: &[&dyn Metric] = &[
+    &crate::frame_count::FrameCount,
+    &crate::aspect_ratio::AspectRatio,
+    &crate::temporal_diff::TemporalDiff,
+    &crate::temporal_flicker::TemporalFlicker,
+    &crate::dynamic_degree::DynamicDegree,
+    &crate::motion_smoothness::MotionSmoothness,
+    &crate::warping_error::WarpingError,
+];
 
 pub fn lookup(name: &str) -> Option<&'static dyn Metric> {
     REGISTRY.iter().copied().find(|m| m.id() == name)

@@ -1,0 +1,93 @@
+//! `warping_error`: mean |frame[t+1](p + flow) − frame[t](p)| in luma [0, 1] over grid points
+//! whose flow passes the forward–backward check (the check is the occlusion mask). Lower is more
+//! temporally consistent; a frozen clip scores 0.
+
+use crate::consistency::{flow, grays};
+use crate::registry::{Direction, Metric, MetricError};
+use crate::video::Video;
+
+pub struct WarpingError;
+
+impl Metric for WarpingError {
+    fn id(&self) -> &'static str {
+        "warping_error"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn description(&self) -> &'static str {
+        "Mean luma error of warping each frame onto the next with checked flow, occlusions masked (native size)."
+    }
+    fn direction(&self) -> Direction {
+        Direction::LowerIsBetter
+    }
+    fn range(&self) -> (f64, f64) {
+        (0.0, 1.0)
+    }
+    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
+        if video.len() < 2 {
+            return Err(MetricError::TooFewFrames { needed: 2, got: video.len() });
+        }
+        let g = grays(video);
+        let (mut err, mut n) = (0.0f64, 0usize);
+        for t in 1..g.len() {
+            for (x, y, u, v) in flow(&g[t - 1], &g[t]) {
+                err += f64::from((g[t].sample(x + u, y + v) - g[t - 1].sample(x, y)).abs());
+                n += 1;
+            }
+        }
+        Ok(if n == 0 { 0.0 } else { err / n as f64 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dynamic_degree::DynamicDegree;
+    use crate::motion_smoothness::MotionSmoothness;
+    use crate::temporal_flicker::TemporalFlicker;
+
+    /// A smooth texture translated by `speed` px per frame: exact ground-truth motion.
+    fn moving(frames: usize, speed: f64, order: &[usize]) -> Video {
+        let (w, h) = (64usize, 48usize);
+        let mut data = Vec::new();
+        for &t in order.iter().take(frames) {
+            let dx = speed * t as f64;
+            for y in 0..h {
+                for x in 0..w {
+                    let (u, v) = (x as f64 - dx, y as f64);
+                    let l = 128.0 + 60.0 * (0.31 * u).sin() * (0.23 * v).cos() + 40.0 * (0.17 * u + 0.29 * v).sin();
+                    let l = l.round() as u8;
+                    data.extend([l, l, l]);
+                }
+            }
+        }
+        Video::new(w as u32, h as u32, 8.0, data).unwrap()
+    }
+
+    #[test]
+    fn frozen_clips_do_not_move_or_flicker() {
+        let frozen = moving(6, 0.0, &[0, 0, 0, 0, 0, 0]);
+        assert_eq!(DynamicDegree.measure(&frozen).unwrap(), 0.0);
+        assert_eq!(TemporalFlicker.measure(&frozen).unwrap(), 1.0);
+        assert!(WarpingError.measure(&frozen).unwrap() < 1e-6);
+        assert!(MotionSmoothness.measure(&frozen).unwrap() > 0.999);
+    }
+
+    #[test]
+    fn dynamic_degree_measures_the_shift() {
+        // 2 px per frame at a 48-px short side is 2 · 256/48 ≈ 10.7 px at 256.
+        let v = moving(6, 2.0, &[0, 1, 2, 3, 4, 5]);
+        let d = DynamicDegree.measure(&v).unwrap();
+        assert!((d - 2.0 * 256.0 / 48.0).abs() < 0.5, "{d}");
+        assert!(WarpingError.measure(&v).unwrap() < 0.01);
+    }
+
+    #[test]
+    fn shuffling_frames_breaks_smoothness() {
+        let smooth = moving(8, 1.5, &[0, 1, 2, 3, 4, 5, 6, 7]);
+        let shuffled = moving(8, 1.5, &[0, 5, 2, 7, 1, 6, 3, 4]);
+        let (a, b) = (MotionSmoothness.measure(&smooth).unwrap(), MotionSmoothness.measure(&shuffled).unwrap());
+        assert!(a > 0.99 && b < a - 0.02, "smooth {a}, shuffled {b}");
+    }
+}
