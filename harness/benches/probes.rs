@@ -1,0 +1,37 @@
+//! The full probe set and the flow-based consistency metrics on a 16-frame 256×256 world clip,
+//! on one core: tracking, camera estimation, every expectation the ground truth supports, and
+//! flicker / dynamic degree / smoothness / warping error.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use videval::selftest::derive;
+use videval_metrics::probes::{Camera, CameraMotion, Context, Expectation, check};
+use videval_metrics::registry::REGISTRY;
+use videval_models::world::render::{Settings, render_sim};
+use videval_models::world::sample::{Family, sample};
+use videval_models::world::sim::Simulation;
+
+fn bench(c: &mut Criterion) {
+    let (scene, _) = sample(Family::Physics, 3);
+    let settings = Settings { width: 256, height: 256, fps: 8.0, frames: 16 };
+    let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+    let (video, truth) = render_sim(&scene, &sim, &settings, true);
+    let mut expectations: Vec<Expectation> =
+        derive(Family::Physics, &scene, &settings, &sim, &truth.expect("truth")).into_iter().map(|d| d.expectation).collect();
+    expectations.push(Expectation::Camera(Camera { motion: CameraMotion::Static, speed: None }));
+    let mut group = c.benchmark_group("probes_256x256_16f");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(format!("{}_expectations", expectations.len()), |b| {
+        b.iter(|| {
+            let ctx = Context::new(&video);
+            expectations.iter().map(|e| check(e, &ctx).pass).filter(|&p| p).count()
+        })
+    });
+    group.bench_function("consistency_metrics", |b| {
+        b.iter(|| REGISTRY.iter().map(|m| m.measure(&video).unwrap_or(0.0)).sum::<f64>())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
