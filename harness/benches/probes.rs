@@ -15,8 +15,10 @@ fn bench(c: &mut Criterion) {
     let settings = Settings { width: 256, height: 256, fps: 8.0, frames: 16 };
     let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
     let (video, truth) = render_sim(&scene, &sim, &settings, true);
-    let mut expectations: Vec<Expectation> =
-        derive(Family::Physics, &scene, &settings, &sim, &truth.expect("truth")).into_iter().map(|d| d.expectation).collect();
+    let mut expectations: Vec<Expectation> = derive(Family::Physics, &scene, &settings, &sim, &truth.expect("truth"))
+        .into_iter()
+        .map(|d| d.expectation)
+        .collect();
     expectations.push(Expectation::Camera(Camera { motion: CameraMotion::Static, speed: None }));
     let mut group = c.benchmark_group("probes_256x256_16f");
     group.sample_size(10);

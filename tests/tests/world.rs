@@ -133,3 +133,59 @@ fn flow_end_point_error_on_world_pans_is_bounded() {
         assert!(errors.len() * 3 > total, "only {} of {total} points kept", errors.len());
     }
 }
+
+#[test]
+fn parallax_and_shots_probes_follow_the_scene() {
+    use videval::selftest::Transform;
+    use videval_metrics::probes::{Context, Expectation, ObjectRef, Parallax, Shots, check};
+    use videval_models::palette::Color;
+    use videval_models::world::render::{Settings, render};
+    use videval_models::world::spec::{Camera, CameraMotion, Layer, Object, Scene, Shape};
+    let obj = |id: &str, color, x, layer| Object {
+        id: id.into(),
+        shape: Shape::Square,
+        color,
+        size: 0.2,
+        pos: [x, 0.5],
+        vel: [0.0, 0.0],
+        mass: 1.0,
+        restitution: 0.8,
+        fixed: true,
+        layer,
+        trail: false,
+    };
+    let scene = |post_layer, ball_layer| Scene {
+        background: Default::default(),
+        objects: vec![obj("post", Color::Orange, 0.7, post_layer), obj("ball", Color::Blue, 0.4, ball_layer)],
+        gravity: 0.0,
+        floor: false,
+        walls: false,
+        occluders: vec![],
+        camera: Camera { motion: CameraMotion::PanRight, speed: 0.1, ..Default::default() },
+        events: vec![],
+        cuts: vec![],
+    };
+    let settings = Settings { width: 96, height: 64, fps: 8.0, frames: 17 };
+    let near_orange = Expectation::Parallax(Parallax {
+        near: ObjectRef { color: Some(Color::Orange), shape: None },
+        far: ObjectRef { color: Some(Color::Blue), shape: None },
+    });
+    let (v, _) = render(&scene(Layer::Foreground, Layer::Midground), &settings, false);
+    assert!(check(&near_orange, &Context::new(&v)).pass);
+    // Swap the depth order: the same claim must now fail.
+    let (v, _) = render(&scene(Layer::Midground, Layer::Foreground), &settings, false);
+    assert!(!check(&near_orange, &Context::new(&v)).pass);
+
+    let mut cut = scene(Layer::Midground, Layer::Midground);
+    cut.camera = Camera::default();
+    cut.cuts = vec![1.0];
+    let shots = Expectation::Shots(Shots {
+        cuts: Some(videval_metrics::probes::Bound { between: Some([1.0, 1.0]), ..Default::default() }),
+    });
+    let (v, _) = render(&cut, &settings, false);
+    let verdict = check(&shots, &Context::new(&v));
+    assert!(verdict.pass, "{}", verdict.reason);
+    // A character that changes colour at the cut breaks shot continuity.
+    let recoloured = Transform::Recolor(Color::Blue, Color::Green, 8).apply(&v);
+    assert!(!check(&shots, &Context::new(&recoloured)).pass);
+}

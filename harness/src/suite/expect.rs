@@ -40,6 +40,8 @@ pub fn decode(node: &Node, path: &str) -> Result<Expectation, YamlError> {
         "continuity" => Expectation::Continuity(decode_node(&params, path)?),
         "loop" => Expectation::Loop(decode_node(&params, path)?),
         "count" => Expectation::Count(decode_node(&params, path)?),
+        "parallax" => Expectation::Parallax(decode_node(&params, path)?),
+        "shots" => Expectation::Shots(decode_node(&params, path)?),
         other => {
             return Err(YamlError::at(
                 &entry.value.loc,
@@ -71,6 +73,8 @@ mod tests {
             "{probe: continuity, psnr: {min: 20}}",
             "{probe: loop, psnr: {min: 25}}",
             "{probe: count, count: {between: [2, 2]}}",
+            "{probe: parallax, near: {color: orange}, far: {color: blue}}",
+            "{probe: shots, cuts: {min: 1}}",
         ];
         assert_eq!(samples.len(), PROBES.len());
         for (text, name) in samples.iter().zip(PROBES) {

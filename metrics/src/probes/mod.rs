@@ -190,6 +190,16 @@ probe_params! {
     Loop {
         psnr: Bound,
     }
+    /// Under camera motion the nearer object moves across the screen more than the farther one
+    /// (3D consistency).
+    Parallax {
+        near: ObjectRef,
+        far: ObjectRef,
+    }
+    /// Across hard cuts the same objects keep their colours, shapes and relative sizes.
+    Shots {
+        #[serde(default)] cuts: Option<Bound>,
+    }
     /// How many distinct objects are visible.
     Count {
         #[serde(default)] object: Option<ObjectRef>,
@@ -226,6 +236,8 @@ pub enum Expectation {
     Continuity(Continuity),
     Loop(Loop),
     Count(Count),
+    Parallax(Parallax),
+    Shots(Shots),
 }
 
 /// Every probe name, in documentation order.
@@ -243,6 +255,8 @@ pub const PROBES: &[&str] = &[
     "continuity",
     "loop",
     "count",
+    "parallax",
+    "shots",
 ];
 
 impl Expectation {
@@ -261,6 +275,8 @@ impl Expectation {
             Expectation::Continuity(_) => "continuity",
             Expectation::Loop(_) => "loop",
             Expectation::Count(_) => "count",
+            Expectation::Parallax(_) => "parallax",
+            Expectation::Shots(_) => "shots",
         }
     }
 
@@ -286,6 +302,7 @@ impl Expectation {
             Expectation::Continuity(c) => bound("psnr", &Some(c.psnr.clone())),
             Expectation::Loop(l) => bound("psnr", &Some(l.psnr.clone())),
             Expectation::Count(c) => bound("count", &Some(c.count.clone())),
+            Expectation::Shots(s) => bound("cuts", &s.cuts),
             Expectation::Aspect(a) => {
                 if parse_ratio(&a.ratio).is_none() {
                     out.push(("ratio", format!("expected a ratio like \"16:9\", got \"{}\"", a.ratio)));
@@ -330,9 +347,11 @@ mod framing;
 mod gravity;
 mod loop_;
 mod motion;
+mod parallax;
 mod permanence;
 mod persistence;
 mod position;
+mod shots;
 
 use std::cell::OnceCell;
 
@@ -449,6 +468,8 @@ pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
         ),
         Expectation::Loop(p) => loop_::check(p, ctx),
         Expectation::Count(p) => count::check(p, ctx),
+        Expectation::Parallax(p) => parallax::check(p, ctx),
+        Expectation::Shots(p) => shots::check(p, ctx),
     }
 }
 

@@ -1,0 +1,75 @@
+//! `shots`: hard cuts are frames whose mean absolute change is far above the clip's typical
+//! change (> 3× the median and > 4% of the range). Across each cut the same colours are present
+//! and every pair of objects keeps its size ratio within 30% (a closer shot scales all alike).
+
+use std::collections::BTreeMap;
+
+use super::{Context, Shots, Verdict, bound_words};
+use crate::palette::Color;
+
+fn cuts(ctx: &Context<'_>) -> Vec<usize> {
+    let v = ctx.video;
+    let diffs: Vec<f64> = (1..v.len())
+        .map(|t| {
+            let (a, b) = (v.frame(t - 1), v.frame(t));
+            a.iter().zip(b).map(|(&x, &y)| f64::from(x.abs_diff(y))).sum::<f64>() / a.len() as f64 / 255.0
+        })
+        .collect();
+    let mut sorted = diffs.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    diffs.iter().enumerate().filter(|(_, d)| **d > 3.0 * median && **d > 0.04).map(|(i, _)| i + 1).collect()
+}
+
+/// Colour → area of the objects seen in frame t.
+fn objects_at(ctx: &Context<'_>, t: usize) -> BTreeMap<Color, f64> {
+    ctx.tracks().iter().filter_map(|tr| tr.frames.get(t).and_then(|o| o.as_ref())).map(|o| (o.color, o.area)).collect()
+}
+
+pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
+    let found = cuts(ctx);
+    if let Some(b) = &p.cuts {
+        if !b.contains(found.len() as f64) {
+            return Verdict::new(
+                false,
+                Some(found.len() as f64),
+                format!("{} cut(s), expected {}", found.len(), bound_words(b)),
+            );
+        }
+    }
+    for &c in &found {
+        let (before, after) = (objects_at(ctx, c - 1), objects_at(ctx, c));
+        let (kb, ka): (Vec<Color>, Vec<Color>) = (before.keys().copied().collect(), after.keys().copied().collect());
+        if kb != ka {
+            let names = |v: &[Color]| v.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+            return Verdict::new(
+                false,
+                Some(found.len() as f64),
+                format!("cut at frame {c}: [{}] before, [{}] after", names(&kb), names(&ka)),
+            );
+        }
+        let colors: Vec<&Color> = before.keys().collect();
+        for i in 0..colors.len() {
+            for j in i + 1..colors.len() {
+                let rb = before[colors[i]] / before[colors[j]];
+                let ra = after[colors[i]] / after[colors[j]];
+                if (ra / rb - 1.0).abs() > 0.3 {
+                    return Verdict::new(
+                        false,
+                        Some(found.len() as f64),
+                        format!(
+                            "cut at frame {c}: {} / {} size ratio {rb:.2} becomes {ra:.2}",
+                            colors[i].name(),
+                            colors[j].name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Verdict::new(
+        true,
+        Some(found.len() as f64),
+        format!("{} cut(s); the same objects keep colours and relative sizes", found.len()),
+    )
+}
