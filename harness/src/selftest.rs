@@ -190,7 +190,8 @@ pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulati
                 must_fail: vec![],
             });
         }
-        if family == Family::Coherence {
+        // A cut to a closer shot changes sizes legitimately: permanence is judged without cuts.
+        if family == Family::Coherence && scene.cuts.is_empty() {
             let gap_end = truth.frames.iter().rposition(|f| f.objects[i].visible_fraction < 0.2);
             if let Some(g) = gap_end.filter(|&g| g + 2 < truth.frames.len()) {
                 let other =
@@ -264,6 +265,52 @@ pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulati
                 _ => vec![Transform::Reverse, Transform::Freeze],
             };
             out.push(Derived { expectation: Expectation::Camera(Camera { motion, speed: None }), must_fail });
+        }
+    }
+    // Parallax: two objects on different layers, both wholly visible, under a pan or tilt.
+    let pans = matches!(
+        scene.camera.motion,
+        CameraMotion::PanLeft | CameraMotion::PanRight | CameraMotion::TiltUp | CameraMotion::TiltDown
+    );
+    if family == Family::Camera && pans && scene.objects.len() == 2 {
+        let whole = |f: &videval_models::world::render::FrameTruth| {
+            f.objects.iter().all(|o| inside(o.bbox) && o.visible_fraction > 0.9)
+        };
+        let common: Vec<usize> = (0..truth.frames.len()).filter(|&k| whole(&truth.frames[k])).collect();
+        let (near, far) =
+            if scene.objects[0].layer == videval_models::world::spec::Layer::Foreground { (0, 1) } else { (1, 0) };
+        // At least four frames with both wholly in the picture, spanning a visible move.
+        let span = common.first().zip(common.last()).map_or(0.0, |(&a, &b)| {
+            let (p, q) = (truth.frames[a].objects[far].center, truth.frames[b].objects[far].center);
+            (q[0] - p[0]).hypot(q[1] - p[1]) / h
+        });
+        if common.len() >= 4 && span >= 0.05 && scene.objects[near].layer != scene.objects[far].layer {
+            out.push(Derived {
+                expectation: Expectation::Parallax(probes::Parallax {
+                    near: obj(scene.objects[near].color),
+                    far: obj(scene.objects[far].color),
+                }),
+                must_fail: vec![Transform::Freeze],
+            });
+        }
+    }
+    // Shots: a cut with every character clearly visible on both sides of it.
+    if let Some(&cut_t) = scene.cuts.first() {
+        let k = (cut_t * settings.fps).ceil() as usize;
+        let visible = |f: usize| {
+            (0..scene.objects.len()).all(|i| {
+                truth.frames.get(f).is_some_and(|fr| fr.objects[i].visible_fraction > 0.8 && inside(fr.objects[i].bbox))
+            })
+        };
+        if k >= 1 && k < truth.frames.len() && visible(k - 1) && visible(k) {
+            let c = scene.objects[0].color;
+            let other = TRACKED.into_iter().find(|x| scene.objects.iter().all(|o| o.color != *x)).unwrap_or(Color::Red);
+            out.push(Derived {
+                expectation: Expectation::Shots(probes::Shots {
+                    cuts: Some(Bound { between: Some([1.0, 1.0]), ..Default::default() }),
+                }),
+                must_fail: vec![Transform::Recolor(c, other, k)],
+            });
         }
     }
     if family == Family::CauseEffect {

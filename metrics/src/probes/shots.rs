@@ -1,6 +1,7 @@
 //! `shots`: hard cuts are frames whose mean absolute change is far above the clip's typical
 //! change (> 3× the median and > 4% of the range). Across each cut the same colours are present
-//! and every pair of objects keeps its size ratio within 30% (a closer shot scales all alike).
+//! and every pair of objects keeps its size ratio (box sizes) within 30% (a closer shot scales
+//! all alike).
 
 use std::collections::BTreeMap;
 
@@ -21,9 +22,14 @@ fn cuts(ctx: &Context<'_>) -> Vec<usize> {
     diffs.iter().enumerate().filter(|(_, d)| **d > 3.0 * median && **d > 0.04).map(|(i, _)| i + 1).collect()
 }
 
-/// Colour → area of the objects seen in frame t.
+/// Colour → linear size (√ of the box area) of the objects seen in frame t. Box sizes scale
+/// with a zoom regardless of how many anti-aliased edge pixels the segmentation keeps.
 fn objects_at(ctx: &Context<'_>, t: usize) -> BTreeMap<Color, f64> {
-    ctx.tracks().iter().filter_map(|tr| tr.frames.get(t).and_then(|o| o.as_ref())).map(|o| (o.color, o.area)).collect()
+    ctx.tracks()
+        .iter()
+        .filter_map(|tr| tr.frames.get(t).and_then(|o| o.as_ref()))
+        .map(|o| (o.color, ((o.bbox[2] - o.bbox[0]) * (o.bbox[3] - o.bbox[1])).sqrt()))
+        .collect()
 }
 
 pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {

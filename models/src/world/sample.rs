@@ -183,6 +183,13 @@ pub fn sample(family: Family, seed: u64) -> (Scene, Settings) {
                 let mut o = object("o0", colors[0], shape(&mut rng), 0.16, [0.5, 0.5], [0.0, 0.0]);
                 o.fixed = true;
                 s.objects.push(o);
+                // Half the time a second object nearer the camera: parallax under motion.
+                if rng.random_bool(0.5) {
+                    let mut near = object("o1", colors[1], shape(&mut rng), 0.14, [0.5, 0.25], [0.0, 0.0]);
+                    near.fixed = true;
+                    near.layer = Layer::Foreground;
+                    s.objects.push(near);
+                }
             }
         }
         Family::Coherence => {
@@ -206,6 +213,16 @@ pub fn sample(family: Family, seed: u64) -> (Scene, Settings) {
                 vel: [0.0, 0.0],
             });
             settings.frames = 25;
+            // Sometimes a hard cut to a closer shot, with a second character watching from the
+            // back (top right, clear of the wall and of the mover's path); the cut comes early,
+            // while the mover is still clear of the wall and inside the closer shot.
+            if rng.random_bool(0.3) {
+                let mut other = object("o1", colors[1], shape(&mut rng), 0.12, [0.75, 0.25], [0.0, 0.0]);
+                other.fixed = true;
+                other.layer = Layer::Background;
+                s.objects.push(other);
+                s.cuts.push(rng.random_range(0.75..0.9));
+            }
         }
         Family::Aspect => {
             let sizes = [(112, 64), (64, 112), (64, 64), (148, 64), (84, 64), (64, 84)];
