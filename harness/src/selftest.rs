@@ -294,8 +294,9 @@ pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulati
             });
         }
     }
-    // Shots: a cut with every character clearly visible on both sides of it.
-    if let Some(&cut_t) = scene.cuts.first() {
+    // Shots: a cut with every character clearly visible on both sides of it (and no paint trail,
+    // which joins its object's outline and changes its size).
+    if let (Some(&cut_t), false) = (scene.cuts.first(), scene.objects.iter().any(|o| o.trail)) {
         let k = (cut_t * settings.fps).ceil() as usize;
         let visible = |f: usize| {
             (0..scene.objects.len()).all(|i| {
