@@ -60,6 +60,8 @@ struct SampleRow<'a> {
     status: &'a str,
     error: Option<&'a str>,
     values: Vec<String>,
+    /// Failed probe checks with their reasons.
+    failures: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -122,6 +124,15 @@ pub fn render_run(results: &Results, provenance: &Provenance) -> Result<String, 
                         (Some(v), _) => fmt_num(*v),
                         (None, Some(_)) => "n/a".into(),
                         (None, None) => "—".into(),
+                    })
+                    .collect(),
+                failures: x
+                    .details
+                    .iter()
+                    .flat_map(|(probe, d)| {
+                        d.split(" | ")
+                            .filter(|c| c.starts_with("FAIL"))
+                            .map(move |c| format!("{probe}: {}", c.trim_start_matches("FAIL: ")))
                     })
                     .collect(),
             })
@@ -223,6 +234,17 @@ mod tests {
         assert!(!html.contains("<script>alert"), "prompt was not escaped");
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("http://") && !html.contains("https://"), "report must be offline");
+    }
+
+    #[test]
+    fn failed_checks_are_listed_with_their_reasons() {
+        let mut r = results();
+        r.samples[0]
+            .details
+            .insert("probe:gravity".into(), "pass: falls | FAIL: acceleration -1.0 does not point down".into());
+        let html = render_run(&r, &Provenance::default()).unwrap();
+        assert!(html.contains("probe:gravity: acceleration -1.0 does not point down"), "{html}");
+        assert!(!html.contains("probe:gravity: falls"));
     }
 
     #[test]
