@@ -189,3 +189,23 @@ fn parallax_and_shots_probes_follow_the_scene() {
     let recoloured = Transform::Recolor(Color::Blue, Color::Green, 8).apply(&v);
     assert!(!check(&shots, &Context::new(&recoloured)).pass);
 }
+
+#[test]
+fn aspect_probe_catches_a_squeezed_picture() {
+    use videval_metrics::preprocess::{Filter, Spatial, transform_video};
+    use videval_metrics::probes::{Aspect, Context, Expectation, check};
+    use videval_models::world::render::{Settings, render};
+    use videval_models::world::sample::{Family, sample};
+    let (mut scene, _) = sample(Family::Aspect, 2);
+    for o in &mut scene.objects {
+        o.shape = videval_models::world::spec::Shape::Circle;
+        o.size = 0.3;
+    }
+    let (v, _) = render(&scene, &Settings { width: 64, height: 64, fps: 8.0, frames: 6 }, false);
+    let square = Expectation::Aspect(Aspect { ratio: "1:1".into(), tolerance: 0.02 });
+    assert!(check(&square, &Context::new(&v)).pass);
+    // Squeezed to 5:4 and claimed 5:4: the ratio matches, the circles do not.
+    let wide = transform_video(&v, Spatial::Stretch { width: 80, height: 64 }, Filter::Area, true);
+    let verdict = check(&Expectation::Aspect(Aspect { ratio: "5:4".into(), tolerance: 0.02 }), &Context::new(&wide));
+    assert!(!verdict.pass && verdict.reason.contains("stretched"), "{}", verdict.reason);
+}

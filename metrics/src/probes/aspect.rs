@@ -1,5 +1,6 @@
 //! `aspect`: the output's width / height matches the requested ratio within the relative
-//! tolerance, and the picture fills the frame (no black letterbox or pillarbox bars).
+//! tolerance, the picture fills the frame (no black letterbox or pillarbox bars), and circles are
+//! round (an anamorphic squeeze keeps the frame's ratio but stretches the picture).
 
 use super::{Aspect, Context, Verdict, parse_ratio};
 
@@ -37,5 +38,25 @@ pub fn check(p: &Aspect, ctx: &Context<'_>) -> Verdict {
     if bars.iter().any(|&l| l < BAR_LEVEL) {
         return Verdict::new(false, Some(got), format!("aspect {got:.4} but the picture has black bars"));
     }
-    Verdict::new(true, Some(got), format!("aspect {got:.4} ({} requested)", p.ratio))
+    // Anamorphic squeezes keep the frame's ratio but stretch the picture: circles must stay round.
+    for t in ctx.tracks() {
+        let boxes: Vec<f64> = t
+            .seen()
+            .filter(|(_, o)| o.shape == crate::palette::Shape::Circle && o.area >= 50.0)
+            .map(|(_, o)| (o.bbox[2] - o.bbox[0]) / (o.bbox[3] - o.bbox[1]))
+            .collect();
+        if boxes.len() >= 2 {
+            let mut sorted = boxes.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted[sorted.len() / 2];
+            if !(0.87..=1.15).contains(&median) {
+                return Verdict::new(
+                    false,
+                    Some(got),
+                    format!("aspect {got:.4} but circles are stretched (box width/height {median:.2})"),
+                );
+            }
+        }
+    }
+    Verdict::new(true, Some(got), format!("aspect {got:.4} ({} requested), circles round", p.ratio))
 }
