@@ -51,6 +51,25 @@ pub enum Command {
     /// Render scenes of the procedural world, with ground truth and captions.
     #[command(subcommand)]
     World(WorldCommand),
+    /// Compare a candidate run with a baseline run, paired by case and seed, and gate on it.
+    Compare {
+        baseline: PathBuf,
+        candidate: PathBuf,
+        /// Significance level, Holm-adjusted across the gated metrics.
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Smallest change that matters (absolute, in each metric's units, oriented).
+        #[arg(long, default_value_t = 0.0)]
+        margin: f64,
+        /// Compare even when suite hashes or metric versions differ (said in the outputs).
+        #[arg(long)]
+        allow_mismatch: bool,
+        /// Exit 2 when a gated metric is underpowered.
+        #[arg(long)]
+        fail_on_inconclusive: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check every probe against the world's ground truth (oracle videos must pass, mirrored /
     /// reversed / frozen / recoloured / letterboxed ones must fail). Exits 1 below the threshold.
     Selftest {
@@ -756,6 +775,29 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Synth(a) => synth_command(a),
         Command::Video(c) => video_command(c),
         Command::World(c) => world_command(c),
+        Command::Compare { baseline, candidate, alpha, margin, allow_mismatch, fail_on_inconclusive, json } => {
+            if !(*alpha > 0.0 && *alpha < 1.0) || *margin < 0.0 {
+                return Err(Error::Config("--alpha must be in (0, 1) and --margin non-negative".into()));
+            }
+            let opts = crate::compare::Options {
+                alpha: *alpha,
+                margin: *margin,
+                allow_mismatch: *allow_mismatch,
+                fail_on_inconclusive: *fail_on_inconclusive,
+            };
+            let (c, out) = crate::compare::compare(baseline, candidate, &opts)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
+            } else {
+                print!("{}", crate::compare::markdown(&c));
+                println!("\nwritten: {}.{{json,md,junit.xml}}", out.display());
+            }
+            Ok(match c.exit_code {
+                1 => ExitCode::GateFailed,
+                2 => ExitCode::Inconclusive,
+                _ => ExitCode::Ok,
+            })
+        }
         Command::Selftest { per_family, threshold, seed, json } => {
             selftest_command(*per_family, *threshold, *seed, *json)
         }

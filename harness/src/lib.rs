@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod generator;
 pub mod hash;

@@ -1,5 +1,6 @@
 //! Statistics over per-sample values: pure, seeded, and tested against analytic cases.
 
 pub mod bootstrap;
+pub mod paired;
 
 pub use bootstrap::{Estimate, cluster_bootstrap_mean};

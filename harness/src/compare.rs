@@ -1,0 +1,316 @@
+//! `videval compare BASE CAND`: a paired comparison of two runs of the same plan content (same
+//! suites, cases and seeds; different models), and a statistically honest gate.
+//!
+//! Samples are paired by (suite, case, seed index). For every metric both runs report, the
+//! paired difference is oriented so that positive is better (neutral metrics are reported, never
+//! gated); its mean gets a clustered bootstrap CI (cases are clusters), a sign-flip permutation
+//! p-value on cluster means (exact McNemar when every value is pass/fail and each case has one
+//! sample), Holm's adjustment
+//! across the gated family, and the minimum detectable effect. Verdicts follow the margin:
+//! regressed / improved only when significant and the whole CI is beyond the margin.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use videval_metrics::stats::cluster_bootstrap_mean;
+use videval_metrics::stats::paired::{holm, mcnemar_exact, mde, sign_flip_p};
+use videval_reports::Results;
+
+use crate::error::{Error, ExitCode, Result};
+use crate::hash::sha256_hex;
+use crate::store::{read_json, write_atomic, write_json_atomic};
+
+pub const COMPARE_SCHEMA: &str = "videval/compare/v1";
+const N_BOOT: usize = 2000;
+const N_PERM: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub alpha: f64,
+    pub margin: f64,
+    pub allow_mismatch: bool,
+    pub fail_on_inconclusive: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Regressed,
+    Improved,
+    WithinMargin,
+    NoChange,
+    Underpowered,
+    /// A neutral metric: reported, not gated.
+    Reported,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub suite: String,
+    pub metric: String,
+    pub direction: String,
+    pub pairs: usize,
+    pub clusters: usize,
+    pub baseline: f64,
+    pub candidate: f64,
+    /// Mean oriented difference (positive = candidate better) with its 95% CI.
+    pub delta: f64,
+    pub ci: [f64; 2],
+    pub test: String,
+    pub p: f64,
+    pub p_adj: f64,
+    pub mde: f64,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub schema: String,
+    pub baseline: String,
+    pub candidate: String,
+    pub alpha: f64,
+    pub margin: f64,
+    pub correction: String,
+    pub mismatch: Vec<String>,
+    pub unpaired: usize,
+    pub rows: Vec<Row>,
+    pub decision: String,
+    pub exit_code: i32,
+}
+
+fn load(dir: &Path) -> Result<Results> {
+    let r: Results = read_json(&dir.join("results.json"))?;
+    if !r.complete {
+        return Err(Error::Config(format!(
+            "{}: results are partial (merged with --allow-partial); a gate never uses them",
+            dir.display()
+        )));
+    }
+    Ok(r)
+}
+
+fn seed_of(parts: &[&str]) -> u64 {
+    u64::from_str_radix(&sha256_hex(parts.join("\0").as_bytes())[..15], 16).unwrap_or(1)
+}
+
+/// Compares `cand` against `base` and writes `CAND/compare/<base name>.{json,md,junit.xml}`.
+pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comparison, PathBuf)> {
+    let (base, cand) = (load(base_dir)?, load(cand_dir)?);
+    let mut mismatch = Vec::new();
+    for (name, b) in &base.suites {
+        match cand.suites.get(name) {
+            None => mismatch.push(format!("suite {name} is only in the baseline")),
+            Some(c) if c.content_hash != b.content_hash => {
+                mismatch.push(format!("suite {name}: content hash {} vs {}", b.content_hash, c.content_hash))
+            }
+            Some(c) => {
+                for (m, bm) in &b.metrics {
+                    if let Some(cm) = c.metrics.get(m) {
+                        if cm.metric_version != bm.metric_version {
+                            mismatch
+                                .push(format!("{name}/{m}: version {} vs {}", bm.metric_version, cm.metric_version));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !mismatch.is_empty() && !opts.allow_mismatch {
+        return Err(Error::Config(format!(
+            "the runs are not comparable (use --allow-mismatch to compare anyway):\n  {}",
+            mismatch.join("\n  ")
+        )));
+    }
+    let key = |s: &videval_reports::results::Sample| (s.suite.clone(), s.case_id.clone(), s.seed_idx);
+    let cand_samples: BTreeMap<_, _> = cand.samples.iter().map(|s| (key(s), s)).collect();
+    let mut rows = Vec::new();
+    let mut gated = Vec::new();
+    for (suite, bs) in &base.suites {
+        let Some(cs) = cand.suites.get(suite) else { continue };
+        for (metric, bm) in &bs.metrics {
+            if !cs.metrics.contains_key(metric) {
+                continue;
+            }
+            let sign = match bm.direction.as_str() {
+                "lower_is_better" => -1.0,
+                _ => 1.0,
+            };
+            let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            let (mut b_sum, mut c_sum, mut pairs) = (0.0, 0.0, 0usize);
+            let (mut only_base, mut only_cand, mut binary) = (0u64, 0u64, true);
+            for s in base.samples.iter().filter(|s| &s.suite == suite) {
+                let (Some(&bv), Some(cv)) =
+                    (s.metrics.get(metric), cand_samples.get(&key(s)).and_then(|c| c.metrics.get(metric)))
+                else {
+                    continue;
+                };
+                pairs += 1;
+                b_sum += bv;
+                c_sum += cv;
+                clusters.entry(s.cluster.as_str()).or_default().push(sign * (cv - bv));
+                binary &= (bv == 0.0 || bv == 1.0) && (*cv == 0.0 || *cv == 1.0);
+                if bv > *cv {
+                    only_base += 1;
+                } else if bv < *cv {
+                    only_cand += 1;
+                }
+            }
+            if pairs == 0 {
+                continue;
+            }
+            let groups: Vec<Vec<f64>> = clusters.values().cloned().collect();
+            let means: Vec<f64> = groups.iter().map(|g| g.iter().sum::<f64>() / g.len() as f64).collect();
+            let est = cluster_bootstrap_mean(&groups, N_BOOT, 0.95, seed_of(&["boot", suite, metric]));
+            let (delta, ci) = est.map_or((0.0, [0.0, 0.0]), |e| (e.point_estimate, [e.lower_bound, e.upper_bound]));
+            // McNemar treats pairs as independent: only valid with one sample per case.
+            let (test, p) = if binary && groups.iter().all(|g| g.len() == 1) {
+                ("mcnemar_exact".to_string(), mcnemar_exact(only_base, only_cand))
+            } else {
+                ("sign_flip_permutation".to_string(), sign_flip_p(&means, N_PERM, seed_of(&["perm", suite, metric])))
+            };
+            let neutral = bm.direction == "neutral";
+            if !neutral {
+                gated.push(rows.len());
+            }
+            rows.push(Row {
+                suite: suite.clone(),
+                metric: metric.clone(),
+                direction: bm.direction.clone(),
+                pairs,
+                clusters: groups.len(),
+                baseline: b_sum / pairs as f64,
+                candidate: c_sum / pairs as f64,
+                delta,
+                ci,
+                test,
+                p,
+                p_adj: p,
+                mde: mde(&means, opts.alpha),
+                verdict: if neutral { Verdict::Reported } else { Verdict::NoChange },
+            });
+        }
+    }
+    let base_keys: std::collections::BTreeSet<_> = base.samples.iter().map(key).collect();
+    let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()
+        + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
+    let adjusted = holm(&gated.iter().map(|&i| rows[i].p).collect::<Vec<_>>());
+    for (&i, &pa) in gated.iter().zip(&adjusted) {
+        let r = &mut rows[i];
+        r.p_adj = pa;
+        let m = opts.margin;
+        r.verdict = if pa < opts.alpha {
+            if r.ci[1] < -m {
+                Verdict::Regressed
+            } else if r.ci[0] > m {
+                Verdict::Improved
+            } else {
+                Verdict::WithinMargin
+            }
+        } else if m > 0.0 && r.mde > m {
+            Verdict::Underpowered
+        } else {
+            Verdict::NoChange
+        };
+    }
+    let regressed = rows.iter().any(|r| r.verdict == Verdict::Regressed);
+    let underpowered = rows.iter().any(|r| r.verdict == Verdict::Underpowered);
+    let (decision, code) = if regressed {
+        ("fail", ExitCode::GateFailed)
+    } else if underpowered && opts.fail_on_inconclusive {
+        ("inconclusive", ExitCode::Inconclusive)
+    } else {
+        ("pass", ExitCode::Ok)
+    };
+    let comparison = Comparison {
+        schema: COMPARE_SCHEMA.into(),
+        baseline: base_dir.display().to_string(),
+        candidate: cand_dir.display().to_string(),
+        alpha: opts.alpha,
+        margin: opts.margin,
+        correction: "holm".into(),
+        mismatch,
+        unpaired,
+        rows,
+        decision: decision.into(),
+        exit_code: code as i32,
+    };
+    let name = base_dir.file_name().map_or("baseline".into(), |n| n.to_string_lossy().into_owned());
+    let out = cand_dir.join("compare").join(&name);
+    write_json_atomic(&out.with_extension("json"), &comparison)?;
+    write_atomic(&out.with_extension("md"), markdown(&comparison).as_bytes())?;
+    write_atomic(&out.with_extension("junit.xml"), junit(&comparison).as_bytes())?;
+    Ok((comparison, out))
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Regressed => "REGRESSED",
+        Verdict::Improved => "improved",
+        Verdict::WithinMargin => "within margin",
+        Verdict::NoChange => "no change",
+        Verdict::Underpowered => "underpowered",
+        Verdict::Reported => "reported",
+    }
+}
+
+/// The comparison as a Markdown table (for CI summaries and pull requests).
+pub fn markdown(c: &Comparison) -> String {
+    let mut s = format!(
+        "# videval compare: {}\n\nBaseline `{}` → candidate `{}`; α = {}, margin = {}, Holm-adjusted; {} unpaired sample(s).\n\n",
+        c.decision.to_uppercase(),
+        c.baseline,
+        c.candidate,
+        c.alpha,
+        c.margin,
+        c.unpaired
+    );
+    if !c.mismatch.is_empty() {
+        s.push_str(&format!("**Compared despite mismatches:** {}\n\n", c.mismatch.join("; ")));
+    }
+    s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
+    for r in &c.rows {
+        s.push_str(&format!(
+            "| {} | {} | {:.4} | {:.4} | {:+.4} | [{:+.4}, {:+.4}] | {:.4} | {} |\n",
+            r.suite,
+            r.metric,
+            r.baseline,
+            r.candidate,
+            r.delta,
+            r.ci[0],
+            r.ci[1],
+            r.p_adj,
+            verdict_word(r.verdict)
+        ));
+    }
+    s
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// One JUnit test case per gated metric; regressions are failures.
+pub fn junit(c: &Comparison) -> String {
+    let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
+    let failures = gated.iter().filter(|r| r.verdict == Verdict::Regressed).count();
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\">\n",
+        gated.len()
+    );
+    for r in gated {
+        s.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\">", xml_escape(&r.suite), xml_escape(&r.metric)));
+        if r.verdict == Verdict::Regressed {
+            s.push_str(&format!(
+                "<failure message=\"{}\"/>",
+                xml_escape(&format!(
+                    "regressed by {:+.4} [{:+.4}, {:+.4}], p_adj {:.4}",
+                    r.delta, r.ci[0], r.ci[1], r.p_adj
+                ))
+            ));
+        }
+        s.push_str("</testcase>\n");
+    }
+    s.push_str("</testsuite>\n");
+    s
+}

@@ -1,0 +1,52 @@
+//! `videval compare`: paired comparisons and the regression gate's exit codes.
+
+use videval_tests::{Sandbox, code, text};
+
+#[test]
+fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
+    let sb = Sandbox::new();
+    for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
+        let o = sb.run(&["run", "--suite", "left_right", "--model", model, "--out", out]);
+        assert!(code(&o) == 0, "{}", text(&o));
+    }
+    // The disc generator cannot place two objects: sign-correct positions regress.
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/disc"]);
+    assert_eq!(rc, 1, "{v}");
+    let row = v["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "probe:position").unwrap();
+    assert_eq!(row["verdict"], "regressed", "{row}");
+    assert!(row["ci"][1].as_f64().unwrap() < 0.0 && row["p_adj"].as_f64().unwrap() < 0.05);
+    assert_eq!(v["unpaired"], 0);
+    let junit = String::from_utf8(sb.read("runs/disc/compare/oracle.junit.xml")).unwrap();
+    assert!(junit.contains("name=\"probe:position\"><failure"), "{junit}");
+    let md = String::from_utf8(sb.read("runs/disc/compare/oracle.md")).unwrap();
+    assert!(md.contains("| left_right | probe:position |") && md.contains("REGRESSED"));
+    // The other way round it is an improvement, and a run against itself changes nothing.
+    let (rc, v) = sb.run_json(&["compare", "runs/disc", "runs/oracle"]);
+    let row = v["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "probe:position").unwrap();
+    assert_eq!(row["verdict"], "improved", "{row}");
+    assert_eq!(rc, if v["rows"].as_array().unwrap().iter().any(|r| r["verdict"] == "regressed") { 1 } else { 0 });
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/oracle"]);
+    assert_eq!(rc, 0);
+    assert!(v["rows"].as_array().unwrap().iter().all(|r| r["delta"] == 0.0 && r["verdict"] != "regressed"));
+}
+
+#[test]
+fn incomparable_or_partial_runs_are_refused() {
+    let sb = Sandbox::new();
+    assert_eq!(code(&sb.run(&["run", "--suite", "smoke", "--out", "runs/a"])), 0);
+    assert_eq!(code(&sb.run(&["run", "--suite", "aspect", "--out", "runs/b"])), 0);
+    let out = sb.run(&["compare", "runs/a", "runs/b"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("suite smoke is only in the baseline"));
+    // Told to, it compares anyway and says so.
+    let (rc, v) = sb.run_json(&["compare", "runs/a", "runs/b", "--allow-mismatch"]);
+    assert_eq!(rc, 0);
+    assert!(!v["mismatch"].as_array().unwrap().is_empty());
+    for k in ["0", "1"] {
+        sb.run(&["run", "--suite", "smoke", "--out", "runs/p", "--num-shards", "3", "--shard", k]);
+    }
+    sb.run(&["merge", "runs/p", "--allow-partial"]);
+    let out = sb.run(&["compare", "runs/a", "runs/p"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out).contains("partial"), "{}", text(&out));
+}
