@@ -256,7 +256,13 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         }
         suites.insert(
             s.name.clone(),
-            SuiteResults { version: s.version, content_hash: s.content_hash.clone(), n, metrics },
+            SuiteResults {
+                version: s.version,
+                content_hash: s.content_hash.clone(),
+                n,
+                metrics,
+                capabilities: capabilities(s, &units, loaded),
+            },
         );
     }
     let samples = plan
@@ -307,6 +313,69 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         suites,
         samples,
     }
+}
+
+/// Capability pass rates of one suite: per family, every tagged unit's mean probe pass rate
+/// (0 for a unit that failed to generate), clustered bootstrap over cases.
+fn capabilities(
+    s: &crate::plan::SuiteRef,
+    units: &[&crate::plan::Unit],
+    loaded: &Loaded,
+) -> BTreeMap<String, MetricResult> {
+    let mut per_family: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    for u in units {
+        let Some(g) = loaded.gens.get(&u.id) else { continue };
+        let value = if g.status == Status::Error {
+            Some(0.0)
+        } else {
+            let rates: Vec<f64> = s
+                .probes
+                .iter()
+                .filter_map(|p| loaded.scores.get(&(u.id.clone(), p.clone())))
+                .filter(|r| r.status == Status::Ok)
+                .filter_map(|r| r.value)
+                .collect();
+            (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+        };
+        let Some(v) = value else { continue };
+        let families: BTreeSet<&str> = u.capabilities.iter().map(|c| c.split('.').next().unwrap_or(c)).collect();
+        for f in families {
+            per_family.entry(f.to_string()).or_default().entry(u.cluster.as_str()).or_default().push(v);
+        }
+    }
+    per_family
+        .into_iter()
+        .filter_map(|(family, clusters)| {
+            let groups: Vec<Vec<f64>> = clusters.into_values().collect();
+            let seed = u64::from_str_radix(
+                &sha256_hex(format!("videval/capability/v1\0{}\0{family}", s.name).as_bytes())[..15],
+                16,
+            )
+            .unwrap_or(1);
+            let e = cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed)?;
+            Some((
+                family.clone(),
+                MetricResult {
+                    point_estimate: e.point_estimate,
+                    standard_error: e.standard_error,
+                    confidence_interval: Interval {
+                        confidence_level: e.confidence_level,
+                        lower_bound: e.lower_bound,
+                        upper_bound: e.upper_bound,
+                    },
+                    method: e.method,
+                    unit: "case".into(),
+                    n_clusters: e.n_clusters,
+                    n_samples: e.n_samples,
+                    n_boot: e.n_boot,
+                    rng_seed: e.rng_seed,
+                    metric_version: videval_metrics::probes::VERSION,
+                    direction: "higher_is_better".into(),
+                    description: format!("Pass rate of the probe checks of cases tagged `{family}.*`."),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Version, direction and description of a metric or probe pass rate by its results name.

@@ -50,6 +50,9 @@ pub struct Unit {
     pub prompt: String,
     /// Unit of the clustered bootstrap (the case's `cluster`).
     pub cluster: String,
+    /// The case's capability tags (`physics.gravity`), for capability pass rates.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
     /// Relative cost (frames × pixels × steps), for balancing shards.
     pub cost: u64,
 }
@@ -197,6 +200,7 @@ impl Plan {
                         gen_key: gen_key(model, case, seed),
                         prompt: case.prompt.clone(),
                         cluster: case.cluster.clone(),
+                        capabilities: case.capabilities.clone(),
                         cost: u64::from(g.frames) * u64::from(g.width) * u64::from(g.height) * u64::from(g.steps),
                     });
                 }

@@ -48,6 +48,7 @@ struct SuiteView<'a> {
     failed_scores: usize,
     not_applicable: usize,
     metrics: Vec<MetricRow<'a>>,
+    capabilities: Vec<MetricRow<'a>>,
     metric_names: Vec<&'a str>,
     samples_rows: Vec<SampleRow<'a>>,
 }
@@ -86,28 +87,29 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
+fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult) -> MetricRow<'a> {
+    MetricRow {
+        name,
+        estimate: fmt_num(r.point_estimate),
+        interval: format!(
+            "[{}, {}]",
+            fmt_num(r.confidence_interval.lower_bound),
+            fmt_num(r.confidence_interval.upper_bound)
+        ),
+        n: r.n_samples,
+        clusters: r.n_clusters,
+        direction: &r.direction,
+        version: r.metric_version,
+        description: &r.description,
+    }
+}
+
 pub fn render_run(results: &Results, provenance: &Provenance) -> Result<String, RenderError> {
     let mut suites = Vec::new();
     for (name, s) in &results.suites {
         let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
-        let metrics = s
-            .metrics
-            .iter()
-            .map(|(m, r)| MetricRow {
-                name: m,
-                estimate: fmt_num(r.point_estimate),
-                interval: format!(
-                    "[{}, {}]",
-                    fmt_num(r.confidence_interval.lower_bound),
-                    fmt_num(r.confidence_interval.upper_bound)
-                ),
-                n: r.n_samples,
-                clusters: r.n_clusters,
-                direction: &r.direction,
-                version: r.metric_version,
-                description: &r.description,
-            })
-            .collect();
+        let capabilities: Vec<MetricRow> = s.capabilities.iter().map(|(m, r)| metric_row(m, r)).collect();
+        let metrics = s.metrics.iter().map(|(m, r)| metric_row(m, r)).collect();
         let samples_rows = results
             .samples
             .iter()
@@ -147,6 +149,7 @@ pub fn render_run(results: &Results, provenance: &Provenance) -> Result<String, 
             failed_scores: s.n.failed_scores,
             not_applicable: s.n.not_applicable,
             metrics,
+            capabilities,
             metric_names,
             samples_rows,
         });
@@ -207,6 +210,7 @@ mod tests {
                     content_hash: "sha256:s".into(),
                     n: Counts { cases: 2, samples: 4, ..Default::default() },
                     metrics: BTreeMap::from([("temporal_diff".to_string(), metric)]),
+                    capabilities: BTreeMap::new(),
                 },
             )]),
             samples: vec![Sample {

@@ -25,6 +25,10 @@ pub struct SuiteResults {
     pub content_hash: String,
     pub n: Counts,
     pub metrics: BTreeMap<String, MetricResult>,
+    /// Per capability family (`physics` of `physics.gravity`): the pass rate of the probe checks
+    /// of the cases tagged with it; a unit that failed to generate counts as failing.
+    #[serde(default)]
+    pub capabilities: BTreeMap<String, MetricResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
