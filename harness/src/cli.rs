@@ -632,10 +632,47 @@ fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
         created_at: manifest.created_at.clone(),
         environment: manifest.environment.clone(),
     };
-    let html = videval_reports::html::render_run(&results, &provenance).map_err(|e| Error::Internal(e.to_string()))?;
+    let posters = posters(run_dir, &results)?;
+    let html = videval_reports::html::render_run(&results, &provenance, &posters)
+        .map_err(|e| Error::Internal(e.to_string()))?;
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
     write_atomic(&path, html.as_bytes())?;
     Ok(path)
+}
+
+/// Inline posters stop past this many bytes of PNG (the report stays light enough to mail).
+const POSTER_BUDGET: usize = 8 << 20;
+
+/// Filmstrips (8 frames, 64 px tall) of every case's first seed, from the run's records.
+fn posters(run_dir: &Path, results: &videval_reports::Results) -> Result<videval_reports::html::Posters> {
+    use crate::records::{GenRecord, Status};
+    let mut paths = std::collections::BTreeMap::new();
+    if let Ok(dirs) = std::fs::read_dir(run_dir.join("shards")) {
+        for d in dirs.flatten() {
+            for r in crate::records::read::<GenRecord>(&d.path().join("generations.jsonl"))? {
+                if r.status == Status::Ok && r.unit.seed_idx == 0 {
+                    if let Some(p) = r.video_path {
+                        paths.insert((r.unit.suite, r.unit.case_id), PathBuf::from(p));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = videval_reports::html::Posters::new();
+    let mut total = 0;
+    for s in results.samples.iter().filter(|s| s.seed_idx == 0) {
+        let key = (s.suite.clone(), s.case_id.clone());
+        let Some(path) = paths.get(&key) else { continue };
+        // A video that no longer decodes just has no poster; the numbers stand on their own.
+        let Ok(v) = video::decode(path) else { continue };
+        let Ok(png) = video::filmstrip_png(&v, 8, 64) else { continue };
+        total += png.len();
+        if total > POSTER_BUDGET {
+            break;
+        }
+        out.insert(key, png);
+    }
+    Ok(out)
 }
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {

@@ -682,7 +682,17 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
 /// Writes `n` uniformly sampled frames side by side, each scaled to `height` pixels tall
 /// (area filter), as one PNG: the poster a report shows for a video.
 pub fn write_filmstrip(video: &Video, path: &Path, n: usize, height: u32) -> Result<(), VideoIoError> {
+    let bytes = filmstrip_png(video, n, height).map_err(|e| match e {
+        VideoIoError::Codec { what, reason, .. } => VideoIoError::Codec { path: path.to_path_buf(), what, reason },
+        other => other,
+    })?;
+    std::fs::write(path, bytes).map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+/// The PNG bytes of a filmstrip (see [`write_filmstrip`]).
+pub fn filmstrip_png(video: &Video, n: usize, height: u32) -> Result<Vec<u8>, VideoIoError> {
     init();
+    let path = Path::new("<filmstrip>");
     let idx = FrameSampling::Uniform(n.max(1)).indices(video.len(), video.fps());
     let width = ((f64::from(video.width()) * f64::from(height) / f64::from(video.height())).round() as u32).max(1);
     let small = preprocess::transform_video(
@@ -727,7 +737,7 @@ pub fn write_filmstrip(video: &Video, path: &Path, n: usize, height: u32) -> Res
     while encoder.receive_packet(&mut packet).is_ok() {
         bytes.extend_from_slice(packet.data().unwrap_or_default());
     }
-    std::fs::write(path, bytes).map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
+    Ok(bytes)
 }
 
 pub const SIDECAR_SCHEMA: &str = "videval/encode-sidecar/v1";

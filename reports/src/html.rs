@@ -15,6 +15,27 @@ const RUN_TEMPLATE: &str = include_str!("../templates/run.html");
 #[error("rendering the report: {0}")]
 pub struct RenderError(String);
 
+/// Standard base64 (RFC 4648, padded), for images inlined as data URIs.
+pub fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Filmstrip posters (PNG bytes) by (suite, case id), shown with a case's first seed.
+pub type Posters = BTreeMap<(String, String), Vec<u8>>;
+
 /// What the header shows about where the numbers came from.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Provenance {
@@ -63,6 +84,8 @@ struct SampleRow<'a> {
     values: Vec<String>,
     /// Failed probe checks with their reasons.
     failures: Vec<String>,
+    /// A data URI of the case's filmstrip (first seed only).
+    poster: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -104,7 +127,7 @@ fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult) -> MetricR
     }
 }
 
-pub fn render_run(results: &Results, provenance: &Provenance) -> Result<String, RenderError> {
+pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters) -> Result<String, RenderError> {
     let mut suites = Vec::new();
     for (name, s) in &results.suites {
         let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
@@ -137,6 +160,10 @@ pub fn render_run(results: &Results, provenance: &Provenance) -> Result<String, 
                             .map(move |c| format!("{probe}: {}", c.trim_start_matches("FAIL: ")))
                     })
                     .collect(),
+                poster: (x.seed_idx == 0)
+                    .then(|| posters.get(&(x.suite.clone(), x.case_id.clone())))
+                    .flatten()
+                    .map(|png| format!("data:image/png;base64,{}", base64(png))),
             })
             .collect();
         suites.push(SuiteView {
@@ -232,7 +259,7 @@ mod tests {
 
     #[test]
     fn report_shows_estimates_and_escapes_prompts() {
-        let html = render_run(&results(), &Provenance::default()).unwrap();
+        let html = render_run(&results(), &Provenance::default(), &Posters::new()).unwrap();
         assert!(html.contains("temporal_diff"));
         assert!(html.contains("[0.2000, 0.3000]"), "interval missing");
         assert!(!html.contains("<script>alert"), "prompt was not escaped");
@@ -246,7 +273,7 @@ mod tests {
         r.samples[0]
             .details
             .insert("probe:gravity".into(), "pass: falls | FAIL: acceleration -1.0 does not point down".into());
-        let html = render_run(&r, &Provenance::default()).unwrap();
+        let html = render_run(&r, &Provenance::default(), &Posters::new()).unwrap();
         assert!(html.contains("probe:gravity: acceleration -1.0 does not point down"), "{html}");
         assert!(!html.contains("probe:gravity: falls"));
     }
@@ -256,9 +283,33 @@ mod tests {
         let mut r = results();
         r.complete = false;
         r.missing_units = vec!["smoke/c2#0".into()];
-        let html = render_run(&r, &Provenance::default()).unwrap();
+        let html = render_run(&r, &Provenance::default(), &Posters::new()).unwrap();
         assert!(html.contains("PARTIAL"));
         assert!(html.contains("c2#0"));
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), coded);
+        }
+    }
+
+    #[test]
+    fn posters_are_inlined_for_the_first_seed() {
+        let mut posters = Posters::new();
+        posters.insert(("smoke".into(), "c1".into()), b"\x89PNG".to_vec());
+        let html = render_run(&results(), &Provenance::default(), &posters).unwrap();
+        // Autoescaping writes "/" as "&#x2f;" inside the attribute; browsers decode it.
+        assert!(html.contains("<img class=\"poster\"") && html.contains("png;base64,iVBORw==\""), "{html}");
     }
 
     #[test]
