@@ -32,8 +32,24 @@ pub enum Command {
     Generate(RunArgs),
     /// Only score videos already generated.
     Score(RunArgs),
-    /// Show the plan: units, keys and shard assignment.
-    Plan(RunArgs),
+    /// Show the plan: units, keys and shard assignment; `--emit slurm|k8s DIR` writes scale-out
+    /// jobs for it (the templates in ci/).
+    Plan {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Write job files for a scheduler: slurm or k8s.
+        #[arg(long, requires = "emit_dir")]
+        emit: Option<String>,
+        /// Where to write them.
+        #[arg(long)]
+        emit_dir: Option<PathBuf>,
+        /// Shard tasks running at once.
+        #[arg(long, default_value_t = 16)]
+        throttle: u32,
+        /// Container image (k8s).
+        #[arg(long, default_value = "videval:latest")]
+        image: String,
+    },
     /// Merge a run's shards and compute results (alias of `merge`).
     Analyze(MergeArgs),
     /// Check that every unit of a run is present exactly once, then compute results.
@@ -622,6 +638,67 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     Ok(code)
 }
 
+const SLURM_RUN: &str = include_str!("../../ci/slurm/run.sbatch.j2");
+const SLURM_MERGE: &str = include_str!("../../ci/slurm/merge.sbatch.j2");
+const SLURM_SUBMIT: &str = include_str!("../../ci/slurm/submit.sh.j2");
+const K8S_JOB: &str = include_str!("../../ci/k8s/job.yaml.j2");
+
+/// Writes Slurm or Kubernetes job files for the plan `args` describes.
+fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str) -> Result<ExitCode> {
+    let shards = args.num_shards.ok_or_else(|| Error::Config("--emit needs --num-shards N".into()))?;
+    if shards == 0 || args.shard.is_some() {
+        return Err(Error::Config("--emit needs --num-shards N ≥ 1 and no --shard (each task picks its own)".into()));
+    }
+    let suites: Vec<Suite> = args.suites.iter().map(|s| load_suite(s)).collect::<Result<_>>()?;
+    let generator = generator::from_arg(&args.model)?;
+    let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
+    let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
+    let run_name = format!("{}-{digits}", generator.identity().name)
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
+    let run_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&run_name));
+    let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
+    let mut argv =
+        vec!["run".to_string(), "--suite".into(), args.suites.join(","), "--model".into(), args.model.clone()];
+    argv.extend([
+        "--store".into(),
+        std::path::absolute(&args.store).unwrap_or(args.store.clone()).display().to_string(),
+    ]);
+    if let Some(l) = args.limit {
+        argv.extend(["--limit".into(), l.to_string()]);
+    }
+    if let Some(c) = &args.cases {
+        argv.extend(["--cases".into(), c.join(",")]);
+    }
+    let quote = |a: &str| {
+        if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,=".contains(c)) {
+            a.to_string()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    let videval = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "videval".into());
+    let ctx = json!({
+        "plan_hash": plan.plan_hash, "units": plan.units.len(), "shards": shards, "throttle": throttle.clamp(1, shards),
+        "run_name": run_name, "run_dir": run_dir.display().to_string(), "videval": videval, "image": image,
+        "run_args": argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "run_argv": argv, "time_limit": "04:00:00",
+    });
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    let files: &[(&str, &str)] = match kind {
+        "slurm" => &[("run.sbatch", SLURM_RUN), ("merge.sbatch", SLURM_MERGE), ("submit.sh", SLURM_SUBMIT)],
+        "k8s" => &[("job.yaml", K8S_JOB)],
+        other => return Err(Error::Config(format!("--emit {other}: expected slurm or k8s"))),
+    };
+    for (name, template) in files {
+        let text = env.render_str(template, &ctx).map_err(|e| Error::Internal(format!("rendering {name}: {e}")))?;
+        write_atomic(&dir.join(name), text.as_bytes())?;
+        println!("{}", dir.join(name).display());
+    }
+    Ok(ExitCode::Ok)
+}
+
 fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
     let results: videval_reports::Results = read_json(&run_dir.join("results.json"))?;
     let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
@@ -801,7 +878,10 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Run(a) => run_command(a, Stages::All),
         Command::Generate(a) => run_command(a, Stages::Generate),
         Command::Score(a) => run_command(a, Stages::Score),
-        Command::Plan(a) => run_command(a, Stages::PlanOnly),
+        Command::Plan { run, emit: None, .. } => run_command(run, Stages::PlanOnly),
+        Command::Plan { run, emit: Some(kind), emit_dir, throttle, image } => {
+            emit_jobs(run, kind, emit_dir.as_deref().unwrap_or(Path::new(".")), *throttle, image)
+        }
         Command::Analyze(a) | Command::Merge(a) => merge_command(a),
         Command::Report(a) => {
             let p = write_report(&a.run_dir, a.out.as_deref())?;

@@ -323,3 +323,56 @@ fn exit_codes_follow_the_table() {
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("holds plan"), "{}", text(&out));
 }
+
+#[test]
+fn emitted_slurm_scripts_run_the_shards_and_merge() {
+    let sb = Sandbox::new();
+    let out = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "3",
+        "--out",
+        "runs/s",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "jobs",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let script = String::from_utf8(sb.read("jobs/run.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-2%3") && script.contains("--requeue"), "{script}");
+    assert!(String::from_utf8(sb.read("jobs/submit.sh")).unwrap().contains("--dependency=afterany"));
+    // Play the scheduler: every array task with its index, then the merge job.
+    for k in 0..3 {
+        let o = std::process::Command::new("bash")
+            .arg("jobs/run.sbatch")
+            .current_dir(sb.path())
+            .env("SLURM_ARRAY_TASK_ID", k.to_string())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "task {k}: {}", text(&o));
+    }
+    let o = std::process::Command::new("bash").arg("jobs/merge.sbatch").current_dir(sb.path()).output().unwrap();
+    assert!(o.status.success(), "merge: {}", text(&o));
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/s/results.json")).unwrap();
+    assert_eq!(results["complete"], true);
+    let out = sb.run(&["plan", "--suite", "smoke", "--num-shards", "3", "--emit", "k8s", "--emit-dir", "k8s"]);
+    assert_eq!(code(&out), 0);
+    let job = String::from_utf8(sb.read("k8s/job.yaml")).unwrap();
+    for needle in [
+        "completionMode: Indexed",
+        "backoffLimitPerIndex: 2",
+        "values: [3]",
+        "completions: 3",
+        "\"--num-shards\", \"3\"",
+    ] {
+        assert!(job.contains(needle), "{needle} missing from\n{job}");
+    }
+    assert_eq!(
+        code(&sb.run(&["plan", "--suite", "smoke", "--emit", "slurm", "--emit-dir", "x"])),
+        3,
+        "N must be explicit"
+    );
+}
