@@ -722,32 +722,19 @@ const POSTER_BUDGET: usize = 8 << 20;
 
 /// Filmstrips (8 frames, 64 px tall) of every case's first seed, from the run's records.
 fn posters(run_dir: &Path, results: &videval_reports::Results) -> Result<videval_reports::html::Posters> {
-    use crate::records::{GenRecord, Status};
-    let mut paths = std::collections::BTreeMap::new();
-    if let Ok(dirs) = std::fs::read_dir(run_dir.join("shards")) {
-        for d in dirs.flatten() {
-            for r in crate::records::read::<GenRecord>(&d.path().join("generations.jsonl"))? {
-                if r.status == Status::Ok && r.unit.seed_idx == 0 {
-                    if let Some(p) = r.video_path {
-                        paths.insert((r.unit.suite, r.unit.case_id), PathBuf::from(p));
-                    }
-                }
-            }
-        }
-    }
+    let paths = crate::compare::video_paths(run_dir)?;
     let mut out = videval_reports::html::Posters::new();
     let mut total = 0;
     for s in results.samples.iter().filter(|s| s.seed_idx == 0) {
-        let key = (s.suite.clone(), s.case_id.clone());
-        let Some(path) = paths.get(&key) else { continue };
         // A video that no longer decodes just has no poster; the numbers stand on their own.
-        let Ok(v) = video::decode(path) else { continue };
-        let Ok(png) = video::filmstrip_png(&v, 8, 64) else { continue };
+        let Some(png) = crate::compare::filmstrip(paths.get(&(s.suite.clone(), s.case_id.clone(), 0))) else {
+            continue;
+        };
         total += png.len();
         if total > POSTER_BUDGET {
             break;
         }
-        out.insert(key, png);
+        out.insert((s.suite.clone(), s.case_id.clone()), png);
     }
     Ok(out)
 }
@@ -907,7 +894,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
             } else {
                 print!("{}", crate::compare::markdown(&c));
-                println!("\nwritten: {}.{{json,md,junit.xml}}", out.display());
+                println!("\nwritten: {}.{{json,md,junit.xml,html}}", out.display());
             }
             Ok(match c.exit_code {
                 1 => ExitCode::GateFailed,

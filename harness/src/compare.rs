@@ -1,4 +1,4 @@
-//! `videval compare BASE CAND`: a paired comparison of two runs of the same plan content (same
+//! `videval compare BASE CAND`: a paired comparison (JSON, Markdown, JUnit and an HTML page) of two runs of the same plan content (same
 //! suites, cases and seeds; different models), and a statistically honest gate.
 //!
 //! Samples are paired by (suite, case, seed index). For every metric both runs report, the
@@ -240,7 +240,126 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     write_json_atomic(&out.with_extension("json"), &comparison)?;
     write_atomic(&out.with_extension("md"), markdown(&comparison).as_bytes())?;
     write_atomic(&out.with_extension("junit.xml"), junit(&comparison).as_bytes())?;
+    let html = videval_reports::compare::render_compare(&view(&comparison, &base, &cand, base_dir, cand_dir)?)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    write_atomic(&out.with_extension("html"), html.as_bytes())?;
     Ok((comparison, out))
+}
+
+/// Where each sample's video of a run is: (suite, case, seed index) → file.
+pub fn video_paths(run_dir: &Path) -> Result<BTreeMap<(String, String, u32), PathBuf>> {
+    use crate::records::{GenRecord, Status};
+    let mut paths = BTreeMap::new();
+    if let Ok(dirs) = std::fs::read_dir(run_dir.join("shards")) {
+        for d in dirs.flatten() {
+            for r in crate::records::read::<GenRecord>(&d.path().join("generations.jsonl"))? {
+                if let (Status::Ok, Some(p)) = (r.status, r.video_path) {
+                    paths.insert((r.unit.suite, r.unit.case_id, r.unit.seed_idx), PathBuf::from(p));
+                }
+            }
+        }
+    }
+    Ok(paths)
+}
+
+/// A filmstrip of a video file, or nothing if it no longer decodes.
+pub fn filmstrip(path: Option<&PathBuf>) -> Option<Vec<u8>> {
+    let v = crate::video::decode(path?).ok()?;
+    crate::video::filmstrip_png(&v, 8, 64).ok()
+}
+
+/// The comparison page's content: scatters for metrics that moved, and the biggest drops.
+fn view(
+    c: &Comparison,
+    base: &Results,
+    cand: &Results,
+    base_dir: &Path,
+    cand_dir: &Path,
+) -> Result<videval_reports::compare::CompareView> {
+    use videval_reports::compare::{CompareView, GalleryItem, GateRow, Scatter};
+    let key = |s: &videval_reports::results::Sample| (s.suite.clone(), s.case_id.clone(), s.seed_idx);
+    let cand_samples: BTreeMap<_, _> = cand.samples.iter().map(|s| (key(s), s)).collect();
+    let moved: Vec<&Row> = c
+        .rows
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved | Verdict::WithinMargin))
+        .take(6)
+        .collect();
+    let scatters = moved
+        .iter()
+        .map(|r| {
+            let mut per_case: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
+            for b in base.samples.iter().filter(|s| s.suite == r.suite) {
+                if let (Some(&x), Some(y)) =
+                    (b.metrics.get(&r.metric), cand_samples.get(&key(b)).and_then(|c| c.metrics.get(&r.metric)))
+                {
+                    let e = per_case.entry(b.case_id.as_str()).or_default();
+                    *e = (e.0 + x, e.1 + y, e.2 + 1.0);
+                }
+            }
+            Scatter {
+                title: format!("{}/{}", r.suite, r.metric),
+                points: per_case.values().map(|&(x, y, n)| (x / n, y / n)).collect(),
+            }
+        })
+        .collect();
+    // Biggest paired drops summed over the gated metrics (oriented).
+    let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
+    let mut drops: Vec<(f64, &videval_reports::results::Sample)> = base
+        .samples
+        .iter()
+        .filter_map(|b| {
+            let cs = cand_samples.get(&key(b))?;
+            let sign = |r: &Row| if r.direction == "lower_is_better" { -1.0 } else { 1.0 };
+            let d: f64 = gated
+                .iter()
+                .filter(|r| r.suite == b.suite)
+                .filter_map(|r| Some(sign(r) * (b.metrics.get(&r.metric)? - cs.metrics.get(&r.metric)?)))
+                .sum();
+            (d > 0.0).then_some((d, b))
+        })
+        .collect();
+    drops.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| key(a.1).cmp(&key(b.1))));
+    let (base_paths, cand_paths) = (video_paths(base_dir)?, video_paths(cand_dir)?);
+    let gallery = drops
+        .iter()
+        .take(5)
+        .map(|(d, s)| GalleryItem {
+            label: format!("{}/{}#{}", s.suite, s.case_id, s.seed_idx),
+            prompt: s.prompt.clone(),
+            drop: *d,
+            baseline_png: filmstrip(base_paths.get(&key(s))),
+            candidate_png: filmstrip(cand_paths.get(&key(s))),
+        })
+        .collect();
+    Ok(CompareView {
+        baseline: c.baseline.clone(),
+        candidate: c.candidate.clone(),
+        decision: c.decision.clone(),
+        alpha: c.alpha,
+        margin: c.margin,
+        mismatch: c.mismatch.clone(),
+        unpaired: c.unpaired,
+        rows: c
+            .rows
+            .iter()
+            .map(|r| GateRow {
+                suite: r.suite.clone(),
+                metric: r.metric.clone(),
+                baseline: r.baseline,
+                candidate: r.candidate,
+                delta: r.delta,
+                ci: r.ci,
+                p_adj: r.p_adj,
+                verdict: serde_json::to_value(r.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        scatters,
+        gallery,
+    })
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

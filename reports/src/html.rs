@@ -13,7 +13,7 @@ const RUN_TEMPLATE: &str = include_str!("../templates/run.html");
 
 #[derive(Debug, thiserror::Error)]
 #[error("rendering the report: {0}")]
-pub struct RenderError(String);
+pub struct RenderError(pub(crate) String);
 
 /// Standard base64 (RFC 4648, padded), for images inlined as data URIs.
 pub fn base64(bytes: &[u8]) -> String {

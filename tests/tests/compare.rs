@@ -18,6 +18,12 @@ fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
     assert_eq!(v["unpaired"], 0);
     let junit = String::from_utf8(sb.read("runs/disc/compare/oracle.junit.xml")).unwrap();
     assert!(junit.contains("name=\"probe:position\"><failure"), "{junit}");
+    let html = String::from_utf8(sb.read("runs/disc/compare/oracle.html")).unwrap();
+    assert!(html.contains("Gate: FAIL") && html.contains("class=\"chip regressed\"") && html.contains("<circle"));
+    assert!(
+        html.contains("Regression gallery") && html.contains("data:image&#x2f;png;base64,"),
+        "side-by-side filmstrips"
+    );
     let md = String::from_utf8(sb.read("runs/disc/compare/oracle.md")).unwrap();
     assert!(md.contains("| left_right | probe:position |") && md.contains("REGRESSED"));
     // The other way round it is an improvement, and a run against itself changes nothing.
