@@ -231,27 +231,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             if let (Some(e), Some((version, direction, description))) =
                 (cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed), describe(m))
             {
-                metrics.insert(
-                    m.clone(),
-                    MetricResult {
-                        point_estimate: e.point_estimate,
-                        standard_error: e.standard_error,
-                        confidence_interval: Interval {
-                            confidence_level: e.confidence_level,
-                            lower_bound: e.lower_bound,
-                            upper_bound: e.upper_bound,
-                        },
-                        method: e.method,
-                        unit: "case".into(),
-                        n_clusters: e.n_clusters,
-                        n_samples: e.n_samples,
-                        n_boot: e.n_boot,
-                        rng_seed: e.rng_seed,
-                        metric_version: version,
-                        direction,
-                        description,
-                    },
-                );
+                metrics.insert(m.clone(), metric_result(e, version, direction, description));
             }
         }
         suites.insert(
@@ -315,6 +295,33 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
     }
 }
 
+/// A results entry from a bootstrap estimate and what it measures.
+fn metric_result(
+    e: videval_metrics::stats::Estimate,
+    version: u32,
+    direction: String,
+    description: String,
+) -> MetricResult {
+    MetricResult {
+        point_estimate: e.point_estimate,
+        standard_error: e.standard_error,
+        confidence_interval: Interval {
+            confidence_level: e.confidence_level,
+            lower_bound: e.lower_bound,
+            upper_bound: e.upper_bound,
+        },
+        method: e.method,
+        unit: "case".into(),
+        n_clusters: e.n_clusters,
+        n_samples: e.n_samples,
+        n_boot: e.n_boot,
+        rng_seed: e.rng_seed,
+        metric_version: version,
+        direction,
+        description,
+    }
+}
+
 /// Capability pass rates of one suite: per family, every tagged unit's mean probe pass rate
 /// (0 for a unit that failed to generate), clustered bootstrap over cases.
 fn capabilities(
@@ -355,24 +362,12 @@ fn capabilities(
             let e = cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed)?;
             Some((
                 family.clone(),
-                MetricResult {
-                    point_estimate: e.point_estimate,
-                    standard_error: e.standard_error,
-                    confidence_interval: Interval {
-                        confidence_level: e.confidence_level,
-                        lower_bound: e.lower_bound,
-                        upper_bound: e.upper_bound,
-                    },
-                    method: e.method,
-                    unit: "case".into(),
-                    n_clusters: e.n_clusters,
-                    n_samples: e.n_samples,
-                    n_boot: e.n_boot,
-                    rng_seed: e.rng_seed,
-                    metric_version: videval_metrics::probes::VERSION,
-                    direction: "higher_is_better".into(),
-                    description: format!("Pass rate of the probe checks of cases tagged `{family}.*`."),
-                },
+                metric_result(
+                    e,
+                    videval_metrics::probes::VERSION,
+                    "higher_is_better".into(),
+                    format!("Pass rate of the probe checks of cases tagged `{family}.*`."),
+                ),
             ))
         })
         .collect()
