@@ -444,9 +444,12 @@ pub struct MergeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     pub run_dir: PathBuf,
-    /// Output file (default: RUN_DIR/report.html).
+    /// Output file (default: RUN_DIR/report.html, or RUN_DIR/limitations.html).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
+    /// Write the capabilities-and-limitations report for publishing instead.
+    #[arg(long)]
+    pub limitations: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -870,6 +873,16 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             emit_jobs(run, kind, emit_dir.as_deref().unwrap_or(Path::new(".")), *throttle, image)
         }
         Command::Analyze(a) | Command::Merge(a) => merge_command(a),
+        Command::Report(a) if a.limitations => {
+            let results: videval_reports::Results = read_json(&a.run_dir.join("results.json"))?;
+            let posters = posters(&a.run_dir, &results)?;
+            let html = videval_reports::limitations::render_limitations(&results, &posters, 12)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let p = a.out.clone().unwrap_or_else(|| a.run_dir.join("limitations.html"));
+            write_atomic(&p, html.as_bytes())?;
+            println!("report: {}", p.display());
+            Ok(ExitCode::Ok)
+        }
         Command::Report(a) => {
             let p = write_report(&a.run_dir, a.out.as_deref())?;
             println!("report: {}", p.display());

@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod html;
+pub mod limitations;
 pub mod results;
 
 pub use results::Results;

@@ -56,3 +56,16 @@ fn incomparable_or_partial_runs_are_refused() {
     assert_eq!(code(&out), 3);
     assert!(text(&out).contains("partial"), "{}", text(&out));
 }
+
+#[test]
+fn limitations_report_lists_capabilities_failures_and_examples() {
+    let sb = Sandbox::new();
+    assert_eq!(code(&sb.run(&["run", "--suite", "physics", "--out", "runs/disc"])), 0);
+    let out = sb.run(&["report", "runs/disc", "--limitations"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let html = String::from_utf8(sb.read("runs/disc/limitations.html")).unwrap();
+    assert!(html.contains("Pass rate by capability") && html.contains("<strong>physics</strong>"));
+    // The disc generator moves at constant speed: gravity fails, and the taxonomy says how.
+    assert!(html.contains("<td>gravity</td><td>acceleration # h"), "{html}");
+    assert!(html.contains("class=\"example\"") && html.contains("<img"));
+}
