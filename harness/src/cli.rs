@@ -83,6 +83,9 @@ pub enum Command {
         /// Exit 2 when a gated metric is underpowered.
         #[arg(long)]
         fail_on_inconclusive: bool,
+        /// A gate policy YAML: gated metrics, per-metric margins, alpha, mode.
+        #[arg(long)]
+        gate: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -892,7 +895,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Synth(a) => synth_command(a),
         Command::Video(c) => video_command(c),
         Command::World(c) => world_command(c),
-        Command::Compare { baseline, candidate, alpha, margin, allow_mismatch, fail_on_inconclusive, json } => {
+        Command::Compare { baseline, candidate, alpha, margin, allow_mismatch, fail_on_inconclusive, gate, json } => {
             if !(*alpha > 0.0 && *alpha < 1.0) || *margin < 0.0 {
                 return Err(Error::Config("--alpha must be in (0, 1) and --margin non-negative".into()));
             }
@@ -901,6 +904,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 margin: *margin,
                 allow_mismatch: *allow_mismatch,
                 fail_on_inconclusive: *fail_on_inconclusive,
+                policy: gate.as_deref().map(crate::compare::Policy::load).transpose()?,
             };
             let (c, out) = crate::compare::compare(baseline, candidate, &opts)?;
             if *json {

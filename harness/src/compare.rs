@@ -31,6 +31,51 @@ pub struct Options {
     pub margin: f64,
     pub allow_mismatch: bool,
     pub fail_on_inconclusive: bool,
+    pub policy: Option<Policy>,
+}
+
+/// A gate policy (`--gate policy.yaml`): which metrics are gated, their margins, the level, and
+/// the mode. Unknown keys are errors.
+///
+/// ```yaml
+/// metrics: [probe:gravity, probe:position, motion_smoothness]   # default: every non-neutral one
+/// margins: {probe:gravity: 0.05}                                # default: --margin
+/// alpha: 0.05
+/// mode: regression          # or non_inferiority: pass only if the CI's lower end > −margin
+/// ```
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default)]
+    pub metrics: Option<Vec<String>>,
+    #[serde(default)]
+    pub margins: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Regression,
+    NonInferiority,
+}
+
+impl Policy {
+    /// Reads a policy file with located errors.
+    pub fn load(path: &Path) -> Result<Policy> {
+        let name = path.to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        let node = crate::yaml::parse(&name, &text).map_err(|e| Error::Config(e.to_string()))?;
+        let p: Policy = crate::yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
+        if p.alpha.is_some_and(|a| !(a > 0.0 && a < 1.0)) || p.margins.values().any(|m| !(*m >= 0.0)) {
+            return Err(Error::Config(format!("{name}: alpha must be in (0, 1) and margins non-negative")));
+        }
+        Ok(p)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,6 +114,7 @@ pub struct Comparison {
     pub schema: String,
     pub baseline: String,
     pub candidate: String,
+    pub mode: Mode,
     pub alpha: f64,
     pub margin: f64,
     pub correction: String,
@@ -169,7 +215,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             } else {
                 ("sign_flip_permutation".to_string(), sign_flip_p(&means, N_PERM, seed_of(&["perm", suite, metric])))
             };
-            let neutral = bm.direction == "neutral";
+            let selected = opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.contains(metric));
+            let neutral = bm.direction == "neutral" || !selected;
             if !neutral {
                 gated.push(rows.len());
             }
@@ -195,11 +242,20 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()
         + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
     let adjusted = holm(&gated.iter().map(|&i| rows[i].p).collect::<Vec<_>>());
+    let alpha = opts.policy.as_ref().and_then(|p| p.alpha).unwrap_or(opts.alpha);
+    let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
     for (&i, &pa) in gated.iter().zip(&adjusted) {
         let r = &mut rows[i];
         r.p_adj = pa;
-        let m = opts.margin;
-        r.verdict = if pa < opts.alpha {
+        let m = opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin);
+        r.verdict = if mode == Mode::NonInferiority {
+            // The candidate must show it is not worse by more than the margin.
+            if r.ci[0] > -m {
+                if pa < alpha && r.ci[0] > m { Verdict::Improved } else { Verdict::NoChange }
+            } else {
+                Verdict::Regressed
+            }
+        } else if pa < alpha {
             if r.ci[1] < -m {
                 Verdict::Regressed
             } else if r.ci[0] > m {
@@ -226,7 +282,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         schema: COMPARE_SCHEMA.into(),
         baseline: base_dir.display().to_string(),
         candidate: cand_dir.display().to_string(),
-        alpha: opts.alpha,
+        mode,
+        alpha,
         margin: opts.margin,
         correction: "holm".into(),
         mismatch,
@@ -376,10 +433,11 @@ fn verdict_word(v: Verdict) -> &'static str {
 /// The comparison as a Markdown table (for CI summaries and pull requests).
 pub fn markdown(c: &Comparison) -> String {
     let mut s = format!(
-        "# videval compare: {}\n\nBaseline `{}` → candidate `{}`; α = {}, margin = {}, Holm-adjusted; {} unpaired sample(s).\n\n",
+        "# videval compare: {}\n\nBaseline `{}` → candidate `{}`; {:?} gate, α = {}, margin = {}, Holm-adjusted; {} unpaired sample(s).\n\n",
         c.decision.to_uppercase(),
         c.baseline,
         c.candidate,
+        c.mode,
         c.alpha,
         c.margin,
         c.unpaired

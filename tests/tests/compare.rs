@@ -34,6 +34,23 @@ fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
     let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/oracle"]);
     assert_eq!(rc, 0);
     assert!(v["rows"].as_array().unwrap().iter().all(|r| r["delta"] == 0.0 && r["verdict"] != "regressed"));
+
+    // A policy gating only motion passes (position is reported, not gated)…
+    sb.write("motion.yaml", "metrics: [probe:motion]\nalpha: 0.05\n");
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "motion.yaml"]);
+    assert_eq!(rc, 0, "{v}");
+    let row = v["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "probe:position").unwrap();
+    assert_eq!(row["verdict"], "reported");
+    // …a non-inferiority gate on position with a 0.5 margin fails: the CI is far below −0.5…
+    sb.write("ni.yaml", "metrics: [probe:position]\nmargins: {probe:position: 0.5}\nmode: non_inferiority\n");
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "ni.yaml"]);
+    assert_eq!(rc, 1, "{v}");
+    assert_eq!(v["mode"], "non_inferiority");
+    // …and a misspelt policy is a located error.
+    sb.write("bad.yaml", "metrics: [probe:motion]\nmargin: 0.1\n");
+    let out = sb.run(&["compare", "runs/oracle", "runs/disc", "--gate", "bad.yaml"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out).contains("bad.yaml:2:1: margin: unknown field"), "{}", text(&out));
 }
 
 #[test]
