@@ -131,6 +131,37 @@ pub fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     (adapter.build)(spec)
 }
 
+/// Identity of a built-in renderer (synthetic, world): its name and version define its output,
+/// and it takes no external inputs.
+fn builtin_identity(adapter: &str, spec: &ModelSpec, version: u32) -> Result<ModelIdentity> {
+    if spec.path.is_some() || !spec.argv.is_empty() || spec.mapping.is_some() || spec.checkpoint.is_some() {
+        return Err(Error::Config(format!("adapter {adapter} takes no path, argv, mapping or checkpoint")));
+    }
+    let mut params = BTreeMap::new();
+    params.insert("version".to_string(), serde_json::json!(version));
+    Ok(ModelIdentity {
+        adapter: adapter.into(),
+        name: spec.name.clone().unwrap_or_else(|| adapter.into()),
+        digest: crate::hash::sha256_tagged(format!("videval-{adapter}/v{version}").as_bytes()),
+        params,
+    })
+}
+
+/// Built-in renderers have no conditioning: text-to-video and single images only.
+fn text_modes_only(adapter: &str, job: &Job<'_>) -> Result<(), GenError> {
+    match job.case.mode {
+        crate::suite::Mode::T2v | crate::suite::Mode::Image => Ok(()),
+        m => Err(GenError(format!("adapter {adapter} does not support mode {}", m.name()))),
+    }
+}
+
+/// Writes a rendered video losslessly to the job's output.
+fn write_lossless(video: &videval_metrics::Video, job: &Job<'_>) -> Result<Output, GenError> {
+    let encode =
+        crate::video::encode(video, job.out, &EncodeParams::lossless()).map_err(|e| GenError(e.to_string()))?;
+    Ok(Output::Written { encode: Some(encode) })
+}
+
 /// Hash of a checkpoint: the file's bytes, or for a folder its sorted file names and hashes.
 pub fn checkpoint_digest(path: &Path) -> Result<String> {
     if path.is_dir() {
