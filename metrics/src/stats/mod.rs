@@ -2,5 +2,6 @@
 
 pub mod bootstrap;
 pub mod paired;
+pub mod scaling;
 
 pub use bootstrap::{Estimate, cluster_bootstrap_mean};

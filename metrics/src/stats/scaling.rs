@@ -1,0 +1,337 @@
+//! Scaling-law fits: L(C) = E + A·C^−γ and L(N, D) = E + A/N^α + B/D^β, by Huber loss (δ = 1e-3)
+//! on log L̂ − log L as in the Chinchilla analysis: a grid over the exponents with non-negative
+//! least squares for the linear coefficients at each grid point, then Nelder–Mead refinement
+//! from the best cell. Inputs are normalised by their geometric mean so exponents are well
+//! scaled; reported coefficients are for the normalised inputs (`scale` gives the factor).
+
+/// Huber loss with threshold δ.
+fn huber(r: f64, delta: f64) -> f64 {
+    if r.abs() <= delta { 0.5 * r * r } else { delta * (r.abs() - 0.5 * delta) }
+}
+
+pub const DELTA: f64 = 1e-3;
+
+/// Least squares with non-negative coefficients for up to three columns, by trying every
+/// active set (exact for so few variables).
+pub fn nnls(cols: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
+    let k = cols.len();
+    let mut best: (f64, Vec<f64>) = (f64::INFINITY, vec![0.0; k]);
+    for mask in 0..(1u32 << k) {
+        let idx: Vec<usize> = (0..k).filter(|i| mask & (1 << i) != 0).collect();
+        let mut coef = vec![0.0; k];
+        if !idx.is_empty() {
+            // Normal equations on the active columns (at most 3×3), Gaussian elimination.
+            let m = idx.len();
+            let mut a = vec![vec![0.0; m + 1]; m];
+            for (r, &i) in idx.iter().enumerate() {
+                for (c, &j) in idx.iter().enumerate() {
+                    a[r][c] = cols[i].iter().zip(&cols[j]).map(|(p, q)| p * q).sum();
+                }
+                a[r][m] = cols[i].iter().zip(y).map(|(p, q)| p * q).sum();
+            }
+            let mut ok = true;
+            for c in 0..m {
+                let piv = (c..m).max_by(|&x, &z| a[x][c].abs().total_cmp(&a[z][c].abs())).unwrap_or(c);
+                if a[piv][c].abs() < 1e-300 {
+                    ok = false;
+                    break;
+                }
+                a.swap(c, piv);
+                for r in 0..m {
+                    if r != c {
+                        let f = a[r][c] / a[c][c];
+                        for q in c..=m {
+                            a[r][q] -= f * a[c][q];
+                        }
+                    }
+                }
+            }
+            if !ok {
+                continue;
+            }
+            for (r, &i) in idx.iter().enumerate() {
+                coef[i] = a[r][m] / a[r][r];
+            }
+            if coef.iter().any(|&c| c < 0.0) {
+                continue;
+            }
+        }
+        let sse: f64 =
+            y.iter().enumerate().map(|(t, &v)| (v - (0..k).map(|i| coef[i] * cols[i][t]).sum::<f64>()).powi(2)).sum();
+        if sse < best.0 {
+            best = (sse, coef);
+        }
+    }
+    best.1
+}
+
+/// Minimises `f` from `x0` with Nelder–Mead (standard coefficients).
+pub fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], step: f64, iters: usize) -> Vec<f64> {
+    let n = x0.len();
+    let mut simplex: Vec<Vec<f64>> = vec![x0.to_vec()];
+    for i in 0..n {
+        let mut p = x0.to_vec();
+        p[i] += if p[i].abs() > 1e-12 { step * p[i].abs() } else { step };
+        simplex.push(p);
+    }
+    let mut vals: Vec<f64> = simplex.iter().map(|p| f(p)).collect();
+    for _ in 0..iters {
+        let mut order: Vec<usize> = (0..=n).collect();
+        order.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
+        simplex = order.iter().map(|&i| simplex[i].clone()).collect();
+        vals = order.iter().map(|&i| vals[i]).collect();
+        if (vals[n] - vals[0]).abs() < 1e-16 {
+            break;
+        }
+        let centroid: Vec<f64> = (0..n).map(|j| simplex[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64).collect();
+        let along = |t: f64| -> Vec<f64> { (0..n).map(|j| centroid[j] + t * (simplex[n][j] - centroid[j])).collect() };
+        let reflected = along(-1.0);
+        let fr = f(&reflected);
+        if fr < vals[0] {
+            let expanded = along(-2.0);
+            let fe = f(&expanded);
+            if fe < fr { (simplex[n], vals[n]) = (expanded, fe) } else { (simplex[n], vals[n]) = (reflected, fr) }
+        } else if fr < vals[n - 1] {
+            (simplex[n], vals[n]) = (reflected, fr);
+        } else {
+            let contracted = if fr < vals[n] { along(-0.5) } else { along(0.5) };
+            let fc = f(&contracted);
+            if fc < vals[n].min(fr) {
+                (simplex[n], vals[n]) = (contracted, fc);
+            } else {
+                for i in 1..=n {
+                    simplex[i] = (0..n).map(|j| simplex[0][j] + 0.5 * (simplex[i][j] - simplex[0][j])).collect();
+                    vals[i] = f(&simplex[i]);
+                }
+            }
+        }
+    }
+    let best = (0..=n).min_by(|&a, &b| vals[a].total_cmp(&vals[b])).unwrap_or(0);
+    simplex[best].clone()
+}
+
+fn geo_mean(xs: &[f64]) -> f64 {
+    (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
+}
+
+/// A fitted L(C) = E + A·(C/scale)^−γ.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PowerFit {
+    pub e: f64,
+    pub a: f64,
+    pub gamma: f64,
+    pub scale: f64,
+    /// Huber objective on log residuals at the optimum.
+    pub objective: f64,
+    /// The best grid cell was at the edge of the exponent grid (the fit may be unreliable).
+    pub grid_edge: bool,
+}
+
+impl PowerFit {
+    pub fn predict(&self, c: f64) -> f64 {
+        self.e + self.a * (c / self.scale).powf(-self.gamma)
+    }
+}
+
+fn log_objective(pred: impl Fn(usize) -> f64, ys: &[f64]) -> f64 {
+    ys.iter()
+        .enumerate()
+        .map(|(i, &y)| {
+            let p = pred(i);
+            if p <= 0.0 { 1e6 } else { huber(p.ln() - y.ln(), DELTA) }
+        })
+        .sum()
+}
+
+/// Fits L(C) = E + A·C^−γ to points (C, L), all positive; needs at least 3 points.
+pub fn fit_power(cs: &[f64], ys: &[f64]) -> Option<PowerFit> {
+    if cs.len() < 3 || cs.len() != ys.len() || cs.iter().chain(ys).any(|&v| !(v > 0.0 && v.is_finite())) {
+        return None;
+    }
+    let scale = geo_mean(cs);
+    let x: Vec<f64> = cs.iter().map(|c| c / scale).collect();
+    let mut best: Option<(f64, f64, f64, f64, usize)> = None;
+    let grid: Vec<f64> = (1..=150).map(|k| k as f64 * 0.01).collect();
+    for (gi, &g) in grid.iter().enumerate() {
+        let col: Vec<f64> = x.iter().map(|v| v.powf(-g)).collect();
+        let coef = nnls(&[vec![1.0; x.len()], col.clone()], ys);
+        let obj = log_objective(|i| coef[0] + coef[1] * col[i], ys);
+        if best.is_none_or(|b| obj < b.0) {
+            best = Some((obj, coef[0], coef[1], g, gi));
+        }
+    }
+    let (_, e0, a0, g0, gi) = best?;
+    let f = |p: &[f64]| {
+        if p[0] < 0.0 || p[1] < 0.0 || p[2] <= 0.0 {
+            return 1e9;
+        }
+        log_objective(|i| p[0] + p[1] * x[i].powf(-p[2]), ys)
+    };
+    let p = nelder_mead(&f, &[e0, a0.max(1e-9), g0], 0.05, 4000);
+    Some(PowerFit {
+        e: p[0],
+        a: p[1],
+        gamma: p[2],
+        scale,
+        objective: f(&p),
+        grid_edge: gi == 0 || gi == grid.len() - 1,
+    })
+}
+
+/// A power-law fit with percentile bootstrap intervals (points resampled with replacement).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PowerFitCi {
+    pub fit: PowerFit,
+    pub e: [f64; 2],
+    pub a: [f64; 2],
+    pub gamma: [f64; 2],
+    pub n_boot: usize,
+    /// Resamples with fewer than 3 distinct points or no fit.
+    pub failed: usize,
+}
+
+fn percentile_interval(mut v: Vec<f64>, level: f64) -> [f64; 2] {
+    if v.is_empty() {
+        return [f64::NAN, f64::NAN];
+    }
+    v.sort_by(f64::total_cmp);
+    let q = (1.0 - level) / 2.0;
+    [crate::stats::bootstrap::quantile_sorted(&v, q), crate::stats::bootstrap::quantile_sorted(&v, 1.0 - q)]
+}
+
+fn resample(n: usize, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<usize> {
+    use rand::Rng;
+    (0..n).map(|_| rng.random_range(0..n)).collect()
+}
+
+/// Fits and bootstraps a power law; 95% percentile intervals for E, A (at the full data's scale)
+/// and γ.
+pub fn bootstrap_power(cs: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Option<PowerFitCi> {
+    use rand::SeedableRng;
+    let fit = fit_power(cs, ys)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (mut es, mut as_, mut gs, mut failed) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    for _ in 0..n_boot {
+        let idx = resample(cs.len(), &mut rng);
+        let distinct = idx.iter().collect::<std::collections::BTreeSet<_>>().len();
+        let (c, y): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (cs[i], ys[i])).unzip();
+        match (distinct >= 3).then(|| fit_power(&c, &y)).flatten() {
+            Some(f) => {
+                es.push(f.e);
+                // Express A at the full data's normalisation so intervals are comparable.
+                as_.push(f.a * (fit.scale / f.scale).powf(-f.gamma));
+                gs.push(f.gamma);
+            }
+            None => failed += 1,
+        }
+    }
+    Some(PowerFitCi {
+        fit,
+        e: percentile_interval(es, 0.95),
+        a: percentile_interval(as_, 0.95),
+        gamma: percentile_interval(gs, 0.95),
+        n_boot,
+        failed,
+    })
+}
+
+/// The largest-compute point held out: predicted from a fit of the others, with a 95% band from
+/// bootstrap refits, against its actual value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Holdout {
+    pub c: f64,
+    pub actual: f64,
+    pub predicted: f64,
+    pub band: [f64; 2],
+    pub inside: bool,
+    pub rel_err: f64,
+}
+
+pub fn holdout_largest(cs: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Option<Holdout> {
+    use rand::SeedableRng;
+    let last = (0..cs.len()).max_by(|&a, &b| cs[a].total_cmp(&cs[b]))?;
+    let (c, y): (Vec<f64>, Vec<f64>) = (0..cs.len()).filter(|&i| i != last).map(|i| (cs[i], ys[i])).unzip();
+    let fit = fit_power(&c, &y)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let preds: Vec<f64> = (0..n_boot)
+        .filter_map(|_| {
+            let idx = resample(c.len(), &mut rng);
+            let (cc, yy): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (c[i], y[i])).unzip();
+            fit_power(&cc, &yy).map(|f| f.predict(cs[last]))
+        })
+        .collect();
+    let band = percentile_interval(preds, 0.95);
+    let predicted = fit.predict(cs[last]);
+    Some(Holdout {
+        c: cs[last],
+        actual: ys[last],
+        predicted,
+        band,
+        inside: band[0] <= ys[last] && ys[last] <= band[1],
+        rel_err: predicted / ys[last] - 1.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nnls_solves_and_respects_signs() {
+        let x = vec![1.0, 2.0, 3.0, 4.0];
+        let y: Vec<f64> = x.iter().map(|v| 2.0 + 3.0 * v).collect();
+        let c = nnls(&[vec![1.0; 4], x.clone()], &y);
+        assert!((c[0] - 2.0).abs() < 1e-9 && (c[1] - 3.0).abs() < 1e-9);
+        // A negative slope is not allowed: the best non-negative fit is a constant.
+        let y: Vec<f64> = x.iter().map(|v| 10.0 - v).collect();
+        let c = nnls(&[vec![1.0; 4], x], &y);
+        assert_eq!(c[1], 0.0);
+        assert!((c[0] - 7.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nelder_mead_finds_a_quadratic_minimum() {
+        let f = |p: &[f64]| (p[0] - 1.5).powi(2) + 3.0 * (p[1] + 0.5).powi(2);
+        let p = nelder_mead(&f, &[0.0, 0.0], 0.5, 500);
+        assert!((p[0] - 1.5).abs() < 1e-4 && (p[1] + 0.5).abs() < 1e-4, "{p:?}");
+    }
+
+    #[test]
+    fn recovers_a_known_power_law() {
+        // L(C) = 1.7 + 0.9·(C / gm)^−0.31 over five decades, noise-free.
+        let cs: Vec<f64> = (0..8).map(|k| 10f64.powf(2.0 + 0.7 * k as f64)).collect();
+        let gm = geo_mean(&cs);
+        let ys: Vec<f64> = cs.iter().map(|c| 1.7 + 0.9 * (c / gm).powf(-0.31)).collect();
+        let fit = fit_power(&cs, &ys).unwrap();
+        assert!((fit.gamma - 0.31).abs() < 0.005, "{fit:?}");
+        assert!((fit.e - 1.7).abs() < 0.01 && (fit.a - 0.9).abs() < 0.01, "{fit:?}");
+        assert!(!fit.grid_edge);
+        // Extrapolation one decade out is within 0.5%.
+        let c = cs[cs.len() - 1] * 10.0;
+        let truth = 1.7 + 0.9 * (c / gm).powf(-0.31);
+        assert!((fit.predict(c) / truth - 1.0).abs() < 0.005);
+    }
+
+    #[test]
+    fn bootstrap_intervals_cover_the_truth_and_the_holdout_lands_in_its_band() {
+        // Ten points with a fixed ±1% multiplicative wobble.
+        let cs: Vec<f64> = (0..10).map(|k| 10f64.powf(1.0 + 0.5 * k as f64)).collect();
+        let gm = geo_mean(&cs);
+        let wobble = [0.01, -0.008, 0.004, -0.01, 0.007, -0.003, 0.009, -0.006, 0.002, -0.004];
+        let ys: Vec<f64> = cs.iter().zip(wobble).map(|(c, w)| (2.0 + 1.5 * (c / gm).powf(-0.25)) * (1.0 + w)).collect();
+        let ci = bootstrap_power(&cs, &ys, 200, 7).unwrap();
+        assert!(ci.gamma[0] <= 0.25 && 0.25 <= ci.gamma[1], "{ci:?}");
+        assert!(ci.e[0] <= 2.0 && 2.0 <= ci.e[1], "{ci:?}");
+        assert!(ci.failed < 20);
+        let h = holdout_largest(&cs, &ys, 200, 7).unwrap();
+        assert!(h.inside && h.rel_err.abs() < 0.03, "{h:?}");
+        // The same seed gives the same intervals.
+        assert_eq!(bootstrap_power(&cs, &ys, 200, 7).unwrap(), ci);
+    }
+
+    #[test]
+    fn too_few_or_bad_points_give_no_fit() {
+        assert!(fit_power(&[1.0, 2.0], &[3.0, 2.0]).is_none());
+        assert!(fit_power(&[1.0, 2.0, -3.0], &[3.0, 2.0, 1.0]).is_none());
+    }
+}
