@@ -179,9 +179,7 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
     match cmd {
         WorldCommand::Render { scene, out, truth } => {
             let path = scene.to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(scene).map_err(Error::io(scene))?;
-            let node = crate::yaml::parse(&path, &text).map_err(|e| Error::Config(e.to_string()))?;
-            let file: SceneFile = crate::yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
+            let file: SceneFile = crate::yaml::load_file(scene)?;
             let problems = file.scene.problems();
             if !problems.is_empty() {
                 let lines: Vec<String> = problems.iter().map(|(f, m)| format!("{path}: scene.{f}: {m}")).collect();

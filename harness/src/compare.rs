@@ -68,9 +68,7 @@ impl Policy {
     /// Reads a policy file with located errors.
     pub fn load(path: &Path) -> Result<Policy> {
         let name = path.to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-        let node = crate::yaml::parse(&name, &text).map_err(|e| Error::Config(e.to_string()))?;
-        let p: Policy = crate::yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
+        let p: Policy = crate::yaml::load_file(path)?;
         if p.alpha.is_some_and(|a| !(a > 0.0 && a < 1.0)) || p.margins.values().any(|m| !(*m >= 0.0)) {
             return Err(Error::Config(format!("{name}: alpha must be in (0, 1) and margins non-negative")));
         }

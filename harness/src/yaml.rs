@@ -282,6 +282,15 @@ pub fn resolve(text: &str) -> Value {
     Value::Str(text.to_string())
 }
 
+/// Reads, parses and decodes a whole YAML file (model specs, gate policies, scene files); every
+/// problem is a configuration error located in the file.
+pub fn load_file<T: de::DeserializeOwned>(path: &std::path::Path) -> crate::error::Result<T> {
+    use crate::error::Error;
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let node = parse(&path.to_string_lossy(), &text).map_err(|e| Error::Config(e.to_string()))?;
+    decode(&node, "").map_err(|e| Error::Config(e.to_string()))
+}
+
 /// Decodes `node` into `T`, with `path` as the field path of `node` in the document.
 pub fn decode<T: de::DeserializeOwned>(node: &Node, path: &str) -> Result<T, YamlError> {
     T::deserialize(NodeDe { node, path: path.to_string() })

@@ -46,28 +46,8 @@ fn fit(pairs: &[([f64; 2], [f64; 2])]) -> Option<[f64; 4]> {
             }
         }
     }
-    solve4(ata, atb)
-}
-
-fn solve4(mut m: [[f64; 4]; 4], mut v: [f64; 4]) -> Option<[f64; 4]> {
-    for c in 0..4 {
-        let p = (c..4).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))?;
-        if m[p][c].abs() < 1e-12 {
-            return None;
-        }
-        m.swap(c, p);
-        v.swap(c, p);
-        for r in 0..4 {
-            if r != c {
-                let f = m[r][c] / m[c][c];
-                for k in 0..4 {
-                    m[r][k] -= f * m[c][k];
-                }
-                v[r] -= f * v[c];
-            }
-        }
-    }
-    Some([v[0] / m[0][0], v[1] / m[1][1], v[2] / m[2][2], v[3] / m[3][3]])
+    let x = crate::stats::linalg::solve(ata.iter().map(|r| r.to_vec()).collect(), atb.to_vec(), 1e-12)?;
+    Some([x[0], x[1], x[2], x[3]])
 }
 
 fn residual(t: &[f64; 4], p: [f64; 2], q: [f64; 2]) -> f64 {

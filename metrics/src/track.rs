@@ -126,6 +126,11 @@ fn hull_area(pixels: &[(usize, usize)]) -> f64 {
     (0..n).map(|i| (hull[i].0 * hull[(i + 1) % n].1 - hull[(i + 1) % n].0 * hull[i].1) as f64).sum::<f64>().abs() / 2.0
 }
 
+/// Whether a pixel is within the tracker's distance of a palette colour.
+pub fn near_color(px: &[u8], color: Color) -> bool {
+    px.iter().zip(color.rgb()).map(|(&a, b)| (i32::from(a) - i32::from(b)).abs()).sum::<i32>() <= MAX_DIST
+}
+
 fn classify(px: &[u8]) -> Option<u8> {
     let (r, g, b) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
     if r.max(g).max(b) - r.min(g).min(b) < 60 {

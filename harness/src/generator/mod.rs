@@ -103,9 +103,7 @@ pub fn from_arg(arg: &str) -> Result<Box<dyn Generator>> {
     } else if ADAPTERS.iter().any(|a| a.name == arg) && !Path::new(arg).is_file() {
         ModelSpec { adapter: arg.into(), ..Default::default() }
     } else if arg.ends_with(".yaml") || arg.ends_with(".yml") || Path::new(arg).is_file() {
-        let text = std::fs::read_to_string(arg).map_err(Error::io(arg))?;
-        let node = yaml::parse(arg, &text).map_err(|e| Error::Config(e.to_string()))?;
-        let mut spec: ModelSpec = yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()))?;
+        let mut spec: ModelSpec = yaml::load_file(Path::new(arg))?;
         // Paths in a spec file are relative to the file.
         for p in [&mut spec.path, &mut spec.mapping, &mut spec.checkpoint].into_iter().flatten() {
             *p = sibling(arg, p);

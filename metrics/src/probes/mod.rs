@@ -504,38 +504,10 @@ pub fn fit_parabola(ts: &[f64], ys: &[f64]) -> Option<([f64; 3], f64)> {
     if ts.len() < 4 {
         return None;
     }
-    let mut m = [[0.0f64; 3]; 3];
-    let mut v = [0.0f64; 3];
-    for (&t, &y) in ts.iter().zip(ys) {
-        let p = [1.0, t, t * t];
-        for i in 0..3 {
-            v[i] += p[i] * y;
-            for j in 0..3 {
-                m[i][j] += p[i] * p[j];
-            }
-        }
-    }
-    // Gaussian elimination with partial pivoting on the 3×3 normal equations.
-    for c in 0..3 {
-        let piv = (c..3).max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs()))?;
-        if m[piv][c].abs() < 1e-12 {
-            return None;
-        }
-        m.swap(c, piv);
-        v.swap(c, piv);
-        for r in 0..3 {
-            if r != c {
-                let f = m[r][c] / m[c][c];
-                for k in 0..3 {
-                    m[r][k] -= f * m[c][k];
-                }
-                v[r] -= f * v[c];
-            }
-        }
-    }
-    let c = [v[0] / m[0][0], v[1] / m[1][1], v[2] / m[2][2]];
+    let (t1, t2): (Vec<f64>, Vec<f64>) = ts.iter().map(|&t| (t, t * t)).unzip();
+    let c = crate::stats::linalg::least_squares(&[&vec![1.0; ts.len()], &t1, &t2], ys, 1e-12)?;
     let mean = ys.iter().sum::<f64>() / ys.len() as f64;
     let ss_tot: f64 = ys.iter().map(|y| (y - mean).powi(2)).sum();
     let ss_res: f64 = ts.iter().zip(ys).map(|(&t, &y)| (y - (c[0] + c[1] * t + c[2] * t * t)).powi(2)).sum();
-    Some((c, if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 1.0 }))
+    Some(([c[0], c[1], c[2]], if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 1.0 }))
 }

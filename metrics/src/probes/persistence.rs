@@ -50,15 +50,10 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
         }
         Persisting::Trail => {
             let Some(color) = track.main_color() else { return Verdict::fail("never seen") };
-            let target = color.rgb().map(i32::from);
             let areas: Vec<f64> = ctx
                 .video
                 .frames()
-                .map(|f| {
-                    f.chunks_exact(3)
-                        .filter(|px| px.iter().zip(target).map(|(&a, b)| (i32::from(a) - b).abs()).sum::<i32>() < 75)
-                        .count() as f64
-                })
+                .map(|f| f.chunks_exact(3).filter(|px| crate::track::near_color(px, color)).count() as f64)
                 .collect();
             let (a0, a1) = (areas[0].max(1.0), areas[areas.len() - 1]);
             let peak = areas.iter().copied().fold(0.0, f64::max);

@@ -1,6 +1,7 @@
 //! Statistics over per-sample values: pure, seeded, and tested against analytic cases.
 
 pub mod bootstrap;
+pub mod linalg;
 pub mod paired;
 pub mod scaling;
 

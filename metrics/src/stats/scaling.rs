@@ -20,37 +20,10 @@ pub fn nnls(cols: &[Vec<f64>], y: &[f64]) -> Vec<f64> {
         let idx: Vec<usize> = (0..k).filter(|i| mask & (1 << i) != 0).collect();
         let mut coef = vec![0.0; k];
         if !idx.is_empty() {
-            // Normal equations on the active columns (at most 3×3), Gaussian elimination.
-            let m = idx.len();
-            let mut a = vec![vec![0.0; m + 1]; m];
-            for (r, &i) in idx.iter().enumerate() {
-                for (c, &j) in idx.iter().enumerate() {
-                    a[r][c] = cols[i].iter().zip(&cols[j]).map(|(p, q)| p * q).sum();
-                }
-                a[r][m] = cols[i].iter().zip(y).map(|(p, q)| p * q).sum();
-            }
-            let mut ok = true;
-            for c in 0..m {
-                let piv = (c..m).max_by(|&x, &z| a[x][c].abs().total_cmp(&a[z][c].abs())).unwrap_or(c);
-                if a[piv][c].abs() < 1e-300 {
-                    ok = false;
-                    break;
-                }
-                a.swap(c, piv);
-                for r in 0..m {
-                    if r != c {
-                        let f = a[r][c] / a[c][c];
-                        for q in c..=m {
-                            a[r][q] -= f * a[c][q];
-                        }
-                    }
-                }
-            }
-            if !ok {
-                continue;
-            }
-            for (r, &i) in idx.iter().enumerate() {
-                coef[i] = a[r][m] / a[r][r];
+            let active: Vec<&[f64]> = idx.iter().map(|&i| cols[i].as_slice()).collect();
+            let Some(x) = crate::stats::linalg::least_squares(&active, y, 1e-300) else { continue };
+            for (&i, v) in idx.iter().zip(x) {
+                coef[i] = v;
             }
             if coef.iter().any(|&c| c < 0.0) {
                 continue;

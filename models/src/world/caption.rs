@@ -26,7 +26,7 @@
 //! ```
 
 use super::render::Settings;
-use super::sim::{Event, Simulation, shape_name};
+use super::sim::{Event, Simulation};
 use super::spec::{Background, CameraMotion, Scene, Shape};
 use crate::palette::Color;
 
@@ -92,23 +92,8 @@ pub fn camera_words(c: CameraMotion) -> &'static str {
     }
 }
 
-const CAMERAS: [CameraMotion; 8] = [
-    CameraMotion::Static,
-    CameraMotion::PanLeft,
-    CameraMotion::PanRight,
-    CameraMotion::TiltUp,
-    CameraMotion::TiltDown,
-    CameraMotion::ZoomIn,
-    CameraMotion::ZoomOut,
-    CameraMotion::Keyframes,
-];
-
 fn parse_camera(s: &str) -> Option<CameraMotion> {
-    CAMERAS.into_iter().find(|c| camera_words(*c) == s)
-}
-
-fn parse_shape(s: &str) -> Option<Shape> {
-    [Shape::Circle, Shape::Square, Shape::Triangle, Shape::Star].into_iter().find(|x| shape_name(*x) == s)
+    CameraMotion::ALL.into_iter().find(|c| camera_words(*c) == s)
 }
 
 /// "in the center" / "at the top left" for a normalised position.
@@ -164,7 +149,7 @@ fn background_words(bg: &Background) -> String {
 }
 
 fn name_of(c: Color, s: Shape) -> String {
-    format!("{} {}", c.name(), shape_name(s))
+    format!("{} {}", c.name(), s.name())
 }
 
 /// The long caption and the short prompt of a scene rendered at `settings`.
@@ -196,7 +181,7 @@ pub fn describe(scene: &Scene, settings: &Settings) -> (String, String) {
         let change = if let Some(c) = ev.then.set_color {
             format!("turns {}", c.name())
         } else if let Some(s) = ev.then.set_shape {
-            format!("becomes a {}", shape_name(s))
+            format!("becomes a {}", s.name())
         } else {
             "starts moving".to_string()
         };
@@ -221,7 +206,7 @@ pub struct Parsed {
 
 fn color_shape(words: &[&str]) -> Option<(Color, Shape)> {
     match words {
-        [c, s] => Some((Color::from_name(c)?, parse_shape(s)?)),
+        [c, s] => Some((Color::from_name(c)?, Shape::from_name(s)?)),
         _ => None,
     }
 }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use videval_metrics::Video;
 
-use super::sim::{Body, Event, Simulation, shape_name};
+use super::sim::{Body, Event, Simulation};
 use super::spec::{Background, CameraMotion, Easing, Layer, Scene, Shape};
 use crate::palette::Color;
 
@@ -442,11 +442,6 @@ fn frame_truth(
     }
     objects.sort_by_key(|o| scene.objects.iter().position(|s| s.id == o.id));
     FrameTruth { t, camera: view.cam, objects }
-}
-
-/// The name of a shape as captions and truth files spell it.
-pub fn shape_word(s: Shape) -> &'static str {
-    shape_name(s)
 }
 
 #[cfg(test)]

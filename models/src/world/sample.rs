@@ -168,15 +168,9 @@ pub fn sample(family: Family, seed: u64) -> (Scene, Settings) {
             } else {
                 Background::Noise { seed: rng.random(), scale: rng.random_range(0.1..0.3) }
             };
-            let motions = [
-                CameraMotion::PanLeft,
-                CameraMotion::PanRight,
-                CameraMotion::TiltUp,
-                CameraMotion::TiltDown,
-                CameraMotion::ZoomIn,
-                CameraMotion::ZoomOut,
-                CameraMotion::Static,
-            ];
+            // Every camera class except keyframed paths (no single direction), static last.
+            let motions: Vec<CameraMotion> =
+                CameraMotion::ALL[1..7].iter().copied().chain([CameraMotion::Static]).collect();
             let motion = motions[rng.random_range(0..motions.len())];
             s.camera = Camera { motion, speed: rng.random_range(0.15..0.35), ..Default::default() };
             if rng.random_bool(0.7) {

@@ -315,7 +315,7 @@ impl Simulation {
                         self.events.push(Event::StateChange {
                             t,
                             object: self.ids[o].clone(),
-                            change: format!("shape:{}", shape_name(s)),
+                            change: format!("shape:{}", s.name()),
                         });
                     }
                     if let Some(v) = ev.then.start_moving {
@@ -344,10 +344,6 @@ impl Simulation {
         let (t0, bodies) = &self.segments[k];
         bodies.iter().map(|b| advance(b, self.gravity, t - t0)).collect()
     }
-}
-
-pub fn shape_name(s: Shape) -> &'static str {
-    s.name()
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -120,6 +120,19 @@ pub enum CameraMotion {
     Keyframes,
 }
 
+impl CameraMotion {
+    pub const ALL: [CameraMotion; 8] = [
+        CameraMotion::Static,
+        CameraMotion::PanLeft,
+        CameraMotion::PanRight,
+        CameraMotion::TiltUp,
+        CameraMotion::TiltDown,
+        CameraMotion::ZoomIn,
+        CameraMotion::ZoomOut,
+        CameraMotion::Keyframes,
+    ];
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Easing {
