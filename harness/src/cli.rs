@@ -61,6 +61,9 @@ pub enum Command {
     Suites(SuitesCommand),
     /// Render one clip with the built-in synthetic generator (for fixtures and debugging).
     Synth(SynthArgs),
+    /// Train the bundled generator on the procedural world.
+    #[command(subcommand)]
+    Train(crate::train::TrainCommand),
     /// Inspect and convert video files (debug your inputs).
     #[command(subcommand)]
     Video(VideoCommand),
@@ -891,6 +894,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Suites(c) => suites_command(c),
         Command::Synth(a) => synth_command(a),
+        Command::Train(c) => crate::train::train_command(c),
         Command::Video(c) => video_command(c),
         Command::World(c) => world_command(c),
         Command::Compare { baseline, candidate, alpha, margin, allow_mismatch, fail_on_inconclusive, gate, json } => {

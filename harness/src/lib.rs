@@ -10,6 +10,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod compare;
+pub mod device;
 pub mod error;
 pub mod generator;
 pub mod hash;
@@ -20,5 +21,6 @@ pub mod runner;
 pub mod selftest;
 pub mod store;
 pub mod suite;
+pub mod train;
 pub mod video;
 pub mod yaml;

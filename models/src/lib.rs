@@ -11,3 +11,4 @@ pub mod synthetic;
 pub mod world;
 
 pub use videval_metrics::palette;
+pub mod generator;

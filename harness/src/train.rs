@@ -1,0 +1,87 @@
+//! `videval train generator --config FILE`: trains the bundled generator from a YAML config
+//! (`videval_models::generator::train::TrainConfig`) and writes a checkpoint folder with
+//! `model.safetensors`, `config.json` and the loss curve `loss.csv`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use videval_models::generator::train::{LogRow, TrainConfig, train};
+
+use crate::error::{Error, ExitCode, Result};
+use crate::store::write_atomic;
+use crate::suite::load::sibling;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TrainCommand {
+    /// Train the bundled generator (VAE, text encoder, diffusion transformer) on the world.
+    Generator {
+        /// Training config YAML (architecture, data, optimiser, budgets).
+        #[arg(long)]
+        config: PathBuf,
+        /// Checkpoint folder to write (default: beside the config, named after it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
+    let TrainCommand::Generator { config, out } = cmd;
+    let mut cfg: TrainConfig = crate::yaml::load_file(config)?;
+    let cfg_str = config.to_string_lossy().into_owned();
+    if let Some(from) = &mut cfg.vae.from {
+        *from = sibling(&cfg_str, from);
+    }
+    let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
+    let device = crate::device::default_device()?;
+    let interactive = std::io::stderr().is_terminal();
+    let mut bar: Option<(ProgressBar, &'static str)> = None;
+    let mut on_row = |row: &LogRow, total: u64| {
+        if bar.as_ref().is_none_or(|(_, stage)| *stage != row.stage) {
+            if let Some((b, _)) = &bar {
+                b.finish();
+            }
+            let b = if interactive { ProgressBar::new(total) } else { ProgressBar::hidden() };
+            if let Ok(style) = ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos}/{len} {msg} eta {eta}") {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_prefix(row.stage);
+            bar = Some((b, row.stage));
+        }
+        if let Some((b, _)) = &bar {
+            b.set_position(row.step);
+            b.set_message(format!("loss {:.4}", row.loss));
+        }
+        if !interactive && (row.step % 10 == 0 || row.step == total) {
+            eprintln!(
+                "{} step {}/{} samples {} loss {:.5} grad {:.3} lr {:.2e} {:.0}s",
+                row.stage, row.step, total, row.samples, row.loss, row.grad_norm, row.lr, row.seconds
+            );
+        }
+    };
+    let trained = train(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row)
+        .map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
+    if let Some((b, _)) = &bar {
+        b.finish();
+    }
+    trained.model.save(&out, &trained.weights).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut csv = String::from("stage,step,samples,loss,grad_norm,lr,seconds\n");
+    for r in &trained.log {
+        csv.push_str(&format!(
+            "{},{},{},{:.6},{:.6},{:.3e},{:.2}\n",
+            r.stage, r.step, r.samples, r.loss, r.grad_norm, r.lr, r.seconds
+        ));
+    }
+    write_atomic(&out.join("loss.csv"), csv.as_bytes())?;
+    let t = &trained.model.config.training;
+    println!(
+        "wrote {}: {} parameters ({} transformer), {} samples in {:.0} s, validation loss {:.5}",
+        out.display(),
+        trained.model.config.parameters.total,
+        trained.model.config.parameters.dit,
+        t.samples,
+        t.seconds,
+        t.val_loss
+    );
+    Ok(ExitCode::Ok)
+}
