@@ -292,7 +292,45 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         missing_units: loaded.missing.iter().map(|u| u.to_string()).collect(),
         suites,
         samples,
+        throughput: throughput(plan, loaded),
     }
+}
+
+/// Latency percentiles, rates and MFU over the units whose generator measured itself.
+fn throughput(plan: &Plan, loaded: &Loaded) -> Option<videval_reports::results::Throughput> {
+    let perfs: Vec<&crate::generator::Perf> = plan
+        .units
+        .iter()
+        .filter_map(|u| loaded.gens.get(&u.id))
+        .filter(|g| g.status == Status::Ok)
+        .filter_map(|g| g.perf.as_ref())
+        .collect();
+    let first = perfs.first()?;
+    let mut lat: Vec<f64> = perfs.iter().map(|p| p.seconds).collect();
+    lat.sort_by(f64::total_cmp);
+    // Nearest-rank percentile.
+    let pct = |q: f64| lat[((q * lat.len() as f64).ceil() as usize).clamp(1, lat.len()) - 1];
+    let time: f64 = lat.iter().sum();
+    let flops: f64 = perfs.iter().map(|p| p.flops).sum();
+    let frames: f64 = perfs.iter().map(|p| f64::from(p.frames)).sum();
+    let tokens: f64 = perfs.iter().map(|p| p.tokens as f64 * f64::from(p.passes)).sum();
+    let n = perfs.len() as f64;
+    let achieved = flops / time;
+    Some(videval_reports::results::Throughput {
+        device: first.device.clone(),
+        videos: perfs.len(),
+        latency_p50_s: pct(0.5),
+        latency_p95_s: pct(0.95),
+        latency_mean_s: time / n,
+        frames_per_s: frames / time,
+        tokens_per_s: tokens / time,
+        flops_per_video: flops / n,
+        achieved_flops_per_s: achieved,
+        peak_flops_per_s: first.peak_flops,
+        peak_source: first.peak_source.clone(),
+        mfu: achieved / first.peak_flops,
+        peak_memory_bytes: perfs.iter().map(|p| p.peak_memory_bytes).max().unwrap_or(0),
+    })
 }
 
 /// A results entry from a bootstrap estimate and what it measures.

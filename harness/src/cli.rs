@@ -406,8 +406,9 @@ pub struct RunArgs {
     /// Suites to run: bundled names or paths to suite files (repeat or comma-separate).
     #[arg(short, long = "suite", value_delimiter = ',', default_value = "smoke")]
     pub suites: Vec<String>,
-    /// The model: `synthetic`, `dir:PATH`, or a model spec YAML file.
-    #[arg(short, long, default_value = "synthetic")]
+    /// The model: `bundled` (the project's generator, default checkpoint), `bundled:CHECKPOINT`,
+    /// `synthetic`, `world`, `dir:PATH`, or a model spec YAML file.
+    #[arg(short, long, env = "VIDEVAL_MODEL", default_value = "bundled")]
     pub model: String,
     /// Content-addressed store shared by runs.
     #[arg(long, default_value = "store")]

@@ -47,6 +47,9 @@ pub struct GenRecord {
     /// Reused from the store instead of generated in this run.
     pub cached: bool,
     pub wall_s: f64,
+    /// The model's own cost, when an in-process adapter measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perf: Option<crate::generator::Perf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -71,6 +71,9 @@ struct GenCache {
     video_sha256: String,
     video_path: String,
     encode: Option<EncodeParams>,
+    /// The cost measured when the video was generated (reported again when reused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    perf: Option<crate::generator::Perf>,
 }
 
 /// A score kept in the store under its score key.
@@ -223,19 +226,27 @@ impl Runner<'_> {
             error: None,
             cached: false,
             wall_s: 0.0,
+            perf: None,
         };
         let cached: Option<GenCache> = self.store.get("gens", &unit.gen_key);
         if let Some(c) = cached.filter(|c| c.schema == GEN_CACHE_SCHEMA && Path::new(&c.video_path).is_file()) {
             record.video_sha256 = Some(c.video_sha256);
             record.video_path = Some(c.video_path);
             record.encode = c.encode;
+            record.perf = c.perf;
             record.cached = true;
         } else {
             let case = self.case(unit)?;
+            let suite = self
+                .suites
+                .iter()
+                .find(|s| s.name == unit.id.suite)
+                .ok_or_else(|| Error::Internal(format!("unit {} is not in the loaded suites", unit.id)))?;
             let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
-            let job = Job { unit, case, out: &tmp };
+            let job = Job { unit, case, suite, out: &tmp };
             match self.generator.generate(&job) {
-                Ok(Output::Written { encode }) => {
+                Ok(Output::Written { encode, perf }) => {
+                    record.perf = perf;
                     let (sha, path) = self.store.put_video(&tmp)?;
                     record.video_sha256 = Some(sha);
                     record.video_path = Some(path.to_string_lossy().into_owned());
@@ -258,6 +269,7 @@ impl Runner<'_> {
                     video_sha256: sha.clone(),
                     video_path: path.clone(),
                     encode: record.encode.clone(),
+                    perf: record.perf.clone(),
                 };
                 self.store.put("gens", &unit.gen_key, &cache)?;
             }

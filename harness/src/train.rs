@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use videval_models::generator::train::{LogRow, TrainConfig, train};
+use videval_reports::curve::Panel;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::store::write_atomic;
@@ -23,10 +24,46 @@ pub enum TrainCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Redraw a checkpoint's loss curve (`loss.svg`) from its `loss.csv`.
+    Curve { checkpoint: PathBuf },
+}
+
+/// Draws `loss.svg` from a checkpoint's `loss.csv` (stage, step, samples, loss, …).
+pub fn write_curve(dir: &Path) -> Result<()> {
+    let path = dir.join("loss.csv");
+    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+    let mut vae = Vec::new();
+    let mut dit = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let parsed = (f.len() >= 4).then(|| Some((f[2].parse::<f64>().ok()?, f[3].parse::<f64>().ok()?))).flatten();
+        let Some(point) = parsed else {
+            return Err(Error::BadFile {
+                path,
+                message: format!("line {}: expected stage,step,samples,loss,…", i + 1),
+            });
+        };
+        match f[0] {
+            "vae" => vae.push(point),
+            _ => dit.push(point),
+        }
+    }
+    let svg = videval_reports::curve::panels_svg(&[
+        Panel { title: "VAE reconstruction MSE", x_label: "clips", points: vae },
+        Panel { title: "Rectified-flow loss (DiT)", x_label: "clips", points: dit },
+    ]);
+    write_atomic(&dir.join("loss.svg"), svg.as_bytes())
 }
 
 pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
-    let TrainCommand::Generator { config, out } = cmd;
+    let (config, out) = match cmd {
+        TrainCommand::Generator { config, out } => (config, out),
+        TrainCommand::Curve { checkpoint } => {
+            write_curve(checkpoint)?;
+            println!("wrote {}", checkpoint.join("loss.svg").display());
+            return Ok(ExitCode::Ok);
+        }
+    };
     let mut cfg: TrainConfig = crate::yaml::load_file(config)?;
     let cfg_str = config.to_string_lossy().into_owned();
     if let Some(from) = &mut cfg.vae.from {
@@ -73,6 +110,7 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         ));
     }
     write_atomic(&out.join("loss.csv"), csv.as_bytes())?;
+    write_curve(&out)?;
     let t = &trained.model.config.training;
     println!(
         "wrote {}: {} parameters ({} transformer), {} samples in {:.0} s, validation loss {:.5}",

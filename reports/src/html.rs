@@ -96,6 +96,31 @@ struct Context<'a> {
     complete: bool,
     missing: &'a [String],
     suites: Vec<SuiteView<'a>>,
+    throughput: Vec<(&'static str, String)>,
+}
+
+/// The throughput panel as (label, value) rows.
+fn throughput_rows(t: &crate::results::Throughput) -> Vec<(&'static str, String)> {
+    vec![
+        ("Device", t.device.clone()),
+        ("Videos timed", t.videos.to_string()),
+        (
+            "Latency p50 / p95 / mean",
+            format!(
+                "{} s / {} s / {} s",
+                fmt_num(t.latency_p50_s),
+                fmt_num(t.latency_p95_s),
+                fmt_num(t.latency_mean_s)
+            ),
+        ),
+        ("Frames per second", fmt_num(t.frames_per_s)),
+        ("Latent tokens per second", fmt_num(t.tokens_per_s)),
+        ("Model FLOPs per video", format!("{} GFLOP", fmt_num(t.flops_per_video / 1e9))),
+        ("Achieved", format!("{} GFLOP/s", fmt_num(t.achieved_flops_per_s / 1e9))),
+        ("Peak", format!("{} GFLOP/s ({})", fmt_num(t.peak_flops_per_s / 1e9), t.peak_source)),
+        ("MFU", format!("{}%", fmt_num(100.0 * t.mfu))),
+        ("Peak memory", format!("{} MiB", fmt_num(t.peak_memory_bytes as f64 / 1048576.0))),
+    ]
 }
 
 /// Four significant digits: enough to compare, few enough to read.
@@ -197,6 +222,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
         complete: results.complete,
         missing: &results.missing_units,
         suites,
+        throughput: results.throughput.as_ref().map(throughput_rows).unwrap_or_default(),
     };
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
@@ -230,6 +256,7 @@ mod tests {
             model: serde_json::json!({"name": "m", "adapter": "synthetic", "digest": "sha256:1"}),
             complete: true,
             missing_units: vec![],
+            throughput: None,
             suites: BTreeMap::from([(
                 "smoke".to_string(),
                 SuiteResults {

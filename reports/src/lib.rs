@@ -5,6 +5,7 @@
 //! into the binary and fed typed context structs.
 
 pub mod compare;
+pub mod curve;
 pub mod html;
 pub mod limitations;
 pub mod results;

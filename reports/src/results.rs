@@ -17,6 +17,33 @@ pub struct Results {
     pub missing_units: Vec<String>,
     pub suites: BTreeMap<String, SuiteResults>,
     pub samples: Vec<Sample>,
+    /// Generation speed, when the model measured itself (in-process adapters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<Throughput>,
+}
+
+/// How fast the model generated this run's videos (warm-up excluded; model time only, not file
+/// encoding; reused videos report the cost measured when they were made).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub device: String,
+    pub videos: usize,
+    pub latency_p50_s: f64,
+    pub latency_p95_s: f64,
+    pub latency_mean_s: f64,
+    /// Output frames per second of model time.
+    pub frames_per_s: f64,
+    /// Latent tokens processed per second (tokens × transformer passes / time).
+    pub tokens_per_s: f64,
+    /// Mean model FLOPs per video, from the architecture.
+    pub flops_per_video: f64,
+    pub achieved_flops_per_s: f64,
+    /// The attainable peak MFU is stated against, and how it was obtained.
+    pub peak_flops_per_s: f64,
+    pub peak_source: String,
+    /// Model FLOPs utilisation: achieved / peak.
+    pub mfu: f64,
+    pub peak_memory_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

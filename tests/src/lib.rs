@@ -50,6 +50,9 @@ impl Sandbox {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.current_dir(self.path()).args(args).env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
+        // Pipeline tests run the fast synthetic renderer unless they name a model; the bundled
+        // generator (the CLI's default) has its own tests.
+        c.env("VIDEVAL_MODEL", "synthetic");
         c
     }
 

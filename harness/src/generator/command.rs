@@ -127,11 +127,19 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     }))
 }
 
-fn media_path(m: &Option<Media>) -> std::result::Result<String, GenError> {
+/// A path the command can read for an input: the file itself when it is a whole file, otherwise
+/// (a rendered scene or a frame range) a lossless clip written beside the job's output.
+fn media_path(job: &Job<'_>, m: &Option<Media>, role: &str) -> std::result::Result<String, GenError> {
     match m {
         None => Ok(String::new()),
-        Some(Media { path: Some(p), .. }) => Ok(p.clone()),
-        Some(_) => Err(GenError("scene_of inputs need the world renderer, which this build does not have yet".into())),
+        Some(Media { path: Some(p), frames: None, frame: None, .. }) => Ok(p.clone()),
+        Some(media) => {
+            let video = super::input_media(job, media)?;
+            let path = job.out.with_extension(format!("{role}.mkv"));
+            crate::video::encode(&video, &path, &crate::video::EncodeParams::lossless())
+                .map_err(|e| GenError(e.to_string()))?;
+            Ok(path.to_string_lossy().into_owned())
+        }
     }
 }
 
@@ -154,9 +162,9 @@ impl CommandGen {
             ("steps", g.steps.to_string()),
             ("guidance", g.guidance.to_string()),
             ("out", job.out.to_string_lossy().into_owned()),
-            ("input_image", media_path(&input.image)?),
-            ("input_video", media_path(&input.video)?),
-            ("input_video2", media_path(&input.video2)?),
+            ("input_image", media_path(job, &input.image, "input-image")?),
+            ("input_video", media_path(job, &input.video, "input-video")?),
+            ("input_video2", media_path(job, &input.video2, "input-video2")?),
             ("strength", input.strength.map(|s| s.to_string()).unwrap_or_default()),
         ]))
     }
@@ -222,7 +230,7 @@ impl Generator for CommandGen {
             return Err(GenError(format!("{} exited with {status}; stderr: {}", args[0], tail.trim())));
         }
         match std::fs::metadata(job.out) {
-            Ok(m) if m.len() > 0 => Ok(Output::Written { encode: None }),
+            Ok(m) if m.len() > 0 => Ok(Output::Written { encode: None, perf: None }),
             _ => Err(GenError(format!(
                 "{} exited 0 but wrote no video at {}; stderr: {}",
                 args[0],

@@ -1,17 +1,19 @@
 //! Generator adapters: how videos come into being. One small trait, one file per adapter, one
 //! line per adapter in [`ADAPTERS`].
 //!
-//! An adapter is chosen with `--model`: a built-in name (`synthetic`), `dir:PATH` for a folder of
-//! existing videos, or a model spec YAML file:
+//! An adapter is chosen with `--model`: a built-in name (`bundled`, the default; `synthetic`;
+//! `world`), `bundled:CHECKPOINT`, `dir:PATH` for a folder of existing videos, or a model spec
+//! YAML file:
 //!
 //! ```yaml
-//! adapter: command            # synthetic | world | dir | command
+//! adapter: command            # bundled | synthetic | world | dir | command
 //! name: my-model
 //! argv: [python3, gen.py, --prompt, "{prompt}", --seed, "{seed}", --out, "{out}"]
 //! timeout_s: 600
 //! checkpoint: ckpt/model.safetensors   # hashed into the model identity
 //! ```
 
+pub mod bundled;
 pub mod command;
 pub mod dir;
 pub mod synthetic;
@@ -20,12 +22,13 @@ pub mod world;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::plan::{ModelIdentity, Unit};
-use crate::suite::Case;
 use crate::suite::load::sibling;
+use crate::suite::schema::Media;
+use crate::suite::{Case, Suite};
 use crate::video::EncodeParams;
 use crate::yaml;
 
@@ -34,6 +37,8 @@ use crate::yaml;
 pub struct Job<'a> {
     pub unit: &'a Unit,
     pub case: &'a Case,
+    /// The case's suite (conditioning inputs may name another case's scene).
+    pub suite: &'a Suite,
     /// Where an adapter that produces a file writes it (under the store's tmp/, with the
     /// adapter's [`Generator::output_ext`]).
     pub out: &'a Path,
@@ -43,10 +48,31 @@ pub struct Job<'a> {
 #[derive(Debug, PartialEq)]
 pub enum Output {
     /// Written to `job.out`; the runner moves it into the store. Carries the encoder settings
-    /// when the adapter encoded the file itself.
-    Written { encode: Option<EncodeParams> },
+    /// when the adapter encoded the file itself, and the model's own cost when it measured it.
+    Written { encode: Option<EncodeParams>, perf: Option<Perf> },
     /// An existing file the adapter points at (it is hashed and referenced, not copied).
     Existing(PathBuf),
+}
+
+/// What one generation cost, measured by an in-process model (warm-up excluded: adapters warm up
+/// when built).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Perf {
+    /// Model time: conditioning encode, sampling and decode, not file writing.
+    pub seconds: f64,
+    pub frames: u32,
+    /// Latent tokens per transformer pass.
+    pub tokens: u64,
+    /// Transformer passes (steps × 2 with guidance).
+    pub passes: u32,
+    /// Model FLOPs of the whole generation, from the architecture.
+    pub flops: f64,
+    /// Peak resident memory of the process so far (bytes), or GPU memory where measured.
+    pub peak_memory_bytes: u64,
+    pub device: String,
+    /// The device's attainable peak (FLOP/s) the MFU is stated against, and how it was obtained.
+    pub peak_flops: f64,
+    pub peak_source: String,
 }
 
 /// A failed unit, in words that go into its record.
@@ -94,12 +120,14 @@ pub struct AdapterInfo {
     pub build: fn(&ModelSpec) -> Result<Box<dyn Generator>>,
 }
 
-pub static ADAPTERS: &[AdapterInfo] = &[synthetic::INFO, world::INFO, dir::INFO, command::INFO];
+pub static ADAPTERS: &[AdapterInfo] = &[bundled::INFO, synthetic::INFO, world::INFO, dir::INFO, command::INFO];
 
 /// Builds the generator named by a `--model` argument.
 pub fn from_arg(arg: &str) -> Result<Box<dyn Generator>> {
     let spec = if let Some(path) = arg.strip_prefix("dir:") {
         ModelSpec { adapter: "dir".into(), path: Some(path.into()), ..Default::default() }
+    } else if let Some(ckpt) = arg.strip_prefix("bundled:") {
+        ModelSpec { adapter: "bundled".into(), checkpoint: Some(ckpt.into()), ..Default::default() }
     } else if ADAPTERS.iter().any(|a| a.name == arg) && !Path::new(arg).is_file() {
         ModelSpec { adapter: arg.into(), ..Default::default() }
     } else if arg.ends_with(".yaml") || arg.ends_with(".yml") || Path::new(arg).is_file() {
@@ -157,7 +185,43 @@ fn text_modes_only(adapter: &str, job: &Job<'_>) -> Result<(), GenError> {
 fn write_lossless(video: &videval_metrics::Video, job: &Job<'_>) -> Result<Output, GenError> {
     let encode =
         crate::video::encode(video, job.out, &EncodeParams::lossless()).map_err(|e| GenError(e.to_string()))?;
-    Ok(Output::Written { encode: Some(encode) })
+    Ok(Output::Written { encode: Some(encode), perf: None })
+}
+
+/// A conditioning image or clip of a job: decoded from its file, or the named case's scene
+/// rendered by the world at that case's settings; then cut to `frames: [a, b]` or `frame: i`.
+pub fn input_media(job: &Job<'_>, media: &Media) -> Result<videval_metrics::Video, GenError> {
+    let video = match (&media.path, &media.scene_of) {
+        (Some(p), _) => crate::video::decode(Path::new(p)).map_err(|e| GenError(e.to_string()))?,
+        (None, Some(id)) => {
+            let case = job
+                .suite
+                .case(id)
+                .ok_or_else(|| GenError(format!("input scene_of: no case \"{id}\" in suite {}", job.suite.name)))?;
+            let scene =
+                case.scene.as_ref().ok_or_else(|| GenError(format!("input scene_of: case \"{id}\" has no scene")))?;
+            let g = &case.generation;
+            let settings = videval_models::world::render::Settings {
+                width: g.width,
+                height: g.height,
+                fps: g.fps,
+                frames: g.frames,
+            };
+            videval_models::world::render::render(scene, &settings, false).0
+        }
+        (None, None) => return Err(GenError("input: give a path or scene_of".into())),
+    };
+    let (first, last) = match (media.frame, media.frames) {
+        (Some(f), _) => (f as usize, f as usize),
+        (None, Some([a, b])) => (a as usize, b as usize),
+        (None, None) => (0, video.len().saturating_sub(1)),
+    };
+    if first > last || last >= video.len() {
+        return Err(GenError(format!("input frames {first}..={last}: the clip has {} frames", video.len())));
+    }
+    let bytes = video.frame_bytes();
+    let data = video.as_bytes()[first * bytes..(last + 1) * bytes].to_vec();
+    videval_metrics::Video::new(video.width(), video.height(), video.fps(), data).map_err(|e| GenError(e.to_string()))
 }
 
 /// Hash of a checkpoint: the file's bytes, or for a folder its sorted file names and hashes.

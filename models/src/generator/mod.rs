@@ -508,6 +508,24 @@ impl Model {
     }
 }
 
+/// The device's attainable peak FLOP/s, measured (best of five 1024² f32 matmuls), and how.
+pub fn measure_peak(device: &Device) -> Result<(f64, String)> {
+    let n = 1024;
+    let a = Tensor::ones((n, n), DType::F32, device)?;
+    let _ = a.matmul(&a)?.sum_all()?.to_scalar::<f32>()?;
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let _ = a.matmul(&a)?.sum_all()?.to_scalar::<f32>()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let label = match device {
+        Device::Cpu => format!("cpu, {} threads", candle_core::utils::get_num_threads()),
+        other => train::device_name(other),
+    };
+    Ok((2.0 * (n * n * n) as f64 / best, format!("measured: best of 5 f32 {n}² matmuls ({label})")))
+}
+
 fn first_frame(v: &Video) -> Result<Video> {
     if v.is_empty() {
         return Err(GenError::Request("conditioning clip has no frames".into()));

@@ -74,7 +74,7 @@ fn default_vae_batch() -> usize {
     8
 }
 fn default_vae_lr() -> f64 {
-    1e-3
+    3e-4
 }
 fn default_kl() -> f64 {
     1e-4
@@ -102,7 +102,7 @@ fn default_batch() -> usize {
     32
 }
 fn default_lr() -> f64 {
-    5e-4
+    4e-4
 }
 fn default_warmup() -> u64 {
     30

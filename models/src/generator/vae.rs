@@ -32,6 +32,10 @@ impl Default for VaeConfig {
 pub const SPACE: usize = 4;
 pub const TIME: usize = 4;
 
+/// Added to the encoder's raw log-variance output.
+const LOGVAR_OFFSET: f64 = -8.0;
+const LOGVAR_MAX: f64 = -4.0;
+
 /// Latent frames for `frames` video frames (`frames = 1 + 4k`).
 pub fn latent_frames(frames: usize) -> usize {
     (frames - 1) / TIME + 1
@@ -162,7 +166,11 @@ impl Vae {
         let out = self.enc_out.forward(&h.silu()?)?;
         let z = self.cfg.latent;
         let out = frames_back(&out, t2)?;
-        Ok((out.narrow(1, 0, z)?, out.narrow(1, z, z)?.clamp(-20.0, 10.0)?))
+        // The log-variance starts near LOGVAR_OFFSET (σ ≈ 0.02) rather than 0 and is capped at
+        // LOGVAR_MAX (σ ≤ 0.14): with unit noise the decoder learns to ignore the latents and the
+        // VAE collapses to the mean image, and under Adam even a tiny KL weight pushes σ up at
+        // full learning-rate speed.
+        Ok((out.narrow(1, 0, z)?, (out.narrow(1, z, z)? + LOGVAR_OFFSET)?.clamp(-20.0, LOGVAR_MAX)?))
     }
 
     /// `z`: [B, z, 1 + k, h, w] → video [B, 3, 1 + 4k, 4h, 4w] (unclamped).

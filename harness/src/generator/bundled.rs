@@ -1,0 +1,251 @@
+//! `bundled`: the project's own Sora-style generator (`videval_models::generator`), run in
+//! process from a committed checkpoint — the default model of `videval run`.
+//!
+//! `--model bundled` uses [`DEFAULT_CHECKPOINT`]; `--model bundled:NAME` or a spec with
+//! `checkpoint: NAME|PATH` picks another. Names are folders under `models/weights/generator/`
+//! (or `$VIDEVAL_WEIGHTS/generator/`). Frame sizes that are multiples of 8 and at most
+//! [`MAX_NATIVE_PIXELS`] are generated directly; others are generated at the same aspect ratio
+//! near 32×32 pixels and resized (bilinear) to the requested size — the model's native scale is
+//! small, and the identity says so. Runs on the CPU, or CUDA with the `cuda` feature.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use videval_metrics::Video;
+use videval_metrics::preprocess::{Filter, Spatial, transform_video};
+use videval_models::generator::{Condition, Model, Request};
+
+use super::{AdapterInfo, GenError, Generator, Job, ModelSpec, Output, Perf, checkpoint_digest, input_media};
+use crate::error::{Error, Result};
+use crate::plan::ModelIdentity;
+use crate::suite::Mode;
+use crate::video::EncodeParams;
+
+pub const INFO: AdapterInfo = AdapterInfo {
+    name: "bundled",
+    summary: "the bundled Sora-style generator (causal VAE + spacetime DiT, candle) from a committed checkpoint; all modes",
+    build,
+};
+
+/// The checkpoint `--model bundled` loads: the largest of the committed ladder.
+pub const DEFAULT_CHECKPOINT: &str = "tiny-l";
+
+/// Largest frame area generated without resizing.
+pub const MAX_NATIVE_PIXELS: u32 = 48 * 48;
+
+/// SDEdit strength when an `edit` case gives none.
+const DEFAULT_STRENGTH: f64 = 0.6;
+
+/// Where committed generator checkpoints live.
+pub fn weights_dir() -> PathBuf {
+    match std::env::var_os("VIDEVAL_WEIGHTS") {
+        Some(d) => PathBuf::from(d).join("generator"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights/generator"),
+    }
+}
+
+/// Names of the committed checkpoints.
+pub fn available() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(weights_dir())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("config.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A checkpoint folder from a name or a path.
+pub fn resolve(arg: &str) -> Result<PathBuf> {
+    let p = Path::new(arg);
+    if p.join("config.json").is_file() {
+        return Ok(p.to_path_buf());
+    }
+    let by_name = weights_dir().join(p.file_name().unwrap_or(p.as_os_str()));
+    if by_name.join("config.json").is_file() {
+        return Ok(by_name);
+    }
+    Err(Error::Config(format!(
+        "checkpoint {arg}: not a checkpoint folder (config.json + model.safetensors) and not one of the committed \
+         checkpoints [{}] in {}",
+        available().join(", "),
+        weights_dir().display()
+    )))
+}
+
+fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
+    if spec.path.is_some() || !spec.argv.is_empty() || spec.mapping.is_some() {
+        return Err(Error::Config("adapter bundled takes a checkpoint (name or folder), not path/argv/mapping".into()));
+    }
+    let dir = resolve(spec.checkpoint.as_deref().unwrap_or(DEFAULT_CHECKPOINT))?;
+    Ok(Box::new(Bundled::load(&dir, spec.name.clone())?))
+}
+
+pub struct Bundled {
+    identity: ModelIdentity,
+    model: Model,
+    device_name: String,
+    peak_flops: f64,
+    peak_source: String,
+}
+
+impl Bundled {
+    pub fn load(dir: &Path, name: Option<String>) -> Result<Self> {
+        let device = crate::device::default_device()?;
+        let model = Model::load(dir, &device).map_err(|e| Error::Config(e.to_string()))?;
+        let ckpt = model.config.name.clone();
+        let device_name = videval_models::generator::train::device_name(&device);
+        let mut params = std::collections::BTreeMap::new();
+        params.insert("checkpoint".to_string(), serde_json::json!(ckpt));
+        params.insert("parameters".to_string(), serde_json::json!(model.config.parameters.total));
+        params.insert("device".to_string(), serde_json::json!(device_name));
+        params.insert("max_native_pixels".to_string(), serde_json::json!(MAX_NATIVE_PIXELS));
+        let identity = ModelIdentity {
+            adapter: "bundled".into(),
+            name: name.unwrap_or_else(|| format!("bundled/{ckpt}")),
+            digest: checkpoint_digest(dir)?,
+            params,
+        };
+        let (peak_flops, peak_source) = videval_models::generator::measure_peak(&device)
+            .map_err(|e| Error::Internal(format!("peak measurement: {e}")))?;
+        let me = Self { identity, model, device_name, peak_flops, peak_source };
+        // Warm-up: first-call allocations and kernel set-up stay out of the timings.
+        me.model
+            .generate(&Request {
+                prompt: "a red ball",
+                seed: 0,
+                frames: 5,
+                width: 32,
+                height: 32,
+                fps: 8.0,
+                steps: 1,
+                guidance: 2.0,
+                condition: Condition::None,
+            })
+            .map_err(|e| Error::Internal(format!("warm-up generation failed: {e}")))?;
+        Ok(me)
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in bytes; 0 where unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The frame size generated for a requested one.
+pub fn native_size(width: u32, height: u32) -> (u32, u32) {
+    if width % 8 == 0 && height % 8 == 0 && width * height <= MAX_NATIVE_PIXELS {
+        return (width, height);
+    }
+    let scale = (1024.0 / f64::from(width * height)).sqrt();
+    let side = |v: u32| ((f64::from(v) * scale / 8.0).round() as u32).max(1) * 8;
+    (side(width), side(height))
+}
+
+fn resize(v: &Video, w: u32, h: u32) -> Video {
+    if v.width() == w && v.height() == h {
+        return v.clone();
+    }
+    transform_video(v, Spatial::Stretch { width: w, height: h }, Filter::Bilinear, true)
+}
+
+impl Generator for Bundled {
+    fn identity(&self) -> &ModelIdentity {
+        &self.identity
+    }
+
+    fn output_ext(&self) -> &'static str {
+        "mkv"
+    }
+
+    fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
+        let g = &job.case.generation;
+        let (w, h) = native_size(g.width, g.height);
+        let input = job.case.input.clone().unwrap_or_default();
+        let media = |m: &Option<crate::suite::schema::Media>, what: &str| -> Result<Video, GenError> {
+            let m = m.as_ref().ok_or_else(|| GenError(format!("mode {} needs input.{what}", job.case.mode.name())))?;
+            Ok(resize(&input_media(job, m)?, w, h))
+        };
+        let started = Instant::now();
+        let (image, video, video2);
+        let condition = match job.case.mode {
+            Mode::T2v | Mode::Image => Condition::None,
+            Mode::I2v => {
+                image = media(&input.image, "image")?;
+                Condition::Image(&image)
+            }
+            Mode::ExtendForward => {
+                video = media(&input.video, "video")?;
+                Condition::Head(&video)
+            }
+            Mode::ExtendBackward => {
+                video = media(&input.video, "video")?;
+                Condition::Tail(&video)
+            }
+            Mode::Interpolate => {
+                video = media(&input.video, "video")?;
+                video2 = media(&input.video2, "video2")?;
+                Condition::Connect(&video, &video2)
+            }
+            Mode::Loop => Condition::Loop,
+            Mode::Edit => {
+                video = media(&input.video, "video")?;
+                Condition::Edit { video: &video, strength: input.strength.unwrap_or(DEFAULT_STRENGTH) }
+            }
+        };
+        let frames = if job.case.mode == Mode::Image { 1 } else { g.frames as usize };
+        let req = Request {
+            prompt: &job.case.prompt,
+            seed: job.unit.seed,
+            frames,
+            width: w as usize,
+            height: h as usize,
+            fps: g.fps,
+            steps: g.steps as usize,
+            guidance: g.guidance,
+            condition,
+        };
+        let out = self.model.generate(&req).map_err(|e| GenError(e.to_string()))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let video = resize(&out.video, g.width, g.height);
+        let passes = (req.steps * if g.guidance > 1.0 { 2 } else { 1 }) as u32;
+        let perf = Perf {
+            seconds,
+            frames: video.len() as u32,
+            tokens: out.tokens as u64,
+            passes,
+            flops: out.flops,
+            peak_memory_bytes: peak_rss_bytes(),
+            device: self.device_name.clone(),
+            peak_flops: self.peak_flops,
+            peak_source: self.peak_source.clone(),
+        };
+        let encode =
+            crate::video::encode(&video, job.out, &EncodeParams::lossless()).map_err(|e| GenError(e.to_string()))?;
+        Ok(Output::Written { encode: Some(encode), perf: Some(perf) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn native_sizes_keep_aspect_and_multiples_of_eight() {
+        assert_eq!(native_size(32, 32), (32, 32));
+        assert_eq!(native_size(40, 24), (40, 24));
+        assert_eq!(native_size(64, 64), (32, 32));
+        let (w, h) = native_size(96, 64);
+        assert_eq!((w % 8, h % 8), (0, 0));
+        assert!((f64::from(w) / f64::from(h) - 1.5).abs() < 0.2, "{w}×{h}");
+        let (w, h) = native_size(18, 32);
+        assert!(w >= 8 && h > w);
+    }
+}

@@ -1,0 +1,60 @@
+//! The bundled generator through the whole harness: every generation mode of the capabilities
+//! suite, throughput in the results and the report, bit-identical videos from the same seeds.
+
+use videval_tests::{Sandbox, code, text};
+
+fn results(sb: &Sandbox, run: &str) -> serde_json::Value {
+    serde_json::from_slice(&sb.read(&format!("{run}/results.json"))).unwrap()
+}
+
+#[test]
+fn every_mode_generates_and_throughput_is_reported() {
+    let sb = Sandbox::new();
+    let o = sb.run(&["run", "--suite", "capabilities", "--model", "bundled:tiny-s", "--out", "runs/cap"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r = results(&sb, "runs/cap");
+    let samples = r["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 20);
+    let failed: Vec<_> = samples.iter().filter(|s| s["status"] != "ok").map(|s| s["error"].to_string()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let t = &r["throughput"];
+    assert_eq!(t["videos"], 20, "{t}");
+    assert_eq!(t["device"], "cpu");
+    for key in ["latency_p50_s", "latency_p95_s", "frames_per_s", "tokens_per_s", "flops_per_video", "mfu"] {
+        assert!(t[key].as_f64().unwrap() > 0.0, "{key}: {t}");
+    }
+    assert!(t["latency_p95_s"].as_f64() >= t["latency_p50_s"].as_f64());
+    assert!(t["mfu"].as_f64().unwrap() < 1.0);
+    assert!(r["model"]["params"]["checkpoint"] == "tiny-s", "{}", r["model"]);
+    let html = String::from_utf8(sb.read("runs/cap/report.html")).unwrap();
+    assert!(html.contains("<h2>Throughput</h2>") && html.contains("MFU"));
+}
+
+#[test]
+fn the_same_seeds_give_the_same_videos() {
+    let sb = Sandbox::new();
+    for run in ["a", "b"] {
+        let o = sb.run(&[
+            "run",
+            "--suite",
+            "smoke",
+            "--model",
+            "bundled:tiny-s",
+            "--limit",
+            "3",
+            "--out",
+            &format!("runs/{run}"),
+            "--store",
+            &format!("store-{run}"),
+        ]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let shas = |run: &str| -> Vec<String> {
+        results(&sb, run)["samples"].as_array().unwrap().iter().map(|s| s["video_sha256"].to_string()).collect()
+    };
+    assert_eq!(shas("runs/a"), shas("runs/b"));
+    // An unknown checkpoint is a configuration error that lists the committed ones.
+    let o = sb.run(&["run", "--suite", "smoke", "--model", "bundled:tiny-xxl", "--out", "runs/c"]);
+    assert_eq!(code(&o), 3);
+    assert!(text(&o).contains("tiny-s") && text(&o).contains("tiny-l"), "{}", text(&o));
+}
