@@ -227,12 +227,14 @@ impl AdamW {
         let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
         for (v, m, s) in &mut self.vars {
             let Some(g) = grads.get(v) else { continue };
-            let g = (g * scale)?;
-            *m = ((&*m * b1)? + (&g * (1.0 - b1))?)?;
-            *s = ((&*s * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            // Detached: a gradient carries the step's whole graph, and the moments would keep
+            // every step's graph alive.
+            let g = (g.detach() * scale)?;
+            *m = ((&*m * b1)? + (&g * (1.0 - b1))?)?.detach();
+            *s = ((&*s * b2)? + (g.sqr()? * (1.0 - b2))?)?.detach();
             let update = ((&*m / c1)? / ((&*s / c2)?.sqrt()? + eps)?)?;
-            let decayed = (v.as_tensor() * (1.0 - lr * self.wd))?;
-            v.set(&(decayed - (update * lr)?)?)?;
+            let decayed = (v.as_tensor().detach() * (1.0 - lr * self.wd))?;
+            v.set(&(decayed - (update * lr)?)?.detach())?;
         }
         Ok(norm)
     }
@@ -258,7 +260,7 @@ impl Ema {
     fn update(&mut self, params: &Params) -> Result<()> {
         for (k, s) in &mut self.shadow {
             let v = &params.vars()[k];
-            *s = ((&*s * self.decay)? + (v.as_tensor() * (1.0 - self.decay))?)?;
+            *s = ((&*s * self.decay)? + (v.as_tensor() * (1.0 - self.decay))?)?.detach();
         }
         Ok(())
     }
