@@ -64,6 +64,19 @@ pub enum Command {
     /// Train the bundled generator on the procedural world.
     #[command(subcommand)]
     Train(crate::train::TrainCommand),
+    /// Evaluate a ladder of checkpoints and fit scaling laws (nightly: compare with last night).
+    Sweep {
+        /// The sweep spec YAML (checkpoints, suites, targets).
+        spec: PathBuf,
+        /// Output folder (default: sweeps/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Last night's scaling.json: flag parameters and checkpoints that moved off trend (exit 1).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect and convert video files (debug your inputs).
     #[command(subcommand)]
     Video(VideoCommand),
@@ -896,6 +909,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Suites(c) => suites_command(c),
         Command::Synth(a) => synth_command(a),
         Command::Train(c) => crate::train::train_command(c),
+        Command::Sweep { spec, out, previous, json } => {
+            crate::sweep::sweep_command(spec, out.as_deref(), previous.as_deref(), *json)
+        }
         Command::Video(c) => video_command(c),
         Command::World(c) => world_command(c),
         Command::Compare { baseline, candidate, alpha, margin, allow_mismatch, fail_on_inconclusive, gate, json } => {

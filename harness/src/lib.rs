@@ -21,6 +21,7 @@ pub mod runner;
 pub mod selftest;
 pub mod store;
 pub mod suite;
+pub mod sweep;
 pub mod train;
 pub mod video;
 pub mod yaml;

@@ -45,7 +45,8 @@ pub fn write_curve(dir: &Path) -> Result<()> {
         };
         match f[0] {
             "vae" => vae.push(point),
-            _ => dit.push(point),
+            "dit" => dit.push(point),
+            _ => {}
         }
     }
     let svg = videval_reports::curve::panels_svg(&[
@@ -89,7 +90,7 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
             b.set_position(row.step);
             b.set_message(format!("loss {:.4}", row.loss));
         }
-        if !interactive && (row.step % 10 == 0 || row.step == total) {
+        if !interactive && (row.step % 10 == 0 || row.step == total || row.stage != "vae" && row.stage != "dit") {
             eprintln!(
                 "{} step {}/{} samples {} loss {:.5} grad {:.3} lr {:.2e} {:.0}s",
                 row.stage, row.step, total, row.samples, row.loss, row.grad_norm, row.lr, row.seconds

@@ -9,5 +9,6 @@ pub mod curve;
 pub mod html;
 pub mod limitations;
 pub mod results;
+pub mod scaling;
 
 pub use results::Results;

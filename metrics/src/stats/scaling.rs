@@ -245,9 +245,44 @@ pub fn holdout_largest(cs: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Opti
     })
 }
 
+/// A 95% band of the fitted curve at each of `at`: percentiles of bootstrap refits' predictions.
+pub fn bootstrap_band(cs: &[f64], ys: &[f64], at: &[f64], n_boot: usize, seed: u64) -> Vec<[f64; 2]> {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut preds: Vec<Vec<f64>> = vec![Vec::new(); at.len()];
+    for _ in 0..n_boot {
+        let idx = resample(cs.len(), &mut rng);
+        if idx.iter().collect::<std::collections::BTreeSet<_>>().len() < 3 {
+            continue;
+        }
+        let (c, y): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (cs[i], ys[i])).unzip();
+        if let Some(f) = fit_power(&c, &y) {
+            for (p, &x) in preds.iter_mut().zip(at) {
+                p.push(f.predict(x));
+            }
+        }
+    }
+    preds.into_iter().map(|p| percentile_interval(p, 0.95)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_band_brackets_the_fit_and_widens_when_extrapolating() {
+        let cs: Vec<f64> = (0..8).map(|k| 10f64.powf(1.0 + 0.5 * k as f64)).collect();
+        let gm = geo_mean(&cs);
+        let wobble = [0.01, -0.008, 0.004, -0.01, 0.007, -0.003, 0.009, -0.006];
+        let ys: Vec<f64> = cs.iter().zip(wobble).map(|(c, w)| (2.0 + 1.5 * (c / gm).powf(-0.25)) * (1.0 + w)).collect();
+        let fit = fit_power(&cs, &ys).unwrap();
+        let at = [cs[3], cs[7] * 1000.0];
+        let band = bootstrap_band(&cs, &ys, &at, 200, 3);
+        for (b, &x) in band.iter().zip(&at) {
+            assert!(b[0] <= fit.predict(x) * 1.001 && fit.predict(x) * 0.999 <= b[1], "{b:?}");
+        }
+        assert!(band[1][1] - band[1][0] > band[0][1] - band[0][0]);
+    }
 
     #[test]
     fn nnls_solves_and_respects_signs() {

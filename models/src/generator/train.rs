@@ -74,7 +74,7 @@ fn default_vae_batch() -> usize {
     8
 }
 fn default_vae_lr() -> f64 {
-    3e-4
+    2e-4
 }
 fn default_kl() -> f64 {
     1e-4
@@ -201,20 +201,21 @@ pub(crate) struct AdamW {
     vars: Vec<(Var, Tensor, Tensor)>,
     t: i32,
     wd: f64,
+    beta2: f64,
 }
 
 impl AdamW {
-    pub(crate) fn new(vars: Vec<Var>, wd: f64) -> Result<Self> {
+    pub(crate) fn new(vars: Vec<Var>, wd: f64, beta2: f64) -> Result<Self> {
         let vars = vars
             .into_iter()
             .map(|v| Ok((v.clone(), v.zeros_like()?, v.zeros_like()?)))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { vars, t: 0, wd })
+        Ok(Self { vars, t: 0, wd, beta2 })
     }
 
     /// Clips the global gradient norm to `clip` and takes a step; returns the norm before clipping.
     pub(crate) fn step(&mut self, grads: &GradStore, lr: f64, clip: f64) -> Result<f64> {
-        let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let (b1, b2, eps) = (0.9f64, self.beta2, 1e-8);
         let mut sq = 0.0;
         for (v, _, _) in &self.vars {
             if let Some(g) = grads.get(v) {
@@ -406,8 +407,11 @@ pub fn train(
         model.config.training.vae_seconds = donor.config.training.vae_seconds;
         model.config.training.vae_val_mse = donor.config.training.vae_val_mse;
     } else {
-        let mut opt = AdamW::new(vars_with(&params, &["vae."]), 0.0)?;
+        // β₂ = 0.99: the second moment follows growing gradients quickly (the VAE diverged with
+        // 0.999 at higher learning rates).
+        let mut opt = AdamW::new(vars_with(&params, &["vae."]), 0.0, 0.99)?;
         let steps = cfg.vae.samples.div_ceil(cfg.vae.batch as u64);
+        let (probe, _) = world_batch(&mut ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x9e7), 8, 17, [32, 32], device)?;
         for step in 0..steps {
             let frames = pick_length(&mut rng, &cfg.lengths);
             let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
@@ -426,6 +430,14 @@ pub fn train(
             };
             report(&row, steps);
             log.push(row);
+            if (step + 1) % 25 == 0 || step + 1 == steps {
+                // Reconstruction of a fixed batch: the training loss varies with each batch's content.
+                let (mean, _) = model.vae.encode(&probe)?;
+                let mse = (model.vae.decode(&mean)? - &probe)?.sqr()?.mean_all()?.to_scalar::<f32>()?;
+                let row = LogRow { stage: "vae-fixed", loss: f64::from(mse), grad_norm: 0.0, ..log[log.len() - 1].clone() };
+                report(&row, steps);
+                log.push(row);
+            }
         }
         // Per-channel latent statistics and the validation reconstruction error.
         let mut vrng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5ca1e);
@@ -458,7 +470,7 @@ pub fn train(
     // Stage 2: text encoder + transformer.
     let started = Instant::now();
     let prefixes = ["text.", "dit."];
-    let mut opt = AdamW::new(vars_with(&params, &prefixes), 0.0)?;
+    let mut opt = AdamW::new(vars_with(&params, &prefixes), 0.0, 0.999)?;
     let mut ema = Ema::new(&params, &prefixes, cfg.dit.ema)?;
     let steps = cfg.dit.samples.div_ceil(cfg.dit.batch as u64);
     let mut flops = 0.0;
@@ -586,7 +598,7 @@ mod tests {
         let (model, params) = Model::init(&tiny(), Vocab::build(["a red circle"]), 1, &dev).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let (x, _) = world_batch(&mut rng, 2, 5, [16, 16], &dev).unwrap();
-        let mut opt = AdamW::new(vars_with(&params, &["vae."]), 0.0).unwrap();
+        let mut opt = AdamW::new(vars_with(&params, &["vae."]), 0.0, 0.99).unwrap();
         let mut first = 0.0;
         let mut last = 0.0;
         for step in 0..150 {
@@ -610,7 +622,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         let x0 = randn(&mut rng, &[2, 8, 3, 4, 4], &dev).unwrap();
         let captions = vec!["a red circle moves left".to_string(), "a blue square".to_string()];
-        let mut opt = AdamW::new(vars_with(&params, &["text.", "dit."]), 0.0).unwrap();
+        let mut opt = AdamW::new(vars_with(&params, &["text.", "dit."]), 0.0, 0.999).unwrap();
         let losses: Vec<f64> = (0..200)
             .map(|_| {
                 // The same noise, levels and masks every step: a fixed objective.

@@ -32,9 +32,14 @@ impl Default for VaeConfig {
 pub const SPACE: usize = 4;
 pub const TIME: usize = 4;
 
+/// Group-norm epsilon. Frames of one flat colour make a group's variance ~0, and with the usual
+/// 1e-6 the norm amplifies noise a thousandfold: training diverged within 40 steps.
+const GN_EPS: f64 = 1e-3;
+
 /// Added to the encoder's raw log-variance output.
 const LOGVAR_OFFSET: f64 = -8.0;
 const LOGVAR_MAX: f64 = -4.0;
+const MEAN_BOUND: f64 = 3.0;
 
 /// Latent frames for `frames` video frames (`frames = 1 + 4k`).
 pub fn latent_frames(frames: usize) -> usize {
@@ -51,7 +56,7 @@ struct ResBlock {
 fn group_norm(p: &mut Params, name: &str, c: usize) -> Result<GroupNorm> {
     let w = p.get(&format!("{name}.weight"), &[c], Init::Ones)?;
     let b = p.get(&format!("{name}.bias"), &[c], Init::Zeros)?;
-    GroupNorm::new(w, b, c, 8.min(c), 1e-6)
+    GroupNorm::new(w, b, c, 8.min(c), GN_EPS)
 }
 
 impl ResBlock {
@@ -170,7 +175,12 @@ impl Vae {
         // LOGVAR_MAX (σ ≤ 0.14): with unit noise the decoder learns to ignore the latents and the
         // VAE collapses to the mean image, and under Adam even a tiny KL weight pushes σ up at
         // full learning-rate speed.
-        Ok((out.narrow(1, 0, z)?, (out.narrow(1, z, z)? + LOGVAR_OFFSET)?.clamp(-20.0, LOGVAR_MAX)?))
+        //
+        // The mean is bounded softly to ±MEAN_BOUND: nothing downstream fixes the latent scale
+        // (the decoder's group norms are scale-invariant), and under Adam it drifted upwards
+        // until reconstructions collapsed (|mean| 1 → 9 in 15 steps at lr 1e-3).
+        let mean = ((out.narrow(1, 0, z)? / MEAN_BOUND)?.tanh()? * MEAN_BOUND)?;
+        Ok((mean, (out.narrow(1, z, z)? + LOGVAR_OFFSET)?.clamp(-20.0, LOGVAR_MAX)?))
     }
 
     /// `z`: [B, z, 1 + k, h, w] → video [B, 3, 1 + 4k, 4h, 4w] (unclamped).

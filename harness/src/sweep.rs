@@ -1,0 +1,464 @@
+//! `videval sweep SWEEP.yaml`: evaluates every checkpoint of a scaling ladder over the same suites
+//! (one shared store, so reruns reuse generations and scores), fits L(C) = E + A·C^−γ per target
+//! with bootstrap intervals and a held-out largest-compute point, and writes `scaling.json` and
+//! `scaling.html`. With `--previous scaling.json` it is the nightly trend check: parameters that
+//! moved outside last night's intervals and checkpoints outside last night's prediction band are
+//! flagged, and the exit code is 1 when anything is off trend.
+//!
+//! ```yaml
+//! schema: 1
+//! name: cpu-ladder
+//! suites: [smoke]
+//! limit: 8                      # optional, per suite (stratified)
+//! targets: [val_loss, "smoke/probe:motion"]   # val_loss, or SUITE/METRIC of results.json
+//! checkpoints:
+//!   - {name: tiny-s, model: "bundled:tiny-s"}   # N, D, C, lr, batch read from the checkpoint
+//!   - {name: ext-1, model: ext.yaml, params: 2.0e6, samples: 1.0e5, flops: 3.0e14, val_loss: 0.61}
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use videval_metrics::stats::scaling::{Holdout, PowerFitCi, bootstrap_band, bootstrap_power, holdout_largest};
+
+use crate::error::{Error, ExitCode, Result};
+use crate::store::write_atomic;
+
+pub const SCALING_SCHEMA: &str = "videval.scaling/v1";
+const N_BOOT: usize = 1000;
+const SEED: u64 = 20_261_125;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    pub schema: u32,
+    pub name: String,
+    pub suites: Vec<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+    pub targets: Vec<String>,
+    pub checkpoints: Vec<CheckpointEntry>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointEntry {
+    pub name: String,
+    /// The `--model` argument that runs it.
+    pub model: String,
+    #[serde(default)]
+    pub params: Option<f64>,
+    #[serde(default)]
+    pub samples: Option<f64>,
+    #[serde(default)]
+    pub flops: Option<f64>,
+    #[serde(default)]
+    pub lr: Option<f64>,
+    #[serde(default)]
+    pub batch: Option<usize>,
+    #[serde(default)]
+    pub tuned: Option<bool>,
+    #[serde(default)]
+    pub val_loss: Option<f64>,
+}
+
+impl CheckpointEntry {
+    /// Fills what a bundled checkpoint records about itself.
+    fn complete(&mut self) -> Result<()> {
+        if let Some(ckpt) = self.model.strip_prefix("bundled:") {
+            let dir = crate::generator::bundled::resolve(ckpt)?;
+            let path = dir.join("config.json");
+            let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+            let cfg: videval_models::generator::CheckpointConfig = serde_json::from_str(&text)
+                .map_err(|e| Error::BadFile { path: path.clone(), message: e.to_string() })?;
+            let t = &cfg.training;
+            self.params = self.params.or(Some((cfg.parameters.dit + cfg.parameters.text) as f64));
+            self.samples = self.samples.or(Some(t.samples as f64));
+            self.flops = self.flops.or(Some(t.flops));
+            self.lr = self.lr.or(Some(t.lr));
+            self.batch = self.batch.or(Some(t.batch));
+            self.tuned = self.tuned.or(Some(t.hyperparameters_tuned));
+            self.val_loss = self.val_loss.or(Some(t.val_loss));
+        }
+        Ok(())
+    }
+}
+
+/// One target's fit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetFit {
+    pub target: String,
+    /// What was fitted: the value itself, or `1 - value` for a bounded higher-is-better score.
+    pub transform: String,
+    pub points: Vec<Point>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<FitOut>,
+    /// Why there is no fit, or what to be careful about.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Point {
+    pub checkpoint: String,
+    pub flops: f64,
+    pub value: f64,
+    /// The fitted quantity (after the transform).
+    pub y: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<[f64; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FitOut {
+    pub e: f64,
+    pub a: f64,
+    pub gamma: f64,
+    pub scale: f64,
+    pub e_ci: [f64; 2],
+    pub a_ci: [f64; 2],
+    pub gamma_ci: [f64; 2],
+    pub grid_edge: bool,
+    pub n_boot: usize,
+    pub failed_resamples: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<HoldoutOut>,
+    /// The fitted curve and its 95% band on a grid of C (for plots).
+    pub curve: Vec<[f64; 4]>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HoldoutOut {
+    pub checkpoint: String,
+    pub actual: f64,
+    pub predicted: f64,
+    pub band: [f64; 2],
+    pub inside: bool,
+    pub rel_err: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Scaling {
+    pub schema: String,
+    pub name: String,
+    pub suites: Vec<String>,
+    pub checkpoints: Vec<CheckpointEntry>,
+    pub fits: Vec<TargetFit>,
+    #[serde(default)]
+    pub trend: Vec<String>,
+}
+
+/// A target's value for one checkpoint from its run's results.
+fn target_value(target: &str, entry: &CheckpointEntry, results: &serde_json::Value) -> Result<(f64, String)> {
+    if target == "val_loss" {
+        let v = entry.val_loss.ok_or_else(|| {
+            Error::Config(format!(
+                "checkpoint {}: target val_loss needs val_loss (not a bundled checkpoint)",
+                entry.name
+            ))
+        })?;
+        return Ok((v, "lower".into()));
+    }
+    let (suite, metric) = target
+        .split_once('/')
+        .ok_or_else(|| Error::Config(format!("target {target}: expected val_loss or SUITE/METRIC")))?;
+    let m = &results["suites"][suite]["metrics"][metric];
+    let v = m["point_estimate"].as_f64().ok_or_else(|| {
+        Error::Config(format!("target {target}: checkpoint {} has no {metric} in suite {suite}", entry.name))
+    })?;
+    Ok((v, m["direction"].as_str().unwrap_or("neutral").to_string()))
+}
+
+fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) -> TargetFit {
+    let mut notes = Vec::new();
+    let bounded = direction == "higher" && points.iter().all(|p| (0.0..=1.0).contains(&p.2));
+    let transform = if bounded {
+        notes.push("a bounded higher-is-better score: fitted on 1 − score (the error rate)".into());
+        "1 - value"
+    } else {
+        if direction == "higher" {
+            notes.push(
+                "higher is better but the score is unbounded: fitted as is; a power law in C may not apply".into(),
+            );
+        }
+        if direction == "neutral" {
+            notes.push("a neutral (descriptive) metric: a scaling law says little about it".into());
+        }
+        "value"
+    };
+    let mut pts: Vec<Point> = points
+        .into_iter()
+        .map(|(checkpoint, flops, value)| Point {
+            checkpoint,
+            flops,
+            value,
+            y: if bounded { 1.0 - value } else { value },
+            predicted: None,
+            band: None,
+        })
+        .collect();
+    pts.sort_by(|a, b| a.flops.total_cmp(&b.flops));
+    let cs: Vec<f64> = pts.iter().map(|p| p.flops).collect();
+    let ys: Vec<f64> = pts.iter().map(|p| p.y).collect();
+    if pts.len() < 3 {
+        notes.push(format!("{} checkpoint(s): a fit of E, A and γ needs at least 3", pts.len()));
+        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+    }
+    if ys.iter().any(|&y| y <= 0.0) {
+        notes.push("a fitted value is ≤ 0: a power law in log space cannot be fitted".into());
+        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+    }
+    let Some(PowerFitCi { fit, e, a, gamma, n_boot, failed }) = bootstrap_power(&cs, &ys, N_BOOT, SEED) else {
+        notes.push("the fit did not converge".into());
+        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+    };
+    if pts.len() == 3 {
+        notes.push(
+            "3 points for 3 parameters: the fit interpolates exactly and the intervals are not informative".into(),
+        );
+    }
+    if fit.grid_edge {
+        notes.push("the exponent is at the edge of the search grid".into());
+    }
+    let band = bootstrap_band(&cs, &ys, &cs, N_BOOT, SEED);
+    for (p, b) in pts.iter_mut().zip(&band) {
+        p.predicted = Some(fit.predict(p.flops));
+        p.band = Some(*b);
+    }
+    let (lo, hi) = (cs[0].ln() - 1.0, cs[cs.len() - 1].ln() + 2.3);
+    let grid: Vec<f64> = (0..40).map(|i| (lo + (hi - lo) * f64::from(i) / 39.0).exp()).collect();
+    let gband = bootstrap_band(&cs, &ys, &grid, N_BOOT, SEED);
+    let curve = grid.iter().zip(&gband).map(|(&c, b)| [c, fit.predict(c), b[0], b[1]]).collect();
+    let holdout = if pts.len() >= 4 {
+        holdout_largest(&cs, &ys, N_BOOT, SEED).map(|h: Holdout| HoldoutOut {
+            checkpoint: pts[pts.len() - 1].checkpoint.clone(),
+            actual: h.actual,
+            predicted: h.predicted,
+            band: h.band,
+            inside: h.inside,
+            rel_err: h.rel_err,
+        })
+    } else {
+        notes.push("no held-out point: predicting the largest checkpoint needs 3 others".into());
+        None
+    };
+    TargetFit {
+        target: target.into(),
+        transform: transform.into(),
+        points: pts,
+        fit: Some(FitOut {
+            e: fit.e,
+            a: fit.a,
+            gamma: fit.gamma,
+            scale: fit.scale,
+            e_ci: e,
+            a_ci: a,
+            gamma_ci: gamma,
+            grid_edge: fit.grid_edge,
+            n_boot,
+            failed_resamples: failed,
+            holdout,
+            curve,
+        }),
+        notes,
+    }
+}
+
+/// Compares tonight's fits with last night's: parameters outside last night's 95% intervals and
+/// checkpoints outside last night's prediction band.
+pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
+    let mut flags = Vec::new();
+    for f in &now.fits {
+        let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else { continue };
+        if let (Some(a), Some(b)) = (&f.fit, &prev.fit) {
+            for (name, v, ci) in [("E", a.e, b.e_ci), ("γ", a.gamma, b.gamma_ci)] {
+                if ci[0].is_finite() && ci[1].is_finite() && !(ci[0] <= v && v <= ci[1]) {
+                    flags.push(format!(
+                        "{}: {name} = {v:.4} moved outside last night's interval [{:.4}, {:.4}]",
+                        f.target, ci[0], ci[1]
+                    ));
+                }
+            }
+        }
+        let Some(b) = &prev.fit else { continue };
+        for p in &f.points {
+            let predicted = b.e + b.a * (p.flops / b.scale).powf(-b.gamma);
+            // The band at this C from last night's curve (nearest grid point).
+            let Some(row) = b
+                .curve
+                .iter()
+                .min_by(|x, y| (x[0].ln() - p.flops.ln()).abs().total_cmp(&(y[0].ln() - p.flops.ln()).abs()))
+            else {
+                continue;
+            };
+            let half = (row[3] - row[2]) / 2.0;
+            let sigma = half / 1.96;
+            if !(row[2] <= p.y && p.y <= row[3]) {
+                let z = if sigma > 0.0 { (p.y - predicted) / sigma } else { f64::INFINITY };
+                flags.push(format!(
+                    "{}: checkpoint {} is off-trend by {z:+.1}σ (fitted value {:.4}, last night's prediction {predicted:.4}, band [{:.4}, {:.4}])",
+                    f.target, p.checkpoint, p.y, row[2], row[3]
+                ));
+            }
+        }
+    }
+    flags
+}
+
+pub fn sweep_command(
+    spec_path: &Path,
+    out: Option<&Path>,
+    previous: Option<&Path>,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let mut spec: SweepSpec = crate::yaml::load_file(spec_path)?;
+    let bad = |m: String| Error::Config(format!("{}: {m}", spec_path.display()));
+    if spec.schema != 1 {
+        return Err(bad(format!("schema {}: expected 1", spec.schema)));
+    }
+    if spec.checkpoints.is_empty() || spec.targets.is_empty() || spec.suites.is_empty() {
+        return Err(bad("checkpoints, targets and suites must not be empty".into()));
+    }
+    let spec_str = spec_path.to_string_lossy().into_owned();
+    for c in &mut spec.checkpoints {
+        if !c.model.starts_with("bundled:") && (c.model.ends_with(".yaml") || c.model.ends_with(".yml")) {
+            c.model = crate::suite::load::sibling(&spec_str, &c.model);
+        }
+        c.complete()?;
+        if c.flops.is_none() {
+            return Err(bad(format!("checkpoint {}: flops (training compute C) is required", c.name)));
+        }
+    }
+    let out = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("sweeps").join(&spec.name));
+    std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
+    let mut results = BTreeMap::new();
+    for c in &spec.checkpoints {
+        let run_dir = out.join("runs").join(&c.name);
+        let mut argv = vec![
+            "videval".to_string(),
+            "run".into(),
+            "--suite".into(),
+            spec.suites.join(","),
+            "--model".into(),
+            c.model.clone(),
+            "--out".into(),
+            run_dir.to_string_lossy().into_owned(),
+            "--store".into(),
+            out.join("store").to_string_lossy().into_owned(),
+        ];
+        if let Some(l) = spec.limit {
+            argv.extend(["--limit".into(), l.to_string()]);
+        }
+        if json_out {
+            argv.push("--json".into());
+        }
+        let cli =
+            <crate::cli::Cli as clap::Parser>::try_parse_from(&argv).map_err(|e| Error::Internal(e.to_string()))?;
+        let code = crate::cli::dispatch(&cli)?;
+        if code != ExitCode::Ok {
+            return Err(Error::Config(format!("checkpoint {}: its run ended with exit code {}", c.name, code as i32)));
+        }
+        let path = run_dir.join("results.json");
+        let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::BadFile { path: path.clone(), message: e.to_string() })?;
+        results.insert(c.name.clone(), v);
+    }
+    let mut fits = Vec::new();
+    for target in &spec.targets {
+        let mut points = Vec::new();
+        let mut direction = String::from("lower");
+        for c in &spec.checkpoints {
+            let (v, d) = target_value(target, c, &results[&c.name])?;
+            direction = d;
+            points.push((c.name.clone(), c.flops.unwrap_or(f64::NAN), v));
+        }
+        fits.push(fit_target(target, points, &direction));
+    }
+    let mut scaling = Scaling {
+        schema: SCALING_SCHEMA.into(),
+        name: spec.name.clone(),
+        suites: spec.suites.clone(),
+        checkpoints: spec.checkpoints.clone(),
+        fits,
+        trend: Vec::new(),
+    };
+    if let Some(prev) = previous {
+        let text = std::fs::read_to_string(prev).map_err(Error::io(prev))?;
+        let before: Scaling = serde_json::from_str(&text)
+            .map_err(|e| Error::BadFile { path: prev.to_path_buf(), message: format!("not a scaling.json: {e}") })?;
+        scaling.trend = trend(&scaling, &before);
+    }
+    let json = serde_json::to_string_pretty(&scaling).map_err(|e| Error::Internal(e.to_string()))?;
+    write_atomic(&out.join("scaling.json"), json.as_bytes())?;
+    let html = videval_reports::scaling::render(&serde_json::to_value(&scaling).unwrap_or_default())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    write_atomic(&out.join("scaling.html"), html.as_bytes())?;
+    if json_out {
+        println!("{json}");
+    } else {
+        for f in &scaling.fits {
+            match &f.fit {
+                Some(x) => println!(
+                    "{:<28} E {:.4} [{:.4}, {:.4}]  γ {:.3} [{:.3}, {:.3}]  ({} points, {})",
+                    f.target,
+                    x.e,
+                    x.e_ci[0],
+                    x.e_ci[1],
+                    x.gamma,
+                    x.gamma_ci[0],
+                    x.gamma_ci[1],
+                    f.points.len(),
+                    f.transform
+                ),
+                None => println!("{:<28} no fit: {}", f.target, f.notes.join("; ")),
+            }
+        }
+        for t in &scaling.trend {
+            println!("OFF TREND  {t}");
+        }
+        println!("wrote {} and {}", out.join("scaling.json").display(), out.join("scaling.html").display());
+    }
+    Ok(if scaling.trend.is_empty() { ExitCode::Ok } else { ExitCode::GateFailed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn law(c: f64) -> f64 {
+        1.5 + 2.0 * (c / 1e12).powf(-0.3)
+    }
+
+    #[test]
+    fn bounded_scores_are_fitted_as_error_rates_and_trends_flag_off_law_points() {
+        let pts: Vec<(String, f64, f64)> =
+            (0..6).map(|k| (format!("c{k}"), 1e11 * 4f64.powi(k), 1.0 - law(1e11 * 4f64.powi(k)) / 10.0)).collect();
+        let f = fit_target("smoke/probe:motion", pts.clone(), "higher");
+        assert_eq!(f.transform, "1 - value");
+        let fit = f.fit.as_ref().unwrap();
+        assert!((fit.gamma - 0.3).abs() < 0.02, "{fit:?}");
+        assert!(fit.holdout.as_ref().unwrap().inside);
+        let before = Scaling {
+            schema: SCALING_SCHEMA.into(),
+            name: "n".into(),
+            suites: vec![],
+            checkpoints: vec![],
+            fits: vec![f.clone()],
+            trend: vec![],
+        };
+        let same = Scaling { fits: vec![f], ..before.clone() };
+        assert!(trend(&same, &before).is_empty());
+        // Tonight the largest checkpoint got much worse.
+        let mut worse = pts;
+        worse[5].2 -= 0.05;
+        let now = Scaling { fits: vec![fit_target("smoke/probe:motion", worse, "higher")], ..before.clone() };
+        let flags = trend(&now, &before);
+        assert!(flags.iter().any(|f| f.contains("checkpoint c5 is off-trend by +")), "{flags:?}");
+        // Too few points: no fit, and it says why.
+        let f = fit_target("val_loss", vec![("a".into(), 1.0, 2.0), ("b".into(), 2.0, 1.0)], "lower");
+        assert!(f.fit.is_none() && f.notes[0].contains("at least 3"));
+    }
+}
