@@ -159,7 +159,7 @@ fn target_value(target: &str, entry: &CheckpointEntry, results: &serde_json::Val
                 entry.name
             ))
         })?;
-        return Ok((v, "lower".into()));
+        return Ok((v, "lower_is_better".into()));
     }
     let (suite, metric) = target
         .split_once('/')
@@ -173,12 +173,12 @@ fn target_value(target: &str, entry: &CheckpointEntry, results: &serde_json::Val
 
 fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) -> TargetFit {
     let mut notes = Vec::new();
-    let bounded = direction == "higher" && points.iter().all(|p| (0.0..=1.0).contains(&p.2));
+    let bounded = direction.starts_with("higher") && points.iter().all(|p| (0.0..=1.0).contains(&p.2));
     let transform = if bounded {
         notes.push("a bounded higher-is-better score: fitted on 1 − score (the error rate)".into());
         "1 - value"
     } else {
-        if direction == "higher" {
+        if direction.starts_with("higher") {
             notes.push(
                 "higher is better but the score is unbounded: fitted as is; a power law in C may not apply".into(),
             );
@@ -293,13 +293,15 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
             else {
                 continue;
             };
-            let half = (row[3] - row[2]) / 2.0;
-            let sigma = half / 1.96;
-            if !(row[2] <= p.y && p.y <= row[3]) {
-                let z = if sigma > 0.0 { (p.y - predicted) / sigma } else { f64::INFINITY };
+            // The band's offsets from the curve at the nearest grid point, moved to this C.
+            let (lo, hi) = (predicted - (row[1] - row[2]).max(0.0), predicted + (row[3] - row[1]).max(0.0));
+            let tol = 1e-9 * predicted.abs().max(1e-12);
+            let sigma = (hi - lo) / (2.0 * 1.96);
+            if !(lo - tol <= p.y && p.y <= hi + tol) {
+                let z = if sigma > 0.0 { (p.y - predicted) / sigma } else { f64::INFINITY.copysign(p.y - predicted) };
                 flags.push(format!(
                     "{}: checkpoint {} is off-trend by {z:+.1}σ (fitted value {:.4}, last night's prediction {predicted:.4}, band [{:.4}, {:.4}])",
-                    f.target, p.checkpoint, p.y, row[2], row[3]
+                    f.target, p.checkpoint, p.y, lo, hi
                 ));
             }
         }
@@ -369,7 +371,7 @@ pub fn sweep_command(
     let mut fits = Vec::new();
     for target in &spec.targets {
         let mut points = Vec::new();
-        let mut direction = String::from("lower");
+        let mut direction = String::from("lower_is_better");
         for c in &spec.checkpoints {
             let (v, d) = target_value(target, c, &results[&c.name])?;
             direction = d;
@@ -436,7 +438,7 @@ mod tests {
     fn bounded_scores_are_fitted_as_error_rates_and_trends_flag_off_law_points() {
         let pts: Vec<(String, f64, f64)> =
             (0..6).map(|k| (format!("c{k}"), 1e11 * 4f64.powi(k), 1.0 - law(1e11 * 4f64.powi(k)) / 10.0)).collect();
-        let f = fit_target("smoke/probe:motion", pts.clone(), "higher");
+        let f = fit_target("smoke/probe:motion", pts.clone(), "higher_is_better");
         assert_eq!(f.transform, "1 - value");
         let fit = f.fit.as_ref().unwrap();
         assert!((fit.gamma - 0.3).abs() < 0.02, "{fit:?}");
@@ -454,7 +456,7 @@ mod tests {
         // Tonight the largest checkpoint got much worse.
         let mut worse = pts;
         worse[5].2 -= 0.05;
-        let now = Scaling { fits: vec![fit_target("smoke/probe:motion", worse, "higher")], ..before.clone() };
+        let now = Scaling { fits: vec![fit_target("smoke/probe:motion", worse, "higher_is_better")], ..before.clone() };
         let flags = trend(&now, &before);
         assert!(flags.iter().any(|f| f.contains("checkpoint c5 is off-trend by +")), "{flags:?}");
         // Too few points: no fit, and it says why.

@@ -58,3 +58,31 @@ fn the_same_seeds_give_the_same_videos() {
     assert_eq!(code(&o), 3);
     assert!(text(&o).contains("tiny-s") && text(&o).contains("tiny-l"), "{}", text(&o));
 }
+
+#[test]
+fn training_writes_a_checkpoint_the_harness_runs() {
+    let sb = Sandbox::new();
+    sb.write(
+        "tiny.yaml",
+        "name: micro\nseed: 3\narchitecture:\n  vae: {channels: 8, latent: 8}\n  dit: {dim: 32, depth: 1, heads: 2, mlp_ratio: 2}\n  \
+         text: {dim: 16, layers: 1, heads: 2, max_tokens: 12}\nvae: {samples: 16, batch: 4}\ndit: {samples: 32, batch: 8, warmup: 2}\n\
+         buckets: [[16, 16]]\nlengths: [[5, 1.0]]\nvalidation: 4\n",
+    );
+    let o = sb.run(&["train", "generator", "--config", "tiny.yaml"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    for f in ["model.safetensors", "config.json", "loss.csv", "loss.svg"] {
+        assert!(sb.join("micro").join(f).is_file(), "{f}");
+    }
+    let csv = String::from_utf8(sb.read("micro/loss.csv")).unwrap();
+    assert_eq!(csv.lines().filter(|l| l.starts_with("dit,")).count(), 4);
+    let cfg: serde_json::Value = serde_json::from_slice(&sb.read("micro/config.json")).unwrap();
+    assert_eq!(cfg["training"]["samples"], 32);
+    assert!(cfg["training"]["flops"].as_f64().unwrap() > 0.0 && cfg["parameters"]["total"].as_u64().unwrap() > 0);
+    let o = sb.run(&["run", "--suite", "smoke", "--limit", "2", "--model", "bundled:micro", "--out", "runs/m"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // A config error names the file and the field.
+    sb.write("bad.yaml", "name: x\nseed: 1\narchitecture: {vae: {channels: 8}}\n");
+    let o = sb.run(&["train", "generator", "--config", "bad.yaml"]);
+    assert_eq!(code(&o), 3);
+    assert!(text(&o).contains("bad.yaml:3"), "{}", text(&o));
+}
