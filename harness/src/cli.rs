@@ -74,8 +74,6 @@ pub enum Command {
         /// Last night's scaling.json: flag parameters and checkpoints that moved off trend (exit 1).
         #[arg(long)]
         previous: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
     },
     /// Inspect and convert video files (debug your inputs).
     #[command(subcommand)]
@@ -909,8 +907,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Suites(c) => suites_command(c),
         Command::Synth(a) => synth_command(a),
         Command::Train(c) => crate::train::train_command(c),
-        Command::Sweep { spec, out, previous, json } => {
-            crate::sweep::sweep_command(spec, out.as_deref(), previous.as_deref(), *json)
+        Command::Sweep { spec, out, previous } => {
+            crate::sweep::sweep_command(spec, out.as_deref(), previous.as_deref())
         }
         Command::Video(c) => video_command(c),
         Command::World(c) => world_command(c),

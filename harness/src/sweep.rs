@@ -309,12 +309,7 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
     flags
 }
 
-pub fn sweep_command(
-    spec_path: &Path,
-    out: Option<&Path>,
-    previous: Option<&Path>,
-    json_out: bool,
-) -> Result<ExitCode> {
+pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Path>) -> Result<ExitCode> {
     let mut spec: SweepSpec = crate::yaml::load_file(spec_path)?;
     let bad = |m: String| Error::Config(format!("{}: {m}", spec_path.display()));
     if spec.schema != 1 {
@@ -352,9 +347,6 @@ pub fn sweep_command(
         ];
         if let Some(l) = spec.limit {
             argv.extend(["--limit".into(), l.to_string()]);
-        }
-        if json_out {
-            argv.push("--json".into());
         }
         let cli =
             <crate::cli::Cli as clap::Parser>::try_parse_from(&argv).map_err(|e| Error::Internal(e.to_string()))?;
@@ -398,9 +390,7 @@ pub fn sweep_command(
     let html = videval_reports::scaling::render(&serde_json::to_value(&scaling).unwrap_or_default())
         .map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&out.join("scaling.html"), html.as_bytes())?;
-    if json_out {
-        println!("{json}");
-    } else {
+    {
         for f in &scaling.fits {
             match &f.fit {
                 Some(x) => println!(

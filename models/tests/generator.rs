@@ -114,19 +114,31 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
     10.0 * (255.0f64.powi(2) / mse.max(1e-12)).log10()
 }
 
-/// Image-to-video keeps the conditioning frame: the first output frame is the VAE's
-/// reconstruction of the input image.
+/// Image-to-video keeps the conditioning frame: the first output frame is exactly the VAE's
+/// reconstruction of the input image (its latent is held through sampling and the decoder is
+/// causal), and it is closer to the input than a text-only generation's first frame.
 #[test]
 fn committed_checkpoint_keeps_the_i2v_frame() {
     let m = Model::load(&weights("tiny-s"), &Device::Cpu).unwrap();
     let clip = world_clip(1);
-    let out = m.generate(&Request { condition: Condition::Image(&clip), steps: 4, ..request(9, 32, 32) }).unwrap();
-    let p = psnr(out.video.frame(0), clip.frame(0));
-    assert!(p > I2V_PSNR_MIN, "I2V first-frame PSNR {p:.1} dB ≤ {I2V_PSNR_MIN} dB");
+    let i2v = m.generate(&Request { condition: Condition::Image(&clip), steps: 4, ..request(9, 32, 32) }).unwrap();
+    let x = videval_models::generator::video_tensor(&clip, &Device::Cpu).unwrap();
+    let recon = m.decode(&m.encode(&x).unwrap()).unwrap().squeeze(0).unwrap();
+    let recon = videval_models::generator::tensor_video(&recon, 8.0).unwrap();
+    let held = psnr(i2v.video.frame(0), recon.frame(0));
+    assert!(held > 40.0, "I2V frame 0 vs the VAE reconstruction of the image: {held:.1} dB");
+    let vs_input = psnr(i2v.video.frame(0), clip.frame(0));
+    let t2v = m.generate(&Request { steps: 4, ..request(9, 32, 32) }).unwrap();
+    let free = psnr(t2v.video.frame(0), clip.frame(0));
+    assert!(
+        vs_input > I2V_PSNR_MIN && vs_input > free + 1.0,
+        "I2V {vs_input:.1} dB, text-only {free:.1} dB vs the input"
+    );
 }
 
-/// Stated bound for the committed VAE's reconstruction of a held frame.
-const I2V_PSNR_MIN: f64 = 20.0;
+/// Stated bound for the committed VAE's reconstruction of a held frame (measured 14.6 dB: the
+/// VAE, not the conditioning, limits it).
+const I2V_PSNR_MIN: f64 = 12.0;
 
 #[test]
 fn committed_checkpoints_load_and_record_their_training() {

@@ -86,3 +86,30 @@ fn training_writes_a_checkpoint_the_harness_runs() {
     assert_eq!(code(&o), 3);
     assert!(text(&o).contains("bad.yaml:3"), "{}", text(&o));
 }
+
+#[test]
+fn the_ladder_sweep_fits_scaling_laws_and_a_rerun_is_on_trend() {
+    let sb = Sandbox::new();
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../ci/sweeps/tiny-ladder.yaml");
+    let o = sb.run(&["sweep", spec, "--out", "sw"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&sb.read("sw/scaling.json")).unwrap();
+    assert_eq!(v["schema"], "videval.scaling/v1");
+    let cks = v["checkpoints"].as_array().unwrap();
+    let flops: Vec<f64> = cks.iter().map(|c| c["flops"].as_f64().unwrap()).collect();
+    let params: Vec<f64> = cks.iter().map(|c| c["params"].as_f64().unwrap()).collect();
+    assert!(flops.windows(2).all(|w| w[0] < w[1]) && params.windows(2).all(|w| w[0] < w[1]), "{flops:?} {params:?}");
+    let fits = v["fits"].as_array().unwrap();
+    assert_eq!(fits.len(), 3);
+    let val = fits.iter().find(|f| f["target"] == "val_loss").unwrap();
+    assert_eq!(val["points"].as_array().unwrap().len(), 3);
+    let smooth = fits.iter().find(|f| f["target"] == "smoke/motion_smoothness").unwrap();
+    assert_eq!(smooth["transform"], "1 - value");
+    let html = String::from_utf8(sb.read("sw/scaling.html")).unwrap();
+    assert!(html.contains("val_loss") && html.contains("<svg"));
+    // Tonight equals last night: nothing is off trend, and the cached runs are reused.
+    let o = sb.run(&["sweep", spec, "--out", "sw", "--previous", "sw/scaling.json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(!text(&o).contains("OFF TREND"));
+    assert!(text(&o).contains("16 reused from store") || text(&o).contains("16 already done"), "{}", text(&o));
+}
