@@ -274,7 +274,8 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
         let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else { continue };
         if let (Some(a), Some(b)) = (&f.fit, &prev.fit) {
             for (name, v, ci) in [("E", a.e, b.e_ci), ("γ", a.gamma, b.gamma_ci)] {
-                if ci[0].is_finite() && ci[1].is_finite() && !(ci[0] <= v && v <= ci[1]) {
+                let tol = 1e-6 * v.abs().max(1e-12);
+                if ci[0].is_finite() && ci[1].is_finite() && !(ci[0] - tol <= v && v <= ci[1] + tol) {
                     flags.push(format!(
                         "{}: {name} = {v:.4} moved outside last night's interval [{:.4}, {:.4}]",
                         f.target, ci[0], ci[1]
@@ -293,10 +294,14 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
             else {
                 continue;
             };
-            // The band's offsets from the curve at the nearest grid point, moved to this C.
-            let (lo, hi) = (predicted - (row[1] - row[2]).max(0.0), predicted + (row[3] - row[1]).max(0.0));
-            let tol = 1e-9 * predicted.abs().max(1e-12);
-            let sigma = (hi - lo) / (2.0 * 1.96);
+            // The band's offsets from the curve at the nearest grid point, moved to this C, and
+            // never narrower than last night's own scatter about its fit (with few checkpoints
+            // the bootstrap band collapses to a line).
+            let rel: Vec<f64> = prev.points.iter().filter_map(|q| Some(q.y / q.predicted? - 1.0)).collect();
+            let rms = (rel.iter().map(|r| r * r).sum::<f64>() / rel.len().max(1) as f64).sqrt();
+            let sigma = ((row[3] - row[2]) / (2.0 * 1.96)).max(rms * predicted.abs());
+            let (lo, hi) = (predicted - 1.96 * sigma, predicted + 1.96 * sigma);
+            let tol = 1e-6 * predicted.abs().max(1e-12);
             if !(lo - tol <= p.y && p.y <= hi + tol) {
                 let z = if sigma > 0.0 { (p.y - predicted) / sigma } else { f64::INFINITY.copysign(p.y - predicted) };
                 flags.push(format!(
