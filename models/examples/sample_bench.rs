@@ -13,22 +13,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::Device;
-use videval_models::generator::{Condition, Model, Request, measure_peak};
-
-fn device() -> Device {
-    match std::env::var("VIDEVAL_DEVICE").as_deref() {
-        Ok("cpu") => Device::Cpu,
-        _ => Device::cuda_if_available(0).unwrap_or(Device::Cpu),
-    }
-}
+use videval_models::generator::{Condition, Model, Request, default_device, measure_peak};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = std::env::var("BENCH_VIDEOS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
     let batch_prompts =
         ["a red ball falls and bounces on the floor", "a blue ball rolls to the right", "the camera pans left"];
-    let dev = device();
+    let dev = default_device()?;
     let (peak, source) = measure_peak(&dev)?;
     println!("peak {:.1} GFLOP/s ({source})", peak / 1e9);
     println!(

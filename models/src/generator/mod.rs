@@ -171,10 +171,9 @@ pub fn video_tensor(v: &Video, device: &Device) -> candle_core::Result<Tensor> {
 
 /// [3, T, H, W] in [-1, 1] → a video.
 pub fn tensor_video(x: &Tensor, fps: f64) -> Result<Video> {
-    let (_, t, h, w) = x.dims4()?;
+    let (_, _, h, w) = x.dims4()?;
     let x = ((x.clamp(-1.0, 1.0)? + 1.0)? * 127.5)?.round()?.permute((1, 2, 3, 0))?.contiguous()?;
     let data: Vec<u8> = x.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|v| v as u8).collect();
-    let _ = t;
     Video::new(w as u32, h as u32, fps, data).map_err(|e| GenError::Request(e.to_string()))
 }
 
@@ -505,6 +504,17 @@ impl Model {
         flops += self.vae.decode_flops(frames, req.height, req.width);
         let video = tensor_video(&video.narrow(1, 0, req.frames.min(frames))?, req.fps)?;
         Ok(Generated { video, tokens, flops })
+    }
+}
+
+/// The device tensors run on: `VIDEVAL_DEVICE=cpu|cuda`, or CUDA when built with the `cuda`
+/// feature and a GPU is present, else the CPU.
+pub fn default_device() -> std::result::Result<Device, String> {
+    match std::env::var("VIDEVAL_DEVICE").as_deref() {
+        Ok("cpu") => Ok(Device::Cpu),
+        Ok("cuda") => Device::new_cuda(0).map_err(|e| format!("VIDEVAL_DEVICE=cuda: {e}")),
+        Ok(other) if !other.is_empty() => Err(format!("VIDEVAL_DEVICE={other}: expected cpu or cuda")),
+        _ => Ok(Device::cuda_if_available(0).unwrap_or(Device::Cpu)),
     }
 }
 
