@@ -277,3 +277,56 @@ mod tests {
         assert!(d.unwrap() < 1e-5, "the first 5 frames' latents must not depend on later frames");
     }
 }
+
+#[cfg(test)]
+mod gradient_tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn loss(vae: &Vae, x: &Tensor) -> Tensor {
+        let (mean, _) = vae.encode(x).unwrap();
+        (vae.decode(&mean).unwrap() - x).unwrap().sqr().unwrap().mean_all().unwrap()
+    }
+
+    /// Analytic gradients of the encoder's and decoder's layers agree with central finite
+    /// differences, so no op on the path silently detaches or miscomputes its backward.
+    #[test]
+    fn every_vae_layer_gets_the_right_gradient() {
+        let dev = Device::Cpu;
+        let mut p = Params::init(11, &dev);
+        let vae = Vae::new(&mut p, VaeConfig { channels: 16, latent: 8 }).unwrap();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+        let x = super::super::nn::randn(&mut rng, &[2, 3, 9, 8, 8], &dev).unwrap();
+        let grads = loss(&vae, &x).backward().unwrap();
+        for name in [
+            "vae.enc.conv_in.weight",
+            "vae.enc.res0.conv1.weight",
+            "vae.enc.time0.weight",
+            "vae.enc.time1.weight",
+            "vae.enc.conv_out.weight",
+            "vae.dec.conv_in.weight",
+            "vae.dec.time0.weight",
+            "vae.dec.time1.weight",
+            "vae.dec.res1.conv2.weight",
+            "vae.dec.conv_out.weight",
+        ] {
+            let var = &p.vars()[name];
+            let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{name}: no gradient"));
+            let g = g.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let w0 = var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            // The element with the largest gradient, so the finite difference is well above noise.
+            let i = (0..g.len()).max_by(|&a, &b| g[a].abs().total_cmp(&g[b].abs())).unwrap();
+            let h = 1e-2f32;
+            let at = |d: f32| {
+                let mut w = w0.clone();
+                w[i] += d;
+                var.set(&Tensor::from_vec(w, var.dims(), &dev).unwrap()).unwrap();
+                loss(&vae, &x).to_scalar::<f32>().unwrap()
+            };
+            let fd = (at(h) - at(-h)) / (2.0 * h);
+            var.set(&Tensor::from_vec(w0, var.dims(), &dev).unwrap()).unwrap();
+            let rel = (fd - g[i]).abs() / g[i].abs().max(1e-6);
+            assert!(rel < 0.05, "{name}[{i}]: analytic {} vs finite difference {fd}", g[i]);
+        }
+    }
+}
