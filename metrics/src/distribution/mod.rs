@@ -1,0 +1,213 @@
+//! Distribution distances between two sets of feature vectors (one vector per video): the
+//! Fréchet distance (FVD when the features are I3D logits, FVD-W with the world encoder) and the
+//! kernel distance KVD, with bootstrap intervals and the sample-size warnings that the FVD
+//! literature learnt the hard way (see ../shared/reference/metric-recipes.md §3.1).
+//!
+//! Everything is f64. Features are rows of a [`Features`] matrix; [`FeatureStats`] holds the
+//! Gaussian summary (μ, Σ with the N − 1 divisor, N) together with the extractor and
+//! preprocessing contract it was computed under, and round-trips through a documented file
+//! format ([`stats_file`]) so reference statistics can be cached and shared.
+
+pub mod frechet;
+pub mod kvd;
+pub mod stats_file;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+pub use frechet::frechet_distance;
+pub use kvd::{Kvd, kvd};
+
+/// Errors from the distribution metrics.
+#[derive(Debug, thiserror::Error)]
+pub enum DistributionError {
+    #[error("feature rows have {got} values, expected {expected}")]
+    Ragged { expected: usize, got: usize },
+    #[error("a feature set needs at least {needed} vectors, got {got}")]
+    TooFew { needed: usize, got: usize },
+    #[error("feature dimensions differ: {a} vs {b}")]
+    DimMismatch { a: usize, b: usize },
+    #[error("feature value {value} at row {row}, column {col} is not finite")]
+    NotFinite { row: usize, col: usize, value: f64 },
+    #[error("statistics are not comparable: {0}")]
+    Contract(String),
+    #[error("eigendecomposition failed to converge ({0})")]
+    Eigen(String),
+    #[error("{0}")]
+    File(String),
+}
+
+/// A feature matrix: `n` rows of `dim` values, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    n: usize,
+    dim: usize,
+    data: Vec<f64>,
+}
+
+impl Features {
+    /// Rows of equal length with finite values.
+    pub fn from_rows<R: AsRef<[f64]>>(rows: &[R]) -> Result<Self, DistributionError> {
+        let dim = rows.first().map_or(0, |r| r.as_ref().len());
+        let mut data = Vec::with_capacity(rows.len() * dim);
+        for (i, r) in rows.iter().enumerate() {
+            let r = r.as_ref();
+            if r.len() != dim {
+                return Err(DistributionError::Ragged { expected: dim, got: r.len() });
+            }
+            if let Some((j, &v)) = r.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(DistributionError::NotFinite { row: i, col: j, value: v });
+            }
+            data.extend_from_slice(r);
+        }
+        Ok(Self { n: rows.len(), dim, data })
+    }
+
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The rows at `idx` (repeats allowed: bootstrap resamples).
+    pub fn select(&self, idx: &[usize]) -> Self {
+        let mut data = Vec::with_capacity(idx.len() * self.dim);
+        for &i in idx {
+            data.extend_from_slice(self.row(i));
+        }
+        Self { n: idx.len(), dim: self.dim, data }
+    }
+}
+
+/// What the features are: the extractor (network and weights) and the preprocessing contract
+/// (frames, resize policy, value range, layer). Two statistics are comparable only when both
+/// strings agree exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    pub extractor: String,
+    pub preprocess: String,
+}
+
+/// Gaussian summary of a feature set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureStats {
+    pub contract: Contract,
+    pub n: usize,
+    pub mean: Vec<f64>,
+    /// `dim × dim`, row-major, divisor `n − 1` (numpy's `np.cov(rowvar=False)`).
+    pub cov: Vec<f64>,
+}
+
+impl FeatureStats {
+    pub fn from_features(f: &Features, contract: Contract) -> Result<Self, DistributionError> {
+        if f.n < 2 {
+            return Err(DistributionError::TooFew { needed: 2, got: f.n });
+        }
+        let (n, d) = (f.n, f.dim);
+        let mut mean = vec![0.0; d];
+        for i in 0..n {
+            for (m, v) in mean.iter_mut().zip(f.row(i)) {
+                *m += v;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let centred = faer::Mat::<f64>::from_fn(n, d, |i, j| f.row(i)[j] - mean[j]);
+        let c = centred.transpose() * &centred;
+        let scale = 1.0 / (n - 1) as f64;
+        let mut cov = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                // Symmetrised: the product is symmetric up to rounding.
+                cov[i * d + j] = 0.5 * (c[(i, j)] + c[(j, i)]) * scale;
+            }
+        }
+        Ok(Self { contract, n, mean, cov })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// Refuses statistics computed under a different contract or dimension.
+    pub fn check_comparable(&self, other: &Self) -> Result<(), DistributionError> {
+        if self.dim() != other.dim() {
+            return Err(DistributionError::DimMismatch { a: self.dim(), b: other.dim() });
+        }
+        if self.contract != other.contract {
+            return Err(DistributionError::Contract(format!(
+                "extractor {:?} / preprocessing {:?} vs extractor {:?} / preprocessing {:?}",
+                self.contract.extractor, self.contract.preprocess, other.contract.extractor, other.contract.preprocess
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The sample size below which Fréchet distances are flagged: FVD, like FID, is biased upward at
+/// small N (the bias falls roughly as 1/N), and 256 is the smallest count in common use
+/// (FastVideo warns below it; StyleGAN-V's protocol uses 2048).
+pub const MIN_SAMPLES: usize = 256;
+
+/// Warnings that belong next to a distance computed from `n_a` and `n_b` vectors of `dim`.
+pub fn sample_size_warnings(n_a: usize, n_b: usize, dim: usize) -> Vec<String> {
+    let mut w = Vec::new();
+    let n = n_a.min(n_b);
+    if n < MIN_SAMPLES {
+        w.push(format!(
+            "only {n} videos in the smaller set (< {MIN_SAMPLES}): the Fréchet distance is biased upward at small N; \
+             compare values only at equal N"
+        ));
+    }
+    if n <= dim {
+        w.push(format!(
+            "{n} videos for {dim}-d features: the covariance is rank-deficient (computed stably, but dominated by the \
+             missing directions)"
+        ));
+    }
+    w
+}
+
+/// A bootstrap percentile interval of a two-sample statistic: both sets are resampled with
+/// replacement (videos are the unit) `reps` times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub level: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub standard_error: f64,
+    pub reps: usize,
+    pub seed: u64,
+}
+
+pub fn bootstrap_two_sample(
+    a: &Features,
+    b: &Features,
+    reps: usize,
+    level: f64,
+    seed: u64,
+    stat: impl Fn(&Features, &Features) -> Result<f64, DistributionError>,
+) -> Result<Interval, DistributionError> {
+    if reps < 2 {
+        return Err(DistributionError::TooFew { needed: 2, got: reps });
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut values = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let ia: Vec<usize> = (0..a.n).map(|_| rng.random_range(0..a.n)).collect();
+        let ib: Vec<usize> = (0..b.n).map(|_| rng.random_range(0..b.n)).collect();
+        values.push(stat(&a.select(&ia), &b.select(&ib))?);
+    }
+    values.sort_by(f64::total_cmp);
+    let m = values.iter().sum::<f64>() / reps as f64;
+    let var = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (reps - 1) as f64;
+    let alpha = (1.0 - level) / 2.0;
+    let q = |p: f64| crate::stats::bootstrap::quantile_sorted(&values, p);
+    Ok(Interval { level, lower: q(alpha), upper: q(1.0 - alpha), standard_error: var.sqrt(), reps, seed })
+}

@@ -1,0 +1,115 @@
+//! The reference-statistics file (`.vvstats`): μ, Σ and N of a feature set, with the contract
+//! they were computed under, so a real set's statistics are computed once and reused.
+//!
+//! Layout (all integers and floats little-endian):
+//!
+//! | bytes            | content                                                            |
+//! |------------------|--------------------------------------------------------------------|
+//! | 8                | magic `VVSTATS1`                                                   |
+//! | 8                | `u64` length `h` of the JSON header                                |
+//! | `h`              | UTF-8 JSON: `{"schema": "videval/feature-stats/v1", "extractor", "preprocess", "n", "dim"}` |
+//! | `8·dim`          | `f64` mean                                                         |
+//! | `8·dim(dim+1)/2` | `f64` covariance, upper triangle row by row (`Σ[i][j]`, `j ≥ i`)   |
+//!
+//! Nothing follows; a file of any other length is refused. Readers check the schema string.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Contract, DistributionError, FeatureStats};
+
+pub const MAGIC: &[u8; 8] = b"VVSTATS1";
+pub const SCHEMA: &str = "videval/feature-stats/v1";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    schema: String,
+    extractor: String,
+    preprocess: String,
+    n: usize,
+    dim: usize,
+}
+
+pub fn to_bytes(s: &FeatureStats) -> Vec<u8> {
+    let d = s.dim();
+    let header = Header {
+        schema: SCHEMA.into(),
+        extractor: s.contract.extractor.clone(),
+        preprocess: s.contract.preprocess.clone(),
+        n: s.n,
+        dim: d,
+    };
+    // A derived Serialize of plain strings and integers cannot fail.
+    let json = serde_json::to_vec(&header).unwrap_or_default();
+    let mut out = Vec::with_capacity(16 + json.len() + 8 * (d + d * (d + 1) / 2));
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    for v in &s.mean {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for i in 0..d {
+        for j in i..d {
+            out.extend_from_slice(&s.cov[i * d + j].to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Parses a statistics file; `what` names it in errors.
+pub fn from_bytes(bytes: &[u8], what: &str) -> Result<FeatureStats, DistributionError> {
+    let bad = |m: String| DistributionError::File(format!("{what}: {m}"));
+    if bytes.len() < 16 || &bytes[..8] != MAGIC {
+        return Err(bad(format!("not a videval statistics file (expected the magic bytes {:?})", "VVSTATS1")));
+    }
+    let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or([0; 8])) as usize;
+    let json =
+        bytes.get(16..16usize.saturating_add(h)).ok_or_else(|| bad(format!("header of {h} bytes is cut off")))?;
+    let header: Header = serde_json::from_slice(json).map_err(|e| bad(format!("header: {e}")))?;
+    if header.schema != SCHEMA {
+        return Err(bad(format!("schema {:?}, expected {SCHEMA:?}", header.schema)));
+    }
+    let d = header.dim;
+    let want = 16 + h + 8 * (d + d * (d + 1) / 2);
+    if bytes.len() != want {
+        return Err(bad(format!("{} bytes, expected {want} for {d}-d statistics", bytes.len())));
+    }
+    let mut vals = bytes[16 + h..].chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    let mean: Vec<f64> = vals.by_ref().take(d).collect();
+    let mut cov = vec![0.0; d * d];
+    for i in 0..d {
+        for j in i..d {
+            let v = vals.next().unwrap_or(f64::NAN);
+            cov[i * d + j] = v;
+            cov[j * d + i] = v;
+        }
+    }
+    if let Some(v) = mean.iter().chain(&cov).find(|v| !v.is_finite()) {
+        return Err(bad(format!("non-finite value {v} in the statistics")));
+    }
+    Ok(FeatureStats {
+        contract: Contract { extractor: header.extractor, preprocess: header.preprocess },
+        n: header.n,
+        mean,
+        cov,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Features;
+    use super::*;
+
+    #[test]
+    fn round_trips_bit_exactly_and_refuses_damage() {
+        let rows: Vec<Vec<f64>> = (0..7).map(|i| (0..5).map(|j| ((i * 5 + j) as f64).sin() * 1e3).collect()).collect();
+        let c = Contract { extractor: "world-encoder@abc".into(), preprocess: "17 frames, 32×32".into() };
+        let s = FeatureStats::from_features(&Features::from_rows(&rows).unwrap(), c).unwrap();
+        let bytes = to_bytes(&s);
+        assert_eq!(from_bytes(&bytes, "x").unwrap(), s);
+        let e = from_bytes(&bytes[..bytes.len() - 8], "ref.vvstats").unwrap_err().to_string();
+        assert!(e.contains("ref.vvstats") && e.contains("expected"), "{e}");
+        let e = from_bytes(b"not a stats file at all", "y").unwrap_err().to_string();
+        assert!(e.contains("magic"), "{e}");
+    }
+}
