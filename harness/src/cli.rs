@@ -103,6 +103,42 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// FVD-W, KVD-W and a bootstrap CI between two folders of videos (or saved .vvstats
+    /// statistics), on the embedded world encoder.
+    Fvd {
+        /// A folder of videos or a .vvstats file (the reference set).
+        a: PathBuf,
+        /// A folder of videos or a .vvstats file.
+        b: PathBuf,
+        /// Feature extractor. Only the embedded world encoder exists in this build (FVD-W).
+        #[arg(long, value_enum, default_value = "world")]
+        extractor: Extractor,
+        /// A world-encoder folder of your own (default: the committed one, checksum-verified).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Write the statistics of A to this .vvstats file for reuse.
+        #[arg(long)]
+        save_stats: Option<PathBuf>,
+        /// Bootstrap resamples for the 95% CI (videos resampled in both sets; 0 = none).
+        #[arg(long, default_value_t = 200)]
+        bootstrap: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// CLIP-W text alignment: cosine between each video's embedding and its prompt's.
+    Clipscore {
+        /// The folder of videos.
+        dir: PathBuf,
+        /// `file<TAB>prompt` lines naming videos in DIR.
+        #[arg(long)]
+        prompts: PathBuf,
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check every probe against the world's ground truth (oracle videos must pass, mirrored /
     /// reversed / frozen / recoloured / letterboxed ones must fail). Exits 1 below the threshold.
     Selftest {
@@ -117,6 +153,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Feature extractors of `videval fvd`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Extractor {
+    /// The embedded world encoder (FVD-W).
+    World,
 }
 
 fn selftest_command(per_family: u64, threshold: f64, seed: u64, json_out: bool) -> Result<ExitCode> {
@@ -938,6 +981,20 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Selftest { per_family, threshold, seed, json } => {
             selftest_command(*per_family, *threshold, *seed, *json)
+        }
+        Command::Fvd { a, b, extractor: Extractor::World, weights, save_stats, bootstrap, seed, json } => {
+            crate::distribution::fvd_command(&crate::distribution::FvdArgs {
+                a,
+                b,
+                weights: weights.as_deref(),
+                save_stats: save_stats.as_deref(),
+                bootstrap: *bootstrap,
+                seed: *seed,
+                json: *json,
+            })
+        }
+        Command::Clipscore { dir, prompts, weights, json } => {
+            crate::distribution::clipscore_command(dir, prompts, weights.as_deref(), *json)
         }
     }
 }

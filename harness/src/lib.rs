@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod cli;
 pub mod compare;
 pub mod device;
+pub mod distribution;
 pub mod error;
 pub mod generator;
 pub mod hash;

@@ -7,6 +7,7 @@
 
 pub mod aspect_ratio;
 pub mod consistency;
+pub mod degrade;
 pub mod distribution;
 pub mod dynamic_degree;
 pub mod flow;

@@ -11,4 +11,5 @@ pub mod synthetic;
 pub mod world;
 
 pub use videval_metrics::palette;
+pub mod encoders;
 pub mod generator;

@@ -21,7 +21,7 @@ pub const INFO: AdapterInfo = AdapterInfo {
     build,
 };
 
-const VIDEO_EXTS: &[&str] = &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v"];
+pub const VIDEO_EXTS: &[&str] = &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v"];
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

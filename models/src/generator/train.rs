@@ -68,6 +68,10 @@ pub struct VaeStage {
     pub lr: f64,
     #[serde(default = "default_kl")]
     pub kl: f64,
+    /// Clip lengths for this stage (default: the config's `lengths`). Shorter clips cost less
+    /// per sample and teach the same per-frame spatial code.
+    #[serde(default)]
+    pub lengths: Option<Vec<(usize, f64)>>,
 }
 
 fn default_vae_batch() -> usize {
@@ -143,7 +147,7 @@ const PARAPHRASES: [(&str, &[&str]); 9] = [
     ("moves up", &["rises up"]),
 ];
 
-fn paraphrase(caption: &str, rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn paraphrase(caption: &str, rng: &mut ChaCha8Rng) -> String {
     let mut out = caption.to_string();
     for (from, tos) in PARAPHRASES {
         if out.contains(from) && rng.random_bool(0.5) {
@@ -395,7 +399,7 @@ pub fn train(
             return Err(bad(format!("buckets: {}×{} is not a multiple of 8", b[0], b[1])));
         }
     }
-    for &(n, _) in &cfg.lengths {
+    for &(n, _) in cfg.lengths.iter().chain(cfg.vae.lengths.iter().flatten()) {
         if n == 0 || (n - 1) % 4 != 0 {
             return Err(bad(format!("lengths: {n} frames is not 1 + 4k")));
         }
@@ -439,7 +443,7 @@ pub fn train(
         let mut best: Option<(f64, BTreeMap<String, Tensor>)> = None;
         let mut lr_scale = 1.0;
         for step in 0..steps {
-            let frames = pick_length(&mut rng, &cfg.lengths);
+            let frames = pick_length(&mut rng, cfg.vae.lengths.as_deref().unwrap_or(&cfg.lengths));
             let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
             let (x, _) = world_batch(&mut rng, cfg.vae.batch, frames, size, device)?;
             let (loss, mse) = vae_loss(&model, &x, &mut rng, cfg.vae.kl)?;
@@ -573,7 +577,7 @@ pub fn device_name(device: &Device) -> String {
 }
 
 /// Linear warm-up, then cosine decay to 10% of the peak.
-fn cosine(step: u64, steps: u64, warmup: u64) -> f64 {
+pub(crate) fn cosine(step: u64, steps: u64, warmup: u64) -> f64 {
     if step < warmup {
         return (step + 1) as f64 / warmup as f64;
     }

@@ -1,0 +1,263 @@
+//! `videval fvd` and `videval clipscore`: distribution and text-alignment metrics over folders of
+//! videos, as standalone tools (the way pytorch-fid is used), on the world encoder — the embedded
+//! extractor that needs no download. Its numbers are FVD-W / KVD-W / CLIP-W, never plain "FVD":
+//! they are comparable only with numbers from the same weights and preprocessing, which every
+//! output states (the contract) and every saved statistics file records.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use videval_metrics::Video;
+use videval_metrics::distribution::{
+    self as dist, FeatureStats, Features, Interval, Kvd, bootstrap_two_sample, frechet_distance, kvd,
+    sample_size_warnings, stats_file,
+};
+use videval_models::encoders::manifest;
+use videval_models::encoders::world::WorldEncoder;
+
+use crate::error::{Error, ExitCode, Result};
+use crate::store::write_atomic;
+
+/// The world encoder and its weights' sha256: from `weights` (a folder with model.safetensors and
+/// config.json; the user's own training) or the committed one, checked against the manifest.
+pub fn load_world_encoder(weights: Option<&Path>) -> Result<(WorldEncoder, String)> {
+    let dir = match weights {
+        Some(d) => d.to_path_buf(),
+        None => {
+            let m = manifest::committed().map_err(|e| Error::Config(e.to_string()))?;
+            m.verify(&manifest::weights_root(), "world-encoder").map_err(|e| Error::Config(e.to_string()))?
+        }
+    };
+    let file = dir.join("model.safetensors");
+    let (sha, _) = manifest::sha256_file(&file).map_err(Error::io(&file))?;
+    let device = crate::device::default_device()?;
+    let enc = WorldEncoder::load(&dir, &device).map_err(Error::Config)?;
+    Ok((enc, sha))
+}
+
+/// Video files of a folder, sorted by name (the extensions the `dir` adapter reads).
+pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
+        let path = entry.map_err(Error::io(dir))?.path();
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        if ext.is_some_and(|e| crate::generator::dir::VIDEO_EXTS.contains(&e.as_str())) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Config(format!(
+            "{}: no videos (expected files ending in {})",
+            dir.display(),
+            crate::generator::dir::VIDEO_EXTS.join(", ")
+        )));
+    }
+    Ok(files)
+}
+
+fn decode_all(files: &[PathBuf]) -> Result<Vec<Video>> {
+    files.iter().map(|f| crate::video::decode(f).map_err(Error::from)).collect()
+}
+
+/// One side of a comparison: features of a folder, or saved statistics.
+enum Side {
+    Videos { features: Features, stats: FeatureStats },
+    Stats(FeatureStats),
+}
+
+impl Side {
+    fn stats(&self) -> &FeatureStats {
+        match self {
+            Side::Videos { stats, .. } | Side::Stats(stats) => stats,
+        }
+    }
+}
+
+fn side(path: &Path, enc: &WorldEncoder, sha: &str) -> Result<Side> {
+    if path.is_file() {
+        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        let stats = stats_file::from_bytes(&bytes, &path.display().to_string()).map_err(|e| Error::BadFile {
+            path: path.to_path_buf(),
+            message: format!("{e} (expected a folder of videos or a .vvstats file)"),
+        })?;
+        return Ok(Side::Stats(stats));
+    }
+    let videos = decode_all(&videos_in(path)?)?;
+    let refs: Vec<&Video> = videos.iter().collect();
+    let rows = enc.embed_videos(&refs).map_err(|e| Error::Internal(e.to_string()))?;
+    let features = Features::from_rows(&rows).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    let stats = FeatureStats::from_features(&features, enc.contract(sha))
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    Ok(Side::Videos { features, stats })
+}
+
+#[derive(Debug, Serialize)]
+pub struct FvdReport {
+    pub metric: &'static str,
+    pub value: f64,
+    pub interval: Option<Interval>,
+    pub kvd: Option<Kvd>,
+    pub n_a: usize,
+    pub n_b: usize,
+    pub dim: usize,
+    pub extractor: String,
+    pub preprocess: String,
+    pub method: &'static str,
+    pub warnings: Vec<String>,
+}
+
+pub struct FvdArgs<'a> {
+    pub a: &'a Path,
+    pub b: &'a Path,
+    pub weights: Option<&'a Path>,
+    pub save_stats: Option<&'a Path>,
+    pub bootstrap: usize,
+    pub seed: u64,
+    pub json: bool,
+}
+
+pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
+    let (enc, sha) = load_world_encoder(args.weights)?;
+    let a = side(args.a, &enc, &sha)?;
+    let b = side(args.b, &enc, &sha)?;
+    if let Some(out) = args.save_stats {
+        write_atomic(out, &stats_file::to_bytes(a.stats()))?;
+    }
+    let bad = |e: dist::DistributionError| Error::Config(format!("{} vs {}: {e}", args.a.display(), args.b.display()));
+    let value = frechet_distance(a.stats(), b.stats()).map_err(bad)?;
+    let (interval, kvd_value) = match (&a, &b) {
+        (Side::Videos { features: fa, .. }, Side::Videos { features: fb, .. }) => {
+            let contract = a.stats().contract.clone();
+            let interval = (args.bootstrap >= 2)
+                .then(|| {
+                    bootstrap_two_sample(fa, fb, args.bootstrap, 0.95, args.seed, |x, y| {
+                        let sx = FeatureStats::from_features(x, contract.clone())?;
+                        let sy = FeatureStats::from_features(y, contract.clone())?;
+                        frechet_distance(&sx, &sy)
+                    })
+                })
+                .transpose()
+                .map_err(bad)?;
+            (interval, Some(kvd(fa, fb, 100, 1000, args.seed).map_err(bad)?))
+        }
+        _ => (None, None),
+    };
+    let s = a.stats();
+    let report = FvdReport {
+        metric: "FVD-W",
+        value,
+        interval,
+        kvd: kvd_value,
+        n_a: s.n,
+        n_b: b.stats().n,
+        dim: s.dim(),
+        extractor: s.contract.extractor.clone(),
+        preprocess: s.contract.preprocess.clone(),
+        method: "Fréchet distance, covariance with N-1, trace term by symmetric eigendecomposition (eigenvalues clamped at 0)",
+        warnings: sample_size_warnings(s.n, b.stats().n, s.dim()),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?);
+    } else {
+        print!("FVD-W {:.4}", report.value);
+        if let Some(i) = &report.interval {
+            print!("  (95% bootstrap CI {:.4} – {:.4}, {} resamples)", i.lower, i.upper, i.reps);
+        }
+        println!("\n  {} vs {} videos, {}-d; {}", report.n_a, report.n_b, report.dim, report.extractor);
+        println!("  preprocessing: {}", report.preprocess);
+        if let Some(k) = &report.kvd {
+            println!(
+                "KVD-W {:.6} (±{:.6} over {} subsets of {}; {})",
+                k.mmd2, k.subset_std, k.subsets, k.subset_size, k.estimator
+            );
+        }
+        for w in &report.warnings {
+            println!("warning: {w}");
+        }
+        if let Some(out) = args.save_stats {
+            println!("saved the statistics of {} to {}", args.a.display(), out.display());
+        }
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// Reads `file<TAB>prompt` lines (blank lines and `#` comments skipped).
+pub fn read_prompts(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((file, prompt)) = line.split_once('\t') else {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                message: format!("line {}: expected `file<TAB>prompt`, got {line:?}", i + 1),
+            });
+        };
+        out.push((file.trim().to_string(), prompt.trim().to_string()));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClipRow {
+    pub file: String,
+    pub prompt: String,
+    pub cosine: f64,
+    pub x100: f64,
+    pub x2_5: f64,
+    /// Prompt words outside the encoder's vocabulary (they carry no meaning to it).
+    pub unknown_words: Vec<String>,
+}
+
+pub fn clipscore_command(dir: &Path, prompts: &Path, weights: Option<&Path>, json_out: bool) -> Result<ExitCode> {
+    let (enc, sha) = load_world_encoder(weights)?;
+    let pairs = read_prompts(prompts)?;
+    let mut rows = Vec::new();
+    for (file, prompt) in &pairs {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Err(Error::Config(format!(
+                "{}: names {file}, which is not a file in {}",
+                prompts.display(),
+                dir.display()
+            )));
+        }
+        let video = crate::video::decode(&path)?;
+        let cos = enc.text_video_cosine(&video, prompt).map_err(|e| Error::Internal(e.to_string()))?;
+        rows.push(ClipRow {
+            file: file.clone(),
+            prompt: prompt.clone(),
+            cosine: cos,
+            x100: 100.0 * cos,
+            x2_5: 2.5 * cos.max(0.0),
+            unknown_words: enc.file.vocab.unknown(prompt),
+        });
+    }
+    let mean = rows.iter().map(|r| r.cosine).sum::<f64>() / rows.len().max(1) as f64;
+    let contract = enc.contract(&sha);
+    if json_out {
+        let out = serde_json::json!({
+            "metric": "CLIP-W", "mean_cosine": mean, "rows": rows,
+            "extractor": contract.extractor, "preprocess": contract.preprocess,
+            "variant": "cosine between the unit video embedding and the unit prompt embedding; x100 and 2.5*max(cos,0) views",
+        });
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| Error::Internal(e.to_string()))?);
+    } else {
+        for r in &rows {
+            println!("{:>8.4}  {}  {}", r.cosine, r.file, r.prompt);
+            if !r.unknown_words.is_empty() {
+                println!("          unknown words: {}", r.unknown_words.join(", "));
+            }
+        }
+        println!(
+            "CLIP-W mean cosine {mean:.4} over {} videos ({}; {})",
+            rows.len(),
+            contract.extractor,
+            contract.preprocess
+        );
+    }
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,155 @@
+//! The weights manifest: every file an extractor or a named generator checkpoint loads is listed
+//! with its sha256, size, source, licence and how to obtain it, and checked before loading.
+//! A wrong or missing file is an error that names the file, the expected checksum and where to get
+//! it. Nothing is ever downloaded.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const SCHEMA: &str = "videval/weights-manifest/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: String,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The name users pass (`world-encoder`, `tiny-l`).
+    pub name: String,
+    /// Folder of the files, relative to the manifest.
+    pub dir: String,
+    pub files: Vec<FileSum>,
+    pub source: String,
+    pub licence: String,
+    /// How to get or rebuild the files.
+    pub obtain: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSum {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{path}: cannot read the weights manifest: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("the weights manifest has no entry {name:?} (entries: {known})")]
+    Unknown { name: String, known: String },
+    #[error("{path}: missing (weights {name:?}, expected sha256 {sha256}); {obtain}")]
+    Missing { path: PathBuf, name: String, sha256: String, obtain: String },
+    #[error("{path}: sha256 {got}, expected {sha256} (weights {name:?}: wrong or damaged file); {obtain}")]
+    Checksum { path: PathBuf, name: String, sha256: String, got: String, obtain: String },
+}
+
+pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let bytes = std::fs::read(path)?;
+    let digest = Sha256::digest(&bytes);
+    Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), bytes.len() as u64))
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let read = |reason: String| ManifestError::Read { path: path.to_path_buf(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| read(e.to_string()))?;
+        if m.schema != SCHEMA {
+            return Err(read(format!("schema {:?}, expected {SCHEMA:?}", m.schema)));
+        }
+        Ok(m)
+    }
+
+    pub fn entry(&self, name: &str) -> Result<&Entry, ManifestError> {
+        self.entries.iter().find(|e| e.name == name).ok_or_else(|| ManifestError::Unknown {
+            name: name.to_string(),
+            known: self.entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Checks every file of entry `name` under `root` (the manifest's folder) and returns the
+    /// entry's folder.
+    pub fn verify(&self, root: &Path, name: &str) -> Result<PathBuf, ManifestError> {
+        let e = self.entry(name)?;
+        let dir = root.join(&e.dir);
+        for f in &e.files {
+            let path = dir.join(&f.path);
+            let (got, _) = sha256_file(&path).map_err(|_| ManifestError::Missing {
+                path: path.clone(),
+                name: e.name.clone(),
+                sha256: f.sha256.clone(),
+                obtain: e.obtain.clone(),
+            })?;
+            if got != f.sha256 {
+                return Err(ManifestError::Checksum {
+                    path,
+                    name: e.name.clone(),
+                    sha256: f.sha256.clone(),
+                    got,
+                    obtain: e.obtain.clone(),
+                });
+            }
+        }
+        Ok(dir)
+    }
+}
+
+/// The committed weights folder (`models/weights`) and its manifest.
+pub fn weights_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights")
+}
+
+pub fn committed() -> Result<Manifest, ManifestError> {
+    Manifest::load(&weights_root().join("manifest.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forgetting ci/update-manifest.py after retraining a committed checkpoint fails here.
+    #[test]
+    fn committed_manifest_matches_the_files() {
+        let m = committed().unwrap();
+        for e in &m.entries {
+            m.verify(&weights_root(), &e.name).unwrap_or_else(|err| panic!("{err}"));
+        }
+    }
+
+    #[test]
+    fn a_damaged_file_is_named_with_its_expected_checksum_and_the_fix() {
+        let dir = std::env::temp_dir().join(format!("videval-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("w")).unwrap();
+        std::fs::write(dir.join("w/a.bin"), b"right").unwrap();
+        let (sha, bytes) = sha256_file(&dir.join("w/a.bin")).unwrap();
+        let m = Manifest {
+            schema: SCHEMA.into(),
+            entries: vec![Entry {
+                name: "x".into(),
+                dir: "w".into(),
+                files: vec![FileSum { path: "a.bin".into(), sha256: sha.clone(), bytes }],
+                source: "test".into(),
+                licence: "test".into(),
+                obtain: "rebuild with the test".into(),
+            }],
+        };
+        assert!(m.verify(&dir, "x").is_ok());
+        std::fs::write(dir.join("w/a.bin"), b"wrong").unwrap();
+        let e = m.verify(&dir, "x").unwrap_err().to_string();
+        assert!(e.contains("a.bin") && e.contains(&sha) && e.contains("rebuild with the test"), "{e}");
+        std::fs::remove_file(dir.join("w/a.bin")).unwrap();
+        let e = m.verify(&dir, "x").unwrap_err().to_string();
+        assert!(e.contains("missing") && e.contains(&sha), "{e}");
+        let e = m.verify(&dir, "nope").unwrap_err().to_string();
+        assert!(e.contains("nope") && e.contains('x'), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
