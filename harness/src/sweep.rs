@@ -61,6 +61,10 @@ pub struct CheckpointEntry {
     pub tuned: Option<bool>,
     #[serde(default)]
     pub val_loss: Option<f64>,
+    /// (clips seen, validation loss) during training, for L(N, D): from config.json's
+    /// `val_curve`, or given here.
+    #[serde(default)]
+    pub curve: Vec<(f64, f64)>,
 }
 
 impl CheckpointEntry {
@@ -80,6 +84,9 @@ impl CheckpointEntry {
             self.batch = self.batch.or(Some(t.batch));
             self.tuned = self.tuned.or(Some(t.hyperparameters_tuned));
             self.val_loss = self.val_loss.or(Some(t.val_loss));
+            if self.curve.is_empty() {
+                self.curve = t.val_curve.iter().map(|p| (p.samples as f64, p.val_loss)).collect();
+            }
         }
         Ok(())
     }
@@ -148,6 +155,57 @@ pub struct Scaling {
     pub fits: Vec<TargetFit>,
     #[serde(default)]
     pub trend: Vec<String>,
+    /// L(N, D) on the validation loss, when `val_loss` is a target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nd: Option<NdOut>,
+}
+
+/// The Chinchilla-style fit L(N, D) = E + A/N^α + B/D^β over every (N, D, loss) point the
+/// checkpoints record (their validation curves).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NdOut {
+    /// (checkpoint, N, D, validation loss, fitted value).
+    pub points: Vec<(String, f64, f64, f64, Option<f64>)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<serde_json::Value>,
+    pub notes: Vec<String>,
+}
+
+fn fit_nd_target(checkpoints: &[CheckpointEntry]) -> NdOut {
+    let mut points = Vec::new();
+    for c in checkpoints {
+        let Some(n) = c.params else { continue };
+        let curve: Vec<(f64, f64)> =
+            if c.curve.is_empty() { c.samples.zip(c.val_loss).into_iter().collect() } else { c.curve.clone() };
+        for (d, l) in curve {
+            points.push((c.name.clone(), n, d, l, None));
+        }
+    }
+    let ns: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let ds: Vec<f64> = points.iter().map(|p| p.2).collect();
+    let ys: Vec<f64> = points.iter().map(|p| p.3).collect();
+    let mut notes = vec![
+        "points at smaller D come from the validation curve of one cosine schedule: they sit above what a run of that \
+         length would reach, which biases β low (Chinchilla's caveat)"
+            .to_string(),
+    ];
+    let Some(ci) = videval_metrics::stats::scaling::bootstrap_nd(&ns, &ds, &ys, 200, SEED) else {
+        notes.push(format!(
+            "no fit: L(N, D) needs at least 6 points with 2 or more distinct N and D (have {} points)",
+            points.len()
+        ));
+        return NdOut { points, fit: None, notes };
+    };
+    for p in &mut points {
+        p.4 = Some(ci.fit.predict(p.1, p.2));
+    }
+    if ci.fit.grid_edge {
+        notes.push("an exponent's grid optimum sits on the grid's edge: treat it as a bound".into());
+    }
+    if points.len() < 12 {
+        notes.push(format!("{} points for 5 parameters: wide intervals are expected", points.len()));
+    }
+    NdOut { points, fit: serde_json::to_value(&ci).ok(), notes }
 }
 
 /// A target's value for one checkpoint from its run's results.
@@ -376,6 +434,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         }
         fits.push(fit_target(target, points, &direction));
     }
+    let nd = spec.targets.iter().any(|t| t == "val_loss").then(|| fit_nd_target(&spec.checkpoints));
     let mut scaling = Scaling {
         schema: SCALING_SCHEMA.into(),
         name: spec.name.clone(),
@@ -383,6 +442,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         checkpoints: spec.checkpoints.clone(),
         fits,
         trend: Vec::new(),
+        nd,
     };
     if let Some(prev) = previous {
         let text = std::fs::read_to_string(prev).map_err(Error::io(prev))?;
@@ -411,6 +471,22 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
                     f.transform
                 ),
                 None => println!("{:<28} no fit: {}", f.target, f.notes.join("; ")),
+            }
+        }
+        if let Some(nd) = &scaling.nd {
+            match &nd.fit {
+                Some(f) => println!(
+                    "{:<28} E {:.4} {}  α {:.3} {}  β {:.3} {}  ({} points)",
+                    "L(N, D) val_loss",
+                    f["fit"]["e"].as_f64().unwrap_or(f64::NAN),
+                    f["e"],
+                    f["fit"]["alpha"].as_f64().unwrap_or(f64::NAN),
+                    f["alpha"],
+                    f["fit"]["beta"].as_f64().unwrap_or(f64::NAN),
+                    f["beta"],
+                    nd.points.len()
+                ),
+                None => println!("{:<28} {}", "L(N, D) val_loss", nd.notes.join("; ")),
             }
         }
         for t in &scaling.trend {
@@ -445,6 +521,7 @@ mod tests {
             checkpoints: vec![],
             fits: vec![f.clone()],
             trend: vec![],
+            nd: None,
         };
         let same = Scaling { fits: vec![f], ..before.clone() };
         assert!(trend(&same, &before).is_empty());
@@ -457,5 +534,34 @@ mod tests {
         // Too few points: no fit, and it says why.
         let f = fit_target("val_loss", vec![("a".into(), 1.0, 2.0), ("b".into(), 2.0, 1.0)], "lower");
         assert!(f.fit.is_none() && f.notes[0].contains("at least 3"));
+    }
+
+    #[test]
+    fn l_of_n_and_d_comes_from_the_checkpoints_validation_curves() {
+        // Three sizes, each with a three-point curve, on L = 1.5 + 4/N'^0.4 + 3/D'^0.3.
+        let law = |n: f64, d: f64| 1.5 + 4.0 * (n / 1e6).powf(-0.4) + 3.0 * (d / 1e4).powf(-0.3);
+        let ckpt = |name: &str, n: f64| CheckpointEntry {
+            name: name.into(),
+            params: Some(n),
+            curve: [3e3, 6e3, 1.2e4, 2.4e4].iter().map(|&d| (d, law(n, d))).collect(),
+            ..Default::default()
+        };
+        let nd = fit_nd_target(&[ckpt("s", 3e5), ckpt("m", 1.5e6), ckpt("l", 5e6)]);
+        assert_eq!(nd.points.len(), 12);
+        let fit = nd.fit.expect("fitted");
+        let alpha = fit["fit"]["alpha"].as_f64().unwrap();
+        let beta = fit["fit"]["beta"].as_f64().unwrap();
+        assert!((alpha - 0.4).abs() < 0.02 && (beta - 0.3).abs() < 0.02, "{fit}");
+        for p in &nd.points {
+            assert!((p.4.unwrap() - p.3).abs() < 1e-3 * p.3);
+        }
+        // One checkpoint with one point: no fit, and the note says why.
+        let one = fit_nd_target(&[CheckpointEntry {
+            params: Some(1e6),
+            samples: Some(1e4),
+            val_loss: Some(2.0),
+            ..Default::default()
+        }]);
+        assert!(one.fit.is_none() && one.notes.iter().any(|n| n.contains("at least 6 points")));
     }
 }

@@ -207,12 +207,56 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
             write!(o, "<p class=\"muted\">{}</p>", esc(n.as_str().unwrap_or("")))?;
         }
     }
+    let nd = &scaling["nd"];
+    if nd.is_object() {
+        write!(
+            o,
+            "<h2>L(N, D) = E + A/N<sup>α</sup> + B/D<sup>β</sup> <span class=\"muted\">(validation loss)</span></h2>"
+        )?;
+        let f = &nd["fit"];
+        if f.is_object() {
+            let row = |o: &mut String, label: &str, k: &str| {
+                write!(
+                    o,
+                    "<tr><td>{label}</td><td class=\"num\">{:.4}</td><td class=\"num\">[{:.4}, {:.4}]</td></tr>",
+                    num(&f["fit"][k]),
+                    num(&f[k][0]),
+                    num(&f[k][1])
+                )
+            };
+            write!(o, "<table><tr><th>parameter</th><th>estimate</th><th>95% bootstrap CI</th></tr>")?;
+            row(&mut o, "E", "e")?;
+            row(&mut o, &format!("A (N / {:.3e})", num(&f["fit"]["n_scale"])), "a")?;
+            row(&mut o, &format!("B (D / {:.3e})", num(&f["fit"]["d_scale"])), "b")?;
+            row(&mut o, "α", "alpha")?;
+            row(&mut o, "β", "beta")?;
+            write!(o, "</table>")?;
+        }
+        write!(o, "<table><tr><th>checkpoint</th><th>N</th><th>D</th><th>val loss</th><th>fitted</th></tr>")?;
+        for p in nd["points"].as_array().into_iter().flatten() {
+            let fitted = num(&p[4]);
+            write!(
+                o,
+                "<tr><td>{}</td><td class=\"num\">{:.3e}</td><td class=\"num\">{:.3e}</td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td></tr>",
+                esc(p[0].as_str().unwrap_or("")),
+                num(&p[1]),
+                num(&p[2]),
+                num(&p[3]),
+                if fitted.is_finite() { format!("{fitted:.4}") } else { "—".into() }
+            )?;
+        }
+        write!(o, "</table>")?;
+        for n in nd["notes"].as_array().into_iter().flatten() {
+            write!(o, "<p class=\"muted\">{}</p>", esc(n.as_str().unwrap_or("")))?;
+        }
+    }
     write!(
         o,
         "<h2>Method</h2><p>L(C) = E + A·(C/scale)<sup>−γ</sup> fitted by Huber loss (δ = 10<sup>−3</sup>) on log residuals: a grid over γ with \
          non-negative least squares for E and A, then Nelder–Mead. Intervals: percentile bootstrap over checkpoints (1,000 resamples, fixed seed). \
          The band is the 2.5–97.5% range of bootstrap refits' predictions. The largest-compute checkpoint is predicted from the others when there \
-         are at least four.</p></body></html>\n"
+         are at least four. L(N, D): Chinchilla's approach 3 — a grid over (α, β) with non-negative least squares for (E, A, B), then \
+         Nelder–Mead on all five on the same Huber objective; intervals from 200 refits on resampled points.</p></body></html>\n"
     )?;
     Ok(o)
 }

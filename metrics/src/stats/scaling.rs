@@ -306,6 +306,46 @@ pub fn fit_nd(ns: &[f64], ds: &[f64], ys: &[f64]) -> Option<NdFit> {
     Some(NdFit { e: p[0], a: p[1], b: p[2], alpha: p[3], beta: p[4], n_scale, d_scale, objective: f(&p), grid_edge })
 }
 
+/// [`fit_nd`] with 95% percentile intervals from refits on points resampled with replacement.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NdFitCi {
+    pub fit: NdFit,
+    pub e: [f64; 2],
+    pub a: [f64; 2],
+    pub b: [f64; 2],
+    pub alpha: [f64; 2],
+    pub beta: [f64; 2],
+    pub n_boot: usize,
+    /// Resamples whose points could not be fitted (too few distinct N or D).
+    pub failed: usize,
+}
+
+pub fn bootstrap_nd(ns: &[f64], ds: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Option<NdFitCi> {
+    use rand::SeedableRng;
+    let fit = fit_nd(ns, ds, ys)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut draws: [Vec<f64>; 5] = Default::default();
+    let mut failed = 0;
+    for _ in 0..n_boot {
+        let idx = resample(ys.len(), &mut rng);
+        let pick = |v: &[f64]| idx.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        match fit_nd(&pick(ns), &pick(ds), &pick(ys)) {
+            Some(f) => {
+                // Coefficients on the original scales' reference point, so resamples compare.
+                // a·(N/s₁)^−α = a·(s₁/s₀)^α·(N/s₀)^−α.
+                let a = f.a * (f.n_scale / fit.n_scale).powf(f.alpha);
+                let b = f.b * (f.d_scale / fit.d_scale).powf(f.beta);
+                for (d, v) in draws.iter_mut().zip([f.e, a, b, f.alpha, f.beta]) {
+                    d.push(v);
+                }
+            }
+            None => failed += 1,
+        }
+    }
+    let [e, a, b, alpha, beta] = draws.map(|d| percentile_interval(d, 0.95));
+    Some(NdFitCi { fit, e, a, b, alpha, beta, n_boot, failed })
+}
+
 /// A 95% band of the fitted curve at each of `at`: percentiles of bootstrap refits' predictions.
 pub fn bootstrap_band(cs: &[f64], ys: &[f64], at: &[f64], n_boot: usize, seed: u64) -> Vec<[f64; 2]> {
     use rand::SeedableRng;

@@ -86,6 +86,18 @@ pub struct TrainingRecord {
     pub val_loss: f64,
     pub vae_val_mse: f64,
     pub hyperparameters_tuned: bool,
+    /// Validation loss (EMA weights) at a third and two thirds of training and at the end:
+    /// points at smaller `D` for L(N, D) fits. They come from one cosine schedule, so the
+    /// earlier points sit above what a run of that length would reach (Chinchilla's caveat).
+    #[serde(default)]
+    pub val_curve: Vec<CurvePoint>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub samples: u64,
+    pub flops: f64,
+    pub val_loss: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

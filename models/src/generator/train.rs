@@ -19,7 +19,7 @@ use super::flow;
 use super::nn::{Params, randn};
 use super::text::Vocab;
 use super::vae::latent_frames;
-use super::{Architecture, GenError, Model, Result, video_tensor};
+use super::{Architecture, CurvePoint, GenError, Model, Result, video_tensor};
 use crate::world::caption::describe;
 use crate::world::render::{Settings, render};
 use crate::world::sample::{Family, sample};
@@ -518,6 +518,7 @@ pub fn train(
     let mut ema = Ema::new(&params, &prefixes, cfg.dit.ema)?;
     let steps = cfg.dit.samples.div_ceil(cfg.dit.batch as u64);
     let mut flops = 0.0;
+    let mut curve = Vec::new();
     let l = cfg.architecture.text.max_tokens;
     for step in 0..steps {
         let frames = pick_length(&mut rng, &cfg.lengths);
@@ -541,10 +542,17 @@ pub fn train(
         };
         report(&row, steps);
         log.push(row);
+        if step + 1 < steps && [steps / 3, 2 * steps / 3].contains(&(step + 1)) {
+            let previous = ema.swap_in(&params)?;
+            let val_loss = validation_loss(&model, cfg, device)?;
+            restore(&params, &previous)?;
+            curve.push(CurvePoint { samples: (step + 1) * cfg.dit.batch as u64, flops, val_loss });
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
     let previous = ema.swap_in(&params)?;
     let val_loss = validation_loss(&model, cfg, device)?;
+    curve.push(CurvePoint { samples: steps * cfg.dit.batch as u64, flops, val_loss });
     let weights = params.tensors();
     restore(&params, &previous)?;
     // The returned model carries the EMA weights.
@@ -565,6 +573,7 @@ pub fn train(
     rec.threads = threads;
     rec.git_sha = git_sha.to_string();
     rec.val_loss = val_loss;
+    rec.val_curve = curve;
     Ok(Trained { model, weights, log })
 }
 
