@@ -207,13 +207,25 @@ impl WorldEncoder {
     /// Videos [B, T, 3, 32, 32] → (per-frame features [B, T, frame_dim], unit video embeddings
     /// [B, embed_dim]).
     pub fn encode_video(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let f = self.frame_tower(x)?;
+        let e = self.video_head(&f)?;
+        Ok((f, e))
+    }
+
+    /// Per-frame features [B, T, frame_dim] of videos [B, T, 3, 32, 32].
+    pub fn frame_tower(&self, x: &Tensor) -> Result<Tensor> {
         let (b, t, c, h, w) = x.dims5()?;
-        let f = self.frame_features(&x.reshape((b * t, c, h, w))?)?.reshape((b, t, ()))?;
+        self.frame_features(&x.reshape((b * t, c, h, w))?)?.reshape((b, t, ()))
+    }
+
+    /// Unit video embeddings [B, embed_dim] from per-frame features [B, T, frame_dim]: frame
+    /// order and motion enter through the causal temporal convolutions.
+    pub fn video_head(&self, f: &Tensor) -> Result<Tensor> {
         let seq = f.transpose(1, 2)?.contiguous()?;
         let s = self.temporal[0].forward(&seq)?.silu()?;
         let s = self.temporal[1].forward(&s)?;
         let pooled = Tensor::cat(&[f.mean(1)?, s.mean(2)?], 1)?;
-        Ok((f, l2_normalise(&self.video_proj.forward(&pooled)?)?))
+        l2_normalise(&self.video_proj.forward(&pooled)?)
     }
 
     /// Videos preprocessed per [`PREPROCESS`] → a batch tensor [B, T, 3, 32, 32].
@@ -272,15 +284,43 @@ impl WorldEncoder {
     }
 
     /// The symmetric InfoNCE loss of matching video and text embeddings (row i ↔ row i).
-    pub fn contrastive_loss(&self, video: &Tensor, text: &Tensor) -> Result<Tensor> {
+    /// `extra` holds more candidate videos for the text → video direction only (hard negatives).
+    pub fn contrastive_loss(&self, video: &Tensor, text: &Tensor, extra: Option<&Tensor>) -> Result<Tensor> {
         let scale = self.logit_scale.clamp(0.0, 100f64.ln())?.exp()?;
-        let logits = video.matmul(&text.t()?)?.broadcast_mul(&scale)?;
-        let n = logits.dim(0)?;
+        let n = video.dim(0)?;
         let targets = Tensor::arange(0u32, n as u32, &self.device)?;
-        let a = candle_nn::loss::cross_entropy(&logits, &targets)?;
-        let b = candle_nn::loss::cross_entropy(&logits.t()?, &targets)?;
+        let v2t = video.matmul(&text.t()?)?.broadcast_mul(&scale)?;
+        let candidates = match extra {
+            Some(e) => Tensor::cat(&[video, e], 0)?,
+            None => video.clone(),
+        };
+        let t2v = text.matmul(&candidates.t()?)?.broadcast_mul(&scale)?;
+        let a = candidate_loss(&v2t, &targets)?;
+        let b = candidate_loss(&t2v, &targets)?;
         (a + b)? / 2.0
     }
+}
+
+fn candidate_loss(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    candle_nn::loss::cross_entropy(logits, targets)
+}
+
+/// Temporal hard negatives from per-frame features [B, T, F]: the frames shuffled (a rotation
+/// of a random permutation, so every frame moves), frozen on the first frame, and reversed. The
+/// frame tower is per frame, so these cost only the temporal head.
+pub fn temporal_negatives(f: &Tensor, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+    let (_, t, _) = f.dims3()?;
+    let dev = f.device();
+    let mut order: Vec<u32> = (0..t as u32).collect();
+    rand::seq::SliceRandom::shuffle(order.as_mut_slice(), rng);
+    let mut perm = vec![0u32; t];
+    for i in 0..t {
+        perm[order[i] as usize] = order[(i + 1) % t];
+    }
+    let shuffled = f.index_select(&Tensor::from_vec(perm, t, dev)?, 1)?;
+    let frozen = f.index_select(&Tensor::zeros(t, DType::U32, dev)?, 1)?;
+    let reversed = f.index_select(&Tensor::from_vec((0..t as u32).rev().collect::<Vec<_>>(), t, dev)?, 1)?;
+    Tensor::cat(&[shuffled, frozen, reversed], 0)
 }
 
 pub fn l2_normalise(x: &Tensor) -> Result<Tensor> {
@@ -297,6 +337,11 @@ pub struct EncoderTrainConfig {
     pub steps: u64,
     pub batch: usize,
     pub lr: f64,
+    /// Add each clip's shuffled, frozen and reversed versions as text → video negatives, so the
+    /// embedding must encode frame order and motion (without them FVD-W barely sees shuffling
+    /// or freezing).
+    #[serde(default)]
+    pub temporal_negatives: bool,
     /// Held-out groups of 32 clips for the retrieval score.
     #[serde(default = "default_groups")]
     pub eval_groups: usize,
@@ -367,10 +412,23 @@ pub fn train(
     for step in 0..cfg.steps {
         let (videos, captions) = world_clips(&mut rng, cfg.batch);
         let refs: Vec<&videval_metrics::Video> = videos.iter().collect();
-        let (_, v) = enc.encode_video(&enc.batch(&refs)?)?;
+        let f = enc.frame_tower(&enc.batch(&refs)?)?;
+        let v = enc.video_head(&f)?;
         let caps: Vec<&str> = captions.iter().map(String::as_str).collect();
         let t = enc.encode_text(&caps)?;
-        let loss = enc.contrastive_loss(&v, &t)?;
+        let negatives = if cfg.temporal_negatives {
+            Some(
+                temporal_negatives(&f, &mut rng)?
+                    .chunk(3, 0)?
+                    .iter()
+                    .map(|n| enc.video_head(n))
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        } else {
+            None
+        };
+        let extra = negatives.map(|n| Tensor::cat(&n, 0)).transpose()?;
+        let loss = enc.contrastive_loss(&v, &t, extra.as_ref())?;
         let lr = cfg.lr * crate::generator::train::cosine(step, cfg.steps, 20);
         let grad_norm = opt.step(&loss.backward()?, lr, 1.0)?;
         let row = EncoderLogRow {
@@ -446,7 +504,7 @@ mod tests {
         let mut losses = Vec::new();
         for _ in 0..60 {
             let (_, v) = enc.encode_video(&x).unwrap();
-            let loss = enc.contrastive_loss(&v, &enc.encode_text(&caps).unwrap()).unwrap();
+            let loss = enc.contrastive_loss(&v, &enc.encode_text(&caps).unwrap(), None).unwrap();
             losses.push(loss.to_scalar::<f32>().unwrap());
             opt.step(&loss.backward().unwrap(), 3e-3, 1.0).unwrap();
         }
