@@ -35,6 +35,37 @@ pub fn load_world_encoder(weights: Option<&Path>) -> Result<(WorldEncoder, Strin
     Ok((enc, sha))
 }
 
+static WORLD: std::sync::OnceLock<std::result::Result<(WorldEncoder, String), String>> = std::sync::OnceLock::new();
+
+/// The committed world encoder, loaded once per process (scoring's feature metrics share it).
+pub fn world_encoder() -> std::result::Result<&'static (WorldEncoder, String), String> {
+    WORLD.get_or_init(|| load_world_encoder(None).map_err(|e| e.to_string())).as_ref().map_err(Clone::clone)
+}
+
+/// The committed world encoder's weights sha256 as the manifest lists it (no loading): part of
+/// the cache key of every feature metric's score.
+pub fn world_encoder_id() -> String {
+    manifest::committed()
+        .ok()
+        .and_then(|m| m.entry("world-encoder").ok().and_then(|e| e.files.first().map(|f| f.sha256.clone())))
+        .unwrap_or_else(|| "unavailable".into())
+}
+
+/// Per-frame unit features of `video` for a feature metric, on the frames `input` names.
+pub fn frame_features(
+    video: &Video,
+    input: videval_metrics::registry::FrameInput,
+) -> std::result::Result<Vec<Vec<f64>>, String> {
+    let (enc, _) = world_encoder()?;
+    let frames = match input {
+        videval_metrics::registry::FrameInput::Full => std::borrow::Cow::Borrowed(video),
+        videval_metrics::registry::FrameInput::Background => {
+            std::borrow::Cow::Owned(videval_metrics::feature_consistency::background_only(video))
+        }
+    };
+    enc.embed_frames(&frames).map_err(|e| e.to_string())
+}
+
 /// Video files of a folder, sorted by name (the extensions the `dir` adapter reads).
 pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();

@@ -287,12 +287,12 @@ impl Runner<'_> {
         if let Some(s) = self.plan.suite(&g.unit.suite) {
             for name in &s.metrics {
                 if let Some(m) = registry::lookup(name) {
-                    out.push(Measure {
-                        name: name.clone(),
-                        version: m.version(),
-                        key: score_key(sha, name, m.version(), &()),
-                        kind: Kind::Metric(m),
-                    });
+                    // A feature metric's value also depends on the extractor's weights.
+                    let key = match m.frame_input() {
+                        Some(_) => score_key(sha, name, m.version(), &crate::distribution::world_encoder_id()),
+                        None => score_key(sha, name, m.version(), &()),
+                    };
+                    out.push(Measure { name: name.clone(), version: m.version(), key, kind: Kind::Metric(m) });
                 }
             }
         }
@@ -368,12 +368,22 @@ impl Runner<'_> {
                     });
                     let c = match (video, &m.kind) {
                         (Err(e), _) => ScoreCache::new(Status::Error, None, Some(e.clone())),
-                        (Ok(v), Kind::Metric(metric)) => match metric.measure(v) {
+                        (Ok(v), Kind::Metric(metric)) => match metric.frame_input().map_or_else(
+                            || {
+                                metric
+                                    .measure(v)
+                                    .map_err(|e| (e.to_string(), matches!(e, MetricError::TooFewFrames { .. })))
+                            },
+                            |input| {
+                                let feats = crate::distribution::frame_features(v, input).map_err(|e| (e, false))?;
+                                metric
+                                    .measure_features(&feats)
+                                    .map_err(|e| (e.to_string(), matches!(e, MetricError::TooFewFrames { .. })))
+                            },
+                        ) {
                             Ok(x) => ScoreCache::new(Status::Ok, Some(x), None),
-                            Err(e @ MetricError::TooFewFrames { .. }) => {
-                                ScoreCache::new(Status::NotApplicable, None, Some(e.to_string()))
-                            }
-                            Err(e) => ScoreCache::new(Status::Error, None, Some(e.to_string())),
+                            Err((e, true)) => ScoreCache::new(Status::NotApplicable, None, Some(e)),
+                            Err((e, false)) => ScoreCache::new(Status::Error, None, Some(e)),
                         },
                         (Ok(v), Kind::Probes(expectations)) => {
                             let ctx = probes::Context::new(v);

@@ -6,10 +6,12 @@
 //! its own file and is listed once in [`registry::REGISTRY`].
 
 pub mod aspect_ratio;
+pub mod background_consistency;
 pub mod consistency;
 pub mod degrade;
 pub mod distribution;
 pub mod dynamic_degree;
+pub mod feature_consistency;
 pub mod flow;
 pub mod frame_count;
 pub mod global_motion;
@@ -19,6 +21,7 @@ pub mod preprocess;
 pub mod probes;
 pub mod registry;
 pub mod stats;
+pub mod subject_consistency;
 pub mod temporal_diff;
 pub mod temporal_flicker;
 pub mod track;

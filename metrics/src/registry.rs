@@ -24,6 +24,18 @@ pub enum MetricError {
     TooFewFrames { needed: usize, got: usize },
     #[error("value {value} is outside the metric's declared range [{lo}, {hi}]")]
     OutOfRange { value: f64, lo: f64, hi: f64 },
+    #[error("this metric is computed from per-frame features, which were not provided")]
+    NeedsFeatures,
+}
+
+/// The frames a feature metric's extractor sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameInput {
+    /// Every frame as it is.
+    Full,
+    /// Every frame with its saturated foreground replaced by the background
+    /// ([`crate::feature_consistency::background_only`]).
+    Background,
 }
 
 /// A metric's registry name, validated against [`REGISTRY`].
@@ -65,9 +77,29 @@ pub trait Metric: Sync {
     fn range(&self) -> (f64, f64);
     fn compute(&self, video: &Video) -> Result<f64, MetricError>;
 
+    /// `Some` for metrics over per-frame feature vectors: the harness runs its frame feature
+    /// extractor (the world encoder) on the frames named here and calls
+    /// [`Metric::compute_features`] instead of [`Metric::compute`].
+    fn frame_input(&self) -> Option<FrameInput> {
+        None
+    }
+
+    /// The metric from unit-norm per-frame features (`features[t]` for frame `t`).
+    fn compute_features(&self, _features: &[Vec<f64>]) -> Result<f64, MetricError> {
+        Err(MetricError::NeedsFeatures)
+    }
+
     /// [`Metric::compute`] followed by the range check.
     fn measure(&self, video: &Video) -> Result<f64, MetricError> {
-        let value = self.compute(video)?;
+        self.check(self.compute(video)?)
+    }
+
+    /// [`Metric::compute_features`] followed by the range check.
+    fn measure_features(&self, features: &[Vec<f64>]) -> Result<f64, MetricError> {
+        self.check(self.compute_features(features)?)
+    }
+
+    fn check(&self, value: f64) -> Result<f64, MetricError> {
         let (lo, hi) = self.range();
         if value.is_nan() || value < lo || value > hi {
             return Err(MetricError::OutOfRange { value, lo, hi });
@@ -85,6 +117,8 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::dynamic_degree::DynamicDegree,
     &crate::motion_smoothness::MotionSmoothness,
     &crate::warping_error::WarpingError,
+    &crate::subject_consistency::SubjectConsistency,
+    &crate::background_consistency::BackgroundConsistency,
 ];
 
 pub fn lookup(name: &str) -> Option<&'static dyn Metric> {

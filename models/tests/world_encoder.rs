@@ -60,3 +60,45 @@ fn fvd_w_is_small_between_world_sets_and_grows_with_every_degradation() {
     eprintln!("{table}");
     assert!(bad.is_empty(), "FVD-W not increasing for {bad:?}:\n{table}");
 }
+
+/// Metamorphic checks of the feature consistency metrics on world clips: a frozen clip is
+/// perfectly consistent, shuffling frames lowers subject consistency, and painting the objects
+/// out makes object motion invisible to background consistency.
+#[test]
+fn consistency_metrics_on_world_clips_frozen_shuffled_and_background_only() {
+    use videval_metrics::Metric;
+    use videval_metrics::background_consistency::BackgroundConsistency;
+    use videval_metrics::feature_consistency::background_only;
+    use videval_metrics::subject_consistency::SubjectConsistency;
+    let (enc, _) = encoder();
+    let (clips, _) = world_clips(&mut ChaCha8Rng::seed_from_u64(3003), 24);
+    let subject =
+        |v: &Video| SubjectConsistency.measure_features(&enc.embed_frames(v).expect("features")).expect("score");
+    let background = |v: &Video| {
+        BackgroundConsistency
+            .measure_features(&enc.embed_frames(&background_only(v)).expect("features"))
+            .expect("score")
+    };
+    let (mut orig, mut shuffled) = (0.0, 0.0);
+    for v in &clips {
+        let frozen = degrade::freeze_tail(v, 1.0);
+        assert!((subject(&frozen) - 1.0).abs() < 1e-9 && (background(&frozen) - 1.0).abs() < 1e-9);
+        orig += subject(v);
+        shuffled += subject(&degrade::shuffle_frames(v, 1.0, 7));
+    }
+    assert!(shuffled < orig, "shuffling should lower subject consistency: {shuffled} vs {orig} (sum over 24)");
+    // A red square crossing a static gray frame: the subject changes, the background does not.
+    let (w, h, n) = (32usize, 32usize, 17usize);
+    let mut data = Vec::with_capacity(w * h * 3 * n);
+    for t in 0..n {
+        for y in 0..h {
+            for x in 0..w {
+                let inside = (10..16).contains(&y) && (t + 2..t + 8).contains(&x);
+                data.extend_from_slice(if inside { &[230, 20, 20] } else { &[128, 128, 128] });
+            }
+        }
+    }
+    let v = Video::new(w as u32, h as u32, 8.0, data).expect("video");
+    assert!((background(&v) - 1.0).abs() < 1e-9, "background_only leaves a static gray frame");
+    assert!(subject(&v) < 1.0);
+}

@@ -1,0 +1,38 @@
+//! `background_consistency`: VBench's background consistency recipe on the world encoder's frame
+//! features of every frame with its saturated foreground painted over by the background's mean
+//! colour (VBench uses CLIP ViT-B/32 on whole frames; separating the background explicitly lets
+//! one extractor serve both). Camera motion and background changes lower it; moving objects do
+//! not.
+
+use crate::feature_consistency::vbench_consistency;
+use crate::registry::{Direction, FrameInput, Metric, MetricError};
+use crate::video::Video;
+
+pub struct BackgroundConsistency;
+
+impl Metric for BackgroundConsistency {
+    fn id(&self) -> &'static str {
+        "background_consistency"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn description(&self) -> &'static str {
+        "VBench background consistency on world-encoder features of all frames with saturated foreground pixels replaced by the background mean, 32×32."
+    }
+    fn direction(&self) -> Direction {
+        Direction::HigherIsBetter
+    }
+    fn range(&self) -> (f64, f64) {
+        (0.0, 1.0)
+    }
+    fn compute(&self, _video: &Video) -> Result<f64, MetricError> {
+        Err(MetricError::NeedsFeatures)
+    }
+    fn frame_input(&self) -> Option<FrameInput> {
+        Some(FrameInput::Background)
+    }
+    fn compute_features(&self, features: &[Vec<f64>]) -> Result<f64, MetricError> {
+        vbench_consistency(features)
+    }
+}

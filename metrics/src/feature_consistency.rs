@@ -1,0 +1,77 @@
+//! VBench's consistency recipe over per-frame features (../shared/reference/metric-recipes.md
+//! §3.3): with unit features e_0 … e_{T−1},
+//! s_i = (max(0, cos(e_{i−1}, e_i)) + max(0, cos(e_0, e_i))) / 2 for i ≥ 1, and a video's score is
+//! the mean of s_i. Shared by `subject_consistency` and `background_consistency`, which differ in
+//! the frames the extractor sees.
+
+use crate::registry::MetricError;
+use crate::video::Video;
+
+fn cos(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na * nb) }
+}
+
+/// The per-video VBench consistency of `features` (at least 2 frames).
+pub fn vbench_consistency(features: &[Vec<f64>]) -> Result<f64, MetricError> {
+    if features.len() < 2 {
+        return Err(MetricError::TooFewFrames { needed: 2, got: features.len() });
+    }
+    let sum: f64 = (1..features.len())
+        .map(|i| (cos(&features[i - 1], &features[i]).max(0.0) + cos(&features[0], &features[i]).max(0.0)) / 2.0)
+        .sum();
+    // Rounding can put a cosine of identical vectors a hair above 1.
+    Ok((sum / (features.len() - 1) as f64).min(1.0))
+}
+
+/// Saturation (max − min channel, 0–255) above which a pixel counts as foreground: the palette's
+/// object colours are saturated, the world's backgrounds (gray, white, black, checkers, value
+/// noise) are not.
+pub const FOREGROUND_SATURATION: u8 = 90;
+
+/// Each frame with its saturated pixels replaced by the mean colour of its unsaturated ones, so a
+/// feature extractor sees the background only.
+pub fn background_only(video: &Video) -> Video {
+    let mut out = Vec::with_capacity(video.as_bytes().len());
+    for f in video.frames() {
+        let sat = |p: &[u8]| p.iter().max().copied().unwrap_or(0) - p.iter().min().copied().unwrap_or(0);
+        let (mut sum, mut n) = ([0u64; 3], 0u64);
+        for p in f.chunks_exact(3) {
+            if sat(p) <= FOREGROUND_SATURATION {
+                for c in 0..3 {
+                    sum[c] += u64::from(p[c]);
+                }
+                n += 1;
+            }
+        }
+        let fill = if n == 0 { [0u8; 3] } else { sum.map(|s| ((s + n / 2) / n) as u8) };
+        for p in f.chunks_exact(3) {
+            out.extend_from_slice(if sat(p) <= FOREGROUND_SATURATION { p } else { &fill });
+        }
+    }
+    Video::new(video.width(), video.height(), video.fps(), out).unwrap_or_else(|_| video.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_frames_score_one_and_orthogonal_frames_score_zero() {
+        let same = vec![vec![0.6, 0.8]; 5];
+        assert!((vbench_consistency(&same).unwrap() - 1.0).abs() < 1e-12);
+        let flip = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0]];
+        // s_1 = (0 + 0)/2, s_2 = (0 + 1)/2 → 0.25.
+        assert!((vbench_consistency(&flip).unwrap() - 0.25).abs() < 1e-12);
+        assert!(vbench_consistency(&[vec![1.0]]).is_err());
+    }
+
+    #[test]
+    fn background_only_removes_saturated_objects_and_keeps_the_rest() {
+        // 2×1 frame: a gray pixel and a red one.
+        let v = Video::new(2, 1, 8.0, vec![100, 100, 100, 255, 0, 0]).unwrap();
+        assert_eq!(background_only(&v).as_bytes(), &[100, 100, 100, 100, 100, 100]);
+    }
+}

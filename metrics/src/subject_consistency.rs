@@ -1,0 +1,36 @@
+//! `subject_consistency`: VBench's subject consistency recipe on the world encoder's frame
+//! features of every whole frame (VBench uses DINO ViT-B/16; ours is the embedded extractor, so
+//! values are comparable only with ours). 1 = every frame looks like the first and the previous.
+
+use crate::feature_consistency::vbench_consistency;
+use crate::registry::{Direction, FrameInput, Metric, MetricError};
+use crate::video::Video;
+
+pub struct SubjectConsistency;
+
+impl Metric for SubjectConsistency {
+    fn id(&self) -> &'static str {
+        "subject_consistency"
+    }
+    fn version(&self) -> u32 {
+        1
+    }
+    fn description(&self) -> &'static str {
+        "VBench subject consistency (mean of cos to the first and previous frame, clamped at 0) on world-encoder features of all frames, stretched to 32×32."
+    }
+    fn direction(&self) -> Direction {
+        Direction::HigherIsBetter
+    }
+    fn range(&self) -> (f64, f64) {
+        (0.0, 1.0)
+    }
+    fn compute(&self, _video: &Video) -> Result<f64, MetricError> {
+        Err(MetricError::NeedsFeatures)
+    }
+    fn frame_input(&self) -> Option<FrameInput> {
+        Some(FrameInput::Full)
+    }
+    fn compute_features(&self, features: &[Vec<f64>]) -> Result<f64, MetricError> {
+        vbench_consistency(features)
+    }
+}
