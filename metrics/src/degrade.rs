@@ -76,9 +76,9 @@ pub fn shuffle_frames(v: &Video, fraction: f64, seed: u64) -> Video {
     let mut chosen: Vec<usize> = (0..n).collect();
     chosen.shuffle(&mut rng);
     chosen.truncate(k);
-    let mut targets = chosen.clone();
-    // A derangement-ish rotation of the chosen positions, so every chosen frame moves.
-    targets.sort_unstable();
+    // A cyclic derangement over the chosen positions in random order: every chosen frame moves,
+    // to a random other chosen position (sorting them first would make it a mere time shift).
+    let targets = chosen.clone();
     let mut sources = targets.clone();
     sources.rotate_left(1.min(k));
     for (t, s) in targets.iter().zip(&sources) {

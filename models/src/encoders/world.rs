@@ -182,7 +182,7 @@ impl WorldEncoder {
         let short = &weights_sha256[..weights_sha256.len().min(12)];
         videval_metrics::distribution::Contract {
             extractor: format!(
-                "world-encoder@{short} video embedding ({}-d, unit norm)",
+                "world-encoder@{short} video embedding ({}-d, unit norm) + 4 motion statistics of its frame features",
                 self.file.architecture.embed_dim
             ),
             preprocess: format!(
@@ -244,8 +244,12 @@ impl WorldEncoder {
     pub fn embed_videos(&self, videos: &[&videval_metrics::Video]) -> Result<Vec<Vec<f64>>> {
         let mut out = Vec::with_capacity(videos.len());
         for chunk in videos.chunks(32) {
-            let (_, e) = self.encode_video(&self.batch(chunk)?)?;
-            out.extend(e.to_dtype(DType::F64)?.to_vec2::<f64>()?);
+            let (f, e) = self.encode_video(&self.batch(chunk)?)?;
+            let frames = l2_normalise(&f)?.to_dtype(DType::F64)?.to_vec3::<f64>()?;
+            for (mut row, u) in e.to_dtype(DType::F64)?.to_vec2::<f64>()?.into_iter().zip(frames) {
+                row.extend(motion_statistics(&u));
+                out.push(row);
+            }
         }
         Ok(out)
     }
@@ -321,6 +325,25 @@ pub fn temporal_negatives(f: &Tensor, rng: &mut ChaCha8Rng) -> Result<Tensor> {
     let frozen = f.index_select(&Tensor::zeros(t, DType::U32, dev)?, 1)?;
     let reversed = f.index_select(&Tensor::from_vec((0..t as u32).rev().collect::<Vec<_>>(), t, dev)?, 1)?;
     Tensor::cat(&[shuffled, frozen, reversed], 0)
+}
+
+/// Motion statistics of a clip's unit frame features `u[t]`, appended to the video embedding in
+/// FVD-W features: the mean and the largest step ‖u_{t+1} − u_t‖, the net displacement
+/// ‖u_last − u_first‖, and straightness (net displacement over path length; 1 for a steady
+/// change, near 0 when frames jump back and forth). The learned embedding alone barely reacts
+/// to shuffled frames; these make temporal order and motion amount count explicitly.
+pub fn motion_statistics(u: &[Vec<f64>]) -> [f64; 4] {
+    let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt();
+    let steps: Vec<f64> = u.windows(2).map(|w| dist(&w[0], &w[1])).collect();
+    let path: f64 = steps.iter().sum();
+    let mean = path / steps.len().max(1) as f64;
+    let max = steps.iter().copied().fold(0.0, f64::max);
+    let net = match (u.first(), u.last()) {
+        (Some(a), Some(b)) => dist(a, b),
+        _ => 0.0,
+    };
+    let straight = if path > 1e-9 { net / path } else { 1.0 };
+    [mean, max, net, straight]
 }
 
 pub fn l2_normalise(x: &Tensor) -> Result<Tensor> {
