@@ -11,9 +11,10 @@ were seen, and the share that passed.
 import collections
 import json
 import pathlib
+import re
 import sys
 
-MISSING = ("found in the video", "never seen", "not seen")
+MISSING = re.compile(r"found in the video|never seen|not seen|: 0 \w+ objects per frame")
 
 
 def main():
@@ -24,13 +25,12 @@ def main():
             for line in path.read_text().splitlines():
                 r = json.loads(line)
                 if r["metric"].startswith("probe:") and r.get("detail"):
-                    latest[(r["unit"], r["metric"])] = r
-            for (unit, _), r in latest.items():
-                suite = unit.split("/")[0] if "/" in unit else "all"
+                    latest[(r["suite"], r["case_id"], r["seed_idx"], r["metric"])] = r
+            for (suite, *_), r in latest.items():
                 for verdict in r["detail"].split(" | "):
                     s = stats[suite]
                     s[0] += 1
-                    s[1] += not any(m in verdict for m in MISSING)
+                    s[1] += not MISSING.search(verdict)
                     s[2] += verdict.startswith("pass")
         for suite, (n, seen, passed) in sorted(stats.items()):
             print(f"{run}  {suite:<10} checks {n:4d}  objects seen {seen / max(n, 1):6.1%}  passed {passed / max(n, 1):6.1%}")

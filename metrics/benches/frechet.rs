@@ -9,32 +9,11 @@
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use videval_metrics::distribution::{Contract, FeatureStats, Features, frechet_distance};
+use videval_metrics::distribution::{Contract, FeatureStats, frechet_distance};
 
-const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn uniform(seed: u64, k: u64) -> f64 {
-    let mut z = seed.wrapping_add((k + 1).wrapping_mul(GAMMA));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 * 2f64.powi(-53) * 2.0 - 1.0
-}
-
-fn features(seed: u64, n: usize, d: usize, scale: f64, shift: f64) -> Features {
-    let rows: Vec<Vec<f64>> = (0..n)
-        .map(|i| {
-            let u = |j: usize| uniform(seed, (i * d + j) as u64);
-            (0..d)
-                .map(|j| {
-                    let s = 0.5 + ((j * 7) % 13) as f64 / 13.0 * scale;
-                    s * u(j) + 0.5 * u((j + 1) % d) + shift * (0.1 * j as f64).sin()
-                })
-                .collect()
-        })
-        .collect();
-    Features::from_rows(&rows).unwrap_or_else(|e| panic!("{e}"))
-}
+#[path = "../tests/support/formula.rs"]
+mod formula;
+use formula::features;
 
 fn bench(c: &mut Criterion) {
     let contract = Contract { extractor: "formula".into(), preprocess: "none".into() };

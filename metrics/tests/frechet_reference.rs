@@ -6,32 +6,12 @@
 
 use videval_metrics::distribution::{Contract, FeatureStats, Features, frechet_distance};
 
-const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn uniform(seed: u64, k: u64) -> f64 {
-    let mut z = seed.wrapping_add((k + 1).wrapping_mul(GAMMA));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 * 2f64.powi(-53) * 2.0 - 1.0
-}
+#[path = "support/formula.rs"]
+mod formula;
 
 fn features(set: &serde_json::Value, d: usize) -> Features {
-    let seed = set["seed"].as_u64().unwrap_or_default();
-    let n = set["n"].as_u64().unwrap_or_default() as usize;
-    let (scale, shift) = (set["scale"].as_f64().unwrap_or_default(), set["shift"].as_f64().unwrap_or_default());
-    let rows: Vec<Vec<f64>> = (0..n)
-        .map(|i| {
-            let u = |j: usize| uniform(seed, (i * d + j) as u64);
-            (0..d)
-                .map(|j| {
-                    let s = 0.5 + ((j * 7) % 13) as f64 / 13.0 * scale;
-                    s * u(j) + 0.5 * u((j + 1) % d) + shift * (0.1 * j as f64).sin()
-                })
-                .collect()
-        })
-        .collect();
-    Features::from_rows(&rows).expect("finite features")
+    let get = |k: &str| set[k].as_f64().unwrap_or_default();
+    formula::features(set["seed"].as_u64().unwrap_or_default(), get("n") as usize, d, get("scale"), get("shift"))
 }
 
 #[test]
