@@ -186,7 +186,7 @@ fn fit_nd_target(checkpoints: &[CheckpointEntry]) -> NdOut {
     let ys: Vec<f64> = points.iter().map(|p| p.3).collect();
     let mut notes = vec![
         "points at smaller D come from the validation curve of one cosine schedule: they sit above what a run of that \
-         length would reach, which biases β low (Chinchilla's caveat)"
+         length would reach, which makes the loss fall faster with D than it would and biases β upward (Chinchilla's caveat)"
             .to_string(),
     ];
     let Some(ci) = videval_metrics::stats::scaling::bootstrap_nd(&ns, &ds, &ys, 200, SEED) else {
@@ -475,17 +475,24 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         }
         if let Some(nd) = &scaling.nd {
             match &nd.fit {
-                Some(f) => println!(
-                    "{:<28} E {:.4} {}  α {:.3} {}  β {:.3} {}  ({} points)",
-                    "L(N, D) val_loss",
-                    f["fit"]["e"].as_f64().unwrap_or(f64::NAN),
-                    f["e"],
-                    f["fit"]["alpha"].as_f64().unwrap_or(f64::NAN),
-                    f["alpha"],
-                    f["fit"]["beta"].as_f64().unwrap_or(f64::NAN),
-                    f["beta"],
-                    nd.points.len()
-                ),
+                Some(f) => {
+                    let v = |k: &str| f["fit"][k].as_f64().unwrap_or(f64::NAN);
+                    let ci = |k: &str| {
+                        let x = |i: usize| f[k][i].as_f64().unwrap_or(f64::NAN);
+                        format!("[{:.3}, {:.3}]", x(0), x(1))
+                    };
+                    println!(
+                        "{:<28} E {:.4} {}  α {:.3} {}  β {:.3} {}  ({} points)",
+                        "L(N, D) val_loss",
+                        v("e"),
+                        ci("e"),
+                        v("alpha"),
+                        ci("alpha"),
+                        v("beta"),
+                        ci("beta"),
+                        nd.points.len()
+                    )
+                }
                 None => println!("{:<28} {}", "L(N, D) val_loss", nd.notes.join("; ")),
             }
         }
