@@ -29,14 +29,24 @@ fn ok_records_per_unit(run: &Path) -> BTreeMap<String, usize> {
 }
 
 #[test]
-fn three_shards_merged_equal_one_shard_byte_for_byte() {
+fn three_concurrent_shards_merged_equal_one_shard_byte_for_byte() {
     let sb = Sandbox::new();
     let base = ["run", "--suite", "smoke,left_right", "--limit", "4"];
-    for k in 0..3 {
-        let k = k.to_string();
-        let mut a = base.to_vec();
-        a.extend(["--out", "runs/sharded", "--store", "store-a", "--num-shards", "3", "--shard", &k]);
-        let out = sb.run(&a);
+    // The three shards run at once, as the tasks of a Slurm array would, sharing one store.
+    let children: Vec<_> = (0..3)
+        .map(|k| {
+            let k = k.to_string();
+            let mut a = base.to_vec();
+            a.extend(["--out", "runs/sharded", "--store", "store-a", "--num-shards", "3", "--shard", &k]);
+            sb.command(&a)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawning a shard")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("a shard process");
         assert_eq!(code(&out), 0, "{}", text(&out));
         assert!(text(&out).contains("videval merge runs/sharded"), "{}", text(&out));
     }
