@@ -384,6 +384,47 @@ impl Row {
     }
 }
 
+/// A metamorphic row for motion smoothness: on clips where an object travels at least a quarter
+/// of the frame width, shuffling the frames (a random cyclic derangement) must lower it. "Oracle"
+/// means the metric is computable on the original clip. Measured and left out (below 99%):
+/// subject consistency dropped on 73% of shuffled world clips (VBench's recipe compares with
+/// the first frame, which a shuffle replaces) and the warping error rose on 93%.
+fn metric_rows(video: &Video, truth: &Truth, rows: &mut BTreeMap<String, Row>, family: Family, seed: u64) {
+    use videval_metrics::Metric;
+    let w = f64::from(video.width());
+    let travels = truth.frames.first().zip(truth.frames.last()).is_some_and(|(a, b)| {
+        a.objects.iter().zip(&b.objects).any(|(p, q)| {
+            p.in_frame && q.in_frame && ((p.center[0] - q.center[0]).hypot(p.center[1] - q.center[1])) >= 0.25 * w
+        })
+    });
+    if !travels || video.len() < 8 {
+        return;
+    }
+    let shuffled = videval_metrics::degrade::shuffle_frames(video, 1.0, seed);
+    let checks: [(&dyn Metric, bool); 1] = [(&videval_metrics::motion_smoothness::MotionSmoothness, true)];
+    for (metric, drops) in checks {
+        let name = format!("metric:{}", metric.id());
+        let row = rows.entry(name.clone()).or_insert_with(|| Row { probe: name, ..Default::default() });
+        row.oracle += 1;
+        let Ok(orig) = metric.measure(video) else {
+            if row.examples.len() < 3 {
+                row.examples.push(format!("{} seed {seed} oracle: not computable", family.name()));
+            }
+            continue;
+        };
+        row.oracle_pass += 1;
+        row.transformed += 1;
+        match metric.measure(&shuffled) {
+            Ok(x) if (x < orig) == drops && x != orig => row.detected += 1,
+            other => {
+                if row.examples.len() < 3 {
+                    row.examples.push(format!("{} seed {seed} shuffle: {other:?} vs {orig:.4}", family.name()));
+                }
+            }
+        }
+    }
+}
+
 /// Runs the self-test on `per_family` scenes of every family from `seed`.
 pub fn run(per_family: u64, seed: u64) -> Vec<Row> {
     let jobs: Vec<(Family, u64)> =
@@ -430,6 +471,7 @@ pub fn run(per_family: u64, seed: u64) -> Vec<Row> {
                     }
                 }
             }
+            metric_rows(&video, &truth, &mut rows, family, s);
             rows
         })
         .collect();
