@@ -65,6 +65,19 @@ pub fn resolve(arg: &str) -> Result<PathBuf> {
     }
     let by_name = weights_dir().join(p.file_name().unwrap_or(p.as_os_str()));
     if by_name.join("config.json").is_file() {
+        // A checkpoint listed in its weights folder's manifest (the committed ones are) is
+        // checked against it before it is used.
+        use videval_models::encoders::manifest::Manifest;
+        let name = by_name.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(root) = by_name.parent().and_then(Path::parent) {
+            let path = root.join("manifest.json");
+            if path.is_file() {
+                let m = Manifest::load(&path).map_err(|e| Error::Config(e.to_string()))?;
+                if m.entry(name).is_ok() {
+                    m.verify(root, name).map_err(|e| Error::Config(e.to_string()))?;
+                }
+            }
+        }
         return Ok(by_name);
     }
     Err(Error::Config(format!(
