@@ -21,15 +21,18 @@ use crate::store::write_atomic;
 /// The world encoder and its weights' sha256: from `weights` (a folder with model.safetensors and
 /// config.json; the user's own training) or the committed one, checked against the manifest.
 pub fn load_world_encoder(weights: Option<&Path>) -> Result<(WorldEncoder, String)> {
-    let dir = match weights {
-        Some(d) => d.to_path_buf(),
+    let (dir, sha) = match weights {
+        Some(d) => {
+            let file = d.join("model.safetensors");
+            (d.to_path_buf(), manifest::sha256_file(&file).map_err(Error::io(&file))?.0)
+        }
         None => {
             let m = manifest::committed().map_err(|e| Error::Config(e.to_string()))?;
-            m.verify(&manifest::weights_root(), "world-encoder").map_err(|e| Error::Config(e.to_string()))?
+            let dir = m.verify(&manifest::weights_root(), WORLD_ENCODER).map_err(|e| Error::Config(e.to_string()))?;
+            // Verified just now: the manifest's sum is the file's.
+            (dir, world_encoder_id())
         }
     };
-    let file = dir.join("model.safetensors");
-    let (sha, _) = manifest::sha256_file(&file).map_err(Error::io(&file))?;
     let device = crate::device::default_device()?;
     let enc = WorldEncoder::load(&dir, &device).map_err(Error::Config)?;
     Ok((enc, sha))
@@ -45,11 +48,20 @@ pub fn world_encoder() -> std::result::Result<&'static (WorldEncoder, String), S
 /// The committed world encoder's weights sha256 as the manifest lists it (no loading): part of
 /// the cache key of every feature metric's score.
 pub fn world_encoder_id() -> String {
-    manifest::committed()
-        .ok()
-        .and_then(|m| m.entry("world-encoder").ok().and_then(|e| e.files.first().map(|f| f.sha256.clone())))
-        .unwrap_or_else(|| "unavailable".into())
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        manifest::committed()
+            .ok()
+            .and_then(|m| {
+                let e = m.entry(WORLD_ENCODER).ok()?;
+                e.files.iter().find(|f| f.path == "model.safetensors").map(|f| f.sha256.clone())
+            })
+            .unwrap_or_else(|| "unavailable".into())
+    })
+    .clone()
 }
+
+const WORLD_ENCODER: &str = "world-encoder";
 
 /// Per-frame unit features of `video` for a feature metric, on the frames `input` names.
 pub fn frame_features(
@@ -113,6 +125,9 @@ fn side(path: &Path, enc: &WorldEncoder, sha: &str) -> Result<Side> {
             message: format!("{e} (expected a folder of videos or a .vvstats file)"),
         })?;
         return Ok(Side::Stats(stats));
+    }
+    if !path.is_dir() {
+        return Err(Error::Config(format!("{}: not a folder of videos or a .vvstats file", path.display())));
     }
     let videos = decode_all(&videos_in(path)?)?;
     let refs: Vec<&Video> = videos.iter().collect();

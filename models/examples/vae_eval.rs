@@ -37,7 +37,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let truth = truth.ok_or("no truth")?;
             let x = video_tensor(&video, &dev)?;
             let recon = model.vae.decode(&model.vae.encode(&x)?.0)?;
-            let recon = if std::env::var("FLIP").is_ok() { recon.flip(&[3])? } else { recon };
             let out = tensor_video(&recon.squeeze(0)?, video.fps())?;
             for t in 0..frames {
                 let (a, b) = (video.frame(t), out.frame(t));

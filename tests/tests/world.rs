@@ -209,3 +209,30 @@ fn aspect_probe_catches_a_squeezed_picture() {
     let verdict = check(&Expectation::Aspect(Aspect { ratio: "5:4".into(), tolerance: 0.02 }), &Context::new(&wide));
     assert!(!verdict.pass && verdict.reason.contains("stretched"), "{}", verdict.reason);
 }
+
+/// `videval fvd` end to end on two folders of world videos: a set against itself is 0, another
+/// set gives a positive FVD-W with a CI and the small-N warning, and saved statistics reproduce
+/// the folder's number exactly.
+#[test]
+fn fvd_cli_on_folders_and_saved_statistics() {
+    let sb = Sandbox::new();
+    for (dir, seed) in [("a", "1"), ("b", "500")] {
+        let out = sb.run(&["world", "sample", "--family", "physics", "-n", "12", "-o", dir, "--seed", seed]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (code, same) = sb.run_json(&["fvd", "a", "a", "--bootstrap", "20"]);
+    assert_eq!(code, 0);
+    assert!(same["value"].as_f64().unwrap() < 1e-9, "{same}");
+    let (code, ab) = sb.run_json(&["fvd", "a", "b", "--bootstrap", "20", "--save-stats", "a.vvstats"]);
+    assert_eq!(code, 0);
+    let v = ab["value"].as_f64().unwrap();
+    assert!(v > 0.0 && ab["metric"] == "FVD-W" && ab["n_a"] == 12, "{ab}");
+    assert!(ab["interval"]["lower"].as_f64().unwrap() <= ab["interval"]["upper"].as_f64().unwrap());
+    assert!(ab["warnings"][0].as_str().unwrap().contains("biased upward"), "{ab}");
+    assert!(ab["extractor"].as_str().unwrap().starts_with("world-encoder@"), "{ab}");
+    let (code, from_stats) = sb.run_json(&["fvd", "a.vvstats", "b", "--bootstrap", "0"]);
+    assert_eq!(code, 0);
+    assert_eq!(from_stats["value"].as_f64().unwrap(), v, "statistics file must reproduce the folder's FVD-W");
+    let out = sb.run(&["fvd", "missing", "b"]);
+    assert_eq!(out.status.code(), Some(3));
+}

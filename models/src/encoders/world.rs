@@ -299,14 +299,10 @@ impl WorldEncoder {
             None => video.clone(),
         };
         let t2v = text.matmul(&candidates.t()?)?.broadcast_mul(&scale)?;
-        let a = candidate_loss(&v2t, &targets)?;
-        let b = candidate_loss(&t2v, &targets)?;
+        let a = candle_nn::loss::cross_entropy(&v2t, &targets)?;
+        let b = candle_nn::loss::cross_entropy(&t2v, &targets)?;
         (a + b)? / 2.0
     }
-}
-
-fn candidate_loss(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    candle_nn::loss::cross_entropy(logits, targets)
 }
 
 /// Temporal hard negatives from per-frame features [B, T, F]: the frames shuffled (a rotation

@@ -380,3 +380,22 @@ mod tests {
         assert!(d[..4].iter().all(|&v| v == 0.0) && d[4] > 0.0, "{d:?}");
     }
 }
+
+/// Test support: the element of `var` with the largest analytic gradient `grad`, and the central
+/// finite difference of `loss` there (step `h`, f32 weights); `var` is restored afterwards.
+#[cfg(test)]
+pub(crate) fn finite_difference_at_max(var: &Var, grad: &Tensor, h: f32, loss: &dyn Fn() -> f64) -> (usize, f32, f32) {
+    let g = grad.flatten_all().and_then(|g| g.to_vec1::<f32>()).unwrap_or_default();
+    let w0 = var.as_tensor().flatten_all().and_then(|w| w.to_vec1::<f32>()).unwrap_or_default();
+    let i = (0..g.len()).max_by(|&a, &b| g[a].abs().total_cmp(&g[b].abs())).unwrap_or(0);
+    let set = |w: Vec<f32>| var.set(&Tensor::from_vec(w, var.dims(), var.device()).unwrap_or_else(|e| panic!("{e}")));
+    let at = |d: f32| {
+        let mut w = w0.clone();
+        w[i] += d;
+        set(w).unwrap_or_else(|e| panic!("{e}"));
+        loss()
+    };
+    let fd = ((at(h) - at(-h)) / (2.0 * f64::from(h))) as f32;
+    set(w0).unwrap_or_else(|e| panic!("{e}"));
+    (i, g[i], fd)
+}

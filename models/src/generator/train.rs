@@ -726,24 +726,15 @@ mod tests {
                 bad.push(format!("{name}: no gradient"));
                 continue;
             };
-            let g = g.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let w0 = var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let i = (0..g.len()).max_by(|&a, &b| g[a].abs().total_cmp(&g[b].abs())).unwrap();
-            if g[i].abs() < 1e-4 {
+            let (i, g, fd) = super::super::nn::finite_difference_at_max(var, g, 1e-2, &|| {
+                f64::from(loss().to_scalar::<f32>().unwrap())
+            });
+            if g.abs() < 1e-4 {
                 continue;
             }
-            let h = 1e-2f32;
-            let at = |d: f32| {
-                let mut w = w0.clone();
-                w[i] += d;
-                var.set(&Tensor::from_vec(w, var.dims(), &dev).unwrap()).unwrap();
-                f64::from(loss().to_scalar::<f32>().unwrap())
-            };
-            let fd = ((at(h) - at(-h)) / (2.0 * f64::from(h))) as f32;
-            var.set(&Tensor::from_vec(w0, var.dims(), &dev).unwrap()).unwrap();
             // f32 central differences at h = 1e-2 carry ~1e-5 of rounding noise.
-            if (fd - g[i]).abs() > 0.05 * g[i].abs() + 2e-5 {
-                bad.push(format!("{name}[{i}]: analytic {} vs finite difference {fd}", g[i]));
+            if (fd - g).abs() > 0.05 * g.abs() + 2e-5 {
+                bad.push(format!("{name}[{i}]: analytic {g} vs finite difference {fd}"));
             }
         }
         assert!(bad.is_empty(), "wrong gradients:\n{}", bad.join("\n"));

@@ -312,21 +312,12 @@ mod gradient_tests {
         ] {
             let var = &p.vars()[name];
             let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{name}: no gradient"));
-            let g = g.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let w0 = var.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            // The element with the largest gradient, so the finite difference is well above noise.
-            let i = (0..g.len()).max_by(|&a, &b| g[a].abs().total_cmp(&g[b].abs())).unwrap();
-            let h = 1e-2f32;
-            let at = |d: f32| {
-                let mut w = w0.clone();
-                w[i] += d;
-                var.set(&Tensor::from_vec(w, var.dims(), &dev).unwrap()).unwrap();
-                loss(&vae, &x).to_scalar::<f32>().unwrap()
-            };
-            let fd = (at(h) - at(-h)) / (2.0 * h);
-            var.set(&Tensor::from_vec(w0, var.dims(), &dev).unwrap()).unwrap();
-            let rel = (fd - g[i]).abs() / g[i].abs().max(1e-6);
-            assert!(rel < 0.05, "{name}[{i}]: analytic {} vs finite difference {fd}", g[i]);
+            // At the element with the largest gradient, so the finite difference is well above noise.
+            let (i, g, fd) = super::super::nn::finite_difference_at_max(var, g, 1e-2, &|| {
+                f64::from(loss(&vae, &x).to_scalar::<f32>().unwrap())
+            });
+            let rel = (fd - g).abs() / g.abs().max(1e-6);
+            assert!(rel < 0.05, "{name}[{i}]: analytic {g} vs finite difference {fd}");
         }
     }
 }
