@@ -162,15 +162,7 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
     if let Some((b, _)) = &bar {
         b.finish();
     }
-    trained.model.save(&out, &trained.weights).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut csv = String::from("stage,step,samples,loss,grad_norm,lr,seconds\n");
-    for r in &trained.log {
-        csv.push_str(&format!(
-            "{},{},{},{:.6},{:.6},{:.3e},{:.2}\n",
-            r.stage, r.step, r.samples, r.loss, r.grad_norm, r.lr, r.seconds
-        ));
-    }
-    write_atomic(&out.join("loss.csv"), csv.as_bytes())?;
+    trained.save(&out).map_err(|e| Error::Internal(e.to_string()))?;
     write_curve(&out)?;
     let t = &trained.model.config.training;
     println!(

@@ -3,7 +3,12 @@
 //! - [`world`]: the project's own video/text dual encoder, trained contrastively on world clips
 //!   and their captions; the embedded default (FVD-W, CLIP-W, frame features) that needs no
 //!   download.
+//! - [`i3d`]: Inception-I3D (Kinetics-400), the canonical FVD network, ported from pytorch-i3d;
+//!   weights from the user (`models/weights/encoder/convert_i3d.py`).
+//! - [`clip`]: CLIP through candle-transformers, from a local Hugging Face checkpoint.
 //! - [`manifest`]: the checksum manifest every extractor's weights are loaded through.
 
+pub mod clip;
+pub mod i3d;
 pub mod manifest;
 pub mod world;

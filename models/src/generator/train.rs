@@ -12,6 +12,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dit::{Dit, DitInput, IMAGE_FPS, masked_mse};
@@ -177,7 +178,9 @@ pub fn build_vocab() -> Vocab {
     Vocab::build(texts.iter().map(String::as_str))
 }
 
-/// A batch of world clips [n, 3, frames, h, w] and their captions.
+/// A batch of world clips [n, 3, frames, h, w] and their captions. Scenes and captions are drawn
+/// in order from `rng`; the clips are rendered in parallel (rendering draws nothing), so the data
+/// stream does not depend on the thread count.
 fn world_batch(
     rng: &mut ChaCha8Rng,
     n: usize,
@@ -185,19 +188,22 @@ fn world_batch(
     size: [usize; 2],
     device: &Device,
 ) -> Result<(Tensor, Vec<String>)> {
-    let mut clips = Vec::with_capacity(n);
+    let mut jobs = Vec::with_capacity(n);
     let mut captions = Vec::with_capacity(n);
     for _ in 0..n {
         let family = Family::ALL[rng.random_range(0..Family::ALL.len())];
         let (scene, base) = sample(family, rng.random());
         let settings = Settings { width: size[0] as u32, height: size[1] as u32, fps: base.fps, frames: frames as u32 };
-        let (video, _) = render(&scene, &settings, false);
-        clips.push(video_tensor(&video, device)?);
         let (long, short) = describe(&scene, &settings);
         let caption = if rng.random_bool(0.7) { short } else { long };
         captions.push(paraphrase(&caption, rng));
+        jobs.push((scene, settings));
     }
-    Ok((Tensor::cat(&clips, 0)?, captions))
+    let clips = jobs
+        .par_iter()
+        .map(|(scene, settings)| video_tensor(&render(scene, settings, false).0, &Device::Cpu))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    Ok((Tensor::cat(&clips, 0)?.to_device(device)?, captions))
 }
 
 /// AdamW with decoupled weight decay, over a fixed list of variables.
@@ -320,6 +326,24 @@ pub struct Trained {
     pub model: Model,
     pub weights: BTreeMap<String, Tensor>,
     pub log: Vec<LogRow>,
+}
+
+impl Trained {
+    /// Writes the checkpoint (weights + config.json) and its loss log `loss.csv` into `dir`.
+    pub fn save(&self, dir: &std::path::Path) -> Result<()> {
+        self.model.save(dir, &self.weights)?;
+        let mut csv = String::from("stage,step,samples,loss,grad_norm,lr,seconds\n");
+        for r in &self.log {
+            csv.push_str(&format!(
+                "{},{},{},{:.6},{:.6},{:.3e},{:.2}\n",
+                r.stage, r.step, r.samples, r.loss, r.grad_norm, r.lr, r.seconds
+            ));
+        }
+        let (tmp, path) = (dir.join(".loss.csv.tmp"), dir.join("loss.csv"));
+        std::fs::write(&tmp, csv)
+            .and_then(|_| std::fs::rename(&tmp, &path))
+            .map_err(|source| GenError::Io { path, source })
+    }
 }
 
 /// Per-pixel reconstruction weight [B, 1, T, H, W]: `1 + SATURATION_WEIGHT · (max − min of RGB)`.

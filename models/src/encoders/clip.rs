@@ -1,0 +1,149 @@
+//! CLIP (Radford et al. 2021) through `candle_transformers::models::clip`, from a local copy of a
+//! Hugging Face CLIP checkpoint: `config.json` (HF `CLIPConfig`), `model.safetensors` and
+//! `tokenizer.json` (e.g. openai/clip-vit-base-patch32). Nothing is downloaded.
+//!
+//! Text: the HF tokenizer adds `<|startoftext|>`/`<|endoftext|>`; longer prompts are cut to the
+//! context length with the end token kept last (OpenAI `clip.tokenize(truncate=True)`). Prompts
+//! are encoded one at a time without padding, so the pooled token — candle takes the position of
+//! the largest id, the end token in CLIP's vocabulary — is the end token, as in HF.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::clip::text_model::{Activation, ClipTextConfig};
+use candle_transformers::models::clip::vision_model::ClipVisionConfig;
+use candle_transformers::models::clip::{ClipConfig, ClipModel, div_l2_norm};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClipError {
+    #[error("{path}: {msg}")]
+    File { path: String, msg: String },
+    #[error("clip: {0}")]
+    Model(#[from] candle_core::Error),
+    #[error("clip tokenizer: {0}")]
+    Tokenizer(String),
+}
+
+/// candle's CLIP config from an HF `config.json` (`text_config`, `vision_config`, `projection_dim`),
+/// HF's defaults where a field is absent. Only `quick_gelu` is implemented by candle.
+pub fn config_from_hf(v: &Value) -> Result<ClipConfig, String> {
+    let get = |o: &Value, k: &str, d: usize| -> Result<usize, String> {
+        match o.get(k) {
+            None | Some(Value::Null) => Ok(d),
+            Some(x) => x.as_u64().map(|n| n as usize).ok_or_else(|| format!("{k}: expected a whole number, got {x}")),
+        }
+    };
+    let empty = Value::Object(Default::default());
+    let text = v.get("text_config").unwrap_or(&empty);
+    let vision = v.get("vision_config").unwrap_or(&empty);
+    let projection = get(v, "projection_dim", 512)?;
+    for (part, o) in [("text_config", text), ("vision_config", vision)] {
+        let act = o.get("hidden_act").and_then(Value::as_str).unwrap_or("quick_gelu");
+        if act != "quick_gelu" {
+            return Err(format!("{part}.hidden_act: {act:?} is not supported (candle's CLIP implements quick_gelu)"));
+        }
+    }
+    let text_config = ClipTextConfig {
+        vocab_size: get(text, "vocab_size", 49408)?,
+        embed_dim: get(text, "hidden_size", 512)?,
+        activation: Activation::QuickGelu,
+        intermediate_size: get(text, "intermediate_size", 2048)?,
+        max_position_embeddings: get(text, "max_position_embeddings", 77)?,
+        pad_with: None,
+        num_hidden_layers: get(text, "num_hidden_layers", 12)?,
+        num_attention_heads: get(text, "num_attention_heads", 8)?,
+        projection_dim: projection,
+    };
+    let image_size = get(vision, "image_size", 224)?;
+    let vision_config = ClipVisionConfig {
+        embed_dim: get(vision, "hidden_size", 768)?,
+        activation: Activation::QuickGelu,
+        intermediate_size: get(vision, "intermediate_size", 3072)?,
+        num_hidden_layers: get(vision, "num_hidden_layers", 12)?,
+        num_attention_heads: get(vision, "num_attention_heads", 12)?,
+        projection_dim: projection,
+        num_channels: get(vision, "num_channels", 3)?,
+        image_size,
+        patch_size: get(vision, "patch_size", 32)?,
+    };
+    Ok(ClipConfig { text_config, vision_config, logit_scale_init_value: 2.6592, image_size })
+}
+
+pub struct Clip {
+    model: ClipModel,
+    tokenizer: Option<tokenizers::Tokenizer>,
+    pub image_size: usize,
+    pub context: usize,
+    device: Device,
+}
+
+impl Clip {
+    pub fn new(
+        vb: VarBuilder,
+        config: &ClipConfig,
+        tokenizer: Option<tokenizers::Tokenizer>,
+    ) -> Result<Self, ClipError> {
+        Ok(Self {
+            model: ClipModel::new(vb.clone(), config)?,
+            tokenizer,
+            image_size: config.image_size,
+            context: config.text_config.max_position_embeddings,
+            device: vb.device().clone(),
+        })
+    }
+
+    /// Loads `dir/{config.json, model.safetensors, tokenizer.json}`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, ClipError> {
+        let file = |name: &str| dir.join(name);
+        let err = |p: &Path, msg: String| ClipError::File { path: p.display().to_string(), msg };
+        let cfg_path = file("config.json");
+        let text = std::fs::read_to_string(&cfg_path).map_err(|e| err(&cfg_path, e.to_string()))?;
+        let json: Value = serde_json::from_str(&text).map_err(|e| err(&cfg_path, e.to_string()))?;
+        let config = config_from_hf(&json).map_err(|m| err(&cfg_path, m))?;
+        let tok_path = file("tokenizer.json");
+        let tokenizer = tokenizers::Tokenizer::from_file(&tok_path).map_err(|e| err(&tok_path, e.to_string()))?;
+        let weights = file("model.safetensors");
+        let tensors = candle_core::safetensors::load(&weights, device).map_err(|e| err(&weights, e.to_string()))?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        Self::new(vb, &config, Some(tokenizer)).map_err(|e| err(&weights, e.to_string()))
+    }
+
+    /// Token ids of a prompt, cut to the context length with the end token kept last.
+    pub fn tokenize(&self, prompt: &str) -> Result<Vec<u32>, ClipError> {
+        let tok = self.tokenizer.as_ref().ok_or_else(|| ClipError::Tokenizer("no tokenizer loaded".into()))?;
+        let enc = tok.encode(prompt, true).map_err(|e| ClipError::Tokenizer(e.to_string()))?;
+        let mut ids = enc.get_ids().to_vec();
+        if ids.len() > self.context {
+            let last = *ids.last().expect("longer than the context, so not empty");
+            ids.truncate(self.context);
+            ids[self.context - 1] = last;
+        }
+        Ok(ids)
+    }
+
+    /// Projected text features [1, P] of one token sequence (not normalised).
+    pub fn text_features_ids(&self, ids: &[u32]) -> Result<Tensor, ClipError> {
+        let ids = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
+        Ok(self.model.get_text_features(&ids)?)
+    }
+
+    /// Projected image features [B, P] of preprocessed pixels [B, 3, S, S] (not normalised).
+    pub fn image_features(&self, pixels: &Tensor) -> Result<Tensor, ClipError> {
+        Ok(self.model.get_image_features(pixels)?)
+    }
+
+    /// Unit text embedding of a prompt.
+    pub fn embed_text(&self, prompt: &str) -> Result<Vec<f32>, ClipError> {
+        let ids = self.tokenize(prompt)?;
+        Ok(div_l2_norm(&self.text_features_ids(&ids)?)?.squeeze(0)?.to_vec1()?)
+    }
+
+    /// Unit image embeddings of frames given channels first `[T, 3, S, S]` (CLIP-normalised).
+    pub fn embed_frames(&self, data: Vec<f32>, frames: usize) -> Result<Vec<Vec<f32>>, ClipError> {
+        let s = self.image_size;
+        let x = Tensor::from_vec(data, (frames, 3, s, s), &self.device)?;
+        Ok(div_l2_norm(&self.image_features(&x)?)?.to_vec2()?)
+    }
+}

@@ -1,0 +1,162 @@
+//! The I3D port and CLIP (candle-transformers) against their PyTorch references (pytorch-i3d, HF
+//! transformers), on weights and inputs both sides generate from one formula:
+//! tests/golden/encoders_golden.py wrote the reference outputs (float64, CPU) into
+//! tests/golden/{i3d,clip}.json; this test builds the same weights through a VarBuilder backend
+//! that evaluates the formula by tensor name, and compares at 1e-4 relative (‖ours − ref‖ / ‖ref‖).
+
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::VarBuilder;
+use candle_nn::var_builder::SimpleBackend;
+use serde_json::Value;
+use videval_models::encoders::clip::{Clip, config_from_hf};
+use videval_models::encoders::i3d::I3d;
+
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn fnv1a(name: &str) -> u64 {
+    name.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
+}
+
+/// The splitmix64 stream of the golden script, in [-1, 1).
+fn uniform(seed: u64, k: u64) -> f64 {
+    let mut z = seed.wrapping_add((k + 1).wrapping_mul(GAMMA));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 * 2f64.powi(-53) * 2.0 - 1.0
+}
+
+/// encoders_golden.py's `formula_value`.
+fn formula_value(name: &str, dims: &[usize]) -> Vec<f32> {
+    let n: usize = dims.iter().product();
+    let seed = fnv1a(name);
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let fan_in: usize = dims.iter().skip(1).product();
+    (0..n as u64)
+        .map(|k| {
+            let u = uniform(seed, k);
+            let v = match last {
+                "logit_scale" => 2.6592,
+                "class_embedding" => u,
+                "running_mean" => 0.1 * u,
+                "running_var" => 1.0 + 0.5 * u,
+                "bias" => 0.1 * u,
+                _ if dims.len() >= 2 => u * (6.0 / fan_in as f64).sqrt(),
+                _ => 1.0 + 0.1 * u,
+            };
+            v as f32
+        })
+        .collect()
+}
+
+fn formula_input(name: &str, dims: &[usize]) -> Tensor {
+    let n: usize = dims.iter().product();
+    let seed = fnv1a(&format!("input:{name}"));
+    let data: Vec<f32> = (0..n as u64).map(|k| uniform(seed, k) as f32).collect();
+    Tensor::from_vec(data, dims, &Device::Cpu).unwrap()
+}
+
+/// Every tensor a model asks for, generated from its name.
+struct Formula;
+
+impl SimpleBackend for Formula {
+    fn get(&self, s: Shape, name: &str, _: candle_nn::Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        Tensor::from_vec(formula_value(name, s.dims()), s, dev)?.to_dtype(dtype)
+    }
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+        candle_core::bail!("{name}: shape unknown to the formula backend")
+    }
+    fn contains_tensor(&self, _: &str) -> bool {
+        true
+    }
+}
+
+fn formula_vb() -> VarBuilder<'static> {
+    VarBuilder::from_backend(Box::new(Formula), DType::F32, Device::Cpu)
+}
+
+fn golden(name: &str) -> Value {
+    let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+/// ‖ours − reference‖ / ‖reference‖.
+fn relative_error(ours: &[f32], reference: &[f64]) -> f64 {
+    assert_eq!(ours.len(), reference.len());
+    let diff: f64 = ours.iter().zip(reference).map(|(&a, &b)| (f64::from(a) - b).powi(2)).sum();
+    let norm: f64 = reference.iter().map(|b| b * b).sum();
+    (diff / norm).sqrt()
+}
+
+#[test]
+fn formula_matches_the_golden_script() {
+    // Values printed by encoders_golden.py's formula_value("a.weight", (2, 3)) and fnv1a.
+    assert_eq!(fnv1a("input:i3d"), 332613945508204121);
+    let v = formula_value("a.weight", &[2, 3]);
+    let want = [0.48233689, -0.76602449, 1.14080045, 1.34995066, -1.29255157, -0.76829154];
+    for (a, b) in v.iter().zip(want) {
+        assert!((f64::from(*a) - b).abs() < 1e-7, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn i3d_matches_pytorch_i3d() {
+    let g = golden("i3d");
+    let model = I3d::new(formula_vb(), 400).unwrap();
+    let x = formula_input("i3d", &[1, 3, 16, 224, 224]);
+    let out = model.forward(&x).unwrap();
+    let logits = out.logits.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let pool = out.pool.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let (e_logits, e_pool) =
+        (relative_error(&logits, &floats(&g["logits"])), relative_error(&pool, &floats(&g["pool"])));
+    eprintln!("i3d relative error: logits {e_logits:.2e}, pool {e_pool:.2e}");
+    assert!(e_logits < 1e-4 && e_pool < 1e-4, "logits {e_logits:.3e}, pool {e_pool:.3e}");
+}
+
+#[test]
+fn i3d_refuses_short_or_wrongly_sized_clips() {
+    let model = I3d::new(formula_vb(), 400).unwrap();
+    let short = Tensor::zeros((1, 3, 8, 224, 224), DType::F32, &Device::Cpu).unwrap();
+    let err = model.forward(&short).unwrap_err().to_string();
+    assert!(err.contains("T ≥ 9"), "{err}");
+    let small = Tensor::zeros((1, 3, 16, 112, 112), DType::F32, &Device::Cpu).unwrap();
+    assert!(model.forward(&small).is_err());
+}
+
+#[test]
+fn clip_matches_hf_transformers() {
+    let g = golden("clip");
+    let hf = serde_json::json!({
+        "text_config": g["config"]["text"], "vision_config": g["config"]["vision"],
+        "projection_dim": g["config"]["projection_dim"],
+    });
+    let config = config_from_hf(&hf).unwrap();
+    // Every tensor the reference model has is one candle's CLIP reads (names as in HF).
+    let model = Clip::new(formula_vb(), &config, None).unwrap();
+    for (ids, want) in g["tokens"].as_array().unwrap().iter().zip(g["text_features"].as_array().unwrap()) {
+        let ids: Vec<u32> = ids.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let got = model.text_features_ids(&ids).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let e = relative_error(&got, &floats(want));
+        eprintln!("clip text relative error {e:.2e}");
+        assert!(e < 1e-4, "text features of {ids:?}: {e:.3e}");
+    }
+    let pixels = formula_input("clip", &[2, 3, 224, 224]);
+    let got = model.image_features(&pixels).unwrap();
+    for (b, want) in g["image_features"].as_array().unwrap().iter().enumerate() {
+        let row = got.get(b).unwrap().to_vec1::<f32>().unwrap();
+        let e = relative_error(&row, &floats(want));
+        eprintln!("clip image {b} relative error {e:.2e}");
+        assert!(e < 1e-4, "image features of image {b}: {e:.3e}");
+    }
+}
+
+#[test]
+fn clip_config_refuses_other_activations() {
+    let hf = serde_json::json!({"text_config": {"hidden_act": "gelu"}});
+    let err = config_from_hf(&hf).unwrap_err();
+    assert!(err.contains("text_config.hidden_act") && err.contains("quick_gelu"), "{err}");
+}
