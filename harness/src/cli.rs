@@ -103,17 +103,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// FVD-W, KVD-W and a bootstrap CI between two folders of videos (or saved .vvstats
-    /// statistics), on the embedded world encoder.
+    /// FVD, KVD and a bootstrap CI between two folders of videos (or saved .vvstats statistics):
+    /// FVD-W on the embedded world encoder, or canonical FVD on I3D-400 weights you provide.
     Fvd {
         /// A folder of videos or a .vvstats file (the reference set).
         a: PathBuf,
         /// A folder of videos or a .vvstats file.
         b: PathBuf,
-        /// Feature extractor. Only the embedded world encoder exists in this build (FVD-W).
+        /// Feature extractor: the embedded world encoder (FVD-W) or I3D-400 (FVD; needs --weights).
         #[arg(long, value_enum, default_value = "world")]
         extractor: Extractor,
-        /// A world-encoder folder of your own (default: the committed one, checksum-verified).
+        /// Weights folder: a world encoder of your own (default: the committed one), or converted
+        /// I3D weights with their manifest.json (checksum-verified; nothing is downloaded).
         #[arg(long)]
         weights: Option<PathBuf>,
         /// Write the statistics of A to this .vvstats file for reuse.
@@ -127,13 +128,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// CLIP-W text alignment: cosine between each video's embedding and its prompt's.
+    /// Text alignment: CLIP-W (world encoder) or CLIP score (CLIP weights you provide) per video.
     Clipscore {
         /// The folder of videos.
         dir: PathBuf,
         /// `file<TAB>prompt` lines naming videos in DIR.
         #[arg(long)]
         prompts: PathBuf,
+        /// The embedded world encoder (CLIP-W) or CLIP (needs --weights).
+        #[arg(long, value_enum, default_value = "world")]
+        extractor: TextExtractor,
+        /// Weights folder: a world encoder of your own, or a CLIP checkpoint with its manifest.json.
         #[arg(long)]
         weights: Option<PathBuf>,
         #[arg(long)]
@@ -160,6 +165,17 @@ pub enum Command {
 pub enum Extractor {
     /// The embedded world encoder (FVD-W).
     World,
+    /// Inception-I3D, Kinetics-400 logits (canonical FVD); weights from --weights DIR.
+    I3d,
+}
+
+/// Text–video alignment networks of `videval clipscore`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextExtractor {
+    /// The embedded world encoder (CLIP-W).
+    World,
+    /// CLIP from a local Hugging Face checkpoint given with --weights DIR.
+    Clip,
 }
 
 fn selftest_command(per_family: u64, threshold: f64, seed: u64, json_out: bool) -> Result<ExitCode> {
@@ -982,10 +998,11 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Selftest { per_family, threshold, seed, json } => {
             selftest_command(*per_family, *threshold, *seed, *json)
         }
-        Command::Fvd { a, b, extractor: Extractor::World, weights, save_stats, bootstrap, seed, json } => {
+        Command::Fvd { a, b, extractor, weights, save_stats, bootstrap, seed, json } => {
             crate::distribution::fvd_command(&crate::distribution::FvdArgs {
                 a,
                 b,
+                extractor: *extractor,
                 weights: weights.as_deref(),
                 save_stats: save_stats.as_deref(),
                 bootstrap: *bootstrap,
@@ -993,8 +1010,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 json: *json,
             })
         }
-        Command::Clipscore { dir, prompts, weights, json } => {
-            crate::distribution::clipscore_command(dir, prompts, weights.as_deref(), *json)
+        Command::Clipscore { dir, prompts, extractor, weights, json } => {
+            crate::distribution::clipscore_command(dir, prompts, *extractor, weights.as_deref(), *json)
         }
     }
 }

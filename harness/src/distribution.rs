@@ -12,6 +12,8 @@ use videval_metrics::distribution::{
     self as dist, FeatureStats, Features, Interval, Kvd, bootstrap_two_sample, frechet_distance, kvd,
     sample_size_warnings, stats_file,
 };
+use videval_models::encoders::clip::Clip;
+use videval_models::encoders::i3d::I3d;
 use videval_models::encoders::manifest;
 use videval_models::encoders::world::WorldEncoder;
 
@@ -117,7 +119,66 @@ impl Side {
     }
 }
 
-fn side(path: &Path, enc: &WorldEncoder, sha: &str) -> Result<Side> {
+/// A video feature network for FVD/KVD with the contract its features carry.
+pub enum VideoNet {
+    World(WorldEncoder, String),
+    I3d(I3d, String),
+}
+
+/// How to get user weights for an extractor.
+const I3D_HOW: &str = "convert pytorch-i3d's rgb_imagenet.pt with `python3 models/weights/encoder/convert_i3d.py rgb_imagenet.pt DIR` (writes DIR/model.safetensors and DIR/manifest.json)";
+const CLIP_HOW: &str = "copy a Hugging Face CLIP checkpoint (config.json, model.safetensors, tokenizer.json; e.g. openai/clip-vit-base-patch32) into DIR and run `python3 models/weights/encoder/register_weights.py DIR clip`";
+
+impl VideoNet {
+    pub fn load(extractor: crate::cli::Extractor, weights: Option<&Path>) -> Result<Self> {
+        match extractor {
+            crate::cli::Extractor::World => {
+                let (enc, sha) = load_world_encoder(weights)?;
+                Ok(VideoNet::World(enc, sha))
+            }
+            crate::cli::Extractor::I3d => {
+                let dir = weights.ok_or_else(|| {
+                    Error::Config(format!("--extractor i3d needs --weights DIR (nothing is downloaded): {I3D_HOW}"))
+                })?;
+                let sha = manifest::verify_user(dir, "i3d-400", "model.safetensors", I3D_HOW)
+                    .map_err(|e| Error::Config(e.to_string()))?;
+                let device = crate::device::default_device()?;
+                let file = dir.join("model.safetensors");
+                let net = I3d::load(&file, &device)
+                    .map_err(|e| Error::BadFile { path: file, message: format!("not pytorch-i3d weights: {e}") })?;
+                Ok(VideoNet::I3d(net, sha))
+            }
+        }
+    }
+
+    fn features(&self, videos: &[&Video]) -> Result<Vec<Vec<f64>>> {
+        let rows = match self {
+            VideoNet::World(enc, _) => enc.embed_videos(videos).map_err(|e| e.to_string()),
+            VideoNet::I3d(net, _) => {
+                let device = crate::device::default_device()?;
+                net.embed_videos(videos, &device).map_err(|e| e.to_string())
+            }
+        };
+        rows.map_err(Error::Internal)
+    }
+
+    fn contract(&self) -> dist::Contract {
+        match self {
+            VideoNet::World(enc, sha) => enc.contract(sha),
+            VideoNet::I3d(_, sha) => I3d::contract(sha),
+        }
+    }
+
+    /// FVD-W / KVD-W on the world encoder (comparable only with itself), FVD / KVD on I3D-400.
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            VideoNet::World(..) => ("FVD-W", "KVD-W"),
+            VideoNet::I3d(..) => ("FVD", "KVD"),
+        }
+    }
+}
+
+fn side(path: &Path, net: &VideoNet) -> Result<Side> {
     if path.is_file() {
         let bytes = std::fs::read(path).map_err(Error::io(path))?;
         let stats = stats_file::from_bytes(&bytes, &path.display().to_string()).map_err(|e| Error::BadFile {
@@ -131,9 +192,9 @@ fn side(path: &Path, enc: &WorldEncoder, sha: &str) -> Result<Side> {
     }
     let videos = decode_all(&videos_in(path)?)?;
     let refs: Vec<&Video> = videos.iter().collect();
-    let rows = enc.embed_videos(&refs).map_err(|e| Error::Internal(e.to_string()))?;
+    let rows = net.features(&refs)?;
     let features = Features::from_rows(&rows).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
-    let stats = FeatureStats::from_features(&features, enc.contract(sha))
+    let stats = FeatureStats::from_features(&features, net.contract())
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     Ok(Side::Videos { features, stats })
 }
@@ -156,6 +217,7 @@ pub struct FvdReport {
 pub struct FvdArgs<'a> {
     pub a: &'a Path,
     pub b: &'a Path,
+    pub extractor: crate::cli::Extractor,
     pub weights: Option<&'a Path>,
     pub save_stats: Option<&'a Path>,
     pub bootstrap: usize,
@@ -164,9 +226,10 @@ pub struct FvdArgs<'a> {
 }
 
 pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
-    let (enc, sha) = load_world_encoder(args.weights)?;
-    let a = side(args.a, &enc, &sha)?;
-    let b = side(args.b, &enc, &sha)?;
+    let net = VideoNet::load(args.extractor, args.weights)?;
+    let (fvd_name, kvd_name) = net.names();
+    let a = side(args.a, &net)?;
+    let b = side(args.b, &net)?;
     if let Some(out) = args.save_stats {
         write_atomic(out, &stats_file::to_bytes(a.stats()))?;
     }
@@ -191,7 +254,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     };
     let s = a.stats();
     let report = FvdReport {
-        metric: "FVD-W",
+        metric: fvd_name,
         value,
         interval,
         kvd: kvd_value,
@@ -206,7 +269,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
-        print!("FVD-W {:.4}", report.value);
+        print!("{fvd_name} {:.4}", report.value);
         if let Some(i) = &report.interval {
             print!("  (95% bootstrap CI {:.4} – {:.4}, {} resamples)", i.lower, i.upper, i.reps);
         }
@@ -214,7 +277,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
         println!("  preprocessing: {}", report.preprocess);
         if let Some(k) = &report.kvd {
             println!(
-                "KVD-W {:.6} (±{:.6} over {} subsets of {}; {})",
+                "{kvd_name} {:.6} (±{:.6} over {} subsets of {}; {})",
                 k.mmd2, k.subset_std, k.subsets, k.subset_size, k.estimator
             );
         }
@@ -251,15 +314,102 @@ pub fn read_prompts(path: &Path) -> Result<Vec<(String, String)>> {
 pub struct ClipRow {
     pub file: String,
     pub prompt: String,
+    /// Raw cosine: CLIP-W, the unit video embedding against the prompt's; CLIP, the mean over the
+    /// sampled frames of frame against prompt.
     pub cosine: f64,
     pub x100: f64,
     pub x2_5: f64,
-    /// Prompt words outside the encoder's vocabulary (they carry no meaning to it).
+    /// CLIP-F: mean cosine between consecutive sampled frames (CLIP only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_f: Option<f64>,
+    /// Prompt words outside the encoder's vocabulary (world encoder: they carry no meaning to it).
     pub unknown_words: Vec<String>,
 }
 
-pub fn clipscore_command(dir: &Path, prompts: &Path, weights: Option<&Path>, json_out: bool) -> Result<ExitCode> {
-    let (enc, sha) = load_world_encoder(weights)?;
+/// A text–video alignment network.
+enum TextNet {
+    World(WorldEncoder, String),
+    Clip(Box<Clip>, String),
+}
+
+impl TextNet {
+    fn load(extractor: crate::cli::TextExtractor, weights: Option<&Path>) -> Result<Self> {
+        match extractor {
+            crate::cli::TextExtractor::World => {
+                let (enc, sha) = load_world_encoder(weights)?;
+                Ok(TextNet::World(enc, sha))
+            }
+            crate::cli::TextExtractor::Clip => {
+                let dir = weights.ok_or_else(|| {
+                    Error::Config(format!("--extractor clip needs --weights DIR (nothing is downloaded): {CLIP_HOW}"))
+                })?;
+                let sha = manifest::verify_user(dir, "clip", "model.safetensors", CLIP_HOW)
+                    .map_err(|e| Error::Config(e.to_string()))?;
+                let device = crate::device::default_device()?;
+                let clip = Clip::load(dir, &device).map_err(|e| Error::Config(e.to_string()))?;
+                Ok(TextNet::Clip(Box::new(clip), sha))
+            }
+        }
+    }
+
+    fn score(&self, video: &Video, prompt: &str, file: &str) -> Result<ClipRow> {
+        let internal = |e: String| Error::Internal(format!("{file}: {e}"));
+        let (cosine, clip_f, unknown_words) = match self {
+            TextNet::World(enc, _) => {
+                let cos = enc.text_video_cosine(video, prompt).map_err(|e| internal(e.to_string()))?;
+                (cos, None, enc.file.vocab.unknown(prompt))
+            }
+            TextNet::Clip(clip, _) => {
+                let frames = clip.embed_video(video).map_err(|e| internal(e.to_string()))?;
+                let text = clip.embed_text(prompt).map_err(|e| internal(e.to_string()))?;
+                let dot =
+                    |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum::<f64>();
+                let cos = frames.iter().map(|f| dot(f, &text)).sum::<f64>() / frames.len() as f64;
+                let pairs = frames.windows(2).map(|w| dot(&w[0], &w[1])).collect::<Vec<_>>();
+                let clip_f = (!pairs.is_empty()).then(|| pairs.iter().sum::<f64>() / pairs.len() as f64);
+                (cos, clip_f, Vec::new())
+            }
+        };
+        Ok(ClipRow {
+            file: file.to_string(),
+            prompt: prompt.to_string(),
+            cosine,
+            x100: 100.0 * cosine,
+            x2_5: 2.5 * cosine.max(0.0),
+            clip_f,
+            unknown_words,
+        })
+    }
+
+    fn contract(&self) -> dist::Contract {
+        match self {
+            TextNet::World(enc, sha) => enc.contract(sha),
+            TextNet::Clip(clip, sha) => clip.contract(sha),
+        }
+    }
+
+    fn metric(&self) -> (&'static str, &'static str) {
+        match self {
+            TextNet::World(..) => (
+                "CLIP-W",
+                "cosine between the unit video embedding and the unit prompt embedding; x100 and 2.5*max(cos,0) views",
+            ),
+            TextNet::Clip(..) => (
+                "CLIP",
+                "mean over the sampled frames of the cosine between frame and prompt embeddings; x100 and 2.5*max(cos,0) views; CLIP-F = mean cosine of consecutive frames",
+            ),
+        }
+    }
+}
+
+pub fn clipscore_command(
+    dir: &Path,
+    prompts: &Path,
+    extractor: crate::cli::TextExtractor,
+    weights: Option<&Path>,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let net = TextNet::load(extractor, weights)?;
     let pairs = read_prompts(prompts)?;
     let mut rows = Vec::new();
     for (file, prompt) in &pairs {
@@ -272,34 +422,30 @@ pub fn clipscore_command(dir: &Path, prompts: &Path, weights: Option<&Path>, jso
             )));
         }
         let video = crate::video::decode(&path)?;
-        let cos = enc.text_video_cosine(&video, prompt).map_err(|e| Error::Internal(e.to_string()))?;
-        rows.push(ClipRow {
-            file: file.clone(),
-            prompt: prompt.clone(),
-            cosine: cos,
-            x100: 100.0 * cos,
-            x2_5: 2.5 * cos.max(0.0),
-            unknown_words: enc.file.vocab.unknown(prompt),
-        });
+        rows.push(net.score(&video, prompt, file)?);
     }
     let mean = rows.iter().map(|r| r.cosine).sum::<f64>() / rows.len().max(1) as f64;
-    let contract = enc.contract(&sha);
+    let contract = net.contract();
+    let (metric, variant) = net.metric();
     if json_out {
         let out = serde_json::json!({
-            "metric": "CLIP-W", "mean_cosine": mean, "rows": rows,
-            "extractor": contract.extractor, "preprocess": contract.preprocess,
-            "variant": "cosine between the unit video embedding and the unit prompt embedding; x100 and 2.5*max(cos,0) views",
+            "metric": metric, "mean_cosine": mean, "rows": rows,
+            "extractor": contract.extractor, "preprocess": contract.preprocess, "variant": variant,
         });
         println!("{}", serde_json::to_string_pretty(&out).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
         for r in &rows {
-            println!("{:>8.4}  {}  {}", r.cosine, r.file, r.prompt);
+            print!("{:>8.4}  {}  {}", r.cosine, r.file, r.prompt);
+            if let Some(f) = r.clip_f {
+                print!("  (CLIP-F {f:.4})");
+            }
+            println!();
             if !r.unknown_words.is_empty() {
                 println!("          unknown words: {}", r.unknown_words.join(", "));
             }
         }
         println!(
-            "CLIP-W mean cosine {mean:.4} over {} videos ({}; {})",
+            "{metric} mean cosine {mean:.4} over {} videos ({}; {})",
             rows.len(),
             contract.extractor,
             contract.preprocess

@@ -160,3 +160,33 @@ fn clip_config_refuses_other_activations() {
     let err = config_from_hf(&hf).unwrap_err();
     assert!(err.contains("text_config.hidden_act") && err.contains("quick_gelu"), "{err}");
 }
+
+/// A word-level tokenizer.json in the Hugging Face format (start 998 and end 999 added around
+/// every prompt, as CLIP's BPE tokenizer adds its own), and a CLIP of the golden's size with
+/// formula weights.
+fn tiny_clip() -> Clip {
+    let g = golden("clip");
+    let hf = serde_json::json!({
+        "text_config": g["config"]["text"], "vision_config": g["config"]["vision"],
+        "projection_dim": g["config"]["projection_dim"],
+    });
+    let path = format!("{}/tests/golden/tokenizer-wordlevel.json", env!("CARGO_MANIFEST_DIR"));
+    let tok = tokenizers::Tokenizer::from_file(&path).unwrap();
+    Clip::new(formula_vb(), &config_from_hf(&hf).unwrap(), Some(tok)).unwrap()
+}
+
+#[test]
+fn clip_tokenizes_with_start_and_end_and_truncates_keeping_the_end() {
+    let clip = tiny_clip();
+    assert_eq!(clip.tokenize("A red ball falls").unwrap(), vec![998, 1, 3, 6, 8, 999]);
+    let long = vec!["ball"; 100].join(" ");
+    let ids = clip.tokenize(&long).unwrap();
+    assert_eq!(ids.len(), clip.context);
+    assert_eq!((ids[0], ids[ids.len() - 2], ids[ids.len() - 1]), (998, 6, 999));
+    // The pooled token is the end token: text features of a prompt equal those of its ids.
+    let e = clip.embed_text("a blue box").unwrap();
+    let ids = clip.tokenize("a blue box").unwrap();
+    let f = clip.text_features_ids(&ids).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let n = f.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!(e.iter().zip(&f).all(|(a, b)| (a - b / n).abs() < 1e-6));
+}

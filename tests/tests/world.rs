@@ -236,3 +236,110 @@ fn fvd_cli_on_folders_and_saved_statistics() {
     let out = sb.run(&["fvd", "missing", "b"]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// Random weights in the layout the Rust networks read, saved as safetensors (positive running
+/// variances for batch norm).
+fn save_random_weights(path: &std::path::Path, build: impl Fn(candle_nn::VarBuilder)) {
+    use candle_core::{DType, Device, Tensor};
+    let varmap = candle_nn::VarMap::new();
+    build(candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu));
+    for (name, var) in varmap.data().lock().unwrap().iter() {
+        let r = Tensor::randn(0f32, 0.05, var.shape(), &Device::Cpu).unwrap();
+        let v = if name.ends_with("running_var") || name.ends_with("bn.weight") {
+            (r.abs().unwrap() + 1.0).unwrap()
+        } else {
+            r
+        };
+        var.set(&v).unwrap();
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    varmap.save(path).unwrap();
+}
+
+fn register(sb: &Sandbox, dir: &str, name: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/weights/encoder/register_weights.py");
+    let out =
+        std::process::Command::new("python3").args([script, &sb.join(dir).to_string_lossy(), name]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn fvd_on_i3d_weights_the_user_provides() {
+    use videval_models::encoders::i3d::I3d;
+    let sb = Sandbox::new();
+    for (dir, seed) in [("a", "1"), ("b", "500")] {
+        let out = sb.run(&["world", "sample", "--family", "physics", "-n", "3", "-o", dir, "--seed", seed]);
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    }
+    save_random_weights(&sb.join("i3d/model.safetensors"), |vb| {
+        I3d::new(vb, 400).unwrap();
+    });
+    // Without a manifest: bad input, saying how to make one.
+    let out = sb.run(&["fvd", "a", "b", "--extractor", "i3d", "--weights", "i3d"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("manifest.json") && text(&out).contains("convert_i3d.py"), "{}", text(&out));
+    let out = sb.run(&["fvd", "a", "b", "--extractor", "i3d"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out).contains("--weights"), "{}", text(&out));
+    register(&sb, "i3d", "i3d-400");
+    let (c, r) = sb.run_json(&["fvd", "a", "b", "--extractor", "i3d", "--weights", "i3d", "--bootstrap", "0"]);
+    assert_eq!(c, 0, "{r}");
+    assert_eq!((r["metric"].as_str(), r["dim"].as_u64()), (Some("FVD"), Some(400)), "{r}");
+    assert!(r["extractor"].as_str().unwrap().starts_with("i3d-400@"), "{r}");
+    assert!(r["preprocess"].as_str().unwrap().contains("uniform16 frames; stretch to 224x224"), "{r}");
+    assert!(r["value"].as_f64().unwrap() > 0.0, "{r}");
+    // A changed weights file is refused with the expected checksum.
+    let mut bytes = std::fs::read(sb.join("i3d/model.safetensors")).unwrap();
+    bytes.push(0);
+    std::fs::write(sb.join("i3d/model.safetensors"), bytes).unwrap();
+    let out = sb.run(&["fvd", "a", "b", "--extractor", "i3d", "--weights", "i3d"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out).contains("model.safetensors: sha256") && text(&out).contains("expected"), "{}", text(&out));
+}
+
+#[test]
+fn clipscore_on_clip_weights_the_user_provides() {
+    use videval_models::encoders::clip::config_from_hf;
+    let sb = Sandbox::new();
+    let out = sb.run(&["world", "sample", "--family", "physics", "-n", "2", "-o", "v", "--seed", "3"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let files: Vec<String> = std::fs::read_dir(sb.join("v"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".mp4") || f.ends_with(".mkv"))
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let tsv: String = files.iter().map(|f| format!("{f}\ta red ball falls <script>\n")).collect();
+    sb.write("prompts.tsv", &tsv);
+    let hf = serde_json::json!({
+        "text_config": {"vocab_size": 1000, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                        "num_attention_heads": 2, "max_position_embeddings": 77},
+        "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "image_size": 224, "patch_size": 32},
+        "projection_dim": 16,
+    });
+    let config = config_from_hf(&hf).unwrap();
+    save_random_weights(&sb.join("clip/model.safetensors"), |vb| {
+        vb.get(32, "vision_model.embeddings.class_embedding").unwrap();
+        candle_transformers_model(vb, &config);
+    });
+    sb.write("clip/config.json", &hf.to_string());
+    let tok = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tests/golden/tokenizer-wordlevel.json");
+    std::fs::copy(tok, sb.join("clip/tokenizer.json")).unwrap();
+    register(&sb, "clip", "clip");
+    let (c, r) =
+        sb.run_json(&["clipscore", "v", "--prompts", "prompts.tsv", "--extractor", "clip", "--weights", "clip"]);
+    assert_eq!(c, 0, "{r}");
+    assert_eq!(r["metric"], "CLIP", "{r}");
+    assert!(r["preprocess"].as_str().unwrap().contains("uniform8 frames; bicubic short side 224"), "{r}");
+    for row in r["rows"].as_array().unwrap() {
+        let cos = row["cosine"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&cos) && (row["x100"].as_f64().unwrap() - 100.0 * cos).abs() < 1e-9, "{row}");
+        let f = row["clip_f"].as_f64().unwrap();
+        assert!(f > -1.0 && f <= 1.0 + 1e-6, "{row}");
+    }
+}
+
+fn candle_transformers_model(vb: candle_nn::VarBuilder, config: &candle_transformers::models::clip::ClipConfig) {
+    candle_transformers::models::clip::ClipModel::new(vb, config).unwrap();
+}

@@ -27,8 +27,9 @@ pub const INFO: AdapterInfo = AdapterInfo {
     build,
 };
 
-/// The checkpoint `--model bundled` loads: the largest of the committed ladder.
-pub const DEFAULT_CHECKPOINT: &str = "tiny-l";
+/// The checkpoint `--model bundled` loads: the best-trained of the committed ones (lowest
+/// validation loss).
+pub const DEFAULT_CHECKPOINT: &str = "tiny-l-long";
 
 /// Largest frame area generated without resizing.
 pub const MAX_NATIVE_PIXELS: u32 = 48 * 48;

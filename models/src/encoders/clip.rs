@@ -71,6 +71,9 @@ pub fn config_from_hf(v: &Value) -> Result<ClipConfig, String> {
     Ok(ClipConfig { text_config, vision_config, logit_scale_init_value: 2.6592, image_size })
 }
 
+/// CLIP's frame preprocessing (at the checkpoint's image size, 224 for ViT-B/32).
+pub const PREPROCESS: videval_metrics::preprocess::Preprocess = videval_metrics::preprocess::Preprocess::CLIP;
+
 pub struct Clip {
     model: ClipModel,
     tokenizer: Option<tokenizers::Tokenizer>,
@@ -138,6 +141,34 @@ impl Clip {
     pub fn embed_text(&self, prompt: &str) -> Result<Vec<f32>, ClipError> {
         let ids = self.tokenize(prompt)?;
         Ok(div_l2_norm(&self.text_features_ids(&ids)?)?.squeeze(0)?.to_vec1()?)
+    }
+
+    /// Unit embeddings of a video's frames under [`PREPROCESS`] (8 uniform frames, bicubic
+    /// short side 224 + centre crop, CLIP mean/std).
+    pub fn embed_video(&self, video: &videval_metrics::Video) -> Result<Vec<Vec<f32>>, ClipError> {
+        let p = videval_metrics::preprocess::Preprocess {
+            spatial: videval_metrics::preprocess::Spatial::ShortSideCrop {
+                short: self.image_size as u32,
+                crop_w: self.image_size as u32,
+                crop_h: self.image_size as u32,
+            },
+            ..PREPROCESS
+        };
+        let f = videval_metrics::preprocess::apply(video, &p);
+        self.embed_frames(f.to_channels_first(), f.len)
+    }
+
+    /// What scores from weights `weights_sha256` are comparable with.
+    pub fn contract(&self, weights_sha256: &str) -> videval_metrics::distribution::Contract {
+        let short = &weights_sha256[..weights_sha256.len().min(12)];
+        let s = self.image_size;
+        videval_metrics::distribution::Contract {
+            extractor: format!("clip@{short} (candle-transformers CLIP; projected, unit-norm embeddings)"),
+            preprocess: format!(
+                "{} frames; bicubic short side {s} (antialiased) + centre crop {s}x{s}; CLIP mean/std",
+                PREPROCESS.frames.name()
+            ),
+        }
     }
 
     /// Unit image embeddings of frames given channels first `[T, 3, S, S]` (CLIP-normalised).

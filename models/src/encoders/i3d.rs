@@ -44,7 +44,7 @@ fn frames(x: &Tensor, offset: usize, stride: usize, count: usize) -> Result<Tens
     let (b, c, _, h, w) = x.dims5()?;
     let idx: Vec<u32> = (0..count).map(|t| (t * stride + offset) as u32).collect();
     let idx = Tensor::new(idx.as_slice(), x.device())?;
-    x.index_select(&idx, 2)?.permute((0, 2, 1, 3, 4))?.reshape((b * count, c, h, w))
+    x.contiguous()?.index_select(&idx, 2)?.permute((0, 2, 1, 3, 4))?.reshape((b * count, c, h, w))
 }
 
 /// [B·T, C, H, W] → [B, C, T, H, W].
@@ -252,6 +252,40 @@ impl I3d {
         let pooled5 = pooled.unsqueeze(3)?.unsqueeze(4)?;
         let logits = self.logits.forward(&pooled5)?.squeeze(4)?.squeeze(3)?; // [B, 400, T'']
         Ok(I3dOutput { logits: logits.mean(2)?, pool: pooled.mean(2)? })
+    }
+}
+
+/// The canonical FVD protocol every I3D feature here is computed under.
+pub const PREPROCESS: videval_metrics::preprocess::Preprocess = videval_metrics::preprocess::Preprocess::FVD;
+
+impl I3d {
+    /// The 400 logits of each video under [`PREPROCESS`] (16 uniform frames, stretched to 224²
+    /// bilinearly, [-1, 1]), one video at a time.
+    pub fn embed_videos(&self, videos: &[&videval_metrics::Video], device: &Device) -> Result<Vec<Vec<f64>>> {
+        videos
+            .iter()
+            .map(|v| {
+                let f = videval_metrics::preprocess::apply(v, &PREPROCESS);
+                let x = Tensor::from_vec(f.to_channels_first(), (f.len, 3, SIZE, SIZE), device)?
+                    .permute((1, 0, 2, 3))?
+                    .unsqueeze(0)?
+                    .contiguous()?;
+                let logits = self.forward(&x)?.logits.squeeze(0)?.to_vec1::<f32>()?;
+                Ok(logits.into_iter().map(f64::from).collect())
+            })
+            .collect()
+    }
+
+    /// What features from weights `weights_sha256` are comparable with.
+    pub fn contract(weights_sha256: &str) -> videval_metrics::distribution::Contract {
+        let short = &weights_sha256[..weights_sha256.len().min(12)];
+        videval_metrics::distribution::Contract {
+            extractor: format!("i3d-400@{short} logits (400-d, pre-softmax, mean over time; pytorch-i3d port)"),
+            preprocess: format!(
+                "{} frames; stretch to {SIZE}x{SIZE}, bilinear, no antialias; values in [-1, 1]",
+                PREPROCESS.frames.name()
+            ),
+        }
     }
 }
 

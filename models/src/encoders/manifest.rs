@@ -102,6 +102,24 @@ impl Manifest {
     }
 }
 
+/// Weights the user provides (I3D, CLIP): `dir/manifest.json` lists the files of entry `name`
+/// with their sums (written by `models/weights/encoder/convert_i3d.py` or
+/// `register_weights.py`); every file is checked before loading. Returns the sum of `main`.
+pub fn verify_user(dir: &Path, name: &str, main: &str, how: &str) -> Result<String, ManifestError> {
+    let path = dir.join("manifest.json");
+    let m = Manifest::load(&path).map_err(|e| match e {
+        ManifestError::Read { path, reason } => ManifestError::Read { path, reason: format!("{reason}; {how}") },
+        other => other,
+    })?;
+    m.verify(dir, name)?;
+    let e = m.entry(name)?;
+    e.files
+        .iter()
+        .find(|f| f.path == main)
+        .map(|f| f.sha256.clone())
+        .ok_or_else(|| ManifestError::Read { path, reason: format!("entry {name:?} does not list {main}; {how}") })
+}
+
 /// The committed weights folder (`models/weights`) and its manifest.
 pub fn weights_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("weights")

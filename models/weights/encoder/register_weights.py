@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Writes DIR/manifest.json for extractor weights you provide (I3D, CLIP), so that videval checks
+every file's sha256 before loading it (`videval fvd --extractor i3d --weights DIR`,
+`videval clipscore --extractor clip --weights DIR`).
+
+    python3 models/weights/encoder/register_weights.py DIR clip --source openai/clip-vit-base-patch32 --licence MIT
+    python3 models/weights/encoder/register_weights.py DIR i3d-400   # convert_i3d.py calls this for you
+
+Entry names: `i3d-400` (model.safetensors from convert_i3d.py) and `clip` (config.json,
+model.safetensors, tokenizer.json of a Hugging Face CLIP checkpoint). Standard library only.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+FILES = {
+    "i3d-400": ["model.safetensors"],
+    "clip": ["config.json", "model.safetensors", "tokenizer.json"],
+}
+
+
+def register(folder, name, source, licence):
+    files = []
+    for f in FILES[name]:
+        path = os.path.join(folder, f)
+        if not os.path.isfile(path):
+            sys.exit(f"{path}: missing ({name} needs {', '.join(FILES[name])})")
+        data = open(path, "rb").read()
+        files.append({"path": f, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+    manifest = {
+        "schema": "videval/weights-manifest/v1",
+        "entries": [{
+            "name": name,
+            "dir": ".",
+            "files": files,
+            "source": source,
+            "licence": licence,
+            "obtain": f"registered with models/weights/encoder/register_weights.py {folder} {name}; "
+                      "restore the files you registered (or register the new ones)",
+        }],
+    }
+    out = os.path.join(folder, "manifest.json")
+    tmp = out + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, out)
+    print(f"wrote {out}: {', '.join(f['path'] + ' ' + f['sha256'][:12] for f in files)}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("dir")
+    ap.add_argument("name", choices=sorted(FILES))
+    ap.add_argument("--source", default="provided by the user")
+    ap.add_argument("--licence", default="see the source")
+    a = ap.parse_args()
+    register(a.dir, a.name, a.source, a.licence)
+
+
+if __name__ == "__main__":
+    main()
