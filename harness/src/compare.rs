@@ -13,8 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use videval_metrics::stats::cluster_bootstrap_mean;
-use videval_metrics::stats::paired::{holm, mcnemar_exact, mde, sign_flip_p};
+use videval_metrics::stats::paired::{GateMode, GateVerdict, cases_needed, gate_verdict, holm, paired_statistics};
 use videval_reports::Results;
 
 use crate::error::{Error, ExitCode, Result};
@@ -22,7 +21,7 @@ use crate::hash::sha256_hex;
 use crate::store::{read_json, write_atomic, write_json_atomic};
 
 pub const COMPARE_SCHEMA: &str = "videval/compare/v1";
-const N_BOOT: usize = 2000;
+const N_BOOT: usize = 10_000;
 const N_PERM: usize = 10_000;
 
 #[derive(Debug, Clone)]
@@ -104,6 +103,10 @@ pub struct Row {
     pub p: f64,
     pub p_adj: f64,
     pub mde: f64,
+    /// When underpowered: cases needed for the MDE to reach the margin.
+    pub cases_needed: Option<usize>,
+    /// Seed of the bootstrap and the permutations (from suite and metric names).
+    pub seed: u64,
     pub verdict: Verdict,
 }
 
@@ -204,15 +207,9 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 continue;
             }
             let groups: Vec<Vec<f64>> = clusters.values().cloned().collect();
-            let means: Vec<f64> = groups.iter().map(|g| g.iter().sum::<f64>() / g.len() as f64).collect();
-            let est = cluster_bootstrap_mean(&groups, N_BOOT, 0.95, seed_of(&["boot", suite, metric]));
-            let (delta, ci) = est.map_or((0.0, [0.0, 0.0]), |e| (e.point_estimate, [e.lower_bound, e.upper_bound]));
-            // McNemar treats pairs as independent: only valid with one sample per case.
-            let (test, p) = if binary && groups.iter().all(|g| g.len() == 1) {
-                ("mcnemar_exact".to_string(), mcnemar_exact(only_base, only_cand))
-            } else {
-                ("sign_flip_permutation".to_string(), sign_flip_p(&means, N_PERM, seed_of(&["perm", suite, metric])))
-            };
+            let seed = seed_of(&["paired", suite, metric]);
+            let flips = binary.then_some((only_base, only_cand));
+            let stats = paired_statistics(&groups, flips, opts.alpha, N_BOOT, N_PERM, seed);
             let selected = opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.contains(metric));
             let neutral = bm.direction == "neutral" || !selected;
             if !neutral {
@@ -223,15 +220,17 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 metric: metric.clone(),
                 direction: bm.direction.clone(),
                 pairs,
-                clusters: groups.len(),
+                clusters: stats.cases,
                 baseline: b_sum / pairs as f64,
                 candidate: c_sum / pairs as f64,
-                delta,
-                ci,
-                test,
-                p,
-                p_adj: p,
-                mde: mde(&means, opts.alpha),
+                delta: stats.delta,
+                ci: stats.ci,
+                test: stats.test.to_string(),
+                p: stats.p,
+                p_adj: stats.p,
+                mde: stats.mde,
+                cases_needed: None,
+                seed,
                 verdict: if neutral { Verdict::Reported } else { Verdict::NoChange },
             });
         }
@@ -246,25 +245,27 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         let r = &mut rows[i];
         r.p_adj = pa;
         let m = opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin);
-        r.verdict = if mode == Mode::NonInferiority {
-            // The candidate must show it is not worse by more than the margin.
-            if r.ci[0] > -m {
-                if pa < alpha && r.ci[0] > m { Verdict::Improved } else { Verdict::NoChange }
-            } else {
-                Verdict::Regressed
+        let stats = videval_metrics::stats::paired::PairedResult {
+            delta: r.delta,
+            ci: r.ci,
+            test: "",
+            p: r.p,
+            mde: r.mde,
+            cases: r.clusters,
+        };
+        let gate_mode = match mode {
+            Mode::Regression => GateMode::Regression,
+            Mode::NonInferiority => GateMode::NonInferiority,
+        };
+        r.verdict = match gate_verdict(gate_mode, &stats, pa, m, alpha) {
+            GateVerdict::Regressed => Verdict::Regressed,
+            GateVerdict::Improved => Verdict::Improved,
+            GateVerdict::WithinMargin => Verdict::WithinMargin,
+            GateVerdict::NoChange => Verdict::NoChange,
+            GateVerdict::Underpowered => {
+                r.cases_needed = cases_needed(&stats, m);
+                Verdict::Underpowered
             }
-        } else if pa < alpha {
-            if r.ci[1] < -m {
-                Verdict::Regressed
-            } else if r.ci[0] > m {
-                Verdict::Improved
-            } else {
-                Verdict::WithinMargin
-            }
-        } else if m > 0.0 && r.mde > m {
-            Verdict::Underpowered
-        } else {
-            Verdict::NoChange
         };
     }
     let regressed = rows.iter().any(|r| r.verdict == Verdict::Regressed);
@@ -455,9 +456,15 @@ pub fn markdown(c: &Comparison) -> String {
             r.ci[0],
             r.ci[1],
             r.p_adj,
-            verdict_word(r.verdict)
+            match r.cases_needed {
+                Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict)),
+                None => verdict_word(r.verdict).to_string(),
+            }
         ));
     }
+    s.push_str(&format!(
+        "\nCIs: bootstrap over cases ({N_BOOT} draws, seeds stay together; each row's seed in the JSON); p: exact McNemar for single-sample pass/fail cases, else sign-flip permutation ({N_PERM}) on case means.\n"
+    ));
     s
 }
 

@@ -109,6 +109,86 @@ pub fn mde(cluster_means: &[f64], alpha: f64) -> f64 {
     (normal_quantile(1.0 - alpha / 2.0) + normal_quantile(0.8)) * sd / (n as f64).sqrt()
 }
 
+/// How a gated metric is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateMode {
+    /// Fail when the candidate is significantly worse by more than the margin.
+    Regression,
+    /// Pass only when the candidate is shown to be no worse than the margin (CI lower end > −margin).
+    NonInferiority,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateVerdict {
+    Regressed,
+    Improved,
+    WithinMargin,
+    NoChange,
+    /// Not significant, and the minimum detectable effect exceeds the margin: the data could not
+    /// have shown a regression of the margin's size.
+    Underpowered,
+}
+
+/// The statistics of one metric's paired differences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedResult {
+    /// Mean oriented difference (positive = candidate better) and its 95% CI from a bootstrap
+    /// over cases (a case's seeds stay together).
+    pub delta: f64,
+    pub ci: [f64; 2],
+    /// `mcnemar_exact` or `sign_flip_permutation`.
+    pub test: &'static str,
+    pub p: f64,
+    pub mde: f64,
+    pub cases: usize,
+}
+
+/// `groups`: per case, the oriented differences of its seeds. `flips`: when every value is
+/// pass/fail, the counts (passed by the baseline only, by the candidate only); McNemar applies
+/// only with one sample per case (it assumes independent pairs), else the sign-flip test on case
+/// means. `seed` fixes the bootstrap and the permutations.
+pub fn paired_statistics(
+    groups: &[Vec<f64>],
+    flips: Option<(u64, u64)>,
+    alpha: f64,
+    n_boot: usize,
+    n_perm: usize,
+    seed: u64,
+) -> PairedResult {
+    let groups: Vec<Vec<f64>> = groups.iter().filter(|g| !g.is_empty()).cloned().collect();
+    let means: Vec<f64> = groups.iter().map(|g| g.iter().sum::<f64>() / g.len() as f64).collect();
+    let est = super::cluster_bootstrap_mean(&groups, n_boot, 0.95, seed);
+    let (delta, ci) = est.map_or((0.0, [0.0, 0.0]), |e| (e.point_estimate, [e.lower_bound, e.upper_bound]));
+    let (test, p) = match flips {
+        Some((b, c)) if groups.iter().all(|g| g.len() == 1) => ("mcnemar_exact", mcnemar_exact(b, c)),
+        _ => ("sign_flip_permutation", sign_flip_p(&means, n_perm, seed ^ 0x5167_f11b)),
+    };
+    PairedResult { delta, ci, test, p, mde: mde(&means, alpha), cases: groups.len() }
+}
+
+/// The gate's rule for one metric, given its (Holm-adjusted) p-value: `Regressed` only when
+/// significant and the whole CI lies below −margin (non-inferiority: whenever the CI's lower end
+/// is not above −margin); `Underpowered` when not significant and the MDE exceeds a non-zero margin.
+pub fn gate_verdict(mode: GateMode, r: &PairedResult, p_adj: f64, margin: f64, alpha: f64) -> GateVerdict {
+    let significant = p_adj < alpha;
+    match mode {
+        GateMode::NonInferiority if r.ci[0] <= -margin => GateVerdict::Regressed,
+        GateMode::NonInferiority if significant && r.ci[0] > margin => GateVerdict::Improved,
+        GateMode::NonInferiority => GateVerdict::NoChange,
+        GateMode::Regression if significant && r.ci[1] < -margin => GateVerdict::Regressed,
+        GateMode::Regression if significant && r.ci[0] > margin => GateVerdict::Improved,
+        GateMode::Regression if significant => GateVerdict::WithinMargin,
+        GateMode::Regression if margin > 0.0 && r.mde > margin => GateVerdict::Underpowered,
+        GateMode::Regression => GateVerdict::NoChange,
+    }
+}
+
+/// Cases needed for the MDE to reach `margin` (the MDE shrinks as 1/√n), when it does not yet.
+pub fn cases_needed(r: &PairedResult, margin: f64) -> Option<usize> {
+    (margin > 0.0 && r.mde.is_finite() && r.mde > margin)
+        .then(|| (r.cases as f64 * (r.mde / margin).powi(2)).ceil() as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +228,100 @@ mod tests {
         let xs: Vec<f64> = (0..100).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
         let sd = (100.0f64 / 99.0).sqrt();
         assert!((mde(&xs, 0.05) - 2.801_585_219 * sd / 10.0).abs() < 1e-6);
+    }
+}
+
+#[cfg(test)]
+mod simulations {
+    //! The gate on synthetic paired data with known effects: each simulated comparison draws
+    //! per-case differences (3 seeds per case sharing a case effect), runs the gate's statistics
+    //! with its own seed, and applies the rule.
+    use super::*;
+    use rand::Rng;
+
+    /// Normal draws by Box–Muller (no extra dependency).
+    fn normal(rng: &mut ChaCha8Rng) -> f64 {
+        let u: f64 = rng.random::<f64>().max(1e-300);
+        let v: f64 = rng.random();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+
+    /// `cases` cases of 3 seeds: difference = effect + case noise (sd `case_sd`) + seed noise (sd `seed_sd`).
+    fn draw(rng: &mut ChaCha8Rng, cases: usize, effect: f64, case_sd: f64, seed_sd: f64) -> Vec<Vec<f64>> {
+        (0..cases)
+            .map(|_| {
+                let c = effect + case_sd * normal(rng);
+                (0..3).map(|_| c + seed_sd * normal(rng)).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn false_positive_rate_at_alpha_005_is_calibrated() {
+        // 1,000 null comparisons of 40 cases: the two-sided test rejects in [3%, 7%] of them, and
+        // the one-sided "regressed" verdict (margin 0) about half as often.
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let (mut rejected, mut regressed) = (0, 0);
+        let sims = 1000;
+        for i in 0..sims {
+            let g = draw(&mut rng, 40, 0.0, 0.1, 0.05);
+            let r = paired_statistics(&g, None, 0.05, 1000, 1000, i);
+            rejected += usize::from(r.p < 0.05);
+            regressed += usize::from(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05) == GateVerdict::Regressed);
+        }
+        let fpr = rejected as f64 / sims as f64;
+        eprintln!("null: rejected {fpr:.3}, regressed {:.3}", regressed as f64 / sims as f64);
+        assert!((0.03..=0.07).contains(&fpr), "false-positive rate {fpr}");
+        assert!(regressed as f64 / (sims as f64) < 0.045, "regressed {regressed}");
+    }
+
+    #[test]
+    fn a_regression_of_twice_the_margin_is_caught_with_power_above_080() {
+        // Margin 0.05, planted effect −0.10, case sd 0.15 (seed sd 0.05) at the stated N = 100
+        // cases: regressed needs p < α and the CI's upper end below −0.05; the normal
+        // approximation gives power Φ((0.10 − 0.05)/0.0153 − 1.96) ≈ 0.91 (measured: 0.88 of 300).
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let sims = 300;
+        let caught = (0..sims)
+            .filter(|&i| {
+                let g = draw(&mut rng, 100, -0.10, 0.15, 0.05);
+                let r = paired_statistics(&g, None, 0.05, 2000, 1000, i);
+                gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05) == GateVerdict::Regressed
+            })
+            .count();
+        let power = caught as f64 / sims as f64;
+        eprintln!("power at 2x margin, N = 100: {power:.3}");
+        assert!(power >= 0.8, "power {power}");
+        // The same effect inside the margin is never called a regression.
+        let g = draw(&mut rng, 100, -0.02, 0.15, 0.05);
+        let r = paired_statistics(&g, None, 0.05, 2000, 1000, 1);
+        assert_ne!(gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05), GateVerdict::Regressed);
+    }
+
+    #[test]
+    fn too_few_cases_is_underpowered_with_the_count_needed() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let g = draw(&mut rng, 8, 0.0, 0.15, 0.05);
+        let r = paired_statistics(&g, None, 0.05, 1000, 1000, 3);
+        assert!(r.p >= 0.05);
+        assert_eq!(gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05), GateVerdict::Underpowered);
+        let need = cases_needed(&r, 0.05).unwrap();
+        // The MDE at the suggested count (same spread) is at the margin.
+        assert!(need > 8 && (r.mde * (8.0 / need as f64).sqrt() - 0.05).abs() < 0.005, "{need} {}", r.mde);
+    }
+
+    #[test]
+    fn mcnemar_is_used_for_single_sample_pass_fail_cases() {
+        // 12 cases, one sample each: 10 passed only by the baseline, 1 only by the candidate.
+        let mut g = vec![vec![-1.0]; 10];
+        g.push(vec![1.0]);
+        g.push(vec![0.0]);
+        let r = paired_statistics(&g, Some((10, 1)), 0.05, 1000, 1000, 1);
+        assert_eq!(r.test, "mcnemar_exact");
+        // 2 · P(X ≤ 1), X ~ Bin(11, ½) = 2 · 12 / 2048.
+        assert!((r.p - 24.0 / 2048.0).abs() < 1e-12);
+        // With several seeds per case the pairs are not independent: the sign-flip test is used.
+        let r = paired_statistics(&[vec![-1.0, -1.0], vec![0.0, -1.0]], Some((3, 0)), 0.05, 100, 100, 1);
+        assert_eq!(r.test, "sign_flip_permutation");
     }
 }
