@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages videval builds against (FFmpeg dev libraries, clang for bindgen,
-# the ffmpeg CLI used by tests to make fixtures). Idempotent: does nothing when all are present.
+# the ffmpeg CLI used by tests to make fixtures); with --tests also Debian's Chromium, in which
+# tests/tests/report_browser.rs opens the HTML reports. Idempotent: does nothing when all are present.
 set -euo pipefail
 packages=(build-essential pkg-config clang libclang-dev libavcodec-dev libavformat-dev
   libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev ffmpeg
   libfontconfig1-dev fonts-dejavu-core)
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
