@@ -86,3 +86,39 @@ fn limitations_report_lists_capabilities_failures_and_examples() {
     assert!(html.contains("<td>gravity</td><td>acceleration # h"), "{html}");
     assert!(html.contains("class=\"example\"") && html.contains("<img"));
 }
+
+#[test]
+fn a_weaker_bundled_checkpoint_fails_the_temporal_quality_gate() {
+    // The default checkpoint against the smallest, least-trained one, same suites and seeds.
+    let sb = Sandbox::new();
+    for (model, out) in [("bundled", "runs/base"), ("bundled:tiny-s", "runs/cand")] {
+        let o = sb.run(&["run", "--suite", "smoke,physics", "--model", model, "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/../ci/gate/temporal-quality.yaml");
+    let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/cand", "--gate", policy]);
+    assert_eq!((rc, v["decision"].as_str()), (1, Some("fail")), "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    let row = |suite: &str, metric: &str| rows.iter().find(|r| r["suite"] == suite && r["metric"] == metric).unwrap();
+    for m in ["motion_smoothness", "temporal_flicker", "warping_error"] {
+        let r = row("physics", m);
+        assert_eq!(r["verdict"], "regressed", "{r}");
+        assert!(r["p_adj"].as_f64().unwrap() < 0.05 && r["ci"][1].as_f64().unwrap() < 0.0, "{r}");
+        // Eight smoke cases cannot show a difference of this size: underpowered, with the count.
+        let s = row("smoke", m);
+        assert_eq!(s["verdict"], "underpowered", "{s}");
+        assert!(s["cases_needed"].as_u64().unwrap() > 8, "{s}");
+    }
+    // Ungated metrics are reported, never gated.
+    assert_eq!(row("physics", "probe:gravity")["verdict"], "reported");
+    let md = String::from_utf8(sb.read("runs/cand/compare/base.md")).unwrap();
+    assert!(md.starts_with("# videval compare: FAIL") && md.contains("| physics | warping_error |"), "{md}");
+    assert!(md.contains("underpowered (needs ~"), "{md}");
+    let junit = String::from_utf8(sb.read("runs/cand/compare/base.junit.xml")).unwrap();
+    assert_eq!(junit.matches("<failure").count(), 3, "{junit}");
+    let html = String::from_utf8(sb.read("runs/cand/compare/base.html")).unwrap();
+    assert!(html.contains("Gate: FAIL"));
+    // The baseline against itself passes the same gate.
+    let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/base", "--gate", policy]);
+    assert_eq!(rc, 0, "{v}");
+}

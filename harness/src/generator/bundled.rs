@@ -94,7 +94,18 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         return Err(Error::Config("adapter bundled takes a checkpoint (name or folder), not path/argv/mapping".into()));
     }
     let dir = resolve(spec.checkpoint.as_deref().unwrap_or(DEFAULT_CHECKPOINT))?;
-    Ok(Box::new(Bundled::load(&dir, spec.name.clone())?))
+    if spec.steps == Some(0) {
+        return Err(Error::Config("steps: must be at least 1".into()));
+    }
+    let mut g = Bundled::load(&dir, spec.name.clone())?;
+    if let Some(steps) = spec.steps {
+        g.steps = Some(steps);
+        g.identity.params.insert("steps".to_string(), serde_json::json!(steps));
+        if spec.name.is_none() {
+            g.identity.name = format!("{}@{steps}steps", g.identity.name);
+        }
+    }
+    Ok(Box::new(g))
 }
 
 pub struct Bundled {
@@ -103,6 +114,8 @@ pub struct Bundled {
     device_name: String,
     peak_flops: f64,
     peak_source: String,
+    /// Sampling steps overriding the suites' (`steps:` in the model spec).
+    steps: Option<u32>,
 }
 
 impl Bundled {
@@ -124,7 +137,7 @@ impl Bundled {
         };
         let (peak_flops, peak_source) = videval_models::generator::measure_peak(&device)
             .map_err(|e| Error::Internal(format!("peak measurement: {e}")))?;
-        let me = Self { identity, model, device_name, peak_flops, peak_source };
+        let me = Self { identity, model, device_name, peak_flops, peak_source, steps: None };
         // Warm-up: first-call allocations and kernel set-up stay out of the timings.
         me.model
             .generate(&Request {
@@ -222,7 +235,7 @@ impl Generator for Bundled {
             width: w as usize,
             height: h as usize,
             fps: g.fps,
-            steps: g.steps as usize,
+            steps: self.steps.unwrap_or(g.steps) as usize,
             guidance: g.guidance,
             condition,
         };

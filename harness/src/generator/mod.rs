@@ -112,6 +112,10 @@ pub struct ModelSpec {
     pub checkpoint: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// `bundled`: sampling steps for every case, instead of the suites' (a cheaper or
+    /// deliberately degraded candidate); part of the model identity.
+    #[serde(default)]
+    pub steps: Option<u32>,
 }
 
 pub struct AdapterInfo {
@@ -154,6 +158,9 @@ pub fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
             ADAPTERS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
         ))
     })?;
+    if spec.steps.is_some() && adapter.name != "bundled" {
+        return Err(Error::Config(format!("steps: only the bundled adapter takes it, not {}", adapter.name)));
+    }
     (adapter.build)(spec)
 }
 
