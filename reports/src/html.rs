@@ -33,8 +33,37 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Filmstrip posters (PNG bytes) by (suite, case id), shown with a case's first seed.
-pub type Posters = BTreeMap<(String, String), Vec<u8>>;
+/// A picture the report shows: bytes inlined as a data URI, or a file beside the report (once the
+/// inline budget is spent), by its path relative to the report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Media {
+    Inline { mime: &'static str, bytes: Vec<u8> },
+    File(String),
+}
+
+impl Media {
+    pub fn png(bytes: Vec<u8>) -> Media {
+        Media::Inline { mime: "image/png", bytes }
+    }
+
+    /// The `src` of an `<img>`.
+    pub fn src(&self) -> String {
+        match self {
+            Media::Inline { mime, bytes } => format!("data:{mime};base64,{}", base64(bytes)),
+            Media::File(path) => path.clone(),
+        }
+    }
+}
+
+/// What a case shows: the filmstrip of its first seed, and for the worst cases an animated preview.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseMedia {
+    pub poster: Option<Media>,
+    pub preview: Option<Media>,
+}
+
+/// Case media by (suite, case id), shown with a case's first seed.
+pub type Posters = BTreeMap<(String, String), CaseMedia>;
 
 /// What the header shows about where the numbers came from.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -84,8 +113,10 @@ struct SampleRow<'a> {
     values: Vec<String>,
     /// Failed probe checks with their reasons.
     failures: Vec<String>,
-    /// A data URI of the case's filmstrip (first seed only).
+    /// The `src` of the case's filmstrip (first seed only).
     poster: Option<String>,
+    /// The `src` of an animated preview (the worst cases only).
+    preview: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -153,6 +184,13 @@ fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult) -> MetricR
 }
 
 pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters) -> Result<String, RenderError> {
+    let media = |x: &crate::results::Sample, pick: fn(&CaseMedia) -> Option<&Media>| {
+        (x.seed_idx == 0)
+            .then(|| posters.get(&(x.suite.clone(), x.case_id.clone())))
+            .flatten()
+            .and_then(pick)
+            .map(Media::src)
+    };
     let mut suites = Vec::new();
     for (name, s) in &results.suites {
         let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
@@ -185,10 +223,8 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
                             .map(move |c| format!("{probe}: {}", c.trim_start_matches("FAIL: ")))
                     })
                     .collect(),
-                poster: (x.seed_idx == 0)
-                    .then(|| posters.get(&(x.suite.clone(), x.case_id.clone())))
-                    .flatten()
-                    .map(|png| format!("data:image/png;base64,{}", base64(png))),
+                poster: media(x, |m| m.poster.as_ref()),
+                preview: media(x, |m| m.preview.as_ref()),
             })
             .collect();
         suites.push(SuiteView {
@@ -333,7 +369,10 @@ mod tests {
     #[test]
     fn posters_are_inlined_for_the_first_seed() {
         let mut posters = Posters::new();
-        posters.insert(("smoke".into(), "c1".into()), b"\x89PNG".to_vec());
+        posters.insert(
+            ("smoke".into(), "c1".into()),
+            CaseMedia { poster: Some(Media::png(b"\x89PNG".to_vec())), preview: None },
+        );
         let html = render_run(&results(), &Provenance::default(), &posters).unwrap();
         // Autoescaping writes "/" as "&#x2f;" inside the attribute; browsers decode it.
         assert!(html.contains("<img class=\"poster\"") && html.contains("png;base64,iVBORw==\""), "{html}");

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use crate::html::{Posters, RenderError, base64};
+use crate::html::{Posters, RenderError};
 use crate::results::Results;
 
 const TEMPLATE: &str = include_str!("../templates/limitations.html");
@@ -98,7 +98,8 @@ pub fn render_limitations(results: &Results, posters: &Posters, max_examples: us
                 reasons,
                 poster: posters
                     .get(&(s.suite.clone(), s.case_id.clone()))
-                    .map(|p| format!("data:image/png;base64,{}", base64(p))),
+                    .and_then(|m| m.preview.as_ref().or(m.poster.as_ref()))
+                    .map(crate::html::Media::src),
             });
         }
     }

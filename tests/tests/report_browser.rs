@@ -101,6 +101,32 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     assert!(dom.contains("&lt;script&gt;document.title='pwned'"), "prompt not shown as text");
     assert!(!dom.contains("<title>pwned") && !dom.contains("<script") && !dom.contains("<img src=\"x\""));
 
+    // The disc renderer fails checks: its worst cases get animated previews.
+    let disc = String::from_utf8(sb.read("runs/disc/report.html")).unwrap();
+    assert!(disc.contains("class=\"preview\"") && disc.contains("data:image&#x2f;webp;base64,"), "no previews");
+    assert!(disc.matches("class=\"preview\"").count() <= 6);
+    check_page(
+        &sb,
+        &sb.join("runs/disc/report.html"),
+        &["videval run report", "Suite left_right"],
+        "run-report-disc.png",
+    );
+    // Past the inline budget, pictures go to a folder beside the report, none is dropped.
+    let o = sb
+        .command(&["report", "runs/disc", "--out", "runs/disc/small.html"])
+        .env("VIDEVAL_REPORT_INLINE_BYTES", "3000")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let small = String::from_utf8(sb.read("runs/disc/small.html")).unwrap();
+    let files: Vec<_> = std::fs::read_dir(sb.join("runs/disc/small_media")).unwrap().collect();
+    assert!(!files.is_empty() && small.contains("src=\"small_media&#x2f;"), "no sidecar media");
+    assert_eq!(
+        small.matches("<img class=\"poster\"").count(),
+        disc.matches("<img class=\"poster\"").count(),
+        "every poster is shown, inlined or from the folder"
+    );
+
     let o = sb.run(&["compare", "runs/oracle", "runs/disc"]);
     assert!([0, 1].contains(&code(&o)), "{}", text(&o));
     let dom = check_page(
@@ -116,6 +142,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
 
     // Rendering is deterministic: the same result files give the same bytes, every time.
     let first = [
+        sb.read("runs/disc/report.html"),
         sb.read("runs/oracle/report.html"),
         sb.read("runs/disc/compare/oracle.html"),
         sb.read("runs/disc/compare/oracle.md"),
@@ -123,13 +150,15 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
         sb.read("runs/oracle/limitations.html"),
     ];
     for args in [
-        &["report", "runs/oracle"][..],
+        &["report", "runs/disc"][..],
+        &["report", "runs/oracle"],
         &["compare", "runs/oracle", "runs/disc"],
         &["report", "runs/oracle", "--limitations"],
     ] {
         assert!([0, 1].contains(&code(&sb.run(args))));
     }
     let again = [
+        sb.read("runs/disc/report.html"),
         sb.read("runs/oracle/report.html"),
         sb.read("runs/disc/compare/oracle.html"),
         sb.read("runs/disc/compare/oracle.md"),
