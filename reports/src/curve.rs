@@ -1,5 +1,6 @@
-//! Line charts as standalone SVG (training loss curves): one panel per series, log-scaled y,
-//! the raw values faint and a running mean on top. No scripts, no external fonts.
+//! Charts as standalone SVG: line charts (training loss curves: one panel per series, log-scaled
+//! y, the raw values faint and a running mean on top) and interval bars (pass rates with their
+//! CIs). No scripts, no external fonts; every label is escaped.
 
 use std::fmt::Write;
 
@@ -15,7 +16,63 @@ const H: f64 = 220.0;
 const PAD: f64 = 40.0;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// One bar: a label, a value in [0, 1] and its interval.
+pub struct Bar<'a> {
+    pub label: &'a str,
+    pub value: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// Horizontal bars on a 0–1 axis with interval whiskers (pass rates and their 95% CIs).
+pub fn interval_bars_svg(bars: &[Bar<'_>]) -> String {
+    const ROW: f64 = 22.0;
+    const LABEL: f64 = 150.0;
+    const AXIS: f64 = 300.0;
+    let h = ROW * bars.len() as f64 + 30.0;
+    let w = LABEL + AXIS + 60.0;
+    let x = |v: f64| LABEL + AXIS * v.clamp(0.0, 1.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
+         font-family=\"sans-serif\" font-size=\"11\" role=\"img\">"
+    );
+    for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let px = x(t);
+        let _ = write!(
+            svg,
+            "<line x1=\"{px:.1}\" y1=\"4\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{px:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\">{t}</text>",
+            h - 20.0,
+            h - 6.0
+        );
+    }
+    for (i, b) in bars.iter().enumerate() {
+        let y = 6.0 + ROW * i as f64;
+        let mid = y + ROW / 2.0 - 3.0;
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{LABEL}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#7aa6d6\"/>\
+             <line x1=\"{:.1}\" y1=\"{mid:.1}\" x2=\"{:.1}\" y2=\"{mid:.1}\" stroke=\"#222\" stroke-width=\"1.5\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#333\">{:.2}</text>",
+            LABEL - 6.0,
+            mid + 4.0,
+            escape(b.label),
+            y,
+            x(b.value) - LABEL,
+            ROW - 8.0,
+            x(b.lower),
+            x(b.upper),
+            x(1.0) + 6.0,
+            mid + 4.0,
+            b.value
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 fn polyline(points: &[(f64, f64)], map: &dyn Fn(f64, f64) -> (f64, f64), style: &str) -> String {
@@ -101,6 +158,21 @@ pub fn panels_svg(panels: &[Panel<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interval_bars_scale_to_the_unit_axis_and_escape_labels() {
+        let svg = interval_bars_svg(&[
+            Bar { label: "physics", value: 0.5, lower: 0.25, upper: 0.75 },
+            Bar { label: "<b>&\"x\"", value: 1.2, lower: -0.1, upper: 1.0 },
+        ]);
+        // The bar of 0.5 spans half the 300-px axis; the whiskers end at 0.25 and 0.75.
+        assert!(
+            svg.contains("width=\"150.0\"") && svg.contains("x1=\"225.0\"") && svg.contains("x2=\"375.0\""),
+            "{svg}"
+        );
+        // Values outside [0, 1] are clamped to the axis; labels are text, never markup.
+        assert!(svg.contains("width=\"300.0\"") && svg.contains("&lt;b&gt;&amp;&quot;x&quot;") && !svg.contains("<b>"));
+    }
 
     #[test]
     fn panels_draw_every_series_and_survive_bad_points() {

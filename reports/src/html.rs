@@ -99,6 +99,8 @@ struct SuiteView<'a> {
     not_applicable: usize,
     metrics: Vec<MetricRow<'a>>,
     capabilities: Vec<MetricRow<'a>>,
+    /// Capability pass rates with their CIs as an SVG bar chart.
+    capability_chart: Option<String>,
     metric_names: Vec<&'a str>,
     samples_rows: Vec<SampleRow<'a>>,
 }
@@ -195,6 +197,17 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
     for (name, s) in &results.suites {
         let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
         let capabilities: Vec<MetricRow> = s.capabilities.iter().map(|(m, r)| metric_row(m, r)).collect();
+        let bars: Vec<crate::curve::Bar> = s
+            .capabilities
+            .iter()
+            .map(|(m, r)| crate::curve::Bar {
+                label: m,
+                value: r.point_estimate,
+                lower: r.confidence_interval.lower_bound,
+                upper: r.confidence_interval.upper_bound,
+            })
+            .collect();
+        let capability_chart = (!bars.is_empty()).then(|| crate::curve::interval_bars_svg(&bars));
         let metrics = s.metrics.iter().map(|(m, r)| metric_row(m, r)).collect();
         let samples_rows = results
             .samples
@@ -238,6 +251,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
             not_applicable: s.n.not_applicable,
             metrics,
             capabilities,
+            capability_chart,
             metric_names,
             samples_rows,
         });

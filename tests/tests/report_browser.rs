@@ -94,7 +94,13 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     let dom = check_page(
         &sb,
         &sb.join("runs/oracle/report.html"),
-        &["videval run report", "Suite hostile", "Suite left_right", "Understanding this report"],
+        &[
+            "videval run report",
+            "Suite hostile",
+            "Suite left_right",
+            "Pass rate per capability family",
+            "Understanding this report",
+        ],
         "run-report.png",
     );
     // The prompt is text: escaped in the serialized DOM, no script ran, no injected element.
