@@ -190,3 +190,34 @@ fn clip_tokenizes_with_start_and_end_and_truncates_keeping_the_end() {
     let n = f.iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!(e.iter().zip(&f).all(|(a, b)| (a - b / n).abs() < 1e-6));
 }
+
+/// Records the names a model asks for (shared with the test after the model takes the backend).
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl SimpleBackend for Recorder {
+    fn get(&self, s: Shape, name: &str, _: candle_nn::Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        self.0.lock().unwrap().push(name.to_string());
+        Tensor::zeros(s, dtype, dev)
+    }
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+        candle_core::bail!("{name}: not recorded")
+    }
+    fn contains_tensor(&self, _: &str) -> bool {
+        true
+    }
+}
+
+#[test]
+fn the_i3d_converter_expects_exactly_the_tensors_the_port_reads() {
+    let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let vb = VarBuilder::from_backend(Box::new(Recorder(names.clone())), DType::F32, Device::Cpu);
+    I3d::new(vb, 400).unwrap();
+    let mut read: Vec<String> = names.lock().unwrap().clone();
+    read.sort();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/weights/encoder/convert_i3d.py");
+    let out = std::process::Command::new("python3").args([script, "--expected-names"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(read.len(), 287);
+    assert_eq!(read, expected);
+}

@@ -16,8 +16,6 @@ import os
 import struct
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from register_weights import register  # noqa: E402
 
@@ -31,6 +29,8 @@ EXPECTED = {f"{u}.conv3d.weight" for u in UNITS} | {
 
 def write_safetensors(tensors, path):
     """The safetensors layout: u64 header length, JSON header, raw little-endian data."""
+    import numpy as np
+
     header, offset, blobs = {}, 0, []
     for name in sorted(tensors):
         a = np.ascontiguousarray(tensors[name], dtype="<f4")
@@ -71,4 +71,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--expected-names"]:
+        print("\n".join(sorted(EXPECTED)))
+    else:
+        main()
