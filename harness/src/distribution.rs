@@ -129,6 +129,16 @@ pub enum VideoNet {
 const I3D_HOW: &str = "convert pytorch-i3d's rgb_imagenet.pt with `python3 models/weights/encoder/convert_i3d.py rgb_imagenet.pt DIR` (writes DIR/model.safetensors and DIR/manifest.json)";
 const CLIP_HOW: &str = "copy a Hugging Face CLIP checkpoint (config.json, model.safetensors, tokenizer.json; e.g. openai/clip-vit-base-patch32) into DIR and run `python3 models/weights/encoder/register_weights.py DIR clip`";
 
+/// A user weights folder for `extractor` (manifest entry `entry`), checked against its
+/// manifest: the folder and the weights' sha256.
+fn user_weights<'a>(weights: Option<&'a Path>, extractor: &str, entry: &str, how: &str) -> Result<(&'a Path, String)> {
+    let dir = weights.ok_or_else(|| {
+        Error::Config(format!("--extractor {extractor} needs --weights DIR (nothing is downloaded): {how}"))
+    })?;
+    let sha = manifest::verify_user(dir, entry, "model.safetensors", how).map_err(|e| Error::Config(e.to_string()))?;
+    Ok((dir, sha))
+}
+
 impl VideoNet {
     pub fn load(extractor: crate::cli::Extractor, weights: Option<&Path>) -> Result<Self> {
         match extractor {
@@ -137,11 +147,7 @@ impl VideoNet {
                 Ok(VideoNet::World(enc, sha))
             }
             crate::cli::Extractor::I3d => {
-                let dir = weights.ok_or_else(|| {
-                    Error::Config(format!("--extractor i3d needs --weights DIR (nothing is downloaded): {I3D_HOW}"))
-                })?;
-                let sha = manifest::verify_user(dir, "i3d-400", "model.safetensors", I3D_HOW)
-                    .map_err(|e| Error::Config(e.to_string()))?;
+                let (dir, sha) = user_weights(weights, "i3d", "i3d-400", I3D_HOW)?;
                 let device = crate::device::default_device()?;
                 let file = dir.join("model.safetensors");
                 let net = I3d::load(&file, &device)
@@ -340,11 +346,7 @@ impl TextNet {
                 Ok(TextNet::World(enc, sha))
             }
             crate::cli::TextExtractor::Clip => {
-                let dir = weights.ok_or_else(|| {
-                    Error::Config(format!("--extractor clip needs --weights DIR (nothing is downloaded): {CLIP_HOW}"))
-                })?;
-                let sha = manifest::verify_user(dir, "clip", "model.safetensors", CLIP_HOW)
-                    .map_err(|e| Error::Config(e.to_string()))?;
+                let (dir, sha) = user_weights(weights, "clip", "clip", CLIP_HOW)?;
                 let device = crate::device::default_device()?;
                 let clip = Clip::load(dir, &device).map_err(|e| Error::Config(e.to_string()))?;
                 Ok(TextNet::Clip(Box::new(clip), sha))

@@ -147,14 +147,18 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     assert_eq!(code(&o), 0, "{}", text(&o));
 
     // Rendering is deterministic: the same result files give the same bytes, every time.
-    let first = [
-        sb.read("runs/disc/report.html"),
-        sb.read("runs/oracle/report.html"),
-        sb.read("runs/disc/compare/oracle.html"),
-        sb.read("runs/disc/compare/oracle.md"),
-        sb.read("runs/disc/compare/oracle.junit.xml"),
-        sb.read("runs/oracle/limitations.html"),
-    ];
+    let outputs = || {
+        [
+            "runs/disc/report.html",
+            "runs/oracle/report.html",
+            "runs/disc/compare/oracle.html",
+            "runs/disc/compare/oracle.md",
+            "runs/disc/compare/oracle.junit.xml",
+            "runs/oracle/limitations.html",
+        ]
+        .map(|p| sb.read(p))
+    };
+    let first = outputs();
     for args in [
         &["report", "runs/disc"][..],
         &["report", "runs/oracle"],
@@ -163,14 +167,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     ] {
         assert!([0, 1].contains(&code(&sb.run(args))));
     }
-    let again = [
-        sb.read("runs/disc/report.html"),
-        sb.read("runs/oracle/report.html"),
-        sb.read("runs/disc/compare/oracle.html"),
-        sb.read("runs/disc/compare/oracle.md"),
-        sb.read("runs/disc/compare/oracle.junit.xml"),
-        sb.read("runs/oracle/limitations.html"),
-    ];
+    let again = outputs();
     for (i, (a, b)) in first.iter().zip(&again).enumerate() {
         assert!(a == b, "output {i} differs between two renderings of the same inputs");
     }
