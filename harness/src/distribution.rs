@@ -196,7 +196,22 @@ fn side(path: &Path, net: &VideoNet) -> Result<Side> {
     if !path.is_dir() {
         return Err(Error::Config(format!("{}: not a folder of videos or a .vvstats file", path.display())));
     }
-    let videos = decode_all(&videos_in(path)?)?;
+    let files = videos_in(path)?;
+    let videos = decode_all(&files)?;
+    if let VideoNet::I3d(..) = net {
+        for (file, v) in files.iter().zip(&videos) {
+            if v.len() < videval_models::encoders::i3d::MIN_FRAMES {
+                return Err(Error::BadFile {
+                    path: file.clone(),
+                    message: format!(
+                        "{} frames; I3D's temporal strides need at least {}",
+                        v.len(),
+                        videval_models::encoders::i3d::MIN_FRAMES
+                    ),
+                });
+            }
+        }
+    }
     let refs: Vec<&Video> = videos.iter().collect();
     let rows = net.features(&refs)?;
     let features = Features::from_rows(&rows).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;

@@ -195,10 +195,11 @@ pub struct Preprocess {
 }
 
 impl Preprocess {
-    /// The canonical FVD protocol (StyleGAN-V / TF FVD): 16 uniform frames, stretched to 224²
-    /// bilinearly without antialiasing, values in [−1, 1].
+    /// The canonical FVD protocol: the first 16 consecutive frames (StyleGAN-V's `fvd2048_16f`;
+    /// the TF original scores 16-frame clips), stretched to 224² bilinearly without antialiasing
+    /// (TF's `resize_bilinear`), values in [−1, 1].
     pub const FVD: Preprocess = Preprocess {
-        frames: FrameSampling::Uniform(16),
+        frames: FrameSampling::First(16),
         spatial: Spatial::Stretch { width: 224, height: 224 },
         filter: Filter::Bilinear,
         antialias: false,

@@ -259,8 +259,8 @@ impl I3d {
 pub const PREPROCESS: videval_metrics::preprocess::Preprocess = videval_metrics::preprocess::Preprocess::FVD;
 
 impl I3d {
-    /// The 400 logits of each video under [`PREPROCESS`] (16 uniform frames, stretched to 224²
-    /// bilinearly, [-1, 1]), one video at a time.
+    /// The 400 logits of each video under [`PREPROCESS`] (the first 16 frames, stretched to 224²
+    /// bilinearly, [-1, 1]), one video at a time. Videos need at least 9 frames.
     pub fn embed_videos(&self, videos: &[&videval_metrics::Video], device: &Device) -> Result<Vec<Vec<f64>>> {
         videos
             .iter()
