@@ -13,6 +13,7 @@ pub mod distribution;
 pub mod dynamic_degree;
 pub mod feature_consistency;
 pub mod flow;
+pub mod formula;
 pub mod frame_count;
 pub mod global_motion;
 pub mod motion_smoothness;

@@ -11,20 +11,7 @@ use serde_json::Value;
 use videval_models::encoders::clip::{Clip, config_from_hf};
 use videval_models::encoders::i3d::I3d;
 
-const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn fnv1a(name: &str) -> u64 {
-    name.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
-}
-
-/// The splitmix64 stream of the golden script, in [-1, 1).
-fn uniform(seed: u64, k: u64) -> f64 {
-    let mut z = seed.wrapping_add((k + 1).wrapping_mul(GAMMA));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 * 2f64.powi(-53) * 2.0 - 1.0
-}
+use videval_metrics::formula::{fnv1a, uniform};
 
 /// encoders_golden.py's `formula_value`.
 fn formula_value(name: &str, dims: &[usize]) -> Vec<f32> {

@@ -3,16 +3,7 @@
 //! numbers the Python side sees.
 
 use videval_metrics::distribution::Features;
-
-const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-fn uniform(seed: u64, k: u64) -> f64 {
-    let mut z = seed.wrapping_add((k + 1).wrapping_mul(GAMMA));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 * 2f64.powi(-53) * 2.0 - 1.0
-}
+use videval_metrics::formula::uniform;
 
 /// `x[i, j] = s_j·u[i·d + j] + 0.5·u[i·d + (j + 1) mod d] + shift·sin(0.1·j)`.
 pub fn features(seed: u64, n: usize, d: usize, scale: f64, shift: f64) -> Features {
