@@ -213,7 +213,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             let selected = opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.contains(metric));
             let neutral = bm.direction == "neutral" || !selected;
             if !neutral {
-                gated.push(rows.len());
+                gated.push((rows.len(), stats.clone()));
             }
             rows.push(Row {
                 suite: suite.clone(),
@@ -238,32 +238,24 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let base_keys: std::collections::BTreeSet<_> = base.samples.iter().map(key).collect();
     let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()
         + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
-    let adjusted = holm(&gated.iter().map(|&i| rows[i].p).collect::<Vec<_>>());
+    let adjusted = holm(&gated.iter().map(|(_, g)| g.p).collect::<Vec<_>>());
     let alpha = opts.policy.as_ref().and_then(|p| p.alpha).unwrap_or(opts.alpha);
     let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
-    for (&i, &pa) in gated.iter().zip(&adjusted) {
-        let r = &mut rows[i];
+    for ((i, stats), &pa) in gated.iter().zip(&adjusted) {
+        let r = &mut rows[*i];
         r.p_adj = pa;
         let m = opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin);
-        let stats = videval_metrics::stats::paired::PairedResult {
-            delta: r.delta,
-            ci: r.ci,
-            test: "",
-            p: r.p,
-            mde: r.mde,
-            cases: r.clusters,
-        };
         let gate_mode = match mode {
             Mode::Regression => GateMode::Regression,
             Mode::NonInferiority => GateMode::NonInferiority,
         };
-        r.verdict = match gate_verdict(gate_mode, &stats, pa, m, alpha) {
+        r.verdict = match gate_verdict(gate_mode, stats, pa, m, alpha) {
             GateVerdict::Regressed => Verdict::Regressed,
             GateVerdict::Improved => Verdict::Improved,
             GateVerdict::WithinMargin => Verdict::WithinMargin,
             GateVerdict::NoChange => Verdict::NoChange,
             GateVerdict::Underpowered => {
-                r.cases_needed = cases_needed(&stats, m);
+                r.cases_needed = cases_needed(stats, m);
                 Verdict::Underpowered
             }
         };

@@ -122,7 +122,8 @@ impl Side {
 /// A video feature network for FVD/KVD with the contract its features carry.
 pub enum VideoNet {
     World(WorldEncoder, String),
-    I3d(I3d, String),
+    /// The network, its weights' sha256 and the device it runs on.
+    I3d(I3d, String, candle_core::Device),
 }
 
 /// How to get user weights for an extractor.
@@ -152,7 +153,7 @@ impl VideoNet {
                 let file = dir.join("model.safetensors");
                 let net = I3d::load(&file, &device)
                     .map_err(|e| Error::BadFile { path: file, message: format!("not pytorch-i3d weights: {e}") })?;
-                Ok(VideoNet::I3d(net, sha))
+                Ok(VideoNet::I3d(net, sha, device))
             }
         }
     }
@@ -160,10 +161,7 @@ impl VideoNet {
     fn features(&self, videos: &[&Video]) -> Result<Vec<Vec<f64>>> {
         let rows = match self {
             VideoNet::World(enc, _) => enc.embed_videos(videos).map_err(|e| e.to_string()),
-            VideoNet::I3d(net, _) => {
-                let device = crate::device::default_device()?;
-                net.embed_videos(videos, &device).map_err(|e| e.to_string())
-            }
+            VideoNet::I3d(net, _, device) => net.embed_videos(videos, device).map_err(|e| e.to_string()),
         };
         rows.map_err(Error::Internal)
     }
@@ -171,7 +169,7 @@ impl VideoNet {
     fn contract(&self) -> dist::Contract {
         match self {
             VideoNet::World(enc, sha) => enc.contract(sha),
-            VideoNet::I3d(_, sha) => I3d::contract(sha),
+            VideoNet::I3d(_, sha, _) => I3d::contract(sha),
         }
     }
 
