@@ -1,11 +1,12 @@
 //! The bundled generator end to end: grid shapes for every aspect and length, bit-exact seeds,
-//! every conditioning mode, and the committed checkpoints (they load, keep an I2V frame, follow
-//! the prompt's colour).
+//! every conditioning mode, and the committed checkpoints (they load, keep an I2V frame, the
+//! ladder's validation loss falls with size and its videos follow the prompt's colour family).
 
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use videval_metrics::Video;
+use videval_metrics::palette::Color;
 use videval_models::generator::dit::DitConfig;
 use videval_models::generator::text::TextConfig;
 use videval_models::generator::train::build_vocab;
@@ -152,3 +153,107 @@ fn committed_checkpoints_load_and_record_their_training() {
     let bad = Model::load(&weights("no-such"), &Device::Cpu).err().unwrap().to_string();
     assert!(bad.contains("config.json"), "{bad}");
 }
+
+/// The ladder of record: the three sizes trained to where the probes find objects. Larger ones
+/// have more parameters and a lower validation loss.
+const LADDER: [&str; 3] = ["tiny-s-long", "tiny-m-long", "tiny-l-long"];
+
+#[test]
+fn larger_checkpoints_of_the_ladder_have_lower_validation_loss() {
+    let configs: Vec<_> = LADDER.iter().map(|n| Model::load(&weights(n), &Device::Cpu).unwrap().config).collect();
+    for pair in configs.windows(2) {
+        let (small, large) = (&pair[0], &pair[1]);
+        assert!(large.parameters.dit > small.parameters.dit, "{} vs {}", small.name, large.name);
+        assert!(
+            large.training.val_loss < small.training.val_loss,
+            "{} {:.4} vs {} {:.4}",
+            small.name,
+            small.training.val_loss,
+            large.name,
+            large.training.val_loss
+        );
+    }
+}
+
+/// Mean hue (degrees) of the saturated, bright pixels of a video — the objects, not the gray and
+/// white checkerboards — or None when there are none.
+fn object_hue(video: &Video) -> Option<f64> {
+    let (mut sx, mut sy) = (0.0f64, 0.0f64);
+    let mut n = 0usize;
+    for frame in video.frames() {
+        for p in frame.chunks_exact(3) {
+            let [r, g, b] = [p[0], p[1], p[2]].map(|v| f64::from(v) / 255.0);
+            let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+            if max < 0.3 || (max - min) / max < 0.5 {
+                continue;
+            }
+            let d = max - min;
+            let sextant = if max == r {
+                ((g - b) / d).rem_euclid(6.0)
+            } else if max == g {
+                (b - r) / d + 2.0
+            } else {
+                (r - g) / d + 4.0
+            };
+            let h = (sextant * 60.0).to_radians();
+            sx += h.cos();
+            sy += h.sin();
+            n += 1;
+        }
+    }
+    (n > 0).then(|| sy.atan2(sx).to_degrees().rem_euclid(360.0))
+}
+
+#[test]
+fn object_hue_reads_the_rendered_colour() {
+    // The VAE keeps hue too: its reconstruction of each palette colour is within 6° (measured).
+    for (color, hue) in [("red", 0.0), ("yellow", 51.0), ("green", 129.0), ("blue", 227.0), ("magenta", 311.0)] {
+        let scene: SceneFile = serde_json::from_str(&format!(
+            r#"{{"width": 32, "height": 32, "fps": 8, "frames": 1, "scene": {{"objects": [
+            {{"id": "b", "shape": "circle", "color": "{color}", "size": 0.2, "pos": [0.3, 0.5], "vel": [0.5, 0]}}]}}}}"#
+        ))
+        .unwrap();
+        let clip = render(&scene.scene, &Settings { width: 32, height: 32, fps: 8.0, frames: 5 }, false).0;
+        let h = object_hue(&clip).unwrap();
+        assert!((h - hue).abs().min(360.0 - (h - hue).abs()) < 3.0, "{color}: {h:.1}");
+    }
+}
+
+/// Warm (red, yellow: hue within 90° of 30°) or cool (green, blue).
+fn is_warm(hue: f64) -> bool {
+    let d = (hue - 30.0).rem_euclid(360.0);
+    d.min(360.0 - d) < 90.0
+}
+
+/// Text conditioning reaches the pixels: prompted "a COLOUR ball rolls to the right" in red,
+/// yellow, green and blue, three seeds each, at the suites' sampling settings (10 steps, guidance
+/// 5), the objects' mean hue is warm for red/yellow prompts and cool for green/blue ones in at
+/// least `MIN_WARM_COOL` of 12 videos for every checkpoint of the ladder. A model that ignores
+/// the prompt gets about 6. (The finer colour is not yet followed: red and yellow prompts both
+/// come out orange, green and blue ones cyan — see the README.)
+#[test]
+fn the_ladder_follows_the_prompted_colour_family() {
+    let mut report = Vec::new();
+    let mut worst = usize::MAX;
+    for name in LADDER {
+        let m = Model::load(&weights(name), &Device::Cpu).unwrap();
+        let mut right = 0;
+        let mut hues = Vec::new();
+        for (color, warm) in [(Color::Red, true), (Color::Yellow, true), (Color::Green, false), (Color::Blue, false)] {
+            let prompt = format!("a {} ball rolls to the right", color.name());
+            for seed in 0..3 {
+                let req = Request { prompt: &prompt, seed, steps: 10, guidance: 5.0, ..request(17, 32, 32) };
+                let hue = object_hue(&m.generate(&req).unwrap().video);
+                right += usize::from(hue.is_some_and(|h| is_warm(h) == warm));
+                hues.push(hue.map_or("-".to_string(), |h| format!("{h:.0}")));
+            }
+        }
+        worst = worst.min(right);
+        report.push(format!("{name}: {right}/12 (hues red, yellow, green, blue x3: {})", hues.join(" ")));
+    }
+    assert!(worst >= MIN_WARM_COOL, "{report:#?}");
+}
+
+/// Stated bound (measured 12/12 tiny-s-long and tiny-l-long, 11/12 tiny-m-long — one red video
+/// without saturated pixels; the under-trained tiny-s: 6/12, every video warm).
+const MIN_WARM_COOL: usize = 10;
