@@ -14,7 +14,7 @@ import pathlib
 import re
 import sys
 
-MISSING = re.compile(r"found in the video|never seen|not seen|: 0 \w+ objects per frame")
+MISSING = re.compile(r"found in the video|never seen|not seen|fewer than 3 frames|: 0 \w+ objects per frame")
 
 
 def main():

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use videval_metrics::stats::paired::normal_quantile;
 use videval_metrics::stats::scaling::{Holdout, PowerFitCi, bootstrap_band, bootstrap_power, holdout_largest};
 
 use crate::error::{Error, ExitCode, Result};
@@ -324,16 +325,20 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
     }
 }
 
-/// Compares tonight's fits with last night's: parameters outside last night's 95% intervals and
-/// checkpoints outside last night's prediction band.
+/// Compares tonight's fits with last night's: parameters outside last night's 95% intervals, and
+/// checkpoints — new ones, or known ones whose value changed — outside last night's prediction
+/// interval (curve band and scatter, Bonferroni over the points).
 pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
     let mut flags = Vec::new();
     for f in &now.fits {
         let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else { continue };
         if let (Some(a), Some(b)) = (&f.fit, &prev.fit) {
-            for (name, v, ci) in [("E", a.e, b.e_ci), ("γ", a.gamma, b.gamma_ci)] {
-                let tol = 1e-6 * v.abs().max(1e-12);
-                if ci[0].is_finite() && ci[1].is_finite() && !(ci[0] - tol <= v && v <= ci[1] + tol) {
+            for (name, v, was, ci) in [("E", a.e, b.e, b.e_ci), ("γ", a.gamma, b.gamma, b.gamma_ci)] {
+                // Tolerance on the interval's scale: an estimate at the boundary (E fitted as
+                // 1e-16 with an interval from 2e-15) is not a move.
+                let tol = 1e-6 * v.abs().max((ci[1] - ci[0]).abs()).max(1e-12);
+                let moved = (v - was).abs() > tol;
+                if moved && ci[0].is_finite() && ci[1].is_finite() && !(ci[0] - tol <= v && v <= ci[1] + tol) {
                     flags.push(format!(
                         "{}: {name} = {v:.4} moved outside last night's interval [{:.4}, {:.4}]",
                         f.target, ci[0], ci[1]
@@ -342,7 +347,22 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
             }
         }
         let Some(b) = &prev.fit else { continue };
+        // Last night's scatter about its own fit, relative to the prediction.
+        let rel: Vec<f64> = prev.points.iter().filter_map(|q| Some(q.y / q.predicted? - 1.0)).collect();
+        let rms = (rel.iter().map(|r| r * r).sum::<f64>() / rel.len().max(1) as f64).sqrt();
+        // Every point is a test: Bonferroni over tonight's points keeps the chance of a false flag
+        // per target near 5% (with nine checkpoints, a plain 1.96 flags one most nights).
+        let z_crit = normal_quantile(1.0 - 0.025 / f.points.len().max(1) as f64);
         for p in &f.points {
+            // A checkpoint measured at the same value last night has not moved: its distance
+            // from the law was already in last night's fit.
+            let unchanged = prev
+                .points
+                .iter()
+                .any(|q| q.checkpoint == p.checkpoint && (q.y - p.y).abs() <= 1e-9 * q.y.abs().max(1e-12));
+            if unchanged {
+                continue;
+            }
             let predicted = b.e + b.a * (p.flops / b.scale).powf(-b.gamma);
             // The band at this C from last night's curve (nearest grid point).
             let Some(row) = b
@@ -352,13 +372,11 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
             else {
                 continue;
             };
-            // The band's offsets from the curve at the nearest grid point, moved to this C, and
-            // never narrower than last night's own scatter about its fit (with few checkpoints
-            // the bootstrap band collapses to a line).
-            let rel: Vec<f64> = prev.points.iter().filter_map(|q| Some(q.y / q.predicted? - 1.0)).collect();
-            let rms = (rel.iter().map(|r| r * r).sum::<f64>() / rel.len().max(1) as f64).sqrt();
-            let sigma = ((row[3] - row[2]) / (2.0 * 1.96)).max(rms * predicted.abs());
-            let (lo, hi) = (predicted - 1.96 * sigma, predicted + 1.96 * sigma);
+            // A prediction interval for a new point: the uncertainty of the curve (the bootstrap
+            // band) and the scatter of points about it, added in quadrature.
+            let band = (row[3] - row[2]) / (2.0 * 1.96);
+            let sigma = band.hypot(rms * predicted.abs());
+            let (lo, hi) = (predicted - z_crit * sigma, predicted + z_crit * sigma);
             let tol = 1e-6 * predicted.abs().max(1e-12);
             if !(lo - tol <= p.y && p.y <= hi + tol) {
                 let z = if sigma > 0.0 { (p.y - predicted) / sigma } else { f64::INFINITY.copysign(p.y - predicted) };
@@ -532,6 +550,39 @@ mod tests {
         };
         let same = Scaling { fits: vec![f], ..before.clone() };
         assert!(trend(&same, &before).is_empty());
+        // Nine points scattered about the law (±4%): the same data again is on trend, and so is
+        // a new checkpoint that lands on the law.
+        let wobble = [0.04, -0.03, 0.035, -0.04, 0.0, 0.03, -0.035, 0.04, -0.02];
+        let scattered: Vec<(String, f64, f64)> = (0..9)
+            .map(|k| (format!("c{k}"), 1e11 * 3f64.powi(k), law(1e11 * 3f64.powi(k)) * (1.0 + wobble[k as usize])))
+            .collect();
+        let s9 = Scaling { fits: vec![fit_target("val_loss", scattered.clone(), "lower_is_better")], ..before.clone() };
+        assert!(trend(&s9, &s9).is_empty(), "{:?}", trend(&s9, &s9));
+        let mut more = scattered.clone();
+        more.push(("c9".into(), 1e11 * 3f64.powi(9), law(1e11 * 3f64.powi(9))));
+        let s10 = Scaling { fits: vec![fit_target("val_loss", more.clone(), "lower_is_better")], ..before.clone() };
+        assert!(trend(&s10, &s9).is_empty(), "{:?}", trend(&s10, &s9));
+        // An estimate at the boundary, just outside its own bootstrap interval (E fitted as 3e-16,
+        // interval from 2e-15), has not moved; an E well past the interval has.
+        let mut edge = s9.clone();
+        let fit = edge.fits[0].fit.as_mut().unwrap();
+        (fit.e, fit.e_ci) = (2.9e-16, [2.0e-15, 0.023]);
+        assert!(trend(&edge, &edge).is_empty(), "{:?}", trend(&edge, &edge));
+        let mut moved = edge.clone();
+        moved.fits[0].fit.as_mut().unwrap().e = 0.05;
+        assert!(
+            trend(&moved, &edge).iter().any(|f| f.contains("E = 0.0500 moved outside")),
+            "{:?}",
+            trend(&moved, &edge)
+        );
+        // ... but a new checkpoint at twice the law's loss is flagged.
+        more[9].2 *= 2.0;
+        let bad = Scaling { fits: vec![fit_target("val_loss", more, "lower_is_better")], ..before.clone() };
+        assert!(
+            trend(&bad, &s9).iter().any(|f| f.contains("checkpoint c9 is off-trend by +")),
+            "{:?}",
+            trend(&bad, &s9)
+        );
         // Tonight the largest checkpoint got much worse.
         let mut worse = pts;
         worse[5].2 -= 0.05;

@@ -31,7 +31,9 @@ fn plot(fit: &Value) -> String {
         .filter(|r| r.iter().all(|v| v.is_finite() && *v > 0.0))
         .collect();
     xs.extend(curve.iter().map(|r| r[0]));
-    ys.extend(curve.iter().flat_map(|r| [r[1], r[2], r[3]]));
+    // The axes follow the points and the fitted law; the band, which can be orders of magnitude
+    // wide where nothing was measured, is clipped to them.
+    ys.extend(curve.iter().map(|r| r[1]));
     let good = |v: &f64| v.is_finite() && *v > 0.0;
     let lx: Vec<f64> = xs.iter().filter(|v| good(v)).map(|v| v.log10()).collect();
     let ly: Vec<f64> = ys.iter().filter(|v| good(v)).map(|v| v.log10()).collect();
@@ -40,7 +42,7 @@ fn plot(fit: &Value) -> String {
     }
     let span = |v: &[f64]| {
         let (a, b) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
-        if b - a < 1e-9 { (a - 0.5, b + 0.5) } else { (a - 0.05 * (b - a), b + 0.05 * (b - a)) }
+        if b - a < 1e-9 { (a - 0.5, b + 0.5) } else { (a - 0.1 * (b - a), b + 0.1 * (b - a)) }
     };
     let ((x0, x1), (y0, y1)) = (span(&lx), span(&ly));
     let px = |x: f64| pad + (x.log10() - x0) / (x1 - x0) * (w - 1.5 * pad);
@@ -48,25 +50,30 @@ fn plot(fit: &Value) -> String {
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-size=\"10\" role=\"img\">"
     );
+    // One clip path per target (targets are unique within a report).
+    let clip: String =
+        fit["target"].as_str().unwrap_or("").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let clip = format!("band-{clip}");
     let _ = write!(
         s,
-        "<rect x=\"{pad}\" y=\"10\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#ccc\"/>",
-        w - 1.5 * pad,
-        h - 10.0 - pad
+        "<defs><clipPath id=\"{clip}\"><rect x=\"{pad}\" y=\"10\" width=\"{pw}\" height=\"{ph}\"/></clipPath></defs>\
+         <rect x=\"{pad}\" y=\"10\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#ccc\"/>",
+        pw = w - 1.5 * pad,
+        ph = h - 10.0 - pad
     );
     if !curve.is_empty() {
         let upper: Vec<String> = curve.iter().map(|r| format!("{:.1},{:.1}", px(r[0]), py(r[3]))).collect();
         let lower: Vec<String> = curve.iter().rev().map(|r| format!("{:.1},{:.1}", px(r[0]), py(r[2]))).collect();
         let _ = write!(
             s,
-            "<polygon fill=\"#1f5fa8\" fill-opacity=\"0.15\" points=\"{} {}\"/>",
+            "<polygon clip-path=\"url(#{clip})\" fill=\"#1f5fa8\" fill-opacity=\"0.15\" points=\"{} {}\"/>",
             upper.join(" "),
             lower.join(" ")
         );
         let line: Vec<String> = curve.iter().map(|r| format!("{:.1},{:.1}", px(r[0]), py(r[1]))).collect();
         let _ = write!(
             s,
-            "<polyline fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" points=\"{}\"/>",
+            "<polyline clip-path=\"url(#{clip})\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" points=\"{}\"/>",
             line.join(" ")
         );
     }
