@@ -130,6 +130,9 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
     if let Some(from) = &mut cfg.vae.from {
         *from = sibling(&cfg_str, from);
     }
+    if let Some(t) = &mut cfg.text {
+        t.from = sibling(&cfg_str, &t.from);
+    }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
     let device = crate::device::default_device()?;
     let interactive = std::io::stderr().is_terminal();

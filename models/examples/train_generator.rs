@@ -22,8 +22,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let text = std::fs::read_to_string(config).map_err(|e| format!("{config}: {e}"))?;
     let mut cfg: TrainConfig = serde_json::from_str(&text).map_err(|e| format!("{config}: {e}"))?;
+    let beside =
+        |from: &str| Path::new(config).parent().unwrap_or(Path::new(".")).join(from).to_string_lossy().into_owned();
     if let Some(from) = &mut cfg.vae.from {
-        *from = Path::new(config).parent().unwrap_or(Path::new(".")).join(&*from).to_string_lossy().into_owned();
+        *from = beside(from);
+    }
+    if let Some(t) = &mut cfg.text {
+        t.from = beside(&t.from);
     }
     let device = default_device()?;
     let sha = std::env::var("VIDEVAL_GIT_SHA").unwrap_or_else(|_| "unknown".into());

@@ -257,3 +257,42 @@ fn the_ladder_follows_the_prompted_colour_family() {
 /// Stated bound (measured 12/12 tiny-s-long and tiny-l-long, 11/12 tiny-m-long — one red video
 /// without saturated pixels; the under-trained tiny-s: 6/12, every video warm).
 const MIN_WARM_COOL: usize = 10;
+
+/// `text: {from: WORLD_ENCODER}` puts the world encoder's contrastively trained text tower in the
+/// generator; frozen, it leaves training unchanged, and a tower of another shape is refused.
+#[test]
+fn a_frozen_world_encoder_text_tower_is_loaded_and_kept() {
+    use videval_models::encoders::world::{EncoderConfig, WorldEncoder};
+    use videval_models::generator::train::{TrainConfig, train};
+    let dir = std::env::temp_dir().join(format!("videval-text-tower-{}", std::process::id()));
+    let text = TextConfig { dim: 16, layers: 1, heads: 2, max_tokens: 12 };
+    let (enc, params) =
+        WorldEncoder::init(EncoderConfig { text: text.clone(), ..EncoderConfig::default() }, 9, &Device::Cpu).unwrap();
+    enc.save(&dir, &params).unwrap();
+    let config = |freeze: bool, dim: usize| -> TrainConfig {
+        serde_json::from_value(serde_json::json!({
+            "name": "micro", "seed": 3,
+            "architecture": {"vae": {"channels": 8, "latent": 8}, "dit": {"dim": 32, "depth": 1, "heads": 2, "mlp_ratio": 2},
+                             "text": {"dim": dim, "layers": 1, "heads": 2, "max_tokens": 12}},
+            "vae": {"samples": 8, "batch": 4}, "dit": {"samples": 16, "batch": 8, "warmup": 1},
+            "buckets": [[16, 16]], "lengths": [[5, 1.0]], "validation": 4,
+            "text": {"from": dir.to_string_lossy(), "freeze": freeze}
+        }))
+        .unwrap()
+    };
+    let tower = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let same = |w: &std::collections::BTreeMap<String, candle_core::Tensor>, k: &str| {
+        let d = (&w[k] - &tower[k]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        d == 0.0
+    };
+    let frozen = train(&config(true, 16), "test", &Device::Cpu, &mut |_, _| {}).unwrap();
+    for k in ["text.token_embedding", "text.layers.0.qkv.weight", "text.norm_out.weight"] {
+        assert!(same(&frozen.weights, k), "{k} changed while frozen");
+    }
+    assert!(frozen.model.config.training.text_encoder.as_deref().is_some_and(|t| t.ends_with("(frozen)")));
+    let tuned = train(&config(false, 16), "test", &Device::Cpu, &mut |_, _| {}).unwrap();
+    assert!(!same(&tuned.weights, "text.layers.0.qkv.weight"), "fine-tuning left the tower unchanged");
+    let e = train(&config(true, 24), "test", &Device::Cpu, &mut |_, _| {}).err().unwrap().to_string();
+    assert!(e.contains("text.from") && e.contains("must match"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

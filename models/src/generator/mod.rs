@@ -91,6 +91,9 @@ pub struct TrainingRecord {
     /// earlier points sit above what a run of that length would reach (Chinchilla's caveat).
     #[serde(default)]
     pub val_curve: Vec<CurvePoint>,
+    /// Where the text encoder came from when it was not trained with the transformer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_encoder: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -43,6 +43,26 @@ pub struct TrainConfig {
     /// Clips in the fixed validation set.
     #[serde(default = "default_validation")]
     pub validation: usize,
+    /// Take the text encoder from a world-encoder checkpoint (its text tower, trained
+    /// contrastively on the same captions) instead of training one with the transformer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextStage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextStage {
+    /// The world-encoder folder (`config.json`, `model.safetensors`); its text tower must have
+    /// this config's `architecture.text` and the same vocabulary.
+    pub from: String,
+    /// Keep it fixed while the transformer trains (Imagen's frozen text encoder); otherwise it
+    /// is only the starting point.
+    #[serde(default = "default_freeze")]
+    pub freeze: bool,
+}
+
+fn default_freeze() -> bool {
+    true
 }
 
 fn default_buckets() -> Vec<[usize; 2]> {
@@ -305,6 +325,31 @@ fn snapshot(params: &Params, prefix: &str) -> Result<BTreeMap<String, Tensor>> {
         .collect::<candle_core::Result<_>>()?)
 }
 
+/// Copies a world encoder's text tower into the `text.` parameters.
+fn load_text_tower(params: &Params, model: &Model, from: &str, arch: &Architecture, device: &Device) -> Result<()> {
+    let bad = |m: String| GenError::Request(format!("text.from {from}: {m}"));
+    let dir = std::path::Path::new(from);
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let file: crate::encoders::world::EncoderFile =
+        serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    if file.architecture.text != arch.text {
+        return Err(bad(format!(
+            "its text tower is {:?}, this config's architecture.text is {:?}: they must match",
+            file.architecture.text, arch.text
+        )));
+    }
+    if file.vocab != model.config.vocab {
+        return Err(bad("its vocabulary differs from the generator's".into()));
+    }
+    let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), device)?;
+    for (k, v) in params.vars().iter().filter(|(k, _)| k.starts_with("text.")) {
+        let t = tensors.get(k).ok_or_else(|| bad(format!("model.safetensors has no {k}")))?;
+        v.set(&t.to_dtype(DType::F32)?)?;
+    }
+    Ok(())
+}
+
 fn vars_with(params: &Params, prefixes: &[&str]) -> Vec<Var> {
     params.vars().iter().filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p))).map(|(_, v)| v.clone()).collect()
 }
@@ -438,6 +483,12 @@ pub fn train(
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xda7a);
     let mut log = Vec::new();
     let fps = 8.0;
+    if let Some(t) = &cfg.text {
+        load_text_tower(&params, &model, &t.from, &cfg.architecture, device)?;
+        model.config.training.text_encoder =
+            Some(format!("{} ({})", t.from, if t.freeze { "frozen" } else { "fine-tuned" }));
+    }
+    let frozen_text = cfg.text.as_ref().is_some_and(|t| t.freeze);
 
     // Stage 1: the VAE.
     let vae_started = Instant::now();
@@ -537,9 +588,9 @@ pub fn train(
 
     // Stage 2: text encoder + transformer.
     let started = Instant::now();
-    let prefixes = ["text.", "dit."];
-    let mut opt = AdamW::new(vars_with(&params, &prefixes), 0.0, 0.999)?;
-    let mut ema = Ema::new(&params, &prefixes, cfg.dit.ema)?;
+    let prefixes: &[&str] = if frozen_text { &["dit."] } else { &["text.", "dit."] };
+    let mut opt = AdamW::new(vars_with(&params, prefixes), 0.0, 0.999)?;
+    let mut ema = Ema::new(&params, prefixes, cfg.dit.ema)?;
     let steps = cfg.dit.samples.div_ceil(cfg.dit.batch as u64);
     let mut flops = 0.0;
     let mut curve = Vec::new();
@@ -554,7 +605,9 @@ pub fn train(
         let norm = opt.step(&loss.backward()?, lr, cfg.dit.clip)?;
         ema.update(&params)?;
         let tokens = Dit::tokens(latent_frames(frames), size[1] / 4, size[0] / 4);
-        flops += 3.0 * cfg.dit.batch as f64 * (model.dit.flops(tokens, l) + model.text.flops(l));
+        // Forward and backward (3×) of what trains; a frozen text encoder only runs forward.
+        let text_passes = if frozen_text { 1.0 } else { 3.0 };
+        flops += cfg.dit.batch as f64 * (3.0 * model.dit.flops(tokens, l) + text_passes * model.text.flops(l));
         let row = LogRow {
             stage: "dit",
             step: step + 1,
