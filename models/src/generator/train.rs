@@ -605,9 +605,9 @@ pub fn train(
         let norm = opt.step(&loss.backward()?, lr, cfg.dit.clip)?;
         ema.update(&params)?;
         let tokens = Dit::tokens(latent_frames(frames), size[1] / 4, size[0] / 4);
-        // Forward and backward (3×) of what trains; a frozen text encoder only runs forward.
-        let text_passes = if frozen_text { 1.0 } else { 3.0 };
-        flops += cfg.dit.batch as f64 * (3.0 * model.dit.flops(tokens, l) + text_passes * model.text.flops(l));
+        // Forward and backward (3×); a frozen text encoder is not updated but the backward pass
+        // still runs through it, so it is counted the same.
+        flops += 3.0 * cfg.dit.batch as f64 * (model.dit.flops(tokens, l) + model.text.flops(l));
         let row = LogRow {
             stage: "dit",
             step: step + 1,
