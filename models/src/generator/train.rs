@@ -342,10 +342,20 @@ fn load_text_tower(params: &Params, model: &Model, from: &str, arch: &Architectu
     if file.vocab != model.config.vocab {
         return Err(bad("its vocabulary differs from the generator's".into()));
     }
-    let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), device)?;
-    for (k, v) in params.vars().iter().filter(|(k, _)| k.starts_with("text.")) {
-        let t = tensors.get(k).ok_or_else(|| bad(format!("model.safetensors has no {k}")))?;
-        v.set(&t.to_dtype(DType::F32)?)?;
+    copy_prefix(params, &dir.join("model.safetensors"), "text.", device).map_err(bad)
+}
+
+/// Sets every parameter under `prefix` from the tensor of the same name in a safetensors file.
+fn copy_prefix(
+    params: &Params,
+    file: &std::path::Path,
+    prefix: &str,
+    device: &Device,
+) -> std::result::Result<(), String> {
+    let tensors = candle_core::safetensors::load(file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+    for (k, v) in params.vars().iter().filter(|(k, _)| k.starts_with(prefix)) {
+        let t = tensors.get(k).ok_or_else(|| format!("{} has no {k}", file.display()))?;
+        t.to_dtype(DType::F32).and_then(|t| v.set(&t)).map_err(|e| format!("{}: {k}: {e}", file.display()))?;
     }
     Ok(())
 }
@@ -498,10 +508,8 @@ pub fn train(
         if donor.config.architecture.vae != cfg.architecture.vae {
             return Err(bad(format!("vae.from {from}: its VAE architecture differs from this config's")));
         }
-        let tensors = candle_core::safetensors::load(dir.join("model.safetensors"), device)?;
-        for (k, v) in params.vars().iter().filter(|(k, _)| k.starts_with("vae.")) {
-            v.set(&tensors[k].to_dtype(DType::F32)?)?;
-        }
+        copy_prefix(&params, &dir.join("model.safetensors"), "vae.", device)
+            .map_err(|m| bad(format!("vae.from {from}: {m}")))?;
         model.set_latent_stats(donor.config.latent_mean.clone(), donor.config.latent_std.clone())?;
         model.config.training.vae_samples = donor.config.training.vae_samples;
         model.config.training.vae_seconds = donor.config.training.vae_seconds;
