@@ -423,7 +423,8 @@ pub fn vae_loss(model: &Model, x: &Tensor, rng: &mut ChaCha8Rng, kl: f64) -> Res
     Ok(((&mse + (kl_term * (0.5 * kl))?)?, mse))
 }
 
-/// One rectified-flow training loss on clean normalised latents `x0` with `captions`.
+/// One rectified-flow training loss on clean normalised latents `x0` with `captions`; with
+/// `frozen_text` the text features are detached, so no gradient is computed for the encoder.
 pub fn flow_loss(
     model: &Model,
     x0: &Tensor,
@@ -431,6 +432,7 @@ pub fn flow_loss(
     fps: f64,
     rng: &mut ChaCha8Rng,
     dropout: f64,
+    frozen_text: bool,
 ) -> Result<Tensor> {
     let (b, _, t, h, w) = x0.dims5()?;
     let device = x0.device();
@@ -448,6 +450,8 @@ pub fn flow_loss(
     let xs = (xs.broadcast_mul(&hold)? + x0.broadcast_mul(&(1.0 - &hold)?)?)?;
     let refs: Vec<&str> = captions.iter().map(String::as_str).collect();
     let (text, text_mask) = model.text_features(&refs)?;
+    // A frozen text encoder gets no update, so no backward pass runs through it either.
+    let text = if frozen_text { text.detach() } else { text };
     let (null, null_mask) = model.null_features(b)?;
     let drop: Vec<f32> = (0..b).map(|_| if rng.random_bool(dropout) { 1.0 } else { 0.0 }).collect();
     let drop = Tensor::from_vec(drop, (b, 1), device)?;
@@ -608,14 +612,14 @@ pub fn train(
         let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
         let (x, captions) = world_batch(&mut rng, cfg.dit.batch, frames, size, device)?;
         let x0 = model.encode(&x)?.detach();
-        let loss = flow_loss(&model, &x0, &captions, fps, &mut rng, cfg.dit.caption_dropout)?;
+        let loss = flow_loss(&model, &x0, &captions, fps, &mut rng, cfg.dit.caption_dropout, frozen_text)?;
         let lr = cfg.dit.lr * cosine(step, steps, cfg.dit.warmup);
         let norm = opt.step(&loss.backward()?, lr, cfg.dit.clip)?;
         ema.update(&params)?;
         let tokens = Dit::tokens(latent_frames(frames), size[1] / 4, size[0] / 4);
-        // Forward and backward (3×); a frozen text encoder is not updated but the backward pass
-        // still runs through it, so it is counted the same.
-        flops += 3.0 * cfg.dit.batch as f64 * (model.dit.flops(tokens, l) + model.text.flops(l));
+        // Forward and backward (3×) of what trains; a frozen text encoder only runs forward.
+        let text_passes = if frozen_text { 1.0 } else { 3.0 };
+        flops += cfg.dit.batch as f64 * (3.0 * model.dit.flops(tokens, l) + text_passes * model.text.flops(l));
         let row = LogRow {
             stage: "dit",
             step: step + 1,
@@ -765,7 +769,7 @@ mod tests {
             .map(|_| {
                 // The same noise, levels and masks every step: a fixed objective.
                 let mut r = ChaCha8Rng::seed_from_u64(5);
-                let loss = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0).unwrap();
+                let loss = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0, false).unwrap();
                 opt.step(&loss.backward().unwrap(), 2e-3, 1.0).unwrap();
                 f64::from(loss.to_scalar::<f32>().unwrap())
             })
@@ -774,7 +778,7 @@ mod tests {
         assert!(last < first / 4.0, "flow loss {first} → {last}: expected a 4× drop in 200 steps");
         // Every trainable part received a gradient (text encoder and null caption included).
         let mut r = ChaCha8Rng::seed_from_u64(5);
-        let grads = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.5).unwrap().backward().unwrap();
+        let grads = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.5, false).unwrap().backward().unwrap();
         let missing: Vec<&String> = params
             .vars()
             .iter()
@@ -782,6 +786,13 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert!(missing.is_empty(), "no gradient reaches {missing:?}");
+        // Frozen text: the transformer (and null caption) still learn, the text encoder gets no
+        // backward pass.
+        let mut r = ChaCha8Rng::seed_from_u64(5);
+        let grads = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.5, true).unwrap().backward().unwrap();
+        for (k, v) in params.vars().iter().filter(|(k, _)| !k.starts_with("vae.")) {
+            assert_eq!(grads.get(v).is_some(), k.starts_with("dit."), "{k}");
+        }
     }
 
     /// Analytic gradients of the transformer and text encoder agree with central finite
@@ -797,7 +808,7 @@ mod tests {
         let captions = vec!["a red circle moves left".to_string(), "a blue square".to_string()];
         let loss = || {
             let mut r = ChaCha8Rng::seed_from_u64(5);
-            flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0).unwrap()
+            flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0, false).unwrap()
         };
         // Zero-initialised output layers make most gradients vanish at init: perturb first.
         for (k, v) in params.vars().iter().filter(|(k, _)| !k.starts_with("vae.")) {
