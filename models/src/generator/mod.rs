@@ -94,6 +94,10 @@ pub struct TrainingRecord {
     /// Where the text encoder came from when it was not trained with the transformer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_encoder: Option<String>,
+    /// Distinct clips when the transformer trained on a pool of clips encoded once (`dit.pool`);
+    /// absent when every sample was a fresh clip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_clips: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -121,6 +121,13 @@ pub struct DitStage {
     pub clip: f64,
     #[serde(default = "default_dropout")]
     pub caption_dropout: f64,
+    /// Train on this many distinct clips, rendered and encoded once before the first step,
+    /// instead of a fresh clip per sample. The VAE is fixed in this stage, so a clip's latents
+    /// never change, and encoding costs tiny-s twice its transformer's forward and backward pass.
+    /// Each draw from the pool still takes fresh noise, level, frame mask, caption paraphrase
+    /// and dropout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<u64>,
 }
 
 fn default_batch() -> usize {
@@ -208,6 +215,18 @@ fn world_batch(
     size: [usize; 2],
     device: &Device,
 ) -> Result<(Tensor, Vec<String>)> {
+    world_clips(rng, n, frames, size, device, true)
+}
+
+/// [`world_batch`], with the captions paraphrased or as the world writes them.
+fn world_clips(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    frames: usize,
+    size: [usize; 2],
+    device: &Device,
+    paraphrased: bool,
+) -> Result<(Tensor, Vec<String>)> {
     let mut jobs = Vec::with_capacity(n);
     let mut captions = Vec::with_capacity(n);
     for _ in 0..n {
@@ -216,7 +235,7 @@ fn world_batch(
         let settings = Settings { width: size[0] as u32, height: size[1] as u32, fps: base.fps, frames: frames as u32 };
         let (long, short) = describe(&scene, &settings);
         let caption = if rng.random_bool(0.7) { short } else { long };
-        captions.push(paraphrase(&caption, rng));
+        captions.push(if paraphrased { paraphrase(&caption, rng) } else { caption });
         jobs.push((scene, settings));
     }
     let clips = jobs
@@ -224,6 +243,77 @@ fn world_batch(
         .map(|(scene, settings)| video_tensor(&render(scene, settings, false).0, &Device::Cpu))
         .collect::<candle_core::Result<Vec<_>>>()?;
     Ok((Tensor::cat(&clips, 0)?.to_device(device)?, captions))
+}
+
+/// Training clips encoded once (`dit.pool`): normalised latents and unparaphrased captions,
+/// grouped by (frames, [width, height]) since a batch shares one grid.
+struct LatentPool {
+    groups: Vec<((usize, [usize; 2]), Tensor, Vec<String>)>,
+    clips: usize,
+}
+
+impl LatentPool {
+    /// `n` clips whose lengths and sizes are drawn as the stream draws them; `report` sees one
+    /// row per encoded chunk (stage "pool").
+    fn build(
+        model: &Model,
+        cfg: &TrainConfig,
+        n: usize,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+        report: &mut dyn FnMut(&LogRow, u64),
+    ) -> Result<Self> {
+        let mut counts: BTreeMap<(usize, [usize; 2]), usize> = BTreeMap::new();
+        for _ in 0..n {
+            let frames = pick_length(rng, &cfg.lengths);
+            let size = *cfg.buckets.choose(rng).unwrap_or(&[32, 32]);
+            *counts.entry((frames, size)).or_default() += 1;
+        }
+        const CHUNK: usize = 64;
+        let chunks: usize = counts.values().map(|c| c.div_ceil(CHUNK)).sum();
+        let started = Instant::now();
+        let (mut groups, mut done) = (Vec::new(), 0u64);
+        for (&(frames, size), &count) in &counts {
+            let (mut latents, mut captions) = (Vec::new(), Vec::new());
+            for start in (0..count).step_by(CHUNK) {
+                let (x, c) = world_clips(rng, CHUNK.min(count - start), frames, size, device, false)?;
+                latents.push(model.encode(&x)?.detach());
+                captions.extend(c);
+                done += 1;
+                let row = LogRow {
+                    stage: "pool",
+                    step: done,
+                    samples: captions.len() as u64,
+                    loss: 0.0,
+                    grad_norm: 0.0,
+                    lr: 0.0,
+                    seconds: started.elapsed().as_secs_f64(),
+                };
+                report(&row, chunks as u64);
+            }
+            groups.push(((frames, size), Tensor::cat(&latents, 0)?, captions));
+        }
+        Ok(Self { groups, clips: n })
+    }
+
+    /// A batch of `n` pool clips (drawn with replacement) from one group, the group picked with
+    /// probability proportional to its size, so lengths and sizes keep the configured weights.
+    fn batch(&self, rng: &mut ChaCha8Rng, n: usize) -> Result<(usize, [usize; 2], Tensor, Vec<String>)> {
+        let mut r = rng.random_range(0..self.clips);
+        let mut group = &self.groups[0];
+        for g in &self.groups {
+            group = g;
+            if r < g.2.len() {
+                break;
+            }
+            r -= g.2.len();
+        }
+        let ((frames, size), latents, captions) = group;
+        let idx: Vec<u32> = (0..n).map(|_| rng.random_range(0..captions.len()) as u32).collect();
+        let x0 = latents.index_select(&Tensor::new(idx.as_slice(), latents.device())?, 0)?;
+        let captions = idx.iter().map(|&i| paraphrase(&captions[i as usize], rng)).collect();
+        Ok((*frames, *size, x0, captions))
+    }
 }
 
 /// AdamW with decoupled weight decay, over a fixed list of variables.
@@ -607,11 +697,21 @@ pub fn train(
     let mut flops = 0.0;
     let mut curve = Vec::new();
     let l = cfg.architecture.text.max_tokens;
+    let pool = match cfg.dit.pool {
+        Some(0) => return Err(bad("dit.pool: 0 clips; leave it out to draw a fresh clip per sample".into())),
+        Some(n) => Some(LatentPool::build(&model, cfg, n as usize, &mut rng, device, report)?),
+        None => None,
+    };
     for step in 0..steps {
-        let frames = pick_length(&mut rng, &cfg.lengths);
-        let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
-        let (x, captions) = world_batch(&mut rng, cfg.dit.batch, frames, size, device)?;
-        let x0 = model.encode(&x)?.detach();
+        let (frames, size, x0, captions) = match &pool {
+            Some(pool) => pool.batch(&mut rng, cfg.dit.batch)?,
+            None => {
+                let frames = pick_length(&mut rng, &cfg.lengths);
+                let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
+                let (x, captions) = world_batch(&mut rng, cfg.dit.batch, frames, size, device)?;
+                (frames, size, model.encode(&x)?.detach(), captions)
+            }
+        };
         let loss = flow_loss(&model, &x0, &captions, fps, &mut rng, cfg.dit.caption_dropout, frozen_text)?;
         let lr = cfg.dit.lr * cosine(step, steps, cfg.dit.warmup);
         let norm = opt.step(&loss.backward()?, lr, cfg.dit.clip)?;
@@ -658,6 +758,7 @@ pub fn train(
     rec.flops = flops;
     rec.seconds = seconds;
     rec.data_seed = cfg.seed;
+    rec.distinct_clips = cfg.dit.pool;
     rec.device = device_name(device);
     rec.threads = threads;
     rec.git_sha = git_sha.to_string();
@@ -731,6 +832,84 @@ mod tests {
             dit: DitConfig { dim: 64, depth: 2, heads: 2, mlp_ratio: 2 },
             text: TextConfig { dim: 32, layers: 1, heads: 2, max_tokens: 12 },
         }
+    }
+
+    /// The pool holds exactly the clips the stream draws, encoded, grouped by grid with the
+    /// configured weights; a batch is pool rows (with their captions, paraphrased) of one grid.
+    #[test]
+    fn a_latent_pool_holds_the_drawn_clips_encoded() {
+        let dev = Device::Cpu;
+        let (model, _) = Model::init(&tiny(), build_vocab(), 1, &dev).unwrap();
+        let cfg: TrainConfig = serde_json::from_value(serde_json::json!({
+            "name": "p", "seed": 1, "architecture": tiny(),
+            "vae": {"samples": 0}, "dit": {"samples": 0},
+            "buckets": [[16, 16], [24, 16]], "lengths": [[5, 0.75], [1, 0.25]]
+        }))
+        .unwrap();
+        let mut rows = 0;
+        let pool = LatentPool::build(&model, &cfg, 200, &mut ChaCha8Rng::seed_from_u64(7), &dev, &mut |r, total| {
+            rows += 1;
+            assert!(r.stage == "pool" && r.step <= total);
+        })
+        .unwrap();
+        assert_eq!(pool.groups.iter().map(|g| g.2.len()).sum::<usize>(), 200);
+        assert!(rows >= 4, "{rows} progress rows");
+        let five: usize = pool.groups.iter().filter(|g| g.0.0 == 5).map(|g| g.2.len()).sum();
+        assert!((125..=175).contains(&five), "{five} of 200 clips have 5 frames (weight 0.75)");
+        // Replaying the stream: the same draws, then each group's clips in order.
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..200 {
+            pick_length(&mut rng, &cfg.lengths);
+            cfg.buckets.choose(&mut rng).unwrap();
+        }
+        for ((frames, size), latents, captions) in &pool.groups {
+            let (x, c) = world_clips(&mut rng, captions.len(), *frames, *size, &dev, false).unwrap();
+            assert_eq!(&c, captions);
+            let d = (model.encode(&x).unwrap() - latents).unwrap().abs().unwrap().max_all().unwrap();
+            assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "{frames} frames at {size:?}");
+            assert_eq!(latents.dims()[2..], [latent_frames(*frames), size[1] / 4, size[0] / 4]);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        for _ in 0..6 {
+            let (frames, size, x0, batch) = pool.batch(&mut rng, 4).unwrap();
+            let (_, latents, captions) = pool.groups.iter().find(|g| g.0 == (frames, size)).unwrap();
+            assert_eq!(x0.dims()[0], 4);
+            for (i, caption) in batch.iter().enumerate() {
+                let row = x0.get(i).unwrap();
+                let k = (0..captions.len())
+                    .find(|&k| {
+                        let d = (latents.get(k).unwrap() - &row).unwrap().abs().unwrap().max_all().unwrap();
+                        d.to_scalar::<f32>().unwrap() == 0.0
+                    })
+                    .expect("a batch row that is no pool clip");
+                // Paraphrases only rewrite words: the colour words of the world's caption stay.
+                let colours = |c: &str| c.split(' ').filter(|w| crate::palette::Color::from_name(w).is_some()).count();
+                assert_eq!(colours(caption), colours(&captions[k]), "{caption} / {}", captions[k]);
+            }
+        }
+    }
+
+    /// A pooled run records its distinct clips, repeats bit-exactly, and refuses an empty pool.
+    #[test]
+    fn pooled_training_records_its_distinct_clips() {
+        let cfg = |pool: u64| -> TrainConfig {
+            serde_json::from_value(serde_json::json!({
+                "name": "micro", "seed": 3, "architecture": tiny(),
+                "vae": {"samples": 8, "batch": 4}, "dit": {"samples": 24, "batch": 8, "warmup": 1, "pool": pool},
+                "buckets": [[16, 16]], "lengths": [[5, 1.0]], "validation": 4
+            }))
+            .unwrap()
+        };
+        let run = || train(&cfg(12), "test", &Device::Cpu, &mut |_, _| {}).unwrap();
+        let (a, b) = (run(), run());
+        assert_eq!(a.model.config.training.distinct_clips, Some(12));
+        assert_eq!(a.model.config.training.samples, 24);
+        for (k, w) in &a.weights {
+            let d = (w - &b.weights[k]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert_eq!(d, 0.0, "{k} differs between two runs of one seed");
+        }
+        let e = train(&cfg(0), "test", &Device::Cpu, &mut |_, _| {}).err().unwrap().to_string();
+        assert!(e.contains("dit.pool"), "{e}");
     }
 
     /// Guards against silently detached gradients: a fixed batch must be fitted.
