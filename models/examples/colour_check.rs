@@ -5,14 +5,15 @@
 //! ```
 //!
 //! For "a COLOUR ball rolls to the right" × the eight tracked colours × `SEEDS` seeds (17 frames,
-//! 32×32, `STEPS` steps, guidance `GUIDANCE`; defaults the suites' 10 and 5), prints the main colour
-//! of the longest track that moves at least 2 px (or `-`), and per checkpoint how many videos show
-//! the prompted colour. This is the rule of the generator test `the_ladder_draws_the_prompted_colours`.
+//! 32×32, `STEPS` steps, guidance `GUIDANCE`; defaults the suites' 10 and 5), prints the colours
+//! the probes see as moving objects (`Context::sees_moving`; `-` for none), and per checkpoint
+//! how many videos show the prompted one.
 
 use std::path::Path;
 
 use videval_metrics::palette::Color;
-use videval_metrics::track::{TRACKED, Track, track};
+use videval_metrics::probes::{Context, ObjectRef};
+use videval_metrics::track::TRACKED;
 use videval_models::generator::{Condition, Model, Request, default_device};
 
 fn env<T: std::str::FromStr>(key: &str, default: T) -> T {
@@ -42,27 +43,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     condition: Condition::None,
                 };
                 let video = model.generate(&req)?.video;
-                let main = moving_colour(&track(&video), req.frames);
-                right += usize::from(main == Some(color));
-                seen.push(main.map_or("-", |c| c.name()));
+                let ctx = Context::new(&video);
+                let moving: Vec<&str> = TRACKED
+                    .into_iter()
+                    .filter(|&c| ctx.sees_moving(&ObjectRef { color: Some(c), shape: None }))
+                    .map(Color::name)
+                    .collect();
+                right += usize::from(ctx.sees_moving(&ObjectRef { color: Some(color), shape: None }));
+                seen.push(if moving.is_empty() { "-".to_string() } else { moving.join("+") });
             }
             line.push(format!("{}→{}", color.name(), seen.join(",")));
         }
         println!("{dir}: {right}/{}  {}", TRACKED.len() as u64 * seeds, line.join(" "));
     }
     Ok(())
-}
-
-/// The main colour of the longest track seen in at least half the frames whose centre moves at
-/// least 2 px between its first and last sighting.
-fn moving_colour(tracks: &[Track], frames: usize) -> Option<Color> {
-    tracks
-        .iter()
-        .filter(|t| 2 * t.seen().count() >= frames)
-        .filter(|t| {
-            let (a, b) = (t.first().unwrap().1.center, t.last().unwrap().1.center);
-            (a[0] - b[0]).hypot(a[1] - b[1]) >= 2.0
-        })
-        .max_by_key(|t| t.seen().count())
-        .and_then(Track::main_color)
 }

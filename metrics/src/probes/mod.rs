@@ -334,6 +334,36 @@ mod tests {
         assert_eq!(parse_ratio("9:16"), Some(9.0 / 16.0));
         assert_eq!(parse_ratio("9x16"), None);
     }
+
+    /// A red square moving 2 px per frame over 8 frames, shown in the frames `shown` keeps.
+    fn red_square(step: usize, shown: impl Fn(usize) -> bool) -> Video {
+        let (w, h) = (40usize, 16usize);
+        let mut data = Vec::new();
+        for t in 0..8 {
+            let mut f = vec![200u8; w * h * 3];
+            if shown(t) {
+                for y in 5..11 {
+                    for x in 4 + step * t..10 + step * t {
+                        f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&Color::Red.rgb());
+                    }
+                }
+            }
+            data.extend(f);
+        }
+        Video::new(w as u32, h as u32, 8.0, data).unwrap()
+    }
+
+    #[test]
+    fn a_moving_object_is_seen_and_a_frozen_or_fleeting_one_is_not() {
+        let red = ObjectRef { color: Some(Color::Red), shape: None };
+        let blue = ObjectRef { color: Some(Color::Blue), shape: None };
+        let moving = red_square(2, |_| true);
+        assert!(Context::new(&moving).sees_moving(&red));
+        assert!(!Context::new(&moving).sees_moving(&blue), "a colour that is not there");
+        assert!(!Context::new(&red_square(0, |_| true)).sees_moving(&red), "frozen");
+        assert!(Context::new(&red_square(2, |t| t < 4)).sees_moving(&red), "half the frames");
+        assert!(!Context::new(&red_square(2, |t| t < 3)).sees_moving(&red), "3 of 8 frames");
+    }
 }
 
 mod aspect;
@@ -426,6 +456,16 @@ impl<'a> Context<'a> {
                 (a.seen().count() as f64 * a.mean_area()).total_cmp(&(b.seen().count() as f64 * b.mean_area()))
             })
             .ok_or_else(|| Verdict::fail(format!("no {} found in the video", describe(r))))
+    }
+
+    /// Whether `r` is there as a moving object: [`Context::find`] finds it, in at least half the
+    /// frames, and its centre moves at least 2 px between its first and last sighting. The
+    /// generator's colour test applies this to text-to-video samples.
+    pub fn sees_moving(&self, r: &ObjectRef) -> bool {
+        let Ok(t) = self.find(r) else { return false };
+        let (Some((_, a)), Some((_, b))) = (t.first(), t.last()) else { return false };
+        2 * t.seen().count() >= self.video.frames().len()
+            && (a.center[0] - b.center[0]).hypot(a.center[1] - b.center[1]) >= 2.0
     }
 
     /// Camera displacement of the content, accumulated up to frame `t` (pixels).
