@@ -15,11 +15,11 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::dit::{Dit, DitInput, IMAGE_FPS, masked_mse};
+use super::dit::{Dit, DitInput, IMAGE_FPS, weighted_masked_mse};
 use super::flow;
 use super::nn::{Params, randn};
 use super::text::Vocab;
-use super::vae::latent_frames;
+use super::vae::{SPACE, TIME, latent_frames};
 use super::{Architecture, CurvePoint, GenError, Model, Result, video_tensor};
 use crate::world::caption::describe;
 use crate::world::render::{Settings, render};
@@ -128,6 +128,16 @@ pub struct DitStage {
     /// and dropout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<u64>,
+    /// Weight of coloured content in the flow loss: each latent cell's error counts
+    /// `1 + saliency × s`, s the mean RGB saturation (max − min, 0–2) of the pixels it encodes
+    /// (`latent_saliency`). The VAE's reconstruction loss needed the same: objects cover 1–3%
+    /// of the pixels, and a plain MSE is spent on the checkerboards. 0 (the default): plain MSE.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub saliency: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn default_batch() -> usize {
@@ -248,9 +258,21 @@ fn world_clips(
 /// Training clips encoded once (`dit.pool`): normalised latents and unparaphrased captions,
 /// grouped by (frames, [width, height]) since a batch shares one grid.
 struct LatentPool {
-    groups: Vec<((usize, [usize; 2]), Tensor, Vec<String>)>,
+    groups: Vec<PoolGroup>,
     clips: usize,
 }
+
+/// The pool's clips of one grid: latents [n, C, T', h, w], per-cell saturation [n, 1, T', h, w]
+/// (`latent_saliency` at strength 1, minus 1) and captions.
+struct PoolGroup {
+    grid: (usize, [usize; 2]),
+    latents: Tensor,
+    saturation: Tensor,
+    captions: Vec<String>,
+}
+
+/// A training batch: grid, latents, per-cell saturation, captions.
+type Batch = (usize, [usize; 2], Tensor, Tensor, Vec<String>);
 
 impl LatentPool {
     /// `n` clips whose lengths and sizes are drawn as the stream draws them; `report` sees one
@@ -274,10 +296,11 @@ impl LatentPool {
         let started = Instant::now();
         let (mut groups, mut done) = (Vec::new(), 0u64);
         for (&(frames, size), &count) in &counts {
-            let (mut latents, mut captions) = (Vec::new(), Vec::new());
+            let (mut latents, mut saturation, mut captions) = (Vec::new(), Vec::new(), Vec::new());
             for start in (0..count).step_by(CHUNK) {
                 let (x, c) = world_clips(rng, CHUNK.min(count - start), frames, size, device, false)?;
                 latents.push(model.encode(&x)?.detach());
+                saturation.push(latent_saturation(&x)?);
                 captions.extend(c);
                 done += 1;
                 let row = LogRow {
@@ -291,28 +314,34 @@ impl LatentPool {
                 };
                 report(&row, chunks as u64);
             }
-            groups.push(((frames, size), Tensor::cat(&latents, 0)?, captions));
+            groups.push(PoolGroup {
+                grid: (frames, size),
+                latents: Tensor::cat(&latents, 0)?,
+                saturation: Tensor::cat(&saturation, 0)?,
+                captions,
+            });
         }
         Ok(Self { groups, clips: n })
     }
 
     /// A batch of `n` pool clips (drawn with replacement) from one group, the group picked with
     /// probability proportional to its size, so lengths and sizes keep the configured weights.
-    fn batch(&self, rng: &mut ChaCha8Rng, n: usize) -> Result<(usize, [usize; 2], Tensor, Vec<String>)> {
+    fn batch(&self, rng: &mut ChaCha8Rng, n: usize) -> Result<Batch> {
         let mut r = rng.random_range(0..self.clips);
         let mut group = &self.groups[0];
         for g in &self.groups {
             group = g;
-            if r < g.2.len() {
+            if r < g.captions.len() {
                 break;
             }
-            r -= g.2.len();
+            r -= g.captions.len();
         }
-        let ((frames, size), latents, captions) = group;
-        let idx: Vec<u32> = (0..n).map(|_| rng.random_range(0..captions.len()) as u32).collect();
-        let x0 = latents.index_select(&Tensor::new(idx.as_slice(), latents.device())?, 0)?;
-        let captions = idx.iter().map(|&i| paraphrase(&captions[i as usize], rng)).collect();
-        Ok((*frames, *size, x0, captions))
+        let idx: Vec<u32> = (0..n).map(|_| rng.random_range(0..group.captions.len()) as u32).collect();
+        let idx_t = Tensor::new(idx.as_slice(), group.latents.device())?;
+        let x0 = group.latents.index_select(&idx_t, 0)?;
+        let saturation = group.saturation.index_select(&idx_t, 0)?;
+        let captions = idx.iter().map(|&i| paraphrase(&group.captions[i as usize], rng)).collect();
+        Ok((group.grid.0, group.grid.1, x0, saturation, captions))
     }
 }
 
@@ -502,6 +531,21 @@ pub fn saliency(x: &Tensor) -> candle_core::Result<Tensor> {
 
 const SATURATION_WEIGHT: f64 = 10.0;
 
+/// Mean RGB saturation (max − min of the channels in [−1, 1], so 0–2) of the pixels each latent
+/// cell encodes, [B, 1, T', H/4, W/4] for a clip [B, 3, T, H, W]: 4×4 pixels, and frame 0 alone,
+/// then groups of 4 frames (the causal VAE's grid).
+pub fn latent_saturation(x: &Tensor) -> candle_core::Result<Tensor> {
+    let sat = (x.max_keepdim(1)? - x.min_keepdim(1)?)?;
+    let (b, _, t, h, w) = sat.dims5()?;
+    let (lh, lw) = (h / SPACE, w / SPACE);
+    let cells = sat.reshape((b, t, lh, SPACE, lw, SPACE))?.mean(5)?.mean(3)?; // [B, T, h, w]
+    let mut parts = vec![cells.narrow(1, 0, 1)?];
+    if t > 1 {
+        parts.push(cells.narrow(1, 1, t - 1)?.reshape((b, (t - 1) / TIME, TIME, lh, lw))?.mean(2)?);
+    }
+    Tensor::cat(&parts, 1)?.unsqueeze(1)
+}
+
 /// One VAE training step's loss: reconstruction MSE + `kl` × KL to N(0, 1).
 pub fn vae_loss(model: &Model, x: &Tensor, rng: &mut ChaCha8Rng, kl: f64) -> Result<(Tensor, Tensor)> {
     let (mean, logvar) = model.vae.encode(x)?;
@@ -523,6 +567,7 @@ pub fn flow_loss(
     rng: &mut ChaCha8Rng,
     dropout: f64,
     frozen_text: bool,
+    weight: Option<&Tensor>,
 ) -> Result<Tensor> {
     let (b, _, t, h, w) = x0.dims5()?;
     let device = x0.device();
@@ -556,7 +601,7 @@ pub fn flow_loss(
         text_mask: &text_mask,
         frame_mask: Some(&generated),
     })?;
-    Ok(masked_mse(&pred, &(eps - x0)?, &generated)?)
+    Ok(weighted_masked_mse(&pred, &(eps - x0)?, weight, &generated)?)
 }
 
 /// Trains per `cfg`; `report` sees every log row as it happens.
@@ -703,16 +748,20 @@ pub fn train(
         None => None,
     };
     for step in 0..steps {
-        let (frames, size, x0, captions) = match &pool {
+        let (frames, size, x0, saturation, captions) = match &pool {
             Some(pool) => pool.batch(&mut rng, cfg.dit.batch)?,
             None => {
                 let frames = pick_length(&mut rng, &cfg.lengths);
                 let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
                 let (x, captions) = world_batch(&mut rng, cfg.dit.batch, frames, size, device)?;
-                (frames, size, model.encode(&x)?.detach(), captions)
+                let saturation =
+                    if cfg.dit.saliency > 0.0 { latent_saturation(&x)? } else { Tensor::zeros(1, DType::F32, device)? };
+                (frames, size, model.encode(&x)?.detach(), saturation, captions)
             }
         };
-        let loss = flow_loss(&model, &x0, &captions, fps, &mut rng, cfg.dit.caption_dropout, frozen_text)?;
+        let weight = if cfg.dit.saliency > 0.0 { Some(((saturation * cfg.dit.saliency)? + 1.0)?) } else { None };
+        let loss =
+            flow_loss(&model, &x0, &captions, fps, &mut rng, cfg.dit.caption_dropout, frozen_text, weight.as_ref())?;
         let lr = cfg.dit.lr * cosine(step, steps, cfg.dit.warmup);
         let norm = opt.step(&loss.backward()?, lr, cfg.dit.clip)?;
         ema.update(&params)?;
@@ -852,9 +901,9 @@ mod tests {
             assert!(r.stage == "pool" && r.step <= total);
         })
         .unwrap();
-        assert_eq!(pool.groups.iter().map(|g| g.2.len()).sum::<usize>(), 200);
+        assert_eq!(pool.groups.iter().map(|g| g.captions.len()).sum::<usize>(), 200);
         assert!(rows >= 4, "{rows} progress rows");
-        let five: usize = pool.groups.iter().filter(|g| g.0.0 == 5).map(|g| g.2.len()).sum();
+        let five: usize = pool.groups.iter().filter(|g| g.grid.0 == 5).map(|g| g.captions.len()).sum();
         assert!((125..=175).contains(&five), "{five} of 200 clips have 5 frames (weight 0.75)");
         // Replaying the stream: the same draws, then each group's clips in order.
         let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -862,17 +911,21 @@ mod tests {
             pick_length(&mut rng, &cfg.lengths);
             cfg.buckets.choose(&mut rng).unwrap();
         }
-        for ((frames, size), latents, captions) in &pool.groups {
-            let (x, c) = world_clips(&mut rng, captions.len(), *frames, *size, &dev, false).unwrap();
-            assert_eq!(&c, captions);
-            let d = (model.encode(&x).unwrap() - latents).unwrap().abs().unwrap().max_all().unwrap();
+        for g in &pool.groups {
+            let (frames, size) = g.grid;
+            let (x, c) = world_clips(&mut rng, g.captions.len(), frames, size, &dev, false).unwrap();
+            assert_eq!(c, g.captions);
+            let d = (model.encode(&x).unwrap() - &g.latents).unwrap().abs().unwrap().max_all().unwrap();
             assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "{frames} frames at {size:?}");
-            assert_eq!(latents.dims()[2..], [latent_frames(*frames), size[1] / 4, size[0] / 4]);
+            let d = (latent_saturation(&x).unwrap() - &g.saturation).unwrap().abs().unwrap().max_all().unwrap();
+            assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "saturation of {frames} frames at {size:?}");
+            assert_eq!(g.latents.dims()[2..], [latent_frames(frames), size[1] / 4, size[0] / 4]);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(8);
         for _ in 0..6 {
-            let (frames, size, x0, batch) = pool.batch(&mut rng, 4).unwrap();
-            let (_, latents, captions) = pool.groups.iter().find(|g| g.0 == (frames, size)).unwrap();
+            let (frames, size, x0, _, batch) = pool.batch(&mut rng, 4).unwrap();
+            let g = pool.groups.iter().find(|g| g.grid == (frames, size)).unwrap();
+            let (latents, captions) = (&g.latents, &g.captions);
             assert_eq!(x0.dims()[0], 4);
             for (i, caption) in batch.iter().enumerate() {
                 let row = x0.get(i).unwrap();
@@ -887,6 +940,61 @@ mod tests {
                 assert_eq!(colours(caption), colours(&captions[k]), "{caption} / {}", captions[k]);
             }
         }
+    }
+
+    /// Saturation lands in the latent cell that encodes it: frame 0 alone, frames 1–4 together,
+    /// 4×4 pixels each; and a uniform loss weight is the plain loss.
+    #[test]
+    fn latent_saturation_follows_the_vae_grid() {
+        let dev = Device::Cpu;
+        let mut x = vec![0f32; 3 * 5 * 8 * 8];
+        let at = |c: usize, t: usize, y: usize, x: usize| ((c * 5 + t) * 8 + y) * 8 + x;
+        for y in 0..4 {
+            for xx in 0..4 {
+                // Frame 0, top-left cell: pure red (saturation 2).
+                x[at(0, 0, y, xx)] = 1.0;
+                x[at(1, 0, y, xx)] = -1.0;
+                x[at(2, 0, y, xx)] = -1.0;
+            }
+        }
+        for y in 4..6 {
+            for xx in 4..8 {
+                // Frame 3, half the bottom-right cell: saturation 1.
+                x[at(2, 3, y, xx)] = 1.0;
+            }
+        }
+        let x = Tensor::from_vec(x, (1, 3, 5, 8, 8), &dev).unwrap();
+        let s = latent_saturation(&x).unwrap();
+        assert_eq!(s.dims(), [1, 1, 2, 2, 2]);
+        let v = s.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        // [frame 0: 2, 0, 0, 0; frames 1-4: 0, 0, 0, 1 × ½ of the cell × ¼ of the frames].
+        assert_eq!(v, [2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.125]);
+
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (a, b) =
+            (randn(&mut rng, &[2, 4, 3, 2, 2], &dev).unwrap(), randn(&mut rng, &[2, 4, 3, 2, 2], &dev).unwrap());
+        let mask = Tensor::new(&[[1f32, 0.0, 1.0], [1.0, 1.0, 0.0]], &dev).unwrap();
+        let plain = weighted_masked_mse(&a, &b, None, &mask).unwrap().to_scalar::<f32>().unwrap();
+        let uniform = Tensor::full(3f32, (2, 1, 3, 2, 2), &dev).unwrap();
+        let same = weighted_masked_mse(&a, &b, Some(&uniform), &mask).unwrap().to_scalar::<f32>().unwrap();
+        assert!((plain - same).abs() < 1e-6, "{plain} vs {same}");
+        // All of frame 0's weight on one cell: that cell's error (mean over channels) alone
+        // counts. (Weights are 1 + saliency × saturation ≥ 1 in training, never 0 for a frame.)
+        let mut w = vec![1f32; 2 * 3 * 4];
+        w[1..4].iter_mut().for_each(|v| *v = 0.0);
+        let w = Tensor::from_vec(w, (2, 1, 3, 2, 2), &dev).unwrap();
+        let one = weighted_masked_mse(
+            &a.narrow(0, 0, 1).unwrap(),
+            &b.narrow(0, 0, 1).unwrap(),
+            Some(&w.narrow(0, 0, 1).unwrap()),
+            &Tensor::new(&[[1f32, 0.0, 0.0]], &dev).unwrap(),
+        )
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+        let cell = (a.narrow(0, 0, 1).unwrap() - b.narrow(0, 0, 1).unwrap()).unwrap().sqr().unwrap();
+        let cell = cell.narrow(2, 0, 1).unwrap().narrow(3, 0, 1).unwrap().narrow(4, 0, 1).unwrap().mean_all().unwrap();
+        assert!((one - cell.to_scalar::<f32>().unwrap()).abs() < 1e-5);
     }
 
     /// A pooled run records its distinct clips, repeats bit-exactly, and refuses an empty pool.
@@ -948,7 +1056,7 @@ mod tests {
             .map(|_| {
                 // The same noise, levels and masks every step: a fixed objective.
                 let mut r = ChaCha8Rng::seed_from_u64(5);
-                let loss = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0, false).unwrap();
+                let loss = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0, false, None).unwrap();
                 opt.step(&loss.backward().unwrap(), 2e-3, 1.0).unwrap();
                 f64::from(loss.to_scalar::<f32>().unwrap())
             })
@@ -957,7 +1065,7 @@ mod tests {
         assert!(last < first / 4.0, "flow loss {first} → {last}: expected a 4× drop in 200 steps");
         // Every trainable part received a gradient (text encoder and null caption included).
         let mut r = ChaCha8Rng::seed_from_u64(5);
-        let grads = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.5, false).unwrap().backward().unwrap();
+        let grads = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.5, false, None).unwrap().backward().unwrap();
         let missing: Vec<&String> = params
             .vars()
             .iter()
@@ -968,7 +1076,7 @@ mod tests {
         // Frozen text: the transformer (and null caption) still learn, the text encoder gets no
         // backward pass.
         let mut r = ChaCha8Rng::seed_from_u64(5);
-        let grads = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.5, true).unwrap().backward().unwrap();
+        let grads = flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.5, true, None).unwrap().backward().unwrap();
         for (k, v) in params.vars().iter().filter(|(k, _)| !k.starts_with("vae.")) {
             assert_eq!(grads.get(v).is_some(), k.starts_with("dit."), "{k}");
         }
@@ -987,7 +1095,7 @@ mod tests {
         let captions = vec!["a red circle moves left".to_string(), "a blue square".to_string()];
         let loss = || {
             let mut r = ChaCha8Rng::seed_from_u64(5);
-            flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0, false).unwrap()
+            flow_loss(&model, &x0, &captions, 8.0, &mut r, 0.0, false, None).unwrap()
         };
         // Zero-initialised output layers make most gradients vanish at init: perturb first.
         for (k, v) in params.vars().iter().filter(|(k, _)| !k.starts_with("vae.")) {
