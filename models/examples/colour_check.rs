@@ -43,6 +43,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     condition: Condition::None,
                 };
                 let video = model.generate(&req)?.video;
+                if let Ok(sheet) = std::env::var("SHEET") {
+                    // Frames 0, 4, 8, 12, 16 side by side, one row per video, appended as raw RGB.
+                    let mut row = Vec::new();
+                    for y in 0..32 {
+                        for t in [0usize, 4, 8, 12, 16] {
+                            row.extend_from_slice(&video.frame(t)[y * 96..(y + 1) * 96]);
+                        }
+                    }
+                    use std::io::Write;
+                    std::fs::OpenOptions::new().create(true).append(true).open(sheet)?.write_all(&row)?;
+                }
                 let ctx = Context::new(&video);
                 let moving: Vec<&str> = TRACKED
                     .into_iter()
