@@ -220,14 +220,10 @@ impl Dit {
     }
 }
 
-/// Mean squared error over generated frames only: `mask` [B, T] (1 = generated).
-pub fn masked_mse(pred: &Tensor, target: &Tensor, mask: &Tensor) -> Result<Tensor> {
-    weighted_masked_mse(pred, target, None, mask)
-}
-
-/// [`masked_mse`] with a per-cell weight [B, 1, T, H, W]: each frame's error is the weighted mean
-/// over its cells (weights normalised within the frame, so frames keep equal say).
-pub fn weighted_masked_mse(pred: &Tensor, target: &Tensor, weight: Option<&Tensor>, mask: &Tensor) -> Result<Tensor> {
+/// Mean squared error over generated frames only: `mask` [B, T] (1 = generated). With a per-cell
+/// `weight` [B, 1, T, H, W], each frame's error is the weighted mean over its cells (weights
+/// normalised within the frame, so frames keep equal say).
+pub fn masked_mse(pred: &Tensor, target: &Tensor, weight: Option<&Tensor>, mask: &Tensor) -> Result<Tensor> {
     let (b, _, t, _, _) = pred.dims5()?;
     let frame_mean =
         |x: &Tensor| -> Result<Tensor> { x.mean_keepdim(D::Minus1)?.mean_keepdim(D::Minus2)?.mean_keepdim(1) };

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::dit::{Dit, DitInput, IMAGE_FPS, weighted_masked_mse};
+use super::dit::{Dit, DitInput, IMAGE_FPS, masked_mse};
 use super::flow;
 use super::nn::{Params, randn};
 use super::text::Vocab;
@@ -271,8 +271,8 @@ struct PoolGroup {
     captions: Vec<String>,
 }
 
-/// A training batch: grid, latents, per-cell saturation, captions.
-type Batch = (usize, [usize; 2], Tensor, Tensor, Vec<String>);
+/// A training batch: grid, latents, per-cell saturation (when kept), captions.
+type Batch = (usize, [usize; 2], Tensor, Option<Tensor>, Vec<String>);
 
 impl LatentPool {
     /// `n` clips whose lengths and sizes are drawn as the stream draws them; `report` sees one
@@ -341,7 +341,7 @@ impl LatentPool {
         let x0 = group.latents.index_select(&idx_t, 0)?;
         let saturation = group.saturation.index_select(&idx_t, 0)?;
         let captions = idx.iter().map(|&i| paraphrase(&group.captions[i as usize], rng)).collect();
-        Ok((group.grid.0, group.grid.1, x0, saturation, captions))
+        Ok((group.grid.0, group.grid.1, x0, Some(saturation), captions))
     }
 }
 
@@ -601,7 +601,7 @@ pub fn flow_loss(
         text_mask: &text_mask,
         frame_mask: Some(&generated),
     })?;
-    Ok(weighted_masked_mse(&pred, &(eps - x0)?, weight, &generated)?)
+    Ok(masked_mse(&pred, &(eps - x0)?, weight, &generated)?)
 }
 
 /// Trains per `cfg`; `report` sees every log row as it happens.
@@ -754,12 +754,14 @@ pub fn train(
                 let frames = pick_length(&mut rng, &cfg.lengths);
                 let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
                 let (x, captions) = world_batch(&mut rng, cfg.dit.batch, frames, size, device)?;
-                let saturation =
-                    if cfg.dit.saliency > 0.0 { latent_saturation(&x)? } else { Tensor::zeros(1, DType::F32, device)? };
+                let saturation = if cfg.dit.saliency > 0.0 { Some(latent_saturation(&x)?) } else { None };
                 (frames, size, model.encode(&x)?.detach(), saturation, captions)
             }
         };
-        let weight = if cfg.dit.saliency > 0.0 { Some(((saturation * cfg.dit.saliency)? + 1.0)?) } else { None };
+        let weight = match saturation {
+            Some(s) if cfg.dit.saliency > 0.0 => Some(((s * cfg.dit.saliency)? + 1.0)?),
+            _ => None,
+        };
         let loss =
             flow_loss(&model, &x0, &captions, fps, &mut rng, cfg.dit.caption_dropout, frozen_text, weight.as_ref())?;
         let lr = cfg.dit.lr * cosine(step, steps, cfg.dit.warmup);
@@ -974,16 +976,16 @@ mod tests {
         let (a, b) =
             (randn(&mut rng, &[2, 4, 3, 2, 2], &dev).unwrap(), randn(&mut rng, &[2, 4, 3, 2, 2], &dev).unwrap());
         let mask = Tensor::new(&[[1f32, 0.0, 1.0], [1.0, 1.0, 0.0]], &dev).unwrap();
-        let plain = weighted_masked_mse(&a, &b, None, &mask).unwrap().to_scalar::<f32>().unwrap();
+        let plain = masked_mse(&a, &b, None, &mask).unwrap().to_scalar::<f32>().unwrap();
         let uniform = Tensor::full(3f32, (2, 1, 3, 2, 2), &dev).unwrap();
-        let same = weighted_masked_mse(&a, &b, Some(&uniform), &mask).unwrap().to_scalar::<f32>().unwrap();
+        let same = masked_mse(&a, &b, Some(&uniform), &mask).unwrap().to_scalar::<f32>().unwrap();
         assert!((plain - same).abs() < 1e-6, "{plain} vs {same}");
         // All of frame 0's weight on one cell: that cell's error (mean over channels) alone
         // counts. (Weights are 1 + saliency × saturation ≥ 1 in training, never 0 for a frame.)
         let mut w = vec![1f32; 2 * 3 * 4];
         w[1..4].iter_mut().for_each(|v| *v = 0.0);
         let w = Tensor::from_vec(w, (2, 1, 3, 2, 2), &dev).unwrap();
-        let one = weighted_masked_mse(
+        let one = masked_mse(
             &a.narrow(0, 0, 1).unwrap(),
             &b.narrow(0, 0, 1).unwrap(),
             Some(&w.narrow(0, 0, 1).unwrap()),
