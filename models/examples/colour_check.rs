@@ -46,9 +46,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if let Ok(sheet) = std::env::var("SHEET") {
                     // Frames 0, 4, 8, 12, 16 side by side, one row per video, appended as raw RGB.
                     let mut row = Vec::new();
-                    for y in 0..32 {
+                    for y in 0..req.height {
                         for t in [0usize, 4, 8, 12, 16] {
-                            row.extend_from_slice(&video.frame(t)[y * 96..(y + 1) * 96]);
+                            let w = req.width * 3;
+                            row.extend_from_slice(&video.frame(t)[y * w..(y + 1) * w]);
                         }
                     }
                     use std::io::Write;
