@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # On a lent GPU machine: train generator configs side by side on the one GPU, then time sampling.
-#   bash ci/gpu/device-train.sh models/weights/generator/tiny-s-gpu.yaml …   (carry .dev from build-cuda.sh)
+#   bash ci/gpu/device-train.sh CONFIG.yaml …                (carry .dev from build-cuda.sh)
+#   BUDGET_S=480 bash ci/gpu/device-train.sh CONFIG.yaml …   (fit the training into 480 s)
+# With BUDGET_S, a pilot first trains every config side by side for 101 steps on a 2,048-clip pool
+# (ci/gpu/fit-budget.py), measuring the pool's rendering rate and the contended step time; every
+# config then trains on the same number of clips (a multiple of 100 steps), the most that fits
+# the budget with a 15% margin for all of them. The chosen `dit.samples` is written into the
+# config as trained (train-config.yaml), so the run reproduces from it.
 # Writes $OUT/<name>.tgz (checkpoint + loss.csv + the config as trained) and $OUT/logs.txt.
 # Back here: untar into models/weights/generator/, `videval train curve DIR`, ci/update-manifest.py.
 set -uo pipefail
@@ -9,22 +15,41 @@ log=$OUT/logs.txt
 libs=$(find / -xdev \( -name 'libcublas.so.13' -o -name 'libcurand.so.10' -o -name 'libcudart.so.13' \) 2>/dev/null \
   | xargs -r -n1 dirname | sort -u | tr '\n' ':')
 export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:-}
-mkdir -p /tmp/b /tmp/ck
+mkdir -p /tmp/b /tmp/ck /tmp/cfg
 for f in .dev/bin/*.xz; do n=/tmp/b/$(basename "$f" .xz); xz -dc "$f" > "$n"; chmod +x "$n"; done
 nvidia-smi -L >> "$log"
-pids=()
-for cfg in "$@"; do
+
+# Trains every /tmp/cfg/<name>.json side by side (each config's relative paths were resolved
+# when fit-budget.py wrote it); $1 = what to call the run in the log, $2 = seconds allowed.
+train_all() {
+  local pids=() name
+  for cfg in "${configs[@]}"; do
+    name=$(basename "$cfg" .yaml)
+    timeout "$2" /tmp/b/train_generator "/tmp/cfg/$name.json" "/tmp/$1/$name" > "/tmp/$1-$name.log" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  for cfg in "${configs[@]}"; do
+    name=$(basename "$cfg" .yaml)
+    { echo "== $1 $name ($(( $(date +%s) - T0 )) s)"; cat "/tmp/$1-$name.log"; } >> "$log"
+  done
+}
+
+configs=("$@")
+if [ -n "${BUDGET_S:-}" ]; then
+  python3 ci/gpu/fit-budget.py pilot /tmp/cfg "${configs[@]}" >> "$log" 2>&1 || exit 1
+  train_all pilot 120
+  left=$(( BUDGET_S - ($(date +%s) - T0) ))
+  python3 ci/gpu/fit-budget.py fit /tmp/cfg "$left" /tmp "${configs[@]}" >> "$log" 2>&1 || { tail -60 "$log"; exit 1; }
+else
+  python3 ci/gpu/fit-budget.py as-is /tmp/cfg "${configs[@]}" >> "$log" 2>&1 || exit 1
+fi
+train_all ck $(( ${BUDGET_S:-100000} * 2 ))
+for cfg in "${configs[@]}"; do
   name=$(basename "$cfg" .yaml)
-  python3 -c "import json,sys,yaml; json.dump(yaml.safe_load(open(sys.argv[1])), open(sys.argv[2], 'w'))" "$cfg" "${cfg%.yaml}.json"
-  /tmp/b/train_generator "${cfg%.yaml}.json" "/tmp/ck/$name" > "/tmp/train-$name.log" 2>&1 &
-  pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p"; done
-for cfg in "$@"; do
-  name=$(basename "$cfg" .yaml)
-  { echo "== $name"; cat "/tmp/train-$name.log"; } >> "$log"
-  cp "$cfg" "/tmp/ck/$name/train-config.yaml" 2>/dev/null && tar czf "$OUT/$name.tgz" -C /tmp/ck "$name"
+  [ -f "/tmp/ck/$name/model.safetensors" ] || continue
+  cp "/tmp/cfg/$name.yaml" "/tmp/ck/$name/train-config.yaml" && tar czf "$OUT/$name.tgz" -C /tmp/ck "$name"
 done
 BENCH_VIDEOS=16 /tmp/b/sample_bench /tmp/ck/* >> "$log" 2>&1
 echo "done in $(( $(date +%s) - T0 )) s" >> "$log"
-tail -40 "$log"
+tail -60 "$log"

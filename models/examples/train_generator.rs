@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = default_device()?;
     let sha = std::env::var("VIDEVAL_GIT_SHA").unwrap_or_else(|_| "unknown".into());
     let trained = train(&cfg, &sha, &device, &mut |row, total| {
-        if row.step % 100 == 0 || row.step == total {
+        if row.step % 100 == 0 || row.step == 1 || row.step == total {
             eprintln!("{} {}/{total} loss {:.4} lr {:.2e} {:.0}s", row.stage, row.step, row.loss, row.lr, row.seconds);
         }
     })?;
