@@ -44,7 +44,8 @@ if [ -n "${BUDGET_S:-}" ]; then
 else
   python3 ci/gpu/fit-budget.py as-is /tmp/cfg "${configs[@]}" >> "$log" 2>&1 || exit 1
 fi
-train_all ck $(( ${BUDGET_S:-100000} * 2 ))
+# With a budget, the training is stopped 40 s past it, leaving time for the logs and the timing.
+train_all ck $(( ${BUDGET_S:-100000} + 40 - ($(date +%s) - T0) ))
 for cfg in "${configs[@]}"; do
   name=$(basename "$cfg" .yaml)
   [ -f "/tmp/ck/$name/model.safetensors" ] || continue
