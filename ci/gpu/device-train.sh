@@ -3,7 +3,7 @@
 #   bash ci/gpu/device-train.sh CONFIG.yaml …                (carry .dev from build-cuda.sh)
 #   BUDGET_S=480 bash ci/gpu/device-train.sh CONFIG.yaml …   (fit the training into 480 s)
 # With BUDGET_S, a pilot first trains every config side by side for 101 steps on a 2,048-clip pool
-# (ci/gpu/fit-budget.py), measuring the pool's rendering rate and the contended step time; every
+# (ci/gpu/fit-budget.py), measuring the start-up, the pool's rendering rate and the contended step time; every
 # config then trains on the same number of clips (a multiple of 100 steps), the most that fits
 # the budget with a 15% margin for all of them. The chosen `dit.samples` is written into the
 # config as trained (train-config.yaml), so the run reproduces from it.

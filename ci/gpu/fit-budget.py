@@ -44,8 +44,9 @@ def write(out_dir, cfg, text=None):
 
 
 def timings(log_path):
-    """(pool seconds, pool clips, seconds at step 1, seconds at the last step, last step)."""
-    pool_s = pool_n = None
+    """From a pilot's log: (seconds before the pool's first chunk, pool seconds per clip after it,
+    seconds at step 1, seconds at step PILOT_STEPS)."""
+    pool = {}
     steps = {}
     with open(log_path) as f:
         for line in f:
@@ -53,13 +54,17 @@ def timings(log_path):
             if not m:
                 continue
             stage, step, total, secs = m.group(1), int(m.group(2)), int(m.group(3)), float(m.group(4))
-            if stage == "pool" and step == total:
-                pool_s = secs
+            if stage == "pool" and step in (1, total):
+                pool[step] = (secs, total)
             if stage == "dit":
                 steps[step] = secs
-    if pool_s is None or 1 not in steps or PILOT_STEPS not in steps:
-        raise SystemExit(f"{log_path}: the pilot did not finish (no pool row or no step 1/{PILOT_STEPS})")
-    return pool_s, steps[1], steps[PILOT_STEPS]
+    if len(pool) != 2 or 1 not in steps or PILOT_STEPS not in steps:
+        raise SystemExit(f"{log_path}: the pilot did not finish (no pool rows or no step 1/{PILOT_STEPS})")
+    (first, _), (last, chunks) = pool[1], max(pool.values(), key=lambda v: v[0])
+    # The first chunk carries the start-up (kernel compilation); the log rounds to whole seconds,
+    # so one second more is counted for the rest of the pool.
+    per_clip = (last - first + 1) / (PILOT_POOL * (chunks - 1) / chunks)
+    return first, per_clip, steps[1], steps[PILOT_STEPS]
 
 
 def main():
@@ -86,13 +91,14 @@ def main():
     batch = batch.pop()
     best = None
     for _, cfg in loaded:
-        pool_s, t1, tn = timings(os.path.join(log_dir, f"pilot-{cfg['name']}.log"))
+        start, per_clip, t1, tn = timings(os.path.join(log_dir, f"pilot-{cfg['name']}.log"))
         per_step = (tn - t1) / (PILOT_STEPS - 1)
-        # Fixed cost: the pool at the config's size, plus what step 1 took beyond the pool
-        # (start-up, kernel compilation) and the validation passes (three, as in the pilot).
-        fixed = pool_s / PILOT_POOL * cfg["dit"].get("pool", PILOT_POOL) + (t1 - pool_s)
+        # Fixed cost: everything up to step 1 as in the pilot (start-up, kernel compilation, the
+        # pilot's pool, the first step), plus the rest of the config's pool at the pilot's rate.
+        # The pilot's two mid-run validation passes are inside its per-step time.
+        fixed = t1 + per_clip * max(0, cfg["dit"].get("pool", PILOT_POOL) - PILOT_POOL)
         steps = int((seconds / MARGIN - fixed) / per_step) // 100 * 100
-        print(f"fit {cfg['name']}: pool {pool_s:.1f}s for {PILOT_POOL} clips, {per_step:.3f}s per step, "
+        print(f"fit {cfg['name']}: start {start:.0f}s, pool {per_clip * 1e3:.2f} ms per clip, {per_step:.3f}s per step, "
               f"fixed {fixed:.0f}s, {steps} steps fit {seconds:.0f}s")
         best = steps if best is None else min(best, steps)
     if best is None or best < 100:
