@@ -29,7 +29,7 @@ pub const INFO: AdapterInfo = AdapterInfo {
 
 /// The checkpoint `--model bundled` loads: the best-trained of the committed ones (lowest
 /// validation loss).
-pub const DEFAULT_CHECKPOINT: &str = "tiny-l-long";
+pub const DEFAULT_CHECKPOINT: &str = "tiny-l-v2";
 
 /// Largest frame area generated without resizing.
 pub const MAX_NATIVE_PIXELS: u32 = 48 * 48;
