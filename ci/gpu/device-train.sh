@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a lent GPU machine: train generator configs side by side on the one GPU, then time sampling.
-#   bash ci/gpu/device-train.sh CONFIG.yaml …                (carry .dev from build-cuda.sh)
+#   bash ci/gpu/device-train.sh CONFIG.yaml …                (carry .dev/bin from build-cuda.sh)
 #   BUDGET_S=480 bash ci/gpu/device-train.sh CONFIG.yaml …   (fit the training into 480 s)
 # With BUDGET_S, a pilot first trains every config side by side for 101 steps on a 2,048-clip pool
 # (ci/gpu/fit-budget.py), measuring the start-up, the pool's rendering rate and the contended step time; every
