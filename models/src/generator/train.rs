@@ -130,7 +130,7 @@ pub struct DitStage {
     pub pool: Option<u64>,
     /// Weight of coloured content in the flow loss: each latent cell's error counts
     /// `1 + saliency × s`, s the mean RGB saturation (max − min, 0–2) of the pixels it encodes
-    /// (`latent_saliency`). The VAE's reconstruction loss needed the same: objects cover 1–3%
+    /// (`latent_saturation`). The VAE's reconstruction loss needed the same: objects cover 1–3%
     /// of the pixels, and a plain MSE is spent on the checkerboards. 0 (the default): plain MSE.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub saliency: f64,
@@ -263,11 +263,11 @@ struct LatentPool {
 }
 
 /// The pool's clips of one grid: latents [n, C, T', h, w], per-cell saturation [n, 1, T', h, w]
-/// (`latent_saliency` at strength 1, minus 1) and captions.
+/// (`latent_saturation`; kept only when the loss is saliency-weighted) and captions.
 struct PoolGroup {
     grid: (usize, [usize; 2]),
     latents: Tensor,
-    saturation: Tensor,
+    saturation: Option<Tensor>,
     captions: Vec<String>,
 }
 
@@ -300,7 +300,9 @@ impl LatentPool {
             for start in (0..count).step_by(CHUNK) {
                 let (x, c) = world_clips(rng, CHUNK.min(count - start), frames, size, device, false)?;
                 latents.push(model.encode(&x)?.detach());
-                saturation.push(latent_saturation(&x)?);
+                if cfg.dit.saliency > 0.0 {
+                    saturation.push(latent_saturation(&x)?);
+                }
                 captions.extend(c);
                 done += 1;
                 let row = LogRow {
@@ -317,7 +319,7 @@ impl LatentPool {
             groups.push(PoolGroup {
                 grid: (frames, size),
                 latents: Tensor::cat(&latents, 0)?,
-                saturation: Tensor::cat(&saturation, 0)?,
+                saturation: if saturation.is_empty() { None } else { Some(Tensor::cat(&saturation, 0)?) },
                 captions,
             });
         }
@@ -339,9 +341,9 @@ impl LatentPool {
         let idx: Vec<u32> = (0..n).map(|_| rng.random_range(0..group.captions.len()) as u32).collect();
         let idx_t = Tensor::new(idx.as_slice(), group.latents.device())?;
         let x0 = group.latents.index_select(&idx_t, 0)?;
-        let saturation = group.saturation.index_select(&idx_t, 0)?;
+        let saturation = group.saturation.as_ref().map(|s| s.index_select(&idx_t, 0)).transpose()?;
         let captions = idx.iter().map(|&i| paraphrase(&group.captions[i as usize], rng)).collect();
-        Ok((group.grid.0, group.grid.1, x0, Some(saturation), captions))
+        Ok((group.grid.0, group.grid.1, x0, saturation, captions))
     }
 }
 
@@ -525,8 +527,13 @@ impl Trained {
 /// cover 1–3% of the pixels; with a plain MSE the VAE learned the checkerboards and dropped the
 /// objects (a red ball vanished from every reconstruction), so coloured pixels weigh more.
 pub fn saliency(x: &Tensor) -> candle_core::Result<Tensor> {
-    let sat = (x.max_keepdim(1)? - x.min_keepdim(1)?)?;
-    (sat * SATURATION_WEIGHT)? + 1.0
+    (saturation(x)? * SATURATION_WEIGHT)? + 1.0
+}
+
+/// Per-pixel RGB saturation [B, 1, T, H, W] of a clip [B, 3, T, H, W] in [−1, 1]: max − min of
+/// the channels, 0–2.
+fn saturation(x: &Tensor) -> candle_core::Result<Tensor> {
+    x.max_keepdim(1)? - x.min_keepdim(1)?
 }
 
 const SATURATION_WEIGHT: f64 = 10.0;
@@ -535,7 +542,7 @@ const SATURATION_WEIGHT: f64 = 10.0;
 /// cell encodes, [B, 1, T', H/4, W/4] for a clip [B, 3, T, H, W]: 4×4 pixels, and frame 0 alone,
 /// then groups of 4 frames (the causal VAE's grid).
 pub fn latent_saturation(x: &Tensor) -> candle_core::Result<Tensor> {
-    let sat = (x.max_keepdim(1)? - x.min_keepdim(1)?)?;
+    let sat = saturation(x)?;
     let (b, _, t, h, w) = sat.dims5()?;
     let (lh, lw) = (h / SPACE, w / SPACE);
     let cells = sat.reshape((b, t, lh, SPACE, lw, SPACE))?.mean(5)?.mean(3)?; // [B, T, h, w]
@@ -758,10 +765,8 @@ pub fn train(
                 (frames, size, model.encode(&x)?.detach(), saturation, captions)
             }
         };
-        let weight = match saturation {
-            Some(s) if cfg.dit.saliency > 0.0 => Some(((s * cfg.dit.saliency)? + 1.0)?),
-            _ => None,
-        };
+        // Saturation is kept only when the loss is saliency-weighted.
+        let weight = saturation.map(|s| (s * cfg.dit.saliency)? + 1.0).transpose()?;
         let loss =
             flow_loss(&model, &x0, &captions, fps, &mut rng, cfg.dit.caption_dropout, frozen_text, weight.as_ref())?;
         let lr = cfg.dit.lr * cosine(step, steps, cfg.dit.warmup);
@@ -893,7 +898,7 @@ mod tests {
         let (model, _) = Model::init(&tiny(), build_vocab(), 1, &dev).unwrap();
         let cfg: TrainConfig = serde_json::from_value(serde_json::json!({
             "name": "p", "seed": 1, "architecture": tiny(),
-            "vae": {"samples": 0}, "dit": {"samples": 0},
+            "vae": {"samples": 0}, "dit": {"samples": 0, "saliency": 1.0},
             "buckets": [[16, 16], [24, 16]], "lengths": [[5, 0.75], [1, 0.25]]
         }))
         .unwrap();
@@ -919,7 +924,8 @@ mod tests {
             assert_eq!(c, g.captions);
             let d = (model.encode(&x).unwrap() - &g.latents).unwrap().abs().unwrap().max_all().unwrap();
             assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "{frames} frames at {size:?}");
-            let d = (latent_saturation(&x).unwrap() - &g.saturation).unwrap().abs().unwrap().max_all().unwrap();
+            let kept = g.saturation.as_ref().expect("saturation kept for a saliency-weighted loss");
+            let d = (latent_saturation(&x).unwrap() - kept).unwrap().abs().unwrap().max_all().unwrap();
             assert_eq!(d.to_scalar::<f32>().unwrap(), 0.0, "saturation of {frames} frames at {size:?}");
             assert_eq!(g.latents.dims()[2..], [latent_frames(frames), size[1] / 4, size[0] / 4]);
         }
