@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod plan;
 pub mod records;
 pub mod runner;
+pub mod scoring;
 pub mod selftest;
 pub mod store;
 pub mod suite;

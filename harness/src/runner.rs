@@ -13,16 +13,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use videval_metrics::probes::{self, Expectation};
-use videval_metrics::registry::{self, MetricError};
+use videval_metrics::registry;
 
 use crate::error::{Error, Result};
 use crate::generator::{Generator, Job, Output};
 use crate::hash::{key_of, sha256_file};
 use crate::plan::{Plan, Unit, UnitId};
 use crate::records::{self, Appender, GEN_SCHEMA, GenRecord, SCORE_SCHEMA, ScoreRecord, Status};
+use crate::scoring::{self, Failure, Need};
 use crate::store::{Store, write_json_atomic};
 use crate::suite::{Case, Suite};
-use crate::video::{self, EncodeParams};
+use crate::video::EncodeParams;
 
 pub const SHARD_DONE_SCHEMA: &str = "videval/shard-done/v1";
 
@@ -356,57 +357,44 @@ impl Runner<'_> {
 
     fn score_one(&self, g: &GenRecord, measures: &[Measure], out: &Appender) -> Result<[usize; 3]> {
         let sha = g.video_sha256.clone().unwrap_or_default();
-        let mut decoded: Option<std::result::Result<videval_metrics::Video, String>> = None;
-        let mut tally = [0usize; 3];
-        for m in measures {
-            let start = Instant::now();
-            let (cache, cached) = match self.store.get::<ScoreCache>("scores", &m.key) {
-                Some(c) if c.schema == SCORE_CACHE_SCHEMA => (c, true),
-                _ => {
-                    let video = decoded.get_or_insert_with(|| {
-                        video::decode(Path::new(g.video_path.as_deref().unwrap_or_default())).map_err(|e| e.to_string())
-                    });
-                    let c = match (video, &m.kind) {
-                        (Err(e), _) => ScoreCache::new(Status::Error, None, Some(e.clone())),
-                        (Ok(v), Kind::Metric(metric)) => match metric.frame_input().map_or_else(
-                            || {
-                                metric
-                                    .measure(v)
-                                    .map_err(|e| (e.to_string(), matches!(e, MetricError::TooFewFrames { .. })))
-                            },
-                            |input| {
-                                let feats = crate::distribution::frame_features(v, input).map_err(|e| (e, false))?;
-                                metric
-                                    .measure_features(&feats)
-                                    .map_err(|e| (e.to_string(), matches!(e, MetricError::TooFewFrames { .. })))
-                            },
-                        ) {
-                            Ok(x) => ScoreCache::new(Status::Ok, Some(x), None),
-                            Err((e, true)) => ScoreCache::new(Status::NotApplicable, None, Some(e)),
-                            Err((e, false)) => ScoreCache::new(Status::Error, None, Some(e)),
-                        },
-                        (Ok(v), Kind::Probes(expectations)) => {
-                            let ctx = probes::Context::new(v);
-                            let verdicts: Vec<probes::Verdict> =
-                                expectations.iter().map(|e| probes::check(e, &ctx)).collect();
-                            let passed = verdicts.iter().filter(|v| v.pass).count();
-                            let detail = verdicts
-                                .iter()
-                                .map(|v| format!("{}: {}", if v.pass { "pass" } else { "FAIL" }, v.reason))
-                                .collect::<Vec<_>>()
-                                .join(" | ");
-                            ScoreCache {
-                                detail: Some(detail),
-                                ..ScoreCache::new(Status::Ok, Some(passed as f64 / verdicts.len() as f64), None)
-                            }
-                        }
-                    };
-                    if c.status != Status::Error {
-                        self.store.put("scores", &m.key, &c)?;
-                    }
-                    (c, false)
+        let start = Instant::now();
+        let mut results: Vec<Option<(ScoreCache, bool)>> = measures
+            .iter()
+            .map(|m| {
+                self.store.get::<ScoreCache>("scores", &m.key).filter(|c| c.schema == SCORE_CACHE_SCHEMA).map(|c| (c, true))
+            })
+            .collect();
+        let pending: Vec<usize> = (0..measures.len()).filter(|&i| results[i].is_none()).collect();
+        let mut computed_s = 0.0;
+        if !pending.is_empty() {
+            let needs: Vec<Need<'_>> = pending
+                .iter()
+                .map(|&i| match &measures[i].kind {
+                    Kind::Metric(m) => Need::Metric(*m),
+                    Kind::Probes(expectations) => Need::Probes(expectations),
+                })
+                .collect();
+            let outcomes = scoring::score_video(Path::new(g.video_path.as_deref().unwrap_or_default()), &needs);
+            for (k, &i) in pending.iter().enumerate() {
+                let c = match &outcomes {
+                    Err(e) => ScoreCache::new(Status::Error, None, Some(e.clone())),
+                    Ok(o) => match &o[k] {
+                        Ok(v) => ScoreCache { detail: v.detail.clone(), ..ScoreCache::new(Status::Ok, Some(v.value), None) },
+                        Err(Failure::NotApplicable(e)) => ScoreCache::new(Status::NotApplicable, None, Some(e.clone())),
+                        Err(Failure::Error(e)) => ScoreCache::new(Status::Error, None, Some(e.clone())),
+                    },
+                };
+                if c.status != Status::Error {
+                    self.store.put("scores", &measures[i].key, &c)?;
                 }
-            };
+                results[i] = Some((c, false));
+            }
+            // One decode served every pending measure: each record carries an equal share.
+            computed_s = start.elapsed().as_secs_f64() / pending.len() as f64;
+        }
+        let mut tally = [0usize; 3];
+        for (m, r) in measures.iter().zip(results) {
+            let Some((cache, cached)) = r else { continue };
             tally[if cache.status == Status::Error {
                 2
             } else if cached {
@@ -427,7 +415,7 @@ impl Runner<'_> {
                 error: cache.error,
                 detail: cache.detail,
                 cached,
-                wall_s: start.elapsed().as_secs_f64(),
+                wall_s: if cached { 0.0 } else { computed_s },
             })?;
         }
         Ok(tally)

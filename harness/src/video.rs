@@ -248,6 +248,39 @@ pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
 /// Decodes the frames `sampling` selects, streaming: only selected frames are converted and
 /// kept, and decoding stops after the last one needed.
 pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, VideoIoError> {
+    let mut data: Vec<u8> = Vec::new();
+    let end = decode_stream(path, sampling, |_, frame| data.extend_from_slice(&frame))?;
+    let video = Video::new(end.head.width, end.head.height, end.head.fps, data)
+        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    Ok(Decoded { video, info: end.info, report: end.report })
+}
+
+/// What every frame of a stream shares: display size (rotation applied) and the rate the kept
+/// frames play at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamHead {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+}
+
+/// How a [`decode_stream`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEnd {
+    pub head: StreamHead,
+    pub info: VideoInfo,
+    pub report: DecodeReport,
+}
+
+/// Decodes the frames `sampling` selects and hands each to `sink` as packed RGB8 (display
+/// orientation) as soon as it is decoded: nothing is kept here, so memory does not grow with
+/// the clip. An error after some frames were delivered (a truncated file) is still an error;
+/// the sink's partial state is the caller's to discard.
+pub fn decode_stream(
+    path: &Path,
+    sampling: FrameSampling,
+    mut sink: impl FnMut(&StreamHead, Vec<u8>),
+) -> Result<StreamEnd, VideoIoError> {
     let mut selector = match sampling {
         FrameSampling::Fps(target) => {
             let info = probe(path)?;
@@ -277,7 +310,16 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
     let (w, h) = (o.info.width, o.info.height);
     let rotation = o.info.rotation;
     let mut scaler: Option<ff::software::scaling::Context> = None;
-    let mut data: Vec<u8> = Vec::new();
+    let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
+    let head = StreamHead {
+        width: dw,
+        height: dh,
+        fps: match sampling {
+            FrameSampling::Fps(target) => target,
+            _ => o.info.fps,
+        },
+    };
+    let mut emit = |frame: Vec<u8>| sink(&head, frame);
     let mut report = DecodeReport::default();
     let mut held: Option<(f64, Vec<u8>)> = None;
     let mut done = false;
@@ -318,7 +360,7 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
 
     let mut handle = |frame: &ff::frame::Video,
                       report: &mut DecodeReport,
-                      data: &mut Vec<u8>,
+                      emit: &mut dyn FnMut(Vec<u8>),
                       held: &mut Option<(f64, Vec<u8>)>|
      -> Result<bool, VideoIoError> {
         let i = report.frames_decoded;
@@ -328,10 +370,11 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
                 let keep = if counts.is_empty() { 1 } else { counts.get(i).copied().unwrap_or(0) };
                 if keep > 0 {
                     let rgb = to_rgb(frame)?;
-                    for _ in 0..keep {
-                        data.extend_from_slice(&rgb);
-                        report.frames_kept += 1;
+                    for _ in 1..keep {
+                        emit(rgb.clone());
                     }
+                    emit(rgb);
+                    report.frames_kept += keep;
                 }
                 Ok(i >= *last)
             }
@@ -341,7 +384,7 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
                 // Emit the held frame for every grid time before this frame's time.
                 if let Some((_, prev)) = held.as_ref() {
                     while (*next as f64) * *step < ts.min(*end) - 1e-9 {
-                        data.extend_from_slice(prev);
+                        emit(prev.clone());
                         report.frames_kept += 1;
                         *next += 1;
                     }
@@ -377,7 +420,7 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
             continue;
         }
         while o.decoder.receive_frame(&mut frame).is_ok() {
-            if handle(&frame, &mut report, &mut data, &mut held)? {
+            if handle(&frame, &mut report, &mut emit, &mut held)? {
                 done = true;
                 report.stopped_early = true;
                 break;
@@ -388,7 +431,7 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
         // Drain the frames the decoder still holds.
         if o.decoder.send_eof().is_ok() {
             while o.decoder.receive_frame(&mut frame).is_ok() {
-                if handle(&frame, &mut report, &mut data, &mut held)? {
+                if handle(&frame, &mut report, &mut emit, &mut held)? {
                     break;
                 }
             }
@@ -396,7 +439,7 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
     }
     if let (Selector::Times { step, end, next }, Some((_, prev))) = (&mut selector, &held) {
         while (*next as f64) * *step < *end - 1e-9 {
-            data.extend_from_slice(prev);
+            emit(prev.clone());
             report.frames_kept += 1;
             *next += 1;
         }
@@ -422,14 +465,7 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
             });
         }
     }
-    let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
-    let fps = match sampling {
-        FrameSampling::Fps(target) => target,
-        _ => o.info.fps,
-    };
-    let video = Video::new(dw, dh, fps, data)
-        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
-    Ok(Decoded { video, info: o.info, report })
+    Ok(StreamEnd { head, info: o.info, report })
 }
 
 /// Decodes a folder of PNG/JPEG frames (sorted by name, numbers compared numerically) as a

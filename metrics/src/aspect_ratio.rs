@@ -1,8 +1,8 @@
 //! `aspect_ratio`: decoded width divided by height, in display pixels as stored (square pixels
 //! assumed). An aspect-ratio suite compares it with the ratio it asked for.
 
-use crate::registry::{Direction, Metric, MetricError};
-use crate::video::Video;
+use crate::analysis::{Accumulator, Window};
+use crate::registry::{Direction, Metric, MetricError, Reads};
 
 pub struct AspectRatio;
 
@@ -22,14 +22,27 @@ impl Metric for AspectRatio {
     fn range(&self) -> (f64, f64) {
         (1.0e-4, 1.0e4)
     }
-    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
-        Ok(f64::from(video.width()) / f64::from(video.height()))
+    fn reads(&self) -> Reads {
+        Reads::Window(1)
+    }
+    fn stream(&self) -> Option<Box<dyn Accumulator>> {
+        Some(Box::new(Ratio))
+    }
+}
+
+struct Ratio;
+
+impl Accumulator for Ratio {
+    fn push(&mut self, _window: &mut Window) {}
+    fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
+        Ok(f64::from(window.width()) / f64::from(window.height()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::video::Video;
 
     #[test]
     fn portrait_is_below_one_and_landscape_above() {

@@ -5,8 +5,7 @@
 //! not.
 
 use crate::feature_consistency::vbench_consistency;
-use crate::registry::{Direction, FrameInput, Metric, MetricError};
-use crate::video::Video;
+use crate::registry::{Direction, FrameInput, Metric, MetricError, Reads};
 
 pub struct BackgroundConsistency;
 
@@ -26,11 +25,8 @@ impl Metric for BackgroundConsistency {
     fn range(&self) -> (f64, f64) {
         (0.0, 1.0)
     }
-    fn compute(&self, _video: &Video) -> Result<f64, MetricError> {
-        Err(MetricError::NeedsFeatures)
-    }
-    fn frame_input(&self) -> Option<FrameInput> {
-        Some(FrameInput::Background)
+    fn reads(&self) -> Reads {
+        Reads::Features(FrameInput::Background)
     }
     fn compute_features(&self, features: &[Vec<f64>]) -> Result<f64, MetricError> {
         vbench_consistency(features)

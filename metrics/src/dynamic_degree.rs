@@ -1,11 +1,14 @@
 //! `dynamic_degree`: how much a clip moves. For every pair of consecutive frames, the 95th
 //! percentile of checked Lucas–Kanade flow magnitudes (VBench takes the top 5% of RAFT flow),
-//! scaled to a 256-pixel short side so resolutions compare; the clip's value is the mean over
-//! pairs. A frozen clip scores 0. Luma, native size, stride-4 grid.
+//! in pixels at a 256-pixel short side so resolutions compare; the clip's value is the mean over
+//! pairs. A frozen clip scores 0. Luma at the flow analysis size
+//! ([`crate::analysis::flow_size`]), stride-4 grid or 1/32 of the short side.
+//!
+//! Version 2: flow at the analysis size (a short side above 256 is reduced to 256 first);
+//! clips with a short side of 256 or less score as in version 1.
 
-use crate::consistency::{flow, grays};
-use crate::registry::{Direction, Metric, MetricError};
-use crate::video::Video;
+use crate::analysis::{Accumulator, Window};
+use crate::registry::{Direction, Metric, MetricError, Reads};
 
 pub struct DynamicDegree;
 
@@ -14,10 +17,10 @@ impl Metric for DynamicDegree {
         "dynamic_degree"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn description(&self) -> &'static str {
-        "Mean over frame pairs of the 95th-percentile flow magnitude, in pixels at a 256-px short side (0 = frozen)."
+        "Mean over frame pairs of the 95th-percentile flow magnitude, in pixels at a 256-px short side (0 = frozen); luma, flow at ≤ 256-px short side."
     }
     fn direction(&self) -> Direction {
         Direction::Neutral
@@ -25,21 +28,34 @@ impl Metric for DynamicDegree {
     fn range(&self) -> (f64, f64) {
         (0.0, 1.0e4)
     }
-    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
-        if video.len() < 2 {
-            return Err(MetricError::TooFewFrames { needed: 2, got: video.len() });
+    fn reads(&self) -> Reads {
+        Reads::Window(2)
+    }
+    fn stream(&self) -> Option<Box<dyn Accumulator>> {
+        Some(Box::new(TopMotion { total: 0.0 }))
+    }
+}
+
+struct TopMotion {
+    total: f64,
+}
+
+impl Accumulator for TopMotion {
+    fn push(&mut self, window: &mut Window) {
+        let Some(flow) = window.flow(1) else { return };
+        let mut mags: Vec<f64> = flow.iter().map(|&(_, _, u, v)| f64::from(u.hypot(v))).collect();
+        if mags.is_empty() {
+            return; // textureless pair: no measurable motion
         }
-        let g = grays(video);
-        let scale = 256.0 / f64::from(video.width().min(video.height()));
-        let mut total = 0.0;
-        for t in 1..g.len() {
-            let mut mags: Vec<f64> = flow(&g[t - 1], &g[t]).iter().map(|&(_, _, u, v)| f64::from(u.hypot(v))).collect();
-            if mags.is_empty() {
-                continue; // textureless pair: no measurable motion
-            }
-            mags.sort_by(f64::total_cmp);
-            total += mags[(mags.len() * 95 / 100).min(mags.len() - 1)] * scale;
+        mags.sort_by(f64::total_cmp);
+        let (w, h) = window.flow_dims();
+        let scale = 256.0 / f64::from(w.min(h));
+        self.total += mags[(mags.len() * 95 / 100).min(mags.len() - 1)] * scale;
+    }
+    fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
+        if window.len() < 2 {
+            return Err(MetricError::TooFewFrames { needed: 2, got: window.len() });
         }
-        Ok(total / (g.len() - 1) as f64)
+        Ok(self.total / (window.len() - 1) as f64)
     }
 }

@@ -36,22 +36,29 @@ pub const FOREGROUND_SATURATION: u8 = 90;
 pub fn background_only(video: &Video) -> Video {
     let mut out = Vec::with_capacity(video.as_bytes().len());
     for f in video.frames() {
-        let sat = |p: &[u8]| p.iter().max().copied().unwrap_or(0) - p.iter().min().copied().unwrap_or(0);
-        let (mut sum, mut n) = ([0u64; 3], 0u64);
-        for p in f.chunks_exact(3) {
-            if sat(p) <= FOREGROUND_SATURATION {
-                for c in 0..3 {
-                    sum[c] += u64::from(p[c]);
-                }
-                n += 1;
-            }
-        }
-        let fill = if n == 0 { [0u8; 3] } else { sum.map(|s| ((s + n / 2) / n) as u8) };
-        for p in f.chunks_exact(3) {
-            out.extend_from_slice(if sat(p) <= FOREGROUND_SATURATION { p } else { &fill });
-        }
+        out.extend(background_only_frame(f));
     }
     Video::new(video.width(), video.height(), video.fps(), out).unwrap_or_else(|_| video.clone())
+}
+
+/// [`background_only`] of one RGB8 frame.
+pub fn background_only_frame(f: &[u8]) -> Vec<u8> {
+    let sat = |p: &[u8]| p.iter().max().copied().unwrap_or(0) - p.iter().min().copied().unwrap_or(0);
+    let (mut sum, mut n) = ([0u64; 3], 0u64);
+    for p in f.chunks_exact(3) {
+        if sat(p) <= FOREGROUND_SATURATION {
+            for c in 0..3 {
+                sum[c] += u64::from(p[c]);
+            }
+            n += 1;
+        }
+    }
+    let fill = if n == 0 { [0u8; 3] } else { sum.map(|s| ((s + n / 2) / n) as u8) };
+    let mut out = Vec::with_capacity(f.len());
+    for p in f.chunks_exact(3) {
+        out.extend_from_slice(if sat(p) <= FOREGROUND_SATURATION { p } else { &fill });
+    }
+    out
 }
 
 #[cfg(test)]

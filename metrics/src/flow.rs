@@ -7,6 +7,8 @@
 //! every pixel). Points whose window has too little texture (small minimum eigenvalue of the
 //! structure tensor) are reported invalid rather than guessed.
 
+use rayon::prelude::*;
+
 /// A single-channel image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gray {
@@ -132,19 +134,24 @@ pub fn track_point(prev: &[Gray], next: &[Gray], x: f32, y: f32) -> Option<[f32;
 /// Flow on a grid: `(x, y, flow)` for every `stride`-th pixel centre at least `margin` pixels
 /// from the border; untrackable points are `None`.
 pub fn dense(prev: &Gray, next: &Gray, stride: usize, margin: usize) -> Vec<(f32, f32, Option<[f32; 2]>)> {
-    let levels = 3;
-    let (pa, pb) = (pyramid(prev, levels), pyramid(next, levels));
-    let mut out = Vec::new();
-    let mut y = margin;
-    while y + margin < prev.h {
-        let mut x = margin;
-        while x + margin < prev.w {
-            out.push((x as f32, y as f32, track_point(&pa, &pb, x as f32, y as f32)));
-            x += stride;
-        }
-        y += stride;
-    }
-    out
+    dense_pyramids(&pyramid(prev, LEVELS), &pyramid(next, LEVELS), stride, margin)
+}
+
+/// Pyramid depth of [`dense`] and [`dense_checked`].
+pub const LEVELS: usize = 3;
+
+/// The grid points of [`dense`], row by row.
+fn grid(w: usize, h: usize, stride: usize, margin: usize) -> Vec<(f32, f32)> {
+    let stride = stride.max(1);
+    let rows = (margin..).step_by(stride).take_while(|y| y + margin < h);
+    rows.flat_map(|y| (margin..).step_by(stride).take_while(move |x| x + margin < w).map(move |x| (x as f32, y as f32)))
+        .collect()
+}
+
+/// [`dense`] on pyramids built once (a frame's pyramid serves both of its pairs). Points are
+/// tracked in parallel; each is independent, so the result does not depend on the thread count.
+pub fn dense_pyramids(pa: &[Gray], pb: &[Gray], stride: usize, margin: usize) -> Vec<(f32, f32, Option<[f32; 2]>)> {
+    grid(pa[0].w, pa[0].h, stride, margin).into_par_iter().map(|(x, y)| (x, y, track_point(pa, pb, x, y))).collect()
 }
 
 /// Like [`dense`], keeping only points that survive a forward–backward check: tracking the
@@ -157,13 +164,22 @@ pub fn dense_checked(
     margin: usize,
     max_fb: f32,
 ) -> Vec<(f32, f32, Option<[f32; 2]>)> {
-    let levels = 3;
-    let (pa, pb) = (pyramid(prev, levels), pyramid(next, levels));
-    dense(prev, next, stride, margin)
-        .into_iter()
-        .map(|(x, y, f)| {
-            let ok = f.filter(|f| {
-                track_point(&pb, &pa, x + f[0], y + f[1]).is_some_and(|b| (f[0] + b[0]).hypot(f[1] + b[1]) <= max_fb)
+    dense_checked_pyramids(&pyramid(prev, LEVELS), &pyramid(next, LEVELS), stride, margin, max_fb)
+}
+
+/// [`dense_checked`] on pyramids built once.
+pub fn dense_checked_pyramids(
+    pa: &[Gray],
+    pb: &[Gray],
+    stride: usize,
+    margin: usize,
+    max_fb: f32,
+) -> Vec<(f32, f32, Option<[f32; 2]>)> {
+    grid(pa[0].w, pa[0].h, stride, margin)
+        .into_par_iter()
+        .map(|(x, y)| {
+            let ok = track_point(pa, pb, x, y).filter(|f| {
+                track_point(pb, pa, x + f[0], y + f[1]).is_some_and(|b| (f[0] + b[0]).hypot(f[1] + b[1]) <= max_fb)
             });
             (x, y, ok)
         })

@@ -1,8 +1,8 @@
 //! `frame_count`: how many frames the decoded video has. Catches generators that ignore the
 //! requested duration and decoders that drop frames (the mp4 edit-list bug).
 
-use crate::registry::{Direction, Metric, MetricError};
-use crate::video::Video;
+use crate::analysis::{Accumulator, Window};
+use crate::registry::{Direction, Metric, MetricError, Reads};
 
 pub struct FrameCount;
 
@@ -22,14 +22,27 @@ impl Metric for FrameCount {
     fn range(&self) -> (f64, f64) {
         (0.0, 1.0e7)
     }
-    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
-        Ok(video.len() as f64)
+    fn reads(&self) -> Reads {
+        Reads::Window(1)
+    }
+    fn stream(&self) -> Option<Box<dyn Accumulator>> {
+        Some(Box::new(Count))
+    }
+}
+
+struct Count;
+
+impl Accumulator for Count {
+    fn push(&mut self, _window: &mut Window) {}
+    fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
+        Ok(window.len() as f64)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::video::Video;
 
     #[test]
     fn counts_frames() {

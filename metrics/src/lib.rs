@@ -1,13 +1,14 @@
 //! Pure functions over frames and features: the metrics videval reports, and the statistics
 //! that turn per-sample values into estimates with confidence intervals.
 //!
-//! Nothing here does I/O. A metric receives a decoded [`Video`] and returns a number; the
-//! harness decides where the video came from and where the number goes. Each metric lives in
-//! its own file and is listed once in [`registry::REGISTRY`].
+//! Nothing here does I/O. A metric reads frames — streamed through an [`analysis::Window`] or
+//! as a decoded [`Video`] — and returns a number; the harness decides where the video came from
+//! and where the number goes. Each metric lives in its own file and is listed once in
+//! [`registry::REGISTRY`].
 
+pub mod analysis;
 pub mod aspect_ratio;
 pub mod background_consistency;
-pub mod consistency;
 pub mod degrade;
 pub mod distribution;
 pub mod dynamic_degree;
@@ -29,5 +30,5 @@ pub mod track;
 pub mod video;
 pub mod warping_error;
 
-pub use registry::{Direction, Metric, MetricError, MetricId, REGISTRY};
+pub use registry::{Direction, Metric, MetricError, MetricId, REGISTRY, Reads};
 pub use video::{Video, VideoError};

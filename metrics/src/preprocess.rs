@@ -295,6 +295,23 @@ fn taps(n_in: usize, n_out: usize, filter: Filter, antialias: bool) -> Taps {
 
 /// Resizes one RGB frame (values on the 0–255 scale, f32) with a separable filter.
 pub fn resize(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
+    resize_channels::<3>(src, w, h, out_w, out_h, filter, antialias)
+}
+
+/// Resizes one single-channel image (luma for optical flow) with a separable filter.
+pub fn resize_plane(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
+    resize_channels::<1>(src, w, h, out_w, out_h, filter, antialias)
+}
+
+fn resize_channels<const C: usize>(
+    src: &[f32],
+    w: u32,
+    h: u32,
+    out_w: u32,
+    out_h: u32,
+    filter: Filter,
+    antialias: bool,
+) -> Vec<f32> {
     let (w, h, ow, oh) = (w as usize, h as usize, out_w as usize, out_h as usize);
     if (w, h) == (ow, oh) {
         return src.to_vec();
@@ -302,28 +319,28 @@ pub fn resize(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filte
     let tx = taps(w, ow, filter, antialias);
     let ty = taps(h, oh, filter, antialias);
     // Horizontal pass: h × ow.
-    let mut mid = vec![0.0f32; h * ow * 3];
+    let mut mid = vec![0.0f32; h * ow * C];
     for y in 0..h {
-        let row = &src[y * w * 3..(y + 1) * w * 3];
+        let row = &src[y * w * C..(y + 1) * w * C];
         for x in 0..ow {
             let (s, ws) = (tx.start[x], &tx.weights[x]);
-            let mut acc = [0.0f32; 3];
+            let mut acc = [0.0f32; C];
             for (k, &wt) in ws.iter().enumerate() {
-                let p = &row[(s + k) * 3..(s + k) * 3 + 3];
-                acc[0] += wt * p[0];
-                acc[1] += wt * p[1];
-                acc[2] += wt * p[2];
+                let p = &row[(s + k) * C..(s + k) * C + C];
+                for c in 0..C {
+                    acc[c] += wt * p[c];
+                }
             }
-            mid[(y * ow + x) * 3..(y * ow + x) * 3 + 3].copy_from_slice(&acc);
+            mid[(y * ow + x) * C..(y * ow + x) * C + C].copy_from_slice(&acc);
         }
     }
     // Vertical pass: oh × ow.
-    let mut out = vec![0.0f32; oh * ow * 3];
+    let mut out = vec![0.0f32; oh * ow * C];
     for y in 0..oh {
         let (s, ws) = (ty.start[y], &ty.weights[y]);
-        let dst = &mut out[y * ow * 3..(y + 1) * ow * 3];
+        let dst = &mut out[y * ow * C..(y + 1) * ow * C];
         for (k, &wt) in ws.iter().enumerate() {
-            let srow = &mid[(s + k) * ow * 3..(s + k + 1) * ow * 3];
+            let srow = &mid[(s + k) * ow * C..(s + k + 1) * ow * C];
             for (d, &v) in dst.iter_mut().zip(srow) {
                 *d += wt * v;
             }
@@ -411,11 +428,20 @@ pub fn apply(video: &Video, p: &Preprocess) -> Frames {
     let ((ow, oh), _) = geometry(p.spatial, video.width(), video.height());
     let mut data = Vec::with_capacity(indices.len() * (ow * oh * 3) as usize);
     for &i in &indices {
-        let src: Vec<f32> = video.frame(i).iter().map(|&v| f32::from(v)).collect();
-        let frame = spatial_frame(&src, video.width(), video.height(), p);
-        data.extend(frame.iter().enumerate().map(|(k, &v)| p.normalise.map(v, k % 3)));
+        data.extend(apply_frame(video.frame(i), video.width(), video.height(), p));
     }
     Frames { data, len: indices.len(), width: ow, height: oh }
+}
+
+/// The spatial policy and normalisation of `p` on one RGB8 frame (frame sampling is the
+/// caller's): what [`apply`] does per kept frame, for consumers that stream frames.
+pub fn apply_frame(rgb: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+    let src: Vec<f32> = rgb.iter().map(|&v| f32::from(v)).collect();
+    let mut frame = spatial_frame(&src, w, h, p);
+    for (k, v) in frame.iter_mut().enumerate() {
+        *v = p.normalise.map(*v, k % 3);
+    }
+    frame
 }
 
 #[cfg(test)]

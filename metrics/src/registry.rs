@@ -6,6 +6,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::analysis::Accumulator;
 use crate::video::Video;
 
 /// Which way is better, so comparisons can orient deltas. `Neutral` metrics describe a video
@@ -36,6 +37,19 @@ pub enum FrameInput {
     /// Every frame with its saturated foreground replaced by the background
     /// ([`crate::feature_consistency::background_only`]).
     Background,
+}
+
+/// How much of a clip a metric reads at once: the runner streams frames through windowed
+/// metrics and holds a whole clip only for what needs one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// The newest `k` frames of an [`crate::analysis::Window`] (1 = each frame alone, 2 = pairs,
+    /// 3 = triples); the metric is an [`crate::analysis::Accumulator`] ([`Metric::stream`]).
+    Window(usize),
+    /// Per-frame features of the frames named (the harness's frame extractor, frame by frame).
+    Features(FrameInput),
+    /// The whole decoded clip at once.
+    WholeClip,
 }
 
 /// A metric's registry name, validated against [`REGISTRY`].
@@ -75,13 +89,31 @@ pub trait Metric: Sync {
     fn direction(&self) -> Direction;
     /// Bounds every correct value lies in; a value outside is an error, never a score.
     fn range(&self) -> (f64, f64);
-    fn compute(&self, video: &Video) -> Result<f64, MetricError>;
+    /// What the metric reads at once; a `Window` metric must give a [`Metric::stream`].
+    fn reads(&self) -> Reads;
+
+    /// A fresh accumulator for a streaming (`Reads::Window`) metric; `None` for the others.
+    fn stream(&self) -> Option<Box<dyn Accumulator>> {
+        None
+    }
+
+    /// The value on a decoded clip. A streaming metric's value is its accumulator run over the
+    /// clip's frames (one code path for streamed and decoded clips).
+    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
+        match self.stream() {
+            Some(acc) => crate::analysis::run(video, vec![acc]).pop().unwrap_or(Err(MetricError::NeedsFeatures)),
+            None => Err(MetricError::NeedsFeatures),
+        }
+    }
 
     /// `Some` for metrics over per-frame feature vectors: the harness runs its frame feature
     /// extractor (the world encoder) on the frames named here and calls
     /// [`Metric::compute_features`] instead of [`Metric::compute`].
     fn frame_input(&self) -> Option<FrameInput> {
-        None
+        match self.reads() {
+            Reads::Features(input) => Some(input),
+            _ => None,
+        }
     }
 
     /// The metric from unit-norm per-frame features (`features[t]` for frame `t`).
@@ -148,6 +180,8 @@ mod tests {
             let (lo, hi) = m.range();
             assert!(lo < hi, "{} has an empty range", m.id());
             assert_eq!(MetricId::parse(m.id()).map(|id| id.as_str()), Some(m.id()));
+            // A windowed metric streams, and only a windowed one.
+            assert_eq!(matches!(m.reads(), Reads::Window(_)), m.stream().is_some(), "{}", m.id());
         }
         assert_eq!(MetricId::parse("gravty"), None);
     }

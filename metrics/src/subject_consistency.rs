@@ -3,8 +3,7 @@
 //! values are comparable only with ours). 1 = every frame looks like the first and the previous.
 
 use crate::feature_consistency::vbench_consistency;
-use crate::registry::{Direction, FrameInput, Metric, MetricError};
-use crate::video::Video;
+use crate::registry::{Direction, FrameInput, Metric, MetricError, Reads};
 
 pub struct SubjectConsistency;
 
@@ -24,11 +23,8 @@ impl Metric for SubjectConsistency {
     fn range(&self) -> (f64, f64) {
         (0.0, 1.0)
     }
-    fn compute(&self, _video: &Video) -> Result<f64, MetricError> {
-        Err(MetricError::NeedsFeatures)
-    }
-    fn frame_input(&self) -> Option<FrameInput> {
-        Some(FrameInput::Full)
+    fn reads(&self) -> Reads {
+        Reads::Features(FrameInput::Full)
     }
     fn compute_features(&self, features: &[Vec<f64>]) -> Result<f64, MetricError> {
         vbench_consistency(features)

@@ -4,8 +4,8 @@
 //! It says how much a video changes from frame to frame: 0 for a frozen clip, larger for motion,
 //! flicker or noise. It describes rather than judges, so its direction is neutral.
 
-use crate::registry::{Direction, Metric, MetricError};
-use crate::video::Video;
+use crate::analysis::{Accumulator, Window};
+use crate::registry::{Direction, Metric, MetricError, Reads};
 
 pub struct TemporalDiff;
 
@@ -25,24 +25,40 @@ impl Metric for TemporalDiff {
     fn range(&self) -> (f64, f64) {
         (0.0, 1.0)
     }
-    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
-        if video.len() < 2 {
-            return Err(MetricError::TooFewFrames { needed: 2, got: video.len() });
+    fn reads(&self) -> Reads {
+        Reads::Window(2)
+    }
+    fn stream(&self) -> Option<Box<dyn Accumulator>> {
+        Some(Box::new(AbsDiff::default()))
+    }
+}
+
+/// Sum of |frame[t] − frame[t−1]| over every byte of every consecutive pair.
+#[derive(Default)]
+pub(crate) struct AbsDiff {
+    total: u64,
+}
+
+impl Accumulator for AbsDiff {
+    fn push(&mut self, window: &mut Window) {
+        if let (Some(a), Some(b)) = (window.frame(1), window.frame(0)) {
+            self.total += a.iter().zip(b).map(|(&x, &y)| u64::from(x.abs_diff(y))).sum::<u64>();
         }
-        // Integer sums per frame pair are exact; u64 cannot overflow below 2^56 pixels.
-        let mut total: u64 = 0;
-        for t in 1..video.len() {
-            let (a, b) = (video.frame(t - 1), video.frame(t));
-            total += a.iter().zip(b).map(|(&x, &y)| u64::from(x.abs_diff(y))).sum::<u64>();
+    }
+    fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
+        if window.len() < 2 {
+            return Err(MetricError::TooFewFrames { needed: 2, got: window.len() });
         }
-        let count = (video.len() - 1) as f64 * video.frame_bytes() as f64;
-        Ok(total as f64 / (count * 255.0))
+        let frame_bytes = window.width() as usize * window.height() as usize * 3;
+        let count = (window.len() - 1) as f64 * frame_bytes as f64;
+        Ok(self.total as f64 / (count * 255.0))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::video::Video;
 
     fn clip(frames: &[u8]) -> Video {
         // One pixel per frame, all channels equal to the given level.

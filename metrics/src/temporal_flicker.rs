@@ -2,9 +2,9 @@
 //! over all pixels and channels (all frames, native size). Meant for static-camera clips, where
 //! any change is flicker; 1 is perfectly stable.
 
-use crate::registry::{Direction, Metric, MetricError};
-use crate::temporal_diff::TemporalDiff;
-use crate::video::Video;
+use crate::analysis::{Accumulator, Window};
+use crate::registry::{Direction, Metric, MetricError, Reads};
+use crate::temporal_diff::AbsDiff;
 
 pub struct TemporalFlicker;
 
@@ -24,7 +24,22 @@ impl Metric for TemporalFlicker {
     fn range(&self) -> (f64, f64) {
         (0.0, 1.0)
     }
-    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
-        Ok(1.0 - TemporalDiff.compute(video)?)
+    fn reads(&self) -> Reads {
+        Reads::Window(2)
+    }
+    fn stream(&self) -> Option<Box<dyn Accumulator>> {
+        Some(Box::new(Flicker(Box::new(AbsDiff::default()))))
+    }
+}
+
+/// 1 − the mean absolute difference of consecutive frames.
+struct Flicker(Box<AbsDiff>);
+
+impl Accumulator for Flicker {
+    fn push(&mut self, window: &mut Window) {
+        self.0.push(window);
+    }
+    fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
+        Ok(1.0 - self.0.finish(window)?)
     }
 }

@@ -1,10 +1,13 @@
 //! `warping_error`: mean |frame[t+1](p + flow) − frame[t](p)| in luma [0, 1] over grid points
 //! whose flow passes the forward–backward check (the check is the occlusion mask). Lower is more
-//! temporally consistent; a frozen clip scores 0.
+//! temporally consistent; a frozen clip scores 0. Luma at the flow analysis size
+//! ([`crate::analysis::flow_size`]).
+//!
+//! Version 2: measured at the analysis size (a short side above 256 is reduced to 256 first);
+//! clips with a short side of 256 or less score as in version 1.
 
-use crate::consistency::{flow, grays};
-use crate::registry::{Direction, Metric, MetricError};
-use crate::video::Video;
+use crate::analysis::{Accumulator, Window};
+use crate::registry::{Direction, Metric, MetricError, Reads};
 
 pub struct WarpingError;
 
@@ -13,10 +16,10 @@ impl Metric for WarpingError {
         "warping_error"
     }
     fn version(&self) -> u32 {
-        1
+        2
     }
     fn description(&self) -> &'static str {
-        "Mean luma error of warping each frame onto the next with checked flow, occlusions masked (native size)."
+        "Mean luma error of warping each frame onto the next with checked flow, occlusions masked (flow at ≤ 256-px short side)."
     }
     fn direction(&self) -> Direction {
         Direction::LowerIsBetter
@@ -24,25 +27,41 @@ impl Metric for WarpingError {
     fn range(&self) -> (f64, f64) {
         (0.0, 1.0)
     }
-    fn compute(&self, video: &Video) -> Result<f64, MetricError> {
-        if video.len() < 2 {
-            return Err(MetricError::TooFewFrames { needed: 2, got: video.len() });
+    fn reads(&self) -> Reads {
+        Reads::Window(2)
+    }
+    fn stream(&self) -> Option<Box<dyn Accumulator>> {
+        Some(Box::new(WarpError { err: 0.0, n: 0 }))
+    }
+}
+
+struct WarpError {
+    err: f64,
+    n: usize,
+}
+
+impl Accumulator for WarpError {
+    fn push(&mut self, window: &mut Window) {
+        let Some(flow) = window.flow(1) else { return };
+        let (Some(prev), Some(next)) = (window.pyramid(1), window.pyramid(0)) else { return };
+        let (a, b) = (&prev[0], &next[0]);
+        for &(x, y, u, v) in flow.iter() {
+            self.err += f64::from((b.sample(x + u, y + v) - a.sample(x, y)).abs());
+            self.n += 1;
         }
-        let g = grays(video);
-        let (mut err, mut n) = (0.0f64, 0usize);
-        for t in 1..g.len() {
-            for (x, y, u, v) in flow(&g[t - 1], &g[t]) {
-                err += f64::from((g[t].sample(x + u, y + v) - g[t - 1].sample(x, y)).abs());
-                n += 1;
-            }
+    }
+    fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
+        if window.len() < 2 {
+            return Err(MetricError::TooFewFrames { needed: 2, got: window.len() });
         }
-        Ok(if n == 0 { 0.0 } else { err / n as f64 })
+        Ok(if self.n == 0 { 0.0 } else { self.err / self.n as f64 })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::video::Video;
     use crate::dynamic_degree::DynamicDegree;
     use crate::motion_smoothness::MotionSmoothness;
     use crate::temporal_flicker::TemporalFlicker;

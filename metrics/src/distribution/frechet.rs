@@ -25,7 +25,31 @@ fn eigen(m: &Mat<f64>) -> Result<(Vec<f64>, Mat<f64>), DistributionError> {
 }
 
 /// `Tr (Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}` for two `d × d` covariances (row-major).
+///
+/// The cheapest exact route first: when `Σ_a` is positive definite, its Cholesky factor `L`
+/// (`Σ_a = L Lᵀ`) makes `Lᵀ Σ_b L` symmetric and similar to `Σ_a Σ_b`, so only its eigenvalues
+/// are needed (no eigenvectors, no second factorisation) — about a quarter of the work of the
+/// eigenvector route. A singular `Σ_a` (fewer samples than dimensions) takes
+/// [`trace_sqrt_product_eigen`].
 pub fn trace_sqrt_product(d: usize, cov_a: &[f64], cov_b: &[f64]) -> Result<f64, DistributionError> {
+    let a = symmetric(d, cov_a);
+    let Ok(llt) = a.llt(Side::Lower) else { return trace_sqrt_product_eigen(d, cov_a, cov_b) };
+    let l = llt.L();
+    // A factor that only just succeeded (a numerically singular Σ_a) takes the clamped route.
+    let top = (0..d).map(|i| cov_a[i * d + i]).fold(0.0f64, f64::max);
+    if (0..d).any(|i| l[(i, i)] * l[(i, i)] <= 1e-10 * top) {
+        return trace_sqrt_product_eigen(d, cov_a, cov_b);
+    }
+    let m = l.transpose() * symmetric(d, cov_b) * l;
+    let m = Mat::from_fn(d, d, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
+    let mu = m.self_adjoint_eigenvalues(Side::Lower).map_err(|e| DistributionError::Eigen(format!("{e:?}")))?;
+    Ok(mu.iter().map(|v| v.max(0.0).sqrt()).sum())
+}
+
+/// The eigenvector route, valid for any positive semi-definite `Σ_a`: with `Σ_a = U Λ Uᵀ`
+/// (eigenvalues clamped at 0) and `B = U Λ^{1/2}`, `Bᵀ Σ_b B` is similar to
+/// `Σ_a^{1/2} Σ_b Σ_a^{1/2}`.
+pub fn trace_sqrt_product_eigen(d: usize, cov_a: &[f64], cov_b: &[f64]) -> Result<f64, DistributionError> {
     let (lambda, u) = eigen(&symmetric(d, cov_a))?;
     let b = Mat::from_fn(d, d, |i, j| u[(i, j)] * lambda[j].sqrt());
     let m = b.transpose() * symmetric(d, cov_b) * &b;
@@ -161,5 +185,20 @@ mod tests {
         b.contract.preprocess = "16 frames, centre crop".into();
         let e = frechet_distance(&a, &b).unwrap_err().to_string();
         assert!(e.contains("centre crop"), "{e}");
+    }
+
+    #[test]
+    fn the_cholesky_route_agrees_with_the_eigenvector_route() {
+        // Full rank (N > d) takes the Cholesky route; rank-deficient (N < d) falls back.
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for (n, d) in [(400, 48), (30, 48)] {
+            let scale: Vec<f64> = (0..d).map(|j| 0.5 + j as f64 / d as f64).collect();
+            let a = stats(&gaussian(&mut rng, n, d, &vec![0.0; d], &scale));
+            let b = stats(&gaussian(&mut rng, n, d, &vec![0.3; d], &vec![1.2; d]));
+            let fast = trace_sqrt_product(d, &a.cov, &b.cov).unwrap();
+            let slow = trace_sqrt_product_eigen(d, &a.cov, &b.cov).unwrap();
+            // Both are exact up to rounding: 1e-9 relative is the parity bound.
+            assert!((fast - slow).abs() <= 1e-9 * slow.abs(), "n={n} d={d}: {fast} vs {slow}");
+        }
     }
 }

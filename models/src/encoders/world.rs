@@ -257,8 +257,16 @@ impl WorldEncoder {
     /// Unit frame features of every frame of `video` (stretched to 32×32, no frame sampling):
     /// [T][frame_dim], for consistency metrics.
     pub fn embed_frames(&self, video: &videval_metrics::Video) -> Result<Vec<Vec<f64>>> {
-        let p = Preprocess { frames: FrameSampling::All, ..PREPROCESS };
-        let f = videval_metrics::preprocess::apply(video, &p);
+        self.embed_preprocessed(&videval_metrics::preprocess::apply(video, &Self::FRAME_PREPROCESS))
+    }
+
+    /// What [`WorldEncoder::embed_frames`] does to each frame before the network: frames
+    /// streamed through [`videval_metrics::preprocess::apply_frame`] with it and collected give
+    /// the same features.
+    pub const FRAME_PREPROCESS: Preprocess = Preprocess { frames: FrameSampling::All, ..PREPROCESS };
+
+    /// Unit frame features of frames already preprocessed with [`Self::FRAME_PREPROCESS`].
+    pub fn embed_preprocessed(&self, f: &videval_metrics::preprocess::Frames) -> Result<Vec<Vec<f64>>> {
         let x = Tensor::from_vec(f.to_channels_first(), (f.len, 3, SIZE, SIZE), &self.device)?;
         let mut out = Vec::with_capacity(f.len);
         for i in (0..f.len).step_by(64) {
