@@ -501,9 +501,37 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// Memory the videos scored in parallel may hold together, e.g. `8GiB`, `512MiB` (default:
+    /// half the memory available when the run starts). A video waits until it fits; one alone
+    /// always runs.
+    #[arg(long, env = "VIDEVAL_MEMORY_BUDGET", value_parser = parse_bytes)]
+    pub memory_budget: Option<u64>,
     /// Machine-readable output on stdout; no progress bars.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `1234`, `512KiB`, `600MiB`, `8GiB` (also `KB`/`MB`/`GB` as powers of 1000) → bytes.
+pub fn parse_bytes(spec: &str) -> std::result::Result<u64, String> {
+    let s = spec.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown unit '{other}' in '{spec}' (expected B, KiB, MiB, GiB, KB, MB or GB)")),
+    };
+    let n: f64 =
+        num.parse().map_err(|_| format!("'{spec}' is not a size (expected a number and a unit, e.g. 8GiB)"))?;
+    if !(n.is_finite() && n > 0.0) {
+        return Err(format!("'{spec}': a memory budget must be positive"));
+    }
+    Ok((n * scale as f64) as u64)
 }
 
 #[derive(Debug, Args)]
@@ -651,6 +679,9 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     }
     let store = Store::open(&std::path::absolute(&args.store).unwrap_or(args.store.clone()))?;
     Manifest::new(&plan, &suites).establish(&run_dir, &plan)?;
+    let memory = crate::scoring::MemoryBudget::new(
+        args.memory_budget.unwrap_or_else(crate::scoring::MemoryBudget::default_limit),
+    );
     let runner = Runner {
         plan: &plan,
         suites: &suites,
@@ -659,6 +690,7 @@ fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         run_dir: &run_dir,
         shard,
         progress: !args.json,
+        memory: &memory,
     };
     let mut counts = StageCounts::default();
     if matches!(stages, Stages::All | Stages::Generate) {

@@ -23,7 +23,7 @@ use crate::records::{self, Appender, GEN_SCHEMA, GenRecord, SCORE_SCHEMA, ScoreR
 use crate::scoring::{self, Failure, Need};
 use crate::store::{Store, write_json_atomic};
 use crate::suite::{Case, Suite};
-use crate::video::EncodeParams;
+use crate::video::{self, EncodeParams};
 
 pub const SHARD_DONE_SCHEMA: &str = "videval/shard-done/v1";
 
@@ -108,6 +108,8 @@ pub struct Runner<'a> {
     pub run_dir: &'a Path,
     pub shard: Shard,
     pub progress: bool,
+    /// Shared by the videos scored in parallel.
+    pub memory: &'a scoring::MemoryBudget,
 }
 
 /// A score's cache key: the video's bytes, what measures it (name and version) and, for
@@ -361,7 +363,10 @@ impl Runner<'_> {
         let mut results: Vec<Option<(ScoreCache, bool)>> = measures
             .iter()
             .map(|m| {
-                self.store.get::<ScoreCache>("scores", &m.key).filter(|c| c.schema == SCORE_CACHE_SCHEMA).map(|c| (c, true))
+                self.store
+                    .get::<ScoreCache>("scores", &m.key)
+                    .filter(|c| c.schema == SCORE_CACHE_SCHEMA)
+                    .map(|c| (c, true))
             })
             .collect();
         let pending: Vec<usize> = (0..measures.len()).filter(|&i| results[i].is_none()).collect();
@@ -374,12 +379,21 @@ impl Runner<'_> {
                     Kind::Probes(expectations) => Need::Probes(expectations),
                 })
                 .collect();
-            let outcomes = scoring::score_video(Path::new(g.video_path.as_deref().unwrap_or_default()), &needs);
+            let path = Path::new(g.video_path.as_deref().unwrap_or_default());
+            // A file that cannot be probed fails in score_video with its typed error.
+            let bytes = video::probe(path).map_or(0, |i| {
+                scoring::estimated_bytes(i.width, i.height, i.frames, scoring::needs_whole_clip(&needs))
+            });
+            let reservation = self.memory.reserve(bytes);
+            let outcomes = scoring::score_video(path, &needs);
+            drop(reservation);
             for (k, &i) in pending.iter().enumerate() {
                 let c = match &outcomes {
                     Err(e) => ScoreCache::new(Status::Error, None, Some(e.clone())),
                     Ok(o) => match &o[k] {
-                        Ok(v) => ScoreCache { detail: v.detail.clone(), ..ScoreCache::new(Status::Ok, Some(v.value), None) },
+                        Ok(v) => {
+                            ScoreCache { detail: v.detail.clone(), ..ScoreCache::new(Status::Ok, Some(v.value), None) }
+                        }
                         Err(Failure::NotApplicable(e)) => ScoreCache::new(Status::NotApplicable, None, Some(e.clone())),
                         Err(Failure::Error(e)) => ScoreCache::new(Status::Error, None, Some(e.clone())),
                     },

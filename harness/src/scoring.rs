@@ -50,17 +50,23 @@ impl From<MetricError> for Failure {
     }
 }
 
-/// A feature metric's frames, preprocessed for the world encoder as they stream past.
+/// Frames the world encoder embeds per forward pass ([`WorldEncoder::embed_frames`] batches the
+/// same way, so streamed and whole-clip features are the same numbers).
+const FEATURE_CHUNK: usize = 64;
+
+/// A feature metric's frames, preprocessed for the world encoder as they stream past and
+/// embedded a chunk at a time: what is held is the chunk and the features, not the frames.
 struct FeatureFrames {
     input: FrameInput,
-    frames: Frames,
+    pending: Frames,
+    features: Result<Vec<Vec<f64>>, String>,
 }
 
 impl FeatureFrames {
     fn new(input: FrameInput) -> Self {
         let p = WorldEncoder::FRAME_PREPROCESS;
         let ((width, height), _) = preprocess::geometry(p.spatial, 1, 1);
-        FeatureFrames { input, frames: Frames { data: Vec::new(), len: 0, width, height } }
+        FeatureFrames { input, pending: Frames { data: Vec::new(), len: 0, width, height }, features: Ok(Vec::new()) }
     }
 
     fn push(&mut self, rgb: &[u8], w: u32, h: u32) {
@@ -71,9 +77,110 @@ impl FeatureFrames {
                 preprocess::apply_frame(&feature_consistency::background_only_frame(rgb), w, h, &p)
             }
         };
-        self.frames.data.extend(frame);
-        self.frames.len += 1;
+        self.pending.data.extend(frame);
+        self.pending.len += 1;
+        if self.pending.len == FEATURE_CHUNK {
+            self.flush();
+        }
     }
+
+    fn flush(&mut self) {
+        if self.pending.len == 0 {
+            return;
+        }
+        let chunk = std::mem::replace(&mut self.pending.data, Vec::new());
+        let frames = Frames { data: chunk, len: std::mem::take(&mut self.pending.len), ..self.pending };
+        if let Ok(out) = &mut self.features {
+            match crate::distribution::world_encoder()
+                .and_then(|(enc, _)| enc.embed_preprocessed(&frames).map_err(|e| e.to_string()))
+            {
+                Ok(f) => out.extend(f),
+                Err(e) => self.features = Err(e),
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<Vec<Vec<f64>>, String> {
+        self.flush();
+        self.features
+    }
+}
+
+/// Bytes one video's scoring holds at its peak, estimated from its frame size: the window and
+/// the decoder's reference and threaded frames when streaming, every frame when a whole-clip
+/// consumer is asked for. What [`MemoryBudget`] reserves before a video is scored.
+pub fn estimated_bytes(width: u32, height: u32, frames: Option<u64>, whole_clip: bool) -> u64 {
+    let frame = u64::from(width) * u64::from(height) * 3;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    // Window frames + decoder frames (YUV 4:2:0 is half an RGB frame: references and one per
+    // frame thread) + the conversion buffer and a luma pyramid in f32 (4/3 · 4/3 of a frame).
+    let streaming = frame * (videval_metrics::analysis::WINDOW as u64 + 1) + frame / 2 * (16 + threads) + frame * 2;
+    if whole_clip { streaming + frame * frames.unwrap_or(10_000) } else { streaming }
+}
+
+/// A memory budget shared by the videos scored in parallel: a video waits until its estimate
+/// fits beside the others', and one video alone always runs (a budget below one video's need
+/// serialises scoring instead of failing it).
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limit: u64,
+    used: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+/// Held while a video is scored; returns its reservation when dropped.
+pub struct Reservation<'a> {
+    budget: &'a MemoryBudget,
+    bytes: u64,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: u64) -> Self {
+        MemoryBudget { limit, used: std::sync::Mutex::new(0), freed: std::sync::Condvar::new() }
+    }
+
+    /// Half the memory the machine has available now (`/proc/meminfo`), or 4 GiB where that
+    /// cannot be read.
+    pub fn default_limit() -> u64 {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("MemAvailable:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kb| kb.parse::<u64>().ok())
+            })
+            .map_or(4 << 30, |kb| kb * 1024 / 2)
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    pub fn reserve(&self, bytes: u64) -> Reservation<'_> {
+        let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *used > 0 && *used + bytes > self.limit {
+            used = self.freed.wait(used).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *used += bytes;
+        Reservation { budget: self, bytes }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut used = self.budget.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
+
+/// Whether measuring `needs` holds the whole clip.
+pub fn needs_whole_clip(needs: &[Need<'_>]) -> bool {
+    needs.iter().any(|n| match n {
+        Need::Metric(m) => m.reads() == Reads::WholeClip,
+        Need::Probes(_) => true,
+    })
 }
 
 /// Measures `needs` on the video at `path` in one decode. `Err` when the video cannot be decoded
@@ -87,17 +194,12 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         })
         .collect();
     let mut features: BTreeMap<u8, FeatureFrames> = BTreeMap::new();
-    let mut whole_clip = false;
+    let whole_clip = needs_whole_clip(needs);
     for n in needs {
-        match n {
-            Need::Metric(m) => match m.reads() {
-                Reads::Window(_) => {}
-                Reads::Features(input) => {
-                    features.entry(input_key(input)).or_insert_with(|| FeatureFrames::new(input));
-                }
-                Reads::WholeClip => whole_clip = true,
-            },
-            Need::Probes(_) => whole_clip = true,
+        if let Need::Metric(m) = n
+            && let Reads::Features(input) = m.reads()
+        {
+            features.entry(input_key(input)).or_insert_with(|| FeatureFrames::new(input));
         }
     }
 
@@ -140,26 +242,18 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         None
     };
 
-    let mut embedded: BTreeMap<u8, Result<Vec<Vec<f64>>, String>> = BTreeMap::new();
+    let embedded: BTreeMap<u8, Result<Vec<Vec<f64>>, String>> =
+        features.into_iter().map(|(k, f)| (k, f.finish())).collect();
     let mut out = Vec::with_capacity(needs.len());
     for (n, acc) in needs.iter().zip(&mut accumulators) {
         let outcome = match n {
             Need::Metric(m) => match (m.reads(), acc.take()) {
                 (Reads::Window(_), Some(acc)) => acc.finish(&window).and_then(|v| m.check(v)).map_err(Failure::from),
-                (Reads::Features(input), _) => {
-                    let key = input_key(input);
-                    let feats = embedded.entry(key).or_insert_with(|| {
-                        let (enc, _) = crate::distribution::world_encoder()?;
-                        let frames = features.get(&key).map(|f| &f.frames);
-                        frames.map_or(Err("no frames collected".to_string()), |f| {
-                            enc.embed_preprocessed(f).map_err(|e| e.to_string())
-                        })
-                    });
-                    match feats {
-                        Ok(feats) => m.measure_features(feats).map_err(Failure::from),
-                        Err(e) => Err(Failure::Error(e.clone())),
-                    }
-                }
+                (Reads::Features(input), _) => match embedded.get(&input_key(input)) {
+                    Some(Ok(feats)) => m.measure_features(feats).map_err(Failure::from),
+                    Some(Err(e)) => Err(Failure::Error(e.clone())),
+                    None => Err(Failure::Error("no frame features were collected".into())),
+                },
                 _ => match &video {
                     Some(v) => m.measure(v).map_err(Failure::from),
                     None => Err(Failure::Error(format!("{} was not given the whole clip", m.id()))),
@@ -194,4 +288,51 @@ fn check_probes(video: &Video, expectations: &[Expectation]) -> Value {
         .collect::<Vec<_>>()
         .join(" | ");
     Value { value: passed as f64 / verdicts.len() as f64, detail: Some(detail) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn the_budget_runs_videos_side_by_side_only_while_they_fit() {
+        let budget = MemoryBudget::new(100);
+        let (held, peak) = (AtomicU64::new(0), AtomicU64::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    let _r = budget.reserve(40);
+                    let now = held.fetch_add(40, Ordering::SeqCst) + 40;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    held.fetch_sub(40, Ordering::SeqCst);
+                });
+            }
+        });
+        // Two of 40 fit in 100, three do not.
+        assert!(peak.load(Ordering::SeqCst) <= 80, "{}", peak.load(Ordering::SeqCst));
+        // A video larger than the whole budget still runs, alone.
+        drop(budget.reserve(500));
+    }
+
+    #[test]
+    fn memory_sizes_parse_and_bad_ones_are_named() {
+        use crate::cli::parse_bytes;
+        assert_eq!(parse_bytes("600MiB"), Ok(600 << 20));
+        assert_eq!(parse_bytes("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_bytes("1.5 GB"), Ok(1_500_000_000));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert!(parse_bytes("8 parsecs").unwrap_err().contains("parsecs"));
+        assert!(parse_bytes("0GiB").is_err());
+        assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn streaming_needs_less_than_a_whole_clip() {
+        let stream = estimated_bytes(1920, 1080, Some(240), false);
+        let whole = estimated_bytes(1920, 1080, Some(240), true);
+        assert!(stream < 600 << 20, "{stream}");
+        assert!(whole > 240 * 1920 * 1080 * 3);
+    }
 }

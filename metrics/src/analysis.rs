@@ -153,7 +153,11 @@ impl Window {
             let g = if (fw, fh) == (w, h) {
                 full
             } else {
-                Gray { w: fw as usize, h: fh as usize, data: resize_plane(&full.data, w, h, fw, fh, Filter::Area, true) }
+                Gray {
+                    w: fw as usize,
+                    h: fh as usize,
+                    data: resize_plane(&full.data, w, h, fw, fh, Filter::Area, true),
+                }
             };
             Arc::new(flow::pyramid(&g, flow::LEVELS))
         });
@@ -281,8 +285,7 @@ mod tests {
     fn the_window_holds_a_bounded_number_of_frames_and_flows() {
         let v = textured(40, 48, 40, 1.0);
         let mut window = Window::new(48, 40, 8.0).unwrap();
-        let mut accs: Vec<Box<dyn Accumulator>> =
-            crate::registry::REGISTRY.iter().filter_map(|m| m.stream()).collect();
+        let mut accs: Vec<Box<dyn Accumulator>> = crate::registry::REGISTRY.iter().filter_map(|m| m.stream()).collect();
         for f in v.frames() {
             window.push(f.to_vec()).unwrap();
             for a in &mut accs {

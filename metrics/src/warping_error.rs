@@ -61,10 +61,10 @@ impl Accumulator for WarpError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::video::Video;
     use crate::dynamic_degree::DynamicDegree;
     use crate::motion_smoothness::MotionSmoothness;
     use crate::temporal_flicker::TemporalFlicker;
+    use crate::video::Video;
 
     /// A smooth texture translated by `speed` px per frame: exact ground-truth motion.
     fn moving(frames: usize, speed: f64, order: &[usize]) -> Video {
