@@ -332,6 +332,20 @@ pub enum VideoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Measure metrics on one video file in a single streamed decode (what `run` does per
+    /// video): each value, or why there is none, and the wall time of the pass.
+    Score {
+        file: PathBuf,
+        /// Metrics to compute (comma-separated registry names).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "frame_count,temporal_flicker,dynamic_degree,motion_smoothness,warping_error"
+        )]
+        metrics: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Convert IN (a video file or a folder of PNG/JPEG frames) to OUT: .mp4 (H.264), .mkv
     /// (lossless FFV1), .webp (animated preview) or .png (filmstrip). Writes OUT.json.
     Convert {
@@ -416,8 +430,12 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
     match cmd {
         VideoCommand::Info { file, decode, json } => {
             let info = video::probe(file).map_err(vio)?;
-            let report =
-                if *decode { Some(video::decode_with(file, FrameSampling::All).map_err(vio)?.report) } else { None };
+            // Streamed: counting frames holds none of them.
+            let report = if *decode {
+                Some(video::decode_stream(file, FrameSampling::All, |_, _| {}).map_err(vio)?.report)
+            } else {
+                None
+            };
             if *json {
                 println!(
                     "{}",
@@ -440,6 +458,54 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 }
             }
             Ok(ExitCode::Ok)
+        }
+        VideoCommand::Score { file, metrics, json } => {
+            let mut chosen = Vec::with_capacity(metrics.len());
+            for name in metrics {
+                chosen.push(videval_metrics::registry::lookup(name).ok_or_else(|| {
+                    Error::Config(format!(
+                        "--metrics: unknown metric '{name}' (known: {})",
+                        videval_metrics::registry::names().join(", ")
+                    ))
+                })?);
+            }
+            let needs: Vec<crate::scoring::Need<'_>> =
+                chosen.iter().map(|m| crate::scoring::Need::Metric(*m)).collect();
+            let start = std::time::Instant::now();
+            let outcomes = crate::scoring::score_video(file, &needs)
+                .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
+            let wall_s = start.elapsed().as_secs_f64();
+            let rows: Vec<serde_json::Value> = chosen
+                .iter()
+                .zip(&outcomes)
+                .map(|(m, o)| match o {
+                    Ok(v) => json!({"metric": m.id(), "version": m.version(), "value": v.value}),
+                    Err(crate::scoring::Failure::NotApplicable(e)) => {
+                        json!({"metric": m.id(), "version": m.version(), "not_applicable": e})
+                    }
+                    Err(crate::scoring::Failure::Error(e)) => {
+                        json!({"metric": m.id(), "version": m.version(), "error": e})
+                    }
+                })
+                .collect();
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"file": file, "wall_s": wall_s, "metrics": rows}))
+                        .unwrap_or_default()
+                );
+            } else {
+                println!("{}  ({wall_s:.2} s, one decode)", file.display());
+                for (m, o) in chosen.iter().zip(&outcomes) {
+                    match o {
+                        Ok(v) => println!("  {:<24} v{}  {:.6}", m.id(), m.version(), v.value),
+                        Err(crate::scoring::Failure::NotApplicable(e)) => println!("  {:<24} n/a: {e}", m.id()),
+                        Err(crate::scoring::Failure::Error(e)) => println!("  {:<24} error: {e}", m.id()),
+                    }
+                }
+            }
+            let failed = outcomes.iter().any(|o| matches!(o, Err(crate::scoring::Failure::Error(_))));
+            Ok(if failed { ExitCode::BadInput } else { ExitCode::Ok })
         }
         VideoCommand::Convert { input, output, frames, size, filter, fps, strip } => {
             let sampling = parse_frames(frames)?;
