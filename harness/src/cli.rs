@@ -6,12 +6,12 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::analyze;
+use crate::distribution::{Extractor, TextExtractor};
 use crate::error::{EXIT_TABLE, Error, ExitCode, Result};
 use crate::generator;
-use crate::manifest::Manifest;
 use crate::plan::{Plan, Selection};
-use crate::runner::{Runner, Shard, StageCounts};
-use crate::store::{Store, read_json, write_atomic};
+use crate::run::{RunArgs, Stages, load_suite, run_command, write_report};
+use crate::store::{read_json, write_atomic};
 use crate::suite::bundled::{self, Bundled};
 use crate::suite::{self, Disk, Suite};
 use crate::video;
@@ -158,24 +158,6 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// Feature extractors of `videval fvd`.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Extractor {
-    /// The embedded world encoder (FVD-W).
-    World,
-    /// Inception-I3D, Kinetics-400 logits (canonical FVD); weights from --weights DIR.
-    I3d,
-}
-
-/// Text–video alignment networks of `videval clipscore`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TextExtractor {
-    /// The embedded world encoder (CLIP-W).
-    World,
-    /// CLIP from a local Hugging Face checkpoint given with --weights DIR.
-    Clip,
 }
 
 fn selftest_command(per_family: u64, threshold: f64, seed: u64, json_out: bool) -> Result<ExitCode> {
@@ -537,69 +519,6 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
     }
 }
 
-#[derive(Debug, Args, Clone)]
-pub struct RunArgs {
-    /// Suites to run: bundled names or paths to suite files (repeat or comma-separate).
-    #[arg(short, long = "suite", value_delimiter = ',', default_value = "smoke")]
-    pub suites: Vec<String>,
-    /// The model: `bundled` (the project's generator, default checkpoint), `bundled:CHECKPOINT`,
-    /// `synthetic`, `world`, `dir:PATH`, or a model spec YAML file.
-    #[arg(short, long, env = "VIDEVAL_MODEL", default_value = "bundled")]
-    pub model: String,
-    /// Content-addressed store shared by runs.
-    #[arg(long, default_value = "store")]
-    pub store: PathBuf,
-    /// Run directory (default: runs/<model>-<plan hash>).
-    #[arg(short, long)]
-    pub out: Option<PathBuf>,
-    /// This process's shard index (default: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX).
-    #[arg(long)]
-    pub shard: Option<u32>,
-    /// Number of shards; always explicit.
-    #[arg(long)]
-    pub num_shards: Option<u32>,
-    /// A deterministic stratified subset of N cases per suite (the same for every model).
-    #[arg(long)]
-    pub limit: Option<usize>,
-    /// Only these case ids (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub cases: Option<Vec<String>>,
-    /// Worker threads (default: all cores).
-    #[arg(short, long)]
-    pub jobs: Option<usize>,
-    /// Memory the videos scored in parallel may hold together, e.g. `8GiB`, `512MiB` (default:
-    /// half the memory available when the run starts). A video waits until it fits; one alone
-    /// always runs.
-    #[arg(long, env = "VIDEVAL_MEMORY_BUDGET", value_parser = parse_bytes)]
-    pub memory_budget: Option<u64>,
-    /// Machine-readable output on stdout; no progress bars.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `1234`, `512KiB`, `600MiB`, `8GiB` (also `KB`/`MB`/`GB` as powers of 1000) → bytes.
-pub fn parse_bytes(spec: &str) -> std::result::Result<u64, String> {
-    let s = spec.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" | "k" => 1 << 10,
-        "mib" | "m" => 1 << 20,
-        "gib" | "g" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        other => return Err(format!("unknown unit '{other}' in '{spec}' (expected B, KiB, MiB, GiB, KB, MB or GB)")),
-    };
-    let n: f64 =
-        num.parse().map_err(|_| format!("'{spec}' is not a size (expected a number and a unit, e.g. 8GiB)"))?;
-    if !(n.is_finite() && n > 0.0) {
-        return Err(format!("'{spec}': a memory budget must be positive"));
-    }
-    Ok((n * scale as f64) as u64)
-}
-
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     pub run_dir: PathBuf,
@@ -651,167 +570,6 @@ pub struct SynthArgs {
     pub fps: f64,
     #[arg(long)]
     pub out: PathBuf,
-}
-
-/// Loads a suite named on the command line: a path to a file, or a bundled suite's name.
-pub fn load_suite(arg: &str) -> Result<Suite> {
-    if arg.ends_with(".yaml") || arg.ends_with(".yml") || arg.contains('/') {
-        return Ok(suite::load(&Disk, arg)?);
-    }
-    let file = bundled::file_of(arg).ok_or_else(|| {
-        Error::Config(format!(
-            "unknown suite \"{arg}\", expected a suite file path or one of {}",
-            bundled::names().join(", ")
-        ))
-    })?;
-    Ok(suite::load(&Bundled, file)?)
-}
-
-fn shard_from(args: &RunArgs) -> Result<Shard> {
-    let env_index =
-        ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"].iter().find_map(|v| std::env::var(v).ok().map(|s| (*v, s)));
-    let k = match (args.shard, &env_index) {
-        (Some(k), _) => Some(k),
-        (None, Some((var, value))) if args.num_shards.is_some() => {
-            Some(value.trim().parse().map_err(|_| Error::Config(format!("{var}={value} is not a shard index")))?)
-        }
-        _ => None,
-    };
-    match (k, args.num_shards) {
-        (None, None) => Ok(Shard::WHOLE),
-        (Some(_), None) => {
-            Err(Error::Config("--shard needs --num-shards N (the shard count is always explicit)".into()))
-        }
-        (None, Some(_)) => Err(Error::Config(
-            "--num-shards needs --shard K, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX in the environment".into(),
-        )),
-        (Some(k), Some(n)) if n == 0 || k >= n => Err(Error::Config(format!("--shard {k} is not in 0..{n}"))),
-        (Some(k), Some(n)) => Ok(Shard { k, n }),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Stages {
-    All,
-    Generate,
-    Score,
-    PlanOnly,
-}
-
-fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
-    let shard = shard_from(args)?;
-    let mut suites = Vec::new();
-    let mut errors = Vec::new();
-    for s in &args.suites {
-        match load_suite(s) {
-            Ok(x) => suites.push(x),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::Config(errors.join("\n")));
-    }
-    let generator = generator::from_arg(&args.model)?;
-    let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
-    let run_dir = args.out.clone().unwrap_or_else(|| {
-        let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
-        PathBuf::from("runs").join(format!("{}-{digits}", generator.identity().name))
-    });
-    if stages == Stages::PlanOnly {
-        let assignment = plan.assign(shard.n);
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json!({"plan": plan, "run_dir": run_dir, "shards": assignment}))
-                    .unwrap_or_default()
-            );
-        } else {
-            println!("plan {}  ({} units, model {})", plan.plan_hash, plan.units.len(), plan.model.name);
-            for s in &plan.suites {
-                let n = plan.units.iter().filter(|u| u.id.suite == s.name).count();
-                println!("  {} v{}  {} units  {}", s.name, s.version, n, s.content_hash);
-            }
-            for k in 0..shard.n {
-                let n = assignment.iter().filter(|&&a| a == k).count();
-                println!("  shard {k}-of-{}: {n} units", shard.n);
-            }
-            println!("run dir: {}", run_dir.display());
-        }
-        return Ok(ExitCode::Ok);
-    }
-    if let Some(j) = args.jobs {
-        // Fails only if the global pool was already built, which cannot happen in one command.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global();
-    }
-    let store = Store::open(&std::path::absolute(&args.store).unwrap_or(args.store.clone()))?;
-    Manifest::new(&plan, &suites).establish(&run_dir, &plan)?;
-    let memory = crate::scoring::MemoryBudget::new(
-        args.memory_budget.unwrap_or_else(crate::scoring::MemoryBudget::default_limit),
-    );
-    let runner = Runner {
-        plan: &plan,
-        suites: &suites,
-        generator: generator.as_ref(),
-        store: &store,
-        run_dir: &run_dir,
-        shard,
-        progress: !args.json,
-        memory: &memory,
-    };
-    let mut counts = StageCounts::default();
-    if matches!(stages, Stages::All | Stages::Generate) {
-        runner.generate(&mut counts)?;
-    }
-    if matches!(stages, Stages::All | Stages::Score) {
-        runner.score(&mut counts)?;
-    }
-    // Scoring is the last per-shard stage: after it the shard is finished for this plan.
-    if matches!(stages, Stages::All | Stages::Score) {
-        runner.finish()?;
-    }
-    let mut merged = None;
-    let mut report = None;
-    if stages == Stages::All && shard.n == 1 {
-        let m = analyze::merge(&run_dir, false)?;
-        report = Some(write_report(&run_dir, None)?);
-        merged = Some(m);
-    }
-    let failed = merged.as_ref().map_or(counts.generation_errors, |m| m.failed_generations);
-    let code = if failed > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
-    if args.json {
-        let out = json!({
-            "run_dir": run_dir, "plan_hash": plan.plan_hash, "shard": shard.dir_name(), "counts": counts,
-            "merged": merged, "report": report, "exit_code": code as i32,
-        });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-    } else {
-        println!(
-            "shard {}: {} units ({} already done, {} generated, {} reused from store, {} failed); {} scores ({} reused, {} failed)",
-            shard.dir_name(),
-            counts.units,
-            counts.done_before,
-            counts.generated,
-            counts.reused,
-            counts.generation_errors,
-            counts.scored + counts.scores_reused,
-            counts.scores_reused,
-            counts.score_errors
-        );
-        match (&merged, &report) {
-            (Some(m), Some(r)) => {
-                println!("results: {}", m.results_json.display());
-                println!("report:  {}", r.display());
-            }
-            _ if stages == Stages::All => {
-                println!("when every shard has finished: videval merge {}", run_dir.display())
-            }
-            _ => {}
-        }
-        if failed > 0 {
-            println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
-        }
-    }
-    Ok(code)
 }
 
 const SLURM_RUN: &str = include_str!("../../ci/slurm/run.sbatch.j2");
@@ -873,117 +631,6 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         println!("{}", dir.join(name).display());
     }
     Ok(ExitCode::Ok)
-}
-
-fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
-    let results: videval_reports::Results = read_json(&run_dir.join("results.json"))?;
-    let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
-    let provenance = videval_reports::html::Provenance {
-        run_dir: run_dir.display().to_string(),
-        harness_version: manifest.harness.version.clone(),
-        git_sha: manifest.harness.git_sha.clone(),
-        created_at: manifest.created_at.clone(),
-        environment: manifest.environment.clone(),
-    };
-    let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
-    let posters = posters(run_dir, &results, &path)?;
-    let html = videval_reports::html::render_run(&results, &provenance, &posters)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    write_atomic(&path, html.as_bytes())?;
-    Ok(path)
-}
-
-/// Media inlined into one report, in bytes; past it, pictures go to a folder beside the report
-/// (`<report name>_media/`). `VIDEVAL_REPORT_INLINE_BYTES` overrides it.
-const INLINE_BUDGET: usize = 8 << 20;
-/// Cases (first seed) with the most failed checks that get an animated preview.
-const WORST_PREVIEWS: usize = 6;
-
-/// Filmstrips (8 frames, 64 px tall) of every case's first seed, and animated WebP previews of the
-/// worst ones, inlined up to the budget and written beside `report` after it.
-fn posters(
-    run_dir: &Path,
-    results: &videval_reports::Results,
-    report: &Path,
-) -> Result<videval_reports::html::Posters> {
-    use videval_reports::html::{CaseMedia, Media};
-    let budget =
-        std::env::var("VIDEVAL_REPORT_INLINE_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(INLINE_BUDGET);
-    let stem = report.file_stem().map_or("report".into(), |s| s.to_string_lossy().into_owned());
-    let folder = format!("{stem}_media");
-    let sidecar = report.parent().unwrap_or(Path::new(".")).join(&folder);
-    if sidecar.is_dir() {
-        std::fs::remove_dir_all(&sidecar).map_err(Error::io(&sidecar))?;
-    }
-    let paths = crate::compare::video_paths(run_dir)?;
-    let failed = |s: &videval_reports::results::Sample| -> usize {
-        s.details.values().map(|d| d.split(" | ").filter(|c| c.starts_with("FAIL")).count()).sum()
-    };
-    let mut firsts: Vec<&videval_reports::results::Sample> =
-        results.samples.iter().filter(|s| s.seed_idx == 0).collect();
-    let mut worst = firsts.clone();
-    worst.retain(|s| failed(s) > 0);
-    worst.sort_by(|a, b| failed(b).cmp(&failed(a)).then((&a.suite, &a.case_id).cmp(&(&b.suite, &b.case_id))));
-    let worst: std::collections::BTreeSet<(String, String)> =
-        worst.iter().take(WORST_PREVIEWS).map(|s| (s.suite.clone(), s.case_id.clone())).collect();
-    firsts.sort_by(|a, b| (&a.suite, &a.case_id).cmp(&(&b.suite, &b.case_id)));
-    let mut inlined = 0usize;
-    let mut place = |bytes: Vec<u8>, mime: &'static str, name: String| -> Result<Media> {
-        if inlined + bytes.len() <= budget {
-            inlined += bytes.len();
-            return Ok(Media::Inline { mime, bytes });
-        }
-        std::fs::create_dir_all(&sidecar).map_err(Error::io(&sidecar))?;
-        write_atomic(&sidecar.join(&name), &bytes)?;
-        Ok(Media::File(format!("{folder}/{name}")))
-    };
-    let mut out = videval_reports::html::Posters::new();
-    for s in firsts {
-        let key = (s.suite.clone(), s.case_id.clone());
-        // A video that no longer decodes just has no pictures; the numbers stand on their own.
-        let Some(video) = paths.get(&(s.suite.clone(), s.case_id.clone(), 0)).and_then(|p| video::decode(p).ok())
-        else {
-            continue;
-        };
-        let safe = |ext: &str| {
-            let raw = format!("{}__{}.{ext}", s.suite, s.case_id);
-            raw.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
-                .collect::<String>()
-        };
-        let mut media = CaseMedia::default();
-        if let Ok(png) = video::filmstrip_png(&video, 8, 64) {
-            media.poster = Some(place(png, "image/png", safe("png"))?);
-        }
-        if worst.contains(&key) {
-            if let Some(webp) = webp_preview(&video, run_dir) {
-                media.preview = Some(place(webp, "image/webp", safe("webp"))?);
-            }
-        }
-        out.insert(key, media);
-    }
-    Ok(out)
-}
-
-/// An animated WebP of a video, 96 px tall: small enough to inline, large enough to see.
-fn webp_preview(v: &videval_metrics::Video, run_dir: &Path) -> Option<Vec<u8>> {
-    let h = 96;
-    let w = ((f64::from(v.width()) * f64::from(h) / f64::from(v.height())).round() as u32).max(2);
-    let small = videval_metrics::preprocess::transform_video(
-        v,
-        videval_metrics::preprocess::Spatial::Stretch { width: w, height: h },
-        if v.height() > h {
-            videval_metrics::preprocess::Filter::Area
-        } else {
-            videval_metrics::preprocess::Filter::Nearest
-        },
-        true,
-    );
-    let tmp = run_dir.join(format!(".preview-{}.webp", std::process::id()));
-    let ok = video::encode(&small, &tmp, &video::EncodeParams::webp_preview()).is_ok();
-    let bytes = if ok { std::fs::read(&tmp).ok() } else { None };
-    let _ = std::fs::remove_file(&tmp);
-    bytes
 }
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
@@ -1120,7 +767,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Report(a) if a.limitations => {
             let results: videval_reports::Results = read_json(&a.run_dir.join("results.json"))?;
             let p = a.out.clone().unwrap_or_else(|| a.run_dir.join("limitations.html"));
-            let posters = posters(&a.run_dir, &results, &p)?;
+            let posters = crate::run::posters(&a.run_dir, &results, &p)?;
             let html = videval_reports::limitations::render_limitations(&results, &posters, 12)
                 .map_err(|e| Error::Internal(e.to_string()))?;
             write_atomic(&p, html.as_bytes())?;

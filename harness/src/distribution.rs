@@ -20,6 +20,24 @@ use videval_models::encoders::world::WorldEncoder;
 use crate::error::{Error, ExitCode, Result};
 use crate::store::write_atomic;
 
+/// Feature extractors of `videval fvd`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Extractor {
+    /// The embedded world encoder (FVD-W).
+    World,
+    /// Inception-I3D, Kinetics-400 logits (canonical FVD); weights from --weights DIR.
+    I3d,
+}
+
+/// Text–video alignment networks of `videval clipscore`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextExtractor {
+    /// The embedded world encoder (CLIP-W).
+    World,
+    /// CLIP from a local Hugging Face checkpoint given with --weights DIR.
+    Clip,
+}
+
 /// The world encoder and its weights' sha256: from `weights` (a folder with model.safetensors and
 /// config.json; the user's own training) or the committed one, checked against the manifest.
 pub fn load_world_encoder(weights: Option<&Path>) -> Result<(WorldEncoder, String)> {
@@ -141,13 +159,13 @@ fn user_weights<'a>(weights: Option<&'a Path>, extractor: &str, entry: &str, how
 }
 
 impl VideoNet {
-    pub fn load(extractor: crate::cli::Extractor, weights: Option<&Path>) -> Result<Self> {
+    pub fn load(extractor: Extractor, weights: Option<&Path>) -> Result<Self> {
         match extractor {
-            crate::cli::Extractor::World => {
+            Extractor::World => {
                 let (enc, sha) = load_world_encoder(weights)?;
                 Ok(VideoNet::World(enc, sha))
             }
-            crate::cli::Extractor::I3d => {
+            Extractor::I3d => {
                 let (dir, sha) = user_weights(weights, "i3d", "i3d-400", I3D_HOW)?;
                 let device = crate::device::default_device()?;
                 let file = dir.join("model.safetensors");
@@ -236,7 +254,7 @@ pub struct FvdReport {
 pub struct FvdArgs<'a> {
     pub a: &'a Path,
     pub b: &'a Path,
-    pub extractor: crate::cli::Extractor,
+    pub extractor: Extractor,
     pub weights: Option<&'a Path>,
     pub save_stats: Option<&'a Path>,
     pub bootstrap: usize,
@@ -352,13 +370,13 @@ enum TextNet {
 }
 
 impl TextNet {
-    fn load(extractor: crate::cli::TextExtractor, weights: Option<&Path>) -> Result<Self> {
+    fn load(extractor: TextExtractor, weights: Option<&Path>) -> Result<Self> {
         match extractor {
-            crate::cli::TextExtractor::World => {
+            TextExtractor::World => {
                 let (enc, sha) = load_world_encoder(weights)?;
                 Ok(TextNet::World(enc, sha))
             }
-            crate::cli::TextExtractor::Clip => {
+            TextExtractor::Clip => {
                 let (dir, sha) = user_weights(weights, "clip", "clip", CLIP_HOW)?;
                 let device = crate::device::default_device()?;
                 let clip = Clip::load(dir, &device).map_err(|e| Error::Config(e.to_string()))?;
@@ -420,7 +438,7 @@ impl TextNet {
 pub fn clipscore_command(
     dir: &Path,
     prompts: &Path,
-    extractor: crate::cli::TextExtractor,
+    extractor: TextExtractor,
     weights: Option<&Path>,
     json_out: bool,
 ) -> Result<ExitCode> {

@@ -18,6 +18,7 @@ pub mod hash;
 pub mod manifest;
 pub mod plan;
 pub mod records;
+pub mod run;
 pub mod runner;
 pub mod scoring;
 pub mod selftest;

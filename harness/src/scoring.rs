@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn memory_sizes_parse_and_bad_ones_are_named() {
-        use crate::cli::parse_bytes;
+        use crate::run::parse_bytes;
         assert_eq!(parse_bytes("600MiB"), Ok(600 << 20));
         assert_eq!(parse_bytes("8GiB"), Ok(8 << 30));
         assert_eq!(parse_bytes("1.5 GB"), Ok(1_500_000_000));

@@ -414,24 +414,20 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     let mut results = BTreeMap::new();
     for c in &spec.checkpoints {
         let run_dir = out.join("runs").join(&c.name);
-        let mut argv = vec![
-            "videval".to_string(),
-            "run".into(),
-            "--suite".into(),
-            spec.suites.join(","),
-            "--model".into(),
-            c.model.clone(),
-            "--out".into(),
-            run_dir.to_string_lossy().into_owned(),
-            "--store".into(),
-            out.join("store").to_string_lossy().into_owned(),
-        ];
-        if let Some(l) = spec.limit {
-            argv.extend(["--limit".into(), l.to_string()]);
-        }
-        let cli =
-            <crate::cli::Cli as clap::Parser>::try_parse_from(&argv).map_err(|e| Error::Internal(e.to_string()))?;
-        let code = crate::cli::dispatch(&cli)?;
+        let args = crate::run::RunArgs {
+            suites: spec.suites.clone(),
+            model: c.model.clone(),
+            store: out.join("store"),
+            out: Some(run_dir.clone()),
+            shard: None,
+            num_shards: None,
+            limit: spec.limit,
+            cases: None,
+            jobs: None,
+            memory_budget: None,
+            json: false,
+        };
+        let code = crate::run::run_command(&args, crate::run::Stages::All)?;
         if code != ExitCode::Ok {
             return Err(Error::Config(format!("checkpoint {}: its run ended with exit code {}", c.name, code as i32)));
         }

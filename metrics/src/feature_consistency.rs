@@ -43,10 +43,10 @@ pub fn background_only(video: &Video) -> Video {
 
 /// [`background_only`] of one RGB8 frame.
 pub fn background_only_frame(f: &[u8]) -> Vec<u8> {
-    let sat = |p: &[u8]| p.iter().max().copied().unwrap_or(0) - p.iter().min().copied().unwrap_or(0);
+    let background = |p: &[u8]| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) <= FOREGROUND_SATURATION;
     let (mut sum, mut n) = ([0u64; 3], 0u64);
     for p in f.chunks_exact(3) {
-        if sat(p) <= FOREGROUND_SATURATION {
+        if background(p) {
             for c in 0..3 {
                 sum[c] += u64::from(p[c]);
             }
@@ -54,9 +54,11 @@ pub fn background_only_frame(f: &[u8]) -> Vec<u8> {
         }
     }
     let fill = if n == 0 { [0u8; 3] } else { sum.map(|s| ((s + n / 2) / n) as u8) };
-    let mut out = Vec::with_capacity(f.len());
-    for p in f.chunks_exact(3) {
-        out.extend_from_slice(if sat(p) <= FOREGROUND_SATURATION { p } else { &fill });
+    let mut out = f.to_vec();
+    for p in out.chunks_exact_mut(3) {
+        if !background(p) {
+            p.copy_from_slice(&fill);
+        }
     }
     out
 }
