@@ -9,7 +9,8 @@
 //! square root is the sum of the square roots of its (clamped) eigenvalues. No complex arithmetic,
 //! no NaN when N < d.
 
-use faer::{Mat, Side};
+use faer::linalg::matmul::triangular::{self as tri, BlockStructure as Block};
+use faer::{Accum, Mat, Side};
 
 use super::{Contract, DistributionError, FeatureStats, Features};
 
@@ -40,8 +41,33 @@ pub fn trace_sqrt_product(d: usize, cov_a: &[f64], cov_b: &[f64]) -> Result<f64,
     if (0..d).any(|i| l[(i, i)] * l[(i, i)] <= 1e-10 * top) {
         return trace_sqrt_product_eigen(d, cov_a, cov_b);
     }
-    let m = l.transpose() * symmetric(d, cov_b) * l;
-    let m = Mat::from_fn(d, d, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
+    // Lᵀ Σ_b with Lᵀ upper triangular (half a full product), then only the lower triangle of
+    // (Lᵀ Σ_b) L, which is all the symmetric eigensolver reads.
+    let par = faer::get_global_parallelism();
+    let mut y = Mat::<f64>::zeros(d, d);
+    tri::matmul(
+        y.as_mut(),
+        Block::Rectangular,
+        Accum::Replace,
+        l.transpose(),
+        Block::TriangularUpper,
+        symmetric(d, cov_b).as_ref(),
+        Block::Rectangular,
+        1.0,
+        par,
+    );
+    let mut m = Mat::<f64>::zeros(d, d);
+    tri::matmul(
+        m.as_mut(),
+        Block::TriangularLower,
+        Accum::Replace,
+        y.as_ref(),
+        Block::Rectangular,
+        l,
+        Block::TriangularLower,
+        1.0,
+        par,
+    );
     let mu = m.self_adjoint_eigenvalues(Side::Lower).map_err(|e| DistributionError::Eigen(format!("{e:?}")))?;
     Ok(mu.iter().map(|v| v.max(0.0).sqrt()).sum())
 }

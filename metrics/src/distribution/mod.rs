@@ -118,14 +118,34 @@ impl FeatureStats {
             }
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
-        let centred = faer::Mat::<f64>::from_fn(n, d, |i, j| f.row(i)[j] - mean[j]);
-        let c = centred.transpose() * &centred;
+        // Centred features transposed (d × n, column j = video j), filled in memory order.
+        let mut xt = faer::Mat::<f64>::zeros(d, n);
+        for i in 0..n {
+            for (dst, (v, m)) in xt.col_mut(i).iter_mut().zip(f.row(i).iter().zip(&mean)) {
+                *dst = v - m;
+            }
+        }
+        // Only the lower triangle of Xᵀ X (a symmetric rank-n update: half a full product);
+        // the upper is its mirror, so Σ is exactly symmetric.
+        let mut c = faer::Mat::<f64>::zeros(d, d);
+        faer::linalg::matmul::triangular::matmul(
+            c.as_mut(),
+            faer::linalg::matmul::triangular::BlockStructure::TriangularLower,
+            faer::Accum::Replace,
+            xt.as_ref(),
+            faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+            xt.transpose(),
+            faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+            1.0,
+            faer::get_global_parallelism(),
+        );
         let scale = 1.0 / (n - 1) as f64;
         let mut cov = vec![0.0; d * d];
-        for i in 0..d {
-            for j in 0..d {
-                // Symmetrised: the product is symmetric up to rounding.
-                cov[i * d + j] = 0.5 * (c[(i, j)] + c[(j, i)]) * scale;
+        for j in 0..d {
+            for i in j..d {
+                let v = c[(i, j)] * scale;
+                cov[i * d + j] = v;
+                cov[j * d + i] = v;
             }
         }
         Ok(Self { contract, n, mean, cov })
