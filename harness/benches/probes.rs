@@ -4,6 +4,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use videval::selftest::derive;
+use videval_metrics::analysis;
 use videval_metrics::probes::{Camera, CameraMotion, Context, Expectation, check};
 use videval_metrics::registry::REGISTRY;
 use videval_models::world::render::{Settings, render_sim};
@@ -31,6 +32,10 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("consistency_metrics", |b| {
         b.iter(|| REGISTRY.iter().map(|m| m.measure(&video).unwrap_or(0.0)).sum::<f64>())
+    });
+    // The windowed metrics together, as the scorer runs them: one window, flow shared.
+    group.bench_function("windowed_metrics_one_pass", |b| {
+        b.iter(|| analysis::run(&video, REGISTRY.iter().filter_map(|m| m.stream()).collect()))
     });
     group.finish();
 }
