@@ -8,6 +8,7 @@
 //!   which segment videos by them).
 
 pub mod synthetic;
+pub mod training;
 pub mod world;
 
 pub use videval_metrics::palette;

@@ -9,9 +9,9 @@ use videval_metrics::Video;
 use videval_metrics::palette::Color;
 use videval_models::generator::dit::DitConfig;
 use videval_models::generator::text::TextConfig;
-use videval_models::generator::train::build_vocab;
 use videval_models::generator::vae::VaeConfig;
 use videval_models::generator::{Architecture, Condition, Model, Request};
+use videval_models::training::build_vocab;
 use videval_models::world::render::{Settings, render};
 use videval_models::world::spec::SceneFile;
 

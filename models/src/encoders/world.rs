@@ -24,7 +24,7 @@ use videval_metrics::preprocess::{Filter, FrameSampling, Normalise, Preprocess, 
 
 use crate::generator::nn::{CausalConv1d, Conv2d, Linear, Params};
 use crate::generator::text::{TextConfig, TextEncoder, Tokens, Vocab};
-use crate::generator::train::{build_vocab, paraphrase};
+use crate::training::{build_vocab, paraphrase};
 use crate::world::caption::describe;
 use crate::world::render::{Settings, render};
 use crate::world::sample::{Family, sample};
@@ -432,7 +432,7 @@ pub fn train(
 ) -> crate::generator::Result<(WorldEncoder, Params, Vec<EncoderLogRow>)> {
     let (mut enc, params) = WorldEncoder::init(cfg.architecture.clone(), cfg.seed, device)?;
     let vars: Vec<candle_core::Var> = params.vars().values().cloned().collect();
-    let mut opt = crate::generator::train::AdamW::new(vars, 0.01, 0.98)?;
+    let mut opt = crate::training::AdamW::new(vars, 0.01, 0.98)?;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let started = std::time::Instant::now();
     let mut log = Vec::new();
@@ -456,7 +456,7 @@ pub fn train(
         };
         let extra = negatives.map(|n| Tensor::cat(&n, 0)).transpose()?;
         let loss = enc.contrastive_loss(&v, &t, extra.as_ref())?;
-        let lr = cfg.lr * crate::generator::train::cosine(step, cfg.steps, 20);
+        let lr = cfg.lr * crate::training::cosine(step, cfg.steps, 20);
         let grad_norm = opt.step(&loss.backward()?, lr, 1.0)?;
         let row = EncoderLogRow {
             step: step + 1,
@@ -527,7 +527,7 @@ mod tests {
         let x = enc.batch(&refs).unwrap();
         let caps: Vec<&str> = captions.iter().map(String::as_str).collect();
         let vars: Vec<candle_core::Var> = params.vars().values().cloned().collect();
-        let mut opt = crate::generator::train::AdamW::new(vars, 0.0, 0.98).unwrap();
+        let mut opt = crate::training::AdamW::new(vars, 0.0, 0.98).unwrap();
         let mut losses = Vec::new();
         for _ in 0..60 {
             let (_, v) = enc.encode_video(&x).unwrap();
