@@ -780,6 +780,7 @@ pub fn validation_loss(model: &Model, cfg: &TrainConfig, device: &Device) -> Res
 mod tests {
     use super::super::dit::DitConfig;
     use super::super::text::TextConfig;
+    use super::super::text::Vocab;
     use super::super::vae::VaeConfig;
     use super::*;
 
