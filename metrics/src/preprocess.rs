@@ -295,16 +295,16 @@ fn taps(n_in: usize, n_out: usize, filter: Filter, antialias: bool) -> Taps {
 
 /// Resizes one RGB frame (values on the 0–255 scale, f32) with a separable filter.
 pub fn resize(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
-    resize_channels::<3>(src, w, h, out_w, out_h, filter, antialias)
+    resize_channels::<3, f32>(src, w, h, out_w, out_h, filter, antialias)
 }
 
 /// Resizes one single-channel image (luma for optical flow) with a separable filter.
 pub fn resize_plane(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
-    resize_channels::<1>(src, w, h, out_w, out_h, filter, antialias)
+    resize_channels::<1, f32>(src, w, h, out_w, out_h, filter, antialias)
 }
 
-fn resize_channels<const C: usize>(
-    src: &[f32],
+fn resize_channels<const C: usize, T: Copy + Into<f32>>(
+    src: &[T],
     w: u32,
     h: u32,
     out_w: u32,
@@ -314,7 +314,7 @@ fn resize_channels<const C: usize>(
 ) -> Vec<f32> {
     let (w, h, ow, oh) = (w as usize, h as usize, out_w as usize, out_h as usize);
     if (w, h) == (ow, oh) {
-        return src.to_vec();
+        return src.iter().map(|&v| v.into()).collect();
     }
     let tx = taps(w, ow, filter, antialias);
     let ty = taps(h, oh, filter, antialias);
@@ -328,7 +328,8 @@ fn resize_channels<const C: usize>(
             for (k, &wt) in ws.iter().enumerate() {
                 let p = &row[(s + k) * C..(s + k) * C + C];
                 for c in 0..C {
-                    acc[c] += wt * p[c];
+                    // u8 → f32 is exact: the same sums as converting the frame first.
+                    acc[c] += wt * p[c].into();
                 }
             }
             mid[(y * ow + x) * C..(y * ow + x) * C + C].copy_from_slice(&acc);
@@ -388,8 +389,17 @@ pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
 
 /// Applies the spatial policy to one frame (0–255 scale f32 in and out).
 pub fn spatial_frame(src: &[f32], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+    spatial_frame_of(src, w, h, p)
+}
+
+/// [`spatial_frame`] straight from RGB8 (no full-size f32 copy of the frame; the same values).
+pub fn spatial_frame_u8(src: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+    spatial_frame_of(src, w, h, p)
+}
+
+fn spatial_frame_of<T: Copy + Into<f32>>(src: &[T], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
     let ((ow, oh), (rw, rh)) = geometry(p.spatial, w, h);
-    let resized = resize(src, w, h, rw, rh, p.filter, p.antialias);
+    let resized = resize_channels::<3, T>(src, w, h, rw, rh, p.filter, p.antialias);
     match p.spatial {
         Spatial::Native | Spatial::Stretch { .. } => resized,
         Spatial::ShortSideCrop { crop_w, crop_h, .. } => {
@@ -436,8 +446,7 @@ pub fn apply(video: &Video, p: &Preprocess) -> Frames {
 /// The spatial policy and normalisation of `p` on one RGB8 frame (frame sampling is the
 /// caller's): what [`apply`] does per kept frame, for consumers that stream frames.
 pub fn apply_frame(rgb: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
-    let src: Vec<f32> = rgb.iter().map(|&v| f32::from(v)).collect();
-    let mut frame = spatial_frame(&src, w, h, p);
+    let mut frame = spatial_frame_u8(rgb, w, h, p);
     for (k, v) in frame.iter_mut().enumerate() {
         *v = p.normalise.map(*v, k % 3);
     }
