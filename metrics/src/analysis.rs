@@ -223,14 +223,19 @@ pub fn run_with(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::registry::{Metric, Reads};
 
+    /// A smooth texture translated `speed` px per frame: exact ground-truth motion.
     fn textured(frames: usize, w: usize, h: usize, speed: f64) -> Video {
-        let mut data = Vec::with_capacity(frames * w * h * 3);
-        for t in 0..frames {
-            let dx = speed * t as f64;
+        shifted(w, h, &(0..frames).map(|t| speed * t as f64).collect::<Vec<_>>())
+    }
+
+    /// The flow metrics' test texture, one frame per horizontal shift in `shifts`.
+    pub(crate) fn shifted(w: usize, h: usize, shifts: &[f64]) -> Video {
+        let mut data = Vec::with_capacity(shifts.len() * w * h * 3);
+        for &dx in shifts {
             for y in 0..h {
                 for x in 0..w {
                     let (u, v) = (x as f64 - dx, y as f64);

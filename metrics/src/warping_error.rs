@@ -68,20 +68,8 @@ mod tests {
 
     /// A smooth texture translated by `speed` px per frame: exact ground-truth motion.
     fn moving(frames: usize, speed: f64, order: &[usize]) -> Video {
-        let (w, h) = (64usize, 48usize);
-        let mut data = Vec::new();
-        for &t in order.iter().take(frames) {
-            let dx = speed * t as f64;
-            for y in 0..h {
-                for x in 0..w {
-                    let (u, v) = (x as f64 - dx, y as f64);
-                    let l = 128.0 + 60.0 * (0.31 * u).sin() * (0.23 * v).cos() + 40.0 * (0.17 * u + 0.29 * v).sin();
-                    let l = l.round() as u8;
-                    data.extend([l, l, l]);
-                }
-            }
-        }
-        Video::new(w as u32, h as u32, 8.0, data).unwrap()
+        let shifts: Vec<f64> = order.iter().take(frames).map(|&t| speed * t as f64).collect();
+        crate::analysis::tests::shifted(64, 48, &shifts)
     }
 
     #[test]
