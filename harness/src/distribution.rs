@@ -83,21 +83,6 @@ pub fn world_encoder_id() -> String {
 
 const WORLD_ENCODER: &str = "world-encoder";
 
-/// Per-frame unit features of `video` for a feature metric, on the frames `input` names.
-pub fn frame_features(
-    video: &Video,
-    input: videval_metrics::registry::FrameInput,
-) -> std::result::Result<Vec<Vec<f64>>, String> {
-    let (enc, _) = world_encoder()?;
-    let frames = match input {
-        videval_metrics::registry::FrameInput::Full => std::borrow::Cow::Borrowed(video),
-        videval_metrics::registry::FrameInput::Background => {
-            std::borrow::Cow::Owned(videval_metrics::feature_consistency::background_only(video))
-        }
-    };
-    enc.embed_frames(&frames).map_err(|e| e.to_string())
-}
-
 /// Video files of a folder, sorted by name (the extensions the `dir` adapter reads).
 pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();

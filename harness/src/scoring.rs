@@ -193,13 +193,13 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
             Need::Probes(_) => None,
         })
         .collect();
-    let mut features: BTreeMap<u8, FeatureFrames> = BTreeMap::new();
+    let mut features: BTreeMap<FrameInput, FeatureFrames> = BTreeMap::new();
     let whole_clip = needs_whole_clip(needs);
     for n in needs {
         if let Need::Metric(m) = n
             && let Reads::Features(input) = m.reads()
         {
-            features.entry(input_key(input)).or_insert_with(|| FeatureFrames::new(input));
+            features.entry(input).or_insert_with(|| FeatureFrames::new(input));
         }
     }
 
@@ -242,14 +242,14 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         None
     };
 
-    let embedded: BTreeMap<u8, Result<Vec<Vec<f64>>, String>> =
+    let embedded: BTreeMap<FrameInput, Result<Vec<Vec<f64>>, String>> =
         features.into_iter().map(|(k, f)| (k, f.finish())).collect();
     let mut out = Vec::with_capacity(needs.len());
     for (n, acc) in needs.iter().zip(&mut accumulators) {
         let outcome = match n {
             Need::Metric(m) => match (m.reads(), acc.take()) {
                 (Reads::Window(_), Some(acc)) => acc.finish(&window).and_then(|v| m.check(v)).map_err(Failure::from),
-                (Reads::Features(input), _) => match embedded.get(&input_key(input)) {
+                (Reads::Features(input), _) => match embedded.get(&input) {
                     Some(Ok(feats)) => m.measure_features(feats).map_err(Failure::from),
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no frame features were collected".into())),
@@ -268,13 +268,6 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         out.push(outcome);
     }
     Ok(out)
-}
-
-fn input_key(input: FrameInput) -> u8 {
-    match input {
-        FrameInput::Full => 0,
-        FrameInput::Background => 1,
-    }
 }
 
 /// Checks every expectation against the clip: the fraction passed, and each verdict in words.

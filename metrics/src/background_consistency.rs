@@ -14,7 +14,8 @@ impl Metric for BackgroundConsistency {
         "background_consistency"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench background consistency on world-encoder features of all frames with saturated foreground pixels replaced by the background mean, 32×32."

@@ -30,7 +30,7 @@ pub enum MetricError {
 }
 
 /// The frames a feature metric's extractor sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FrameInput {
     /// Every frame as it is.
     Full,

@@ -12,7 +12,8 @@ impl Metric for SubjectConsistency {
         "subject_consistency"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench subject consistency (mean of cos to the first and previous frame, clamped at 0) on world-encoder features of all frames, stretched to 32×32."

@@ -14,7 +14,8 @@ impl Metric for TemporalDiff {
         "temporal_diff"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
+        2
     }
     fn description(&self) -> &'static str {
         "Mean |frame[t+1] - frame[t]| over all pixels and channels, RGB scaled to [0,1], all frames."

@@ -13,7 +13,8 @@ impl Metric for TemporalFlicker {
         "temporal_flicker"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench temporal flickering: 1 − mean |consecutive-frame difference| / 255, all frames, native size (static scenes)."

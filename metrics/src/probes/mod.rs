@@ -390,7 +390,8 @@ use crate::track::{Observation, Track, track};
 use crate::video::Video;
 
 /// Bumped when any probe's verdicts can change; part of every probe score's cache key.
-pub const VERSION: u32 = 1;
+/// 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
+pub const VERSION: u32 = 2;
 
 /// The outcome of one expectation on one video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
