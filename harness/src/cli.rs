@@ -10,7 +10,7 @@ use crate::distribution::{Extractor, TextExtractor};
 use crate::error::{EXIT_TABLE, Error, ExitCode, Result};
 use crate::generator;
 use crate::plan::{Plan, Selection};
-use crate::run::{RunArgs, Stages, load_suite, run_command, write_report};
+use crate::run::{RunArgs, Stages, SuiteLimitArgs, load_suite, run_command, write_report};
 use crate::store::{read_json, write_atomic};
 use crate::suite::bundled::{self, Bundled};
 use crate::suite::{self, Disk, Suite};
@@ -547,11 +547,21 @@ pub enum SuitesCommand {
         /// A folder of suite files instead of the bundled suites.
         #[arg(long)]
         dir: Option<PathBuf>,
+        #[command(flatten)]
+        limits: SuiteLimitArgs,
     },
     /// Check suite files (default: the bundled suites); prints every error, exits 3 on any.
-    Lint { paths: Vec<PathBuf> },
+    Lint {
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        limits: SuiteLimitArgs,
+    },
     /// Print a suite fully resolved and expanded, as JSON.
-    Show { name: String },
+    Show {
+        name: String,
+        #[command(flatten)]
+        limits: SuiteLimitArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -583,7 +593,8 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     if shards == 0 || args.shard.is_some() {
         return Err(Error::Config("--emit needs --num-shards N ≥ 1 and no --shard (each task picks its own)".into()));
     }
-    let suites: Vec<Suite> = args.suites.iter().map(|s| load_suite(s)).collect::<Result<_>>()?;
+    let suites: Vec<Suite> =
+        args.suites.iter().map(|s| load_suite(s, &args.suite_limits.limits())).collect::<Result<_>>()?;
     let generator = generator::from_arg(&args.model)?;
     let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
     let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
@@ -604,6 +615,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     if let Some(c) = &args.cases {
         argv.extend(["--cases".into(), c.join(",")]);
     }
+    argv.extend(args.suite_limits.argv());
     let quote = |a: &str| {
         if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,=".contains(c)) {
             a.to_string()
@@ -671,12 +683,17 @@ fn suite_files(path: &Path) -> Result<Vec<String>> {
 
 fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     match cmd {
-        SuitesCommand::List { dir } => {
+        SuitesCommand::List { dir, limits } => {
+            let limits = limits.limits();
             let loaded: Vec<(String, std::result::Result<Suite, suite::LoadError>)> = match dir {
-                Some(d) => suite_files(d)?.into_iter().map(|f| (f.clone(), suite::load(&Disk, &f))).collect(),
+                Some(d) => {
+                    suite_files(d)?.into_iter().map(|f| (f.clone(), suite::load_with(&Disk, &f, &limits))).collect()
+                }
                 None => bundled::names()
                     .into_iter()
-                    .map(|n| (n.to_string(), suite::load(&Bundled, bundled::file_of(n).unwrap_or_default())))
+                    .map(|n| {
+                        (n.to_string(), suite::load_with(&Bundled, bundled::file_of(n).unwrap_or_default(), &limits))
+                    })
                     .collect(),
             };
             println!("{:<14} {:>3} {:>6} {:>6}  {:<20} {}", "suite", "ver", "cases", "units", "tags", "content hash");
@@ -699,7 +716,8 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::Ok)
         }
-        SuitesCommand::Lint { paths } => {
+        SuitesCommand::Lint { paths, limits } => {
+            let limits = limits.limits();
             let mut files: Vec<(String, bool)> = Vec::new();
             if paths.is_empty() {
                 files.extend(bundled::names().into_iter().filter_map(bundled::file_of).map(|f| (f.to_string(), true)));
@@ -709,7 +727,11 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
             }
             let mut bad = 0;
             for (f, is_bundled) in &files {
-                let r = if *is_bundled { suite::load(&Bundled, f) } else { suite::load(&Disk, f) };
+                let r = if *is_bundled {
+                    suite::load_with(&Bundled, f, &limits)
+                } else {
+                    suite::load_with(&Disk, f, &limits)
+                };
                 match r {
                     Ok(s) => println!("ok    {f}  ({} cases, {})", s.cases.len(), s.content_hash()),
                     Err(e) => {
@@ -725,8 +747,8 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 Ok(ExitCode::Ok)
             }
         }
-        SuitesCommand::Show { name } => {
-            let s = load_suite(name)?;
+        SuitesCommand::Show { name, limits } => {
+            let s = load_suite(name, &limits.limits())?;
             let mut v = serde_json::to_value(&s).unwrap_or_default();
             if let Some(o) = v.as_object_mut() {
                 o.insert("content_hash".into(), json!(s.content_hash()));

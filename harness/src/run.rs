@@ -58,9 +58,46 @@ pub struct RunArgs {
     /// always runs.
     #[arg(long, env = "VIDEVAL_MEMORY_BUDGET", value_parser = parse_bytes)]
     pub memory_budget: Option<u64>,
+    #[command(flatten)]
+    pub suite_limits: SuiteLimitArgs,
     /// Machine-readable output on stdout; no progress bars.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How large a suite may grow and where its includes may reach.
+#[derive(Debug, Args, Clone)]
+pub struct SuiteLimitArgs {
+    /// The most cases a suite may expand to; matrix products are checked before expanding.
+    #[arg(long, default_value_t = suite::load::MAX_CASES)]
+    pub max_cases: usize,
+    /// Let `include:` read files outside the folder tree of the suite file named.
+    #[arg(long)]
+    pub allow_include_outside: bool,
+}
+
+impl Default for SuiteLimitArgs {
+    fn default() -> Self {
+        Self { max_cases: suite::load::MAX_CASES, allow_include_outside: false }
+    }
+}
+
+impl SuiteLimitArgs {
+    pub fn limits(&self) -> suite::Limits {
+        suite::Limits { max_cases: self.max_cases, include_outside: self.allow_include_outside }
+    }
+
+    /// The flags that reproduce these limits in another process (scale-out jobs).
+    pub fn argv(&self) -> Vec<String> {
+        let mut argv = Vec::new();
+        if self.max_cases != suite::load::MAX_CASES {
+            argv.extend(["--max-cases".to_string(), self.max_cases.to_string()]);
+        }
+        if self.allow_include_outside {
+            argv.push("--allow-include-outside".into());
+        }
+        argv
+    }
 }
 
 /// `1234`, `512KiB`, `600MiB`, `8GiB` (also `KB`/`MB`/`GB` as powers of 1000) → bytes.
@@ -87,9 +124,9 @@ pub fn parse_bytes(spec: &str) -> std::result::Result<u64, String> {
 }
 
 /// Loads a suite named on the command line: a path to a file, or a bundled suite's name.
-pub fn load_suite(arg: &str) -> Result<Suite> {
+pub fn load_suite(arg: &str, limits: &suite::Limits) -> Result<Suite> {
     if arg.ends_with(".yaml") || arg.ends_with(".yml") || arg.contains('/') {
-        return Ok(suite::load(&Disk, arg)?);
+        return Ok(suite::load_with(&Disk, arg, limits)?);
     }
     let file = bundled::file_of(arg).ok_or_else(|| {
         Error::Config(format!(
@@ -97,7 +134,7 @@ pub fn load_suite(arg: &str) -> Result<Suite> {
             bundled::names().join(", ")
         ))
     })?;
-    Ok(suite::load(&Bundled, file)?)
+    Ok(suite::load_with(&Bundled, file, limits)?)
 }
 
 fn shard_from(args: &RunArgs) -> Result<Shard> {
@@ -136,7 +173,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     let mut suites = Vec::new();
     let mut errors = Vec::new();
     for s in &args.suites {
-        match load_suite(s) {
+        match load_suite(s, &args.suite_limits.limits()) {
             Ok(x) => suites.push(x),
             Err(e) => errors.push(e.to_string()),
         }

@@ -425,6 +425,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             cases: None,
             jobs: None,
             memory_budget: None,
+            suite_limits: crate::run::SuiteLimitArgs::default(),
             json: false,
         };
         let code = crate::run::run_command(&args, crate::run::Stages::All)?;

@@ -133,11 +133,46 @@ impl de::Error for YamlError {
     }
 }
 
+/// The largest YAML file read (a suite of ten thousand cases is well under 1 MiB).
+pub const MAX_BYTES: u64 = 8 << 20;
+/// The deepest nesting of lists and mappings (suites nest five or six levels).
+pub const MAX_DEPTH: usize = 64;
+/// The most nodes a document may hold once aliases are expanded, counting each scalar's bytes in
+/// units of [`NODE_BYTES`]: this bounds the memory a "billion laughs" file can take (~50 MB of nodes).
+pub const MAX_NODES: usize = 500_000;
+/// What one node costs in the budget, and how many bytes of scalar text count as one node.
+const NODE_BYTES: usize = 96;
+
+/// Reads a text file of at most [`MAX_BYTES`] without reading more than that from it.
+pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than the {} MiB a YAML file may be", MAX_BYTES >> 20),
+        ));
+    }
+    Ok(text)
+}
+
 /// Parses one YAML document. `file` is the name used in locations (as the user wrote it).
+///
+/// Bounded: a text over [`MAX_BYTES`], nesting deeper than [`MAX_DEPTH`] or aliases expanding past
+/// [`MAX_NODES`] is a located error, found in time linear in the text.
 pub fn parse(file: &str, text: &str) -> Result<Node, YamlError> {
     let file: Arc<str> = Arc::from(file);
+    if text.len() as u64 > MAX_BYTES {
+        let loc = Loc { file, line: 1, col: 1 };
+        return Err(YamlError::at(
+            &loc,
+            "",
+            format!("the document is {} bytes, over the {} MiB limit", text.len(), MAX_BYTES >> 20),
+        ));
+    }
     let mut builder =
-        Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), root: None, error: None };
+        Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), root: None, error: None, weight: 0 };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, false) {
         let m = e.marker();
@@ -150,17 +185,22 @@ pub fn parse(file: &str, text: &str) -> Result<Node, YamlError> {
     Ok(builder.root.unwrap_or(Node { value: Value::Null, loc: Loc { file, line: 1, col: 1 } }))
 }
 
+/// An open list or mapping; `start` is the builder's weight when it opened.
 enum Frame {
-    Seq { items: Vec<Node>, loc: Loc, anchor: usize },
-    Map { entries: Vec<Entry>, key: Option<(String, Loc)>, loc: Loc, anchor: usize },
+    Seq { items: Vec<Node>, loc: Loc, anchor: usize, start: usize },
+    Map { entries: Vec<Entry>, key: Option<(String, Loc)>, loc: Loc, anchor: usize, start: usize },
 }
 
 struct Builder {
     file: Arc<str>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their weight (what one alias to them adds).
+    anchors: HashMap<usize, (Node, usize)>,
     root: Option<Node>,
+    /// The first error; events after it are ignored (nothing more is built).
     error: Option<YamlError>,
+    /// Nodes built so far, aliases expanded, scalars weighed by their length.
+    weight: usize,
 }
 
 impl Builder {
@@ -168,20 +208,39 @@ impl Builder {
         Loc { file: self.file.clone(), line: m.line(), col: m.col() + 1 }
     }
 
-    fn push(&mut self, node: Node, anchor: usize) {
+    fn fail(&mut self, e: YamlError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Adds `w` to the document's weight; false (and an error at `loc`) past [`MAX_NODES`].
+    fn weigh(&mut self, w: usize, loc: &Loc) -> bool {
+        self.weight = self.weight.saturating_add(w);
+        if self.weight > MAX_NODES {
+            self.fail(YamlError::at(
+                loc,
+                "",
+                format!(
+                    "aliases expand this document past {MAX_NODES} nodes (~{} MB); a suite never needs \
+                     that many, so the file is refused (a YAML bomb?)",
+                    MAX_NODES * NODE_BYTES / 1_000_000
+                ),
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn push(&mut self, node: Node, anchor: usize, weight: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), weight));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
-                Some((k, key_loc)) => {
-                    if entries.iter().any(|e| e.key == k) && self.error.is_none() {
-                        self.error = Some(YamlError::at(&key_loc, "", format!("duplicate key \"{k}\" in mapping")));
-                    }
-                    entries.push(Entry { key: k, key_loc, value: node });
-                }
+                Some((k, key_loc)) => entries.push(Entry { key: k, key_loc, value: node }),
                 None => {
                     let k = match node.value {
                         Value::Str(s) => s,
@@ -205,35 +264,63 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
         let loc = self.loc(mark);
+        let start = self.weight;
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
+                let w = 1 + text.len() / NODE_BYTES;
+                if !self.weigh(w, &loc) {
+                    return;
+                }
                 let explicit_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value =
                     if style == TScalarStyle::Plain && !explicit_str { resolve(&text) } else { Value::Str(text) };
-                self.push(Node { value, loc }, anchor);
+                self.push(Node { value, loc }, anchor, w);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { items: Vec::new(), loc, anchor }),
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(YamlError::at(&loc, "", format!("lists and mappings nest deeper than {MAX_DEPTH} levels")));
+            }
+            Event::SequenceStart(anchor, _) => {
+                if self.weigh(1, &loc) {
+                    self.stack.push(Frame::Seq { items: Vec::new(), loc, anchor, start })
+                }
+            }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map { entries: Vec::new(), key: None, loc, anchor })
+                if self.weigh(1, &loc) {
+                    self.stack.push(Frame::Map { entries: Vec::new(), key: None, loc, anchor, start })
+                }
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq { items, loc, anchor }) => self.push(Node { value: Value::Seq(items), loc }, anchor),
-                Some(Frame::Map { entries, loc, anchor, .. }) => {
+                Some(Frame::Seq { items, loc, anchor, start }) => {
+                    let w = self.weight - start;
+                    self.push(Node { value: Value::Seq(items), loc }, anchor, w)
+                }
+                Some(Frame::Map { entries, loc, anchor, start, .. }) => {
                     // A block mapping's start mark can sit past its first key; the first key is
                     // where a reader looks for the mapping.
                     let loc = entries.first().map_or(loc, |e| e.key_loc.clone());
-                    self.push(Node { value: Value::Map(entries), loc }, anchor)
+                    let mut keys = std::collections::HashSet::with_capacity(entries.len());
+                    if let Some(dup) = entries.iter().find(|e| !keys.insert(e.key.as_str())) {
+                        let e = YamlError::at(&dup.key_loc, "", format!("duplicate key \"{}\" in mapping", dup.key));
+                        return self.fail(e);
+                    }
+                    let w = self.weight - start;
+                    self.push(Node { value: Value::Map(entries), loc }, anchor, w)
                 }
                 None => {}
             },
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(node) => self.push(node, 0),
-                None => {
-                    if self.error.is_none() {
-                        self.error = Some(YamlError::at(&loc, "", "alias to an unknown anchor"));
+            Event::Alias(id) => match self.anchors.get(&id).map(|(_, w)| *w) {
+                // Weighed before it is cloned: a bomb stops at the first alias over the budget.
+                Some(w) => {
+                    if self.weigh(w, &loc) {
+                        let node = self.anchors[&id].0.clone();
+                        self.push(node, 0, w)
                     }
                 }
+                None => self.fail(YamlError::at(&loc, "", "alias to an unknown anchor")),
             },
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd => {}
         }
@@ -286,7 +373,7 @@ pub fn resolve(text: &str) -> Value {
 /// problem is a configuration error located in the file.
 pub fn load_file<T: de::DeserializeOwned>(path: &std::path::Path) -> crate::error::Result<T> {
     use crate::error::Error;
-    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let text = read_text(path).map_err(Error::io(path))?;
     let node = parse(&path.to_string_lossy(), &text).map_err(|e| Error::Config(e.to_string()))?;
     decode(&node, "").map_err(|e| Error::Config(e.to_string()))
 }

@@ -3,48 +3,12 @@
 //! this process holds), not by timing; this binary has one test so nothing else allocates
 //! beside it.
 
-#![allow(unsafe_code)] // the counting allocator delegates to the system allocator
-
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use videval::scoring::{Need, score_video};
 use videval_metrics::registry;
-
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
+use videval_tests::counting::{self, Counting};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -64,11 +28,9 @@ fn clip(dir: &Path, name: &str, secs: u32) -> PathBuf {
 
 /// Peak heap bytes above what was held before, while scoring `path`.
 fn peak_while_scoring(path: &Path, needs: &[Need<'_>]) -> usize {
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let out = score_video(path, needs).expect("the clip decodes");
+    let (out, peak) = counting::peak_during(|| score_video(path, needs).expect("the clip decodes"));
     assert!(out.iter().all(Result::is_ok), "{out:?}");
-    PEAK.load(Ordering::Relaxed) - base
+    peak
 }
 
 #[test]

@@ -18,6 +18,11 @@ use crate::yaml::{self, Entry, Loc, Node, Value, YamlError};
 /// Where suite files are read from.
 pub trait Source {
     fn read(&self, name: &str) -> std::io::Result<String>;
+
+    /// Whether file `name` lies inside `folder`'s tree (where `include:` may reach by default).
+    fn within(&self, _folder: &str, _name: &str) -> bool {
+        true
+    }
 }
 
 /// Files on disk; names are paths as the user gave them.
@@ -26,7 +31,36 @@ pub struct Disk;
 
 impl Source for Disk {
     fn read(&self, name: &str) -> std::io::Result<String> {
-        std::fs::read_to_string(name)
+        yaml::read_text(Path::new(name))
+    }
+
+    /// Compares real paths (links followed). A file that does not exist is let through: reading
+    /// it fails with its own error.
+    fn within(&self, folder: &str, name: &str) -> bool {
+        let folder = if folder.is_empty() { "." } else { folder };
+        match (Path::new(folder).canonicalize(), Path::new(name).canonicalize()) {
+            (Ok(f), Ok(n)) => n.starts_with(f),
+            _ => true,
+        }
+    }
+}
+
+/// Bounds on what one suite may ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Cases after `matrix:` expansion (`--max-cases`); products are checked before expanding.
+    pub max_cases: usize,
+    /// Whether `include:` may read files outside the folder tree of the suite file loaded
+    /// (`--allow-include-outside`).
+    pub include_outside: bool,
+}
+
+/// The default cap on a suite's cases after expansion.
+pub const MAX_CASES: usize = 10_000;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_cases: MAX_CASES, include_outside: false }
     }
 }
 
@@ -56,10 +90,23 @@ impl From<YamlError> for LoadError {
     }
 }
 
-/// Loads and resolves the suite in file `name` of `source`.
+/// Loads and resolves the suite in file `name` of `source` within the default [`Limits`].
 pub fn load(source: &dyn Source, name: &str) -> Result<Suite, LoadError> {
-    let root = merged(source, name, &mut Vec::new(), None)?;
-    resolve(&root)
+    load_with(source, name, &Limits::default())
+}
+
+/// Loads and resolves the suite in file `name` of `source`.
+pub fn load_with(source: &dyn Source, name: &str, limits: &Limits) -> Result<Suite, LoadError> {
+    let folder = Path::new(name).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let includes = Includes { source, folder: (!limits.include_outside).then_some(folder.as_str()) };
+    let root = merged(&includes, name, &mut Vec::new(), None)?;
+    resolve(&root, limits)
+}
+
+/// Where includes are read from, and the folder they must stay inside (None: anywhere).
+struct Includes<'a> {
+    source: &'a dyn Source,
+    folder: Option<&'a str>,
 }
 
 /// Lexically joins `rel` onto the directory of `file` ("suites/a.yaml" + "_b.yaml" →
@@ -82,12 +129,12 @@ pub fn sibling(file: &str, rel: &str) -> String {
 
 /// Reads `name`, resolves its includes and returns the merged document.
 fn merged(
-    source: &dyn Source,
+    includes: &Includes,
     name: &str,
     stack: &mut Vec<String>,
     from: Option<(&Loc, &str)>,
 ) -> Result<Node, LoadError> {
-    let text = source.read(name).map_err(|e| match from {
+    let text = includes.source.read(name).map_err(|e| match from {
         Some((loc, path)) => YamlError::at(loc, path, format!("cannot read included file \"{name}\": {e}")),
         None => YamlError { loc: None, path: String::new(), message: format!("{name}: cannot read: {e}") },
     })?;
@@ -124,13 +171,25 @@ fn merged(
                 continue;
             };
             let target = sibling(name, rel);
+            if let Some(folder) = includes.folder.filter(|f| !includes.source.within(f, &target)) {
+                let folder = if folder.is_empty() { "." } else { folder };
+                errors.push(YamlError::at(
+                    &item.loc,
+                    path,
+                    format!(
+                        "\"{rel}\" resolves outside the suite's folder \"{folder}\"; includes stay inside the \
+                         folder tree of the suite file loaded unless --allow-include-outside is given"
+                    ),
+                ));
+                continue;
+            }
             if let Some(pos) = stack.iter().position(|s| *s == target) {
                 let mut chain = stack[pos..].to_vec();
                 chain.push(target.clone());
                 errors.push(YamlError::at(&item.loc, path, format!("include cycle: {}", chain.join(" → "))));
                 continue;
             }
-            match merged(source, &target, stack, Some((&item.loc, &path))) {
+            match merged(includes, &target, stack, Some((&item.loc, &path))) {
                 Ok(included) => {
                     base = Some(match base {
                         Some(b) => merge(b, included),
@@ -239,7 +298,7 @@ fn is_case_id(s: &str) -> bool {
 }
 
 /// Decodes, expands and validates a merged suite document.
-fn resolve(root: &Node) -> Result<Suite, LoadError> {
+fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
     let mut errors = Vec::new();
     let raw: Option<RawSuite> = match yaml::decode(&without(root, &["cases"]), "") {
         Ok(r) => Some(r),
@@ -299,8 +358,30 @@ fn resolve(root: &Node) -> Result<Suite, LoadError> {
             if items.is_empty() {
                 errors.push(YamlError::at(loc_at(root, &["cases"]), "cases", "a suite needs at least one case"));
             }
+            let mut expanded: u128 = 0;
             for (i, item) in items.iter().enumerate() {
                 let path = format!("cases[{i}]");
+                // The product is checked before anything is expanded: a matrix of a million rows
+                // is refused at once, not after rendering them.
+                let (rows, factors) = matrix_size(item);
+                expanded = expanded.saturating_add(rows);
+                if expanded > limits.max_cases as u128 {
+                    let loc = item.entry("matrix").map_or(&item.loc, |m| &m.key_loc);
+                    let what = if factors.is_empty() {
+                        format!("this case brings the suite to {expanded} cases")
+                    } else {
+                        format!("expands to {rows} cases ({factors}), {expanded} in the suite with the cases before")
+                    };
+                    errors.push(YamlError::at(
+                        loc,
+                        if factors.is_empty() { path.clone() } else { format!("{path}.matrix") },
+                        format!(
+                            "{what}: over the limit of {} cases per suite (raise it with --max-cases)",
+                            limits.max_cases
+                        ),
+                    ));
+                    break;
+                }
                 let before = errors.len();
                 for (node, vars) in expand(item, &path, &mut errors) {
                     if let Some(case) = resolve_case(&node, &path, vars, &suite_gen, suite_seeds, &mut errors) {
@@ -369,6 +450,23 @@ fn loc_of_case(root: &Node, path: &str, keys: &[&str]) -> Loc {
         Some(Value::Seq(items)) if index < items.len() => loc_at(&items[index], keys).clone(),
         _ => root.loc.clone(),
     }
+}
+
+/// How many cases a case entry expands to, and the factors as "a: 100 × b: 100" (empty without a
+/// matrix). A malformed matrix counts as one case; expanding it reports the problem.
+fn matrix_size(item: &Node) -> (u128, String) {
+    let Some(vars) = item.get("matrix").and_then(|m| m.entries()) else {
+        return (1, String::new());
+    };
+    let mut rows: u128 = 1;
+    let mut factors = Vec::new();
+    for Entry { key, value, .. } in vars {
+        if let Value::Seq(values) = &value.value {
+            rows = rows.saturating_mul(values.len().max(1) as u128);
+            factors.push(format!("{key}: {}", values.len()));
+        }
+    }
+    (rows, factors.join(" × "))
 }
 
 /// Expands one case entry over its `matrix:` (cartesian product, first key outermost) and

@@ -8,5 +8,5 @@ pub mod expect;
 pub mod load;
 pub mod schema;
 
-pub use load::{Disk, LoadError, Source, load};
+pub use load::{Disk, Limits, LoadError, Source, load, load_with};
 pub use schema::{Case, Generation, Mode, Seeds, Suite};

@@ -1,0 +1,127 @@
+//! Hostile suite files: a YAML bomb, deep nesting, a huge document, a matrix of a million cases,
+//! an include that climbs out of its folder. Each is refused with a located error, using little
+//! memory (a counting allocator measures every heap byte; the file has one test so nothing else
+//! allocates beside it). Each is refused before any expansion, so none takes long either; the
+//! README gives the times measured.
+
+use videval::suite::{Disk, Limits, load_with};
+use videval_tests::Sandbox;
+use videval_tests::counting::{self, Counting};
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const HEAD: &str = "schema: 1\nsuite: t\nversion: 1\nmetrics: [frame_count]\n";
+
+/// Heap a refused file may take.
+const BOUND: usize = 300 << 20;
+
+/// "Billion laughs": `levels` levels of anchors, each list aliasing the previous one ten times.
+fn laughs(levels: usize) -> String {
+    let mut s = format!("{HEAD}a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..=levels {
+        let row = vec![format!("*a{}", i - 1); 10].join(", ");
+        s.push_str(&format!("a{i}: &a{i} [{row}]\n"));
+    }
+    s + &format!("cases: *a{levels}\n")
+}
+
+/// One long string aliased a million times (the bomb is in the bytes, not the node count).
+fn long_string_bomb() -> String {
+    let long = "x".repeat(64 << 10);
+    let mut s = format!("{HEAD}b0: &b0 \"{long}\"\n");
+    for i in 1..=6 {
+        let row = vec![format!("*b{}", i - 1); 10].join(", ");
+        s.push_str(&format!("b{i}: &b{i} [{row}]\n"));
+    }
+    s + "cases: *b6\n"
+}
+
+fn matrix(sizes: &[usize]) -> String {
+    let names: Vec<String> = (0..sizes.len()).map(|i| format!("v{i}")).collect();
+    let id: String = names.iter().map(|n| format!("_{{{{{n}}}}}")).collect();
+    let mut s = format!("{HEAD}cases:\n  - id: \"c{id}\"\n    prompt: \"p{id}\"\n    matrix:\n");
+    for (n, k) in names.iter().zip(sizes) {
+        let values: Vec<String> = (0..*k).map(|v| v.to_string()).collect();
+        s.push_str(&format!("      {n}: [{}]\n", values.join(", ")));
+    }
+    s
+}
+
+/// Loads `name` from the sandbox and returns the error text and the peak heap bytes.
+fn refused(sb: &Sandbox, name: &str, limits: &Limits) -> (String, usize) {
+    let path = sb.join(name);
+    let path = path.to_str().unwrap();
+    let (result, peak) = counting::peak_during(|| load_with(&Disk, path, limits));
+    let err = result.expect_err("the file should be refused").to_string();
+    assert!(peak < BOUND, "{name}: {peak} B of heap while refusing it");
+    eprintln!("{name}: refused with {peak} B of heap: {}", err.lines().next().unwrap_or(""));
+    (err, peak)
+}
+
+#[test]
+fn hostile_suite_files_are_refused_quickly_in_little_memory() {
+    let sb = Sandbox::new();
+    let limits = Limits::default();
+
+    for levels in [7, 8, 9] {
+        let name = format!("laughs{levels}.yaml");
+        sb.write(&name, &laughs(levels));
+        let (err, _) = refused(&sb, &name, &limits);
+        assert!(err.contains("aliases expand this document past"), "{err}");
+        assert!(err.starts_with(&format!("{}:", sb.join(&name).display())), "located: {err}");
+    }
+    sb.write("strings.yaml", &long_string_bomb());
+    let (err, peak) = refused(&sb, "strings.yaml", &limits);
+    assert!(err.contains("aliases expand"), "{err}");
+    assert!(peak < 100 << 20, "{peak}");
+
+    let depth = 100_000;
+    sb.write("flow.yaml", &format!("{HEAD}cases: {}{}\n", "[".repeat(depth), "]".repeat(depth)));
+    let (err, _) = refused(&sb, "flow.yaml", &limits);
+    assert!(err.contains("recursion limit") || err.contains("nest deeper"), "{err}");
+    let block: String = (1..200).map(|i| format!("{}a:\n", "  ".repeat(i))).collect();
+    sb.write("block.yaml", &format!("{HEAD}cases:\n{block}"));
+    let (err, _) = refused(&sb, "block.yaml", &limits);
+    assert!(err.contains("nest deeper than 64 levels"), "{err}");
+
+    // 9 MiB of comments: refused after reading at most the limit.
+    let big = format!("{HEAD}{}", "# padding padding padding padding padding padding padding\n".repeat(170_000));
+    assert!(big.len() > 9 << 20);
+    sb.write("big.yaml", &big);
+    let (err, peak) = refused(&sb, "big.yaml", &limits);
+    assert!(err.contains("larger than the 8 MiB"), "{err}");
+    assert!(peak < 40 << 20, "{peak}");
+
+    sb.write("matrix.yaml", &matrix(&[100, 100, 100]));
+    let (err, peak) = refused(&sb, "matrix.yaml", &limits);
+    assert!(err.contains("cases[0].matrix: expands to 1000000 cases (v0: 100 × v1: 100 × v2: 100)"), "{err}");
+    assert!(err.contains("over the limit of 10000 cases per suite (raise it with --max-cases)"), "{err}");
+    assert!(err.contains(":8:5: "), "located at the matrix key: {err}");
+    assert!(peak < 10 << 20, "{peak}");
+    // A product past u64 is still a number in the message, not an overflow.
+    sb.write("huge.yaml", &matrix(&[1000; 8]));
+    let (err, _) = refused(&sb, "huge.yaml", &limits);
+    assert!(err.contains("expands to 1000000000000000000000000 cases"), "{err}");
+    // The cap counts the whole suite, and raising it lets the same suite load.
+    sb.write("ok.yaml", &matrix(&[30, 30]));
+    let (err, _) = refused(&sb, "ok.yaml", &Limits { max_cases: 500, ..Limits::default() });
+    assert!(err.contains("expands to 900 cases"), "{err}");
+    let path = sb.join("ok.yaml");
+    assert_eq!(load_with(&Disk, path.to_str().unwrap(), &limits).map(|s| s.cases.len()), Ok(900));
+
+    sb.write("outside.yaml", &format!("{HEAD}description: from outside\n"));
+    sb.write("inner/s.yaml", "include: [../outside.yaml]\ncases: [{id: a, prompt: p}]\n");
+    let (err, _) = refused(&sb, "inner/s.yaml", &limits);
+    assert!(err.contains("include[0]: \"../outside.yaml\" resolves outside the suite's folder"), "{err}");
+    assert!(err.contains("--allow-include-outside"), "{err}");
+    let path = sb.join("inner/s.yaml");
+    let open = Limits { include_outside: true, ..Limits::default() };
+    let suite = load_with(&Disk, path.to_str().unwrap(), &open).expect("allowed when asked");
+    assert_eq!(suite.description, "from outside");
+    // Inside the tree is always fine.
+    sb.write("inner/sub/part.yaml", &format!("{HEAD}description: part\n"));
+    sb.write("inner/t.yaml", "include: [sub/part.yaml]\ncases: [{id: a, prompt: p}]\n");
+    let path = sb.join("inner/t.yaml");
+    assert!(load_with(&Disk, path.to_str().unwrap(), &limits).is_ok());
+}
