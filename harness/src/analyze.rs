@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use videval_metrics::registry;
-use videval_metrics::stats::cluster_bootstrap_mean;
+use videval_metrics::stats::{cluster_bootstrap_mean, pass_rate};
 use videval_reports::results::{Counts, Interval, MetricResult, RESULTS_SCHEMA, Results, Sample, SuiteResults};
 
 use crate::error::{Error, Result};
@@ -228,9 +228,13 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             let seed =
                 u64::from_str_radix(&sha256_hex(format!("videval/boot/v1\0{}\0{m}", s.name).as_bytes())[..15], 16)
                     .unwrap_or(1);
-            if let (Some(e), Some((version, direction, description))) =
-                (cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed), describe(m))
-            {
+            // Pass rates get an exact interval over cases; other metrics a clustered bootstrap.
+            let estimate = if m.starts_with("probe:") {
+                pass_rate(&groups, LEVEL)
+            } else {
+                cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed)
+            };
+            if let (Some(e), Some((version, direction, description))) = (estimate, describe(m)) {
                 metrics.insert(m.clone(), metric_result(e, version, direction, description));
             }
         }
@@ -333,7 +337,7 @@ fn throughput(plan: &Plan, loaded: &Loaded) -> Option<videval_reports::results::
     })
 }
 
-/// A results entry from a bootstrap estimate and what it measures.
+/// A results entry from an estimate and what it measures.
 fn metric_result(
     e: videval_metrics::stats::Estimate,
     version: u32,
@@ -343,11 +347,12 @@ fn metric_result(
     MetricResult {
         point_estimate: e.point_estimate,
         standard_error: e.standard_error,
-        confidence_interval: Interval {
+        confidence_interval: e.interval.map(|[lower_bound, upper_bound]| Interval {
             confidence_level: e.confidence_level,
-            lower_bound: e.lower_bound,
-            upper_bound: e.upper_bound,
-        },
+            lower_bound,
+            upper_bound,
+        }),
+        interval_note: e.note,
         method: e.method,
         unit: "case".into(),
         n_clusters: e.n_clusters,
@@ -361,7 +366,7 @@ fn metric_result(
 }
 
 /// Capability pass rates of one suite: per family, every tagged unit's mean probe pass rate
-/// (0 for a unit that failed to generate), clustered bootstrap over cases.
+/// (0 for a unit that failed to generate), Clopper–Pearson interval over cases.
 fn capabilities(
     s: &crate::plan::SuiteRef,
     units: &[&crate::plan::Unit],
@@ -392,12 +397,7 @@ fn capabilities(
         .into_iter()
         .filter_map(|(family, clusters)| {
             let groups: Vec<Vec<f64>> = clusters.into_values().collect();
-            let seed = u64::from_str_radix(
-                &sha256_hex(format!("videval/capability/v1\0{}\0{family}", s.name).as_bytes())[..15],
-                16,
-            )
-            .unwrap_or(1);
-            let e = cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed)?;
+            let e = pass_rate(&groups, LEVEL)?;
             Some((
                 family.clone(),
                 metric_result(

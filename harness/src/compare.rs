@@ -96,13 +96,18 @@ pub struct Row {
     pub clusters: usize,
     pub baseline: f64,
     pub candidate: f64,
-    /// Mean oriented difference (positive = candidate better) with its 95% CI.
+    /// Mean oriented difference (positive = candidate better) with its 95% CI: none from fewer
+    /// than 5 cases or when every case moved alike (`ci_note` says which).
     pub delta: f64,
-    pub ci: [f64; 2],
+    pub ci: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_note: Option<String>,
     pub test: String,
     pub p: f64,
     pub p_adj: f64,
     pub mde: f64,
+    /// The margin this row is judged against (the policy's, else --margin).
+    pub margin: f64,
     /// When underpowered: cases needed for the MDE to reach the margin.
     pub cases_needed: Option<usize>,
     /// Seed of the bootstrap and the permutations (from suite and metric names).
@@ -122,7 +127,16 @@ pub struct Comparison {
     pub mismatch: Vec<String>,
     pub unpaired: usize,
     pub rows: Vec<Row>,
+    /// `pass`, `fail` or `inconclusive`.
     pub decision: String,
+    /// The decision line as every output says it: `PASS`, `FAIL — 1 of 3 gated rows regressed`,
+    /// `PASS — underpowered: 3 of 3 gated rows cannot detect a regression of the margin; ~240
+    /// cases needed`.
+    pub headline: String,
+    pub gated_rows: usize,
+    pub underpowered_rows: usize,
+    /// The most cases any underpowered row needs for its MDE to reach the margin.
+    pub cases_needed: Option<usize>,
     pub exit_code: i32,
 }
 
@@ -225,10 +239,12 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 candidate: c_sum / pairs as f64,
                 delta: stats.delta,
                 ci: stats.ci,
+                ci_note: stats.ci_note.clone(),
                 test: stats.test.to_string(),
                 p: stats.p,
                 p_adj: stats.p,
                 mde: stats.mde,
+                margin: opts.margin,
                 cases_needed: None,
                 seed,
                 verdict: if neutral { Verdict::Reported } else { Verdict::NoChange },
@@ -245,6 +261,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         let r = &mut rows[*i];
         r.p_adj = pa;
         let m = opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin);
+        r.margin = m;
         let gate_mode = match mode {
             Mode::Regression => GateMode::Regression,
             Mode::NonInferiority => GateMode::NonInferiority,
@@ -260,15 +277,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         };
     }
-    let regressed = rows.iter().any(|r| r.verdict == Verdict::Regressed);
-    let underpowered = rows.iter().any(|r| r.verdict == Verdict::Underpowered);
-    let (decision, code) = if regressed {
-        ("fail", ExitCode::GateFailed)
-    } else if underpowered && opts.fail_on_inconclusive {
-        ("inconclusive", ExitCode::Inconclusive)
-    } else {
-        ("pass", ExitCode::Ok)
-    };
+    let (decision, code, headline) = decide(&rows, opts.fail_on_inconclusive);
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
         baseline: base_dir.display().to_string(),
@@ -279,8 +289,12 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         correction: "holm".into(),
         mismatch,
         unpaired,
+        gated_rows: rows.iter().filter(|r| r.verdict != Verdict::Reported).count(),
+        underpowered_rows: count(Verdict::Underpowered),
+        cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
         rows,
         decision: decision.into(),
+        headline,
         exit_code: code as i32,
     };
     let name = base_dir.file_name().map_or("baseline".into(), |n| n.to_string_lossy().into_owned());
@@ -292,6 +306,33 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         .map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&out.with_extension("html"), html.as_bytes())?;
     Ok((comparison, out))
+}
+
+/// The gate's decision, its exit code and its headline. A pass is qualified when it says less
+/// than it seems: some gated rows could not have detected a regression of the margin, or
+/// nothing was gated at all.
+fn decide(rows: &[Row], fail_on_inconclusive: bool) -> (&'static str, ExitCode, String) {
+    let gated = rows.iter().filter(|r| r.verdict != Verdict::Reported).count();
+    let regressed = rows.iter().filter(|r| r.verdict == Verdict::Regressed).count();
+    let underpowered = rows.iter().filter(|r| r.verdict == Verdict::Underpowered).count();
+    let weak = || {
+        let needed = rows.iter().filter_map(|r| r.cases_needed).max();
+        format!(
+            "{underpowered} of {gated} gated rows cannot detect a regression of the margin{}",
+            needed.map_or(String::new(), |n| format!("; ~{n} cases needed"))
+        )
+    };
+    if regressed > 0 {
+        ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed"))
+    } else if underpowered > 0 && fail_on_inconclusive {
+        ("inconclusive", ExitCode::Inconclusive, format!("INCONCLUSIVE — {}", weak()))
+    } else if underpowered > 0 {
+        ("pass", ExitCode::Ok, format!("PASS — underpowered: {}", weak()))
+    } else if gated == 0 {
+        ("pass", ExitCode::Ok, "PASS — nothing gated: no metric both runs report is gated".into())
+    } else {
+        ("pass", ExitCode::Ok, "PASS".into())
+    }
 }
 
 /// Where each sample's video of a run is: (suite, case, seed index) → file.
@@ -384,6 +425,7 @@ fn view(
         baseline: c.baseline.clone(),
         candidate: c.candidate.clone(),
         decision: c.decision.clone(),
+        headline: c.headline.clone(),
         alpha: c.alpha,
         margin: c.margin,
         mismatch: c.mismatch.clone(),
@@ -397,7 +439,7 @@ fn view(
                 baseline: r.baseline,
                 candidate: r.candidate,
                 delta: r.delta,
-                ci: r.ci,
+                ci: ci_text(r),
                 p_adj: r.p_adj,
                 verdict: serde_json::to_value(r.verdict)
                     .ok()
@@ -408,6 +450,25 @@ fn view(
         scatters,
         gallery,
     })
+}
+
+/// A row's CI as text: `[+0.0100, +0.0300]` or why there is none.
+fn ci_text(r: &Row) -> String {
+    match (r.ci, &r.ci_note) {
+        (Some([lo, hi]), _) => format!("[{lo:+.4}, {hi:+.4}]"),
+        (None, Some(note)) => note.clone(),
+        (None, None) => "n/a".into(),
+    }
+}
+
+/// Why a row is underpowered, for the JUnit skip message and the Markdown table.
+fn underpowered_why(r: &Row) -> String {
+    let needed = r.cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"));
+    if r.clusters < videval_metrics::stats::MIN_CLUSTERS {
+        format!("underpowered: {} cases decide nothing (a verdict needs 5){needed}", r.clusters)
+    } else {
+        format!("underpowered: MDE {:.4} exceeds the margin {}{needed}", r.mde, r.margin)
+    }
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
@@ -425,13 +486,7 @@ fn verdict_word(v: Verdict) -> &'static str {
 pub fn markdown(c: &Comparison) -> String {
     let mut s = format!(
         "# videval compare: {}\n\nBaseline `{}` → candidate `{}`; {:?} gate, α = {}, margin = {}, Holm-adjusted; {} unpaired sample(s).\n\n",
-        c.decision.to_uppercase(),
-        c.baseline,
-        c.candidate,
-        c.mode,
-        c.alpha,
-        c.margin,
-        c.unpaired
+        c.headline, c.baseline, c.candidate, c.mode, c.alpha, c.margin, c.unpaired
     );
     if !c.mismatch.is_empty() {
         s.push_str(&format!("**Compared despite mismatches:** {}\n\n", c.mismatch.join("; ")));
@@ -439,14 +494,13 @@ pub fn markdown(c: &Comparison) -> String {
     s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for r in &c.rows {
         s.push_str(&format!(
-            "| {} | {} | {:.4} | {:.4} | {:+.4} | [{:+.4}, {:+.4}] | {:.4} | {} |\n",
+            "| {} | {} | {:.4} | {:.4} | {:+.4} | {} | {:.4} | {} |\n",
             r.suite,
             r.metric,
             r.baseline,
             r.candidate,
             r.delta,
-            r.ci[0],
-            r.ci[1],
+            ci_text(r),
             r.p_adj,
             match r.cases_needed {
                 Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict)),
@@ -468,20 +522,21 @@ fn xml_escape(s: &str) -> String {
 pub fn junit(c: &Comparison) -> String {
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
     let failures = gated.iter().filter(|r| r.verdict == Verdict::Regressed).count();
+    let skipped = gated.iter().filter(|r| r.verdict == Verdict::Underpowered).count();
     let mut s = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\">\n",
-        gated.len()
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <properties><property name=\"decision\" value=\"{}\"/></properties>\n",
+        gated.len(),
+        xml_escape(&c.headline)
     );
     for r in gated {
         s.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\">", xml_escape(&r.suite), xml_escape(&r.metric)));
         if r.verdict == Verdict::Regressed {
             s.push_str(&format!(
                 "<failure message=\"{}\"/>",
-                xml_escape(&format!(
-                    "regressed by {:+.4} [{:+.4}, {:+.4}], p_adj {:.4}",
-                    r.delta, r.ci[0], r.ci[1], r.p_adj
-                ))
+                xml_escape(&format!("regressed by {:+.4} {}, p_adj {:.4}", r.delta, ci_text(r), r.p_adj))
             ));
+        } else if r.verdict == Verdict::Underpowered {
+            s.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(&underpowered_why(r))));
         }
         s.push_str("</testcase>\n");
     }

@@ -16,7 +16,8 @@ pub struct GateRow {
     pub baseline: f64,
     pub candidate: f64,
     pub delta: f64,
-    pub ci: [f64; 2],
+    /// `[+0.0100, +0.0300]`, or why there is no interval ("n/a (3 cases; …)").
+    pub ci: String,
     pub p_adj: f64,
     pub verdict: String,
 }
@@ -42,7 +43,10 @@ pub struct GalleryItem {
 pub struct CompareView {
     pub baseline: String,
     pub candidate: String,
+    /// `pass`, `fail` or `inconclusive`.
     pub decision: String,
+    /// The decision line as said everywhere: "PASS — underpowered: 3 of 3 gated rows …".
+    pub headline: String,
     pub alpha: f64,
     pub margin: f64,
     pub mismatch: Vec<String>,
@@ -116,6 +120,9 @@ struct Ctx<'a> {
     baseline: &'a str,
     candidate: &'a str,
     decision: &'a str,
+    headline: &'a str,
+    /// A pass that says less than it seems (underpowered rows, nothing gated).
+    caveat: bool,
     alpha: f64,
     margin: f64,
     mismatch: &'a [String],
@@ -131,6 +138,8 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         baseline: &v.baseline,
         candidate: &v.candidate,
         decision: &v.decision,
+        headline: &v.headline,
+        caveat: v.headline.contains('—'),
         alpha: v.alpha,
         margin: v.margin,
         mismatch: &v.mismatch,
@@ -164,6 +173,7 @@ mod tests {
             baseline: "runs/a".into(),
             candidate: "runs/b".into(),
             decision: decision.into(),
+            headline: decision.to_uppercase(),
             alpha: 0.05,
             margin: 0.0,
             mismatch: vec![],
@@ -174,7 +184,7 @@ mod tests {
                 baseline: 1.0,
                 candidate: 0.0,
                 delta: -1.0,
-                ci: [-1.0, -1.0],
+                ci: "[-1.0000, -0.5000]".into(),
                 p_adj: 0.01,
                 verdict: "regressed".into(),
             }],
@@ -199,6 +209,19 @@ mod tests {
         assert!(html.contains("&lt;b&gt;red"), "prompts are escaped");
         // Offline: the only URL is the SVG namespace identifier, which is never fetched.
         assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count());
+    }
+
+    #[test]
+    fn an_underpowered_pass_says_so_in_the_banner() {
+        let mut v = view("pass");
+        v.headline =
+            "PASS — underpowered: 1 of 1 gated rows cannot detect a regression of the margin; ~240 cases needed".into();
+        v.rows[0].ci = "n/a (3 cases; an interval needs 5)".into();
+        v.rows[0].verdict = "underpowered".into();
+        let html = render_compare(&v).unwrap();
+        assert!(html.contains("class=\"banner pass caveat\""), "not the plain green banner");
+        assert!(html.contains("Gate: PASS — underpowered: 1 of 1 gated rows"));
+        assert!(html.contains("n&#x2f;a (3 cases; an interval needs 5)"), "escaped as HTML");
     }
 
     #[test]

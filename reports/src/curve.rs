@@ -19,12 +19,11 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// One bar: a label, a value in [0, 1] and its interval.
+/// One bar: a label, a value in [0, 1] and its interval (none drawn where there is none).
 pub struct Bar<'a> {
     pub label: &'a str,
     pub value: f64,
-    pub lower: f64,
-    pub upper: f64,
+    pub interval: Option<(f64, f64)>,
 }
 
 /// Horizontal bars on a 0–1 axis with interval whiskers (pass rates and their 95% CIs).
@@ -55,21 +54,24 @@ pub fn interval_bars_svg(bars: &[Bar<'_>]) -> String {
         let _ = write!(
             svg,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
-             <rect x=\"{LABEL}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#7aa6d6\"/>\
-             <line x1=\"{:.1}\" y1=\"{mid:.1}\" x2=\"{:.1}\" y2=\"{mid:.1}\" stroke=\"#222\" stroke-width=\"1.5\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#333\">{:.2}</text>",
+             <rect x=\"{LABEL}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#7aa6d6\"/>",
             LABEL - 6.0,
             mid + 4.0,
             escape(b.label),
             y,
             x(b.value) - LABEL,
             ROW - 8.0,
-            x(b.lower),
-            x(b.upper),
-            x(1.0) + 6.0,
-            mid + 4.0,
-            b.value
         );
+        if let Some((lower, upper)) = b.interval {
+            let _ = write!(
+                svg,
+                "<line x1=\"{:.1}\" y1=\"{mid:.1}\" x2=\"{:.1}\" y2=\"{mid:.1}\" stroke=\"#222\" stroke-width=\"1.5\"/>",
+                x(lower),
+                x(upper),
+            );
+        }
+        let _ =
+            write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#333\">{:.2}</text>", x(1.0) + 6.0, mid + 4.0, b.value);
     }
     svg.push_str("</svg>");
     svg
@@ -162,8 +164,8 @@ mod tests {
     #[test]
     fn interval_bars_scale_to_the_unit_axis_and_escape_labels() {
         let svg = interval_bars_svg(&[
-            Bar { label: "physics", value: 0.5, lower: 0.25, upper: 0.75 },
-            Bar { label: "<b>&\"x\"", value: 1.2, lower: -0.1, upper: 1.0 },
+            Bar { label: "physics", value: 0.5, interval: Some((0.25, 0.75)) },
+            Bar { label: "<b>&\"x\"", value: 1.2, interval: Some((-0.1, 1.0)) },
         ]);
         // The bar of 0.5 spans half the 300-px axis; the whiskers end at 0.25 and 0.75.
         assert!(

@@ -172,11 +172,7 @@ fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult) -> MetricR
     MetricRow {
         name,
         estimate: fmt_num(r.point_estimate),
-        interval: format!(
-            "[{}, {}]",
-            fmt_num(r.confidence_interval.lower_bound),
-            fmt_num(r.confidence_interval.upper_bound)
-        ),
+        interval: r.interval_text(fmt_num),
         n: r.n_samples,
         clusters: r.n_clusters,
         direction: &r.direction,
@@ -203,8 +199,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
             .map(|(m, r)| crate::curve::Bar {
                 label: m,
                 value: r.point_estimate,
-                lower: r.confidence_interval.lower_bound,
-                upper: r.confidence_interval.upper_bound,
+                interval: r.confidence_interval.as_ref().map(|i| (i.lower_bound, i.upper_bound)),
             })
             .collect();
         let capability_chart = (!bars.is_empty()).then(|| crate::curve::interval_bars_svg(&bars));
@@ -288,8 +283,9 @@ mod tests {
     fn results() -> Results {
         let metric = MetricResult {
             point_estimate: 0.25,
-            standard_error: 0.01,
-            confidence_interval: Interval { confidence_level: 0.95, lower_bound: 0.2, upper_bound: 0.3 },
+            standard_error: Some(0.01),
+            confidence_interval: Some(Interval { confidence_level: 0.95, lower_bound: 0.2, upper_bound: 0.3 }),
+            interval_note: None,
             method: "cluster_bootstrap_percentile".into(),
             unit: "case".into(),
             n_clusters: 2,

@@ -65,11 +65,7 @@ pub fn render_limitations(results: &Results, posters: &Posters, max_examples: us
                 suite: suite.clone(),
                 name: name.clone(),
                 rate: format!("{:.0}%", 100.0 * r.point_estimate),
-                interval: format!(
-                    "[{:.0}%, {:.0}%]",
-                    100.0 * r.confidence_interval.lower_bound,
-                    100.0 * r.confidence_interval.upper_bound
-                ),
+                interval: r.interval_text(|x| format!("{:.0}%", 100.0 * x)),
                 cases: r.n_clusters,
                 width: (100.0 * r.point_estimate).round().clamp(0.0, 100.0) as u32,
             });

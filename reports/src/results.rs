@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub const RESULTS_SCHEMA: &str = "videval/results/v1";
+pub const RESULTS_SCHEMA: &str = "videval/results/v2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -70,8 +70,14 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricResult {
     pub point_estimate: f64,
-    pub standard_error: f64,
-    pub confidence_interval: Interval,
+    /// None where there is no interval.
+    pub standard_error: Option<f64>,
+    /// None where the data cannot support one (fewer than 5 cases for a bootstrap, or no spread):
+    /// `interval_note` says why. Never zero-width.
+    pub confidence_interval: Option<Interval>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_note: Option<String>,
+    /// `cluster_bootstrap_percentile` (metrics), `clopper_pearson_cases` (pass rates) or `none`.
     pub method: String,
     /// The resampled unit: the case (its seeds stay together).
     pub unit: String,
@@ -82,6 +88,17 @@ pub struct MetricResult {
     pub metric_version: u32,
     pub direction: String,
     pub description: String,
+}
+
+impl MetricResult {
+    /// `[lo, hi]` with `fmt`, or the reason there is no interval.
+    pub fn interval_text(&self, fmt: impl Fn(f64) -> String) -> String {
+        match (&self.confidence_interval, &self.interval_note) {
+            (Some(i), _) => format!("[{}, {}]", fmt(i.lower_bound), fmt(i.upper_bound)),
+            (None, Some(note)) => note.clone(),
+            (None, None) => "n/a".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

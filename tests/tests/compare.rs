@@ -14,7 +14,14 @@ fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
     assert_eq!(rc, 1, "{v}");
     let row = v["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "probe:position").unwrap();
     assert_eq!(row["verdict"], "regressed", "{row}");
-    assert!(row["ci"][1].as_f64().unwrap() < 0.0 && row["p_adj"].as_f64().unwrap() < 0.05);
+    // Every case lost its position check alike: a difference with no spread has no interval
+    // (never a zero-width one), and the verdict stands on the difference itself.
+    assert!(row["delta"].as_f64().unwrap() < 0.0 && row["p_adj"].as_f64().unwrap() < 0.05, "{row}");
+    assert!(
+        row["ci"][1].as_f64().is_some_and(|hi| hi < 0.0)
+            || (row["ci"].is_null() && row["ci_note"].as_str().unwrap().contains("cases equal")),
+        "{row}"
+    );
     assert_eq!(v["unpaired"], 0);
     let junit = String::from_utf8(sb.read("runs/disc/compare/oracle.junit.xml")).unwrap();
     assert!(junit.contains("name=\"probe:position\"><failure"), "{junit}");
@@ -130,8 +137,25 @@ fn a_weaker_bundled_checkpoint_fails_the_temporal_quality_gate() {
         assert_eq!(s["verdict"], "underpowered", "{s}");
         assert!(s["cases_needed"].as_u64().unwrap() > 2, "{s}");
     }
+    // The pass says it cannot have seen a regression, in every output.
+    let headline = "PASS — underpowered: 3 of 3 gated rows cannot detect a regression of the margin; ~";
+    assert!(v["headline"].as_str().unwrap().starts_with(headline), "{v}");
+    assert_eq!((v["gated_rows"].as_u64(), v["underpowered_rows"].as_u64()), (Some(3), Some(3)), "{v}");
+    assert!(v["cases_needed"].as_u64().unwrap() >= 5, "{v}");
     let md = String::from_utf8(sb.read("runs/cand2/compare/base2.md")).unwrap();
     assert!(md.contains("underpowered (needs ~"), "{md}");
+    assert!(md.starts_with(&format!("# videval compare: {headline}")), "{md}");
+    // Two cases: no interval in the table, never a zero-width one.
+    assert!(md.contains("n/a (2 cases; an interval needs 5)"), "{md}");
+    let html = String::from_utf8(sb.read("runs/cand2/compare/base2.html")).unwrap();
+    assert!(html.contains(&format!("Gate: {headline}")) && html.contains("banner pass caveat"));
+    let junit = String::from_utf8(sb.read("runs/cand2/compare/base2.junit.xml")).unwrap();
+    assert_eq!(junit.matches("<skipped message=\"underpowered: 2 cases decide nothing").count(), 3, "{junit}");
+    assert!(junit.contains("skipped=\"3\"") && junit.contains(headline), "{junit}");
+    // --fail-on-inconclusive turns the same comparison into exit 2.
+    let (rc, v) = sb.run_json(&["compare", "runs/base2", "runs/cand2", "--gate", policy, "--fail-on-inconclusive"]);
+    assert_eq!((rc, v["decision"].as_str()), (2, Some("inconclusive")), "{v}");
+    assert!(v["headline"].as_str().unwrap().starts_with("INCONCLUSIVE — 3 of 3 gated rows"), "{v}");
     // The baseline against itself passes the same gate.
     let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/base", "--gate", policy]);
     assert_eq!(rc, 0, "{v}");

@@ -106,17 +106,56 @@ fn results_parquet_has_the_documented_columns() {
     let frames = df.column("value").unwrap().f64().unwrap();
     assert_eq!(frames.null_count(), 0);
     assert!(frames.into_no_null_iter().all(f64::is_finite));
-    // The CI brackets the estimate.
-    for (_, m) in results["suites"]["smoke"]["metrics"].as_object().unwrap() {
-        let (lo, est, hi) = (
-            m["confidence_interval"]["lower_bound"].as_f64().unwrap(),
-            m["point_estimate"].as_f64().unwrap(),
-            m["confidence_interval"]["upper_bound"].as_f64().unwrap(),
-        );
-        assert!(lo <= est && est <= hi, "{m}");
-    }
+    assert_honest_intervals(&results);
     let html = String::from_utf8(sb.read("runs/r/report.html")).unwrap();
     assert!(html.contains("temporal_diff") && html.contains("Suite smoke"));
+}
+
+/// Every interval in `results` brackets its estimate and has width; a missing one says why.
+fn assert_honest_intervals(results: &serde_json::Value) -> usize {
+    let mut absent = 0;
+    for (_, s) in results["suites"].as_object().unwrap() {
+        for table in ["metrics", "capabilities"] {
+            for (name, m) in s[table].as_object().unwrap() {
+                let est = m["point_estimate"].as_f64().unwrap();
+                match m["confidence_interval"].as_object() {
+                    Some(ci) => {
+                        let (lo, hi) = (ci["lower_bound"].as_f64().unwrap(), ci["upper_bound"].as_f64().unwrap());
+                        assert!(lo <= est && est <= hi && lo < hi, "{name}: {m}");
+                    }
+                    None => {
+                        absent += 1;
+                        assert!(m["interval_note"].as_str().unwrap().starts_with("n/a ("), "{name}: {m}");
+                        assert!(!name.starts_with("probe:") && table == "metrics", "pass rates always have one: {m}");
+                    }
+                }
+                if name.starts_with("probe:") || table == "capabilities" {
+                    assert_eq!(m["method"], "clopper_pearson_cases", "{m}");
+                }
+            }
+        }
+    }
+    absent
+}
+
+#[test]
+fn one_and_two_case_suites_show_no_zero_width_interval_anywhere() {
+    let sb = Sandbox::new();
+    for (n, case_word) in [("1", "1 case;"), ("2", "2 cases;")] {
+        let out = format!("runs/{n}");
+        let o = sb.run(&["run", "--suite", "physics", "--limit", n, "--out", &out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        let results: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap();
+        assert_eq!(results["suites"]["physics"]["n"]["cases"], n.parse::<u64>().unwrap());
+        assert!(assert_honest_intervals(&results) > 0, "the bootstrap metrics have no interval");
+        let html = String::from_utf8(sb.read(&format!("{out}/report.html"))).unwrap();
+        assert!(html.contains(&format!("n&#x2f;a ({case_word} an interval needs 5)")), "{n}: run report");
+        let o = sb.run(&["report", &out, "--limitations"]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    // One case that passes everything is [2.5%, 100%] on the limitations page, not [100%, 100%].
+    let page = String::from_utf8(sb.read("runs/1/limitations.html")).unwrap();
+    assert!(!page.contains("[100%, 100%]") && !page.contains("[0%, 0%]"), "zero-width interval on the page");
 }
 
 #[test]

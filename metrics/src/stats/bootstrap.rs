@@ -1,42 +1,89 @@
-//! Clustered percentile bootstrap of a mean.
+//! Intervals for a mean over clustered samples, honest about what the data can support.
 //!
 //! Samples come in clusters (a case and its seeds): seeds of one prompt are not independent, so
-//! resampling individual samples understates the standard error. We resample whole clusters with
-//! replacement and recompute the pooled mean (each cluster weighted by its sample count), as
-//! recommended for eval statistics with several samples per prompt.
+//! resampling individual samples understates the standard error. A metric's mean gets a clustered
+//! percentile bootstrap: whole clusters resampled with replacement, the pooled mean recomputed
+//! (each cluster weighted by its sample count). Below [`MIN_CLUSTERS`] clusters a bootstrap
+//! says nothing reliable (with one cluster it collapses to the point), so there is no interval.
+//! Pass rates (values in [0, 1]) instead get an exact Clopper–Pearson interval with the cases as
+//! trials, valid at any number of cases. No interval is ever zero-width: where the resamples have
+//! no spread, there is none.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// A point estimate with its bootstrap standard error and percentile interval.
+/// The fewest clusters a bootstrap interval is computed from.
+pub const MIN_CLUSTERS: usize = 5;
+
+/// A point estimate with its interval (when the data support one) and how it was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub point_estimate: f64,
-    pub standard_error: f64,
+    /// The bootstrap standard error, or the binomial one for pass rates; None without interval.
+    pub standard_error: Option<f64>,
     pub confidence_level: f64,
-    pub lower_bound: f64,
-    pub upper_bound: f64,
+    /// `[lower, upper]`, or None when the data cannot support an interval (`note` says why).
+    pub interval: Option<[f64; 2]>,
+    /// Why there is no interval, for readers: "n/a (3 cases)".
+    pub note: Option<String>,
     pub n_samples: usize,
     pub n_clusters: usize,
     pub n_boot: usize,
     pub rng_seed: u64,
+    /// `cluster_bootstrap_percentile`, `clopper_pearson_cases`, or `none`.
     pub method: String,
 }
 
+impl Estimate {
+    /// The interval as text: `[lo, hi]` with `fmt`, or the reason there is none.
+    pub fn interval_text(&self, fmt: impl Fn(f64) -> String) -> String {
+        match (self.interval, &self.note) {
+            (Some([lo, hi]), _) => format!("[{}, {}]", fmt(lo), fmt(hi)),
+            (None, Some(note)) => note.clone(),
+            (None, None) => "n/a".into(),
+        }
+    }
+}
+
+/// Clusters with at least one sample, as (sum, count).
+fn sums(clusters: &[Vec<f64>]) -> Vec<(f64, usize)> {
+    clusters.iter().filter(|c| !c.is_empty()).map(|c| (c.iter().sum::<f64>(), c.len())).collect()
+}
+
+fn no_interval(point: f64, level: f64, n_samples: usize, k: usize, note: String) -> Estimate {
+    Estimate {
+        point_estimate: point,
+        standard_error: None,
+        confidence_level: level,
+        interval: None,
+        note: Some(note),
+        n_samples,
+        n_clusters: k,
+        n_boot: 0,
+        rng_seed: 0,
+        method: "none".into(),
+    }
+}
+
 /// Pooled mean of `clusters` with a clustered percentile bootstrap interval at `level`
-/// (e.g. 0.95). `None` when there is no sample at all. Empty clusters are ignored. With a single
-/// cluster the interval collapses to the point (there is no between-cluster variation to
-/// resample), and `n_clusters = 1` tells the reader so.
+/// (e.g. 0.95). `None` when there is no sample at all. Empty clusters are ignored. No interval
+/// from fewer than [`MIN_CLUSTERS`] clusters, or when no resample differs from another.
 pub fn cluster_bootstrap_mean(clusters: &[Vec<f64>], n_boot: usize, level: f64, seed: u64) -> Option<Estimate> {
-    let clusters: Vec<(f64, usize)> =
-        clusters.iter().filter(|c| !c.is_empty()).map(|c| (c.iter().sum::<f64>(), c.len())).collect();
+    let clusters = sums(clusters);
     let n_samples: usize = clusters.iter().map(|c| c.1).sum();
     if n_samples == 0 {
         return None;
     }
     let point = clusters.iter().map(|c| c.0).sum::<f64>() / n_samples as f64;
     let k = clusters.len();
+    if k < MIN_CLUSTERS {
+        let note = format!("n/a ({k} case{}; an interval needs {MIN_CLUSTERS})", if k == 1 { "" } else { "s" });
+        return Some(no_interval(point, level, n_samples, k, note));
+    }
+    if n_boot < 2 {
+        return Some(no_interval(point, level, n_samples, k, "n/a (no resamples)".into()));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut means = Vec::with_capacity(n_boot);
     for _ in 0..n_boot {
@@ -48,27 +95,147 @@ pub fn cluster_bootstrap_mean(clusters: &[Vec<f64>], n_boot: usize, level: f64, 
         }
         means.push(sum / n as f64);
     }
-    let (standard_error, lower_bound, upper_bound) = if n_boot == 0 || k == 1 {
-        (0.0, point, point)
-    } else {
-        let m = means.iter().sum::<f64>() / n_boot as f64;
-        let var = means.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n_boot - 1).max(1) as f64;
-        means.sort_by(f64::total_cmp);
-        let alpha = (1.0 - level) / 2.0;
-        (var.sqrt(), quantile_sorted(&means, alpha), quantile_sorted(&means, 1.0 - alpha))
-    };
+    let m = means.iter().sum::<f64>() / n_boot as f64;
+    let var = means.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n_boot - 1) as f64;
+    means.sort_by(f64::total_cmp);
+    let alpha = (1.0 - level) / 2.0;
+    let (lower, upper) = (quantile_sorted(&means, alpha), quantile_sorted(&means, 1.0 - alpha));
+    if lower >= upper {
+        return Some(no_interval(point, level, n_samples, k, format!("n/a (all {k} cases equal)")));
+    }
     Some(Estimate {
         point_estimate: point,
-        standard_error,
+        standard_error: Some(var.sqrt()),
         confidence_level: level,
-        lower_bound,
-        upper_bound,
+        interval: Some([lower, upper]),
+        note: None,
         n_samples,
         n_clusters: k,
         n_boot,
         rng_seed: seed,
         method: "cluster_bootstrap_percentile".to_string(),
     })
+}
+
+/// A pass rate (values in [0, 1]) with an exact Clopper–Pearson interval at `level`, the cases
+/// as trials: k cases at pooled rate p count as k·p successes of k. Exact for one pass/fail
+/// sample per case and conservative for fractional rates (a [0, 1] value varies no more than a
+/// pass/fail one of the same mean). Valid at any k; never zero-width. `None` without samples.
+pub fn pass_rate(clusters: &[Vec<f64>], level: f64) -> Option<Estimate> {
+    let clusters = sums(clusters);
+    let n_samples: usize = clusters.iter().map(|c| c.1).sum();
+    if n_samples == 0 {
+        return None;
+    }
+    let point = (clusters.iter().map(|c| c.0).sum::<f64>() / n_samples as f64).clamp(0.0, 1.0);
+    let k = clusters.len();
+    let interval = clopper_pearson(point * k as f64, k as f64, level);
+    Some(Estimate {
+        point_estimate: point,
+        standard_error: Some((point * (1.0 - point) / k as f64).sqrt()),
+        confidence_level: level,
+        interval: Some(interval),
+        note: None,
+        n_samples,
+        n_clusters: k,
+        n_boot: 0,
+        rng_seed: 0,
+        method: "clopper_pearson_cases".into(),
+    })
+}
+
+/// The Clopper–Pearson interval for `x` successes in `n` trials (x may be fractional):
+/// `[B⁻¹(α/2; x, n−x+1), B⁻¹(1−α/2; x+1, n−x)]`, 0 and 1 at the ends.
+pub fn clopper_pearson(x: f64, n: f64, level: f64) -> [f64; 2] {
+    let alpha = 1.0 - level;
+    let x = x.clamp(0.0, n);
+    let lower = if x <= 0.0 { 0.0 } else { beta_quantile(alpha / 2.0, x, n - x + 1.0) };
+    let upper = if x >= n { 1.0 } else { beta_quantile(1.0 - alpha / 2.0, x + 1.0, n - x) };
+    [lower, upper]
+}
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error below 1e-14).
+fn ln_gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x)Γ(1−x) = π / sin(πx).
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let sum = G[1..].iter().enumerate().fold(G[0], |acc, (i, g)| acc + g / (x + 1.0 + i as f64));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+/// The regularized incomplete beta function I_x(a, b), by its continued fraction (modified
+/// Lentz), using the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) where the fraction converges slowly.
+pub fn beta_cdf(x: f64, a: f64, b: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let front = (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp();
+    if x < (a + 1.0) / (a + b + 2.0) {
+        front * beta_fraction(x, a, b) / a
+    } else {
+        1.0 - front * beta_fraction(1.0 - x, b, a) / b
+    }
+}
+
+fn beta_fraction(x: f64, a: f64, b: f64) -> f64 {
+    const TINY: f64 = 1e-300;
+    let mut c = 1.0;
+    let mut d = 1.0 - (a + b) * x / (a + 1.0);
+    d = 1.0 / if d.abs() < TINY { TINY } else { d };
+    let mut h = d;
+    for m in 1..=1000 {
+        let m = f64::from(m);
+        for num in [
+            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
+        ] {
+            d = 1.0 + num * d;
+            d = 1.0 / if d.abs() < TINY { TINY } else { d };
+            c = 1.0 + num / c;
+            if c.abs() < TINY {
+                c = TINY;
+            }
+            h *= d * c;
+        }
+        if (d * c - 1.0).abs() < 1e-15 {
+            break;
+        }
+    }
+    h
+}
+
+/// The p-quantile of Beta(a, b), by bisection on [`beta_cdf`] (to 1e-15).
+pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if beta_cdf(mid, a, b) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-15 {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// Linear interpolation between order statistics (Hyndman–Fan type 7, numpy's default).
@@ -83,22 +250,41 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn bounds(e: &Estimate) -> [f64; 2] {
+        e.interval.expect("an interval")
+    }
+
     #[test]
-    fn constant_data_has_a_degenerate_interval() {
-        let e = cluster_bootstrap_mean(&[vec![2.5, 2.5], vec![2.5], vec![2.5]], 500, 0.95, 1).unwrap();
+    fn constant_data_has_no_interval_rather_than_a_zero_width_one() {
+        let data = vec![vec![2.5, 2.5], vec![2.5], vec![2.5], vec![2.5], vec![2.5]];
+        let e = cluster_bootstrap_mean(&data, 500, 0.95, 1).unwrap();
         assert_eq!(e.point_estimate, 2.5);
-        assert_eq!((e.lower_bound, e.upper_bound), (2.5, 2.5));
-        assert_eq!(e.standard_error, 0.0);
-        assert_eq!((e.n_samples, e.n_clusters), (4, 3));
+        assert_eq!((e.interval, e.standard_error), (None, None));
+        assert_eq!(e.note.as_deref(), Some("n/a (all 5 cases equal)"));
+        assert_eq!((e.n_samples, e.n_clusters, e.method.as_str()), (6, 5, "none"));
+    }
+
+    #[test]
+    fn fewer_than_five_clusters_have_no_bootstrap_interval() {
+        for k in 1..MIN_CLUSTERS {
+            let data: Vec<Vec<f64>> = (0..k).map(|i| vec![i as f64, 2.0 * i as f64]).collect();
+            let e = cluster_bootstrap_mean(&data, 500, 0.95, 1).unwrap();
+            assert_eq!(e.interval, None, "{k} clusters");
+            assert!(e.note.as_deref().unwrap().starts_with(&format!("n/a ({k} case")), "{:?}", e.note);
+            assert_eq!(e.interval_text(|x| format!("{x}")), e.note.clone().unwrap());
+        }
+        let five: Vec<Vec<f64>> = (0..5).map(|i| vec![i as f64]).collect();
+        assert!(cluster_bootstrap_mean(&five, 500, 0.95, 1).unwrap().interval.is_some());
     }
 
     #[test]
     fn point_is_the_pooled_mean_and_interval_contains_it() {
-        let data = vec![vec![1.0, 2.0], vec![4.0], vec![10.0, 11.0, 12.0]];
+        let data = vec![vec![1.0, 2.0], vec![4.0], vec![10.0, 11.0, 12.0], vec![3.0], vec![7.0, 8.0]];
         let e = cluster_bootstrap_mean(&data, 2000, 0.95, 7).unwrap();
-        assert!((e.point_estimate - 40.0 / 6.0).abs() < 1e-12);
-        assert!(e.lower_bound <= e.point_estimate && e.point_estimate <= e.upper_bound);
-        assert!(e.lower_bound >= 1.0 && e.upper_bound <= 12.0);
+        assert!((e.point_estimate - 58.0 / 9.0).abs() < 1e-12);
+        let [lo, hi] = bounds(&e);
+        assert!(lo < e.point_estimate && e.point_estimate < hi);
+        assert!(lo >= 1.0 && hi <= 12.0);
     }
 
     #[test]
@@ -108,7 +294,7 @@ mod tests {
         let b = cluster_bootstrap_mean(&data, 1000, 0.95, 3).unwrap();
         let c = cluster_bootstrap_mean(&data, 1000, 0.95, 4).unwrap();
         assert_eq!(a, b);
-        assert_ne!(a.lower_bound.to_bits(), c.lower_bound.to_bits());
+        assert_ne!(bounds(&a)[0].to_bits(), bounds(&c)[0].to_bits());
     }
 
     #[test]
@@ -122,7 +308,8 @@ mod tests {
         let mean = (n - 1) as f64 / 2.0;
         let var_pop = (0..n).map(|i| (i as f64 - mean).powi(2)).sum::<f64>() / n as f64;
         let expected = (var_pop / n as f64).sqrt();
-        assert!((e.standard_error / expected - 1.0).abs() < 0.05, "{} vs {}", e.standard_error, expected);
+        let se = e.standard_error.unwrap();
+        assert!((se / expected - 1.0).abs() < 0.05, "{se} vs {expected}");
     }
 
     #[test]
@@ -132,13 +319,80 @@ mod tests {
         let flat: Vec<Vec<f64>> = clustered.iter().flatten().map(|&v| vec![v]).collect();
         let c = cluster_bootstrap_mean(&clustered, 3000, 0.95, 5).unwrap();
         let f = cluster_bootstrap_mean(&flat, 3000, 0.95, 5).unwrap();
-        assert!(c.standard_error > 2.0 * f.standard_error);
+        assert!(c.standard_error.unwrap() > 2.0 * f.standard_error.unwrap());
     }
 
     #[test]
     fn no_samples_no_estimate_and_quantiles_interpolate() {
         assert!(cluster_bootstrap_mean(&[vec![], vec![]], 10, 0.95, 0).is_none());
+        assert!(pass_rate(&[vec![]], 0.95).is_none());
         assert_eq!(quantile_sorted(&[0.0, 10.0], 0.25), 2.5);
         assert_eq!(quantile_sorted(&[3.0], 0.9), 3.0);
+    }
+
+    #[test]
+    fn beta_functions_match_scipy() {
+        // scipy.stats.beta.cdf / .ppf, SciPy 1.14.
+        assert!((beta_cdf(0.3, 2.5, 8.5) - 0.745_008_448_543_971_5).abs() < 1e-12);
+        for (p, a, b, q) in [
+            (0.025, 3.0, 8.0, 0.066_739_511_177_734_47),
+            (0.975, 4.0, 7.0, 0.652_452_850_059_997_3),
+            (0.025, 2.5, 8.5, 0.044_059_413_552_630_794),
+            (0.975, 3.5, 7.5, 0.605_818_318_148_671_3),
+            (0.025, 120.0, 81.0, 0.528_535_672_797_046),
+            (0.975, 121.0, 80.0, 0.668_453_736_264_360_4),
+        ] {
+            let got = beta_quantile(p, a, b);
+            assert!((got - q).abs() < 1e-10, "Beta({a}, {b}) {p}-quantile {got} vs {q}");
+        }
+    }
+
+    #[test]
+    fn clopper_pearson_matches_closed_forms_and_covers() {
+        // Ends: 0 of n → [0, 1 − (α/2)^(1/n)], n of n → [(α/2)^(1/n), 1].
+        let [lo, hi] = clopper_pearson(0.0, 5.0, 0.95);
+        assert_eq!(lo, 0.0);
+        assert!((hi - (1.0 - 0.025f64.powf(0.2))).abs() < 1e-12);
+        let [lo, hi] = clopper_pearson(5.0, 5.0, 0.95);
+        assert!((lo - 0.025f64.powf(0.2)).abs() < 1e-12 && hi == 1.0);
+        let [lo, hi] = clopper_pearson(3.0, 10.0, 0.95);
+        assert!((lo - 0.066_739_511_177_734_47).abs() < 1e-10 && (hi - 0.652_452_850_059_997_3).abs() < 1e-10);
+        // Exact coverage: for every true p on a grid, the probability mass of the x whose
+        // interval holds p is at least 95% (the interval is conservative, never below).
+        for n in [1u32, 2, 5, 12] {
+            let intervals: Vec<[f64; 2]> = (0..=n).map(|x| clopper_pearson(f64::from(x), f64::from(n), 0.95)).collect();
+            for i in 1..100 {
+                let p = f64::from(i) / 100.0;
+                let coverage: f64 = (0..=n)
+                    .filter(|&x| intervals[x as usize][0] <= p && p <= intervals[x as usize][1])
+                    .map(|x| binomial_pmf(n, x, p))
+                    .sum();
+                assert!(coverage >= 0.95 - 1e-9, "n {n} p {p}: coverage {coverage}");
+            }
+        }
+    }
+
+    fn binomial_pmf(n: u32, x: u32, p: f64) -> f64 {
+        let ln_choose = ln_gamma(f64::from(n + 1)) - ln_gamma(f64::from(x + 1)) - ln_gamma(f64::from(n - x + 1));
+        (ln_choose + f64::from(x) * p.ln() + f64::from(n - x) * (1.0 - p).ln()).exp()
+    }
+
+    #[test]
+    fn pass_rates_have_an_exact_interval_at_any_number_of_cases_never_zero_width() {
+        // One case that passed: [0.025, 1], not [1, 1].
+        let e = pass_rate(&[vec![1.0]], 0.95).unwrap();
+        assert_eq!(e.point_estimate, 1.0);
+        let [lo, hi] = bounds(&e);
+        assert!((lo - 0.025).abs() < 1e-12 && hi == 1.0);
+        assert_eq!(e.method, "clopper_pearson_cases");
+        // Two cases, seeds pooled: 3 of 4 samples pass → rate 0.75 over 2 trials.
+        let e = pass_rate(&[vec![1.0, 1.0], vec![1.0, 0.0]], 0.95).unwrap();
+        assert_eq!((e.point_estimate, e.n_clusters, e.n_samples), (0.75, 2, 4));
+        let [lo, hi] = bounds(&e);
+        assert!(lo > 0.0 && lo < 0.75 && hi > 0.75 && hi < 1.0, "{lo} {hi}");
+        // All fail: [0, upper] with upper > 0.
+        let e = pass_rate(&[vec![0.0], vec![0.0], vec![0.0]], 0.95).unwrap();
+        let [lo, hi] = bounds(&e);
+        assert!(lo == 0.0 && hi > 0.5);
     }
 }

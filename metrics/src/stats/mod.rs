@@ -5,4 +5,4 @@ pub mod linalg;
 pub mod paired;
 pub mod scaling;
 
-pub use bootstrap::{Estimate, cluster_bootstrap_mean};
+pub use bootstrap::{Estimate, MIN_CLUSTERS, cluster_bootstrap_mean, pass_rate};

@@ -2,6 +2,7 @@
 //! permutation tests on cluster means, exact McNemar for pass/fail, Holm's step-down adjustment,
 //! and the minimum detectable effect.
 
+use super::MIN_CLUSTERS;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -133,9 +134,11 @@ pub enum GateVerdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairedResult {
     /// Mean oriented difference (positive = candidate better) and its 95% CI from a bootstrap
-    /// over cases (a case's seeds stay together).
+    /// over cases (a case's seeds stay together); no CI from fewer than [`MIN_CLUSTERS`] cases
+    /// or when every case's difference is the same (`ci_note` says which).
     pub delta: f64,
-    pub ci: [f64; 2],
+    pub ci: Option<[f64; 2]>,
+    pub ci_note: Option<String>,
     /// `mcnemar_exact` or `sign_flip_permutation`.
     pub test: &'static str,
     pub p: f64,
@@ -158,25 +161,33 @@ pub fn paired_statistics(
     let groups: Vec<Vec<f64>> = groups.iter().filter(|g| !g.is_empty()).cloned().collect();
     let means: Vec<f64> = groups.iter().map(|g| g.iter().sum::<f64>() / g.len() as f64).collect();
     let est = super::cluster_bootstrap_mean(&groups, n_boot, 0.95, seed);
-    let (delta, ci) = est.map_or((0.0, [0.0, 0.0]), |e| (e.point_estimate, [e.lower_bound, e.upper_bound]));
+    let (delta, ci, ci_note) =
+        est.map_or((0.0, None, Some("n/a (no pairs)".into())), |e| (e.point_estimate, e.interval, e.note));
     let (test, p) = match flips {
         Some((b, c)) if groups.iter().all(|g| g.len() == 1) => ("mcnemar_exact", mcnemar_exact(b, c)),
         _ => ("sign_flip_permutation", sign_flip_p(&means, n_perm, seed ^ 0x5167_f11b)),
     };
-    PairedResult { delta, ci, test, p, mde: mde(&means, alpha), cases: groups.len() }
+    PairedResult { delta, ci, ci_note, test, p, mde: mde(&means, alpha), cases: groups.len() }
 }
 
 /// The gate's rule for one metric, given its (Holm-adjusted) p-value: `Regressed` only when
 /// significant and the whole CI lies below −margin (non-inferiority: whenever the CI's lower end
 /// is not above −margin); `Underpowered` when not significant and the MDE exceeds a non-zero margin.
+///
+/// Fewer than [`MIN_CLUSTERS`] cases decide nothing: `Underpowered`, whatever the margin. When
+/// every case moved by the same amount there is no spread, and the CI is that amount.
 pub fn gate_verdict(mode: GateMode, r: &PairedResult, p_adj: f64, margin: f64, alpha: f64) -> GateVerdict {
+    if r.cases < MIN_CLUSTERS {
+        return GateVerdict::Underpowered;
+    }
     let significant = p_adj < alpha;
+    let ci = r.ci.unwrap_or([r.delta, r.delta]);
     match mode {
-        GateMode::NonInferiority if r.ci[0] <= -margin => GateVerdict::Regressed,
-        GateMode::NonInferiority if significant && r.ci[0] > margin => GateVerdict::Improved,
+        GateMode::NonInferiority if ci[0] <= -margin => GateVerdict::Regressed,
+        GateMode::NonInferiority if significant && ci[0] > margin => GateVerdict::Improved,
         GateMode::NonInferiority => GateVerdict::NoChange,
-        GateMode::Regression if significant && r.ci[1] < -margin => GateVerdict::Regressed,
-        GateMode::Regression if significant && r.ci[0] > margin => GateVerdict::Improved,
+        GateMode::Regression if significant && ci[1] < -margin => GateVerdict::Regressed,
+        GateMode::Regression if significant && ci[0] > margin => GateVerdict::Improved,
         GateMode::Regression if significant => GateVerdict::WithinMargin,
         GateMode::Regression if margin > 0.0 && r.mde > margin => GateVerdict::Underpowered,
         GateMode::Regression => GateVerdict::NoChange,
@@ -184,9 +195,11 @@ pub fn gate_verdict(mode: GateMode, r: &PairedResult, p_adj: f64, margin: f64, a
 }
 
 /// Cases needed for the MDE to reach `margin` (the MDE shrinks as 1/√n), when it does not yet.
+/// With fewer than [`MIN_CLUSTERS`] cases, at least that many.
 pub fn cases_needed(r: &PairedResult, margin: f64) -> Option<usize> {
-    (margin > 0.0 && r.mde.is_finite() && r.mde > margin)
-        .then(|| (r.cases as f64 * (r.mde / margin).powi(2)).ceil() as usize)
+    let scaled = (margin > 0.0 && r.mde.is_finite() && r.mde > margin)
+        .then(|| (r.cases as f64 * (r.mde / margin).powi(2)).ceil() as usize);
+    if r.cases < MIN_CLUSTERS { Some(scaled.unwrap_or(0).max(MIN_CLUSTERS)) } else { scaled }
 }
 
 #[cfg(test)]
