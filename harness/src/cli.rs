@@ -103,7 +103,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// FVD, KVD and a bootstrap CI between two folders of videos (or saved .vvstats statistics):
+    /// FVD, KVD and their jackknife CIs between two folders of videos (or saved .vvstats statistics):
     /// FVD-W on the embedded world encoder, or canonical FVD on I3D-400 weights you provide.
     Fvd {
         /// A folder of videos or a .vvstats file (the reference set).
@@ -120,9 +120,10 @@ pub enum Command {
         /// Write the statistics of A to this .vvstats file for reuse.
         #[arg(long)]
         save_stats: Option<PathBuf>,
-        /// Bootstrap resamples for the 95% CI (videos resampled in both sets; 0 = none).
-        #[arg(long, default_value_t = 200)]
-        bootstrap: usize,
+        /// Groups per set of the jackknife behind the 95% CIs (a group of videos is left out of
+        /// one set at a time; no video is ever duplicated); 0 = no interval.
+        #[arg(long, default_value_t = videval_metrics::distribution::interval::GROUPS)]
+        jackknife_groups: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -836,14 +837,14 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Selftest { per_family, threshold, seed, json } => {
             selftest_command(*per_family, *threshold, *seed, *json)
         }
-        Command::Fvd { a, b, extractor, weights, save_stats, bootstrap, seed, json } => {
+        Command::Fvd { a, b, extractor, weights, save_stats, jackknife_groups, seed, json } => {
             crate::distribution::fvd_command(&crate::distribution::FvdArgs {
                 a,
                 b,
                 extractor: *extractor,
                 weights: weights.as_deref(),
                 save_stats: save_stats.as_deref(),
-                bootstrap: *bootstrap,
+                jackknife_groups: *jackknife_groups,
                 seed: *seed,
                 json: *json,
             })

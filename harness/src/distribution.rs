@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use videval_metrics::Video;
+use videval_metrics::distribution::interval::{self, Scale, jackknife_se};
 use videval_metrics::distribution::{
-    self as dist, FeatureStats, Features, Interval, Kvd, bootstrap_two_sample, frechet_distance, kvd,
-    sample_size_warnings, stats_file,
+    self as dist, FeatureStats, Features, Interval, Kvd, frechet_distance, kvd, sample_size_warnings, stats_file,
 };
 use videval_models::encoders::clip::Clip;
 use videval_models::encoders::i3d::I3d;
@@ -225,8 +225,11 @@ fn side(path: &Path, net: &VideoNet) -> Result<Side> {
 pub struct FvdReport {
     pub metric: &'static str,
     pub value: f64,
+    /// The jackknife interval of the Fréchet distance (covers its expectation at these N).
     pub interval: Option<Interval>,
     pub kvd: Option<Kvd>,
+    /// The jackknife interval of the all-rows KVD estimate (covers the population MMD²).
+    pub kvd_interval: Option<Interval>,
     pub n_a: usize,
     pub n_b: usize,
     pub dim: usize,
@@ -242,7 +245,7 @@ pub struct FvdArgs<'a> {
     pub extractor: Extractor,
     pub weights: Option<&'a Path>,
     pub save_stats: Option<&'a Path>,
-    pub bootstrap: usize,
+    pub jackknife_groups: usize,
     pub seed: u64,
     pub json: bool,
 }
@@ -257,22 +260,42 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     }
     let bad = |e: dist::DistributionError| Error::Config(format!("{} vs {}: {e}", args.a.display(), args.b.display()));
     let value = frechet_distance(a.stats(), b.stats()).map_err(bad)?;
-    let (interval, kvd_value) = match (&a, &b) {
+    let (interval, kvd_value, kvd_interval) = match (&a, &b) {
         (Side::Videos { features: fa, .. }, Side::Videos { features: fb, .. }) => {
             let contract = a.stats().contract.clone();
-            let interval = (args.bootstrap >= 2)
-                .then(|| {
-                    bootstrap_two_sample(fa, fb, args.bootstrap, 0.95, args.seed, |x, y| {
-                        let sx = FeatureStats::from_features(x, contract.clone())?;
-                        let sy = FeatureStats::from_features(y, contract.clone())?;
-                        frechet_distance(&sx, &sy)
-                    })
+            let fd = |x: &Features, y: &Features| {
+                let sx = FeatureStats::from_features(x, contract.clone())?;
+                let sy = FeatureStats::from_features(y, contract.clone())?;
+                frechet_distance(&sx, &sy)
+            };
+            let groups = args.jackknife_groups;
+            let interval = if groups >= 2 {
+                jackknife_se(fa, fb, groups, 2, args.seed, fd).map_err(bad)?.map(|(se, g)| {
+                    let (lower, upper) = interval::interval(value, se, 0.95, Scale::Log);
+                    Interval {
+                        level: 0.95,
+                        lower,
+                        upper,
+                        standard_error: se,
+                        groups: g,
+                        seed: args.seed,
+                        method: format!("grouped jackknife ({} + {} groups), log-normal interval", g[0], g[1]),
+                        target: "the expected distance at these N (the finite-N upward bias is not removed: \
+                                 compare at equal N)"
+                            .into(),
+                    }
                 })
-                .transpose()
-                .map_err(bad)?;
-            (interval, Some(kvd(fa, fb, 100, 1000, args.seed).map_err(bad)?))
+            } else {
+                None
+            };
+            let kvd_interval = if groups >= 2 {
+                interval::kvd_interval(fa, fb, 0.95, args.seed).map_err(bad)?.map(|(_, i)| i)
+            } else {
+                None
+            };
+            (interval, Some(kvd(fa, fb, 100, 1000, args.seed).map_err(bad)?), kvd_interval)
         }
-        _ => (None, None),
+        _ => (None, None, None),
     };
     let s = a.stats();
     let report = FvdReport {
@@ -280,6 +303,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
         value,
         interval,
         kvd: kvd_value,
+        kvd_interval,
         n_a: s.n,
         n_b: b.stats().n,
         dim: s.dim(),
@@ -293,15 +317,20 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     } else {
         print!("{fvd_name} {:.4}", report.value);
         if let Some(i) = &report.interval {
-            print!("  (95% bootstrap CI {:.4} – {:.4}, {} resamples)", i.lower, i.upper, i.reps);
+            print!("  (95% CI {:.4} – {:.4}; {}; covers {})", i.lower, i.upper, i.method, i.target);
         }
         println!("\n  {} vs {} videos, {}-d; {}", report.n_a, report.n_b, report.dim, report.extractor);
         println!("  preprocessing: {}", report.preprocess);
         if let Some(k) = &report.kvd {
-            println!(
-                "{kvd_name} {:.6} (±{:.6} over {} subsets of {}; {})",
-                k.mmd2, k.subset_std, k.subsets, k.subset_size, k.estimator
-            );
+            let spread = match k.subset_std {
+                Some(sd) => format!("sd {sd:.6} over {} subsets of {}", k.subsets, k.subset_size),
+                None => format!("all {} videos of each set", k.subset_size),
+            };
+            print!("{kvd_name} {:.6} ({spread}; {})", k.mmd2, k.estimator);
+            if let Some(i) = &report.kvd_interval {
+                print!("\n  95% CI {:.6} – {:.6} ({}; covers {})", i.lower, i.upper, i.method, i.target);
+            }
+            println!();
         }
         for w in &report.warnings {
             println!("warning: {w}");

@@ -220,17 +220,25 @@ fn fvd_cli_on_folders_and_saved_statistics() {
         let out = sb.run(&["world", "sample", "--family", "physics", "-n", "12", "-o", dir, "--seed", seed]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     }
-    let (code, same) = sb.run_json(&["fvd", "a", "a", "--bootstrap", "20"]);
+    let (code, same) = sb.run_json(&["fvd", "a", "a"]);
     assert_eq!(code, 0);
     assert!(same["value"].as_f64().unwrap() < 1e-9, "{same}");
-    let (code, ab) = sb.run_json(&["fvd", "a", "b", "--bootstrap", "20", "--save-stats", "a.vvstats"]);
+    let (code, ab) = sb.run_json(&["fvd", "a", "b", "--save-stats", "a.vvstats"]);
     assert_eq!(code, 0);
     let v = ab["value"].as_f64().unwrap();
     assert!(v > 0.0 && ab["metric"] == "FVD-W" && ab["n_a"] == 12, "{ab}");
-    assert!(ab["interval"]["lower"].as_f64().unwrap() <= ab["interval"]["upper"].as_f64().unwrap());
+    // The interval holds its own estimate (a bootstrap's duplicated videos pushed it above).
+    let (lo, hi) = (ab["interval"]["lower"].as_f64().unwrap(), ab["interval"]["upper"].as_f64().unwrap());
+    assert!(0.0 < lo && lo < v && v < hi, "{ab}");
+    assert_eq!(ab["interval"]["groups"], serde_json::json!([12, 12]), "{ab}");
+    // Twelve videos a side: KVD is one all-rows estimate, with no fake spread over subsets.
+    assert_eq!((ab["kvd"]["subsets"].as_u64(), ab["kvd"]["subset_std"].is_null()), (Some(1), true), "{ab}");
+    let k = ab["kvd"]["mmd2"].as_f64().unwrap();
+    let (klo, khi) = (ab["kvd_interval"]["lower"].as_f64().unwrap(), ab["kvd_interval"]["upper"].as_f64().unwrap());
+    assert!(klo < k && k < khi, "{ab}");
     assert!(ab["warnings"][0].as_str().unwrap().contains("biased upward"), "{ab}");
     assert!(ab["extractor"].as_str().unwrap().starts_with("world-encoder@"), "{ab}");
-    let (code, from_stats) = sb.run_json(&["fvd", "a.vvstats", "b", "--bootstrap", "0"]);
+    let (code, from_stats) = sb.run_json(&["fvd", "a.vvstats", "b", "--jackknife-groups", "0"]);
     assert_eq!(code, 0);
     assert_eq!(from_stats["value"].as_f64().unwrap(), v, "statistics file must reproduce the folder's FVD-W");
     let out = sb.run(&["fvd", "missing", "b"]);
@@ -282,7 +290,7 @@ fn fvd_on_i3d_weights_the_user_provides() {
     assert_eq!(code(&out), 3);
     assert!(text(&out).contains("--weights"), "{}", text(&out));
     register(&sb, "i3d", "i3d-400");
-    let (c, r) = sb.run_json(&["fvd", "a", "b", "--extractor", "i3d", "--weights", "i3d", "--bootstrap", "0"]);
+    let (c, r) = sb.run_json(&["fvd", "a", "b", "--extractor", "i3d", "--weights", "i3d", "--jackknife-groups", "0"]);
     assert_eq!(c, 0, "{r}");
     assert_eq!((r["metric"].as_str(), r["dim"].as_u64()), (Some("FVD"), Some(400)), "{r}");
     assert!(r["extractor"].as_str().unwrap().starts_with("i3d-400@"), "{r}");
@@ -296,7 +304,7 @@ fn fvd_on_i3d_weights_the_user_provides() {
         .find(|p| p.extension().is_some_and(|e| e == "mkv" || e == "mp4"));
     let o = sb.run(&["video", "convert", &first.unwrap().to_string_lossy(), "short/s.mkv", "--frames", "first:5"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    let out = sb.run(&["fvd", "a", "short", "--extractor", "i3d", "--weights", "i3d", "--bootstrap", "0"]);
+    let out = sb.run(&["fvd", "a", "short", "--extractor", "i3d", "--weights", "i3d", "--jackknife-groups", "0"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("s.mkv") && text(&out).contains("at least 9"), "{}", text(&out));
     // A changed weights file is refused with the expected checksum.

@@ -18,8 +18,9 @@ use super::{DistributionError, Features};
 pub struct Kvd {
     /// Mean of the subset estimates of MMD².
     pub mmd2: f64,
-    /// Standard deviation of the subset estimates.
-    pub subset_std: f64,
+    /// Standard deviation of the subset estimates; None when every subset is the whole of both
+    /// sets (then there is one estimate, and no spread to report).
+    pub subset_std: Option<f64>,
     pub subsets: usize,
     pub subset_size: usize,
     pub estimator: String,
@@ -64,7 +65,13 @@ pub fn kvd(a: &Features, b: &Features, subsets: usize, max_subset: usize, seed: 
     if m < 2 {
         return Err(DistributionError::TooFew { needed: 2, got: m });
     }
-    let subsets = subsets.max(1);
+    if a.n() == m && b.n() == m {
+        // Every subset would be the whole of both sets: one estimate, not `subsets` copies of it.
+        let all: Vec<usize> = (0..m).collect();
+        let mmd2 = mmd2_unbiased(a, &all, b, &all);
+        return Ok(Kvd { mmd2, subset_std: None, subsets: 1, subset_size: m, estimator: ESTIMATOR.to_string() });
+    }
+    let subsets = subsets.max(2);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let values: Vec<f64> = (0..subsets)
         .map(|_| {
@@ -74,8 +81,8 @@ pub fn kvd(a: &Features, b: &Features, subsets: usize, max_subset: usize, seed: 
         })
         .collect();
     let mean = values.iter().sum::<f64>() / subsets as f64;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (subsets.max(2) - 1) as f64;
-    Ok(Kvd { mmd2: mean, subset_std: var.sqrt(), subsets, subset_size: m, estimator: ESTIMATOR.to_string() })
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (subsets - 1) as f64;
+    Ok(Kvd { mmd2: mean, subset_std: Some(var.sqrt()), subsets, subset_size: m, estimator: ESTIMATOR.to_string() })
 }
 
 /// The unbiased MMD² over all rows (no subsets): the estimator's value when every row is used.
@@ -116,10 +123,18 @@ mod tests {
         // Unbiased: centred on 0 (can be negative), small against the shifted value.
         let shifted = kvd(&set(1, 400, 8, 0.0), &set(3, 400, 8, 0.5), 20, 200, 7).unwrap();
         let more = kvd(&set(1, 400, 8, 0.0), &set(3, 400, 8, 1.0), 20, 200, 7).unwrap();
-        assert!(same.mmd2.abs() < 3.0 * same.subset_std / (20f64).sqrt() + 1e-3, "{same:?}");
+        assert!(same.mmd2.abs() < 3.0 * same.subset_std.unwrap() / (20f64).sqrt() + 1e-3, "{same:?}");
         assert!(shifted.mmd2 > 10.0 * same.mmd2.abs(), "{shifted:?} vs {same:?}");
         assert!(more.mmd2 > shifted.mmd2);
         assert_eq!(shifted.subset_size, 200);
+    }
+
+    #[test]
+    fn sets_no_larger_than_a_subset_give_one_estimate_without_a_fake_spread() {
+        let (a, b) = (set(6, 72, 5, 0.0), set(7, 72, 5, 0.3));
+        let k = kvd(&a, &b, 100, 1000, 1).unwrap();
+        assert_eq!((k.subsets, k.subset_std), (1, None));
+        assert_eq!(k.mmd2, mmd2_full(&a, &b).unwrap());
     }
 
     #[test]

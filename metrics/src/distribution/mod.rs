@@ -1,6 +1,6 @@
 //! Distribution distances between two sets of feature vectors (one vector per video): the
 //! Fréchet distance (FVD when the features are I3D logits, FVD-W with the world encoder) and the
-//! kernel distance KVD, with bootstrap intervals and the sample-size warnings that the FVD
+//! kernel distance KVD, with jackknife intervals and the sample-size warnings that the FVD
 //! literature learnt the hard way (see ../shared/reference/metric-recipes.md §3.1).
 //!
 //! Everything is f64. Features are rows of a [`Features`] matrix; [`FeatureStats`] holds the
@@ -9,14 +9,14 @@
 //! format ([`stats_file`]) so reference statistics can be cached and shared.
 
 pub mod frechet;
+pub mod interval;
 pub mod kvd;
 pub mod stats_file;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use frechet::frechet_distance;
+pub use interval::Interval;
 pub use kvd::{Kvd, kvd};
 
 /// Errors from the distribution metrics.
@@ -76,7 +76,7 @@ impl Features {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
 
-    /// The rows at `idx` (repeats allowed: bootstrap resamples).
+    /// The rows at `idx`, in that order.
     pub fn select(&self, idx: &[usize]) -> Self {
         let mut data = Vec::with_capacity(idx.len() * self.dim);
         for &i in idx {
@@ -192,42 +192,4 @@ pub fn sample_size_warnings(n_a: usize, n_b: usize, dim: usize) -> Vec<String> {
         ));
     }
     w
-}
-
-/// A bootstrap percentile interval of a two-sample statistic: both sets are resampled with
-/// replacement (videos are the unit) `reps` times.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    pub level: f64,
-    pub lower: f64,
-    pub upper: f64,
-    pub standard_error: f64,
-    pub reps: usize,
-    pub seed: u64,
-}
-
-pub fn bootstrap_two_sample(
-    a: &Features,
-    b: &Features,
-    reps: usize,
-    level: f64,
-    seed: u64,
-    stat: impl Fn(&Features, &Features) -> Result<f64, DistributionError>,
-) -> Result<Interval, DistributionError> {
-    if reps < 2 {
-        return Err(DistributionError::TooFew { needed: 2, got: reps });
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut values = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let ia: Vec<usize> = (0..a.n).map(|_| rng.random_range(0..a.n)).collect();
-        let ib: Vec<usize> = (0..b.n).map(|_| rng.random_range(0..b.n)).collect();
-        values.push(stat(&a.select(&ia), &b.select(&ib))?);
-    }
-    values.sort_by(f64::total_cmp);
-    let m = values.iter().sum::<f64>() / reps as f64;
-    let var = values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (reps - 1) as f64;
-    let alpha = (1.0 - level) / 2.0;
-    let q = |p: f64| crate::stats::bootstrap::quantile_sorted(&values, p);
-    Ok(Interval { level, lower: q(alpha), upper: q(1.0 - alpha), standard_error: var.sqrt(), reps, seed })
 }
