@@ -18,6 +18,11 @@ use videval_metrics::preprocess::{self, FrameSampling};
 
 /// Frames larger than this on a side are refused before any allocation.
 pub const MAX_SIDE: u32 = 16_384;
+/// The most frames one video may have, decoded or sampled (70 minutes at 24 fps): a file that
+/// declares or decodes more is refused, so a mutated header cannot make us allocate for 10¹² frames.
+pub const MAX_FRAMES: usize = 100_000;
+/// The most pixels one video may decode in all (an hour of 1080p at 24 fps).
+pub const MAX_PIXELS: u64 = 1920 * 1080 * 24 * 3600;
 
 #[derive(Debug, Error)]
 pub enum VideoIoError {
@@ -33,6 +38,8 @@ pub enum VideoIoError {
     UnsupportedCodec { path: PathBuf, codec: String },
     #[error("{path}: absurd frame size {width}x{height} (limit {MAX_SIDE} per side)")]
     AbsurdSize { path: PathBuf, width: u32, height: u32 },
+    #[error("{path}: {what}, over the limit of {limit} a video may have")]
+    TooLong { path: PathBuf, what: String, limit: String },
     #[error("{path}: {what} failed: {reason}")]
     Codec { path: PathBuf, what: &'static str, reason: String },
     #[error("{path}: {reason}")]
@@ -289,6 +296,13 @@ pub fn decode_stream(
                 (None, Some(n)) => n as f64 / info.fps,
                 (None, None) => count_packets(path)? as f64 / info.fps,
             };
+            if !(end * target <= MAX_FRAMES as f64) {
+                return Err(VideoIoError::TooLong {
+                    path: path.to_path_buf(),
+                    what: format!("{end} s sampled at {target} fps would be {:.0} frames", end * target),
+                    limit: format!("{MAX_FRAMES} frames"),
+                });
+            }
             Selector::Times { step: 1.0 / target, end, next: 0 }
         }
         FrameSampling::All => Selector::Indices { counts: Vec::new(), last: usize::MAX },
@@ -298,6 +312,13 @@ pub fn decode_stream(
                 Some(n) => n as usize,
                 None => count_packets(path)?,
             };
+            if total > MAX_FRAMES {
+                return Err(VideoIoError::TooLong {
+                    path: path.to_path_buf(),
+                    what: format!("the container declares {total} frames"),
+                    limit: format!("{MAX_FRAMES} frames"),
+                });
+            }
             let idx = other.indices(total, info.fps);
             let mut counts = vec![0usize; total];
             for &i in &idx {
@@ -367,6 +388,14 @@ pub fn decode_stream(
      -> Result<bool, VideoIoError> {
         let i = report.frames_decoded;
         report.frames_decoded += 1;
+        let pixels = report.frames_decoded as u64 * u64::from(w) * u64::from(h);
+        if report.frames_decoded > MAX_FRAMES || pixels > MAX_PIXELS {
+            return Err(VideoIoError::TooLong {
+                path: path.to_path_buf(),
+                what: format!("decoding passed {} frames of {w}x{h}", report.frames_decoded),
+                limit: format!("{MAX_FRAMES} frames or {MAX_PIXELS} pixels"),
+            });
+        }
         match &mut selector {
             Selector::Indices { counts, last } => {
                 let keep = if counts.is_empty() { 1 } else { counts.get(i).copied().unwrap_or(0) };

@@ -344,6 +344,30 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
     assert!(start.elapsed() < Duration::from_secs(4), "the timeout did not stop the program");
     let recs = jsonl(&sb.join("runs/s/shards/0-of-1/generations.jsonl"));
     assert!(recs.iter().all(|r| r["error"].as_str().unwrap().contains("timed out")), "{recs:?}");
+    // A program that leaves a child holding stderr open, and a chatty one: the run neither waits
+    // for the child (the process group is killed) nor holds 30 MB of stderr (only its tail).
+    sb.write(
+        "chatty.yaml",
+        "adapter: command\nargv: [sh, -c, 'sleep 30 & head -c 30000000 /dev/zero | tr \"\\\\0\" x >&2; echo END-OF-LOG >&2; exit 3', x, '{out}']\n",
+    );
+    let start = Instant::now();
+    let out =
+        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "chatty.yaml", "--out", "runs/c"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(start.elapsed() < Duration::from_secs(20), "waited for the program's leftover child");
+    let recs = jsonl(&sb.join("runs/c/shards/0-of-1/generations.jsonl"));
+    for r in &recs {
+        let e = r["error"].as_str().unwrap();
+        assert!(e.contains("END-OF-LOG") && e.len() < 5_000, "{} bytes: {}", e.len(), &e[..200.min(e.len())]);
+    }
+    sb.write("orphan.yaml", "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 30 & sleep 30', x, '{out}']\n");
+    let start = Instant::now();
+    let out =
+        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "orphan.yaml", "--out", "runs/o"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(start.elapsed() < Duration::from_secs(10), "the timeout did not stop the process group");
+    let recs = jsonl(&sb.join("runs/o/shards/0-of-1/generations.jsonl"));
+    assert!(recs.iter().all(|r| r["error"].as_str().unwrap().contains("killed with its process group")), "{recs:?}");
     // Prompts are passed as one argument each, never interpreted by a shell.
     sb.write(
         "echo.yaml",

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,6 +50,18 @@ const PLACEHOLDERS: &[&str] = &[
 
 /// Keep this much of a failing program's stderr in its record.
 const STDERR_TAIL: usize = 4000;
+/// Bytes of a program's stderr held while it runs (the tail; the rest is read and dropped).
+const STDERR_KEEP: usize = 64 << 10;
+
+/// Kills every process in the group `pgid` (the adapter starts each program as a group leader).
+/// Through kill(1): the workspace has no unsafe code to call kill(2) with.
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
 
 pub struct CommandGen {
     identity: ModelIdentity,
@@ -189,32 +202,40 @@ impl Generator for CommandGen {
                     .collect()
             })
             .collect();
+        // Its own process group, so a timeout kills what it started too (a shell's children).
         let mut child = Command::new(&args[0])
             .args(&args[1..])
             .envs(&self.env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| GenError(format!("cannot start {}: {e}", args[0])))?;
-        // Drain stderr on a thread so a chatty program cannot block on a full pipe.
+        // Drain stderr on a thread so a chatty program cannot block on a full pipe; only the
+        // last STDERR_KEEP bytes are kept, however much it writes.
         let mut stderr = child.stderr.take();
         let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.read_to_end(&mut buf);
+            let mut kept: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+            let mut chunk = [0u8; 8192];
+            while let Some(Ok(n @ 1..)) = stderr.as_mut().map(|s| s.read(&mut chunk)) {
+                kept.extend(&chunk[..n]);
+                let over = kept.len().saturating_sub(STDERR_KEEP);
+                kept.drain(..over);
             }
-            buf
+            Vec::from(kept)
         });
         let start = Instant::now();
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if start.elapsed() > self.timeout => {
+                    kill_group(child.id());
                     let _ = child.kill();
                     let _ = child.wait();
+                    let _ = reader.join();
                     return Err(GenError(format!(
-                        "{} timed out after {:.1} s and was killed",
+                        "{} timed out after {:.1} s and was killed with its process group",
                         args[0],
                         self.timeout.as_secs_f64()
                     )));
@@ -223,6 +244,8 @@ impl Generator for CommandGen {
                 Err(e) => return Err(GenError(format!("waiting for {}: {e}", args[0]))),
             }
         };
+        // What it left running would hold stderr open (and the reader with it): it goes too.
+        kill_group(child.id());
         let err_bytes = reader.join().unwrap_or_default();
         let text = String::from_utf8_lossy(&err_bytes);
         let tail: String = text.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
