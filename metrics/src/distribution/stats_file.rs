@@ -70,8 +70,15 @@ pub fn from_bytes(bytes: &[u8], what: &str) -> Result<FeatureStats, Distribution
         return Err(bad(format!("schema {:?}, expected {SCHEMA:?}", header.schema)));
     }
     let d = header.dim;
-    let want = 16 + h + 8 * (d + d * (d + 1) / 2);
-    if bytes.len() != want {
+    // Checked: a damaged header can name any dimension, and the size must not overflow.
+    let want = d
+        .checked_add(1)
+        .and_then(|d1| d.checked_mul(d1))
+        .and_then(|t| (t / 2).checked_add(d))
+        .and_then(|v| v.checked_mul(8))
+        .and_then(|v| v.checked_add(16 + h));
+    if want != Some(bytes.len()) {
+        let want = want.map_or("more than can be addressed".to_string(), |w| w.to_string());
         return Err(bad(format!("{} bytes, expected {want} for {d}-d statistics", bytes.len())));
     }
     let mut vals = bytes[16 + h..].chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
@@ -109,6 +116,15 @@ mod tests {
         assert_eq!(from_bytes(&bytes, "x").unwrap(), s);
         let e = from_bytes(&bytes[..bytes.len() - 8], "ref.vvstats").unwrap_err().to_string();
         assert!(e.contains("ref.vvstats") && e.contains("expected"), "{e}");
+        // A header naming a dimension whose matrix cannot be addressed is an error, not an overflow.
+        let mut huge = bytes.clone();
+        let text = String::from_utf8_lossy(&huge[16..]).into_owned();
+        let at = 16 + text.find("\"dim\":5").expect("the header names its dimension") + 6;
+        huge.splice(at..at + 1, b"9999999999".iter().copied());
+        let h = u64::from_le_bytes(huge[8..16].try_into().unwrap()) + 9;
+        huge[8..16].copy_from_slice(&h.to_le_bytes());
+        let e = from_bytes(&huge, "big.vvstats").unwrap_err().to_string();
+        assert!(e.contains("big.vvstats") && e.contains("expected"), "{e}");
         let e = from_bytes(b"not a stats file at all", "y").unwrap_err().to_string();
         assert!(e.contains("magic"), "{e}");
     }

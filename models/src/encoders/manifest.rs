@@ -65,6 +65,16 @@ impl Manifest {
         if m.schema != SCHEMA {
             return Err(read(format!("schema {:?}, expected {SCHEMA:?}", m.schema)));
         }
+        // Files are named inside the manifest's folder: no absolute paths, no `..`.
+        let outside = |p: &str| {
+            let p = Path::new(p);
+            p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir))
+        };
+        for e in &m.entries {
+            if let Some(bad) = std::iter::once(&e.dir).chain(e.files.iter().map(|f| &f.path)).find(|p| outside(p)) {
+                return Err(read(format!("entry {:?}: {bad:?} leaves the manifest's folder", e.name)));
+            }
+        }
         Ok(m)
     }
 
