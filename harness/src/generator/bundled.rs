@@ -3,7 +3,8 @@
 //!
 //! `--model bundled` uses [`DEFAULT_CHECKPOINT`]; `--model bundled:NAME` or a spec with
 //! `checkpoint: NAME|PATH` picks another. Names are folders under `models/weights/generator/`
-//! (or `$VIDEVAL_WEIGHTS/generator/`). Frame sizes that are multiples of 8 and at most
+//! (found as `weights_root()` says: `$VIDEVAL_WEIGHTS`, `$VIDEVAL_HOME/weights`, beside the binary,
+//! the checkout, or the embedded default checkpoint). Frame sizes that are multiples of 8 and at most
 //! [`MAX_NATIVE_PIXELS`] are generated directly; others are generated at the same aspect ratio
 //! near 32×32 pixels and resized (bilinear) to the requested size — the model's native scale is
 //! small, and the identity says so. Runs on the CPU, or CUDA with the `cuda` feature.
@@ -15,7 +16,7 @@ use videval_metrics::Video;
 use videval_metrics::preprocess::{Filter, Spatial, transform_video};
 use videval_models::generator::{Condition, Model, Request};
 
-use super::{AdapterInfo, GenError, Generator, Job, ModelSpec, Output, Perf, checkpoint_digest, input_media};
+use super::{AdapterInfo, GenError, Generator, Job, ModelSpec, Output, Perf, files_digest, input_media};
 use crate::error::{Error, Result};
 use crate::plan::ModelIdentity;
 use crate::suite::Mode;
@@ -39,10 +40,7 @@ const DEFAULT_STRENGTH: f64 = 0.6;
 
 /// Where committed generator checkpoints live.
 pub fn weights_dir() -> PathBuf {
-    match std::env::var_os("VIDEVAL_WEIGHTS") {
-        Some(d) => PathBuf::from(d).join("generator"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights/generator"),
-    }
+    videval_models::encoders::manifest::weights_root().join("generator")
 }
 
 /// Names of the committed checkpoints.
@@ -135,7 +133,8 @@ impl Bundled {
         let identity = ModelIdentity {
             adapter: "bundled".into(),
             name: name.unwrap_or_else(|| format!("bundled/{ckpt}")),
-            digest: checkpoint_digest(dir)?,
+            // What decides the videos: the weights and the architecture, not the training logs.
+            digest: files_digest(dir, &["config.json", "model.safetensors"])?,
             params,
         };
         let (peak_flops, peak_source) = videval_models::generator::measure_peak(&device)
@@ -272,6 +271,15 @@ impl Generator for Bundled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_checkpoint_is_embedded_in_the_binary() {
+        let embedded: Vec<&str> = videval_models::encoders::manifest::EMBEDDED.iter().map(|(n, _)| *n).collect();
+        for file in ["config.json", "model.safetensors"] {
+            let path = format!("generator/{DEFAULT_CHECKPOINT}/{file}");
+            assert!(embedded.contains(&path.as_str()), "{path} is not embedded: {embedded:?}");
+        }
+    }
 
     #[test]
     fn native_sizes_keep_aspect_and_multiples_of_eight() {

@@ -232,6 +232,19 @@ pub fn input_media(job: &Job<'_>, media: &Media) -> Result<videval_metrics::Vide
 }
 
 /// Hash of a checkpoint: the file's bytes, or for a folder its sorted file names and hashes.
+/// The digest of the named files of a checkpoint folder (those that decide its outputs, not its
+/// training logs), in the same form as [`checkpoint_digest`] of a folder holding only them.
+pub fn files_digest(dir: &Path, names: &[&str]) -> Result<String> {
+    let mut names = names.to_vec();
+    names.sort_unstable();
+    let mut parts = Vec::new();
+    for n in names {
+        let p = dir.join(n);
+        parts.push((Some(n.to_string()), crate::hash::sha256_file(&p).map_err(Error::io(&p))?));
+    }
+    Ok(crate::hash::key_of(&parts))
+}
+
 pub fn checkpoint_digest(path: &Path) -> Result<String> {
     if path.is_dir() {
         let mut parts = Vec::new();

@@ -130,9 +130,88 @@ pub fn verify_user(dir: &Path, name: &str, main: &str, how: &str) -> Result<Stri
         .ok_or_else(|| ManifestError::Read { path, reason: format!("entry {name:?} does not list {main}; {how}") })
 }
 
-/// The committed weights folder (`models/weights`) and its manifest.
+/// The files compiled into the binary, by path under the weights folder: the manifest, the world
+/// encoder and the default generator checkpoint — what a run on the defaults needs, so a copied
+/// or `cargo install`ed binary works with no checkout beside it.
+pub static EMBEDDED: &[(&str, &[u8])] = &[
+    ("manifest.json", include_bytes!("../../weights/manifest.json")),
+    ("encoder/world/config.json", include_bytes!("../../weights/encoder/world/config.json")),
+    ("encoder/world/model.safetensors", include_bytes!("../../weights/encoder/world/model.safetensors")),
+    ("generator/tiny-l-v2/config.json", include_bytes!("../../weights/generator/tiny-l-v2/config.json")),
+    ("generator/tiny-l-v2/model.safetensors", include_bytes!("../../weights/generator/tiny-l-v2/model.safetensors")),
+];
+
+/// The weights folder (`manifest.json`, `encoder/`, `generator/`), first found of:
+/// `$VIDEVAL_WEIGHTS`; `$VIDEVAL_HOME/weights`; `weights/` or `../share/videval/weights/` beside
+/// the binary; the source checkout the binary was built from, if it is still there; else the
+/// embedded files, written once to `$XDG_CACHE_HOME/videval` (or `~/.cache/videval`, or the
+/// temporary folder). Every file is checked against the manifest before it is loaded, wherever
+/// it came from.
 pub fn weights_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights")
+    let has = |d: &Path| d.join("manifest.json").is_file();
+    if let Some(d) = std::env::var_os("VIDEVAL_WEIGHTS") {
+        return PathBuf::from(d);
+    }
+    if let Some(home) = std::env::var_os("VIDEVAL_HOME") {
+        let d = PathBuf::from(home).join("weights");
+        if has(&d) {
+            return d;
+        }
+    }
+    if let Some(bin) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        for d in [bin.join("weights"), bin.join("../share/videval/weights")] {
+            if has(&d) {
+                return d;
+            }
+        }
+    }
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+    if has(&source) {
+        return source;
+    }
+    embedded_root()
+}
+
+/// The embedded files on disk (written once per process, atomically, to a folder named by
+/// their digest so two versions never mix).
+fn embedded_root() -> PathBuf {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let mut h = Sha256::new();
+        for (name, bytes) in EMBEDDED {
+            h.update(name.as_bytes());
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+        let digest: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        let candidates = [cache.join("videval"), std::env::temp_dir().join("videval")];
+        for base in candidates {
+            let dir = base.join(format!("weights-{digest}"));
+            if EMBEDDED.iter().all(|(name, bytes)| write_once(&dir.join(name), bytes).is_ok()) {
+                return dir;
+            }
+        }
+        // Unwritable everywhere: the manifest check names the missing files and how to fix it.
+        std::env::temp_dir().join(format!("videval/weights-{digest}"))
+    })
+    .clone()
+}
+
+/// Writes `bytes` to `path` unless a file of that size is there (a damaged one fails the
+/// manifest check with its own message); temp file and rename, so a reader never sees half.
+fn write_once(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 pub fn committed() -> Result<Manifest, ManifestError> {
