@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages videval builds against (FFmpeg dev libraries, clang for bindgen,
 # the ffmpeg CLI used by tests to make fixtures); with --tests also Debian's Chromium, in which
-# tests/tests/report_browser.rs opens the HTML reports. Idempotent: does nothing when all are present.
+# tests/tests/report_browser.rs opens the HTML reports, and Slurm with munge for tests/tests/slurm.rs. Idempotent: does nothing when all are present.
 set -euo pipefail
 packages=(build-essential pkg-config clang libclang-dev libavcodec-dev libavformat-dev
   libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev ffmpeg
   libfontconfig1-dev fonts-dejavu-core)
 if [ "${1:-}" = "--tests" ]; then
-  packages+=(chromium)
+  # Chromium opens the HTML reports; a one-node Slurm runs the emitted job files
+  # (tests/tests/slurm.rs, started by ci/slurm/local-cluster.sh).
+  packages+=(chromium slurmd slurmctld slurm-client munge)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -604,8 +604,18 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
     let run_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&run_name));
     let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
-    let mut argv =
-        vec!["run".to_string(), "--suite".into(), args.suites.join(","), "--model".into(), args.model.clone()];
+    // Jobs run in the job files' folder (or wherever the scheduler puts them): files named on
+    // the command line are passed as absolute paths.
+    let absolute = |a: &str| {
+        let p = Path::new(a);
+        if p.exists() {
+            std::path::absolute(p).map_or(a.to_string(), |p| p.display().to_string())
+        } else {
+            a.to_string()
+        }
+    };
+    let suites: Vec<String> = args.suites.iter().map(|s| absolute(s)).collect();
+    let mut argv = vec!["run".to_string(), "--suite".into(), suites.join(","), "--model".into(), absolute(&args.model)];
     argv.extend([
         "--store".into(),
         std::path::absolute(&args.store).unwrap_or(args.store.clone()).display().to_string(),
