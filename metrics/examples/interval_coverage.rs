@@ -9,22 +9,11 @@
 //! cargo run --release -p videval-metrics --example interval_coverage -- 400 [GROUPS] [DIMS]
 //! ```
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use videval_metrics::distribution::interval::simulation::gaussian;
 use videval_metrics::distribution::interval::{GROUPS, Scale, interval, jackknife_se, kvd_interval};
 use videval_metrics::distribution::{Contract, DistributionError, FeatureStats, Features, frechet_distance};
-
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u: f64 = rng.random::<f64>().max(1e-300);
-    let v: f64 = rng.random();
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
-
-fn gaussian(rng: &mut ChaCha8Rng, n: usize, d: usize, shift: f64, scale: f64) -> Features {
-    let rows: Vec<Vec<f64>> =
-        (0..n).map(|_| (0..d).map(|j| shift * (j % 2) as f64 + scale * normal(rng)).collect()).collect();
-    Features::from_rows(&rows).unwrap()
-}
 
 fn fd(a: &Features, b: &Features) -> Result<f64, DistributionError> {
     let c = Contract { extractor: "sim".into(), preprocess: "none".into() };

@@ -206,24 +206,34 @@ pub fn kvd_interval(
     )))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::distribution::{Contract, FeatureStats, frechet_distance};
+/// The feature sets the coverage simulations draw (`tests` below, the paired gate's simulations,
+/// `examples/interval_coverage.rs`): seeded and dependency-free.
+pub mod simulation {
     use rand::Rng;
+    use rand_chacha::ChaCha8Rng;
 
-    fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    use super::super::Features;
+
+    /// A standard normal draw by Box–Muller.
+    pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
         let u: f64 = rng.random::<f64>().max(1e-300);
         let v: f64 = rng.random();
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 
-    /// `n` rows of N(shift, diag(scale²)) in `d` dimensions.
-    fn gaussian(rng: &mut ChaCha8Rng, n: usize, d: usize, shift: f64, scale: f64) -> Features {
+    /// `n` rows in `d` dimensions of N(m, scale² I), where m is `shift` in odd dimensions, 0 else.
+    pub fn gaussian(rng: &mut ChaCha8Rng, n: usize, d: usize, shift: f64, scale: f64) -> Features {
         let rows: Vec<Vec<f64>> =
             (0..n).map(|_| (0..d).map(|j| shift * (j % 2) as f64 + scale * normal(rng)).collect()).collect();
-        Features::from_rows(&rows).unwrap()
+        Features::from_rows(&rows).expect("finite rows of equal length")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::simulation::gaussian;
+    use super::*;
+    use crate::distribution::{Contract, FeatureStats, frechet_distance};
 
     fn contract() -> Contract {
         Contract { extractor: "test".into(), preprocess: "none".into() }

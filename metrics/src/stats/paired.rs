@@ -250,14 +250,7 @@ mod simulations {
     //! per-case differences (3 seeds per case sharing a case effect), runs the gate's statistics
     //! with its own seed, and applies the rule.
     use super::*;
-    use rand::Rng;
-
-    /// Normal draws by Box–Muller (no extra dependency).
-    fn normal(rng: &mut ChaCha8Rng) -> f64 {
-        let u: f64 = rng.random::<f64>().max(1e-300);
-        let v: f64 = rng.random();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
+    use crate::distribution::interval::simulation::normal;
 
     /// `cases` cases of 3 seeds: difference = effect + case noise (sd `case_sd`) + seed noise (sd `seed_sd`).
     fn draw(rng: &mut ChaCha8Rng, cases: usize, effect: f64, case_sd: f64, seed_sd: f64) -> Vec<Vec<f64>> {

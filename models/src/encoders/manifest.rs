@@ -232,6 +232,21 @@ mod tests {
     }
 
     #[test]
+    fn files_outside_the_manifests_folder_are_refused() {
+        let dir = std::env::temp_dir().join(format!("videval-manifest-out-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (d, f) in [("w", "../../etc/passwd"), ("../w", "a.bin"), ("w", "/etc/passwd")] {
+            let text = format!(
+                r#"{{"schema":"{SCHEMA}","entries":[{{"name":"x","dir":"{d}","files":[{{"path":"{f}","sha256":"0","bytes":1}}],"source":"s","licence":"l","obtain":"o"}}]}}"#
+            );
+            std::fs::write(dir.join("manifest.json"), text).unwrap();
+            let e = Manifest::load(&dir.join("manifest.json")).unwrap_err().to_string();
+            assert!(e.contains("leaves the manifest's folder"), "{d} {f}: {e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_damaged_file_is_named_with_its_expected_checksum_and_the_fix() {
         let dir = std::env::temp_dir().join(format!("videval-manifest-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("w")).unwrap();
