@@ -20,7 +20,19 @@ fn no_cluster() -> Option<String> {
         Ok(o) => {
             let states = String::from_utf8_lossy(&o.stdout).into_owned();
             let up = states.lines().any(|s| ["idle", "mixed", "allocated"].contains(&s.trim()));
-            (!up).then(|| format!("no node accepts jobs (states: {:?})", states.trim()))
+            if !up {
+                return Some(format!("no node accepts jobs (states: {:?})", states.trim()));
+            }
+            // A node that is up but cannot run a job (daemons refused by the container) is no
+            // cluster either: one trivial job, waited for, decides.
+            let probe = Command::new("timeout")
+                .args(["120", "sbatch", "--wait", "--quiet", "--output=/dev/null", "--wrap", "true"])
+                .output();
+            match probe {
+                Ok(p) if p.status.success() => None,
+                Ok(p) => Some(format!("a trivial job did not run: {}", text(&p).trim())),
+                Err(e) => Some(format!("sbatch: {e}")),
+            }
         }
     }
 }
