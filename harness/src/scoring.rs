@@ -275,11 +275,7 @@ fn check_probes(video: &Video, expectations: &[Expectation]) -> Value {
     let ctx = probes::Context::new(video);
     let verdicts: Vec<probes::Verdict> = expectations.iter().map(|e| probes::check(e, &ctx)).collect();
     let passed = verdicts.iter().filter(|v| v.pass).count();
-    let detail = verdicts
-        .iter()
-        .map(|v| format!("{}: {}", if v.pass { "pass" } else { "FAIL" }, v.reason))
-        .collect::<Vec<_>>()
-        .join(" | ");
+    let detail = verdicts.iter().map(probes::Verdict::detail).collect::<Vec<_>>().join(" | ");
     Value { value: passed as f64 / verdicts.len() as f64, detail: Some(detail) }
 }
 

@@ -226,9 +226,10 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
                     .details
                     .iter()
                     .flat_map(|(probe, d)| {
-                        d.split(" | ")
-                            .filter(|c| c.starts_with("FAIL"))
-                            .map(move |c| format!("{probe}: {}", c.trim_start_matches("FAIL: ")))
+                        crate::results::failures(d).map(move |(kind, reason)| match kind {
+                            "unclassified" => format!("{probe}: {reason}"),
+                            _ => format!("{probe}: {kind} — {reason}"),
+                        })
                     })
                     .collect(),
                 poster: media(x, |m| m.poster.as_ref()),
@@ -343,11 +344,14 @@ mod tests {
     #[test]
     fn failed_checks_are_listed_with_their_reasons() {
         let mut r = results();
-        r.samples[0]
-            .details
-            .insert("probe:gravity".into(), "pass: falls | FAIL: acceleration -1.0 does not point down".into());
+        r.samples[0].details.insert(
+            "probe:gravity".into(),
+            "pass: falls | FAIL (wrong direction): acceleration -1.0 does not point down".into(),
+        );
+        r.samples[0].details.insert("probe:bounce".into(), "FAIL: 0 bounce(s), expected ≥ 1".into());
         let html = render_run(&r, &Provenance::default(), &Posters::new()).unwrap();
-        assert!(html.contains("probe:gravity: acceleration -1.0 does not point down"), "{html}");
+        assert!(html.contains("probe:gravity: wrong direction — acceleration -1.0 does not point down"), "{html}");
+        assert!(html.contains("probe:bounce: 0 bounce(s), expected ≥ 1"), "a line without a kind reads as before");
         assert!(!html.contains("probe:gravity: falls"));
     }
 

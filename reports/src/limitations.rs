@@ -28,6 +28,8 @@ struct Failure {
     probe: String,
     kind: String,
     count: usize,
+    /// One reason of this kind, word for word.
+    example: String,
 }
 
 #[derive(Serialize)]
@@ -47,16 +49,6 @@ struct Ctx {
     complete: bool,
 }
 
-/// The kind of a failure: its reason with numbers and names of values removed
-/// ("acceleration -0.00 h/s² does not point down" → "acceleration # h/s² does not point down").
-pub fn failure_kind(reason: &str) -> String {
-    reason
-        .split_whitespace()
-        .map(|w| if w.chars().any(|c| c.is_ascii_digit()) { "#" } else { w })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 pub fn render_limitations(results: &Results, posters: &Posters, max_examples: usize) -> Result<String, RenderError> {
     let mut capabilities = Vec::new();
     for (suite, s) in &results.suites {
@@ -71,20 +63,23 @@ pub fn render_limitations(results: &Results, posters: &Posters, max_examples: us
             });
         }
     }
-    let mut taxonomy: BTreeMap<(String, String), usize> = BTreeMap::new();
+    // (probe, kind) → (samples, the first reason of that kind).
+    let mut taxonomy: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
     let mut examples = Vec::new();
     for s in &results.samples {
         let mut reasons = Vec::new();
         if s.status != "ok" {
             let kind = "generation failed".to_string();
-            *taxonomy.entry(("generation".into(), kind)).or_default() += 1;
+            let error = s.error.clone().unwrap_or_default();
+            taxonomy.entry(("generation".into(), kind)).or_insert((0, error)).0 += 1;
             reasons.push(format!("generation: {}", s.error.clone().unwrap_or_default()));
         }
         for (probe, detail) in &s.details {
-            for check in detail.split(" | ").filter_map(|c| c.strip_prefix("FAIL: ")) {
-                *taxonomy.entry((probe.trim_start_matches("probe:").to_string(), failure_kind(check))).or_default() +=
-                    1;
-                reasons.push(format!("{}: {check}", probe.trim_start_matches("probe:")));
+            let probe = probe.trim_start_matches("probe:");
+            for (kind, reason) in crate::results::failures(detail) {
+                let entry = taxonomy.entry((probe.to_string(), kind.to_string())).or_insert((0, reason.to_string()));
+                entry.0 += 1;
+                reasons.push(format!("{probe}: {kind} — {reason}"));
             }
         }
         if !reasons.is_empty() && s.seed_idx == 0 && examples.len() < max_examples {
@@ -100,7 +95,7 @@ pub fn render_limitations(results: &Results, posters: &Posters, max_examples: us
         }
     }
     let mut taxonomy: Vec<Failure> =
-        taxonomy.into_iter().map(|((probe, kind), count)| Failure { probe, kind, count }).collect();
+        taxonomy.into_iter().map(|((probe, kind), (count, example))| Failure { probe, kind, count, example }).collect();
     taxonomy
         .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.probe.cmp(&b.probe)).then_with(|| a.kind.cmp(&b.kind)));
     let model = match &results.model {
@@ -119,11 +114,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failure_kinds_drop_the_numbers() {
-        assert_eq!(
-            failure_kind("acceleration -0.00 h/s² does not point down"),
-            "acceleration # h/s² does not point down"
-        );
-        assert_eq!(failure_kind("1 bounce(s), expected ≥ 2"), "# bounce(s), expected ≥ #");
+    fn the_taxonomy_groups_on_the_probes_kinds_and_keeps_reasons_whole() {
+        use crate::results::{Results, Sample};
+        let sample = |case: &str, detail: &str| Sample {
+            suite: "s".into(),
+            case_id: case.into(),
+            seed_idx: 0,
+            seed: 1,
+            cluster: case.into(),
+            prompt: "p".into(),
+            status: "ok".into(),
+            video_sha256: None,
+            error: None,
+            metrics: Default::default(),
+            metric_errors: Default::default(),
+            details: [("probe:motion".to_string(), detail.to_string())].into(),
+        };
+        let results = Results {
+            schema: crate::results::RESULTS_SCHEMA.into(),
+            plan_hash: "h".into(),
+            model: serde_json::json!({"name": "m"}),
+            complete: true,
+            missing_units: vec![],
+            suites: Default::default(),
+            samples: vec![
+                sample("a", "FAIL (wrong direction): moves -0.078 h left (dx +0.078, dy -0.043)"),
+                sample("b", "FAIL (wrong direction): moves -0.191 h right (dx -0.191, dy -0.048)"),
+                sample("c", "FAIL (object not found): no green ball found in the video"),
+            ],
+            throughput: None,
+        };
+        let html = render_limitations(&results, &Default::default(), 5).unwrap();
+        // Two kinds, counted exactly; reasons appear whole (parentheses, signs and all).
+        assert!(html.contains("<td>wrong direction</td><td class=\"num\">2</td>"), "{html}");
+        assert!(html.contains("<td>object not found</td><td class=\"num\">1</td>"), "{html}");
+        assert!(html.contains("moves -0.078 h left (dx +0.078, dy -0.043)"), "{html}");
+        assert!(!html.contains("moves # h"), "no number is replaced");
     }
 }

@@ -129,3 +129,34 @@ pub struct Sample {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
 }
+
+/// The failed checks of a probe's detail line (`pass: … | FAIL (kind): reason | …`), each as
+/// (kind, reason). Lines written before probes named their failures (`FAIL: reason`) give the
+/// kind "unclassified" and keep their reason whole.
+pub fn failures(detail: &str) -> impl Iterator<Item = (&str, &str)> {
+    detail.split(" | ").filter_map(|check| {
+        if let Some(rest) = check.strip_prefix("FAIL (") {
+            return rest.split_once("): ");
+        }
+        check.strip_prefix("FAIL: ").map(|reason| ("unclassified", reason))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failures;
+
+    #[test]
+    fn failed_checks_keep_their_kind_and_their_whole_reason() {
+        let detail = "pass: falls down | FAIL (wrong direction): moves -0.078 h left (dx +0.078, dy -0.043) | \
+                      FAIL: 1 bounce(s), expected ≥ 2";
+        let got: Vec<(&str, &str)> = failures(detail).collect();
+        assert_eq!(
+            got,
+            [
+                ("wrong direction", "moves -0.078 h left (dx +0.078, dy -0.043)"),
+                ("unclassified", "1 bounce(s), expected ≥ 2")
+            ]
+        );
+    }
+}

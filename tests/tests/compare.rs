@@ -89,8 +89,10 @@ fn limitations_report_lists_capabilities_failures_and_examples() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     let html = String::from_utf8(sb.read("runs/disc/limitations.html")).unwrap();
     assert!(html.contains("Pass rate by capability") && html.contains("<strong>physics</strong>"));
-    // The disc generator moves at constant speed: gravity fails, and the taxonomy says how.
-    assert!(html.contains("<td>gravity</td><td>acceleration # h"), "{html}");
+    // The disc generator moves at constant speed: gravity fails, and the taxonomy says how — by
+    // the probe's own kind, with one reason quoted whole.
+    assert!(html.contains("<td>gravity</td><td>wrong acceleration direction</td>"), "{html}");
+    assert!(html.contains("h&#x2f;s² does not point down") && !html.contains("acceleration # h"), "{html}");
     assert!(html.contains("class=\"example\"") && html.contains("<img"));
 }
 

@@ -8,13 +8,16 @@ use super::{Aspect, Context, Verdict, parse_ratio};
 const BAR_LEVEL: f64 = 12.0;
 
 pub fn check(p: &Aspect, ctx: &Context<'_>) -> Verdict {
-    let Some(want) = parse_ratio(&p.ratio) else { return Verdict::fail(format!("bad ratio \"{}\"", p.ratio)) };
+    let Some(want) = parse_ratio(&p.ratio) else {
+        return Verdict::fail("bad expectation", format!("bad ratio \"{}\"", p.ratio));
+    };
     let v = ctx.video;
     let got = f64::from(v.width()) / f64::from(v.height());
     let err = (got / want - 1.0).abs();
     if err > p.tolerance {
         return Verdict::new(
             false,
+            "wrong aspect ratio",
             Some(got),
             format!("aspect {got:.4} vs {want:.4} requested ({:.1}% off)", 100.0 * err),
         );
@@ -36,7 +39,7 @@ pub fn check(p: &Aspect, ctx: &Context<'_>) -> Verdict {
     let (bw, bh) = ((w / 20).max(1), (h / 20).max(1));
     let bars = [band(0..w, 0..bh), band(0..w, h - bh..h), band(0..bw, 0..h), band(w - bw..w, 0..h)];
     if bars.iter().any(|&l| l < BAR_LEVEL) {
-        return Verdict::new(false, Some(got), format!("aspect {got:.4} but the picture has black bars"));
+        return Verdict::new(false, "black bars", Some(got), format!("aspect {got:.4} but the picture has black bars"));
     }
     // Anamorphic squeezes keep the frame's ratio but stretch the picture: circles must stay round.
     for t in ctx.tracks() {
@@ -52,11 +55,12 @@ pub fn check(p: &Aspect, ctx: &Context<'_>) -> Verdict {
             if !(0.87..=1.15).contains(&median) {
                 return Verdict::new(
                     false,
+                    "picture stretched",
                     Some(got),
                     format!("aspect {got:.4} but circles are stretched (box width/height {median:.2})"),
                 );
             }
         }
     }
-    Verdict::new(true, Some(got), format!("aspect {got:.4} ({} requested), circles round", p.ratio))
+    Verdict::new(true, "", Some(got), format!("aspect {got:.4} ({} requested), circles round", p.ratio))
 }

@@ -12,7 +12,7 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     let unit = ctx.unit();
     let ys: Vec<f64> = track.seen().map(|(t, o)| ctx.world_center(t, o)[1] / unit).collect();
     if ys.len() < 3 {
-        return Verdict::fail("seen in fewer than 3 frames");
+        return Verdict::fail("object barely seen", "seen in fewer than 3 frames");
     }
     let contacts = contacts(&ys);
     let count = contacts.len() as f64;
@@ -34,16 +34,19 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     }
     let es: Vec<f64> = peaks.windows(2).filter(|w| w[0] > 0.02).map(|w| (w[1].max(0.0) / w[0]).sqrt()).collect();
     let e = (!es.is_empty()).then(|| es[0]);
-    let mut problems = Vec::new();
+    // (kind, reason) of each problem; the first names the failure.
+    let mut problems: Vec<(&str, String)> = Vec::new();
     if let Some(b) = &p.count {
         if !b.contains(count) {
-            problems.push(format!("{count} bounce(s), expected {}", bound_words(b)));
+            problems.push(("wrong bounce count", format!("{count} bounce(s), expected {}", bound_words(b))));
         }
     }
     if let Some(b) = &p.restitution {
         match e {
-            Some(e) if !b.contains(e) => problems.push(format!("restitution {e:.2} not {}", bound_words(b))),
-            None => problems.push("no rebound to measure restitution from".into()),
+            Some(e) if !b.contains(e) => {
+                problems.push(("restitution out of range", format!("restitution {e:.2} not {}", bound_words(b))))
+            }
+            None => problems.push(("no rebound", "no rebound to measure restitution from".into())),
             _ => {}
         }
     }
@@ -51,7 +54,7 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     let reason = if pass {
         format!("{count} bounce(s){}", e.map_or(String::new(), |e| format!(", restitution {e:.2}")))
     } else {
-        problems.join("; ")
+        problems.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
     };
-    Verdict::new(pass, Some(count), reason)
+    Verdict::new(pass, problems.first().map_or("", |p| p.0), Some(count), reason)
 }

@@ -35,12 +35,13 @@ pub fn classify(ctx: &Context<'_>) -> Option<(CameraMotion, f64)> {
 
 pub fn check(p: &Camera, ctx: &Context<'_>) -> Verdict {
     let Some((class, speed)) = classify(ctx) else {
-        return Verdict::fail("too little texture to measure camera motion");
+        return Verdict::fail("not measurable", "too little texture to measure camera motion");
     };
-    let name = |c: CameraMotion| format!("{c:?}").to_lowercase();
+    let name = |c: CameraMotion| super::words(c);
     if class != p.motion {
         return Verdict::new(
             false,
+            "wrong camera motion",
             Some(speed),
             format!("camera {} at {speed:.3}/s, expected {}", name(class), name(p.motion)),
         );
@@ -49,10 +50,11 @@ pub fn check(p: &Camera, ctx: &Context<'_>) -> Verdict {
         if !b.contains(speed) {
             return Verdict::new(
                 false,
+                "camera speed out of range",
                 Some(speed),
                 format!("camera {} at {speed:.3}/s, expected speed {}", name(class), bound_words(b)),
             );
         }
     }
-    Verdict::new(true, Some(speed), format!("camera {} at {speed:.3}/s", name(class)))
+    Verdict::new(true, "", Some(speed), format!("camera {} at {speed:.3}/s", name(class)))
 }

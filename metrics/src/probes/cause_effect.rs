@@ -35,7 +35,7 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
         (Err(v), _) | (_, Err(v)) => return v,
     };
     if cause.id == effect.id {
-        return Verdict::fail("cause and effect name the same object");
+        return Verdict::fail("bad expectation", "cause and effect name the same object");
     }
     let touched = match &p.via {
         Some(r) => match ctx.find(r) {
@@ -47,22 +47,24 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
     let n = cause.frames.len().min(touched.frames.len());
     let reach = step(cause).max(step(touched)) + 1.0;
     let contact = (0..n).find(|&t| gap(cause, touched, t).is_some_and(|g| g <= reach));
-    let Some((t0, first)) = effect.first() else { return Verdict::fail("effect never seen") };
+    let Some((t0, first)) = effect.first() else { return Verdict::fail("object not found", "effect never seen") };
     // The effect is named by how it looks before the change: it must start that way (a
     // time-reversed clip starts in the changed state).
     if p.change == Change::ChangesColor && p.effect.color.is_some_and(|c| c != first.color) {
-        return Verdict::fail(format!(
-            "the effect starts {} rather than {}",
-            first.color.name(),
-            p.effect.color.map_or("", |c| c.name())
-        ));
+        return Verdict::fail(
+            "starts changed",
+            format!("the effect starts {} rather than {}", first.color.name(), p.effect.color.map_or("", |c| c.name())),
+        );
     }
     if p.change == Change::ChangesShape && p.effect.shape.is_some_and(|s| s != first.shape) {
-        return Verdict::fail(format!(
-            "the effect starts a {} rather than a {}",
-            first.shape.name(),
-            p.effect.shape.map_or("", |s| s.name())
-        ));
+        return Verdict::fail(
+            "starts changed",
+            format!(
+                "the effect starts a {} rather than a {}",
+                first.shape.name(),
+                p.effect.shape.map_or("", |s| s.name())
+            ),
+        );
     }
     let unit = ctx.unit();
     let change = match p.change {
@@ -78,20 +80,25 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
         }
     }
     .map(|(t, _)| t);
-    let word = format!("{:?}", p.change).to_lowercase();
+    let word = super::words(p.change);
     match (contact, change) {
-        (_, None) => Verdict::fail(format!("the effect never {word}")),
-        (None, Some(t)) => {
-            Verdict::new(false, Some(t as f64 * ctx.dt()), format!("{word} at frame {t} without any contact"))
-        }
+        (_, None) => Verdict::fail("no effect", format!("the effect never {word}")),
+        (None, Some(t)) => Verdict::new(
+            false,
+            "effect without contact",
+            Some(t as f64 * ctx.dt()),
+            format!("{word} at frame {t} without any contact"),
+        ),
         // One frame of slack: the contact can fall between two frames.
         (Some(c), Some(t)) if t + 1 < c => Verdict::new(
             false,
+            "effect before its cause",
             Some((t as f64 - c as f64) * ctx.dt()),
             format!("{word} at frame {t}, before the contact at frame {c}"),
         ),
         (Some(c), Some(t)) => Verdict::new(
             true,
+            "",
             Some((t as f64 - c as f64) * ctx.dt()),
             format!("contact at frame {c}, then {word} at frame {t}"),
         ),

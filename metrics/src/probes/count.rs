@@ -19,5 +19,10 @@ pub fn check(p: &Count, ctx: &Context<'_>) -> Verdict {
     let median = per_frame[per_frame.len() / 2] as f64;
     let what = p.object.as_ref().map_or("objects".to_string(), |r| format!("{}s", describe(r)));
     let pass = p.count.contains(median);
-    Verdict::new(pass, Some(median), format!("{median} {what} per frame (median), expected {}", bound_words(&p.count)))
+    Verdict::new(
+        pass,
+        "wrong count",
+        Some(median),
+        format!("{median} {what} per frame (median), expected {}", bound_words(&p.count)),
+    )
 }

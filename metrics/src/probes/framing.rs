@@ -21,5 +21,6 @@ pub fn check(p: &Framing, ctx: &Context<'_>) -> Verdict {
     let stays = frac >= 0.9;
     let pass = stays == p.inside;
     let reason = format!("inside the frame in {inside} of {n} frames");
-    Verdict::new(pass, Some(frac), reason)
+    let kind = if p.inside { "leaves the frame" } else { "stays in the frame" };
+    Verdict::new(pass, kind, Some(frac), reason)
 }

@@ -18,41 +18,51 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     let seg = &pts[..end];
     let (ts, ys): (Vec<f64>, Vec<f64>) = seg.iter().copied().unzip();
     let Some((c, r2)) = fit_parabola(&ts, &ys) else {
-        return Verdict::fail(format!("only {} frames of free flight: too few to fit a parabola", seg.len()));
+        return Verdict::fail(
+            "too few frames",
+            format!("only {} frames of free flight: too few to fit a parabola", seg.len()),
+        );
     };
     let accel = 2.0 * c[2];
     let (want_down, label) = match p.direction {
         Direction::Down => (true, "down"),
         Direction::Up => (false, "up"),
-        Direction::Left | Direction::Right => return Verdict::fail("gravity direction must be up or down"),
+        Direction::Left | Direction::Right => {
+            return Verdict::fail("bad expectation", "gravity direction must be up or down");
+        }
     };
     let signed = if want_down { accel } else { -accel };
     // At the end of its flight the object must be moving the way gravity pulls it (a
     // time-reversed fall ends rising to a stop).
     let last_step = ys[ys.len() - 1] - ys[ys.len() - 2];
     let descent = if want_down { last_step } else { -last_step };
-    let mut problems = Vec::new();
+    // (kind, reason) of each problem; the first names the failure.
+    let mut problems: Vec<(&str, String)> = Vec::new();
     if signed < 0.2 {
-        problems.push(format!("acceleration {accel:.2} h/s² does not point {label}"));
+        problems.push(("wrong acceleration direction", format!("acceleration {accel:.2} h/s² does not point {label}")));
     }
     if descent <= 0.0 {
-        problems.push(format!("the object is not moving {label} at the end of its flight ({descent:+.3} h per frame)"));
+        problems.push((
+            "not falling at the end",
+            format!("the object is not moving {label} at the end of its flight ({descent:+.3} h per frame)"),
+        ));
     }
     if let Some(b) = &p.accel {
         if !b.contains(signed) {
-            problems.push(format!("|acceleration| {signed:.2} h/s² not {}", bound_words(b)));
+            problems
+                .push(("acceleration out of range", format!("|acceleration| {signed:.2} h/s² not {}", bound_words(b))));
         }
     }
     if let Some(b) = &p.r2 {
         if !b.contains(r2) {
-            problems.push(format!("parabola R² {r2:.3} not {}", bound_words(b)));
+            problems.push(("not a parabola", format!("parabola R² {r2:.3} not {}", bound_words(b))));
         }
     }
     let pass = problems.is_empty();
     let reason = if pass {
         format!("falls {label} with acceleration {signed:.2} h/s² (R² {r2:.3}) over {} frames", seg.len())
     } else {
-        problems.join("; ")
+        problems.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
     };
-    Verdict::new(pass, Some(signed), reason)
+    Verdict::new(pass, problems.first().map_or("", |p| p.0), Some(signed), reason)
 }

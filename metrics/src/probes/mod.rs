@@ -400,16 +400,40 @@ pub struct Verdict {
     /// The measured quantity the verdict rests on (units in the reason), when there is one.
     pub value: Option<f64>,
     pub reason: String,
+    /// What kind of failure this is, in a few fixed words ("object not found", "wrong
+    /// direction"): reports group failures on it, exactly, while the reason keeps the numbers.
+    /// Empty for a pass.
+    pub kind: String,
 }
 
 impl Verdict {
-    pub fn new(pass: bool, value: Option<f64>, reason: impl Into<String>) -> Verdict {
-        Verdict { pass, value, reason: reason.into() }
+    /// The verdict of a measured check: `kind` names the failure when `pass` is false.
+    pub fn new(pass: bool, kind: &str, value: Option<f64>, reason: impl Into<String>) -> Verdict {
+        let kind = if pass { String::new() } else { kind.to_string() };
+        Verdict { pass, value, reason: reason.into(), kind }
     }
 
-    pub fn fail(reason: impl Into<String>) -> Verdict {
-        Verdict::new(false, None, reason)
+    pub fn fail(kind: &str, reason: impl Into<String>) -> Verdict {
+        Verdict::new(false, kind, None, reason)
     }
+
+    /// The verdict as the sample's detail line: `pass: reason` or `FAIL (kind): reason`
+    /// (`videval_reports::results::parse_failure` reads it back).
+    pub fn detail(&self) -> String {
+        if self.pass { format!("pass: {}", self.reason) } else { format!("FAIL ({}): {}", self.kind, self.reason) }
+    }
+}
+
+/// "StartsMoving" → "starts moving": an enum's name as words for reasons.
+pub fn words(name: impl std::fmt::Debug) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{name:?}").chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }
 
 /// What probes measure a video through, computed once and shared by all its expectations.
@@ -456,7 +480,7 @@ impl<'a> Context<'a> {
             .max_by(|a, b| {
                 (a.seen().count() as f64 * a.mean_area()).total_cmp(&(b.seen().count() as f64 * b.mean_area()))
             })
-            .ok_or_else(|| Verdict::fail(format!("no {} found in the video", describe(r))))
+            .ok_or_else(|| Verdict::fail("object not found", format!("no {} found in the video", describe(r))))
     }
 
     /// Whether `r` is there as a moving object: [`Context::find`] finds it, in at least half the
@@ -505,6 +529,7 @@ pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
         Expectation::Framing(p) => framing::check(p, ctx),
         Expectation::Aspect(p) => aspect::check(p, ctx),
         Expectation::Continuity(_) => Verdict::fail(
+            "not measurable",
             "not measurable yet: continuity needs the conditioning input, which generators do not receive yet",
         ),
         Expectation::Loop(p) => loop_::check(p, ctx),

@@ -12,9 +12,11 @@ pub fn check(p: &Motion, ctx: &Context<'_>) -> Verdict {
         Ok(t) => t,
         Err(v) => return v,
     };
-    let (Some((t0, a)), Some((t1, b))) = (track.first(), track.last()) else { return Verdict::fail("never seen") };
+    let (Some((t0, a)), Some((t1, b))) = (track.first(), track.last()) else {
+        return Verdict::fail("object not found", "never seen");
+    };
     if t1 == t0 {
-        return Verdict::fail("seen in one frame only");
+        return Verdict::fail("object barely seen", "seen in one frame only");
     }
     let (pa, pb) = (ctx.world_center(t0, a), ctx.world_center(t1, b));
     let unit = ctx.unit();
@@ -26,18 +28,24 @@ pub fn check(p: &Motion, ctx: &Context<'_>) -> Verdict {
         Direction::Down => dy,
     };
     let speed = along / ((t1 - t0) as f64 * ctx.dt());
-    let word = format!("{:?}", p.direction).to_lowercase();
+    let word = super::words(p.direction);
     if along < MIN_SHIFT {
-        return Verdict::new(false, Some(speed), format!("moves {along:+.3} h {word} (dx {dx:+.3}, dy {dy:+.3})"));
+        return Verdict::new(
+            false,
+            "wrong direction",
+            Some(speed),
+            format!("moves {along:+.3} h {word} (dx {dx:+.3}, dy {dy:+.3})"),
+        );
     }
     if let Some(b) = &p.speed {
         if !b.contains(speed) {
             return Verdict::new(
                 false,
+                "speed out of range",
                 Some(speed),
                 format!("speed {speed:.3} h/s {word}, expected {}", bound_words(b)),
             );
         }
     }
-    Verdict::new(true, Some(speed), format!("moves {word} {along:.3} h at {speed:.3} h/s"))
+    Verdict::new(true, "", Some(speed), format!("moves {word} {along:.3} h at {speed:.3} h/s"))
 }

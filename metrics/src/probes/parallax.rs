@@ -17,7 +17,7 @@ pub fn check(p: &Parallax, ctx: &Context<'_>) -> Verdict {
         (Err(v), _) | (_, Err(v)) => return v,
     };
     if near.id == far.id {
-        return Verdict::fail("near and far name the same object");
+        return Verdict::fail("bad expectation", "near and far name the same object");
     }
     // Compare over the frames where both objects are wholly inside the picture: a part cut off
     // by the border drags the visible centre.
@@ -30,19 +30,25 @@ pub fn check(p: &Parallax, ctx: &Context<'_>) -> Verdict {
     };
     let both: Vec<usize> = (0..ctx.video.len()).filter(|&i| whole(near, i) && whole(far, i)).collect();
     let (Some(&t0), Some(&t1)) = (both.first(), both.last()) else {
-        return Verdict::fail("the two objects are never both wholly in the picture");
+        return Verdict::fail("never both in the picture", "the two objects are never both wholly in the picture");
     };
     let (Some(a), Some(b)) = (shift(near, t0, t1), shift(far, t0, t1)) else {
-        return Verdict::fail("objects not seen");
+        return Verdict::fail("object not found", "objects not seen");
     };
     let unit = ctx.unit();
     if a.max(b) / unit < 0.02 {
-        return Verdict::new(false, Some(0.0), "neither object moves on screen: no camera motion to judge parallax by");
+        return Verdict::new(
+            false,
+            "no camera motion",
+            Some(0.0),
+            "neither object moves on screen: no camera motion to judge parallax by",
+        );
     }
     let ratio = a / b.max(1e-6);
     let pass = ratio >= 1.1;
     Verdict::new(
         pass,
+        "no parallax",
         Some(ratio),
         format!("near object moves {:.3} h, far {:.3} h on screen (ratio {ratio:.2})", a / unit, b / unit),
     )

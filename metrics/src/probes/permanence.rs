@@ -22,6 +22,7 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
         if last + 2 < total && !at_edge {
             return Verdict::new(
                 false,
+                "vanishes",
                 Some(hidden as f64),
                 format!("vanishes at frame {} and never comes back", last + 1),
             );
@@ -44,25 +45,26 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
         counts.into_iter().max_by_key(|c| c.1).map(|c| c.0).unwrap_or_default()
     };
     let max_area = |obs: &[&Observation]| obs.iter().map(|o| o.area).fold(0.0, f64::max);
-    let mut problems = Vec::new();
+    // (kind, reason) of each problem; the first names the failure.
+    let mut problems: Vec<(&str, String)> = Vec::new();
     let (ca, cb) = (modal(&before, &|o| o.color.name().into()), modal(&after, &|o| o.color.name().into()));
     if p.same_color && ca != cb {
-        problems.push(format!("comes back {cb} instead of {ca}"));
+        problems.push(("comes back another colour", format!("comes back {cb} instead of {ca}")));
     }
     // Shape classes are unreliable below ~80 px of area (a few pixels across).
     let (sa, sb) = (modal(&before, &|o| o.shape.name().into()), modal(&after, &|o| o.shape.name().into()));
     if p.same_shape && sa != sb && max_area(&before).min(max_area(&after)) >= 80.0 {
-        problems.push(format!("comes back a {sb} instead of a {sa}"));
+        problems.push(("comes back another shape", format!("comes back a {sb} instead of a {sa}")));
     }
     let ratio = max_area(&after) / max_area(&before).max(1.0);
     if gaps > 0 && !(0.5..=2.0).contains(&ratio) {
-        problems.push(format!("comes back {ratio:.2}× its size"));
+        problems.push(("comes back another size", format!("comes back {ratio:.2}× its size")));
     }
     let pass = problems.is_empty();
     let reason = if pass {
         format!("seen frames {first}–{last}, hidden {hidden} frame(s) in {gaps} gap(s), same identity")
     } else {
-        problems.join("; ")
+        problems.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
     };
-    Verdict::new(pass, Some(hidden as f64), reason)
+    Verdict::new(pass, problems.first().map_or("", |p| p.0), Some(hidden as f64), reason)
 }

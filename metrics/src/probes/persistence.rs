@@ -44,12 +44,13 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
             let path = distinct.join(" → ");
             Verdict::new(
                 pass,
+                "changes back",
                 Some(changes as f64),
                 if pass { format!("stays {path}") } else { format!("changes back: {path}") },
             )
         }
         Persisting::Trail => {
-            let Some(color) = track.main_color() else { return Verdict::fail("never seen") };
+            let Some(color) = track.main_color() else { return Verdict::fail("object not found", "never seen") };
             let areas: Vec<f64> = ctx
                 .video
                 .frames()
@@ -62,7 +63,7 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
             let pass = growth >= 1.5 && a1 >= 0.9 * peak;
             let reason =
                 format!("paint area grows {growth:.2}× and ends at {:.0}% of its peak", 100.0 * a1 / peak.max(1.0));
-            Verdict::new(pass, Some(growth), reason)
+            Verdict::new(pass, "trail does not persist", Some(growth), reason)
         }
     }
 }

@@ -9,7 +9,7 @@ pub fn check(p: &Position, ctx: &Context<'_>) -> Verdict {
         (Err(v), _) | (_, Err(v)) => return v,
     };
     if a.id == b.id {
-        return Verdict::fail("both references name the same object");
+        return Verdict::fail("bad expectation", "both references name the same object");
     }
     let both: Vec<usize> =
         (0..a.frames.len().min(b.frames.len())).filter(|&t| a.frames[t].is_some() && b.frames[t].is_some()).collect();
@@ -19,7 +19,7 @@ pub fn check(p: &Position, ctx: &Context<'_>) -> Verdict {
         When::Throughout => both.clone(),
     };
     if frames.is_empty() {
-        return Verdict::fail("the two objects are never seen together");
+        return Verdict::fail("never seen together", "the two objects are never seen together");
     }
     let unit = ctx.unit();
     let margin = 0.01 * unit;
@@ -37,8 +37,8 @@ pub fn check(p: &Position, ctx: &Context<'_>) -> Verdict {
     let results: Vec<(bool, f64)> = frames.iter().map(|&t| holds(t)).collect();
     let ok = results.iter().filter(|r| r.0).count();
     let mean = results.iter().map(|r| r.1).sum::<f64>() / results.len() as f64;
-    let word = format!("{:?}", p.relation).to_lowercase();
+    let word = super::words(p.relation);
     let pass = ok == results.len();
     let reason = format!("{word} holds in {ok} of {} frame(s) (mean separation {mean:+.3} h)", results.len());
-    Verdict::new(pass, Some(mean), reason)
+    Verdict::new(pass, "wrong side", Some(mean), reason)
 }

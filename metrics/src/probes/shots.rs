@@ -41,6 +41,7 @@ pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
         if !b.contains(found.len() as f64) {
             return Verdict::new(
                 false,
+                "wrong number of cuts",
                 Some(found.len() as f64),
                 format!("{} cut(s), expected {}", found.len(), bound_words(b)),
             );
@@ -53,6 +54,7 @@ pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
             let names = |v: &[Color]| v.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
             return Verdict::new(
                 false,
+                "objects change across a cut",
                 Some(found.len() as f64),
                 format!("cut at frame {c}: [{}] before, [{}] after", names(&kb), names(&ka)),
             );
@@ -68,6 +70,7 @@ pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
                 if (ra / rb - 1.0).abs() > 0.3 {
                     return Verdict::new(
                         false,
+                        "sizes change across a cut",
                         Some(found.len() as f64),
                         format!(
                             "cut at frame {c}: {} / {} size ratio {rb:.2} becomes {ra:.2}",
@@ -81,6 +84,7 @@ pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
     }
     Verdict::new(
         true,
+        "",
         Some(found.len() as f64),
         format!("{} cut(s); the same objects keep colours and relative sizes", found.len()),
     )
