@@ -261,7 +261,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
             }
             .map(|value| Value { value, detail: None }),
             Need::Probes(expectations) => match &video {
-                Some(v) => Ok(check_probes(v, expectations)),
+                Some(v) => check_probes(v, expectations),
                 None => Err(Failure::Error("probes were not given the whole clip".into())),
             },
         };
@@ -270,13 +270,19 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
     Ok(out)
 }
 
-/// Checks every expectation against the clip: the fraction passed, and each verdict in words.
-fn check_probes(video: &Video, expectations: &[Expectation]) -> Value {
+/// Checks every expectation against the clip: the fraction of the measurable checks that pass,
+/// and each verdict in words. A check that cannot be measured counts neither way; when none can
+/// be, the probe does not apply to this video.
+fn check_probes(video: &Video, expectations: &[Expectation]) -> Outcome {
     let ctx = probes::Context::new(video);
     let verdicts: Vec<probes::Verdict> = expectations.iter().map(|e| probes::check(e, &ctx)).collect();
+    let measured = verdicts.iter().filter(|v| v.measurable()).count();
     let passed = verdicts.iter().filter(|v| v.pass).count();
     let detail = verdicts.iter().map(probes::Verdict::detail).collect::<Vec<_>>().join(" | ");
-    Value { value: passed as f64 / verdicts.len() as f64, detail: Some(detail) }
+    if measured == 0 {
+        return Err(Failure::NotApplicable(detail));
+    }
+    Ok(Value { value: passed as f64 / measured as f64, detail: Some(detail) })
 }
 
 #[cfg(test)]
@@ -315,6 +321,24 @@ mod tests {
         assert!(parse_bytes("8 parsecs").unwrap_err().contains("parsecs"));
         assert!(parse_bytes("0GiB").is_err());
         assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn checks_that_cannot_be_measured_count_neither_way() {
+        let frames = vec![90u8; 4 * 16 * 16 * 3];
+        let video = Video::new(16, 16, 8.0, frames).unwrap();
+        let parse = |json: &str| -> Expectation { serde_json::from_str(json).unwrap() };
+        let continuity = parse(r#"{"probe": "continuity", "psnr": {"min": 20}}"#);
+        let looping = parse(r#"{"probe": "loop", "psnr": {"min": 20}}"#);
+        // Alone, continuity makes the probe not apply, with the reason kept.
+        match check_probes(&video, std::slice::from_ref(&continuity)) {
+            Err(Failure::NotApplicable(why)) => assert!(why.starts_with("n/a: not measurable yet"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Beside a measured check, it neither passes nor fails: 1 of 1 measured passes.
+        let v = check_probes(&video, &[continuity, looping]).unwrap();
+        assert_eq!(v.value, 1.0);
+        assert!(v.detail.as_deref().unwrap().contains("n/a: not measurable yet"), "{v:?}");
     }
 
     #[test]

@@ -391,7 +391,11 @@ use crate::video::Video;
 
 /// Bumped when any probe's verdicts can change; part of every probe score's cache key.
 /// 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
-pub const VERSION: u32 = 2;
+/// 3: a check that cannot be measured (continuity) no longer counts as a failure.
+pub const VERSION: u32 = 3;
+
+/// The kind of a verdict that measured nothing: neither a pass nor a failure.
+pub const NOT_MEASURABLE: &str = "not measurable";
 
 /// The outcome of one expectation on one video.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -417,10 +421,23 @@ impl Verdict {
         Verdict::new(false, kind, None, reason)
     }
 
+    /// A check that could not be measured on this video: reported, never counted.
+    pub fn not_measurable(reason: impl Into<String>) -> Verdict {
+        Verdict::new(false, NOT_MEASURABLE, None, reason)
+    }
+
+    pub fn measurable(&self) -> bool {
+        self.kind != NOT_MEASURABLE
+    }
+
     /// The verdict as the sample's detail line: `pass: reason` or `FAIL (kind): reason`
     /// (`videval_reports::results::parse_failure` reads it back).
     pub fn detail(&self) -> String {
-        if self.pass { format!("pass: {}", self.reason) } else { format!("FAIL ({}): {}", self.kind, self.reason) }
+        match (self.pass, self.measurable()) {
+            (true, _) => format!("pass: {}", self.reason),
+            (false, false) => format!("n/a: {}", self.reason),
+            (false, true) => format!("FAIL ({}): {}", self.kind, self.reason),
+        }
     }
 }
 
@@ -528,8 +545,7 @@ pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
         Expectation::Persistence(p) => persistence::check(p, ctx),
         Expectation::Framing(p) => framing::check(p, ctx),
         Expectation::Aspect(p) => aspect::check(p, ctx),
-        Expectation::Continuity(_) => Verdict::fail(
-            "not measurable",
+        Expectation::Continuity(_) => Verdict::not_measurable(
             "not measurable yet: continuity needs the conditioning input, which generators do not receive yet",
         ),
         Expectation::Loop(p) => loop_::check(p, ctx),
