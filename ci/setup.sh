@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(build-essential pkg-config clang libclang-dev libavcodec-dev libavformat-dev
   libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev ffmpeg
-  libfontconfig1-dev fonts-dejavu-core)
+  libfontconfig1-dev fonts-dejavu-core procps)
 if [ "${1:-}" = "--tests" ]; then
   # Chromium opens the HTML reports; a one-node Slurm runs the emitted job files
   # (tests/tests/slurm.rs, started by ci/slurm/local-cluster.sh).
