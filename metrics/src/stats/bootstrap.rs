@@ -35,17 +35,6 @@ pub struct Estimate {
     pub method: String,
 }
 
-impl Estimate {
-    /// The interval as text: `[lo, hi]` with `fmt`, or the reason there is none.
-    pub fn interval_text(&self, fmt: impl Fn(f64) -> String) -> String {
-        match (self.interval, &self.note) {
-            (Some([lo, hi]), _) => format!("[{}, {}]", fmt(lo), fmt(hi)),
-            (None, Some(note)) => note.clone(),
-            (None, None) => "n/a".into(),
-        }
-    }
-}
-
 /// Clusters with at least one sample, as (sum, count).
 fn sums(clusters: &[Vec<f64>]) -> Vec<(f64, usize)> {
     clusters.iter().filter(|c| !c.is_empty()).map(|c| (c.iter().sum::<f64>(), c.len())).collect()
@@ -271,7 +260,6 @@ mod tests {
             let e = cluster_bootstrap_mean(&data, 500, 0.95, 1).unwrap();
             assert_eq!(e.interval, None, "{k} clusters");
             assert!(e.note.as_deref().unwrap().starts_with(&format!("n/a ({k} case")), "{:?}", e.note);
-            assert_eq!(e.interval_text(|x| format!("{x}")), e.note.clone().unwrap());
         }
         let five: Vec<Vec<f64>> = (0..5).map(|i| vec![i as f64]).collect();
         assert!(cluster_bootstrap_mean(&five, 500, 0.95, 1).unwrap().interval.is_some());
