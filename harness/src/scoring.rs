@@ -335,6 +335,12 @@ mod tests {
             Err(Failure::NotApplicable(why)) => assert!(why.starts_with("n/a: not measurable yet"), "{why}"),
             other => panic!("{other:?}"),
         }
+        // Camera motion on a picture without texture cannot be measured either.
+        let camera = parse(r#"{"probe": "camera", "motion": "pan_right"}"#);
+        match check_probes(&video, std::slice::from_ref(&camera)) {
+            Err(Failure::NotApplicable(why)) => assert!(why.contains("too little texture"), "{why}"),
+            other => panic!("{other:?}"),
+        }
         // Beside a measured check, it neither passes nor fails: 1 of 1 measured passes.
         let v = check_probes(&video, &[continuity, looping]).unwrap();
         assert_eq!(v.value, 1.0);

@@ -35,7 +35,7 @@ pub fn classify(ctx: &Context<'_>) -> Option<(CameraMotion, f64)> {
 
 pub fn check(p: &Camera, ctx: &Context<'_>) -> Verdict {
     let Some((class, speed)) = classify(ctx) else {
-        return Verdict::fail("too little texture", "too little texture to measure camera motion");
+        return Verdict::not_measurable("too little texture to measure camera motion");
     };
     let name = |c: CameraMotion| super::words(c);
     if class != p.motion {

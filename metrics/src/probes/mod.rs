@@ -391,7 +391,8 @@ use crate::video::Video;
 
 /// Bumped when any probe's verdicts can change; part of every probe score's cache key.
 /// 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
-/// 3: a check that cannot be measured (continuity) no longer counts as a failure.
+/// 3: a check that cannot be measured (continuity; camera motion on a textureless picture) no
+///    longer counts as a failure.
 pub const VERSION: u32 = 3;
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
