@@ -277,8 +277,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         };
     }
-    let (decision, code, headline) = decide(&rows, opts.fail_on_inconclusive);
-    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
+    let tally = Tally::of(&rows);
+    let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
         baseline: base_dir.display().to_string(),
@@ -289,9 +289,9 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         correction: "holm".into(),
         mismatch,
         unpaired,
-        gated_rows: rows.iter().filter(|r| r.verdict != Verdict::Reported).count(),
-        underpowered_rows: count(Verdict::Underpowered),
-        cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
+        gated_rows: tally.gated,
+        underpowered_rows: tally.underpowered,
+        cases_needed: tally.cases_needed,
         rows,
         decision: decision.into(),
         headline,
@@ -308,30 +308,47 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     Ok((comparison, out))
 }
 
-/// The gate's decision, its exit code and its headline. A pass is qualified when it says less
-/// than it seems: some gated rows could not have detected a regression of the margin, or
-/// nothing was gated at all.
-fn decide(rows: &[Row], fail_on_inconclusive: bool) -> (&'static str, ExitCode, String) {
-    let gated = rows.iter().filter(|r| r.verdict != Verdict::Reported).count();
-    let regressed = rows.iter().filter(|r| r.verdict == Verdict::Regressed).count();
-    let underpowered = rows.iter().filter(|r| r.verdict == Verdict::Underpowered).count();
-    let weak = || {
-        let needed = rows.iter().filter_map(|r| r.cases_needed).max();
-        format!(
+/// The gated rows' verdicts, counted once for the decision and the JSON.
+#[derive(Clone, Copy)]
+struct Tally {
+    gated: usize,
+    regressed: usize,
+    underpowered: usize,
+    /// The most cases any underpowered row needs.
+    cases_needed: Option<usize>,
+}
+
+impl Tally {
+    fn of(rows: &[Row]) -> Tally {
+        let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
+        Tally {
+            gated: rows.len() - count(Verdict::Reported),
+            regressed: count(Verdict::Regressed),
+            underpowered: count(Verdict::Underpowered),
+            cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
+        }
+    }
+
+    /// The gate's decision, its exit code and its headline. A pass is qualified when it says
+    /// less than it seems: some gated rows could not have detected a regression of the margin,
+    /// or nothing was gated at all.
+    fn decide(&self, fail_on_inconclusive: bool) -> (&'static str, ExitCode, String) {
+        let Tally { gated, regressed, underpowered, cases_needed } = *self;
+        let weak = format!(
             "{underpowered} of {gated} gated rows cannot detect a regression of the margin{}",
-            needed.map_or(String::new(), |n| format!("; ~{n} cases needed"))
-        )
-    };
-    if regressed > 0 {
-        ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed"))
-    } else if underpowered > 0 && fail_on_inconclusive {
-        ("inconclusive", ExitCode::Inconclusive, format!("INCONCLUSIVE — {}", weak()))
-    } else if underpowered > 0 {
-        ("pass", ExitCode::Ok, format!("PASS — underpowered: {}", weak()))
-    } else if gated == 0 {
-        ("pass", ExitCode::Ok, "PASS — nothing gated: no metric both runs report is gated".into())
-    } else {
-        ("pass", ExitCode::Ok, "PASS".into())
+            cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"))
+        );
+        if regressed > 0 {
+            ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed"))
+        } else if underpowered > 0 && fail_on_inconclusive {
+            ("inconclusive", ExitCode::Inconclusive, format!("INCONCLUSIVE — {weak}"))
+        } else if underpowered > 0 {
+            ("pass", ExitCode::Ok, format!("PASS — underpowered: {weak}"))
+        } else if gated == 0 {
+            ("pass", ExitCode::Ok, "PASS — nothing gated: no metric both runs report is gated".into())
+        } else {
+            ("pass", ExitCode::Ok, "PASS".into())
+        }
     }
 }
 

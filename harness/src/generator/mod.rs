@@ -247,16 +247,14 @@ pub fn files_digest(dir: &Path, names: &[&str]) -> Result<String> {
 
 pub fn checkpoint_digest(path: &Path) -> Result<String> {
     if path.is_dir() {
-        let mut parts = Vec::new();
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(path).map_err(Error::io(path))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_file() {
-                parts.push((p.file_name().map(|n| n.to_string_lossy().into_owned()), checkpoint_digest(&p)?));
-            }
-        }
-        Ok(crate::hash::key_of(&parts))
+        // Every file directly in the folder.
+        let names: Vec<String> = std::fs::read_dir(path)
+            .map_err(Error::io(path))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        files_digest(path, &names.iter().map(String::as_str).collect::<Vec<_>>())
     } else {
         crate::hash::sha256_file(path).map_err(Error::io(path))
     }
