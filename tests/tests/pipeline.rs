@@ -328,46 +328,45 @@ fn dir_adapter_reads_an_explicit_mapping() {
     assert!(text(&out).contains("\"missing.mp4\" is not a video"), "{}", text(&out));
 }
 
+/// Runs the smoke case physics-drop with the command model `spec` (written as `name`), expects
+/// exit 4 (its generations failed), and returns the time taken and every record's error.
+fn failing_run(sb: &Sandbox, name: &str, spec: &str) -> (Duration, Vec<String>) {
+    sb.write(name, spec);
+    let out_dir = format!("runs/{}", name.trim_end_matches(".yaml"));
+    let start = Instant::now();
+    let out = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", name, "--out", &out_dir]);
+    let took = start.elapsed();
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let errors: Vec<String> = jsonl(&sb.join(&format!("{out_dir}/shards/0-of-1/generations.jsonl")))
+        .iter()
+        .map(|r| r["error"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!errors.is_empty(), "{name}: no generation was recorded");
+    (took, errors)
+}
+
 #[test]
 fn command_adapter_captures_stderr_and_enforces_the_timeout() {
     let sb = Sandbox::new();
-    sb.write("fail.yaml", "adapter: command\nargv: [sh, -c, 'echo model exploded >&2; exit 7', '{out}']\n");
-    let out = sb.run(&["run", "--suite", "smoke", "--limit", "1", "--model", "fail.yaml", "--out", "runs/f"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
-    let recs = jsonl(&sb.join("runs/f/shards/0-of-1/generations.jsonl"));
-    assert!(recs.iter().all(|r| r["error"].as_str().unwrap().contains("model exploded")), "{recs:?}");
-    sb.write("slow.yaml", "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 5', x, '{out}']\n");
-    let start = Instant::now();
-    let out =
-        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow.yaml", "--out", "runs/s"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
-    assert!(start.elapsed() < Duration::from_secs(4), "the timeout did not stop the program");
-    let recs = jsonl(&sb.join("runs/s/shards/0-of-1/generations.jsonl"));
-    assert!(recs.iter().all(|r| r["error"].as_str().unwrap().contains("timed out")), "{recs:?}");
+    let (_, errors) =
+        failing_run(&sb, "fail.yaml", "adapter: command\nargv: [sh, -c, 'echo model exploded >&2; exit 7', '{out}']\n");
+    assert!(errors.iter().all(|e| e.contains("model exploded")), "{errors:?}");
+    let spec = "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 5', x, '{out}']\n";
+    let (took, errors) = failing_run(&sb, "slow.yaml", spec);
+    assert!(took < Duration::from_secs(4), "the timeout did not stop the program");
+    assert!(errors.iter().all(|e| e.contains("timed out")), "{errors:?}");
     // A program that leaves a child holding stderr open, and a chatty one: the run neither waits
     // for the child (the process group is killed) nor holds 30 MB of stderr (only its tail).
-    sb.write(
-        "chatty.yaml",
-        "adapter: command\nargv: [sh, -c, 'sleep 30 & head -c 30000000 /dev/zero | tr \"\\\\0\" x >&2; echo END-OF-LOG >&2; exit 3', x, '{out}']\n",
-    );
-    let start = Instant::now();
-    let out =
-        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "chatty.yaml", "--out", "runs/c"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
-    assert!(start.elapsed() < Duration::from_secs(20), "waited for the program's leftover child");
-    let recs = jsonl(&sb.join("runs/c/shards/0-of-1/generations.jsonl"));
-    for r in &recs {
-        let e = r["error"].as_str().unwrap();
+    let spec = "adapter: command\nargv: [sh, -c, 'sleep 30 & head -c 30000000 /dev/zero | tr \"\\\\0\" x >&2; echo END-OF-LOG >&2; exit 3', x, '{out}']\n";
+    let (took, errors) = failing_run(&sb, "chatty.yaml", spec);
+    assert!(took < Duration::from_secs(20), "waited for the program's leftover child");
+    for e in &errors {
         assert!(e.contains("END-OF-LOG") && e.len() < 5_000, "{} bytes: {}", e.len(), &e[..200.min(e.len())]);
     }
-    sb.write("orphan.yaml", "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 30 & sleep 30', x, '{out}']\n");
-    let start = Instant::now();
-    let out =
-        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "orphan.yaml", "--out", "runs/o"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
-    assert!(start.elapsed() < Duration::from_secs(10), "the timeout did not stop the process group");
-    let recs = jsonl(&sb.join("runs/o/shards/0-of-1/generations.jsonl"));
-    assert!(recs.iter().all(|r| r["error"].as_str().unwrap().contains("killed with its process group")), "{recs:?}");
+    let spec = "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 30 & sleep 30', x, '{out}']\n";
+    let (took, errors) = failing_run(&sb, "orphan.yaml", spec);
+    assert!(took < Duration::from_secs(10), "the timeout did not stop the process group");
+    assert!(errors.iter().all(|e| e.contains("killed with its process group")), "{errors:?}");
     // Prompts are passed as one argument each, never interpreted by a shell.
     sb.write(
         "echo.yaml",
