@@ -54,7 +54,8 @@ pub enum Command {
     Analyze(MergeArgs),
     /// Check that every unit of a run is present exactly once, then compute results.
     Merge(MergeArgs),
-    /// Render the HTML report of a run from its result files.
+    /// Render the HTML report of a run from its result files (or, for a sweep's output folder,
+    /// its scaling.html from scaling.json).
     Report(ReportArgs),
     /// List, lint and show suites.
     #[command(subcommand)]
@@ -533,7 +534,8 @@ pub struct MergeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     pub run_dir: PathBuf,
-    /// Output file (default: RUN_DIR/report.html, or RUN_DIR/limitations.html).
+    /// Output file (default: RUN_DIR/report.html, RUN_DIR/limitations.html, or a sweep folder's
+    /// scaling.html).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
     /// Write the capabilities-and-limitations report for publishing instead.
@@ -800,10 +802,15 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Report(a) if a.limitations => {
             let results: videval_reports::Results = read_json(&a.run_dir.join("results.json"))?;
             let p = a.out.clone().unwrap_or_else(|| a.run_dir.join("limitations.html"));
-            let posters = crate::run::posters(&a.run_dir, &results, &p)?;
-            let html = videval_reports::limitations::render_limitations(&results, &posters, 12)
+            let media = crate::media::run_media(&a.run_dir, &results, &p)?;
+            let html = videval_reports::limitations::render_limitations(&results, &media, 12)
                 .map_err(|e| Error::Internal(e.to_string()))?;
             write_atomic(&p, html.as_bytes())?;
+            println!("report: {}", p.display());
+            Ok(ExitCode::Ok)
+        }
+        Command::Report(a) if !a.run_dir.join("results.json").exists() && a.run_dir.join("scaling.json").exists() => {
+            let p = crate::sweep::write_scaling_report(&a.run_dir, a.out.as_deref())?;
             println!("report: {}", p.display());
             Ok(ExitCode::Ok)
         }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use videval_metrics::stats::paired::{GateMode, GateVerdict, cases_needed, gate_verdict, holm, paired_statistics};
 use videval_reports::Results;
+use videval_reports::format::{metric, signed};
 
 use crate::error::{Error, ExitCode, Result};
 use crate::hash::sha256_hex;
@@ -302,9 +303,11 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     write_json_atomic(&out.with_extension("json"), &comparison)?;
     write_atomic(&out.with_extension("md"), markdown(&comparison).as_bytes())?;
     write_atomic(&out.with_extension("junit.xml"), junit(&comparison).as_bytes())?;
-    let html = videval_reports::compare::render_compare(&view(&comparison, &base, &cand, base_dir, cand_dir)?)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    write_atomic(&out.with_extension("html"), html.as_bytes())?;
+    let html_path = out.with_extension("html");
+    let html =
+        videval_reports::compare::render_compare(&view(&comparison, &base, &cand, base_dir, cand_dir, &html_path)?)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    write_atomic(&html_path, html.as_bytes())?;
     Ok((comparison, out))
 }
 
@@ -368,12 +371,6 @@ pub fn video_paths(run_dir: &Path) -> Result<BTreeMap<(String, String, u32), Pat
     Ok(paths)
 }
 
-/// A filmstrip of a video file, or nothing if it no longer decodes.
-pub fn filmstrip(path: Option<&PathBuf>) -> Option<Vec<u8>> {
-    let v = crate::video::decode(path?).ok()?;
-    crate::video::filmstrip_png(&v, 8, 64).ok()
-}
-
 /// The comparison page's content: scatters for metrics that moved, and the biggest drops.
 fn view(
     c: &Comparison,
@@ -381,6 +378,7 @@ fn view(
     cand: &Results,
     base_dir: &Path,
     cand_dir: &Path,
+    report: &Path,
 ) -> Result<videval_reports::compare::CompareView> {
     use videval_reports::compare::{CompareView, GalleryItem, GateRow, Scatter};
     let key = |s: &videval_reports::results::Sample| (s.suite.clone(), s.case_id.clone(), s.seed_idx);
@@ -405,7 +403,7 @@ fn view(
             }
             Scatter {
                 title: format!("{}/{}", r.suite, r.metric),
-                points: per_case.values().map(|&(x, y, n)| (x / n, y / n)).collect(),
+                points: per_case.iter().map(|(case, &(x, y, n))| (case.to_string(), x / n, y / n)).collect(),
             }
         })
         .collect();
@@ -427,15 +425,19 @@ fn view(
         .collect();
     drops.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| key(a.1).cmp(&key(b.1))));
     let (base_paths, cand_paths) = (video_paths(base_dir)?, video_paths(cand_dir)?);
-    let gallery = drops
+    let worst: Vec<_> = drops.iter().take(5).collect();
+    let keys: Vec<_> = worst.iter().map(|(_, s)| key(s)).collect();
+    let media = crate::media::gallery_media(&keys, &base_paths, &cand_paths, report)?;
+    let gallery = worst
         .iter()
-        .take(5)
-        .map(|(d, s)| GalleryItem {
+        .zip(media)
+        .map(|((d, s), m)| GalleryItem {
             label: format!("{}/{}#{}", s.suite, s.case_id, s.seed_idx),
             prompt: s.prompt.clone(),
             drop: *d,
-            baseline_png: filmstrip(base_paths.get(&key(s))),
-            candidate_png: filmstrip(cand_paths.get(&key(s))),
+            baseline_strip: m.baseline,
+            candidate_strip: m.candidate,
+            pair: m.pair,
         })
         .collect();
     Ok(CompareView {
@@ -472,7 +474,7 @@ fn view(
 /// A row's CI as text: `[+0.0100, +0.0300]` or why there is none.
 fn ci_text(r: &Row) -> String {
     match (r.ci, &r.ci_note) {
-        (Some([lo, hi]), _) => format!("[{lo:+.4}, {hi:+.4}]"),
+        (Some([lo, hi]), _) => format!("[{}, {}]", signed(lo), signed(hi)),
         (None, Some(note)) => note.clone(),
         (None, None) => "n/a".into(),
     }
@@ -484,7 +486,7 @@ fn underpowered_why(r: &Row) -> String {
     if r.clusters < videval_metrics::stats::MIN_CLUSTERS {
         format!("underpowered: {} cases decide nothing (a verdict needs 5){needed}", r.clusters)
     } else {
-        format!("underpowered: MDE {:.4} exceeds the margin {}{needed}", r.mde, r.margin)
+        format!("underpowered: MDE {} exceeds the margin {}{needed}", metric(r.mde), r.margin)
     }
 }
 
@@ -511,14 +513,14 @@ pub fn markdown(c: &Comparison) -> String {
     s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for r in &c.rows {
         s.push_str(&format!(
-            "| {} | {} | {:.4} | {:.4} | {:+.4} | {} | {:.4} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.suite,
             r.metric,
-            r.baseline,
-            r.candidate,
-            r.delta,
+            metric(r.baseline),
+            metric(r.candidate),
+            signed(r.delta),
             ci_text(r),
-            r.p_adj,
+            metric(r.p_adj),
             match r.cases_needed {
                 Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict)),
                 None => verdict_word(r.verdict).to_string(),
@@ -550,7 +552,7 @@ pub fn junit(c: &Comparison) -> String {
         if r.verdict == Verdict::Regressed {
             s.push_str(&format!(
                 "<failure message=\"{}\"/>",
-                xml_escape(&format!("regressed by {:+.4} {}, p_adj {:.4}", r.delta, ci_text(r), r.p_adj))
+                xml_escape(&format!("regressed by {} {}, p_adj {}", signed(r.delta), ci_text(r), metric(r.p_adj)))
             ));
         } else if r.verdict == Verdict::Underpowered {
             s.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(&underpowered_why(r))));

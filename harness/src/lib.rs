@@ -16,6 +16,7 @@ pub mod error;
 pub mod generator;
 pub mod hash;
 pub mod manifest;
+pub mod media;
 pub mod plan;
 pub mod records;
 pub mod run;

@@ -15,13 +15,6 @@ use crate::runner::{Runner, Shard, StageCounts};
 use crate::store::{Store, read_json, write_atomic};
 use crate::suite::bundled::{self, Bundled};
 use crate::suite::{self, Disk, Suite};
-use crate::video;
-
-/// Media inlined into one report, in bytes; past it, pictures go to a folder beside the report
-/// (`<report name>_media/`). `VIDEVAL_REPORT_INLINE_BYTES` overrides it.
-const INLINE_BUDGET: usize = 8 << 20;
-/// Cases (first seed) with the most failed checks that get an animated preview.
-const WORST_PREVIEWS: usize = 6;
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
@@ -295,96 +288,9 @@ pub fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
         environment: manifest.environment.clone(),
     };
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
-    let posters = posters(run_dir, &results, &path)?;
-    let html = videval_reports::html::render_run(&results, &provenance, &posters)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let media = crate::media::run_media(run_dir, &results, &path)?;
+    let html =
+        videval_reports::html::render_run(&results, &provenance, &media).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&path, html.as_bytes())?;
     Ok(path)
-}
-
-/// Filmstrips (8 frames, 64 px tall) of every case's first seed, and animated WebP previews of the
-/// worst ones, inlined up to the budget and written beside `report` after it.
-pub fn posters(
-    run_dir: &Path,
-    results: &videval_reports::Results,
-    report: &Path,
-) -> Result<videval_reports::html::Posters> {
-    use videval_reports::html::{CaseMedia, Media};
-    let budget =
-        std::env::var("VIDEVAL_REPORT_INLINE_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(INLINE_BUDGET);
-    let stem = report.file_stem().map_or("report".into(), |s| s.to_string_lossy().into_owned());
-    let folder = format!("{stem}_media");
-    let sidecar = report.parent().unwrap_or(Path::new(".")).join(&folder);
-    if sidecar.is_dir() {
-        std::fs::remove_dir_all(&sidecar).map_err(Error::io(&sidecar))?;
-    }
-    let paths = crate::compare::video_paths(run_dir)?;
-    let failed = |s: &videval_reports::results::Sample| -> usize {
-        s.details.values().map(|d| d.split(" | ").filter(|c| c.starts_with("FAIL")).count()).sum()
-    };
-    let mut firsts: Vec<&videval_reports::results::Sample> =
-        results.samples.iter().filter(|s| s.seed_idx == 0).collect();
-    let mut worst = firsts.clone();
-    worst.retain(|s| failed(s) > 0);
-    worst.sort_by(|a, b| failed(b).cmp(&failed(a)).then((&a.suite, &a.case_id).cmp(&(&b.suite, &b.case_id))));
-    let worst: std::collections::BTreeSet<(String, String)> =
-        worst.iter().take(WORST_PREVIEWS).map(|s| (s.suite.clone(), s.case_id.clone())).collect();
-    firsts.sort_by(|a, b| (&a.suite, &a.case_id).cmp(&(&b.suite, &b.case_id)));
-    let mut inlined = 0usize;
-    let mut place = |bytes: Vec<u8>, mime: &'static str, name: String| -> Result<Media> {
-        if inlined + bytes.len() <= budget {
-            inlined += bytes.len();
-            return Ok(Media::Inline { mime, bytes });
-        }
-        std::fs::create_dir_all(&sidecar).map_err(Error::io(&sidecar))?;
-        write_atomic(&sidecar.join(&name), &bytes)?;
-        Ok(Media::File(format!("{folder}/{name}")))
-    };
-    let mut out = videval_reports::html::Posters::new();
-    for s in firsts {
-        let key = (s.suite.clone(), s.case_id.clone());
-        // A video that no longer decodes just has no pictures; the numbers stand on their own.
-        let Some(video) = paths.get(&(s.suite.clone(), s.case_id.clone(), 0)).and_then(|p| video::decode(p).ok())
-        else {
-            continue;
-        };
-        let safe = |ext: &str| {
-            let raw = format!("{}__{}.{ext}", s.suite, s.case_id);
-            raw.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
-                .collect::<String>()
-        };
-        let mut media = CaseMedia::default();
-        if let Ok(png) = video::filmstrip_png(&video, 8, 64) {
-            media.poster = Some(place(png, "image/png", safe("png"))?);
-        }
-        if worst.contains(&key) {
-            if let Some(webp) = webp_preview(&video, run_dir) {
-                media.preview = Some(place(webp, "image/webp", safe("webp"))?);
-            }
-        }
-        out.insert(key, media);
-    }
-    Ok(out)
-}
-
-/// An animated WebP of a video, 96 px tall: small enough to inline, large enough to see.
-fn webp_preview(v: &videval_metrics::Video, run_dir: &Path) -> Option<Vec<u8>> {
-    let h = 96;
-    let w = ((f64::from(v.width()) * f64::from(h) / f64::from(v.height())).round() as u32).max(2);
-    let small = videval_metrics::preprocess::transform_video(
-        v,
-        videval_metrics::preprocess::Spatial::Stretch { width: w, height: h },
-        if v.height() > h {
-            videval_metrics::preprocess::Filter::Area
-        } else {
-            videval_metrics::preprocess::Filter::Nearest
-        },
-        true,
-    );
-    let tmp = run_dir.join(format!(".preview-{}.webp", std::process::id()));
-    let ok = video::encode(&small, &tmp, &video::EncodeParams::webp_preview()).is_ok();
-    let bytes = if ok { std::fs::read(&tmp).ok() } else { None };
-    let _ = std::fs::remove_file(&tmp);
-    bytes
 }

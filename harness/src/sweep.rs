@@ -147,6 +147,20 @@ pub struct HoldoutOut {
     pub rel_err: f64,
 }
 
+fn render_scaling(scaling: &Scaling, path: &Path) -> Result<()> {
+    let html = videval_reports::scaling::render(&serde_json::to_value(scaling).unwrap_or_default())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    write_atomic(path, html.as_bytes())
+}
+
+/// Re-renders a sweep folder's `scaling.html` from its `scaling.json` (nothing is refitted).
+pub fn write_scaling_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
+    let scaling: Scaling = crate::store::read_json(&dir.join("scaling.json"))?;
+    let path = out.map_or_else(|| dir.join("scaling.html"), Path::to_path_buf);
+    render_scaling(&scaling, &path)?;
+    Ok(path)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Scaling {
     pub schema: String,
@@ -467,9 +481,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     }
     let json = serde_json::to_string_pretty(&scaling).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&out.join("scaling.json"), json.as_bytes())?;
-    let html = videval_reports::scaling::render(&serde_json::to_value(&scaling).unwrap_or_default())
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    write_atomic(&out.join("scaling.html"), html.as_bytes())?;
+    render_scaling(&scaling, &out.join("scaling.html"))?;
     {
         for f in &scaling.fits {
             match &f.fit {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use videval_models::generator::train::{LogRow, TrainConfig, train};
-use videval_reports::curve::Panel;
+use videval_reports::chart::LossPanel;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::store::write_atomic;
@@ -108,10 +108,14 @@ pub fn write_curve(dir: &Path) -> Result<()> {
             _ => {}
         }
     }
-    let svg = videval_reports::curve::panels_svg(&[
-        Panel { title: "VAE reconstruction MSE", x_label: "clips", points: vae },
-        Panel { title: "Rectified-flow loss (DiT)", x_label: "clips", points: dit },
-    ]);
+    let name = dir.file_name().map_or("checkpoint".into(), |n| n.to_string_lossy().into_owned());
+    let svg = videval_reports::chart::loss_panels(
+        &format!("Training loss of {name}"),
+        &[
+            LossPanel { title: "VAE reconstruction MSE", x_title: "training clips seen", points: vae },
+            LossPanel { title: "Rectified-flow loss (DiT)", x_title: "training clips seen", points: dit },
+        ],
+    );
     write_atomic(&dir.join("loss.svg"), svg.as_bytes())
 }
 

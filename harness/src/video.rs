@@ -609,6 +609,18 @@ impl EncodeParams {
         }
     }
 
+    /// What reports embed: H.264 in MP4 at CRF 26, yuv420p (even sizes; every browser plays it),
+    /// the index at the front so playback starts before the whole file has arrived.
+    pub fn report_clip() -> Self {
+        Self {
+            container: "mp4".into(),
+            codec: "libx264".into(),
+            crf: Some(26),
+            preset: Some("medium".into()),
+            pix_fmt: "yuv420p".into(),
+        }
+    }
+
     /// Animated WebP (libwebp, quality 80, looping): small previews an HTML report can inline.
     pub fn webp_preview() -> Self {
         Self {
@@ -694,6 +706,10 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     mux_opts.set("fflags", "+bitexact");
     if params.container == "webp" {
         mux_opts.set("loop", "0");
+    }
+    if params.container == "mp4" {
+        // The index before the media: browsers start playing without reading to the end.
+        mux_opts.set("movflags", "+faststart");
     }
     output.write_header_with(mux_opts).map_err(err("writing the header"))?;
     let out_tb = output.stream(stream_index).map(|s| s.time_base()).unwrap_or(time_base);

@@ -5,7 +5,8 @@
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use crate::html::{RenderError, base64};
+use crate::html::{COMMON_CSS, Media, RenderError};
+use crate::{chart, format};
 
 const TEMPLATE: &str = include_str!("../templates/compare.html");
 
@@ -22,11 +23,11 @@ pub struct GateRow {
     pub verdict: String,
 }
 
-/// Per-case means of one metric in both runs.
+/// Per-case means of one metric in both runs: (case, baseline, candidate).
 #[derive(Debug, Clone, Serialize)]
 pub struct Scatter {
     pub title: String,
-    pub points: Vec<(f64, f64)>,
+    pub points: Vec<(String, f64, f64)>,
 }
 
 /// One sample where the candidate did worst relative to the baseline.
@@ -35,8 +36,11 @@ pub struct GalleryItem {
     pub label: String,
     pub prompt: String,
     pub drop: f64,
-    pub baseline_png: Option<Vec<u8>>,
-    pub candidate_png: Option<Vec<u8>>,
+    /// Filmstrips (what prints).
+    pub baseline_strip: Option<Media>,
+    pub candidate_strip: Option<Media>,
+    /// Both videos side by side in one clip (baseline left), so they cannot drift apart.
+    pub pair: Option<Media>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,54 +60,34 @@ pub struct CompareView {
     pub gallery: Vec<GalleryItem>,
 }
 
-/// A square SVG scatter of (baseline, candidate) with the y = x diagonal; points below the
-/// diagonal are cases where the candidate scored lower.
-pub fn scatter_svg(s: &Scatter) -> String {
-    let size = 220.0;
-    let pad = 28.0;
-    let (lo, hi) = s.points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &(a, b)| (lo.min(a).min(b), hi.max(a).max(b)));
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
-    let map = |v: f64| pad + (v - lo) / (hi - lo) * (size - 2.0 * pad);
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{size}\" viewBox=\"0 0 {size} {size}\" role=\"img\">\
-         <rect x=\"{pad}\" y=\"{pad}\" width=\"{w}\" height=\"{w}\" fill=\"#fafafa\" stroke=\"#ccc\"/>\
-         <line x1=\"{pad}\" y1=\"{b}\" x2=\"{b}\" y2=\"{pad}\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>",
-        w = size - 2.0 * pad,
-        b = size - pad
-    );
-    for &(x, y) in &s.points {
-        let color = if y < x {
-            "#b00020"
-        } else if y > x {
-            "#1b7f3b"
-        } else {
-            "#555"
-        };
-        svg.push_str(&format!(
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{color}\" fill-opacity=\"0.75\"/>",
-            map(x),
-            size - map(y)
-        ));
-    }
-    svg.push_str(&format!(
-        "<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">baseline</text>\
-         <text x=\"10\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\" transform=\"rotate(-90 10 {})\">candidate</text>\
-         <text x=\"{pad}\" y=\"{}\" font-size=\"9\">{lo:.3}</text><text x=\"{}\" y=\"{}\" font-size=\"9\" text-anchor=\"end\">{hi:.3}</text></svg>",
-        size / 2.0,
-        size - 6.0,
-        size / 2.0,
-        size / 2.0,
-        size - pad + 12.0,
-        size - pad,
-        size - pad + 12.0
-    ));
-    svg
+/// A scatter of (baseline, candidate) per case with the y = x line, and its numbers.
+pub fn scatter_figure(s: &Scatter) -> String {
+    let xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.1, p.2)).collect();
+    let numbers = chart::Table {
+        head: ["case", "baseline", "candidate", "Δ"].map(String::from).to_vec(),
+        rows: s
+            .points
+            .iter()
+            .map(|(case, a, b)| vec![case.clone(), format::metric(*a), format::metric(*b), format::signed(b - a)])
+            .collect(),
+    };
+    chart::figure(
+        &chart::scatter(&format!("{}: baseline against candidate per case", s.title), &s.title, &xy),
+        &s.title,
+        Some(&numbers),
+    )
 }
 
 #[derive(Serialize)]
-struct ScatterOut {
-    title: String,
-    svg: String,
+struct RowOut<'a> {
+    suite: &'a str,
+    metric: &'a str,
+    baseline: String,
+    candidate: String,
+    delta: String,
+    ci: &'a str,
+    p_adj: String,
+    verdict: &'a str,
 }
 
 #[derive(Serialize)]
@@ -113,10 +97,12 @@ struct ItemOut {
     drop: String,
     baseline: Option<String>,
     candidate: Option<String>,
+    pair: Option<String>,
 }
 
 #[derive(Serialize)]
 struct Ctx<'a> {
+    common_css: &'static str,
     baseline: &'a str,
     candidate: &'a str,
     decision: &'a str,
@@ -127,14 +113,16 @@ struct Ctx<'a> {
     margin: f64,
     mismatch: &'a [String],
     unpaired: usize,
-    rows: &'a [GateRow],
-    scatters: Vec<ScatterOut>,
+    unpaired_text: String,
+    rows: Vec<RowOut<'a>>,
+    scatters: Vec<String>,
     gallery: Vec<ItemOut>,
 }
 
 pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
-    let uri = |png: &Option<Vec<u8>>| png.as_ref().map(|p| format!("data:image/png;base64,{}", base64(p)));
+    let src = |m: &Option<Media>| m.as_ref().map(Media::src);
     let ctx = Ctx {
+        common_css: COMMON_CSS,
         baseline: &v.baseline,
         candidate: &v.candidate,
         decision: &v.decision,
@@ -144,17 +132,32 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         margin: v.margin,
         mismatch: &v.mismatch,
         unpaired: v.unpaired,
-        rows: &v.rows,
-        scatters: v.scatters.iter().map(|s| ScatterOut { title: s.title.clone(), svg: scatter_svg(s) }).collect(),
+        unpaired_text: format::count(v.unpaired as u64),
+        rows: v
+            .rows
+            .iter()
+            .map(|r| RowOut {
+                suite: &r.suite,
+                metric: &r.metric,
+                baseline: format::metric(r.baseline),
+                candidate: format::metric(r.candidate),
+                delta: format::signed(r.delta),
+                ci: &r.ci,
+                p_adj: format::metric(r.p_adj),
+                verdict: &r.verdict,
+            })
+            .collect(),
+        scatters: v.scatters.iter().map(scatter_figure).collect(),
         gallery: v
             .gallery
             .iter()
             .map(|g| ItemOut {
                 label: g.label.clone(),
                 prompt: g.prompt.clone(),
-                drop: format!("{:+.3}", -g.drop),
-                baseline: uri(&g.baseline_png),
-                candidate: uri(&g.candidate_png),
+                drop: format::signed(-g.drop),
+                baseline: src(&g.baseline_strip),
+                candidate: src(&g.candidate_strip),
+                pair: src(&g.pair),
             })
             .collect(),
     };
@@ -188,13 +191,17 @@ mod tests {
                 p_adj: 0.01,
                 verdict: "regressed".into(),
             }],
-            scatters: vec![Scatter { title: "probe:position".into(), points: vec![(1.0, 0.0), (0.5, 0.5)] }],
+            scatters: vec![Scatter {
+                title: "probe:position".into(),
+                points: vec![("c1".into(), 1.0, 0.0), ("c2".into(), 0.5, 0.5)],
+            }],
             gallery: vec![GalleryItem {
                 label: "s/c#0".into(),
                 prompt: "a <b>red</b> ball".into(),
                 drop: 1.0,
-                baseline_png: Some(vec![1, 2, 3]),
-                candidate_png: None,
+                baseline_strip: Some(Media::png(vec![1, 2, 3])),
+                candidate_strip: None,
+                pair: Some(Media::Inline { mime: "video/mp4", bytes: vec![4, 5, 6] }),
             }],
         }
     }
@@ -205,7 +212,9 @@ mod tests {
         assert!(html.contains("FAIL"));
         assert!(html.contains("class=\"chip regressed\""));
         assert!(html.contains("<svg") && html.contains("<circle"));
-        assert!(html.contains("AQID"), "baseline poster inlined");
+        assert!(html.contains("AQID"), "baseline filmstrip inlined");
+        assert!(html.contains("<video class=\"pair\"") && html.contains("BAUG"), "the pair plays");
+        assert!(html.contains("baseline probe:position") && html.contains("<td>c1</td>"), "axis titles and numbers");
         assert!(html.contains("&lt;b&gt;red"), "prompts are escaped");
         // Offline: the only URL is the SVG namespace identifier, which is never fetched.
         assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count());
@@ -226,7 +235,10 @@ mod tests {
 
     #[test]
     fn scatter_marks_drops_in_red() {
-        let svg = scatter_svg(&Scatter { title: "m".into(), points: vec![(1.0, 0.0), (0.0, 1.0)] });
-        assert!(svg.contains("#b00020") && svg.contains("#1b7f3b"));
+        let svg = scatter_figure(&Scatter {
+            title: "m".into(),
+            points: vec![("a".into(), 1.0, 0.0), ("b".into(), 0.0, 1.0)],
+        });
+        assert!(svg.contains("#B00020") && svg.contains("#1B7F3B"), "{svg}");
     }
 }

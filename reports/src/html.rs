@@ -11,6 +11,9 @@ use crate::results::Results;
 
 const RUN_TEMPLATE: &str = include_str!("../templates/run.html");
 
+/// The style every page shares: charts, clips, wide tables and the print stylesheet.
+pub const COMMON_CSS: &str = include_str!("../templates/common.css");
+
 #[derive(Debug, thiserror::Error)]
 #[error("rendering the report: {0}")]
 pub struct RenderError(pub(crate) String);
@@ -33,8 +36,8 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// A picture the report shows: bytes inlined as a data URI, or a file beside the report (once the
-/// inline budget is spent), by its path relative to the report.
+/// A picture or clip a report shows: bytes inlined as a data URI, or a file beside the report
+/// (once the inline budget is spent), by its path relative to the report.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Media {
     Inline { mime: &'static str, bytes: Vec<u8> },
@@ -46,7 +49,7 @@ impl Media {
         Media::Inline { mime: "image/png", bytes }
     }
 
-    /// The `src` of an `<img>`.
+    /// The `src` of an `<img>` or `<video>`.
     pub fn src(&self) -> String {
         match self {
             Media::Inline { mime, bytes } => format!("data:{mime};base64,{}", base64(bytes)),
@@ -55,15 +58,16 @@ impl Media {
     }
 }
 
-/// What a case shows: the filmstrip of its first seed, and for the worst cases an animated preview.
+/// What a sample shows: a filmstrip (each case's first seed; it is also what prints) and a clip
+/// that plays in place.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CaseMedia {
-    pub poster: Option<Media>,
-    pub preview: Option<Media>,
+pub struct SampleMedia {
+    pub filmstrip: Option<Media>,
+    pub clip: Option<Media>,
 }
 
-/// Case media by (suite, case id), shown with a case's first seed.
-pub type Posters = BTreeMap<(String, String), CaseMedia>;
+/// Media by sample.
+pub type MediaMap = BTreeMap<crate::results::SampleKey, SampleMedia>;
 
 /// What the header shows about where the numbers came from.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -80,8 +84,8 @@ struct MetricRow<'a> {
     name: &'a str,
     estimate: String,
     interval: String,
-    n: usize,
-    clusters: usize,
+    n: String,
+    clusters: String,
     direction: &'a str,
     version: u32,
     description: &'a str,
@@ -92,8 +96,8 @@ struct SuiteView<'a> {
     name: &'a str,
     version: u32,
     content_hash: &'a str,
-    cases: usize,
-    samples: usize,
+    cases: String,
+    samples: String,
     failed_generations: usize,
     failed_scores: usize,
     not_applicable: usize,
@@ -117,12 +121,13 @@ struct SampleRow<'a> {
     failures: Vec<String>,
     /// The `src` of the case's filmstrip (first seed only).
     poster: Option<String>,
-    /// The `src` of an animated preview (the worst cases only).
-    preview: Option<String>,
+    /// The `src` of the sample's clip.
+    clip: Option<String>,
 }
 
 #[derive(Serialize)]
 struct Context<'a> {
+    common_css: &'static str,
     provenance: &'a Provenance,
     model: String,
     plan_hash: &'a str,
@@ -136,7 +141,7 @@ struct Context<'a> {
 fn throughput_rows(t: &crate::results::Throughput) -> Vec<(&'static str, String)> {
     vec![
         ("Device", t.device.clone()),
-        ("Videos timed", t.videos.to_string()),
+        ("Videos timed", crate::format::count(t.videos as u64)),
         (
             "Latency p50 / p95 / mean",
             format!(
@@ -156,53 +161,46 @@ fn throughput_rows(t: &crate::results::Throughput) -> Vec<(&'static str, String)
     ]
 }
 
-/// Four significant digits: enough to compare, few enough to read.
-fn fmt_num(x: f64) -> String {
-    if x == 0.0 {
-        "0.000".to_string()
-    } else if x.abs() >= 1e-3 && x.abs() < 1e6 {
-        let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 6) as usize;
-        format!("{x:.digits$}")
-    } else {
-        format!("{x:.3e}")
-    }
-}
+use crate::format::metric as fmt_num;
 
 fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult) -> MetricRow<'a> {
     MetricRow {
         name,
         estimate: fmt_num(r.point_estimate),
         interval: r.interval_text(fmt_num),
-        n: r.n_samples,
-        clusters: r.n_clusters,
+        n: crate::format::count(r.n_samples as u64),
+        clusters: crate::format::count(r.n_clusters as u64),
         direction: &r.direction,
         version: r.metric_version,
         description: &r.description,
     }
 }
 
-pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters) -> Result<String, RenderError> {
-    let media = |x: &crate::results::Sample, pick: fn(&CaseMedia) -> Option<&Media>| {
-        (x.seed_idx == 0)
-            .then(|| posters.get(&(x.suite.clone(), x.case_id.clone())))
-            .flatten()
-            .and_then(pick)
-            .map(Media::src)
+pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) -> Result<String, RenderError> {
+    let media = |x: &crate::results::Sample, pick: fn(&SampleMedia) -> Option<&Media>| {
+        media.get(&x.key()).and_then(pick).map(Media::src)
     };
     let mut suites = Vec::new();
     for (name, s) in &results.suites {
         let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
         let capabilities: Vec<MetricRow> = s.capabilities.iter().map(|(m, r)| metric_row(m, r)).collect();
-        let bars: Vec<crate::curve::Bar> = s
+        let bars: Vec<crate::chart::Bar> = s
             .capabilities
             .iter()
-            .map(|(m, r)| crate::curve::Bar {
-                label: m,
+            .map(|(m, r)| crate::chart::Bar {
+                label: m.clone(),
                 value: r.point_estimate,
                 interval: r.confidence_interval.as_ref().map(|i| (i.lower_bound, i.upper_bound)),
+                cases: r.n_clusters,
             })
             .collect();
-        let capability_chart = (!bars.is_empty()).then(|| crate::curve::interval_bars_svg(&bars));
+        let capability_chart = (!bars.is_empty()).then(|| {
+            crate::chart::figure(
+                &crate::chart::interval_bars(&format!("Pass rate per capability, suite {name}"), &bars),
+                "Pass rate per capability family with its exact 95% CI (Clopper–Pearson over cases); the numbers are in the table below.",
+                None,
+            )
+        });
         let metrics = s.metrics.iter().map(|(m, r)| metric_row(m, r)).collect();
         let samples_rows = results
             .samples
@@ -232,16 +230,16 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
                         })
                     })
                     .collect(),
-                poster: media(x, |m| m.poster.as_ref()),
-                preview: media(x, |m| m.preview.as_ref()),
+                poster: media(x, |m| m.filmstrip.as_ref()),
+                clip: media(x, |m| m.clip.as_ref()),
             })
             .collect();
         suites.push(SuiteView {
             name,
             version: s.version,
             content_hash: &s.content_hash,
-            cases: s.n.cases,
-            samples: s.n.samples,
+            cases: crate::format::count(s.n.cases as u64),
+            samples: crate::format::count(s.n.samples as u64),
             failed_generations: s.n.failed_generations,
             failed_scores: s.n.failed_scores,
             not_applicable: s.n.not_applicable,
@@ -262,6 +260,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, posters: &Posters)
         other => other.to_string(),
     };
     let ctx = Context {
+        common_css: COMMON_CSS,
         provenance,
         model,
         plan_hash: &results.plan_hash,
@@ -333,7 +332,7 @@ mod tests {
 
     #[test]
     fn report_shows_estimates_and_escapes_prompts() {
-        let html = render_run(&results(), &Provenance::default(), &Posters::new()).unwrap();
+        let html = render_run(&results(), &Provenance::default(), &MediaMap::new()).unwrap();
         assert!(html.contains("temporal_diff"));
         assert!(html.contains("[0.2000, 0.3000]"), "interval missing");
         assert!(!html.contains("<script>alert"), "prompt was not escaped");
@@ -349,7 +348,7 @@ mod tests {
             "pass: falls | FAIL (wrong direction): acceleration -1.0 does not point down".into(),
         );
         r.samples[0].details.insert("probe:bounce".into(), "FAIL: 0 bounce(s), expected ≥ 1".into());
-        let html = render_run(&r, &Provenance::default(), &Posters::new()).unwrap();
+        let html = render_run(&r, &Provenance::default(), &MediaMap::new()).unwrap();
         assert!(html.contains("probe:gravity: wrong direction — acceleration -1.0 does not point down"), "{html}");
         assert!(html.contains("probe:bounce: 0 bounce(s), expected ≥ 1"), "a line without a kind reads as before");
         assert!(!html.contains("probe:gravity: falls"));
@@ -360,7 +359,7 @@ mod tests {
         let mut r = results();
         r.complete = false;
         r.missing_units = vec!["smoke/c2#0".into()];
-        let html = render_run(&r, &Provenance::default(), &Posters::new()).unwrap();
+        let html = render_run(&r, &Provenance::default(), &MediaMap::new()).unwrap();
         assert!(html.contains("PARTIAL"));
         assert!(html.contains("c2#0"));
     }
@@ -381,22 +380,19 @@ mod tests {
     }
 
     #[test]
-    fn posters_are_inlined_for_the_first_seed() {
-        let mut posters = Posters::new();
-        posters.insert(
-            ("smoke".into(), "c1".into()),
-            CaseMedia { poster: Some(Media::png(b"\x89PNG".to_vec())), preview: None },
+    fn filmstrips_and_clips_are_inlined() {
+        let mut media = MediaMap::new();
+        media.insert(
+            ("smoke".into(), "c1".into(), 0),
+            SampleMedia {
+                filmstrip: Some(Media::png(b"\x89PNG".to_vec())),
+                clip: Some(Media::Inline { mime: "video/mp4", bytes: b"mp4".to_vec() }),
+            },
         );
-        let html = render_run(&results(), &Provenance::default(), &posters).unwrap();
+        let html = render_run(&results(), &Provenance::default(), &media).unwrap();
         // Autoescaping writes "/" as "&#x2f;" inside the attribute; browsers decode it.
         assert!(html.contains("<img class=\"poster\"") && html.contains("png;base64,iVBORw==\""), "{html}");
-    }
-
-    #[test]
-    fn numbers_have_four_significant_digits() {
-        assert_eq!(fmt_num(0.123456), "0.1235");
-        assert_eq!(fmt_num(17.0), "17.00");
-        assert_eq!(fmt_num(0.0), "0.000");
-        assert_eq!(fmt_num(1.5e-5), "1.500e-5");
+        assert!(html.contains("<video class=\"clip\"") && html.contains("mp4;base64,bXA0\""), "{html}");
+        assert!(html.contains("muted") && html.contains("loop") && html.contains("controls"));
     }
 }

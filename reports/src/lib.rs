@@ -4,8 +4,9 @@
 //! records), so a report can be re-rendered without re-running anything. Templates are compiled
 //! into the binary and fed typed context structs.
 
+pub mod chart;
 pub mod compare;
-pub mod curve;
+pub mod format;
 pub mod html;
 pub mod limitations;
 pub mod results;

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use crate::html::{Posters, RenderError};
+use crate::html::{Media, MediaMap, RenderError};
 use crate::results::Results;
+use crate::{chart, format};
 
 const TEMPLATE: &str = include_str!("../templates/limitations.html");
 
@@ -19,8 +20,7 @@ struct Capability {
     name: String,
     rate: String,
     interval: String,
-    cases: usize,
-    width: u32,
+    cases: String,
 }
 
 #[derive(Serialize)]
@@ -38,31 +38,49 @@ struct Example {
     prompt: String,
     reasons: Vec<String>,
     poster: Option<String>,
+    clip: Option<String>,
 }
 
 #[derive(Serialize)]
 struct Ctx {
+    common_css: &'static str,
     model: String,
     capabilities: Vec<Capability>,
+    /// The pass rates as a bar chart with whiskers.
+    chart: Option<String>,
     taxonomy: Vec<Failure>,
     examples: Vec<Example>,
     complete: bool,
 }
 
-pub fn render_limitations(results: &Results, posters: &Posters, max_examples: usize) -> Result<String, RenderError> {
+pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usize) -> Result<String, RenderError> {
     let mut capabilities = Vec::new();
+    let mut bars = Vec::new();
+    let several = results.suites.values().filter(|s| !s.capabilities.is_empty()).count() > 1;
     for (suite, s) in &results.suites {
         for (name, r) in &s.capabilities {
             capabilities.push(Capability {
                 suite: suite.clone(),
                 name: name.clone(),
-                rate: format!("{:.0}%", 100.0 * r.point_estimate),
-                interval: r.interval_text(|x| format!("{:.0}%", 100.0 * x)),
+                rate: format::percent(r.point_estimate),
+                interval: r.interval_text(format::percent),
+                cases: format::count(r.n_clusters as u64),
+            });
+            bars.push(chart::Bar {
+                label: if several { format!("{suite}/{name}") } else { name.clone() },
+                value: r.point_estimate,
+                interval: r.confidence_interval.as_ref().map(|i| (i.lower_bound, i.upper_bound)),
                 cases: r.n_clusters,
-                width: (100.0 * r.point_estimate).round().clamp(0.0, 100.0) as u32,
             });
         }
     }
+    let chart = (!bars.is_empty()).then(|| {
+        chart::figure(
+            &chart::interval_bars("Pass rate by capability", &bars),
+            "Pass rate per capability with its exact 95% CI; the numbers are in the table below.",
+            None,
+        )
+    });
     // (probe, kind) → (samples, the first reason of that kind).
     let mut taxonomy: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
     let mut examples = Vec::new();
@@ -87,10 +105,8 @@ pub fn render_limitations(results: &Results, posters: &Posters, max_examples: us
                 label: format!("{}/{}", s.suite, s.case_id),
                 prompt: s.prompt.clone(),
                 reasons,
-                poster: posters
-                    .get(&(s.suite.clone(), s.case_id.clone()))
-                    .and_then(|m| m.preview.as_ref().or(m.poster.as_ref()))
-                    .map(crate::html::Media::src),
+                poster: media.get(&s.key()).and_then(|m| m.filmstrip.as_ref()).map(Media::src),
+                clip: media.get(&s.key()).and_then(|m| m.clip.as_ref()).map(Media::src),
             });
         }
     }
@@ -102,7 +118,15 @@ pub fn render_limitations(results: &Results, posters: &Posters, max_examples: us
         serde_json::Value::Object(m) => m.get("name").and_then(|v| v.as_str()).unwrap_or("?").to_string(),
         other => other.to_string(),
     };
-    let ctx = Ctx { model, capabilities, taxonomy, examples, complete: results.complete };
+    let ctx = Ctx {
+        common_css: crate::html::COMMON_CSS,
+        model,
+        capabilities,
+        chart,
+        taxonomy,
+        examples,
+        complete: results.complete,
+    };
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("limitations.html", TEMPLATE).map_err(|e| RenderError(e.to_string()))?;

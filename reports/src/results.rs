@@ -130,6 +130,15 @@ pub struct Sample {
     pub details: BTreeMap<String, String>,
 }
 
+/// A sample's identity within a run: (suite, case id, seed index).
+pub type SampleKey = (String, String, u32);
+
+impl Sample {
+    pub fn key(&self) -> SampleKey {
+        (self.suite.clone(), self.case_id.clone(), self.seed_idx)
+    }
+}
+
 /// The failed checks of a probe's detail line (`pass: … | FAIL (kind): reason | …`), each as
 /// (kind, reason). Lines written before probes named their failures (`FAIL: reason`) give the
 /// kind "unclassified" and keep their reason whole.

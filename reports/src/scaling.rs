@@ -7,107 +7,46 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use crate::chart::{self, esc};
+use crate::format::{count, metric, rate, si};
 
 fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
+/// The log–log plot of one fit: checkpoints, the fitted law, its band, the held-out point.
 fn plot(fit: &Value) -> String {
-    let (w, h, pad) = (420.0, 280.0, 46.0);
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
-    for p in fit["points"].as_array().into_iter().flatten() {
-        xs.push(num(&p["flops"]));
-        ys.push(num(&p["y"]));
-    }
+    let target = fit["target"].as_str().unwrap_or("");
+    let held = fit["fit"]["holdout"]["checkpoint"].as_str();
+    let points: Vec<chart::ScalingPoint> = fit["points"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let label = p["checkpoint"].as_str().unwrap_or("?").to_string();
+            chart::ScalingPoint {
+                held_out: held == Some(label.as_str()),
+                label,
+                compute: num(&p["flops"]),
+                y: num(&p["y"]),
+            }
+        })
+        .collect();
     let curve: Vec<[f64; 4]> = fit["fit"]["curve"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|r| [num(&r[0]), num(&r[1]), num(&r[2]), num(&r[3])])
-        .filter(|r| r.iter().all(|v| v.is_finite() && *v > 0.0))
         .collect();
-    xs.extend(curve.iter().map(|r| r[0]));
-    // The axes follow the points and the fitted law; the band, which can be orders of magnitude
-    // wide where nothing was measured, is clipped to them.
-    ys.extend(curve.iter().map(|r| r[1]));
-    let good = |v: &f64| v.is_finite() && *v > 0.0;
-    let lx: Vec<f64> = xs.iter().filter(|v| good(v)).map(|v| v.log10()).collect();
-    let ly: Vec<f64> = ys.iter().filter(|v| good(v)).map(|v| v.log10()).collect();
-    if lx.is_empty() || ly.is_empty() {
-        return "<p>no plottable points</p>".into();
-    }
-    let span = |v: &[f64]| {
-        let (a, b) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
-        if b - a < 1e-9 { (a - 0.5, b + 0.5) } else { (a - 0.1 * (b - a), b + 0.1 * (b - a)) }
+    let y_title = match fit["transform"].as_str() {
+        Some("value") | None => target.to_string(),
+        Some(t) => format!("{target} ({t})"),
     };
-    let ((x0, x1), (y0, y1)) = (span(&lx), span(&ly));
-    let px = |x: f64| pad + (x.log10() - x0) / (x1 - x0) * (w - 1.5 * pad);
-    let py = |y: f64| 10.0 + (y1 - y.log10()) / (y1 - y0) * (h - 10.0 - pad);
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-size=\"10\" role=\"img\">"
-    );
-    // One clip path per target (targets are unique within a report).
-    let clip: String =
-        fit["target"].as_str().unwrap_or("").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-    let clip = format!("band-{clip}");
-    let _ = write!(
-        s,
-        "<defs><clipPath id=\"{clip}\"><rect x=\"{pad}\" y=\"10\" width=\"{pw}\" height=\"{ph}\"/></clipPath></defs>\
-         <rect x=\"{pad}\" y=\"10\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#ccc\"/>",
-        pw = w - 1.5 * pad,
-        ph = h - 10.0 - pad
-    );
-    if !curve.is_empty() {
-        let upper: Vec<String> = curve.iter().map(|r| format!("{:.1},{:.1}", px(r[0]), py(r[3]))).collect();
-        let lower: Vec<String> = curve.iter().rev().map(|r| format!("{:.1},{:.1}", px(r[0]), py(r[2]))).collect();
-        let _ = write!(
-            s,
-            "<polygon clip-path=\"url(#{clip})\" fill=\"#1f5fa8\" fill-opacity=\"0.15\" points=\"{} {}\"/>",
-            upper.join(" "),
-            lower.join(" ")
-        );
-        let line: Vec<String> = curve.iter().map(|r| format!("{:.1},{:.1}", px(r[0]), py(r[1]))).collect();
-        let _ = write!(
-            s,
-            "<polyline clip-path=\"url(#{clip})\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"1.5\" points=\"{}\"/>",
-            line.join(" ")
-        );
-    }
-    for p in fit["points"].as_array().into_iter().flatten() {
-        let (c, y) = (num(&p["flops"]), num(&p["y"]));
-        if good(&c) && good(&y) {
-            let _ = write!(
-                s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"#b5462f\"><title>{}: {y:.4}</title></circle>",
-                px(c),
-                py(y),
-                esc(p["checkpoint"].as_str().unwrap_or("?"))
-            );
-        }
-    }
-    let _ = write!(
-        s,
-        "<text x=\"{pad}\" y=\"{}\">{:.2e}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.2e}</text>\
-         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">training compute C (FLOPs, log)</text>\
-         <text x=\"{}\" y=\"18\" text-anchor=\"end\">{:.3}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.3}</text></svg>",
-        h - pad + 14.0,
-        10f64.powf(x0),
-        w - pad / 2.0,
-        h - pad + 14.0,
-        10f64.powf(x1),
-        w / 2.0,
-        h - 6.0,
-        pad - 4.0,
-        10f64.powf(y1),
-        pad - 4.0,
-        h - pad,
-        10f64.powf(y0)
-    );
-    s
+    chart::figure(
+        &chart::scaling(&format!("{target} against training compute"), &y_title, &points, &curve),
+        "Both axes logarithmic. The band is the 2.5–97.5% range of bootstrap refits, clipped to the axes; the numbers are in the table below.",
+        None,
+    )
 }
 
 pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
@@ -119,7 +58,8 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
          body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em}}\
          table{{border-collapse:collapse;margin:.6em 0}}th,td{{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left}}\
          th{{background:#f6f6f6}}td.num{{text-align:right;font-variant-numeric:tabular-nums}}.flag{{color:#b00020;font-weight:bold}}\
-         .muted{{color:#666}}</style></head><body><h1>Scaling sweep {name}</h1>"
+         .muted{{color:#666}}{css}</style></head><body><h1>Scaling sweep {name}</h1>",
+        css = crate::html::COMMON_CSS
     )?;
     let trend = scaling["trend"].as_array().cloned().unwrap_or_default();
     if !trend.is_empty() {
@@ -134,19 +74,19 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
         "<h2>Checkpoints</h2><table><tr><th>name</th><th>model</th><th>N (params)</th><th>D (samples)</th><th>C (FLOPs)</th><th>lr</th><th>batch</th><th>tuned</th><th>val loss</th></tr>"
     )?;
     for c in scaling["checkpoints"].as_array().into_iter().flatten() {
-        let f = |k: &str| c[k].as_f64().map_or("—".to_string(), |v| format!("{v:.4e}"));
+        let f = |k: &str, show: fn(f64) -> String| c[k].as_f64().map_or("—".to_string(), show);
         write!(
             o,
             "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
             esc(c["name"].as_str().unwrap_or("")),
             esc(c["model"].as_str().unwrap_or("")),
-            f("params"),
-            f("samples"),
-            f("flops"),
-            f("lr"),
-            c["batch"].as_u64().map_or("—".into(), |b| b.to_string()),
+            f("params", si),
+            f("samples", si),
+            f("flops", si),
+            f("lr", rate),
+            c["batch"].as_u64().map_or("—".into(), count),
             c["tuned"].as_bool().map_or("—", |t| if t { "yes" } else { "no" }),
-            f("val_loss")
+            f("val_loss", metric)
         )?;
     }
     write!(o, "</table>")?;
@@ -160,31 +100,31 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
         write!(o, "{}", plot(fit))?;
         let f = &fit["fit"];
         if f.is_object() {
-            let ci = |k: &str| format!("[{:.4}, {:.4}]", num(&f[k][0]), num(&f[k][1]));
+            let ci = |k: &str| format!("[{}, {}]", metric(num(&f[k][0])), metric(num(&f[k][1])));
             write!(
                 o,
                 "<table><tr><th>parameter</th><th>estimate</th><th>95% bootstrap CI</th></tr>\
-                 <tr><td>E</td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td></tr>\
-                 <tr><td>A (C / {:.3e})</td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td></tr>\
-                 <tr><td>γ</td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td></tr></table>",
-                num(&f["e"]),
+                 <tr><td>E</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
+                 <tr><td>A (C / {} FLOPs)</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
+                 <tr><td>γ</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></table>",
+                metric(num(&f["e"])),
                 ci("e_ci"),
-                num(&f["scale"]),
-                num(&f["a"]),
+                si(num(&f["scale"])),
+                metric(num(&f["a"])),
                 ci("a_ci"),
-                num(&f["gamma"]),
+                metric(num(&f["gamma"])),
                 ci("gamma_ci")
             )?;
             if f["holdout"].is_object() {
                 let hd = &f["holdout"];
                 write!(
                     o,
-                    "<p>Held out: <strong>{}</strong> actual {:.4}, predicted {:.4}, band [{:.4}, {:.4}] — {}</p>",
+                    "<p>Held out: <strong>{}</strong> actual {}, predicted {}, band [{}, {}] — {}</p>",
                     esc(hd["checkpoint"].as_str().unwrap_or("")),
-                    num(&hd["actual"]),
-                    num(&hd["predicted"]),
-                    num(&hd["band"][0]),
-                    num(&hd["band"][1]),
+                    metric(num(&hd["actual"])),
+                    metric(num(&hd["predicted"])),
+                    metric(num(&hd["band"][0])),
+                    metric(num(&hd["band"][1])),
                     if hd["inside"].as_bool() == Some(true) {
                         "inside the band"
                     } else {
@@ -195,18 +135,19 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
         }
         write!(
             o,
-            "<table><tr><th>checkpoint</th><th>C</th><th>value</th><th>fitted y</th><th>predicted</th><th>residual (log)</th></tr>"
+            "<table><tr><th>checkpoint</th><th>C (FLOPs)</th><th>value</th><th>fitted y</th><th>predicted</th><th>residual (log)</th></tr>"
         )?;
         for p in fit["points"].as_array().into_iter().flatten() {
             let (y, pred) = (num(&p["y"]), num(&p["predicted"]));
             write!(
                 o,
-                "<tr><td>{}</td><td class=\"num\">{:.3e}</td><td class=\"num\">{:.4}</td><td class=\"num\">{y:.4}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 esc(p["checkpoint"].as_str().unwrap_or("")),
-                num(&p["flops"]),
-                num(&p["value"]),
-                if pred.is_finite() { format!("{pred:.4}") } else { "—".into() },
-                if pred.is_finite() { format!("{:+.4}", y.ln() - pred.ln()) } else { "—".into() }
+                si(num(&p["flops"])),
+                metric(num(&p["value"])),
+                metric(y),
+                metric(pred),
+                if pred.is_finite() { crate::format::signed(y.ln() - pred.ln()) } else { "—".into() }
             )?;
         }
         write!(o, "</table>")?;
@@ -225,31 +166,34 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
             let row = |o: &mut String, label: &str, k: &str| {
                 write!(
                     o,
-                    "<tr><td>{label}</td><td class=\"num\">{:.4}</td><td class=\"num\">[{:.4}, {:.4}]</td></tr>",
-                    num(&f["fit"][k]),
-                    num(&f[k][0]),
-                    num(&f[k][1])
+                    "<tr><td>{label}</td><td class=\"num\">{}</td><td class=\"num\">[{}, {}]</td></tr>",
+                    metric(num(&f["fit"][k])),
+                    metric(num(&f[k][0])),
+                    metric(num(&f[k][1]))
                 )
             };
             write!(o, "<table><tr><th>parameter</th><th>estimate</th><th>95% bootstrap CI</th></tr>")?;
             row(&mut o, "E", "e")?;
-            row(&mut o, &format!("A (N / {:.3e})", num(&f["fit"]["n_scale"])), "a")?;
-            row(&mut o, &format!("B (D / {:.3e})", num(&f["fit"]["d_scale"])), "b")?;
+            row(&mut o, &format!("A (N / {} parameters)", si(num(&f["fit"]["n_scale"]))), "a")?;
+            row(&mut o, &format!("B (D / {} samples)", si(num(&f["fit"]["d_scale"]))), "b")?;
             row(&mut o, "α", "alpha")?;
             row(&mut o, "β", "beta")?;
             write!(o, "</table>")?;
         }
-        write!(o, "<table><tr><th>checkpoint</th><th>N</th><th>D</th><th>val loss</th><th>fitted</th></tr>")?;
+        write!(
+            o,
+            "<table><tr><th>checkpoint</th><th>N (params)</th><th>D (samples)</th><th>val loss</th><th>fitted</th></tr>"
+        )?;
         for p in nd["points"].as_array().into_iter().flatten() {
             let fitted = num(&p[4]);
             write!(
                 o,
-                "<tr><td>{}</td><td class=\"num\">{:.3e}</td><td class=\"num\">{:.3e}</td><td class=\"num\">{:.4}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 esc(p[0].as_str().unwrap_or("")),
-                num(&p[1]),
-                num(&p[2]),
-                num(&p[3]),
-                if fitted.is_finite() { format!("{fitted:.4}") } else { "—".into() }
+                si(num(&p[1])),
+                si(num(&p[2])),
+                metric(num(&p[3])),
+                metric(fitted)
             )?;
         }
         write!(o, "</table>")?;
@@ -288,5 +232,12 @@ mod tests {
         assert!(html.contains("&lt;ladder&gt;") && !html.contains("<ladder>"));
         assert!(html.contains("off-trend by -3.1σ") && html.contains("<polygon") && html.contains("<circle"));
         assert!(html.contains("inside the band"));
+        // Decade ticks, axis titles with units, a legend marking the held-out point; sizes for people.
+        for text in ["10¹²", "10¹³", "training compute C (FLOPs)", "held out (predicted from the others)", "fitted law"]
+        {
+            assert!(html.contains(text), "{text} missing");
+        }
+        assert!(html.contains("<td class=\"num\">100 k</td>") && html.contains("<td class=\"num\">1 T</td>"), "{html}");
+        assert!(!html.contains("e5") && !html.contains("e12"), "no scientific notation for sizes");
     }
 }

@@ -1,0 +1,258 @@
+//! What the report pages show of the videos themselves, shared by the run report, the
+//! limitations page and the compare gallery: a filmstrip per case (PNG; it is what prints) and a
+//! clip per sample that plays in place (H.264 in MP4, at most [`CLIP_HEIGHT`] pixels tall, muted,
+//! looping). Compare pairs play as one clip, baseline left and candidate right, so the two cannot
+//! drift apart. Media are inlined up to a byte budget and written to `<report>_media/` beside the
+//! report after it, so the page stays one static file that works offline.
+//!
+//! Every video is decoded once, streamed and shrunk frame by frame: memory follows the clip's
+//! small size, not the source's. A video that no longer decodes just has no pictures; the numbers
+//! stand on their own.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use videval_metrics::Video;
+use videval_metrics::preprocess::{self, Filter, FrameSampling, Normalise, Preprocess, Spatial};
+use videval_reports::html::{Media, MediaMap, SampleMedia};
+use videval_reports::results::{Results, Sample, SampleKey};
+
+use crate::error::{Error, Result};
+use crate::store::write_atomic;
+use crate::video::{self, EncodeParams};
+
+/// Bytes of media inlined into one page before the rest go beside it
+/// (`VIDEVAL_REPORT_INLINE_BYTES` overrides).
+pub const INLINE_BUDGET: usize = 16 << 20;
+/// Clips are at most this tall (sources that are smaller keep their size).
+pub const CLIP_HEIGHT: u32 = 144;
+/// Clips show at most this many frames from the start (25 s at 24 fps).
+pub const CLIP_FRAMES: usize = 600;
+/// Filmstrips: this many frames, this tall.
+const STRIP_FRAMES: usize = 8;
+const STRIP_HEIGHT: u32 = 64;
+/// Pixels of white between the two halves of a compare pair.
+const PAIR_GAP: u32 = 4;
+
+/// Places media inline while the budget lasts, then in the folder beside the report.
+pub struct Placer {
+    budget: usize,
+    inlined: usize,
+    folder: String,
+    sidecar: PathBuf,
+}
+
+impl Placer {
+    /// For the page at `report`; clears what an earlier rendering left in its media folder.
+    pub fn new(report: &Path) -> Result<Placer> {
+        let budget =
+            std::env::var("VIDEVAL_REPORT_INLINE_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(INLINE_BUDGET);
+        let stem = report.file_stem().map_or("report".into(), |s| s.to_string_lossy().into_owned());
+        let folder = format!("{stem}_media");
+        let sidecar = report.parent().unwrap_or(Path::new(".")).join(&folder);
+        if sidecar.is_dir() {
+            std::fs::remove_dir_all(&sidecar).map_err(Error::io(&sidecar))?;
+        }
+        Ok(Placer { budget, inlined: 0, folder, sidecar })
+    }
+
+    /// `name` is made safe for a file name here.
+    pub fn place(&mut self, bytes: Vec<u8>, mime: &'static str, name: &str) -> Result<Media> {
+        if self.inlined + bytes.len() <= self.budget {
+            self.inlined += bytes.len();
+            return Ok(Media::Inline { mime, bytes });
+        }
+        let name: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        std::fs::create_dir_all(&self.sidecar).map_err(Error::io(&self.sidecar))?;
+        write_atomic(&self.sidecar.join(&name), &bytes)?;
+        Ok(Media::File(format!("{}/{name}", self.folder)))
+    }
+}
+
+/// The clip size for a `w × h` source: at most [`CLIP_HEIGHT`] tall, aspect kept, both sides even
+/// (4:2:0 H.264, which every browser plays, needs them even).
+fn clip_size(w: u32, h: u32) -> (u32, u32) {
+    let even = |v: u32| (v & !1).max(2);
+    let ch = even(h.min(CLIP_HEIGHT));
+    let cw = even((f64::from(w) * f64::from(ch) / f64::from(h.max(1))).round() as u32);
+    (cw, ch)
+}
+
+/// Decodes `path` once, shrinking each frame to the clip size as it arrives.
+pub fn small_video(path: &Path) -> Option<Video> {
+    let mut size = None;
+    let mut data = Vec::new();
+    let end = video::decode_stream(path, FrameSampling::First(CLIP_FRAMES), |head, rgb| {
+        let (cw, ch) = *size.get_or_insert_with(|| clip_size(head.width, head.height));
+        if (cw, ch) == (head.width, head.height) {
+            data.extend_from_slice(&rgb);
+            return;
+        }
+        let p = Preprocess {
+            frames: FrameSampling::All,
+            spatial: Spatial::Stretch { width: cw, height: ch },
+            filter: if ch < head.height { Filter::Area } else { Filter::Nearest },
+            antialias: true,
+            normalise: Normalise::Unit,
+        };
+        let small = preprocess::spatial_frame_u8(&rgb, head.width, head.height, &p);
+        data.extend(small.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));
+    })
+    .ok()?;
+    let (w, h) = size?;
+    Video::new(w, h, end.head.fps, data).ok()
+}
+
+/// The clip as H.264 MP4 bytes (bit-exact settings: the same frames give the same bytes).
+pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
+    let tmp = scratch.join(format!(".clip-{}.mp4", std::process::id()));
+    let ok = video::encode(v, &tmp, &EncodeParams::report_clip()).is_ok();
+    let bytes = if ok { std::fs::read(&tmp).ok() } else { None };
+    let _ = std::fs::remove_file(&tmp);
+    bytes
+}
+
+/// `a` and `b` side by side at `a`'s height and rate, with a white gap; the shorter holds its
+/// last frame.
+pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
+    let h = a.height();
+    let b = if b.height() == h {
+        b.clone()
+    } else {
+        let w = (((f64::from(b.width()) * f64::from(h) / f64::from(b.height())).round() as u32) & !1).max(2);
+        preprocess::transform_video(b, Spatial::Stretch { width: w, height: h }, Filter::Area, true)
+    };
+    let width = a.width() + PAIR_GAP + b.width();
+    let frames = a.len().max(b.len());
+    let row = width as usize * 3;
+    let mut data = vec![255u8; frames * row * h as usize];
+    for t in 0..frames {
+        let fa = a.frame(t.min(a.len().saturating_sub(1)));
+        let fb = b.frame(t.min(b.len().saturating_sub(1)));
+        let out = &mut data[t * row * h as usize..(t + 1) * row * h as usize];
+        let (ra, rb) = (a.width() as usize * 3, b.width() as usize * 3);
+        for y in 0..h as usize {
+            out[y * row..y * row + ra].copy_from_slice(&fa[y * ra..(y + 1) * ra]);
+            let off = y * row + ra + PAIR_GAP as usize * 3;
+            out[off..off + rb].copy_from_slice(&fb[y * rb..(y + 1) * rb]);
+        }
+    }
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    Video::new(width, h, a.fps(), data).ok()
+}
+
+/// A bar on standard error while the clips are made (indicatif hides it off a terminal).
+fn progress(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("    media [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+fn file_stem(key: &SampleKey) -> String {
+    format!("{}__{}__{}", key.0, key.1, key.2)
+}
+
+/// Media for every sample of a run: a clip each, and a filmstrip for each case's first seed.
+pub fn run_media(run_dir: &Path, results: &Results, report: &Path) -> Result<MediaMap> {
+    let paths = crate::compare::video_paths(run_dir)?;
+    let mut placer = Placer::new(report)?;
+    let mut keys: Vec<SampleKey> = results.samples.iter().map(Sample::key).collect();
+    keys.sort();
+    keys.dedup();
+    let scratch = report.parent().unwrap_or(Path::new("."));
+    let mut out = MediaMap::new();
+    let bar = progress(keys.len() as u64);
+    for key in keys {
+        bar.inc(1);
+        let Some(small) = paths.get(&key).and_then(|p| small_video(p)) else { continue };
+        let mut media = SampleMedia::default();
+        if key.2 == 0 {
+            if let Ok(png) = video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())) {
+                media.filmstrip = Some(placer.place(png, "image/png", &format!("{}.png", file_stem(&key)))?);
+            }
+        }
+        if let Some(mp4) = clip_mp4(&small, scratch) {
+            media.clip = Some(placer.place(mp4, "video/mp4", &format!("{}.mp4", file_stem(&key)))?);
+        }
+        out.insert(key, media);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// One compare gallery item's media: both filmstrips and the side-by-side clip.
+pub struct PairMedia {
+    pub baseline: Option<Media>,
+    pub candidate: Option<Media>,
+    pub pair: Option<Media>,
+}
+
+/// Media for the compare gallery's samples, in order.
+pub fn gallery_media(
+    keys: &[SampleKey],
+    base_paths: &BTreeMap<SampleKey, PathBuf>,
+    cand_paths: &BTreeMap<SampleKey, PathBuf>,
+    report: &Path,
+) -> Result<Vec<PairMedia>> {
+    let mut placer = Placer::new(report)?;
+    let scratch = report.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for key in keys {
+        let a = base_paths.get(key).and_then(|p| small_video(p));
+        let b = cand_paths.get(key).and_then(|p| small_video(p));
+        let stem = file_stem(key);
+        let mut strip = |v: &Option<Video>, side: &str| -> Result<Option<Media>> {
+            let Some(png) =
+                v.as_ref().and_then(|v| video::filmstrip_png(v, STRIP_FRAMES, STRIP_HEIGHT.min(v.height())).ok())
+            else {
+                return Ok(None);
+            };
+            placer.place(png, "image/png", &format!("{stem}__{side}.png")).map(Some)
+        };
+        let (baseline, candidate) = (strip(&a, "baseline")?, strip(&b, "candidate")?);
+        let pair = match (&a, &b) {
+            (Some(a), Some(b)) => side_by_side(a, b).and_then(|v| clip_mp4(&v, scratch)),
+            _ => None,
+        };
+        let pair = pair.map(|mp4| placer.place(mp4, "video/mp4", &format!("{stem}__pair.mp4"))).transpose()?;
+        out.push(PairMedia { baseline, candidate, pair });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clips_are_small_even_and_keep_the_aspect() {
+        assert_eq!(clip_size(1920, 1080), (256, 144));
+        assert_eq!(clip_size(32, 32), (32, 32));
+        assert_eq!(clip_size(33, 17), (30, 16));
+        assert_eq!(clip_size(480, 854), (80, 144));
+        assert_eq!(clip_size(1, 1), (2, 2));
+    }
+
+    #[test]
+    fn a_pair_is_both_videos_side_by_side_frame_for_frame() {
+        let a = Video::new(4, 2, 8.0, (0..3 * 4 * 2 * 3).map(|i| (i % 250) as u8).collect()).unwrap();
+        let b = Video::new(2, 2, 8.0, vec![7u8; 2 * 2 * 2 * 3]).unwrap();
+        let p = side_by_side(&a, &b).unwrap();
+        assert_eq!((p.width(), p.height(), p.len()), (4 + PAIR_GAP + 2, 2, 3));
+        let row = p.width() as usize * 3;
+        for t in 0..3 {
+            let f = p.frame(t);
+            assert_eq!(&f[..12], &a.frame(t)[..12], "baseline on the left, frame {t}");
+            assert!(f[12..12 + 3 * PAIR_GAP as usize].iter().all(|&v| v == 255), "the gap is white");
+            // The shorter candidate holds its last frame.
+            assert_eq!(&f[row - 6..row], &[7u8; 6]);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Numbers for people, the same in every table, chart and page: metric values to four
+//! significant digits, counts with thousands separators, sizes (parameters, FLOPs, samples) with
+//! SI prefixes, pass rates as percentages.
+
+/// A metric value to four significant digits (`0.1235`, `17.00`, `1.500e-5`); "—" for a value
+/// that is not a number.
+pub fn metric(x: f64) -> String {
+    if !x.is_finite() {
+        "—".to_string()
+    } else if x == 0.0 {
+        "0.000".to_string()
+    } else if x.abs() >= 1e-3 && x.abs() < 1e6 {
+        let magnitude = x.abs().log10().floor() as i32;
+        let digits = (3 - magnitude).clamp(0, 6) as usize;
+        let s = format!("{x:.digits$}");
+        // Rounding can carry into a new digit (9.99996 → "10.0000"): one digit fewer after the point.
+        let carried = s.parse::<f64>().is_ok_and(|r| r.abs() >= 10f64.powi(magnitude + 1));
+        if carried && digits > 0 {
+            let digits = digits - 1;
+            format!("{x:.digits$}")
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// A difference with its sign, four significant digits: `+0.01234`, `-1.500`.
+pub fn signed(x: f64) -> String {
+    let s = metric(x);
+    if x.is_finite() && x >= 0.0 { format!("+{s}") } else { s }
+}
+
+/// A count with thousands separators: `12,345`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size with an SI prefix and three significant digits, trailing zeros dropped: `324 k`,
+/// `9.6 k`, `1.25 T`, `812`. Values below 1 fall back to [`metric`].
+pub fn si(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".to_string();
+    }
+    const PREFIXES: [&str; 7] = ["", " k", " M", " G", " T", " P", " E"];
+    let a = x.abs();
+    if a < 1.0 {
+        return metric(x);
+    }
+    let mut k = ((a.log10() / 3.0).floor() as usize).min(PREFIXES.len() - 1);
+    let mut m = x / 1000f64.powi(k as i32);
+    // 999.6 k rounds to "1000 k": say 1 M instead.
+    if three_digits(m).trim_start_matches('-') == "1000" && k + 1 < PREFIXES.len() {
+        k += 1;
+        m = x / 1000f64.powi(k as i32);
+    }
+    format!("{}{}", three_digits(m), PREFIXES[k])
+}
+
+/// Three significant digits without trailing zeros (for mantissas in [1, 1000)).
+fn three_digits(m: f64) -> String {
+    let a = m.abs();
+    let decimals = if a >= 100.0 {
+        0
+    } else if a >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let s = format!("{m:.decimals$}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+/// A fraction as a whole percentage: `0.5` → `50%`.
+pub fn percent(x: f64) -> String {
+    if x.is_finite() { format!("{:.0}%", 100.0 * x) } else { "—".to_string() }
+}
+
+/// A small rate such as a learning rate, in short scientific notation: `3e-4`, `2.5e-3`.
+pub fn rate(x: f64) -> String {
+    if !x.is_finite() {
+        return "—".to_string();
+    }
+    let s = format!("{x:.2e}");
+    match s.split_once('e') {
+        Some((m, e)) if m.contains('.') => {
+            format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+        }
+        _ => s,
+    }
+}
+
+/// `10` followed by the exponent in superscript digits: `10¹²`, `10⁻³`.
+pub fn power_of_ten(k: i32) -> String {
+    const SUP: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+    let mut s = String::from("10");
+    if k < 0 {
+        s.push('⁻');
+    }
+    for d in k.unsigned_abs().to_string().bytes() {
+        s.push(SUP[usize::from(d - b'0')]);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_values_have_four_significant_digits() {
+        assert_eq!(metric(0.123456), "0.1235");
+        assert_eq!(metric(17.0), "17.00");
+        assert_eq!(metric(0.0), "0.000");
+        assert_eq!(metric(1.5e-5), "1.500e-5");
+        assert_eq!(metric(-0.25), "-0.2500");
+        assert_eq!(metric(9.99996), "10.00", "a carry does not add a fifth digit");
+        assert_eq!(metric(f64::NAN), "—");
+        assert_eq!(signed(0.0123), "+0.01230");
+        assert_eq!(signed(-1.5), "-1.500");
+    }
+
+    #[test]
+    fn counts_and_sizes_read_like_people_write_them() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(si(3.2422e5), "324 k");
+        assert_eq!(si(9.6e3), "9.6 k");
+        assert_eq!(si(1.25e12), "1.25 T");
+        assert_eq!(si(812.0), "812");
+        assert_eq!(si(999_600.0), "1 M");
+        assert_eq!(si(1e18), "1 E");
+        assert_eq!(si(-2.5e6), "-2.5 M");
+        assert_eq!(percent(0.5), "50%");
+        assert_eq!(rate(3e-4), "3e-4");
+        assert_eq!(rate(2.5e-3), "2.5e-3");
+        assert_eq!(power_of_ten(12), "10¹²");
+        assert_eq!(power_of_ten(-3), "10⁻³");
+    }
+}
