@@ -109,13 +109,20 @@ pub fn write_curve(dir: &Path) -> Result<()> {
         }
     }
     let name = dir.file_name().map_or("checkpoint".into(), |n| n.to_string_lossy().into_owned());
-    let svg = videval_reports::chart::loss_panels(
-        &format!("Training loss of {name}"),
-        &[
-            LossPanel { title: "VAE reconstruction MSE", x_title: "training clips seen", points: vae },
-            LossPanel { title: "Rectified-flow loss (DiT)", x_title: "training clips seen", points: dit },
-        ],
-    );
+    // A stage this checkpoint did not train (a fine-tune reuses its VAE) has no panel.
+    let mut panels: Vec<LossPanel> = [("VAE reconstruction MSE", vae), ("Rectified-flow loss (DiT)", dit)]
+        .into_iter()
+        .filter(|(_, points)| !points.is_empty())
+        .map(|(title, points)| LossPanel { title, x_title: "training clips seen", points })
+        .collect();
+    if panels.is_empty() {
+        panels.push(LossPanel {
+            title: "no training rows in loss.csv",
+            x_title: "training clips seen",
+            points: Vec::new(),
+        });
+    }
+    let svg = videval_reports::chart::loss_panels(&format!("Training loss of {name}"), &panels);
     write_atomic(&dir.join("loss.svg"), svg.as_bytes())
 }
 

@@ -51,6 +51,9 @@ pub fn si(x: f64) -> String {
     if !x.is_finite() {
         return "—".to_string();
     }
+    if x == 0.0 {
+        return "0".to_string();
+    }
     const PREFIXES: [&str; 7] = ["", " k", " M", " G", " T", " P", " E"];
     let a = x.abs();
     if a < 1.0 {
@@ -139,6 +142,7 @@ mod tests {
         assert_eq!(si(9.6e3), "9.6 k");
         assert_eq!(si(1.25e12), "1.25 T");
         assert_eq!(si(812.0), "812");
+        assert_eq!(si(0.0), "0");
         assert_eq!(si(999_600.0), "1 M");
         assert_eq!(si(1e18), "1 E");
         assert_eq!(si(-2.5e6), "-2.5 M");

@@ -1,7 +1,9 @@
 //! The HTML reports in a real browser: Debian's Chromium, headless (installed by ci/setup.sh for
 //! the tests). Each page must load without console messages, show every section, render a
-//! screenshot (kept in target/test-artifacts/), and show a prompt containing `<script>` as text;
-//! rendering the same inputs twice gives the same bytes.
+//! screenshot and a printed PDF (kept in target/test-artifacts/), and show a prompt containing
+//! `<script>` as text; inside the page every clip plays (its time advances, no media error),
+//! compare pairs are one clip each, every chart has its axis titles in the DOM, and nothing
+//! overflows sideways at 1280 px. Rendering the same inputs twice gives the same bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,6 +69,107 @@ cases:
       - {probe: gravity, object: {color: red}, direction: down}
 "#;
 
+/// What a page looks like from inside, in a 1280-px-wide frame: every clip played for a while
+/// (`clips`: class, currentTime, the end of the played range, media error, size), the page's
+/// scroll and client widths, each chart's title and text, and the videos per gallery row.
+fn inspect(sb: &Sandbox, page: &Path) -> serde_json::Value {
+    let probe = sb.join("probe.html");
+    std::fs::write(
+        &probe,
+        format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"></head><body>
+<iframe id="f" src="file://{}" style="width:1280px;height:900px;border:0"></iframe>
+<pre id="out">pending</pre>
+<script>
+const f = document.getElementById('f');
+f.addEventListener('load', async () => {{
+  const r = {{}};
+  try {{
+    const d = f.contentDocument;
+    const vids = [...d.querySelectorAll('video')];
+    await Promise.all(vids.map(v => v.play().catch(e => {{ v.dataset.playError = String(e); }})));
+    await new Promise(res => setTimeout(res, 1500));
+    r.clips = vids.map(v => ({{cls: v.className, t: v.currentTime,
+      played: v.played.length ? v.played.end(v.played.length - 1) : 0,
+      error: v.error ? v.error.code : (v.dataset.playError || null), w: v.videoWidth, h: v.videoHeight,
+      muted: v.muted, loop: v.loop, controls: v.controls}}));
+    r.scroll_width = d.documentElement.scrollWidth;
+    r.client_width = d.documentElement.clientWidth;
+    r.charts = [...d.querySelectorAll('svg.plot')].map(s => ({{
+      title: (s.querySelector('title') || {{}}).textContent || '',
+      texts: [...s.querySelectorAll('text')].map(t => t.textContent.trim())}}));
+    r.pair_rows = [...d.querySelectorAll('table.gallery tr')].map(tr => tr.querySelectorAll('video').length);
+  }} catch (err) {{ r.error = String(err); }}
+  document.getElementById('out').textContent = JSON.stringify(r);
+}});
+</script></body></html>"#,
+            page.display()
+        ),
+    )
+    .unwrap();
+    let url = format!("file://{}", probe.display());
+    let (dom, _) = browser(
+        &sb.join("profile"),
+        &[
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=15000",
+            "--window-size=1300,1000",
+            "--dump-dom",
+            &url,
+        ],
+    );
+    let start = dom.find("<pre id=\"out\">").expect("probe output") + "<pre id=\"out\">".len();
+    let end = start + dom[start..].find("</pre>").expect("probe output ends");
+    let json = dom[start..end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(v.get("error").is_none(), "{}: {v}", page.display());
+    v
+}
+
+/// Every clip plays (time advances, no media error, muted, looping, with controls), nothing
+/// scrolls sideways at 1280 px, and every chart has its title and the named axis titles.
+fn check_inside(v: &serde_json::Value, page: &str, min_clips: usize, axis_titles: &[&str]) {
+    let clips = v["clips"].as_array().unwrap();
+    assert!(clips.len() >= min_clips, "{page}: {} clips, expected at least {min_clips}", clips.len());
+    for c in clips {
+        assert!(c["error"].is_null(), "{page}: media error {c}");
+        assert!(c["played"].as_f64().unwrap() > 0.5, "{page}: the clip did not play: {c}");
+        assert!(c["w"].as_u64().unwrap() > 0 && c["h"].as_u64().unwrap() > 0, "{page}: no frames {c}");
+        assert!(c["muted"] == true && c["loop"] == true && c["controls"] == true, "{page}: {c}");
+    }
+    assert!(
+        v["scroll_width"].as_u64() <= v["client_width"].as_u64(),
+        "{page}: horizontal overflow at 1280 px ({} > {})",
+        v["scroll_width"],
+        v["client_width"]
+    );
+    for chart in v["charts"].as_array().unwrap() {
+        let texts: Vec<&str> = chart["texts"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+        assert!(!chart["title"].as_str().unwrap_or("").is_empty(), "{page}: a chart without a title");
+        assert!(
+            axis_titles.iter().any(|a| texts.iter().any(|t| t.starts_with(a))),
+            "{page}: chart {} has none of the axis titles {axis_titles:?}: {texts:?}",
+            chart["title"]
+        );
+    }
+}
+
+/// The page printed to PDF (the print stylesheet), kept as an artifact.
+fn print_pdf(sb: &Sandbox, page: &Path, name: &str) {
+    let pdf = artifact(name);
+    let _ = std::fs::remove_file(&pdf);
+    browser(
+        &sb.join("profile"),
+        &[
+            "--no-pdf-header-footer",
+            &format!("--print-to-pdf={}", pdf.display()),
+            &format!("file://{}", page.display()),
+        ],
+    );
+    let bytes = std::fs::read(&pdf).expect("PDF written");
+    assert!(bytes.starts_with(b"%PDF") && bytes.len() > 5_000, "{name}: {} bytes", bytes.len());
+}
+
 fn check_page(sb: &Sandbox, page: &Path, sections: &[&str], shot: &str) -> String {
     let url = format!("file://{}", page.display());
     let (dom, log) = browser(&sb.join("profile"), &["--dump-dom", &url]);
@@ -107,17 +210,23 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     assert!(dom.contains("&lt;script&gt;document.title='pwned'"), "prompt not shown as text");
     assert!(!dom.contains("<title>pwned") && !dom.contains("<script") && !dom.contains("<img src=\"x\""));
 
-    // The disc renderer fails checks: its worst cases get animated previews.
+    // Every sample plays in place: a clip each, inlined; each case's first seed has a filmstrip.
     let disc = String::from_utf8(sb.read("runs/disc/report.html")).unwrap();
-    assert!(disc.contains("class=\"preview\"") && disc.contains("data:image&#x2f;webp;base64,"), "no previews");
-    assert!(disc.matches("class=\"preview\"").count() <= 6);
+    let samples = disc.matches("<td class=\"media\">").count();
+    assert!(samples >= 20, "{samples} sample rows");
+    assert_eq!(disc.matches("<video class=\"clip\"").count(), samples, "a clip for every sample");
+    assert!(disc.contains("data:video&#x2f;mp4;base64,"), "clips are inlined");
     check_page(
         &sb,
         &sb.join("runs/disc/report.html"),
         &["videval run report", "Suite left_right"],
         "run-report-disc.png",
     );
-    // Past the inline budget, pictures go to a folder beside the report, none is dropped.
+    let inside = inspect(&sb, &sb.join("runs/disc/report.html"));
+    check_inside(&inside, "run report", samples, &["pass rate, with its 95% CI"]);
+    assert!(!inside["charts"].as_array().unwrap().is_empty(), "the capability chart is an SVG chart");
+    print_pdf(&sb, &sb.join("runs/disc/report.html"), "run-report-disc.pdf");
+    // Past the inline budget, media go to a folder beside the report, none is dropped.
     let o = sb
         .command(&["report", "runs/disc", "--out", "runs/disc/small.html"])
         .env("VIDEVAL_REPORT_INLINE_BYTES", "3000")
@@ -127,10 +236,18 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     let small = String::from_utf8(sb.read("runs/disc/small.html")).unwrap();
     let files: Vec<_> = std::fs::read_dir(sb.join("runs/disc/small_media")).unwrap().collect();
     assert!(!files.is_empty() && small.contains("src=\"small_media&#x2f;"), "no sidecar media");
-    assert_eq!(
-        small.matches("<img class=\"poster\"").count(),
-        disc.matches("<img class=\"poster\"").count(),
-        "every poster is shown, inlined or from the folder"
+    for tag in ["<img class=\"poster\"", "<video class=\"clip\""] {
+        assert_eq!(
+            small.matches(tag).count(),
+            disc.matches(tag).count(),
+            "every {tag} is shown, inlined or from the folder"
+        );
+    }
+    check_inside(
+        &inspect(&sb, &sb.join("runs/disc/small.html")),
+        "run report, media beside it",
+        samples,
+        &["pass rate"],
     );
 
     let o = sb.run(&["compare", "runs/oracle", "runs/disc"]);
@@ -142,6 +259,16 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
         "compare-report.png",
     );
     assert!(!dom.contains("<script"));
+    // The gallery's pairs: one clip per pair, both halves side by side (square 32-px sources:
+    // 2 × height + the 4-px gap), so baseline and candidate cannot drift apart.
+    let inside = inspect(&sb, &sb.join("runs/disc/compare/oracle.html"));
+    check_inside(&inside, "compare", 1, &["baseline "]);
+    let rows = inside["pair_rows"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|n| n == 1), "one clip per gallery pair: {rows:?}");
+    for c in inside["clips"].as_array().unwrap().iter().filter(|c| c["cls"] == "pair") {
+        assert_eq!(c["w"].as_u64().unwrap(), 2 * c["h"].as_u64().unwrap() + 4, "{c}");
+    }
+    print_pdf(&sb, &sb.join("runs/disc/compare/oracle.html"), "compare-report.pdf");
 
     let o = sb.run(&["report", "runs/oracle", "--limitations"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
@@ -178,4 +305,44 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
         "limitations-report.png",
     );
     assert!(!dom.contains("<script"));
+    let o = sb.run(&["report", "runs/disc", "--limitations"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let inside = inspect(&sb, &sb.join("runs/disc/limitations.html"));
+    check_inside(&inside, "limitations", 1, &["pass rate, with its 95% CI"]);
+    assert_eq!(inside["charts"].as_array().unwrap().len(), 1, "the pass-rate chart");
+}
+
+/// The committed scaling sweep, re-rendered from its scaling.json: every fit's log–log chart with
+/// decade ticks, axis titles and a legend; the page fits 1280 px and prints.
+#[test]
+fn the_scaling_report_renders_its_charts_in_chromium() {
+    let sb = Sandbox::new();
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/sweeps/tiny-ladder-2026-11-26/scaling.json");
+    std::fs::create_dir_all(sb.join("sweep")).unwrap();
+    std::fs::copy(&committed, sb.join("sweep/scaling.json")).unwrap();
+    let o = sb.run(&["report", "sweep"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let page = sb.join("sweep/scaling.html");
+    check_page(&sb, &page, &["Scaling sweep", "Checkpoints", "Method"], "scaling-report.png");
+    let inside = inspect(&sb, &page);
+    check_inside(&inside, "scaling", 0, &["training compute C (FLOPs)"]);
+    let charts = inside["charts"].as_array().unwrap();
+    let fits = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&committed).unwrap()).unwrap()["fits"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(charts.len(), fits, "one chart per fit");
+    for c in charts {
+        let texts: Vec<&str> = c["texts"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
+        for t in ["10¹²", "10¹³", "fitted law", "95% bootstrap band", "held out (predicted from the others)"] {
+            assert!(texts.contains(&t), "{t} missing from {}", c["title"]);
+        }
+    }
+    // The committed page is what this renders.
+    let committed_html = std::fs::read(committed.with_file_name("scaling.html")).unwrap();
+    assert!(
+        committed_html == sb.read("sweep/scaling.html"),
+        "ci/sweeps/…/scaling.html is stale: re-render it with `videval report`"
+    );
+    print_pdf(&sb, &page, "scaling-report.pdf");
 }
