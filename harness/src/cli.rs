@@ -76,6 +76,26 @@ pub enum Command {
         #[arg(long)]
         previous: Option<PathBuf>,
     },
+    /// Serve a local page where people judge pairs of videos from two runs (blinded, in sync);
+    /// judgments go to a SQLite database. With --export, write the judgments to CSV or parquet.
+    Rate(crate::rate::RateArgs),
+    /// Do the metrics agree with people? Agreement per metric with intervals over cases,
+    /// Kendall τ-b, Krippendorff's α between raters, gold accuracy, Bradley–Terry run strengths.
+    Agreement {
+        /// The runs the judgments name: NAME=RUN_DIR,NAME=RUN_DIR,…
+        #[arg(long)]
+        runs: String,
+        /// The rating database (ratings.sqlite) or a CSV with the header
+        /// rater,suite,case_id,seed_idx,left,right,choice.
+        #[arg(long)]
+        judgments: PathBuf,
+        /// The HTML page (default: beside the judgments, JUDGMENTS.agreement.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect and convert video files (debug your inputs).
     #[command(subcommand)]
     Video(VideoCommand),
@@ -826,6 +846,10 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             crate::sweep::sweep_command(spec, out.as_deref(), previous.as_deref())
         }
         Command::Video(c) => video_command(c),
+        Command::Rate(a) => crate::rate::rate_command(a),
+        Command::Agreement { runs, judgments, out, json } => {
+            crate::agreement::agreement_command(runs, judgments, out.as_deref(), *json)
+        }
         Command::World(c) => world_command(c),
         Command::Compare { baseline, candidate, alpha, margin, allow_mismatch, fail_on_inconclusive, gate, json } => {
             if !(*alpha > 0.0 && *alpha < 1.0) || *margin < 0.0 {

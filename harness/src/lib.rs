@@ -7,6 +7,7 @@
 //! reports crate renders them. [`cli`] is the command line over all of it, with the exit codes
 //! of [`error::ExitCode`].
 
+pub mod agreement;
 pub mod analyze;
 pub mod cli;
 pub mod compare;
@@ -18,6 +19,7 @@ pub mod hash;
 pub mod manifest;
 pub mod media;
 pub mod plan;
+pub mod rate;
 pub mod records;
 pub mod run;
 pub mod runner;

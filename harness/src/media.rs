@@ -62,29 +62,54 @@ impl Placer {
             self.inlined += bytes.len();
             return Ok(Media::Inline { mime, bytes });
         }
-        let name: String =
-            name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+        let name = safe_name(name);
         std::fs::create_dir_all(&self.sidecar).map_err(Error::io(&self.sidecar))?;
         write_atomic(&self.sidecar.join(&name), &bytes)?;
         Ok(Media::File(format!("{}/{name}", self.folder)))
     }
 }
 
-/// The clip size for a `w × h` source: at most [`CLIP_HEIGHT`] tall, aspect kept, both sides even
+/// The clip size for a `w × h` source: at most `max_h` tall, aspect kept, both sides even
 /// (4:2:0 H.264, which every browser plays, needs them even).
-fn clip_size(w: u32, h: u32) -> (u32, u32) {
+fn clip_size(w: u32, h: u32, max_h: u32) -> (u32, u32) {
     let even = |v: u32| (v & !1).max(2);
-    let ch = even(h.min(CLIP_HEIGHT));
+    let ch = even(h.min(max_h));
     let cw = even((f64::from(w) * f64::from(ch) / f64::from(h.max(1))).round() as u32);
     (cw, ch)
 }
 
-/// Decodes `path` once, shrinking each frame to the clip size as it arrives.
+/// A file-name-safe form of `s`.
+pub fn safe_name(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
+
+/// `v` at even width and height (dropping the last column or row), as 4:2:0 H.264 needs.
+pub fn even_video(v: &Video) -> Video {
+    let (w, h) = (v.width() & !1, v.height() & !1);
+    if (w, h) == (v.width(), v.height()) || w == 0 || h == 0 {
+        return v.clone();
+    }
+    let mut data = Vec::with_capacity(v.len() * (w * h * 3) as usize);
+    for f in v.frames() {
+        for y in 0..h as usize {
+            let row = y * v.width() as usize * 3;
+            data.extend_from_slice(&f[row..row + w as usize * 3]);
+        }
+    }
+    Video::new(w, h, v.fps(), data).unwrap_or_else(|_| v.clone())
+}
+
+/// Decodes `path` once, shrinking each frame to the report clip size as it arrives.
 pub fn small_video(path: &Path) -> Option<Video> {
+    shrunk_video(path, CLIP_HEIGHT)
+}
+
+/// Decodes `path` once, shrinking each frame to at most `max_h` pixels tall (even sizes).
+pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
     let mut size = None;
     let mut data = Vec::new();
     let end = video::decode_stream(path, FrameSampling::First(CLIP_FRAMES), |head, rgb| {
-        let (cw, ch) = *size.get_or_insert_with(|| clip_size(head.width, head.height));
+        let (cw, ch) = *size.get_or_insert_with(|| clip_size(head.width, head.height, max_h));
         if (cw, ch) == (head.width, head.height) {
             data.extend_from_slice(&rgb);
             return;
@@ -233,11 +258,12 @@ mod tests {
 
     #[test]
     fn clips_are_small_even_and_keep_the_aspect() {
-        assert_eq!(clip_size(1920, 1080), (256, 144));
-        assert_eq!(clip_size(32, 32), (32, 32));
-        assert_eq!(clip_size(33, 17), (30, 16));
-        assert_eq!(clip_size(480, 854), (80, 144));
-        assert_eq!(clip_size(1, 1), (2, 2));
+        assert_eq!(clip_size(1920, 1080, CLIP_HEIGHT), (256, 144));
+        assert_eq!(clip_size(32, 32, CLIP_HEIGHT), (32, 32));
+        assert_eq!(clip_size(33, 17, CLIP_HEIGHT), (30, 16));
+        assert_eq!(clip_size(480, 854, CLIP_HEIGHT), (80, 144));
+        assert_eq!(clip_size(1, 1, CLIP_HEIGHT), (2, 2));
+        assert_eq!(clip_size(1920, 1080, 480), (852, 480));
     }
 
     #[test]

@@ -391,12 +391,13 @@ pub struct Bar {
     pub cases: usize,
 }
 
-/// Pass rates as horizontal bars on a 0–100% axis with 95% CI whiskers and the case count.
-pub fn interval_bars(title: &str, bars: &[Bar]) -> String {
+/// Rates (pass rates, agreement) as horizontal bars on a 0–100% axis titled `x_title`, with 95%
+/// CI whiskers and the case count.
+pub fn interval_bars(title: &str, x_title: &str, bars: &[Bar]) -> String {
     let n = bars.len().max(1);
     let longest = bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(4);
     let label_w = (longest as u32 * 7 + 16).clamp(60, 260);
-    let mut x = Axis::range("pass rate, with its 95% CI", Scale::Linear, 0.0, 1.0);
+    let mut x = Axis::range(x_title, Scale::Linear, 0.0, 1.0);
     x.percent = true;
     let h = 28 * n as u32 + 76;
     svg(label_w + 460, h, title, |root| {
@@ -592,6 +593,7 @@ mod tests {
     fn bars_scatters_and_loss_panels_label_their_axes_and_escape_text() {
         let bars = interval_bars(
             "caps",
+            "pass rate, with its 95% CI",
             &[
                 Bar { label: "left_right".into(), value: 0.5, interval: Some((0.2, 0.8)), cases: 12 },
                 Bar { label: "<b>&".into(), value: 1.2, interval: None, cases: 1 },

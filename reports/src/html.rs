@@ -11,6 +11,9 @@ use crate::results::Results;
 
 const RUN_TEMPLATE: &str = include_str!("../templates/run.html");
 
+/// The value axis of pass-rate charts.
+pub const PASS_RATE_AXIS: &str = "pass rate, with its 95% CI";
+
 /// The style every page shares: charts, clips, wide tables and the print stylesheet.
 pub const COMMON_CSS: &str = include_str!("../templates/common.css");
 
@@ -196,7 +199,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
             .collect();
         let capability_chart = (!bars.is_empty()).then(|| {
             crate::chart::figure(
-                &crate::chart::interval_bars(&format!("Pass rate per capability, suite {name}"), &bars),
+                &crate::chart::interval_bars(&format!("Pass rate per capability, suite {name}"), PASS_RATE_AXIS, &bars),
                 "Pass rate per capability family with its exact 95% CI (Clopper–Pearson over cases); the numbers are in the table below.",
                 None,
             )

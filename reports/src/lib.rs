@@ -4,6 +4,7 @@
 //! records), so a report can be re-rendered without re-running anything. Templates are compiled
 //! into the binary and fed typed context structs.
 
+pub mod agreement;
 pub mod chart;
 pub mod compare;
 pub mod format;

@@ -76,7 +76,7 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
     }
     let chart = (!bars.is_empty()).then(|| {
         chart::figure(
-            &chart::interval_bars("Pass rate by capability", &bars),
+            &chart::interval_bars("Pass rate by capability", crate::html::PASS_RATE_AXIS, &bars),
             "Pass rate per capability with its exact 95% CI; the numbers are in the table below.",
             None,
         )

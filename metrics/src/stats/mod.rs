@@ -1,5 +1,6 @@
 //! Statistics over per-sample values: pure, seeded, and tested against analytic cases.
 
+pub mod agreement;
 pub mod bootstrap;
 pub mod linalg;
 pub mod paired;

@@ -1,0 +1,771 @@
+//! `videval agreement`: do the metrics agree with people? Reads pairwise judgments (the rating
+//! app's SQLite database or a CSV) and the runs they compared, and reports per metric and suite
+//! how often the metric prefers the video people preferred, with an interval over cases; how well
+//! raters agree with each other (Krippendorff's α) and with gold pairs; and the runs' strengths
+//! (Bradley–Terry) with intervals.
+//!
+//! Rules, fixed in advance (see ../shared/reference/human-alignment.md):
+//! - A pair is one sample (suite, case, seed index) shown from two runs. Its human majority is the
+//!   most frequent of {first run, second run, no preference}, where "tie" and "both bad" are no
+//!   preference; a shared maximum is a tie.
+//! - The metric prefers the run whose value is better in the metric's direction (no tie band); a
+//!   neutral metric describes rather than judges and is left out.
+//! - Pairwise accuracy counts non-tied human pairs: 1 when the metric prefers the same run, ½ when
+//!   its values are equal, 0 otherwise. The tie-inclusive variant counts every pair, a human tie
+//!   matched only by equal values. Kendall's τ-b compares the two preference signs over all pairs.
+//! - Intervals resample cases (every seed and rater of a case together): a percentile bootstrap
+//!   from five cases up; with fewer cases, or when every case agrees fully, the exact
+//!   Clopper–Pearson interval with cases as trials (valid at any number of cases).
+//! - Bradley–Terry counts every judgment, a tie or "both bad" as half a win each (GenAI-Arena);
+//!   gold pairs count only towards the raters' attention scores.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use videval_metrics::stats::agreement::{bradley_terry, kendall_tau_b, krippendorff_alpha_nominal};
+use videval_metrics::stats::bootstrap::{MIN_CLUSTERS, quantile_sorted};
+use videval_metrics::stats::{cluster_bootstrap_mean, pass_rate};
+use videval_reports::Results;
+
+use crate::error::{Error, ExitCode, Result};
+use crate::store::{read_json, write_atomic};
+
+pub const SCHEMA: &str = "videval/agreement/v1";
+/// The CSV form's header, exactly.
+pub const CSV_HEADER: &str = "rater,suite,case_id,seed_idx,left,right,choice";
+/// Run names of gold pairs (the world oracle against a degraded copy) in judgments and exports.
+pub const GOLD_ORACLE: &str = "gold:oracle";
+pub const GOLD_DEGRADED: &str = "gold:degraded";
+const N_BOOT: usize = 2000;
+const SEED: u64 = 0x5eed_a9ee;
+
+/// What a rater answered about the pair as shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    Left,
+    Right,
+    Tie,
+    BothBad,
+}
+
+impl Choice {
+    pub fn parse(s: &str) -> Option<Choice> {
+        match s {
+            "left" => Some(Choice::Left),
+            "right" => Some(Choice::Right),
+            "tie" => Some(Choice::Tie),
+            "both_bad" => Some(Choice::BothBad),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Choice::Left => "left",
+            Choice::Right => "right",
+            Choice::Tie => "tie",
+            Choice::BothBad => "both_bad",
+        }
+    }
+}
+
+/// One judgment: `left` and `right` are run names (or the gold names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judgment {
+    pub rater: String,
+    pub suite: String,
+    pub case_id: String,
+    pub seed_idx: u32,
+    pub left: String,
+    pub right: String,
+    pub choice: Choice,
+}
+
+impl Judgment {
+    pub fn is_gold(&self) -> bool {
+        self.left.starts_with("gold:") || self.right.starts_with("gold:")
+    }
+
+    /// The run preferred (`Some(name)`), or `None` for tie / both bad.
+    pub fn preferred(&self) -> Option<&str> {
+        match self.choice {
+            Choice::Left => Some(&self.left),
+            Choice::Right => Some(&self.right),
+            Choice::Tie | Choice::BothBad => None,
+        }
+    }
+}
+
+/// Splits one CSV line (RFC 4180 quoting; no line breaks inside fields).
+fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() && !was_quoted => {
+                quoted = true;
+                was_quoted = true;
+            }
+            (false, ',') => {
+                fields.push(std::mem::take(&mut field));
+                was_quoted = false;
+            }
+            (false, '"') => return Err("a quote inside an unquoted field".into()),
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("an unterminated quote".into());
+    }
+    fields.push(field);
+    Ok(fields)
+}
+
+/// Quotes a CSV field when it needs it.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// Judgments from the CSV form (header [`CSV_HEADER`]).
+pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
+    let bad = |line: usize, message: String| Error::BadFile {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    };
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+    match lines.next() {
+        Some((_, h)) if h.trim_start_matches('\u{feff}') == CSV_HEADER => {}
+        Some((_, h)) => return Err(bad(1, format!("the header is {h:?}; expected {CSV_HEADER:?}"))),
+        None => return Err(bad(1, format!("empty file; expected the header {CSV_HEADER:?}"))),
+    }
+    let mut out = Vec::new();
+    for (n, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f = csv_fields(line).map_err(|e| bad(n, e))?;
+        if f.len() != 7 {
+            return Err(bad(n, format!("{} fields; expected 7 ({CSV_HEADER})", f.len())));
+        }
+        let seed_idx = f[3].parse().map_err(|_| bad(n, format!("seed_idx {:?} is not a whole number", f[3])))?;
+        let choice = Choice::parse(&f[6])
+            .ok_or_else(|| bad(n, format!("choice {:?}; expected left, right, tie or both_bad", f[6])))?;
+        for (k, name) in [(0, "rater"), (1, "suite"), (2, "case_id"), (4, "left"), (5, "right")] {
+            if f[k].is_empty() {
+                return Err(bad(n, format!("{name} is empty")));
+            }
+        }
+        if f[4] == f[5] {
+            return Err(bad(n, format!("left and right are the same run {:?}", f[4])));
+        }
+        out.push(Judgment {
+            rater: f[0].clone(),
+            suite: f[1].clone(),
+            case_id: f[2].clone(),
+            seed_idx,
+            left: f[4].clone(),
+            right: f[5].clone(),
+            choice,
+        });
+    }
+    Ok(out)
+}
+
+/// Judgments from a rating database or a CSV file (told apart by the SQLite header).
+pub fn read_judgments(path: &Path) -> Result<Vec<Judgment>> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    if bytes.starts_with(b"SQLite format 3\0") {
+        return crate::rate::Db::open_existing(path)?.judgments();
+    }
+    let text = String::from_utf8(bytes).map_err(|_| Error::BadFile {
+        path: path.to_path_buf(),
+        message: "not UTF-8 text (nor a SQLite database)".into(),
+    })?;
+    read_csv(path, &text)
+}
+
+/// One metric's agreement with people in one suite.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MetricAgreement {
+    pub metric: String,
+    pub suite: String,
+    /// Pairs whose human majority prefers one run (what `agreement` counts).
+    pub pairs: usize,
+    /// Every pair with a human majority and both values, ties included.
+    pub pairs_with_ties: usize,
+    pub cases: usize,
+    pub agreement: Option<f64>,
+    pub ci: Option<[f64; 2]>,
+    /// How the interval was made, or why there is none.
+    pub ci_method: String,
+    pub agreement_with_ties: Option<f64>,
+    pub kendall_tau_b: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RaterStats {
+    pub judgments: usize,
+    pub gold_judged: usize,
+    /// Fraction of gold pairs where the rater chose the oracle; None without gold pairs.
+    pub gold_accuracy: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Raters {
+    pub n: usize,
+    /// Nominal α over pairs judged by two or more raters (choices as the run preferred, tie, or
+    /// both bad); None with one rater or no shared pair.
+    pub krippendorff_alpha: Option<f64>,
+    pub alpha_note: Option<String>,
+    pub gold_accuracy: BTreeMap<String, Option<f64>>,
+    pub per_rater: BTreeMap<String, RaterStats>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunStrength {
+    pub run: String,
+    /// Bradley–Terry log-strength (mean zero over the runs): P(a beats b) = 1 / (1 + e^(θb − θa)).
+    pub strength: Option<f64>,
+    pub ci: Option<[f64; 2]>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Agreement {
+    pub schema: String,
+    pub runs: Vec<RunStrength>,
+    pub judgments: usize,
+    pub pairs: usize,
+    pub metrics: Vec<MetricAgreement>,
+    pub raters: Raters,
+    pub notes: Vec<String>,
+}
+
+/// A pair: (suite, case, seed index, first run, second run), the runs in name order.
+type PairKey = (String, String, u32, String, String);
+
+fn pair_key(j: &Judgment) -> PairKey {
+    let (a, b) = if j.left <= j.right { (&j.left, &j.right) } else { (&j.right, &j.left) };
+    (j.suite.clone(), j.case_id.clone(), j.seed_idx, a.clone(), b.clone())
+}
+
+/// +1 when the first run of the pair was preferred, −1 the second, 0 no preference.
+fn vote(j: &Judgment, key: &PairKey) -> i32 {
+    match j.preferred() {
+        Some(r) if r == key.3 => 1,
+        Some(_) => -1,
+        None => 0,
+    }
+}
+
+/// The human majority of a pair's votes: the most frequent of +1, −1, 0; a shared maximum is 0.
+fn majority(votes: &[i32]) -> i32 {
+    let count = |v| votes.iter().filter(|&&x| x == v).count();
+    let (a, b, n) = (count(1), count(-1), count(0));
+    if a > b && a > n {
+        1
+    } else if b > a && b > n {
+        -1
+    } else {
+        0
+    }
+}
+
+/// An interval for a mean of per-pair scores clustered by case (see the module notes).
+fn case_interval(clusters: &[Vec<f64>]) -> (Option<f64>, Option<[f64; 2]>, String) {
+    match cluster_bootstrap_mean(clusters, N_BOOT, 0.95, SEED) {
+        Some(e) if e.interval.is_some() => (Some(e.point_estimate), e.interval, "bootstrap over cases".into()),
+        Some(_) => match pass_rate(clusters, 0.95) {
+            Some(e) => (Some(e.point_estimate), e.interval, "exact (Clopper–Pearson) over cases".into()),
+            None => (None, None, "no pairs".into()),
+        },
+        None => (None, None, "no pairs".into()),
+    }
+}
+
+/// Bradley–Terry log-strengths with a bootstrap over cases.
+fn strengths(runs: &[String], judgments: &[&Judgment]) -> Vec<RunStrength> {
+    let index: BTreeMap<&str, usize> = runs.iter().enumerate().map(|(i, r)| (r.as_str(), i)).collect();
+    let wins = |js: &mut dyn Iterator<Item = &&Judgment>| -> Vec<(usize, usize, f64)> {
+        let mut w = Vec::new();
+        for j in js {
+            let (Some(&l), Some(&r)) = (index.get(j.left.as_str()), index.get(j.right.as_str())) else { continue };
+            match j.choice {
+                Choice::Left => w.push((l, r, 1.0)),
+                Choice::Right => w.push((r, l, 1.0)),
+                Choice::Tie | Choice::BothBad => {
+                    w.push((l, r, 0.5));
+                    w.push((r, l, 0.5));
+                }
+            }
+        }
+        w
+    };
+    let Some(point) = bradley_terry(runs.len(), &wins(&mut judgments.iter())) else {
+        let note =
+            "n/a: some run never lost (or never won) a comparison against the others, so no finite strength exists";
+        return runs
+            .iter()
+            .map(|r| RunStrength { run: r.clone(), strength: None, ci: None, note: Some(note.into()) })
+            .collect();
+    };
+    let mut by_case: BTreeMap<(&str, &str), Vec<&&Judgment>> = BTreeMap::new();
+    for j in judgments {
+        by_case.entry((j.suite.as_str(), j.case_id.as_str())).or_default().push(j);
+    }
+    let cases: Vec<&Vec<&&Judgment>> = by_case.values().collect();
+    let k = cases.len();
+    let mut note = None;
+    let mut draws: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    if k < MIN_CLUSTERS {
+        note = Some(format!("n/a ({k} case{}; an interval needs {MIN_CLUSTERS})", if k == 1 { "" } else { "s" }));
+    } else {
+        let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+        let mut failed = 0usize;
+        for _ in 0..1000 {
+            let sample: Vec<&&Judgment> = (0..k).flat_map(|_| cases[rng.random_range(0..k)].iter().copied()).collect();
+            match bradley_terry(runs.len(), &wins(&mut sample.iter().copied())) {
+                Some(t) => t.iter().enumerate().for_each(|(i, v)| draws[i].push(*v)),
+                None => failed += 1,
+            }
+        }
+        if failed > 50 {
+            note = Some(format!(
+                "n/a: in {failed} of 1000 resamples of cases a run never lost or never won, so the interval would be unbounded"
+            ));
+            draws.iter_mut().for_each(Vec::clear);
+        }
+    }
+    runs.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut d = std::mem::take(&mut draws[i]);
+            d.sort_by(f64::total_cmp);
+            let ci = (!d.is_empty()).then(|| [quantile_sorted(&d, 0.025), quantile_sorted(&d, 0.975)]);
+            RunStrength {
+                run: r.clone(),
+                strength: Some(point[i]),
+                ci,
+                note: if ci.is_some() { None } else { note.clone() },
+            }
+        })
+        .collect()
+}
+
+/// Everything `videval agreement` reports.
+pub fn compute(runs: &[(String, Results)], judgments: &[Judgment]) -> Result<Agreement> {
+    let names: BTreeSet<&str> = runs.iter().map(|(n, _)| n.as_str()).collect();
+    for j in judgments.iter().filter(|j| !j.is_gold()) {
+        for side in [&j.left, &j.right] {
+            if !names.contains(side.as_str()) {
+                return Err(Error::Config(format!(
+                    "a judgment by {} on {}/{}#{} names the run {side:?}, which --runs does not give (runs: {})",
+                    j.rater,
+                    j.suite,
+                    j.case_id,
+                    j.seed_idx,
+                    names.iter().copied().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+    }
+    let rated: Vec<&Judgment> = judgments.iter().filter(|j| !j.is_gold()).collect();
+    let mut pairs: BTreeMap<PairKey, Vec<&Judgment>> = BTreeMap::new();
+    for j in &rated {
+        pairs.entry(pair_key(j)).or_default().push(j);
+    }
+    let result = |name: &str| runs.iter().find(|(n, _)| n == name).map(|(_, r)| r);
+    let sample_index: BTreeMap<&str, BTreeMap<(&str, &str, u32), &videval_reports::results::Sample>> = runs
+        .iter()
+        .map(|(n, r)| {
+            (n.as_str(), r.samples.iter().map(|s| ((s.suite.as_str(), s.case_id.as_str(), s.seed_idx), s)).collect())
+        })
+        .collect();
+
+    // (suite, metric) → per pair: (case, human sign, metric sign).
+    let mut rows: BTreeMap<(String, String), Vec<(String, i32, i32)>> = BTreeMap::new();
+    for (key, js) in &pairs {
+        let human = majority(&js.iter().map(|j| vote(j, key)).collect::<Vec<_>>());
+        let (suite, case, seed, a, b) = key;
+        let (Some(sa), Some(sb)) = (
+            sample_index[a.as_str()].get(&(suite.as_str(), case.as_str(), *seed)),
+            sample_index[b.as_str()].get(&(suite.as_str(), case.as_str(), *seed)),
+        ) else {
+            continue;
+        };
+        for (metric, &va) in &sa.metrics {
+            let Some(&vb) = sb.metrics.get(metric) else { continue };
+            let direction = result(a)
+                .and_then(|r| r.suites.get(suite))
+                .and_then(|s| s.metrics.get(metric))
+                .map_or("neutral", |m| m.direction.as_str());
+            let orient = match direction {
+                "higher_is_better" => 1.0,
+                "lower_is_better" => -1.0,
+                _ => continue,
+            };
+            let d = orient * (va - vb);
+            if !d.is_finite() {
+                continue;
+            }
+            let m = if d > 0.0 {
+                1
+            } else if d < 0.0 {
+                -1
+            } else {
+                0
+            };
+            rows.entry((suite.clone(), metric.clone())).or_default().push((case.clone(), human, m));
+        }
+    }
+    let mut metrics = Vec::new();
+    for ((suite, metric), pairs) in rows {
+        let mut by_case: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for (case, h, m) in &pairs {
+            if *h != 0 {
+                let score = if *m == *h {
+                    1.0
+                } else if *m == 0 {
+                    0.5
+                } else {
+                    0.0
+                };
+                by_case.entry(case.as_str()).or_default().push(score);
+            }
+        }
+        let clusters: Vec<Vec<f64>> = by_case.into_values().collect();
+        let (agreement, ci, ci_method) = case_interval(&clusters);
+        let with_ties = pairs.iter().filter(|(_, h, m)| h == m).count() as f64 / pairs.len() as f64;
+        let hs: Vec<f64> = pairs.iter().map(|p| f64::from(p.1)).collect();
+        let ms: Vec<f64> = pairs.iter().map(|p| f64::from(p.2)).collect();
+        metrics.push(MetricAgreement {
+            metric,
+            suite,
+            pairs: clusters.iter().map(Vec::len).sum(),
+            pairs_with_ties: pairs.len(),
+            cases: clusters.len(),
+            agreement,
+            ci,
+            ci_method,
+            agreement_with_ties: Some(with_ties),
+            kendall_tau_b: kendall_tau_b(&hs, &ms),
+        });
+    }
+
+    // Raters: α over pairs judged by two or more, gold accuracy, counts.
+    let raters: Vec<String> = judgments.iter().map(|j| j.rater.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let units: Vec<Vec<Option<u32>>> = pairs
+        .iter()
+        .map(|(key, js)| {
+            raters
+                .iter()
+                .map(|r| {
+                    // A rater's last judgment of a pair counts.
+                    js.iter().rev().find(|j| &j.rater == r).map(|j| match (j.choice, vote(j, key)) {
+                        (Choice::Tie, _) => 2,
+                        (Choice::BothBad, _) => 3,
+                        (_, 1) => 0,
+                        _ => 1,
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let shared = units.iter().filter(|u| u.iter().flatten().count() >= 2).count();
+    let alpha = krippendorff_alpha_nominal(&units);
+    let alpha_note = match (raters.len(), shared, alpha) {
+        (0 | 1, _, _) => Some("one rater: agreement between raters is not measurable".to_string()),
+        (_, 0, _) => Some("no pair was judged by two raters".to_string()),
+        (_, _, None) => Some("every judgment is the same: no expected disagreement".to_string()),
+        _ => None,
+    };
+    let mut per_rater = BTreeMap::new();
+    for r in &raters {
+        let mine: Vec<&Judgment> = judgments.iter().filter(|j| &j.rater == r).collect();
+        let gold: Vec<&&Judgment> = mine.iter().filter(|j| j.is_gold()).collect();
+        let right = gold.iter().filter(|j| j.preferred() == Some(GOLD_ORACLE)).count();
+        per_rater.insert(
+            r.clone(),
+            RaterStats {
+                judgments: mine.len(),
+                gold_judged: gold.len(),
+                gold_accuracy: (!gold.is_empty()).then(|| right as f64 / gold.len() as f64),
+            },
+        );
+    }
+    let run_names: Vec<String> = runs.iter().map(|(n, _)| n.clone()).collect();
+    let mut notes = vec![
+        "Pairwise accuracy counts pairs whose human majority prefers one run; equal metric values score ½. \
+         Intervals resample cases (seeds and raters of a case together). Neutral metrics are left out."
+            .to_string(),
+    ];
+    let scored: usize = metrics.iter().map(|m| m.pairs).max().unwrap_or(0);
+    if scored < 384 {
+        notes.push(format!(
+            "{scored} non-tied pairs at most per metric: about 384 independent ones give ±5 points at 95% \
+             (more when seeds of a case are alike)"
+        ));
+    }
+    if runs.len() < 4 {
+        notes.push(format!(
+            "{} runs: run strengths rest on {} run pair(s); a system-level correlation needs more runs",
+            runs.len(),
+            runs.len() * runs.len().saturating_sub(1) / 2
+        ));
+    }
+    Ok(Agreement {
+        schema: SCHEMA.into(),
+        runs: strengths(&run_names, &rated),
+        judgments: judgments.len(),
+        pairs: pairs.len(),
+        metrics,
+        raters: Raters {
+            n: raters.len(),
+            krippendorff_alpha: alpha.filter(|_| alpha_note.is_none()),
+            alpha_note,
+            gold_accuracy: per_rater.iter().map(|(r, s)| (r.clone(), s.gold_accuracy)).collect(),
+            per_rater,
+        },
+        notes,
+    })
+}
+
+/// `NAME=RUN_DIR,...` → (name, results).
+pub fn parse_runs(spec: &str) -> Result<Vec<(String, PathBuf)>> {
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for part in spec.split(',').filter(|p| !p.is_empty()) {
+        let Some((name, dir)) = part.split_once('=') else {
+            return Err(Error::Config(format!("--runs: {part:?} is not NAME=RUN_DIR")));
+        };
+        if name.is_empty() || name.starts_with("gold:") || out.iter().any(|(n, _)| n == name) {
+            return Err(Error::Config(format!("--runs: the name {name:?} is empty, reserved or given twice")));
+        }
+        out.push((name.to_string(), PathBuf::from(dir)));
+    }
+    if out.len() < 2 {
+        return Err(Error::Config("--runs needs at least two NAME=RUN_DIR".into()));
+    }
+    Ok(out)
+}
+
+pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let runs = parse_runs(runs)?;
+    let loaded: Vec<(String, Results)> = runs
+        .iter()
+        .map(|(n, d)| read_json::<Results>(&d.join("results.json")).map(|r| (n.clone(), r)))
+        .collect::<Result<_>>()?;
+    let js = read_judgments(judgments)?;
+    let a = compute(&loaded, &js)?;
+    let html_path = out.map_or_else(|| judgments.with_extension("agreement.html"), Path::to_path_buf);
+    let html = videval_reports::agreement::render(&serde_json::to_value(&a).unwrap_or_default())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    write_atomic(&html_path, html.as_bytes())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&a).map_err(|e| Error::Internal(e.to_string()))?);
+    } else {
+        println!("{} judgments on {} pairs; {} rater(s)", a.judgments, a.pairs, a.raters.n);
+        for m in &a.metrics {
+            let show = |v: Option<f64>| v.map_or("—".to_string(), videval_reports::format::metric);
+            println!(
+                "{:<12} {:<28} agreement {} {}  τ-b {}  ({} pairs, {} cases)",
+                m.suite,
+                m.metric,
+                show(m.agreement),
+                m.ci.map_or(format!("({})", m.ci_method), |[l, h]| format!("[{}, {}]", show(Some(l)), show(Some(h)))),
+                show(m.kendall_tau_b),
+                m.pairs,
+                m.cases
+            );
+        }
+        println!("report: {}", html_path.display());
+    }
+    Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_judgments_parse_with_quotes_and_errors_name_the_line() {
+        let p = Path::new("j.csv");
+        let text = format!("{CSV_HEADER}\nann,s,\"a,b\",0,x,y,left\nbob,s,c,1,y,x,both_bad\n");
+        let js = read_csv(p, &text).unwrap();
+        assert_eq!(js.len(), 2);
+        assert_eq!(js[0].case_id, "a,b");
+        assert_eq!(js[1].choice, Choice::BothBad);
+        let e = read_csv(p, &format!("{CSV_HEADER}\nann,s,c,0,x,y,maybe\n")).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("maybe"), "{e}");
+        let e = read_csv(p, "rater,suite\n").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("header"), "{e}");
+        let e = read_csv(p, &format!("{CSV_HEADER}\nann,s,c,x,x,y,left\n")).unwrap_err().to_string();
+        assert!(e.contains("seed_idx"), "{e}");
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
+
+    /// Two runs over `cases` cases (two seeds each) with one higher-is-better metric whose values
+    /// are drawn at random; judgments by `raters` made by `choose(metric prefers a?, rng)`.
+    fn simulate(
+        cases: usize,
+        raters: &[&str],
+        choose: &dyn Fn(bool, &mut ChaCha8Rng) -> Choice,
+    ) -> (Vec<(String, Results)>, Vec<Judgment>) {
+        use videval_reports::results::{MetricResult, Sample, SuiteResults};
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let metric = MetricResult {
+            point_estimate: 0.0,
+            standard_error: None,
+            confidence_interval: None,
+            interval_note: None,
+            method: "none".into(),
+            unit: "case".into(),
+            n_clusters: 0,
+            n_samples: 0,
+            n_boot: 0,
+            rng_seed: 0,
+            metric_version: 1,
+            direction: "higher_is_better".into(),
+            description: String::new(),
+        };
+        let suite = SuiteResults {
+            version: 1,
+            content_hash: "h".into(),
+            n: Default::default(),
+            metrics: [("m".to_string(), metric)].into(),
+            capabilities: Default::default(),
+        };
+        let mut runs: Vec<(String, Results)> = ["a", "b"]
+            .iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    Results {
+                        schema: videval_reports::results::RESULTS_SCHEMA.into(),
+                        plan_hash: "p".into(),
+                        model: serde_json::json!({"name": n}),
+                        complete: true,
+                        missing_units: vec![],
+                        throughput: None,
+                        suites: [("s".to_string(), suite.clone())].into(),
+                        samples: vec![],
+                    },
+                )
+            })
+            .collect();
+        let mut judgments = Vec::new();
+        for c in 0..cases {
+            for seed_idx in 0..2u32 {
+                let (va, vb): (f64, f64) = (rng.random(), rng.random());
+                for (k, v) in [va, vb].iter().enumerate() {
+                    runs[k].1.samples.push(Sample {
+                        suite: "s".into(),
+                        case_id: format!("c{c}"),
+                        seed_idx,
+                        seed: 0,
+                        cluster: format!("c{c}"),
+                        prompt: "p".into(),
+                        status: "ok".into(),
+                        video_sha256: None,
+                        error: None,
+                        metrics: [("m".to_string(), *v)].into(),
+                        metric_errors: Default::default(),
+                        details: Default::default(),
+                    });
+                }
+                for r in raters {
+                    let flip = rng.random::<bool>();
+                    let mut choice = choose(va > vb, &mut rng);
+                    // Shown either way round: the answer is about the screen sides.
+                    let (left, right) = if flip { ("b", "a") } else { ("a", "b") };
+                    if flip {
+                        choice = match choice {
+                            Choice::Left => Choice::Right,
+                            Choice::Right => Choice::Left,
+                            other => other,
+                        };
+                    }
+                    judgments.push(Judgment {
+                        rater: r.to_string(),
+                        suite: "s".into(),
+                        case_id: format!("c{c}"),
+                        seed_idx,
+                        left: left.into(),
+                        right: right.into(),
+                        choice,
+                    });
+                }
+            }
+        }
+        (runs, judgments)
+    }
+
+    #[test]
+    fn raters_who_always_agree_with_the_metric_give_agreement_one_and_random_raters_about_a_half() {
+        // "Left" below means run a (before the screen flip in `simulate`).
+        let agree = |a_better: bool, _: &mut ChaCha8Rng| if a_better { Choice::Left } else { Choice::Right };
+        let (runs, js) = simulate(40, &["ann", "bob"], &agree);
+        let a = compute(&runs, &js).unwrap();
+        let m = &a.metrics[0];
+        assert_eq!((m.metric.as_str(), m.pairs, m.cases), ("m", 80, 40));
+        assert_eq!(m.agreement, Some(1.0));
+        let [lo, hi] = m.ci.unwrap();
+        assert!(lo > 0.9 && hi == 1.0, "{:?} ({})", m.ci, m.ci_method);
+        assert_eq!(m.kendall_tau_b, Some(1.0));
+        assert_eq!(a.raters.krippendorff_alpha, Some(1.0), "two raters who always agree");
+        // Run strengths: every comparison won by the better-valued run, both runs win some.
+        assert!(a.runs.iter().all(|r| r.strength.is_some()), "{:?}", a.runs);
+
+        let random = |_: bool, rng: &mut ChaCha8Rng| if rng.random::<bool>() { Choice::Left } else { Choice::Right };
+        let (runs, js) = simulate(200, &["ann"], &random);
+        let a = compute(&runs, &js).unwrap();
+        let m = &a.metrics[0];
+        let [lo, hi] = m.ci.unwrap();
+        assert!(lo < 0.5 && 0.5 < hi && (m.agreement.unwrap() - 0.5).abs() < 0.08, "{m:?}");
+        assert!(m.kendall_tau_b.unwrap().abs() < 0.15, "{m:?}");
+        assert!(a.raters.krippendorff_alpha.is_none() && a.raters.alpha_note.as_deref().unwrap().contains("one rater"));
+    }
+
+    #[test]
+    fn judgments_naming_an_unknown_run_are_refused_and_gold_pairs_score_raters() {
+        let agree = |a_better: bool, _: &mut ChaCha8Rng| if a_better { Choice::Left } else { Choice::Right };
+        let (runs, mut js) = simulate(5, &["ann"], &agree);
+        js.push(Judgment {
+            rater: "ann".into(),
+            suite: "s".into(),
+            case_id: "c0".into(),
+            seed_idx: 0,
+            left: GOLD_DEGRADED.into(),
+            right: GOLD_ORACLE.into(),
+            choice: Choice::Right,
+        });
+        js.push(Judgment { choice: Choice::Left, case_id: "c1".into(), ..js.last().unwrap().clone() });
+        let a = compute(&runs, &js).unwrap();
+        assert_eq!(a.raters.gold_accuracy["ann"], Some(0.5));
+        assert_eq!(a.metrics[0].pairs, 10, "gold pairs are not metric pairs");
+        js.push(Judgment { left: "c".into(), ..js[0].clone() });
+        let e = compute(&runs, &js).unwrap_err().to_string();
+        assert!(e.contains("\"c\"") && e.contains("--runs"), "{e}");
+    }
+
+    #[test]
+    fn the_majority_is_the_most_frequent_vote_and_a_shared_maximum_is_a_tie() {
+        assert_eq!(majority(&[1, 1, -1]), 1);
+        assert_eq!(majority(&[1, -1]), 0);
+        assert_eq!(majority(&[1, 0]), 0);
+        assert_eq!(majority(&[-1, -1, 0]), -1);
+        assert_eq!(majority(&[]), 0);
+    }
+}

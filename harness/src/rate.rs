@@ -1,0 +1,785 @@
+//! `videval rate RUN_A RUN_B`: a local web page where people judge pairs of videos made for the
+//! same case and seed by two runs. Blinded (no run names on the page), left and right randomised
+//! per rater and recorded, both videos playing in step, the prompt and one question shown;
+//! answers left, right, tie or both bad, by button or key. Gold pairs (the world oracle against a
+//! degraded copy) are mixed in as attention checks. Every judgment is one SQLite transaction
+//! (WAL), committed before the page moves on: a killed server loses nothing it acknowledged, and
+//! a rater who comes back continues where they stopped. Several raters can rate at once.
+//!
+//! The server binds to 127.0.0.1 by default, serves only its page, its JSON API and the clips of
+//! its own pairs (by pair number, never by path), and escapes nothing into HTML: the page sets
+//! every prompt and name as text.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::json;
+use videval_metrics::Video;
+
+use crate::agreement::{CSV_HEADER, Choice, GOLD_DEGRADED, GOLD_ORACLE, Judgment, csv_field};
+use crate::error::{Error, ExitCode, Result};
+use crate::hash::sha256_hex;
+use crate::store::read_json;
+
+/// The database schema this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+/// Clips for rating are at most this tall.
+pub const RATE_HEIGHT: u32 = 480;
+const PAGE: &str = include_str!("../../reports/templates/rate.html");
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::BadFile { path: path.to_path_buf(), message: format!("rating database: {e}") }
+}
+
+/// The judgments database.
+pub struct Db {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A judgment as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stored {
+    pub rater: String,
+    pub suite: String,
+    pub case_id: String,
+    pub seed_idx: u32,
+    pub run_a: String,
+    pub run_b: String,
+    pub sha_a: String,
+    pub sha_b: String,
+    pub left_run: String,
+    pub right_run: String,
+    pub choice: Choice,
+    pub gold: bool,
+    pub ms: u64,
+    pub created_at: String,
+}
+
+impl Db {
+    /// Opens (creating when missing) a database of this schema version.
+    pub fn open(path: &Path) -> Result<Db> {
+        let conn = Connection::open(path).map_err(db_err(path))?;
+        let db = Db { conn, path: path.to_path_buf() };
+        db.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS judgments (
+                   id INTEGER PRIMARY KEY,
+                   rater TEXT NOT NULL, suite TEXT NOT NULL, case_id TEXT NOT NULL, seed_idx INTEGER NOT NULL,
+                   run_a TEXT NOT NULL, run_b TEXT NOT NULL, sha_a TEXT NOT NULL, sha_b TEXT NOT NULL,
+                   left_run TEXT NOT NULL, right_run TEXT NOT NULL,
+                   choice TEXT NOT NULL CHECK (choice IN ('left', 'right', 'tie', 'both_bad')),
+                   gold INTEGER NOT NULL, ms INTEGER NOT NULL, created_at TEXT NOT NULL,
+                   UNIQUE (rater, suite, case_id, seed_idx, sha_a, sha_b));",
+            )
+            .map_err(db_err(path))?;
+        let version: Option<String> = db
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .optional()
+            .map_err(db_err(path))?;
+        match version.as_deref() {
+            None => {
+                db.conn
+                    .execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                        [SCHEMA_VERSION.to_string()],
+                    )
+                    .map_err(db_err(path))?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => {
+                return Err(Error::BadFile {
+                    path: path.to_path_buf(),
+                    message: format!("rating database schema version {v}; this videval reads version {SCHEMA_VERSION}"),
+                });
+            }
+        }
+        Ok(db)
+    }
+
+    /// Opens a database that must exist already.
+    pub fn open_existing(path: &Path) -> Result<Db> {
+        if !path.is_file() {
+            return Err(Error::BadFile { path: path.to_path_buf(), message: "no such rating database".into() });
+        }
+        Db::open(path)
+    }
+
+    /// Stores one judgment in its own transaction; a second answer by the same rater to the same
+    /// pair is ignored (returns false).
+    pub fn insert(&self, s: &Stored) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO judgments (rater, suite, case_id, seed_idx, run_a, run_b, sha_a, sha_b,
+                   left_run, right_run, choice, gold, ms, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    s.rater,
+                    s.suite,
+                    s.case_id,
+                    s.seed_idx,
+                    s.run_a,
+                    s.run_b,
+                    s.sha_a,
+                    s.sha_b,
+                    s.left_run,
+                    s.right_run,
+                    s.choice.as_str(),
+                    s.gold,
+                    s.ms as i64,
+                    s.created_at
+                ],
+            )
+            .map_err(db_err(&self.path))?;
+        Ok(n == 1)
+    }
+
+    pub fn stored(&self) -> Result<Vec<Stored>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT rater, suite, case_id, seed_idx, run_a, run_b, sha_a, sha_b, left_run, right_run, choice,
+                   gold, ms, created_at FROM judgments ORDER BY id",
+            )
+            .map_err(db_err(&self.path))?;
+        let rows = st
+            .query_map([], |r| {
+                let choice: String = r.get(10)?;
+                Ok(Stored {
+                    rater: r.get(0)?,
+                    suite: r.get(1)?,
+                    case_id: r.get(2)?,
+                    seed_idx: r.get(3)?,
+                    run_a: r.get(4)?,
+                    run_b: r.get(5)?,
+                    sha_a: r.get(6)?,
+                    sha_b: r.get(7)?,
+                    left_run: r.get(8)?,
+                    right_run: r.get(9)?,
+                    // The CHECK constraint admits only the four answers.
+                    choice: Choice::parse(&choice).unwrap_or(Choice::Tie),
+                    gold: r.get(11)?,
+                    ms: r.get::<_, i64>(12)?.max(0) as u64,
+                    created_at: r.get(13)?,
+                })
+            })
+            .map_err(db_err(&self.path))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(db_err(&self.path))
+    }
+
+    /// Judgments as `videval agreement` reads them (run names as shown left and right).
+    pub fn judgments(&self) -> Result<Vec<Judgment>> {
+        Ok(self
+            .stored()?
+            .into_iter()
+            .map(|s| Judgment {
+                rater: s.rater,
+                suite: s.suite,
+                case_id: s.case_id,
+                seed_idx: s.seed_idx,
+                left: s.left_run,
+                right: s.right_run,
+                choice: s.choice,
+            })
+            .collect())
+    }
+
+    /// Pair keys a rater has judged: (suite, case, seed index, sha a, sha b).
+    fn judged(&self, rater: &str) -> Result<BTreeSet<(String, String, u32, String, String)>> {
+        Ok(self
+            .stored()?
+            .into_iter()
+            .filter(|s| s.rater == rater)
+            .map(|s| (s.suite, s.case_id, s.seed_idx, s.sha_a, s.sha_b))
+            .collect())
+    }
+
+    /// Writes every judgment to `out`: `.parquet` with every column, anything else as the CSV
+    /// `videval agreement` reads. Returns the number of rows.
+    pub fn export(&self, out: &Path) -> Result<usize> {
+        let rows = self.stored()?;
+        if out.extension().and_then(|e| e.to_str()) == Some("parquet") {
+            use polars::prelude::*;
+            let col = |name: &str, f: &dyn Fn(&Stored) -> String| -> Column {
+                Column::new(name.into(), rows.iter().map(f).collect::<Vec<String>>())
+            };
+            let mut df = DataFrame::new(
+                rows.len(),
+                vec![
+                    col("rater", &|s| s.rater.clone()),
+                    col("suite", &|s| s.suite.clone()),
+                    col("case_id", &|s| s.case_id.clone()),
+                    Column::new("seed_idx".into(), rows.iter().map(|s| s.seed_idx).collect::<Vec<u32>>()),
+                    col("left", &|s| s.left_run.clone()),
+                    col("right", &|s| s.right_run.clone()),
+                    col("choice", &|s| s.choice.as_str().to_string()),
+                    col("run_a", &|s| s.run_a.clone()),
+                    col("run_b", &|s| s.run_b.clone()),
+                    col("sha_a", &|s| s.sha_a.clone()),
+                    col("sha_b", &|s| s.sha_b.clone()),
+                    Column::new("gold".into(), rows.iter().map(|s| s.gold).collect::<Vec<bool>>()),
+                    Column::new("ms".into(), rows.iter().map(|s| s.ms).collect::<Vec<u64>>()),
+                    col("created_at", &|s| s.created_at.clone()),
+                ],
+            )
+            .map_err(|e| Error::Internal(format!("building the export: {e}")))?;
+            let tmp = out.with_extension("parquet.partial");
+            let file = std::fs::File::create(&tmp).map_err(Error::io(&tmp))?;
+            ParquetWriter::new(file).finish(&mut df).map_err(|e| Error::Internal(format!("writing parquet: {e}")))?;
+            std::fs::rename(&tmp, out).map_err(Error::io(out))?;
+        } else {
+            let mut text = format!("{CSV_HEADER}\n");
+            for s in &rows {
+                let fields = [&s.rater, &s.suite, &s.case_id, &s.seed_idx.to_string(), &s.left_run, &s.right_run];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                text.push_str(&format!("{},{}\n", line.join(","), s.choice.as_str()));
+            }
+            crate::store::write_atomic(out, text.as_bytes())?;
+        }
+        Ok(rows.len())
+    }
+}
+
+/// One pair to judge.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub suite: String,
+    pub case_id: String,
+    pub seed_idx: u32,
+    pub prompt: String,
+    pub run_a: String,
+    pub run_b: String,
+    pub video_a: PathBuf,
+    pub video_b: PathBuf,
+    pub sha_a: String,
+    pub sha_b: String,
+    pub gold: bool,
+}
+
+impl Pair {
+    fn key(&self) -> (String, String, u32, String, String) {
+        (self.suite.clone(), self.case_id.clone(), self.seed_idx, self.sha_a.clone(), self.sha_b.clone())
+    }
+}
+
+/// 64 bits of a hash of `parts`: per-rater orders and sides that are stable across restarts.
+fn stable(parts: &[&str]) -> u64 {
+    let h = sha256_hex(parts.join("\u{1f}").as_bytes());
+    u64::from_str_radix(&h[..16], 16).unwrap_or(0)
+}
+
+/// Whether run A is shown on the left for this rater.
+fn a_on_left(rater: &str, p: &Pair) -> bool {
+    stable(&[rater, &p.suite, &p.case_id, &p.seed_idx.to_string(), &p.sha_a, &p.sha_b, "side"]) & 1 == 0
+}
+
+/// What `videval rate` serves.
+pub struct App {
+    pub db: Mutex<Db>,
+    pub pairs: Vec<Pair>,
+    pub question: String,
+    media_dir: PathBuf,
+    /// Transcoded clips by source hash, made on first request.
+    clips: Mutex<BTreeMap<String, PathBuf>>,
+}
+
+/// Pairs of the two runs: every sample generated by both (status ok), in the chosen suites.
+pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pair>> {
+    let results: Vec<videval_reports::Results> =
+        runs.iter().map(|(_, d)| read_json(&d.join("results.json"))).collect::<Result<_>>()?;
+    let paths: Vec<_> = runs.iter().map(|(_, d)| crate::compare::video_paths(d)).collect::<Result<_>>()?;
+    let mut out = Vec::new();
+    for s in &results[0].samples {
+        if s.status != "ok" || (!suites.is_empty() && !suites.contains(&s.suite)) {
+            continue;
+        }
+        let key = s.key();
+        let Some(other) = results[1].samples.iter().find(|o| o.key() == key && o.status == "ok") else { continue };
+        let (Some(va), Some(vb)) = (paths[0].get(&key), paths[1].get(&key)) else { continue };
+        let sha = |sample: &videval_reports::results::Sample, path: &Path| -> Result<String> {
+            match &sample.video_sha256 {
+                Some(h) => Ok(h.clone()),
+                None => crate::hash::sha256_file(path).map_err(Error::io(path)),
+            }
+        };
+        out.push(Pair {
+            suite: s.suite.clone(),
+            case_id: s.case_id.clone(),
+            seed_idx: s.seed_idx,
+            prompt: s.prompt.clone(),
+            run_a: runs[0].0.clone(),
+            run_b: runs[1].0.clone(),
+            sha_a: sha(s, va)?,
+            sha_b: sha(other, vb)?,
+            video_a: va.clone(),
+            video_b: vb.clone(),
+            gold: false,
+        });
+    }
+    Ok(out)
+}
+
+/// Gold pairs: for every `every`-th case with a scene, the world's rendering against a degraded
+/// copy (blurred, noisy, its second half frozen), written to `media_dir`.
+pub fn gold_pairs(suites: &[crate::suite::Suite], every: usize, media_dir: &Path) -> Result<Vec<Pair>> {
+    use videval_metrics::degrade;
+    let mut out = Vec::new();
+    if every == 0 {
+        return Ok(out);
+    }
+    let cases: Vec<(&crate::suite::Suite, &crate::suite::Case)> =
+        suites.iter().flat_map(|s| s.cases.iter().filter(|c| c.scene.is_some()).map(move |c| (s, c))).collect();
+    std::fs::create_dir_all(media_dir).map_err(Error::io(media_dir))?;
+    for (suite, case) in cases.into_iter().step_by(every) {
+        let Some(scene) = &case.scene else { continue };
+        let g = &case.generation;
+        let settings =
+            videval_models::world::render::Settings { width: g.width, height: g.height, fps: g.fps, frames: g.frames };
+        let (oracle, _) = videval_models::world::render::render(scene, &settings, false);
+        let worse = degrade::freeze_tail(&degrade::noise(&degrade::blur(&oracle, 1), 40.0, 7), 0.5);
+        let write = |v: &Video, which: &str| -> Result<(PathBuf, String)> {
+            let name = format!(
+                "gold-{}-{}-{which}.mp4",
+                crate::media::safe_name(&suite.name),
+                crate::media::safe_name(&case.id)
+            );
+            let path = media_dir.join(name);
+            let even = crate::media::even_video(v);
+            crate::video::encode(&even, &path, &crate::video::EncodeParams::report_clip())?;
+            let sha = crate::hash::sha256_file(&path).map_err(Error::io(&path))?;
+            Ok((path, sha))
+        };
+        let (pa, sa) = write(&oracle, "oracle")?;
+        let (pb, sb) = write(&worse, "degraded")?;
+        out.push(Pair {
+            suite: suite.name.clone(),
+            case_id: case.id.clone(),
+            seed_idx: 0,
+            prompt: case.prompt.clone(),
+            run_a: GOLD_ORACLE.into(),
+            run_b: GOLD_DEGRADED.into(),
+            video_a: pa,
+            video_b: pb,
+            sha_a: sa,
+            sha_b: sb,
+            gold: true,
+        });
+    }
+    Ok(out)
+}
+
+impl App {
+    pub fn new(db: Db, pairs: Vec<Pair>, question: String, media_dir: PathBuf) -> App {
+        App { db: Mutex::new(db), pairs, question, media_dir, clips: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The rater's queue: pairs not judged yet, in an order of their own (stable across restarts),
+    /// gold pairs spread through it.
+    fn queue(&self, rater: &str) -> Result<(Vec<usize>, usize)> {
+        let judged = self.db.lock().map_err(|_| Error::Internal("database lock poisoned".into()))?.judged(rater)?;
+        let mut order: Vec<usize> = (0..self.pairs.len()).collect();
+        order.sort_by_key(|&i| {
+            let p = &self.pairs[i];
+            stable(&[rater, &p.suite, &p.case_id, &p.seed_idx.to_string(), &p.sha_a, &p.sha_b])
+        });
+        let done = self.pairs.iter().filter(|p| judged.contains(&p.key())).count();
+        Ok((order.into_iter().filter(|&i| !judged.contains(&self.pairs[i].key())).collect(), done))
+    }
+
+    /// The next pair for `rater` as the page needs it (no run names), or `done`.
+    pub fn next(&self, rater: &str, skip: &[usize]) -> Result<serde_json::Value> {
+        let (queue, done) = self.queue(rater)?;
+        let total = self.pairs.len();
+        let next = queue.iter().copied().find(|i| !skip.contains(i)).or_else(|| queue.first().copied());
+        let Some(i) = next else {
+            return Ok(json!({"done": true, "progress": {"done": done, "total": total}}));
+        };
+        let p = &self.pairs[i];
+        let fps = crate::video::probe(&p.video_a).map(|v| v.fps).unwrap_or(24.0);
+        Ok(json!({
+            "done": false,
+            "progress": {"done": done, "total": total},
+            "pair": i,
+            "prompt": p.prompt,
+            "question": self.question,
+            "left": format!("/clip/{i}/left?rater={}", url_encode(rater)),
+            "right": format!("/clip/{i}/right?rater={}", url_encode(rater)),
+            "fps": fps,
+        }))
+    }
+
+    /// Stores `rater`'s answer about pair `i` as they saw it.
+    pub fn judge(&self, rater: &str, i: usize, choice: Choice, ms: u64) -> Result<bool> {
+        let p = self.pairs.get(i).ok_or_else(|| Error::Config(format!("no pair {i}")))?;
+        let (left, right) = if a_on_left(rater, p) { (&p.run_a, &p.run_b) } else { (&p.run_b, &p.run_a) };
+        let stored = Stored {
+            rater: rater.to_string(),
+            suite: p.suite.clone(),
+            case_id: p.case_id.clone(),
+            seed_idx: p.seed_idx,
+            run_a: p.run_a.clone(),
+            run_b: p.run_b.clone(),
+            sha_a: p.sha_a.clone(),
+            sha_b: p.sha_b.clone(),
+            left_run: left.clone(),
+            right_run: right.clone(),
+            choice,
+            gold: p.gold,
+            ms,
+            created_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        };
+        self.db.lock().map_err(|_| Error::Internal("database lock poisoned".into()))?.insert(&stored)
+    }
+
+    /// The playable clip of pair `i`'s `side` for `rater` (made on first request, then cached).
+    pub fn clip(&self, rater: &str, i: usize, side: &str) -> Result<PathBuf> {
+        let p = self.pairs.get(i).ok_or_else(|| Error::Config(format!("no pair {i}")))?;
+        let a = a_on_left(rater, p) == (side == "left");
+        let (src, sha) = if a { (&p.video_a, &p.sha_a) } else { (&p.video_b, &p.sha_b) };
+        if p.gold {
+            return Ok(src.clone());
+        }
+        if let Some(path) = self.clips.lock().map_err(|_| Error::Internal("clip lock poisoned".into()))?.get(sha) {
+            return Ok(path.clone());
+        }
+        let path = self.media_dir.join(format!("{}.mp4", crate::hash::digits(sha)));
+        if !path.is_file() {
+            std::fs::create_dir_all(&self.media_dir).map_err(Error::io(&self.media_dir))?;
+            let small = crate::media::shrunk_video(src, RATE_HEIGHT)
+                .ok_or_else(|| Error::BadFile { path: src.clone(), message: "does not decode".into() })?;
+            let tmp = path.with_extension(format!("partial-{}.mp4", std::process::id()));
+            crate::video::encode(&small, &tmp, &crate::video::EncodeParams::report_clip())?;
+            std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
+        }
+        self.clips.lock().map_err(|_| Error::Internal("clip lock poisoned".into()))?.insert(sha.clone(), path.clone());
+        Ok(path)
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query parameter `name` of a URL.
+fn query(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    q.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| url_decode(v))
+}
+
+/// A rater's name: 1–64 characters, no control characters.
+fn valid_rater(name: &str) -> bool {
+    !name.trim().is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control)
+}
+
+type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+
+fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
+    let mut r = tiny_http::Response::from_data(body).with_status_code(status);
+    for (k, v) in [("Content-Type", content_type), ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+    {
+        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            r.add_header(h);
+        }
+    }
+    r
+}
+
+fn json_response(status: u16, v: &serde_json::Value) -> Response {
+    respond(status, "application/json", v.to_string().into_bytes())
+}
+
+/// Serves a file with HTTP range support (browsers seek in video by ranges).
+fn file_response(path: &Path, range: Option<&str>) -> Response {
+    let Ok(bytes) = std::fs::read(path) else { return respond(404, "text/plain", b"not found".to_vec()) };
+    let len = bytes.len();
+    let parsed = range.and_then(|r| r.strip_prefix("bytes=")).and_then(|r| {
+        let (a, b) = r.split_once('-')?;
+        let start: usize = a.parse().ok()?;
+        let end: usize =
+            if b.is_empty() { len.checked_sub(1)? } else { b.parse::<usize>().ok()?.min(len.checked_sub(1)?) };
+        (start <= end).then_some((start, end))
+    });
+    let mut r = match parsed {
+        Some((s, e)) => {
+            let mut r = respond(206, "video/mp4", bytes[s..=e].to_vec());
+            if let Ok(h) =
+                tiny_http::Header::from_bytes(&b"Content-Range"[..], format!("bytes {s}-{e}/{len}").as_bytes())
+            {
+                r.add_header(h);
+            }
+            r
+        }
+        None => respond(200, "video/mp4", bytes),
+    };
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"Accept-Ranges"[..], &b"bytes"[..]) {
+        r.add_header(h);
+    }
+    r
+}
+
+fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
+    let url = req.url().to_string();
+    let path = url.split('?').next().unwrap_or("").to_string();
+    let method = req.method().clone();
+    let fail = |e: Error| json_response(400, &json!({"error": e.to_string()}));
+    match (method, path.as_str()) {
+        (tiny_http::Method::Get, "/") => respond(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
+        (tiny_http::Method::Get, "/api/next") => {
+            let rater = query(&url, "rater").unwrap_or_default();
+            if !valid_rater(&rater) {
+                return json_response(400, &json!({"error": "a rater name of 1–64 characters is needed"}));
+            }
+            let skip: Vec<usize> =
+                query(&url, "skip").map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
+            match app.next(&rater, &skip) {
+                Ok(v) => json_response(200, &v),
+                Err(e) => fail(e),
+            }
+        }
+        (tiny_http::Method::Post, "/api/judge") => {
+            let mut body = String::new();
+            if std::io::Read::read_to_string(&mut std::io::Read::take(req.as_reader(), 64 * 1024), &mut body).is_err() {
+                return json_response(400, &json!({"error": "unreadable request"}));
+            }
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let rater = v["rater"].as_str().unwrap_or("");
+            let (Some(pair), Some(choice)) = (v["pair"].as_u64(), v["choice"].as_str().and_then(Choice::parse)) else {
+                return json_response(400, &json!({"error": "expected {rater, pair, choice, ms}"}));
+            };
+            if !valid_rater(rater) {
+                return json_response(400, &json!({"error": "a rater name of 1–64 characters is needed"}));
+            }
+            let ms = v["ms"].as_u64().unwrap_or(0);
+            match app.judge(rater, pair as usize, choice, ms).and_then(|_| app.next(rater, &[])) {
+                Ok(next) => json_response(200, &next),
+                Err(e) => fail(e),
+            }
+        }
+        (tiny_http::Method::Get, p) if p.starts_with("/clip/") => {
+            let parts: Vec<&str> = p.trim_start_matches("/clip/").split('/').collect();
+            let rater = query(&url, "rater").unwrap_or_default();
+            let (Some(Ok(i)), Some(side @ ("left" | "right")), 2) =
+                (parts.first().map(|s| s.parse::<usize>()), parts.get(1).copied(), parts.len())
+            else {
+                return respond(404, "text/plain", b"not found".to_vec());
+            };
+            if !valid_rater(&rater) {
+                return respond(404, "text/plain", b"not found".to_vec());
+            }
+            let range = req.headers().iter().find(|h| h.field.equiv("Range")).map(|h| h.value.as_str().to_string());
+            match app.clip(&rater, i, side) {
+                Ok(path) => file_response(&path, range.as_deref()),
+                Err(_) => respond(404, "text/plain", b"not found".to_vec()),
+            }
+        }
+        _ => respond(404, "text/plain", b"not found".to_vec()),
+    }
+}
+
+/// Serves `app` on `addr` until killed; prints the address it listens on first.
+pub fn serve(app: Arc<App>, addr: &str) -> Result<()> {
+    let server = tiny_http::Server::http(addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let bound = server.server_addr().to_ip().map_or(addr.to_string(), |a| a.to_string());
+    println!("rating page: http://{bound}/  ({} pairs; Ctrl-C stops, nothing answered is lost)", app.pairs.len());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let server = Arc::new(server);
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, app) = (Arc::clone(&server), Arc::clone(&app));
+            std::thread::spawn(move || {
+                while let Ok(mut req) = server.recv() {
+                    let response = handle(&app, &mut req);
+                    let _ = req.respond(response);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(())
+}
+
+/// `videval rate`'s options.
+#[derive(Debug, clap::Args)]
+pub struct RateArgs {
+    /// The two run folders whose videos are compared (not needed with --export).
+    pub runs: Vec<PathBuf>,
+    /// Names the runs are recorded under (default: the folders' names).
+    #[arg(long, value_delimiter = ',')]
+    pub names: Vec<String>,
+    /// Only these suites (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub suite: Vec<String>,
+    /// The question on every page.
+    #[arg(long, default_value = "Which video matches the prompt better?")]
+    pub question: String,
+    /// The judgments database (created when missing).
+    #[arg(long, default_value = "ratings.sqlite")]
+    pub db: PathBuf,
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+    /// Address to bind; 127.0.0.1 keeps the page on this machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// One gold pair per this many cases with a scene (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub gold_every: usize,
+    /// Write the database's judgments to this file (.csv for `videval agreement`, .parquet with
+    /// every column) and exit.
+    #[arg(long)]
+    pub export: Option<PathBuf>,
+}
+
+pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
+    if let Some(out) = &a.export {
+        let n = Db::open_existing(&a.db)?.export(out)?;
+        println!("{n} judgments → {}", out.display());
+        return Ok(ExitCode::Ok);
+    }
+    let [da, db_dir] = a.runs.as_slice() else {
+        return Err(Error::Config("videval rate needs two run folders (or --export FILE)".into()));
+    };
+    let name = |d: &Path| d.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
+    let names = match a.names.as_slice() {
+        [] => [name(da), name(db_dir)],
+        [x, y] => [x.clone(), y.clone()],
+        _ => return Err(Error::Config("--names takes two names, NAME_A,NAME_B".into())),
+    };
+    if names[0] == names[1] || names.iter().any(|n| n.starts_with("gold:") || n.is_empty()) {
+        return Err(Error::Config(format!(
+            "the runs need two different names (not gold:…): got {names:?}; use --names"
+        )));
+    }
+    let runs = [(names[0].clone(), da.clone()), (names[1].clone(), db_dir.clone())];
+    let mut all = pairs(&runs, &a.suite)?;
+    if all.is_empty() {
+        return Err(Error::Config(
+            "the two runs have no sample in common to rate (same suites, cases and seeds, both ok)".into(),
+        ));
+    }
+    let stem = a.db.file_stem().map_or("ratings".into(), |s| s.to_string_lossy().into_owned());
+    let media_dir = a.db.parent().unwrap_or(Path::new(".")).join(format!("{stem}_media"));
+    // Gold pairs come from the suites' scenes, when the suites load and match the run's plan.
+    let plan: serde_json::Value = read_json(&da.join("plan.json"))?;
+    let mut suites = Vec::new();
+    for s in plan["suites"].as_array().into_iter().flatten() {
+        let (Some(n), Some(hash)) = (s["name"].as_str(), s["content_hash"].as_str()) else { continue };
+        if !a.suite.is_empty() && !a.suite.iter().any(|x| x == n) {
+            continue;
+        }
+        match crate::run::load_suite(n, &crate::suite::Limits::default()) {
+            Ok(suite) if suite.content_hash() == hash => suites.push(suite),
+            _ => eprintln!("note: suite {n} is not a bundled suite of this version: no gold pairs from it"),
+        }
+    }
+    let gold = gold_pairs(&suites, a.gold_every, &media_dir)?;
+    println!("{} pairs to rate and {} gold pairs", all.len(), gold.len());
+    all.extend(gold);
+    let app = Arc::new(App::new(Db::open(&a.db)?, all, a.question.clone(), media_dir));
+    serve(app, &format!("{}:{}", a.bind, a.port))?;
+    Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(rater: &str, case: &str) -> Stored {
+        Stored {
+            rater: rater.into(),
+            suite: "s".into(),
+            case_id: case.into(),
+            seed_idx: 0,
+            run_a: "a".into(),
+            run_b: "b".into(),
+            sha_a: "sha256:1".into(),
+            sha_b: "sha256:2".into(),
+            left_run: "b".into(),
+            right_run: "a".into(),
+            choice: Choice::Right,
+            gold: false,
+            ms: 1200,
+            created_at: "2026-12-03T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn judgments_survive_reopening_once_per_rater_and_pair_and_export_as_csv_and_parquet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        {
+            let db = Db::open(&path).unwrap();
+            assert!(db.insert(&stored("ann", "c1")).unwrap());
+            assert!(!db.insert(&stored("ann", "c1")).unwrap(), "a second answer to the same pair is ignored");
+            assert!(db.insert(&stored("bob", "c1")).unwrap());
+            assert!(db.insert(&stored("ann", "c2,\"x\"")).unwrap());
+        }
+        let db = Db::open_existing(&path).unwrap();
+        let js = db.judgments().unwrap();
+        assert_eq!(js.len(), 3);
+        assert_eq!((js[0].left.as_str(), js[0].right.as_str(), js[0].choice), ("b", "a", Choice::Right));
+        let csv = dir.path().join("j.csv");
+        assert_eq!(db.export(&csv).unwrap(), 3);
+        let back = crate::agreement::read_csv(&csv, &std::fs::read_to_string(&csv).unwrap()).unwrap();
+        assert_eq!(back, js, "the CSV reads back as the same judgments");
+        let pq = dir.path().join("j.parquet");
+        assert_eq!(db.export(&pq).unwrap(), 3);
+        assert!(std::fs::read(&pq).unwrap().starts_with(b"PAR1"));
+        // Another schema version is refused with the file named.
+        db.conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+        drop(db);
+        let e = Db::open(&path).err().unwrap().to_string();
+        assert!(e.contains("r.sqlite") && e.contains("version 99"), "{e}");
+    }
+
+    #[test]
+    fn urls_decode_and_raters_are_checked() {
+        assert_eq!(query("/api/next?rater=ann%20lee&skip=1,2", "rater").as_deref(), Some("ann lee"));
+        assert_eq!(query("/api/next?rater=a+b", "rater").as_deref(), Some("a b"));
+        assert_eq!(query("/x?rater=%", "rater").as_deref(), Some("%"));
+        assert_eq!(url_encode("a b/<c>"), "a%20b%2F%3Cc%3E");
+        assert!(valid_rater("ann") && !valid_rater(" ") && !valid_rater("a\nb") && !valid_rater(&"x".repeat(65)));
+    }
+}

@@ -1,0 +1,183 @@
+//! Agreement between metrics and people, and between people: Kendall's τ-b (ties on both sides),
+//! Krippendorff's α for nominal labels (any number of raters, missing judgments allowed), and
+//! Bradley–Terry strengths from pairwise wins (Hunter's MM algorithm).
+
+/// Kendall's τ-b between `x` and `y` (same length): concordant minus discordant pairs over the
+/// square root of the untied pairs on each side. `None` with fewer than two points or when either
+/// side is constant (τ-b is undefined then). O(n²), which is fine for thousands of pairs.
+pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len().min(y.len());
+    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0i64, 0i64, 0i64, 0i64);
+    for i in 0..n {
+        for j in i + 1..n {
+            let dx = (x[i] - x[j]).partial_cmp(&0.0)?;
+            let dy = (y[i] - y[j]).partial_cmp(&0.0)?;
+            use std::cmp::Ordering::Equal;
+            match (dx, dy) {
+                (Equal, Equal) => {}
+                (Equal, _) => ties_x += 1,
+                (_, Equal) => ties_y += 1,
+                (a, b) if a == b => concordant += 1,
+                _ => discordant += 1,
+            }
+        }
+    }
+    let (n0x, n0y) = ((concordant + discordant + ties_y) as f64, (concordant + discordant + ties_x) as f64);
+    if n0x == 0.0 || n0y == 0.0 {
+        return None;
+    }
+    Some((concordant - discordant) as f64 / (n0x * n0y).sqrt())
+}
+
+/// Krippendorff's α for nominal values. `units[u][r]` is rater r's label of unit u (`None` when r
+/// did not judge u). Units with fewer than two labels are not pairable and are left out. `None`
+/// when fewer than two pairable labels remain or every label is the same (no expected
+/// disagreement). From the coincidence matrix: α = 1 − (n − 1)·Σ_{c≠k} o_ck / Σ_{c≠k} n_c·n_k.
+pub fn krippendorff_alpha_nominal(units: &[Vec<Option<u32>>]) -> Option<f64> {
+    use std::collections::BTreeMap;
+    let mut o: BTreeMap<(u32, u32), f64> = BTreeMap::new();
+    for unit in units {
+        let values: Vec<u32> = unit.iter().flatten().copied().collect();
+        let m = values.len();
+        if m < 2 {
+            continue;
+        }
+        for (i, &a) in values.iter().enumerate() {
+            for (j, &b) in values.iter().enumerate() {
+                if i != j {
+                    *o.entry((a, b)).or_default() += 1.0 / (m - 1) as f64;
+                }
+            }
+        }
+    }
+    let mut n_c: BTreeMap<u32, f64> = BTreeMap::new();
+    for (&(c, _), &v) in &o {
+        *n_c.entry(c).or_default() += v;
+    }
+    let n: f64 = n_c.values().sum();
+    if n < 2.0 {
+        return None;
+    }
+    let observed: f64 = o.iter().filter(|((c, k), _)| c != k).map(|(_, v)| v).sum();
+    let total: f64 = n_c.values().sum::<f64>().powi(2) - n_c.values().map(|v| v * v).sum::<f64>();
+    if total <= 0.0 {
+        return None;
+    }
+    Some(1.0 - (n - 1.0) * observed / total)
+}
+
+/// Bradley–Terry log-strengths (mean zero) of `players` from `wins[(i, j)]`, the (possibly
+/// fractional: a tie is half a win each) number of times i beat j. P(i beats j) =
+/// 1 / (1 + exp(θ_j − θ_i)). `None` when the maximum-likelihood estimate does not exist: some
+/// group of players never lost to the rest (the win graph is not strongly connected), or there
+/// are no comparisons.
+pub fn bradley_terry(players: usize, wins: &[(usize, usize, f64)]) -> Option<Vec<f64>> {
+    if players < 2 {
+        return None;
+    }
+    let mut w = vec![vec![0.0f64; players]; players];
+    for &(i, j, x) in wins {
+        if i < players && j < players && i != j && x > 0.0 {
+            w[i][j] += x;
+        }
+    }
+    // Strong connectivity of "i beat j at least fractionally" (transitive closure).
+    let mut reach: Vec<Vec<bool>> =
+        (0..players).map(|i| (0..players).map(|j| i == j || w[i][j] > 0.0).collect()).collect();
+    for k in 0..players {
+        for i in 0..players {
+            for j in 0..players {
+                if reach[i][k] && reach[k][j] {
+                    reach[i][j] = true;
+                }
+            }
+        }
+    }
+    if reach.iter().any(|r| r.iter().any(|&x| !x)) {
+        return None;
+    }
+    let total_wins: Vec<f64> = w.iter().map(|r| r.iter().sum()).collect();
+    let mut p = vec![1.0f64; players];
+    for _ in 0..10_000 {
+        let mut next = vec![0.0; players];
+        for i in 0..players {
+            let denom: f64 = (0..players).filter(|&j| j != i).map(|j| (w[i][j] + w[j][i]) / (p[i] + p[j])).sum();
+            next[i] = total_wins[i] / denom;
+        }
+        let g = (next.iter().map(|v| v.ln()).sum::<f64>() / players as f64).exp();
+        next.iter_mut().for_each(|v| *v /= g);
+        let change = next.iter().zip(&p).map(|(a, b)| (a.ln() - b.ln()).abs()).fold(0.0, f64::max);
+        p = next;
+        if change < 1e-12 {
+            break;
+        }
+    }
+    Some(p.iter().map(|v| v.ln()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tau_b_matches_hand_computed_cases() {
+        // Perfect agreement and perfect reversal.
+        assert_eq!(kendall_tau_b(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), Some(1.0));
+        assert_eq!(kendall_tau_b(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), Some(-1.0));
+        // x = (1, 2, 2, 3), y = (1, 3, 2, 2): pairs (i<j): (1,2) C, (1,3) C, (1,4) C, (2,3) tie x,
+        // (2,4) D, (3,4) tie y. C = 3, D = 1, ties_x = 1, ties_y = 1:
+        // τ-b = 2 / √((3 + 1 + 1)·(3 + 1 + 1)) = 0.4.
+        let t = kendall_tau_b(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 2.0]).unwrap();
+        assert!((t - 0.4).abs() < 1e-12, "{t}");
+        // Preference signs with ties on both sides: x = (1, 1, 0, −1), y = (1, 0, 0, −1).
+        // (1,2) tie x; (1,3) C; (1,4) C; (2,3) tie y; (2,4) C; (3,4) C → C = 4, D = 0,
+        // n0x = 4 + 0 + 1 = 5 (ties in y only), n0y = 4 + 0 + 1 = 5: τ-b = 4 / 5.
+        let t = kendall_tau_b(&[1.0, 1.0, 0.0, -1.0], &[1.0, 0.0, 0.0, -1.0]).unwrap();
+        assert!((t - 0.8).abs() < 1e-12, "{t}");
+        assert_eq!(kendall_tau_b(&[1.0, 1.0], &[1.0, 2.0]), None, "a constant side");
+        assert_eq!(kendall_tau_b(&[1.0], &[1.0]), None);
+    }
+
+    #[test]
+    fn krippendorff_alpha_reproduces_the_published_example() {
+        // Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the example with
+        // four observers, twelve units and missing values: nominal α = 0.743.
+        let rows: [[u32; 12]; 4] = [
+            [1, 2, 3, 3, 2, 1, 4, 1, 2, 0, 0, 0],
+            [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, 0, 3],
+            [0, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, 0],
+            [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, 0],
+        ];
+        let units: Vec<Vec<Option<u32>>> =
+            (0..12).map(|u| rows.iter().map(|r| (r[u] != 0).then_some(r[u])).collect()).collect();
+        let a = krippendorff_alpha_nominal(&units).unwrap();
+        assert!((a - 0.743).abs() < 5e-4, "{a}");
+        // Perfect agreement is 1; one label everywhere has no expected disagreement.
+        let same: Vec<Vec<Option<u32>>> = (0..5).map(|u| vec![Some(u % 2), Some(u % 2)]).collect();
+        assert_eq!(krippendorff_alpha_nominal(&same), Some(1.0));
+        assert_eq!(krippendorff_alpha_nominal(&[vec![Some(1), Some(1)]]), None);
+    }
+
+    #[test]
+    fn bradley_terry_recovers_strengths_and_refuses_an_unbeaten_player() {
+        // Two players, 30 to 10: θ_a − θ_b = ln 3.
+        let t = bradley_terry(2, &[(0, 1, 30.0), (1, 0, 10.0)]).unwrap();
+        assert!((t[0] - t[1] - 3f64.ln()).abs() < 1e-9 && (t[0] + t[1]).abs() < 1e-12, "{t:?}");
+        // Three players with true strengths 4 : 2 : 1 and expected win counts over 60 games per
+        // pair: the MLE is exact.
+        let s = [4.0f64, 2.0, 1.0];
+        let mut wins = Vec::new();
+        for i in 0..3 {
+            for j in 0..3 {
+                if i != j {
+                    wins.push((i, j, 60.0 * s[i] / (s[i] + s[j])));
+                }
+            }
+        }
+        let t = bradley_terry(3, &wins).unwrap();
+        assert!((t[0] - t[1] - 2f64.ln()).abs() < 1e-6 && (t[1] - t[2] - 2f64.ln()).abs() < 1e-6, "{t:?}");
+        // A player who never lost: no finite estimate.
+        assert_eq!(bradley_terry(2, &[(0, 1, 5.0)]), None);
+        assert_eq!(bradley_terry(3, &[(0, 1, 1.0), (1, 0, 1.0)]), None, "player 2 never played");
+    }
+}
