@@ -1,0 +1,451 @@
+//! The rating app in a real browser, driven over WebDriver (Debian's chromium-driver, installed by
+//! ci/setup.sh --tests): a scripted rater answers 20 pairs by keyboard and mouse and the database
+//! holds exactly those judgments; a second rater rates at the same time; both videos of a pair
+//! really play, in step; a hostile prompt and a hostile rater name are shown as text; the server
+//! killed mid-rating loses no acknowledged judgment and the rater continues where they stopped.
+//! Then `videval agreement` on judgments that always prefer the world oracle over the synthetic
+//! renderer reports probe:position agreement ≥ 0.9 with an interval containing it.
+//! Screenshots of the rating page go to target/test-artifacts/.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use videval_tests::{Sandbox, bin, code, text};
+
+const SUITE: &str = r#"schema: 1
+suite: hostile
+version: 1
+description: a prompt that tries to inject markup into the rating page
+cases:
+  - id: inject
+    prompt: "a red ball falls <script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
+    generation: {frames: 9, width: 32, height: 32}
+    seeds: {per_case: 2}
+    scene:
+      objects: [{id: ball, shape: circle, color: red, size: 0.16, pos: [0.5, 0.15]}]
+      gravity: 2.0
+      floor: true
+"#;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn artifact(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// One HTTP/1.1 request; returns the status and the body (read by its Content-Length, or its
+/// chunks: servers may keep the connection open).
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut r = BufReader::new(s);
+    let mut status_line = String::new();
+    r.read_line(&mut status_line).unwrap();
+    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (mut length, mut chunked) = (None, false);
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse::<usize>().ok();
+        }
+        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+    }
+    let mut payload = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).unwrap();
+            let n = usize::from_str_radix(size.trim(), 16).unwrap();
+            let mut chunk = vec![0u8; n + 2];
+            r.read_exact(&mut chunk).unwrap();
+            if n == 0 {
+                break;
+            }
+            payload.extend_from_slice(&chunk[..n]);
+        }
+    } else if let Some(n) = length {
+        payload.resize(n, 0);
+        r.read_exact(&mut payload).unwrap();
+    } else {
+        r.read_to_end(&mut payload).unwrap();
+    }
+    (status, payload)
+}
+
+/// A WebDriver session on Chromium, headless.
+struct Browser {
+    port: u16,
+    session: String,
+}
+
+impl Browser {
+    fn new(driver: u16, profile: &Path) -> Browser {
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                     "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
+                     "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]}}}});
+        let (status, body) = http(driver, "POST", "/session", Some(&caps));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 200, "new session: {v}");
+        Browser { port: driver, session: v["value"]["sessionId"].as_str().unwrap().to_string() }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, out) = http(self.port, method, &format!("/session/{}{path}", self.session), body.as_ref());
+        let v: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
+        assert_eq!(status, 200, "{method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({"url": url})));
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
+    }
+
+    fn js_async(&self, script: &str) -> Value {
+        self.call("POST", "/execute/async", Some(json!({"script": script, "args": []})))
+    }
+
+    /// Waits until the page shows a pair other than `previous` (or is done); returns its state.
+    fn wait_ready(&self, previous: Option<&str>) -> (String, String) {
+        let start = Instant::now();
+        loop {
+            let v = self.js("return [document.body.dataset.state || '', document.body.dataset.pair || ''];");
+            let (state, pair) = (v[0].as_str().unwrap().to_string(), v[1].as_str().unwrap().to_string());
+            if state == "done" || (state == "ready" && Some(pair.as_str()) != previous) {
+                return (state, pair);
+            }
+            assert!(
+                state != "error",
+                "the page shows an error: {}",
+                self.js("return document.getElementById('error').textContent;")
+            );
+            assert!(start.elapsed() < Duration::from_secs(60), "the page never got ready ({state})");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Presses a key (WebDriver key actions: real keydown/keyup events).
+    fn key(&self, key: &str) {
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]})),
+        );
+        self.call("DELETE", "/actions", None);
+    }
+
+    /// Clicks the element `css` selects (WebDriver element click: a real mouse click).
+    fn click(&self, css: &str) {
+        let e = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        let id = e.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_string();
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn screenshot(&self, name: &str) {
+        let b64 = self.call("GET", "/screenshot", None).as_str().unwrap().to_string();
+        let png = decode_base64(&b64);
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 5_000);
+        std::fs::write(artifact(name), png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| http(self.port, "DELETE", &format!("/session/{}", self.session), None));
+    }
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `videval rate` on `port` and waits for its "rating page:" line.
+fn serve(sb: &Sandbox, port: u16) -> Killed {
+    let mut child = Command::new(bin())
+        .current_dir(sb.path())
+        .args(["rate", "runs/oracle", "runs/disc", "--names", "world,synthetic", "--db", "r.sqlite"])
+        .args(["--port", &port.to_string(), "--question", "Which follows the prompt better?"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("videval rate printed its address").unwrap();
+        if line.starts_with("rating page:") {
+            break;
+        }
+    }
+    Killed(child)
+}
+
+fn driver() -> (Killed, u16) {
+    let port = free_port();
+    let child = Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver: ci/setup.sh --tests installs chromium-driver");
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Killed(child), port)
+}
+
+/// Judgments in the database, read through `videval rate --export` (the CSV `videval agreement`
+/// reads) as rows of (rater, left, right, choice).
+fn exported(sb: &Sandbox) -> Vec<[String; 4]> {
+    let o = sb.run(&["rate", "--db", "r.sqlite", "--export", "out.csv"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let csv = String::from_utf8(sb.read("out.csv")).unwrap();
+    assert!(csv.starts_with("rater,suite,case_id,seed_idx,left,right,choice\n"));
+    videval::agreement::read_csv(&sb.join("out.csv"), &csv)
+        .unwrap()
+        .into_iter()
+        .map(|j| [j.rater, j.left, j.right, j.choice.as_str().to_string()])
+        .collect()
+}
+
+const KEYS: [(&str, &str); 4] = [("1", "left"), ("\u{E014}", "right"), ("t", "tie"), ("b", "both_bad")];
+const BUTTONS: [(&str, &str); 4] =
+    [("#a-right", "right"), ("#a-left", "left"), ("#a-both_bad", "both_bad"), ("#a-tie", "tie")];
+
+/// Answers the pair on screen, by key when `i` is even and by mouse otherwise; returns the
+/// answer given.
+fn answer(b: &Browser, i: usize) -> &'static str {
+    if i % 2 == 0 {
+        let (k, choice) = KEYS[(i / 2) % 4];
+        b.key(k);
+        choice
+    } else {
+        let (css, choice) = BUTTONS[(i / 2) % 4];
+        b.click(css);
+        choice
+    }
+}
+
+#[test]
+fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
+    let sb = Sandbox::new();
+    sb.write("hostile.yaml", SUITE);
+    for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
+        let o = sb.run(&["run", "--suite", "hostile.yaml,left_right", "--model", model, "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let port = free_port();
+    let mut server = serve(&sb, port);
+    let (_driver, dport) = driver();
+    let ann = Browser::new(dport, &sb.join("profile-ann"));
+    ann.go(&format!("http://127.0.0.1:{port}/?rater=ann"));
+    let (_, mut pair) = ann.wait_ready(None);
+    assert_eq!(ann.js("return document.getElementById('question').textContent;"), "Which follows the prompt better?");
+
+    // Both videos play, and in step: the right one within a frame of the left one.
+    let t = ann.js_async(
+        "const done = arguments[0]; const L = document.getElementById('left'), R = document.getElementById('right');
+         Promise.all([L.play(), R.play()]).catch(() => {});
+         setTimeout(() => done([L.currentTime, R.currentTime, L.error && L.error.code, R.error && R.error.code,
+                                L.videoWidth, R.videoWidth, L.paused, R.paused]), 1500);",
+    );
+    assert!(t[2].is_null() && t[3].is_null(), "media errors: {t}");
+    assert!(t[0].as_f64().unwrap() > 0.3 && t[1].as_f64().unwrap() > 0.3, "the videos did not play: {t}");
+    assert!(t[4].as_u64().unwrap() > 0 && t[5].as_u64().unwrap() > 0, "{t}");
+    ann.js("document.getElementById('left').pause();");
+    let gap = ann.js_async(
+        "const done = arguments[0]; setTimeout(() => done(Math.abs(document.getElementById('left').currentTime -
+           document.getElementById('right').currentTime)), 300);",
+    );
+    assert!(gap.as_f64().unwrap() <= 1.0 / 8.0 + 1e-6, "paused apart by {gap} s (the clips run at 8 fps)");
+    ann.screenshot("rating-page.png");
+
+    // Ten answers by ann alone, then ten each by ann and bob at the same time.
+    let bob = Browser::new(dport, &sb.join("profile-bob"));
+    let hostile_name = "bob <img src=x onerror=\"document.title='pwned'\">";
+    let encoded: String = hostile_name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    bob.go(&format!("http://127.0.0.1:{port}/?rater={encoded}"));
+    let (_, mut bob_pair) = bob.wait_ready(None);
+    assert_eq!(bob.js("return document.getElementById('who').textContent;"), format!("— rating as {hostile_name}"));
+    assert_eq!(bob.js("return document.querySelectorAll('#who *, img').length;"), 0, "the name is text");
+    let mut given: Vec<&str> = Vec::new();
+    let mut bob_given: Vec<&str> = Vec::new();
+    for i in 0..20 {
+        given.push(answer(&ann, i));
+        pair = ann.wait_ready(Some(&pair)).1;
+        if i >= 10 {
+            bob_given.push(answer(&bob, i + 1));
+            bob_pair = bob.wait_ready(Some(&bob_pair)).1;
+        }
+    }
+    let rows = exported(&sb);
+    let mine = |r: &str| -> Vec<String> {
+        let mut v: Vec<String> = rows.iter().filter(|x| x[0] == r).map(|x| x[3].clone()).collect();
+        v.sort();
+        v
+    };
+    let sorted = |v: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(mine("ann"), sorted(&given), "exactly ann's 20 answers");
+    assert_eq!(mine(hostile_name), sorted(&bob_given), "exactly bob's 10 answers");
+    assert_eq!(rows.len(), 30);
+    // Left and right are recorded: every row names two different runs (or the two gold sides).
+    assert!(
+        rows.iter()
+            .all(|r| r[1] != r[2] && ["world", "synthetic", "gold:oracle", "gold:degraded"].contains(&r[1].as_str()))
+    );
+
+    // Killed without warning after the 20th acknowledged answer: nothing is lost, ann resumes.
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    assert_eq!(exported(&sb).len(), 30, "every acknowledged judgment survived the kill");
+    let _server = serve(&sb, port);
+    ann.go(&format!("http://127.0.0.1:{port}/?rater=ann"));
+    ann.wait_ready(None);
+    let count = ann.js("return document.getElementById('count').textContent;");
+    assert!(count.as_str().unwrap().starts_with("20 of "), "{count}");
+    given.push(answer(&ann, 0));
+    ann.wait_ready(Some(&ann.js("return document.body.dataset.pair;").as_str().unwrap().to_string()));
+    assert_eq!(exported(&sb).iter().filter(|r| r[0] == "ann").count(), 21);
+
+    // A hostile prompt is text: skip until it shows, then look at the page.
+    let eve = Browser::new(dport, &sb.join("profile-eve"));
+    eve.go(&format!("http://127.0.0.1:{port}/?rater=eve"));
+    let (_, mut p) = eve.wait_ready(None);
+    let mut seen = false;
+    for _ in 0..60 {
+        let prompt = eve.js("return document.getElementById('prompt').textContent;");
+        if prompt.as_str().unwrap().contains("<script>") {
+            assert_eq!(eve.js("return document.querySelectorAll('#prompt *').length;"), 0);
+            assert_eq!(eve.js("return document.title;"), "videval — rate pairs");
+            eve.screenshot("rating-page-hostile-prompt.png");
+            seen = true;
+            break;
+        }
+        eve.key("s");
+        p = eve.wait_ready(Some(&p)).1;
+    }
+    assert!(seen, "the hostile prompt never came up");
+    assert_eq!(exported(&sb).iter().filter(|r| r[0] == "eve").count(), 0, "skipping records nothing");
+
+    // The server serves its page, its API and its clips, nothing else.
+    assert_eq!(http(port, "GET", "/../../../../etc/passwd", None).0, 404);
+    assert_eq!(http(port, "GET", "/clip/0/..%2F..%2Fr.sqlite?rater=ann", None).0, 404);
+    assert_eq!(http(port, "GET", "/clip/99999/left?rater=ann", None).0, 404);
+}
+
+#[test]
+fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
+    let sb = Sandbox::new();
+    for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
+        let o = sb.run(&["run", "--suite", "left_right", "--model", model, "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    // Two raters who always prefer the world oracle, shown on either side.
+    let results: Value = serde_json::from_slice(&sb.read("runs/oracle/results.json")).unwrap();
+    let mut csv = String::from("rater,suite,case_id,seed_idx,left,right,choice\n");
+    for (k, s) in results["samples"].as_array().unwrap().iter().enumerate() {
+        for rater in ["ann", "bob"] {
+            let (left, right, choice) = if (k + rater.len()) % 2 == 0 {
+                ("world", "synthetic", "left")
+            } else {
+                ("synthetic", "world", "right")
+            };
+            csv.push_str(&format!(
+                "{rater},{},{},{},{left},{right},{choice}\n",
+                s["suite"].as_str().unwrap(),
+                s["case_id"].as_str().unwrap(),
+                s["seed_idx"]
+            ));
+        }
+    }
+    sb.write("j.csv", &csv);
+    let (rc, v) =
+        sb.run_json(&["agreement", "--runs", "world=runs/oracle,synthetic=runs/disc", "--judgments", "j.csv"]);
+    assert_eq!(rc, 0, "{v}");
+    let m = v["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "probe:position" && m["suite"] == "left_right")
+        .unwrap_or_else(|| panic!("no probe:position row: {v}"));
+    let a = m["agreement"].as_f64().unwrap();
+    let [lo, hi] = [m["ci"][0].as_f64().unwrap(), m["ci"][1].as_f64().unwrap()];
+    assert!(a >= 0.9 && lo <= a && a <= hi, "{m}");
+    assert_eq!(v["raters"]["n"], 2);
+    assert_eq!(v["raters"]["krippendorff_alpha"], Value::Null, "every judgment is the same: α is undefined");
+    assert!(sb.join("j.agreement.html").is_file());
+    // A judgment naming a run that --runs does not give is refused, naming it.
+    sb.write(
+        "bad.csv",
+        "rater,suite,case_id,seed_idx,left,right,choice\nann,left_right,above-below,0,world,sora,left\n",
+    );
+    let o = sb.run(&["agreement", "--runs", "world=runs/oracle,synthetic=runs/disc", "--judgments", "bad.csv"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("\"sora\""), "{}", text(&o));
+}
