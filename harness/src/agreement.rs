@@ -580,7 +580,7 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
         for m in &a.metrics {
             let show = |v: Option<f64>| v.map_or("—".to_string(), videval_reports::format::metric);
             println!(
-                "{:<12} {:<28} agreement {} {}  τ-b {}  ({} pairs, {} cases)",
+                "{:<12} {:<28} agreement {} {}  τ-b {}  ({} pair(s), {} case(s))",
                 m.suite,
                 m.metric,
                 show(m.agreement),

@@ -121,6 +121,10 @@ pub enum Command {
         /// A gate policy YAML: gated metrics, per-metric margins, alpha, mode.
         #[arg(long)]
         gate: Option<PathBuf>,
+        /// Judgments of these two runs (`videval rate`'s database or its CSV form, runs named by
+        /// their folders): the HTML page shows which metrics agree with the raters.
+        #[arg(long)]
+        judgments: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -851,7 +855,17 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             crate::agreement::agreement_command(runs, judgments, out.as_deref(), *json)
         }
         Command::World(c) => world_command(c),
-        Command::Compare { baseline, candidate, alpha, margin, allow_mismatch, fail_on_inconclusive, gate, json } => {
+        Command::Compare {
+            baseline,
+            candidate,
+            alpha,
+            margin,
+            allow_mismatch,
+            fail_on_inconclusive,
+            gate,
+            judgments,
+            json,
+        } => {
             if !(*alpha > 0.0 && *alpha < 1.0) || *margin < 0.0 {
                 return Err(Error::Config("--alpha must be in (0, 1) and --margin non-negative".into()));
             }
@@ -861,6 +875,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 allow_mismatch: *allow_mismatch,
                 fail_on_inconclusive: *fail_on_inconclusive,
                 policy: gate.as_deref().map(crate::compare::Policy::load).transpose()?,
+                judgments: judgments.clone(),
             };
             let (c, out) = crate::compare::compare(baseline, candidate, &opts)?;
             if *json {

@@ -32,6 +32,9 @@ pub struct Options {
     pub allow_mismatch: bool,
     pub fail_on_inconclusive: bool,
     pub policy: Option<Policy>,
+    /// Judgments of these two runs (`videval rate`'s database or the CSV form): the page gains a
+    /// section on which metrics agree with the raters.
+    pub judgments: Option<PathBuf>,
 }
 
 /// A gate policy (`--gate policy.yaml`): which metrics are gated, their margins, the level, and
@@ -304,9 +307,15 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     write_atomic(&out.with_extension("md"), markdown(&comparison).as_bytes())?;
     write_atomic(&out.with_extension("junit.xml"), junit(&comparison).as_bytes())?;
     let html_path = out.with_extension("html");
-    let html =
-        videval_reports::compare::render_compare(&view(&comparison, &base, &cand, base_dir, cand_dir, &html_path)?)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut page = view(&comparison, &base, &cand, base_dir, cand_dir, &html_path)?;
+    if let Some(path) = &opts.judgments {
+        // Judgments name the runs as `videval rate` does by default: by their folders' names.
+        let name = |d: &Path| d.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
+        let runs = vec![(name(base_dir), base.clone()), (name(cand_dir), cand.clone())];
+        let a = crate::agreement::compute(&runs, &crate::agreement::read_judgments(path)?)?;
+        page.agreement = Some(serde_json::to_value(&a).map_err(|e| Error::Internal(e.to_string()))?);
+    }
+    let html = videval_reports::compare::render_compare(&page).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&html_path, html.as_bytes())?;
     Ok((comparison, out))
 }
@@ -468,6 +477,7 @@ fn view(
             .collect(),
         scatters,
         gallery,
+        agreement: None,
     })
 }
 

@@ -21,6 +21,7 @@ fn interval(v: &Value, fmt: fn(f64) -> String) -> Option<String> {
     Some(format!("[{}, {}]", fmt(num(&v[0])?), fmt(num(&v[1])?)))
 }
 
+/// The whole page.
 pub fn render(a: &Value) -> Result<String, std::fmt::Error> {
     let mut o = String::new();
     write!(
@@ -28,15 +29,28 @@ pub fn render(a: &Value) -> Result<String, std::fmt::Error> {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>videval — metrics against people</title><style>\
          body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em}}\
          table{{border-collapse:collapse;margin:.6em 0}}th,td{{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left}}\
-         th{{background:#f6f6f6}}td.num{{text-align:right;font-variant-numeric:tabular-nums}}.muted{{color:#666}}{css}</style></head><body>\
-         <h1>Do the metrics agree with people?</h1><p class=\"muted\">{} judgments on {} pairs by {} rater(s).</p>",
+         th{{background:#f6f6f6}}td.num{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}.muted{{color:#666}}{css}</style></head><body>\
+         <h1>Do the metrics agree with people?</h1>",
+        css = crate::html::COMMON_CSS
+    )?;
+    o.push_str(&section(a, "h2")?);
+    o.push_str("</body></html>\n");
+    Ok(o)
+}
+
+/// The tables, chart and method notes, with `h` as the heading tag of each part (the compare
+/// report embeds them under its own heading).
+pub fn section(a: &Value, h: &str) -> Result<String, std::fmt::Error> {
+    let mut o = String::new();
+    write!(
+        o,
+        "<p class=\"muted\">{} judgments on {} pairs by {} rater(s).</p>",
         count(a["judgments"].as_u64().unwrap_or(0)),
         count(a["pairs"].as_u64().unwrap_or(0)),
         count(a["raters"]["n"].as_u64().unwrap_or(0)),
-        css = crate::html::COMMON_CSS
     )?;
     let rows: Vec<&Value> = a["metrics"].as_array().map(|v| v.iter().collect()).unwrap_or_default();
-    write!(o, "<h2>Agreement per metric</h2>")?;
+    write!(o, "<{h}>Agreement per metric</{h}>")?;
     if rows.is_empty() {
         write!(o, "<p>No metric could be compared: no judged pair has values from both runs.</p>")?;
     } else {
@@ -108,7 +122,7 @@ pub fn render(a: &Value) -> Result<String, std::fmt::Error> {
     let raters = &a["raters"];
     write!(
         o,
-        "<h2>Raters</h2><p>Krippendorff's α (nominal, between raters): <strong>{}</strong> {}</p>\
+        "<{h}>Raters</{h}><p>Krippendorff's α (nominal, between raters): <strong>{}</strong> {}</p>\
          <table><tr><th>rater</th><th>judgments</th><th>gold pairs</th><th>gold accuracy</th></tr>",
         show(&raters["krippendorff_alpha"]),
         esc(raters["alpha_note"].as_str().map_or(String::new(), |n| format!("({n})")).as_str())
@@ -123,7 +137,7 @@ pub fn render(a: &Value) -> Result<String, std::fmt::Error> {
             num(&r["gold_accuracy"]).map_or("—".into(), percent)
         )?;
     }
-    write!(o, "</table><h2>Method</h2>")?;
+    write!(o, "</table><{h}>Method</{h}>")?;
     for n in a["notes"].as_array().into_iter().flatten() {
         write!(o, "<p>{}</p>", esc(n.as_str().unwrap_or("")))?;
     }
@@ -132,7 +146,7 @@ pub fn render(a: &Value) -> Result<String, std::fmt::Error> {
         "<p>The human majority of a pair is the most frequent of: the first run, the second run, no preference (tie or both bad); \
          a shared maximum is a tie. The metric prefers the run with the better value in its direction, with no tie band. \
          A vendor practice keeps a question only when α exceeds 0.70; gold pairs (the world's rendering against a degraded copy) \
-         measure each rater's attention.</p></body></html>\n"
+         measure each rater's attention.</p>"
     )?;
     Ok(o)
 }

@@ -58,6 +58,8 @@ pub struct CompareView {
     pub rows: Vec<GateRow>,
     pub scatters: Vec<Scatter>,
     pub gallery: Vec<GalleryItem>,
+    /// `videval agreement`'s result for these two runs, when judgments were given.
+    pub agreement: Option<serde_json::Value>,
 }
 
 /// A scatter of (baseline, candidate) per case with the y = x line, and its numbers.
@@ -117,6 +119,7 @@ struct Ctx<'a> {
     rows: Vec<RowOut<'a>>,
     scatters: Vec<String>,
     gallery: Vec<ItemOut>,
+    agreement: Option<String>,
 }
 
 pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
@@ -148,6 +151,10 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
             })
             .collect(),
         scatters: v.scatters.iter().map(scatter_figure).collect(),
+        agreement: match &v.agreement {
+            Some(a) => Some(crate::agreement::section(a, "h3").map_err(|e| RenderError(e.to_string()))?),
+            None => None,
+        },
         gallery: v
             .gallery
             .iter()
@@ -203,6 +210,7 @@ mod tests {
                 candidate_strip: None,
                 pair: Some(Media::Inline { mime: "video/mp4", bytes: vec![4, 5, 6] }),
             }],
+            agreement: None,
         }
     }
 

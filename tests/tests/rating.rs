@@ -408,22 +408,23 @@ fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
     }
     // Two raters who always prefer the world oracle, shown on either side.
     let results: Value = serde_json::from_slice(&sb.read("runs/oracle/results.json")).unwrap();
-    let mut csv = String::from("rater,suite,case_id,seed_idx,left,right,choice\n");
-    for (k, s) in results["samples"].as_array().unwrap().iter().enumerate() {
-        for rater in ["ann", "bob"] {
-            let (left, right, choice) = if (k + rater.len()) % 2 == 0 {
-                ("world", "synthetic", "left")
-            } else {
-                ("synthetic", "world", "right")
-            };
-            csv.push_str(&format!(
-                "{rater},{},{},{},{left},{right},{choice}\n",
-                s["suite"].as_str().unwrap(),
-                s["case_id"].as_str().unwrap(),
-                s["seed_idx"]
-            ));
+    let judgments = |good: &str, bad: &str| {
+        let mut csv = String::from("rater,suite,case_id,seed_idx,left,right,choice\n");
+        for (k, s) in results["samples"].as_array().unwrap().iter().enumerate() {
+            for rater in ["ann", "bob"] {
+                let (left, right, choice) =
+                    if (k + rater.len()) % 2 == 0 { (good, bad, "left") } else { (bad, good, "right") };
+                csv.push_str(&format!(
+                    "{rater},{},{},{},{left},{right},{choice}\n",
+                    s["suite"].as_str().unwrap(),
+                    s["case_id"].as_str().unwrap(),
+                    s["seed_idx"]
+                ));
+            }
         }
-    }
+        csv
+    };
+    let csv = judgments("world", "synthetic");
     sb.write("j.csv", &csv);
     let (rc, v) =
         sb.run_json(&["agreement", "--runs", "world=runs/oracle,synthetic=runs/disc", "--judgments", "j.csv"]);
@@ -440,6 +441,12 @@ fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
     assert_eq!(v["raters"]["n"], 2);
     assert_eq!(v["raters"]["krippendorff_alpha"], Value::Null, "every judgment is the same: α is undefined");
     assert!(sb.join("j.agreement.html").is_file());
+    // The compare report shows the same table when given judgments naming the runs by folder.
+    sb.write("by-folder.csv", &judgments("oracle", "disc"));
+    let o = sb.run(&["compare", "runs/oracle", "runs/disc", "--judgments", "by-folder.csv"]);
+    assert!([0, 1].contains(&code(&o)), "{}", text(&o));
+    let page = String::from_utf8(sb.read("runs/disc/compare/oracle.html")).unwrap();
+    assert!(page.contains("Do the metrics agree with people?") && page.contains("<code>probe:position</code>"));
     // A judgment naming a run that --runs does not give is refused, naming it.
     sb.write(
         "bad.csv",
