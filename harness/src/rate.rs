@@ -26,6 +26,8 @@ use crate::store::read_json;
 
 /// The database schema this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
+/// Asked when neither the flag nor the suite says otherwise.
+pub const DEFAULT_QUESTION: &str = "Which video matches the prompt better?";
 /// Clips for rating are at most this tall.
 pub const RATE_HEIGHT: u32 = 480;
 const PAGE: &str = include_str!("../../reports/templates/rate.html");
@@ -284,7 +286,8 @@ fn a_on_left(rater: &str, p: &Pair) -> bool {
 pub struct App {
     pub db: Mutex<Db>,
     pub pairs: Vec<Pair>,
-    pub question: String,
+    /// The question per suite.
+    pub questions: BTreeMap<String, String>,
     media_dir: PathBuf,
     /// Transcoded clips by source hash, made on first request.
     clips: Mutex<BTreeMap<String, PathBuf>>,
@@ -376,8 +379,8 @@ pub fn gold_pairs(suites: &[crate::suite::Suite], every: usize, media_dir: &Path
 }
 
 impl App {
-    pub fn new(db: Db, pairs: Vec<Pair>, question: String, media_dir: PathBuf) -> App {
-        App { db: Mutex::new(db), pairs, question, media_dir, clips: Mutex::new(BTreeMap::new()) }
+    pub fn new(db: Db, pairs: Vec<Pair>, questions: BTreeMap<String, String>, media_dir: PathBuf) -> App {
+        App { db: Mutex::new(db), pairs, questions, media_dir, clips: Mutex::new(BTreeMap::new()) }
     }
 
     /// The rater's queue: pairs not judged yet, in an order of their own (stable across restarts),
@@ -408,7 +411,7 @@ impl App {
             "progress": {"done": done, "total": total},
             "pair": i,
             "prompt": p.prompt,
-            "question": self.question,
+            "question": self.questions.get(&p.suite).map_or(DEFAULT_QUESTION, String::as_str),
             "left": format!("/clip/{i}/left?rater={}", url_encode(rater)),
             "right": format!("/clip/{i}/right?rater={}", url_encode(rater)),
             "fps": fps,
@@ -648,12 +651,13 @@ pub struct RateArgs {
     /// Names the runs are recorded under (default: the folders' names).
     #[arg(long, value_delimiter = ',')]
     pub names: Vec<String>,
-    /// Only these suites (comma-separated).
+    /// Only these suites (comma-separated names or suite files).
     #[arg(long, value_delimiter = ',')]
     pub suite: Vec<String>,
-    /// The question on every page.
-    #[arg(long, default_value = "Which video matches the prompt better?")]
-    pub question: String,
+    /// The question on every page (default: each suite's `question:`, else "Which video matches
+    /// the prompt better?").
+    #[arg(long)]
+    pub question: Option<String>,
     /// The judgments database (created when missing).
     #[arg(long, default_value = "ratings.sqlite")]
     pub db: PathBuf,
@@ -693,31 +697,52 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
         )));
     }
     let runs = [(names[0].clone(), da.clone()), (names[1].clone(), db_dir.clone())];
-    let mut all = pairs(&runs, &a.suite)?;
+    // The suites: those asked for (names or files), else the run's bundled ones when they load.
+    let plan: serde_json::Value = read_json(&da.join("plan.json"))?;
+    let planned: BTreeMap<String, String> = plan["suites"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["content_hash"].as_str()?.to_string())))
+        .collect();
+    let limits = crate::suite::Limits::default();
+    let mut suites = Vec::new();
+    if a.suite.is_empty() {
+        suites.extend(planned.keys().filter_map(|n| crate::run::load_suite(n, &limits).ok()));
+    } else {
+        for arg in &a.suite {
+            suites.push(crate::run::load_suite(arg, &limits)?);
+        }
+    }
+    let wanted: Vec<String> =
+        if a.suite.is_empty() { Vec::new() } else { suites.iter().map(|s| s.name.clone()).collect() };
+    let mut all = pairs(&runs, &wanted)?;
     if all.is_empty() {
         return Err(Error::Config(
             "the two runs have no sample in common to rate (same suites, cases and seeds, both ok)".into(),
         ));
     }
+    let questions: BTreeMap<String, String> = planned
+        .keys()
+        .map(|n| {
+            let from_suite = suites.iter().find(|s| &s.name == n).and_then(|s| s.question.clone());
+            (n.clone(), a.question.clone().or(from_suite).unwrap_or_else(|| DEFAULT_QUESTION.to_string()))
+        })
+        .collect();
     let stem = a.db.file_stem().map_or("ratings".into(), |s| s.to_string_lossy().into_owned());
     let media_dir = a.db.parent().unwrap_or(Path::new(".")).join(format!("{stem}_media"));
-    // Gold pairs come from the suites' scenes, when the suites load and match the run's plan.
-    let plan: serde_json::Value = read_json(&da.join("plan.json"))?;
-    let mut suites = Vec::new();
-    for s in plan["suites"].as_array().into_iter().flatten() {
-        let (Some(n), Some(hash)) = (s["name"].as_str(), s["content_hash"].as_str()) else { continue };
-        if !a.suite.is_empty() && !a.suite.iter().any(|x| x == n) {
-            continue;
+    // Gold pairs come from the scenes of suites that are the very ones the run evaluated.
+    suites.retain(|s| {
+        let same = planned.get(&s.name) == Some(&s.content_hash());
+        if !same {
+            eprintln!("note: suite {} differs from the one the run evaluated: no gold pairs from it", s.name);
         }
-        match crate::run::load_suite(n, &crate::suite::Limits::default()) {
-            Ok(suite) if suite.content_hash() == hash => suites.push(suite),
-            _ => eprintln!("note: suite {n} is not a bundled suite of this version: no gold pairs from it"),
-        }
-    }
+        same
+    });
     let gold = gold_pairs(&suites, a.gold_every, &media_dir)?;
     println!("{} pairs to rate and {} gold pairs", all.len(), gold.len());
     all.extend(gold);
-    let app = Arc::new(App::new(Db::open(&a.db)?, all, a.question.clone(), media_dir));
+    let app = Arc::new(App::new(Db::open(&a.db)?, all, questions, media_dir));
     serve(app, &format!("{}:{}", a.bind, a.port))?;
     Ok(ExitCode::Ok)
 }

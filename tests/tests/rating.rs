@@ -20,6 +20,7 @@ const SUITE: &str = r#"schema: 1
 suite: hostile
 version: 1
 description: a prompt that tries to inject markup into the rating page
+question: "Does the <b>ball</b> fall?"
 cases:
   - id: inject
     prompt: "a red ball falls <script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
@@ -222,7 +223,7 @@ fn serve(sb: &Sandbox, port: u16) -> Killed {
     let mut child = Command::new(bin())
         .current_dir(sb.path())
         .args(["rate", "runs/oracle", "runs/disc", "--names", "world,synthetic", "--db", "r.sqlite"])
-        .args(["--port", &port.to_string(), "--question", "Which follows the prompt better?"])
+        .args(["--port", &port.to_string(), "--suite", "hostile.yaml,left_right"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -299,7 +300,12 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     let ann = Browser::new(dport, &sb.join("profile-ann"));
     ann.go(&format!("http://127.0.0.1:{port}/?rater=ann"));
     let (_, mut pair) = ann.wait_ready(None);
-    assert_eq!(ann.js("return document.getElementById('question').textContent;"), "Which follows the prompt better?");
+    // Each suite's question: the hostile suite says its own, left_right has none (the default).
+    let q = ann.js("return document.getElementById('question').textContent;");
+    assert!(
+        ["Does the <b>ball</b> fall?", "Which video matches the prompt better?"].contains(&q.as_str().unwrap()),
+        "{q}"
+    );
 
     // Both videos play, and in step: the right one within a frame of the left one.
     let t = ann.js_async(
@@ -381,7 +387,8 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     for _ in 0..60 {
         let prompt = eve.js("return document.getElementById('prompt').textContent;");
         if prompt.as_str().unwrap().contains("<script>") {
-            assert_eq!(eve.js("return document.querySelectorAll('#prompt *').length;"), 0);
+            assert_eq!(eve.js("return document.querySelectorAll('#prompt *, #question *').length;"), 0);
+            assert_eq!(eve.js("return document.getElementById('question').textContent;"), "Does the <b>ball</b> fall?");
             assert_eq!(eve.js("return document.title;"), "videval — rate pairs");
             eve.screenshot("rating-page-hostile-prompt.png");
             seen = true;

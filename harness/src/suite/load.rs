@@ -438,6 +438,7 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
             description: raw.description,
             tags: raw.tags,
             metrics: raw.metrics,
+            question: raw.question.filter(|q| !q.trim().is_empty()),
             cases: cases.into_iter().map(|(c, _, _)| c).collect(),
         }),
         _ => Err(LoadError { errors }),

@@ -28,6 +28,9 @@ pub struct RawSuite {
     pub defaults: RawDefaults,
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// The question `videval rate` asks about this suite's pairs.
+    #[serde(default)]
+    pub question: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -206,6 +209,10 @@ pub struct Suite {
     pub description: String,
     pub tags: Vec<String>,
     pub metrics: Vec<String>,
+    /// The question people are asked when rating this suite's videos (`videval rate`); absent
+    /// from the canonical JSON when unset, so older suites keep their hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
     pub cases: Vec<Case>,
 }
 
