@@ -279,20 +279,23 @@ fn axes<'a, 'b>(
         .build_cartesian_2d(x.coord(), y.coord())?;
     let xf = |v: &f64| x.label(if x.scale == Scale::Log { 10f64.powf(*v) } else { *v });
     let yf = |v: &f64| y.label(if y.scale == Scale::Log { 10f64.powf(*v) } else { *v });
-    chart
-        .configure_mesh()
-        .x_desc(x.title.as_str())
-        .y_desc(y.title.as_str())
+    house_style(chart.configure_mesh().x_desc(x.title.as_str()).y_desc(y.title.as_str()))
         .x_label_formatter(&xf)
         .y_label_formatter(&yf)
-        .bold_line_style(GRID)
+        .draw()?;
+    minor_ticks(&mut chart, x, y)?;
+    Ok(chart)
+}
+
+/// Grid, axis and label styles every chart shares.
+fn house_style<'m, 'a, 'b, DB: DrawingBackend>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, Ticks, Ticks, DB>,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, Ticks, Ticks, DB> {
+    mesh.bold_line_style(GRID)
         .light_line_style(FAINT_GRID)
         .axis_style(GREY)
         .label_style((FONT, 12).into_font().color(&INK))
         .axis_desc_style((FONT, 13).into_font().color(&INK))
-        .draw()?;
-    minor_ticks(&mut chart, x, y)?;
-    Ok(chart)
 }
 
 fn minor_ticks<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, x: &Axis, y: &Axis) -> Drawn {
@@ -417,17 +420,9 @@ pub fn interval_bars(title: &str, x_title: &str, bars: &[Bar]) -> String {
             bars.get(i.round().max(0.0) as usize).map(|b| b.label.clone()).unwrap_or_default()
         };
         let xl = |v: &f64| format::percent(*v);
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(x.title.as_str())
+        house_style(chart.configure_mesh().disable_y_mesh().x_desc(x.title.as_str()))
             .x_label_formatter(&xl)
             .y_label_formatter(&yl)
-            .bold_line_style(GRID)
-            .light_line_style(FAINT_GRID)
-            .axis_style(GREY)
-            .label_style((FONT, 12).into_font().color(&INK))
-            .axis_desc_style((FONT, 13).into_font().color(&INK))
             .draw()?;
         for (b, &c) in bars.iter().zip(&centres) {
             let v = b.value.clamp(0.0, 1.0);

@@ -14,6 +14,13 @@ pub fn bin() -> PathBuf {
     bin
 }
 
+/// A file in `target/test-artifacts/` (screenshots, printed pages) that outlives the test.
+pub fn artifact(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
+    std::fs::create_dir_all(&dir).expect("creating target/test-artifacts");
+    dir.join(name)
+}
+
 /// A scratch directory to run the CLI in.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -36,6 +43,15 @@ impl Sandbox {
 
     pub fn join(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
+    }
+
+    /// Runs `suites` with the world oracle into `runs/oracle` and with the synthetic renderer
+    /// (which fails many checks) into `runs/disc`, asserting both succeed.
+    pub fn oracle_and_disc(&self, suites: &str) {
+        for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
+            let o = self.run(&["run", "--suite", suites, "--model", model, "--out", out]);
+            assert_eq!(code(&o), 0, "{}", text(&o));
+        }
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {

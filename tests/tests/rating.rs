@@ -9,12 +9,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use videval_tests::{Sandbox, bin, code, text};
+use videval_tests::{Sandbox, artifact, bin, code, text};
 
 const SUITE: &str = r#"schema: 1
 suite: hostile
@@ -34,12 +34,6 @@ cases:
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn artifact(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 /// One HTTP/1.1 request; returns the status and the body (read by its Content-Length, or its
@@ -290,10 +284,7 @@ fn answer(b: &Browser, i: usize) -> &'static str {
 fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     let sb = Sandbox::new();
     sb.write("hostile.yaml", SUITE);
-    for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
-        let o = sb.run(&["run", "--suite", "hostile.yaml,left_right", "--model", model, "--out", out]);
-        assert_eq!(code(&o), 0, "{}", text(&o));
-    }
+    sb.oracle_and_disc("hostile.yaml,left_right");
     let port = free_port();
     let mut server = serve(&sb, port);
     let (_driver, dport) = driver();
@@ -409,10 +400,7 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
 #[test]
 fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
     let sb = Sandbox::new();
-    for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
-        let o = sb.run(&["run", "--suite", "left_right", "--model", model, "--out", out]);
-        assert_eq!(code(&o), 0, "{}", text(&o));
-    }
+    sb.oracle_and_disc("left_right");
     // Two raters who always prefer the world oracle, shown on either side.
     let results: Value = serde_json::from_slice(&sb.read("runs/oracle/results.json")).unwrap();
     let judgments = |good: &str, bad: &str| {

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use videval_tests::{Sandbox, code, text};
+use videval_tests::{Sandbox, artifact, code, text};
 
 fn chromium() -> PathBuf {
     let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.is_file());
@@ -44,12 +44,6 @@ fn browser(profile: &Path, args: &[&str]) -> (String, String) {
 /// Console messages the page produced (Chromium logs them as `CONSOLE(line)] "text"`).
 fn console_messages(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.contains(":CONSOLE")).collect()
-}
-
-fn artifact(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 const SUITE: &str = r#"schema: 1
@@ -190,10 +184,7 @@ fn check_page(sb: &Sandbox, page: &Path, sections: &[&str], shot: &str) -> Strin
 fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     let sb = Sandbox::new();
     sb.write("hostile.yaml", SUITE);
-    for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
-        let o = sb.run(&["run", "--suite", "hostile.yaml,left_right", "--model", model, "--out", out]);
-        assert_eq!(code(&o), 0, "{}", text(&o));
-    }
+    sb.oracle_and_disc("hostile.yaml,left_right");
     let dom = check_page(
         &sb,
         &sb.join("runs/oracle/report.html"),
