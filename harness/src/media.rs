@@ -23,7 +23,7 @@ use crate::video::{self, EncodeParams};
 
 /// Bytes of media inlined into one page before the rest go beside it
 /// (`VIDEVAL_REPORT_INLINE_BYTES` overrides).
-pub const INLINE_BUDGET: usize = 16 << 20;
+pub const INLINE_BUDGET: usize = 8 << 20;
 /// Clips are at most this tall (sources that are smaller keep their size).
 pub const CLIP_HEIGHT: u32 = 144;
 /// Clips show at most this many frames from the start (25 s at 24 fps).
