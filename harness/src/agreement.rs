@@ -659,6 +659,7 @@ mod tests {
                         complete: true,
                         missing_units: vec![],
                         throughput: None,
+                        vbench: None,
                         suites: [("s".to_string(), suite.clone())].into(),
                         samples: vec![],
                     },

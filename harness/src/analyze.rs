@@ -288,7 +288,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             })
         })
         .collect();
-    Results {
+    let mut results = Results {
         schema: RESULTS_SCHEMA.into(),
         plan_hash: plan.plan_hash.clone(),
         model: serde_json::to_value(&plan.model).unwrap_or_default(),
@@ -297,7 +297,10 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         suites,
         samples,
         throughput: throughput(plan, loaded),
-    }
+        vbench: None,
+    };
+    results.vbench = crate::vbench::block(&results);
+    results
 }
 
 /// Latency percentiles, rates and MFU over the units whose generator measured itself.

@@ -589,6 +589,32 @@ pub enum SuitesCommand {
         #[command(flatten)]
         limits: SuiteLimitArgs,
     },
+    /// Write suites from another benchmark's prompt list: `suites import vbench
+    /// VBench_full_info.json --out DIR` writes DIR/vbench_<dimension>.yaml, prompts byte for byte.
+    Import {
+        /// The benchmark whose format FILE is in.
+        #[arg(value_enum)]
+        format: ImportFormat,
+        file: PathBuf,
+        /// Folder for the suites.
+        #[arg(long)]
+        out: PathBuf,
+        /// Only these dimensions (comma-separated; default: every dimension in FILE).
+        #[arg(long, value_delimiter = ',')]
+        dimension: Vec<String>,
+        /// Samples per prompt (VBench samples 5).
+        #[arg(long, default_value_t = 5)]
+        samples: u32,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Prompt-list formats `suites import` reads.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// VBench's `VBench_full_info.json`: [{prompt_en, dimension: [...], auxiliary_info}].
+    Vbench,
 }
 
 #[derive(Debug, Args)]
@@ -720,6 +746,9 @@ fn suite_files(path: &Path) -> Result<Vec<String>> {
 
 fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     match cmd {
+        SuitesCommand::Import { format: ImportFormat::Vbench, file, out, dimension, samples, json } => {
+            crate::vbench::import_command(file, out, dimension, *samples, *json)
+        }
         SuitesCommand::List { dir, limits } => {
             let limits = limits.limits();
             let loaded: Vec<(String, std::result::Result<Suite, suite::LoadError>)> = match dir {

@@ -29,5 +29,6 @@ pub mod store;
 pub mod suite;
 pub mod sweep;
 pub mod train;
+pub mod vbench;
 pub mod video;
 pub mod yaml;

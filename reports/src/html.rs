@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use crate::results::Results;
+use crate::results::{Results, VbenchScore};
 
 const RUN_TEMPLATE: &str = include_str!("../templates/run.html");
 
@@ -129,8 +129,58 @@ struct SampleRow<'a> {
 }
 
 #[derive(Serialize)]
+struct VbenchRow {
+    dimension: String,
+    suite: String,
+    raw: String,
+    interval: String,
+    normalised: String,
+    weight: String,
+    prompts: String,
+    videos: String,
+    aggregation: String,
+}
+
+#[derive(Serialize)]
+struct VbenchView {
+    rows: Vec<VbenchRow>,
+    quality: Option<(String, String, String)>,
+    skipped: Vec<(String, String)>,
+}
+
+fn vbench_view(b: &crate::results::VbenchBlock) -> VbenchView {
+    let interval = |s: &crate::results::VbenchScore| match (s.ci, &s.note) {
+        (Some([lo, hi]), _) => format!("[{}, {}]", fmt_num(lo), fmt_num(hi)),
+        (None, Some(note)) => note.clone(),
+        (None, None) => "n/a".into(),
+    };
+    VbenchView {
+        rows: b
+            .dimensions
+            .iter()
+            .map(|d| VbenchRow {
+                dimension: d.dimension.clone(),
+                suite: d.suite.clone(),
+                raw: fmt_num(d.raw.value),
+                interval: interval(&d.raw),
+                normalised: fmt_num(d.normalised.value),
+                weight: fmt_num(d.weight),
+                prompts: crate::format::count(d.prompts as u64),
+                videos: crate::format::count(d.videos as u64),
+                aggregation: d.aggregation.replace('_', " "),
+            })
+            .collect(),
+        quality: b.quality_score.as_ref().map(|q| {
+            (fmt_num(q.value), interval(&VbenchScore { note: None, ..q.clone() }), q.note.clone().unwrap_or_default())
+        }),
+        skipped: b.skipped.iter().map(|s| (s.dimension.clone(), s.reason.clone())).collect(),
+    }
+}
+
+#[derive(Serialize)]
 struct Context<'a> {
     common_css: &'static str,
+    vbench: Option<VbenchView>,
     provenance: &'a Provenance,
     model: String,
     plan_hash: &'a str,
@@ -264,6 +314,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
     };
     let ctx = Context {
         common_css: COMMON_CSS,
+        vbench: results.vbench.as_ref().map(vbench_view),
         provenance,
         model,
         plan_hash: &results.plan_hash,
@@ -306,6 +357,7 @@ mod tests {
             complete: true,
             missing_units: vec![],
             throughput: None,
+            vbench: None,
             suites: BTreeMap::from([(
                 "smoke".to_string(),
                 SuiteResults {

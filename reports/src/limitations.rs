@@ -167,6 +167,7 @@ mod tests {
                 sample("c", "FAIL (object not found): no green ball found in the video"),
             ],
             throughput: None,
+            vbench: None,
         };
         let html = render_limitations(&results, &Default::default(), 5).unwrap();
         // Two kinds, counted exactly; reasons appear whole (parentheses, signs and all).

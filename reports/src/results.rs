@@ -20,6 +20,55 @@ pub struct Results {
     /// Generation speed, when the model measured itself (in-process adapters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<Throughput>,
+    /// VBench's dimensions as VBench aggregates and normalises them, when the run has imported
+    /// VBench suites (`vbench_<dimension>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vbench: Option<VbenchBlock>,
+}
+
+/// A score with its 95% interval (or why there is none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VbenchScore {
+    pub value: f64,
+    pub ci: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One VBench dimension scored by videval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VbenchDimension {
+    pub dimension: String,
+    pub quality: bool,
+    pub suite: String,
+    pub metric: String,
+    /// `video_mean` or `frame_weighted`, as VBench aggregates this dimension.
+    pub aggregation: String,
+    pub prompts: usize,
+    pub videos: usize,
+    /// VBench's dimension score; the interval resamples prompts (a prompt's samples together).
+    pub raw: VbenchScore,
+    /// (raw − min) / (max − min) with VBench's constants.
+    pub normalised: VbenchScore,
+    pub min: f64,
+    pub max: f64,
+    pub weight: f64,
+}
+
+/// A dimension not computed, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VbenchSkipped {
+    pub dimension: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VbenchBlock {
+    pub dimensions: Vec<VbenchDimension>,
+    /// The weighted mean of the normalised quality dimensions present (the note says which).
+    pub quality_score: Option<VbenchScore>,
+    /// Every quality dimension not computed, and every imported dimension not computed, with why.
+    pub skipped: Vec<VbenchSkipped>,
 }
 
 /// How fast the model generated this run's videos (warm-up excluded; model time only, not file

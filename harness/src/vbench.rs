@@ -1,0 +1,525 @@
+//! VBench, exactly where videval can: import its prompt suites (`videval suites import vbench`)
+//! and report its dimensions the way it aggregates and normalises them (the `vbench` block of
+//! `results.json`), with intervals over prompts. Dimensions videval cannot score yet are listed
+//! as skipped, with the reason; nothing falls back silently to a different recipe.
+//!
+//! Recipes and constants: ../shared/reference/vbench-quality.md (from Vchitect/VBench's
+//! `scripts/constant.py` and `scripts/cal_final_score.py`).
+//!
+//! An imported suite is named `vbench_<dimension>` and its cases keep VBench's prompts byte for
+//! byte, so the folder adapter's `{prompt}-{i}.mp4` names match VBench's sampled videos.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use videval_metrics::stats::bootstrap::{MIN_CLUSTERS, quantile_sorted};
+use videval_reports::results::{Results, VbenchBlock, VbenchDimension, VbenchScore, VbenchSkipped};
+
+use crate::error::{Error, ExitCode, Result};
+use crate::hash::sha256_hex;
+use crate::store::write_atomic;
+
+/// How VBench turns per-video scores into a dimension score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// The mean over videos.
+    VideoMean,
+    /// Σ over videos of (per-video score × frame pairs) / Σ frame pairs: longer videos count more.
+    FrameWeighted,
+}
+
+/// One VBench dimension: its normalisation, weight, and what videval scores it with.
+#[derive(Debug, Clone, Copy)]
+pub struct Dimension {
+    pub name: &'static str,
+    pub quality: bool,
+    pub min: f64,
+    pub max: f64,
+    pub weight: f64,
+    pub aggregation: Aggregation,
+    /// The videval metric that computes VBench's per-video score, when there is one.
+    pub metric: Option<&'static str>,
+    /// Why it is not scored yet, when `metric` is None.
+    pub missing: &'static str,
+}
+
+const fn dim(
+    name: &'static str,
+    quality: bool,
+    min: f64,
+    max: f64,
+    weight: f64,
+    aggregation: Aggregation,
+    metric: Option<&'static str>,
+    missing: &'static str,
+) -> Dimension {
+    Dimension { name, quality, min, max, weight, aggregation, metric, missing }
+}
+
+use Aggregation::{FrameWeighted, VideoMean};
+
+/// VBench's sixteen dimensions (seven quality, nine semantic), in its order.
+pub const DIMENSIONS: [Dimension; 16] = [
+    dim(
+        "subject_consistency",
+        true,
+        0.1462,
+        1.0,
+        1.0,
+        FrameWeighted,
+        None,
+        "needs DINO ViT-B/16 features, not in videval yet",
+    ),
+    dim(
+        "background_consistency",
+        true,
+        0.2615,
+        1.0,
+        1.0,
+        FrameWeighted,
+        None,
+        "needs CLIP ViT-B/32 image features on VBench's preprocessing, not wired yet",
+    ),
+    dim("temporal_flickering", true, 0.6293, 1.0, 1.0, VideoMean, Some("temporal_flicker"), ""),
+    dim(
+        "motion_smoothness",
+        true,
+        0.706,
+        0.9975,
+        1.0,
+        VideoMean,
+        None,
+        "needs AMT-S frame interpolation, not in videval yet",
+    ),
+    dim("dynamic_degree", true, 0.0, 1.0, 0.5, VideoMean, None, "needs RAFT optical flow, not in videval yet"),
+    dim(
+        "aesthetic_quality",
+        true,
+        0.0,
+        1.0,
+        1.0,
+        VideoMean,
+        None,
+        "needs CLIP ViT-L/14 and the LAION aesthetic head, not in videval yet",
+    ),
+    dim("imaging_quality", true, 0.0, 1.0, 1.0, VideoMean, None, "needs MUSIQ (SPAQ), not in videval yet"),
+    dim("object_class", false, 0.0, 1.0, 1.0, VideoMean, None, "needs GRiT object detection"),
+    dim("multiple_objects", false, 0.0, 1.0, 1.0, VideoMean, None, "needs GRiT object detection"),
+    dim("human_action", false, 0.0, 1.0, 1.0, VideoMean, None, "needs UMT action recognition"),
+    dim("color", false, 0.0, 1.0, 1.0, VideoMean, None, "needs GRiT object detection with colour captions"),
+    dim("spatial_relationship", false, 0.0, 1.0, 1.0, VideoMean, None, "needs GRiT object detection"),
+    dim("scene", false, 0.0, 0.8222, 1.0, VideoMean, None, "needs Tag2Text captions"),
+    dim("temporal_style", false, 0.0, 0.364, 1.0, VideoMean, None, "needs ViCLIP video-text features"),
+    dim("appearance_style", false, 0.0009, 0.2855, 1.0, VideoMean, None, "needs CLIP ViT-B/32 image-text features"),
+    dim("overall_consistency", false, 0.0, 0.364, 1.0, VideoMean, None, "needs ViCLIP video-text features"),
+];
+
+pub fn dimension(name: &str) -> Option<&'static Dimension> {
+    DIMENSIONS.iter().find(|d| d.name == name)
+}
+
+fn names() -> String {
+    DIMENSIONS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+}
+
+/// One prompt of VBench's info file, as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InfoPrompt {
+    pub prompt: String,
+    pub dimensions: Vec<String>,
+    /// `auxiliary_info` per dimension.
+    pub auxiliary: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Reads VBench's `VBench_full_info.json` format: a list of `{prompt_en, dimension: [...],
+/// auxiliary_info?}`. Errors name the file, the entry and the field.
+pub fn read_info(path: &Path) -> Result<Vec<InfoPrompt>> {
+    let bad = |message: String| Error::BadFile { path: path.to_path_buf(), message };
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| bad(format!("line {}, column {}: not JSON: {e}", e.line(), e.column())))?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| bad("expected a list of prompts ([{\"prompt_en\": …, \"dimension\": […]}, …])".into()))?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let obj =
+            item.as_object().ok_or_else(|| bad(format!("[{i}]: expected an object with prompt_en and dimension")))?;
+        let prompt = match obj.get("prompt_en") {
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(_) => return Err(bad(format!("[{i}].prompt_en: expected a non-empty string"))),
+            None => return Err(bad(format!("[{i}]: missing prompt_en"))),
+        };
+        let dims = obj
+            .get("dimension")
+            .ok_or_else(|| bad(format!("[{i}] ({prompt:?}): missing dimension")))?
+            .as_array()
+            .ok_or_else(|| bad(format!("[{i}].dimension: expected a list of dimension names")))?;
+        let mut dimensions = Vec::new();
+        for (j, d) in dims.iter().enumerate() {
+            let name = d.as_str().ok_or_else(|| bad(format!("[{i}].dimension[{j}]: expected a string")))?;
+            if dimension(name).is_none() {
+                return Err(bad(format!(
+                    "[{i}].dimension[{j}]: unknown dimension \"{name}\", expected one of {}",
+                    names()
+                )));
+            }
+            dimensions.push(name.to_string());
+        }
+        let auxiliary = match obj.get("auxiliary_info") {
+            None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+            Some(serde_json::Value::Object(m)) => m.clone(),
+            Some(_) => return Err(bad(format!("[{i}].auxiliary_info: expected an object keyed by dimension"))),
+        };
+        out.push(InfoPrompt { prompt, dimensions, auxiliary });
+    }
+    Ok(out)
+}
+
+/// A stable case id: a slug of the prompt and 8 hex digits of its hash (unique, and the same
+/// every time the same prompt is imported).
+pub fn case_id(prompt: &str) -> String {
+    let mut slug = String::new();
+    for c in prompt.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 40 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let hash = &sha256_hex(prompt.as_bytes())[..8];
+    if slug.is_empty() { format!("p-{hash}") } else { format!("{slug}-{hash}") }
+}
+
+/// A YAML double-quoted scalar that reads back as exactly `s`; template markers are kept
+/// literal (suite strings are MiniJinja templates).
+fn yaml_string(s: &str) -> std::result::Result<String, String> {
+    let literal = if s.contains("{{") || s.contains("{%") || s.contains("{#") {
+        if s.contains("{% endraw %}") || s.contains("endraw") {
+            return Err("contains template markers and \"endraw\": cannot be kept literal".into());
+        }
+        format!("{{% raw %}}{s}{{% endraw %}}")
+    } else {
+        s.to_string()
+    };
+    let mut out = String::from("\"");
+    for c in literal.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20
+                || c == '\u{7f}'
+                || c == '\u{85}'
+                || c == '\u{2028}'
+                || c == '\u{2029}'
+                || c == '\u{feff}' =>
+            {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// A camera-motion label from auxiliary info in videval's words, when the camera probe checks it.
+fn camera_motion(aux: &serde_json::Value) -> Option<&'static str> {
+    let label = match aux {
+        serde_json::Value::String(s) => s.as_str(),
+        serde_json::Value::Object(m) => m.get("camera_motion")?.as_str()?,
+        _ => return None,
+    };
+    let norm: String = label.trim().to_lowercase().replace([' ', '-'], "_");
+    Some(match norm.as_str() {
+        "pan_left" => "pan_left",
+        "pan_right" => "pan_right",
+        "tilt_up" => "tilt_up",
+        "tilt_down" => "tilt_down",
+        "zoom_in" => "zoom_in",
+        "zoom_out" => "zoom_out",
+        "static" => "static",
+        _ => return None,
+    })
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Imported {
+    pub dimension: String,
+    pub file: PathBuf,
+    pub prompts: usize,
+    pub expectations: usize,
+}
+
+/// Writes one suite per dimension (`DIR/vbench_<dimension>.yaml`).
+pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<Vec<Imported>> {
+    for d in only {
+        if dimension(d).is_none() {
+            return Err(Error::Config(format!("--dimension: unknown dimension \"{d}\", expected one of {}", names())));
+        }
+    }
+    if samples == 0 {
+        return Err(Error::Config("--samples must be at least 1".into()));
+    }
+    let prompts = read_info(info)?;
+    let digest = sha256_hex(&std::fs::read(info).map_err(Error::io(info))?);
+    std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    let mut written = Vec::new();
+    for d in DIMENSIONS.iter().filter(|d| only.is_empty() || only.iter().any(|o| o == d.name)) {
+        let mut seen = BTreeSet::new();
+        let mine: Vec<&InfoPrompt> = prompts
+            .iter()
+            .filter(|p| p.dimensions.iter().any(|x| x == d.name) && seen.insert(p.prompt.clone()))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let metrics = d.metric.unwrap_or("frame_count");
+        let file_name = info.file_name().map_or("info".into(), |n| n.to_string_lossy().into_owned());
+        let mut y = format!(
+            "# Imported by `videval suites import vbench` from {file_name} (sha256 {}). Prompts are VBench's, byte for\n\
+             # byte: the folder adapter matches VBench's `{{prompt}}-{{i}}.mp4` videos.\n\
+             schema: 1\nsuite: vbench_{}\nversion: 1\n\
+             description: {}\n\
+             tags: [vbench]\n\
+             defaults:\n  seeds: {{per_case: {samples}}}\n\
+             metrics: [{metrics}]\ncases:\n",
+            &digest[..16],
+            d.name,
+            yaml_string(&format!(
+                "VBench dimension {}: {} prompts, {samples} samples each.{}",
+                d.name,
+                mine.len(),
+                if d.metric.is_some() { String::new() } else { format!(" Not scored by videval yet ({}).", d.missing) }
+            ))
+            .map_err(Error::Config)?,
+        );
+        let mut expectations = 0;
+        for (k, p) in mine.iter().enumerate() {
+            let prompt = yaml_string(&p.prompt).map_err(|e| Error::BadFile {
+                path: info.to_path_buf(),
+                message: format!("prompt {:?}: {e}", p.prompt),
+            })?;
+            y.push_str(&format!("  - id: {}\n    prompt: {prompt}\n", case_id(&p.prompt)));
+            let _ = k;
+            // Auxiliary info a probe can check becomes an expectation; nothing else is invented.
+            if let Some(motion) = p.auxiliary.get("camera_motion").and_then(camera_motion) {
+                y.push_str(&format!("    expect:\n      - {{probe: camera, motion: {motion}}}\n"));
+                expectations += 1;
+            }
+        }
+        let file = out.join(format!("vbench_{}.yaml", d.name));
+        write_atomic(&file, y.as_bytes())?;
+        written.push(Imported { dimension: d.name.to_string(), file, prompts: mine.len(), expectations });
+    }
+    Ok(written)
+}
+
+pub fn import_command(info: &Path, out: &Path, only: &[String], samples: u32, json: bool) -> Result<ExitCode> {
+    let written = import(info, out, only, samples)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&written).map_err(|e| Error::Internal(e.to_string()))?);
+    } else {
+        for w in &written {
+            println!(
+                "{:<24} {:>4} prompts → {}{}",
+                w.dimension,
+                w.prompts,
+                w.file.display(),
+                if w.expectations > 0 { format!(" ({} camera expectations)", w.expectations) } else { String::new() }
+            );
+        }
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// One dimension's videos: per prompt, (per-video score, frame pairs).
+type ByPrompt = Vec<Vec<(f64, f64)>>;
+
+fn aggregate(d: &Dimension, prompts: &[&Vec<(f64, f64)>]) -> Option<f64> {
+    let videos = prompts.iter().flat_map(|p| p.iter());
+    let (num, den) = match d.aggregation {
+        VideoMean => videos.fold((0.0, 0.0), |(s, n), &(v, _)| (s + v, n + 1.0)),
+        FrameWeighted => videos.fold((0.0, 0.0), |(s, n), &(v, w)| (s + v * w, n + w)),
+    };
+    (den > 0.0).then(|| num / den)
+}
+
+fn normalise(d: &Dimension, x: f64) -> f64 {
+    (x - d.min) / (d.max - d.min)
+}
+
+const N_BOOT: usize = 2000;
+
+/// The `vbench` block of a run's results: every suite named `vbench_<dimension>`, aggregated and
+/// normalised as VBench does, with percentile-bootstrap intervals over prompts (the samples of a
+/// prompt together), and the Quality Score over the quality dimensions present. None when the
+/// run has no VBench suite.
+pub fn block(results: &Results) -> Option<VbenchBlock> {
+    let mut per_dim: Vec<(&'static Dimension, String, ByPrompt)> = Vec::new();
+    let mut present: BTreeSet<&str> = BTreeSet::new();
+    for suite in results.suites.keys() {
+        let Some(d) = suite.strip_prefix("vbench_").and_then(dimension) else { continue };
+        present.insert(d.name);
+        let Some(metric) = d.metric else { continue };
+        let mut prompts: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+        for s in results.samples.iter().filter(|s| &s.suite == suite && s.status == "ok") {
+            let Some(&v) = s.metrics.get(metric) else { continue };
+            // Frame pairs weigh frame-weighted dimensions (frame_count − 1).
+            let pairs = s.metrics.get("frame_count").map_or(1.0, |n| (n - 1.0).max(0.0));
+            prompts.entry(s.cluster.as_str()).or_default().push((v, pairs));
+        }
+        if !prompts.is_empty() {
+            per_dim.push((d, suite.clone(), prompts.into_values().collect()));
+        }
+    }
+    if present.is_empty() {
+        return None;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x0b_e0c4);
+    let mut dimensions = Vec::new();
+    // Bootstrap draws of each dimension's normalised score, index-aligned, for the Quality Score.
+    let mut draws: Vec<(&Dimension, Vec<f64>)> = Vec::new();
+    for (d, suite, prompts) in &per_dim {
+        let all: Vec<&Vec<(f64, f64)>> = prompts.iter().collect();
+        let Some(raw) = aggregate(d, &all) else { continue };
+        let k = prompts.len();
+        let mut boot = Vec::with_capacity(N_BOOT);
+        for _ in 0..N_BOOT {
+            let pick: Vec<&Vec<(f64, f64)>> = (0..k).map(|_| &prompts[rng.random_range(0..k)]).collect();
+            boot.push(aggregate(d, &pick).unwrap_or(raw));
+        }
+        let mut sorted = boot.clone();
+        sorted.sort_by(f64::total_cmp);
+        let ci = (k >= MIN_CLUSTERS && sorted[0] < sorted[N_BOOT - 1])
+            .then(|| [quantile_sorted(&sorted, 0.025), quantile_sorted(&sorted, 0.975)]);
+        let note = ci.is_none().then(|| {
+            if k < MIN_CLUSTERS {
+                format!("n/a ({k} prompt{}; an interval needs {MIN_CLUSTERS})", if k == 1 { "" } else { "s" })
+            } else {
+                format!("n/a (all {k} prompts equal)")
+            }
+        });
+        dimensions.push(VbenchDimension {
+            dimension: d.name.to_string(),
+            quality: d.quality,
+            suite: suite.clone(),
+            metric: d.metric.unwrap_or_default().to_string(),
+            aggregation: serde_json::to_value(d.aggregation)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            prompts: k,
+            videos: prompts.iter().map(Vec::len).sum(),
+            raw: VbenchScore { value: raw, ci, note: note.clone() },
+            normalised: VbenchScore {
+                value: normalise(d, raw),
+                ci: ci.map(|[a, b]| [normalise(d, a), normalise(d, b)]),
+                note,
+            },
+            min: d.min,
+            max: d.max,
+            weight: d.weight,
+        });
+        if d.quality {
+            draws.push((d, boot.iter().map(|&x| normalise(d, x)).collect()));
+        }
+    }
+    let quality: Vec<&VbenchDimension> = dimensions.iter().filter(|d| d.quality).collect();
+    let quality_score = (!quality.is_empty()).then(|| {
+        let total: f64 = quality.iter().map(|d| d.weight).sum();
+        let value = quality.iter().map(|d| d.weight * d.normalised.value).sum::<f64>() / total;
+        let mut q: Vec<f64> =
+            (0..N_BOOT).map(|b| draws.iter().map(|(d, v)| d.weight * v[b]).sum::<f64>() / total).collect();
+        q.sort_by(f64::total_cmp);
+        let enough = quality.iter().all(|d| d.raw.ci.is_some());
+        let ci = (enough && q[0] < q[N_BOOT - 1]).then(|| [quantile_sorted(&q, 0.025), quantile_sorted(&q, 0.975)]);
+        VbenchScore {
+            value,
+            ci,
+            note: Some(format!(
+                "over {} of the 7 quality dimensions ({}); VBench's Quality Score uses all 7",
+                quality.len(),
+                quality.iter().map(|d| d.dimension.as_str()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    });
+    let scored: BTreeSet<&str> = dimensions.iter().map(|d| d.dimension.as_str()).collect();
+    let skipped = DIMENSIONS
+        .iter()
+        .filter(|d| !scored.contains(d.name) && (d.quality || present.contains(d.name)))
+        .map(|d| VbenchSkipped {
+            dimension: d.name.to_string(),
+            reason: if !d.missing.is_empty() {
+                d.missing.to_string()
+            } else if present.contains(d.name) {
+                "no video of its suite was scored".to_string()
+            } else {
+                format!("no vbench_{} suite in this run", d.name)
+            },
+        })
+        .collect();
+    Some(VbenchBlock { dimensions, quality_score, skipped })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_survive_yaml_quoting_byte_for_byte() {
+        for p in [
+            "a red bicycle",
+            "A beautiful coastal beach in spring, waves lapping on sand by Hokusai, in the style of Ukiyo",
+            "quotes \" and \\ backslash: and # hash, 'single'",
+            "unicode — café 東京 🚲",
+            "template {{ x }} and {% if %} markers",
+            "tab\tand\nnewline",
+        ] {
+            let yaml = format!("v: {}\n", yaml_string(p).unwrap());
+            let doc = yaml_rust2::YamlLoader::load_from_str(&yaml).unwrap();
+            let back = doc[0]["v"].as_str().unwrap().to_string();
+            let expected = if p.contains("{{") || p.contains("{%") {
+                format!("{{% raw %}}{p}{{% endraw %}}")
+            } else {
+                p.to_string()
+            };
+            assert_eq!(back, expected);
+        }
+        assert!(yaml_string("{{ x }} endraw").is_err());
+    }
+
+    #[test]
+    fn case_ids_are_stable_slugs_with_a_hash() {
+        let id = case_id("A 3D model of a 1800s victorian house.");
+        assert!(id.starts_with("a-3d-model-of-a-1800s-victorian-house-") && id.len() == 38 + 8, "{id}");
+        assert_eq!(id, case_id("A 3D model of a 1800s victorian house."));
+        assert_ne!(case_id("a cat"), case_id("A cat"));
+        assert!(case_id("東京").starts_with("p-"));
+    }
+
+    #[test]
+    fn the_table_matches_vbench_constants() {
+        let q: Vec<&str> = DIMENSIONS.iter().filter(|d| d.quality).map(|d| d.name).collect();
+        assert_eq!(q.len(), 7);
+        let tf = dimension("temporal_flickering").unwrap();
+        assert_eq!((tf.min, tf.max, tf.weight, tf.metric), (0.6293, 1.0, 1.0, Some("temporal_flicker")));
+        assert_eq!(dimension("dynamic_degree").unwrap().weight, 0.5);
+        assert!((normalise(tf, 0.98) - (0.98 - 0.6293) / (1.0 - 0.6293)).abs() < 1e-15);
+        assert_eq!(camera_motion(&serde_json::json!({"camera_motion": "pan left"})), Some("pan_left"));
+        assert_eq!(camera_motion(&serde_json::json!("zoom_in")), Some("zoom_in"));
+        assert_eq!(camera_motion(&serde_json::json!("orbit")), None);
+    }
+}

@@ -1,0 +1,157 @@
+//! VBench end to end: import a VBench-format prompt list, run a folder of VBench-named videos
+//! (`{prompt}-{i}.mp4`) through the imported suites, and check results.json's `vbench` block:
+//! temporal flickering equals VBench's formula computed here from frames decoded by the ffmpeg
+//! command-line tool (≤ 1e-4), normalised with VBench's constants, and every quality dimension
+//! videval does not score is listed as skipped with its reason.
+
+use serde_json::{Value, json};
+use videval_tests::{Sandbox, code, text};
+
+/// VBench's temporal flickering of one video: (255 − mean over consecutive frame pairs of the
+/// mean absolute difference) / 255, on frames at native size.
+fn vbench_flicker(path: &std::path::Path, w: usize, h: usize) -> f64 {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("ffmpeg (ci/setup.sh installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let frames: Vec<&[u8]> = out.stdout.chunks_exact(w * h * 3).collect();
+    assert!(frames.len() >= 2);
+    let mae: Vec<f64> = frames
+        .windows(2)
+        .map(|p| p[0].iter().zip(p[1]).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / (w * h * 3) as f64)
+        .collect();
+    (255.0 - mae.iter().sum::<f64>() / mae.len() as f64) / 255.0
+}
+
+#[test]
+fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
+    let sb = Sandbox::new();
+    let flicker = [
+        "In a still frame, a stop sign",
+        "a toilet, frozen in time",
+        "A tranquil tableau of alley",
+        "a \"quoted\" teapot: still, 東京",
+        "A beautiful coastal beach in spring, waves lapping on sand by Hokusai, in the style of Ukiyo",
+        "a laptop, frozen in time",
+    ];
+    let mut info: Vec<Value> =
+        flicker.iter().map(|p| json!({"prompt_en": p, "dimension": ["temporal_flickering"]})).collect();
+    info.push(json!({"prompt_en": "a person riding a bike", "dimension": ["subject_consistency", "dynamic_degree"]}));
+    info.push(json!({"prompt_en": "a drone shot of a city, pan left", "dimension": ["temporal_style"],
+                     "auxiliary_info": {"camera_motion": {"camera_motion": "pan left"}}}));
+    sb.write("VBench_full_info.json", &serde_json::to_string_pretty(&info).unwrap());
+
+    let o = sb.run(&["suites", "import", "vbench", "VBench_full_info.json", "--out", "suites", "--samples", "2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    for d in ["temporal_flickering", "subject_consistency", "dynamic_degree", "temporal_style"] {
+        let o = sb.run(&["suites", "lint", &format!("suites/vbench_{d}.yaml")]);
+        assert_eq!(code(&o), 0, "vbench_{d}: {}", text(&o));
+    }
+    let style = String::from_utf8(sb.read("suites/vbench_temporal_style.yaml")).unwrap();
+    assert!(style.contains("{probe: camera, motion: pan_left}"), "camera motion becomes an expectation:\n{style}");
+    let flick = String::from_utf8(sb.read("suites/vbench_temporal_flickering.yaml")).unwrap();
+    assert!(!flick.contains("expect:"), "nothing is invented where no probe can check");
+
+    // VBench's folder: {prompt}-{i}.mp4, two samples per prompt (the synthetic renderer's clips).
+    std::fs::create_dir_all(sb.join("videos")).unwrap();
+    let mut expected = Vec::new();
+    for (k, p) in flicker.iter().chain(["a person riding a bike"].iter()).enumerate() {
+        for i in 0..2 {
+            let out = format!("videos/{p}-{i}.mp4");
+            let o = sb.run(&[
+                "synth",
+                "--prompt",
+                p,
+                "--seed",
+                &(10 * k + i).to_string(),
+                "--out",
+                &out,
+                "--frames",
+                "9",
+                "--width",
+                "48",
+                "--height",
+                "32",
+            ]);
+            assert_eq!(code(&o), 0, "{}", text(&o));
+            if k < flicker.len() {
+                expected.push(vbench_flicker(&sb.join(&out), 48, 32));
+            }
+        }
+    }
+    let o = sb.run(&[
+        "run",
+        "--suite",
+        "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml",
+        "--model",
+        "dir:videos",
+        "--out",
+        "runs/vb",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: Value = serde_json::from_slice(&sb.read("runs/vb/results.json")).unwrap();
+    let block = &r["vbench"];
+    let dims = block["dimensions"].as_array().unwrap();
+    assert_eq!(dims.len(), 1, "{block}");
+    let tf = &dims[0];
+    assert_eq!(
+        (tf["dimension"].as_str(), tf["prompts"].as_u64(), tf["videos"].as_u64()),
+        (Some("temporal_flickering"), Some(6), Some(12))
+    );
+    let want = expected.iter().sum::<f64>() / expected.len() as f64;
+    let got = tf["raw"]["value"].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-4, "videval {got} vs VBench's formula {want}");
+    let norm = tf["normalised"]["value"].as_f64().unwrap();
+    assert!((norm - (got - 0.6293) / (1.0 - 0.6293)).abs() < 1e-12);
+    let [lo, hi] = [tf["raw"]["ci"][0].as_f64().unwrap(), tf["raw"]["ci"][1].as_f64().unwrap()];
+    assert!(lo <= got && got <= hi && lo < hi, "an interval over 6 prompts: {tf}");
+    let q = &block["quality_score"];
+    assert!((q["value"].as_f64().unwrap() - norm).abs() < 1e-12, "one quality dimension present: {q}");
+    assert!(q["note"].as_str().unwrap().contains("1 of the 7"));
+    let skipped: Vec<(&str, &str)> = block["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["dimension"].as_str().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    for d in [
+        "subject_consistency",
+        "background_consistency",
+        "motion_smoothness",
+        "dynamic_degree",
+        "aesthetic_quality",
+        "imaging_quality",
+    ] {
+        let reason =
+            skipped.iter().find(|s| s.0 == d).unwrap_or_else(|| panic!("{d} not listed as skipped: {skipped:?}")).1;
+        assert!(reason.starts_with("needs "), "{d}: {reason}");
+    }
+    // The report shows the VBench table.
+    let html = String::from_utf8(sb.read("runs/vb/report.html")).unwrap();
+    assert!(
+        html.contains("VBench dimensions") && html.contains("temporal_flickering") && html.contains("needs DINO"),
+        "no VBench table"
+    );
+}
+
+#[test]
+fn a_malformed_info_file_is_a_located_error() {
+    let sb = Sandbox::new();
+    for (content, needle) in [
+        ("{\"prompt_en\": 1}", "expected a list"),
+        ("[{\"dimension\": [\"color\"]}]", "[0]: missing prompt_en"),
+        ("[{\"prompt_en\": \"a\", \"dimension\": [\"colour\"]}]", "[0].dimension[0]: unknown dimension \"colour\""),
+        ("[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]},\n  oops]", "line 2"),
+    ] {
+        sb.write("bad.json", content);
+        let o = sb.run(&["suites", "import", "vbench", "bad.json", "--out", "s"]);
+        assert_eq!(code(&o), 3, "{}", text(&o));
+        assert!(text(&o).contains("bad.json") && text(&o).contains(needle), "{needle}: {}", text(&o));
+    }
+    sb.write("ok.json", "[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]}]");
+    let o = sb.run(&["suites", "import", "vbench", "ok.json", "--out", "s", "--dimension", "colour"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+}
