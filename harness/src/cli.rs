@@ -96,6 +96,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The networks videval can use: ids, the metrics that need them, the files expected, how to
+    /// obtain them, and whether they are present.
+    #[command(subcommand)]
+    Weights(WeightsCommand),
     /// Inspect and convert video files (debug your inputs).
     #[command(subcommand)]
     Video(VideoCommand),
@@ -610,6 +614,18 @@ pub enum SuitesCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum WeightsCommand {
+    /// Every network, whether its files are present (checked against their manifests).
+    List {
+        /// A folder with one subfolder per network id (`DIR/i3d-400`, `DIR/clip`, …).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// Prompt-list formats `suites import` reads.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ImportFormat {
@@ -880,6 +896,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Video(c) => video_command(c),
         Command::Rate(a) => crate::rate::rate_command(a),
+        Command::Weights(WeightsCommand::List { weights, json }) => {
+            crate::weights::list_command(weights.as_deref(), *json)
+        }
         Command::Agreement { runs, judgments, out, json } => {
             crate::agreement::agreement_command(runs, judgments, out.as_deref(), *json)
         }
@@ -940,9 +959,28 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
     }
 }
 
+/// When the reader of standard output goes away (`videval … | head`), stop quietly with 141, as
+/// a shell reports a process ended by SIGPIPE, instead of a panic message.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg =
+            p.downcast_ref::<String>().map(String::as_str).or_else(|| p.downcast_ref::<&str>().copied()).unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(EXIT_CLOSED_PIPE);
+        }
+        default(info);
+    }));
+}
+
+/// The exit status when standard output was closed by its reader.
+pub const EXIT_CLOSED_PIPE: i32 = 141;
+
 /// Parses `std::env::args`, runs, prints errors, and returns the process exit code. Usage
 /// errors exit with 3 (bad input), not clap's default 2, to keep one table.
 pub fn main() -> i32 {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -28,7 +28,8 @@ Exit codes:
   2  gate inconclusive (with --fail-on-inconclusive)
   3  bad input or configuration (suite, flags, model spec, run directory, incomplete merge)
   4  model failure (at least one unit could not be generated)
-  5  internal error (I/O failure or a bug)";
+  5  internal error (I/O failure or a bug)
+  141 standard output closed by its reader (as SIGPIPE; e.g. `videval … | head`)";
 
 #[derive(Debug, Error)]
 pub enum Error {

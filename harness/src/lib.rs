@@ -31,4 +31,5 @@ pub mod sweep;
 pub mod train;
 pub mod vbench;
 pub mod video;
+pub mod weights;
 pub mod yaml;

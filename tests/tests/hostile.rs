@@ -125,3 +125,21 @@ fn hostile_suite_files_are_refused_quickly_in_little_memory() {
     let path = sb.join("inner/t.yaml");
     assert!(load_with(&Disk, path.to_str().unwrap(), &limits).is_ok());
 }
+
+/// A reader that goes away (`videval … | head`) ends the command quietly with 141, as a shell
+/// reports SIGPIPE, never with a panic message.
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    let sb = Sandbox::new();
+    let mut child = sb
+        .command(&["suites", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

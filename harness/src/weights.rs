@@ -1,0 +1,200 @@
+//! `videval weights list`: every network videval can use or will use, its id, the metrics that
+//! need it, the files expected, how to obtain and convert them, and whether they are present.
+//! Nothing is ever downloaded: public networks come from a folder the user gives (`--weights
+//! DIR`, one subfolder per network id, each with the `manifest.json` that
+//! `models/weights/encoder/register_weights.py` writes), checked file by file against it.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use videval_models::encoders::manifest;
+
+use crate::error::{Error, ExitCode, Result};
+
+/// A network videval knows of.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Network {
+    /// The subfolder name under `--weights DIR`, and the manifest entry.
+    pub id: &'static str,
+    pub name: &'static str,
+    /// What needs it.
+    pub used_by: &'static [&'static str],
+    /// Files expected in `DIR/<id>/` besides `manifest.json`.
+    pub files: &'static [&'static str],
+    /// How to obtain and convert the files.
+    pub how: &'static str,
+    /// Whether this build can run it (the others are listed so users can prepare them).
+    pub implemented: bool,
+}
+
+pub const NETWORKS: &[Network] = &[
+    Network {
+        id: "world-encoder",
+        name: "videval world encoder (trained here, embedded in the binary)",
+        used_by: &[
+            "fvd --extractor world (FVD-W, KVD-W)",
+            "clipscore --extractor world (CLIP-W)",
+            "subject_consistency",
+            "background_consistency",
+        ],
+        files: &["config.json", "model.safetensors"],
+        how: "embedded; `videval train encoder --config models/weights/encoder/world.yaml` reproduces it",
+        implemented: true,
+    },
+    Network {
+        id: "i3d-400",
+        name: "Inception-I3D, Kinetics-400 (pytorch-i3d rgb_imagenet.pt)",
+        used_by: &["fvd --extractor i3d (FVD, KVD)"],
+        files: &["model.safetensors"],
+        how: "python3 models/weights/encoder/convert_i3d.py rgb_imagenet.pt DIR/i3d-400 (needs torch; registers the manifest)",
+        implemented: true,
+    },
+    Network {
+        id: "clip",
+        name: "OpenAI CLIP ViT-B/32 (Hugging Face format)",
+        used_by: &["clipscore --extractor clip (CLIP score, CLIP-F)", "VBench background_consistency (not wired yet)"],
+        files: &["config.json", "model.safetensors", "tokenizer.json"],
+        how: "copy openai/clip-vit-base-patch32's config.json, model.safetensors and tokenizer.json into DIR/clip, then python3 models/weights/encoder/register_weights.py DIR/clip clip",
+        implemented: true,
+    },
+    Network {
+        id: "dino-vitb16",
+        name: "DINO ViT-B/16 (facebookresearch/dino)",
+        used_by: &["VBench subject_consistency"],
+        files: &["model.safetensors"],
+        how: "not in videval yet: the port and its converter are planned (issue 19)",
+        implemented: false,
+    },
+    Network {
+        id: "clip-vit-l-14-laion",
+        name: "OpenAI CLIP ViT-L/14 with the LAION aesthetic linear head",
+        used_by: &["VBench aesthetic_quality"],
+        files: &["config.json", "model.safetensors", "aesthetic_head.safetensors"],
+        how: "not in videval yet (issue 19)",
+        implemented: false,
+    },
+    Network {
+        id: "raft-things",
+        name: "RAFT optical flow, FlyingThings checkpoint (torchvision / princeton-vl)",
+        used_by: &["VBench dynamic_degree"],
+        files: &["model.safetensors"],
+        how: "not in videval yet (issue 20)",
+        implemented: false,
+    },
+    Network {
+        id: "amt-s",
+        name: "AMT-S frame interpolation",
+        used_by: &["VBench motion_smoothness"],
+        files: &["model.safetensors"],
+        how: "not in videval yet (issue 20)",
+        implemented: false,
+    },
+    Network {
+        id: "musiq-spaq",
+        name: "MUSIQ image quality, SPAQ checkpoint (pyiqa's architecture)",
+        used_by: &["VBench imaging_quality"],
+        files: &["model.safetensors"],
+        how: "not in videval yet (issue 20)",
+        implemented: false,
+    },
+];
+
+/// Whether a network's files are at hand.
+#[derive(Debug, Clone, Serialize)]
+pub struct Presence {
+    #[serde(flatten)]
+    pub network: Network,
+    pub folder: Option<PathBuf>,
+    /// `embedded`, `present` (every file matches its manifest), `absent`, or `invalid`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The status of every network under `weights` (a folder of per-network subfolders).
+pub fn list(weights: Option<&Path>) -> Vec<Presence> {
+    NETWORKS
+        .iter()
+        .map(|n| {
+            if n.id == "world-encoder" {
+                return Presence { network: *n, folder: None, status: "embedded".into(), problem: None };
+            }
+            let Some(dir) = weights.map(|w| w.join(n.id)) else {
+                return Presence {
+                    network: *n,
+                    folder: None,
+                    status: "absent".into(),
+                    problem: Some("no --weights folder given".into()),
+                };
+            };
+            if !dir.is_dir() {
+                return Presence { network: *n, folder: Some(dir), status: "absent".into(), problem: None };
+            }
+            let checked =
+                manifest::Manifest::load(&dir.join("manifest.json")).and_then(|m| m.verify(&dir, n.id).map(|_| ()));
+            match checked {
+                Ok(()) => Presence { network: *n, folder: Some(dir), status: "present".into(), problem: None },
+                Err(e) => {
+                    Presence { network: *n, folder: Some(dir), status: "invalid".into(), problem: Some(e.to_string()) }
+                }
+            }
+        })
+        .collect()
+}
+
+pub fn list_command(weights: Option<&Path>, json: bool) -> Result<ExitCode> {
+    if let Some(w) = weights
+        && !w.is_dir()
+    {
+        return Err(Error::Config(format!("--weights {}: not a folder", w.display())));
+    }
+    let rows = list(weights);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| Error::Internal(e.to_string()))?);
+        return Ok(ExitCode::Ok);
+    }
+    for p in &rows {
+        let n = &p.network;
+        println!(
+            "{:<20} {:<9} {}{}",
+            n.id,
+            p.status,
+            n.name,
+            if n.implemented { "" } else { "  [not in videval yet]" }
+        );
+        println!("{:<20} used by: {}", "", n.used_by.join("; "));
+        println!("{:<20} files: {} + manifest.json", "", n.files.join(", "));
+        println!("{:<20} how: {}", "", n.how);
+        if let Some(problem) = &p.problem {
+            println!("{:<20} problem: {problem}", "");
+        }
+    }
+    Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_are_listed_with_their_status_and_a_tampered_file_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = list(Some(dir.path()));
+        assert_eq!(rows.len(), NETWORKS.len());
+        assert_eq!(rows[0].status, "embedded");
+        assert!(rows.iter().skip(1).all(|r| r.status == "absent"));
+        // A folder with a manifest that matches is present; change a byte and it is invalid.
+        let i3d = dir.path().join("i3d-400");
+        std::fs::create_dir_all(&i3d).unwrap();
+        std::fs::write(i3d.join("model.safetensors"), b"weights").unwrap();
+        let (sum, size) = manifest::sha256_file(&i3d.join("model.safetensors")).unwrap();
+        let m = serde_json::json!({"schema": manifest::SCHEMA, "entries": [{"name": "i3d-400", "dir": ".",
+            "source": "test", "licence": "test", "obtain": "test",
+            "files": [{"path": "model.safetensors", "sha256": sum, "bytes": size}]}]});
+        std::fs::write(i3d.join("manifest.json"), m.to_string()).unwrap();
+        let status = |rows: &[Presence]| rows.iter().find(|r| r.network.id == "i3d-400").unwrap().status.clone();
+        assert_eq!(status(&list(Some(dir.path()))), "present", "{:?}", list(Some(dir.path()))[1].problem);
+        std::fs::write(i3d.join("model.safetensors"), b"weightz").unwrap();
+        assert_eq!(status(&list(Some(dir.path()))), "invalid");
+    }
+}
