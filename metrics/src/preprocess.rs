@@ -105,6 +105,12 @@ pub enum Spatial {
     /// Resized to fit inside `width × height` keeping aspect ratio (each side
     /// `round(side · scale)`), centred, the rest filled with `fill`.
     Letterbox { width: u32, height: u32, fill: [u8; 3] },
+    /// torchvision's `Resize(short)` (then `CenterCrop(crop)` when `crop > 0`) on a uint8 tensor,
+    /// as VBench applies it to decoded frames: the long side is `int(long · short / short_in)`
+    /// (truncated), the resized frame is clamped and rounded half to even back to 8 bits before
+    /// the crop, and the crop offset is `round((size − crop) / 2)` half to even (Python's round).
+    /// Use [`Filter::BicubicTorch`] or [`Filter::Bilinear`] without antialiasing to match.
+    TorchShortSide { short: u32, crop: u32 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,8 +118,12 @@ pub enum Spatial {
 pub enum Filter {
     Nearest,
     Bilinear,
+    /// Cubic convolution with a = −0.5 (PIL).
     Bicubic,
     Area,
+    /// Cubic convolution with a = −0.75 (torch's `interpolate(mode="bicubic")`, torchvision on
+    /// tensors).
+    BicubicTorch,
 }
 
 impl Filter {
@@ -122,7 +132,7 @@ impl Filter {
         match self {
             Filter::Nearest | Filter::Area => 0.5,
             Filter::Bilinear => 1.0,
-            Filter::Bicubic => 2.0,
+            Filter::Bicubic | Filter::BicubicTorch => 2.0,
         }
     }
 
@@ -139,12 +149,12 @@ impl Filter {
                 }
             }
             Filter::Bilinear => (1.0 - x).max(0.0),
-            Filter::Bicubic => {
-                const A: f32 = -0.5;
+            Filter::Bicubic | Filter::BicubicTorch => {
+                let a: f32 = if self == Filter::Bicubic { -0.5 } else { -0.75 };
                 if x < 1.0 {
-                    ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+                    ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
                 } else if x < 2.0 {
-                    (((x - 5.0) * x + 8.0) * x - 4.0) * A
+                    (((x - 5.0) * x + 8.0) * x - 4.0) * a
                 } else {
                     0.0
                 }
@@ -204,6 +214,28 @@ impl Preprocess {
         filter: Filter::Bilinear,
         antialias: false,
         normalise: Normalise::Symmetric,
+    };
+
+    /// VBench's `clip_transform(224)` for background consistency: torchvision `Resize(224,
+    /// BICUBIC, antialias=False)` + `CenterCrop(224)` on uint8 frames, /255, CLIP mean/std; every
+    /// frame.
+    pub const VBENCH_CLIP: Preprocess = Preprocess {
+        frames: FrameSampling::All,
+        spatial: Spatial::TorchShortSide { short: 224, crop: 224 },
+        filter: Filter::BicubicTorch,
+        antialias: false,
+        normalise: Normalise::ClipMeanStd,
+    };
+
+    /// VBench's `dino_transform(224)` for subject consistency: torchvision `Resize(224,
+    /// antialias=False)` (bilinear, no crop: the aspect is kept) on uint8 frames, /255, ImageNet
+    /// mean/std; every frame.
+    pub const VBENCH_DINO: Preprocess = Preprocess {
+        frames: FrameSampling::All,
+        spatial: Spatial::TorchShortSide { short: 224, crop: 0 },
+        filter: Filter::Bilinear,
+        antialias: false,
+        normalise: Normalise::ImageNetMeanStd,
     };
 
     /// CLIP's image transform: bicubic short side 224 (antialiased, as PIL), centre crop 224,
@@ -378,6 +410,16 @@ pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
             };
             ((crop_w, crop_h), (rw, rh))
         }
+        Spatial::TorchShortSide { short, crop } => {
+            // torchvision's `_compute_resized_output_size`: the long side is truncated.
+            let (rw, rh) = if w <= h {
+                (short, ((h as f64 * short as f64 / w as f64) as u32).max(1))
+            } else {
+                (((w as f64 * short as f64 / h as f64) as u32).max(1), short)
+            };
+            let out = if crop > 0 { (crop, crop) } else { (rw, rh) };
+            (out, (rw, rh))
+        }
         Spatial::Letterbox { width, height, .. } => {
             let s = (width as f64 / w as f64).min(height as f64 / h as f64);
             let rw = ((w as f64 * s).round() as u32).clamp(1, width);
@@ -402,22 +444,19 @@ fn spatial_frame_of<T: Copy + Into<f32>>(src: &[T], w: u32, h: u32, p: &Preproce
     let resized = resize_channels::<3, T>(src, w, h, rw, rh, p.filter, p.antialias);
     match p.spatial {
         Spatial::Native | Spatial::Stretch { .. } => resized,
+        Spatial::TorchShortSide { crop, .. } => {
+            // Back to uint8 as torchvision does for uint8 tensors (clamp, round half to even).
+            let resized: Vec<f32> = resized.iter().map(|v| v.clamp(0.0, 255.0).round_ties_even()).collect();
+            if crop == 0 {
+                return resized;
+            }
+            let offset = |size: u32| ((f64::from(size) - f64::from(crop)) / 2.0).round_ties_even() as i64;
+            crop_or_pad(&resized, rw, rh, crop, crop, offset(rw), offset(rh))
+        }
         Spatial::ShortSideCrop { crop_w, crop_h, .. } => {
-            // Crops larger than the resized frame are padded with zeros (torchvision pads too).
             let x0 = ((rw as f64 - crop_w as f64) / 2.0).round() as i64;
             let y0 = ((rh as f64 - crop_h as f64) / 2.0).round() as i64;
-            let mut out = vec![0.0; (ow * oh * 3) as usize];
-            for y in 0..crop_h as i64 {
-                for x in 0..crop_w as i64 {
-                    let (sx, sy) = (x + x0, y + y0);
-                    if sx >= 0 && sy >= 0 && (sx as u32) < rw && (sy as u32) < rh {
-                        let s = ((sy as usize) * rw as usize + sx as usize) * 3;
-                        let d = ((y as usize) * ow as usize + x as usize) * 3;
-                        out[d..d + 3].copy_from_slice(&resized[s..s + 3]);
-                    }
-                }
-            }
-            out
+            crop_or_pad(&resized, rw, rh, crop_w, crop_h, x0, y0)
         }
         Spatial::Letterbox { fill, .. } => {
             let mut out: Vec<f32> = (0..ow * oh).flat_map(|_| fill.map(f32::from)).collect();
@@ -430,6 +469,23 @@ fn spatial_frame_of<T: Copy + Into<f32>>(src: &[T], w: u32, h: u32, p: &Preproce
             out
         }
     }
+}
+
+/// The `cw × ch` window at (`x0`, `y0`) of an RGB frame `w × h`; what falls outside the frame is
+/// zero (torchvision pads crops larger than the image too).
+fn crop_or_pad(src: &[f32], w: u32, h: u32, cw: u32, ch: u32, x0: i64, y0: i64) -> Vec<f32> {
+    let mut out = vec![0.0; (cw * ch * 3) as usize];
+    for y in 0..ch as i64 {
+        for x in 0..cw as i64 {
+            let (sx, sy) = (x + x0, y + y0);
+            if sx >= 0 && sy >= 0 && (sx as u32) < w && (sy as u32) < h {
+                let s = ((sy as usize) * w as usize + sx as usize) * 3;
+                let d = ((y as usize) * cw as usize + x as usize) * 3;
+                out[d..d + 3].copy_from_slice(&src[s..s + 3]);
+            }
+        }
+    }
+    out
 }
 
 /// Applies a whole protocol to a decoded video: sample frames, resize, normalise.
