@@ -695,6 +695,9 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         argv.extend(["--cases".into(), c.join(",")]);
     }
     argv.extend(args.suite_limits.argv());
+    if let Some(w) = &args.weights {
+        argv.extend(["--weights".into(), std::path::absolute(w).unwrap_or(w.clone()).display().to_string()]);
+    }
     let quote = |a: &str| {
         if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,=".contains(c)) {
             a.to_string()

@@ -65,6 +65,57 @@ pub fn world_encoder() -> std::result::Result<&'static (WorldEncoder, String), S
     WORLD.get_or_init(|| load_world_encoder(None).map_err(|e| e.to_string())).as_ref().map_err(Clone::clone)
 }
 
+/// The folder of public networks the user gives (`--weights DIR` on run/score, or
+/// `VIDEVAL_NETWORKS`): one subfolder per network id (`DIR/clip`, …), each with its manifest.
+static NETWORKS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// Sets the networks folder for this process (before any network is loaded); the environment
+/// variable `VIDEVAL_NETWORKS` is the default. Returns false when it was already set otherwise.
+pub fn set_networks_dir(dir: Option<PathBuf>) -> bool {
+    let dir = dir.or_else(|| std::env::var_os("VIDEVAL_NETWORKS").map(PathBuf::from));
+    let wanted = dir.clone();
+    NETWORKS.get_or_init(|| dir) == &wanted
+}
+
+fn networks_dir() -> Option<&'static Path> {
+    NETWORKS.get_or_init(|| std::env::var_os("VIDEVAL_NETWORKS").map(PathBuf::from)).as_deref()
+}
+
+static VBENCH_CLIP: std::sync::OnceLock<std::result::Result<(Clip, String), String>> = std::sync::OnceLock::new();
+
+/// CLIP ViT-B/32 from the networks folder (`DIR/clip`, checked against its manifest), loaded once
+/// per process, with its weights' sha256; or why not.
+pub fn network_clip() -> std::result::Result<&'static (Clip, String), String> {
+    VBENCH_CLIP
+        .get_or_init(|| {
+            let Some(root) = networks_dir() else {
+                return Err(format!(
+                    "needs CLIP ViT-B/32 weights: give --weights DIR (or VIDEVAL_NETWORKS) with DIR/clip; {CLIP_HOW} (see `videval weights list`)"
+                ));
+            };
+            let dir = root.join("clip");
+            let sha = manifest::verify_user(&dir, "clip", "model.safetensors", CLIP_HOW).map_err(|e| e.to_string())?;
+            let device = crate::device::default_device().map_err(|e| e.to_string())?;
+            let clip = Clip::load(&dir, &device).map_err(|e| e.to_string())?;
+            Ok((clip, sha))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// What a feature metric's values depend on besides the video: the weights of the extractor
+/// its frames go through (part of its scores' cache keys).
+pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
+    use videval_metrics::registry::FrameInput;
+    match input {
+        FrameInput::Full | FrameInput::Background => world_encoder_id(),
+        FrameInput::VbenchClip => match network_clip() {
+            Ok((_, sha)) => format!("clip:{sha}"),
+            Err(_) => "clip:absent".into(),
+        },
+    }
+}
+
 /// The committed world encoder's weights sha256 as the manifest lists it (no loading): part of
 /// the cache key of every feature metric's score.
 pub fn world_encoder_id() -> String {

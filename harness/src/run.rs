@@ -53,6 +53,11 @@ pub struct RunArgs {
     pub memory_budget: Option<u64>,
     #[command(flatten)]
     pub suite_limits: SuiteLimitArgs,
+    /// Public networks you provide, one subfolder per network id (`DIR/clip`, …; `videval weights
+    /// list` says which metrics need which). Metrics whose network is absent are reported as not
+    /// measurable, never computed another way.
+    #[arg(long, env = "VIDEVAL_NETWORKS")]
+    pub weights: Option<PathBuf>,
     /// Machine-readable output on stdout; no progress bars.
     #[arg(long)]
     pub json: bool,
@@ -162,6 +167,14 @@ pub enum Stages {
 }
 
 pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
+    if let Some(w) = &args.weights
+        && !w.is_dir()
+    {
+        return Err(Error::Config(format!("--weights {}: not a folder", w.display())));
+    }
+    if !crate::distribution::set_networks_dir(args.weights.clone()) {
+        return Err(Error::Internal("the networks folder was chosen twice in one process".into()));
+    }
     let shard = shard_from(args)?;
     let mut suites = Vec::new();
     let mut errors = Vec::new();

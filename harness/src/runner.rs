@@ -292,7 +292,7 @@ impl Runner<'_> {
                 if let Some(m) = registry::lookup(name) {
                     // A feature metric's value also depends on the extractor's weights.
                     let key = match m.frame_input() {
-                        Some(_) => score_key(sha, name, m.version(), &crate::distribution::world_encoder_id()),
+                        Some(input) => score_key(sha, name, m.version(), &crate::distribution::extractor_id(input)),
                         None => score_key(sha, name, m.version(), &()),
                     };
                     out.push(Measure { name: name.clone(), version: m.version(), key, kind: Kind::Metric(m) });

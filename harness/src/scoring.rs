@@ -54,29 +54,47 @@ impl From<MetricError> for Failure {
 /// same way, so streamed and whole-clip features are the same numbers).
 const FEATURE_CHUNK: usize = 64;
 
-/// A feature metric's frames, preprocessed for the world encoder as they stream past and
-/// embedded a chunk at a time: what is held is the chunk and the features, not the frames.
+/// A feature metric's frames, preprocessed for their extractor (the world encoder, or CLIP for
+/// VBench's recipe) as they stream past and embedded a chunk at a time: what is held is the chunk
+/// and the features, not the frames.
 struct FeatureFrames {
     input: FrameInput,
+    preprocess: preprocess::Preprocess,
     pending: Frames,
     features: Result<Vec<Vec<f64>>, String>,
 }
 
 impl FeatureFrames {
     fn new(input: FrameInput) -> Self {
-        let p = WorldEncoder::FRAME_PREPROCESS;
-        let ((width, height), _) = preprocess::geometry(p.spatial, 1, 1);
-        FeatureFrames { input, pending: Frames { data: Vec::new(), len: 0, width, height }, features: Ok(Vec::new()) }
+        let (preprocess, features) = match input {
+            FrameInput::Full | FrameInput::Background => (WorldEncoder::FRAME_PREPROCESS, Ok(Vec::new())),
+            FrameInput::VbenchClip => match crate::distribution::network_clip() {
+                Ok((clip, _)) => {
+                    let s = clip.image_size as u32;
+                    let spatial = preprocess::Spatial::TorchShortSide { short: s, crop: s };
+                    (preprocess::Preprocess { spatial, ..preprocess::Preprocess::VBENCH_CLIP }, Ok(Vec::new()))
+                }
+                // Without the network nothing is preprocessed; the metric says what it needs.
+                Err(e) => (preprocess::Preprocess::VBENCH_CLIP, Err(e)),
+            },
+        };
+        let ((width, height), _) = preprocess::geometry(preprocess.spatial, 1, 1);
+        FeatureFrames { input, preprocess, pending: Frames { data: Vec::new(), len: 0, width, height }, features }
     }
 
     fn push(&mut self, rgb: &[u8], w: u32, h: u32) {
-        let p = WorldEncoder::FRAME_PREPROCESS;
+        if self.features.is_err() {
+            return;
+        }
+        let p = &self.preprocess;
         let frame = match self.input {
-            FrameInput::Full => preprocess::apply_frame(rgb, w, h, &p),
+            FrameInput::Full | FrameInput::VbenchClip => preprocess::apply_frame(rgb, w, h, p),
             FrameInput::Background => {
-                preprocess::apply_frame(&feature_consistency::background_only_frame(rgb), w, h, &p)
+                preprocess::apply_frame(&feature_consistency::background_only_frame(rgb), w, h, p)
             }
         };
+        let ((width, height), _) = preprocess::geometry(p.spatial, w, h);
+        (self.pending.width, self.pending.height) = (width, height);
         self.pending.data.extend(frame);
         self.pending.len += 1;
         if self.pending.len == FEATURE_CHUNK {
@@ -88,12 +106,19 @@ impl FeatureFrames {
         if self.pending.len == 0 {
             return;
         }
-        let chunk = std::mem::replace(&mut self.pending.data, Vec::new());
+        let chunk = std::mem::take(&mut self.pending.data);
         let frames = Frames { data: chunk, len: std::mem::take(&mut self.pending.len), ..self.pending };
         if let Ok(out) = &mut self.features {
-            match crate::distribution::world_encoder()
-                .and_then(|(enc, _)| enc.embed_preprocessed(&frames).map_err(|e| e.to_string()))
-            {
+            let embedded = match self.input {
+                FrameInput::Full | FrameInput::Background => crate::distribution::world_encoder()
+                    .and_then(|(enc, _)| enc.embed_preprocessed(&frames).map_err(|e| e.to_string())),
+                FrameInput::VbenchClip => crate::distribution::network_clip().and_then(|(clip, _)| {
+                    clip.embed_frames(frames.to_channels_first(), frames.len)
+                        .map(|f| f.into_iter().map(|v| v.into_iter().map(f64::from).collect()).collect())
+                        .map_err(|e| e.to_string())
+                }),
+            };
+            match embedded {
                 Ok(f) => out.extend(f),
                 Err(e) => self.features = Err(e),
             }
@@ -251,6 +276,8 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
                 (Reads::Window(_), Some(acc)) => acc.finish(&window).and_then(|v| m.check(v)).map_err(Failure::from),
                 (Reads::Features(input), _) => match embedded.get(&input) {
                     Some(Ok(feats)) => m.measure_features(feats).map_err(Failure::from),
+                    // A network the user has not given: not measurable here, not a failure.
+                    Some(Err(e)) if e.starts_with("needs ") => Err(Failure::NotApplicable(e.clone())),
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no frame features were collected".into())),
                 },

@@ -440,6 +440,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             jobs: None,
             memory_budget: None,
             suite_limits: crate::run::SuiteLimitArgs::default(),
+            weights: None,
             json: false,
         };
         let code = crate::run::run_command(&args, crate::run::Stages::All)?;

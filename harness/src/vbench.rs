@@ -74,16 +74,7 @@ pub const DIMENSIONS: [Dimension; 16] = [
         None,
         "needs DINO ViT-B/16 features, not in videval yet",
     ),
-    dim(
-        "background_consistency",
-        true,
-        0.2615,
-        1.0,
-        1.0,
-        FrameWeighted,
-        None,
-        "needs CLIP ViT-B/32 image features on VBench's preprocessing, not wired yet",
-    ),
+    dim("background_consistency", true, 0.2615, 1.0, 1.0, FrameWeighted, Some("vbench_background_consistency"), ""),
     dim("temporal_flickering", true, 0.6293, 1.0, 1.0, VideoMean, Some("temporal_flicker"), ""),
     dim(
         "motion_smoothness",
@@ -286,7 +277,12 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<
         if mine.is_empty() {
             continue;
         }
-        let metrics = d.metric.unwrap_or("frame_count");
+        // Frame-weighted dimensions weigh each video by its frame pairs: frame_count goes along.
+        let metrics = match (d.metric, d.aggregation) {
+            (Some(m), FrameWeighted) => format!("{m}, frame_count"),
+            (Some(m), VideoMean) => m.to_string(),
+            (None, _) => "frame_count".to_string(),
+        };
         let file_name = info.file_name().map_or("info".into(), |n| n.to_string_lossy().into_owned());
         let mut y = format!(
             "# Imported by `videval suites import vbench` from {file_name} (sha256 {}). Prompts are VBench's, byte for\n\
@@ -370,6 +366,8 @@ const N_BOOT: usize = 2000;
 pub fn block(results: &Results) -> Option<VbenchBlock> {
     let mut per_dim: Vec<(&'static Dimension, String, ByPrompt)> = Vec::new();
     let mut present: BTreeSet<&str> = BTreeSet::new();
+    // Why a dimension with a metric has no value: the first reason its samples give.
+    let mut unmeasured: BTreeMap<&str, String> = BTreeMap::new();
     for suite in results.suites.keys() {
         let Some(d) = suite.strip_prefix("vbench_").and_then(dimension) else { continue };
         present.insert(d.name);
@@ -381,7 +379,15 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             let pairs = s.metrics.get("frame_count").map_or(1.0, |n| (n - 1.0).max(0.0));
             prompts.entry(s.cluster.as_str()).or_default().push((v, pairs));
         }
-        if !prompts.is_empty() {
+        if prompts.is_empty() {
+            let why = results
+                .samples
+                .iter()
+                .filter(|s| &s.suite == suite)
+                .find_map(|s| s.metric_errors.get(metric).cloned())
+                .unwrap_or_else(|| "no video of its suite was scored".to_string());
+            unmeasured.insert(d.name, why);
+        } else {
             per_dim.push((d, suite.clone(), prompts.into_values().collect()));
         }
     }
@@ -462,10 +468,10 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
         .filter(|d| !scored.contains(d.name) && (d.quality || present.contains(d.name)))
         .map(|d| VbenchSkipped {
             dimension: d.name.to_string(),
-            reason: if !d.missing.is_empty() {
+            reason: if let Some(why) = unmeasured.get(d.name) {
+                why.clone()
+            } else if !d.missing.is_empty() {
                 d.missing.to_string()
-            } else if present.contains(d.name) {
-                "no video of its suite was scored".to_string()
             } else {
                 format!("no vbench_{} suite in this run", d.name)
             },

@@ -52,7 +52,10 @@ pub const NETWORKS: &[Network] = &[
     Network {
         id: "clip",
         name: "OpenAI CLIP ViT-B/32 (Hugging Face format)",
-        used_by: &["clipscore --extractor clip (CLIP score, CLIP-F)", "VBench background_consistency (not wired yet)"],
+        used_by: &[
+            "clipscore --extractor clip (CLIP score, CLIP-F)",
+            "vbench_background_consistency (VBench background_consistency)",
+        ],
         files: &["config.json", "model.safetensors", "tokenizer.json"],
         how: "copy openai/clip-vit-base-patch32's config.json, model.safetensors and tokenizer.json into DIR/clip, then python3 models/weights/encoder/register_weights.py DIR/clip clip",
         implemented: true,

@@ -37,6 +37,9 @@ pub enum FrameInput {
     /// Every frame with its saturated foreground replaced by the background
     /// ([`crate::feature_consistency::background_only`]).
     Background,
+    /// Every frame under VBench's `clip_transform` for CLIP ViT-B/32 image features (weights the
+    /// user provides), not the world encoder.
+    VbenchClip,
 }
 
 /// How much of a clip a metric reads at once: the runner streams frames through windowed
@@ -151,6 +154,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::warping_error::WarpingError,
     &crate::subject_consistency::SubjectConsistency,
     &crate::background_consistency::BackgroundConsistency,
+    &crate::vbench_background_consistency::VbenchBackgroundConsistency,
 ];
 
 pub fn lookup(name: &str) -> Option<&'static dyn Metric> {

@@ -39,7 +39,7 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     ];
     let mut info: Vec<Value> =
         flicker.iter().map(|p| json!({"prompt_en": p, "dimension": ["temporal_flickering"]})).collect();
-    info.push(json!({"prompt_en": "a person riding a bike", "dimension": ["subject_consistency", "dynamic_degree"]}));
+    info.push(json!({"prompt_en": "a person riding a bike", "dimension": ["subject_consistency", "dynamic_degree", "background_consistency"]}));
     info.push(json!({"prompt_en": "a drone shot of a city, pan left", "dimension": ["temporal_style"],
                      "auxiliary_info": {"camera_motion": {"camera_motion": "pan left"}}}));
     sb.write("VBench_full_info.json", &serde_json::to_string_pretty(&info).unwrap());
@@ -85,7 +85,7 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     let o = sb.run(&[
         "run",
         "--suite",
-        "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml",
+        "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml,suites/vbench_background_consistency.yaml",
         "--model",
         "dir:videos",
         "--out",

@@ -362,3 +362,116 @@ fn clipscore_on_clip_weights_the_user_provides() {
 fn candle_transformers_model(vb: candle_nn::VarBuilder, config: &candle_transformers::models::clip::ClipConfig) {
     candle_transformers::models::clip::ClipModel::new(vb, config).unwrap();
 }
+
+/// VBench's background consistency with CLIP weights the user provides: a VBench-named folder
+/// run through the imported suite with `--weights DIR` (DIR/clip) gives, in results.json's
+/// `vbench` block, the frame-weighted mean of the per-video scores that the same CLIP computes
+/// here on whole decoded clips with VBench's transform — the streamed path equals the direct one.
+#[test]
+fn vbench_background_consistency_on_clip_weights_the_user_provides() {
+    use videval_metrics::feature_consistency::vbench_consistency;
+    use videval_metrics::preprocess::{Preprocess, Spatial, apply};
+    use videval_models::encoders::clip::{Clip, config_from_hf};
+    let sb = Sandbox::new();
+    let hf = serde_json::json!({
+        "text_config": {"vocab_size": 1000, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                        "num_attention_heads": 2, "max_position_embeddings": 77},
+        "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "image_size": 64, "patch_size": 16},
+        "projection_dim": 16,
+    });
+    let config = config_from_hf(&hf).unwrap();
+    save_random_weights(&sb.join("nets/clip/model.safetensors"), |vb| {
+        vb.get(32, "vision_model.embeddings.class_embedding").unwrap();
+        candle_transformers_model(vb, &config);
+    });
+    sb.write("nets/clip/config.json", &hf.to_string());
+    let tok = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tests/golden/tokenizer-wordlevel.json");
+    std::fs::copy(tok, sb.join("nets/clip/tokenizer.json")).unwrap();
+    register(&sb, "nets/clip", "clip");
+    let o = sb.run(&["weights", "list", "--weights", "nets", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let clip_row = listed.as_array().unwrap().iter().find(|r| r["id"] == "clip").unwrap().clone();
+    assert_eq!(clip_row["status"], "present", "{clip_row}");
+
+    let prompts = [
+        "a quiet street, still camera",
+        "a red car drives past a wall",
+        "waves on a beach",
+        "a dog runs",
+        "an empty room",
+    ];
+    let info: Vec<serde_json::Value> =
+        prompts.iter().map(|p| serde_json::json!({"prompt_en": p, "dimension": ["background_consistency"]})).collect();
+    sb.write("info.json", &serde_json::Value::Array(info).to_string());
+    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::create_dir_all(sb.join("videos")).unwrap();
+    for (k, p) in prompts.iter().enumerate() {
+        for i in 0..2 {
+            let (w, h, frames) = if i == 0 { ("48", "32", "9") } else { ("40", "40", "13") };
+            let out = format!("videos/{p}-{i}.mp4");
+            let o = sb.run(&[
+                "synth",
+                "--prompt",
+                p,
+                "--seed",
+                &(k * 2 + i).to_string(),
+                "--out",
+                &out,
+                "--width",
+                w,
+                "--height",
+                h,
+                "--frames",
+                frames,
+            ]);
+            assert_eq!(code(&o), 0, "{}", text(&o));
+        }
+    }
+    let o = sb.run(&[
+        "run",
+        "--suite",
+        "suites/vbench_background_consistency.yaml",
+        "--model",
+        "dir:videos",
+        "--out",
+        "runs/bg",
+        "--weights",
+        "nets",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/bg/results.json")).unwrap();
+    let dim = r["vbench"]["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == "background_consistency")
+        .unwrap_or_else(|| panic!("not computed: {}", r["vbench"]))
+        .clone();
+    assert_eq!(
+        (dim["prompts"].as_u64(), dim["videos"].as_u64(), dim["aggregation"].as_str()),
+        (Some(5), Some(10), Some("frame_weighted"))
+    );
+
+    // The same network on whole decoded clips, VBench's transform, frame-weighted.
+    let clip = Clip::load(&sb.join("nets/clip"), &candle_core::Device::Cpu).unwrap();
+    let p = Preprocess { spatial: Spatial::TorchShortSide { short: 64, crop: 64 }, ..Preprocess::VBENCH_CLIP };
+    let (mut num, mut den) = (0.0, 0.0);
+    for entry in std::fs::read_dir(sb.join("videos")).unwrap() {
+        let v = videval::video::decode(&entry.unwrap().path()).unwrap();
+        let f = apply(&v, &p);
+        let feats: Vec<Vec<f64>> = clip
+            .embed_frames(f.to_channels_first(), f.len)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.into_iter().map(f64::from).collect())
+            .collect();
+        let pairs = (feats.len() - 1) as f64;
+        num += vbench_consistency(&feats).unwrap() * pairs;
+        den += pairs;
+    }
+    let got = dim["raw"]["value"].as_f64().unwrap();
+    assert!((got - num / den).abs() < 1e-6, "streamed {got} vs whole clips {}", num / den);
+    assert!((dim["normalised"]["value"].as_f64().unwrap() - (got - 0.2615) / (1.0 - 0.2615)).abs() < 1e-12);
+}
