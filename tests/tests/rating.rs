@@ -363,11 +363,11 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     assert_eq!(exported(&sb).len(), 30, "every acknowledged judgment survived the kill");
     let _server = serve(&sb, port);
     ann.go(&format!("http://127.0.0.1:{port}/?rater=ann"));
-    ann.wait_ready(None);
+    let (_, resumed) = ann.wait_ready(None);
     let count = ann.js("return document.getElementById('count').textContent;");
     assert!(count.as_str().unwrap().starts_with("20 of "), "{count}");
     given.push(answer(&ann, 0));
-    ann.wait_ready(Some(&ann.js("return document.body.dataset.pair;").as_str().unwrap().to_string()));
+    ann.wait_ready(Some(&resumed));
     assert_eq!(exported(&sb).iter().filter(|r| r[0] == "ann").count(), 21);
 
     // A hostile prompt is text: skip until it shows, then look at the page.

@@ -318,7 +318,6 @@ fn fvd_on_i3d_weights_the_user_provides() {
 
 #[test]
 fn clipscore_on_clip_weights_the_user_provides() {
-    use videval_models::encoders::clip::config_from_hf;
     let sb = Sandbox::new();
     let out = sb.run(&["world", "sample", "--family", "physics", "-n", "2", "-o", "v", "--seed", "3"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
@@ -330,22 +329,7 @@ fn clipscore_on_clip_weights_the_user_provides() {
     assert_eq!(files.len(), 2, "{files:?}");
     let tsv: String = files.iter().map(|f| format!("{f}\ta red ball falls <script>\n")).collect();
     sb.write("prompts.tsv", &tsv);
-    let hf = serde_json::json!({
-        "text_config": {"vocab_size": 1000, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                        "num_attention_heads": 2, "max_position_embeddings": 77},
-        "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                          "num_attention_heads": 2, "image_size": 224, "patch_size": 32},
-        "projection_dim": 16,
-    });
-    let config = config_from_hf(&hf).unwrap();
-    save_random_weights(&sb.join("clip/model.safetensors"), |vb| {
-        vb.get(32, "vision_model.embeddings.class_embedding").unwrap();
-        candle_transformers_model(vb, &config);
-    });
-    sb.write("clip/config.json", &hf.to_string());
-    let tok = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tests/golden/tokenizer-wordlevel.json");
-    std::fs::copy(tok, sb.join("clip/tokenizer.json")).unwrap();
-    register(&sb, "clip", "clip");
+    tiny_clip_weights(&sb, "clip", 224, 32);
     let (c, r) =
         sb.run_json(&["clipscore", "v", "--prompts", "prompts.tsv", "--extractor", "clip", "--weights", "clip"]);
     assert_eq!(c, 0, "{r}");
@@ -357,6 +341,28 @@ fn clipscore_on_clip_weights_the_user_provides() {
         let f = row["clip_f"].as_f64().unwrap();
         assert!(f > -1.0 && f <= 1.0 + 1e-6, "{row}");
     }
+}
+
+/// A tiny CLIP in Hugging Face form in `dir` (config, random weights, a word-level tokenizer),
+/// registered with its manifest: what a user's `--weights` folder holds, at test size.
+fn tiny_clip_weights(sb: &Sandbox, dir: &str, image_size: usize, patch_size: usize) {
+    use videval_models::encoders::clip::config_from_hf;
+    let hf = serde_json::json!({
+        "text_config": {"vocab_size": 1000, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                        "num_attention_heads": 2, "max_position_embeddings": 77},
+        "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "image_size": image_size, "patch_size": patch_size},
+        "projection_dim": 16,
+    });
+    let config = config_from_hf(&hf).unwrap();
+    save_random_weights(&sb.join(&format!("{dir}/model.safetensors")), |vb| {
+        vb.get(32, "vision_model.embeddings.class_embedding").unwrap();
+        candle_transformers_model(vb, &config);
+    });
+    sb.write(&format!("{dir}/config.json"), &hf.to_string());
+    let tok = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tests/golden/tokenizer-wordlevel.json");
+    std::fs::copy(tok, sb.join(&format!("{dir}/tokenizer.json"))).unwrap();
+    register(sb, dir, "clip");
 }
 
 fn candle_transformers_model(vb: candle_nn::VarBuilder, config: &candle_transformers::models::clip::ClipConfig) {
@@ -371,24 +377,9 @@ fn candle_transformers_model(vb: candle_nn::VarBuilder, config: &candle_transfor
 fn vbench_background_consistency_on_clip_weights_the_user_provides() {
     use videval_metrics::feature_consistency::vbench_consistency;
     use videval_metrics::preprocess::{Preprocess, Spatial, apply};
-    use videval_models::encoders::clip::{Clip, config_from_hf};
+    use videval_models::encoders::clip::Clip;
     let sb = Sandbox::new();
-    let hf = serde_json::json!({
-        "text_config": {"vocab_size": 1000, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                        "num_attention_heads": 2, "max_position_embeddings": 77},
-        "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                          "num_attention_heads": 2, "image_size": 64, "patch_size": 16},
-        "projection_dim": 16,
-    });
-    let config = config_from_hf(&hf).unwrap();
-    save_random_weights(&sb.join("nets/clip/model.safetensors"), |vb| {
-        vb.get(32, "vision_model.embeddings.class_embedding").unwrap();
-        candle_transformers_model(vb, &config);
-    });
-    sb.write("nets/clip/config.json", &hf.to_string());
-    let tok = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tests/golden/tokenizer-wordlevel.json");
-    std::fs::copy(tok, sb.join("nets/clip/tokenizer.json")).unwrap();
-    register(&sb, "nets/clip", "clip");
+    tiny_clip_weights(&sb, "nets/clip", 64, 16);
     let o = sb.run(&["weights", "list", "--weights", "nets", "--json"]);
     let listed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let clip_row = listed.as_array().unwrap().iter().find(|r| r["id"] == "clip").unwrap().clone();
