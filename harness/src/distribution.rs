@@ -13,6 +13,7 @@ use videval_metrics::distribution::{
     self as dist, FeatureStats, Features, Interval, Kvd, frechet_distance, kvd, sample_size_warnings, stats_file,
 };
 use videval_models::encoders::clip::Clip;
+use videval_models::encoders::dino::Dino;
 use videval_models::encoders::i3d::I3d;
 use videval_models::encoders::manifest;
 use videval_models::encoders::world::WorldEncoder;
@@ -81,6 +82,19 @@ fn networks_dir() -> Option<&'static Path> {
     NETWORKS.get_or_init(|| std::env::var_os("VIDEVAL_NETWORKS").map(PathBuf::from)).as_deref()
 }
 
+/// `DIR/<id>` of the networks folder, checked against its manifest, with the sha256 of its
+/// `model.safetensors`; or what is missing, starting "needs " (not measurable, not a failure).
+fn network_folder(id: &str, what: &str, how: &str) -> std::result::Result<(PathBuf, String), String> {
+    let Some(root) = networks_dir() else {
+        return Err(format!(
+            "needs {what} weights: give --weights DIR (or VIDEVAL_NETWORKS) with DIR/{id}; {how} (see `videval weights list`)"
+        ));
+    };
+    let dir = root.join(id);
+    let sha = manifest::verify_user(&dir, id, "model.safetensors", how).map_err(|e| e.to_string())?;
+    Ok((dir, sha))
+}
+
 static VBENCH_CLIP: std::sync::OnceLock<std::result::Result<(Clip, String), String>> = std::sync::OnceLock::new();
 
 /// CLIP ViT-B/32 from the networks folder (`DIR/clip`, checked against its manifest), loaded once
@@ -88,16 +102,28 @@ static VBENCH_CLIP: std::sync::OnceLock<std::result::Result<(Clip, String), Stri
 pub fn network_clip() -> std::result::Result<&'static (Clip, String), String> {
     VBENCH_CLIP
         .get_or_init(|| {
-            let Some(root) = networks_dir() else {
-                return Err(format!(
-                    "needs CLIP ViT-B/32 weights: give --weights DIR (or VIDEVAL_NETWORKS) with DIR/clip; {CLIP_HOW} (see `videval weights list`)"
-                ));
-            };
-            let dir = root.join("clip");
-            let sha = manifest::verify_user(&dir, "clip", "model.safetensors", CLIP_HOW).map_err(|e| e.to_string())?;
+            let (dir, sha) = network_folder("clip", "CLIP ViT-B/32", CLIP_HOW)?;
             let device = crate::device::default_device().map_err(|e| e.to_string())?;
             let clip = Clip::load(&dir, &device).map_err(|e| e.to_string())?;
             Ok((clip, sha))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+const DINO_HOW: &str = "convert facebookresearch/dino's dino_vitbase16_pretrain.pth with `python3 models/weights/encoder/convert_dino.py dino_vitbase16_pretrain.pth DIR/dino-vitb16`";
+
+static VBENCH_DINO: std::sync::OnceLock<std::result::Result<(Dino, String), String>> = std::sync::OnceLock::new();
+
+/// DINO ViT-B/16 from the networks folder (`DIR/dino-vitb16`; an optional `config.json` there,
+/// listed in the manifest, sizes a smaller ViT for tests), loaded once per process.
+pub fn network_dino() -> std::result::Result<&'static (Dino, String), String> {
+    VBENCH_DINO
+        .get_or_init(|| {
+            let (dir, sha) = network_folder("dino-vitb16", "DINO ViT-B/16", DINO_HOW)?;
+            let device = crate::device::default_device().map_err(|e| e.to_string())?;
+            let dino = Dino::load(&dir, &device)?;
+            Ok((dino, sha))
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -112,6 +138,10 @@ pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
         FrameInput::VbenchClip => match network_clip() {
             Ok((_, sha)) => format!("clip:{sha}"),
             Err(_) => "clip:absent".into(),
+        },
+        FrameInput::VbenchDino => match network_dino() {
+            Ok((_, sha)) => format!("dino-vitb16:{sha}"),
+            Err(_) => "dino-vitb16:absent".into(),
         },
     }
 }

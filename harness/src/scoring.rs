@@ -77,6 +77,10 @@ impl FeatureFrames {
                 // Without the network nothing is preprocessed; the metric says what it needs.
                 Err(e) => (preprocess::Preprocess::VBENCH_CLIP, Err(e)),
             },
+            FrameInput::VbenchDino => match crate::distribution::network_dino() {
+                Ok(_) => (preprocess::Preprocess::VBENCH_DINO, Ok(Vec::new())),
+                Err(e) => (preprocess::Preprocess::VBENCH_DINO, Err(e)),
+            },
         };
         let ((width, height), _) = preprocess::geometry(preprocess.spatial, 1, 1);
         FeatureFrames { input, preprocess, pending: Frames { data: Vec::new(), len: 0, width, height }, features }
@@ -88,7 +92,7 @@ impl FeatureFrames {
         }
         let p = &self.preprocess;
         let frame = match self.input {
-            FrameInput::Full | FrameInput::VbenchClip => preprocess::apply_frame(rgb, w, h, p),
+            FrameInput::Full | FrameInput::VbenchClip | FrameInput::VbenchDino => preprocess::apply_frame(rgb, w, h, p),
             FrameInput::Background => {
                 preprocess::apply_frame(&feature_consistency::background_only_frame(rgb), w, h, p)
             }
@@ -97,7 +101,9 @@ impl FeatureFrames {
         (self.pending.width, self.pending.height) = (width, height);
         self.pending.data.extend(frame);
         self.pending.len += 1;
-        if self.pending.len == FEATURE_CHUNK {
+        // DINO attends over every patch of a full-size frame: smaller chunks bound its memory.
+        let chunk = if self.input == FrameInput::VbenchDino { 8 } else { FEATURE_CHUNK };
+        if self.pending.len == chunk {
             self.flush();
         }
     }
@@ -115,6 +121,13 @@ impl FeatureFrames {
                 FrameInput::VbenchClip => crate::distribution::network_clip().and_then(|(clip, _)| {
                     clip.embed_frames(frames.to_channels_first(), frames.len)
                         .map(|f| f.into_iter().map(|v| v.into_iter().map(f64::from).collect()).collect())
+                        .map_err(|e| e.to_string())
+                }),
+                FrameInput::VbenchDino => crate::distribution::network_dino().and_then(|(dino, _)| {
+                    let shape = (frames.len, 3, frames.height as usize, frames.width as usize);
+                    candle_core::Tensor::from_vec(frames.to_channels_first(), shape, dino.device())
+                        .and_then(|x| dino.forward(&x))
+                        .and_then(|f| f.to_dtype(candle_core::DType::F64)?.to_vec2::<f64>())
                         .map_err(|e| e.to_string())
                 }),
             };

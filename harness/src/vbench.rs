@@ -64,16 +64,7 @@ use Aggregation::{FrameWeighted, VideoMean};
 
 /// VBench's sixteen dimensions (seven quality, nine semantic), in its order.
 pub const DIMENSIONS: [Dimension; 16] = [
-    dim(
-        "subject_consistency",
-        true,
-        0.1462,
-        1.0,
-        1.0,
-        FrameWeighted,
-        None,
-        "needs DINO ViT-B/16 features, not in videval yet",
-    ),
+    dim("subject_consistency", true, 0.1462, 1.0, 1.0, FrameWeighted, Some("vbench_subject_consistency"), ""),
     dim("background_consistency", true, 0.2615, 1.0, 1.0, FrameWeighted, Some("vbench_background_consistency"), ""),
     dim("temporal_flickering", true, 0.6293, 1.0, 1.0, VideoMean, Some("temporal_flicker"), ""),
     dim(

@@ -63,10 +63,10 @@ pub const NETWORKS: &[Network] = &[
     Network {
         id: "dino-vitb16",
         name: "DINO ViT-B/16 (facebookresearch/dino)",
-        used_by: &["VBench subject_consistency"],
+        used_by: &["vbench_subject_consistency (VBench subject_consistency)"],
         files: &["model.safetensors"],
-        how: "not in videval yet: the port and its converter are planned (issue 19)",
-        implemented: false,
+        how: "python3 models/weights/encoder/convert_dino.py dino_vitbase16_pretrain.pth DIR/dino-vitb16 (facebookresearch/dino's backbone; needs torch; registers the manifest)",
+        implemented: true,
     },
     Network {
         id: "clip-vit-l-14-laion",

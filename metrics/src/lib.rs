@@ -28,6 +28,7 @@ pub mod temporal_diff;
 pub mod temporal_flicker;
 pub mod track;
 pub mod vbench_background_consistency;
+pub mod vbench_subject_consistency;
 pub mod video;
 pub mod warping_error;
 

@@ -40,6 +40,9 @@ pub enum FrameInput {
     /// Every frame under VBench's `clip_transform` for CLIP ViT-B/32 image features (weights the
     /// user provides), not the world encoder.
     VbenchClip,
+    /// Every frame under VBench's `dino_transform` for DINO ViT-B/16 features (weights the user
+    /// provides).
+    VbenchDino,
 }
 
 /// How much of a clip a metric reads at once: the runner streams frames through windowed
@@ -155,6 +158,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::subject_consistency::SubjectConsistency,
     &crate::background_consistency::BackgroundConsistency,
     &crate::vbench_background_consistency::VbenchBackgroundConsistency,
+    &crate::vbench_subject_consistency::VbenchSubjectConsistency,
 ];
 
 pub fn lookup(name: &str) -> Option<&'static dyn Metric> {

@@ -208,3 +208,31 @@ fn the_i3d_converter_expects_exactly_the_tensors_the_port_reads() {
     assert_eq!(read.len(), 287);
     assert_eq!(read, expected);
 }
+
+/// DINO's ViT against facebookresearch/dino's `VisionTransformer` (tests/golden/dino.json, from
+/// tests/golden/dino_golden.py): square input (the trained position grid) and two others (the
+/// grid resized with DINO's +0.1 scale, the convolution dropping the remainder).
+#[test]
+fn dino_matches_facebookresearch_dino() {
+    use videval_models::encoders::dino::{Dino, DinoConfig};
+    let g = golden("dino");
+    let c = &g["config"];
+    let get = |k: &str| c[k].as_u64().unwrap() as usize;
+    let config = DinoConfig {
+        patch_size: get("patch_size"),
+        embed_dim: get("embed_dim"),
+        depth: get("depth"),
+        num_heads: get("num_heads"),
+        mlp_ratio: get("mlp_ratio"),
+        img_size: get("img_size"),
+    };
+    let model = Dino::new(formula_vb(), &config).unwrap();
+    for (name, out) in g["outputs"].as_object().unwrap() {
+        let shape: Vec<usize> = out["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let ours: Vec<f32> =
+            model.forward(&formula_input(name, &shape)).unwrap().squeeze(0).unwrap().to_vec1().unwrap();
+        let err = relative_error(&ours, &floats(&out["features"]));
+        assert!(err < 1e-4, "{name}: relative error {err}");
+        eprintln!("{name}: relative error {err:.2e}");
+    }
+}

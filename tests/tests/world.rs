@@ -466,3 +466,104 @@ fn vbench_background_consistency_on_clip_weights_the_user_provides() {
     assert!((got - num / den).abs() < 1e-6, "streamed {got} vs whole clips {}", num / den);
     assert!((dim["normalised"]["value"].as_f64().unwrap() - (got - 0.2615) / (1.0 - 0.2615)).abs() < 1e-12);
 }
+
+/// VBench's subject consistency with DINO weights the user provides (a small DINO ViT sized by
+/// the folder's config.json, random weights, listed in its manifest): the `vbench` block's
+/// frame-weighted score equals the same network run here on whole decoded clips through VBench's
+/// `dino_transform` (short side 224, no crop).
+#[test]
+fn vbench_subject_consistency_on_dino_weights_the_user_provides() {
+    use videval_metrics::feature_consistency::vbench_consistency;
+    use videval_metrics::preprocess::{Preprocess, apply};
+    use videval_models::encoders::dino::{Dino, DinoConfig};
+    let sb = Sandbox::new();
+    let config = DinoConfig { patch_size: 16, embed_dim: 32, depth: 1, num_heads: 2, mlp_ratio: 4, img_size: 64 };
+    save_random_weights(&sb.join("nets/dino-vitb16/model.safetensors"), |vb| {
+        Dino::new(vb, &config).unwrap();
+    });
+    sb.write(
+        "nets/dino-vitb16/config.json",
+        r#"{"patch_size": 16, "embed_dim": 32, "depth": 1, "num_heads": 2, "mlp_ratio": 4, "img_size": 64}"#,
+    );
+    let sums: Vec<serde_json::Value> = ["model.safetensors", "config.json"]
+        .iter()
+        .map(|f| {
+            let (sha256, bytes) =
+                videval_models::encoders::manifest::sha256_file(&sb.join(&format!("nets/dino-vitb16/{f}"))).unwrap();
+            serde_json::json!({"path": f, "sha256": sha256, "bytes": bytes})
+        })
+        .collect();
+    let manifest = serde_json::json!({"schema": videval_models::encoders::manifest::SCHEMA, "entries": [{
+        "name": "dino-vitb16", "dir": ".", "files": sums, "source": "test", "licence": "test", "obtain": "test"}]});
+    sb.write("nets/dino-vitb16/manifest.json", &manifest.to_string());
+
+    let prompts = ["a cat sits on a sofa", "a person walks a dog", "a bird on a branch"];
+    let info: Vec<serde_json::Value> =
+        prompts.iter().map(|p| serde_json::json!({"prompt_en": p, "dimension": ["subject_consistency"]})).collect();
+    sb.write("info.json", &serde_json::Value::Array(info).to_string());
+    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::create_dir_all(sb.join("videos")).unwrap();
+    for (k, p) in prompts.iter().enumerate() {
+        for i in 0..2 {
+            let (w, h) = if i == 0 { ("48", "32") } else { ("32", "40") };
+            let out = format!("videos/{p}-{i}.mp4");
+            let o = sb.run(&[
+                "synth",
+                "--prompt",
+                p,
+                "--seed",
+                &(k * 2 + i).to_string(),
+                "--out",
+                &out,
+                "--width",
+                w,
+                "--height",
+                h,
+                "--frames",
+                "9",
+            ]);
+            assert_eq!(code(&o), 0, "{}", text(&o));
+        }
+    }
+    let o = sb.run(&[
+        "run",
+        "--suite",
+        "suites/vbench_subject_consistency.yaml",
+        "--model",
+        "dir:videos",
+        "--out",
+        "runs/sc",
+        "--weights",
+        "nets",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/sc/results.json")).unwrap();
+    let dim = r["vbench"]["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == "subject_consistency")
+        .unwrap_or_else(|| panic!("not computed: {}", r["vbench"]))
+        .clone();
+    assert_eq!((dim["prompts"].as_u64(), dim["videos"].as_u64()), (Some(3), Some(6)));
+    let dino = Dino::load(&sb.join("nets/dino-vitb16"), &candle_core::Device::Cpu).unwrap();
+    let (mut num, mut den) = (0.0, 0.0);
+    for entry in std::fs::read_dir(sb.join("videos")).unwrap() {
+        let v = videval::video::decode(&entry.unwrap().path()).unwrap();
+        let f = apply(&v, &Preprocess::VBENCH_DINO);
+        let x = candle_core::Tensor::from_vec(
+            f.to_channels_first(),
+            (f.len, 3, f.height as usize, f.width as usize),
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        let feats: Vec<Vec<f64>> =
+            dino.forward(&x).unwrap().to_dtype(candle_core::DType::F64).unwrap().to_vec2().unwrap();
+        let pairs = (feats.len() - 1) as f64;
+        num += vbench_consistency(&feats).unwrap() * pairs;
+        den += pairs;
+    }
+    let got = dim["raw"]["value"].as_f64().unwrap();
+    assert!((got - num / den).abs() < 1e-6, "streamed {got} vs whole clips {}", num / den);
+}

@@ -18,6 +18,7 @@ import sys
 FILES = {
     "i3d-400": ["model.safetensors"],
     "clip": ["config.json", "model.safetensors", "tokenizer.json"],
+    "dino-vitb16": ["model.safetensors"],
 }
 
 
