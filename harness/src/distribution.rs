@@ -104,7 +104,9 @@ pub fn network_clip() -> std::result::Result<&'static (Clip, String), String> {
         .get_or_init(|| {
             let (dir, sha) = network_folder("clip", "CLIP ViT-B/32", CLIP_HOW)?;
             let device = crate::device::default_device().map_err(|e| e.to_string())?;
-            let clip = Clip::load(&dir, &device).map_err(|e| e.to_string())?;
+            // candle's errors may carry a backtrace: the first line says what went wrong.
+            let clip =
+                Clip::load(&dir, &device).map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())?;
             Ok((clip, sha))
         })
         .as_ref()
@@ -122,7 +124,7 @@ pub fn network_dino() -> std::result::Result<&'static (Dino, String), String> {
         .get_or_init(|| {
             let (dir, sha) = network_folder("dino-vitb16", "DINO ViT-B/16", DINO_HOW)?;
             let device = crate::device::default_device().map_err(|e| e.to_string())?;
-            let dino = Dino::load(&dir, &device)?;
+            let dino = Dino::load(&dir, &device).map_err(|e| e.lines().next().unwrap_or_default().to_string())?;
             Ok((dino, sha))
         })
         .as_ref()

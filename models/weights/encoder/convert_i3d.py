@@ -33,7 +33,8 @@ def write_safetensors(tensors, path):
 
     header, offset, blobs = {}, 0, []
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name], dtype="<f4")
+        # (np.ascontiguousarray would turn a scalar into shape [1].)
+        a = np.array(tensors[name], dtype="<f4", order="C", copy=True)
         header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
         offset += a.nbytes
         blobs.append(a.tobytes())
