@@ -343,6 +343,59 @@ fn clipscore_on_clip_weights_the_user_provides() {
     }
 }
 
+/// Imports `prompts` as the VBench suite of `dimension` (2 samples each), renders a VBench-named
+/// folder of synthetic clips (sample i at `sizes[i]`: width, height, frames), runs it with
+/// `--weights nets`, and returns the dimension's entry of the results' `vbench` block.
+fn vbench_run_on_synthetic_folder(
+    sb: &Sandbox,
+    dimension: &str,
+    prompts: &[&str],
+    sizes: [(u32, u32, u32); 2],
+) -> serde_json::Value {
+    let info: Vec<serde_json::Value> =
+        prompts.iter().map(|p| serde_json::json!({"prompt_en": p, "dimension": [dimension]})).collect();
+    sb.write("info.json", &serde_json::Value::Array(info).to_string());
+    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::create_dir_all(sb.join("videos")).unwrap();
+    for (k, p) in prompts.iter().enumerate() {
+        for (i, (w, h, frames)) in sizes.iter().enumerate() {
+            let out = format!("videos/{p}-{i}.mp4");
+            let (seed, w, h, frames) = ((k * 2 + i).to_string(), w.to_string(), h.to_string(), frames.to_string());
+            let args = [
+                "synth", "--prompt", p, "--seed", &seed, "--out", &out, "--width", &w, "--height", &h, "--frames",
+                &frames,
+            ];
+            let o = sb.run(&args);
+            assert_eq!(code(&o), 0, "{}", text(&o));
+        }
+    }
+    let suite = format!("suites/vbench_{dimension}.yaml");
+    let o = sb.run(&["run", "--suite", &suite, "--model", "dir:videos", "--out", "runs/v", "--weights", "nets"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/v/results.json")).unwrap();
+    r["vbench"]["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["dimension"] == dimension)
+        .unwrap_or_else(|| panic!("{dimension} not computed: {}", r["vbench"]))
+        .clone()
+}
+
+/// VBench's frame-weighted score of the folder's videos, `embed` giving each clip's frame
+/// features: Σ (T − 1) · consistency / Σ (T − 1).
+fn frame_weighted(sb: &Sandbox, embed: impl Fn(&videval_metrics::Video) -> Vec<Vec<f64>>) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for entry in std::fs::read_dir(sb.join("videos")).unwrap() {
+        let feats = embed(&videval::video::decode(&entry.unwrap().path()).unwrap());
+        let pairs = (feats.len() - 1) as f64;
+        num += videval_metrics::feature_consistency::vbench_consistency(&feats).unwrap() * pairs;
+        den += pairs;
+    }
+    num / den
+}
+
 /// A tiny CLIP in Hugging Face form in `dir` (config, random weights, a word-level tokenizer),
 /// registered with its manifest: what a user's `--weights` folder holds, at test size.
 fn tiny_clip_weights(sb: &Sandbox, dir: &str, image_size: usize, patch_size: usize) {
@@ -375,7 +428,6 @@ fn candle_transformers_model(vb: candle_nn::VarBuilder, config: &candle_transfor
 /// here on whole decoded clips with VBench's transform — the streamed path equals the direct one.
 #[test]
 fn vbench_background_consistency_on_clip_weights_the_user_provides() {
-    use videval_metrics::feature_consistency::vbench_consistency;
     use videval_metrics::preprocess::{Preprocess, Spatial, apply};
     use videval_models::encoders::clip::Clip;
     let sb = Sandbox::new();
@@ -385,61 +437,18 @@ fn vbench_background_consistency_on_clip_weights_the_user_provides() {
     let clip_row = listed.as_array().unwrap().iter().find(|r| r["id"] == "clip").unwrap().clone();
     assert_eq!(clip_row["status"], "present", "{clip_row}");
 
-    let prompts = [
-        "a quiet street, still camera",
-        "a red car drives past a wall",
-        "waves on a beach",
-        "a dog runs",
-        "an empty room",
-    ];
-    let info: Vec<serde_json::Value> =
-        prompts.iter().map(|p| serde_json::json!({"prompt_en": p, "dimension": ["background_consistency"]})).collect();
-    sb.write("info.json", &serde_json::Value::Array(info).to_string());
-    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "2"]);
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    std::fs::create_dir_all(sb.join("videos")).unwrap();
-    for (k, p) in prompts.iter().enumerate() {
-        for i in 0..2 {
-            let (w, h, frames) = if i == 0 { ("48", "32", "9") } else { ("40", "40", "13") };
-            let out = format!("videos/{p}-{i}.mp4");
-            let o = sb.run(&[
-                "synth",
-                "--prompt",
-                p,
-                "--seed",
-                &(k * 2 + i).to_string(),
-                "--out",
-                &out,
-                "--width",
-                w,
-                "--height",
-                h,
-                "--frames",
-                frames,
-            ]);
-            assert_eq!(code(&o), 0, "{}", text(&o));
-        }
-    }
-    let o = sb.run(&[
-        "run",
-        "--suite",
-        "suites/vbench_background_consistency.yaml",
-        "--model",
-        "dir:videos",
-        "--out",
-        "runs/bg",
-        "--weights",
-        "nets",
-    ]);
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/bg/results.json")).unwrap();
-    let dim = r["vbench"]["dimensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["dimension"] == "background_consistency")
-        .unwrap_or_else(|| panic!("not computed: {}", r["vbench"]))
-        .clone();
+    let dim = vbench_run_on_synthetic_folder(
+        &sb,
+        "background_consistency",
+        &[
+            "a quiet street, still camera",
+            "a red car drives past a wall",
+            "waves on a beach",
+            "a dog runs",
+            "an empty room",
+        ],
+        [(48, 32, 9), (40, 40, 13)],
+    );
     assert_eq!(
         (dim["prompts"].as_u64(), dim["videos"].as_u64(), dim["aggregation"].as_str()),
         (Some(5), Some(10), Some("frame_weighted"))
@@ -448,22 +457,13 @@ fn vbench_background_consistency_on_clip_weights_the_user_provides() {
     // The same network on whole decoded clips, VBench's transform, frame-weighted.
     let clip = Clip::load(&sb.join("nets/clip"), &candle_core::Device::Cpu).unwrap();
     let p = Preprocess { spatial: Spatial::TorchShortSide { short: 64, crop: 64 }, ..Preprocess::VBENCH_CLIP };
-    let (mut num, mut den) = (0.0, 0.0);
-    for entry in std::fs::read_dir(sb.join("videos")).unwrap() {
-        let v = videval::video::decode(&entry.unwrap().path()).unwrap();
-        let f = apply(&v, &p);
-        let feats: Vec<Vec<f64>> = clip
-            .embed_frames(f.to_channels_first(), f.len)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.into_iter().map(f64::from).collect())
-            .collect();
-        let pairs = (feats.len() - 1) as f64;
-        num += vbench_consistency(&feats).unwrap() * pairs;
-        den += pairs;
-    }
+    let want = frame_weighted(&sb, |v| {
+        let f = apply(v, &p);
+        let feats = clip.embed_frames(f.to_channels_first(), f.len).unwrap();
+        feats.into_iter().map(|e| e.into_iter().map(f64::from).collect()).collect()
+    });
     let got = dim["raw"]["value"].as_f64().unwrap();
-    assert!((got - num / den).abs() < 1e-6, "streamed {got} vs whole clips {}", num / den);
+    assert!((got - want).abs() < 1e-6, "streamed {got} vs whole clips {want}");
     assert!((dim["normalised"]["value"].as_f64().unwrap() - (got - 0.2615) / (1.0 - 0.2615)).abs() < 1e-12);
 }
 
@@ -473,7 +473,6 @@ fn vbench_background_consistency_on_clip_weights_the_user_provides() {
 /// `dino_transform` (short side 224, no crop).
 #[test]
 fn vbench_subject_consistency_on_dino_weights_the_user_provides() {
-    use videval_metrics::feature_consistency::vbench_consistency;
     use videval_metrics::preprocess::{Preprocess, apply};
     use videval_models::encoders::dino::{Dino, DinoConfig};
     let sb = Sandbox::new();
@@ -497,73 +496,20 @@ fn vbench_subject_consistency_on_dino_weights_the_user_provides() {
         "name": "dino-vitb16", "dir": ".", "files": sums, "source": "test", "licence": "test", "obtain": "test"}]});
     sb.write("nets/dino-vitb16/manifest.json", &manifest.to_string());
 
-    let prompts = ["a cat sits on a sofa", "a person walks a dog", "a bird on a branch"];
-    let info: Vec<serde_json::Value> =
-        prompts.iter().map(|p| serde_json::json!({"prompt_en": p, "dimension": ["subject_consistency"]})).collect();
-    sb.write("info.json", &serde_json::Value::Array(info).to_string());
-    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "2"]);
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    std::fs::create_dir_all(sb.join("videos")).unwrap();
-    for (k, p) in prompts.iter().enumerate() {
-        for i in 0..2 {
-            let (w, h) = if i == 0 { ("48", "32") } else { ("32", "40") };
-            let out = format!("videos/{p}-{i}.mp4");
-            let o = sb.run(&[
-                "synth",
-                "--prompt",
-                p,
-                "--seed",
-                &(k * 2 + i).to_string(),
-                "--out",
-                &out,
-                "--width",
-                w,
-                "--height",
-                h,
-                "--frames",
-                "9",
-            ]);
-            assert_eq!(code(&o), 0, "{}", text(&o));
-        }
-    }
-    let o = sb.run(&[
-        "run",
-        "--suite",
-        "suites/vbench_subject_consistency.yaml",
-        "--model",
-        "dir:videos",
-        "--out",
-        "runs/sc",
-        "--weights",
-        "nets",
-    ]);
-    assert_eq!(code(&o), 0, "{}", text(&o));
-    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/sc/results.json")).unwrap();
-    let dim = r["vbench"]["dimensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["dimension"] == "subject_consistency")
-        .unwrap_or_else(|| panic!("not computed: {}", r["vbench"]))
-        .clone();
+    let dim = vbench_run_on_synthetic_folder(
+        &sb,
+        "subject_consistency",
+        &["a cat sits on a sofa", "a person walks a dog", "a bird on a branch"],
+        [(48, 32, 9), (32, 40, 9)],
+    );
     assert_eq!((dim["prompts"].as_u64(), dim["videos"].as_u64()), (Some(3), Some(6)));
     let dino = Dino::load(&sb.join("nets/dino-vitb16"), &candle_core::Device::Cpu).unwrap();
-    let (mut num, mut den) = (0.0, 0.0);
-    for entry in std::fs::read_dir(sb.join("videos")).unwrap() {
-        let v = videval::video::decode(&entry.unwrap().path()).unwrap();
-        let f = apply(&v, &Preprocess::VBENCH_DINO);
-        let x = candle_core::Tensor::from_vec(
-            f.to_channels_first(),
-            (f.len, 3, f.height as usize, f.width as usize),
-            &candle_core::Device::Cpu,
-        )
-        .unwrap();
-        let feats: Vec<Vec<f64>> =
-            dino.forward(&x).unwrap().to_dtype(candle_core::DType::F64).unwrap().to_vec2().unwrap();
-        let pairs = (feats.len() - 1) as f64;
-        num += vbench_consistency(&feats).unwrap() * pairs;
-        den += pairs;
-    }
+    let want = frame_weighted(&sb, |v| {
+        let f = apply(v, &Preprocess::VBENCH_DINO);
+        let shape = (f.len, 3, f.height as usize, f.width as usize);
+        let x = candle_core::Tensor::from_vec(f.to_channels_first(), shape, &candle_core::Device::Cpu).unwrap();
+        dino.forward(&x).unwrap().to_dtype(candle_core::DType::F64).unwrap().to_vec2().unwrap()
+    });
     let got = dim["raw"]["value"].as_f64().unwrap();
-    assert!((got - num / den).abs() < 1e-6, "streamed {got} vs whole clips {}", num / den);
+    assert!((got - want).abs() < 1e-6, "streamed {got} vs whole clips {want}");
 }
