@@ -355,6 +355,10 @@ pub enum VideoCommand {
             default_value = "frame_count,temporal_flicker,dynamic_degree,motion_smoothness,warping_error"
         )]
         metrics: Vec<String>,
+        /// Public networks you provide (DIR/clip, DIR/dino-vitb16, …) for the metrics that need
+        /// them (`videval weights list`).
+        #[arg(long, env = "VIDEVAL_NETWORKS")]
+        weights: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -471,7 +475,13 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::Ok)
         }
-        VideoCommand::Score { file, metrics, json } => {
+        VideoCommand::Score { file, metrics, weights, json } => {
+            if let Some(w) = weights
+                && !w.is_dir()
+            {
+                return Err(Error::Config(format!("--weights {}: not a folder", w.display())));
+            }
+            crate::distribution::set_networks_dir(weights.clone());
             let mut chosen = Vec::with_capacity(metrics.len());
             for name in metrics {
                 chosen.push(videval_metrics::registry::lookup(name).ok_or_else(|| {

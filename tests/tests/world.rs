@@ -465,6 +465,19 @@ fn vbench_background_consistency_on_clip_weights_the_user_provides() {
     let got = dim["raw"]["value"].as_f64().unwrap();
     assert!((got - want).abs() < 1e-6, "streamed {got} vs whole clips {want}");
     assert!((dim["normalised"]["value"].as_f64().unwrap() - (got - 0.2615) / (1.0 - 0.2615)).abs() < 1e-12);
+    // One file, the same recipe: `video score` with the same networks folder, and without it.
+    let file = sb.join("videos/a dog runs-0.mp4").display().to_string();
+    let (c, one) =
+        sb.run_json(&["video", "score", &file, "--metrics", "vbench_background_consistency", "--weights", "nets"]);
+    assert_eq!(c, 0, "{one}");
+    let v = one["metrics"][0]["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&v), "{one}");
+    let (c, none) = sb.run_json(&["video", "score", &file, "--metrics", "vbench_background_consistency"]);
+    assert_eq!(c, 0, "not measurable is not an error: {none}");
+    assert!(
+        none["metrics"][0]["not_applicable"].as_str().unwrap().starts_with("needs CLIP ViT-B/32 weights"),
+        "{none}"
+    );
 }
 
 /// VBench's subject consistency with DINO weights the user provides (a small DINO ViT sized by
