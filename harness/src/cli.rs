@@ -884,8 +884,10 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Report(a) if a.limitations => {
             let results: videval_reports::Results = read_json(&a.run_dir.join("results.json"))?;
             let p = a.out.clone().unwrap_or_else(|| a.run_dir.join("limitations.html"));
-            let media = crate::media::run_media(&a.run_dir, &results, &p)?;
-            let html = videval_reports::limitations::render_limitations(&results, &media, 12)
+            // Pictures only of the samples the page shows as examples.
+            let shown = videval_reports::limitations::example_keys(&results, LIMITATION_EXAMPLES);
+            let media = crate::media::run_media(&a.run_dir, &results, &p, Some(&shown))?;
+            let html = videval_reports::limitations::render_limitations(&results, &media, LIMITATION_EXAMPLES)
                 .map_err(|e| Error::Internal(e.to_string()))?;
             write_atomic(&p, html.as_bytes())?;
             println!("report: {}", p.display());
@@ -971,6 +973,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
     }
 }
+
+/// Failure examples on the limitations page.
+const LIMITATION_EXAMPLES: usize = 12;
 
 /// When the reader of standard output goes away (`videval … | head`), stop quietly with 141, as
 /// a shell reports a process ended by SIGPIPE, instead of a panic message.

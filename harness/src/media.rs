@@ -141,6 +141,9 @@ pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
 /// `a` and `b` side by side at `a`'s height and rate, with a white gap; the shorter holds its
 /// last frame.
 pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
     let h = a.height();
     let b = if b.height() == h {
         b.clone()
@@ -163,9 +166,6 @@ pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
             out[off..off + rb].copy_from_slice(&fb[y * rb..(y + 1) * rb]);
         }
     }
-    if a.is_empty() || b.is_empty() {
-        return None;
-    }
     Video::new(width, h, a.fps(), data).ok()
 }
 
@@ -184,11 +184,15 @@ fn file_stem(key: &SampleKey) -> String {
     format!("{}__{}__{}", key.0, key.1, key.2)
 }
 
-/// Media for every sample of a run: a clip each, and a filmstrip for each case's first seed.
-pub fn run_media(run_dir: &Path, results: &Results, report: &Path) -> Result<MediaMap> {
+/// Media for the samples of a run (`only`: these samples, else every one): a clip each, and a
+/// filmstrip for each case's first seed.
+pub fn run_media(run_dir: &Path, results: &Results, report: &Path, only: Option<&[SampleKey]>) -> Result<MediaMap> {
     let paths = crate::compare::video_paths(run_dir)?;
     let mut placer = Placer::new(report)?;
-    let mut keys: Vec<SampleKey> = results.samples.iter().map(Sample::key).collect();
+    let mut keys: Vec<SampleKey> = match only {
+        Some(keys) => keys.to_vec(),
+        None => results.samples.iter().map(Sample::key).collect(),
+    };
     keys.sort();
     keys.dedup();
     let scratch = report.parent().unwrap_or(Path::new("."));
@@ -280,5 +284,8 @@ mod tests {
             // The shorter candidate holds its last frame.
             assert_eq!(&f[row - 6..row], &[7u8; 6]);
         }
+        // A side without frames gives no pair (never an index past the end).
+        let empty = Video::new(2, 2, 8.0, Vec::new()).unwrap();
+        assert!(side_by_side(&empty, &b).is_none() && side_by_side(&a, &empty).is_none());
     }
 }

@@ -195,12 +195,14 @@ impl Db {
 
     /// Pair keys a rater has judged: (suite, case, seed index, sha a, sha b).
     fn judged(&self, rater: &str) -> Result<BTreeSet<(String, String, u32, String, String)>> {
-        Ok(self
-            .stored()?
-            .into_iter()
-            .filter(|s| s.rater == rater)
-            .map(|s| (s.suite, s.case_id, s.seed_idx, s.sha_a, s.sha_b))
-            .collect())
+        let mut st = self
+            .conn
+            .prepare("SELECT suite, case_id, seed_idx, sha_a, sha_b FROM judgments WHERE rater = ?1")
+            .map_err(db_err(&self.path))?;
+        let rows = st
+            .query_map([rater], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .map_err(db_err(&self.path))?;
+        rows.collect::<std::result::Result<BTreeSet<_>, _>>().map_err(db_err(&self.path))
     }
 
     /// Writes every judgment to `out`: `.parquet` with every column, anything else as the CSV
@@ -263,6 +265,8 @@ pub struct Pair {
     pub sha_a: String,
     pub sha_b: String,
     pub gold: bool,
+    /// Frames per second of run A's video (the page steps frames with it).
+    pub fps: f64,
 }
 
 impl Pair {
@@ -321,6 +325,7 @@ pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pai
             run_b: runs[1].0.clone(),
             sha_a: sha(s, va)?,
             sha_b: sha(other, vb)?,
+            fps: crate::video::probe(va).map(|v| v.fps).unwrap_or(24.0),
             video_a: va.clone(),
             video_b: vb.clone(),
             gold: false,
@@ -373,6 +378,7 @@ pub fn gold_pairs(suites: &[crate::suite::Suite], every: usize, media_dir: &Path
             sha_a: sa,
             sha_b: sb,
             gold: true,
+            fps: g.fps,
         });
     }
     Ok(out)
@@ -405,7 +411,6 @@ impl App {
             return Ok(json!({"done": true, "progress": {"done": done, "total": total}}));
         };
         let p = &self.pairs[i];
-        let fps = crate::video::probe(&p.video_a).map(|v| v.fps).unwrap_or(24.0);
         Ok(json!({
             "done": false,
             "progress": {"done": done, "total": total},
@@ -414,7 +419,7 @@ impl App {
             "question": self.questions.get(&p.suite).map_or(DEFAULT_QUESTION, String::as_str),
             "left": format!("/clip/{i}/left?rater={}", url_encode(rater)),
             "right": format!("/clip/{i}/right?rater={}", url_encode(rater)),
-            "fps": fps,
+            "fps": p.fps,
         }))
     }
 

@@ -301,7 +301,7 @@ pub fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
         environment: manifest.environment.clone(),
     };
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
-    let media = crate::media::run_media(run_dir, &results, &path)?;
+    let media = crate::media::run_media(run_dir, &results, &path, None)?;
     let html =
         videval_reports::html::render_run(&results, &provenance, &media).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&path, html.as_bytes())?;

@@ -185,7 +185,7 @@ pub fn case_id(prompt: &str) -> String {
 /// literal (suite strings are MiniJinja templates).
 fn yaml_string(s: &str) -> std::result::Result<String, String> {
     let literal = if s.contains("{{") || s.contains("{%") || s.contains("{#") {
-        if s.contains("{% endraw %}") || s.contains("endraw") {
+        if s.contains("endraw") {
             return Err("contains template markers and \"endraw\": cannot be kept literal".into());
         }
         format!("{{% raw %}}{s}{{% endraw %}}")
@@ -294,13 +294,12 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<
             .map_err(Error::Config)?,
         );
         let mut expectations = 0;
-        for (k, p) in mine.iter().enumerate() {
+        for p in &mine {
             let prompt = yaml_string(&p.prompt).map_err(|e| Error::BadFile {
                 path: info.to_path_buf(),
                 message: format!("prompt {:?}: {e}", p.prompt),
             })?;
             y.push_str(&format!("  - id: {}\n    prompt: {prompt}\n", case_id(&p.prompt)));
-            let _ = k;
             // Auxiliary info a probe can check becomes an expectation; nothing else is invented.
             if let Some(motion) = p.auxiliary.get("camera_motion").and_then(camera_motion) {
                 y.push_str(&format!("    expect:\n      - {{probe: camera, motion: {motion}}}\n"));
@@ -364,13 +363,25 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
         present.insert(d.name);
         let Some(metric) = d.metric else { continue };
         let mut prompts: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut unweighted = false;
         for s in results.samples.iter().filter(|s| &s.suite == suite && s.status == "ok") {
             let Some(&v) = s.metrics.get(metric) else { continue };
-            // Frame pairs weigh frame-weighted dimensions (frame_count − 1).
-            let pairs = s.metrics.get("frame_count").map_or(1.0, |n| (n - 1.0).max(0.0));
+            // Frame-weighted dimensions weigh each video by its frame pairs (frame_count − 1);
+            // without frame_count VBench's aggregation cannot be reproduced, so none is given.
+            let pairs = match (d.aggregation, s.metrics.get("frame_count")) {
+                (FrameWeighted, Some(n)) => (n - 1.0).max(0.0),
+                (FrameWeighted, None) => {
+                    unweighted = true;
+                    continue;
+                }
+                (VideoMean, _) => 1.0,
+            };
             prompts.entry(s.cluster.as_str()).or_default().push((v, pairs));
         }
-        if prompts.is_empty() {
+        if unweighted {
+            unmeasured
+                .insert(d.name, format!("VBench weighs {} by frames: the suite must also score frame_count", d.name));
+        } else if prompts.is_empty() {
             let why = results
                 .samples
                 .iter()

@@ -53,6 +53,19 @@ struct Ctx {
     complete: bool,
 }
 
+/// The samples shown as failure examples: each case's first seed that failed to generate or
+/// failed a check, in results order, at most `max` (what the page needs pictures of).
+pub fn example_keys(results: &Results, max: usize) -> Vec<crate::results::SampleKey> {
+    results
+        .samples
+        .iter()
+        .filter(|s| s.seed_idx == 0)
+        .filter(|s| s.status != "ok" || s.details.values().any(|d| crate::results::failures(d).next().is_some()))
+        .take(max)
+        .map(crate::results::Sample::key)
+        .collect()
+}
+
 pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usize) -> Result<String, RenderError> {
     let mut capabilities = Vec::new();
     let mut bars = Vec::new();
@@ -84,6 +97,7 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
     // (probe, kind) → (samples, the first reason of that kind).
     let mut taxonomy: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
     let mut examples = Vec::new();
+    let shown = example_keys(results, max_examples);
     for s in &results.samples {
         let mut reasons = Vec::new();
         if s.status != "ok" {
@@ -100,7 +114,7 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
                 reasons.push(format!("{probe}: {kind} — {reason}"));
             }
         }
-        if !reasons.is_empty() && s.seed_idx == 0 && examples.len() < max_examples {
+        if shown.contains(&s.key()) {
             examples.push(Example {
                 label: format!("{}/{}", s.suite, s.case_id),
                 prompt: s.prompt.clone(),
