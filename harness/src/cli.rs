@@ -149,8 +149,8 @@ pub enum Command {
         /// Write the statistics of A to this .vvstats file for reuse.
         #[arg(long)]
         save_stats: Option<PathBuf>,
-        /// Groups per set of the jackknife behind the 95% CIs (a group of videos is left out of
-        /// one set at a time; no video is ever duplicated); 0 = no interval.
+        /// Groups per set of the jackknife behind the 95% CIs (one or two groups of videos are
+        /// left out at a time; no video is ever duplicated); at least 4, 0 = no interval.
         #[arg(long, default_value_t = videval_metrics::distribution::interval::GROUPS)]
         jackknife_groups: usize,
         #[arg(long, default_value_t = 0)]

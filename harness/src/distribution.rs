@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use videval_metrics::Video;
-use videval_metrics::distribution::interval::{self, Scale, jackknife_se};
+use videval_metrics::distribution::interval;
 use videval_metrics::distribution::{
     self as dist, FeatureStats, Features, Interval, Kvd, frechet_distance, kvd, sample_size_warnings, stats_file,
 };
@@ -334,6 +334,13 @@ pub struct FvdArgs<'a> {
 }
 
 pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
+    if (1..interval::MIN_GROUPS).contains(&args.jackknife_groups) {
+        return Err(Error::Config(format!(
+            "--jackknife-groups {}: expected 0 (no interval) or at least {}",
+            args.jackknife_groups,
+            interval::MIN_GROUPS
+        )));
+    }
     let net = VideoNet::load(args.extractor, args.weights)?;
     let (fvd_name, kvd_name) = net.names();
     let a = side(args.a, &net)?;
@@ -345,36 +352,14 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     let value = frechet_distance(a.stats(), b.stats()).map_err(bad)?;
     let (interval, kvd_value, kvd_interval) = match (&a, &b) {
         (Side::Videos { features: fa, .. }, Side::Videos { features: fb, .. }) => {
-            let contract = a.stats().contract.clone();
-            let fd = |x: &Features, y: &Features| {
-                let sx = FeatureStats::from_features(x, contract.clone())?;
-                let sy = FeatureStats::from_features(y, contract.clone())?;
-                frechet_distance(&sx, &sy)
-            };
             let groups = args.jackknife_groups;
-            let interval = if groups >= 2 {
-                jackknife_se(fa, fb, groups, 2, args.seed, fd).map_err(bad)?.map(|(se, g)| {
-                    let (lower, upper) = interval::interval(value, se, 0.95, Scale::Log);
-                    Interval {
-                        level: 0.95,
-                        lower,
-                        upper,
-                        standard_error: se,
-                        groups: g,
-                        seed: args.seed,
-                        method: format!("grouped jackknife ({} + {} groups), log-normal interval", g[0], g[1]),
-                        target: "the expected distance at these N (the finite-N upward bias is not removed: \
-                                 compare at equal N)"
-                            .into(),
-                    }
-                })
+            let (interval, kvd_interval) = if groups > 0 {
+                (
+                    interval::frechet_interval(fa, fb, groups, 0.95, args.seed).map_err(bad)?.map(|(_, i)| i),
+                    interval::kvd_interval(fa, fb, groups, 0.95, args.seed).map_err(bad)?.map(|(_, i)| i),
+                )
             } else {
-                None
-            };
-            let kvd_interval = if groups >= 2 {
-                interval::kvd_interval(fa, fb, 0.95, args.seed).map_err(bad)?.map(|(_, i)| i)
-            } else {
-                None
+                (None, None)
             };
             (interval, Some(kvd(fa, fb, 100, 1000, args.seed).map_err(bad)?), kvd_interval)
         }

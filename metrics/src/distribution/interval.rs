@@ -1,12 +1,30 @@
-//! Intervals for two-sample distribution distances, by a grouped delete-a-group jackknife.
+//! Intervals for two-sample distribution distances, by a grouped jackknife whose Efron–Stein
+//! excess is estimated and removed.
 //!
 //! A percentile bootstrap does not work for these statistics: resampling with replacement puts
 //! duplicate videos in a set, which shrinks its spread and inflates the Fréchet distance, so the
 //! bootstrap distribution sits above the estimate (FVD-W 0.0054 with a "CI" of 0.0070–0.0743).
 //! The jackknife never duplicates: each set is split into `G` groups (a seeded shuffle), the
 //! statistic is recomputed with one group left out of one set, and the spread of those values
-//! gives the standard error, `var = Σ_sets (G−1)/G · Σ_g (θ₋g − θ̄)²`. Every recomputation sees
-//! the same sample size, so the finite-N bias is common to all and does not enter the spread.
+//! gives the variance, `J = Σ_sets (G−1)/G · Σ_g (θ₋g − θ̄)²`.
+//!
+//! The plain jackknife is conservative (Efron & Stein 1981): in the ANOVA decomposition of the
+//! statistic over the groups, it counts each second-order (pairwise interaction) part twice.
+//! The distances here are far from linear — the unbiased MMD² is a degenerate U-statistic when
+//! the two distributions agree, the Fréchet distance carries trace terms of order d/N — so at
+//! the sizes users have (72 videos, 128-d) the plain intervals covered 99–100% instead of 95%.
+//! The interactions are measured directly with two groups left out: within a set,
+//! `D = G·θ − (G−1)(θ₋i + θ₋j) + (G−2)θ₋ij` (zero for any statistic linear in the groups), across
+//! the sets `D = (G_a−1)(G_b−1)(θ − θ₋ai − θ₋bj + θ₋ai,bj)`. For a quadratic statistic,
+//! `V_aa = (G−3)/(G²(G−1)) Σ D²` and `V_ab = Σ D²/(G_a G_b (G_a−1)(G_b−1))` are unbiased for the
+//! interaction variances, and the jackknife holds `2(G−1)/(G−2)` times the within-set ones and
+//! twice the cross one, so
+//! `var = J − G_a/(G_a−2)·V_aa − G_b/(G_b−2)·V_bb − V_ab`, kept above the smallest value the
+//! decomposition allows, `J·(G−2)/(2(G−1))` (every part an interaction); a negative estimated
+//! excess (noise, when there is little interaction) is not cut off, which would bias it.
+//! When there are more pairs than [`MAX_PAIRS`] of a kind, a seeded sample of that many stands
+//! for them (the sum scaled up). Every recomputation sees nearly the same sample size, so the
+//! finite-N bias is common to all and does not enter the spread.
 //!
 //! What the interval covers: for the Fréchet distance, the expected value of the statistic at
 //! these sample sizes — the quantity FVD comparisons use (at equal N); FVD at finite N is biased
@@ -21,11 +39,19 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{DistributionError, Features};
-use crate::stats::paired::normal_quantile;
+use super::{Contract, DistributionError, FeatureStats, Features, frechet_distance};
+use crate::stats::bootstrap::student_t_two_sided;
 
 /// Groups each set is split into.
 pub const GROUPS: usize = 20;
+
+/// The most two-groups-left-out recomputations of each kind (within A, within B, across): beyond
+/// it, a seeded sample of the pairs stands for all of them.
+pub const MAX_PAIRS: usize = 100;
+
+/// The fewest groups per set: no interval from fewer than 5 clusters (the project's floor for
+/// every interval; the interaction estimate itself needs `G ≥ 4`).
+pub const MIN_GROUPS: usize = 5;
 
 /// An interval for a two-sample distance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +60,9 @@ pub struct Interval {
     pub lower: f64,
     pub upper: f64,
     pub standard_error: f64,
+    /// Of the standard error (the interval uses Student's t with them).
+    #[serde(default)]
+    pub degrees_of_freedom: f64,
     /// Groups of set A and of set B.
     pub groups: [usize; 2],
     pub seed: u64,
@@ -51,150 +80,385 @@ pub enum Scale {
     Log,
 }
 
-/// `0..n` shuffled by `rng` and cut into `g` groups whose sizes differ by at most one.
+/// `0..n` shuffled by `rng` and cut into `g` groups of `n / g` rows, then one more holding the
+/// `n mod g` rows left over, which is never left out.
 fn partition(n: usize, g: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(rng);
-    (0..g).map(|k| idx[k * n / g..(k + 1) * n / g].to_vec()).collect()
+    let m = n / g;
+    let mut groups: Vec<Vec<usize>> = (0..g).map(|k| idx[k * m..(k + 1) * m].to_vec()).collect();
+    groups.push(idx[g * m..].to_vec());
+    groups
 }
 
-fn without(n: usize, group: &[usize]) -> Vec<usize> {
-    let mut keep = vec![true; n];
-    group.iter().for_each(|&i| keep[i] = false);
-    (0..n).filter(|&i| keep[i]).collect()
+/// The group count for a set of `n` rows when `groups` are asked for: of `groups/2 ..= groups`
+/// (at least [`MIN_GROUPS`]), the one leaving the fewest rows over, the larger on a tie. Groups
+/// must be of one size: a leave-out value's finite-N bias depends on how many rows it lost, and
+/// with sizes 3 and 4 that difference alone inflated the spread at 72 videos of 128-d features.
+fn group_count(n: usize, groups: usize) -> usize {
+    let g = groups.min(n);
+    (MIN_GROUPS.max(g / 2).min(g)..=g).min_by_key(|&k| (n % k, std::cmp::Reverse(k))).unwrap_or(g)
+}
+
+/// The groups each set gets when `groups` are asked for, or None when a set is too small to
+/// leave two groups out of and keep `min_rows` rows.
+fn group_counts(na: usize, nb: usize, groups: usize, min_rows: usize) -> Option<(usize, usize)> {
+    let (ga, gb) = (group_count(na, groups), group_count(nb, groups));
+    let fits = |n: usize, g: usize| g >= MIN_GROUPS && n >= min_rows + 2 * (n / g);
+    (fits(na, ga) && fits(nb, gb)).then_some((ga, gb))
+}
+
+/// The variance of a statistic over all `n` rows from one whose recomputations kept the `n mod
+/// g` rows left over: those rows' share, scaled in (at most a few percent).
+fn left_over_scale(n: usize, g: usize) -> f64 {
+    n as f64 / (n - n % g) as f64
+}
+
+/// All pairs `i < j` of `0..g`, or a seeded sample of [`MAX_PAIRS`] of them.
+fn within_pairs(g: usize, rng: &mut ChaCha8Rng) -> (Vec<(usize, usize)>, f64) {
+    let all: Vec<(usize, usize)> = (0..g).flat_map(|i| (i + 1..g).map(move |j| (i, j))).collect();
+    sample_pairs(all, rng)
+}
+
+fn sample_pairs(mut all: Vec<(usize, usize)>, rng: &mut ChaCha8Rng) -> (Vec<(usize, usize)>, f64) {
+    let total = all.len() as f64;
+    if all.len() > MAX_PAIRS {
+        all.shuffle(rng);
+        all.truncate(MAX_PAIRS);
+    }
+    let scale = total / all.len() as f64;
+    (all, scale)
+}
+
+fn sum_sq(v: impl Iterator<Item = f64>) -> f64 {
+    v.map(|x| x * x).sum()
+}
+
+/// `Σ (x − x̄)²` scaled by `n/(n−1)`: the sum of squares of zero-mean terms, less any part
+/// common to all of them. An interaction has mean zero; what all pairs share is the finite-N
+/// bias's curvature in the two sample sizes (with fewer videos than dimensions the Fréchet
+/// distance has a kink where the two sets' ranks cross), not variance.
+fn centred_sum_sq(x: &[f64]) -> f64 {
+    if x.len() < 2 {
+        return 0.0;
+    }
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    sum_sq(x.iter().map(|v| v - mean)) * n / (n - 1.0)
 }
 
 /// The jackknife variance of one set's leave-a-group-out values.
 fn spread(values: &[f64]) -> f64 {
     let g = values.len() as f64;
     let mean = values.iter().sum::<f64>() / g;
-    (g - 1.0) / g * values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>()
+    (g - 1.0) / g * sum_sq(values.iter().map(|v| v - mean))
 }
 
-/// The jackknife standard error of `stat(a, b)` with `groups` groups per set (fewer when a set
-/// is smaller), or None when a set is too small to leave a group out of (`min_rows` must stay).
-pub fn jackknife_se<F>(
+/// What the recomputations say about a statistic's sampling distribution.
+#[derive(Debug, Clone, Copy)]
+struct Spread {
+    /// The jackknife variance less its Efron–Stein excess.
+    variance: f64,
+    /// The plain jackknife variance (the tests compare against it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    jackknife: f64,
+    /// Degrees of freedom of the variance (Welch–Satterthwaite over the two sets' jackknife
+    /// terms, `G − 1` each).
+    df: f64,
+}
+
+/// The spread of a two-sample statistic from its values with groups left out:
+/// `eval(out_a, out_b)` is the statistic with the groups `out_a` of A and `out_b` of B left out.
+fn corrected_variance<E>(ga: usize, gb: usize, rng: &mut ChaCha8Rng, eval: E) -> Result<Spread, DistributionError>
+where
+    E: Fn(&[usize], &[usize]) -> Result<f64, DistributionError> + Sync,
+{
+    let (paa, saa) = within_pairs(ga, rng);
+    let (pbb, sbb) = within_pairs(gb, rng);
+    let (pab, sab) = sample_pairs((0..ga).flat_map(|i| (0..gb).map(move |j| (i, j))).collect(), rng);
+    // Every recomputation, in a fixed order (the values do not depend on the thread count).
+    let mut jobs: Vec<(Vec<usize>, Vec<usize>)> = vec![(vec![], vec![])];
+    jobs.extend((0..ga).map(|i| (vec![i], vec![])));
+    jobs.extend((0..gb).map(|j| (vec![], vec![j])));
+    jobs.extend(paa.iter().map(|&(i, j)| (vec![i, j], vec![])));
+    jobs.extend(pbb.iter().map(|&(i, j)| (vec![], vec![i, j])));
+    jobs.extend(pab.iter().map(|&(i, j)| (vec![i], vec![j])));
+    let v: Vec<f64> = jobs.par_iter().map(|(oa, ob)| eval(oa, ob)).collect::<Result<_, _>>()?;
+    let theta = v[0];
+    let (one_a, rest) = v[1..].split_at(ga);
+    let (one_b, rest) = rest.split_at(gb);
+    let (two_a, rest) = rest.split_at(paa.len());
+    let (two_b, cross) = rest.split_at(pbb.len());
+    let jack = spread(one_a) + spread(one_b);
+    let within = |g: usize, one: &[f64], pairs: &[(usize, usize)], two: &[f64], scale: f64| {
+        let gf = g as f64;
+        let d: Vec<f64> = pairs
+            .iter()
+            .zip(two)
+            .map(|(&(i, j), t)| gf * theta - (gf - 1.0) * (one[i] + one[j]) + (gf - 2.0) * t)
+            .collect();
+        gf / (gf - 2.0) * (gf - 3.0) / (gf * gf * (gf - 1.0)) * centred_sum_sq(&d) * scale
+    };
+    let (fa, fb) = (ga as f64, gb as f64);
+    let d: Vec<f64> =
+        pab.iter().zip(cross).map(|(&(i, j), t)| (fa - 1.0) * (fb - 1.0) * (theta - one_a[i] - one_b[j] + t)).collect();
+    let across = centred_sum_sq(&d) * sab / (fa * fb * (fa - 1.0) * (fb - 1.0));
+    let excess = within(ga, one_a, &paa, two_a, saa) + within(gb, one_b, &pbb, two_b, sbb) + across;
+    let g = ga.min(gb) as f64;
+    let floor = jack * (g - 2.0) / (2.0 * (g - 1.0));
+    let (ja, jb) = (spread(one_a), spread(one_b));
+    let df = if jack > 0.0 { jack * jack / (ja * ja / (fa - 1.0) + jb * jb / (fb - 1.0)) } else { fa + fb - 2.0 };
+    Ok(Spread { variance: (jack - excess).max(floor), jackknife: jack, df })
+}
+
+/// The interval `estimate ± critical·se` on the given scale.
+pub fn interval(estimate: f64, se: f64, critical: f64, scale: Scale) -> (f64, f64) {
+    match scale {
+        Scale::Log if estimate > 0.0 => {
+            (estimate * (-critical * se / estimate).exp(), estimate * (critical * se / estimate).exp())
+        }
+        _ => (estimate - critical * se, estimate + critical * se),
+    }
+}
+
+/// The interval of a statistic with the given spread, at `level`, with Student's t critical
+/// value for the variance's degrees of freedom: with a few groups the variance is itself
+/// uncertain (Rust & Rao 1996 use t with G − 1 for the delete-a-group jackknife).
+fn finish(
+    estimate: f64,
+    spread: Spread,
+    [na, nb]: [usize; 2],
+    groups: [usize; 2],
+    level: f64,
+    scale: Scale,
+    seed: u64,
+) -> Interval {
+    let se = (spread.variance * left_over_scale(na, groups[0]).max(left_over_scale(nb, groups[1]))).sqrt();
+    let critical = student_t_two_sided(level, spread.df);
+    let (lower, upper) = interval(estimate, se, critical, scale);
+    let [ga, gb] = groups;
+    let shape = match scale {
+        Scale::Log => "log-normal",
+        Scale::Linear => "linear",
+    };
+    Interval {
+        level,
+        lower,
+        upper,
+        standard_error: se,
+        degrees_of_freedom: spread.df,
+        groups,
+        seed,
+        method: format!(
+            "grouped jackknife ({ga} + {gb} groups) less its Efron–Stein excess (two groups left out), {shape} \
+             interval with t at {:.1} degrees of freedom",
+            spread.df
+        ),
+        target: String::new(),
+    }
+}
+
+/// A set's first and second moments per group, centred at the set's mean, from which the
+/// statistics of the set with any groups left out are had in `O(d²)` per group.
+struct GroupMoments {
+    centre: Vec<f64>,
+    counts: Vec<usize>,
+    sums: Vec<Vec<f64>>,
+    /// Per group `Σ x xᵀ` of the centred rows, `d × d` row-major.
+    squares: Vec<Vec<f64>>,
+    total_sum: Vec<f64>,
+    total_square: Vec<f64>,
+}
+
+/// The most memory the group moments may take before the statistics are recomputed from rows.
+const MOMENT_BYTES: usize = 512 << 20;
+
+impl GroupMoments {
+    fn new(f: &Features, groups: &[Vec<usize>]) -> Self {
+        let d = f.dim();
+        let mut centre = vec![0.0; d];
+        for i in 0..f.n() {
+            centre.iter_mut().zip(f.row(i)).for_each(|(c, v)| *c += v);
+        }
+        centre.iter_mut().for_each(|c| *c /= f.n() as f64);
+        let per_group: Vec<(Vec<f64>, Vec<f64>)> = groups
+            .par_iter()
+            .map(|g| {
+                let mut sum = vec![0.0; d];
+                let mut sq = vec![0.0; d * d];
+                let mut x = vec![0.0; d];
+                for &i in g {
+                    x.iter_mut().zip(f.row(i).iter().zip(&centre)).for_each(|(x, (v, c))| *x = v - c);
+                    sum.iter_mut().zip(&x).for_each(|(s, v)| *s += v);
+                    for (r, &xr) in x.iter().enumerate() {
+                        sq[r * d..(r + 1) * d].iter_mut().zip(&x).for_each(|(s, v)| *s += xr * v);
+                    }
+                }
+                (sum, sq)
+            })
+            .collect();
+        let mut total_sum = vec![0.0; d];
+        let mut total_square = vec![0.0; d * d];
+        for (s, q) in &per_group {
+            total_sum.iter_mut().zip(s).for_each(|(t, v)| *t += v);
+            total_square.iter_mut().zip(q).for_each(|(t, v)| *t += v);
+        }
+        let (sums, squares) = per_group.into_iter().unzip();
+        Self { centre, counts: groups.iter().map(Vec::len).collect(), sums, squares, total_sum, total_square }
+    }
+
+    /// Mean and covariance (divisor `n − 1`) of the set without the groups `out`.
+    fn stats(&self, out: &[usize], contract: &Contract) -> FeatureStats {
+        let d = self.centre.len();
+        let n = self.counts.iter().sum::<usize>() - out.iter().map(|&g| self.counts[g]).sum::<usize>();
+        let mut sum = self.total_sum.clone();
+        let mut sq = self.total_square.clone();
+        for &g in out {
+            sum.iter_mut().zip(&self.sums[g]).for_each(|(t, v)| *t -= v);
+            sq.iter_mut().zip(&self.squares[g]).for_each(|(t, v)| *t -= v);
+        }
+        let m: Vec<f64> = sum.iter().map(|s| s / n as f64).collect();
+        let scale = 1.0 / (n - 1) as f64;
+        for r in 0..d {
+            for c in 0..d {
+                sq[r * d + c] = (sq[r * d + c] - n as f64 * m[r] * m[c]) * scale;
+            }
+        }
+        let mean = m.iter().zip(&self.centre).map(|(m, c)| m + c).collect();
+        FeatureStats { contract: contract.clone(), n, mean, cov: sq }
+    }
+}
+
+/// The rows of `f` outside the groups `out`.
+fn rows_without(f: &Features, groups: &[Vec<usize>], out: &[usize]) -> Features {
+    let mut keep = vec![true; f.n()];
+    out.iter().flat_map(|&g| &groups[g]).for_each(|&i| keep[i] = false);
+    f.select(&(0..f.n()).filter(|&i| keep[i]).collect::<Vec<_>>())
+}
+
+/// The Fréchet distance of all rows with its interval (log-normal around the estimate: the
+/// distance is positive and its spread grows with its size). None when a set is too small to
+/// split into [`MIN_GROUPS`] groups and leave two out.
+pub fn frechet_interval(
     a: &Features,
     b: &Features,
     groups: usize,
-    min_rows: usize,
-    seed: u64,
-    stat: F,
-) -> Result<Option<(f64, [usize; 2])>, DistributionError>
-where
-    F: Fn(&Features, &Features) -> Result<f64, DistributionError> + Sync,
-{
-    let (ga, gb) = (groups.min(a.n()), groups.min(b.n()));
-    let too_small = |n: usize, g: usize| g < 2 || n - n.div_ceil(g) < min_rows;
-    if too_small(a.n(), ga) || too_small(b.n(), gb) {
-        return Ok(None);
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (pa, pb) = (partition(a.n(), ga, &mut rng), partition(b.n(), gb, &mut rng));
-    let va: Vec<f64> = pa.par_iter().map(|g| stat(&a.select(&without(a.n(), g)), b)).collect::<Result<_, _>>()?;
-    let vb: Vec<f64> = pb.par_iter().map(|g| stat(a, &b.select(&without(b.n(), g)))).collect::<Result<_, _>>()?;
-    Ok(Some(((spread(&va) + spread(&vb)).sqrt(), [ga, gb])))
-}
-
-/// The interval at `level` around `estimate` with standard error `se`.
-pub fn interval(estimate: f64, se: f64, level: f64, scale: Scale) -> (f64, f64) {
-    let z = normal_quantile(0.5 + level / 2.0);
-    match scale {
-        Scale::Log if estimate > 0.0 => (estimate * (-z * se / estimate).exp(), estimate * (z * se / estimate).exp()),
-        _ => (estimate - z * se, estimate + z * se),
-    }
-}
-
-/// The cubic-kernel sums of one pair of sets, from which the unbiased MMD² of any subsets that
-/// leave out a group is had without recomputing kernels.
-struct KernelSums {
-    kaa: Vec<f64>,
-    kbb: Vec<f64>,
-    kab: Vec<f64>,
-    na: usize,
-    nb: usize,
-}
-
-fn gram(x: &Features, y: &Features) -> Vec<f64> {
-    let d = x.dim() as f64;
-    let to_mat = |f: &Features| faer::Mat::<f64>::from_fn(f.n(), f.dim(), |i, j| f.row(i)[j]);
-    let (mx, my) = (to_mat(x), to_mat(y));
-    let p = &mx * my.transpose();
-    let mut out = Vec::with_capacity(x.n() * y.n());
-    for i in 0..x.n() {
-        for j in 0..y.n() {
-            out.push((p[(i, j)] / d + 1.0).powi(3));
-        }
-    }
-    out
-}
-
-impl KernelSums {
-    fn new(a: &Features, b: &Features) -> Self {
-        Self { kaa: gram(a, a), kbb: gram(b, b), kab: gram(a, b), na: a.n(), nb: b.n() }
-    }
-
-    /// Unbiased MMD² over the rows `ia` of A and `ib` of B (sizes ≥ 2; unequal allowed):
-    /// `Σ_{i≠j} k(a,a)/(m(m−1)) + Σ_{i≠j} k(b,b)/(n(n−1)) − 2 Σ k(a,b)/(mn)`.
-    fn mmd2(&self, ia: &[usize], ib: &[usize]) -> f64 {
-        let within = |k: &[f64], n: usize, idx: &[usize]| {
-            let mut s = 0.0;
-            for &i in idx {
-                let row = &k[i * n..(i + 1) * n];
-                s += idx.iter().map(|&j| row[j]).sum::<f64>() - row[i];
-            }
-            s / (idx.len() as f64 * (idx.len() as f64 - 1.0))
-        };
-        let mut cross = 0.0;
-        for &i in ia {
-            let row = &self.kab[i * self.nb..(i + 1) * self.nb];
-            cross += ib.iter().map(|&j| row[j]).sum::<f64>();
-        }
-        within(&self.kaa, self.na, ia) + within(&self.kbb, self.nb, ib)
-            - 2.0 * cross / (ia.len() as f64 * ib.len() as f64)
-    }
-}
-
-/// The largest set KVD's interval is computed for: its kernel matrices hold n² values each.
-pub const MAX_KERNEL_ROWS: usize = 4096;
-
-/// KVD over all rows with its jackknife interval (linear scale: the estimator is unbiased and
-/// may be negative). None when a set has fewer than 4 rows or more than [`MAX_KERNEL_ROWS`].
-pub fn kvd_interval(
-    a: &Features,
-    b: &Features,
     level: f64,
     seed: u64,
 ) -> Result<Option<(f64, Interval)>, DistributionError> {
     if a.dim() != b.dim() {
         return Err(DistributionError::DimMismatch { a: a.dim(), b: b.dim() });
     }
-    if a.n().min(b.n()) < 4 || a.n().max(b.n()) > MAX_KERNEL_ROWS {
-        return Ok(None);
-    }
-    let k = KernelSums::new(a, b);
-    let (all_a, all_b): (Vec<usize>, Vec<usize>) = ((0..a.n()).collect(), (0..b.n()).collect());
-    let estimate = k.mmd2(&all_a, &all_b);
-    let (ga, gb) = (GROUPS.min(a.n()), GROUPS.min(b.n()));
+    let Some((ga, gb)) = group_counts(a.n(), b.n(), groups, 2) else { return Ok(None) };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (pa, pb) = (partition(a.n(), ga, &mut rng), partition(b.n(), gb, &mut rng));
-    let va: Vec<f64> = pa.iter().map(|g| k.mmd2(&without(a.n(), g), &all_b)).collect();
-    let vb: Vec<f64> = pb.iter().map(|g| k.mmd2(&all_a, &without(b.n(), g))).collect();
-    let se = (spread(&va) + spread(&vb)).sqrt();
-    let (lower, upper) = interval(estimate, se, level, Scale::Linear);
-    Ok(Some((
-        estimate,
-        Interval {
-            level,
-            lower,
-            upper,
-            standard_error: se,
-            groups: [ga, gb],
-            seed,
-            method: format!("grouped jackknife ({ga} + {gb} groups), normal interval"),
-            target: "the population MMD² (the estimator is unbiased)".into(),
-        },
-    )))
+    let contract = Contract { extractor: String::new(), preprocess: String::new() };
+    let d = a.dim();
+    let fits = (ga + gb + 2) * d * d * 8 <= MOMENT_BYTES;
+    let (ma, mb) = if fits { (Some(GroupMoments::new(a, &pa)), Some(GroupMoments::new(b, &pb))) } else { (None, None) };
+    let side = |f: &Features, m: &Option<GroupMoments>, p: &[Vec<usize>], out: &[usize]| match m {
+        Some(m) => Ok(m.stats(out, &contract)),
+        None => FeatureStats::from_features(&rows_without(f, p, out), contract.clone()),
+    };
+    let eval = |oa: &[usize], ob: &[usize]| frechet_distance(&side(a, &ma, &pa, oa)?, &side(b, &mb, &pb, ob)?);
+    let estimate = eval(&[], &[])?;
+    let spread = corrected_variance(ga, gb, &mut rng, eval)?;
+    let mut i = finish(estimate, spread, [a.n(), b.n()], [ga, gb], level, Scale::Log, seed);
+    i.target = "the expected distance at these N (the finite-N upward bias is not removed: compare at equal N)".into();
+    Ok(Some((estimate, i)))
+}
+
+fn gram(x: &Features, y: &Features) -> faer::Mat<f64> {
+    let d = x.dim() as f64;
+    let to_mat = |f: &Features| faer::Mat::<f64>::from_fn(f.n(), f.dim(), |i, j| f.row(i)[j]);
+    let (mx, my) = (to_mat(x), to_mat(y));
+    let p = &mx * my.transpose();
+    faer::Mat::from_fn(x.n(), y.n(), |i, j| (p[(i, j)] / d + 1.0).powi(3))
+}
+
+/// The cubic-kernel sums between the groups of two sets (within-set sums without the diagonal),
+/// from which the unbiased MMD² with any groups left out is had in `O(G²)`.
+struct KernelBlocks {
+    aa: Vec<f64>,
+    bb: Vec<f64>,
+    ab: Vec<f64>,
+    count_a: Vec<usize>,
+    count_b: Vec<usize>,
+}
+
+fn block_sums(k: &faer::Mat<f64>, gx: &[Vec<usize>], gy: &[Vec<usize>], skip_diagonal: bool) -> Vec<f64> {
+    let mut out = Vec::with_capacity(gx.len() * gy.len());
+    for p in gx {
+        for q in gy {
+            let mut s = 0.0;
+            for &i in p {
+                for &j in q {
+                    if !(skip_diagonal && i == j) {
+                        s += k[(i, j)];
+                    }
+                }
+            }
+            out.push(s);
+        }
+    }
+    out
+}
+
+impl KernelBlocks {
+    fn new(a: &Features, b: &Features, pa: &[Vec<usize>], pb: &[Vec<usize>]) -> Self {
+        Self {
+            aa: block_sums(&gram(a, a), pa, pa, true),
+            bb: block_sums(&gram(b, b), pb, pb, true),
+            ab: block_sums(&gram(a, b), pa, pb, false),
+            count_a: pa.iter().map(Vec::len).collect(),
+            count_b: pb.iter().map(Vec::len).collect(),
+        }
+    }
+
+    /// Unbiased MMD² with the groups `out_a` of A and `out_b` of B left out:
+    /// `Σ_{i≠j} k(a,a)/(m(m−1)) + Σ_{i≠j} k(b,b)/(n(n−1)) − 2 Σ k(a,b)/(mn)`.
+    fn mmd2(&self, out_a: &[usize], out_b: &[usize]) -> f64 {
+        let (ga, gb) = (self.count_a.len(), self.count_b.len());
+        let keep_a: Vec<usize> = (0..ga).filter(|g| !out_a.contains(g)).collect();
+        let keep_b: Vec<usize> = (0..gb).filter(|g| !out_b.contains(g)).collect();
+        let m = keep_a.iter().map(|&g| self.count_a[g]).sum::<usize>() as f64;
+        let n = keep_b.iter().map(|&g| self.count_b[g]).sum::<usize>() as f64;
+        let sum = |blocks: &[f64], cols: usize, rows: &[usize], keep: &[usize]| {
+            rows.iter().map(|&p| keep.iter().map(|&q| blocks[p * cols + q]).sum::<f64>()).sum::<f64>()
+        };
+        sum(&self.aa, ga, &keep_a, &keep_a) / (m * (m - 1.0)) + sum(&self.bb, gb, &keep_b, &keep_b) / (n * (n - 1.0))
+            - 2.0 * sum(&self.ab, gb, &keep_a, &keep_b) / (m * n)
+    }
+}
+
+/// The largest set KVD's interval is computed for: its kernel matrices hold n² values each.
+pub const MAX_KERNEL_ROWS: usize = 4096;
+
+/// KVD over all rows with its interval (linear scale: the estimator is unbiased and may be
+/// negative). None when a set is too small to split into [`MIN_GROUPS`] groups and leave two
+/// out, or has more than [`MAX_KERNEL_ROWS`] rows.
+pub fn kvd_interval(
+    a: &Features,
+    b: &Features,
+    groups: usize,
+    level: f64,
+    seed: u64,
+) -> Result<Option<(f64, Interval)>, DistributionError> {
+    if a.dim() != b.dim() {
+        return Err(DistributionError::DimMismatch { a: a.dim(), b: b.dim() });
+    }
+    if a.n().max(b.n()) > MAX_KERNEL_ROWS {
+        return Ok(None);
+    }
+    let Some((ga, gb)) = group_counts(a.n(), b.n(), groups, 2) else { return Ok(None) };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (pa, pb) = (partition(a.n(), ga, &mut rng), partition(b.n(), gb, &mut rng));
+    let k = KernelBlocks::new(a, b, &pa, &pb);
+    let estimate = k.mmd2(&[], &[]);
+    let spread = corrected_variance(ga, gb, &mut rng, |oa, ob| Ok(k.mmd2(oa, ob)))?;
+    let mut i = finish(estimate, spread, [a.n(), b.n()], [ga, gb], level, Scale::Linear, seed);
+    i.target = "the population MMD² (the estimator is unbiased)".into();
+    Ok(Some((estimate, i)))
 }
 
 /// The feature sets the coverage simulations draw (`tests` below, the paired gate's simulations,
@@ -224,42 +488,117 @@ pub mod simulation {
 mod tests {
     use super::simulation::gaussian;
     use super::*;
-    use crate::distribution::{Contract, FeatureStats, frechet_distance};
+    use crate::distribution::kvd::mmd2_full;
 
     fn contract() -> Contract {
-        Contract { extractor: "test".into(), preprocess: "none".into() }
+        Contract { extractor: String::new(), preprocess: String::new() }
     }
 
-    fn fd(a: &Features, b: &Features) -> Result<f64, DistributionError> {
-        frechet_distance(&FeatureStats::from_features(a, contract())?, &FeatureStats::from_features(b, contract())?)
+    fn close(x: f64, y: f64, tol: f64) -> bool {
+        (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0)
     }
 
     #[test]
-    fn kernel_sums_match_the_direct_estimator_and_leave_groups_out_exactly() {
+    fn kernel_blocks_match_the_direct_estimator_and_leave_groups_out_exactly() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let (a, b) = (gaussian(&mut rng, 30, 5, 0.0, 1.0), gaussian(&mut rng, 30, 5, 0.3, 1.0));
-        let direct = super::super::kvd::mmd2_full(&a, &b).unwrap();
-        let k = KernelSums::new(&a, &b);
-        let all: Vec<usize> = (0..30).collect();
-        assert!((k.mmd2(&all, &all) - direct).abs() < 1e-10 * direct.abs().max(1.0));
-        // Leaving rows out through the sums equals recomputing on the smaller set.
-        let keep: Vec<usize> = (0..30).filter(|i| i % 3 != 0).collect();
-        let small = KernelSums::new(&a.select(&keep), &b).mmd2(&(0..20).collect::<Vec<_>>(), &all);
-        assert!((k.mmd2(&keep, &all) - small).abs() < 1e-10 * small.abs().max(1.0));
+        let (pa, pb) = (partition(30, 6, &mut rng), partition(30, 5, &mut rng));
+        let k = KernelBlocks::new(&a, &b, &pa, &pb);
+        assert!(close(k.mmd2(&[], &[]), mmd2_full(&a, &b).unwrap(), 1e-12));
+        // Leaving groups out through the blocks equals recomputing on the smaller sets (the
+        // unbiased estimator takes unequal sizes: compare with a single-group partition).
+        let (ra, rb) = (rows_without(&a, &pa, &[1, 4]), rows_without(&b, &pb, &[2]));
+        let whole = |n: usize| vec![(0..n).collect::<Vec<_>>()];
+        let direct = KernelBlocks::new(&ra, &rb, &whole(ra.n()), &whole(rb.n())).mmd2(&[], &[]);
+        assert!(close(k.mmd2(&[1, 4], &[2]), direct, 1e-12), "{} vs {direct}", k.mmd2(&[1, 4], &[2]));
+    }
+
+    #[test]
+    fn group_moments_give_the_statistics_of_the_rows_left() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        // Far from the origin: the moments are centred, so nothing cancels catastrophically.
+        let a = gaussian(&mut rng, 41, 6, 1e4, 1.0);
+        let p = partition(41, 7, &mut rng);
+        let m = GroupMoments::new(&a, &p);
+        for out in [vec![], vec![3], vec![0, 6]] {
+            let got = m.stats(&out, &contract());
+            let want = FeatureStats::from_features(&rows_without(&a, &p, &out), contract()).unwrap();
+            assert_eq!(got.n, want.n);
+            assert!(got.mean.iter().zip(&want.mean).all(|(x, y)| close(*x, *y, 1e-12)));
+            assert!(got.cov.iter().zip(&want.cov).all(|(x, y)| (x - y).abs() < 1e-9), "{out:?}");
+        }
+    }
+
+    #[test]
+    fn the_correction_vanishes_for_a_statistic_linear_in_the_groups() {
+        // θ = mean of A's kept group values − mean of B's: no interaction, so the estimated
+        // excess is zero (to rounding) and the variance is the plain jackknife's.
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let (x, y): (Vec<f64>, Vec<f64>) =
+            ((0..12).map(|i| (i * i % 7) as f64).collect(), (0..9).map(|i| (i % 4) as f64 * 1.5).collect());
+        let mean_without = |v: &[f64], out: &[usize]| {
+            let kept: Vec<f64> = (0..v.len()).filter(|i| !out.contains(i)).map(|i| v[i]).collect();
+            kept.iter().sum::<f64>() / kept.len() as f64
+        };
+        let Spread { variance: var, jackknife: jack, .. } =
+            corrected_variance(12, 9, &mut rng, |oa, ob| Ok(mean_without(&x, oa) - mean_without(&y, ob))).unwrap();
+        assert!(jack > 0.0 && close(var, jack, 1e-9), "{var} vs {jack}");
+        // The plain jackknife of a difference of means is the textbook variance.
+        let sem = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            v.iter().map(|t| (t - m).powi(2)).sum::<f64>() / ((v.len() - 1) * v.len()) as f64
+        };
+        assert!(close(jack, sem(&x) + sem(&y), 1e-12));
+    }
+
+    #[test]
+    fn the_correction_removes_the_doubled_interaction_of_a_degenerate_statistic() {
+        // θ = mean over kept pairs of A's groups of h(i, j), h zero-mean and independent across
+        // pairs: the true variance is σ²/C(G, 2) and the plain jackknife's expectation is
+        // 2(G−1)/(G−2) times it. Averaged over draws of h, the corrected variance is unbiased.
+        let g = 10;
+        let (mut corrected, mut plain) = (0.0, 0.0);
+        let draws = 400;
+        for r in 0..draws {
+            let mut rng = ChaCha8Rng::seed_from_u64(100 + r);
+            let h: Vec<f64> = (0..g * g).map(|_| simulation::normal(&mut rng)).collect();
+            let stat = |oa: &[usize], _: &[usize]| {
+                let kept: Vec<usize> = (0..g).filter(|i| !oa.contains(i)).collect();
+                let (mut s, mut c) = (0.0, 0.0);
+                for (p, &i) in kept.iter().enumerate() {
+                    for &j in &kept[p + 1..] {
+                        s += h[i * g + j];
+                        c += 1.0;
+                    }
+                }
+                Ok(s / c)
+            };
+            let Spread { variance: v, jackknife: j, .. } = corrected_variance(g, 4, &mut rng, stat).unwrap();
+            corrected += v / draws as f64;
+            plain += j / draws as f64;
+        }
+        let truth = 1.0 / (g * (g - 1) / 2) as f64;
+        let doubled = truth * 2.0 * (g - 1) as f64 / (g - 2) as f64;
+        assert!(close(plain, doubled, 0.08), "plain {plain} vs {doubled}");
+        assert!(close(corrected, truth, 0.12), "corrected {corrected} vs {truth}");
     }
 
     #[test]
     fn the_interval_brackets_its_estimate_and_small_sets_have_none() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let (a, b) = (gaussian(&mut rng, 72, 8, 0.0, 1.0), gaussian(&mut rng, 72, 8, 0.2, 1.1));
-        let est = fd(&a, &b).unwrap();
-        let (se, groups) = jackknife_se(&a, &b, GROUPS, 2, 9, fd).unwrap().unwrap();
-        assert_eq!(groups, [20, 20]);
-        let (lo, hi) = interval(est, se, 0.95, Scale::Log);
-        assert!(0.0 < lo && lo < est && est < hi, "{lo} {est} {hi}");
-        let tiny = a.select(&[0, 1, 2]);
-        assert_eq!(jackknife_se(&tiny, &b, GROUPS, 3, 9, fd).unwrap(), None);
-        assert!(kvd_interval(&tiny, &b, 0.95, 1).unwrap().is_none());
+        let (est, i) = frechet_interval(&a, &b, GROUPS, 0.95, 9).unwrap().unwrap();
+        let direct = frechet_distance(
+            &FeatureStats::from_features(&a, contract()).unwrap(),
+            &FeatureStats::from_features(&b, contract()).unwrap(),
+        )
+        .unwrap();
+        assert!(close(est, direct, 1e-10));
+        assert_eq!(i.groups, [18, 18], "72 rows: 18 groups of 4, none left over");
+        assert!(0.0 < i.lower && i.lower < est && est < i.upper, "{i:?}");
+        let tiny = a.select(&[0, 1, 2, 3]);
+        assert_eq!(frechet_interval(&tiny, &b, GROUPS, 0.95, 9).unwrap(), None);
+        assert!(kvd_interval(&tiny, &b, GROUPS, 0.95, 1).unwrap().is_none());
     }
 
     /// Coverage over `reps` simulated pairs of sets: the fraction of intervals that hold the
@@ -272,10 +611,9 @@ mod tests {
             let mut rng = ChaCha8Rng::seed_from_u64(1000 + r as u64);
             let a = gaussian(&mut rng, n, d, 0.0, 1.0);
             let b = gaussian(&mut rng, n, d, shift, scale);
-            let est = fd(&a, &b).unwrap();
-            let (se, _) = jackknife_se(&a, &b, GROUPS, 2, r as u64, fd).unwrap().unwrap();
-            fds.push((est, interval(est, se, 0.95, Scale::Log)));
-            let (k, i) = kvd_interval(&a, &b, 0.95, r as u64).unwrap().unwrap();
+            let (f, i) = frechet_interval(&a, &b, GROUPS, 0.95, r as u64).unwrap().unwrap();
+            fds.push((f, (i.lower, i.upper)));
+            let (k, i) = kvd_interval(&a, &b, GROUPS, 0.95, r as u64).unwrap().unwrap();
             kvds.push((k, (i.lower, i.upper)));
         }
         let cover = |v: &[(f64, (f64, f64))]| {
@@ -287,15 +625,19 @@ mod tests {
 
     #[test]
     fn simulated_coverage_of_the_95_percent_intervals_is_near_nominal() {
-        // 300 pairs per setting; the binomial sd of a coverage of 0.95 is 0.013, so [0.90, 0.99]
-        // fails only for a real miss (seeded: the figures are fixed on a machine — 0.967 / 0.953
-        // at N = 72 and 0.940 / 0.920 at N = 512 here). The jackknife is conservative for the
-        // Fréchet distance when d is large against N (examples/interval_coverage.rs).
-        for (n, d) in [(72, 8), (512, 8)] {
-            let (f, k) = coverage(n, d, 0.3, 1.2, 300);
-            eprintln!("N = {n}, d = {d}: FD coverage {f:.3}, KVD coverage {k:.3}");
-            assert!((0.90..=0.99).contains(&f), "FD coverage {f} at N = {n}");
-            assert!((0.90..=0.99).contains(&k), "KVD coverage {k} at N = {n}");
+        // 300 pairs per setting; the binomial sd of a coverage of 0.95 is 0.013, so the bounds
+        // are about three of them (seeded: the figures are fixed on a machine;
+        // examples/interval_coverage.rs has the larger table).
+        // The plain jackknife covered 0.99–1.0 in the same-distribution settings. KVD between a
+        // shifted and scaled pair at N = 72 has a heavy right tail (cubic kernel): the
+        // estimate and its standard error rise together, and its interval covers ~0.90.
+        for (n, d, shift, scale, kvd_floor) in
+            [(72, 8, 0.3, 1.2, 0.88), (72, 8, 0.0, 1.0, 0.91), (512, 8, 0.3, 1.2, 0.91), (512, 8, 0.0, 1.0, 0.91)]
+        {
+            let (f, k) = coverage(n, d, shift, scale, 300);
+            eprintln!("N = {n}, d = {d}, shift {shift}: FD coverage {f:.3}, KVD coverage {k:.3}");
+            assert!((0.91..=0.985).contains(&f), "FD coverage {f} at N = {n}, shift {shift}");
+            assert!((kvd_floor..=0.985).contains(&k), "KVD coverage {k} at N = {n}, shift {shift}");
         }
     }
 }

@@ -227,6 +227,13 @@ pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
+/// The two-sided critical value of Student's t with `df` degrees of freedom (fractional allowed):
+/// `P(|T| ≤ t) = level`. From `P(|T| > t) = I_x(df/2, 1/2)` with `x = df/(df + t²)`.
+pub fn student_t_two_sided(level: f64, df: f64) -> f64 {
+    let x = beta_quantile(1.0 - level, df / 2.0, 0.5);
+    (df * (1.0 - x) / x).sqrt()
+}
+
 /// Linear interpolation between order statistics (Hyndman–Fan type 7, numpy's default).
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     assert!(!sorted.is_empty(), "quantile of an empty sample");
@@ -238,6 +245,16 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn student_t_critical_values_match_tables() {
+        // scipy.stats.t.ppf(0.975, df)
+        for (df, t) in [(1.0, 12.706_204_736), (3.0, 3.182_446_305), (10.0, 2.228_138_852), (37.5, 2.025_280_941)] {
+            let got = student_t_two_sided(0.95, df);
+            assert!((got - t).abs() < 1e-6 * t, "df {df}: {got} vs {t}");
+        }
+        assert!((student_t_two_sided(0.95, 1e7) - 1.959_964).abs() < 1e-5);
+    }
 
     fn bounds(e: &Estimate) -> [f64; 2] {
         e.interval.expect("an interval")
