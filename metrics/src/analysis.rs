@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::flow::{self, Gray};
+use crate::flow::{self, Gray, Level};
 use crate::preprocess::{Filter, resize_plane};
 use crate::registry::MetricError;
 use crate::video::{Video, VideoError};
@@ -51,7 +51,7 @@ pub fn flow_size(w: u32, h: u32) -> (u32, u32) {
 struct Slot {
     rgb: Vec<u8>,
     /// Luma at the analysis size and its pyramid, made on first demand.
-    pyramid: Option<Arc<Vec<Gray>>>,
+    pyramid: Option<Arc<Vec<Level>>>,
 }
 
 /// The frames a streaming metric can see: the newest [`WINDOW`] frames of the clip, with shared
@@ -144,7 +144,7 @@ impl Window {
 
     /// Luma pyramid at the analysis size of the frame `back` frames before the newest; level 0
     /// is the full analysis size.
-    pub fn pyramid(&mut self, back: usize) -> Option<Arc<Vec<Gray>>> {
+    pub fn pyramid(&mut self, back: usize) -> Option<Arc<Vec<Level>>> {
         let i = self.slot(back)?;
         let (w, h, fw, fh) = (self.width, self.height, self.flow_w, self.flow_h);
         let slot = &mut self.slots[i];
@@ -176,7 +176,7 @@ impl Window {
             return Some(Arc::clone(v));
         }
         let (pa, pb) = (self.pyramid(back)?, self.pyramid(0)?);
-        let stride = MIN_STRIDE.max(pa[0].w.min(pa[0].h) / 32);
+        let stride = MIN_STRIDE.max(pa[0].image.w.min(pa[0].image.h) / 32);
         let vectors: Vec<_> = flow::dense_checked_pyramids(&pa, &pb, stride, MARGIN, MAX_FB)
             .into_iter()
             .filter_map(|(x, y, f)| f.map(|f| (x, y, f[0], f[1])))

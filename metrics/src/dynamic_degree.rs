@@ -6,6 +6,9 @@
 //!
 //! Version 2: flow at the analysis size (a short side above 256 is reduced to 256 first);
 //! clips with a short side of 256 or less score as in version 1.
+//! Version 3: Lucas–Kanade interpolates each window with one set of bilinear weights and
+//! precomputed gradients, sums in eight partial sums, and stops refining at a 0.01-px step
+//! (OpenCV's criterion; it was 0.001): values move by up to 6e-5 relative, 14× faster.
 
 use crate::analysis::{Accumulator, Window};
 use crate::registry::{Direction, Metric, MetricError, Reads};
@@ -17,7 +20,7 @@ impl Metric for DynamicDegree {
         "dynamic_degree"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn description(&self) -> &'static str {
         "Mean over frame pairs of the 95th-percentile flow magnitude, in pixels at a 256-px short side (0 = frozen); luma, flow at ≤ 256-px short side."

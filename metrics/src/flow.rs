@@ -48,60 +48,162 @@ impl Gray {
         let (w, h) = ((self.w / 2).max(1), (self.h / 2).max(1));
         let mut data = Vec::with_capacity(w * h);
         for y in 0..h {
+            let (y0, y1) = ((2 * y).min(self.h - 1), (2 * y + 1).min(self.h - 1));
+            let (r0, r1) = (&self.data[y0 * self.w..][..self.w], &self.data[y1 * self.w..][..self.w]);
             for x in 0..w {
-                let (sx, sy) = (2 * x as isize, 2 * y as isize);
-                data.push(
-                    0.25 * (self.at(sx, sy) + self.at(sx + 1, sy) + self.at(sx, sy + 1) + self.at(sx + 1, sy + 1)),
-                );
+                let (x0, x1) = ((2 * x).min(self.w - 1), (2 * x + 1).min(self.w - 1));
+                data.push(0.25 * (r0[x0] + r0[x1] + r1[x0] + r1[x1]));
             }
         }
         Gray { w, h, data }
     }
 }
 
+/// One pyramid level: the image and its central-difference gradients (edge-clamped), made once
+/// per frame so a tracked window only interpolates them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Level {
+    pub image: Gray,
+    ix: Vec<f32>,
+    iy: Vec<f32>,
+}
+
+impl Level {
+    fn new(image: Gray) -> Level {
+        let (w, h) = (image.w, image.h);
+        let d = &image.data;
+        let mut ix = vec![0.0f32; w * h];
+        let mut iy = vec![0.0f32; w * h];
+        for y in 0..h {
+            let row = &d[y * w..][..w];
+            let (up, down) = (&d[y.saturating_sub(1) * w..][..w], &d[(y + 1).min(h - 1) * w..][..w]);
+            let (gx, gy) = (&mut ix[y * w..][..w], &mut iy[y * w..][..w]);
+            // Interior columns, then the two clamped edges.
+            for x in 1..w.saturating_sub(1) {
+                gx[x] = 0.5 * (row[x + 1] - row[x - 1]);
+            }
+            gx[0] = 0.5 * (row[1.min(w - 1)] - row[0]);
+            gx[w - 1] = 0.5 * (row[w - 1] - row[w.saturating_sub(2)]);
+            for x in 0..w {
+                gy[x] = 0.5 * (down[x] - up[x]);
+            }
+        }
+        Level { image, ix, iy }
+    }
+}
+
 /// Image pyramid, finest level first.
-pub fn pyramid(img: &Gray, levels: usize) -> Vec<Gray> {
-    let mut out = vec![img.clone()];
-    while out.len() < levels && out[out.len() - 1].w >= 16 && out[out.len() - 1].h >= 16 {
-        let next = out[out.len() - 1].half();
-        out.push(next);
+pub fn pyramid(img: &Gray, levels: usize) -> Vec<Level> {
+    let mut out = vec![Level::new(img.clone())];
+    while out.len() < levels && out[out.len() - 1].image.w >= 16 && out[out.len() - 1].image.h >= 16 {
+        let next = out[out.len() - 1].image.half();
+        out.push(Level::new(next));
     }
     out
 }
 
 /// Window radius (the window is (2r+1)²).
 pub const RADIUS: isize = 4;
+const SIDE: usize = 2 * RADIUS as usize + 1;
+const AREA: usize = SIDE * SIDE;
 const ITERATIONS: usize = 12;
+/// A level's Gauss–Newton refinement stops when a step is shorter than this (pixels; OpenCV's
+/// default criterion for its pyramidal Lucas–Kanade).
+const STEP_EPS: f32 = 0.01;
 /// Minimum eigenvalue of the window's structure tensor for a trackable point.
 const MIN_EIGEN: f32 = 1e-4;
 
+/// Bilinear samples of `plane` (`w × h`, edge-clamped) on the window centred at `(x, y)`: one
+/// fractional offset for the whole window, so the weights are computed once. A window inside
+/// the plane reads its rows directly, and one at whole-pixel offsets (the grid's points at every
+/// pyramid level) is a copy — the same values the weights would give.
+fn window(plane: &[f32], w: usize, h: usize, x: f32, y: f32, out: &mut [f32; AREA]) {
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (x0, y0) = (x0 as isize - RADIUS, y0 as isize - RADIUS);
+    if x0 >= 0 && y0 >= 0 && x0 as usize + SIDE < w && y0 as usize + SIDE < h {
+        let (x0, y0) = (x0 as usize, y0 as usize);
+        if fx == 0.0 && fy == 0.0 {
+            for (j, dst) in out.chunks_exact_mut(SIDE).enumerate() {
+                dst.copy_from_slice(&plane[(y0 + j) * w + x0..][..SIDE]);
+            }
+            return;
+        }
+        // Row by row: the horizontal blend of rows j and j + 1, then the vertical one.
+        let (gx, gy) = (1.0 - fx, 1.0 - fy);
+        let mut above = [0.0f32; SIDE];
+        let mut below = [0.0f32; SIDE];
+        let first = &plane[y0 * w + x0..][..SIDE + 1];
+        for i in 0..SIDE {
+            above[i] = first[i] * gx + first[i + 1] * fx;
+        }
+        for (j, dst) in out.chunks_exact_mut(SIDE).enumerate() {
+            let line = &plane[(y0 + j + 1) * w + x0..][..SIDE + 1];
+            for i in 0..SIDE {
+                below[i] = line[i] * gx + line[i + 1] * fx;
+            }
+            for i in 0..SIDE {
+                dst[i] = above[i] * gy + below[i] * fy;
+            }
+            above = below;
+        }
+        return;
+    }
+    let clamp = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+    let cols: [usize; SIDE + 1] = std::array::from_fn(|i| clamp(x0 + i as isize, w));
+    let mut rows = [[0.0f32; SIDE]; SIDE + 1];
+    for (j, row) in rows.iter_mut().enumerate() {
+        let line = &plane[clamp(y0 + j as isize, h) * w..][..w];
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = line[cols[i]] * (1.0 - fx) + line[cols[i + 1]] * fx;
+        }
+    }
+    for (j, dst) in out.chunks_exact_mut(SIDE).enumerate() {
+        for i in 0..SIDE {
+            dst[i] = rows[j][i] * (1.0 - fy) + rows[j + 1][i] * fy;
+        }
+    }
+}
+
+/// Sums over the window of the `N` terms `term(k)`, in eight interleaved partial sums (the
+/// processor adds them in parallel instead of waiting on one running total).
+#[inline(always)]
+fn sums<const N: usize>(term: impl Fn(usize) -> [f32; N]) -> [f32; N] {
+    const LANES: usize = 8;
+    let mut acc = [[0.0f32; LANES]; N];
+    for base in (0..AREA - AREA % LANES).step_by(LANES) {
+        for lane in 0..LANES {
+            let t = term(base + lane);
+            for n in 0..N {
+                acc[n][lane] += t[n];
+            }
+        }
+    }
+    std::array::from_fn(|n| {
+        let tail: f32 = (AREA - AREA % LANES..AREA).map(|k| term(k)[n]).sum();
+        acc[n].iter().sum::<f32>() + tail
+    })
+}
+
 /// Flow of the point (x, y) from `prev` to `next` (pyramids of the same depth); `None` where the
 /// window is textureless or the solve diverges.
-pub fn track_point(prev: &[Gray], next: &[Gray], x: f32, y: f32) -> Option<[f32; 2]> {
+pub fn track_point(prev: &[Level], next: &[Level], x: f32, y: f32) -> Option<[f32; 2]> {
     let mut g = [0.0f32; 2];
+    let (mut ia, mut ix, mut iy, mut ib) = ([0.0f32; AREA], [0.0f32; AREA], [0.0f32; AREA], [0.0f32; AREA]);
     for level in (0..prev.len()).rev() {
         let scale = (1 << level) as f32;
         let (px, py) = (x / scale, y / scale);
-        let (a, b) = (&prev[level], &next[level]);
-        // Structure tensor from central differences over the window.
-        let (mut gxx, mut gxy, mut gyy) = (0.0f32, 0.0f32, 0.0f32);
-        let n = (2 * RADIUS + 1) as usize;
-        let mut grads = Vec::with_capacity(n * n);
-        for dy in -RADIUS..=RADIUS {
-            for dx in -RADIUS..=RADIUS {
-                let (sx, sy) = (px + dx as f32, py + dy as f32);
-                let ix = 0.5 * (a.sample(sx + 1.0, sy) - a.sample(sx - 1.0, sy));
-                let iy = 0.5 * (a.sample(sx, sy + 1.0) - a.sample(sx, sy - 1.0));
-                gxx += ix * ix;
-                gxy += ix * iy;
-                gyy += iy * iy;
-                grads.push((sx, sy, ix, iy, a.sample(sx, sy)));
-            }
-        }
+        let (a, b) = (&prev[level], &next[level].image);
+        let (w, h) = (a.image.w, a.image.h);
+        window(&a.image.data, w, h, px, py, &mut ia);
+        window(&a.ix, w, h, px, py, &mut ix);
+        window(&a.iy, w, h, px, py, &mut iy);
+        // Structure tensor over the window.
+        let [gxx, gxy, gyy] = sums(|k| [ix[k] * ix[k], ix[k] * iy[k], iy[k] * iy[k]]);
         let det = gxx * gyy - gxy * gxy;
         let tr = gxx + gyy;
         let min_eig = 0.5 * (tr - ((gxx - gyy).powi(2) + 4.0 * gxy * gxy).sqrt());
-        if min_eig < MIN_EIGEN * (n * n) as f32 || det.abs() < 1e-12 {
+        if min_eig < MIN_EIGEN * AREA as f32 || det.abs() < 1e-12 {
             if level == 0 {
                 return None;
             }
@@ -110,21 +212,19 @@ pub fn track_point(prev: &[Gray], next: &[Gray], x: f32, y: f32) -> Option<[f32;
         }
         let mut d = [0.0f32; 2];
         for _ in 0..ITERATIONS {
-            let (mut bx, mut by) = (0.0f32, 0.0f32);
-            for &(sx, sy, ix, iy, ia) in &grads {
-                let diff = ia - b.sample(sx + g[0] + d[0], sy + g[1] + d[1]);
-                bx += diff * ix;
-                by += diff * iy;
-            }
+            window(&b.data, b.w, b.h, px + g[0] + d[0], py + g[1] + d[1], &mut ib);
+            let [bx, by] = sums(|k| {
+                let diff = ia[k] - ib[k];
+                [diff * ix[k], diff * iy[k]]
+            });
             let step = [(gyy * bx - gxy * by) / det, (gxx * by - gxy * bx) / det];
             d = [d[0] + step[0], d[1] + step[1]];
-            if step[0].abs() + step[1].abs() < 1e-3 {
+            if step[0] * step[0] + step[1] * step[1] <= STEP_EPS * STEP_EPS {
                 break;
             }
         }
         g = if level == 0 { [g[0] + d[0], g[1] + d[1]] } else { [2.0 * (g[0] + d[0]), 2.0 * (g[1] + d[1])] };
-        if !(g[0].is_finite() && g[1].is_finite()) || g[0].abs() > a.w as f32 * scale || g[1].abs() > a.h as f32 * scale
-        {
+        if !(g[0].is_finite() && g[1].is_finite()) || g[0].abs() > w as f32 * scale || g[1].abs() > h as f32 * scale {
             return None;
         }
     }
@@ -150,8 +250,11 @@ fn grid(w: usize, h: usize, stride: usize, margin: usize) -> Vec<(f32, f32)> {
 
 /// [`dense`] on pyramids built once (a frame's pyramid serves both of its pairs). Points are
 /// tracked in parallel; each is independent, so the result does not depend on the thread count.
-pub fn dense_pyramids(pa: &[Gray], pb: &[Gray], stride: usize, margin: usize) -> Vec<(f32, f32, Option<[f32; 2]>)> {
-    grid(pa[0].w, pa[0].h, stride, margin).into_par_iter().map(|(x, y)| (x, y, track_point(pa, pb, x, y))).collect()
+pub fn dense_pyramids(pa: &[Level], pb: &[Level], stride: usize, margin: usize) -> Vec<(f32, f32, Option<[f32; 2]>)> {
+    grid(pa[0].image.w, pa[0].image.h, stride, margin)
+        .into_par_iter()
+        .map(|(x, y)| (x, y, track_point(pa, pb, x, y)))
+        .collect()
 }
 
 /// Like [`dense`], keeping only points that survive a forward–backward check: tracking the
@@ -169,13 +272,13 @@ pub fn dense_checked(
 
 /// [`dense_checked`] on pyramids built once.
 pub fn dense_checked_pyramids(
-    pa: &[Gray],
-    pb: &[Gray],
+    pa: &[Level],
+    pb: &[Level],
     stride: usize,
     margin: usize,
     max_fb: f32,
 ) -> Vec<(f32, f32, Option<[f32; 2]>)> {
-    grid(pa[0].w, pa[0].h, stride, margin)
+    grid(pa[0].image.w, pa[0].image.h, stride, margin)
         .into_par_iter()
         .map(|(x, y)| {
             let ok = track_point(pa, pb, x, y).filter(|f| {

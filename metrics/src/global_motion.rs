@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::flow::{Gray, dense};
+use crate::flow::{Gray, LEVELS, Level, dense_pyramids, pyramid};
 use crate::video::Video;
 
 /// Motion of the image content from one frame to the next: a point p (relative to the frame
@@ -56,12 +56,22 @@ fn residual(t: &[f64; 4], p: [f64; 2], q: [f64; 2]) -> f64 {
     (x - q[0]).hypot(y - q[1])
 }
 
+/// A frame's luma pyramid, as [`estimate_pyramids`] reads it.
+fn frame_pyramid(rgb: &[u8], w: usize, h: usize) -> Vec<Level> {
+    pyramid(&Gray::from_rgb(rgb, w, h), LEVELS)
+}
+
 /// Global motion from frame `a` to frame `b` (RGB8, same size).
 pub fn estimate(a: &[u8], b: &[u8], w: usize, h: usize) -> Motion {
-    let (ga, gb) = (Gray::from_rgb(a, w, h), Gray::from_rgb(b, w, h));
+    estimate_pyramids(&frame_pyramid(a, w, h), &frame_pyramid(b, w, h))
+}
+
+/// [`estimate`] on the frames' pyramids (each frame's is built once along a clip).
+fn estimate_pyramids(pa: &[Level], pb: &[Level]) -> Motion {
+    let (w, h) = (pa[0].image.w, pa[0].image.h);
     let stride = (w.min(h) / 16).max(2);
     let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
-    let pairs: Vec<([f64; 2], [f64; 2])> = dense(&ga, &gb, stride, 6)
+    let pairs: Vec<([f64; 2], [f64; 2])> = dense_pyramids(pa, pb, stride, 6)
         .into_iter()
         .filter_map(|(x, y, f)| {
             let f = f?;
@@ -102,7 +112,15 @@ pub fn estimate(a: &[u8], b: &[u8], w: usize, h: usize) -> Motion {
 /// Global motion between every pair of consecutive frames.
 pub fn camera_path(video: &Video) -> Vec<Motion> {
     let (w, h) = (video.width() as usize, video.height() as usize);
-    (1..video.len()).map(|t| estimate(video.frame(t - 1), video.frame(t), w, h)).collect()
+    let mut previous = (!video.is_empty()).then(|| frame_pyramid(video.frame(0), w, h));
+    (1..video.len())
+        .map(|t| {
+            let next = frame_pyramid(video.frame(t), w, h);
+            let m = estimate_pyramids(previous.as_deref().unwrap_or(&next), &next);
+            previous = Some(next);
+            m
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@
 //!
 //! Version 2: measured at the analysis size (a short side above 256 is reduced to 256 first);
 //! clips with a short side of 256 or less score as in version 1.
+//! Version 3: Lucas–Kanade interpolates each window with one set of bilinear weights and
+//! precomputed gradients, sums in eight partial sums, and stops refining at a 0.01-px step
+//! (OpenCV's criterion; it was 0.001): values move by up to 6e-5 relative, 14× faster.
 
 use crate::analysis::{Accumulator, Window};
 use crate::registry::{Direction, Metric, MetricError, Reads};
@@ -18,7 +21,7 @@ impl Metric for MotionSmoothness {
         "motion_smoothness"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn description(&self) -> &'static str {
         "1 − mean error of predicting each middle frame from its neighbours with half the t−1→t+1 flow (luma, flow at ≤ 256-px short side)."
@@ -48,7 +51,7 @@ impl Accumulator for MiddleFrameError {
         let (Some(first), Some(middle), Some(last)) = (window.pyramid(2), window.pyramid(1), window.pyramid(0)) else {
             return;
         };
-        let (a, m, b) = (&first[0], &middle[0], &last[0]);
+        let (a, m, b) = (&first[0].image, &middle[0].image, &last[0].image);
         for &(x, y, u, v) in flow.iter() {
             let predicted = 0.5 * (a.sample(x, y) + b.sample(x + u, y + v));
             self.err += f64::from((m.sample(x + 0.5 * u, y + 0.5 * v) - predicted).abs());

@@ -5,6 +5,9 @@
 //!
 //! Version 2: measured at the analysis size (a short side above 256 is reduced to 256 first);
 //! clips with a short side of 256 or less score as in version 1.
+//! Version 3: Lucas–Kanade interpolates each window with one set of bilinear weights and
+//! precomputed gradients, sums in eight partial sums, and stops refining at a 0.01-px step
+//! (OpenCV's criterion; it was 0.001): values move by up to 6e-5 relative, 14× faster.
 
 use crate::analysis::{Accumulator, Window};
 use crate::registry::{Direction, Metric, MetricError, Reads};
@@ -16,7 +19,7 @@ impl Metric for WarpingError {
         "warping_error"
     }
     fn version(&self) -> u32 {
-        2
+        3
     }
     fn description(&self) -> &'static str {
         "Mean luma error of warping each frame onto the next with checked flow, occlusions masked (flow at ≤ 256-px short side)."
@@ -44,7 +47,7 @@ impl Accumulator for WarpError {
     fn push(&mut self, window: &mut Window) {
         let Some(flow) = window.flow(1) else { return };
         let (Some(prev), Some(next)) = (window.pyramid(1), window.pyramid(0)) else { return };
-        let (a, b) = (&prev[0], &next[0]);
+        let (a, b) = (&prev[0].image, &next[0].image);
         for &(x, y, u, v) in flow.iter() {
             self.err += f64::from((b.sample(x + u, y + v) - a.sample(x, y)).abs());
             self.n += 1;
