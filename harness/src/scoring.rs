@@ -5,6 +5,7 @@
 //! holds every frame. Peak memory is the window plus the decoder's own buffers, whatever the
 //! clip's length, unless a whole-clip consumer is asked for.
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -245,29 +246,36 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
     let mut clip: Vec<u8> = Vec::new();
     let mut bad_window: Option<String> = None;
     let end = decode_stream(path, FrameSampling::All, |head, frame| {
-        for f in features.values_mut() {
-            f.push(&frame, head.width, head.height);
-        }
         if whole_clip {
             clip.extend_from_slice(&frame);
         }
-        let w = match &mut window {
-            Some(w) => w,
-            None => match Window::new(head.width, head.height, head.fps) {
-                Ok(w) => window.insert(w),
-                Err(e) => {
+        // The feature collectors and the window's metrics are independent: they run side by side
+        // (each sees the frames in order, so the values are those of running them in turn).
+        let (for_window, frame) = if features.is_empty() { (frame, Vec::new()) } else { (frame.clone(), frame) };
+        let mut collectors: Vec<&mut FeatureFrames> = features.values_mut().collect();
+        let (window, accumulators, bad_window) = (&mut window, &mut accumulators, &mut bad_window);
+        rayon::join(
+            || collectors.par_iter_mut().for_each(|f| f.push(&frame, head.width, head.height)),
+            || {
+                let w = match window {
+                    Some(w) => w,
+                    None => match Window::new(head.width, head.height, head.fps) {
+                        Ok(w) => window.insert(w),
+                        Err(e) => {
+                            bad_window.get_or_insert(e.to_string());
+                            return;
+                        }
+                    },
+                };
+                if let Err(e) = w.push(for_window) {
                     bad_window.get_or_insert(e.to_string());
                     return;
                 }
+                for a in accumulators.iter_mut().flatten() {
+                    a.push(w);
+                }
             },
-        };
-        if let Err(e) = w.push(frame) {
-            bad_window.get_or_insert(e.to_string());
-            return;
-        }
-        for a in accumulators.iter_mut().flatten() {
-            a.push(w);
-        }
+        );
     })
     .map_err(|e| e.to_string())?;
     if let Some(e) = bad_window {

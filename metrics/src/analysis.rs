@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::flow::{self, Gray, Level};
-use crate::preprocess::{Filter, resize_plane};
+use crate::preprocess::{Filter, resize_luma};
 use crate::registry::MetricError;
 use crate::video::{Video, VideoError};
 
@@ -149,15 +149,11 @@ impl Window {
         let (w, h, fw, fh) = (self.width, self.height, self.flow_w, self.flow_h);
         let slot = &mut self.slots[i];
         let p = slot.pyramid.get_or_insert_with(|| {
-            let full = Gray::from_rgb(&slot.rgb, w as usize, h as usize);
             let g = if (fw, fh) == (w, h) {
-                full
+                Gray::from_rgb(&slot.rgb, w as usize, h as usize)
             } else {
-                Gray {
-                    w: fw as usize,
-                    h: fh as usize,
-                    data: resize_plane(&full.data, w, h, fw, fh, Filter::Area, true),
-                }
+                // Luma straight into the area filter: no full-size plane.
+                Gray { w: fw as usize, h: fh as usize, data: resize_luma(&slot.rgb, w, h, fw, fh, Filter::Area, true) }
             };
             Arc::new(flow::pyramid(&g, flow::LEVELS))
         });

@@ -43,22 +43,31 @@ pub fn background_only(video: &Video) -> Video {
 
 /// [`background_only`] of one RGB8 frame.
 pub fn background_only_frame(f: &[u8]) -> Vec<u8> {
-    let background = |p: &[u8]| p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) <= FOREGROUND_SATURATION;
+    let (pixels, _) = f.as_chunks::<3>();
+    // One pass: which pixels are foreground, and exact integer sums of the others, without a
+    // branch per pixel (a block's sums fit in u32).
+    let mut foreground = vec![false; pixels.len()];
     let (mut sum, mut n) = ([0u64; 3], 0u64);
-    for p in f.chunks_exact(3) {
-        if background(p) {
+    for (block, mask) in pixels.chunks(4096).zip(foreground.chunks_mut(4096)) {
+        let (mut s, mut k) = ([0u32; 3], 0u32);
+        for (p, m) in block.iter().zip(mask.iter_mut()) {
+            let fg = p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > FOREGROUND_SATURATION;
+            *m = fg;
+            let keep = u32::from(!fg);
             for c in 0..3 {
-                sum[c] += u64::from(p[c]);
+                s[c] += keep * u32::from(p[c]);
             }
-            n += 1;
+            k += keep;
         }
+        for c in 0..3 {
+            sum[c] += u64::from(s[c]);
+        }
+        n += u64::from(k);
     }
     let fill = if n == 0 { [0u8; 3] } else { sum.map(|s| ((s + n / 2) / n) as u8) };
     let mut out = f.to_vec();
-    for p in out.chunks_exact_mut(3) {
-        if !background(p) {
-            p.copy_from_slice(&fill);
-        }
+    for (p, _) in out.as_chunks_mut::<3>().0.iter_mut().zip(&foreground).filter(|(_, fg)| **fg) {
+        *p = fill;
     }
     out
 }

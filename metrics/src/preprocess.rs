@@ -335,7 +335,43 @@ pub fn resize_plane(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter:
     resize_channels::<1, f32>(src, w, h, out_w, out_h, filter, antialias)
 }
 
-fn resize_channels<const C: usize, T: Copy + Into<f32>>(
+/// A source sample the separable resize reads: one channel value on its own scale.
+trait Texel: Copy {
+    fn value(self) -> f32;
+}
+
+impl Texel for u8 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        f32::from(self)
+    }
+}
+
+impl Texel for f32 {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        self
+    }
+}
+
+/// An RGB8 pixel as one channel: BT.601 luma in [0, 1], exactly
+/// [`crate::flow::Gray::from_rgb`]'s value, so resizing pixels this way equals converting the
+/// frame to luma first.
+impl Texel for [u8; 3] {
+    #[inline(always)]
+    fn value(self) -> f32 {
+        let [r, g, b] = self;
+        (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)) / 255.0
+    }
+}
+
+/// Resizes an RGB8 frame as its luma plane in one pass (no full-size luma plane is made); the
+/// same values as [`resize_plane`] of the converted frame.
+pub fn resize_luma(rgb: &[u8], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
+    resize_channels::<1, [u8; 3]>(rgb.as_chunks::<3>().0, w, h, out_w, out_h, filter, antialias)
+}
+
+fn resize_channels<const C: usize, T: Texel>(
     src: &[T],
     w: u32,
     h: u32,
@@ -346,25 +382,49 @@ fn resize_channels<const C: usize, T: Copy + Into<f32>>(
 ) -> Vec<f32> {
     let (w, h, ow, oh) = (w as usize, h as usize, out_w as usize, out_h as usize);
     if (w, h) == (ow, oh) {
-        return src.iter().map(|&v| v.into()).collect();
+        return src.iter().map(|&v| v.value()).collect();
     }
     let tx = taps(w, ow, filter, antialias);
     let ty = taps(h, oh, filter, antialias);
-    // Horizontal pass: h × ow.
+    // Horizontal pass: h × ow. Outputs whose taps have the same length are summed four at a
+    // time, each in its own running total in tap order (the same additions as one at a time,
+    // so the same values), which keeps four independent chains in flight.
+    const BLOCK: usize = 4;
     let mut mid = vec![0.0f32; h * ow * C];
     for y in 0..h {
         let row = &src[y * w * C..(y + 1) * w * C];
-        for x in 0..ow {
+        let out = &mut mid[y * ow * C..(y + 1) * ow * C];
+        let mut x = 0;
+        while x < ow {
+            let n = tx.weights[x].len();
+            if x + BLOCK <= ow && (1..BLOCK).all(|j| tx.weights[x + j].len() == n) {
+                let mut acc = [[0.0f32; C]; BLOCK];
+                for k in 0..n {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        let wt = tx.weights[x + j][k];
+                        let p = &row[(tx.start[x + j] + k) * C..][..C];
+                        for c in 0..C {
+                            // u8 → f32 is exact: the same sums as converting the frame first.
+                            a[c] += wt * p[c].value();
+                        }
+                    }
+                }
+                for (j, a) in acc.iter().enumerate() {
+                    out[(x + j) * C..(x + j + 1) * C].copy_from_slice(a);
+                }
+                x += BLOCK;
+                continue;
+            }
             let (s, ws) = (tx.start[x], &tx.weights[x]);
             let mut acc = [0.0f32; C];
             for (k, &wt) in ws.iter().enumerate() {
                 let p = &row[(s + k) * C..(s + k) * C + C];
                 for c in 0..C {
-                    // u8 → f32 is exact: the same sums as converting the frame first.
-                    acc[c] += wt * p[c].into();
+                    acc[c] += wt * p[c].value();
                 }
             }
-            mid[(y * ow + x) * C..(y * ow + x) * C + C].copy_from_slice(&acc);
+            out[x * C..(x + 1) * C].copy_from_slice(&acc);
+            x += 1;
         }
     }
     // Vertical pass: oh × ow.
@@ -439,7 +499,7 @@ pub fn spatial_frame_u8(src: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> 
     spatial_frame_of(src, w, h, p)
 }
 
-fn spatial_frame_of<T: Copy + Into<f32>>(src: &[T], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+fn spatial_frame_of<T: Texel>(src: &[T], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
     let ((ow, oh), (rw, rh)) = geometry(p.spatial, w, h);
     let resized = resize_channels::<3, T>(src, w, h, rw, rh, p.filter, p.antialias);
     match p.spatial {
@@ -512,6 +572,17 @@ pub fn apply_frame(rgb: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn luma_resized_in_one_pass_equals_converting_first() {
+        let (w, h) = (37u32, 23u32);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 97 % 251) as u8).collect();
+        let plane = crate::flow::Gray::from_rgb(&rgb, w as usize, h as usize).data;
+        for (ow, oh) in [(16, 10), (37, 23), (9, 17)] {
+            let want = resize_plane(&plane, w, h, ow, oh, Filter::Area, true);
+            assert_eq!(resize_luma(&rgb, w, h, ow, oh, Filter::Area, true), want, "{ow}×{oh}");
+        }
+    }
 
     fn gray(values: &[u8], w: u32, h: u32) -> Vec<f32> {
         assert_eq!(values.len(), (w * h) as usize);
