@@ -151,9 +151,10 @@ impl FeatureFrames {
 pub fn estimated_bytes(width: u32, height: u32, frames: Option<u64>, whole_clip: bool) -> u64 {
     let frame = u64::from(width) * u64::from(height) * 3;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    // Window frames + decoder frames (YUV 4:2:0 is half an RGB frame: references and one per
-    // frame thread) + the conversion buffer and a luma pyramid in f32 (4/3 · 4/3 of a frame).
-    let streaming = frame * (videval_metrics::analysis::WINDOW as u64 + 1) + frame / 2 * (16 + threads) + frame * 2;
+    // Window frames + the copy the feature collectors read beside it + decoder frames (YUV 4:2:0
+    // is half an RGB frame: references and one per frame thread) + the conversion buffer and a
+    // luma pyramid in f32 (4/3 · 4/3 of a frame).
+    let streaming = frame * (videval_metrics::analysis::WINDOW as u64 + 2) + frame / 2 * (16 + threads) + frame * 2;
     if whole_clip { streaming + frame * frames.unwrap_or(10_000) } else { streaming }
 }
 
