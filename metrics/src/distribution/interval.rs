@@ -336,6 +336,24 @@ fn rows_without(f: &Features, groups: &[Vec<usize>], out: &[usize]) -> Features 
     f.select(&(0..f.n()).filter(|&i| keep[i]).collect::<Vec<_>>())
 }
 
+/// The two sets' group counts and groups, and the generator that then draws the pairs; None when
+/// a set is too small to split into [`MIN_GROUPS`] groups and leave two out.
+#[allow(clippy::type_complexity)]
+fn split(
+    a: &Features,
+    b: &Features,
+    groups: usize,
+    seed: u64,
+) -> Result<Option<([usize; 2], ChaCha8Rng, [Vec<Vec<usize>>; 2])>, DistributionError> {
+    if a.dim() != b.dim() {
+        return Err(DistributionError::DimMismatch { a: a.dim(), b: b.dim() });
+    }
+    let Some((ga, gb)) = group_counts(a.n(), b.n(), groups, 2) else { return Ok(None) };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (pa, pb) = (partition(a.n(), ga, &mut rng), partition(b.n(), gb, &mut rng));
+    Ok(Some(([ga, gb], rng, [pa, pb])))
+}
+
 /// The Fréchet distance of all rows with its interval (log-normal around the estimate: the
 /// distance is positive and its spread grows with its size). None when a set is too small to
 /// split into [`MIN_GROUPS`] groups and leave two out.
@@ -346,12 +364,7 @@ pub fn frechet_interval(
     level: f64,
     seed: u64,
 ) -> Result<Option<(f64, Interval)>, DistributionError> {
-    if a.dim() != b.dim() {
-        return Err(DistributionError::DimMismatch { a: a.dim(), b: b.dim() });
-    }
-    let Some((ga, gb)) = group_counts(a.n(), b.n(), groups, 2) else { return Ok(None) };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (pa, pb) = (partition(a.n(), ga, &mut rng), partition(b.n(), gb, &mut rng));
+    let Some(([ga, gb], mut rng, [pa, pb])) = split(a, b, groups, seed)? else { return Ok(None) };
     let contract = Contract { extractor: String::new(), preprocess: String::new() };
     let d = a.dim();
     let fits = (ga + gb + 2) * d * d * 8 <= MOMENT_BYTES;
@@ -444,15 +457,10 @@ pub fn kvd_interval(
     level: f64,
     seed: u64,
 ) -> Result<Option<(f64, Interval)>, DistributionError> {
-    if a.dim() != b.dim() {
-        return Err(DistributionError::DimMismatch { a: a.dim(), b: b.dim() });
-    }
+    let Some(([ga, gb], mut rng, [pa, pb])) = split(a, b, groups, seed)? else { return Ok(None) };
     if a.n().max(b.n()) > MAX_KERNEL_ROWS {
         return Ok(None);
     }
-    let Some((ga, gb)) = group_counts(a.n(), b.n(), groups, 2) else { return Ok(None) };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (pa, pb) = (partition(a.n(), ga, &mut rng), partition(b.n(), gb, &mut rng));
     let k = KernelBlocks::new(a, b, &pa, &pb);
     let estimate = k.mmd2(&[], &[]);
     let spread = corrected_variance(ga, gb, &mut rng, |oa, ob| Ok(k.mmd2(oa, ob)))?;
