@@ -168,6 +168,7 @@ fn window(plane: &[f32], w: usize, h: usize, x: f32, y: f32, out: &mut [f32; ARE
 /// Sums over the window of the `N` terms `term(k)`, in eight interleaved partial sums (the
 /// processor adds them in parallel instead of waiting on one running total).
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // `lane` indexes the inner arrays of `acc`, one per term
 fn sums<const N: usize>(term: impl Fn(usize) -> [f32; N]) -> [f32; N] {
     const LANES: usize = 8;
     let mut acc = [[0.0f32; LANES]; N];
