@@ -243,6 +243,11 @@ fn fvd_cli_on_folders_and_saved_statistics() {
     assert_eq!(from_stats["value"].as_f64().unwrap(), v, "statistics file must reproduce the folder's FVD-W");
     let out = sb.run(&["fvd", "missing", "b"]);
     assert_eq!(out.status.code(), Some(3));
+    // Too few groups to measure the jackknife's interactions: a named error, not a silent "no CI".
+    let out = sb.run(&["fvd", "a", "b", "--jackknife-groups", "3"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("--jackknife-groups 3") && err.contains("at least 5"), "{err}");
 }
 
 /// Random weights in the layout the Rust networks read, saved as safetensors (positive running
