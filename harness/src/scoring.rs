@@ -8,6 +8,7 @@
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use videval_metrics::analysis::{Accumulator, Window};
 use videval_metrics::preprocess::{self, FrameSampling, Frames};
@@ -151,10 +152,9 @@ impl FeatureFrames {
 pub fn estimated_bytes(width: u32, height: u32, frames: Option<u64>, whole_clip: bool) -> u64 {
     let frame = u64::from(width) * u64::from(height) * 3;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    // Window frames + the copy the feature collectors read beside it + decoder frames (YUV 4:2:0
-    // is half an RGB frame: references and one per frame thread) + the conversion buffer and a
-    // luma pyramid in f32 (4/3 · 4/3 of a frame).
-    let streaming = frame * (videval_metrics::analysis::WINDOW as u64 + 2) + frame / 2 * (16 + threads) + frame * 2;
+    // Window frames + decoder frames (YUV 4:2:0 is half an RGB frame: references and one per
+    // frame thread) + the conversion buffer and a luma pyramid in f32 (4/3 · 4/3 of a frame).
+    let streaming = frame * (videval_metrics::analysis::WINDOW as u64 + 1) + frame / 2 * (16 + threads) + frame * 2;
     if whole_clip { streaming + frame * frames.unwrap_or(10_000) } else { streaming }
 }
 
@@ -251,8 +251,10 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
             clip.extend_from_slice(&frame);
         }
         // The feature collectors and the window's metrics are independent: they run side by side
-        // (each sees the frames in order, so the values are those of running them in turn).
-        let (for_window, frame) = if features.is_empty() { (frame, Vec::new()) } else { (frame.clone(), frame) };
+        // (each sees the frames in order, so the values are those of running them in turn) and
+        // share the frame.
+        let frame = Arc::new(frame);
+        let for_window = Arc::clone(&frame);
         let mut collectors: Vec<&mut FeatureFrames> = features.values_mut().collect();
         let (window, accumulators, bad_window) = (&mut window, &mut accumulators, &mut bad_window);
         rayon::join(

@@ -49,7 +49,9 @@ pub fn flow_size(w: u32, h: u32) -> (u32, u32) {
 }
 
 struct Slot {
-    rgb: Vec<u8>,
+    /// Shared with whoever else reads the frame as it streams past (the scorer's feature
+    /// collectors), so the window holds it without a copy.
+    rgb: Arc<Vec<u8>>,
     /// Luma at the analysis size and its pyramid, made on first demand.
     pyramid: Option<Arc<Vec<Level>>>,
 }
@@ -87,7 +89,8 @@ impl Window {
     }
 
     /// Adds the next frame (RGB8, `width × height`); the oldest leaves once [`WINDOW`] are held.
-    pub fn push(&mut self, rgb: Vec<u8>) -> Result<(), VideoError> {
+    pub fn push(&mut self, rgb: impl Into<Arc<Vec<u8>>>) -> Result<(), VideoError> {
+        let rgb = rgb.into();
         if rgb.len() != self.width as usize * self.height as usize * 3 {
             return Err(VideoError::Ragged { got: rgb.len(), width: self.width, height: self.height });
         }

@@ -112,12 +112,12 @@ fn estimate_pyramids(pa: &[Level], pb: &[Level]) -> Motion {
 /// Global motion between every pair of consecutive frames.
 pub fn camera_path(video: &Video) -> Vec<Motion> {
     let (w, h) = (video.width() as usize, video.height() as usize);
-    let mut previous = (!video.is_empty()).then(|| frame_pyramid(video.frame(0), w, h));
-    (1..video.len())
-        .map(|t| {
-            let next = frame_pyramid(video.frame(t), w, h);
-            let m = estimate_pyramids(previous.as_deref().unwrap_or(&next), &next);
-            previous = Some(next);
+    let mut pyramids = video.frames().map(|f| frame_pyramid(f, w, h));
+    let Some(mut previous) = pyramids.next() else { return Vec::new() };
+    pyramids
+        .map(|next| {
+            let m = estimate_pyramids(&previous, &next);
+            previous = next;
             m
         })
         .collect()

@@ -367,7 +367,8 @@ pub fn frechet_interval(
     let Some(([ga, gb], mut rng, [pa, pb])) = split(a, b, groups, seed)? else { return Ok(None) };
     let contract = Contract { extractor: String::new(), preprocess: String::new() };
     let d = a.dim();
-    let fits = (ga + gb + 2) * d * d * 8 <= MOMENT_BYTES;
+    // A square per group, the left-over rows' and the total, for each set.
+    let fits = (ga + gb + 4) * d * d * 8 <= MOMENT_BYTES;
     let (ma, mb) = if fits { (Some(GroupMoments::new(a, &pa)), Some(GroupMoments::new(b, &pb))) } else { (None, None) };
     let side = |f: &Features, m: &Option<GroupMoments>, p: &[Vec<usize>], out: &[usize]| match m {
         Some(m) => Ok(m.stats(out, &contract)),
@@ -419,13 +420,11 @@ fn block_sums(k: &faer::Mat<f64>, gx: &[Vec<usize>], gy: &[Vec<usize>], skip_dia
 
 impl KernelBlocks {
     fn new(a: &Features, b: &Features, pa: &[Vec<usize>], pb: &[Vec<usize>]) -> Self {
-        Self {
-            aa: block_sums(&gram(a, a), pa, pa, true),
-            bb: block_sums(&gram(b, b), pb, pb, true),
-            ab: block_sums(&gram(a, b), pa, pb, false),
-            count_a: pa.iter().map(Vec::len).collect(),
-            count_b: pb.iter().map(Vec::len).collect(),
-        }
+        // One kernel matrix at a time (n² values each; all three at once at 4,096 rows is 400 MB).
+        let aa = block_sums(&gram(a, a), pa, pa, true);
+        let bb = block_sums(&gram(b, b), pb, pb, true);
+        let ab = block_sums(&gram(a, b), pa, pb, false);
+        Self { aa, bb, ab, count_a: pa.iter().map(Vec::len).collect(), count_b: pb.iter().map(Vec::len).collect() }
     }
 
     /// Unbiased MMD² with the groups `out_a` of A and `out_b` of B left out:
