@@ -150,7 +150,8 @@ pub enum Command {
         #[arg(long)]
         save_stats: Option<PathBuf>,
         /// Groups per set of the jackknife behind the 95% CIs (one or two groups of videos are
-        /// left out at a time; no video is ever duplicated); at least 5, 0 = no interval.
+        /// left out at a time; no video is ever duplicated); at least 5, 0 = no interval. KVD's
+        /// interval uses at least 128 (single videos up to 128 a set: its recomputations are cheap).
         #[arg(long, default_value_t = videval_metrics::distribution::interval::GROUPS)]
         jackknife_groups: usize,
         #[arg(long, default_value_t = 0)]
