@@ -118,34 +118,49 @@ impl FeatureStats {
             }
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
-        // Centred features transposed (d × n, column j = video j), filled in memory order.
-        let mut xt = faer::Mat::<f64>::zeros(d, n);
-        for i in 0..n {
-            for (dst, (v, m)) in xt.col_mut(i).iter_mut().zip(f.row(i).iter().zip(&mean)) {
-                *dst = v - m;
-            }
-        }
-        // Only the lower triangle of Xᵀ X (a symmetric rank-n update: half a full product);
-        // the upper is its mirror, so Σ is exactly symmetric.
-        let mut c = faer::Mat::<f64>::zeros(d, d);
-        faer::linalg::matmul::triangular::matmul(
-            c.as_mut(),
-            faer::linalg::matmul::triangular::BlockStructure::TriangularLower,
-            faer::Accum::Replace,
-            xt.as_ref(),
-            faer::linalg::matmul::triangular::BlockStructure::Rectangular,
-            xt.transpose(),
-            faer::linalg::matmul::triangular::BlockStructure::Rectangular,
-            1.0,
-            faer::get_global_parallelism(),
-        );
-        let scale = 1.0 / (n - 1) as f64;
+        // Xᵀ X of the centred features, a chunk of rows at a time: each chunk is copied into an
+        // n × d column-major buffer (column j = feature j over the chunk's videos), reused so
+        // its pages are touched once. With the summed-over index contiguous on both sides,
+        // faer's product ran 1.9× faster than from the transposed layout (10,000 × 2048 on 2
+        // cores: 0.51 s against 0.96 s); a whole-set buffer cost 0.2 s in page faults and fill.
+        // Only the lower triangle is computed (a symmetric rank-n update: half a full
+        // product); the upper is its mirror, so Σ is exactly symmetric.
+        let rows = n.min(COV_CHUNK);
+        let mut buffer = vec![0.0f64; rows * d];
+        // The lower triangle of the column-major product is the upper triangle of `cov` read
+        // row-major: the product is written straight into it.
         let mut cov = vec![0.0; d * d];
-        for j in 0..d {
-            for i in j..d {
-                let v = c[(i, j)] * scale;
-                cov[i * d + j] = v;
-                cov[j * d + i] = v;
+        for (k, i0) in (0..n).step_by(rows).enumerate() {
+            let r = rows.min(n - i0);
+            let chunk = &mut buffer[..r * d];
+            fill_centred(&f.data[i0 * d..(i0 + r) * d], &mean, chunk);
+            let x = faer::MatRef::from_column_major_slice(chunk, r, d);
+            faer::linalg::matmul::triangular::matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut cov, d, d),
+                faer::linalg::matmul::triangular::BlockStructure::TriangularLower,
+                if k == 0 { faer::Accum::Replace } else { faer::Accum::Add },
+                x.transpose(),
+                faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+                x,
+                faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+                1.0,
+                faer::get_global_parallelism(),
+            );
+        }
+        // Scaled, then mirrored into the lower triangle a 32 × 32 tile at a time (one side of
+        // each copy is strided).
+        const TILE: usize = 32;
+        let scale = 1.0 / (n - 1) as f64;
+        for (i, row) in cov.chunks_exact_mut(d).enumerate() {
+            row[i..].iter_mut().for_each(|v| *v *= scale);
+        }
+        for i0 in (0..d).step_by(TILE) {
+            for j0 in (0..=i0).step_by(TILE) {
+                for i in i0..(i0 + TILE).min(d) {
+                    for j in j0..(j0 + TILE).min(i) {
+                        cov[i * d + j] = cov[j * d + i];
+                    }
+                }
             }
         }
         Ok(Self { contract, n, mean, cov })
@@ -170,6 +185,30 @@ impl FeatureStats {
     }
 }
 
+/// Rows of features [`FeatureStats::from_features`] centres and multiplies at a time.
+const COV_CHUNK: usize = 2048;
+
+/// Copies the rows of `data` (row-major, each `mean.len()` long) less `mean` into `out`, column-
+/// major (`out[j·r + i]` = feature j of row i), in parallel over tiles of 32 columns; 32 × 32
+/// blocks keep the strided side within the caches and the TLB.
+fn fill_centred(data: &[f64], mean: &[f64], out: &mut [f64]) {
+    use rayon::prelude::*;
+    const TILE: usize = 32;
+    let d = mean.len();
+    let r = data.len() / d;
+    out.par_chunks_mut(r * TILE).enumerate().for_each(|(t, cols)| {
+        let j0 = t * TILE;
+        for i0 in (0..r).step_by(TILE) {
+            for (dj, col) in cols.chunks_exact_mut(r).enumerate() {
+                let (j, m) = (j0 + dj, mean[j0 + dj]);
+                for (dst, row) in col[i0..(i0 + TILE).min(r)].iter_mut().zip(data[i0 * d..].chunks_exact(d)) {
+                    *dst = row[j] - m;
+                }
+            }
+        }
+    });
+}
+
 /// The sample size below which Fréchet distances are flagged: FVD, like FID, is biased upward at
 /// small N (the bias falls roughly as 1/N), and 256 is the smallest count in common use
 /// (FastVideo warns below it; StyleGAN-V's protocol uses 2048).
@@ -192,4 +231,33 @@ pub fn sample_size_warnings(n_a: usize, n_b: usize, dim: usize) -> Vec<String> {
         ));
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_covariance_equals_the_two_pass_definition() {
+        // More rows than a chunk, not a multiple of it, with a large common offset (centring
+        // first is what keeps the small spread exact); d not a multiple of the fill's tile.
+        let (n, d) = (COV_CHUNK * 2 + 37, 37);
+        let rows: Vec<Vec<f64>> = (0..n)
+            .map(|i| {
+                (0..d).map(|j| 1e6 + ((i * 7919 + j * 104_729) % 1009) as f64 / 1009.0 * (1 + j % 3) as f64).collect()
+            })
+            .collect();
+        let f = Features::from_rows(&rows).unwrap();
+        let s = FeatureStats::from_features(&f, Contract { extractor: "x".into(), preprocess: "y".into() }).unwrap();
+        let mean: Vec<f64> = (0..d).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n as f64).collect();
+        for a in 0..d {
+            assert!((s.mean[a] - mean[a]).abs() < 1e-9);
+            for b in 0..d {
+                let want = rows.iter().map(|r| (r[a] - mean[a]) * (r[b] - mean[b])).sum::<f64>() / (n - 1) as f64;
+                let got = s.cov[a * d + b];
+                assert!((got - want).abs() <= 1e-12 * want.abs().max(1e-3), "Σ[{a},{b}] = {got}, two-pass {want}");
+                assert_eq!(got, s.cov[b * d + a], "Σ is exactly symmetric");
+            }
+        }
+    }
 }
