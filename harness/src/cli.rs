@@ -534,7 +534,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let sampling = parse_frames(frames)?;
             let spatial = parse_size(size)?;
             let filter = parse_filter(filter)?;
-            let decoded = if input.is_dir() {
+            let v = if input.is_dir() {
                 let d = video::decode_frames_dir(input, *fps).map_err(vio)?;
                 let idx = sampling.indices(d.video.len(), d.video.fps());
                 let mut data = Vec::new();
@@ -544,11 +544,26 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 let fps = if let FrameSampling::Fps(f) = sampling { f } else { d.video.fps() };
                 let v = videval_metrics::Video::new(d.video.width(), d.video.height(), fps, data)
                     .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?;
-                video::Decoded { video: v, ..d }
+                videval_metrics::preprocess::transform_video(&v, spatial, filter, true)
             } else {
-                video::decode_with(input, sampling).map_err(vio)?
+                // Each kept frame is resized as it is decoded: no full-size frame is held.
+                let mut size = (0, 0);
+                let mut data = Vec::new();
+                let end = video::decode_stream(input, sampling, |head, rgb| {
+                    size = videval_metrics::preprocess::geometry(spatial, head.width, head.height).0;
+                    data.extend(videval_metrics::preprocess::transform_frame(
+                        rgb,
+                        head.width,
+                        head.height,
+                        spatial,
+                        filter,
+                        true,
+                    ));
+                })
+                .map_err(vio)?;
+                videval_metrics::Video::new(size.0, size.1, end.head.fps, data)
+                    .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?
             };
-            let v = videval_metrics::preprocess::transform_video(&decoded.video, spatial, filter, true);
             if output.extension().is_some_and(|e| e == "png") {
                 video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
             } else {

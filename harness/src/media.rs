@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use videval_metrics::Video;
-use videval_metrics::preprocess::{self, Filter, FrameSampling, Normalise, Preprocess, Spatial};
+use videval_metrics::preprocess::{self, Filter, FrameSampling, Spatial};
 use videval_reports::html::{Media, MediaMap, SampleMedia};
 use videval_reports::results::{Results, Sample, SampleKey};
 
@@ -111,18 +111,12 @@ pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
     let end = video::decode_stream(path, FrameSampling::First(CLIP_FRAMES), |head, rgb| {
         let (cw, ch) = *size.get_or_insert_with(|| clip_size(head.width, head.height, max_h));
         if (cw, ch) == (head.width, head.height) {
-            data.extend_from_slice(&rgb);
+            data.extend_from_slice(rgb);
             return;
         }
-        let p = Preprocess {
-            frames: FrameSampling::All,
-            spatial: Spatial::Stretch { width: cw, height: ch },
-            filter: if ch < head.height { Filter::Area } else { Filter::Nearest },
-            antialias: true,
-            normalise: Normalise::Unit,
-        };
-        let small = preprocess::spatial_frame_u8(&rgb, head.width, head.height, &p);
-        data.extend(small.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));
+        let filter = if ch < head.height { Filter::Area } else { Filter::Nearest };
+        let spatial = Spatial::Stretch { width: cw, height: ch };
+        data.extend(preprocess::transform_frame(rgb, head.width, head.height, spatial, filter, true));
     })
     .ok()?;
     let (w, h) = size?;

@@ -248,12 +248,12 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
     let mut bad_window: Option<String> = None;
     let end = decode_stream(path, FrameSampling::All, |head, frame| {
         if whole_clip {
-            clip.extend_from_slice(&frame);
+            clip.extend_from_slice(frame);
         }
         // The feature collectors and the window's metrics are independent: they run side by side
         // (each sees the frames in order, so the values are those of running them in turn) and
         // share the frame.
-        let frame = Arc::new(frame);
+        let frame = Arc::new(frame.to_vec());
         let for_window = Arc::clone(&frame);
         let mut collectors: Vec<&mut FeatureFrames> = features.values_mut().collect();
         let (window, accumulators, bad_window) = (&mut window, &mut accumulators, &mut bad_window);

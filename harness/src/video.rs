@@ -206,19 +206,89 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoIoError> {
     open(path).map(|o| o.info)
 }
 
-/// Counts the video packets of a file (a demux-only pass: no decoding).
-fn count_packets(path: &Path) -> Result<usize, VideoIoError> {
+/// The presentation timestamps of a file's video packets, in file order (a demux-only pass: no
+/// decoding); at most `MAX_FRAMES + 1` of them, enough to refuse a longer file.
+fn packet_timestamps(path: &Path) -> Result<Vec<Option<i64>>, VideoIoError> {
     let mut o = open(path)?;
     let mut packet = ff::Packet::empty();
-    let mut n = 0;
-    loop {
+    let mut stamps = Vec::new();
+    while stamps.len() <= MAX_FRAMES {
         match packet.read(&mut o.input) {
-            Ok(()) if packet.stream() == o.index => n += 1,
+            Ok(()) if packet.stream() == o.index => stamps.push(packet.pts()),
             Ok(()) | Err(ff::Error::InvalidData) => {}
             Err(_) => break,
         }
     }
-    Ok(n)
+    Ok(stamps)
+}
+
+/// Which packets' frames a subset of a stream can do without. H.264 and HEVC decoders skip a
+/// non-reference frame on request (no other frame is predicted from it, so every other frame
+/// decodes to the same pixels); a frame is known by its packet's timestamp, ranked among all of
+/// them, which is its display position when every packet holds one frame. Each decoded frame is
+/// checked against that: a frame whose rank is unknown, out of order, or after a frame that was
+/// neither decoded nor asked to be skipped (the demuxer dropped it, say) ends the attempt, and
+/// the stream is decoded again without skipping.
+struct SkipPlan {
+    rank: std::collections::HashMap<i64, usize>,
+    /// Per rank: no sampled frame is this one.
+    unselected: Vec<bool>,
+    /// Per rank: its packet went to the decoder with the skip request.
+    asked: Vec<bool>,
+    next: usize,
+    asked_count: usize,
+    asked_but_decoded: usize,
+    misaligned: bool,
+}
+
+impl SkipPlan {
+    fn new(stamps: &[Option<i64>], counts: &[usize]) -> Option<Self> {
+        let mut sorted: Vec<i64> = stamps.iter().copied().collect::<Option<_>>()?;
+        sorted.sort_unstable();
+        if sorted.len() != counts.len() || sorted.windows(2).any(|p| p[0] == p[1]) {
+            return None;
+        }
+        Some(SkipPlan {
+            rank: sorted.iter().enumerate().map(|(r, &t)| (t, r)).collect(),
+            unselected: counts.iter().map(|&c| c == 0).collect(),
+            asked: vec![false; counts.len()],
+            next: 0,
+            asked_count: 0,
+            asked_but_decoded: 0,
+            misaligned: false,
+        })
+    }
+
+    /// Whether to ask the decoder to skip this packet's frame (if it is not a reference).
+    fn ask(&mut self, packet: &ff::Packet) -> bool {
+        let Some(&r) = packet.pts().and_then(|t| self.rank.get(&t)) else { return false };
+        let ask = self.unselected[r] && !packet.is_key();
+        self.asked[r] = ask;
+        self.asked_count += usize::from(ask);
+        ask
+    }
+
+    /// The display position of a decoded frame, or None (and the attempt ends) when it does not
+    /// line up.
+    fn place(&mut self, pts: Option<i64>) -> Option<usize> {
+        let r = pts.and_then(|t| self.rank.get(&t).copied());
+        match r {
+            Some(r) if r >= self.next && self.asked[self.next..r].iter().all(|&a| a) => {
+                self.asked_but_decoded += usize::from(self.asked[r]);
+                self.next = r + 1;
+                Some(r)
+            }
+            _ => {
+                self.misaligned = true;
+                None
+            }
+        }
+    }
+
+    /// Frames the decoder skipped as asked.
+    fn skipped(&self) -> usize {
+        self.asked_count - self.asked_but_decoded
+    }
 }
 
 /// Rotates an RGB frame clockwise by 90, 180 or 270 degrees.
@@ -239,6 +309,60 @@ fn rotate(src: &[u8], w: usize, h: usize, degrees: u32) -> Vec<u8> {
     out
 }
 
+/// Converts decoded frames to packed RGB8 at display orientation, reusing its buffers: a frame
+/// whose rows are already packed (stride = 3·width) and needs no rotation is lent straight from
+/// the conversion's output.
+struct Converter<'a> {
+    path: &'a Path,
+    w: u32,
+    h: u32,
+    rotation: u32,
+    scaler: Option<ff::software::scaling::Context>,
+    rgb: ff::frame::Video,
+    packed: Vec<u8>,
+}
+
+impl Converter<'_> {
+    fn convert(&mut self, frame: &ff::frame::Video) -> Result<&[u8], VideoIoError> {
+        let (w, h, path) = (self.w, self.h, self.path);
+        if frame.width() != w || frame.height() != h {
+            return Err(VideoIoError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("frame size changed mid-stream from {w}x{h} to {}x{}", frame.width(), frame.height()),
+            });
+        }
+        let scaler = match &mut self.scaler {
+            Some(s) => s,
+            None => self.scaler.insert(
+                ff::software::scaling::Context::get(
+                    frame.format(),
+                    w,
+                    h,
+                    ff::format::Pixel::RGB24,
+                    w,
+                    h,
+                    ff::software::scaling::Flags::BILINEAR,
+                )
+                .map_err(codec_err(path, "colour conversion"))?,
+            ),
+        };
+        scaler.run(frame, &mut self.rgb).map_err(codec_err(path, "colour conversion"))?;
+        let (stride, row, rows) = (self.rgb.stride(0), w as usize * 3, h as usize);
+        let data = self.rgb.data(0);
+        if stride == row && self.rotation == 0 {
+            return Ok(&data[..row * rows]);
+        }
+        self.packed.clear();
+        for y in 0..rows {
+            self.packed.extend_from_slice(&data[y * stride..y * stride + row]);
+        }
+        if self.rotation != 0 {
+            self.packed = rotate(&self.packed, w as usize, rows, self.rotation);
+        }
+        Ok(&self.packed)
+    }
+}
+
 /// Which frames to keep while streaming.
 enum Selector {
     /// Source index → how many times it is kept; decoding stops after `last`.
@@ -256,7 +380,7 @@ pub fn decode(path: &Path) -> Result<Video, VideoIoError> {
 /// kept, and decoding stops after the last one needed.
 pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, VideoIoError> {
     let mut data: Vec<u8> = Vec::new();
-    let end = decode_stream(path, sampling, |_, frame| data.extend_from_slice(&frame))?;
+    let end = decode_stream(path, sampling, |_, frame| data.extend_from_slice(frame))?;
     let video = Video::new(end.head.width, end.head.height, end.head.fps, data)
         .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
     Ok(Decoded { video, info: end.info, report: end.report })
@@ -280,21 +404,63 @@ pub struct StreamEnd {
 }
 
 /// Decodes the frames `sampling` selects and hands each to `sink` as packed RGB8 (display
-/// orientation) as soon as it is decoded: nothing is kept here, so memory does not grow with
-/// the clip. An error after some frames were delivered (a truncated file) is still an error;
-/// the sink's partial state is the caller's to discard.
+/// orientation) as soon as it is decoded, borrowed from the converter's own buffer (a sink that
+/// keeps a frame copies it; one that only looks copies nothing): nothing is kept here, so memory
+/// does not grow with the clip. An error after some frames were delivered (a truncated file) is
+/// still an error; the sink's partial state is the caller's to discard.
 pub fn decode_stream(
     path: &Path,
     sampling: FrameSampling,
-    mut sink: impl FnMut(&StreamHead, Vec<u8>),
+    mut sink: impl FnMut(&StreamHead, &[u8]),
 ) -> Result<StreamEnd, VideoIoError> {
+    match stream(path, sampling, true, &mut sink)? {
+        Streamed::Done(end) => Ok(end),
+        Streamed::Misaligned { delivered } => {
+            // Again without skipping; the frames already delivered come first again, in the
+            // same order, and are passed over.
+            let mut pass = delivered;
+            let mut rest = |head: &StreamHead, frame: &[u8]| {
+                if pass > 0 {
+                    pass -= 1;
+                } else {
+                    sink(head, frame);
+                }
+            };
+            match stream(path, sampling, false, &mut rest)? {
+                Streamed::Done(end) => Ok(end),
+                Streamed::Misaligned { .. } => Err(VideoIoError::Invalid {
+                    path: path.to_path_buf(),
+                    reason: "frames out of line with their packets although none were skipped".into(),
+                }),
+            }
+        }
+    }
+}
+
+enum Streamed {
+    Done(StreamEnd),
+    /// Skipping met frames that do not line up with their packets (see [`SkipPlan`]) after
+    /// delivering this many.
+    Misaligned {
+        delivered: usize,
+    },
+}
+
+fn stream(
+    path: &Path,
+    sampling: FrameSampling,
+    skip_allowed: bool,
+    sink: &mut dyn FnMut(&StreamHead, &[u8]),
+) -> Result<Streamed, VideoIoError> {
+    let mut o = open(path)?;
+    let mut plan: Option<SkipPlan> = None;
     let mut selector = match sampling {
         FrameSampling::Fps(target) => {
-            let info = probe(path)?;
+            let info = &o.info;
             let end = match (info.duration_s, info.frames) {
                 (Some(d), _) => d,
                 (None, Some(n)) => n as f64 / info.fps,
-                (None, None) => count_packets(path)? as f64 / info.fps,
+                (None, None) => packet_timestamps(path)?.len() as f64 / info.fps,
             };
             if !(end * target <= MAX_FRAMES as f64) {
                 return Err(VideoIoError::TooLong {
@@ -307,11 +473,9 @@ pub fn decode_stream(
         }
         FrameSampling::All => Selector::Indices { counts: Vec::new(), last: usize::MAX },
         other => {
-            let info = probe(path)?;
-            let total = match info.frames {
-                Some(n) => n as usize,
-                None => count_packets(path)?,
-            };
+            let skippable = skip_allowed && matches!(o.info.codec.as_str(), "h264" | "hevc");
+            let stamps = if skippable || o.info.frames.is_none() { packet_timestamps(path)? } else { Vec::new() };
+            let total = o.info.frames.map_or(stamps.len(), |n| n as usize);
             if total > MAX_FRAMES {
                 return Err(VideoIoError::TooLong {
                     path: path.to_path_buf(),
@@ -319,18 +483,19 @@ pub fn decode_stream(
                     limit: format!("{MAX_FRAMES} frames"),
                 });
             }
-            let idx = other.indices(total, info.fps);
+            let idx = other.indices(total, o.info.fps);
             let mut counts = vec![0usize; total];
             for &i in &idx {
                 counts[i] += 1;
             }
+            if skippable {
+                plan = SkipPlan::new(&stamps, &counts);
+            }
             Selector::Indices { last: idx.iter().copied().max().unwrap_or(0), counts }
         }
     };
-    let mut o = open(path)?;
     let (w, h) = (o.info.width, o.info.height);
     let rotation = o.info.rotation;
-    let mut scaler: Option<ff::software::scaling::Context> = None;
     let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
     let head = StreamHead {
         width: dw,
@@ -340,53 +505,27 @@ pub fn decode_stream(
             _ => o.info.fps,
         },
     };
-    let mut emit = |frame: Vec<u8>| sink(&head, frame);
+    let mut emit = |frame: &[u8]| sink(&head, frame);
     let mut report = DecodeReport::default();
     let mut held: Option<(f64, Vec<u8>)> = None;
     let mut done = false;
 
-    // The conversion's output frame, allocated once and reused (a fresh 6 MB buffer per 1080p
-    // frame costs more in page faults than the conversion itself).
-    let mut rgb = ff::frame::Video::empty();
-    // Converts a decoded frame to packed RGB (rotated for display).
-    let mut to_rgb = |frame: &ff::frame::Video| -> Result<Vec<u8>, VideoIoError> {
-        if frame.width() != w || frame.height() != h {
-            return Err(VideoIoError::Invalid {
-                path: path.to_path_buf(),
-                reason: format!("frame size changed mid-stream from {w}x{h} to {}x{}", frame.width(), frame.height()),
-            });
-        }
-        if scaler.is_none() {
-            scaler = Some(
-                ff::software::scaling::Context::get(
-                    frame.format(),
-                    w,
-                    h,
-                    ff::format::Pixel::RGB24,
-                    w,
-                    h,
-                    ff::software::scaling::Flags::BILINEAR,
-                )
-                .map_err(codec_err(path, "colour conversion"))?,
-            );
-        }
-        if let Some(s) = scaler.as_mut() {
-            s.run(frame, &mut rgb).map_err(codec_err(path, "colour conversion"))?;
-        }
-        let (stride, row) = (rgb.stride(0), w as usize * 3);
-        let mut out = Vec::with_capacity(row * h as usize);
-        for y in 0..h as usize {
-            out.extend_from_slice(&rgb.data(0)[y * stride..y * stride + row]);
-        }
-        Ok(if rotation == 0 { out } else { rotate(&out, w as usize, h as usize, rotation) })
-    };
+    let mut converter =
+        Converter { path, w, h, rotation, scaler: None, rgb: ff::frame::Video::empty(), packed: Vec::new() };
 
     let mut handle = |frame: &ff::frame::Video,
                       report: &mut DecodeReport,
-                      emit: &mut dyn FnMut(Vec<u8>),
+                      plan: &mut Option<SkipPlan>,
+                      emit: &mut dyn FnMut(&[u8]),
                       held: &mut Option<(f64, Vec<u8>)>|
      -> Result<bool, VideoIoError> {
-        let i = report.frames_decoded;
+        let i = match plan {
+            None => report.frames_decoded,
+            Some(plan) => match plan.place(frame.pts()) {
+                Some(r) => r,
+                None => return Ok(true),
+            },
+        };
         report.frames_decoded += 1;
         let pixels = report.frames_decoded as u64 * u64::from(w) * u64::from(h);
         if report.frames_decoded > MAX_FRAMES || pixels > MAX_PIXELS {
@@ -400,11 +539,10 @@ pub fn decode_stream(
             Selector::Indices { counts, last } => {
                 let keep = if counts.is_empty() { 1 } else { counts.get(i).copied().unwrap_or(0) };
                 if keep > 0 {
-                    let rgb = to_rgb(frame)?;
-                    for _ in 1..keep {
-                        emit(rgb.clone());
+                    let rgb = converter.convert(frame)?;
+                    for _ in 0..keep {
+                        emit(rgb);
                     }
-                    emit(rgb);
                     report.frames_kept += keep;
                 }
                 Ok(i >= *last)
@@ -415,12 +553,12 @@ pub fn decode_stream(
                 // Emit the held frame for every grid time before this frame's time.
                 if let Some((_, prev)) = held.as_ref() {
                     while (*next as f64) * *step < ts.min(*end) - 1e-9 {
-                        emit(prev.clone());
+                        emit(prev);
                         report.frames_kept += 1;
                         *next += 1;
                     }
                 }
-                *held = Some((ts, to_rgb(frame)?));
+                *held = Some((ts, converter.convert(frame)?.to_vec()));
                 Ok(false)
             }
         }
@@ -446,12 +584,15 @@ pub fn decode_stream(
             continue;
         }
         report.packets += 1;
+        if let Some(plan) = &mut plan {
+            o.decoder.skip_frame(if plan.ask(&packet) { ff::Discard::NonReference } else { ff::Discard::Default });
+        }
         if o.decoder.send_packet(&packet).is_err() {
             report.corrupt_packets += 1;
             continue;
         }
         while o.decoder.receive_frame(&mut frame).is_ok() {
-            if handle(&frame, &mut report, &mut emit, &mut held)? {
+            if handle(&frame, &mut report, &mut plan, &mut emit, &mut held)? {
                 done = true;
                 report.stopped_early = true;
                 break;
@@ -462,7 +603,7 @@ pub fn decode_stream(
         // Drain the frames the decoder still holds.
         if o.decoder.send_eof().is_ok() {
             while o.decoder.receive_frame(&mut frame).is_ok() {
-                if handle(&frame, &mut report, &mut emit, &mut held)? {
+                if handle(&frame, &mut report, &mut plan, &mut emit, &mut held)? {
                     break;
                 }
             }
@@ -470,13 +611,17 @@ pub fn decode_stream(
     }
     if let (Selector::Times { step, end, next }, Some((_, prev))) = (&mut selector, &held) {
         while (*next as f64) * *step < *end - 1e-9 {
-            emit(prev.clone());
+            emit(prev);
             report.frames_kept += 1;
             *next += 1;
         }
     }
+    if plan.as_ref().is_some_and(|p| p.misaligned) {
+        return Ok(Streamed::Misaligned { delivered: report.frames_kept });
+    }
     if !report.stopped_early {
-        report.frames_lost = report.packets.saturating_sub(report.frames_decoded);
+        let skipped = plan.as_ref().map_or(0, SkipPlan::skipped);
+        report.frames_lost = report.packets.saturating_sub(report.frames_decoded + skipped);
     }
     if let Some(reason) = truncated {
         return Err(VideoIoError::Truncated {
@@ -496,7 +641,7 @@ pub fn decode_stream(
             });
         }
     }
-    Ok(StreamEnd { head, info: o.info, report })
+    Ok(Streamed::Done(StreamEnd { head, info: o.info, report }))
 }
 
 /// Decodes a folder of PNG/JPEG frames (sorted by name, numbers compared numerically) as a
@@ -865,6 +1010,71 @@ pub fn write_with_sidecar(video: &Video, path: &Path, source: Option<&Path>) -> 
 mod tests {
     use super::*;
     use videval_models::synthetic::{Request, render};
+
+    /// Frames a subset decode delivers equal the same frames of a full decode, byte for byte,
+    /// while non-reference frames the subset does not need are skipped (H.264 and HEVC with
+    /// B-frames, as the ffmpeg CLI encodes by default; MPEG-4 Part 2 is never skipped).
+    #[test]
+    fn subsets_skip_unneeded_frames_and_equal_the_full_decode() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, codec) in [("h264.mp4", "libx264"), ("hevc.mkv", "libx265"), ("mpeg4.avi", "mpeg4")] {
+            let path = dir.path().join(name);
+            let ok = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=3"])
+                .args(["-c:v", codec, "-bf", "3", "-pix_fmt", "yuv420p"])
+                .args(if codec == "libx265" { &["-x265-params", "log-level=error"][..] } else { &[] })
+                .arg(&path)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "ffmpeg could not encode {name}");
+            let all = decode(&path).unwrap();
+            assert_eq!(all.len(), 72, "{name}");
+            for sampling in [
+                FrameSampling::Uniform(5),
+                FrameSampling::Uniform(16),
+                FrameSampling::First(7),
+                FrameSampling::Middle(9),
+            ] {
+                let got = decode_with(&path, sampling).unwrap();
+                let idx = sampling.indices(all.len(), all.fps());
+                let want: Vec<u8> = idx.iter().flat_map(|&i| all.frame(i).to_vec()).collect();
+                assert_eq!(got.video.len(), idx.len(), "{name} {sampling:?}");
+                assert!(
+                    got.video.as_bytes() == want.as_slice(),
+                    "{name} {sampling:?}: frames differ from the full decode"
+                );
+                if sampling == FrameSampling::Uniform(5) {
+                    let skips = codec != "mpeg4";
+                    assert_eq!(got.report.frames_decoded < 70, skips, "{name}: {:?}", got.report);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_frame_out_of_line_with_its_packets_ends_the_skipping_attempt() {
+        let stamps: Vec<Option<i64>> = [0, 3, 1, 2, 6, 4, 5].map(Some).to_vec();
+        let counts = [1, 0, 0, 1, 0, 0, 1];
+        let plan = || SkipPlan::new(&stamps, &counts).unwrap();
+        // Rank 1 asked to be skipped and gone, rank 2 never asked: a frame at rank 3 is out of line.
+        let mut p = plan();
+        (p.asked[1], p.asked[2]) = (true, false);
+        assert_eq!(p.place(Some(0)), Some(0));
+        assert_eq!(p.place(Some(3)), None);
+        assert!(p.misaligned);
+        // Both asked: in line; an unknown timestamp or one going back is not.
+        let mut p = plan();
+        (p.asked[1], p.asked[2]) = (true, true);
+        assert_eq!((p.place(Some(0)), p.place(Some(3))), (Some(0), Some(3)));
+        assert_eq!(p.place(Some(2)), None);
+        let mut p = plan();
+        assert_eq!(p.place(None), None);
+        // Duplicate or missing timestamps, or a count that disagrees: no plan at all.
+        assert!(SkipPlan::new(&[Some(0), Some(0)], &[1, 0]).is_none());
+        assert!(SkipPlan::new(&[Some(0), None], &[1, 0]).is_none());
+        assert!(SkipPlan::new(&[Some(0), Some(1)], &[1, 0, 0]).is_none());
+    }
 
     #[test]
     fn mp4_round_trip_keeps_every_frame_size_and_rate_and_is_close() {

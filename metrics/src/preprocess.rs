@@ -445,16 +445,20 @@ fn resize_channels<const C: usize, T: Texel>(
 /// Applies a spatial policy to every frame and rounds back to 8 bits: for converted files,
 /// previews and filmstrips, which need pixels rather than network inputs.
 pub fn transform_video(video: &Video, spatial: Spatial, filter: Filter, antialias: bool) -> Video {
-    let p = Preprocess { frames: FrameSampling::All, spatial, filter, antialias, normalise: Normalise::Unit };
     let ((w, h), _) = geometry(spatial, video.width(), video.height());
     let mut data = Vec::with_capacity(video.len() * (w * h * 3) as usize);
     for frame in video.frames() {
-        let src: Vec<f32> = frame.iter().map(|&v| f32::from(v)).collect();
-        let out = spatial_frame(&src, video.width(), video.height(), &p);
-        data.extend(out.iter().map(|&v| v.round().clamp(0.0, 255.0) as u8));
+        data.extend(transform_frame(frame, video.width(), video.height(), spatial, filter, antialias));
     }
     // The size is positive and the buffer whole by construction.
     Video::new(w, h, video.fps(), data).unwrap_or_else(|e| unreachable!("transform_video: {e}"))
+}
+
+/// [`transform_video`] of one RGB8 frame `w × h`, for frames that stream past (the output size
+/// is [`geometry`]'s).
+pub fn transform_frame(rgb: &[u8], w: u32, h: u32, spatial: Spatial, filter: Filter, antialias: bool) -> Vec<u8> {
+    let p = Preprocess { frames: FrameSampling::All, spatial, filter, antialias, normalise: Normalise::Unit };
+    spatial_frame_u8(rgb, w, h, &p).iter().map(|&v| v.round().clamp(0.0, 255.0) as u8).collect()
 }
 
 /// Output size of `spatial` for a `w × h` input, and the resize target before any crop/pad.
