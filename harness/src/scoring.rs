@@ -96,7 +96,9 @@ impl FeatureFrames {
         let frame = match self.input {
             FrameInput::Full | FrameInput::VbenchClip | FrameInput::VbenchDino => preprocess::apply_frame(rgb, w, h, p),
             FrameInput::Background => {
-                preprocess::apply_frame(&feature_consistency::background_only_frame(rgb), w, h, p)
+                // The painted frame is made a row at a time as the filter reads it.
+                let fill = feature_consistency::background_fill(rgb);
+                preprocess::apply_frame_mapped(rgb, w, h, p, |px| feature_consistency::background_pixel(px, fill))
             }
         };
         let ((width, height), _) = preprocess::geometry(p.spatial, w, h);

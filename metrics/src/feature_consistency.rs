@@ -43,17 +43,32 @@ pub fn background_only(video: &Video) -> Video {
 
 /// [`background_only`] of one RGB8 frame.
 pub fn background_only_frame(f: &[u8]) -> Vec<u8> {
+    let fill = background_fill(f);
+    f.as_chunks::<3>().0.iter().flat_map(|&p| background_pixel(p, fill)).collect()
+}
+
+/// Whether a pixel counts as foreground (saturation above [`FOREGROUND_SATURATION`]).
+#[inline]
+pub fn is_foreground([r, g, b]: [u8; 3]) -> bool {
+    r.max(g).max(b) - r.min(g).min(b) > FOREGROUND_SATURATION
+}
+
+/// A pixel of the background-only frame: `fill` where the pixel is foreground.
+#[inline]
+pub fn background_pixel(p: [u8; 3], fill: [u8; 3]) -> [u8; 3] {
+    if is_foreground(p) { fill } else { p }
+}
+
+/// The colour foreground pixels are painted with: the rounded mean of the other pixels (black
+/// when every pixel is foreground). Exact integer sums, without a branch per pixel (a block's
+/// sums fit in u32).
+pub fn background_fill(f: &[u8]) -> [u8; 3] {
     let (pixels, _) = f.as_chunks::<3>();
-    // One pass: which pixels are foreground, and exact integer sums of the others, without a
-    // branch per pixel (a block's sums fit in u32).
-    let mut foreground = vec![false; pixels.len()];
     let (mut sum, mut n) = ([0u64; 3], 0u64);
-    for (block, mask) in pixels.chunks(4096).zip(foreground.chunks_mut(4096)) {
+    for block in pixels.chunks(4096) {
         let (mut s, mut k) = ([0u32; 3], 0u32);
-        for (p, m) in block.iter().zip(mask.iter_mut()) {
-            let fg = p[0].max(p[1]).max(p[2]) - p[0].min(p[1]).min(p[2]) > FOREGROUND_SATURATION;
-            *m = fg;
-            let keep = u32::from(!fg);
+        for &p in block {
+            let keep = u32::from(!is_foreground(p));
             for c in 0..3 {
                 s[c] += keep * u32::from(p[c]);
             }
@@ -64,12 +79,7 @@ pub fn background_only_frame(f: &[u8]) -> Vec<u8> {
         }
         n += u64::from(k);
     }
-    let fill = if n == 0 { [0u8; 3] } else { sum.map(|s| ((s + n / 2) / n) as u8) };
-    let mut out = f.to_vec();
-    for (p, _) in out.as_chunks_mut::<3>().0.iter_mut().zip(&foreground).filter(|(_, fg)| **fg) {
-        *p = fill;
-    }
-    out
+    if n == 0 { [0u8; 3] } else { sum.map(|s| ((s + n / 2) / n) as u8) }
 }
 
 #[cfg(test)]

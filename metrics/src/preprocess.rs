@@ -354,22 +354,77 @@ impl Texel for f32 {
     }
 }
 
-/// An RGB8 pixel as one channel: BT.601 luma in [0, 1], exactly
-/// [`crate::flow::Gray::from_rgb`]'s value, so resizing pixels this way equals converting the
-/// frame to luma first.
-impl Texel for [u8; 3] {
-    #[inline(always)]
-    fn value(self) -> f32 {
-        let [r, g, b] = self;
-        (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)) / 255.0
+/// Resizes an RGB8 frame as its luma plane (no full-size luma plane is made: each row is
+/// converted as the filter reaches it); the same values as [`resize_plane`] of the converted
+/// frame.
+pub fn resize_luma(rgb: &[u8], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
+    resize_rows::<1, _>(LumaRows { rgb, w: w as usize }, w, h, out_w, out_h, filter, antialias)
+}
+
+/// Rows the separable resize filters side by side, one per vector lane.
+const LANES: usize = 8;
+
+/// Where the separable resize reads its source rows from (`w` pixels of `C` samples each):
+/// `load` writes sample c of pixel i of row y, for the pixels `px`, to
+/// `block[(i · C + c) · LANES + lane]`, on the 0–255 scale (or the plane's own).
+trait Rows {
+    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]);
+}
+
+/// Rows of a packed frame of `C`-sample pixels.
+struct SliceRows<'a, T, const C: usize> {
+    src: &'a [T],
+    w: usize,
+}
+
+impl<T: Texel, const C: usize> Rows for SliceRows<'_, T, C> {
+    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]) {
+        let (first, row) = (px.start * C, &self.src[(y * self.w + px.start) * C..(y * self.w + px.end) * C]);
+        for (k, v) in row.iter().enumerate() {
+            block[(first + k) * LANES + lane] = v.value();
+        }
     }
 }
 
-/// Resizes an RGB8 frame as its luma plane in one pass (no full-size luma plane is made); the
-/// same values as [`resize_plane`] of the converted frame.
-pub fn resize_luma(rgb: &[u8], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
-    resize_channels::<1, [u8; 3]>(rgb.as_chunks::<3>().0, w, h, out_w, out_h, filter, antialias)
+/// Rows of an RGB8 frame as BT.601 luma in [0, 1]: exactly [`crate::flow::Gray::from_rgb`]'s
+/// value, computed once per pixel as its row is loaded.
+struct LumaRows<'a> {
+    rgb: &'a [u8],
+    w: usize,
 }
+
+impl Rows for LumaRows<'_> {
+    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]) {
+        let row = &self.rgb[(y * self.w + px.start) * 3..(y * self.w + px.end) * 3];
+        for (i, &[r, g, b]) in px.zip(row.as_chunks::<3>().0) {
+            block[i * LANES + lane] = (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)) / 255.0;
+        }
+    }
+}
+
+/// Rows of an RGB8 frame with every pixel passed through `map` first (a painted frame, say),
+/// mapped as each row is loaded: the filter sees the mapped frame without it being made whole.
+struct MappedRows<'a, F> {
+    rgb: &'a [u8],
+    w: usize,
+    map: F,
+}
+
+impl<F: Fn([u8; 3]) -> [u8; 3]> Rows for MappedRows<'_, F> {
+    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]) {
+        let row = &self.rgb[(y * self.w + px.start) * 3..(y * self.w + px.end) * 3];
+        for (i, &p) in px.zip(row.as_chunks::<3>().0) {
+            let q = (self.map)(p);
+            for c in 0..3 {
+                block[(i * 3 + c) * LANES + lane] = f32::from(q[c]);
+            }
+        }
+    }
+}
+
+/// Pixels loaded into the lanes at a time: a tile of the interleaved block small enough to stay
+/// in the first-level cache while every lane writes into it.
+const LOAD_TILE: usize = 128;
 
 fn resize_channels<const C: usize, T: Texel>(
     src: &[T],
@@ -380,51 +435,61 @@ fn resize_channels<const C: usize, T: Texel>(
     filter: Filter,
     antialias: bool,
 ) -> Vec<f32> {
+    resize_rows::<C, _>(SliceRows::<T, C> { src, w: w as usize }, w, h, out_w, out_h, filter, antialias)
+}
+
+fn resize_rows<const C: usize, R: Rows>(
+    mut rows: R,
+    w: u32,
+    h: u32,
+    out_w: u32,
+    out_h: u32,
+    filter: Filter,
+    antialias: bool,
+) -> Vec<f32> {
     let (w, h, ow, oh) = (w as usize, h as usize, out_w as usize, out_h as usize);
+    let mut block = vec![0.0f32; w * C * LANES];
     if (w, h) == (ow, oh) {
-        return src.iter().map(|&v| v.value()).collect();
+        let mut out = Vec::with_capacity(w * h * C);
+        for y in 0..h {
+            rows.load(y, 0..w, 0, &mut block);
+            out.extend(block.iter().step_by(LANES));
+        }
+        return out;
     }
     let tx = taps(w, ow, filter, antialias);
     let ty = taps(h, oh, filter, antialias);
-    // Horizontal pass: h × ow. Outputs whose taps have the same length are summed four at a
-    // time, each in its own running total in tap order (the same additions as one at a time,
-    // so the same values), which keeps four independent chains in flight.
-    const BLOCK: usize = 4;
+    // Horizontal pass: h × ow, LANES rows side by side. Their samples are interleaved (sample i
+    // of row l at i·LANES + l), so each tap is one multiply and one add across the rows (a
+    // vector operation); each row's sums are still formed tap by tap in order from zero, so the
+    // values are exactly those of one row at a time. u8 → f32 is exact: the same sums as
+    // converting the frame first.
     let mut mid = vec![0.0f32; h * ow * C];
-    for y in 0..h {
-        let row = &src[y * w * C..(y + 1) * w * C];
-        let out = &mut mid[y * ow * C..(y + 1) * ow * C];
-        let mut x = 0;
-        while x < ow {
-            let n = tx.weights[x].len();
-            if x + BLOCK <= ow && (1..BLOCK).all(|j| tx.weights[x + j].len() == n) {
-                let mut acc = [[0.0f32; C]; BLOCK];
-                for k in 0..n {
-                    for (j, a) in acc.iter_mut().enumerate() {
-                        let wt = tx.weights[x + j][k];
-                        let p = &row[(tx.start[x + j] + k) * C..][..C];
-                        for c in 0..C {
-                            // u8 → f32 is exact: the same sums as converting the frame first.
-                            a[c] += wt * p[c].value();
-                        }
+    for y0 in (0..h).step_by(LANES) {
+        // Lanes past the last row keep earlier rows' samples; their sums are not kept.
+        let n = LANES.min(h - y0);
+        for p0 in (0..w).step_by(LOAD_TILE) {
+            for l in 0..n {
+                rows.load(y0 + l, p0..(p0 + LOAD_TILE).min(w), l, &mut block);
+            }
+        }
+        let (samples, _) = block.as_chunks::<LANES>();
+        for x in 0..ow {
+            let (s, ws) = (tx.start[x], &tx.weights[x]);
+            let mut acc = [[0.0f32; LANES]; C];
+            for (k, &wt) in ws.iter().enumerate() {
+                for (c, a) in acc.iter_mut().enumerate() {
+                    let v = &samples[(s + k) * C + c];
+                    for l in 0..LANES {
+                        a[l] += wt * v[l];
                     }
                 }
-                for (j, a) in acc.iter().enumerate() {
-                    out[(x + j) * C..(x + j + 1) * C].copy_from_slice(a);
-                }
-                x += BLOCK;
-                continue;
             }
-            let (s, ws) = (tx.start[x], &tx.weights[x]);
-            let mut acc = [0.0f32; C];
-            for (k, &wt) in ws.iter().enumerate() {
-                let p = &row[(s + k) * C..(s + k) * C + C];
-                for c in 0..C {
-                    acc[c] += wt * p[c].value();
+            for l in 0..n {
+                for (c, a) in acc.iter().enumerate() {
+                    mid[((y0 + l) * ow + x) * C + c] = a[l];
                 }
             }
-            out[x * C..(x + 1) * C].copy_from_slice(&acc);
-            x += 1;
         }
     }
     // Vertical pass: oh × ow.
@@ -504,8 +569,12 @@ pub fn spatial_frame_u8(src: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> 
 }
 
 fn spatial_frame_of<T: Texel>(src: &[T], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+    spatial_frame_rows(SliceRows::<T, 3> { src, w: w as usize }, w, h, p)
+}
+
+fn spatial_frame_rows<R: Rows>(rows: R, w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
     let ((ow, oh), (rw, rh)) = geometry(p.spatial, w, h);
-    let resized = resize_channels::<3, T>(src, w, h, rw, rh, p.filter, p.antialias);
+    let resized = resize_rows::<3, R>(rows, w, h, rw, rh, p.filter, p.antialias);
     match p.spatial {
         Spatial::Native | Spatial::Stretch { .. } => resized,
         Spatial::TorchShortSide { crop, .. } => {
@@ -566,7 +635,17 @@ pub fn apply(video: &Video, p: &Preprocess) -> Frames {
 /// The spatial policy and normalisation of `p` on one RGB8 frame (frame sampling is the
 /// caller's): what [`apply`] does per kept frame, for consumers that stream frames.
 pub fn apply_frame(rgb: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
-    let mut frame = spatial_frame_u8(rgb, w, h, p);
+    normalised(spatial_frame_u8(rgb, w, h, p), p)
+}
+
+/// [`apply_frame`] of the frame whose every pixel is `map` of `rgb`'s, without making that frame
+/// (each row is mapped as the filter reaches it); the same values.
+pub fn apply_frame_mapped(rgb: &[u8], w: u32, h: u32, p: &Preprocess, map: impl Fn([u8; 3]) -> [u8; 3]) -> Vec<f32> {
+    let rows = MappedRows { rgb, w: w as usize, map };
+    normalised(spatial_frame_rows(rows, w, h, p), p)
+}
+
+fn normalised(mut frame: Vec<f32>, p: &Preprocess) -> Vec<f32> {
     for (k, v) in frame.iter_mut().enumerate() {
         *v = p.normalise.map(*v, k % 3);
     }
@@ -576,6 +655,70 @@ pub fn apply_frame(rgb: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The separable resize one row at a time, each output's taps summed in order: the
+    /// definition the lane-parallel pass must equal bit for bit.
+    fn resize_by_definition(src: &[f32], w: usize, h: usize, c: usize, ow: usize, oh: usize, f: Filter) -> Vec<f32> {
+        let (tx, ty) = (taps(w, ow, f, true), taps(h, oh, f, true));
+        let mut mid = vec![0.0f32; h * ow * c];
+        for y in 0..h {
+            for x in 0..ow {
+                for ch in 0..c {
+                    let mut acc = 0.0f32;
+                    for (k, &wt) in tx.weights[x].iter().enumerate() {
+                        acc += wt * src[(y * w + tx.start[x] + k) * c + ch];
+                    }
+                    mid[(y * ow + x) * c + ch] = acc;
+                }
+            }
+        }
+        let mut out = vec![0.0f32; oh * ow * c];
+        for y in 0..oh {
+            for (k, &wt) in ty.weights[y].iter().enumerate() {
+                for i in 0..ow * c {
+                    out[y * ow * c + i] += wt * mid[(ty.start[y] + k) * ow * c + i];
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn lane_parallel_resize_equals_the_definition_bit_for_bit() {
+        // Heights that are and are not multiples of the lanes, widths beyond one load tile.
+        for (w, h, ow, oh) in [(300u32, 17u32, 41u32, 5u32), (131, 8, 260, 19), (257, 33, 32, 32), (9, 3, 9, 7)] {
+            let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+            let as_f32: Vec<f32> = rgb.iter().map(|&v| f32::from(v)).collect();
+            for f in [Filter::Area, Filter::Bilinear, Filter::Bicubic, Filter::Nearest] {
+                let want = resize_by_definition(&as_f32, w as usize, h as usize, 3, ow as usize, oh as usize, f);
+                let got = resize_channels::<3, u8>(&rgb, w, h, ow, oh, f, true);
+                assert!(got == want, "{w}×{h} → {ow}×{oh} {f:?}");
+                assert!(resize(&as_f32, w, h, ow, oh, f, true) == want, "f32 input {w}×{h} {f:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_mapped_frame_is_filtered_as_if_it_were_made_first() {
+        let (w, h) = (203u32, 21u32);
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 31 % 256) as u8).collect();
+        let paint = |[r, g, b]: [u8; 3]| if r > 128 { [7, 8, 9] } else { [r, g, b] };
+        let made: Vec<u8> = rgb.as_chunks::<3>().0.iter().flat_map(|&p| paint(p)).collect();
+        for spatial in [
+            Spatial::Stretch { width: 32, height: 32 },
+            Spatial::TorchShortSide { short: 16, crop: 16 },
+            Spatial::Native,
+        ] {
+            let p = Preprocess {
+                frames: FrameSampling::All,
+                spatial,
+                filter: Filter::Area,
+                antialias: true,
+                normalise: Normalise::Unit,
+            };
+            assert!(apply_frame_mapped(&rgb, w, h, &p, paint) == apply_frame(&made, w, h, &p), "{spatial:?}");
+        }
+    }
 
     #[test]
     fn luma_resized_in_one_pass_equals_converting_first() {
