@@ -364,11 +364,17 @@ pub fn resize_luma(rgb: &[u8], w: u32, h: u32, out_w: u32, out_h: u32, filter: F
 /// Rows the separable resize filters side by side, one per vector lane.
 const LANES: usize = 8;
 
-/// Where the separable resize reads its source rows from (`w` pixels of `C` samples each):
-/// `load` writes sample c of pixel i of row y, for the pixels `px`, to
-/// `block[(i · C + c) · LANES + lane]`, on the 0–255 scale (or the plane's own).
+/// Where the separable resize reads its source rows from (`w` pixels of `C` samples each, on
+/// the 0–255 scale or the plane's own): the samples of pixels `px` of row `y`, borrowed or made
+/// into `buf`.
 trait Rows {
-    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]);
+    type Sample: Texel;
+    fn samples<'s>(
+        &'s self,
+        y: usize,
+        px: std::ops::Range<usize>,
+        buf: &'s mut Vec<Self::Sample>,
+    ) -> &'s [Self::Sample];
 }
 
 /// Rows of a packed frame of `C`-sample pixels.
@@ -378,11 +384,10 @@ struct SliceRows<'a, T, const C: usize> {
 }
 
 impl<T: Texel, const C: usize> Rows for SliceRows<'_, T, C> {
-    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]) {
-        let (first, row) = (px.start * C, &self.src[(y * self.w + px.start) * C..(y * self.w + px.end) * C]);
-        for (k, v) in row.iter().enumerate() {
-            block[(first + k) * LANES + lane] = v.value();
-        }
+    type Sample = T;
+    #[inline(always)]
+    fn samples<'s>(&'s self, y: usize, px: std::ops::Range<usize>, _: &'s mut Vec<T>) -> &'s [T] {
+        &self.src[(y * self.w + px.start) * C..(y * self.w + px.end) * C]
     }
 }
 
@@ -394,11 +399,18 @@ struct LumaRows<'a> {
 }
 
 impl Rows for LumaRows<'_> {
-    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]) {
+    type Sample = f32;
+    #[inline(always)]
+    fn samples<'s>(&'s self, y: usize, px: std::ops::Range<usize>, buf: &'s mut Vec<f32>) -> &'s [f32] {
         let row = &self.rgb[(y * self.w + px.start) * 3..(y * self.w + px.end) * 3];
-        for (i, &[r, g, b]) in px.zip(row.as_chunks::<3>().0) {
-            block[i * LANES + lane] = (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)) / 255.0;
-        }
+        buf.clear();
+        buf.extend(
+            row.as_chunks::<3>()
+                .0
+                .iter()
+                .map(|&[r, g, b]| (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)) / 255.0),
+        );
+        buf
     }
 }
 
@@ -411,14 +423,15 @@ struct MappedRows<'a, F> {
 }
 
 impl<F: Fn([u8; 3]) -> [u8; 3]> Rows for MappedRows<'_, F> {
-    fn load(&mut self, y: usize, px: std::ops::Range<usize>, lane: usize, block: &mut [f32]) {
+    type Sample = u8;
+    #[inline(always)]
+    fn samples<'s>(&'s self, y: usize, px: std::ops::Range<usize>, buf: &'s mut Vec<u8>) -> &'s [u8] {
         let row = &self.rgb[(y * self.w + px.start) * 3..(y * self.w + px.end) * 3];
-        for (i, &p) in px.zip(row.as_chunks::<3>().0) {
-            let q = (self.map)(p);
-            for c in 0..3 {
-                block[(i * 3 + c) * LANES + lane] = f32::from(q[c]);
-            }
+        buf.resize(row.len(), 0);
+        for (dst, &p) in buf.as_chunks_mut::<3>().0.iter_mut().zip(row.as_chunks::<3>().0) {
+            *dst = (self.map)(p);
         }
+        buf
     }
 }
 
@@ -439,7 +452,22 @@ fn resize_channels<const C: usize, T: Texel>(
 }
 
 fn resize_rows<const C: usize, R: Rows>(
-    mut rows: R,
+    rows: R,
+    w: u32,
+    h: u32,
+    out_w: u32,
+    out_h: u32,
+    filter: Filter,
+    antialias: bool,
+) -> Vec<f32> {
+    // Compiled for the widest vector unit the machine has: the same operations on each value in
+    // the same order (no fused multiply-adds), so the same values on every machine.
+    pulp::Arch::new().dispatch(|| resize_rows_inline::<C, R>(rows, w, h, out_w, out_h, filter, antialias))
+}
+
+#[inline(always)]
+fn resize_rows_inline<const C: usize, R: Rows>(
+    rows: R,
     w: u32,
     h: u32,
     out_w: u32,
@@ -448,12 +476,11 @@ fn resize_rows<const C: usize, R: Rows>(
     antialias: bool,
 ) -> Vec<f32> {
     let (w, h, ow, oh) = (w as usize, h as usize, out_w as usize, out_h as usize);
-    let mut block = vec![0.0f32; w * C * LANES];
     if (w, h) == (ow, oh) {
         let mut out = Vec::with_capacity(w * h * C);
+        let mut buf = Vec::new();
         for y in 0..h {
-            rows.load(y, 0..w, 0, &mut block);
-            out.extend(block.iter().step_by(LANES));
+            out.extend(rows.samples(y, 0..w, &mut buf).iter().map(|v| v.value()));
         }
         return out;
     }
@@ -465,12 +492,19 @@ fn resize_rows<const C: usize, R: Rows>(
     // values are exactly those of one row at a time. u8 → f32 is exact: the same sums as
     // converting the frame first.
     let mut mid = vec![0.0f32; h * ow * C];
+    let mut block = vec![0.0f32; w * C * LANES];
+    let mut bufs: [Vec<R::Sample>; LANES] = std::array::from_fn(|_| Vec::new());
     for y0 in (0..h).step_by(LANES) {
-        // Lanes past the last row keep earlier rows' samples; their sums are not kept.
+        // Lanes past the last row repeat it; their sums are not kept.
         let n = LANES.min(h - y0);
         for p0 in (0..w).step_by(LOAD_TILE) {
-            for l in 0..n {
-                rows.load(y0 + l, p0..(p0 + LOAD_TILE).min(w), l, &mut block);
+            let px = p0..(p0 + LOAD_TILE).min(w);
+            let mut lanes =
+                bufs.iter_mut().enumerate().map(|(l, buf)| rows.samples(y0 + l.min(n - 1), px.clone(), buf));
+            let lanes: [&[R::Sample]; LANES] = std::array::from_fn(|_| lanes.next().unwrap_or_default());
+            let dst = &mut block[p0 * C * LANES..px.end * C * LANES];
+            for (k, d) in dst.as_chunks_mut::<LANES>().0.iter_mut().enumerate() {
+                *d = std::array::from_fn(|l| lanes[l][k].value());
             }
         }
         let (samples, _) = block.as_chunks::<LANES>();
