@@ -93,6 +93,15 @@ def main():
     t_v16 = timed(lambda: run([a.videval, "video", "convert", "--frames", "uniform:16", "--size", "224x224",
                                str(clip), str(out16)]), a.reps)
     rows.append(("uniform:16 -> 224x224", "PyAV", t_pyav16, t_v16))
+    # The rows above time PyAV inside this interpreter and videval as a whole process (its start,
+    # ~50 ms here, loading FFmpeg's many shared libraries, counts against it). As processes
+    # both ways, PyAV pays its interpreter and `import av` too:
+    here = pathlib.Path(__file__).resolve().parent
+    for task, fn, t_ours in (("decode to RGB, both as processes", "pyav_rgb", t_dec),
+                             ("uniform:16, both as processes", "pyav_uniform16", t_v16)):
+        code = f"import sys; sys.path.insert(0, {str(here)!r}); from side_by_side import {fn}; {fn}(sys.argv[1])"
+        t_proc = timed(lambda: run([sys.executable, "-c", code, str(clip)]), a.reps)
+        rows.append((task, "PyAV", t_proc, t_ours))
     score = [a.videval, "video", "score", "--metrics", METRICS, str(clip)]
     t_score = timed(lambda: run(score), 1)
     rss = peak_rss_mb(score)
