@@ -61,13 +61,16 @@ const FEATURE_CHUNK: usize = 64;
 /// and the features, not the frames.
 struct FeatureFrames {
     input: FrameInput,
+    /// Shared by one video's collectors: one embedding at a time, so the network's working
+    /// memory is held once however the collectors' chunks line up across threads.
+    gate: Arc<std::sync::Mutex<()>>,
     preprocess: preprocess::Preprocess,
     pending: Frames,
     features: Result<Vec<Vec<f64>>, String>,
 }
 
 impl FeatureFrames {
-    fn new(input: FrameInput) -> Self {
+    fn new(input: FrameInput, gate: Arc<std::sync::Mutex<()>>) -> Self {
         let (preprocess, features) = match input {
             FrameInput::Full | FrameInput::Background => (WorldEncoder::FRAME_PREPROCESS, Ok(Vec::new())),
             FrameInput::VbenchClip => match crate::distribution::network_clip() {
@@ -85,7 +88,7 @@ impl FeatureFrames {
             },
         };
         let ((width, height), _) = preprocess::geometry(preprocess.spatial, 1, 1);
-        FeatureFrames { input, preprocess, pending: Frames { data: Vec::new(), len: 0, width, height }, features }
+        FeatureFrames { input, gate, preprocess, pending: Frames { data: Vec::new(), len: 0, width, height }, features }
     }
 
     fn push(&mut self, rgb: &[u8], w: u32, h: u32) {
@@ -119,6 +122,8 @@ impl FeatureFrames {
         let chunk = std::mem::take(&mut self.pending.data);
         let frames = Frames { data: chunk, len: std::mem::take(&mut self.pending.len), ..self.pending };
         if let Ok(out) = &mut self.features {
+            // A poisoned gate only means another collector panicked; the lock still orders.
+            let _one_at_a_time = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let embedded = match self.input {
                 FrameInput::Full | FrameInput::Background => crate::distribution::world_encoder()
                     .and_then(|(enc, _)| enc.embed_preprocessed(&frames).map_err(|e| e.to_string())),
@@ -236,12 +241,13 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         })
         .collect();
     let mut features: BTreeMap<FrameInput, FeatureFrames> = BTreeMap::new();
+    let gate = Arc::new(std::sync::Mutex::new(()));
     let whole_clip = needs_whole_clip(needs);
     for n in needs {
         if let Need::Metric(m) = n
             && let Reads::Features(input) = m.reads()
         {
-            features.entry(input).or_insert_with(|| FeatureFrames::new(input));
+            features.entry(input).or_insert_with(|| FeatureFrames::new(input, Arc::clone(&gate)));
         }
     }
 
