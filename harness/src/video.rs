@@ -473,9 +473,8 @@ fn stream(
         }
         FrameSampling::All => Selector::Indices { counts: Vec::new(), last: usize::MAX },
         other => {
-            let skippable = skip_allowed && matches!(o.info.codec.as_str(), "h264" | "hevc");
-            let stamps = if skippable || o.info.frames.is_none() { packet_timestamps(path)? } else { Vec::new() };
-            let total = o.info.frames.map_or(stamps.len(), |n| n as usize);
+            let mut stamps = if o.info.frames.is_none() { Some(packet_timestamps(path)?) } else { None };
+            let total = o.info.frames.map_or_else(|| stamps.as_ref().map_or(0, Vec::len), |n| n as usize);
             if total > MAX_FRAMES {
                 return Err(VideoIoError::TooLong {
                     path: path.to_path_buf(),
@@ -488,10 +487,18 @@ fn stream(
             for &i in &idx {
                 counts[i] += 1;
             }
-            if skippable {
+            // Skipping is worth a demux pass when at least a quarter of the frames decoded (up
+            // to the last one kept) are not kept: not for `first:N`, say.
+            let last = idx.iter().copied().max().unwrap_or(0);
+            let unneeded = counts.iter().take(last + 1).filter(|&&c| c == 0).count();
+            if skip_allowed && matches!(o.info.codec.as_str(), "h264" | "hevc") && unneeded * 4 >= last + 1 {
+                let stamps = match stamps.take() {
+                    Some(s) => s,
+                    None => packet_timestamps(path)?,
+                };
                 plan = SkipPlan::new(&stamps, &counts);
             }
-            Selector::Indices { last: idx.iter().copied().max().unwrap_or(0), counts }
+            Selector::Indices { last, counts }
         }
     };
     let (w, h) = (o.info.width, o.info.height);
