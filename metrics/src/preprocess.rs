@@ -327,12 +327,12 @@ fn taps(n_in: usize, n_out: usize, filter: Filter, antialias: bool) -> Taps {
 
 /// Resizes one RGB frame (values on the 0–255 scale, f32) with a separable filter.
 pub fn resize(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
-    resize_channels::<3, f32>(src, w, h, out_w, out_h, filter, antialias)
+    resize_rows::<3, _>(SliceRows::<f32, 3> { src, w: w as usize }, w, h, out_w, out_h, filter, antialias)
 }
 
 /// Resizes one single-channel image (luma for optical flow) with a separable filter.
 pub fn resize_plane(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter: Filter, antialias: bool) -> Vec<f32> {
-    resize_channels::<1, f32>(src, w, h, out_w, out_h, filter, antialias)
+    resize_rows::<1, _>(SliceRows::<f32, 1> { src, w: w as usize }, w, h, out_w, out_h, filter, antialias)
 }
 
 /// A source sample the separable resize reads: one channel value on its own scale.
@@ -439,18 +439,6 @@ impl<F: Fn([u8; 3]) -> [u8; 3]> Rows for MappedRows<'_, F> {
 /// in the first-level cache while every lane writes into it.
 const LOAD_TILE: usize = 128;
 
-fn resize_channels<const C: usize, T: Texel>(
-    src: &[T],
-    w: u32,
-    h: u32,
-    out_w: u32,
-    out_h: u32,
-    filter: Filter,
-    antialias: bool,
-) -> Vec<f32> {
-    resize_rows::<C, _>(SliceRows::<T, C> { src, w: w as usize }, w, h, out_w, out_h, filter, antialias)
-}
-
 fn resize_rows<const C: usize, R: Rows>(
     rows: R,
     w: u32,
@@ -460,22 +448,20 @@ fn resize_rows<const C: usize, R: Rows>(
     filter: Filter,
     antialias: bool,
 ) -> Vec<f32> {
+    let sizes = [w, h, out_w, out_h].map(|v| v as usize);
     // Compiled for the widest vector unit the machine has: the same operations on each value in
     // the same order (no fused multiply-adds), so the same values on every machine.
-    pulp::Arch::new().dispatch(|| resize_rows_inline::<C, R>(rows, w, h, out_w, out_h, filter, antialias))
+    pulp::Arch::new().dispatch(|| resize_rows_inline::<C, R>(rows, sizes, filter, antialias))
 }
 
 #[inline(always)]
 fn resize_rows_inline<const C: usize, R: Rows>(
     rows: R,
-    w: u32,
-    h: u32,
-    out_w: u32,
-    out_h: u32,
+    sizes: [usize; 4],
     filter: Filter,
     antialias: bool,
 ) -> Vec<f32> {
-    let (w, h, ow, oh) = (w as usize, h as usize, out_w as usize, out_h as usize);
+    let [w, h, ow, oh] = sizes;
     if (w, h) == (ow, oh) {
         let mut out = Vec::with_capacity(w * h * C);
         let mut buf = Vec::new();
@@ -725,7 +711,7 @@ mod tests {
             let as_f32: Vec<f32> = rgb.iter().map(|&v| f32::from(v)).collect();
             for f in [Filter::Area, Filter::Bilinear, Filter::Bicubic, Filter::Nearest] {
                 let want = resize_by_definition(&as_f32, w as usize, h as usize, 3, ow as usize, oh as usize, f);
-                let got = resize_channels::<3, u8>(&rgb, w, h, ow, oh, f, true);
+                let got = resize_rows::<3, _>(SliceRows::<u8, 3> { src: &rgb, w: w as usize }, w, h, ow, oh, f, true);
                 assert!(got == want, "{w}×{h} → {ow}×{oh} {f:?}");
                 assert!(resize(&as_f32, w, h, ow, oh, f, true) == want, "f32 input {w}×{h} {f:?}");
             }
