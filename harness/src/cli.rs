@@ -446,12 +446,13 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
     let vio = Error::Video;
     match cmd {
         VideoCommand::Info { file, decode, json } => {
-            let info = video::probe(file).map_err(vio)?;
-            // Streamed: counting frames holds none of them.
-            let report = if *decode {
-                Some(video::decode_stream(file, FrameSampling::All, |_, _| {}).map_err(vio)?.report)
+            // Streamed: counting frames holds none of them. The decode reads the stream
+            // information itself; without it, a probe does.
+            let (info, report) = if *decode {
+                let end = video::decode_stream(file, FrameSampling::All, |_, _| {}).map_err(vio)?;
+                (end.info, Some(end.report))
             } else {
-                None
+                (video::probe(file).map_err(vio)?, None)
             };
             if *json {
                 println!(

@@ -100,8 +100,7 @@ impl FeatureFrames {
             FrameInput::Full | FrameInput::VbenchClip | FrameInput::VbenchDino => preprocess::apply_frame(rgb, w, h, p),
             FrameInput::Background => {
                 // The painted frame is made a row at a time as the filter reads it.
-                let fill = feature_consistency::background_fill(rgb);
-                preprocess::apply_frame_mapped(rgb, w, h, p, |px| feature_consistency::background_pixel(px, fill))
+                preprocess::apply_frame_mapped(rgb, w, h, p, feature_consistency::background_painter(rgb))
             }
         };
         let ((width, height), _) = preprocess::geometry(p.spatial, w, h);

@@ -43,26 +43,27 @@ pub fn background_only(video: &Video) -> Video {
 
 /// [`background_only`] of one RGB8 frame.
 pub fn background_only_frame(f: &[u8]) -> Vec<u8> {
+    let paint = background_painter(f);
+    f.as_chunks::<3>().0.iter().flat_map(|&p| paint(p)).collect()
+}
+
+/// What [`background_only_frame`] does to each pixel of the RGB8 frame `f`, for consumers that
+/// read the frame a row at a time (`preprocess::apply_frame_mapped`) instead of making it.
+pub fn background_painter(f: &[u8]) -> impl Fn([u8; 3]) -> [u8; 3] + use<> {
     let fill = background_fill(f);
-    f.as_chunks::<3>().0.iter().flat_map(|&p| background_pixel(p, fill)).collect()
+    move |p| if is_foreground(p) { fill } else { p }
 }
 
 /// Whether a pixel counts as foreground (saturation above [`FOREGROUND_SATURATION`]).
 #[inline]
-pub fn is_foreground([r, g, b]: [u8; 3]) -> bool {
+fn is_foreground([r, g, b]: [u8; 3]) -> bool {
     r.max(g).max(b) - r.min(g).min(b) > FOREGROUND_SATURATION
-}
-
-/// A pixel of the background-only frame: `fill` where the pixel is foreground.
-#[inline]
-pub fn background_pixel(p: [u8; 3], fill: [u8; 3]) -> [u8; 3] {
-    if is_foreground(p) { fill } else { p }
 }
 
 /// The colour foreground pixels are painted with: the rounded mean of the other pixels (black
 /// when every pixel is foreground). Exact integer sums, without a branch per pixel (a block's
 /// sums fit in u32).
-pub fn background_fill(f: &[u8]) -> [u8; 3] {
+fn background_fill(f: &[u8]) -> [u8; 3] {
     // Compiled for the widest vector unit the machine has (integer sums: the same in any order).
     pulp::Arch::new().dispatch(|| background_fill_scalar(f))
 }

@@ -17,12 +17,15 @@ pub struct Gray {
     pub data: Vec<f32>,
 }
 
+/// BT.601 luma of an RGB8 pixel, in [0, 1]: what every flow and motion measure sees.
+#[inline(always)]
+pub fn luma([r, g, b]: [u8; 3]) -> f32 {
+    (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)) / 255.0
+}
+
 impl Gray {
     pub fn from_rgb(rgb: &[u8], w: usize, h: usize) -> Gray {
-        let data = rgb
-            .chunks_exact(3)
-            .map(|p| (0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])) / 255.0)
-            .collect();
+        let data = rgb.as_chunks::<3>().0.iter().map(|&p| luma(p)).collect();
         Gray { w, h, data }
     }
 

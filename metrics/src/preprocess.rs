@@ -391,8 +391,8 @@ impl<T: Texel, const C: usize> Rows for SliceRows<'_, T, C> {
     }
 }
 
-/// Rows of an RGB8 frame as BT.601 luma in [0, 1]: exactly [`crate::flow::Gray::from_rgb`]'s
-/// value, computed once per pixel as its row is loaded.
+/// Rows of an RGB8 frame as [`crate::flow::luma`] (what [`crate::flow::Gray::from_rgb`] makes),
+/// computed once per pixel as its row is loaded.
 struct LumaRows<'a> {
     rgb: &'a [u8],
     w: usize,
@@ -404,12 +404,7 @@ impl Rows for LumaRows<'_> {
     fn samples<'s>(&'s self, y: usize, px: std::ops::Range<usize>, buf: &'s mut Vec<f32>) -> &'s [f32] {
         let row = &self.rgb[(y * self.w + px.start) * 3..(y * self.w + px.end) * 3];
         buf.clear();
-        buf.extend(
-            row.as_chunks::<3>()
-                .0
-                .iter()
-                .map(|&[r, g, b]| (0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)) / 255.0),
-        );
+        buf.extend(row.as_chunks::<3>().0.iter().map(|&p| crate::flow::luma(p)));
         buf
     }
 }
@@ -578,12 +573,15 @@ pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
     }
 }
 
-/// Applies the spatial policy to one frame (0–255 scale f32 in and out).
-pub fn spatial_frame(src: &[f32], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+/// Applies the spatial policy to one frame (0–255 scale f32 in and out): the tests' hand-made
+/// frames; frames from videos go through [`spatial_frame_u8`].
+#[cfg(test)]
+fn spatial_frame(src: &[f32], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
     spatial_frame_of(src, w, h, p)
 }
 
-/// [`spatial_frame`] straight from RGB8 (no full-size f32 copy of the frame; the same values).
+/// Applies the spatial policy to one RGB8 frame (0–255 scale f32 out), straight from the bytes
+/// (no full-size f32 copy of the frame).
 pub fn spatial_frame_u8(src: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
     spatial_frame_of(src, w, h, p)
 }
