@@ -12,6 +12,7 @@ use videval_metrics::distribution::interval;
 use videval_metrics::distribution::{
     self as dist, FeatureStats, Features, Interval, Kvd, frechet_distance, kvd, sample_size_warnings, stats_file,
 };
+use videval_models::encoders::aesthetic::Aesthetic;
 use videval_models::encoders::clip::Clip;
 use videval_models::encoders::dino::Dino;
 use videval_models::encoders::i3d::I3d;
@@ -131,6 +132,34 @@ pub fn network_dino() -> std::result::Result<&'static (Dino, String), String> {
         .map_err(Clone::clone)
 }
 
+const AESTHETIC_HOW: &str = "convert OpenAI's ViT-L-14.pt (or a Hugging Face openai/clip-vit-large-patch14 folder) and LAION's sa_0_4_vit_l_14_linear.pth with `python3 models/weights/encoder/convert_aesthetic.py --clip ViT-L-14.pt --head sa_0_4_vit_l_14_linear.pth DIR/clip-vit-l-14-laion`";
+
+static VBENCH_AESTHETIC: std::sync::OnceLock<std::result::Result<(Aesthetic, String), String>> =
+    std::sync::OnceLock::new();
+
+/// The LAION aesthetic predictor on CLIP ViT-L/14 from the networks folder
+/// (`DIR/clip-vit-l-14-laion`, checked against its manifest), loaded once per process, with the
+/// sha256 of its tower and of its head (both decide its scores).
+pub fn network_aesthetic() -> std::result::Result<&'static (Aesthetic, String), String> {
+    VBENCH_AESTHETIC
+        .get_or_init(|| {
+            let id = "clip-vit-l-14-laion";
+            let (dir, tower) = network_folder(id, "CLIP ViT-L/14 + LAION aesthetic head", AESTHETIC_HOW)?;
+            // Verified with the tower just now; the manifest must list the head too.
+            let listed = manifest::Manifest::load(&dir.join("manifest.json")).map_err(|e| e.to_string())?;
+            let entry = listed.entry(id).map_err(|e| e.to_string())?;
+            let head = entry.files.iter().find(|f| f.path == "aesthetic_head.safetensors").ok_or_else(|| {
+                format!("{}: entry {id:?} does not list aesthetic_head.safetensors; {AESTHETIC_HOW}", dir.display())
+            })?;
+            let head = head.sha256.clone();
+            let device = crate::device::default_device().map_err(|e| e.to_string())?;
+            let net = Aesthetic::load(&dir, &device)?;
+            Ok((net, format!("{tower}+{head}")))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 /// What a feature metric's values depend on besides the video: the weights of the extractor
 /// its frames go through (part of its scores' cache keys).
 pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
@@ -144,6 +173,10 @@ pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
         FrameInput::VbenchDino => match network_dino() {
             Ok((_, sha)) => format!("dino-vitb16:{sha}"),
             Err(_) => "dino-vitb16:absent".into(),
+        },
+        FrameInput::VbenchAesthetic => match network_aesthetic() {
+            Ok((_, sha)) => format!("clip-vit-l-14-laion:{sha}"),
+            Err(_) => "clip-vit-l-14-laion:absent".into(),
         },
     }
 }

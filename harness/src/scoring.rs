@@ -86,6 +86,14 @@ impl FeatureFrames {
                 Ok(_) => (preprocess::Preprocess::VBENCH_DINO, Ok(Vec::new())),
                 Err(e) => (preprocess::Preprocess::VBENCH_DINO, Err(e)),
             },
+            FrameInput::VbenchAesthetic => match crate::distribution::network_aesthetic() {
+                Ok((net, _)) => {
+                    let s = net.image_size as u32;
+                    let spatial = preprocess::Spatial::TorchShortSide { short: s, crop: s };
+                    (preprocess::Preprocess { spatial, ..preprocess::Preprocess::VBENCH_CLIP }, Ok(Vec::new()))
+                }
+                Err(e) => (preprocess::Preprocess::VBENCH_CLIP, Err(e)),
+            },
         };
         let ((width, height), _) = preprocess::geometry(preprocess.spatial, 1, 1);
         FeatureFrames { input, gate, preprocess, pending: Frames { data: Vec::new(), len: 0, width, height }, features }
@@ -97,7 +105,9 @@ impl FeatureFrames {
         }
         let p = &self.preprocess;
         let frame = match self.input {
-            FrameInput::Full | FrameInput::VbenchClip | FrameInput::VbenchDino => preprocess::apply_frame(rgb, w, h, p),
+            FrameInput::Full | FrameInput::VbenchClip | FrameInput::VbenchDino | FrameInput::VbenchAesthetic => {
+                preprocess::apply_frame(rgb, w, h, p)
+            }
             FrameInput::Background => {
                 // The painted frame is made a row at a time as the filter reads it.
                 preprocess::apply_frame_mapped(rgb, w, h, p, feature_consistency::background_painter(rgb))
@@ -107,8 +117,13 @@ impl FeatureFrames {
         (self.pending.width, self.pending.height) = (width, height);
         self.pending.data.extend(frame);
         self.pending.len += 1;
-        // DINO attends over every patch of a full-size frame: smaller chunks bound its memory.
-        let chunk = if self.input == FrameInput::VbenchDino { 8 } else { FEATURE_CHUNK };
+        // DINO attends over every patch of a full-size frame and ViT-L/14 is wide: smaller
+        // chunks bound their memory.
+        let chunk = match self.input {
+            FrameInput::VbenchDino => 8,
+            FrameInput::VbenchAesthetic => 16,
+            _ => FEATURE_CHUNK,
+        };
         if self.pending.len == chunk {
             self.flush();
         }
@@ -136,6 +151,11 @@ impl FeatureFrames {
                     candle_core::Tensor::from_vec(frames.to_channels_first(), shape, dino.device())
                         .and_then(|x| dino.forward(&x))
                         .and_then(|f| f.to_dtype(candle_core::DType::F64)?.to_vec2::<f64>())
+                        .map_err(|e| e.to_string())
+                }),
+                FrameInput::VbenchAesthetic => crate::distribution::network_aesthetic().and_then(|(net, _)| {
+                    net.score_frames(frames.to_channels_first(), frames.len)
+                        .map(|s| s.into_iter().map(|v| vec![f64::from(v)]).collect())
                         .map_err(|e| e.to_string())
                 }),
             };

@@ -71,10 +71,10 @@ pub const NETWORKS: &[Network] = &[
     Network {
         id: "clip-vit-l-14-laion",
         name: "OpenAI CLIP ViT-L/14 with the LAION aesthetic linear head",
-        used_by: &["VBench aesthetic_quality"],
+        used_by: &["vbench_aesthetic_quality (VBench aesthetic_quality)"],
         files: &["config.json", "model.safetensors", "aesthetic_head.safetensors"],
-        how: "not in videval yet (issue 19)",
-        implemented: false,
+        how: "python3 models/weights/encoder/convert_aesthetic.py --clip ViT-L-14.pt --head sa_0_4_vit_l_14_linear.pth DIR/clip-vit-l-14-laion (OpenAI's ViT-L-14.pt as VBench caches it, or a Hugging Face openai/clip-vit-large-patch14 folder; LAION-AI/aesthetic-predictor's head; needs torch; keeps the image tower only; registers the manifest)",
+        implemented: true,
     },
     Network {
         id: "raft-things",

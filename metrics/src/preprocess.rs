@@ -105,10 +105,11 @@ pub enum Spatial {
     /// Resized to fit inside `width × height` keeping aspect ratio (each side
     /// `round(side · scale)`), centred, the rest filled with `fill`.
     Letterbox { width: u32, height: u32, fill: [u8; 3] },
-    /// torchvision's `Resize(short)` (then `CenterCrop(crop)` when `crop > 0`) on a uint8 tensor,
-    /// as VBench applies it to decoded frames: the long side is `int(long · short / short_in)`
-    /// (truncated), the resized frame is clamped and rounded half to even back to 8 bits before
-    /// the crop, and the crop offset is `round((size − crop) / 2)` half to even (Python's round).
+    /// torchvision's `Resize(short)` (then `CenterCrop(crop)` when `crop > 0`) on a float32 tensor,
+    /// as VBench applies it to decoded frames (its `load_video` hands 8-bit frames on as
+    /// `torch.Tensor`, float32): the long side is `int(long · short / short_in)` (truncated), the
+    /// resized values stay floats (no rounding back to 8 bits, bicubic overshoot below 0 and above
+    /// 255 kept), and the crop offset is `round((size − crop) / 2)` half to even (Python's round).
     /// Use [`Filter::BicubicTorch`] or [`Filter::Bilinear`] without antialiasing to match.
     TorchShortSide { short: u32, crop: u32 },
 }
@@ -216,9 +217,9 @@ impl Preprocess {
         normalise: Normalise::Symmetric,
     };
 
-    /// VBench's `clip_transform(224)` for background consistency: torchvision `Resize(224,
-    /// BICUBIC, antialias=False)` + `CenterCrop(224)` on uint8 frames, /255, CLIP mean/std; every
-    /// frame.
+    /// VBench's `clip_transform(224)` for background consistency and aesthetic quality:
+    /// torchvision `Resize(224, BICUBIC, antialias=False)` + `CenterCrop(224)` on float32 frames,
+    /// /255, CLIP mean/std; every frame.
     pub const VBENCH_CLIP: Preprocess = Preprocess {
         frames: FrameSampling::All,
         spatial: Spatial::TorchShortSide { short: 224, crop: 224 },
@@ -228,7 +229,7 @@ impl Preprocess {
     };
 
     /// VBench's `dino_transform(224)` for subject consistency: torchvision `Resize(224,
-    /// antialias=False)` (bilinear, no crop: the aspect is kept) on uint8 frames, /255, ImageNet
+    /// antialias=False)` (bilinear, no crop: the aspect is kept) on float32 frames, /255, ImageNet
     /// mean/std; every frame.
     pub const VBENCH_DINO: Preprocess = Preprocess {
         frames: FrameSampling::All,
@@ -596,8 +597,6 @@ fn spatial_frame_rows<R: Rows>(rows: R, w: u32, h: u32, p: &Preprocess) -> Vec<f
     match p.spatial {
         Spatial::Native | Spatial::Stretch { .. } => resized,
         Spatial::TorchShortSide { crop, .. } => {
-            // Back to uint8 as torchvision does for uint8 tensors (clamp, round half to even).
-            let resized: Vec<f32> = resized.iter().map(|v| v.clamp(0.0, 255.0).round_ties_even()).collect();
             if crop == 0 {
                 return resized;
             }

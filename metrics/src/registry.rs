@@ -43,6 +43,9 @@ pub enum FrameInput {
     /// Every frame under VBench's `dino_transform` for DINO ViT-B/16 features (weights the user
     /// provides).
     VbenchDino,
+    /// Every frame under VBench's `clip_transform` for the LAION aesthetic predictor on CLIP
+    /// ViT-L/14 (weights the user provides); each frame's "feature" is its one head score.
+    VbenchAesthetic,
 }
 
 /// How much of a clip a metric reads at once: the runner streams frames through windowed
@@ -159,6 +162,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::background_consistency::BackgroundConsistency,
     &crate::vbench_background_consistency::VbenchBackgroundConsistency,
     &crate::vbench_subject_consistency::VbenchSubjectConsistency,
+    &crate::vbench_aesthetic_quality::VbenchAestheticQuality,
 ];
 
 pub fn lookup(name: &str) -> Option<&'static dyn Metric> {

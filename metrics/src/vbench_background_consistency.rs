@@ -14,7 +14,8 @@ impl Metric for VbenchBackgroundConsistency {
         "vbench_background_consistency"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: frames resized as floats, as VBench's float32 tensors are (1 rounded them to 8 bits).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench background consistency: CLIP ViT-B/32 features of all frames (torchvision bicubic short side 224 + centre crop, CLIP mean/std), mean of cos to the previous and first frame, clamped at 0."

@@ -14,7 +14,8 @@ impl Metric for VbenchSubjectConsistency {
         "vbench_subject_consistency"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: frames resized as floats, as VBench's float32 tensors are (1 rounded them to 8 bits).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench subject consistency: DINO ViT-B/16 features of all frames (torchvision bilinear short side 224, no crop, ImageNet mean/std), mean of cos to the previous and first frame, clamped at 0."

@@ -1,10 +1,11 @@
 //! VBench's frame transforms against torchvision: `golden/vbench_preprocess.json` holds what
-//! torchvision's `Resize(n, BICUBIC, antialias=False) + CenterCrop(n)` (background consistency)
-//! and `Resize(n, antialias=False)` (subject consistency) make of formula frames on uint8
-//! tensors, written once by `golden/vbench_preprocess.py`. videval's
-//! `Spatial::TorchShortSide` with `Filter::BicubicTorch` / `Filter::Bilinear` must give the same
-//! sizes and the same 8-bit values (float rounding may move a value that sits on .5 by one level:
-//! allowed for at most 0.5% of the values).
+//! torchvision's `Resize(n, BICUBIC, antialias=False) + CenterCrop(n)` (background consistency,
+//! aesthetic quality) and `Resize(n, antialias=False)` (subject consistency) make of formula
+//! frames as float32 tensors — VBench's `load_video` hands 8-bit frames on as `torch.Tensor`, so
+//! nothing is rounded back to 8 bits and bicubic overshoot stays — written once by
+//! `golden/vbench_preprocess.py` (values to 1e-3). videval's `Spatial::TorchShortSide` with
+//! `Filter::BicubicTorch` / `Filter::Bilinear` must give the same sizes and the same values within
+//! 2e-3 of a level (the golden's rounding plus float32 sums).
 
 use serde_json::Value;
 use videval_metrics::preprocess::{Filter, FrameSampling, Normalise, Preprocess, Spatial, geometry, spatial_frame_u8};
@@ -27,18 +28,13 @@ fn preprocess(transform: &str, short: u32) -> Preprocess {
     Preprocess { spatial: Spatial::TorchShortSide { short, crop }, ..base }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[test]
 fn vbench_frame_transforms_match_torchvision() {
     let golden: Value =
         serde_json::from_str(include_str!("golden/vbench_preprocess.json")).expect("golden/vbench_preprocess.json");
     let cases = golden["cases"].as_array().unwrap();
     assert!(cases.len() >= 16);
-    let (mut values, mut off_by_one) = (0usize, 0usize);
+    let (mut values, mut worst, mut overshoot) = (0usize, 0.0f64, 0usize);
     for c in cases {
         let (w, h, k) =
             (c["w"].as_u64().unwrap() as u32, c["h"].as_u64().unwrap() as u32, c["frame"].as_u64().unwrap() as u32);
@@ -50,42 +46,39 @@ fn vbench_frame_transforms_match_torchvision() {
             (c["out_w"].as_u64().unwrap(), c["out_h"].as_u64().unwrap()),
             "{t} {w}x{h}"
         );
-        let ours: Vec<u8> = spatial_frame_u8(&frame(w, h, k), w, h, &p).iter().map(|&v| v as u8).collect();
-        assert!(spatial_frame_u8(&frame(w, h, k), w, h, &p).iter().all(|v| v.fract() == 0.0), "8-bit values");
+        let ours = spatial_frame_u8(&frame(w, h, k), w, h, &p);
         match c.get("rgb") {
             Some(rgb) => {
-                let want: Vec<u8> = rgb.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
+                let want: Vec<f64> = rgb.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
                 assert_eq!(ours.len(), want.len());
-                for (a, b) in ours.iter().zip(&want) {
+                for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
+                    let d = (f64::from(*a) - b).abs();
+                    assert!(d <= 2e-3, "{t} {w}x{h}: value {i} is {a}, torchvision {b}");
+                    worst = worst.max(d);
                     values += 1;
-                    match a.abs_diff(*b) {
-                        0 => {}
-                        1 => off_by_one += 1,
-                        d => panic!("{t} {w}x{h}: a value differs by {d} levels"),
-                    }
+                    overshoot += usize::from(!(0.0..=255.0).contains(b));
                 }
             }
             None => {
-                // The full-size case is kept as per-row sums (and a checksum, said when equal):
-                // every row within the off-by-one allowance.
+                // The full-size case is kept as per-row sums: each within 1e-5 relative.
                 let row = (ow * 3) as usize;
                 let want = c["row_sums"].as_array().unwrap();
                 assert_eq!(want.len(), oh as usize);
-                for (y, w) in want.iter().enumerate() {
-                    let got: i64 = ours[y * row..(y + 1) * row].iter().map(|&v| i64::from(v)).sum();
-                    let diff = (got - w.as_i64().unwrap()).unsigned_abs() as usize;
-                    assert!(diff * 200 <= row, "{t} {w}x{h}: row {y} sums to {got}, torchvision {w}");
-                    off_by_one += diff;
+                for (y, s) in want.iter().enumerate() {
+                    let got: f64 = ours[y * row..(y + 1) * row].iter().map(|&v| f64::from(v)).sum();
+                    let s = s.as_f64().unwrap();
+                    assert!(
+                        (got - s).abs() <= 1e-5 * s.abs().max(1.0),
+                        "{t} {w}x{h}: row {y} sums to {got}, torchvision {s}"
+                    );
                     values += row;
-                }
-                if sha256_hex(&ours) == c["sha256"].as_str().unwrap() {
-                    eprintln!("{t} {w}x{h}: identical to torchvision");
                 }
             }
         }
     }
-    eprintln!("{off_by_one} of {values} values differ from torchvision by one level");
-    assert!(off_by_one * 200 <= values, "{off_by_one} of {values} values differ by one level");
+    eprintln!("{values} values; largest difference from torchvision {worst:.1e} levels");
+    // The formula frames' sharp edges make bicubic overshoot: kept, as VBench keeps it.
+    assert!(overshoot > 0, "the golden should exercise values outside 0..=255");
 }
 
 #[test]

@@ -5,11 +5,14 @@
 //!   download.
 //! - [`i3d`]: Inception-I3D (Kinetics-400), the canonical FVD network, ported from pytorch-i3d;
 //!   weights from the user (`models/weights/encoder/convert_i3d.py`).
+//! - [`aesthetic`]: the LAION aesthetic predictor on CLIP ViT-L/14's image tower (VBench's
+//!   aesthetic quality); weights from the user (`models/weights/encoder/convert_aesthetic.py`).
 //! - [`clip`]: CLIP through candle-transformers, from a local Hugging Face checkpoint.
 //! - [`dino`]: DINO's ViT (VBench's subject consistency), ported from facebookresearch/dino;
 //!   weights from the user (`models/weights/encoder/convert_dino.py`).
 //! - [`manifest`]: the checksum manifest every extractor's weights are loaded through.
 
+pub mod aesthetic;
 pub mod clip;
 pub mod dino;
 pub mod i3d;

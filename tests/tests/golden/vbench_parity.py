@@ -4,6 +4,7 @@
     pip install vbench==0.1.5 --no-deps; pip install torch torchvision transformers decord \
         opencv-python-headless openai-clip tqdm "setuptools<70"
     python3 tests/tests/golden/vbench_parity.py --dino PATH/TO/dino tests/fixtures/vbench
+    python3 tests/tests/golden/vbench_parity.py --only aesthetic_quality tests/fixtures/vbench
 
 Measured with vbench 0.1.5, torch 2.15, torchvision 0.29, transformers 5.25, decord 0.6.
 `--dino` is a checkout of facebookresearch/dino (its `vision_transformer.py` is imported from
@@ -16,12 +17,18 @@ only reads them):
   * dino-vitb16: DINO's VisionTransformer at a small size (patch 16, width 32, 1 block, 2 heads,
     a 4x4 position grid), `model.safetensors` + `config.json` + `manifest.json`;
   * clip: a small Hugging Face CLIP (vision: width 32, 1 layer, image 224, patch 32; quick GELU),
-    `config.json` + `model.safetensors` + the word-level `tokenizer.json` + `manifest.json`.
+    `config.json` + `model.safetensors` + the word-level `tokenizer.json` + `manifest.json`;
+  * clip-vit-l-14-laion: a small OpenAI CLIP (`clip.model.CLIP`: image tower width 128, 1 block
+    of 2 heads, patch 14 at 224, 16-d projection) and a 16 → 1 aesthetic head, converted by
+    models/weights/encoder/convert_aesthetic.py from OpenAI's names (so the conversion is tested
+    too).
 Then it runs VBench's own functions — `temporal_flickering.temporal_flickering` (OpenCV decode),
-`subject_consistency.subject_consistency` with the DINO model and `background_consistency.
-background_consistency` with an `encode_image` that calls the Hugging Face CLIP (both decord
-decode and VBench's transforms) — and writes FIXTURES/vbench_parity.json with every per-video
-score and each dimension's score.
+`subject_consistency.subject_consistency` with the DINO model, `background_consistency.
+background_consistency` with an `encode_image` that calls the Hugging Face CLIP and
+`aesthetic_quality.laion_aesthetic` with the OpenAI CLIP and the head (decord decode and VBench's
+transforms) — and writes FIXTURES/vbench_parity.json with every per-video score and each
+dimension's score. `--only DIM,...` regenerates those dimensions' networks and scores and keeps
+the others' in the file.
 """
 import argparse
 import hashlib
@@ -48,6 +55,9 @@ CLIP = {
                       "num_attention_heads": 2, "image_size": 224, "patch_size": 32},
     "projection_dim": 16,
 }
+# The small OpenAI CLIP of the aesthetic predictor (OpenAI's tower has width / 64 heads).
+AESTHETIC = {"width": 128, "layers": 1, "patch": 14, "projection": 16}
+DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality"]
 
 
 def manifest(folder, name, files):
@@ -64,9 +74,53 @@ def manifest(folder, name, files):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dino", required=True)
+    ap.add_argument("--dino")
+    ap.add_argument("--only", default=",".join(DIMENSIONS))
     ap.add_argument("fixtures")
     a = ap.parse_args()
+    only = a.only.split(",")
+    videos = os.path.join(a.fixtures, "videos")
+    video_list = sorted(os.path.join(videos, f) for f in os.listdir(videos) if f.endswith(".mp4"))
+    golden = os.path.join(a.fixtures, "vbench_parity.json")
+    out = json.load(open(golden)) if os.path.exists(golden) else {}
+    out.update({"vbench": "0.1.5", "torch": torch.__version__})
+    scores = {}
+    if set(only) & {"temporal_flickering", "subject_consistency", "background_consistency"}:
+        scores.update(dino_clip(a, video_list))
+    if "aesthetic_quality" in only:
+        scores["aesthetic_quality"] = aesthetic(a, video_list)
+    for name in only:
+        score, per_video = scores[name]
+        out[name] = {"score": float(score),
+                     "videos": {os.path.basename(v["video_path"]): float(v["video_results"]) for v in per_video}}
+    with open(golden, "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps({k: v["score"] for k, v in out.items() if isinstance(v, dict)}))
+
+
+def aesthetic(a, video_list):
+    """VBench's laion_aesthetic with a small OpenAI CLIP and head, both converted for videval."""
+    from clip.model import CLIP as OpenAiClip
+    from convert_aesthetic import openai_tower, write
+    from vbench.aesthetic_quality import laion_aesthetic
+
+    clip = OpenAiClip(embed_dim=AESTHETIC["projection"], image_resolution=224, vision_layers=AESTHETIC["layers"],
+                      vision_width=AESTHETIC["width"], vision_patch_size=AESTHETIC["patch"], context_length=77,
+                      vocab_size=1000, transformer_width=32, transformer_heads=2, transformer_layers=1).eval()
+    fill(clip)
+    head = torch.nn.Linear(AESTHETIC["projection"], 1).eval()
+    fill(head)
+    out_dir = os.path.join(a.fixtures, "nets", "clip-vit-l-14-laion")
+    tower, config = openai_tower({k: v.numpy() for k, v in clip.state_dict().items()})
+    write(out_dir, tower, config, {k: v.numpy() for k, v in head.state_dict().items()})
+    register(out_dir, "clip-vit-l-14-laion", "formula weights (tests/tests/golden/vbench_parity.py)", "test fixture")
+    with torch.no_grad():
+        return laion_aesthetic(head, clip, video_list, "cpu")
+
+
+def dino_clip(a, video_list):
+    if not a.dino:
+        sys.exit("--dino PATH (a checkout of facebookresearch/dino) is needed for subject consistency")
     sys.path.insert(0, a.dino)
     from functools import partial
 
@@ -109,21 +163,12 @@ def main():
             # CLIP's image features: the projected pooled class token (OpenAI's encode_image).
             return clip.visual_projection(clip.vision_model(pixel_values=images).pooler_output)
 
-    videos = os.path.join(a.fixtures, "videos")
-    video_list = sorted(os.path.join(videos, f) for f in os.listdir(videos) if f.endswith(".mp4"))
-    out = {"vbench": __import__("vbench").__version__ if hasattr(__import__("vbench"), "__version__") else "0.1.5",
-           "torch": torch.__version__}
     with torch.no_grad():
-        for name, (score, per_video) in {
+        return {
             "temporal_flickering": temporal_flickering(video_list),
             "subject_consistency": subject_consistency(dino, video_list, "cpu", False),
             "background_consistency": background_consistency(HfClip(), None, video_list, "cpu", False),
-        }.items():
-            out[name] = {"score": float(score),
-                         "videos": {os.path.basename(v["video_path"]): float(v["video_results"]) for v in per_video}}
-    with open(os.path.join(a.fixtures, "vbench_parity.json"), "w") as f:
-        json.dump(out, f, indent=1)
-    print(json.dumps({k: v["score"] for k, v in out.items() if isinstance(v, dict)}))
+        }
 
 
 if __name__ == "__main__":
