@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-METRICS = "frame_count,temporal_flicker,dynamic_degree,motion_smoothness,warping_error,subject_consistency,background_consistency"
+METRICS = "frame_count,temporal_flicker,dynamic_degree,motion_smoothness,warping_error,world_subject_consistency,world_background_consistency"
 
 
 def timed(f, reps):

@@ -487,10 +487,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let mut chosen = Vec::with_capacity(metrics.len());
             for name in metrics {
                 chosen.push(videval_metrics::registry::lookup(name).ok_or_else(|| {
-                    Error::Config(format!(
-                        "--metrics: unknown metric '{name}' (known: {})",
-                        videval_metrics::registry::names().join(", ")
-                    ))
+                    Error::Config(format!("--metrics: {}", videval_metrics::registry::unknown(name)))
                 })?);
             }
             let needs: Vec<crate::scoring::Need<'_>> =

@@ -152,6 +152,20 @@ fn load(dir: &Path) -> Result<Results> {
             dir.display()
         )));
     }
+    let mut r = r;
+    // Results written before a metric was renamed are read under its new id.
+    for (old, new) in videval_metrics::registry::RENAMED {
+        for s in r.suites.values_mut() {
+            if let Some(m) = s.metrics.remove(*old) {
+                s.metrics.entry((*new).to_string()).or_insert(m);
+            }
+        }
+        for s in &mut r.samples {
+            if let Some(v) = s.metrics.remove(*old) {
+                s.metrics.entry((*new).to_string()).or_insert(v);
+            }
+        }
+    }
     Ok(r)
 }
 

@@ -34,8 +34,8 @@ pub const NETWORKS: &[Network] = &[
         used_by: &[
             "fvd --extractor world (FVD-W, KVD-W)",
             "clipscore --extractor world (CLIP-W)",
-            "subject_consistency",
-            "background_consistency",
+            "world_subject_consistency",
+            "world_background_consistency",
         ],
         files: &["config.json", "model.safetensors"],
         how: "embedded; `videval train encoder --config models/weights/encoder/world.yaml` reproduces it",

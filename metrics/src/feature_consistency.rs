@@ -1,7 +1,7 @@
 //! VBench's consistency recipe over per-frame features (../shared/reference/metric-recipes.md
 //! §3.3): with unit features e_0 … e_{T−1},
 //! s_i = (max(0, cos(e_{i−1}, e_i)) + max(0, cos(e_0, e_i))) / 2 for i ≥ 1, and a video's score is
-//! the mean of s_i. Shared by `subject_consistency` and `background_consistency`, which differ in
+//! the mean of s_i. Shared by `world_subject_consistency` and `world_background_consistency`, which differ in
 //! the frames the extractor sees.
 
 use crate::registry::MetricError;

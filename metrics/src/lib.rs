@@ -8,7 +8,6 @@
 
 pub mod analysis;
 pub mod aspect_ratio;
-pub mod background_consistency;
 pub mod degrade;
 pub mod distribution;
 pub mod dynamic_degree;
@@ -23,7 +22,6 @@ pub mod preprocess;
 pub mod probes;
 pub mod registry;
 pub mod stats;
-pub mod subject_consistency;
 pub mod temporal_diff;
 pub mod temporal_flicker;
 pub mod track;
@@ -32,6 +30,8 @@ pub mod vbench_background_consistency;
 pub mod vbench_subject_consistency;
 pub mod video;
 pub mod warping_error;
+pub mod world_background_consistency;
+pub mod world_subject_consistency;
 
 pub use registry::{Direction, Metric, MetricError, MetricId, REGISTRY, Reads};
 pub use video::{Video, VideoError};

@@ -158,12 +158,33 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::dynamic_degree::DynamicDegree,
     &crate::motion_smoothness::MotionSmoothness,
     &crate::warping_error::WarpingError,
-    &crate::subject_consistency::SubjectConsistency,
-    &crate::background_consistency::BackgroundConsistency,
+    &crate::world_subject_consistency::WorldSubjectConsistency,
+    &crate::world_background_consistency::WorldBackgroundConsistency,
     &crate::vbench_background_consistency::VbenchBackgroundConsistency,
     &crate::vbench_subject_consistency::VbenchSubjectConsistency,
     &crate::vbench_aesthetic_quality::VbenchAestheticQuality,
 ];
+
+/// Metric ids that were renamed, `(old, new)`: a suite or `--metrics` that names an old id is told
+/// the new one, and `compare` reads results written under an old id as the new one.
+pub const RENAMED: &[(&str, &str)] = &[
+    // The world-encoder consistency metrics, named for what they are (VBench's own are vbench_*).
+    ("subject_consistency", "world_subject_consistency"),
+    ("background_consistency", "world_background_consistency"),
+];
+
+/// The id an old metric name was renamed to.
+pub fn renamed(old: &str) -> Option<&'static str> {
+    RENAMED.iter().find(|(o, _)| *o == old).map(|(_, new)| *new)
+}
+
+/// Why `name` is not a metric, for error messages: the new id of a renamed one, else the list.
+pub fn unknown(name: &str) -> String {
+    match renamed(name) {
+        Some(new) => format!("metric \"{name}\" was renamed to \"{new}\""),
+        None => format!("unknown metric \"{name}\", expected one of {}", names().join(", ")),
+    }
+}
 
 pub fn lookup(name: &str) -> Option<&'static dyn Metric> {
     REGISTRY.iter().copied().find(|m| m.id() == name)
@@ -196,5 +217,17 @@ mod tests {
             assert_eq!(matches!(m.reads(), Reads::Window(_)), m.stream().is_some(), "{}", m.id());
         }
         assert_eq!(MetricId::parse("gravty"), None);
+    }
+
+    #[test]
+    fn a_renamed_metric_points_to_its_new_id() {
+        for (old, new) in RENAMED {
+            assert!(lookup(old).is_none() && lookup(new).is_some(), "{old} → {new}");
+        }
+        assert_eq!(
+            unknown("subject_consistency"),
+            "metric \"subject_consistency\" was renamed to \"world_subject_consistency\""
+        );
+        assert!(unknown("gravty").starts_with("unknown metric \"gravty\", expected one of frame_count"));
     }
 }

@@ -67,9 +67,9 @@ fn fvd_w_is_small_between_world_sets_and_grows_with_every_degradation() {
 #[test]
 fn consistency_metrics_on_world_clips_frozen_shuffled_and_background_only() {
     use videval_metrics::Metric;
-    use videval_metrics::background_consistency::BackgroundConsistency;
     use videval_metrics::feature_consistency::background_only;
-    use videval_metrics::subject_consistency::SubjectConsistency;
+    use videval_metrics::world_background_consistency::WorldBackgroundConsistency as BackgroundConsistency;
+    use videval_metrics::world_subject_consistency::WorldSubjectConsistency as SubjectConsistency;
     let (enc, _) = encoder();
     let (clips, _) = world_clips(&mut ChaCha8Rng::seed_from_u64(3003), 24);
     let subject =

@@ -81,6 +81,34 @@ fn incomparable_or_partial_runs_are_refused() {
     assert!(text(&out).contains("partial"), "{}", text(&out));
 }
 
+/// A baseline written before a metric was renamed (`subject_consistency`, now
+/// `world_subject_consistency`) still pairs with a new run under the new id; a suite that names
+/// the old id is told the new one.
+#[test]
+fn a_baseline_with_a_renamed_metric_id_still_pairs() {
+    let sb = Sandbox::new();
+    assert_eq!(code(&sb.run(&["run", "--suite", "smoke", "--out", "runs/a"])), 0);
+    let results = String::from_utf8(sb.read("runs/a/results.json")).unwrap();
+    assert!(results.contains("\"world_subject_consistency\""));
+    sb.write("runs/old/results.json", &results.replace("\"world_subject_consistency\"", "\"subject_consistency\""));
+    let (rc, v) = sb.run_json(&["compare", "runs/old", "runs/a"]);
+    assert_eq!(rc, 0, "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["metric"] == "world_subject_consistency"), "{v}");
+    assert!(!rows.iter().any(|r| r["metric"] == "subject_consistency"), "{v}");
+    sb.write(
+        "old.yaml",
+        "schema: 1\nsuite: t\nversion: 1\nmetrics: [frame_count, subject_consistency]\ncases: [{id: a, prompt: p}]\n",
+    );
+    let out = sb.run(&["suites", "lint", "old.yaml"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        text(&out).contains("metric \"subject_consistency\" was renamed to \"world_subject_consistency\""),
+        "{}",
+        text(&out)
+    );
+}
+
 #[test]
 fn limitations_report_lists_capabilities_failures_and_examples() {
     let sb = Sandbox::new();

@@ -44,8 +44,8 @@ fn peak_memory_of_the_streaming_scorer_does_not_grow_with_clip_length() {
         "dynamic_degree",
         "motion_smoothness",
         "warping_error",
-        "subject_consistency",
-        "background_consistency",
+        "world_subject_consistency",
+        "world_background_consistency",
     ]
     .iter()
     .map(|n| Need::Metric(registry::lookup(n).unwrap()))

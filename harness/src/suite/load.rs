@@ -329,11 +329,7 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
         let mut seen = BTreeSet::new();
         for (i, (name, node)) in raw.metrics.iter().zip(metric_nodes).enumerate() {
             if registry::lookup(name).is_none() {
-                errors.push(YamlError::at(
-                    &node.loc,
-                    format!("metrics[{i}]"),
-                    format!("unknown metric \"{name}\", expected one of {}", registry::names().join(", ")),
-                ));
+                errors.push(YamlError::at(&node.loc, format!("metrics[{i}]"), registry::unknown(name)));
             } else if !seen.insert(name) {
                 errors.push(YamlError::at(
                     &node.loc,

@@ -1,24 +1,26 @@
-//! `background_consistency`: VBench's background consistency recipe on the world encoder's frame
+//! `world_background_consistency` (called `background_consistency` before version 3): VBench's
+//! background consistency recipe on the world encoder's frame
 //! features of every frame with its saturated foreground painted over by the background's mean
 //! colour (VBench uses CLIP ViT-B/32 on whole frames; separating the background explicitly lets
 //! one extractor serve both). Camera motion and background changes lower it; moving objects do
-//! not.
+//! not. For the bundled world suites; VBench's own is `vbench_background_consistency`.
 
 use crate::feature_consistency::vbench_consistency;
 use crate::registry::{Direction, FrameInput, Metric, MetricError, Reads};
 
-pub struct BackgroundConsistency;
+pub struct WorldBackgroundConsistency;
 
-impl Metric for BackgroundConsistency {
+impl Metric for WorldBackgroundConsistency {
     fn id(&self) -> &'static str {
-        "background_consistency"
+        "world_background_consistency"
     }
     fn version(&self) -> u32 {
         // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
-        2
+        // 3: renamed from background_consistency (the number is the same).
+        3
     }
     fn description(&self) -> &'static str {
-        "VBench background consistency on world-encoder features of all frames with saturated foreground pixels replaced by the background mean, 32×32."
+        "VBench's background consistency formula on world-encoder features of all frames with saturated foreground pixels replaced by the background mean, 32×32."
     }
     fn direction(&self) -> Direction {
         Direction::HigherIsBetter

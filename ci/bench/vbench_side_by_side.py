@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""VBench's own scoring code and videval side by side on the same videos and the same networks.
+
+    pip install vbench==0.1.5 --no-deps; pip install torch torchvision transformers decord \
+        opencv-python-headless openai-clip tqdm "setuptools<70"
+    python3 ci/bench/vbench_side_by_side.py --dino PATH/TO/dino --videval target/release/videval WORK
+
+Not part of the tests (it takes minutes and needs torch). It writes, under WORK:
+  * videos/{prompt}-{i}.mp4: H.264 clips from ffmpeg's test sources (--size, --frames, 8 fps);
+  * nets/: full-size networks with the same random weights for both sides — DINO ViT-B/16
+    (facebookresearch/dino's VisionTransformer, converted by convert_dino.py), CLIP ViT-B/32 (a
+    Hugging Face CLIPModel) and OpenAI CLIP ViT-L/14 with a 768 → 1 head (converted by
+    convert_aesthetic.py);
+Then it times VBench 0.1.5's functions (temporal_flickering, subject_consistency,
+background_consistency, laion_aesthetic; networks already loaded, torch with --threads threads)
+and `videval run` on the imported suite of each dimension from a fresh store (process start,
+plan, network loading and report included), then all four dimensions in one `videval run` (each
+video decoded once), and prints each side's time, the ratio and the largest score difference.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "models", "weights", "encoder"))
+from register_weights import register  # noqa: E402
+
+DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality"]
+SOURCES = ["testsrc2", "mandelbrot", "life=mold=10:ratio=0.5", "cellauto=rule=110"]
+PROMPTS = ["a test card pans", "a fractal zooms in", "cells grow and die", "an automaton unrolls"]
+
+
+def make_videos(out, size, frames):
+    os.makedirs(out, exist_ok=True)
+    for k, (src, prompt) in enumerate(zip(SOURCES, PROMPTS)):
+        for i in range(2):
+            path = os.path.join(out, f"{prompt}-{i}.mp4")
+            if os.path.exists(path):
+                continue
+            subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                            f"{src}:size={size}:rate=8" if "=" in src else f"{src}=size={size}:rate=8",
+                            "-ss", str(i), "-frames:v", str(frames), "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                            "-crf", "23", path], check=True)
+
+
+def make_nets(a, nets):
+    torch.manual_seed(0)
+    sys.path.insert(0, a.dino)
+    from functools import partial
+
+    from vision_transformer import VisionTransformer
+
+    dino = VisionTransformer(patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4, qkv_bias=True,
+                             norm_layer=partial(torch.nn.LayerNorm, eps=1e-6)).eval()
+    ckpt = os.path.join(a.work, "dino.pth")
+    torch.save(dino.state_dict(), ckpt)
+    subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_dino.py"), ckpt,
+                    os.path.join(nets, "dino-vitb16")], check=True)
+
+    from transformers import CLIPConfig, CLIPModel
+
+    clip = CLIPModel(CLIPConfig()).eval()  # ViT-B/32 sizes
+    clip_dir = os.path.join(nets, "clip")
+    os.makedirs(clip_dir, exist_ok=True)
+    from convert_i3d import write_safetensors
+
+    state = {k: (v.reshape(()) if k == "logit_scale" else v).numpy() for k, v in clip.state_dict().items()
+             if not k.endswith("position_ids")}
+    write_safetensors(state, os.path.join(clip_dir, "model.safetensors"))
+    with open(os.path.join(clip_dir, "config.json"), "w") as f:
+        json.dump(clip.config.to_dict(), f)
+    shutil.copy(os.path.join(ROOT, "models/tests/golden/tokenizer-wordlevel.json"), os.path.join(clip_dir, "tokenizer.json"))
+    register(clip_dir, "clip", "random weights (ci/bench/vbench_side_by_side.py)", "benchmark")
+
+    from clip.model import CLIP
+
+    big = CLIP(embed_dim=768, image_resolution=224, vision_layers=24, vision_width=1024, vision_patch_size=14,
+               context_length=77, vocab_size=49408, transformer_width=768, transformer_heads=12,
+               transformer_layers=12).eval()
+    head = torch.nn.Linear(768, 1).eval()
+    torch.save({k: v for k, v in big.state_dict().items() if k.startswith("visual.")}, os.path.join(a.work, "l14.pt"))
+    torch.save(head.state_dict(), os.path.join(a.work, "head.pth"))
+    subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_aesthetic.py"), "--clip",
+                    os.path.join(a.work, "l14.pt"), "--head", os.path.join(a.work, "head.pth"),
+                    os.path.join(nets, "clip-vit-l-14-laion")], check=True)
+    return dino, clip, big, head
+
+
+def vbench_side(dims, video_list, dino, clip, big, head):
+    from vbench.aesthetic_quality import laion_aesthetic
+    from vbench.background_consistency import background_consistency
+    from vbench.subject_consistency import subject_consistency
+    from vbench.temporal_flickering import temporal_flickering
+
+    class HfClip:
+        def encode_image(self, images):
+            return clip.visual_projection(clip.vision_model(pixel_values=images).pooler_output)
+
+    run = {
+        "temporal_flickering": lambda: temporal_flickering(video_list),
+        "subject_consistency": lambda: subject_consistency(dino, video_list, "cpu", False),
+        "background_consistency": lambda: background_consistency(HfClip(), None, video_list, "cpu", False),
+        "aesthetic_quality": lambda: laion_aesthetic(head, big, video_list, "cpu"),
+    }
+    out = {}
+    with torch.no_grad():
+        for d in dims:
+            t = time.perf_counter()
+            score, _ = run[d]()
+            out[d] = (time.perf_counter() - t, float(score))
+    return out
+
+
+def videval_side(a, dims):
+    info = [{"prompt_en": p, "dimension": dims} for p in PROMPTS]
+    with open(os.path.join(a.work, "info.json"), "w") as f:
+        json.dump(info, f)
+    suites = os.path.join(a.work, "suites")
+    subprocess.run([a.videval, "suites", "import", "vbench", os.path.join(a.work, "info.json"), "--out", suites,
+                    "--samples", "2"], check=True, capture_output=True)
+
+    def run(names, tag):
+        out = os.path.join(a.work, "runs", tag)
+        shutil.rmtree(out, ignore_errors=True)
+        store = os.path.join(a.work, "store-" + tag)
+        shutil.rmtree(store, ignore_errors=True)
+        t = time.perf_counter()
+        subprocess.run([a.videval, "run", "--suite", ",".join(os.path.join(suites, f"vbench_{d}.yaml") for d in names),
+                        "--model", "dir:" + os.path.join(a.work, "videos"), "--weights", os.path.join(a.work, "nets"),
+                        "--out", out, "--store", store], check=True, capture_output=True)
+        took = time.perf_counter() - t
+        r = json.load(open(os.path.join(out, "results.json")))
+        return took, {x["dimension"]: x["raw"]["value"] for x in r["vbench"]["dimensions"]}
+
+    res = {d: run([d], d) for d in dims}
+    res["all"] = run(dims, "all")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dino", required=True, help="a checkout of facebookresearch/dino")
+    ap.add_argument("--videval", default=os.path.join(ROOT, "target", "release", "videval"))
+    ap.add_argument("--size", default="512x288")
+    ap.add_argument("--frames", type=int, default=17)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dimensions", default=",".join(DIMENSIONS))
+    ap.add_argument("work")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    dims = a.dimensions.split(",")
+    os.makedirs(a.work, exist_ok=True)
+    videos = os.path.join(a.work, "videos")
+    make_videos(videos, a.size, a.frames)
+    nets = os.path.join(a.work, "nets")
+    models = make_nets(a, nets)
+    video_list = sorted(os.path.join(videos, f) for f in os.listdir(videos))
+    ref = vbench_side(dims, video_list, *models)
+    ours = videval_side(a, dims)
+    print(f"{len(video_list)} videos {a.size} x {a.frames} frames; torch {torch.__version__}, {a.threads} threads")
+    print(f"{'dimension':<24} {'VBench s':>9} {'videval s':>10} {'speed':>7} {'|score diff|':>13}")
+    for d in dims:
+        (tv, sv), (to, so) = ref[d], ours[d]
+        print(f"{d:<24} {tv:9.2f} {to:10.2f} {tv / to:6.2f}x {abs(sv - so[d]):13.2e}")
+    total = sum(ref[d][0] for d in dims)
+    ta, sa = ours["all"]
+    worst = max(abs(ref[d][1] - sa[d]) for d in dims)
+    print(f"{'all in one run':<24} {total:9.2f} {ta:10.2f} {total / ta:6.2f}x {worst:13.2e}")
+
+
+if __name__ == "__main__":
+    main()
