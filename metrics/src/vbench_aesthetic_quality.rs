@@ -46,7 +46,7 @@ mod tests {
     #[test]
     fn the_mean_of_the_frame_scores_over_ten() {
         let m = VbenchAestheticQuality;
-        let v = m.measure_features(&[vec![4.0], vec![6.5], vec![5.5]]).unwrap();
+        let v = m.measure_features(&[vec![4.0], vec![6.5], vec![5.5]]).expect("three scores");
         assert!((v - 0.5333333333333333).abs() < 1e-15, "{v}");
         assert!(matches!(m.measure_features(&[]), Err(MetricError::TooFewFrames { .. })));
         // A frame without a score is an error, never a number.

@@ -1,8 +1,21 @@
 //! `bounce`: count floor bounces (lowest points followed by a rise) and estimate restitution
 //! from successive peak heights above the contact line: e = √(h₁ / h₀). A time-reversed clip
 //! gains height with every bounce (e > 1) and fails a restitution range.
+//!
+//! With no bounds in the suite the check still asks for what its name promises: at least one
+//! bounce, and no rebound that gains height — every restitution measured (and the lower bound
+//! that a rise after the last contact already gives, even before it turns back down) at most
+//! [`MAX_RESTITUTION`]. Where no rebound can be measured only the count is checked.
 
-use super::{Bounce, Context, Verdict, bound_words, contacts};
+use super::{Bounce, Bound, Context, Verdict, bound_words, contacts};
+
+/// The restitution a bounce may show when the suite gives no range: a rebound never gains height
+/// (e ≤ 1), with 10% for tracking noise on rebounds of at least [`MIN_DEFAULT_PEAK`].
+pub const MAX_RESTITUTION: f64 = 1.1;
+
+/// The smallest peak (canvas heights above the contact) the default restitution check reads:
+/// below it a pixel of tracking noise moves the height ratio by more than the tolerance.
+pub const MIN_DEFAULT_PEAK: f64 = 0.05;
 
 pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     let track = match ctx.find(&p.object) {
@@ -24,30 +37,57 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
         peaks.push(ys[c] - top);
         start = c;
     }
+    // The rise after the last contact: a full peak only if it turned back down, else a lower
+    // bound on the next peak.
+    let mut rising = None;
     if let Some(&c) = contacts.last() {
-        // The rise after the last contact counts only if it turned back down (a full peak).
         let after = &ys[c..];
         let top = after.iter().copied().fold(f64::MAX, f64::min);
         if after.last().is_some_and(|&y| y > top + 0.005) {
             peaks.push(ys[c] - top);
+        } else {
+            rising = Some(ys[c] - top);
         }
     }
     let es: Vec<f64> = peaks.windows(2).filter(|w| w[0] > 0.02).map(|w| (w[1].max(0.0) / w[0]).sqrt()).collect();
     let e = (!es.is_empty()).then(|| es[0]);
     // (kind, reason) of each problem; the first names the failure.
     let mut problems: Vec<(&str, String)> = Vec::new();
-    if let Some(b) = &p.count {
-        if !b.contains(count) {
-            problems.push(("wrong bounce count", format!("{count} bounce(s), expected {}", bound_words(b))));
-        }
+    let at_least_one = Bound { min: Some(1.0), ..Default::default() };
+    let count_bound = p.count.as_ref().unwrap_or(&at_least_one);
+    if !count_bound.contains(count) {
+        problems.push(("wrong bounce count", format!("{count} bounce(s), expected {}", bound_words(count_bound))));
     }
-    if let Some(b) = &p.restitution {
-        match e {
+    match &p.restitution {
+        Some(b) => match e {
             Some(e) if !b.contains(e) => {
                 problems.push(("restitution out of range", format!("restitution {e:.2} not {}", bound_words(b))))
             }
             None => problems.push(("no rebound", "no rebound to measure restitution from".into())),
             _ => {}
+        },
+        None => {
+            // Every pair of readable successive peaks, and the unfinished last rise as a lower bound.
+            let mut ratios: Vec<(f64, bool)> = peaks
+                .windows(2)
+                .filter(|w| w[0] >= MIN_DEFAULT_PEAK && w[1] >= MIN_DEFAULT_PEAK)
+                .map(|w| ((w[1] / w[0]).sqrt(), false))
+                .collect();
+            if let (Some(&last), Some(r)) = (peaks.last(), rising)
+                && last >= MIN_DEFAULT_PEAK
+                && r >= MIN_DEFAULT_PEAK
+            {
+                ratios.push(((r / last).sqrt(), true));
+            }
+            if let Some(&(worst, partial)) = ratios.iter().max_by(|a, b| a.0.total_cmp(&b.0))
+                && worst > MAX_RESTITUTION
+            {
+                let what = if partial { "at least " } else { "" };
+                problems.push((
+                    "gains height",
+                    format!("a rebound gains height: restitution {what}{worst:.2} (at most {MAX_RESTITUTION} without a range)"),
+                ));
+            }
         }
     }
     let pass = problems.is_empty();

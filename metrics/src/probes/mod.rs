@@ -395,7 +395,8 @@ use crate::video::Video;
 ///    longer counts as a failure.
 /// 4: the camera checks' Lucas–Kanade flow is computed the faster way (flow metrics version 3);
 ///    motions move by up to about 1e-4 relative.
-pub const VERSION: u32 = 4;
+/// 5: `bounce` without bounds asks for at least one bounce and no rebound gaining height.
+pub const VERSION: u32 = 5;
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
