@@ -4,8 +4,9 @@
 //! per-frame truth (only where the truth is unambiguous, with margins), and the probes run on
 //! (a) the oracle video, where every expectation must pass, and (b) transformed videos on which
 //! a given expectation must fail: mirrored (left/right, pans), time-reversed (falls, motion,
-//! cause → effect, trails, camera paths), frozen (motion, bounces, camera), recoloured while
-//! hidden (permanence) and letterboxed (aspect). The table reports agreement per probe.
+//! cause → effect, trails, camera paths, bounces), frozen (motion, bounces, camera), recoloured
+//! while hidden (permanence), recoloured to an untracked gray (count) and letterboxed (aspect).
+//! The table reports agreement per probe.
 
 use std::collections::BTreeMap;
 
@@ -255,7 +256,8 @@ pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulati
                 object: None,
                 count: Bound { between: Some([n, n]), ..Default::default() },
             }),
-            must_fail: vec![],
+            // One object painted an untracked gray for the whole clip: one fewer to count.
+            must_fail: vec![Transform::Recolor(scene.objects[0].color, Color::Gray, 0)],
         });
     }
     if family == Family::Camera && textured {
