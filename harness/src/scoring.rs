@@ -73,26 +73,25 @@ impl FeatureFrames {
     fn new(input: FrameInput, gate: Arc<std::sync::Mutex<()>>) -> Self {
         let (preprocess, features) = match input {
             FrameInput::Full | FrameInput::Background => (WorldEncoder::FRAME_PREPROCESS, Ok(Vec::new())),
-            FrameInput::VbenchClip => match crate::distribution::network_clip() {
-                Ok((clip, _)) => {
-                    let s = clip.image_size as u32;
-                    let spatial = preprocess::Spatial::TorchShortSide { short: s, crop: s };
-                    (preprocess::Preprocess { spatial, ..preprocess::Preprocess::VBENCH_CLIP }, Ok(Vec::new()))
+            FrameInput::VbenchClip | FrameInput::VbenchAesthetic => {
+                // VBench's clip_transform at the checkpoint's image size, for either CLIP.
+                let size = if input == FrameInput::VbenchClip {
+                    crate::distribution::network_clip().map(|(clip, _)| clip.image_size)
+                } else {
+                    crate::distribution::network_aesthetic().map(|(net, _)| net.image_size)
+                };
+                match size {
+                    Ok(s) => {
+                        let spatial = preprocess::Spatial::TorchShortSide { short: s as u32, crop: s as u32 };
+                        (preprocess::Preprocess { spatial, ..preprocess::Preprocess::VBENCH_CLIP }, Ok(Vec::new()))
+                    }
+                    // Without the network nothing is preprocessed; the metric says what it needs.
+                    Err(e) => (preprocess::Preprocess::VBENCH_CLIP, Err(e)),
                 }
-                // Without the network nothing is preprocessed; the metric says what it needs.
-                Err(e) => (preprocess::Preprocess::VBENCH_CLIP, Err(e)),
-            },
+            }
             FrameInput::VbenchDino => match crate::distribution::network_dino() {
                 Ok(_) => (preprocess::Preprocess::VBENCH_DINO, Ok(Vec::new())),
                 Err(e) => (preprocess::Preprocess::VBENCH_DINO, Err(e)),
-            },
-            FrameInput::VbenchAesthetic => match crate::distribution::network_aesthetic() {
-                Ok((net, _)) => {
-                    let s = net.image_size as u32;
-                    let spatial = preprocess::Spatial::TorchShortSide { short: s, crop: s };
-                    (preprocess::Preprocess { spatial, ..preprocess::Preprocess::VBENCH_CLIP }, Ok(Vec::new()))
-                }
-                Err(e) => (preprocess::Preprocess::VBENCH_CLIP, Err(e)),
             },
         };
         let ((width, height), _) = preprocess::geometry(preprocess.spatial, 1, 1);
