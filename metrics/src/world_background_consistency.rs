@@ -1,4 +1,4 @@
-//! `world_background_consistency` (called `background_consistency` before version 3): VBench's
+//! `world_background_consistency` (called `background_consistency` before): VBench's
 //! background consistency recipe on the world encoder's frame
 //! features of every frame with its saturated foreground painted over by the background's mean
 //! colour (VBench uses CLIP ViT-B/32 on whole frames; separating the background explicitly lets
@@ -16,8 +16,8 @@ impl Metric for WorldBackgroundConsistency {
     }
     fn version(&self) -> u32 {
         // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
-        // 3: renamed from background_consistency (the number is the same).
-        3
+        // (Renamed from background_consistency with the number unchanged: still 2, so old baselines compare.)
+        2
     }
     fn description(&self) -> &'static str {
         "VBench's background consistency formula on world-encoder features of all frames with saturated foreground pixels replaced by the background mean, 32×32."

@@ -2,7 +2,7 @@
 //! features of every whole frame — for the bundled world suites. VBench uses DINO ViT-B/16 (that is
 //! `vbench_subject_consistency`); the world encoder has only seen the procedural world, so these
 //! values are comparable only with ours and mean little on photoreal videos (it was called
-//! `subject_consistency` before version 3). 1 = every frame looks like the first and the previous.
+//! `subject_consistency` before). 1 = every frame looks like the first and the previous.
 
 use crate::feature_consistency::vbench_consistency;
 use crate::registry::{Direction, FrameInput, Metric, MetricError, Reads};
@@ -15,8 +15,8 @@ impl Metric for WorldSubjectConsistency {
     }
     fn version(&self) -> u32 {
         // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
-        // 3: renamed from subject_consistency (the number is the same).
-        3
+        // (Renamed from subject_consistency with the number unchanged: still 2, so old baselines compare.)
+        2
     }
     fn description(&self) -> &'static str {
         "VBench's subject consistency formula (mean of cos to the first and previous frame, clamped at 0) on world-encoder features of all frames, stretched to 32×32."

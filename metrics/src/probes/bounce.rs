@@ -7,7 +7,7 @@
 //! that a rise after the last contact already gives, even before it turns back down) at most
 //! [`MAX_RESTITUTION`]. Where no rebound can be measured only the count is checked.
 
-use super::{Bounce, Bound, Context, Verdict, bound_words, contacts};
+use super::{Bounce, Bound, Context, Verdict, bound_words, contacts, fit_parabola};
 
 /// The restitution a bounce may show when the suite gives no range: a rebound never gains height
 /// (e ≤ 1), with 10% for tracking noise on rebounds of at least [`MIN_DEFAULT_PEAK`].
@@ -23,7 +23,8 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
         Err(v) => return v,
     };
     let unit = ctx.unit();
-    let ys: Vec<f64> = track.seen().map(|(t, o)| ctx.world_center(t, o)[1] / unit).collect();
+    let (ts, ys): (Vec<f64>, Vec<f64>) =
+        track.seen().map(|(t, o)| (t as f64, ctx.world_center(t, o)[1] / unit)).unzip();
     if ys.len() < 3 {
         return Verdict::fail("object barely seen", "seen in fewer than 3 frames");
     }
@@ -67,6 +68,23 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
             _ => {}
         },
         None => {
+            // A clip may start with the object already falling: the first peak seen is then only
+            // the height it entered at. Its apex is that of the parabola through the first
+            // flight (reversing time keeps the parabola, so a reversed clip's apex is its true
+            // one too); without a clean fit the first peak is not read.
+            let mut peaks = peaks.clone();
+            if let (Some(&c0), Some(first)) = (contacts.first(), peaks.first_mut())
+                && ys[1] > ys[0]
+            {
+                *first = match fit_parabola(&ts[..c0], &ys[..c0]) {
+                    Some((c, r2)) if r2 >= 0.95 && c[2] > 0.0 => {
+                        let t_apex = -c[1] / (2.0 * c[2]);
+                        let apex = c[0] + c[1] * t_apex + c[2] * t_apex * t_apex;
+                        ys[c0] - apex.min(ys[0])
+                    }
+                    _ => 0.0,
+                };
+            }
             // Every pair of readable successive peaks, and the unfinished last rise as a lower bound.
             let mut ratios: Vec<(f64, bool)> = peaks
                 .windows(2)

@@ -53,6 +53,11 @@ impl Aesthetic {
         };
         let mut tower = read("model.safetensors")?;
         tower.retain(|k, _| k.starts_with("vision_model.") || k.starts_with("visual_projection."));
+        // candle makes up a random class embedding when it is missing: never score with one.
+        const CLASS: &str = "vision_model.embeddings.class_embedding";
+        if !tower.contains_key(CLASS) {
+            return Err(format!("{}: no {CLASS}: not a CLIP image tower", dir.join("model.safetensors").display()));
+        }
         let head = read("aesthetic_head.safetensors")?;
         let vision = VarBuilder::from_tensors(tower, DType::F32, device);
         let head = VarBuilder::from_tensors(head, DType::F32, device);
