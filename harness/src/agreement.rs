@@ -31,7 +31,7 @@ use videval_metrics::stats::{cluster_bootstrap_mean, pass_rate};
 use videval_reports::Results;
 
 use crate::error::{Error, ExitCode, Result};
-use crate::store::{read_json, write_atomic};
+use crate::store::write_atomic;
 
 pub const SCHEMA: &str = "videval/agreement/v1";
 /// The CSV form's header, exactly.
@@ -563,10 +563,8 @@ pub fn parse_runs(spec: &str) -> Result<Vec<(String, PathBuf)>> {
 
 pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json: bool) -> Result<ExitCode> {
     let runs = parse_runs(runs)?;
-    let loaded: Vec<(String, Results)> = runs
-        .iter()
-        .map(|(n, d)| read_json::<Results>(&d.join("results.json")).map(|r| (n.clone(), r)))
-        .collect::<Result<_>>()?;
+    let loaded: Vec<(String, Results)> =
+        runs.iter().map(|(n, d)| crate::store::read_results(d).map(|r| (n.clone(), r))).collect::<Result<_>>()?;
     let js = read_judgments(judgments)?;
     let a = compute(&loaded, &js)?;
     let html_path = out.map_or_else(|| judgments.with_extension("agreement.html"), Path::to_path_buf);

@@ -423,7 +423,8 @@ fn describe(name: &str) -> Option<(u32, String, String)> {
             format!("Pass rate of the `{probe}` expectations (per sample: the fraction of its checks that pass)."),
         ));
     }
-    let m = registry::lookup(name)?;
+    // Score records written before a metric was renamed keep their name and their metric.
+    let m = registry::lookup(name).or_else(|| registry::renamed(name).and_then(registry::lookup))?;
     let direction =
         serde_json::to_value(m.direction()).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
     Some((m.version(), direction, m.description().into()))

@@ -19,7 +19,7 @@ use videval_reports::format::{metric, signed};
 
 use crate::error::{Error, ExitCode, Result};
 use crate::hash::sha256_hex;
-use crate::store::{read_json, write_atomic, write_json_atomic};
+use crate::store::{write_atomic, write_json_atomic};
 
 pub const COMPARE_SCHEMA: &str = "videval/compare/v1";
 const N_BOOT: usize = 10_000;
@@ -75,6 +75,11 @@ impl Policy {
         if p.alpha.is_some_and(|a| !(a > 0.0 && a < 1.0)) || p.margins.values().any(|m| !(*m >= 0.0)) {
             return Err(Error::Config(format!("{name}: alpha must be in (0, 1) and margins non-negative")));
         }
+        // A policy naming a renamed metric gates it under its new id.
+        let current = |m: String| videval_metrics::registry::renamed(&m).map_or(m, String::from);
+        let mut p = p;
+        p.metrics = p.metrics.map(|ms| ms.into_iter().map(current).collect());
+        p.margins = p.margins.into_iter().map(|(k, v)| (current(k), v)).collect();
         Ok(p)
     }
 }
@@ -145,26 +150,12 @@ pub struct Comparison {
 }
 
 fn load(dir: &Path) -> Result<Results> {
-    let r: Results = read_json(&dir.join("results.json"))?;
+    let r: Results = crate::store::read_results(dir)?;
     if !r.complete {
         return Err(Error::Config(format!(
             "{}: results are partial (merged with --allow-partial); a gate never uses them",
             dir.display()
         )));
-    }
-    let mut r = r;
-    // Results written before a metric was renamed are read under its new id.
-    for (old, new) in videval_metrics::registry::RENAMED {
-        for s in r.suites.values_mut() {
-            if let Some(m) = s.metrics.remove(*old) {
-                s.metrics.entry((*new).to_string()).or_insert(m);
-            }
-        }
-        for s in &mut r.samples {
-            if let Some(v) = s.metrics.remove(*old) {
-                s.metrics.entry((*new).to_string()).or_insert(v);
-            }
-        }
     }
     Ok(r)
 }

@@ -58,6 +58,25 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
+/// A run's `results.json`, with metric ids renamed since it was written read under their new
+/// names ([`videval_metrics::registry::RENAMED`]): what every comparison across runs reads.
+pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
+    let mut r: videval_reports::Results = read_json(&run_dir.join("results.json"))?;
+    for (old, new) in videval_metrics::registry::RENAMED {
+        for s in r.suites.values_mut() {
+            if let Some(m) = s.metrics.remove(*old) {
+                s.metrics.entry((*new).to_string()).or_insert(m);
+            }
+        }
+        for s in &mut r.samples {
+            if let Some(v) = s.metrics.remove(*old) {
+                s.metrics.entry((*new).to_string()).or_insert(v);
+            }
+        }
+    }
+    Ok(r)
+}
+
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,

@@ -96,6 +96,15 @@ fn a_baseline_with_a_renamed_metric_id_still_pairs() {
     let rows = v["rows"].as_array().unwrap();
     assert!(rows.iter().any(|r| r["metric"] == "world_subject_consistency"), "{v}");
     assert!(!rows.iter().any(|r| r["metric"] == "subject_consistency"), "{v}");
+    // A gate policy written with the old id gates the metric under its new one.
+    sb.write("gate.yaml", "metrics: [subject_consistency]\n");
+    let (rc, v) = sb.run_json(&["compare", "runs/old", "runs/a", "--gate", "gate.yaml"]);
+    assert_eq!(rc, 0, "{v}");
+    assert_eq!(
+        v["gated_rows"].as_u64(),
+        Some(rows.iter().filter(|r| r["metric"] == "world_subject_consistency").count() as u64),
+        "{v}"
+    );
     sb.write(
         "old.yaml",
         "schema: 1\nsuite: t\nversion: 1\nmetrics: [frame_count, subject_consistency]\ncases: [{id: a, prompt: p}]\n",
