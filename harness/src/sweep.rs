@@ -237,6 +237,8 @@ fn target_value(target: &str, entry: &CheckpointEntry, results: &serde_json::Val
     let (suite, metric) = target
         .split_once('/')
         .ok_or_else(|| Error::Config(format!("target {target}: expected val_loss or SUITE/METRIC")))?;
+    // A target naming a renamed metric reads it under its new id.
+    let metric = videval_metrics::registry::renamed(metric).unwrap_or(metric);
     let m = &results["suites"][suite]["metrics"][metric];
     let v = m["point_estimate"].as_f64().ok_or_else(|| {
         Error::Config(format!("target {target}: checkpoint {} has no {metric} in suite {suite}", entry.name))
@@ -631,5 +633,17 @@ mod tests {
             ..Default::default()
         }]);
         assert!(one.fit.is_none() && one.notes.iter().any(|n| n.contains("at least 6 points")));
+    }
+
+    #[test]
+    fn a_target_naming_a_renamed_metric_reads_the_new_id() {
+        let results = serde_json::json!({"suites": {"smoke": {"metrics": {"world_subject_consistency":
+            {"point_estimate": 0.9, "direction": "higher_is_better"}}}}});
+        let entry = CheckpointEntry { name: "a".into(), ..Default::default() };
+        for target in ["smoke/subject_consistency", "smoke/world_subject_consistency"] {
+            let (v, direction) = target_value(target, &entry, &results).expect("found");
+            assert_eq!((v, direction.as_str()), (0.9, "higher_is_better"), "{target}");
+        }
+        assert!(target_value("smoke/gravty", &entry, &results).is_err());
     }
 }
