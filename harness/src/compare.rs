@@ -71,13 +71,12 @@ impl Policy {
     /// Reads a policy file with located errors.
     pub fn load(path: &Path) -> Result<Policy> {
         let name = path.to_string_lossy().into_owned();
-        let p: Policy = crate::yaml::load_file(path)?;
+        let mut p: Policy = crate::yaml::load_file(path)?;
         if p.alpha.is_some_and(|a| !(a > 0.0 && a < 1.0)) || p.margins.values().any(|m| !(*m >= 0.0)) {
             return Err(Error::Config(format!("{name}: alpha must be in (0, 1) and margins non-negative")));
         }
         // A policy naming a renamed metric gates it under its new id.
         let current = |m: String| videval_metrics::registry::renamed(&m).map_or(m, String::from);
-        let mut p = p;
         p.metrics = p.metrics.map(|ms| ms.into_iter().map(current).collect());
         p.margins = p.margins.into_iter().map(|(k, v)| (current(k), v)).collect();
         Ok(p)

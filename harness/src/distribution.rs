@@ -134,6 +134,9 @@ pub fn network_dino() -> std::result::Result<&'static (Dino, String), String> {
 
 const AESTHETIC_HOW: &str = "convert OpenAI's ViT-L-14.pt (or a Hugging Face openai/clip-vit-large-patch14 folder) and LAION's sa_0_4_vit_l_14_linear.pth with `python3 models/weights/encoder/convert_aesthetic.py --clip ViT-L-14.pt --head sa_0_4_vit_l_14_linear.pth DIR/clip-vit-l-14-laion`";
 
+/// The aesthetic network's folder under the networks folder and its manifest entry.
+const AESTHETIC_ID: &str = "clip-vit-l-14-laion";
+
 static VBENCH_AESTHETIC: std::sync::OnceLock<std::result::Result<(Aesthetic, String), String>> =
     std::sync::OnceLock::new();
 
@@ -143,7 +146,7 @@ static VBENCH_AESTHETIC: std::sync::OnceLock<std::result::Result<(Aesthetic, Str
 pub fn network_aesthetic() -> std::result::Result<&'static (Aesthetic, String), String> {
     VBENCH_AESTHETIC
         .get_or_init(|| {
-            let id = "clip-vit-l-14-laion";
+            let id = AESTHETIC_ID;
             let (dir, tower) = network_folder(id, "CLIP ViT-L/14 + LAION aesthetic head", AESTHETIC_HOW)?;
             // Verified with the tower just now; the manifest must list the head too.
             let listed = manifest::Manifest::load(&dir.join("manifest.json")).map_err(|e| e.to_string())?;
@@ -175,8 +178,8 @@ pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
             Err(_) => "dino-vitb16:absent".into(),
         },
         FrameInput::VbenchAesthetic => match network_aesthetic() {
-            Ok((_, sha)) => format!("clip-vit-l-14-laion:{sha}"),
-            Err(_) => "clip-vit-l-14-laion:absent".into(),
+            Ok((_, sha)) => format!("{AESTHETIC_ID}:{sha}"),
+            Err(_) => format!("{AESTHETIC_ID}:absent"),
         },
     }
 }

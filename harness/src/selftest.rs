@@ -555,14 +555,15 @@ mod tests {
                 // Started mid-fall (cut to two frames before the first bounce), the rebound rises
                 // above where the ball was first seen (restitution 1.27 read that way on seed
                 // 1001): the drop height is the parabola's apex, unreadable from two frames.
+                let id = &scene.objects.iter().find(|o| Some(o.color) == b.object.color).expect("its object").id;
                 let first_bounce = sim
                     .events
                     .iter()
                     .find_map(|e| match e {
-                        Event::Bounce { t, .. } => Some(*t),
+                        Event::Bounce { t, object, .. } if object == id => Some(*t),
                         _ => None,
                     })
-                    .expect("a bounce");
+                    .expect("its bounce");
                 let cut = video.frame_bytes() * ((first_bounce * settings.fps) as usize).saturating_sub(2);
                 let late = Video::new(video.width(), video.height(), video.fps(), video.as_bytes()[cut..].to_vec())
                     .expect("whole frames");

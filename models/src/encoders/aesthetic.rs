@@ -41,12 +41,7 @@ impl Aesthetic {
     /// Loads `dir/{config.json, model.safetensors, aesthetic_head.safetensors}`; a tensor of the
     /// text tower in `model.safetensors` (a whole Hugging Face checkpoint) is left out.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, String> {
-        let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
-        let config =
-            super::clip::config_from_hf(&json).map_err(|e| format!("{}: {e}", cfg_path.display()))?.vision_config;
+        let config = super::clip::read_config(dir).map_err(|e| e.to_string())?.vision_config;
         let read = |name: &str| {
             let file = dir.join(name);
             candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))
@@ -65,11 +60,6 @@ impl Aesthetic {
             let first = e.to_string().lines().next().unwrap_or_default().to_string();
             format!("{}: not a CLIP image tower with a {}-d LAION head: {first}", dir.display(), config.projection_dim)
         })
-    }
-
-    /// Where the weights live (inputs go there).
-    pub fn device(&self) -> &Device {
-        &self.device
     }
 
     /// The head's score of each image `[B, 3, S, S]` (CLIP-normalised), before VBench's /10.

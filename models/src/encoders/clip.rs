@@ -71,6 +71,15 @@ pub fn config_from_hf(v: &Value) -> Result<ClipConfig, String> {
     Ok(ClipConfig { text_config, vision_config, logit_scale_init_value: 2.6592, image_size })
 }
 
+/// candle's CLIP config from `dir/config.json` (a Hugging Face `CLIPConfig`), errors located.
+pub fn read_config(dir: &Path) -> Result<ClipConfig, ClipError> {
+    let path = dir.join("config.json");
+    let err = |msg: String| ClipError::File { path: path.display().to_string(), msg };
+    let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+    let json: Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+    config_from_hf(&json).map_err(err)
+}
+
 /// CLIP's frame preprocessing (at the checkpoint's image size, 224 for ViT-B/32).
 pub const PREPROCESS: videval_metrics::preprocess::Preprocess = videval_metrics::preprocess::Preprocess::CLIP;
 
@@ -101,10 +110,7 @@ impl Clip {
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ClipError> {
         let file = |name: &str| dir.join(name);
         let err = |p: &Path, msg: String| ClipError::File { path: p.display().to_string(), msg };
-        let cfg_path = file("config.json");
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| err(&cfg_path, e.to_string()))?;
-        let json: Value = serde_json::from_str(&text).map_err(|e| err(&cfg_path, e.to_string()))?;
-        let config = config_from_hf(&json).map_err(|m| err(&cfg_path, m))?;
+        let config = read_config(dir)?;
         let tok_path = file("tokenizer.json");
         let tokenizer = tokenizers::Tokenizer::from_file(&tok_path).map_err(|e| err(&tok_path, e.to_string()))?;
         let weights = file("model.safetensors");
