@@ -10,10 +10,10 @@ cd "$(dirname "$0")/../.."
 export NVCC_PREPEND_FLAGS="-ccbin clang-14" CUDA_COMPUTE_CAP=80 CUDARC_CUDA_VERSION=13000
 target=${CARGO_TARGET_DIR:-target/cuda}
 CARGO_TARGET_DIR=$target cargo build --release -p videval-models --features cuda \
-  --example train_generator --example sample_bench
+  --example train_generator --example sample_bench --example scale_bench
 mkdir -p .dev/bin
 grep -qx '/.dev/' .git/info/exclude 2>/dev/null || echo '/.dev/' >> .git/info/exclude
-for b in train_generator sample_bench; do
+for b in train_generator sample_bench scale_bench; do
   cp "$target/release/examples/$b" "/tmp/$b.cuda"
   strip "/tmp/$b.cuda"
   patchelf --replace-needed libcublas.so.11 libcublas.so.13 --replace-needed libcudart.so.11.0 libcudart.so.13 "/tmp/$b.cuda"

@@ -7,16 +7,14 @@
 # config then trains on the same number of clips (a multiple of 100 steps), the most that fits
 # the budget with a 15% margin for all of them. The chosen `dit.samples` is written into the
 # config as trained (train-config.yaml), so the run reproduces from it.
-# Writes $OUT/<name>.tgz (checkpoint + loss.csv + the config as trained) and $OUT/logs.txt.
+# Writes $OUT/<name>.tgz (checkpoint + loss.csv + the config as trained; over 15 MiB, in parts
+# <name>.tgz.part00, part01, …) and $OUT/logs.txt.
 # Back here: untar into models/weights/generator/, `videval train curve DIR`, ci/update-manifest.py.
 set -uo pipefail
 T0=$(date +%s)
 log=$OUT/logs.txt
-libs=$(find / -xdev \( -name 'libcublas.so.13' -o -name 'libcurand.so.10' -o -name 'libcudart.so.13' \) 2>/dev/null \
-  | xargs -r -n1 dirname | sort -u | tr '\n' ':')
-export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:-}
-mkdir -p /tmp/b /tmp/ck /tmp/cfg
-for f in .dev/bin/*.xz; do n=/tmp/b/$(basename "$f" .xz); xz -dc "$f" > "$n"; chmod +x "$n"; done
+source "$(dirname "$0")/device-env.sh"
+mkdir -p /tmp/ck /tmp/cfg
 nvidia-smi -L >> "$log"
 
 # Trains every /tmp/cfg/<name>.json side by side (each config's relative paths were resolved
@@ -50,6 +48,10 @@ for cfg in "${configs[@]}"; do
   name=$(basename "$cfg" .yaml)
   [ -f "/tmp/ck/$name/model.safetensors" ] || continue
   cp "/tmp/cfg/$name.yaml" "/tmp/ck/$name/train-config.yaml" && tar czf "$OUT/$name.tgz" -C /tmp/ck "$name"
+  # Files come back at most 16 MiB each: larger archives travel in parts (cat NAME.tgz.part* back here).
+  if [ "$(stat -c %s "$OUT/$name.tgz")" -gt $(( 15 << 20 )) ]; then
+    split -b 15M -d "$OUT/$name.tgz" "$OUT/$name.tgz.part" && rm "$OUT/$name.tgz"
+  fi
 done
 BENCH_VIDEOS=16 /tmp/b/sample_bench /tmp/ck/* >> "$log" 2>&1
 echo "done in $(( $(date +%s) - T0 )) s" >> "$log"

@@ -2,7 +2,7 @@
 """Writes the configs that ci/gpu/device-train.sh trains, as JSON for train_generator.
 
   fit-budget.py as-is DIR CONFIG.yaml…              each config unchanged
-  fit-budget.py pilot DIR CONFIG.yaml…              101 steps on a 2,048-clip pool
+  fit-budget.py pilot DIR CONFIG.yaml…              101 steps on a 2,048-clip pool (PILOT_STEPS, PILOT_POOL)
   fit-budget.py fit DIR SECONDS LOGDIR CONFIG.yaml…  the most clips that fit SECONDS
 
 `fit` reads the pilot's logs (LOGDIR/pilot-NAME.log, train_generator's progress lines): the
@@ -20,7 +20,10 @@ import sys
 
 import yaml
 
-PILOT_POOL, PILOT_STEPS, MARGIN = 2048, 101, 1.15
+# PILOT_STEPS / PILOT_POOL in the environment shorten the pilot where the budget is tight.
+PILOT_POOL = int(os.environ.get("PILOT_POOL", 2048))
+PILOT_STEPS = int(os.environ.get("PILOT_STEPS", 101))
+MARGIN = 1.15
 
 
 def load(path):

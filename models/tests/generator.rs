@@ -362,3 +362,61 @@ fn a_frozen_world_encoder_text_tower_is_loaded_and_kept() {
     assert!(e.contains("text.from") && e.contains("must match"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The transformer's FLOP model (`Dit::flops`: what the throughput records' MFU and the training
+/// compute are computed from) against a count made independently, from the weights each size
+/// actually builds: 2·rows·cols per token a matrix is applied to (video tokens for the blocks'
+/// projections and MLP, the patch embedding and the output layer; text tokens for the text
+/// projections and cross-attention keys/values), plus attention's QKᵀ and AV products sized from
+/// the projections' widths. Per-sample conditioning (timestep, fps, adaLN) is left out of both.
+/// Sizes: the 64×64 ladder (17 frames: 5 × 8 × 8 tokens) and the DiT-B/L throughput benches
+/// (256×256, 49 frames: 13 × 32 × 32 tokens).
+#[test]
+fn the_flop_model_matches_a_count_from_the_built_weights_at_every_ladder_and_bench_size() {
+    use videval_models::generator::dit::Dit;
+    use videval_models::generator::nn::Params;
+    let ladder = Dit::tokens(5, 16, 16);
+    let bench = Dit::tokens(13, 64, 64);
+    assert_eq!((ladder, bench), (320, 13_312));
+    let (latent, text_dim, l) = (16, 96, 32);
+    let sizes = [
+        (64, 2, 2, ladder),
+        (128, 4, 4, ladder),
+        (192, 6, 6, ladder),
+        (288, 8, 8, ladder),
+        (768, 12, 12, bench),
+        (1024, 24, 16, bench),
+    ];
+    for (dim, depth, heads, n) in sizes {
+        let mut p = Params::init(1, &Device::Cpu);
+        let dit = Dit::new(&mut p, DitConfig { dim, depth, heads, mlp_ratio: 4 }, latent, text_dim, l).unwrap();
+        let (mut count, mut matrices) = (0.0, 0);
+        for (name, var) in p.vars() {
+            let dims = var.dims();
+            if dims.len() != 2 || !name.ends_with(".weight") {
+                continue;
+            }
+            let rows = if name.contains(".cross.kv.") || name.starts_with("dit.y_embedder.") {
+                l
+            } else if name.starts_with("dit.blocks.")
+                || name == "dit.x_embedder.weight"
+                || name == "dit.final.linear.weight"
+            {
+                n
+            } else {
+                continue;
+            };
+            matrices += 1;
+            count += 2.0 * (rows * dims[0] * dims[1]) as f64;
+            if name.ends_with(".attn.qkv.weight") {
+                count += 4.0 * (n * n * (dims[0] / 3)) as f64;
+            }
+            if name.ends_with(".cross.q.weight") {
+                count += 4.0 * (n * l * dims[0]) as f64;
+            }
+        }
+        assert_eq!(matrices, 7 * depth + 4, "d {dim}: matrices counted");
+        let model = dit.flops(n, l);
+        assert!((model - count).abs() <= 1e-12 * count, "d {dim} depth {depth}: model {model:.6e}, count {count:.6e}");
+    }
+}

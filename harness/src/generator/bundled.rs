@@ -4,10 +4,11 @@
 //! `--model bundled` uses [`DEFAULT_CHECKPOINT`]; `--model bundled:NAME` or a spec with
 //! `checkpoint: NAME|PATH` picks another. Names are folders under `models/weights/generator/`
 //! (found as `weights_root()` says: `$VIDEVAL_WEIGHTS`, `$VIDEVAL_HOME/weights`, beside the binary,
-//! the checkout, or the embedded default checkpoint). Frame sizes that are multiples of 8 and at most
-//! [`MAX_NATIVE_PIXELS`] are generated directly; others are generated at the same aspect ratio
-//! near 32×32 pixels and resized (bilinear) to the requested size — the model's native scale is
-//! small, and the identity says so. Runs on the CPU, or CUDA with the `cuda` feature.
+//! the checkout, or the embedded default checkpoint). A checkpoint's native area is its largest
+//! training bucket (32×32 for the 32×32 ladders, 64×64 for the `-64` ladder): frame sizes that
+//! are multiples of 8 and at most 9/4 of it (48×48, 96×96) are generated directly; others are
+//! generated at the same aspect ratio near the native area and resized (bilinear) to the requested
+//! size, and the identity says so (`max_native_pixels`). Runs on the CPU, or CUDA with the `cuda` feature.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -32,8 +33,8 @@ pub const INFO: AdapterInfo = AdapterInfo {
 /// validation loss).
 pub const DEFAULT_CHECKPOINT: &str = "tiny-l-v2";
 
-/// Largest frame area generated without resizing.
-pub const MAX_NATIVE_PIXELS: u32 = 48 * 48;
+/// Native area of a checkpoint whose config lists no buckets (the first recipe's 32×32).
+const DEFAULT_NATIVE_AREA: u32 = 32 * 32;
 
 /// SDEdit strength when an `edit` case gives none.
 const DEFAULT_STRENGTH: f64 = 0.6;
@@ -114,6 +115,8 @@ pub struct Bundled {
     peak_source: String,
     /// Sampling steps overriding the suites' (`steps:` in the model spec).
     steps: Option<u32>,
+    /// Pixels per frame the checkpoint was trained at (its largest bucket).
+    native_area: u32,
 }
 
 impl Bundled {
@@ -124,12 +127,13 @@ impl Bundled {
         let device = crate::device::default_device()?;
         let model = Model::load(dir, &device).map_err(|e| Error::Config(e.to_string()))?;
         let ckpt = model.config.name.clone();
+        let native_area = model.config.buckets.iter().map(|[w, h]| (w * h) as u32).max().unwrap_or(DEFAULT_NATIVE_AREA);
         let device_name = videval_models::generator::train::device_name(&device);
         let mut params = std::collections::BTreeMap::new();
         params.insert("checkpoint".to_string(), serde_json::json!(ckpt));
         params.insert("parameters".to_string(), serde_json::json!(model.config.parameters.total));
         params.insert("device".to_string(), serde_json::json!(device_name));
-        params.insert("max_native_pixels".to_string(), serde_json::json!(MAX_NATIVE_PIXELS));
+        params.insert("max_native_pixels".to_string(), serde_json::json!(max_native_pixels(native_area)));
         let identity = ModelIdentity {
             adapter: "bundled".into(),
             name: name.unwrap_or_else(|| format!("bundled/{ckpt}")),
@@ -139,7 +143,7 @@ impl Bundled {
         };
         let (peak_flops, peak_source) = videval_models::generator::measure_peak(&device)
             .map_err(|e| Error::Internal(format!("peak measurement: {e}")))?;
-        let me = Self { identity, model, device_name, peak_flops, peak_source, steps: None };
+        let me = Self { identity, model, device_name, peak_flops, peak_source, steps: None, native_area };
         // Warm-up: first-call allocations and kernel set-up stay out of the timings.
         me.model
             .generate(&Request {
@@ -174,12 +178,17 @@ pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// The frame size generated for a requested one.
-pub fn native_size(width: u32, height: u32) -> (u32, u32) {
-    if width % 8 == 0 && height % 8 == 0 && width * height <= MAX_NATIVE_PIXELS {
+/// Largest frame area generated without resizing by a checkpoint of native area `area`.
+pub fn max_native_pixels(area: u32) -> u32 {
+    area * 9 / 4
+}
+
+/// The frame size a checkpoint of native area `area` generates for a requested one.
+pub fn native_size(width: u32, height: u32, area: u32) -> (u32, u32) {
+    if width % 8 == 0 && height % 8 == 0 && width * height <= max_native_pixels(area) {
         return (width, height);
     }
-    let scale = (1024.0 / f64::from(width * height)).sqrt();
+    let scale = (f64::from(area) / f64::from(width * height)).sqrt();
     let side = |v: u32| ((f64::from(v) * scale / 8.0).round() as u32).max(1) * 8;
     (side(width), side(height))
 }
@@ -202,7 +211,7 @@ impl Generator for Bundled {
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         let g = &job.case.generation;
-        let (w, h) = native_size(g.width, g.height);
+        let (w, h) = native_size(g.width, g.height, self.native_area);
         let input = job.case.input.clone().unwrap_or_default();
         let media = |m: &Option<crate::suite::schema::Media>, what: &str| -> Result<Video, GenError> {
             let m = m.as_ref().ok_or_else(|| GenError(format!("mode {} needs input.{what}", job.case.mode.name())))?;
@@ -283,14 +292,23 @@ mod tests {
 
     #[test]
     fn native_sizes_keep_aspect_and_multiples_of_eight() {
-        assert_eq!(native_size(32, 32), (32, 32));
-        assert_eq!(native_size(40, 24), (40, 24));
-        assert_eq!(native_size(64, 64), (32, 32));
-        let (w, h) = native_size(96, 64);
+        // A 32×32-trained checkpoint: up to 48×48 directly, larger frames near 32×32.
+        let a = DEFAULT_NATIVE_AREA;
+        assert_eq!(max_native_pixels(a), 48 * 48);
+        assert_eq!(native_size(32, 32, a), (32, 32));
+        assert_eq!(native_size(40, 24, a), (40, 24));
+        assert_eq!(native_size(64, 64, a), (32, 32));
+        let (w, h) = native_size(96, 64, a);
         assert_eq!((w % 8, h % 8), (0, 0));
         assert!((f64::from(w) / f64::from(h) - 1.5).abs() < 0.2, "{w}×{h}");
-        let (w, h) = native_size(18, 32);
+        let (w, h) = native_size(18, 32, a);
         assert!(w >= 8 && h > w);
+        // A 64×64-trained checkpoint generates the suites' sizes directly.
+        let a = 64 * 64;
+        assert_eq!(native_size(64, 64, a), (64, 64));
+        assert_eq!(native_size(80, 48, a), (80, 48));
+        assert_eq!(native_size(96, 48, a), (96, 48));
+        assert_eq!(native_size(256, 256, a), (64, 64));
     }
 
     #[test]

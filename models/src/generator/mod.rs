@@ -527,14 +527,22 @@ impl Model {
 }
 
 /// The device tensors run on: `VIDEVAL_DEVICE=cpu|cuda`, or CUDA when built with the `cuda`
-/// feature and a GPU is present, else the CPU.
+/// feature and a GPU is present, else the CPU. `VIDEVAL_TF32=1` lets CUDA's f32 matrix products
+/// use TF32 tensor cores (10-bit mantissa inputs, f32 accumulation; PyTorch's
+/// `allow_tf32`); [`train::device_name`] then says `cuda-tf32`. Off by default.
 pub fn default_device() -> std::result::Result<Device, String> {
-    match std::env::var("VIDEVAL_DEVICE").as_deref() {
-        Ok("cpu") => Ok(Device::Cpu),
-        Ok("cuda") => Device::new_cuda(0).map_err(|e| format!("VIDEVAL_DEVICE=cuda: {e}")),
-        Ok(other) if !other.is_empty() => Err(format!("VIDEVAL_DEVICE={other}: expected cpu or cuda")),
-        _ => Ok(Device::cuda_if_available(0).unwrap_or(Device::Cpu)),
+    let device = match std::env::var("VIDEVAL_DEVICE").as_deref() {
+        Ok("cpu") => Device::Cpu,
+        Ok("cuda") => Device::new_cuda(0).map_err(|e| format!("VIDEVAL_DEVICE=cuda: {e}"))?,
+        Ok(other) if !other.is_empty() => return Err(format!("VIDEVAL_DEVICE={other}: expected cpu or cuda")),
+        _ => Device::cuda_if_available(0).unwrap_or(Device::Cpu),
+    };
+    match std::env::var("VIDEVAL_TF32").as_deref() {
+        Ok("1") => candle_core::cuda::set_gemm_reduced_precision_f32(true),
+        Ok("0") | Ok("") | Err(_) => {}
+        Ok(other) => return Err(format!("VIDEVAL_TF32={other}: expected 0 or 1")),
     }
+    Ok(device)
 }
 
 /// The device's attainable peak FLOP/s, measured (best of five 1024² f32 matmuls), and how.

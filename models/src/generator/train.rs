@@ -42,6 +42,10 @@ pub struct TrainConfig {
     /// Clips in the fixed validation set.
     #[serde(default = "default_validation")]
     pub validation: usize,
+    /// Frame size [width, height] of the validation clips: the ladder's native size (a 64×64
+    /// ladder is judged on 64×64 clips). Losses compare only within one size.
+    #[serde(default = "default_validation_size")]
+    pub validation_size: [usize; 2],
     /// Take the text encoder from a world-encoder checkpoint (its text tower, trained
     /// contrastively on the same captions) instead of training one with the transformer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +76,9 @@ fn default_lengths() -> Vec<(usize, f64)> {
 }
 fn default_validation() -> usize {
     64
+}
+fn default_validation_size() -> [usize; 2] {
+    [32, 32]
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -736,13 +743,14 @@ pub fn train(
 pub fn device_name(device: &Device) -> String {
     match device {
         Device::Cpu => "cpu".into(),
+        Device::Cuda(_) if candle_core::cuda::gemm_reduced_precision_f32() => "cuda-tf32".into(),
         Device::Cuda(_) => "cuda".into(),
         Device::Metal(_) => "metal".into(),
     }
 }
 
-/// Rectified-flow loss on a fixed validation set: 17-frame 32×32 clips from a seed stream the
-/// training never draws, stratified noise levels, fixed noise, full captions, no masks.
+/// Rectified-flow loss on a fixed validation set: 17-frame clips of `validation_size` (32×32 by
+/// default) from a seed stream the training never draws, stratified noise levels, fixed noise, full captions, no masks.
 pub fn validation_loss(model: &Model, cfg: &TrainConfig, device: &Device) -> Result<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(0x7a11_da7e);
     let n = cfg.validation.max(1);
@@ -752,7 +760,7 @@ pub fn validation_loss(model: &Model, cfg: &TrainConfig, device: &Device) -> Res
     let mut i = 0;
     while i < n {
         let b = batch.min(n - i);
-        let (x, captions) = world_batch(&mut rng, b, 17, [32, 32], device)?;
+        let (x, captions) = world_batch(&mut rng, b, 17, cfg.validation_size, device)?;
         let x0 = model.encode(&x)?;
         let levels: Vec<f32> = (0..b).map(|j| ((i + j) as f32 + 0.5) / n as f32).collect();
         let s = Tensor::from_vec(levels, b, device)?;
