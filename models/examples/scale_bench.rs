@@ -163,7 +163,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dev.synchronize()?;
         let base = used_memory(&dev);
         let watch = MemoryWatch::start(&dev);
-        let (model, _params) = Model::init(&arch, build_vocab(), 7, &dev)?;
+        let model = Model::random(&arch, build_vocab(), 7, &dev)?;
+        eprintln!("{name}: built ({} parameters); warm-up video", model.config.parameters.total);
         let req = |i: usize| Request {
             prompt: prompts[i % prompts.len()],
             seed: i as u64,
@@ -176,6 +177,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             condition: Condition::None,
         };
         model.generate(&req(999))?;
+        eprintln!("{name}: warm-up done; {n} timed videos");
         let (mut lat, mut flops, mut tokens) = (Vec::new(), 0.0, 0usize);
         for i in 0..n {
             let t = Instant::now();

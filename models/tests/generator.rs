@@ -175,6 +175,45 @@ fn larger_checkpoints_of_the_ladder_have_lower_validation_loss() {
     }
 }
 
+/// The 64×64 ladder's first run (issue 24; records committed beside its sweep report, the
+/// weights not: undertrained): four sizes on the same clips spanning ≥ 30× in training compute,
+/// the validation loss (on 64×64 clips) lower for more compute at every point of the curve.
+#[test]
+fn the_64_ladder_validation_loss_falls_with_compute_at_every_curve_point() {
+    use videval_models::generator::CheckpointConfig;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/sweeps/ladder-64-2026-12-04");
+    let configs: Vec<CheckpointConfig> = ["tiny-s-64", "tiny-m-64", "tiny-l-64", "tiny-xl-64"]
+        .iter()
+        .map(|n| {
+            let path = dir.join(n).join("config.json");
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .collect();
+    let (first, last) = (&configs[0].training, &configs[3].training);
+    assert!(last.flops >= 30.0 * first.flops, "compute spans {:.1}×", last.flops / first.flops);
+    for c in &configs {
+        assert_eq!(c.buckets.first(), Some(&[64, 64]), "{}", c.name);
+        assert_eq!(c.training.samples, first.samples, "{}: same clips as {}", c.name, configs[0].name);
+        assert_eq!(c.training.val_curve.len(), 3, "{}", c.name);
+    }
+    for pair in configs.windows(2) {
+        let (small, large) = (&pair[0], &pair[1]);
+        assert!(large.training.flops > small.training.flops, "{} vs {}", small.name, large.name);
+        for (a, b) in small.training.val_curve.iter().zip(&large.training.val_curve) {
+            assert!(
+                b.val_loss < a.val_loss,
+                "{} samples: {} {:.4} vs {} {:.4}",
+                a.samples,
+                small.name,
+                a.val_loss,
+                large.name,
+                b.val_loss
+            );
+        }
+    }
+}
+
 /// Mean hue (degrees) of the saturated, bright pixels of a video — the objects, not the gray and
 /// white checkerboards — or None when there are none.
 fn object_hue(video: &Video) -> Option<f64> {

@@ -210,6 +210,12 @@ impl Model {
         Ok((model, p))
     }
 
+    /// Fresh networks with fixed (untrainable) random weights, for inference: throughput at
+    /// sizes no checkpoint has.
+    pub fn random(arch: &Architecture, vocab: Vocab, seed: u64, device: &Device) -> Result<Self> {
+        Self::build(&mut Params::init_fixed(seed, device), arch, vocab, device)
+    }
+
     fn build(p: &mut Params, arch: &Architecture, vocab: Vocab, device: &Device) -> Result<Self> {
         let vae = Vae::new(p, arch.vae)?;
         let n_vae = p.count();

@@ -20,23 +20,46 @@ pub enum Init {
     Normal(f64),
 }
 
-/// A named set of trainable parameters.
+/// A named set of parameters: trainable ([`Params::init`]: each a `Var`, so the ops on it build
+/// an autograd graph) or fixed ([`Params::load`], [`Params::init_fixed`]: plain tensors, so a
+/// forward pass keeps no intermediate alive — inference memory stays that of one layer, not of
+/// the whole graph; the arithmetic is the same).
 pub struct Params {
     vars: BTreeMap<String, Var>,
+    fixed: BTreeMap<String, Tensor>,
+    trainable: bool,
     source: Option<HashMap<String, Tensor>>,
     rng: ChaCha8Rng,
     device: Device,
 }
 
 impl Params {
-    /// Fresh parameters, initialised from `seed`.
+    /// Fresh trainable parameters, initialised from `seed`.
     pub fn init(seed: u64, device: &Device) -> Self {
-        Self { vars: BTreeMap::new(), source: None, rng: ChaCha8Rng::seed_from_u64(seed), device: device.clone() }
+        Self::new(None, seed, true, device)
     }
 
-    /// Parameters taken from `tensors` (a checkpoint); a missing name or a wrong shape is an error.
+    /// Fresh fixed parameters, initialised from `seed` as [`Params::init`] would: random weights
+    /// for inference (throughput benches).
+    pub fn init_fixed(seed: u64, device: &Device) -> Self {
+        Self::new(None, seed, false, device)
+    }
+
+    /// Fixed parameters taken from `tensors` (a checkpoint); a missing name or a wrong shape is
+    /// an error.
     pub fn load(tensors: HashMap<String, Tensor>, device: &Device) -> Self {
-        Self { vars: BTreeMap::new(), source: Some(tensors), rng: ChaCha8Rng::seed_from_u64(0), device: device.clone() }
+        Self::new(Some(tensors), 0, false, device)
+    }
+
+    fn new(source: Option<HashMap<String, Tensor>>, seed: u64, trainable: bool, device: &Device) -> Self {
+        Self {
+            vars: BTreeMap::new(),
+            fixed: BTreeMap::new(),
+            trainable,
+            source,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            device: device.clone(),
+        }
     }
 
     pub fn device(&self) -> &Device {
@@ -65,8 +88,12 @@ impl Params {
                 Tensor::from_vec(data, shape, &self.device)?
             }
         };
-        if self.vars.contains_key(name) {
+        if self.vars.contains_key(name) || self.fixed.contains_key(name) {
             candle_core::bail!("parameter {name} defined twice");
+        }
+        if !self.trainable {
+            self.fixed.insert(name.to_string(), t.clone());
+            return Ok(t);
         }
         let var = Var::from_tensor(&t)?;
         let out = var.as_tensor().clone();
@@ -81,16 +108,19 @@ impl Params {
         v
     }
 
+    /// The trainable parameters (none for fixed ones).
     pub fn vars(&self) -> &BTreeMap<String, Var> {
         &self.vars
     }
 
     pub fn count(&self) -> usize {
-        self.vars.values().map(|v| v.elem_count()).sum()
+        self.vars.values().map(|v| v.elem_count()).sum::<usize>()
+            + self.fixed.values().map(Tensor::elem_count).sum::<usize>()
     }
 
     pub fn tensors(&self) -> BTreeMap<String, Tensor> {
-        self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect()
+        let vars = self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone()));
+        vars.chain(self.fixed.iter().map(|(k, t)| (k.clone(), t.clone()))).collect()
     }
 }
 
@@ -264,11 +294,44 @@ pub fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
     x.broadcast_mul(&(scale + 1.0)?)?.broadcast_add(shift)
 }
 
+/// Most attention scores (elements of [B, H, rows, M]) held at once: 2^27 f32, 512 MiB.
+pub const MAX_SCORES: usize = 1 << 27;
+
 /// Scaled dot-product attention over [B, H, N, hd] with an optional additive key bias
-/// broadcastable to [B, H, N, M]. Uses the differentiable softmax.
+/// broadcastable to [B, H, N, M]. Uses the differentiable softmax. When [B, H, N, M] scores would
+/// exceed [`MAX_SCORES`], the queries go through in blocks of rows (softmax is row-wise, so each
+/// row's result is the same): memory stays bounded at long sequences (a 256×256, 49-frame video
+/// is 13,312 tokens; its full scores at DiT-L's 16 heads, with guidance, would take 23 GB per
+/// temporary). Every size the suites and the training use fits in one block.
 pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    attention_within(q, k, v, bias, MAX_SCORES)
+}
+
+/// [`attention`] holding at most `max_scores` scores at once.
+fn attention_within(q: &Tensor, k: &Tensor, v: &Tensor, bias: Option<&Tensor>, max_scores: usize) -> Result<Tensor> {
+    let (b, h, n, _) = q.dims4()?;
+    let per_row = b * h * k.dim(2)?;
+    let rows = (max_scores / per_row.max(1)).max(1);
+    let kt = k.t()?.contiguous()?;
+    if rows >= n {
+        return attention_block(q, &kt, v, bias);
+    }
+    let mut out = Vec::with_capacity(n.div_ceil(rows));
+    for start in (0..n).step_by(rows) {
+        let r = rows.min(n - start);
+        let bias = match bias {
+            Some(x) if x.rank() == 4 && x.dim(2)? == n && n > 1 => Some(x.narrow(2, start, r)?),
+            other => other.cloned(),
+        };
+        out.push(attention_block(&q.narrow(2, start, r)?.contiguous()?, &kt, v, bias.as_ref())?);
+    }
+    Tensor::cat(&out, 2)
+}
+
+/// [`attention`] for one block of queries; `kt` is the keys transposed, [B, H, hd, M].
+fn attention_block(q: &Tensor, kt: &Tensor, v: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let hd = q.dim(D::Minus1)?;
-    let scores = (q.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?;
+    let scores = (q.matmul(kt)? / (hd as f64).sqrt())?;
     let scores = match bias {
         Some(b) => scores.broadcast_add(b)?,
         None => scores,
@@ -361,6 +424,29 @@ mod tests {
         // Positions (t,y,x): index = t*9 + y*3 + x. (0,0,0)-(0,0,1) and (1,2,1)-(1,2,2) differ by one x step.
         assert!((dot(0, 1) - dot(16, 17)).abs() < 1e-4);
         assert!((dot(0, 1) - dot(0, 3)).abs() > 1e-3, "x and y offsets must rotate differently");
+    }
+
+    /// Long sequences go through in blocks of query rows: the same result as all rows at once,
+    /// with a per-row bias (narrowed with the rows), a per-key bias (broadcast) and none; a
+    /// block size that does not divide the rows leaves a short last block.
+    #[test]
+    fn attention_in_row_blocks_equals_attention_at_once() {
+        let dev = Device::Cpu;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (q, k, v) = (
+            randn(&mut rng, &[2, 3, 50, 8], &dev).unwrap(),
+            randn(&mut rng, &[2, 3, 30, 8], &dev).unwrap(),
+            randn(&mut rng, &[2, 3, 30, 8], &dev).unwrap(),
+        );
+        let per_row = randn(&mut rng, &[2, 1, 50, 30], &dev).unwrap();
+        let per_key = randn(&mut rng, &[2, 1, 1, 30], &dev).unwrap();
+        for bias in [None, Some(&per_row), Some(&per_key)] {
+            let whole = attention_within(&q, &k, &v, bias, usize::MAX).unwrap();
+            let blocks = attention_within(&q, &k, &v, bias, 2 * 3 * 30 * 7).unwrap();
+            assert_eq!(blocks.dims(), &[2, 3, 50, 8]);
+            let diff = (whole - blocks).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff <= 1e-6, "bias {:?}: blocks differ by {diff}", bias.map(|b| b.dims().to_vec()));
+        }
     }
 
     #[test]
