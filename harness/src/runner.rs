@@ -118,6 +118,21 @@ fn score_key<P: Serialize>(video_sha: &str, metric: &str, version: u32, params: 
     key_of(&("videval/score-key/v2", video_sha, metric, version, params))
 }
 
+/// The digest of a conditioning input held in the output: each clip's size and frames.
+fn held_digest(h: &probes::Held) -> String {
+    let mut bytes = Vec::new();
+    for clip in [&h.head, &h.tail] {
+        match clip {
+            Some(v) => {
+                bytes.extend(format!("{}x{}x{}:", v.width(), v.height(), v.len()).into_bytes());
+                bytes.extend_from_slice(v.as_bytes());
+            }
+            None => bytes.extend_from_slice(b"none:"),
+        }
+    }
+    crate::hash::sha256_hex(&bytes)
+}
+
 /// The results name of a probe's pass rate.
 pub fn probe_metric(probe: &str) -> String {
     format!("probe:{probe}")
@@ -133,7 +148,9 @@ struct Measure {
 
 enum Kind {
     Metric(&'static dyn videval_metrics::Metric),
-    Probes(Vec<Expectation>),
+    /// One probe's expectations, and what the case's mode holds in the output (for
+    /// `continuity`; `Ok(None)` where nothing is held or no expectation needs it).
+    Probes(Vec<Expectation>, std::result::Result<Option<probes::Held>, String>),
 }
 
 /// The last record per key wins (a retried unit supersedes its failed attempt).
@@ -299,15 +316,30 @@ impl Runner<'_> {
                 }
             }
         }
-        let case = self.suites.iter().find(|s| s.name == g.unit.suite).and_then(|s| s.case(&g.unit.case_id));
+        let suite_case =
+            self.suites.iter().find(|s| s.name == g.unit.suite).and_then(|s| s.case(&g.unit.case_id).map(|c| (s, c)));
+        let case = suite_case.map(|(_, c)| c);
         let mut by_probe: BTreeMap<&'static str, Vec<Expectation>> = BTreeMap::new();
         for e in case.map(|c| c.expect.as_slice()).unwrap_or_default() {
             by_probe.entry(e.probe()).or_default().push(e.clone());
         }
         for (probe, expectations) in by_probe {
             let name = probe_metric(probe);
-            let key = score_key(sha, &name, probes::VERSION, &expectations);
-            out.push(Measure { name, version: probes::VERSION, key, kind: Kind::Probes(expectations) });
+            let needs_held = expectations.iter().any(|e| matches!(e, Expectation::Continuity(_)));
+            let (key, held) = match (needs_held, suite_case) {
+                (true, Some((suite, case))) => {
+                    let held = crate::generator::held_frames(suite, case).map_err(|e| e.to_string());
+                    // The verdict depends on the conditioning input too (a file can change).
+                    let input = match &held {
+                        Ok(Some(h)) => held_digest(h),
+                        Ok(None) => "none".to_string(),
+                        Err(e) => format!("error: {e}"),
+                    };
+                    (score_key(sha, &name, probes::VERSION, &(&expectations, input)), held)
+                }
+                _ => (score_key(sha, &name, probes::VERSION, &expectations), Ok(None)),
+            };
+            out.push(Measure { name, version: probes::VERSION, key, kind: Kind::Probes(expectations, held) });
         }
         out
     }
@@ -376,7 +408,9 @@ impl Runner<'_> {
                 .iter()
                 .map(|&i| match &measures[i].kind {
                     Kind::Metric(m) => Need::Metric(*m),
-                    Kind::Probes(expectations) => Need::Probes(expectations),
+                    Kind::Probes(expectations, held) => {
+                        Need::Probes(expectations, held.as_ref().map(Option::as_ref).map_err(String::as_str))
+                    }
                 })
                 .collect();
             let path = Path::new(g.video_path.as_deref().unwrap_or_default());

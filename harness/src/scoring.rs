@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use videval_metrics::analysis::{Accumulator, Window};
 use videval_metrics::preprocess::{self, FrameSampling, Frames};
-use videval_metrics::probes::{self, Expectation};
+use videval_metrics::probes::{self, Expectation, Held};
 use videval_metrics::registry::{FrameInput, Metric, MetricError, Reads};
 use videval_metrics::{Video, feature_consistency};
 use videval_models::encoders::world::WorldEncoder;
@@ -22,8 +22,10 @@ use crate::video::decode_stream;
 /// One thing to measure on a video.
 pub enum Need<'a> {
     Metric(&'static dyn Metric),
-    /// Every probe expectation of one probe kind; the value is the fraction passed.
-    Probes(&'a [Expectation]),
+    /// Every probe expectation of one probe kind, and what the case's mode holds in the output
+    /// (`continuity`'s reference; `Err` when it could not be loaded); the value is the fraction
+    /// passed.
+    Probes(&'a [Expectation], Result<Option<&'a Held>, &'a str>),
 }
 
 /// A measurement: the value and, for probes, the verdicts in words.
@@ -244,7 +246,7 @@ impl Drop for Reservation<'_> {
 pub fn needs_whole_clip(needs: &[Need<'_>]) -> bool {
     needs.iter().any(|n| match n {
         Need::Metric(m) => m.reads() == Reads::WholeClip,
-        Need::Probes(_) => true,
+        Need::Probes(..) => true,
     })
 }
 
@@ -255,7 +257,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         .iter()
         .map(|n| match n {
             Need::Metric(m) => m.stream(),
-            Need::Probes(_) => None,
+            Need::Probes(..) => None,
         })
         .collect();
     let mut features: BTreeMap<FrameInput, FeatureFrames> = BTreeMap::new();
@@ -337,9 +339,10 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
                 },
             }
             .map(|value| Value { value, detail: None }),
-            Need::Probes(expectations) => match &video {
-                Some(v) => check_probes(v, expectations),
-                None => Err(Failure::Error("probes were not given the whole clip".into())),
+            Need::Probes(expectations, held) => match (&video, held) {
+                (_, Err(e)) => Err(Failure::Error(format!("conditioning input: {e}"))),
+                (Some(v), Ok(held)) => check_probes(v, expectations, *held),
+                (None, Ok(_)) => Err(Failure::Error("probes were not given the whole clip".into())),
             },
         };
         out.push(outcome);
@@ -350,8 +353,8 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
 /// Checks every expectation against the clip: the fraction of the measurable checks that pass,
 /// and each verdict in words. A check that cannot be measured counts neither way; when none can
 /// be, the probe does not apply to this video.
-fn check_probes(video: &Video, expectations: &[Expectation]) -> Outcome {
-    let ctx = probes::Context::new(video);
+fn check_probes(video: &Video, expectations: &[Expectation], held: Option<&Held>) -> Outcome {
+    let ctx = probes::Context::with_held(video, held);
     let verdicts: Vec<probes::Verdict> = expectations.iter().map(|e| probes::check(e, &ctx)).collect();
     let measured = verdicts.iter().filter(|v| v.measurable()).count();
     let passed = verdicts.iter().filter(|v| v.pass).count();
@@ -407,21 +410,27 @@ mod tests {
         let parse = |json: &str| -> Expectation { serde_json::from_str(json).unwrap() };
         let continuity = parse(r#"{"probe": "continuity", "psnr": {"min": 20}}"#);
         let looping = parse(r#"{"probe": "loop", "psnr": {"min": 20}}"#);
-        // Alone, continuity makes the probe not apply, with the reason kept.
-        match check_probes(&video, std::slice::from_ref(&continuity)) {
-            Err(Failure::NotApplicable(why)) => assert!(why.starts_with("n/a: not measurable yet"), "{why}"),
+        // Without the conditioning input, continuity makes the probe not apply, reason kept.
+        match check_probes(&video, std::slice::from_ref(&continuity), None) {
+            Err(Failure::NotApplicable(why)) => assert!(why.starts_with("n/a: no conditioning input"), "{why}"),
             other => panic!("{other:?}"),
         }
+        // With it, it is measured: the clip keeps a gray head it was given, not a white one.
+        let head = |v: u8| Held { head: Some(Video::new(16, 16, 8.0, vec![v; 2 * 16 * 16 * 3]).unwrap()), tail: None };
+        let kept = check_probes(&video, std::slice::from_ref(&continuity), Some(&head(90))).unwrap();
+        assert_eq!(kept.value, 1.0, "{kept:?}");
+        let lost = check_probes(&video, std::slice::from_ref(&continuity), Some(&head(255))).unwrap();
+        assert_eq!(lost.value, 0.0, "{lost:?}");
         // Camera motion on a picture without texture cannot be measured either.
         let camera = parse(r#"{"probe": "camera", "motion": "pan_right"}"#);
-        match check_probes(&video, std::slice::from_ref(&camera)) {
+        match check_probes(&video, std::slice::from_ref(&camera), None) {
             Err(Failure::NotApplicable(why)) => assert!(why.contains("too little texture"), "{why}"),
             other => panic!("{other:?}"),
         }
         // Beside a measured check, it neither passes nor fails: 1 of 1 measured passes.
-        let v = check_probes(&video, &[continuity, looping]).unwrap();
+        let v = check_probes(&video, &[continuity, looping], None).unwrap();
         assert_eq!(v.value, 1.0);
-        assert!(v.detail.as_deref().unwrap().contains("n/a: not measurable yet"), "{v:?}");
+        assert!(v.detail.as_deref().unwrap().contains("n/a: no conditioning input"), "{v:?}");
     }
 
     #[test]

@@ -23,12 +23,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use videval_metrics::probes::Held;
 
 use crate::error::{Error, Result};
 use crate::plan::{ModelIdentity, Unit};
 use crate::suite::load::sibling;
 use crate::suite::schema::Media;
-use crate::suite::{Case, Suite};
+use crate::suite::{Case, Mode, Suite};
 use crate::video::EncodeParams;
 use crate::yaml;
 
@@ -198,13 +199,37 @@ fn write_lossless(video: &videval_metrics::Video, job: &Job<'_>) -> Result<Outpu
 /// A conditioning image or clip of a job: decoded from its file, or the named case's scene
 /// rendered by the world at that case's settings; then cut to `frames: [a, b]` or `frame: i`.
 pub fn input_media(job: &Job<'_>, media: &Media) -> Result<videval_metrics::Video, GenError> {
+    load_media(job.suite, media)
+}
+
+/// What a case's conditioned mode holds in its output (the `continuity` probe's reference):
+/// i2v the image and extend-forward the clip at the start, extend-backward the clip at the end,
+/// interpolate both; `None` for the modes that hold nothing.
+pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError> {
+    let input = case.input.clone().unwrap_or_default();
+    let media = |m: &Option<Media>, what: &str| -> Result<videval_metrics::Video, GenError> {
+        let m = m.as_ref().ok_or_else(|| GenError(format!("mode {} needs input.{what}", case.mode.name())))?;
+        load_media(suite, m)
+    };
+    Ok(match case.mode {
+        Mode::I2v => Some(Held { head: Some(media(&input.image, "image")?), tail: None }),
+        Mode::ExtendForward => Some(Held { head: Some(media(&input.video, "video")?), tail: None }),
+        Mode::ExtendBackward => Some(Held { head: None, tail: Some(media(&input.video, "video")?) }),
+        Mode::Interpolate => {
+            Some(Held { head: Some(media(&input.video, "video")?), tail: Some(media(&input.video2, "video2")?) })
+        }
+        Mode::T2v | Mode::Image | Mode::Loop | Mode::Edit => None,
+    })
+}
+
+/// [`input_media`] for a suite: the conditioning media's frames.
+pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video, GenError> {
     let video = match (&media.path, &media.scene_of) {
         (Some(p), _) => crate::video::decode(Path::new(p)).map_err(|e| GenError(e.to_string()))?,
         (None, Some(id)) => {
-            let case = job
-                .suite
+            let case = suite
                 .case(id)
-                .ok_or_else(|| GenError(format!("input scene_of: no case \"{id}\" in suite {}", job.suite.name)))?;
+                .ok_or_else(|| GenError(format!("input scene_of: no case \"{id}\" in suite {}", suite.name)))?;
             let scene =
                 case.scene.as_ref().ok_or_else(|| GenError(format!("input scene_of: case \"{id}\" has no scene")))?;
             let g = &case.generation;

@@ -372,6 +372,7 @@ mod camera;
 
 pub use camera::classify as camera_class;
 mod cause_effect;
+mod continuity;
 mod count;
 mod framing;
 mod gravity;
@@ -396,7 +397,9 @@ use crate::video::Video;
 /// 4: the camera checks' Lucas–Kanade flow is computed the faster way (flow metrics version 3);
 ///    motions move by up to about 1e-4 relative.
 /// 5: `bounce` without bounds asks for at least one bounce and no rebound gaining height.
-pub const VERSION: u32 = 5;
+/// 6: `continuity` is measured (PSNR of the held frames against the conditioning input) where
+///    the case's conditioning input is given ([`Held`]); not measurable otherwise, as before.
+pub const VERSION: u32 = 6;
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
@@ -460,13 +463,29 @@ pub fn words(name: impl std::fmt::Debug) -> String {
 /// What probes measure a video through, computed once and shared by all its expectations.
 pub struct Context<'a> {
     pub video: &'a Video,
+    /// The conditioning input a conditioned mode holds in the output, when the caller has it.
+    pub held: Option<&'a Held>,
     tracks: OnceCell<Vec<Track>>,
     camera: OnceCell<Vec<FrameMotion>>,
 }
 
+/// What a conditioned mode holds in its output: the clip the output must start with (i2v: the
+/// image, one frame; extend forward: the head; interpolate: the first clip) and the one it must
+/// end with (extend backward: the tail; interpolate: the second clip), as the case gave them.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    pub head: Option<Video>,
+    pub tail: Option<Video>,
+}
+
 impl<'a> Context<'a> {
     pub fn new(video: &'a Video) -> Context<'a> {
-        Context { video, tracks: OnceCell::new(), camera: OnceCell::new() }
+        Context { video, held: None, tracks: OnceCell::new(), camera: OnceCell::new() }
+    }
+
+    /// A context that knows the conditioning input (for `continuity`).
+    pub fn with_held(video: &'a Video, held: Option<&'a Held>) -> Context<'a> {
+        Context { held, ..Context::new(video) }
     }
 
     pub fn tracks(&self) -> &[Track] {
@@ -549,9 +568,7 @@ pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
         Expectation::Persistence(p) => persistence::check(p, ctx),
         Expectation::Framing(p) => framing::check(p, ctx),
         Expectation::Aspect(p) => aspect::check(p, ctx),
-        Expectation::Continuity(_) => Verdict::not_measurable(
-            "not measurable yet: continuity needs the conditioning input, which generators do not receive yet",
-        ),
+        Expectation::Continuity(p) => continuity::check(p, ctx),
         Expectation::Loop(p) => loop_::check(p, ctx),
         Expectation::Count(p) => count::check(p, ctx),
         Expectation::Parallax(p) => parallax::check(p, ctx),
