@@ -63,9 +63,39 @@ fn suites_run_against_the_oracle() {
     assert_eq!(results["complete"], true);
     assert_eq!(results["suites"]["physics"]["metrics"]["frame_count"]["point_estimate"], 17.0);
     // A case without a scene is a reported failure, not a silent skip.
-    let out =
-        sb.run(&["run", "--suite", "smoke", "--cases", "capability-image", "--model", "world", "--out", "runs/x"]);
+    sb.write(
+        "noscene.yaml",
+        "schema: 1\nsuite: noscene\nversion: 1\ncases:\n  - id: bare\n    prompt: \"a red ball\"\n",
+    );
+    let out = sb.run(&["run", "--suite", "noscene.yaml", "--model", "world", "--out", "runs/x"]);
     assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(text(&out).contains("failed to generate"), "{}", text(&out));
+}
+
+/// Every mode of the capabilities suite on the oracle: conditioned cases are the exact
+/// continuation of their inputs' scenes (edit, loop and image cases have their own), so every
+/// expectation passes — `continuity` measured on the held frames, identical to the input.
+#[test]
+fn the_oracle_passes_every_capabilities_expectation() {
+    let sb = Sandbox::new();
+    let (rc, v) = sb.run_json(&["run", "--suite", "capabilities", "--model", "world", "--out", "runs/cap"]);
+    assert_eq!(rc, 0, "{v}");
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/cap/results.json")).unwrap();
+    let samples = results["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 18);
+    let mut continuity = 0;
+    for s in samples {
+        assert_eq!(s["status"], "ok", "{s}");
+        for (name, value) in s["metrics"].as_object().unwrap().iter().filter(|(n, _)| n.starts_with("probe:")) {
+            assert_eq!(value.as_f64(), Some(1.0), "{} {name}: {}", s["case_id"], s["details"][name]);
+        }
+        if let Some(detail) = s["details"]["probe:continuity"].as_str() {
+            assert!(detail.contains("PSNR 99.0 dB"), "{detail}");
+            continuity += 1;
+        }
+    }
+    // i2v, extend forward, extend backward, interpolate; two seeds each.
+    assert_eq!(continuity, 8);
 }
 
 #[test]

@@ -1,18 +1,28 @@
 //! `world`: the oracle. Renders a case's `scene:` exactly, at the case's frame size, rate and
 //! length. A probe that fails on the oracle is a broken probe; FVD against the oracle's videos
 //! is the distance to the world.
+//!
+//! Conditioned cases without a scene of their own are the exact continuation of the scenes their
+//! inputs name (`scene_of`), rendered at the case's size and rate: i2v starts at the image's
+//! frame and extend-forward at the clip's first frame; extend-backward ends at the clip's last
+//! frame (which needs as many frames before it); interpolate is the first clip, then the second
+//! clip's scene up to the second clip's end. Edit and loop change what the scene is, so they
+//! need the case's own `scene:` (the edited or looping result), as does any input given as a
+//! file.
 
 use videval_models::world::{self, render::Settings};
 
-use super::{
-    AdapterInfo, GenError, Generator, Job, ModelSpec, Output, builtin_identity, text_modes_only, write_lossless,
-};
+use videval_metrics::Video;
+
+use super::{AdapterInfo, GenError, Generator, Job, ModelSpec, Output, builtin_identity, write_lossless};
 use crate::error::Result;
 use crate::plan::ModelIdentity;
+use crate::suite::Mode;
+use crate::suite::schema::Media;
 
 pub const INFO: AdapterInfo = AdapterInfo {
     name: "world",
-    summary: "the procedural world renders each case's scene exactly (the oracle); t2v and image",
+    summary: "the procedural world renders each case's scene exactly (the oracle); every mode: conditioned cases continue their inputs' scenes",
     build,
 };
 
@@ -34,14 +44,90 @@ impl Generator for World {
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
-        text_modes_only("world", job)?;
-        let scene =
-            job.case.scene.as_ref().ok_or_else(|| {
-                GenError(format!("case \"{}\" has no scene: the world cannot render it", job.case.id))
-            })?;
         let g = &job.case.generation;
-        let settings = Settings { width: g.width, height: g.height, fps: g.fps, frames: g.frames };
-        let (video, _) = world::render::render(scene, &settings, false);
+        let settings = |frames: usize| Settings { width: g.width, height: g.height, fps: g.fps, frames: frames as u32 };
+        let video = match &job.case.scene {
+            // An image is one frame, as the bundled generator makes it.
+            Some(scene) if job.case.mode == Mode::Image => world::render::render(scene, &settings(1), false).0,
+            Some(scene) => world::render::render(scene, &settings(g.frames as usize), false).0,
+            None => continuation(job, &settings)?,
+        };
         write_lossless(&video, job)
     }
+}
+
+/// A conditioned case's video as the continuation of its inputs' scenes (module docs).
+fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<Video, GenError> {
+    let (case, mode) = (job.case, job.case.mode);
+    let n = case.generation.frames as usize;
+    let input = case.input.clone().unwrap_or_default();
+    let need = |m: &Option<Media>, what: &str| -> Result<Media, GenError> {
+        m.clone().ok_or_else(|| GenError(format!("mode {} needs input.{what}", mode.name())))
+    };
+    // The input's scene and its frame range [first, last] there.
+    let source = |m: &Media| -> Result<(&world::Scene, usize, usize), GenError> {
+        let refuse =
+            |why: String| GenError(format!("case \"{}\": the world cannot continue its input: {why}", case.id));
+        let id = m.scene_of.as_ref().ok_or_else(|| refuse("it is a file, not a scene_of".into()))?;
+        let src = job.suite.case(id).ok_or_else(|| refuse(format!("no case \"{id}\"")))?;
+        let scene = src.scene.as_ref().ok_or_else(|| refuse(format!("case \"{id}\" has no scene")))?;
+        Ok(match (m.frame, m.frames) {
+            (Some(f), _) => (scene, f as usize, f as usize),
+            (None, Some([a, b])) => (scene, a as usize, b as usize),
+            (None, None) => (scene, 0, src.generation.frames.saturating_sub(1) as usize),
+        })
+    };
+    let render = |scene: &world::Scene, frames: usize| world::render::render(scene, &settings(frames), false).0;
+    let too_short = |what: &str, have: usize, want: usize| {
+        GenError(format!(
+            "mode {}: {what} ends at frame {}, so the world has {have} frames of its scene up to there; the case asks for {want}",
+            mode.name(),
+            have.saturating_sub(1)
+        ))
+    };
+    match mode {
+        Mode::I2v | Mode::ExtendForward => {
+            let m = if mode == Mode::I2v { need(&input.image, "image")? } else { need(&input.video, "video")? };
+            let (scene, first, _) = source(&m)?;
+            slice(&render(scene, first + n), first, first + n)
+        }
+        Mode::ExtendBackward => {
+            let (scene, _, last) = source(&need(&input.video, "video")?)?;
+            if last + 1 < n {
+                return Err(too_short("input.video", last + 1, n));
+            }
+            slice(&render(scene, last + 1), last + 1 - n, last + 1)
+        }
+        Mode::Interpolate => {
+            let (a, a0, a1) = source(&need(&input.video, "video")?)?;
+            let (b, _, b1) = source(&need(&input.video2, "video2")?)?;
+            let head = (a1 + 1 - a0).min(n);
+            let rest = n - head;
+            if b1 + 1 < rest {
+                return Err(too_short("input.video2", b1 + 1, rest));
+            }
+            let first = slice(&render(a, a0 + head), a0, a0 + head)?;
+            let mut data = first.as_bytes().to_vec();
+            data.extend_from_slice(slice(&render(b, b1 + 1), b1 + 1 - rest, b1 + 1)?.as_bytes());
+            Video::new(first.width(), first.height(), first.fps(), data).map_err(|e| GenError(e.to_string()))
+        }
+        Mode::T2v | Mode::Image => {
+            Err(GenError(format!("case \"{}\" has no scene: the world cannot render it", case.id)))
+        }
+        Mode::Edit | Mode::Loop => Err(GenError(format!(
+            "case \"{}\": mode {} changes the scene, so the world renders it only from the case's own scene: (the result)",
+            case.id,
+            mode.name()
+        ))),
+    }
+}
+
+/// Frames `[from, to)` of `v`.
+fn slice(v: &Video, from: usize, to: usize) -> Result<Video, GenError> {
+    let bytes = v.frame_bytes();
+    let data = v
+        .as_bytes()
+        .get(from * bytes..to * bytes)
+        .ok_or_else(|| GenError(format!("frames {from}..{to} of a {}-frame render", v.len())))?;
+    Video::new(v.width(), v.height(), v.fps(), data.to_vec()).map_err(|e| GenError(e.to_string()))
 }
