@@ -210,9 +210,11 @@ pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulati
             }
         }
         if truth.frames.iter().all(|f| inside(f.objects[i].bbox) && f.objects[i].visible_fraction > 0.9) {
+            // Turned gray from the middle on, the object is no longer seen in the frame for half
+            // the clip.
             out.push(Derived {
                 expectation: Expectation::Framing(Framing { object: obj(c), inside: true }),
-                must_fail: vec![],
+                must_fail: vec![Transform::Recolor(c, Color::Gray, truth.frames.len() / 2)],
             });
         }
         // A cut to a closer shot changes sizes legitimately: permanence is judged without cuts.
@@ -531,6 +533,70 @@ mod tests {
         assert_eq!(&m.frame(0)[..6], &[3, 4, 5, 0, 1, 2]);
         assert_eq!(Transform::Reverse.apply(&v).frame(0), v.frame(2));
         assert_eq!(Transform::Freeze.apply(&v).frame(2), v.frame(0));
+    }
+
+    /// Every probe in the registry checks something: on a clip it passes (the world's truth), at
+    /// least one metamorphic violation (reverse, mirror, freeze, recolour, letterbox) makes it
+    /// fail. The world's families give every probe but `loop` and `continuity`, whose clips come
+    /// from conditioned modes: those are built here from a looping scene (turned black halfway,
+    /// the last frame no longer leads into the first: 22.0 dB against ≥ 24) and an extended clip
+    /// (played backwards it no longer starts with its head: 23.3 dB against ≥ 30 — a bound the
+    /// exact oracle meets; the capabilities suite's 18–22 dB would not catch it, see
+    /// suites/README.md).
+    #[test]
+    fn every_probe_in_the_registry_fails_a_violation_of_a_clip_it_passes() {
+        let mut shown = std::collections::BTreeSet::new();
+        for family in Family::ALL {
+            for s in 0..30 {
+                let (scene, mut settings) = sample(family, s);
+                if family == Family::CauseEffect {
+                    settings.width *= 2;
+                    settings.height *= 2;
+                }
+                let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+                let (video, truth) = render_sim(&scene, &sim, &settings, true);
+                let truth = truth.expect("rendered with its truth");
+                for d in derive(family, &scene, &settings, &sim, &truth) {
+                    let probe = d.expectation.probe();
+                    if shown.contains(probe) || !probes::check(&d.expectation, &Context::new(&video)).pass {
+                        continue;
+                    }
+                    let caught = d
+                        .must_fail
+                        .iter()
+                        .any(|t| !probes::check(&d.expectation, &Context::new(&t.apply(&video))).pass);
+                    if caught {
+                        shown.insert(probe);
+                    }
+                }
+            }
+        }
+        let settings = Settings { width: 64, height: 64, fps: 8.0, frames: 17 };
+        let scene = |json: serde_json::Value| -> Scene { serde_json::from_value(json).expect("a scene") };
+        let render = |scene: &Scene| videval_models::world::render::render(scene, &settings, false).0;
+        let expect = |json: serde_json::Value| -> Expectation { serde_json::from_value(json).expect("an expectation") };
+        // A ball bouncing between the walls, one period in the clip (suites/capabilities.yaml).
+        let looping = render(&scene(serde_json::json!({"walls": true, "objects": [{"id": "b", "shape": "circle",
+            "color": "yellow", "size": 0.14, "pos": [0.5, 0.5], "vel": [0.86, 0.0], "restitution": 1.0}]})));
+        let loop_ok = expect(serde_json::json!({"probe": "loop", "psnr": {"min": 24}}));
+        assert!(probes::check(&loop_ok, &Context::new(&looping)).pass);
+        let recoloured = Transform::Recolor(Color::Yellow, Color::Black, 8).apply(&looping);
+        if !probes::check(&loop_ok, &Context::new(&recoloured)).pass {
+            shown.insert("loop");
+        }
+        // A rolling ball extended forward from its first 9 frames.
+        let rolling = render(&scene(serde_json::json!({"objects": [{"id": "b", "shape": "circle", "color": "blue",
+            "size": 0.14, "pos": [0.15, 0.5], "vel": [0.5, 0.0]}]})));
+        let head = Video::new(64, 64, 8.0, rolling.as_bytes()[..9 * rolling.frame_bytes()].to_vec()).expect("frames");
+        let held = probes::Held { head: Some(head), tail: None };
+        let continuity = expect(serde_json::json!({"probe": "continuity", "psnr": {"min": 30}}));
+        assert!(probes::check(&continuity, &Context::with_held(&rolling, Some(&held))).pass);
+        let backwards = Transform::Reverse.apply(&rolling);
+        if !probes::check(&continuity, &Context::with_held(&backwards, Some(&held))).pass {
+            shown.insert("continuity");
+        }
+        let missing: Vec<_> = probes::PROBES.iter().filter(|p| !shown.contains(*p)).collect();
+        assert!(missing.is_empty(), "probes no violation made fail on a clip they pass: {missing:?}");
     }
 
     /// `bounce` with no bounds checks the physics its name promises: a dropped ball that bounces
