@@ -458,20 +458,27 @@ fn metric_rows(video: &Video, truth: &Truth, rows: &mut BTreeMap<String, Row>, f
 }
 
 /// Runs the self-test on `per_family` scenes of every family from `seed`.
+/// A family's scene for `seed` as the selftest renders it, with its simulation, video and truth:
+/// cause-and-effect scenes at twice the size (shape changes need shapes large enough to
+/// classify, ≈ 20 px across).
+fn rendered(family: Family, seed: u64) -> (Scene, Settings, Simulation, Video, Option<Truth>) {
+    let (scene, mut settings) = sample(family, seed);
+    if family == Family::CauseEffect {
+        settings.width *= 2;
+        settings.height *= 2;
+    }
+    let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+    let (video, truth) = render_sim(&scene, &sim, &settings, true);
+    (scene, settings, sim, video, truth)
+}
+
 pub fn run(per_family: u64, seed: u64) -> Vec<Row> {
     let jobs: Vec<(Family, u64)> =
         Family::ALL.iter().flat_map(|&f| (0..per_family).map(move |k| (f, seed + k))).collect();
     let partial: Vec<BTreeMap<String, Row>> = jobs
         .par_iter()
         .map(|&(family, s)| {
-            let (scene, mut settings) = sample(family, s);
-            if family == Family::CauseEffect {
-                // Shape changes need shapes large enough to classify (≈ 20 px across).
-                settings.width *= 2;
-                settings.height *= 2;
-            }
-            let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
-            let (video, truth) = render_sim(&scene, &sim, &settings, true);
+            let (scene, settings, sim, video, truth) = rendered(family, s);
             let Some(truth) = truth else { return BTreeMap::new() };
             let derived = derive(family, &scene, &settings, &sim, &truth);
             let mut rows: BTreeMap<String, Row> = BTreeMap::new();
@@ -552,13 +559,7 @@ mod tests {
         let mut shown = std::collections::BTreeSet::new();
         for family in Family::ALL {
             for s in 0..30 {
-                let (scene, mut settings) = sample(family, s);
-                if family == Family::CauseEffect {
-                    settings.width *= 2;
-                    settings.height *= 2;
-                }
-                let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
-                let (video, truth) = render_sim(&scene, &sim, &settings, true);
+                let (scene, settings, sim, video, truth) = rendered(family, s);
                 let truth = truth.expect("rendered with its truth");
                 for d in derive(family, &scene, &settings, &sim, &truth) {
                     let probe = d.expectation.probe();
