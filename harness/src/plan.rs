@@ -106,6 +106,10 @@ struct GenKeyInput<'a> {
     prompt: &'a str,
     mode: Mode,
     input: &'a Option<Input>,
+    /// What the inputs hold: each file's SHA-256 and each `scene_of` case's scene and settings
+    /// (absent without inputs, so the keys of unconditioned cases are unchanged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    input_content: Vec<String>,
     scene: &'a Option<Scene>,
     generation: &'a Generation,
     seed: u64,
@@ -120,17 +124,37 @@ pub fn derive_seed(suite: &str, case_id: &str, k: u32, base: u64) -> u64 {
     u64::from_str_radix(&hex[..16], 16).unwrap_or(0) & ((1u64 << 53) - 1)
 }
 
-pub fn gen_key(model: &ModelIdentity, case: &Case, seed: u64) -> String {
+pub fn gen_key(model: &ModelIdentity, suite: &Suite, case: &Case, seed: u64) -> String {
     key_of(&GenKeyInput {
         v: 1,
         model,
         prompt: &case.prompt,
         mode: case.mode,
         input: &case.input,
+        input_content: input_content(suite, case),
         scene: &case.scene,
         generation: &case.generation,
         seed,
     })
+}
+
+/// What a case's conditioning inputs hold, for keys, without decoding them: each file's SHA-256
+/// (or why it cannot be read — the generation then fails with its own error) and each
+/// `scene_of` case's scene and settings, in the order image, video, video2. A file rewritten in
+/// place, or a source scene edited, changes the keys of the generations and scores that read it.
+pub fn input_content(suite: &Suite, case: &Case) -> Vec<String> {
+    let input = case.input.clone().unwrap_or_default();
+    [&input.image, &input.video, &input.video2]
+        .into_iter()
+        .flatten()
+        .map(|m| match (&m.path, &m.scene_of) {
+            (Some(p), _) => {
+                crate::hash::sha256_file(std::path::Path::new(p)).unwrap_or_else(|e| format!("unreadable {p}: {e}"))
+            }
+            (None, Some(id)) => key_of(&suite.case(id).map(|c| (&c.scene, &c.generation))),
+            (None, None) => String::new(),
+        })
+        .collect()
 }
 
 /// A deterministic, stratified subset of `limit` cases: strata are the cases' first capability
@@ -197,7 +221,7 @@ impl Plan {
                     units.push(Unit {
                         id: UnitId { suite: suite.name.clone(), case_id: case.id.clone(), seed_idx: k },
                         seed,
-                        gen_key: gen_key(model, case, seed),
+                        gen_key: gen_key(model, suite, case, seed),
                         prompt: case.prompt.clone(),
                         cluster: case.cluster.clone(),
                         capabilities: case.capabilities.clone(),

@@ -118,21 +118,6 @@ fn score_key<P: Serialize>(video_sha: &str, metric: &str, version: u32, params: 
     key_of(&("videval/score-key/v2", video_sha, metric, version, params))
 }
 
-/// The digest of a conditioning input held in the output: each clip's size and frames.
-fn held_digest(h: &probes::Held) -> String {
-    let mut bytes = Vec::new();
-    for clip in [&h.head, &h.tail] {
-        match clip {
-            Some(v) => {
-                bytes.extend(format!("{}x{}x{}:", v.width(), v.height(), v.len()).into_bytes());
-                bytes.extend_from_slice(v.as_bytes());
-            }
-            None => bytes.extend_from_slice(b"none:"),
-        }
-    }
-    crate::hash::sha256_hex(&bytes)
-}
-
 /// The results name of a probe's pass rate.
 pub fn probe_metric(probe: &str) -> String {
     format!("probe:{probe}")
@@ -148,9 +133,9 @@ struct Measure {
 
 enum Kind {
     Metric(&'static dyn videval_metrics::Metric),
-    /// One probe's expectations, and what the case's mode holds in the output (for
-    /// `continuity`; `Ok(None)` where nothing is held or no expectation needs it).
-    Probes(Vec<Expectation>, std::result::Result<Option<probes::Held>, String>),
+    /// One probe's expectations, and whether they need what the case's mode holds in the output
+    /// (`continuity`): loaded when the unit is scored, one unit at a time, never kept for all.
+    Probes(Vec<Expectation>, bool),
 }
 
 /// The last record per key wins (a retried unit supersedes its failed attempt).
@@ -326,20 +311,14 @@ impl Runner<'_> {
         for (probe, expectations) in by_probe {
             let name = probe_metric(probe);
             let needs_held = expectations.iter().any(|e| matches!(e, Expectation::Continuity(_)));
-            let (key, held) = match (needs_held, suite_case) {
+            let key = match (needs_held, suite_case) {
+                // The verdict depends on the conditioning input too (a file can change).
                 (true, Some((suite, case))) => {
-                    let held = crate::generator::held_frames(suite, case).map_err(|e| e.to_string());
-                    // The verdict depends on the conditioning input too (a file can change).
-                    let input = match &held {
-                        Ok(Some(h)) => held_digest(h),
-                        Ok(None) => "none".to_string(),
-                        Err(e) => format!("error: {e}"),
-                    };
-                    (score_key(sha, &name, probes::VERSION, &(&expectations, input)), held)
+                    score_key(sha, &name, probes::VERSION, &(&expectations, crate::plan::input_content(suite, case)))
                 }
-                _ => (score_key(sha, &name, probes::VERSION, &expectations), Ok(None)),
+                _ => score_key(sha, &name, probes::VERSION, &expectations),
             };
-            out.push(Measure { name, version: probes::VERSION, key, kind: Kind::Probes(expectations, held) });
+            out.push(Measure { name, version: probes::VERSION, key, kind: Kind::Probes(expectations, needs_held) });
         }
         out
     }
@@ -404,11 +383,23 @@ impl Runner<'_> {
         let pending: Vec<usize> = (0..measures.len()).filter(|&i| results[i].is_none()).collect();
         let mut computed_s = 0.0;
         if !pending.is_empty() {
+            // What the case's mode holds in the output, loaded only when a pending check needs it.
+            let held: std::result::Result<Option<probes::Held>, String> =
+                if pending.iter().any(|&i| matches!(measures[i].kind, Kind::Probes(_, true))) {
+                    self.suites
+                        .iter()
+                        .find(|s| s.name == g.unit.suite)
+                        .and_then(|s| s.case(&g.unit.case_id).map(|c| (s, c)))
+                        .map_or(Ok(None), |(s, c)| crate::generator::held_frames(s, c).map_err(|e| e.to_string()))
+                } else {
+                    Ok(None)
+                };
             let needs: Vec<Need<'_>> = pending
                 .iter()
                 .map(|&i| match &measures[i].kind {
                     Kind::Metric(m) => Need::Metric(*m),
-                    Kind::Probes(expectations, held) => {
+                    Kind::Probes(expectations, false) => Need::Probes(expectations, Ok(None)),
+                    Kind::Probes(expectations, true) => {
                         Need::Probes(expectations, held.as_ref().map(Option::as_ref).map_err(String::as_str))
                     }
                 })

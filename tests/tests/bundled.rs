@@ -129,3 +129,45 @@ fn the_ladder_sweep_fits_scaling_laws_and_a_rerun_is_on_trend() {
     assert!(!text(&o).contains("OFF TREND"));
     assert!(text(&o).contains("6 reused from store") || text(&o).contains("6 already done"), "{}", text(&o));
 }
+
+/// `continuity` against a conditioning image given as a file: measured on the bundled
+/// generator's i2v output; when the file is rewritten in place, the video is generated again and
+/// scored again (neither is taken from the store: both depend on what the file holds).
+#[test]
+fn continuity_follows_a_conditioning_file_and_is_rescored_when_it_changes() {
+    use videval::video::{self, EncodeParams};
+    let sb = Sandbox::new();
+    let image = |v: u8| {
+        let px: Vec<u8> = (0..32 * 32).flat_map(|i| if i % 32 < 16 { [v, 40, 40] } else { [40, 40, v] }).collect();
+        videval_metrics::Video::new(32, 32, 8.0, px).unwrap()
+    };
+    let path = sb.join("first.mkv");
+    video::encode(&image(220), &path, &EncodeParams::lossless()).unwrap();
+    sb.write(
+        "cond.yaml",
+        &format!(
+            "schema: 1\nsuite: cond\nversion: 1\ndefaults:\n  generation: {{frames: 9, width: 32, height: 32, steps: 2}}\n  \
+             seeds: {{per_case: 1}}\nmetrics: [frame_count]\ncases:\n  - id: i2v\n    mode: i2v\n    prompt: \"a red ball falls\"\n    \
+             input: {{image: {{path: {}}}}}\n    expect:\n      - {{probe: continuity, psnr: {{min: 1}}}}\n",
+            path.display()
+        ),
+    );
+    let run = |out: &str| -> serde_json::Value {
+        let (rc, v) = sb.run_json(&["run", "--suite", "cond.yaml", "--model", "bundled:tiny-s", "--out", out]);
+        assert_eq!(rc, 0, "{v}");
+        v
+    };
+    let first = run("runs/a");
+    let r = results(&sb, "runs/a");
+    let detail = r["samples"][0]["details"]["probe:continuity"].as_str().unwrap().to_string();
+    assert!(detail.starts_with("pass: the first frame vs the conditioning input: PSNR"), "{detail}");
+    // The same input again: every score comes from the store.
+    let again = run("runs/b");
+    // A new image at the same path: the continuity check is measured again.
+    video::encode(&image(90), &path, &EncodeParams::lossless()).unwrap();
+    let changed = run("runs/c");
+    let count = |v: &serde_json::Value, k: &str| v["counts"][k].as_u64().unwrap();
+    assert!(count(&first, "scored") > 0 && count(&first, "scores_reused") == 0, "{first}");
+    assert_eq!((count(&again, "generated"), count(&again, "scored")), (0, 0), "{again}");
+    assert!(count(&changed, "generated") == 1 && count(&changed, "scored") > 0, "{changed}");
+}
