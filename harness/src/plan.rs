@@ -1,7 +1,8 @@
 //! Plans: suites expanded into work units with deterministic seeds, content keys and shards.
 //!
 //! A unit is one generation: (suite, case, seed index). Its `gen_key` hashes everything that
-//! determines the video — the model's identity, the resolved case content and the seed — so a
+//! determines the video — the model's identity, the resolved case content, what its conditioning
+//! inputs hold (file hashes, source scenes) and the seed — so a
 //! unit is generated once however many runs, shards or restarts ask for it. The plan hash covers
 //! the model, the suite hashes and the unit keys, never the shard count: re-sharding is safe.
 
