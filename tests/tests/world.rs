@@ -96,6 +96,28 @@ fn the_oracle_passes_every_capabilities_expectation() {
     }
     // i2v, extend forward, extend backward, interpolate; two seeds each.
     assert_eq!(continuity, 8);
+    // An input frame past its source clip is a located refusal, not a render of that length.
+    let bundled = |name: &str| {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites").join(name)).unwrap()
+    };
+    sb.write("_defaults.yaml", &bundled("_defaults.yaml"));
+    let suite = bundled("capabilities.yaml");
+    sb.write(
+        "far.yaml",
+        &suite.replace("{scene_of: source-bounce, frame: 0}", "{scene_of: source-bounce, frame: 4000000000}"),
+    );
+    let (rc, v) =
+        sb.run_json(&["run", "--suite", "far.yaml", "--model", "world", "--cases", "i2v-bounce", "--out", "runs/far"]);
+    assert_eq!(rc, 4, "{v}");
+    let gens = videval_tests::jsonl(&sb.join("runs/far/shards/0-of-1/generations.jsonl"));
+    assert!(
+        gens[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("input frames 4000000000..=4000000000: case \"source-bounce\"'s clip has 17 frames"),
+        "{}",
+        gens[0]
+    );
 }
 
 #[test]

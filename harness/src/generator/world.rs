@@ -71,11 +71,17 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
         let id = m.scene_of.as_ref().ok_or_else(|| refuse("it is a file, not a scene_of".into()))?;
         let src = job.suite.case(id).ok_or_else(|| refuse(format!("no case \"{id}\"")))?;
         let scene = src.scene.as_ref().ok_or_else(|| refuse(format!("case \"{id}\" has no scene")))?;
-        Ok(match (m.frame, m.frames) {
-            (Some(f), _) => (scene, f as usize, f as usize),
-            (None, Some([a, b])) => (scene, a as usize, b as usize),
-            (None, None) => (scene, 0, src.generation.frames.saturating_sub(1) as usize),
-        })
+        // The input is cut from the source case's own clip, as the generators receive it.
+        let len = src.generation.frames as usize;
+        let (first, last) = match (m.frame, m.frames) {
+            (Some(f), _) => (f as usize, f as usize),
+            (None, Some([a, b])) => (a as usize, b as usize),
+            (None, None) => (0, len.saturating_sub(1)),
+        };
+        if first > last || last >= len {
+            return Err(refuse(format!("input frames {first}..={last}: case \"{id}\"'s clip has {len} frames")));
+        }
+        Ok((scene, first, last))
     };
     let render = |scene: &world::Scene, frames: usize| world::render::render(scene, &settings(frames), false).0;
     let too_short = |what: &str, have: usize, want: usize| {
