@@ -109,8 +109,8 @@ struct GenKeyInput<'a> {
     input: &'a Option<Input>,
     /// What the inputs hold: each file's SHA-256 and each `scene_of` case's scene and settings
     /// (absent without inputs, so the keys of unconditioned cases are unchanged).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    input_content: Vec<String>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    input_content: &'a [String],
     scene: &'a Option<Scene>,
     generation: &'a Generation,
     seed: u64,
@@ -125,14 +125,15 @@ pub fn derive_seed(suite: &str, case_id: &str, k: u32, base: u64) -> u64 {
     u64::from_str_radix(&hex[..16], 16).unwrap_or(0) & ((1u64 << 53) - 1)
 }
 
-pub fn gen_key(model: &ModelIdentity, suite: &Suite, case: &Case, seed: u64) -> String {
+/// `input_content` is [`input_content`] of the case (computed once per case: it hashes files).
+pub fn gen_key(model: &ModelIdentity, case: &Case, input_content: &[String], seed: u64) -> String {
     key_of(&GenKeyInput {
         v: 1,
         model,
         prompt: &case.prompt,
         mode: case.mode,
         input: &case.input,
-        input_content: input_content(suite, case),
+        input_content,
         scene: &case.scene,
         generation: &case.generation,
         seed,
@@ -216,13 +217,14 @@ impl Plan {
                 cases.retain(|c| keep.contains(&c.id));
             }
             for case in cases {
+                let content = input_content(suite, case);
                 for k in 0..case.seeds.per_case {
                     let seed = derive_seed(&suite.name, &case.id, k, case.seeds.base);
                     let g = &case.generation;
                     units.push(Unit {
                         id: UnitId { suite: suite.name.clone(), case_id: case.id.clone(), seed_idx: k },
                         seed,
-                        gen_key: gen_key(model, suite, case, seed),
+                        gen_key: gen_key(model, case, &content, seed),
                         prompt: case.prompt.clone(),
                         cluster: case.cluster.clone(),
                         capabilities: case.capabilities.clone(),

@@ -159,12 +159,13 @@ impl Runner<'_> {
         self.plan.units.iter().zip(assignment).filter(|(_, k)| *k == self.shard.k).map(|(u, _)| u).collect()
     }
 
-    fn case(&self, unit: &Unit) -> Result<&Case> {
+    /// The suite and case a unit comes from.
+    fn suite_case(&self, id: &UnitId) -> Result<(&Suite, &Case)> {
         self.suites
             .iter()
-            .find(|s| s.name == unit.id.suite)
-            .and_then(|s| s.case(&unit.id.case_id))
-            .ok_or_else(|| Error::Internal(format!("unit {} is not in the loaded suites", unit.id)))
+            .find(|s| s.name == id.suite)
+            .and_then(|s| s.case(&id.case_id).map(|c| (s, c)))
+            .ok_or_else(|| Error::Internal(format!("unit {id} is not in the loaded suites")))
     }
 
     fn bar(&self, len: usize, what: &str) -> ProgressBar {
@@ -241,12 +242,7 @@ impl Runner<'_> {
             record.perf = c.perf;
             record.cached = true;
         } else {
-            let case = self.case(unit)?;
-            let suite = self
-                .suites
-                .iter()
-                .find(|s| s.name == unit.id.suite)
-                .ok_or_else(|| Error::Internal(format!("unit {} is not in the loaded suites", unit.id)))?;
+            let (suite, case) = self.suite_case(&unit.id)?;
             let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
             let job = Job { unit, case, suite, out: &tmp };
             match self.generator.generate(&job) {
@@ -301,9 +297,7 @@ impl Runner<'_> {
                 }
             }
         }
-        let suite_case =
-            self.suites.iter().find(|s| s.name == g.unit.suite).and_then(|s| s.case(&g.unit.case_id).map(|c| (s, c)));
-        let case = suite_case.map(|(_, c)| c);
+        let case = self.suite_case(&g.unit).ok().map(|(_, c)| c);
         let mut by_probe: BTreeMap<&'static str, Vec<Expectation>> = BTreeMap::new();
         for e in case.map(|c| c.expect.as_slice()).unwrap_or_default() {
             by_probe.entry(e.probe()).or_default().push(e.clone());
@@ -311,12 +305,12 @@ impl Runner<'_> {
         for (probe, expectations) in by_probe {
             let name = probe_metric(probe);
             let needs_held = expectations.iter().any(|e| matches!(e, Expectation::Continuity(_)));
-            let key = match (needs_held, suite_case) {
-                // The verdict depends on the conditioning input too (a file can change).
-                (true, Some((suite, case))) => {
-                    score_key(sha, &name, probes::VERSION, &(&expectations, crate::plan::input_content(suite, case)))
-                }
-                _ => score_key(sha, &name, probes::VERSION, &expectations),
+            // The verdict then depends on the conditioning input too: the generation key holds
+            // what it contains (plan::input_content).
+            let key = if needs_held {
+                score_key(sha, &name, probes::VERSION, &(&expectations, &g.gen_key))
+            } else {
+                score_key(sha, &name, probes::VERSION, &expectations)
             };
             out.push(Measure { name, version: probes::VERSION, key, kind: Kind::Probes(expectations, needs_held) });
         }
@@ -386,11 +380,9 @@ impl Runner<'_> {
             // What the case's mode holds in the output, loaded only when a pending check needs it.
             let held: std::result::Result<Option<probes::Held>, String> =
                 if pending.iter().any(|&i| matches!(measures[i].kind, Kind::Probes(_, true))) {
-                    self.suites
-                        .iter()
-                        .find(|s| s.name == g.unit.suite)
-                        .and_then(|s| s.case(&g.unit.case_id).map(|c| (s, c)))
-                        .map_or(Ok(None), |(s, c)| crate::generator::held_frames(s, c).map_err(|e| e.to_string()))
+                    self.suite_case(&g.unit)
+                        .map_err(|e| e.to_string())
+                        .and_then(|(s, c)| crate::generator::held_frames(s, c).map_err(|e| e.to_string()))
                 } else {
                     Ok(None)
                 };

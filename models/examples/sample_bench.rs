@@ -6,9 +6,10 @@
 //! ```
 //!
 //! Per checkpoint: one warm-up video (excluded), then N timed text-to-video samples of 17 frames
-//! at the checkpoint's native size (its first training bucket: 32×32 for the 32×32 ladders,
-//! 64×64 for the `-64` ladder) with 20 steps and guidance 5 (the bundled suites' defaults). Prints latency p50/p95, frames/s, latent tokens/s, FLOPs per video, achieved FLOP/s and
-//! MFU against the device's measured matmul peak, as a table and as JSON lines.
+//! at the checkpoint's native size (`CheckpointConfig::native_size`: 32×32 for the 32×32
+//! ladders, 64×64 for the `-64` ladder) with 20 steps and guidance 5 (the bundled suites'
+//! defaults). Prints latency p50/p95, frames/s, latent tokens/s, FLOPs per video, achieved FLOP/s
+//! and MFU against the device's measured matmul peak, as a table and as JSON lines.
 
 use std::path::Path;
 use std::time::Instant;
@@ -29,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for dir in &args {
         let model = Model::load(Path::new(dir), &dev)?;
-        let [width, height] = model.config.buckets.first().copied().unwrap_or([32, 32]);
+        let [width, height] = model.config.native_size();
         let req = |i: usize| Request {
             prompt: batch_prompts[i % batch_prompts.len()],
             seed: i as u64,

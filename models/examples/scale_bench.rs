@@ -12,8 +12,8 @@
 //! guidance (two transformer passes per step). Prints, as a table and as JSON lines, the same
 //! throughput record as the harness keeps per run — latency p50/p95 per video, latent tokens/s,
 //! FLOPs per video (the architecture's FLOP model, [`Model::generate`]), achieved FLOP/s and MFU
-//! against the device's matrix-product peak measured in this process (f32 `n³` products at the
-//! bench's precision, synchronised), peak device memory (CUDA: the most memory in use, polled
+//! against the device's matrix-product peak measured in this process (`measure_peak_at`: f32
+//! 8192² products on random data at the bench's precision, synchronised), peak device memory (CUDA: the most memory in use, polled
 //! every 5 ms, less what was in use before the model was built) — and the share of the FLOPs
 //! spent in attention's score and weighted-sum products, which a fused kernel would not
 //! materialise.
@@ -22,11 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use videval_models::generator::dit::DitConfig;
 use videval_models::generator::text::TextConfig;
 use videval_models::generator::vae::VaeConfig;
-use videval_models::generator::{Architecture, Condition, Model, Request, default_device, train};
+use videval_models::generator::{Architecture, Condition, Model, Request, default_device, measure_peak_at, train};
 use videval_models::training::build_vocab;
 
 /// A named transformer shape: (name, dim, depth, heads).
@@ -61,24 +61,6 @@ fn env_usize(name: &str, default: usize) -> Result<usize, String> {
         Ok(v) => v.parse().map_err(|e| format!("{name}={v}: {e}")),
         Err(_) => Ok(default),
     }
-}
-
-/// Best-of-`reps` rate of `n × n × n` f32 matrix products, synchronised, after two warm-ups.
-fn matmul_peak(dev: &Device, n: usize, reps: usize) -> candle_core::Result<f64> {
-    let a = Tensor::randn(0f32, 1.0, (n, n), dev)?;
-    let b = Tensor::randn(0f32, 1.0, (n, n), dev)?;
-    for _ in 0..2 {
-        let _ = a.matmul(&b)?;
-    }
-    dev.synchronize()?;
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        let _c = a.matmul(&b)?;
-        dev.synchronize()?;
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    Ok(2.0 * (n as f64).powi(3) / best)
 }
 
 /// Device memory in use (bytes), where the device can say.
@@ -146,8 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dev = default_device()?;
     let device = train::device_name(&dev);
     let peak_n = if matches!(dev, Device::Cpu) { 1024 } else { 8192 };
-    let peak = matmul_peak(&dev, peak_n, 10)?;
-    let peak_source = format!("measured: best of 10 f32 {peak_n}³ products ({device})");
+    let (peak, peak_source) = measure_peak_at(&dev, peak_n, 10)?;
     println!("peak {:.1} TFLOP/s ({peak_source})", peak / 1e12);
     println!(
         "{:<8} {:>8} {:>7} {:>8} {:>8} {:>11} {:>10} {:>9} {:>6} {:>7} {:>8}",

@@ -4,11 +4,12 @@
 //! `--model bundled` uses [`DEFAULT_CHECKPOINT`]; `--model bundled:NAME` or a spec with
 //! `checkpoint: NAME|PATH` picks another. Names are folders under `models/weights/generator/`
 //! (found as `weights_root()` says: `$VIDEVAL_WEIGHTS`, `$VIDEVAL_HOME/weights`, beside the binary,
-//! the checkout, or the embedded default checkpoint). A checkpoint's native area is its largest
-//! training bucket (32×32 for the 32×32 ladders, 64×64 for the `-64` ladder): frame sizes that
-//! are multiples of 8 and at most 9/4 of it (48×48, 96×96) are generated directly; others are
-//! generated at the same aspect ratio near the native area and resized (bilinear) to the requested
-//! size, and the identity says so (`max_native_pixels`). Runs on the CPU, or CUDA with the `cuda` feature.
+//! the checkout, or the embedded default checkpoint). A checkpoint's native area is that of its
+//! `native_size` (its largest training bucket: 32×32 for the 32×32 ladders, 64×64 for the `-64`
+//! ladder): frame sizes that are multiples of 8 and at most 9/4 of it (48×48, 96×96) are
+//! generated directly; others are generated at the same aspect ratio near the native area and
+//! resized (bilinear) to the requested size, and the identity says so (`max_native_pixels`).
+//! Runs on the CPU, or CUDA with the `cuda` feature.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -32,9 +33,6 @@ pub const INFO: AdapterInfo = AdapterInfo {
 /// The checkpoint `--model bundled` loads: the best-trained of the committed ones (lowest
 /// validation loss).
 pub const DEFAULT_CHECKPOINT: &str = "tiny-l-v2";
-
-/// Native area of a checkpoint whose config lists no buckets (the first recipe's 32×32).
-const DEFAULT_NATIVE_AREA: u32 = 32 * 32;
 
 /// SDEdit strength when an `edit` case gives none.
 const DEFAULT_STRENGTH: f64 = 0.6;
@@ -127,7 +125,7 @@ impl Bundled {
         let device = crate::device::default_device()?;
         let model = Model::load(dir, &device).map_err(|e| Error::Config(e.to_string()))?;
         let ckpt = model.config.name.clone();
-        let native_area = model.config.buckets.iter().map(|[w, h]| (w * h) as u32).max().unwrap_or(DEFAULT_NATIVE_AREA);
+        let native_area = model.config.native_size().iter().product::<usize>() as u32;
         let device_name = videval_models::generator::train::device_name(&device);
         let mut params = std::collections::BTreeMap::new();
         params.insert("checkpoint".to_string(), serde_json::json!(ckpt));
@@ -293,7 +291,7 @@ mod tests {
     #[test]
     fn native_sizes_keep_aspect_and_multiples_of_eight() {
         // A 32×32-trained checkpoint: up to 48×48 directly, larger frames near 32×32.
-        let a = DEFAULT_NATIVE_AREA;
+        let a = 32 * 32;
         assert_eq!(max_native_pixels(a), 48 * 48);
         assert_eq!(native_size(32, 32, a), (32, 32));
         assert_eq!(native_size(40, 24, a), (40, 24));

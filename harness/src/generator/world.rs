@@ -47,8 +47,6 @@ impl Generator for World {
         let g = &job.case.generation;
         let settings = |frames: usize| Settings { width: g.width, height: g.height, fps: g.fps, frames: frames as u32 };
         let video = match &job.case.scene {
-            // An image is one frame, as the bundled generator makes it.
-            Some(scene) if job.case.mode == Mode::Image => world::render::render(scene, &settings(1), false).0,
             Some(scene) => world::render::render(scene, &settings(g.frames as usize), false).0,
             None => continuation(job, &settings)?,
         };

@@ -5,12 +5,9 @@
 //! one PSNR in dB over every held pixel (the pooled MSE), within the bound. Without the input
 //! (a caller that has none, a mode that holds nothing) the check is not measurable.
 
-use super::{Context, Continuity, Verdict, bound_words};
+use super::{Context, Continuity, Verdict, bound_words, psnr};
 use crate::preprocess::{Filter, Spatial, transform_video};
 use crate::video::Video;
-
-/// PSNR reported for identical frames (the MSE is 0).
-const IDENTICAL_DB: f64 = 99.0;
 
 pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
     let Some(held) = ctx.held.filter(|h| h.head.is_some() || h.tail.is_some()) else {
@@ -45,11 +42,7 @@ pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
     if let Some(t) = &tail {
         pairs.extend((0..nt).map(|i| (v.frame(v.len() - nt + i), t.frame(i))));
     }
-    let (sum, count) = pairs.iter().fold((0.0f64, 0usize), |(s, n), (a, b)| {
-        (s + a.iter().zip(b.iter()).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>(), n + a.len())
-    });
-    let mse = sum / count.max(1) as f64;
-    let psnr = if mse == 0.0 { IDENTICAL_DB } else { 10.0 * (255.0 * 255.0 / mse).log10() };
+    let psnr = psnr(pairs);
     let held_words = match (nh, nt) {
         (1, 0) => "the first frame".to_string(),
         (h, 0) => format!("the first {h} frames"),
@@ -67,7 +60,7 @@ pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Bound, Context, Continuity, Held};
+    use super::super::{Bound, Context, Continuity, Held, IDENTICAL_DB};
     use super::*;
 
     /// A 24×16 clip whose frames differ (a moving bright bar over a ramp).

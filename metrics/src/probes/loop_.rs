@@ -1,16 +1,14 @@
 //! `loop`: the clip loops seamlessly: the last frame leads back into the first (PSNR between
 //! them, in dB, within the bound).
 
-use super::{Context, Loop, Verdict, bound_words};
+use super::{Context, Loop, Verdict, bound_words, psnr};
 
 pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
     let v = ctx.video;
     if v.len() < 2 {
         return Verdict::fail("too few frames", "a loop needs at least two frames");
     }
-    let (a, b) = (v.frame(0), v.frame(v.len() - 1));
-    let mse = a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>() / a.len() as f64;
-    let psnr = if mse == 0.0 { 99.0 } else { 10.0 * (255.0 * 255.0 / mse).log10() };
+    let psnr = psnr([(v.frame(v.len() - 1), v.frame(0))]);
     let pass = p.psnr.contains(psnr);
     Verdict::new(
         pass,

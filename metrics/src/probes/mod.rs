@@ -576,6 +576,19 @@ pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
     }
 }
 
+/// PSNR reported for identical frames (the MSE is 0).
+pub const IDENTICAL_DB: f64 = 99.0;
+
+/// PSNR in dB of 8-bit frames against their references, one MSE pooled over every pair's
+/// pixels; [`IDENTICAL_DB`] when they are identical.
+pub fn psnr<'p>(pairs: impl IntoIterator<Item = (&'p [u8], &'p [u8])>) -> f64 {
+    let (sum, count) = pairs.into_iter().fold((0.0f64, 0usize), |(s, n), (a, b)| {
+        (s + a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>(), n + a.len())
+    });
+    let mse = sum / count.max(1) as f64;
+    if mse == 0.0 { IDENTICAL_DB } else { 10.0 * (255.0 * 255.0 / mse).log10() }
+}
+
 /// Formats a bound for reasons: "in [0.4, 0.95]", "≥ 1", "≤ 0".
 pub fn bound_words(b: &Bound) -> String {
     match b.limits() {

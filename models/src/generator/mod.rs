@@ -122,6 +122,14 @@ pub struct CheckpointConfig {
     pub training: TrainingRecord,
 }
 
+impl CheckpointConfig {
+    /// The frame size the checkpoint was trained at: its largest-area bucket (32×32 for the
+    /// 32×32 ladders, 64×64 for the `-64` ladder), 32×32 when it lists none.
+    pub fn native_size(&self) -> [usize; 2] {
+        self.buckets.iter().copied().max_by_key(|[w, h]| w * h).unwrap_or([32, 32])
+    }
+}
+
 /// The networks of one checkpoint.
 pub struct Model {
     pub config: CheckpointConfig,
@@ -553,20 +561,31 @@ pub fn default_device() -> std::result::Result<Device, String> {
 
 /// The device's attainable peak FLOP/s, measured (best of five 1024² f32 matmuls), and how.
 pub fn measure_peak(device: &Device) -> Result<(f64, String)> {
-    let n = 1024;
-    let a = Tensor::ones((n, n), DType::F32, device)?;
-    let _ = a.matmul(&a)?.sum_all()?.to_scalar::<f32>()?;
+    measure_peak_at(device, 1024, 5)
+}
+
+/// The best rate of `reps` f32 `n × n` matrix products on random data (constant data runs
+/// faster on tensor cores), each synchronised, after two warm-ups; and how it was measured. At
+/// `n` = 1024 a GPU is launch-bound: large sizes give its arithmetic peak.
+pub fn measure_peak_at(device: &Device, n: usize, reps: usize) -> Result<(f64, String)> {
+    let a = Tensor::randn(0f32, 1.0, (n, n), device)?;
+    let b = Tensor::randn(0f32, 1.0, (n, n), device)?;
+    for _ in 0..2 {
+        let _ = a.matmul(&b)?;
+    }
+    device.synchronize()?;
     let mut best = f64::INFINITY;
-    for _ in 0..5 {
+    for _ in 0..reps.max(1) {
         let t = std::time::Instant::now();
-        let _ = a.matmul(&a)?.sum_all()?.to_scalar::<f32>()?;
+        let _c = a.matmul(&b)?;
+        device.synchronize()?;
         best = best.min(t.elapsed().as_secs_f64());
     }
     let label = match device {
         Device::Cpu => format!("cpu, {} threads", candle_core::utils::get_num_threads()),
         other => train::device_name(other),
     };
-    Ok((2.0 * (n * n * n) as f64 / best, format!("measured: best of 5 f32 {n}² matmuls ({label})")))
+    Ok((2.0 * (n as f64).powi(3) / best, format!("measured: best of {} f32 {n}² matmuls ({label})", reps.max(1))))
 }
 
 fn first_frame(v: &Video) -> Result<Video> {

@@ -750,7 +750,8 @@ pub fn device_name(device: &Device) -> String {
 }
 
 /// Rectified-flow loss on a fixed validation set: 17-frame clips of `validation_size` (32×32 by
-/// default) from a seed stream the training never draws, stratified noise levels, fixed noise, full captions, no masks.
+/// default) from a seed stream the training never draws, stratified noise levels, fixed noise,
+/// full captions, no masks.
 pub fn validation_loss(model: &Model, cfg: &TrainConfig, device: &Device) -> Result<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(0x7a11_da7e);
     let n = cfg.validation.max(1);
