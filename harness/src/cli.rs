@@ -186,19 +186,27 @@ pub enum Command {
         threshold: f64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Draw the scenes flat (saturated shapes) or as photos (shaded solids over textured
+        /// settings, light drift, motion blur, shake, sensor noise, H.264 at CRF 20–30).
+        #[arg(long, value_enum, default_value = "flat")]
+        style: StyleArg,
         #[arg(long)]
         json: bool,
     },
 }
 
-fn selftest_command(per_family: u64, threshold: f64, seed: u64, json_out: bool) -> Result<ExitCode> {
-    let rows = crate::selftest::run(per_family, seed);
+fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg, json_out: bool) -> Result<ExitCode> {
+    let style = match style {
+        StyleArg::Flat => videval_models::world::spec::Style::Flat,
+        StyleArg::Photo => videval_models::world::spec::Style::Photo,
+    };
+    let rows = crate::selftest::run(per_family, seed, style);
     let ok = rows.iter().all(|r| r.oracle_rate() >= threshold && r.detection_rate() >= threshold);
     if json_out {
         println!(
             "{}",
             serde_json::to_string_pretty(
-                &json!({"per_family": per_family, "threshold": threshold, "rows": rows, "pass": ok})
+                &json!({"per_family": per_family, "style": style, "threshold": threshold, "rows": rows, "pass": ok})
             )
             .unwrap_or_default()
         );
@@ -225,8 +233,9 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, json_out: bool) 
             }
         }
         println!(
-            "{} scenes per family; threshold {:.0}%: {}",
+            "{} {} scenes per family; threshold {:.0}%: {}",
             per_family,
+            if style == videval_models::world::spec::Style::Photo { "photo-style" } else { "flat" },
             100.0 * threshold,
             if ok { "pass" } else { "FAIL" }
         );
@@ -245,6 +254,8 @@ pub enum WorldCommand {
         /// Also write the per-frame ground truth as JSON.
         #[arg(long)]
         truth: Option<PathBuf>,
+        #[command(flatten)]
+        look: LookArgs,
     },
     /// Render N random scenes of a family: DIR/<family>-<i>.mkv and .json (scene, settings,
     /// caption, prompt, ground truth).
@@ -257,15 +268,112 @@ pub enum WorldCommand {
         out: PathBuf,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        look: LookArgs,
     },
+}
+
+/// How `world render` and `world sample` draw: the scene's own style unless `--style` is given.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LookArgs {
+    /// `flat` (saturated shapes) or `photo` (shaded solids over a textured setting, light drift,
+    /// motion blur, camera shake, sensor noise; H.264 at the scene's CRF when written as .mp4).
+    #[arg(long, value_enum)]
+    style: Option<StyleArg>,
+    /// A folder of photographs (.png, .jpg): photo-style settings are replaced by one of them,
+    /// chosen by the scene's photo seed.
+    #[arg(long)]
+    photos: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleArg {
+    Flat,
+    Photo,
+}
+
+impl LookArgs {
+    /// The scene as it will be drawn: `--style` applied (photo settings seeded by `seed` when the
+    /// scene has none).
+    fn apply(&self, scene: &mut videval_models::world::Scene, seed: u64) {
+        use videval_models::world::spec::{Photo, Style};
+        match self.style {
+            Some(StyleArg::Flat) => (scene.style, scene.photo) = (Style::Flat, None),
+            Some(StyleArg::Photo) => {
+                scene.style = Style::Photo;
+                scene.photo.get_or_insert_with(|| Photo { seed, ..Photo::default() });
+            }
+            None => {}
+        }
+    }
+
+    /// The photographs of `--photos`, sorted by name; an error names a file that is not an image.
+    fn backdrops(&self) -> Result<Vec<videval_models::world::photo::Backdrop>> {
+        let Some(dir) = &self.photos else { return Ok(Vec::new()) };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(Error::io(dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "webp" | "bmp")
+                })
+            })
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(Error::Config(format!("--photos {}: no .png, .jpg, .webp or .bmp files", dir.display())));
+        }
+        paths
+            .iter()
+            .map(|p| {
+                let v = video::decode(p)?;
+                videval_models::world::photo::Backdrop::new(
+                    v.width() as usize,
+                    v.height() as usize,
+                    v.frame(0).to_vec(),
+                )
+                .ok_or_else(|| Error::Config(format!("{}: not a picture", p.display())))
+            })
+            .collect()
+    }
+}
+
+/// Renders a scene as `world render` and `world sample` do: photo-style scenes over a photograph
+/// from `backdrops` when there are some (chosen by the scene's photo seed).
+fn render_look(
+    scene: &videval_models::world::Scene,
+    settings: &videval_models::world::render::Settings,
+    backdrops: &[videval_models::world::photo::Backdrop],
+) -> (videval_metrics::Video, Option<videval_models::world::render::Truth>) {
+    use videval_models::world::{photo, render, sim::Simulation};
+    let sim = Simulation::run(scene, settings.aspect(), settings.duration());
+    match (scene.style, backdrops.is_empty()) {
+        (videval_models::world::spec::Style::Photo, false) => {
+            let seed = scene.photo.as_ref().map_or(0, |p| p.seed);
+            let b = &backdrops[(seed % backdrops.len() as u64) as usize];
+            photo::render(scene, &sim, settings, true, Some(b))
+        }
+        _ => render::render_sim(scene, &sim, settings, true),
+    }
+}
+
+/// Encoder settings for a world clip at `path`: a photo-style .mp4 at its scene's CRF.
+fn look_params(scene: &videval_models::world::Scene, path: &Path) -> video::EncodeParams {
+    let mut params = video::EncodeParams::for_path(path);
+    if let (Some(p), true) = (&scene.photo, params.codec == "libx264") {
+        params.crf = Some(p.crf);
+    }
+    params
 }
 
 fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
     use videval_models::world::{caption, render, sample, spec::SceneFile};
     match cmd {
-        WorldCommand::Render { scene, out, truth } => {
+        WorldCommand::Render { scene, out, truth, look } => {
             let path = scene.to_string_lossy().into_owned();
-            let file: SceneFile = crate::yaml::load_file(scene)?;
+            let mut file: SceneFile = crate::yaml::load_file(scene)?;
+            look.apply(&mut file.scene, 0);
+            let backdrops = look.backdrops()?;
             let problems = file.scene.problems();
             if !problems.is_empty() {
                 let lines: Vec<String> = problems.iter().map(|(f, m)| format!("{path}: scene.{f}: {m}")).collect();
@@ -285,8 +393,12 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             }
             let settings =
                 render::Settings { width: file.width, height: file.height, fps: file.fps, frames: file.frames };
-            let (v, t) = render::render(&file.scene, &settings, truth.is_some());
-            write_clip(&v, out, Some(scene))?;
+            let (v, t) = render_look(&file.scene, &settings, &backdrops);
+            if out.extension().is_some_and(|e| e == "png") {
+                write_clip(&v, out, Some(scene))?;
+            } else {
+                video::write_with_sidecar_using(&v, out, Some(scene), &look_params(&file.scene, out))?;
+            }
             if let (Some(p), Some(t)) = (truth, t) {
                 crate::store::write_json_atomic(p, &t)?;
             }
@@ -300,17 +412,25 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             );
             Ok(ExitCode::Ok)
         }
-        WorldCommand::Sample { family, n, out, seed } => {
+        WorldCommand::Sample { family, n, out, seed, look } => {
+            let backdrops = look.backdrops()?;
             let fam = sample::Family::from_name(family).ok_or_else(|| {
                 let names: Vec<&str> = sample::Family::ALL.iter().map(|f| f.name()).collect();
                 Error::Config(format!("--family {family}: expected one of {}", names.join(", ")))
             })?;
             std::fs::create_dir_all(out).map_err(Error::io(out))?;
             for i in 0..*n {
-                let (scene, settings) = sample::sample(fam, seed.wrapping_add(i));
-                let (v, truth) = render::render(&scene, &settings, true);
+                let (mut scene, settings) = sample::sample(fam, seed.wrapping_add(i));
+                look.apply(&mut scene, seed.wrapping_add(i));
+                let (v, truth) = render_look(&scene, &settings, &backdrops);
                 let stem = out.join(format!("{}-{:05}", fam.name(), i));
-                video::encode(&v, &stem.with_extension("mkv"), &video::EncodeParams::lossless())?;
+                // Photo-style clips are shipped as generators ship theirs: H.264 at the scene's CRF.
+                if scene.style == videval_models::world::spec::Style::Photo {
+                    let path = stem.with_extension("mp4");
+                    video::encode(&v, &path, &look_params(&scene, &path))?;
+                } else {
+                    video::encode(&v, &stem.with_extension("mkv"), &video::EncodeParams::lossless())?;
+                }
                 let (long, short) = caption::describe(&scene, &settings);
                 let record = json!({
                     "schema": "videval/world-sample/v1", "family": fam.name(), "seed": seed.wrapping_add(i),
@@ -967,8 +1087,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
                 _ => ExitCode::Ok,
             })
         }
-        Command::Selftest { per_family, threshold, seed, json } => {
-            selftest_command(*per_family, *threshold, *seed, *json)
+        Command::Selftest { per_family, threshold, seed, style, json } => {
+            selftest_command(*per_family, *threshold, *seed, *style, *json)
         }
         Command::Fvd { a, b, extractor, weights, save_stats, jackknife_groups, seed, json } => {
             crate::distribution::fvd_command(&crate::distribution::FvdArgs {

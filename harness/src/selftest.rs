@@ -22,7 +22,8 @@ use videval_metrics::track::TRACKED;
 use videval_models::world::render::{Settings, Truth, render_sim};
 use videval_models::world::sample::{Family, sample};
 use videval_models::world::sim::{Event, Simulation};
-use videval_models::world::spec::{Background, CameraMotion, Scene};
+use videval_models::world::photo::setting_for;
+use videval_models::world::spec::{Background, CameraMotion, Photo, Scene, Setting, Style};
 
 /// A transformation of a video under which an expectation's verdict must flip to fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -72,11 +73,20 @@ impl Transform {
                 }
             }
             Transform::Recolor(from, to, start) => {
-                let (a, b) = (from.rgb().map(i32::from), to.rgb());
+                // A pixel of the colour (near its RGB, or the tracker's colour for it: a shaded
+                // surface) takes the new colour at its brightness.
+                let (a, b) = (from.rgb().map(i32::from), to.rgb().map(f64::from));
+                let peak = |c: [f64; 3]| c[0].max(c[1]).max(c[2]).max(1.0);
+                let from_peak = peak(from.rgb().map(f64::from));
                 for (t, f) in v.frames().enumerate() {
                     for px in f.chunks_exact(3) {
                         let d: i32 = px.iter().zip(a).map(|(&x, y)| (i32::from(x) - y).abs()).sum();
-                        data.extend_from_slice(if t >= *start && d < 90 { &b } else { px });
+                        if t >= *start && (d < 90 || videval_metrics::track::color_of(px) == Some(*from)) {
+                            let k = if d < 90 { 1.0 } else { peak([px[0], px[1], px[2]].map(f64::from)) / from_peak };
+                            data.extend(b.map(|c| (c * k).round().clamp(0.0, 255.0) as u8));
+                        } else {
+                            data.extend_from_slice(px);
+                        }
                     }
                 }
             }
@@ -121,7 +131,11 @@ pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulati
             && inside(a.bbox)
             && inside(b.bbox)
     };
-    let textured = !matches!(scene.background, Background::Solid { .. } | Background::Gradient { .. });
+    // A photo-style setting is textured but for the sky (smooth, like flat gradients).
+    let textured = match (&scene.style, &scene.photo) {
+        (Style::Photo, p) => setting_for(&p.clone().unwrap_or_default()) != Setting::Sky,
+        (Style::Flat, _) => !matches!(scene.background, Background::Solid { .. } | Background::Gradient { .. }),
+    };
     let (s0, s1) = (
         sim.state_at(0.0),
         sim.state_at(sim.duration * (f64::from(settings.frames) - 1.0) / f64::from(settings.frames)),
@@ -459,26 +473,55 @@ fn metric_rows(video: &Video, truth: &Truth, rows: &mut BTreeMap<String, Row>, f
 
 /// A family's scene for `seed` as the selftest renders it, with its simulation, video and truth:
 /// cause-and-effect scenes at twice the size (shape changes need shapes large enough to
-/// classify, ≈ 20 px across).
-fn rendered(family: Family, seed: u64) -> (Scene, Settings, Simulation, Video, Option<Truth>) {
-    let (scene, mut settings) = sample(family, seed);
-    if family == Family::CauseEffect {
-        settings.width *= 2;
-        settings.height *= 2;
+/// classify, ≈ 20 px across). In the photo style every scene is drawn at 256 pixels high
+/// (shaded solids need pixels to shade, and H.264 keeps colour at half that), over the setting
+/// its seed picks, and passed through H.264 at a CRF from 20 to 30 (by seed), as generators ship
+/// their clips.
+fn rendered(family: Family, seed: u64, style: Style) -> (Scene, Settings, Simulation, Video, Option<Truth>) {
+    let (mut scene, mut settings) = sample(family, seed);
+    let scale = match (family, style) {
+        (_, Style::Photo) => 4,
+        (Family::CauseEffect, Style::Flat) => 2,
+        _ => 1,
+    };
+    settings.width *= scale;
+    settings.height *= scale;
+    if style == Style::Photo {
+        scene.style = Style::Photo;
+        scene.photo = Some(Photo { seed, crf: 20 + (seed % 11) as u32, ..Photo::default() });
     }
     let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
-    let (video, truth) = render_sim(&scene, &sim, &settings, true);
+    let (mut video, truth) = render_sim(&scene, &sim, &settings, true);
+    if let Some(p) = &scene.photo {
+        video = h264(&video, p.crf);
+    }
     (scene, settings, sim, video, truth)
 }
 
-/// Runs the self-test on `per_family` scenes of every family from `seed`.
-pub fn run(per_family: u64, seed: u64) -> Vec<Row> {
+/// The clip after an H.264 round trip at `crf` (yuv420p, as players need).
+fn h264(video: &Video, crf: u32) -> Video {
+    let encoded = tempfile::Builder::new()
+        .suffix(".mp4")
+        .tempfile()
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            let mut params = crate::video::EncodeParams::h264();
+            params.crf = Some(crf);
+            crate::video::encode(video, f.path(), &params).map_err(|e| e.to_string())?;
+            crate::video::decode(f.path()).map_err(|e| e.to_string())
+        });
+    // The encoder is built in (ci/setup.sh); a failure here is a broken installation.
+    encoded.unwrap_or_else(|e| panic!("selftest: H.264 round trip failed: {e}"))
+}
+
+/// Runs the self-test on `per_family` scenes of every family from `seed`, drawn in `style`.
+pub fn run(per_family: u64, seed: u64, style: Style) -> Vec<Row> {
     let jobs: Vec<(Family, u64)> =
         Family::ALL.iter().flat_map(|&f| (0..per_family).map(move |k| (f, seed + k))).collect();
     let partial: Vec<BTreeMap<String, Row>> = jobs
         .par_iter()
         .map(|&(family, s)| {
-            let (scene, settings, sim, video, truth) = rendered(family, s);
+            let (scene, settings, sim, video, truth) = rendered(family, s, style);
             let Some(truth) = truth else { return BTreeMap::new() };
             let derived = derive(family, &scene, &settings, &sim, &truth);
             let mut rows: BTreeMap<String, Row> = BTreeMap::new();
@@ -557,7 +600,7 @@ mod tests {
         let mut shown = std::collections::BTreeSet::new();
         for family in Family::ALL {
             for s in 0..30 {
-                let (scene, settings, sim, video, truth) = rendered(family, s);
+                let (scene, settings, sim, video, truth) = rendered(family, s, Style::Flat);
                 let truth = truth.expect("rendered with its truth");
                 for d in derive(family, &scene, &settings, &sim, &truth) {
                     let probe = d.expectation.probe();
@@ -611,7 +654,7 @@ mod tests {
     fn a_bounce_without_bounds_fails_backwards_and_frozen() {
         let mut checked = 0;
         for s in 1000..1100 {
-            let (scene, settings, sim, video, truth) = rendered(Family::Physics, s);
+            let (scene, settings, sim, video, truth) = rendered(Family::Physics, s, Style::Flat);
             let truth = truth.expect("rendered with its truth");
             for d in derive(Family::Physics, &scene, &settings, &sim, &truth) {
                 let Expectation::Bounce(b) = &d.expectation else { continue };

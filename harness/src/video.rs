@@ -997,7 +997,17 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
 
 /// Encodes with the parameters the extension implies and writes the sidecar.
 pub fn write_with_sidecar(video: &Video, path: &Path, source: Option<&Path>) -> Result<Sidecar, VideoIoError> {
-    let used = encode(video, path, &EncodeParams::for_path(path))?;
+    write_with_sidecar_using(video, path, source, &EncodeParams::for_path(path))
+}
+
+/// [`write_with_sidecar`] with chosen encoder settings (an H.264 CRF, say).
+pub fn write_with_sidecar_using(
+    video: &Video,
+    path: &Path,
+    source: Option<&Path>,
+    params: &EncodeParams,
+) -> Result<Sidecar, VideoIoError> {
+    let used = encode(video, path, params)?;
     let sidecar = Sidecar {
         schema: SIDECAR_SCHEMA.into(),
         encode: used,

@@ -56,14 +56,47 @@ fn residual(t: &[f64; 4], p: [f64; 2], q: [f64; 2]) -> f64 {
     (x - q[0]).hypot(y - q[1])
 }
 
-/// A frame's luma pyramid, as [`estimate_pyramids`] reads it.
+/// Frames whose short side exceeds this are box-averaged down by an integer factor before the
+/// flow: natural textures are smooth at full resolution (a 9×9 window on a 256-pixel plaster
+/// wall or wooden table sees too little gradient to track), and a camera's motion is the same
+/// at any scale.
+const MAX_SHORT_SIDE: usize = 160;
+
+/// The factor frames of this size are reduced by (1 for small frames).
+fn reduction(w: usize, h: usize) -> usize {
+    w.min(h).div_ceil(MAX_SHORT_SIDE).max(1)
+}
+
+/// A frame's luma pyramid, as [`estimate_pyramids`] reads it, at its reduced size.
 fn frame_pyramid(rgb: &[u8], w: usize, h: usize) -> Vec<Level> {
-    pyramid(&Gray::from_rgb(rgb, w, h), LEVELS)
+    let full = Gray::from_rgb(rgb, w, h);
+    let f = reduction(w, h);
+    if f == 1 {
+        return pyramid(&full, LEVELS);
+    }
+    let (rw, rh) = (w / f, h / f);
+    let mut data = vec![0.0f32; rw * rh];
+    for y in 0..rh * f {
+        for x in 0..rw * f {
+            data[(y / f) * rw + x / f] += full.data[y * w + x];
+        }
+    }
+    let k = 1.0 / (f * f) as f32;
+    data.iter_mut().for_each(|v| *v *= k);
+    pyramid(&Gray { w: rw, h: rh, data }, LEVELS)
 }
 
 /// Global motion from frame `a` to frame `b` (RGB8, same size).
 pub fn estimate(a: &[u8], b: &[u8], w: usize, h: usize) -> Motion {
-    estimate_pyramids(&frame_pyramid(a, w, h), &frame_pyramid(b, w, h))
+    full_size(estimate_pyramids(&frame_pyramid(a, w, h), &frame_pyramid(b, w, h)), w, h)
+}
+
+/// A motion measured on reduced frames, in the frames' own pixels. A reduced pixel's centre
+/// sits at the centre of its f×f block, and both frames are reduced alike, so translations
+/// scale by f and zoom and rotation are unchanged.
+fn full_size(m: Motion, w: usize, h: usize) -> Motion {
+    let f = reduction(w, h) as f64;
+    Motion { tx: m.tx * f, ty: m.ty * f, ..m }
 }
 
 /// [`estimate`] on the frames' pyramids (each frame's is built once along a clip).
@@ -116,7 +149,7 @@ pub fn camera_path(video: &Video) -> Vec<Motion> {
     let Some(mut previous) = pyramids.next() else { return Vec::new() };
     pyramids
         .map(|next| {
-            let m = estimate_pyramids(&previous, &next);
+            let m = full_size(estimate_pyramids(&previous, &next), w, h);
             previous = next;
             m
         })

@@ -17,9 +17,44 @@ use crate::video::Video;
 pub const TRACKED: [Color; 8] =
     [Color::Red, Color::Green, Color::Blue, Color::Yellow, Color::Orange, Color::Purple, Color::Cyan, Color::Magenta];
 
-/// Largest L1 RGB distance from a palette colour for a pixel to count as that colour. The
-/// closest pair of tracked colours is more than twice this apart.
-const MAX_DIST: i32 = 75;
+/// Largest hue difference (degrees) from a palette colour's hue for a pixel to count as that
+/// colour. The closest pair of tracked hues (orange 31°, yellow 51°) is twice this apart.
+const MAX_HUE: f64 = 10.0;
+/// Least saturation (chroma / max channel) for a pixel to count as a palette colour, relative to
+/// the colour's own: shading scales a pixel's channels together and keeps it; a specular
+/// highlight or a pale setting (brick, wood, sky) lowers it.
+const MIN_SATURATION: f64 = 0.75;
+/// Pixels darker than this (max channel) or greyer than this (chroma) carry no colour.
+const MIN_VALUE: i32 = 40;
+const MIN_CHROMA: i32 = 25;
+
+/// Hue in degrees [0, 360) and saturation (chroma / max) of an RGB pixel.
+fn hue_saturation(r: i32, g: i32, b: i32) -> (f64, f64) {
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    if max == min {
+        return (0.0, 0.0);
+    }
+    let c = f64::from(max - min);
+    let h = if max == r {
+        f64::from(g - b) / c
+    } else if max == g {
+        2.0 + f64::from(b - r) / c
+    } else {
+        4.0 + f64::from(r - g) / c
+    };
+    ((h * 60.0).rem_euclid(360.0), c / f64::from(max))
+}
+
+/// Hue and saturation of every tracked colour.
+fn palette_hues() -> &'static [(f64, f64); 8] {
+    static HUES: std::sync::OnceLock<[(f64, f64); 8]> = std::sync::OnceLock::new();
+    HUES.get_or_init(|| {
+        TRACKED.map(|c| {
+            let [r, g, b] = c.rgb().map(i32::from);
+            hue_saturation(r, g, b)
+        })
+    })
+}
 
 /// One detected object in one frame (pixels, y down).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,31 +161,85 @@ fn hull_area(pixels: &[(usize, usize)]) -> f64 {
     (0..n).map(|i| (hull[i].0 * hull[(i + 1) % n].1 - hull[(i + 1) % n].0 * hull[i].1) as f64).sum::<f64>().abs() / 2.0
 }
 
-/// Whether a pixel is within the tracker's distance of a palette colour.
+/// Whether a pixel shows a palette colour: the tracker's colour for it, or for a colour it does
+/// not track, within a small RGB distance of it.
 pub fn near_color(px: &[u8], color: Color) -> bool {
-    px.iter().zip(color.rgb()).map(|(&a, b)| (i32::from(a) - i32::from(b)).abs()).sum::<i32>() <= MAX_DIST
+    match TRACKED.iter().position(|&c| c == color) {
+        Some(k) => classify(px) == Some(k as u8),
+        None => px.iter().zip(color.rgb()).map(|(&a, b)| (i32::from(a) - i32::from(b)).abs()).sum::<i32>() <= 75,
+    }
+}
+
+/// The tracked colour a pixel shows, if any, by a shading model: a lit or shadowed surface of
+/// one albedo keeps its hue and its saturation while its brightness varies, so a pixel is a
+/// palette colour when its hue is within [`MAX_HUE`] of the colour's and its saturation at least
+/// [`MIN_SATURATION`] of the colour's. Unsaturated pixels (backgrounds, shadows, highlights,
+/// white, black and gray objects) are no colour.
+pub fn color_of(px: &[u8]) -> Option<Color> {
+    classify(px).map(|k| TRACKED[k as usize])
 }
 
 fn classify(px: &[u8]) -> Option<u8> {
+    classify_as(px, None)
+}
+
+/// [`classify`] with the saturation read from `chroma_of` instead of the pixel when given.
+fn classify_as(px: &[u8], chroma_of: Option<[i32; 3]>) -> Option<u8> {
     let (r, g, b) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
-    if r.max(g).max(b) - r.min(g).min(b) < 60 {
-        return None; // unsaturated: background, shadow, gray/white/black
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    if max < MIN_VALUE || max - min < MIN_CHROMA {
+        return None;
     }
-    let mut best = (i32::MAX, 0u8);
-    for (k, c) in TRACKED.iter().enumerate() {
-        let [cr, cg, cb] = c.rgb().map(i32::from);
-        let d = (r - cr).abs() + (g - cg).abs() + (b - cb).abs();
+    let (h, own) = hue_saturation(r, g, b);
+    let s = chroma_of.map_or(own, |[r, g, b]| own.min(hue_saturation(r, g, b).1));
+    let mut best = (f64::MAX, 0u8);
+    for (k, &(ph, _)) in palette_hues().iter().enumerate() {
+        let d = (h - ph).abs();
+        let d = d.min(360.0 - d);
         if d < best.0 {
             best = (d, k as u8);
         }
     }
-    (best.0 <= MAX_DIST).then_some(best.1)
+    let (_, ps) = palette_hues()[best.1 as usize];
+    (best.0 <= MAX_HUE && s >= MIN_SATURATION * ps).then_some(best.1)
+}
+
+/// Every pixel's tracked colour. Video codecs store colour at half resolution (4:2:0): a pixel
+/// much darker than its 2×2 block's brightest takes the block's colour difference, which makes
+/// it look more saturated than the surface it shows (a dark wood grain line reads as orange).
+/// Such a pixel's saturation is read from its block's mean as well (the lower of the two counts).
+pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
+    let mut out = Vec::with_capacity(width * height);
+    for y in 0..height {
+        for x in 0..width {
+            let i = (y * width + x) * 3;
+            let px = &frame[i..i + 3];
+            let value = i32::from(px[0].max(px[1]).max(px[2]));
+            let (bx, by) = (x & !1, y & !1);
+            let mut sum = [0i32; 3];
+            let (mut n, mut brightest) = (0, 0);
+            for yy in by..(by + 2).min(height) {
+                for xx in bx..(bx + 2).min(width) {
+                    let j = (yy * width + xx) * 3;
+                    let q = &frame[j..j + 3];
+                    brightest = brightest.max(i32::from(q[0].max(q[1]).max(q[2])));
+                    for c in 0..3 {
+                        sum[c] += i32::from(q[c]);
+                    }
+                    n += 1;
+                }
+            }
+            let block = (5 * value < 4 * brightest).then(|| sum.map(|v| v / n));
+            out.push(classify_as(px, block));
+        }
+    }
+    out
 }
 
 /// Connected components (4-neighbour) of each tracked colour in one frame; components smaller
 /// than `min_area` pixels are dropped as noise.
 pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Observation> {
-    let labels: Vec<Option<u8>> = frame.chunks_exact(3).map(classify).collect();
+    let labels = labels(frame, width, height);
     let mut seen = vec![false; labels.len()];
     let mut out = Vec::new();
     let mut stack = Vec::new();
@@ -190,8 +279,44 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
                 push(i + width);
             }
         }
-        if n < min_area {
+        if n < min_area || n * 4 > labels.len() {
+            // Too small to be an object, or larger than a quarter of the frame: a region of
+            // the setting in that colour (no object of the world is that large).
             continue;
+        }
+        // Holes (a specular highlight, a reflection) belong to the object: pixels of its box
+        // that the box's border cannot reach without crossing it.
+        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+        let mut mine = vec![0u8; bw * bh];
+        for &(x, y) in &pixels {
+            mine[(y - y0) * bw + (x - x0)] = 1;
+        }
+        let mut outside = Vec::new();
+        for y in 0..bh {
+            for x in 0..bw {
+                if (x == 0 || y == 0 || x + 1 == bw || y + 1 == bh) && mine[y * bw + x] == 0 {
+                    mine[y * bw + x] = 2;
+                    outside.push((x, y));
+                }
+            }
+        }
+        while let Some((x, y)) = outside.pop() {
+            for (nx, ny) in [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)] {
+                if nx < bw && ny < bh && mine[ny * bw + nx] == 0 {
+                    mine[ny * bw + nx] = 2;
+                    outside.push((nx, ny));
+                }
+            }
+        }
+        for y in 0..bh {
+            for x in 0..bw {
+                if mine[y * bw + x] == 0 {
+                    pixels.push((x + x0, y + y0));
+                    n += 1;
+                    sx += (x + x0) as f64 + 0.5;
+                    sy += (y + y0) as f64 + 0.5;
+                }
+            }
         }
         let box_area = ((x1 - x0 + 1) * (y1 - y0 + 1)) as f64;
         let fill = n as f64 / box_area;

@@ -8,6 +8,7 @@
 //! heights per second and gravity canvas heights per second², positive down.
 
 pub mod caption;
+pub mod photo;
 pub mod render;
 pub mod sample;
 pub mod sim;

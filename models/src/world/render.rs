@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use videval_metrics::Video;
 
 use super::sim::{Body, Event, Simulation};
-use super::spec::{Background, CameraMotion, Easing, Layer, Scene, Shape};
+use super::spec::{Background, CameraMotion, Easing, Layer, Scene, Shape, Style};
 use crate::palette::Color;
 
 /// Output format of a rendering.
@@ -79,7 +79,7 @@ pub struct Truth {
 
 pub const TRUTH_SCHEMA: &str = "videval/world-truth/v1";
 
-fn layer_factor(l: Layer) -> f64 {
+pub(super) fn layer_factor(l: Layer) -> f64 {
     match l {
         Layer::Background => 0.6,
         Layer::Midground => 1.0,
@@ -132,21 +132,21 @@ fn world_point(p: [f64; 2], aspect: f64) -> [f64; 2] {
 
 /// Maps world points of a layer to pixels for one frame.
 #[derive(Debug, Clone, Copy)]
-struct View {
-    aspect: f64,
-    h: f64,
-    home: [f64; 2],
-    cam: CameraPose,
+pub(super) struct View {
+    pub(super) aspect: f64,
+    pub(super) h: f64,
+    pub(super) home: [f64; 2],
+    pub(super) cam: CameraPose,
 }
 
 impl View {
-    fn to_px(&self, p: [f64; 2], layer: f64) -> [f64; 2] {
+    pub(super) fn to_px(&self, p: [f64; 2], layer: f64) -> [f64; 2] {
         let cx = self.home[0] + layer * (self.cam.center[0] - self.home[0]);
         let cy = self.home[1] + layer * (self.cam.center[1] - self.home[1]);
         [((p[0] - cx) * self.cam.zoom + self.aspect / 2.0) * self.h, ((p[1] - cy) * self.cam.zoom + 0.5) * self.h]
     }
 
-    fn px_to_world(&self, x: f64, y: f64) -> [f64; 2] {
+    pub(super) fn px_to_world(&self, x: f64, y: f64) -> [f64; 2] {
         [
             (x / self.h - self.aspect / 2.0) / self.cam.zoom + self.cam.center[0],
             (y / self.h - 0.5) / self.cam.zoom + self.cam.center[1],
@@ -156,7 +156,7 @@ impl View {
 
 /// A shape placed in pixels, with its signed distance function.
 #[derive(Debug, Clone)]
-enum Prim {
+pub(super) enum Prim {
     Circle { c: [f64; 2], r: f64 },
     Rect { c: [f64; 2], half: [f64; 2] },
     Poly { pts: Vec<[f64; 2]> },
@@ -177,7 +177,7 @@ impl Prim {
         }
     }
 
-    fn bbox(&self) -> [f64; 4] {
+    pub(super) fn bbox(&self) -> [f64; 4] {
         match self {
             Prim::Circle { c, r } => [c[0] - r, c[1] - r, c[0] + r, c[1] + r],
             Prim::Rect { c, half } => [c[0] - half[0], c[1] - half[1], c[0] + half[0], c[1] + half[1]],
@@ -190,7 +190,7 @@ impl Prim {
         }
     }
 
-    fn area(&self) -> f64 {
+    pub(super) fn area(&self) -> f64 {
         match self {
             Prim::Circle { r, .. } => std::f64::consts::PI * r * r,
             Prim::Rect { half, .. } => 4.0 * half[0] * half[1],
@@ -204,7 +204,7 @@ impl Prim {
     }
 
     /// Signed distance (pixels, negative inside) from point p.
-    fn sdf(&self, p: [f64; 2]) -> f64 {
+    pub(super) fn sdf(&self, p: [f64; 2]) -> f64 {
         match self {
             Prim::Circle { c, r } => (p[0] - c[0]).hypot(p[1] - c[1]) - r,
             Prim::Rect { c, half } => {
@@ -237,7 +237,7 @@ impl Prim {
 
     /// Fraction of the pixel whose centre is p covered by the shape.
     #[inline]
-    fn coverage(&self, p: [f64; 2]) -> f64 {
+    pub(super) fn coverage(&self, p: [f64; 2]) -> f64 {
         (0.5 - self.sdf(p)).clamp(0.0, 1.0)
     }
 }
@@ -253,7 +253,7 @@ fn odd_integral(u: f64) -> f64 {
     whole + ((u - 2.0 * whole) - 1.0).max(0.0)
 }
 
-fn noise_value(seed: u64, ix: i64, iy: i64) -> f64 {
+pub(super) fn noise_value(seed: u64, ix: i64, iy: i64) -> f64 {
     let mut h =
         seed ^ (ix as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (iy as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     h ^= h >> 33;
@@ -262,11 +262,11 @@ fn noise_value(seed: u64, ix: i64, iy: i64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn mix(a: [f64; 3], b: [f64; 3], u: f64) -> [f64; 3] {
+pub(super) fn mix(a: [f64; 3], b: [f64; 3], u: f64) -> [f64; 3] {
     [a[0] + (b[0] - a[0]) * u, a[1] + (b[1] - a[1]) * u, a[2] + (b[2] - a[2]) * u]
 }
 
-fn rgb(c: Color) -> [f64; 3] {
+pub(super) fn rgb(c: Color) -> [f64; 3] {
     c.rgb().map(f64::from)
 }
 
@@ -310,10 +310,10 @@ fn background(bg: &Background, view: &View, x: f64, y: f64) -> [f64; 3] {
 }
 
 /// Something drawn, in order, with its colour and (for objects) its index.
-struct Item {
-    prim: Prim,
-    color: [f64; 3],
-    object: Option<usize>,
+pub(super) struct Item {
+    pub(super) prim: Prim,
+    pub(super) color: [f64; 3],
+    pub(super) object: Option<usize>,
 }
 
 /// Renders the scene at `settings`; also returns ground truth when `with_truth`.
@@ -324,66 +324,75 @@ pub fn render(scene: &Scene, settings: &Settings, with_truth: bool) -> (Video, O
 }
 
 pub fn render_sim(scene: &Scene, sim: &Simulation, settings: &Settings, with_truth: bool) -> (Video, Option<Truth>) {
-    let (w, h) = (settings.width as usize, settings.height as usize);
-    let aspect = settings.aspect();
-    let home = [aspect / 2.0, 0.5];
-    let mut data = Vec::with_capacity(settings.frames as usize * w * h * 3);
-    let mut frames_truth = Vec::new();
+    match scene.style {
+        Style::Flat => render_flat(scene, sim, settings, with_truth),
+        Style::Photo => super::photo::render(scene, sim, settings, with_truth, None),
+    }
+}
+
+/// The bodies' states at every frame time (trails are drawn from them).
+pub(super) fn frame_states(sim: &Simulation, settings: &Settings) -> (Vec<f64>, Vec<Vec<Body>>) {
     let times: Vec<f64> = (0..settings.frames).map(|k| f64::from(k) / settings.fps).collect();
-    // Trail paths: positions of trailing objects at every frame time so far.
-    let trail_objects: Vec<usize> = scene.objects.iter().enumerate().filter(|(_, o)| o.trail).map(|(i, _)| i).collect();
-    let states: Vec<Vec<Body>> = times.iter().map(|&t| sim.state_at(t)).collect();
-    let mut buf = vec![[0.0f64; 3]; w * h];
-    for (k, &t) in times.iter().enumerate() {
-        let view = View { aspect, h: settings.height as f64, home, cam: camera_at(scene, aspect, t) };
-        let bodies = &states[k];
-        for y in 0..h {
-            for x in 0..w {
-                buf[y * w + x] = background(&scene.background, &view, x as f64, y as f64);
-            }
-        }
-        let mut items: Vec<Item> = Vec::new();
-        for &i in &trail_objects {
-            let r = sim.radii[i] * 0.35 * view.cam.zoom * view.h;
-            for j in 1..=k {
-                let (a, b) = (view.to_px(states[j - 1][i].pos, 1.0), view.to_px(states[j][i].pos, 1.0));
-                items.push(Item { prim: Prim::Capsule { a, b, r }, color: rgb(states[j][i].color), object: None });
-            }
-        }
-        let object_item = |i: usize| {
-            let f = layer_factor(sim.layers[i]);
-            let c = view.to_px(bodies[i].pos, f);
-            let r = sim.radii[i] * view.cam.zoom * view.h;
-            Item { prim: Prim::of(bodies[i].shape, c, r), color: rgb(bodies[i].color), object: Some(i) }
-        };
-        for layer in [Layer::Background, Layer::Midground] {
-            items.extend((0..bodies.len()).filter(|&i| sim.layers[i] == layer).map(object_item));
-        }
-        for o in &scene.occluders {
-            let c = view.to_px([(o.pos[0] + o.vel[0] * t / aspect) * aspect, o.pos[1] + o.vel[1] * t], 1.0);
-            let half = [o.size[0] / 2.0 * view.cam.zoom * view.h, o.size[1] / 2.0 * view.cam.zoom * view.h];
-            items.push(Item { prim: Prim::Rect { c, half }, color: rgb(o.color), object: None });
-        }
-        items.extend((0..bodies.len()).filter(|&i| sim.layers[i] == Layer::Foreground).map(object_item));
-        for item in &items {
-            let b = item.prim.bbox();
-            let (x0, y0) = ((b[0] - 1.0).floor().max(0.0) as usize, (b[1] - 1.0).floor().max(0.0) as usize);
-            let (x1, y1) = ((b[2] + 1.0).ceil().min(w as f64) as usize, (b[3] + 1.0).ceil().min(h as f64) as usize);
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    let cov = item.prim.coverage([x as f64 + 0.5, y as f64 + 0.5]);
-                    if cov > 0.0 {
-                        buf[y * w + x] = mix(buf[y * w + x], item.color, cov);
-                    }
-                }
-            }
-        }
-        data.extend(buf.iter().flat_map(|p| p.map(|v| v.round().clamp(0.0, 255.0) as u8)));
-        if with_truth {
-            frames_truth.push(frame_truth(scene, sim, bodies, &items, &view, t, w, h));
+    let states = times.iter().map(|&t| sim.state_at(t)).collect();
+    (times, states)
+}
+
+/// What is drawn in frame `k`, in draw order, with the objects at `bodies` (their state at the
+/// frame's time, or at an instant of its exposure): paint trails up to the frame, background-
+/// layer and midground objects, occluders at time `t`, foreground objects.
+pub(super) fn frame_items(
+    scene: &Scene,
+    sim: &Simulation,
+    view: &View,
+    states: &[Vec<Body>],
+    k: usize,
+    bodies: &[Body],
+    t: f64,
+) -> Vec<Item> {
+    let mut items: Vec<Item> = Vec::new();
+    for (i, _) in scene.objects.iter().enumerate().filter(|(_, o)| o.trail) {
+        let r = sim.radii[i] * 0.35 * view.cam.zoom * view.h;
+        for j in 1..=k {
+            let (a, b) = (view.to_px(states[j - 1][i].pos, 1.0), view.to_px(states[j][i].pos, 1.0));
+            items.push(Item { prim: Prim::Capsule { a, b, r }, color: rgb(states[j][i].color), object: None });
         }
     }
-    // Settings come from validated inputs: sizes are positive and the buffer whole.
+    let object_item = |i: usize| {
+        let f = layer_factor(sim.layers[i]);
+        let c = view.to_px(bodies[i].pos, f);
+        let r = sim.radii[i] * view.cam.zoom * view.h;
+        Item { prim: Prim::of(bodies[i].shape, c, r), color: rgb(bodies[i].color), object: Some(i) }
+    };
+    for layer in [Layer::Background, Layer::Midground] {
+        items.extend((0..bodies.len()).filter(|&i| sim.layers[i] == layer).map(object_item));
+    }
+    let aspect = view.aspect;
+    for o in &scene.occluders {
+        let c = view.to_px([(o.pos[0] + o.vel[0] * t / aspect) * aspect, o.pos[1] + o.vel[1] * t], 1.0);
+        let half = [o.size[0] / 2.0 * view.cam.zoom * view.h, o.size[1] / 2.0 * view.cam.zoom * view.h];
+        items.push(Item { prim: Prim::Rect { c, half }, color: rgb(o.color), object: None });
+    }
+    items.extend((0..bodies.len()).filter(|&i| sim.layers[i] == Layer::Foreground).map(object_item));
+    items
+}
+
+/// The pixel range `[x0, x1) × [y0, y1)` a primitive can touch, clipped to the frame.
+pub(super) fn pixel_range(prim: &Prim, w: usize, h: usize) -> (usize, usize, usize, usize) {
+    let b = prim.bbox();
+    let (x0, y0) = ((b[0] - 1.0).floor().max(0.0) as usize, (b[1] - 1.0).floor().max(0.0) as usize);
+    let (x1, y1) = ((b[2] + 1.0).ceil().min(w as f64).max(0.0) as usize, (b[3] + 1.0).ceil().min(h as f64).max(0.0) as usize);
+    (x0.min(x1), y0.min(y1), x1, y1)
+}
+
+/// Builds the clip's video from its frames (settings come from validated inputs: sizes are
+/// positive and the buffer whole) and its truth.
+pub(super) fn finish(
+    settings: &Settings,
+    sim: &Simulation,
+    data: Vec<u8>,
+    frames_truth: Vec<FrameTruth>,
+    with_truth: bool,
+) -> (Video, Option<Truth>) {
     let video = Video::new(settings.width, settings.height, settings.fps, data)
         .unwrap_or_else(|e| panic!("world::render: {e}"));
     let truth = with_truth.then(|| Truth {
@@ -395,8 +404,43 @@ pub fn render_sim(scene: &Scene, sim: &Simulation, settings: &Settings, with_tru
     (video, truth)
 }
 
+fn render_flat(scene: &Scene, sim: &Simulation, settings: &Settings, with_truth: bool) -> (Video, Option<Truth>) {
+    let (w, h) = (settings.width as usize, settings.height as usize);
+    let aspect = settings.aspect();
+    let home = [aspect / 2.0, 0.5];
+    let mut data = Vec::with_capacity(settings.frames as usize * w * h * 3);
+    let mut frames_truth = Vec::new();
+    let (times, states) = frame_states(sim, settings);
+    let mut buf = vec![[0.0f64; 3]; w * h];
+    for (k, &t) in times.iter().enumerate() {
+        let view = View { aspect, h: settings.height as f64, home, cam: camera_at(scene, aspect, t) };
+        for y in 0..h {
+            for x in 0..w {
+                buf[y * w + x] = background(&scene.background, &view, x as f64, y as f64);
+            }
+        }
+        let items = frame_items(scene, sim, &view, &states, k, &states[k], t);
+        for item in &items {
+            let (x0, y0, x1, y1) = pixel_range(&item.prim, w, h);
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let cov = item.prim.coverage([x as f64 + 0.5, y as f64 + 0.5]);
+                    if cov > 0.0 {
+                        buf[y * w + x] = mix(buf[y * w + x], item.color, cov);
+                    }
+                }
+            }
+        }
+        data.extend(buf.iter().flat_map(|p| p.map(|v| v.round().clamp(0.0, 255.0) as u8)));
+        if with_truth {
+            frames_truth.push(frame_truth(scene, sim, &states[k], &items, &view, t, w, h));
+        }
+    }
+    finish(settings, sim, data, frames_truth, with_truth)
+}
+
 #[allow(clippy::too_many_arguments)]
-fn frame_truth(
+pub(super) fn frame_truth(
     scene: &Scene,
     sim: &Simulation,
     bodies: &[Body],
@@ -412,8 +456,7 @@ fn frame_truth(
         let b = item.prim.bbox();
         let center = view.to_px(bodies[i].pos, layer_factor(sim.layers[i]));
         let (mut in_canvas, mut visible) = (0.0, 0.0);
-        let (x0, y0) = ((b[0] - 1.0).floor().max(0.0) as usize, (b[1] - 1.0).floor().max(0.0) as usize);
-        let (x1, y1) = ((b[2] + 1.0).ceil().min(w as f64) as usize, (b[3] + 1.0).ceil().min(h as f64) as usize);
+        let (x0, y0, x1, y1) = pixel_range(&item.prim, w, h);
         for y in y0..y1 {
             for x in x0..x1 {
                 let p = [x as f64 + 0.5, y as f64 + 0.5];
@@ -476,6 +519,8 @@ mod tests {
             camera: Default::default(),
             events: vec![],
             cuts: vec![],
+            style: Default::default(),
+            photo: None,
         }
     }
 

@@ -73,6 +73,8 @@ fn empty() -> Scene {
         camera: Camera::default(),
         events: vec![],
         cuts: vec![],
+        style: Default::default(),
+        photo: None,
     }
 }
 

@@ -385,6 +385,8 @@ mod tests {
             camera: Default::default(),
             events: vec![],
             cuts: vec![],
+            style: Default::default(),
+            photo: None,
         }
     }
 

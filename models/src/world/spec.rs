@@ -30,6 +30,109 @@ pub struct Scene {
     /// Hard cuts, in seconds from the start; the same objects continue after each cut.
     #[serde(default)]
     pub cuts: Vec<f64>,
+    /// How the scene is drawn: `flat` (saturated shapes over the background above) or `photo`
+    /// (shaded solids over a textured setting, with light, blur, shake and sensor noise). The
+    /// ground truth is the same in both.
+    #[serde(default, skip_serializing_if = "Style::is_flat")]
+    pub style: Style,
+    /// Settings of the photo style (defaults when absent); refused with the flat style.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<Photo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Style {
+    #[default]
+    Flat,
+    Photo,
+}
+
+impl Style {
+    pub fn is_flat(&self) -> bool {
+        *self == Style::Flat
+    }
+}
+
+/// Where a photo-style scene takes place: procedural textures (`auto` picks one from the seed).
+/// A photograph from a folder replaces the setting at render time (`world render --photos`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    #[default]
+    Auto,
+    Wood,
+    Brick,
+    Tiles,
+    Fabric,
+    Sky,
+    Plaster,
+}
+
+impl Setting {
+    pub const CHOICES: [Setting; 6] =
+        [Setting::Wood, Setting::Brick, Setting::Tiles, Setting::Fabric, Setting::Sky, Setting::Plaster];
+}
+
+/// The photo style's settings. Every default is a moderate, realistic amount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Photo {
+    #[serde(default)]
+    pub setting: Setting,
+    /// Seeds the setting's texture, the light's drift, the shake and the sensor noise.
+    #[serde(default)]
+    pub seed: u64,
+    /// Sensor noise, standard deviation in 8-bit levels.
+    #[serde(default = "default_noise")]
+    pub noise: f64,
+    /// Exposure time in seconds (1/48 s is a 180° shutter at 24 fps): motion blur along the
+    /// exact trajectory. At most the frame interval.
+    #[serde(default = "default_exposure")]
+    pub exposure: f64,
+    /// Camera shake amplitude, canvas heights.
+    #[serde(default = "default_shake")]
+    pub shake: f64,
+    /// Relative drift of the light's intensity over the clip.
+    #[serde(default = "default_light_drift")]
+    pub light_drift: f64,
+    /// H.264 constant rate factor when written as .mp4 (20–30 is what generators ship).
+    #[serde(default = "default_crf")]
+    pub crf: u32,
+}
+
+impl Default for Photo {
+    fn default() -> Self {
+        Photo {
+            setting: Setting::Auto,
+            seed: 0,
+            noise: default_noise(),
+            exposure: default_exposure(),
+            shake: default_shake(),
+            light_drift: default_light_drift(),
+            crf: default_crf(),
+        }
+    }
+}
+
+fn default_noise() -> f64 {
+    2.0
+}
+
+fn default_exposure() -> f64 {
+    1.0 / 48.0
+}
+
+fn default_shake() -> f64 {
+    0.003
+}
+
+fn default_light_drift() -> f64 {
+    0.1
+}
+
+fn default_crf() -> u32 {
+    24
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -227,6 +330,22 @@ impl Scene {
             }
             if !ids.contains(&e.then.object.as_str()) {
                 out.push((format!("events[{i}].then.object"), unknown_object(&e.then.object, &ids)));
+            }
+        }
+        if let Some(p) = &self.photo {
+            if self.style.is_flat() {
+                out.push(("photo".into(), "photo settings given but the style is flat (add style: photo)".into()));
+            }
+            for (field, value, lo, hi) in [
+                ("noise", p.noise, 0.0, 50.0),
+                ("exposure", p.exposure, 0.0, 1.0),
+                ("shake", p.shake, 0.0, 0.05),
+                ("light_drift", p.light_drift, 0.0, 0.5),
+                ("crf", f64::from(p.crf), 0.0, 51.0),
+            ] {
+                if !(lo..=hi).contains(&value) {
+                    out.push((format!("photo.{field}"), format!("expected a value in [{lo}, {hi}], got {value}")));
+                }
             }
         }
         if self.camera.motion == CameraMotion::Keyframes && self.camera.keyframes.len() < 2 {
