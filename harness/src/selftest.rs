@@ -19,10 +19,10 @@ use videval_metrics::probes::{
     Expectation, Framing, Gravity, Motion, ObjectRef, Permanence, Persistence, Persisting, Position, Relation, When,
 };
 use videval_metrics::track::TRACKED;
+use videval_models::world::photo::setting_for;
 use videval_models::world::render::{Settings, Truth, render_sim};
 use videval_models::world::sample::{Family, sample};
 use videval_models::world::sim::{Event, Simulation};
-use videval_models::world::photo::setting_for;
 use videval_models::world::spec::{Background, CameraMotion, Photo, Scene, Setting, Style};
 
 /// A transformation of a video under which an expectation's verdict must flip to fail.
@@ -236,9 +236,11 @@ pub fn derive(family: Family, scene: &Scene, settings: &Settings, sim: &Simulati
             });
         }
         // A cut to a closer shot changes sizes legitimately: permanence is judged without cuts.
+        // A paint trail joins its object's outline (and stays where the object was): its shape
+        // and identity are not the object's alone.
         if family == Family::Coherence && scene.cuts.is_empty() {
             let gap_end = truth.frames.iter().rposition(|f| f.objects[i].visible_fraction < 0.2);
-            if let Some(g) = gap_end.filter(|&g| g + 2 < truth.frames.len()) {
+            if let Some(g) = gap_end.filter(|&g| g + 2 < truth.frames.len() && !o.trail) {
                 let other =
                     TRACKED.into_iter().find(|x| scene.objects.iter().all(|o| o.color != *x)).unwrap_or(Color::Red);
                 out.push(Derived {
@@ -500,16 +502,12 @@ fn rendered(family: Family, seed: u64, style: Style) -> (Scene, Settings, Simula
 
 /// The clip after an H.264 round trip at `crf` (yuv420p, as players need).
 fn h264(video: &Video, crf: u32) -> Video {
-    let encoded = tempfile::Builder::new()
-        .suffix(".mp4")
-        .tempfile()
-        .map_err(|e| e.to_string())
-        .and_then(|f| {
-            let mut params = crate::video::EncodeParams::h264();
-            params.crf = Some(crf);
-            crate::video::encode(video, f.path(), &params).map_err(|e| e.to_string())?;
-            crate::video::decode(f.path()).map_err(|e| e.to_string())
-        });
+    let encoded = tempfile::Builder::new().suffix(".mp4").tempfile().map_err(|e| e.to_string()).and_then(|f| {
+        let mut params = crate::video::EncodeParams::h264();
+        params.crf = Some(crf);
+        crate::video::encode(video, f.path(), &params).map_err(|e| e.to_string())?;
+        crate::video::decode(f.path()).map_err(|e| e.to_string())
+    });
     // The encoder is built in (ci/setup.sh); a failure here is a broken installation.
     encoded.unwrap_or_else(|e| panic!("selftest: H.264 round trip failed: {e}"))
 }

@@ -28,6 +28,10 @@ impl Motion {
 }
 
 const RANSAC_ITERS: usize = 256;
+/// A fit needs this many inliers, spread over at least 1/`MIN_SPREAD` of the frame's width and
+/// of its height.
+pub const MIN_INLIERS: usize = 8;
+const MIN_SPREAD: f64 = 2.0;
 const INLIER_PX: f64 = 0.5;
 
 /// Parameters (a, b, tx, ty) of x' = a·x − b·y + tx, y' = b·x + a·y + ty from point pairs.
@@ -131,6 +135,16 @@ fn estimate_pyramids(pa: &[Level], pb: &[Level]) -> Motion {
         }
     }
     let inliers: Vec<_> = pairs.iter().copied().filter(|(p, q)| residual(&best.1, *p, *q) < INLIER_PX).collect();
+    // The camera moves the whole picture: support from a few points, or from one small region,
+    // is an object moving over a background too smooth to track (a sky), not the camera. Such
+    // a fit measures nothing.
+    let span = |k: usize| {
+        let (lo, hi) = inliers.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (p, _)| (lo.min(p[k]), hi.max(p[k])));
+        (hi - lo).max(0.0)
+    };
+    if inliers.len() < MIN_INLIERS || span(0) * MIN_SPREAD < w as f64 || span(1) * MIN_SPREAD < h as f64 {
+        return Motion { tracked: pairs.len(), ..Motion::NONE };
+    }
     let t = fit(&inliers).unwrap_or(best.1);
     Motion {
         tx: t[2],

@@ -422,8 +422,10 @@ pub fn track(video: &Video) -> Vec<Track> {
                         if d.color == prev.color {
                             // Farther is fine after a longer gap (it moved while hidden).
                             dist / gap.max(1.0).sqrt() + 0.1 * size
-                        } else if gap <= 1.0 && dist < 0.05 {
-                            0.5 + dist // a colour change in place
+                        } else if gap <= 2.0 && dist < 0.05 {
+                            // A colour change in place (the frame exposed across the change
+                            // may show neither colour).
+                            0.5 + dist
                         } else {
                             f64::INFINITY
                         }

@@ -11,7 +11,7 @@ pub const STATIC_SPEED: f64 = 0.02;
 /// (class, speed) of the camera over the clip.
 pub fn classify(ctx: &Context<'_>) -> Option<(CameraMotion, f64)> {
     let m = ctx.camera();
-    let usable: Vec<_> = m.iter().filter(|x| x.inliers >= 8).collect();
+    let usable: Vec<_> = m.iter().filter(|x| x.inliers >= crate::global_motion::MIN_INLIERS).collect();
     if usable.is_empty() {
         return None;
     }

@@ -204,12 +204,14 @@ fn setting_color(setting: Setting, seed: u64, p: [f64; 2], px: f64) -> [f64; 3] 
         // A woven cloth in a muted colour of the seed, with folds.
         Setting::Fabric => {
             let hue = h(3, 5) * std::f64::consts::TAU;
-            let tint = [170.0 + 25.0 * hue.cos(), 170.0 + 25.0 * (hue - 2.094).cos(), 170.0 + 25.0 * (hue + 2.094).cos()];
+            let tint =
+                [170.0 + 25.0 * hue.cos(), 170.0 + 25.0 * (hue - 2.094).cos(), 170.0 + 25.0 * (hue + 2.094).cos()];
             let tau = std::f64::consts::TAU;
             let weave = 0.5 + 0.5 * (tau * 40.0 * p[0]).sin() * (tau * 40.0 * p[1]).sin();
             let folds = fbm(s, p[0] * 3.0, p[1] * 3.0, 4);
-            let slub = fbm(s ^ 1, p[0] * 30.0, p[1] * 90.0, 2) - 0.5;
-            scale(tint, (0.75 + 0.35 * folds) * (0.88 + 0.12 * weave) * (1.0 + 0.2 * slub))
+            // Slubs and lint: irregular detail the regular weave does not dominate.
+            let slub = fbm(s ^ 1, p[0] * 45.0, p[1] * 45.0, 2) - 0.5;
+            scale(tint, (0.75 + 0.35 * folds) * (0.95 + 0.05 * weave) * (1.0 + 0.3 * slub))
         }
         // Blue sky, paler towards the horizon, with clouds at several scales.
         Setting::Sky => {
@@ -318,11 +320,7 @@ pub fn render(
         }
         acc.iter_mut().for_each(|a| *a = [0.0; 3]);
         for e in 0..exposures {
-            let te = if exposures == 1 {
-                t
-            } else {
-                t + (e as f64 / (exposures - 1) as f64 - 0.5) * exposure
-            };
+            let te = if exposures == 1 { t } else { t + (e as f64 / (exposures - 1) as f64 - 0.5) * exposure };
             let items = if te == t {
                 None
             } else {
@@ -397,8 +395,7 @@ fn shadows(
         let b = item.prim.bbox();
         let grown = [b[0] + off[0] - soft, b[1] + off[1] - soft, b[2] + off[0] + soft, b[3] + off[1] + soft];
         let (x0, y0) = (grown[0].floor().max(0.0) as usize, grown[1].floor().max(0.0) as usize);
-        let (x1, y1) =
-            (grown[2].ceil().clamp(0.0, w as f64) as usize, grown[3].ceil().clamp(0.0, h as f64) as usize);
+        let (x1, y1) = (grown[2].ceil().clamp(0.0, w as f64) as usize, grown[3].ceil().clamp(0.0, h as f64) as usize);
         for y in y0..y1 {
             for x in x0..x1 {
                 let d = item.prim.sdf([x as f64 + 0.5 - off[0], y as f64 + 0.5 - off[1]]);

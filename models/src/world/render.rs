@@ -380,7 +380,8 @@ pub(super) fn frame_items(
 pub(super) fn pixel_range(prim: &Prim, w: usize, h: usize) -> (usize, usize, usize, usize) {
     let b = prim.bbox();
     let (x0, y0) = ((b[0] - 1.0).floor().max(0.0) as usize, (b[1] - 1.0).floor().max(0.0) as usize);
-    let (x1, y1) = ((b[2] + 1.0).ceil().min(w as f64).max(0.0) as usize, (b[3] + 1.0).ceil().min(h as f64).max(0.0) as usize);
+    let (x1, y1) =
+        ((b[2] + 1.0).ceil().min(w as f64).max(0.0) as usize, (b[3] + 1.0).ceil().min(h as f64).max(0.0) as usize);
     (x0.min(x1), y0.min(y1), x1, y1)
 }
 
