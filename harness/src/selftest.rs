@@ -73,15 +73,17 @@ impl Transform {
                 }
             }
             Transform::Recolor(from, to, start) => {
-                // A pixel of the colour (near its RGB, or the tracker's colour for it: a shaded
-                // surface) takes the new colour at its brightness.
+                // A pixel of the colour (the tracker's colour for it: a shaded surface; or near
+                // its RGB and no other tracked colour: an anti-aliased edge) takes the new colour
+                // at its brightness.
                 let (a, b) = (from.rgb().map(i32::from), to.rgb().map(f64::from));
                 let peak = |c: [f64; 3]| c[0].max(c[1]).max(c[2]).max(1.0);
                 let from_peak = peak(from.rgb().map(f64::from));
                 for (t, f) in v.frames().enumerate() {
                     for px in f.chunks_exact(3) {
                         let d: i32 = px.iter().zip(a).map(|(&x, y)| (i32::from(x) - y).abs()).sum();
-                        if t >= *start && (d < 90 || videval_metrics::track::color_of(px) == Some(*from)) {
+                        let seen = videval_metrics::track::color_of(px);
+                        if t >= *start && (seen == Some(*from) || (d < 90 && seen.is_none())) {
                             let k = if d < 90 { 1.0 } else { peak([px[0], px[1], px[2]].map(f64::from)) / from_peak };
                             data.extend(b.map(|c| (c * k).round().clamp(0.0, 255.0) as u8));
                         } else {

@@ -115,17 +115,19 @@ fn mode<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Option<T> {
 }
 
 /// Shape class from solidity (area / convex hull area: a star's notches make it ≈ 0.6, convex
-/// shapes ≈ 1) and, for convex shapes, the fill ratio of the box (square 1, circle π/4,
-/// triangle ½).
-pub fn shape_of(fill: f64, solidity: f64) -> Shape {
+/// shapes ≈ 1), the fill ratio of the box (square 1, circle π/4, triangle ½) and the polar
+/// moment of inertia over area² (circle 1/2π ≈ 0.159, square 1/6, equilateral triangle
+/// √3/9 ≈ 0.192; independent of rotation and of the box). A triangle whose tips a codec or a
+/// bevel has rounded fills its box like a circle but keeps its moment.
+pub fn shape_of(fill: f64, solidity: f64, moment: f64) -> Shape {
     if solidity < 0.8 {
         Shape::Star
     } else if fill > 0.9 {
         Shape::Square
-    } else if fill > 0.64 {
-        Shape::Circle
-    } else {
+    } else if moment > 0.176 || fill <= 0.6 {
         Shape::Triangle
+    } else {
+        Shape::Circle
     }
 }
 
@@ -236,33 +238,36 @@ pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
     out
 }
 
-/// Connected components (4-neighbour) of each tracked colour in one frame; components smaller
-/// than `min_area` pixels are dropped as noise.
+/// Connected components (4-neighbour) of each tracked colour in one frame. Dropped: components
+/// smaller than `min_area` pixels (noise); larger than a quarter of the frame and running off
+/// it on two sides (a region of the setting in that colour, a wall or a floor); thinner on average than
+/// [`thin_limit`] (a fringe along an edge, where a codec's colour bleeds across a boundary);
+/// and those touching a component of another colour more than ten times their size (the fringe
+/// of that object, shifted in hue by its neighbour).
 pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Observation> {
     let labels = labels(frame, width, height);
-    let mut seen = vec![false; labels.len()];
-    let mut out = Vec::new();
+    const NONE: u32 = u32::MAX;
+    let mut comp = vec![NONE; labels.len()];
+    // (label, pixels, [x0, y0, x1, y1]) of every component.
+    let mut comps: Vec<(u8, Vec<(usize, usize)>, [usize; 4])> = Vec::new();
     let mut stack = Vec::new();
     for start in 0..labels.len() {
         let Some(label) = labels[start] else { continue };
-        if seen[start] {
+        if comp[start] != NONE {
             continue;
         }
-        seen[start] = true;
+        let id = comps.len() as u32;
+        comp[start] = id;
         stack.push(start);
-        let (mut n, mut sx, mut sy) = (0usize, 0.0, 0.0);
         let mut pixels = Vec::new();
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        let mut b = [usize::MAX, usize::MAX, 0, 0];
         while let Some(i) = stack.pop() {
             let (x, y) = (i % width, i / width);
             pixels.push((x, y));
-            n += 1;
-            sx += x as f64 + 0.5;
-            sy += y as f64 + 0.5;
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
             let mut push = |j: usize| {
-                if !seen[j] && labels[j] == Some(label) {
-                    seen[j] = true;
+                if comp[j] == NONE && labels[j] == Some(label) {
+                    comp[j] = id;
                     stack.push(j);
                 }
             };
@@ -279,58 +284,90 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
                 push(i + width);
             }
         }
-        if n < min_area || n * 4 > labels.len() {
-            // Too small to be an object, or larger than a quarter of the frame: a region of
-            // the setting in that colour (no object of the world is that large).
+        comps.push((label, pixels, b));
+    }
+    let thin = thin_limit(width, height);
+    let mut out = Vec::new();
+    for (id, (label, pixels, [x0, y0, x1, y1])) in comps.iter().enumerate() {
+        let n = pixels.len();
+        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+        let borders = [*x0 == 0, *y0 == 0, x1 + 1 == width, y1 + 1 == height].iter().filter(|&&b| b).count();
+        if n < min_area || (n * 4 > labels.len() && borders >= 2) || (n as f64) < thin * bw.max(bh) as f64 {
             continue;
         }
-        // Holes (a specular highlight, a reflection) belong to the object: pixels of its box
-        // that the box's border cannot reach without crossing it.
-        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-        let mut mine = vec![0u8; bw * bh];
-        for &(x, y) in &pixels {
-            mine[(y - y0) * bw + (x - x0)] = 1;
-        }
-        let mut outside = Vec::new();
-        for y in 0..bh {
-            for x in 0..bw {
-                if (x == 0 || y == 0 || x + 1 == bw || y + 1 == bh) && mine[y * bw + x] == 0 {
-                    mine[y * bw + x] = 2;
-                    outside.push((x, y));
+        let mut neighbour = 0;
+        for &(x, y) in pixels {
+            let i = y * width + x;
+            let around = [(x > 0, i.wrapping_sub(1)), (x + 1 < width, i + 1), (y > 0, i.wrapping_sub(width))];
+            for (_, j) in around.into_iter().chain([(y + 1 < height, i + width)]).filter(|a| a.0) {
+                let c = comp[j];
+                if c != NONE && c as usize != id {
+                    neighbour = neighbour.max(comps[c as usize].1.len());
                 }
             }
         }
-        while let Some((x, y)) = outside.pop() {
-            for (nx, ny) in [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)] {
-                if nx < bw && ny < bh && mine[ny * bw + nx] == 0 {
-                    mine[ny * bw + nx] = 2;
-                    outside.push((nx, ny));
-                }
-            }
+        if n * 10 < neighbour {
+            continue;
         }
-        for y in 0..bh {
-            for x in 0..bw {
-                if mine[y * bw + x] == 0 {
-                    pixels.push((x + x0, y + y0));
-                    n += 1;
-                    sx += (x + x0) as f64 + 0.5;
-                    sy += (y + y0) as f64 + 0.5;
-                }
-            }
-        }
-        let box_area = ((x1 - x0 + 1) * (y1 - y0 + 1)) as f64;
-        let fill = n as f64 / box_area;
-        let solidity = n as f64 / hull_area(&pixels).max(1.0);
-        out.push(Observation {
-            center: [sx / n as f64, sy / n as f64],
-            bbox: [x0 as f64, y0 as f64, (x1 + 1) as f64, (y1 + 1) as f64],
-            area: n as f64,
-            color: TRACKED[label as usize],
-            shape: shape_of(fill, solidity),
-            fill,
-        });
+        out.push(observe(*label, pixels, [*x0, *y0, *x1, *y1]));
     }
     out
+}
+
+/// The least mean thickness (area / longest side, pixels) of an object at this frame size.
+fn thin_limit(width: usize, height: usize) -> f64 {
+    (width.min(height) as f64 / 100.0).max(1.5)
+}
+
+/// An observation of a component. Holes (a specular highlight, a reflection) belong to the
+/// object: pixels of its box that the box's border cannot reach without crossing it.
+fn observe(label: u8, pixels: &[(usize, usize)], [x0, y0, x1, y1]: [usize; 4]) -> Observation {
+    let mut pixels = pixels.to_vec();
+    let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+    let mut mine = vec![0u8; bw * bh];
+    for &(x, y) in &pixels {
+        mine[(y - y0) * bw + (x - x0)] = 1;
+    }
+    let mut outside = Vec::new();
+    for y in 0..bh {
+        for x in 0..bw {
+            if (x == 0 || y == 0 || x + 1 == bw || y + 1 == bh) && mine[y * bw + x] == 0 {
+                mine[y * bw + x] = 2;
+                outside.push((x, y));
+            }
+        }
+    }
+    while let Some((x, y)) = outside.pop() {
+        for (nx, ny) in [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)] {
+            if nx < bw && ny < bh && mine[ny * bw + nx] == 0 {
+                mine[ny * bw + nx] = 2;
+                outside.push((nx, ny));
+            }
+        }
+    }
+    for y in 0..bh {
+        for x in 0..bw {
+            if mine[y * bw + x] == 0 {
+                pixels.push((x + x0, y + y0));
+            }
+        }
+    }
+    let n = pixels.len() as f64;
+    let (sx, sy) = pixels.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x as f64 + 0.5, sy + y as f64 + 0.5));
+    let fill = n / (bw * bh) as f64;
+    let solidity = n / hull_area(&pixels).max(1.0);
+    // Polar moment of the pixel squares about the centroid (each square adds its own 1/6).
+    let (cx, cy) = (sx / n, sy / n);
+    let spread: f64 = pixels.iter().map(|&(x, y)| (x as f64 + 0.5 - cx).powi(2) + (y as f64 + 0.5 - cy).powi(2)).sum();
+    let moment = (spread + n / 6.0) / (n * n);
+    Observation {
+        center: [sx / n, sy / n],
+        bbox: [x0 as f64, y0 as f64, (x1 + 1) as f64, (y1 + 1) as f64],
+        area: n,
+        color: TRACKED[label as usize],
+        shape: shape_of(fill, solidity, moment),
+        fill,
+    }
 }
 
 /// Minimum-cost assignment of rows to columns (Hungarian algorithm, O(n³)). Returns for each
@@ -488,6 +525,50 @@ mod tests {
         assert_eq!(red.center, [7.0, 8.0]);
         assert_eq!(red.bbox, [2.0, 3.0, 12.0, 13.0]);
         assert_eq!((red.area, red.shape), (100.0, Shape::Square));
+    }
+
+    /// A shaded ball (lit side, shadowed side at 40% of its albedo, a white highlight inside)
+    /// over a brick-coloured wall is one red object: the hole is filled, the centre is the disc's
+    /// and the wall, red-brown but paler, is no object. A thin fringe of orange along its edge
+    /// (a codec's bleed) is dropped, and a dark wall pixel borrowing its 2×2 block's colour is
+    /// not counted as saturated.
+    #[test]
+    fn a_shaded_ball_over_brick_is_one_object_with_its_highlight() {
+        let (w, h) = (64usize, 64usize);
+        let brick = [148u8, 86, 70];
+        let mut f: Vec<u8> = (0..w * h).flat_map(|i| if (i / w) % 8 == 0 { [178, 172, 160] } else { brick }).collect();
+        let (cx, cy, r) = (30.0f64, 34.0f64, 12.0f64);
+        for y in 0..h {
+            for x in 0..w {
+                let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
+                if dx.hypot(dy) > r {
+                    continue;
+                }
+                // Lambert from the upper left, ambient 0.4; a highlight near (-0.3r, -0.3r).
+                let nz = (1.0 - (dx * dx + dy * dy) / (r * r)).max(0.0).sqrt();
+                let lit = 0.4 + 0.65 * ((-0.45 * dx / r - 0.55 * dy / r + 0.7 * nz).max(0.0));
+                let mut px = Color::Red.rgb().map(|c| (f64::from(c) * lit).min(255.0) as u8);
+                if (dx + 0.3 * r).hypot(dy + 0.3 * r) < 2.0 {
+                    px = [250, 235, 235];
+                }
+                f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&px);
+            }
+        }
+        // A one-pixel orange fringe along the ball's right edge.
+        for y in 28..40 {
+            let x = (cx + r) as usize + 1;
+            f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&Color::Orange.rgb());
+        }
+        let d = detect(&f, w, h, 3);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].color, d[0].shape), (Color::Red, Shape::Circle));
+        assert!((d[0].center[0] - cx).abs() < 0.5 && (d[0].center[1] - cy).abs() < 0.5, "{:?}", d[0].center);
+        assert!((d[0].area - std::f64::consts::PI * r * r).abs() < 0.05 * std::f64::consts::PI * r * r);
+        assert_eq!(color_of(&brick), None);
+        // A dark pixel whose saturation was inflated (its block's chroma on its own darkness).
+        let block = [120u8, 90, 60, 120, 90, 60, 62, 36, 18, 120, 90, 60];
+        assert_eq!(color_of(&block[6..9]), Some(Color::Orange), "alone it reads as dark orange");
+        assert_eq!(labels(&block, 2, 2)[2], None, "in its block it is the pale surface's");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub static FILES: &[(&str, &str)] = &[
     ("suites/coherence.yaml", include_str!("../../../suites/coherence.yaml")),
     ("suites/aspect.yaml", include_str!("../../../suites/aspect.yaml")),
     ("suites/capabilities.yaml", include_str!("../../../suites/capabilities.yaml")),
+    ("suites/photoreal.yaml", include_str!("../../../suites/photoreal.yaml")),
 ];
 
 /// Reads bundled files by their `suites/…` name.

@@ -353,6 +353,30 @@ mod tests {
         Video::new(w as u32, h as u32, 8.0, data).unwrap()
     }
 
+    /// An expectation about a white, black or gray object is neither passed nor failed: the
+    /// tracker cannot segment those colours, so the check is reported as not measurable.
+    #[test]
+    fn untracked_colours_are_not_measurable_rather_than_missing() {
+        let v = red_square(2, |_| true);
+        let ctx = Context::new(&v);
+        for c in [Color::White, Color::Black, Color::Gray] {
+            let e = Expectation::Motion(Motion {
+                object: ObjectRef { color: Some(c), shape: None },
+                direction: Direction::Right,
+                speed: None,
+            });
+            let v = check(&e, &ctx);
+            assert!(!v.pass && !v.measurable(), "{c:?}: {}", v.detail());
+            assert!(v.detail().starts_with("n/a: "), "{}", v.detail());
+        }
+        let red = Expectation::Motion(Motion {
+            object: ObjectRef { color: Some(Color::Red), shape: None },
+            direction: Direction::Right,
+            speed: None,
+        });
+        assert!(check(&red, &ctx).pass);
+    }
+
     #[test]
     fn a_moving_object_is_seen_and_a_frozen_or_fleeting_one_is_not() {
         let red = ObjectRef { color: Some(Color::Red), shape: None };
@@ -399,7 +423,11 @@ use crate::video::Video;
 /// 5: `bounce` without bounds asks for at least one bounce and no rebound gaining height.
 /// 6: `continuity` is measured (PSNR of the held frames against the conditioning input) where
 ///    the case's conditioning input is given ([`Held`]); not measurable otherwise, as before.
-pub const VERSION: u32 = 6;
+/// 7: objects are segmented by hue and saturation (a shading model) instead of RGB distance,
+///    fringes and setting-sized regions are dropped, highlights filled; camera fits need spread
+///    support; triangles are told from circles by their moment; white, black and gray objects
+///    are not measurable instead of not found; permanence compares whole sightings only.
+pub const VERSION: u32 = 7;
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
@@ -506,8 +534,16 @@ impl<'a> Context<'a> {
     }
 
     /// The track an object reference means: the longest-seen track whose first or main colour
-    /// and shape match.
+    /// and shape match. An object named by a colour the tracker does not segment (white, black,
+    /// gray: the colours of backgrounds, shadows and highlights) cannot be found or missed: the
+    /// check is not measurable.
     pub fn find(&self, r: &ObjectRef) -> Result<&Track, Verdict> {
+        if let Some(c) = r.color.filter(|c| !crate::track::TRACKED.contains(c)) {
+            return Err(Verdict::not_measurable(format!(
+                "{} objects cannot be told from the background: the tracker follows saturated colours",
+                c.name()
+            )));
+        }
         let matches = |t: &Track| {
             let first = t.first().map(|(_, o)| o);
             let color_ok = r.color.is_none_or(|c| first.is_some_and(|o| o.color == c) || t.main_color() == Some(c));

@@ -32,9 +32,13 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     // colour and shape, and largest area (robust to partial occlusion). An occluder may leave a
     // sliver visible, so the track need not break for the identity to be tested.
     let third = (seen.len() / 3).max(1);
+    // Within each third only whole sightings count (area within 80% of the third's largest): a
+    // shape half behind the occluder is not its shape.
     let split_at = |after: bool| -> Vec<&Observation> {
         let frames = if after { &seen[seen.len() - third..] } else { &seen[..third] };
-        frames.iter().filter_map(|&t| track.frames[t].as_ref()).collect()
+        let obs: Vec<&Observation> = frames.iter().filter_map(|&t| track.frames[t].as_ref()).collect();
+        let largest = obs.iter().map(|o| o.area).fold(0.0, f64::max);
+        obs.into_iter().filter(|o| o.area >= 0.8 * largest).collect()
     };
     let (before, after) = (split_at(false), split_at(true));
     let modal = |obs: &[&Observation], f: &dyn Fn(&Observation) -> String| {
