@@ -1,12 +1,14 @@
 //! Object tracking for the synthetic suites: segment pixels by the world's saturated palette
-//! colours, split them into connected components, describe each (centre, box, area, colour,
-//! shape from its fill ratio), and link them across frames with Hungarian assignment.
+//! colours — by hue and saturation, so the lit and shadowed sides of a shaded solid are one
+//! colour (see [`color_of`]) —, split them into connected components, describe each (centre,
+//! box, area, colour, shape from its fill ratio, solidity and moment), and link them across
+//! frames with Hungarian assignment.
 //!
 //! Identity follows colour and position: a detection continues the track it is closest to among
 //! tracks of the same colour; a track that vanished this frame may continue in a new colour at
 //! the same place (a colour change on contact); a track unseen for a while is re-identified by
 //! colour, shape and size wherever it reappears (permanence after occlusion). White, black and
-//! gray objects are not segmented: they cannot be told from the checkerboard backgrounds.
+//! gray objects are not segmented: they cannot be told from backgrounds, shadows and highlights.
 
 use serde::{Deserialize, Serialize};
 
@@ -211,28 +213,43 @@ fn classify_as(px: &[u8], chroma_of: Option<[i32; 3]>) -> Option<u8> {
 /// it look more saturated than the surface it shows (a dark wood grain line reads as orange).
 /// Such a pixel's saturation is read from its block's mean as well (the lower of the two counts).
 pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
-    let mut out = Vec::with_capacity(width * height);
-    for y in 0..height {
-        for x in 0..width {
-            let i = (y * width + x) * 3;
-            let px = &frame[i..i + 3];
-            let value = i32::from(px[0].max(px[1]).max(px[2]));
-            let (bx, by) = (x & !1, y & !1);
-            let mut sum = [0i32; 3];
-            let (mut n, mut brightest) = (0, 0);
-            for yy in by..(by + 2).min(height) {
-                for xx in bx..(bx + 2).min(width) {
-                    let j = (yy * width + xx) * 3;
-                    let q = &frame[j..j + 3];
-                    brightest = brightest.max(i32::from(q[0].max(q[1]).max(q[2])));
-                    for c in 0..3 {
-                        sum[c] += i32::from(q[c]);
-                    }
+    let value = |i: usize| i32::from(frame[i].max(frame[i + 1]).max(frame[i + 2]));
+    let mut out = vec![None; width * height];
+    for by in (0..height).step_by(2) {
+        for bx in (0..width).step_by(2) {
+            let (mut cells, mut n) = ([0usize; 4], 0);
+            for y in by..(by + 2).min(height) {
+                for x in bx..(bx + 2).min(width) {
+                    cells[n] = y * width + x;
                     n += 1;
                 }
             }
-            let block = (5 * value < 4 * brightest).then(|| sum.map(|v| v / n));
-            out.push(classify_as(px, block));
+            let block = &cells[..n];
+            let mut brightest: Option<i32> = None;
+            let mut mean: Option<[i32; 3]> = None;
+            for &p in block {
+                let i = p * 3;
+                let px = &frame[i..i + 3];
+                // Most pixels carry no colour at all: no block statistics for them.
+                if classify(px).is_none() {
+                    continue;
+                }
+                let top = *brightest.get_or_insert_with(|| block.iter().map(|&q| value(q * 3)).max().unwrap_or(0));
+                out[p] = if 5 * value(i) < 4 * top {
+                    let m = *mean.get_or_insert_with(|| {
+                        let mut sum = [0i32; 3];
+                        for &q in block {
+                            for c in 0..3 {
+                                sum[c] += i32::from(frame[q * 3 + c]);
+                            }
+                        }
+                        sum.map(|v| v / block.len() as i32)
+                    });
+                    classify_as(px, Some(m))
+                } else {
+                    classify(px)
+                };
+            }
         }
     }
     out

@@ -20,6 +20,44 @@ fn render_writes_video_truth_and_caption() {
     assert!((y0 - 0.2 * 48.0).abs() < 1e-9);
 }
 
+/// `--style photo` draws the scene as a photo with the flat style's truth (camera shake aside),
+/// as H.264 at the scene's CRF for .mp4; `--photos DIR` puts one of your pictures behind it;
+/// a folder without pictures and a photo setting out of range are located errors.
+#[test]
+fn render_in_the_photo_style_over_a_photograph() {
+    let sb = Sandbox::new();
+    sb.write("s.yaml", SCENE);
+    let out = sb.run(&["world", "render", "s.yaml", "-o", "flat.png", "--truth", "flat.json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = sb.run(&["world", "render", "s.yaml", "-o", "p.mp4", "--style", "photo", "--truth", "p.json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let sidecar: serde_json::Value = serde_json::from_slice(&sb.read("p.mp4.json")).unwrap();
+    assert_eq!((sidecar["encode"]["codec"].as_str(), sidecar["encode"]["crf"].as_u64()), (Some("libx264"), Some(24)));
+    let (flat, photo): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_slice(&sb.read("flat.json")).unwrap(), serde_json::from_slice(&sb.read("p.json")).unwrap());
+    for k in 0..9 {
+        let y = |t: &serde_json::Value| t["frames"][k]["objects"][0]["center"][1].as_f64().unwrap();
+        // The shake moves the picture by at most 0.003 canvas heights (0.15 px here).
+        assert!((y(&flat) - y(&photo)).abs() < 0.2, "frame {k}: {} vs {}", y(&flat), y(&photo));
+    }
+    std::fs::create_dir_all(sb.join("pics")).unwrap();
+    std::fs::copy(sb.join("flat.png"), sb.join("pics/wall.png")).unwrap();
+    let out = sb.run(&["world", "render", "s.yaml", "-o", "q.mkv", "--style", "photo", "--photos", "pics"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let (p, q) =
+        (videval::video::decode(&sb.join("p.mp4")).unwrap(), videval::video::decode(&sb.join("q.mkv")).unwrap());
+    assert_eq!((q.len(), q.width(), q.height()), (9, 64, 48));
+    assert_ne!(p.frame(0), q.frame(0), "the photograph replaces the setting");
+    std::fs::create_dir_all(sb.join("empty")).unwrap();
+    let out = sb.run(&["world", "render", "s.yaml", "-o", "r.mkv", "--style", "photo", "--photos", "empty"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("no .png, .jpg"), "{}", text(&out));
+    sb.write("n.yaml", &format!("{SCENE}  style: photo\n  photo: {{noise: 90}}\n"));
+    let out = sb.run(&["world", "render", "n.yaml", "-o", "n.mkv"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("scene.photo.noise: expected a value in [0, 50], got 90"), "{}", text(&out));
+}
+
 #[test]
 fn bad_scene_files_are_located_errors() {
     let sb = Sandbox::new();
@@ -70,6 +108,27 @@ fn suites_run_against_the_oracle() {
     let out = sb.run(&["run", "--suite", "noscene.yaml", "--model", "world", "--out", "runs/x"]);
     assert_eq!(code(&out), 4, "{}", text(&out));
     assert!(text(&out).contains("failed to generate"), "{}", text(&out));
+}
+
+/// The photoreal suite on the oracle, in the photo style at 256 px: every expectation of every
+/// case is measured and passes (shaded solids over wood, brick, tiles, fabric and plaster).
+#[test]
+fn the_oracle_passes_every_photoreal_expectation() {
+    let sb = Sandbox::new();
+    let (rc, v) = sb.run_json(&["run", "--suite", "photoreal", "--model", "world", "--out", "runs/photo"]);
+    assert_eq!(rc, 0, "{v}");
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/photo/results.json")).unwrap();
+    let samples = results["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 26);
+    let mut checks = 0;
+    for s in samples {
+        assert_eq!(s["status"], "ok", "{s}");
+        for (name, value) in s["metrics"].as_object().unwrap().iter().filter(|(n, _)| n.starts_with("probe:")) {
+            assert_eq!(value.as_f64(), Some(1.0), "{} {name}: {}", s["case_id"], s["details"][name]);
+            checks += 1;
+        }
+    }
+    assert_eq!(checks, 46, "probe scores (one per probe and sample)");
 }
 
 /// Every mode of the capabilities suite on the oracle: conditioned cases are the exact
@@ -162,6 +221,8 @@ fn flow_end_point_error_on_world_pans_is_bounded() {
             camera: Camera { motion: CameraMotion::PanRight, speed: 0.125, ..Default::default() },
             events: vec![],
             cuts: vec![],
+            style: Default::default(),
+            photo: None,
         };
         let (v, _) = render(&scene, &Settings { width: 96, height: 64, fps: 8.0, frames: 4 }, false);
         let (mut errors, mut total) = (Vec::new(), 0);
@@ -216,6 +277,8 @@ fn parallax_and_shots_probes_follow_the_scene() {
         camera: Camera { motion: CameraMotion::PanRight, speed: 0.1, ..Default::default() },
         events: vec![],
         cuts: vec![],
+        style: Default::default(),
+        photo: None,
     };
     let settings = Settings { width: 96, height: 64, fps: 8.0, frames: 17 };
     let near_orange = Expectation::Parallax(Parallax {
