@@ -175,12 +175,17 @@ mod tests {
     use super::*;
 
     fn textured(w: usize, h: usize, shift: [f64; 2], zoom: f64) -> Vec<u8> {
+        coarse(w, h, shift, zoom, 1.0)
+    }
+
+    /// [`textured`] with its features `grain` times larger.
+    fn coarse(w: usize, h: usize, shift: [f64; 2], zoom: f64, grain: f64) -> Vec<u8> {
         let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
         let mut out = Vec::with_capacity(w * h * 3);
         for y in 0..h {
             for x in 0..w {
                 // Content point that lands at pixel (x, y).
-                let (u, v) = (((x as f64 - cx) - shift[0]) / zoom, ((y as f64 - cy) - shift[1]) / zoom);
+                let (u, v) = (((x as f64 - cx) - shift[0]) / zoom / grain, ((y as f64 - cy) - shift[1]) / zoom / grain);
                 let l = 128.0 + 50.0 * (0.37 * u).sin() * (0.29 * v).cos() + 40.0 * (0.21 * u + 0.33 * v).sin();
                 let l = l.round().clamp(0.0, 255.0) as u8;
                 out.extend([l, l, l]);
@@ -198,5 +203,36 @@ mod tests {
         assert!((m.scale - 1.0).abs() < 0.005);
         let z = estimate(&a, &textured(w, h, [0.0, 0.0], 1.04), w, h);
         assert!((z.scale - 1.04).abs() < 0.005 && z.tx.abs() < 0.2, "{z:?}");
+    }
+
+    /// Large frames are reduced (by 3 at 480 px) and the motion comes back in their own pixels.
+    #[test]
+    fn large_frames_are_measured_reduced_in_their_own_pixels() {
+        let (w, h) = (640, 480);
+        assert_eq!(reduction(w, h), 3);
+        let a = coarse(w, h, [0.0, 0.0], 1.0, 3.0);
+        let m = estimate(&a, &coarse(w, h, [7.5, -4.5], 1.0, 3.0), w, h);
+        assert!((m.tx - 7.5).abs() < 0.3 && (m.ty + 4.5).abs() < 0.3, "{m:?}");
+        let z = estimate(&a, &coarse(w, h, [0.0, 0.0], 1.03, 3.0), w, h);
+        assert!((z.scale - 1.03).abs() < 0.005 && z.tx.abs() < 0.5, "{z:?}");
+    }
+
+    /// A textured square moving over a flat gray picture is an object, not the camera: its
+    /// support covers a small part of the frame, so the fit measures nothing.
+    #[test]
+    fn an_object_over_a_textureless_picture_is_not_a_camera_move() {
+        let (w, h) = (96, 72);
+        let frame = |dx: usize| {
+            let t = textured(w, h, [dx as f64, 0.0], 1.0);
+            let mut f = vec![128u8; w * h * 3];
+            for y in 20..44 {
+                for x in 20 + dx..44 + dx {
+                    f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&t[(y * w + x) * 3..(y * w + x) * 3 + 3]);
+                }
+            }
+            f
+        };
+        let m = estimate(&frame(0), &frame(2), w, h);
+        assert_eq!((m.inliers, m.tx, m.ty), (0, 0.0, 0.0), "{m:?}");
     }
 }
