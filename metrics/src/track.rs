@@ -117,16 +117,19 @@ fn mode<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Option<T> {
 }
 
 /// Shape class from solidity (area / convex hull area: a star's notches make it ≈ 0.6, convex
-/// shapes ≈ 1), the fill ratio of the box (square 1, circle π/4, triangle ½) and the polar
-/// moment of inertia over area² (circle 1/2π ≈ 0.159, square 1/6, equilateral triangle
-/// √3/9 ≈ 0.192; independent of rotation and of the box). A triangle whose tips a codec or a
-/// bevel has rounded fills its box like a circle but keeps its moment.
-pub fn shape_of(fill: f64, solidity: f64, moment: f64) -> Shape {
+/// shapes ≈ 1), how much of its box the convex hull fills (square 1, circle π/4, triangle ½;
+/// the hull, not the pixels, so a dark edge lost to shading or a highlight's hole leaves a
+/// square square) and the polar moment of inertia over area² (circle 1/2π ≈ 0.159, square 1/6,
+/// equilateral triangle √3/9 ≈ 0.192; independent of the box). On shaded, compressed solids a
+/// circle's hull may fill 0.9 of its box while its moment stays below 0.162 and a square's at
+/// or above 0.165: the moment decides between them when the box is ambiguous. A triangle whose
+/// tips a codec or a bevel has rounded fills its box like a circle but keeps its moment.
+pub fn shape_of(hull_fill: f64, solidity: f64, moment: f64) -> Shape {
     if solidity < 0.8 {
         Shape::Star
-    } else if fill > 0.9 {
+    } else if hull_fill > 0.93 || (hull_fill > 0.85 && (0.1635..=0.176).contains(&moment)) {
         Shape::Square
-    } else if moment > 0.176 || fill <= 0.6 {
+    } else if moment > 0.176 || hull_fill <= 0.6 {
         Shape::Triangle
     } else {
         Shape::Circle
@@ -372,7 +375,8 @@ fn observe(label: u8, pixels: &[(usize, usize)], [x0, y0, x1, y1]: [usize; 4]) -
     let n = pixels.len() as f64;
     let (sx, sy) = pixels.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x as f64 + 0.5, sy + y as f64 + 0.5));
     let fill = n / (bw * bh) as f64;
-    let solidity = n / hull_area(&pixels).max(1.0);
+    let hull = hull_area(&pixels).max(1.0);
+    let solidity = n / hull;
     // Polar moment of the pixel squares about the centroid (each square adds its own 1/6).
     let (cx, cy) = (sx / n, sy / n);
     let spread: f64 = pixels.iter().map(|&(x, y)| (x as f64 + 0.5 - cx).powi(2) + (y as f64 + 0.5 - cy).powi(2)).sum();
@@ -382,7 +386,7 @@ fn observe(label: u8, pixels: &[(usize, usize)], [x0, y0, x1, y1]: [usize; 4]) -
         bbox: [x0 as f64, y0 as f64, (x1 + 1) as f64, (y1 + 1) as f64],
         area: n,
         color: TRACKED[label as usize],
-        shape: shape_of(fill, solidity, moment),
+        shape: shape_of(hull / (bw * bh) as f64, solidity, moment),
         fill,
     }
 }

@@ -110,24 +110,31 @@ fn suites_run_against_the_oracle() {
     assert!(text(&out).contains("failed to generate"), "{}", text(&out));
 }
 
-/// The photoreal suite on the oracle, in the photo style at 256 px: every expectation of every
-/// case is measured and passes (shaded solids over wood, brick, tiles, fabric and plaster).
-#[test]
-fn the_oracle_passes_every_photoreal_expectation() {
-    let sb = Sandbox::new();
-    let (rc, v) = sb.run_json(&["run", "--suite", "photoreal", "--model", "world", "--out", "runs/photo"]);
+/// Runs a bundled suite on the oracle and asserts every sample generated and every probe score
+/// is 1 (every check measured and passed); returns the samples and how many probe scores.
+fn oracle_passes_everything(sb: &Sandbox, suite: &str) -> (Vec<serde_json::Value>, usize) {
+    let out = format!("runs/{suite}");
+    let (rc, v) = sb.run_json(&["run", "--suite", suite, "--model", "world", "--out", &out]);
     assert_eq!(rc, 0, "{v}");
-    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/photo/results.json")).unwrap();
-    let samples = results["samples"].as_array().unwrap();
-    assert_eq!(samples.len(), 26);
+    let results: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap();
+    let samples = results["samples"].as_array().unwrap().clone();
     let mut checks = 0;
-    for s in samples {
+    for s in &samples {
         assert_eq!(s["status"], "ok", "{s}");
         for (name, value) in s["metrics"].as_object().unwrap().iter().filter(|(n, _)| n.starts_with("probe:")) {
             assert_eq!(value.as_f64(), Some(1.0), "{} {name}: {}", s["case_id"], s["details"][name]);
             checks += 1;
         }
     }
+    (samples, checks)
+}
+
+/// The photoreal suite on the oracle, in the photo style at 256 px: every expectation of every
+/// case is measured and passes (shaded solids over wood, brick, tiles, fabric and plaster).
+#[test]
+fn the_oracle_passes_every_photoreal_expectation() {
+    let (samples, checks) = oracle_passes_everything(&Sandbox::new(), "photoreal");
+    assert_eq!(samples.len(), 26);
     assert_eq!(checks, 46, "probe scores (one per probe and sample)");
 }
 
@@ -137,17 +144,10 @@ fn the_oracle_passes_every_photoreal_expectation() {
 #[test]
 fn the_oracle_passes_every_capabilities_expectation() {
     let sb = Sandbox::new();
-    let (rc, v) = sb.run_json(&["run", "--suite", "capabilities", "--model", "world", "--out", "runs/cap"]);
-    assert_eq!(rc, 0, "{v}");
-    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/cap/results.json")).unwrap();
-    let samples = results["samples"].as_array().unwrap();
+    let (samples, _) = oracle_passes_everything(&sb, "capabilities");
     assert_eq!(samples.len(), 18);
     let mut continuity = 0;
-    for s in samples {
-        assert_eq!(s["status"], "ok", "{s}");
-        for (name, value) in s["metrics"].as_object().unwrap().iter().filter(|(n, _)| n.starts_with("probe:")) {
-            assert_eq!(value.as_f64(), Some(1.0), "{} {name}: {}", s["case_id"], s["details"][name]);
-        }
+    for s in &samples {
         if let Some(detail) = s["details"]["probe:continuity"].as_str() {
             assert!(detail.contains("PSNR 99.0 dB"), "{detail}");
             continuity += 1;
