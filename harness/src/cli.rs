@@ -346,14 +346,14 @@ fn render_look(
     backdrops: &[videval_models::world::photo::Backdrop],
 ) -> (videval_metrics::Video, Option<videval_models::world::render::Truth>) {
     use videval_models::world::{photo, render, sim::Simulation};
-    let sim = Simulation::run(scene, settings.aspect(), settings.duration());
     match (scene.style, backdrops.is_empty()) {
         (videval_models::world::spec::Style::Photo, false) => {
+            let sim = Simulation::run(scene, settings.aspect(), settings.duration());
             let seed = scene.photo.as_ref().map_or(0, |p| p.seed);
             let b = &backdrops[(seed % backdrops.len() as u64) as usize];
             photo::render(scene, &sim, settings, true, Some(b))
         }
-        _ => render::render_sim(scene, &sim, settings, true),
+        _ => render::render(scene, settings, true),
     }
 }
 

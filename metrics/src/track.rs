@@ -234,9 +234,7 @@ pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
                 let i = p * 3;
                 let px = &frame[i..i + 3];
                 // Most pixels carry no colour at all: no block statistics for them.
-                if classify(px).is_none() {
-                    continue;
-                }
+                let Some(own) = classify(px) else { continue };
                 let top = *brightest.get_or_insert_with(|| block.iter().map(|&q| value(q * 3)).max().unwrap_or(0));
                 out[p] = if 5 * value(i) < 4 * top {
                     let m = *mean.get_or_insert_with(|| {
@@ -250,7 +248,7 @@ pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
                     });
                     classify_as(px, Some(m))
                 } else {
-                    classify(px)
+                    Some(own)
                 };
             }
         }

@@ -19,7 +19,7 @@ use super::render::{
     CameraPose, FrameTruth, Item, Prim, Settings, Truth, View, camera_at, frame_items, frame_states, frame_truth,
     layer_factor, mix, noise_value, pixel_range,
 };
-use super::sim::Simulation;
+use super::sim::{Body, Simulation};
 use super::spec::{Layer, Photo, Scene, Setting};
 
 /// A photograph a setting is replaced by: RGB, row-major, 8 bits per channel.
@@ -230,10 +230,9 @@ fn setting_color(setting: Setting, seed: u64, p: [f64; 2], px: f64) -> [f64; 3] 
     }
 }
 
-/// An object's or occluder's shaded colour at pixel `p`, with the normal read from the signed
+/// An object's or occluder's shaded colour at pixel `p` (at signed distance `d` inside it), with the normal read from the signed
 /// distance (a sphere for a circle, a rounded bevel of `bevel` pixels for other shapes).
-fn shaded(prim: &Prim, albedo: [f64; 3], p: [f64; 2], light: ([f64; 3], f64), shine: f64) -> [f64; 3] {
-    let d = prim.sdf(p);
+fn shaded(prim: &Prim, d: f64, albedo: [f64; 3], p: [f64; 2], light: ([f64; 3], f64), shine: f64) -> [f64; 3] {
     let (g, bevel) = match prim {
         Prim::Circle { c, r } => {
             let (dx, dy) = (p[0] - c[0], p[1] - c[1]);
@@ -321,15 +320,13 @@ pub fn render(
         acc.iter_mut().for_each(|a| *a = [0.0; 3]);
         for e in 0..exposures {
             let te = if exposures == 1 { t } else { t + (e as f64 / (exposures - 1) as f64 - 0.5) * exposure };
-            let items = if te == t {
-                None
-            } else {
-                let bodies = sim.state_at(te);
-                Some(frame_items(scene, sim, &view, &states, k, &bodies, te))
-            };
+            // The bodies at this instant of the exposure (the frame's own at its middle).
+            let moved = (te != t).then(|| sim.state_at(te));
+            let bodies = moved.as_deref().unwrap_or(&states[k]);
+            let items = moved.as_ref().map(|_| frame_items(scene, sim, &view, &states, k, bodies, te));
             let items = items.as_ref().unwrap_or(&centre_items);
             let mut buf = base.clone();
-            shadows(scene, sim, &view, items, light.0, &mut buf, w, h, te);
+            shadows(scene, sim, &view, items, bodies, light.0, &mut buf, w, h);
             for item in items.iter().filter(|i| !matches!(i.prim, Prim::Capsule { .. })) {
                 let shine = if item.object.is_some() { 0.35 } else { 0.08 };
                 let albedo = item.color.map(|v| v / 255.0);
@@ -337,9 +334,10 @@ pub fn render(
                 for y in y0..y1 {
                     for x in x0..x1 {
                         let p = [x as f64 + 0.5, y as f64 + 0.5];
-                        let cov = item.prim.coverage(p);
+                        let d = item.prim.sdf(p);
+                        let cov = (0.5 - d).clamp(0.0, 1.0);
                         if cov > 0.0 {
-                            buf[y * w + x] = mix(buf[y * w + x], shaded(&item.prim, albedo, p, light, shine), cov);
+                            buf[y * w + x] = mix(buf[y * w + x], shaded(&item.prim, d, albedo, p, light, shine), cov);
                         }
                     }
                 }
@@ -381,11 +379,11 @@ fn shadows(
     sim: &Simulation,
     view: &View,
     items: &[Item],
+    bodies: &[Body],
     light: [f64; 3],
     buf: &mut [[f64; 3]],
     w: usize,
     h: usize,
-    t: f64,
 ) {
     let px = view.h * view.cam.zoom;
     for item in items.iter().filter(|i| !matches!(i.prim, Prim::Capsule { .. })) {
@@ -409,7 +407,6 @@ fn shadows(
     if !scene.floor {
         return;
     }
-    let bodies = sim.state_at(t);
     for (i, body) in bodies.iter().enumerate() {
         if sim.layers[i] != Layer::Midground {
             continue;
