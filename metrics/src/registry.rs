@@ -25,7 +25,7 @@ pub enum MetricError {
     TooFewFrames { needed: usize, got: usize },
     #[error("value {value} is outside the metric's declared range [{lo}, {hi}]")]
     OutOfRange { value: f64, lo: f64, hi: f64 },
-    #[error("this metric is computed from per-frame features, which were not provided")]
+    #[error("this metric is computed from per-frame features or flow, which were not provided")]
     NeedsFeatures,
 }
 
@@ -48,6 +48,37 @@ pub enum FrameInput {
     VbenchAesthetic,
 }
 
+/// The optical flow a flow metric reads: which network, over which frame pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FlowInput {
+    /// VBench's dynamic degree: RAFT-things (weights the user provides), 20 updates, on
+    /// consecutive frames sampled at about 8 fps, replicate-padded to multiples of 8; each pair
+    /// scored by the mean of its largest 5% of flow magnitudes over the padded frame.
+    VbenchRaft,
+}
+
+impl FlowInput {
+    /// Every how many frames one is sampled, at `fps`.
+    pub fn interval(&self, fps: f64) -> usize {
+        match self {
+            FlowInput::VbenchRaft => crate::vbench_dynamic_degree::sample_interval(fps),
+        }
+    }
+}
+
+/// What a flow network measured on a clip's sampled frame pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowPairs {
+    /// The frames' size, before any padding.
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    /// Frames sampled.
+    pub frames: usize,
+    /// One score per consecutive pair of sampled frames (the [`FlowInput`] says which).
+    pub scores: Vec<f64>,
+}
+
 /// How much of a clip a metric reads at once: the runner streams frames through windowed
 /// metrics and holds a whole clip only for what needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +88,8 @@ pub enum Reads {
     Window(usize),
     /// Per-frame features of the frames named (the harness's frame extractor, frame by frame).
     Features(FrameInput),
+    /// Optical flow of sampled frame pairs (the harness runs the network as frames stream past).
+    Flow(FlowInput),
     /// The whole decoded clip at once.
     WholeClip,
 }
@@ -130,6 +163,16 @@ pub trait Metric: Sync {
         Err(MetricError::NeedsFeatures)
     }
 
+    /// The metric from a flow network's per-pair scores ([`Reads::Flow`] metrics).
+    fn compute_flow(&self, _flow: &FlowPairs) -> Result<f64, MetricError> {
+        Err(MetricError::NeedsFeatures)
+    }
+
+    /// [`Metric::compute_flow`] followed by the range check.
+    fn measure_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
+        self.check(self.compute_flow(flow)?)
+    }
+
     /// [`Metric::compute`] followed by the range check.
     fn measure(&self, video: &Video) -> Result<f64, MetricError> {
         self.check(self.compute(video)?)
@@ -163,6 +206,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::vbench_background_consistency::VbenchBackgroundConsistency,
     &crate::vbench_subject_consistency::VbenchSubjectConsistency,
     &crate::vbench_aesthetic_quality::VbenchAestheticQuality,
+    &crate::vbench_dynamic_degree::VbenchDynamicDegree,
 ];
 
 /// Metric ids that were renamed, `(old, new)`: a suite or `--metrics` that names an old id is told

@@ -10,6 +10,8 @@
 //! - [`clip`]: CLIP through candle-transformers, from a local Hugging Face checkpoint.
 //! - [`dino`]: DINO's ViT (VBench's subject consistency), ported from facebookresearch/dino;
 //!   weights from the user (`models/weights/encoder/convert_dino.py`).
+//! - [`raft`]: RAFT optical flow (VBench's dynamic degree), torchvision's `raft_large` names;
+//!   weights from the user (`models/weights/encoder/convert_raft.py`).
 //! - [`manifest`]: the checksum manifest every extractor's weights are loaded through.
 
 pub mod aesthetic;
@@ -17,4 +19,5 @@ pub mod clip;
 pub mod dino;
 pub mod i3d;
 pub mod manifest;
+pub mod raft;
 pub mod world;

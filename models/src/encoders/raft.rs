@@ -1,0 +1,475 @@
+//! RAFT optical flow (Teed & Deng, 2020), ported to candle with torchvision's `raft_large` state-dict
+//! names: the network VBench's dynamic degree and its temporal-flickering static filter run
+//! (princeton-vl's `raft-things.pth`; `models/weights/encoder/convert_raft.py` renames its state
+//! dict to these names). Feature encoder (instance norm) and context encoder (batch norm, folded
+//! into the convolutions at load) downsample by 8; the all-pairs correlation volume of the two
+//! feature maps (dot products / √256) is average-pooled into a 4-level pyramid, sampled bilinearly
+//! (zeros outside, torchvision's `grid_sample(align_corners=True)`) in a 9 × 9 window around each
+//! pixel's current match; a motion encoder and two separable convolutional GRUs update the hidden
+//! state, a flow head moves the match, and the last update's flow is upsampled ×8 by the convex
+//! combination a mask head predicts. Inputs are frames scaled to [-1, 1], sides multiples of 8 and
+//! at least 128 (the pyramid's coarsest level must keep two samples a side).
+//!
+//! The correlation volume holds (H·W/64)² values (4/3 of it with the pyramid): 1.1 GB in f32 for
+//! a 1280 × 720 pair, 5.7 GB at 1920 × 1080 — [`Raft::volume_bytes`] tells a scheduler before it
+//! runs one.
+
+use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
+use candle_nn::VarBuilder;
+
+/// Levels of the correlation pyramid and the lookup radius (`raft_large`).
+const LEVELS: usize = 4;
+const RADIUS: usize = 4;
+/// Hidden state and context channels.
+const HIDDEN: usize = 128;
+
+/// A 2-D convolution with its own zero padding per axis (the GRUs pad 1×5 and 5×1 kernels
+/// unevenly), bias included; batch norm, where the layer has one, folded in.
+struct Conv {
+    weight: Tensor,
+    bias: Tensor,
+    stride: usize,
+    pad: (usize, usize),
+}
+
+impl Conv {
+    fn new(vb: VarBuilder, cin: usize, cout: usize, k: (usize, usize), stride: usize) -> Result<Self> {
+        let weight = vb.get((cout, cin, k.0, k.1), "weight")?;
+        let bias = vb.get(cout, "bias")?;
+        Ok(Conv { weight, bias, stride, pad: ((k.0 - 1) / 2, (k.1 - 1) / 2) })
+    }
+
+    fn square(vb: VarBuilder, cin: usize, cout: usize, k: usize, stride: usize) -> Result<Self> {
+        Conv::new(vb, cin, cout, (k, k), stride)
+    }
+
+    /// Folds an eval-mode BatchNorm2d (`vb`: weight, bias, running_mean, running_var; eps 1e-5)
+    /// into the convolution: w·s, (b − mean)·s + β with s = γ / √(var + eps).
+    fn fold_batch_norm(self, vb: VarBuilder) -> Result<Self> {
+        let c = self.bias.dim(0)?;
+        let gamma = vb.get(c, "weight")?;
+        let beta = vb.get(c, "bias")?;
+        let mean = vb.get(c, "running_mean")?;
+        let var = vb.get(c, "running_var")?;
+        let scale = gamma.div(&(var + 1e-5)?.sqrt()?)?;
+        let weight = self.weight.broadcast_mul(&scale.reshape((c, 1, 1, 1))?)?;
+        let bias = ((self.bias - mean)? * &scale)?.add(&beta)?;
+        Ok(Conv { weight, bias, ..self })
+    }
+}
+
+impl Module for Conv {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (ph, pw) = self.pad;
+        let y = if ph == pw {
+            x.conv2d(&self.weight, ph, self.stride, 1, 1)?
+        } else {
+            x.pad_with_zeros(2, ph, ph)?.pad_with_zeros(3, pw, pw)?.conv2d(&self.weight, 0, self.stride, 1, 1)?
+        };
+        y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)
+    }
+}
+
+/// Instance norm without affine parameters (eps 1e-5, biased variance), per sample and channel.
+fn instance_norm(x: &Tensor) -> Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    let flat = x.reshape((b, c, h * w))?;
+    let centred = flat.broadcast_sub(&flat.mean_keepdim(2)?)?;
+    let var = centred.sqr()?.mean_keepdim(2)?;
+    centred.broadcast_div(&(var + 1e-5)?.sqrt()?)?.reshape((b, c, h, w))
+}
+
+/// The norm after a convolution of an encoder.
+#[derive(Clone, Copy, PartialEq)]
+enum Norm {
+    /// Instance norm (the feature encoder).
+    Instance,
+    /// Batch norm, folded into the convolution (the context encoder).
+    Batch,
+}
+
+/// `Conv2dNormActivation`: convolution, norm, optional ReLU (torchvision's names `.0` and `.1`).
+struct ConvNorm {
+    conv: Conv,
+    norm: Norm,
+    relu: bool,
+}
+
+impl ConvNorm {
+    fn new(vb: VarBuilder, cin: usize, cout: usize, k: usize, stride: usize, norm: Norm, relu: bool) -> Result<Self> {
+        let conv = Conv::square(vb.pp("0"), cin, cout, k, stride)?;
+        let conv = if norm == Norm::Batch { conv.fold_batch_norm(vb.pp("1"))? } else { conv };
+        Ok(ConvNorm { conv, norm, relu })
+    }
+}
+
+impl Module for ConvNorm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.conv.forward(x)?;
+        let y = if self.norm == Norm::Instance { instance_norm(&y)? } else { y };
+        if self.relu { y.relu() } else { Ok(y) }
+    }
+}
+
+struct ResidualBlock {
+    conv1: ConvNorm,
+    conv2: ConvNorm,
+    downsample: Option<ConvNorm>,
+}
+
+impl ResidualBlock {
+    fn new(vb: VarBuilder, cin: usize, cout: usize, stride: usize, norm: Norm) -> Result<Self> {
+        Ok(ResidualBlock {
+            conv1: ConvNorm::new(vb.pp("convnormrelu1"), cin, cout, 3, stride, norm, true)?,
+            conv2: ConvNorm::new(vb.pp("convnormrelu2"), cout, cout, 3, 1, norm, true)?,
+            downsample: if stride == 1 {
+                None
+            } else {
+                Some(ConvNorm::new(vb.pp("downsample"), cin, cout, 1, stride, norm, false)?)
+            },
+        })
+    }
+}
+
+impl Module for ResidualBlock {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.conv2.forward(&self.conv1.forward(x)?)?;
+        let x = match &self.downsample {
+            Some(d) => d.forward(x)?,
+            None => x.clone(),
+        };
+        (x + y)?.relu()
+    }
+}
+
+/// The feature / context encoder: 7×7 stride 2, three pairs of residual blocks (64, 96 and 128
+/// channels; the last two pairs stride 2), a 1×1 convolution to 256 channels.
+struct Encoder {
+    stem: ConvNorm,
+    blocks: Vec<ResidualBlock>,
+    conv: Conv,
+}
+
+impl Encoder {
+    fn new(vb: VarBuilder, norm: Norm) -> Result<Self> {
+        let layers = [64, 64, 96, 128];
+        let strides = [1, 2, 2];
+        let mut blocks = Vec::new();
+        for (i, &stride) in strides.iter().enumerate() {
+            let (cin, cout) = (layers[i], layers[i + 1]);
+            let vb = vb.pp(format!("layer{}", i + 1));
+            blocks.push(ResidualBlock::new(vb.pp("0"), cin, cout, stride, norm)?);
+            blocks.push(ResidualBlock::new(vb.pp("1"), cout, cout, 1, norm)?);
+        }
+        Ok(Encoder {
+            stem: ConvNorm::new(vb.pp("convnormrelu"), 3, 64, 7, 2, norm, true)?,
+            blocks,
+            conv: Conv::square(vb.pp("conv"), 128, 256, 1, 1)?,
+        })
+    }
+}
+
+impl Module for Encoder {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut x = self.stem.forward(x)?;
+        for b in &self.blocks {
+            x = b.forward(&x)?;
+        }
+        self.conv.forward(&x)
+    }
+}
+
+/// A convolutional GRU with one kernel shape.
+struct ConvGru {
+    convz: Conv,
+    convr: Conv,
+    convq: Conv,
+}
+
+impl ConvGru {
+    fn new(vb: VarBuilder, input: usize, k: (usize, usize)) -> Result<Self> {
+        let c = HIDDEN + input;
+        Ok(ConvGru {
+            convz: Conv::new(vb.pp("convz"), c, HIDDEN, k, 1)?,
+            convr: Conv::new(vb.pp("convr"), c, HIDDEN, k, 1)?,
+            convq: Conv::new(vb.pp("convq"), c, HIDDEN, k, 1)?,
+        })
+    }
+
+    fn forward(&self, h: &Tensor, x: &Tensor) -> Result<Tensor> {
+        let hx = Tensor::cat(&[h, x], 1)?;
+        let z = candle_nn::ops::sigmoid(&self.convz.forward(&hx)?)?;
+        let r = candle_nn::ops::sigmoid(&self.convr.forward(&hx)?)?;
+        let q = self.convq.forward(&Tensor::cat(&[&(&r * h)?, x], 1)?)?.tanh()?;
+        // (1 − z)·h + z·q
+        h + (z * (q - h)?)?
+    }
+}
+
+/// Motion encoder, two GRUs (1×5 then 5×1), flow head and mask head.
+struct Update {
+    convcorr1: Conv,
+    convcorr2: Conv,
+    convflow1: Conv,
+    convflow2: Conv,
+    conv: Conv,
+    gru1: ConvGru,
+    gru2: ConvGru,
+    head1: Conv,
+    head2: Conv,
+    mask1: Conv,
+    mask2: Conv,
+}
+
+impl Update {
+    fn new(vb: VarBuilder) -> Result<Self> {
+        let me = vb.pp("update_block.motion_encoder");
+        let corr = LEVELS * (2 * RADIUS + 1) * (2 * RADIUS + 1);
+        let rb = vb.pp("update_block.recurrent_block");
+        let input = HIDDEN + HIDDEN; // context + motion features
+        Ok(Update {
+            convcorr1: Conv::square(me.pp("convcorr1.0"), corr, 256, 1, 1)?,
+            convcorr2: Conv::square(me.pp("convcorr2.0"), 256, 192, 3, 1)?,
+            convflow1: Conv::square(me.pp("convflow1.0"), 2, 128, 7, 1)?,
+            convflow2: Conv::square(me.pp("convflow2.0"), 128, 64, 3, 1)?,
+            conv: Conv::square(me.pp("conv.0"), 192 + 64, HIDDEN - 2, 3, 1)?,
+            gru1: ConvGru::new(rb.pp("convgru1"), input, (1, 5))?,
+            gru2: ConvGru::new(rb.pp("convgru2"), input, (5, 1))?,
+            head1: Conv::square(vb.pp("update_block.flow_head.conv1"), HIDDEN, 256, 3, 1)?,
+            head2: Conv::square(vb.pp("update_block.flow_head.conv2"), 256, 2, 3, 1)?,
+            mask1: Conv::square(vb.pp("mask_predictor.convrelu.0"), HIDDEN, 256, 3, 1)?,
+            mask2: Conv::square(vb.pp("mask_predictor.conv"), 256, 8 * 8 * 9, 1, 1)?,
+        })
+    }
+
+    /// The new hidden state and the flow's change.
+    fn forward(&self, hidden: &Tensor, context: &Tensor, corr: &Tensor, flow: &Tensor) -> Result<(Tensor, Tensor)> {
+        let c = self.convcorr2.forward(&self.convcorr1.forward(corr)?.relu()?)?.relu()?;
+        let f = self.convflow2.forward(&self.convflow1.forward(flow)?.relu()?)?.relu()?;
+        let motion = self.conv.forward(&Tensor::cat(&[&c, &f], 1)?)?.relu()?;
+        let x = Tensor::cat(&[context, &motion, flow], 1)?;
+        let h = self.gru2.forward(&self.gru1.forward(hidden, &x)?, &x)?;
+        let delta = self.head2.forward(&self.head1.forward(&h)?.relu()?)?;
+        Ok((h, delta))
+    }
+
+    /// The upsampling mask, ×0.25 as torchvision's `MaskPredictor(multiplier=0.25)`.
+    fn mask(&self, hidden: &Tensor) -> Result<Tensor> {
+        self.mask2.forward(&self.mask1.forward(hidden)?.relu()?)? * 0.25
+    }
+}
+
+/// RAFT (`raft_large`).
+pub struct Raft {
+    feature: Encoder,
+    context: Encoder,
+    update: Update,
+}
+
+impl Raft {
+    pub fn new(vb: VarBuilder) -> Result<Self> {
+        Ok(Raft {
+            feature: Encoder::new(vb.pp("feature_encoder"), Norm::Instance)?,
+            context: Encoder::new(vb.pp("context_encoder"), Norm::Batch)?,
+            update: Update::new(vb)?,
+        })
+    }
+
+    /// Loads `dir/model.safetensors` (torchvision's `raft_large` names, as convert_raft.py writes
+    /// them) in `dtype`.
+    pub fn load(dir: &std::path::Path, device: &Device) -> std::result::Result<Self, String> {
+        let file = dir.join("model.safetensors");
+        let tensors = candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        Raft::new(vb).map_err(|e| format!("{}: not RAFT (raft_large) weights: {e}", file.display()))
+    }
+
+    /// Where the weights live (inputs go there).
+    pub fn device(&self) -> &Device {
+        self.feature.conv.weight.device()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.feature.conv.weight.dtype()
+    }
+
+    /// Bytes the correlation pyramid of one `height × width` pair holds (f32; sides padded to 8).
+    pub fn volume_bytes(height: usize, width: usize) -> u64 {
+        let n = (height.div_ceil(8) * width.div_ceil(8)) as u64;
+        n * n * 4 * 4 / 3
+    }
+
+    /// The flow from `image1` to `image2` (`[B, 3, H, W]`, scaled to [-1, 1], H and W multiples
+    /// of 8, at least 128) after `updates` updates, upsampled: `[B, 2, H, W]`, x then y, in pixels.
+    pub fn flow(&self, image1: &Tensor, image2: &Tensor, updates: usize) -> Result<Tensor> {
+        let mut out = self.flows(image1, image2, updates, &[updates])?;
+        out.pop().ok_or_else(|| candle_core::Error::Msg("RAFT needs at least one update".into()))
+    }
+
+    /// The upsampled flow after each of the updates in `keep` (ascending, ≤ `updates`).
+    pub fn flows(&self, image1: &Tensor, image2: &Tensor, updates: usize, keep: &[usize]) -> Result<Vec<Tensor>> {
+        let (b, _, h, w) = image1.dims4()?;
+        if image2.dims4()? != (b, 3, h, w) {
+            candle_core::bail!("RAFT: frames of different shapes {:?} and {:?}", image1.shape(), image2.shape());
+        }
+        if h % 8 != 0 || w % 8 != 0 || h < 128 || w < 128 {
+            candle_core::bail!("RAFT: frame sides must be multiples of 8 and at least 128, got {h}×{w}");
+        }
+        let fmaps = self.feature.forward(&Tensor::cat(&[image1, image2], 0)?)?;
+        let pyramid = Pyramid::new(&fmaps.narrow(0, 0, b)?, &fmaps.narrow(0, b, b)?)?;
+        let context = self.context.forward(image1)?;
+        let hidden = context.narrow(1, 0, HIDDEN)?.tanh()?;
+        let context = context.narrow(1, HIDDEN, HIDDEN)?.relu()?;
+        let (gh, gw) = (h / 8, w / 8);
+        let coords0 = coords_grid(b, gh, gw, image1.dtype(), image1.device())?;
+        let mut coords1 = coords0.clone();
+        let mut hidden = hidden;
+        let mut out = Vec::with_capacity(keep.len());
+        for update in 1..=updates {
+            let corr = pyramid.lookup(&coords1)?;
+            let flow = (&coords1 - &coords0)?;
+            let (h, delta) = self.update.forward(&hidden, &context, &corr, &flow)?;
+            hidden = h;
+            coords1 = (coords1 + delta)?;
+            if keep.contains(&update) {
+                out.push(upsample(&(&coords1 - &coords0)?, &self.update.mask(&hidden)?)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// VBench's dynamic degree pass on a pair of RGB frames (`[B, 3, H, W]` in [0, 255], any
+    /// size): replicate-padded to multiples of 8 ([`pad_sintel`]), scaled to [-1, 1], 20 updates.
+    /// The flow is of the padded frames, as VBench scores it.
+    pub fn vbench_flow(&self, rgb1: &Tensor, rgb2: &Tensor) -> Result<Tensor> {
+        let scale = |x: &Tensor| -> Result<Tensor> { pad_sintel(x)?.affine(2.0 / 255.0, -1.0) };
+        self.flow(&scale(rgb1)?, &scale(rgb2)?, 20)
+    }
+}
+
+/// The padding VBench's `InputPadder` (princeton-vl RAFT, mode 'sintel') adds to a side to reach
+/// a multiple of 8: `(before, after)`, the odd pixel after.
+pub fn sintel_padding(side: usize) -> (usize, usize) {
+    let pad = (8 - side % 8) % 8;
+    (pad / 2, pad - pad / 2)
+}
+
+/// Replicate-pads `[B, C, H, W]` to multiples of 8 as VBench's `InputPadder` does.
+pub fn pad_sintel(x: &Tensor) -> Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    let (top, bottom) = sintel_padding(h);
+    let (left, right) = sintel_padding(w);
+    x.pad_with_same(2, top, bottom)?.pad_with_same(3, left, right)
+}
+
+/// `[B, 2, h, w]` pixel coordinates, x then y.
+fn coords_grid(b: usize, h: usize, w: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+    let xs =
+        Tensor::arange(0u32, w as u32, device)?.to_dtype(dtype)?.reshape((1, 1, 1, w))?.broadcast_as((b, 1, h, w))?;
+    let ys =
+        Tensor::arange(0u32, h as u32, device)?.to_dtype(dtype)?.reshape((1, 1, h, 1))?.broadcast_as((b, 1, h, w))?;
+    Tensor::cat(&[&xs, &ys], 1)
+}
+
+/// The correlation pyramid: level l is `[B·h·w, h_l · w_l]` (the volume average-pooled l times).
+struct Pyramid {
+    levels: Vec<(Tensor, usize, usize)>,
+    batch: usize,
+    h: usize,
+    w: usize,
+}
+
+impl Pyramid {
+    fn new(fmap1: &Tensor, fmap2: &Tensor) -> Result<Self> {
+        let (b, c, h, w) = fmap1.dims4()?;
+        let f1 = fmap1.reshape((b, c, h * w))?.transpose(1, 2)?.contiguous()?;
+        let f2 = fmap2.reshape((b, c, h * w))?.contiguous()?;
+        let volume = (f1.matmul(&f2)? / (c as f64).sqrt())?.reshape((b * h * w, 1, h, w))?;
+        let mut levels = Vec::with_capacity(LEVELS);
+        let mut level = volume;
+        let (mut lh, mut lw) = (h, w);
+        for l in 0..LEVELS {
+            if l > 0 {
+                level = level.avg_pool2d(2)?;
+                (lh, lw) = (lh / 2, lw / 2);
+            }
+            levels.push((level.reshape((b * h * w, lh * lw))?, lh, lw));
+        }
+        Ok(Pyramid { levels, batch: b, h, w })
+    }
+
+    /// Correlation features `[B, 4·81, h, w]` around `coords` (`[B, 2, h, w]`): per level, the
+    /// 9×9 window of bilinear samples (zeros outside) centred at coords / 2^l; channel
+    /// `level·81 + 9·i + j` is offset i − 4 in x and j − 4 in y (torchvision's order).
+    fn lookup(&self, coords: &Tensor) -> Result<Tensor> {
+        const SIDE: usize = 2 * RADIUS + 1;
+        const WIN: usize = SIDE + 1;
+        let (b, h, w) = (self.batch, self.h, self.w);
+        let n = b * h * w;
+        let device = coords.device();
+        let dtype = coords.dtype();
+        // Query coordinates, x then y, per (b, y, x).
+        let c: Vec<f64> = coords.permute((0, 2, 3, 1))?.flatten_all()?.to_dtype(DType::F64)?.to_vec1()?;
+        let mut features = Vec::with_capacity(LEVELS);
+        for (l, (level, lh, lw)) in self.levels.iter().enumerate() {
+            let scale = (1u64 << l) as f64;
+            let mut index = Vec::with_capacity(n * WIN * WIN);
+            let mut valid = Vec::with_capacity(n * WIN * WIN);
+            let mut frac = Vec::with_capacity(n * 2);
+            for q in 0..n {
+                let (cx, cy) = (c[2 * q] / scale, c[2 * q + 1] / scale);
+                let (x0, y0) = (cx.floor(), cy.floor());
+                frac.push(cx - x0);
+                frac.push(cy - y0);
+                for i in 0..WIN {
+                    for j in 0..WIN {
+                        let xx = x0 + i as f64 - RADIUS as f64;
+                        let yy = y0 + j as f64 - RADIUS as f64;
+                        let inside = xx >= 0.0 && yy >= 0.0 && xx < *lw as f64 && yy < *lh as f64;
+                        index.push(if inside { (yy as usize * lw + xx as usize) as u32 } else { 0 });
+                        valid.push(if inside { 1.0f64 } else { 0.0 });
+                    }
+                }
+            }
+            let index = Tensor::from_vec(index, (n, WIN * WIN), device)?;
+            let valid = Tensor::from_vec(valid, (n, WIN, WIN), device)?.to_dtype(dtype)?;
+            let window = level.gather(&index, 1)?.reshape((n, WIN, WIN))?.mul(&valid)?;
+            let frac = Tensor::from_vec(frac, (n, 2), device)?.to_dtype(dtype)?;
+            let fx = frac.narrow(1, 0, 1)?.reshape((n, 1, 1))?;
+            let fy = frac.narrow(1, 1, 1)?.reshape((n, 1, 1))?;
+            let (gx, gy) = ((1.0 - &fx)?, (1.0 - &fy)?);
+            let corner = |di: usize, dj: usize| window.narrow(1, di, SIDE)?.narrow(2, dj, SIDE);
+            let s = (corner(0, 0)?.broadcast_mul(&(&gx * &gy)?)? + corner(1, 0)?.broadcast_mul(&(&fx * &gy)?)?)?
+                .add(&corner(0, 1)?.broadcast_mul(&(&gx * &fy)?)?)?
+                .add(&corner(1, 1)?.broadcast_mul(&(&fx * &fy)?)?)?;
+            features.push(s.reshape((b, h, w, SIDE * SIDE))?);
+        }
+        Tensor::cat(&features, 3)?.permute((0, 3, 1, 2))?.contiguous()
+    }
+}
+
+/// Convex upsampling ×8: each fine pixel is the softmax-weighted mean of the 3×3 coarse
+/// neighbours' flow (×8; zeros outside), the weights from `mask` (`[B, 576, h, w]`).
+fn upsample(flow: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let (b, _, h, w) = flow.dims4()?;
+    let mask = candle_nn::ops::softmax(&mask.reshape(vec![b, 1, 9, 8, 8, h, w])?, 2)?;
+    let padded = (flow * 8.0)?.pad_with_zeros(2, 1, 1)?.pad_with_zeros(3, 1, 1)?;
+    // F.unfold's order: kernel row, then column.
+    let mut taps = Vec::with_capacity(9);
+    for ky in 0..3 {
+        for kx in 0..3 {
+            taps.push(padded.narrow(2, ky, h)?.narrow(3, kx, w)?);
+        }
+    }
+    let taps = Tensor::stack(&taps, 2)?.reshape(vec![b, 2, 9, 1, 1, h, w])?;
+    let up = mask.broadcast_mul(&taps)?.sum(2)?; // [B, 2, 8, 8, h, w]
+    up.permute((0, 1, 4, 2, 5, 3))?.reshape((b, 2, h * 8, w * 8))
+}
+
+/// VBench's per-pair dynamic-degree score (`DynamicDegree.get_score`): the mean of the largest 5%
+/// (`⌊0.05 · H·W⌋`, at least 1) of a flow's magnitudes; `flow` is `[2, H, W]`.
+pub fn top_fraction_magnitude(flow: &Tensor) -> Result<f64> {
+    let f = flow.to_dtype(DType::F64)?;
+    let mags = (f.i(0)?.sqr()? + f.i(1)?.sqr()?)?.sqrt()?.flatten_all()?.to_vec1::<f64>()?;
+    Ok(videval_metrics::vbench_dynamic_degree::top_fraction_mean(&mags, 0.05))
+}
