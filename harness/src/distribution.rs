@@ -17,6 +17,7 @@ use videval_models::encoders::clip::Clip;
 use videval_models::encoders::dino::Dino;
 use videval_models::encoders::i3d::I3d;
 use videval_models::encoders::manifest;
+use videval_models::encoders::raft::Raft;
 use videval_models::encoders::world::WorldEncoder;
 
 use crate::error::{Error, ExitCode, Result};
@@ -161,6 +162,39 @@ pub fn network_aesthetic() -> std::result::Result<&'static (Aesthetic, String), 
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+const RAFT_HOW: &str = "convert princeton-vl's raft-things.pth (as VBench uses it) or torchvision's raft_large state dict with `python3 models/weights/encoder/convert_raft.py raft-things.pth DIR/raft-things`";
+
+static VBENCH_RAFT: std::sync::OnceLock<std::result::Result<(Raft, String), String>> = std::sync::OnceLock::new();
+
+/// RAFT (raft_large / RAFT-things) from the networks folder (`DIR/raft-things`, checked against
+/// its manifest), loaded once per process, with its weights' sha256.
+pub fn network_raft() -> std::result::Result<&'static (Raft, String), String> {
+    VBENCH_RAFT
+        .get_or_init(|| {
+            let (dir, sha) = network_folder("raft-things", "RAFT-things", RAFT_HOW)?;
+            let device = crate::device::default_device().map_err(|e| e.to_string())?;
+            let raft = Raft::load(&dir, &device).map_err(|e| e.lines().next().unwrap_or_default().to_string())?;
+            Ok((raft, sha))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// What a metric's values depend on besides the video and the metric's version: the weights of
+/// the network its frames go through (part of its scores' cache keys); `None` for metrics that
+/// run no network.
+pub fn network_id(reads: videval_metrics::registry::Reads) -> Option<String> {
+    use videval_metrics::registry::{FlowInput, Reads};
+    match reads {
+        Reads::Features(input) => Some(extractor_id(input)),
+        Reads::Flow(FlowInput::VbenchRaft) => Some(match network_raft() {
+            Ok((_, sha)) => format!("raft-things:{sha}"),
+            Err(_) => "raft-things:absent".into(),
+        }),
+        Reads::Window(_) | Reads::WholeClip => None,
+    }
 }
 
 /// What a feature metric's values depend on besides the video: the weights of the extractor

@@ -288,9 +288,9 @@ impl Runner<'_> {
         if let Some(s) = self.plan.suite(&g.unit.suite) {
             for name in &s.metrics {
                 if let Some(m) = registry::lookup(name) {
-                    // A feature metric's value also depends on the extractor's weights.
-                    let key = match m.frame_input() {
-                        Some(input) => score_key(sha, name, m.version(), &crate::distribution::extractor_id(input)),
+                    // A feature or flow metric's value also depends on the network's weights.
+                    let key = match crate::distribution::network_id(m.reads()) {
+                        Some(id) => score_key(sha, name, m.version(), &id),
                         None => score_key(sha, name, m.version(), &()),
                     };
                     out.push(Measure { name: name.clone(), version: m.version(), key, kind: Kind::Metric(m) });
@@ -400,6 +400,7 @@ impl Runner<'_> {
             // A file that cannot be probed fails in score_video with its typed error.
             let bytes = video::probe(path).map_or(0, |i| {
                 scoring::estimated_bytes(i.width, i.height, i.frames, scoring::needs_whole_clip(&needs))
+                    + scoring::network_bytes(&needs, i.width, i.height)
             });
             let reservation = self.memory.reserve(bytes);
             let outcomes = scoring::score_video(path, &needs);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use videval_metrics::analysis::{Accumulator, Window};
 use videval_metrics::preprocess::{self, FrameSampling, Frames};
 use videval_metrics::probes::{self, Expectation, Held};
-use videval_metrics::registry::{FrameInput, Metric, MetricError, Reads};
+use videval_metrics::registry::{FlowInput, FlowPairs, FrameInput, Metric, MetricError, Reads};
 use videval_metrics::{Video, feature_consistency};
 use videval_models::encoders::world::WorldEncoder;
 
@@ -173,6 +173,101 @@ impl FeatureFrames {
     }
 }
 
+/// A flow metric's frame pairs: the frames its recipe samples go through the flow network as they
+/// stream past (the previous sampled frame is all that is held), and each pair's score is kept.
+struct FlowFrames {
+    input: FlowInput,
+    gate: Arc<std::sync::Mutex<()>>,
+    /// Frames seen, sampled or not.
+    seen: usize,
+    previous: Option<candle_core::Tensor>,
+    pairs: Result<FlowPairs, String>,
+}
+
+impl FlowFrames {
+    fn new(input: FlowInput, gate: Arc<std::sync::Mutex<()>>) -> Self {
+        let pairs = match input {
+            FlowInput::VbenchRaft => crate::distribution::network_raft().map(|_| ()),
+        }
+        .map(|()| FlowPairs { width: 0, height: 0, fps: 0.0, frames: 0, scores: Vec::new() });
+        FlowFrames { input, gate, seen: 0, previous: None, pairs }
+    }
+
+    fn push(&mut self, rgb: &[u8], w: u32, h: u32, fps: f64) {
+        let index = self.seen;
+        self.seen += 1;
+        let Ok(pairs) = &mut self.pairs else { return };
+        if index % self.input.interval(fps) != 0 {
+            return;
+        }
+        let result = match self.input {
+            FlowInput::VbenchRaft => Self::vbench_raft(&self.gate, &mut self.previous, rgb, w, h),
+        };
+        match result {
+            Ok(score) => {
+                (pairs.width, pairs.height, pairs.fps) = (w, h, fps);
+                pairs.frames += 1;
+                pairs.scores.extend(score);
+            }
+            Err(e) => self.pairs = Err(e),
+        }
+    }
+
+    /// One sampled frame through RAFT with the previous one: VBench's per-pair score, `None` for
+    /// the first frame.
+    fn vbench_raft(
+        gate: &std::sync::Mutex<()>,
+        previous: &mut Option<candle_core::Tensor>,
+        rgb: &[u8],
+        w: u32,
+        h: u32,
+    ) -> Result<Option<f64>, String> {
+        use videval_models::encoders::raft::{sintel_padding, top_fraction_magnitude};
+        let (raft, _) = crate::distribution::network_raft()?;
+        let padded = |side: u32| {
+            let (a, b) = sintel_padding(side as usize);
+            side as usize + a + b
+        };
+        if padded(w).min(padded(h)) < 128 {
+            return Err(format!(
+                "needs frames of at least 121 px a side for RAFT (padded to 128); this video is {w}×{h}"
+            ));
+        }
+        let shape = (1, h as usize, w as usize, 3);
+        let frame = candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
+            .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
+            .map_err(|e| e.to_string())?;
+        let score = match previous.take() {
+            Some(before) => {
+                let _one_at_a_time = gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let flow = raft.vbench_flow(&before, &frame).map_err(|e| e.to_string())?;
+                Some(top_fraction_magnitude(&flow.squeeze(0).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        *previous = Some(frame);
+        Ok(score)
+    }
+
+    fn finish(self) -> Result<FlowPairs, String> {
+        self.pairs
+    }
+}
+
+/// Bytes the networks that `needs` run hold at their peak on a `width × height` video, beyond
+/// [`estimated_bytes`]: RAFT's correlation pyramid and its encoders' activations.
+pub fn network_bytes(needs: &[Need<'_>], width: u32, height: u32) -> u64 {
+    let raft = needs.iter().any(|n| matches!(n, Need::Metric(m) if m.reads() == Reads::Flow(FlowInput::VbenchRaft)));
+    if raft {
+        let (w, h) = (width as usize, height as usize);
+        // The pyramid, plus the feature encoder's widest activations (64 channels at half size
+        // for two frames, a few at a time: ~128 bytes a pixel).
+        videval_models::encoders::raft::Raft::volume_bytes(h, w) + 128 * (w * h) as u64
+    } else {
+        0
+    }
+}
+
 /// Bytes one video's scoring holds at its peak, estimated from its frame size: the window and
 /// the decoder's reference and threaded frames when streaming, every frame when a whole-clip
 /// consumer is asked for. What [`MemoryBudget`] reserves before a video is scored.
@@ -261,13 +356,20 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         })
         .collect();
     let mut features: BTreeMap<FrameInput, FeatureFrames> = BTreeMap::new();
+    let mut flows: BTreeMap<FlowInput, FlowFrames> = BTreeMap::new();
     let gate = Arc::new(std::sync::Mutex::new(()));
     let whole_clip = needs_whole_clip(needs);
     for n in needs {
-        if let Need::Metric(m) = n
-            && let Reads::Features(input) = m.reads()
-        {
-            features.entry(input).or_insert_with(|| FeatureFrames::new(input, Arc::clone(&gate)));
+        if let Need::Metric(m) = n {
+            match m.reads() {
+                Reads::Features(input) => {
+                    features.entry(input).or_insert_with(|| FeatureFrames::new(input, Arc::clone(&gate)));
+                }
+                Reads::Flow(input) => {
+                    flows.entry(input).or_insert_with(|| FlowFrames::new(input, Arc::clone(&gate)));
+                }
+                Reads::Window(_) | Reads::WholeClip => {}
+            }
         }
     }
 
@@ -284,9 +386,15 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         let frame = Arc::new(frame.to_vec());
         let for_window = Arc::clone(&frame);
         let mut collectors: Vec<&mut FeatureFrames> = features.values_mut().collect();
+        let mut flow_collectors: Vec<&mut FlowFrames> = flows.values_mut().collect();
         let (window, accumulators, bad_window) = (&mut window, &mut accumulators, &mut bad_window);
         rayon::join(
-            || collectors.par_iter_mut().for_each(|f| f.push(&frame, head.width, head.height)),
+            || {
+                rayon::join(
+                    || collectors.par_iter_mut().for_each(|f| f.push(&frame, head.width, head.height)),
+                    || flow_collectors.par_iter_mut().for_each(|f| f.push(&frame, head.width, head.height, head.fps)),
+                )
+            },
             || {
                 let w = match window {
                     Some(w) => w,
@@ -321,24 +429,39 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
 
     let embedded: BTreeMap<FrameInput, Result<Vec<Vec<f64>>, String>> =
         features.into_iter().map(|(k, f)| (k, f.finish())).collect();
+    let flowed: BTreeMap<FlowInput, Result<FlowPairs, String>> =
+        flows.into_iter().map(|(k, f)| (k, f.finish())).collect();
     let mut out = Vec::with_capacity(needs.len());
     for (n, acc) in needs.iter().zip(&mut accumulators) {
+        let plain = |r: Result<f64, Failure>| r.map(|value| Value { value, detail: None });
         let outcome = match n {
             Need::Metric(m) => match (m.reads(), acc.take()) {
-                (Reads::Window(_), Some(acc)) => acc.finish(&window).and_then(|v| m.check(v)).map_err(Failure::from),
-                (Reads::Features(input), _) => match embedded.get(&input) {
+                (Reads::Window(_), Some(acc)) => {
+                    plain(acc.finish(&window).and_then(|v| m.check(v)).map_err(Failure::from))
+                }
+                (Reads::Features(input), _) => plain(match embedded.get(&input) {
                     Some(Ok(feats)) => m.measure_features(feats).map_err(Failure::from),
                     // A network the user has not given: not measurable here, not a failure.
                     Some(Err(e)) if e.starts_with("needs ") => Err(Failure::NotApplicable(e.clone())),
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no frame features were collected".into())),
+                }),
+                (Reads::Flow(input), _) => match flowed.get(&input) {
+                    // The per-pair scores say why a clip scored as it did.
+                    Some(Ok(pairs)) => m
+                        .measure_flow(pairs)
+                        .map_err(Failure::from)
+                        .map(|value| Value { value, detail: Some(flow_detail(input, pairs)) }),
+                    // No weights, or frames too small for the network: not measurable here.
+                    Some(Err(e)) if e.starts_with("needs ") => Err(Failure::NotApplicable(e.clone())),
+                    Some(Err(e)) => Err(Failure::Error(e.clone())),
+                    None => Err(Failure::Error("no flow was collected".into())),
                 },
-                _ => match &video {
+                _ => plain(match &video {
                     Some(v) => m.measure(v).map_err(Failure::from),
                     None => Err(Failure::Error(format!("{} was not given the whole clip", m.id()))),
-                },
-            }
-            .map(|value| Value { value, detail: None }),
+                }),
+            },
             Need::Probes(expectations, held) => match (&video, held) {
                 (_, Err(e)) => Err(Failure::Error(format!("conditioning input: {e}"))),
                 (Some(v), Ok(held)) => check_probes(v, expectations, *held),
@@ -348,6 +471,12 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         out.push(outcome);
     }
     Ok(out)
+}
+
+/// A flow metric's per-pair scores in words.
+fn flow_detail(input: FlowInput, pairs: &FlowPairs) -> String {
+    let scores: Vec<String> = pairs.scores.iter().map(f64::to_string).collect();
+    format!("{} frames sampled; per pair ({}): {}", pairs.frames, input.pair_score(), scores.join(", "))
 }
 
 /// Checks every expectation against the clip: the fraction of the measurable checks that pass,

@@ -77,7 +77,7 @@ pub const DIMENSIONS: [Dimension; 16] = [
         None,
         "needs AMT-S frame interpolation, not in videval yet",
     ),
-    dim("dynamic_degree", true, 0.0, 1.0, 0.5, VideoMean, None, "needs RAFT optical flow, not in videval yet"),
+    dim("dynamic_degree", true, 0.0, 1.0, 0.5, VideoMean, Some("vbench_dynamic_degree"), ""),
     dim("aesthetic_quality", true, 0.0, 1.0, 1.0, VideoMean, Some("vbench_aesthetic_quality"), ""),
     dim("imaging_quality", true, 0.0, 1.0, 1.0, VideoMean, None, "needs MUSIQ (SPAQ), not in videval yet"),
     dim("object_class", false, 0.0, 1.0, 1.0, VideoMean, None, "needs GRiT object detection"),

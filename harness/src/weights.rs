@@ -78,11 +78,11 @@ pub const NETWORKS: &[Network] = &[
     },
     Network {
         id: "raft-things",
-        name: "RAFT optical flow, FlyingThings checkpoint (torchvision / princeton-vl)",
-        used_by: &["VBench dynamic_degree"],
+        name: "RAFT optical flow, FlyingThings checkpoint (princeton-vl raft-things.pth, torchvision raft_large)",
+        used_by: &["vbench_dynamic_degree (VBench dynamic_degree)"],
         files: &["model.safetensors"],
-        how: "not in videval yet (issue 20)",
-        implemented: false,
+        how: "python3 models/weights/encoder/convert_raft.py raft-things.pth DIR/raft-things (princeton-vl/RAFT's checkpoint, as VBench uses it, or a torchvision raft_large state dict such as raft_large_C_T_V2; needs torch; registers the manifest)",
+        implemented: true,
     },
     Network {
         id: "amt-s",

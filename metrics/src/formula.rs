@@ -18,3 +18,28 @@ pub fn uniform(seed: u64, k: u64) -> f64 {
 pub fn fnv1a(name: &str) -> u64 {
     name.bytes().fold(0xCBF2_9CE4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
 }
+
+/// A network parameter from the formula of `models/tests/golden/encoders_golden.py`
+/// (`formula_value`), by its state-dict name: He-uniform `u · √(6 / fan_in)` for tensors of two or
+/// more dimensions, `1 + 0.1·u` for 1-D weights, `0.1·u` for biases and running means,
+/// `1 + 0.5·u` for running variances, `u` for a class embedding, 2.6592 for a logit scale.
+pub fn parameter(name: &str, dims: &[usize]) -> Vec<f64> {
+    let n: usize = dims.iter().product();
+    let seed = fnv1a(name);
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let fan_in: usize = dims.iter().skip(1).product();
+    (0..n as u64)
+        .map(|k| {
+            let u = uniform(seed, k);
+            match last {
+                "logit_scale" => 2.6592,
+                "class_embedding" => u,
+                "running_mean" => 0.1 * u,
+                "running_var" => 1.0 + 0.5 * u,
+                "bias" => 0.1 * u,
+                _ if dims.len() >= 2 => u * (6.0 / fan_in as f64).sqrt(),
+                _ => 1.0 + 0.1 * u,
+            }
+        })
+        .collect()
+}

@@ -58,6 +58,13 @@ pub enum FlowInput {
 }
 
 impl FlowInput {
+    /// What each pair's score is, for reports.
+    pub fn pair_score(&self) -> &'static str {
+        match self {
+            FlowInput::VbenchRaft => "mean of the largest 5% of RAFT flow magnitudes over the padded frame, px",
+        }
+    }
+
     /// Every how many frames one is sampled, at `fps`.
     pub fn interval(&self, fps: f64) -> usize {
         match self {

@@ -15,25 +15,7 @@ use videval_metrics::formula::{fnv1a, uniform};
 
 /// encoders_golden.py's `formula_value`.
 fn formula_value(name: &str, dims: &[usize]) -> Vec<f64> {
-    let n: usize = dims.iter().product();
-    let seed = fnv1a(name);
-    let last = name.rsplit('.').next().unwrap_or(name);
-    let fan_in: usize = dims.iter().skip(1).product();
-    (0..n as u64)
-        .map(|k| {
-            let u = uniform(seed, k);
-            let v = match last {
-                "logit_scale" => 2.6592,
-                "class_embedding" => u,
-                "running_mean" => 0.1 * u,
-                "running_var" => 1.0 + 0.5 * u,
-                "bias" => 0.1 * u,
-                _ if dims.len() >= 2 => u * (6.0 / fan_in as f64).sqrt(),
-                _ => 1.0 + 0.1 * u,
-            };
-            v
-        })
-        .collect()
+    videval_metrics::formula::parameter(name, dims)
 }
 
 fn formula_input(name: &str, dims: &[usize]) -> Tensor {

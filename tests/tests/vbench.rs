@@ -85,7 +85,7 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     let o = sb.run(&[
         "run",
         "--suite",
-        "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml,suites/vbench_background_consistency.yaml,suites/vbench_aesthetic_quality.yaml",
+        "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml,suites/vbench_background_consistency.yaml,suites/vbench_aesthetic_quality.yaml,suites/vbench_dynamic_degree.yaml",
         "--model",
         "dir:videos",
         "--out",
@@ -216,4 +216,127 @@ fn videval_matches_vbenchs_own_scoring_code() {
     assert_eq!(c, 0, "not measurable is not an error: {none}");
     let why = none["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
     assert!(why.starts_with("needs CLIP ViT-L/14 + LAION aesthetic head weights"), "{none}");
+}
+
+/// RAFT (`raft_large`) with the formula weights both sides use (`metrics::formula::parameter`, as
+/// `tests/tests/golden/vbench_parity.py` fills torchvision's model before renaming it for VBench;
+/// the flow head's output convolution × 1/32, which keeps the flow on the frame: the plain formula
+/// sends it hundreds of pixels off, where 20 updates amplify float32 rounding to 0.4%), written as
+/// `dir/model.safetensors` with its manifest: about 21 MB, so made here, not committed.
+fn write_formula_raft(dir: &std::path::Path) {
+    use candle_core::{DType, Device, Shape, Tensor};
+    use candle_nn::var_builder::SimpleBackend;
+    use std::sync::{Arc, Mutex};
+    type Made = Arc<Mutex<Vec<(String, Tensor)>>>;
+    struct Formula(Made);
+    impl SimpleBackend for Formula {
+        fn get(
+            &self,
+            s: Shape,
+            name: &str,
+            _: candle_nn::Init,
+            dtype: DType,
+            dev: &Device,
+        ) -> candle_core::Result<Tensor> {
+            let mut values = videval_metrics::formula::parameter(name, s.dims());
+            if name.starts_with("update_block.flow_head.conv2.") {
+                values.iter_mut().for_each(|v| *v /= 32.0);
+            }
+            let t = Tensor::from_vec(values, s, dev)?.to_dtype(DType::F32)?;
+            self.0.lock().unwrap().push((name.to_string(), t.clone()));
+            t.to_dtype(dtype)
+        }
+        fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+            candle_core::bail!("{name}: shape unknown to the formula backend")
+        }
+        fn contains_tensor(&self, _: &str) -> bool {
+            true
+        }
+    }
+    let made: Made = Arc::default();
+    let vb = candle_nn::VarBuilder::from_backend(Box::new(Formula(Arc::clone(&made))), DType::F32, Device::Cpu);
+    videval_models::encoders::raft::Raft::new(vb).unwrap();
+    let tensors: std::collections::HashMap<String, Tensor> = made.lock().unwrap().drain(..).collect();
+    assert_eq!(tensors.len(), 154, "raft_large's float parameters and buffers");
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join("model.safetensors");
+    candle_core::safetensors::save(&tensors, &file).unwrap();
+    let (sha256, bytes) = videval_models::encoders::manifest::sha256_file(&file).unwrap();
+    let manifest = json!({"schema": "videval/weights-manifest/v1", "entries": [{"name": "raft-things", "dir": ".",
+        "files": [{"path": "model.safetensors", "sha256": sha256, "bytes": bytes}],
+        "source": "formula weights (tests/tests/vbench.rs)", "licence": "test fixture", "obtain": "made by the test"}]});
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+}
+
+/// VBench's dynamic degree against VBench's own code (`vbench.dynamic_degree.DynamicDegree`, its
+/// princeton-vl RAFT in float32 with the formula weights, goldens by
+/// `tests/tests/golden/vbench_parity.py`) on committed videos of at least 128 px a side, one of
+/// them at 24 fps (every third frame sampled, padded unevenly: 170 × 130): every pair's score
+/// within 1e-4 relative, the same sampled pairs, and every per-video verdict and the dimension
+/// score equal. Formula weights move every pair past the threshold (about 13 px against 3), so
+/// every verdict is "dynamic": the per-pair scores carry the comparison (the thresholds and
+/// rounding are tested in the metric's own file).
+#[test]
+fn vbench_dynamic_degree_matches_vbenchs_own_code() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vbench");
+    let golden: Value = serde_json::from_slice(&std::fs::read(fixtures.join("vbench_parity.json")).unwrap()).unwrap();
+    let golden = &golden["dynamic_degree"];
+    let sb = Sandbox::new();
+    write_formula_raft(&sb.join("nets/raft-things"));
+    let prompts = ["a red ball rolls on the floor", "a quiet street, still camera", "waves on a beach"];
+    let info: Vec<Value> = prompts.iter().map(|p| json!({"prompt_en": p, "dimension": ["dynamic_degree"]})).collect();
+    sb.write("info.json", &serde_json::to_string(&info).unwrap());
+    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "1"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let videos = format!("dir:{}", fixtures.join("flow").display());
+    let nets = sb.join("nets").display().to_string();
+    let args = ["run", "--suite", "suites/vbench_dynamic_degree.yaml", "--model", &videos, "--weights", &nets];
+    let o = sb.run(&[&args[..], &["--out", "runs/d"]].concat());
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: Value = serde_json::from_slice(&sb.read("runs/d/results.json")).unwrap();
+    let mut worst: f64 = 0.0;
+    let samples = r["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3);
+    for s in samples {
+        let file = format!("{}-{}.mp4", s["prompt"].as_str().unwrap(), s["seed_idx"]);
+        let got = s["metrics"]["vbench_dynamic_degree"].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
+        assert_eq!(got, golden["videos"][&file].as_f64().unwrap(), "{file}");
+        let detail = s["details"]["vbench_dynamic_degree"].as_str().unwrap();
+        let ours: Vec<f64> = detail.rsplit("): ").next().unwrap().split(", ").map(|v| v.parse().unwrap()).collect();
+        let want: Vec<f64> =
+            golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(ours.len(), want.len(), "{file}: pairs sampled ({detail})");
+        for (a, b) in ours.iter().zip(&want) {
+            let rel = (a - b).abs() / b.abs();
+            assert!(rel <= 1e-4, "{file}: pair score {a}, VBench {b}");
+            worst = worst.max(rel);
+        }
+    }
+    eprintln!("dynamic degree: largest relative pair-score difference from VBench's own code {worst:.2e}");
+    let dim = r["vbench"]["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["dimension"] == "dynamic_degree")
+        .unwrap()
+        .clone();
+    assert_eq!(dim["raw"]["value"].as_f64(), golden["score"].as_f64(), "{dim}");
+    assert_eq!(dim["weight"].as_f64(), Some(0.5), "{dim}");
+
+    // Listed as present; without it the metric is not measurable and says what it needs.
+    let (c, listed) = sb.run_json(&["weights", "list", "--weights", &nets]);
+    assert_eq!(c, 0, "{listed}");
+    let row = listed.as_array().unwrap().iter().find(|r| r["id"] == "raft-things").unwrap().clone();
+    assert_eq!((row["status"].as_str(), row["implemented"].as_bool()), (Some("present"), Some(true)), "{row}");
+    let file = fixtures.join("flow/waves on a beach-0.mp4").display().to_string();
+    let (c, none) = sb.run_json(&["video", "score", &file, "--metrics", "vbench_dynamic_degree"]);
+    assert_eq!(c, 0, "not measurable is not an error: {none}");
+    let why = none["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
+    assert!(why.starts_with("needs RAFT-things weights"), "{none}");
+    // Frames too small for RAFT's pyramid are not measurable either.
+    let small = fixtures.join("videos/waves on a beach-0.mp4").display().to_string();
+    let (c, tiny) = sb.run_json(&["video", "score", &small, "--metrics", "vbench_dynamic_degree", "--weights", &nets]);
+    assert_eq!(c, 0, "{tiny}");
+    let why = tiny["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
+    assert!(why.starts_with("needs frames of at least 121 px"), "{tiny}");
 }

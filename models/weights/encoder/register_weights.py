@@ -19,6 +19,7 @@ FILES = {
     "i3d-400": ["model.safetensors"],
     "clip": ["config.json", "model.safetensors", "tokenizer.json"],
     "dino-vitb16": ["model.safetensors"],
+    "raft-things": ["model.safetensors"],
     "clip-vit-l-14-laion": ["config.json", "model.safetensors", "aesthetic_head.safetensors"],
 }
 

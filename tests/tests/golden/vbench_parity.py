@@ -57,7 +57,8 @@ CLIP = {
 }
 # The small OpenAI CLIP of the aesthetic predictor (OpenAI's tower has width / 64 heads).
 AESTHETIC = {"width": 128, "layers": 1, "patch": 14, "projection": 16}
-DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality"]
+DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
+              "dynamic_degree"]
 
 
 def manifest(folder, name, files):
@@ -89,10 +90,17 @@ def main():
         scores.update(dino_clip(a, video_list))
     if "aesthetic_quality" in only:
         scores["aesthetic_quality"] = aesthetic(a, video_list)
+    pairs = {}
+    if "dynamic_degree" in only:
+        flow = os.path.join(a.fixtures, "flow")
+        flow_list = sorted(os.path.join(flow, f) for f in os.listdir(flow) if f.endswith(".mp4"))
+        scores["dynamic_degree"], pairs = dynamic_degree(flow_list)
     for name in only:
         score, per_video = scores[name]
         out[name] = {"score": float(score),
                      "videos": {os.path.basename(v["video_path"]): float(v["video_results"]) for v in per_video}}
+        if name in pairs:
+            out[name]["pairs"] = pairs[name]
     with open(golden, "w") as f:
         json.dump(out, f, indent=1)
     print(json.dumps({k: v["score"] for k, v in out.items() if isinstance(v, dict)}))
@@ -169,6 +177,63 @@ def dino_clip(a, video_list):
             "subject_consistency": subject_consistency(dino, video_list, "cpu", False),
             "background_consistency": background_consistency(HfClip(), None, video_list, "cpu", False),
         }
+
+
+FLOW_HEAD_OUT = "update_block.flow_head.conv2."
+
+
+def dynamic_degree(video_list):
+    """VBench's own DynamicDegree (its princeton-vl RAFT, float32, CPU) with torchvision raft_large
+    formula weights (the flow head's output convolution × 1/32) renamed to princeton-vl's names by convert_raft.princeton_names (so the
+    converter's mapping is tested too); every pair's score (`get_score`) is recorded as well.
+    The weights are not committed (about 21 MB): the Rust test makes the same ones from the
+    formula."""
+    import tempfile
+
+    from convert_raft import princeton_names
+    from easydict import EasyDict
+    from torchvision.models.optical_flow import raft_large
+    from vbench.dynamic_degree import DynamicDegree, dynamic_degree as vbench_dynamic_degree
+
+    tv = raft_large(weights=None, progress=False).double().eval()
+    fill(tv)
+    # The plain formula drives the flow hundreds of pixels off the frame, where 20 updates
+    # amplify float32 rounding (scores 0.4% apart between float32 and float64): the flow head's
+    # last convolution scaled by 1/32 (exact) keeps it on the frame and the comparison well posed.
+    with torch.no_grad():
+        for n, p in tv.named_parameters():
+            if n.startswith(FLOW_HEAD_OUT):
+                p.mul_(1.0 / 32.0)
+    names = princeton_names({k for k in tv.state_dict() if not k.endswith("num_batches_tracked")})
+    state = {"module." + names[k]: v.float() for k, v in tv.state_dict().items() if k in names}
+    # princeton-vl registers each strided block's batch norm twice (norm3 and downsample.1).
+    state.update({k.replace(".downsample.1.", ".norm3."): v for k, v in state.items() if ".downsample.1." in k})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "raft-things.pth")
+        torch.save(state, path)
+        args = EasyDict({"model": path, "small": False, "mixed_precision": False, "alternate_corr": False})
+        dynamic = DynamicDegree(args, "cpu")
+    pairs, current = {}, []
+    score = dynamic.get_score
+
+    def recorded(img, flo):
+        s = score(img, flo)
+        current.append(s)
+        return s
+
+    dynamic.get_score = recorded
+    infer = dynamic.infer
+
+    def per_video(path, *rest, **kw):
+        current.clear()
+        out = infer(path, *rest, **kw)
+        pairs[os.path.basename(path)] = {"pairs": list(current), "threshold": dynamic.params["thres"],
+                                         "count_num": dynamic.params["count_num"]}
+        return out
+
+    dynamic.infer = per_video
+    result = vbench_dynamic_degree(dynamic, video_list)
+    return result, {"dynamic_degree": pairs}
 
 
 if __name__ == "__main__":
