@@ -184,19 +184,42 @@ impl SimpleBackend for Recorder {
     }
 }
 
-#[test]
-fn the_i3d_converter_expects_exactly_the_tensors_the_port_reads() {
+/// The tensor names a model reads, sorted.
+fn names_read(build: impl FnOnce(VarBuilder<'static>)) -> Vec<String> {
     let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let vb = VarBuilder::from_backend(Box::new(Recorder(names.clone())), DType::F32, Device::Cpu);
-    I3d::new(vb, 400).unwrap();
+    build(VarBuilder::from_backend(Box::new(Recorder(names.clone())), DType::F32, Device::Cpu));
     let mut read: Vec<String> = names.lock().unwrap().clone();
     read.sort();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/weights/encoder/convert_i3d.py");
-    let out = std::process::Command::new("python3").args([script, "--expected-names"]).output().unwrap();
+    read
+}
+
+/// The names a converter script (`models/weights/encoder/<script>`) writes, by `--expected-names`.
+fn converter_names(script: &str) -> Vec<String> {
+    let script = format!("{}/weights/encoder/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3").args([&script, "--expected-names"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let expected: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn the_i3d_converter_expects_exactly_the_tensors_the_port_reads() {
+    let read = names_read(|vb| drop(I3d::new(vb, 400).unwrap()));
     assert_eq!(read.len(), 287);
-    assert_eq!(read, expected);
+    assert_eq!(read, converter_names("convert_i3d.py"));
+}
+
+/// convert_raft.py writes exactly what the port reads, which are torchvision's `raft_large` names
+/// (the golden script listed them from torchvision's state dict).
+#[test]
+fn the_raft_converter_expects_exactly_the_tensors_the_port_reads() {
+    use videval_models::encoders::raft::Raft;
+    let read = names_read(|vb| drop(Raft::new(vb).unwrap()));
+    assert_eq!(read.len(), 154);
+    assert_eq!(read, converter_names("convert_raft.py"));
+    let mut torchvision: Vec<String> =
+        golden("raft")["parameters"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap().to_string()).collect();
+    torchvision.sort();
+    assert_eq!(read, torchvision);
 }
 
 /// DINO's ViT against facebookresearch/dino's `VisionTransformer` (tests/golden/dino.json, from
