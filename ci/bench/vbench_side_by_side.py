@@ -4,15 +4,19 @@
     pip install vbench==0.1.5 --no-deps; pip install torch torchvision transformers decord \
         opencv-python-headless openai-clip tqdm "setuptools<70"
     python3 ci/bench/vbench_side_by_side.py --dino PATH/TO/dino --videval target/release/videval WORK
+    python3 ci/bench/vbench_side_by_side.py --dimensions dynamic_degree WORK   # no DINO needed
 
 Not part of the tests (it takes minutes and needs torch). It writes, under WORK:
   * videos/{prompt}-{i}.mp4: H.264 clips from ffmpeg's test sources (--size, --frames, 8 fps);
   * nets/: full-size networks with the same random weights for both sides — DINO ViT-B/16
     (facebookresearch/dino's VisionTransformer, converted by convert_dino.py), CLIP ViT-B/32 (a
     Hugging Face CLIPModel) and OpenAI CLIP ViT-L/14 with a 768 → 1 head (converted by
-    convert_aesthetic.py);
+    convert_aesthetic.py), RAFT raft_large (torchvision's initialisation, converted by
+    convert_raft.py; VBench's own princeton-vl RAFT gets the same weights under its names) — only
+    the networks the chosen dimensions need;
 Then it times VBench 0.1.5's functions (temporal_flickering, subject_consistency,
-background_consistency, laion_aesthetic; networks already loaded, torch with --threads threads)
+background_consistency, laion_aesthetic, DynamicDegree.infer over the videos; networks already
+loaded, torch with --threads threads)
 and `videval run` on the imported suite of each dimension from a fresh store (process start,
 plan, network loading and report included), then all four dimensions in one `videval run` (each
 video decoded once), and prints each side's time, the ratio and the largest score difference.
@@ -32,7 +36,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "models", "weights", "encoder"))
 from register_weights import register  # noqa: E402
 
-DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality"]
+DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
+              "dynamic_degree"]
 SOURCES = ["testsrc2", "mandelbrot", "life=mold=10:ratio=0.5", "cellauto=rule=110"]
 PROMPTS = ["a test card pans", "a fractal zooms in", "cells grow and die", "an automaton unrolls"]
 
@@ -50,50 +55,74 @@ def make_videos(out, size, frames):
                             "-crf", "23", path], check=True)
 
 
-def make_nets(a, nets):
+def make_nets(a, nets, dims):
     torch.manual_seed(0)
-    sys.path.insert(0, a.dino)
-    from functools import partial
+    models = {}
+    if "subject_consistency" in dims:
+        sys.path.insert(0, a.dino)
+        from functools import partial
 
-    from vision_transformer import VisionTransformer
+        from vision_transformer import VisionTransformer
 
-    dino = VisionTransformer(patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4, qkv_bias=True,
-                             norm_layer=partial(torch.nn.LayerNorm, eps=1e-6)).eval()
-    ckpt = os.path.join(a.work, "dino.pth")
-    torch.save(dino.state_dict(), ckpt)
-    subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_dino.py"), ckpt,
-                    os.path.join(nets, "dino-vitb16")], check=True)
+        dino = VisionTransformer(patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4, qkv_bias=True,
+                                 norm_layer=partial(torch.nn.LayerNorm, eps=1e-6)).eval()
+        ckpt = os.path.join(a.work, "dino.pth")
+        torch.save(dino.state_dict(), ckpt)
+        subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_dino.py"), ckpt,
+                        os.path.join(nets, "dino-vitb16")], check=True)
+        models["dino"] = dino
 
-    from transformers import CLIPConfig, CLIPModel
+    if "background_consistency" in dims:
+        from transformers import CLIPConfig, CLIPModel
 
-    clip = CLIPModel(CLIPConfig()).eval()  # ViT-B/32 sizes
-    clip_dir = os.path.join(nets, "clip")
-    os.makedirs(clip_dir, exist_ok=True)
-    from convert_i3d import write_safetensors
+        clip = CLIPModel(CLIPConfig()).eval()  # ViT-B/32 sizes
+        clip_dir = os.path.join(nets, "clip")
+        os.makedirs(clip_dir, exist_ok=True)
+        from convert_i3d import write_safetensors
 
-    state = {k: (v.reshape(()) if k == "logit_scale" else v).numpy() for k, v in clip.state_dict().items()
-             if not k.endswith("position_ids")}
-    write_safetensors(state, os.path.join(clip_dir, "model.safetensors"))
-    with open(os.path.join(clip_dir, "config.json"), "w") as f:
-        json.dump(clip.config.to_dict(), f)
-    shutil.copy(os.path.join(ROOT, "models/tests/golden/tokenizer-wordlevel.json"), os.path.join(clip_dir, "tokenizer.json"))
-    register(clip_dir, "clip", "random weights (ci/bench/vbench_side_by_side.py)", "benchmark")
+        state = {k: (v.reshape(()) if k == "logit_scale" else v).numpy() for k, v in clip.state_dict().items()
+                 if not k.endswith("position_ids")}
+        write_safetensors(state, os.path.join(clip_dir, "model.safetensors"))
+        with open(os.path.join(clip_dir, "config.json"), "w") as f:
+            json.dump(clip.config.to_dict(), f)
+        shutil.copy(os.path.join(ROOT, "models/tests/golden/tokenizer-wordlevel.json"),
+                    os.path.join(clip_dir, "tokenizer.json"))
+        register(clip_dir, "clip", "random weights (ci/bench/vbench_side_by_side.py)", "benchmark")
+        models["clip"] = clip
 
-    from clip.model import CLIP
+    if "aesthetic_quality" in dims:
+        from clip.model import CLIP
 
-    big = CLIP(embed_dim=768, image_resolution=224, vision_layers=24, vision_width=1024, vision_patch_size=14,
-               context_length=77, vocab_size=49408, transformer_width=768, transformer_heads=12,
-               transformer_layers=12).eval()
-    head = torch.nn.Linear(768, 1).eval()
-    torch.save({k: v for k, v in big.state_dict().items() if k.startswith("visual.")}, os.path.join(a.work, "l14.pt"))
-    torch.save(head.state_dict(), os.path.join(a.work, "head.pth"))
-    subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_aesthetic.py"), "--clip",
-                    os.path.join(a.work, "l14.pt"), "--head", os.path.join(a.work, "head.pth"),
-                    os.path.join(nets, "clip-vit-l-14-laion")], check=True)
-    return dino, clip, big, head
+        big = CLIP(embed_dim=768, image_resolution=224, vision_layers=24, vision_width=1024, vision_patch_size=14,
+                   context_length=77, vocab_size=49408, transformer_width=768, transformer_heads=12,
+                   transformer_layers=12).eval()
+        head = torch.nn.Linear(768, 1).eval()
+        torch.save({k: v for k, v in big.state_dict().items() if k.startswith("visual.")},
+                   os.path.join(a.work, "l14.pt"))
+        torch.save(head.state_dict(), os.path.join(a.work, "head.pth"))
+        subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_aesthetic.py"), "--clip",
+                        os.path.join(a.work, "l14.pt"), "--head", os.path.join(a.work, "head.pth"),
+                        os.path.join(nets, "clip-vit-l-14-laion")], check=True)
+        models["big"], models["head"] = big, head
+
+    if "dynamic_degree" in dims:
+        from convert_raft import princeton_names
+        from torchvision.models.optical_flow import raft_large
+
+        tv = raft_large(weights=None, progress=False).eval()
+        ckpt = os.path.join(a.work, "raft_large.pth")
+        torch.save(tv.state_dict(), ckpt)
+        subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_raft.py"), ckpt,
+                        os.path.join(nets, "raft-things")], check=True)
+        names = princeton_names({k for k in tv.state_dict() if not k.endswith("num_batches_tracked")})
+        state = {"module." + names[k]: v for k, v in tv.state_dict().items() if k in names}
+        state.update({k.replace(".downsample.1.", ".norm3."): v for k, v in state.items() if ".downsample.1." in k})
+        models["raft"] = os.path.join(a.work, "raft-things.pth")
+        torch.save(state, models["raft"])
+    return models
 
 
-def vbench_side(dims, video_list, dino, clip, big, head):
+def vbench_side(dims, video_list, m):
     from vbench.aesthetic_quality import laion_aesthetic
     from vbench.background_consistency import background_consistency
     from vbench.subject_consistency import subject_consistency
@@ -101,13 +130,24 @@ def vbench_side(dims, video_list, dino, clip, big, head):
 
     class HfClip:
         def encode_image(self, images):
-            return clip.visual_projection(clip.vision_model(pixel_values=images).pooler_output)
+            return m["clip"].visual_projection(m["clip"].vision_model(pixel_values=images).pooler_output)
+
+    if "dynamic_degree" in dims:
+        from easydict import EasyDict
+        from vbench.dynamic_degree import DynamicDegree, dynamic_degree
+
+        args = EasyDict({"model": m["raft"], "small": False, "mixed_precision": False, "alternate_corr": False})
+        raft = DynamicDegree(args, "cpu")  # loaded before the clock starts, as the others are
+
+    def dynamic():
+        return dynamic_degree(raft, video_list)
 
     run = {
         "temporal_flickering": lambda: temporal_flickering(video_list),
-        "subject_consistency": lambda: subject_consistency(dino, video_list, "cpu", False),
+        "subject_consistency": lambda: subject_consistency(m["dino"], video_list, "cpu", False),
         "background_consistency": lambda: background_consistency(HfClip(), None, video_list, "cpu", False),
-        "aesthetic_quality": lambda: laion_aesthetic(head, big, video_list, "cpu"),
+        "aesthetic_quality": lambda: laion_aesthetic(m["head"], m["big"], video_list, "cpu"),
+        "dynamic_degree": dynamic,
     }
     out = {}
     with torch.no_grad():
@@ -146,7 +186,7 @@ def videval_side(a, dims):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dino", required=True, help="a checkout of facebookresearch/dino")
+    ap.add_argument("--dino", help="a checkout of facebookresearch/dino (for subject_consistency)")
     ap.add_argument("--videval", default=os.path.join(ROOT, "target", "release", "videval"))
     ap.add_argument("--size", default="512x288")
     ap.add_argument("--frames", type=int, default=17)
@@ -160,9 +200,11 @@ def main():
     videos = os.path.join(a.work, "videos")
     make_videos(videos, a.size, a.frames)
     nets = os.path.join(a.work, "nets")
-    models = make_nets(a, nets)
+    if "subject_consistency" in dims and not a.dino:
+        sys.exit("subject_consistency needs --dino (a checkout of facebookresearch/dino)")
+    models = make_nets(a, nets, dims)
     video_list = sorted(os.path.join(videos, f) for f in os.listdir(videos))
-    ref = vbench_side(dims, video_list, *models)
+    ref = vbench_side(dims, video_list, models)
     ours = videval_side(a, dims)
     print(f"{len(video_list)} videos {a.size} x {a.frames} frames; torch {torch.__version__}, {a.threads} threads")
     print(f"{'dimension':<24} {'VBench s':>9} {'videval s':>10} {'speed':>7} {'|score diff|':>13}")

@@ -753,6 +753,11 @@ pub enum SuitesCommand {
         /// Samples per prompt (VBench samples 5).
         #[arg(long, default_value_t = 5)]
         samples: u32,
+        /// Score temporal flickering as VBench's static-filter protocol does: every video also
+        /// gets `vbench_static` (RAFT-things weights under --weights), and the dimension takes the
+        /// first 5 static videos of each prompt (sample more, e.g. --samples 25).
+        #[arg(long)]
+        static_filter: bool,
         #[arg(long)]
         json: bool,
     },
@@ -909,8 +914,8 @@ fn suite_files(path: &Path) -> Result<Vec<String>> {
 
 fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     match cmd {
-        SuitesCommand::Import { format: ImportFormat::Vbench, file, out, dimension, samples, json } => {
-            crate::vbench::import_command(file, out, dimension, *samples, *json)
+        SuitesCommand::Import { format: ImportFormat::Vbench, file, out, dimension, samples, static_filter, json } => {
+            crate::vbench::import_command(file, out, dimension, *samples, *static_filter, *json)
         }
         SuitesCommand::List { dir, limits } => {
             let limits = limits.limits();

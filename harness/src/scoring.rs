@@ -180,49 +180,63 @@ struct FlowFrames {
     gate: Arc<std::sync::Mutex<()>>,
     /// Frames seen, sampled or not.
     seen: usize,
+    /// The first sampled frame, held for the static filter's closing pairs (first ↔ last).
+    first: Option<candle_core::Tensor>,
     previous: Option<candle_core::Tensor>,
     pairs: Result<FlowPairs, String>,
 }
 
 impl FlowFrames {
     fn new(input: FlowInput, gate: Arc<std::sync::Mutex<()>>) -> Self {
-        let pairs = match input {
-            FlowInput::VbenchRaft => crate::distribution::network_raft().map(|_| ()),
-        }
-        .map(|()| FlowPairs { width: 0, height: 0, fps: 0.0, frames: 0, scores: Vec::new() });
-        FlowFrames { input, gate, seen: 0, previous: None, pairs }
+        // Every flow input runs RAFT-things.
+        let pairs = crate::distribution::network_raft().map(|_| FlowPairs {
+            width: 0,
+            height: 0,
+            fps: 0.0,
+            frames: 0,
+            scores: Vec::new(),
+        });
+        FlowFrames { input, gate, seen: 0, first: None, previous: None, pairs }
     }
 
     fn push(&mut self, rgb: &[u8], w: u32, h: u32, fps: f64) {
         let index = self.seen;
         self.seen += 1;
-        let Ok(pairs) = &mut self.pairs else { return };
-        if index % self.input.interval(fps) != 0 {
+        if self.pairs.is_err() || index % self.input.interval(fps) != 0 {
             return;
         }
-        let result = match self.input {
-            FlowInput::VbenchRaft => Self::vbench_raft(&self.gate, &mut self.previous, rgb, w, h),
-        };
-        match result {
-            Ok(score) => {
-                (pairs.width, pairs.height, pairs.fps) = (w, h, fps);
-                pairs.frames += 1;
-                pairs.scores.extend(score);
+        let frame = match Self::frame(rgb, w, h) {
+            Ok(f) => f,
+            Err(e) => {
+                self.pairs = Err(e);
+                return;
             }
-            Err(e) => self.pairs = Err(e),
+        };
+        let score = match self.previous.take() {
+            Some(before) => match self.score(&before, &frame) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.pairs = Err(e);
+                    return;
+                }
+            },
+            None => None,
+        };
+        if self.input == FlowInput::VbenchStatic && self.first.is_none() {
+            self.first = Some(frame.clone());
+        }
+        self.previous = Some(frame);
+        if let Ok(pairs) = &mut self.pairs {
+            (pairs.width, pairs.height, pairs.fps) = (w, h, fps);
+            pairs.frames += 1;
+            pairs.scores.extend(score);
         }
     }
 
-    /// One sampled frame through RAFT with the previous one: VBench's per-pair score, `None` for
-    /// the first frame.
-    fn vbench_raft(
-        gate: &std::sync::Mutex<()>,
-        previous: &mut Option<candle_core::Tensor>,
-        rgb: &[u8],
-        w: u32,
-        h: u32,
-    ) -> Result<Option<f64>, String> {
-        use videval_models::encoders::raft::{sintel_padding, top_fraction_magnitude};
+    /// A decoded frame as RAFT's `[1, 3, H, W]` input in [0, 255]; frames too small for RAFT's
+    /// pyramid are not measurable.
+    fn frame(rgb: &[u8], w: u32, h: u32) -> Result<candle_core::Tensor, String> {
+        use videval_models::encoders::raft::sintel_padding;
         let (raft, _) = crate::distribution::network_raft()?;
         let padded = |side: u32| {
             let (a, b) = sintel_padding(side as usize);
@@ -234,30 +248,38 @@ impl FlowFrames {
             ));
         }
         let shape = (1, h as usize, w as usize, 3);
-        let frame = candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
+        candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
             .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
-            .map_err(|e| e.to_string())?;
-        let score = match previous.take() {
-            Some(before) => {
-                let _one_at_a_time = gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let flow = raft.vbench_flow(&before, &frame).map_err(|e| e.to_string())?;
-                Some(top_fraction_magnitude(&flow.squeeze(0).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?)
-            }
-            None => None,
-        };
-        *previous = Some(frame);
-        Ok(score)
+            .map_err(|e| e.to_string())
     }
 
-    fn finish(self) -> Result<FlowPairs, String> {
-        self.pairs
+    /// The recipe's score of the flow from `a` to `b`.
+    fn score(&self, a: &candle_core::Tensor, b: &candle_core::Tensor) -> Result<f64, String> {
+        use videval_models::encoders::raft::top_fraction_magnitude;
+        let (raft, _) = crate::distribution::network_raft()?;
+        let _one_at_a_time = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let flow = raft.vbench_flow(a, b).and_then(|f| f.squeeze(0)).map_err(|e| e.to_string())?;
+        top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(|e| e.to_string())
+    }
+
+    fn finish(mut self) -> Result<FlowPairs, String> {
+        // VBench's static filter closes with the pairs (first, last) and (last, first).
+        let closing = match (self.input, self.first.take(), self.previous.take()) {
+            (FlowInput::VbenchStatic, Some(first), Some(last)) if self.pairs.is_ok() => {
+                vec![self.score(&first, &last)?, self.score(&last, &first)?]
+            }
+            _ => Vec::new(),
+        };
+        let mut pairs = self.pairs?;
+        pairs.scores.extend(closing);
+        Ok(pairs)
     }
 }
 
 /// Bytes the networks that `needs` run hold at their peak on a `width × height` video, beyond
 /// [`estimated_bytes`]: RAFT's correlation pyramid and its encoders' activations.
 pub fn network_bytes(needs: &[Need<'_>], width: u32, height: u32) -> u64 {
-    let raft = needs.iter().any(|n| matches!(n, Need::Metric(m) if m.reads() == Reads::Flow(FlowInput::VbenchRaft)));
+    let raft = needs.iter().any(|n| matches!(n, Need::Metric(m) if matches!(m.reads(), Reads::Flow(_))));
     if raft {
         let (w, h) = (width as usize, height as usize);
         // The pyramid, plus the feature encoder's widest activations (64 channels at half size

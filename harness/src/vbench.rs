@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use videval_metrics::stats::bootstrap::{MIN_CLUSTERS, quantile_sorted};
-use videval_reports::results::{Results, VbenchBlock, VbenchDimension, VbenchScore, VbenchSkipped};
+use videval_reports::results::{Results, Sample, VbenchBlock, VbenchDimension, VbenchScore, VbenchSkipped};
 
 use crate::error::{Error, ExitCode, Result};
 use crate::hash::sha256_hex;
@@ -236,8 +236,17 @@ pub struct Imported {
     pub expectations: usize,
 }
 
-/// Writes one suite per dimension (`DIR/vbench_<dimension>.yaml`).
-pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<Vec<Imported>> {
+/// The metric of VBench's temporal-flickering static filter; a `vbench_temporal_flickering` suite
+/// that scores it is filtered as VBench's protocol does ([`block`]).
+pub const STATIC_FILTER: &str = "vbench_static";
+
+/// Static videos per prompt VBench's temporal flickering keeps (`static_filter.py` copies them as
+/// `{prompt}-{i}.mp4`; the evaluation reads i = 0…4).
+const STATIC_KEPT: usize = 5;
+
+/// Writes one suite per dimension (`DIR/vbench_<dimension>.yaml`); with `static_filter`, temporal
+/// flickering also scores [`STATIC_FILTER`].
+pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_filter: bool) -> Result<Vec<Imported>> {
     for d in only {
         if dimension(d).is_none() {
             return Err(Error::Config(format!("--dimension: unknown dimension \"{d}\", expected one of {}", names())));
@@ -245,6 +254,11 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<
     }
     if samples == 0 {
         return Err(Error::Config("--samples must be at least 1".into()));
+    }
+    if static_filter && !only.is_empty() && !only.iter().any(|d| d == "temporal_flickering") {
+        return Err(Error::Config(
+            "--static-filter applies to temporal_flickering, which --dimension leaves out".into(),
+        ));
     }
     let prompts = read_info(info)?;
     let digest = sha256_hex(&std::fs::read(info).map_err(Error::io(info))?);
@@ -260,11 +274,15 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<
             continue;
         }
         // Frame-weighted dimensions weigh each video by its frame pairs: frame_count goes along.
-        let metrics = match (d.metric, d.aggregation) {
+        let mut metrics = match (d.metric, d.aggregation) {
             (Some(m), FrameWeighted) => format!("{m}, frame_count"),
             (Some(m), VideoMean) => m.to_string(),
             (None, _) => "frame_count".to_string(),
         };
+        let filtered = static_filter && d.name == "temporal_flickering";
+        if filtered {
+            metrics.push_str(&format!(", {STATIC_FILTER}"));
+        }
         let file_name = info.file_name().map_or("info".into(), |n| n.to_string_lossy().into_owned());
         let mut y = format!(
             "# Imported by `videval suites import vbench` from {file_name} (sha256 {}). Prompts are VBench's, byte for\n\
@@ -277,10 +295,15 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<
             &digest[..16],
             d.name,
             yaml_string(&format!(
-                "VBench dimension {}: {} prompts, {samples} samples each.{}",
+                "VBench dimension {}: {} prompts, {samples} samples each.{}{}",
                 d.name,
                 mine.len(),
-                if d.metric.is_some() { String::new() } else { format!(" Not scored by videval yet ({}).", d.missing) }
+                if d.metric.is_some() { String::new() } else { format!(" Not scored by videval yet ({}).", d.missing) },
+                if filtered {
+                    format!(" VBench's static filter: the first {STATIC_KEPT} static videos of each prompt are scored.")
+                } else {
+                    String::new()
+                }
             ))
             .map_err(Error::Config)?,
         );
@@ -304,8 +327,15 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32) -> Result<
     Ok(written)
 }
 
-pub fn import_command(info: &Path, out: &Path, only: &[String], samples: u32, json: bool) -> Result<ExitCode> {
-    let written = import(info, out, only, samples)?;
+pub fn import_command(
+    info: &Path,
+    out: &Path,
+    only: &[String],
+    samples: u32,
+    static_filter: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let written = import(info, out, only, samples, static_filter)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&written).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
@@ -320,6 +350,71 @@ pub fn import_command(info: &Path, out: &Path, only: &[String], samples: u32, js
         }
     }
     Ok(ExitCode::Ok)
+}
+
+/// Whether a suite scores VBench's static filter (imported with `--static-filter`).
+fn scores_static_filter(results: &Results, suite: &str) -> bool {
+    results.suites.get(suite).is_some_and(|r| r.metrics.contains_key(STATIC_FILTER))
+        || results.samples.iter().any(|s| {
+            s.suite == suite && (s.metrics.contains_key(STATIC_FILTER) || s.metric_errors.contains_key(STATIC_FILTER))
+        })
+}
+
+/// VBench's static-filter protocol: per prompt, the first [`STATIC_KEPT`] videos the filter calls
+/// static, in the order of VBench's sorted file names (`{prompt}-{i}.mp4`: `-10` before `-2`),
+/// and a note of what was kept; `Err` when no video's filter could be measured (why).
+fn static_videos<'a>(samples: &[&'a Sample]) -> std::result::Result<(Vec<&'a Sample>, String), String> {
+    let mut by_prompt: BTreeMap<&str, Vec<&Sample>> = BTreeMap::new();
+    for s in samples {
+        by_prompt.entry(s.cluster.as_str()).or_default().push(s);
+    }
+    let (mut kept, mut statics, mut unknown, mut short) = (Vec::new(), 0, 0, Vec::new());
+    for (prompt, mut videos) in by_prompt {
+        videos.sort_by_key(|s| format!("{}.mp4", s.seed_idx));
+        let mut n = 0;
+        for s in videos {
+            match s.metrics.get(STATIC_FILTER) {
+                Some(&v) if v == 1.0 => {
+                    statics += 1;
+                    if n < STATIC_KEPT {
+                        kept.push(s);
+                        n += 1;
+                    }
+                }
+                Some(_) => {}
+                None => unknown += 1,
+            }
+        }
+        if n < STATIC_KEPT {
+            short.push(format!("{prompt:?} ({n})"));
+        }
+    }
+    if unknown == samples.len() {
+        let why = samples
+            .iter()
+            .find_map(|s| s.metric_errors.get(STATIC_FILTER).cloned())
+            .unwrap_or_else(|| "no video was scored".into());
+        return Err(format!("VBench's static filter could not be measured: {why}"));
+    }
+    if kept.is_empty() {
+        return Err(format!("VBench's static filter kept no video: none of {} is static", samples.len()));
+    }
+    let mut note = format!(
+        "VBench's static filter: {statics} of {} videos static; the first {STATIC_KEPT} of each prompt scored ({})",
+        samples.len(),
+        kept.len()
+    );
+    if unknown > 0 {
+        note.push_str(&format!("; {unknown} videos not measurable by the filter, left out"));
+    }
+    if !short.is_empty() {
+        note.push_str(&format!(
+            "; {} prompts have fewer than {STATIC_KEPT} static videos (sample more): {}",
+            short.len(),
+            short.join(", ")
+        ));
+    }
+    Ok((kept, note))
 }
 
 /// One dimension's videos: per prompt, (per-video score, frame pairs).
@@ -349,13 +444,30 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
     let mut present: BTreeSet<&str> = BTreeSet::new();
     // Why a dimension with a metric has no value: the first reason its samples give.
     let mut unmeasured: BTreeMap<&str, String> = BTreeMap::new();
+    // What a filter kept (temporal flickering under VBench's static filter).
+    let mut filters: BTreeMap<&str, String> = BTreeMap::new();
     for suite in results.suites.keys() {
         let Some(d) = suite.strip_prefix("vbench_").and_then(dimension) else { continue };
         present.insert(d.name);
         let Some(metric) = d.metric else { continue };
         let mut prompts: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
         let mut unweighted = false;
-        for s in results.samples.iter().filter(|s| &s.suite == suite && s.status == "ok") {
+        let scored: Vec<&Sample> = results.samples.iter().filter(|s| &s.suite == suite && s.status == "ok").collect();
+        let scored = if d.name == "temporal_flickering" && scores_static_filter(results, suite) {
+            match static_videos(&scored) {
+                Ok((kept, note)) => {
+                    filters.insert(d.name, note);
+                    kept
+                }
+                Err(why) => {
+                    unmeasured.insert(d.name, why);
+                    continue;
+                }
+            }
+        } else {
+            scored
+        };
+        for s in scored {
             let Some(&v) = s.metrics.get(metric) else { continue };
             // Frame-weighted dimensions weigh each video by its frame pairs (frame_count − 1);
             // without frame_count VBench's aggregation cannot be reproduced, so none is given.
@@ -431,6 +543,7 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             min: d.min,
             max: d.max,
             weight: d.weight,
+            filter: filters.get(d.name).cloned(),
         });
         if d.quality {
             draws.push((d, boot.iter().map(|&x| normalise(d, x)).collect()));
@@ -498,6 +611,42 @@ mod tests {
             assert_eq!(back, expected);
         }
         assert!(yaml_string("{{ x }} endraw").is_err());
+    }
+
+    #[test]
+    fn the_static_filter_keeps_the_first_five_static_videos_of_a_prompt_in_vbenchs_file_order() {
+        let sample = |cluster: &str, seed_idx: u32, is_static: Option<f64>| {
+            let mut s: Sample = serde_json::from_value(serde_json::json!({
+                "suite": "vbench_temporal_flickering", "case_id": cluster, "seed_idx": seed_idx, "seed": 0,
+                "cluster": cluster, "prompt": cluster, "status": "ok", "metrics": {"temporal_flicker": 0.9},
+            }))
+            .unwrap();
+            match is_static {
+                Some(v) => drop(s.metrics.insert(STATIC_FILTER.into(), v)),
+                None => drop(s.metric_errors.insert(STATIC_FILTER.into(), "needs RAFT-things weights".into())),
+            }
+            s
+        };
+        // Prompt a: 12 videos, static at 0, 2, 3, 10, 11 and 9 (VBench's sorted names: -0, -1,
+        // -10, -11, -2, -3, …, -9), so the five kept are 0, 10, 11, 2, 3; prompt b: two static.
+        let mut all: Vec<Sample> =
+            (0..12).map(|i| sample("a", i, Some(f64::from(u8::from([0, 2, 3, 9, 10, 11].contains(&i)))))).collect();
+        all.extend([sample("b", 0, Some(1.0)), sample("b", 1, Some(0.0)), sample("b", 2, Some(1.0))]);
+        all.push(sample("b", 3, None));
+        let refs: Vec<&Sample> = all.iter().collect();
+        let (kept, note) = static_videos(&refs).unwrap();
+        let got: Vec<(&str, u32)> = kept.iter().map(|s| (s.cluster.as_str(), s.seed_idx)).collect();
+        assert_eq!(got, [("a", 0), ("a", 10), ("a", 11), ("a", 2), ("a", 3), ("b", 0), ("b", 2)]);
+        assert!(note.contains("8 of 16 videos static"), "{note}");
+        assert!(note.contains("1 videos not measurable"), "{note}");
+        assert!(note.contains("fewer than 5 static videos (sample more): \"b\" (2)"), "{note}");
+        // No static video, or no measurable one: said so, never a number from other videos.
+        let moving: Vec<Sample> = (0..3).map(|i| sample("a", i, Some(0.0))).collect();
+        let err = static_videos(&moving.iter().collect::<Vec<_>>()).unwrap_err();
+        assert!(err.contains("kept no video"), "{err}");
+        let unknown: Vec<Sample> = (0..3).map(|i| sample("a", i, None)).collect();
+        let err = static_videos(&unknown.iter().collect::<Vec<_>>()).unwrap_err();
+        assert!(err.contains("could not be measured: needs RAFT-things weights"), "{err}");
     }
 
     #[test]

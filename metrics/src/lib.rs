@@ -28,6 +28,7 @@ pub mod track;
 pub mod vbench_aesthetic_quality;
 pub mod vbench_background_consistency;
 pub mod vbench_dynamic_degree;
+pub mod vbench_static;
 pub mod vbench_subject_consistency;
 pub mod video;
 pub mod warping_error;

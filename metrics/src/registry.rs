@@ -55,6 +55,10 @@ pub enum FlowInput {
     /// consecutive frames sampled at about 8 fps, replicate-padded to multiples of 8; each pair
     /// scored by the mean of its largest 5% of flow magnitudes over the padded frame.
     VbenchRaft,
+    /// VBench's temporal-flickering static filter (`vbench/cli/static_filter.py`): RAFT-things, 20
+    /// updates, on every pair of consecutive frames, then (first, last) and (last, first) — those
+    /// two closing pairs last; each scored by the mean of its largest 2% of flow magnitudes.
+    VbenchStatic,
 }
 
 impl FlowInput {
@@ -62,6 +66,17 @@ impl FlowInput {
     pub fn pair_score(&self) -> &'static str {
         match self {
             FlowInput::VbenchRaft => "mean of the largest 5% of RAFT flow magnitudes over the padded frame, px",
+            FlowInput::VbenchStatic => {
+                "mean of the largest 2% of RAFT flow magnitudes over the padded frame, px; the last two pairs are first → last and last → first"
+            }
+        }
+    }
+
+    /// The fraction of largest flow magnitudes a pair's score averages.
+    pub fn top_fraction(&self) -> f64 {
+        match self {
+            FlowInput::VbenchRaft => 0.05,
+            FlowInput::VbenchStatic => 0.02,
         }
     }
 
@@ -69,6 +84,7 @@ impl FlowInput {
     pub fn interval(&self, fps: f64) -> usize {
         match self {
             FlowInput::VbenchRaft => crate::vbench_dynamic_degree::sample_interval(fps),
+            FlowInput::VbenchStatic => 1,
         }
     }
 }
@@ -214,6 +230,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::vbench_subject_consistency::VbenchSubjectConsistency,
     &crate::vbench_aesthetic_quality::VbenchAestheticQuality,
     &crate::vbench_dynamic_degree::VbenchDynamicDegree,
+    &crate::vbench_static::VbenchStatic,
 ];
 
 /// Metric ids that were renamed, `(old, new)`: a suite or `--metrics` that names an old id is told

@@ -139,6 +139,8 @@ struct VbenchRow {
     prompts: String,
     videos: String,
     aggregation: String,
+    /// Which videos a protocol filter kept.
+    filter: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -168,6 +170,7 @@ fn vbench_view(b: &crate::results::VbenchBlock) -> VbenchView {
                 prompts: crate::format::count(d.prompts as u64),
                 videos: crate::format::count(d.videos as u64),
                 aggregation: d.aggregation.replace('_', " "),
+                filter: d.filter.clone(),
             })
             .collect(),
         quality: b.quality_score.as_ref().map(|q| {

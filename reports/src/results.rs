@@ -53,6 +53,9 @@ pub struct VbenchDimension {
     pub min: f64,
     pub max: f64,
     pub weight: f64,
+    /// Which videos a protocol filter kept (temporal flickering under VBench's static filter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 /// A dimension not computed, and why.

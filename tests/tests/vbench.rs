@@ -268,51 +268,61 @@ fn write_formula_raft(dir: &std::path::Path) {
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
 }
 
-/// VBench's dynamic degree against VBench's own code (`vbench.dynamic_degree.DynamicDegree`, its
+/// VBench's dynamic degree and its temporal-flickering static filter against VBench's own code
+/// (`vbench.dynamic_degree.DynamicDegree` and `vbench.cli.static_filter.StaticFilter`, its
 /// princeton-vl RAFT in float32 with the formula weights, goldens by
 /// `tests/tests/golden/vbench_parity.py`) on committed videos of at least 128 px a side, one of
-/// them at 24 fps (every third frame sampled, padded unevenly: 170 × 130): every pair's score
-/// within 1e-4 relative, the same sampled pairs, and every per-video verdict and the dimension
-/// score equal. Formula weights move every pair past the threshold (about 13 px against 3), so
-/// every verdict is "dynamic": the per-pair scores carry the comparison (the thresholds and
-/// rounding are tested in the metric's own file).
+/// them at 24 fps (dynamic degree samples every third frame; padded unevenly: 170 × 130): every
+/// pair's score within 1e-4 relative (the static filter's closing first ↔ last pairs included),
+/// the same pairs, every per-video verdict and the dimension score equal. Formula weights move
+/// every pair past both thresholds (about 13 px against 3 and 1.5), so every video is "dynamic"
+/// and none "static": the per-pair scores carry the comparison (the thresholds, rounding and the
+/// first-five-static protocol are tested in their own files), and temporal flickering under the
+/// static filter says it kept no video.
 #[test]
-fn vbench_dynamic_degree_matches_vbenchs_own_code() {
+fn vbench_dynamic_degree_and_static_filter_match_vbenchs_own_code() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vbench");
     let golden: Value = serde_json::from_slice(&std::fs::read(fixtures.join("vbench_parity.json")).unwrap()).unwrap();
-    let golden = &golden["dynamic_degree"];
     let sb = Sandbox::new();
     write_formula_raft(&sb.join("nets/raft-things"));
     let prompts = ["a red ball rolls on the floor", "a quiet street, still camera", "waves on a beach"];
-    let info: Vec<Value> = prompts.iter().map(|p| json!({"prompt_en": p, "dimension": ["dynamic_degree"]})).collect();
+    let dims = ["dynamic_degree", "temporal_flickering"];
+    let info: Vec<Value> = prompts.iter().map(|p| json!({"prompt_en": p, "dimension": dims})).collect();
     sb.write("info.json", &serde_json::to_string(&info).unwrap());
-    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "1"]);
+    let o =
+        sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "1", "--static-filter"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let videos = format!("dir:{}", fixtures.join("flow").display());
     let nets = sb.join("nets").display().to_string();
-    let args = ["run", "--suite", "suites/vbench_dynamic_degree.yaml", "--model", &videos, "--weights", &nets];
-    let o = sb.run(&[&args[..], &["--out", "runs/d"]].concat());
+    let suites = "suites/vbench_dynamic_degree.yaml,suites/vbench_temporal_flickering.yaml";
+    let o = sb.run(&["run", "--suite", suites, "--model", &videos, "--weights", &nets, "--out", "runs/d"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let r: Value = serde_json::from_slice(&sb.read("runs/d/results.json")).unwrap();
-    let mut worst: f64 = 0.0;
     let samples = r["samples"].as_array().unwrap();
-    assert_eq!(samples.len(), 3);
-    for s in samples {
-        let file = format!("{}-{}.mp4", s["prompt"].as_str().unwrap(), s["seed_idx"]);
-        let got = s["metrics"]["vbench_dynamic_degree"].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
-        assert_eq!(got, golden["videos"][&file].as_f64().unwrap(), "{file}");
-        let detail = s["details"]["vbench_dynamic_degree"].as_str().unwrap();
-        let ours: Vec<f64> = detail.rsplit("): ").next().unwrap().split(", ").map(|v| v.parse().unwrap()).collect();
-        let want: Vec<f64> =
-            golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        assert_eq!(ours.len(), want.len(), "{file}: pairs sampled ({detail})");
-        for (a, b) in ours.iter().zip(&want) {
-            let rel = (a - b).abs() / b.abs();
-            assert!(rel <= 1e-4, "{file}: pair score {a}, VBench {b}");
-            worst = worst.max(rel);
+    assert_eq!(samples.len(), 6);
+    for (dim, suite, metric) in [
+        ("dynamic_degree", "vbench_dynamic_degree", "vbench_dynamic_degree"),
+        ("static_filter", "vbench_temporal_flickering", "vbench_static"),
+    ] {
+        let golden = &golden[dim];
+        let mut worst: f64 = 0.0;
+        for s in samples.iter().filter(|s| s["suite"] == suite) {
+            let file = format!("{}-{}.mp4", s["prompt"].as_str().unwrap(), s["seed_idx"]);
+            let got = s["metrics"][metric].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
+            assert_eq!(got, golden["videos"][&file].as_f64().unwrap(), "{dim} {file}");
+            let detail = s["details"][metric].as_str().unwrap();
+            let ours: Vec<f64> = detail.rsplit("): ").next().unwrap().split(", ").map(|v| v.parse().unwrap()).collect();
+            let want: Vec<f64> =
+                golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            assert_eq!(ours.len(), want.len(), "{dim} {file}: pairs ({detail})");
+            for (a, b) in ours.iter().zip(&want) {
+                let rel = (a - b).abs() / b.abs();
+                assert!(rel <= 1e-4, "{dim} {file}: pair score {a}, VBench {b}");
+                worst = worst.max(rel);
+            }
         }
+        eprintln!("{dim}: largest relative pair-score difference from VBench's own code {worst:.2e}");
     }
-    eprintln!("dynamic degree: largest relative pair-score difference from VBench's own code {worst:.2e}");
     let dim = r["vbench"]["dimensions"]
         .as_array()
         .unwrap()
@@ -320,8 +330,12 @@ fn vbench_dynamic_degree_matches_vbenchs_own_code() {
         .find(|x| x["dimension"] == "dynamic_degree")
         .unwrap()
         .clone();
-    assert_eq!(dim["raw"]["value"].as_f64(), golden["score"].as_f64(), "{dim}");
+    assert_eq!(dim["raw"]["value"].as_f64(), golden["dynamic_degree"]["score"].as_f64(), "{dim}");
     assert_eq!(dim["weight"].as_f64(), Some(0.5), "{dim}");
+    // No video is static: temporal flickering is not scored on the other videos instead.
+    let skipped = r["vbench"]["skipped"].as_array().unwrap();
+    let tf = skipped.iter().find(|s| s["dimension"] == "temporal_flickering").unwrap_or_else(|| panic!("{skipped:?}"));
+    assert!(tf["reason"].as_str().unwrap().starts_with("VBench's static filter kept no video"), "{tf}");
 
     // Listed as present; without it the metric is not measurable and says what it needs.
     let (c, listed) = sb.run_json(&["weights", "list", "--weights", &nets]);

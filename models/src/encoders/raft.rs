@@ -466,10 +466,11 @@ fn upsample(flow: &Tensor, mask: &Tensor) -> Result<Tensor> {
     up.permute((0, 1, 4, 2, 5, 3))?.reshape((b, 2, h * 8, w * 8))
 }
 
-/// VBench's per-pair dynamic-degree score (`DynamicDegree.get_score`): the mean of the largest 5%
-/// (`⌊0.05 · H·W⌋`, at least 1) of a flow's magnitudes; `flow` is `[2, H, W]`.
-pub fn top_fraction_magnitude(flow: &Tensor) -> Result<f64> {
+/// VBench's per-pair flow score (`get_score` of its dynamic degree, fraction 0.05, and of its
+/// static filter, 0.02): the mean of the largest `fraction` (`⌊fraction · H·W⌋`, at least 1) of a
+/// flow's magnitudes; `flow` is `[2, H, W]`.
+pub fn top_fraction_magnitude(flow: &Tensor, fraction: f64) -> Result<f64> {
     let f = flow.to_dtype(DType::F64)?;
     let mags = (f.i(0)?.sqr()? + f.i(1)?.sqr()?)?.sqrt()?.flatten_all()?.to_vec1::<f64>()?;
-    Ok(videval_metrics::vbench_dynamic_degree::top_fraction_mean(&mags, 0.05))
+    Ok(videval_metrics::vbench_dynamic_degree::top_fraction_mean(&mags, fraction))
 }

@@ -58,7 +58,7 @@ CLIP = {
 # The small OpenAI CLIP of the aesthetic predictor (OpenAI's tower has width / 64 heads).
 AESTHETIC = {"width": 128, "layers": 1, "patch": 14, "projection": 16}
 DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
-              "dynamic_degree"]
+              "dynamic_degree", "static_filter"]
 
 
 def manifest(folder, name, files):
@@ -91,10 +91,14 @@ def main():
     if "aesthetic_quality" in only:
         scores["aesthetic_quality"] = aesthetic(a, video_list)
     pairs = {}
+    flow = os.path.join(a.fixtures, "flow")
+    flow_list = sorted(os.path.join(flow, f) for f in os.listdir(flow) if f.endswith(".mp4"))
     if "dynamic_degree" in only:
-        flow = os.path.join(a.fixtures, "flow")
-        flow_list = sorted(os.path.join(flow, f) for f in os.listdir(flow) if f.endswith(".mp4"))
-        scores["dynamic_degree"], pairs = dynamic_degree(flow_list)
+        scores["dynamic_degree"], p = dynamic_degree(flow_list)
+        pairs.update(p)
+    if "static_filter" in only:
+        scores["static_filter"], p = static_filter(flow_list)
+        pairs.update(p)
     for name in only:
         score, per_video = scores[name]
         out[name] = {"score": float(score),
@@ -182,18 +186,11 @@ def dino_clip(a, video_list):
 FLOW_HEAD_OUT = "update_block.flow_head.conv2."
 
 
-def dynamic_degree(video_list):
-    """VBench's own DynamicDegree (its princeton-vl RAFT, float32, CPU) with torchvision raft_large
-    formula weights (the flow head's output convolution × 1/32) renamed to princeton-vl's names by convert_raft.princeton_names (so the
-    converter's mapping is tested too); every pair's score (`get_score`) is recorded as well.
-    The weights are not committed (about 21 MB): the Rust test makes the same ones from the
-    formula."""
-    import tempfile
-
+def raft_checkpoint(tmp):
+    """torchvision raft_large with formula weights (the flow head's output convolution × 1/32),
+    saved under princeton-vl's names as VBench loads them; the path."""
     from convert_raft import princeton_names
-    from easydict import EasyDict
     from torchvision.models.optical_flow import raft_large
-    from vbench.dynamic_degree import DynamicDegree, dynamic_degree as vbench_dynamic_degree
 
     tv = raft_large(weights=None, progress=False).double().eval()
     fill(tv)
@@ -208,32 +205,71 @@ def dynamic_degree(video_list):
     state = {"module." + names[k]: v.float() for k, v in tv.state_dict().items() if k in names}
     # princeton-vl registers each strided block's batch norm twice (norm3 and downsample.1).
     state.update({k.replace(".downsample.1.", ".norm3."): v for k, v in state.items() if ".downsample.1." in k})
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "raft-things.pth")
-        torch.save(state, path)
-        args = EasyDict({"model": path, "small": False, "mixed_precision": False, "alternate_corr": False})
-        dynamic = DynamicDegree(args, "cpu")
+    path = os.path.join(tmp, "raft-things.pth")
+    torch.save(state, path)
+    return path
+
+
+def recording(model, attr):
+    """Wraps model.get_score and model.infer so every pair's score is kept per video."""
     pairs, current = {}, []
-    score = dynamic.get_score
+    score, infer = model.get_score, getattr(model, attr)
 
     def recorded(img, flo):
         s = score(img, flo)
-        current.append(s)
+        current.append(float(s))
         return s
-
-    dynamic.get_score = recorded
-    infer = dynamic.infer
 
     def per_video(path, *rest, **kw):
         current.clear()
         out = infer(path, *rest, **kw)
-        pairs[os.path.basename(path)] = {"pairs": list(current), "threshold": dynamic.params["thres"],
-                                         "count_num": dynamic.params["count_num"]}
+        pairs[os.path.basename(path)] = {"pairs": list(current), "threshold": model.params["thres"],
+                                         "count_num": model.params["count_num"]}
         return out
 
-    dynamic.infer = per_video
+    model.get_score = recorded
+    setattr(model, attr, per_video)
+    return pairs
+
+
+def dynamic_degree(video_list):
+    """VBench's own DynamicDegree (its princeton-vl RAFT, float32, CPU) with torchvision raft_large
+    formula weights (raft_checkpoint) renamed to princeton-vl's names by convert_raft.princeton_names
+    (so the converter's mapping is tested too); every pair's score (`get_score`) is recorded as well.
+    The weights are not committed (about 21 MB): the Rust test makes the same ones from the
+    formula."""
+    import tempfile
+
+    from easydict import EasyDict
+    from vbench.dynamic_degree import DynamicDegree, dynamic_degree as vbench_dynamic_degree
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = EasyDict({"model": raft_checkpoint(tmp), "small": False, "mixed_precision": False,
+                         "alternate_corr": False})
+        dynamic = DynamicDegree(args, "cpu")
+    pairs = recording(dynamic, "infer")
     result = vbench_dynamic_degree(dynamic, video_list)
     return result, {"dynamic_degree": pairs}
+
+
+def static_filter(video_list):
+    """VBench's own StaticFilter (`vbench/cli/static_filter.py`, run on the CPU) with the same
+    weights: whether each video is static, and every pair's score (the consecutive pairs, then
+    first → last and last → first). The dimension score is the fraction of static videos."""
+    import tempfile
+
+    import vbench.cli.static_filter as sf
+    from easydict import EasyDict
+
+    sf.DEVICE = "cpu"
+    with tempfile.TemporaryDirectory() as tmp:
+        args = EasyDict({"model": raft_checkpoint(tmp), "small": False, "mixed_precision": False,
+                         "alternate_corr": False})
+        model = sf.StaticFilter(args, "cpu")
+    pairs = recording(model, "infer")
+    per_video = [{"video_path": p, "video_results": float(model.infer(p))} for p in video_list]
+    score = sum(v["video_results"] for v in per_video) / len(per_video)
+    return (score, per_video), {"static_filter": pairs}
 
 
 if __name__ == "__main__":
