@@ -123,10 +123,22 @@ def make_nets(a, nets, dims):
 
 
 def vbench_side(dims, video_list, m):
-    from vbench.aesthetic_quality import laion_aesthetic
-    from vbench.background_consistency import background_consistency
-    from vbench.subject_consistency import subject_consistency
-    from vbench.temporal_flickering import temporal_flickering
+    # Each dimension's module imports only what it needs (openai-clip only for aesthetics, …).
+    def temporal_flickering(*a):
+        from vbench.temporal_flickering import temporal_flickering as f
+        return f(*a)
+
+    def subject_consistency(*a):
+        from vbench.subject_consistency import subject_consistency as f
+        return f(*a)
+
+    def background_consistency(*a):
+        from vbench.background_consistency import background_consistency as f
+        return f(*a)
+
+    def laion_aesthetic(*a):
+        from vbench.aesthetic_quality import laion_aesthetic as f
+        return f(*a)
 
     class HfClip:
         def encode_image(self, images):

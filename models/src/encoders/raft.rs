@@ -60,13 +60,119 @@ impl Conv {
 
 impl Module for Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (ph, pw) = self.pad;
-        let y = if ph == pw {
-            x.conv2d(&self.weight, ph, self.stride, 1, 1)?
+        let (cout, cin, kh, kw) = self.weight.dims4()?;
+        let y = if kh == 1 && kw == 1 && self.stride == 1 {
+            // A matrix product already (candle's 1×1 path).
+            x.conv2d(&self.weight, 0, 1, 1, 1)?
         } else {
-            x.pad_with_zeros(2, ph, ph)?.pad_with_zeros(3, pw, pw)?.conv2d(&self.weight, 0, self.stride, 1, 1)?
+            // im2col, then one matrix product: candle's general CPU convolution gathers element
+            // by element and ran RAFT several times slower.
+            let b = x.dim(0)?;
+            let (cols, oh, ow) = im2col(x, (kh, kw), self.stride, self.pad)?;
+            let weight = self.weight.reshape((1, cout, cin * kh * kw))?.broadcast_as((b, cout, cin * kh * kw))?;
+            weight.contiguous()?.matmul(&cols)?.reshape((b, cout, oh, ow))?
         };
         y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)
+    }
+}
+
+/// The patches of `x` (`[B, C, H, W]`) under a `k` kernel at `stride` with zero padding `pad`, as
+/// `[B, C·kh·kw, oh·ow]` (rows in a weight's `(c, ky, kx)` order), and the output size. On the
+/// CPU one pass writes them; elsewhere tensor operations do.
+fn im2col(x: &Tensor, k: (usize, usize), stride: usize, pad: (usize, usize)) -> Result<(Tensor, usize, usize)> {
+    let (b, c, h, w) = x.dims4()?;
+    let ((kh, kw), s, (ph, pw)) = (k, stride, pad);
+    let (oh, ow) = ((h + 2 * ph - kh) / s + 1, (w + 2 * pw - kw) / s + 1);
+    let x = x.contiguous()?;
+    if x.device().is_cpu() {
+        let (storage, layout) = x.storage_and_layout();
+        let candle_core::Storage::Cpu(cpu) = &*storage else { unreachable!("a CPU tensor has CPU storage") };
+        let geometry = Patches { c, h, w, kh, kw, s, ph, pw, oh, ow };
+        let cols = match x.dtype() {
+            DType::F32 => {
+                let data = &cpu.as_slice::<f32>()?[layout.start_offset()..][..b * c * h * w];
+                Tensor::from_vec(geometry.cols(data, b), (b, c * kh * kw, oh * ow), x.device())?
+            }
+            DType::F64 => {
+                let data = &cpu.as_slice::<f64>()?[layout.start_offset()..][..b * c * h * w];
+                Tensor::from_vec(geometry.cols(data, b), (b, c * kh * kw, oh * ow), x.device())?
+            }
+            other => candle_core::bail!("RAFT runs in f32 or f64, not {other:?}"),
+        };
+        return Ok((cols, oh, ow));
+    }
+    Ok((im2col_ops(&x, k, stride, pad)?, oh, ow))
+}
+
+/// [`im2col`] with tensor operations, for any device.
+fn im2col_ops(x: &Tensor, k: (usize, usize), stride: usize, pad: (usize, usize)) -> Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    let ((kh, kw), s, (ph, pw)) = (k, stride, pad);
+    let (oh, ow) = ((h + 2 * ph - kh) / s + 1, (w + 2 * pw - kw) / s + 1);
+    // Pad so that every tap's strided window fits whole: s · out rows from its offset.
+    let extra_h = (kh - 1 + s * oh).saturating_sub(h + 2 * ph);
+    let extra_w = (kw - 1 + s * ow).saturating_sub(w + 2 * pw);
+    let padded = x.pad_with_zeros(2, ph, ph + extra_h)?.pad_with_zeros(3, pw, pw + extra_w)?;
+    let mut taps = Vec::with_capacity(kh * kw);
+    for ky in 0..kh {
+        for kx in 0..kw {
+            let tap = padded.narrow(2, ky, s * oh)?.narrow(3, kx, s * ow)?;
+            let tap = if s == 1 {
+                tap
+            } else {
+                tap.reshape((b, c, oh, s, ow, s))?.narrow(3, 0, 1)?.narrow(5, 0, 1)?.reshape((b, c, oh, ow))?
+            };
+            taps.push(tap.contiguous()?);
+        }
+    }
+    Tensor::stack(&taps, 2)?.reshape((b, c * kh * kw, oh * ow))
+}
+
+/// A convolution's patch geometry, for the CPU im2col.
+struct Patches {
+    c: usize,
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    s: usize,
+    ph: usize,
+    pw: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Patches {
+    /// `[B, C·kh·kw, oh·ow]` from a contiguous `[B, C, H, W]`; zeros where a tap falls outside.
+    fn cols<T: candle_core::WithDType>(&self, x: &[T], b: usize) -> Vec<T> {
+        use rayon::prelude::*;
+        let Patches { c, h, w, kh, kw, s, ph, pw, oh, ow } = *self;
+        let n = oh * ow;
+        let mut cols = vec![T::from_f64(0.0); b * c * kh * kw * n];
+        cols.par_chunks_mut(n).enumerate().for_each(|(row, dst)| {
+            let (plane, tap) = (row / (kh * kw), row % (kh * kw));
+            let (ky, kx) = (tap / kw, tap % kw);
+            let src = &x[plane * h * w..(plane + 1) * h * w];
+            // Output columns whose input column ox·s + kx − pw lies inside [0, w).
+            let ox_lo = pw.saturating_sub(kx).div_ceil(s);
+            let ox_hi = ((w + pw).saturating_sub(kx)).div_ceil(s).min(ow);
+            for oy in 0..oh {
+                let iy = oy * s + ky;
+                if iy < ph || iy - ph >= h || ox_lo >= ox_hi {
+                    continue;
+                }
+                let (row_in, out) = (&src[(iy - ph) * w..(iy - ph + 1) * w], &mut dst[oy * ow..(oy + 1) * ow]);
+                let ix0 = ox_lo * s + kx - pw;
+                if s == 1 {
+                    out[ox_lo..ox_hi].copy_from_slice(&row_in[ix0..ix0 + (ox_hi - ox_lo)]);
+                } else {
+                    for (o, ox) in out[ox_lo..ox_hi].iter_mut().zip(0..) {
+                        *o = row_in[ix0 + ox * s];
+                    }
+                }
+            }
+        });
+        cols
     }
 }
 
@@ -473,4 +579,39 @@ pub fn top_fraction_magnitude(flow: &Tensor, fraction: f64) -> Result<f64> {
     let f = flow.to_dtype(DType::F64)?;
     let mags = (f.i(0)?.sqr()? + f.i(1)?.sqr()?)?.sqrt()?.flatten_all()?.to_vec1::<f64>()?;
     Ok(videval_metrics::vbench_dynamic_degree::top_fraction_mean(&mags, fraction))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CPU im2col and the tensor-operation one (what other devices run) agree exactly, and a
+    /// convolution through them equals candle's own.
+    #[test]
+    fn im2col_paths_agree_and_convolve_like_candle() {
+        let dev = Device::Cpu;
+        let x = Tensor::rand(-1f32, 1f32, (2, 3, 11, 14), &dev).unwrap();
+        for (k, stride, pad) in [
+            ((3, 3), 1, (1, 1)),
+            ((7, 7), 2, (3, 3)),
+            ((3, 3), 2, (1, 1)),
+            ((1, 5), 1, (0, 2)),
+            ((5, 1), 1, (2, 0)),
+            ((1, 1), 2, (0, 0)),
+        ] {
+            let (cpu, oh, ow) = im2col(&x, k, stride, pad).unwrap();
+            let ops = im2col_ops(&x, k, stride, pad).unwrap();
+            let diff = (&cpu - &ops).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert_eq!(diff, 0.0, "{k:?} stride {stride} pad {pad:?}");
+            let weight = Tensor::rand(-1f32, 1f32, (4, 3, k.0, k.1), &dev).unwrap();
+            let conv = Conv { weight: weight.clone(), bias: Tensor::zeros(4, DType::F32, &dev).unwrap(), stride, pad };
+            let ours = conv.forward(&x).unwrap();
+            assert_eq!(ours.dims4().unwrap(), (2, 4, oh, ow));
+            if pad.0 == pad.1 {
+                let theirs = x.conv2d(&weight, pad.0, stride, 1, 1).unwrap();
+                let diff = (&ours - &theirs).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+                assert!(diff < 1e-5, "{k:?} stride {stride}: {diff}");
+            }
+        }
+    }
 }
