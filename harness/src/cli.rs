@@ -620,7 +620,10 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 .iter()
                 .zip(&outcomes)
                 .map(|(m, o)| match o {
-                    Ok(v) => json!({"metric": m.id(), "version": m.version(), "value": v.value}),
+                    Ok(v) => match &v.detail {
+                        Some(d) => json!({"metric": m.id(), "version": m.version(), "value": v.value, "detail": d}),
+                        None => json!({"metric": m.id(), "version": m.version(), "value": v.value}),
+                    },
                     Err(crate::scoring::Failure::NotApplicable(e)) => {
                         json!({"metric": m.id(), "version": m.version(), "not_applicable": e})
                     }

@@ -79,7 +79,11 @@ pub const NETWORKS: &[Network] = &[
     Network {
         id: "raft-things",
         name: "RAFT optical flow, FlyingThings checkpoint (princeton-vl raft-things.pth, torchvision raft_large)",
-        used_by: &["vbench_dynamic_degree (VBench dynamic_degree)"],
+        used_by: &[
+            "vbench_dynamic_degree (VBench dynamic_degree)",
+            "vbench_static (VBench's temporal-flickering static filter)",
+            "raft_flow_score (EvalCrafter's flow score)",
+        ],
         files: &["model.safetensors"],
         how: "python3 models/weights/encoder/convert_raft.py raft-things.pth DIR/raft-things (princeton-vl/RAFT's checkpoint, as VBench uses it, or a torchvision raft_large state dict such as raft_large_C_T_V2; needs torch; registers the manifest)",
         implemented: true,

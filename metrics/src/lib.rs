@@ -20,6 +20,7 @@ pub mod motion_smoothness;
 pub mod palette;
 pub mod preprocess;
 pub mod probes;
+pub mod raft_flow_score;
 pub mod registry;
 pub mod stats;
 pub mod temporal_diff;

@@ -59,6 +59,10 @@ pub enum FlowInput {
     /// updates, on every pair of consecutive frames, then (first, last) and (last, first) — those
     /// two closing pairs last; each scored by the mean of its largest 2% of flow magnitudes.
     VbenchStatic,
+    /// EvalCrafter's flow score (`metrics/RAFT/optical_flow_scores.py`, `calculate_flow_score`):
+    /// RAFT-things, 20 updates, on every pair of consecutive frames, replicate-padded to multiples
+    /// of 8; each pair scored by its mean flow magnitude over the padded frame.
+    EvalCrafterFlow,
 }
 
 impl FlowInput {
@@ -69,6 +73,7 @@ impl FlowInput {
             FlowInput::VbenchStatic => {
                 "mean of the largest 2% of RAFT flow magnitudes over the padded frame, px; the last two pairs are first → last and last → first"
             }
+            FlowInput::EvalCrafterFlow => "mean RAFT flow magnitude over the padded frame, px",
         }
     }
 
@@ -77,6 +82,7 @@ impl FlowInput {
         match self {
             FlowInput::VbenchRaft => 0.05,
             FlowInput::VbenchStatic => 0.02,
+            FlowInput::EvalCrafterFlow => 1.0,
         }
     }
 
@@ -84,7 +90,7 @@ impl FlowInput {
     pub fn interval(&self, fps: f64) -> usize {
         match self {
             FlowInput::VbenchRaft => crate::vbench_dynamic_degree::sample_interval(fps),
-            FlowInput::VbenchStatic => 1,
+            FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow => 1,
         }
     }
 }
@@ -231,6 +237,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::vbench_aesthetic_quality::VbenchAestheticQuality,
     &crate::vbench_dynamic_degree::VbenchDynamicDegree,
     &crate::vbench_static::VbenchStatic,
+    &crate::raft_flow_score::RaftFlowScore,
 ];
 
 /// Metric ids that were renamed, `(old, new)`: a suite or `--metrics` that names an old id is told

@@ -218,6 +218,11 @@ fn videval_matches_vbenchs_own_scoring_code() {
     assert!(why.starts_with("needs CLIP ViT-L/14 + LAION aesthetic head weights"), "{none}");
 }
 
+/// The per-pair scores a flow metric's detail lists (`…; per pair (…): a, b, c`).
+fn pair_scores(detail: &str) -> Vec<f64> {
+    detail.rsplit("): ").next().unwrap().split(", ").map(|v| v.parse().unwrap()).collect()
+}
+
 /// RAFT (`raft_large`) with the formula weights both sides use (`metrics::formula::parameter`, as
 /// `tests/tests/golden/vbench_parity.py` fills torchvision's model before renaming it for VBench;
 /// the flow head's output convolution × 1/32, which keeps the flow on the frame: the plain formula
@@ -268,7 +273,8 @@ fn write_formula_raft(dir: &std::path::Path) {
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
 }
 
-/// VBench's dynamic degree and its temporal-flickering static filter against VBench's own code
+/// VBench's dynamic degree and its temporal-flickering static filter against VBench's own code,
+/// and EvalCrafter's flow score against its recipe on the same network
 /// (`vbench.dynamic_degree.DynamicDegree` and `vbench.cli.static_filter.StaticFilter`, its
 /// princeton-vl RAFT in float32 with the formula weights, goldens by
 /// `tests/tests/golden/vbench_parity.py`) on committed videos of at least 128 px a side, one of
@@ -280,7 +286,7 @@ fn write_formula_raft(dir: &std::path::Path) {
 /// first-five-static protocol are tested in their own files), and temporal flickering under the
 /// static filter says it kept no video.
 #[test]
-fn vbench_dynamic_degree_and_static_filter_match_vbenchs_own_code() {
+fn raft_metrics_match_vbench_and_evalcrafter() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vbench");
     let golden: Value = serde_json::from_slice(&std::fs::read(fixtures.join("vbench_parity.json")).unwrap()).unwrap();
     let sb = Sandbox::new();
@@ -311,7 +317,7 @@ fn vbench_dynamic_degree_and_static_filter_match_vbenchs_own_code() {
             let got = s["metrics"][metric].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
             assert_eq!(got, golden["videos"][&file].as_f64().unwrap(), "{dim} {file}");
             let detail = s["details"][metric].as_str().unwrap();
-            let ours: Vec<f64> = detail.rsplit("): ").next().unwrap().split(", ").map(|v| v.parse().unwrap()).collect();
+            let ours = pair_scores(detail);
             let want: Vec<f64> =
                 golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
             assert_eq!(ours.len(), want.len(), "{dim} {file}: pairs ({detail})");
@@ -332,6 +338,30 @@ fn vbench_dynamic_degree_and_static_filter_match_vbenchs_own_code() {
         .clone();
     assert_eq!(dim["raw"]["value"].as_f64(), golden["dynamic_degree"]["score"].as_f64(), "{dim}");
     assert_eq!(dim["weight"].as_f64(), Some(0.5), "{dim}");
+    // EvalCrafter's flow score on the same RAFT, through `video score` (one video, one decode).
+    let mut worst: f64 = 0.0;
+    for file in golden["flow_score"]["videos"].as_object().unwrap().keys() {
+        let path = fixtures.join("flow").join(file).display().to_string();
+        let (c, out) = sb.run_json(&["video", "score", &path, "--metrics", "raft_flow_score", "--weights", &nets]);
+        assert_eq!(c, 0, "{out}");
+        let row = &out["metrics"][0];
+        let (got, want) = (row["value"].as_f64().unwrap(), golden["flow_score"]["videos"][file].as_f64().unwrap());
+        assert!((got - want).abs() <= 1e-4 * want, "{file}: flow score {got}, EvalCrafter's recipe {want}");
+        let ours = pair_scores(row["detail"].as_str().unwrap());
+        let want: Vec<f64> = golden["flow_score"]["pairs"][file]["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(ours.len(), want.len(), "{file}");
+        for (a, b) in ours.iter().zip(&want) {
+            worst = worst.max((a - b).abs() / b.abs());
+        }
+    }
+    assert!(worst <= 1e-4, "flow score pairs: {worst}");
+    eprintln!("flow_score: largest relative pair-score difference from EvalCrafter's recipe {worst:.2e}");
+
     // No video is static: temporal flickering is not scored on the other videos instead.
     let skipped = r["vbench"]["skipped"].as_array().unwrap();
     let tf = skipped.iter().find(|s| s["dimension"] == "temporal_flickering").unwrap_or_else(|| panic!("{skipped:?}"));

@@ -58,7 +58,7 @@ CLIP = {
 # The small OpenAI CLIP of the aesthetic predictor (OpenAI's tower has width / 64 heads).
 AESTHETIC = {"width": 128, "layers": 1, "patch": 14, "projection": 16}
 DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
-              "dynamic_degree", "static_filter"]
+              "dynamic_degree", "static_filter", "flow_score"]
 
 
 def manifest(folder, name, files):
@@ -98,6 +98,9 @@ def main():
         pairs.update(p)
     if "static_filter" in only:
         scores["static_filter"], p = static_filter(flow_list)
+        pairs.update(p)
+    if "flow_score" in only:
+        scores["flow_score"], p = flow_score(flow_list)
         pairs.update(p)
     for name in only:
         score, per_video = scores[name]
@@ -270,6 +273,47 @@ def static_filter(video_list):
     per_video = [{"video_path": p, "video_results": float(model.infer(p))} for p in video_list]
     score = sum(v["video_results"] for v in per_video) / len(per_video)
     return (score, per_video), {"static_filter": pairs}
+
+
+def flow_score(video_list):
+    """EvalCrafter's flow score (`metrics/RAFT/optical_flow_scores.py`, `calculate_flow_score`,
+    restated here: EvalCrafter is not a package) with the princeton-vl RAFT EvalCrafter also
+    ships, here VBench's copy of it, and the same weights: OpenCV-decoded RGB frames, every
+    consecutive pair replicate-padded by InputPadder, 20 updates, each pair's mean flow magnitude,
+    the mean over pairs. The dimension score is the mean over videos."""
+    import tempfile
+
+    import cv2
+    import numpy as np
+    from easydict import EasyDict
+    from vbench.third_party.RAFT.core.raft import RAFT
+    from vbench.third_party.RAFT.core.utils_core.utils import InputPadder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state = torch.load(raft_checkpoint(tmp), map_location="cpu")
+    model = RAFT(EasyDict({"small": False, "mixed_precision": False, "alternate_corr": False}))
+    model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
+    model.eval()
+    pairs, per_video = {}, []
+    with torch.no_grad():
+        for path in video_list:
+            cap, frames = cv2.VideoCapture(path), []
+            while cap.isOpened():
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            means = []
+            for a, b in zip(frames[:-1], frames[1:]):
+                a = torch.tensor(a).permute(2, 0, 1).float().unsqueeze(0)
+                b = torch.tensor(b).permute(2, 0, 1).float().unsqueeze(0)
+                a, b = InputPadder(a.shape).pad(a, b)
+                _, flow_up = model(a, b, iters=20, test_mode=True)
+                means.append(torch.norm(flow_up.squeeze(0), dim=0).mean().item())
+            pairs[os.path.basename(path)] = {"pairs": means}
+            per_video.append({"video_path": path, "video_results": float(np.mean(means))})
+    score = sum(v["video_results"] for v in per_video) / len(per_video)
+    return (score, per_video), {"flow_score": pairs}
 
 
 if __name__ == "__main__":
