@@ -420,7 +420,7 @@ impl Raft {
     }
 
     /// Loads `dir/model.safetensors` (torchvision's `raft_large` names, as convert_raft.py writes
-    /// them) in `dtype`.
+    /// them) in f32.
     pub fn load(dir: &std::path::Path, device: &Device) -> std::result::Result<Self, String> {
         let file = dir.join("model.safetensors");
         let tensors = candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -431,10 +431,6 @@ impl Raft {
     /// Where the weights live (inputs go there).
     pub fn device(&self) -> &Device {
         self.feature.conv.weight.device()
-    }
-
-    pub fn dtype(&self) -> DType {
-        self.feature.conv.weight.dtype()
     }
 
     /// Bytes the correlation pyramid of one `height × width` pair holds (f32; sides padded to 8).
