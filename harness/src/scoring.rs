@@ -177,7 +177,6 @@ impl FeatureFrames {
 /// stream past (the previous sampled frame is all that is held), and each pair's score is kept.
 struct FlowFrames {
     input: FlowInput,
-    gate: Arc<std::sync::Mutex<()>>,
     /// Frames seen, sampled or not.
     seen: usize,
     /// The first sampled frame, held for the static filter's closing pairs (first ↔ last).
@@ -187,21 +186,25 @@ struct FlowFrames {
 }
 
 impl FlowFrames {
-    fn new(input: FlowInput, gate: Arc<std::sync::Mutex<()>>) -> Self {
+    fn new(input: FlowInput) -> Self {
         // Every flow input runs RAFT-things.
         let pairs = crate::distribution::network_raft().map(|_| FlowPairs {
             width: 0,
             height: 0,
             fps: 0.0,
             frames: 0,
+            decoded: 0,
             scores: Vec::new(),
         });
-        FlowFrames { input, gate, seen: 0, first: None, previous: None, pairs }
+        FlowFrames { input, seen: 0, first: None, previous: None, pairs }
     }
 
     fn push(&mut self, rgb: &[u8], w: u32, h: u32, fps: f64) {
         let index = self.seen;
         self.seen += 1;
+        if let Ok(pairs) = &mut self.pairs {
+            pairs.decoded = self.seen;
+        }
         if self.pairs.is_err() || index % self.input.interval(fps) != 0 {
             return;
         }
@@ -247,6 +250,18 @@ impl FlowFrames {
                 "needs frames of at least 121 px a side for RAFT (padded to 128); this video is {w}×{h}"
             ));
         }
+        // RAFT's all-pairs correlation grows with the square of the pixel count: a frame whose
+        // pass would not fit in half the memory available is not measurable, never an abort.
+        let (ph, pw) = (padded(h), padded(w));
+        let peak = videval_models::encoders::raft::Raft::peak_bytes(ph, pw);
+        let limit = MemoryBudget::default_limit();
+        if peak > limit {
+            return Err(format!(
+                "needs frames small enough for RAFT's all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+                peak as f64 / 1e9,
+                limit as f64 / 1e9
+            ));
+        }
         let shape = (1, h as usize, w as usize, 3);
         candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
             .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
@@ -257,15 +272,19 @@ impl FlowFrames {
     fn score(&self, a: &candle_core::Tensor, b: &candle_core::Tensor) -> Result<f64, String> {
         use videval_models::encoders::raft::top_fraction_magnitude;
         let (raft, _) = crate::distribution::network_raft()?;
-        let _one_at_a_time = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // One RAFT pass at a time in the process: videos scored side by side would otherwise
+        // hold several correlation volumes (and share one GPU) at once.
+        static RAFT_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = RAFT_GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let flow = raft.vbench_flow(a, b).and_then(|f| f.squeeze(0)).map_err(|e| e.to_string())?;
         top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(|e| e.to_string())
     }
 
     fn finish(mut self) -> Result<FlowPairs, String> {
         // VBench's static filter closes with the pairs (first, last) and (last, first).
+        let sampled = self.pairs.as_ref().map_or(0, |p| p.frames);
         let closing = match (self.input, self.first.take(), self.previous.take()) {
-            (FlowInput::VbenchStatic, Some(first), Some(last)) if self.pairs.is_ok() => {
+            (FlowInput::VbenchStatic, Some(first), Some(last)) if sampled >= 2 => {
                 vec![self.score(&first, &last)?, self.score(&last, &first)?]
             }
             _ => Vec::new(),
@@ -282,9 +301,7 @@ pub fn network_bytes(needs: &[Need<'_>], width: u32, height: u32) -> u64 {
     let raft = needs.iter().any(|n| matches!(n, Need::Metric(m) if matches!(m.reads(), Reads::Flow(_))));
     if raft {
         let (w, h) = (width as usize, height as usize);
-        // The pyramid, plus the feature encoder's widest activations (64 channels at half size
-        // for two frames, a few at a time: ~128 bytes a pixel).
-        videval_models::encoders::raft::Raft::volume_bytes(h, w) + 128 * (w * h) as u64
+        videval_models::encoders::raft::Raft::peak_bytes(h, w)
     } else {
         0
     }
@@ -388,7 +405,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
                     features.entry(input).or_insert_with(|| FeatureFrames::new(input, Arc::clone(&gate)));
                 }
                 Reads::Flow(input) => {
-                    flows.entry(input).or_insert_with(|| FlowFrames::new(input, Arc::clone(&gate)));
+                    flows.entry(input).or_insert_with(|| FlowFrames::new(input));
                 }
                 Reads::Window(_) | Reads::WholeClip => {}
             }
@@ -495,11 +512,23 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
     Ok(out)
 }
 
-/// A flow metric's per-pair scores in words.
+/// A flow metric's per-pair scores in words: every one for up to [`DETAIL_PAIRS`] pairs, else the
+/// first and last halves of that many around the count left out (a detail stays small however
+/// long the clip).
 fn flow_detail(input: FlowInput, pairs: &FlowPairs) -> String {
-    let scores: Vec<String> = pairs.scores.iter().map(f64::to_string).collect();
-    format!("{} frames sampled; per pair ({}): {}", pairs.frames, input.pair_score(), scores.join(", "))
+    let s = &pairs.scores;
+    let list = |v: &[f64]| v.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+    let scores = if s.len() <= DETAIL_PAIRS {
+        list(s)
+    } else {
+        let half = DETAIL_PAIRS / 2;
+        format!("{}, … ({} more) …, {}", list(&s[..half]), s.len() - 2 * half, list(&s[s.len() - half..]))
+    };
+    format!("{} frames sampled; per pair ({}): {scores}", pairs.frames, input.pair_score())
 }
+
+/// Pair scores a flow metric's detail lists in full.
+const DETAIL_PAIRS: usize = 64;
 
 /// Checks every expectation against the clip: the fraction of the measurable checks that pass,
 /// and each verdict in words. A check that cannot be measured counts neither way; when none can
@@ -582,6 +611,25 @@ mod tests {
         let v = check_probes(&video, &[continuity, looping], None).unwrap();
         assert_eq!(v.value, 1.0);
         assert!(v.detail.as_deref().unwrap().contains("n/a: no conditioning input"), "{v:?}");
+    }
+
+    #[test]
+    fn a_flow_detail_lists_every_pair_of_a_short_clip_and_stays_small_for_a_long_one() {
+        let pairs = |n: usize| FlowPairs {
+            width: 64,
+            height: 64,
+            fps: 8.0,
+            frames: n + 1,
+            decoded: n + 1,
+            scores: (0..n).map(|i| i as f64).collect(),
+        };
+        let short = flow_detail(FlowInput::VbenchRaft, &pairs(3));
+        assert!(
+            short.starts_with("4 frames sampled; per pair (mean of the largest 5%") && short.ends_with("): 0, 1, 2")
+        );
+        let long = flow_detail(FlowInput::VbenchRaft, &pairs(100_000));
+        assert!(long.contains(", 31, … (99936 more) …, 99968, ") && long.ends_with(", 99999"), "{long}");
+        assert!(long.len() < 1000, "{}", long.len());
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl Metric for RaftFlowScore {
     }
     fn compute_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
         if flow.scores.is_empty() {
-            return Err(MetricError::TooFewFrames { needed: 2, got: flow.frames });
+            return Err(MetricError::TooFewFrames { needed: 2, got: flow.decoded });
         }
         Ok(flow.scores.iter().sum::<f64>() / flow.scores.len() as f64)
     }
@@ -43,8 +43,14 @@ mod tests {
     #[test]
     fn the_mean_of_the_pairs_mean_magnitudes() {
         let m = RaftFlowScore;
-        let pairs =
-            |frames, scores: &[f64]| FlowPairs { width: 8, height: 8, fps: 8.0, frames, scores: scores.to_vec() };
+        let pairs = |frames, scores: &[f64]| FlowPairs {
+            width: 8,
+            height: 8,
+            fps: 8.0,
+            frames,
+            decoded: frames,
+            scores: scores.to_vec(),
+        };
         assert_eq!(m.measure_flow(&pairs(4, &[1.0, 2.0, 6.0])), Ok(3.0));
         assert!(matches!(m.measure_flow(&pairs(1, &[])), Err(MetricError::TooFewFrames { .. })));
         assert_eq!(m.measure_flow(&pairs(3, &[0.0, 0.0])), Ok(0.0));

@@ -104,6 +104,8 @@ pub struct FlowPairs {
     pub fps: f64,
     /// Frames sampled.
     pub frames: usize,
+    /// Frames decoded (sampled or not).
+    pub decoded: usize,
     /// One score per consecutive pair of sampled frames (the [`FlowInput`] says which).
     pub scores: Vec<f64>,
 }

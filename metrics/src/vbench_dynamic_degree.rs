@@ -34,7 +34,8 @@ impl Metric for VbenchDynamicDegree {
     }
     fn compute_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
         if flow.frames < 2 || flow.scores.is_empty() {
-            return Err(MetricError::TooFewFrames { needed: 2 * sample_interval(flow.fps), got: flow.frames });
+            // Two sampled frames: the first and the one an interval later.
+            return Err(MetricError::TooFewFrames { needed: sample_interval(flow.fps) + 1, got: flow.decoded });
         }
         let factor = (8.0 / flow.fps).max(1.0);
         let threshold = factor * 6.0 * (f64::from(flow.width.min(flow.height)) / 256.0);
@@ -78,7 +79,7 @@ mod tests {
     use super::*;
 
     fn pairs(width: u32, height: u32, fps: f64, frames: usize, scores: &[f64]) -> FlowPairs {
-        FlowPairs { width, height, fps, frames, scores: scores.to_vec() }
+        FlowPairs { width, height, fps, frames, decoded: frames, scores: scores.to_vec() }
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl Metric for VbenchStatic {
     /// `flow.scores`: the consecutive pairs, then the two closing pairs.
     fn compute_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
         if flow.frames < 2 || flow.scores.len() < 3 {
-            return Err(MetricError::TooFewFrames { needed: 2, got: flow.frames });
+            return Err(MetricError::TooFewFrames { needed: 2, got: flow.decoded });
         }
         let threshold = 3.0 * (f64::from(flow.width.min(flow.height)) / 256.0);
         let count = (2.0 * (flow.frames as f64 / 16.0)).round_ties_even();
@@ -61,7 +61,7 @@ mod tests {
     use super::*;
 
     fn pairs(frames: usize, scores: &[f64]) -> FlowPairs {
-        FlowPairs { width: 512, height: 256, fps: 8.0, frames, scores: scores.to_vec() }
+        FlowPairs { width: 512, height: 256, fps: 8.0, frames, decoded: frames, scores: scores.to_vec() }
     }
 
     #[test]

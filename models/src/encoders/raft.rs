@@ -439,6 +439,13 @@ impl Raft {
         n * n * 4 * 4 / 3
     }
 
+    /// Bytes one pair's pass holds at its peak: the pyramid, and the encoders' widest working set
+    /// (two frames' 64-channel activations at half size and their 3×3 patches, about 1.3 kB a
+    /// pixel), which is freed before the pyramid is built but bounds small frames.
+    pub fn peak_bytes(height: usize, width: usize) -> u64 {
+        Raft::volume_bytes(height, width).max(1300 * (height * width) as u64)
+    }
+
     /// The flow from `image1` to `image2` (`[B, 3, H, W]`, scaled to [-1, 1], H and W multiples
     /// of 8, at least 128) after `updates` updates, upsampled: `[B, 2, H, W]`, x then y, in pixels.
     pub fn flow(&self, image1: &Tensor, image2: &Tensor, updates: usize) -> Result<Tensor> {
@@ -456,8 +463,9 @@ impl Raft {
             candle_core::bail!("RAFT: frame sides must be multiples of 8 and at least 128, got {h}×{w}");
         }
         let fmaps = self.feature.forward(&Tensor::cat(&[image1, image2], 0)?)?;
-        let pyramid = Pyramid::new(&fmaps.narrow(0, 0, b)?, &fmaps.narrow(0, b, b)?)?;
+        // The context encoder's working memory is gone before the correlation volume is made.
         let context = self.context.forward(image1)?;
+        let pyramid = Pyramid::new(&fmaps.narrow(0, 0, b)?, &fmaps.narrow(0, b, b)?)?;
         let hidden = context.narrow(1, 0, HIDDEN)?.tanh()?;
         let context = self.update.context(&context.narrow(1, HIDDEN, HIDDEN)?.relu()?)?;
         let (gh, gw) = (h / 8, w / 8);
@@ -524,7 +532,9 @@ impl Pyramid {
         let (b, c, h, w) = fmap1.dims4()?;
         let f1 = fmap1.reshape((b, c, h * w))?.transpose(1, 2)?.contiguous()?;
         let f2 = fmap2.reshape((b, c, h * w))?.contiguous()?;
-        let volume = (f1.matmul(&f2)? / (c as f64).sqrt())?.reshape((b * h * w, 1, h, w))?;
+        // Scaled before the product, so only one volume-sized tensor exists (÷16 for 256 channels
+        // is exact either way).
+        let volume = (f1 / (c as f64).sqrt())?.matmul(&f2)?.reshape((b * h * w, 1, h, w))?;
         let mut levels = Vec::with_capacity(LEVELS);
         let mut level = volume;
         let (mut lh, mut lw) = (h, w);
