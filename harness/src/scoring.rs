@@ -15,6 +15,7 @@ use videval_metrics::preprocess::{self, FrameSampling, Frames};
 use videval_metrics::probes::{self, Expectation, Held};
 use videval_metrics::registry::{FlowInput, FlowPairs, FrameInput, Metric, MetricError, Reads};
 use videval_metrics::{Video, feature_consistency};
+use videval_models::encoders::raft::Encoded;
 use videval_models::encoders::world::WorldEncoder;
 
 use crate::video::decode_stream;
@@ -180,8 +181,9 @@ struct FlowFrames {
     /// Frames seen, sampled or not.
     seen: usize,
     /// The first sampled frame, held for the static filter's closing pairs (first ↔ last).
-    first: Option<candle_core::Tensor>,
-    previous: Option<candle_core::Tensor>,
+    first: Option<Encoded>,
+    /// The last sampled frame, encoded once for the two pairs it is in.
+    previous: Option<Encoded>,
     pairs: Result<FlowPairs, String>,
 }
 
@@ -208,7 +210,9 @@ impl FlowFrames {
         if self.pairs.is_err() || index % self.input.interval(fps) != 0 {
             return;
         }
-        let frame = match Self::frame(rgb, w, h) {
+        // A video's frames share one size: it is checked against RAFT's limits once.
+        let first = self.pairs.as_ref().is_ok_and(|p| p.frames == 0);
+        let frame = match Self::frame(rgb, w, h, first) {
             Ok(f) => f,
             Err(e) => {
                 self.pairs = Err(e);
@@ -236,46 +240,48 @@ impl FlowFrames {
         }
     }
 
-    /// A decoded frame as RAFT's `[1, 3, H, W]` input in [0, 255]; frames too small for RAFT's
-    /// pyramid are not measurable.
-    fn frame(rgb: &[u8], w: u32, h: u32) -> Result<candle_core::Tensor, String> {
-        use videval_models::encoders::raft::sintel_padding;
+    /// A decoded frame padded, scaled and through RAFT's feature encoder; with `check`, frames
+    /// too small for RAFT's pyramid, or too large for its correlation volume to fit in memory, are
+    /// not measurable.
+    fn frame(rgb: &[u8], w: u32, h: u32, check: bool) -> Result<Encoded, String> {
+        use videval_models::encoders::raft::{Raft, sintel_padding};
         let (raft, _) = crate::distribution::network_raft()?;
-        let padded = |side: u32| {
-            let (a, b) = sintel_padding(side as usize);
-            side as usize + a + b
-        };
-        if padded(w).min(padded(h)) < 128 {
-            return Err(format!(
-                "needs frames of at least 121 px a side for RAFT (padded to 128); this video is {w}×{h}"
-            ));
-        }
-        // RAFT's all-pairs correlation grows with the square of the pixel count: a frame whose
-        // pass would not fit in half the memory available is not measurable, never an abort.
-        let (ph, pw) = (padded(h), padded(w));
-        let peak = videval_models::encoders::raft::Raft::peak_bytes(ph, pw);
-        let limit = MemoryBudget::default_limit();
-        if peak > limit {
-            return Err(format!(
-                "needs frames small enough for RAFT's all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
-                peak as f64 / 1e9,
-                limit as f64 / 1e9
-            ));
+        if check {
+            let padded = |side: u32| {
+                let (a, b) = sintel_padding(side as usize);
+                side as usize + a + b
+            };
+            if padded(w).min(padded(h)) < 128 {
+                return Err(format!(
+                    "needs frames of at least 121 px a side for RAFT (padded to 128); this video is {w}×{h}"
+                ));
+            }
+            // RAFT's all-pairs correlation grows with the square of the pixel count: a frame
+            // whose pass would not fit in half the memory available is not measurable, never an
+            // abort.
+            let peak = Raft::peak_bytes(padded(h), padded(w));
+            let limit = MemoryBudget::default_limit();
+            if peak > limit {
+                return Err(format!(
+                    "needs frames small enough for RAFT's all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+                    peak as f64 / 1e9,
+                    limit as f64 / 1e9
+                ));
+            }
         }
         let shape = (1, h as usize, w as usize, 3);
-        candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
+        let rgb = candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
             .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let _one_at_a_time = raft_gate();
+        raft.encode_vbench(&rgb).map_err(|e| e.to_string())
     }
 
     /// The recipe's score of the flow from `a` to `b`.
-    fn score(&self, a: &candle_core::Tensor, b: &candle_core::Tensor) -> Result<f64, String> {
+    fn score(&self, a: &Encoded, b: &Encoded) -> Result<f64, String> {
         use videval_models::encoders::raft::top_fraction_magnitude;
         let (raft, _) = crate::distribution::network_raft()?;
-        // One RAFT pass at a time in the process: videos scored side by side would otherwise
-        // hold several correlation volumes (and share one GPU) at once.
-        static RAFT_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _one_at_a_time = RAFT_GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _one_at_a_time = raft_gate();
         let flow = raft.vbench_flow(a, b).and_then(|f| f.squeeze(0)).map_err(|e| e.to_string())?;
         top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(|e| e.to_string())
     }
@@ -293,6 +299,14 @@ impl FlowFrames {
         pairs.scores.extend(closing);
         Ok(pairs)
     }
+}
+
+/// One RAFT pass at a time in the process: videos scored side by side would otherwise hold several
+/// correlation volumes (and share one GPU) at once. A poisoned lock only means another pass
+/// panicked; it still orders.
+fn raft_gate() -> std::sync::MutexGuard<'static, ()> {
+    static GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Bytes the networks that `needs` run hold at their peak on a `width × height` video, beyond

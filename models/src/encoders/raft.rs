@@ -455,21 +455,41 @@ impl Raft {
 
     /// The upsampled flow after each of the updates in `keep` (ascending, ≤ `updates`).
     pub fn flows(&self, image1: &Tensor, image2: &Tensor, updates: usize, keep: &[usize]) -> Result<Vec<Tensor>> {
-        let (b, _, h, w) = image1.dims4()?;
-        if image2.dims4()? != (b, 3, h, w) {
+        if image2.dims4()? != image1.dims4()? {
             candle_core::bail!("RAFT: frames of different shapes {:?} and {:?}", image1.shape(), image2.shape());
         }
-        if h % 8 != 0 || w % 8 != 0 || h < 128 || w < 128 {
-            candle_core::bail!("RAFT: frame sides must be multiples of 8 and at least 128, got {h}×{w}");
+        self.flows_encoded(&self.encode(image1)?, &self.encode(image2)?, updates, keep)
+    }
+
+    /// A frame (`[B, 3, H, W]`, scaled to [-1, 1], sides multiples of 8 and at least 128) with its
+    /// feature map: a frame in two pairs (the next pair's first frame) is encoded once.
+    pub fn encode(&self, image: &Tensor) -> Result<Encoded> {
+        let (_, c, h, w) = image.dims4()?;
+        if c != 3 || h % 8 != 0 || w % 8 != 0 || h < 128 || w < 128 {
+            candle_core::bail!("RAFT: frames must be RGB, sides multiples of 8 and at least 128, got {c}×{h}×{w}");
         }
-        let fmaps = self.feature.forward(&Tensor::cat(&[image1, image2], 0)?)?;
+        Ok(Encoded { image: image.clone(), features: self.feature.forward(image)? })
+    }
+
+    /// An RGB frame (`[B, 3, H, W]` in [0, 255], any size) as VBench's dynamic degree hands it to
+    /// RAFT: replicate-padded to multiples of 8 ([`pad_sintel`]) and scaled to [-1, 1].
+    pub fn encode_vbench(&self, rgb: &Tensor) -> Result<Encoded> {
+        self.encode(&pad_sintel(rgb)?.affine(2.0 / 255.0, -1.0)?)
+    }
+
+    /// [`Raft::flows`] of two encoded frames.
+    pub fn flows_encoded(&self, one: &Encoded, two: &Encoded, updates: usize, keep: &[usize]) -> Result<Vec<Tensor>> {
+        let (b, _, h, w) = one.image.dims4()?;
+        if two.image.dims4()? != (b, 3, h, w) {
+            candle_core::bail!("RAFT: frames of different shapes {:?} and {:?}", one.image.shape(), two.image.shape());
+        }
         // The context encoder's working memory is gone before the correlation volume is made.
-        let context = self.context.forward(image1)?;
-        let pyramid = Pyramid::new(&fmaps.narrow(0, 0, b)?, &fmaps.narrow(0, b, b)?)?;
+        let context = self.context.forward(&one.image)?;
+        let pyramid = Pyramid::new(&one.features, &two.features)?;
         let hidden = context.narrow(1, 0, HIDDEN)?.tanh()?;
         let context = self.update.context(&context.narrow(1, HIDDEN, HIDDEN)?.relu()?)?;
         let (gh, gw) = (h / 8, w / 8);
-        let coords0 = coords_grid(b, gh, gw, image1.dtype(), image1.device())?;
+        let coords0 = coords_grid(b, gh, gw, one.image.dtype(), one.image.device())?;
         let mut coords1 = coords0.clone();
         let mut hidden = hidden;
         let mut out = Vec::with_capacity(keep.len());
@@ -486,13 +506,19 @@ impl Raft {
         Ok(out)
     }
 
-    /// VBench's dynamic degree pass on a pair of RGB frames (`[B, 3, H, W]` in [0, 255], any
-    /// size): replicate-padded to multiples of 8 ([`pad_sintel`]), scaled to [-1, 1], 20 updates.
-    /// The flow is of the padded frames, as VBench scores it.
-    pub fn vbench_flow(&self, rgb1: &Tensor, rgb2: &Tensor) -> Result<Tensor> {
-        let scale = |x: &Tensor| -> Result<Tensor> { pad_sintel(x)?.affine(2.0 / 255.0, -1.0) };
-        self.flow(&scale(rgb1)?, &scale(rgb2)?, 20)
+    /// VBench's pass on a pair of encoded frames ([`Raft::encode_vbench`]): 20 updates, the flow of
+    /// the padded frames, as VBench scores it.
+    pub fn vbench_flow(&self, one: &Encoded, two: &Encoded) -> Result<Tensor> {
+        let mut out = self.flows_encoded(one, two, 20, &[20])?;
+        out.pop().ok_or_else(|| candle_core::Error::Msg("RAFT returned no flow".into()))
     }
+}
+
+/// A frame scaled for RAFT and its feature-encoder output.
+#[derive(Clone)]
+pub struct Encoded {
+    image: Tensor,
+    features: Tensor,
 }
 
 /// The padding VBench's `InputPadder` (princeton-vl RAFT, mode 'sintel') adds to a side to reach
