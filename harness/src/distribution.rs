@@ -97,40 +97,43 @@ fn network_folder(id: &str, what: &str, how: &str) -> std::result::Result<(PathB
     Ok((dir, sha))
 }
 
-static VBENCH_CLIP: std::sync::OnceLock<std::result::Result<(Clip, String), String>> = std::sync::OnceLock::new();
+/// A network's slot: loaded once per process, with its weights' sha256, or why not.
+type Loaded<T> = std::sync::OnceLock<std::result::Result<(T, String), String>>;
+
+/// The network in `DIR/<id>` of the networks folder (checked against its manifest), loaded once
+/// per process by `load` on the default device, with its weights' sha256; or why not. Load errors
+/// keep their first line (candle's may carry a backtrace).
+fn load_network<T, E: ToString>(
+    slot: &'static Loaded<T>,
+    (id, what, how): (&str, &str, &str),
+    load: impl FnOnce(&Path, &candle_core::Device) -> std::result::Result<T, E>,
+) -> std::result::Result<&'static (T, String), String> {
+    slot.get_or_init(|| {
+        let (dir, sha) = network_folder(id, what, how)?;
+        let device = crate::device::default_device().map_err(|e| e.to_string())?;
+        let net = load(&dir, &device).map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())?;
+        Ok((net, sha))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+static VBENCH_CLIP: Loaded<Clip> = std::sync::OnceLock::new();
 
 /// CLIP ViT-B/32 from the networks folder (`DIR/clip`, checked against its manifest), loaded once
 /// per process, with its weights' sha256; or why not.
 pub fn network_clip() -> std::result::Result<&'static (Clip, String), String> {
-    VBENCH_CLIP
-        .get_or_init(|| {
-            let (dir, sha) = network_folder("clip", "CLIP ViT-B/32", CLIP_HOW)?;
-            let device = crate::device::default_device().map_err(|e| e.to_string())?;
-            // candle's errors may carry a backtrace: the first line says what went wrong.
-            let clip =
-                Clip::load(&dir, &device).map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())?;
-            Ok((clip, sha))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+    load_network(&VBENCH_CLIP, ("clip", "CLIP ViT-B/32", CLIP_HOW), Clip::load)
 }
 
 const DINO_HOW: &str = "convert facebookresearch/dino's dino_vitbase16_pretrain.pth with `python3 models/weights/encoder/convert_dino.py dino_vitbase16_pretrain.pth DIR/dino-vitb16`";
 
-static VBENCH_DINO: std::sync::OnceLock<std::result::Result<(Dino, String), String>> = std::sync::OnceLock::new();
+static VBENCH_DINO: Loaded<Dino> = std::sync::OnceLock::new();
 
 /// DINO ViT-B/16 from the networks folder (`DIR/dino-vitb16`; an optional `config.json` there,
 /// listed in the manifest, sizes a smaller ViT for tests), loaded once per process.
 pub fn network_dino() -> std::result::Result<&'static (Dino, String), String> {
-    VBENCH_DINO
-        .get_or_init(|| {
-            let (dir, sha) = network_folder("dino-vitb16", "DINO ViT-B/16", DINO_HOW)?;
-            let device = crate::device::default_device().map_err(|e| e.to_string())?;
-            let dino = Dino::load(&dir, &device).map_err(|e| e.lines().next().unwrap_or_default().to_string())?;
-            Ok((dino, sha))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+    load_network(&VBENCH_DINO, ("dino-vitb16", "DINO ViT-B/16", DINO_HOW), Dino::load)
 }
 
 const AESTHETIC_HOW: &str = "convert OpenAI's ViT-L-14.pt (or a Hugging Face openai/clip-vit-large-patch14 folder) and LAION's sa_0_4_vit_l_14_linear.pth with `python3 models/weights/encoder/convert_aesthetic.py --clip ViT-L-14.pt --head sa_0_4_vit_l_14_linear.pth DIR/clip-vit-l-14-laion`";
@@ -138,8 +141,7 @@ const AESTHETIC_HOW: &str = "convert OpenAI's ViT-L-14.pt (or a Hugging Face ope
 /// The aesthetic network's folder under the networks folder and its manifest entry.
 const AESTHETIC_ID: &str = "clip-vit-l-14-laion";
 
-static VBENCH_AESTHETIC: std::sync::OnceLock<std::result::Result<(Aesthetic, String), String>> =
-    std::sync::OnceLock::new();
+static VBENCH_AESTHETIC: Loaded<Aesthetic> = std::sync::OnceLock::new();
 
 /// The LAION aesthetic predictor on CLIP ViT-L/14 from the networks folder
 /// (`DIR/clip-vit-l-14-laion`, checked against its manifest), loaded once per process, with the
@@ -166,20 +168,12 @@ pub fn network_aesthetic() -> std::result::Result<&'static (Aesthetic, String), 
 
 const RAFT_HOW: &str = "convert princeton-vl's raft-things.pth (as VBench uses it) or torchvision's raft_large state dict with `python3 models/weights/encoder/convert_raft.py raft-things.pth DIR/raft-things`";
 
-static VBENCH_RAFT: std::sync::OnceLock<std::result::Result<(Raft, String), String>> = std::sync::OnceLock::new();
+static VBENCH_RAFT: Loaded<Raft> = std::sync::OnceLock::new();
 
 /// RAFT (raft_large / RAFT-things) from the networks folder (`DIR/raft-things`, checked against
 /// its manifest), loaded once per process, with its weights' sha256.
 pub fn network_raft() -> std::result::Result<&'static (Raft, String), String> {
-    VBENCH_RAFT
-        .get_or_init(|| {
-            let (dir, sha) = network_folder("raft-things", "RAFT-things", RAFT_HOW)?;
-            let device = crate::device::default_device().map_err(|e| e.to_string())?;
-            let raft = Raft::load(&dir, &device).map_err(|e| e.lines().next().unwrap_or_default().to_string())?;
-            Ok((raft, sha))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+    load_network(&VBENCH_RAFT, ("raft-things", "RAFT-things", RAFT_HOW), Raft::load)
 }
 
 /// What a metric's values depend on besides the video and the metric's version: the weights of
