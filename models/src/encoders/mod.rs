@@ -12,12 +12,16 @@
 //!   weights from the user (`models/weights/encoder/convert_dino.py`).
 //! - [`raft`]: RAFT optical flow (VBench's dynamic degree), torchvision's `raft_large` names;
 //!   weights from the user (`models/weights/encoder/convert_raft.py`).
+//! - [`amt`]: AMT-S frame interpolation (VBench's motion smoothness), the reference's names;
+//!   weights from the user (`models/weights/encoder/convert_amt.py`).
 //! - [`manifest`]: the checksum manifest every extractor's weights are loaded through.
 
 pub mod aesthetic;
+pub mod amt;
 pub mod clip;
 pub mod dino;
 pub mod i3d;
+mod layers;
 pub mod manifest;
 pub mod raft;
 pub mod world;

@@ -17,173 +17,13 @@
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
+use super::layers::{Conv, Pyramid, coords_grid, instance_norm};
+
 /// Levels of the correlation pyramid and the lookup radius (`raft_large`).
 const LEVELS: usize = 4;
 const RADIUS: usize = 4;
 /// Hidden state and context channels.
 const HIDDEN: usize = 128;
-
-/// A 2-D convolution with its own zero padding per axis (the GRUs pad 1×5 and 5×1 kernels
-/// unevenly), bias included; batch norm, where the layer has one, folded in.
-struct Conv {
-    weight: Tensor,
-    bias: Tensor,
-    stride: usize,
-    pad: (usize, usize),
-}
-
-impl Conv {
-    fn new(vb: VarBuilder, cin: usize, cout: usize, k: (usize, usize), stride: usize) -> Result<Self> {
-        let weight = vb.get((cout, cin, k.0, k.1), "weight")?;
-        let bias = vb.get(cout, "bias")?;
-        Ok(Conv { weight, bias, stride, pad: ((k.0 - 1) / 2, (k.1 - 1) / 2) })
-    }
-
-    fn square(vb: VarBuilder, cin: usize, cout: usize, k: usize, stride: usize) -> Result<Self> {
-        Conv::new(vb, cin, cout, (k, k), stride)
-    }
-
-    /// Folds an eval-mode BatchNorm2d (`vb`: weight, bias, running_mean, running_var; eps 1e-5)
-    /// into the convolution: w·s, (b − mean)·s + β with s = γ / √(var + eps).
-    fn fold_batch_norm(self, vb: VarBuilder) -> Result<Self> {
-        let c = self.bias.dim(0)?;
-        let gamma = vb.get(c, "weight")?;
-        let beta = vb.get(c, "bias")?;
-        let mean = vb.get(c, "running_mean")?;
-        let var = vb.get(c, "running_var")?;
-        let scale = gamma.div(&(var + 1e-5)?.sqrt()?)?;
-        let weight = self.weight.broadcast_mul(&scale.reshape((c, 1, 1, 1))?)?;
-        let bias = ((self.bias - mean)? * &scale)?.add(&beta)?;
-        Ok(Conv { weight, bias, ..self })
-    }
-}
-
-impl Module for Conv {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (cout, cin, kh, kw) = self.weight.dims4()?;
-        let y = if kh == 1 && kw == 1 && self.stride == 1 {
-            // A matrix product already (candle's 1×1 path).
-            x.conv2d(&self.weight, 0, 1, 1, 1)?
-        } else {
-            // im2col, then one matrix product: candle's general CPU convolution gathers element
-            // by element and ran RAFT several times slower.
-            let b = x.dim(0)?;
-            let (cols, oh, ow) = im2col(x, (kh, kw), self.stride, self.pad)?;
-            let weight = self.weight.reshape((1, cout, cin * kh * kw))?.broadcast_as((b, cout, cin * kh * kw))?;
-            weight.contiguous()?.matmul(&cols)?.reshape((b, cout, oh, ow))?
-        };
-        y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)
-    }
-}
-
-/// The patches of `x` (`[B, C, H, W]`) under a `k` kernel at `stride` with zero padding `pad`, as
-/// `[B, C·kh·kw, oh·ow]` (rows in a weight's `(c, ky, kx)` order), and the output size. On the
-/// CPU one pass writes them; elsewhere tensor operations do.
-fn im2col(x: &Tensor, k: (usize, usize), stride: usize, pad: (usize, usize)) -> Result<(Tensor, usize, usize)> {
-    let (b, c, h, w) = x.dims4()?;
-    let ((kh, kw), s, (ph, pw)) = (k, stride, pad);
-    let (oh, ow) = ((h + 2 * ph - kh) / s + 1, (w + 2 * pw - kw) / s + 1);
-    let x = x.contiguous()?;
-    if x.device().is_cpu() {
-        let (storage, layout) = x.storage_and_layout();
-        let candle_core::Storage::Cpu(cpu) = &*storage else { unreachable!("a CPU tensor has CPU storage") };
-        let geometry = Patches { c, h, w, kh, kw, s, ph, pw, oh, ow };
-        let cols = match x.dtype() {
-            DType::F32 => {
-                let data = &cpu.as_slice::<f32>()?[layout.start_offset()..][..b * c * h * w];
-                Tensor::from_vec(geometry.cols(data, b), (b, c * kh * kw, oh * ow), x.device())?
-            }
-            DType::F64 => {
-                let data = &cpu.as_slice::<f64>()?[layout.start_offset()..][..b * c * h * w];
-                Tensor::from_vec(geometry.cols(data, b), (b, c * kh * kw, oh * ow), x.device())?
-            }
-            other => candle_core::bail!("RAFT runs in f32 or f64, not {other:?}"),
-        };
-        return Ok((cols, oh, ow));
-    }
-    Ok((im2col_ops(&x, k, stride, pad)?, oh, ow))
-}
-
-/// [`im2col`] with tensor operations, for any device.
-fn im2col_ops(x: &Tensor, k: (usize, usize), stride: usize, pad: (usize, usize)) -> Result<Tensor> {
-    let (b, c, h, w) = x.dims4()?;
-    let ((kh, kw), s, (ph, pw)) = (k, stride, pad);
-    let (oh, ow) = ((h + 2 * ph - kh) / s + 1, (w + 2 * pw - kw) / s + 1);
-    // Pad so that every tap's strided window fits whole: s · out rows from its offset.
-    let extra_h = (kh - 1 + s * oh).saturating_sub(h + 2 * ph);
-    let extra_w = (kw - 1 + s * ow).saturating_sub(w + 2 * pw);
-    let padded = x.pad_with_zeros(2, ph, ph + extra_h)?.pad_with_zeros(3, pw, pw + extra_w)?;
-    let mut taps = Vec::with_capacity(kh * kw);
-    for ky in 0..kh {
-        for kx in 0..kw {
-            let tap = padded.narrow(2, ky, s * oh)?.narrow(3, kx, s * ow)?;
-            let tap = if s == 1 {
-                tap
-            } else {
-                tap.reshape((b, c, oh, s, ow, s))?.narrow(3, 0, 1)?.narrow(5, 0, 1)?.reshape((b, c, oh, ow))?
-            };
-            taps.push(tap.contiguous()?);
-        }
-    }
-    Tensor::stack(&taps, 2)?.reshape((b, c * kh * kw, oh * ow))
-}
-
-/// A convolution's patch geometry, for the CPU im2col.
-struct Patches {
-    c: usize,
-    h: usize,
-    w: usize,
-    kh: usize,
-    kw: usize,
-    s: usize,
-    ph: usize,
-    pw: usize,
-    oh: usize,
-    ow: usize,
-}
-
-impl Patches {
-    /// `[B, C·kh·kw, oh·ow]` from a contiguous `[B, C, H, W]`; zeros where a tap falls outside.
-    fn cols<T: candle_core::WithDType>(&self, x: &[T], b: usize) -> Vec<T> {
-        use rayon::prelude::*;
-        let Patches { c, h, w, kh, kw, s, ph, pw, oh, ow } = *self;
-        let n = oh * ow;
-        let mut cols = vec![T::from_f64(0.0); b * c * kh * kw * n];
-        cols.par_chunks_mut(n).enumerate().for_each(|(row, dst)| {
-            let (plane, tap) = (row / (kh * kw), row % (kh * kw));
-            let (ky, kx) = (tap / kw, tap % kw);
-            let src = &x[plane * h * w..(plane + 1) * h * w];
-            // Output columns whose input column ox·s + kx − pw lies inside [0, w).
-            let ox_lo = pw.saturating_sub(kx).div_ceil(s);
-            let ox_hi = ((w + pw).saturating_sub(kx)).div_ceil(s).min(ow);
-            for oy in 0..oh {
-                let iy = oy * s + ky;
-                if iy < ph || iy - ph >= h || ox_lo >= ox_hi {
-                    continue;
-                }
-                let (row_in, out) = (&src[(iy - ph) * w..(iy - ph + 1) * w], &mut dst[oy * ow..(oy + 1) * ow]);
-                let ix0 = ox_lo * s + kx - pw;
-                if s == 1 {
-                    out[ox_lo..ox_hi].copy_from_slice(&row_in[ix0..ix0 + (ox_hi - ox_lo)]);
-                } else {
-                    for (o, ox) in out[ox_lo..ox_hi].iter_mut().zip(0..) {
-                        *o = row_in[ix0 + ox * s];
-                    }
-                }
-            }
-        });
-        cols
-    }
-}
-
-/// Instance norm without affine parameters (eps 1e-5, biased variance), per sample and channel.
-fn instance_norm(x: &Tensor) -> Result<Tensor> {
-    let (b, c, h, w) = x.dims4()?;
-    let flat = x.reshape((b, c, h * w))?;
-    let centred = flat.broadcast_sub(&flat.mean_keepdim(2)?)?;
-    let var = centred.sqr()?.mean_keepdim(2)?;
-    centred.broadcast_div(&(var + 1e-5)?.sqrt()?)?.reshape((b, c, h, w))
-}
 
 /// The norm after a convolution of an encoder.
 #[derive(Clone, Copy, PartialEq)]
@@ -485,7 +325,7 @@ impl Raft {
         }
         // The context encoder's working memory is gone before the correlation volume is made.
         let context = self.context.forward(&one.image)?;
-        let pyramid = Pyramid::new(&one.features, &two.features)?;
+        let pyramid = Pyramid::new(&one.features, &two.features, LEVELS, RADIUS)?;
         let hidden = context.narrow(1, 0, HIDDEN)?.tanh()?;
         let context = self.update.context(&context.narrow(1, HIDDEN, HIDDEN)?.relu()?)?;
         let (gh, gw) = (h / 8, w / 8);
@@ -536,94 +376,6 @@ pub fn pad_sintel(x: &Tensor) -> Result<Tensor> {
     x.pad_with_same(2, top, bottom)?.pad_with_same(3, left, right)
 }
 
-/// `[B, 2, h, w]` pixel coordinates, x then y.
-fn coords_grid(b: usize, h: usize, w: usize, dtype: DType, device: &Device) -> Result<Tensor> {
-    let xs =
-        Tensor::arange(0u32, w as u32, device)?.to_dtype(dtype)?.reshape((1, 1, 1, w))?.broadcast_as((b, 1, h, w))?;
-    let ys =
-        Tensor::arange(0u32, h as u32, device)?.to_dtype(dtype)?.reshape((1, 1, h, 1))?.broadcast_as((b, 1, h, w))?;
-    Tensor::cat(&[&xs, &ys], 1)
-}
-
-/// The correlation pyramid: level l is `[B·h·w, h_l · w_l]` (the volume average-pooled l times).
-struct Pyramid {
-    levels: Vec<(Tensor, usize, usize)>,
-    batch: usize,
-    h: usize,
-    w: usize,
-}
-
-impl Pyramid {
-    fn new(fmap1: &Tensor, fmap2: &Tensor) -> Result<Self> {
-        let (b, c, h, w) = fmap1.dims4()?;
-        let f1 = fmap1.reshape((b, c, h * w))?.transpose(1, 2)?.contiguous()?;
-        let f2 = fmap2.reshape((b, c, h * w))?.contiguous()?;
-        // Scaled before the product, so only one volume-sized tensor exists (÷16 for 256 channels
-        // is exact either way).
-        let volume = (f1 / (c as f64).sqrt())?.matmul(&f2)?.reshape((b * h * w, 1, h, w))?;
-        let mut levels = Vec::with_capacity(LEVELS);
-        let mut level = volume;
-        let (mut lh, mut lw) = (h, w);
-        for l in 0..LEVELS {
-            if l > 0 {
-                level = level.avg_pool2d(2)?;
-                (lh, lw) = (lh / 2, lw / 2);
-            }
-            levels.push((level.reshape((b * h * w, lh * lw))?, lh, lw));
-        }
-        Ok(Pyramid { levels, batch: b, h, w })
-    }
-
-    /// Correlation features `[B, 4·81, h, w]` around `coords` (`[B, 2, h, w]`): per level, the
-    /// 9×9 window of bilinear samples (zeros outside) centred at coords / 2^l; channel
-    /// `level·81 + 9·i + j` is offset i − 4 in x and j − 4 in y (torchvision's order).
-    fn lookup(&self, coords: &Tensor) -> Result<Tensor> {
-        const SIDE: usize = 2 * RADIUS + 1;
-        const WIN: usize = SIDE + 1;
-        let (b, h, w) = (self.batch, self.h, self.w);
-        let n = b * h * w;
-        let device = coords.device();
-        let dtype = coords.dtype();
-        // Query coordinates, x then y, per (b, y, x).
-        let c: Vec<f64> = coords.permute((0, 2, 3, 1))?.flatten_all()?.to_dtype(DType::F64)?.to_vec1()?;
-        let mut features = Vec::with_capacity(LEVELS);
-        for (l, (level, lh, lw)) in self.levels.iter().enumerate() {
-            let scale = (1u64 << l) as f64;
-            let mut index = Vec::with_capacity(n * WIN * WIN);
-            let mut valid = Vec::with_capacity(n * WIN * WIN);
-            let mut frac = Vec::with_capacity(n * 2);
-            for q in 0..n {
-                let (cx, cy) = (c[2 * q] / scale, c[2 * q + 1] / scale);
-                let (x0, y0) = (cx.floor(), cy.floor());
-                frac.push(cx - x0);
-                frac.push(cy - y0);
-                for i in 0..WIN {
-                    for j in 0..WIN {
-                        let xx = x0 + i as f64 - RADIUS as f64;
-                        let yy = y0 + j as f64 - RADIUS as f64;
-                        let inside = xx >= 0.0 && yy >= 0.0 && xx < *lw as f64 && yy < *lh as f64;
-                        index.push(if inside { (yy as usize * lw + xx as usize) as u32 } else { 0 });
-                        valid.push(if inside { 1.0f64 } else { 0.0 });
-                    }
-                }
-            }
-            let index = Tensor::from_vec(index, (n, WIN * WIN), device)?;
-            let valid = Tensor::from_vec(valid, (n, WIN, WIN), device)?.to_dtype(dtype)?;
-            let window = level.gather(&index, 1)?.reshape((n, WIN, WIN))?.mul(&valid)?;
-            let frac = Tensor::from_vec(frac, (n, 2), device)?.to_dtype(dtype)?;
-            let fx = frac.narrow(1, 0, 1)?.reshape((n, 1, 1))?;
-            let fy = frac.narrow(1, 1, 1)?.reshape((n, 1, 1))?;
-            let (gx, gy) = ((1.0 - &fx)?, (1.0 - &fy)?);
-            let corner = |di: usize, dj: usize| window.narrow(1, di, SIDE)?.narrow(2, dj, SIDE);
-            let s = (corner(0, 0)?.broadcast_mul(&(&gx * &gy)?)? + corner(1, 0)?.broadcast_mul(&(&fx * &gy)?)?)?
-                .add(&corner(0, 1)?.broadcast_mul(&(&gx * &fy)?)?)?
-                .add(&corner(1, 1)?.broadcast_mul(&(&fx * &fy)?)?)?;
-            features.push(s.reshape((b, h, w, SIDE * SIDE))?);
-        }
-        Tensor::cat(&features, 3)?.permute((0, 3, 1, 2))?.contiguous()
-    }
-}
-
 /// Convex upsampling ×8: each fine pixel is the softmax-weighted mean of the 3×3 coarse
 /// neighbours' flow (×8; zeros outside), the weights from `mask` (`[B, 576, h, w]`).
 fn upsample(flow: &Tensor, mask: &Tensor) -> Result<Tensor> {
@@ -649,39 +401,4 @@ pub fn top_fraction_magnitude(flow: &Tensor, fraction: f64) -> Result<f64> {
     let f = flow.to_dtype(DType::F64)?;
     let mags = (f.i(0)?.sqr()? + f.i(1)?.sqr()?)?.sqrt()?.flatten_all()?.to_vec1::<f64>()?;
     Ok(videval_metrics::vbench_dynamic_degree::top_fraction_mean(&mags, fraction))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The CPU im2col and the tensor-operation one (what other devices run) agree exactly, and a
-    /// convolution through them equals candle's own.
-    #[test]
-    fn im2col_paths_agree_and_convolve_like_candle() {
-        let dev = Device::Cpu;
-        let x = Tensor::rand(-1f32, 1f32, (2, 3, 11, 14), &dev).unwrap();
-        for (k, stride, pad) in [
-            ((3, 3), 1, (1, 1)),
-            ((7, 7), 2, (3, 3)),
-            ((3, 3), 2, (1, 1)),
-            ((1, 5), 1, (0, 2)),
-            ((5, 1), 1, (2, 0)),
-            ((1, 1), 2, (0, 0)),
-        ] {
-            let (cpu, oh, ow) = im2col(&x, k, stride, pad).unwrap();
-            let ops = im2col_ops(&x, k, stride, pad).unwrap();
-            let diff = (&cpu - &ops).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-            assert_eq!(diff, 0.0, "{k:?} stride {stride} pad {pad:?}");
-            let weight = Tensor::rand(-1f32, 1f32, (4, 3, k.0, k.1), &dev).unwrap();
-            let conv = Conv { weight: weight.clone(), bias: Tensor::zeros(4, DType::F32, &dev).unwrap(), stride, pad };
-            let ours = conv.forward(&x).unwrap();
-            assert_eq!(ours.dims4().unwrap(), (2, 4, oh, ow));
-            if pad.0 == pad.1 {
-                let theirs = x.conv2d(&weight, pad.0, stride, 1, 1).unwrap();
-                let diff = (&ours - &theirs).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-                assert!(diff < 1e-5, "{k:?} stride {stride}: {diff}");
-            }
-        }
-    }
 }
