@@ -13,6 +13,7 @@ use videval_metrics::distribution::{
     self as dist, FeatureStats, Features, Interval, Kvd, frechet_distance, kvd, sample_size_warnings, stats_file,
 };
 use videval_models::encoders::aesthetic::Aesthetic;
+use videval_models::encoders::amt::Amt;
 use videval_models::encoders::clip::Clip;
 use videval_models::encoders::dino::Dino;
 use videval_models::encoders::i3d::I3d;
@@ -176,6 +177,16 @@ pub fn network_raft() -> std::result::Result<&'static (Raft, String), String> {
     load_network(&VBENCH_RAFT, ("raft-things", "RAFT-things", RAFT_HOW), Raft::load)
 }
 
+const AMT_HOW: &str = "convert MCG-NKU/AMT's amt-s.pth (as VBench uses it) with `python3 models/weights/encoder/convert_amt.py amt-s.pth DIR/amt-s`";
+
+static VBENCH_AMT: Loaded<Amt> = std::sync::OnceLock::new();
+
+/// AMT-S from the networks folder (`DIR/amt-s`, checked against its manifest), loaded once per
+/// process, with its weights' sha256.
+pub fn network_amt() -> std::result::Result<&'static (Amt, String), String> {
+    load_network(&VBENCH_AMT, ("amt-s", "AMT-S", AMT_HOW), Amt::load)
+}
+
 /// What a metric's values depend on besides the video and the metric's version: the weights of
 /// the network its frames go through (part of its scores' cache keys); `None` for metrics that
 /// run no network.
@@ -189,6 +200,10 @@ pub fn network_id(reads: videval_metrics::registry::Reads) -> Option<String> {
                 Err(_) => "raft-things:absent".into(),
             })
         }
+        Reads::Flow(FlowInput::VbenchAmt) => Some(match network_amt() {
+            Ok((_, sha)) => format!("amt-s:{sha}"),
+            Err(_) => "amt-s:absent".into(),
+        }),
         Reads::Window(_) | Reads::WholeClip => None,
     }
 }

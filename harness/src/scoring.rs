@@ -189,7 +189,7 @@ struct FlowFrames {
 
 impl FlowFrames {
     fn new(input: FlowInput) -> Self {
-        // Every flow input runs RAFT-things.
+        // Every flow input but AMT's runs RAFT-things.
         let pairs = crate::distribution::network_raft().map(|_| FlowPairs {
             width: 0,
             height: 0,
@@ -273,7 +273,7 @@ impl FlowFrames {
         let rgb = candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
             .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
             .map_err(|e| e.to_string())?;
-        let _one_at_a_time = raft_gate();
+        let _one_at_a_time = pair_gate();
         raft.encode_vbench(&rgb).map_err(|e| e.to_string())
     }
 
@@ -281,7 +281,7 @@ impl FlowFrames {
     fn score(&self, a: &Encoded, b: &Encoded) -> Result<f64, String> {
         use videval_models::encoders::raft::top_fraction_magnitude;
         let (raft, _) = crate::distribution::network_raft()?;
-        let _one_at_a_time = raft_gate();
+        let _one_at_a_time = pair_gate();
         let flow = raft.vbench_flow(a, b).and_then(|f| f.squeeze(0)).map_err(|e| e.to_string())?;
         top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(|e| e.to_string())
     }
@@ -301,24 +301,137 @@ impl FlowFrames {
     }
 }
 
-/// One RAFT pass at a time in the process: videos scored side by side would otherwise hold several
-/// correlation volumes (and share one GPU) at once. A poisoned lock only means another pass
-/// panicked; it still orders.
-fn raft_gate() -> std::sync::MutexGuard<'static, ()> {
+/// VBench's motion smoothness frames: each even frame goes through AMT-S with the even frame
+/// before it, and the predicted middle is compared with the odd frame between them as it streams
+/// past (the last even frame and the odd frame after it are all that is held).
+struct AmtFrames {
+    seen: usize,
+    /// The last even frame, `[1, 3, H, W]` in 0–255 on the network's device.
+    previous: Option<candle_core::Tensor>,
+    /// The odd frame after it.
+    odd: Option<Vec<u8>>,
+    pairs: Result<FlowPairs, String>,
+}
+
+impl AmtFrames {
+    fn new() -> Self {
+        let pairs = crate::distribution::network_amt().map(|_| FlowPairs {
+            width: 0,
+            height: 0,
+            fps: 0.0,
+            frames: 0,
+            decoded: 0,
+            scores: Vec::new(),
+        });
+        AmtFrames { seen: 0, previous: None, odd: None, pairs }
+    }
+
+    fn push(&mut self, rgb: &[u8], w: u32, h: u32, fps: f64) {
+        let index = self.seen;
+        self.seen += 1;
+        let Ok(pairs) = &mut self.pairs else { return };
+        (pairs.width, pairs.height, pairs.fps, pairs.decoded) = (w, h, fps, self.seen);
+        if index % 2 == 1 {
+            self.odd = Some(rgb.to_vec());
+            return;
+        }
+        if let Err(e) = self.even(rgb, w, h, index == 0) {
+            self.pairs = Err(e);
+        }
+    }
+
+    fn even(&mut self, rgb: &[u8], w: u32, h: u32, first: bool) -> Result<(), String> {
+        use videval_models::encoders::amt::{Amt, mean_abs_diff};
+        let (amt, _) = crate::distribution::network_amt()?;
+        if first {
+            // AMT's two correlation volumes grow with the square of the pixel count: a frame whose
+            // pass would not fit in half the memory available is not measurable, never an abort.
+            let peak = Amt::peak_bytes(h as usize, w as usize);
+            let limit = MemoryBudget::default_limit();
+            if peak > limit {
+                return Err(format!(
+                    "needs frames small enough for AMT-S's all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+                    peak as f64 / 1e9,
+                    limit as f64 / 1e9
+                ));
+            }
+        }
+        let shape = (1, h as usize, w as usize, 3);
+        let frame = candle_core::Tensor::from_vec(rgb.to_vec(), shape, amt.device())
+            .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
+            .map_err(|e| e.to_string())?;
+        let score = match (self.previous.take(), self.odd.take()) {
+            (Some(before), Some(odd)) => {
+                let _one_at_a_time = pair_gate();
+                let middle = amt.vbench_middle(&before, &frame).map_err(|e| e.to_string())?;
+                Some(mean_abs_diff(&odd, &middle))
+            }
+            _ => None,
+        };
+        self.previous = Some(frame);
+        if let Ok(pairs) = &mut self.pairs {
+            pairs.frames += 1;
+            pairs.scores.extend(score);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<FlowPairs, String> {
+        self.pairs
+    }
+}
+
+/// A pair metric's collector: RAFT flow or AMT interpolation.
+enum PairFrames {
+    Flow(FlowFrames),
+    Interpolation(AmtFrames),
+}
+
+impl PairFrames {
+    fn new(input: FlowInput) -> Self {
+        match input {
+            FlowInput::VbenchAmt => PairFrames::Interpolation(AmtFrames::new()),
+            _ => PairFrames::Flow(FlowFrames::new(input)),
+        }
+    }
+
+    fn push(&mut self, rgb: &[u8], w: u32, h: u32, fps: f64) {
+        match self {
+            PairFrames::Flow(f) => f.push(rgb, w, h, fps),
+            PairFrames::Interpolation(a) => a.push(rgb, w, h, fps),
+        }
+    }
+
+    fn finish(self) -> Result<FlowPairs, String> {
+        match self {
+            PairFrames::Flow(f) => f.finish(),
+            PairFrames::Interpolation(a) => a.finish(),
+        }
+    }
+}
+
+/// One RAFT or AMT pass at a time in the process: videos scored side by side (and the flow and
+/// interpolation collectors of one video) would otherwise hold several correlation volumes (and
+/// share one GPU) at once. A poisoned lock only means another pass panicked; it still orders.
+fn pair_gate() -> std::sync::MutexGuard<'static, ()> {
     static GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Bytes the networks that `needs` run hold at their peak on a `width × height` video, beyond
-/// [`estimated_bytes`]: RAFT's correlation pyramid and its encoders' activations.
+/// [`estimated_bytes`]: RAFT's correlation pyramid and its encoders' activations, AMT-S's two
+/// pyramids and its decoders' (one pass of each at a time, but an AMT frame is held while RAFT
+/// runs).
 pub fn network_bytes(needs: &[Need<'_>], width: u32, height: u32) -> u64 {
-    let raft = needs.iter().any(|n| matches!(n, Need::Metric(m) if matches!(m.reads(), Reads::Flow(_))));
-    if raft {
-        let (w, h) = (width as usize, height as usize);
-        videval_models::encoders::raft::Raft::peak_bytes(h, w)
-    } else {
-        0
-    }
+    let reads = |amt: bool| {
+        needs.iter().any(|n| {
+            matches!(n, Need::Metric(m) if matches!(m.reads(), Reads::Flow(i) if (i == FlowInput::VbenchAmt) == amt))
+        })
+    };
+    let (w, h) = (width as usize, height as usize);
+    let raft = if reads(false) { videval_models::encoders::raft::Raft::peak_bytes(h, w) } else { 0 };
+    let amt = if reads(true) { videval_models::encoders::amt::Amt::peak_bytes(h, w) } else { 0 };
+    raft + amt
 }
 
 /// Bytes one video's scoring holds at its peak, estimated from its frame size: the window and
@@ -409,7 +522,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         })
         .collect();
     let mut features: BTreeMap<FrameInput, FeatureFrames> = BTreeMap::new();
-    let mut flows: BTreeMap<FlowInput, FlowFrames> = BTreeMap::new();
+    let mut flows: BTreeMap<FlowInput, PairFrames> = BTreeMap::new();
     let gate = Arc::new(std::sync::Mutex::new(()));
     let whole_clip = needs_whole_clip(needs);
     for n in needs {
@@ -419,7 +532,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
                     features.entry(input).or_insert_with(|| FeatureFrames::new(input, Arc::clone(&gate)));
                 }
                 Reads::Flow(input) => {
-                    flows.entry(input).or_insert_with(|| FlowFrames::new(input));
+                    flows.entry(input).or_insert_with(|| PairFrames::new(input));
                 }
                 Reads::Window(_) | Reads::WholeClip => {}
             }
@@ -439,7 +552,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         let frame = Arc::new(frame.to_vec());
         let for_window = Arc::clone(&frame);
         let mut collectors: Vec<&mut FeatureFrames> = features.values_mut().collect();
-        let mut flow_collectors: Vec<&mut FlowFrames> = flows.values_mut().collect();
+        let mut flow_collectors: Vec<&mut PairFrames> = flows.values_mut().collect();
         let (window, accumulators, bad_window) = (&mut window, &mut accumulators, &mut bad_window);
         rayon::join(
             || {

@@ -90,11 +90,11 @@ pub const NETWORKS: &[Network] = &[
     },
     Network {
         id: "amt-s",
-        name: "AMT-S frame interpolation",
-        used_by: &["VBench motion_smoothness"],
+        name: "AMT-S frame interpolation (MCG-NKU/AMT amt-s.pth)",
+        used_by: &["vbench_motion_smoothness (VBench motion_smoothness)"],
         files: &["model.safetensors"],
-        how: "not in videval yet (issue 20)",
-        implemented: false,
+        how: "python3 models/weights/encoder/convert_amt.py amt-s.pth DIR/amt-s (MCG-NKU/AMT's AMT-S checkpoint, as VBench uses it; needs torch; registers the manifest)",
+        implemented: true,
     },
     Network {
         id: "musiq-spaq",

@@ -48,7 +48,8 @@ pub enum FrameInput {
     VbenchAesthetic,
 }
 
-/// The optical flow a flow metric reads: which network, over which frame pairs.
+/// The frame-pair network a pair metric reads (optical flow, or interpolation): which network,
+/// over which frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FlowInput {
     /// VBench's dynamic degree: RAFT-things (weights the user provides), 20 updates, on
@@ -63,6 +64,11 @@ pub enum FlowInput {
     /// RAFT-things, 20 updates, on every pair of consecutive frames, replicate-padded to multiples
     /// of 8; each pair scored by its mean flow magnitude over the padded frame.
     EvalCrafterFlow,
+    /// VBench's motion smoothness (`motion_smoothness.py`): AMT-S (weights the user provides)
+    /// predicts each odd frame from the even frames either side (native frames, replicate-padded
+    /// to multiples of 16, quantised to 8 bits); each predicted frame scored by its mean absolute
+    /// difference from the real one, 0–255.
+    VbenchAmt,
 }
 
 impl FlowInput {
@@ -74,6 +80,9 @@ impl FlowInput {
                 "mean of the largest 2% of RAFT flow magnitudes over the padded frame, px; the last two pairs are first → last and last → first"
             }
             FlowInput::EvalCrafterFlow => "mean RAFT flow magnitude over the padded frame, px",
+            FlowInput::VbenchAmt => {
+                "mean absolute difference of the AMT-S prediction of an odd frame from the real one, 0–255"
+            }
         }
     }
 
@@ -82,7 +91,7 @@ impl FlowInput {
         match self {
             FlowInput::VbenchRaft => 0.05,
             FlowInput::VbenchStatic => 0.02,
-            FlowInput::EvalCrafterFlow => 1.0,
+            FlowInput::EvalCrafterFlow | FlowInput::VbenchAmt => 1.0,
         }
     }
 
@@ -91,6 +100,8 @@ impl FlowInput {
         match self {
             FlowInput::VbenchRaft => crate::vbench_dynamic_degree::sample_interval(fps),
             FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow => 1,
+            // The even frames are the inputs; the odd ones are compared.
+            FlowInput::VbenchAmt => 2,
         }
     }
 }
@@ -106,7 +117,8 @@ pub struct FlowPairs {
     pub frames: usize,
     /// Frames decoded (sampled or not).
     pub decoded: usize,
-    /// One score per consecutive pair of sampled frames (the [`FlowInput`] says which).
+    /// One score per consecutive pair of sampled frames (the [`FlowInput`] says which; for
+    /// [`FlowInput::VbenchAmt`], one per frame predicted from a pair).
     pub scores: Vec<f64>,
 }
 
@@ -240,6 +252,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::vbench_dynamic_degree::VbenchDynamicDegree,
     &crate::vbench_static::VbenchStatic,
     &crate::raft_flow_score::RaftFlowScore,
+    &crate::vbench_motion_smoothness::VbenchMotionSmoothness,
 ];
 
 /// Metric ids that were renamed, `(old, new)`: a suite or `--metrics` that names an old id is told

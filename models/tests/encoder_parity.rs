@@ -240,6 +240,20 @@ fn the_raft_converter_expects_exactly_the_tensors_the_port_reads() {
     assert_eq!(read, torchvision);
 }
 
+/// convert_amt.py writes exactly what the port reads, which are the reference's names (the golden
+/// script listed them from VBench's AMT-S state dict).
+#[test]
+fn the_amt_converter_expects_exactly_the_tensors_the_port_reads() {
+    use videval_models::encoders::amt::Amt;
+    let read = names_read(|vb| drop(Amt::new(vb).unwrap()));
+    assert_eq!(read.len(), 213);
+    assert_eq!(read, converter_names("convert_amt.py"));
+    let mut reference: Vec<String> =
+        golden("amt")["parameters"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap().to_string()).collect();
+    reference.sort();
+    assert_eq!(read, reference);
+}
+
 /// DINO's ViT against facebookresearch/dino's `VisionTransformer` (tests/golden/dino.json, from
 /// tests/golden/dino_golden.py): square input (the trained position grid) and two others (the
 /// grid resized with DINO's +0.1 scale, the convolution dropping the remainder).

@@ -39,7 +39,7 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     ];
     let mut info: Vec<Value> =
         flicker.iter().map(|p| json!({"prompt_en": p, "dimension": ["temporal_flickering"]})).collect();
-    info.push(json!({"prompt_en": "a person riding a bike", "dimension": ["subject_consistency", "dynamic_degree", "background_consistency", "aesthetic_quality"]}));
+    info.push(json!({"prompt_en": "a person riding a bike", "dimension": ["subject_consistency", "dynamic_degree", "background_consistency", "aesthetic_quality", "motion_smoothness"]}));
     info.push(json!({"prompt_en": "a drone shot of a city, pan left", "dimension": ["temporal_style"],
                      "auxiliary_info": {"camera_motion": {"camera_motion": "pan left"}}}));
     sb.write("VBench_full_info.json", &serde_json::to_string_pretty(&info).unwrap());
@@ -85,7 +85,7 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     let o = sb.run(&[
         "run",
         "--suite",
-        "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml,suites/vbench_background_consistency.yaml,suites/vbench_aesthetic_quality.yaml,suites/vbench_dynamic_degree.yaml",
+        "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml,suites/vbench_background_consistency.yaml,suites/vbench_aesthetic_quality.yaml,suites/vbench_dynamic_degree.yaml,suites/vbench_motion_smoothness.yaml",
         "--model",
         "dir:videos",
         "--out",
@@ -229,11 +229,43 @@ fn pair_scores(detail: &str) -> Vec<f64> {
 /// sends it hundreds of pixels off, where 20 updates amplify float32 rounding to 0.4%), written as
 /// `dir/model.safetensors` with its manifest: about 21 MB, so made here, not committed.
 fn write_formula_raft(dir: &std::path::Path) {
+    let scale = |name: &str| if name.starts_with("update_block.flow_head.conv2.") { 1.0 / 32.0 } else { 1.0 };
+    let build = |vb| drop(videval_models::encoders::raft::Raft::new(vb).unwrap());
+    write_formula_network(dir, "raft-things", 154, scale, build);
+}
+
+/// AMT-S with the tamed formula weights both sides use (the formula, then the layers
+/// `models/tests/golden/amt_golden.py` lists in `TAMED` × 1/32, as `vbench_parity.py` fills VBench's
+/// AMT-S), written as `dir/model.safetensors` with its manifest: made here, not committed.
+fn write_formula_amt(dir: &std::path::Path) {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/golden/amt.json");
+    let golden: Value = serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
+    let tamed: Vec<String> =
+        golden["tamed"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let factor = golden["tame"].as_f64().unwrap();
+    let scale = move |name: &str| {
+        let dotted = format!(".{name}");
+        if tamed.iter().any(|t| dotted.contains(t.as_str())) { factor } else { 1.0 }
+    };
+    let build = |vb| drop(videval_models::encoders::amt::Amt::new(vb).unwrap());
+    write_formula_network(dir, "amt-s", 213, scale, build);
+}
+
+/// A network's formula weights (each tensor × `scale(name)`), as `build` reads them, written as
+/// `dir/model.safetensors` with a manifest entry `id`; `count` tensors expected.
+fn write_formula_network(
+    dir: &std::path::Path,
+    id: &str,
+    count: usize,
+    scale: impl Fn(&str) -> f64 + Send + Sync + 'static,
+    build: impl FnOnce(candle_nn::VarBuilder<'static>),
+) {
     use candle_core::{DType, Device, Shape, Tensor};
     use candle_nn::var_builder::SimpleBackend;
     use std::sync::{Arc, Mutex};
     type Made = Arc<Mutex<Vec<(String, Tensor)>>>;
-    struct Formula(Made);
+    type Scale = Box<dyn Fn(&str) -> f64 + Send + Sync>;
+    struct Formula(Made, Scale);
     impl SimpleBackend for Formula {
         fn get(
             &self,
@@ -244,9 +276,8 @@ fn write_formula_raft(dir: &std::path::Path) {
             dev: &Device,
         ) -> candle_core::Result<Tensor> {
             let mut values = videval_metrics::formula::parameter(name, s.dims());
-            if name.starts_with("update_block.flow_head.conv2.") {
-                values.iter_mut().for_each(|v| *v /= 32.0);
-            }
+            let k = (self.1)(name);
+            values.iter_mut().for_each(|v| *v *= k);
             let t = Tensor::from_vec(values, s, dev)?.to_dtype(DType::F32)?;
             self.0.lock().unwrap().push((name.to_string(), t.clone()));
             t.to_dtype(dtype)
@@ -259,18 +290,80 @@ fn write_formula_raft(dir: &std::path::Path) {
         }
     }
     let made: Made = Arc::default();
-    let vb = candle_nn::VarBuilder::from_backend(Box::new(Formula(Arc::clone(&made))), DType::F32, Device::Cpu);
-    videval_models::encoders::raft::Raft::new(vb).unwrap();
+    let formula = Formula(Arc::clone(&made), Box::new(scale));
+    build(candle_nn::VarBuilder::from_backend(Box::new(formula), DType::F32, Device::Cpu));
     let tensors: std::collections::HashMap<String, Tensor> = made.lock().unwrap().drain(..).collect();
-    assert_eq!(tensors.len(), 154, "raft_large's float parameters and buffers");
+    assert_eq!(tensors.len(), count, "{id}'s float parameters and buffers");
     std::fs::create_dir_all(dir).unwrap();
     let file = dir.join("model.safetensors");
     candle_core::safetensors::save(&tensors, &file).unwrap();
     let (sha256, bytes) = videval_models::encoders::manifest::sha256_file(&file).unwrap();
-    let manifest = json!({"schema": "videval/weights-manifest/v1", "entries": [{"name": "raft-things", "dir": ".",
+    let manifest = json!({"schema": "videval/weights-manifest/v1", "entries": [{"name": id, "dir": ".",
         "files": [{"path": "model.safetensors", "sha256": sha256, "bytes": bytes}],
         "source": "formula weights (tests/tests/vbench.rs)", "licence": "test fixture", "obtain": "made by the test"}]});
     std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+}
+
+/// VBench's motion smoothness against VBench's own code (`vbench.motion_smoothness.
+/// MotionSmoothness` on the CPU, its AMT-S in float32 with tamed formula weights, goldens by
+/// `tests/tests/golden/vbench_parity.py --only motion_smoothness`) on the committed flow videos
+/// (17 and 25 frames; 170 × 130 padded unevenly to 176 × 144): every predicted frame's difference
+/// and every per-video score within 1e-4 relative, the same frames compared, and the dimension
+/// score of the `vbench` block; listed by `weights list`, not measurable without the weights.
+#[test]
+fn amt_motion_smoothness_matches_vbench() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vbench");
+    let golden: Value = serde_json::from_slice(&std::fs::read(fixtures.join("vbench_parity.json")).unwrap()).unwrap();
+    let golden = &golden["motion_smoothness"];
+    let sb = Sandbox::new();
+    write_formula_amt(&sb.join("nets/amt-s"));
+    let prompts = ["a red ball rolls on the floor", "a quiet street, still camera", "waves on a beach"];
+    let info: Vec<Value> =
+        prompts.iter().map(|p| json!({"prompt_en": p, "dimension": ["motion_smoothness"]})).collect();
+    sb.write("info.json", &serde_json::to_string(&info).unwrap());
+    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "1"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let videos = format!("dir:{}", fixtures.join("flow").display());
+    let nets = sb.join("nets").display().to_string();
+    let suite = "suites/vbench_motion_smoothness.yaml";
+    let o = sb.run(&["run", "--suite", suite, "--model", &videos, "--weights", &nets, "--out", "runs/m"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let r: Value = serde_json::from_slice(&sb.read("runs/m/results.json")).unwrap();
+    let samples = r["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3);
+    let (mut worst_frame, mut worst_video): (f64, f64) = (0.0, 0.0);
+    for s in samples {
+        let file = format!("{}-{}.mp4", s["prompt"].as_str().unwrap(), s["seed_idx"]);
+        let metric = "vbench_motion_smoothness";
+        let got = s["metrics"][metric].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
+        let want = golden["videos"][&file].as_f64().unwrap();
+        worst_video = worst_video.max((got - want).abs() / want);
+        let ours = pair_scores(s["details"][metric].as_str().unwrap());
+        let want: Vec<f64> =
+            golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(ours.len(), want.len(), "{file}: frames compared");
+        for (a, b) in ours.iter().zip(&want) {
+            worst_frame = worst_frame.max((a - b).abs() / b.abs());
+        }
+    }
+    eprintln!(
+        "motion_smoothness: largest relative difference from VBench's own code: per frame {worst_frame:.2e}, per video {worst_video:.2e}"
+    );
+    assert!(worst_frame <= 1e-4 && worst_video <= 1e-4, "frames {worst_frame}, videos {worst_video}");
+    let dim = r["vbench"]["dimensions"].as_array().unwrap().iter().find(|x| x["dimension"] == "motion_smoothness");
+    let raw = dim.unwrap_or_else(|| panic!("{}", r["vbench"]))["raw"]["value"].as_f64().unwrap();
+    let want = golden["score"].as_f64().unwrap();
+    assert!((raw - want).abs() <= 1e-4 * want, "dimension {raw} vs VBench {want}");
+
+    let (c, listed) = sb.run_json(&["weights", "list", "--weights", &nets]);
+    assert_eq!(c, 0, "{listed}");
+    let row = listed.as_array().unwrap().iter().find(|r| r["id"] == "amt-s").unwrap().clone();
+    assert_eq!((row["status"].as_str(), row["implemented"].as_bool()), (Some("present"), Some(true)), "{row}");
+    let file = fixtures.join("flow/waves on a beach-0.mp4").display().to_string();
+    let (c, none) = sb.run_json(&["video", "score", &file, "--metrics", "vbench_motion_smoothness"]);
+    assert_eq!(c, 0, "not measurable is not an error: {none}");
+    let why = none["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
+    assert!(why.starts_with("needs AMT-S weights"), "{none}");
 }
 
 /// VBench's dynamic degree and its temporal-flickering static filter against VBench's own code,

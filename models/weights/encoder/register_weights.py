@@ -20,6 +20,7 @@ FILES = {
     "clip": ["config.json", "model.safetensors", "tokenizer.json"],
     "dino-vitb16": ["model.safetensors"],
     "raft-things": ["model.safetensors"],
+    "amt-s": ["model.safetensors"],
     "clip-vit-l-14-laion": ["config.json", "model.safetensors", "aesthetic_head.safetensors"],
 }
 

@@ -58,7 +58,7 @@ CLIP = {
 # The small OpenAI CLIP of the aesthetic predictor (OpenAI's tower has width / 64 heads).
 AESTHETIC = {"width": 128, "layers": 1, "patch": 14, "projection": 16}
 DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
-              "dynamic_degree", "static_filter", "flow_score"]
+              "dynamic_degree", "static_filter", "flow_score", "motion_smoothness"]
 
 
 def manifest(folder, name, files):
@@ -101,6 +101,9 @@ def main():
         pairs.update(p)
     if "flow_score" in only:
         scores["flow_score"], p = flow_score(flow_list)
+        pairs.update(p)
+    if "motion_smoothness" in only:
+        scores["motion_smoothness"], p = motion_smoothness(flow_list)
         pairs.update(p)
     for name in only:
         score, per_video = scores[name]
@@ -314,6 +317,48 @@ def flow_score(video_list):
             per_video.append({"video_path": path, "video_results": float(np.mean(means))})
     score = sum(v["video_results"] for v in per_video) / len(per_video)
     return (score, per_video), {"flow_score": pairs}
+
+
+def motion_smoothness(video_list):
+    """VBench's own MotionSmoothness (`vbench/motion_smoothness.py`, CPU: no rescaling; OpenCV
+    decode) with AMT-S (its `third_party/amt`, built from its `cfgs/AMT-S.yaml`) holding tamed
+    formula weights (models/tests/golden/amt_golden.py's `tame`: the plain formula saturates the
+    interpolated frames), saved as `{"state_dict": …}` as VBench loads `amt-s.pth`; every predicted
+    frame's difference from the real one (`get_diff`) is recorded per video. The weights are not
+    committed: the Rust test makes the same ones from the formula."""
+    import importlib
+    import tempfile
+
+    import vbench
+    from amt_golden import tame
+    from vbench.motion_smoothness import MotionSmoothness, motion_smoothness as vbench_motion_smoothness
+
+    cfg = os.path.join(os.path.dirname(vbench.__file__), "third_party", "amt", "cfgs", "AMT-S.yaml")
+    model = importlib.import_module("vbench.third_party.amt.networks.AMT-S").Model(
+        corr_radius=3, corr_lvls=4, num_flows=3)
+    fill(model)
+    tame(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = os.path.join(tmp, "amt-s.pth")
+        torch.save({"state_dict": {k: v.float() for k, v in model.state_dict().items()}}, ckpt)
+        motion = MotionSmoothness(cfg, ckpt, "cpu")
+    pairs, current = {}, []
+    diff, score = motion.get_diff, motion.motion_score
+
+    def recorded(a, b):
+        d = diff(a, b)
+        current.append(float(d))
+        return d
+
+    def per_video(path):
+        current.clear()
+        out = score(path)
+        pairs[os.path.basename(path)] = {"pairs": list(current)}
+        return out
+
+    motion.get_diff, motion.motion_score = recorded, per_video
+    result = vbench_motion_smoothness(motion, video_list)
+    return result, {"motion_smoothness": pairs}
 
 
 if __name__ == "__main__":
