@@ -390,6 +390,46 @@ fn amt_matches_vbench_third_party_amt() {
     }
 }
 
+/// MUSIQ against pyiqa's `MUSIQ` (tests/golden/musiq.json, from tests/golden/musiq_golden.py) on
+/// formula weights: VBench's 288 × 512 frames and a small batch of two (every scale upsampled,
+/// padded unevenly); the class token the head reads and the scores, in float64 to 1e-9 (pyiqa's
+/// masked padding patches left out here change nothing) and in the shipped float32 to 1e-4.
+#[test]
+fn musiq_matches_pyiqa() {
+    use videval_models::encoders::musiq::Musiq;
+    let g = golden("musiq");
+    let f64_model = Musiq::new(formula_vb_f64()).unwrap();
+    let f32_model = Musiq::new(formula_vb()).unwrap();
+    for (name, out) in g["outputs"].as_object().unwrap() {
+        let shape: Vec<usize> = out["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let x = ((formula_input_f64(name, &shape) + 1.0).unwrap() / 2.0).unwrap();
+        let (ref_features, ref_scores) = (floats(&out["features"]), floats(&out["scores"]));
+        for (dtype, bound) in [(DType::F64, 1e-9), (DType::F32, 1e-4)] {
+            let model = if dtype == DType::F64 { &f64_model } else { &f32_model };
+            let x = x.to_dtype(dtype).unwrap();
+            let features: Vec<f64> =
+                model.features(&x).unwrap().to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let scores: Vec<f64> = model.forward(&x).unwrap().to_dtype(DType::F64).unwrap().to_vec1().unwrap();
+            let err = relative_error_f64(&features, &ref_features);
+            let score_err = relative_error_f64(&scores, &ref_scores);
+            eprintln!("{name} {dtype:?}: features {err:.2e}, scores {scores:?} vs {ref_scores:?} ({score_err:.2e})");
+            assert!(err < bound && score_err < bound, "{name} {dtype:?}: features {err}, scores {score_err}");
+        }
+    }
+}
+
+/// convert_musiq.py writes exactly what the port reads, which are pyiqa's names.
+#[test]
+fn the_musiq_converter_expects_exactly_the_tensors_the_port_reads() {
+    use videval_models::encoders::musiq::Musiq;
+    let read = names_read(|vb| drop(Musiq::new(vb).unwrap()));
+    assert_eq!(read, converter_names("convert_musiq.py"));
+    let mut reference: Vec<String> =
+        golden("musiq")["parameters"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap().to_string()).collect();
+    reference.sort();
+    assert_eq!(read, reference);
+}
+
 fn relative_error_f64(ours: &[f64], reference: &[f64]) -> f64 {
     assert_eq!(ours.len(), reference.len());
     let diff: f64 = ours.iter().zip(reference).map(|(a, b)| (a - b).powi(2)).sum();

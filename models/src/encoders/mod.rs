@@ -14,6 +14,8 @@
 //!   weights from the user (`models/weights/encoder/convert_raft.py`).
 //! - [`amt`]: AMT-S frame interpolation (VBench's motion smoothness), the reference's names;
 //!   weights from the user (`models/weights/encoder/convert_amt.py`).
+//! - [`musiq`]: MUSIQ image quality (VBench's imaging quality), pyiqa's names; weights from the
+//!   user (`models/weights/encoder/convert_musiq.py`).
 //! - [`manifest`]: the checksum manifest every extractor's weights are loaded through.
 
 pub mod aesthetic;
@@ -23,5 +25,6 @@ pub mod dino;
 pub mod i3d;
 mod layers;
 pub mod manifest;
+pub mod musiq;
 pub mod raft;
 pub mod world;

@@ -21,6 +21,7 @@ FILES = {
     "dino-vitb16": ["model.safetensors"],
     "raft-things": ["model.safetensors"],
     "amt-s": ["model.safetensors"],
+    "musiq-spaq": ["model.safetensors"],
     "clip-vit-l-14-laion": ["config.json", "model.safetensors", "aesthetic_head.safetensors"],
 }
 
