@@ -18,6 +18,7 @@ use videval_models::encoders::clip::Clip;
 use videval_models::encoders::dino::Dino;
 use videval_models::encoders::i3d::I3d;
 use videval_models::encoders::manifest;
+use videval_models::encoders::musiq::Musiq;
 use videval_models::encoders::raft::Raft;
 use videval_models::encoders::world::WorldEncoder;
 
@@ -187,6 +188,16 @@ pub fn network_amt() -> std::result::Result<&'static (Amt, String), String> {
     load_network(&VBENCH_AMT, ("amt-s", "AMT-S", AMT_HOW), Amt::load)
 }
 
+const MUSIQ_HOW: &str = "convert pyiqa's musiq_spaq_ckpt-358bb6af.pth (as VBench uses it) with `python3 models/weights/encoder/convert_musiq.py musiq_spaq_ckpt-358bb6af.pth DIR/musiq-spaq`";
+
+static VBENCH_MUSIQ: Loaded<Musiq> = std::sync::OnceLock::new();
+
+/// MUSIQ (SPAQ) from the networks folder (`DIR/musiq-spaq`, checked against its manifest), loaded
+/// once per process, with its weights' sha256.
+pub fn network_musiq() -> std::result::Result<&'static (Musiq, String), String> {
+    load_network(&VBENCH_MUSIQ, ("musiq-spaq", "MUSIQ (SPAQ)", MUSIQ_HOW), Musiq::load)
+}
+
 /// What a metric's values depend on besides the video and the metric's version: the weights of
 /// the network its frames go through (part of its scores' cache keys); `None` for metrics that
 /// run no network.
@@ -225,6 +236,10 @@ pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
         FrameInput::VbenchAesthetic => match network_aesthetic() {
             Ok((_, sha)) => format!("{AESTHETIC_ID}:{sha}"),
             Err(_) => format!("{AESTHETIC_ID}:absent"),
+        },
+        FrameInput::VbenchMusiq => match network_musiq() {
+            Ok((_, sha)) => format!("musiq-spaq:{sha}"),
+            Err(_) => "musiq-spaq:absent".into(),
         },
     }
 }

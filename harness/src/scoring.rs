@@ -96,6 +96,10 @@ impl FeatureFrames {
                 Ok(_) => (preprocess::Preprocess::VBENCH_DINO, Ok(Vec::new())),
                 Err(e) => (preprocess::Preprocess::VBENCH_DINO, Err(e)),
             },
+            FrameInput::VbenchMusiq => match crate::distribution::network_musiq() {
+                Ok(_) => (preprocess::Preprocess::VBENCH_MUSIQ, Ok(Vec::new())),
+                Err(e) => (preprocess::Preprocess::VBENCH_MUSIQ, Err(e)),
+            },
         };
         let ((width, height), _) = preprocess::geometry(preprocess.spatial, 1, 1);
         FeatureFrames { input, gate, preprocess, pending: Frames { data: Vec::new(), len: 0, width, height }, features }
@@ -107,9 +111,11 @@ impl FeatureFrames {
         }
         let p = &self.preprocess;
         let frame = match self.input {
-            FrameInput::Full | FrameInput::VbenchClip | FrameInput::VbenchDino | FrameInput::VbenchAesthetic => {
-                preprocess::apply_frame(rgb, w, h, p)
-            }
+            FrameInput::Full
+            | FrameInput::VbenchClip
+            | FrameInput::VbenchDino
+            | FrameInput::VbenchAesthetic
+            | FrameInput::VbenchMusiq => preprocess::apply_frame(rgb, w, h, p),
             FrameInput::Background => {
                 // The painted frame is made a row at a time as the filter reads it.
                 preprocess::apply_frame_mapped(rgb, w, h, p, feature_consistency::background_painter(rgb))
@@ -124,6 +130,8 @@ impl FeatureFrames {
         let chunk = match self.input {
             FrameInput::VbenchDino => 8,
             FrameInput::VbenchAesthetic => 16,
+            // A frame is about 340 patches through a ResNet root.
+            FrameInput::VbenchMusiq => 4,
             _ => FEATURE_CHUNK,
         };
         if self.pending.len == chunk {
@@ -153,6 +161,12 @@ impl FeatureFrames {
                     candle_core::Tensor::from_vec(frames.to_channels_first(), shape, dino.device())
                         .and_then(|x| dino.forward(&x))
                         .and_then(|f| f.to_dtype(candle_core::DType::F64)?.to_vec2::<f64>())
+                        .map_err(|e| e.to_string())
+                }),
+                FrameInput::VbenchMusiq => crate::distribution::network_musiq().and_then(|(net, _)| {
+                    let (h, w) = (frames.height as usize, frames.width as usize);
+                    net.score_frames(frames.to_channels_first(), frames.len, h, w)
+                        .map(|s| s.into_iter().map(|v| vec![f64::from(v)]).collect())
                         .map_err(|e| e.to_string())
                 }),
                 FrameInput::VbenchAesthetic => crate::distribution::network_aesthetic().and_then(|(net, _)| {

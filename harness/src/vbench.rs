@@ -70,7 +70,7 @@ pub const DIMENSIONS: [Dimension; 16] = [
     dim("motion_smoothness", true, 0.706, 0.9975, 1.0, VideoMean, Some("vbench_motion_smoothness"), ""),
     dim("dynamic_degree", true, 0.0, 1.0, 0.5, VideoMean, Some("vbench_dynamic_degree"), ""),
     dim("aesthetic_quality", true, 0.0, 1.0, 1.0, VideoMean, Some("vbench_aesthetic_quality"), ""),
-    dim("imaging_quality", true, 0.0, 1.0, 1.0, VideoMean, None, "needs MUSIQ (SPAQ), not in videval yet"),
+    dim("imaging_quality", true, 0.0, 1.0, 1.0, VideoMean, Some("vbench_imaging_quality"), ""),
     dim("object_class", false, 0.0, 1.0, 1.0, VideoMean, None, "needs GRiT object detection"),
     dim("multiple_objects", false, 0.0, 1.0, 1.0, VideoMean, None, "needs GRiT object detection"),
     dim("human_action", false, 0.0, 1.0, 1.0, VideoMean, None, "needs UMT action recognition"),

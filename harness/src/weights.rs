@@ -98,11 +98,11 @@ pub const NETWORKS: &[Network] = &[
     },
     Network {
         id: "musiq-spaq",
-        name: "MUSIQ image quality, SPAQ checkpoint (pyiqa's architecture)",
-        used_by: &["VBench imaging_quality"],
+        name: "MUSIQ image quality, SPAQ checkpoint (pyiqa's architecture, musiq_spaq_ckpt-358bb6af.pth)",
+        used_by: &["vbench_imaging_quality (VBench imaging_quality)"],
         files: &["model.safetensors"],
-        how: "not in videval yet (issue 20)",
-        implemented: false,
+        how: "python3 models/weights/encoder/convert_musiq.py musiq_spaq_ckpt-358bb6af.pth DIR/musiq-spaq (pyiqa's SPAQ checkpoint, as VBench uses it; needs torch; registers the manifest)",
+        implemented: true,
     },
 ];
 

@@ -29,6 +29,7 @@ pub mod track;
 pub mod vbench_aesthetic_quality;
 pub mod vbench_background_consistency;
 pub mod vbench_dynamic_degree;
+pub mod vbench_imaging_quality;
 pub mod vbench_motion_smoothness;
 pub mod vbench_static;
 pub mod vbench_subject_consistency;

@@ -112,6 +112,11 @@ pub enum Spatial {
     /// 255 kept), and the crop offset is `round((size − crop) / 2)` half to even (Python's round).
     /// Use [`Filter::BicubicTorch`] or [`Filter::Bilinear`] without antialiasing to match.
     TorchShortSide { short: u32, crop: u32 },
+    /// VBench's imaging-quality transform (`preprocess_mode="longer"`): frames whose longer side
+    /// exceeds `long` are resized by torchvision's `Resize((int(s·h), int(s·w)))` with
+    /// s = long / max(h, w) (each side truncated) on float32 frames, values kept as floats;
+    /// smaller frames are left as they are. Use [`Filter::Bilinear`] without antialiasing.
+    TorchLongSide { long: u32 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +242,17 @@ impl Preprocess {
         filter: Filter::Bilinear,
         antialias: false,
         normalise: Normalise::ImageNetMeanStd,
+    };
+
+    /// VBench's imaging-quality transform for MUSIQ: the longer side brought down to 512 when
+    /// larger (torchvision `Resize((int(s·h), int(s·w)), antialias=False)`, bilinear, on float32
+    /// frames), /255; every frame. MUSIQ makes its own scales from there.
+    pub const VBENCH_MUSIQ: Preprocess = Preprocess {
+        frames: FrameSampling::All,
+        spatial: Spatial::TorchLongSide { long: 512 },
+        filter: Filter::Bilinear,
+        antialias: false,
+        normalise: Normalise::Unit,
     };
 
     /// CLIP's image transform: bicubic short side 224 (antialiased, as PIL), centre crop 224,
@@ -565,6 +581,15 @@ pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
             let out = if crop > 0 { (crop, crop) } else { (rw, rh) };
             (out, (rw, rh))
         }
+        Spatial::TorchLongSide { long } => {
+            if w.max(h) <= long {
+                return ((w, h), (w, h));
+            }
+            // VBench: `scale = 512. / max(h, w)`, then `int(scale * side)`.
+            let s = f64::from(long) / f64::from(w.max(h));
+            let size = |side: u32| ((s * f64::from(side)) as u32).max(1);
+            ((size(w), size(h)), (size(w), size(h)))
+        }
         Spatial::Letterbox { width, height, .. } => {
             let s = (width as f64 / w as f64).min(height as f64 / h as f64);
             let rw = ((w as f64 * s).round() as u32).clamp(1, width);
@@ -595,7 +620,7 @@ fn spatial_frame_rows<R: Rows>(rows: R, w: u32, h: u32, p: &Preprocess) -> Vec<f
     let ((ow, oh), (rw, rh)) = geometry(p.spatial, w, h);
     let resized = resize_rows::<3, R>(rows, w, h, rw, rh, p.filter, p.antialias);
     match p.spatial {
-        Spatial::Native | Spatial::Stretch { .. } => resized,
+        Spatial::Native | Spatial::Stretch { .. } | Spatial::TorchLongSide { .. } => resized,
         Spatial::TorchShortSide { crop, .. } => {
             if crop == 0 {
                 return resized;

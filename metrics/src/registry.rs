@@ -46,6 +46,10 @@ pub enum FrameInput {
     /// Every frame under VBench's `clip_transform` for the LAION aesthetic predictor on CLIP
     /// ViT-L/14 (weights the user provides); each frame's "feature" is its one head score.
     VbenchAesthetic,
+    /// Every frame under VBench's imaging-quality transform (the longer side to 512 when larger)
+    /// for MUSIQ (SPAQ checkpoint; weights the user provides); each frame's "feature" is its
+    /// score.
+    VbenchMusiq,
 }
 
 /// The frame-pair network a pair metric reads (optical flow, or interpolation): which network,
@@ -253,6 +257,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::vbench_static::VbenchStatic,
     &crate::raft_flow_score::RaftFlowScore,
     &crate::vbench_motion_smoothness::VbenchMotionSmoothness,
+    &crate::vbench_imaging_quality::VbenchImagingQuality,
 ];
 
 /// Metric ids that were renamed, `(old, new)`: a suite or `--metrics` that names an old id is told

@@ -22,7 +22,12 @@ fn frame(w: u32, h: u32, k: u32) -> Vec<u8> {
     out
 }
 
-fn preprocess(transform: &str, short: u32) -> Preprocess {
+fn preprocess(transform: &str, case: &Value) -> Preprocess {
+    if transform == "musiq" {
+        let long = case["long"].as_u64().unwrap() as u32;
+        return Preprocess { spatial: Spatial::TorchLongSide { long }, ..Preprocess::VBENCH_MUSIQ };
+    }
+    let short = case["short"].as_u64().unwrap() as u32;
     let base = if transform == "clip" { Preprocess::VBENCH_CLIP } else { Preprocess::VBENCH_DINO };
     let crop = if transform == "clip" { short } else { 0 };
     Preprocess { spatial: Spatial::TorchShortSide { short, crop }, ..base }
@@ -33,13 +38,13 @@ fn vbench_frame_transforms_match_torchvision() {
     let golden: Value =
         serde_json::from_str(include_str!("golden/vbench_preprocess.json")).expect("golden/vbench_preprocess.json");
     let cases = golden["cases"].as_array().unwrap();
-    assert!(cases.len() >= 16);
+    assert!(cases.len() >= 24);
     let (mut values, mut worst, mut overshoot) = (0usize, 0.0f64, 0usize);
     for c in cases {
         let (w, h, k) =
             (c["w"].as_u64().unwrap() as u32, c["h"].as_u64().unwrap() as u32, c["frame"].as_u64().unwrap() as u32);
         let t = c["transform"].as_str().unwrap();
-        let p = preprocess(t, c["short"].as_u64().unwrap() as u32);
+        let p = preprocess(t, c);
         let ((ow, oh), _) = geometry(p.spatial, w, h);
         assert_eq!(
             (u64::from(ow), u64::from(oh)),
@@ -92,4 +97,10 @@ fn vbench_transforms_are_every_frame_with_their_networks_statistics() {
     assert_eq!(geometry(Preprocess::VBENCH_DINO.spatial, 1920, 1080).0, (398, 224));
     // 854x480 → 398 (398.5 truncated, where rounding would give 399).
     assert_eq!(geometry(Preprocess::VBENCH_DINO.spatial, 854, 480).0, (398, 224));
+    // Imaging quality: the longer side to 512, only when larger.
+    assert_eq!(Preprocess::VBENCH_MUSIQ.normalise, Normalise::Unit);
+    assert_eq!(geometry(Preprocess::VBENCH_MUSIQ.spatial, 1920, 1080).0, (512, 288));
+    assert_eq!(geometry(Preprocess::VBENCH_MUSIQ.spatial, 720, 1280).0, (288, 512));
+    assert_eq!(geometry(Preprocess::VBENCH_MUSIQ.spatial, 854, 480).0, (512, 287));
+    assert_eq!(geometry(Preprocess::VBENCH_MUSIQ.spatial, 512, 320).0, (512, 320));
 }

@@ -12,6 +12,9 @@ consistency `Resize(224, antialias=False)` (bilinear, no crop). Then /255 and me
 Rust side tests separately. This script applies the same torchvision calls to formula frames as
 float32 tensors at a small size (short side 32, so the outputs fit in the file; values to 1e-3) and
 at the real size (224, a 1280x720 frame, kept as per-row sums), and writes the float results.
+Imaging quality's `preprocess_mode="longer"` (`Resize((int(s·h), int(s·w)), antialias=False)`,
+s = n / max(h, w), only when the longer side exceeds n) likewise at n = 32 and at n = 512 on a
+1920x1080 frame.
 
 The formula, which the Rust test evaluates identically: frame k of size w x h has value
 (3·x² + 7·y + 50·c + x·y + 13·k) mod 256 at column x, row y, channel c (RGB).
@@ -51,6 +54,22 @@ def main():
             cases.append({"transform": name, "short": 32, "frame": k, "w": w, "h": h,
                           "out_w": hwc.shape[1], "out_h": hwc.shape[0],
                           "rgb": [round(v, 3) for v in hwc.flatten().tolist()]})
+    # Imaging quality ('longer' mode): the longer side to n when larger, each side int(s · side).
+    for k, (w, h) in enumerate(sizes):
+        img = frame(w, h, k).unsqueeze(0)
+        if max(h, w) > 32:
+            s = 32.0 / max(h, w)
+            img = Resize(size=(int(s * h), int(s * w)), antialias=False)(img)
+        hwc = img[0].permute(1, 2, 0).contiguous()
+        cases.append({"transform": "musiq", "long": 32, "frame": k, "w": w, "h": h,
+                      "out_w": hwc.shape[1], "out_h": hwc.shape[0],
+                      "rgb": [round(v, 3) for v in hwc.flatten().tolist()]})
+    s = 512.0 / 1920
+    out = Resize(size=(int(s * 1080), int(s * 1920)), antialias=False)(frame(1920, 1080, 5).unsqueeze(0))[0]
+    out = out.permute(1, 2, 0).contiguous()
+    cases.append({"transform": "musiq", "long": 512, "frame": 5, "w": 1920, "h": 1080,
+                  "out_w": out.shape[1], "out_h": out.shape[0],
+                  "row_sums": out.to(torch.float64).sum(dim=(1, 2)).tolist()})
     for name, t in transforms(224).items():
         out = t(frame(1280, 720, 3).unsqueeze(0))[0].permute(1, 2, 0).contiguous()
         cases.append({"transform": name, "short": 224, "frame": 3, "w": 1280, "h": 720,

@@ -58,7 +58,7 @@ CLIP = {
 # The small OpenAI CLIP of the aesthetic predictor (OpenAI's tower has width / 64 heads).
 AESTHETIC = {"width": 128, "layers": 1, "patch": 14, "projection": 16}
 DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
-              "dynamic_degree", "static_filter", "flow_score", "motion_smoothness"]
+              "dynamic_degree", "static_filter", "flow_score", "motion_smoothness", "imaging_quality"]
 
 
 def manifest(folder, name, files):
@@ -105,6 +105,10 @@ def main():
     if "motion_smoothness" in only:
         scores["motion_smoothness"], p = motion_smoothness(flow_list)
         pairs.update(p)
+    if "imaging_quality" in only:
+        quality = os.path.join(a.fixtures, "quality")
+        scores["imaging_quality"] = imaging_quality(
+            sorted(os.path.join(quality, f) for f in os.listdir(quality) if f.endswith(".mp4")))
     for name in only:
         score, per_video = scores[name]
         out[name] = {"score": float(score),
@@ -359,6 +363,29 @@ def motion_smoothness(video_list):
     motion.get_diff, motion.motion_score = recorded, per_video
     result = vbench_motion_smoothness(motion, video_list)
     return result, {"motion_smoothness": pairs}
+
+
+def imaging_quality(video_list):
+    """VBench's own imaging quality (`imaging_quality.technical_quality`, preprocess mode 'longer',
+    decord decode, CPU) with pyiqa's MUSIQ built as VBench builds it (`MUSIQ(pretrained_model_path=
+    ...)`, one output) from a state dict of formula weights saved for it to load. The committed
+    videos FIXTURES/quality/*.mp4 (ffmpeg testsrc2, H.264) are 640x360 (4 frames: VBench brings the
+    longer side down to 512) and 200x120 (3 frames). The weights are not committed (about 110 MB):
+    the Rust test makes the same ones from the formula."""
+    import tempfile
+
+    from pyiqa.archs.musiq_arch import MUSIQ
+    from vbench.imaging_quality import technical_quality
+
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = MUSIQ(pretrained=False)
+        fill(reference)
+        path = os.path.join(tmp, "musiq_spaq_ckpt.pth")
+        torch.save(reference.state_dict(), path)
+        model = MUSIQ(pretrained_model_path=path)
+    model.training = False
+    score, per_video = technical_quality(model, video_list, "cpu", imaging_quality_preprocessing_mode="longer")
+    return score, per_video
 
 
 if __name__ == "__main__":
