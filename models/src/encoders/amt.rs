@@ -21,7 +21,7 @@
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::layers::{Conv, Pyramid, coords_grid, instance_norm};
+use super::layers::{Act, Conv, Pyramid, coords_grid, instance_norm};
 
 /// Correlation pyramid levels and lookup radius (`AMT-S.yaml`).
 const LEVELS: usize = 4;
@@ -47,11 +47,6 @@ impl Module for Prelu {
     }
 }
 
-/// LeakyReLU with slope 0.1 (the update blocks').
-fn leaky(x: &Tensor) -> Result<Tensor> {
-    x.maximum(&(x * 0.1)?)
-}
-
 /// `convrelu`: a convolution (`.0`) and a PReLU (`.1`).
 struct ConvPrelu {
     conv: Conv,
@@ -66,7 +61,7 @@ impl ConvPrelu {
 
 impl Module for ConvPrelu {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.prelu.forward(&self.conv.forward(x)?)
+        self.conv.forward_act(x, Act::Prelu(&self.prelu.0))
     }
 }
 
@@ -362,14 +357,15 @@ impl Update {
             Some(s) => resize(net, 1.0 / s)?,
             None => net.clone(),
         };
-        let cor = leaky(&self.convc1.forward(corr)?)?;
-        let flo = leaky(&self.convf1.forward(flow)?)?;
-        let flo = leaky(&self.convf2.forward(&flo)?)?;
-        let inp = leaky(&self.conv.forward(&Tensor::cat(&[&cor, &flo], 1)?)?)?;
+        let leaky = Act::Leaky(0.1);
+        let cor = self.convc1.forward_act(corr, leaky)?;
+        let flo = self.convf1.forward_act(flow, leaky)?;
+        let flo = self.convf2.forward_act(&flo, leaky)?;
+        let inp = self.conv.forward_act(&Tensor::cat(&[&cor, &flo], 1)?, leaky)?;
         let inp = Tensor::cat(&[&inp, flow, &net], 1)?;
-        let out = self.gru.1.forward(&leaky(&self.gru.0.forward(&inp)?)?)?;
-        let delta_net = self.feat_head.1.forward(&leaky(&self.feat_head.0.forward(&out)?)?)?;
-        let delta_flow = self.flow_head.1.forward(&leaky(&self.flow_head.0.forward(&out)?)?)?;
+        let out = self.gru.1.forward(&self.gru.0.forward_act(&inp, leaky)?)?;
+        let delta_net = self.feat_head.1.forward(&self.feat_head.0.forward_act(&out, leaky)?)?;
+        let delta_flow = self.flow_head.1.forward(&self.flow_head.0.forward_act(&out, leaky)?)?;
         match self.scale {
             Some(s) => Ok((resize(&delta_net, s)?, (resize(&delta_flow, s)? * s)?)),
             None => Ok((delta_net, delta_flow)),
@@ -550,7 +546,7 @@ impl Amt {
         let warps = blend.broadcast_add(&repeat(mean)?)?.add(&residual)?;
         let average = warps.reshape((b, n, 3, h, w))?.mean(1)?;
         let (c0, prelu, c2) = &self.comb;
-        let refined = c2.forward(&prelu.forward(&c0.forward(&warps.reshape((b, 3 * n, h, w))?)?)?)?;
+        let refined = c2.forward(&c0.forward_act(&warps.reshape((b, 3 * n, h, w))?, Act::Prelu(&prelu.0))?)?;
         average + refined
     }
 

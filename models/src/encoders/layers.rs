@@ -41,12 +41,164 @@ impl Conv {
     }
 }
 
+/// The patch-matrix size (values per sample) from which a stride-1 CPU convolution runs tap by tap
+/// ([`Conv::forward_act`]) instead of through im2col: measured on this machine's 2 cores at
+/// 512 × 288, AMT-S ran ~10% faster tap by tap (its full-size layers have few channels and a
+/// patch matrix of up to 80 MB), RAFT ~15% slower (its update convolutions have 384–640 input
+/// channels on a small grid, where one long product over the patch matrix is faster).
+const SHIFTED_MIN: usize = 1 << 24;
+
+/// An activation a convolution's output goes through; on the CPU's stride-1 path it is applied in
+/// the same pass that adds the bias.
+#[derive(Clone, Copy)]
+pub(crate) enum Act<'a> {
+    None,
+    Relu,
+    /// max(x, slope · x).
+    Leaky(f64),
+    /// Per-channel PReLU slopes, `[C]` or any shape holding C values.
+    Prelu(&'a Tensor),
+}
+
+impl Act<'_> {
+    fn apply(self, y: Tensor) -> Result<Tensor> {
+        match self {
+            Act::None => Ok(y),
+            Act::Relu => y.relu(),
+            Act::Leaky(s) => y.maximum(&(&y * s)?),
+            Act::Prelu(a) => {
+                let c = y.dim(1)?;
+                y.relu()? + y.minimum(0.0)?.broadcast_mul(&a.reshape((1, c, 1, 1))?)?
+            }
+        }
+    }
+}
+
+impl Conv {
+    /// The convolution, its bias and then `act`.
+    pub(crate) fn forward_act(&self, x: &Tensor, act: Act) -> Result<Tensor> {
+        let (_, cin, kh, kw) = self.weight.dims4()?;
+        let (_, _, h, w) = x.dims4()?;
+        if self.stride == 1 && (kh, kw) != (1, 1) && x.device().is_cpu() && cin * kh * kw * h * w >= SHIFTED_MIN {
+            match x.dtype() {
+                DType::F32 => return self.shifted::<f32>(x, act),
+                DType::F64 => return self.shifted::<f64>(x, act),
+                _ => {}
+            }
+        }
+        act.apply(self.forward(x)?)
+    }
+
+    /// A stride-1 CPU convolution as kh·kw matrix products read straight from the zero-padded
+    /// input, with no patch matrix: on the padded grid (rows of Wp = W + 2·pw, one spare row),
+    /// tap (ky, kx) is the padded planes flattened and shifted by ky·Wp + kx, so the output is
+    /// computed at the padded row width and the extra columns are dropped in the pass that adds
+    /// the bias and applies `act`. The same sums as im2col's, taken tap by tap.
+    fn shifted<T>(&self, x: &Tensor, act: Act) -> Result<Tensor>
+    where
+        T: candle_core::WithDType + faer::traits::ComplexField,
+    {
+        use rayon::prelude::*;
+        let (zero, one) = (T::from_f64(0.0), T::from_f64(1.0));
+        let (b, cin, h, w) = x.dims4()?;
+        let (cout, _, kh, kw) = self.weight.dims4()?;
+        let (ph, pw) = self.pad;
+        let (hp, wp) = (h + 2 * ph, w + 2 * pw);
+        let (oh, ow) = (hp + 1 - kh, wp + 1 - kw);
+        let plane = (hp + 1) * wp;
+        let n = oh * wp;
+        let x = x.contiguous()?;
+        let src: Vec<T> = x.flatten_all()?.to_vec1()?;
+        // Weights per tap, [kh·kw][cout][cin].
+        let weight: Vec<T> = self.weight.flatten_all()?.to_vec1()?;
+        let mut taps = vec![zero; kh * kw * cout * cin];
+        for o in 0..cout {
+            for i in 0..cin {
+                for t in 0..kh * kw {
+                    taps[(t * cout + o) * cin + i] = weight[(o * cin + i) * kh * kw + t];
+                }
+            }
+        }
+        let bias: Vec<T> = self.bias.flatten_all()?.to_vec1()?;
+        let slopes: Option<Vec<T>> = match act {
+            Act::Prelu(a) => Some(a.flatten_all()?.to_dtype(T::DTYPE)?.to_vec1()?),
+            _ => None,
+        };
+        let leak = match act {
+            Act::Leaky(s) => T::from_f64(s),
+            _ => zero,
+        };
+        let par = faer::get_global_parallelism();
+        let mut padded = vec![zero; cin * plane];
+        let mut acc = vec![zero; cout * n];
+        let mut out = vec![zero; b * cout * oh * ow];
+        for bi in 0..b {
+            // Only the interior is written: the border stays zero from one sample to the next.
+            padded.par_chunks_mut(plane).enumerate().for_each(|(c, dst)| {
+                for y in 0..h {
+                    let from = ((bi * cin + c) * h + y) * w;
+                    dst[(y + ph) * wp + pw..][..w].copy_from_slice(&src[from..from + w]);
+                }
+            });
+            for t in 0..kh * kw {
+                let offset = (t / kw) * wp + t % kw;
+                // rhs: cin × n with row stride `plane` from `offset`; its last element
+                // (cin − 1)·plane + offset + n − 1 ≤ (cin − 1)·plane + hp·wp + kw − 2 lies inside
+                // `padded` (cin·plane long, plane = (hp + 1)·wp, wp ≥ kw).
+                let rhs = faer::MatRef::from_row_major_slice_with_stride(&padded[offset..], cin, n, plane);
+                let lhs = faer::MatRef::from_row_major_slice(&taps[t * cout * cin..(t + 1) * cout * cin], cout, cin);
+                let dst = faer::MatMut::from_row_major_slice_mut(&mut acc, cout, n);
+                let accum = if t == 0 { faer::Accum::Replace } else { faer::Accum::Add };
+                faer::linalg::matmul::matmul(dst, accum, lhs, rhs, one, par);
+            }
+            out[bi * cout * oh * ow..(bi + 1) * cout * oh * ow].par_chunks_mut(oh * ow).enumerate().for_each(
+                |(o, dst)| {
+                    let slope = slopes.as_ref().map(|s| s[o]);
+                    for y in 0..oh {
+                        let row = &acc[o * n + y * wp..][..ow];
+                        for (d, &v) in dst[y * ow..(y + 1) * ow].iter_mut().zip(row) {
+                            let v = v + bias[o];
+                            *d = match act {
+                                Act::None => v,
+                                Act::Relu => {
+                                    if v > zero {
+                                        v
+                                    } else {
+                                        zero
+                                    }
+                                }
+                                Act::Leaky(_) => {
+                                    let l = v * leak;
+                                    if v >= l { v } else { l }
+                                }
+                                Act::Prelu(_) => {
+                                    if v >= zero {
+                                        v
+                                    } else {
+                                        v * slope.unwrap_or(one)
+                                    }
+                                }
+                            };
+                        }
+                    }
+                },
+            );
+        }
+        Tensor::from_vec(out, (b, cout, oh, ow), x.device())
+    }
+}
+
 impl Module for Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (cout, cin, kh, kw) = self.weight.dims4()?;
         let y = if kh == 1 && kw == 1 && self.stride == 1 {
             // A matrix product already (candle's 1×1 path).
             x.conv2d(&self.weight, 0, 1, 1, 1)?
+        } else if self.stride == 1 && x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) && {
+            let (_, _, h, w) = x.dims4()?;
+            cin * kh * kw * h * w >= SHIFTED_MIN
+        } {
+            return self.forward_act(x, Act::None);
         } else {
             // im2col, then one matrix product: candle's general CPU convolution gathers element
             // by element and ran RAFT several times slower.

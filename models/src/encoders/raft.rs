@@ -17,7 +17,7 @@
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::layers::{Conv, Pyramid, coords_grid, instance_norm};
+use super::layers::{Act, Conv, Pyramid, coords_grid, instance_norm};
 
 /// Levels of the correlation pyramid and the lookup radius (`raft_large`).
 const LEVELS: usize = 4;
@@ -227,19 +227,19 @@ impl Update {
     }
 
     fn forward(&self, hidden: &Tensor, context: &GruContext, corr: &Tensor, flow: &Tensor) -> Result<(Tensor, Tensor)> {
-        let c = self.convcorr2.forward(&self.convcorr1.forward(corr)?.relu()?)?.relu()?;
-        let f = self.convflow2.forward(&self.convflow1.forward(flow)?.relu()?)?.relu()?;
-        let motion = self.conv.forward(&Tensor::cat(&[&c, &f], 1)?)?.relu()?;
+        let c = self.convcorr2.forward_act(&self.convcorr1.forward(corr)?.relu()?, Act::Relu)?;
+        let f = self.convflow2.forward_act(&self.convflow1.forward_act(flow, Act::Relu)?, Act::Relu)?;
+        let motion = self.conv.forward_act(&Tensor::cat(&[&c, &f], 1)?, Act::Relu)?;
         // The GRUs' input is [context, motion, flow]; the context's share comes precomputed.
         let x = Tensor::cat(&[&motion, flow], 1)?;
         let h = self.gru2.forward(&self.gru1.forward(hidden, &x, &context.gru1)?, &x, &context.gru2)?;
-        let delta = self.head2.forward(&self.head1.forward(&h)?.relu()?)?;
+        let delta = self.head2.forward(&self.head1.forward_act(&h, Act::Relu)?)?;
         Ok((h, delta))
     }
 
     /// The upsampling mask, ×0.25 as torchvision's `MaskPredictor(multiplier=0.25)`.
     fn mask(&self, hidden: &Tensor) -> Result<Tensor> {
-        self.mask2.forward(&self.mask1.forward(hidden)?.relu()?)? * 0.25
+        self.mask2.forward(&self.mask1.forward_act(hidden, Act::Relu)?)? * 0.25
     }
 }
 
