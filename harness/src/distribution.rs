@@ -205,12 +205,12 @@ pub fn network_id(reads: videval_metrics::registry::Reads) -> Option<String> {
     use videval_metrics::registry::{FlowInput, Reads};
     match reads {
         Reads::Features(input) => Some(extractor_id(input)),
-        Reads::Flow(FlowInput::VbenchRaft | FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow) => {
-            Some(match network_raft() {
-                Ok((_, sha)) => format!("raft-things:{sha}"),
-                Err(_) => "raft-things:absent".into(),
-            })
-        }
+        Reads::Flow(
+            FlowInput::VbenchRaft | FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp,
+        ) => Some(match network_raft() {
+            Ok((_, sha)) => format!("raft-things:{sha}"),
+            Err(_) => "raft-things:absent".into(),
+        }),
         Reads::Flow(FlowInput::VbenchAmt) => Some(match network_amt() {
             Ok((_, sha)) => format!("amt-s:{sha}"),
             Err(_) => "amt-s:absent".into(),

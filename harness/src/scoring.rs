@@ -15,7 +15,7 @@ use videval_metrics::preprocess::{self, FrameSampling, Frames};
 use videval_metrics::probes::{self, Expectation, Held};
 use videval_metrics::registry::{FlowInput, FlowPairs, FrameInput, Metric, MetricError, Reads};
 use videval_metrics::{Video, feature_consistency};
-use videval_models::encoders::raft::Encoded;
+use videval_models::encoders::raft::{Encoded, WarpFrame};
 use videval_models::encoders::world::WorldEncoder;
 
 use crate::video::decode_stream;
@@ -395,9 +395,93 @@ impl AmtFrames {
     }
 }
 
-/// A pair metric's collector: RAFT flow or AMT interpolation.
+/// EvalCrafter's warping-error frames: each frame, halved and padded, goes through RAFT's feature
+/// encoder once; each pair of consecutive frames gets its forward and backward flow and its error
+/// as the second frame streams past (the previous frame is all that is held).
+struct WarpFrames {
+    seen: usize,
+    previous: Option<WarpFrame>,
+    pairs: Result<FlowPairs, String>,
+}
+
+impl WarpFrames {
+    fn new() -> Self {
+        let pairs = crate::distribution::network_raft().map(|_| FlowPairs {
+            width: 0,
+            height: 0,
+            fps: 0.0,
+            frames: 0,
+            decoded: 0,
+            scores: Vec::new(),
+        });
+        WarpFrames { seen: 0, previous: None, pairs }
+    }
+
+    fn push(&mut self, rgb: &[u8], w: u32, h: u32, fps: f64) {
+        let first = self.seen == 0;
+        self.seen += 1;
+        let Ok(pairs) = &mut self.pairs else { return };
+        (pairs.width, pairs.height, pairs.fps, pairs.decoded) = (w, h, fps, self.seen);
+        match self.frame(rgb, w, h, first) {
+            Ok(score) => {
+                if let Ok(pairs) = &mut self.pairs {
+                    pairs.frames += 1;
+                    pairs.scores.extend(score);
+                }
+            }
+            Err(e) => self.pairs = Err(e),
+        }
+    }
+
+    /// Encodes the frame and scores the pair it closes.
+    fn frame(&mut self, rgb: &[u8], w: u32, h: u32, first: bool) -> Result<Option<f64>, String> {
+        use videval_models::encoders::raft::{Raft, sintel_padding};
+        let (raft, _) = crate::distribution::network_raft()?;
+        if first {
+            // RAFT runs on the frames halved (⌊side / 2⌋) and padded to multiples of 8.
+            let padded = |side: u32| {
+                let half = side as usize / 2;
+                let (a, b) = sintel_padding(half);
+                half + a + b
+            };
+            if padded(w).min(padded(h)) < 128 {
+                return Err(format!(
+                    "needs frames of at least 242 px a side for EvalCrafter's warping error (RAFT on frames halved, then padded to 128); this video is {w}×{h}"
+                ));
+            }
+            let peak = Raft::peak_bytes(padded(h), padded(w));
+            let limit = MemoryBudget::default_limit();
+            if peak > limit {
+                return Err(format!(
+                    "needs frames small enough for RAFT's all-pairs correlation: {w}×{h} (halved) needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+                    peak as f64 / 1e9,
+                    limit as f64 / 1e9
+                ));
+            }
+        }
+        let shape = (1, h as usize, w as usize, 3);
+        let rgb = candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
+            .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
+            .map_err(|e| e.to_string())?;
+        let _one_at_a_time = pair_gate();
+        let frame = raft.encode_evalcrafter_warp(&rgb).map_err(|e| e.to_string())?;
+        let score = match self.previous.take() {
+            Some(before) => Some(raft.evalcrafter_warping_error(&before, &frame).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        self.previous = Some(frame);
+        Ok(score)
+    }
+
+    fn finish(self) -> Result<FlowPairs, String> {
+        self.pairs
+    }
+}
+
+/// A pair metric's collector: RAFT flow, RAFT warping error or AMT interpolation.
 enum PairFrames {
     Flow(FlowFrames),
+    Warp(WarpFrames),
     Interpolation(AmtFrames),
 }
 
@@ -405,6 +489,7 @@ impl PairFrames {
     fn new(input: FlowInput) -> Self {
         match input {
             FlowInput::VbenchAmt => PairFrames::Interpolation(AmtFrames::new()),
+            FlowInput::EvalCrafterWarp => PairFrames::Warp(WarpFrames::new()),
             _ => PairFrames::Flow(FlowFrames::new(input)),
         }
     }
@@ -412,6 +497,7 @@ impl PairFrames {
     fn push(&mut self, rgb: &[u8], w: u32, h: u32, fps: f64) {
         match self {
             PairFrames::Flow(f) => f.push(rgb, w, h, fps),
+            PairFrames::Warp(f) => f.push(rgb, w, h, fps),
             PairFrames::Interpolation(a) => a.push(rgb, w, h, fps),
         }
     }
@@ -419,6 +505,7 @@ impl PairFrames {
     fn finish(self) -> Result<FlowPairs, String> {
         match self {
             PairFrames::Flow(f) => f.finish(),
+            PairFrames::Warp(f) => f.finish(),
             PairFrames::Interpolation(a) => a.finish(),
         }
     }

@@ -83,6 +83,7 @@ pub const NETWORKS: &[Network] = &[
             "vbench_dynamic_degree (VBench dynamic_degree)",
             "vbench_static (VBench's temporal-flickering static filter)",
             "raft_flow_score (EvalCrafter's flow score)",
+            "raft_warping_error (EvalCrafter's warping error)",
         ],
         files: &["model.safetensors"],
         how: "python3 models/weights/encoder/convert_raft.py raft-things.pth DIR/raft-things (princeton-vl/RAFT's checkpoint, as VBench uses it, or a torchvision raft_large state dict such as raft_large_C_T_V2; needs torch; registers the manifest)",

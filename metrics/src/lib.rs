@@ -21,6 +21,7 @@ pub mod palette;
 pub mod preprocess;
 pub mod probes;
 pub mod raft_flow_score;
+pub mod raft_warping_error;
 pub mod registry;
 pub mod stats;
 pub mod temporal_diff;

@@ -68,6 +68,12 @@ pub enum FlowInput {
     /// RAFT-things, 20 updates, on every pair of consecutive frames, replicate-padded to multiples
     /// of 8; each pair scored by its mean flow magnitude over the padded frame.
     EvalCrafterFlow,
+    /// EvalCrafter's warping error (`compute_video_warping_error`): RAFT-things, 20 updates, on
+    /// every pair of consecutive frames halved in size ([0, 1] values, bilinear ×0.5) and
+    /// replicate-padded to multiples of 8, forward and backward; each pair scored by the mean
+    /// squared difference between the first frame and the second warped back onto it, outside
+    /// occlusions and motion boundaries.
+    EvalCrafterWarp,
     /// VBench's motion smoothness (`motion_smoothness.py`): AMT-S (weights the user provides)
     /// predicts each odd frame from the even frames either side (native frames, replicate-padded
     /// to multiples of 16, quantised to 8 bits); each predicted frame scored by its mean absolute
@@ -84,6 +90,9 @@ impl FlowInput {
                 "mean of the largest 2% of RAFT flow magnitudes over the padded frame, px; the last two pairs are first → last and last → first"
             }
             FlowInput::EvalCrafterFlow => "mean RAFT flow magnitude over the padded frame, px",
+            FlowInput::EvalCrafterWarp => {
+                "mean squared difference of the second frame warped back onto the first, outside occlusions and motion boundaries, half-size [0, 1] frames"
+            }
             FlowInput::VbenchAmt => {
                 "mean absolute difference of the AMT-S prediction of an odd frame from the real one, 0–255"
             }
@@ -95,7 +104,7 @@ impl FlowInput {
         match self {
             FlowInput::VbenchRaft => 0.05,
             FlowInput::VbenchStatic => 0.02,
-            FlowInput::EvalCrafterFlow | FlowInput::VbenchAmt => 1.0,
+            FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp | FlowInput::VbenchAmt => 1.0,
         }
     }
 
@@ -103,7 +112,7 @@ impl FlowInput {
     pub fn interval(&self, fps: f64) -> usize {
         match self {
             FlowInput::VbenchRaft => crate::vbench_dynamic_degree::sample_interval(fps),
-            FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow => 1,
+            FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp => 1,
             // The even frames are the inputs; the odd ones are compared.
             FlowInput::VbenchAmt => 2,
         }
@@ -256,6 +265,7 @@ pub static REGISTRY: &[&dyn Metric] = &[
     &crate::vbench_dynamic_degree::VbenchDynamicDegree,
     &crate::vbench_static::VbenchStatic,
     &crate::raft_flow_score::RaftFlowScore,
+    &crate::raft_warping_error::RaftWarpingError,
     &crate::vbench_motion_smoothness::VbenchMotionSmoothness,
     &crate::vbench_imaging_quality::VbenchImagingQuality,
 ];

@@ -229,7 +229,12 @@ fn pair_scores(detail: &str) -> Vec<f64> {
 /// sends it hundreds of pixels off, where 20 updates amplify float32 rounding to 0.4%), written as
 /// `dir/model.safetensors` with its manifest: about 21 MB, so made here, not committed.
 fn write_formula_raft(dir: &std::path::Path) {
-    let scale = |name: &str| if name.starts_with("update_block.flow_head.conv2.") { 1.0 / 32.0 } else { 1.0 };
+    write_formula_raft_scaled(dir, 1.0 / 32.0);
+}
+
+/// [`write_formula_raft`] with the flow head's output convolution × `flow_scale`.
+fn write_formula_raft_scaled(dir: &std::path::Path, flow_scale: f64) {
+    let scale = move |name: &str| if name.starts_with("update_block.flow_head.conv2.") { flow_scale } else { 1.0 };
     let build = |vb| drop(videval_models::encoders::raft::Raft::new(vb).unwrap());
     write_formula_network(dir, "raft-things", 154, scale, build);
 }
@@ -641,4 +646,49 @@ fn the_quality_score_covers_all_seven_dimensions_on_random_weights() {
     ordered(q, "quality score");
     assert!(q["note"].as_str().unwrap().contains("7 of the 7"), "{q}");
     eprintln!("quality score {} {}", q["value"], q["ci"]);
+}
+
+/// EvalCrafter's warping error against its recipe (`compute_video_warping_error` restated by
+/// `tests/tests/golden/vbench_parity.py --only warping_error` on VBench's princeton-vl RAFT, with
+/// flownet2's Resample2d and fast_blind_video_consistency's `detect_occlusion` restated in torch
+/// and numpy: EvalCrafter is not a package and its warping is a CUDA extension) on committed
+/// 320 × 256 and 330 × 258 videos (halved unevenly to 165 × 129): every pair's error and every
+/// per-video score within 1e-4 relative. The RAFT weights are the formula's with the flow head's
+/// output × 2^-10: flows of a fraction of a pixel, so that the occlusion and motion-boundary masks
+/// keep about 84% of the pixels (with 1/32 every pixel is occluded and every error is 0). Frames
+/// under 242 px a side are not measurable (RAFT runs on them halved).
+#[test]
+fn raft_warping_error_matches_evalcrafter() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vbench");
+    let golden: Value = serde_json::from_slice(&std::fs::read(fixtures.join("vbench_parity.json")).unwrap()).unwrap();
+    let golden = &golden["warping_error"];
+    let sb = Sandbox::new();
+    write_formula_raft_scaled(&sb.join("nets/raft-things"), 1.0 / 1024.0);
+    let nets = sb.join("nets").display().to_string();
+    let (mut worst_pair, mut worst_video): (f64, f64) = (0.0, 0.0);
+    for file in golden["videos"].as_object().unwrap().keys() {
+        let path = fixtures.join("warp").join(file).display().to_string();
+        let (c, out) = sb.run_json(&["video", "score", &path, "--metrics", "raft_warping_error", "--weights", &nets]);
+        assert_eq!(c, 0, "{out}");
+        let row = &out["metrics"][0];
+        let got = row["value"].as_f64().unwrap_or_else(|| panic!("{file}: {out}"));
+        let want = golden["videos"][file].as_f64().unwrap();
+        worst_video = worst_video.max((got - want).abs() / want);
+        let ours = pair_scores(row["detail"].as_str().unwrap());
+        let want: Vec<f64> =
+            golden["pairs"][file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(ours.len(), want.len(), "{file}: pairs");
+        for (a, b) in ours.iter().zip(&want) {
+            worst_pair = worst_pair.max((a - b).abs() / b.abs());
+        }
+    }
+    eprintln!(
+        "raft_warping_error: largest relative difference from EvalCrafter's recipe: pair {worst_pair:.2e}, video {worst_video:.2e}"
+    );
+    assert!(worst_pair <= 1e-4 && worst_video <= 1e-4, "pairs {worst_pair}, videos {worst_video}");
+    let small = fixtures.join("flow/waves on a beach-0.mp4").display().to_string();
+    let (c, out) = sb.run_json(&["video", "score", &small, "--metrics", "raft_warping_error", "--weights", &nets]);
+    assert_eq!(c, 0, "not measurable is not an error: {out}");
+    let why = out["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
+    assert!(why.starts_with("needs frames of at least 242 px"), "{out}");
 }

@@ -415,6 +415,33 @@ impl Pyramid {
     }
 }
 
+/// Backward warp: each pixel of the result samples `img` bilinearly at its own position plus
+/// `flow` (`[B, 2, H, W]`, x then y, pixels), coordinates clamped to the frame — AMT's
+/// `flow_utils.warp` (`grid_sample` with `padding_mode="border"`, `align_corners=True`) and
+/// flownet2's `Resample2d` (indices clamped, which samples the same values).
+pub(crate) fn warp(img: &Tensor, flow: &Tensor) -> Result<Tensor> {
+    let (b, c, h, w) = img.dims4()?;
+    let n = h * w;
+    let pos = (coords_grid(b, h, w, flow.dtype(), flow.device())? + flow)?;
+    let x = pos.narrow(1, 0, 1)?.clamp(0.0, (w - 1) as f64)?;
+    let y = pos.narrow(1, 1, 1)?.clamp(0.0, (h - 1) as f64)?;
+    let (x0, y0) = (x.floor()?, y.floor()?);
+    let (fx, fy) = ((&x - &x0)?, (&y - &y0)?);
+    // The neighbour past the last column or row carries weight 0; it reads the last one.
+    let x1 = (&x0 + 1.0)?.minimum((w - 1) as f64)?;
+    let y1 = (&y0 + 1.0)?.minimum((h - 1) as f64)?;
+    let flat = img.reshape((b, c, n))?.contiguous()?;
+    let sample = |yy: &Tensor, xx: &Tensor| -> Result<Tensor> {
+        let index = ((yy * w as f64)? + xx)?.to_dtype(DType::U32)?.reshape((b, 1, n))?;
+        flat.gather(&index.broadcast_as((b, c, n))?.contiguous()?, 2)?.reshape((b, c, h, w))
+    };
+    let (gx, gy) = ((1.0 - &fx)?, (1.0 - &fy)?);
+    let out = sample(&y0, &x0)?.broadcast_mul(&(&gx * &gy)?)?;
+    let out = (out + sample(&y0, &x1)?.broadcast_mul(&(&fx * &gy)?)?)?;
+    let out = (out + sample(&y1, &x0)?.broadcast_mul(&(&gx * &fy)?)?)?;
+    out + sample(&y1, &x1)?.broadcast_mul(&(&fx * &fy)?)?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

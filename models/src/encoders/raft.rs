@@ -17,7 +17,7 @@
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::layers::{Act, Conv, Pyramid, coords_grid, instance_norm};
+use super::layers::{Act, Conv, Pyramid, coords_grid, instance_norm, warp};
 
 /// Levels of the correlation pyramid and the lookup radius (`raft_large`).
 const LEVELS: usize = 4;
@@ -351,6 +351,48 @@ impl Raft {
     pub fn vbench_flow(&self, one: &Encoded, two: &Encoded) -> Result<Tensor> {
         let mut out = self.flows_encoded(one, two, 20, &[20])?;
         out.pop().ok_or_else(|| candle_core::Error::Msg("RAFT returned no flow".into()))
+    }
+}
+
+/// A frame as EvalCrafter's warping error hands it to RAFT: its [0, 1] values halved in size and
+/// padded (the image the error compares), encoded through RAFT's `2·(x/255) − 1` of those values.
+#[derive(Clone)]
+pub struct WarpFrame {
+    unit: Tensor,
+    encoded: Encoded,
+}
+
+impl Raft {
+    /// An RGB frame (`[1, 3, H, W]` in [0, 255]) as EvalCrafter's `compute_video_warping_error`
+    /// prepares it: ÷255, bilinear ×0.5 (`F.interpolate(scale_factor=0.5)`, no antialiasing:
+    /// ⌊H/2⌋ × ⌊W/2⌋), replicate-padded to multiples of 8 ([`pad_sintel`]); RAFT then scales those
+    /// [0, 1] values by its own `2·(x/255) − 1`, as published.
+    pub fn encode_evalcrafter_warp(&self, rgb: &Tensor) -> Result<WarpFrame> {
+        let scale = Tensor::new(255f32, rgb.device())?.to_dtype(rgb.dtype())?;
+        let half = rgb.broadcast_div(&scale)?.upsample_bilinear2d_with_scale(0.5, 0.5, false)?;
+        let unit = pad_sintel(&half)?;
+        let encoded = self.encode(&unit.affine(2.0 / 255.0, -1.0)?)?;
+        Ok(WarpFrame { unit, encoded })
+    }
+
+    /// EvalCrafter's warping error of a pair ([`videval_metrics::raft_warping_error::pair_error`]):
+    /// the forward and backward flows (20 updates each), the second frame and the backward flow
+    /// warped by the forward flow, the masked mean squared difference, over the padded frame.
+    pub fn evalcrafter_warping_error(&self, one: &WarpFrame, two: &WarpFrame) -> Result<f64> {
+        let fw = self.vbench_flow(&one.encoded, &two.encoded)?;
+        let bw = self.vbench_flow(&two.encoded, &one.encoded)?;
+        let warped = warp(&two.unit, &fw)?;
+        let bw_at_fw = warp(&bw, &fw)?;
+        let (_, _, h, w) = one.unit.dims4()?;
+        let flat = |t: &Tensor| t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>();
+        Ok(videval_metrics::raft_warping_error::pair_error(
+            &flat(&one.unit)?,
+            &flat(&warped)?,
+            &flat(&fw)?,
+            &flat(&bw_at_fw)?,
+            h,
+            w,
+        ))
     }
 }
 

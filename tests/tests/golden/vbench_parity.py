@@ -58,7 +58,8 @@ CLIP = {
 # The small OpenAI CLIP of the aesthetic predictor (OpenAI's tower has width / 64 heads).
 AESTHETIC = {"width": 128, "layers": 1, "patch": 14, "projection": 16}
 DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
-              "dynamic_degree", "static_filter", "flow_score", "motion_smoothness", "imaging_quality"]
+              "dynamic_degree", "static_filter", "flow_score", "motion_smoothness", "imaging_quality",
+              "warping_error"]
 
 
 def manifest(folder, name, files):
@@ -104,6 +105,11 @@ def main():
         pairs.update(p)
     if "motion_smoothness" in only:
         scores["motion_smoothness"], p = motion_smoothness(flow_list)
+        pairs.update(p)
+    if "warping_error" in only:
+        warp = os.path.join(a.fixtures, "warp")
+        scores["warping_error"], p = warping_error(
+            sorted(os.path.join(warp, f) for f in os.listdir(warp) if f.endswith(".mp4")))
         pairs.update(p)
     if "imaging_quality" in only:
         quality = os.path.join(a.fixtures, "quality")
@@ -196,9 +202,10 @@ def dino_clip(a, video_list):
 FLOW_HEAD_OUT = "update_block.flow_head.conv2."
 
 
-def raft_checkpoint(tmp):
-    """torchvision raft_large with formula weights (the flow head's output convolution × 1/32),
-    saved under princeton-vl's names as VBench loads them; the path."""
+def raft_checkpoint(tmp, flow_scale=1.0 / 32.0):
+    """torchvision raft_large with formula weights (the flow head's output convolution ×
+    `flow_scale`, 1/32 unless said), saved under princeton-vl's names as VBench loads them; the
+    path."""
     from convert_raft import princeton_names
     from torchvision.models.optical_flow import raft_large
 
@@ -210,7 +217,7 @@ def raft_checkpoint(tmp):
     with torch.no_grad():
         for n, p in tv.named_parameters():
             if n.startswith(FLOW_HEAD_OUT):
-                p.mul_(1.0 / 32.0)
+                p.mul_(flow_scale)
     names = princeton_names({k for k in tv.state_dict() if not k.endswith("num_batches_tracked")})
     state = {"module." + names[k]: v.float() for k, v in tv.state_dict().items() if k in names}
     # princeton-vl registers each strided block's batch norm twice (norm3 and downsample.1).
@@ -363,6 +370,119 @@ def motion_smoothness(video_list):
     motion.get_diff, motion.motion_score = recorded, per_video
     result = vbench_motion_smoothness(motion, video_list)
     return result, {"motion_smoothness": pairs}
+
+
+def resample2d(img, flow):
+    """flownet2's `Resample2d` (kernel size 1: CUDA only, so restated here in torch): each output
+    pixel samples `img` at its position plus `flow`, alpha = xf − ⌊xf⌋ and beta from the unclamped
+    position, the four neighbours' indices clamped to the frame, weights in double, each term
+    added to a float32 sum in the kernel's order."""
+    _, c, h, w = img.shape
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                            indexing="ij")
+    xf, yf = xs + flow[0, 0], ys + flow[0, 1]
+    x0, y0 = torch.floor(xf), torch.floor(yf)
+    alpha, beta = (xf - x0).double(), (yf - y0).double()
+    xl, xr = x0.long().clamp(0, w - 1), (x0 + 1).long().clamp(0, w - 1)
+    yt, yb = y0.long().clamp(0, h - 1), (y0 + 1).long().clamp(0, h - 1)
+    src = img[0]
+    out = ((1.0 - alpha) * (1.0 - beta) * src[:, yt, xl].double()).float()
+    out = out + (alpha * (1.0 - beta) * src[:, yt, xr].double()).float()
+    out = out + ((1.0 - alpha) * beta * src[:, yb, xl].double()).float()
+    out = out + (alpha * beta * src[:, yb, xr].double()).float()
+    return out.unsqueeze(0)
+
+
+def detect_occlusion(fw_flow, bw_flow, img):
+    """fast_blind_video_consistency's `detect_occlusion` as EvalCrafter's warp_utils has it
+    (restated: that module imports the CUDA Resample2d at load), on numpy [H, W, 2] float32
+    flows; returns the occlusion mask (float64) and `img` warped by `bw_flow`."""
+    import numpy as np
+
+    fw_t = torch.from_numpy(np.ascontiguousarray(fw_flow.transpose(2, 0, 1)))[None]
+    bw_t = torch.from_numpy(np.ascontiguousarray(bw_flow.transpose(2, 0, 1)))[None]
+    fw_flow_w = resample2d(fw_t, bw_t)[0].numpy().transpose(1, 2, 0)
+    warp_img = resample2d(img, bw_t)
+    fb_flow_sum = fw_flow_w + bw_flow
+    fb_flow_mag = fb_flow_sum[:, :, 0] ** 2 + fb_flow_sum[:, :, 1] ** 2
+    fw_flow_w_mag = fw_flow_w[:, :, 0] ** 2 + fw_flow_w[:, :, 1] ** 2
+    bw_flow_mag = bw_flow[:, :, 0] ** 2 + bw_flow[:, :, 1] ** 2
+    mask1 = fb_flow_mag > 0.01 * (fw_flow_w_mag + bw_flow_mag) + 0.5
+    h, w = bw_flow.shape[:2]
+    fx_du, fx_dv, fy_du, fy_dv = (np.zeros((h, w)) for _ in range(4))
+    fx, fy = bw_flow[:, :, 0], bw_flow[:, :, 1]
+    fx_du[:, :-1] = fx[:, :-1] - fx[:, 1:]
+    fx_dv[:-1, :] = fx[:-1, :] - fx[1:, :]
+    fy_du[:, :-1] = fy[:, :-1] - fy[:, 1:]
+    fy_dv[:-1, :] = fy[:-1, :] - fy[1:, :]
+    mask2 = (fx_du ** 2 + fx_dv ** 2) + (fy_du ** 2 + fy_dv ** 2) > 0.01 * bw_flow_mag + 0.002
+    occlusion = np.zeros((h, w))
+    occlusion[np.logical_or(mask1, mask2)] = 1
+    return occlusion, warp_img
+
+
+# The warping error's RAFT: the flow head's output × 2^-10 instead of 1/32. With 1/32 the flows
+# are ~13 px and never undo each other, so every pixel is occluded and every error is 0; with
+# 2^-10 they are a fraction of a pixel and the masks keep some pixels and drop others.
+WARP_FLOW_SCALE = 2.0 ** -10
+
+
+def warping_error(video_list):
+    """EvalCrafter's warping error (`metrics/RAFT/optical_flow_scores.py`,
+    `compute_video_warping_error`, restated: EvalCrafter is not a package and its Resample2d is a
+    CUDA extension) on VBench's princeton-vl RAFT with the same weights as dynamic degree:
+    OpenCV-decoded RGB frames, every consecutive pair ÷255, bilinear ×0.5, InputPadder, forward
+    and backward flow (20 updates; RAFT's own 2·(x/255) − 1 applied to the [0, 1] frames, as
+    published), `detect_occlusion(bw_flow, fw_flow, img2)` (its arguments in EvalCrafter's
+    order), the squared difference of the warped second frame and the first outside the mask,
+    summed and divided by the visible pixels; the mean over pairs. The committed videos
+    FIXTURES/warp/*.mp4 are 320x256 and 330x258 (halved unevenly)."""
+    import tempfile
+
+    import cv2
+    import numpy as np
+    import torch.nn.functional as F
+    from easydict import EasyDict
+    from vbench.third_party.RAFT.core.raft import RAFT
+    from vbench.third_party.RAFT.core.utils_core.utils import InputPadder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state = torch.load(raft_checkpoint(tmp, WARP_FLOW_SCALE), map_location="cpu")
+    model = RAFT(EasyDict({"small": False, "mixed_precision": False, "alternate_corr": False}))
+    model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
+    model.eval()
+    pairs, per_video = {}, []
+    with torch.no_grad():
+        for path in video_list:
+            cap, frames = cv2.VideoCapture(path), []
+            while cap.isOpened():
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            errors, visible = [], []
+            for a, b in zip(frames[:-1], frames[1:]):
+                img1 = torch.from_numpy(a).permute(2, 0, 1).float().unsqueeze(0) / 255.0
+                img2 = torch.from_numpy(b).permute(2, 0, 1).float().unsqueeze(0) / 255.0
+                img1 = F.interpolate(img1, scale_factor=0.5, mode="bilinear", align_corners=False)
+                img2 = F.interpolate(img2, scale_factor=0.5, mode="bilinear", align_corners=False)
+                img1, img2 = InputPadder(img1.shape).pad(img1, img2)
+                _, fw = model(img1, img2, iters=20, test_mode=True)
+                _, bw = model(img2, img1, iters=20, test_mode=True)
+                fw = fw[0].numpy().transpose(1, 2, 0)
+                bw = bw[0].numpy().transpose(1, 2, 0)
+                occ, warp_img2 = detect_occlusion(bw, fw, img2)
+                noc = 1 - torch.tensor(occ).float()
+                diff = (warp_img2 - img1) * noc
+                n = torch.sum(noc)
+                visible.append(float(n) / noc.numel())
+                if n == 0:
+                    n = diff.numel()
+                errors.append(float(torch.sum(diff ** 2) / n))
+            pairs[os.path.basename(path)] = {"pairs": errors, "visible": visible}
+            per_video.append({"video_path": path, "video_results": float(np.mean(errors))})
+    score = sum(v["video_results"] for v in per_video) / len(per_video)
+    return (score, per_video), {"warping_error": pairs}
 
 
 def imaging_quality(video_list):
