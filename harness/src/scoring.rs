@@ -270,23 +270,9 @@ impl FlowFrames {
                     "needs frames of at least 121 px a side for RAFT (padded to 128); this video is {w}×{h}"
                 ));
             }
-            // RAFT's all-pairs correlation grows with the square of the pixel count: a frame
-            // whose pass would not fit in half the memory available is not measurable, never an
-            // abort.
-            let peak = Raft::peak_bytes(padded(h), padded(w));
-            let limit = MemoryBudget::default_limit();
-            if peak > limit {
-                return Err(format!(
-                    "needs frames small enough for RAFT's all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
-                    peak as f64 / 1e9,
-                    limit as f64 / 1e9
-                ));
-            }
+            fits_in_memory(Raft::peak_bytes(padded(h), padded(w)), "RAFT's", w, h)?;
         }
-        let shape = (1, h as usize, w as usize, 3);
-        let rgb = candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
-            .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
-            .map_err(|e| e.to_string())?;
+        let rgb = rgb_tensor(rgb, w, h, raft.device())?;
         let _one_at_a_time = pair_gate();
         raft.encode_vbench(&rgb).map_err(|e| e.to_string())
     }
@@ -358,22 +344,9 @@ impl AmtFrames {
         use videval_models::encoders::amt::{Amt, mean_abs_diff};
         let (amt, _) = crate::distribution::network_amt()?;
         if first {
-            // AMT's two correlation volumes grow with the square of the pixel count: a frame whose
-            // pass would not fit in half the memory available is not measurable, never an abort.
-            let peak = Amt::peak_bytes(h as usize, w as usize);
-            let limit = MemoryBudget::default_limit();
-            if peak > limit {
-                return Err(format!(
-                    "needs frames small enough for AMT-S's all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
-                    peak as f64 / 1e9,
-                    limit as f64 / 1e9
-                ));
-            }
+            fits_in_memory(Amt::peak_bytes(h as usize, w as usize), "AMT-S's", w, h)?;
         }
-        let shape = (1, h as usize, w as usize, 3);
-        let frame = candle_core::Tensor::from_vec(rgb.to_vec(), shape, amt.device())
-            .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
-            .map_err(|e| e.to_string())?;
+        let frame = rgb_tensor(rgb, w, h, amt.device())?;
         let score = match (self.previous.take(), self.odd.take()) {
             (Some(before), Some(odd)) => {
                 let _one_at_a_time = pair_gate();
@@ -449,20 +422,9 @@ impl WarpFrames {
                     "needs frames of at least 242 px a side for EvalCrafter's warping error (RAFT on frames halved, then padded to 128); this video is {w}×{h}"
                 ));
             }
-            let peak = Raft::peak_bytes(padded(h), padded(w));
-            let limit = MemoryBudget::default_limit();
-            if peak > limit {
-                return Err(format!(
-                    "needs frames small enough for RAFT's all-pairs correlation: {w}×{h} (halved) needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
-                    peak as f64 / 1e9,
-                    limit as f64 / 1e9
-                ));
-            }
+            fits_in_memory(Raft::peak_bytes(padded(h), padded(w)), "RAFT's", w, h)?;
         }
-        let shape = (1, h as usize, w as usize, 3);
-        let rgb = candle_core::Tensor::from_vec(rgb.to_vec(), shape, raft.device())
-            .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
-            .map_err(|e| e.to_string())?;
+        let rgb = rgb_tensor(rgb, w, h, raft.device())?;
         let _one_at_a_time = pair_gate();
         let frame = raft.encode_evalcrafter_warp(&rgb).map_err(|e| e.to_string())?;
         let score = match self.previous.take() {
@@ -509,6 +471,28 @@ impl PairFrames {
             PairFrames::Interpolation(a) => a.finish(),
         }
     }
+}
+
+/// An RGB8 frame as a `[1, 3, H, W]` f32 tensor (0–255) on `device`.
+fn rgb_tensor(rgb: &[u8], w: u32, h: u32, device: &candle_core::Device) -> Result<candle_core::Tensor, String> {
+    candle_core::Tensor::from_vec(rgb.to_vec(), (1, h as usize, w as usize, 3), device)
+        .and_then(|t| t.permute((0, 3, 1, 2))?.to_dtype(candle_core::DType::F32))
+        .map_err(|e| e.to_string())
+}
+
+/// An all-pairs correlation grows with the square of the pixel count: a `w × h` video whose
+/// network pass would hold `peak` bytes, more than half the memory available, is not measurable
+/// (the reason says so), never an abort.
+fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String> {
+    let limit = MemoryBudget::default_limit();
+    if peak > limit {
+        return Err(format!(
+            "needs frames small enough for {network} all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+            peak as f64 / 1e9,
+            limit as f64 / 1e9
+        ));
+    }
+    Ok(())
 }
 
 /// One RAFT or AMT pass at a time in the process: videos scored side by side (and the flow and

@@ -14,11 +14,11 @@ num_flows 3`); its instance norms have no parameters.
 
 `--expected-names` prints the names the port reads.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from register_weights import check_tensors, convert_main  # noqa: E402
 
 CHANNELS = [20, 32, 44, 56]
 SKIP = 20
@@ -95,31 +95,11 @@ def convert(state):
         state = state["state_dict"]
     shapes = expected_shapes()
     tensors = {k.removeprefix("module."): v for k, v in state.items() if not k.endswith("num_batches_tracked")}
-    missing, extra = shapes.keys() - tensors.keys(), tensors.keys() - shapes.keys()
-    if missing or extra:
-        return None, f"not AMT-S: missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}"
-    wrong = [k for k, s in shapes.items() if list(tensors[k].shape) != s]
-    if wrong:
-        return None, f"unexpected shapes for {wrong[:5]}"
-    return tensors, None
+    return check_tensors(tensors, shapes, "AMT-S")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("checkpoint", help="amt-s.pth (MCG-NKU/AMT)")
-    ap.add_argument("dir")
-    a = ap.parse_args()
-    import torch
-    from convert_i3d import write_safetensors
-    from register_weights import register
-
-    state = torch.load(a.checkpoint, map_location="cpu")
-    tensors, problem = convert(state)
-    if problem:
-        sys.exit(f"{a.checkpoint}: {problem}")
-    os.makedirs(a.dir, exist_ok=True)
-    write_safetensors({k: v.float().numpy() for k, v in tensors.items()}, os.path.join(a.dir, "model.safetensors"))
-    register(a.dir, "amt-s", f"AMT-S {os.path.basename(a.checkpoint)}", "MCG-NKU/AMT's licence (see its repository)")
+    convert_main(__doc__, convert, "amt-s", "AMT-S", "MCG-NKU/AMT's licence (see its repository)", "amt-s.pth (MCG-NKU/AMT)")
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ one output (patch 32, hidden 384, MLP 1152, 14 blocks, 3 scales, a 10 × 10 hash
 
 `--expected-names` prints the names the port reads.
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from register_weights import check_tensors, convert_main  # noqa: E402
 
 HIDDEN, MLP, LAYERS, GRID, SCALES, ROOT = 384, 1152, 14, 10, 3, 64
 
@@ -67,31 +67,11 @@ def convert(state):
     head = tensors.get("head.0.weight")
     if head is not None:
         return None, f"a {head.shape[0]}-class head (pyiqa's AVA checkpoint?); VBench's imaging quality uses the SPAQ checkpoint (one output)"
-    missing, extra = shapes.keys() - tensors.keys(), tensors.keys() - shapes.keys()
-    if missing or extra:
-        return None, f"not MUSIQ: missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}"
-    wrong = [k for k, s in shapes.items() if list(tensors[k].shape) != s]
-    if wrong:
-        return None, f"unexpected shapes for {wrong[:5]}"
-    return tensors, None
+    return check_tensors(tensors, shapes, "MUSIQ")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("checkpoint", help="musiq_spaq_ckpt-358bb6af.pth (pyiqa)")
-    ap.add_argument("dir")
-    a = ap.parse_args()
-    import torch
-    from convert_i3d import write_safetensors
-    from register_weights import register
-
-    state = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
-    tensors, problem = convert(state)
-    if problem:
-        sys.exit(f"{a.checkpoint}: {problem}")
-    os.makedirs(a.dir, exist_ok=True)
-    write_safetensors({k: v.float().numpy() for k, v in tensors.items()}, os.path.join(a.dir, "model.safetensors"))
-    register(a.dir, "musiq-spaq", f"MUSIQ {os.path.basename(a.checkpoint)}", "pyiqa's licence (see chaofengc/IQA-PyTorch)")
+    convert_main(__doc__, convert, "musiq-spaq", "MUSIQ", "pyiqa's licence (see chaofengc/IQA-PyTorch)", "musiq_spaq_ckpt-358bb6af.pth (pyiqa)", weights_only=False)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ dropped); every name and shape is checked against the architecture.
 `--expected-names` prints the names the port reads; `princeton_names()` maps them back to
 princeton-vl's (tests/tests/golden/vbench_parity.py hands VBench's own RAFT formula weights so).
 """
-import argparse
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from register_weights import check_tensors, convert_main  # noqa: E402
 
 BN = ["weight", "bias", "running_mean", "running_var"]
 
@@ -126,31 +126,11 @@ def convert(state):
         name = torchvision_name(k)
         if name is not None:
             tensors[name] = v
-    missing, extra = shapes.keys() - tensors.keys(), tensors.keys() - shapes.keys()
-    if missing or extra:
-        return None, f"not RAFT raft_large / RAFT-things: missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}"
-    wrong = [k for k, s in shapes.items() if list(tensors[k].shape) != s]
-    if wrong:
-        return None, f"unexpected shapes for {wrong[:5]}"
-    return tensors, None
+    return check_tensors(tensors, shapes, "RAFT raft_large / RAFT-things")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("checkpoint", help="raft-things.pth (princeton-vl) or a torchvision raft_large state dict")
-    ap.add_argument("dir")
-    a = ap.parse_args()
-    import torch
-    from convert_i3d import write_safetensors
-    from register_weights import register
-
-    state = torch.load(a.checkpoint, map_location="cpu")
-    tensors, problem = convert(state)
-    if problem:
-        sys.exit(f"{a.checkpoint}: {problem}")
-    os.makedirs(a.dir, exist_ok=True)
-    write_safetensors({k: v.float().numpy() for k, v in tensors.items()}, os.path.join(a.dir, "model.safetensors"))
-    register(a.dir, "raft-things", f"RAFT {os.path.basename(a.checkpoint)}", "BSD-3-Clause")
+    convert_main(__doc__, convert, "raft-things", "RAFT", "BSD-3-Clause", "raft-things.pth (princeton-vl) or a torchvision raft_large state dict")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,37 @@ def register(folder, name, source, licence):
     print(f"wrote {out}: {', '.join(f['path'] + ' ' + f['sha256'][:12] for f in files)}")
 
 
+def check_tensors(tensors, shapes, what):
+    """`(tensors, None)` when `tensors` holds exactly the names of `shapes` (name → shape), with
+    those shapes; `(None, why)` otherwise."""
+    missing, extra = shapes.keys() - tensors.keys(), tensors.keys() - shapes.keys()
+    if missing or extra:
+        return None, f"not {what}: missing {sorted(missing)[:5]}, unexpected {sorted(extra)[:5]}"
+    wrong = [k for k, s in shapes.items() if list(tensors[k].shape) != s]
+    if wrong:
+        return None, f"unexpected shapes for {wrong[:5]}"
+    return tensors, None
+
+
+def convert_main(doc, convert, name, source, licence, checkpoint_help, weights_only=None):
+    """The command line of a one-file converter: `CHECKPOINT DIR` → `convert(torch.load(...))`
+    written as DIR/model.safetensors (float32) and registered as `name` (needs torch)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("checkpoint", help=checkpoint_help)
+    ap.add_argument("dir")
+    a = ap.parse_args()
+    import torch
+    from convert_i3d import write_safetensors
+
+    kw = {} if weights_only is None else {"weights_only": weights_only}
+    tensors, problem = convert(torch.load(a.checkpoint, map_location="cpu", **kw))
+    if problem:
+        sys.exit(f"{a.checkpoint}: {problem}")
+    os.makedirs(a.dir, exist_ok=True)
+    write_safetensors({k: v.float().numpy() for k, v in tensors.items()}, os.path.join(a.dir, "model.safetensors"))
+    register(a.dir, name, f"{source} {os.path.basename(a.checkpoint)}", licence)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("dir")

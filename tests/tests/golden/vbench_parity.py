@@ -289,6 +289,19 @@ def static_filter(video_list):
     return (score, per_video), {"static_filter": pairs}
 
 
+def opencv_frames(path):
+    """Every frame of a video as OpenCV decodes it, RGB (EvalCrafter's decoding)."""
+    import cv2
+
+    cap, frames = cv2.VideoCapture(path), []
+    while cap.isOpened():
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    return frames
+
+
 def flow_score(video_list):
     """EvalCrafter's flow score (`metrics/RAFT/optical_flow_scores.py`, `calculate_flow_score`,
     restated here: EvalCrafter is not a package) with the princeton-vl RAFT EvalCrafter also
@@ -297,7 +310,6 @@ def flow_score(video_list):
     the mean over pairs. The dimension score is the mean over videos."""
     import tempfile
 
-    import cv2
     import numpy as np
     from easydict import EasyDict
     from vbench.third_party.RAFT.core.raft import RAFT
@@ -311,12 +323,7 @@ def flow_score(video_list):
     pairs, per_video = {}, []
     with torch.no_grad():
         for path in video_list:
-            cap, frames = cv2.VideoCapture(path), []
-            while cap.isOpened():
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            frames = opencv_frames(path)
             means = []
             for a, b in zip(frames[:-1], frames[1:]):
                 a = torch.tensor(a).permute(2, 0, 1).float().unsqueeze(0)
@@ -439,7 +446,6 @@ def warping_error(video_list):
     FIXTURES/warp/*.mp4 are 320x256 and 330x258 (halved unevenly)."""
     import tempfile
 
-    import cv2
     import numpy as np
     import torch.nn.functional as F
     from easydict import EasyDict
@@ -454,12 +460,7 @@ def warping_error(video_list):
     pairs, per_video = {}, []
     with torch.no_grad():
         for path in video_list:
-            cap, frames = cv2.VideoCapture(path), []
-            while cap.isOpened():
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            frames = opencv_frames(path)
             errors, visible = [], []
             for a, b in zip(frames[:-1], frames[1:]):
                 img1 = torch.from_numpy(a).permute(2, 0, 1).float().unsqueeze(0) / 255.0
