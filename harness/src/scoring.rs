@@ -204,14 +204,7 @@ struct FlowFrames {
 impl FlowFrames {
     fn new(input: FlowInput) -> Self {
         // Every flow input but AMT's runs RAFT-things.
-        let pairs = crate::distribution::network_raft().map(|_| FlowPairs {
-            width: 0,
-            height: 0,
-            fps: 0.0,
-            frames: 0,
-            decoded: 0,
-            scores: Vec::new(),
-        });
+        let pairs = crate::distribution::network_raft().map(|_| FlowPairs::default());
         FlowFrames { input, seen: 0, first: None, previous: None, pairs }
     }
 
@@ -315,14 +308,7 @@ struct AmtFrames {
 
 impl AmtFrames {
     fn new() -> Self {
-        let pairs = crate::distribution::network_amt().map(|_| FlowPairs {
-            width: 0,
-            height: 0,
-            fps: 0.0,
-            frames: 0,
-            decoded: 0,
-            scores: Vec::new(),
-        });
+        let pairs = crate::distribution::network_amt().map(|_| FlowPairs::default());
         AmtFrames { seen: 0, previous: None, odd: None, pairs }
     }
 
@@ -379,14 +365,7 @@ struct WarpFrames {
 
 impl WarpFrames {
     fn new() -> Self {
-        let pairs = crate::distribution::network_raft().map(|_| FlowPairs {
-            width: 0,
-            height: 0,
-            fps: 0.0,
-            frames: 0,
-            decoded: 0,
-            scores: Vec::new(),
-        });
+        let pairs = crate::distribution::network_raft().map(|_| FlowPairs::default());
         WarpFrames { seen: 0, previous: None, pairs }
     }
 

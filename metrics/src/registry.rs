@@ -120,7 +120,7 @@ impl FlowInput {
 }
 
 /// What a flow network measured on a clip's sampled frame pairs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FlowPairs {
     /// The frames' size, before any padding.
     pub width: u32,

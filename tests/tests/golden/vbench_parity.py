@@ -289,6 +289,21 @@ def static_filter(video_list):
     return (score, per_video), {"static_filter": pairs}
 
 
+def princeton_raft(flow_scale=1.0 / 32.0):
+    """VBench's copy of princeton-vl's RAFT (the code EvalCrafter ships too) in eval mode, loaded
+    with raft_checkpoint's formula weights as `DataParallel` checkpoints are loaded."""
+    import tempfile
+
+    from easydict import EasyDict
+    from vbench.third_party.RAFT.core.raft import RAFT
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state = torch.load(raft_checkpoint(tmp, flow_scale), map_location="cpu")
+    model = RAFT(EasyDict({"small": False, "mixed_precision": False, "alternate_corr": False}))
+    model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
+    return model.eval()
+
+
 def opencv_frames(path):
     """Every frame of a video as OpenCV decodes it, RGB (EvalCrafter's decoding)."""
     import cv2
@@ -308,18 +323,10 @@ def flow_score(video_list):
     ships, here VBench's copy of it, and the same weights: OpenCV-decoded RGB frames, every
     consecutive pair replicate-padded by InputPadder, 20 updates, each pair's mean flow magnitude,
     the mean over pairs. The dimension score is the mean over videos."""
-    import tempfile
-
     import numpy as np
-    from easydict import EasyDict
-    from vbench.third_party.RAFT.core.raft import RAFT
     from vbench.third_party.RAFT.core.utils_core.utils import InputPadder
 
-    with tempfile.TemporaryDirectory() as tmp:
-        state = torch.load(raft_checkpoint(tmp), map_location="cpu")
-    model = RAFT(EasyDict({"small": False, "mixed_precision": False, "alternate_corr": False}))
-    model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
-    model.eval()
+    model = princeton_raft()
     pairs, per_video = {}, []
     with torch.no_grad():
         for path in video_list:
@@ -444,19 +451,11 @@ def warping_error(video_list):
     order), the squared difference of the warped second frame and the first outside the mask,
     summed and divided by the visible pixels; the mean over pairs. The committed videos
     FIXTURES/warp/*.mp4 are 320x256 and 330x258 (halved unevenly)."""
-    import tempfile
-
     import numpy as np
     import torch.nn.functional as F
-    from easydict import EasyDict
-    from vbench.third_party.RAFT.core.raft import RAFT
     from vbench.third_party.RAFT.core.utils_core.utils import InputPadder
 
-    with tempfile.TemporaryDirectory() as tmp:
-        state = torch.load(raft_checkpoint(tmp, WARP_FLOW_SCALE), map_location="cpu")
-    model = RAFT(EasyDict({"small": False, "mixed_precision": False, "alternate_corr": False}))
-    model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
-    model.eval()
+    model = princeton_raft(WARP_FLOW_SCALE)
     pairs, per_video = {}, []
     with torch.no_grad():
         for path in video_list:
