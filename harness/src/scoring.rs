@@ -150,29 +150,29 @@ impl FeatureFrames {
             let _one_at_a_time = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let embedded = match self.input {
                 FrameInput::Full | FrameInput::Background => crate::distribution::world_encoder()
-                    .and_then(|(enc, _)| enc.embed_preprocessed(&frames).map_err(|e| e.to_string())),
+                    .and_then(|(enc, _)| enc.embed_preprocessed(&frames).map_err(first_line)),
                 FrameInput::VbenchClip => crate::distribution::network_clip().and_then(|(clip, _)| {
                     clip.embed_frames(frames.to_channels_first(), frames.len)
                         .map(|f| f.into_iter().map(|v| v.into_iter().map(f64::from).collect()).collect())
-                        .map_err(|e| e.to_string())
+                        .map_err(first_line)
                 }),
                 FrameInput::VbenchDino => crate::distribution::network_dino().and_then(|(dino, _)| {
                     let shape = (frames.len, 3, frames.height as usize, frames.width as usize);
                     candle_core::Tensor::from_vec(frames.to_channels_first(), shape, dino.device())
                         .and_then(|x| dino.forward(&x))
                         .and_then(|f| f.to_dtype(candle_core::DType::F64)?.to_vec2::<f64>())
-                        .map_err(|e| e.to_string())
+                        .map_err(first_line)
                 }),
                 FrameInput::VbenchMusiq => crate::distribution::network_musiq().and_then(|(net, _)| {
                     let (h, w) = (frames.height as usize, frames.width as usize);
                     net.score_frames(frames.to_channels_first(), frames.len, h, w)
                         .map(|s| s.into_iter().map(|v| vec![f64::from(v)]).collect())
-                        .map_err(|e| e.to_string())
+                        .map_err(first_line)
                 }),
                 FrameInput::VbenchAesthetic => crate::distribution::network_aesthetic().and_then(|(net, _)| {
                     net.score_frames(frames.to_channels_first(), frames.len)
                         .map(|s| s.into_iter().map(|v| vec![f64::from(v)]).collect())
-                        .map_err(|e| e.to_string())
+                        .map_err(first_line)
                 }),
             };
             match embedded {
@@ -267,7 +267,7 @@ impl FlowFrames {
         }
         let rgb = rgb_tensor(rgb, w, h, raft.device())?;
         let _one_at_a_time = pair_gate();
-        raft.encode_vbench(&rgb).map_err(|e| e.to_string())
+        raft.encode_vbench(&rgb).map_err(first_line)
     }
 
     /// The recipe's score of the flow from `a` to `b`.
@@ -275,8 +275,8 @@ impl FlowFrames {
         use videval_models::encoders::raft::top_fraction_magnitude;
         let (raft, _) = crate::distribution::network_raft()?;
         let _one_at_a_time = pair_gate();
-        let flow = raft.vbench_flow(a, b).and_then(|f| f.squeeze(0)).map_err(|e| e.to_string())?;
-        top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(|e| e.to_string())
+        let flow = raft.vbench_flow(a, b).and_then(|f| f.squeeze(0)).map_err(first_line)?;
+        top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(first_line)
     }
 
     fn finish(mut self) -> Result<FlowPairs, String> {
@@ -327,16 +327,25 @@ impl AmtFrames {
     }
 
     fn even(&mut self, rgb: &[u8], w: u32, h: u32, first: bool) -> Result<(), String> {
-        use videval_models::encoders::amt::{Amt, mean_abs_diff};
+        use videval_models::encoders::amt::{Amt, MIN_SIDE, mean_abs_diff, padding16};
         let (amt, _) = crate::distribution::network_amt()?;
         if first {
+            let padded = |side: u32| {
+                let (a, b) = padding16(side as usize);
+                side as usize + a + b
+            };
+            if padded(w).min(padded(h)) < MIN_SIDE {
+                return Err(format!(
+                    "needs frames of at least 49 px a side for AMT-S (padded to {MIN_SIDE}); this video is {w}×{h}"
+                ));
+            }
             fits_in_memory(Amt::peak_bytes(h as usize, w as usize), "AMT-S's", w, h)?;
         }
         let frame = rgb_tensor(rgb, w, h, amt.device())?;
         let score = match (self.previous.take(), self.odd.take()) {
             (Some(before), Some(odd)) => {
                 let _one_at_a_time = pair_gate();
-                let middle = amt.vbench_middle(&before, &frame).map_err(|e| e.to_string())?;
+                let middle = amt.vbench_middle(&before, &frame).map_err(first_line)?;
                 Some(mean_abs_diff(&odd, &middle))
             }
             _ => None,
@@ -405,9 +414,9 @@ impl WarpFrames {
         }
         let rgb = rgb_tensor(rgb, w, h, raft.device())?;
         let _one_at_a_time = pair_gate();
-        let frame = raft.encode_evalcrafter_warp(&rgb).map_err(|e| e.to_string())?;
+        let frame = raft.encode_evalcrafter_warp(&rgb).map_err(first_line)?;
         let score = match self.previous.take() {
-            Some(before) => Some(raft.evalcrafter_warping_error(&before, &frame).map_err(|e| e.to_string())?),
+            Some(before) => Some(raft.evalcrafter_warping_error(&before, &frame).map_err(first_line)?),
             None => None,
         };
         self.previous = Some(frame);
@@ -450,6 +459,11 @@ impl PairFrames {
             PairFrames::Interpolation(a) => a.finish(),
         }
     }
+}
+
+/// A network error's first line (candle's messages may carry a backtrace).
+fn first_line(e: impl ToString) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
 /// An RGB8 frame as a `[1, 3, H, W]` f32 tensor (0–255) on `device`.

@@ -376,6 +376,16 @@ fn amt_motion_smoothness_matches_vbench() {
     assert_eq!(c, 0, "not measurable is not an error: {none}");
     let why = none["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
     assert!(why.starts_with("needs AMT-S weights"), "{none}");
+    // Frames too small for AMT-S's correlation pyramid (VBench's own code fails on them): not
+    // measurable, said so.
+    let o = sb
+        .run(&["synth", "--prompt", "a ball", "--out", "tiny.mp4", "--frames", "5", "--width", "32", "--height", "32"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let tiny = sb.join("tiny.mp4").display().to_string();
+    let (c, out) = sb.run_json(&["video", "score", &tiny, "--metrics", "vbench_motion_smoothness", "--weights", &nets]);
+    assert_eq!(c, 0, "{out}");
+    let why = out["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
+    assert!(why.starts_with("needs frames of at least 49 px a side for AMT-S"), "{out}");
 }
 
 /// VBench's dynamic degree and its temporal-flickering static filter against VBench's own code,

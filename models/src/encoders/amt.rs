@@ -31,6 +31,9 @@ const FLOWS: usize = 3;
 /// Channels of the image pyramid's levels, and of the residual blocks' side branch.
 const CHANNELS: [usize; 4] = [20, 32, 44, 56];
 const SKIP: usize = 20;
+/// The smallest padded side: the correlation pyramid's coarsest level (÷64) must keep a sample
+/// (VBench's reference fails below it too: its average pooling gets an empty input).
+pub const MIN_SIDE: usize = 64;
 
 /// Per-channel PReLU: x where x ≥ 0, else a·x.
 struct Prelu(Tensor);
@@ -418,9 +421,9 @@ impl Amt {
     /// eval=True)['imgt_pred']`.
     pub fn interpolate(&self, img0: &Tensor, img1: &Tensor, t: f64) -> Result<Tensor> {
         let (b, c, h, w) = img0.dims4()?;
-        if img1.dims4()? != (b, c, h, w) || c != 3 || h % 16 != 0 || w % 16 != 0 || h == 0 || w == 0 {
+        if img1.dims4()? != (b, c, h, w) || c != 3 || h % 16 != 0 || w % 16 != 0 || h < MIN_SIDE || w < MIN_SIDE {
             candle_core::bail!(
-                "AMT: frames must be RGB of one shape with sides multiples of 16, got {:?} and {:?}",
+                "AMT: frames must be RGB of one shape with sides multiples of 16 and at least {MIN_SIDE}, got {:?} and {:?}",
                 img0.shape(),
                 img1.shape()
             );
