@@ -201,23 +201,38 @@ impl Module for Conv {
             return self.forward_act(x, Act::None);
         } else {
             // im2col, then one matrix product: candle's general CPU convolution gathers element
-            // by element and ran RAFT several times slower.
+            // by element and ran RAFT several times slower. A batch's patches sit side by side
+            // in the columns, so a batch of small images (MUSIQ's patches) is one product, not one
+            // per image.
             let b = x.dim(0)?;
-            let (cols, oh, ow) = im2col(x, (kh, kw), self.stride, self.pad)?;
-            let weight = self.weight.reshape((1, cout, cin * kh * kw))?.broadcast_as((b, cout, cin * kh * kw))?;
-            weight.contiguous()?.matmul(&cols)?.reshape((b, cout, oh, ow))?
+            let (cols, oh, ow) = im2col(x, (kh, kw), self.stride, self.pad, true)?;
+            let y = self.weight.reshape((cout, cin * kh * kw))?.matmul(&cols)?; // [cout, B·oh·ow]
+            if b == 1 {
+                y.reshape((1, cout, oh, ow))?
+            } else {
+                y.reshape((cout, b, oh * ow))?.transpose(0, 1)?.contiguous()?.reshape((b, cout, oh, ow))?
+            }
         };
         y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)
     }
 }
 
 /// The patches of `x` (`[B, C, H, W]`) under a `k` kernel at `stride` with zero padding `pad`, as
-/// `[B, C·kh·kw, oh·ow]` (rows in a weight's `(c, ky, kx)` order), and the output size. On the
-/// CPU one pass writes them; elsewhere tensor operations do.
-fn im2col(x: &Tensor, k: (usize, usize), stride: usize, pad: (usize, usize)) -> Result<(Tensor, usize, usize)> {
+/// `[B, C·kh·kw, oh·ow]` (rows in a weight's `(c, ky, kx)` order) or, with `batch_in_columns`, as
+/// `[C·kh·kw, B·oh·ow]` (each row holds the batch's patches one image after another), and the
+/// output size. On the CPU one pass writes them; elsewhere tensor operations do.
+fn im2col(
+    x: &Tensor,
+    k: (usize, usize),
+    stride: usize,
+    pad: (usize, usize),
+    batch_in_columns: bool,
+) -> Result<(Tensor, usize, usize)> {
     let (b, c, h, w) = x.dims4()?;
     let ((kh, kw), s, (ph, pw)) = (k, stride, pad);
     let (oh, ow) = ((h + 2 * ph - kh) / s + 1, (w + 2 * pw - kw) / s + 1);
+    let shape: (usize, usize, usize) =
+        if batch_in_columns { (1, c * kh * kw, b * oh * ow) } else { (b, c * kh * kw, oh * ow) };
     let x = x.contiguous()?;
     if x.device().is_cpu() {
         let (storage, layout) = x.storage_and_layout();
@@ -226,17 +241,21 @@ fn im2col(x: &Tensor, k: (usize, usize), stride: usize, pad: (usize, usize)) -> 
         let cols = match x.dtype() {
             DType::F32 => {
                 let data = &cpu.as_slice::<f32>()?[layout.start_offset()..][..b * c * h * w];
-                Tensor::from_vec(geometry.cols(data, b), (b, c * kh * kw, oh * ow), x.device())?
+                Tensor::from_vec(geometry.cols(data, b, batch_in_columns), shape, x.device())?
             }
             DType::F64 => {
                 let data = &cpu.as_slice::<f64>()?[layout.start_offset()..][..b * c * h * w];
-                Tensor::from_vec(geometry.cols(data, b), (b, c * kh * kw, oh * ow), x.device())?
+                Tensor::from_vec(geometry.cols(data, b, batch_in_columns), shape, x.device())?
             }
             other => candle_core::bail!("convolutions run in f32 or f64, not {other:?}"),
         };
+        let cols = if batch_in_columns { cols.squeeze(0)? } else { cols };
         return Ok((cols, oh, ow));
     }
-    Ok((im2col_ops(&x, k, stride, pad)?, oh, ow))
+    let cols = im2col_ops(&x, k, stride, pad)?;
+    let cols =
+        if batch_in_columns { cols.transpose(0, 1)?.contiguous()?.reshape((c * kh * kw, b * oh * ow))? } else { cols };
+    Ok((cols, oh, ow))
 }
 
 /// [`im2col`] with tensor operations, for any device.
@@ -278,14 +297,18 @@ struct Patches {
 }
 
 impl Patches {
-    /// `[B, C·kh·kw, oh·ow]` from a contiguous `[B, C, H, W]`; zeros where a tap falls outside.
-    fn cols<T: candle_core::WithDType>(&self, x: &[T], b: usize) -> Vec<T> {
+    /// `[B, C·kh·kw, oh·ow]` from a contiguous `[B, C, H, W]`, or `[C·kh·kw, B, oh·ow]` with
+    /// `batch_in_columns`; zeros where a tap falls outside.
+    fn cols<T: candle_core::WithDType>(&self, x: &[T], b: usize, batch_in_columns: bool) -> Vec<T> {
         use rayon::prelude::*;
         let Patches { c, h, w, kh, kw, s, ph, pw, oh, ow } = *self;
         let n = oh * ow;
         let mut cols = vec![T::from_f64(0.0); b * c * kh * kw * n];
         cols.par_chunks_mut(n).enumerate().for_each(|(row, dst)| {
-            let (plane, tap) = (row / (kh * kw), row % (kh * kw));
+            // Which image and which (channel, tap) row this chunk is.
+            let (image, k) =
+                if batch_in_columns { (row % b, row / b) } else { (row / (c * kh * kw), row % (c * kh * kw)) };
+            let (plane, tap) = (image * c + k / (kh * kw), k % (kh * kw));
             let (ky, kx) = (tap / kw, tap % kw);
             let src = &x[plane * h * w..(plane + 1) * h * w];
             // Output columns whose input column ox·s + kx − pw lies inside [0, w).
@@ -460,10 +483,16 @@ mod tests {
             ((5, 1), 1, (2, 0)),
             ((1, 1), 2, (0, 0)),
         ] {
-            let (cpu, oh, ow) = im2col(&x, k, stride, pad).unwrap();
+            let (cpu, oh, ow) = im2col(&x, k, stride, pad, false).unwrap();
             let ops = im2col_ops(&x, k, stride, pad).unwrap();
             let diff = (&cpu - &ops).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             assert_eq!(diff, 0.0, "{k:?} stride {stride} pad {pad:?}");
+            // The batch side by side in the columns is the same patches, transposed.
+            let (folded, _, _) = im2col(&x, k, stride, pad, true).unwrap();
+            let (_, rows, n) = cpu.dims3().unwrap();
+            let want = cpu.transpose(0, 1).unwrap().contiguous().unwrap().reshape((rows, 2 * n)).unwrap();
+            let diff = (&folded - &want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert_eq!(diff, 0.0, "{k:?} stride {stride} pad {pad:?}: batch in columns");
             let weight = Tensor::rand(-1f32, 1f32, (4, 3, k.0, k.1), &dev).unwrap();
             let conv = Conv { weight: weight.clone(), bias: Tensor::zeros(4, DType::F32, &dev).unwrap(), stride, pad };
             let ours = conv.forward(&x).unwrap();
