@@ -15,8 +15,10 @@ Not part of the tests (it takes minutes and needs torch). It writes, under WORK:
     convert_raft.py; VBench's own princeton-vl RAFT gets the same weights under its names) — only
     the networks the chosen dimensions need;
 Then it times VBench 0.1.5's functions (temporal_flickering, subject_consistency,
-background_consistency, laion_aesthetic, DynamicDegree.infer over the videos; networks already
-loaded, torch with --threads threads)
+background_consistency, laion_aesthetic, DynamicDegree.infer, motion_smoothness with AMT-S,
+technical_quality with pyiqa's MUSIQ over the videos; networks already loaded, torch with
+--threads threads; AMT-S and MUSIQ with random weights, converted by convert_amt.py and
+convert_musiq.py)
 and `videval run` on the imported suite of each dimension from a fresh store (process start,
 plan, network loading and report included), then all four dimensions in one `videval run` (each
 video decoded once), and prints each side's time, the ratio and the largest score difference.
@@ -37,7 +39,7 @@ sys.path.insert(0, os.path.join(ROOT, "models", "weights", "encoder"))
 from register_weights import register  # noqa: E402
 
 DIMENSIONS = ["temporal_flickering", "subject_consistency", "background_consistency", "aesthetic_quality",
-              "dynamic_degree"]
+              "dynamic_degree", "motion_smoothness", "imaging_quality"]
 SOURCES = ["testsrc2", "mandelbrot", "life=mold=10:ratio=0.5", "cellauto=rule=110"]
 PROMPTS = ["a test card pans", "a fractal zooms in", "cells grow and die", "an automaton unrolls"]
 
@@ -119,6 +121,27 @@ def make_nets(a, nets, dims):
         state.update({k.replace(".downsample.1.", ".norm3."): v for k, v in state.items() if ".downsample.1." in k})
         models["raft"] = os.path.join(a.work, "raft-things.pth")
         torch.save(state, models["raft"])
+
+    if "motion_smoothness" in dims:
+        import importlib
+
+        amt = importlib.import_module("vbench.third_party.amt.networks.AMT-S").Model(
+            corr_radius=3, corr_lvls=4, num_flows=3).eval()
+        models["amt"] = os.path.join(a.work, "amt-s.pth")
+        torch.save({"state_dict": amt.state_dict()}, models["amt"])
+        subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_amt.py"), models["amt"],
+                        os.path.join(nets, "amt-s")], check=True)
+
+    if "imaging_quality" in dims:
+        from pyiqa.archs.musiq_arch import MUSIQ
+
+        musiq = MUSIQ(pretrained=False).eval()
+        musiq.training = False
+        ckpt = os.path.join(a.work, "musiq_spaq.pth")
+        torch.save(musiq.state_dict(), ckpt)
+        subprocess.run([sys.executable, os.path.join(ROOT, "models/weights/encoder/convert_musiq.py"), ckpt,
+                        os.path.join(nets, "musiq-spaq")], check=True)
+        models["musiq"] = musiq
     return models
 
 
@@ -154,12 +177,28 @@ def vbench_side(dims, video_list, m):
     def dynamic():
         return dynamic_degree(raft, video_list)
 
+    if "motion_smoothness" in dims:
+        import vbench
+        from vbench.motion_smoothness import MotionSmoothness, motion_smoothness
+
+        cfg = os.path.join(os.path.dirname(vbench.__file__), "third_party", "amt", "cfgs", "AMT-S.yaml")
+        smooth = MotionSmoothness(cfg, m["amt"], "cpu")
+
+    def smoothness():
+        return motion_smoothness(smooth, video_list)
+
+    def imaging():
+        from vbench.imaging_quality import technical_quality
+        return technical_quality(m["musiq"], video_list, "cpu", imaging_quality_preprocessing_mode="longer")
+
     run = {
         "temporal_flickering": lambda: temporal_flickering(video_list),
         "subject_consistency": lambda: subject_consistency(m["dino"], video_list, "cpu", False),
         "background_consistency": lambda: background_consistency(HfClip(), None, video_list, "cpu", False),
         "aesthetic_quality": lambda: laion_aesthetic(m["head"], m["big"], video_list, "cpu"),
         "dynamic_degree": dynamic,
+        "motion_smoothness": smoothness,
+        "imaging_quality": imaging,
     }
     out = {}
     with torch.no_grad():

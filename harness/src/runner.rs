@@ -416,7 +416,11 @@ impl Runner<'_> {
                         Err(Failure::Error(e)) => ScoreCache::new(Status::Error, None, Some(e.clone())),
                     },
                 };
-                if c.status != Status::Error {
+                // Errors are retried next time; so is "too large for this machine's memory", which
+                // another machine (or more memory) may measure.
+                let machine = c.status == Status::NotApplicable
+                    && c.error.as_deref().is_some_and(scoring::depends_on_the_machine);
+                if c.status != Status::Error && !machine {
                     self.store.put("scores", &measures[i].key, &c)?;
                 }
                 results[i] = Some((c, false));

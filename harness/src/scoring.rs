@@ -146,9 +146,8 @@ impl FeatureFrames {
         let chunk = std::mem::take(&mut self.pending.data);
         let frames = Frames { data: chunk, len: std::mem::take(&mut self.pending.len), ..self.pending };
         if let Ok(out) = &mut self.features {
-            // A poisoned gate only means another collector panicked; the lock still orders.
-            let _one_at_a_time = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let embedded = match self.input {
+            let input = self.input;
+            let embedded = gated(&self.gate, || match input {
                 FrameInput::Full | FrameInput::Background => crate::distribution::world_encoder()
                     .and_then(|(enc, _)| enc.embed_preprocessed(&frames).map_err(first_line)),
                 FrameInput::VbenchClip => crate::distribution::network_clip().and_then(|(clip, _)| {
@@ -174,7 +173,7 @@ impl FeatureFrames {
                         .map(|s| s.into_iter().map(|v| vec![f64::from(v)]).collect())
                         .map_err(first_line)
                 }),
-            };
+            });
             match embedded {
                 Ok(f) => out.extend(f),
                 Err(e) => self.features = Err(e),
@@ -266,16 +265,14 @@ impl FlowFrames {
             fits_in_memory(Raft::peak_bytes(padded(h), padded(w)), "RAFT's", w, h)?;
         }
         let rgb = rgb_tensor(rgb, w, h, raft.device())?;
-        let _one_at_a_time = pair_gate();
-        raft.encode_vbench(&rgb).map_err(first_line)
+        gated(&PAIR_GATE, || raft.encode_vbench(&rgb)).map_err(first_line)
     }
 
     /// The recipe's score of the flow from `a` to `b`.
     fn score(&self, a: &Encoded, b: &Encoded) -> Result<f64, String> {
         use videval_models::encoders::raft::top_fraction_magnitude;
         let (raft, _) = crate::distribution::network_raft()?;
-        let _one_at_a_time = pair_gate();
-        let flow = raft.vbench_flow(a, b).and_then(|f| f.squeeze(0)).map_err(first_line)?;
+        let flow = gated(&PAIR_GATE, || raft.vbench_flow(a, b)).and_then(|f| f.squeeze(0)).map_err(first_line)?;
         top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(first_line)
     }
 
@@ -344,8 +341,7 @@ impl AmtFrames {
         let frame = rgb_tensor(rgb, w, h, amt.device())?;
         let score = match (self.previous.take(), self.odd.take()) {
             (Some(before), Some(odd)) => {
-                let _one_at_a_time = pair_gate();
-                let middle = amt.vbench_middle(&before, &frame).map_err(first_line)?;
+                let middle = gated(&PAIR_GATE, || amt.vbench_middle(&before, &frame)).map_err(first_line)?;
                 Some(mean_abs_diff(&odd, &middle))
             }
             _ => None,
@@ -413,12 +409,16 @@ impl WarpFrames {
             fits_in_memory(Raft::peak_bytes(padded(h), padded(w)), "RAFT's", w, h)?;
         }
         let rgb = rgb_tensor(rgb, w, h, raft.device())?;
-        let _one_at_a_time = pair_gate();
-        let frame = raft.encode_evalcrafter_warp(&rgb).map_err(first_line)?;
-        let score = match self.previous.take() {
-            Some(before) => Some(raft.evalcrafter_warping_error(&before, &frame).map_err(first_line)?),
-            None => None,
-        };
+        let previous = self.previous.take();
+        let (frame, score) = gated(&PAIR_GATE, || -> candle_core::Result<_> {
+            let frame = raft.encode_evalcrafter_warp(&rgb)?;
+            let score = match &previous {
+                Some(before) => Some(raft.evalcrafter_warping_error(before, &frame)?),
+                None => None,
+            };
+            Ok((frame, score))
+        })
+        .map_err(first_line)?;
         self.previous = Some(frame);
         Ok(score)
     }
@@ -473,14 +473,27 @@ fn rgb_tensor(rgb: &[u8], w: u32, h: u32, device: &candle_core::Device) -> Resul
         .map_err(|e| e.to_string())
 }
 
+/// How a "not measurable here: too large for this machine's memory" reason starts. Such a verdict
+/// depends on the machine, not on the video and the metric alone, so the runner does not cache it
+/// ([`depends_on_the_machine`]).
+pub const TOO_LARGE_FOR_MEMORY: &str = "needs frames small enough for";
+
+/// Whether a not-measurable reason depends on the machine it was reached on (and must not be
+/// cached with the video's scores).
+pub fn depends_on_the_machine(reason: &str) -> bool {
+    reason.starts_with(TOO_LARGE_FOR_MEMORY)
+}
+
 /// An all-pairs correlation grows with the square of the pixel count: a `w × h` video whose
-/// network pass would hold `peak` bytes, more than half the memory available, is not measurable
-/// (the reason says so), never an abort.
+/// network pass would hold `peak` bytes, more than half the memory available when the process
+/// first asked (one limit for the whole run, whatever else is running), is not measurable (the
+/// reason says so), never an abort.
 fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String> {
-    let limit = MemoryBudget::default_limit();
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let limit = *LIMIT.get_or_init(MemoryBudget::default_limit);
     if peak > limit {
         return Err(format!(
-            "needs frames small enough for {network} all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+            "{TOO_LARGE_FOR_MEMORY} {network} all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
             peak as f64 / 1e9,
             limit as f64 / 1e9
         ));
@@ -490,10 +503,36 @@ fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String
 
 /// One RAFT or AMT pass at a time in the process: videos scored side by side (and the flow and
 /// interpolation collectors of one video) would otherwise hold several correlation volumes (and
-/// share one GPU) at once. A poisoned lock only means another pass panicked; it still orders.
-fn pair_gate() -> std::sync::MutexGuard<'static, ()> {
-    static GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    GATE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// share one GPU) at once.
+static PAIR_GATE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs the network pass `f` once `gate` is free, holding it until the pass ends, on
+/// [`network_pool`]. A rayon worker must never wait on a lock while rayon work runs under it: a
+/// thread waiting inside a parallel product may pick up another collector's job from its queue,
+/// and if that job asks for the gate the thread holds, it waits on itself. So the gate is taken by
+/// a plain thread of its own (a scoped thread, which steals nothing), and the pass's parallel work
+/// runs on a pool that holds network passes only, whose threads never take a gate. A poisoned
+/// gate only means another pass panicked; it still orders.
+fn gated<R: Send>(gate: &std::sync::Mutex<()>, f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| {
+        let pass = s.spawn(|| {
+            let _one_at_a_time = gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match network_pool() {
+                Some(pool) => pool.install(f),
+                None => f(),
+            }
+        });
+        pass.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The thread pool network passes run their parallel work on (one thread per core), apart from
+/// the pool that decodes and schedules; `None` where the system refuses the threads (the passes
+/// then run on the calling plain thread's default pool).
+fn network_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().thread_name(|i| format!("videval-network-{i}")).build().ok())
+        .as_ref()
 }
 
 /// Bytes the networks that `needs` run hold at their peak on a `width × height` video, beyond
@@ -501,14 +540,29 @@ fn pair_gate() -> std::sync::MutexGuard<'static, ()> {
 /// pyramids and its decoders' (one pass of each at a time, but an AMT frame is held while RAFT
 /// runs).
 pub fn network_bytes(needs: &[Need<'_>], width: u32, height: u32) -> u64 {
-    let reads = |amt: bool| {
-        needs.iter().any(|n| {
-            matches!(n, Need::Metric(m) if matches!(m.reads(), Reads::Flow(i) if (i == FlowInput::VbenchAmt) == amt))
+    use videval_models::encoders::{amt::Amt, raft::Raft};
+    let inputs: std::collections::BTreeSet<FlowInput> = needs
+        .iter()
+        .filter_map(|n| match n {
+            Need::Metric(m) => match m.reads() {
+                Reads::Flow(i) => Some(i),
+                _ => None,
+            },
+            Need::Probes(..) => None,
         })
-    };
+        .collect();
     let (w, h) = (width as usize, height as usize);
-    let raft = if reads(false) { videval_models::encoders::raft::Raft::peak_bytes(h, w) } else { 0 };
-    let amt = if reads(true) { videval_models::encoders::amt::Amt::peak_bytes(h, w) } else { 0 };
+    // RAFT's passes run one at a time: the largest counts. The warping error's run on halved frames.
+    let raft = inputs
+        .iter()
+        .map(|i| match i {
+            FlowInput::VbenchAmt => 0,
+            FlowInput::EvalCrafterWarp => Raft::peak_bytes(h / 2, w / 2),
+            _ => Raft::peak_bytes(h, w),
+        })
+        .max()
+        .unwrap_or(0);
+    let amt = if inputs.contains(&FlowInput::VbenchAmt) { Amt::peak_bytes(h, w) } else { 0 };
     raft + amt
 }
 
@@ -843,5 +897,25 @@ mod tests {
         let whole = estimated_bytes(1920, 1080, Some(240), true);
         assert!(stream < 600 << 20, "{stream}");
         assert!(whole > 240 * 1920 * 1080 * 3);
+    }
+
+    /// The warping error's RAFT runs on halved frames and is priced so (a 16th of the full-size
+    /// correlation, or its encoders' working set); a refusal for lack of memory is marked as the
+    /// machine's, so it is not cached.
+    #[test]
+    fn the_warping_error_is_priced_on_halved_frames_and_memory_refusals_are_the_machines() {
+        use videval_models::encoders::raft::Raft;
+        let warp = [Need::Metric(&videval_metrics::raft_warping_error::RaftWarpingError)];
+        let flow = [Need::Metric(&videval_metrics::raft_flow_score::RaftFlowScore)];
+        assert_eq!(network_bytes(&warp, 1920, 1080), Raft::peak_bytes(540, 960));
+        assert!(network_bytes(&flow, 1920, 1080) > 5 * network_bytes(&warp, 1920, 1080));
+        let both = [
+            Need::Metric(&videval_metrics::raft_warping_error::RaftWarpingError),
+            Need::Metric(&videval_metrics::raft_flow_score::RaftFlowScore),
+        ];
+        assert_eq!(network_bytes(&both, 1920, 1080), network_bytes(&flow, 1920, 1080));
+        let refusal = fits_in_memory(u64::MAX, "RAFT's", 7680, 4320).unwrap_err();
+        assert!(depends_on_the_machine(&refusal), "{refusal}");
+        assert!(!depends_on_the_machine("needs RAFT-things weights: give --weights DIR"));
     }
 }

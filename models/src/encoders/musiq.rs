@@ -14,8 +14,8 @@
 //!
 //! pyiqa pads each resized scale's patch list to the most a square image could give (49 and 144)
 //! with masked zero patches; the attention mask sets their logits to −1000, so their weight after
-//! the softmax is exactly zero in float32 and float64 whenever a real logit of the row exceeds
-//! −896 (with the layer norms before every attention, always in practice). They are left out
+//! the softmax is exactly zero whenever a real logit of the row exceeds −896 in float32 (−255 in
+//! float64; with the layer norms before every attention, always in practice). They are left out
 //! here: the class token's output is the same, at a third less work.
 
 use candle_core::{DType, Device, Module, Result, Tensor};
@@ -311,7 +311,7 @@ impl Musiq {
             .iter()
             .map(|&l| {
                 let (rh, rw) = resized_size(height, width, l);
-                (rh.div_ceil(PATCH), rw.div_ceil(PATCH))
+                (rh.max(1).div_ceil(PATCH), rw.max(1).div_ceil(PATCH))
             })
             .collect();
         out.push((height.div_ceil(PATCH), width.div_ceil(PATCH)));
@@ -334,6 +334,10 @@ impl Musiq {
         let mut scales = Vec::with_capacity(SCALES.len() + 1);
         for (id, &longer) in SCALES.iter().enumerate() {
             let (rh, rw) = resized_size(h, w, longer);
+            if rh == 0 || rw == 0 {
+                // pyiqa fails here too (an empty resize): an aspect ratio beyond about 1000:1.
+                candle_core::bail!("MUSIQ: a {w}×{h} image has no pixels left on a side at its {longer}-px scale");
+            }
             let resized = bicubic(&x, rh, rw)?;
             scales.push(patches(&resized, id as u32)?);
         }
@@ -384,7 +388,7 @@ impl Musiq {
 /// Python's round (half to even).
 fn resized_size(h: usize, w: usize, longer: usize) -> (usize, usize) {
     let ratio = longer as f64 / h.max(w) as f64;
-    let r = |s: usize| ((s as f64 * ratio).round_ties_even() as usize).max(1);
+    let r = |s: usize| (s as f64 * ratio).round_ties_even() as usize;
     (r(h), r(w))
 }
 
