@@ -15,7 +15,7 @@
 //!
 //! Inputs are frames in [0, 1] with sides multiples of 16; [`Amt::vbench_middle`] pads, runs and
 //! quantises as VBench does. The two correlation volumes hold 2·(H·W/64)² values (4/3 of that
-//! with the pyramids): 70 MB in f32 for a 512 × 320 pair, 1.5 GB at 1280 × 720, 11 GB at
+//! with the pyramids): 70 MB in f32 for a 512 × 320 pair, 2.2 GB at 1280 × 720, 11 GB at
 //! 1920 × 1080 — [`Amt::peak_bytes`] tells a scheduler before it runs one.
 
 use candle_core::{DType, Device, Module, Result, Tensor};
