@@ -218,7 +218,7 @@ impl FlowFrames {
         }
         // A video's frames share one size: it is checked against RAFT's limits once.
         let first = self.pairs.as_ref().is_ok_and(|p| p.frames == 0);
-        let frame = match Self::frame(rgb, w, h, first) {
+        let frame = match Self::frame(self.input, rgb, w, h, first) {
             Ok(f) => f,
             Err(e) => {
                 self.pairs = Err(e);
@@ -249,7 +249,7 @@ impl FlowFrames {
     /// A decoded frame padded, scaled and through RAFT's feature encoder; with `check`, frames
     /// too small for RAFT's pyramid, or too large for its correlation volume to fit in memory, are
     /// not measurable.
-    fn frame(rgb: &[u8], w: u32, h: u32, check: bool) -> Result<Encoded, String> {
+    fn frame(input: FlowInput, rgb: &[u8], w: u32, h: u32, check: bool) -> Result<Encoded, String> {
         use videval_models::encoders::raft::{Raft, sintel_padding};
         let (raft, _) = crate::distribution::network_raft()?;
         if check {
@@ -265,7 +265,13 @@ impl FlowFrames {
             fits_in_memory(Raft::peak_bytes(padded(h), padded(w)), "RAFT's", w, h)?;
         }
         let rgb = rgb_tensor(rgb, w, h, raft.device())?;
-        gated(&PAIR_GATE, || raft.encode_vbench(&rgb)).map_err(first_line)
+        // The static filter's first frame opens two pairs (0 → 1 and first → last).
+        let context = input == FlowInput::VbenchStatic && check;
+        gated(&PAIR_GATE, || {
+            let frame = raft.encode_vbench(&rgb)?;
+            if context { raft.with_context(frame) } else { Ok(frame) }
+        })
+        .map_err(first_line)
     }
 
     /// The recipe's score of the flow from `a` to `b`.

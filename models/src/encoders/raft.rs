@@ -308,7 +308,15 @@ impl Raft {
         if c != 3 || h % 8 != 0 || w % 8 != 0 || h < 128 || w < 128 {
             candle_core::bail!("RAFT: frames must be RGB, sides multiples of 8 and at least 128, got {c}×{h}×{w}");
         }
-        Ok(Encoded { image: image.clone(), features: self.feature.forward(image)? })
+        Ok(Encoded { image: image.clone(), features: self.feature.forward(image)?, context: None })
+    }
+
+    /// `frame` with its context-encoder output too, for a frame that opens more than one pair
+    /// (the warping error's backward and forward flows, the static filter's first frame): the
+    /// context encoder then runs once for it instead of once per pair.
+    pub fn with_context(&self, frame: Encoded) -> Result<Encoded> {
+        let context = Some(self.context.forward(&frame.image)?);
+        Ok(Encoded { context, ..frame })
     }
 
     /// An RGB frame (`[B, 3, H, W]` in [0, 255], any size) as VBench's dynamic degree hands it to
@@ -324,7 +332,10 @@ impl Raft {
             candle_core::bail!("RAFT: frames of different shapes {:?} and {:?}", one.image.shape(), two.image.shape());
         }
         // The context encoder's working memory is gone before the correlation volume is made.
-        let context = self.context.forward(&one.image)?;
+        let context = match &one.context {
+            Some(c) => c.clone(),
+            None => self.context.forward(&one.image)?,
+        };
         let pyramid = Pyramid::new(&one.features, &two.features, LEVELS, RADIUS)?;
         let hidden = context.narrow(1, 0, HIDDEN)?.tanh()?;
         let context = self.update.context(&context.narrow(1, HIDDEN, HIDDEN)?.relu()?)?;
@@ -371,7 +382,8 @@ impl Raft {
         let scale = Tensor::new(255f32, rgb.device())?.to_dtype(rgb.dtype())?;
         let half = rgb.broadcast_div(&scale)?.upsample_bilinear2d_with_scale(0.5, 0.5, false)?;
         let unit = pad_sintel(&half)?;
-        let encoded = self.encode(&unit.affine(2.0 / 255.0, -1.0)?)?;
+        // Every frame but the first and the last opens two pairs (forward, then backward).
+        let encoded = self.with_context(self.encode(&unit.affine(2.0 / 255.0, -1.0)?)?)?;
         Ok(WarpFrame { unit, encoded })
     }
 
@@ -396,11 +408,13 @@ impl Raft {
     }
 }
 
-/// A frame scaled for RAFT and its feature-encoder output.
+/// A frame scaled for RAFT, its feature-encoder output and, when kept ([`Raft::with_context`]),
+/// its context-encoder output.
 #[derive(Clone)]
 pub struct Encoded {
     image: Tensor,
     features: Tensor,
+    context: Option<Tensor>,
 }
 
 /// The padding VBench's `InputPadder` (princeton-vl RAFT, mode 'sintel') adds to a side to reach
