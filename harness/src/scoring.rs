@@ -279,7 +279,8 @@ impl FlowFrames {
         use videval_models::encoders::raft::top_fraction_magnitude;
         let (raft, _) = crate::distribution::network_raft()?;
         let flow = gated(&PAIR_GATE, || raft.vbench_flow(a, b)).and_then(|f| f.squeeze(0)).map_err(first_line)?;
-        top_fraction_magnitude(&flow, self.input.top_fraction()).map_err(first_line)
+        let fraction = self.input.top_fraction().ok_or("this pair input is not scored by flow magnitudes")?;
+        top_fraction_magnitude(&flow, fraction).map_err(first_line)
     }
 
     fn finish(mut self) -> Result<FlowPairs, String> {
@@ -320,7 +321,7 @@ impl AmtFrames {
         self.seen += 1;
         let Ok(pairs) = &mut self.pairs else { return };
         (pairs.width, pairs.height, pairs.fps, pairs.decoded) = (w, h, fps, self.seen);
-        if index % 2 == 1 {
+        if index % FlowInput::VbenchAmt.interval(fps) != 0 {
             self.odd = Some(rgb.to_vec());
             return;
         }

@@ -99,12 +99,14 @@ impl FlowInput {
         }
     }
 
-    /// The fraction of largest flow magnitudes a pair's score averages.
-    pub fn top_fraction(&self) -> f64 {
+    /// The fraction of largest flow magnitudes a pair's score averages; `None` where a pair is
+    /// not scored by its flow's magnitudes (the warping error, AMT-S's interpolation).
+    pub fn top_fraction(&self) -> Option<f64> {
         match self {
-            FlowInput::VbenchRaft => 0.05,
-            FlowInput::VbenchStatic => 0.02,
-            FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp | FlowInput::VbenchAmt => 1.0,
+            FlowInput::VbenchRaft => Some(0.05),
+            FlowInput::VbenchStatic => Some(0.02),
+            FlowInput::EvalCrafterFlow => Some(1.0),
+            FlowInput::EvalCrafterWarp | FlowInput::VbenchAmt => None,
         }
     }
 
@@ -113,7 +115,7 @@ impl FlowInput {
         match self {
             FlowInput::VbenchRaft => crate::vbench_dynamic_degree::sample_interval(fps),
             FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp => 1,
-            // The even frames are the inputs; the odd ones are compared.
+            // The even frames are AMT-S's inputs; the odd ones are compared.
             FlowInput::VbenchAmt => 2,
         }
     }

@@ -304,20 +304,6 @@ impl Musiq {
         self.cls.device()
     }
 
-    /// The patches MUSIQ reads from a `height × width` image: per scale (224, 384, the image as
-    /// it is) the patch grid of the resized image.
-    pub fn patch_grids(height: usize, width: usize) -> Vec<(usize, usize)> {
-        let mut out: Vec<(usize, usize)> = SCALES
-            .iter()
-            .map(|&l| {
-                let (rh, rw) = resized_size(height, width, l);
-                (rh.max(1).div_ceil(PATCH), rw.max(1).div_ceil(PATCH))
-            })
-            .collect();
-        out.push((height.div_ceil(PATCH), width.div_ceil(PATCH)));
-        out
-    }
-
     /// The scores of images `[B, 3, H, W]` in [0, 1] (pyiqa's `forward` in eval mode: the
     /// multi-scale patches, the network, the head on the class token): `[B]`.
     pub fn forward(&self, images: &Tensor) -> Result<Tensor> {
@@ -482,7 +468,12 @@ mod tests {
         // 512 × 288: longer side 224 → 224 × 126, 384 → 384 × 216.
         assert_eq!(resized_size(288, 512, 224), (126, 224));
         assert_eq!(resized_size(288, 512, 384), (216, 384));
-        assert_eq!(Musiq::patch_grids(288, 512), vec![(4, 7), (7, 12), (9, 16)]);
+        // Their patch grids: 4 × 7, 7 × 12, and 9 × 16 for the frame as it is.
+        for ((h, w), n) in [((126, 224), 28), ((216, 384), 84), ((288, 512), 144)] {
+            let x = Tensor::zeros((1, 3, h, w), DType::F32, &Device::Cpu).unwrap();
+            let s = patches(&x, 0).unwrap();
+            assert_eq!((s.patches.dims5().unwrap().1, s.positions.len()), (n, n), "{h}×{w}");
+        }
     }
 
     #[test]
