@@ -349,12 +349,15 @@ fn amt_motion_smoothness_matches_vbench() {
         let metric = "vbench_motion_smoothness";
         let got = s["metrics"][metric].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
         let want = golden["videos"][&file].as_f64().unwrap();
+        // A NaN ratio would vanish in max: every reference value must be a positive number.
+        assert!(want > 0.0 && got.is_finite(), "{file}: {got} vs {want}");
         worst_video = worst_video.max((got - want).abs() / want);
         let ours = pair_scores(s["details"][metric].as_str().unwrap());
         let want: Vec<f64> =
             golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         assert_eq!(ours.len(), want.len(), "{file}: frames compared");
         for (a, b) in ours.iter().zip(&want) {
+            assert!(*b > 0.0 && a.is_finite(), "{file}: {a} vs {b}");
             worst_frame = worst_frame.max((a - b).abs() / b.abs());
         }
     }
@@ -542,6 +545,8 @@ fn musiq_imaging_quality_matches_vbench() {
         let got = s["metrics"]["vbench_imaging_quality"].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
         // VBench keeps per-video results on MUSIQ's scale and divides the dimension by 100.
         let want = golden["videos"][&file].as_f64().unwrap() / 100.0;
+        // A NaN ratio would vanish in max.
+        assert!(want != 0.0 && got.is_finite(), "{file}: {got} vs {want}");
         worst = worst.max((got - want).abs() / want.abs());
     }
     eprintln!("imaging_quality: largest relative per-video difference from VBench's own code {worst:.2e}");
@@ -683,12 +688,15 @@ fn raft_warping_error_matches_evalcrafter() {
         let row = &out["metrics"][0];
         let got = row["value"].as_f64().unwrap_or_else(|| panic!("{file}: {out}"));
         let want = golden["videos"][file].as_f64().unwrap();
+        // A NaN ratio would vanish in max: every reference value must be a positive number.
+        assert!(want > 0.0 && got.is_finite(), "{file}: {got} vs {want}");
         worst_video = worst_video.max((got - want).abs() / want);
         let ours = pair_scores(row["detail"].as_str().unwrap());
         let want: Vec<f64> =
             golden["pairs"][file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         assert_eq!(ours.len(), want.len(), "{file}: pairs");
         for (a, b) in ours.iter().zip(&want) {
+            assert!(*b > 0.0 && a.is_finite(), "{file}: {a} vs {b}");
             worst_pair = worst_pair.max((a - b).abs() / b.abs());
         }
     }
