@@ -11,6 +11,11 @@ and by `videval video convert --frames uniform:16 --size 224x224`; the metric se
 `videval video score` (one streamed decode), with its peak RSS. Fréchet: scipy's sqrtm route
 (pytorch-fid), the symmetric-eigen route in numpy/scipy, and np.cov, against
 `examples/frechet_timing.rs` on the formula features of metrics/tests/golden/frechet_golden.py.
+
+The decoding rows and the statistics row alternate the reference and videval pair by pair
+(`--reps` pairs after a warm-up of each) and print, beside the ratio of the medians, the median
+and range of the pairs' ratios: this machine drifts by 10-20% over a minute, which alternation
+spreads over both sides instead of one.
 """
 import argparse
 import importlib.util
@@ -38,6 +43,22 @@ def timed(f, reps):
         f()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def seconds(f):
+    """Wall time of one call, unless it returns its own measurement (seconds)."""
+    t = time.perf_counter()
+    own = f()
+    return own if isinstance(own, float) else time.perf_counter() - t
+
+
+def paired(ref, ours, reps):
+    """Alternates the reference and videval `reps` times after a warm-up of each, so that the
+    machine's drift hits both sides alike: (median ref, median ours, every pair's ratio)."""
+    ref(), ours()
+    pairs = [(seconds(ref), seconds(ours)) for _ in range(reps)]
+    return (statistics.median(r for r, _ in pairs), statistics.median(o for _, o in pairs),
+            sorted(r / o for r, o in pairs))
 
 
 def pyav_rgb(path):
@@ -75,7 +96,7 @@ def main():
     ap.add_argument("--videval", required=True, help="the videval binary")
     ap.add_argument("--frechet", required=True, help="the frechet_timing example binary")
     ap.add_argument("--work", default="target/side-by-side")
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=7, help="pairs (reference, videval) per paired row")
     a = ap.parse_args()
     work = pathlib.Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -85,27 +106,26 @@ def main():
              "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "23", str(clip)])
     rows = []
 
-    t_pyav = timed(lambda: pyav_rgb(clip), a.reps)
-    t_dec = timed(lambda: run([a.videval, "video", "info", "--decode", str(clip)]), a.reps)
-    rows.append(("decode 1080p x240 to RGB", "PyAV", t_pyav, t_dec))
-    t_pyav16 = timed(lambda: pyav_uniform16(clip), a.reps)
+    # Decoding: PyAV timed inside this interpreter, videval as a whole process (its start — the
+    # dynamic loader resolving FFmpeg's libraries — counts against it), pair by pair.
+    decode = [a.videval, "video", "info", "--decode", str(clip)]
     out16 = work / "uniform16.mkv"
-    t_v16 = timed(lambda: run([a.videval, "video", "convert", "--frames", "uniform:16", "--size", "224x224",
-                               str(clip), str(out16)]), a.reps)
-    rows.append(("uniform:16 -> 224x224", "PyAV", t_pyav16, t_v16))
-    # The rows above time PyAV inside this interpreter and videval as a whole process (its start,
-    # ~50 ms here, loading FFmpeg's many shared libraries, counts against it). As processes
-    # both ways, PyAV pays its interpreter and `import av` too:
+    convert = [a.videval, "video", "convert", "--frames", "uniform:16", "--size", "224x224", str(clip), str(out16)]
+    t_pyav, t_dec, r = paired(lambda: pyav_rgb(clip), lambda: run(decode), a.reps)
+    rows.append(("decode 1080p x240 to RGB", "PyAV", t_pyav, t_dec, r))
+    t_pyav16, t_v16, r = paired(lambda: pyav_uniform16(clip), lambda: run(convert), a.reps)
+    rows.append(("uniform:16 -> 224x224", "PyAV", t_pyav16, t_v16, r))
+    # As processes both ways, PyAV pays its interpreter and `import av` too:
     here = pathlib.Path(__file__).resolve().parent
-    for task, fn, t_ours in (("decode to RGB, both as processes", "pyav_rgb", t_dec),
-                             ("uniform:16, both as processes", "pyav_uniform16", t_v16)):
+    for task, fn, cmd in (("decode to RGB, both as processes", "pyav_rgb", decode),
+                          ("uniform:16, both as processes", "pyav_uniform16", convert)):
         code = f"import sys; sys.path.insert(0, {str(here)!r}); from side_by_side import {fn}; {fn}(sys.argv[1])"
-        t_proc = timed(lambda: run([sys.executable, "-c", code, str(clip)]), a.reps)
-        rows.append((task, "PyAV", t_proc, t_ours))
+        t_proc, t_ours, r = paired(lambda: run([sys.executable, "-c", code, str(clip)]), lambda: run(cmd), a.reps)
+        rows.append((task, "PyAV", t_proc, t_ours, r))
     score = [a.videval, "video", "score", "--metrics", METRICS, str(clip)]
     t_score = timed(lambda: run(score), 1)
     rss = peak_rss_mb(score)
-    rows.append(("7 metrics, one pass (vs PyAV decode)", "PyAV decode", t_pyav, t_score))
+    rows.append(("7 metrics, one pass (vs PyAV decode)", "PyAV decode", t_pyav, t_score, None))
 
     ours = json.loads(subprocess.run([a.frechet], check=True, capture_output=True, text=True).stdout)
     spec = importlib.util.spec_from_file_location("golden", ROOT / "metrics/tests/golden/frechet_golden.py")
@@ -117,19 +137,25 @@ def main():
     t_sqrtm = timed(lambda: golden.sqrtm_fd(mu1, s1, mu2, s2), 1)
     t_eigh = timed(lambda: golden.eigh_fd(mu1, s1, mu2, s2), a.reps)
     ref_value = golden.eigh_fd(mu1, s1, mu2, s2)
-    rows.append(("Frechet 2048-d from statistics", "scipy sqrtm", t_sqrtm, ours["fd_2048"]["ms"] / 1e3))
-    rows.append(("Frechet 2048-d from statistics", "eigh route", t_eigh, ours["fd_2048"]["ms"] / 1e3))
+    rows.append(("Frechet 2048-d from statistics", "scipy sqrtm", t_sqrtm, ours["fd_2048"]["ms"] / 1e3, None))
+    rows.append(("Frechet 2048-d from statistics", "eigh route", t_eigh, ours["fd_2048"]["ms"] / 1e3, None))
     big = golden.features(3, 10_000, 2048, 1.0, 0.0)
-    t_cov = timed(lambda: (big.mean(0), np.cov(big, rowvar=False)), a.reps)
-    rows.append(("mean+cov of 10000x2048", "np.cov", t_cov, ours["stats_10000x2048_ms"] / 1e3))
+    stats_only = lambda: json.loads(subprocess.run([a.frechet, "stats"], check=True, capture_output=True,
+                                                   text=True).stdout)["stats_10000x2048_ms"] / 1e3
+    # Each side's steady state (the median of 3 after a warm-up, in this interpreter and in the
+    # example's process): np.cov timed right after a child process exits ran up to 4x slower here.
+    np_cov = lambda: timed(lambda: (big.mean(0), np.cov(big, rowvar=False)), 3)
+    t_cov, t_stats, r = paired(np_cov, stats_only, a.reps)
+    rows.append(("mean+cov of 10000x2048", "np.cov", t_cov, t_stats, r))
     ga, gb = golden.features(1, 300, 2048, 1.0, 0.0), golden.features(2, 300, 2048, 1.5, 0.3)
     t_small = timed(lambda: golden.sqrtm_fd(ga.mean(0), np.cov(ga, rowvar=False), gb.mean(0),
                                             np.cov(gb, rowvar=False)), 1)
-    rows.append(("Frechet N=300, d=2048 from features", "scipy sqrtm", t_small, ours["fd_features_300"]["ms"] / 1e3))
+    rows.append(("Frechet N=300, d=2048 from features", "scipy sqrtm", t_small, ours["fd_features_300"]["ms"] / 1e3, None))
 
-    print(f"{'task':<40} {'reference':<12} {'ref s':>8} {'videval s':>10} {'ratio':>7}")
-    for task, ref, tr, tv in rows:
-        print(f"{task:<40} {ref:<12} {tr:>8.3f} {tv:>10.3f} {tr / tv:>7.2f}")
+    print(f"{'task':<40} {'reference':<12} {'ref s':>8} {'videval s':>10} {'ratio':>7}  pairs: median [min, max]")
+    for task, ref, tr, tv, r in rows:
+        pairs = f"  {statistics.median(r):.2f} [{r[0]:.2f}, {r[-1]:.2f}]" if r else ""
+        print(f"{task:<40} {ref:<12} {tr:>8.3f} {tv:>10.3f} {tr / tv:>7.2f}{pairs}")
     print(f"peak RSS of the 7-metric pass: {rss:.0f} MB")
     rel = abs(ours["fd_2048"]["value"] - ref_value) / ref_value
     print(f"Frechet 2048-d: videval {ours['fd_2048']['value']:.12g}, eigh route {ref_value:.12g}, relative {rel:.2e}")

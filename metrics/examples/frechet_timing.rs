@@ -5,7 +5,11 @@
 //!
 //! ```sh
 //! cargo run --release -p videval-metrics --example frechet_timing
+//! cargo run --release -p videval-metrics --example frechet_timing -- stats   # statistics only
 //! ```
+//!
+//! With `stats`, only the statistics of 10,000 × 2048 features are timed (the median of 3 after a
+//! warm-up), so that the script can alternate them with `np.cov` pair by pair.
 
 use std::time::Instant;
 
@@ -33,6 +37,11 @@ fn main() {
     let contract = Contract { extractor: "formula".into(), preprocess: "none".into() };
     let stats = |f| FeatureStats::from_features(f, contract.clone()).unwrap_or_else(|e| panic!("{e}"));
     let d = 2048;
+    if std::env::args().nth(1).as_deref() == Some("stats") {
+        let big = formula::features(3, 10_000, d, 1.0, 0.0);
+        println!("{}", serde_json::json!({"stats_10000x2048_ms": median_ms(3, || stats(&big))}));
+        return;
+    }
     let (fa, fb) = (formula::features(1, 2500, d, 1.0, 0.0), formula::features(2, 2200, d, 1.5, 0.3));
     let (a, b) = (stats(&fa), stats(&fb));
     let value = frechet_distance(&a, &b).unwrap_or_else(|e| panic!("{e}"));

@@ -353,7 +353,7 @@ pub fn resize_plane(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter:
 }
 
 /// A source sample the separable resize reads: one channel value on its own scale.
-trait Texel: Copy {
+trait Texel: Sync + Copy {
     fn value(self) -> f32;
 }
 
@@ -451,7 +451,7 @@ impl<F: Fn([u8; 3]) -> [u8; 3]> Rows for MappedRows<'_, F> {
 /// in the first-level cache while every lane writes into it.
 const LOAD_TILE: usize = 128;
 
-fn resize_rows<const C: usize, R: Rows>(
+fn resize_rows<const C: usize, R: Rows + Sync>(
     rows: R,
     w: u32,
     h: u32,
@@ -460,20 +460,8 @@ fn resize_rows<const C: usize, R: Rows>(
     filter: Filter,
     antialias: bool,
 ) -> Vec<f32> {
-    let sizes = [w, h, out_w, out_h].map(|v| v as usize);
-    // Compiled for the widest vector unit the machine has: the same operations on each value in
-    // the same order (no fused multiply-adds), so the same values on every machine.
-    pulp::Arch::new().dispatch(|| resize_rows_inline::<C, R>(rows, sizes, filter, antialias))
-}
-
-#[inline(always)]
-fn resize_rows_inline<const C: usize, R: Rows>(
-    rows: R,
-    sizes: [usize; 4],
-    filter: Filter,
-    antialias: bool,
-) -> Vec<f32> {
-    let [w, h, ow, oh] = sizes;
+    use rayon::prelude::*;
+    let [w, h, ow, oh] = [w, h, out_w, out_h].map(|v| v as usize);
     if (w, h) == (ow, oh) {
         let mut out = Vec::with_capacity(w * h * C);
         let mut buf = Vec::new();
@@ -484,46 +472,17 @@ fn resize_rows_inline<const C: usize, R: Rows>(
     }
     let tx = taps(w, ow, filter, antialias);
     let ty = taps(h, oh, filter, antialias);
-    // Horizontal pass: h × ow, LANES rows side by side. Their samples are interleaved (sample i
-    // of row l at i·LANES + l), so each tap is one multiply and one add across the rows (a
-    // vector operation); each row's sums are still formed tap by tap in order from zero, so the
-    // values are exactly those of one row at a time. u8 → f32 is exact: the same sums as
-    // converting the frame first.
+    // Horizontal pass: h × ow, in blocks of LANES rows, the blocks in parallel (each value is
+    // formed by one thread, in the same order whatever the thread count). Each block is compiled
+    // for the widest vector unit the machine has: the same operations on each value in the same
+    // order (no fused multiply-adds), so the same values on every machine.
     let mut mid = vec![0.0f32; h * ow * C];
-    let mut block = vec![0.0f32; w * C * LANES];
-    let mut bufs: [Vec<R::Sample>; LANES] = std::array::from_fn(|_| Vec::new());
-    for y0 in (0..h).step_by(LANES) {
-        // Lanes past the last row repeat it; their sums are not kept.
-        let n = LANES.min(h - y0);
-        for p0 in (0..w).step_by(LOAD_TILE) {
-            let px = p0..(p0 + LOAD_TILE).min(w);
-            let mut lanes =
-                bufs.iter_mut().enumerate().map(|(l, buf)| rows.samples(y0 + l.min(n - 1), px.clone(), buf));
-            let lanes: [&[R::Sample]; LANES] = std::array::from_fn(|_| lanes.next().unwrap_or_default());
-            let dst = &mut block[p0 * C * LANES..px.end * C * LANES];
-            for (k, d) in dst.as_chunks_mut::<LANES>().0.iter_mut().enumerate() {
-                *d = std::array::from_fn(|l| lanes[l][k].value());
-            }
-        }
-        let (samples, _) = block.as_chunks::<LANES>();
-        for x in 0..ow {
-            let (s, ws) = (tx.start[x], &tx.weights[x]);
-            let mut acc = [[0.0f32; LANES]; C];
-            for (k, &wt) in ws.iter().enumerate() {
-                for (c, a) in acc.iter_mut().enumerate() {
-                    let v = &samples[(s + k) * C + c];
-                    for l in 0..LANES {
-                        a[l] += wt * v[l];
-                    }
-                }
-            }
-            for l in 0..n {
-                for (c, a) in acc.iter().enumerate() {
-                    mid[((y0 + l) * ow + x) * C + c] = a[l];
-                }
-            }
-        }
-    }
+    mid.par_chunks_mut(LANES * ow * C).enumerate().for_each_init(
+        || (vec![0.0f32; w * C * LANES], std::array::from_fn(|_| Vec::new())),
+        |(block, bufs), (b, mid)| {
+            pulp::Arch::new().dispatch(|| horizontal_block::<C, R>(&rows, b * LANES, w, &tx, block, bufs, mid))
+        },
+    );
     // Vertical pass: oh × ow.
     let mut out = vec![0.0f32; oh * ow * C];
     for y in 0..oh {
@@ -537,6 +496,53 @@ fn resize_rows_inline<const C: usize, R: Rows>(
         }
     }
     out
+}
+
+/// The horizontal pass over the rows `y0..` (up to LANES of them; `mid` holds their outputs),
+/// side by side. Their samples are interleaved in `block` (sample i of row l at i·LANES + l), so
+/// each tap is one multiply and one add across the rows (a vector operation); each row's sums
+/// are still formed tap by tap in order from zero, so the values are exactly those of one row at
+/// a time. u8 → f32 is exact: the same sums as converting the frame first.
+#[inline(always)]
+fn horizontal_block<const C: usize, R: Rows>(
+    rows: &R,
+    y0: usize,
+    w: usize,
+    tx: &Taps,
+    block: &mut [f32],
+    bufs: &mut [Vec<R::Sample>; LANES],
+    mid: &mut [f32],
+) {
+    let ow = tx.start.len();
+    // Lanes past the last row repeat it; their sums are not kept.
+    let n = mid.len() / (ow * C);
+    for p0 in (0..w).step_by(LOAD_TILE) {
+        let px = p0..(p0 + LOAD_TILE).min(w);
+        let mut lanes = bufs.iter_mut().enumerate().map(|(l, buf)| rows.samples(y0 + l.min(n - 1), px.clone(), buf));
+        let lanes: [&[R::Sample]; LANES] = std::array::from_fn(|_| lanes.next().unwrap_or_default());
+        let dst = &mut block[p0 * C * LANES..px.end * C * LANES];
+        for (k, d) in dst.as_chunks_mut::<LANES>().0.iter_mut().enumerate() {
+            *d = std::array::from_fn(|l| lanes[l][k].value());
+        }
+    }
+    let (samples, _) = block.as_chunks::<LANES>();
+    for x in 0..ow {
+        let (s, ws) = (tx.start[x], &tx.weights[x]);
+        let mut acc = [[0.0f32; LANES]; C];
+        for (k, &wt) in ws.iter().enumerate() {
+            for (c, a) in acc.iter_mut().enumerate() {
+                let v = &samples[(s + k) * C + c];
+                for l in 0..LANES {
+                    a[l] += wt * v[l];
+                }
+            }
+        }
+        for l in 0..n {
+            for (c, a) in acc.iter().enumerate() {
+                mid[(l * ow + x) * C + c] = a[l];
+            }
+        }
+    }
 }
 
 /// Applies a spatial policy to every frame and rounds back to 8 bits: for converted files,
@@ -616,7 +622,7 @@ fn spatial_frame_of<T: Texel>(src: &[T], w: u32, h: u32, p: &Preprocess) -> Vec<
     spatial_frame_rows(SliceRows::<T, 3> { src, w: w as usize }, w, h, p)
 }
 
-fn spatial_frame_rows<R: Rows>(rows: R, w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
+fn spatial_frame_rows<R: Rows + Sync>(rows: R, w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
     let ((ow, oh), (rw, rh)) = geometry(p.spatial, w, h);
     let resized = resize_rows::<3, R>(rows, w, h, rw, rh, p.filter, p.antialias);
     match p.spatial {
@@ -682,7 +688,13 @@ pub fn apply_frame(rgb: &[u8], w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
 
 /// [`apply_frame`] of the frame whose every pixel is `map` of `rgb`'s, without making that frame
 /// (each row is mapped as the filter reaches it); the same values.
-pub fn apply_frame_mapped(rgb: &[u8], w: u32, h: u32, p: &Preprocess, map: impl Fn([u8; 3]) -> [u8; 3]) -> Vec<f32> {
+pub fn apply_frame_mapped(
+    rgb: &[u8],
+    w: u32,
+    h: u32,
+    p: &Preprocess,
+    map: impl Fn([u8; 3]) -> [u8; 3] + Sync,
+) -> Vec<f32> {
     let rows = MappedRows { rgb, w: w as usize, map };
     normalised(spatial_frame_rows(rows, w, h, p), p)
 }
