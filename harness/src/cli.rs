@@ -613,8 +613,8 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let needs: Vec<crate::scoring::Need<'_>> =
                 chosen.iter().map(|m| crate::scoring::Need::Metric(*m)).collect();
             let start = std::time::Instant::now();
-            let outcomes = crate::scoring::score_video(file, &needs)
-                .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
+            // Its errors name the file.
+            let outcomes = crate::scoring::score_video(file, &needs).map_err(Error::Config)?;
             let wall_s = start.elapsed().as_secs_f64();
             let rows: Vec<serde_json::Value> = chosen
                 .iter()

@@ -651,7 +651,8 @@ pub fn needs_whole_clip(needs: &[Need<'_>]) -> bool {
 }
 
 /// Measures `needs` on the video at `path` in one decode. `Err` when the video cannot be decoded
-/// (every need fails with it); otherwise one outcome per need, in order.
+/// (every need fails with it; the message names the file); otherwise one outcome per need, in
+/// order.
 pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, String> {
     let mut accumulators: Vec<Option<Box<dyn Accumulator>>> = needs
         .iter()
@@ -727,7 +728,10 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
     }
     let Some(window) = window else { return Err(format!("{}: no frames", path.display())) };
     let video = if whole_clip {
-        Some(Video::new(end.head.width, end.head.height, end.head.fps, clip).map_err(|e| e.to_string())?)
+        Some(
+            Video::new(end.head.width, end.head.height, end.head.fps, clip)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        )
     } else {
         None
     };
