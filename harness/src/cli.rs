@@ -462,6 +462,8 @@ pub enum VideoCommand {
         /// Also decode every frame and report corrupt packets and lost frames.
         #[arg(long)]
         decode: bool,
+        /// As JSON; with --decode, also the decode's wall time (`wall_s`, the process's start
+        /// left out).
         #[arg(long)]
         json: bool,
     },
@@ -503,6 +505,10 @@ pub enum VideoCommand {
         /// Frames in a .png filmstrip.
         #[arg(long, default_value_t = 8)]
         strip: usize,
+        /// Print what was written, and the wall time from opening IN to OUT written (the
+        /// process's start left out), as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -568,6 +574,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
         VideoCommand::Info { file, decode, json } => {
             // Streamed: counting frames holds none of them. The decode reads the stream
             // information itself; without it, a probe does.
+            let start = std::time::Instant::now();
             let (info, report) = if *decode {
                 let end = video::decode_stream(file, FrameSampling::All, |_, _| {}).map_err(vio)?;
                 (end.info, Some(end.report))
@@ -575,10 +582,12 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 (video::probe(file).map_err(vio)?, None)
             };
             if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&json!({"info": info, "decode": report})).unwrap_or_default()
-                );
+                let mut out = json!({"info": info, "decode": report});
+                if report.is_some() {
+                    // The decode's wall time (open to last frame), without the process's start.
+                    out["wall_s"] = json!(start.elapsed().as_secs_f64());
+                }
+                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
                 println!("{}: {} / {} {}", info.path, info.container, info.codec, info.pix_fmt);
                 println!(
@@ -651,7 +660,8 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let failed = outcomes.iter().any(|o| matches!(o, Err(crate::scoring::Failure::Error(_))));
             Ok(if failed { ExitCode::BadInput } else { ExitCode::Ok })
         }
-        VideoCommand::Convert { input, output, frames, size, filter, fps, strip } => {
+        VideoCommand::Convert { input, output, frames, size, filter, fps, strip, json } => {
+            let start = std::time::Instant::now();
             let sampling = parse_frames(frames)?;
             let spatial = parse_size(size)?;
             let filter = parse_filter(filter)?;
@@ -690,7 +700,13 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             } else {
                 write_clip(&v, output, Some(input))?;
             }
-            println!("{}: {} frames, {}x{} at {} fps", output.display(), v.len(), v.width(), v.height(), v.fps());
+            if *json {
+                let out = json!({"output": output, "frames": v.len(), "width": v.width(), "height": v.height(),
+                                 "fps": v.fps(), "wall_s": start.elapsed().as_secs_f64()});
+                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            } else {
+                println!("{}: {} frames, {}x{} at {} fps", output.display(), v.len(), v.width(), v.height(), v.fps());
+            }
             Ok(ExitCode::Ok)
         }
     }
