@@ -19,6 +19,7 @@ spreads over both sides instead of one.
 """
 import argparse
 import importlib.util
+import inspect
 import json
 import pathlib
 import resource
@@ -125,11 +126,11 @@ def main():
     rows.append(("decode to RGB, both without their start", "PyAV", t_a, t_b, r))
     t_a, t_b, r = paired(lambda: pyav_uniform16(clip), own(convert), a.reps)
     rows.append(("uniform:16, both without their start", "PyAV", t_a, t_b, r))
-    # As processes both ways, PyAV pays its interpreter and `import av` too:
-    here = pathlib.Path(__file__).resolve().parent
-    for task, fn, cmd in (("decode to RGB, both as processes", "pyav_rgb", decode),
-                          ("uniform:16, both as processes", "pyav_uniform16", convert)):
-        code = f"import sys; sys.path.insert(0, {str(here)!r}); from side_by_side import {fn}; {fn}(sys.argv[1])"
+    # As processes both ways, PyAV pays its interpreter and `import av` too (the child runs the
+    # same function's source with only `sys` and `av` imported, not this script's numpy/scipy):
+    for task, fn, cmd in (("decode to RGB, both as processes", pyav_rgb, decode),
+                          ("uniform:16, both as processes", pyav_uniform16, convert)):
+        code = f"import sys\nimport av\n{inspect.getsource(fn)}\n{fn.__name__}(sys.argv[1])\n"
         t_proc, t_ours, r = paired(lambda: run([sys.executable, "-c", code, str(clip)]), lambda: run(cmd), a.reps)
         rows.append((task, "PyAV", t_proc, t_ours, r))
     score = [a.videval, "video", "score", "--metrics", METRICS, str(clip)]
