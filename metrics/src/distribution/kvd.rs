@@ -61,6 +61,10 @@ pub fn kvd(a: &Features, b: &Features, subsets: usize, max_subset: usize, seed: 
     if a.dim() != b.dim() {
         return Err(DistributionError::DimMismatch { a: a.dim(), b: b.dim() });
     }
+    if a.dim() == 0 {
+        // The kernel divides by the dimension.
+        return Err(DistributionError::NoValues);
+    }
     let m = a.n().min(b.n()).min(max_subset);
     if m < 2 {
         return Err(DistributionError::TooFew { needed: 2, got: m });

@@ -26,6 +26,8 @@ pub enum DistributionError {
     Ragged { expected: usize, got: usize },
     #[error("a feature set needs at least {needed} vectors, got {got}")]
     TooFew { needed: usize, got: usize },
+    #[error("feature vectors have no values")]
+    NoValues,
     #[error("feature dimensions differ: {a} vs {b}")]
     DimMismatch { a: usize, b: usize },
     #[error("feature value {value} at row {row}, column {col} is not finite")]
@@ -109,6 +111,9 @@ impl FeatureStats {
     pub fn from_features(f: &Features, contract: Contract) -> Result<Self, DistributionError> {
         if f.n < 2 {
             return Err(DistributionError::TooFew { needed: 2, got: f.n });
+        }
+        if f.dim == 0 {
+            return Err(DistributionError::NoValues);
         }
         let (n, d) = (f.n, f.dim);
         let mean = column_means(&f.data, n, d);
@@ -321,6 +326,15 @@ pub fn sample_size_warnings(n_a: usize, n_b: usize, dim: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distances_between_empty_vectors_are_an_error() {
+        let f = Features::from_rows(&[Vec::<f64>::new(), Vec::new()]).unwrap();
+        let c = Contract { extractor: "x".into(), preprocess: "y".into() };
+        assert!(matches!(FeatureStats::from_features(&f, c), Err(DistributionError::NoValues)));
+        assert!(matches!(kvd(&f, &f, 4, 2, 0), Err(DistributionError::NoValues)));
+        assert!(matches!(frechet::frechet_distance_features(&f, &f), Err(DistributionError::NoValues)));
+    }
 
     #[test]
     fn chunked_covariance_equals_the_two_pass_definition() {
