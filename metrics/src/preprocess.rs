@@ -483,19 +483,24 @@ fn resize_rows<const C: usize, R: Rows + Sync>(
             pulp::Arch::new().dispatch(|| horizontal_block::<C, R>(&rows, b * LANES, w, &tx, block, bufs, mid))
         },
     );
-    // Vertical pass: oh × ow.
+    // Vertical pass: oh × ow, likewise compiled for the widest vector unit.
     let mut out = vec![0.0f32; oh * ow * C];
-    for y in 0..oh {
+    pulp::Arch::new().dispatch(|| vertical(&mid, &ty, ow * C, &mut out));
+    out
+}
+
+/// The vertical pass: output row y is the taps of `ty` over the rows (`row` values each) of `mid`.
+#[inline(always)]
+fn vertical(mid: &[f32], ty: &Taps, row: usize, out: &mut [f32]) {
+    for (y, dst) in out.chunks_exact_mut(row).enumerate() {
         let (s, ws) = (ty.start[y], &ty.weights[y]);
-        let dst = &mut out[y * ow * C..(y + 1) * ow * C];
         for (k, &wt) in ws.iter().enumerate() {
-            let srow = &mid[(s + k) * ow * C..(s + k + 1) * ow * C];
+            let srow = &mid[(s + k) * row..(s + k + 1) * row];
             for (d, &v) in dst.iter_mut().zip(srow) {
                 *d += wt * v;
             }
         }
     }
-    out
 }
 
 /// The horizontal pass over the rows `y0..` (up to LANES of them; `mid` holds their outputs),
