@@ -644,8 +644,10 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             if *json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&json!({"file": file, "wall_s": wall_s, "metrics": rows}))
-                        .unwrap_or_default()
+                    serde_json::to_string_pretty(
+                        &json!({"file": file.display().to_string(), "wall_s": wall_s, "metrics": rows})
+                    )
+                    .unwrap_or_default()
                 );
             } else {
                 println!("{}  ({wall_s:.2} s, one decode)", file.display());
@@ -701,7 +703,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 write_clip(&v, output, Some(input))?;
             }
             if *json {
-                let out = json!({"output": output, "frames": v.len(), "width": v.width(), "height": v.height(),
+                let out = json!({"output": output.display().to_string(), "frames": v.len(), "width": v.width(), "height": v.height(),
                                  "fps": v.fps(), "wall_s": start.elapsed().as_secs_f64()});
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {

@@ -462,6 +462,9 @@ fn resize_rows<const C: usize, R: Rows + Sync>(
 ) -> Vec<f32> {
     use rayon::prelude::*;
     let [w, h, ow, oh] = [w, h, out_w, out_h].map(|v| v as usize);
+    if ow == 0 || oh == 0 {
+        return Vec::new();
+    }
     if (w, h) == (ow, oh) {
         let mut out = Vec::with_capacity(w * h * C);
         let mut buf = Vec::new();
@@ -755,6 +758,9 @@ mod tests {
                 assert!(resize(&as_f32, w, h, ow, oh, f, true) == want, "f32 input {w}×{h} {f:?}");
             }
         }
+        // An empty output is empty, not a zero-sized block.
+        assert!(resize(&[0.0; 12], 2, 2, 0, 3, Filter::Area, true).is_empty());
+        assert!(resize_plane(&[0.0; 4], 2, 2, 3, 0, Filter::Area, true).is_empty());
     }
 
     #[test]
