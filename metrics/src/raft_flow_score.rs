@@ -32,10 +32,7 @@ impl Metric for RaftFlowScore {
         Reads::Flow(FlowInput::EvalCrafterFlow)
     }
     fn compute_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
-        if flow.scores.is_empty() {
-            return Err(MetricError::TooFewFrames { needed: 2, got: flow.decoded });
-        }
-        Ok(flow.scores.iter().sum::<f64>() / flow.scores.len() as f64)
+        flow.mean_score(2)
     }
 }
 

@@ -34,10 +34,7 @@ impl Metric for RaftWarpingError {
     }
     /// `flow.scores`: one warping error per pair of consecutive frames.
     fn compute_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
-        if flow.scores.is_empty() {
-            return Err(MetricError::TooFewFrames { needed: 2, got: flow.decoded });
-        }
-        Ok(flow.scores.iter().sum::<f64>() / flow.scores.len() as f64)
+        flow.mean_score(2)
     }
 }
 

@@ -137,6 +137,16 @@ pub struct FlowPairs {
     pub scores: Vec<f64>,
 }
 
+impl FlowPairs {
+    /// The mean of the scores, or too few frames (`needed` of them) when there is none.
+    pub fn mean_score(&self, needed: usize) -> Result<f64, MetricError> {
+        if self.scores.is_empty() {
+            return Err(MetricError::TooFewFrames { needed, got: self.decoded });
+        }
+        Ok(self.scores.iter().sum::<f64>() / self.scores.len() as f64)
+    }
+}
+
 /// How much of a clip a metric reads at once: the runner streams frames through windowed
 /// metrics and holds a whole clip only for what needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -36,11 +36,8 @@ impl Metric for VbenchMotionSmoothness {
     }
     /// `flow.scores`: one mean absolute difference (0–255) per predicted frame.
     fn compute_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
-        if flow.scores.is_empty() {
-            // Two even frames and the odd one between them.
-            return Err(MetricError::TooFewFrames { needed: 3, got: flow.decoded });
-        }
-        let mean = flow.scores.iter().sum::<f64>() / flow.scores.len() as f64;
+        // Three frames: two even ones and the odd one between them.
+        let mean = flow.mean_score(3)?;
         Ok((255.0 - mean) / 255.0)
     }
 }
