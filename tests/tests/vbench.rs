@@ -223,6 +223,19 @@ fn pair_scores(detail: &str) -> Vec<f64> {
     detail.rsplit("): ").next().unwrap().split(", ").map(|v| v.parse().unwrap()).collect()
 }
 
+/// The largest relative difference between the per-pair scores `detail` lists and the
+/// reference's (`want["pairs"]`), after checking there are as many and that each reference value
+/// is positive and each of ours finite (a NaN ratio would vanish in `max`).
+fn worst_pair_difference(detail: &str, want: &Value, what: &str) -> f64 {
+    let ours = pair_scores(detail);
+    let want: Vec<f64> = want["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(ours.len(), want.len(), "{what}: pairs compared ({detail})");
+    ours.iter().zip(&want).fold(0.0, |worst: f64, (a, b)| {
+        assert!(*b > 0.0 && a.is_finite(), "{what}: {a} vs {b}");
+        worst.max((a - b).abs() / b)
+    })
+}
+
 /// RAFT (`raft_large`) with the formula weights both sides use (`metrics::formula::parameter`, as
 /// `tests/tests/golden/vbench_parity.py` fills torchvision's model before renaming it for VBench;
 /// the flow head's output convolution × 1/32, which keeps the flow on the frame: the plain formula
@@ -352,14 +365,8 @@ fn amt_motion_smoothness_matches_vbench() {
         // A NaN ratio would vanish in max: every reference value must be a positive number.
         assert!(want > 0.0 && got.is_finite(), "{file}: {got} vs {want}");
         worst_video = worst_video.max((got - want).abs() / want);
-        let ours = pair_scores(s["details"][metric].as_str().unwrap());
-        let want: Vec<f64> =
-            golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        assert_eq!(ours.len(), want.len(), "{file}: frames compared");
-        for (a, b) in ours.iter().zip(&want) {
-            assert!(*b > 0.0 && a.is_finite(), "{file}: {a} vs {b}");
-            worst_frame = worst_frame.max((a - b).abs() / b.abs());
-        }
+        let detail = s["details"][metric].as_str().unwrap();
+        worst_frame = worst_frame.max(worst_pair_difference(detail, &golden["pairs"][&file], &file));
     }
     eprintln!(
         "motion_smoothness: largest relative difference from VBench's own code: per frame {worst_frame:.2e}, per video {worst_video:.2e}"
@@ -435,15 +442,9 @@ fn raft_metrics_match_vbench_and_evalcrafter() {
             let got = s["metrics"][metric].as_f64().unwrap_or_else(|| panic!("{file}: {s}"));
             assert_eq!(got, golden["videos"][&file].as_f64().unwrap(), "{dim} {file}");
             let detail = s["details"][metric].as_str().unwrap();
-            let ours = pair_scores(detail);
-            let want: Vec<f64> =
-                golden["pairs"][&file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-            assert_eq!(ours.len(), want.len(), "{dim} {file}: pairs ({detail})");
-            for (a, b) in ours.iter().zip(&want) {
-                let rel = (a - b).abs() / b.abs();
-                assert!(rel <= 1e-4, "{dim} {file}: pair score {a}, VBench {b}");
-                worst = worst.max(rel);
-            }
+            let rel = worst_pair_difference(detail, &golden["pairs"][&file], &format!("{dim} {file}"));
+            assert!(rel <= 1e-4, "{dim} {file}: pair scores {rel:.2e} from VBench's ({detail})");
+            worst = worst.max(rel);
         }
         eprintln!("{dim}: largest relative pair-score difference from VBench's own code {worst:.2e}");
     }
@@ -465,17 +466,8 @@ fn raft_metrics_match_vbench_and_evalcrafter() {
         let row = &out["metrics"][0];
         let (got, want) = (row["value"].as_f64().unwrap(), golden["flow_score"]["videos"][file].as_f64().unwrap());
         assert!((got - want).abs() <= 1e-4 * want, "{file}: flow score {got}, EvalCrafter's recipe {want}");
-        let ours = pair_scores(row["detail"].as_str().unwrap());
-        let want: Vec<f64> = golden["flow_score"]["pairs"][file]["pairs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
-        assert_eq!(ours.len(), want.len(), "{file}");
-        for (a, b) in ours.iter().zip(&want) {
-            worst = worst.max((a - b).abs() / b.abs());
-        }
+        let detail = row["detail"].as_str().unwrap();
+        worst = worst.max(worst_pair_difference(detail, &golden["flow_score"]["pairs"][file], file));
     }
     assert!(worst <= 1e-4, "flow score pairs: {worst}");
     eprintln!("flow_score: largest relative pair-score difference from EvalCrafter's recipe {worst:.2e}");
@@ -691,14 +683,8 @@ fn raft_warping_error_matches_evalcrafter() {
         // A NaN ratio would vanish in max: every reference value must be a positive number.
         assert!(want > 0.0 && got.is_finite(), "{file}: {got} vs {want}");
         worst_video = worst_video.max((got - want).abs() / want);
-        let ours = pair_scores(row["detail"].as_str().unwrap());
-        let want: Vec<f64> =
-            golden["pairs"][file]["pairs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        assert_eq!(ours.len(), want.len(), "{file}: pairs");
-        for (a, b) in ours.iter().zip(&want) {
-            assert!(*b > 0.0 && a.is_finite(), "{file}: {a} vs {b}");
-            worst_pair = worst_pair.max((a - b).abs() / b.abs());
-        }
+        let detail = row["detail"].as_str().unwrap();
+        worst_pair = worst_pair.max(worst_pair_difference(detail, &golden["pairs"][file], file));
     }
     eprintln!(
         "raft_warping_error: largest relative difference from EvalCrafter's recipe: pair {worst_pair:.2e}, video {worst_video:.2e}"
