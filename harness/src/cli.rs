@@ -462,6 +462,16 @@ pub enum VideoCommand {
         /// Also decode every frame and report corrupt packets and lost frames.
         #[arg(long)]
         decode: bool,
+        /// With --decode: the frames to deliver (all | first:N | uniform:N | middle:N | fps:F),
+        /// each converted to RGB and resized as `convert` would, then dropped.
+        #[arg(long, default_value = "all", requires = "decode")]
+        frames: String,
+        /// With --decode: native | WxH (stretch) | crop:N | letterbox:WxH.
+        #[arg(long, default_value = "native", requires = "decode")]
+        size: String,
+        /// With --decode: nearest | bilinear | bicubic | area.
+        #[arg(long, default_value = "area", requires = "decode")]
+        filter: String,
         /// As JSON; with --decode, also the decode's wall time (`wall_s`, the process's start
         /// left out).
         #[arg(long)]
@@ -571,12 +581,26 @@ fn parse_filter(spec: &str) -> Result<Filter> {
 fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
     let vio = Error::Video;
     match cmd {
-        VideoCommand::Info { file, decode, json } => {
+        VideoCommand::Info { file, decode, frames, size, filter, json } => {
             // Streamed: counting frames holds none of them. The decode reads the stream
             // information itself; without it, a probe does.
             let start = std::time::Instant::now();
             let (info, report) = if *decode {
-                let end = video::decode_stream(file, FrameSampling::All, |_, _| {}).map_err(vio)?;
+                let (sampling, spatial, filter) = (parse_frames(frames)?, parse_size(size)?, parse_filter(filter)?);
+                let end = video::decode_stream(file, sampling, |head, rgb| {
+                    if spatial != Spatial::Native {
+                        let resized = videval_metrics::preprocess::transform_frame(
+                            rgb,
+                            head.width,
+                            head.height,
+                            spatial,
+                            filter,
+                            true,
+                        );
+                        std::hint::black_box(resized);
+                    }
+                })
+                .map_err(vio)?;
                 (end.info, Some(end.report))
             } else {
                 (video::probe(file).map_err(vio)?, None)
@@ -599,8 +623,8 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("  {:.3} fps  {frames} frames  {dur}", info.fps);
                 if let Some(r) = report {
                     println!(
-                        "  decoded {} frames from {} packets; {} corrupt packets, {} frames lost",
-                        r.frames_decoded, r.packets, r.corrupt_packets, r.frames_lost
+                        "  decoded {} frames from {} packets, kept {}; {} corrupt packets, {} frames lost",
+                        r.frames_decoded, r.packets, r.frames_kept, r.corrupt_packets, r.frames_lost
                     );
                 }
             }

@@ -206,19 +206,40 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoIoError> {
     open(path).map(|o| o.info)
 }
 
-/// The presentation timestamps of a file's video packets, in file order (a demux-only pass: no
-/// decoding); at most `MAX_FRAMES + 1` of them, enough to refuse a longer file.
-fn packet_timestamps(path: &Path) -> Result<Vec<Option<i64>>, VideoIoError> {
-    let mut o = open(path)?;
+/// The presentation timestamps of the video packets of `o`, in file order (a demux-only pass: no
+/// decoding); at most `MAX_FRAMES + 1` of them, enough to refuse a longer file. Afterwards `o`
+/// reads from the start again: an MP4/MOV (its index lists every sample) is rewound to its first
+/// sample, and the first packet read then must be the one the pass began with (left in `pending`,
+/// to be decoded first); anything else, or a rewind that does not land there, is opened afresh.
+fn packet_timestamps(
+    o: &mut Opened,
+    path: &Path,
+    pending: &mut Option<ff::Packet>,
+) -> Result<Vec<Option<i64>>, VideoIoError> {
+    let id = |p: &ff::Packet| (p.stream(), p.pts(), p.dts(), p.position(), p.size());
     let mut packet = ff::Packet::empty();
     let mut stamps = Vec::new();
+    let mut first = None;
     while stamps.len() <= MAX_FRAMES {
         match packet.read(&mut o.input) {
-            Ok(()) if packet.stream() == o.index => stamps.push(packet.pts()),
-            Ok(()) | Err(ff::Error::InvalidData) => {}
+            Ok(()) => {
+                first.get_or_insert_with(|| id(&packet));
+                if packet.stream() == o.index {
+                    stamps.push(packet.pts());
+                }
+            }
+            Err(ff::Error::InvalidData) => {}
             Err(_) => break,
         }
     }
+    let indexed = o.info.container.split(',').any(|name| name == "mov");
+    if indexed && first.is_some() && o.input.seek(i64::MIN / 2, ..).is_ok() && packet.read(&mut o.input).is_ok() {
+        if Some(id(&packet)) == first {
+            *pending = Some(packet);
+            return Ok(stamps);
+        }
+    }
+    *o = open(path)?;
     Ok(stamps)
 }
 
@@ -454,13 +475,15 @@ fn stream(
 ) -> Result<Streamed, VideoIoError> {
     let mut o = open(path)?;
     let mut plan: Option<SkipPlan> = None;
+    // A packet the timestamp pass read back after rewinding, decoded before any other.
+    let mut pending: Option<ff::Packet> = None;
     let mut selector = match sampling {
         FrameSampling::Fps(target) => {
             let info = &o.info;
             let end = match (info.duration_s, info.frames) {
                 (Some(d), _) => d,
                 (None, Some(n)) => n as f64 / info.fps,
-                (None, None) => packet_timestamps(path)?.len() as f64 / info.fps,
+                (None, None) => packet_timestamps(&mut o, path, &mut pending)?.len() as f64 / o.info.fps,
             };
             if !(end * target <= MAX_FRAMES as f64) {
                 return Err(VideoIoError::TooLong {
@@ -473,7 +496,8 @@ fn stream(
         }
         FrameSampling::All => Selector::Indices { counts: Vec::new(), last: usize::MAX },
         other => {
-            let mut stamps = if o.info.frames.is_none() { Some(packet_timestamps(path)?) } else { None };
+            let mut stamps =
+                if o.info.frames.is_none() { Some(packet_timestamps(&mut o, path, &mut pending)?) } else { None };
             let total = o.info.frames.map_or_else(|| stamps.as_ref().map_or(0, Vec::len), |n| n as usize);
             if total > MAX_FRAMES {
                 return Err(VideoIoError::TooLong {
@@ -494,7 +518,7 @@ fn stream(
             if skip_allowed && matches!(o.info.codec.as_str(), "h264" | "hevc") && unneeded * 4 >= last + 1 {
                 let stamps = match stamps.take() {
                     Some(s) => s,
-                    None => packet_timestamps(path)?,
+                    None => packet_timestamps(&mut o, path, &mut pending)?,
                 };
                 plan = SkipPlan::new(&stamps, &counts);
             }
@@ -575,7 +599,14 @@ fn stream(
     let mut truncated: Option<String> = None;
     let mut frame = ff::frame::Video::empty();
     while !done {
-        match packet.read(&mut o.input) {
+        let read = match pending.take() {
+            Some(p) => {
+                packet = p;
+                Ok(())
+            }
+            None => packet.read(&mut o.input),
+        };
+        match read {
             Ok(()) => {}
             Err(ff::Error::Eof) => break,
             Err(ff::Error::InvalidData) => {
@@ -1030,14 +1061,24 @@ mod tests {
 
     /// Frames a subset decode delivers equal the same frames of a full decode, byte for byte,
     /// while non-reference frames the subset does not need are skipped (H.264 and HEVC with
-    /// B-frames, as the ffmpeg CLI encodes by default; MPEG-4 Part 2 is never skipped).
+    /// B-frames, as the ffmpeg CLI encodes by default; MPEG-4 Part 2 is never skipped). The MP4s
+    /// are rewound after the timestamp pass (one with an audio track interleaved, whose first
+    /// packet may be audio); the Matroska file is opened again.
     #[test]
     fn subsets_skip_unneeded_frames_and_equal_the_full_decode() {
         let dir = tempfile::tempdir().unwrap();
-        for (name, codec) in [("h264.mp4", "libx264"), ("hevc.mkv", "libx265"), ("mpeg4.avi", "mpeg4")] {
+        for (name, codec) in
+            [("h264.mp4", "libx264"), ("h264-aac.mp4", "libx264"), ("hevc.mkv", "libx265"), ("mpeg4.avi", "mpeg4")]
+        {
             let path = dir.path().join(name);
+            let audio: &[&str] = if name.contains("aac") {
+                &["-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:a", "aac"]
+            } else {
+                &[]
+            };
             let ok = std::process::Command::new("ffmpeg")
                 .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=3"])
+                .args(audio)
                 .args(["-c:v", codec, "-bf", "3", "-pix_fmt", "yuv420p"])
                 .args(if codec == "libx265" { &["-x265-params", "log-level=error"][..] } else { &[] })
                 .arg(&path)

@@ -310,6 +310,14 @@ fn video_cli_info_and_convert() {
     assert_eq!(rc, 0);
     assert_eq!(v["info"]["width"], 96);
     assert_eq!(v["decode"]["frames_decoded"], 10);
+    // The frames a policy delivers, made at a size and dropped (what `convert` decodes).
+    let (rc, v) = sb.run_json(&["video", "info", "in.mp4", "--decode", "--frames", "uniform:4", "--size", "32x24"]);
+    assert_eq!(rc, 0);
+    assert_eq!(v["decode"]["frames_kept"], 4);
+    let out = sb.run(&["video", "info", "in.mp4", "--frames", "uniform:4"]);
+    assert_eq!(videval_tests::code(&out), 3, "--frames without --decode: {}", videval_tests::text(&out));
+    let out = sb.run(&["video", "info", "in.mp4", "--decode", "--size", "huge"]);
+    assert!(videval_tests::text(&out).contains("--size huge: expected"));
     let out = sb.run(&[
         "video",
         "convert",
