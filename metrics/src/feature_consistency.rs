@@ -65,7 +65,19 @@ fn is_foreground([r, g, b]: [u8; 3]) -> bool {
 /// sums fit in u32).
 fn background_fill(f: &[u8]) -> [u8; 3] {
     // Compiled for the widest vector unit the machine has (integer sums: the same in any order).
-    pulp::Arch::new().dispatch(|| background_fill_scalar(f))
+    pulp::Arch::new().dispatch(BackgroundFill(f))
+}
+
+/// [`background_fill_scalar`] as a pulp operation: `with_simd` is inlined into the dispatch, so
+/// the sums are compiled for the vector unit it picks (a closure's body was not).
+struct BackgroundFill<'a>(&'a [u8]);
+
+impl pulp::WithSimd for BackgroundFill<'_> {
+    type Output = [u8; 3];
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> [u8; 3] {
+        background_fill_scalar(self.0)
+    }
 }
 
 #[inline(always)]

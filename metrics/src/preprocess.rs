@@ -355,6 +355,14 @@ pub fn resize_plane(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter:
 /// A source sample the separable resize reads: one channel value on its own scale.
 trait Texel: Sync + Copy {
     fn value(self) -> f32;
+
+    /// Sample k of lane l into `dst[k][l]`, for k below `dst.len()` (each lane holds that many).
+    #[inline(always)]
+    fn interleave(lanes: &[&[Self]; LANES], dst: &mut [[f32; LANES]]) {
+        for (k, d) in dst.iter_mut().enumerate() {
+            *d = std::array::from_fn(|l| lanes[l][k].value());
+        }
+    }
 }
 
 impl Texel for u8 {
@@ -483,13 +491,52 @@ fn resize_rows<const C: usize, R: Rows + Sync>(
     mid.par_chunks_mut(LANES * ow * C).enumerate().for_each_init(
         || (vec![0.0f32; w * C * LANES], std::array::from_fn(|_| Vec::new())),
         |(block, bufs), (b, mid)| {
-            pulp::Arch::new().dispatch(|| horizontal_block::<C, R>(&rows, b * LANES, w, &tx, block, bufs, mid))
+            let pass = HorizontalBlock::<C, R> { rows: &rows, y0: b * LANES, w, tx: &tx, block, bufs, mid };
+            pulp::Arch::new().dispatch(pass);
         },
     );
     // Vertical pass: oh × ow, likewise compiled for the widest vector unit.
     let mut out = vec![0.0f32; oh * ow * C];
-    pulp::Arch::new().dispatch(|| vertical(&mid, &ty, ow * C, &mut out));
+    pulp::Arch::new().dispatch(Vertical { mid: &mid, ty: &ty, row: ow * C, out: &mut out });
     out
+}
+
+// The two passes as pulp operations. pulp compiles an operation for the vector unit it picks
+// only where the operation's code is inlined into its dispatch: a `with_simd` marked
+// `#[inline(always)]` is; a closure's body is not reliably (both passes, written as closures,
+// were found compiled for SSE2 alone).
+
+struct Vertical<'a> {
+    mid: &'a [f32],
+    ty: &'a Taps,
+    row: usize,
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for Vertical<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        vertical(self.mid, self.ty, self.row, self.out);
+    }
+}
+
+struct HorizontalBlock<'a, const C: usize, R: Rows> {
+    rows: &'a R,
+    y0: usize,
+    w: usize,
+    tx: &'a Taps,
+    block: &'a mut [f32],
+    bufs: &'a mut [Vec<R::Sample>; LANES],
+    mid: &'a mut [f32],
+}
+
+impl<const C: usize, R: Rows> pulp::WithSimd for HorizontalBlock<'_, C, R> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        horizontal_block::<C, R>(self.rows, self.y0, self.w, self.tx, self.block, self.bufs, self.mid);
+    }
 }
 
 /// The vertical pass: output row y is the taps of `ty` over the rows (`row` values each) of `mid`.
@@ -529,9 +576,7 @@ fn horizontal_block<const C: usize, R: Rows>(
         let mut lanes = bufs.iter_mut().enumerate().map(|(l, buf)| rows.samples(y0 + l.min(n - 1), px.clone(), buf));
         let lanes: [&[R::Sample]; LANES] = std::array::from_fn(|_| lanes.next().unwrap_or_default());
         let dst = &mut block[p0 * C * LANES..px.end * C * LANES];
-        for (k, d) in dst.as_chunks_mut::<LANES>().0.iter_mut().enumerate() {
-            *d = std::array::from_fn(|l| lanes[l][k].value());
-        }
+        R::Sample::interleave(&lanes, dst.as_chunks_mut::<LANES>().0);
     }
     let (samples, _) = block.as_chunks::<LANES>();
     for x in 0..ow {
