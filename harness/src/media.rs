@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use videval_metrics::Video;
 use videval_metrics::preprocess::{self, Filter, FrameSampling, Spatial};
 use videval_reports::html::{Media, MediaMap, SampleMedia};
@@ -33,6 +35,9 @@ const STRIP_FRAMES: usize = 8;
 const STRIP_HEIGHT: u32 = 64;
 /// Pixels of white between the two halves of a compare pair.
 const PAIR_GAP: u32 = 4;
+/// Samples whose media are made side by side before being placed in order: enough to keep every
+/// core busy, few enough that what waits to be placed stays small.
+const MEDIA_BATCH: usize = 64;
 
 /// Places media inline while the budget lasts, then in the folder beside the report.
 pub struct Placer {
@@ -123,9 +128,12 @@ pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
     Video::new(w, h, end.head.fps, data).ok()
 }
 
-/// The clip as H.264 MP4 bytes (bit-exact settings: the same frames give the same bytes).
+/// The clip as H.264 MP4 bytes (bit-exact settings: the same frames give the same bytes). Each
+/// call has its own scratch file, so clips can be made in parallel.
 pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
-    let tmp = scratch.join(format!(".clip-{}.mp4", std::process::id()));
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = scratch.join(format!(".clip-{}-{n}.mp4", std::process::id()));
     let ok = video::encode(v, &tmp, &EncodeParams::report_clip()).is_ok();
     let bytes = if ok { std::fs::read(&tmp).ok() } else { None };
     let _ = std::fs::remove_file(&tmp);
@@ -192,19 +200,34 @@ pub fn run_media(run_dir: &Path, results: &Results, report: &Path, only: Option<
     let scratch = report.parent().unwrap_or(Path::new("."));
     let mut out = MediaMap::new();
     let bar = progress(keys.len() as u64);
-    for key in keys {
-        bar.inc(1);
-        let Some(small) = paths.get(&key).and_then(|p| small_video(p)) else { continue };
-        let mut media = SampleMedia::default();
-        if key.2 == 0 {
-            if let Ok(png) = video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())) {
-                media.filmstrip = Some(placer.place(png, "image/png", &format!("{}.png", file_stem(&key)))?);
+    for batch in keys.chunks(MEDIA_BATCH) {
+        // Made in parallel (each sample's decode and encode are independent and bit-exact),
+        // placed in order: the page and its media folder are the same whatever the core count.
+        let made: Vec<_> = batch
+            .par_iter()
+            .map(|key| {
+                let small = paths.get(key).and_then(|p| small_video(p));
+                let made = small.map(|small| {
+                    let strip = (key.2 == 0)
+                        .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
+                        .flatten();
+                    (strip, clip_mp4(&small, scratch))
+                });
+                bar.inc(1);
+                made
+            })
+            .collect();
+        for (key, made) in batch.iter().zip(made) {
+            let Some((strip, clip)) = made else { continue };
+            let mut media = SampleMedia::default();
+            if let Some(png) = strip {
+                media.filmstrip = Some(placer.place(png, "image/png", &format!("{}.png", file_stem(key)))?);
             }
+            if let Some(mp4) = clip {
+                media.clip = Some(placer.place(mp4, "video/mp4", &format!("{}.mp4", file_stem(key)))?);
+            }
+            out.insert(key.clone(), media);
         }
-        if let Some(mp4) = clip_mp4(&small, scratch) {
-            media.clip = Some(placer.place(mp4, "video/mp4", &format!("{}.mp4", file_stem(&key)))?);
-        }
-        out.insert(key, media);
     }
     bar.finish_and_clear();
     Ok(out)
@@ -227,25 +250,33 @@ pub fn gallery_media(
     let mut placer = Placer::new(report)?;
     let scratch = report.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
-    for key in keys {
-        let a = base_paths.get(key).and_then(|p| small_video(p));
-        let b = cand_paths.get(key).and_then(|p| small_video(p));
-        let stem = file_stem(key);
-        let mut strip = |v: &Option<Video>, side: &str| -> Result<Option<Media>> {
-            let Some(png) =
-                v.as_ref().and_then(|v| video::filmstrip_png(v, STRIP_FRAMES, STRIP_HEIGHT.min(v.height())).ok())
-            else {
-                return Ok(None);
-            };
-            placer.place(png, "image/png", &format!("{stem}__{side}.png")).map(Some)
-        };
-        let (baseline, candidate) = (strip(&a, "baseline")?, strip(&b, "candidate")?);
-        let pair = match (&a, &b) {
-            (Some(a), Some(b)) => side_by_side(a, b).and_then(|v| clip_mp4(&v, scratch)),
-            _ => None,
-        };
-        let pair = pair.map(|mp4| placer.place(mp4, "video/mp4", &format!("{stem}__pair.mp4"))).transpose()?;
-        out.push(PairMedia { baseline, candidate, pair });
+    let strip = |v: &Option<Video>| {
+        v.as_ref().and_then(|v| video::filmstrip_png(v, STRIP_FRAMES, STRIP_HEIGHT.min(v.height())).ok())
+    };
+    for batch in keys.chunks(MEDIA_BATCH) {
+        // Made in parallel, placed in order (as in `run_media`).
+        let made: Vec<_> = batch
+            .par_iter()
+            .map(|key| {
+                let a = base_paths.get(key).and_then(|p| small_video(p));
+                let b = cand_paths.get(key).and_then(|p| small_video(p));
+                let pair = match (&a, &b) {
+                    (Some(a), Some(b)) => side_by_side(a, b).and_then(|v| clip_mp4(&v, scratch)),
+                    _ => None,
+                };
+                (strip(&a), strip(&b), pair)
+            })
+            .collect();
+        for (key, (a, b, pair)) in batch.iter().zip(made) {
+            let stem = file_stem(key);
+            let mut place =
+                |bytes: Option<Vec<u8>>, mime, name: String| bytes.map(|b| placer.place(b, mime, &name)).transpose();
+            out.push(PairMedia {
+                baseline: place(a, "image/png", format!("{stem}__baseline.png"))?,
+                candidate: place(b, "image/png", format!("{stem}__candidate.png"))?,
+                pair: place(pair, "video/mp4", format!("{stem}__pair.mp4"))?,
+            });
+        }
     }
     Ok(out)
 }
@@ -281,5 +312,35 @@ mod tests {
         // A side without frames gives no pair (never an index past the end).
         let empty = Video::new(2, 2, 8.0, Vec::new()).unwrap();
         assert!(side_by_side(&empty, &b).is_none() && side_by_side(&a, &empty).is_none());
+    }
+
+    /// Media made in parallel are the bytes made one at a time, placed in the same order (so the
+    /// inline budget is spent on the same ones).
+    #[test]
+    fn gallery_media_are_the_same_on_one_thread_and_on_several() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut base = BTreeMap::new();
+        let mut cand = BTreeMap::new();
+        let mut keys = Vec::new();
+        for i in 0..5u32 {
+            let frames: Vec<u8> = (0..6 * 48 * 32 * 3).map(|k| ((k as u32 * (7 + i)) % 251) as u8).collect();
+            let v = Video::new(48, 32, 8.0, frames).unwrap();
+            let key = (format!("case{i}"), "p".to_string(), 0);
+            for (side, map) in [("a", &mut base), ("b", &mut cand)] {
+                let path = dir.path().join(format!("{side}{i}.mkv"));
+                video::encode(&v, &path, &EncodeParams::lossless()).unwrap();
+                map.insert(key.clone(), path);
+            }
+            keys.push(key);
+        }
+        let made = |threads: usize, name: &str| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let report = dir.path().join(name);
+            let media = pool.install(|| gallery_media(&keys, &base, &cand, &report)).unwrap();
+            media.into_iter().flat_map(|m| [m.baseline, m.candidate, m.pair]).collect::<Vec<_>>()
+        };
+        let (one, many) = (made(1, "one.html"), made(4, "many.html"));
+        assert_eq!(one, many, "the same media in the same order whatever the thread count");
+        assert!(one.iter().all(Option::is_some), "every sample has its filmstrips and pair clip");
     }
 }
