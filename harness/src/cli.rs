@@ -529,7 +529,13 @@ pub fn parse_frames(spec: &str) -> Result<FrameSampling> {
         return Ok(FrameSampling::All);
     }
     let (kind, n) = spec.split_once(':').ok_or_else(bad)?;
-    let count = || n.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(bad);
+    let count = || {
+        let n = n.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(bad)?;
+        if n > video::MAX_FRAMES {
+            return Err(Error::Config(format!("--frames {spec}: at most {} frames", video::MAX_FRAMES)));
+        }
+        Ok(n)
+    };
     Ok(match kind {
         "first" => FrameSampling::First(count()?),
         "uniform" => FrameSampling::Uniform(count()?),

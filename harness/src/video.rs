@@ -506,6 +506,15 @@ fn stream(
                     limit: format!("{MAX_FRAMES} frames"),
                 });
             }
+            if let FrameSampling::Uniform(n) = other
+                && n > MAX_FRAMES
+            {
+                return Err(VideoIoError::TooLong {
+                    path: path.to_path_buf(),
+                    what: format!("{n} uniformly sampled frames"),
+                    limit: format!("{MAX_FRAMES} frames"),
+                });
+            }
             let idx = other.indices(total, o.info.fps);
             let mut counts = vec![0usize; total];
             for &i in &idx {
@@ -1107,6 +1116,9 @@ mod tests {
                     assert_eq!(got.report.frames_decoded < 70, skips, "{name}: {:?}", got.report);
                 }
             }
+            // More frames than any video may have: refused before the indices are made.
+            let e = decode_with(&path, FrameSampling::Uniform(MAX_FRAMES + 1)).unwrap_err();
+            assert!(matches!(e, VideoIoError::TooLong { .. }), "{name}: {e}");
         }
     }
 

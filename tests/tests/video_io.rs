@@ -318,6 +318,10 @@ fn video_cli_info_and_convert() {
     assert_eq!(videval_tests::code(&out), 3, "--frames without --decode: {}", videval_tests::text(&out));
     let out = sb.run(&["video", "info", "in.mp4", "--decode", "--size", "huge"]);
     assert!(videval_tests::text(&out).contains("--size huge: expected"));
+    // A count no video may have is refused before anything is decoded or allocated.
+    let out = sb.run(&["video", "convert", "in.mp4", "x.mkv", "--frames", "uniform:10000000000"]);
+    assert_eq!(videval_tests::code(&out), 3);
+    assert!(videval_tests::text(&out).contains("--frames uniform:10000000000: at most 100000 frames"));
     let out = sb.run(&[
         "video",
         "convert",
