@@ -522,6 +522,25 @@ pub enum VideoCommand {
     },
 }
 
+/// Decodes the frames `sampling` keeps, each brought to `spatial` with `filter` as it arrives,
+/// and hands it to `sink` with its size (a native-size frame is lent as decoded).
+fn decode_transformed(
+    path: &Path,
+    sampling: FrameSampling,
+    spatial: Spatial,
+    filter: Filter,
+    mut sink: impl FnMut((u32, u32), &[u8]),
+) -> Result<video::StreamEnd> {
+    video::decode_stream(path, sampling, |head, rgb| {
+        if spatial == Spatial::Native {
+            return sink((head.width, head.height), rgb);
+        }
+        let size = videval_metrics::preprocess::geometry(spatial, head.width, head.height).0;
+        sink(size, &videval_metrics::preprocess::transform_frame(rgb, head.width, head.height, spatial, filter, true));
+    })
+    .map_err(Error::Video)
+}
+
 /// Parses `--frames` (all | first:N | uniform:N | middle:N | fps:F).
 pub fn parse_frames(spec: &str) -> Result<FrameSampling> {
     let bad = || Error::Config(format!("--frames {spec}: expected all, first:N, uniform:N, middle:N or fps:F"));
@@ -593,20 +612,9 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let start = std::time::Instant::now();
             let (info, report) = if *decode {
                 let (sampling, spatial, filter) = (parse_frames(frames)?, parse_size(size)?, parse_filter(filter)?);
-                let end = video::decode_stream(file, sampling, |head, rgb| {
-                    if spatial != Spatial::Native {
-                        let resized = videval_metrics::preprocess::transform_frame(
-                            rgb,
-                            head.width,
-                            head.height,
-                            spatial,
-                            filter,
-                            true,
-                        );
-                        std::hint::black_box(resized);
-                    }
-                })
-                .map_err(vio)?;
+                let end = decode_transformed(file, sampling, spatial, filter, |_, frame| {
+                    std::hint::black_box(frame);
+                })?;
                 (end.info, Some(end.report))
             } else {
                 (video::probe(file).map_err(vio)?, None)
@@ -712,18 +720,10 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 // Each kept frame is resized as it is decoded: no full-size frame is held.
                 let mut size = (0, 0);
                 let mut data = Vec::new();
-                let end = video::decode_stream(input, sampling, |head, rgb| {
-                    size = videval_metrics::preprocess::geometry(spatial, head.width, head.height).0;
-                    data.extend(videval_metrics::preprocess::transform_frame(
-                        rgb,
-                        head.width,
-                        head.height,
-                        spatial,
-                        filter,
-                        true,
-                    ));
-                })
-                .map_err(vio)?;
+                let end = decode_transformed(input, sampling, spatial, filter, |frame_size, frame| {
+                    size = frame_size;
+                    data.extend_from_slice(frame);
+                })?;
                 videval_metrics::Video::new(size.0, size.1, end.head.fps, data)
                     .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?
             };
