@@ -120,6 +120,7 @@ const MIN_EIGEN: f32 = 1e-4;
 /// fractional offset for the whole window, so the weights are computed once. A window inside
 /// the plane reads its rows directly, and one at whole-pixel offsets (the grid's points at every
 /// pyramid level) is a copy — the same values the weights would give.
+#[inline(always)]
 fn window(plane: &[f32], w: usize, h: usize, x: f32, y: f32, out: &mut [f32; AREA]) {
     let (x0, y0) = (x.floor(), y.floor());
     let (fx, fy) = (x - x0, y - y0);
@@ -190,8 +191,31 @@ fn sums<const N: usize>(term: impl Fn(usize) -> [f32; N]) -> [f32; N] {
 }
 
 /// Flow of the point (x, y) from `prev` to `next` (pyramids of the same depth); `None` where the
-/// window is textureless or the solve diverges.
+/// window is textureless or the solve diverges. Compiled for the machine's widest vector unit
+/// (the same operations in the same order, no fused multiply-adds: the same flow everywhere).
 pub fn track_point(prev: &[Level], next: &[Level], x: f32, y: f32) -> Option<[f32; 2]> {
+    pulp::Arch::new().dispatch(Track { prev, next, x, y })
+}
+
+/// [`track_point`] as a pulp operation (its `with_simd` is inlined into the dispatch, and the
+/// tracker into it, so they are compiled for the vector unit pulp picks).
+struct Track<'a> {
+    prev: &'a [Level],
+    next: &'a [Level],
+    x: f32,
+    y: f32,
+}
+
+impl pulp::WithSimd for Track<'_> {
+    type Output = Option<[f32; 2]>;
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Option<[f32; 2]> {
+        track(self.prev, self.next, self.x, self.y)
+    }
+}
+
+#[inline(always)]
+fn track(prev: &[Level], next: &[Level], x: f32, y: f32) -> Option<[f32; 2]> {
     let mut g = [0.0f32; 2];
     let (mut ia, mut ix, mut iy, mut ib) = ([0.0f32; AREA], [0.0f32; AREA], [0.0f32; AREA], [0.0f32; AREA]);
     for level in (0..prev.len()).rev() {
