@@ -251,6 +251,7 @@ def main():
     videos = os.path.join(a.work, "videos")
     make_videos(videos, a.size, a.frames)
     nets = os.path.join(a.work, "nets")
+    os.makedirs(nets, exist_ok=True)  # `--weights` must name a folder, even when no network is asked for
     if "subject_consistency" in dims and not a.dino:
         sys.exit("subject_consistency needs --dino (a checkout of facebookresearch/dino)")
     models = make_nets(a, nets, dims)
