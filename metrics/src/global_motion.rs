@@ -73,21 +73,46 @@ fn reduction(w: usize, h: usize) -> usize {
 
 /// A frame's luma pyramid, as [`estimate_pyramids`] reads it, at its reduced size.
 fn frame_pyramid(rgb: &[u8], w: usize, h: usize) -> Vec<Level> {
-    let full = Gray::from_rgb(rgb, w, h);
     let f = reduction(w, h);
     if f == 1 {
-        return pyramid(&full, LEVELS);
+        return pyramid(&Gray::from_rgb(rgb, w, h), LEVELS);
     }
-    let (rw, rh) = (w / f, h / f);
-    let mut data = vec![0.0f32; rw * rh];
-    for y in 0..rh * f {
-        for x in 0..rw * f {
-            data[(y / f) * rw + x / f] += full.data[y * w + x];
+    pyramid(&pulp::Arch::new().dispatch(Reduce { rgb, w, h, f }), LEVELS)
+}
+
+/// A frame's luma box-averaged over `f × f` blocks (the part past the last whole block dropped),
+/// compiled for the machine's widest vector unit. Each block's sum takes its pixels row by row,
+/// left to right, as a pixel-by-pixel pass over the frame would.
+struct Reduce<'a> {
+    rgb: &'a [u8],
+    w: usize,
+    h: usize,
+    f: usize,
+}
+
+impl pulp::WithSimd for Reduce<'_> {
+    type Output = Gray;
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Gray {
+        let Reduce { rgb, w, h, f } = self;
+        let (rw, rh) = (w / f, h / f);
+        let mut data = vec![0.0f32; rw * rh];
+        let mut luma = vec![0.0f32; w];
+        for y in 0..rh * f {
+            for (v, &p) in luma.iter_mut().zip(rgb[y * w * 3..(y + 1) * w * 3].as_chunks::<3>().0) {
+                *v = crate::flow::luma(p);
+            }
+            let cells = &mut data[(y / f) * rw..][..rw];
+            for (cell, block) in cells.iter_mut().zip(luma.chunks_exact(f)) {
+                for &v in block {
+                    *cell += v;
+                }
+            }
         }
+        let k = 1.0 / (f * f) as f32;
+        data.iter_mut().for_each(|v| *v *= k);
+        Gray { w: rw, h: rh, data }
     }
-    let k = 1.0 / (f * f) as f32;
-    data.iter_mut().for_each(|v| *v *= k);
-    pyramid(&Gray { w: rw, h: rh, data }, LEVELS)
 }
 
 /// Global motion from frame `a` to frame `b` (RGB8, same size).
@@ -173,6 +198,30 @@ pub fn camera_path(video: &Video) -> Vec<Motion> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reduced frame is the pixel-by-pixel definition's, bit for bit: each block summed over
+    /// the frame's luma row by row, left to right, then scaled (sizes with a partial last block).
+    #[test]
+    fn reduction_is_the_pixel_by_pixel_box_average() {
+        for (w, h) in [(640usize, 360usize), (1001, 563), (333, 1000)] {
+            let rgb: Vec<u8> = (0..w * h * 3).map(|i| ((i * 2_654_435_761) >> 11) as u8).collect();
+            let f = reduction(w, h);
+            assert!(f > 1, "{w}x{h}");
+            let full = Gray::from_rgb(&rgb, w, h);
+            let (rw, rh) = (w / f, h / f);
+            let mut want = vec![0.0f32; rw * rh];
+            for y in 0..rh * f {
+                for x in 0..rw * f {
+                    want[(y / f) * rw + x / f] += full.data[y * w + x];
+                }
+            }
+            let k = 1.0 / (f * f) as f32;
+            want.iter_mut().for_each(|v| *v *= k);
+            let got = pulp::Arch::new().dispatch(Reduce { rgb: &rgb, w, h, f });
+            assert_eq!((got.w, got.h), (rw, rh));
+            assert!(got.data.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{w}x{h}");
+        }
+    }
 
     fn textured(w: usize, h: usize, shift: [f64; 2], zoom: f64) -> Vec<u8> {
         coarse(w, h, shift, zoom, 1.0)
