@@ -31,6 +31,7 @@ const MIN_VALUE: i32 = 40;
 const MIN_CHROMA: i32 = 25;
 
 /// Hue in degrees [0, 360) and saturation (chroma / max) of an RGB pixel.
+#[inline(always)]
 fn hue_saturation(r: i32, g: i32, b: i32) -> (f64, f64) {
     let (max, min) = (r.max(g).max(b), r.min(g).min(b));
     if max == min {
@@ -194,11 +195,13 @@ pub fn color_of(px: &[u8]) -> Option<Color> {
     classify(px).map(|k| TRACKED[k as usize])
 }
 
+#[inline(always)]
 fn classify(px: &[u8]) -> Option<u8> {
     classify_as(px, None)
 }
 
 /// [`classify`] with the saturation read from `chroma_of` instead of the pixel when given.
+#[inline(always)]
 fn classify_as(px: &[u8], chroma_of: Option<[i32; 3]>) -> Option<u8> {
     let (r, g, b) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
     let (max, min) = (r.max(g).max(b), r.min(g).min(b));
@@ -224,6 +227,26 @@ fn classify_as(px: &[u8], chroma_of: Option<[i32; 3]>) -> Option<u8> {
 /// it look more saturated than the surface it shows (a dark wood grain line reads as orange).
 /// Such a pixel's saturation is read from its block's mean as well (the lower of the two counts).
 pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
+    pulp::Arch::new().dispatch(Labels { frame, width, height })
+}
+
+/// [`labels`] compiled for the machine's widest vector unit (the same operations: the same labels).
+struct Labels<'a> {
+    frame: &'a [u8],
+    width: usize,
+    height: usize,
+}
+
+impl pulp::WithSimd for Labels<'_> {
+    type Output = Vec<Option<u8>>;
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<Option<u8>> {
+        labels_of(self.frame, self.width, self.height)
+    }
+}
+
+#[inline(always)]
+fn labels_of(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
     let value = |i: usize| i32::from(frame[i].max(frame[i + 1]).max(frame[i + 2]));
     let mut out = vec![None; width * height];
     for by in (0..height).step_by(2) {
