@@ -355,14 +355,6 @@ pub fn resize_plane(src: &[f32], w: u32, h: u32, out_w: u32, out_h: u32, filter:
 /// A source sample the separable resize reads: one channel value on its own scale.
 trait Texel: Sync + Copy {
     fn value(self) -> f32;
-
-    /// Sample k of lane l into `dst[k][l]`, for k below `dst.len()` (each lane holds that many).
-    #[inline(always)]
-    fn interleave(lanes: &[&[Self]; LANES], dst: &mut [[f32; LANES]]) {
-        for (k, d) in dst.iter_mut().enumerate() {
-            *d = std::array::from_fn(|l| lanes[l][k].value());
-        }
-    }
 }
 
 impl Texel for u8 {
@@ -576,7 +568,9 @@ fn horizontal_block<const C: usize, R: Rows>(
         let mut lanes = bufs.iter_mut().enumerate().map(|(l, buf)| rows.samples(y0 + l.min(n - 1), px.clone(), buf));
         let lanes: [&[R::Sample]; LANES] = std::array::from_fn(|_| lanes.next().unwrap_or_default());
         let dst = &mut block[p0 * C * LANES..px.end * C * LANES];
-        R::Sample::interleave(&lanes, dst.as_chunks_mut::<LANES>().0);
+        for (k, d) in dst.as_chunks_mut::<LANES>().0.iter_mut().enumerate() {
+            *d = std::array::from_fn(|l| lanes[l][k].value());
+        }
     }
     let (samples, _) = block.as_chunks::<LANES>();
     for x in 0..ow {
