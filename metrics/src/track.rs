@@ -38,22 +38,28 @@ fn hue_saturation(r: i32, g: i32, b: i32) -> (f64, f64) {
         return (0.0, 0.0);
     }
     let c = f64::from(max - min);
-    let h = if max == r {
+    (hue_degrees(sector(r, g, b, max, c)), c / f64::from(max))
+}
+
+/// The hue in sixths of a turn, in [−1, 5): which channel is largest, and how far towards the
+/// next (`c` = max − min, positive).
+#[inline(always)]
+fn sector(r: i32, g: i32, b: i32, max: i32, c: f64) -> f64 {
+    if max == r {
         f64::from(g - b) / c
     } else if max == g {
         2.0 + f64::from(b - r) / c
     } else {
         4.0 + f64::from(r - g) / c
-    };
-    // h·60 lies in [−60, 300]: `rem_euclid(360)` is the identity there but for adding 360 to a
-    // negative value, and spelled so it costs a comparison instead of a `fmod` call.
-    let degrees = h * 60.0;
-    let hue = if degrees.abs() < 360.0 {
-        if degrees < 0.0 { degrees + 360.0 } else { degrees }
-    } else {
-        degrees.rem_euclid(360.0)
-    };
-    (hue, c / f64::from(max))
+    }
+}
+
+/// `(sector · 60).rem_euclid(360)` for a sector in [−1, 5): on that range it only adds 360 to a
+/// negative value, so it is a comparison instead of a `fmod` call (checked for every colour).
+#[inline(always)]
+fn hue_degrees(sector: f64) -> f64 {
+    let degrees = sector * 60.0;
+    if degrees < 0.0 { degrees + 360.0 } else { degrees }
 }
 
 /// Hue and saturation of every tracked colour.
@@ -551,27 +557,20 @@ pub fn track(video: &Video) -> Vec<Track> {
 mod tests {
     use super::*;
 
-    /// The hue without `fmod` is the textbook formula's, bit for bit, for every 8-bit colour.
+    /// The hue without `fmod` is `rem_euclid(360)`'s, bit for bit, for every 8-bit colour.
     #[test]
     fn hue_is_the_rem_euclid_formula_for_every_colour() {
         for rgb in 0u32..1 << 24 {
             let [r, g, b] = [rgb >> 16, (rgb >> 8) & 255, rgb & 255].map(|v| v as i32);
             let (max, min) = (r.max(g).max(b), r.min(g).min(b));
-            let (h, s) = hue_saturation(r, g, b);
             if max == min {
-                assert_eq!((h, s), (0.0, 0.0));
+                assert_eq!(hue_saturation(r, g, b), (0.0, 0.0));
                 continue;
             }
-            let c = f64::from(max - min);
-            let sector = if max == r {
-                f64::from(g - b) / c
-            } else if max == g {
-                2.0 + f64::from(b - r) / c
-            } else {
-                4.0 + f64::from(r - g) / c
-            };
-            let want = (sector * 60.0).rem_euclid(360.0);
+            let s = sector(r, g, b, max, f64::from(max - min));
+            let (h, want) = (hue_degrees(s), (s * 60.0).rem_euclid(360.0));
             assert_eq!(h.to_bits(), want.to_bits(), "hue of {r},{g},{b}");
+            assert_eq!(h.to_bits(), hue_saturation(r, g, b).0.to_bits());
         }
     }
 
