@@ -200,37 +200,47 @@ pub fn run_media(run_dir: &Path, results: &Results, report: &Path, only: Option<
     let scratch = report.parent().unwrap_or(Path::new("."));
     let mut out = MediaMap::new();
     let bar = progress(keys.len() as u64);
-    for batch in keys.chunks(MEDIA_BATCH) {
-        // Made in parallel (each sample's decode and encode are independent and bit-exact),
-        // placed in order: the page and its media folder are the same whatever the core count.
-        let made: Vec<_> = batch
-            .par_iter()
-            .map(|key| {
-                let small = paths.get(key).and_then(|p| small_video(p));
-                let made = small.map(|small| {
-                    let strip = (key.2 == 0)
-                        .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
-                        .flatten();
-                    (strip, clip_mp4(&small, scratch))
-                });
-                bar.inc(1);
-                made
-            })
-            .collect();
-        for (key, made) in batch.iter().zip(made) {
-            let Some((strip, clip)) = made else { continue };
-            let mut media = SampleMedia::default();
-            if let Some(png) = strip {
-                media.filmstrip = Some(placer.place(png, "image/png", &format!("{}.png", file_stem(key)))?);
-            }
-            if let Some(mp4) = clip {
-                media.clip = Some(placer.place(mp4, "video/mp4", &format!("{}.mp4", file_stem(key)))?);
-            }
-            out.insert(key.clone(), media);
+    let make = |key: &SampleKey| {
+        let made = paths.get(key).and_then(|p| small_video(p)).map(|small| {
+            let strip = (key.2 == 0)
+                .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
+                .flatten();
+            (strip, clip_mp4(&small, scratch))
+        });
+        bar.inc(1);
+        made
+    };
+    made_in_order(&keys, make, |key, made| {
+        let Some((strip, clip)) = made else { return Ok(()) };
+        let mut media = SampleMedia::default();
+        if let Some(png) = strip {
+            media.filmstrip = Some(placer.place(png, "image/png", &format!("{}.png", file_stem(key)))?);
         }
-    }
+        if let Some(mp4) = clip {
+            media.clip = Some(placer.place(mp4, "video/mp4", &format!("{}.mp4", file_stem(key)))?);
+        }
+        out.insert(key.clone(), media);
+        Ok(())
+    })?;
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// Makes each key's media with `make` in parallel, [`MEDIA_BATCH`] keys at a time (each sample's
+/// decode and encode are independent and bit-exact), and hands them to `place` in key order: the
+/// page and its media folder are the same whatever the core count.
+fn made_in_order<T: Send>(
+    keys: &[SampleKey],
+    make: impl Fn(&SampleKey) -> T + Sync,
+    mut place: impl FnMut(&SampleKey, T) -> Result<()>,
+) -> Result<()> {
+    for batch in keys.chunks(MEDIA_BATCH) {
+        let made: Vec<T> = batch.par_iter().map(&make).collect();
+        for (key, made) in batch.iter().zip(made) {
+            place(key, made)?;
+        }
+    }
+    Ok(())
 }
 
 /// One compare gallery item's media: both filmstrips and the side-by-side clip.
@@ -253,31 +263,26 @@ pub fn gallery_media(
     let strip = |v: &Option<Video>| {
         v.as_ref().and_then(|v| video::filmstrip_png(v, STRIP_FRAMES, STRIP_HEIGHT.min(v.height())).ok())
     };
-    for batch in keys.chunks(MEDIA_BATCH) {
-        // Made in parallel, placed in order (as in `run_media`).
-        let made: Vec<_> = batch
-            .par_iter()
-            .map(|key| {
-                let a = base_paths.get(key).and_then(|p| small_video(p));
-                let b = cand_paths.get(key).and_then(|p| small_video(p));
-                let pair = match (&a, &b) {
-                    (Some(a), Some(b)) => side_by_side(a, b).and_then(|v| clip_mp4(&v, scratch)),
-                    _ => None,
-                };
-                (strip(&a), strip(&b), pair)
-            })
-            .collect();
-        for (key, (a, b, pair)) in batch.iter().zip(made) {
-            let stem = file_stem(key);
-            let mut place =
-                |bytes: Option<Vec<u8>>, mime, name: String| bytes.map(|b| placer.place(b, mime, &name)).transpose();
-            out.push(PairMedia {
-                baseline: place(a, "image/png", format!("{stem}__baseline.png"))?,
-                candidate: place(b, "image/png", format!("{stem}__candidate.png"))?,
-                pair: place(pair, "video/mp4", format!("{stem}__pair.mp4"))?,
-            });
-        }
-    }
+    let make = |key: &SampleKey| {
+        let a = base_paths.get(key).and_then(|p| small_video(p));
+        let b = cand_paths.get(key).and_then(|p| small_video(p));
+        let pair = match (&a, &b) {
+            (Some(a), Some(b)) => side_by_side(a, b).and_then(|v| clip_mp4(&v, scratch)),
+            _ => None,
+        };
+        (strip(&a), strip(&b), pair)
+    };
+    made_in_order(keys, make, |key, (a, b, pair)| {
+        let stem = file_stem(key);
+        let mut place =
+            |bytes: Option<Vec<u8>>, mime, name: String| bytes.map(|b| placer.place(b, mime, &name)).transpose();
+        out.push(PairMedia {
+            baseline: place(a, "image/png", format!("{stem}__baseline.png"))?,
+            candidate: place(b, "image/png", format!("{stem}__candidate.png"))?,
+            pair: place(pair, "video/mp4", format!("{stem}__pair.mp4"))?,
+        });
+        Ok(())
+    })?;
     Ok(out)
 }
 
