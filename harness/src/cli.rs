@@ -456,7 +456,7 @@ fn write_clip(v: &videval_metrics::Video, out: &Path, source: Option<&Path>) -> 
 
 #[derive(Debug, Subcommand)]
 pub enum VideoCommand {
-    /// Stream information: container, codec, size, rate, frames, SAR/DAR, rotation.
+    /// Stream information: container, codec, colour tags, size, rate, frames, SAR/DAR, rotation.
     Info {
         file: PathBuf,
         /// Also decode every frame and report corrupt packets and lost frames.
@@ -627,7 +627,10 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 }
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
-                println!("{}: {} / {} {}", info.path, info.container, info.codec, info.pix_fmt);
+                println!(
+                    "{}: {} / {} {} (matrix {}, range {})",
+                    info.path, info.container, info.codec, info.pix_fmt, info.color_matrix, info.color_range
+                );
                 println!(
                     "  size {}x{}  sar {}:{}  dar {:.4}  rotation {}°",
                     info.width, info.height, info.sar[0], info.sar[1], info.dar, info.rotation

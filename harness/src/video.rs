@@ -67,6 +67,15 @@ pub struct VideoInfo {
     pub dar: f64,
     /// Clockwise rotation in degrees a player applies (0, 90, 180, 270).
     pub rotation: u32,
+    /// The colour matrix the stream is tagged with, as FFmpeg names it (`bt709`, `smpte170m`,
+    /// `bt2020nc`, …); `unknown` when untagged, which decodes as BT.601. Each decoded frame's
+    /// own tags are what the conversion to RGB follows.
+    #[serde(default)]
+    pub color_matrix: String,
+    /// The tagged range: `tv` (limited, 16–235) or `pc` (full); `unknown` when untagged (the
+    /// pixel format's range: full for `yuvj*`, limited otherwise).
+    #[serde(default)]
+    pub color_range: String,
 }
 
 /// How decoding went.
@@ -197,6 +206,8 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         sar,
         dar,
         rotation,
+        color_matrix: decoder.color_space().name().unwrap_or("unknown").to_string(),
+        color_range: decoder.color_range().name().unwrap_or("unknown").to_string(),
     };
     Ok(Opened { input, index, decoder, info, time_base, start })
 }
@@ -333,18 +344,39 @@ fn rotate(src: &[u8], w: usize, h: usize, degrees: u32) -> Vec<u8> {
 /// Converts decoded frames to packed RGB8 at display orientation, reusing its buffers: a frame
 /// whose rows are already packed (stride = 3·width) and needs no rotation is lent straight from
 /// the conversion's output.
+///
+/// The conversion is FFmpeg's `scale` filter, as the ffmpeg CLI, OpenCV, decord and PyAV convert:
+/// it reads each frame's colour matrix (BT.601, BT.709, BT.2020, …) and range (limited or full)
+/// from the frame's tags, and an untagged frame is BT.601 in its pixel format's range. (A bare
+/// swscale context would treat a BT.709 video as BT.601: 7 levels off on average.)
 struct Converter<'a> {
     path: &'a Path,
     w: u32,
     h: u32,
     rotation: u32,
-    scaler: Option<ff::software::scaling::Context>,
+    /// The filter graph and the pixel format it was built for.
+    graph: Option<(ff::format::Pixel, ff::filter::Graph)>,
     rgb: ff::frame::Video,
     packed: Vec<u8>,
 }
 
+/// `buffer → scale → buffersink` turning `format` frames of `w`×`h` into RGB24 of the same size.
+fn rgb_graph(format: ff::format::Pixel, w: u32, h: u32) -> Result<ff::filter::Graph, ff::Error> {
+    let missing = ff::Error::FilterNotFound;
+    let name = format.descriptor().ok_or(ff::Error::InvalidData)?.name();
+    let mut graph = ff::filter::Graph::new();
+    let args = format!("video_size={w}x{h}:pix_fmt={name}:time_base=1/1:pixel_aspect=1/1");
+    graph.add(&ff::filter::find("buffer").ok_or(missing)?, "in", &args)?;
+    graph.add(&ff::filter::find("buffersink").ok_or(missing)?, "out", "")?.set_pixel_format(ff::format::Pixel::RGB24);
+    // The matrix and range come from each frame ("auto", the filter's default).
+    graph.output("in", 0)?.input("out", 0)?.parse("scale=flags=bilinear")?;
+    graph.validate()?;
+    Ok(graph)
+}
+
 impl Converter<'_> {
-    fn convert(&mut self, frame: &ff::frame::Video) -> Result<&[u8], VideoIoError> {
+    /// Converts `frame`, taking its buffers (the frame is left empty).
+    fn convert(&mut self, frame: &mut ff::frame::Video) -> Result<&[u8], VideoIoError> {
         let (w, h, path) = (self.w, self.h, self.path);
         if frame.width() != w || frame.height() != h {
             return Err(VideoIoError::Invalid {
@@ -352,22 +384,17 @@ impl Converter<'_> {
                 reason: format!("frame size changed mid-stream from {w}x{h} to {}x{}", frame.width(), frame.height()),
             });
         }
-        let scaler = match &mut self.scaler {
-            Some(s) => s,
-            None => self.scaler.insert(
-                ff::software::scaling::Context::get(
-                    frame.format(),
-                    w,
-                    h,
-                    ff::format::Pixel::RGB24,
-                    w,
-                    h,
-                    ff::software::scaling::Flags::BILINEAR,
-                )
-                .map_err(codec_err(path, "colour conversion"))?,
-            ),
+        let format = frame.format();
+        if self.graph.as_ref().is_some_and(|(f, _)| *f != format) {
+            self.graph = None;
+        }
+        let (_, graph) = match &mut self.graph {
+            Some(built) => built,
+            empty => empty.insert((format, rgb_graph(format, w, h).map_err(codec_err(path, "colour conversion"))?)),
         };
-        scaler.run(frame, &mut self.rgb).map_err(codec_err(path, "colour conversion"))?;
+        let mut end = |name: &str| graph.get(name).ok_or(ff::Error::FilterNotFound);
+        end("in").and_then(|mut s| s.source().add(frame)).map_err(codec_err(path, "colour conversion"))?;
+        end("out").and_then(|mut s| s.sink().frame(&mut self.rgb)).map_err(codec_err(path, "colour conversion"))?;
         let (stride, row, rows) = (self.rgb.stride(0), w as usize * 3, h as usize);
         let data = self.rgb.data(0);
         if stride == row && self.rotation == 0 {
@@ -551,9 +578,9 @@ fn stream(
     let mut done = false;
 
     let mut converter =
-        Converter { path, w, h, rotation, scaler: None, rgb: ff::frame::Video::empty(), packed: Vec::new() };
+        Converter { path, w, h, rotation, graph: None, rgb: ff::frame::Video::empty(), packed: Vec::new() };
 
-    let mut handle = |frame: &ff::frame::Video,
+    let mut handle = |frame: &mut ff::frame::Video,
                       report: &mut DecodeReport,
                       plan: &mut Option<SkipPlan>,
                       emit: &mut dyn FnMut(&[u8]),
@@ -639,7 +666,7 @@ fn stream(
             continue;
         }
         while o.decoder.receive_frame(&mut frame).is_ok() {
-            if handle(&frame, &mut report, &mut plan, &mut emit, &mut held)? {
+            if handle(&mut frame, &mut report, &mut plan, &mut emit, &mut held)? {
                 done = true;
                 report.stopped_early = true;
                 break;
@@ -650,7 +677,7 @@ fn stream(
         // Drain the frames the decoder still holds.
         if o.decoder.send_eof().is_ok() {
             while o.decoder.receive_frame(&mut frame).is_ok() {
-                if handle(&frame, &mut report, &mut plan, &mut emit, &mut held)? {
+                if handle(&mut frame, &mut report, &mut plan, &mut emit, &mut held)? {
                     break;
                 }
             }
@@ -739,6 +766,8 @@ pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> 
         sar: [1, 1],
         dar: f64::from(w) / f64::from(h),
         rotation: 0,
+        color_matrix: "rgb".into(),
+        color_range: "pc".into(),
     };
     let n = files.len();
     let report = DecodeReport { frames_decoded: n, packets: n, frames_kept: n, ..Default::default() };

@@ -114,6 +114,83 @@ fn rotation_metadata_is_applied_like_a_player() {
     assert!(ours > 35.0 && ours > other + 10.0, "ours {ours:.1} dB, opposite {other:.1} dB");
 }
 
+/// The ffmpeg CLI's RGB24 frames of `path`, through its scale filter with `vf` options.
+fn cli_rgb(path: &Path, vf: &str) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// How many bytes differ (all of the longer one's when the lengths differ).
+fn differing(a: &[u8], b: &[u8]) -> usize {
+    if a.len() != b.len() {
+        return a.len().max(b.len());
+    }
+    a.iter().zip(b).filter(|(x, y)| x != y).count()
+}
+
+#[test]
+fn colour_matrix_and_range_tags_are_honoured_as_ffmpeg_opencv_and_decord_do() {
+    let sb = Sandbox::new();
+    let src = "testsrc2=size=96x64:rate=10:duration=0.5";
+    // What HD cameras and generators write: BT.709, limited range (H.264, lossless); BT.709 full
+    // range in plain yuv420p (no yuvj format says so, only the tag); BT.2020 10-bit.
+    let cases = [
+        (
+            "bt709.mp4",
+            "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+            "tv",
+            "bt709",
+            vec!["-colorspace", "bt709", "-c:v", "libx264", "-qp", "0"],
+        ),
+        (
+            "full709.mkv",
+            "scale=out_color_matrix=bt709:out_range=pc,format=yuv420p",
+            "pc",
+            "bt709",
+            vec!["-colorspace", "bt709", "-color_range", "pc", "-c:v", "ffv1"],
+        ),
+        (
+            "bt2020.mkv",
+            "scale=out_color_matrix=bt2020:out_range=tv,format=yuv420p10le",
+            "tv",
+            "bt2020nc",
+            vec!["-colorspace", "bt2020nc", "-color_range", "tv", "-c:v", "ffv1"],
+        ),
+    ];
+    for (name, vf, range, matrix, extra) in cases {
+        let mut a = vec!["-f", "lavfi", "-i", src, "-vf", vf];
+        a.extend(extra);
+        let path = ffmpeg(sb.path(), name, &a);
+        let info = probe(&path).unwrap();
+        assert_eq!((info.color_matrix.as_str(), info.color_range.as_str()), (matrix, range), "{name}");
+        let ours = decode(&path).unwrap();
+        // The CLI with the same scaler flags reads the tags: equal bytes.
+        assert_eq!(differing(ours.as_bytes(), &cli_rgb(&path, "scale=flags=bilinear")), 0, "{name}: bytes differ");
+        // Read as untagged BT.601 limited range (what a bare swscale context does), the
+        // pixels are off by several levels on average: the tags are what made them equal.
+        let as_601 = cli_rgb(&path, "scale=flags=bilinear:in_color_matrix=bt601:in_range=tv");
+        let mae = ours.as_bytes().iter().zip(&as_601).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()).sum::<f64>()
+            / as_601.len() as f64;
+        assert!(mae > 2.0, "{name}: only {mae:.2} levels from a BT.601 reading");
+    }
+    // Untagged stays BT.601 of the pixel format's range, as every FFmpeg-based reader has it.
+    let plain = run(
+        sb.path(),
+        "plain.mp4",
+        args(&testsrc("96x64", 10, 0.5), &["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv420p"]),
+    );
+    let info = probe(&plain).unwrap();
+    assert_eq!((info.color_matrix.as_str(), info.color_range.as_str()), ("unknown", "unknown"));
+    let as_601 = cli_rgb(&plain, "scale=flags=bilinear:in_color_matrix=bt601:in_range=tv");
+    assert_eq!(differing(decode(&plain).unwrap().as_bytes(), &as_601), 0);
+}
+
 #[test]
 fn variable_frame_rate_is_resampled_by_timestamps() {
     let sb = Sandbox::new();
