@@ -899,6 +899,12 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     enc.set_width(video.width());
     enc.set_height(video.height());
     enc.set_format(pix);
+    if pix != ff::format::Pixel::BGRZ {
+        // Say how the RGB frames below were turned into YUV (swscale's default: BT.601, limited
+        // range), so that players do not guess: browsers may take untagged HD video as BT.709.
+        enc.set_colorspace(ff::color::Space::SMPTE170M);
+        enc.set_color_range(ff::color::Range::MPEG);
+    }
     enc.set_time_base(time_base);
     enc.set_frame_rate(Some(rate));
     if global_header {

@@ -262,6 +262,9 @@ fn lossless_round_trip_is_exact_and_h264_stays_above_33_db() {
     // CRF 18, yuv420p, on a 96×54 clip of sharp synthetic edges (chroma subsampling costs most
     // here): measured 35.1 dB; the bound leaves 2 dB for encoder builds.
     assert!(p > 33.0, "H.264 round trip PSNR {p:.1} dB");
+    // The file says how its YUV was made, so no player guesses BT.709 for it.
+    let info = probe(&mp4).unwrap();
+    assert_eq!((info.color_matrix.as_str(), info.color_range.as_str()), ("smpte170m", "tv"));
 }
 
 #[test]
