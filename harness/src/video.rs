@@ -91,6 +91,10 @@ pub struct DecodeReport {
     pub frames_lost: usize,
     /// Frames kept by the sampling policy.
     pub frames_kept: usize,
+    /// Packets an MP4/MOV edit list hides: decoded (later frames are predicted from them) but
+    /// never shown, as players do; a clip cut without re-encoding starts with them.
+    #[serde(default)]
+    pub hidden: usize,
     /// Whether decoding stopped after the last frame the policy needed.
     pub stopped_early: bool,
 }
@@ -139,6 +143,16 @@ struct Opened {
     info: VideoInfo,
     time_base: f64,
     start: i64,
+    /// An MP4/MOV: its index lists every sample, and an edit list may hide some of them.
+    mov: bool,
+}
+
+impl Opened {
+    /// Whether a packet stamped `pts` is hidden by an edit list: FFmpeg's MP4 demuxer hands
+    /// such packets over timestamped before the stream's start, and the decoder drops their frames.
+    fn hidden(&self, pts: Option<i64>) -> bool {
+        self.mov && pts.is_some_and(|t| t < self.start)
+    }
 }
 
 fn open(path: &Path) -> Result<Opened, VideoIoError> {
@@ -209,7 +223,8 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         color_matrix: decoder.color_space().name().unwrap_or("unknown").to_string(),
         color_range: decoder.color_range().name().unwrap_or("unknown").to_string(),
     };
-    Ok(Opened { input, index, decoder, info, time_base, start })
+    let mov = info.container.split(',').any(|name| name == "mov");
+    Ok(Opened { input, index, decoder, info, time_base, start, mov })
 }
 
 /// Reads a file's stream information without decoding frames.
@@ -243,8 +258,7 @@ fn packet_timestamps(
             Err(_) => break,
         }
     }
-    let indexed = o.info.container.split(',').any(|name| name == "mov");
-    if indexed && first.is_some() && o.input.seek(i64::MIN / 2, ..).is_ok() && packet.read(&mut o.input).is_ok() {
+    if o.mov && first.is_some() && o.input.seek(i64::MIN / 2, ..).is_ok() && packet.read(&mut o.input).is_ok() {
         if Some(id(&packet)) == first {
             *pending = Some(packet);
             return Ok(stamps);
@@ -523,9 +537,19 @@ fn stream(
         }
         FrameSampling::All => Selector::Indices { counts: Vec::new(), last: usize::MAX },
         other => {
-            let mut stamps =
-                if o.info.frames.is_none() { Some(packet_timestamps(&mut o, path, &mut pending)?) } else { None };
-            let total = o.info.frames.map_or_else(|| stamps.as_ref().map_or(0, Vec::len), |n| n as usize);
+            // An MP4/MOV's declared count includes the samples an edit list hides (a clip cut
+            // without re-encoding keeps the frames back to its keyframe) while its duration is
+            // the edited one: unless the count fills the duration at the frame rate, the frames
+            // shown are counted from the packets' timestamps.
+            let fills = |n: u64| o.info.duration_s.is_some_and(|d| (n as f64 - d * o.info.fps).abs() < 0.5);
+            let mut stamps = if o.info.frames.is_none_or(|n| o.mov && !fills(n)) {
+                let mut all = packet_timestamps(&mut o, path, &mut pending)?;
+                all.retain(|&t| !o.hidden(t));
+                Some(all)
+            } else {
+                None
+            };
+            let total = stamps.as_ref().map_or_else(|| o.info.frames.map_or(0, |n| n as usize), Vec::len);
             if total > MAX_FRAMES {
                 return Err(VideoIoError::TooLong {
                     path: path.to_path_buf(),
@@ -658,6 +682,7 @@ fn stream(
             continue;
         }
         report.packets += 1;
+        report.hidden += usize::from(o.hidden(packet.pts()));
         if let Some(plan) = &mut plan {
             o.decoder.skip_frame(if plan.ask(&packet) { ff::Discard::NonReference } else { ff::Discard::Default });
         }
@@ -695,7 +720,7 @@ fn stream(
     }
     if !report.stopped_early {
         let skipped = plan.as_ref().map_or(0, SkipPlan::skipped);
-        report.frames_lost = report.packets.saturating_sub(report.frames_decoded + skipped);
+        report.frames_lost = report.packets.saturating_sub(report.frames_decoded + skipped + report.hidden);
     }
     if let Some(reason) = truncated {
         return Err(VideoIoError::Truncated {

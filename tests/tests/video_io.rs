@@ -114,12 +114,13 @@ fn rotation_metadata_is_applied_like_a_player() {
     assert!(ours > 35.0 && ours > other + 10.0, "ours {ours:.1} dB, opposite {other:.1} dB");
 }
 
-/// The ffmpeg CLI's RGB24 frames of `path`, through its scale filter with `vf` options.
+/// The ffmpeg CLI's RGB24 frames of `path` (each decoded frame once), through its scale filter
+/// with `vf` options.
 fn cli_rgb(path: &Path, vf: &str) -> Vec<u8> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
-        .args(["-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args(["-vf", vf, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -300,6 +301,40 @@ fn streaming_selection_stops_after_the_last_needed_frame() {
     }
     let mid = decode_with(&path, FrameSampling::Middle(4)).unwrap();
     assert_eq!(mid.video.frame(0), all.frame(98));
+}
+
+#[test]
+fn a_clip_cut_without_reencoding_is_sampled_over_the_frames_it_shows() {
+    // `-ss … -c copy` keeps the packets back to the previous keyframe behind an MP4 edit list:
+    // the container declares them, players (and the ffmpeg CLI, OpenCV, PyAV) do not show them.
+    let sb = Sandbox::new();
+    for (codec, extra) in [("h264", vec!["-c:v", "libx264", "-bf", "2"]), ("mpeg4", vec!["-c:v", "mpeg4", "-bf", "2"])]
+    {
+        let src = format!("{codec}-long.mp4");
+        let mut a =
+            vec!["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=4", "-g", "48", "-pix_fmt", "yuv420p"];
+        a.extend(extra);
+        ffmpeg(sb.path(), &src, &a);
+        let cut =
+            ffmpeg(sb.path(), &format!("{codec}-cut.mp4"), &["-ss", "1.3", "-i", &src, "-c", "copy", "-t", "1.5"]);
+        let shown = cli_rgb(&cut, "scale=flags=bilinear").len() / (96 * 64 * 3);
+        let declared = probe(&cut).unwrap().frames.unwrap() as usize;
+        assert!(declared > shown + 10, "{codec}: the cut should hide frames ({declared} declared, {shown} shown)");
+        let all = decode_with(&cut, FrameSampling::All).unwrap();
+        assert_eq!(all.video.len(), shown, "{codec}");
+        assert_eq!((all.report.hidden, all.report.frames_lost), (declared - shown, 0), "{codec}: {:?}", all.report);
+        for policy in [FrameSampling::Uniform(16), FrameSampling::First(5), FrameSampling::Middle(4)] {
+            let sub = decode_with(&cut, policy).unwrap();
+            let idx = policy.indices(shown, 24.0);
+            assert_eq!(sub.video.len(), idx.len(), "{codec} {policy:?}");
+            for (k, &i) in idx.iter().enumerate() {
+                assert!(
+                    sub.video.frame(k) == all.video.frame(i),
+                    "{codec} {policy:?}: frame {k} is not shown frame {i}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
