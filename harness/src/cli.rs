@@ -640,8 +640,13 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("  {:.3} fps  {frames} frames  {dur}", info.fps);
                 if let Some(r) = report {
                     println!(
-                        "  decoded {} frames from {} packets ({} hidden by an edit list), kept {}; {} corrupt packets, {} frames lost",
-                        r.frames_decoded, r.packets, r.hidden, r.frames_kept, r.corrupt_packets, r.frames_lost
+                        "  decoded {} frames from {} packets{}, kept {}; {} corrupt packets, {} frames lost",
+                        r.frames_decoded,
+                        r.packets,
+                        if r.hidden > 0 { format!(" ({} hidden by an edit list)", r.hidden) } else { String::new() },
+                        r.frames_kept,
+                        r.corrupt_packets,
+                        r.frames_lost
                     );
                 }
             }
