@@ -20,7 +20,9 @@ impl Metric for DynamicDegree {
         "dynamic_degree"
     }
     fn version(&self) -> u32 {
-        3
+        // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        4
     }
     fn description(&self) -> &'static str {
         "Mean over frame pairs of the 95th-percentile flow magnitude, in pixels at a 256-px short side (0 = frozen); luma, flow at ≤ 256-px short side."

@@ -21,7 +21,9 @@ impl Metric for MotionSmoothness {
         "motion_smoothness"
     }
     fn version(&self) -> u32 {
-        3
+        // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        4
     }
     fn description(&self) -> &'static str {
         "1 − mean error of predicting each middle frame from its neighbours with half the t−1→t+1 flow (luma, flow at ≤ 256-px short side)."

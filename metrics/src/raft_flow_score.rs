@@ -17,7 +17,9 @@ impl Metric for RaftFlowScore {
         // 2: RAFT's stride-1 layers with a patch matrix over 2^24 values (frames from about 116k
         // pixels, e.g. 512×288) run tap by tap, their sums reassociated: on a 512×288 video
         // EvalCrafter's flow score moved from 7.728099380 to 7.728099324 (7e-9 relative).
-        2
+        // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        3
     }
     fn description(&self) -> &'static str {
         "EvalCrafter's flow score: mean over consecutive frame pairs of the mean RAFT-things flow magnitude (20 updates, native size, replicate-padded to multiples of 8), in pixels."

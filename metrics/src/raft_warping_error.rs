@@ -17,7 +17,9 @@ impl Metric for RaftWarpingError {
         "raft_warping_error"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        2
     }
     fn description(&self) -> &'static str {
         "EvalCrafter's warping error: RAFT-things forward and backward flow on half-size frames, the second frame warped back onto the first, mean squared difference over the pixels that are neither occluded nor on a motion boundary, mean over pairs."

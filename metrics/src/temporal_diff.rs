@@ -15,7 +15,9 @@ impl Metric for TemporalDiff {
     }
     fn version(&self) -> u32 {
         // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
-        2
+        // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        3
     }
     fn description(&self) -> &'static str {
         "Mean |frame[t+1] - frame[t]| over all pixels and channels, RGB scaled to [0,1], all frames."

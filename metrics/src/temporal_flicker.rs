@@ -14,7 +14,9 @@ impl Metric for TemporalFlicker {
     }
     fn version(&self) -> u32 {
         // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
-        2
+        // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        3
     }
     fn description(&self) -> &'static str {
         "VBench temporal flickering: 1 − mean |consecutive-frame difference| / 255, all frames, native size (static scenes)."

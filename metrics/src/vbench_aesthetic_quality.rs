@@ -13,7 +13,9 @@ impl Metric for VbenchAestheticQuality {
         "vbench_aesthetic_quality"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench aesthetic quality: the LAION aesthetic head on CLIP ViT-L/14 unit image features of all frames (torchvision bicubic short side 224 + centre crop, CLIP mean/std), mean over frames of score / 10."

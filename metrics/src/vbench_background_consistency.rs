@@ -15,7 +15,9 @@ impl Metric for VbenchBackgroundConsistency {
     }
     fn version(&self) -> u32 {
         // 2: frames resized as floats, as VBench's float32 tensors are (1 rounded them to 8 bits).
-        2
+        // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        3
     }
     fn description(&self) -> &'static str {
         "VBench background consistency: CLIP ViT-B/32 features of all frames (torchvision bicubic short side 224 + centre crop, CLIP mean/std), mean of cos to the previous and first frame, clamped at 0."

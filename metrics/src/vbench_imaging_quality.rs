@@ -14,7 +14,9 @@ impl Metric for VbenchImagingQuality {
         "vbench_imaging_quality"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench imaging quality: MUSIQ (SPAQ) on every frame, longer side brought down to 512 (torchvision bilinear), mean over frames of score / 100."

@@ -20,7 +20,9 @@ impl Metric for VbenchMotionSmoothness {
         "vbench_motion_smoothness"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        2
     }
     fn description(&self) -> &'static str {
         "VBench motion smoothness: 1 − (mean absolute difference between each odd frame and AMT-S's interpolation of it from the even frames either side) / 255."

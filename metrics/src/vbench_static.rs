@@ -21,7 +21,9 @@ impl Metric for VbenchStatic {
         // 2: RAFT's stride-1 layers with a patch matrix over 2^24 values (frames from about 116k
         // pixels, e.g. 512×288) run tap by tap, their sums reassociated: on a 512×288 video
         // EvalCrafter's flow score moved from 7.728099380 to 7.728099324 (7e-9 relative).
-        2
+        // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        3
     }
     fn description(&self) -> &'static str {
         "VBench's static filter: 1 when few enough RAFT-things pairs (all frames, and first ↔ last) move more than 3·min(H,W)/256 px in their top 2% of flow magnitudes, else 0."

@@ -15,7 +15,9 @@ impl Metric for VbenchSubjectConsistency {
     }
     fn version(&self) -> u32 {
         // 2: frames resized as floats, as VBench's float32 tensors are (1 rounded them to 8 bits).
-        2
+        // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        3
     }
     fn description(&self) -> &'static str {
         "VBench subject consistency: DINO ViT-B/16 features of all frames (torchvision bilinear short side 224, no crop, ImageNet mean/std), mean of cos to the previous and first frame, clamped at 0."

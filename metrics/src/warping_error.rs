@@ -19,7 +19,9 @@ impl Metric for WarpingError {
         "warping_error"
     }
     fn version(&self) -> u32 {
-        3
+        // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
+        // read as BT.601 limited range).
+        4
     }
     fn description(&self) -> &'static str {
         "Mean luma error of warping each frame onto the next with checked flow, occlusions masked (flow at ≤ 256-px short side)."

@@ -427,7 +427,9 @@ use crate::video::Video;
 ///    fringes and setting-sized regions are dropped, highlights filled; camera fits need spread
 ///    support; triangles are told from circles by their moment; white, black and gray objects
 ///    are not measurable instead of not found; permanence compares whole sightings only.
-pub const VERSION: u32 = 7;
+/// 8: decoding follows each frame's colour tags (a BT.709 or full-range video was read as
+///    BT.601 limited range).
+pub const VERSION: u32 = 8;
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
