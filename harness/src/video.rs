@@ -143,15 +143,18 @@ struct Opened {
     info: VideoInfo,
     time_base: f64,
     start: i64,
+    /// The stream's end (start + duration, in its time base) when it declares a duration.
+    end: Option<i64>,
     /// An MP4/MOV: its index lists every sample, and an edit list may hide some of them.
     mov: bool,
 }
 
 impl Opened {
     /// Whether a packet stamped `pts` is hidden by an edit list: FFmpeg's MP4 demuxer hands
-    /// such packets over timestamped before the stream's start, and the decoder drops their frames.
+    /// such packets over timestamped before the stream's start or at or after its end (the
+    /// edited duration), and the decoder drops their frames.
     fn hidden(&self, pts: Option<i64>) -> bool {
-        self.mov && pts.is_some_and(|t| t < self.start)
+        self.mov && pts.is_some_and(|t| t < self.start || self.end.is_some_and(|end| t >= end))
     }
 }
 
@@ -195,6 +198,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         .map_or(0, |sd| rotation_from_matrix(sd.data()));
     let frames = (stream.frames() > 0).then(|| stream.frames() as u64);
     let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
+    let end = (stream.duration() > 0).then(|| start.saturating_add(stream.duration()));
     let mut context = ff::codec::context::Context::from_parameters(params).map_err(|e| not_video(e.to_string()))?;
     // Frame threading on all cores; decoding is bit-exact whatever the thread count.
     context.set_threading(ff::codec::threading::Config::kind(ff::codec::threading::Type::Frame));
@@ -224,7 +228,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         color_range: decoder.color_range().name().unwrap_or("unknown").to_string(),
     };
     let mov = info.container.split(',').any(|name| name == "mov");
-    Ok(Opened { input, index, decoder, info, time_base, start, mov })
+    Ok(Opened { input, index, decoder, info, time_base, start, end, mov })
 }
 
 /// Reads a file's stream information without decoding frames.
@@ -232,8 +236,9 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoIoError> {
     open(path).map(|o| o.info)
 }
 
-/// The presentation timestamps of the video packets of `o`, in file order (a demux-only pass: no
-/// decoding); at most `MAX_FRAMES + 1` of them, enough to refuse a longer file. Afterwards `o`
+/// The presentation timestamps of the video packets of `o` whose frames are shown (not hidden by
+/// an edit list), in file order (a demux-only pass: no decoding); at most `MAX_FRAMES + 1` of
+/// them, enough to refuse a longer file. Afterwards `o`
 /// reads from the start again: an MP4/MOV (its index lists every sample) is rewound to its first
 /// sample, and the first packet read then must be the one the pass began with (left in `pending`,
 /// to be decoded first); anything else, or a rewind that does not land there, is opened afresh.
@@ -250,7 +255,7 @@ fn packet_timestamps(
         match packet.read(&mut o.input) {
             Ok(()) => {
                 first.get_or_insert_with(|| id(&packet));
-                if packet.stream() == o.index {
+                if packet.stream() == o.index && !o.hidden(packet.pts()) {
                     stamps.push(packet.pts());
                 }
             }
@@ -409,6 +414,14 @@ impl Converter<'_> {
         let mut end = |name: &str| graph.get(name).ok_or(ff::Error::FilterNotFound);
         end("in").and_then(|mut s| s.source().add(frame)).map_err(codec_err(path, "colour conversion"))?;
         end("out").and_then(|mut s| s.sink().frame(&mut self.rgb)).map_err(codec_err(path, "colour conversion"))?;
+        let got = (self.rgb.format(), self.rgb.width(), self.rgb.height());
+        if got != (ff::format::Pixel::RGB24, w, h) {
+            return Err(VideoIoError::Codec {
+                path: path.to_path_buf(),
+                what: "colour conversion",
+                reason: format!("the scale filter gave {:?} {}x{}, not RGB24 {w}x{h}", got.0, got.1, got.2),
+            });
+        }
         let (stride, row, rows) = (self.rgb.stride(0), w as usize * 3, h as usize);
         let data = self.rgb.data(0);
         if stride == row && self.rotation == 0 {
@@ -543,9 +556,7 @@ fn stream(
             // shown are counted from the packets' timestamps.
             let fills = |n: u64| o.info.duration_s.is_some_and(|d| (n as f64 - d * o.info.fps).abs() < 0.5);
             let mut stamps = if o.info.frames.is_none_or(|n| o.mov && !fills(n)) {
-                let mut all = packet_timestamps(&mut o, path, &mut pending)?;
-                all.retain(|&t| !o.hidden(t));
-                Some(all)
+                Some(packet_timestamps(&mut o, path, &mut pending)?)
             } else {
                 None
             };
