@@ -61,7 +61,8 @@ pub struct VideoInfo {
     /// Frame count declared by the container (absent for streams that do not declare one).
     pub frames: Option<u64>,
     pub duration_s: Option<f64>,
-    /// Sample (pixel) aspect ratio as num:den; 1:1 for square pixels.
+    /// Sample (pixel) aspect ratio of the coded frame (before rotation) as num:den; 1:1 for
+    /// square pixels.
     pub sar: [i32; 2],
     /// Display aspect ratio: width·SAR / height, after rotation.
     pub dar: f64,
@@ -209,8 +210,11 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     }
     let sar = decoder.aspect_ratio();
     let sar = if sar.numerator() > 0 && sar.denominator() > 0 { [sar.numerator(), sar.denominator()] } else { [1, 1] };
-    let (dw, dh) = if rotation % 180 == 90 { (height, width) } else { (width, height) };
-    let dar = f64::from(dw) * f64::from(sar[0]) / (f64::from(dh) * f64::from(sar[1]));
+    // Turned a quarter, the picture's pixels turn too: their aspect inverts (as FFmpeg's
+    // transpose sets it), so 64×48 at 2:1 shows as 48×128.
+    let (dw, dh, [sn, sd]) =
+        if rotation % 180 == 90 { (height, width, [sar[1], sar[0]]) } else { (width, height, sar) };
+    let dar = f64::from(dw) * f64::from(sn) / (f64::from(dh) * f64::from(sd));
     let info = VideoInfo {
         path: path.display().to_string(),
         container: input.format().name().to_string(),

@@ -74,6 +74,16 @@ fn rotation_metadata_is_applied_like_a_player() {
     let info = probe(&rotated).unwrap();
     assert!(info.rotation == 90 || info.rotation == 270, "rotation {}", info.rotation);
     assert!((info.dar - 48.0 / 64.0).abs() < 1e-9);
+    // Anamorphic and turned: the pixels' aspect turns with the picture (a player shows 64×48
+    // coded at 2:1 as 128×48, and turned a quarter as 48×128).
+    let wide = run(
+        sb.path(),
+        "sar2.mp4",
+        args(&testsrc("64x48", 10, 0.5), &["-vf", "setsar=2", "-c:v", "libx264", "-pix_fmt", "yuv420p"]),
+    );
+    let turned = ffmpeg(sb.path(), "sar2rot.mp4", &["-i", "sar2.mp4", "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    assert!((probe(&wide).unwrap().dar - 128.0 / 48.0).abs() < 1e-9);
+    assert!((probe(&turned).unwrap().dar - 48.0 / 128.0).abs() < 1e-9, "{}", probe(&turned).unwrap().dar);
     let (a, b) = (decode(&plain).unwrap(), decode(&rotated).unwrap());
     assert_eq!((b.width(), b.height()), (48, 64));
     // Every pixel moves where a clockwise rotation by `info.rotation` puts it.
