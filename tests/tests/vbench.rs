@@ -138,6 +138,26 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
 }
 
 #[test]
+fn temporal_flickering_of_a_bt709_video_sees_the_colours_vbench_sees() {
+    // HD cameras and video generators tag BT.709; OpenCV (VBench's reader for this dimension)
+    // and the ffmpeg CLI follow the tag. Read as BT.601, this clip's score was 1.0e-4 off.
+    let sb = Sandbox::new();
+    let path = sb.join("m709.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "mandelbrot=size=320x180:rate=8", "-frames:v", "24"])
+        .args(["-vf", "scale=out_color_matrix=bt709,format=yuv420p", "-colorspace", "bt709", "-c:v", "libx264"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg (ci/setup.sh installs it)");
+    assert!(made.success());
+    let (c, v) = sb.run_json(&["video", "score", &path.display().to_string(), "--metrics", "temporal_flicker"]);
+    assert_eq!(c, 0, "{v}");
+    let got = v["metrics"][0]["value"].as_f64().unwrap_or_else(|| panic!("{v}"));
+    let want = vbench_flicker(&path, 320, 180);
+    assert!((got - want).abs() <= 1e-6, "videval {got}, VBench's formula on the CLI's frames {want}");
+}
+
+#[test]
 fn a_malformed_info_file_is_a_located_error() {
     let sb = Sandbox::new();
     for (content, needle) in [
