@@ -82,9 +82,14 @@ f.addEventListener('load', async () => {{
     const d = f.contentDocument;
     const vids = [...d.querySelectorAll('video')];
     await Promise.all(vids.map(v => v.play().catch(e => {{ v.dataset.playError = String(e); }})));
-    await new Promise(res => setTimeout(res, 1500));
+    // Media plays in real time while timers run in the browser's virtual time: poll until every
+    // clip has played past 0.75 s (or 6 s of virtual time went by) instead of one fixed wait.
+    const played = v => v.played.length ? v.played.end(v.played.length - 1) : 0;
+    for (let i = 0; i < 60 && (i < 15 || vids.some(v => !v.error && played(v) <= 0.75)); i++) {{
+      await new Promise(res => setTimeout(res, 100));
+    }}
     r.clips = vids.map(v => ({{cls: v.className, t: v.currentTime,
-      played: v.played.length ? v.played.end(v.played.length - 1) : 0,
+      played: played(v),
       error: v.error ? v.error.code : (v.dataset.playError || null), w: v.videoWidth, h: v.videoHeight,
       muted: v.muted, loop: v.loop, controls: v.controls}}));
     r.scroll_width = d.documentElement.scrollWidth;
