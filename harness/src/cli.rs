@@ -640,8 +640,13 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("  {:.3} fps  {frames} frames  {dur}", info.fps);
                 if let Some(r) = report {
                     println!(
-                        "  decoded {} frames from {} packets{}, kept {}; {} corrupt packets, {} frames lost",
+                        "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost",
                         r.frames_decoded,
+                        if r.rescaled > 0 {
+                            format!(" ({} of another size, scaled to the first's)", r.rescaled)
+                        } else {
+                            String::new()
+                        },
                         r.packets,
                         if r.hidden > 0 { format!(" ({} hidden by an edit list)", r.hidden) } else { String::new() },
                         r.frames_kept,

@@ -96,6 +96,10 @@ pub struct DecodeReport {
     /// never shown, as players do; a clip cut without re-encoding starts with them.
     #[serde(default)]
     pub hidden: usize,
+    /// Frames whose size differed from the stream's first (a resolution change mid-stream),
+    /// scaled to it as the ffmpeg CLI and OpenCV do.
+    #[serde(default)]
+    pub rescaled: usize,
     /// Whether decoding stopped after the last frame the policy needed.
     pub stopped_early: bool,
 }
@@ -377,22 +381,26 @@ struct Converter<'a> {
     w: u32,
     h: u32,
     rotation: u32,
-    /// The filter graph and the pixel format it was built for.
-    graph: Option<(ff::format::Pixel, ff::filter::Graph)>,
+    /// The filter graph and the pixel format and size it was built for.
+    graph: Option<((ff::format::Pixel, u32, u32), ff::filter::Graph)>,
     rgb: ff::frame::Video,
     packed: Vec<u8>,
 }
 
-/// `buffer → scale → buffersink` turning `format` frames of `w`×`h` into RGB24 of the same size.
-fn rgb_graph(format: ff::format::Pixel, w: u32, h: u32) -> Result<ff::filter::Graph, ff::Error> {
+/// `buffer → scale → buffersink` turning `format` frames of `fw`×`fh` into RGB24 of `w`×`h`.
+fn rgb_graph(format: ff::format::Pixel, (fw, fh): (u32, u32), w: u32, h: u32) -> Result<ff::filter::Graph, ff::Error> {
     let missing = ff::Error::FilterNotFound;
     let name = format.descriptor().ok_or(ff::Error::InvalidData)?.name();
     let mut graph = ff::filter::Graph::new();
-    let args = format!("video_size={w}x{h}:pix_fmt={name}:time_base=1/1:pixel_aspect=1/1");
+    let args = format!("video_size={fw}x{fh}:pix_fmt={name}:time_base=1/1:pixel_aspect=1/1");
     graph.add(&ff::filter::find("buffer").ok_or(missing)?, "in", &args)?;
     graph.add(&ff::filter::find("buffersink").ok_or(missing)?, "out", "")?.set_pixel_format(ff::format::Pixel::RGB24);
-    // The matrix and range come from each frame ("auto", the filter's default).
-    graph.output("in", 0)?.input("out", 0)?.parse("scale=flags=bilinear")?;
+    // The matrix and range come from each frame ("auto", the filter's default). A frame whose
+    // size changed mid-stream is scaled to the stream's first size, bicubic, as the ffmpeg CLI
+    // and OpenCV do.
+    let scale =
+        if (fw, fh) == (w, h) { "scale=flags=bilinear".to_string() } else { format!("scale={w}:{h}:flags=bicubic") };
+    graph.output("in", 0)?.input("out", 0)?.parse(&scale)?;
     graph.validate()?;
     Ok(graph)
 }
@@ -401,19 +409,16 @@ impl Converter<'_> {
     /// Converts `frame`, taking its buffers (the frame is left empty).
     fn convert(&mut self, frame: &mut ff::frame::Video) -> Result<&[u8], VideoIoError> {
         let (w, h, path) = (self.w, self.h, self.path);
-        if frame.width() != w || frame.height() != h {
-            return Err(VideoIoError::Invalid {
-                path: path.to_path_buf(),
-                reason: format!("frame size changed mid-stream from {w}x{h} to {}x{}", frame.width(), frame.height()),
-            });
-        }
-        let format = frame.format();
-        if self.graph.as_ref().is_some_and(|(f, _)| *f != format) {
+        let key = (frame.format(), frame.width(), frame.height());
+        if self.graph.as_ref().is_some_and(|(k, _)| *k != key) {
             self.graph = None;
         }
         let (_, graph) = match &mut self.graph {
             Some(built) => built,
-            empty => empty.insert((format, rgb_graph(format, w, h).map_err(codec_err(path, "colour conversion"))?)),
+            empty => {
+                let graph = rgb_graph(key.0, (key.1, key.2), w, h).map_err(codec_err(path, "colour conversion"))?;
+                empty.insert((key, graph))
+            }
         };
         let mut end = |name: &str| graph.get(name).ok_or(ff::Error::FilterNotFound);
         end("in").and_then(|mut s| s.source().add(frame)).map_err(codec_err(path, "colour conversion"))?;
@@ -633,6 +638,7 @@ fn stream(
             },
         };
         report.frames_decoded += 1;
+        report.rescaled += usize::from((frame.width(), frame.height()) != (w, h));
         let pixels = report.frames_decoded as u64 * u64::from(w) * u64::from(h);
         if report.frames_decoded > MAX_FRAMES || pixels > MAX_PIXELS {
             return Err(VideoIoError::TooLong {

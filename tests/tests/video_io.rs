@@ -363,6 +363,23 @@ fn a_clip_cut_without_reencoding_is_sampled_over_the_frames_it_shows() {
 }
 
 #[test]
+fn a_resolution_change_mid_stream_is_scaled_to_the_first_size_as_the_cli_does() {
+    // Two H.264 streams of different sizes back to back (what an adaptive-bitrate download or a
+    // concatenation gives): the ffmpeg CLI and OpenCV keep the first size and scale the rest.
+    let sb = Sandbox::new();
+    let h264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "h264"];
+    run(sb.path(), "a.h264", args(&testsrc("64x48", 10, 1.0), &h264));
+    run(sb.path(), "b.h264", args(&testsrc("96x64", 10, 1.0), &h264));
+    let mut both = std::fs::read(sb.join("a.h264")).unwrap();
+    both.extend(std::fs::read(sb.join("b.h264")).unwrap());
+    std::fs::write(sb.join("ab.h264"), &both).unwrap();
+    let d = decode_with(&sb.join("ab.h264"), FrameSampling::All).unwrap();
+    assert_eq!((d.video.width(), d.video.height(), d.video.len()), (64, 48, 20));
+    assert_eq!((d.report.rescaled, d.report.frames_lost), (10, 0), "{:?}", d.report);
+    assert_eq!(differing(d.video.as_bytes(), &cli_rgb(&sb.join("ab.h264"), "null")), 0);
+}
+
+#[test]
 fn every_error_kind_is_typed_and_names_the_file() {
     let sb = Sandbox::new();
     let d = sb.path();
