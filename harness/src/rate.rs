@@ -459,12 +459,14 @@ impl App {
         }
         let path = self.media_dir.join(format!("{}.mp4", crate::hash::digits(sha)));
         if !path.is_file() {
+            // Two raters may ask for the same clip at once (the server answers in parallel):
+            // each call encodes into its own scratch file and the clip lands whole.
             std::fs::create_dir_all(&self.media_dir).map_err(Error::io(&self.media_dir))?;
             let small = crate::media::shrunk_video(src, RATE_HEIGHT)
                 .ok_or_else(|| Error::BadFile { path: src.clone(), message: "does not decode".into() })?;
-            let tmp = path.with_extension(format!("partial-{}.mp4", std::process::id()));
-            crate::video::encode(&small, &tmp, &crate::video::EncodeParams::report_clip())?;
-            std::fs::rename(&tmp, &path).map_err(Error::io(&path))?;
+            let bytes = crate::media::clip_mp4(&small, &self.media_dir)
+                .ok_or_else(|| Error::BadFile { path: src.clone(), message: "could not be encoded as H.264".into() })?;
+            crate::store::write_atomic(&path, &bytes)?;
         }
         self.clips.lock().map_err(|_| Error::Internal("clip lock poisoned".into()))?.insert(sha.clone(), path.clone());
         Ok(path)
@@ -802,6 +804,44 @@ mod tests {
         drop(db);
         let e = Db::open(&path).err().unwrap().to_string();
         assert!(e.contains("r.sqlite") && e.contains("version 99"), "{e}");
+    }
+
+    #[test]
+    fn a_clip_asked_for_by_many_raters_at_once_lands_whole() {
+        use videval_models::synthetic::{Request, render};
+        let dir = tempfile::tempdir().unwrap();
+        let v =
+            render(&Request { prompt: "a red ball moves right", seed: 3, frames: 24, width: 96, height: 64, fps: 8.0 });
+        let src = dir.path().join("a.mkv");
+        crate::video::encode(&v, &src, &crate::video::EncodeParams::lossless()).unwrap();
+        let pair = Pair {
+            suite: "s".into(),
+            case_id: "c".into(),
+            seed_idx: 0,
+            prompt: "p".into(),
+            run_a: "a".into(),
+            run_b: "b".into(),
+            video_a: src.clone(),
+            video_b: src.clone(),
+            sha_a: "sha256:aa".into(),
+            sha_b: "sha256:aa".into(),
+            gold: false,
+            fps: 8.0,
+        };
+        let app = App::new(
+            Db::open(&dir.path().join("r.sqlite")).unwrap(),
+            vec![pair],
+            BTreeMap::new(),
+            dir.path().join("media"),
+        );
+        let want = crate::media::clip_mp4(&crate::media::shrunk_video(&src, RATE_HEIGHT).unwrap(), dir.path()).unwrap();
+        let paths: Vec<PathBuf> = std::thread::scope(|s| {
+            let asks: Vec<_> = (0..8).map(|_| s.spawn(|| app.clip("ann", 0, "left").unwrap())).collect();
+            asks.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for p in paths {
+            assert!(std::fs::read(&p).unwrap() == want, "{} is not the clip", p.display());
+        }
     }
 
     #[test]
