@@ -141,7 +141,12 @@ impl Browser {
                 "the page shows an error: {}",
                 self.js("return document.getElementById('error').textContent;")
             );
-            assert!(start.elapsed() < Duration::from_secs(60), "the page never got ready ({state})");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "the page never got ready ({state}, pair {pair} after {previous:?}; {})",
+                // Whether the answer was counted tells a lost click or key from a repeated pair.
+                self.js("return document.getElementById('count').textContent;")
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
