@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: run the CLI as a child process in a scratch
 //! directory and read what it wrote.
 
+pub mod webdriver;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -7,14 +7,13 @@
 //! renderer reports probe:position agreement ≥ 0.9 with an interval containing it.
 //! Screenshots of the rating page go to target/test-artifacts/.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use videval_tests::{Sandbox, artifact, bin, code, text};
+use serde_json::Value;
+use videval_tests::webdriver::{Browser, Killed, driver, free_port, http};
+use videval_tests::{Sandbox, bin, code, text};
 
 const SUITE: &str = r#"schema: 1
 suite: hostile
@@ -31,191 +30,6 @@ cases:
       gravity: 2.0
       floor: true
 "#;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One HTTP/1.1 request; returns the status and the body (read by its Content-Length, or its
-/// chunks: servers may keep the connection open).
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut r = BufReader::new(s);
-    let mut status_line = String::new();
-    r.read_line(&mut status_line).unwrap();
-    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let (mut length, mut chunked) = (None, false);
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            length = v.trim().parse::<usize>().ok();
-        }
-        chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
-    }
-    let mut payload = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size).unwrap();
-            let n = usize::from_str_radix(size.trim(), 16).unwrap();
-            let mut chunk = vec![0u8; n + 2];
-            r.read_exact(&mut chunk).unwrap();
-            if n == 0 {
-                break;
-            }
-            payload.extend_from_slice(&chunk[..n]);
-        }
-    } else if let Some(n) = length {
-        payload.resize(n, 0);
-        r.read_exact(&mut payload).unwrap();
-    } else {
-        r.read_to_end(&mut payload).unwrap();
-    }
-    (status, payload)
-}
-
-/// A WebDriver session on Chromium, headless.
-struct Browser {
-    port: u16,
-    session: String,
-}
-
-impl Browser {
-    fn new(driver: u16, profile: &Path) -> Browser {
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                     "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
-                     "--window-size=1280,900", format!("--user-data-dir={}", profile.display())]}}}});
-        let (status, body) = http(driver, "POST", "/session", Some(&caps));
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(status, 200, "new session: {v}");
-        Browser { port: driver, session: v["value"]["sessionId"].as_str().unwrap().to_string() }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, out) = http(self.port, method, &format!("/session/{}{path}", self.session), body.as_ref());
-        let v: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
-        assert_eq!(status, 200, "{method} {path}: {v}");
-        v["value"].clone()
-    }
-
-    fn go(&self, url: &str) {
-        self.call("POST", "/url", Some(json!({"url": url})));
-    }
-
-    fn js(&self, script: &str) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
-    }
-
-    fn js_async(&self, script: &str) -> Value {
-        self.call("POST", "/execute/async", Some(json!({"script": script, "args": []})))
-    }
-
-    /// Waits until the page shows a pair other than `previous` (or is done); returns its state.
-    fn wait_ready(&self, previous: Option<&str>) -> (String, String) {
-        let start = Instant::now();
-        loop {
-            let v = self.js("return [document.body.dataset.state || '', document.body.dataset.pair || ''];");
-            let (state, pair) = (v[0].as_str().unwrap().to_string(), v[1].as_str().unwrap().to_string());
-            if state == "done" || (state == "ready" && Some(pair.as_str()) != previous) {
-                return (state, pair);
-            }
-            assert!(
-                state != "error",
-                "the page shows an error: {}",
-                self.js("return document.getElementById('error').textContent;")
-            );
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the page never got ready ({state}, pair {pair} after {previous:?}; {})",
-                // Whether the answer was counted tells a lost click or key from a repeated pair.
-                self.js("return document.getElementById('count').textContent;")
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Presses a key (WebDriver key actions: real keydown/keyup events).
-    fn key(&self, key: &str) {
-        self.call(
-            "POST",
-            "/actions",
-            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
-                {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]})),
-        );
-        self.call("DELETE", "/actions", None);
-    }
-
-    /// Clicks the element `css` selects (WebDriver element click: a real mouse click).
-    fn click(&self, css: &str) {
-        let e = self.call("POST", "/element", Some(json!({"using": "css selector", "value": css})));
-        let id = e.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_string();
-        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
-    }
-
-    fn screenshot(&self, name: &str) {
-        let b64 = self.call("GET", "/screenshot", None).as_str().unwrap().to_string();
-        let png = decode_base64(&b64);
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 5_000);
-        std::fs::write(artifact(name), png).unwrap();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(|| http(self.port, "DELETE", &format!("/session/{}", self.session), None));
-    }
-}
-
-fn decode_base64(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes().filter_map(val) {
-        acc = (acc << 6) | c;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Starts `videval rate` on `port` and waits for its "rating page:" line.
 fn serve(sb: &Sandbox, port: u16) -> Killed {
@@ -237,22 +51,6 @@ fn serve(sb: &Sandbox, port: u16) -> Killed {
     Killed(child)
 }
 
-fn driver() -> (Killed, u16) {
-    let port = free_port();
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver: ci/setup.sh --tests installs chromium-driver");
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Killed(child), port)
-}
-
 /// Judgments in the database, read through `videval rate --export` (the CSV `videval agreement`
 /// reads) as rows of (rater, left, right, choice).
 fn exported(sb: &Sandbox) -> Vec<[String; 4]> {
@@ -265,6 +63,30 @@ fn exported(sb: &Sandbox) -> Vec<[String; 4]> {
         .into_iter()
         .map(|j| [j.rater, j.left, j.right, j.choice.as_str().to_string()])
         .collect()
+}
+
+/// Waits until the page shows a pair other than `previous` (or is done); returns its state.
+fn wait_ready(b: &Browser, previous: Option<&str>) -> (String, String) {
+    let start = Instant::now();
+    loop {
+        let v = b.js("return [document.body.dataset.state || '', document.body.dataset.pair || ''];");
+        let (state, pair) = (v[0].as_str().unwrap().to_string(), v[1].as_str().unwrap().to_string());
+        if state == "done" || (state == "ready" && Some(pair.as_str()) != previous) {
+            return (state, pair);
+        }
+        assert!(
+            state != "error",
+            "the page shows an error: {}",
+            b.js("return document.getElementById('error').textContent;")
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the page never got ready ({state}, pair {pair} after {previous:?}; {})",
+            // Whether the answer was counted tells a lost click or key from a repeated pair.
+            b.js("return document.getElementById('count').textContent;")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 const KEYS: [(&str, &str); 4] = [("1", "left"), ("\u{E014}", "right"), ("t", "tie"), ("b", "both_bad")];
@@ -293,9 +115,9 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     let port = free_port();
     let mut server = serve(&sb, port);
     let (_driver, dport) = driver();
-    let ann = Browser::new(dport, &sb.join("profile-ann"));
+    let ann = Browser::new(dport, &sb.join("profile-ann"), &["--window-size=1280,900"]);
     ann.go(&format!("http://127.0.0.1:{port}/?rater=ann"));
-    let (_, mut pair) = ann.wait_ready(None);
+    let (_, mut pair) = wait_ready(&ann, None);
     // Each suite's question: the hostile suite says its own, left_right has none (the default).
     let q = ann.js("return document.getElementById('question').textContent;");
     assert!(
@@ -322,24 +144,24 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     ann.screenshot("rating-page.png");
 
     // Ten answers by ann alone, then ten each by ann and bob at the same time.
-    let bob = Browser::new(dport, &sb.join("profile-bob"));
+    let bob = Browser::new(dport, &sb.join("profile-bob"), &["--window-size=1280,900"]);
     let hostile_name = "bob <img src=x onerror=\"document.title='pwned'\">";
     let encoded: String = hostile_name
         .bytes()
         .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect();
     bob.go(&format!("http://127.0.0.1:{port}/?rater={encoded}"));
-    let (_, mut bob_pair) = bob.wait_ready(None);
+    let (_, mut bob_pair) = wait_ready(&bob, None);
     assert_eq!(bob.js("return document.getElementById('who').textContent;"), format!("— rating as {hostile_name}"));
     assert_eq!(bob.js("return document.querySelectorAll('#who *, img').length;"), 0, "the name is text");
     let mut given: Vec<&str> = Vec::new();
     let mut bob_given: Vec<&str> = Vec::new();
     for i in 0..20 {
         given.push(answer(&ann, i));
-        pair = ann.wait_ready(Some(&pair)).1;
+        pair = wait_ready(&ann, Some(&pair)).1;
         if i >= 10 {
             bob_given.push(answer(&bob, i + 1));
-            bob_pair = bob.wait_ready(Some(&bob_pair)).1;
+            bob_pair = wait_ready(&bob, Some(&bob_pair)).1;
         }
     }
     let rows = exported(&sb);
@@ -368,17 +190,17 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     assert_eq!(exported(&sb).len(), 30, "every acknowledged judgment survived the kill");
     let _server = serve(&sb, port);
     ann.go(&format!("http://127.0.0.1:{port}/?rater=ann"));
-    let (_, resumed) = ann.wait_ready(None);
+    let (_, resumed) = wait_ready(&ann, None);
     let count = ann.js("return document.getElementById('count').textContent;");
     assert!(count.as_str().unwrap().starts_with("20 of "), "{count}");
     given.push(answer(&ann, 0));
-    ann.wait_ready(Some(&resumed));
+    wait_ready(&ann, Some(&resumed));
     assert_eq!(exported(&sb).iter().filter(|r| r[0] == "ann").count(), 21);
 
     // A hostile prompt is text: skip until it shows, then look at the page.
-    let eve = Browser::new(dport, &sb.join("profile-eve"));
+    let eve = Browser::new(dport, &sb.join("profile-eve"), &["--window-size=1280,900"]);
     eve.go(&format!("http://127.0.0.1:{port}/?rater=eve"));
-    let (_, mut p) = eve.wait_ready(None);
+    let (_, mut p) = wait_ready(&eve, None);
     let mut seen = false;
     for _ in 0..60 {
         let prompt = eve.js("return document.getElementById('prompt').textContent;");
@@ -391,7 +213,7 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
             break;
         }
         eve.key("s");
-        p = eve.wait_ready(Some(&p)).1;
+        p = wait_ready(&eve, Some(&p)).1;
     }
     assert!(seen, "the hostile prompt never came up");
     assert_eq!(exported(&sb).iter().filter(|r| r[0] == "eve").count(), 0, "skipping records nothing");

@@ -1,12 +1,17 @@
 //! The HTML reports in a real browser: Debian's Chromium, headless (installed by ci/setup.sh for
 //! the tests). Each page must load without console messages, show every section, render a
 //! screenshot and a printed PDF (kept in target/test-artifacts/), and show a prompt containing
-//! `<script>` as text; inside the page every clip plays (its time advances, no media error),
-//! compare pairs are one clip each, every chart has its axis titles in the DOM, and nothing
+//! `<script>` as text; inside the page (driven over WebDriver, so that clips get real time to
+//! play) every clip plays (its time advances, no media error) and seeks to its middle, compare
+//! pairs are one clip each, every chart has its axis titles in the DOM, and nothing
 //! overflows sideways at 1280 px. Rendering the same inputs twice gives the same bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use videval_tests::webdriver::{Browser, driver};
 
 use videval_tests::{Sandbox, artifact, code, text};
 
@@ -63,33 +68,49 @@ cases:
       - {probe: gravity, object: {color: red}, direction: down}
 "#;
 
-/// What a page looks like from inside, in a 1280-px-wide frame: every clip played for a while
-/// (`clips`: class, currentTime, the end of the played range, media error, size), the page's
-/// scroll and client widths, each chart's title and text, and the videos per gallery row.
-fn inspect(sb: &Sandbox, page: &Path) -> serde_json::Value {
-    let probe = sb.join("probe.html");
-    std::fs::write(
-        &probe,
-        format!(
-            r#"<!doctype html><html><head><meta charset="utf-8"></head><body>
-<iframe id="f" src="file://{}" style="width:1280px;height:900px;border:0"></iframe>
-<pre id="out">pending</pre>
-<script>
-const f = document.getElementById('f');
-f.addEventListener('load', async () => {{
+/// What a page looks like from inside, in a 1280-px-wide window driven over WebDriver: every clip
+/// played until it passed 0.75 s (waited for in real time, up to a minute) and then sought to its
+/// middle (`clips`: class, currentTime, the end of the played range, the duration, where the seek
+/// landed, media error, size), the page's scroll and client widths, each chart's title and text,
+/// and the videos per gallery row.
+fn inspect(sb: &Sandbox, page: &Path) -> Value {
+    let (_driver, port) = driver();
+    let b = Browser::new(port, &sb.join("profile-inspect"), &["--window-size=1280,900"]);
+    b.call("POST", "/timeouts", Some(serde_json::json!({"script": 180_000})));
+    b.go(&format!("file://{}", page.display()));
+    b.js("document.querySelectorAll('video').forEach(v => v.play().catch(e => { v.dataset.playError = String(e); }));");
+    // Media plays in real time: poll in real time until every clip has played past 0.75 s.
+    let start = Instant::now();
+    let played = "const played = v => v.played.length ? v.played.end(v.played.length - 1) : 0;";
+    while start.elapsed() < Duration::from_secs(60) {
+        let waiting = b.js(&format!(
+            "{played} return [...document.querySelectorAll('video')].some(v => !v.error && !v.dataset.playError && played(v) <= 0.75);"
+        ));
+        if waiting == Value::Bool(false) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let v = b.js_async(&format!(
+        r#"const done = arguments[arguments.length - 1];
+{played}
+const seek = v => new Promise(res => {{
+  if (v.error || !(v.duration > 0)) return res(null);
+  const timer = setTimeout(() => res(null), 10000);
+  v.addEventListener('seeked', () => {{ clearTimeout(timer); res(v.currentTime); }}, {{once: true}});
+  v.pause();
+  v.currentTime = v.duration / 2;
+}});
+(async () => {{
   const r = {{}};
   try {{
-    const d = f.contentDocument;
+    const d = document;
     const vids = [...d.querySelectorAll('video')];
-    await Promise.all(vids.map(v => v.play().catch(e => {{ v.dataset.playError = String(e); }})));
-    // Media plays in real time while timers run in the browser's virtual time: poll until every
-    // clip has played past 0.75 s (or 6 s of virtual time went by) instead of one fixed wait.
-    const played = v => v.played.length ? v.played.end(v.played.length - 1) : 0;
-    for (let i = 0; i < 60 && (i < 15 || vids.some(v => !v.error && played(v) <= 0.75)); i++) {{
-      await new Promise(res => setTimeout(res, 100));
-    }}
-    r.clips = vids.map(v => ({{cls: v.className, t: v.currentTime,
-      played: played(v),
+    const reached = vids.map(played);
+    const mids = [];
+    for (const v of vids) mids.push(await seek(v));
+    r.clips = vids.map((v, i) => ({{cls: v.className, t: v.currentTime,
+      played: reached[i], duration: v.duration, mid: mids[i],
       error: v.error ? v.error.code : (v.dataset.playError || null), w: v.videoWidth, h: v.videoHeight,
       muted: v.muted, loop: v.loop, controls: v.controls}}));
     r.scroll_width = d.documentElement.scrollWidth;
@@ -99,40 +120,28 @@ f.addEventListener('load', async () => {{
       texts: [...s.querySelectorAll('text')].map(t => t.textContent.trim())}}));
     r.pair_rows = [...d.querySelectorAll('table.gallery tr')].map(tr => tr.querySelectorAll('video').length);
   }} catch (err) {{ r.error = String(err); }}
-  document.getElementById('out').textContent = JSON.stringify(r);
-}});
-</script></body></html>"#,
-            page.display()
-        ),
-    )
-    .unwrap();
-    let url = format!("file://{}", probe.display());
-    let (dom, _) = browser(
-        &sb.join("profile"),
-        &[
-            "--allow-file-access-from-files",
-            "--virtual-time-budget=15000",
-            "--window-size=1300,1000",
-            "--dump-dom",
-            &url,
-        ],
-    );
-    let start = dom.find("<pre id=\"out\">").expect("probe output") + "<pre id=\"out\">".len();
-    let end = start + dom[start..].find("</pre>").expect("probe output ends");
-    let json = dom[start..end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"");
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+  done(r);
+}})();"#
+    ));
     assert!(v.get("error").is_none(), "{}: {v}", page.display());
     v
 }
 
-/// Every clip plays (time advances, no media error, muted, looping, with controls), nothing
-/// scrolls sideways at 1280 px, and every chart has its title and the named axis titles.
-fn check_inside(v: &serde_json::Value, page: &str, min_clips: usize, axis_titles: &[&str]) {
+/// Every clip plays (time advances, a seek to mid-clip completes, no media error, muted, looping,
+/// with controls), nothing scrolls sideways at 1280 px, and every chart has its title and the
+/// named axis titles.
+fn check_inside(v: &Value, page: &str, min_clips: usize, axis_titles: &[&str]) {
     let clips = v["clips"].as_array().unwrap();
     assert!(clips.len() >= min_clips, "{page}: {} clips, expected at least {min_clips}", clips.len());
     for c in clips {
         assert!(c["error"].is_null(), "{page}: media error {c}");
         assert!(c["played"].as_f64().unwrap() > 0.5, "{page}: the clip did not play: {c}");
+        assert!(c["duration"].as_f64().unwrap() > 0.5, "{page}: the clip is too short: {c}");
+        let mid = c["duration"].as_f64().unwrap() / 2.0;
+        assert!(
+            c["mid"].as_f64().is_some_and(|t| (t - mid).abs() < 0.1),
+            "{page}: a seek to mid-clip did not complete there: {c}"
+        );
         assert!(c["w"].as_u64().unwrap() > 0 && c["h"].as_u64().unwrap() > 0, "{page}: no frames {c}");
         assert!(c["muted"] == true && c["loop"] == true && c["controls"] == true, "{page}: {c}");
     }
