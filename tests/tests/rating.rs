@@ -89,6 +89,22 @@ fn wait_ready(b: &Browser, previous: Option<&str>) -> (String, String) {
     }
 }
 
+/// Where the answer buttons are when the pair shows, and again once both videos know their
+/// size: a rater's click must not land on whatever moved under the pointer.
+fn buttons_stay(b: &Browser) {
+    let v = b.js_async(
+        "const done = arguments[0]; const top = () => document.getElementById('a-left').getBoundingClientRect().top;
+         const before = top(); const L = document.getElementById('left'), R = document.getElementById('right');
+         const t0 = performance.now();
+         (function wait() {
+           if ((L.readyState >= 1 && R.readyState >= 1) || performance.now() - t0 > 10000) done([before, top(), L.readyState, R.readyState]);
+           else setTimeout(wait, 20);
+         })();",
+    );
+    assert!(v[2].as_u64() >= Some(1) && v[3].as_u64() >= Some(1), "the videos never loaded: {v}");
+    assert_eq!(v[0], v[1], "the answer buttons moved when the videos loaded: {v}");
+}
+
 const KEYS: [(&str, &str); 4] = [("1", "left"), ("\u{E014}", "right"), ("t", "tie"), ("b", "both_bad")];
 const BUTTONS: [(&str, &str); 4] =
     [("#a-right", "right"), ("#a-left", "left"), ("#a-both_bad", "both_bad"), ("#a-tie", "tie")];
@@ -159,6 +175,9 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     for i in 0..20 {
         given.push(answer(&ann, i));
         pair = wait_ready(&ann, Some(&pair)).1;
+        if i < 10 {
+            buttons_stay(&ann);
+        }
         if i >= 10 {
             bob_given.push(answer(&bob, i + 1));
             bob_pair = wait_ready(&bob, Some(&bob_pair)).1;
