@@ -91,7 +91,10 @@ impl Browser {
         let (status, body) = http(driver, "POST", "/session", Some(&caps));
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(status, 200, "new session: {v}");
-        Browser { port: driver, session: v["value"]["sessionId"].as_str().unwrap().to_string() }
+        let b = Browser { port: driver, session: v["value"]["sessionId"].as_str().unwrap().to_string() };
+        // Scripts that wait in real time on a loaded machine get three minutes, not the default 30 s.
+        b.call("POST", "/timeouts", Some(json!({"script": 180_000})));
+        b
     }
 
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {

@@ -76,7 +76,6 @@ cases:
 fn inspect(sb: &Sandbox, page: &Path) -> Value {
     let (_driver, port) = driver();
     let b = Browser::new(port, &sb.join("profile-inspect"), &["--window-size=1280,900"]);
-    b.call("POST", "/timeouts", Some(serde_json::json!({"script": 180_000})));
     b.go(&format!("file://{}", page.display()));
     b.js("document.querySelectorAll('video').forEach(v => v.play().catch(e => { v.dataset.playError = String(e); }));");
     // Media plays in real time: poll in real time until every clip has played past 0.75 s.
@@ -301,7 +300,15 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     }
     let again = outputs();
     for (i, (a, b)) in first.iter().zip(&again).enumerate() {
-        assert!(a == b, "output {i} differs between two renderings of the same inputs");
+        if a != b {
+            // Both kept, to see what differs.
+            std::fs::write(artifact(&format!("rendering-{i}-first")), a).unwrap();
+            std::fs::write(artifact(&format!("rendering-{i}-again")), b).unwrap();
+        }
+        assert!(
+            a == b,
+            "output {i} differs between two renderings of the same inputs (both in target/test-artifacts/)"
+        );
     }
     let dom = check_page(
         &sb,
