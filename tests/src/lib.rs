@@ -100,14 +100,12 @@ impl Sandbox {
     }
 }
 
-/// Lines of a JSONL file, parsed.
+/// Lines of a JSONL file, parsed; a last line without its newline is one still being written
+/// (the file may be read while a run appends to it) and is left out, as the harness does.
 pub fn jsonl(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).expect("a JSONL line"))
-        .collect()
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let whole = text.rfind('\n').map_or("", |end| &text[..end]);
+    whole.lines().filter(|l| !l.is_empty()).map(|l| serde_json::from_str(l).expect("a JSONL line")).collect()
 }
 
 pub fn code(out: &Output) -> i32 {

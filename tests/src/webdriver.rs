@@ -3,21 +3,16 @@
 //! plays in real time, which `--virtual-time-budget` does not give a loaded machine.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::artifact;
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// One HTTP/1.1 request; returns the status and the body (read by its Content-Length, or its
-
 /// chunks: servers may keep the connection open).
 pub fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -183,19 +178,23 @@ impl Drop for Killed {
     }
 }
 
-/// Starts chromedriver on a free port and waits until it listens.
+/// Starts chromedriver on a port the system picks (no race with another test choosing the
+/// same free port) and returns it once chromedriver says it listens.
 pub fn driver() -> (Killed, u16) {
-    let port = free_port();
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+    let mut child = Command::new("/usr/bin/chromedriver")
+        .arg("--port=0")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver: ci/setup.sh --tests installs chromium-driver");
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = loop {
+        let line = lines.next().expect("chromedriver exited before it listened").unwrap();
+        if let Some(rest) = line.split("started successfully on port ").nth(1) {
+            break rest.trim_end_matches('.').trim().parse::<u16>().expect("chromedriver's port");
+        }
+    };
+    // Whatever it prints later is read and dropped, so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     (Killed(child), port)
 }

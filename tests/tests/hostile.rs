@@ -131,13 +131,10 @@ fn hostile_suite_files_are_refused_quickly_in_little_memory() {
 #[test]
 fn a_closed_output_pipe_ends_quietly() {
     let sb = Sandbox::new();
-    let mut child = sb
-        .command(&["suites", "list"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
+    // The reader is closed before the child starts, so its first write always finds no reader.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = sb.command(&["suites", "list"]).stdout(writer).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(141), "{stderr}");

@@ -95,7 +95,7 @@ fn inspect(sb: &Sandbox, page: &Path) -> Value {
 {played}
 const seek = v => new Promise(res => {{
   if (v.error || !(v.duration > 0)) return res(null);
-  const timer = setTimeout(() => res(null), 10000);
+  const timer = setTimeout(() => res(null), 60000);
   v.addEventListener('seeked', () => {{ clearTimeout(timer); res(v.currentTime); }}, {{once: true}});
   v.pause();
   v.currentTime = v.duration / 2;
