@@ -915,11 +915,13 @@ impl EncodeParams {
 pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
     init();
     // One H.264 encode at a time per process. With two running at once, libx264 (threads=1,
-    // bit-exact) made a different bitstream from the same YUV frames about once in a hundred
-    // report clips inside `videval run` (2 rayon workers; 0 in 2,080 with one worker, 0 in 2,600
-    // with this lock) — not reproduced by two encoders alone, so the cause is not pinned down.
-    // Reports must be byte-identical for the same inputs; their clips are small, so the lock
-    // costs little. Lossless FFV1 (the store's videos) keeps encoding in parallel.
+    // bit-exact) now and then made a different bitstream from the same YUV frames inside
+    // `videval run` (2 rayon workers): in 1 to 3 of 100 runs a report clip changed. With one
+    // worker: 0 in 80 runs; with this lock: 0 in 300; with a lock around opening the encoder
+    // only: 1 in 250. Two encoders alone in a small program did not reproduce it, so the cause
+    // inside the encoder is not pinned down. Reports must be byte-identical for the same inputs;
+    // their clips are small (144 px tall), so the lock costs little. Lossless FFV1 (the store's
+    // videos) keeps encoding in parallel.
     static H264: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = (params.codec == "libx264").then(|| H264.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let mut used = params.clone();
