@@ -21,9 +21,12 @@ fn chromium() -> PathBuf {
 }
 
 /// Chromium headless with the flags a closed network needs (no background connections), a fresh
-/// profile, and the console sent to stderr.
+/// profile, the console sent to stderr, and at most five minutes.
 fn browser(profile: &Path, args: &[&str]) -> (String, String) {
-    let out = Command::new(chromium())
+    // Under a wall-clock limit: a Chromium that hangs fails the test instead of the whole job.
+    let out = Command::new("timeout")
+        .arg("300")
+        .arg(chromium())
         .args([
             "--headless",
             "--no-sandbox",
