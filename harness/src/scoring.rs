@@ -704,7 +704,9 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
             || {
                 let w = match window {
                     Some(w) => w,
-                    None => match Window::new(head.width, head.height, head.fps) {
+                    None => match Window::new(head.width, head.height, head.fps)
+                        .map(|w| w.with_pixel_aspect(head.pixel_aspect))
+                    {
                         Ok(w) => window.insert(w),
                         Err(e) => {
                             bad_window.get_or_insert(e.to_string());
@@ -773,7 +775,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
             },
             Need::Probes(expectations, held) => match (&video, held) {
                 (_, Err(e)) => Err(Failure::Error(format!("conditioning input: {e}"))),
-                (Some(v), Ok(held)) => check_probes(v, expectations, *held),
+                (Some(v), Ok(held)) => check_probes(&shown(v, end.head.pixel_aspect), expectations, *held),
                 (None, Ok(_)) => Err(Failure::Error("probes were not given the whole clip".into())),
             },
         };
@@ -800,6 +802,18 @@ fn flow_detail(input: FlowInput, pairs: &FlowPairs) -> String {
 /// Pair scores a flow metric's detail lists in full.
 const DETAIL_PAIRS: usize = 64;
 
+/// The clip as a player shows it: with non-square pixels (an anamorphic stream), resampled to
+/// square ones at the same height, so that the probes judge positions, shapes and the aspect in
+/// the picture people see. Square pixels: the clip itself.
+fn shown(video: &Video, pixel_aspect: f64) -> std::borrow::Cow<'_, Video> {
+    let width = (f64::from(video.width()) * pixel_aspect).round();
+    if (pixel_aspect - 1.0).abs() < 1e-3 || !(1.0..=f64::from(u16::MAX)).contains(&width) {
+        return std::borrow::Cow::Borrowed(video);
+    }
+    let spatial = preprocess::Spatial::Stretch { width: width as u32, height: video.height() };
+    std::borrow::Cow::Owned(preprocess::transform_video(video, spatial, preprocess::Filter::Bicubic, true))
+}
+
 /// Checks every expectation against the clip: the fraction of the measurable checks that pass,
 /// and each verdict in words. A check that cannot be measured counts neither way; when none can
 /// be, the probe does not apply to this video.
@@ -819,6 +833,25 @@ fn check_probes(video: &Video, expectations: &[Expectation], held: Option<&Held>
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[test]
+    fn probes_see_an_anamorphic_clip_as_a_player_shows_it() {
+        // 64×72 coded, pixels shown twice as wide: a player shows 128×72, 16:9. A dark stripe at
+        // coded x 16..20 sits at shown x 32..40.
+        let mut frame = vec![128u8; 64 * 72 * 3];
+        for y in 0..72 {
+            frame[(y * 64 + 16) * 3..(y * 64 + 20) * 3].fill(30);
+        }
+        let coded = Video::new(64, 72, 8.0, frame.repeat(3)).unwrap();
+        let player = shown(&coded, 2.0);
+        assert_eq!((player.width(), player.height(), player.len()), (128, 72, 3));
+        let px = |x: usize| player.frame(1)[(36 * 128 + x) * 3];
+        assert!(px(36) < 40 && px(28) > 120 && px(44) > 120, "{} {} {}", px(28), px(36), px(44));
+        assert!(matches!(shown(&coded, 1.0), std::borrow::Cow::Borrowed(_)), "square pixels: the clip itself");
+        let wide = Expectation::Aspect(probes::Aspect { ratio: "16:9".into(), tolerance: 0.02 });
+        assert!(check_probes(&shown(&coded, 2.0), std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 1.0));
+        assert!(check_probes(&coded, std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 0.0));
+    }
 
     #[test]
     fn the_budget_runs_videos_side_by_side_only_while_they_fit() {

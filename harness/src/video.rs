@@ -477,6 +477,10 @@ pub struct StreamHead {
     pub width: u32,
     pub height: u32,
     pub fps: f64,
+    /// How wide a frame's pixel is shown, relative to its height (the container's sample aspect
+    /// ratio after rotation; 1 for square pixels). Frames are delivered as coded, as OpenCV,
+    /// decord and PyAV give them; what a player shows is `width · pixel_aspect × height`.
+    pub pixel_aspect: f64,
 }
 
 /// How a [`decode_stream`] ended.
@@ -608,6 +612,7 @@ fn stream(
     let (w, h) = (o.info.width, o.info.height);
     let rotation = o.info.rotation;
     let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
+    let pixel_aspect = o.info.dar * f64::from(dh) / f64::from(dw);
     let head = StreamHead {
         width: dw,
         height: dh,
@@ -615,6 +620,7 @@ fn stream(
             FrameSampling::Fps(target) => target,
             _ => o.info.fps,
         },
+        pixel_aspect: if pixel_aspect.is_finite() && pixel_aspect > 0.0 { pixel_aspect } else { 1.0 },
     };
     let mut emit = |frame: &[u8]| sink(&head, frame);
     let mut report = DecodeReport::default();

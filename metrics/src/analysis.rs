@@ -62,6 +62,7 @@ pub struct Window {
     width: u32,
     height: u32,
     fps: f64,
+    pixel_aspect: f64,
     flow_w: u32,
     flow_h: u32,
     slots: VecDeque<Slot>,
@@ -79,6 +80,7 @@ impl Window {
             width,
             height,
             fps,
+            pixel_aspect: 1.0,
             flow_w,
             flow_h,
             slots: VecDeque::with_capacity(WINDOW),
@@ -86,6 +88,13 @@ impl Window {
             pushed: 0,
             flows_computed: 0,
         })
+    }
+
+    /// The same window for frames whose pixels are shown `pixel_aspect` times as wide as tall (a
+    /// container's sample aspect ratio; 1, square pixels, unless said).
+    pub fn with_pixel_aspect(mut self, pixel_aspect: f64) -> Window {
+        self.pixel_aspect = pixel_aspect;
+        self
     }
 
     /// Adds the next frame (RGB8, `width × height`); the oldest leaves once [`WINDOW`] are held.
@@ -123,6 +132,11 @@ impl Window {
 
     pub fn fps(&self) -> f64 {
         self.fps
+    }
+
+    /// How wide a pixel is shown relative to its height (1 for square pixels).
+    pub fn pixel_aspect(&self) -> f64 {
+        self.pixel_aspect
     }
 
     /// The analysis size flow is measured at.

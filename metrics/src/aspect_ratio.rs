@@ -1,5 +1,6 @@
-//! `aspect_ratio`: decoded width divided by height, in display pixels as stored (square pixels
-//! assumed). An aspect-ratio suite compares it with the ratio it asked for.
+//! `aspect_ratio`: the display aspect ratio, what a player shows — the decoded width times the
+//! container's pixel aspect (its sample aspect ratio, 1 for square pixels) divided by the height.
+//! An aspect-ratio suite compares it with the ratio it asked for.
 
 use crate::analysis::{Accumulator, Window};
 use crate::registry::{Direction, Metric, MetricError, Reads};
@@ -11,10 +12,11 @@ impl Metric for AspectRatio {
         "aspect_ratio"
     }
     fn version(&self) -> u32 {
-        1
+        // 2: non-square pixels count (an anamorphic 1440×1080 stream shown at 16:9 is 16:9).
+        2
     }
     fn description(&self) -> &'static str {
-        "Frame width divided by frame height of the decoded video (square pixels)."
+        "Display aspect ratio: frame width times the pixel aspect ratio, divided by frame height (what a player shows)."
     }
     fn direction(&self) -> Direction {
         Direction::Neutral
@@ -35,7 +37,7 @@ struct Ratio;
 impl Accumulator for Ratio {
     fn push(&mut self, _window: &mut Window) {}
     fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
-        Ok(f64::from(window.width()) / f64::from(window.height()))
+        Ok(f64::from(window.width()) * window.pixel_aspect() / f64::from(window.height()))
     }
 }
 
@@ -50,5 +52,14 @@ mod tests {
         let wide = Video::new(21, 9, 8.0, vec![0; 21 * 9 * 3]).unwrap();
         assert_eq!(AspectRatio.measure(&portrait), Ok(9.0 / 16.0));
         assert_eq!(AspectRatio.measure(&wide), Ok(21.0 / 9.0));
+    }
+
+    #[test]
+    fn wide_pixels_widen_the_picture() {
+        // HDV: 1440×1080 coded, pixels 4:3 wide, shown at 16:9.
+        let mut window = Window::new(144, 108, 8.0).unwrap().with_pixel_aspect(4.0 / 3.0);
+        window.push(vec![0; 144 * 108 * 3]).unwrap();
+        let value = Box::new(Ratio).finish(&window).unwrap();
+        assert!((value - 16.0 / 9.0).abs() < 1e-12, "{value}");
     }
 }

@@ -84,6 +84,13 @@ fn rotation_metadata_is_applied_like_a_player() {
     let turned = ffmpeg(sb.path(), "sar2rot.mp4", &["-i", "sar2.mp4", "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
     assert!((probe(&wide).unwrap().dar - 128.0 / 48.0).abs() < 1e-9);
     assert!((probe(&turned).unwrap().dar - 48.0 / 128.0).abs() < 1e-9, "{}", probe(&turned).unwrap().dar);
+    // The aspect_ratio metric reports what a player shows, not the coded 4:3.
+    for (file, want) in [(&wide, 128.0 / 48.0), (&turned, 48.0 / 128.0)] {
+        let (c, v) = sb.run_json(&["video", "score", &file.display().to_string(), "--metrics", "aspect_ratio"]);
+        assert_eq!(c, 0, "{v}");
+        let got = v["metrics"][0]["value"].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-9, "{}: aspect_ratio {got}, a player shows {want}", file.display());
+    }
     let (a, b) = (decode(&plain).unwrap(), decode(&rotated).unwrap());
     assert_eq!((b.width(), b.height()), (48, 64));
     // Every pixel moves where a clockwise rotation by `info.rotation` puts it.

@@ -429,7 +429,9 @@ use crate::video::Video;
 ///    are not measurable instead of not found; permanence compares whole sightings only.
 /// 8: decoding follows each frame's colour tags (a BT.709 or full-range video was read as
 ///    BT.601 limited range).
-pub const VERSION: u32 = 8;
+/// 9: a video with non-square pixels is judged as a player shows it (resampled to square pixels),
+///    so an anamorphic stream's aspect and round shapes are those people see.
+pub const VERSION: u32 = 9;
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
