@@ -924,8 +924,9 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     // bit-exact) now and then made a different bitstream from the same YUV frames inside
     // `videval run` (2 rayon workers): in 1 to 3 of 100 runs a report clip changed. With one
     // worker: 0 in 80 runs; with this lock: 0 in 300; with a lock around opening the encoder
-    // only: 1 in 250. Two encoders alone in a small program did not reproduce it, so the cause
-    // inside the encoder is not pinned down. Reports must be byte-identical for the same inputs;
+    // only: 1 in 250. Rendering one report 100 times in one process without the lock gave 1 or 2
+    // different pages, with or without a run before it; two encoders started together in a small
+    // program did not, so the race inside libx264 or its FFmpeg wrapper is not pinned down. Reports must be byte-identical for the same inputs;
     // their clips are small (144 px tall): re-rendering a report of 8 videos of 512×288 took
     // 1.16× as long with the lock on 2 cores. Lossless FFV1 (the store's videos) keeps encoding
     // in parallel.
