@@ -585,6 +585,17 @@ pub fn estimated_bytes(width: u32, height: u32, frames: Option<u64>, whole_clip:
     if whole_clip { streaming + frame * frames.unwrap_or(10_000) } else { streaming }
 }
 
+/// Bytes the probes' copy of a clip with non-square pixels adds ([`shown`] resamples it to square
+/// pixels beside the decoded clip); 0 when no probe is asked for or the pixels are square.
+pub fn shown_bytes(needs: &[Need<'_>], info: &crate::video::VideoInfo) -> u64 {
+    let pa = info.pixel_aspect();
+    if (pa - 1.0).abs() < SQUARE || !needs.iter().any(|n| matches!(n, Need::Probes(..))) {
+        return 0;
+    }
+    let (w, h) = if info.rotation % 180 == 90 { (info.height, info.width) } else { (info.width, info.height) };
+    (f64::from(w) * pa).round() as u64 * u64::from(h) * 3 * info.frames.unwrap_or(10_000)
+}
+
 /// A memory budget shared by the videos scored in parallel: a video waits until its estimate
 /// fits beside the others', and one video alone always runs (a budget below one video's need
 /// serialises scoring instead of failing it).
@@ -737,6 +748,11 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
     } else {
         None
     };
+    // The probes judge the clip as shown (made once, for every probe of the video).
+    let shown_video = match &video {
+        Some(v) if needs.iter().any(|n| matches!(n, Need::Probes(..))) => Some(shown(v, end.head.pixel_aspect)),
+        _ => None,
+    };
 
     let embedded: BTreeMap<FrameInput, Result<Vec<Vec<f64>>, String>> =
         features.into_iter().map(|(k, f)| (k, f.finish())).collect();
@@ -773,9 +789,9 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
                     None => Err(Failure::Error(format!("{} was not given the whole clip", m.id()))),
                 }),
             },
-            Need::Probes(expectations, held) => match (&video, held) {
+            Need::Probes(expectations, held) => match (&shown_video, held) {
                 (_, Err(e)) => Err(Failure::Error(format!("conditioning input: {e}"))),
-                (Some(v), Ok(held)) => check_probes(&shown(v, end.head.pixel_aspect), expectations, *held),
+                (Some(v), Ok(held)) => check_probes(v, expectations, *held),
                 (None, Ok(_)) => Err(Failure::Error("probes were not given the whole clip".into())),
             },
         };
@@ -802,12 +818,15 @@ fn flow_detail(input: FlowInput, pairs: &FlowPairs) -> String {
 /// Pair scores a flow metric's detail lists in full.
 const DETAIL_PAIRS: usize = 64;
 
+/// Pixel aspects this close to 1 are square.
+const SQUARE: f64 = 1e-3;
+
 /// The clip as a player shows it: with non-square pixels (an anamorphic stream), resampled to
 /// square ones at the same height, so that the probes judge positions, shapes and the aspect in
 /// the picture people see. Square pixels: the clip itself.
 fn shown(video: &Video, pixel_aspect: f64) -> std::borrow::Cow<'_, Video> {
     let width = (f64::from(video.width()) * pixel_aspect).round();
-    if (pixel_aspect - 1.0).abs() < 1e-3 || !(1.0..=f64::from(u16::MAX)).contains(&width) {
+    if (pixel_aspect - 1.0).abs() < SQUARE || !(1.0..=f64::from(u16::MAX)).contains(&width) {
         return std::borrow::Cow::Borrowed(video);
     }
     let spatial = preprocess::Spatial::Stretch { width: width as u32, height: video.height() };
@@ -851,6 +870,39 @@ mod tests {
         let wide = Expectation::Aspect(probes::Aspect { ratio: "16:9".into(), tolerance: 0.02 });
         assert!(check_probes(&shown(&coded, 2.0), std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 1.0));
         assert!(check_probes(&coded, std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 0.0));
+    }
+
+    #[test]
+    fn the_budget_counts_the_probes_copy_of_an_anamorphic_clip() {
+        let info = |w: u32, h: u32, dar: f64, rotation: u32| crate::video::VideoInfo {
+            path: "v.mp4".into(),
+            container: "mov,mp4".into(),
+            codec: "h264".into(),
+            pix_fmt: "yuv420p".into(),
+            width: w,
+            height: h,
+            fps: 8.0,
+            frames: Some(10),
+            duration_s: Some(1.25),
+            sar: [1, 1],
+            dar,
+            rotation,
+            color_matrix: "unknown".into(),
+            color_range: "tv".into(),
+        };
+        let probe = [Need::Probes(&[], Ok(None))];
+        let metric = [Need::Metric(&videval_metrics::aspect_ratio::AspectRatio)];
+        // 64×72 shown at 16:9: pixels twice as wide, a 128×72 copy of 10 frames.
+        let wide = info(64, 72, 16.0 / 9.0, 0);
+        assert!((wide.pixel_aspect() - 2.0).abs() < 1e-12);
+        assert_eq!(shown_bytes(&probe, &wide), 128 * 72 * 3 * 10);
+        assert_eq!(shown_bytes(&metric, &wide), 0, "no probe, no copy");
+        assert_eq!(shown_bytes(&probe, &info(64, 72, 64.0 / 72.0, 0)), 0, "square pixels, no copy");
+        // Turned a quarter: 72×64 as stored turns to 64×72, then widens the same way.
+        let turned = info(72, 64, 16.0 / 9.0, 90);
+        assert!((turned.pixel_aspect() - 2.0).abs() < 1e-12);
+        assert_eq!(shown_bytes(&probe, &turned), 128 * 72 * 3 * 10);
+        assert_eq!(info(64, 72, f64::NAN, 0).pixel_aspect(), 1.0);
     }
 
     #[test]

@@ -79,6 +79,16 @@ pub struct VideoInfo {
     pub color_range: String,
 }
 
+impl VideoInfo {
+    /// How wide a pixel is shown relative to its height, after rotation (1 for square pixels, or
+    /// when the container says nothing usable).
+    pub fn pixel_aspect(&self) -> f64 {
+        let (w, h) = if self.rotation % 180 == 90 { (self.height, self.width) } else { (self.width, self.height) };
+        let pa = self.dar * f64::from(h) / f64::from(w);
+        if pa.is_finite() && pa > 0.0 { pa } else { 1.0 }
+    }
+}
+
 /// How decoding went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DecodeReport {
@@ -612,7 +622,6 @@ fn stream(
     let (w, h) = (o.info.width, o.info.height);
     let rotation = o.info.rotation;
     let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
-    let pixel_aspect = o.info.dar * f64::from(dh) / f64::from(dw);
     let head = StreamHead {
         width: dw,
         height: dh,
@@ -620,7 +629,7 @@ fn stream(
             FrameSampling::Fps(target) => target,
             _ => o.info.fps,
         },
-        pixel_aspect: if pixel_aspect.is_finite() && pixel_aspect > 0.0 { pixel_aspect } else { 1.0 },
+        pixel_aspect: o.info.pixel_aspect(),
     };
     let mut emit = |frame: &[u8]| sink(&head, frame);
     let mut report = DecodeReport::default();
@@ -920,16 +929,13 @@ impl EncodeParams {
 /// was asked for (it needs even sizes); the returned parameters say what was used.
 pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
     init();
-    // One H.264 encode at a time per process. With two running at once, libx264 (threads=1,
-    // bit-exact) now and then made a different bitstream from the same YUV frames inside
-    // `videval run` (2 rayon workers): in 1 to 3 of 100 runs a report clip changed. With one
-    // worker: 0 in 80 runs; with this lock: 0 in 300; with a lock around opening the encoder
-    // only: 1 in 250. Rendering one report 100 times in one process without the lock gave 1 or 2
-    // different pages, with or without a run before it; two encoders started together in a small
-    // program did not, so the race inside libx264 or its FFmpeg wrapper is not pinned down. Reports must be byte-identical for the same inputs;
-    // their clips are small (144 px tall): re-rendering a report of 8 videos of 512×288 took
-    // 1.16× as long with the lock on 2 cores. Lossless FFV1 (the store's videos) keeps encoding
-    // in parallel.
+    // One H.264 encode at a time per process: two at once made, now and then, a different
+    // libx264 bitstream from the same YUV frames (threads=1, bit-exact), and reports must be the
+    // same bytes for the same inputs. Measured: `videval run` changed a report clip in 1 to 3 of
+    // 100 runs without the lock, 0 of 300 with it, 1 of 250 with a lock around opening only; the
+    // race inside libx264 or its FFmpeg wrapper is not pinned down. Price: re-rendering a report
+    // of 8 videos of 512×288 took 1.16× as long on 2 cores. FFV1 (the store's videos) stays
+    // parallel.
     static H264: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = (params.codec == "libx264").then(|| H264.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let mut used = params.clone();
