@@ -75,14 +75,15 @@ impl Browser {
     /// A session on the chromedriver at port `driver` with a fresh profile; `args` are Chromium
     /// flags on top of headless, no sandbox, no GPU, no background networking and autoplay.
     pub fn new(driver: u16, profile: &Path, args: &[&str]) -> Browser {
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                     "--disable-background-networking", "--autoplay-policy=no-user-gesture-required",
-                     format!("--user-data-dir={}", profile.display())]}}}});
-        let mut caps = caps;
-        let list = caps["capabilities"]["alwaysMatch"]["goog:chromeOptions"]["args"].as_array_mut().unwrap();
-        list.extend(args.iter().map(|a| Value::from(*a)));
+        let mut flags: Vec<String> = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+            .into_iter()
+            .chain(["--no-first-run", "--disable-background-networking", "--autoplay-policy=no-user-gesture-required"])
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
+        flags.push(format!("--user-data-dir={}", profile.display()));
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": flags}}}});
         let (status, body) = http(driver, "POST", "/session", Some(&caps));
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(status, 200, "new session: {v}");

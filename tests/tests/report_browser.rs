@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use videval_tests::webdriver::{Browser, driver};
-
 use videval_tests::{Sandbox, artifact, code, text};
 
 fn chromium() -> PathBuf {
@@ -71,14 +70,14 @@ cases:
       - {probe: gravity, object: {color: red}, direction: down}
 "#;
 
-/// What a page looks like from inside, in a 1280-px-wide window driven over WebDriver: every clip
+/// What a page looks like from inside, in a 1280-px-wide window driven over WebDriver (the
+/// chromedriver at `driver_port`): every clip
 /// played until it passed 0.75 s (waited for in real time, up to a minute) and then sought to its
 /// middle (`clips`: class, currentTime, the end of the played range, the duration, where the seek
 /// landed, media error, size), the page's scroll and client widths, each chart's title and text,
 /// and the videos per gallery row.
-fn inspect(sb: &Sandbox, page: &Path) -> Value {
-    let (_driver, port) = driver();
-    let b = Browser::new(port, &sb.join("profile-inspect"), &["--window-size=1280,900"]);
+fn inspect(sb: &Sandbox, driver_port: u16, page: &Path) -> Value {
+    let b = Browser::new(driver_port, &sb.join("profile-inspect"), &["--window-size=1280,900"]);
     b.go(&format!("file://{}", page.display()));
     b.js("document.querySelectorAll('video').forEach(v => v.play().catch(e => { v.dataset.playError = String(e); }));");
     // Media plays in real time: poll in real time until every clip has played past 0.75 s.
@@ -199,6 +198,7 @@ fn check_page(sb: &Sandbox, page: &Path, sections: &[&str], shot: &str) -> Strin
 #[test]
 fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     let sb = Sandbox::new();
+    let (_driver, port) = driver();
     sb.write("hostile.yaml", SUITE);
     sb.oracle_and_disc("hostile.yaml,left_right");
     let dom = check_page(
@@ -229,7 +229,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
         &["videval run report", "Suite left_right"],
         "run-report-disc.png",
     );
-    let inside = inspect(&sb, &sb.join("runs/disc/report.html"));
+    let inside = inspect(&sb, port, &sb.join("runs/disc/report.html"));
     check_inside(&inside, "run report", samples, &["pass rate, with its 95% CI"]);
     assert!(!inside["charts"].as_array().unwrap().is_empty(), "the capability chart is an SVG chart");
     print_pdf(&sb, &sb.join("runs/disc/report.html"), "run-report-disc.pdf");
@@ -251,7 +251,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
         );
     }
     check_inside(
-        &inspect(&sb, &sb.join("runs/disc/small.html")),
+        &inspect(&sb, port, &sb.join("runs/disc/small.html")),
         "run report, media beside it",
         samples,
         &["pass rate"],
@@ -268,7 +268,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     assert!(!dom.contains("<script"));
     // The gallery's pairs: one clip per pair, both halves side by side (square 32-px sources:
     // 2 × height + the 4-px gap), so baseline and candidate cannot drift apart.
-    let inside = inspect(&sb, &sb.join("runs/disc/compare/oracle.html"));
+    let inside = inspect(&sb, port, &sb.join("runs/disc/compare/oracle.html"));
     check_inside(&inside, "compare", 1, &["baseline "]);
     let rows = inside["pair_rows"].as_array().unwrap();
     assert!(!rows.is_empty() && rows.iter().all(|n| n == 1), "one clip per gallery pair: {rows:?}");
@@ -322,7 +322,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     assert!(!dom.contains("<script"));
     let o = sb.run(&["report", "runs/disc", "--limitations"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    let inside = inspect(&sb, &sb.join("runs/disc/limitations.html"));
+    let inside = inspect(&sb, port, &sb.join("runs/disc/limitations.html"));
     check_inside(&inside, "limitations", 1, &["pass rate, with its 95% CI"]);
     assert_eq!(inside["charts"].as_array().unwrap().len(), 1, "the pass-rate chart");
 }
@@ -332,6 +332,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
 #[test]
 fn the_scaling_report_renders_its_charts_in_chromium() {
     let sb = Sandbox::new();
+    let (_driver, port) = driver();
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/sweeps/tiny-ladder-2026-11-26/scaling.json");
     std::fs::create_dir_all(sb.join("sweep")).unwrap();
     std::fs::copy(&committed, sb.join("sweep/scaling.json")).unwrap();
@@ -339,7 +340,7 @@ fn the_scaling_report_renders_its_charts_in_chromium() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let page = sb.join("sweep/scaling.html");
     check_page(&sb, &page, &["Scaling sweep", "Checkpoints", "Method"], "scaling-report.png");
-    let inside = inspect(&sb, &page);
+    let inside = inspect(&sb, port, &page);
     check_inside(&inside, "scaling", 0, &["training compute C (FLOPs)"]);
     let charts = inside["charts"].as_array().unwrap();
     let fits = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&committed).unwrap()).unwrap()["fits"]
