@@ -934,9 +934,8 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     // same bytes for the same inputs. Measured: `videval run` changed a report clip in 1 of 100,
     // 2 of 80, 1 of 40, 1 of 20 and 1 of 15 runs without the lock, 0 of 300 with it, 1 of 250
     // with a lock around opening only; the race inside libx264 or its FFmpeg wrapper is not
-    // pinned down. Price: re-rendering a report
-    // of 8 videos of 512×288 took 1.16× as long on 2 cores. FFV1 (the store's videos) stays
-    // parallel.
+    // pinned down. Price: re-rendering a report of 8 videos of 512×288 took 1.16× as long on 2
+    // cores. FFV1 (the store's videos) stays parallel.
     static H264: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = (params.codec == "libx264").then(|| H264.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let mut used = params.clone();
