@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use videval_metrics::Video;
 use videval_metrics::distribution::interval;
 use videval_metrics::distribution::{
     self as dist, FeatureStats, Features, Interval, Kvd, frechet_distance, kvd, sample_size_warnings, stats_file,
 };
+use videval_metrics::preprocess::{Frames, Preprocess};
 use videval_models::encoders::aesthetic::Aesthetic;
 use videval_models::encoders::amt::Amt;
 use videval_models::encoders::clip::Clip;
@@ -283,8 +283,12 @@ pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn decode_all(files: &[PathBuf]) -> Result<Vec<Video>> {
-    files.iter().map(|f| crate::video::decode(f).map_err(Error::from)).collect()
+/// Each file's clip as `p` preprocesses it, streamed from the file (never the decoded clip),
+/// several files at once; in the files' order, and the first failing file's error.
+fn decode_preprocessed(files: &[PathBuf], p: &Preprocess) -> Result<Vec<Frames>> {
+    use rayon::prelude::*;
+    let clips: Vec<_> = files.par_iter().map(|f| crate::video::decode_preprocessed(f, p)).collect();
+    clips.into_iter().map(|c| c.map_err(Error::from)).collect()
 }
 
 /// One side of a comparison: features of a folder, or saved statistics.
@@ -340,12 +344,54 @@ impl VideoNet {
         }
     }
 
-    fn features(&self, videos: &[&Video]) -> Result<Vec<Vec<f64>>> {
-        let rows = match self {
-            VideoNet::World(enc, _) => enc.embed_videos(videos).map_err(|e| e.to_string()),
-            VideoNet::I3d(net, _, device) => net.embed_videos(videos, device).map_err(|e| e.to_string()),
+    /// The frames, size and values a clip is decoded to for this network.
+    fn preprocess(&self) -> Preprocess {
+        match self {
+            VideoNet::World(..) => videval_models::encoders::world::PREPROCESS,
+            VideoNet::I3d(..) => videval_models::encoders::i3d::PREPROCESS,
+        }
+    }
+
+    /// Feature rows of the videos in `files`, in order. Each clip is decoded straight to the
+    /// network's input (8 frames of 32×32 for the world encoder, 16 of 224×224 for I3D), a batch
+    /// of files at a time, so memory stays that of one batch of inputs however many videos, how
+    /// long and how large they are.
+    fn features_of_files(&self, files: &[PathBuf], json: bool) -> Result<Vec<Vec<f64>>> {
+        let p = self.preprocess();
+        let bar = if json {
+            indicatif::ProgressBar::hidden()
+        } else {
+            crate::media::progress("features", files.len() as u64)
         };
-        rows.map_err(Error::Internal)
+        let mut rows = Vec::with_capacity(files.len());
+        for chunk in files.chunks(WorldEncoder::EMBED_BATCH) {
+            let clips = decode_preprocessed(chunk, &p)?;
+            match self {
+                VideoNet::World(enc, _) => {
+                    let refs: Vec<&Frames> = clips.iter().collect();
+                    rows.extend(enc.embed_preprocessed_videos(&refs).map_err(|e| Error::Internal(e.to_string()))?);
+                }
+                VideoNet::I3d(net, _, device) => {
+                    for (file, clip) in chunk.iter().zip(&clips) {
+                        if clip.len < videval_models::encoders::i3d::MIN_FRAMES {
+                            return Err(Error::BadFile {
+                                path: file.clone(),
+                                message: format!(
+                                    "{} frames; I3D's temporal strides need at least {}",
+                                    clip.len,
+                                    videval_models::encoders::i3d::MIN_FRAMES
+                                ),
+                            });
+                        }
+                        let row = net.embed_preprocessed(clip, device);
+                        rows.push(row.map_err(|e| Error::Internal(format!("{}: {e}", file.display())))?);
+                    }
+                }
+            }
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        Ok(rows)
     }
 
     fn contract(&self) -> dist::Contract {
@@ -364,7 +410,7 @@ impl VideoNet {
     }
 }
 
-fn side(path: &Path, net: &VideoNet) -> Result<Side> {
+fn side(path: &Path, net: &VideoNet, json: bool) -> Result<Side> {
     if path.is_file() {
         let bytes = std::fs::read(path).map_err(Error::io(path))?;
         let stats = stats_file::from_bytes(&bytes, &path.display().to_string()).map_err(|e| Error::BadFile {
@@ -377,23 +423,7 @@ fn side(path: &Path, net: &VideoNet) -> Result<Side> {
         return Err(Error::Config(format!("{}: not a folder of videos or a .vvstats file", path.display())));
     }
     let files = videos_in(path)?;
-    let videos = decode_all(&files)?;
-    if let VideoNet::I3d(..) = net {
-        for (file, v) in files.iter().zip(&videos) {
-            if v.len() < videval_models::encoders::i3d::MIN_FRAMES {
-                return Err(Error::BadFile {
-                    path: file.clone(),
-                    message: format!(
-                        "{} frames; I3D's temporal strides need at least {}",
-                        v.len(),
-                        videval_models::encoders::i3d::MIN_FRAMES
-                    ),
-                });
-            }
-        }
-    }
-    let refs: Vec<&Video> = videos.iter().collect();
-    let rows = net.features(&refs)?;
+    let rows = net.features_of_files(&files, json)?;
     let features = Features::from_rows(&rows).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
     let stats = FeatureStats::from_features(&features, net.contract())
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
@@ -439,8 +469,8 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     }
     let net = VideoNet::load(args.extractor, args.weights)?;
     let (fvd_name, kvd_name) = net.names();
-    let a = side(args.a, &net)?;
-    let b = side(args.b, &net)?;
+    let a = side(args.a, &net, args.json)?;
+    let b = side(args.b, &net, args.json)?;
     if let Some(out) = args.save_stats {
         write_atomic(out, &stats_file::to_bytes(a.stats()))?;
     }
@@ -563,15 +593,24 @@ impl TextNet {
         }
     }
 
-    fn score(&self, video: &Video, prompt: &str, file: &str) -> Result<ClipRow> {
+    /// The frames, size and values a clip is decoded to for this network.
+    fn preprocess(&self) -> Preprocess {
+        match self {
+            TextNet::World(..) => videval_models::encoders::world::PREPROCESS,
+            TextNet::Clip(clip, _) => clip.video_preprocess(),
+        }
+    }
+
+    /// The row of one clip, preprocessed per [`TextNet::preprocess`].
+    fn score(&self, clip_frames: &Frames, prompt: &str, file: &str) -> Result<ClipRow> {
         let internal = |e: String| Error::Internal(format!("{file}: {e}"));
         let (cosine, clip_f, unknown_words) = match self {
             TextNet::World(enc, _) => {
-                let cos = enc.text_video_cosine(video, prompt).map_err(|e| internal(e.to_string()))?;
+                let cos = enc.text_clip_cosine(clip_frames, prompt).map_err(|e| internal(e.to_string()))?;
                 (cos, None, enc.file.vocab.unknown(prompt))
             }
             TextNet::Clip(clip, _) => {
-                let frames = clip.embed_video(video).map_err(|e| internal(e.to_string()))?;
+                let frames = clip.embed_preprocessed(clip_frames).map_err(|e| internal(e.to_string()))?;
                 let text = clip.embed_text(prompt).map_err(|e| internal(e.to_string()))?;
                 let dot =
                     |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum::<f64>();
@@ -623,6 +662,8 @@ pub fn clipscore_command(
     let net = TextNet::load(extractor, weights)?;
     let pairs = read_prompts(prompts)?;
     let mut rows = Vec::new();
+    let bar =
+        if json_out { indicatif::ProgressBar::hidden() } else { crate::media::progress("videos", pairs.len() as u64) };
     for (file, prompt) in &pairs {
         let path = dir.join(file);
         if !path.is_file() {
@@ -632,9 +673,11 @@ pub fn clipscore_command(
                 dir.display()
             )));
         }
-        let video = crate::video::decode(&path)?;
-        rows.push(net.score(&video, prompt, file)?);
+        let clip = crate::video::decode_preprocessed(&path, &net.preprocess())?;
+        rows.push(net.score(&clip, prompt, file)?);
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let mean = rows.iter().map(|r| r.cosine).sum::<f64>() / rows.len().max(1) as f64;
     let contract = net.contract();
     let (metric, variant) = net.metric();

@@ -171,12 +171,13 @@ pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
     Video::new(width, h, a.fps(), data).ok()
 }
 
-/// A bar on standard error while the clips are made (indicatif hides it off a terminal).
-fn progress(len: u64) -> indicatif::ProgressBar {
+/// A bar labelled `label` on standard error while `len` items are worked through (indicatif
+/// hides it off a terminal).
+pub fn progress(label: &str, len: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("    media [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{label:>9} [{{bar:30}}] {{pos}}/{{len}} {{elapsed_precise}} eta {{eta}}"
+    )) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
@@ -199,7 +200,7 @@ pub fn run_media(run_dir: &Path, results: &Results, report: &Path, only: Option<
     keys.dedup();
     let scratch = report.parent().unwrap_or(Path::new("."));
     let mut out = MediaMap::new();
-    let bar = progress(keys.len() as u64);
+    let bar = progress("media", keys.len() as u64);
     let make = |key: &SampleKey| {
         let made = paths.get(key).and_then(|p| small_video(p)).map(|small| {
             let strip = (key.2 == 0)

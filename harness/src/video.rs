@@ -480,6 +480,27 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
     Ok(Decoded { video, info: end.info, report: end.report })
 }
 
+/// The frames protocol `p` keeps of `path`, each resized and normalised as soon as it is decoded:
+/// [`preprocess::apply`] of the decoded video without ever holding the clip (the sampling is
+/// the streaming decoder's, as `video info --decode --frames` reports it). Memory is the
+/// network-sized frames kept plus one decoded frame, whatever the clip's size and length.
+pub fn decode_preprocessed(path: &Path, p: &preprocess::Preprocess) -> Result<preprocess::Frames, VideoIoError> {
+    let mut data = Vec::new();
+    let mut len = 0;
+    let end = decode_stream(path, p.frames, |head, rgb| {
+        data.extend(preprocess::apply_frame(rgb, head.width, head.height, p));
+        len += 1;
+    })?;
+    if len == 0 {
+        return Err(VideoIoError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("no frames to keep ({} sampling of a stream that delivered none)", p.frames.name()),
+        });
+    }
+    let ((width, height), _) = preprocess::geometry(p.spatial, end.head.width, end.head.height);
+    Ok(preprocess::Frames { data, len, width, height })
+}
+
 /// What every frame of a stream shares: display size (rotation applied) and the rate the kept
 /// frames play at.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,7 +1,7 @@
-//! The scorer's one-pass streaming path holds a bounded amount of memory: the peak of scoring a
-//! clip does not grow with the clip's length. Measured by a counting allocator (every heap byte
-//! this process holds), not by timing; this binary has one test so nothing else allocates
-//! beside it.
+//! The scorer's one-pass streaming path, and `videval fvd` / `clipscore`, hold a bounded amount
+//! of memory: the peak of scoring a clip does not grow with the clip's length. Measured by a
+//! counting allocator (every heap byte this process holds), not by timing; the tests take one
+//! lock so nothing else allocates beside the one measuring.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,11 +13,18 @@ use videval_tests::counting::{self, Counting};
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
+/// Held by each test for its whole run: one measurement at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn clip(dir: &Path, name: &str, secs: u32) -> PathBuf {
+    clip_of_size(dir, name, secs, "320x240")
+}
+
+fn clip_of_size(dir: &Path, name: &str, secs: u32, size: &str) -> PathBuf {
     let out = dir.join(name);
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=size=320x240:rate=24:duration={secs}"))
+        .arg(format!("testsrc2=size={size}:rate=24:duration={secs}"))
         .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "23"])
         .arg(&out)
         .status()
@@ -35,6 +42,7 @@ fn peak_while_scoring(path: &Path, needs: &[Need<'_>]) -> usize {
 
 #[test]
 fn peak_memory_of_the_streaming_scorer_does_not_grow_with_clip_length() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     // 3 s is past one full chunk of the feature extractor (64 frames), so both peaks include it.
     let (short, long) = (clip(dir.path(), "short.mp4", 3), clip(dir.path(), "long.mp4", 12));
@@ -59,4 +67,54 @@ fn peak_memory_of_the_streaming_scorer_does_not_grow_with_clip_length() {
     assert!(b as f64 <= a as f64 * 1.10 + 1e6, "peak grew with length: {a} B for 3 s, {b} B for 12 s");
     // The 12 s clip's frames alone (288 × 320×240 RGB, 66 MB) are more than the whole peak.
     assert!(b < 288 * 320 * 240 * 3, "peak {b} B");
+}
+
+/// `videval fvd` and `videval clipscore` decode each video straight to the network's input (8
+/// frames of 32×32 for the world encoder): a folder of 12 s clips takes no more memory than one
+/// of 3 s clips, and less than one such clip decoded whole (they used to hold every video of both
+/// folders, decoded at full size).
+#[test]
+fn fvd_and_clipscore_do_not_hold_decoded_videos() {
+    use videval::distribution::{Extractor, FvdArgs, TextExtractor, clipscore_command, fvd_command};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let folder = |name: &str, secs: u32| {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        for k in 0..2 {
+            clip_of_size(&d, &format!("v{k}.mp4"), secs, "640x360");
+        }
+        std::fs::write(d.join("prompts.tsv"), "v0.mp4\ta red ball falls\nv1.mp4\ta blue cube slides\n").unwrap();
+        d
+    };
+    let (short, long) = (folder("short", 3), folder("long", 12));
+    let fvd = |d: &Path| {
+        let args = FvdArgs {
+            a: d,
+            b: d,
+            extractor: Extractor::World,
+            weights: None,
+            save_stats: None,
+            jackknife_groups: 0,
+            seed: 0,
+            json: true,
+        };
+        let (out, peak) = counting::peak_during(|| fvd_command(&args));
+        out.expect("fvd runs");
+        peak
+    };
+    let clipscore = |d: &Path| {
+        let (out, peak) =
+            counting::peak_during(|| clipscore_command(d, &d.join("prompts.tsv"), TextExtractor::World, None, true));
+        out.expect("clipscore runs");
+        peak
+    };
+    fvd(&short);
+    let one_clip = 288 * 640 * 360 * 3;
+    for (name, measure) in [("fvd", &fvd as &dyn Fn(&Path) -> usize), ("clipscore", &clipscore)] {
+        let (a, b) = (measure(&short), measure(&long));
+        eprintln!("{name}: peak heap 3 s clips {a} B, 12 s clips {b} B");
+        assert!(b as f64 <= a as f64 * 1.10 + 1e6, "{name}: peak grew with length: {a} B for 3 s, {b} B for 12 s");
+        assert!(b < one_clip, "{name}: peak {b} B, more than one 12 s clip decoded whole ({one_clip} B)");
+    }
 }

@@ -502,3 +502,50 @@ fn video_cli_info_and_convert() {
     assert_eq!(videval_tests::code(&out), 3);
     assert!(videval_tests::text(&out).contains("nope.mp4: no such file"));
 }
+
+/// `fvd` and `clipscore` decode each file straight to its network's input: the frames equal,
+/// bit for bit, the protocol applied to the whole decoded clip — for clips shorter than the
+/// sample (frames repeated), odd sizes, and a size change mid-stream.
+#[test]
+fn decoding_straight_to_a_network_input_equals_preprocessing_the_decoded_clip() {
+    use videval_metrics::preprocess::{Preprocess, Spatial, apply};
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let mut files = vec![
+        run(d, "h264.mp4", args(&testsrc("320x180", 24, 2.0), &["-c:v", "libx264", "-pix_fmt", "yuv420p"])),
+        run(d, "short.mkv", args(&testsrc("33x21", 10, 0.5), &["-c:v", "ffv1"])),
+        run(d, "tall.webm", args(&testsrc("90x160", 10, 1.0), &["-c:v", "libvpx-vp9", "-b:v", "200k"])),
+    ];
+    let parts: Vec<PathBuf> = ["96x64", "160x90"]
+        .iter()
+        .enumerate()
+        .map(|(i, size)| {
+            run(d, &format!("part{i}.ts"), args(&testsrc(size, 10, 1.0), &["-c:v", "libx264", "-pix_fmt", "yuv420p"]))
+        })
+        .collect();
+    let joined: Vec<u8> = parts.iter().flat_map(|p| std::fs::read(p).unwrap()).collect();
+    std::fs::write(d.join("changes.ts"), joined).unwrap();
+    files.push(d.join("changes.ts"));
+    let clip = Preprocess {
+        spatial: Spatial::ShortSideCrop { short: 224, crop_w: 224, crop_h: 224 },
+        ..videval_models::encoders::clip::PREPROCESS
+    };
+    let protocols = [videval_models::encoders::world::PREPROCESS, videval_models::encoders::i3d::PREPROCESS, clip];
+    for path in &files {
+        let whole = decode(path).unwrap();
+        for p in &protocols {
+            let streamed = video::decode_preprocessed(path, p).unwrap();
+            let expected = apply(&whole, p);
+            let name = format!("{} {}", path.display(), p.frames.name());
+            assert_eq!(
+                (streamed.len, streamed.width, streamed.height),
+                (expected.len, expected.width, expected.height)
+            );
+            assert!(streamed.data == expected.data, "{name}: values differ");
+        }
+    }
+    // A file that does not decode names itself, as `decode` does.
+    std::fs::write(d.join("junk.mp4"), b"not a video").unwrap();
+    let err = video::decode_preprocessed(&d.join("junk.mp4"), &protocols[0]).unwrap_err();
+    assert!(err.to_string().contains("junk.mp4"), "{err}");
+}

@@ -152,15 +152,28 @@ impl Clip {
     /// Unit embeddings of a video's frames under [`PREPROCESS`] (8 uniform frames, bicubic
     /// short side 224 + centre crop, CLIP mean/std).
     pub fn embed_video(&self, video: &videval_metrics::Video) -> Result<Vec<Vec<f32>>, ClipError> {
-        let p = videval_metrics::preprocess::Preprocess {
-            spatial: videval_metrics::preprocess::Spatial::ShortSideCrop {
-                short: self.image_size as u32,
-                crop_w: self.image_size as u32,
-                crop_h: self.image_size as u32,
-            },
+        self.embed_preprocessed(&videval_metrics::preprocess::apply(video, &self.video_preprocess()))
+    }
+
+    /// [`PREPROCESS`] at this checkpoint's image size: what [`Clip::embed_video`] does to a video.
+    pub fn video_preprocess(&self) -> videval_metrics::preprocess::Preprocess {
+        let s = self.image_size as u32;
+        videval_metrics::preprocess::Preprocess {
+            spatial: videval_metrics::preprocess::Spatial::ShortSideCrop { short: s, crop_w: s, crop_h: s },
             ..PREPROCESS
-        };
-        let f = videval_metrics::preprocess::apply(video, &p);
+        }
+    }
+
+    /// [`Clip::embed_video`] of frames already preprocessed per [`Clip::video_preprocess`]
+    /// (streamed from their file, say).
+    pub fn embed_preprocessed(&self, f: &videval_metrics::preprocess::Frames) -> Result<Vec<Vec<f32>>, ClipError> {
+        let s = self.image_size;
+        if (f.width as usize, f.height as usize) != (s, s) {
+            return Err(ClipError::Model(candle_core::Error::Msg(format!(
+                "expected frames of {s}x{s}, got {}x{}",
+                f.width, f.height
+            ))));
+        }
         self.embed_frames(f.to_channels_first(), f.len)
     }
 

@@ -264,16 +264,22 @@ impl I3d {
     pub fn embed_videos(&self, videos: &[&videval_metrics::Video], device: &Device) -> Result<Vec<Vec<f64>>> {
         videos
             .iter()
-            .map(|v| {
-                let f = videval_metrics::preprocess::apply(v, &PREPROCESS);
-                let x = Tensor::from_vec(f.to_channels_first(), (f.len, 3, SIZE, SIZE), device)?
-                    .permute((1, 0, 2, 3))?
-                    .unsqueeze(0)?
-                    .contiguous()?;
-                let logits = self.forward(&x)?.logits.squeeze(0)?.to_vec1::<f32>()?;
-                Ok(logits.into_iter().map(f64::from).collect())
-            })
+            .map(|v| self.embed_preprocessed(&videval_metrics::preprocess::apply(v, &PREPROCESS), device))
             .collect()
+    }
+
+    /// The 400 logits of one clip already preprocessed per [`PREPROCESS`] (streamed from its
+    /// file, say).
+    pub fn embed_preprocessed(&self, f: &videval_metrics::preprocess::Frames, device: &Device) -> Result<Vec<f64>> {
+        if (f.width as usize, f.height as usize) != (SIZE, SIZE) {
+            candle_core::bail!("i3d: expected frames of {SIZE}x{SIZE}, got {}x{}", f.width, f.height);
+        }
+        let x = Tensor::from_vec(f.to_channels_first(), (f.len, 3, SIZE, SIZE), device)?
+            .permute((1, 0, 2, 3))?
+            .unsqueeze(0)?
+            .contiguous()?;
+        let logits = self.forward(&x)?.logits.squeeze(0)?.to_vec1::<f32>()?;
+        Ok(logits.into_iter().map(f64::from).collect())
     }
 
     /// What features from weights `weights_sha256` are comparable with.

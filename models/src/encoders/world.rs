@@ -20,7 +20,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use videval_metrics::preprocess::{Filter, FrameSampling, Normalise, Preprocess, Spatial};
+use videval_metrics::preprocess::{Filter, FrameSampling, Frames, Normalise, Preprocess, Spatial};
 
 use crate::generator::nn::{CausalConv1d, Conv2d, Linear, Params};
 use crate::generator::text::{TextConfig, TextEncoder, Tokens, Vocab};
@@ -230,28 +230,62 @@ impl WorldEncoder {
 
     /// Videos preprocessed per [`PREPROCESS`] → a batch tensor [B, T, 3, 32, 32].
     pub fn batch(&self, videos: &[&videval_metrics::Video]) -> Result<Tensor> {
-        let mut data = Vec::with_capacity(videos.len() * FRAMES * 3 * SIZE * SIZE);
-        for v in videos {
-            let f = videval_metrics::preprocess::apply(v, &PREPROCESS);
-            // Videos shorter than 16 frames repeat frames (uniform sampling with replacement);
-            // an empty video cannot reach here (Video has ≥ 1 frame).
+        // Videos shorter than 8 frames repeat frames (uniform sampling with replacement); an
+        // empty video cannot reach here (Video has ≥ 1 frame).
+        let frames: Vec<Frames> = videos.iter().map(|v| videval_metrics::preprocess::apply(v, &PREPROCESS)).collect();
+        self.batch_preprocessed(&frames.iter().collect::<Vec<_>>())
+    }
+
+    /// Clips already preprocessed per [`PREPROCESS`] (streamed from their files, say) → a batch
+    /// tensor [B, T, 3, 32, 32].
+    pub fn batch_preprocessed(&self, clips: &[&Frames]) -> Result<Tensor> {
+        let mut data = Vec::with_capacity(clips.len() * FRAMES * 3 * SIZE * SIZE);
+        for f in clips {
+            if (f.len, f.width as usize, f.height as usize) != (FRAMES, SIZE, SIZE) {
+                candle_core::bail!(
+                    "world encoder: expected {FRAMES} frames of {SIZE}x{SIZE} ({}), got {} of {}x{}",
+                    PREPROCESS.frames.name(),
+                    f.len,
+                    f.width,
+                    f.height
+                );
+            }
             data.extend(f.to_channels_first());
         }
-        Tensor::from_vec(data, (videos.len(), FRAMES, 3, SIZE, SIZE), &self.device)
+        Tensor::from_vec(data, (clips.len(), FRAMES, 3, SIZE, SIZE), &self.device)
     }
 
     /// Unit video embeddings of `videos`, f64 rows (for distribution metrics).
     pub fn embed_videos(&self, videos: &[&videval_metrics::Video]) -> Result<Vec<Vec<f64>>> {
         let mut out = Vec::with_capacity(videos.len());
-        for chunk in videos.chunks(32) {
-            let (f, e) = self.encode_video(&self.batch(chunk)?)?;
-            let frames = l2_normalise(&f)?.to_dtype(DType::F64)?.to_vec3::<f64>()?;
-            for (mut row, u) in e.to_dtype(DType::F64)?.to_vec2::<f64>()?.into_iter().zip(frames) {
-                row.extend(motion_statistics(&u));
-                out.push(row);
-            }
+        for chunk in videos.chunks(Self::EMBED_BATCH) {
+            out.extend(self.embed_batch(&self.batch(chunk)?)?);
         }
         Ok(out)
+    }
+
+    /// How many clips [`WorldEncoder::embed_videos`] runs through the network at once; a caller
+    /// that streams clips from files batches them the same way to get the same bits.
+    pub const EMBED_BATCH: usize = 32;
+
+    /// [`WorldEncoder::embed_videos`] of clips already preprocessed per [`PREPROCESS`]; the same
+    /// rows when given in batches of [`WorldEncoder::EMBED_BATCH`].
+    pub fn embed_preprocessed_videos(&self, clips: &[&Frames]) -> Result<Vec<Vec<f64>>> {
+        self.embed_batch(&self.batch_preprocessed(clips)?)
+    }
+
+    fn embed_batch(&self, x: &Tensor) -> Result<Vec<Vec<f64>>> {
+        let (f, e) = self.encode_video(x)?;
+        let frames = l2_normalise(&f)?.to_dtype(DType::F64)?.to_vec3::<f64>()?;
+        let rows = e.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+        Ok(rows
+            .into_iter()
+            .zip(frames)
+            .map(|(mut row, u)| {
+                row.extend(motion_statistics(&u));
+                row
+            })
+            .collect())
     }
 
     /// Unit frame features of every frame of `video` (stretched to 32×32, no frame sampling):
@@ -266,7 +300,7 @@ impl WorldEncoder {
     pub const FRAME_PREPROCESS: Preprocess = Preprocess { frames: FrameSampling::All, ..PREPROCESS };
 
     /// Unit frame features of frames already preprocessed with [`Self::FRAME_PREPROCESS`].
-    pub fn embed_preprocessed(&self, f: &videval_metrics::preprocess::Frames) -> Result<Vec<Vec<f64>>> {
+    pub fn embed_preprocessed(&self, f: &Frames) -> Result<Vec<Vec<f64>>> {
         let x = Tensor::from_vec(f.to_channels_first(), (f.len, 3, SIZE, SIZE), &self.device)?;
         let mut out = Vec::with_capacity(f.len);
         for i in (0..f.len).step_by(64) {
@@ -290,7 +324,12 @@ impl WorldEncoder {
 
     /// CLIP-W of one video: cosine between its unit video embedding and the prompt's.
     pub fn text_video_cosine(&self, video: &videval_metrics::Video, prompt: &str) -> Result<f64> {
-        let (_, v) = self.encode_video(&self.batch(&[video])?)?;
+        self.text_clip_cosine(&videval_metrics::preprocess::apply(video, &PREPROCESS), prompt)
+    }
+
+    /// [`WorldEncoder::text_video_cosine`] of a clip already preprocessed per [`PREPROCESS`].
+    pub fn text_clip_cosine(&self, clip: &Frames, prompt: &str) -> Result<f64> {
+        let (_, v) = self.encode_video(&self.batch_preprocessed(&[clip])?)?;
         let t = self.encode_text(&[prompt])?;
         Ok(f64::from((v * t)?.sum_all()?.to_scalar::<f32>()?))
     }
