@@ -758,6 +758,8 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         features.into_iter().map(|(k, f)| (k, f.finish())).collect();
     let flowed: BTreeMap<FlowInput, Result<FlowPairs, String>> =
         flows.into_iter().map(|(k, f)| (k, f.finish())).collect();
+    // The tracks and camera path of the clip, found once for every probe kind that reads them.
+    let analysis = probes::Analysis::default();
     let mut out = Vec::with_capacity(needs.len());
     for (n, acc) in needs.iter().zip(&mut accumulators) {
         let plain = |r: Result<f64, Failure>| r.map(|value| Value { value, detail: None });
@@ -791,7 +793,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
             },
             Need::Probes(expectations, held) => match (&shown_video, held) {
                 (_, Err(e)) => Err(Failure::Error(format!("conditioning input: {e}"))),
-                (Some(v), Ok(held)) => check_probes(v, expectations, *held),
+                (Some(v), Ok(held)) => check_probes(&probes::Context::sharing(v, *held, &analysis), expectations),
                 (None, Ok(_)) => Err(Failure::Error("probes were not given the whole clip".into())),
             },
         };
@@ -836,9 +838,8 @@ fn shown(video: &Video, pixel_aspect: f64) -> std::borrow::Cow<'_, Video> {
 /// Checks every expectation against the clip: the fraction of the measurable checks that pass,
 /// and each verdict in words. A check that cannot be measured counts neither way; when none can
 /// be, the probe does not apply to this video.
-fn check_probes(video: &Video, expectations: &[Expectation], held: Option<&Held>) -> Outcome {
-    let ctx = probes::Context::with_held(video, held);
-    let verdicts: Vec<probes::Verdict> = expectations.iter().map(|e| probes::check(e, &ctx)).collect();
+fn check_probes(ctx: &probes::Context<'_>, expectations: &[Expectation]) -> Outcome {
+    let verdicts: Vec<probes::Verdict> = expectations.iter().map(|e| probes::check(e, ctx)).collect();
     let measured = verdicts.iter().filter(|v| v.measurable()).count();
     let passed = verdicts.iter().filter(|v| v.pass).count();
     let detail = verdicts.iter().map(probes::Verdict::detail).collect::<Vec<_>>().join(" | ");
@@ -851,6 +852,11 @@ fn check_probes(video: &Video, expectations: &[Expectation], held: Option<&Held>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`check_probes`] on a context of its own.
+    fn judge(video: &Video, expectations: &[Expectation], held: Option<&Held>) -> Outcome {
+        check_probes(&probes::Context::with_held(video, held), expectations)
+    }
     use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
@@ -868,8 +874,8 @@ mod tests {
         assert!(px(36) < 40 && px(28) > 120 && px(44) > 120, "{} {} {}", px(28), px(36), px(44));
         assert!(matches!(shown(&coded, 1.0), std::borrow::Cow::Borrowed(_)), "square pixels: the clip itself");
         let wide = Expectation::Aspect(probes::Aspect { ratio: "16:9".into(), tolerance: 0.02 });
-        assert!(check_probes(&shown(&coded, 2.0), std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 1.0));
-        assert!(check_probes(&coded, std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 0.0));
+        assert!(judge(&shown(&coded, 2.0), std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 1.0));
+        assert!(judge(&coded, std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 0.0));
     }
 
     #[test]
@@ -939,6 +945,30 @@ mod tests {
     }
 
     #[test]
+    fn probe_kinds_of_one_clip_share_its_tracks() {
+        // Each probe kind is its own need (its own row), with or without the conditioning input;
+        // the clip's objects are found once for all of them.
+        let mut frames = vec![128u8; 3 * 32 * 32 * 3];
+        for t in 0..3 {
+            for y in 10..18 {
+                for x in (4 + 4 * t)..(12 + 4 * t) {
+                    frames[((t * 32 + y) * 32 + x) * 3..][..3].copy_from_slice(&[220, 30, 30]);
+                }
+            }
+        }
+        let video = Video::new(32, 32, 8.0, frames).unwrap();
+        let held = Held::default();
+        let analysis = probes::Analysis::default();
+        let a = probes::Context::sharing(&video, None, &analysis);
+        let b = probes::Context::sharing(&video, Some(&held), &analysis);
+        assert_eq!(a.tracks().len(), 1, "one red square");
+        assert!(std::ptr::eq(a.tracks(), b.tracks()), "tracked twice");
+        assert!(std::ptr::eq(a.camera(), b.camera()), "camera path found twice");
+        let own = probes::Context::new(&video);
+        assert!(!std::ptr::eq(a.tracks(), own.tracks()) && a.tracks() == own.tracks());
+    }
+
+    #[test]
     fn checks_that_cannot_be_measured_count_neither_way() {
         let frames = vec![90u8; 4 * 16 * 16 * 3];
         let video = Video::new(16, 16, 8.0, frames).unwrap();
@@ -946,24 +976,24 @@ mod tests {
         let continuity = parse(r#"{"probe": "continuity", "psnr": {"min": 20}}"#);
         let looping = parse(r#"{"probe": "loop", "psnr": {"min": 20}}"#);
         // Without the conditioning input, continuity makes the probe not apply, reason kept.
-        match check_probes(&video, std::slice::from_ref(&continuity), None) {
+        match judge(&video, std::slice::from_ref(&continuity), None) {
             Err(Failure::NotApplicable(why)) => assert!(why.starts_with("n/a: no conditioning input"), "{why}"),
             other => panic!("{other:?}"),
         }
         // With it, it is measured: the clip keeps a gray head it was given, not a white one.
         let head = |v: u8| Held { head: Some(Video::new(16, 16, 8.0, vec![v; 2 * 16 * 16 * 3]).unwrap()), tail: None };
-        let kept = check_probes(&video, std::slice::from_ref(&continuity), Some(&head(90))).unwrap();
+        let kept = judge(&video, std::slice::from_ref(&continuity), Some(&head(90))).unwrap();
         assert_eq!(kept.value, 1.0, "{kept:?}");
-        let lost = check_probes(&video, std::slice::from_ref(&continuity), Some(&head(255))).unwrap();
+        let lost = judge(&video, std::slice::from_ref(&continuity), Some(&head(255))).unwrap();
         assert_eq!(lost.value, 0.0, "{lost:?}");
         // Camera motion on a picture without texture cannot be measured either.
         let camera = parse(r#"{"probe": "camera", "motion": "pan_right"}"#);
-        match check_probes(&video, std::slice::from_ref(&camera), None) {
+        match judge(&video, std::slice::from_ref(&camera), None) {
             Err(Failure::NotApplicable(why)) => assert!(why.contains("too little texture"), "{why}"),
             other => panic!("{other:?}"),
         }
         // Beside a measured check, it neither passes nor fails: 1 of 1 measured passes.
-        let v = check_probes(&video, &[continuity, looping], None).unwrap();
+        let v = judge(&video, &[continuity, looping], None).unwrap();
         assert_eq!(v.value, 1.0);
         assert!(v.detail.as_deref().unwrap().contains("n/a: no conditioning input"), "{v:?}");
     }

@@ -497,6 +497,21 @@ pub struct Context<'a> {
     pub video: &'a Video,
     /// The conditioning input a conditioned mode holds in the output, when the caller has it.
     pub held: Option<&'a Held>,
+    seen: Seen<'a>,
+}
+
+/// What the probes read off a clip (its object tracks and camera path), computed on first use:
+/// a context's own, or one shared by every context of the same clip ([`Analysis`]).
+enum Seen<'a> {
+    Own(Analysis),
+    Shared(&'a Analysis),
+}
+
+/// The tracks and camera path of one clip, computed on first use. Contexts of the same clip made
+/// with [`Context::sharing`] read one `Analysis`, so each is computed once per clip however many
+/// probe kinds judge it.
+#[derive(Default)]
+pub struct Analysis {
     tracks: OnceCell<Vec<Track>>,
     camera: OnceCell<Vec<FrameMotion>>,
 }
@@ -512,7 +527,7 @@ pub struct Held {
 
 impl<'a> Context<'a> {
     pub fn new(video: &'a Video) -> Context<'a> {
-        Context { video, held: None, tracks: OnceCell::new(), camera: OnceCell::new() }
+        Context { video, held: None, seen: Seen::Own(Analysis::default()) }
     }
 
     /// A context that knows the conditioning input (for `continuity`).
@@ -520,12 +535,25 @@ impl<'a> Context<'a> {
         Context { held, ..Context::new(video) }
     }
 
+    /// A context of `video` that reads (and fills) `analysis`, which must be of this same clip:
+    /// probe kinds judged in turn share its tracks and camera path.
+    pub fn sharing(video: &'a Video, held: Option<&'a Held>, analysis: &'a Analysis) -> Context<'a> {
+        Context { video, held, seen: Seen::Shared(analysis) }
+    }
+
+    fn analysis(&self) -> &Analysis {
+        match &self.seen {
+            Seen::Own(a) => a,
+            Seen::Shared(a) => a,
+        }
+    }
+
     pub fn tracks(&self) -> &[Track] {
-        self.tracks.get_or_init(|| track(self.video))
+        self.analysis().tracks.get_or_init(|| track(self.video))
     }
 
     pub fn camera(&self) -> &[FrameMotion] {
-        self.camera.get_or_init(|| camera_path(self.video))
+        self.analysis().camera.get_or_init(|| camera_path(self.video))
     }
 
     /// Pixels per canvas height (the unit of positions and speeds in expectations).
