@@ -496,8 +496,7 @@ pub fn depends_on_the_machine(reason: &str) -> bool {
 /// first asked (one limit for the whole run, whatever else is running), is not measurable (the
 /// reason says so), never an abort.
 fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String> {
-    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let limit = *LIMIT.get_or_init(MemoryBudget::default_limit);
+    let limit = memory_limit();
     if peak > limit {
         return Err(format!(
             "{TOO_LARGE_FOR_MEMORY} {network} all-pairs correlation: {w}×{h} needs {:.1} GB, over the {:.1} GB allowed (half the memory available)",
@@ -506,6 +505,13 @@ fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String
         ));
     }
     Ok(())
+}
+
+/// What one video's scoring may hold at most: half the memory available when the process first
+/// asked (one limit for the whole run, whatever else is running).
+fn memory_limit() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(MemoryBudget::default_limit)
 }
 
 /// One RAFT or AMT pass at a time in the process: videos scored side by side (and the flow and
@@ -665,6 +671,14 @@ pub fn needs_whole_clip(needs: &[Need<'_>]) -> bool {
 /// (every need fails with it; the message names the file); otherwise one outcome per need, in
 /// order.
 pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, String> {
+    score_video_within(path, needs, memory_limit())
+}
+
+/// [`score_video`] where the whole clip (for the probes and whole-clip metrics) may take at most
+/// `limit` bytes: a longer or larger clip is not held (decoding goes on for the streaming
+/// metrics), and what needs it is not measurable on this machine — said, never an abort of the
+/// run by the out-of-memory killer.
+fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec<Outcome>, String> {
     let mut accumulators: Vec<Option<Box<dyn Accumulator>>> = needs
         .iter()
         .map(|n| match n {
@@ -692,10 +706,22 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
 
     let mut window: Option<Window> = None;
     let mut clip: Vec<u8> = Vec::new();
+    // Frames (with the probes' square-pixel copy of each) that did not fit under `limit`.
+    let mut too_large: Option<(usize, u64)> = None;
+    let probed = needs.iter().any(|n| matches!(n, Need::Probes(..)));
     let mut bad_window: Option<String> = None;
     let end = decode_stream(path, FrameSampling::All, |head, frame| {
         if whole_clip {
-            clip.extend_from_slice(frame);
+            let copy = if probed && (head.pixel_aspect - 1.0).abs() >= SQUARE { head.pixel_aspect } else { 0.0 };
+            let per_frame = (frame.len() as f64 * (1.0 + copy)) as u64;
+            match &mut too_large {
+                Some((n, _)) => *n += 1,
+                None if (clip.len() / frame.len().max(1) + 1) as u64 * per_frame > limit => {
+                    too_large = Some((clip.len() / frame.len().max(1) + 1, per_frame));
+                    clip = Vec::new();
+                }
+                None => clip.extend_from_slice(frame),
+            }
         }
         // The feature collectors and the window's metrics are independent: they run side by side
         // (each sees the frames in order, so the values are those of running them in turn) and
@@ -740,7 +766,7 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
         return Err(format!("{}: {e}", path.display()));
     }
     let Some(window) = window else { return Err(format!("{}: no frames", path.display())) };
-    let video = if whole_clip {
+    let video = if whole_clip && too_large.is_none() {
         Some(
             Video::new(end.head.width, end.head.height, end.head.fps, clip)
                 .map_err(|e| format!("{}: {e}", path.display()))?,
@@ -748,6 +774,16 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
     } else {
         None
     };
+    // Why the whole clip is missing when it is: a reason that depends on this machine.
+    let unheld = too_large.map(|(frames, per_frame)| {
+        format!(
+            "{TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {}×{} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+            end.head.width,
+            end.head.height,
+            (frames as u64 * per_frame) as f64 / 1e9,
+            limit as f64 / 1e9
+        )
+    });
     // The probes judge the clip as shown (made once, for every probe of the video).
     let shown_video = match &video {
         Some(v) if needs.iter().any(|n| matches!(n, Need::Probes(..))) => Some(shown(v, end.head.pixel_aspect)),
@@ -786,11 +822,13 @@ pub fn score_video(path: &Path, needs: &[Need<'_>]) -> Result<Vec<Outcome>, Stri
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no flow was collected".into())),
                 },
-                _ => plain(match &video {
-                    Some(v) => m.measure(v).map_err(Failure::from),
-                    None => Err(Failure::Error(format!("{} was not given the whole clip", m.id()))),
+                _ => plain(match (&video, &unheld) {
+                    (Some(v), _) => m.measure(v).map_err(Failure::from),
+                    (None, Some(why)) => Err(Failure::NotApplicable(why.clone())),
+                    (None, None) => Err(Failure::Error(format!("{} was not given the whole clip", m.id()))),
                 }),
             },
+            Need::Probes(_, _) if let Some(why) = &unheld => Err(Failure::NotApplicable(why.clone())),
             Need::Probes(expectations, held) => match (&shown_video, held) {
                 (_, Err(e)) => Err(Failure::Error(format!("conditioning input: {e}"))),
                 (Some(v), Ok(held)) => check_probes(&probes::Context::sharing(v, *held, &analysis), expectations),
@@ -942,6 +980,42 @@ mod tests {
         assert!(parse_bytes("8 parsecs").unwrap_err().contains("parsecs"));
         assert!(parse_bytes("0GiB").is_err());
         assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn a_clip_too_large_to_hold_leaves_the_probes_unmeasured_and_streams_the_rest() {
+        // 16 frames of 32×24, a red square moving right; written losslessly.
+        let mut data = Vec::new();
+        for t in 0..16 {
+            let mut f = vec![128u8; 32 * 24 * 3];
+            for y in 8..16 {
+                for x in t..t + 8 {
+                    f[(y * 32 + x) * 3..][..3].copy_from_slice(&[220, 30, 30]);
+                }
+            }
+            data.extend(f);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clip.mkv");
+        crate::video::encode(&Video::new(32, 24, 8.0, data).unwrap(), &path, &crate::video::EncodeParams::lossless())
+            .unwrap();
+        let moves: Expectation =
+            serde_json::from_str(r#"{"probe": "motion", "object": {"color": "red"}, "direction": "right"}"#).unwrap();
+        let count = videval_metrics::registry::lookup("frame_count").unwrap();
+        let needs = [Need::Metric(count), Need::Probes(std::slice::from_ref(&moves), Ok(None))];
+        // Room for 5 frames: the probes are not measurable on this machine, frame_count is measured.
+        let out = score_video_within(&path, &needs, 5 * 32 * 24 * 3).unwrap();
+        assert_eq!(out[0].as_ref().map(|v| v.value).ok(), Some(16.0), "{out:?}");
+        match &out[1] {
+            Err(Failure::NotApplicable(why)) => {
+                assert!(depends_on_the_machine(why), "{why}");
+                assert!(why.contains("the whole clip in memory: 16 frames of 32×24"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // With room for the clip, the probe judges it.
+        let out = score_video_within(&path, &needs, u64::MAX).unwrap();
+        assert_eq!(out[1].as_ref().map(|v| v.value).ok(), Some(1.0), "{out:?}");
     }
 
     #[test]
