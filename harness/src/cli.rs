@@ -541,6 +541,58 @@ fn decode_transformed(
     .map_err(Error::Video)
 }
 
+/// The frames `sampling` keeps of `input`, each resized per `spatial` as it is decoded, held
+/// for writing. Refused when they would take more than `limit` bytes — before decoding when the
+/// container says how many frames there are, else as soon as they pass it.
+fn converted(
+    input: &Path,
+    sampling: FrameSampling,
+    spatial: Spatial,
+    filter: Filter,
+    limit: u64,
+) -> Result<videval_metrics::Video> {
+    let too_large = |frames: usize, (w, h): (u32, u32)| {
+        Error::Config(format!(
+            "{}: converting {frames} frames of {w}x{h} would hold {:.1} GB, over the {:.1} GB allowed (half the memory available): keep fewer frames (--frames uniform:N or fps:F) or make them smaller (--size)",
+            input.display(),
+            (frames as u64 * u64::from(w) * u64::from(h) * 3) as f64 / 1e9,
+            limit as f64 / 1e9
+        ))
+    };
+    if let Ok(info) = video::probe(input)
+        && let Some(total) = info.frames
+    {
+        let (w, h) = if info.rotation % 180 == 90 { (info.height, info.width) } else { (info.width, info.height) };
+        let size = videval_metrics::preprocess::geometry(spatial, w, h).0;
+        let kept = match sampling {
+            FrameSampling::Fps(f) => (info.duration_s.unwrap_or(total as f64 / info.fps) * f).ceil() as usize,
+            other => other.indices(total.min(video::MAX_FRAMES as u64) as usize, info.fps).len(),
+        };
+        if (kept as u64).saturating_mul(u64::from(size.0) * u64::from(size.1) * 3) > limit {
+            return Err(too_large(kept, size));
+        }
+    }
+    // Each kept frame is resized as it is decoded: no full-size frame is held.
+    let mut size = (0, 0);
+    let mut data = Vec::new();
+    let (mut kept, mut over) = (0usize, false);
+    let end = decode_transformed(input, sampling, spatial, filter, |frame_size, frame| {
+        size = frame_size;
+        kept += 1;
+        over |= (data.len() + frame.len()) as u64 > limit;
+        if over {
+            data = Vec::new();
+        } else {
+            data.extend_from_slice(frame);
+        }
+    })?;
+    if over {
+        return Err(too_large(kept, size));
+    }
+    videval_metrics::Video::new(size.0, size.1, end.head.fps, data)
+        .map_err(|e| Error::Config(format!("{}: {e}", input.display())))
+}
+
 /// Parses `--frames` (all | first:N | uniform:N | middle:N | fps:F).
 pub fn parse_frames(spec: &str) -> Result<FrameSampling> {
     let bad = || Error::Config(format!("--frames {spec}: expected all, first:N, uniform:N, middle:N or fps:F"));
@@ -730,15 +782,14 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?;
                 videval_metrics::preprocess::transform_video(&v, spatial, filter, true)
             } else {
-                // Each kept frame is resized as it is decoded: no full-size frame is held.
-                let mut size = (0, 0);
-                let mut data = Vec::new();
-                let end = decode_transformed(input, sampling, spatial, filter, |frame_size, frame| {
-                    size = frame_size;
-                    data.extend_from_slice(frame);
-                })?;
-                videval_metrics::Video::new(size.0, size.1, end.head.fps, data)
-                    .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?
+                // A filmstrip of the whole clip shows `--strip` uniform frames: only those are kept.
+                let png = output.extension().is_some_and(|e| e == "png");
+                let sampling = if png && sampling == FrameSampling::All {
+                    FrameSampling::Uniform((*strip).max(1))
+                } else {
+                    sampling
+                };
+                converted(input, sampling, spatial, filter, crate::scoring::memory_limit())?
             };
             if output.extension().is_some_and(|e| e == "png") {
                 video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
@@ -1215,6 +1266,35 @@ pub fn main() -> i32 {
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code() as i32
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversion_too_large_to_hold_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let clip = videval_metrics::Video::new(16, 8, 10.0, vec![90; 12 * 16 * 8 * 3]).unwrap();
+        // An MP4 declares its 12 frames (refused before decoding); a Matroska file does not (refused
+        // as the frames pass the limit): the same message either way.
+        for (name, params) in [("clip.mp4", video::EncodeParams::h264()), ("clip.mkv", video::EncodeParams::lossless())]
+        {
+            let path = dir.path().join(name);
+            video::encode(&clip, &path, &params).unwrap();
+            let declared = video::probe(&path).unwrap().frames;
+            assert_eq!(declared.is_some(), name.ends_with(".mp4"), "{name}: {declared:?}");
+            let frame = 16 * 8 * 3;
+            let whole = converted(&path, FrameSampling::All, Spatial::Native, Filter::Area, 12 * frame).unwrap();
+            assert_eq!(whole.len(), 12, "{name}");
+            let err = converted(&path, FrameSampling::All, Spatial::Native, Filter::Area, 12 * frame - 1).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(&format!("{name}: converting 12 frames of 16x8")), "{text}");
+            assert!(text.contains("--frames uniform:N") && matches!(err, Error::Config(_)), "{text}");
+            let few = converted(&path, FrameSampling::Uniform(4), Spatial::Native, Filter::Area, 4 * frame).unwrap();
+            assert_eq!(few.len(), 4, "{name}");
         }
     }
 }

@@ -507,9 +507,9 @@ fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String
     Ok(())
 }
 
-/// What one video's scoring may hold at most: half the memory available when the process first
-/// asked (one limit for the whole run, whatever else is running).
-fn memory_limit() -> u64 {
+/// What one video's scoring (or conversion) may hold at most: half the memory available when the
+/// process first asked (one limit for the whole run, whatever else is running).
+pub fn memory_limit() -> u64 {
     static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *LIMIT.get_or_init(MemoryBudget::default_limit)
 }

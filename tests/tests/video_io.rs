@@ -495,6 +495,15 @@ fn video_cli_info_and_convert() {
     assert_eq!((back.len(), back.width(), back.height()), (4, 32, 32));
     let side: serde_json::Value = serde_json::from_slice(&sb.read("out.mkv.json")).unwrap();
     assert_eq!(side["encode"]["codec"], "ffv1");
+    // A filmstrip decodes only the frames it shows: the poster of the whole decoded clip, byte
+    // for byte (here 3 of 10 frames, and 12 of 10 — frames repeat).
+    for strip in ["3", "12"] {
+        let out = sb.run(&["video", "convert", "in.mp4", "strip.png", "--strip", strip]);
+        assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
+        let whole = decode(&sb.join("in.mp4")).unwrap();
+        video::write_filmstrip(&whole, &sb.join("expected.png"), strip.parse().unwrap(), 54).unwrap();
+        assert!(sb.read("strip.png") == sb.read("expected.png"), "--strip {strip}");
+    }
     let out = sb.run(&["video", "convert", "in.mp4", "x.mkv", "--size", "huge"]);
     assert_eq!(videval_tests::code(&out), 3);
     assert!(videval_tests::text(&out).contains("--size huge: expected"));
