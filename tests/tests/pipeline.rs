@@ -297,6 +297,71 @@ fn dir_adapter_matches_vbench_names_and_reports_missing_videos() {
     assert_eq!(results["suites"]["smoke"]["metrics"]["frame_count"]["point_estimate"], 5.0);
 }
 
+/// VBench's per-dimension layout (`videos/<dimension>/{prompt}-{i}.mp4`): a video in a subfolder
+/// is found; the same prompt sampled for two dimensions is told apart by the subfolder named after
+/// the suite's dimension, and is an error naming both files for a suite that matches neither.
+#[test]
+fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
+    let sb = Sandbox::new();
+    let synth = |out: &str, frames: &str| {
+        let o = sb.run(&[
+            "synth",
+            "--prompt",
+            "a red ball",
+            "--seed",
+            "1",
+            "--frames",
+            frames,
+            "--width",
+            "16",
+            "--height",
+            "16",
+            "--out",
+            out,
+        ]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    };
+    std::fs::create_dir_all(sb.join("videos/alpha")).unwrap();
+    std::fs::create_dir_all(sb.join("videos/beta")).unwrap();
+    synth("videos/alpha/a red ball-0.mp4", "4");
+    synth("videos/beta/a red ball-0.mp4", "6");
+    let suite = |name: &str| {
+        format!(
+            "schema: 1\nsuite: {name}\nversion: 1\ndefaults: {{seeds: {{per_case: 1, base: 1}}}}\nmetrics: [frame_count]\ncases: [{{id: ball, prompt: a red ball}}]\n"
+        )
+    };
+    for (name, frames) in [("vbench_alpha", 4.0), ("beta", 6.0)] {
+        sb.write(&format!("{name}.yaml"), &suite(name));
+        let out = sb.run(&[
+            "run",
+            "--suite",
+            &format!("{name}.yaml"),
+            "--model",
+            "dir:videos",
+            "--out",
+            &format!("runs/{name}"),
+        ]);
+        assert_eq!(code(&out), 0, "{name}: {}", text(&out));
+        let results: serde_json::Value =
+            serde_json::from_slice(&sb.read(&format!("runs/{name}/results.json"))).unwrap();
+        assert_eq!(results["suites"][name]["metrics"]["frame_count"]["point_estimate"], frames, "{name}");
+    }
+    sb.write("gamma.yaml", &suite("gamma"));
+    let out = sb.run(&["run", "--suite", "gamma.yaml", "--model", "dir:videos", "--out", "runs/gamma"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let gens = std::fs::read_to_string(sb.join("runs/gamma/shards/0-of-1/generations.jsonl")).unwrap();
+    assert!(
+        gens.contains("2 videos named")
+            && gens.contains("alpha/a red ball-0.mp4")
+            && gens.contains("beta/a red ball-0.mp4"),
+        "{gens}"
+    );
+    // Only one of them left: found wherever it is.
+    std::fs::remove_file(sb.join("videos/beta/a red ball-0.mp4")).unwrap();
+    let out = sb.run(&["run", "--suite", "gamma.yaml", "--model", "dir:videos", "--out", "runs/gamma2"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+}
+
 #[test]
 fn dir_adapter_reads_an_explicit_mapping() {
     let sb = Sandbox::new();

@@ -1,9 +1,12 @@
 //! `dir`: a folder of videos someone already generated.
 //!
 //! A video is found for a unit by, in order: a mapping file (`mapping:` in the spec, or
-//! `mapping.csv` / `mapping.json` in the folder) with rows `file,case_id[,seed_idx][,suite]`; or
-//! VBench's naming, `{prompt}-{seed_idx}.{ext}`. A unit with no video is an error for that unit,
-//! never a silent skip.
+//! `mapping.csv` / `mapping.json` in the folder) with rows `file,case_id[,seed_idx][,suite]`
+//! (`file` relative to the folder); or VBench's naming, `{prompt}-{seed_idx}.{ext}`, in the folder
+//! or a subfolder (VBench's per-dimension layout, `videos/subject_consistency/…`): one file of
+//! that name anywhere is that one; several are told apart by the subfolder named after the
+//! suite's dimension (`vbench_subject_consistency` → `subject_consistency/`) or the suite, and
+//! are an error otherwise. A unit with no video is an error for that unit, never a silent skip.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,8 +40,42 @@ struct Row {
 pub struct Dir {
     identity: ModelIdentity,
     root: PathBuf,
+    /// Every video under the folder, by its path relative to it (`/`-separated).
     files: BTreeMap<String, PathBuf>,
+    /// File name → the relative paths of the videos of that name.
+    by_name: BTreeMap<String, Vec<String>>,
     rows: Vec<Row>,
+}
+
+/// How deep subfolders are searched (VBench's layout needs 1).
+const MAX_DEPTH: usize = 3;
+
+/// Every video file under `dir` (subfolders to [`MAX_DEPTH`], hidden ones and links to folders
+/// skipped), by relative path, with its size.
+fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
+    let mut out = Vec::new();
+    let mut pending = vec![(root.to_path_buf(), String::new(), 0usize)];
+    while let Some((dir, prefix, depth)) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(Error::io(&dir))? {
+            let entry = entry.map_err(Error::io(&dir))?;
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+            let kind = entry.file_type().map_err(Error::io(&path))?;
+            if kind.is_dir() {
+                if depth < MAX_DEPTH && !name.starts_with('.') {
+                    pending.push((path, format!("{prefix}{name}/"), depth + 1));
+                }
+                continue;
+            }
+            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            if ext.is_some_and(|e| VIDEO_EXTS.contains(&e.as_str())) {
+                let size = path.metadata().map(|m| m.len()).unwrap_or(0);
+                out.push((format!("{prefix}{name}"), path, size));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
@@ -49,19 +86,14 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         return Err(Error::Config(format!("{}: not a folder of videos", root.display())));
     }
     let mut files = BTreeMap::new();
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut listing = Vec::new();
-    for entry in std::fs::read_dir(&root).map_err(Error::io(&root))? {
-        let path = entry.map_err(Error::io(&root))?.path();
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if let (Some(name), Some(true)) =
-            (path.file_name().and_then(|n| n.to_str()), ext.map(|e| VIDEO_EXTS.contains(&e.as_str())))
-        {
-            let size = path.metadata().map(|m| m.len()).unwrap_or(0);
-            listing.push((name.to_string(), size));
-            files.insert(name.to_string(), path);
-        }
+    for (rel, path, size) in videos_under(&root)? {
+        let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+        by_name.entry(name).or_default().push(rel.clone());
+        listing.push((rel.clone(), size));
+        files.insert(rel, path);
     }
-    listing.sort();
     let mapping = spec
         .mapping
         .clone()
@@ -89,7 +121,7 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     let digest =
         key_of(&(&listing, &rows.iter().map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite)).collect::<Vec<_>>()));
     let identity = ModelIdentity { adapter: "dir".into(), name, digest, params: BTreeMap::new() };
-    Ok(Box::new(Dir { identity, root, files, rows }))
+    Ok(Box::new(Dir { identity, root, files, by_name, rows }))
 }
 
 fn read_mapping(path: &Path) -> Result<Vec<Row>> {
@@ -144,16 +176,38 @@ impl Generator for Dir {
             return Ok(Output::Existing(self.files[&row.file].clone()));
         }
         let stem = format!("{}-{}", job.case.prompt, id.seed_idx);
-        for ext in VIDEO_EXTS {
-            if let Some(p) = self.files.get(&format!("{stem}.{ext}")) {
-                return Ok(Output::Existing(p.clone()));
+        let found: Vec<&String> =
+            VIDEO_EXTS.iter().filter_map(|ext| self.by_name.get(&format!("{stem}.{ext}"))).flatten().collect();
+        let chosen: Vec<&String> = match found.len() {
+            0 | 1 => found.clone(),
+            // Several: the one in the subfolder named after the suite's dimension or the suite.
+            _ => {
+                let dimension = id.suite.strip_prefix("vbench_").unwrap_or(&id.suite);
+                let folder_of = |rel: &str| rel.rsplit('/').nth(1).map(str::to_string);
+                found
+                    .iter()
+                    .copied()
+                    .filter(|rel| folder_of(rel).is_some_and(|f| f == dimension || f == id.suite))
+                    .collect()
             }
+        };
+        match chosen.as_slice() {
+            [one] => Ok(Output::Existing(self.files[*one].clone())),
+            [] if found.is_empty() => Err(GenError(format!(
+                "no video for case \"{}\" seed {} in {}: expected \"{stem}.mp4\" (in it or a subfolder) or a mapping row",
+                id.case_id,
+                id.seed_idx,
+                self.root.display()
+            ))),
+            _ => Err(GenError(format!(
+                "case \"{}\" seed {} of suite {}: {} videos named \"{stem}\" in {} ({}) and none (or several) in a subfolder named after the suite or its dimension; keep one or give a mapping row",
+                id.case_id,
+                id.seed_idx,
+                id.suite,
+                found.len(),
+                self.root.display(),
+                found.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
         }
-        Err(GenError(format!(
-            "no video for case \"{}\" seed {} in {}: expected \"{stem}.mp4\" or a mapping row",
-            id.case_id,
-            id.seed_idx,
-            self.root.display()
-        )))
     }
 }
