@@ -244,7 +244,29 @@ fn classify_as(px: &[u8], chroma_of: Option<[i32; 3]>) -> Option<u8> {
 /// it look more saturated than the surface it shows (a dark wood grain line reads as orange).
 /// Such a pixel's saturation is read from its block's mean as well (the lower of the two counts).
 pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
-    pulp::Arch::new().dispatch(Labels { frame, width, height })
+    let table = (width * height >= TABLE_PIXELS).then(colour_table);
+    labels_with(frame, width, height, table)
+}
+
+/// Frames this large (1280×800 and up) look each coloured pixel's class up in [`colour_table`]:
+/// building it once per process is repaid within a frame or two.
+const TABLE_PIXELS: usize = 1 << 20;
+
+/// [`classify`] of every 8-bit colour, indexed `r << 16 | g << 8 | b` (255: no colour), built once
+/// per process on first use (16 MiB).
+fn colour_table() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        use rayon::prelude::*;
+        (0..1usize << 24)
+            .into_par_iter()
+            .map(|i| classify(&[(i >> 16) as u8, (i >> 8) as u8, i as u8]).unwrap_or(u8::MAX))
+            .collect()
+    })
+}
+
+fn labels_with(frame: &[u8], width: usize, height: usize, table: Option<&[u8]>) -> Vec<Option<u8>> {
+    pulp::Arch::new().dispatch(Labels { frame, width, height, table })
 }
 
 /// [`labels`] compiled for the machine's widest vector unit (the same operations: the same labels).
@@ -252,18 +274,33 @@ struct Labels<'a> {
     frame: &'a [u8],
     width: usize,
     height: usize,
+    table: Option<&'a [u8]>,
 }
 
 impl pulp::WithSimd for Labels<'_> {
     type Output = Vec<Option<u8>>;
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<Option<u8>> {
-        labels_of(self.frame, self.width, self.height)
+        labels_of(self.frame, self.width, self.height, self.table)
     }
 }
 
+/// [`classify`], from `table` when given: the cheap test for no colour first (most pixels), the
+/// table for the rest.
 #[inline(always)]
-fn labels_of(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
+fn classify_in(px: &[u8], table: Option<&[u8]>) -> Option<u8> {
+    let Some(t) = table else { return classify(px) };
+    let (r, g, b) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    if max < MIN_VALUE || max - min < MIN_CHROMA {
+        return None;
+    }
+    let k = t[(usize::from(px[0]) << 16) | (usize::from(px[1]) << 8) | usize::from(px[2])];
+    (k != u8::MAX).then_some(k)
+}
+
+#[inline(always)]
+fn labels_of(frame: &[u8], width: usize, height: usize, table: Option<&[u8]>) -> Vec<Option<u8>> {
     let value = |i: usize| i32::from(frame[i].max(frame[i + 1]).max(frame[i + 2]));
     let mut out = vec![None; width * height];
     for by in (0..height).step_by(2) {
@@ -282,7 +319,7 @@ fn labels_of(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
                 let i = p * 3;
                 let px = &frame[i..i + 3];
                 // Most pixels carry no colour at all: no block statistics for them.
-                let Some(own) = classify(px) else { continue };
+                let Some(own) = classify_in(px, table) else { continue };
                 let top = *brightest.get_or_insert_with(|| block.iter().map(|&q| value(q * 3)).max().unwrap_or(0));
                 out[p] = if 5 * value(i) < 4 * top {
                     let m = *mean.get_or_insert_with(|| {
@@ -714,6 +751,20 @@ mod tests {
             let (a, b) = (hull_area(set), hull_area_of_every_corner(set));
             assert!(a.to_bits() == b.to_bits(), "{a} vs {b} for {set:?}");
         }
+    }
+
+    #[test]
+    fn the_colour_table_labels_as_the_classifier_does() {
+        // Every colour, through the table and through the classifier.
+        let table = colour_table();
+        for i in 0..1usize << 24 {
+            let px = [(i >> 16) as u8, (i >> 8) as u8, i as u8];
+            assert_eq!(classify_in(&px, Some(table)), classify(&px), "{px:?}");
+        }
+        // A whole frame (with the dark-pixel block rule) as large frames are labelled.
+        let (w, h) = (257, 131);
+        let frame: Vec<u8> = (0..w * h * 3).map(|i| ((i * 7919) % 251 + (i / (w * 3)) % 5) as u8).collect();
+        assert_eq!(labels_with(&frame, w, h, Some(table)), labels_with(&frame, w, h, None));
     }
 
     #[test]
