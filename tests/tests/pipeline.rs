@@ -390,7 +390,22 @@ fn dir_adapter_reads_an_explicit_mapping() {
     sb.write("v/mapping.csv", "file,case_id\nmissing.mp4,physics-drop\n");
     let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/n"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
-    assert!(text(&out).contains("\"missing.mp4\" is not a video"), "{}", text(&out));
+    assert!(
+        text(&out).contains("\"missing.mp4\" is not a video") && text(&out).contains("is not a file"),
+        "{}",
+        text(&out)
+    );
+    // A file that is there but not named as a video says so.
+    sb.write("v/notes.txt", "x");
+    sb.write("v/mapping.csv", "file,case_id\nnotes.txt,physics-drop\n");
+    let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/o"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        text(&out).contains("\"notes.txt\" is not a video")
+            && text(&out).contains("does not end in a video extension (mp4"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// Runs the smoke case physics-drop with the command model `spec` (written as `name`), expects

@@ -24,7 +24,9 @@ pub const INFO: AdapterInfo = AdapterInfo {
     build,
 };
 
-pub const VIDEO_EXTS: &[&str] = &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v"];
+/// The file endings read as videos (case-insensitive): the common containers FFmpeg demuxes.
+pub const VIDEO_EXTS: &[&str] =
+    &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v", "ts", "m2ts", "mts", "mpg", "mpeg", "flv", "wmv", "ogv", "3gp"];
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,8 +107,13 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     };
     for (i, row) in rows.iter().enumerate() {
         if !files.contains_key(&row.file) {
+            let why = if root.join(&row.file).is_file() {
+                format!("does not end in a video extension ({})", VIDEO_EXTS.join(", "))
+            } else {
+                "is not a file".to_string()
+            };
             return Err(Error::Config(format!(
-                "{}: row {}: file \"{}\" is not a video in {}",
+                "{}: row {}: file \"{}\" is not a video in {}: it {why}",
                 mapping.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
                 i + 1,
                 row.file,
