@@ -681,6 +681,7 @@ mod tests {
                         error: None,
                         metrics: [("m".to_string(), *v)].into(),
                         metric_errors: Default::default(),
+                        failed_metrics: Default::default(),
                         details: Default::default(),
                     });
                 }

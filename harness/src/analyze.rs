@@ -256,6 +256,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             let g = loaded.gens.get(&u.id)?;
             let mut metrics = BTreeMap::new();
             let mut metric_errors = BTreeMap::new();
+            let mut failed_metrics = std::collections::BTreeSet::new();
             let mut details = BTreeMap::new();
             let suite = plan.suite(&u.id.suite);
             for m in suite.iter().flat_map(|s| s.metrics.iter().chain(&s.probes)) {
@@ -268,6 +269,9 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                     }
                     Some(r) => {
                         metric_errors.insert(m.clone(), r.error.clone().unwrap_or_default());
+                        if r.status == Status::Error {
+                            failed_metrics.insert(m.clone());
+                        }
                     }
                     None => {}
                 }
@@ -284,6 +288,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 error: g.error.clone(),
                 metrics,
                 metric_errors,
+                failed_metrics,
                 details,
             })
         })

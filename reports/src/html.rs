@@ -119,13 +119,23 @@ struct SampleRow<'a> {
     prompt: &'a str,
     status: &'a str,
     error: Option<&'a str>,
-    values: Vec<String>,
+    values: Vec<Cell>,
     /// Failed probe checks with their reasons.
     failures: Vec<String>,
+    /// Measures that failed (an unreadable video, say), grouped by reason: "a, b: reason".
+    errors: Vec<String>,
     /// The `src` of the case's filmstrip (first seed only).
     poster: Option<String>,
     /// The `src` of the sample's clip.
     clip: Option<String>,
+}
+
+/// One value of the samples table: the number, or why there is none (shown on hover).
+#[derive(Serialize)]
+struct Cell {
+    text: String,
+    why: Option<String>,
+    error: bool,
 }
 
 #[derive(Serialize)]
@@ -271,11 +281,23 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
                 values: metric_names
                     .iter()
                     .map(|m| match (x.metrics.get(*m), x.metric_errors.get(*m)) {
-                        (Some(v), _) => fmt_num(*v),
-                        (None, Some(_)) => "n/a".into(),
-                        (None, None) => "—".into(),
+                        (Some(v), _) => Cell { text: fmt_num(*v), why: None, error: false },
+                        (None, Some(why)) => {
+                            let error = x.failed_metrics.contains(*m);
+                            Cell { text: if error { "error" } else { "n/a" }.into(), why: Some(why.clone()), error }
+                        }
+                        (None, None) => Cell { text: "—".into(), why: None, error: false },
                     })
                     .collect(),
+                errors: {
+                    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+                    for m in &x.failed_metrics {
+                        if let Some(why) = x.metric_errors.get(m) {
+                            by_reason.entry(why.as_str()).or_default().push(m.as_str());
+                        }
+                    }
+                    by_reason.into_iter().map(|(why, ms)| format!("{}: {why}", ms.join(", "))).collect()
+                },
                 failures: x
                     .details
                     .iter()
@@ -383,9 +405,34 @@ mod tests {
                 error: None,
                 metrics: BTreeMap::from([("temporal_diff".to_string(), 0.25)]),
                 metric_errors: BTreeMap::new(),
+                failed_metrics: Default::default(),
                 details: BTreeMap::new(),
             }],
         }
+    }
+
+    #[test]
+    fn a_failed_measure_shows_as_an_error_with_its_reason_and_one_that_does_not_apply_as_n_a() {
+        let mut r = results();
+        let unreadable = Sample {
+            case_id: "c2".into(),
+            cluster: "c2".into(),
+            metrics: BTreeMap::new(),
+            metric_errors: BTreeMap::from([
+                ("temporal_diff".to_string(), "v/c2.mp4: file is truncated".to_string()),
+                ("probe:count".to_string(), "n/a: nothing to count".to_string()),
+            ]),
+            failed_metrics: ["temporal_diff".to_string()].into(),
+            ..r.samples[0].clone()
+        };
+        let mut no_apply = unreadable.clone();
+        no_apply.case_id = "c3".into();
+        no_apply.failed_metrics.clear();
+        r.samples.extend([unreadable, no_apply]);
+        let html = render_run(&r, &Provenance::default(), &MediaMap::new()).unwrap();
+        assert!(html.contains(r#"<td class="num err" title="v&#x2f;c2.mp4: file is truncated">error</td>"#), "{html}");
+        assert!(html.contains(r#"<td class="num" title="v&#x2f;c2.mp4: file is truncated">n&#x2f;a</td>"#), "{html}");
+        assert_eq!(html.matches("temporal_diff: v&#x2f;c2.mp4: file is truncated").count(), 1, "listed for c2 only");
     }
 
     #[test]

@@ -166,6 +166,7 @@ mod tests {
             error: None,
             metrics: Default::default(),
             metric_errors: Default::default(),
+            failed_metrics: Default::default(),
             details: [("probe:motion".to_string(), detail.to_string())].into(),
         };
         let results = Results {

@@ -177,6 +177,10 @@ pub struct Sample {
     /// Metrics that failed or did not apply, with the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metric_errors: BTreeMap<String, String>,
+    /// Which of `metric_errors` are errors (an unreadable video, a failed computation) rather than
+    /// measures that do not apply to this sample.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub failed_metrics: std::collections::BTreeSet<String>,
     /// For probe pass rates: each expectation's verdict and reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
