@@ -123,6 +123,23 @@ pub struct Row {
     pub verdict: Verdict,
 }
 
+/// Baseline measurements of one metric the candidate failed to make.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lost {
+    pub suite: String,
+    pub metric: String,
+    pub samples: usize,
+    /// The first candidate sample's error, as recorded.
+    pub example: String,
+}
+
+impl Lost {
+    /// `suite/metric: N sample(s) (first: reason)`.
+    pub fn describe(&self) -> String {
+        format!("{}/{}: {} sample(s) (first: {})", self.suite, self.metric, self.samples, self.example)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub schema: String,
@@ -134,6 +151,10 @@ pub struct Comparison {
     pub correction: String,
     pub mismatch: Vec<String>,
     pub unpaired: usize,
+    /// Gated measurements the baseline made and the candidate failed to (its generation or the
+    /// metric errored on that sample), per suite and metric: the gate fails on them, since a
+    /// candidate that errors is never a pass by having fewer samples compared.
+    pub lost: Vec<Lost>,
     pub rows: Vec<Row>,
     /// `pass`, `fail` or `inconclusive`.
     pub decision: String,
@@ -195,9 +216,36 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let cand_samples: BTreeMap<_, _> = cand.samples.iter().map(|s| (key(s), s)).collect();
     let mut rows = Vec::new();
     let mut gated = Vec::new();
+    let mut lost = Vec::new();
     for (suite, bs) in &base.suites {
         let Some(cs) = cand.suites.get(suite) else { continue };
         for (metric, bm) in &bs.metrics {
+            let selected = opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.contains(metric));
+            let neutral = bm.direction == "neutral" || !selected;
+            // Baseline values the candidate errored on: its generation failed, or the metric did.
+            let failed: Vec<String> = base
+                .samples
+                .iter()
+                .filter(|s| &s.suite == suite && s.metrics.contains_key(metric))
+                .filter_map(|s| cand_samples.get(&key(s)))
+                .filter_map(|c| {
+                    if c.status != "ok" {
+                        Some(c.error.clone().unwrap_or_else(|| "generation failed".into()))
+                    } else if c.failed_metrics.contains(metric) {
+                        Some(c.metric_errors.get(metric).cloned().unwrap_or_default())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            if !neutral && !failed.is_empty() {
+                lost.push(Lost {
+                    suite: suite.clone(),
+                    metric: metric.clone(),
+                    samples: failed.len(),
+                    example: failed[0].clone(),
+                });
+            }
             if !cs.metrics.contains_key(metric) {
                 continue;
             }
@@ -232,8 +280,6 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             let seed = seed_of(&["paired", suite, metric]);
             let flips = binary.then_some((only_base, only_cand));
             let stats = paired_statistics(&groups, flips, opts.alpha, N_BOOT, N_PERM, seed);
-            let selected = opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.contains(metric));
-            let neutral = bm.direction == "neutral" || !selected;
             if !neutral {
                 gated.push((rows.len(), stats.clone()));
             }
@@ -285,7 +331,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         };
     }
-    let tally = Tally::of(&rows);
+    let tally = Tally::of(&rows, &lost);
     let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
@@ -297,6 +343,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         correction: "holm".into(),
         mismatch,
         unpaired,
+        lost,
         gated_rows: tally.gated,
         underpowered_rows: tally.underpowered,
         cases_needed: tally.cases_needed,
@@ -329,17 +376,20 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
 struct Tally {
     gated: usize,
     regressed: usize,
+    /// Gated measurements the candidate errored on (all metrics together).
+    lost: usize,
     underpowered: usize,
     /// The most cases any underpowered row needs.
     cases_needed: Option<usize>,
 }
 
 impl Tally {
-    fn of(rows: &[Row]) -> Tally {
+    fn of(rows: &[Row], lost: &[Lost]) -> Tally {
         let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
         Tally {
             gated: rows.len() - count(Verdict::Reported),
             regressed: count(Verdict::Regressed),
+            lost: lost.iter().map(|l| l.samples).sum(),
             underpowered: count(Verdict::Underpowered),
             cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
         }
@@ -349,13 +399,18 @@ impl Tally {
     /// less than it seems: some gated rows could not have detected a regression of the margin,
     /// or nothing was gated at all.
     fn decide(&self, fail_on_inconclusive: bool) -> (&'static str, ExitCode, String) {
-        let Tally { gated, regressed, underpowered, cases_needed } = *self;
+        let Tally { gated, regressed, lost, underpowered, cases_needed } = *self;
         let weak = format!(
             "{underpowered} of {gated} gated rows cannot detect a regression of the margin{}",
             cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"))
         );
-        if regressed > 0 {
+        let errored = format!("the candidate errored on {lost} gated measurement(s) the baseline made");
+        if regressed > 0 && lost > 0 {
+            ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed; {errored}"))
+        } else if regressed > 0 {
             ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed"))
+        } else if lost > 0 {
+            ("fail", ExitCode::GateFailed, format!("FAIL — {errored}"))
         } else if underpowered > 0 && fail_on_inconclusive {
             ("inconclusive", ExitCode::Inconclusive, format!("INCONCLUSIVE — {weak}"))
         } else if underpowered > 0 {
@@ -462,6 +517,7 @@ fn view(
         margin: c.margin,
         mismatch: c.mismatch.clone(),
         unpaired: c.unpaired,
+        lost: c.lost.iter().map(Lost::describe).collect(),
         rows: c
             .rows
             .iter()
@@ -524,6 +580,10 @@ pub fn markdown(c: &Comparison) -> String {
     if !c.mismatch.is_empty() {
         s.push_str(&format!("**Compared despite mismatches:** {}\n\n", c.mismatch.join("; ")));
     }
+    if !c.lost.is_empty() {
+        let lost: Vec<String> = c.lost.iter().map(Lost::describe).collect();
+        s.push_str(&format!("**Candidate errors where the baseline measured:** {}\n\n", lost.join("; ")));
+    }
     s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for r in &c.rows {
         s.push_str(&format!(
@@ -554,11 +614,11 @@ fn xml_escape(s: &str) -> String {
 /// One JUnit test case per gated metric; regressions are failures.
 pub fn junit(c: &Comparison) -> String {
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
-    let failures = gated.iter().filter(|r| r.verdict == Verdict::Regressed).count();
+    let failures = gated.iter().filter(|r| r.verdict == Verdict::Regressed).count() + c.lost.len();
     let skipped = gated.iter().filter(|r| r.verdict == Verdict::Underpowered).count();
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <properties><property name=\"decision\" value=\"{}\"/></properties>\n",
-        gated.len(),
+        gated.len() + c.lost.len(),
         xml_escape(&c.headline)
     );
     for r in gated {
@@ -572,6 +632,14 @@ pub fn junit(c: &Comparison) -> String {
             s.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(&underpowered_why(r))));
         }
         s.push_str("</testcase>\n");
+    }
+    for l in &c.lost {
+        s.push_str(&format!(
+            "  <testcase classname=\"{}\" name=\"{} (candidate errors)\"><failure message=\"{}\"/></testcase>\n",
+            xml_escape(&l.suite),
+            xml_escape(&l.metric),
+            xml_escape(&l.describe())
+        ));
     }
     s.push_str("</testsuite>\n");
     s

@@ -55,6 +55,8 @@ pub struct CompareView {
     pub margin: f64,
     pub mismatch: Vec<String>,
     pub unpaired: usize,
+    /// Gated measurements the candidate errored on, each `suite/metric: N sample(s) (first: …)`.
+    pub lost: Vec<String>,
     pub rows: Vec<GateRow>,
     pub scatters: Vec<Scatter>,
     pub gallery: Vec<GalleryItem>,
@@ -116,6 +118,7 @@ struct Ctx<'a> {
     mismatch: &'a [String],
     unpaired: usize,
     unpaired_text: String,
+    lost: &'a [String],
     rows: Vec<RowOut<'a>>,
     scatters: Vec<String>,
     gallery: Vec<ItemOut>,
@@ -136,6 +139,7 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         mismatch: &v.mismatch,
         unpaired: v.unpaired,
         unpaired_text: format::count(v.unpaired as u64),
+        lost: &v.lost,
         rows: v
             .rows
             .iter()
@@ -188,6 +192,7 @@ mod tests {
             margin: 0.0,
             mismatch: vec![],
             unpaired: 0,
+            lost: vec![],
             rows: vec![GateRow {
                 suite: "s".into(),
                 metric: "probe:position".into(),

@@ -199,3 +199,68 @@ fn a_weaker_bundled_checkpoint_fails_the_temporal_quality_gate() {
     let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/base", "--gate", policy]);
     assert_eq!(rc, 0, "{v}");
 }
+
+/// A candidate that errors where the baseline measured (an unreadable video, a failed
+/// generation) fails the gate, naming what was lost: fewer samples compared is never a pass.
+#[test]
+fn candidate_errors_where_the_baseline_measured_fail_the_gate() {
+    let sb = Sandbox::new();
+    let (_, plan) = sb.run_json(&["plan", "--suite", "smoke", "--cases", "physics-drop,cause-collision"]);
+    let units = plan["plan"]["units"].as_array().unwrap().clone();
+    std::fs::create_dir_all(sb.join("base")).unwrap();
+    for u in &units {
+        let prompt = u["prompt"].as_str().unwrap();
+        let name = format!("base/{prompt}-{}.mp4", u["seed_idx"]);
+        let o = sb.run(&[
+            "synth", "--prompt", prompt, "--seed", "1", "--frames", "6", "--width", "32", "--height", "32", "--out",
+            &name,
+        ]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let first = format!("{}-{}.mp4", units[0]["prompt"].as_str().unwrap(), units[0]["seed_idx"]);
+    let copy = |to: &str| {
+        std::fs::create_dir_all(sb.join(to)).unwrap();
+        for e in std::fs::read_dir(sb.join("base")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), sb.join(to).join(e.file_name())).unwrap();
+        }
+    };
+    // One video unreadable; in another folder, one missing (its generation fails).
+    copy("broken");
+    std::fs::write(sb.join("broken").join(&first), b"not a video").unwrap();
+    copy("missing");
+    std::fs::remove_file(sb.join("missing").join(&first)).unwrap();
+    let cases = "physics-drop,cause-collision";
+    for (dir, expect) in [("base", 0), ("broken", 0), ("missing", 4)] {
+        let o = sb.run(&[
+            "run",
+            "--suite",
+            "smoke",
+            "--cases",
+            cases,
+            "--model",
+            &format!("dir:{dir}"),
+            "--out",
+            &format!("runs/{dir}"),
+        ]);
+        assert_eq!(code(&o), expect, "{dir}: {}", text(&o));
+    }
+    let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/missing"]);
+    assert_eq!(rc, 1, "{v}");
+    assert!(v["lost"][0]["example"].as_str().unwrap().contains("no video for case"), "{v}");
+    let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/broken"]);
+    assert_eq!(rc, 1, "{v}");
+    assert!(v["headline"].as_str().unwrap().contains("the candidate errored on"), "{v}");
+    let lost = v["lost"].as_array().unwrap();
+    assert!(!lost.is_empty() && lost.iter().all(|l| l["samples"] == 1), "{v}");
+    assert!(lost[0]["example"].as_str().unwrap().contains(&first), "{v}");
+    let junit = String::from_utf8(sb.read("runs/broken/compare/base.junit.xml")).unwrap();
+    assert!(junit.contains("(candidate errors)\"><failure"), "{junit}");
+    let html = String::from_utf8(sb.read("runs/broken/compare/base.html")).unwrap();
+    assert!(html.contains("The candidate errored where the baseline measured"), "html");
+    // The other way round nothing was lost, and a run against itself passes.
+    let (rc, v) = sb.run_json(&["compare", "runs/broken", "runs/base"]);
+    assert_eq!((rc, v["lost"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
+    let (rc, _) = sb.run_json(&["compare", "runs/base", "runs/base"]);
+    assert_eq!(rc, 0);
+}
