@@ -253,15 +253,13 @@ pub fn labels(frame: &[u8], width: usize, height: usize) -> Vec<Option<u8>> {
 const TABLE_PIXELS: usize = 1 << 20;
 
 /// [`classify`] of every 8-bit colour, indexed `r << 16 | g << 8 | b` (255: no colour), built once
-/// per process on first use (16 MiB).
+/// per process on first use (16 MiB). Built on the calling thread alone: a parallel build inside
+/// the lock could let this thread take another frame's job while it waits, and that job would
+/// ask for the table again (a re-entrant initialisation: a deadlock).
 fn colour_table() -> &'static [u8] {
     static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        use rayon::prelude::*;
-        (0..1usize << 24)
-            .into_par_iter()
-            .map(|i| classify(&[(i >> 16) as u8, (i >> 8) as u8, i as u8]).unwrap_or(u8::MAX))
-            .collect()
+        (0..1usize << 24).map(|i| classify(&[(i >> 16) as u8, (i >> 8) as u8, i as u8]).unwrap_or(u8::MAX)).collect()
     })
 }
 
@@ -756,7 +754,9 @@ mod tests {
     #[test]
     fn the_colour_table_labels_as_the_classifier_does() {
         // Every colour, through the table and through the classifier.
+        let start = std::time::Instant::now();
         let table = colour_table();
+        eprintln!("colour table: {:.3} s (or already built)", start.elapsed().as_secs_f64());
         for i in 0..1usize << 24 {
             let px = [(i >> 16) as u8, (i >> 8) as u8, i as u8];
             assert_eq!(classify_in(&px, Some(table)), classify(&px), "{px:?}");
