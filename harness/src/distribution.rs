@@ -267,8 +267,7 @@ pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
         let path = entry.map_err(Error::io(dir))?.path();
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if ext.is_some_and(|e| crate::generator::dir::VIDEO_EXTS.contains(&e.as_str())) {
+        if crate::generator::dir::is_video_file(&path) {
             files.push(path);
         }
     }
@@ -285,7 +284,7 @@ pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Each file's clip as `p` preprocesses it, streamed from the file (never the decoded clip),
 /// several files at once; in the files' order, and the first failing file's error.
-fn decode_preprocessed(files: &[PathBuf], p: &Preprocess) -> Result<Vec<Frames>> {
+fn preprocessed_clips(files: &[PathBuf], p: &Preprocess) -> Result<Vec<Frames>> {
     use rayon::prelude::*;
     let clips: Vec<_> = files.par_iter().map(|f| crate::video::decode_preprocessed(f, p)).collect();
     clips.into_iter().map(|c| c.map_err(Error::from)).collect()
@@ -365,7 +364,7 @@ impl VideoNet {
         };
         let mut rows = Vec::with_capacity(files.len());
         for chunk in files.chunks(WorldEncoder::EMBED_BATCH) {
-            let clips = decode_preprocessed(chunk, &p)?;
+            let clips = preprocessed_clips(chunk, &p)?;
             match self {
                 VideoNet::World(enc, _) => {
                     let refs: Vec<&Frames> = clips.iter().collect();

@@ -80,10 +80,15 @@ pub struct VideoInfo {
 }
 
 impl VideoInfo {
+    /// Width and height of a decoded frame: the coded size turned by the rotation.
+    pub fn display_size(&self) -> (u32, u32) {
+        if self.rotation % 180 == 90 { (self.height, self.width) } else { (self.width, self.height) }
+    }
+
     /// How wide a pixel is shown relative to its height, after rotation (1 for square pixels, or
     /// when the container says nothing usable).
     pub fn pixel_aspect(&self) -> f64 {
-        let (w, h) = if self.rotation % 180 == 90 { (self.height, self.width) } else { (self.width, self.height) };
+        let (w, h) = self.display_size();
         let pa = self.dar * f64::from(h) / f64::from(w);
         if pa.is_finite() && pa > 0.0 { pa } else { 1.0 }
     }

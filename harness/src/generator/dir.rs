@@ -28,6 +28,11 @@ pub const INFO: AdapterInfo = AdapterInfo {
 pub const VIDEO_EXTS: &[&str] =
     &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v", "ts", "m2ts", "mts", "mpg", "mpeg", "flv", "wmv", "ogv", "3gp"];
 
+/// Whether `path` is named as a video (one of [`VIDEO_EXTS`], any case).
+pub fn is_video_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| VIDEO_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Row {
@@ -69,8 +74,7 @@ fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
                 }
                 continue;
             }
-            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-            if ext.is_some_and(|e| VIDEO_EXTS.contains(&e.as_str())) {
+            if is_video_file(&path) {
                 let size = path.metadata().map(|m| m.len()).unwrap_or(0);
                 out.push((format!("{prefix}{name}"), path, size));
             }

@@ -149,13 +149,8 @@ impl Clip {
         Ok(div_l2_norm(&self.text_features_ids(&ids)?)?.squeeze(0)?.to_vec1()?)
     }
 
-    /// Unit embeddings of a video's frames under [`PREPROCESS`] (8 uniform frames, bicubic
-    /// short side 224 + centre crop, CLIP mean/std).
-    pub fn embed_video(&self, video: &videval_metrics::Video) -> Result<Vec<Vec<f32>>, ClipError> {
-        self.embed_preprocessed(&videval_metrics::preprocess::apply(video, &self.video_preprocess()))
-    }
-
-    /// [`PREPROCESS`] at this checkpoint's image size: what [`Clip::embed_video`] does to a video.
+    /// [`PREPROCESS`] at this checkpoint's image size (8 uniform frames, bicubic short side + centre
+    /// crop, CLIP mean/std): what a video is decoded to for [`Clip::embed_preprocessed`].
     pub fn video_preprocess(&self) -> videval_metrics::preprocess::Preprocess {
         let s = self.image_size as u32;
         videval_metrics::preprocess::Preprocess {
@@ -164,8 +159,8 @@ impl Clip {
         }
     }
 
-    /// [`Clip::embed_video`] of frames already preprocessed per [`Clip::video_preprocess`]
-    /// (streamed from their file, say).
+    /// Unit embeddings of a video's frames, preprocessed per [`Clip::video_preprocess`] (streamed
+    /// from their file, say).
     pub fn embed_preprocessed(&self, f: &videval_metrics::preprocess::Frames) -> Result<Vec<Vec<f32>>, ClipError> {
         let s = self.image_size;
         if (f.width as usize, f.height as usize) != (s, s) {

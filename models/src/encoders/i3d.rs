@@ -259,17 +259,8 @@ impl I3d {
 pub const PREPROCESS: videval_metrics::preprocess::Preprocess = videval_metrics::preprocess::Preprocess::FVD;
 
 impl I3d {
-    /// The 400 logits of each video under [`PREPROCESS`] (the first 16 frames, stretched to 224²
-    /// bilinearly, [-1, 1]), one video at a time. Videos need at least 9 frames.
-    pub fn embed_videos(&self, videos: &[&videval_metrics::Video], device: &Device) -> Result<Vec<Vec<f64>>> {
-        videos
-            .iter()
-            .map(|v| self.embed_preprocessed(&videval_metrics::preprocess::apply(v, &PREPROCESS), device))
-            .collect()
-    }
-
-    /// The 400 logits of one clip already preprocessed per [`PREPROCESS`] (streamed from its
-    /// file, say).
+    /// The 400 logits of one clip preprocessed per [`PREPROCESS`] (the first 16 frames, stretched
+    /// to 224² bilinearly, [-1, 1]; streamed from its file, say). Clips need at least 9 frames.
     pub fn embed_preprocessed(&self, f: &videval_metrics::preprocess::Frames, device: &Device) -> Result<Vec<f64>> {
         if (f.width as usize, f.height as usize) != (SIZE, SIZE) {
             candle_core::bail!("i3d: expected frames of {SIZE}x{SIZE}, got {}x{}", f.width, f.height);

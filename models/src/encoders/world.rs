@@ -322,12 +322,8 @@ impl WorldEncoder {
         l2_normalise(&self.text_proj.forward(&pooled)?)
     }
 
-    /// CLIP-W of one video: cosine between its unit video embedding and the prompt's.
-    pub fn text_video_cosine(&self, video: &videval_metrics::Video, prompt: &str) -> Result<f64> {
-        self.text_clip_cosine(&videval_metrics::preprocess::apply(video, &PREPROCESS), prompt)
-    }
-
-    /// [`WorldEncoder::text_video_cosine`] of a clip already preprocessed per [`PREPROCESS`].
+    /// CLIP-W of one clip preprocessed per [`PREPROCESS`]: cosine between its unit video embedding
+    /// and the prompt's.
     pub fn text_clip_cosine(&self, clip: &Frames, prompt: &str) -> Result<f64> {
         let (_, v) = self.encode_video(&self.batch_preprocessed(&[clip])?)?;
         let t = self.encode_text(&[prompt])?;
