@@ -559,18 +559,10 @@ fn converted(
             limit as f64 / 1e9
         ))
     };
-    if let Ok(info) = video::probe(input)
-        && let Some(total) = info.frames
+    if let Some((kept, size)) = video::probe(input).ok().and_then(|info| declared_kept(&info, sampling, spatial))
+        && (kept as u64).saturating_mul(u64::from(size.0) * u64::from(size.1) * 3) > limit
     {
-        let (w, h) = if info.rotation % 180 == 90 { (info.height, info.width) } else { (info.width, info.height) };
-        let size = videval_metrics::preprocess::geometry(spatial, w, h).0;
-        let kept = match sampling {
-            FrameSampling::Fps(f) => (info.duration_s.unwrap_or(total as f64 / info.fps) * f).ceil() as usize,
-            other => other.indices(total.min(video::MAX_FRAMES as u64) as usize, info.fps).len(),
-        };
-        if (kept as u64).saturating_mul(u64::from(size.0) * u64::from(size.1) * 3) > limit {
-            return Err(too_large(kept, size));
-        }
+        return Err(too_large(kept, size));
     }
     // Each kept frame is resized as it is decoded: no full-size frame is held.
     let mut size = (0, 0);
@@ -591,6 +583,18 @@ fn converted(
     }
     videval_metrics::Video::new(size.0, size.1, end.head.fps, data)
         .map_err(|e| Error::Config(format!("{}: {e}", input.display())))
+}
+
+/// How many frames of what size a conversion keeps, from what the container declares (`None`
+/// when it does not say how many frames it has).
+fn declared_kept(info: &video::VideoInfo, sampling: FrameSampling, spatial: Spatial) -> Option<(usize, (u32, u32))> {
+    let total = info.frames?;
+    let (w, h) = info.display_size();
+    let kept = match sampling {
+        FrameSampling::Fps(f) => (info.duration_s.unwrap_or(total as f64 / info.fps) * f).ceil() as usize,
+        other => other.indices(total.min(video::MAX_FRAMES as u64) as usize, info.fps).len(),
+    };
+    Some((kept, videval_metrics::preprocess::geometry(spatial, w, h).0))
 }
 
 /// Parses `--frames` (all | first:N | uniform:N | middle:N | fps:F).
@@ -770,6 +774,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let sampling = parse_frames(frames)?;
             let spatial = parse_size(size)?;
             let filter = parse_filter(filter)?;
+            let png = output.extension().is_some_and(|e| e == "png");
             let v = if input.is_dir() {
                 let d = video::decode_frames_dir(input, *fps).map_err(vio)?;
                 let idx = sampling.indices(d.video.len(), d.video.fps());
@@ -783,7 +788,6 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 videval_metrics::preprocess::transform_video(&v, spatial, filter, true)
             } else {
                 // A filmstrip of the whole clip shows `--strip` uniform frames: only those are kept.
-                let png = output.extension().is_some_and(|e| e == "png");
                 let sampling = if png && sampling == FrameSampling::All {
                     FrameSampling::Uniform((*strip).max(1))
                 } else {
@@ -791,7 +795,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 };
                 converted(input, sampling, spatial, filter, crate::scoring::memory_limit())?
             };
-            if output.extension().is_some_and(|e| e == "png") {
+            if png {
                 video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
             } else {
                 write_clip(&v, output, Some(input))?;
@@ -1284,8 +1288,12 @@ mod tests {
         {
             let path = dir.path().join(name);
             video::encode(&clip, &path, &params).unwrap();
-            let declared = video::probe(&path).unwrap().frames;
-            assert_eq!(declared.is_some(), name.ends_with(".mp4"), "{name}: {declared:?}");
+            // What the refusal before decoding reads: the MP4's count, nothing from the MKV.
+            let info = video::probe(&path).unwrap();
+            let declared = declared_kept(&info, FrameSampling::All, Spatial::Native);
+            assert_eq!(declared, name.ends_with(".mp4").then_some((12, (16, 8))), "{name}");
+            let shrunk = declared_kept(&info, FrameSampling::Uniform(4), Spatial::Stretch { width: 8, height: 4 });
+            assert_eq!(shrunk, name.ends_with(".mp4").then_some((4, (8, 4))), "{name}");
             let frame = 16 * 8 * 3;
             let whole = converted(&path, FrameSampling::All, Spatial::Native, Filter::Area, 12 * frame).unwrap();
             assert_eq!(whole.len(), 12, "{name}");

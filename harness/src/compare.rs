@@ -218,37 +218,12 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let mut gated = Vec::new();
     let mut lost = Vec::new();
     for (suite, bs) in &base.suites {
-        let Some(cs) = cand.suites.get(suite) else { continue };
+        if !cand.suites.contains_key(suite) {
+            continue;
+        }
         for (metric, bm) in &bs.metrics {
             let selected = opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.contains(metric));
             let neutral = bm.direction == "neutral" || !selected;
-            // Baseline values the candidate errored on: its generation failed, or the metric did.
-            let failed: Vec<String> = base
-                .samples
-                .iter()
-                .filter(|s| &s.suite == suite && s.metrics.contains_key(metric))
-                .filter_map(|s| cand_samples.get(&key(s)))
-                .filter_map(|c| {
-                    if c.status != "ok" {
-                        Some(c.error.clone().unwrap_or_else(|| "generation failed".into()))
-                    } else if c.failed_metrics.contains(metric) {
-                        Some(c.metric_errors.get(metric).cloned().unwrap_or_default())
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            if !neutral && !failed.is_empty() {
-                lost.push(Lost {
-                    suite: suite.clone(),
-                    metric: metric.clone(),
-                    samples: failed.len(),
-                    example: failed[0].clone(),
-                });
-            }
-            if !cs.metrics.contains_key(metric) {
-                continue;
-            }
             let sign = match bm.direction.as_str() {
                 "lower_is_better" => -1.0,
                 _ => 1.0,
@@ -256,10 +231,16 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
             let (mut b_sum, mut c_sum, mut pairs) = (0.0, 0.0, 0usize);
             let (mut only_base, mut only_cand, mut binary) = (0u64, 0u64, true);
+            // Baseline values the candidate errored on: its generation failed, or the metric did.
+            let mut failed: Vec<String> = Vec::new();
             for s in base.samples.iter().filter(|s| &s.suite == suite) {
-                let (Some(&bv), Some(cv)) =
-                    (s.metrics.get(metric), cand_samples.get(&key(s)).and_then(|c| c.metrics.get(metric)))
-                else {
+                let (Some(&bv), Some(c)) = (s.metrics.get(metric), cand_samples.get(&key(s))) else { continue };
+                let Some(cv) = c.metrics.get(metric) else {
+                    if c.status != "ok" {
+                        failed.push(c.error.clone().unwrap_or_else(|| "generation failed".into()));
+                    } else if c.failed_metrics.contains(metric) {
+                        failed.push(c.metric_errors.get(metric).cloned().unwrap_or_default());
+                    }
                     continue;
                 };
                 pairs += 1;
@@ -272,6 +253,14 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 } else if bv < *cv {
                     only_cand += 1;
                 }
+            }
+            if !neutral && !failed.is_empty() {
+                lost.push(Lost {
+                    suite: suite.clone(),
+                    metric: metric.clone(),
+                    samples: failed.len(),
+                    example: failed[0].clone(),
+                });
             }
             if pairs == 0 {
                 continue;

@@ -598,7 +598,7 @@ pub fn shown_bytes(needs: &[Need<'_>], info: &crate::video::VideoInfo) -> u64 {
     if (pa - 1.0).abs() < SQUARE || !needs.iter().any(|n| matches!(n, Need::Probes(..))) {
         return 0;
     }
-    let (w, h) = if info.rotation % 180 == 90 { (info.height, info.width) } else { (info.width, info.height) };
+    let (w, h) = info.display_size();
     (f64::from(w) * pa).round() as u64 * u64::from(h) * 3 * info.frames.unwrap_or(10_000)
 }
 
@@ -706,21 +706,24 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
 
     let mut window: Option<Window> = None;
     let mut clip: Vec<u8> = Vec::new();
-    // Frames (with the probes' square-pixel copy of each) that did not fit under `limit`.
-    let mut too_large: Option<(usize, u64)> = None;
+    // Frames seen, and whether they (with the probes' square-pixel copy of each) passed `limit`:
+    // then the clip is let go and only counted.
+    let (mut frames, mut too_large) = (0u64, false);
     let probed = needs.iter().any(|n| matches!(n, Need::Probes(..)));
+    // Bytes a held frame takes: the RGB frame, and the probes' square-pixel copy of it.
+    let per_frame = |head: &crate::video::StreamHead| {
+        let copy = if probed && (head.pixel_aspect - 1.0).abs() >= SQUARE { head.pixel_aspect } else { 0.0 };
+        (f64::from(head.width) * f64::from(head.height) * 3.0 * (1.0 + copy)) as u64
+    };
     let mut bad_window: Option<String> = None;
     let end = decode_stream(path, FrameSampling::All, |head, frame| {
         if whole_clip {
-            let copy = if probed && (head.pixel_aspect - 1.0).abs() >= SQUARE { head.pixel_aspect } else { 0.0 };
-            let per_frame = (frame.len() as f64 * (1.0 + copy)) as u64;
-            match &mut too_large {
-                Some((n, _)) => *n += 1,
-                None if (clip.len() / frame.len().max(1) + 1) as u64 * per_frame > limit => {
-                    too_large = Some((clip.len() / frame.len().max(1) + 1, per_frame));
-                    clip = Vec::new();
-                }
-                None => clip.extend_from_slice(frame),
+            frames += 1;
+            too_large |= frames.saturating_mul(per_frame(head)) > limit;
+            if too_large {
+                clip = Vec::new();
+            } else {
+                clip.extend_from_slice(frame);
             }
         }
         // The feature collectors and the window's metrics are independent: they run side by side
@@ -766,7 +769,7 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
         return Err(format!("{}: {e}", path.display()));
     }
     let Some(window) = window else { return Err(format!("{}: no frames", path.display())) };
-    let video = if whole_clip && too_large.is_none() {
+    let video = if whole_clip && !too_large {
         Some(
             Video::new(end.head.width, end.head.height, end.head.fps, clip)
                 .map_err(|e| format!("{}: {e}", path.display()))?,
@@ -775,18 +778,19 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
         None
     };
     // Why the whole clip is missing when it is: a reason that depends on this machine.
-    let unheld = too_large.map(|(frames, per_frame)| {
+    let unheld = too_large.then(|| {
+        let bytes = frames.saturating_mul(per_frame(&end.head));
         format!(
             "{TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {}×{} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
             end.head.width,
             end.head.height,
-            (frames as u64 * per_frame) as f64 / 1e9,
+            bytes as f64 / 1e9,
             limit as f64 / 1e9
         )
     });
     // The probes judge the clip as shown (made once, for every probe of the video).
     let shown_video = match &video {
-        Some(v) if needs.iter().any(|n| matches!(n, Need::Probes(..))) => Some(shown(v, end.head.pixel_aspect)),
+        Some(v) if probed => Some(shown(v, end.head.pixel_aspect)),
         _ => None,
     };
 
@@ -891,11 +895,12 @@ fn check_probes(ctx: &probes::Context<'_>, expectations: &[Expectation]) -> Outc
 mod tests {
     use super::*;
 
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     /// [`check_probes`] on a context of its own.
     fn judge(video: &Video, expectations: &[Expectation], held: Option<&Held>) -> Outcome {
         check_probes(&probes::Context::with_held(video, held), expectations)
     }
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
     fn probes_see_an_anamorphic_clip_as_a_player_shows_it() {
