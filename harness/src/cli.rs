@@ -489,7 +489,7 @@ pub enum VideoCommand {
         )]
         metrics: Vec<String>,
         /// Public networks you provide (DIR/clip, DIR/dino-vitb16, …) for the metrics that need
-        /// them (`videval weights list`).
+        /// them (`videval weights list`); else `VIDEVAL_WEIGHTS`.
         #[arg(long, env = "VIDEVAL_NETWORKS")]
         weights: Option<PathBuf>,
         #[arg(long)]
@@ -886,7 +886,8 @@ pub enum SuitesCommand {
 pub enum WeightsCommand {
     /// Every network, whether its files are present (checked against their manifests).
     List {
-        /// A folder with one subfolder per network id (`DIR/i3d-400`, `DIR/clip`, …).
+        /// A folder with one subfolder per network id (`DIR/i3d-400`, `DIR/clip`, …); else
+        /// `VIDEVAL_NETWORKS`, else `VIDEVAL_WEIGHTS`.
         #[arg(long)]
         weights: Option<PathBuf>,
         #[arg(long)]

@@ -70,20 +70,31 @@ pub fn world_encoder() -> std::result::Result<&'static (WorldEncoder, String), S
     WORLD.get_or_init(|| load_world_encoder(None).map_err(|e| e.to_string())).as_ref().map_err(Clone::clone)
 }
 
-/// The folder of public networks the user gives (`--weights DIR` on run/score, or
-/// `VIDEVAL_NETWORKS`): one subfolder per network id (`DIR/clip`, …), each with its manifest.
+/// The folder of public networks the user gives (`--weights DIR` on run/score, else
+/// `VIDEVAL_NETWORKS`, else `VIDEVAL_WEIGHTS`): one subfolder per network id (`DIR/clip`, …),
+/// each with its manifest. `VIDEVAL_WEIGHTS` may hold the project's own weights beside them
+/// (`manifest.json`, `encoder/`, `generator/`); the names never collide.
 static NETWORKS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
 
+/// The networks folder the environment names, if any.
+pub fn networks_from_env() -> Option<PathBuf> {
+    ["VIDEVAL_NETWORKS", "VIDEVAL_WEIGHTS"]
+        .iter()
+        .find_map(|v| std::env::var_os(v).filter(|d| !d.is_empty()))
+        .map(PathBuf::from)
+}
+
 /// Sets the networks folder for this process (before any network is loaded); the environment
-/// variable `VIDEVAL_NETWORKS` is the default. Returns false when it was already set otherwise.
+/// (`VIDEVAL_NETWORKS`, then `VIDEVAL_WEIGHTS`) is the default. Returns false when it was
+/// already set otherwise.
 pub fn set_networks_dir(dir: Option<PathBuf>) -> bool {
-    let dir = dir.or_else(|| std::env::var_os("VIDEVAL_NETWORKS").map(PathBuf::from));
+    let dir = dir.or_else(networks_from_env);
     let wanted = dir.clone();
     NETWORKS.get_or_init(|| dir) == &wanted
 }
 
 fn networks_dir() -> Option<&'static Path> {
-    NETWORKS.get_or_init(|| std::env::var_os("VIDEVAL_NETWORKS").map(PathBuf::from)).as_deref()
+    NETWORKS.get_or_init(networks_from_env).as_deref()
 }
 
 /// `DIR/<id>` of the networks folder, checked against its manifest, with the sha256 of its
@@ -91,7 +102,7 @@ fn networks_dir() -> Option<&'static Path> {
 fn network_folder(id: &str, what: &str, how: &str) -> std::result::Result<(PathBuf, String), String> {
     let Some(root) = networks_dir() else {
         return Err(format!(
-            "needs {what} weights: give --weights DIR (or VIDEVAL_NETWORKS) with DIR/{id}; {how} (see `videval weights list`)"
+            "needs {what} weights: give --weights DIR (or VIDEVAL_NETWORKS / VIDEVAL_WEIGHTS) with DIR/{id}; {how} (see `videval weights list`)"
         ));
     };
     let dir = root.join(id);

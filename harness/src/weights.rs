@@ -132,7 +132,7 @@ pub fn list(weights: Option<&Path>) -> Vec<Presence> {
                     network: *n,
                     folder: None,
                     status: "absent".into(),
-                    problem: Some("no --weights folder given".into()),
+                    problem: Some("no --weights folder given (nor VIDEVAL_NETWORKS or VIDEVAL_WEIGHTS)".into()),
                 };
             };
             if !dir.is_dir() {
@@ -156,7 +156,8 @@ pub fn list_command(weights: Option<&Path>, json: bool) -> Result<ExitCode> {
     {
         return Err(Error::Config(format!("--weights {}: not a folder", w.display())));
     }
-    let rows = list(weights);
+    let from_env = crate::distribution::networks_from_env();
+    let rows = list(weights.or(from_env.as_deref()));
     if json {
         println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| Error::Internal(e.to_string()))?);
         return Ok(ExitCode::Ok);

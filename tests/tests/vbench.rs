@@ -231,7 +231,23 @@ fn videval_matches_vbenchs_own_scoring_code() {
     assert_eq!(c, 0, "{listed}");
     let row = listed.as_array().unwrap().iter().find(|r| r["id"] == "clip-vit-l-14-laion").unwrap().clone();
     assert_eq!((row["status"].as_str(), row["implemented"].as_bool()), (Some("present"), Some(true)), "{row}");
+    // `VIDEVAL_WEIGHTS` naming the networks folder does as `--weights` does, and does not hide
+    // the project's own weights: FVD-W still loads the world encoder.
     let file = fixtures.join("videos/waves on a beach-0.mp4").display().to_string();
+    let with_env = |args: &[&str]| {
+        let o = sb.command(args).env_remove("VIDEVAL_NETWORKS").env("VIDEVAL_WEIGHTS", &nets).output().unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        (code(&o), v)
+    };
+    let (c, listed) = with_env(&["weights", "list", "--json"]);
+    let row = listed.as_array().unwrap().iter().find(|r| r["id"] == "clip-vit-l-14-laion").unwrap().clone();
+    assert_eq!((c, row["status"].as_str()), (0, Some("present")), "{row}");
+    let (c, scored) = with_env(&["video", "score", &file, "--metrics", "vbench_aesthetic_quality", "--json"]);
+    assert!(c == 0 && scored["metrics"][0]["value"].is_number(), "{scored}");
+    let videos_dir = fixtures.join("videos").display().to_string();
+    let (c, fvd) = with_env(&["fvd", &videos_dir, &videos_dir, "--jackknife-groups", "0", "--json"]);
+    assert_eq!(c, 0, "{fvd}");
+    assert!(fvd["value"].as_f64().is_some_and(|f| f.abs() < 1e-3), "{fvd}");
     let (c, none) = sb.run_json(&["video", "score", &file, "--metrics", "vbench_aesthetic_quality"]);
     assert_eq!(c, 0, "not measurable is not an error: {none}");
     let why = none["metrics"][0]["not_applicable"].as_str().unwrap_or_default();

@@ -142,15 +142,18 @@ pub static EMBEDDED: &[(&str, &[u8])] = &[
 ];
 
 /// The weights folder (`manifest.json`, `encoder/`, `generator/`), first found of:
-/// `$VIDEVAL_WEIGHTS`; `$VIDEVAL_HOME/weights`; `weights/` or `../share/videval/weights/` beside
+/// `$VIDEVAL_WEIGHTS` (unless it holds only public networks' folders, `DIR/<id>/manifest.json`
+/// with no `manifest.json` of its own: then it is the networks folder alone); `$VIDEVAL_HOME/weights`; `weights/` or `../share/videval/weights/` beside
 /// the binary; the source checkout the binary was built from, if it is still there; else the
 /// embedded files, written once to `$XDG_CACHE_HOME/videval` (or `~/.cache/videval`, or the
 /// temporary folder). Every file is checked against the manifest before it is loaded, wherever
 /// it came from.
 pub fn weights_root() -> PathBuf {
     let has = |d: &Path| d.join("manifest.json").is_file();
-    if let Some(d) = std::env::var_os("VIDEVAL_WEIGHTS") {
-        return PathBuf::from(d);
+    if let Some(d) = std::env::var_os("VIDEVAL_WEIGHTS").filter(|d| !d.is_empty()).map(PathBuf::from) {
+        if !holds_only_networks(&d) {
+            return d;
+        }
     }
     if let Some(home) = std::env::var_os("VIDEVAL_HOME") {
         let d = PathBuf::from(home).join("weights");
@@ -170,6 +173,12 @@ pub fn weights_root() -> PathBuf {
         return source;
     }
     embedded_root()
+}
+
+/// A folder of public networks only: no `manifest.json` of its own, and a subfolder that has one.
+fn holds_only_networks(d: &Path) -> bool {
+    !d.join("manifest.json").exists()
+        && std::fs::read_dir(d).is_ok_and(|entries| entries.flatten().any(|e| e.path().join("manifest.json").is_file()))
 }
 
 /// The embedded files on disk (written once per process, atomically, to a folder named by
