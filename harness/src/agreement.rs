@@ -101,7 +101,7 @@ impl Judgment {
 }
 
 /// Splits one CSV line (RFC 4180 quoting; no line breaks inside fields).
-fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
+pub fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
@@ -366,34 +366,58 @@ fn strengths(runs: &[String], judgments: &[&Judgment]) -> Vec<RunStrength> {
 }
 
 /// Everything `videval agreement` reports.
-pub fn compute(runs: &[(String, Results)], judgments: &[Judgment]) -> Result<Agreement> {
-    let names: BTreeSet<&str> = runs.iter().map(|(n, _)| n.as_str()).collect();
-    for j in judgments.iter().filter(|j| !j.is_gold()) {
-        for side in [&j.left, &j.right] {
-            if !names.contains(side.as_str()) {
-                return Err(Error::Config(format!(
-                    "a judgment by {} on {}/{}#{} names the run {side:?}, which --runs does not give (runs: {})",
-                    j.rater,
-                    j.suite,
-                    j.case_id,
-                    j.seed_idx,
-                    names.iter().copied().collect::<Vec<_>>().join(", ")
-                )));
-            }
-        }
-    }
-    let rated: Vec<&Judgment> = judgments.iter().filter(|j| !j.is_gold()).collect();
-    let mut pairs: BTreeMap<PairKey, Vec<&Judgment>> = BTreeMap::new();
-    for j in &rated {
-        pairs.entry(pair_key(j)).or_default().push(j);
-    }
-    let result = |name: &str| runs.iter().find(|(n, _)| n == name).map(|(_, r)| r);
+pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement> {
     let sample_index: BTreeMap<&str, BTreeMap<(&str, &str, u32), &videval_reports::results::Sample>> = runs
         .iter()
         .map(|(n, r)| {
             (n.as_str(), r.samples.iter().map(|s| ((s.suite.as_str(), s.case_id.as_str(), s.seed_idx), s)).collect())
         })
         .collect();
+    let listed = || sample_index.keys().copied().collect::<Vec<_>>().join(", ");
+    for j in all {
+        let which = || format!("a judgment by {} on {}/{}#{}", j.rater, j.suite, j.case_id, j.seed_idx);
+        if j.is_gold() {
+            let sides: BTreeSet<&str> = [j.left.as_str(), j.right.as_str()].into();
+            if sides != [GOLD_ORACLE, GOLD_DEGRADED].into() {
+                return Err(Error::Config(format!(
+                    "{} pairs {:?} with {:?}; a gold pair is {GOLD_ORACLE:?} against {GOLD_DEGRADED:?}",
+                    which(),
+                    j.left,
+                    j.right
+                )));
+            }
+            continue;
+        }
+        for side in [&j.left, &j.right] {
+            let Some(samples) = sample_index.get(side.as_str()) else {
+                return Err(Error::Config(format!(
+                    "{} names the run {side:?}, which is not given (runs: {})",
+                    which(),
+                    listed()
+                )));
+            };
+            if !samples.contains_key(&(j.suite.as_str(), j.case_id.as_str(), j.seed_idx)) {
+                return Err(Error::Config(format!(
+                    "{}: the run {side:?} has no such sample (suite, case id and seed index must be the run's)",
+                    which()
+                )));
+            }
+        }
+    }
+    // A rater's last judgment of a pair counts (the rating app keeps one; a CSV may repeat).
+    let mut last: BTreeMap<(&str, PairKey), usize> = BTreeMap::new();
+    for (i, j) in all.iter().enumerate() {
+        last.insert((j.rater.as_str(), pair_key(j)), i);
+    }
+    let kept: BTreeSet<usize> = last.into_values().collect();
+    let judgments: Vec<&Judgment> = all.iter().enumerate().filter(|(i, _)| kept.contains(i)).map(|(_, j)| j).collect();
+    let repeated = all.len() - judgments.len();
+    let rated: Vec<&Judgment> = judgments.iter().filter(|j| !j.is_gold()).copied().collect();
+    let mut pairs: BTreeMap<PairKey, Vec<&Judgment>> = BTreeMap::new();
+    for j in &rated {
+        pairs.entry(pair_key(j)).or_default().push(j);
+    }
+    let result = |name: &str| runs.iter().find(|(n, _)| n == name).map(|(_, r)| r);
 
     // (suite, metric) → per pair: (case, human sign, metric sign).
     let mut rows: BTreeMap<(String, String), Vec<(String, i32, i32)>> = BTreeMap::new();
@@ -494,7 +518,7 @@ pub fn compute(runs: &[(String, Results)], judgments: &[Judgment]) -> Result<Agr
     };
     let mut per_rater = BTreeMap::new();
     for r in &raters {
-        let mine: Vec<&Judgment> = judgments.iter().filter(|j| &j.rater == r).collect();
+        let mine: Vec<&Judgment> = judgments.iter().filter(|j| &j.rater == r).copied().collect();
         let gold: Vec<&&Judgment> = mine.iter().filter(|j| j.is_gold()).collect();
         let right = gold.iter().filter(|j| j.preferred() == Some(GOLD_ORACLE)).count();
         per_rater.insert(
@@ -512,6 +536,11 @@ pub fn compute(runs: &[(String, Results)], judgments: &[Judgment]) -> Result<Agr
          Intervals resample cases (seeds and raters of a case together). Neutral metrics are left out."
             .to_string(),
     ];
+    if repeated > 0 {
+        notes.push(format!(
+            "{repeated} repeated judgment(s) (the same rater on the same pair): each rater's last one counts"
+        ));
+    }
     let scored: usize = metrics.iter().map(|m| m.pairs).max().unwrap_or(0);
     if scored < 384 {
         notes.push(format!(
@@ -568,6 +597,12 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
     let js = read_judgments(judgments)?;
     let a = compute(&loaded, &js)?;
     let html_path = out.map_or_else(|| judgments.with_extension("agreement.html"), Path::to_path_buf);
+    let same = |a: &Path, b: &Path| {
+        a == b || std::fs::canonicalize(a).ok().is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+    };
+    if same(&html_path, judgments) {
+        return Err(Error::Config(format!("--out {}: that is the judgments file; name another", html_path.display())));
+    }
     let html = videval_reports::agreement::render(&serde_json::to_value(&a).unwrap_or_default())
         .map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&html_path, html.as_bytes())?;
@@ -757,7 +792,33 @@ mod tests {
         assert_eq!(a.metrics[0].pairs, 10, "gold pairs are not metric pairs");
         js.push(Judgment { left: "c".into(), ..js[0].clone() });
         let e = compute(&runs, &js).unwrap_err().to_string();
-        assert!(e.contains("\"c\"") && e.contains("--runs"), "{e}");
+        assert!(e.contains("\"c\"") && e.contains("not given (runs: a, b)"), "{e}");
+    }
+
+    /// A CSV may repeat a rater's judgment of a pair: the last one counts, everywhere (metric
+    /// agreement, strengths, raters), as in the rating app's database. Judgments on samples the
+    /// runs do not have, or gold pairs with other names, are refused rather than dropped.
+    #[test]
+    fn repeated_judgments_count_once_the_last_and_unknown_samples_are_refused() {
+        let agree = |a_better: bool, _: &mut ChaCha8Rng| if a_better { Choice::Left } else { Choice::Right };
+        let (runs, js) = simulate(6, &["ann", "bob"], &agree);
+        let once = compute(&runs, &js).unwrap();
+        assert_eq!(once.metrics[0].agreement, Some(1.0));
+        let twice: Vec<Judgment> = js.iter().chain(&js).cloned().collect();
+        let a = compute(&runs, &twice).unwrap();
+        assert_eq!((&a.metrics, &a.runs, &a.raters, a.judgments), (&once.metrics, &once.runs, &once.raters, js.len()));
+        assert!(a.notes.iter().any(|n| n.starts_with(&format!("{} repeated judgment", js.len()))), "{:?}", a.notes);
+        let flip = |c: Choice| if c == Choice::Left { Choice::Right } else { Choice::Left };
+        let changed: Vec<Judgment> =
+            js.iter().cloned().chain(js.iter().map(|j| Judgment { choice: flip(j.choice), ..j.clone() })).collect();
+        assert_eq!(compute(&runs, &changed).unwrap().metrics[0].agreement, Some(0.0), "the last judgment counts");
+
+        let unknown = vec![Judgment { case_id: "no-such-case".into(), ..js[0].clone() }];
+        let e = compute(&runs, &unknown).unwrap_err().to_string();
+        assert!(e.contains("no-such-case") && e.contains("has no such sample"), "{e}");
+        let gold = vec![Judgment { left: "gold:oracl".into(), right: GOLD_DEGRADED.into(), ..js[0].clone() }];
+        let e = compute(&runs, &gold).unwrap_err().to_string();
+        assert!(e.contains("\"gold:oracl\"") && e.contains("a gold pair is"), "{e}");
     }
 
     #[test]

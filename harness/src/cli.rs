@@ -1188,8 +1188,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             judgments,
             json,
         } => {
-            if !(*alpha > 0.0 && *alpha < 1.0) || *margin < 0.0 {
-                return Err(Error::Config("--alpha must be in (0, 1) and --margin non-negative".into()));
+            if !(*alpha > 0.0 && *alpha < 1.0) || !(*margin >= 0.0 && margin.is_finite()) {
+                return Err(Error::Config("--alpha must be in (0, 1) and --margin finite and non-negative".into()));
             }
             let opts = crate::compare::Options {
                 alpha: *alpha,

@@ -57,6 +57,9 @@ pub struct Policy {
     pub alpha: Option<f64>,
     #[serde(default)]
     pub mode: Mode,
+    /// The file it was read from (for errors).
+    #[serde(skip)]
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
@@ -72,14 +75,45 @@ impl Policy {
     pub fn load(path: &Path) -> Result<Policy> {
         let name = path.to_string_lossy().into_owned();
         let mut p: Policy = crate::yaml::load_file(path)?;
-        if p.alpha.is_some_and(|a| !(a > 0.0 && a < 1.0)) || p.margins.values().any(|m| !(*m >= 0.0)) {
-            return Err(Error::Config(format!("{name}: alpha must be in (0, 1) and margins non-negative")));
+        if p.alpha.is_some_and(|a| !(a > 0.0 && a < 1.0)) || p.margins.values().any(|m| !(*m >= 0.0 && m.is_finite())) {
+            return Err(Error::Config(format!("{name}: alpha must be in (0, 1) and margins finite and non-negative")));
         }
+        p.path = name;
         // A policy naming a renamed metric gates it under its new id.
         let current = |m: String| videval_metrics::registry::renamed(&m).map_or(m, String::from);
         p.metrics = p.metrics.map(|ms| ms.into_iter().map(current).collect());
         p.margins = p.margins.into_iter().map(|(k, v)| (current(k), v)).collect();
         Ok(p)
+    }
+
+    /// Every metric the policy names (`metrics`, `margins`) must be one the baseline measured and
+    /// can gate: a misspelt or neutral name would otherwise gate nothing and pass.
+    fn check_names(&self, base: &Results) -> Result<()> {
+        let direction =
+            |m: &str| base.suites.values().filter_map(|s| s.metrics.get(m)).map(|x| x.direction.as_str()).next();
+        let gateable: std::collections::BTreeSet<&str> = base
+            .suites
+            .values()
+            .flat_map(|s| s.metrics.iter())
+            .filter(|(_, m)| m.direction != "neutral")
+            .map(|(k, _)| k.as_str())
+            .collect();
+        let named =
+            self.metrics.iter().flatten().map(|m| ("metrics", m)).chain(self.margins.keys().map(|m| ("margins", m)));
+        for (field, m) in named {
+            let why = match direction(m) {
+                None => "the baseline measured no metric of that name",
+                Some("neutral") => "it is neutral (reported, never gated)",
+                Some(_) => continue,
+            };
+            let list: Vec<&str> = gateable.iter().copied().collect();
+            return Err(Error::Config(format!(
+                "{}: {field}: {m:?}: {why}; the baseline's metrics that can be gated: {}",
+                self.path,
+                list.join(", ")
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -187,6 +221,14 @@ fn seed_of(parts: &[&str]) -> u64 {
 /// Compares `cand` against `base` and writes `CAND/compare/<base name>.{json,md,junit.xml}`.
 pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comparison, PathBuf)> {
     let (base, cand) = (load(base_dir)?, load(cand_dir)?);
+    if let Some(p) = &opts.policy {
+        p.check_names(&base)?;
+    }
+    let judgments = opts.judgments.as_deref().map(crate::agreement::read_judgments).transpose()?;
+    let selected = |metric: &str| {
+        opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.iter().any(|m| m == metric))
+    };
+    let alpha = opts.policy.as_ref().and_then(|p| p.alpha).unwrap_or(opts.alpha);
     let mut mismatch = Vec::new();
     for (name, b) in &base.suites {
         match cand.suites.get(name) {
@@ -196,11 +238,14 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
             Some(c) => {
                 for (m, bm) in &b.metrics {
-                    if let Some(cm) = c.metrics.get(m) {
-                        if cm.metric_version != bm.metric_version {
-                            mismatch
-                                .push(format!("{name}/{m}: version {} vs {}", bm.metric_version, cm.metric_version));
+                    match c.metrics.get(m) {
+                        Some(cm) if cm.metric_version != bm.metric_version => {
+                            mismatch.push(format!("{name}/{m}: version {} vs {}", bm.metric_version, cm.metric_version))
                         }
+                        None if bm.direction != "neutral" && selected(m) => {
+                            mismatch.push(format!("{name}/{m}: gated, and measured by the baseline only"))
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -222,8 +267,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             continue;
         }
         for (metric, bm) in &bs.metrics {
-            let selected = opts.policy.as_ref().and_then(|p| p.metrics.as_ref()).is_none_or(|ms| ms.contains(metric));
-            let neutral = bm.direction == "neutral" || !selected;
+            let neutral = bm.direction == "neutral" || !selected(metric);
             let sign = match bm.direction.as_str() {
                 "lower_is_better" => -1.0,
                 _ => 1.0,
@@ -238,8 +282,15 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 let Some(cv) = c.metrics.get(metric) else {
                     if c.status != "ok" {
                         failed.push(c.error.clone().unwrap_or_else(|| "generation failed".into()));
-                    } else if c.failed_metrics.contains(metric) {
-                        failed.push(c.metric_errors.get(metric).cloned().unwrap_or_default());
+                    } else {
+                        match c.metric_errors.get(metric) {
+                            // An error, or a network the candidate's run was not given.
+                            Some(why) if c.failed_metrics.contains(metric) || why.starts_with("needs ") => {
+                                failed.push(why.clone())
+                            }
+                            Some(_) => {}
+                            None => failed.push("the candidate's run did not measure it".into()),
+                        }
                     }
                     continue;
                 };
@@ -268,7 +319,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             let groups: Vec<Vec<f64>> = clusters.values().cloned().collect();
             let seed = seed_of(&["paired", suite, metric]);
             let flips = binary.then_some((only_base, only_cand));
-            let stats = paired_statistics(&groups, flips, opts.alpha, N_BOOT, N_PERM, seed);
+            let stats = paired_statistics(&groups, flips, alpha, N_BOOT, N_PERM, seed);
             if !neutral {
                 gated.push((rows.len(), stats.clone()));
             }
@@ -298,7 +349,6 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()
         + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
     let adjusted = holm(&gated.iter().map(|(_, g)| g.p).collect::<Vec<_>>());
-    let alpha = opts.policy.as_ref().and_then(|p| p.alpha).unwrap_or(opts.alpha);
     let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
     for ((i, stats), &pa) in gated.iter().zip(&adjusted) {
         let r = &mut rows[*i];
@@ -341,6 +391,21 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         headline,
         exit_code: code as i32,
     };
+    // The judgments are checked before anything is written. They name the runs as `videval rate`
+    // does by default: by their folders' names.
+    let agreement = match &judgments {
+        Some(j) => {
+            let folder = |d: &Path| d.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
+            let (b, c) = (folder(base_dir), folder(cand_dir));
+            if b == c {
+                return Err(Error::Config(format!(
+                    "--judgments: the runs are named by their folders, and both are {b:?}; rename one, or use `videval agreement --runs NAME=DIR,…`"
+                )));
+            }
+            Some(crate::agreement::compute(&[(b, base.clone()), (c, cand.clone())], j)?)
+        }
+        None => None,
+    };
     let name = base_dir.file_name().map_or("baseline".into(), |n| n.to_string_lossy().into_owned());
     let out = cand_dir.join("compare").join(&name);
     write_json_atomic(&out.with_extension("json"), &comparison)?;
@@ -348,12 +413,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     write_atomic(&out.with_extension("junit.xml"), junit(&comparison).as_bytes())?;
     let html_path = out.with_extension("html");
     let mut page = view(&comparison, &base, &cand, base_dir, cand_dir, &html_path)?;
-    if let Some(path) = &opts.judgments {
-        // Judgments name the runs as `videval rate` does by default: by their folders' names.
-        let name = |d: &Path| d.file_name().map_or("run".into(), |n| n.to_string_lossy().into_owned());
-        let runs = vec![(name(base_dir), base.clone()), (name(cand_dir), cand.clone())];
-        let a = crate::agreement::compute(&runs, &crate::agreement::read_judgments(path)?)?;
-        page.agreement = Some(serde_json::to_value(&a).map_err(|e| Error::Internal(e.to_string()))?);
+    if let Some(judgments) = &agreement {
+        page.agreement = Some(serde_json::to_value(judgments).map_err(|e| Error::Internal(e.to_string()))?);
     }
     let html = videval_reports::compare::render_compare(&page).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&html_path, html.as_bytes())?;

@@ -105,12 +105,42 @@ impl Db {
         Ok(db)
     }
 
-    /// Opens a database that must exist already.
+    /// Opens a rating database that must exist already, to read it: nothing is written to it (a
+    /// database that is not one of `videval rate`'s is refused, untouched).
     pub fn open_existing(path: &Path) -> Result<Db> {
         if !path.is_file() {
             return Err(Error::BadFile { path: path.to_path_buf(), message: "no such rating database".into() });
         }
-        Db::open(path)
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(db_err(path))?;
+        let db = Db { conn, path: path.to_path_buf() };
+        let tables: BTreeSet<String> = {
+            let mut st =
+                db.conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").map_err(db_err(path))?;
+            let names = st.query_map([], |r| r.get(0)).map_err(db_err(path))?;
+            names.collect::<std::result::Result<_, _>>().map_err(db_err(path))?
+        };
+        if !(tables.contains("meta") && tables.contains("judgments")) {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                message: "a SQLite database, but not a videval rating database (no meta and judgments tables)".into(),
+            });
+        }
+        let version: Option<String> = db
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .optional()
+            .map_err(db_err(path))?;
+        if version.as_deref() != Some(SCHEMA_VERSION.to_string().as_str()) {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                message: format!(
+                    "rating database schema version {}; this videval reads version {SCHEMA_VERSION}",
+                    version.as_deref().unwrap_or("(none)")
+                ),
+            });
+        }
+        Ok(db)
     }
 
     /// Stores one judgment in its own transaction; a second answer by the same rater to the same
@@ -165,8 +195,15 @@ impl Db {
                     sha_b: r.get(7)?,
                     left_run: r.get(8)?,
                     right_run: r.get(9)?,
-                    // The CHECK constraint admits only the four answers.
-                    choice: Choice::parse(&choice).unwrap_or(Choice::Tie),
+                    // The CHECK constraint admits only the four answers; a database made otherwise
+                    // is refused, not read as ties.
+                    choice: Choice::parse(&choice).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            10,
+                            rusqlite::types::Type::Text,
+                            format!("choice {choice:?}; expected left, right, tie or both_bad").into(),
+                        )
+                    })?,
                     gold: r.get(11)?,
                     ms: r.get::<_, i64>(12)?.max(0) as u64,
                     created_at: r.get(13)?,

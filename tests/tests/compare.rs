@@ -264,3 +264,68 @@ fn candidate_errors_where_the_baseline_measured_fail_the_gate() {
     let (rc, _) = sb.run_json(&["compare", "runs/base", "runs/base"]);
     assert_eq!(rc, 0);
 }
+
+/// Gates that would gate nothing, or something else than they say, are refused: a margin that
+/// is not a finite number, a policy naming a metric the baseline never measured (a typo) or a
+/// neutral one, a gated metric the candidate's run does not have; the policy's alpha is the one
+/// the minimum detectable effect uses; judgments are checked before any output is written.
+#[test]
+fn gates_that_would_gate_nothing_are_refused() {
+    let sb = Sandbox::new();
+    for (model, out) in [("world", "runs/oracle"), ("synthetic", "runs/disc")] {
+        let o = sb.run(&["run", "--suite", "left_right", "--model", model, "--out", out]);
+        assert!(code(&o) == 0, "{}", text(&o));
+    }
+    for margin in ["nan", "inf"] {
+        let o = sb.run(&["compare", "runs/oracle", "runs/disc", "--margin", margin]);
+        assert_eq!(code(&o), 3, "{margin}: {}", text(&o));
+        assert!(text(&o).contains("--margin finite and non-negative"), "{}", text(&o));
+    }
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/oracle/results.json")).unwrap();
+    let metrics = results["suites"]["left_right"]["metrics"].as_object().unwrap();
+    let neutral = metrics.iter().find(|(_, m)| m["direction"] == "neutral").map(|(k, _)| k.clone()).unwrap();
+    for (policy, want) in [
+        ("metrics: [probe:positon]\n", "metrics: \"probe:positon\": the baseline measured no metric of that name"),
+        (&format!("metrics: [{neutral}]\n") as &str, "it is neutral (reported, never gated)"),
+        ("margins: {probe:positon: 0.1}\n", "margins: \"probe:positon\""),
+    ] {
+        sb.write("p.yaml", policy);
+        let o = sb.run(&["compare", "runs/oracle", "runs/disc", "--gate", "p.yaml"]);
+        assert_eq!(code(&o), 3, "{policy}: {}", text(&o));
+        assert!(text(&o).contains(want) && text(&o).contains("probe:position"), "{policy}: {}", text(&o));
+    }
+    // The same alpha, in the policy or on the command line, gives the same rows.
+    sb.write("a.yaml", "metrics: [probe:position, probe:motion]\nalpha: 0.001\n");
+    sb.write("b.yaml", "metrics: [probe:position, probe:motion]\n");
+    let (_, a) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "a.yaml"]);
+    let (_, b) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "b.yaml", "--alpha", "0.001"]);
+    assert_eq!(a["rows"], b["rows"]);
+    // A gated metric the candidate's run lacks: not comparable; compared anyway, it is lost.
+    let mut cand = results.clone();
+    cand["suites"]["left_right"]["metrics"].as_object_mut().unwrap().remove("probe:position");
+    for s in cand["samples"].as_array_mut().unwrap() {
+        s["metrics"].as_object_mut().unwrap().remove("probe:position");
+    }
+    std::fs::create_dir_all(sb.join("runs/partial")).unwrap();
+    sb.write("runs/partial/results.json", &cand.to_string());
+    let o = sb.run(&["compare", "runs/oracle", "runs/partial"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("left_right/probe:position: gated, and measured by the baseline only"), "{}", text(&o));
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/partial", "--allow-mismatch"]);
+    assert_eq!(rc, 1, "{v}");
+    let lost = v["lost"].as_array().unwrap();
+    assert!(
+        lost.iter()
+            .any(|l| l["metric"] == "probe:position" && l["example"] == "the candidate's run did not measure it")
+    );
+    // Judgments naming samples the runs do not have: refused before anything is written.
+    sb.write(
+        "j.csv",
+        "rater,suite,case_id,seed_idx,left,right,choice\nann,left_right,no-such-case,0,oracle,disc,left\n",
+    );
+    std::fs::remove_dir_all(sb.join("runs/disc/compare")).unwrap();
+    let o = sb.run(&["compare", "runs/oracle", "runs/disc", "--judgments", "j.csv"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("has no such sample"), "{}", text(&o));
+    assert!(!sb.join("runs/disc/compare").exists(), "nothing written");
+}

@@ -390,22 +390,44 @@ fn dir_adapter_reads_an_explicit_mapping() {
     sb.write("v/mapping.csv", "file,case_id\nmissing.mp4,physics-drop\n");
     let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/n"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
-    assert!(
-        text(&out).contains("\"missing.mp4\" is not a video") && text(&out).contains("is not a file"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("line 2: file \"missing.mp4\": no such file in v"), "{}", text(&out));
     // A file that is there but not named as a video says so.
     sb.write("v/notes.txt", "x");
     sb.write("v/mapping.csv", "file,case_id\nnotes.txt,physics-drop\n");
     let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/o"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
-    assert!(
-        text(&out).contains("\"notes.txt\" is not a video")
-            && text(&out).contains("does not end in a video extension (mp4"),
-        "{}",
-        text(&out)
+    assert!(text(&out).contains("file \"notes.txt\": does not end in a video extension (mp4"), "{}", text(&out));
+    // A row names its file on purpose: `./`, a hidden or deep folder are fine; leaving the
+    // folder is not. A BOM and quoted cells are read; an unknown column (a misspelt seed_idx
+    // would map every row to seed 0) and a unit mapped twice are errors naming the lines.
+    std::fs::create_dir_all(sb.join("v/.hidden/1/2/3")).unwrap();
+    std::fs::copy(sb.join("v/b.mp4"), sb.join("v/.hidden/1/2/3/b, deep.mp4")).unwrap();
+    sb.write(
+        "v/mapping.csv",
+        "\u{feff}file,case_id,seed_idx\r\n./a.mp4,physics-drop,0\r\n\".hidden/1/2/3/b, deep.mp4\",physics-drop,1\r\n",
     );
+    let out = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "dir:v", "--out", "runs/p"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let shas = |run: &str| {
+        let r: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{run}/results.json"))).unwrap();
+        r["samples"].as_array().unwrap().iter().map(|s| s["video_sha256"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(shas("runs/m"), shas("runs/p"), "the same two videos, reached by other paths");
+    for (mapping, want) in [
+        ("file,case_id\n../a.mp4,physics-drop\n", "line 2: file \"../a.mp4\": leaves the folder"),
+        ("file,case_id\n/etc/passwd,physics-drop\n", "leaves the folder"),
+        ("file,case_id,seed\na.mp4,physics-drop,0\n", "line 1: header: \"seed\" is not a column this file has"),
+        (
+            "file,case_id\na.mp4,physics-drop\n\nb.mp4,physics-drop\n",
+            "line 2 and line 4 both map case \"physics-drop\" seed 0",
+        ),
+    ] {
+        sb.write("v/mapping.csv", mapping);
+        let out =
+            sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "dir:v", "--out", "runs/q"]);
+        assert_eq!(code(&out), 3, "{mapping}: {}", text(&out));
+        assert!(text(&out).contains(want), "{mapping}: {}", text(&out));
+    }
 }
 
 /// Runs the smoke case physics-drop with the command model `spec` (written as `name`), expects

@@ -42,7 +42,16 @@ struct Row {
     seed_idx: u32,
     #[serde(default)]
     suite: Option<String>,
+    /// Where the row is, for errors: `line N` (CSV) or `entry N` (JSON).
+    #[serde(skip)]
+    at: String,
+    /// The file, resolved under the folder.
+    #[serde(skip)]
+    path: PathBuf,
 }
+
+/// The CSV form's columns.
+const MAPPING_COLUMNS: &str = "file,case_id[,seed_idx][,suite]";
 
 pub struct Dir {
     identity: ModelIdentity,
@@ -106,68 +115,124 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         .map(PathBuf::from)
         .or_else(|| ["mapping.csv", "mapping.json"].iter().map(|n| root.join(n)).find(|p| p.is_file()));
     let rows = match &mapping {
-        Some(p) => read_mapping(p)?,
+        Some(p) => resolve_rows(p, &root, read_mapping(p)?)?,
         None => Vec::new(),
     };
-    for (i, row) in rows.iter().enumerate() {
-        if !files.contains_key(&row.file) {
-            let why = if root.join(&row.file).is_file() {
-                format!("does not end in a video extension ({})", VIDEO_EXTS.join(", "))
-            } else {
-                "is not a file".to_string()
-            };
-            return Err(Error::Config(format!(
-                "{}: row {}: file \"{}\" is not a video in {}: it {why}",
-                mapping.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-                i + 1,
-                row.file,
-                root.display()
-            )));
-        }
-    }
     let name = spec
         .name
         .clone()
         .unwrap_or_else(|| root.file_name().map_or("videos".into(), |n| n.to_string_lossy().into_owned()));
-    let digest =
-        key_of(&(&listing, &rows.iter().map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite)).collect::<Vec<_>>()));
+    let mapped: Vec<_> = rows
+        .iter()
+        .map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite, r.path.metadata().map(|m| m.len()).unwrap_or(0)))
+        .collect();
+    let digest = key_of(&(&listing, &mapped));
     let identity = ModelIdentity { adapter: "dir".into(), name, digest, params: BTreeMap::new() };
     Ok(Box::new(Dir { identity, root, files, by_name, rows }))
 }
 
+/// Checks a mapping's rows against the folder: each file a relative path inside it (`./` and
+/// `a/../b` are fine, leaving the folder is not) naming a file that exists, hidden or deep ones
+/// included (a row names its file on purpose); and no unit mapped twice.
+fn resolve_rows(mapping: &Path, root: &Path, mut rows: Vec<Row>) -> Result<Vec<Row>> {
+    let bad = |row: &Row, msg: String| Error::BadFile {
+        path: mapping.to_path_buf(),
+        message: format!("{}: file {:?}: {msg}", row.at, row.file),
+    };
+    for row in &mut rows {
+        let mut inside = PathBuf::new();
+        for part in Path::new(&row.file.replace('\\', "/")).components() {
+            match part {
+                std::path::Component::Normal(p) => inside.push(p),
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir if inside.pop() => {}
+                _ => return Err(bad(row, format!("leaves the folder {}; give a path inside it", root.display()))),
+            }
+        }
+        row.path = root.join(&inside);
+        if !row.path.is_file() {
+            return Err(bad(row, format!("no such file in {}", root.display())));
+        }
+        if !is_video_file(&row.path) {
+            return Err(bad(row, format!("does not end in a video extension ({})", VIDEO_EXTS.join(", "))));
+        }
+    }
+    for (i, a) in rows.iter().enumerate() {
+        let same_suite = |b: &Row| a.suite.is_none() || b.suite.is_none() || a.suite == b.suite;
+        if let Some(b) = rows[..i].iter().find(|b| b.case_id == a.case_id && b.seed_idx == a.seed_idx && same_suite(b))
+        {
+            return Err(Error::BadFile {
+                path: mapping.to_path_buf(),
+                message: format!(
+                    "{} and {} both map case {:?} seed {} ({} and {}); keep one",
+                    b.at, a.at, a.case_id, a.seed_idx, b.file, a.file
+                ),
+            });
+        }
+    }
+    Ok(rows)
+}
+
 fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let bad =
         |line: usize, msg: String| Error::BadFile { path: path.to_path_buf(), message: format!("line {line}: {msg}") };
     if path.extension().and_then(|e| e.to_str()) == Some("json") {
-        return serde_json::from_str(&text).map_err(|e| bad(e.line(), e.to_string()));
+        let mut rows: Vec<Row> = serde_json::from_str(text).map_err(|e| bad(e.line(), e.to_string()))?;
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.at = format!("entry {}", i + 1);
+        }
+        return Ok(rows);
     }
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
+    let mut lines =
+        text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r'))).filter(|(_, l)| !l.trim().is_empty());
+    let Some((n, header)) = lines.next() else {
         return Ok(Vec::new());
     };
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let cols: Vec<String> = crate::agreement::csv_fields(header)
+        .map_err(|e| bad(n, e))?
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .collect();
+    let known = ["file", "case_id", "seed_idx", "suite"];
+    for (k, c) in cols.iter().enumerate() {
+        if !known.contains(&c.as_str()) || cols[..k].contains(c) {
+            let what = if known.contains(&c.as_str()) { "is given twice" } else { "is not a column this file has" };
+            return Err(bad(n, format!("header: {c:?} {what}; expected {MAPPING_COLUMNS}")));
+        }
+    }
     for required in ["file", "case_id"] {
-        if !cols.contains(&required) {
-            return Err(bad(1, format!("header must name columns file,case_id[,seed_idx][,suite]; got \"{header}\"")));
+        if !cols.iter().any(|c| c == required) {
+            return Err(bad(n, format!("header: no {required:?} column; expected {MAPPING_COLUMNS}, got {header:?}")));
         }
     }
     let mut rows = Vec::new();
-    for (i, line) in lines {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+    for (n, line) in lines {
+        let cells: Vec<String> = crate::agreement::csv_fields(line)
+            .map_err(|e| bad(n, e))?
+            .into_iter()
+            .map(|c| c.trim().to_string())
+            .collect();
         if cells.len() != cols.len() {
-            return Err(bad(i + 1, format!("expected {} cells, found {}", cols.len(), cells.len())));
+            return Err(bad(n, format!("expected {} cells ({}), found {}", cols.len(), cols.join(","), cells.len())));
         }
-        let get = |c: &str| cols.iter().position(|h| *h == c).map(|k| cells[k].to_string());
+        let get = |c: &str| cols.iter().position(|h| h == c).map(|k| cells[k].clone());
         let seed_idx = match get("seed_idx") {
-            Some(s) => s.parse().map_err(|_| bad(i + 1, format!("seed_idx \"{s}\" is not a non-negative integer")))?,
+            Some(s) => s.parse().map_err(|_| bad(n, format!("seed_idx {s:?} is not a non-negative integer")))?,
             None => 0,
         };
+        let (file, case_id) = (get("file").unwrap_or_default(), get("case_id").unwrap_or_default());
+        if file.is_empty() || case_id.is_empty() {
+            return Err(bad(n, "file and case_id must not be empty".into()));
+        }
         rows.push(Row {
-            file: get("file").unwrap_or_default(),
-            case_id: get("case_id").unwrap_or_default(),
+            file,
+            case_id,
             seed_idx,
             suite: get("suite").filter(|s| !s.is_empty()),
+            at: format!("line {n}"),
+            path: PathBuf::new(),
         });
     }
     Ok(rows)
@@ -184,7 +249,7 @@ impl Generator for Dir {
             r.case_id == id.case_id && r.seed_idx == id.seed_idx && r.suite.as_ref().is_none_or(|s| *s == id.suite)
         });
         if let Some(row) = mapped {
-            return Ok(Output::Existing(self.files[&row.file].clone()));
+            return Ok(Output::Existing(row.path.clone()));
         }
         let stem = format!("{}-{}", job.case.prompt, id.seed_idx);
         let found: Vec<&String> =
