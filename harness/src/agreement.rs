@@ -186,7 +186,7 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
 
 /// Judgments from a rating database or a CSV file (told apart by the SQLite header).
 pub fn read_judgments(path: &Path) -> Result<Vec<Judgment>> {
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let bytes = std::fs::read(path).map_err(Error::input(path))?;
     if bytes.starts_with(b"SQLite format 3\0") {
         return crate::rate::Db::open_existing(path)?.judgments();
     }

@@ -68,6 +68,23 @@ impl Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
+
+    /// For a file the user named: one that is not there, not a file or not readable is bad input
+    /// (exit 3) saying so; other I/O failures stay internal.
+    pub fn input(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| {
+            let message = match source.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                std::io::ErrorKind::PermissionDenied => "not readable (permission denied)".to_string(),
+                std::io::ErrorKind::IsADirectory => "a folder, where a file is expected".to_string(),
+                std::io::ErrorKind::InvalidData => format!("not UTF-8 text ({source})"),
+                _ if path.is_dir() => "a folder, where a file is expected".to_string(),
+                _ => return Error::Io { path, source },
+            };
+            Error::BadFile { path, message }
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -75,6 +75,23 @@ struct GenCache {
     /// The cost measured when the video was generated (reported again when reused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     perf: Option<crate::generator::Perf>,
+    /// For a video the model found rather than wrote (a folder of videos): its size and
+    /// modification time when it was hashed. A file changed since is hashed again, never
+    /// reused under its old hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stamp: Option<(u64, i128)>,
+}
+
+/// Size and modification time (ns since the epoch) of a regular file; None for anything else
+/// (a folder, a FIFO, a broken link), which is never read as a video.
+fn file_stamp(path: &Path) -> Option<(u64, i128)> {
+    let m = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+    let t = m.modified().ok()?;
+    let ns = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    };
+    Some((m.len(), ns))
 }
 
 /// A score kept in the store under its score key.
@@ -235,7 +252,12 @@ impl Runner<'_> {
             perf: None,
         };
         let cached: Option<GenCache> = self.store.get("gens", &unit.gen_key);
-        if let Some(c) = cached.filter(|c| c.schema == GEN_CACHE_SCHEMA && Path::new(&c.video_path).is_file()) {
+        let fresh = |c: &GenCache| {
+            c.schema == GEN_CACHE_SCHEMA
+                && Path::new(&c.video_path).is_file()
+                && c.stamp.is_none_or(|s| file_stamp(Path::new(&c.video_path)) == Some(s))
+        };
+        if let Some(c) = cached.filter(fresh) {
             record.video_sha256 = Some(c.video_sha256);
             record.video_path = Some(c.video_path);
             record.encode = c.encode;
@@ -243,6 +265,7 @@ impl Runner<'_> {
             record.cached = true;
         } else {
             let (suite, case) = self.suite_case(&unit.id)?;
+            let mut stamp = None;
             let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
             let job = Job { unit, case, suite, out: &tmp };
             match self.generator.generate(&job) {
@@ -254,9 +277,24 @@ impl Runner<'_> {
                     record.encode = encode;
                 }
                 Ok(Output::Existing(path)) => {
-                    let sha = sha256_file(&path).map_err(Error::io(&path))?;
-                    record.video_sha256 = Some(sha);
-                    record.video_path = Some(std::path::absolute(&path).unwrap_or(path).to_string_lossy().into_owned());
+                    // Only a regular file is read: a FIFO would block, a broken link fails. Either
+                    // is this unit's error, not the run's.
+                    let hashed = match file_stamp(&path) {
+                        None => Err("not a regular file (a broken link, a folder or a device?)".to_string()),
+                        Some(s) => sha256_file(&path).map(|sha| (s, sha)).map_err(|e| e.to_string()),
+                    };
+                    match hashed {
+                        Ok((s, sha)) => {
+                            stamp = Some(s);
+                            record.video_sha256 = Some(sha);
+                            record.video_path =
+                                Some(std::path::absolute(&path).unwrap_or(path).to_string_lossy().into_owned());
+                        }
+                        Err(why) => {
+                            record.status = Status::Error;
+                            record.error = Some(format!("{}: cannot read: {why}", path.display()));
+                        }
+                    }
                 }
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
@@ -271,6 +309,7 @@ impl Runner<'_> {
                     video_path: path.clone(),
                     encode: record.encode.clone(),
                     perf: record.perf.clone(),
+                    stamp,
                 };
                 self.store.put("gens", &unit.gen_key, &cache)?;
             }

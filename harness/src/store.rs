@@ -61,7 +61,16 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
 /// A run's `results.json`, with metric ids renamed since it was written read under their new
 /// names ([`videval_metrics::registry::RENAMED`]): what every comparison across runs reads.
 pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
-    let mut r: videval_reports::Results = read_json(&run_dir.join("results.json"))?;
+    let path = run_dir.join("results.json");
+    if !path.is_file() {
+        let why = if run_dir.is_dir() {
+            "no results.json: not a run folder, or its run has not finished (`videval merge` writes it)"
+        } else {
+            "no such run folder"
+        };
+        return Err(Error::BadFile { path: run_dir.to_path_buf(), message: why.into() });
+    }
+    let mut r: videval_reports::Results = read_json(&path)?;
     for (old, new) in videval_metrics::registry::RENAMED {
         for s in r.suites.values_mut() {
             if let Some(m) = s.metrics.remove(*old) {

@@ -373,7 +373,7 @@ pub fn resolve(text: &str) -> Value {
 /// problem is a configuration error located in the file.
 pub fn load_file<T: de::DeserializeOwned>(path: &std::path::Path) -> crate::error::Result<T> {
     use crate::error::Error;
-    let text = read_text(path).map_err(Error::io(path))?;
+    let text = read_text(path).map_err(Error::input(path))?;
     let node = parse(&path.to_string_lossy(), &text).map_err(|e| Error::Config(e.to_string()))?;
     decode(&node, "").map_err(|e| Error::Config(e.to_string()))
 }

@@ -430,6 +430,70 @@ fn dir_adapter_reads_an_explicit_mapping() {
     }
 }
 
+/// A folder's video replaced by another of the same size is hashed again (its old score is never
+/// reused); a FIFO or a broken link named as a video fails its unit, not the run (and a FIFO
+/// never blocks it); an upper-case extension is found; a prompt too long to be a file name says so.
+#[test]
+fn dir_adapter_never_reuses_a_changed_file_and_fails_only_the_unit_of_an_unreadable_one() {
+    let sb = Sandbox::new();
+    let long = "a very long prompt ".repeat(14);
+    sb.write(
+        "s.yaml",
+        &format!(
+            "schema: 1\nsuite: s\nversion: 1\ndefaults:\n  seeds: {{per_case: 1}}\nmetrics: [temporal_flicker]\ncases:\n  - {{id: a, prompt: a cat}}\n  - {{id: b, prompt: a dog}}\n  - {{id: c, prompt: \"{}\"}}\n  - {{id: d, prompt: fifo}}\n  - {{id: e, prompt: broken}}\n",
+            long.trim()
+        ),
+    );
+    std::fs::create_dir_all(sb.join("v")).unwrap();
+    let raw = |source: &str, out: &str| {
+        let ok = std::process::Command::new("ffmpeg")
+            .current_dir(sb.path())
+            .args([
+                "-v", "error", "-y", "-f", "lavfi", "-i", source, "-t", "1", "-c:v", "rawvideo", "-pix_fmt", "bgr24",
+                out,
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ffmpeg {source}");
+    };
+    raw("testsrc=size=64x64:rate=8", "moving.avi");
+    raw("color=c=blue:size=64x64:rate=8", "still.avi");
+    assert_eq!(
+        std::fs::metadata(sb.join("moving.avi")).unwrap().len(),
+        std::fs::metadata(sb.join("still.avi")).unwrap().len()
+    );
+    std::fs::copy(sb.join("moving.avi"), sb.join("v/a cat-0.avi")).unwrap();
+    std::fs::copy(sb.join("still.avi"), sb.join("v/a dog-0.MP4")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(sb.join("v/fifo-0.mp4")).status().unwrap().success());
+    std::os::unix::fs::symlink(sb.join("nowhere.mp4"), sb.join("v/broken-0.mp4")).unwrap();
+    let run = |out: &str, store: &str| {
+        let o = sb.run(&["run", "--suite", "s.yaml", "--model", "dir:v", "--store", store, "--out", out]);
+        assert_eq!(code(&o), 4, "{}", text(&o));
+        let r: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap();
+        let by_case: BTreeMap<String, serde_json::Value> = r["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["case_id"].as_str().unwrap().to_string(), s.clone()))
+            .collect();
+        by_case
+    };
+    let first = run("runs/1", "store");
+    assert_eq!(first["b"]["status"], "ok", "{}", first["b"]);
+    let error = |c: &str| first[c]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error("c").contains("cannot exist") && error("c").contains("over the 255"), "{}", error("c"));
+    for c in ["d", "e"] {
+        assert!(error(c).contains("cannot read: not a regular file"), "{c}: {}", error(c));
+    }
+    std::fs::copy(sb.join("still.avi"), sb.join("v/a cat-0.avi")).unwrap();
+    let (again, fresh) = (run("runs/2", "store"), run("runs/3", "fresh-store"));
+    assert_ne!(again["a"]["video_sha256"], first["a"]["video_sha256"]);
+    assert_eq!(again["a"]["video_sha256"], fresh["a"]["video_sha256"]);
+    assert_eq!(again["a"]["metrics"], fresh["a"]["metrics"]);
+    assert_eq!(again["a"]["metrics"], again["b"]["metrics"], "the same still video");
+}
+
 /// Runs the smoke case physics-drop with the command model `spec` (written as `name`), expects
 /// exit 4 (its generations failed), and returns the time taken and every record's error.
 fn failing_run(sb: &Sandbox, name: &str, spec: &str) -> (Duration, Vec<String>) {

@@ -93,6 +93,26 @@ fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
     Ok(out)
 }
 
+/// A file name as VBench's names are looked up: the extension in lower case (`a-0.MP4` is found
+/// as `a-0.mp4`, as VBench, which takes the names it finds, would).
+fn lookup_name(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}.{}", ext.to_ascii_lowercase()),
+        None => name.to_string(),
+    }
+}
+
+/// Why no file can have VBench's name for this prompt, if none can.
+fn impossible_name(stem: &str) -> Option<String> {
+    if stem.contains('/') {
+        Some("the prompt holds a '/', which no file name can".into())
+    } else if stem.len() + ".mp4".len() > 255 {
+        Some(format!("\"{stem}.mp4\" is {} bytes, over the 255 a file name may have", stem.len() + 4))
+    } else {
+        None
+    }
+}
+
 fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     let root = PathBuf::from(
         spec.path.as_deref().ok_or_else(|| Error::Config("adapter dir needs path: the folder of videos".into()))?,
@@ -104,8 +124,7 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut listing = Vec::new();
     for (rel, path, size) in videos_under(&root)? {
-        let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-        by_name.entry(name).or_default().push(rel.clone());
+        by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(&rel))).or_default().push(rel.clone());
         listing.push((rel.clone(), size));
         files.insert(rel, path);
     }
@@ -174,7 +193,7 @@ fn resolve_rows(mapping: &Path, root: &Path, mut rows: Vec<Row>) -> Result<Vec<R
 }
 
 fn read_mapping(path: &Path) -> Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let text = std::fs::read_to_string(path).map_err(Error::input(path))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let bad =
         |line: usize, msg: String| Error::BadFile { path: path.to_path_buf(), message: format!("line {line}: {msg}") };
@@ -269,12 +288,20 @@ impl Generator for Dir {
         };
         match chosen.as_slice() {
             [one] => Ok(Output::Existing(self.files[*one].clone())),
-            [] if found.is_empty() => Err(GenError(format!(
-                "no video for case \"{}\" seed {} in {}: expected \"{stem}.mp4\" (in it or a subfolder) or a mapping row",
-                id.case_id,
-                id.seed_idx,
-                self.root.display()
-            ))),
+            [] if found.is_empty() => Err(GenError(match impossible_name(&stem) {
+                Some(why) => format!(
+                    "no video for case \"{}\" seed {} in {}: VBench's name for it cannot exist ({why}); map it with a row of mapping.csv (file,case_id,seed_idx)",
+                    id.case_id,
+                    id.seed_idx,
+                    self.root.display()
+                ),
+                None => format!(
+                    "no video for case \"{}\" seed {} in {}: expected \"{stem}.mp4\" (in it or a subfolder) or a mapping row",
+                    id.case_id,
+                    id.seed_idx,
+                    self.root.display()
+                ),
+            })),
             _ => Err(GenError(format!(
                 "case \"{}\" seed {} of suite {}: {} videos named \"{stem}\" in {} ({}) and none (or several) in a subfolder named after the suite or its dimension; keep one or give a mapping row",
                 id.case_id,
