@@ -836,11 +836,22 @@ mod tests {
         let pq = dir.path().join("j.parquet");
         assert_eq!(db.export(&pq).unwrap(), 3);
         assert!(std::fs::read(&pq).unwrap().starts_with(b"PAR1"));
-        // Another schema version is refused with the file named.
-        db.conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+        // Read-only: reading writes nothing.
+        assert!(db.conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).is_err());
         drop(db);
-        let e = Db::open(&path).err().unwrap().to_string();
-        assert!(e.contains("r.sqlite") && e.contains("version 99"), "{e}");
+        // Another schema version is refused with the file named, by both ways of opening.
+        Db::open(&path).unwrap().conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'", []).unwrap();
+        for e in [Db::open(&path).err().unwrap(), Db::open_existing(&path).err().unwrap()] {
+            assert!(e.to_string().contains("r.sqlite") && e.to_string().contains("version 99"), "{e}");
+        }
+        // Another SQLite database is refused, untouched (it used to gain tables and WAL mode).
+        let other = dir.path().join("other.sqlite");
+        Connection::open(&other).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+        let before = std::fs::read(&other).unwrap();
+        let e = Db::open_existing(&other).err().unwrap().to_string();
+        assert!(e.contains("not a videval rating database"), "{e}");
+        assert_eq!(std::fs::read(&other).unwrap(), before);
+        assert!(!dir.path().join("other.sqlite-wal").exists());
     }
 
     #[test]

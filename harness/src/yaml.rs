@@ -173,16 +173,52 @@ pub fn parse(file: &str, text: &str) -> Result<Node, YamlError> {
     }
     let mut builder =
         Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), root: None, error: None, weight: 0 };
-    let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, false) {
-        let m = e.marker();
-        let loc = Loc { file, line: m.line(), col: m.col() + 1 };
-        return Err(YamlError::at(&loc, "", format!("invalid YAML: {}", e.info())));
+    // A BOM may open a YAML stream; it is not part of the first key.
+    let mut parser = Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
+    // Events are read in a loop, not through the parser's `load`, which recurses once per level of
+    // nesting: 50,000 nested block lists would overflow the stack before the depth check is reached.
+    let mut documents = 0;
+    while builder.error.is_none() {
+        let (ev, mark) = parser.next_token().map_err(|e| {
+            let m = e.marker();
+            YamlError::at(
+                &Loc { file: file.clone(), line: m.line(), col: m.col() + 1 },
+                "",
+                format!("invalid YAML: {}", e.info()),
+            )
+        })?;
+        match ev {
+            Event::StreamEnd => break,
+            Event::DocumentStart if documents == 1 => {
+                // Anything after the first document would otherwise be dropped unread.
+                return Err(YamlError::at(
+                    &builder.loc(mark),
+                    "",
+                    "a second YAML document ('---' or '...' then more): this file holds one document",
+                ));
+            }
+            Event::DocumentStart => documents += 1,
+            _ => {}
+        }
+        builder.on_event(ev, mark);
     }
     if let Some(e) = builder.error {
         return Err(e);
     }
     Ok(builder.root.unwrap_or(Node { value: Value::Null, loc: Loc { file, line: 1, col: 1 } }))
+}
+
+/// What a node costs in the [`MAX_NODES`] budget: one per node, each scalar's bytes counted in
+/// units of `NODE_BYTES`, as a document's weight is counted while it is read.
+pub fn weight(node: &Node) -> usize {
+    match &node.value {
+        Value::Str(s) => 1 + s.len() / NODE_BYTES,
+        Value::Seq(items) => 1 + items.iter().map(weight).sum::<usize>(),
+        Value::Map(entries) => {
+            1 + entries.iter().map(|e| 1 + e.key.len() / NODE_BYTES + weight(&e.value)).sum::<usize>()
+        }
+        _ => 1,
+    }
 }
 
 /// An open list or mapping; `start` is the builder's weight when it opened.
@@ -615,5 +651,19 @@ mod tests {
             parse("t.yaml", "a: 1\nb: 2\na: 3\n").unwrap_err().to_string(),
             "t.yaml:3:1: duplicate key \"a\" in mapping"
         );
+    }
+
+    /// 50,000 nested block lists overflowed the stack in the parser's recursive loader; now the
+    /// depth limit answers. A second document is refused, never dropped unread; a BOM is skipped.
+    #[test]
+    fn deep_block_nesting_a_second_document_and_a_bom() {
+        let deep = format!("x:\n  {}a\n", "- ".repeat(50_000));
+        let e = parse("t.yaml", &deep).unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:2:") && e.contains("nest deeper than 64 levels"), "{e}");
+        let e = parse("t.yaml", "a: 1\n---\nb: 2\n").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:2:1:") && e.contains("a second YAML document"), "{e}");
+        assert!(parse("t.yaml", "---\na: 1\n...\n").is_ok(), "one explicit document");
+        let n = parse("t.yaml", "\u{feff}# a comment\na: 1\n").unwrap();
+        assert_eq!(n.entries().unwrap()[0].key, "a");
     }
 }

@@ -239,3 +239,28 @@ fn lint_exits_3_and_prints_every_error() {
     assert!(t.contains("suites/bad.yaml:5:17: cases[0].promt: unknown field"), "{t}");
     assert!(t.contains("ok    suites/good.yaml"), "{t}");
 }
+
+/// Templates are bounded in steps and in output; expansion in nodes: each is refused where it is
+/// written, at once, instead of running for minutes or filling memory.
+#[test]
+fn templates_and_expansions_that_would_run_away() {
+    let start = std::time::Instant::now();
+    one(
+        "cases:\n  - id: a\n    prompt: \"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}x\"\n",
+        7,
+        13,
+        "cases[0].prompt",
+        "fuel",
+    );
+    one("cases:\n  - id: a\n    prompt: \"{{ 'x' * 20000000 }}\"\n", 7, 13, "cases[0].prompt", "over the 64 KiB");
+    let tags = vec!["t"; 40_000].join(",");
+    let rows = (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    one(
+        &format!("cases:\n  - id: \"c{{{{ a }}}}\"\n    matrix: {{a: [{rows}]}}\n    prompt: x\n    tags: [{tags}]\n"),
+        6,
+        5,
+        "cases[0]",
+        "brings the expanded cases to",
+    );
+    assert!(start.elapsed().as_secs() < 20, "refused at once: {:?}", start.elapsed());
+}

@@ -354,13 +354,25 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
             if items.is_empty() {
                 errors.push(YamlError::at(loc_at(root, &["cases"]), "cases", "a suite needs at least one case"));
             }
-            let mut expanded: u128 = 0;
+            let (mut expanded, mut expanded_nodes): (u128, u128) = (0, 0);
             for (i, item) in items.iter().enumerate() {
                 let path = format!("cases[{i}]");
                 // The product is checked before anything is expanded: a matrix of a million rows
                 // is refused at once, not after rendering them.
                 let (rows, factors) = matrix_size(item);
                 expanded = expanded.saturating_add(rows);
+                expanded_nodes = expanded_nodes.saturating_add(rows.saturating_mul(yaml::weight(item) as u128));
+                if expanded_nodes > MAX_EXPANDED_NODES {
+                    errors.push(YamlError::at(
+                        &item.loc,
+                        path.clone(),
+                        format!(
+                            "this case ({} nodes) times its {rows} matrix row(s) brings the expanded cases to {expanded_nodes} nodes, over the {MAX_EXPANDED_NODES} a suite may have",
+                            yaml::weight(item)
+                        ),
+                    ));
+                    break;
+                }
                 if expanded > limits.max_cases as u128 {
                     let loc = item.entry("matrix").map_or(&item.loc, |m| &m.key_loc);
                     let what = if factors.is_empty() {
@@ -515,18 +527,31 @@ fn expand(item: &Node, path: &str, errors: &mut Vec<YamlError>) -> Vec<(Node, BT
     let body = without(item, &["matrix"]);
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    rows.into_iter()
-        .filter_map(|row| {
-            let vars: BTreeMap<String, String> = row.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
-            let nodes: BTreeMap<&str, &Node> = row.iter().map(|(k, v)| (k.as_str(), v)).collect();
-            let ctx: BTreeMap<&str, serde_json::Value> =
-                row.iter().map(|(k, v)| (k.as_str(), yaml::to_json(v))).collect();
-            let before = errors.len();
-            let node = render(&body, path, &env, &ctx, &nodes, errors);
-            (errors.len() == before).then_some((node, vars))
-        })
-        .collect()
+    // Bounded: a template loops at most so many steps, and renders at most MAX_RENDERED bytes.
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let vars: BTreeMap<String, String> = row.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
+        let nodes: BTreeMap<&str, &Node> = row.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let ctx: BTreeMap<&str, serde_json::Value> = row.iter().map(|(k, v)| (k.as_str(), yaml::to_json(v))).collect();
+        let before = errors.len();
+        let node = render(&body, path, &env, &ctx, &nodes, errors);
+        if errors.len() > before {
+            // A mistake in a template repeats in every row: the first row's errors say it.
+            break;
+        }
+        out.push((node, vars));
+    }
+    out
 }
+
+/// Steps one templated string may take to render (a `for` loop's iterations count).
+const TEMPLATE_FUEL: u64 = 100_000;
+/// The longest text one templated string may render to.
+const MAX_RENDERED: usize = 64 << 10;
+/// Nodes the cases may hold once every matrix is expanded (each scalar's bytes counted as for
+/// one YAML document): a 40,000-item list in a case of 10,000 rows is refused before expanding.
+const MAX_EXPANDED_NODES: u128 = 8 * yaml::MAX_NODES as u128;
 
 fn scalar_text(node: &Node) -> String {
     match &node.value {
@@ -557,6 +582,19 @@ fn render(
             match inner.and_then(|name| typed.get(name)) {
                 Some(v) => v.value.clone(),
                 None => match env.render_str(s, vars) {
+                    Ok(out) if out.len() > MAX_RENDERED => {
+                        errors.push(YamlError::at(
+                            &node.loc,
+                            path,
+                            format!(
+                                "the template \"{}\" renders to {} bytes, over the {} KiB a templated field may have",
+                                s.chars().take(80).collect::<String>(),
+                                out.len(),
+                                MAX_RENDERED >> 10
+                            ),
+                        ));
+                        Value::Str(s.clone())
+                    }
                     Ok(out) if lone => yaml::resolve(&out),
                     Ok(out) => Value::Str(out),
                     Err(e) => {
