@@ -123,6 +123,9 @@ pub fn read_info(path: &Path) -> Result<Vec<InfoPrompt>> {
             .ok_or_else(|| bad(format!("[{i}] ({prompt:?}): missing dimension")))?
             .as_array()
             .ok_or_else(|| bad(format!("[{i}].dimension: expected a list of dimension names")))?;
+        if dims.is_empty() {
+            return Err(bad(format!("[{i}].dimension ({prompt:?}): empty; name the dimensions the prompt is for")));
+        }
         let mut dimensions = Vec::new();
         for (j, d) in dims.iter().enumerate() {
             let name = d.as_str().ok_or_else(|| bad(format!("[{i}].dimension[{j}]: expected a string")))?;
@@ -225,6 +228,9 @@ pub struct Imported {
     pub file: PathBuf,
     pub prompts: usize,
     pub expectations: usize,
+    /// Auxiliary camera motions the camera probe does not check (prompt: label): no expectation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 /// The metric of VBench's temporal-flickering static filter; a `vbench_temporal_flickering` suite
@@ -243,8 +249,14 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
             return Err(Error::Config(format!("--dimension: unknown dimension \"{d}\", expected one of {}", names())));
         }
     }
-    if samples == 0 {
-        return Err(Error::Config("--samples must be at least 1".into()));
+    if !(1..=1000).contains(&samples) {
+        return Err(Error::Config(format!("--samples: expected 1..=1000 samples per prompt, got {samples}")));
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Config(format!(
+            "--out {}: a file, where the folder for the suites is expected",
+            out.display()
+        )));
     }
     if static_filter && !only.is_empty() && !only.iter().any(|d| d == "temporal_flickering") {
         return Err(Error::Config(
@@ -256,11 +268,29 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     let mut written = Vec::new();
     for d in DIMENSIONS.iter().filter(|d| only.is_empty() || only.iter().any(|o| o == d.name)) {
-        let mut seen = BTreeSet::new();
-        let mine: Vec<&InfoPrompt> = prompts
-            .iter()
-            .filter(|p| p.dimensions.iter().any(|x| x == d.name) && seen.insert(p.prompt.clone()))
-            .collect();
+        // A prompt listed twice in a dimension is one case; twice with different auxiliary info
+        // for the dimension, the file contradicts itself.
+        let mut seen: BTreeMap<&str, Option<&serde_json::Value>> = BTreeMap::new();
+        let mut mine: Vec<&InfoPrompt> = Vec::new();
+        for p in prompts.iter().filter(|p| p.dimensions.iter().any(|x| x == d.name)) {
+            let aux = p.auxiliary.get(d.name);
+            match seen.get(p.prompt.as_str()) {
+                None => {
+                    seen.insert(&p.prompt, aux);
+                    mine.push(p);
+                }
+                Some(first) if *first == aux => {}
+                Some(_) => {
+                    return Err(Error::BadFile {
+                        path: info.to_path_buf(),
+                        message: format!(
+                            "the prompt {:?} is listed twice for {} with different auxiliary_info; keep one",
+                            p.prompt, d.name
+                        ),
+                    });
+                }
+            }
+        }
         if mine.is_empty() {
             continue;
         }
@@ -299,6 +329,7 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
             .map_err(Error::Config)?,
         );
         let mut expectations = 0;
+        let mut unchecked = Vec::new();
         for p in &mine {
             let prompt = yaml_string(&p.prompt).map_err(|e| Error::BadFile {
                 path: info.to_path_buf(),
@@ -306,14 +337,26 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
             })?;
             y.push_str(&format!("  - id: {}\n    prompt: {prompt}\n", case_id(&p.prompt)));
             // Auxiliary info a probe can check becomes an expectation; nothing else is invented.
-            if let Some(motion) = p.auxiliary.get("camera_motion").and_then(camera_motion) {
-                y.push_str(&format!("    expect:\n      - {{probe: camera, motion: {motion}}}\n"));
-                expectations += 1;
+            if let Some(aux) = p.auxiliary.get("camera_motion") {
+                match camera_motion(aux) {
+                    Some(motion) => {
+                        y.push_str(&format!("    expect:\n      - {{probe: camera, motion: {motion}}}\n"));
+                        expectations += 1;
+                    }
+                    None => unchecked.push(format!("{:?}: {aux}", p.prompt)),
+                }
             }
         }
         let file = out.join(format!("vbench_{}.yaml", d.name));
         write_atomic(&file, y.as_bytes())?;
-        written.push(Imported { dimension: d.name.to_string(), file, prompts: mine.len(), expectations });
+        written.push(Imported { dimension: d.name.to_string(), file, prompts: mine.len(), expectations, unchecked });
+    }
+    if written.is_empty() {
+        let which = if only.is_empty() { "any dimension".to_string() } else { only.join(", ") };
+        return Err(Error::BadFile {
+            path: info.to_path_buf(),
+            message: format!("no prompt for {which}: nothing to import"),
+        });
     }
     Ok(written)
 }
@@ -338,6 +381,13 @@ pub fn import_command(
                 w.file.display(),
                 if w.expectations > 0 { format!(" ({} camera expectations)", w.expectations) } else { String::new() }
             );
+            if !w.unchecked.is_empty() {
+                println!(
+                    "  {} camera_motion label(s) the camera probe does not check, imported without an expectation; first: {}",
+                    w.unchecked.len(),
+                    w.unchecked[0]
+                );
+            }
         }
     }
     Ok(ExitCode::Ok)

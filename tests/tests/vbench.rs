@@ -165,6 +165,13 @@ fn a_malformed_info_file_is_a_located_error() {
         ("[{\"dimension\": [\"color\"]}]", "[0]: missing prompt_en"),
         ("[{\"prompt_en\": \"a\", \"dimension\": [\"colour\"]}]", "[0].dimension[0]: unknown dimension \"colour\""),
         ("[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]},\n  oops]", "line 2"),
+        ("[{\"prompt_en\": \"a\", \"dimension\": []}]", "[0].dimension (\"a\"): empty"),
+        ("[]", "no prompt for any dimension: nothing to import"),
+        (
+            "[{\"prompt_en\": \"a\", \"dimension\": [\"color\"], \"auxiliary_info\": {\"color\": {\"color\": \"red\"}}},\n\
+             {\"prompt_en\": \"a\", \"dimension\": [\"color\"], \"auxiliary_info\": {\"color\": {\"color\": \"blue\"}}}]",
+            "listed twice for color with different auxiliary_info",
+        ),
     ] {
         sb.write("bad.json", content);
         let o = sb.run(&["suites", "import", "vbench", "bad.json", "--out", "s"]);
@@ -174,6 +181,26 @@ fn a_malformed_info_file_is_a_located_error() {
     sb.write("ok.json", "[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]}]");
     let o = sb.run(&["suites", "import", "vbench", "ok.json", "--out", "s", "--dimension", "colour"]);
     assert_eq!(code(&o), 3, "{}", text(&o));
+    // Nothing for the dimension asked, samples a suite cannot hold, a file as the folder: refused.
+    for (args, needle) in [
+        (&["--dimension", "scene"][..], "no prompt for scene"),
+        (&["--samples", "5000"][..], "expected 1..=1000 samples per prompt"),
+    ] {
+        let o = sb.command(&["suites", "import", "vbench", "ok.json", "--out", "s"]).args(args).output().unwrap();
+        assert_eq!(code(&o), 3, "{}", text(&o));
+        assert!(text(&o).contains(needle), "{needle}: {}", text(&o));
+    }
+    let o = sb.run(&["suites", "import", "vbench", "ok.json", "--out", "ok.json"]);
+    assert!(code(&o) == 3 && text(&o).contains("a file, where the folder"), "{}", text(&o));
+    // Camera labels the probe does not check are said, not silently dropped.
+    sb.write(
+        "cam.json",
+        "[{\"prompt_en\": \"a\", \"dimension\": [\"temporal_style\"], \"auxiliary_info\": {\"camera_motion\": {\"camera_motion\": \"orbit\"}}}]",
+    );
+    let (c, v) = sb.run_json(&["suites", "import", "vbench", "cam.json", "--out", "s"]);
+    assert_eq!(c, 0, "{v}");
+    assert_eq!(v[0]["expectations"], 0);
+    assert!(v[0]["unchecked"][0].as_str().unwrap().contains("orbit"), "{v}");
 }
 
 /// videval against VBench's own scoring code (the `vbench` package, 0.1.5) on committed videos and
