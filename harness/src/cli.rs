@@ -1077,7 +1077,11 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 files.extend(bundled::names().into_iter().filter_map(bundled::file_of).map(|f| (f.to_string(), true)));
             }
             for p in paths {
-                files.extend(suite_files(p)?.into_iter().map(|f| (f, false)));
+                let found = suite_files(p)?;
+                if found.is_empty() {
+                    return Err(Error::Config(format!("{}: no suite files (*.yaml, *.yml) to lint", p.display())));
+                }
+                files.extend(found.into_iter().map(|f| (f, false)));
             }
             let mut bad = 0;
             for (f, is_bundled) in &files {
