@@ -57,7 +57,7 @@ pub const NETWORKS: &[Network] = &[
             "vbench_background_consistency (VBench background_consistency)",
         ],
         files: &["config.json", "model.safetensors", "tokenizer.json"],
-        how: "copy openai/clip-vit-base-patch32's config.json, model.safetensors and tokenizer.json into DIR/clip, then python3 models/weights/encoder/register_weights.py DIR/clip clip",
+        how: "python3 models/weights/encoder/convert_clip.py ViT-B-32.pt DIR/clip (OpenAI's checkpoint as VBench caches it; needs torch and OpenAI's BPE vocabulary from the clip or open_clip package), or copy openai/clip-vit-base-patch32's config.json, model.safetensors and tokenizer.json into DIR/clip, then python3 models/weights/encoder/register_weights.py DIR/clip clip",
         implemented: true,
     },
     Network {

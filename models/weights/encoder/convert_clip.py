@@ -165,7 +165,9 @@ def check_tokenizer(tokenizer_path, vocab_path, prompts_path):
     except ImportError:
         from open_clip.tokenizer import SimpleTokenizer
     ours, openai = Tokenizer.from_file(tokenizer_path), SimpleTokenizer(vocab_path)
-    start, end = openai.encoder["<|startoftext|>"], openai.encoder["<|endoftext|>"]
+    # OpenAI's package names the specials <|startoftext|> / <|endoftext|>, open_clip's
+    # <start_of_text> / <end_of_text>; both give them the last two ids.
+    start, end = len(openai.encoder) - 2, len(openai.encoder) - 1
     with open(prompts_path, encoding="utf-8") as f:
         prompts = [p for p in f.read().split("\n") if p]
     bad = 0
