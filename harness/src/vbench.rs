@@ -526,12 +526,16 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             unmeasured
                 .insert(d.name, format!("VBench weighs {} by frames: the suite must also score frame_count", d.name));
         } else if prompts.is_empty() {
-            let why = results
-                .samples
-                .iter()
-                .filter(|s| &s.suite == suite)
-                .find_map(|s| s.metric_errors.get(metric).cloned())
-                .unwrap_or_else(|| "no video of its suite was scored".to_string());
+            let why = if !results.suites[suite].metrics.contains_key(metric) {
+                format!("the suite {suite} does not score {metric}")
+            } else {
+                results
+                    .samples
+                    .iter()
+                    .filter(|s| &s.suite == suite)
+                    .find_map(|s| s.metric_errors.get(metric).cloned())
+                    .unwrap_or_else(|| "no video of its suite was scored".to_string())
+            };
             unmeasured.insert(d.name, why);
         } else {
             per_dim.push((d, suite.clone(), prompts.into_values().collect()));
@@ -546,7 +550,11 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
     let mut draws: Vec<(&Dimension, Vec<f64>)> = Vec::new();
     for (d, suite, prompts) in &per_dim {
         let all: Vec<&Vec<(f64, f64)>> = prompts.iter().collect();
-        let Some(raw) = aggregate(d, &all) else { continue };
+        let Some(raw) = aggregate(d, &all) else {
+            // Frame-weighted, and no video has two frames: VBench's weights are all zero.
+            unmeasured.insert(d.name, format!("VBench weighs {} by frame pairs, and no video has two frames", d.name));
+            continue;
+        };
         let k = prompts.len();
         let mut boot = Vec::with_capacity(N_BOOT);
         for _ in 0..N_BOOT {
@@ -688,6 +696,40 @@ mod tests {
         let unknown: Vec<Sample> = (0..3).map(|i| sample("a", i, None)).collect();
         let err = static_videos(&unknown.iter().collect::<Vec<_>>()).unwrap_err();
         assert!(err.contains("could not be measured: needs RAFT-things weights"), "{err}");
+    }
+
+    /// A dimension without a value says why: its suite does not score the metric, or (frame
+    /// weighted) no video has two frames; never "no video was scored" when they were.
+    #[test]
+    fn a_dimension_without_a_value_says_why() {
+        let results = |metrics: serde_json::Value, sample_metrics: serde_json::Value| -> Results {
+            serde_json::from_value(serde_json::json!({
+                "schema": videval_reports::results::RESULTS_SCHEMA, "plan_hash": "p", "model": {}, "complete": true,
+                "missing_units": [],
+                "suites": {"vbench_subject_consistency": {"version": 1, "content_hash": "h", "n": {"cases": 1, "samples": 1, "failed_generations": 0, "failed_scores": 0, "not_applicable": 0}, "metrics": metrics}},
+                "samples": [{"suite": "vbench_subject_consistency", "case_id": "a", "seed_idx": 0, "seed": 0,
+                    "cluster": "a", "prompt": "a", "status": "ok", "metrics": sample_metrics}],
+            }))
+            .unwrap()
+        };
+        let metric = serde_json::json!({"point_estimate": 1.0, "method": "m", "unit": "case", "n_clusters": 1,
+            "n_samples": 1, "n_boot": 0, "rng_seed": 0, "metric_version": 1, "direction": "higher_is_better",
+            "description": ""});
+        let why = |r: &Results| {
+            let b = block(r).unwrap();
+            b.skipped
+                .iter()
+                .find(|s| s.dimension == "subject_consistency")
+                .map(|s| s.reason.clone())
+                .unwrap_or_default()
+        };
+        let r = results(serde_json::json!({"frame_count": metric}), serde_json::json!({"frame_count": 16.0}));
+        assert_eq!(why(&r), "the suite vbench_subject_consistency does not score vbench_subject_consistency");
+        let r = results(
+            serde_json::json!({"frame_count": metric, "vbench_subject_consistency": metric}),
+            serde_json::json!({"frame_count": 1.0, "vbench_subject_consistency": 1.0}),
+        );
+        assert!(why(&r).contains("no video has two frames"), "{}", why(&r));
     }
 
     #[test]
