@@ -64,6 +64,10 @@ pub struct Stored {
 impl Db {
     /// Opens (creating when missing) a database of this schema version.
     pub fn open(path: &Path) -> Result<Db> {
+        // A database that exists must be a rating database before anything is written to it.
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            drop(Db::open_existing(path)?);
+        }
         let conn = Connection::open(path).map_err(db_err(path))?;
         let db = Db { conn, path: path.to_path_buf() };
         db.conn
@@ -347,10 +351,22 @@ pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pai
         let key = s.key();
         let Some(other) = results[1].samples.iter().find(|o| o.key() == key && o.status == "ok") else { continue };
         let (Some(va), Some(vb)) = (paths[0].get(&key), paths[1].get(&key)) else { continue };
-        let sha = |sample: &videval_reports::results::Sample, path: &Path| -> Result<String> {
+        // The file shown is the file scored: hashed here and checked against the results (which
+        // also keeps every clip's name in the media folder a plain digest).
+        let sha = |k: usize, sample: &videval_reports::results::Sample, path: &Path| -> Result<String> {
+            let actual = crate::hash::sha256_file(path).map_err(Error::input(path))?;
             match &sample.video_sha256 {
-                Some(h) => Ok(h.clone()),
-                None => crate::hash::sha256_file(path).map_err(Error::io(path)),
+                Some(h) if *h != actual => Err(Error::BadFile {
+                    path: runs[k].1.join("results.json"),
+                    message: format!(
+                        "{}/{}#{}: the results name the video {h}, but {} is {actual} (changed since the run?); rerun it",
+                        sample.suite,
+                        sample.case_id,
+                        sample.seed_idx,
+                        path.display()
+                    ),
+                }),
+                _ => Ok(actual),
             }
         };
         out.push(Pair {
@@ -360,8 +376,8 @@ pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pai
             prompt: s.prompt.clone(),
             run_a: runs[0].0.clone(),
             run_b: runs[1].0.clone(),
-            sha_a: sha(s, va)?,
-            sha_b: sha(other, vb)?,
+            sha_a: sha(0, s, va)?,
+            sha_b: sha(1, other, vb)?,
             fps: crate::video::probe(va).map(|v| v.fps).unwrap_or(24.0),
             video_a: va.clone(),
             video_b: vb.clone(),
@@ -669,23 +685,28 @@ pub fn serve(app: Arc<App>, addr: &str) -> Result<()> {
     println!("rating page: http://{bound}/  ({} pairs; Ctrl-C stops, nothing answered is lost)", app.pairs.len());
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let server = Arc::new(server);
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            let (server, app) = (Arc::clone(&server), Arc::clone(&app));
-            std::thread::spawn(move || {
-                while let Ok(mut req) = server.recv() {
-                    let response = handle(&app, &mut req);
-                    let _ = req.respond(response);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+    // Each request on its own thread, up to MAX_IN_FLIGHT at once: a client that stalls while
+    // sending a body holds one thread, never the page (tiny_http sets no read timeout).
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    while let Ok(mut req) = server.recv() {
+        use std::sync::atomic::Ordering;
+        if in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = req.respond(respond(503, "text/plain", b"busy; try again".to_vec()));
+            continue;
+        }
+        let (app, in_flight) = (Arc::clone(&app), Arc::clone(&in_flight));
+        std::thread::spawn(move || {
+            let response = handle(&app, &mut req);
+            let _ = req.respond(response);
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
     }
     Ok(())
 }
+
+/// Requests answered at once; more get 503.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// `videval rate`'s options.
 #[derive(Debug, clap::Args)]
@@ -722,7 +743,21 @@ pub struct RateArgs {
 
 pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     if let Some(out) = &a.export {
-        let n = Db::open_existing(&a.db)?.export(out)?;
+        let db = Db::open_existing(&a.db)?;
+        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+        let taken = ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
+            let mut f = a.db.clone().into_os_string();
+            f.push(suffix);
+            let f = PathBuf::from(f);
+            f == *out || canonical(&f).is_some_and(|c| canonical(out) == Some(c))
+        });
+        if taken {
+            return Err(Error::Config(format!(
+                "--export {}: that is the database's own file; name another",
+                out.display()
+            )));
+        }
+        let n = db.export(out)?;
         println!("{n} judgments → {}", out.display());
         return Ok(ExitCode::Ok);
     }

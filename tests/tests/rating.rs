@@ -310,3 +310,73 @@ fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("\"sora\""), "{}", text(&o));
 }
+
+/// Hostile inputs around the rating server: a results.json whose video hash is a path is refused
+/// before anything is served (it read and wrote .mp4 files outside the media folder); another
+/// program's SQLite file is refused untouched; --export never overwrites the database; clients
+/// stalled mid-upload do not stop the page from answering.
+#[test]
+fn the_rating_server_refuses_hostile_runs_and_files_and_outlives_stalled_clients() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    for (model, out) in [("synthetic", "runs/a"), ("world", "runs/b")] {
+        let o = sb.run(&["run", "--suite", "smoke", "--model", model, "--limit", "2", "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    // A hash that is a path.
+    let mut r: Value = serde_json::from_slice(&sb.read("runs/a/results.json")).unwrap();
+    r["samples"][0]["video_sha256"] = "sha256:../../escaped".into();
+    std::fs::create_dir_all(sb.join("runs/evil")).unwrap();
+    for f in ["plan.json", "shards"] {
+        let o = Command::new("cp").arg("-r").arg(sb.join("runs/a").join(f)).arg(sb.join("runs/evil")).status().unwrap();
+        assert!(o.success());
+    }
+    sb.write("runs/evil/results.json", &r.to_string());
+    let o = sb.run(&["rate", "runs/evil", "runs/b", "--db", "e.sqlite", "--port", "0"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("the results name the video sha256:../../escaped"), "{}", text(&o));
+    // Another program's database.
+    let other = sb.join("other.sqlite");
+    rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let o = sb.run(&["rate", "runs/a", "runs/b", "--db", "other.sqlite", "--port", "0"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("not a videval rating database"), "{}", text(&o));
+    assert_eq!(std::fs::read(&other).unwrap(), before, "untouched");
+    // The server: five clients stall mid-upload, the page still answers.
+    let mut child = Command::new(bin())
+        .current_dir(sb.path())
+        .args(["rate", "runs/a", "runs/b", "--db", "r.sqlite", "--port", "0", "--gold-every", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port: u16 = loop {
+        let line = lines.next().expect("videval rate printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("rating page: http://127.0.0.1:") {
+            break rest.split('/').next().and_then(|p| p.parse().ok()).unwrap();
+        }
+    };
+    let _server = Killed(child);
+    let stalled: Vec<std::net::TcpStream> = (0..5)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(b"POST /api/judge HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{\"rater\":").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let (status, _) = http(port, "GET", "/", None);
+    assert_eq!(status, 200);
+    assert!(start.elapsed() < Duration::from_secs(10), "answered while {} clients stall", stalled.len());
+    drop(stalled);
+    drop(_server);
+    // Export onto the database itself is refused; the database still reads.
+    let o = sb.run(&["rate", "--db", "r.sqlite", "--export", "r.sqlite"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("the database's own file"), "{}", text(&o));
+    let o = sb.run(&["rate", "--db", "r.sqlite", "--export", "j.csv"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
