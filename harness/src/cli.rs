@@ -1260,8 +1260,24 @@ pub const EXIT_CLOSED_PIPE: i32 = 141;
 
 /// Parses `std::env::args`, runs, prints errors, and returns the process exit code. Usage
 /// errors exit with 3 (bad input), not clap's default 2, to keep one table.
+/// On SIGINT, SIGTERM or SIGHUP: stop the generator commands running (each in its own process
+/// group, out of the terminal's reach) and exit 128 + the signal, as the default action would.
+/// Every write is atomic, so what was finished stays and a rerun resumes.
+fn stop_children_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                crate::generator::command::kill_running();
+                std::process::exit(128 + sig);
+            }
+        });
+    }
+}
+
 pub fn main() -> i32 {
     quiet_on_closed_pipe();
+    stop_children_on_signals();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -545,6 +545,53 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
     assert_eq!(code(&out), 4, "{}", text(&out));
     assert_eq!(String::from_utf8(sb.read("prompt.txt")).unwrap(), prompt);
     assert!(!sb.join("pwned").exists() && !sb.join("pwned2").exists());
+    // What the command writes must be a video file of its own: text, a folder or a link is that
+    // unit's failure. A child that left the process group (setsid) and holds stderr open is not
+    // waited for.
+    for (name, script, want) in [
+        ("text.yaml", "setsid sleep 30 & echo hello > \"$1\"", "wrote no readable video"),
+        ("folder.yaml", "mkdir \"$1\"", "made a folder, not a video file"),
+        ("link.yaml", "ln -s /etc/passwd \"$1\"", "wrote a link, not a video file"),
+    ] {
+        let spec = format!("adapter: command\nargv: [sh, -c, '{script}', x, '{{out}}']\n");
+        let (took, errors) = failing_run(&sb, name, &spec);
+        assert!(took < Duration::from_secs(100), "{name}: waited for the escaped child");
+        assert!(errors.iter().all(|e| e.contains(want)), "{name}: {errors:?}");
+    }
+}
+
+/// Stopping videval (SIGTERM, or Ctrl-C's SIGINT) stops the generator command it is waiting for:
+/// in its own process group, the command would not get the terminal's signal and would run on.
+#[test]
+fn stopping_videval_stops_the_generator_command() {
+    let sb = Sandbox::new();
+    sb.write("slow.yaml", "adapter: command\nargv: [sh, -c, 'echo $$ > gen.pid; sleep 300', x, '{out}']\n");
+    let mut child = sb
+        .command(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow.yaml", "--out", "runs/s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !sb.join("gen.pid").exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "the generator never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = String::from_utf8(sb.read("gen.pid")).unwrap().trim().to_string();
+    let alive = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+    };
+    assert!(alive(&pid));
+    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
+    let start = Instant::now();
+    while alive(&pid) {
+        assert!(start.elapsed() < Duration::from_secs(10), "the generator {pid} runs on after videval stopped");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

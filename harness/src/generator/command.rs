@@ -56,12 +56,31 @@ const STDERR_KEEP: usize = 64 << 10;
 /// Kills every process in the group `pgid` (the adapter starts each program as a group leader).
 /// Through kill(1): the workspace has no unsafe code to call kill(2) with.
 fn kill_group(pgid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    if let Some(pid) = i32::try_from(pgid).ok().and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
 }
+
+/// Process groups of the generator commands running now.
+static RUNNING: std::sync::Mutex<std::collections::BTreeSet<u32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Kills every generator command running now with its process group (videval is stopping: a
+/// command in its own process group would not get the terminal's Ctrl-C and would run on).
+pub fn kill_running() {
+    if let Ok(groups) = RUNNING.lock() {
+        for &g in groups.iter() {
+            kill_group(g);
+        }
+    }
+}
+
+/// The longest `timeout_s`: a week.
+const MAX_TIMEOUT_S: f64 = 7.0 * 86_400.0;
+
+/// How long the end of stderr is waited for once the command has exited: a child it left
+/// behind in another session may hold the pipe open for ever.
+const STDERR_GRACE: Duration = Duration::from_secs(1);
 
 pub struct CommandGen {
     identity: ModelIdentity,
@@ -107,17 +126,39 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     if spec.argv.is_empty() {
         return Err(Error::Config("adapter command needs argv: [program, args...]".into()));
     }
+    let mut templates = Vec::with_capacity(spec.argv.len());
     for (i, a) in spec.argv.iter().enumerate() {
-        parse_template(a).map_err(|e| Error::Config(format!("argv[{i}]: {e}")))?;
+        templates.push(parse_template(a).map_err(|e| Error::Config(format!("argv[{i}]: {e}")))?);
     }
-    if !spec.argv.iter().any(|a| a.contains("{out}")) {
+    // A shell's script (`sh -c SCRIPT`) is code: text from a suite placed in it would run as
+    // shell code (a prompt holding `$(…)` or a quote). It goes after the script, as "$1".
+    let shell = Path::new(&spec.argv[0])
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| matches!(n, "sh" | "bash" | "dash" | "zsh" | "ksh" | "fish"));
+    if let Some(c) = spec.argv.iter().position(|a| a == "-c").filter(|_| shell) {
+        if let Some(var) = templates.get(c + 1).into_iter().flatten().find(|(is_var, v)| {
+            *is_var
+                && matches!(v.as_str(), "prompt" | "case_id" | "suite" | "input_image" | "input_video" | "input_video2")
+        }) {
+            return Err(Error::Config(format!(
+                "argv[{}]: {{{}}} inside a shell script would run a suite's text as shell code; pass it as an argument after the script and use it as \"$1\" (argv: [sh, -c, 'gen --prompt \"$1\" --out \"$2\"', sh, '{{{}}}', '{{out}}'])",
+                c + 1,
+                var.1,
+                var.1
+            )));
+        }
+    }
+    if !templates.iter().flatten().any(|(is_var, v)| *is_var && v == "out") {
         return Err(Error::Config(
             "argv: no argument contains {out}, so the program cannot know where to write".into(),
         ));
     }
     let timeout_s = spec.timeout_s.unwrap_or(600.0);
-    if !(timeout_s.is_finite() && timeout_s > 0.0) {
-        return Err(Error::Config(format!("timeout_s: expected a positive number of seconds, got {timeout_s}")));
+    if !(timeout_s.is_finite() && timeout_s > 0.0 && timeout_s <= MAX_TIMEOUT_S) {
+        return Err(Error::Config(format!(
+            "timeout_s: expected a positive number of seconds up to {MAX_TIMEOUT_S} (a week), got {timeout_s}"
+        )));
     }
     let checkpoint = match &spec.checkpoint {
         Some(c) => Some(checkpoint_digest(Path::new(c))?),
@@ -212,54 +253,78 @@ impl Generator for CommandGen {
             .process_group(0)
             .spawn()
             .map_err(|e| GenError(format!("cannot start {}: {e}", args[0])))?;
+        let group = child.id();
+        if let Ok(mut running) = RUNNING.lock() {
+            running.insert(group);
+        }
         // Drain stderr on a thread so a chatty program cannot block on a full pipe; only the
         // last STDERR_KEEP bytes are kept, however much it writes.
         let mut stderr = child.stderr.take();
-        let reader = std::thread::spawn(move || {
-            let mut kept: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(std::collections::VecDeque::<u8>::new()));
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let sink = std::sync::Arc::clone(&kept);
+        std::thread::spawn(move || {
             let mut chunk = [0u8; 8192];
             while let Some(Ok(n @ 1..)) = stderr.as_mut().map(|s| s.read(&mut chunk)) {
-                kept.extend(&chunk[..n]);
-                let over = kept.len().saturating_sub(STDERR_KEEP);
-                kept.drain(..over);
+                if let Ok(mut k) = sink.lock() {
+                    k.extend(&chunk[..n]);
+                    let over = k.len().saturating_sub(STDERR_KEEP);
+                    k.drain(..over);
+                }
             }
-            Vec::from(kept)
+            let _ = done.send(());
         });
         let start = Instant::now();
         let status = loop {
             match child.try_wait() {
-                Ok(Some(status)) => break status,
+                Ok(Some(status)) => break Ok(status),
                 Ok(None) if start.elapsed() > self.timeout => {
-                    kill_group(child.id());
+                    kill_group(group);
                     let _ = child.kill();
                     let _ = child.wait();
-                    let _ = reader.join();
-                    return Err(GenError(format!(
+                    break Err(GenError(format!(
                         "{} timed out after {:.1} s and was killed with its process group",
                         args[0],
                         self.timeout.as_secs_f64()
                     )));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(GenError(format!("waiting for {}: {e}", args[0]))),
+                Err(e) => break Err(GenError(format!("waiting for {}: {e}", args[0]))),
             }
         };
-        // What it left running would hold stderr open (and the reader with it): it goes too.
-        kill_group(child.id());
-        let err_bytes = reader.join().unwrap_or_default();
+        // What it left running would hold stderr open: it goes too. A child that left the
+        // group (setsid) may still hold it; the reader is then left behind, not waited for.
+        kill_group(group);
+        if let Ok(mut running) = RUNNING.lock() {
+            running.remove(&group);
+        }
+        let _ = finished.recv_timeout(STDERR_GRACE);
+        let status = status?;
+        let err_bytes: Vec<u8> = kept.lock().map(|k| k.iter().copied().collect()).unwrap_or_default();
         let text = String::from_utf8_lossy(&err_bytes);
         let tail: String = text.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
         if !status.success() {
             return Err(GenError(format!("{} exited with {status}; stderr: {}", args[0], tail.trim())));
         }
-        match std::fs::metadata(job.out) {
-            Ok(m) if m.len() > 0 => Ok(Output::Written { encode: None, perf: None }),
-            _ => Err(GenError(format!(
-                "{} exited 0 but wrote no video at {}; stderr: {}",
-                args[0],
-                job.out.display(),
-                tail.trim()
-            ))),
+        // What it wrote must be a video of its own: not a link (its target could change under
+        // the store's hash), not a folder, not empty, and readable as a video.
+        let wrote = |what: &str| {
+            GenError(format!("{} exited 0 but {what} at {}; stderr: {}", args[0], job.out.display(), tail.trim()))
+        };
+        match std::fs::symlink_metadata(job.out) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let _ = std::fs::remove_file(job.out);
+                Err(wrote("wrote a link, not a video file"))
+            }
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir_all(job.out);
+                Err(wrote("made a folder, not a video file"))
+            }
+            Ok(m) if m.len() > 0 => match crate::video::probe(job.out) {
+                Ok(_) => Ok(Output::Written { encode: None, perf: None }),
+                Err(e) => Err(wrote(&format!("wrote no readable video ({e})"))),
+            },
+            _ => Err(wrote("wrote no video")),
         }
     }
 }
@@ -281,7 +346,13 @@ mod tests {
     fn specs_without_out_or_with_bad_timeouts_are_refused() {
         let spec = ModelSpec { adapter: "command".into(), argv: vec!["true".into()], ..Default::default() };
         assert!(build(&spec).err().unwrap().to_string().contains("{out}"));
-        let spec = ModelSpec { argv: vec!["x".into(), "{out}".into()], timeout_s: Some(-1.0), ..spec };
-        assert!(build(&spec).err().unwrap().to_string().contains("timeout_s"));
+        let script = ModelSpec { argv: vec!["sh".into(), "-c".into(), "gen '{prompt}' {out}".into()], ..spec.clone() };
+        assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""));
+        let literal = ModelSpec { argv: vec!["gen".into(), "{{out}}".into()], ..spec.clone() };
+        assert!(build(&literal).err().unwrap().to_string().contains("no argument contains {out}"));
+        for t in [-1.0, 1e20] {
+            let spec = ModelSpec { argv: vec!["x".into(), "{out}".into()], timeout_s: Some(t), ..spec.clone() };
+            assert!(build(&spec).err().unwrap().to_string().contains("timeout_s"), "{t}");
+        }
     }
 }
