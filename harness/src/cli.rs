@@ -358,12 +358,12 @@ fn render_look(
 }
 
 /// Encoder settings for a world clip at `path`: a photo-style .mp4 at its scene's CRF.
-fn look_params(scene: &videval_models::world::Scene, path: &Path) -> video::EncodeParams {
-    let mut params = video::EncodeParams::for_path(path);
+fn look_params(scene: &videval_models::world::Scene, path: &Path) -> Result<video::EncodeParams> {
+    let mut params = video::EncodeParams::for_path(path)?;
     if let (Some(p), true) = (&scene.photo, params.codec == "libx264") {
         params.crf = Some(p.crf);
     }
-    params
+    Ok(params)
 }
 
 fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
@@ -379,17 +379,10 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                 let lines: Vec<String> = problems.iter().map(|(f, m)| format!("{path}: scene.{f}: {m}")).collect();
                 return Err(Error::Config(lines.join("\n")));
             }
-            if file.width == 0
-                || file.height == 0
-                || file.width > video::MAX_SIDE
-                || file.height > video::MAX_SIDE
-                || file.frames == 0
-                || !(file.fps > 0.0)
-            {
-                return Err(Error::Config(format!(
-                    "{path}: width, height, frames and fps must be positive (sides ≤ {})",
-                    video::MAX_SIDE
-                )));
+            check_clip_size(file.width, file.height, file.frames, file.fps)
+                .map_err(|e| Error::Config(format!("{path}: {e}")))?;
+            if !out.extension().is_some_and(|e| e == "png") {
+                video::EncodeParams::for_path(out)?;
             }
             let settings =
                 render::Settings { width: file.width, height: file.height, fps: file.fps, frames: file.frames };
@@ -397,7 +390,7 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             if out.extension().is_some_and(|e| e == "png") {
                 write_clip(&v, out, Some(scene))?;
             } else {
-                video::write_with_sidecar_using(&v, out, Some(scene), &look_params(&file.scene, out))?;
+                video::write_with_sidecar_using(&v, out, Some(scene), &look_params(&file.scene, out)?)?;
             }
             if let (Some(p), Some(t)) = (truth, t) {
                 crate::store::write_json_atomic(p, &t)?;
@@ -427,7 +420,7 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                 // Photo-style clips are shipped as generators ship theirs: H.264 at the scene's CRF.
                 if scene.style == videval_models::world::spec::Style::Photo {
                     let path = stem.with_extension("mp4");
-                    video::encode(&v, &path, &look_params(&scene, &path))?;
+                    video::encode(&v, &path, &look_params(&scene, &path)?)?;
                 } else {
                     video::encode(&v, &stem.with_extension("mkv"), &video::EncodeParams::lossless())?;
                 }
@@ -775,6 +768,17 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let spatial = parse_size(size)?;
             let filter = parse_filter(filter)?;
             let png = output.extension().is_some_and(|e| e == "png");
+            // Refused before decoding: an output it cannot write, or the input itself.
+            if !png {
+                video::EncodeParams::for_path(output).map_err(vio)?;
+            }
+            let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+            if output == input || canonical(output).is_some_and(|o| canonical(input) == Some(o)) {
+                return Err(Error::Config(format!(
+                    "{}: the output is the input; write the conversion elsewhere",
+                    output.display()
+                )));
+            }
             let v = if input.is_dir() {
                 let d = video::decode_frames_dir(input, *fps).map_err(vio)?;
                 let idx = sampling.indices(d.video.len(), d.video.fps());
@@ -1117,10 +1121,35 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     }
 }
 
-fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
-    if a.frames == 0 || a.width == 0 || a.height == 0 || !(a.fps > 0.0) {
-        return Err(Error::Config("--frames, --width, --height and --fps must be positive".into()));
+/// The fastest frame rate a clip may be written at.
+const MAX_FPS: f64 = 1000.0;
+
+/// A clip videval is asked to make: positive sizes within [`video::MAX_SIDE`], a frame rate in
+/// (0, [`MAX_FPS`]], and frames that fit in the memory it may use (checked before rendering:
+/// the alternative is an allocation failure that aborts the process).
+fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64) -> std::result::Result<(), String> {
+    let side = 1..=video::MAX_SIDE;
+    if !(side.contains(&width) && side.contains(&height) && frames > 0 && fps > 0.0 && fps <= MAX_FPS) {
+        return Err(format!(
+            "width and height must be 1..={}, frames positive and fps in (0, {MAX_FPS}]; got {width}x{height}, {frames} frames at {fps} fps",
+            video::MAX_SIDE
+        ));
     }
+    let bytes = u64::from(width) * u64::from(height) * 3 * u64::from(frames);
+    let limit = crate::scoring::memory_limit();
+    if bytes > limit {
+        return Err(format!(
+            "{frames} frames of {width}x{height} take {} MiB, over the {} MiB this machine allows",
+            bytes >> 20,
+            limit >> 20
+        ));
+    }
+    Ok(())
+}
+
+fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
+    check_clip_size(a.width, a.height, a.frames, a.fps).map_err(|e| Error::Config(format!("synth: {e}")))?;
+    video::EncodeParams::for_path(&a.out)?;
     let v = videval_models::synthetic::render(&videval_models::synthetic::Request {
         prompt: &a.prompt,
         seed: a.seed,
@@ -1129,7 +1158,7 @@ fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
         height: a.height,
         fps: a.fps,
     });
-    video::encode(&v, &a.out, &video::EncodeParams::for_path(&a.out))?;
+    video::encode(&v, &a.out, &video::EncodeParams::for_path(&a.out)?)?;
     Ok(ExitCode::Ok)
 }
 

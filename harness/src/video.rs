@@ -46,6 +46,25 @@ pub enum VideoIoError {
     Invalid { path: PathBuf, reason: String },
 }
 
+impl VideoIoError {
+    /// The same error naming `to` where it named `from`.
+    fn renamed(self, from: &Path, to: &Path) -> Self {
+        use VideoIoError::*;
+        let fix = |p: PathBuf| if p == from { to.to_path_buf() } else { p };
+        match self {
+            Missing { path } => Missing { path: fix(path) },
+            NotAVideo { path, reason } => NotAVideo { path: fix(path), reason },
+            Truncated { path, reason } => Truncated { path: fix(path), reason },
+            NoFrames { path } => NoFrames { path: fix(path) },
+            UnsupportedCodec { path, codec } => UnsupportedCodec { path: fix(path), codec },
+            AbsurdSize { path, width, height } => AbsurdSize { path: fix(path), width, height },
+            TooLong { path, what, limit } => TooLong { path: fix(path), what, limit },
+            Codec { path, what, reason } => Codec { path: fix(path), what, reason },
+            Invalid { path, reason } => Invalid { path: fix(path), reason },
+        }
+    }
+}
+
 /// What the container says about a video stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoInfo {
@@ -184,9 +203,17 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         return Err(VideoIoError::Missing { path: path.to_path_buf() });
     }
     let not_video = |reason: String| VideoIoError::NotAVideo { path: path.to_path_buf(), reason };
+    // A FIFO or a device would block the demuxer or never end.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Err(not_video("not a regular file (a folder, a FIFO or a device)".into()));
+    }
     let input = ff::format::input(&path).map_err(|e| {
         // An MP4/MOV whose index (moov) is missing was almost always cut short while written.
-        let head = std::fs::read(path).map(|b| b.get(4..8) == Some(b"ftyp")).unwrap_or(false);
+        let head = {
+            use std::io::Read;
+            let mut first = [0u8; 8];
+            std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut first)).is_ok() && &first[4..8] == b"ftyp"
+        };
         if head {
             VideoIoError::Truncated { path: path.to_path_buf(), reason: format!("the container index is missing: {e}") }
         } else {
@@ -940,20 +967,45 @@ impl EncodeParams {
         }
     }
 
-    /// Chosen by file extension: `.mkv` lossless, `.webp` animated preview, anything else
-    /// H.264/MP4.
-    pub fn for_path(path: &Path) -> Self {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("mkv") => Self::lossless(),
-            Some("webp") => Self::webp_preview(),
-            _ => Self::h264(),
+    /// Chosen by file extension: `.mp4` H.264, `.mkv` lossless, `.webp` animated preview; any
+    /// other ending is refused (it would have been an MP4 under another name).
+    pub fn for_path(path: &Path) -> Result<Self, VideoIoError> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("mp4") => Ok(Self::h264()),
+            Some("mkv") => Ok(Self::lossless()),
+            Some("webp") => Ok(Self::webp_preview()),
+            other => Err(VideoIoError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "{}: videval writes .mp4 (H.264), .mkv (lossless FFV1), .webp (animated preview) or, where a filmstrip is asked for, .png",
+                    other.map_or("no extension".to_string(), |e| format!("the extension .{e} is not one it writes"))
+                ),
+            }),
         }
     }
 }
 
-/// Encodes `video` to `path` with `params`. Odd frame sizes are encoded as yuv444p when 4:2:0
-/// was asked for (it needs even sizes); the returned parameters say what was used.
+/// Encodes `video` to `path` with `params`, atomically: into a scratch file beside it, renamed
+/// over `path` once whole, so a killed or failed encode leaves what was there before. Odd frame
+/// sizes are encoded as yuv444p when 4:2:0 was asked for (it needs even sizes); the returned
+/// parameters say what was used.
 pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
+    let name = path.file_name().map_or("video".into(), |n| n.to_string_lossy().into_owned());
+    let scratch = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    match encode_to(video, &scratch, params) {
+        Ok(used) => std::fs::rename(&scratch, path).map(|()| used).map_err(|e| {
+            let _ = std::fs::remove_file(&scratch);
+            VideoIoError::Invalid { path: path.to_path_buf(), reason: format!("cannot write: {e}") }
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&scratch);
+            // Errors name the file asked for, not the scratch file.
+            Err(e.renamed(&scratch, path))
+        }
+    }
+}
+
+fn encode_to(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
     init();
     // One H.264 encode at a time per process: two at once made, now and then, a different
     // libx264 bitstream from the same YUV frames (threads=1, bit-exact), and reports must be the
@@ -1092,7 +1144,8 @@ pub fn write_filmstrip(video: &Video, path: &Path, n: usize, height: u32) -> Res
         VideoIoError::Codec { what, reason, .. } => VideoIoError::Codec { path: path.to_path_buf(), what, reason },
         other => other,
     })?;
-    std::fs::write(path, bytes).map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
+    crate::store::write_atomic(path, &bytes)
+        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 /// The PNG bytes of a filmstrip (see [`write_filmstrip`]).
@@ -1168,7 +1221,7 @@ pub fn sidecar_path(path: &Path) -> PathBuf {
 
 /// Encodes with the parameters the extension implies and writes the sidecar.
 pub fn write_with_sidecar(video: &Video, path: &Path, source: Option<&Path>) -> Result<Sidecar, VideoIoError> {
-    write_with_sidecar_using(video, path, source, &EncodeParams::for_path(path))
+    write_with_sidecar_using(video, path, source, &EncodeParams::for_path(path)?)
 }
 
 /// [`write_with_sidecar`] with chosen encoder settings (an H.264 CRF, say).

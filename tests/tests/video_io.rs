@@ -9,7 +9,7 @@ use videval::video::{self, EncodeParams, VideoIoError, decode, decode_with, prob
 use videval_metrics::Video;
 use videval_metrics::preprocess::FrameSampling;
 use videval_models::synthetic::{Request, render};
-use videval_tests::Sandbox;
+use videval_tests::{Sandbox, code, text};
 
 /// Runs the ffmpeg CLI with `args` in `dir`, writing `out`; returns its path.
 fn ffmpeg(dir: &Path, out: &str, args: &[&str]) -> PathBuf {
@@ -557,4 +557,44 @@ fn decoding_straight_to_a_network_input_equals_preprocessing_the_decoded_clip() 
     std::fs::write(d.join("junk.mp4"), b"not a video").unwrap();
     let err = video::decode_preprocessed(&d.join("junk.mp4"), &protocols[0]).unwrap_err();
     assert!(err.to_string().contains("junk.mp4"), "{err}");
+}
+
+/// Outputs a stranger names: a failed or refused write leaves the file that was there (writes
+/// were straight to the path: a failed encode left 0 or 48 bytes of a good video); an ending
+/// videval does not write is refused (it wrote MP4 bytes over a scene file named .yaml); a
+/// conversion onto its own input is refused; sizes and rates that would abort the process on an
+/// allocation are refused first; a FIFO is not opened as a video (the demuxer would block).
+#[test]
+fn outputs_are_written_whole_or_not_at_all() {
+    let sb = Sandbox::new();
+    let synth = |args: &[&str]| sb.command(&["synth", "--prompt", "a red ball"]).args(args).output().unwrap();
+    assert_eq!(code(&synth(&["--frames", "4", "--out", "good.mp4"])), 0);
+    let good = sb.read("good.mp4");
+    for args in [
+        &["--fps", "1e-9", "--out", "good.mp4"][..],
+        &["--fps", "inf", "--out", "good.mp4"],
+        &["--width", "20000", "--out", "good.mp4"],
+        &["--frames", "100000000", "--out", "good.mp4"],
+    ] {
+        let o = synth(args);
+        assert_eq!(code(&o), 3, "{args:?}: {}", text(&o));
+        assert_eq!(sb.read("good.mp4"), good, "{args:?} left the old file");
+    }
+    sb.write("scene.yaml", "objects: []\n");
+    let o = synth(&["--frames", "4", "--out", "scene.yaml"]);
+    assert!(code(&o) == 3 && text(&o).contains("the extension .yaml is not one it writes"), "{}", text(&o));
+    assert_eq!(sb.read("scene.yaml"), b"objects: []\n");
+    let o = sb.run(&["video", "convert", "good.mp4", "good.mp4"]);
+    assert!(code(&o) == 3 && text(&o).contains("the output is the input"), "{}", text(&o));
+    let o = sb.run(&["video", "convert", "good.mp4", "out.avi"]);
+    assert!(code(&o) == 3 && !sb.join("out.avi").exists(), "{}", text(&o));
+    let leftovers: Vec<_> = std::fs::read_dir(sb.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(std::process::Command::new("mkfifo").arg(sb.join("fifo.mp4")).status().unwrap().success());
+    let o = sb.run(&["video", "info", "fifo.mp4"]);
+    assert!(code(&o) == 3 && text(&o).contains("not a regular file"), "{}", text(&o));
 }
