@@ -11,7 +11,10 @@
 //! | `8·dim`          | `f64` mean                                                         |
 //! | `8·dim(dim+1)/2` | `f64` covariance, upper triangle row by row (`Σ[i][j]`, `j ≥ i`)   |
 //!
-//! Nothing follows; a file of any other length is refused. Readers check the schema string.
+//! Nothing follows; a file of any other length is refused. Readers check the schema string, the
+//! header's `sha256` of the numbers (files written before it was added have none), that N ≥ 2,
+//! and that Σ could be a covariance (finite, a non-negative diagonal, |Σij| ≤ √(Σii·Σjj)): a
+//! damaged file gives an error, never an FVD of 0 or 1e300.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,31 +31,42 @@ struct Header {
     preprocess: String,
     n: usize,
     dim: usize,
+    /// Hex SHA-256 of the bytes after the header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+}
+
+fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn to_bytes(s: &FeatureStats) -> Vec<u8> {
     let d = s.dim();
+    let mut data = Vec::with_capacity(8 * (d + d * (d + 1) / 2));
+    for v in &s.mean {
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    for i in 0..d {
+        for j in i..d {
+            data.extend_from_slice(&s.cov[i * d + j].to_le_bytes());
+        }
+    }
     let header = Header {
         schema: SCHEMA.into(),
         extractor: s.contract.extractor.clone(),
         preprocess: s.contract.preprocess.clone(),
         n: s.n,
         dim: d,
+        sha256: Some(digest(&data)),
     };
     // A derived Serialize of plain strings and integers cannot fail.
     let json = serde_json::to_vec(&header).unwrap_or_default();
-    let mut out = Vec::with_capacity(16 + json.len() + 8 * (d + d * (d + 1) / 2));
+    let mut out = Vec::with_capacity(16 + json.len() + data.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u64).to_le_bytes());
     out.extend_from_slice(&json);
-    for v in &s.mean {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    for i in 0..d {
-        for j in i..d {
-            out.extend_from_slice(&s.cov[i * d + j].to_le_bytes());
-        }
-    }
+    out.extend_from_slice(&data);
     out
 }
 
@@ -81,6 +95,12 @@ pub fn from_bytes(bytes: &[u8], what: &str) -> Result<FeatureStats, Distribution
         let want = want.map_or("more than can be addressed".to_string(), |w| w.to_string());
         return Err(bad(format!("{} bytes, expected {want} for {d}-d statistics", bytes.len())));
     }
+    if header.sha256.as_deref().is_some_and(|want| digest(&bytes[16 + h..]) != want) {
+        return Err(bad("the numbers do not match the header's checksum: the file is damaged".into()));
+    }
+    if header.n < 2 {
+        return Err(bad(format!("statistics of {} video(s); a covariance needs at least 2", header.n)));
+    }
     let mut vals = bytes[16 + h..].chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
     let mean: Vec<f64> = vals.by_ref().take(d).collect();
     let mut cov = vec![0.0; d * d];
@@ -93,6 +113,21 @@ pub fn from_bytes(bytes: &[u8], what: &str) -> Result<FeatureStats, Distribution
     }
     if let Some(v) = mean.iter().chain(&cov).find(|v| !v.is_finite()) {
         return Err(bad(format!("non-finite value {v} in the statistics")));
+    }
+    for i in 0..d {
+        let sii = cov[i * d + i];
+        if sii < 0.0 {
+            return Err(bad(format!("variance {sii} of feature {i} is negative: not a covariance")));
+        }
+        for j in i + 1..d {
+            let bound = (sii * cov[j * d + j]).sqrt();
+            if cov[i * d + j].abs() > bound * (1.0 + 1e-9) + 1e-300 {
+                return Err(bad(format!(
+                    "covariance {} of features {i} and {j} exceeds √(Σii·Σjj) = {bound}: not a covariance",
+                    cov[i * d + j]
+                )));
+            }
+        }
     }
     Ok(FeatureStats {
         contract: Contract { extractor: header.extractor, preprocess: header.preprocess },
@@ -127,5 +162,42 @@ mod tests {
         assert!(e.contains("big.vvstats") && e.contains("expected"), "{e}");
         let e = from_bytes(b"not a stats file at all", "y").unwrap_err().to_string();
         assert!(e.contains("magic"), "{e}");
+        // Any flipped bit in the numbers is found (one flip gave FVD 0, another 3e300).
+        for at in [16 + 8 + 3, bytes.len() - 5] {
+            let mut flipped = bytes.clone();
+            let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+            flipped[at.max(16 + h)] ^= 0x40;
+            let e = from_bytes(&flipped, "f.vvstats").unwrap_err().to_string();
+            assert!(e.contains("checksum"), "{e}");
+        }
+    }
+
+    /// Files without a checksum (written before it) are still checked: N ≥ 2 and a matrix that
+    /// could be a covariance.
+    #[test]
+    fn unchecksummed_files_must_hold_a_covariance_of_two_or_more() {
+        let rows: Vec<Vec<f64>> = (0..7).map(|i| (0..3).map(|j| ((i * 3 + j) as f64).cos()).collect()).collect();
+        let c = Contract { extractor: "e".into(), preprocess: "p".into() };
+        let s = FeatureStats::from_features(&Features::from_rows(&rows).unwrap(), c).unwrap();
+        let bare = |s: &FeatureStats| {
+            let bytes = to_bytes(s);
+            let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+            let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + h]).unwrap();
+            header.as_object_mut().unwrap().remove("sha256");
+            let json = serde_json::to_vec(&header).unwrap();
+            let mut out = MAGIC.to_vec();
+            out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+            out.extend_from_slice(&json);
+            out.extend_from_slice(&bytes[16 + h..]);
+            out
+        };
+        assert_eq!(from_bytes(&bare(&s), "old.vvstats").unwrap(), s);
+        let mut one = s.clone();
+        one.n = 1;
+        assert!(from_bytes(&bare(&one), "x").unwrap_err().to_string().contains("at least 2"));
+        let mut skew = s.clone();
+        skew.cov[1] = 10.0 * (skew.cov[0] * skew.cov[4]).sqrt() + 1.0;
+        skew.cov[3] = skew.cov[1];
+        assert!(from_bytes(&bare(&skew), "x").unwrap_err().to_string().contains("not a covariance"));
     }
 }
