@@ -979,10 +979,24 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         }
     };
     let videval = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "videval".into());
+    let run_path = run_dir.display().to_string();
+    // Slurm reads `#SBATCH --output=` lines itself, with no quoting: the run folder must not need any.
+    if kind == "slurm" && run_path.chars().any(|c| c.is_whitespace() || c.is_control() || "'\"\\$`".contains(c)) {
+        return Err(Error::Config(format!(
+            "--out {run_path:?}: Slurm's #SBATCH lines cannot hold a path with spaces, quotes, '$' or '`'; choose another run folder"
+        )));
+    }
+    // Every value goes into the files quoted for where it lands: shell words for the scripts,
+    // JSON strings (valid YAML) for the Kubernetes manifest.
+    let yaml = |v: &serde_json::Value| serde_json::to_string(v).unwrap_or_default();
+    let mut run_argv = argv.clone();
+    run_argv.extend(["--out".into(), run_path.clone(), "--num-shards".into(), shards.to_string()]);
     let ctx = json!({
         "plan_hash": plan.plan_hash, "units": plan.units.len(), "shards": shards, "throttle": throttle.clamp(1, shards),
-        "run_name": run_name, "run_dir": run_dir.display().to_string(), "videval": videval, "image": image,
-        "run_args": argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "run_argv": argv, "time_limit": "04:00:00",
+        "run_name": run_name, "run_dir": run_path, "run_dir_sh": quote(&run_path), "videval_sh": quote(&videval),
+        "image_yaml": yaml(&json!(image)), "run_argv_yaml": yaml(&json!(run_argv)),
+        "merge_argv_yaml": yaml(&json!(["merge", run_path])),
+        "run_args": argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "time_limit": "04:00:00",
     });
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);

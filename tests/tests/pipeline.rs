@@ -652,10 +652,74 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         "backoffLimitPerIndex: 2",
         "values: [3]",
         "completions: 3",
-        "\"--num-shards\", \"3\"",
+        "\"--num-shards\",\"3\"",
     ] {
         assert!(job.contains(needle), "{needle} missing from\n{job}");
     }
+    // Values land quoted for where they go: a newline in the image cannot add YAML keys, a quote
+    // in a suite path cannot break the manifest, `$(…)` in a path is never run by the scripts;
+    // a run folder Slurm's #SBATCH lines cannot hold is refused.
+    sb.write(
+        "we\"ird $(touch pwned).yaml",
+        "schema: 1\nsuite: w\nversion: 1\nmetrics: [frame_count]\ncases: [{id: a, prompt: x}]\n",
+    );
+    let image = "busybox\n          securityContext: {privileged: true}";
+    let suite = "we\"ird $(touch pwned).yaml";
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        suite,
+        "--num-shards",
+        "2",
+        "--emit",
+        "k8s",
+        "--emit-dir",
+        "k8s2",
+        "--image",
+        image,
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let job = String::from_utf8(sb.read("k8s2/job.yaml")).unwrap();
+    assert!(!job.contains("\n          securityContext") && job.contains("busybox\\n"), "{job}");
+    assert!(job.contains("we\\\"ird"), "{job}");
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        suite,
+        "--num-shards",
+        "2",
+        "--out",
+        "runs/w",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "j2",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    for k in 0..2 {
+        let o = std::process::Command::new("bash")
+            .arg("j2/run.sbatch")
+            .current_dir(sb.path())
+            .env("SLURM_ARRAY_TASK_ID", k.to_string())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "task {k}: {}", text(&o));
+    }
+    assert!(!sb.join("pwned").exists());
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "2",
+        "--out",
+        "runs/a b",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "j3",
+    ]);
+    assert!(code(&o) == 3 && text(&o).contains("#SBATCH lines cannot hold"), "{}", text(&o));
     assert_eq!(
         code(&sb.run(&["plan", "--suite", "smoke", "--emit", "slurm", "--emit-dir", "x"])),
         3,
