@@ -935,10 +935,21 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     if shards == 0 || args.shard.is_some() {
         return Err(Error::Config("--emit needs --num-shards N ≥ 1 and no --shard (each task picks its own)".into()));
     }
+    if shards > crate::run::MAX_SHARDS {
+        return Err(Error::Config(format!("--num-shards {shards}: at most {} shards", crate::run::MAX_SHARDS)));
+    }
     let suites: Vec<Suite> =
         args.suites.iter().map(|s| load_suite(s, &args.suite_limits.limits())).collect::<Result<_>>()?;
     let generator = generator::from_arg(&args.model)?;
     let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
+    if shards as usize > plan.units.len().max(1) {
+        return Err(Error::Config(format!(
+            "--num-shards {shards} for {} units: every task past the {}th would have nothing to do; use at most {}",
+            plan.units.len(),
+            plan.units.len(),
+            plan.units.len()
+        )));
+    }
     let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
     let run_name = format!("{}-{digits}", generator.identity().name)
         .to_lowercase()

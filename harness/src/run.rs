@@ -136,6 +136,9 @@ pub fn load_suite(arg: &str, limits: &suite::Limits) -> Result<Suite> {
     Ok(suite::load_with(&Bundled, file, limits)?)
 }
 
+/// The most shards a plan may be split into (each shard is a folder and a scheduler task).
+pub const MAX_SHARDS: u32 = 100_000;
+
 fn shard_from(args: &RunArgs) -> Result<Shard> {
     let env_index =
         ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"].iter().find_map(|v| std::env::var(v).ok().map(|s| (*v, s)));
@@ -146,15 +149,28 @@ fn shard_from(args: &RunArgs) -> Result<Shard> {
         }
         _ => None,
     };
+    let from = match (args.shard, &env_index) {
+        (None, Some((var, value))) => format!("{var}={}", value.trim()),
+        (k, _) => format!("--shard {}", k.unwrap_or_default()),
+    };
     match (k, args.num_shards) {
-        (None, None) => Ok(Shard::WHOLE),
+        (None, None) => match &env_index {
+            // In an array job every task would run the whole plan into the same shard folder.
+            Some((var, value)) if !value.trim().is_empty() => Err(Error::Config(format!(
+                "{var}={} is set but --num-shards is not: in an array job give --num-shards N (the array's size); to run the whole plan in this task, --shard 0 --num-shards 1",
+                value.trim()
+            ))),
+            _ => Ok(Shard::WHOLE),
+        },
+        (_, Some(n)) if n > MAX_SHARDS => Err(Error::Config(format!("--num-shards {n}: at most {MAX_SHARDS} shards"))),
         (Some(_), None) => {
             Err(Error::Config("--shard needs --num-shards N (the shard count is always explicit)".into()))
         }
         (None, Some(_)) => Err(Error::Config(
             "--num-shards needs --shard K, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX in the environment".into(),
         )),
-        (Some(k), Some(n)) if n == 0 || k >= n => Err(Error::Config(format!("--shard {k} is not in 0..{n}"))),
+        (Some(_), Some(n)) if n == 0 => Err(Error::Config("--num-shards must be at least 1".into())),
+        (Some(k), Some(n)) if k >= n => Err(Error::Config(format!("{from} is not a shard of 0..{n}"))),
         (Some(k), Some(n)) => Ok(Shard { k, n }),
     }
 }

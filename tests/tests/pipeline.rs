@@ -256,9 +256,34 @@ fn shard_index_comes_from_the_scheduler_environment() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(sb.join("runs/f/shards/0-of-2/shard_done.json").is_file());
-    // N is always explicit: an index without a count is refused.
+    // N is always explicit: an index without a count is refused, from the flag or the
+    // environment (every array task would otherwise run the whole plan into one folder), and
+    // an index out of range names where it came from.
     let out = sb.run(&["run", "--suite", "smoke", "--shard", "1"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
+    for (env, args, want) in [
+        ("3", &[][..], "SLURM_ARRAY_TASK_ID=3 is set but --num-shards is not"),
+        ("5", &["--num-shards", "2"][..], "SLURM_ARRAY_TASK_ID=5 is not a shard of 0..2"),
+        ("0", &["--num-shards", "4294967295"][..], "at most 100000 shards"),
+    ] {
+        let out =
+            sb.command(&["plan", "--suite", "smoke"]).args(args).env("SLURM_ARRAY_TASK_ID", env).output().unwrap();
+        assert!(code(&out) == 3 && text(&out).contains(want), "{want}: {}", text(&out));
+    }
+    let out = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--limit",
+        "1",
+        "--num-shards",
+        "50",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "j",
+    ]);
+    assert!(code(&out) == 3 && text(&out).contains("would have nothing to do"), "{}", text(&out));
 }
 
 #[test]
