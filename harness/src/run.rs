@@ -208,7 +208,8 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
     let run_dir = args.out.clone().unwrap_or_else(|| {
         let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
-        PathBuf::from("runs").join(format!("{}-{digits}", generator.identity().name))
+        // A model's name is text from its spec: one folder, whatever it holds.
+        PathBuf::from("runs").join(format!("{}-{digits}", crate::media::safe_name(&generator.identity().name)))
     });
     if stages == Stages::PlanOnly {
         let assignment = plan.assign(shard.n);

@@ -406,6 +406,80 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
     flags
 }
 
+/// A name that becomes one folder: not empty, not `.` or `..`, no separator or control character.
+fn folder_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+}
+
+/// Everything about a spec that can be checked before its runs: names that are folders and
+/// unique, positive finite numbers, targets that name a suite of the sweep (or val_loss with
+/// every checkpoint's val_loss), the models' spec files present.
+fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Result<()> {
+    if !folder_name(&spec.name) {
+        return Err(bad(format!("name {:?}: it names the sweep's folder; no '/', '..' or empty", spec.name)));
+    }
+    if spec.limit == Some(0) {
+        return Err(bad("limit: expected at least 1 case per suite".into()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &spec.checkpoints {
+        if !folder_name(&c.name) || !seen.insert(c.name.as_str()) {
+            return Err(bad(format!(
+                "checkpoint name {:?}: each names its run's folder: unique, no '/', '..' or empty",
+                c.name
+            )));
+        }
+        let numbers = [("params", c.params), ("samples", c.samples), ("flops", c.flops), ("lr", c.lr)];
+        if let Some((field, v)) = numbers.iter().find(|(_, v)| v.is_some_and(|v| !(v.is_finite() && v > 0.0))) {
+            return Err(bad(format!(
+                "checkpoint {}: {field} {}: expected a positive finite number",
+                c.name,
+                v.unwrap_or_default()
+            )));
+        }
+        if c.val_loss.is_some_and(|v| !v.is_finite()) || c.curve.iter().any(|(n, l)| !(n.is_finite() && l.is_finite()))
+        {
+            return Err(bad(format!("checkpoint {}: val_loss and curve must be finite numbers", c.name)));
+        }
+        let model = Path::new(&c.model);
+        if (c.model.ends_with(".yaml") || c.model.ends_with(".yml")) && !model.is_file() {
+            return Err(bad(format!("checkpoint {}: model {}: no such file", c.name, c.model)));
+        }
+    }
+    let limits = crate::suite::Limits::default();
+    let suites: Vec<crate::suite::Suite> =
+        spec.suites.iter().map(|s| crate::run::load_suite(s, &limits)).collect::<Result<_>>()?;
+    for target in &spec.targets {
+        if target == "val_loss" {
+            if let Some(c) = spec.checkpoints.iter().find(|c| c.val_loss.is_none()) {
+                return Err(bad(format!(
+                    "target val_loss: checkpoint {} has no val_loss (give it, or drop the target)",
+                    c.name
+                )));
+            }
+            continue;
+        }
+        let Some((suite, metric)) = target.split_once('/') else {
+            return Err(bad(format!("target {target:?}: expected val_loss or SUITE/METRIC")));
+        };
+        let metric = videval_metrics::registry::renamed(metric).unwrap_or(metric);
+        let Some(s) = suites.iter().find(|s| s.name == suite) else {
+            let names: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
+            return Err(bad(format!(
+                "target {target:?}: the sweep runs no suite {suite:?} (it runs {})",
+                names.join(", ")
+            )));
+        };
+        if !(s.metrics.iter().any(|m| m == metric) || metric.starts_with("probe:")) {
+            return Err(bad(format!(
+                "target {target:?}: suite {suite} does not score {metric} (it scores {})",
+                s.metrics.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Path>) -> Result<ExitCode> {
     let mut spec: SweepSpec = crate::yaml::load_file(spec_path)?;
     let bad = |m: String| Error::Config(format!("{}: {m}", spec_path.display()));
@@ -425,7 +499,22 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             return Err(bad(format!("checkpoint {}: flops (training compute C) is required", c.name)));
         }
     }
+    check_before_running(&spec, &bad)?;
+    // Read before the runs (hours for a real ladder), so a bad one is found first.
+    let before: Option<Scaling> = match previous {
+        Some(prev) => {
+            let text = std::fs::read_to_string(prev).map_err(Error::input(prev))?;
+            Some(serde_json::from_str(&text).map_err(|e| Error::BadFile {
+                path: prev.to_path_buf(),
+                message: format!("not a scaling.json: {e}"),
+            })?)
+        }
+        None => None,
+    };
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("sweeps").join(&spec.name));
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Config(format!("--out {}: a file, where the sweep's folder is expected", out.display())));
+    }
     std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
     let mut results = BTreeMap::new();
     for c in &spec.checkpoints {
@@ -476,11 +565,8 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         trend: Vec::new(),
         nd,
     };
-    if let Some(prev) = previous {
-        let text = std::fs::read_to_string(prev).map_err(Error::io(prev))?;
-        let before: Scaling = serde_json::from_str(&text)
-            .map_err(|e| Error::BadFile { path: prev.to_path_buf(), message: format!("not a scaling.json: {e}") })?;
-        scaling.trend = trend(&scaling, &before);
+    if let Some(before) = &before {
+        scaling.trend = trend(&scaling, before);
     }
     let json = serde_json::to_string_pretty(&scaling).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&out.join("scaling.json"), json.as_bytes())?;

@@ -751,3 +751,46 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         "N must be explicit"
     );
 }
+
+/// A sweep's spec is checked before any of its runs (hours for a real ladder): a misspelt target,
+/// a suite it does not run, a checkpoint without the val_loss a target needs, compute that is not
+/// a positive number, a name that would leave the output folder, a missing model spec or
+/// `--previous` file — each refused at once, and nothing is run or written.
+#[test]
+fn a_sweep_spec_is_checked_before_anything_runs() {
+    let sb = Sandbox::new();
+    sb.write("m.yaml", "adapter: synthetic\n");
+    let head = "schema: 1\nname: s\nsuites: [smoke]\nlimit: 1\n";
+    let ok = "checkpoints:\n  - {name: a, model: m.yaml, flops: 1.0e12, val_loss: 1.0}\n  - {name: b, model: m.yaml, flops: 4.0e12, val_loss: 0.9}\n";
+    for (body, want) in [
+        (format!("targets: [bogus]\n{ok}"), "target \"bogus\": expected val_loss or SUITE/METRIC"),
+        (format!("targets: [physics/warping_error]\n{ok}"), "the sweep runs no suite \"physics\""),
+        (format!("targets: [smoke/warping_eror]\n{ok}"), "suite smoke does not score warping_eror"),
+        (
+            "targets: [val_loss]\ncheckpoints:\n  - {name: a, model: m.yaml, flops: 1.0e12}\n".to_string(),
+            "checkpoint a has no val_loss",
+        ),
+        (
+            "targets: [val_loss]\ncheckpoints:\n  - {name: a, model: m.yaml, flops: .nan, val_loss: 1.0}\n".into(),
+            "flops NaN: expected a positive finite number",
+        ),
+        (
+            "targets: [val_loss]\ncheckpoints:\n  - {name: ../../out, model: m.yaml, flops: 1.0, val_loss: 1.0}\n"
+                .into(),
+            "checkpoint name \"../../out\"",
+        ),
+        (
+            "targets: [val_loss]\ncheckpoints:\n  - {name: a, model: gone.yaml, flops: 1.0, val_loss: 1.0}\n".into(),
+            "gone.yaml: no such file",
+        ),
+    ] {
+        sb.write("sweep.yaml", &format!("{head}{body}"));
+        let o = sb.run(&["sweep", "sweep.yaml", "--out", "sw"]);
+        assert!(code(&o) == 3 && text(&o).contains(want), "{want}: {}", text(&o));
+        assert!(!sb.join("sw").exists(), "{want}: nothing written");
+    }
+    sb.write("sweep.yaml", &format!("{head}targets: [val_loss]\n{ok}"));
+    let o = sb.run(&["sweep", "sweep.yaml", "--out", "sw", "--previous", "nowhere/scaling.json"]);
+    assert!(code(&o) == 3 && text(&o).contains("no such file"), "{}", text(&o));
+    assert!(!sb.join("sw").exists());
+}
