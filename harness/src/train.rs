@@ -144,7 +144,14 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
     if let Some(t) = &mut cfg.text {
         t.from = sibling(&cfg_str, &t.from);
     }
+    cfg.check().map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Config(format!(
+            "--out {}: a file, where the checkpoint's folder is expected",
+            out.display()
+        )));
+    }
     let device = crate::device::default_device()?;
     let interactive = std::io::stderr().is_terminal();
     let mut bar: Option<(ProgressBar, &'static str)> = None;

@@ -171,3 +171,44 @@ fn continuity_follows_a_conditioning_file_and_is_rescored_when_it_changes() {
     assert_eq!((count(&again, "generated"), count(&again, "scored")), (0, 0), "{again}");
     assert!(count(&changed, "generated") == 1 && count(&changed, "scored") > 0, "{changed}");
 }
+
+/// Every committed training config is within the ranges `train` checks, and a config out of them
+/// is refused at once naming the field (zero batches divided by zero, zero heads panicked, a
+/// huge width aborted on an allocation, a NaN rate trained a NaN checkpoint and exited 0).
+#[test]
+fn training_configs_are_checked_field_by_field_before_training() {
+    use videval_models::generator::train::TrainConfig;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights/generator");
+    let mut committed = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "yaml") {
+            let cfg: TrainConfig = videval::yaml::load_file(&path).unwrap();
+            cfg.check().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            committed += 1;
+        }
+    }
+    assert!(committed >= 5, "{committed} committed configs");
+    let sb = Sandbox::new();
+    let base = std::fs::read_to_string(dir.join("tiny-s.yaml")).unwrap();
+    for (from, to, field) in [
+        ("batch: 4,", "batch: 0,", "vae.batch: 0"),
+        ("batch: 32,", "batch: 0,", "dit.batch: 0"),
+        ("heads: 2, mlp_ratio", "heads: 0, mlp_ratio", "architecture.dit.heads: 0"),
+        ("heads: 2, mlp_ratio", "heads: 3, mlp_ratio", "architecture.dit: dim 64 over 3 heads"),
+        ("channels: 48", "channels: 0", "architecture.vae.channels: 0"),
+        ("caption_dropout: 0.1", "caption_dropout: 1.5", "dit.caption_dropout: 1.5"),
+        ("dim: 64, depth", "dim: 1000000000, depth", "architecture.dit.dim: 1000000000"),
+        ("lr: 4.0e-4", "lr: .nan", "dit.lr: NaN"),
+        ("[[32, 32], [40, 24]", "[[4096, 4096], [40, 24]", "buckets: 4096×4096"),
+        ("validation: 64", "validation: 1000000000", "validation: 1000000000"),
+        ("[[17, 0.7]", "[[17, -1.0]", "lengths: the weight -1"),
+        ("name: tiny-s", "name: ../../escaped", "name \"../../escaped\""),
+    ] {
+        assert!(base.contains(from), "{from}");
+        sb.write("c.yaml", &base.replacen(from, to, 1));
+        let o = sb.run(&["train", "generator", "--config", "c.yaml", "--out", "ck"]);
+        assert!(code(&o) == 3 && text(&o).contains(field), "{field}: {}", text(&o));
+        assert!(!sb.join("ck").exists());
+    }
+}

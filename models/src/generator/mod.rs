@@ -301,11 +301,17 @@ impl Model {
             .iter()
             .map(|(k, v)| Ok((k.clone(), v.to_dtype(DType::F16)?)))
             .collect::<candle_core::Result<_>>()?;
+        // Each file lands whole (written beside, then renamed): a killed save never leaves a
+        // checkpoint that half loads.
         let w_path = dir.join("model.safetensors");
-        candle_core::safetensors::save(&half, &w_path)?;
+        let w_tmp = dir.join(".model.safetensors.partial");
+        candle_core::safetensors::save(&half, &w_tmp)?;
+        std::fs::rename(&w_tmp, &w_path).map_err(|source| GenError::Io { path: w_path.clone(), source })?;
         let cfg_path = dir.join("config.json");
+        let cfg_tmp = dir.join(".config.json.partial");
         let json = serde_json::to_string_pretty(&self.config).map_err(|e| GenError::Request(e.to_string()))?;
-        std::fs::write(&cfg_path, json + "\n").map_err(|source| GenError::Io { path: cfg_path, source })
+        std::fs::write(&cfg_tmp, json + "\n").map_err(|source| GenError::Io { path: cfg_tmp.clone(), source })?;
+        std::fs::rename(&cfg_tmp, &cfg_path).map_err(|source| GenError::Io { path: cfg_path, source })
     }
 
     /// Normalised latent means of a video batch [B, 3, T, H, W].

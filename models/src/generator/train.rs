@@ -64,6 +64,94 @@ pub struct TextStage {
     pub freeze: bool,
 }
 
+impl TrainConfig {
+    /// Every field in its range, named when it is not: sizes that would divide by zero, panic
+    /// in a layer or allocate beyond any machine, rates that are not finite. Checked before
+    /// anything is built or trained.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let (a, v, d) = (&self.architecture, &self.vae, &self.dit);
+        let within = |field: &str, x: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&x) { Ok(()) } else { Err(format!("{field}: {x} is not in {lo}..={hi}")) }
+        };
+        let positive = |field: &str, x: f64| {
+            if x.is_finite() && x > 0.0 { Ok(()) } else { Err(format!("{field}: {x} is not a positive finite number")) }
+        };
+        let unit = |field: &str, x: f64, top_open: bool| {
+            let ok = x.is_finite() && x >= 0.0 && (x < 1.0 || (!top_open && x == 1.0));
+            if ok { Ok(()) } else { Err(format!("{field}: {x} is not in [0, 1{}", if top_open { ")" } else { "]" })) }
+        };
+        let folder = !self.name.is_empty()
+            && self.name != "."
+            && self.name != ".."
+            && !self.name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+        if !folder {
+            return Err(format!("name {:?}: it names the checkpoint's folder; no '/', '..' or empty", self.name));
+        }
+        within("architecture.vae.channels", a.vae.channels, 1, 1024)?;
+        if a.vae.channels > 8 && a.vae.channels % 8 != 0 {
+            return Err(format!(
+                "architecture.vae.channels: {} is not a multiple of 8 (its group norms have 8 groups)",
+                a.vae.channels
+            ));
+        }
+        within("architecture.vae.latent", a.vae.latent, 1, 256)?;
+        within("architecture.dit.dim", a.dit.dim, 1, 4096)?;
+        within("architecture.dit.depth", a.dit.depth, 1, 64)?;
+        within("architecture.dit.heads", a.dit.heads, 1, 64)?;
+        within("architecture.dit.mlp_ratio", a.dit.mlp_ratio, 1, 16)?;
+        if a.dit.dim % a.dit.heads != 0 || (a.dit.dim / a.dit.heads) % 2 != 0 {
+            return Err(format!(
+                "architecture.dit: dim {} over {} heads must give an even head size (3D RoPE rotates pairs)",
+                a.dit.dim, a.dit.heads
+            ));
+        }
+        within("architecture.text.dim", a.text.dim, 1, 4096)?;
+        within("architecture.text.layers", a.text.layers, 1, 64)?;
+        within("architecture.text.heads", a.text.heads, 1, 64)?;
+        within("architecture.text.max_tokens", a.text.max_tokens, 1, 512)?;
+        if a.text.dim % a.text.heads != 0 {
+            return Err(format!("architecture.text: dim {} is not a multiple of heads {}", a.text.dim, a.text.heads));
+        }
+        within("vae.batch", v.batch, 1, 4096)?;
+        positive("vae.lr", v.lr)?;
+        if !(v.kl.is_finite() && v.kl >= 0.0) {
+            return Err(format!("vae.kl: {} is not a non-negative finite number", v.kl));
+        }
+        within("dit.batch", d.batch, 1, 4096)?;
+        positive("dit.lr", d.lr)?;
+        positive("dit.clip", d.clip)?;
+        unit("dit.ema", d.ema, true)?;
+        unit("dit.caption_dropout", d.caption_dropout, false)?;
+        if !(d.saliency.is_finite() && d.saliency >= 0.0) {
+            return Err(format!("dit.saliency: {} is not a non-negative finite number", d.saliency));
+        }
+        if d.pool == Some(0) {
+            return Err("dit.pool: expected at least 1 clip".into());
+        }
+        if self.buckets.is_empty() || self.lengths.is_empty() {
+            return Err("buckets and lengths must not be empty".into());
+        }
+        let sizes = self.buckets.iter().map(|b| ("buckets", b)).chain([("validation_size", &self.validation_size)]);
+        for (field, b) in sizes {
+            if b.iter().any(|&x| x == 0 || x % 8 != 0 || x > 1024) {
+                return Err(format!("{field}: {}×{} is not a multiple of 8 in 8..=1024", b[0], b[1]));
+            }
+        }
+        let lengths =
+            self.lengths.iter().map(|l| ("lengths", l)).chain(v.lengths.iter().flatten().map(|l| ("vae.lengths", l)));
+        for (field, &(n, w)) in lengths {
+            if n == 0 || (n - 1) % 4 != 0 || n > 257 {
+                return Err(format!("{field}: {n} frames is not 1 + 4k up to 257"));
+            }
+            if !(w.is_finite() && w > 0.0) {
+                return Err(format!("{field}: the weight {w} of {n} frames is not a positive finite number"));
+            }
+        }
+        within("validation", self.validation, 1, 100_000)?;
+        Ok(())
+    }
+}
+
 fn default_freeze() -> bool {
     true
 }
@@ -536,19 +624,7 @@ pub fn train(
     report: &mut dyn FnMut(&LogRow, u64),
 ) -> Result<Trained> {
     let bad = |m: String| GenError::Request(m);
-    for b in &cfg.buckets {
-        if b[0] % 8 != 0 || b[1] % 8 != 0 || b[0] == 0 || b[1] == 0 {
-            return Err(bad(format!("buckets: {}×{} is not a multiple of 8", b[0], b[1])));
-        }
-    }
-    for &(n, _) in cfg.lengths.iter().chain(cfg.vae.lengths.iter().flatten()) {
-        if n == 0 || (n - 1) % 4 != 0 {
-            return Err(bad(format!("lengths: {n} frames is not 1 + 4k")));
-        }
-    }
-    if cfg.buckets.is_empty() || cfg.lengths.is_empty() {
-        return Err(bad("buckets and lengths must not be empty".into()));
-    }
+    cfg.check().map_err(bad)?;
     let vocab = build_vocab();
     let (mut model, params) = Model::init(&cfg.architecture, vocab, cfg.seed, device)?;
     model.config.name = cfg.name.clone();
