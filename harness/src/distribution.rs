@@ -546,21 +546,46 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     Ok(ExitCode::Ok)
 }
 
-/// Reads `file<TAB>prompt` lines (blank lines and `#` comments skipped).
-pub fn read_prompts(path: &Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+/// Reads `file<TAB>prompt` lines (blank lines and `#` comments skipped; a BOM and CRLF line ends
+/// are fine), each naming a video file inside `dir` (no `..`, no absolute path) once, with a
+/// prompt that is not empty. Errors name the line.
+pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).map_err(Error::input(path))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let bad = |line: usize, message: String| Error::BadFile {
+        path: path.to_path_buf(),
+        message: format!("line {line}: {message}"),
+    };
     let mut out = Vec::new();
+    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
         let Some((file, prompt)) = line.split_once('\t') else {
-            return Err(Error::BadFile {
-                path: path.to_path_buf(),
-                message: format!("line {}: expected `file<TAB>prompt`, got {line:?}", i + 1),
-            });
+            return Err(bad(n, format!("expected `file<TAB>prompt`, got {line:?}")));
         };
-        out.push((file.trim().to_string(), prompt.trim().to_string()));
+        let (file, prompt) = (file.trim(), prompt.trim());
+        if prompt.is_empty() {
+            return Err(bad(n, format!("{file}: the prompt is empty")));
+        }
+        let inside = Path::new(file)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+        if file.is_empty() || !inside {
+            return Err(bad(n, format!("{file:?}: expected a video's path inside {}", dir.display())));
+        }
+        if !dir.join(file).is_file() {
+            return Err(bad(n, format!("{file}: not a file in {}", dir.display())));
+        }
+        if let Some(first) = seen.insert(file.to_string(), n) {
+            return Err(bad(n, format!("{file} is listed again (first on line {first}); each video is scored once")));
+        }
+        out.push((file.to_string(), prompt.to_string()));
+    }
+    if out.is_empty() {
+        return Err(bad(1, "no `file<TAB>prompt` line: nothing to score".into()));
     }
     Ok(out)
 }
@@ -670,19 +695,12 @@ pub fn clipscore_command(
     json_out: bool,
 ) -> Result<ExitCode> {
     let net = TextNet::load(extractor, weights)?;
-    let pairs = read_prompts(prompts)?;
+    let pairs = read_prompts(prompts, dir)?;
     let mut rows = Vec::new();
     let bar =
         if json_out { indicatif::ProgressBar::hidden() } else { crate::media::progress("videos", pairs.len() as u64) };
     for (file, prompt) in &pairs {
         let path = dir.join(file);
-        if !path.is_file() {
-            return Err(Error::Config(format!(
-                "{}: names {file}, which is not a file in {}",
-                prompts.display(),
-                dir.display()
-            )));
-        }
         let clip = crate::video::decode_preprocessed(&path, &net.preprocess())?;
         rows.push(net.score(&clip, prompt, file)?);
         bar.inc(1);

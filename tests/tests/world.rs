@@ -461,6 +461,27 @@ fn clipscore_on_clip_weights_the_user_provides() {
         let f = row["clip_f"].as_f64().unwrap();
         assert!(f > -1.0 && f <= 1.0 + 1e-6, "{row}");
     }
+    // The prompt file is read with a BOM and CRLF; a line that cannot be scored as meant is an
+    // error naming it: an empty prompt, a file twice (it counted twice in the mean), a path out
+    // of the folder, a file that is not there, nothing to score.
+    let crlf = format!("\u{feff}{}", tsv.replace('\n', "\r\n"));
+    sb.write("bom.tsv", &crlf);
+    let (c, again) =
+        sb.run_json(&["clipscore", "v", "--prompts", "bom.tsv", "--extractor", "clip", "--weights", "clip"]);
+    assert_eq!((c, &again["rows"]), (0, &r["rows"]), "{again}");
+    let (a, b) = (&files[0], &files[1]);
+    std::fs::copy(sb.join("v").join(a), sb.join("outside.mp4")).unwrap();
+    for (tsv, want) in [
+        (format!("{a}\t\n"), "line 1: "),
+        (format!("{a}\tx\n{b}\ty\n{a}\tz\n"), "line 3: "),
+        ("../outside.mp4\tx\n".to_string(), "expected a video's path inside v"),
+        ("gone.mp4\tx\n".to_string(), "gone.mp4: not a file in v"),
+        ("# only a comment\n".to_string(), "nothing to score"),
+    ] {
+        sb.write("bad.tsv", &tsv);
+        let o = sb.run(&["clipscore", "v", "--prompts", "bad.tsv"]);
+        assert!(code(&o) == 3 && text(&o).contains(want), "{tsv:?}: {}", text(&o));
+    }
 }
 
 /// Imports `prompts` as the VBench suite of `dimension` (2 samples each), renders a VBench-named
