@@ -411,6 +411,12 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                 let names: Vec<&str> = sample::Family::ALL.iter().map(|f| f.name()).collect();
                 Error::Config(format!("--family {family}: expected one of {}", names.join(", ")))
             })?;
+            if out.exists() && !out.is_dir() {
+                return Err(Error::Config(format!(
+                    "-o {}: a file, where the samples' folder is expected",
+                    out.display()
+                )));
+            }
             std::fs::create_dir_all(out).map_err(Error::io(out))?;
             for i in 0..*n {
                 let (mut scene, settings) = sample::sample(fam, seed.wrapping_add(i));

@@ -477,6 +477,12 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
             interval::MIN_GROUPS
         )));
     }
+    if let Some(out) = args.save_stats.filter(|o| o.is_dir()) {
+        return Err(Error::Config(format!(
+            "--save-stats {}: a folder, where a .vvstats file is expected",
+            out.display()
+        )));
+    }
     let net = VideoNet::load(args.extractor, args.weights)?;
     let (fvd_name, kvd_name) = net.names();
     let a = side(args.a, &net, args.json)?;

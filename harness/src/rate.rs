@@ -544,7 +544,8 @@ fn url_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' if i + 2 < b.len() => {
+            // Two hex digits exactly (from_str_radix alone would take "+4").
+            b'%' if i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() => {
                 match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
                     Ok(v) => {
                         out.push(v);
@@ -569,8 +570,14 @@ fn query(url: &str, name: &str) -> Option<String> {
 }
 
 /// A rater's name: 1–64 characters, no control characters.
+/// 1–64 characters, none a control or an invisible formatting character (zero-width spaces and
+/// joiners, bidirectional overrides, the BOM), which would make two raters look alike.
 fn valid_rater(name: &str) -> bool {
-    !name.trim().is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control)
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFFD}')
+    };
+    !name.trim().is_empty() && name.chars().count() <= 64 && !name.chars().any(invisible)
 }
 
 type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
@@ -651,7 +658,8 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
             if !valid_rater(rater) {
                 return json_response(400, &json!({"error": "a rater name of 1–64 characters is needed"}));
             }
-            let ms = v["ms"].as_u64().unwrap_or(0);
+            // Time on the pair, in ms: at most a day (a larger or negative value is not a time).
+            let ms = v["ms"].as_u64().unwrap_or(0).min(86_400_000);
             match app.judge(rater, pair as usize, choice, ms).and_then(|_| app.next(rater, &[])) {
                 Ok(next) => json_response(200, &next),
                 Err(e) => fail(e),
@@ -934,5 +942,8 @@ mod tests {
         assert_eq!(query("/x?rater=%", "rater").as_deref(), Some("%"));
         assert_eq!(url_encode("a b/<c>"), "a%20b%2F%3Cc%3E");
         assert!(valid_rater("ann") && !valid_rater(" ") && !valid_rater("a\nb") && !valid_rater(&"x".repeat(65)));
+        // Look-alike names: a zero-width space or a bidirectional override makes another rater.
+        assert!(valid_rater("Zoë 李") && !valid_rater("ann\u{200b}") && !valid_rater("\u{202e}nna"));
+        assert_eq!(query("/x?rater=%+41", "rater").as_deref(), Some("% 41"), "a sign is not a hex digit");
     }
 }

@@ -281,7 +281,7 @@ pub fn checkpoint_digest(path: &Path) -> Result<String> {
             .collect();
         files_digest(path, &names.iter().map(String::as_str).collect::<Vec<_>>())
     } else {
-        crate::hash::sha256_file(path).map_err(Error::io(path))
+        crate::hash::sha256_file(path).map_err(Error::input(path))
     }
 }
 
