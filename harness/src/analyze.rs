@@ -48,6 +48,8 @@ pub struct Merged {
     pub complete: bool,
     pub missing: Vec<String>,
     pub failed_generations: usize,
+    /// Measurements that errored (an unreadable video, a failed computation), every suite.
+    pub failed_scores: usize,
 }
 
 struct Loaded {
@@ -196,6 +198,7 @@ pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
         complete: results.complete,
         missing: results.missing_units.clone(),
         failed_generations: results.suites.values().map(|s| s.n.failed_generations).sum(),
+        failed_scores: results.suites.values().map(|s| s.n.failed_scores).sum(),
     })
 }
 

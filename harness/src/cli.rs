@@ -1034,7 +1034,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
     let m = analyze::merge(&args.run_dir, args.allow_partial)?;
     let report = write_report(&args.run_dir, None)?;
-    let code = if m.failed_generations > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
+    let code = if m.failed_generations > 0 || m.failed_scores > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
     if args.json {
         println!(
             "{}",

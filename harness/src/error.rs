@@ -27,8 +27,9 @@ Exit codes:
   1  gate failed (a significant regression)
   2  gate inconclusive (with --fail-on-inconclusive)
   3  bad input or configuration (suite, flags, model spec, run directory, incomplete merge)
-  4  model failure (at least one unit could not be generated)
+  4  model failure (at least one unit could not be generated, or its video read or measured)
   5  internal error (I/O failure or a bug)
+  129/130/143  stopped by SIGHUP/SIGINT/SIGTERM (the generator commands it started are stopped too)
   141 standard output closed by its reader (as SIGPIPE; e.g. `videval … | head`)";
 
 #[derive(Debug, Error)]

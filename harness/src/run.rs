@@ -271,7 +271,9 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         merged = Some(m);
     }
     let failed = merged.as_ref().map_or(counts.generation_errors, |m| m.failed_generations);
-    let code = if failed > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
+    let failed_scores = merged.as_ref().map_or(counts.score_errors, |m| m.failed_scores);
+    // A video that could not be read or measured is as much a failure as one not generated.
+    let code = if failed > 0 || failed_scores > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
     if args.json {
         let out = json!({
             "run_dir": run_dir, "plan_hash": plan.plan_hash, "shard": shard.dir_name(), "counts": counts,
@@ -303,6 +305,11 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         }
         if failed > 0 {
             println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
+        }
+        if failed_scores > 0 {
+            println!(
+                "{failed_scores} measurement(s) failed (an unreadable video or a failed computation); their errors are in the results and the report"
+            );
         }
     }
     Ok(code)

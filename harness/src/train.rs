@@ -41,6 +41,23 @@ pub enum TrainCommand {
 fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
     use videval_models::encoders::world;
     let cfg: world::EncoderTrainConfig = crate::yaml::load_file(config)?;
+    let a = &cfg.architecture;
+    let problem = if !(1..=4096).contains(&cfg.batch) {
+        Some(format!("batch: {} is not in 1..=4096", cfg.batch))
+    } else if !(1..=1024).contains(&cfg.eval_groups) {
+        Some(format!("eval_groups: {} is not in 1..=1024", cfg.eval_groups))
+    } else if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        Some(format!("lr: {} is not a positive finite number", cfg.lr))
+    } else if a.channels.iter().chain([&a.frame_dim, &a.embed_dim]).any(|&c| !(1..=4096).contains(&c)) {
+        Some("architecture: channels, frame_dim and embed_dim must be in 1..=4096".to_string())
+    } else if a.text.heads == 0 || a.text.dim % a.text.heads != 0 || a.text.dim > 4096 || a.text.layers > 64 {
+        Some(format!("architecture.text: dim {} over {} heads (at most 4096 and 64 layers)", a.text.dim, a.text.heads))
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        return Err(Error::Config(format!("{}: {p}", config.display())));
+    }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join("world"));
     let device = crate::device::default_device()?;
     let interactive = std::io::stderr().is_terminal();

@@ -526,15 +526,13 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             unmeasured
                 .insert(d.name, format!("VBench weighs {} by frames: the suite must also score frame_count", d.name));
         } else if prompts.is_empty() {
-            let why = if !results.suites[suite].metrics.contains_key(metric) {
-                format!("the suite {suite} does not score {metric}")
-            } else {
-                results
-                    .samples
-                    .iter()
-                    .filter(|s| &s.suite == suite)
-                    .find_map(|s| s.metric_errors.get(metric).cloned())
-                    .unwrap_or_else(|| "no video of its suite was scored".to_string())
+            let reason = results.samples.iter().filter(|s| &s.suite == suite).find_map(|s| s.metric_errors.get(metric));
+            let why = match reason {
+                Some(r) => r.clone(),
+                None if !results.suites[suite].metrics.contains_key(metric) => {
+                    format!("the suite {suite} does not score {metric}")
+                }
+                None => "no video of its suite was scored".to_string(),
             };
             unmeasured.insert(d.name, why);
         } else {

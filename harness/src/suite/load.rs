@@ -361,18 +361,6 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                 // is refused at once, not after rendering them.
                 let (rows, factors) = matrix_size(item);
                 expanded = expanded.saturating_add(rows);
-                expanded_nodes = expanded_nodes.saturating_add(rows.saturating_mul(yaml::weight(item) as u128));
-                if expanded_nodes > MAX_EXPANDED_NODES {
-                    errors.push(YamlError::at(
-                        &item.loc,
-                        path.clone(),
-                        format!(
-                            "this case ({} nodes) times its {rows} matrix row(s) brings the expanded cases to {expanded_nodes} nodes, over the {MAX_EXPANDED_NODES} a suite may have",
-                            yaml::weight(item)
-                        ),
-                    ));
-                    break;
-                }
                 if expanded > limits.max_cases as u128 {
                     let loc = item.entry("matrix").map_or(&item.loc, |m| &m.key_loc);
                     let what = if factors.is_empty() {
@@ -386,6 +374,18 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                         format!(
                             "{what}: over the limit of {} cases per suite (raise it with --max-cases)",
                             limits.max_cases
+                        ),
+                    ));
+                    break;
+                }
+                expanded_nodes = expanded_nodes.saturating_add(rows.saturating_mul(yaml::weight(item) as u128));
+                if expanded_nodes > MAX_EXPANDED_NODES {
+                    errors.push(YamlError::at(
+                        &item.loc,
+                        path.clone(),
+                        format!(
+                            "this case ({} nodes) times its {rows} matrix row(s) brings the expanded cases to {expanded_nodes} nodes, over the {MAX_EXPANDED_NODES} a suite may have",
+                            yaml::weight(item)
                         ),
                     ));
                     break;
