@@ -656,15 +656,18 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     assert!(script.contains("#SBATCH --array=0-2%3") && script.contains("--requeue"), "{script}");
     assert!(String::from_utf8(sb.read("jobs/submit.sh")).unwrap().contains("--dependency=afterany"));
     // Play the scheduler: every array task with its index, then the merge job.
-    for k in 0..3 {
-        let o = std::process::Command::new("bash")
-            .arg("jobs/run.sbatch")
-            .current_dir(sb.path())
-            .env("SLURM_ARRAY_TASK_ID", k.to_string())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "task {k}: {}", text(&o));
-    }
+    let array = |script: &str, tasks: u32| {
+        for k in 0..tasks {
+            let o = std::process::Command::new("bash")
+                .arg(script)
+                .current_dir(sb.path())
+                .env("SLURM_ARRAY_TASK_ID", k.to_string())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{script} task {k}: {}", text(&o));
+        }
+    };
+    array("jobs/run.sbatch", 3);
     let o = std::process::Command::new("bash").arg("jobs/merge.sbatch").current_dir(sb.path()).output().unwrap();
     assert!(o.status.success(), "merge: {}", text(&o));
     let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/s/results.json")).unwrap();
@@ -721,15 +724,7 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         "j2",
     ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    for k in 0..2 {
-        let o = std::process::Command::new("bash")
-            .arg("j2/run.sbatch")
-            .current_dir(sb.path())
-            .env("SLURM_ARRAY_TASK_ID", k.to_string())
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "task {k}: {}", text(&o));
-    }
+    array("j2/run.sbatch", 2);
     assert!(!sb.join("pwned").exists());
     let o = sb.run(&[
         "plan",

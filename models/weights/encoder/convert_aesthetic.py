@@ -37,6 +37,24 @@ from convert_i3d import write_safetensors  # noqa: E402
 from register_weights import register  # noqa: E402
 
 
+def resblocks(state, src_prefix, dst_prefix, layers, width):
+    """OpenAI's residual attention blocks (`{src_prefix}{i}.…`) in Hugging Face's encoder-layer
+    names (`{dst_prefix}{i}.…`), the fused in_proj split into q, k and v."""
+    out = {}
+    for i in range(layers):
+        src, dst = f"{src_prefix}{i}.", f"{dst_prefix}{i}."
+        w, b = state[src + "attn.in_proj_weight"], state[src + "attn.in_proj_bias"]
+        for j, name in enumerate("qkv"):
+            out[dst + f"self_attn.{name}_proj.weight"] = w[j * width:(j + 1) * width]
+            out[dst + f"self_attn.{name}_proj.bias"] = b[j * width:(j + 1) * width]
+        pairs = [("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
+                 ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")]
+        for a, h in pairs:
+            for p in ("weight", "bias"):
+                out[dst + f"{h}.{p}"] = state[f"{src}{a}.{p}"]
+    return out
+
+
 def openai_tower(state):
     """HF-named image-tower tensors and the HF config of an OpenAI CLIP state dict (numpy values)."""
     v = {k[len("visual."):]: np.asarray(t, dtype=np.float32) for k, t in state.items() if k.startswith("visual.")}
@@ -55,17 +73,7 @@ def openai_tower(state):
         "vision_model.post_layernorm.bias": v["ln_post.bias"],
         "visual_projection.weight": v["proj"].T,
     }
-    for i in range(layers):
-        src, dst = f"transformer.resblocks.{i}.", f"vision_model.encoder.layers.{i}."
-        w, b = v[src + "attn.in_proj_weight"], v[src + "attn.in_proj_bias"]
-        for j, name in enumerate("qkv"):
-            out[dst + f"self_attn.{name}_proj.weight"] = w[j * width:(j + 1) * width]
-            out[dst + f"self_attn.{name}_proj.bias"] = b[j * width:(j + 1) * width]
-        pairs = [("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
-                 ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")]
-        for a, h in pairs:
-            for p in ("weight", "bias"):
-                out[dst + f"{h}.{p}"] = v[f"{src}{a}.{p}"]
+    out.update(resblocks(v, "transformer.resblocks.", "vision_model.encoder.layers.", layers, width))
     config = {"vision_config": {"hidden_size": int(width), "intermediate_size": int(out[
         "vision_model.encoder.layers.0.mlp.fc1.weight"].shape[0]), "num_hidden_layers": layers,
         "num_attention_heads": int(width) // 64, "image_size": int(patch * grid), "patch_size": int(patch),

@@ -39,7 +39,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert_aesthetic import openai_tower  # noqa: E402
+from convert_aesthetic import openai_tower, resblocks  # noqa: E402
 from convert_i3d import write_safetensors  # noqa: E402
 from register_weights import register  # noqa: E402
 
@@ -76,17 +76,7 @@ def openai_text(state):
     }
     if "logit_scale" in state:
         out["logit_scale"] = np.asarray(state["logit_scale"], dtype=np.float32).reshape(())
-    for i in range(layers):
-        src, dst = f"transformer.resblocks.{i}.", f"text_model.encoder.layers.{i}."
-        w, b = state[src + "attn.in_proj_weight"], state[src + "attn.in_proj_bias"]
-        for j, name in enumerate("qkv"):
-            out[dst + f"self_attn.{name}_proj.weight"] = w[j * width:(j + 1) * width]
-            out[dst + f"self_attn.{name}_proj.bias"] = b[j * width:(j + 1) * width]
-        pairs = [("attn.out_proj", "self_attn.out_proj"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2"),
-                 ("mlp.c_fc", "mlp.fc1"), ("mlp.c_proj", "mlp.fc2")]
-        for a, h in pairs:
-            for p in ("weight", "bias"):
-                out[dst + f"{h}.{p}"] = state[f"{src}{a}.{p}"]
+    out.update(resblocks(state, "transformer.resblocks.", "text_model.encoder.layers.", layers, width))
     config = {"vocab_size": int(vocab), "hidden_size": int(width),
               "intermediate_size": int(out["text_model.encoder.layers.0.mlp.fc1.weight"].shape[0]),
               "num_hidden_layers": layers, "num_attention_heads": int(width) // 64,
