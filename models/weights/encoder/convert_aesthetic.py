@@ -126,7 +126,7 @@ def load_openai(path):
     except RuntimeError:
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = state.get("state_dict", state)
-    return {k: t.float().numpy() for k, t in state.items() if k.startswith("visual.")}
+    return {k: t.float().numpy() for k, t in state.items() if t.is_floating_point()}
 
 
 def load_head(path):

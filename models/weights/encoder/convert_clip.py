@@ -39,25 +39,13 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert_aesthetic import openai_tower, resblocks  # noqa: E402
+from convert_aesthetic import load_openai, openai_tower, resblocks  # noqa: E402
 from convert_i3d import write_safetensors  # noqa: E402
 from register_weights import register  # noqa: E402
 
 # CLIP's word pattern (OpenAI's simple_tokenizer, without its special-token alternatives, which the
 # fast tokenizer handles as added tokens).
 WORDS = r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
-
-
-def load_openai(path):
-    """OpenAI CLIP's state dict as float32 numpy arrays (TorchScript archive or plain state dict)."""
-    import torch
-
-    try:
-        state = torch.jit.load(path, map_location="cpu").state_dict()
-    except RuntimeError:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("state_dict", state)
-    return {k: t.float().numpy() for k, t in state.items() if t.is_floating_point()}
 
 
 def openai_text(state):
