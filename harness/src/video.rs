@@ -186,6 +186,19 @@ struct Opened {
     end: Option<i64>,
     /// An MP4/MOV: its index lists every sample, and an edit list may hide some of them.
     mov: bool,
+    /// The video track's length a Matroska/WebM file states in its `DURATION` tag, in seconds
+    /// (written when the file was finished, at its head): the only sign such a file gives of
+    /// having been cut short, since it declares no frame count.
+    tagged_s: Option<f64>,
+}
+
+/// `HH:MM:SS.fraction` (Matroska's DURATION tag) in seconds.
+fn tag_seconds(tag: &str) -> Option<f64> {
+    let mut parts = tag.trim().split(':');
+    let (h, m, s) =
+        (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
+    let total = h * 3600.0 + m * 60.0 + s;
+    (parts.next().is_none() && total.is_finite() && total > 0.0).then_some(total)
 }
 
 impl Opened {
@@ -278,7 +291,13 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         color_range: decoder.color_range().name().unwrap_or("unknown").to_string(),
     };
     let mov = info.container.split(',').any(|name| name == "mov");
-    Ok(Opened { input, index, decoder, info, time_base, start, end, mov })
+    let tagged_s = info
+        .container
+        .split(',')
+        .any(|name| name == "matroska" || name == "webm")
+        .then(|| input.stream(index).and_then(|st| st.metadata().get("DURATION").and_then(tag_seconds)))
+        .flatten();
+    Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s })
 }
 
 /// Reads a file's stream information without decoding frames.
@@ -746,6 +765,8 @@ fn stream(
 
     let mut packet = ff::Packet::empty();
     let mut truncated: Option<String> = None;
+    // Where the video packets read so far end, in seconds from the stream's start.
+    let mut frames_end: f64 = 0.0;
     let mut frame = ff::frame::Video::empty();
     while !done {
         let read = match pending.take() {
@@ -772,6 +793,10 @@ fn stream(
         }
         report.packets += 1;
         report.hidden += usize::from(o.hidden(packet.pts()));
+        if let Some(pts) = packet.pts() {
+            let end = (pts.saturating_sub(o.start).saturating_add(packet.duration().max(0))) as f64 * o.time_base;
+            frames_end = frames_end.max(end);
+        }
         if let Some(plan) = &mut plan {
             o.decoder.skip_frame(if plan.ask(&packet) { ff::Discard::NonReference } else { ff::Discard::Default });
         }
@@ -819,6 +844,16 @@ fn stream(
     }
     if report.frames_decoded == 0 {
         return Err(VideoIoError::NoFrames { path: path.to_path_buf() });
+    }
+    if let (false, Some(tagged)) = (report.stopped_early, o.tagged_s) {
+        // Frames that end well before the length the file states (half a second or a tenth of
+        // it, so variable frame rates and a last frame's duration never count): cut short.
+        if frames_end < tagged - (0.5f64).max(0.1 * tagged) {
+            return Err(VideoIoError::Truncated {
+                path: path.to_path_buf(),
+                reason: format!("the file states a video {tagged:.3} s long, but its frames end at {frames_end:.3} s"),
+            });
+        }
     }
     if let (false, Some(declared)) = (report.stopped_early, o.info.frames) {
         // A container that declares more frames than it holds was cut short.

@@ -598,3 +598,48 @@ fn outputs_are_written_whole_or_not_at_all() {
     let o = sb.run(&["video", "info", "fifo.mp4"]);
     assert!(code(&o) == 3 && text(&o).contains("not a regular file"), "{}", text(&o));
 }
+
+/// A Matroska/WebM file declares no frame count, only its video's length (the DURATION tag,
+/// written at its head when it was finished): a copy cut short is refused as truncated instead of
+/// being scored on the frames that survived; a whole file, or a video shorter than its audio, is
+/// read as before.
+#[test]
+fn a_matroska_file_cut_short_is_refused_as_truncated() {
+    let sb = Sandbox::new();
+    let whole = ffmpeg(
+        sb.path(),
+        "whole.mkv",
+        &["-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2", "-c:v", "ffv1"],
+    );
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = sb.join("cut.mkv");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 5]).unwrap();
+    assert_eq!(decode(&whole).unwrap().len(), 60);
+    match decode(&cut) {
+        Err(VideoIoError::Truncated { reason, .. }) => {
+            assert!(reason.contains("states a video 2.000 s long"), "{reason}")
+        }
+        other => panic!("a cut-short file decoded: {:?}", other.map(|v| v.len())),
+    }
+    let o = sb.run(&["video", "score", "cut.mkv"]);
+    assert!(code(&o) == 3 && text(&o).contains("truncated"), "{}", text(&o));
+    let av = ffmpeg(
+        sb.path(),
+        "av.webm",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10:d=2",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=6",
+            "-c:v",
+            "libvpx-vp9",
+            "-c:a",
+            "libopus",
+        ],
+    );
+    assert_eq!(decode(&av).unwrap().len(), 20, "a video shorter than its audio is whole");
+}
