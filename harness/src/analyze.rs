@@ -7,7 +7,6 @@
 //! present: it counts as a failure in the results, not as missing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -50,12 +49,17 @@ pub struct Merged {
     pub failed_generations: usize,
     /// Measurements that errored (an unreadable video, a failed computation), every suite.
     pub failed_scores: usize,
+    /// Why the merge is partial besides missing units (merged with --allow-partial).
+    pub problems: Vec<String>,
 }
 
 struct Loaded {
     gens: BTreeMap<UnitId, GenRecord>,
     scores: BTreeMap<(UnitId, String), ScoreRecord>,
     missing: Vec<UnitId>,
+    /// What keeps the merge from being whole (a shard not finished, records that disagree with
+    /// its shard_done.json); empty for a complete merge.
+    problems: Vec<String>,
 }
 
 fn shard_dirs(run_dir: &Path) -> Result<Vec<(Shard, PathBuf)>> {
@@ -64,6 +68,12 @@ fn shard_dirs(run_dir: &Path) -> Result<Vec<(Shard, PathBuf)>> {
     let entries = match std::fs::read_dir(&root) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(_) if !root.is_dir() => {
+            return Err(Error::BadFile {
+                path: root,
+                message: "not a folder (a run's shards/ holds K-of-N folders)".into(),
+            });
+        }
         Err(e) => {
             return Err(Error::Io { path: root, source: e });
         }
@@ -94,7 +104,15 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
         )));
     }
     let mut problems = Vec::new();
+    let mut finished: Vec<(PathBuf, ShardDone)> = Vec::new();
     if let Some(&n) = counts.iter().next() {
+        if n > crate::run::MAX_SHARDS {
+            return Err(Error::Incomplete(format!(
+                "{}: shards of {n}: more than the {} a run may have",
+                run_dir.display(),
+                crate::run::MAX_SHARDS
+            )));
+        }
         for k in 0..n {
             match shards.iter().find(|(s, _)| s.k == k) {
                 None => problems.push(format!("shard {k}-of-{n} never started (no shards/{k}-of-{n})")),
@@ -107,7 +125,7 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
                             plan.plan_hash
                         )));
                     }
-                    Ok(_) => {}
+                    Ok(done) => finished.push((dir.clone(), done)),
                     Err(_) => problems.push(format!("shard {k}-of-{n} has not finished (no shard_done.json)")),
                 },
             }
@@ -150,9 +168,32 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
             }
             gens.insert(unit, (r, shard.dir_name()));
         }
-        for r in records::read::<ScoreRecord>(&dir.join("scores.jsonl"))? {
-            scores.insert((r.unit.clone(), r.metric.clone()), r);
+        let path = dir.join("scores.jsonl");
+        let mut shard_scores = BTreeMap::new();
+        for r in records::read::<ScoreRecord>(&path)? {
+            if r.status == Status::Ok && !r.value.is_some_and(f64::is_finite) {
+                return Err(Error::BadFile {
+                    path,
+                    message: format!("unit {} {}: status ok without a finite value", r.unit, r.metric),
+                });
+            }
+            shard_scores.insert((r.unit.clone(), r.metric.clone()), r);
         }
+        // The records must still hold what the shard counted when it finished: a record file
+        // cut short or edited would otherwise merge into other estimates, marked complete.
+        if let Some((_, done)) = finished.iter().find(|(d, _)| d == dir) {
+            let count = |s: Status| shard_scores.values().filter(|r: &&ScoreRecord| r.status == s).count();
+            let (ok, errors) = (count(Status::Ok), count(Status::Error));
+            if ok < done.scores_ok || errors < done.score_errors {
+                problems.push(format!(
+                    "shard {}: shard_done.json counted {} scores and {} errors, its scores.jsonl holds {ok} and {errors} (cut short or edited?); rerun the shard to redo the missing ones",
+                    shard.dir_name(),
+                    done.scores_ok,
+                    done.score_errors
+                ));
+            }
+        }
+        scores.extend(shard_scores);
     }
     let missing: Vec<UnitId> = plan.units.iter().filter(|u| !gens.contains_key(&u.id)).map(|u| u.id.clone()).collect();
     if !missing.is_empty() {
@@ -173,7 +214,7 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
     scores.retain(|(unit, _), s: &mut ScoreRecord| {
         gens.get(unit).is_some_and(|g| g.gen_key == s.gen_key && g.video_sha256.as_deref() == Some(&s.video_sha256))
     });
-    Ok(Loaded { gens, scores, missing })
+    Ok(Loaded { gens, scores, missing, problems })
 }
 
 /// Merges the shards of `run_dir` and writes `results.parquet` and `results.json`.
@@ -199,6 +240,7 @@ pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
         missing: results.missing_units.clone(),
         failed_generations: results.suites.values().map(|s| s.n.failed_generations).sum(),
         failed_scores: results.suites.values().map(|s| s.n.failed_scores).sum(),
+        problems: loaded.problems.clone(),
     })
 }
 
@@ -300,7 +342,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         schema: RESULTS_SCHEMA.into(),
         plan_hash: plan.plan_hash.clone(),
         model: serde_json::to_value(&plan.model).unwrap_or_default(),
-        complete: loaded.missing.is_empty(),
+        complete: loaded.missing.is_empty() && loaded.problems.is_empty(),
         missing_units: loaded.missing.iter().map(|u| u.to_string()).collect(),
         suites,
         samples,
@@ -492,10 +534,10 @@ fn write_parquet(path: &Path, plan: &Plan, loaded: &Loaded) -> Result<()> {
         ],
     )
     .map_err(|e| Error::Internal(format!("building the results table: {e}")))?;
-    let tmp = path.with_extension("parquet.tmp");
-    let file = File::create(&tmp).map_err(Error::io(&tmp))?;
-    ParquetWriter::new(file).finish(&mut df).map_err(|e| Error::Internal(format!("writing {}: {e}", tmp.display())))?;
-    let bytes = std::fs::read(&tmp).map_err(Error::io(&tmp))?;
-    std::fs::remove_file(&tmp).map_err(Error::io(&tmp))?;
+    // Made in memory and written atomically: two merges at once never share a scratch file.
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .finish(&mut df)
+        .map_err(|e| Error::Internal(format!("writing {}: {e}", path.display())))?;
     write_atomic(path, &bytes)
 }

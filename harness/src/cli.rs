@@ -1044,6 +1044,9 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
     } else {
         if !m.complete {
             println!("PARTIAL: {} unit(s) missing", m.missing.len());
+            for p in &m.problems {
+                println!("  {p}");
+            }
         }
         println!("results: {}\nreport:  {}", m.results_json.display(), report.display());
     }

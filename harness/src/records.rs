@@ -110,6 +110,7 @@ impl Appender {
 /// Reads every complete line of a JSONL file; a missing file is empty. A torn final line (no
 /// newline) is ignored; a complete line that does not parse is an error naming file and line.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    crate::store::regular_or_absent(path)?;
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

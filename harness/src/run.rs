@@ -175,6 +175,43 @@ fn shard_from(args: &RunArgs) -> Result<Shard> {
     }
 }
 
+/// A run folder is split one way: shards of another count already there would leave it with a
+/// merge that never succeeds, found only after all the work.
+fn same_shard_count(run_dir: &Path, shard: Shard) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(run_dir.join("shards")) else { return Ok(()) };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(n) = name.split_once("-of-").and_then(|(_, n)| n.parse::<u32>().ok())
+            && n != shard.n
+        {
+            return Err(Error::Config(format!(
+                "{}: this run folder is split into {n} shard(s) ({name}), and this run asks for {}; use the same --num-shards, or another --out",
+                run_dir.display(),
+                shard.n
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// An exclusive lock on a shard's folder for as long as the returned file is held: a second
+/// process on the same shard (a requeued task, a retried pod, a run started twice) would record
+/// the same units again and leave a folder no merge accepts; it is refused at once instead.
+fn hold_shard(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let path = dir.join(".lock");
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(Error::io(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(
+            "{}: another videval is running this shard now; wait for it (a rerun afterwards resumes where it stopped)",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io { path, source: e }),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stages {
     All,
@@ -237,8 +274,13 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         // Fails only if the global pool was already built, which cannot happen in one command.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global();
     }
+    if run_dir.exists() && !run_dir.is_dir() {
+        return Err(Error::Config(format!("--out {}: a file, where the run's folder is expected", run_dir.display())));
+    }
+    same_shard_count(&run_dir, shard)?;
     let store = Store::open(&std::path::absolute(&args.store).unwrap_or(args.store.clone()))?;
     Manifest::new(&plan, &suites).establish(&run_dir, &plan)?;
+    let _held = hold_shard(&run_dir.join("shards").join(shard.dir_name()))?;
     let memory = crate::scoring::MemoryBudget::new(
         args.memory_budget.unwrap_or_else(crate::scoring::MemoryBudget::default_limit),
     );

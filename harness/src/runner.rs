@@ -80,6 +80,10 @@ struct GenCache {
     /// reused under its old hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stamp: Option<(u64, i128)>,
+    /// For a video in the store: its size. A stored copy cut short since is generated again
+    /// (a same-size change is caught by the hash check before scoring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
 }
 
 /// Size and modification time (ns since the epoch) of a regular file; None for anything else
@@ -212,6 +216,17 @@ impl Runner<'_> {
         let pending: Vec<&Unit> =
             units.into_iter().filter(|u| !done.contains(&(u.id.clone(), u.gen_key.clone()))).collect();
         counts.done_before = counts.units - pending.len();
+        // A store that cannot take new videos serves what it holds; anything else to generate is
+        // refused before the model is asked (each delivery into tmp/ would fail, blamed on it).
+        if !self.store.writable()
+            && let Some(u) = pending.iter().find(|u| self.store.get::<GenCache>("gens", &u.gen_key).is_none())
+        {
+            return Err(Error::Config(format!(
+                "--store {}: not writable, and {} (and perhaps more) is not in it yet; give a store this user can write",
+                self.store.root().display(),
+                u.id
+            )));
+        }
         let out = Appender::open(&path)?;
         let bar = self.bar(pending.len(), "generate");
         let results: Vec<Result<(bool, bool)>> = pending
@@ -251,11 +266,24 @@ impl Runner<'_> {
             wall_s: 0.0,
             perf: None,
         };
-        let cached: Option<GenCache> = self.store.get("gens", &unit.gen_key);
+        let cached: Option<GenCache> = self.store.get("gens", &unit.gen_key).map(|mut c: GenCache| {
+            // A store moved or mounted elsewhere keeps its videos under their hashes: the entry's
+            // video is looked up there when its recorded path is gone (found videos stay where
+            // the model found them).
+            if c.stamp.is_none() && !Path::new(&c.video_path).is_file() {
+                let ext = Path::new(&c.video_path).extension().and_then(|e| e.to_str()).unwrap_or("mp4");
+                let here = self.store.video_path(&c.video_sha256, ext);
+                if here.is_file() {
+                    c.video_path = here.to_string_lossy().into_owned();
+                }
+            }
+            c
+        });
         let fresh = |c: &GenCache| {
             c.schema == GEN_CACHE_SCHEMA
                 && Path::new(&c.video_path).is_file()
                 && c.stamp.is_none_or(|s| file_stamp(Path::new(&c.video_path)) == Some(s))
+                && c.size.is_none_or(|n| std::fs::metadata(&c.video_path).is_ok_and(|m| m.len() == n))
         };
         if let Some(c) = cached.filter(fresh) {
             record.video_sha256 = Some(c.video_sha256);
@@ -309,6 +337,7 @@ impl Runner<'_> {
                     video_path: path.clone(),
                     encode: record.encode.clone(),
                     perf: record.perf.clone(),
+                    size: stamp.is_none().then(|| std::fs::metadata(path).map(|m| m.len()).ok()).flatten(),
                     stamp,
                 };
                 self.store.put("gens", &unit.gen_key, &cache)?;
@@ -443,7 +472,16 @@ impl Runner<'_> {
                     + scoring::network_bytes(&needs, i.width, i.height)
             });
             let reservation = self.memory.reserve(bytes);
-            let outcomes = scoring::score_video(path, &needs);
+            // The file scored must be the file generated: scores are cached under its hash, and
+            // a store or folder changed since would put another video's numbers there.
+            let outcomes = match sha256_file(path) {
+                Ok(actual) if actual == sha => scoring::score_video(path, &needs),
+                Ok(actual) => Err(format!(
+                    "{} is no longer the video generated ({sha}; it is now {actual}): the store or folder changed since; rerun into a new --out",
+                    path.display()
+                )),
+                Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+            };
             drop(reservation);
             for (k, &i) in pending.iter().enumerate() {
                 let c = match &outcomes {

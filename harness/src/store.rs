@@ -50,7 +50,20 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
+/// A run's or store's file is a regular file or nothing: a FIFO or a device there would block
+/// the read for ever, a folder fails obscurely.
+pub fn regular_or_absent(path: &Path) -> Result<()> {
+    match fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(Error::BadFile {
+            path: path.to_path_buf(),
+            message: "not a regular file (a folder, a FIFO or a device where a file belongs)".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    regular_or_absent(path)?;
     let bytes = fs::read(path).map_err(Error::io(path))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
         path: path.to_path_buf(),
@@ -89,15 +102,31 @@ pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    writable: bool,
 }
 
 impl Store {
     pub fn open(root: &Path) -> Result<Store> {
+        if root.exists() && !root.is_dir() {
+            return Err(Error::Config(format!(
+                "--store {}: a file, where the store's folder is expected",
+                root.display()
+            )));
+        }
         for sub in ["videos", "gens", "scores", "tmp"] {
             let d = root.join(sub);
             fs::create_dir_all(&d).map_err(Error::io(&d))?;
         }
-        Ok(Store { root: root.to_path_buf() })
+        // Whether anything can be added: a read-only store still serves what it holds.
+        let probe = root.join("tmp").join(format!(".writable.{}", unique()));
+        let writable = File::create(&probe).is_ok();
+        let _ = fs::remove_file(&probe);
+        Ok(Store { root: root.to_path_buf(), writable })
+    }
+
+    /// Whether new videos and results can be stored.
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 
     pub fn root(&self) -> &Path {
@@ -125,7 +154,9 @@ impl Store {
         let sha = sha256_file(tmp).map_err(Error::io(tmp))?;
         let ext = tmp.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
         let dest = self.video_path(&sha, ext);
-        if dest.exists() {
+        // A stored copy is kept only when it still is what its name says: a damaged or altered
+        // one is replaced by this good copy.
+        if dest.is_file() && sha256_file(&dest).is_ok_and(|have| have == sha) {
             fs::remove_file(tmp).map_err(Error::io(tmp))?;
         } else {
             let dir = dest.parent().unwrap_or(&self.root);

@@ -789,3 +789,87 @@ fn a_sweep_spec_is_checked_before_anything_runs() {
     assert!(code(&o) == 3 && text(&o).contains("no such file"), "{}", text(&o));
     assert!(!sb.join("sw").exists());
 }
+
+/// Damage around a run: a stored video changed since it was generated is never scored as the
+/// original (its numbers would be cached under the original's hash); a store moved elsewhere is
+/// reused, not regenerated; a second process on a running shard, or a run with another shard
+/// count, is refused before any work; a merge of records cut short or edited is not complete.
+#[test]
+fn a_damaged_store_or_run_folder_is_never_merged_as_whole() {
+    let sb = Sandbox::new();
+    let run = |out: &str, store: &str, extra: &[&str]| {
+        let o = sb
+            .command(&["run", "--suite", "smoke", "--limit", "2", "--store", store, "--out", out])
+            .args(extra)
+            .output()
+            .unwrap();
+        (code(&o), text(&o))
+    };
+    let results =
+        |out: &str| -> serde_json::Value { serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap() };
+    assert_eq!(run("runs/1", "s", &[]).0, 0);
+    let reference = results("runs/1");
+    let sample = &reference["samples"][0];
+    let digits = sample["video_sha256"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let stored = std::fs::read_dir(sb.join("s/videos").join(&digits[..2]))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_stem().is_some_and(|s| s.to_string_lossy() == digits))
+        .unwrap();
+    let good = std::fs::read(&stored).unwrap();
+    // The same size, other bytes, no cached scores: the unit's measurements fail, naming why.
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    std::fs::write(&stored, &bad).unwrap();
+    std::fs::remove_dir_all(sb.join("s/scores")).unwrap();
+    let (c, out) = run("runs/2", "s", &[]);
+    assert_eq!(c, 4, "{out}");
+    let r = results("runs/2");
+    let hit = r["samples"].as_array().unwrap().iter().find(|s| s["video_sha256"] == sample["video_sha256"]).unwrap();
+    let why = hit["metric_errors"].as_object().unwrap().values().next().unwrap().as_str().unwrap();
+    assert!(why.contains("is no longer the video generated"), "{why}");
+    // Restored, nothing wrong was cached: the numbers are the reference's.
+    std::fs::write(&stored, &good).unwrap();
+    assert_eq!(run("runs/3", "s", &[]).0, 0);
+    assert_eq!(results("runs/3")["samples"], reference["samples"]);
+    // Cut short: generated again, and the good copy replaces the damaged one.
+    std::fs::write(&stored, &good[..good.len() / 3]).unwrap();
+    assert_eq!(run("runs/4", "s", &[]).0, 0);
+    assert_eq!(std::fs::read(&stored).unwrap(), good);
+    // Moved: every video is found in the store where it is now.
+    std::fs::rename(sb.join("s"), sb.join("moved")).unwrap();
+    let (c, out) = run("runs/5", "moved", &["--json"]);
+    assert_eq!(c, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out[..out.rfind('}').unwrap() + 1]).unwrap();
+    assert_eq!((v["counts"]["generated"].as_u64(), v["counts"]["reused"].as_u64()), (Some(0), Some(4)), "{v}");
+    // A shard another process holds; another shard count.
+    std::fs::create_dir_all(sb.join("runs/1/shards/0-of-1")).unwrap();
+    let lock = std::fs::File::create(sb.join("runs/1/shards/0-of-1/.lock")).unwrap();
+    lock.lock().unwrap();
+    let (c, out) = run("runs/1", "moved", &[]);
+    assert!(c == 3 && out.contains("another videval is running this shard"), "{out}");
+    drop(lock);
+    let (c, out) = run("runs/1", "moved", &["--shard", "0", "--num-shards", "2"]);
+    assert!(c == 3 && out.contains("split into 1 shard(s)"), "{out}");
+    // Records cut short after the shard finished: not merged as complete.
+    let scores = sb.join("runs/1/shards/0-of-1/scores.jsonl");
+    let text_ = std::fs::read_to_string(&scores).unwrap();
+    let half: Vec<&str> = text_.lines().take(text_.lines().count() / 2).collect();
+    std::fs::write(&scores, half.join("\n") + "\n").unwrap();
+    let o = sb.run(&["merge", "runs/1"]);
+    assert!(code(&o) == 3 && text(&o).contains("shard_done.json counted"), "{}", text(&o));
+    let o = sb.run(&["merge", "runs/1", "--allow-partial"]);
+    assert!(text(&o).contains("PARTIAL"), "{}", text(&o));
+    assert_eq!(results("runs/1")["complete"], false);
+    // A record saying ok without a value.
+    let mut rec: serde_json::Value = half
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["status"] == "ok")
+        .expect("an ok record");
+    rec["value"] = serde_json::Value::Null;
+    std::fs::write(&scores, format!("{rec}\n")).unwrap();
+    let o = sb.run(&["merge", "runs/1", "--allow-partial"]);
+    assert!(code(&o) == 3 && text(&o).contains("status ok without a finite value"), "{}", text(&o));
+}
