@@ -106,7 +106,16 @@ fn network_folder(id: &str, what: &str, how: &str) -> std::result::Result<(PathB
         ));
     };
     let dir = root.join(id);
-    let sha = manifest::verify_user(&dir, id, "model.safetensors", how).map_err(|e| e.to_string())?;
+    // A network left out of the folder is not measurable, as when no folder is given; one there
+    // but wrong is an error.
+    if !dir.exists() {
+        return Err(format!(
+            "needs {what} weights: {} has no {id}/; {how} (see `videval weights list`)",
+            root.display()
+        ));
+    }
+    let required = crate::weights::files_of(id);
+    let sha = manifest::verify_user(&dir, id, &required, how).map_err(|e| e.to_string())?;
     Ok((dir, sha))
 }
 
@@ -332,7 +341,8 @@ fn user_weights<'a>(weights: Option<&'a Path>, extractor: &str, entry: &str, how
     let dir = weights.ok_or_else(|| {
         Error::Config(format!("--extractor {extractor} needs --weights DIR (nothing is downloaded): {how}"))
     })?;
-    let sha = manifest::verify_user(dir, entry, "model.safetensors", how).map_err(|e| Error::Config(e.to_string()))?;
+    let sha = manifest::verify_user(dir, entry, &crate::weights::files_of(entry), how)
+        .map_err(|e| Error::Config(e.to_string()))?;
     Ok((dir, sha))
 }
 

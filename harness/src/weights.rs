@@ -119,6 +119,12 @@ pub struct Presence {
     pub problem: Option<String>,
 }
 
+/// The files network `id` needs in its folder, as its manifest must list them (none for an id
+/// not in the table: then only its manifest's own entries are checked).
+pub fn files_of(id: &str) -> Vec<&'static str> {
+    NETWORKS.iter().find(|n| n.id == id).map(|n| n.files.to_vec()).unwrap_or_default()
+}
+
 /// The status of every network under `weights` (a folder of per-network subfolders).
 pub fn list(weights: Option<&Path>) -> Vec<Presence> {
     NETWORKS
@@ -138,8 +144,8 @@ pub fn list(weights: Option<&Path>) -> Vec<Presence> {
             if !dir.is_dir() {
                 return Presence { network: *n, folder: Some(dir), status: "absent".into(), problem: None };
             }
-            let checked =
-                manifest::Manifest::load(&dir.join("manifest.json")).and_then(|m| m.verify(&dir, n.id).map(|_| ()));
+            // The same check the scorer makes before it loads the network.
+            let checked = manifest::verify_user(&dir, n.id, n.files, n.how).map(|_| ());
             match checked {
                 Ok(()) => Presence { network: *n, folder: Some(dir), status: "present".into(), problem: None },
                 Err(e) => {

@@ -759,3 +759,115 @@ fn raft_warping_error_matches_evalcrafter() {
     let why = out["metrics"][0]["not_applicable"].as_str().unwrap_or_default();
     assert!(why.starts_with("needs frames of at least 242 px"), "{out}");
 }
+
+/// Re-registers every file of `dir`'s manifest entry (as register_weights.py does), so that a
+/// deliberately broken network passes its checksum and reaches the loader.
+fn reregister(dir: &std::path::Path) {
+    let path = dir.join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for f in m["entries"][0]["files"].as_array_mut().unwrap() {
+        let file = dir.join(f["path"].as_str().unwrap());
+        let sha = videval::hash::sha256_file(&file).unwrap();
+        f["sha256"] = sha.trim_start_matches("sha256:").into();
+        f["bytes"] = std::fs::metadata(&file).unwrap().len().into();
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+}
+
+/// A network folder that is not what it says is refused before a number is computed from it:
+/// a manifest that checks another folder than the one read, a CLIP without its class embedding
+/// (candle made one up: the score changed run to run), a config that would divide by zero or
+/// disagrees with the weights' depth, integer weights (read as floats: a DINO scored 0), a file
+/// read but not in the manifest, a FIFO (it hung). A network left out of the folder is not
+/// measurable, as when no folder is given — never an error.
+#[test]
+fn a_network_folder_that_is_not_what_it_says_is_refused() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vbench");
+    let video = fixtures.join("videos/waves on a beach-0.mp4").display().to_string();
+    let sb = Sandbox::new();
+    let fresh = |name: &str| {
+        let root = sb.join(name);
+        let o = std::process::Command::new("cp").arg("-r").arg(fixtures.join("nets")).arg(&root).status().unwrap();
+        assert!(o.success());
+        root
+    };
+    let score = |root: &std::path::Path, metric: &str| {
+        let o = sb.run(&[
+            "video",
+            "score",
+            &video,
+            "--metrics",
+            metric,
+            "--weights",
+            &root.display().to_string(),
+            "--json",
+        ]);
+        (code(&o), text(&o))
+    };
+    let bytes_replace = |file: &std::path::Path, from: &[u8], to: &[u8]| {
+        let b = std::fs::read(file).unwrap();
+        let at = b.windows(from.len()).position(|w| w == from).expect("the bytes to replace");
+        let mut out = b.clone();
+        out.splice(at..at + from.len(), to.iter().copied());
+        std::fs::write(file, out).unwrap();
+    };
+    let clip = "vbench_background_consistency";
+    let dino = "vbench_subject_consistency";
+
+    let r = fresh("dir");
+    let m = r.join("clip/manifest.json");
+    std::fs::write(&m, std::fs::read_to_string(&m).unwrap().replace("\"dir\": \".\"", "\"dir\": \"sub\"")).unwrap();
+    let (c, out) = score(&r, clip);
+    assert!(c == 3 && out.contains("read from its own folder; the dir must be"), "{out}");
+
+    let r = fresh("class");
+    bytes_replace(&r.join("clip/model.safetensors"), b"embeddings.class_embedding", b"embeddings.class_embeddinX");
+    reregister(&r.join("clip"));
+    let (c, out) = score(&r, clip);
+    assert!(c == 3 && out.contains("no vision_model.embeddings.class_embedding"), "{out}");
+
+    for (from, to, want) in [
+        ("\"patch_size\": 16", "\"patch_size\": 0", "patch_size 0 is not in"),
+        ("\"num_heads\": 2", "\"num_heads\": 0", "num_heads 0 is not in"),
+        ("\"depth\": 1", "\"depth\": 2", "1 blocks, but the config's depth is 2"),
+    ] {
+        let r = fresh("cfg");
+        let cfg = r.join("dino-vitb16/config.json");
+        std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace(from, to)).unwrap();
+        reregister(&r.join("dino-vitb16"));
+        let (c, out) = score(&r, dino);
+        assert!(c == 3 && out.contains(want), "{want}: {out}");
+        std::fs::remove_dir_all(&r).unwrap();
+    }
+
+    let r = fresh("int");
+    let st = r.join("dino-vitb16/model.safetensors");
+    bytes_replace(&st, b"\"F32\"", b"\"I32\"");
+    reregister(&r.join("dino-vitb16"));
+    let (c, out) = score(&r, dino);
+    assert!(c == 3 && out.contains("is I32; a network's weights are floating point"), "{out}");
+
+    let r = fresh("unlisted");
+    let m = r.join("dino-vitb16/manifest.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+    v["entries"][0]["files"].as_array_mut().unwrap().retain(|f| f["path"] != "config.json");
+    std::fs::write(&m, v.to_string()).unwrap();
+    let (c, out) = score(&r, dino);
+    assert!(c == 3 && out.contains("config.json is in the folder, and read, but not in the manifest"), "{out}");
+
+    let r = fresh("fifo");
+    std::fs::remove_file(r.join("dino-vitb16/model.safetensors")).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo").arg(r.join("dino-vitb16/model.safetensors")).status().unwrap().success()
+    );
+    let o = sb.run(&["weights", "list", "--weights", &r.display().to_string(), "--json"]);
+    assert!(code(&o) == 0 && text(&o).contains("not a regular file"), "{}", text(&o));
+    let (c, out) = score(&r, dino);
+    assert!(c == 3 && out.contains("not a regular file"), "{out}");
+
+    // No raft-things/ in the folder: not measurable, saying what it needs.
+    let r = fresh("partial");
+    let (c, out) = score(&r, "vbench_dynamic_degree");
+    assert_eq!(c, 0, "{out}");
+    assert!(out.contains("needs RAFT") && out.contains("has no raft-things/"), "{out}");
+}

@@ -41,18 +41,12 @@ impl Aesthetic {
     /// Loads `dir/{config.json, model.safetensors, aesthetic_head.safetensors}`; a tensor of the
     /// text tower in `model.safetensors` (a whole Hugging Face checkpoint) is left out.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, String> {
-        let config = super::clip::read_config(dir).map_err(|e| e.to_string())?.vision_config;
-        let read = |name: &str| {
-            let file = dir.join(name);
-            candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))
-        };
+        let full = super::clip::read_config(dir).map_err(|e| e.to_string())?;
+        let config = full.vision_config.clone();
+        let read = |name: &str| super::float_tensors(&dir.join(name), device);
         let mut tower = read("model.safetensors")?;
         tower.retain(|k, _| k.starts_with("vision_model.") || k.starts_with("visual_projection."));
-        // candle makes up a random class embedding when it is missing: never score with one.
-        const CLASS: &str = "vision_model.embeddings.class_embedding";
-        if !tower.contains_key(CLASS) {
-            return Err(format!("{}: no {CLASS}: not a CLIP image tower", dir.join("model.safetensors").display()));
-        }
+        super::clip::check_tensors(&dir.join("model.safetensors"), &tower, &full, false)?;
         let head = read("aesthetic_head.safetensors")?;
         let vision = VarBuilder::from_tensors(tower, DType::F32, device);
         let head = VarBuilder::from_tensors(head, DType::F32, device);

@@ -396,7 +396,7 @@ impl Amt {
     /// them) in f32.
     pub fn load(dir: &std::path::Path, device: &Device) -> std::result::Result<Self, String> {
         let file = dir.join("model.safetensors");
-        let tensors = candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+        let tensors = super::float_tensors(&file, device)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Amt::new(vb).map_err(|e| format!("{}: not AMT-S weights: {e}", file.display()))
     }

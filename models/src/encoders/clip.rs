@@ -68,7 +68,65 @@ pub fn config_from_hf(v: &Value) -> Result<ClipConfig, String> {
         image_size,
         patch_size: get(vision, "patch_size", 32)?,
     };
+    let (t, v) = (&text_config, &vision_config);
+    let checks = [
+        ("text_config.hidden_size", t.embed_dim, 1, 8192),
+        ("text_config.intermediate_size", t.intermediate_size, 1, 65536),
+        ("text_config.num_hidden_layers", t.num_hidden_layers, 1, 128),
+        ("text_config.num_attention_heads", t.num_attention_heads, 1, t.embed_dim.max(1)),
+        ("text_config.max_position_embeddings", t.max_position_embeddings, 1, 4096),
+        ("text_config.vocab_size", t.vocab_size, 1, 1_000_000),
+        ("projection_dim", projection, 1, 8192),
+        ("vision_config.hidden_size", v.embed_dim, 1, 8192),
+        ("vision_config.intermediate_size", v.intermediate_size, 1, 65536),
+        ("vision_config.num_hidden_layers", v.num_hidden_layers, 1, 128),
+        ("vision_config.num_attention_heads", v.num_attention_heads, 1, v.embed_dim.max(1)),
+        ("vision_config.num_channels", v.num_channels, 3, 3),
+        ("vision_config.image_size", v.image_size, 1, 1024),
+        ("vision_config.patch_size", v.patch_size, 1, v.image_size.max(1)),
+    ];
+    for (field, x, lo, hi) in checks {
+        if !(lo..=hi).contains(&x) {
+            return Err(format!("{field}: {x} is not in {lo}..={hi}"));
+        }
+    }
+    for (part, width, heads) in
+        [("text_config", t.embed_dim, t.num_attention_heads), ("vision_config", v.embed_dim, v.num_attention_heads)]
+    {
+        if width % heads != 0 {
+            return Err(format!("{part}: hidden_size {width} is not a multiple of num_attention_heads {heads}"));
+        }
+    }
     Ok(ClipConfig { text_config, vision_config, logit_scale_init_value: 2.6592, image_size })
+}
+
+/// A CLIP checkpoint's tensors agree with its config where candle would not check: the class
+/// embedding is there (candle makes up a random one, and scores change run to run), and each
+/// tower has as many layers as the config says (`text` false for an image tower alone).
+pub fn check_tensors(
+    file: &Path,
+    tensors: &std::collections::HashMap<String, Tensor>,
+    config: &ClipConfig,
+    text: bool,
+) -> Result<(), String> {
+    const CLASS: &str = "vision_model.embeddings.class_embedding";
+    if !tensors.contains_key(CLASS) {
+        return Err(format!("{}: no {CLASS}: not a CLIP image tower", file.display()));
+    }
+    let towers = [
+        ("vision_model.encoder.layers.", "vision_config", config.vision_config.num_hidden_layers, true),
+        ("text_model.encoder.layers.", "text_config", config.text_config.num_hidden_layers, text),
+    ];
+    for (prefix, part, want, checked) in towers {
+        let have = super::numbered(tensors, prefix);
+        if checked && have != want {
+            return Err(format!(
+                "{}: {have} {part} layers, but config.json says num_hidden_layers {want}",
+                file.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// candle's CLIP config from `dir/config.json` (a Hugging Face `CLIPConfig`), errors located.
@@ -114,7 +172,8 @@ impl Clip {
         let tok_path = file("tokenizer.json");
         let tokenizer = tokenizers::Tokenizer::from_file(&tok_path).map_err(|e| err(&tok_path, e.to_string()))?;
         let weights = file("model.safetensors");
-        let tensors = candle_core::safetensors::load(&weights, device).map_err(|e| err(&weights, e.to_string()))?;
+        let tensors = super::float_tensors(&weights, device).map_err(|e| err(&weights, e))?;
+        check_tensors(&weights, &tensors, &config, true).map_err(|e| err(&weights, e))?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Self::new(vb, &config, Some(tokenizer)).map_err(|e| err(&weights, e.to_string()))
     }

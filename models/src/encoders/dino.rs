@@ -120,8 +120,31 @@ impl Dino {
             }
             Err(_) => DinoConfig::VIT_B16,
         };
+        let c = &config;
+        for (field, x, lo, hi) in [
+            ("img_size", c.img_size, 1, 4096),
+            ("patch_size", c.patch_size, 1, c.img_size.max(1)),
+            ("embed_dim", c.embed_dim, 1, 8192),
+            ("depth", c.depth, 1, 128),
+            ("num_heads", c.num_heads, 1, c.embed_dim.max(1)),
+            ("mlp_ratio", c.mlp_ratio, 1, 16),
+        ] {
+            super::in_range(&cfg_path, field, x, lo, hi)?;
+        }
+        if c.embed_dim % c.num_heads != 0 {
+            return Err(format!(
+                "{}: embed_dim {} is not a multiple of num_heads {}",
+                cfg_path.display(),
+                c.embed_dim,
+                c.num_heads
+            ));
+        }
         let file = dir.join("model.safetensors");
-        let tensors = candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+        let tensors = super::float_tensors(&file, device)?;
+        let blocks = super::numbered(&tensors, "blocks.");
+        if blocks != c.depth {
+            return Err(format!("{}: {blocks} blocks, but the config's depth is {}", file.display(), c.depth));
+        }
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Dino::new(vb, &config).map_err(|e| format!("{}: not DINO ViT weights: {e}", file.display()))
     }

@@ -47,19 +47,54 @@ pub enum ManifestError {
     Unknown { name: String, known: String },
     #[error("{path}: missing (weights {name:?}, expected sha256 {sha256}); {obtain}")]
     Missing { path: PathBuf, name: String, sha256: String, obtain: String },
+    #[error("{path}: cannot read ({reason}; weights {name:?})")]
+    Unreadable { path: PathBuf, name: String, reason: String },
     #[error("{path}: sha256 {got}, expected {sha256} (weights {name:?}: wrong or damaged file); {obtain}")]
     Checksum { path: PathBuf, name: String, sha256: String, got: String, obtain: String },
 }
 
+/// The sha256 and length of a regular file, read in pieces (weights can be gigabytes).
 pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let bytes = std::fs::read(path)?;
-    let digest = Sha256::digest(&bytes);
-    Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), bytes.len() as u64))
+    use std::io::Read;
+    regular(path)?;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = file.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        hasher.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), n))
 }
+
+/// A regular file (a link to one is fine): a FIFO would block a read for ever, a device
+/// (/dev/zero) never end.
+fn regular(path: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"))
+    }
+}
+
+/// The largest manifest read.
+const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// Files the network loaders may read from a folder: each one there must be in its manifest.
+pub const READ_FILES: &[&str] = &["model.safetensors", "config.json", "tokenizer.json", "aesthetic_head.safetensors"];
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
         let read = |reason: String| ManifestError::Read { path: path.to_path_buf(), reason };
+        regular(path).map_err(|e| read(e.to_string()))?;
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_MANIFEST_BYTES) {
+            return Err(read(format!("over {MAX_MANIFEST_BYTES} bytes: not a weights manifest")));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
         let m: Manifest = serde_json::from_str(&text).map_err(|e| read(e.to_string()))?;
         if m.schema != SCHEMA {
@@ -92,11 +127,27 @@ impl Manifest {
         let dir = root.join(&e.dir);
         for f in &e.files {
             let path = dir.join(&f.path);
-            let (got, _) = sha256_file(&path).map_err(|_| ManifestError::Missing {
-                path: path.clone(),
-                name: e.name.clone(),
-                sha256: f.sha256.clone(),
-                obtain: e.obtain.clone(),
+            // A file of another length is wrong without reading it (it may be endless).
+            if let Ok(m) = std::fs::metadata(&path)
+                && m.is_file()
+                && m.len() != f.bytes
+            {
+                return Err(ManifestError::Checksum {
+                    path,
+                    name: e.name.clone(),
+                    sha256: f.sha256.clone(),
+                    got: format!("(not read: {} bytes, the manifest says {})", m.len(), f.bytes),
+                    obtain: e.obtain.clone(),
+                });
+            }
+            let (got, _) = sha256_file(&path).map_err(|err| match err.kind() {
+                std::io::ErrorKind::NotFound => ManifestError::Missing {
+                    path: path.clone(),
+                    name: e.name.clone(),
+                    sha256: f.sha256.clone(),
+                    obtain: e.obtain.clone(),
+                },
+                _ => ManifestError::Unreadable { path: path.clone(), name: e.name.clone(), reason: err.to_string() },
             })?;
             if got != f.sha256 {
                 return Err(ManifestError::Checksum {
@@ -114,20 +165,41 @@ impl Manifest {
 
 /// Weights the user provides (I3D, CLIP): `dir/manifest.json` lists the files of entry `name`
 /// with their sums (written by `models/weights/encoder/convert_i3d.py` or
-/// `register_weights.py`); every file is checked before loading. Returns the sum of `main`.
-pub fn verify_user(dir: &Path, name: &str, main: &str, how: &str) -> Result<String, ManifestError> {
+/// `register_weights.py`); every file is checked before loading, the entry must list every file
+/// in `required` and every file of [`READ_FILES`] in the folder, and its `dir` must be the folder
+/// itself. Returns the network's identity: its one file's sha256, or one over all its files'.
+pub fn verify_user(dir: &Path, name: &str, required: &[&str], how: &str) -> Result<String, ManifestError> {
     let path = dir.join("manifest.json");
     let m = Manifest::load(&path).map_err(|e| match e {
         ManifestError::Read { path, reason } => ManifestError::Read { path, reason: format!("{reason}; {how}") },
         other => other,
     })?;
-    m.verify(dir, name)?;
     let e = m.entry(name)?;
-    e.files
-        .iter()
-        .find(|f| f.path == main)
-        .map(|f| f.sha256.clone())
-        .ok_or_else(|| ManifestError::Read { path, reason: format!("entry {name:?} does not list {main}; {how}") })
+    let bad =
+        |reason: String| ManifestError::Read { path: path.clone(), reason: format!("entry {name:?}: {reason}; {how}") };
+    // The loaders read the folder itself: what the manifest checks must be what they read.
+    if !matches!(e.dir.as_str(), "." | "" | "./") {
+        return Err(bad(format!(
+            "dir {:?}: a network's files are read from its own folder; the dir must be \".\"",
+            e.dir
+        )));
+    }
+    m.verify(dir, name)?;
+    let listed: Vec<&str> = e.files.iter().map(|f| f.path.trim_start_matches("./")).collect();
+    if let Some(missing) = required.iter().find(|r| !listed.contains(r)) {
+        return Err(bad(format!("does not list {missing}, which the network needs")));
+    }
+    if let Some(stray) = READ_FILES.iter().find(|f| !listed.contains(f) && dir.join(f).exists()) {
+        return Err(bad(format!("{stray} is in the folder, and read, but not in the manifest: register it")));
+    }
+    // One file: its sum; several: a sum over every one (a changed config changes the network).
+    if let [only] = e.files.as_slice() {
+        return Ok(only.sha256.clone());
+    }
+    let mut sums: Vec<String> =
+        e.files.iter().map(|f| format!("{}\0{}\n", f.path.trim_start_matches("./"), f.sha256)).collect();
+    sums.sort();
+    Ok(Sha256::digest(sums.concat().as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The files compiled into the binary, by path under the weights folder: the manifest, the world

@@ -28,3 +28,33 @@ pub mod manifest;
 pub mod musiq;
 pub mod raft;
 pub mod world;
+
+/// The tensors of a user's weights file, every one floating point: candle would widen an
+/// integer tensor to f32 and a network would run on numbers it never held (an I32 or U8 DINO
+/// scored 0 with exit 0). Errors name the file.
+pub fn float_tensors(
+    file: &std::path::Path,
+    device: &candle_core::Device,
+) -> Result<std::collections::HashMap<String, candle_core::Tensor>, String> {
+    let tensors = candle_core::safetensors::load(file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+    if let Some((name, t)) = tensors.iter().find(|(_, t)| !t.dtype().is_float()) {
+        return Err(format!("{}: {name} is {:?}; a network's weights are floating point", file.display(), t.dtype()));
+    }
+    Ok(tensors)
+}
+
+/// How many numbered blocks `{prefix}{i}.…` the tensors hold (their largest index + 1): a
+/// config whose depth disagrees would run fewer blocks than the weights have, or make some up.
+pub fn numbered(tensors: &std::collections::HashMap<String, candle_core::Tensor>, prefix: &str) -> usize {
+    tensors
+        .keys()
+        .filter_map(|k| k.strip_prefix(prefix)?.split('.').next()?.parse::<usize>().ok())
+        .map(|i| i + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// `field` of a config file in `lo..=hi`, or what is wrong, naming the file.
+pub fn in_range(file: &std::path::Path, field: &str, x: usize, lo: usize, hi: usize) -> Result<(), String> {
+    if (lo..=hi).contains(&x) { Ok(()) } else { Err(format!("{}: {field} {x} is not in {lo}..={hi}", file.display())) }
+}

@@ -294,7 +294,7 @@ impl Musiq {
     /// Loads `dir/model.safetensors` (pyiqa's names, as convert_musiq.py writes them) in f32.
     pub fn load(dir: &std::path::Path, device: &Device) -> std::result::Result<Self, String> {
         let file = dir.join("model.safetensors");
-        let tensors = candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+        let tensors = super::float_tensors(&file, device)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Musiq::new(vb).map_err(|e| format!("{}: not MUSIQ weights: {e}", file.display()))
     }

@@ -263,7 +263,7 @@ impl Raft {
     /// them) in f32.
     pub fn load(dir: &std::path::Path, device: &Device) -> std::result::Result<Self, String> {
         let file = dir.join("model.safetensors");
-        let tensors = candle_core::safetensors::load(&file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+        let tensors = super::float_tensors(&file, device)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Raft::new(vb).map_err(|e| format!("{}: not RAFT (raft_large) weights: {e}", file.display()))
     }
