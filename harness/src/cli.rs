@@ -11,7 +11,7 @@ use crate::error::{EXIT_TABLE, Error, ExitCode, Result};
 use crate::generator;
 use crate::plan::{Plan, Selection};
 use crate::run::{RunArgs, Stages, SuiteLimitArgs, load_suite, run_command, write_report};
-use crate::store::{read_json, write_atomic};
+use crate::store::write_atomic;
 use crate::suite::bundled::{self, Bundled};
 use crate::suite::{self, Disk, Suite};
 use crate::video;
@@ -1208,7 +1208,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Analyze(a) | Command::Merge(a) => merge_command(a),
         Command::Report(a) if a.limitations => {
-            let results: videval_reports::Results = read_json(&a.run_dir.join("results.json"))?;
+            let results: videval_reports::Results = crate::store::read_results(&a.run_dir)?;
             let p = a.out.clone().unwrap_or_else(|| a.run_dir.join("limitations.html"));
             // Pictures only of the samples the page shows as examples.
             let shown = videval_reports::limitations::example_keys(&results, LIMITATION_EXAMPLES);

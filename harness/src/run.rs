@@ -358,7 +358,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
 }
 
 pub fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
-    let results: videval_reports::Results = read_json(&run_dir.join("results.json"))?;
+    let results: videval_reports::Results = crate::store::read_results(run_dir)?;
     let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
     let provenance = videval_reports::html::Provenance {
         run_dir: run_dir.display().to_string(),

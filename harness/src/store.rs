@@ -84,6 +84,17 @@ pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
         return Err(Error::BadFile { path: run_dir.to_path_buf(), message: why.into() });
     }
     let mut r: videval_reports::Results = read_json(&path)?;
+    // v1 and v2 read the same way; a later version is from a newer videval.
+    if !matches!(r.schema.as_str(), "videval/results/v1" | "videval/results/v2") {
+        return Err(Error::BadFile {
+            path,
+            message: format!(
+                "schema {:?}: this videval reads {:?} (and v1); a newer videval wrote it?",
+                r.schema,
+                videval_reports::results::RESULTS_SCHEMA
+            ),
+        });
+    }
     for (old, new) in videval_metrics::registry::RENAMED {
         for s in r.suites.values_mut() {
             if let Some(m) = s.metrics.remove(*old) {

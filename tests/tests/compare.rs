@@ -328,4 +328,11 @@ fn gates_that_would_gate_nothing_are_refused() {
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("has no such sample"), "{}", text(&o));
     assert!(!sb.join("runs/disc/compare").exists(), "nothing written");
+    // Results of a schema this videval does not know are refused, not read as if they were.
+    let mut future = results.clone();
+    future["schema"] = "videval/results/v9".into();
+    std::fs::create_dir_all(sb.join("runs/future")).unwrap();
+    sb.write("runs/future/results.json", &future.to_string());
+    let o = sb.run(&["compare", "runs/oracle", "runs/future"]);
+    assert!(code(&o) == 3 && text(&o).contains("a newer videval wrote it?"), "{}", text(&o));
 }
