@@ -208,7 +208,14 @@ fn hold_shard(dir: &Path) -> Result<std::fs::File> {
             "{}: another videval is running this shard now; wait for it (a rerun afterwards resumes where it stopped)",
             dir.display()
         ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io { path, source: e }),
+        // A filesystem without locks (some network and FUSE mounts) runs unguarded, as before.
+        Err(std::fs::TryLockError::Error(e)) => {
+            eprintln!(
+                "warning: {}: cannot lock ({e}); two runs on this shard at once would not be stopped",
+                path.display()
+            );
+            Ok(file)
+        }
     }
 }
 
