@@ -1328,7 +1328,16 @@ pub const EXIT_CLOSED_PIPE: i32 = 141;
 /// Every write is atomic, so what was finished stays and a rerun resumes.
 fn stop_children_on_signals() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+    // A signal this process was started ignoring stays ignored (`nohup` ignores SIGHUP, a shell
+    // its background jobs' SIGINT): the kernel's mask of them, from /proc.
+    let ignored = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("SigIgn:").map(|m| m.trim().to_string())))
+        .and_then(|m| u64::from_str_radix(&m, 16).ok())
+        .unwrap_or(0);
+    let wanted: Vec<i32> =
+        [SIGINT, SIGTERM, SIGHUP].into_iter().filter(|&s| ignored & (1u64 << (s - 1)) == 0).collect();
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new(wanted) {
         std::thread::spawn(move || {
             if let Some(sig) = signals.forever().next() {
                 crate::generator::command::kill_running();

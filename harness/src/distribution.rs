@@ -115,7 +115,8 @@ fn network_folder(id: &str, what: &str, how: &str) -> std::result::Result<(PathB
         ));
     }
     let required = crate::weights::files_of(id);
-    let sha = manifest::verify_user(&dir, id, &required, how).map_err(|e| e.to_string())?;
+    let sha = manifest::verify_user(&dir, id, &required, crate::weights::optional_files_of(id), how)
+        .map_err(|e| e.to_string())?;
     Ok((dir, sha))
 }
 
@@ -341,7 +342,7 @@ fn user_weights<'a>(weights: Option<&'a Path>, extractor: &str, entry: &str, how
     let dir = weights.ok_or_else(|| {
         Error::Config(format!("--extractor {extractor} needs --weights DIR (nothing is downloaded): {how}"))
     })?;
-    let sha = manifest::verify_user(dir, entry, &crate::weights::files_of(entry), how)
+    let sha = manifest::verify_user(dir, entry, &crate::weights::files_of(entry), &[], how)
         .map_err(|e| Error::Config(e.to_string()))?;
     Ok((dir, sha))
 }

@@ -154,14 +154,17 @@ fn shard_from(args: &RunArgs) -> Result<Shard> {
         (k, _) => format!("--shard {}", k.unwrap_or_default()),
     };
     match (k, args.num_shards) {
-        (None, None) => match &env_index {
-            // In an array job every task would run the whole plan into the same shard folder.
-            Some((var, value)) if !value.trim().is_empty() => Err(Error::Config(format!(
-                "{var}={} is set but --num-shards is not: in an array job give --num-shards N (the array's size); to run the whole plan in this task, --shard 0 --num-shards 1",
-                value.trim()
-            ))),
-            _ => Ok(Shard::WHOLE),
-        },
+        (None, None) => {
+            // An array task may run a whole plan of its own (one model per task); if the tasks
+            // share a run folder, each would run all of it there: said, not refused.
+            if let Some((var, value)) = env_index.as_ref().filter(|(_, v)| !v.trim().is_empty()) {
+                eprintln!(
+                    "note: {var}={} is set but --num-shards is not: this task runs the whole plan (give --num-shards N to shard it)",
+                    value.trim()
+                );
+            }
+            Ok(Shard::WHOLE)
+        }
         (_, Some(n)) if n > MAX_SHARDS => Err(Error::Config(format!("--num-shards {n}: at most {MAX_SHARDS} shards"))),
         (Some(_), None) => {
             Err(Error::Config("--shard needs --num-shards N (the shard count is always explicit)".into()))

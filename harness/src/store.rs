@@ -126,7 +126,10 @@ impl Store {
         }
         for sub in ["videos", "gens", "scores", "tmp"] {
             let d = root.join(sub);
-            fs::create_dir_all(&d).map_err(Error::io(&d))?;
+            // A read-only store copied without some of them is still read.
+            if fs::create_dir_all(&d).is_err() && !root.is_dir() {
+                return Err(Error::Config(format!("--store {}: cannot create it", root.display())));
+            }
         }
         // Whether anything can be added: a read-only store still serves what it holds.
         let probe = root.join("tmp").join(format!(".writable.{}", unique()));

@@ -527,9 +527,10 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
                 .insert(d.name, format!("VBench weighs {} by frames: the suite must also score frame_count", d.name));
         } else if prompts.is_empty() {
             let reason = results.samples.iter().filter(|s| &s.suite == suite).find_map(|s| s.metric_errors.get(metric));
+            let any_ok = results.samples.iter().any(|s| &s.suite == suite && s.status == "ok");
             let why = match reason {
                 Some(r) => r.clone(),
-                None if !results.suites[suite].metrics.contains_key(metric) => {
+                None if any_ok && !results.suites[suite].metrics.contains_key(metric) => {
                     format!("the suite {suite} does not score {metric}")
                 }
                 None => "no video of its suite was scored".to_string(),

@@ -794,7 +794,8 @@ fn stream(
         report.packets += 1;
         report.hidden += usize::from(o.hidden(packet.pts()));
         if let Some(pts) = packet.pts() {
-            let end = (pts.saturating_sub(o.start).saturating_add(packet.duration().max(0))) as f64 * o.time_base;
+            // On the file's own timeline, as the muxer measured the DURATION it wrote.
+            let end = pts.saturating_add(packet.duration().max(0)) as f64 * o.time_base;
             frames_end = frames_end.max(end);
         }
         if let Some(plan) = &mut plan {

@@ -125,6 +125,12 @@ pub fn files_of(id: &str) -> Vec<&'static str> {
     NETWORKS.iter().find(|n| n.id == id).map(|n| n.files.to_vec()).unwrap_or_default()
 }
 
+/// Files network `id`'s loader reads when they are there, besides those it needs: DINO's
+/// `config.json` sizes a smaller ViT (tests). Each one present must be in the manifest.
+pub fn optional_files_of(id: &str) -> &'static [&'static str] {
+    if id == "dino-vitb16" { &["config.json"] } else { &[] }
+}
+
 /// The status of every network under `weights` (a folder of per-network subfolders).
 pub fn list(weights: Option<&Path>) -> Vec<Presence> {
     NETWORKS
@@ -145,7 +151,7 @@ pub fn list(weights: Option<&Path>) -> Vec<Presence> {
                 return Presence { network: *n, folder: Some(dir), status: "absent".into(), problem: None };
             }
             // The same check the scorer makes before it loads the network.
-            let checked = manifest::verify_user(&dir, n.id, n.files, n.how).map(|_| ());
+            let checked = manifest::verify_user(&dir, n.id, n.files, optional_files_of(n.id), n.how).map(|_| ());
             match checked {
                 Ok(()) => Presence { network: *n, folder: Some(dir), status: "present".into(), problem: None },
                 Err(e) => {

@@ -285,7 +285,7 @@ fn gates_that_would_gate_nothing_are_refused() {
     let metrics = results["suites"]["left_right"]["metrics"].as_object().unwrap();
     let neutral = metrics.iter().find(|(_, m)| m["direction"] == "neutral").map(|(k, _)| k.clone()).unwrap();
     for (policy, want) in [
-        ("metrics: [probe:positon]\n", "metrics: \"probe:positon\": the baseline measured no metric of that name"),
+        ("metrics: [probe:positon]\n", "metrics: \"probe:positon\": no metric of that name exists"),
         (&format!("metrics: [{neutral}]\n") as &str, "it is neutral (reported, never gated)"),
         ("margins: {probe:positon: 0.1}\n", "margins: \"probe:positon\""),
     ] {
@@ -300,7 +300,8 @@ fn gates_that_would_gate_nothing_are_refused() {
     let (_, a) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "a.yaml"]);
     let (_, b) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "b.yaml", "--alpha", "0.001"]);
     assert_eq!(a["rows"], b["rows"]);
-    // A gated metric the candidate's run lacks: not comparable; compared anyway, it is lost.
+    // A gated metric the candidate's run of the same suite lacks entirely: lost, and the gate
+    // fails (every sample of it failed or could not be measured).
     let mut cand = results.clone();
     cand["suites"]["left_right"]["metrics"].as_object_mut().unwrap().remove("probe:position");
     for s in cand["samples"].as_array_mut().unwrap() {
@@ -308,16 +309,18 @@ fn gates_that_would_gate_nothing_are_refused() {
     }
     std::fs::create_dir_all(sb.join("runs/partial")).unwrap();
     sb.write("runs/partial/results.json", &cand.to_string());
-    let o = sb.run(&["compare", "runs/oracle", "runs/partial"]);
-    assert_eq!(code(&o), 3, "{}", text(&o));
-    assert!(text(&o).contains("left_right/probe:position: gated, and measured by the baseline only"), "{}", text(&o));
-    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/partial", "--allow-mismatch"]);
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/partial"]);
     assert_eq!(rc, 1, "{v}");
     let lost = v["lost"].as_array().unwrap();
     assert!(
         lost.iter()
             .any(|l| l["metric"] == "probe:position" && l["example"] == "the candidate's run did not measure it")
     );
+    // Of another suite version, it is a mismatch.
+    cand["suites"]["left_right"]["content_hash"] = "sha256:other".into();
+    sb.write("runs/partial/results.json", &cand.to_string());
+    let o = sb.run(&["compare", "runs/oracle", "runs/partial"]);
+    assert!(code(&o) == 3 && text(&o).contains("content hash"), "{}", text(&o));
     // Judgments naming samples the runs do not have: refused before anything is written.
     sb.write(
         "j.csv",

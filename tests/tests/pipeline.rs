@@ -256,13 +256,14 @@ fn shard_index_comes_from_the_scheduler_environment() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(sb.join("runs/f/shards/0-of-2/shard_done.json").is_file());
-    // N is always explicit: an index without a count is refused, from the flag or the
-    // environment (every array task would otherwise run the whole plan into one folder), and
-    // an index out of range names where it came from.
+    // N is always explicit: an index without a count is refused from the flag; from the
+    // environment (an array task running a whole plan of its own) it is said, and an index out
+    // of range names where it came from.
     let out = sb.run(&["run", "--suite", "smoke", "--shard", "1"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
+    let out = sb.command(&["plan", "--suite", "smoke"]).env("SLURM_ARRAY_TASK_ID", "3").output().unwrap();
+    assert!(code(&out) == 0 && text(&out).contains("this task runs the whole plan"), "{}", text(&out));
     for (env, args, want) in [
-        ("3", &[][..], "SLURM_ARRAY_TASK_ID=3 is set but --num-shards is not"),
         ("5", &["--num-shards", "2"][..], "SLURM_ARRAY_TASK_ID=5 is not a shard of 0..2"),
         ("0", &["--num-shards", "4294967295"][..], "at most 100000 shards"),
     ] {
@@ -442,6 +443,7 @@ fn dir_adapter_reads_an_explicit_mapping() {
         ("file,case_id\n../a.mp4,physics-drop\n", "line 2: file \"../a.mp4\": leaves the folder"),
         ("file,case_id\n/etc/passwd,physics-drop\n", "leaves the folder"),
         ("file,case_id,seed\na.mp4,physics-drop,0\n", "line 1: header: \"seed\" is not a column this file has"),
+        ("file,case_id,note\na.mp4,physics-drop,x\nb.mp4,physics-drop,y\n", "line 2 and line 3 both map case"),
         (
             "file,case_id\na.mp4,physics-drop\n\nb.mp4,physics-drop\n",
             "line 2 and line 4 both map case \"physics-drop\" seed 0",
@@ -617,6 +619,27 @@ fn stopping_videval_stops_the_generator_command() {
         assert!(start.elapsed() < Duration::from_secs(10), "the generator {pid} runs on after videval stopped");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Started ignoring SIGHUP (nohup), it keeps ignoring it.
+    std::fs::remove_file(sb.join("gen.pid")).unwrap();
+    let mut child = std::process::Command::new("sh")
+        .current_dir(sb.path())
+        .args(["-c", "trap '' HUP; exec \"$0\" \"$@\"", videval_tests::bin().to_str().unwrap()])
+        .args(["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow.yaml", "--out", "runs/h"])
+        .env("VIDEVAL_MODEL", "synthetic")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !sb.join("gen.pid").exists() {
+        assert!(start.elapsed() < Duration::from_secs(120), "the generator never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "a SIGHUP it was started ignoring stopped it");
+    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
 }
 
 #[test]

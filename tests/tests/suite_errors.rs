@@ -263,4 +263,11 @@ fn templates_and_expansions_that_would_run_away() {
         "brings the expanded cases to",
     );
     assert!(start.elapsed().as_secs() < 20, "refused at once: {:?}", start.elapsed());
+    // A long matrix of small cases is no bomb: 2,500 rows load (its list is read once, not per row).
+    let rows = (0..2500).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let text = format!("{HEAD}cases:\n  - id: \"c{{{{ i }}}}\"\n    matrix: {{i: [{rows}]}}\n    prompt: x\n");
+    let sb = Sandbox::new();
+    sb.write("long.yaml", &text);
+    let suite = load(&Disk, sb.join("long.yaml").to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(suite.cases.len(), 2500);
 }

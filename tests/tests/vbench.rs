@@ -865,6 +865,23 @@ fn a_network_folder_that_is_not_what_it_says_is_refused() {
     let (c, out) = score(&r, dino);
     assert!(c == 3 && out.contains("not a regular file"), "{out}");
 
+    // Integer buffers a Hugging Face checkpoint carries and no network reads (position ids)
+    // are left out, not refused: openai/clip-vit-base-patch32 as downloaded loads.
+    let r = fresh("hf");
+    let (_, plain) = score(&r, clip);
+    let st = r.join("clip/model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&st, &candle_core::Device::Cpu).unwrap();
+    for tower in ["vision_model", "text_model"] {
+        let ids = candle_core::Tensor::arange(0i64, 5, &candle_core::Device::Cpu).unwrap().unsqueeze(0).unwrap();
+        tensors.insert(format!("{tower}.embeddings.position_ids"), ids);
+    }
+    candle_core::safetensors::save(&tensors, &st).unwrap();
+    reregister(&r.join("clip"));
+    let (c, with_ids) = score(&r, clip);
+    assert_eq!(c, 0, "{with_ids}");
+    let value = |out: &str| serde_json::from_str::<Value>(out).unwrap()["metrics"][0]["value"].clone();
+    assert_eq!(value(&with_ids), value(&plain));
+
     // No raft-things/ in the folder: not measurable, saying what it needs.
     let r = fresh("partial");
     let (c, out) = score(&r, "vbench_dynamic_degree");

@@ -642,4 +642,7 @@ fn a_matroska_file_cut_short_is_refused_as_truncated() {
         ],
     );
     assert_eq!(decode(&av).unwrap().len(), 20, "a video shorter than its audio is whole");
+    // A video that starts later on the file's timeline (an A/V sync offset) is whole too.
+    let late = ffmpeg(sb.path(), "late.mkv", &["-itsoffset", "1", "-i", "whole.mkv", "-c", "copy"]);
+    assert_eq!(decode(&late).unwrap().len(), 60);
 }

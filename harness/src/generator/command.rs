@@ -136,7 +136,11 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| matches!(n, "sh" | "bash" | "dash" | "zsh" | "ksh" | "fish"));
-    if let Some(c) = spec.argv.iter().position(|a| a == "-c").filter(|_| shell) {
+    // `-c`, or a cluster holding it (`-lc`, `-ec`).
+    let script_flag = |a: &String| {
+        a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c')
+    };
+    if let Some(c) = spec.argv.iter().position(script_flag).filter(|_| shell) {
         if let Some(var) = templates.get(c + 1).into_iter().flatten().find(|(is_var, v)| {
             *is_var
                 && matches!(v.as_str(), "prompt" | "case_id" | "suite" | "input_image" | "input_video" | "input_video2")
@@ -346,8 +350,11 @@ mod tests {
     fn specs_without_out_or_with_bad_timeouts_are_refused() {
         let spec = ModelSpec { adapter: "command".into(), argv: vec!["true".into()], ..Default::default() };
         assert!(build(&spec).err().unwrap().to_string().contains("{out}"));
-        let script = ModelSpec { argv: vec!["sh".into(), "-c".into(), "gen '{prompt}' {out}".into()], ..spec.clone() };
-        assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""));
+        for (shell, flag) in [("sh", "-c"), ("/bin/bash", "-lc"), ("dash", "-ec")] {
+            let script =
+                ModelSpec { argv: vec![shell.into(), flag.into(), "gen '{prompt}' {out}".into()], ..spec.clone() };
+            assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""), "{shell} {flag}");
+        }
         let literal = ModelSpec { argv: vec!["gen".into(), "{{out}}".into()], ..spec.clone() };
         assert!(build(&literal).err().unwrap().to_string().contains("no argument contains {out}"));
         for t in [-1.0, 1e20] {

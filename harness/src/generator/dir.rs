@@ -176,10 +176,14 @@ fn resolve_rows(mapping: &Path, root: &Path, mut rows: Vec<Row>) -> Result<Vec<R
             return Err(bad(row, format!("does not end in a video extension ({})", VIDEO_EXTS.join(", "))));
         }
     }
-    for (i, a) in rows.iter().enumerate() {
+    // By (case, seed): a row without a suite clashes with any row of that unit.
+    let mut seen: std::collections::HashMap<(&str, u32), Vec<&Row>> = std::collections::HashMap::new();
+    for a in &rows {
         let same_suite = |b: &Row| a.suite.is_none() || b.suite.is_none() || a.suite == b.suite;
-        if let Some(b) = rows[..i].iter().find(|b| b.case_id == a.case_id && b.seed_idx == a.seed_idx && same_suite(b))
-        {
+        let earlier = seen.entry((a.case_id.as_str(), a.seed_idx)).or_default();
+        let clash = earlier.iter().find(|b| same_suite(b)).copied();
+        earlier.push(a);
+        if let Some(b) = clash {
             return Err(Error::BadFile {
                 path: mapping.to_path_buf(),
                 message: format!(
@@ -216,9 +220,14 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
         .collect();
     let known = ["file", "case_id", "seed_idx", "suite"];
     for (k, c) in cols.iter().enumerate() {
-        if !known.contains(&c.as_str()) || cols[..k].contains(c) {
-            let what = if known.contains(&c.as_str()) { "is given twice" } else { "is not a column this file has" };
-            return Err(bad(n, format!("header: {c:?} {what}; expected {MAPPING_COLUMNS}")));
+        // Other columns (a prompt, a note) are carried along unread; one that reads like a
+        // misspelt key column is refused (a `seed` column would map every row to seed 0).
+        let lower = c.to_ascii_lowercase();
+        let misspelt =
+            !known.contains(&c.as_str()) && ["seed", "case", "file", "suite", "path"].iter().any(|k| lower.contains(k));
+        if misspelt || (known.contains(&c.as_str()) && cols[..k].contains(c)) {
+            let what = if misspelt { "is not a column this file has" } else { "is given twice" };
+            return Err(bad(n, format!("header: {c:?} {what}; expected {MAPPING_COLUMNS} (and columns of your own)")));
         }
     }
     for required in ["file", "case_id"] {

@@ -378,14 +378,16 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                     ));
                     break;
                 }
-                expanded_nodes = expanded_nodes.saturating_add(rows.saturating_mul(yaml::weight(item) as u128));
+                // Each row copies the case without its matrix; the matrix itself is read once.
+                let body = yaml::weight(&without(item, &["matrix"])) as u128;
+                let table = item.get("matrix").map_or(0, yaml::weight) as u128;
+                expanded_nodes = expanded_nodes.saturating_add(rows.saturating_mul(body)).saturating_add(table);
                 if expanded_nodes > MAX_EXPANDED_NODES {
                     errors.push(YamlError::at(
                         &item.loc,
                         path.clone(),
                         format!(
-                            "this case ({} nodes) times its {rows} matrix row(s) brings the expanded cases to {expanded_nodes} nodes, over the {MAX_EXPANDED_NODES} a suite may have",
-                            yaml::weight(item)
+                            "this case ({body} nodes) times its {rows} matrix row(s) brings the expanded cases to {expanded_nodes} nodes, over the {MAX_EXPANDED_NODES} a suite may have"
                         ),
                     ));
                     break;

@@ -85,9 +85,6 @@ fn regular(path: &Path) -> std::io::Result<()> {
 /// The largest manifest read.
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
-/// Files the network loaders may read from a folder: each one there must be in its manifest.
-pub const READ_FILES: &[&str] = &["model.safetensors", "config.json", "tokenizer.json", "aesthetic_head.safetensors"];
-
 impl Manifest {
     pub fn load(path: &Path) -> Result<Self, ManifestError> {
         let read = |reason: String| ManifestError::Read { path: path.to_path_buf(), reason };
@@ -166,9 +163,16 @@ impl Manifest {
 /// Weights the user provides (I3D, CLIP): `dir/manifest.json` lists the files of entry `name`
 /// with their sums (written by `models/weights/encoder/convert_i3d.py` or
 /// `register_weights.py`); every file is checked before loading, the entry must list every file
-/// in `required` and every file of [`READ_FILES`] in the folder, and its `dir` must be the folder
+/// in `required` and every file of `read` (what the loader reads when it is there) in the folder,
+/// and its `dir` must be the folder
 /// itself. Returns the network's identity: its one file's sha256, or one over all its files'.
-pub fn verify_user(dir: &Path, name: &str, required: &[&str], how: &str) -> Result<String, ManifestError> {
+pub fn verify_user(
+    dir: &Path,
+    name: &str,
+    required: &[&str],
+    read: &[&str],
+    how: &str,
+) -> Result<String, ManifestError> {
     let path = dir.join("manifest.json");
     let m = Manifest::load(&path).map_err(|e| match e {
         ManifestError::Read { path, reason } => ManifestError::Read { path, reason: format!("{reason}; {how}") },
@@ -189,7 +193,7 @@ pub fn verify_user(dir: &Path, name: &str, required: &[&str], how: &str) -> Resu
     if let Some(missing) = required.iter().find(|r| !listed.contains(r)) {
         return Err(bad(format!("does not list {missing}, which the network needs")));
     }
-    if let Some(stray) = READ_FILES.iter().find(|f| !listed.contains(f) && dir.join(f).exists()) {
+    if let Some(stray) = required.iter().chain(read).find(|f| !listed.contains(f) && dir.join(f).exists()) {
         return Err(bad(format!("{stray} is in the folder, and read, but not in the manifest: register it")));
     }
     // One file: its sum; several: a sum over every one (a changed config changes the network).

@@ -36,7 +36,12 @@ pub fn float_tensors(
     file: &std::path::Path,
     device: &candle_core::Device,
 ) -> Result<std::collections::HashMap<String, candle_core::Tensor>, String> {
-    let tensors = candle_core::safetensors::load(file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut tensors = candle_core::safetensors::load(file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+    // Integer buffers checkpoints carry and no network here reads (Hugging Face's position ids,
+    // batch norm's counter) are left out; any other integer tensor is refused.
+    tensors.retain(|name, t| {
+        t.dtype().is_float() || !(name.ends_with("position_ids") || name.ends_with("num_batches_tracked"))
+    });
     if let Some((name, t)) = tensors.iter().find(|(_, t)| !t.dtype().is_float()) {
         return Err(format!("{}: {name} is {:?}; a network's weights are floating point", file.display(), t.dtype()));
     }

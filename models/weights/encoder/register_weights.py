@@ -26,9 +26,14 @@ FILES = {
 }
 
 
+# Files a loader reads when they are there: registered when present.
+OPTIONAL = {"dino-vitb16": ["config.json"]}
+
+
 def register(folder, name, source, licence):
     files = []
-    for f in FILES[name]:
+    present = [f for f in OPTIONAL.get(name, []) if os.path.isfile(os.path.join(folder, f))]
+    for f in FILES[name] + present:
         path = os.path.join(folder, f)
         if not os.path.isfile(path):
             sys.exit(f"{path}: missing ({name} needs {', '.join(FILES[name])})")
