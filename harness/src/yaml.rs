@@ -146,15 +146,24 @@ const NODE_BYTES: usize = 96;
 /// Reads a text file of at most [`MAX_BYTES`] without reading more than that from it.
 pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?.take(MAX_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_BYTES {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_BYTES {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("larger than the {} MiB a YAML file may be", MAX_BYTES >> 20),
         ));
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|e| {
+        // Where: the line and column of the first byte that is not UTF-8.
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+        let col = 1 + good.iter().rev().take_while(|&&b| b != b'\n').count();
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("line {line}, column {col}: a byte that is not UTF-8"),
+        )
+    })
 }
 
 /// Parses one YAML document. `file` is the name used in locations (as the user wrote it).

@@ -271,3 +271,12 @@ fn templates_and_expansions_that_would_run_away() {
     let suite = load(&Disk, sb.join("long.yaml").to_str().unwrap()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(suite.cases.len(), 2500);
 }
+
+/// A byte that is not UTF-8 is located: the line and column of the first one.
+#[test]
+fn a_byte_that_is_not_utf8_is_located() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.join("s.yaml"), b"schema: 1\nsuite: t\ndescription: \"caf\xe9\"\n").unwrap();
+    let err = load(&Disk, sb.join("s.yaml").to_str().unwrap()).expect_err("refused").to_string();
+    assert!(err.contains("line 3, column 18: a byte that is not UTF-8"), "{err}");
+}
