@@ -199,6 +199,11 @@ pub struct Comparison {
     /// metric errored on that sample), per suite and metric: the gate fails on them, since a
     /// candidate that errors is never a pass by having fewer samples compared.
     pub lost: Vec<Lost>,
+    /// Gated measurements the baseline made and the candidate's run could not make (no network
+    /// weights given, or not measured at all): not measurable, so never a pass or a fail; the
+    /// decision is inconclusive.
+    #[serde(default)]
+    pub unmeasured: Vec<Lost>,
     pub rows: Vec<Row>,
     /// `pass`, `fail` or `inconclusive`.
     pub decision: String,
@@ -273,7 +278,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let cand_samples: BTreeMap<_, _> = cand.samples.iter().map(|s| (key(s), s)).collect();
     let mut rows = Vec::new();
     let mut gated = Vec::new();
-    let mut lost = Vec::new();
+    let (mut lost, mut unmeasured) = (Vec::new(), Vec::new());
     for (suite, bs) in &base.suites {
         if !cand.suites.contains_key(suite) {
             continue;
@@ -287,8 +292,9 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
             let (mut b_sum, mut c_sum, mut pairs) = (0.0, 0.0, 0usize);
             let (mut only_base, mut only_cand, mut binary) = (0u64, 0u64, true);
-            // Baseline values the candidate errored on: its generation failed, or the metric did.
-            let mut failed: Vec<String> = Vec::new();
+            // Baseline values the candidate errored on (its generation failed, or the metric did),
+            // and those it could not measure.
+            let (mut failed, mut unmeasurable): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
             for s in base.samples.iter().filter(|s| &s.suite == suite) {
                 let (Some(&bv), Some(c)) = (s.metrics.get(metric), cand_samples.get(&key(s))) else { continue };
                 let Some(cv) = c.metrics.get(metric) else {
@@ -296,12 +302,11 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                         failed.push(c.error.clone().unwrap_or_else(|| "generation failed".into()));
                     } else {
                         match c.metric_errors.get(metric) {
-                            // An error, or a network the candidate's run was not given.
-                            Some(why) if c.failed_metrics.contains(metric) || why.starts_with("needs ") => {
-                                failed.push(why.clone())
-                            }
+                            Some(why) if c.failed_metrics.contains(metric) => failed.push(why.clone()),
+                            // A network the candidate's run was not given.
+                            Some(why) if why.starts_with("needs ") => unmeasurable.push(why.clone()),
                             Some(_) => {}
-                            None => failed.push("the candidate's run did not measure it".into()),
+                            None => unmeasurable.push("the candidate's run did not measure it".into()),
                         }
                     }
                     continue;
@@ -317,13 +322,15 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                     only_cand += 1;
                 }
             }
-            if !neutral && !failed.is_empty() {
-                lost.push(Lost {
-                    suite: suite.clone(),
-                    metric: metric.clone(),
-                    samples: failed.len(),
-                    example: failed[0].clone(),
-                });
+            for (list, into) in [(&failed, &mut lost), (&unmeasurable, &mut unmeasured)] {
+                if let (false, Some(first)) = (neutral, list.first()) {
+                    into.push(Lost {
+                        suite: suite.clone(),
+                        metric: metric.clone(),
+                        samples: list.len(),
+                        example: first.clone(),
+                    });
+                }
             }
             if pairs == 0 {
                 continue;
@@ -382,7 +389,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         };
     }
-    let tally = Tally::of(&rows, &lost);
+    let tally = Tally::of(&rows, &lost, &unmeasured);
     let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
@@ -395,6 +402,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         mismatch,
         unpaired,
         lost,
+        unmeasured,
         gated_rows: tally.gated,
         underpowered_rows: tally.underpowered,
         cases_needed: tally.cases_needed,
@@ -440,18 +448,21 @@ struct Tally {
     regressed: usize,
     /// Gated measurements the candidate errored on (all metrics together).
     lost: usize,
+    /// Gated measurements the candidate could not make.
+    unmeasured: usize,
     underpowered: usize,
     /// The most cases any underpowered row needs.
     cases_needed: Option<usize>,
 }
 
 impl Tally {
-    fn of(rows: &[Row], lost: &[Lost]) -> Tally {
+    fn of(rows: &[Row], lost: &[Lost], unmeasured: &[Lost]) -> Tally {
         let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
         Tally {
             gated: rows.len() - count(Verdict::Reported),
             regressed: count(Verdict::Regressed),
             lost: lost.iter().map(|l| l.samples).sum(),
+            unmeasured: unmeasured.iter().map(|l| l.samples).sum(),
             underpowered: count(Verdict::Underpowered),
             cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
         }
@@ -461,7 +472,7 @@ impl Tally {
     /// less than it seems: some gated rows could not have detected a regression of the margin,
     /// or nothing was gated at all.
     fn decide(&self, fail_on_inconclusive: bool) -> (&'static str, ExitCode, String) {
-        let Tally { gated, regressed, lost, underpowered, cases_needed } = *self;
+        let Tally { gated, regressed, lost, unmeasured, underpowered, cases_needed } = *self;
         let weak = format!(
             "{underpowered} of {gated} gated rows cannot detect a regression of the margin{}",
             cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"))
@@ -473,6 +484,12 @@ impl Tally {
             ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed"))
         } else if lost > 0 {
             ("fail", ExitCode::GateFailed, format!("FAIL — {errored}"))
+        } else if unmeasured > 0 {
+            // Not measurable is never a pass: the decision says so, and fails the job only when
+            // inconclusive gates should.
+            let code = if fail_on_inconclusive { ExitCode::Inconclusive } else { ExitCode::Ok };
+            let why = format!("the candidate could not measure {unmeasured} gated measurement(s) the baseline made");
+            ("inconclusive", code, format!("INCONCLUSIVE — {why}"))
         } else if underpowered > 0 && fail_on_inconclusive {
             ("inconclusive", ExitCode::Inconclusive, format!("INCONCLUSIVE — {weak}"))
         } else if underpowered > 0 {
@@ -645,6 +662,10 @@ pub fn markdown(c: &Comparison) -> String {
     if !c.lost.is_empty() {
         let lost: Vec<String> = c.lost.iter().map(Lost::describe).collect();
         s.push_str(&format!("**Candidate errors where the baseline measured:** {}\n\n", lost.join("; ")));
+    }
+    if !c.unmeasured.is_empty() {
+        let unmeasured: Vec<String> = c.unmeasured.iter().map(Lost::describe).collect();
+        s.push_str(&format!("**Not measurable in the candidate's run:** {}\n\n", unmeasured.join("; ")));
     }
     s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for r in &c.rows {

@@ -299,9 +299,10 @@ fn gates_that_would_gate_nothing_are_refused() {
     sb.write("b.yaml", "metrics: [probe:position, probe:motion]\n");
     let (_, a) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "a.yaml"]);
     let (_, b) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "b.yaml", "--alpha", "0.001"]);
+    assert!(a["rows"].as_array().is_some_and(|r| !r.is_empty()), "{a}");
     assert_eq!(a["rows"], b["rows"]);
-    // A gated metric the candidate's run of the same suite lacks entirely: lost, and the gate
-    // fails (every sample of it failed or could not be measured).
+    // A gated metric the candidate's run of the same suite lacks entirely, with no error: not
+    // measurable, so the gate is inconclusive (never a pass or a fail), and exit 2 when asked.
     let mut cand = results.clone();
     cand["suites"]["left_right"]["metrics"].as_object_mut().unwrap().remove("probe:position");
     for s in cand["samples"].as_array_mut().unwrap() {
@@ -309,13 +310,19 @@ fn gates_that_would_gate_nothing_are_refused() {
     }
     std::fs::create_dir_all(sb.join("runs/partial")).unwrap();
     sb.write("runs/partial/results.json", &cand.to_string());
-    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/partial"]);
-    assert_eq!(rc, 1, "{v}");
-    let lost = v["lost"].as_array().unwrap();
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/partial", "--fail-on-inconclusive"]);
+    assert_eq!((rc, v["decision"].as_str()), (2, Some("inconclusive")), "{v}");
+    assert!(v["headline"].as_str().unwrap().starts_with("INCONCLUSIVE — the candidate could not measure"), "{v}");
+    let unmeasured = v["unmeasured"].as_array().unwrap();
     assert!(
-        lost.iter()
-            .any(|l| l["metric"] == "probe:position" && l["example"] == "the candidate's run did not measure it")
+        unmeasured
+            .iter()
+            .any(|l| l["metric"] == "probe:position" && l["example"] == "the candidate's run did not measure it"),
+        "{v}"
     );
+    assert_eq!(v["lost"].as_array().map(Vec::len), Some(0), "{v}");
+    let md = String::from_utf8(sb.read("runs/partial/compare/oracle.md")).unwrap();
+    assert!(md.contains("**Not measurable in the candidate's run:** left_right/probe:position"), "{md}");
     // Of another suite version, it is a mismatch.
     cand["suites"]["left_right"]["content_hash"] = "sha256:other".into();
     sb.write("runs/partial/results.json", &cand.to_string());
