@@ -597,10 +597,7 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
     let js = read_judgments(judgments)?;
     let a = compute(&loaded, &js)?;
     let html_path = out.map_or_else(|| judgments.with_extension("agreement.html"), Path::to_path_buf);
-    let same = |a: &Path, b: &Path| {
-        a == b || std::fs::canonicalize(a).ok().is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
-    };
-    if same(&html_path, judgments) {
+    if crate::store::same_file(&html_path, judgments) {
         return Err(Error::Config(format!("--out {}: that is the judgments file; name another", html_path.display())));
     }
     let html = videval_reports::agreement::render(&serde_json::to_value(&a).unwrap_or_default())

@@ -778,8 +778,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             if !png {
                 video::EncodeParams::for_path(output).map_err(vio)?;
             }
-            let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-            if output == input || canonical(output).is_some_and(|o| canonical(input) == Some(o)) {
+            if crate::store::same_file(output, input) {
                 return Err(Error::Config(format!(
                     "{}: the output is the input; write the conversion elsewhere",
                     output.display()

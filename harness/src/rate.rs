@@ -752,12 +752,10 @@ pub struct RateArgs {
 pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     if let Some(out) = &a.export {
         let db = Db::open_existing(&a.db)?;
-        let canonical = |p: &Path| std::fs::canonicalize(p).ok();
         let taken = ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
             let mut f = a.db.clone().into_os_string();
             f.push(suffix);
-            let f = PathBuf::from(f);
-            f == *out || canonical(&f).is_some_and(|c| canonical(out) == Some(c))
+            crate::store::same_file(&PathBuf::from(f), out)
         });
         if taken {
             return Err(Error::Config(format!(

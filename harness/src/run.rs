@@ -184,7 +184,7 @@ fn same_shard_count(run_dir: &Path, shard: Shard) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(run_dir.join("shards")) else { return Ok(()) };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(n) = name.split_once("-of-").and_then(|(_, n)| n.parse::<u32>().ok())
+        if let Some(n) = Shard::from_dir_name(&name).map(|s| s.n)
             && n != shard.n
         {
             return Err(Error::Config(format!(

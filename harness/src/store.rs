@@ -50,6 +50,11 @@ pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     write_atomic(path, &bytes)
 }
 
+/// Whether two paths name one file (as written, or once links and `..` are resolved).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || fs::canonicalize(a).ok().is_some_and(|a| fs::canonicalize(b).ok() == Some(a))
+}
+
 /// A run's or store's file is a regular file or nothing: a FIFO or a device there would block
 /// the read for ever, a folder fails obscurely.
 pub fn regular_or_absent(path: &Path) -> Result<()> {

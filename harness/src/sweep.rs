@@ -406,16 +406,11 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
     flags
 }
 
-/// A name that becomes one folder: not empty, not `.` or `..`, no separator or control character.
-fn folder_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
-}
-
 /// Everything about a spec that can be checked before its runs: names that are folders and
 /// unique, positive finite numbers, targets that name a suite of the sweep (or val_loss with
 /// every checkpoint's val_loss), the models' spec files present.
 fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Result<()> {
-    if !folder_name(&spec.name) {
+    if !videval_models::generator::train::is_folder_name(&spec.name) {
         return Err(bad(format!("name {:?}: it names the sweep's folder; no '/', '..' or empty", spec.name)));
     }
     if spec.limit == Some(0) {
@@ -423,7 +418,7 @@ fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Resu
     }
     let mut seen = std::collections::BTreeSet::new();
     for c in &spec.checkpoints {
-        if !folder_name(&c.name) || !seen.insert(c.name.as_str()) {
+        if !videval_models::generator::train::is_folder_name(&c.name) || !seen.insert(c.name.as_str()) {
             return Err(bad(format!(
                 "checkpoint name {:?}: each names its run's folder: unique, no '/', '..' or empty",
                 c.name

@@ -222,9 +222,10 @@ impl I3d {
         Ok(Self { layers, logits: Unit3d::logits(vb.pp("logits"), 1024, classes)? })
     }
 
-    /// Loads converted pytorch-i3d weights (safetensors).
+    /// Loads converted pytorch-i3d weights (safetensors), every one floating point.
     pub fn load(path: &std::path::Path, device: &Device) -> Result<Self> {
-        let vb = VarBuilder::from_tensors(candle_core::safetensors::load(path, device)?, DType::F32, device);
+        let tensors = super::float_tensors(path, device).map_err(candle_core::Error::msg)?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Self::new(vb, 400)
     }
 

@@ -64,6 +64,11 @@ pub struct TextStage {
     pub freeze: bool,
 }
 
+/// A name that becomes one folder: not empty, not `.` or `..`, no separator or control character.
+pub fn is_folder_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+}
+
 impl TrainConfig {
     /// Every field in its range, named when it is not: sizes that would divide by zero, panic
     /// in a layer or allocate beyond any machine, rates that are not finite. Checked before
@@ -80,11 +85,7 @@ impl TrainConfig {
             let ok = x.is_finite() && x >= 0.0 && (x < 1.0 || (!top_open && x == 1.0));
             if ok { Ok(()) } else { Err(format!("{field}: {x} is not in [0, 1{}", if top_open { ")" } else { "]" })) }
         };
-        let folder = !self.name.is_empty()
-            && self.name != "."
-            && self.name != ".."
-            && !self.name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
-        if !folder {
+        if !is_folder_name(&self.name) {
             return Err(format!("name {:?}: it names the checkpoint's folder; no '/', '..' or empty", self.name));
         }
         within("architecture.vae.channels", a.vae.channels, 1, 1024)?;
