@@ -593,25 +593,32 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
 fn stopping_videval_stops_the_generator_command() {
     let sb = Sandbox::new();
     sb.write("slow.yaml", "adapter: command\nargv: [sh, -c, 'echo $$ > gen.pid; sleep 300', x, '{out}']\n");
-    let mut child = sb
-        .command(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow.yaml", "--out", "runs/s"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !sb.join("gen.pid").exists() {
-        assert!(start.elapsed() < Duration::from_secs(120), "the generator never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    let pid = String::from_utf8(sb.read("gen.pid")).unwrap().trim().to_string();
+    // Starts `cmd` (videval running slow.yaml) and waits for the generator to write its pid.
+    let started = |mut cmd: std::process::Command| {
+        let _ = std::fs::remove_file(sb.join("gen.pid"));
+        let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let start = Instant::now();
+        while !sb.join("gen.pid").exists() {
+            assert!(start.elapsed() < Duration::from_secs(120), "the generator never started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        (child, String::from_utf8(sb.read("gen.pid")).unwrap().trim().to_string())
+    };
+    let signal = |child: &std::process::Child, sig: &str| {
+        let ok = std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success();
+        assert!(ok, "kill {sig}");
+    };
     let alive = |pid: &str| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
     };
+    let args = ["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow.yaml", "--out"];
+    let mut plain = sb.command(&args);
+    plain.arg("runs/s");
+    let (mut child, pid) = started(plain);
     assert!(alive(&pid));
-    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    signal(&child, "-TERM");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(128 + 15), "{status:?}");
     let start = Instant::now();
@@ -620,25 +627,18 @@ fn stopping_videval_stops_the_generator_command() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // Started ignoring SIGHUP (nohup), it keeps ignoring it.
-    std::fs::remove_file(sb.join("gen.pid")).unwrap();
-    let mut child = std::process::Command::new("sh")
+    let mut nohup = std::process::Command::new("sh");
+    nohup
         .current_dir(sb.path())
         .args(["-c", "trap '' HUP; exec \"$0\" \"$@\"", videval_tests::bin().to_str().unwrap()])
-        .args(["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow.yaml", "--out", "runs/h"])
-        .env("VIDEVAL_MODEL", "synthetic")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !sb.join("gen.pid").exists() {
-        assert!(start.elapsed() < Duration::from_secs(120), "the generator never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(std::process::Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+        .args(args)
+        .arg("runs/h")
+        .env("VIDEVAL_MODEL", "synthetic");
+    let (mut child, _) = started(nohup);
+    signal(&child, "-HUP");
     std::thread::sleep(Duration::from_millis(500));
     assert!(child.try_wait().unwrap().is_none(), "a SIGHUP it was started ignoring stopped it");
-    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    signal(&child, "-TERM");
     assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
 }
 
