@@ -10,6 +10,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,12 +18,27 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::hash::{digits, sha256_file};
 
-/// A name part no other writer uses at the same time: process id plus a per-process counter
-/// (threads of one process may write the same content-addressed key concurrently).
+/// A name part no other writer uses at the same time: host, process id and a per-process
+/// counter (threads of one process may write the same content-addressed key concurrently; shards
+/// on several hosts may share one store). The host and process let a later run tell a killed
+/// writer's leftovers from a live writer's file ([`Store::sweep_tmp`]).
 fn unique() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{}.{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!("{}.{}.{}", host(), std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
+
+/// This host's name as one dot-free name part.
+fn host() -> String {
+    let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    let part: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    if part.is_empty() { "host".into() } else { part }
+}
+
+/// A file under `tmp/` this old is a leftover whoever wrote it: writers touch theirs as they go.
+const TMP_ABANDONED: Duration = Duration::from_secs(7 * 24 * 3600);
+/// A file under `tmp/` whose writer, on this host, is no longer running is a leftover once it is
+/// this old (the margin covers a process in another PID namespace under the same host name).
+const TMP_ORPHANED: Duration = Duration::from_secs(600);
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
 /// then fsync of the directory. A reader sees the old file or the new one, never a torn one.
@@ -140,7 +156,35 @@ impl Store {
         let probe = root.join("tmp").join(format!(".writable.{}", unique()));
         let writable = File::create(&probe).is_ok();
         let _ = fs::remove_file(&probe);
-        Ok(Store { root: root.to_path_buf(), writable })
+        let store = Store { root: root.to_path_buf(), writable };
+        if writable {
+            store.sweep_tmp();
+        }
+        Ok(store)
+    }
+
+    /// Removes what killed writers left under `tmp/` (a run killed while a video was being
+    /// written leaves it there; over many nightly runs they add up): files written on this host
+    /// by a process no longer running, untouched for [`TMP_ORPHANED`], and any file untouched for
+    /// [`TMP_ABANDONED`]. A live writer's file is never removed. Returns how many were removed.
+    pub fn sweep_tmp(&self) -> usize {
+        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else { return 0 };
+        let host = host();
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let age = meta.modified().ok().and_then(|t| now.duration_since(t).ok()).unwrap_or_default();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let orphaned = age >= TMP_ORPHANED && writer_pid(&name, &host).is_some_and(|pid| !running(pid));
+            if (orphaned || age >= TMP_ABANDONED) && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Whether new videos and results can be stored.
@@ -196,6 +240,19 @@ impl Store {
     }
 }
 
+/// The process on `host` that wrote a file named by [`unique`] (the host's name part followed
+/// by a process id), if the name says.
+fn writer_pid(name: &str, host: &str) -> Option<u32> {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.windows(2).find(|w| w[0] == host).and_then(|w| w[1].parse().ok())
+}
+
+/// Whether process `pid` exists on this host (one we may not signal exists too).
+fn running(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +281,43 @@ mod tests {
         store.put("scores", &sha, &1.5f64).unwrap();
         assert_eq!(store.get::<f64>("scores", &sha), Some(1.5));
         assert_eq!(store.get::<f64>("scores", "sha256:ffff"), None);
+    }
+
+    #[test]
+    fn opening_sweeps_what_killed_writers_left_in_tmp_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let (me, here) = (std::process::id(), host());
+        let put = |name: &str, age_s: u64| {
+            let f = File::create(tmp.join(name)).unwrap();
+            f.set_modified(SystemTime::now() - Duration::from_secs(age_s)).unwrap();
+        };
+        let hour = 3600;
+        put(&format!("abc.{here}.{dead}.0.mkv"), hour); // killed writer, here: removed
+        put(&format!(".abc.{here}.{dead}.1.mp4.{dead}.partial"), hour); // its encoder's scratch: removed
+        put(&format!("abc.{here}.{dead}.2.mkv"), 60); // too fresh to judge: kept
+        put(&format!("abc.{here}.{me}.3.mkv"), hour); // a live writer: kept
+        put(&format!("abc.elsewhere-{here}.{dead}.4.mkv"), hour); // another host's: kept
+        put(&format!("abc.elsewhere-{here}.{dead}.5.mkv"), 8 * 24 * hour); // abandoned: removed
+        put("notes.txt", 8 * 24 * hour); // anything abandoned: removed
+        let store = Store::open(dir.path()).unwrap();
+        let mut left: Vec<String> =
+            fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        let mut want = vec![
+            format!("abc.{here}.{dead}.2.mkv"),
+            format!("abc.{here}.{me}.3.mkv"),
+            format!("abc.elsewhere-{here}.{dead}.4.mkv"),
+        ];
+        want.sort();
+        assert_eq!(left, want);
+        assert_eq!(store.sweep_tmp(), 0);
+        // The names this process gives its files say who wrote them.
+        let mine = store.tmp_path("sha256:ab", "mkv");
+        assert_eq!(writer_pid(&mine.file_name().unwrap().to_string_lossy(), &here), Some(me));
     }
 }
