@@ -450,7 +450,19 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
             Value::UInt(u) => visitor.visit_u64(*u),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),
-            Value::Seq(items) => visitor.visit_seq(SeqDe { items: items.iter().enumerate(), path: &self.path }),
+            Value::Seq(items) => {
+                let mut seq = SeqDe { items: items.iter().enumerate(), path: &self.path };
+                visitor.visit_seq(&mut seq).and_then(|v| {
+                    // A fixed-size list (a position, a pair) reads what it needs: more items are
+                    // a mistake to report, not data to drop.
+                    let read = items.len() - seq.items.len();
+                    if read < items.len() {
+                        Err(de::Error::custom(format!("expected {read} items, found {}", items.len())))
+                    } else {
+                        Ok(v)
+                    }
+                })
+            }
             Value::Map(entries) => {
                 visitor.visit_map(MapDe { entries: entries.iter(), current: None, path: &self.path })
             }
@@ -649,6 +661,23 @@ mod tests {
         );
         assert_eq!(err("name: x\nitems:\n  - f: 1\n"), "t.yaml:3:5: items[0]: missing field `n`");
         assert_eq!(err("name: [1]\nitems: []\n"), "t.yaml:1:7: name: invalid type: sequence, expected a string");
+    }
+
+    /// A fixed-size list with items to spare (`pos: [0.5, 0.15, 9]`) was read and its extra
+    /// items dropped without a word.
+    #[test]
+    fn extra_items_of_a_fixed_size_list_are_refused() {
+        #[derive(Debug, Deserialize)]
+        struct Pos {
+            #[allow(dead_code)]
+            pos: [f64; 2],
+        }
+        let node = parse("t.yaml", "pos: [0.5, 0.15, 9]\n").unwrap();
+        assert_eq!(decode::<Pos>(&node, "").unwrap_err().to_string(), "t.yaml:1:6: pos: expected 2 items, found 3");
+        let node = parse("t.yaml", "pos: [0.5]\n").unwrap();
+        assert!(decode::<Pos>(&node, "").unwrap_err().to_string().starts_with("t.yaml:1:6: pos: invalid length 1"));
+        assert!(decode::<Pos>(&parse("t.yaml", "pos: [0.5, 0.25]\n").unwrap(), "").is_ok());
+        assert_eq!(decode::<Vec<u8>>(&parse("t.yaml", "[1, 2, 3]\n").unwrap(), "").unwrap(), vec![1, 2, 3]);
     }
 
     #[test]
