@@ -345,4 +345,17 @@ fn gates_that_would_gate_nothing_are_refused() {
     sb.write("runs/future/results.json", &future.to_string());
     let o = sb.run(&["compare", "runs/oracle", "runs/future"]);
     assert!(code(&o) == 3 && text(&o).contains("a newer videval wrote it?"), "{}", text(&o));
+    // Values so large that their differences overflow: an infinite or NaN difference made every
+    // comparison false, and a run that lost probe:position everywhere passed. Now refused.
+    let mut huge = results.clone();
+    for s in huge["samples"].as_array_mut().unwrap() {
+        if s["metrics"].get("probe:position").is_some() {
+            s["metrics"]["probe:position"] = 1e308.into();
+        }
+    }
+    std::fs::create_dir_all(sb.join("runs/huge")).unwrap();
+    sb.write("runs/huge/results.json", &huge.to_string());
+    sb.write("runs/huge/manifest.json", &String::from_utf8(sb.read("runs/oracle/manifest.json")).unwrap());
+    let o = sb.run(&["compare", "runs/huge", "runs/disc"]);
+    assert!(code(&o) == 3 && text(&o).contains("left_right/probe:position: the values are too large"), "{}", text(&o));
 }

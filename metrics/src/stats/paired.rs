@@ -177,7 +177,13 @@ pub fn paired_statistics(
 /// Fewer than [`MIN_CLUSTERS`] cases decide nothing: `Underpowered`, whatever the margin. When
 /// every case moved by the same amount there is no spread, and the CI is that amount.
 pub fn gate_verdict(mode: GateMode, r: &PairedResult, p_adj: f64, margin: f64, alpha: f64) -> GateVerdict {
-    if r.cases < MIN_CLUSTERS {
+    // A NaN anywhere decides nothing (every comparison with it is false, which fell through to
+    // a pass).
+    if r.cases < MIN_CLUSTERS
+        || r.delta.is_nan()
+        || p_adj.is_nan()
+        || r.ci.is_some_and(|c| c[0].is_nan() || c[1].is_nan())
+    {
         return GateVerdict::Underpowered;
     }
     let significant = p_adj < alpha;
@@ -314,6 +320,25 @@ mod simulations {
         let need = cases_needed(&r, 0.05).unwrap();
         // The MDE at the suggested count (same spread) is at the margin.
         assert!(need > 8 && (r.mde * (8.0 / need as f64).sqrt() - 0.05).abs() < 0.005, "{need} {}", r.mde);
+    }
+
+    /// A NaN (from differences that overflowed) decides nothing: it read as "no change".
+    #[test]
+    fn a_nan_anywhere_is_underpowered_never_a_pass() {
+        let r = PairedResult {
+            delta: f64::NAN,
+            ci: Some([f64::NAN, f64::NAN]),
+            ci_note: None,
+            test: "sign_flip_permutation",
+            p: 1e-4,
+            mde: 0.01,
+            cases: 40,
+        };
+        for mode in [GateMode::Regression, GateMode::NonInferiority] {
+            assert_eq!(gate_verdict(mode, &r, r.p, 0.05, 0.05), GateVerdict::Underpowered);
+            let p_nan = PairedResult { delta: -1.0, ci: Some([-2.0, -0.5]), ..r.clone() };
+            assert_eq!(gate_verdict(mode, &p_nan, f64::NAN, 0.05, 0.05), GateVerdict::Underpowered);
+        }
     }
 
     #[test]
