@@ -528,9 +528,11 @@ fn decode_transformed(
     sampling: FrameSampling,
     spatial: Spatial,
     filter: Filter,
+    damaged_ok: bool,
     mut sink: impl FnMut((u32, u32), &[u8]),
 ) -> Result<video::StreamEnd> {
-    video::decode_stream(path, sampling, |head, rgb| {
+    let decode = if damaged_ok { video::decode_stream_damaged } else { video::decode_stream };
+    decode(path, sampling, |head: &video::StreamHead, rgb: &[u8]| {
         if spatial == Spatial::Native {
             return sink((head.width, head.height), rgb);
         }
@@ -567,7 +569,7 @@ fn converted(
     let mut size = (0, 0);
     let mut data = Vec::new();
     let (mut kept, mut over) = (0usize, false);
-    let end = decode_transformed(input, sampling, spatial, filter, |frame_size, frame| {
+    let end = decode_transformed(input, sampling, spatial, filter, false, |frame_size, frame| {
         size = frame_size;
         kept += 1;
         over |= (data.len() + frame.len()) as u64 > limit;
@@ -667,7 +669,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             let start = std::time::Instant::now();
             let (info, report) = if *decode {
                 let (sampling, spatial, filter) = (parse_frames(frames)?, parse_size(size)?, parse_filter(filter)?);
-                let end = decode_transformed(file, sampling, spatial, filter, |_, frame| {
+                let end = decode_transformed(file, sampling, spatial, filter, true, |_, frame| {
                     std::hint::black_box(frame);
                 })?;
                 (end.info, Some(end.report))
@@ -695,7 +697,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("  {:.3} fps  {frames} frames  {dur}", info.fps);
                 if let Some(r) = report {
                     println!(
-                        "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost",
+                        "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost{}",
                         r.frames_decoded,
                         if r.rescaled > 0 {
                             format!(" ({} of another size, scaled to the first's)", r.rescaled)
@@ -706,7 +708,12 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                         if r.hidden > 0 { format!(" ({} hidden by an edit list)", r.hidden) } else { String::new() },
                         r.frames_kept,
                         r.corrupt_packets,
-                        r.frames_lost
+                        r.frames_lost,
+                        if r.frames_missing > 0 {
+                            format!(", {} missing from the timeline", r.frames_missing)
+                        } else {
+                            String::new()
+                        }
                     );
                 }
             }

@@ -32,6 +32,8 @@ pub enum VideoIoError {
     NotAVideo { path: PathBuf, reason: String },
     #[error("{path}: file is truncated ({reason})")]
     Truncated { path: PathBuf, reason: String },
+    #[error("{path}: damaged ({reason}); `videval video info --decode` shows what decodes")]
+    Damaged { path: PathBuf, reason: String },
     #[error("{path}: decoded zero frames")]
     NoFrames { path: PathBuf },
     #[error("{path}: codec {codec} cannot be decoded by this FFmpeg build")]
@@ -55,6 +57,7 @@ impl VideoIoError {
             Missing { path } => Missing { path: fix(path) },
             NotAVideo { path, reason } => NotAVideo { path: fix(path), reason },
             Truncated { path, reason } => Truncated { path: fix(path), reason },
+            Damaged { path, reason } => Damaged { path: fix(path), reason },
             NoFrames { path } => NoFrames { path: fix(path) },
             UnsupportedCodec { path, codec } => UnsupportedCodec { path: fix(path), codec },
             AbsurdSize { path, width, height } => AbsurdSize { path: fix(path), width, height },
@@ -136,6 +139,34 @@ pub struct DecodeReport {
     pub rescaled: usize,
     /// Whether decoding stopped after the last frame the policy needed.
     pub stopped_early: bool,
+    /// Frames missing from a constant-rate stream's timeline: holes where a demuxer skipped
+    /// damaged data without a word (an MPEG-TS or Matroska file resyncs past it).
+    #[serde(default)]
+    pub frames_missing: usize,
+}
+
+/// Frames missing from a timeline of presentation times that is otherwise regular: when at
+/// least 9 in 10 steps between consecutive frames are the median step (within a tick of the
+/// time base, or 2%: a millisecond time base rounds 1/24 s to 41 or 42), every step of 1.5
+/// regular steps or more counts the frames it skips. A variable-rate stream (no step dominates)
+/// counts none.
+fn timeline_holes(mut pts: Vec<i64>) -> usize {
+    pts.sort_unstable();
+    let mut steps: Vec<i64> = pts.windows(2).map(|w| w[1] - w[0]).collect();
+    if steps.len() < 4 {
+        return 0;
+    }
+    let mut sorted = steps.clone();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    let close = |d: i64| (d - median).abs() <= (median / 50).max(1);
+    let regular: Vec<i64> = steps.iter().copied().filter(|&d| close(d)).collect();
+    if median <= 0 || regular.len() * 10 < steps.len() * 9 {
+        return 0;
+    }
+    let step = regular.iter().sum::<i64>() as f64 / regular.len() as f64;
+    steps.retain(|&d| d as f64 >= 1.5 * step);
+    steps.iter().map(|&d| ((d as f64 / step).round() as usize).saturating_sub(1)).sum()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -578,7 +609,39 @@ pub struct StreamEnd {
 /// keeps a frame copies it; one that only looks copies nothing): nothing is kept here, so memory
 /// does not grow with the clip. An error after some frames were delivered (a truncated file) is
 /// still an error; the sink's partial state is the caller's to discard.
+///
+/// A stream with packets the decoder rejected, or packets that yielded no frame, is refused as
+/// [`VideoIoError::Damaged`]: the frames that did decode are not the video, and scoring them as
+/// if they were would hide the damage.
 pub fn decode_stream(
+    path: &Path,
+    sampling: FrameSampling,
+    sink: impl FnMut(&StreamHead, &[u8]),
+) -> Result<StreamEnd, VideoIoError> {
+    let end = decode_stream_damaged(path, sampling, sink)?;
+    let r = &end.report;
+    // A frame or two missing from the timeline is what a cut without re-encoding leaves (a
+    // B-frame whose packet fell outside the cut); more is damage.
+    let missing = r.frames_missing > (r.frames_decoded / 50).max(2);
+    if r.corrupt_packets > 0 || r.frames_lost > 0 || missing {
+        let mut what = Vec::new();
+        if r.corrupt_packets > 0 {
+            what.push(format!("{} of its {} video packets corrupt", r.corrupt_packets, r.packets + r.corrupt_packets));
+        }
+        if r.frames_lost > 0 {
+            what.push(format!("{} packets yielded no frame", r.frames_lost));
+        }
+        if missing {
+            what.push(format!("{} frames missing from its constant frame rate's timeline", r.frames_missing));
+        }
+        return Err(VideoIoError::Damaged { path: path.to_path_buf(), reason: what.join(", ") });
+    }
+    Ok(end)
+}
+
+/// [`decode_stream`] that delivers what a damaged stream still decodes, its report saying how
+/// much was lost (`video info --decode`, to see what a damaged file holds).
+pub fn decode_stream_damaged(
     path: &Path,
     sampling: FrameSampling,
     mut sink: impl FnMut(&StreamHead, &[u8]),
@@ -768,6 +831,8 @@ fn stream(
     // Where the video packets read so far end, in seconds from the stream's start.
     let mut frames_end: f64 = 0.0;
     let mut frame = ff::frame::Video::empty();
+    // Presentation times of the frames decoded, for the holes a demuxer left without a word.
+    let mut shown: Vec<i64> = Vec::new();
     while !done {
         let read = match pending.take() {
             Some(p) => {
@@ -806,6 +871,7 @@ fn stream(
             continue;
         }
         while o.decoder.receive_frame(&mut frame).is_ok() {
+            shown.extend(frame.timestamp());
             if handle(&mut frame, &mut report, &mut plan, &mut emit, &mut held)? {
                 done = true;
                 report.stopped_early = true;
@@ -817,6 +883,7 @@ fn stream(
         // Drain the frames the decoder still holds.
         if o.decoder.send_eof().is_ok() {
             while o.decoder.receive_frame(&mut frame).is_ok() {
+                shown.extend(frame.timestamp());
                 if handle(&mut frame, &mut report, &mut plan, &mut emit, &mut held)? {
                     break;
                 }
@@ -836,6 +903,10 @@ fn stream(
     if !report.stopped_early {
         let skipped = plan.as_ref().map_or(0, SkipPlan::skipped);
         report.frames_lost = report.packets.saturating_sub(report.frames_decoded + skipped + report.hidden);
+        // Skipped frames are holes made on purpose; hidden ones are before the start.
+        if skipped == 0 && shown.len() == report.frames_decoded {
+            report.frames_missing = timeline_holes(shown);
+        }
     }
     if let Some(reason) = truncated {
         return Err(VideoIoError::Truncated {
@@ -1286,6 +1357,26 @@ pub fn write_with_sidecar_using(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holes_in_a_regular_timeline_are_counted_and_a_variable_rate_has_none() {
+        let at = |ts: &[i64]| timeline_holes(ts.to_vec());
+        assert_eq!(at(&[0, 512, 1024, 1536, 2048, 2560]), 0);
+        // A millisecond time base at 24 fps: steps of 41 and 42; 13 frames gone after 958.
+        let mut ms: Vec<i64> = (0..24).map(|i| (i as f64 * 1000.0 / 24.0).round() as i64).collect();
+        ms.extend((36..48).map(|i| (i as f64 * 1000.0 / 24.0).round() as i64));
+        assert_eq!(at(&ms), 12);
+        // Out of order (B-frames) is the same timeline.
+        let mut shuffled: Vec<i64> = (0..30).filter(|&i| i != 7).map(|i| i * 512).collect();
+        shuffled.swap(3, 4);
+        shuffled.swap(10, 12);
+        assert_eq!(at(&shuffled), 1);
+        // Variable frame rate: 24 fps then 10 fps, no step dominates.
+        let mut vfr: Vec<i64> = (0..24).map(|i| i * 500).collect();
+        vfr.extend((0..20).map(|i| 12_000 + i * 1200));
+        assert_eq!(at(&vfr), 0);
+        assert_eq!(at(&[0, 1, 5]), 0);
+    }
     use videval_models::synthetic::{Request, render};
 
     /// Frames a subset decode delivers equal the same frames of a full decode, byte for byte,
