@@ -64,7 +64,9 @@ impl Axis {
         } else {
             (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
         };
-        let back = |v: f64| if scale == Scale::Log { 10f64.powf(v) } else { v };
+        // The margin must not carry a log axis past what a float holds (1e308 plus 10% of its
+        // span is infinite, and an infinite end had the tick loop run for ever).
+        let back = |v: f64| if scale == Scale::Log { 10f64.powf(v.clamp(-300.0, 300.0)) } else { v };
         Axis { title: title.into(), scale, lo: back(lo), hi: back(hi), percent: false }
     }
 
@@ -153,7 +155,7 @@ impl Ranged for Ticks {
 
 /// Decades as major ticks (with 2× and 5× too when fewer than two decades show), 2–9× as minor.
 fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
-    if !(lo > 0.0 && hi > lo) {
+    if !(lo > 0.0 && hi > lo && hi.is_finite()) {
         return (Vec::new(), Vec::new());
     }
     let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
@@ -531,6 +533,19 @@ pub fn loss_panels(title: &str, panels: &[LossPanel<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value near the largest float made the log axis end at infinity and the tick loop run
+    /// for ever (gigabytes of ticks). Both ends stay finite; infinite ends give no ticks.
+    #[test]
+    fn a_log_axis_over_huge_values_stays_finite_and_ticks_end() {
+        let a = Axis::fit("x", Scale::Log, [1.0, 1e308]);
+        assert!(a.lo.is_finite() && a.hi.is_finite() && a.hi >= 1e300, "{a:?}");
+        let (major, minor) = a.ticks();
+        assert!(!major.is_empty() && major.len() + minor.len() < 10_000);
+        assert_eq!(log_ticks(1.0, f64::INFINITY), (Vec::new(), Vec::new()));
+        let tiny = Axis::fit("x", Scale::Log, [1e-320, 1.0]);
+        assert!(tiny.lo > 0.0 && tiny.hi.is_finite(), "{tiny:?}");
+    }
 
     #[test]
     fn log_axes_tick_every_decade_with_minor_ticks_between() {
