@@ -1216,12 +1216,13 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Report(a) if a.limitations => {
             let results: videval_reports::Results = crate::store::read_results(&a.run_dir)?;
             let p = a.out.clone().unwrap_or_else(|| a.run_dir.join("limitations.html"));
+            crate::run::check_page_path(&p)?;
             // Pictures only of the samples the page shows as examples.
             let shown = videval_reports::limitations::example_keys(&results, LIMITATION_EXAMPLES);
-            let media = crate::media::run_media(&a.run_dir, &results, &p, Some(&shown))?;
+            let (media, placer) = crate::media::run_media(&a.run_dir, &results, &p, Some(&shown))?;
             let html = videval_reports::limitations::render_limitations(&results, &media, LIMITATION_EXAMPLES)
                 .map_err(|e| Error::Internal(e.to_string()))?;
-            write_atomic(&p, html.as_bytes())?;
+            placer.publish(|| write_atomic(&p, html.as_bytes()))?;
             println!("report: {}", p.display());
             Ok(ExitCode::Ok)
         }

@@ -436,16 +436,19 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     };
     let name = base_dir.file_name().map_or("baseline".into(), |n| n.to_string_lossy().into_owned());
     let out = cand_dir.join("compare").join(&name);
-    write_json_atomic(&out.with_extension("json"), &comparison)?;
-    write_atomic(&out.with_extension("md"), markdown(&comparison).as_bytes())?;
-    write_atomic(&out.with_extension("junit.xml"), junit(&comparison).as_bytes())?;
-    let html_path = out.with_extension("html");
-    let mut page = view(&comparison, &base, &cand, base_dir, cand_dir, &html_path)?;
+    // Named by appending: a baseline folder `model-1.5` gives `model-1.5.json`, not `model-1.json`
+    // (which `model-1.6` would overwrite).
+    let file = |ext: &str| cand_dir.join("compare").join(format!("{name}.{ext}"));
+    write_json_atomic(&file("json"), &comparison)?;
+    write_atomic(&file("md"), markdown(&comparison).as_bytes())?;
+    write_atomic(&file("junit.xml"), junit(&comparison).as_bytes())?;
+    let html_path = file("html");
+    let (mut page, placer) = view(&comparison, &base, &cand, base_dir, cand_dir, &html_path)?;
     if let Some(judgments) = &agreement {
         page.agreement = Some(serde_json::to_value(judgments).map_err(|e| Error::Internal(e.to_string()))?);
     }
     let html = videval_reports::compare::render_compare(&page).map_err(|e| Error::Internal(e.to_string()))?;
-    write_atomic(&html_path, html.as_bytes())?;
+    placer.publish(|| write_atomic(&html_path, html.as_bytes()))?;
     Ok((comparison, out))
 }
 
@@ -534,7 +537,7 @@ fn view(
     base_dir: &Path,
     cand_dir: &Path,
     report: &Path,
-) -> Result<videval_reports::compare::CompareView> {
+) -> Result<(videval_reports::compare::CompareView, crate::media::Placer)> {
     use videval_reports::compare::{CompareView, GalleryItem, GateRow, Scatter};
     let key = |s: &videval_reports::results::Sample| (s.suite.clone(), s.case_id.clone(), s.seed_idx);
     let cand_samples: BTreeMap<_, _> = cand.samples.iter().map(|s| (key(s), s)).collect();
@@ -579,10 +582,23 @@ fn view(
         })
         .collect();
     drops.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| key(a.1).cmp(&key(b.1))));
-    let (base_paths, cand_paths) = (video_paths(base_dir)?, video_paths(cand_dir)?);
     let worst: Vec<_> = drops.iter().take(5).collect();
     let keys: Vec<_> = worst.iter().map(|(_, s)| key(s)).collect();
-    let media = crate::media::gallery_media(&keys, &base_paths, &cand_paths, report)?;
+    // Only videos that are still the ones scored are shown.
+    let shown = |dir: &Path, results: &Results| -> Result<BTreeMap<_, _>> {
+        let paths = video_paths(dir)?;
+        Ok(results
+            .samples
+            .iter()
+            .filter(|s| keys.contains(&key(s)))
+            .filter_map(|s| {
+                let p = paths.get(&key(s))?;
+                crate::media::is_scored_file(p, s.video_sha256.as_deref()).then(|| (key(s), p.clone()))
+            })
+            .collect())
+    };
+    let (base_paths, cand_paths) = (shown(base_dir, base)?, shown(cand_dir, cand)?);
+    let (media, placer) = crate::media::gallery_media(&keys, &base_paths, &cand_paths, report)?;
     let gallery = worst
         .iter()
         .zip(media)
@@ -595,37 +611,40 @@ fn view(
             pair: m.pair,
         })
         .collect();
-    Ok(CompareView {
-        baseline: c.baseline.clone(),
-        candidate: c.candidate.clone(),
-        decision: c.decision.clone(),
-        headline: c.headline.clone(),
-        alpha: c.alpha,
-        margin: c.margin,
-        mismatch: c.mismatch.clone(),
-        unpaired: c.unpaired,
-        lost: c.lost.iter().map(Lost::describe).collect(),
-        rows: c
-            .rows
-            .iter()
-            .map(|r| GateRow {
-                suite: r.suite.clone(),
-                metric: r.metric.clone(),
-                baseline: r.baseline,
-                candidate: r.candidate,
-                delta: r.delta,
-                ci: ci_text(r),
-                p_adj: r.p_adj,
-                verdict: serde_json::to_value(r.verdict)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        scatters,
-        gallery,
-        agreement: None,
-    })
+    Ok((
+        CompareView {
+            baseline: c.baseline.clone(),
+            candidate: c.candidate.clone(),
+            decision: c.decision.clone(),
+            headline: c.headline.clone(),
+            alpha: c.alpha,
+            margin: c.margin,
+            mismatch: c.mismatch.clone(),
+            unpaired: c.unpaired,
+            lost: c.lost.iter().map(Lost::describe).collect(),
+            rows: c
+                .rows
+                .iter()
+                .map(|r| GateRow {
+                    suite: r.suite.clone(),
+                    metric: r.metric.clone(),
+                    baseline: r.baseline,
+                    candidate: r.candidate,
+                    delta: r.delta,
+                    ci: ci_text(r),
+                    p_adj: r.p_adj,
+                    verdict: serde_json::to_value(r.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            scatters,
+            gallery,
+            agreement: None,
+        },
+        placer,
+    ))
 }
 
 /// A row's CI as text: `[+0.0100, +0.0300]` or why there is none.

@@ -40,25 +40,48 @@ const PAIR_GAP: u32 = 4;
 const MEDIA_BATCH: usize = 64;
 
 /// Places media inline while the budget lasts, then in the folder beside the report.
+///
+/// The folder's files are written into a staging folder beside it and put in place by
+/// [`Placer::publish`] together with the page: a render killed half-way leaves the earlier page
+/// and its media as they were. Only a folder videval made (it holds [`MARK`]) is ever replaced.
 pub struct Placer {
     budget: usize,
     inlined: usize,
     folder: String,
     sidecar: PathBuf,
+    staging: PathBuf,
+    staged: bool,
+    /// Names given so far: two samples whose names read the same (suite `a`, case `b__c` and
+    /// suite `a__b`, case `c`) get two files.
+    used: std::collections::HashSet<String>,
 }
 
+/// The file that marks a media folder as videval's: replacing it loses nothing of anyone's.
+const MARK: &str = ".videval-media";
+
 impl Placer {
-    /// For the page at `report`; clears what an earlier rendering left in its media folder.
+    /// For the page at `report`.
     pub fn new(report: &Path) -> Result<Placer> {
-        let budget =
-            std::env::var("VIDEVAL_REPORT_INLINE_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(INLINE_BUDGET);
+        let budget = match std::env::var("VIDEVAL_REPORT_INLINE_BYTES") {
+            Err(_) => INLINE_BUDGET,
+            Ok(v) => v.trim().parse().map_err(|_| {
+                Error::Config(format!(
+                    "VIDEVAL_REPORT_INLINE_BYTES={v:?}: expected a whole number of bytes (0 puts every picture beside the page)"
+                ))
+            })?,
+        };
         let stem = report.file_stem().map_or("report".into(), |s| s.to_string_lossy().into_owned());
         let folder = format!("{stem}_media");
-        let sidecar = report.parent().unwrap_or(Path::new(".")).join(&folder);
-        if sidecar.is_dir() {
-            std::fs::remove_dir_all(&sidecar).map_err(Error::io(&sidecar))?;
+        let dir = report.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let sidecar = dir.join(&folder);
+        if sidecar.exists() && !made_by_videval(&sidecar) {
+            return Err(Error::Config(format!(
+                "{}: the report's media folder exists and videval did not make it (no {MARK} in it); move it or write the report elsewhere (-o)",
+                sidecar.display()
+            )));
         }
-        Ok(Placer { budget, inlined: 0, folder, sidecar })
+        let staging = dir.join(format!(".{folder}.{}.staging", std::process::id()));
+        Ok(Placer { budget, inlined: 0, folder, sidecar, staging, staged: false, used: Default::default() })
     }
 
     /// `name` is made safe for a file name here.
@@ -67,11 +90,102 @@ impl Placer {
             self.inlined += bytes.len();
             return Ok(Media::Inline { mime, bytes });
         }
-        let name = safe_name(name);
-        std::fs::create_dir_all(&self.sidecar).map_err(Error::io(&self.sidecar))?;
-        write_atomic(&self.sidecar.join(&name), &bytes)?;
-        Ok(Media::File(format!("{}/{name}", self.folder)))
+        let mut name = safe_name(name);
+        let (stem, ext) =
+            name.rsplit_once('.').map_or((name.clone(), String::new()), |(s, e)| (s.into(), format!(".{e}")));
+        let mut n = 1;
+        while !self.used.insert(name.clone()) {
+            n += 1;
+            name = format!("{stem}-{n}{ext}");
+        }
+        if !self.staged {
+            if self.staging.exists() {
+                std::fs::remove_dir_all(&self.staging).map_err(Error::io(&self.staging))?;
+            }
+            std::fs::create_dir_all(&self.staging).map_err(Error::io(&self.staging))?;
+            std::fs::write(self.staging.join(MARK), b"made by videval; replaced when the report is rendered again\n")
+                .map_err(Error::io(&self.staging))?;
+            self.staged = true;
+        }
+        write_atomic(&self.staging.join(&name), &bytes)?;
+        Ok(Media::File(format!("{}/{}", url_path(&self.folder), url_path(&name))))
     }
+
+    /// Writes the page with `write_page` and puts the media it links beside it, replacing what
+    /// an earlier rendering left. The folder is swapped in just before the page is written.
+    pub fn publish(self, write_page: impl FnOnce() -> Result<()>) -> Result<()> {
+        let old = self.sidecar.with_file_name(format!(".{}.{}.old", self.folder, std::process::id()));
+        let had = self.sidecar.is_dir();
+        if had {
+            std::fs::rename(&self.sidecar, &old).map_err(Error::io(&self.sidecar))?;
+        }
+        if self.staged {
+            if let Err(e) = std::fs::rename(&self.staging, &self.sidecar) {
+                if had {
+                    let _ = std::fs::rename(&old, &self.sidecar);
+                }
+                return Err(Error::io(&self.sidecar)(e));
+            }
+        }
+        match write_page() {
+            Ok(()) => {
+                if had {
+                    let _ = std::fs::remove_dir_all(&old);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // The earlier page stays, with its own media.
+                if self.staged {
+                    let _ = std::fs::remove_dir_all(&self.sidecar);
+                }
+                if had {
+                    let _ = std::fs::rename(&old, &self.sidecar);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Placer {
+    fn drop(&mut self) {
+        // A render that failed before publishing leaves no staging folder behind (after
+        // publishing it has been renamed away).
+        if self.staged && self.staging.is_dir() {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// Whether `folder` is a media folder videval made: it holds [`MARK`], or (made before there was
+/// one) nothing but the PNG filmstrips and MP4 clips videval writes.
+fn made_by_videval(folder: &Path) -> bool {
+    if folder.join(MARK).is_file() {
+        return true;
+    }
+    std::fs::read_dir(folder).is_ok_and(|entries| {
+        entries.into_iter().all(|e| {
+            e.is_ok_and(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                e.file_type().is_ok_and(|t| t.is_file()) && (name.ends_with(".png") || name.ends_with(".mp4"))
+            })
+        })
+    })
+}
+
+/// `s` as one segment of a relative URL: a report named `nightly #3.html` links its media as
+/// `nightly%20%233_media/…`, not as a fragment.
+fn url_path(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The clip size for a `w × h` source: at most `max_h` tall, aspect kept, both sides even
@@ -102,6 +216,13 @@ pub fn even_video(v: &Video) -> Video {
         }
     }
     Video::new(w, h, v.fps(), data).unwrap_or_else(|_| v.clone())
+}
+
+/// Whether `path` still holds the video that was scored (`sha`, as the results name it; no
+/// hash recorded, nothing to check). A video replaced since the run is not shown beside numbers
+/// that are not its own: the sample has no pictures, as when its video is gone.
+pub fn is_scored_file(path: &Path, sha: Option<&str>) -> bool {
+    sha.is_none_or(|want| crate::hash::sha256_file(path).is_ok_and(|have| have == want))
 }
 
 /// Decodes `path` once, shrinking each frame to the report clip size as it arrives.
@@ -140,8 +261,8 @@ pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
     bytes
 }
 
-/// `a` and `b` side by side at `a`'s height and rate, with a white gap; the shorter holds its
-/// last frame.
+/// `a` and `b` side by side at `a`'s height and the faster one's rate, with a white gap; the
+/// shorter holds its last frame.
 pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
     if a.is_empty() || b.is_empty() {
         return None;
@@ -154,12 +275,24 @@ pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
         preprocess::transform_video(b, Spatial::Stretch { width: w, height: h }, Filter::Area, true)
     };
     let width = a.width() + PAIR_GAP + b.width();
-    let frames = a.len().max(b.len());
+    // On one clock: at the faster side's rate, each side shows its frame of that moment (at
+    // one rate, frame for frame), so clips of different rates stay in step.
+    let fps = a.fps().max(b.fps());
+    let seconds = |v: &Video| v.len() as f64 / v.fps();
+    let frames = if a.fps() == b.fps() {
+        a.len().max(b.len())
+    } else {
+        (seconds(a).max(seconds(&b)) * fps).round().max(1.0) as usize
+    };
+    let at = |v: &Video, t: usize| {
+        let i = if v.fps() == fps { t } else { (t as f64 * v.fps() / fps + 1e-9).floor() as usize };
+        i.min(v.len() - 1)
+    };
     let row = width as usize * 3;
     let mut data = vec![255u8; frames * row * h as usize];
     for t in 0..frames {
-        let fa = a.frame(t.min(a.len().saturating_sub(1)));
-        let fb = b.frame(t.min(b.len().saturating_sub(1)));
+        let fa = a.frame(at(a, t));
+        let fb = b.frame(at(&b, t));
         let out = &mut data[t * row * h as usize..(t + 1) * row * h as usize];
         let (ra, rb) = (a.width() as usize * 3, b.width() as usize * 3);
         for y in 0..h as usize {
@@ -168,7 +301,7 @@ pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
             out[off..off + rb].copy_from_slice(&fb[y * rb..(y + 1) * rb]);
         }
     }
-    Video::new(width, h, a.fps(), data).ok()
+    Video::new(width, h, fps, data).ok()
 }
 
 /// A bar labelled `label` on standard error while `len` items are worked through (indicatif
@@ -189,8 +322,18 @@ fn file_stem(key: &SampleKey) -> String {
 
 /// Media for the samples of a run (`only`: these samples, else every one): a clip each, and a
 /// filmstrip for each case's first seed.
-pub fn run_media(run_dir: &Path, results: &Results, report: &Path, only: Option<&[SampleKey]>) -> Result<MediaMap> {
+///
+/// The page goes through the returned [`Placer`]'s [`Placer::publish`], which puts the media
+/// folder in place with it.
+pub fn run_media(
+    run_dir: &Path,
+    results: &Results,
+    report: &Path,
+    only: Option<&[SampleKey]>,
+) -> Result<(MediaMap, Placer)> {
     let paths = crate::compare::video_paths(run_dir)?;
+    let shas: BTreeMap<SampleKey, Option<&str>> =
+        results.samples.iter().map(|s| (s.key(), s.video_sha256.as_deref())).collect();
     let mut placer = Placer::new(report)?;
     let mut keys: Vec<SampleKey> = match only {
         Some(keys) => keys.to_vec(),
@@ -202,7 +345,8 @@ pub fn run_media(run_dir: &Path, results: &Results, report: &Path, only: Option<
     let mut out = MediaMap::new();
     let bar = progress("media", keys.len() as u64);
     let make = |key: &SampleKey| {
-        let made = paths.get(key).and_then(|p| small_video(p)).map(|small| {
+        let scored = paths.get(key).filter(|p| is_scored_file(p, shas.get(key).copied().flatten()));
+        let made = scored.and_then(|p| small_video(p)).map(|small| {
             let strip = (key.2 == 0)
                 .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
                 .flatten();
@@ -224,7 +368,7 @@ pub fn run_media(run_dir: &Path, results: &Results, report: &Path, only: Option<
         Ok(())
     })?;
     bar.finish_and_clear();
-    Ok(out)
+    Ok((out, placer))
 }
 
 /// Makes each key's media with `make` in parallel, [`MEDIA_BATCH`] keys at a time (each sample's
@@ -257,7 +401,7 @@ pub fn gallery_media(
     base_paths: &BTreeMap<SampleKey, PathBuf>,
     cand_paths: &BTreeMap<SampleKey, PathBuf>,
     report: &Path,
-) -> Result<Vec<PairMedia>> {
+) -> Result<(Vec<PairMedia>, Placer)> {
     let mut placer = Placer::new(report)?;
     let scratch = report.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();
@@ -284,7 +428,7 @@ pub fn gallery_media(
         });
         Ok(())
     })?;
-    Ok(out)
+    Ok((out, placer))
 }
 
 #[cfg(test)]
@@ -318,6 +462,67 @@ mod tests {
         // A side without frames gives no pair (never an index past the end).
         let empty = Video::new(2, 2, 8.0, Vec::new()).unwrap();
         assert!(side_by_side(&empty, &b).is_none() && side_by_side(&a, &empty).is_none());
+        // Different rates play on one clock: 2 s at 8 fps beside 2 s at 24 fps is 2 s at 24 fps,
+        // the 8 fps side showing each of its frames three times (it played 3× slower).
+        let slow = Video::new(2, 2, 8.0, (0..16u8).flat_map(|i| [i; 12]).collect()).unwrap();
+        let fast = Video::new(2, 2, 24.0, (0..48u8).flat_map(|i| [i; 12]).collect()).unwrap();
+        let p = side_by_side(&slow, &fast).unwrap();
+        assert_eq!((p.len(), p.fps()), (48, 24.0));
+        for t in 0..48 {
+            let row = p.width() as usize * 3;
+            assert_eq!((p.frame(t)[0], p.frame(t)[row - 1]), ((t / 3) as u8, t as u8), "frame {t}");
+        }
+    }
+
+    /// The media folder: files beside the page only once it is published (a killed render
+    /// leaves the earlier page's folder as it was), names that read the same kept apart, links
+    /// that survive a page name with `#` or spaces, and a folder videval did not make never
+    /// replaced.
+    #[test]
+    fn the_media_folder_is_put_in_place_with_its_page_and_only_ever_replaces_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = dir.path().join("nightly #3.html");
+        let folder = dir.path().join("nightly #3_media");
+        let render = |bytes: &[u8]| {
+            let mut placer = Placer::new(&page).unwrap();
+            placer.budget = 0;
+            let a = placer.place(bytes.to_vec(), "image/png", "a__b__c__0.png").unwrap();
+            let b = placer.place(bytes.to_vec(), "image/png", "a__b__c__0.png").unwrap();
+            assert!(!folder.join("a__b__c__0.png").exists() || fs_read(&folder.join("a__b__c__0.png")) != bytes);
+            (placer, a, b)
+        };
+        let (placer, a, b) = render(b"one");
+        assert_eq!(a, Media::File("nightly%20%233_media/a__b__c__0.png".into()));
+        assert_eq!(b, Media::File("nightly%20%233_media/a__b__c__0-2.png".into()));
+        placer.publish(|| write_atomic(&page, b"page one")).unwrap();
+        assert_eq!(fs_read(&folder.join("a__b__c__0-2.png")), b"one");
+        // A second rendering replaces it whole; one whose page fails keeps the first.
+        let (placer, ..) = render(b"two");
+        let failed = placer.publish(|| Err(Error::Internal("the page could not be written".into())));
+        assert!(failed.is_err());
+        assert_eq!(fs_read(&folder.join("a__b__c__0.png")), b"one");
+        let (placer, ..) = render(b"two");
+        placer.publish(|| write_atomic(&page, b"page two")).unwrap();
+        assert_eq!(fs_read(&folder.join("a__b__c__0.png")), b"two");
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        left.sort();
+        assert_eq!(left, ["nightly #3.html", "nightly #3_media"], "no staging or old folders left");
+        // Someone's own folder of that name is never removed.
+        let theirs = dir.path().join("index_media");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("holiday.jpg"), b"a photo").unwrap();
+        std::fs::write(theirs.join("strip.png"), b"a picture").unwrap();
+        let e = Placer::new(&dir.path().join("index.html")).err().unwrap().to_string();
+        assert!(e.contains("videval did not make it"), "{e}");
+        assert_eq!(fs_read(&theirs.join("holiday.jpg")), b"a photo");
+        // One an earlier videval made (no mark yet: only its filmstrips and clips) is its own.
+        std::fs::remove_file(theirs.join("holiday.jpg")).unwrap();
+        assert!(Placer::new(&dir.path().join("index.html")).is_ok());
+    }
+
+    fn fs_read(p: &Path) -> Vec<u8> {
+        std::fs::read(p).unwrap_or_default()
     }
 
     /// Media made in parallel are the bytes made one at a time, placed in the same order (so the
@@ -342,7 +547,7 @@ mod tests {
         let made = |threads: usize, name: &str| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let report = dir.path().join(name);
-            let media = pool.install(|| gallery_media(&keys, &base, &cand, &report)).unwrap();
+            let media = pool.install(|| gallery_media(&keys, &base, &cand, &report)).unwrap().0;
             media.into_iter().flat_map(|m| [m.baseline, m.candidate, m.pair]).collect::<Vec<_>>()
         };
         let (one, many) = (made(1, "one.html"), made(4, "many.html"));

@@ -378,9 +378,32 @@ pub fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
         environment: manifest.environment.clone(),
     };
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
-    let media = crate::media::run_media(run_dir, &results, &path, None)?;
+    check_page_path(&path)?;
+    let (media, placer) = crate::media::run_media(run_dir, &results, &path, None)?;
     let html =
         videval_reports::html::render_run(&results, &provenance, &media).map_err(|e| Error::Internal(e.to_string()))?;
-    write_atomic(&path, html.as_bytes())?;
+    placer.publish(|| write_atomic(&path, html.as_bytes()))?;
     Ok(path)
+}
+
+/// Where a report page goes (`-o`): an `.html` file, never a folder nor one of the files a
+/// report is made from (`-o run/results.json` overwrote the run's results with the page).
+pub fn check_page_path(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Config(format!(
+            "-o {}: a folder, where the report's .html file is expected",
+            path.display()
+        )));
+    }
+    if !path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"))
+    {
+        return Err(Error::Config(format!(
+            "-o {}: a report is an HTML page; give a file name ending in .html",
+            path.display()
+        )));
+    }
+    Ok(())
 }

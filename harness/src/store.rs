@@ -48,10 +48,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", unique()));
     let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
-    f.write_all(bytes).map_err(Error::io(&tmp))?;
-    f.sync_all().map_err(Error::io(&tmp))?;
+    // A failed write or rename (a disk full, `-o` naming a folder) leaves no temporary file.
+    let written = f.write_all(bytes).and_then(|()| f.sync_all()).map_err(Error::io(&tmp));
     drop(f);
-    fs::rename(&tmp, path).map_err(Error::io(path))?;
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path).map_err(Error::io(path))) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     if let Ok(d) = File::open(dir) {
         // Directory fsync makes the rename durable; some filesystems refuse it, harmlessly.
         let _ = d.sync_all();
@@ -265,6 +268,10 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+        // Onto a folder: refused, and nothing is left behind.
+        fs::create_dir(dir.path().join("a/folder")).unwrap();
+        assert!(write_atomic(&dir.path().join("a/folder"), b"three").is_err());
+        assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 2);
     }
 
     #[test]

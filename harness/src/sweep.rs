@@ -157,6 +157,7 @@ fn render_scaling(scaling: &Scaling, path: &Path) -> Result<()> {
 pub fn write_scaling_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
     let scaling: Scaling = crate::store::read_json(&dir.join("scaling.json"))?;
     let path = out.map_or_else(|| dir.join("scaling.html"), Path::to_path_buf);
+    crate::run::check_page_path(&path)?;
     render_scaling(&scaling, &path)?;
     Ok(path)
 }

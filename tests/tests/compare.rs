@@ -358,4 +358,15 @@ fn gates_that_would_gate_nothing_are_refused() {
     sb.write("runs/huge/manifest.json", &String::from_utf8(sb.read("runs/oracle/manifest.json")).unwrap());
     let o = sb.run(&["compare", "runs/huge", "runs/disc"]);
     assert!(code(&o) == 3 && text(&o).contains("left_right/probe:position: the values are too large"), "{}", text(&o));
+    // Outputs are named by appending to the baseline folder's name, dots and all: `model-1.5`
+    // gave model-1.json, which a `model-1.6` baseline overwrote.
+    std::fs::create_dir_all(sb.join("runs/model-1.5")).unwrap();
+    for f in ["results.json", "manifest.json"] {
+        std::fs::copy(sb.join("runs/oracle").join(f), sb.join("runs/model-1.5").join(f)).unwrap();
+    }
+    let o = sb.run(&["compare", "runs/model-1.5", "runs/disc"]);
+    assert!(text(&o).contains("runs/disc/compare/model-1.5.{json,md,junit.xml,html}"), "{}", text(&o));
+    for ext in ["json", "md", "junit.xml", "html"] {
+        assert!(sb.join(&format!("runs/disc/compare/model-1.5.{ext}")).is_file(), "{ext}");
+    }
 }

@@ -514,6 +514,19 @@ fn dir_adapter_never_reuses_a_changed_file_and_fails_only_the_unit_of_an_unreada
         assert!(error(c).contains("cannot read: not a regular file"), "{c}: {}", error(c));
     }
     std::fs::copy(sb.join("still.avi"), sb.join("v/a cat-0.avi")).unwrap();
+    // The first run's report shows no picture of the replaced video (beside numbers that are not
+    // its own), and still shows the others.
+    let o = sb.command(&["report", "runs/1"]).env("VIDEVAL_REPORT_INLINE_BYTES", "0").output().unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(sb.join("runs/1/report_media/s__b__0.mp4").is_file(), "the unchanged video is shown");
+    assert!(!sb.join("runs/1/report_media/s__a__0.mp4").exists(), "the replaced video is not");
+    // A report page is an .html file: never one of the run's own files, nor a folder.
+    for (out, why) in [("runs/1/results.json", "ending in .html"), ("runs/1", "a folder")] {
+        let o = sb.run(&["report", "runs/1", "-o", out]);
+        assert!(code(&o) == 3 && text(&o).contains(why), "{out}: {}", text(&o));
+    }
+    let o = sb.command(&["report", "runs/1"]).env("VIDEVAL_REPORT_INLINE_BYTES", "8MiB").output().unwrap();
+    assert!(code(&o) == 3 && text(&o).contains("VIDEVAL_REPORT_INLINE_BYTES"), "{}", text(&o));
     let (again, fresh) = (run("runs/2", "store"), run("runs/3", "fresh-store"));
     assert_ne!(again["a"]["video_sha256"], first["a"]["video_sha256"]);
     assert_eq!(again["a"]["video_sha256"], fresh["a"]["video_sha256"]);
