@@ -310,6 +310,9 @@ impl LookArgs {
     /// The photographs of `--photos`, sorted by name; an error names a file that is not an image.
     fn backdrops(&self) -> Result<Vec<videval_models::world::photo::Backdrop>> {
         let Some(dir) = &self.photos else { return Ok(Vec::new()) };
+        if !dir.is_dir() {
+            return Err(Error::Config(format!("--photos {}: not a folder of photographs", dir.display())));
+        }
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(Error::io(dir))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -326,17 +329,39 @@ impl LookArgs {
         paths
             .iter()
             .map(|p| {
-                let v = video::decode(p)?;
-                videval_models::world::photo::Backdrop::new(
-                    v.width() as usize,
-                    v.height() as usize,
-                    v.frame(0).to_vec(),
-                )
-                .ok_or_else(|| Error::Config(format!("{}: not a picture", p.display())))
+                // The first picture only (a video named .png is not decoded whole), shrunk to at
+                // most PHOTO_HEIGHT rows as it is decoded: a 12000-pixel photograph is not held at
+                // full size for a 64-pixel clip.
+                let mut picture = None;
+                video::decode_stream(p, FrameSampling::First(1), |head, rgb| {
+                    let h = head.height.min(PHOTO_HEIGHT);
+                    let w = ((f64::from(head.width) * f64::from(h) / f64::from(head.height)).round() as u32).max(1);
+                    picture = Some(if (w, h) == (head.width, head.height) {
+                        (w, h, rgb.to_vec())
+                    } else {
+                        let spatial = Spatial::Stretch { width: w, height: h };
+                        let small = videval_metrics::preprocess::transform_frame(
+                            rgb,
+                            head.width,
+                            head.height,
+                            spatial,
+                            Filter::Area,
+                            true,
+                        );
+                        (w, h, small)
+                    });
+                })?;
+                picture
+                    .and_then(|(w, h, rgb)| videval_models::world::photo::Backdrop::new(w as usize, h as usize, rgb))
+                    .ok_or_else(|| Error::Config(format!("{}: not a picture", p.display())))
             })
             .collect()
     }
 }
+
+/// Photographs for `--photos` are shrunk to at most this many rows (the setting is seen through
+/// a camera that renders clips of a few hundred rows).
+const PHOTO_HEIGHT: u32 = 1080;
 
 /// Renders a scene as `world render` and `world sample` do: photo-style scenes over a photograph
 /// from `backdrops` when there are some (chosen by the scene's photo seed).
@@ -371,14 +396,33 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
     match cmd {
         WorldCommand::Render { scene, out, truth, look } => {
             let path = scene.to_string_lossy().into_owned();
+            // Every output is checked before the render: none may be the scene or each other,
+            // and the truth's place must take a file.
+            for (flag, p) in [("-o", Some(out)), ("--truth", truth.as_ref())] {
+                let Some(p) = p else { continue };
+                if crate::store::same_file(p, scene) {
+                    return Err(Error::Config(format!("{flag} {}: that is the scene file itself", p.display())));
+                }
+                if p.is_dir() {
+                    return Err(Error::Config(format!("{flag} {}: a folder, where a file is expected", p.display())));
+                }
+            }
+            if truth.as_ref().is_some_and(|t| crate::store::same_file(t, out)) {
+                return Err(Error::Config(format!("--truth {}: the same file as -o", out.display())));
+            }
             let mut file: SceneFile = crate::yaml::load_file(scene)?;
             look.apply(&mut file.scene, 0);
-            let backdrops = look.backdrops()?;
+            if look.photos.is_some() && file.scene.style.is_flat() {
+                return Err(Error::Config(format!(
+                    "--photos: {path} is drawn in the flat style, which shows no photographs (add style: photo to the scene, or --style photo)"
+                )));
+            }
             let problems = file.scene.problems();
             if !problems.is_empty() {
                 let lines: Vec<String> = problems.iter().map(|(f, m)| format!("{path}: scene.{f}: {m}")).collect();
                 return Err(Error::Config(lines.join("\n")));
             }
+            let backdrops = look.backdrops()?;
             check_clip_size(file.width, file.height, file.frames, file.fps)
                 .map_err(|e| Error::Config(format!("{path}: {e}")))?;
             if !out.extension().is_some_and(|e| e == "png") {
@@ -386,6 +430,14 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             }
             let settings =
                 render::Settings { width: file.width, height: file.height, fps: file.fps, frames: file.frames };
+            let sim = videval_models::world::sim::Simulation::run(&file.scene, settings.aspect(), settings.duration());
+            if sim.truncated {
+                return Err(Error::Config(format!(
+                    "{path}: the scene has over {} collisions and bounces in its {:.1} s (objects too fast or too many for the walls and each other); slow them down or shorten the clip",
+                    videval_models::world::sim::MAX_EVENTS,
+                    settings.duration()
+                )));
+            }
             let (v, t) = render_look(&file.scene, &settings, &backdrops);
             if out.extension().is_some_and(|e| e == "png") {
                 write_clip(&v, out, Some(scene))?;
@@ -406,6 +458,11 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             Ok(ExitCode::Ok)
         }
         WorldCommand::Sample { family, n, out, seed, look } => {
+            if look.photos.is_some() && !matches!(look.style, Some(StyleArg::Photo)) {
+                return Err(Error::Config(
+                    "--photos: the families are drawn in the flat style, which shows no photographs (add --style photo)".into(),
+                ));
+            }
             let backdrops = look.backdrops()?;
             let fam = sample::Family::from_name(family).ok_or_else(|| {
                 let names: Vec<&str> = sample::Family::ALL.iter().map(|f| f.name()).collect();

@@ -68,6 +68,36 @@ fn bad_scene_files_are_located_errors() {
     let out = sb.run(&["world", "sample", "--family", "physix", "-o", "d"]);
     assert_eq!(code(&out), 3);
     assert!(text(&out).contains("expected one of physics"), "{}", text(&out));
+    // Numbers a scene cannot mean, and a ball placed through the floor (it fell out of frame),
+    // are refused with their fields; the render never starts.
+    sb.write(
+        "nan.yaml",
+        &SCENE.replace("pos: [0.5, 0.2]}", "pos: [.nan, 0.95], vel: [1e6, 0]}\n  cuts: [-1]").replace("2.0", ".inf"),
+    );
+    let out = sb.run(&["world", "render", "nan.yaml", "-o", "x.mkv"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    for want in [
+        "scene.objects[0].pos: expected finite numbers within ±100, got [NaN, 0.95]",
+        "scene.objects[0].vel: expected finite numbers within ±100",
+        "scene.objects[0].pos: starts below the floor (its bottom at 1.0500",
+        "scene.gravity: expected a gravity in [-100, 100], got inf",
+        "scene.cuts[0]",
+    ] {
+        assert!(text(&out).contains(want), "{want}: {}", text(&out));
+    }
+    // No output may be the scene or another output; a folder for the truth is refused before
+    // anything is written.
+    for args in [&["-o", "x.mkv", "--truth", "s.yaml"][..], &["-o", "x.mkv", "--truth", "x.mkv"], &["-o", "s.yaml"]] {
+        sb.write("s.yaml", SCENE);
+        let mut a = vec!["world", "render", "s.yaml"];
+        a.extend(args);
+        let out = sb.run(&a);
+        assert_eq!(code(&out), 3, "{args:?}: {}", text(&out));
+        assert_eq!(String::from_utf8(sb.read("s.yaml")).unwrap(), SCENE, "{args:?}");
+    }
+    std::fs::create_dir_all(sb.join("tdir")).unwrap();
+    let out = sb.run(&["world", "render", "s.yaml", "-o", "y.mkv", "--truth", "tdir"]);
+    assert!(code(&out) == 3 && !sb.join("y.mkv").exists(), "{}", text(&out));
 }
 
 #[test]

@@ -50,7 +50,11 @@ impl Backdrop {
         let (x0, y0) = (fx.floor(), fy.floor());
         let (ux, uy) = (fx - x0, fy - y0);
         let px = |dx: i64, dy: i64| {
-            let (x, y) = (reflect(x0 as i64 + dx, self.width), reflect(y0 as i64 + dy, self.height));
+            // Saturating: a camera far out (a long zoom-out) puts points past what an i64 holds.
+            let (x, y) = (
+                reflect((x0 as i64).saturating_add(dx), self.width),
+                reflect((y0 as i64).saturating_add(dy), self.height),
+            );
             let i = (y * self.width + x) * 3;
             [f64::from(self.data[i]), f64::from(self.data[i + 1]), f64::from(self.data[i + 2])]
         };
@@ -129,7 +133,7 @@ fn value_noise(seed: u64, x: f64, y: f64) -> f64 {
     let (ix, iy) = (x.floor() as i64, y.floor() as i64);
     let (fx, fy) = (x - x.floor(), y - y.floor());
     let (sx, sy) = (fx * fx * (3.0 - 2.0 * fx), fy * fy * (3.0 - 2.0 * fy));
-    let v = |i, j| noise_value(seed, ix + i, iy + j);
+    let v = |i: i64, j: i64| noise_value(seed, ix.wrapping_add(i), iy.wrapping_add(j));
     let top = v(0, 0) + (v(1, 0) - v(0, 0)) * sx;
     let bottom = v(0, 1) + (v(1, 1) - v(0, 1)) * sx;
     top + (bottom - top) * sy

@@ -94,6 +94,9 @@ fn ease(e: Easing, u: f64) -> f64 {
     }
 }
 
+/// The zoom a camera reaches at most, either way.
+pub const ZOOM_RANGE: (f64, f64) = (1e-3, 1e3);
+
 /// The camera at time `t`.
 pub fn camera_at(scene: &Scene, aspect: f64, t: f64) -> CameraPose {
     let c = &scene.camera;
@@ -123,6 +126,8 @@ pub fn camera_at(scene: &Scene, aspect: f64, t: f64) -> CameraPose {
     };
     // Every cut alternates between the wide shot and a 1.5× closer one.
     let shot = scene.cuts.iter().filter(|&&ct| ct <= t).count() as u32;
+    // Zooms run exponentially; past a thousandfold either way nothing more can be seen.
+    let zoom = zoom.clamp(ZOOM_RANGE.0, ZOOM_RANGE.1);
     CameraPose { center, zoom: if shot % 2 == 1 { zoom * 1.5 } else { zoom }, shot }
 }
 

@@ -243,7 +243,7 @@ mod tests {
         for f in Family::ALL {
             assert_eq!(sample(f, 7), sample(f, 7));
             assert_ne!(sample(f, 7).0, sample(f, 8).0, "{f:?}");
-            assert!(sample(f, 7).0.problems().is_empty());
+            assert!(sample(f, 7).0.problems().is_empty(), "{}: {:?}", f.name(), sample(f, 7).0.problems());
         }
     }
 

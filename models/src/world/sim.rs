@@ -17,7 +17,7 @@ use crate::palette::Color;
 /// ends the infinite sequence of ever smaller bounces.
 pub const REST_SPEED: f64 = 0.05;
 const EPS_T: f64 = 1e-9;
-const MAX_EVENTS: usize = 10_000;
+pub const MAX_EVENTS: usize = 10_000;
 
 /// One object's state at a moment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -70,6 +70,9 @@ pub struct Simulation {
     /// `(start time, states)`: between starts bodies move ballistically.
     pub segments: Vec<(f64, Vec<Body>)>,
     pub events: Vec<Event>,
+    /// The simulation stopped at [`MAX_EVENTS`] events before the clip's end: past that time
+    /// nothing collides (objects fly through walls and each other).
+    pub truncated: bool,
 }
 
 fn gravity_of(b: &Body, g: f64) -> f64 {
@@ -145,12 +148,17 @@ impl Simulation {
             masses,
             segments: vec![(0.0, bodies.clone())],
             events: scene.cuts.iter().filter(|&&t| t < duration).map(|&t| Event::Cut { t }).collect(),
+            truncated: false,
         };
         let mut fired = vec![false; scene.events.len()];
         let mut t = 0.0;
-        for _ in 0..MAX_EVENTS {
+        for n in 0..=MAX_EVENTS {
             let horizon = duration - t;
             let Some((dt, what)) = sim.next_event(scene, &bodies, horizon) else { break };
+            if n == MAX_EVENTS {
+                sim.truncated = true;
+                break;
+            }
             bodies = bodies.iter().map(|b| advance(b, sim.gravity, dt)).collect();
             t += dt;
             sim.resolve(scene, &mut bodies, what, t, &mut fired);
@@ -183,7 +191,10 @@ impl Simulation {
             if scene.walls && b.vel[0] != 0.0 {
                 let wall = if b.vel[0] < 0.0 { r } else { self.aspect - r };
                 let t = (wall - b.pos[0]) / b.vel[0];
-                consider((t > EPS_T && t <= horizon).then_some(t), Next::Wall(i));
+                // At or past the wall and moving out (placed there, or too fast for the step
+                // between events): it bounces now, never leaves through the wall.
+                let t = if t <= EPS_T { 2.0 * EPS_T } else { t };
+                consider((t <= horizon).then_some(t), Next::Wall(i));
             }
         }
         for i in 0..bodies.len() {
@@ -223,8 +234,24 @@ impl Simulation {
         if f(0.0) < 0.0 {
             return None;
         }
+        // Only while both offsets are within reach can they touch: the horizontal one is linear
+        // in time and the vertical one a parabola, so those times are a few intervals, searched
+        // on the 1 ms grid (the whole clip was searched, for every pair at every event).
+        let Some(windows) = reach_windows(d0, dv, dg, reach, horizon) else { return None };
         let step = 1e-3;
-        let mut lo = EPS_T;
+        for (start, end) in windows {
+            if let Some(t) = self.first_root_in(&f, start.max(EPS_T), end, step) {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// The first time in `[from, to]` at which `f` goes from positive to not (bracketed on a
+    /// grid of `step`, bisected to 1e-12 s), taking the positive side.
+    fn first_root_in(&self, f: &impl Fn(f64) -> f64, from: f64, to: f64, step: f64) -> Option<f64> {
+        let horizon = to;
+        let mut lo = from;
         let mut f_lo = f(lo);
         while lo < horizon {
             let hi = (lo + step).min(horizon);
@@ -242,7 +269,9 @@ impl Simulation {
                         break;
                     }
                 }
-                return Some(b_t);
+                // The side where they do not overlap yet: from an overlap no later contact is
+                // found, and the body fell through the other after its first bounce.
+                return Some(a_t);
             }
             lo = hi;
             f_lo = f_hi;
@@ -283,13 +312,31 @@ impl Simulation {
                     for (k, sign, im) in [(i, -1.0, ima), (j, 1.0, imb)] {
                         bodies[k].vel[0] += sign * jimp * im * n[0];
                         bodies[k].vel[1] += sign * jimp * im * n[1];
-                        // A body resting on the floor stays on it unless knocked upwards.
+                        // A body resting on the floor stays on it unless knocked upwards; one
+                        // resting on something else falls again once anything moves it.
                         if bodies[k].resting {
-                            if bodies[k].vel[1] < -REST_SPEED {
+                            let on_floor = scene.floor && (bodies[k].pos[1] + self.radii[k] - 1.0).abs() < 1e-6;
+                            if !on_floor || bodies[k].vel[1] < -REST_SPEED {
                                 bodies[k].resting = false;
                             } else {
                                 bodies[k].vel[1] = 0.0;
                             }
+                        }
+                    }
+                    // A body bouncing ever lower on a static one below it (gravity pulling it
+                    // on) comes to rest there, as on the floor: the ever shorter bounces would
+                    // otherwise slip between the contact search's steps and through the other.
+                    for (k, other, toward) in [(i, j, 1.0), (j, i, -1.0)] {
+                        let down = toward * n[1];
+                        let away = -toward * (bodies[k].vel[0] * n[0] + bodies[k].vel[1] * n[1]);
+                        if bodies[k].dynamic
+                            && !bodies[other].dynamic
+                            && self.gravity * down > 0.5 * self.gravity.abs()
+                            && away < REST_SPEED
+                        {
+                            bodies[k].vel = [0.0, 0.0];
+                            bodies[k].resting = true;
+                            self.events.push(Event::Rest { t, object: self.ids[k].clone() });
                         }
                     }
                 }
@@ -344,6 +391,57 @@ impl Simulation {
         let (t0, bodies) = &self.segments[k];
         bodies.iter().map(|b| advance(b, self.gravity, t - t0)).collect()
     }
+}
+
+/// The spans of `[0, horizon]` during which a relative offset `d0 + dv·t + (0, dg/2)·t²` is within
+/// `reach` on both axes (a superset of the contact times), widened by a grid step so that a
+/// crossing at a span's edge is bracketed; `None` when there are none.
+fn reach_windows(d0: [f64; 2], dv: [f64; 2], dg: f64, reach: f64, horizon: f64) -> Option<Vec<(f64, f64)>> {
+    // Horizontal: |d0x + dvx·t| ≤ reach.
+    let (mut x0, mut x1) = (0.0, horizon);
+    if dv[0] == 0.0 {
+        if d0[0].abs() > reach {
+            return None;
+        }
+    } else {
+        let (a, b) = ((-reach - d0[0]) / dv[0], (reach - d0[0]) / dv[0]);
+        (x0, x1) = (a.min(b).max(0.0), a.max(b).min(horizon));
+    }
+    if x0 > x1 {
+        return None;
+    }
+    // Vertical: |d0y + dvy·t + dg/2·t²| ≤ reach changes only at the roots of d_y = ±reach.
+    let (a, b) = (0.5 * dg, dv[1]);
+    let mut cuts = vec![x0, x1];
+    for c in [d0[1] - reach, d0[1] + reach] {
+        if a.abs() < 1e-300 {
+            if b != 0.0 {
+                cuts.push(-c / b);
+            }
+        } else {
+            let disc = b * b - 4.0 * a * c;
+            if disc >= 0.0 {
+                cuts.push((-b - disc.sqrt()) / (2.0 * a));
+                cuts.push((-b + disc.sqrt()) / (2.0 * a));
+            }
+        }
+    }
+    cuts.retain(|t| t.is_finite() && *t >= x0 && *t <= x1);
+    cuts.sort_by(f64::total_cmp);
+    let dy = |t: f64| d0[1] + b * t + a * t * t;
+    let pad = 2e-3;
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for w in cuts.windows(2) {
+        let mid = 0.5 * (w[0] + w[1]);
+        if dy(mid).abs() <= reach || (w[1] - w[0] < 1e-12 && dy(w[0]).abs() <= reach) {
+            let (s, e) = ((w[0] - pad).max(0.0), (w[1] + pad).min(horizon));
+            match out.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -453,10 +551,68 @@ mod tests {
     fn a_falling_ball_hits_a_static_block_at_the_bisected_time() {
         let mut block = ball("b", [0.5, 0.8], [0.0, 0.0], 0.5);
         block.fixed = true;
-        let s = Simulation::run(&scene(vec![ball("a", [0.5, 0.2], [0.0, 0.0], 0.5), block], 2.0, false), 1.0, 2.0);
+        let s =
+            Simulation::run(&scene(vec![ball("a", [0.5, 0.2], [0.0, 0.0], 0.5), block.clone()], 2.0, false), 1.0, 2.0);
         let t = s.events.iter().find_map(|e| if let Event::Contact { t, .. } = e { Some(*t) } else { None }).unwrap();
         // Gap 0.6 − 0.1 = 0.5 closed by t²: t = sqrt(0.5).
         assert!((t - 0.5f64.sqrt()).abs() < 1e-9, "{t}");
         assert!(s.state_at(t + 0.01)[0].vel[1] < 0.0, "the ball bounces back up");
+        // Every later bounce too, ever lower, until it rests on the block: never inside it (it
+        // fell through after its first bounce), over ten seconds.
+        let s = Simulation::run(&scene(vec![ball("a", [0.5, 0.2], [0.0, 0.0], 0.5), block], 2.0, false), 1.0, 10.0);
+        let top = 0.8 - 0.1;
+        for k in 0..=10_000 {
+            let y = s.state_at(k as f64 * 1e-3)[0].pos[1];
+            assert!(y <= top + 1e-9, "inside the block at t = {} s: y = {y}", k as f64 * 1e-3);
+        }
+        assert!(s.events.iter().filter(|e| matches!(e, Event::Contact { .. })).count() >= 3, "{:?}", s.events);
+        assert!(s.events.iter().any(|e| matches!(e, Event::Rest { object, .. } if object == "a")), "{:?}", s.events);
+        assert!((s.state_at(10.0)[0].pos[1] - top).abs() < 1e-6 && !s.truncated);
+    }
+
+    /// Starting at (or past) a wall and moving out, a ball bounces off it at once: it left the
+    /// frame through the wall.
+    #[test]
+    fn a_ball_at_a_wall_moving_out_bounces_at_once() {
+        let mut sc = scene(vec![ball("a", [0.97, 0.5], [0.5, 0.0], 1.0)], 0.0, false);
+        sc.walls = true;
+        let s = Simulation::run(&sc, 1.0, 2.0);
+        assert!(s.state_at(0.5)[0].pos[0] < 0.97 && s.state_at(0.5)[0].vel[0] < 0.0, "{:?}", s.state_at(0.5)[0]);
+        for k in 0..=200 {
+            let x = s.state_at(k as f64 * 0.01)[0].pos[0];
+            assert!((0.0..=1.0).contains(&x), "left the frame at t = {}: x = {x}", k as f64 * 0.01);
+        }
+    }
+
+    /// The contact search looks only where both offsets are within reach: the same contact
+    /// times as a search over the whole clip, on falling balls meeting static ones from many
+    /// places, and none where they never come close.
+    #[test]
+    fn the_contact_search_windows_find_what_the_whole_clip_search_finds() {
+        let mut found = 0;
+        for i in 0..40 {
+            let x = 0.2 + 0.015 * i as f64;
+            let vx = 0.3 - 0.015 * i as f64;
+            let (d0, dv, dg, reach) = ([0.5 - x, 0.6], [-vx, 0.1], -2.0, 0.1);
+            let f = |t: f64| {
+                let d = [d0[0] + dv[0] * t, d0[1] + dv[1] * t + 0.5 * dg * t * t];
+                d[0] * d[0] + d[1] * d[1] - reach * reach
+            };
+            // The first crossing on a fine grid over the whole horizon.
+            let whole = (1..=300_000).map(|k| k as f64 * 1e-5).find(|&t| f(t) <= 0.0);
+            let windows = reach_windows(d0, dv, dg, reach, 3.0);
+            match whole {
+                Some(t) => {
+                    let w = windows.unwrap_or_default();
+                    assert!(w.iter().any(|&(a, b)| a <= t && t <= b), "{i}: contact at {t} outside {w:?}");
+                    found += 1;
+                }
+                None => {
+                    let apart = |a: f64, b: f64| (0..=1000).all(|k| f(a + (b - a) * k as f64 / 1000.0) > 0.0);
+                    assert!(windows.is_none_or(|w| w.iter().all(|&(a, b)| apart(a, b))), "{i}");
+                }
+            }
+        }
+        assert!(found >= 5, "the cases include contacts ({found})");
     }
 }

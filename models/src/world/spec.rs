@@ -318,8 +318,60 @@ impl Scene {
                     format!("expected a restitution in [0, 1], got {}", o.restitution),
                 ));
             }
-            if o.mass <= 0.0 {
+            if !(o.mass > 0.0 && o.mass.is_finite()) {
                 out.push((format!("objects[{i}].mass"), format!("expected a positive mass, got {}", o.mass)));
+            }
+            within(&mut out, &format!("objects[{i}].pos"), &o.pos, MAX_COORD);
+            within(&mut out, &format!("objects[{i}].vel"), &o.vel, MAX_SPEED);
+            // Below the floor line nothing finds the floor again: it fell through the floor.
+            if self.floor && o.pos[1] + o.size / 2.0 > 1.0 + 1e-9 && o.size <= 1.0 {
+                out.push((
+                    format!("objects[{i}].pos"),
+                    format!(
+                        "starts below the floor (its bottom at {:.4}, the floor at 1): place it at y ≤ {:.4} to stand on it",
+                        o.pos[1] + o.size / 2.0,
+                        1.0 - o.size / 2.0
+                    ),
+                ));
+            }
+        }
+        if self.objects.len() > MAX_OBJECTS {
+            out.push((
+                "objects".into(),
+                format!("{} objects, over the {MAX_OBJECTS} a scene may have", self.objects.len()),
+            ));
+        }
+        if !(self.gravity.abs() <= MAX_SPEED) {
+            out.push((
+                "gravity".into(),
+                format!("expected a gravity in [-{MAX_SPEED}, {MAX_SPEED}], got {}", self.gravity),
+            ));
+        }
+        for (i, o) in self.occluders.iter().enumerate() {
+            within(&mut out, &format!("occluders[{i}].pos"), &o.pos, MAX_COORD);
+            within(&mut out, &format!("occluders[{i}].vel"), &o.vel, MAX_SPEED);
+            if !o.size.iter().all(|v| *v > 0.0 && *v <= MAX_COORD) {
+                out.push((
+                    format!("occluders[{i}].size"),
+                    format!("expected a width and height in (0, {MAX_COORD}], got {:?}", o.size),
+                ));
+            }
+        }
+        match self.background {
+            Background::Checker { cells, .. } if !(1..=1000).contains(&cells) => {
+                out.push(("background.cells".into(), format!("expected 1 to 1000 cells, got {cells}")))
+            }
+            Background::Noise { scale, .. } if !(scale > 0.0 && scale <= 1000.0) => {
+                out.push(("background.scale".into(), format!("expected a scale in (0, 1000], got {scale}")))
+            }
+            _ => {}
+        }
+        for (i, t) in self.cuts.iter().enumerate() {
+            if !(t.is_finite() && *t >= 0.0) || (i > 0 && *t <= self.cuts[i - 1]) {
+                out.push((
+                    format!("cuts[{i}]"),
+                    format!("expected cut times in seconds from the start, each after the one before, got {t}"),
+                ));
             }
         }
         for (i, e) in self.events.iter().enumerate() {
@@ -330,6 +382,12 @@ impl Scene {
             }
             if !ids.contains(&e.then.object.as_str()) {
                 out.push((format!("events[{i}].then.object"), unknown_object(&e.then.object, &ids)));
+            }
+            if e.contact[0] == e.contact[1] {
+                out.push((format!("events[{i}].contact"), "an object never touches itself: name two objects".into()));
+            }
+            if let Some(v) = &e.then.start_moving {
+                within(&mut out, &format!("events[{i}].then.start_moving"), v, MAX_SPEED);
             }
         }
         if let Some(p) = &self.photo {
@@ -348,10 +406,51 @@ impl Scene {
                 }
             }
         }
-        if self.camera.motion == CameraMotion::Keyframes && self.camera.keyframes.len() < 2 {
+        let c = &self.camera;
+        if c.motion == CameraMotion::Keyframes && c.keyframes.len() < 2 {
             out.push(("camera.keyframes".into(), "keyframed camera needs at least 2 keyframes".into()));
         }
+        if c.motion != CameraMotion::Keyframes && !c.keyframes.is_empty() {
+            out.push(("camera.keyframes".into(), "keyframes are followed only with motion: keyframes".into()));
+        }
+        if !(c.speed.abs() <= MAX_SPEED) {
+            out.push((
+                "camera.speed".into(),
+                format!("expected a speed in [-{MAX_SPEED}, {MAX_SPEED}], got {}", c.speed),
+            ));
+        }
+        for (i, k) in c.keyframes.iter().enumerate() {
+            if !k.t.is_finite() || (i > 0 && k.t <= c.keyframes[i - 1].t) {
+                out.push((
+                    format!("camera.keyframes[{i}].t"),
+                    format!("expected times in order, each after the one before, got {}", k.t),
+                ));
+            }
+            within(&mut out, &format!("camera.keyframes[{i}].center"), &k.center, MAX_COORD);
+            if !(k.zoom >= ZOOM_RANGE.0 && k.zoom <= ZOOM_RANGE.1) {
+                out.push((
+                    format!("camera.keyframes[{i}].zoom"),
+                    format!("expected a zoom in [{}, {}], got {}", ZOOM_RANGE.0, ZOOM_RANGE.1, k.zoom),
+                ));
+            }
+        }
         out
+    }
+}
+
+/// Objects a scene may have (every event tests every pair).
+pub const MAX_OBJECTS: usize = 64;
+/// Positions and sizes, canvas heights from the origin: far beyond any frame.
+const MAX_COORD: f64 = 100.0;
+/// Speeds (canvas heights per second), accelerations and camera rates: 100 crosses a frame
+/// in a hundredth of a second.
+const MAX_SPEED: f64 = 100.0;
+use super::render::ZOOM_RANGE;
+
+/// A problem with `values` at `field` unless each is a finite number within ±`limit`.
+fn within(out: &mut Vec<(String, String)>, field: &str, values: &[f64], limit: f64) {
+    if !values.iter().all(|v| v.abs() <= limit) {
+        out.push((field.into(), format!("expected finite numbers within ±{limit}, got {values:?}")));
     }
 }
 
