@@ -200,33 +200,46 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
         StyleArg::Flat => videval_models::world::spec::Style::Flat,
         StyleArg::Photo => videval_models::world::spec::Style::Photo,
     };
+    if per_family == 0 {
+        return Err(Error::Config("--per-family 0: at least one scene per family is needed to test anything".into()));
+    }
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::Config(format!("--threshold {threshold}: expected a share between 0 and 1 (0.99 is 99%)")));
+    }
     let rows = crate::selftest::run(per_family, seed, style);
-    let ok = rows.iter().all(|r| r.oracle_rate() >= threshold && r.detection_rate() >= threshold);
+    // A probe with no clips to judge is not measured: it neither passes nor fails, and a
+    // selftest that measured nothing is no pass.
+    let not_measured: Vec<&str> = rows.iter().filter(|r| !r.measured()).map(|r| r.probe.as_str()).collect();
+    let ok = rows.iter().all(|r| r.reaches(threshold)) && not_measured.len() < rows.len();
     if json_out {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &json!({"per_family": per_family, "style": style, "threshold": threshold, "rows": rows, "pass": ok})
-            )
+            serde_json::to_string_pretty(&json!({
+                "per_family": per_family, "style": style, "threshold": threshold, "rows": rows,
+                "not_measured": not_measured, "pass": ok
+            }))
             .unwrap_or_default()
         );
     } else {
         println!("{:<14} {:>8} {:>9} {:>12} {:>10}", "probe", "oracle n", "agree", "transformed", "detected");
+        let pct = |r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{:.1}%", 100.0 * r));
         for r in &rows {
-            let flag = if r.oracle_rate() >= threshold && r.detection_rate() >= threshold {
+            let flag = if !r.measured() {
+                "  (not measured: no clips)"
+            } else if r.reaches(threshold) {
                 ""
             } else {
                 "  <-- below threshold"
             };
             println!(
-                "{:<14} {:>8} {:>8.1}% {:>12} {:>9.1}%{flag}",
+                "{:<14} {:>8} {:>9} {:>12} {:>10}{flag}",
                 r.probe,
                 r.oracle,
-                100.0 * r.oracle_rate(),
+                pct(r.oracle_rate()),
                 r.transformed,
-                100.0 * r.detection_rate()
+                pct(r.detection_rate())
             );
-            if !flag.is_empty() {
+            if !r.reaches(threshold) {
                 for e in &r.examples {
                     println!("    {e}");
                 }

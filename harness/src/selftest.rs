@@ -425,12 +425,25 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn oracle_rate(&self) -> f64 {
-        if self.oracle == 0 { 1.0 } else { self.oracle_pass as f64 / self.oracle as f64 }
+    /// Of the oracle clips, the share the probe passed; none without any (not measured, which
+    /// is neither a pass nor a fail).
+    pub fn oracle_rate(&self) -> Option<f64> {
+        (self.oracle > 0).then(|| self.oracle_pass as f64 / self.oracle as f64)
     }
 
-    pub fn detection_rate(&self) -> f64 {
-        if self.transformed == 0 { 1.0 } else { self.detected as f64 / self.transformed as f64 }
+    /// Of the transformed clips, the share the probe caught; none without any.
+    pub fn detection_rate(&self) -> Option<f64> {
+        (self.transformed > 0).then(|| self.detected as f64 / self.transformed as f64)
+    }
+
+    /// Whether every rate measured reaches `threshold` (a row with none measured passes nothing
+    /// and fails nothing: see [`Row::measured`]).
+    pub fn reaches(&self, threshold: f64) -> bool {
+        [self.oracle_rate(), self.detection_rate()].into_iter().flatten().all(|r| r >= threshold)
+    }
+
+    pub fn measured(&self) -> bool {
+        self.oracle > 0 || self.transformed > 0
     }
 }
 
@@ -576,6 +589,17 @@ pub fn run(per_family: u64, seed: u64, style: Style) -> Vec<Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A probe with no clips to judge is not measured: no rate, never a pass or a fail (its
+    /// rates read 1.0, and a selftest of nothing passed).
+    #[test]
+    fn a_row_without_clips_is_not_measured() {
+        let none = Row { probe: "gravity".into(), ..Row::default() };
+        assert_eq!((none.oracle_rate(), none.detection_rate(), none.measured()), (None, None, false));
+        let half = Row { oracle: 4, oracle_pass: 2, ..none.clone() };
+        assert_eq!((half.oracle_rate(), half.detection_rate(), half.measured()), (Some(0.5), None, true));
+        assert!(half.reaches(0.5) && !half.reaches(0.51));
+    }
 
     #[test]
     fn transforms_do_what_they_say() {

@@ -225,9 +225,18 @@ fn selftest_agrees_with_ground_truth_on_a_small_sample() {
         assert_eq!(r["oracle_pass"], r["oracle"], "{r}");
         assert_eq!(r["detected"], r["transformed"], "{r}");
     }
-    // A threshold above 100% cannot be met: the command says so with exit code 1.
-    let out = sb.run(&["selftest", "--per-family", "2", "--threshold", "1.01"]);
-    assert_eq!(code(&out), 1, "{}", text(&out));
+    // A threshold that is not a share, and a selftest of nothing (it passed with no rows), are
+    // refused as bad input, not reported as a failed (or passed) gate.
+    for (args, why) in [
+        (["--per-family", "2", "--threshold", "1.01"], "expected a share between 0 and 1"),
+        (["--per-family", "2", "--threshold", "NaN"], "expected a share between 0 and 1"),
+        (["--per-family", "0", "--threshold", "0.99"], "at least one scene per family"),
+    ] {
+        let mut a = vec!["selftest"];
+        a.extend(args);
+        let out = sb.run(&a);
+        assert!(code(&out) == 3 && text(&out).contains(why), "{args:?}: {}", text(&out));
+    }
 }
 
 #[test]
