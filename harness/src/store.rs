@@ -40,16 +40,27 @@ const TMP_ABANDONED: Duration = Duration::from_secs(7 * 24 * 3600);
 /// this old (the margin covers a process in another PID namespace under the same host name).
 const TMP_ORPHANED: Duration = Duration::from_secs(600);
 
+/// The start of a file name, short enough that a temporary name made from it stays under the
+/// 255-byte limit whatever the name's length.
+pub fn name_prefix(name: &str) -> &str {
+    let mut end = name.len().min(100);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
 /// then fsync of the directory. A reader sees the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", unique()));
-    let mut f = File::create(&tmp).map_err(Error::io(&tmp))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", name_prefix(name), unique()));
+    // Errors name the file asked for, not the temporary one.
+    let mut f = File::create(&tmp).map_err(Error::io(path))?;
     // A failed write or rename (a disk full, `-o` naming a folder) leaves no temporary file.
-    let written = f.write_all(bytes).and_then(|()| f.sync_all()).map_err(Error::io(&tmp));
+    let written = f.write_all(bytes).and_then(|()| f.sync_all()).map_err(Error::io(path));
     drop(f);
     if let Err(e) = written.and_then(|()| fs::rename(&tmp, path).map_err(Error::io(path))) {
         let _ = fs::remove_file(&tmp);
@@ -268,6 +279,11 @@ mod tests {
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+        // A name at the length limit still has room for its temporary file.
+        let long = dir.path().join(format!("{}.html", "L".repeat(250)));
+        write_atomic(&long, b"page").unwrap();
+        assert_eq!(fs::read(&long).unwrap(), b"page");
+        fs::remove_file(&long).unwrap();
         // Onto a folder: refused, and nothing is left behind.
         fs::create_dir(dir.path().join("a/folder")).unwrap();
         assert!(write_atomic(&dir.path().join("a/folder"), b"three").is_err());

@@ -1098,7 +1098,7 @@ impl EncodeParams {
 /// parameters say what was used.
 pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
     let name = path.file_name().map_or("video".into(), |n| n.to_string_lossy().into_owned());
-    let scratch = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let scratch = path.with_file_name(format!(".{}.{}.partial", crate::store::name_prefix(&name), std::process::id()));
     match encode_to(video, &scratch, params) {
         Ok(used) => std::fs::rename(&scratch, path).map(|()| used).map_err(|e| {
             let _ = std::fs::remove_file(&scratch);
