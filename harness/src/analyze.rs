@@ -219,6 +219,9 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
 
 /// Merges the shards of `run_dir` and writes `results.parquet` and `results.json`.
 pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
+    if !run_dir.is_dir() {
+        return Err(Error::BadFile { path: run_dir.to_path_buf(), message: "no such run folder".into() });
+    }
     let plan: Plan = read_json(&run_dir.join("plan.json"))?;
     let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
     if manifest.plan_hash != plan.plan_hash {

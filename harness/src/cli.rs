@@ -1,5 +1,6 @@
 //! The command line: raw flags (clap) → a validated request → the library → an exit code.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
@@ -559,7 +560,7 @@ pub enum VideoCommand {
         metrics: Vec<String>,
         /// Public networks you provide (DIR/clip, DIR/dino-vitb16, …) for the metrics that need
         /// them (`videval weights list`); else `VIDEVAL_WEIGHTS`.
-        #[arg(long, env = "VIDEVAL_NETWORKS")]
+        #[arg(long)]
         weights: Option<PathBuf>,
         #[arg(long)]
         json: bool,
@@ -790,12 +791,8 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             Ok(ExitCode::Ok)
         }
         VideoCommand::Score { file, metrics, weights, json } => {
-            if let Some(w) = weights
-                && !w.is_dir()
-            {
-                return Err(Error::Config(format!("--weights {}: not a folder", w.display())));
-            }
-            crate::distribution::set_networks_dir(weights.clone());
+            let weights = crate::distribution::networks_dir_checked(weights.as_deref())?;
+            crate::distribution::set_networks_dir(weights);
             let mut chosen = Vec::with_capacity(metrics.len());
             for name in metrics {
                 chosen.push(videval_metrics::registry::lookup(name).ok_or_else(|| {
@@ -1154,6 +1151,9 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
         SuitesCommand::List { dir, limits } => {
             let limits = limits.limits();
             let loaded: Vec<(String, std::result::Result<Suite, suite::LoadError>)> = match dir {
+                Some(d) if !d.is_dir() => {
+                    return Err(Error::Config(format!("--dir {}: not a folder of suites", d.display())));
+                }
                 Some(d) => {
                     suite_files(d)?.into_iter().map(|f| (f.clone(), suite::load_with(&Disk, &f, &limits))).collect()
                 }
@@ -1427,19 +1427,37 @@ fn stop_children_on_signals() {
 pub fn main() -> i32 {
     quiet_on_closed_pipe();
     stop_children_on_signals();
+    // With --json, a failure is a JSON object on standard output too (a machine reading it gets
+    // the message and the exit code, not an empty stream); the message stays on standard error.
+    let json = std::env::args_os().skip(1).any(|a| a == "--json");
+    let fail = |message: &str, code: ExitCode| {
+        if json {
+            let object = json!({"error": message, "exit_code": code as i32});
+            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&object).unwrap_or_default());
+        }
+        code as i32
+    };
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { ExitCode::BadInput } else { ExitCode::Ok };
+            if !e.use_stderr() {
+                // --help and --version: on a closed pipe, exit as every other command does.
+                return match e.print() {
+                    Err(_) => EXIT_CLOSED_PIPE,
+                    Ok(()) => ExitCode::Ok as i32,
+                };
+            }
             let _ = e.print();
-            return code as i32;
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            return fail(first.trim_start_matches("error: "), ExitCode::BadInput);
         }
     };
     match dispatch(&cli) {
         Ok(code) => code as i32,
         Err(e) => {
             eprintln!("error: {e}");
-            e.exit_code() as i32
+            fail(&e.to_string(), e.exit_code())
         }
     }
 }

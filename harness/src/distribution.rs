@@ -48,8 +48,14 @@ pub enum TextExtractor {
 pub fn load_world_encoder(weights: Option<&Path>) -> Result<(WorldEncoder, String)> {
     let (dir, sha) = match weights {
         Some(d) => {
+            if !d.is_dir() {
+                return Err(Error::Config(format!(
+                    "--weights {}: not a folder (expected one holding model.safetensors and config.json)",
+                    d.display()
+                )));
+            }
             let file = d.join("model.safetensors");
-            (d.to_path_buf(), manifest::sha256_file(&file).map_err(Error::io(&file))?.0)
+            (d.to_path_buf(), manifest::sha256_file(&file).map_err(Error::input(&file))?.0)
         }
         None => {
             let m = manifest::committed().map_err(|e| Error::Config(e.to_string()))?;
@@ -82,6 +88,24 @@ pub fn networks_from_env() -> Option<PathBuf> {
         .iter()
         .find_map(|v| std::env::var_os(v).filter(|d| !d.is_empty()))
         .map(PathBuf::from)
+}
+
+/// The networks folder a command uses: `--weights` (`flag`), else the one the environment
+/// names; an error naming where it came from when it is not a folder (a misspelt
+/// `VIDEVAL_WEIGHTS` failed every measurement as the model's failure, exit 4).
+pub fn networks_dir_checked(flag: Option<&Path>) -> Result<Option<PathBuf>> {
+    let named = match flag {
+        Some(d) => Some((d.to_path_buf(), format!("--weights {}", d.display()))),
+        None => ["VIDEVAL_NETWORKS", "VIDEVAL_WEIGHTS"].iter().find_map(|v| {
+            let d = PathBuf::from(std::env::var_os(v).filter(|d| !d.is_empty())?);
+            let label = format!("{v}={}", d.display());
+            Some((d, label))
+        }),
+    };
+    match named {
+        Some((d, label)) if !d.is_dir() => Err(Error::Config(format!("{label}: not a folder"))),
+        other => Ok(other.map(|(d, _)| d)),
+    }
 }
 
 /// Sets the networks folder for this process (before any network is loaded); the environment
@@ -493,6 +517,19 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
             "--save-stats {}: a folder, where a .vvstats file is expected",
             out.display()
         )));
+    }
+    // Statistics go to a .vvstats file, never over an input (a video of the folder compared
+    // became statistics).
+    if let Some(out) = args.save_stats {
+        if out.extension().is_none_or(|e| e != "vvstats") {
+            return Err(Error::Config(format!(
+                "--save-stats {}: statistics are written to a file ending in .vvstats",
+                out.display()
+            )));
+        }
+        if [args.a, args.b].iter().any(|input| crate::store::same_file(out, input)) {
+            return Err(Error::Config(format!("--save-stats {}: that is one of the inputs", out.display())));
+        }
     }
     let net = VideoNet::load(args.extractor, args.weights)?;
     let (fvd_name, kvd_name) = net.names();

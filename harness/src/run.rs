@@ -57,7 +57,7 @@ pub struct RunArgs {
     /// list` says which metrics need which). Metrics whose network is absent are reported as not
     /// measurable, never computed another way. Else `VIDEVAL_WEIGHTS`, which may also hold the
     /// project's own weights (`manifest.json`, `encoder/`, `generator/`).
-    #[arg(long, env = "VIDEVAL_NETWORKS")]
+    #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Machine-readable output on stdout; no progress bars.
     #[arg(long)]
@@ -231,12 +231,8 @@ pub enum Stages {
 }
 
 pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
-    if let Some(w) = &args.weights
-        && !w.is_dir()
-    {
-        return Err(Error::Config(format!("--weights {}: not a folder", w.display())));
-    }
-    if !crate::distribution::set_networks_dir(args.weights.clone()) {
+    let weights = crate::distribution::networks_dir_checked(args.weights.as_deref())?;
+    if !crate::distribution::set_networks_dir(weights) {
         return Err(Error::Internal("the networks folder was chosen twice in one process".into()));
     }
     let shard = shard_from(args)?;

@@ -99,7 +99,9 @@ pub fn regular_or_absent(path: &Path) -> Result<()> {
 
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     regular_or_absent(path)?;
-    let bytes = fs::read(path).map_err(Error::io(path))?;
+    // The files read here are a run's, a sweep's or a config the user names: one missing or
+    // unreadable is bad input.
+    let bytes = fs::read(path).map_err(Error::input(path))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
         path: path.to_path_buf(),
         message: format!("not a valid file of this kind: {e}"),

@@ -107,7 +107,7 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
 /// Draws `loss.svg` from a checkpoint's `loss.csv` (stage, step, samples, loss, …).
 pub fn write_curve(dir: &Path) -> Result<()> {
     let path = dir.join("loss.csv");
-    let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+    let text = std::fs::read_to_string(&path).map_err(Error::input(&path))?;
     let mut vae = Vec::new();
     let mut dit = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {

@@ -103,7 +103,7 @@ pub struct InfoPrompt {
 /// auxiliary_info?}`. Errors name the file, the entry and the field.
 pub fn read_info(path: &Path) -> Result<Vec<InfoPrompt>> {
     let bad = |message: String| Error::BadFile { path: path.to_path_buf(), message };
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    let bytes = std::fs::read(path).map_err(Error::input(path))?;
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| bad(format!("line {}, column {}: not JSON: {e}", e.line(), e.column())))?;
     let items = value

@@ -163,13 +163,8 @@ pub fn list(weights: Option<&Path>) -> Vec<Presence> {
 }
 
 pub fn list_command(weights: Option<&Path>, json: bool) -> Result<ExitCode> {
-    if let Some(w) = weights
-        && !w.is_dir()
-    {
-        return Err(Error::Config(format!("--weights {}: not a folder", w.display())));
-    }
-    let from_env = crate::distribution::networks_from_env();
-    let rows = list(weights.or(from_env.as_deref()));
+    let dir = crate::distribution::networks_dir_checked(weights)?;
+    let rows = list(dir.as_deref());
     if json {
         println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| Error::Internal(e.to_string()))?);
         return Ok(ExitCode::Ok);

@@ -5,7 +5,7 @@
 //! README gives the times measured.
 
 use videval::suite::{Disk, Limits, load_with};
-use videval_tests::Sandbox;
+use videval_tests::{Sandbox, code, text};
 use videval_tests::counting::{self, Counting};
 
 #[global_allocator]
@@ -139,4 +139,41 @@ fn a_closed_output_pipe_ends_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(141), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // --help too (it exited 0 whatever became of its text).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = sb.command(&["--help"]).stdout(writer).output().unwrap();
+    assert_eq!(out.status.code(), Some(141));
+}
+
+/// With --json, a failure is a JSON object on standard output (it was an empty stream), with
+/// the exit code; files a user names that are not there are bad input (exit 3), not internal
+/// errors; the environment's weights folder is checked before any work (a misspelt one failed
+/// every measurement as the model's failure) and an empty VIDEVAL_NETWORKS is no folder at all.
+#[test]
+fn failures_are_json_with_json_and_missing_inputs_are_bad_input() {
+    let sb = Sandbox::new();
+    for args in [
+        &["merge", "nowhere", "--json"][..],
+        &["suites", "import", "vbench", "nowhere.json", "--out", "d", "--json"],
+        &["run", "--suite", "smoke", "--bogus", "--json"],
+    ] {
+        let out = sb.run(args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        assert_eq!(v["exit_code"], 3, "{v}");
+        assert!(!v["error"].as_str().unwrap().is_empty(), "{v}");
+    }
+    let out = sb.run(&["train", "curve", "nowhere"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    let run = ["run", "--suite", "smoke", "--limit", "1", "--out", "r"];
+    let out = sb.command(&run).env("VIDEVAL_WEIGHTS", sb.join("no-such-folder")).output().unwrap();
+    assert!(code(&out) == 3 && text(&out).contains("VIDEVAL_WEIGHTS="), "{}", text(&out));
+    assert!(!sb.join("r").exists(), "refused before any work");
+    let out = sb.command(&run).env("VIDEVAL_NETWORKS", "").output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Statistics are never written over an input.
+    std::fs::create_dir_all(sb.join("va")).unwrap();
+    let out = sb.run(&["fvd", "va", "va", "--save-stats", "va/clip.mp4"]);
+    assert!(code(&out) == 3 && text(&out).contains("ending in .vvstats"), "{}", text(&out));
 }
