@@ -1096,10 +1096,19 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         "k8s" => &[("job.yaml", K8S_JOB)],
         other => return Err(Error::Config(format!("--emit {other}: expected slurm or k8s"))),
     };
+    let mut written = Vec::new();
     for (name, template) in files {
         let text = env.render_str(template, &ctx).map_err(|e| Error::Internal(format!("rendering {name}: {e}")))?;
         write_atomic(&dir.join(name), text.as_bytes())?;
-        println!("{}", dir.join(name).display());
+        written.push(dir.join(name).display().to_string());
+    }
+    if args.json {
+        let out = json!({"emit": kind, "plan_hash": plan.plan_hash, "shards": shards, "files": written});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        for f in &written {
+            println!("{f}");
+        }
     }
     Ok(ExitCode::Ok)
 }
@@ -1430,6 +1439,9 @@ pub fn main() -> i32 {
     // With --json, a failure is a JSON object on standard output too (a machine reading it gets
     // the message and the exit code, not an empty stream); the message stays on standard error.
     let json = std::env::args_os().skip(1).any(|a| a == "--json");
+    if json {
+        crate::media::hide_progress();
+    }
     let fail = |message: &str, code: ExitCode| {
         if json {
             let object = json!({"error": message, "exit_code": code as i32});

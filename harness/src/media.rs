@@ -304,9 +304,19 @@ pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
     Video::new(width, h, fps, data).ok()
 }
 
+/// No progress bars in this process (`--json`: output for machines, whatever the terminal).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn hide_progress() {
+    QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A bar labelled `label` on standard error while `len` items are worked through (indicatif
 /// hides it off a terminal).
 pub fn progress(label: &str, len: u64) -> indicatif::ProgressBar {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return indicatif::ProgressBar::hidden();
+    }
     let bar = indicatif::ProgressBar::new(len);
     if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
         "{label:>9} [{{bar:30}}] {{pos}}/{{len}} {{elapsed_precise}} eta {{eta}}"

@@ -54,7 +54,17 @@ pub fn name_prefix(name: &str) -> &str {
 /// then fsync of the directory. A reader sees the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    if let Err(e) = fs::create_dir_all(dir) {
+        // A file where the folder should be is the user's path, not an I/O failure.
+        if dir.ancestors().any(|a| a.is_file()) {
+            return Err(Error::Config(format!(
+                "{}: a file is in the way of the folder {}",
+                path.display(),
+                dir.display()
+            )));
+        }
+        return Err(Error::io(dir)(e));
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{}.{}.tmp", name_prefix(name), unique()));
     // Errors name the file asked for, not the temporary one.
@@ -64,6 +74,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     drop(f);
     if let Err(e) = written.and_then(|()| fs::rename(&tmp, path).map_err(Error::io(path))) {
         let _ = fs::remove_file(&tmp);
+        if path.is_dir() {
+            return Err(Error::Config(format!("{}: a folder, where a file is to be written", path.display())));
+        }
         return Err(e);
     }
     if let Ok(d) = File::open(dir) {

@@ -5,8 +5,8 @@
 //! README gives the times measured.
 
 use videval::suite::{Disk, Limits, load_with};
-use videval_tests::{Sandbox, code, text};
 use videval_tests::counting::{self, Counting};
+use videval_tests::{Sandbox, code, text};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
