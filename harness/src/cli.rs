@@ -514,6 +514,9 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
     }
 }
 
+/// Frames a filmstrip may show (one PNG row: more is wider than any viewer or encoder takes).
+const MAX_STRIP: usize = 256;
+
 /// Writes a clip for people: a PNG filmstrip, or a video with its sidecar.
 fn write_clip(v: &videval_metrics::Video, out: &Path, source: Option<&Path>) -> Result<()> {
     if out.extension().is_some_and(|e| e == "png") {
@@ -843,6 +846,9 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             Ok(if failed { ExitCode::BadInput } else { ExitCode::Ok })
         }
         VideoCommand::Convert { input, output, frames, size, filter, fps, strip, json } => {
+            if !(1..=MAX_STRIP).contains(strip) {
+                return Err(Error::Config(format!("--strip {strip}: expected 1 to {MAX_STRIP} frames in a filmstrip")));
+            }
             let start = std::time::Instant::now();
             let sampling = parse_frames(frames)?;
             let spatial = parse_size(size)?;

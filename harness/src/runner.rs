@@ -396,6 +396,14 @@ impl Runner<'_> {
             .map(|r| format!("{}|{}", r.unit, r.score_key))
             .collect();
         let mine: BTreeSet<UnitId> = self.my_units().into_iter().map(|u| u.id.clone()).collect();
+        // Nothing generated at all: `score` on a run that was never generated (or another
+        // shard's folder) scored nothing and called it done.
+        if !mine.is_empty() && !gens.keys().any(|u| mine.contains(u)) {
+            return Err(Error::Config(format!(
+                "{}: no generations to score (run `videval generate` with the same flags first)",
+                dir.display()
+            )));
+        }
         let todo: Vec<(&GenRecord, Vec<Measure>)> = gens
             .values()
             .filter(|g| g.status == Status::Ok && mine.contains(&g.unit))

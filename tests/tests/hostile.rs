@@ -172,6 +172,9 @@ fn failures_are_json_with_json_and_missing_inputs_are_bad_input() {
     assert!(!sb.join("r").exists(), "refused before any work");
     let out = sb.command(&run).env("VIDEVAL_NETWORKS", "").output().unwrap();
     assert_eq!(code(&out), 0, "{}", text(&out));
+    // Scoring a run that was never generated scored nothing and said it was done.
+    let out = sb.run(&["score", "--suite", "smoke", "--limit", "1", "--out", "never"]);
+    assert!(code(&out) == 3 && text(&out).contains("no generations to score"), "{}", text(&out));
     // Statistics are never written over an input.
     std::fs::create_dir_all(sb.join("va")).unwrap();
     let out = sb.run(&["fvd", "va", "va", "--save-stats", "va/clip.mp4"]);
