@@ -763,8 +763,14 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     info.path, info.container, info.codec, info.pix_fmt, info.color_matrix, info.color_range
                 );
                 println!(
-                    "  size {}x{}  sar {}:{}  dar {:.4}  rotation {}°",
-                    info.width, info.height, info.sar[0], info.sar[1], info.dar, info.rotation
+                    "  size {}x{}  sar {}:{}  dar {:.4}  rotation {}°{}",
+                    info.width,
+                    info.height,
+                    info.sar[0],
+                    info.sar[1],
+                    info.dar,
+                    info.rotation,
+                    if info.mirrored { ", mirrored" } else { "" }
                 );
                 let frames = info.frames.map_or("undeclared".to_string(), |n| n.to_string());
                 let dur = info.duration_s.map_or("unknown".to_string(), |d| format!("{d:.3} s"));

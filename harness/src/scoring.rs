@@ -936,6 +936,7 @@ mod tests {
             sar: [1, 1],
             dar,
             rotation,
+            mirrored: false,
             color_matrix: "unknown".into(),
             color_range: "tv".into(),
         };

@@ -90,6 +90,10 @@ pub struct VideoInfo {
     pub dar: f64,
     /// Clockwise rotation in degrees a player applies (0, 90, 180, 270).
     pub rotation: u32,
+    /// Mirrored left to right after the rotation: a display matrix with a flip (a front
+    /// camera's selfie clip), shown as the ffmpeg CLI shows it.
+    #[serde(default)]
+    pub mirrored: bool,
     /// The colour matrix the stream is tagged with, as FFmpeg names it (`bt709`, `smpte170m`,
     /// `bt2020nc`, …); `unknown` when untagged, which decodes as BT.601. Each decoded frame's
     /// own tags are what the conversion to RGB follows.
@@ -189,21 +193,42 @@ fn codec_err<'a>(path: &'a Path, what: &'static str) -> impl Fn(ff::Error) -> Vi
     move |e| VideoIoError::Codec { path: path.to_path_buf(), what, reason: e.to_string() }
 }
 
-/// Clockwise display rotation from a display matrix (nine i32, 16.16 fixed point), rounded to
-/// a multiple of 90 as players do (FFmpeg's `av_display_rotation_get`, negated).
-fn rotation_from_matrix(bytes: &[u8]) -> u32 {
+/// The orientation a display matrix (nine i32, 16.16 fixed point) asks for: a clockwise
+/// rotation by a multiple of 90, then whether to mirror left to right. As the ffmpeg CLI's
+/// autorotate reads it: the angle is `av_display_rotation_get`'s, negated and rounded to a
+/// quarter, and a flip in the matrix (a negative determinant) is kept — hflip, vflip and the
+/// transposes (read before as rotations: a mirrored selfie clip came out upside down).
+fn orientation_from_matrix(bytes: &[u8]) -> (u32, bool) {
     if bytes.len() < 36 {
-        return 0;
+        return (0, false);
     }
     let m: Vec<f64> =
         bytes.chunks_exact(4).take(9).map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect();
     let (s0, s1) = (m[0].hypot(m[3]), m[1].hypot(m[4]));
     if s0 == 0.0 || s1 == 0.0 {
-        return 0;
+        return (0, false);
     }
     let degrees = (m[1] / s1).atan2(m[0] / s0).to_degrees();
-    let quarter = (degrees / 90.0).round() as i64;
-    (quarter.rem_euclid(4) * 90) as u32
+    let quarter = ((degrees / 90.0).round() as i64).rem_euclid(4);
+    // The CLI's cases (fftools, autorotate): at 90 and 270 a transpose that flips, at 180 an
+    // hflip and/or a vflip, at 0 a vflip; each as (rotation, mirror) here.
+    match quarter {
+        1 => (90, m[3] > 0.0),
+        3 => (270, m[3] < 0.0),
+        2 => match (m[0] < 0.0, m[4] < 0.0) {
+            (true, true) => (180, false),
+            (true, false) => (0, true),
+            (false, true) => (180, true),
+            (false, false) => (0, false),
+        },
+        _ => {
+            if m[4] < 0.0 {
+                (180, true)
+            } else {
+                (0, false)
+            }
+        }
+    }
 }
 
 struct Opened {
@@ -283,10 +308,10 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     } else {
         None
     };
-    let rotation = stream
+    let (rotation, mirrored) = stream
         .side_data()
         .find(|sd| sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
-        .map_or(0, |sd| rotation_from_matrix(sd.data()));
+        .map_or((0, false), |sd| orientation_from_matrix(sd.data()));
     let frames = (stream.frames() > 0).then(|| stream.frames() as u64);
     let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
     let end = (stream.duration() > 0).then(|| start.saturating_add(stream.duration()));
@@ -318,6 +343,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         sar,
         dar,
         rotation,
+        mirrored,
         color_matrix: decoder.color_space().name().unwrap_or("unknown").to_string(),
         color_range: decoder.color_range().name().unwrap_or("unknown").to_string(),
     };
@@ -460,6 +486,18 @@ fn rotate(src: &[u8], w: usize, h: usize, degrees: u32) -> Vec<u8> {
     out
 }
 
+/// Mirrors a packed RGB8 frame of `w`×`h` left to right, in place.
+fn mirror(frame: &mut [u8], w: usize, h: usize) {
+    for row in frame.chunks_exact_mut(w * 3).take(h) {
+        for x in 0..w / 2 {
+            let (a, b) = (x * 3, (w - 1 - x) * 3);
+            for c in 0..3 {
+                row.swap(a + c, b + c);
+            }
+        }
+    }
+}
+
 /// Converts decoded frames to packed RGB8 at display orientation, reusing its buffers: a frame
 /// whose rows are already packed (stride = 3·width) and needs no rotation is lent straight from
 /// the conversion's output.
@@ -473,6 +511,7 @@ struct Converter<'a> {
     w: u32,
     h: u32,
     rotation: u32,
+    mirrored: bool,
     /// The filter graph and the pixel format and size it was built for.
     graph: Option<((ff::format::Pixel, u32, u32), ff::filter::Graph)>,
     rgb: ff::frame::Video,
@@ -525,7 +564,7 @@ impl Converter<'_> {
         }
         let (stride, row, rows) = (self.rgb.stride(0), w as usize * 3, h as usize);
         let data = self.rgb.data(0);
-        if stride == row && self.rotation == 0 {
+        if stride == row && self.rotation == 0 && !self.mirrored {
             return Ok(&data[..row * rows]);
         }
         self.packed.clear();
@@ -534,6 +573,10 @@ impl Converter<'_> {
         }
         if self.rotation != 0 {
             self.packed = rotate(&self.packed, w as usize, rows, self.rotation);
+        }
+        if self.mirrored {
+            let (dw, dh) = if self.rotation % 180 == 90 { (rows, w as usize) } else { (w as usize, rows) };
+            mirror(&mut self.packed, dw, dh);
         }
         Ok(&self.packed)
     }
@@ -755,7 +798,7 @@ fn stream(
         }
     };
     let (w, h) = (o.info.width, o.info.height);
-    let rotation = o.info.rotation;
+    let (rotation, mirrored) = (o.info.rotation, o.info.mirrored);
     let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
     let head = StreamHead {
         width: dw,
@@ -772,7 +815,7 @@ fn stream(
     let mut done = false;
 
     let mut converter =
-        Converter { path, w, h, rotation, graph: None, rgb: ff::frame::Video::empty(), packed: Vec::new() };
+        Converter { path, w, h, rotation, mirrored, graph: None, rgb: ff::frame::Video::empty(), packed: Vec::new() };
 
     let mut handle = |frame: &mut ff::frame::Video,
                       report: &mut DecodeReport,
@@ -987,6 +1030,7 @@ pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> 
         sar: [1, 1],
         dar: f64::from(w) / f64::from(h),
         rotation: 0,
+        mirrored: false,
         color_matrix: "rgb".into(),
         color_range: "pc".into(),
     };

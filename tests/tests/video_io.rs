@@ -123,6 +123,52 @@ fn rotation_metadata_is_applied_like_a_player() {
     assert!(ours > 35.0 && ours > other + 10.0, "ours {ours:.1} dB, opposite {other:.1} dB");
 }
 
+/// A display matrix with a flip (hflip, vflip, a transpose) is shown as the ffmpeg CLI shows it:
+/// a mirrored selfie clip was read as turned 180° (upside down) and a vflip was ignored.
+#[test]
+fn flipped_display_matrices_are_applied_as_the_cli_does() {
+    let sb = Sandbox::new();
+    run(sb.path(), "plain.mp4", args(&testsrc("64x48", 10, 0.5), &["-c:v", "libx264", "-pix_fmt", "yuv420p"]));
+    let plain = std::fs::read(sb.join("plain.mp4")).unwrap();
+    // The track header's matrix (a b u / c d v / x y w, 16.16 fixed point): after 'tkhd', its
+    // version and flags, times, ids, duration, reserved words, layer, group, volume.
+    let at = plain.windows(4).position(|w| w == b"tkhd").unwrap();
+    let off = at + 4 + 4 + if plain[at + 4] == 1 { 32 } else { 20 } + 8 + 8;
+    for (name, [a, b, c, d], rotation, mirrored) in [
+        ("hflip", [-1, 0, 0, 1], 0, true),
+        ("vflip", [1, 0, 0, -1], 180, true),
+        ("transpose", [0, 1, 1, 0], 90, true),
+        ("turned", [0, 1, -1, 0], 90, false),
+    ] {
+        let mut bytes = plain.clone();
+        let fx = |v: i32| (v << 16).to_be_bytes();
+        let (tx, ty): (i32, i32) =
+            (if a < 0 || c < 0 { 64 << 16 } else { 0 }, if d < 0 || b < 0 { 48 << 16 } else { 0 });
+        let matrix = [
+            fx(a),
+            fx(b),
+            [0; 4],
+            fx(c),
+            fx(d),
+            [0; 4],
+            tx.to_be_bytes(),
+            ty.to_be_bytes(),
+            (1i32 << 30).to_be_bytes(),
+        ];
+        bytes[off..off + 36].copy_from_slice(&matrix.concat());
+        let path = sb.join(&format!("{name}.mp4"));
+        std::fs::write(&path, &bytes).unwrap();
+        let info = probe(&path).unwrap();
+        assert_eq!((info.rotation, info.mirrored), (rotation, mirrored), "{name}");
+        let ours = decode(&path).unwrap();
+        let cli = cli_rgb(&path, "null");
+        let n = ours.frame(0).len();
+        assert_eq!(cli.len(), n * 5, "{name}: the CLI's frames are of our size");
+        let db = psnr_frame(ours.frame(0), &cli[..n]);
+        assert!(db > 35.0, "{name}: {db:.1} dB from the CLI's frame");
+    }
+}
+
 /// The ffmpeg CLI's RGB24 frames of `path` (each decoded frame once), through its scale filter
 /// with `vf` options.
 fn cli_rgb(path: &Path, vf: &str) -> Vec<u8> {
