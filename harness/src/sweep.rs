@@ -155,7 +155,17 @@ fn render_scaling(scaling: &Scaling, path: &Path) -> Result<()> {
 
 /// Re-renders a sweep folder's `scaling.html` from its `scaling.json` (nothing is refitted).
 pub fn write_scaling_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
-    let scaling: Scaling = crate::store::read_json(&dir.join("scaling.json"))?;
+    let file = dir.join("scaling.json");
+    let scaling: Scaling = crate::store::read_json(&file)?;
+    if scaling.schema != SCALING_SCHEMA {
+        return Err(Error::BadFile {
+            path: file,
+            message: format!(
+                "schema {:?}: this videval reads {SCALING_SCHEMA:?} (a newer videval wrote it?)",
+                scaling.schema
+            ),
+        });
+    }
     let path = out.map_or_else(|| dir.join("scaling.html"), Path::to_path_buf);
     crate::run::check_page_path(&path)?;
     render_scaling(&scaling, &path)?;
