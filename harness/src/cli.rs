@@ -421,8 +421,14 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                     return Err(Error::Config(format!("{flag} {}: a folder, where a file is expected", p.display())));
                 }
             }
-            if truth.as_ref().is_some_and(|t| crate::store::same_file(t, out)) {
-                return Err(Error::Config(format!("--truth {}: the same file as -o", out.display())));
+            // The video's sidecar is OUT.json.
+            let sidecar = PathBuf::from(format!("{}.json", out.display()));
+            if truth.as_ref().is_some_and(|t| crate::store::same_file(t, out) || crate::store::same_file(t, &sidecar)) {
+                return Err(Error::Config(format!(
+                    "--truth: the same file as -o {} or its sidecar {}",
+                    out.display(),
+                    sidecar.display()
+                )));
             }
             let mut file: SceneFile = crate::yaml::load_file(scene)?;
             look.apply(&mut file.scene, 0);
@@ -777,7 +783,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("  {:.3} fps  {frames} frames  {dur}", info.fps);
                 if let Some(r) = report {
                     println!(
-                        "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost{}",
+                        "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost{}{}",
                         r.frames_decoded,
                         if r.rescaled > 0 {
                             format!(" ({} of another size, scaled to the first's)", r.rescaled)
@@ -791,6 +797,11 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                         r.frames_lost,
                         if r.frames_missing > 0 {
                             format!(", {} missing from the timeline", r.frames_missing)
+                        } else {
+                            String::new()
+                        },
+                        if r.demux_errors > 0 {
+                            format!(", {} demuxer read errors", r.demux_errors)
                         } else {
                             String::new()
                         }
@@ -852,7 +863,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             Ok(if failed { ExitCode::BadInput } else { ExitCode::Ok })
         }
         VideoCommand::Convert { input, output, frames, size, filter, fps, strip, json } => {
-            if !(1..=MAX_STRIP).contains(strip) {
+            if output.extension().is_some_and(|e| e == "png") && !(1..=MAX_STRIP).contains(strip) {
                 return Err(Error::Config(format!("--strip {strip}: expected 1 to {MAX_STRIP} frames in a filmstrip")));
             }
             let start = std::time::Instant::now();

@@ -342,7 +342,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             // Values so large that their differences or sums overflow give no verdict at all
             // (every comparison with a NaN is false, which read as "no change": a pass).
             let finite = stats.delta.is_finite() && stats.ci.is_none_or(|c| c.iter().all(|v| v.is_finite()));
-            if !finite || stats.p.is_nan() || !(b_sum.is_finite() && c_sum.is_finite()) {
+            if !neutral && (!finite || stats.p.is_nan() || !(b_sum.is_finite() && c_sum.is_finite())) {
                 return Err(Error::Config(format!(
                     "{suite}/{metric}: the values are too large to compare (their differences or sums are not finite numbers); check the runs' results.json"
                 )));

@@ -64,6 +64,7 @@ impl Placer {
     pub fn new(report: &Path) -> Result<Placer> {
         let budget = match std::env::var("VIDEVAL_REPORT_INLINE_BYTES") {
             Err(_) => INLINE_BUDGET,
+            Ok(v) if v.trim().is_empty() => INLINE_BUDGET,
             Ok(v) => v.trim().parse().map_err(|_| {
                 Error::Config(format!(
                     "VIDEVAL_REPORT_INLINE_BYTES={v:?}: expected a whole number of bytes (0 puts every picture beside the page)"
@@ -80,7 +81,10 @@ impl Placer {
                 sidecar.display()
             )));
         }
-        let staging = dir.join(format!(".{folder}.{}.staging", std::process::id()));
+        // Scratch names stay short whatever the page's name; a killed render's are swept.
+        let scratch = format!(".{}.", crate::store::name_prefix(&folder));
+        sweep_scratch(dir, &scratch);
+        let staging = dir.join(format!("{scratch}{}.staging", std::process::id()));
         Ok(Placer { budget, inlined: 0, folder, sidecar, staging, staged: false, used: Default::default() })
     }
 
@@ -114,7 +118,10 @@ impl Placer {
     /// Writes the page with `write_page` and puts the media it links beside it, replacing what
     /// an earlier rendering left. The folder is swapped in just before the page is written.
     pub fn publish(self, write_page: impl FnOnce() -> Result<()>) -> Result<()> {
-        let old = self.sidecar.with_file_name(format!(".{}.{}.old", self.folder, std::process::id()));
+        let old = self.staging.with_extension("old");
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
+        }
         let had = self.sidecar.is_dir();
         if had {
             std::fs::rename(&self.sidecar, &old).map_err(Error::io(&self.sidecar))?;
@@ -158,17 +165,37 @@ impl Drop for Placer {
     }
 }
 
+/// Removes the staging and old media folders (`{scratch}{pid}.staging|old`) that renders killed
+/// before they finished left beside a page: those whose process is gone.
+fn sweep_scratch(dir: &Path, scratch: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(scratch) else { continue };
+        let Some((pid, kind)) = rest.split_once('.') else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if matches!(kind, "staging" | "old") && pid != std::process::id() && !crate::store::running(pid) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Whether `folder` is a media folder videval made: it holds [`MARK`], or (made before there was
 /// one) nothing but the PNG filmstrips and MP4 clips videval writes.
 fn made_by_videval(folder: &Path) -> bool {
     if folder.join(MARK).is_file() {
         return true;
     }
+    // Its files are named suite__case__seed(.png|.mp4); a file manager's or a killed write's
+    // hidden files do not count.
     std::fs::read_dir(folder).is_ok_and(|entries| {
         entries.into_iter().all(|e| {
             e.is_ok_and(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                e.file_type().is_ok_and(|t| t.is_file()) && (name.ends_with(".png") || name.ends_with(".mp4"))
+                name.starts_with('.')
+                    || (e.file_type().is_ok_and(|t| t.is_file())
+                        && name.contains("__")
+                        && (name.ends_with(".png") || name.ends_with(".mp4")))
             })
         })
     })
@@ -526,8 +553,13 @@ mod tests {
         let e = Placer::new(&dir.path().join("index.html")).err().unwrap().to_string();
         assert!(e.contains("videval did not make it"), "{e}");
         assert_eq!(fs_read(&theirs.join("holiday.jpg")), b"a photo");
-        // One an earlier videval made (no mark yet: only its filmstrips and clips) is its own.
+        // Pictures of one's own are not videval's either; one an earlier videval made (no mark
+        // yet: only its suite__case__seed filmstrips and clips) is.
         std::fs::remove_file(theirs.join("holiday.jpg")).unwrap();
+        assert!(Placer::new(&dir.path().join("index.html")).is_err());
+        std::fs::remove_file(theirs.join("strip.png")).unwrap();
+        std::fs::write(theirs.join("smoke__drop__0.png"), b"a strip").unwrap();
+        std::fs::write(theirs.join(".DS_Store"), b"").unwrap();
         assert!(Placer::new(&dir.path().join("index.html")).is_ok());
     }
 

@@ -27,9 +27,18 @@ fn unique() -> String {
     format!("{}.{}.{}", host(), std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// This host's name as one dot-free name part.
+/// This host's name, and its process-id namespace (containers on one host may share its name,
+/// each with its own process ids), as one dot-free name part.
 fn host() -> String {
-    let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(host_part).clone()
+}
+
+fn host_part() -> String {
+    let ns: String = std::fs::read_link("/proc/self/ns/pid")
+        .map(|l| l.to_string_lossy().chars().filter(char::is_ascii_digit).collect())
+        .unwrap_or_default();
+    let name = format!("{}-{ns}", rustix::system::uname().nodename().to_string_lossy());
     let part: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
     if part.is_empty() { "host".into() } else { part }
 }
@@ -277,7 +286,7 @@ fn writer_pid(name: &str, host: &str) -> Option<u32> {
 }
 
 /// Whether process `pid` exists on this host (one we may not signal exists too).
-fn running(pid: u32) -> bool {
+pub(crate) fn running(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
     !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
 }

@@ -127,8 +127,12 @@ pub struct DecodeReport {
     pub frames_decoded: usize,
     /// Video packets the demuxer delivered (≈ frames in the file, up to where decoding stopped).
     pub packets: usize,
-    /// Packets the demuxer or decoder rejected as corrupt.
+    /// Video packets the decoder rejected as corrupt.
     pub corrupt_packets: usize,
+    /// Read errors the demuxer reported, of any stream (a damaged audio track counts too): not
+    /// a verdict on the video by themselves.
+    #[serde(default)]
+    pub demux_errors: usize,
     /// Packets that yielded no frame (corrupt data the decoder could not conceal).
     pub frames_lost: usize,
     /// Frames kept by the sampling policy.
@@ -151,9 +155,10 @@ pub struct DecodeReport {
 
 /// Frames missing from a timeline of presentation times that is otherwise regular: when at
 /// least 9 in 10 steps between consecutive frames are the median step (within a tick of the
-/// time base, or 2%: a millisecond time base rounds 1/24 s to 41 or 42), every step of 1.5
+/// time base, or 2%: a millisecond time base rounds 1/24 s to 41 or 42), every gap of 3.5
 /// regular steps or more counts the frames it skips. A variable-rate stream (no step dominates)
-/// counts none.
+/// counts none, nor does a regular one with slower stretches (steps of 1.5, 2 or 3: a phone's
+/// low-light frames); damage a demuxer skips takes whole runs of frames.
 fn timeline_holes(mut pts: Vec<i64>) -> usize {
     pts.sort_unstable();
     let mut steps: Vec<i64> = pts.windows(2).map(|w| w[1] - w[0]).collect();
@@ -169,7 +174,7 @@ fn timeline_holes(mut pts: Vec<i64>) -> usize {
         return 0;
     }
     let step = regular.iter().sum::<i64>() as f64 / regular.len() as f64;
-    steps.retain(|&d| d as f64 >= 1.5 * step);
+    steps.retain(|&d| d as f64 >= 3.5 * step);
     steps.iter().map(|&d| ((d as f64 / step).round() as usize).saturating_sub(1)).sum()
 }
 
@@ -664,15 +669,13 @@ pub fn decode_stream(
     let end = decode_stream_damaged(path, sampling, sink)?;
     let r = &end.report;
     // A frame or two missing from the timeline is what a cut without re-encoding leaves (a
-    // B-frame whose packet fell outside the cut); more is damage.
+    // B-frame whose packet fell outside the cut); more is damage. Packets that yield no frame
+    // are not damage by themselves: a stream cut before a keyframe, or coded as fields, has them.
     let missing = r.frames_missing > (r.frames_decoded / 50).max(2);
-    if r.corrupt_packets > 0 || r.frames_lost > 0 || missing {
+    if r.corrupt_packets > 0 || missing {
         let mut what = Vec::new();
         if r.corrupt_packets > 0 {
-            what.push(format!("{} of its {} video packets corrupt", r.corrupt_packets, r.packets + r.corrupt_packets));
-        }
-        if r.frames_lost > 0 {
-            what.push(format!("{} packets yielded no frame", r.frames_lost));
+            what.push(format!("the decoder rejected {} of its {} video packets", r.corrupt_packets, r.packets));
         }
         if missing {
             what.push(format!("{} frames missing from its constant frame rate's timeline", r.frames_missing));
@@ -888,7 +891,7 @@ fn stream(
             Ok(()) => {}
             Err(ff::Error::Eof) => break,
             Err(ff::Error::InvalidData) => {
-                report.corrupt_packets += 1;
+                report.demux_errors += 1;
                 continue;
             }
             Err(e) => {
@@ -947,7 +950,9 @@ fn stream(
         let skipped = plan.as_ref().map_or(0, SkipPlan::skipped);
         report.frames_lost = report.packets.saturating_sub(report.frames_decoded + skipped + report.hidden);
         // Skipped frames are holes made on purpose; hidden ones are before the start.
-        if skipped == 0 && shown.len() == report.frames_decoded {
+        // Animations (GIF, WebP, APNG) hold frames as long as they like.
+        let animation = matches!(o.info.codec.as_str(), "gif" | "webp" | "apng");
+        if skipped == 0 && shown.len() == report.frames_decoded && !animation {
             report.frames_missing = timeline_holes(shown);
         }
     }
@@ -972,7 +977,7 @@ fn stream(
     }
     if let (false, Some(declared)) = (report.stopped_early, o.info.frames) {
         // A container that declares more frames than it holds was cut short.
-        if report.packets + report.corrupt_packets < declared as usize && matches!(sampling, FrameSampling::All) {
+        if report.packets + report.demux_errors < declared as usize && matches!(sampling, FrameSampling::All) {
             return Err(VideoIoError::Truncated {
                 path: path.to_path_buf(),
                 reason: format!("the container declares {declared} frames but holds {}", report.packets),
@@ -1411,10 +1416,26 @@ mod tests {
         ms.extend((36..48).map(|i| (i as f64 * 1000.0 / 24.0).round() as i64));
         assert_eq!(at(&ms), 12);
         // Out of order (B-frames) is the same timeline.
-        let mut shuffled: Vec<i64> = (0..30).filter(|&i| i != 7).map(|i| i * 512).collect();
+        let mut shuffled: Vec<i64> = (0..30).filter(|&i| !(7..11).contains(&i)).map(|i| i * 512).collect();
         shuffled.swap(3, 4);
         shuffled.swap(10, 12);
-        assert_eq!(at(&shuffled), 1);
+        assert_eq!(at(&shuffled), 4);
+        // A regular stream with slower stretches (one frame in 20 at a double step, one at a
+        // triple): no frames missing.
+        let mut t = 0;
+        let slow: Vec<i64> = (0..60)
+            .map(|i| {
+                t += if i % 20 == 5 {
+                    1024
+                } else if i % 20 == 15 {
+                    1536
+                } else {
+                    512
+                };
+                t
+            })
+            .collect();
+        assert_eq!(at(&slow), 0);
         // Variable frame rate: 24 fps then 10 fps, no step dominates.
         let mut vfr: Vec<i64> = (0..24).map(|i| i * 500).collect();
         vfr.extend((0..20).map(|i| 12_000 + i * 1200));

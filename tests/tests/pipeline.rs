@@ -660,7 +660,7 @@ fn exit_codes_follow_the_table() {
     let sb = Sandbox::new();
     assert_eq!(code(&sb.run(&["run", "--suite", "nosuch"])), 3);
     assert_eq!(code(&sb.run(&["run", "--frobnicate"])), 3);
-    assert_eq!(code(&sb.run(&["merge", "runs/none"])), 5, "a missing run directory is an I/O error");
+    assert_eq!(code(&sb.run(&["merge", "runs/none"])), 3, "a missing run directory is bad input, as the table says");
     assert_eq!(code(&sb.run(&["--help"])), 0);
     let help = text(&sb.run(&["--help"]));
     assert!(help.contains("4  model failure"), "{help}");

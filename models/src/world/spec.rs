@@ -324,7 +324,7 @@ impl Scene {
             within(&mut out, &format!("objects[{i}].pos"), &o.pos, MAX_COORD);
             within(&mut out, &format!("objects[{i}].vel"), &o.vel, MAX_SPEED);
             // Below the floor line nothing finds the floor again: it fell through the floor.
-            if self.floor && o.pos[1] + o.size / 2.0 > 1.0 + 1e-9 && o.size <= 1.0 {
+            if self.floor && !o.fixed && o.pos[1] + o.size / 2.0 > 1.0 + 1e-9 && o.size <= 1.0 {
                 out.push((
                     format!("objects[{i}].pos"),
                     format!(
