@@ -704,7 +704,8 @@ pub fn markdown(c: &Comparison) -> String {
             metric(r.candidate),
             signed(r.delta),
             ci_text(r),
-            metric(r.p_adj),
+            // Reported rows are not among the tests adjusted for: their p is as measured.
+            if r.verdict == Verdict::Reported { format!("{} (unadjusted)", metric(r.p_adj)) } else { metric(r.p_adj) },
             match r.cases_needed {
                 Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict)),
                 None => verdict_word(r.verdict).to_string(),

@@ -11,7 +11,7 @@ use videval_metrics::distribution::interval;
 use videval_metrics::distribution::{
     self as dist, FeatureStats, Features, Interval, Kvd, frechet_distance, kvd, sample_size_warnings, stats_file,
 };
-use videval_metrics::preprocess::{Frames, Preprocess};
+use videval_metrics::preprocess::{FrameSampling, Frames, Preprocess};
 use videval_models::encoders::aesthetic::Aesthetic;
 use videval_models::encoders::amt::Amt;
 use videval_models::encoders::clip::Clip;
@@ -417,14 +417,20 @@ impl VideoNet {
                     rows.extend(enc.embed_preprocessed_videos(&refs).map_err(|e| Error::Internal(e.to_string()))?);
                 }
                 VideoNet::I3d(net, _, device) => {
+                    // The protocol's clip is a video's first 16 frames: a shorter video gives
+                    // I3D a shorter clip, whose features are not those of the others (StyleGAN-V
+                    // discards such videos; here the user decides, told which).
+                    let clip_frames = match p.frames {
+                        FrameSampling::First(n) => n,
+                        _ => videval_models::encoders::i3d::MIN_FRAMES,
+                    };
                     for (file, clip) in chunk.iter().zip(&clips) {
-                        if clip.len < videval_models::encoders::i3d::MIN_FRAMES {
+                        if clip.len < clip_frames.max(videval_models::encoders::i3d::MIN_FRAMES) {
                             return Err(Error::BadFile {
                                 path: file.clone(),
                                 message: format!(
-                                    "{} frames; I3D's temporal strides need at least {}",
-                                    clip.len,
-                                    videval_models::encoders::i3d::MIN_FRAMES
+                                    "{} frames; the FVD protocol scores each video's first {clip_frames} (StyleGAN-V leaves shorter videos out): leave it out of the folder",
+                                    clip.len
                                 ),
                             });
                         }

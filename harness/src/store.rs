@@ -137,6 +137,8 @@ pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
     if !path.is_file() {
         let why = if run_dir.is_dir() {
             "no results.json: not a run folder, or its run has not finished (`videval merge` writes it)"
+        } else if run_dir.exists() {
+            "a file, where a run folder is expected"
         } else {
             "no such run folder"
         };

@@ -481,12 +481,13 @@ const N_BOOT: usize = 2000;
 /// prompt together), and the Quality Score over the quality dimensions present. None when the
 /// run has no VBench suite.
 pub fn block(results: &Results) -> Option<VbenchBlock> {
-    let mut per_dim: Vec<(&'static Dimension, String, ByPrompt)> = Vec::new();
+    let mut per_dim: Vec<(&'static Dimension, String, Vec<String>, ByPrompt)> = Vec::new();
     let mut present: BTreeSet<&str> = BTreeSet::new();
     // Why a dimension with a metric has no value: the first reason its samples give.
     let mut unmeasured: BTreeMap<&str, String> = BTreeMap::new();
     // What a filter kept (temporal flickering under VBench's static filter).
     let mut filters: BTreeMap<&str, String> = BTreeMap::new();
+    let mut left_out: BTreeMap<&str, String> = BTreeMap::new();
     for suite in results.suites.keys() {
         let Some(d) = suite.strip_prefix("vbench_").and_then(dimension) else { continue };
         present.insert(d.name);
@@ -508,6 +509,27 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
         } else {
             scored
         };
+        // Videos the score cannot include: not generated or read, or not measurable. VBench
+        // would have failed on them; the score is over the others, and says so.
+        let failed: Vec<&Sample> = results.samples.iter().filter(|s| &s.suite == suite && s.status != "ok").collect();
+        let unmeasurable: Vec<&Sample> = scored.iter().copied().filter(|s| !s.metrics.contains_key(metric)).collect();
+        let why = failed
+            .iter()
+            .find_map(|s| s.error.clone())
+            .or_else(|| unmeasurable.iter().find_map(|s| s.metric_errors.get(metric).cloned()));
+        let out = failed.len() + unmeasurable.len();
+        if out > 0 {
+            left_out.insert(
+                d.name,
+                format!(
+                    "{out} video{} left out ({} not generated or read, {} not measurable){}",
+                    if out == 1 { "" } else { "s" },
+                    failed.len(),
+                    unmeasurable.len(),
+                    why.map_or(String::new(), |w| format!("; first: {w}"))
+                ),
+            );
+        }
         for s in scored {
             let Some(&v) = s.metrics.get(metric) else { continue };
             // Frame-weighted dimensions weigh each video by its frame pairs (frame_count − 1);
@@ -537,7 +559,8 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             };
             unmeasured.insert(d.name, why);
         } else {
-            per_dim.push((d, suite.clone(), prompts.into_values().collect()));
+            let names = prompts.keys().map(|k| k.to_string()).collect();
+            per_dim.push((d, suite.clone(), names, prompts.into_values().collect()));
         }
     }
     if present.is_empty() {
@@ -545,9 +568,9 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(0x0b_e0c4);
     let mut dimensions = Vec::new();
-    // Bootstrap draws of each dimension's normalised score, index-aligned, for the Quality Score.
-    let mut draws: Vec<(&Dimension, Vec<f64>)> = Vec::new();
-    for (d, suite, prompts) in &per_dim {
+    // The quality dimensions scored, with their prompts by name, for the Quality Score.
+    let mut quality_prompts: Vec<(&Dimension, BTreeMap<&str, &Vec<(f64, f64)>>)> = Vec::new();
+    for (d, suite, names, prompts) in &per_dim {
         let all: Vec<&Vec<(f64, f64)>> = prompts.iter().collect();
         let Some(raw) = aggregate(d, &all) else {
             // Frame-weighted, and no video has two frames: VBench's weights are all zero.
@@ -592,19 +615,39 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             max: d.max,
             weight: d.weight,
             filter: filters.get(d.name).cloned(),
+            left_out: left_out.get(d.name).cloned(),
         });
         if d.quality {
-            draws.push((d, boot.iter().map(|&x| normalise(d, x)).collect()));
+            quality_prompts.push((d, names.iter().map(String::as_str).zip(prompts).collect()));
         }
     }
     let quality: Vec<&VbenchDimension> = dimensions.iter().filter(|d| d.quality).collect();
     let quality_score = (!quality.is_empty()).then(|| {
         let total: f64 = quality.iter().map(|d| d.weight).sum();
         let value = quality.iter().map(|d| d.weight * d.normalised.value).sum::<f64>() / total;
-        let mut q: Vec<f64> =
-            (0..N_BOOT).map(|b| draws.iter().map(|(d, v)| d.weight * v[b]).sum::<f64>() / total).collect();
+        // One draw of prompts for every dimension at once: VBench's dimensions share prompts
+        // (and their videos), so a prompt drawn counts in each dimension that has it, and the
+        // interval keeps how the dimensions move together (drawn separately, it was too narrow
+        // where they rise together and too wide where they move apart).
+        let union: Vec<&str> =
+            quality_prompts.iter().flat_map(|(_, p)| p.keys().copied()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut q: Vec<f64> = (0..N_BOOT)
+            .map(|_| {
+                let drawn: Vec<&str> = (0..union.len()).map(|_| union[rng.random_range(0..union.len())]).collect();
+                quality_prompts
+                    .iter()
+                    .zip(&quality)
+                    .map(|((d, by_name), scored)| {
+                        let pick: Vec<&Vec<(f64, f64)>> =
+                            drawn.iter().filter_map(|n| by_name.get(n).copied()).collect();
+                        d.weight * normalise(d, aggregate(d, &pick).unwrap_or(scored.raw.value))
+                    })
+                    .sum::<f64>()
+                    / total
+            })
+            .collect();
         q.sort_by(f64::total_cmp);
-        let enough = quality.iter().all(|d| d.raw.ci.is_some());
+        let enough = quality.iter().all(|d| d.prompts >= MIN_CLUSTERS);
         let ci = (enough && q[0] < q[N_BOOT - 1]).then(|| [quantile_sorted(&q, 0.025), quantile_sorted(&q, 0.975)]);
         VbenchScore {
             value,
@@ -729,6 +772,58 @@ mod tests {
             serde_json::json!({"frame_count": 1.0, "vbench_subject_consistency": 1.0}),
         );
         assert!(why(&r).contains("no video has two frames"), "{}", why(&r));
+    }
+
+    /// The Quality Score's interval draws prompts once for all dimensions: two that move exactly
+    /// against each other over the same prompts leave it no width (drawn separately, they gave
+    /// it one). Videos a dimension had to leave out are counted, with the first reason.
+    #[test]
+    fn the_quality_score_draws_prompts_jointly_and_left_out_videos_are_said() {
+        let metric = serde_json::json!({"point_estimate": 0.5, "method": "m", "unit": "case", "n_clusters": 20,
+            "n_samples": 20, "n_boot": 0, "rng_seed": 0, "metric_version": 1, "direction": "higher_is_better",
+            "description": ""});
+        let suite = |m: &str| {
+            serde_json::json!({"version": 1, "content_hash": "h", "n": {"cases": 20, "samples": 20, "failed_generations": 0,
+                "failed_scores": 0, "not_applicable": 0}, "metrics": {m: metric}})
+        };
+        let mut samples = Vec::new();
+        for i in 0..20 {
+            let a = f64::from(i) / 20.0;
+            for (s, m, v) in [
+                ("vbench_aesthetic_quality", "vbench_aesthetic_quality", a),
+                ("vbench_imaging_quality", "vbench_imaging_quality", 1.0 - a),
+            ] {
+                let c = format!("p{i}");
+                samples.push(serde_json::json!({"suite": s, "case_id": c, "seed_idx": 0, "seed": 0, "cluster": c,
+                    "prompt": c, "status": "ok", "metrics": {m: v}}));
+            }
+        }
+        samples.push(serde_json::json!({"suite": "vbench_imaging_quality", "case_id": "p20", "seed_idx": 0, "seed": 0,
+            "cluster": "p20", "prompt": "p20", "status": "error", "error": "no video for case p20", "metrics": {}}));
+        samples.push(serde_json::json!({"suite": "vbench_imaging_quality", "case_id": "p21", "seed_idx": 0, "seed": 0,
+            "cluster": "p21", "prompt": "p21", "status": "ok", "metrics": {},
+            "metric_errors": {"vbench_imaging_quality": "needs MUSIQ (SPAQ) weights"}}));
+        let r: Results = serde_json::from_value(serde_json::json!({
+            "schema": videval_reports::results::RESULTS_SCHEMA, "plan_hash": "p", "model": {}, "complete": true,
+            "missing_units": [],
+            "suites": {"vbench_aesthetic_quality": suite("vbench_aesthetic_quality"),
+                "vbench_imaging_quality": suite("vbench_imaging_quality")},
+            "samples": samples,
+        }))
+        .unwrap();
+        let b = block(&r).unwrap();
+        let q = b.quality_score.unwrap();
+        assert!((q.value - 0.5).abs() < 1e-12, "{q:?}");
+        assert!(q.ci.is_none_or(|[lo, hi]| hi - lo < 1e-12), "{q:?}");
+        for d in &b.dimensions {
+            assert!(d.raw.ci.is_some_and(|[lo, hi]| hi - lo > 0.1), "each dimension varies: {d:?}");
+        }
+        let imaging = b.dimensions.iter().find(|d| d.dimension == "imaging_quality").unwrap();
+        assert_eq!(
+            imaging.left_out.as_deref(),
+            Some("2 videos left out (1 not generated or read, 1 not measurable); first: no video for case p20")
+        );
+        assert_eq!(b.dimensions.iter().find(|d| d.dimension == "aesthetic_quality").unwrap().left_out, None);
     }
 
     #[test]

@@ -129,8 +129,17 @@ impl std::error::Error for YamlError {}
 
 impl de::Error for YamlError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Self { loc: None, path: String::new(), message: msg.to_string() }
+        Self { loc: None, path: String::new(), message: plain_words(&msg.to_string()) }
     }
+}
+
+/// serde's messages name Rust types ("expected struct SceneFile"); a user reads what the place
+/// holds instead.
+fn plain_words(msg: &str) -> String {
+    let Some(at) = msg.find("expected struct ") else { return msg.to_string() };
+    let rest = &msg[at + "expected struct ".len()..];
+    let end = rest.find(|c: char| !c.is_alphanumeric() && c != '_').unwrap_or(rest.len());
+    format!("{}expected a mapping of fields{}", &msg[..at], &rest[end..])
 }
 
 /// The largest YAML file read (a suite of ten thousand cases is well under 1 MiB).
@@ -661,6 +670,15 @@ mod tests {
         );
         assert_eq!(err("name: x\nitems:\n  - f: 1\n"), "t.yaml:3:5: items[0]: missing field `n`");
         assert_eq!(err("name: [1]\nitems: []\n"), "t.yaml:1:7: name: invalid type: sequence, expected a string");
+    }
+
+    #[test]
+    fn errors_name_what_a_place_holds_not_rust_types() {
+        assert_eq!(err("hello\n"), "t.yaml:1:1: invalid type: string \"hello\", expected a mapping of fields");
+        assert_eq!(
+            plain_words("invalid type: string \"x\", expected struct ModelSpec"),
+            "invalid type: string \"x\", expected a mapping of fields"
+        );
     }
 
     /// A fixed-size list with items to spare (`pos: [0.5, 0.15, 9]`) was read and its extra

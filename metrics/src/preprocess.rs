@@ -99,8 +99,9 @@ pub enum Spatial {
     Native,
     /// Resized to exactly `width × height`, ignoring aspect ratio.
     Stretch { width: u32, height: u32 },
-    /// Resized so the short side is `short` (long side `round(long · short / short_in)`), then the
-    /// centre `crop_w × crop_h` taken at offset `round((size − crop) / 2)` (torchvision).
+    /// Resized so the short side is `short` (long side `⌊long · short / short_in⌋`, as torchvision
+    /// and HF's CLIP processor truncate it), then the centre `crop_w × crop_h` taken at offset
+    /// `round((size − crop) / 2)` (torchvision).
     ShortSideCrop { short: u32, crop_w: u32, crop_h: u32 },
     /// Resized to fit inside `width × height` keeping aspect ratio (each side
     /// `round(side · scale)`), centred, the rest filled with `fill`.
@@ -211,9 +212,11 @@ pub struct Preprocess {
 }
 
 impl Preprocess {
-    /// The canonical FVD protocol: the first 16 consecutive frames (StyleGAN-V's `fvd2048_16f`;
-    /// the TF original scores 16-frame clips), stretched to 224² bilinearly without antialiasing
-    /// (TF's `resize_bilinear`), values in [−1, 1].
+    /// The FVD protocol: the first 16 consecutive frames (StyleGAN-V's `fvd2048_16f` takes a
+    /// generated video's first 16; the TF original scores 16-frame clips), stretched to 224²
+    /// bilinearly without antialiasing with half-pixel centres (PyTorch's `align_corners=False`;
+    /// TF1's `resize_bilinear` samples at `x · scale`, a shift of `0.5 · (scale − 1)` px that
+    /// grows with the source size), values in [−1, 1].
     pub const FVD: Preprocess = Preprocess {
         frames: FrameSampling::First(16),
         spatial: Spatial::Stretch { width: 224, height: 224 },
@@ -617,10 +620,12 @@ pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
         Spatial::Native => ((w, h), (w, h)),
         Spatial::Stretch { width, height } => ((width, height), (width, height)),
         Spatial::ShortSideCrop { short, crop_w, crop_h } => {
+            // The long side is truncated, as torchvision's `Resize` (OpenAI's `clip.load`) and
+            // HF's `CLIPImageProcessor` compute it (it was rounded: 640×480 gave 299, not 298).
             let (rw, rh) = if w <= h {
-                (short, ((h as f64 * short as f64 / w as f64).round() as u32).max(1))
+                (short, ((h as f64 * short as f64 / w as f64) as u32).max(1))
             } else {
-                (((w as f64 * short as f64 / h as f64).round() as u32).max(1), short)
+                (((w as f64 * short as f64 / h as f64) as u32).max(1), short)
             };
             ((crop_w, crop_h), (rw, rh))
         }

@@ -3,10 +3,11 @@
 //! even), RAFT-things flow with 20 updates on each consecutive pair, replicate-padded to multiples
 //! of 8 (weights the user provides; [`crate::registry::FlowInput::VbenchRaft`]). A pair scores the
 //! mean of the largest 5% of its flow magnitudes over the padded frame. The video is dynamic (1)
-//! when at least `round(4 · n / 16)` pairs score above `max(1, 8 / fps) · 6 · min(H, W) / 256`
-//! (n: the frames sampled), else static (0); VBench's dimension score is the fraction of dynamic
-//! videos. As in VBench, a count of 0 makes any video with a pair dynamic. A video with fewer than
-//! two sampled frames has no motion to measure and is not applicable (VBench would call it static).
+//! when at least `round(4 · n / 16)` pairs score above `6 · min(H, W) / 256` (n: the frames
+//! sampled), else static (0); VBench's dimension score is the fraction of dynamic videos. As in
+//! VBench, a count of 0 makes any video with a pair dynamic, and a video with one sampled frame
+//! (no pair) is static. VBench's master and its PyPI package have no `8 / fps` factor on the
+//! threshold (it was on GitHub for ten days in July 2024, commits 11abda9 to fc4620b).
 
 use crate::registry::{Direction, FlowInput, FlowPairs, Metric, MetricError, Reads};
 
@@ -22,7 +23,10 @@ impl Metric for VbenchDynamicDegree {
         // EvalCrafter's flow score moved from 7.728099380 to 7.728099324 (7e-9 relative).
         // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
         // read as BT.601 limited range).
-        3
+        // 4: no `max(1, 8 / fps)` factor on the threshold (VBench's master and PyPI have none:
+        // below 8 fps fewer videos were dynamic), and one sampled frame is static, as in VBench
+        // (it was not measurable, and left the dimension's mean).
+        4
     }
     fn description(&self) -> &'static str {
         "VBench dynamic degree: 1 when enough RAFT-things pairs (frames at ~8 fps, 20 updates) move more than 6·min(H,W)/256 px in their top 5% of flow magnitudes, else 0."
@@ -38,12 +42,14 @@ impl Metric for VbenchDynamicDegree {
         Reads::Flow(FlowInput::VbenchRaft)
     }
     fn compute_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
-        if flow.frames < 2 || flow.scores.is_empty() {
-            // Two sampled frames: the first and the one an interval later.
+        if flow.frames < 2 {
+            // No pair to move: VBench's check_move over no scores is False.
+            return Ok(0.0);
+        }
+        if flow.scores.is_empty() {
             return Err(MetricError::TooFewFrames { needed: sample_interval(flow.fps) + 1, got: flow.decoded });
         }
-        let factor = (8.0 / flow.fps).max(1.0);
-        let threshold = factor * 6.0 * (f64::from(flow.width.min(flow.height)) / 256.0);
+        let threshold = 6.0 * (f64::from(flow.width.min(flow.height)) / 256.0);
         let needed = (4.0 * (flow.frames as f64 / 16.0)).round_ties_even() as usize;
         // VBench's check_move: it returns as soon as the count reaches `needed`, so 0 needed with
         // one pair is dynamic.
@@ -113,13 +119,13 @@ mod tests {
         let mut three = moving;
         three[4] = 11.25; // not above
         assert_eq!(m.measure_flow(&pairs(854, 480, 8.0, 16, &three)), Ok(0.0));
-        // Below 8 fps the threshold grows by 8 / fps: at 4 fps 22.5 px.
-        assert_eq!(m.measure_flow(&pairs(854, 480, 4.0, 16, &moving)), Ok(0.0));
+        // Below 8 fps the threshold is the same (VBench's master and PyPI): at 4 fps 11.25 px.
+        assert_eq!(m.measure_flow(&pairs(854, 480, 4.0, 16, &moving)), Ok(1.0));
         // round(4 · 2 / 16) = round(0.5) = 0: one pair, however still, makes the video dynamic.
         assert_eq!(m.measure_flow(&pairs(854, 480, 8.0, 2, &[0.0])), Ok(1.0));
         // round(4 · 10 / 16) = round(2.5) = 2.
         assert_eq!(m.measure_flow(&pairs(854, 480, 8.0, 10, &[12.0, 12.0, 0.0])), Ok(1.0));
-        // A single frame has no motion to measure.
-        assert!(matches!(m.measure_flow(&pairs(854, 480, 8.0, 1, &[])), Err(MetricError::TooFewFrames { .. })));
+        // A single sampled frame has no pair: static, as VBench counts it.
+        assert_eq!(m.measure_flow(&pairs(854, 480, 8.0, 1, &[])), Ok(0.0));
     }
 }

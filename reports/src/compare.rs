@@ -150,7 +150,12 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
                 candidate: format::metric(r.candidate),
                 delta: format::signed(r.delta),
                 ci: &r.ci,
-                p_adj: format::metric(r.p_adj),
+                // Reported rows are not among the tests adjusted for: their p is as measured.
+                p_adj: if r.verdict == "reported" {
+                    format!("{} (unadjusted)", format::metric(r.p_adj))
+                } else {
+                    format::metric(r.p_adj)
+                },
                 verdict: &r.verdict,
             })
             .collect(),

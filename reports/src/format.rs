@@ -83,9 +83,21 @@ fn three_digits(m: f64) -> String {
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
-/// A fraction as a whole percentage: `0.5` → `50%`.
+/// A fraction as a whole percentage: `0.5` → `50%`; near the ends with as many decimals as it
+/// takes not to round to 0% or 100% what is not (399 of 400 is `99.75%`, not `100%`).
 pub fn percent(x: f64) -> String {
-    if x.is_finite() { format!("{:.0}%", 100.0 * x) } else { "—".to_string() }
+    if !x.is_finite() {
+        return "—".to_string();
+    }
+    let p = 100.0 * x;
+    for decimals in 0..4 {
+        let s = format!("{p:.decimals$}");
+        let reads: f64 = s.parse().unwrap_or(p);
+        if (reads == 0.0) == (p == 0.0) && (reads == 100.0) == (p == 100.0) {
+            return format!("{s}%");
+        }
+    }
+    format!("{p:.4}%")
 }
 
 /// A small rate such as a learning rate, in short scientific notation: `3e-4`, `2.5e-3`.
@@ -147,6 +159,11 @@ mod tests {
         assert_eq!(si(1e18), "1 E");
         assert_eq!(si(-2.5e6), "-2.5 M");
         assert_eq!(percent(0.5), "50%");
+        assert_eq!((percent(1.0), percent(0.0), percent(0.994)), ("100%".into(), "0%".into(), "99%".into()));
+        assert_eq!(
+            (percent(0.9976), percent(0.001), percent(0.999999)),
+            ("99.8%".into(), "0.1%".into(), "99.9999%".into())
+        );
         assert_eq!(rate(3e-4), "3e-4");
         assert_eq!(rate(2.5e-3), "2.5e-3");
         assert_eq!(power_of_ten(12), "10¹²");

@@ -180,7 +180,10 @@ fn vbench_view(b: &crate::results::VbenchBlock) -> VbenchView {
                 prompts: crate::format::count(d.prompts as u64),
                 videos: crate::format::count(d.videos as u64),
                 aggregation: d.aggregation.replace('_', " "),
-                filter: d.filter.clone(),
+                filter: match (&d.filter, &d.left_out) {
+                    (Some(f), Some(l)) => Some(format!("{f}; {l}")),
+                    (f, l) => f.clone().or_else(|| l.clone()),
+                },
             })
             .collect(),
         quality: b.quality_score.as_ref().map(|q| {

@@ -56,6 +56,10 @@ pub struct VbenchDimension {
     /// Which videos a protocol filter kept (temporal flickering under VBench's static filter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// Videos of the suite the score leaves out, and why (not generated or read, or not
+    /// measurable): the score is over the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<String>,
 }
 
 /// A dimension not computed, and why.

@@ -118,6 +118,15 @@ impl TrainConfig {
         if !(v.kl.is_finite() && v.kl >= 0.0) {
             return Err(format!("vae.kl: {} is not a non-negative finite number", v.kl));
         }
+        // A checkpoint trained on nothing is random weights under a trained name.
+        if d.samples == 0 {
+            return Err("dit.samples: 0 trains nothing (the checkpoint would be its random initialisation)".into());
+        }
+        if v.samples == 0 && v.from.is_none() {
+            return Err(
+                "vae.samples: 0 trains no VAE; give samples, or vae.from a checkpoint whose VAE to reuse".into()
+            );
+        }
         within("dit.batch", d.batch, 1, 4096)?;
         positive("dit.lr", d.lr)?;
         positive("dit.clip", d.clip)?;
