@@ -323,6 +323,10 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     let mut context = ff::codec::context::Context::from_parameters(params).map_err(|e| not_video(e.to_string()))?;
     // Frame threading on all cores; decoding is bit-exact whatever the thread count.
     context.set_threading(ff::codec::threading::Config::kind(ff::codec::threading::Type::Frame));
+    // A stream's crop is applied exactly even where it is not aligned (an H.264 crop of 16
+    // columns on the left): without this the decoder hands over wider frames than the stream's
+    // size, which were then squeezed to it.
+    context.set_flags(ff::codec::Flags::UNALIGNED);
     let decoder = context.decoder().video().map_err(|e| not_video(e.to_string()))?;
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {

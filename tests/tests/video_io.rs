@@ -123,6 +123,30 @@ fn rotation_metadata_is_applied_like_a_player() {
     assert!(ours > 35.0 && ours > other + 10.0, "ours {ours:.1} dB, opposite {other:.1} dB");
 }
 
+/// An H.264 stream cropped on the left and top by amounts the decoder cannot align (16 columns,
+/// 8 rows) is cropped exactly: the decoder handed over frames 16 columns wider than the stream's
+/// size, which were squeezed to it (matching no window of the picture).
+#[test]
+fn an_unaligned_h264_crop_is_applied_exactly() {
+    let sb = Sandbox::new();
+    let orig =
+        run(sb.path(), "orig.mp4", args(&testsrc("320x240", 24, 0.5), &["-c:v", "libx264", "-pix_fmt", "yuv420p"]));
+    let cropped = ffmpeg(
+        sb.path(),
+        "crop.mp4",
+        &["-i", "orig.mp4", "-c", "copy", "-bsf:v", "h264_metadata=crop_left=16:crop_top=8"],
+    );
+    let (full, crop) = (decode(&orig).unwrap(), decode(&cropped).unwrap());
+    assert_eq!((crop.width(), crop.height(), crop.len()), (304, 232, full.len()));
+    for t in 0..full.len() {
+        let (f, c) = (full.frame(t), crop.frame(t));
+        for y in 0..232 {
+            let src = ((y + 8) * 320 + 16) * 3;
+            assert_eq!(&c[y * 304 * 3..(y + 1) * 304 * 3], &f[src..src + 304 * 3], "frame {t}, row {y}");
+        }
+    }
+}
+
 /// A display matrix with a flip (hflip, vflip, a transpose) is shown as the ffmpeg CLI shows it:
 /// a mirrored selfie clip was read as turned 180° (upside down) and a vflip was ignored.
 #[test]
