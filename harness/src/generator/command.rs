@@ -105,7 +105,18 @@ fn parse_template(t: &str) -> std::result::Result<Vec<(bool, String)>, String> {
                 lit.push('}');
             }
             '{' => {
-                let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                let mut name = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(c);
+                }
+                if !closed {
+                    return Err(format!("unclosed placeholder {{{name} in \"{t}\" (write {{{{ for a literal brace)"));
+                }
                 if !PLACEHOLDERS.contains(&name.as_str()) {
                     return Err(format!(
                         "unknown placeholder {{{name}}} in \"{t}\", expected one of {}",
@@ -131,19 +142,33 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         templates.push(parse_template(a).map_err(|e| Error::Config(format!("argv[{i}]: {e}")))?);
     }
     // A shell's script (`sh -c SCRIPT`) is code: text from a suite placed in it would run as
-    // shell code (a prompt holding `$(…)` or a quote). It goes after the script, as "$1".
-    let shell = Path::new(&spec.argv[0])
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| matches!(n, "sh" | "bash" | "dash" | "zsh" | "ksh" | "fish"));
+    // shell code (a prompt holding `$(…)` or a quote), and so would a path holding one. It goes
+    // after the script, as "$1". The shell may come after a wrapper (`env sh -c`, `nice`,
+    // `timeout 60 bash -c`).
+    let is_shell = |a: &String| {
+        Path::new(a)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| matches!(n, "sh" | "bash" | "dash" | "zsh" | "ksh" | "fish"))
+    };
     // `-c`, or a cluster holding it (`-lc`, `-ec`).
     let script_flag = |a: &String| {
         a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c')
     };
-    if let Some(c) = spec.argv.iter().position(script_flag).filter(|_| shell) {
+    let scripts: Vec<usize> = spec
+        .argv
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| is_shell(a))
+        .filter_map(|(s, _)| spec.argv.iter().enumerate().skip(s + 1).find(|(_, a)| script_flag(a)).map(|(c, _)| c))
+        .collect();
+    for c in scripts {
         if let Some(var) = templates.get(c + 1).into_iter().flatten().find(|(is_var, v)| {
             *is_var
-                && matches!(v.as_str(), "prompt" | "case_id" | "suite" | "input_image" | "input_video" | "input_video2")
+                && matches!(
+                    v.as_str(),
+                    "prompt" | "case_id" | "suite" | "input_image" | "input_video" | "input_video2" | "out"
+                )
         }) {
             return Err(Error::Config(format!(
                 "argv[{}]: {{{}}} inside a shell script would run a suite's text as shell code; pass it as an argument after the script and use it as \"$1\" (argv: [sh, -c, 'gen --prompt \"$1\" --out \"$2\"', sh, '{{{}}}', '{{out}}'])",
@@ -355,6 +380,21 @@ mod tests {
                 ModelSpec { argv: vec![shell.into(), flag.into(), "gen '{prompt}' {out}".into()], ..spec.clone() };
             assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""), "{shell} {flag}");
         }
+        // After a wrapper too, and a path ({out}) is as much code there as a prompt.
+        for argv in [
+            vec!["env", "sh", "-c", "gen \"$1\" > {out}", "sh", "{prompt}"],
+            vec!["timeout", "60", "bash", "-c", "ls {input_image}", "x", "{out}"],
+            vec!["/usr/bin/nice", "dash", "-ec", "gen '{prompt}'", "x", "{out}"],
+        ] {
+            let script = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
+            assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""), "{argv:?}");
+        }
+        let fine = ModelSpec {
+            argv: ["env", "sh", "-c", "gen \"$1\" --out \"$2\"", "sh", "{prompt}", "{out}"].map(String::from).to_vec(),
+            ..spec.clone()
+        };
+        assert!(build(&fine).is_ok());
+        assert!(parse_template("--out {out").unwrap_err().contains("unclosed placeholder"));
         let literal = ModelSpec { argv: vec!["gen".into(), "{{out}}".into()], ..spec.clone() };
         assert!(build(&literal).err().unwrap().to_string().contains("no argument contains {out}"));
         for t in [-1.0, 1e20] {
