@@ -149,10 +149,12 @@ pub fn input_content(suite: &Suite, case: &Case) -> Vec<String> {
     [&input.image, &input.video, &input.video2]
         .into_iter()
         .flatten()
-        .map(|m| match (&m.path, &m.scene_of) {
-            (Some(p), _) => {
-                crate::hash::sha256_file(std::path::Path::new(p)).unwrap_or_else(|e| format!("unreadable {p}: {e}"))
-            }
+        .map(|m| match (m.file(), &m.scene_of) {
+            (Some(p), _) => match crate::store::regular_or_absent(&p) {
+                // A FIFO or a device would block the read for ever (/dev/zero never ends).
+                Err(e) => format!("unreadable {}: {e}", p.display()),
+                Ok(()) => crate::hash::sha256_file(&p).unwrap_or_else(|e| format!("unreadable {}: {e}", p.display())),
+            },
             (None, Some(id)) => key_of(&suite.case(id).map(|c| (&c.scene, &c.generation))),
             (None, None) => String::new(),
         })

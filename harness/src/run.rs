@@ -249,6 +249,35 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     }
     let generator = generator::from_arg(&args.model)?;
     let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
+    // A conditioning file a planned case names that is not there (or not a regular file) is the
+    // suite's mistake, said before any work: it was each unit's model failure (exit 4).
+    let planned: std::collections::BTreeSet<(&str, &str)> =
+        plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
+    let mut missing = Vec::new();
+    for suite in &suites {
+        for case in suite.cases.iter().filter(|c| planned.contains(&(suite.name.as_str(), c.id.as_str()))) {
+            let Some(input) = &case.input else { continue };
+            for (field, m) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
+                let Some(file) = m.as_ref().and_then(|m| m.file()) else { continue };
+                let why = match std::fs::metadata(&file) {
+                    Err(_) => Some("no such file (paths are relative to the suite file that names them)"),
+                    Ok(md) if !md.is_file() => Some("not a regular file"),
+                    Ok(_) => None,
+                };
+                if let Some(why) = why {
+                    missing.push(format!(
+                        "suite {}, case {}: input.{field}: {}: {why}",
+                        suite.name,
+                        case.id,
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::Config(missing.join("\n")));
+    }
     let run_dir = args.out.clone().unwrap_or_else(|| {
         let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
         // A model's name is text from its spec: one folder, whatever it holds.

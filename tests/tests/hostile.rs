@@ -180,3 +180,51 @@ fn failures_are_json_with_json_and_missing_inputs_are_bad_input() {
     let out = sb.run(&["fvd", "va", "va", "--save-stats", "va/clip.mp4"]);
     assert!(code(&out) == 3 && text(&out).contains("ending in .vvstats"), "{}", text(&out));
 }
+
+/// A suite's conditioning inputs are read relative to the suite file (they were read relative to
+/// the working folder: the same suite planned other keys, and failed, from another folder); one
+/// that is not there or not a regular file (a FIFO hung the plan for ever) is bad input before
+/// any work, naming the suite, case and field.
+#[test]
+fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.join("s")).unwrap();
+    let ok = std::process::Command::new("ffmpeg")
+        .current_dir(sb.path())
+        .args(["-v", "error", "-f", "lavfi", "-i", "color=c=red:s=32x32", "-frames:v", "1", "s/img.png"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg");
+    let suite = |path: &str| {
+        format!(
+            "schema: 1\nsuite: cond\nversion: 1\nmetrics: [frame_count]\ndefaults:\n  generation: {{frames: 9, fps: 8, width: 32, height: 32, steps: 2}}\n  seeds: {{per_case: 1}}\ncases:\n  - id: c\n    prompt: a red ball\n    mode: i2v\n    input: {{image: {{path: {path}}}}}\n"
+        )
+    };
+    sb.write("s/S.yaml", &suite("img.png"));
+    let key = |dir: &str, suite: &str| {
+        let out = sb
+            .command(&["plan", "--suite", suite, "--model", "world", "--json"])
+            .current_dir(sb.join(dir))
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["plan"]["units"][0]["gen_key"].as_str().unwrap().to_string()
+    };
+    assert_eq!(key(".", "s/S.yaml"), key("s", "S.yaml"), "the same suite, the same keys, from any folder");
+    sb.write("s/M.yaml", &suite("nothere.png"));
+    let out = sb.run(&["run", "--suite", "s/M.yaml", "--model", "world", "--out", "runs/m"]);
+    assert!(
+        code(&out) == 3 && text(&out).contains("case c: input.image: s/nothere.png: no such file"),
+        "{}",
+        text(&out)
+    );
+    assert!(!sb.join("runs/m").exists(), "refused before any work");
+    assert!(std::process::Command::new("mkfifo").arg(sb.join("s/fifo")).status().unwrap().success());
+    sb.write("s/F.yaml", &suite("fifo"));
+    let start = std::time::Instant::now();
+    let out = sb.run(&["plan", "--suite", "s/F.yaml", "--model", "world"]);
+    assert!(code(&out) == 3 && text(&out).contains("not a regular file"), "{}", text(&out));
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}

@@ -215,7 +215,9 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
 fn media_path(job: &Job<'_>, m: &Option<Media>, role: &str) -> std::result::Result<String, GenError> {
     match m {
         None => Ok(String::new()),
-        Some(Media { path: Some(p), frames: None, frame: None, .. }) => Ok(p.clone()),
+        Some(m @ Media { path: Some(_), frames: None, frame: None, .. }) => {
+            Ok(m.file().unwrap_or_default().to_string_lossy().into_owned())
+        }
         Some(media) => {
             let video = super::input_media(job, media)?;
             let path = job.out.with_extension(format!("{role}.mkv"));

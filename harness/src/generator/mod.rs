@@ -224,8 +224,11 @@ pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError>
 
 /// [`input_media`] for a suite: the conditioning media's frames.
 pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video, GenError> {
-    let video = match (&media.path, &media.scene_of) {
-        (Some(p), _) => crate::video::decode(Path::new(p)).map_err(|e| GenError(e.to_string()))?,
+    let video = match (media.file(), &media.scene_of) {
+        (Some(p), _) => {
+            crate::store::regular_or_absent(&p).map_err(|e| GenError(e.to_string()))?;
+            crate::video::decode(&p).map_err(|e| GenError(e.to_string()))?
+        }
         (None, Some(id)) => {
             let case = suite
                 .case(id)

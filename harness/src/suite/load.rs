@@ -725,7 +725,7 @@ fn resolve_case(
     suite_seeds: Seeds,
     errors: &mut Vec<YamlError>,
 ) -> Option<Case> {
-    let raw: RawCase = match yaml::decode(&without(node, &["expect"]), path) {
+    let mut raw: RawCase = match yaml::decode(&without(node, &["expect"]), path) {
         Ok(r) => r,
         Err(e) => {
             errors.push(e);
@@ -787,6 +787,14 @@ fn resolve_case(
         ));
     }
     check_inputs(node, path, raw.mode, raw.input.as_ref(), errors);
+    // Input paths are relative to the suite file that names them (not to the working folder).
+    if let Some(input) = raw.input.as_mut() {
+        for m in [&mut input.image, &mut input.video, &mut input.video2].into_iter().flatten() {
+            if let Some(p) = &m.path {
+                m.file = Some(PathBuf::from(sibling(&node.loc.file, p)));
+            }
+        }
+    }
     if let Some(scene) = &raw.scene {
         for (field, msg) in scene.problems() {
             let loc = node.get("scene").map_or(&node.loc, |s| loc_of_path(s, &field));

@@ -147,6 +147,18 @@ pub struct Media {
     /// The single frame taken as an image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame: Option<u32>,
+    /// `path` as read: relative to the folder of the suite file that names it (set when the
+    /// suite is loaded; not part of the suite's content, so its hash does not depend on where
+    /// it was loaded from).
+    #[serde(skip)]
+    pub file: Option<std::path::PathBuf>,
+}
+
+impl Media {
+    /// The file to read: `path` relative to the suite file that names it.
+    pub fn file(&self) -> Option<std::path::PathBuf> {
+        self.file.clone().or_else(|| self.path.as_ref().map(std::path::PathBuf::from))
+    }
 }
 
 /// Fully resolved generation parameters.
