@@ -227,4 +227,15 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
     let out = sb.run(&["plan", "--suite", "s/F.yaml", "--model", "world"]);
     assert!(code(&out) == 3 && text(&out).contains("not a regular file"), "{}", text(&out));
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    // Inputs a mode does not read, an empty path, and frame with frames are located errors.
+    for (from, to, want) in [
+        ("mode: i2v", "mode: t2v", "cases[0].input.image: mode t2v does not use input.image"),
+        ("path: img.png}", "path: img.png}, strength: 0.5", "cases[0].input.strength: mode i2v does not use"),
+        ("path: img.png", "path: ''", "cases[0].input.image.path: an empty path"),
+        ("path: img.png", "path: img.png, frame: 0, frames: [0, 1]", "give frame (one frame) or frames"),
+    ] {
+        sb.write("s/U.yaml", &suite("img.png").replace(from, to));
+        let out = sb.run(&["suites", "lint", "s/U.yaml"]);
+        assert!(code(&out) == 3 && text(&out).contains(want), "{to}: {}", text(&out));
+    }
 }

@@ -220,7 +220,7 @@ impl Generator for Bundled {
         let condition = match job.case.mode {
             Mode::T2v | Mode::Image => Condition::None,
             Mode::I2v => {
-                image = media(&input.image, "image")?;
+                image = super::one_image(media(&input.image, "image")?)?;
                 Condition::Image(&image)
             }
             Mode::ExtendForward => {

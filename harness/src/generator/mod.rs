@@ -212,7 +212,7 @@ pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError>
         load_media(suite, m)
     };
     Ok(match case.mode {
-        Mode::I2v => Some(Held { head: Some(media(&input.image, "image")?), tail: None }),
+        Mode::I2v => Some(Held { head: Some(one_image(media(&input.image, "image")?)?), tail: None }),
         Mode::ExtendForward => Some(Held { head: Some(media(&input.video, "video")?), tail: None }),
         Mode::ExtendBackward => Some(Held { head: None, tail: Some(media(&input.video, "video")?) }),
         Mode::Interpolate => {
@@ -220,6 +220,16 @@ pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError>
         }
         Mode::T2v | Mode::Image | Mode::Loop | Mode::Edit => None,
     })
+}
+
+/// An `input.image` is one picture: an animation or a video given as one (generators took its
+/// first frame, the continuity check compared all of them and failed the model) is refused.
+pub fn one_image(v: videval_metrics::Video) -> Result<videval_metrics::Video, GenError> {
+    if v.len() == 1 {
+        Ok(v)
+    } else {
+        Err(GenError(format!("input.image holds {} frames, an image is one: give frame: N to take one", v.len())))
+    }
 }
 
 /// [`input_media`] for a suite: the conditioning media's frames.

@@ -850,11 +850,48 @@ fn check_inputs(node: &Node, path: &str, mode: Mode, input: Option<&Input>, erro
             need("video2", input.video2.is_some(), errors);
         }
     }
+    // What a mode does not read is a mistake to say, not a setting to ignore (it still changed
+    // the generation's key).
+    let uses = |field: &str| match mode {
+        Mode::T2v | Mode::Loop | Mode::Image => false,
+        Mode::I2v => field == "image",
+        Mode::ExtendForward | Mode::ExtendBackward => field == "video",
+        Mode::Edit => matches!(field, "video" | "strength"),
+        Mode::Interpolate => matches!(field, "video" | "video2"),
+    };
+    for (field, present) in [
+        ("image", input.image.is_some()),
+        ("video", input.video.is_some()),
+        ("video2", input.video2.is_some()),
+        ("strength", input.strength.is_some()),
+    ] {
+        if present && !uses(field) {
+            errors.push(YamlError::at(
+                loc_at(node, &["input", field]),
+                format!("{path}.input.{field}"),
+                format!("mode {} does not use input.{field}", mode.name()),
+            ));
+        }
+    }
     for (field, media) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
-        let Some(Media { path: p, scene_of, frames, .. }) = media else {
+        let Some(Media { path: p, scene_of, frames, frame, .. }) = media else {
             continue;
         };
         let fpath = format!("{path}.input.{field}");
+        if p.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            errors.push(YamlError::at(
+                loc_at(node, &["input", field, "path"]),
+                format!("{fpath}.path"),
+                "an empty path",
+            ));
+        }
+        if frame.is_some() && frames.is_some() {
+            errors.push(YamlError::at(
+                loc_at(node, &["input", field]),
+                fpath.clone(),
+                "give frame (one frame) or frames (a range), not both",
+            ));
+        }
         if p.is_some() == scene_of.is_some() {
             errors.push(YamlError::at(
                 loc_at(node, &["input", field]),
