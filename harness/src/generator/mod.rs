@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use videval_metrics::preprocess::FrameSampling;
 use videval_metrics::probes::Held;
 
 use crate::error::{Error, Result};
@@ -234,10 +235,35 @@ pub fn one_image(v: videval_metrics::Video) -> Result<videval_metrics::Video, Ge
 
 /// [`input_media`] for a suite: the conditioning media's frames.
 pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video, GenError> {
+    let (first, last) = match (media.frame, media.frames) {
+        (Some(f), _) => (f as usize, Some(f as usize)),
+        (None, Some([a, b])) => (a as usize, Some(b as usize)),
+        (None, None) => (0, None),
+    };
     let video = match (media.file(), &media.scene_of) {
         (Some(p), _) => {
             crate::store::regular_or_absent(&p).map_err(|e| GenError(e.to_string()))?;
-            crate::video::decode(&p).map_err(|e| GenError(e.to_string()))?
+            let Some(last) = last else {
+                return crate::video::decode(&p).map_err(|e| GenError(e.to_string()));
+            };
+            // Only the frames asked for are kept, and decoding stops after the last (a few frames
+            // of a long clip were decoded whole first: 1.7 GB for a minute at 640×480).
+            let (mut seen, mut data) = (0usize, Vec::new());
+            let end = crate::video::decode_stream(&p, FrameSampling::First(last + 1), |_, rgb| {
+                if seen >= first {
+                    data.extend_from_slice(rgb);
+                }
+                seen += 1;
+            })
+            .map_err(|e| GenError(e.to_string()))?;
+            if first > last || seen <= last {
+                return Err(GenError(format!(
+                    "{}: input frames {first}..={last}: the clip has {seen} frames",
+                    p.display()
+                )));
+            }
+            return videval_metrics::Video::new(end.head.width, end.head.height, end.head.fps, data)
+                .map_err(|e| GenError(e.to_string()));
         }
         (None, Some(id)) => {
             let case = suite
@@ -256,11 +282,7 @@ pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video
         }
         (None, None) => return Err(GenError("input: give a path or scene_of".into())),
     };
-    let (first, last) = match (media.frame, media.frames) {
-        (Some(f), _) => (f as usize, f as usize),
-        (None, Some([a, b])) => (a as usize, b as usize),
-        (None, None) => (0, video.len().saturating_sub(1)),
-    };
+    let last = last.unwrap_or(video.len().saturating_sub(1));
     if first > last || last >= video.len() {
         return Err(GenError(format!("input frames {first}..={last}: the clip has {} frames", video.len())));
     }
@@ -301,6 +323,31 @@ pub fn checkpoint_digest(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A frame or a range of a clip is decoded up to its last frame only, and is exactly those
+    /// frames of the clip; a range past the end says how long the clip is.
+    #[test]
+    fn input_frames_are_cut_from_the_clip_without_decoding_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clip.mkv");
+        let clip =
+            videval_metrics::Video::new(8, 6, 8.0, (0..6u8).flat_map(|i| [i * 40; 8 * 6 * 3]).collect()).unwrap();
+        crate::video::encode(&clip, &path, &EncodeParams::lossless()).unwrap();
+        let suite = crate::run::load_suite("smoke", &crate::suite::Limits::default()).unwrap();
+        let media = |frame: Option<u32>, frames: Option<[u32; 2]>| Media {
+            path: Some(path.to_string_lossy().into_owned()),
+            frame,
+            frames,
+            ..Media::default()
+        };
+        let range = load_media(&suite, &media(None, Some([2, 4]))).unwrap();
+        assert_eq!((range.len(), range.frame(0), range.frame(2)), (3, clip.frame(2), clip.frame(4)));
+        let one = load_media(&suite, &media(Some(5), None)).unwrap();
+        assert_eq!((one.len(), one.frame(0)), (1, clip.frame(5)));
+        assert_eq!(load_media(&suite, &media(None, None)).unwrap(), clip);
+        let past = load_media(&suite, &media(None, Some([4, 9]))).unwrap_err().0;
+        assert!(past.contains("input frames 4..=9: the clip has 6 frames"), "{past}");
+    }
 
     #[test]
     fn adapter_registry_is_unique_and_documented() {
