@@ -133,10 +133,10 @@ pub struct Runner<'a> {
     pub memory: &'a scoring::MemoryBudget,
 }
 
-/// A score's cache key: the video's bytes, what measures it (name and version) and, for
-/// probes, the expectations checked.
+/// A score's cache key: the video's bytes, how they are decoded ([`crate::video::DECODE`]),
+/// what measures it (name and version) and, for probes, the expectations checked.
 fn score_key<P: Serialize>(video_sha: &str, metric: &str, version: u32, params: &P) -> String {
-    key_of(&("videval/score-key/v2", video_sha, metric, version, params))
+    key_of(&("videval/score-key/v2", crate::video::DECODE, video_sha, metric, version, params))
 }
 
 /// The results name of a probe's pass rate.

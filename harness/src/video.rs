@@ -68,6 +68,14 @@ impl VideoIoError {
     }
 }
 
+/// What decoding delivers, in the score cache's keys: bumped when the frames some file decodes
+/// to change, or when a file that decoded is now refused, so no score cached from the old
+/// frames is served. 2: display matrices with a flip are applied, an unaligned H.264 crop is
+/// exact, and a damaged stream is refused (its scores from the frames that survived were
+/// cached under its hash). Metric versions say when a metric's formula changes; this says when
+/// the pixels under every metric do, for the files concerned only.
+pub const DECODE: u32 = 2;
+
 /// What the container says about a video stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoInfo {
@@ -662,9 +670,9 @@ pub struct StreamEnd {
 /// does not grow with the clip. An error after some frames were delivered (a truncated file) is
 /// still an error; the sink's partial state is the caller's to discard.
 ///
-/// A stream with packets the decoder rejected, or packets that yielded no frame, is refused as
-/// [`VideoIoError::Damaged`]: the frames that did decode are not the video, and scoring them as
-/// if they were would hide the damage.
+/// A stream with packets the decoder rejected, or with frames missing from its constant-rate
+/// timeline, is refused as [`VideoIoError::Damaged`]: the frames that did decode are not the
+/// video, and scoring them as if they were would hide the damage.
 pub fn decode_stream(
     path: &Path,
     sampling: FrameSampling,
