@@ -256,43 +256,16 @@ impl Simulation {
         let Some(windows) = reach_windows(d0, dv, dg, reach, horizon) else { return None };
         let step = 1e-3;
         for (start, end) in windows {
-            if let Some(t) = self.first_root_in(&f, start.max(EPS_T), end, step) {
+            if let Some(t) = first_root_in(&f, start.max(EPS_T), end, step) {
                 return Some(t);
             }
         }
         None
     }
 
-    /// The first time in `[from, to]` at which `f` goes from positive to not (bracketed on a
-    /// grid of `step`, bisected to 1e-12 s), taking the positive side.
-    fn first_root_in(&self, f: &impl Fn(f64) -> f64, from: f64, to: f64, step: f64) -> Option<f64> {
-        let horizon = to;
-        let mut lo = from;
-        let mut f_lo = f(lo);
-        while lo < horizon {
-            let hi = (lo + step).min(horizon);
-            let f_hi = f(hi);
-            if f_lo > 0.0 && f_hi <= 0.0 {
-                let (mut a_t, mut b_t) = (lo, hi);
-                for _ in 0..80 {
-                    let m = 0.5 * (a_t + b_t);
-                    if f(m) > 0.0 {
-                        a_t = m
-                    } else {
-                        b_t = m
-                    }
-                    if b_t - a_t < 1e-12 {
-                        break;
-                    }
-                }
-                // The side where they do not overlap yet: from an overlap no later contact is
-                // found, and the body fell through the other after its first bounce.
-                return Some(a_t);
-            }
-            lo = hi;
-            f_lo = f_hi;
-        }
-        None
+    /// Whether body `k` (in state `b`) sits on the scene's floor.
+    fn on_floor(&self, scene: &Scene, b: &Body, k: usize) -> bool {
+        scene.floor && (b.pos[1] + self.radii[k] - 1.0).abs() < 1e-6
     }
 
     fn resolve(&mut self, scene: &Scene, bodies: &mut [Body], what: Next, t: f64, fired: &mut [bool]) {
@@ -333,7 +306,7 @@ impl Simulation {
                         // resting on something else falls again once knocked harder than a
                         // settling touch (what settles on it does not shake it loose).
                         if bodies[k].resting {
-                            let on_floor = scene.floor && (bodies[k].pos[1] + self.radii[k] - 1.0).abs() < 1e-6;
+                            let on_floor = self.on_floor(scene, &bodies[k], k);
                             if on_floor && bodies[k].vel[1] >= -REST_SPEED {
                                 bodies[k].vel[1] = 0.0;
                             } else if !on_floor && kick[0].hypot(kick[1]) <= REST_SPEED {
@@ -398,8 +371,7 @@ impl Simulation {
                     if let Some(v) = ev.then.start_moving {
                         bodies[o].vel = v;
                         bodies[o].dynamic = true;
-                        bodies[o].resting =
-                            scene.floor && (bodies[o].pos[1] + self.radii[o] - 1.0).abs() < 1e-6 && v[1] >= 0.0;
+                        bodies[o].resting = self.on_floor(scene, &bodies[o], o) && v[1] >= 0.0;
                         if bodies[o].resting {
                             bodies[o].vel[1] = 0.0;
                         }
@@ -411,7 +383,7 @@ impl Simulation {
                         // What rests on something other than the floor may have rested on this:
                         // it falls again (and comes back to rest at once if still held up).
                         for k in 0..bodies.len() {
-                            let on_floor = scene.floor && (bodies[k].pos[1] + self.radii[k] - 1.0).abs() < 1e-6;
+                            let on_floor = self.on_floor(scene, &bodies[k], k);
                             if k != o && bodies[k].resting && !on_floor {
                                 bodies[k].resting = false;
                             }
@@ -429,6 +401,37 @@ impl Simulation {
         let (t0, bodies) = &self.segments[k];
         bodies.iter().map(|b| advance(b, self.gravity, t - t0)).collect()
     }
+}
+
+/// The first time in `[from, to]` at which `f` goes from positive to not (bracketed on a
+/// grid of `step`, bisected to 1e-12 s), taking the positive side.
+fn first_root_in(f: &impl Fn(f64) -> f64, from: f64, to: f64, step: f64) -> Option<f64> {
+    let mut lo = from;
+    let mut f_lo = f(lo);
+    while lo < to {
+        let hi = (lo + step).min(to);
+        let f_hi = f(hi);
+        if f_lo > 0.0 && f_hi <= 0.0 {
+            let (mut a_t, mut b_t) = (lo, hi);
+            for _ in 0..80 {
+                let m = 0.5 * (a_t + b_t);
+                if f(m) > 0.0 {
+                    a_t = m
+                } else {
+                    b_t = m
+                }
+                if b_t - a_t < 1e-12 {
+                    break;
+                }
+            }
+            // The side where they do not overlap yet: from an overlap no later contact is
+            // found, and the body fell through the other after its first bounce.
+            return Some(a_t);
+        }
+        lo = hi;
+        f_lo = f_hi;
+    }
+    None
 }
 
 /// The spans of `[0, horizon]` during which a relative offset `d0 + dv·t + (0, dg/2)·t²` is within
