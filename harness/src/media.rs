@@ -84,7 +84,7 @@ impl Placer {
         // Scratch names stay short whatever the page's name; a killed render's are swept.
         let scratch = format!(".{}.", crate::store::name_prefix(&folder));
         sweep_scratch(dir, &scratch);
-        let staging = dir.join(format!("{scratch}{}.staging", std::process::id()));
+        let staging = dir.join(format!("{scratch}{}.staging", crate::store::unique()));
         Ok(Placer { budget, inlined: 0, folder, sidecar, staging, staged: false, used: Default::default() })
     }
 
@@ -165,16 +165,14 @@ impl Drop for Placer {
     }
 }
 
-/// Removes the staging and old media folders (`{scratch}{pid}.staging|old`) that renders killed
-/// before they finished left beside a page: those whose process is gone.
+/// Removes the staging and old media folders (`{scratch}{unique}.staging|old`, named as the
+/// store names its temporary files) that renders killed before they finished left beside a page.
 fn sweep_scratch(dir: &Path, scratch: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(scratch) else { continue };
-        let Some((pid, kind)) = rest.split_once('.') else { continue };
-        let Ok(pid) = pid.parse::<u32>() else { continue };
-        if matches!(kind, "staging" | "old") && pid != std::process::id() && !crate::store::running(pid) {
+        let ours = name.starts_with(scratch) && (name.ends_with(".staging") || name.ends_with(".old"));
+        if ours && crate::store::left_by_gone_writer(&name) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }

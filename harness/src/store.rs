@@ -22,7 +22,7 @@ use crate::hash::{digits, sha256_file};
 /// counter (threads of one process may write the same content-addressed key concurrently; shards
 /// on several hosts may share one store). The host and process let a later run tell a killed
 /// writer's leftovers from a live writer's file ([`Store::sweep_tmp`]).
-fn unique() -> String {
+pub(crate) fn unique() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!("{}.{}.{}", host(), std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
@@ -209,7 +209,6 @@ impl Store {
     /// [`TMP_ABANDONED`]. A live writer's file is never removed. Returns how many were removed.
     pub fn sweep_tmp(&self) -> usize {
         let Ok(entries) = fs::read_dir(self.root.join("tmp")) else { return 0 };
-        let host = host();
         let now = SystemTime::now();
         let mut removed = 0;
         for entry in entries.flatten() {
@@ -219,7 +218,7 @@ impl Store {
             }
             let age = meta.modified().ok().and_then(|t| now.duration_since(t).ok()).unwrap_or_default();
             let name = entry.file_name().to_string_lossy().into_owned();
-            let orphaned = age >= TMP_ORPHANED && writer_pid(&name, &host).is_some_and(|pid| !running(pid));
+            let orphaned = age >= TMP_ORPHANED && left_by_gone_writer(&name);
             if (orphaned || age >= TMP_ABANDONED) && fs::remove_file(entry.path()).is_ok() {
                 removed += 1;
             }
@@ -287,8 +286,14 @@ fn writer_pid(name: &str, host: &str) -> Option<u32> {
     parts.windows(2).find(|w| w[0] == host).and_then(|w| w[1].parse().ok())
 }
 
+/// Whether a file or folder named with [`unique`] was made by a process of this host (and PID
+/// namespace) that is no longer running: a killed writer's leftover.
+pub(crate) fn left_by_gone_writer(name: &str) -> bool {
+    writer_pid(name, &host()).is_some_and(|pid| !running(pid))
+}
+
 /// Whether process `pid` exists on this host (one we may not signal exists too).
-pub(crate) fn running(pid: u32) -> bool {
+fn running(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
     !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
 }
