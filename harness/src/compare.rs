@@ -202,7 +202,6 @@ pub struct Comparison {
     /// Gated measurements the baseline made and the candidate's run could not make (no network
     /// weights given, or not measured at all): not measurable, so never a pass or a fail; the
     /// decision is inconclusive.
-    #[serde(default)]
     pub unmeasured: Vec<Lost>,
     pub rows: Vec<Row>,
     /// `pass`, `fail` or `inconclusive`.
@@ -256,11 +255,6 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                     match c.metrics.get(m) {
                         Some(cm) if cm.metric_version != bm.metric_version => {
                             mismatch.push(format!("{name}/{m}: version {} vs {}", bm.metric_version, cm.metric_version))
-                        }
-                        // The same suite, and the candidate has no estimate: every sample of it
-                        // failed or could not be measured, which the samples say (lost below).
-                        None if bm.direction != "neutral" && selected(m) && c.content_hash != b.content_hash => {
-                            mismatch.push(format!("{name}/{m}: gated, and measured by the baseline only"))
                         }
                         _ => {}
                     }
@@ -622,6 +616,7 @@ fn view(
             mismatch: c.mismatch.clone(),
             unpaired: c.unpaired,
             lost: c.lost.iter().map(Lost::describe).collect(),
+            unmeasured: c.unmeasured.iter().map(Lost::describe).collect(),
             rows: c
                 .rows
                 .iter()
@@ -726,10 +721,11 @@ fn xml_escape(s: &str) -> String {
 pub fn junit(c: &Comparison) -> String {
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
     let failures = gated.iter().filter(|r| r.verdict == Verdict::Regressed).count() + c.lost.len();
-    let skipped = gated.iter().filter(|r| r.verdict == Verdict::Underpowered).count();
+    // Not measurable is neither a pass nor a failure: a skipped case, as underpowered rows are.
+    let skipped = gated.iter().filter(|r| r.verdict == Verdict::Underpowered).count() + c.unmeasured.len();
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <properties><property name=\"decision\" value=\"{}\"/></properties>\n",
-        gated.len() + c.lost.len(),
+        gated.len() + c.lost.len() + c.unmeasured.len(),
         xml_escape(&c.headline)
     );
     for r in gated {
@@ -747,6 +743,14 @@ pub fn junit(c: &Comparison) -> String {
     for l in &c.lost {
         s.push_str(&format!(
             "  <testcase classname=\"{}\" name=\"{} (candidate errors)\"><failure message=\"{}\"/></testcase>\n",
+            xml_escape(&l.suite),
+            xml_escape(&l.metric),
+            xml_escape(&l.describe())
+        ));
+    }
+    for l in &c.unmeasured {
+        s.push_str(&format!(
+            "  <testcase classname=\"{}\" name=\"{} (not measurable)\"><skipped message=\"{}\"/></testcase>\n",
             xml_escape(&l.suite),
             xml_escape(&l.metric),
             xml_escape(&l.describe())

@@ -57,6 +57,9 @@ pub struct CompareView {
     pub unpaired: usize,
     /// Gated measurements the candidate errored on, each `suite/metric: N sample(s) (first: …)`.
     pub lost: Vec<String>,
+    /// Gated measurements the candidate's run could not make (no weights for its network, or
+    /// not measured): neither a pass nor a failure; the decision is inconclusive.
+    pub unmeasured: Vec<String>,
     pub rows: Vec<GateRow>,
     pub scatters: Vec<Scatter>,
     pub gallery: Vec<GalleryItem>,
@@ -119,6 +122,7 @@ struct Ctx<'a> {
     unpaired: usize,
     unpaired_text: String,
     lost: &'a [String],
+    unmeasured: &'a [String],
     rows: Vec<RowOut<'a>>,
     scatters: Vec<String>,
     gallery: Vec<ItemOut>,
@@ -140,6 +144,7 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         unpaired: v.unpaired,
         unpaired_text: format::count(v.unpaired as u64),
         lost: &v.lost,
+        unmeasured: &v.unmeasured,
         rows: v
             .rows
             .iter()
@@ -198,6 +203,7 @@ mod tests {
             mismatch: vec![],
             unpaired: 0,
             lost: vec![],
+            unmeasured: vec!["s/probe:gravity: 2 sample(s) (first: needs CLIP weights)".into()],
             rows: vec![GateRow {
                 suite: "s".into(),
                 metric: "probe:position".into(),
@@ -234,6 +240,7 @@ mod tests {
         assert!(html.contains("<video class=\"pair\"") && html.contains("BAUG"), "the pair plays");
         assert!(html.contains("baseline probe:position") && html.contains("<td>c1</td>"), "axis titles and numbers");
         assert!(html.contains("&lt;b&gt;red"), "prompts are escaped");
+        assert!(html.contains("Not measurable in the candidate's run") && html.contains("needs CLIP weights"));
         // Offline: the only URL is the SVG namespace identifier, which is never fetched.
         assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count());
     }
