@@ -121,8 +121,9 @@ fn networks_dir() -> Option<&'static Path> {
     NETWORKS.get_or_init(networks_from_env).as_deref()
 }
 
-/// `DIR/<id>` of the networks folder, checked against its manifest, with the sha256 of its
-/// `model.safetensors`; or what is missing, starting "needs " (not measurable, not a failure).
+/// `DIR/<id>` of the networks folder, checked against its manifest, with its identity (the sha256
+/// of its one file, or one over all its files); or what is missing, starting "needs " (not
+/// measurable, not a failure).
 fn network_folder(id: &str, what: &str, how: &str) -> std::result::Result<(PathBuf, String), String> {
     let Some(root) = networks_dir() else {
         return Err(format!(
@@ -138,9 +139,8 @@ fn network_folder(id: &str, what: &str, how: &str) -> std::result::Result<(PathB
             root.display()
         ));
     }
-    let required = crate::weights::files_of(id);
-    let sha = manifest::verify_user(&dir, id, &required, crate::weights::optional_files_of(id), how)
-        .map_err(|e| e.to_string())?;
+    let (required, optional) = crate::weights::files_of(id);
+    let sha = manifest::verify_user(&dir, id, required, optional, how).map_err(|e| e.to_string())?;
     Ok((dir, sha))
 }
 
@@ -191,26 +191,14 @@ const AESTHETIC_ID: &str = "clip-vit-l-14-laion";
 static VBENCH_AESTHETIC: Loaded<Aesthetic> = std::sync::OnceLock::new();
 
 /// The LAION aesthetic predictor on CLIP ViT-L/14 from the networks folder
-/// (`DIR/clip-vit-l-14-laion`, checked against its manifest), loaded once per process, with the
-/// sha256 of its tower and of its head (both decide its scores).
+/// (`DIR/clip-vit-l-14-laion`, checked against its manifest, which must list the head beside the
+/// tower), loaded once per process, with one sha256 over both (both decide its scores).
 pub fn network_aesthetic() -> std::result::Result<&'static (Aesthetic, String), String> {
-    VBENCH_AESTHETIC
-        .get_or_init(|| {
-            let id = AESTHETIC_ID;
-            let (dir, tower) = network_folder(id, "CLIP ViT-L/14 + LAION aesthetic head", AESTHETIC_HOW)?;
-            // Verified with the tower just now; the manifest must list the head too.
-            let listed = manifest::Manifest::load(&dir.join("manifest.json")).map_err(|e| e.to_string())?;
-            let entry = listed.entry(id).map_err(|e| e.to_string())?;
-            let head = entry.files.iter().find(|f| f.path == "aesthetic_head.safetensors").ok_or_else(|| {
-                format!("{}: entry {id:?} does not list aesthetic_head.safetensors; {AESTHETIC_HOW}", dir.display())
-            })?;
-            let head = head.sha256.clone();
-            let device = crate::device::default_device().map_err(|e| e.to_string())?;
-            let net = Aesthetic::load(&dir, &device)?;
-            Ok((net, format!("{tower}+{head}")))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+    load_network(
+        &VBENCH_AESTHETIC,
+        (AESTHETIC_ID, "CLIP ViT-L/14 + LAION aesthetic head", AESTHETIC_HOW),
+        Aesthetic::load,
+    )
 }
 
 const RAFT_HOW: &str = "convert princeton-vl's raft-things.pth (as VBench uses it) or torchvision's raft_large state dict with `python3 models/weights/encoder/convert_raft.py raft-things.pth DIR/raft-things`";
@@ -366,8 +354,8 @@ fn user_weights<'a>(weights: Option<&'a Path>, extractor: &str, entry: &str, how
     let dir = weights.ok_or_else(|| {
         Error::Config(format!("--extractor {extractor} needs --weights DIR (nothing is downloaded): {how}"))
     })?;
-    let sha = manifest::verify_user(dir, entry, &crate::weights::files_of(entry), &[], how)
-        .map_err(|e| Error::Config(e.to_string()))?;
+    let (required, optional) = crate::weights::files_of(entry);
+    let sha = manifest::verify_user(dir, entry, required, optional, how).map_err(|e| Error::Config(e.to_string()))?;
     Ok((dir, sha))
 }
 

@@ -21,6 +21,10 @@ pub struct Network {
     pub used_by: &'static [&'static str],
     /// Files expected in `DIR/<id>/` besides `manifest.json`.
     pub files: &'static [&'static str],
+    /// Files its loader reads when they are there (each one present must be in the manifest):
+    /// DINO's `config.json` sizes a smaller ViT (tests).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub optional: &'static [&'static str],
     /// How to obtain and convert the files.
     pub how: &'static str,
     /// Whether this build can run it (the others are listed so users can prepare them).
@@ -38,6 +42,7 @@ pub const NETWORKS: &[Network] = &[
             "world_background_consistency",
         ],
         files: &["config.json", "model.safetensors"],
+        optional: &[],
         how: "embedded; `videval train encoder --config models/weights/encoder/world.yaml` reproduces it",
         implemented: true,
     },
@@ -46,6 +51,7 @@ pub const NETWORKS: &[Network] = &[
         name: "Inception-I3D, Kinetics-400 (pytorch-i3d rgb_imagenet.pt)",
         used_by: &["fvd --extractor i3d (FVD, KVD)"],
         files: &["model.safetensors"],
+        optional: &[],
         how: "python3 models/weights/encoder/convert_i3d.py rgb_imagenet.pt DIR/i3d-400 (needs torch; registers the manifest)",
         implemented: true,
     },
@@ -57,6 +63,7 @@ pub const NETWORKS: &[Network] = &[
             "vbench_background_consistency (VBench background_consistency)",
         ],
         files: &["config.json", "model.safetensors", "tokenizer.json"],
+        optional: &[],
         how: "python3 models/weights/encoder/convert_clip.py ViT-B-32.pt DIR/clip (OpenAI's checkpoint as VBench caches it; needs torch and OpenAI's BPE vocabulary from the clip or open_clip package), or copy openai/clip-vit-base-patch32's config.json, model.safetensors and tokenizer.json into DIR/clip, then python3 models/weights/encoder/register_weights.py DIR/clip clip",
         implemented: true,
     },
@@ -65,6 +72,7 @@ pub const NETWORKS: &[Network] = &[
         name: "DINO ViT-B/16 (facebookresearch/dino)",
         used_by: &["vbench_subject_consistency (VBench subject_consistency)"],
         files: &["model.safetensors"],
+        optional: &["config.json"],
         how: "python3 models/weights/encoder/convert_dino.py dino_vitbase16_pretrain.pth DIR/dino-vitb16 (facebookresearch/dino's backbone; needs torch; registers the manifest)",
         implemented: true,
     },
@@ -73,6 +81,7 @@ pub const NETWORKS: &[Network] = &[
         name: "OpenAI CLIP ViT-L/14 with the LAION aesthetic linear head",
         used_by: &["vbench_aesthetic_quality (VBench aesthetic_quality)"],
         files: &["config.json", "model.safetensors", "aesthetic_head.safetensors"],
+        optional: &[],
         how: "python3 models/weights/encoder/convert_aesthetic.py --clip ViT-L-14.pt --head sa_0_4_vit_l_14_linear.pth DIR/clip-vit-l-14-laion (OpenAI's ViT-L-14.pt as VBench caches it, or a Hugging Face openai/clip-vit-large-patch14 folder; LAION-AI/aesthetic-predictor's head; needs torch; keeps the image tower only; registers the manifest)",
         implemented: true,
     },
@@ -86,6 +95,7 @@ pub const NETWORKS: &[Network] = &[
             "raft_warping_error (EvalCrafter's warping error)",
         ],
         files: &["model.safetensors"],
+        optional: &[],
         how: "python3 models/weights/encoder/convert_raft.py raft-things.pth DIR/raft-things (princeton-vl/RAFT's checkpoint, as VBench uses it, or a torchvision raft_large state dict such as raft_large_C_T_V2; needs torch; registers the manifest)",
         implemented: true,
     },
@@ -94,6 +104,7 @@ pub const NETWORKS: &[Network] = &[
         name: "AMT-S frame interpolation (MCG-NKU/AMT amt-s.pth)",
         used_by: &["vbench_motion_smoothness (VBench motion_smoothness)"],
         files: &["model.safetensors"],
+        optional: &[],
         how: "python3 models/weights/encoder/convert_amt.py amt-s.pth DIR/amt-s (MCG-NKU/AMT's AMT-S checkpoint, as VBench uses it; needs torch; registers the manifest)",
         implemented: true,
     },
@@ -102,6 +113,7 @@ pub const NETWORKS: &[Network] = &[
         name: "MUSIQ image quality, SPAQ checkpoint (pyiqa's architecture, musiq_spaq_ckpt-358bb6af.pth)",
         used_by: &["vbench_imaging_quality (VBench imaging_quality)"],
         files: &["model.safetensors"],
+        optional: &[],
         how: "python3 models/weights/encoder/convert_musiq.py musiq_spaq_ckpt-358bb6af.pth DIR/musiq-spaq (pyiqa's SPAQ checkpoint, as VBench uses it; needs torch; registers the manifest)",
         implemented: true,
     },
@@ -119,16 +131,11 @@ pub struct Presence {
     pub problem: Option<String>,
 }
 
-/// The files network `id` needs in its folder, as its manifest must list them (none for an id
-/// not in the table: then only its manifest's own entries are checked).
-pub fn files_of(id: &str) -> Vec<&'static str> {
-    NETWORKS.iter().find(|n| n.id == id).map(|n| n.files.to_vec()).unwrap_or_default()
-}
-
-/// Files network `id`'s loader reads when they are there, besides those it needs: DINO's
-/// `config.json` sizes a smaller ViT (tests). Each one present must be in the manifest.
-pub fn optional_files_of(id: &str) -> &'static [&'static str] {
-    if id == "dino-vitb16" { &["config.json"] } else { &[] }
+/// The files network `id` needs in its folder, as its manifest must list them, and those its
+/// loader reads when they are there (none for an id not in the table: then only its manifest's
+/// own entries are checked).
+pub fn files_of(id: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    NETWORKS.iter().find(|n| n.id == id).map_or((&[], &[]), |n| (n.files, n.optional))
 }
 
 /// The status of every network under `weights` (a folder of per-network subfolders).
@@ -151,7 +158,7 @@ pub fn list(weights: Option<&Path>) -> Vec<Presence> {
                 return Presence { network: *n, folder: Some(dir), status: "absent".into(), problem: None };
             }
             // The same check the scorer makes before it loads the network.
-            let checked = manifest::verify_user(&dir, n.id, n.files, optional_files_of(n.id), n.how).map(|_| ());
+            let checked = manifest::verify_user(&dir, n.id, n.files, n.optional, n.how).map(|_| ());
             match checked {
                 Ok(()) => Presence { network: *n, folder: Some(dir), status: "present".into(), problem: None },
                 Err(e) => {

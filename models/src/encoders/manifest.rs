@@ -193,7 +193,8 @@ pub fn verify_user(
     if let Some(missing) = required.iter().find(|r| !listed.contains(r)) {
         return Err(bad(format!("does not list {missing}, which the network needs")));
     }
-    if let Some(stray) = required.iter().chain(read).find(|f| !listed.contains(f) && dir.join(f).exists()) {
+    // (A required file not listed was refused just above; what is left is an optional one.)
+    if let Some(stray) = read.iter().find(|f| !listed.contains(f) && dir.join(f).exists()) {
         return Err(bad(format!("{stray} is in the folder, and read, but not in the manifest: register it")));
     }
     // One file: its sum; several: a sum over every one (a changed config changes the network).
