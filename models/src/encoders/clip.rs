@@ -69,30 +69,33 @@ pub fn config_from_hf(v: &Value) -> Result<ClipConfig, String> {
         patch_size: get(vision, "patch_size", 32)?,
     };
     let (t, v) = (&text_config, &vision_config);
-    let checks = [
-        ("text_config.hidden_size", t.embed_dim, 1, 8192),
-        ("text_config.intermediate_size", t.intermediate_size, 1, 65536),
-        ("text_config.num_hidden_layers", t.num_hidden_layers, 1, 128),
-        ("text_config.num_attention_heads", t.num_attention_heads, 1, t.embed_dim.max(1)),
-        ("text_config.max_position_embeddings", t.max_position_embeddings, 1, 4096),
-        ("text_config.vocab_size", t.vocab_size, 1, 1_000_000),
-        ("projection_dim", projection, 1, 8192),
-        ("vision_config.hidden_size", v.embed_dim, 1, 8192),
-        ("vision_config.intermediate_size", v.intermediate_size, 1, 65536),
-        ("vision_config.num_hidden_layers", v.num_hidden_layers, 1, 128),
-        ("vision_config.num_attention_heads", v.num_attention_heads, 1, v.embed_dim.max(1)),
-        ("vision_config.num_channels", v.num_channels, 3, 3),
-        ("vision_config.image_size", v.image_size, 1, 1024),
-        ("vision_config.patch_size", v.patch_size, 1, v.image_size.max(1)),
+    let mut checks = vec![
+        ("text_config.max_position_embeddings".to_string(), t.max_position_embeddings, 1, 4096),
+        ("text_config.vocab_size".to_string(), t.vocab_size, 1, 1_000_000),
+        ("projection_dim".to_string(), projection, 1, 8192),
+        ("vision_config.num_channels".to_string(), v.num_channels, 3, 3),
+        ("vision_config.image_size".to_string(), v.image_size, 1, 1024),
+        ("vision_config.patch_size".to_string(), v.patch_size, 1, v.image_size.max(1)),
     ];
+    // The two towers' transformer sizes, checked alike.
+    let towers = [
+        ("text_config", t.embed_dim, t.intermediate_size, t.num_hidden_layers, t.num_attention_heads),
+        ("vision_config", v.embed_dim, v.intermediate_size, v.num_hidden_layers, v.num_attention_heads),
+    ];
+    for (part, width, inner, layers, heads) in towers {
+        checks.extend([
+            (format!("{part}.hidden_size"), width, 1, 8192),
+            (format!("{part}.intermediate_size"), inner, 1, 65536),
+            (format!("{part}.num_hidden_layers"), layers, 1, 128),
+            (format!("{part}.num_attention_heads"), heads, 1, width.max(1)),
+        ]);
+    }
     for (field, x, lo, hi) in checks {
         if !(lo..=hi).contains(&x) {
             return Err(format!("{field}: {x} is not in {lo}..={hi}"));
         }
     }
-    for (part, width, heads) in
-        [("text_config", t.embed_dim, t.num_attention_heads), ("vision_config", v.embed_dim, v.num_attention_heads)]
-    {
+    for (part, width, _, _, heads) in towers {
         if width % heads != 0 {
             return Err(format!("{part}: hidden_size {width} is not a multiple of num_attention_heads {heads}"));
         }
