@@ -145,8 +145,8 @@ pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
         return Err(Error::BadFile { path: run_dir.to_path_buf(), message: why.into() });
     }
     let mut r: videval_reports::Results = read_json(&path)?;
-    // v1 and v2 read the same way; a later version is from a newer videval.
-    if !matches!(r.schema.as_str(), "videval/results/v1" | "videval/results/v2") {
+    // v1 reads as the current schema does; a later version is from a newer videval.
+    if r.schema != videval_reports::results::RESULTS_SCHEMA && r.schema != "videval/results/v1" {
         return Err(Error::BadFile {
             path,
             message: format!(
@@ -274,7 +274,12 @@ impl Store {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// Caches `value` under `key`. A read-only store caches nothing (it only serves what it
+    /// holds): every caller goes on as if the entry had been written.
     pub fn put<T: Serialize>(&self, kind: &str, key: &str, value: &T) -> Result<()> {
+        if !self.writable {
+            return Ok(());
+        }
         write_json_atomic(&self.sharded(kind, key, "json"), value)
     }
 }
