@@ -872,7 +872,8 @@ fn a_network_folder_that_is_not_what_it_says_is_refused() {
     // Integer buffers a Hugging Face checkpoint carries and no network reads (position ids)
     // are left out, not refused: openai/clip-vit-base-patch32 as downloaded loads.
     let r = fresh("hf");
-    let (_, plain) = score(&r, clip);
+    let (c, plain) = score(&r, clip);
+    assert_eq!(c, 0, "{plain}");
     let st = r.join("clip/model.safetensors");
     let mut tensors = candle_core::safetensors::load(&st, &candle_core::Device::Cpu).unwrap();
     for tower in ["vision_model", "text_model"] {
@@ -884,6 +885,7 @@ fn a_network_folder_that_is_not_what_it_says_is_refused() {
     let (c, with_ids) = score(&r, clip);
     assert_eq!(c, 0, "{with_ids}");
     let value = |out: &str| serde_json::from_str::<Value>(out).unwrap()["metrics"][0]["value"].clone();
+    assert!(value(&plain).is_f64(), "a score, not 'not measurable': {plain}");
     assert_eq!(value(&with_ids), value(&plain));
 
     // No raft-things/ in the folder: not measurable, saying what it needs.
