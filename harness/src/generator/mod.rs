@@ -243,27 +243,10 @@ pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video
     let video = match (media.file(), &media.scene_of) {
         (Some(p), _) => {
             crate::store::regular_or_absent(&p).map_err(|e| GenError(e.to_string()))?;
-            let Some(last) = last else {
-                return crate::video::decode(&p).map_err(|e| GenError(e.to_string()));
-            };
-            // Only the frames asked for are kept, and decoding stops after the last (a few frames
-            // of a long clip were decoded whole first: 1.7 GB for a minute at 640×480).
-            let (mut seen, mut data) = (0usize, Vec::new());
-            let end = crate::video::decode_stream(&p, FrameSampling::First(last + 1), |_, rgb| {
-                if seen >= first {
-                    data.extend_from_slice(rgb);
-                }
-                seen += 1;
-            })
-            .map_err(|e| GenError(e.to_string()))?;
-            if first > last || seen <= last {
-                return Err(GenError(format!(
-                    "{}: input frames {first}..={last}: the clip has {seen} frames",
-                    p.display()
-                )));
-            }
-            return videval_metrics::Video::new(end.head.width, end.head.height, end.head.fps, data)
-                .map_err(|e| GenError(e.to_string()));
+            // Decoding stops after the last frame asked for (a few frames of a long clip were
+            // decoded whole first: 1.7 GB for a minute at 640×480).
+            let sampling = last.map_or(FrameSampling::All, |l| FrameSampling::First(l + 1));
+            crate::video::decode_with(&p, sampling).map_err(|e| GenError(e.to_string()))?.video
         }
         (None, Some(id)) => {
             let case = suite
