@@ -181,10 +181,13 @@ impl Clip {
         Self::new(vb, &config, Some(tokenizer)).map_err(|e| err(&weights, e.to_string()))
     }
 
-    /// Token ids of a prompt, cut to the context length with the end token kept last.
+    /// Token ids of a prompt, cleaned as OpenAI's tokenizer cleans it ([`super::clip_text`]),
+    /// cut to the context length with the end token kept last.
     pub fn tokenize(&self, prompt: &str) -> Result<Vec<u32>, ClipError> {
         let tok = self.tokenizer.as_ref().ok_or_else(|| ClipError::Tokenizer("no tokenizer loaded".into()))?;
-        let enc = tok.encode(prompt, true).map_err(|e| ClipError::Tokenizer(e.to_string()))?;
+        let enc = tok
+            .encode(super::clip_text::clean_prompt(prompt), true)
+            .map_err(|e| ClipError::Tokenizer(e.to_string()))?;
         let mut ids = enc.get_ids().to_vec();
         if ids.len() > self.context {
             let last = *ids.last().expect("longer than the context, so not empty");

@@ -7,7 +7,8 @@
 //!   weights from the user (`models/weights/encoder/convert_i3d.py`).
 //! - [`aesthetic`]: the LAION aesthetic predictor on CLIP ViT-L/14's image tower (VBench's
 //!   aesthetic quality); weights from the user (`models/weights/encoder/convert_aesthetic.py`).
-//! - [`clip`]: CLIP through candle-transformers, from a local Hugging Face checkpoint.
+//! - [`clip`]: CLIP through candle-transformers, from a local Hugging Face checkpoint;
+//!   [`clip_text`] cleans prompts as OpenAI's tokenizer does before they are encoded.
 //! - [`dino`]: DINO's ViT (VBench's subject consistency), ported from facebookresearch/dino;
 //!   weights from the user (`models/weights/encoder/convert_dino.py`).
 //! - [`raft`]: RAFT optical flow (VBench's dynamic degree), torchvision's `raft_large` names;
@@ -21,6 +22,8 @@
 pub mod aesthetic;
 pub mod amt;
 pub mod clip;
+pub mod clip_text;
+mod clip_text_tables;
 pub mod dino;
 pub mod i3d;
 mod layers;

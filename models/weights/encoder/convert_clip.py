@@ -135,13 +135,16 @@ def installed_vocab():
 
 def check_tokenizer(tokenizer_path, vocab_path, prompts_path):
     """Token ids of every prompt from the written tokenizer.json (Hugging Face `tokenizers`)
-    against OpenAI's simple tokenizer on the same vocabulary; the number of prompts that differ."""
+    against OpenAI's simple tokenizer on the same vocabulary; the number of prompts that differ.
+    The prompt goes to tokenizer.json cleaned as OpenAI's tokenizer cleans it (ftfy, HTML
+    entities, whitespace, lower case), as videval does before encoding (its Rust port of that
+    cleaning, models/src/encoders/clip_text.rs, is tested against it on its own corpus)."""
     from tokenizers import Tokenizer
 
     try:
-        from clip.simple_tokenizer import SimpleTokenizer
+        from clip.simple_tokenizer import SimpleTokenizer, basic_clean, whitespace_clean
     except ImportError:
-        from open_clip.tokenizer import SimpleTokenizer
+        from open_clip.tokenizer import SimpleTokenizer, basic_clean, whitespace_clean
     ours, openai = Tokenizer.from_file(tokenizer_path), SimpleTokenizer(vocab_path)
     # OpenAI's package names the specials <|startoftext|> / <|endoftext|>, open_clip's
     # <start_of_text> / <end_of_text>; both give them the last two ids.
@@ -151,7 +154,7 @@ def check_tokenizer(tokenizer_path, vocab_path, prompts_path):
     bad = 0
     for p in prompts:
         want = [start] + openai.encode(p) + [end]
-        got = ours.encode(p).ids
+        got = ours.encode(whitespace_clean(basic_clean(p)).lower()).ids
         if got != want:
             bad += 1
             print(f"differs: {p!r}\n  tokenizer.json {got}\n  OpenAI         {want}")
