@@ -169,21 +169,23 @@ pub struct DecodeReport {
 /// low-light frames); damage a demuxer skips takes whole runs of frames.
 fn timeline_holes(mut pts: Vec<i64>) -> usize {
     pts.sort_unstable();
-    let mut steps: Vec<i64> = pts.windows(2).map(|w| w[1] - w[0]).collect();
+    // In i128: a file's timestamps may sit anywhere in i64 (a Matroska cluster time is a u64
+    // the demuxer reads as i64), so a step between two of them may not fit one.
+    let mut steps: Vec<i128> = pts.windows(2).map(|w| i128::from(w[1]) - i128::from(w[0])).collect();
     if steps.len() < 4 {
         return 0;
     }
     let mut sorted = steps.clone();
     sorted.sort_unstable();
     let median = sorted[sorted.len() / 2];
-    let close = |d: i64| (d - median).abs() <= (median / 50).max(1);
-    let regular: Vec<i64> = steps.iter().copied().filter(|&d| close(d)).collect();
+    let close = |d: i128| (d - median).abs() <= (median / 50).max(1);
+    let regular: Vec<i128> = steps.iter().copied().filter(|&d| close(d)).collect();
     if median <= 0 || regular.len() * 10 < steps.len() * 9 {
         return 0;
     }
-    let step = regular.iter().sum::<i64>() as f64 / regular.len() as f64;
+    let step = regular.iter().map(|&d| d as f64).sum::<f64>() / regular.len() as f64;
     steps.retain(|&d| d as f64 >= 3.5 * step);
-    steps.iter().map(|&d| ((d as f64 / step).round() as usize).saturating_sub(1)).sum()
+    steps.iter().map(|&d| ((d as f64 / step).round() as usize).saturating_sub(1)).fold(0, usize::saturating_add)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1453,6 +1455,13 @@ mod tests {
         vfr.extend((0..20).map(|i| 12_000 + i * 1200));
         assert_eq!(at(&vfr), 0);
         assert_eq!(at(&[0, 1, 5]), 0);
+        // Timestamps at both ends of i64 (a crafted Matroska cluster time): steps that do not
+        // fit an i64 once panicked with an overflow.
+        let far = [i64::MIN, i64::MIN + 512, i64::MIN + 1024, i64::MAX - 1024, i64::MAX - 512, i64::MAX];
+        assert_eq!(at(&far), 0);
+        let mut spread: Vec<i64> = (0..40).map(|i| i64::MIN + i * 512).collect();
+        spread.extend((0..40).map(|i| i64::MAX - 40 * 512 + i * 512));
+        assert!(at(&spread) > 1_000_000_000, "one gap of 2^64 ticks counts as frames gone");
     }
     use videval_models::synthetic::{Request, render};
 

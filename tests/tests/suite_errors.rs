@@ -280,3 +280,38 @@ fn a_byte_that_is_not_utf8_is_located() {
     let err = load(&Disk, sb.join("s.yaml").to_str().unwrap()).expect_err("refused").to_string();
     assert!(err.contains("line 3, column 18: a byte that is not UTF-8"), "{err}");
 }
+
+/// Filters that multiply text refuse before building it: `indent(1e13)` aborted the process on
+/// a 10 TB allocation, `join` with a long joiner built gigabytes, a loop built all its output
+/// before the size check; `{% set %}` (which lets a template double a string at every step) is
+/// refused. Each is a located error, and loading stays small.
+#[test]
+fn templates_cannot_build_huge_text() {
+    for (template, phrase) in [
+        ("{{ 'a\\nb'|indent(10000000000000) }}", "indent would build 30000000000003 bytes"),
+        ("{{ range(100000)|join('x' * 100000) }}", "join would build 9999900000 bytes"),
+        ("{{ 'ab'|replace('', 'x' * 60000) }}", "replace would build 180002 bytes"),
+        ("{{ '%99999999s'|format(c) }}", "format would build"),
+        ("{% for k in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", "renders to over the 64 KiB"),
+        ("{%- set a = 'xx' %}{{ a ~ a }}", "`{% set %}` (at byte 0) is not allowed"),
+    ] {
+        let body = format!("cases:\n  - id: \"a{{{{ c }}}}\"\n    matrix: {{c: [1]}}\n    prompt: \"{template}\"\n");
+        one(&body, 8, 13, "cases[0].prompt", phrase);
+    }
+}
+
+/// A templated string keeps its own spaces and a block scalar's newline, as a plain one does
+/// ("  {{ c }}  " rendered "red"; a block's trailing newline was dropped); a field that is one
+/// lone variable keeps the variable's type.
+#[test]
+fn templated_strings_keep_their_whitespace() {
+    let sb = Sandbox::new();
+    let text = format!(
+        "{HEAD}cases:\n  - id: plain\n    prompt: |\n      a red ball\n      rolls right\n  - id: \"t-{{{{ c }}}}\"\n    matrix: {{c: [red]}}\n    prompt: |\n      a {{{{ c }}}} ball\n      rolls right\n  - id: \"p-{{{{ c }}}}\"\n    matrix: {{c: [red]}}\n    prompt: \"  {{{{ c }}}}  \"\n  - id: \"n-{{{{ n }}}}\"\n    matrix: {{n: [3]}}\n    prompt: x\n    seeds: {{per_case: \"{{{{ n }}}}\"}}\n"
+    );
+    sb.write("s.yaml", &text);
+    let suite = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+    let prompts: Vec<&str> = suite.cases.iter().map(|c| c.prompt.as_str()).collect();
+    assert_eq!(prompts, ["a red ball\nrolls right\n", "a red ball\nrolls right\n", "  red  ", "x"]);
+    assert_eq!(suite.cases[3].seeds.per_case, 3);
+}
