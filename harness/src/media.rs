@@ -35,6 +35,9 @@ const STRIP_FRAMES: usize = 8;
 const STRIP_HEIGHT: u32 = 64;
 /// Pixels of white between the two halves of a compare pair.
 const PAIR_GAP: u32 = 4;
+/// How many frames a side-by-side clip may have per frame of its longer side, when the sides
+/// play on one clock (a 1 fps clip beside a 60 fps one shows each of its frames 60 times).
+const MAX_PAIR_FRAMES_PER_SIDE: usize = 64;
 /// Samples whose media are made side by side before being placed in order: enough to keep every
 /// core busy, few enough that what waits to be placed stays small.
 const MEDIA_BATCH: usize = 64;
@@ -304,13 +307,13 @@ pub fn side_by_side(a: &Video, b: &Video) -> Option<Video> {
     // one rate, frame for frame), so clips of different rates stay in step.
     let fps = a.fps().max(b.fps());
     let seconds = |v: &Video| v.len() as f64 / v.fps();
-    let frames = if a.fps() == b.fps() {
-        a.len().max(b.len())
-    } else {
-        (seconds(a).max(seconds(&b)) * fps).round().max(1.0) as usize
-    };
+    let on_clock = (seconds(a).max(seconds(&b)) * fps).round().max(1.0);
+    // Rates far apart (1000 fps beside one frame a day) would take more frames than a report
+    // clip holds on one clock: those play frame for frame instead.
+    let same_clock = a.fps() != b.fps() && on_clock <= (MAX_PAIR_FRAMES_PER_SIDE * a.len().max(b.len())) as f64;
+    let frames = if same_clock { on_clock as usize } else { a.len().max(b.len()) };
     let at = |v: &Video, t: usize| {
-        let i = if v.fps() == fps { t } else { (t as f64 * v.fps() / fps + 1e-9).floor() as usize };
+        let i = if !same_clock || v.fps() == fps { t } else { (t as f64 * v.fps() / fps + 1e-9).floor() as usize };
         i.min(v.len() - 1)
     };
     let row = width as usize * 3;
@@ -507,6 +510,14 @@ mod tests {
             let row = p.width() as usize * 3;
             assert_eq!((p.frame(t)[0], p.frame(t)[row - 1]), ((t / 3) as u8, t as u8), "frame {t}");
         }
+        // Rates too far apart for one clock (4 frames at 1000 fps beside 4 at one a day asked
+        // for 2.3 TB): frame for frame.
+        let day = Video::new(2, 2, 1.0 / 86_400.0, (0..4u8).flat_map(|i| [i; 12]).collect()).unwrap();
+        let kilo = Video::new(2, 2, 1000.0, (0..4u8).flat_map(|i| [i + 10; 12]).collect()).unwrap();
+        let p = side_by_side(&day, &kilo).unwrap();
+        assert_eq!((p.len(), p.fps()), (4, 1000.0));
+        let row = p.width() as usize * 3;
+        assert!((0..4).all(|t| (p.frame(t)[0], p.frame(t)[row - 1]) == (t as u8, t as u8 + 10)));
     }
 
     /// The media folder: files beside the page only once it is published (a killed render

@@ -230,7 +230,10 @@ impl Plan {
                         prompt: case.prompt.clone(),
                         cluster: case.cluster.clone(),
                         capabilities: case.capabilities.clone(),
-                        cost: u64::from(g.frames) * u64::from(g.width) * u64::from(g.height) * u64::from(g.steps),
+                        // A balancing hint: saturates rather than overflows.
+                        cost: [g.frames, g.width, g.height, g.steps]
+                            .iter()
+                            .fold(1u64, |c, &x| c.saturating_mul(u64::from(x))),
                     });
                 }
             }
@@ -272,7 +275,7 @@ impl Plan {
         for i in order {
             // The least-loaded shard; the lowest index among equals.
             let (k, _) = load.iter().enumerate().min_by_key(|&(k, l)| (*l, k)).unwrap_or((0, &0));
-            load[k] += self.units[i].cost.max(1);
+            load[k] = load[k].saturating_add(self.units[i].cost.max(1));
             shard[i] = k as u32;
         }
         shard
@@ -299,6 +302,24 @@ mod tests {
 
     fn suite(name: &str) -> Suite {
         crate::suite::load(&Bundled, file_of(name).unwrap()).unwrap()
+    }
+
+    /// Cost hints of the largest clips the suite allows (8192×8192, 4096 frames, 10,000 steps,
+    /// 16 × 1000 units) saturate instead of overflowing (a panic in `plan` and `run`).
+    #[test]
+    fn the_largest_allowed_units_plan_and_balance() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(
+            &path,
+            "schema: 1\nsuite: big\nversion: 1\ndefaults: {generation: {width: 8192, height: 8192, frames: 4096, steps: 10000}, seeds: {per_case: 1000}}\ncases:\n  - id: \"c{{ i }}\"\n    matrix: {i: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]}\n    prompt: p\n",
+        )
+        .unwrap();
+        let s = vec![crate::suite::load(&crate::suite::Disk, path.to_str().unwrap()).unwrap()];
+        let plan = Plan::build(&s, &model("a"), Selection::default()).unwrap();
+        assert_eq!(plan.units.len(), 16_000);
+        let shards = plan.assign(3);
+        assert!((0..3).all(|k| shards.iter().filter(|&&s| s == k).count() > 5000));
     }
 
     #[test]

@@ -583,12 +583,17 @@ pub fn network_bytes(needs: &[Need<'_>], width: u32, height: u32) -> u64 {
 /// the decoder's reference and threaded frames when streaming, every frame when a whole-clip
 /// consumer is asked for. What [`MemoryBudget`] reserves before a video is scored.
 pub fn estimated_bytes(width: u32, height: u32, frames: Option<u64>, whole_clip: bool) -> u64 {
-    let frame = u64::from(width) * u64::from(height) * 3;
+    // Saturating: sizes and frame counts come from the file (a container may claim 10^8
+    // frames of 16 million pixels), and the estimate only orders and bounds the work.
+    let frame = (u64::from(width) * u64::from(height)).saturating_mul(3);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     // Window frames + decoder frames (YUV 4:2:0 is half an RGB frame: references and one per
     // frame thread) + the conversion buffer and a luma pyramid in f32 (4/3 · 4/3 of a frame).
-    let streaming = frame * (videval_metrics::analysis::WINDOW as u64 + 1) + frame / 2 * (16 + threads) + frame * 2;
-    if whole_clip { streaming + frame * frames.unwrap_or(10_000) } else { streaming }
+    let streaming = frame
+        .saturating_mul(videval_metrics::analysis::WINDOW as u64 + 1)
+        .saturating_add((frame / 2).saturating_mul(16 + threads))
+        .saturating_add(frame.saturating_mul(2));
+    if whole_clip { streaming.saturating_add(frame.saturating_mul(frames.unwrap_or(10_000))) } else { streaming }
 }
 
 /// Bytes the probes' copy of a clip with non-square pixels adds ([`shown`] resamples it to square
@@ -599,7 +604,7 @@ pub fn shown_bytes(needs: &[Need<'_>], info: &crate::video::VideoInfo) -> u64 {
         return 0;
     }
     let (w, h) = info.display_size();
-    (f64::from(w) * pa).round() as u64 * u64::from(h) * 3 * info.frames.unwrap_or(10_000)
+    ((f64::from(w) * pa).round() as u64).saturating_mul(u64::from(h) * 3).saturating_mul(info.frames.unwrap_or(10_000))
 }
 
 /// A memory budget shared by the videos scored in parallel: a video waits until its estimate
@@ -643,10 +648,10 @@ impl MemoryBudget {
 
     pub fn reserve(&self, bytes: u64) -> Reservation<'_> {
         let mut used = self.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        while *used > 0 && *used + bytes > self.limit {
+        while *used > 0 && used.saturating_add(bytes) > self.limit {
             used = self.freed.wait(used).unwrap_or_else(std::sync::PoisonError::into_inner);
         }
-        *used += bytes;
+        *used = used.saturating_add(bytes);
         Reservation { budget: self, bytes }
     }
 }
@@ -654,7 +659,7 @@ impl MemoryBudget {
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
         let mut used = self.budget.used.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *used -= self.bytes;
+        *used = used.saturating_sub(self.bytes);
         self.budget.freed.notify_all();
     }
 }
@@ -894,6 +899,18 @@ fn check_probes(ctx: &probes::Context<'_>, expectations: &[Expectation]) -> Outc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A container's claimed frame count and size (10^8 frames of 4096×4096 with a 4096:1
+    /// pixel aspect) saturate the memory estimates instead of overflowing (a panic in `run`);
+    /// the budget still lets one such video run alone.
+    #[test]
+    fn memory_estimates_saturate() {
+        assert_eq!(estimated_bytes(u32::MAX, u32::MAX, Some(u64::MAX), true), u64::MAX);
+        let budget = MemoryBudget::new(1 << 30);
+        let one = budget.reserve(u64::MAX);
+        drop(one);
+        let _two = budget.reserve(1 << 20);
+    }
 
     use std::sync::atomic::{AtomicU64, Ordering};
 

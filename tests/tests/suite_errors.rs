@@ -315,3 +315,31 @@ fn templated_strings_keep_their_whitespace() {
     assert_eq!(prompts, ["a red ball\nrolls right\n", "a red ball\nrolls right\n", "  red  ", "x"]);
     assert_eq!(suite.cases[3].seeds.per_case, 3);
 }
+
+/// An aspect ratio that describes no frame (`1e12:1` panicked on an overflow), a long side past
+/// 8192 pixels (`100000:1` at 8192 gave a width of 819,200,000), and a NaN probe tolerance (which
+/// passed every ratio) are located errors.
+#[test]
+fn extreme_aspects_and_a_nan_tolerance_are_refused() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    generation: {aspect: \"1e12:1\", resolution: 16}\n",
+        8,
+        26,
+        "cases[0].generation.aspect",
+        "expected an aspect ratio like \"16:9\"",
+    );
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    generation: {aspect: \"60:1\", resolution: 8192}\n",
+        8,
+        26,
+        "cases[0].generation.aspect",
+        "makes the long side 491520 pixels; expected at most 8192",
+    );
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    expect: [{probe: aspect, ratio: \"16:9\", tolerance: .nan}]\n",
+        8,
+        56,
+        "cases[0].expect[0].tolerance",
+        "expected a finite tolerance ≥ 0, got NaN",
+    );
+}

@@ -209,6 +209,7 @@ impl Generator for Bundled {
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         let g = &job.case.generation;
+        super::check_clip_fits(g)?;
         let (w, h) = native_size(g.width, g.height, self.native_area);
         let input = job.case.input.clone().unwrap_or_default();
         let media = |m: &Option<crate::suite::schema::Media>, what: &str| -> Result<Video, GenError> {

@@ -82,6 +82,25 @@ pub struct Perf {
 #[error("{0}")]
 pub struct GenError(pub String);
 
+/// Refuses a clip an in-process generator could not hold: the suite bounds each of frames,
+/// width and height, not their product (4096 frames of 8192×8192 are 824 GB, which aborted the
+/// process on the allocation).
+pub fn check_clip_fits(g: &crate::suite::Generation) -> Result<(), GenError> {
+    let bytes = u64::from(g.width) * u64::from(g.height) * 3 * u64::from(g.frames);
+    let limit = crate::scoring::memory_limit();
+    if bytes > limit {
+        return Err(GenError(format!(
+            "{} frames of {}x{} take {} MiB, over the {} MiB allowed (half the memory available)",
+            g.frames,
+            g.width,
+            g.height,
+            bytes >> 20,
+            limit >> 20
+        )));
+    }
+    Ok(())
+}
+
 pub trait Generator: Send + Sync {
     fn identity(&self) -> &ModelIdentity;
     /// Extension of the file the adapter writes to `job.out` (its container).
@@ -306,6 +325,17 @@ pub fn checkpoint_digest(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A clip the suite allows field by field but no machine holds (4096 frames of 8192×8192,
+    /// 824 GB) is the unit's error, not an abort on the allocation.
+    #[test]
+    fn a_clip_too_large_to_hold_is_refused_before_generating() {
+        let mut g = crate::suite::Generation { width: 8192, height: 8192, frames: 4096, ..Default::default() };
+        let err = check_clip_fits(&g).unwrap_err();
+        assert!(err.0.starts_with("4096 frames of 8192x8192 take 786432 MiB"), "{err}");
+        (g.width, g.height, g.frames) = (64, 64, 17);
+        assert!(check_clip_fits(&g).is_ok());
+    }
 
     /// A frame or a range of a clip is decoded up to its last frame only, and is exactly those
     /// frames of the clip; a range past the end says how long the clip is.

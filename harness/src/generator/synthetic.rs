@@ -36,6 +36,7 @@ impl Generator for Synthetic {
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         text_modes_only("synthetic", job)?;
         let g = &job.case.generation;
+        super::check_clip_fits(g)?;
         let video = render(&Request {
             prompt: &job.case.prompt,
             seed: job.unit.seed,

@@ -45,6 +45,7 @@ impl Generator for World {
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         let g = &job.case.generation;
+        super::check_clip_fits(g)?;
         let settings = |frames: usize| Settings { width: g.width, height: g.height, fps: g.fps, frames: frames as u32 };
         let video = match &job.case.scene {
             Some(scene) => world::render::render(scene, &settings(g.frames as usize), false).0,

@@ -792,7 +792,16 @@ impl Resolver {
             let ratio = self.aspect.as_ref().map_or(g.width as f64 / g.height as f64, |a| a.1);
             let short = self.resolution.unwrap_or(g.width.min(g.height));
             // Short side = resolution; long side rounded to an even pixel count.
-            let long = ((short as f64 * ratio.max(1.0 / ratio) / 2.0).round() as u32 * 2).max(2);
+            let long = ((f64::from(short) * ratio.max(1.0 / ratio) / 2.0).round() * 2.0).max(2.0);
+            let key = if raw.aspect.is_some() { "aspect" } else { "resolution" };
+            check(
+                long <= 8192.0,
+                key,
+                format!(
+                    "a {short}-pixel short side at this aspect makes the long side {long} pixels; expected at most 8192"
+                ),
+            );
+            let long = long.min(8192.0) as u32;
             (g.width, g.height) = if ratio >= 1.0 { (long, short) } else { (short, long) };
         }
     }

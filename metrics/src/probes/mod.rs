@@ -305,7 +305,14 @@ impl Expectation {
             Expectation::Shots(s) => bound("cuts", &s.cuts),
             Expectation::Aspect(a) => {
                 if parse_ratio(&a.ratio).is_none() {
-                    out.push(("ratio", format!("expected a ratio like \"16:9\", got \"{}\"", a.ratio)));
+                    out.push((
+                        "ratio",
+                        format!("expected a ratio like \"16:9\" (between 1:64 and 64:1), got \"{}\"", a.ratio),
+                    ));
+                }
+                // A NaN tolerance passed every ratio (no comparison with NaN is true).
+                if !(a.tolerance.is_finite() && a.tolerance >= 0.0) {
+                    out.push(("tolerance", format!("expected a finite tolerance ≥ 0, got {}", a.tolerance)));
                 }
             }
             _ => {}
@@ -314,11 +321,13 @@ impl Expectation {
     }
 }
 
-/// Parses "W:H" into width/height, both positive.
+/// Parses "W:H" into width/height, both positive and finite, the ratio within 1:64 and 64:1
+/// (`inf:1` or `1e12:1` describe no frame).
 pub fn parse_ratio(s: &str) -> Option<f64> {
     let (w, h) = s.split_once(':')?;
     let (w, h): (f64, f64) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    (w > 0.0 && h > 0.0).then(|| w / h)
+    let ratio = w / h;
+    (w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && (1.0 / 64.0..=64.0).contains(&ratio)).then_some(ratio)
 }
 
 #[cfg(test)]
