@@ -175,6 +175,12 @@ pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
     })
 }
 
+/// YAML 1.2's `c-printable`: tab, line breaks, and every character but the other C0 and C1
+/// controls, DEL, and U+FFFE/U+FFFF.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{fffd}' | '\u{10000}'..)
+}
+
 /// Parses one YAML document. `file` is the name used in locations (as the user wrote it).
 ///
 /// Bounded: a text over [`MAX_BYTES`], nesting deeper than [`MAX_DEPTH`] or aliases expanding past
@@ -187,6 +193,21 @@ pub fn parse(file: &str, text: &str) -> Result<Node, YamlError> {
             &loc,
             "",
             format!("the document is {} bytes, over the {} MiB limit", text.len(), MAX_BYTES >> 20),
+        ));
+    }
+    // YAML (like PyYAML) allows only printable characters in a stream; yaml-rust2 takes a NUL
+    // for the end of the text, so a suite with one lost every case after it without a word.
+    if let Some((at, c)) = text.char_indices().find(|&(_, c)| !is_printable(c)) {
+        let before = &text[..at];
+        let line = 1 + before.matches('\n').count();
+        let col = 1 + before.rsplit('\n').next().unwrap_or_default().chars().count();
+        return Err(YamlError::at(
+            &Loc { file, line, col },
+            "",
+            format!(
+                "the control character U+{:04X}, which YAML does not allow in a file (inside double quotes it can be written as \"\\u{:04X}\")",
+                c as u32, c as u32
+            ),
         ));
     }
     let mut builder =

@@ -343,3 +343,17 @@ fn extreme_aspects_and_a_nan_tolerance_are_refused() {
         "expected a finite tolerance ≥ 0, got NaN",
     );
 }
+
+/// A raw NUL (or another control character YAML forbids) is a located error: the parser took a
+/// NUL for the end of the text, and every case after it vanished while lint said "ok".
+#[test]
+fn a_control_character_in_the_file_is_located() {
+    one(
+        "cases:\n  - id: a\n    prompt: a red ball\0 rolls left\n  - id: b\n    prompt: p\n",
+        7,
+        23,
+        "",
+        "the control character U+0000",
+    );
+    one("cases:\n  - id: a\n    prompt: p # note\u{1b}[8m\n", 7, 22, "", "the control character U+001B");
+}

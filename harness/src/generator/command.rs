@@ -144,37 +144,22 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     // A shell's script (`sh -c SCRIPT`) is code: text from a suite placed in it would run as
     // shell code (a prompt holding `$(…)` or a quote), and so would a path holding one. It goes
     // after the script, as "$1". The shell may come after a wrapper (`env sh -c`, `nice`,
-    // `timeout 60 bash -c`).
-    let is_shell = |a: &String| {
-        Path::new(a)
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| matches!(n, "sh" | "bash" | "dash" | "zsh" | "ksh" | "fish"))
-    };
-    // `-c`, or a cluster holding it (`-lc`, `-ec`).
-    let script_flag = |a: &String| {
-        a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c')
-    };
-    let scripts: Vec<usize> = spec
-        .argv
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| is_shell(a))
-        .filter_map(|(s, _)| spec.argv.iter().enumerate().skip(s + 1).find(|(_, a)| script_flag(a)).map(|(c, _)| c))
-        .collect();
-    for c in scripts {
-        if let Some(var) = templates.get(c + 1).into_iter().flatten().find(|(is_var, v)| {
-            *is_var
-                && matches!(
-                    v.as_str(),
-                    "prompt" | "case_id" | "suite" | "input_image" | "input_video" | "input_video2" | "out"
-                )
-        }) {
+    // `timeout 60 bash -c`), and options or `--` may stand between `-c` and the script
+    // (`sh -c -- SCRIPT`, `bash -c -x SCRIPT`); an interpreter's `-c`/`-e` code is the same.
+    for (flag, script) in code_arguments(&spec.argv) {
+        let suite_text = (flag + 1..=script).find_map(|i| {
+            templates.get(i).into_iter().flatten().find(|(is_var, v)| {
+                *is_var
+                    && matches!(
+                        v.as_str(),
+                        "prompt" | "case_id" | "suite" | "input_image" | "input_video" | "input_video2" | "out"
+                    )
+            })
+        });
+        if let Some(var) = suite_text {
             return Err(Error::Config(format!(
-                "argv[{}]: {{{}}} inside a shell script would run a suite's text as shell code; pass it as an argument after the script and use it as \"$1\" (argv: [sh, -c, 'gen --prompt \"$1\" --out \"$2\"', sh, '{{{}}}', '{{out}}'])",
-                c + 1,
-                var.1,
-                var.1
+                "argv[{script}]: {{{}}} inside a shell script or interpreter code would run a suite's text as code; pass it as an argument after the script and use it as \"$1\" (argv: [sh, -c, 'gen --prompt \"$1\" --out \"$2\"', sh, '{{{}}}', '{{out}}'])",
+                var.1, var.1
             )));
         }
     }
@@ -208,6 +193,77 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         env: spec.env.clone(),
         timeout: Duration::from_secs_f64(timeout_s),
     }))
+}
+
+/// Where `argv` passes code to a shell or an interpreter: for each, the index of the flag that
+/// says so (`-c`, a cluster holding it such as `-lc`, or an interpreter's `-c`/`-e`) and of the
+/// code itself (a shell's options and `--` after `-c` skipped, `-o NAME` with its name).
+fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
+    let name = |a: &String| Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    let is_shell = |n: &str| {
+        matches!(n, "sh" | "bash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash" | "fish" | "csh" | "tcsh")
+    };
+    // Interpreters and the flags that take code: python's -c, perl/ruby/node/julia/Rscript's -e,
+    // php's -r, PowerShell's -c/-Command.
+    let code_flag = |n: &str, a: &str| match n {
+        _ if n.starts_with("python") || n == "pypy" || n == "pypy3" => a == "-c",
+        "perl" => a == "-e" || a == "-E",
+        "ruby" | "julia" | "Rscript" => a == "-e",
+        "node" | "nodejs" | "deno" | "bun" => matches!(a, "-e" | "--eval" | "-p" | "--print"),
+        "php" => a == "-r",
+        "pwsh" | "powershell" => a.eq_ignore_ascii_case("-c") || a.eq_ignore_ascii_case("-command"),
+        _ => false,
+    };
+    // `-c`, or a cluster holding it (`-lc`, `-ec`).
+    let shell_flag = |a: &String| {
+        a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c')
+    };
+    // The flag among the program's own options (they end at its first operand: `bash run.sh -c
+    // X` passes `-c` to the script), options that take a value skipped with it.
+    let find_flag = |s: usize, takes_value: &[&str], is_flag: &dyn Fn(&String) -> bool| {
+        let mut i = s + 1;
+        while i < argv.len() {
+            let a = &argv[i];
+            if is_flag(a) {
+                return Some(i);
+            }
+            if a == "--" || !(a.len() > 1 && (a.starts_with('-') || a.starts_with('+'))) {
+                return None;
+            }
+            i += if takes_value.contains(&a.as_str()) { 2 } else { 1 };
+        }
+        None
+    };
+    let mut out = Vec::new();
+    for (s, program) in argv.iter().enumerate() {
+        let n = name(program);
+        if is_shell(&n) {
+            let Some(flag) = find_flag(s, &["-o", "+o", "-O", "+O"], &shell_flag) else { continue };
+            // The script: after the shell's other options and `--`.
+            let mut i = flag + 1;
+            while i < argv.len() {
+                let a = argv[i].as_str();
+                if a == "--" {
+                    i += 1;
+                    break;
+                }
+                if matches!(a, "-o" | "+o" | "-O" | "+O") {
+                    i += 2;
+                } else if a.len() > 1 && (a.starts_with('-') || a.starts_with('+')) {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            out.push((flag, i.min(argv.len().saturating_sub(1))));
+        } else {
+            let takes_value = ["-W", "-X", "-Q", "-r", "--require", "--import", "--loader", "-I", "-m"];
+            if let Some(flag) = find_flag(s, &takes_value, &|a: &String| code_flag(&n, a)) {
+                out.push((flag, (flag + 1).min(argv.len() - 1)));
+            }
+        }
+    }
+    out
 }
 
 /// A path the command can read for an input: the file itself when it is a whole file, otherwise
@@ -391,11 +447,29 @@ mod tests {
             let script = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
             assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""), "{argv:?}");
         }
-        let fine = ModelSpec {
-            argv: ["env", "sh", "-c", "gen \"$1\" --out \"$2\"", "sh", "{prompt}", "{out}"].map(String::from).to_vec(),
-            ..spec.clone()
-        };
-        assert!(build(&fine).is_ok());
+        // Options or `--` between `-c` and the script, and interpreters' code flags, are seen
+        // through (`sh -c -- SCRIPT` ran a prompt's `$(touch …)`).
+        for argv in [
+            vec!["sh", "-c", "--", "echo \"{prompt}\"", "sh", "{out}"],
+            vec!["sh", "-c", "-e", "gen {prompt}", "sh", "{out}"],
+            vec!["bash", "-x", "-c", "-o", "pipefail", "gen {out}"],
+            vec!["python3", "-u", "-W", "ignore", "-c", "print('{prompt}')", "{out}"],
+            vec!["perl", "-e", "print '{case_id}'", "{out}"],
+            vec!["pwsh", "-Command", "gen '{prompt}' {out}"],
+        ] {
+            let script = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
+            assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""), "{argv:?}");
+        }
+        for argv in [
+            vec!["env", "sh", "-c", "gen \"$1\" --out \"$2\"", "sh", "{prompt}", "{out}"],
+            // `-c` after the script or program is the script's own flag.
+            vec!["bash", "run.sh", "-c", "{prompt}", "{out}"],
+            vec!["python3", "gen.py", "-c", "{prompt}", "--out", "{out}"],
+            vec!["python3", "-c", "import sys; gen(sys.argv[1])", "{prompt}", "{out}"],
+        ] {
+            let fine = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
+            assert!(build(&fine).is_ok(), "{argv:?}");
+        }
         assert!(parse_template("--out {out").unwrap_err().contains("unclosed placeholder"));
         let literal = ModelSpec { argv: vec!["gen".into(), "{{out}}".into()], ..spec.clone() };
         assert!(build(&literal).err().unwrap().to_string().contains("no argument contains {out}"));
