@@ -675,19 +675,26 @@ fn verdict_word(v: Verdict) -> &'static str {
 /// The comparison as a Markdown table (for CI summaries and pull requests).
 pub fn markdown(c: &Comparison) -> String {
     let mut s = format!(
-        "# videval compare: {}\n\nBaseline `{}` → candidate `{}`; {:?} gate, α = {}, margin = {}, Holm-adjusted; {} unpaired sample(s).\n\n",
-        c.headline, c.baseline, c.candidate, c.mode, c.alpha, c.margin, c.unpaired
+        "# videval compare: {}\n\nBaseline {} → candidate {}; {:?} gate, α = {}, margin = {}, Holm-adjusted; {} unpaired sample(s).\n\n",
+        c.headline,
+        md_code(&c.baseline),
+        md_code(&c.candidate),
+        c.mode,
+        c.alpha,
+        c.margin,
+        c.unpaired
     );
+    let list = |items: Vec<String>| items.iter().map(|i| md_code(i)).collect::<Vec<_>>().join("; ");
     if !c.mismatch.is_empty() {
-        s.push_str(&format!("**Compared despite mismatches:** {}\n\n", c.mismatch.join("; ")));
+        s.push_str(&format!("**Compared despite mismatches:** {}\n\n", list(c.mismatch.clone())));
     }
     if !c.lost.is_empty() {
-        let lost: Vec<String> = c.lost.iter().map(Lost::describe).collect();
-        s.push_str(&format!("**Candidate errors where the baseline measured:** {}\n\n", lost.join("; ")));
+        let lost = list(c.lost.iter().map(Lost::describe).collect());
+        s.push_str(&format!("**Candidate errors where the baseline measured:** {lost}\n\n"));
     }
     if !c.unmeasured.is_empty() {
-        let unmeasured: Vec<String> = c.unmeasured.iter().map(Lost::describe).collect();
-        s.push_str(&format!("**Not measurable in the candidate's run:** {}\n\n", unmeasured.join("; ")));
+        let unmeasured = list(c.unmeasured.iter().map(Lost::describe).collect());
+        s.push_str(&format!("**Not measurable in the candidate's run:** {unmeasured}\n\n"));
     }
     s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for r in &c.rows {
@@ -713,8 +720,47 @@ pub fn markdown(c: &Comparison) -> String {
     s
 }
 
+/// Text for an XML 1.0 attribute or element: markup escaped, line breaks and tabs as character
+/// references (kept in attributes), and the characters XML 1.0 forbids even as references (other
+/// C0 controls, U+FFFE, U+FFFF: a prompt's ESC made the file unreadable) written as `\u{1b}`.
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text from a run (errors, paths) as one Markdown code span: whitespace runs and line breaks
+/// become one space, control characters `\u{…}`, and the fence is longer than any backtick run
+/// inside, so a program's stderr cannot add headings, images or links to the summary.
+fn md_code(s: &str) -> String {
+    let mut flat = String::with_capacity(s.len());
+    for word in s.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+        if !flat.is_empty() {
+            flat.push(' ');
+        }
+        for c in word.chars() {
+            if c.is_control() {
+                flat.push_str(&format!("\\u{{{:x}}}", c as u32));
+            } else {
+                flat.push(c);
+            }
+        }
+    }
+    let longest = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {flat} {fence}")
 }
 
 /// One JUnit test case per gated metric; regressions are failures.
@@ -758,4 +804,28 @@ pub fn junit(c: &Comparison) -> String {
     }
     s.push_str("</testsuite>\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A prompt's or a program's control characters cannot make the JUnit file ill-formed: XML
+    /// 1.0 forbids them even as character references, so they are written as text.
+    #[test]
+    fn junit_text_holds_only_characters_xml_allows() {
+        let e = xml_escape("a \u{1b}[1m & <right> \"q\"\nnext\u{7}\u{fffe}");
+        assert_eq!(e, "a \\u{1b}[1m &amp; &lt;right&gt; &quot;q&quot;&#10;next\\u{7}\\u{fffe}");
+        assert!(!e.chars().any(|c| c.is_control()));
+    }
+
+    /// Error text in the Markdown summary is one code span: a program's stderr with a heading, an
+    /// image and backticks stays inside it.
+    #[test]
+    fn markdown_error_text_cannot_add_markup() {
+        let m = md_code("oops\n\n# videval compare: PASS\n\n![ok](https://x.invalid/b.svg) ``a`` \u{1b}");
+        assert_eq!(m, "``` oops # videval compare: PASS ![ok](https://x.invalid/b.svg) ``a`` \\u{1b} ```");
+        assert!(!m.contains('\n'));
+        assert_eq!(md_code("plain"), "` plain `");
+    }
 }

@@ -322,7 +322,7 @@ fn gates_that_would_gate_nothing_are_refused() {
     );
     assert_eq!(v["lost"].as_array().map(Vec::len), Some(0), "{v}");
     let md = String::from_utf8(sb.read("runs/partial/compare/oracle.md")).unwrap();
-    assert!(md.contains("**Not measurable in the candidate's run:** left_right/probe:position"), "{md}");
+    assert!(md.contains("**Not measurable in the candidate's run:** ` left_right/probe:position"), "{md}");
     // JUnit shows it as skipped (neither a pass nor a failure), the page names it.
     let junit = String::from_utf8(sb.read("runs/partial/compare/oracle.junit.xml")).unwrap();
     assert!(junit.contains("name=\"probe:position (not measurable)\"><skipped"), "{junit}");
