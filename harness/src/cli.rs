@@ -1053,9 +1053,13 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         )));
     }
     let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
-    let run_name = format!("{}-{digits}", generator.identity().name)
-        .to_lowercase()
-        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
+    // A Kubernetes name and the job-name label it is copied into: at most 63 characters (the
+    // merge Job is "videval-{run_name}-merge"), lowercase letters, digits and '-', a letter or
+    // digit at each end.
+    let model = generator.identity().name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-");
+    let model: String = model.trim_matches('-').chars().take(36).collect();
+    let model = model.trim_end_matches('-');
+    let run_name = if model.is_empty() { format!("videval-{digits}") } else { format!("{model}-{digits}") };
     let run_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&run_name));
     let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
     // Jobs run in the job files' folder (or wherever the scheduler puts them): files named on

@@ -281,7 +281,12 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     let run_dir = args.out.clone().unwrap_or_else(|| {
         let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
         // A model's name is text from its spec: one folder, whatever it holds.
-        PathBuf::from("runs").join(format!("{}-{digits}", crate::media::safe_name(&generator.identity().name)))
+        // A long model name is cut (the plan's digits keep runs apart): a 300-character name
+        // made a folder name the file system refused.
+        PathBuf::from("runs").join(format!(
+            "{}-{digits}",
+            crate::media::safe_name(&generator.identity().name).chars().take(96).collect::<String>()
+        ))
     });
     if stages == Stages::PlanOnly {
         let assignment = plan.assign(shard.n);

@@ -720,6 +720,49 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     ] {
         assert!(job.contains(needle), "{needle} missing from\n{job}");
     }
+    // A long model name still gives Kubernetes names of at most 63 characters (a 37-character
+    // name made the merge Job's 64), lowercase, a letter or digit at each end.
+    sb.write(
+        "long.yaml",
+        "adapter: command\nname: _Stable-Video-Diffusion img2vid XT 1.1 (our fine-tune, v7)_\nargv: [gen, \"{out}\"]\n",
+    );
+    let out = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--model",
+        "long.yaml",
+        "--num-shards",
+        "2",
+        "--emit",
+        "k8s",
+        "--emit-dir",
+        "k8s-long",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let job = String::from_utf8(sb.read("k8s-long/job.yaml")).unwrap();
+    let names: Vec<&str> = job.lines().filter_map(|l| l.trim().strip_prefix("name: videval-")).collect();
+    assert_eq!(names.len(), 2, "{job}");
+    for n in names {
+        let full = format!("videval-{n}");
+        let ok = full.len() <= 63
+            && full.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && full.ends_with(|c: char| c.is_ascii_alphanumeric());
+        assert!(ok && full.starts_with("videval-stable-video-diffusion-img2vid-x"), "{full}");
+    }
+    // A 300-character model name gives a run folder the file system takes (it was refused as
+    // too long, exit 5).
+    sb.write(
+        "l300.yaml",
+        &format!("adapter: command\nname: {}\nargv: [videval-no-such-program, \"{{out}}\"]\n", "m".repeat(300)),
+    );
+    let out = sb.run(&["run", "--suite", "smoke", "--model", "l300.yaml", "--limit", "1"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let runs: Vec<String> = std::fs::read_dir(sb.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(runs.iter().any(|r| r.starts_with(&"m".repeat(96)) && r.len() == 96 + 13), "{runs:?}");
     // Values land quoted for where they go: a newline in the image cannot add YAML keys, a quote
     // in a suite path cannot break the manifest, `$(…)` in a path is never run by the scripts;
     // a run folder Slurm's #SBATCH lines cannot hold is refused.
