@@ -100,38 +100,70 @@ impl Judgment {
     }
 }
 
-/// Splits one CSV line (RFC 4180 quoting; no line breaks inside fields).
-pub fn csv_fields(line: &str) -> std::result::Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut was_quoted = false;
+/// One cell of a CSV record, and whether it was quoted (a quoted cell is taken as written; an
+/// unquoted one may be trimmed by its reader).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvCell {
+    pub text: String,
+    pub quoted: bool,
+}
+
+/// The records of a CSV text (RFC 4180: `,` between cells, `"` around a cell that holds a comma,
+/// a quote (doubled) or a line break), each with the line it starts on; blank lines are
+/// skipped. A quoted cell may run over several lines, as Python's `csv` module writes a prompt
+/// with a newline in it.
+pub fn csv_records(text: &str) -> std::result::Result<Vec<(usize, Vec<CsvCell>)>, (usize, String)> {
+    let mut records = Vec::new();
+    let mut record: Vec<CsvCell> = Vec::new();
+    let mut cell = String::new();
+    let (mut quoted, mut was_quoted) = (false, false);
+    let (mut line, mut start) = (1, 1);
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match (quoted, c) {
             (true, '"') if chars.peek() == Some(&'"') => {
                 chars.next();
-                field.push('"');
+                cell.push('"');
             }
             (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() && !was_quoted => {
-                quoted = true;
-                was_quoted = true;
+            (true, c) => {
+                if c == '\n' {
+                    line += 1;
+                }
+                cell.push(c);
             }
+            (false, '"') if cell.is_empty() && !was_quoted => (quoted, was_quoted) = (true, true),
             (false, ',') => {
-                fields.push(std::mem::take(&mut field));
-                was_quoted = false;
+                record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) })
             }
-            (false, '"') => return Err("a quote inside an unquoted field".into()),
-            (false, c) => field.push(c),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) });
+                let blank = record.len() == 1 && !record[0].quoted && record[0].text.trim().is_empty();
+                let done = std::mem::take(&mut record);
+                if !blank {
+                    records.push((start, done));
+                }
+                line += 1;
+                start = line;
+            }
+            (false, '"') => return Err((line, "a quote inside an unquoted cell".into())),
+            (false, c) if was_quoted => {
+                if !c.is_whitespace() {
+                    return Err((line, "text after a quoted cell's closing quote".into()));
+                }
+            }
+            (false, c) => cell.push(c),
         }
     }
     if quoted {
-        return Err("an unterminated quote".into());
+        return Err((start, "a quote that is never closed".into()));
     }
-    fields.push(field);
-    Ok(fields)
+    record.push(CsvCell { text: cell, quoted: was_quoted });
+    if !(record.len() == 1 && !record[0].quoted && record[0].text.trim().is_empty()) {
+        records.push((start, record));
+    }
+    Ok(records)
 }
 
 /// Quotes a CSV field when it needs it.
@@ -145,18 +177,16 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
         path: path.to_path_buf(),
         message: format!("line {line}: {message}"),
     };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-    match lines.next() {
-        Some((_, h)) if h.trim_start_matches('\u{feff}') == CSV_HEADER => {}
-        Some((_, h)) => return Err(bad(1, format!("the header is {h:?}; expected {CSV_HEADER:?}"))),
+    let header = text.lines().next().map(|h| h.trim_end_matches('\r').trim_start_matches('\u{feff}'));
+    match header {
+        Some(h) if h == CSV_HEADER => {}
+        Some(h) => return Err(bad(1, format!("the header is {h:?}; expected {CSV_HEADER:?}"))),
         None => return Err(bad(1, format!("empty file; expected the header {CSV_HEADER:?}"))),
     }
+    let records = csv_records(text).map_err(|(n, e)| bad(n, e))?;
     let mut out = Vec::new();
-    for (n, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f = csv_fields(line).map_err(|e| bad(n, e))?;
+    for (n, cells) in records.into_iter().skip(1) {
+        let f: Vec<String> = cells.into_iter().map(|c| c.text).collect();
         if f.len() != 7 {
             return Err(bad(n, format!("{} fields; expected 7 ({CSV_HEADER})", f.len())));
         }
@@ -628,6 +658,26 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// CSV records as Python's `csv` module writes them: a quoted cell may hold commas, doubled
+    /// quotes and line breaks (a prompt with a newline was refused as an unterminated quote),
+    /// and keeps its spaces; CRLF and blank lines are fine; each record says its first line.
+    #[test]
+    fn csv_records_span_lines_inside_quotes() {
+        let text = "file,case_id,prompt\r\n\r\n\" clip .mp4\",a,\"line one\nline \"\"two\"\", end\"\r\nb.mp4 , b ,x\n";
+        let records = csv_records(text).unwrap();
+        let cells = |r: &Vec<CsvCell>| r.iter().map(|c| c.text.clone()).collect::<Vec<_>>();
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            (records[1].0, cells(&records[1].1)),
+            (3, vec![" clip .mp4".into(), "a".into(), "line one\nline \"two\", end".into()])
+        );
+        assert!(records[1].1[0].quoted && !records[2].1[0].quoted);
+        assert_eq!((records[2].0, cells(&records[2].1)), (5, vec!["b.mp4 ".into(), " b ".into(), "x".into()]));
+        assert_eq!(csv_records("a,\"b\nc").unwrap_err(), (1, "a quote that is never closed".into()));
+        assert_eq!(csv_records("a,b\"c").unwrap_err().0, 1);
+        assert_eq!(csv_records("a\n\"b\"x").unwrap_err(), (2, "text after a quoted cell's closing quote".into()));
+    }
 
     #[test]
     fn csv_judgments_parse_with_quotes_and_errors_name_the_line() {

@@ -608,13 +608,17 @@ pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
     let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
-        if line.trim().is_empty() || line.starts_with('#') {
+        // A comment is a `#` line without a tab: `#1 clip.mp4<TAB>prompt` names a file (it was
+        // skipped, and its video left out of the mean without a word).
+        if line.trim().is_empty() || (line.starts_with('#') && !line.contains('\t')) {
             continue;
         }
         let Some((file, prompt)) = line.split_once('\t') else {
             return Err(bad(n, format!("expected `file<TAB>prompt`, got {line:?}")));
         };
-        let (file, prompt) = (file.trim(), prompt.trim());
+        // The name as written when that file exists (names may begin or end with spaces).
+        let file = if dir.join(file).is_file() { file } else { file.trim() };
+        let prompt = prompt.trim();
         if prompt.is_empty() {
             return Err(bad(n, format!("{file}: the prompt is empty")));
         }
@@ -782,4 +786,26 @@ pub fn clipscore_command(
         );
     }
     Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line naming a file that begins with `#` is data, not a comment (such a video was left
+    /// out of the mean without a word); a file name may begin with a space; a plain `#` line is
+    /// a comment.
+    #[test]
+    fn prompt_lines_naming_hash_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["#1 hashtag ball-0.mp4", " lead-0.mp4", "a red ball-0.mp4"] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        let tsv = dir.path().join("p.tsv");
+        std::fs::write(&tsv, "# file<TAB>prompt\n#1 hashtag ball-0.mp4\t#1 hashtag ball\n lead-0.mp4\tlead\na red ball-0.mp4 \t a red ball\n").unwrap();
+        let rows = read_prompts(&tsv, dir.path()).unwrap();
+        let files: Vec<&str> = rows.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(files, ["#1 hashtag ball-0.mp4", " lead-0.mp4", "a red ball-0.mp4"]);
+        assert_eq!(rows[2].1, "a red ball");
+    }
 }

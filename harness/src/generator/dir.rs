@@ -208,16 +208,14 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
         }
         return Ok(rows);
     }
-    let mut lines =
-        text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r'))).filter(|(_, l)| !l.trim().is_empty());
+    // Unquoted cells are trimmed; a quoted one is taken as written (a name may end in a space).
+    let cell = |c: crate::agreement::CsvCell| if c.quoted { c.text } else { c.text.trim().to_string() };
+    let mut lines = crate::agreement::csv_records(text).map_err(|(n, e)| bad(n, e))?.into_iter();
     let Some((n, header)) = lines.next() else {
         return Ok(Vec::new());
     };
-    let cols: Vec<String> = crate::agreement::csv_fields(header)
-        .map_err(|e| bad(n, e))?
-        .into_iter()
-        .map(|c| c.trim().to_string())
-        .collect();
+    let header: Vec<String> = header.into_iter().map(cell).collect();
+    let cols = header.clone();
     let known = ["file", "case_id", "seed_idx", "suite"];
     for (k, c) in cols.iter().enumerate() {
         // Other columns (a prompt, a note) are carried along unread; one that reads like a
@@ -236,12 +234,8 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
         }
     }
     let mut rows = Vec::new();
-    for (n, line) in lines {
-        let cells: Vec<String> = crate::agreement::csv_fields(line)
-            .map_err(|e| bad(n, e))?
-            .into_iter()
-            .map(|c| c.trim().to_string())
-            .collect();
+    for (n, record) in lines {
+        let cells: Vec<String> = record.into_iter().map(cell).collect();
         if cells.len() != cols.len() {
             return Err(bad(n, format!("expected {} cells ({}), found {}", cols.len(), cols.join(","), cells.len())));
         }
