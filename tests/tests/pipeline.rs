@@ -386,6 +386,16 @@ fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
     std::fs::remove_file(sb.join("videos/beta/a red ball-0.mp4")).unwrap();
     let out = sb.run(&["run", "--suite", "gamma.yaml", "--model", "dir:videos", "--out", "runs/gamma2"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
+    // Two cases of one suite with one prompt would get the same video by name, counted twice:
+    // each is its unit's error.
+    sb.write(
+        "twins.yaml",
+        "schema: 1\nsuite: twins\nversion: 1\ndefaults: {seeds: {per_case: 1, base: 1}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: a red ball}, {id: b, prompt: a red ball}]\n",
+    );
+    let out = sb.run(&["run", "--suite", "twins.yaml", "--model", "dir:videos", "--out", "runs/twins"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let gens = std::fs::read_to_string(sb.join("runs/twins/shards/0-of-1/generations.jsonl")).unwrap();
+    assert_eq!(gens.matches("have the same prompt").count(), 2, "{gens}");
 }
 
 #[test]

@@ -106,6 +106,8 @@ fn lookup_name(name: &str) -> String {
 fn impossible_name(stem: &str) -> Option<String> {
     if stem.contains('/') {
         Some("the prompt holds a '/', which no file name can".into())
+    } else if stem.contains('\0') {
+        Some("the prompt holds a NUL character, which no file name can".into())
     } else if stem.len() + ".mp4".len() > 255 {
         Some(format!("\"{stem}.mp4\" is {} bytes, over the 255 a file name may have", stem.len() + 4))
     } else {
@@ -272,6 +274,15 @@ impl Generator for Dir {
         });
         if let Some(row) = mapped {
             return Ok(Output::Existing(row.path.clone()));
+        }
+        // By name, two cases of a suite with one prompt would be given the same videos, counted
+        // twice in every estimate.
+        let twin = job.suite.cases.iter().find(|c| c.id != id.case_id && c.prompt == job.case.prompt);
+        if let Some(twin) = twin {
+            return Err(GenError(format!(
+                "cases \"{}\" and \"{}\" of suite {} have the same prompt, so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)",
+                id.case_id, twin.id, id.suite
+            )));
         }
         let stem = format!("{}-{}", job.case.prompt, id.seed_idx);
         let found: Vec<&String> =
