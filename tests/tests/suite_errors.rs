@@ -355,5 +355,16 @@ fn a_control_character_in_the_file_is_located() {
         "",
         "the control character U+0000",
     );
-    one("cases:\n  - id: a\n    prompt: p # note\u{1b}[8m\n", 7, 22, "", "the control character U+001B");
+    one("cases:\n  - id: a\n    prompt: p # note\u{1b}[8m\n", 7, 21, "", "the control character U+001B");
+}
+
+/// Suite text quoted in an error reaches the terminal with its control characters escaped: a
+/// case id holding `ESC ]52;…` (writes the clipboard in some terminals) or `ESC[8m` (hides what
+/// follows) was printed raw.
+#[test]
+fn errors_quote_control_characters_escaped() {
+    let text = format!("{HEAD}cases:\n  - id: \"a\\u001b]52;c;ZWNobyBoaQ==\\u0007\\u001b[8m\"\n    prompt: p\n");
+    let (_sb, err) = errors(&[("s.yaml", &text)]);
+    assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{err:?}");
+    assert!(err.contains("a\\u{1b}]52;c;ZWNobyBoaQ==\\u{7}\\u{1b}[8m"), "{err}");
 }
