@@ -186,6 +186,20 @@ pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
     })
 }
 
+/// The name of a YAML core-schema tag (`!!str` → "str"); None for a local or other tag.
+fn core_tag(t: &yaml_rust2::parser::Tag) -> Option<&str> {
+    (t.handle == "tag:yaml.org,2002:" || t.handle == "!!").then_some(t.suffix.as_str())
+}
+
+fn unsupported_tag(loc: &Loc, t: &yaml_rust2::parser::Tag) -> YamlError {
+    let name = if core_tag(t).is_some() { format!("!!{}", t.suffix) } else { format!("{}{}", t.handle, t.suffix) };
+    YamlError::at(
+        loc,
+        "",
+        format!("the tag {name} is not supported here (only !!str, !!int, !!float, !!bool, !!null, !!seq and !!map)"),
+    )
+}
+
 /// YAML 1.2's `c-printable`: tab, line breaks, and every character but the other C0 and C1
 /// controls, DEL, and U+FFFE/U+FFFF.
 fn is_printable(c: char) -> bool {
@@ -361,13 +375,41 @@ impl MarkedEventReceiver for Builder {
                 if !self.weigh(w, &loc) {
                     return;
                 }
-                let explicit_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let value =
-                    if style == TScalarStyle::Plain && !explicit_str { resolve(&text) } else { Value::Str(text) };
+                // A tag is honoured or refused, never dropped: `!!binary aGVsbG8=` was read as the
+                // text "aGVsbG8=" and `!custom x` as "x".
+                let core = tag.as_ref().map(|t| (core_tag(t), t));
+                let value = match core {
+                    None if style == TScalarStyle::Plain => resolve(&text),
+                    None | Some((Some("str"), _)) => Value::Str(text),
+                    Some((Some(kind @ ("int" | "float" | "bool" | "null")), _)) => {
+                        let v = resolve(&text);
+                        let ok = matches!(
+                            (kind, &v),
+                            ("int", Value::Int(_) | Value::UInt(_))
+                                | ("float", Value::Float(_) | Value::Int(_) | Value::UInt(_))
+                                | ("bool", Value::Bool(_))
+                                | ("null", Value::Null)
+                        );
+                        if !ok {
+                            return self.fail(YamlError::at(&loc, "", format!("!!{kind} {text:?}: not a YAML {kind}")));
+                        }
+                        match (kind, v) {
+                            ("float", Value::Int(i)) => Value::Float(i as f64),
+                            ("float", Value::UInt(u)) => Value::Float(u as f64),
+                            (_, v) => v,
+                        }
+                    }
+                    Some((_, t)) => return self.fail(unsupported_tag(&loc, t)),
+                };
                 self.push(Node { value, loc }, anchor, w);
             }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
                 self.fail(YamlError::at(&loc, "", format!("lists and mappings nest deeper than {MAX_DEPTH} levels")));
+            }
+            Event::SequenceStart(_, Some(t)) | Event::MappingStart(_, Some(t))
+                if !matches!(core_tag(&t), Some("seq" | "map")) =>
+            {
+                self.fail(unsupported_tag(&loc, &t));
             }
             Event::SequenceStart(anchor, _) => {
                 if self.weigh(1, &loc) {

@@ -368,3 +368,20 @@ fn errors_quote_control_characters_escaped() {
     assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{err:?}");
     assert!(err.contains("a\\u{1b}]52;c;ZWNobyBoaQ==\\u{7}\\u{1b}[8m"), "{err}");
 }
+
+/// A YAML tag is honoured (`!!str 123` is text, `!!int "2"` a number) or refused with its
+/// place, never dropped: `!!binary aGVsbG8=` was the prompt "aGVsbG8=", `!custom x` was "x".
+#[test]
+fn tags_are_honoured_or_refused() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        &format!("{HEAD}cases:\n  - id: a\n    prompt: !!str 123\n    seeds: {{per_case: !!int \"2\"}}\n"),
+    );
+    let suite = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+    assert_eq!((suite.cases[0].prompt.as_str(), suite.cases[0].seeds.per_case), ("123", 2));
+    one("cases:\n  - id: a\n    prompt: !!binary aGVsbG8=\n", 7, 22, "", "the tag !!binary is not supported here");
+    one("cases:\n  - id: a\n    prompt: !custom hello\n", 7, 21, "", "the tag !custom is not supported here");
+    one("cases:\n  - id: a\n    prompt: !!int abc\n", 7, 19, "", "!!int \"abc\": not a YAML int");
+    one("cases: !!set\n  - id: a\n", 6, 3, "", "the tag !!set is not supported here");
+}
