@@ -147,7 +147,7 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     // `timeout 60 bash -c`), and options or `--` may stand between `-c` and the script
     // (`sh -c -- SCRIPT`, `bash -c -x SCRIPT`); an interpreter's `-c`/`-e` code is the same.
     for (flag, script) in code_arguments(&spec.argv) {
-        let suite_text = (flag + 1..=script).find_map(|i| {
+        let suite_text = (flag..=script).find_map(|i| {
             templates.get(i).into_iter().flatten().find(|(is_var, v)| {
                 *is_var
                     && matches!(
@@ -195,71 +195,137 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     }))
 }
 
-/// Where `argv` passes code to a shell or an interpreter: for each, the index of the flag that
-/// says so (`-c`, a cluster holding it such as `-lc`, or an interpreter's `-c`/`-e`) and of the
-/// code itself (a shell's options and `--` after `-c` skipped, `-o NAME` with its name).
+/// How a program takes code on its command line.
+enum Takes {
+    /// A shell: `-c` (alone or in a cluster such as `-lc`), then options, then the script.
+    Shell,
+    /// One of these letters in a single-dash cluster (`-c`, `-Bc`, `-le`), the code in the next
+    /// argument or attached (`-cprint(1)`), or one of these long flags (`--eval CODE`,
+    /// `--eval=CODE`); the flags compared without case for PowerShell.
+    Flag(&'static str, &'static [&'static str]),
+    /// awk: the first operand is the program (unless `-f` names a file).
+    Program,
+    /// sed: each `-e`/`--expression` script, or the first operand (GNU sed's `e` runs commands).
+    Sed,
+    /// env: `-S`/`--split-string` turns one argument into a command line.
+    Env,
+}
+
+/// Where `argv` hands code to a shell or an interpreter: for each, the first and last index of
+/// the arguments that are code (a flag with attached code, or the flag and its code).
 fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
     let name = |a: &String| Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    let is_shell = |n: &str| {
-        matches!(n, "sh" | "bash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash" | "fish" | "csh" | "tcsh")
-    };
-    // Interpreters and the flags that take code: python's -c, perl/ruby/node/julia/Rscript's -e,
-    // php's -r, PowerShell's -c/-Command.
-    let code_flag = |n: &str, a: &str| match n {
-        _ if n.starts_with("python") || n == "pypy" || n == "pypy3" => a == "-c",
-        "perl" => a == "-e" || a == "-E",
-        "ruby" | "julia" | "Rscript" => a == "-e",
-        "node" | "nodejs" | "deno" | "bun" => matches!(a, "-e" | "--eval" | "-p" | "--print"),
-        "php" => a == "-r",
-        "pwsh" | "powershell" => a.eq_ignore_ascii_case("-c") || a.eq_ignore_ascii_case("-command"),
-        _ => false,
-    };
-    // `-c`, or a cluster holding it (`-lc`, `-ec`).
-    let shell_flag = |a: &String| {
-        a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c')
-    };
-    // The flag among the program's own options (they end at its first operand: `bash run.sh -c
-    // X` passes `-c` to the script), options that take a value skipped with it.
-    let find_flag = |s: usize, takes_value: &[&str], is_flag: &dyn Fn(&String) -> bool| {
-        let mut i = s + 1;
-        while i < argv.len() {
-            let a = &argv[i];
-            if is_flag(a) {
-                return Some(i);
+    let takes = |n: &str| -> Option<Takes> {
+        Some(match n {
+            "sh" | "bash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash" | "fish" | "csh" | "tcsh" | "busybox" => {
+                Takes::Shell
             }
-            if a == "--" || !(a.len() > 1 && (a.starts_with('-') || a.starts_with('+'))) {
-                return None;
-            }
-            i += if takes_value.contains(&a.as_str()) { 2 } else { 1 };
-        }
-        None
+            _ if n.starts_with("python") || n.starts_with("pypy") => Takes::Flag("c", &[]),
+            "perl" => Takes::Flag("eE", &[]),
+            "ruby" | "julia" | "Rscript" => Takes::Flag("e", &["--eval"]),
+            "node" | "nodejs" | "deno" | "bun" => Takes::Flag("ep", &["--eval", "--print"]),
+            "php" => Takes::Flag("r", &[]),
+            "pwsh" | "powershell" => Takes::Flag("", &["-c", "-command", "-encodedcommand", "-ec"]),
+            "su" => Takes::Flag("c", &["--command"]),
+            "awk" | "gawk" | "mawk" | "nawk" => Takes::Program,
+            "sed" | "gsed" => Takes::Sed,
+            "env" => Takes::Env,
+            _ => return None,
+        })
     };
+    let is_option = |a: &str| a.len() > 1 && (a.starts_with('-') || a.starts_with('+')) && a != "--";
+    let last = argv.len().saturating_sub(1);
     let mut out = Vec::new();
     for (s, program) in argv.iter().enumerate() {
-        let n = name(program);
-        if is_shell(&n) {
-            let Some(flag) = find_flag(s, &["-o", "+o", "-O", "+O"], &shell_flag) else { continue };
-            // The script: after the shell's other options and `--`.
-            let mut i = flag + 1;
-            while i < argv.len() {
-                let a = argv[i].as_str();
-                if a == "--" {
-                    i += 1;
-                    break;
+        let Some(kind) = takes(&name(program)) else { continue };
+        // The program's own options end at "--" or its first operand (`bash run.sh -c X` passes
+        // `-c` to the script).
+        let mut i = s + 1;
+        match kind {
+            Takes::Shell => {
+                let mut flag = None;
+                while i < argv.len() && is_option(&argv[i]) {
+                    let a = &argv[i];
+                    let cluster = a.starts_with('-') && !a.starts_with("--");
+                    if cluster && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c') {
+                        flag = flag.or(Some(i));
+                    }
+                    i += if matches!(a.as_str(), "-o" | "+o" | "-O" | "+O") { 2 } else { 1 };
                 }
-                if matches!(a, "-o" | "+o" | "-O" | "+O") {
-                    i += 2;
-                } else if a.len() > 1 && (a.starts_with('-') || a.starts_with('+')) {
+                if i < argv.len() && argv[i] == "--" {
                     i += 1;
-                } else {
-                    break;
+                }
+                if let Some(flag) = flag {
+                    out.push((flag, i.min(last)));
                 }
             }
-            out.push((flag, i.min(argv.len().saturating_sub(1))));
-        } else {
-            let takes_value = ["-W", "-X", "-Q", "-r", "--require", "--import", "--loader", "-I", "-m"];
-            if let Some(flag) = find_flag(s, &takes_value, &|a: &String| code_flag(&n, a)) {
-                out.push((flag, (flag + 1).min(argv.len() - 1)));
+            Takes::Flag(letters, long) => {
+                while i < argv.len() && is_option(&argv[i]) {
+                    let a = argv[i].as_str();
+                    let (key, attached) = a.split_once('=').map_or((a, false), |(k, _)| (k, true));
+                    if long.iter().any(|l| l.eq_ignore_ascii_case(key)) {
+                        out.push((i, if attached { i } else { (i + 1).min(last) }));
+                        break;
+                    }
+                    if !a.starts_with("--") {
+                        if let Some(p) = a[1..].find(|c: char| letters.contains(c)) {
+                            let at_end = p + 2 == a.len();
+                            out.push((i, if at_end { (i + 1).min(last) } else { i }));
+                            break;
+                        }
+                    }
+                    // Python's options that take a value as the next argument.
+                    i += if matches!(a, "-W" | "-X" | "-m") { 2 } else { 1 };
+                }
+            }
+            Takes::Program => {
+                let mut from_file = false;
+                while i < argv.len() && is_option(&argv[i]) {
+                    let a = argv[i].as_str();
+                    from_file |= a == "-f" || a.starts_with("--file");
+                    i += if matches!(a, "-F" | "-v" | "-f") { 2 } else { 1 };
+                }
+                if i < argv.len() && argv[i] == "--" {
+                    i += 1;
+                }
+                if !from_file && i < argv.len() {
+                    out.push((i, i));
+                }
+            }
+            Takes::Sed => {
+                let mut scripts = false;
+                while i < argv.len() && is_option(&argv[i]) {
+                    let a = argv[i].as_str();
+                    if a == "-e" || a == "--expression" {
+                        out.push((i, (i + 1).min(last)));
+                        scripts = true;
+                        i += 2;
+                        continue;
+                    }
+                    if a.starts_with("-e") || a.starts_with("--expression=") {
+                        out.push((i, i));
+                        scripts = true;
+                    }
+                    scripts |= a == "-f" || a.starts_with("--file");
+                    i += if a == "-f" { 2 } else { 1 };
+                }
+                if i < argv.len() && argv[i] == "--" {
+                    i += 1;
+                }
+                if !scripts && i < argv.len() {
+                    out.push((i, i));
+                }
+            }
+            Takes::Env => {
+                while i < argv.len() && is_option(&argv[i]) {
+                    let a = argv[i].as_str();
+                    if a == "-S" || a == "--split-string" {
+                        out.push((i, (i + 1).min(last)));
+                    } else if a.starts_with("-S") || a.starts_with("--split-string=") {
+                        out.push((i, i));
+                    }
+                    i += if matches!(a, "-S" | "--split-string" | "-u" | "--unset" | "-C" | "--chdir") { 2 } else { 1 };
+                }
             }
         }
     }
@@ -456,9 +522,20 @@ mod tests {
             vec!["python3", "-u", "-W", "ignore", "-c", "print('{prompt}')", "{out}"],
             vec!["perl", "-e", "print '{case_id}'", "{out}"],
             vec!["pwsh", "-Command", "gen '{prompt}' {out}"],
+            // Clusters, attached code, and other programs that run their arguments.
+            vec!["python3", "-Bc", "print('{prompt}')", "{out}"],
+            vec!["python3", "-cprint('{prompt}')", "{out}"],
+            vec!["perl", "-le", "print '{prompt}'", "{out}"],
+            vec!["node", "--eval=gen('{prompt}')", "{out}"],
+            vec!["awk", "-v", "x=1", "BEGIN {{ x=\"{prompt}\" }}", "{out}"],
+            vec!["sed", "-n", "s/a/{prompt}/e", "{out}"],
+            vec!["sed", "-e", "s/a/{prompt}/e", "{out}"],
+            vec!["env", "-S", "sh -c 'echo {prompt}'", "{out}"],
+            vec!["sudo", "su", "-c", "gen {prompt}", "{out}"],
         ] {
             let script = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
-            assert!(build(&script).err().unwrap().to_string().contains("use it as \"$1\""), "{argv:?}");
+            let err = build(&script).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("use it as \"$1\""), "{argv:?}: {err}");
         }
         for argv in [
             vec!["env", "sh", "-c", "gen \"$1\" --out \"$2\"", "sh", "{prompt}", "{out}"],
@@ -466,6 +543,9 @@ mod tests {
             vec!["bash", "run.sh", "-c", "{prompt}", "{out}"],
             vec!["python3", "gen.py", "-c", "{prompt}", "--out", "{out}"],
             vec!["python3", "-c", "import sys; gen(sys.argv[1])", "{prompt}", "{out}"],
+            vec!["awk", "-f", "gen.awk", "{prompt}", "{out}"],
+            vec!["sed", "-e", "s/a/b/", "{prompt}", "{out}"],
+            vec!["env", "-u", "HOME", "gen", "{prompt}", "{out}"],
         ] {
             let fine = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
             assert!(build(&fine).is_ok(), "{argv:?}");
