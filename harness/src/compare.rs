@@ -365,6 +365,27 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 verdict: if neutral { Verdict::Reported } else { Verdict::NoChange },
             });
         }
+        // Generations the candidate failed where the baseline made a video are lost whatever is
+        // gated: in a suite with no gated metric they were counted nowhere, and a candidate that
+        // made no video at all passed ("nothing gated").
+        if !bs.metrics.iter().any(|(m, bm)| bm.direction != "neutral" && selected(m)) {
+            let failed: Vec<String> = base
+                .samples
+                .iter()
+                .filter(|s| &s.suite == suite && s.status == "ok")
+                .filter_map(|s| cand_samples.get(&key(s)))
+                .filter(|c| c.status != "ok")
+                .map(|c| c.error.clone().unwrap_or_else(|| "generation failed".into()))
+                .collect();
+            if let Some(first) = failed.first() {
+                lost.push(Lost {
+                    suite: suite.clone(),
+                    metric: "generation".into(),
+                    samples: failed.len(),
+                    example: first.clone(),
+                });
+            }
+        }
     }
     let base_keys: std::collections::BTreeSet<_> = base.samples.iter().map(key).collect();
     let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()

@@ -263,6 +263,24 @@ fn candidate_errors_where_the_baseline_measured_fail_the_gate() {
     assert_eq!((rc, v["lost"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
     let (rc, _) = sb.run_json(&["compare", "runs/base", "runs/base"]);
     assert_eq!(rc, 0);
+    // A suite whose metrics are all neutral gates nothing; a candidate that made no video where
+    // the baseline made one still fails (it passed: "nothing gated").
+    sb.write(
+        "neutral.yaml",
+        "schema: 1\nsuite: neutral\nversion: 1\ndefaults: {seeds: {per_case: 1}, generation: {frames: 4, width: 32, height: 32}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: a red ball}, {id: b, prompt: a blue box}]\n",
+    );
+    std::fs::create_dir_all(sb.join("empty")).unwrap();
+    for (model, out, expect) in [("synthetic", "runs/nb", 0), ("dir:empty", "runs/nc", 4)] {
+        let o = sb.run(&["run", "--suite", "neutral.yaml", "--model", model, "--out", out]);
+        assert_eq!(code(&o), expect, "{model}: {}", text(&o));
+    }
+    let (rc, v) = sb.run_json(&["compare", "runs/nb", "runs/nc"]);
+    assert_eq!(rc, 1, "{v}");
+    assert_eq!(
+        (v["lost"][0]["metric"].as_str(), v["lost"][0]["samples"].as_u64()),
+        (Some("generation"), Some(2)),
+        "{v}"
+    );
 }
 
 /// Gates that would gate nothing, or something else than they say, are refused: a margin that
