@@ -1495,7 +1495,7 @@ pub fn main() -> i32 {
     match dispatch(&cli) {
         Ok(code) => code as i32,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::error::printable(&e.to_string()));
             fail(&e.to_string(), e.exit_code())
         }
     }

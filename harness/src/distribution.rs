@@ -769,13 +769,14 @@ pub fn clipscore_command(
         println!("{}", serde_json::to_string_pretty(&out).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
         for r in &rows {
-            print!("{:>8.4}  {}  {}", r.cosine, r.file, r.prompt);
+            let text = |s: &str| crate::error::printable(s).replace('\n', "\\n");
+            print!("{:>8.4}  {}  {}", r.cosine, text(&r.file), text(&r.prompt));
             if let Some(f) = r.clip_f {
                 print!("  (CLIP-F {f:.4})");
             }
             println!();
             if !r.unknown_words.is_empty() {
-                println!("          unknown words: {}", r.unknown_words.join(", "));
+                println!("          unknown words: {}", crate::error::printable(&r.unknown_words.join(", ")));
             }
         }
         println!(

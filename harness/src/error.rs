@@ -89,3 +89,16 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Text from files and programs as it may reach a terminal: control characters other than line
+/// breaks and tabs written as `\u{1b}` (a name holding `ESC ]52;` writes the clipboard in some
+/// terminals, `ESC[2J` clears the screen, `ESC[8m` hides what follows).
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let escaped = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(escaped) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars().map(|c| if escaped(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect(),
+    )
+}

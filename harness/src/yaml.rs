@@ -119,21 +119,10 @@ impl fmt::Display for YamlError {
             write!(f, "{loc}: ")?;
         }
         if !self.path.is_empty() {
-            write!(f, "{}: ", escape_controls(&self.path))?;
+            write!(f, "{}: ", crate::error::printable(&self.path))?;
         }
-        f.write_str(&escape_controls(&self.message))
+        f.write_str(&crate::error::printable(&self.message))
     }
-}
-
-/// Text from a file as it may reach a terminal: control characters (a case id's ESC `]52;`
-/// writes the clipboard in some terminals, `ESC[8m` hides what follows) written as `\u{1b}`.
-pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    std::borrow::Cow::Owned(
-        s.chars().map(|c| if c.is_control() { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect(),
-    )
 }
 
 impl std::error::Error for YamlError {}

@@ -239,3 +239,37 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
         assert!(code(&out) == 3 && text(&out).contains(want), "{to}: {}", text(&out));
     }
 }
+
+/// Names from files reach the terminal with their control characters escaped: a video named
+/// `x ESC[2J ESC]0;pwn BEL.mp4` cleared the screen and set the window title from `fvd`'s error,
+/// and `clipscore` printed a prompt's escape sequences raw.
+#[test]
+fn errors_and_rows_print_control_characters_escaped() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.join("a")).unwrap();
+    std::fs::write(sb.join("a/x\u{1b}[2J\u{1b}]0;pwn\u{7}.mp4"), b"not a video").unwrap();
+    let out = sb.run(&["fvd", "a", "a"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(code(&out) != 0 && err.contains("x\\u{1b}[2J\\u{1b}]0;pwn\\u{7}.mp4"), "{err}");
+    assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{err:?}");
+    std::fs::create_dir_all(sb.join("v")).unwrap();
+    let o = sb.run(&[
+        "synth",
+        "--prompt",
+        "a red ball",
+        "--frames",
+        "4",
+        "--width",
+        "32",
+        "--height",
+        "32",
+        "--out",
+        "v/a.mp4",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    sb.write("p.tsv", "a.mp4\ta blue\u{1b}[31m ball\n");
+    let out = sb.run(&["clipscore", "v", "--prompts", "p.tsv"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(code(&out) == 0 && stdout.contains("a blue\\u{1b}[31m ball"), "{}", text(&out));
+    assert!(!stdout.chars().any(|c| c.is_control() && c != '\n'), "{stdout:?}");
+}
