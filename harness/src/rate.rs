@@ -793,7 +793,20 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     let limits = crate::suite::Limits::default();
     let mut suites = Vec::new();
     if a.suite.is_empty() {
-        suites.extend(planned.keys().filter_map(|n| crate::run::load_suite(n, &limits).ok()));
+        for n in planned.keys() {
+            match crate::run::load_suite(n, &limits) {
+                Ok(s) => suites.push(s),
+                // A suite from a file: the run keeps its name, not the file.
+                Err(_) if a.question.is_none() => eprintln!(
+                    "note: suite {} is not a bundled suite: its question: and gold pairs are not used; pass --suite FILE for them",
+                    crate::error::printable(n)
+                ),
+                Err(_) => eprintln!(
+                    "note: suite {} is not a bundled suite: no gold pairs from it; pass --suite FILE for them",
+                    crate::error::printable(n)
+                ),
+            }
+        }
     } else {
         for arg in &a.suite {
             suites.push(crate::run::load_suite(arg, &limits)?);
