@@ -132,12 +132,17 @@ pub fn csv_records(text: &str) -> std::result::Result<Vec<(usize, Vec<CsvCell>)>
                 }
                 cell.push(c);
             }
-            (false, '"') if cell.is_empty() && !was_quoted => (quoted, was_quoted) = (true, true),
+            // Spaces before an opening quote (`a, "b"`) are not part of the cell.
+            (false, '"') if cell.trim().is_empty() && !was_quoted => {
+                cell.clear();
+                (quoted, was_quoted) = (true, true);
+            }
             (false, ',') => {
                 record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) })
             }
             (false, '\r') if chars.peek() == Some(&'\n') => {}
-            (false, '\n') => {
+            // A lone CR ends a line too (old Mac files).
+            (false, '\n' | '\r') => {
                 record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) });
                 let blank = record.len() == 1 && !record[0].quoted && record[0].text.trim().is_empty();
                 let done = std::mem::take(&mut record);
@@ -675,6 +680,15 @@ mod tests {
         assert!(records[1].1[0].quoted && !records[2].1[0].quoted);
         assert_eq!((records[2].0, cells(&records[2].1)), (5, vec!["b.mp4 ".into(), " b ".into(), "x".into()]));
         assert_eq!(csv_records("a,\"b\nc").unwrap_err(), (1, "a quote that is never closed".into()));
+        let lenient = csv_records("file,case_id\r\"v1.mp4\", \"c1\"\rv2.mp4,c2").unwrap();
+        assert_eq!(
+            lenient.iter().map(|(n, r)| (*n, cells(r))).collect::<Vec<_>>(),
+            [
+                (1, vec!["file".to_string(), "case_id".into()]),
+                (2, vec!["v1.mp4".into(), "c1".into()]),
+                (3, vec!["v2.mp4".into(), "c2".into()])
+            ]
+        );
         assert_eq!(csv_records("a,b\"c").unwrap_err().0, 1);
         assert_eq!(csv_records("a\n\"b\"x").unwrap_err(), (2, "text after a quoted cell's closing quote".into()));
     }

@@ -283,10 +283,10 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         // A model's name is text from its spec: one folder, whatever it holds.
         // A long model name is cut (the plan's digits keep runs apart): a 300-character name
         // made a folder name the file system refused.
-        PathBuf::from("runs").join(format!(
-            "{}-{digits}",
-            crate::media::safe_name(&generator.identity().name).chars().take(96).collect::<String>()
-        ))
+        // Nor hidden or option-like: "." or "../x" gave runs/.-…, an empty name runs/-….
+        let name = crate::media::safe_name(&generator.identity().name);
+        let name: String = name.trim_start_matches(['.', '-', '_']).chars().take(96).collect();
+        PathBuf::from("runs").join(format!("{}-{digits}", if name.is_empty() { "model" } else { &name }))
     });
     if stages == Stages::PlanOnly {
         let assignment = plan.assign(shard.n);
