@@ -252,7 +252,20 @@ fn templates_and_expansions_that_would_run_away() {
         "cases[0].prompt",
         "fuel",
     );
-    one("cases:\n  - id: a\n    prompt: \"{{ 'x' * 20000000 }}\"\n", 7, 13, "cases[0].prompt", "over the 64 KiB");
+    one(
+        "cases:\n  - id: a\n    prompt: \"{{ 'x' * 20000000 }}\"\n",
+        7,
+        13,
+        "cases[0].prompt",
+        "may only multiply numbers",
+    );
+    one(
+        "cases:\n  - id: a\n    prompt: \"{{ 'x' ~ range(20000)|join('x') }}\"\n",
+        7,
+        13,
+        "cases[0].prompt",
+        "over the 64 KiB",
+    );
     let tags = vec!["t"; 40_000].join(",");
     let rows = (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
     one(
@@ -283,21 +296,42 @@ fn a_byte_that_is_not_utf8_is_located() {
 
 /// Filters that multiply text refuse before building it: `indent(1e13)` aborted the process on
 /// a 10 TB allocation, `join` with a long joiner built gigabytes, a loop built all its output
-/// before the size check; `{% set %}` (which lets a template double a string at every step) is
-/// refused. Each is a located error, and loading stays small.
+/// before the size check. What no size check stops in time is refused before rendering:
+/// `{% set %}` (a string doubled at every step) and `*` on text or lists (`['a'] * 30000000`
+/// took 775 MB). Each is a located error, and loading stays small.
 #[test]
 fn templates_cannot_build_huge_text() {
+    let long = "x".repeat(1000);
     for (template, phrase) in [
         ("{{ 'a\\nb'|indent(10000000000000) }}", "indent would build 30000000000003 bytes"),
-        ("{{ range(100000)|join('x' * 100000) }}", "join would build 9999900000 bytes"),
-        ("{{ 'ab'|replace('', 'x' * 60000) }}", "replace would build 180002 bytes"),
+        ("{{ range(100000)|join(c) }}", "join would build 99999000 bytes"),
+        ("{{ c|replace('', c) }}", "replace would build 1002000 bytes"),
         ("{{ '%99999999s'|format(c) }}", "format would build"),
-        ("{% for k in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", "renders to over the 64 KiB"),
-        ("{%- set a = 'xx' %}{{ a ~ a }}", "`{% set %}` (at byte 0) is not allowed"),
+        ("{% for k in range(100000) %}{{ c }}{% endfor %}", "renders to over the 64 KiB"),
+        ("{%- set a = 'xx' %}{{ a ~ a }}", "`{% set %}` is not allowed"),
+        ("{{ (['a'] * 30000000)|list|length }}", "`*` and `**` may only multiply numbers"),
+        ("{{ 'x' * 99999999 }}", "`*` and `**` may only multiply numbers"),
+        ("{{ c * 3 }}", "`*` and `**` may only multiply numbers"),
+        ("{% for s in ['a'] %}{{ s * 3 }}{% endfor %}", "`*` and `**` may only multiply numbers"),
     ] {
-        let body = format!("cases:\n  - id: \"a{{{{ c }}}}\"\n    matrix: {{c: [1]}}\n    prompt: \"{template}\"\n");
+        let body = format!(
+            "cases:\n  - id: \"a{{{{ n }}}}\"\n    matrix: {{n: [1], c: [{long}]}}\n    prompt: \"{template}\"\n"
+        );
         one(&body, 8, 13, "cases[0].prompt", phrase);
     }
+}
+
+/// Arithmetic on numbers still works: matrix numbers, `range` loop variables, `loop.index`,
+/// number filters.
+#[test]
+fn templates_multiply_numbers() {
+    let sb = Sandbox::new();
+    let text = format!(
+        "{HEAD}cases:\n  - id: \"a{{{{ i }}}}\"\n    matrix: {{i: [2], c: [red]}}\n    prompt: \"{{{{ c|upper }}}} {{{{ 0.5 * i }}}} {{{{ i ** 2 }}}} {{% for k in range(3) %}}{{{{ k * loop.index }}}}{{% endfor %}} {{{{ (c|length) * 2 }}}}\"\n"
+    );
+    sb.write("s.yaml", &text);
+    let suite = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+    assert_eq!(suite.cases[0].prompt, "RED 1.0 4 026 6");
 }
 
 /// A templated string keeps its own spaces and a block scalar's newline, as a plain one does

@@ -243,6 +243,15 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
         let mut i = s + 1;
         match kind {
             Takes::Shell => {
+                // Options that take the next word: `-o NAME` (also ending a cluster, `-euo
+                // pipefail`), and bash's `--rcfile FILE` / `--init-file FILE`.
+                let takes_word = |a: &str| {
+                    (a.len() > 1
+                        && (a.starts_with('-') || a.starts_with('+'))
+                        && !a.starts_with("--")
+                        && (a.ends_with('o') || a.ends_with('O')))
+                        || matches!(a, "--rcfile" | "--init-file")
+                };
                 let mut flag = None;
                 while i < argv.len() && is_option(&argv[i]) {
                     let a = &argv[i];
@@ -250,7 +259,7 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
                     if cluster && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c') {
                         flag = flag.or(Some(i));
                     }
-                    i += if matches!(a.as_str(), "-o" | "+o" | "-O" | "+O") { 2 } else { 1 };
+                    i += if takes_word(a) { 2 } else { 1 };
                 }
                 if i < argv.len() && argv[i] == "--" {
                     i += 1;
@@ -274,8 +283,12 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
                             break;
                         }
                     }
+                    // After `-m MODULE` the arguments are the module's.
+                    if a == "-m" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('m')) {
+                        break;
+                    }
                     // Python's options that take a value as the next argument.
-                    i += if matches!(a, "-W" | "-X" | "-m") { 2 } else { 1 };
+                    i += if matches!(a, "-W" | "-X") { 2 } else { 1 };
                 }
             }
             Takes::Program => {
@@ -532,6 +545,10 @@ mod tests {
             vec!["sed", "-e", "s/a/{prompt}/e", "{out}"],
             vec!["env", "-S", "sh -c 'echo {prompt}'", "{out}"],
             vec!["sudo", "su", "-c", "gen {prompt}", "{out}"],
+            vec!["bash", "-euo", "pipefail", "-c", "gen {prompt} > {out}"],
+            vec!["bash", "--rcfile", "/dev/null", "-c", "gen {prompt}", "{out}"],
+            vec!["bash", "-c", "-euo", "pipefail", "gen {prompt}", "x", "{out}"],
+            vec!["python3", "-I", "-c", "print('{prompt}')", "{out}"],
         ] {
             let script = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
             let err = build(&script).err().map(|e| e.to_string()).unwrap_or_default();
@@ -546,6 +563,7 @@ mod tests {
             vec!["awk", "-f", "gen.awk", "{prompt}", "{out}"],
             vec!["sed", "-e", "s/a/b/", "{prompt}", "{out}"],
             vec!["env", "-u", "HOME", "gen", "{prompt}", "{out}"],
+            vec!["python3", "-m", "mygen", "-c", "{prompt}", "--out", "{out}"],
         ] {
             let fine = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
             assert!(build(&fine).is_ok(), "{argv:?}");

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::Environment;
 use videval_metrics::registry;
 
 use super::expect::parse_ratio;
@@ -527,7 +527,7 @@ fn expand(item: &Node, path: &str, errors: &mut Vec<YamlError>) -> Vec<(Node, BT
         }
     }
     let body = without(item, &["matrix"]);
-    let env = template_env();
+    let env = super::template::env();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let vars: BTreeMap<String, String> = row.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect();
@@ -544,115 +544,6 @@ fn expand(item: &Node, path: &str, errors: &mut Vec<YamlError>) -> Vec<(Node, BT
     out
 }
 
-/// The environment suite fields render in: undefined names are errors, a template takes at
-/// most TEMPLATE_FUEL steps, and the filters that can multiply text (`indent`, `join`,
-/// `replace`, `format`) refuse before building more than MAX_RENDERED bytes (their output is
-/// built whole, so a check of the rendered size alone came after a 10 TB allocation).
-fn template_env() -> Environment<'static> {
-    use minijinja::value::{Kwargs, Rest, StringInput};
-    use minijinja::{Error, ErrorKind, State, Value as JValue, filters};
-    fn check(what: &str, bytes: u128) -> Result<(), Error> {
-        if bytes <= MAX_RENDERED as u128 {
-            return Ok(());
-        }
-        Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("{what} would build {bytes} bytes, over the {} KiB a templated field may have", MAX_RENDERED >> 10),
-        ))
-    }
-    fn indent(
-        value: StringInput<'_>,
-        width: Option<usize>,
-        first: Option<bool>,
-        blank: Option<bool>,
-        kwargs: Kwargs,
-    ) -> Result<JValue, Error> {
-        let lines = value.as_str().lines().count() as u128 + 1;
-        check("indent", value.as_str().len() as u128 + lines * width.unwrap_or(4) as u128)?;
-        filters::indent(value, width, first, blank, kwargs)
-    }
-    fn join(state: &State, value: &JValue, joiner: Option<StringInput<'_>>) -> Result<JValue, Error> {
-        let items = value.len().unwrap_or(0) as u128;
-        check("join", items.saturating_sub(1) * joiner.as_ref().map_or(0, |j| j.as_str().len()) as u128)?;
-        filters::join(state, value, joiner)
-    }
-    fn replace(
-        state: &State,
-        value: StringInput<'_>,
-        from: StringInput<'_>,
-        to: StringInput<'_>,
-    ) -> Result<JValue, Error> {
-        let (text, pattern) = (value.as_str(), from.as_str());
-        let hits = if pattern.is_empty() { text.chars().count() + 1 } else { text.matches(pattern).count() };
-        check("replace", text.len() as u128 + hits as u128 * to.as_str().len() as u128)?;
-        filters::replace(state, value, from, to)
-    }
-    fn format(state: &State, format: &JValue, args: Rest<JValue>) -> Result<JValue, Error> {
-        // A printf width or precision pads to that many characters: every number written in
-        // the format counts as that many bytes.
-        let text = format.as_str().unwrap_or_default();
-        let widths: u128 = text.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u128>().ok()).sum();
-        let args_bytes: u128 = args.iter().map(|a| a.to_string().len() as u128).sum();
-        check("format", text.len() as u128 + widths + args_bytes)?;
-        filters::format(state, format, args)
-    }
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
-    env.set_fuel(Some(TEMPLATE_FUEL));
-    env.add_filter("indent", indent);
-    env.add_filter("join", join);
-    env.add_filter("replace", replace);
-    env.add_filter("format", format);
-    env
-}
-
-/// Renders one templated field into at most MAX_RENDERED bytes (a loop that writes more stops
-/// there, rather than after building all of it).
-fn render_bounded(env: &Environment, source: &str, vars: &BTreeMap<&str, serde_json::Value>) -> Result<String, String> {
-    if let Some(at) = set_statement(source) {
-        return Err(format!(
-            "`{{% set %}}` (at byte {at}) is not allowed in a suite: a field's template may use its matrix variables, expressions, `if` and `for`"
-        ));
-    }
-    struct Capped(Vec<u8>, bool);
-    impl std::io::Write for Capped {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.0.len() + buf.len() > MAX_RENDERED {
-                self.1 = true;
-                return Err(std::io::Error::other("too long"));
-            }
-            self.0.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let detail = |e: minijinja::Error| e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
-    let template = env.template_from_str(source).map_err(detail)?;
-    let mut out = Capped(Vec::new(), false);
-    match template.render_captured_to(vars, &mut out) {
-        Ok(_) => String::from_utf8(out.0).map_err(|e| e.to_string()),
-        Err(_) if out.1 => Err(format!("it renders to over the {} KiB a templated field may have", MAX_RENDERED >> 10)),
-        Err(e) => Err(detail(e)),
-    }
-}
-
-/// Where a `{% set %}` tag starts in a template, if it has one: with it a template can double a
-/// string at every step, which no rendered-size check can stop in time.
-fn set_statement(source: &str) -> Option<usize> {
-    source.match_indices("{%").find_map(|(at, _)| {
-        let tag = source[at + 2..].trim_start_matches(['-', '+', '~']).trim_start();
-        let word: String = tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-        (word == "set").then_some(at)
-    })
-}
-
-/// Steps one templated string may take to render (a `for` loop's iterations count).
-const TEMPLATE_FUEL: u64 = 100_000;
-/// The longest text one templated string may render to.
-const MAX_RENDERED: usize = 64 << 10;
 /// Nodes the cases may hold once every matrix is expanded (each scalar's bytes counted as for
 /// one YAML document): a 40,000-item list in a case of 10,000 rows is refused before expanding.
 const MAX_EXPANDED_NODES: u128 = 8 * yaml::MAX_NODES as u128;
@@ -687,7 +578,7 @@ fn render(
             let lone = inner.is_some_and(|i| !i.contains("}}") && !i.contains("{{"));
             match inner.and_then(|name| typed.get(name)) {
                 Some(v) => v.value.clone(),
-                None => match render_bounded(env, s, vars) {
+                None => match super::template::render(env, s, vars) {
                     Ok(out) if lone => yaml::resolve(&out),
                     Ok(out) => Value::Str(out),
                     Err(e) => {

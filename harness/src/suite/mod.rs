@@ -7,6 +7,7 @@ pub mod bundled;
 pub mod expect;
 pub mod load;
 pub mod schema;
+mod template;
 
 pub use load::{Disk, Limits, LoadError, Source, load, load_with};
 pub use schema::{Case, Generation, Mode, Seeds, Suite};

@@ -1,0 +1,284 @@
+//! Suite fields as MiniJinja templates over a case's matrix, bounded in time and memory.
+//!
+//! A stranger's suite may hold any template, so rendering one must not take unbounded memory:
+//! fuel bounds the steps, output goes into a capped buffer, the filters that multiply text check
+//! their size first, and, before rendering, the template is read (MiniJinja's parser) and refused
+//! if it holds what no bound can stop in time: `{% set %}` (a string doubled at every step) and
+//! `*` or `**` on anything but numbers (`['a'] * 30000000` or `'x' * 99999999` build hundreds of
+//! megabytes in one step, and `|list` or `|join` make them whole).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::machinery::ast::{self, Expr, Stmt};
+use minijinja::{Environment, UndefinedBehavior};
+
+/// The environment suite fields render in: undefined names are errors, a template takes at
+/// most TEMPLATE_FUEL steps, and the filters that can multiply text (`indent`, `join`,
+/// `replace`, `format`) refuse before building more than MAX_RENDERED bytes (their output is
+/// built whole, so a check of the rendered size alone came after a 10 TB allocation).
+pub(super) fn env() -> Environment<'static> {
+    use minijinja::value::{Kwargs, Rest, StringInput};
+    use minijinja::{Error, ErrorKind, State, Value as JValue, filters};
+    fn check(what: &str, bytes: u128) -> Result<(), Error> {
+        if bytes <= MAX_RENDERED as u128 {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{what} would build {bytes} bytes, over the {} KiB a templated field may have", MAX_RENDERED >> 10),
+        ))
+    }
+    fn indent(
+        value: StringInput<'_>,
+        width: Option<usize>,
+        first: Option<bool>,
+        blank: Option<bool>,
+        kwargs: Kwargs,
+    ) -> Result<JValue, Error> {
+        let lines = value.as_str().lines().count() as u128 + 1;
+        check("indent", value.as_str().len() as u128 + lines * width.unwrap_or(4) as u128)?;
+        filters::indent(value, width, first, blank, kwargs)
+    }
+    fn join(state: &State, value: &JValue, joiner: Option<StringInput<'_>>) -> Result<JValue, Error> {
+        let items = value.len().unwrap_or(0) as u128;
+        check("join", items.saturating_sub(1) * joiner.as_ref().map_or(0, |j| j.as_str().len()) as u128)?;
+        filters::join(state, value, joiner)
+    }
+    fn replace(
+        state: &State,
+        value: StringInput<'_>,
+        from: StringInput<'_>,
+        to: StringInput<'_>,
+    ) -> Result<JValue, Error> {
+        let (text, pattern) = (value.as_str(), from.as_str());
+        let hits = if pattern.is_empty() { text.chars().count() + 1 } else { text.matches(pattern).count() };
+        check("replace", text.len() as u128 + hits as u128 * to.as_str().len() as u128)?;
+        filters::replace(state, value, from, to)
+    }
+    fn format(state: &State, format: &JValue, args: Rest<JValue>) -> Result<JValue, Error> {
+        // A printf width or precision pads to that many characters: every number written in
+        // the format counts as that many bytes.
+        let text = format.as_str().unwrap_or_default();
+        let widths: u128 = text.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u128>().ok()).sum();
+        let args_bytes: u128 = args.iter().map(|a| a.to_string().len() as u128).sum();
+        check("format", text.len() as u128 + widths + args_bytes)?;
+        filters::format(state, format, args)
+    }
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.add_filter("indent", indent);
+    env.add_filter("join", join);
+    env.add_filter("replace", replace);
+    env.add_filter("format", format);
+    env
+}
+
+/// Renders one templated field into at most MAX_RENDERED bytes (a loop that writes more stops
+/// there, rather than after building all of it).
+pub(super) fn render(
+    env: &Environment,
+    source: &str,
+    vars: &BTreeMap<&str, serde_json::Value>,
+) -> Result<String, String> {
+    check(source, vars)?;
+    struct Capped(Vec<u8>, bool);
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + buf.len() > MAX_RENDERED {
+                self.1 = true;
+                return Err(std::io::Error::other("too long"));
+            }
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let detail = |e: minijinja::Error| e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
+    let template = env.template_from_str(source).map_err(detail)?;
+    let mut out = Capped(Vec::new(), false);
+    match template.render_captured_to(vars, &mut out) {
+        Ok(_) => String::from_utf8(out.0).map_err(|e| e.to_string()),
+        Err(_) if out.1 => Err(format!("it renders to over the {} KiB a templated field may have", MAX_RENDERED >> 10)),
+        Err(e) => Err(detail(e)),
+    }
+}
+
+/// Steps one templated string may take to render (a `for` loop's iterations count).
+const TEMPLATE_FUEL: u64 = 100_000;
+/// The longest text one templated string may render to.
+const MAX_RENDERED: usize = 64 << 10;
+
+/// Refuses a template holding `{% set %}`, a block that defines or imports, or `*`/`**` on
+/// anything that is not a number: a number literal, a matrix variable holding a number, a
+/// `range` loop's variable, `loop.index` and the like, `|int`, `|float`, `|round`, `|abs`,
+/// `|length`, or arithmetic of those.
+fn check(source: &str, vars: &BTreeMap<&str, serde_json::Value>) -> Result<(), String> {
+    let parsed = minijinja::machinery::parse(source, "field", Default::default(), Default::default())
+        .map_err(|e| e.detail().map_or_else(|| e.kind().to_string(), str::to_string))?;
+    let numbers: BTreeSet<&str> = vars.iter().filter(|(_, v)| v.is_number()).map(|(k, _)| *k).collect();
+    let mut scope = Scope { numbers, loops: Vec::new() };
+    stmt(&parsed, &mut scope)
+}
+
+struct Scope<'a> {
+    /// Matrix variables holding numbers.
+    numbers: BTreeSet<&'a str>,
+    /// Each enclosing loop's variables, and whether they are numbers (`for i in range(n)`).
+    loops: Vec<(Vec<&'a str>, bool)>,
+}
+
+impl Scope<'_> {
+    fn is_number(&self, name: &str) -> bool {
+        // The innermost binding of the name decides.
+        for (names, numeric) in self.loops.iter().rev() {
+            if names.contains(&name) {
+                return *numeric;
+            }
+        }
+        self.numbers.contains(name)
+    }
+}
+
+fn stmts<'a>(body: &'a [Stmt<'a>], scope: &mut Scope<'a>) -> Result<(), String> {
+    body.iter().try_for_each(|s| stmt(s, scope))
+}
+
+fn stmt<'a>(s: &'a Stmt<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
+    match s {
+        Stmt::Template(t) => stmts(&t.children, scope),
+        Stmt::EmitExpr(e) => expr(&e.expr, scope),
+        Stmt::EmitRaw(_) => Ok(()),
+        Stmt::ForLoop(f) => {
+            expr(&f.iter, scope)?;
+            let numeric = matches!(&f.iter, Expr::Call(c) if matches!(&c.expr, Expr::Var(v) if v.id == "range"));
+            let mut names = Vec::new();
+            target_names(&f.target, &mut names);
+            scope.loops.push((names, numeric));
+            let inner = f.filter_expr.iter().try_for_each(|e| expr(e, scope)).and_then(|()| stmts(&f.body, scope));
+            scope.loops.pop();
+            inner?;
+            stmts(&f.else_body, scope)
+        }
+        Stmt::IfCond(i) => {
+            expr(&i.expr, scope)?;
+            stmts(&i.true_body, scope)?;
+            stmts(&i.false_body, scope)
+        }
+        Stmt::WithBlock(w) => {
+            let mut names = Vec::new();
+            for (target, value) in &w.assignments {
+                expr(value, scope)?;
+                target_names(target, &mut names);
+            }
+            // What a `with` binds is not known to be a number.
+            scope.loops.push((names, false));
+            let inner = stmts(&w.body, scope);
+            scope.loops.pop();
+            inner
+        }
+        Stmt::AutoEscape(a) => stmts(&a.body, scope),
+        Stmt::Set(_) | Stmt::SetBlock(_) => Err(
+            "`{% set %}` is not allowed in a suite: a field's template may use its matrix variables, expressions, `if`, `for` and `with`".into(),
+        ),
+        _ => Err("only expressions, `if`, `for` and `with` are allowed in a suite's templates".into()),
+    }
+}
+
+fn target_names<'a>(target: &'a Expr<'a>, names: &mut Vec<&'a str>) {
+    match target {
+        Expr::Var(v) => names.push(v.id),
+        Expr::List(l) => l.items.iter().for_each(|i| target_names(i, names)),
+        _ => {}
+    }
+}
+
+fn expr<'a>(e: &'a Expr<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
+    match e {
+        Expr::Var(_) | Expr::Const(_) => Ok(()),
+        Expr::Slice(s) => {
+            expr(&s.expr, scope)?;
+            [&s.start, &s.stop, &s.step].into_iter().flatten().try_for_each(|e| expr(e, scope))
+        }
+        Expr::UnaryOp(u) => expr(&u.expr, scope),
+        Expr::BinOp(b) => {
+            if matches!(b.op, ast::BinOpKind::Mul | ast::BinOpKind::Pow)
+                && !(is_number(&b.left, scope) && is_number(&b.right, scope))
+            {
+                return Err(
+                    "`*` and `**` may only multiply numbers in a suite's templates (repeating text or a list has no bound); write the text out, or use a `for` loop".into(),
+                );
+            }
+            expr(&b.left, scope)?;
+            expr(&b.right, scope)
+        }
+        Expr::Compare(c) => {
+            expr(&c.expr, scope)?;
+            c.ops.iter().try_for_each(|o| expr(&o.expr, scope))
+        }
+        Expr::IfExpr(i) => {
+            expr(&i.test_expr, scope)?;
+            expr(&i.true_expr, scope)?;
+            i.false_expr.iter().try_for_each(|e| expr(e, scope))
+        }
+        Expr::Filter(f) => {
+            f.expr.iter().try_for_each(|e| expr(e, scope))?;
+            args(&f.args, scope)
+        }
+        Expr::Test(t) => {
+            expr(&t.expr, scope)?;
+            args(&t.args, scope)
+        }
+        Expr::GetAttr(g) => expr(&g.expr, scope),
+        Expr::GetItem(g) => {
+            expr(&g.expr, scope)?;
+            expr(&g.subscript_expr, scope)
+        }
+        Expr::Call(c) => {
+            expr(&c.expr, scope)?;
+            args(&c.args, scope)
+        }
+        Expr::List(l) => l.items.iter().try_for_each(|i| expr(i, scope)),
+        Expr::Map(m) => m.keys.iter().chain(&m.values).try_for_each(|i| expr(i, scope)),
+    }
+}
+
+fn args<'a>(list: &'a [ast::CallArg<'a>], scope: &mut Scope<'a>) -> Result<(), String> {
+    list.iter().try_for_each(|a| match a {
+        ast::CallArg::Pos(e) | ast::CallArg::Kwarg(_, e) | ast::CallArg::PosSplat(e) | ast::CallArg::KwargSplat(e) => {
+            expr(e, scope)
+        }
+    })
+}
+
+/// Whether an expression is a number whatever the matrix row holds.
+fn is_number(e: &Expr<'_>, scope: &Scope<'_>) -> bool {
+    match e {
+        Expr::Const(c) => c.value.kind() == minijinja::value::ValueKind::Number,
+        Expr::Var(v) => scope.is_number(v.id),
+        Expr::GetAttr(g) => {
+            matches!(&g.expr, Expr::Var(v) if v.id == "loop")
+                && matches!(g.name, "index" | "index0" | "revindex" | "revindex0" | "length" | "depth" | "depth0")
+        }
+        Expr::UnaryOp(u) => matches!(u.op, ast::UnaryOpKind::Neg) && is_number(&u.expr, scope),
+        Expr::BinOp(b) => {
+            matches!(
+                b.op,
+                ast::BinOpKind::Add
+                    | ast::BinOpKind::Sub
+                    | ast::BinOpKind::Mul
+                    | ast::BinOpKind::Div
+                    | ast::BinOpKind::FloorDiv
+                    | ast::BinOpKind::Rem
+                    | ast::BinOpKind::Pow
+            ) && is_number(&b.left, scope)
+                && is_number(&b.right, scope)
+        }
+        Expr::Filter(f) => matches!(f.name, "int" | "float" | "round" | "abs" | "length" | "count"),
+        Expr::IfExpr(i) => is_number(&i.true_expr, scope) && i.false_expr.as_ref().is_some_and(|f| is_number(f, scope)),
+        _ => false,
+    }
+}
