@@ -608,9 +608,11 @@ pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
     let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
-        // A comment is a `#` line without a tab: `#1 clip.mp4<TAB>prompt` names a file (it was
-        // skipped, and its video left out of the mean without a word).
-        if line.trim().is_empty() || (line.starts_with('#') && !line.contains('\t')) {
+        // A `#` line is a comment unless it names a file before its tab: `#1 clip.mp4<TAB>prompt`
+        // was skipped, its video left out of the mean without a word; `# file<TAB>prompt` is a
+        // commented header.
+        let names_file = |l: &str| l.split_once('\t').is_some_and(|(f, _)| dir.join(f).is_file());
+        if line.trim().is_empty() || (line.starts_with('#') && !names_file(line)) {
             continue;
         }
         let Some((file, prompt)) = line.split_once('\t') else {
@@ -803,7 +805,7 @@ mod tests {
             std::fs::write(dir.path().join(f), b"x").unwrap();
         }
         let tsv = dir.path().join("p.tsv");
-        std::fs::write(&tsv, "# file<TAB>prompt\n#1 hashtag ball-0.mp4\t#1 hashtag ball\n lead-0.mp4\tlead\na red ball-0.mp4 \t a red ball\n").unwrap();
+        std::fs::write(&tsv, "# file\tprompt\n#1 hashtag ball-0.mp4\t#1 hashtag ball\n lead-0.mp4\tlead\na red ball-0.mp4 \t a red ball\n").unwrap();
         let rows = read_prompts(&tsv, dir.path()).unwrap();
         let files: Vec<&str> = rows.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(files, ["#1 hashtag ball-0.mp4", " lead-0.mp4", "a red ball-0.mp4"]);

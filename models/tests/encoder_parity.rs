@@ -178,6 +178,24 @@ fn clip_tokenizes_with_start_and_end_and_truncates_keeping_the_end() {
     let ids = clip.tokenize(&long).unwrap();
     assert_eq!(ids.len(), clip.context);
     assert_eq!((ids[0], ids[ids.len() - 2], ids[ids.len() - 1]), (998, 6, 999));
+    // The prompt is cleaned as OpenAI's tokenizer cleans it (typographic quotes, entities,
+    // whitespace, case) and the tokenizer.json's own normalizer is not applied after that: with
+    // an NFC normalizer, "cafe&#769" (decomposed, as OpenAI keeps it) read as "café".
+    assert_eq!(clip.tokenize("  A\u{a0}RED &amp; ball ").unwrap(), clip.tokenize("a red & ball").unwrap());
+    let path = format!("{}/tests/golden/tokenizer-wordlevel.json", env!("CARGO_MANIFEST_DIR"));
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    json["normalizer"] = serde_json::json!({"type": "NFC"});
+    json["model"]["vocab"]["caf\u{e9}"] = 20.into();
+    json["model"]["vocab"]["cafe\u{301}"] = 21.into();
+    let nfc: tokenizers::Tokenizer = json.to_string().parse().unwrap();
+    let g = golden("clip");
+    let hf = serde_json::json!({
+        "text_config": g["config"]["text"], "vision_config": g["config"]["vision"],
+        "projection_dim": g["config"]["projection_dim"],
+    });
+    let nfc_clip = Clip::new(formula_vb(), &config_from_hf(&hf).unwrap(), Some(nfc)).unwrap();
+    assert_eq!(nfc_clip.tokenize("cafe&#769").unwrap(), vec![998, 21, 999]);
+    assert_eq!(nfc_clip.tokenize("caf\u{e9}").unwrap(), vec![998, 20, 999]);
     // The pooled token is the end token: text features of a prompt equal those of its ids.
     let e = clip.embed_text("a blue box").unwrap();
     let ids = clip.tokenize("a blue box").unwrap();

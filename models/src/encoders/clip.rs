@@ -158,6 +158,18 @@ impl Clip {
         config: &ClipConfig,
         tokenizer: Option<tokenizers::Tokenizer>,
     ) -> Result<Self, ClipError> {
+        // The prompt is cleaned as OpenAI's tokenizer cleans it ([`super::clip_text`]), which
+        // ends with whitespace and lower case and no NFC: a tokenizer.json's own normalizer
+        // (NFC, whitespace, lower case) would compose what OpenAI leaves decomposed
+        // (`cafe&#769` tokenised as `café`).
+        let tokenizer = match tokenizer {
+            Some(mut t) => {
+                t.with_normalizer(None::<tokenizers::NormalizerWrapper>)
+                    .map_err(|e| ClipError::Tokenizer(e.to_string()))?;
+                Some(t)
+            }
+            None => None,
+        };
         Ok(Self {
             model: ClipModel::new(vb.clone(), config)?,
             tokenizer,
