@@ -295,7 +295,7 @@ impl Runner<'_> {
             let (suite, case) = self.suite_case(&unit.id)?;
             let mut stamp = None;
             let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
-            let job = Job { unit, case, suite, out: &tmp };
+            let job = Job { unit, case, suite, planned: &self.plan.units, out: &tmp };
             match self.generator.generate(&job) {
                 Ok(Output::Written { encode, perf }) => {
                     record.perf = perf;

@@ -396,6 +396,15 @@ fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
     assert_eq!(code(&out), 4, "{}", text(&out));
     let gens = std::fs::read_to_string(sb.join("runs/twins/shards/0-of-1/generations.jsonl")).unwrap();
     assert_eq!(gens.matches("have the same prompt").count(), 2, "{gens}");
+    // Only one of them asked for, or the other given its own file by a mapping row: nothing is
+    // counted twice, so nothing is refused.
+    let out =
+        sb.run(&["run", "--suite", "twins.yaml", "--cases", "a", "--model", "dir:videos", "--out", "runs/twin-a"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    std::fs::copy(sb.join("videos/alpha/a red ball-0.mp4"), sb.join("videos/b.mp4")).unwrap();
+    sb.write("videos/mapping.csv", "file,case_id,seed_idx\nb.mp4,b,0\n");
+    let out = sb.run(&["run", "--suite", "twins.yaml", "--model", "dir:videos", "--out", "runs/twins-mapped"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
 }
 
 #[test]
@@ -449,6 +458,16 @@ fn dir_adapter_reads_an_explicit_mapping() {
         r["samples"].as_array().unwrap().iter().map(|s| s["video_sha256"].clone()).collect::<Vec<_>>()
     };
     assert_eq!(shas("runs/m"), shas("runs/p"), "the same two videos, reached by other paths");
+    // As Python's csv module writes them: a name with spaces at its ends left unquoted (and
+    // found as written), a prompt column whose quoted cell spans lines.
+    std::fs::copy(sb.join("v/a.mp4"), sb.join("v/ lead a.mp4")).unwrap();
+    sb.write(
+        "v/mapping.csv",
+        "file,case_id,seed_idx,prompt\r\n lead a.mp4,physics-drop,0,\"a red ball\nmoves left\"\r\n\".hidden/1/2/3/b, deep.mp4\",physics-drop,1,x\r\n",
+    );
+    let out = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "dir:v", "--out", "runs/q"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(shas("runs/m"), shas("runs/q"));
     for (mapping, want) in [
         ("file,case_id\n../a.mp4,physics-drop\n", "line 2: file \"../a.mp4\": leaves the folder"),
         ("file,case_id\n/etc/passwd,physics-drop\n", "leaves the folder"),

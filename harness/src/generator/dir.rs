@@ -48,6 +48,13 @@ struct Row {
     /// The file, resolved under the folder.
     #[serde(skip)]
     path: PathBuf,
+    /// The CSV cell as written, where trimming changed it: the name when that file exists.
+    #[serde(skip)]
+    raw_file: Option<String>,
+}
+
+fn file_of(cells: &[String], cols: &[String]) -> String {
+    cols.iter().position(|h| h == "file").map(|k| cells[k].clone()).unwrap_or_default()
 }
 
 /// The CSV form's columns.
@@ -161,6 +168,11 @@ fn resolve_rows(mapping: &Path, root: &Path, mut rows: Vec<Row>) -> Result<Vec<R
         message: format!("{}: file {:?}: {msg}", row.at, row.file),
     };
     for row in &mut rows {
+        if let Some(raw) = row.raw_file.take() {
+            if root.join(&raw).is_file() {
+                row.file = raw;
+            }
+        }
         let mut inside = PathBuf::new();
         for part in Path::new(&row.file.replace('\\', "/")).components() {
             match part {
@@ -236,7 +248,10 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
         }
     }
     let mut rows = Vec::new();
+    let file_col = cols.iter().position(|h| h == "file");
     for (n, record) in lines {
+        // The file as written too: Python's csv module leaves " clip .mp4" unquoted.
+        let raw_file = file_col.and_then(|k| record.get(k)).map(|c| c.text.clone());
         let cells: Vec<String> = record.into_iter().map(cell).collect();
         if cells.len() != cols.len() {
             return Err(bad(n, format!("expected {} cells ({}), found {}", cols.len(), cols.join(","), cells.len())));
@@ -257,6 +272,7 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
             suite: get("suite").filter(|s| !s.is_empty()),
             at: format!("line {n}"),
             path: PathBuf::new(),
+            raw_file: raw_file.filter(|r| *r != file_of(&cells, &cols)),
         });
     }
     Ok(rows)
@@ -275,13 +291,23 @@ impl Generator for Dir {
         if let Some(row) = mapped {
             return Ok(Output::Existing(row.path.clone()));
         }
-        // By name, two cases of a suite with one prompt would be given the same videos, counted
-        // twice in every estimate.
-        let twin = job.suite.cases.iter().find(|c| c.id != id.case_id && c.prompt == job.case.prompt);
+        // By name, two planned units of a suite with one prompt and seed would be given the same
+        // video, counted twice in every estimate (a twin a mapping row gives its own file is fine).
+        let twin = job.planned.iter().find(|u| {
+            u.id.suite == id.suite
+                && u.id.seed_idx == id.seed_idx
+                && u.id.case_id != id.case_id
+                && u.prompt == job.case.prompt
+                && !self.rows.iter().any(|r| {
+                    r.case_id == u.id.case_id
+                        && r.seed_idx == u.id.seed_idx
+                        && r.suite.as_ref().is_none_or(|s| *s == u.id.suite)
+                })
+        });
         if let Some(twin) = twin {
             return Err(GenError(format!(
                 "cases \"{}\" and \"{}\" of suite {} have the same prompt, so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)",
-                id.case_id, twin.id, id.suite
+                id.case_id, twin.id.case_id, id.suite
             )));
         }
         let stem = format!("{}-{}", job.case.prompt, id.seed_idx);

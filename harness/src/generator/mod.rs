@@ -41,6 +41,8 @@ pub struct Job<'a> {
     pub case: &'a Case,
     /// The case's suite (conditioning inputs may name another case's scene).
     pub suite: &'a Suite,
+    /// Every unit of the run's plan (all shards): what else the run asks for.
+    pub planned: &'a [Unit],
     /// Where an adapter that produces a file writes it (under the store's tmp/, with the
     /// adapter's [`Generator::output_ext`]).
     pub out: &'a Path,
