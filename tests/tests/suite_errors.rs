@@ -297,8 +297,10 @@ fn a_byte_that_is_not_utf8_is_located() {
 /// Filters that multiply text refuse before building it: `indent(1e13)` aborted the process on
 /// a 10 TB allocation, `join` with a long joiner built gigabytes, a loop built all its output
 /// before the size check. What no size check stops in time is refused before rendering:
-/// `{% set %}` (a string doubled at every step) and `*` on text or lists (`['a'] * 30000000`
-/// took 775 MB). Each is a located error, and loading stays small.
+/// `{% set %}`, `with` or a loop over built text (a string doubled at every step), `*` on text or
+/// lists (`['a'] * 30000000` took 775 MB), filters that allocate by their argument
+/// (`[1]|batch(10**12)` aborted on 24 TB) or materialise, calls other than `range`. Each is a
+/// located error, and loading stays small.
 #[test]
 fn templates_cannot_build_huge_text() {
     let long = "x".repeat(1000);
@@ -309,7 +311,15 @@ fn templates_cannot_build_huge_text() {
         ("{{ '%99999999s'|format(c) }}", "format would build"),
         ("{% for k in range(100000) %}{{ c }}{% endfor %}", "renders to over the 64 KiB"),
         ("{%- set a = 'xx' %}{{ a ~ a }}", "`{% set %}` is not allowed"),
-        ("{{ (['a'] * 30000000)|list|length }}", "`*` and `**` may only multiply numbers"),
+        ("{{ (['a'] * 30000000)|length }}", "`*` and `**` may only multiply numbers"),
+        ("{{ [1]|batch(1000000000000) }}", "the filter `batch` is not allowed"),
+        ("{{ [1]|list }}", "the filter `list` is not allowed"),
+        (
+            "{% for b in [c ~ c] %}{% for d in [b ~ b] %}{{ d }}{% endfor %}{% endfor %}",
+            "a `for` loop in a suite's template runs over",
+        ),
+        ("{% with b = c ~ c %}{{ b }}{% endwith %}", "only expressions, `if` and `for` are allowed"),
+        ("{{ dict(a=1) }}", "the only function a suite's template may call is `range`"),
         ("{{ 'x' * 99999999 }}", "`*` and `**` may only multiply numbers"),
         ("{{ c * 3 }}", "`*` and `**` may only multiply numbers"),
         ("{% for s in ['a'] %}{{ s * 3 }}{% endfor %}", "`*` and `**` may only multiply numbers"),
@@ -319,6 +329,17 @@ fn templates_cannot_build_huge_text() {
         );
         one(&body, 8, 13, "cases[0].prompt", phrase);
     }
+    // Concatenation is bounded by the matrix values' size and the number of expressions.
+    let chain = vec!["c"; 1100].join(" ~ ");
+    let body = format!(
+        "cases:\n  - id: \"a{{{{ n }}}}\"\n    matrix: {{n: [1], c: [x]}}\n    prompt: \"{{{{ {chain} }}}}\"\n"
+    );
+    one(&body, 8, 13, "cases[0].prompt", "over 1024 expressions in one field's template");
+    let huge = "x".repeat(70_000);
+    let body = format!(
+        "cases:\n  - id: \"a{{{{ n }}}}\"\n    matrix: {{n: [1], c: [{huge}]}}\n    prompt: \"{{{{ c ~ c }}}}\"\n"
+    );
+    one(&body, 8, 13, "cases[0].prompt", "the matrix value of `c` is 70002 bytes");
 }
 
 /// Arithmetic on numbers still works: matrix numbers, `range` loop variables, `loop.index`,

@@ -3,9 +3,11 @@
 //! A stranger's suite may hold any template, so rendering one must not take unbounded memory:
 //! fuel bounds the steps, output goes into a capped buffer, the filters that multiply text check
 //! their size first, and, before rendering, the template is read (MiniJinja's parser) and refused
-//! if it holds what no bound can stop in time: `{% set %}` (a string doubled at every step) and
-//! `*` or `**` on anything but numbers (`['a'] * 30000000` or `'x' * 99999999` build hundreds of
-//! megabytes in one step, and `|list` or `|join` make them whole).
+//! if it holds what no bound can stop in time: `{% set %}` or a loop over text it builds (a
+//! string doubled at every step), `*` or `**` on anything but numbers (`['a'] * 30000000` or
+//! `'x' * 99999999` build hundreds of megabytes in one step), filters that allocate by their
+//! argument (`batch`, `slice`) or materialise (`list`, `sort`), calls other than `range`, more
+//! than MAX_NODES expressions, or matrix values over MAX_RENDERED bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,6 +44,9 @@ pub(super) fn env() -> Environment<'static> {
     fn join(state: &State, value: &JValue, joiner: Option<StringInput<'_>>) -> Result<JValue, Error> {
         let items = value.len().unwrap_or(0) as u128;
         check("join", items.saturating_sub(1) * joiner.as_ref().map_or(0, |j| j.as_str().len()) as u128)?;
+        // The items themselves (a loop's list is at most range's 100,000 items).
+        let texts: u128 = value.try_iter().into_iter().flatten().map(|v| v.to_string().len() as u128).sum();
+        check("join", texts)?;
         filters::join(state, value, joiner)
     }
     fn replace(
@@ -120,11 +125,60 @@ fn check(source: &str, vars: &BTreeMap<&str, serde_json::Value>) -> Result<(), S
     let parsed = minijinja::machinery::parse(source, "field", Default::default(), Default::default())
         .map_err(|e| e.detail().map_or_else(|| e.kind().to_string(), str::to_string))?;
     let numbers: BTreeSet<&str> = vars.iter().filter(|(_, v)| v.is_number()).map(|(k, _)| *k).collect();
-    let mut scope = Scope { numbers, loops: Vec::new() };
+    for (name, value) in vars {
+        let bytes = value.to_string().len();
+        if bytes > MAX_RENDERED {
+            return Err(format!(
+                "the matrix value of `{name}` is {bytes} bytes, over the {} KiB a templated field may use",
+                MAX_RENDERED >> 10
+            ));
+        }
+    }
+    let mut scope = Scope { nodes: 0, numbers, loops: Vec::new() };
     stmt(&parsed, &mut scope)
 }
 
+/// The filters a suite's template may use: none builds more than its input and arguments, or
+/// each checks its size ([`env`]); `batch`, `slice`, `list`, `sort` and the like are left out
+/// (`[1]|batch(10**12)` asked for 24 TB at once).
+const FILTERS: &[&str] = &[
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "trim",
+    "replace",
+    "default",
+    "d",
+    "round",
+    "int",
+    "float",
+    "abs",
+    "length",
+    "count",
+    "string",
+    "first",
+    "last",
+    "join",
+    "indent",
+    "format",
+    "escape",
+    "e",
+    "safe",
+    "split",
+    "lines",
+    "min",
+    "max",
+    "bool",
+];
+
+/// Expressions one field's template may hold: with matrix values of at most MAX_RENDERED bytes,
+/// no expression builds more than MAX_NODES × MAX_RENDERED bytes (64 MiB).
+const MAX_NODES: usize = 1024;
+
 struct Scope<'a> {
+    /// Expressions seen so far.
+    nodes: usize,
     /// Matrix variables holding numbers.
     numbers: BTreeSet<&'a str>,
     /// Each enclosing loop's variables, and whether they are numbers (`for i in range(n)`).
@@ -153,6 +207,21 @@ fn stmt<'a>(s: &'a Stmt<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
         Stmt::EmitExpr(e) => expr(&e.expr, scope),
         Stmt::EmitRaw(_) => Ok(()),
         Stmt::ForLoop(f) => {
+            // A loop runs over what the suite gives (a matrix variable, `range(n)`, a list of
+            // literals, a variable's `split` or `lines`), never over text it builds: `for b in
+            // [a ~ a]` nested doubles a string at every level.
+            let given = match &f.iter {
+                Expr::Var(_) => true,
+                Expr::Call(c) => matches!(&c.expr, Expr::Var(v) if v.id == "range"),
+                Expr::List(l) => l.items.iter().all(|i| matches!(i, Expr::Const(_))),
+                Expr::Filter(g) => {
+                    matches!(g.name, "split" | "lines") && matches!(&g.expr, Some(Expr::Var(_)))
+                }
+                _ => false,
+            };
+            if !given {
+                return Err("a `for` loop in a suite's template runs over a matrix variable, `range(n)` or a list of literals".into());
+            }
             expr(&f.iter, scope)?;
             let numeric = matches!(&f.iter, Expr::Call(c) if matches!(&c.expr, Expr::Var(v) if v.id == "range"));
             let mut names = Vec::new();
@@ -168,23 +237,10 @@ fn stmt<'a>(s: &'a Stmt<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
             stmts(&i.true_body, scope)?;
             stmts(&i.false_body, scope)
         }
-        Stmt::WithBlock(w) => {
-            let mut names = Vec::new();
-            for (target, value) in &w.assignments {
-                expr(value, scope)?;
-                target_names(target, &mut names);
-            }
-            // What a `with` binds is not known to be a number.
-            scope.loops.push((names, false));
-            let inner = stmts(&w.body, scope);
-            scope.loops.pop();
-            inner
-        }
-        Stmt::AutoEscape(a) => stmts(&a.body, scope),
         Stmt::Set(_) | Stmt::SetBlock(_) => Err(
-            "`{% set %}` is not allowed in a suite: a field's template may use its matrix variables, expressions, `if`, `for` and `with`".into(),
+            "`{% set %}` is not allowed in a suite: a field's template may use its matrix variables, expressions, `if` and `for`".into(),
         ),
-        _ => Err("only expressions, `if`, `for` and `with` are allowed in a suite's templates".into()),
+        _ => Err("only expressions, `if` and `for` are allowed in a suite's templates".into()),
     }
 }
 
@@ -197,6 +253,10 @@ fn target_names<'a>(target: &'a Expr<'a>, names: &mut Vec<&'a str>) {
 }
 
 fn expr<'a>(e: &'a Expr<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
+    scope.nodes += 1;
+    if scope.nodes > MAX_NODES {
+        return Err(format!("over {MAX_NODES} expressions in one field's template"));
+    }
     match e {
         Expr::Var(_) | Expr::Const(_) => Ok(()),
         Expr::Slice(s) => {
@@ -225,6 +285,13 @@ fn expr<'a>(e: &'a Expr<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
             i.false_expr.iter().try_for_each(|e| expr(e, scope))
         }
         Expr::Filter(f) => {
+            if !FILTERS.contains(&f.name) {
+                return Err(format!(
+                    "the filter `{}` is not allowed in a suite's templates (allowed: {})",
+                    f.name,
+                    FILTERS.join(", ")
+                ));
+            }
             f.expr.iter().try_for_each(|e| expr(e, scope))?;
             args(&f.args, scope)
         }
@@ -238,7 +305,9 @@ fn expr<'a>(e: &'a Expr<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
             expr(&g.subscript_expr, scope)
         }
         Expr::Call(c) => {
-            expr(&c.expr, scope)?;
+            if !matches!(&c.expr, Expr::Var(v) if v.id == "range") {
+                return Err("the only function a suite's template may call is `range`".into());
+            }
             args(&c.args, scope)
         }
         Expr::List(l) => l.items.iter().try_for_each(|i| expr(i, scope)),
