@@ -636,7 +636,10 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
         (tiny_http::Method::Get, "/api/next") => {
             let rater = query(&url, "rater").unwrap_or_default();
             if !valid_rater(&rater) {
-                return json_response(400, &json!({"error": "a rater name of 1–64 characters is needed"}));
+                return json_response(
+                    400,
+                    &json!({"error": "a rater name of 1–64 characters is needed, without control or invisible formatting characters"}),
+                );
             }
             let skip: Vec<usize> =
                 query(&url, "skip").map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
@@ -656,7 +659,10 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
                 return json_response(400, &json!({"error": "expected {rater, pair, choice, ms}"}));
             };
             if !valid_rater(rater) {
-                return json_response(400, &json!({"error": "a rater name of 1–64 characters is needed"}));
+                return json_response(
+                    400,
+                    &json!({"error": "a rater name of 1–64 characters is needed, without control or invisible formatting characters"}),
+                );
             }
             // Time on the pair, in ms: at most a day (a larger or negative value is not a time).
             let ms = v["ms"].as_u64().unwrap_or(0).min(86_400_000);

@@ -440,3 +440,18 @@ fn tags_are_honoured_or_refused() {
     one("cases:\n  - id: a\n    prompt: !!int abc\n", 7, 19, "", "!!int \"abc\": not a YAML int");
     one("cases: !!set\n  - id: a\n", 6, 3, "", "the tag !!set is not supported here");
 }
+
+/// A text field that is one matrix variable holding a number is that number as text (`id: "{{ n }}"`
+/// was refused as "expected a string"); a number field keeps the number.
+#[test]
+fn text_fields_of_one_number_variable_are_text() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        &format!("{HEAD}cases:\n  - id: \"{{{{ n }}}}\"\n    matrix: {{n: [1, 2]}}\n    prompt: \"{{{{ n }}}}\"\n    seeds: {{per_case: \"{{{{ n }}}}\"}}\n"),
+    );
+    let suite = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+    let got: Vec<(&str, &str, u32)> =
+        suite.cases.iter().map(|c| (c.id.as_str(), c.prompt.as_str(), c.seeds.per_case)).collect();
+    assert_eq!(got, [("1", "1", 1), ("2", "2", 2)]);
+}

@@ -576,10 +576,15 @@ fn render(
             // spaces and newline as text.
             let inner = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).map(str::trim);
             let lone = inner.is_some_and(|i| !i.contains("}}") && !i.contains("{{"));
+            // Text fields stay text: `id: "{{ n }}"` over numbers was refused as "expected a string".
+            let text_field = [".id", ".prompt", ".cluster"].iter().any(|k| path.ends_with(k));
             match inner.and_then(|name| typed.get(name)) {
+                Some(v) if text_field && !matches!(v.value, Value::Seq(_) | Value::Map(_)) => {
+                    Value::Str(scalar_text(v))
+                }
                 Some(v) => v.value.clone(),
                 None => match super::template::render(env, s, vars) {
-                    Ok(out) if lone => yaml::resolve(&out),
+                    Ok(out) if lone && !text_field => yaml::resolve(&out),
                     Ok(out) => Value::Str(out),
                     Err(e) => {
                         let known = if vars.is_empty() {
