@@ -101,6 +101,9 @@ def tables():
         for start, end in decimal_ranges():
             f.write("    ('\\u{%x}', '\\u{%x}'),\n" % (start, end))
         f.write("];\n")
+    # Formatted as the workspace formats Rust (cargo fmt --check runs in CI).
+    import subprocess
+    subprocess.run(["rustfmt", "--edition", "2024", "--config-path", os.path.join(ROOT, "rustfmt.toml"), path], check=True)
     print(f"wrote {path}: {len(html5)} names, {len(upper)} capitalised, "
           f"{len(invalid_charrefs)} replaced and {len(invalid_codepoints)} dropped numeric references")
 
