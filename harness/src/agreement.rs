@@ -333,6 +333,24 @@ fn case_interval(clusters: &[Vec<f64>]) -> (Option<f64>, Option<[f64; 2]>, Strin
 
 /// Bradley–Terry log-strengths with a bootstrap over cases.
 fn strengths(runs: &[String], judgments: &[&Judgment]) -> Vec<RunStrength> {
+    // A run no judgment compares has no strength; the others' still exist.
+    let compared = |r: &String| judgments.iter().any(|j| (j.left == *r || j.right == *r) && j.left != j.right);
+    if runs.iter().any(|r| !compared(r)) {
+        let played: Vec<String> = runs.iter().filter(|r| compared(r)).cloned().collect();
+        let mut known = if played.len() >= 2 { strengths(&played, judgments) } else { Vec::new() };
+        return runs
+            .iter()
+            .map(|r| match known.iter().position(|k| &k.run == r) {
+                Some(i) => known.remove(i),
+                None => RunStrength {
+                    run: r.clone(),
+                    strength: None,
+                    ci: None,
+                    note: Some("n/a: no judgment compares this run with another".into()),
+                },
+            })
+            .collect();
+    }
     let index: BTreeMap<&str, usize> = runs.iter().enumerate().map(|(i, r)| (r.as_str(), i)).collect();
     let wins = |js: &mut dyn Iterator<Item = &&Judgment>| -> Vec<(usize, usize, f64)> {
         let mut w = Vec::new();
@@ -390,12 +408,11 @@ fn strengths(runs: &[String], judgments: &[&Judgment]) -> Vec<RunStrength> {
             let mut d = std::mem::take(&mut draws[i]);
             d.sort_by(f64::total_cmp);
             let ci = (!d.is_empty()).then(|| [quantile_sorted(&d, 0.025), quantile_sorted(&d, 0.975)]);
-            RunStrength {
-                run: r.clone(),
-                strength: Some(point[i]),
-                ci,
-                note: if ci.is_some() { None } else { note.clone() },
-            }
+            // No interval is zero-width: resamples with no spread (every judgment a tie) give none.
+            let flat = ci.is_some_and(|[lo, hi]| lo >= hi);
+            let note = if flat { Some("n/a: the resamples of cases have no spread".to_string()) } else { note.clone() };
+            let ci = ci.filter(|_| !flat);
+            RunStrength { run: r.clone(), strength: Some(point[i]), ci, note: if ci.is_some() { None } else { note } }
         })
         .collect()
 }
@@ -576,11 +593,17 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
             "{repeated} repeated judgment(s) (the same rater on the same pair): each rater's last one counts"
         ));
     }
-    let scored: usize = metrics.iter().map(|m| m.pairs).max().unwrap_or(0);
-    if scored < 384 {
+    // Per metric: one well-covered metric said nothing of the others (56 pairs beside 392).
+    let few: Vec<String> = metrics
+        .iter()
+        .filter(|m| m.pairs < 384)
+        .map(|m| format!("{}/{} {} over {} case(s)", m.suite, m.metric, m.pairs, m.cases))
+        .collect();
+    if !few.is_empty() {
         notes.push(format!(
-            "{scored} non-tied pairs at most per metric: about 384 independent ones give ±5 points at 95% \
-             (more when seeds of a case are alike)"
+            "fewer than the about 384 independent non-tied pairs that give ±5 points at 95% (more are needed \
+             when seeds of a case are alike): {}",
+            few.join(", ")
         ));
     }
     if runs.len() < 4 {
@@ -663,6 +686,34 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Run strengths: a run no judgment compares has none, and the others keep theirs (all were
+    /// n/a, "some run never lost"); resamples with no spread (every judgment a tie) give no
+    /// interval rather than [0, 0].
+    #[test]
+    fn strengths_of_uncompared_runs_and_all_ties_are_honest() {
+        let j = |case: usize, choice: Choice| Judgment {
+            rater: "ann".into(),
+            suite: "s".into(),
+            case_id: format!("c{case}"),
+            seed_idx: 0,
+            left: "a".into(),
+            right: "b".into(),
+            choice,
+        };
+        let runs: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let mixed: Vec<Judgment> = (0..12).map(|k| j(k, [Choice::Left, Choice::Right, Choice::Tie][k % 3])).collect();
+        let s = strengths(&runs, &mixed.iter().collect::<Vec<_>>());
+        assert!(s[0].strength.is_some() && s[1].strength.is_some(), "{s:?}");
+        assert_eq!(
+            (s[2].strength, s[2].note.as_deref()),
+            (None, Some("n/a: no judgment compares this run with another"))
+        );
+        let ties: Vec<Judgment> = (0..12).map(|k| j(k, Choice::Tie)).collect();
+        let s = strengths(&runs[..2], &ties.iter().collect::<Vec<_>>());
+        assert!(s.iter().all(|r| r.strength == Some(0.0) && r.ci.is_none()), "{s:?}");
+        assert_eq!(s[0].note.as_deref(), Some("n/a: the resamples of cases have no spread"));
+    }
 
     /// CSV records as Python's `csv` module writes them: a quoted cell may hold commas, doubled
     /// quotes and line breaks (a prompt with a newline was refused as an unterminated quote),
