@@ -320,6 +320,12 @@ fn templates_cannot_build_huge_text() {
         ),
         ("{% with b = c ~ c %}{{ b }}{% endwith %}", "only expressions, `if` and `for` are allowed"),
         ("{{ dict(a=1) }}", "the only function a suite's template may call is `range`"),
+        ("{{ 'a'|indent(width=100000000000, first=true) }}", "indent would build 200000000001 bytes"),
+        ("{{ n is divisibleby(0) }}", "the test `divisibleby` is not allowed"),
+        (
+            "{{ '%(a)s%(a)s%(a)s%(a)s%(a)s%(a)s%(a)s%(a)s%(a)s%(a)s'|format({'a': c ~ c ~ c ~ c ~ c ~ c ~ c}) }}",
+            "format would build",
+        ),
         ("{{ 'x' * 99999999 }}", "`*` and `**` may only multiply numbers"),
         ("{{ c * 3 }}", "`*` and `**` may only multiply numbers"),
         ("{% for s in ['a'] %}{{ s * 3 }}{% endfor %}", "`*` and `**` may only multiply numbers"),
@@ -334,7 +340,19 @@ fn templates_cannot_build_huge_text() {
     let body = format!(
         "cases:\n  - id: \"a{{{{ n }}}}\"\n    matrix: {{n: [1], c: [x]}}\n    prompt: \"{{{{ {chain} }}}}\"\n"
     );
-    one(&body, 8, 13, "cases[0].prompt", "over 1024 expressions in one field's template");
+    one(&body, 8, 13, "cases[0].prompt", "over 256 expressions in one field's template");
+    // MiniJinja's parser recurses per operator: a long template is refused before it is read.
+    let deep = format!("{{{{ {}n }}}}", "not ".repeat(5000));
+    let body = format!("cases:\n  - id: \"a{{{{ n }}}}\"\n    matrix: {{n: [1]}}\n    prompt: \"{deep}\"\n");
+    one(&body, 8, 13, "cases[0].prompt", "20007 bytes of template (outside {% raw %} blocks), over the 8 KiB");
+    // Rendered text kept over many rows is bounded for the whole suite (380 fields of 64 KiB over
+    // 10,000 rows asked for 240 GB).
+    let fields = vec!["\"{{ '%60000s'|format(a) }}\""; 40].join(", ");
+    let rows = (0..100).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let body =
+        format!("cases:\n  - id: \"c{{{{ a }}}}\"\n    matrix: {{a: [{rows}]}}\n    prompt: x\n    tags: [{fields}]\n");
+    let (_sb, err) = errors(&[("s.yaml", &format!("{HEAD}{body}"))]);
+    assert!(err.contains("the suite's templates render to over 64 MiB in all"), "{}", &err[..err.len().min(400)]);
     let huge = "x".repeat(70_000);
     let body = format!(
         "cases:\n  - id: \"a{{{{ n }}}}\"\n    matrix: {{n: [1], c: [{huge}]}}\n    prompt: \"{{{{ c ~ c }}}}\"\n"
@@ -353,6 +371,16 @@ fn templates_multiply_numbers() {
     sb.write("s.yaml", &text);
     let suite = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
     assert_eq!(suite.cases[0].prompt, "RED 1.0 4 026 6");
+    // Loops over number literals multiply; lists of literals and variables, and filters of
+    // variables, are looped over; a format's digits that are not widths are text.
+    sb.write(
+        "t.yaml",
+        &format!(
+            "{HEAD}cases:\n  - id: \"b{{{{ n }}}}\"\n    matrix: {{n: [12]}}\n    prompt: \"{{% for i in [1, 2] %}}{{{{ i * 10 }}}}{{% endfor %}} {{% for a, b in [['red', 1], ['blue', n]] %}}{{{{ a }}}}{{{{ b }}}}{{% endfor %}} {{% for w in n|string|split('1') %}}{{{{ w }}}}{{% endfor %}} {{{{ 'frame 100000 of %s'|format(n) }}}}\"\n"
+        ),
+    );
+    let suite = load(&Disk, sb.join("t.yaml").to_str().unwrap()).unwrap();
+    assert_eq!(suite.cases[0].prompt, "1020 red1blue12 2 frame 100000 of 12");
 }
 
 /// A templated string keeps its own spaces and a block scalar's newline, as a plain one does

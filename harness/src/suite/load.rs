@@ -355,6 +355,8 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                 errors.push(YamlError::at(loc_at(root, &["cases"]), "cases", "a suite needs at least one case"));
             }
             let (mut expanded, mut expanded_nodes): (u128, u128) = (0, 0);
+            // Bytes all templated fields of the suite have rendered to (each row keeps its own).
+            let rendered = std::cell::Cell::new(0usize);
             for (i, item) in items.iter().enumerate() {
                 let path = format!("cases[{i}]");
                 // The product is checked before anything is expanded: a matrix of a million rows
@@ -393,7 +395,7 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                     break;
                 }
                 let before = errors.len();
-                for (node, vars) in expand(item, &path, &mut errors) {
+                for (node, vars) in expand(item, &path, &rendered, &mut errors) {
                     if let Some(case) = resolve_case(&node, &path, vars, &suite_gen, suite_seeds, &mut errors) {
                         cases.push((case, loc_at(&node, &["id"]).clone(), path.clone()));
                     }
@@ -482,7 +484,12 @@ fn matrix_size(item: &Node) -> (u128, String) {
 
 /// Expands one case entry over its `matrix:` (cartesian product, first key outermost) and
 /// renders its templated strings. Returns the rendered nodes with their variable values.
-fn expand(item: &Node, path: &str, errors: &mut Vec<YamlError>) -> Vec<(Node, BTreeMap<String, String>)> {
+fn expand(
+    item: &Node,
+    path: &str,
+    rendered: &std::cell::Cell<usize>,
+    errors: &mut Vec<YamlError>,
+) -> Vec<(Node, BTreeMap<String, String>)> {
     if item.entries().is_none() {
         errors.push(YamlError::at(&item.loc, path, format!("expected a case mapping, found {}", item.kind())));
         return Vec::new();
@@ -534,7 +541,7 @@ fn expand(item: &Node, path: &str, errors: &mut Vec<YamlError>) -> Vec<(Node, BT
         let nodes: BTreeMap<&str, &Node> = row.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let ctx: BTreeMap<&str, serde_json::Value> = row.iter().map(|(k, v)| (k.as_str(), yaml::to_json(v))).collect();
         let before = errors.len();
-        let node = render(&body, path, &env, &ctx, &nodes, errors);
+        let node = render(&body, path, &env, &ctx, &nodes, rendered, errors);
         if errors.len() > before {
             // A mistake in a template repeats in every row: the first row's errors say it.
             break;
@@ -565,6 +572,7 @@ fn render(
     env: &Environment,
     vars: &BTreeMap<&str, serde_json::Value>,
     typed: &BTreeMap<&str, &Node>,
+    rendered: &std::cell::Cell<usize>,
     errors: &mut Vec<YamlError>,
 ) -> Node {
     let value = match &node.value {
@@ -583,7 +591,7 @@ fn render(
                     Value::Str(scalar_text(v))
                 }
                 Some(v) => v.value.clone(),
-                None => match super::template::render(env, s, vars) {
+                None => match super::template::render(env, s, vars, rendered) {
                     Ok(out) if lone && !text_field => yaml::resolve(&out),
                     Ok(out) => Value::Str(out),
                     Err(e) => {
@@ -609,7 +617,7 @@ fn render(
             items
                 .iter()
                 .enumerate()
-                .map(|(i, n)| render(n, &format!("{path}[{i}]"), env, vars, typed, errors))
+                .map(|(i, n)| render(n, &format!("{path}[{i}]"), env, vars, typed, rendered, errors))
                 .collect(),
         ),
         Value::Map(entries) => Value::Map(
@@ -618,7 +626,7 @@ fn render(
                 .map(|e| Entry {
                     key: e.key.clone(),
                     key_loc: e.key_loc.clone(),
-                    value: render(&e.value, &format!("{path}.{}", e.key), env, vars, typed, errors),
+                    value: render(&e.value, &format!("{path}.{}", e.key), env, vars, typed, rendered, errors),
                 })
                 .collect(),
         ),

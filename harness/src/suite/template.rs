@@ -38,7 +38,10 @@ pub(super) fn env() -> Environment<'static> {
         kwargs: Kwargs,
     ) -> Result<JValue, Error> {
         let lines = value.as_str().lines().count() as u128 + 1;
-        check("indent", value.as_str().len() as u128 + lines * width.unwrap_or(4) as u128)?;
+        // The width may come as `width=` too (a keyword skipped this check).
+        let width_kw: Option<usize> = kwargs.peek("width").ok();
+        let w = width.or(width_kw).unwrap_or(4) as u128;
+        check("indent", value.as_str().len() as u128 + lines * w)?;
         filters::indent(value, width, first, blank, kwargs)
     }
     fn join(state: &State, value: &JValue, joiner: Option<StringInput<'_>>) -> Result<JValue, Error> {
@@ -61,12 +64,39 @@ pub(super) fn env() -> Environment<'static> {
         filters::replace(state, value, from, to)
     }
     fn format(state: &State, format: &JValue, args: Rest<JValue>) -> Result<JValue, Error> {
-        // A printf width or precision pads to that many characters: every number written in
-        // the format counts as that many bytes.
+        // Each conversion may print the longest argument (`%(a)s` repeated prints a mapping's
+        // value each time) padded to its width and precision.
         let text = format.as_str().unwrap_or_default();
-        let widths: u128 = text.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u128>().ok()).sum();
-        let args_bytes: u128 = args.iter().map(|a| a.to_string().len() as u128).sum();
-        check("format", text.len() as u128 + widths + args_bytes)?;
+        let longest = args.iter().map(|a| a.to_string().len() as u128).max().unwrap_or(0);
+        let mut bytes = text.len() as u128;
+        let mut rest = text;
+        while let Some(at) = rest.find('%') {
+            rest = &rest[at + 1..];
+            if let Some(after) = rest.strip_prefix('%') {
+                rest = after;
+                continue;
+            }
+            if rest.starts_with('(') {
+                rest = rest.find(')').map_or("", |end| &rest[end + 1..]);
+            }
+            rest = rest.trim_start_matches(['-', '+', ' ', '#', '0']);
+            let number = |r: &str| -> (u128, usize) {
+                let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+                (r[..digits].parse::<u128>().unwrap_or(if digits > 0 { u128::MAX >> 8 } else { 0 }), digits)
+            };
+            let (width, n) = number(rest);
+            rest = &rest[n..];
+            let precision = match rest.strip_prefix('.') {
+                Some(r) => {
+                    let (p, n) = number(r);
+                    rest = &r[n..];
+                    p
+                }
+                None => 0,
+            };
+            bytes = bytes.saturating_add(longest).saturating_add(width).saturating_add(precision);
+        }
+        check("format", bytes)?;
         filters::format(state, format, args)
     }
     let mut env = Environment::new();
@@ -86,7 +116,18 @@ pub(super) fn render(
     env: &Environment,
     source: &str,
     vars: &BTreeMap<&str, serde_json::Value>,
+    rendered: &std::cell::Cell<usize>,
 ) -> Result<String, String> {
+    let code = source_outside_raw(source);
+    if code > MAX_SOURCE {
+        return Err(format!(
+            "{code} bytes of template (outside {{% raw %}} blocks), over the {} KiB a field may have",
+            MAX_SOURCE >> 10
+        ));
+    }
+    if rendered.get() > MAX_SUITE_RENDERED {
+        return Err(format!("the suite's templates render to over {} MiB in all", MAX_SUITE_RENDERED >> 20));
+    }
     check(source, vars)?;
     struct Capped(Vec<u8>, bool);
     impl std::io::Write for Capped {
@@ -106,16 +147,53 @@ pub(super) fn render(
     let template = env.template_from_str(source).map_err(detail)?;
     let mut out = Capped(Vec::new(), false);
     match template.render_captured_to(vars, &mut out) {
-        Ok(_) => String::from_utf8(out.0).map_err(|e| e.to_string()),
+        Ok(_) => {
+            rendered.set(rendered.get() + out.0.len());
+            String::from_utf8(out.0).map_err(|e| e.to_string())
+        }
         Err(_) if out.1 => Err(format!("it renders to over the {} KiB a templated field may have", MAX_RENDERED >> 10)),
         Err(e) => Err(detail(e)),
     }
 }
 
 /// Steps one templated string may take to render (a `for` loop's iterations count).
-const TEMPLATE_FUEL: u64 = 100_000;
+const TEMPLATE_FUEL: u64 = 20_000;
+/// Template text one field may hold outside `{% raw %}` blocks: MiniJinja's parser recurses on
+/// operators and frees a long expression recursively (20,000 `not`s overflowed the stack).
+const MAX_SOURCE: usize = 8 << 10;
+/// What all templated fields of a suite may render to together: each matrix row keeps its own
+/// copy (380 fields of 64 KiB over 10,000 rows asked for 240 GB).
+const MAX_SUITE_RENDERED: usize = 64 << 20;
+/// The longest matrix value a template may use (a prompt list's prompts fit).
+const MAX_VALUE: usize = 16 << 10;
 /// The longest text one templated string may render to.
 const MAX_RENDERED: usize = 64 << 10;
+
+/// Bytes of a template outside its `{% raw %}…{% endraw %}` blocks.
+fn source_outside_raw(source: &str) -> usize {
+    let tag_word = |at: usize| {
+        let tag = source[at + 2..].trim_start_matches(['-', '+', '~']).trim_start();
+        tag.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>()
+    };
+    let (mut code, mut from, mut raw) = (0, 0, false);
+    for (at, _) in source.match_indices("{%") {
+        match (raw, tag_word(at).as_str()) {
+            (false, "raw") => {
+                code += at - from;
+                raw = true;
+            }
+            (true, "endraw") => {
+                from = at;
+                raw = false;
+            }
+            _ => {}
+        }
+    }
+    if !raw {
+        code += source.len() - from;
+    }
+    code
+}
 
 /// Refuses a template holding `{% set %}`, a block that defines or imports, or `*`/`**` on
 /// anything that is not a number: a number literal, a matrix variable holding a number, a
@@ -127,10 +205,10 @@ fn check(source: &str, vars: &BTreeMap<&str, serde_json::Value>) -> Result<(), S
     let numbers: BTreeSet<&str> = vars.iter().filter(|(_, v)| v.is_number()).map(|(k, _)| *k).collect();
     for (name, value) in vars {
         let bytes = value.to_string().len();
-        if bytes > MAX_RENDERED {
+        if bytes > MAX_VALUE {
             return Err(format!(
                 "the matrix value of `{name}` is {bytes} bytes, over the {} KiB a templated field may use",
-                MAX_RENDERED >> 10
+                MAX_VALUE >> 10
             ));
         }
     }
@@ -172,9 +250,40 @@ const FILTERS: &[&str] = &[
     "bool",
 ];
 
-/// Expressions one field's template may hold: with matrix values of at most MAX_RENDERED bytes,
-/// no expression builds more than MAX_NODES × MAX_RENDERED bytes (64 MiB).
-const MAX_NODES: usize = 1024;
+/// The tests (`is …`) a suite's template may use.
+const TESTS: &[&str] = &[
+    "defined",
+    "undefined",
+    "none",
+    "true",
+    "false",
+    "boolean",
+    "odd",
+    "even",
+    "number",
+    "integer",
+    "float",
+    "string",
+    "sequence",
+    "mapping",
+    "in",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "lower",
+    "upper",
+    "startingwith",
+    "endingwith",
+    "containing",
+];
+
+/// Expressions one field's template may hold: with matrix values of at most MAX_VALUE bytes, no
+/// expression builds more than MAX_NODES × MAX_VALUE bytes (4 MiB), and a chain of `~` copies
+/// at most half its square.
+const MAX_NODES: usize = 256;
 
 struct Scope<'a> {
     /// Expressions seen so far.
@@ -210,20 +319,27 @@ fn stmt<'a>(s: &'a Stmt<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
             // A loop runs over what the suite gives (a matrix variable, `range(n)`, a list of
             // literals, a variable's `split` or `lines`), never over text it builds: `for b in
             // [a ~ a]` nested doubles a string at every level.
-            let given = match &f.iter {
-                Expr::Var(_) => true,
-                Expr::Call(c) => matches!(&c.expr, Expr::Var(v) if v.id == "range"),
-                Expr::List(l) => l.items.iter().all(|i| matches!(i, Expr::Const(_))),
-                Expr::Filter(g) => {
-                    matches!(g.name, "split" | "lines") && matches!(&g.expr, Some(Expr::Var(_)))
+            fn given(e: &Expr<'_>) -> bool {
+                match e {
+                    Expr::Var(_) | Expr::Const(_) => true,
+                    Expr::Call(c) => matches!(&c.expr, Expr::Var(v) if v.id == "range"),
+                    Expr::List(l) => l.items.iter().all(given),
+                    Expr::Filter(g) => g.expr.as_ref().is_some_and(given),
+                    _ => false,
                 }
-                _ => false,
-            };
-            if !given {
-                return Err("a `for` loop in a suite's template runs over a matrix variable, `range(n)` or a list of literals".into());
+            }
+            if !given(&f.iter) {
+                return Err(
+                    "a `for` loop in a suite's template runs over matrix variables, `range(n)`, literals or lists of them, through filters"
+                        .into(),
+                );
             }
             expr(&f.iter, scope)?;
-            let numeric = matches!(&f.iter, Expr::Call(c) if matches!(&c.expr, Expr::Var(v) if v.id == "range"));
+            let numeric = match &f.iter {
+                Expr::Call(c) => matches!(&c.expr, Expr::Var(v) if v.id == "range"),
+                Expr::List(l) => l.items.iter().all(|i| is_number(i, scope)),
+                _ => false,
+            };
             let mut names = Vec::new();
             target_names(&f.target, &mut names);
             scope.loops.push((names, numeric));
@@ -296,6 +412,14 @@ fn expr<'a>(e: &'a Expr<'a>, scope: &mut Scope<'a>) -> Result<(), String> {
             args(&f.args, scope)
         }
         Expr::Test(t) => {
+            // `divisibleby(0)` panics inside MiniJinja.
+            if !TESTS.contains(&t.name) {
+                return Err(format!(
+                    "the test `{}` is not allowed in a suite's templates (allowed: {})",
+                    t.name,
+                    TESTS.join(", ")
+                ));
+            }
             expr(&t.expr, scope)?;
             args(&t.args, scope)
         }
