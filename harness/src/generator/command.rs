@@ -209,24 +209,50 @@ enum Takes {
     Sed,
     /// env: `-S`/`--split-string` turns one argument into a command line.
     Env,
+    /// su, runuser, flock, script: `-c`/`--command` anywhere after the program (their options
+    /// may follow operands: `su root -c CMD`).
+    Command,
+    /// ssh: every argument after the host is joined into a remote shell command line.
+    Remote,
 }
 
 /// Where `argv` hands code to a shell or an interpreter: for each, the first and last index of
 /// the arguments that are code (a flag with attached code, or the flag and its code).
 fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
-    let name = |a: &String| Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    // The program's name without a version (`perl5.36.0`, `php8.2`, `python3.12`).
+    let name = |a: &String| {
+        let n = Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-').to_string()
+    };
     let takes = |n: &str| -> Option<Takes> {
         Some(match n {
-            "sh" | "bash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash" | "fish" | "csh" | "tcsh" | "busybox" => {
-                Takes::Shell
-            }
-            _ if n.starts_with("python") || n.starts_with("pypy") => Takes::Flag("c", &[]),
+            "sh" | "bash" | "rbash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash" | "fish" | "csh" | "tcsh"
+            | "busybox" => Takes::Shell,
+            _ if n.starts_with("python") || n.starts_with("pypy") || n == "ipython" => Takes::Flag("c", &[]),
             "perl" => Takes::Flag("eE", &[]),
-            "ruby" | "julia" | "Rscript" => Takes::Flag("e", &["--eval"]),
-            "node" | "nodejs" | "deno" | "bun" => Takes::Flag("ep", &["--eval", "--print"]),
-            "php" => Takes::Flag("r", &[]),
-            "pwsh" | "powershell" => Takes::Flag("", &["-c", "-command", "-encodedcommand", "-ec"]),
-            "su" => Takes::Flag("c", &["--command"]),
+            "ruby" | "julia" | "Rscript" | "R" | "lua" | "luajit" => Takes::Flag("e", &["--eval"]),
+            "node" | "nodejs" | "deno" | "bun" => Takes::Flag("ep", &["--eval", "--print", "eval"]),
+            "php" => Takes::Flag("r", &["--run"]),
+            // PowerShell takes any unambiguous prefix of -Command / -EncodedCommand.
+            "pwsh" | "powershell" => Takes::Flag(
+                "",
+                &[
+                    "-c",
+                    "-co",
+                    "-com",
+                    "-comm",
+                    "-comma",
+                    "-comman",
+                    "-command",
+                    "-e",
+                    "-ec",
+                    "-en",
+                    "-enc",
+                    "-encodedcommand",
+                ],
+            ),
+            "su" | "runuser" | "flock" | "script" => Takes::Command,
+            "ssh" => Takes::Remote,
             "awk" | "gawk" | "mawk" | "nawk" => Takes::Program,
             "sed" | "gsed" => Takes::Sed,
             "env" => Takes::Env,
@@ -255,13 +281,20 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
                 let mut flag = None;
                 while i < argv.len() && is_option(&argv[i]) {
                     let a = &argv[i];
+                    // fish's `--command CODE` / `--command=CODE`.
+                    if a.starts_with("--command=") {
+                        out.push((i, i));
+                    } else if a == "--command" {
+                        flag = flag.or(Some(i));
+                    }
                     let cluster = a.starts_with('-') && !a.starts_with("--");
                     if cluster && a[1..].chars().all(|c| c.is_ascii_alphabetic()) && a.contains('c') {
                         flag = flag.or(Some(i));
                     }
                     i += if takes_word(a) { 2 } else { 1 };
                 }
-                if i < argv.len() && argv[i] == "--" {
+                // `--` or a lone `-` ends the options: the script is the next word.
+                if i < argv.len() && (argv[i] == "--" || argv[i] == "-") {
                     i += 1;
                 }
                 if let Some(flag) = flag {
@@ -287,8 +320,41 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
                     if a == "-m" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('m')) {
                         break;
                     }
-                    // Python's options that take a value as the next argument.
-                    i += if matches!(a, "-W" | "-X") { 2 } else { 1 };
+                    // Options that take a value as the next argument (python, node).
+                    let value = matches!(
+                        a,
+                        "-W" | "-X"
+                            | "--check-hash-based-pycs"
+                            | "-r"
+                            | "--require"
+                            | "--import"
+                            | "--loader"
+                            | "-C"
+                            | "--conditions"
+                            | "--input-type"
+                    );
+                    i += if value { 2 } else { 1 };
+                }
+                // A subcommand that takes code (`deno eval CODE`).
+                if i < argv.len() && long.contains(&argv[i].as_str()) && !argv[i].starts_with('-') {
+                    out.push((i, (i + 1).min(last)));
+                }
+            }
+            Takes::Command => {
+                for k in s + 1..argv.len() {
+                    let a = argv[k].as_str();
+                    if matches!(a, "-c" | "--command" | "--session-command") {
+                        out.push((k, (k + 1).min(last)));
+                    } else if a.starts_with("--command=") || a.starts_with("--session-command=") {
+                        out.push((k, k));
+                    } else if a.len() > 2 && a.starts_with('-') && !a.starts_with("--") && a.ends_with('c') {
+                        out.push((k, (k + 1).min(last)));
+                    }
+                }
+            }
+            Takes::Remote => {
+                if s < last {
+                    out.push((s + 1, last));
                 }
             }
             Takes::Program => {
@@ -296,7 +362,7 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
                 while i < argv.len() && is_option(&argv[i]) {
                     let a = argv[i].as_str();
                     from_file |= a == "-f" || a.starts_with("--file");
-                    i += if matches!(a, "-F" | "-v" | "-f") { 2 } else { 1 };
+                    i += if matches!(a, "-F" | "-v" | "-f" | "-W") { 2 } else { 1 };
                 }
                 if i < argv.len() && argv[i] == "--" {
                     i += 1;
@@ -320,7 +386,7 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
                         scripts = true;
                     }
                     scripts |= a == "-f" || a.starts_with("--file");
-                    i += if a == "-f" { 2 } else { 1 };
+                    i += if matches!(a, "-f" | "-l" | "--line-length") { 2 } else { 1 };
                 }
                 if i < argv.len() && argv[i] == "--" {
                     i += 1;
@@ -332,9 +398,10 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
             Takes::Env => {
                 while i < argv.len() && is_option(&argv[i]) {
                     let a = argv[i].as_str();
-                    if a == "-S" || a == "--split-string" {
+                    let cluster_s = a.starts_with('-') && !a.starts_with("--") && a.contains('S');
+                    if a == "--split-string" || (cluster_s && a.ends_with('S')) {
                         out.push((i, (i + 1).min(last)));
-                    } else if a.starts_with("-S") || a.starts_with("--split-string=") {
+                    } else if cluster_s || a.starts_with("--split-string=") {
                         out.push((i, i));
                     }
                     i += if matches!(a, "-S" | "--split-string" | "-u" | "--unset" | "-C" | "--chdir") { 2 } else { 1 };
@@ -549,6 +616,24 @@ mod tests {
             vec!["bash", "--rcfile", "/dev/null", "-c", "gen {prompt}", "{out}"],
             vec!["bash", "-c", "-euo", "pipefail", "gen {prompt}", "x", "{out}"],
             vec!["python3", "-I", "-c", "print('{prompt}')", "{out}"],
+            vec!["su", "root", "-c", "echo \"{prompt}\" > {out}"],
+            vec!["runuser", "-u", "x", "--", "sh", "-c", "gen {prompt}", "{out}"],
+            vec!["flock", "/tmp/lock", "-c", "gen {prompt} {out}"],
+            vec!["script", "-q", "-e", "-c", "gen {prompt}", "{out}"],
+            vec!["ssh", "host", "gen", "{prompt}", "{out}"],
+            vec!["rbash", "-c", "echo \"{prompt}\" > {out}"],
+            vec!["bash", "-c", "-", "echo \"{prompt}\" > {out}"],
+            vec!["perl5.36.0", "-e", "print \"{prompt}\"", "{out}"],
+            vec!["perl", "-l", "-e", "print \"{prompt}\"", "{out}"],
+            vec!["node", "-r", "fs", "-e", "console.log(`{prompt}`)", "{out}"],
+            vec!["deno", "eval", "console.log(`{prompt}`)", "{out}"],
+            vec!["awk", "-W", "interactive", "BEGIN {{ print \"{prompt}\" }}", "{out}"],
+            vec!["sed", "-n", "-l", "80", "1s|.*|{prompt}|e", "{out}"],
+            vec!["python3", "--check-hash-based-pycs", "default", "-c", "print(\"{prompt}\")", "{out}"],
+            vec!["env", "-vS", "/bin/sh -c 'echo {prompt} > {out}'"],
+            vec!["fish", "--command=echo {prompt}", "{out}"],
+            vec!["pwsh", "-comm", "gen {prompt}", "{out}"],
+            vec!["lua5.4", "-e", "print('{prompt}')", "{out}"],
         ] {
             let script = ModelSpec { argv: argv.iter().map(|a| a.to_string()).collect(), ..spec.clone() };
             let err = build(&script).err().map(|e| e.to_string()).unwrap_or_default();
