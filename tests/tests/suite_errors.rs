@@ -381,6 +381,12 @@ fn templates_multiply_numbers() {
     );
     let suite = load(&Disk, sb.join("t.yaml").to_str().unwrap()).unwrap();
     assert_eq!(suite.cases[0].prompt, "1020 red1blue12 2 frame 100000 of 12");
+    // The largest of numbers, or a number's default, is a number too.
+    sb.write(
+        "u.yaml",
+        &format!("{HEAD}cases:\n  - id: \"c{{{{ a }}}}\"\n    matrix: {{a: [1], b: [2]}}\n    prompt: \"{{{{ ([a, b]|max) * 2 }}}} {{{{ (a|default(1)) * 3 }}}}\"\n"),
+    );
+    assert_eq!(load(&Disk, sb.join("u.yaml").to_str().unwrap()).unwrap().cases[0].prompt, "4 3");
 }
 
 /// A templated string keeps its own spaces and a block scalar's newline, as a plain one does

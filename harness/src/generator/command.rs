@@ -639,6 +639,10 @@ mod tests {
             let err = build(&script).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("use it as \"$1\""), "{argv:?}: {err}");
         }
+        // Numbers and booleans written unquoted in argv are their text.
+        let spec_yaml = "adapter: command\nname: x\nargv: [torchrun, --nproc_per_node, 8, gen.py, --scale, 5.0, --flag, true, \"{out}\"]\n";
+        let typed: ModelSpec = crate::yaml::decode(&crate::yaml::parse("m.yaml", spec_yaml).unwrap(), "").unwrap();
+        assert_eq!(typed.argv[2..8], ["8", "gen.py", "--scale", "5.0", "--flag", "true"]);
         for argv in [
             vec!["env", "sh", "-c", "gen \"$1\" --out \"$2\"", "sh", "{prompt}", "{out}"],
             // `-c` after the script or program is the script's own flag.

@@ -79,6 +79,30 @@ pub struct Perf {
     pub peak_source: String,
 }
 
+/// A list of YAML scalars as text: `8` is "8", `true` is "true", `5.0` is "5.0".
+fn scalars_as_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i64),
+        UInt(u64),
+        Float(f64),
+        Bool(bool),
+    }
+    let items: Vec<Scalar> = Vec::deserialize(d)?;
+    Ok(items
+        .into_iter()
+        .map(|s| match s {
+            Scalar::Text(t) => t,
+            Scalar::Int(i) => i.to_string(),
+            Scalar::UInt(u) => u.to_string(),
+            Scalar::Float(f) => format!("{f:?}"),
+            Scalar::Bool(b) => b.to_string(),
+        })
+        .collect())
+}
+
 /// A failed unit, in words that go into its record.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -125,8 +149,9 @@ pub struct ModelSpec {
     /// `dir`: a CSV (`file,case_id[,seed_idx][,suite]`) or JSON list mapping files to cases.
     #[serde(default)]
     pub mapping: Option<String>,
-    /// `command`: program and arguments, with `{placeholders}`; never run through a shell.
-    #[serde(default)]
+    /// `command`: program and arguments, with `{placeholders}`; never run through a shell. A
+    /// number or boolean written unquoted (`--nproc_per_node, 8`) is that text.
+    #[serde(default, deserialize_with = "scalars_as_text")]
     pub argv: Vec<String>,
     #[serde(default)]
     pub timeout_s: Option<f64>,

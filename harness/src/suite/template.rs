@@ -470,7 +470,19 @@ fn is_number(e: &Expr<'_>, scope: &Scope<'_>) -> bool {
             ) && is_number(&b.left, scope)
                 && is_number(&b.right, scope)
         }
-        Expr::Filter(f) => matches!(f.name, "int" | "float" | "round" | "abs" | "length" | "count"),
+        Expr::Filter(f) => match f.name {
+            "int" | "float" | "round" | "abs" | "length" | "count" => true,
+            // Of numbers, a number: `[a, b]|max`, `n|default(1)`.
+            "max" | "min" | "first" | "last" | "sum" => f.expr.as_ref().is_some_and(|e| match e {
+                Expr::List(l) => !l.items.is_empty() && l.items.iter().all(|i| is_number(i, scope)),
+                _ => false,
+            }),
+            "default" | "d" => {
+                f.expr.as_ref().is_some_and(|e| is_number(e, scope))
+                    && f.args.iter().all(|a| matches!(a, ast::CallArg::Pos(e) if is_number(e, scope)))
+            }
+            _ => false,
+        },
         Expr::IfExpr(i) => is_number(&i.true_expr, scope) && i.false_expr.as_ref().is_some_and(|f| is_number(f, scope)),
         _ => false,
     }
