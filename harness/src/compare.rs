@@ -755,7 +755,7 @@ fn xml_escape(s: &str) -> String {
             '\n' => out.push_str("&#10;"),
             '\r' => out.push_str("&#13;"),
             '\t' => out.push_str("&#9;"),
-            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push_str(&crate::error::escape(c)),
             _ => out.push(c),
         }
     }
@@ -771,13 +771,7 @@ fn md_code(s: &str) -> String {
         if !flat.is_empty() {
             flat.push(' ');
         }
-        for c in word.chars() {
-            if c.is_control() {
-                flat.push_str(&format!("\\u{{{:x}}}", c as u32));
-            } else {
-                flat.push(c);
-            }
-        }
+        flat.push_str(&crate::error::printable(word));
     }
     let longest = flat.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);

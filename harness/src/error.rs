@@ -98,7 +98,10 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     if !s.chars().any(escaped) {
         return std::borrow::Cow::Borrowed(s);
     }
-    std::borrow::Cow::Owned(
-        s.chars().map(|c| if escaped(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect(),
-    )
+    std::borrow::Cow::Owned(s.chars().map(|c| if escaped(c) { escape(c) } else { c.to_string() }).collect())
+}
+
+/// A character shown as its code, `\u{1b}`: how every output writes one it cannot carry.
+pub fn escape(c: char) -> String {
+    format!("\\u{{{:x}}}", c as u32)
 }
