@@ -1281,16 +1281,7 @@ fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64) -> std::resul
             video::MAX_SIDE
         ));
     }
-    let bytes = u64::from(width) * u64::from(height) * 3 * u64::from(frames);
-    let limit = crate::scoring::memory_limit();
-    if bytes > limit {
-        return Err(format!(
-            "{frames} frames of {width}x{height} take {} MiB, over the {} MiB this machine allows",
-            bytes >> 20,
-            limit >> 20
-        ));
-    }
-    Ok(())
+    crate::scoring::clip_fits(width, height, frames)
 }
 
 fn synth_command(a: &SynthArgs) -> Result<ExitCode> {

@@ -507,6 +507,21 @@ fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String
     Ok(())
 }
 
+/// Whether `frames` RGB frames of `width × height` fit in what one clip may hold
+/// ([`memory_limit`]); the error says how much they take.
+pub fn clip_fits(width: u32, height: u32, frames: u32) -> Result<(), String> {
+    let bytes = u64::from(width) * u64::from(height) * 3 * u64::from(frames);
+    let limit = memory_limit();
+    if bytes > limit {
+        return Err(format!(
+            "{frames} frames of {width}x{height} take {} MiB, over the {} MiB this machine allows",
+            bytes >> 20,
+            limit >> 20
+        ));
+    }
+    Ok(())
+}
+
 /// What one video's scoring (or conversion) may hold at most: half the memory available when the
 /// process first asked (one limit for the whole run, whatever else is running).
 pub fn memory_limit() -> u64 {

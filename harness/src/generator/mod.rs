@@ -112,19 +112,7 @@ pub struct GenError(pub String);
 /// width and height, not their product (4096 frames of 8192×8192 are 824 GB, which aborted the
 /// process on the allocation).
 pub fn check_clip_fits(g: &crate::suite::Generation) -> Result<(), GenError> {
-    let bytes = u64::from(g.width) * u64::from(g.height) * 3 * u64::from(g.frames);
-    let limit = crate::scoring::memory_limit();
-    if bytes > limit {
-        return Err(GenError(format!(
-            "{} frames of {}x{} take {} MiB, over the {} MiB allowed (half the memory available)",
-            g.frames,
-            g.width,
-            g.height,
-            bytes >> 20,
-            limit >> 20
-        )));
-    }
-    Ok(())
+    crate::scoring::clip_fits(g.width, g.height, g.frames).map_err(GenError)
 }
 
 pub trait Generator: Send + Sync {
