@@ -53,10 +53,6 @@ struct Row {
     raw_file: Option<String>,
 }
 
-fn file_of(cells: &[String], cols: &[String]) -> String {
-    cols.iter().position(|h| h == "file").map(|k| cells[k].clone()).unwrap_or_default()
-}
-
 /// The CSV form's columns.
 const MAPPING_COLUMNS: &str = "file,case_id[,seed_idx][,suite]";
 
@@ -228,8 +224,7 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     let Some((n, header)) = lines.next() else {
         return Ok(Vec::new());
     };
-    let header: Vec<String> = header.into_iter().map(cell).collect();
-    let cols = header.clone();
+    let cols: Vec<String> = header.into_iter().map(cell).collect();
     let known = ["file", "case_id", "seed_idx", "suite"];
     for (k, c) in cols.iter().enumerate() {
         // Other columns (a prompt, a note) are carried along unread; one that reads like a
@@ -244,7 +239,10 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     }
     for required in ["file", "case_id"] {
         if !cols.iter().any(|c| c == required) {
-            return Err(bad(n, format!("header: no {required:?} column; expected {MAPPING_COLUMNS}, got {header:?}")));
+            return Err(bad(
+                n,
+                format!("header: no {required:?} column; expected {MAPPING_COLUMNS}, got {:?}", cols.join(",")),
+            ));
         }
     }
     let mut rows = Vec::new();
@@ -262,6 +260,7 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
             None => 0,
         };
         let (file, case_id) = (get("file").unwrap_or_default(), get("case_id").unwrap_or_default());
+        let raw_file = raw_file.filter(|r| *r != file);
         if file.is_empty() || case_id.is_empty() {
             return Err(bad(n, "file and case_id must not be empty".into()));
         }
@@ -272,7 +271,7 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
             suite: get("suite").filter(|s| !s.is_empty()),
             at: format!("line {n}"),
             path: PathBuf::new(),
-            raw_file: raw_file.filter(|r| *r != file_of(&cells, &cols)),
+            raw_file,
         });
     }
     Ok(rows)
