@@ -187,31 +187,21 @@ fn is_decimal_digit(c: char) -> bool {
 /// (and all-lowercase names written in capitals) become their text; a numeric reference
 /// becomes what `html.unescape` makes of it unless that still has a `;`.
 fn ftfy_unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
+    replace_references(text, |after| {
         let body_start = usize::from(after.starts_with('#'));
         let body_len = after[body_start..].bytes().take_while(u8::is_ascii_alphanumeric).count();
-        let reference = &after[..body_start + body_len];
-        if (1..=24).contains(&body_len) && after[body_start + body_len..].starts_with(';') {
-            let entity = &rest[at..at + 1 + reference.len() + 1];
-            let name = &entity[1..];
-            let replaced = if body_start == 0 {
-                lookup(HTML5, name).or_else(|| lookup(UPPERCASED, name)).map(str::to_string)
-            } else {
-                Some(html_unescape(entity)).filter(|u| !u.contains(';'))
-            };
-            out.push_str(replaced.as_deref().unwrap_or(entity));
-            rest = &rest[at + entity.len()..];
-        } else {
-            out.push('&');
-            rest = after;
+        let len = body_start + body_len;
+        if !(1..=24).contains(&body_len) || !after[len..].starts_with(';') {
+            return None;
         }
-    }
-    out.push_str(rest);
-    out
+        let name = &after[..len + 1];
+        let text = if body_start == 0 {
+            lookup(HTML5, name).or_else(|| lookup(UPPERCASED, name)).map(str::to_string)
+        } else {
+            Some(html_unescape(&format!("&{name}"))).filter(|u| !u.contains(';'))
+        };
+        text.map(|t| (len + 1, t))
+    })
 }
 
 fn lookup(table: &'static [(&'static str, &'static str)], name: &str) -> Option<&'static str> {
@@ -222,15 +212,19 @@ fn lookup(table: &'static [(&'static str, &'static str)], name: &str) -> Option<
 /// hex, `;` optional) and named references of up to 32 characters, a name without its `;`
 /// decoded by its longest known prefix (`&copy2025` is `©2025`), as HTML5 parsers do.
 fn html_unescape(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
+    replace_references(text, charref)
+}
+
+/// `text` with each `&` that `reference` reads (given what follows the `&`, it says how many
+/// bytes of that the reference takes and its text) replaced; any other `&` kept. A reference
+/// holds no `&`, so scanning on from the next `&` is what both unescapers' regexes do.
+fn replace_references(text: &str, reference: impl Fn(&str) -> Option<(usize, String)>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
-        match charref(after) {
+        match reference(after) {
             Some((len, replacement)) => {
                 out.push_str(&replacement);
                 rest = &after[len..];
