@@ -119,6 +119,8 @@ pub fn csv_records(text: &str) -> std::result::Result<Vec<(usize, Vec<CsvCell>)>
     let (mut quoted, mut was_quoted) = (false, false);
     let (mut line, mut start) = (1, 1);
     let mut chars = text.chars().peekable();
+    // A line holding nothing (one unquoted cell of spaces) is no record.
+    let blank = |r: &[CsvCell]| r.len() == 1 && !r[0].quoted && r[0].text.trim().is_empty();
     while let Some(c) = chars.next() {
         match (quoted, c) {
             (true, '"') if chars.peek() == Some(&'"') => {
@@ -144,9 +146,8 @@ pub fn csv_records(text: &str) -> std::result::Result<Vec<(usize, Vec<CsvCell>)>
             // A lone CR ends a line too (old Mac files).
             (false, '\n' | '\r') => {
                 record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) });
-                let blank = record.len() == 1 && !record[0].quoted && record[0].text.trim().is_empty();
                 let done = std::mem::take(&mut record);
-                if !blank {
+                if !blank(&done) {
                     records.push((start, done));
                 }
                 line += 1;
@@ -165,7 +166,7 @@ pub fn csv_records(text: &str) -> std::result::Result<Vec<(usize, Vec<CsvCell>)>
         return Err((start, "a quote that is never closed".into()));
     }
     record.push(CsvCell { text: cell, quoted: was_quoted });
-    if !(record.len() == 1 && !record[0].quoted && record[0].text.trim().is_empty()) {
+    if !blank(&record) {
         records.push((start, record));
     }
     Ok(records)

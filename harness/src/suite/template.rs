@@ -7,7 +7,8 @@
 //! string doubled at every step), `*` or `**` on anything but numbers (`['a'] * 30000000` or
 //! `'x' * 99999999` build hundreds of megabytes in one step), filters that allocate by their
 //! argument (`batch`, `slice`) or materialise (`list`, `sort`), calls other than `range`, more
-//! than MAX_NODES expressions, or matrix values over MAX_RENDERED bytes.
+//! than MAX_NODES expressions or MAX_SOURCE bytes of template, or matrix values over MAX_VALUE
+//! bytes; what a whole suite renders is bounded by MAX_SUITE_RENDERED.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -143,7 +144,6 @@ pub(super) fn render(
             Ok(())
         }
     }
-    let detail = |e: minijinja::Error| e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
     let template = env.template_from_str(source).map_err(detail)?;
     let mut out = Capped(Vec::new(), false);
     match template.render_captured_to(vars, &mut out) {
@@ -154,6 +154,11 @@ pub(super) fn render(
         Err(_) if out.1 => Err(format!("it renders to over the {} KiB a templated field may have", MAX_RENDERED >> 10)),
         Err(e) => Err(detail(e)),
     }
+}
+
+/// What went wrong in a template, in MiniJinja's words.
+fn detail(e: minijinja::Error) -> String {
+    e.detail().map_or_else(|| e.kind().to_string(), str::to_string)
 }
 
 /// Steps one templated string may take to render (a `for` loop's iterations count).
@@ -195,13 +200,13 @@ fn source_outside_raw(source: &str) -> usize {
     code
 }
 
-/// Refuses a template holding `{% set %}`, a block that defines or imports, or `*`/`**` on
-/// anything that is not a number: a number literal, a matrix variable holding a number, a
-/// `range` loop's variable, `loop.index` and the like, `|int`, `|float`, `|round`, `|abs`,
-/// `|length`, or arithmetic of those.
+/// Refuses a template holding `{% set %}` or any statement but `if` and `for`, a loop over
+/// text it builds, a filter, test or call not allowed, more than MAX_NODES expressions, a
+/// matrix value over MAX_VALUE bytes, or `*`/`**` on anything that is not a number (see
+/// [`is_number`]).
 fn check(source: &str, vars: &BTreeMap<&str, serde_json::Value>) -> Result<(), String> {
-    let parsed = minijinja::machinery::parse(source, "field", Default::default(), Default::default())
-        .map_err(|e| e.detail().map_or_else(|| e.kind().to_string(), str::to_string))?;
+    let parsed =
+        minijinja::machinery::parse(source, "field", Default::default(), Default::default()).map_err(detail)?;
     let numbers: BTreeSet<&str> = vars.iter().filter(|(_, v)| v.is_number()).map(|(k, _)| *k).collect();
     for (name, value) in vars {
         let bytes = value.to_string().len();
@@ -473,7 +478,7 @@ fn is_number(e: &Expr<'_>, scope: &Scope<'_>) -> bool {
         Expr::Filter(f) => match f.name {
             "int" | "float" | "round" | "abs" | "length" | "count" => true,
             // Of numbers, a number: `[a, b]|max`, `n|default(1)`.
-            "max" | "min" | "first" | "last" | "sum" => f.expr.as_ref().is_some_and(|e| match e {
+            "max" | "min" | "first" | "last" => f.expr.as_ref().is_some_and(|e| match e {
                 Expr::List(l) => !l.items.is_empty() && l.items.iter().all(|i| is_number(i, scope)),
                 _ => false,
             }),
