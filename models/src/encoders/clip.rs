@@ -249,12 +249,17 @@ impl Clip {
         self.embed_frames(f.to_channels_first(), f.len)
     }
 
-    /// What scores from weights `weights_sha256` are comparable with.
+    /// What scores from weights `weights_sha256` are comparable with, the prompt's tokenisation
+    /// included (scores from before prompts were cleaned as OpenAI's are not comparable for
+    /// prompts with typographic quotes, entities or ligatures).
     pub fn contract(&self, weights_sha256: &str) -> videval_metrics::distribution::Contract {
         let short = &weights_sha256[..weights_sha256.len().min(12)];
         let s = self.image_size;
         videval_metrics::distribution::Contract {
-            extractor: format!("clip@{short} (candle-transformers CLIP; projected, unit-norm embeddings)"),
+            extractor: format!(
+                "clip@{short} (candle-transformers CLIP; projected, unit-norm embeddings; prompts cleaned as OpenAI's clip.tokenize, {} tokens with the end kept)",
+                self.context
+            ),
             preprocess: format!(
                 "{} frames; bicubic short side {s} (antialiased) + centre crop {s}x{s}; CLIP mean/std",
                 PREPROCESS.frames.name()
