@@ -1408,7 +1408,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
 const LIMITATION_EXAMPLES: usize = 12;
 
 /// When the reader of standard output goes away (`videval … | head`), stop quietly with 141, as
-/// a shell reports a process ended by SIGPIPE, instead of a panic message.
+/// a shell reports a process ended by SIGPIPE, instead of a panic message. Any other failure to
+/// print (standard output or error on a full disk) is an I/O failure, exit 5: it panicked with
+/// 101, outside the exit-code table.
 fn quiet_on_closed_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -1417,6 +1419,11 @@ fn quiet_on_closed_pipe() {
             p.downcast_ref::<String>().map(String::as_str).or_else(|| p.downcast_ref::<&str>().copied()).unwrap_or("");
         if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
             std::process::exit(EXIT_CLOSED_PIPE);
+        }
+        if msg.starts_with("failed printing to std") {
+            // Said on standard error when it is the one that still works.
+            let _ = writeln!(std::io::stderr(), "error: {msg}");
+            std::process::exit(ExitCode::Internal as i32);
         }
         default(info);
     }));
@@ -1473,7 +1480,8 @@ pub fn main() -> i32 {
             if !e.use_stderr() {
                 // --help and --version: on a closed pipe, exit as every other command does.
                 return match e.print() {
-                    Err(_) => EXIT_CLOSED_PIPE,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_CLOSED_PIPE,
+                    Err(_) => ExitCode::Internal as i32,
                     Ok(()) => ExitCode::Ok as i32,
                 };
             }
@@ -1486,7 +1494,8 @@ pub fn main() -> i32 {
     match dispatch(&cli) {
         Ok(code) => code as i32,
         Err(e) => {
-            eprintln!("error: {}", crate::error::printable(&e.to_string()));
+            // A standard error that cannot be written (a full disk) keeps the error's own code.
+            let _ = writeln!(std::io::stderr(), "error: {}", crate::error::printable(&e.to_string()));
             fail(&e.to_string(), e.exit_code())
         }
     }

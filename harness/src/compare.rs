@@ -3,17 +3,21 @@
 //!
 //! Samples are paired by (suite, case, seed index). For every metric both runs report, the
 //! paired difference is oriented so that positive is better (neutral metrics are reported, never
-//! gated); its mean gets a clustered bootstrap CI (cases are clusters), a sign-flip permutation
-//! p-value on cluster means (exact McNemar when every value is pass/fail and each case has one
-//! sample), Holm's adjustment
-//! across the gated family, and the minimum detectable effect. Verdicts follow the margin:
-//! regressed / improved only when significant and the whole CI is beyond the margin.
+//! gated); its mean over pairs gets a clustered bootstrap CI (cases are clusters), a sign-flip
+//! permutation p-value of the same mean with each case's seeds flipped together (exact McNemar
+//! when every value is pass/fail and each case has one sample), Holm's adjustment across the
+//! gated family, and the minimum detectable effect within it. Verdicts follow the margin:
+//! regressed / improved only when significant and the whole CI is beyond the margin; rows the
+//! data cannot decide are underpowered, with why (`metrics::stats::paired::gate_verdict`). Both
+//! runs must have planned the same samples.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use videval_metrics::stats::paired::{GateMode, GateVerdict, cases_needed, gate_verdict, holm, paired_statistics};
+use videval_metrics::stats::paired::{
+    GateMode, GateVerdict, Weakness, cases_needed, gate_verdict, holm, paired_statistics,
+};
 use videval_reports::Results;
 use videval_reports::format::{metric, signed};
 
@@ -160,8 +164,11 @@ pub struct Row {
     pub mde: f64,
     /// The margin this row is judged against (the policy's, else --margin).
     pub margin: f64,
-    /// When underpowered: cases needed for the MDE to reach the margin.
+    /// When underpowered: about how many cases would decide it.
     pub cases_needed: Option<usize>,
+    /// When underpowered: why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
     /// Seed of the bootstrap and the permutations (from suite and metric names).
     pub seed: u64,
     pub verdict: Verdict,
@@ -262,14 +269,29 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         }
     }
+    let key = |s: &videval_reports::results::Sample| (s.suite.clone(), s.case_id.clone(), s.seed_idx);
+    let cand_samples: BTreeMap<_, _> = cand.samples.iter().map(|s| (key(s), s)).collect();
+    let base_keys: std::collections::BTreeSet<_> = base.samples.iter().map(key).collect();
+    // Samples of a suite both runs have that only one run planned: a candidate run on a subset
+    // (`--cases`, `--limit`, fewer seeds) has the same suite hash, and its missing samples were
+    // skipped — a candidate sharing no sample with the baseline passed ("nothing gated").
+    let shared = |k: &&(String, String, u32)| base.suites.contains_key(&k.0) && cand.suites.contains_key(&k.0);
+    let only_base: Vec<_> = base_keys.iter().filter(shared).filter(|k| !cand_samples.contains_key(*k)).collect();
+    let only_cand: Vec<_> = cand_samples.keys().filter(shared).filter(|k| !base_keys.contains(*k)).collect();
+    for (list, side) in [(&only_base, "baseline"), (&only_cand, "candidate")] {
+        if let Some((suite, case, seed)) = list.first() {
+            mismatch.push(format!(
+                "{} sample(s) only in the {side}'s plan (first: {suite}/{case} seed {seed}): were the runs made with the same --cases, --limit and seeds?",
+                list.len()
+            ));
+        }
+    }
     if !mismatch.is_empty() && !opts.allow_mismatch {
         return Err(Error::Config(format!(
             "the runs are not comparable (use --allow-mismatch to compare anyway):\n  {}",
             mismatch.join("\n  ")
         )));
     }
-    let key = |s: &videval_reports::results::Sample| (s.suite.clone(), s.case_id.clone(), s.seed_idx);
-    let cand_samples: BTreeMap<_, _> = cand.samples.iter().map(|s| (key(s), s)).collect();
     let mut rows = Vec::new();
     let mut gated = Vec::new();
     let (mut lost, mut unmeasured) = (Vec::new(), Vec::new());
@@ -332,7 +354,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             let groups: Vec<Vec<f64>> = clusters.values().cloned().collect();
             let seed = seed_of(&["paired", suite, metric]);
             let flips = binary.then_some((only_base, only_cand));
-            let stats = paired_statistics(&groups, flips, alpha, N_BOOT, N_PERM, seed);
+            let stats = paired_statistics(&groups, flips, N_BOOT, N_PERM, seed);
             // Values so large that their differences or sums overflow give no verdict at all
             // (every comparison with a NaN is false, which read as "no change": a pass).
             let finite = stats.delta.is_finite() && stats.ci.is_none_or(|c| c.iter().all(|v| v.is_finite()));
@@ -358,9 +380,10 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 test: stats.test.to_string(),
                 p: stats.p,
                 p_adj: stats.p,
-                mde: stats.mde,
+                mde: f64::INFINITY,
                 margin: opts.margin,
                 cases_needed: None,
+                why: None,
                 seed,
                 verdict: if neutral { Verdict::Reported } else { Verdict::NoChange },
             });
@@ -387,33 +410,35 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         }
     }
-    let base_keys: std::collections::BTreeSet<_> = base.samples.iter().map(key).collect();
     let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()
         + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
     let adjusted = holm(&gated.iter().map(|(_, g)| g.p).collect::<Vec<_>>());
     let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
+    let family = gated.len();
     for ((i, stats), &pa) in gated.iter().zip(&adjusted) {
         let r = &mut rows[*i];
         r.p_adj = pa;
         let m = opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin);
         r.margin = m;
+        r.mde = stats.mde(alpha, family);
         let gate_mode = match mode {
             Mode::Regression => GateMode::Regression,
             Mode::NonInferiority => GateMode::NonInferiority,
         };
-        r.verdict = match gate_verdict(gate_mode, stats, pa, m, alpha) {
+        r.verdict = match gate_verdict(gate_mode, stats, pa, m, alpha, family) {
             GateVerdict::Regressed => Verdict::Regressed,
             GateVerdict::Improved => Verdict::Improved,
             GateVerdict::WithinMargin => Verdict::WithinMargin,
             GateVerdict::NoChange => Verdict::NoChange,
-            GateVerdict::Underpowered => {
-                r.cases_needed = cases_needed(stats, m);
+            GateVerdict::Underpowered(weakness) => {
+                r.cases_needed = cases_needed(stats, weakness, m, alpha, family);
+                r.why = Some(underpowered_why(r, weakness, alpha, family));
                 Verdict::Underpowered
             }
         };
     }
     let tally = Tally::of(&rows, &lost, &unmeasured);
-    let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive);
+    let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive, mode);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
         baseline: base_dir.display().to_string(),
@@ -497,17 +522,21 @@ impl Tally {
     /// The gate's decision, its exit code and its headline. A pass is qualified when it says
     /// less than it seems: some gated rows could not have detected a regression of the margin,
     /// or nothing was gated at all.
-    fn decide(&self, fail_on_inconclusive: bool) -> (&'static str, ExitCode, String) {
+    fn decide(&self, fail_on_inconclusive: bool, mode: Mode) -> (&'static str, ExitCode, String) {
         let Tally { gated, regressed, lost, unmeasured, underpowered, cases_needed } = *self;
+        let failed = match mode {
+            Mode::Regression => "regressed",
+            Mode::NonInferiority => "not shown non-inferior (the CI's lower end is not above −margin)",
+        };
         let weak = format!(
             "{underpowered} of {gated} gated rows cannot detect a regression of the margin{}",
             cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"))
         );
         let errored = format!("the candidate errored on {lost} gated measurement(s) the baseline made");
         if regressed > 0 && lost > 0 {
-            ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed; {errored}"))
+            ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows {failed}; {errored}"))
         } else if regressed > 0 {
-            ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows regressed"))
+            ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows {failed}"))
         } else if lost > 0 {
             ("fail", ExitCode::GateFailed, format!("FAIL — {errored}"))
         } else if unmeasured > 0 {
@@ -672,18 +701,32 @@ fn ci_text(r: &Row) -> String {
     }
 }
 
-/// Why a row is underpowered, for the JUnit skip message and the Markdown table.
-fn underpowered_why(r: &Row) -> String {
+/// Why a row is underpowered, for the JSON, the JUnit skip message and the Markdown table.
+fn underpowered_why(r: &Row, weakness: Weakness, alpha: f64, family: usize) -> String {
     let needed = r.cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"));
-    if r.clusters < videval_metrics::stats::MIN_CLUSTERS {
-        format!("underpowered: {} cases decide nothing (a verdict needs 5){needed}", r.clusters)
-    } else {
-        format!("underpowered: MDE {} exceeds the margin {}{needed}", metric(r.mde), r.margin)
-    }
+    let n = r.clusters;
+    let why = match weakness {
+        Weakness::FewCases => {
+            format!("underpowered: {n} cases decide nothing (a verdict needs {})", videval_metrics::stats::MIN_CLUSTERS)
+        }
+        Weakness::NotANumber => "underpowered: the difference is not a number".into(),
+        Weakness::Unattainable => format!(
+            "underpowered: with {n} cases and {family} gated row(s) no p-value can fall below α = {alpha} (the smallest is {} before Holm's adjustment)",
+            metric(videval_metrics::stats::paired::p_floor(n, None))
+        ),
+        Weakness::Mde => format!("underpowered: MDE {} exceeds the margin {}", metric(r.mde), r.margin),
+        Weakness::Unsettled => format!(
+            "underpowered: significantly worse, but the CI {} reaches across −margin ({}): whether the change exceeds the margin is not settled",
+            ci_text(r),
+            -r.margin
+        ),
+    };
+    why + &needed
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
+fn verdict_word(v: Verdict, mode: Mode) -> &'static str {
     match v {
+        Verdict::Regressed if mode == Mode::NonInferiority => "NOT SHOWN non-inferior",
         Verdict::Regressed => "REGRESSED",
         Verdict::Improved => "improved",
         Verdict::WithinMargin => "within margin",
@@ -730,8 +773,8 @@ pub fn markdown(c: &Comparison) -> String {
             // Reported rows are not among the tests adjusted for: their p is as measured.
             if r.verdict == Verdict::Reported { format!("{} (unadjusted)", metric(r.p_adj)) } else { metric(r.p_adj) },
             match r.cases_needed {
-                Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict)),
-                None => verdict_word(r.verdict).to_string(),
+                Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict, c.mode)),
+                None => verdict_word(r.verdict, c.mode).to_string(),
             }
         ));
     }
@@ -794,10 +837,19 @@ pub fn junit(c: &Comparison) -> String {
         if r.verdict == Verdict::Regressed {
             s.push_str(&format!(
                 "<failure message=\"{}\"/>",
-                xml_escape(&format!("regressed by {} {}, p_adj {}", signed(r.delta), ci_text(r), metric(r.p_adj)))
+                xml_escape(&match c.mode {
+                    Mode::Regression =>
+                        format!("regressed by {} {}, p_adj {}", signed(r.delta), ci_text(r), metric(r.p_adj)),
+                    Mode::NonInferiority => format!(
+                        "not shown non-inferior: Δ {} {}, the CI's lower end must be above −{}",
+                        signed(r.delta),
+                        ci_text(r),
+                        r.margin
+                    ),
+                })
             ));
         } else if r.verdict == Verdict::Underpowered {
-            s.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(&underpowered_why(r))));
+            s.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(r.why.as_deref().unwrap_or("underpowered"))));
         }
         s.push_str("</testcase>\n");
     }

@@ -78,7 +78,8 @@ pub struct ScoreRecord {
 #[derive(Debug)]
 pub struct Appender {
     path: PathBuf,
-    file: Mutex<File>,
+    /// The file, and the first failed write's error once one failed.
+    file: Mutex<(File, Option<String>)>,
 }
 
 impl Appender {
@@ -95,15 +96,32 @@ impl Appender {
             file.set_len(keep as u64).map_err(Error::io(path))?;
             file.seek(SeekFrom::End(0)).map_err(Error::io(path))?;
         }
-        Ok(Appender { path: path.to_path_buf(), file: Mutex::new(file) })
+        Ok(Appender { path: path.to_path_buf(), file: Mutex::new((file, None)) })
     }
 
+    /// Appends one record as one line. A write that fails part-way (a full disk) is cut back to
+    /// the last whole line, and every later append fails: other workers' lines written after a
+    /// torn one glued two records into one line in the middle of the file, which no later run
+    /// could read.
     pub fn append<T: Serialize>(&self, record: &T) -> Result<()> {
         let mut line = serde_json::to_vec(record).map_err(|e| Error::Internal(format!("serialising a record: {e}")))?;
         line.push(b'\n');
-        let mut f = self.file.lock().map_err(|_| Error::Internal("a record writer panicked".into()))?;
-        f.write_all(&line).map_err(Error::io(&self.path))?;
-        f.sync_data().map_err(Error::io(&self.path))
+        let mut guard = self.file.lock().map_err(|_| Error::Internal("a record writer panicked".into()))?;
+        let (f, failed) = &mut *guard;
+        if let Some(first) = failed {
+            return Err(Error::Internal(format!(
+                "{}: not written after an earlier failure ({first})",
+                self.path.display()
+            )));
+        }
+        let before = f.metadata().map_err(Error::io(&self.path))?.len();
+        if let Err(e) = f.write_all(&line).and_then(|()| f.sync_data()) {
+            *failed = Some(e.to_string());
+            // Shrinking needs no space; if even that fails, the next open cuts the torn end.
+            let _ = f.set_len(before);
+            return Err(Error::Io { path: self.path.clone(), source: e });
+        }
+        Ok(())
     }
 }
 
@@ -146,5 +164,42 @@ mod tests {
         assert_eq!(read::<u32>(&dir.path().join("missing.jsonl")).unwrap(), Vec::<u32>::new());
         fs::write(&p, b"1\nnope\n").unwrap();
         assert!(read::<u32>(&p).unwrap_err().to_string().contains("line 2"));
+    }
+
+    /// A disk that fills part-way through a line: the line is cut back and nothing is appended
+    /// after it, so the file stays whole lines. The file-size limit (`ulimit -f 2`: 1 KiB in
+    /// dash, 2 KiB in bash; the 20 lines take 2,180 bytes) stands in for the full disk, with SIGXFSZ ignored so that the write fails with
+    /// EFBIG instead of killing the process; the appends run in a child of this test binary.
+    #[test]
+    fn a_write_that_fails_part_way_leaves_whole_lines() {
+        if let Ok(p) = std::env::var("VIDEVAL_APPENDER_CHILD") {
+            let a = Appender::open(Path::new(&p)).unwrap();
+            let long = "x".repeat(100);
+            let mut errors = Vec::new();
+            for i in 0..20u32 {
+                if let Err(e) = a.append(&(i, &long)) {
+                    errors.push(e.to_string());
+                }
+            }
+            // The first failure is the disk's; every later append is refused without writing.
+            assert!(errors.len() >= 2, "{errors:?}");
+            assert!(errors[1..].iter().all(|e| e.contains("not written after an earlier failure")), "{errors:?}");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.jsonl");
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", "trap '' XFSZ; ulimit -f 2; exec \"$0\" --exact records::tests::a_write_that_fails_part_way_leaves_whole_lines --test-threads 1"])
+            .arg(&exe)
+            .env("VIDEVAL_APPENDER_CHILD", &p)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let bytes = fs::read(&p).unwrap();
+        // The line the limit tore was cut back.
+        assert!(!bytes.is_empty() && bytes.len() < 2048 && bytes.ends_with(b"\n"), "{} bytes", bytes.len());
+        let lines = read::<(u32, String)>(&p).unwrap();
+        assert_eq!(lines.iter().map(|l| l.0).collect::<Vec<_>>(), (0..lines.len() as u32).collect::<Vec<_>>());
     }
 }

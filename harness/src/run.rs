@@ -197,6 +197,16 @@ fn same_shard_count(run_dir: &Path, shard: Shard) -> Result<()> {
     Ok(())
 }
 
+/// An exclusive lock on a run folder while a run checks and claims it (waited for: others hold
+/// it for milliseconds). A filesystem without locks goes unguarded ([`hold_shard`] says so).
+fn lock_folder(run_dir: &Path) -> Result<Option<std::fs::File>> {
+    std::fs::create_dir_all(run_dir).map_err(Error::io(run_dir))?;
+    let path = run_dir.join(".lock");
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(Error::io(&path))?;
+    Ok(file.lock().is_ok().then_some(file))
+}
+
 /// An exclusive lock on a shard's folder for as long as the returned file is held: a second
 /// process on the same shard (a requeued task, a retried pod, a run started twice) would record
 /// the same units again and leave a folder no merge accepts; it is refused at once instead.
@@ -317,10 +327,15 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     if run_dir.exists() && !run_dir.is_dir() {
         return Err(Error::Config(format!("--out {}: a file, where the run's folder is expected", run_dir.display())));
     }
-    same_shard_count(&run_dir, shard)?;
     let store = Store::open(&std::path::absolute(&args.store).unwrap_or(args.store.clone()))?;
+    // Checking the folder's shard count and plan, then claiming a shard, is one step under the
+    // folder's lock: two runs started together (one whole, one a shard of two; or two plans)
+    // both passed the checks and left a folder no merge accepts.
+    let setup = lock_folder(&run_dir)?;
+    same_shard_count(&run_dir, shard)?;
     Manifest::new(&plan, &suites).establish(&run_dir, &plan)?;
     let _held = hold_shard(&run_dir.join("shards").join(shard.dir_name()))?;
+    drop(setup);
     let memory = crate::scoring::MemoryBudget::new(
         args.memory_budget.unwrap_or_else(crate::scoring::MemoryBudget::default_limit),
     );

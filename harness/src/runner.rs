@@ -21,7 +21,7 @@ use crate::hash::{key_of, sha256_file};
 use crate::plan::{Plan, Unit, UnitId};
 use crate::records::{self, Appender, GEN_SCHEMA, GenRecord, SCORE_SCHEMA, ScoreRecord, Status};
 use crate::scoring::{self, Failure, Need};
-use crate::store::{Store, write_json_atomic};
+use crate::store::{Store, file_stamp, write_json_atomic};
 use crate::suite::{Case, Suite};
 use crate::video::{self, EncodeParams};
 
@@ -84,18 +84,6 @@ struct GenCache {
     /// (a same-size change is caught by the hash check before scoring).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
-}
-
-/// Size and modification time (ns since the epoch) of a regular file; None for anything else
-/// (a folder, a FIFO, a broken link), which is never read as a video.
-fn file_stamp(path: &Path) -> Option<(u64, i128)> {
-    let m = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
-    let t = m.modified().ok()?;
-    let ns = match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => d.as_nanos() as i128,
-        Err(e) => -(e.duration().as_nanos() as i128),
-    };
-    Some((m.len(), ns))
 }
 
 /// A score kept in the store under its score key.
@@ -324,10 +312,15 @@ impl Runner<'_> {
                         }
                     }
                 }
+                Err(e) if e.storage => {
+                    // The disk, not the model: the run stops, and a rerun with room generates it.
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(Error::Internal(format!("{}: {}", unit.id, e.message)));
+                }
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
                     record.status = Status::Error;
-                    record.error = Some(e.0);
+                    record.error = Some(e.message);
                 }
             }
             if let (Some(sha), Some(path)) = (&record.video_sha256, &record.video_path) {
@@ -484,6 +477,16 @@ impl Runner<'_> {
             // a store or folder changed since would put another video's numbers there.
             let outcomes = match sha256_file(path) {
                 Ok(actual) if actual == sha => scoring::score_video(path, &needs),
+                // A stored copy damaged in place (same size, so the cache's check passed): the
+                // store forgets it, and the next run into a new --out generates it again (and
+                // replaces the copy). It was reused for ever, failing every run.
+                Ok(actual) if path.starts_with(self.store.root()) => {
+                    self.store.forget("gens", &g.gen_key);
+                    Err(format!(
+                        "{} is damaged: it is no longer the video generated ({sha}; it is now {actual}); the store will not reuse it: rerun into a new --out to generate it again",
+                        path.display()
+                    ))
+                }
                 Ok(actual) => Err(format!(
                     "{} is no longer the video generated ({sha}; it is now {actual}): the store or folder changed since; rerun into a new --out",
                     path.display()

@@ -274,6 +274,14 @@ impl Store {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// Drops the entry under `key` (one that points at a damaged video), so that the next run
+    /// makes it again. Nothing to drop, or a read-only store, is not an error.
+    pub fn forget(&self, kind: &str, key: &str) {
+        if self.writable {
+            let _ = fs::remove_file(self.sharded(kind, key, "json"));
+        }
+    }
+
     /// Caches `value` under `key`. A read-only store caches nothing (it only serves what it
     /// holds): every caller goes on as if the entry had been written.
     pub fn put<T: Serialize>(&self, kind: &str, key: &str, value: &T) -> Result<()> {
@@ -301,6 +309,18 @@ pub(crate) fn left_by_gone_writer(name: &str) -> bool {
 fn running(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
     !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
+}
+
+/// Size and modification time (ns since the epoch) of a regular file; None for anything else
+/// (a folder, a FIFO, a broken link), which is never read as a video.
+pub fn file_stamp(path: &Path) -> Option<(u64, i128)> {
+    let m = std::fs::metadata(path).ok().filter(std::fs::Metadata::is_file)?;
+    let t = m.modified().ok()?;
+    let ns = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    };
+    Some((m.len(), ns))
 }
 
 #[cfg(test)]

@@ -46,6 +46,10 @@ pub enum VideoIoError {
     Codec { path: PathBuf, what: &'static str, reason: String },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
+    /// The disk failed the write (no space, quota, read-only, too large a file, an I/O error):
+    /// the machine's fault, not the video's or the model's.
+    #[error("{path}: {what} failed: {reason} (the disk, not the video)")]
+    Storage { path: PathBuf, what: &'static str, reason: String },
 }
 
 impl VideoIoError {
@@ -64,6 +68,7 @@ impl VideoIoError {
             TooLong { path, what, limit } => TooLong { path: fix(path), what, limit },
             Codec { path, what, reason } => Codec { path: fix(path), what, reason },
             Invalid { path, reason } => Invalid { path: fix(path), reason },
+            Storage { path, what, reason } => Storage { path: fix(path), what, reason },
         }
     }
 }
@@ -205,7 +210,20 @@ fn init() {
 }
 
 fn codec_err<'a>(path: &'a Path, what: &'static str) -> impl Fn(ff::Error) -> VideoIoError + 'a {
-    move |e| VideoIoError::Codec { path: path.to_path_buf(), what, reason: e.to_string() }
+    move |e| match e {
+        ff::Error::Other { errno } if storage_failure(&std::io::Error::from_raw_os_error(errno)) => {
+            VideoIoError::Storage { path: path.to_path_buf(), what, reason: e.to_string() }
+        }
+        _ => VideoIoError::Codec { path: path.to_path_buf(), what, reason: e.to_string() },
+    }
+}
+
+/// A failure of the disk rather than of what was written: no space, quota, a read-only
+/// filesystem, a file over the size limit, an I/O error.
+pub fn storage_failure(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), StorageFull | QuotaExceeded | ReadOnlyFilesystem | FileTooLarge)
+        || e.raw_os_error() == Some(rustix::io::Errno::IO.raw_os_error())
 }
 
 /// The orientation a display matrix (nine i32, 16.16 fixed point) asks for: a clockwise
@@ -1165,7 +1183,15 @@ pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encod
     match encode_to(video, &scratch, params) {
         Ok(used) => std::fs::rename(&scratch, path).map(|()| used).map_err(|e| {
             let _ = std::fs::remove_file(&scratch);
-            VideoIoError::Invalid { path: path.to_path_buf(), reason: format!("cannot write: {e}") }
+            if storage_failure(&e) {
+                VideoIoError::Storage {
+                    path: path.to_path_buf(),
+                    what: "moving the encoded file into place",
+                    reason: e.to_string(),
+                }
+            } else {
+                VideoIoError::Invalid { path: path.to_path_buf(), reason: format!("cannot write: {e}") }
+            }
         }),
         Err(e) => {
             let _ = std::fs::remove_file(&scratch);

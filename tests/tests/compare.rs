@@ -346,6 +346,20 @@ fn gates_that_would_gate_nothing_are_refused() {
     assert!(junit.contains("name=\"probe:position (not measurable)\"><skipped"), "{junit}");
     let html = String::from_utf8(sb.read("runs/partial/compare/oracle.html")).unwrap();
     assert!(html.contains("Not measurable in the candidate's run"), "html");
+    // A candidate run on a subset of the plan (`--cases`, `--limit`: the suite hash is the same)
+    // is a mismatch: its missing samples were skipped, and a candidate sharing no sample with
+    // the baseline passed with "nothing gated".
+    let mut subset = results.clone();
+    let first_case = subset["samples"][0]["case_id"].as_str().unwrap().to_string();
+    subset["samples"].as_array_mut().unwrap().retain(|s| s["case_id"] == first_case.as_str());
+    std::fs::create_dir_all(sb.join("runs/subset")).unwrap();
+    sb.write("runs/subset/results.json", &subset.to_string());
+    let o = sb.run(&["compare", "runs/oracle", "runs/subset"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("sample(s) only in the baseline's plan (first: left_right/"), "{}", text(&o));
+    let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/subset", "--allow-mismatch"]);
+    assert_eq!(rc, 0, "{v}");
+    assert!(v["mismatch"][0].as_str().unwrap().contains("only in the baseline's plan"), "{v}");
     // Of another suite version, it is a mismatch.
     cand["suites"]["left_right"]["content_hash"] = "sha256:other".into();
     sb.write("runs/partial/results.json", &cand.to_string());

@@ -144,6 +144,17 @@ fn a_closed_output_pipe_ends_quietly() {
     drop(reader);
     let out = sb.command(&["--help"]).stdout(writer).output().unwrap();
     assert_eq!(out.status.code(), Some(141));
+    // Standard output or error on a full disk (/dev/full): an I/O failure, 5, said on the other
+    // stream; a failed command keeps its own code. They panicked with 101.
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    for args in [&["suites", "list"][..], &["--help"][..]] {
+        let out = sb.command(args).stdout(full()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked") && (args[0] == "--help" || stderr.contains("No space left")), "{stderr}");
+    }
+    let out = sb.command(&["run", "--suite", "no-such-suite"]).stderr(full()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
 }
 
 /// With --json, a failure is a JSON object on standard output (it was an empty stream), with

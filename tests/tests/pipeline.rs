@@ -543,6 +543,12 @@ fn dir_adapter_never_reuses_a_changed_file_and_fails_only_the_unit_of_an_unreada
         assert!(error(c).contains("cannot read: not a regular file"), "{c}: {}", error(c));
     }
     std::fs::copy(sb.join("still.avi"), sb.join("v/a cat-0.avi")).unwrap();
+    // The folder's listing (sizes and modification times) is the model's identity: a rerun into
+    // the same folder is a different plan, refused; the default folder is a new one. A file
+    // replaced by one of the same size kept the plan, and the rerun reported the old video's
+    // numbers as done.
+    let o = sb.run(&["run", "--suite", "s.yaml", "--model", "dir:v", "--store", "store", "--out", "runs/1"]);
+    assert!(code(&o) == 3 && text(&o).contains("a file was added, replaced or touched"), "{}", text(&o));
     // The first run's report shows no picture of the replaced video (beside numbers that are not
     // its own), and still shows the others.
     let o = sb.command(&["report", "runs/1"]).env("VIDEVAL_REPORT_INLINE_BYTES", "0").output().unwrap();
@@ -936,11 +942,13 @@ fn a_damaged_store_or_run_folder_is_never_merged_as_whole() {
     let r = results("runs/2");
     let hit = r["samples"].as_array().unwrap().iter().find(|s| s["video_sha256"] == sample["video_sha256"]).unwrap();
     let why = hit["metric_errors"].as_object().unwrap().values().next().unwrap().as_str().unwrap();
-    assert!(why.contains("is no longer the video generated"), "{why}");
-    // Restored, nothing wrong was cached: the numbers are the reference's.
-    std::fs::write(&stored, &good).unwrap();
+    assert!(why.contains("is damaged: it is no longer the video generated"), "{why}");
+    // The store no longer offers the damaged copy: the next run generates the video again, the
+    // good copy replaces the damaged one, and nothing wrong was cached (every run reused the
+    // damaged copy, and failed, for ever).
     assert_eq!(run("runs/3", "s", &[]).0, 0);
     assert_eq!(results("runs/3")["samples"], reference["samples"]);
+    assert_eq!(std::fs::read(&stored).unwrap(), good);
     // Cut short: generated again, and the good copy replaces the damaged one.
     std::fs::write(&stored, &good[..good.len() / 3]).unwrap();
     assert_eq!(run("runs/4", "s", &[]).0, 0);
@@ -980,4 +988,32 @@ fn a_damaged_store_or_run_folder_is_never_merged_as_whole() {
     std::fs::write(&scores, format!("{rec}\n")).unwrap();
     let o = sb.run(&["merge", "runs/1", "--allow-partial"]);
     assert!(code(&o) == 3 && text(&o).contains("status ok without a finite value"), "{}", text(&o));
+}
+
+/// A disk that fills while a video is written stops the run with exit 5, naming the file and
+/// the disk: it was recorded as the model's failure (exit 4), and `compare` failed the model's
+/// gate on it. A rerun with room finishes, with the results of a run that never failed. The
+/// file-size limit (`ulimit -f`, SIGXFSZ ignored so that writes fail with EFBIG) stands in for
+/// the full disk: the store's videos are larger than the limit.
+#[test]
+fn a_full_disk_stops_the_run_and_a_rerun_with_room_finishes() {
+    let sb = Sandbox::new();
+    let args = ["run", "--suite", "smoke", "--limit", "2", "--store", "s", "--out", "runs/full"];
+    let o = std::process::Command::new("sh")
+        .current_dir(sb.path())
+        .args(["-c", "trap '' XFSZ; ulimit -f 16; exec \"$@\"", "sh"])
+        .arg(videval_tests::bin())
+        .args(args)
+        .env("VIDEVAL_MODEL", "synthetic")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 5, "{}", text(&o));
+    assert!(text(&o).contains("File too large (the disk, not the video)"), "{}", text(&o));
+    let records = jsonl(&sb.join("runs/full/shards/0-of-1/generations.jsonl"));
+    assert!(records.iter().all(|r| r["status"] == "ok"), "no unit blamed on the model: {records:?}");
+    let o = sb.run(&args);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = sb.run(&["run", "--suite", "smoke", "--limit", "2", "--store", "clean", "--out", "runs/clean"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(sb.read("runs/full/results.json"), sb.read("runs/clean/results.json"));
 }

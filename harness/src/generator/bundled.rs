@@ -213,7 +213,8 @@ impl Generator for Bundled {
         let (w, h) = native_size(g.width, g.height, self.native_area);
         let input = job.case.input.clone().unwrap_or_default();
         let media = |m: &Option<crate::suite::schema::Media>, what: &str| -> Result<Video, GenError> {
-            let m = m.as_ref().ok_or_else(|| GenError(format!("mode {} needs input.{what}", job.case.mode.name())))?;
+            let m =
+                m.as_ref().ok_or_else(|| GenError::new(format!("mode {} needs input.{what}", job.case.mode.name())))?;
             Ok(resize(&input_media(job, m)?, w, h))
         };
         let started = Instant::now();
@@ -255,7 +256,7 @@ impl Generator for Bundled {
             guidance: g.guidance,
             condition,
         };
-        let out = self.model.generate(&req).map_err(|e| GenError(e.to_string()))?;
+        let out = self.model.generate(&req).map_err(|e| GenError::new(e.to_string()))?;
         let seconds = started.elapsed().as_secs_f64();
         let video = resize(&out.video, g.width, g.height);
         let passes = (req.steps * if g.guidance > 1.0 { 2 } else { 1 }) as u32;
@@ -270,8 +271,7 @@ impl Generator for Bundled {
             peak_flops: self.peak_flops,
             peak_source: self.peak_source.clone(),
         };
-        let encode =
-            crate::video::encode(&video, job.out, &EncodeParams::lossless()).map_err(|e| GenError(e.to_string()))?;
+        let encode = crate::video::encode(&video, job.out, &EncodeParams::lossless())?;
         Ok(Output::Written { encode: Some(encode), perf: Some(perf) })
     }
 }

@@ -424,7 +424,7 @@ fn media_path(job: &Job<'_>, m: &Option<Media>, role: &str) -> std::result::Resu
             let video = super::input_media(job, media)?;
             let path = job.out.with_extension(format!("{role}.mkv"));
             crate::video::encode(&video, &path, &crate::video::EncodeParams::lossless())
-                .map_err(|e| GenError(e.to_string()))?;
+                .map_err(|e| GenError::new(e.to_string()))?;
             Ok(path.to_string_lossy().into_owned())
         }
     }
@@ -485,7 +485,7 @@ impl Generator for CommandGen {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .map_err(|e| GenError(format!("cannot start {}: {e}", args[0])))?;
+            .map_err(|e| GenError::new(format!("cannot start {}: {e}", args[0])))?;
         let group = child.id();
         if let Ok(mut running) = RUNNING.lock() {
             running.insert(group);
@@ -515,14 +515,14 @@ impl Generator for CommandGen {
                     kill_group(group);
                     let _ = child.kill();
                     let _ = child.wait();
-                    break Err(GenError(format!(
+                    break Err(GenError::new(format!(
                         "{} timed out after {:.1} s and was killed with its process group",
                         args[0],
                         self.timeout.as_secs_f64()
                     )));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => break Err(GenError(format!("waiting for {}: {e}", args[0]))),
+                Err(e) => break Err(GenError::new(format!("waiting for {}: {e}", args[0]))),
             }
         };
         // What it left running would hold stderr open: it goes too. A child that left the
@@ -537,12 +537,12 @@ impl Generator for CommandGen {
         let text = String::from_utf8_lossy(&err_bytes);
         let tail: String = text.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
         if !status.success() {
-            return Err(GenError(format!("{} exited with {status}; stderr: {}", args[0], tail.trim())));
+            return Err(GenError::new(format!("{} exited with {status}; stderr: {}", args[0], tail.trim())));
         }
         // What it wrote must be a video of its own: not a link (its target could change under
         // the store's hash), not a folder, not empty, and readable as a video.
         let wrote = |what: &str| {
-            GenError(format!("{} exited 0 but {what} at {}; stderr: {}", args[0], job.out.display(), tail.trim()))
+            GenError::new(format!("{} exited 0 but {what} at {}; stderr: {}", args[0], job.out.display(), tail.trim()))
         };
         match std::fs::symlink_metadata(job.out) {
             Ok(m) if m.file_type().is_symlink() => {

@@ -70,8 +70,9 @@ pub struct Dir {
 const MAX_DEPTH: usize = 3;
 
 /// Every video file under `dir` (subfolders to [`MAX_DEPTH`], hidden ones and links to folders
-/// skipped), by relative path, with its size.
-fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
+/// skipped), by relative path, with its size and modification time (a file replaced by one of
+/// the same size changes the model's digest, so a rerun never reuses what the old one gave).
+fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, (u64, i128))>> {
     let mut out = Vec::new();
     let mut pending = vec![(root.to_path_buf(), String::new(), 0usize)];
     while let Some((dir, prefix, depth)) = pending.pop() {
@@ -87,8 +88,8 @@ fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
                 continue;
             }
             if is_video_file(&path) {
-                let size = path.metadata().map(|m| m.len()).unwrap_or(0);
-                out.push((format!("{prefix}{name}"), path, size));
+                let stamp = crate::store::file_stamp(&path).unwrap_or((0, 0));
+                out.push((format!("{prefix}{name}"), path, stamp));
             }
         }
     }
@@ -128,9 +129,9 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     let mut files = BTreeMap::new();
     let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut listing = Vec::new();
-    for (rel, path, size) in videos_under(&root)? {
+    for (rel, path, stamp) in videos_under(&root)? {
         by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(&rel))).or_default().push(rel.clone());
-        listing.push((rel.clone(), size));
+        listing.push((rel.clone(), stamp));
         files.insert(rel, path);
     }
     let mapping = spec
@@ -146,10 +147,8 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         .name
         .clone()
         .unwrap_or_else(|| root.file_name().map_or("videos".into(), |n| n.to_string_lossy().into_owned()));
-    let mapped: Vec<_> = rows
-        .iter()
-        .map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite, r.path.metadata().map(|m| m.len()).unwrap_or(0)))
-        .collect();
+    let mapped: Vec<_> =
+        rows.iter().map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite, crate::store::file_stamp(&r.path))).collect();
     let digest = key_of(&(&listing, &mapped));
     let identity = ModelIdentity { adapter: "dir".into(), name, digest, params: BTreeMap::new() };
     Ok(Box::new(Dir { identity, root, files, by_name, rows }))
@@ -304,7 +303,7 @@ impl Generator for Dir {
                 })
         });
         if let Some(twin) = twin {
-            return Err(GenError(format!(
+            return Err(GenError::new(format!(
                 "cases \"{}\" and \"{}\" of suite {} have the same prompt, so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)",
                 id.case_id, twin.id.case_id, id.suite
             )));
@@ -327,7 +326,7 @@ impl Generator for Dir {
         };
         match chosen.as_slice() {
             [one] => Ok(Output::Existing(self.files[*one].clone())),
-            [] if found.is_empty() => Err(GenError(match impossible_name(&stem) {
+            [] if found.is_empty() => Err(GenError::new(match impossible_name(&stem) {
                 Some(why) => format!(
                     "no video for case \"{}\" seed {} in {}: VBench's name for it cannot exist ({why}); map it with a row of mapping.csv (file,case_id,seed_idx)",
                     id.case_id,
@@ -341,7 +340,7 @@ impl Generator for Dir {
                     self.root.display()
                 ),
             })),
-            _ => Err(GenError(format!(
+            _ => Err(GenError::new(format!(
                 "case \"{}\" seed {} of suite {}: {} videos named \"{stem}\" in {} ({}) and none (or several) in a subfolder named after the suite or its dimension; keep one or give a mapping row",
                 id.case_id,
                 id.seed_idx,

@@ -105,14 +105,33 @@ fn scalars_as_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Resul
 
 /// A failed unit, in words that go into its record.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct GenError(pub String);
+#[error("{message}")]
+pub struct GenError {
+    pub message: String,
+    /// The machine failed, not the model: writing the output ran out of disk space or quota,
+    /// or the disk reported an I/O error. The run stops (exit 5) instead of recording the unit as
+    /// the model's failure, and a rerun with room generates it.
+    pub storage: bool,
+}
+
+impl GenError {
+    pub fn new(message: impl Into<String>) -> GenError {
+        GenError { message: message.into(), storage: false }
+    }
+}
+
+impl From<crate::video::VideoIoError> for GenError {
+    fn from(e: crate::video::VideoIoError) -> GenError {
+        let storage = matches!(e, crate::video::VideoIoError::Storage { .. });
+        GenError { message: e.to_string(), storage }
+    }
+}
 
 /// Refuses a clip an in-process generator could not hold: the suite bounds each of frames,
 /// width and height, not their product (4096 frames of 8192×8192 are 824 GB, which aborted the
 /// process on the allocation).
 pub fn check_clip_fits(g: &crate::suite::Generation) -> Result<(), GenError> {
-    crate::scoring::clip_fits(g.width, g.height, g.frames).map_err(GenError)
+    crate::scoring::clip_fits(g.width, g.height, g.frames).map_err(GenError::new)
 }
 
 pub trait Generator: Send + Sync {
@@ -220,14 +239,13 @@ fn builtin_identity(adapter: &str, spec: &ModelSpec, version: u32) -> Result<Mod
 fn text_modes_only(adapter: &str, job: &Job<'_>) -> Result<(), GenError> {
     match job.case.mode {
         crate::suite::Mode::T2v | crate::suite::Mode::Image => Ok(()),
-        m => Err(GenError(format!("adapter {adapter} does not support mode {}", m.name()))),
+        m => Err(GenError::new(format!("adapter {adapter} does not support mode {}", m.name()))),
     }
 }
 
 /// Writes a rendered video losslessly to the job's output.
 fn write_lossless(video: &videval_metrics::Video, job: &Job<'_>) -> Result<Output, GenError> {
-    let encode =
-        crate::video::encode(video, job.out, &EncodeParams::lossless()).map_err(|e| GenError(e.to_string()))?;
+    let encode = crate::video::encode(video, job.out, &EncodeParams::lossless())?;
     Ok(Output::Written { encode: Some(encode), perf: None })
 }
 
@@ -243,7 +261,7 @@ pub fn input_media(job: &Job<'_>, media: &Media) -> Result<videval_metrics::Vide
 pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError> {
     let input = case.input.clone().unwrap_or_default();
     let media = |m: &Option<Media>, what: &str| -> Result<videval_metrics::Video, GenError> {
-        let m = m.as_ref().ok_or_else(|| GenError(format!("mode {} needs input.{what}", case.mode.name())))?;
+        let m = m.as_ref().ok_or_else(|| GenError::new(format!("mode {} needs input.{what}", case.mode.name())))?;
         load_media(suite, m)
     };
     Ok(match case.mode {
@@ -263,7 +281,7 @@ pub fn one_image(v: videval_metrics::Video) -> Result<videval_metrics::Video, Ge
     if v.len() == 1 {
         Ok(v)
     } else {
-        Err(GenError(format!("input.image holds {} frames, an image is one: give frame: N to take one", v.len())))
+        Err(GenError::new(format!("input.image holds {} frames, an image is one: give frame: N to take one", v.len())))
     }
 }
 
@@ -276,18 +294,20 @@ pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video
     };
     let video = match (media.file(), &media.scene_of) {
         (Some(p), _) => {
-            crate::store::regular_or_absent(&p).map_err(|e| GenError(e.to_string()))?;
+            crate::store::regular_or_absent(&p).map_err(|e| GenError::new(e.to_string()))?;
             // Decoding stops after the last frame asked for (a few frames of a long clip were
             // decoded whole first: 1.7 GB for a minute at 640×480).
             let sampling = last.map_or(FrameSampling::All, |l| FrameSampling::First(l + 1));
-            crate::video::decode_with(&p, sampling).map_err(|e| GenError(e.to_string()))?.video
+            crate::video::decode_with(&p, sampling).map_err(|e| GenError::new(e.to_string()))?.video
         }
         (None, Some(id)) => {
             let case = suite
                 .case(id)
-                .ok_or_else(|| GenError(format!("input scene_of: no case \"{id}\" in suite {}", suite.name)))?;
-            let scene =
-                case.scene.as_ref().ok_or_else(|| GenError(format!("input scene_of: case \"{id}\" has no scene")))?;
+                .ok_or_else(|| GenError::new(format!("input scene_of: no case \"{id}\" in suite {}", suite.name)))?;
+            let scene = case
+                .scene
+                .as_ref()
+                .ok_or_else(|| GenError::new(format!("input scene_of: case \"{id}\" has no scene")))?;
             let g = &case.generation;
             let settings = videval_models::world::render::Settings {
                 width: g.width,
@@ -297,15 +317,16 @@ pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video
             };
             videval_models::world::render::render(scene, &settings, false).0
         }
-        (None, None) => return Err(GenError("input: give a path or scene_of".into())),
+        (None, None) => return Err(GenError::new("input: give a path or scene_of")),
     };
     let last = last.unwrap_or(video.len().saturating_sub(1));
     if first > last || last >= video.len() {
-        return Err(GenError(format!("input frames {first}..={last}: the clip has {} frames", video.len())));
+        return Err(GenError::new(format!("input frames {first}..={last}: the clip has {} frames", video.len())));
     }
     let bytes = video.frame_bytes();
     let data = video.as_bytes()[first * bytes..(last + 1) * bytes].to_vec();
-    videval_metrics::Video::new(video.width(), video.height(), video.fps(), data).map_err(|e| GenError(e.to_string()))
+    videval_metrics::Video::new(video.width(), video.height(), video.fps(), data)
+        .map_err(|e| GenError::new(e.to_string()))
 }
 
 /// Hash of a checkpoint: the file's bytes, or for a folder its sorted file names and hashes.
@@ -347,7 +368,7 @@ mod tests {
     fn a_clip_too_large_to_hold_is_refused_before_generating() {
         let mut g = crate::suite::Generation { width: 8192, height: 8192, frames: 4096, ..Default::default() };
         let err = check_clip_fits(&g).unwrap_err();
-        assert!(err.0.starts_with("4096 frames of 8192x8192 take 786432 MiB"), "{err}");
+        assert!(err.message.starts_with("4096 frames of 8192x8192 take 786432 MiB"), "{err}");
         (g.width, g.height, g.frames) = (64, 64, 17);
         assert!(check_clip_fits(&g).is_ok());
     }
@@ -373,7 +394,7 @@ mod tests {
         let one = load_media(&suite, &media(Some(5), None)).unwrap();
         assert_eq!((one.len(), one.frame(0)), (1, clip.frame(5)));
         assert_eq!(load_media(&suite, &media(None, None)).unwrap(), clip);
-        let past = load_media(&suite, &media(None, Some([4, 9]))).unwrap_err().0;
+        let past = load_media(&suite, &media(None, Some([4, 9]))).unwrap_err().message;
         assert!(past.contains("input frames 4..=9: the clip has 6 frames"), "{past}");
     }
 

@@ -61,12 +61,12 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
     let n = case.generation.frames as usize;
     let input = case.input.clone().unwrap_or_default();
     let need = |m: &Option<Media>, what: &str| -> Result<Media, GenError> {
-        m.clone().ok_or_else(|| GenError(format!("mode {} needs input.{what}", mode.name())))
+        m.clone().ok_or_else(|| GenError::new(format!("mode {} needs input.{what}", mode.name())))
     };
     // The input's scene and its frame range [first, last] there.
     let source = |m: &Media| -> Result<(&world::Scene, usize, usize), GenError> {
         let refuse =
-            |why: String| GenError(format!("case \"{}\": the world cannot continue its input: {why}", case.id));
+            |why: String| GenError::new(format!("case \"{}\": the world cannot continue its input: {why}", case.id));
         let id = m.scene_of.as_ref().ok_or_else(|| refuse("it is a file, not a scene_of".into()))?;
         let src = job.suite.case(id).ok_or_else(|| refuse(format!("no case \"{id}\"")))?;
         let scene = src.scene.as_ref().ok_or_else(|| refuse(format!("case \"{id}\" has no scene")))?;
@@ -84,7 +84,7 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
     };
     let render = |scene: &world::Scene, frames: usize| world::render::render(scene, &settings(frames), false).0;
     let too_short = |what: &str, have: usize, want: usize| {
-        GenError(format!(
+        GenError::new(format!(
             "mode {}: {what} ends at frame {}, so the world has {have} frames of its scene up to there; the case asks for {want}",
             mode.name(),
             have.saturating_sub(1)
@@ -114,12 +114,12 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
             let first = slice(&render(a, a0 + head), a0, a0 + head)?;
             let mut data = first.as_bytes().to_vec();
             data.extend_from_slice(slice(&render(b, b1 + 1), b1 + 1 - rest, b1 + 1)?.as_bytes());
-            Video::new(first.width(), first.height(), first.fps(), data).map_err(|e| GenError(e.to_string()))
+            Video::new(first.width(), first.height(), first.fps(), data).map_err(|e| GenError::new(e.to_string()))
         }
         Mode::T2v | Mode::Image => {
-            Err(GenError(format!("case \"{}\" has no scene: the world cannot render it", case.id)))
+            Err(GenError::new(format!("case \"{}\" has no scene: the world cannot render it", case.id)))
         }
-        Mode::Edit | Mode::Loop => Err(GenError(format!(
+        Mode::Edit | Mode::Loop => Err(GenError::new(format!(
             "case \"{}\": mode {} changes the scene, so the world renders it only from the case's own scene: (the result)",
             case.id,
             mode.name()
@@ -133,6 +133,6 @@ fn slice(v: &Video, from: usize, to: usize) -> Result<Video, GenError> {
     let data = v
         .as_bytes()
         .get(from * bytes..to * bytes)
-        .ok_or_else(|| GenError(format!("frames {from}..{to} of a {}-frame render", v.len())))?;
-    Video::new(v.width(), v.height(), v.fps(), data.to_vec()).map_err(|e| GenError(e.to_string()))
+        .ok_or_else(|| GenError::new(format!("frames {from}..{to} of a {}-frame render", v.len())))?;
+    Video::new(v.width(), v.height(), v.fps(), data.to_vec()).map_err(|e| GenError::new(e.to_string()))
 }
