@@ -182,6 +182,14 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
         // The records must still hold what the shard counted when it finished: a record file
         // cut short or edited would otherwise merge into other estimates, marked complete.
         if let Some((_, done)) = finished.iter().find(|(d, _)| d == dir) {
+            if let Some(want) = &done.records_sha256
+                && crate::runner::records_digest(dir)? != *want
+            {
+                problems.push(format!(
+                    "shard {}: its record files changed after it finished (generated again without scoring: run its score stage; edited: remove the shard's folder and run it again, the store keeps what it made)",
+                    shard.dir_name()
+                ));
+            }
             let count = |s: Status| shard_scores.values().filter(|r: &&ScoreRecord| r.status == s).count();
             let (ok, errors) = (count(Status::Ok), count(Status::Error));
             if ok < done.scores_ok || errors < done.score_errors {

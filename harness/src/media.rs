@@ -175,8 +175,13 @@ fn sweep_scratch(dir: &Path, scratch: &str) {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let ours = name.starts_with(scratch) && (name.ends_with(".staging") || name.ends_with(".old"));
+        // And a killed render's clip scratch files (`.clip.{unique}.mp4` and the encoder's
+        // `.….partial` beside it), which stayed for good.
+        let clip = name.starts_with(".clip.") || (name.starts_with("..clip.") && name.ends_with(".partial"));
         if ours && crate::store::left_by_gone_writer(&name) {
             let _ = std::fs::remove_dir_all(e.path());
+        } else if clip && e.file_type().is_ok_and(|t| t.is_file()) && crate::store::left_by_gone_writer(&name) {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -280,9 +285,7 @@ pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
 /// The clip as H.264 MP4 bytes (bit-exact settings: the same frames give the same bytes). Each
 /// call has its own scratch file, so clips can be made in parallel.
 pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = scratch.join(format!(".clip-{}-{n}.mp4", std::process::id()));
+    let tmp = scratch.join(format!(".clip.{}.mp4", crate::store::unique()));
     let ok = video::encode(v, &tmp, &EncodeParams::report_clip()).is_ok();
     let bytes = if ok { std::fs::read(&tmp).ok() } else { None };
     let _ = std::fs::remove_file(&tmp);
@@ -472,6 +475,37 @@ pub fn gallery_media(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A report render killed while it encoded a clip left `.clip….mp4` and the encoder's
+    /// `..clip….partial` in the run folder for good; the next render removes a gone writer's.
+    #[test]
+    fn a_killed_renders_clip_scratch_is_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mine = crate::store::unique();
+        let host = mine.split('.').next().unwrap().to_string();
+        let names = [
+            format!(".clip.{host}.{dead}.0.mp4"),
+            format!("..clip.{host}.{dead}.0.mp4.{host}.{dead}.1.partial"),
+            format!(".clip.{mine}.mp4"),
+            "notes.txt".to_string(),
+        ];
+        for n in &names {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        // A clip made now uses such a name and leaves nothing.
+        let v = Video::new(8, 8, 8.0, vec![100; 8 * 8 * 3 * 2]).unwrap();
+        assert!(clip_mp4(&v, dir.path()).is_some());
+        sweep_scratch(dir.path(), ".report_media.");
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![names[2].clone(), names[3].clone()]);
+    }
 
     #[test]
     fn clips_are_small_even_and_keep_the_aspect() {

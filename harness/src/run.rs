@@ -327,7 +327,19 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     if run_dir.exists() && !run_dir.is_dir() {
         return Err(Error::Config(format!("--out {}: a file, where the run's folder is expected", run_dir.display())));
     }
-    let store = Store::open(&std::path::absolute(&args.store).unwrap_or(args.store.clone()))?;
+    let store_root = std::path::absolute(&args.store).unwrap_or(args.store.clone());
+    // Records keep paths as text and FFmpeg takes them as UTF-8: a store under a Latin-1 folder
+    // name panicked inside FFmpeg's binding.
+    for (flag, path) in [("--store", &store_root), ("--out", &std::path::absolute(&run_dir).unwrap_or(run_dir.clone()))]
+    {
+        if path.to_str().is_none() {
+            return Err(Error::Config(format!(
+                "{flag} {}: the path is not valid UTF-8 (videval records paths as text, and FFmpeg needs UTF-8); use a folder whose path is",
+                path.display()
+            )));
+        }
+    }
+    let store = Store::open(&store_root)?;
     // Checking the folder's shard count and plan, then claiming a shard, is one step under the
     // folder's lock: two runs started together (one whole, one a shard of two; or two plans)
     // both passed the checks and left a folder no merge accepts.

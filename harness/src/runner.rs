@@ -60,6 +60,27 @@ pub struct ShardDone {
     pub generation_errors: usize,
     pub scores_ok: usize,
     pub score_errors: usize,
+    /// [`records_digest`] of the shard's record files when it finished: `merge` refuses records
+    /// edited since (a changed value merged as complete). Absent in older shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records_sha256: Option<String>,
+}
+
+/// SHA-256 over a shard's `generations.jsonl` and `scores.jsonl` (each as its length, then its
+/// bytes; a missing file is empty).
+pub fn records_digest(shard_dir: &Path) -> Result<String> {
+    let mut all = Vec::new();
+    for name in ["generations.jsonl", "scores.jsonl"] {
+        let path = shard_dir.join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::Io { path, source: e }),
+        };
+        all.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        all.extend_from_slice(&bytes);
+    }
+    Ok(crate::hash::sha256_tagged(&all))
 }
 
 pub const GEN_CACHE_SCHEMA: &str = "videval/gen-cache/v1";
@@ -561,6 +582,7 @@ impl Runner<'_> {
             generation_errors: gens.values().filter(|r| r.status == Status::Error).count(),
             scores_ok: scores.values().filter(|r| r.status == Status::Ok).count(),
             score_errors: scores.values().filter(|r| r.status == Status::Error).count(),
+            records_sha256: Some(records_digest(&dir)?),
         };
         write_json_atomic(&dir.join("shard_done.json"), &done)?;
         Ok(done)

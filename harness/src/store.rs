@@ -62,6 +62,13 @@ pub fn name_prefix(name: &str) -> &str {
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
 /// then fsync of the directory. A reader sees the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_via(path, bytes, None)
+}
+
+/// [`write_atomic`] with the temporary file in `scratch` (on the same filesystem) when given:
+/// the store's entries are written through its `tmp/`, which every run sweeps, so a writer
+/// killed mid-write leaves nothing among them (its file stayed there for good).
+fn write_atomic_via(path: &Path, bytes: &[u8], scratch: Option<&Path>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     if let Err(e) = fs::create_dir_all(dir) {
         // A file where the folder should be is the user's path, not an I/O failure.
@@ -75,7 +82,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         return Err(Error::io(dir)(e));
     }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{}.{}.tmp", name_prefix(name), unique()));
+    let tmp = scratch.unwrap_or(dir).join(format!(".{}.{}.tmp", name_prefix(name), unique()));
     // Errors name the file asked for, not the temporary one.
     let mut f = File::create(&tmp).map_err(Error::io(path))?;
     // A failed write or rename (a disk full, `-o` naming a folder) leaves no temporary file.
@@ -288,7 +295,11 @@ impl Store {
         if !self.writable {
             return Ok(());
         }
-        write_json_atomic(&self.sharded(kind, key, "json"), value)
+        let path = self.sharded(kind, key, "json");
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| Error::Internal(format!("serialising {}: {e}", path.display())))?;
+        bytes.push(b'\n');
+        write_atomic_via(&path, &bytes, Some(&self.root.join("tmp")))
     }
 }
 

@@ -299,6 +299,17 @@ impl Opened {
     }
 }
 
+/// FFmpeg takes paths as UTF-8 text (its Rust binding panicked on any other).
+fn utf8_path(path: &Path) -> Result<(), VideoIoError> {
+    match path.to_str() {
+        Some(_) => Ok(()),
+        None => Err(VideoIoError::Invalid {
+            path: path.to_path_buf(),
+            reason: "the path is not valid UTF-8, which FFmpeg needs: rename the file or the folders above it".into(),
+        }),
+    }
+}
+
 fn open(path: &Path) -> Result<Opened, VideoIoError> {
     init();
     if !path.exists() {
@@ -309,6 +320,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return Err(not_video("not a regular file (a folder, a FIFO or a device)".into()));
     }
+    utf8_path(path)?;
     let input = ff::format::input(&path).map_err(|e| {
         // An MP4/MOV whose index (moov) is missing was almost always cut short while written.
         let head = {
@@ -1179,7 +1191,9 @@ impl EncodeParams {
 /// parameters say what was used.
 pub fn encode(video: &Video, path: &Path, params: &EncodeParams) -> Result<EncodeParams, VideoIoError> {
     let name = path.file_name().map_or("video".into(), |n| n.to_string_lossy().into_owned());
-    let scratch = path.with_file_name(format!(".{}.{}.partial", crate::store::name_prefix(&name), std::process::id()));
+    // Named as the store names its temporary files, so that a killed writer's is recognised and swept.
+    let scratch =
+        path.with_file_name(format!(".{}.{}.partial", crate::store::name_prefix(&name), crate::store::unique()));
     match encode_to(video, &scratch, params) {
         Ok(used) => std::fs::rename(&scratch, path).map(|()| used).map_err(|e| {
             let _ = std::fs::remove_file(&scratch);
@@ -1229,6 +1243,7 @@ fn encode_to(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encode
         }
     };
     let err = |what| codec_err(path, what);
+    utf8_path(path)?;
     let mut output = ff::format::output_as(&path, &params.container).map_err(err("opening the output"))?;
     let codec = ff::encoder::find_by_name(&params.codec).ok_or_else(|| VideoIoError::Invalid {
         path: path.to_path_buf(),

@@ -284,3 +284,38 @@ fn errors_and_rows_print_control_characters_escaped() {
     assert!(code(&out) == 0 && stdout.contains("a blue\\u{1b}[31m ball"), "{}", text(&out));
     assert!(!stdout.chars().any(|c| c.is_control() && c != '\n'), "{stdout:?}");
 }
+
+/// Paths that are not UTF-8 (a Latin-1 "jörg" folder): FFmpeg's binding panicked on them (exit
+/// 101), and found videos were recorded lossily, every one then "missing". They are bad input,
+/// said with the path, before any work.
+#[test]
+fn paths_that_are_not_utf8_are_refused_clearly() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let latin1 = std::ffi::OsStr::from_bytes(b"j\xf6rg");
+    std::fs::create_dir_all(sb.path().join(latin1).join("vids")).unwrap();
+    let clip = sb.path().join(latin1).join("clip.mkv");
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--out", "ok.mkv"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::copy(sb.join("ok.mkv"), &clip).unwrap();
+    let o = sb.command(&["video", "info"]).arg(&clip).output().unwrap();
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("not valid UTF-8") && !text(&o).contains("panicked"), "{}", text(&o));
+    let o = sb
+        .command(&["run", "--suite", "smoke", "--limit", "1", "--out", "r", "--store"])
+        .arg(sb.path().join(latin1))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("--store") && text(&o).contains("not valid UTF-8"), "{}", text(&o));
+    // A folder of videos reached through it (the working folder here).
+    let out = sb.join("r2");
+    let o = sb
+        .command(&["run", "--suite", "smoke", "--limit", "1", "--model", "dir:vids", "--out"])
+        .arg(&out)
+        .current_dir(sb.path().join(latin1))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("not valid UTF-8"), "{}", text(&o));
+}

@@ -313,13 +313,22 @@ fn dir_adapter_matches_vbench_names_and_reports_missing_videos() {
         ]);
         assert_eq!(code(&out), 0, "{}", text(&out));
     }
+    // The last one's name differs in letter case only: still missing, with a hint naming it.
+    let last = &units[units.len() - 1];
+    let upper = last["prompt"].as_str().unwrap().to_uppercase();
+    std::fs::copy(
+        sb.join("videos").read_dir().unwrap().next().unwrap().unwrap().path(),
+        sb.join(&format!("videos/{upper}-{}.mp4", last["seed_idx"])),
+    )
+    .unwrap();
     let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:videos", "--out", "runs/d"]);
     assert_eq!(code(&out), 4, "a missing video is a model failure: {}", text(&out));
     let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/d/results.json")).unwrap();
     let failed: Vec<&serde_json::Value> =
         results["samples"].as_array().unwrap().iter().filter(|s| s["status"] == "error").collect();
     assert_eq!(failed.len(), 1);
-    assert!(failed[0]["error"].as_str().unwrap().contains("no video for case"), "{}", failed[0]);
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(error.contains("no video for case") && error.contains("differs from it only in letter case"), "{error}");
     assert_eq!(results["suites"]["smoke"]["metrics"]["frame_count"]["point_estimate"], 5.0);
 }
 
@@ -968,9 +977,18 @@ fn a_damaged_store_or_run_folder_is_never_merged_as_whole() {
     drop(lock);
     let (c, out) = run("runs/1", "moved", &["--shard", "0", "--num-shards", "2"]);
     assert!(c == 3 && out.contains("split into 1 shard(s)"), "{out}");
-    // Records cut short after the shard finished: not merged as complete.
+    // A value edited after the shard finished (the same records, one number changed): not
+    // merged as complete. Only the count of records was checked, and the edit was merged.
     let scores = sb.join("runs/1/shards/0-of-1/scores.jsonl");
     let text_ = std::fs::read_to_string(&scores).unwrap();
+    let at = text_.find("\"value\":").unwrap() + "\"value\":".len();
+    std::fs::write(&scores, format!("{}1234.5,{}", &text_[..at], &text_[at..][text_[at..].find(',').unwrap() + 1..]))
+        .unwrap();
+    let o = sb.run(&["merge", "runs/1"]);
+    assert!(code(&o) == 3 && text(&o).contains("changed after it finished"), "{}", text(&o));
+    std::fs::write(&scores, &text_).unwrap();
+    assert_eq!(code(&sb.run(&["merge", "runs/1"])), 0);
+    // Records cut short after the shard finished: not merged as complete.
     let half: Vec<&str> = text_.lines().take(text_.lines().count() / 2).collect();
     std::fs::write(&scores, half.join("\n") + "\n").unwrap();
     let o = sb.run(&["merge", "runs/1"]);

@@ -64,6 +64,8 @@ pub struct Dir {
     /// File name → the relative paths of the videos of that name.
     by_name: BTreeMap<String, Vec<String>>,
     rows: Vec<Row>,
+    /// File stems in NFC and lower case → a file, made when a video is missing (for the hint).
+    loose: std::sync::OnceLock<BTreeMap<String, String>>,
 }
 
 /// How deep subfolders are searched (VBench's layout needs 1).
@@ -126,6 +128,14 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     if !root.is_dir() {
         return Err(Error::Config(format!("{}: not a folder of videos", root.display())));
     }
+    // Found videos are recorded by their absolute paths, as text: reached through a Latin-1
+    // folder name, every one was recorded lossily and "missing".
+    if !std::path::absolute(&root).is_ok_and(|a| a.to_str().is_some()) {
+        return Err(Error::Config(format!(
+            "{}: the folder's absolute path is not valid UTF-8 (videval records paths as text); use a path that is",
+            root.display()
+        )));
+    }
     let mut files = BTreeMap::new();
     let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut listing = Vec::new();
@@ -151,7 +161,7 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         rows.iter().map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite, crate::store::file_stamp(&r.path))).collect();
     let digest = key_of(&(&listing, &mapped));
     let identity = ModelIdentity { adapter: "dir".into(), name, digest, params: BTreeMap::new() };
-    Ok(Box::new(Dir { identity, root, files, by_name, rows }))
+    Ok(Box::new(Dir { identity, root, files, by_name, rows, loose: Default::default() }))
 }
 
 /// Checks a mapping's rows against the folder: each file a relative path inside it (`./` and
@@ -276,6 +286,33 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+impl Dir {
+    /// A file whose name differs from VBench's name for `stem` only in Unicode normalisation
+    /// (an "é" composed or decomposed: they print alike) or letter case, said as a hint.
+    fn near_miss(&self, stem: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        let loose = |s: &str| s.nfc().collect::<String>().to_lowercase();
+        let index = self.loose.get_or_init(|| {
+            let mut index = BTreeMap::new();
+            for (name, rels) in &self.by_name {
+                if let Some((stem, _)) = name.rsplit_once('.') {
+                    index.entry(loose(stem)).or_insert_with(|| rels[0].clone());
+                }
+            }
+            index
+        });
+        let Some(rel) = index.get(&loose(stem)) else { return String::new() };
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let file_stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+        let how = if file_stem.nfc().eq(stem.nfc()) {
+            "only in Unicode normalisation (composed vs decomposed accents, which print alike): rename it"
+        } else {
+            "only in letter case: VBench's names keep the prompt's case; rename it"
+        };
+        format!("; {rel:?} differs from it {how}")
+    }
+}
+
 impl Generator for Dir {
     fn identity(&self) -> &ModelIdentity {
         &self.identity
@@ -334,10 +371,11 @@ impl Generator for Dir {
                     self.root.display()
                 ),
                 None => format!(
-                    "no video for case \"{}\" seed {} in {}: expected \"{stem}.mp4\" (in it or a subfolder) or a mapping row",
+                    "no video for case \"{}\" seed {} in {}: expected \"{stem}.mp4\" (in it or a subfolder) or a mapping row{}",
                     id.case_id,
                     id.seed_idx,
-                    self.root.display()
+                    self.root.display(),
+                    self.near_miss(&stem)
                 ),
             })),
             _ => Err(GenError::new(format!(
