@@ -142,8 +142,11 @@ pub struct HoldoutOut {
     pub checkpoint: String,
     pub actual: f64,
     pub predicted: f64,
-    pub band: [f64; 2],
-    pub inside: bool,
+    /// None with only 3 other points (they fit exactly: no spread to judge the point by).
+    #[serde(default)]
+    pub band: Option<[f64; 2]>,
+    #[serde(default)]
+    pub inside: Option<bool>,
     pub rel_err: f64,
 }
 
@@ -304,6 +307,11 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
         notes.push(
             "3 points for 3 parameters: the fit interpolates exactly and the intervals are not informative".into(),
         );
+    } else if pts.len() == 4 {
+        notes.push(format!(
+            "4 points for 3 parameters: the intervals are the spread of fits through 3 of the 4 points ({} of {n_boot} resamples usable), a range of plausible fits rather than 95% intervals; the held-out point has no band",
+            n_boot - failed
+        ));
     }
     if fit.grid_edge {
         notes.push("the exponent is at the edge of the search grid".into());
@@ -642,7 +650,7 @@ mod tests {
         assert_eq!(f.transform, "1 - value");
         let fit = f.fit.as_ref().unwrap();
         assert!((fit.gamma - 0.3).abs() < 0.02, "{fit:?}");
-        assert!(fit.holdout.as_ref().unwrap().inside);
+        assert_eq!(fit.holdout.as_ref().unwrap().inside, Some(true));
         let before = Scaling {
             schema: SCALING_SCHEMA.into(),
             name: "n".into(),

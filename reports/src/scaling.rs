@@ -117,19 +117,21 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
             )?;
             if f["holdout"].is_object() {
                 let hd = &f["holdout"];
+                let verdict = match (hd["band"].as_array(), hd["inside"].as_bool()) {
+                    (Some(b), Some(inside)) if b.len() == 2 => format!(
+                        "band [{}, {}] — {}",
+                        metric(num(&b[0])),
+                        metric(num(&b[1])),
+                        if inside { "inside the band" } else { "<span class=\"flag\">outside the band</span>" }
+                    ),
+                    _ => "no band: the 3 other points fit exactly, leaving no spread to judge it by".to_string(),
+                };
                 write!(
                     o,
-                    "<p>Held out: <strong>{}</strong> actual {}, predicted {}, band [{}, {}] — {}</p>",
+                    "<p>Held out: <strong>{}</strong> actual {}, predicted {}, {verdict}</p>",
                     esc(hd["checkpoint"].as_str().unwrap_or("")),
                     metric(num(&hd["actual"])),
                     metric(num(&hd["predicted"])),
-                    metric(num(&hd["band"][0])),
-                    metric(num(&hd["band"][1])),
-                    if hd["inside"].as_bool() == Some(true) {
-                        "inside the band"
-                    } else {
-                        "<span class=\"flag\">outside the band</span>"
-                    }
                 )?;
             }
         }

@@ -209,14 +209,17 @@ pub fn bootstrap_power(cs: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Opti
 }
 
 /// The largest-compute point held out: predicted from a fit of the others, with a 95% band from
-/// bootstrap refits, against its actual value.
+/// bootstrap refits (resamples of at least 3 distinct points, as for the other intervals), against
+/// its actual value. With only 3 other points every usable resample is the same exact fit, so
+/// there is no band and no verdict (a band collapsed onto the prediction, or spanned by flat
+/// "curves" through one point, judged the point before).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Holdout {
     pub c: f64,
     pub actual: f64,
     pub predicted: f64,
-    pub band: [f64; 2],
-    pub inside: bool,
+    pub band: Option<[f64; 2]>,
+    pub inside: Option<bool>,
     pub rel_err: f64,
 }
 
@@ -229,18 +232,21 @@ pub fn holdout_largest(cs: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Opti
     let preds: Vec<f64> = (0..n_boot)
         .filter_map(|_| {
             let idx = resample(c.len(), &mut rng);
+            if idx.iter().collect::<std::collections::BTreeSet<_>>().len() < 3 {
+                return None;
+            }
             let (cc, yy): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (c[i], y[i])).unzip();
             fit_power(&cc, &yy).map(|f| f.predict(cs[last]))
         })
         .collect();
-    let band = percentile_interval(preds, 0.95);
+    let band = (c.len() >= 4 && preds.len() >= 2).then(|| percentile_interval(preds, 0.95));
     let predicted = fit.predict(cs[last]);
     Some(Holdout {
         c: cs[last],
         actual: ys[last],
         predicted,
         band,
-        inside: band[0] <= ys[last] && ys[last] <= band[1],
+        inside: band.map(|b| b[0] <= ys[last] && ys[last] <= b[1]),
         rel_err: predicted / ys[last] - 1.0,
     })
 }
@@ -482,7 +488,12 @@ mod tests {
         assert!(ci.e[0] <= 2.0 && 2.0 <= ci.e[1], "{ci:?}");
         assert!(ci.failed < 20);
         let h = holdout_largest(&cs, &ys, 200, 7).unwrap();
-        assert!(h.inside && h.rel_err.abs() < 0.03, "{h:?}");
+        assert!(h.inside == Some(true) && h.rel_err.abs() < 0.03, "{h:?}");
+        // Four points leave three to predict the fourth: they fit exactly, so there is no band
+        // (it was made of the same exact fit and of flat "curves" through one resampled point).
+        let h = holdout_largest(&cs[..4], &ys[..4], 200, 7).unwrap();
+        assert_eq!((h.band, h.inside), (None, None), "{h:?}");
+        assert!(h.rel_err.is_finite());
         // The same seed gives the same intervals.
         assert_eq!(bootstrap_power(&cs, &ys, 200, 7).unwrap(), ci);
     }
