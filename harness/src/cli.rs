@@ -117,10 +117,11 @@ pub enum Command {
         /// Smallest change that matters (absolute, in each metric's units, oriented).
         #[arg(long, default_value_t = 0.0)]
         margin: f64,
-        /// Compare even when suite hashes or metric versions differ (said in the outputs).
+        /// Compare even when suite hashes, metric versions or the planned samples (cases, seeds)
+        /// differ (said in the outputs); only the samples both runs have are paired.
         #[arg(long)]
         allow_mismatch: bool,
-        /// Exit 2 when a gated metric is underpowered.
+        /// Exit 2 when a gated metric is underpowered or unsettled, or not measurable.
         #[arg(long)]
         fail_on_inconclusive: bool,
         /// A gate policy YAML: gated metrics, per-metric margins, alpha, mode.

@@ -139,6 +139,9 @@ pub enum Verdict {
     WithinMargin,
     NoChange,
     Underpowered,
+    /// Significant, but the CI reaches across −margin: whether the change exceeds the margin is
+    /// not settled (more cases would settle it).
+    Unsettled,
     /// A neutral metric: reported, not gated.
     Reported,
 }
@@ -219,6 +222,8 @@ pub struct Comparison {
     pub headline: String,
     pub gated_rows: usize,
     pub underpowered_rows: usize,
+    /// Rows that changed significantly with a CI across −margin (not counted as underpowered).
+    pub unsettled_rows: usize,
     /// The most cases any underpowered row needs for its MDE to reach the margin.
     pub cases_needed: Option<usize>,
     pub exit_code: i32,
@@ -433,7 +438,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             GateVerdict::Underpowered(weakness) => {
                 r.cases_needed = cases_needed(stats, weakness, m, alpha, family);
                 r.why = Some(underpowered_why(r, weakness, alpha, family));
-                Verdict::Underpowered
+                if weakness == Weakness::Unsettled { Verdict::Unsettled } else { Verdict::Underpowered }
             }
         };
     }
@@ -453,6 +458,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         unmeasured,
         gated_rows: tally.gated,
         underpowered_rows: tally.underpowered,
+        unsettled_rows: tally.unsettled,
         cases_needed: tally.cases_needed,
         rows,
         decision: decision.into(),
@@ -502,7 +508,8 @@ struct Tally {
     /// Gated measurements the candidate could not make.
     unmeasured: usize,
     underpowered: usize,
-    /// The most cases any underpowered row needs.
+    unsettled: usize,
+    /// The most cases any underpowered or unsettled row needs.
     cases_needed: Option<usize>,
 }
 
@@ -515,6 +522,7 @@ impl Tally {
             lost: lost.iter().map(|l| l.samples).sum(),
             unmeasured: unmeasured.iter().map(|l| l.samples).sum(),
             underpowered: count(Verdict::Underpowered),
+            unsettled: count(Verdict::Unsettled),
             cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
         }
     }
@@ -523,15 +531,24 @@ impl Tally {
     /// less than it seems: some gated rows could not have detected a regression of the margin,
     /// or nothing was gated at all.
     fn decide(&self, fail_on_inconclusive: bool, mode: Mode) -> (&'static str, ExitCode, String) {
-        let Tally { gated, regressed, lost, unmeasured, underpowered, cases_needed } = *self;
+        let Tally { gated, regressed, lost, unmeasured, underpowered, unsettled, cases_needed } = *self;
         let failed = match mode {
             Mode::Regression => "regressed",
-            Mode::NonInferiority => "not shown non-inferior (the CI's lower end is not above −margin)",
+            Mode::NonInferiority => "not shown non-inferior (no CI, or its lower end is not above −margin)",
         };
-        let weak = format!(
-            "{underpowered} of {gated} gated rows cannot detect a regression of the margin{}",
-            cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"))
-        );
+        let mut weak = Vec::new();
+        if underpowered > 0 {
+            weak.push(format!("{underpowered} of {gated} gated rows cannot detect a regression of the margin"));
+        }
+        if unsettled > 0 {
+            weak.push(format!(
+                "{unsettled} of {gated} gated rows changed significantly, but whether by more than the margin is not settled"
+            ));
+        }
+        let label = if underpowered > 0 { "underpowered" } else { "unsettled" };
+        let weak =
+            format!("{}{}", weak.join("; "), cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed")));
+        let underpowered = underpowered + unsettled;
         let errored = format!("the candidate errored on {lost} gated measurement(s) the baseline made");
         if regressed > 0 && lost > 0 {
             ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows {failed}; {errored}"))
@@ -548,7 +565,7 @@ impl Tally {
         } else if underpowered > 0 && fail_on_inconclusive {
             ("inconclusive", ExitCode::Inconclusive, format!("INCONCLUSIVE — {weak}"))
         } else if underpowered > 0 {
-            ("pass", ExitCode::Ok, format!("PASS — underpowered: {weak}"))
+            ("pass", ExitCode::Ok, format!("PASS — {label}: {weak}"))
         } else if gated == 0 {
             ("pass", ExitCode::Ok, "PASS — nothing gated: no metric both runs report is gated".into())
         } else {
@@ -588,7 +605,9 @@ fn view(
     let moved: Vec<&Row> = c
         .rows
         .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::Improved | Verdict::WithinMargin))
+        .filter(|r| {
+            matches!(r.verdict, Verdict::Regressed | Verdict::Improved | Verdict::WithinMargin | Verdict::Unsettled)
+        })
         .take(6)
         .collect();
     let scatters = moved
@@ -678,10 +697,14 @@ fn view(
                     delta: r.delta,
                     ci: ci_text(r),
                     p_adj: r.p_adj,
-                    verdict: serde_json::to_value(r.verdict)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default(),
+                    verdict: match (r.verdict, c.mode) {
+                        // A non-inferiority row that fails was not shown to be non-inferior.
+                        (Verdict::Regressed, Mode::NonInferiority) => "not_shown".into(),
+                        (v, _) => {
+                            serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                        }
+                    },
+                    why: r.why.clone(),
                 })
                 .collect(),
             scatters,
@@ -716,7 +739,8 @@ fn underpowered_why(r: &Row, weakness: Weakness, alpha: f64, family: usize) -> S
         ),
         Weakness::Mde => format!("underpowered: MDE {} exceeds the margin {}", metric(r.mde), r.margin),
         Weakness::Unsettled => format!(
-            "underpowered: significantly worse, but the CI {} reaches across −margin ({}): whether the change exceeds the margin is not settled",
+            "unsettled: {}, but the CI {} reaches across −margin ({}): whether it is worse by more than the margin is not settled",
+            if r.delta < 0.0 { "significantly worse" } else { "a significant change" },
             ci_text(r),
             -r.margin
         ),
@@ -732,6 +756,7 @@ fn verdict_word(v: Verdict, mode: Mode) -> &'static str {
         Verdict::WithinMargin => "within margin",
         Verdict::NoChange => "no change",
         Verdict::Underpowered => "underpowered",
+        Verdict::Unsettled => "unsettled",
         Verdict::Reported => "reported",
     }
 }
@@ -779,7 +804,8 @@ pub fn markdown(c: &Comparison) -> String {
         ));
     }
     s.push_str(&format!(
-        "\nCIs: bootstrap over cases ({N_BOOT} draws, seeds stay together; each row's seed in the JSON); p: exact McNemar for single-sample pass/fail cases, else sign-flip permutation ({N_PERM}) on case means.\n"
+        "\nCIs: bootstrap over cases ({N_BOOT} draws, seeds stay together; each row's seed in the JSON); p: exact McNemar for single-sample pass/fail cases, else sign-flip test of the pooled mean with each case's seeds flipped together (exact up to {} cases, else {N_PERM} random flips).\n",
+        videval_metrics::stats::paired::EXACT_CASES
     ));
     s
 }
@@ -826,7 +852,8 @@ pub fn junit(c: &Comparison) -> String {
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
     let failures = gated.iter().filter(|r| r.verdict == Verdict::Regressed).count() + c.lost.len();
     // Not measurable is neither a pass nor a failure: a skipped case, as underpowered rows are.
-    let skipped = gated.iter().filter(|r| r.verdict == Verdict::Underpowered).count() + c.unmeasured.len();
+    let skipped = gated.iter().filter(|r| matches!(r.verdict, Verdict::Underpowered | Verdict::Unsettled)).count()
+        + c.unmeasured.len();
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <properties><property name=\"decision\" value=\"{}\"/></properties>\n",
         gated.len() + c.lost.len() + c.unmeasured.len(),
@@ -848,7 +875,7 @@ pub fn junit(c: &Comparison) -> String {
                     ),
                 })
             ));
-        } else if r.verdict == Verdict::Underpowered {
+        } else if matches!(r.verdict, Verdict::Underpowered | Verdict::Unsettled) {
             s.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(r.why.as_deref().unwrap_or("underpowered"))));
         }
         s.push_str("</testcase>\n");
@@ -876,6 +903,31 @@ pub fn junit(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A significant change that is not settled beyond the margin is said as such, not as
+    /// "cannot detect a regression"; with underpowered rows both are said.
+    #[test]
+    fn unsettled_rows_have_their_own_headline() {
+        let t = Tally {
+            gated: 2,
+            regressed: 0,
+            lost: 0,
+            unmeasured: 0,
+            underpowered: 0,
+            unsettled: 1,
+            cases_needed: Some(21),
+        };
+        let (decision, code, headline) = t.decide(false, Mode::Regression);
+        assert_eq!((decision, code as i32), ("pass", 0));
+        assert_eq!(
+            headline,
+            "PASS — unsettled: 1 of 2 gated rows changed significantly, but whether by more than the margin is not settled; ~21 cases needed"
+        );
+        let both = Tally { underpowered: 1, ..t };
+        let (_, code, headline) = both.decide(true, Mode::Regression);
+        assert_eq!(code as i32, 2);
+        assert!(headline.starts_with("INCONCLUSIVE — 1 of 2 gated rows cannot detect a regression of the margin; 1 of 2 gated rows changed significantly"), "{headline}");
+    }
 
     /// A prompt's or a program's control characters cannot make the JUnit file ill-formed: XML
     /// 1.0 forbids them even as character references, so they are written as text.

@@ -109,7 +109,7 @@ impl Manifest {
             let existing: Manifest = read_json(&path)?;
             if existing.plan_hash != self.plan_hash {
                 return Err(Error::Config(format!(
-                    "{}: this run directory holds plan {} but the requested run is plan {} (the suites, the flags or the model changed; for a folder of videos, a file was added, replaced or touched); use another --out",
+                    "{}: this run directory holds plan {} but the requested run is plan {} (the suites, the flags or the model changed; for a folder of videos, a file was added, removed or changed size); use another --out",
                     path.display(),
                     existing.plan_hash,
                     self.plan_hash

@@ -107,6 +107,12 @@ struct GenCache {
     size: Option<u64>,
 }
 
+/// Whether the filesystem holding `dir` has no room left for an ordinary user's files.
+fn disk_full(dir: &Path) -> bool {
+    // Some filesystems (btrfs) report no inode counts at all: 0 free of 0 is not full.
+    rustix::fs::statvfs(dir).is_ok_and(|s| s.f_blocks > 0 && (s.f_bavail == 0 || (s.f_files > 0 && s.f_favail == 0)))
+}
+
 /// A score kept in the store under its score key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct ScoreCache {
@@ -217,11 +223,18 @@ impl Runner<'_> {
         let units = self.my_units();
         counts.units = units.len();
         let path = self.shard_dir().join("generations.jsonl");
-        let done: BTreeSet<(UnitId, String)> = records::read::<GenRecord>(&path)?
-            .into_iter()
-            .filter(|r| r.status == Status::Ok)
-            .map(|r| (r.unit, r.gen_key))
-            .collect();
+        let records: Vec<GenRecord> =
+            records::read::<GenRecord>(&path)?.into_iter().filter(|r| r.status == Status::Ok).collect();
+        // A found video replaced since this folder recorded it (by one of the same size: the plan
+        // is the same) would keep the old file's numbers as done; said instead, before any work.
+        let changed: Vec<String> = records.iter().filter_map(|r| self.still_recorded(r).err()).collect();
+        if let Some(first) = changed.first() {
+            return Err(Error::Config(format!(
+                "{} video(s) changed after this run folder recorded them (first: {first}); its results are of the files as they were: measure the new ones into another --out",
+                changed.len()
+            )));
+        }
+        let done: BTreeSet<(UnitId, String)> = records.into_iter().map(|r| (r.unit, r.gen_key)).collect();
         let pending: Vec<&Unit> =
             units.into_iter().filter(|u| !done.contains(&(u.id.clone(), u.gen_key.clone()))).collect();
         counts.done_before = counts.units - pending.len();
@@ -238,17 +251,26 @@ impl Runner<'_> {
         }
         let out = Appender::open(&path)?;
         let bar = self.bar(pending.len(), "generate");
-        let results: Vec<Result<(bool, bool)>> = pending
+        // The first failure of the run itself (a full disk) stops the units not yet started:
+        // every one of them was generated, and thrown away, first.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let results: Vec<Result<Option<(bool, bool)>>> = pending
             .par_iter()
             .map(|unit| {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(None);
+                }
                 let r = self.generate_one(unit, &out);
+                if r.is_err() {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 bar.inc(1);
-                r
+                r.map(Some)
             })
             .collect();
         bar.finish_and_clear();
         for r in results {
-            let (ok, reused) = r?;
+            let Some((ok, reused)) = r? else { continue };
             match (ok, reused) {
                 (false, _) => counts.generation_errors += 1,
                 (true, true) => counts.reused += 1,
@@ -256,6 +278,35 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// For a video found where the model left it (not in the store): whether the file is still the
+    /// one recorded. Its stamp (size, modification time) is compared with the one the store kept
+    /// when it was hashed; a changed stamp (a copy, a touch) is hashed again, and the stamp kept is
+    /// brought up to date when the content is the same. Stored videos are hashed before scoring.
+    fn still_recorded(&self, r: &GenRecord) -> std::result::Result<(), String> {
+        let (Some(path), Some(sha)) = (r.video_path.as_deref(), r.video_sha256.as_deref()) else { return Ok(()) };
+        let path = Path::new(path);
+        if path.starts_with(self.store.root()) {
+            return Ok(());
+        }
+        let cache = self.store.get::<GenCache>("gens", &r.gen_key).filter(|c| Path::new(&c.video_path) == path);
+        let now = file_stamp(path);
+        if now.is_some() && cache.as_ref().is_some_and(|c| c.stamp == now) {
+            return Ok(());
+        }
+        match sha256_file(path) {
+            Ok(actual) if actual == sha => {
+                if let (Some(mut c), Some(stamp)) = (cache, now) {
+                    c.stamp = Some(stamp);
+                    // Only a shortcut for the next check: a store that cannot take it hashes again.
+                    let _ = self.store.put("gens", &r.gen_key, &c);
+                }
+                Ok(())
+            }
+            Ok(actual) => Err(format!("{} is now {actual}, not the recorded {sha}", path.display())),
+            Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
+        }
     }
 
     /// Returns (ok, reused from the store).
@@ -337,6 +388,16 @@ impl Runner<'_> {
                     // The disk, not the model: the run stops, and a rerun with room generates it.
                     let _ = std::fs::remove_file(&tmp);
                     return Err(Error::Internal(format!("{}: {}", unit.id, e.message)));
+                }
+                // A program's own error may not say that the disk was full; the disk does.
+                Err(e) if tmp.parent().is_some_and(disk_full) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(Error::Internal(format!(
+                        "{}: {} — and the disk holding {} is full: the disk, not the model; free some space and rerun",
+                        unit.id,
+                        e.message,
+                        tmp.parent().map(|p| p.display().to_string()).unwrap_or_default()
+                    )));
                 }
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
@@ -434,17 +495,24 @@ impl Runner<'_> {
             .collect();
         let out = Appender::open(&path)?;
         let bar = self.bar(todo.len(), "score");
-        let results: Vec<Result<[usize; 3]>> = todo
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let results: Vec<Result<Option<[usize; 3]>>> = todo
             .par_iter()
             .map(|(g, ms)| {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(None);
+                }
                 let r = self.score_one(g, ms, &out);
+                if r.is_err() {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 bar.inc(1);
-                r
+                r.map(Some)
             })
             .collect();
         bar.finish_and_clear();
         for r in results {
-            let [scored, reused, errors] = r?;
+            let Some([scored, reused, errors]) = r? else { continue };
             counts.scored += scored;
             counts.scores_reused += reused;
             counts.score_errors += errors;
@@ -464,7 +532,13 @@ impl Runner<'_> {
                     .map(|c| (c, true))
             })
             .collect();
-        let pending: Vec<usize> = (0..measures.len()).filter(|&i| results[i].is_none()).collect();
+        let mut pending: Vec<usize> = (0..measures.len()).filter(|&i| results[i].is_none()).collect();
+        // Every measure cached for the recorded video: a found file replaced since is not that
+        // video, so its cached numbers are not this unit's; the hash check below says so.
+        if pending.is_empty() && self.still_recorded(g).is_err() {
+            results.iter_mut().for_each(|r| *r = None);
+            pending = (0..measures.len()).collect();
+        }
         let mut computed_s = 0.0;
         if !pending.is_empty() {
             // What the case's mode holds in the output, loaded only when a pending check needs it.
@@ -501,13 +575,17 @@ impl Runner<'_> {
                 // A stored copy damaged in place (same size, so the cache's check passed): the
                 // store forgets it, and the next run into a new --out generates it again (and
                 // replaces the copy). It was reused for ever, failing every run.
-                Ok(actual) if path.starts_with(self.store.root()) => {
+                Ok(actual) if path.starts_with(self.store.root()) && self.store.writable() => {
                     self.store.forget("gens", &g.gen_key);
                     Err(format!(
                         "{} is damaged: it is no longer the video generated ({sha}; it is now {actual}); the store will not reuse it: rerun into a new --out to generate it again",
                         path.display()
                     ))
                 }
+                Ok(actual) if path.starts_with(self.store.root()) => Err(format!(
+                    "{} is damaged: it is no longer the video generated ({sha}; it is now {actual}); the store is read-only, so it keeps offering it: have its owner remove the file",
+                    path.display()
+                )),
                 Ok(actual) => Err(format!(
                     "{} is no longer the video generated ({sha}; it is now {actual}): the store or folder changed since; rerun into a new --out",
                     path.display()

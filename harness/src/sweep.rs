@@ -309,7 +309,7 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
         );
     } else if pts.len() == 4 {
         notes.push(format!(
-            "4 points for 3 parameters: the intervals are the spread of fits through 3 of the 4 points ({} of {n_boot} resamples usable), a range of plausible fits rather than 95% intervals; the held-out point has no band",
+            "4 points for 3 parameters: the intervals are the spread of fits to resamples of the 4 points, most holding only 3 distinct ones ({} of {n_boot} resamples usable), a range of plausible fits rather than 95% intervals; the held-out point has no band",
             n_boot - failed
         ));
     }

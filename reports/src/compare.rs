@@ -21,6 +21,8 @@ pub struct GateRow {
     pub ci: String,
     pub p_adj: f64,
     pub verdict: String,
+    /// Why an undecided row is undecided, and the cases it needs.
+    pub why: Option<String>,
 }
 
 /// Per-case means of one metric in both runs: (case, baseline, candidate).
@@ -95,6 +97,7 @@ struct RowOut<'a> {
     ci: &'a str,
     p_adj: String,
     verdict: &'a str,
+    why: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -162,6 +165,7 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
                     format::metric(r.p_adj)
                 },
                 verdict: &r.verdict,
+                why: r.why.as_deref(),
             })
             .collect(),
         scatters: v.scatters.iter().map(scatter_figure).collect(),
@@ -213,6 +217,7 @@ mod tests {
                 ci: "[-1.0000, -0.5000]".into(),
                 p_adj: 0.01,
                 verdict: "regressed".into(),
+                why: None,
             }],
             scatters: vec![Scatter {
                 title: "probe:position".into(),

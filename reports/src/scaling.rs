@@ -101,9 +101,12 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
         let f = &fit["fit"];
         if f.is_object() {
             let ci = |k: &str| format!("[{}, {}]", metric(num(&f[k][0])), metric(num(&f[k][1])));
+            // Four points for three parameters: the resamples' fits are a range, not an interval.
+            let few = fit["points"].as_array().is_some_and(|p| p.len() <= 4);
+            let head = if few { "range of bootstrap refits (too few points for a 95% CI)" } else { "95% bootstrap CI" };
             write!(
                 o,
-                "<table><tr><th>parameter</th><th>estimate</th><th>95% bootstrap CI</th></tr>\
+                "<table><tr><th>parameter</th><th>estimate</th><th>{head}</th></tr>\
                  <tr><td>E</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
                  <tr><td>A (C / {} FLOPs)</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\
                  <tr><td>γ</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr></table>",

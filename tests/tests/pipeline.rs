@@ -552,12 +552,19 @@ fn dir_adapter_never_reuses_a_changed_file_and_fails_only_the_unit_of_an_unreada
         assert!(error(c).contains("cannot read: not a regular file"), "{c}: {}", error(c));
     }
     std::fs::copy(sb.join("still.avi"), sb.join("v/a cat-0.avi")).unwrap();
-    // The folder's listing (sizes and modification times) is the model's identity: a rerun into
-    // the same folder is a different plan, refused; the default folder is a new one. A file
-    // replaced by one of the same size kept the plan, and the rerun reported the old video's
-    // numbers as done.
+    // Replaced by a file of the same size, the plan is the same: a rerun into the same folder
+    // (or its default one) reported the old video's numbers as done. Now it says what changed.
+    // Only the content counts: a copy with new modification times resumes.
     let o = sb.run(&["run", "--suite", "s.yaml", "--model", "dir:v", "--store", "store", "--out", "runs/1"]);
-    assert!(code(&o) == 3 && text(&o).contains("a file was added, replaced or touched"), "{}", text(&o));
+    assert!(
+        code(&o) == 3 && text(&o).contains("1 video(s) changed after this run folder recorded them"),
+        "{}",
+        text(&o)
+    );
+    std::fs::copy(sb.join("moving.avi"), sb.join("v/a cat-0.avi")).unwrap();
+    let o = sb.run(&["run", "--suite", "s.yaml", "--model", "dir:v", "--store", "store", "--out", "runs/1"]);
+    assert!(code(&o) == 4 && !text(&o).contains("changed after"), "{}", text(&o));
+    std::fs::copy(sb.join("still.avi"), sb.join("v/a cat-0.avi")).unwrap();
     // The first run's report shows no picture of the replaced video (beside numbers that are not
     // its own), and still shows the others.
     let o = sb.command(&["report", "runs/1"]).env("VIDEVAL_REPORT_INLINE_BYTES", "0").output().unwrap();

@@ -423,8 +423,7 @@ fn media_path(job: &Job<'_>, m: &Option<Media>, role: &str) -> std::result::Resu
         Some(media) => {
             let video = super::input_media(job, media)?;
             let path = job.out.with_extension(format!("{role}.mkv"));
-            crate::video::encode(&video, &path, &crate::video::EncodeParams::lossless())
-                .map_err(|e| GenError::new(e.to_string()))?;
+            crate::video::encode(&video, &path, &crate::video::EncodeParams::lossless())?;
             Ok(path.to_string_lossy().into_owned())
         }
     }

@@ -72,9 +72,10 @@ pub struct Dir {
 const MAX_DEPTH: usize = 3;
 
 /// Every video file under `dir` (subfolders to [`MAX_DEPTH`], hidden ones and links to folders
-/// skipped), by relative path, with its size and modification time (a file replaced by one of
-/// the same size changes the model's digest, so a rerun never reuses what the old one gave).
-fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, (u64, i128))>> {
+/// skipped), by relative path, with its size. (Not its modification time: a copy made with
+/// `cp -r`, or staged on each node of a cluster, is the same model; a file replaced by one of the
+/// same size is caught per unit, by its stamp and then its hash, when a run resumes or scores.)
+fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
     let mut out = Vec::new();
     let mut pending = vec![(root.to_path_buf(), String::new(), 0usize)];
     while let Some((dir, prefix, depth)) = pending.pop() {
@@ -90,8 +91,8 @@ fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, (u64, i128))>> {
                 continue;
             }
             if is_video_file(&path) {
-                let stamp = crate::store::file_stamp(&path).unwrap_or((0, 0));
-                out.push((format!("{prefix}{name}"), path, stamp));
+                let size = path.metadata().map(|m| m.len()).unwrap_or(0);
+                out.push((format!("{prefix}{name}"), path, size));
             }
         }
     }
@@ -139,9 +140,9 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     let mut files = BTreeMap::new();
     let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut listing = Vec::new();
-    for (rel, path, stamp) in videos_under(&root)? {
+    for (rel, path, size) in videos_under(&root)? {
         by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(&rel))).or_default().push(rel.clone());
-        listing.push((rel.clone(), stamp));
+        listing.push((rel.clone(), size));
         files.insert(rel, path);
     }
     let mapping = spec
