@@ -66,21 +66,20 @@ pub struct ShardDone {
     pub records_sha256: Option<String>,
 }
 
-/// SHA-256 over a shard's `generations.jsonl` and `scores.jsonl` (each as its length, then its
-/// bytes; a missing file is empty).
+/// SHA-256 over the SHA-256 of a shard's `generations.jsonl` and of its `scores.jsonl` (each
+/// streamed; a missing file hashes as "absent").
 pub fn records_digest(shard_dir: &Path) -> Result<String> {
-    let mut all = Vec::new();
+    let mut both = String::new();
     for name in ["generations.jsonl", "scores.jsonl"] {
         let path = shard_dir.join(name);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        match sha256_file(&path) {
+            Ok(h) => both.push_str(&h),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => both.push_str("absent"),
             Err(e) => return Err(Error::Io { path, source: e }),
-        };
-        all.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        all.extend_from_slice(&bytes);
+        }
+        both.push('\n');
     }
-    Ok(crate::hash::sha256_tagged(&all))
+    Ok(crate::hash::sha256_tagged(both.as_bytes()))
 }
 
 pub const GEN_CACHE_SCHEMA: &str = "videval/gen-cache/v1";
