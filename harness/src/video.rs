@@ -310,6 +310,15 @@ fn utf8_path(path: &Path) -> Result<(), VideoIoError> {
     }
 }
 
+/// The next packet of `input`, in a packet of its own: reading into one reused packet leaked each
+/// packet's data (ffmpeg-next's `read` is a bare `av_read_frame`, which does not unreference what
+/// it overwrites): 0.58 MB per 16-frame 512×320 video, several GB over a VBench-size run. A
+/// packet is unreferenced when it is dropped.
+fn next_packet(input: &mut ff::format::context::Input) -> Result<ff::Packet, ff::Error> {
+    let mut packet = ff::Packet::empty();
+    packet.read(input).map(|()| packet)
+}
+
 fn open(path: &Path) -> Result<Opened, VideoIoError> {
     init();
     if !path.exists() {
@@ -423,12 +432,11 @@ fn packet_timestamps(
     pending: &mut Option<ff::Packet>,
 ) -> Result<Vec<Option<i64>>, VideoIoError> {
     let id = |p: &ff::Packet| (p.stream(), p.pts(), p.dts(), p.position(), p.size());
-    let mut packet = ff::Packet::empty();
     let mut stamps = Vec::new();
     let mut first = None;
     while stamps.len() <= MAX_FRAMES {
-        match packet.read(&mut o.input) {
-            Ok(()) => {
+        match next_packet(&mut o.input) {
+            Ok(packet) => {
                 first.get_or_insert_with(|| id(&packet));
                 if packet.stream() == o.index && !o.hidden(packet.pts()) {
                     stamps.push(packet.pts());
@@ -438,8 +446,10 @@ fn packet_timestamps(
             Err(_) => break,
         }
     }
-    if o.mov && first.is_some() && o.input.seek(i64::MIN / 2, ..).is_ok() && packet.read(&mut o.input).is_ok() {
-        if Some(id(&packet)) == first {
+    if o.mov && first.is_some() && o.input.seek(i64::MIN / 2, ..).is_ok() {
+        if let Ok(packet) = next_packet(&mut o.input)
+            && Some(id(&packet)) == first
+        {
             *pending = Some(packet);
             return Ok(stamps);
         }
@@ -916,7 +926,7 @@ fn stream(
         }
     };
 
-    let mut packet = ff::Packet::empty();
+    let mut packet;
     let mut truncated: Option<String> = None;
     // Where the video packets read so far end, in seconds from the stream's start.
     let mut frames_end: f64 = 0.0;
@@ -925,14 +935,11 @@ fn stream(
     let mut shown: Vec<i64> = Vec::new();
     while !done {
         let read = match pending.take() {
-            Some(p) => {
-                packet = p;
-                Ok(())
-            }
-            None => packet.read(&mut o.input),
+            Some(p) => Ok(p),
+            None => next_packet(&mut o.input),
         };
         match read {
-            Ok(()) => {}
+            Ok(p) => packet = p,
             Err(ff::Error::Eof) => break,
             Err(ff::Error::InvalidData) => {
                 report.demux_errors += 1;
