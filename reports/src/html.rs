@@ -128,7 +128,14 @@ struct SampleRow<'a> {
     poster: Option<String>,
     /// The `src` of the sample's clip.
     clip: Option<String>,
+    /// Whether it plays in place (the first [`PLAYING_CLIPS`] of the page) or is a link.
+    play: bool,
 }
+
+/// Clips that play in place on one run page: a browser creates a media player per `<video>`, and
+/// a page of 600 took two minutes to load (1,200 never did); 300 load in a few seconds. Later
+/// samples link to their clip.
+pub const PLAYING_CLIPS: usize = 240;
 
 /// One value of the samples table: the number, or why there is none (shown on hover).
 #[derive(Serialize)]
@@ -204,6 +211,7 @@ struct Context<'a> {
     missing: &'a [String],
     suites: Vec<SuiteView<'a>>,
     throughput: Vec<(&'static str, String)>,
+    playing_clips: usize,
 }
 
 /// The throughput panel as (label, value) rows.
@@ -250,6 +258,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
         media.get(&x.key()).and_then(pick).map(Media::src)
     };
     let mut suites = Vec::new();
+    let playing = std::cell::Cell::new(0usize);
     for (name, s) in &results.suites {
         let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
         let capabilities: Vec<MetricRow> = s.capabilities.iter().map(|(m, r)| metric_row(m, r)).collect();
@@ -313,6 +322,10 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
                     .collect(),
                 poster: media(x, |m| m.filmstrip.as_ref()),
                 clip: media(x, |m| m.clip.as_ref()),
+                play: media(x, |m| m.clip.as_ref()).is_some() && {
+                    playing.set(playing.get() + 1);
+                    playing.get() <= PLAYING_CLIPS
+                },
             })
             .collect();
         suites.push(SuiteView {
@@ -350,6 +363,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
         missing: &results.missing_units,
         suites,
         throughput: results.throughput.as_ref().map(throughput_rows).unwrap_or_default(),
+        playing_clips: PLAYING_CLIPS,
     };
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
@@ -502,5 +516,26 @@ mod tests {
         assert!(html.contains("<img class=\"poster\"") && html.contains("png;base64,iVBORw==\""), "{html}");
         assert!(html.contains("<video class=\"clip\"") && html.contains("mp4;base64,bXA0\""), "{html}");
         assert!(html.contains("muted") && html.contains("loop") && html.contains("controls"));
+    }
+
+    /// A VBench-size page plays only its first clips in place: a browser makes a media player per
+    /// `<video>`, and a page of 600 took two minutes to load (1,200 never did). Later samples link
+    /// to their clip.
+    #[test]
+    fn only_the_first_clips_play_in_place() {
+        let mut r = results();
+        let template = r.samples[0].clone();
+        r.samples = (0..300u32).map(|i| crate::results::Sample { seed_idx: i, ..template.clone() }).collect();
+        let media: MediaMap = r
+            .samples
+            .iter()
+            .map(|s| {
+                (s.key(), SampleMedia { filmstrip: None, clip: Some(Media::File(format!("m/{}.mp4", s.seed_idx))) })
+            })
+            .collect();
+        let html = render_run(&r, &Provenance::default(), &media).unwrap();
+        assert_eq!(html.matches("<video class=\"clip\"").count(), PLAYING_CLIPS);
+        assert_eq!(html.matches("class=\"cliplink\"").count(), 300 - PLAYING_CLIPS);
+        assert!(!html.contains("preload=\"auto\""));
     }
 }
