@@ -244,6 +244,19 @@ fn seed_of(parts: &[&str]) -> u64 {
     u64::from_str_radix(&sha256_hex(parts.join("\0").as_bytes())[..15], 16).unwrap_or(1)
 }
 
+/// One metric's paired differences in one suite, before its statistics.
+struct Measured<'a> {
+    suite: &'a String,
+    metric: &'a String,
+    direction: &'a String,
+    neutral: bool,
+    pairs: usize,
+    b_sum: f64,
+    c_sum: f64,
+    groups: Vec<Vec<f64>>,
+    flips: Option<(u64, u64)>,
+}
+
 /// Compares `cand` against `base` and writes `CAND/compare/<base name>.{json,md,junit.xml}`.
 pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comparison, PathBuf)> {
     let (base, cand) = (load(base_dir)?, load(cand_dir)?);
@@ -297,8 +310,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             mismatch.join("\n  ")
         )));
     }
-    let mut rows = Vec::new();
-    let mut gated = Vec::new();
+    let mut measured: Vec<Measured> = Vec::new();
     let (mut lost, mut unmeasured) = (Vec::new(), Vec::new());
     for (suite, bs) in &base.suites {
         if !cand.suites.contains_key(suite) {
@@ -357,40 +369,17 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 continue;
             }
             let groups: Vec<Vec<f64>> = clusters.values().cloned().collect();
-            let seed = seed_of(&["paired", suite, metric]);
             let flips = binary.then_some((only_base, only_cand));
-            let stats = paired_statistics(&groups, flips, N_BOOT, N_PERM, seed);
-            // Values so large that their differences or sums overflow give no verdict at all
-            // (every comparison with a NaN is false, which read as "no change": a pass).
-            let finite = stats.delta.is_finite() && stats.ci.is_none_or(|c| c.iter().all(|v| v.is_finite()));
-            if !neutral && (!finite || stats.p.is_nan() || !(b_sum.is_finite() && c_sum.is_finite())) {
-                return Err(Error::Config(format!(
-                    "{suite}/{metric}: the values are too large to compare (their differences or sums are not finite numbers); check the runs' results.json"
-                )));
-            }
-            if !neutral {
-                gated.push((rows.len(), stats.clone()));
-            }
-            rows.push(Row {
-                suite: suite.clone(),
-                metric: metric.clone(),
-                direction: bm.direction.clone(),
+            measured.push(Measured {
+                suite,
+                metric,
+                direction: &bm.direction,
+                neutral,
                 pairs,
-                clusters: stats.cases,
-                baseline: b_sum / pairs as f64,
-                candidate: c_sum / pairs as f64,
-                delta: stats.delta,
-                ci: stats.ci,
-                ci_note: stats.ci_note.clone(),
-                test: stats.test.to_string(),
-                p: stats.p,
-                p_adj: stats.p,
-                mde: f64::INFINITY,
-                margin: opts.margin,
-                cases_needed: None,
-                why: None,
-                seed,
-                verdict: if neutral { Verdict::Reported } else { Verdict::NoChange },
+                b_sum,
+                c_sum,
+                groups,
+                flips,
             });
         }
         // Generations the candidate failed where the baseline made a video are lost whatever is
@@ -415,11 +404,52 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         }
     }
+    // The statistics, once the gated family is known: a small p is resolved down to what Holm
+    // needs at that family's size.
+    let family = measured.iter().filter(|m| !m.neutral).count();
+    let level = alpha / family.max(1) as f64;
+    let mut rows = Vec::new();
+    let mut gated = Vec::new();
+    for Measured { suite, metric, direction, neutral, pairs, b_sum, c_sum, groups, flips } in measured {
+        let seed = seed_of(&["paired", suite, metric]);
+        let stats = paired_statistics(&groups, flips, N_BOOT, N_PERM, level, seed);
+        // Values so large that their differences or sums overflow give no verdict at all
+        // (every comparison with a NaN is false, which read as "no change": a pass).
+        let finite = stats.delta.is_finite() && stats.ci.is_none_or(|c| c.iter().all(|v| v.is_finite()));
+        if !neutral && (!finite || stats.p.is_nan() || !(b_sum.is_finite() && c_sum.is_finite())) {
+            return Err(Error::Config(format!(
+                "{suite}/{metric}: the values are too large to compare (their differences or sums are not finite numbers); check the runs' results.json"
+            )));
+        }
+        if !neutral {
+            gated.push((rows.len(), stats.clone()));
+        }
+        rows.push(Row {
+            suite: suite.clone(),
+            metric: metric.clone(),
+            direction: direction.clone(),
+            pairs,
+            clusters: stats.cases,
+            baseline: b_sum / pairs as f64,
+            candidate: c_sum / pairs as f64,
+            delta: stats.delta,
+            ci: stats.ci,
+            ci_note: stats.ci_note.clone(),
+            test: stats.test.to_string(),
+            p: stats.p,
+            p_adj: stats.p,
+            mde: f64::INFINITY,
+            margin: opts.margin,
+            cases_needed: None,
+            why: None,
+            seed,
+            verdict: if neutral { Verdict::Reported } else { Verdict::NoChange },
+        });
+    }
     let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()
         + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
     let adjusted = holm(&gated.iter().map(|(_, g)| g.p).collect::<Vec<_>>());
     let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
-    let family = gated.len();
     for ((i, stats), &pa) in gated.iter().zip(&adjusted) {
         let r = &mut rows[*i];
         r.p_adj = pa;
@@ -437,7 +467,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             GateVerdict::NoChange => Verdict::NoChange,
             GateVerdict::Underpowered(weakness) => {
                 r.cases_needed = cases_needed(stats, weakness, m, alpha, family);
-                r.why = Some(underpowered_why(r, weakness, alpha, family));
+                r.why = Some(underpowered_why(r, weakness, alpha, family, stats));
                 if weakness == Weakness::Unsettled { Verdict::Unsettled } else { Verdict::Underpowered }
             }
         };
@@ -725,7 +755,13 @@ fn ci_text(r: &Row) -> String {
 }
 
 /// Why a row is underpowered, for the JSON, the JUnit skip message and the Markdown table.
-fn underpowered_why(r: &Row, weakness: Weakness, alpha: f64, family: usize) -> String {
+fn underpowered_why(
+    r: &Row,
+    weakness: Weakness,
+    alpha: f64,
+    family: usize,
+    stats: &videval_metrics::stats::paired::PairedResult,
+) -> String {
     let needed = r.cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"));
     let n = r.clusters;
     let why = match weakness {
@@ -734,8 +770,9 @@ fn underpowered_why(r: &Row, weakness: Weakness, alpha: f64, family: usize) -> S
         }
         Weakness::NotANumber => "underpowered: the difference is not a number".into(),
         Weakness::Unattainable => format!(
-            "underpowered: with {n} cases and {family} gated row(s) no p-value can fall below α = {alpha} (the smallest is {} before Holm's adjustment)",
-            metric(videval_metrics::stats::paired::p_floor(n, None))
+            "underpowered: with {} of {n} cases moving and {family} gated row(s) no p-value can fall below α = {alpha} (the smallest is {} before Holm's adjustment)",
+            stats.moved,
+            metric(stats.p_floor)
         ),
         Weakness::Mde => format!("underpowered: MDE {} exceeds the margin {}", metric(r.mde), r.margin),
         Weakness::Unsettled => format!(

@@ -666,7 +666,10 @@ mod tests {
                     .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
                     .sum::<f64>()
                     / va.frame(t).len() as f64;
-                assert!(mse < 4.0, "clip {k}, frame {t}: mean squared difference {mse}");
+                // Another bitstream of these noise-like frames differed by up to 8.7 (seen 1 in 7
+                // runs of the test binary on this machine); another clip's content differs by
+                // thousands.
+                assert!(mse < 40.0, "clip {k}, frame {t}: mean squared difference {mse}");
             }
         }
     }

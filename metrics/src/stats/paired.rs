@@ -21,9 +21,10 @@ pub const EXACT_CASES: usize = 30;
 /// the test and the interval speak of one number; with the same number of seeds in every case it
 /// is the mean of the case means. Exact up to [`EXACT_CASES`] cases (the share of sign patterns
 /// at least as extreme, the observed one included), else `(1 + #{|flipped| ≥ |observed|}) /
-/// (1 + n_perm)`; never 0. Sums within 1e-12 of the observed one, relative to the cases' scale,
+/// (1 + draws)`, with `n_perm` draws and more (up to [`MAX_FLIPS`]) while fewer than 100 are
+/// extreme and the draws cannot yet resolve a p 100 times below `level`; never 0. Sums within 1e-12 of the observed one, relative to the cases' scale,
 /// count as ties (extreme): an absolute tolerance called every difference below 1e-12 a tie.
-pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, seed: u64) -> f64 {
+pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f64 {
     if case_sums.is_empty() {
         return 1.0;
     }
@@ -34,15 +35,32 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, seed: u64) -> f64 {
         return exact_sign_flip_p(case_sums, threshold);
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut extreme = 0usize;
-    for _ in 0..n_perm {
-        let s: f64 = case_sums.iter().map(|&d| if rng.random_bool(0.5) { d } else { -d }).sum();
-        if s.abs() >= threshold {
-            extreme += 1;
+    let (mut extreme, mut drawn) = (0usize, 0usize);
+    let mut target = n_perm;
+    loop {
+        while drawn < target {
+            let s: f64 = case_sums.iter().map(|&d| if rng.random_bool(0.5) { d } else { -d }).sum();
+            if s.abs() >= threshold {
+                extreme += 1;
+            }
+            drawn += 1;
         }
+        // A small p is estimated from more draws, until it is resolved well below `level` (the
+        // per-row level Holm needs), so that it is not floored at 1/(1 + n_perm): among many
+        // gated rows, or at a strict α, no row of more than 30 cases could be significant, and
+        // adding cases turned a failing gate into a passing one.
+        let resolved = extreme >= 100 || (drawn as f64) * level >= 100.0;
+        if resolved || target >= MAX_FLIPS || n_perm == 0 {
+            break;
+        }
+        target = (target * 4).min(MAX_FLIPS);
     }
-    (1 + extreme) as f64 / (1 + n_perm) as f64
+    (1 + extreme) as f64 / (1 + drawn) as f64
 }
+
+/// The most random sign flips a p-value above [`EXACT_CASES`] cases is estimated from (when fewer
+/// than 100 of the first ones are as extreme as the data).
+pub const MAX_FLIPS: usize = 2_560_000;
 
 /// The share of the 2^n sign patterns of `xs` whose sum is at least `threshold` in size: every
 /// signed sum of the first half against the sorted signed sums of the second.
@@ -73,13 +91,15 @@ fn exact_sign_flip_p(xs: &[f64], threshold: f64) -> f64 {
     extreme as f64 / (left.len() * right.len()) as f64
 }
 
-/// The smallest two-sided p-value `cases` cases allow: both tests are sign tests at heart, and the
-/// most extreme of 2^n equally likely sign patterns (and its mirror) has p = 2 / 2^n. A Monte
-/// Carlo p (above [`EXACT_CASES`] cases) is never below `1 / (1 + n_perm)` either.
+/// The smallest two-sided p-value `cases` cases that moved allow: both tests are sign tests at
+/// heart, and the most extreme of 2^n equally likely sign patterns (and its mirror) has
+/// p = 2 / 2^n; cases that did not move (a difference of 0, a McNemar pair that agrees) flip
+/// nothing. A Monte Carlo p (above [`EXACT_CASES`] cases) is never below `1 / (1 + draws)`,
+/// draws being at most [`MAX_FLIPS`].
 pub fn p_floor(cases: usize, n_perm: Option<usize>) -> f64 {
     let exact = 0.5f64.powi(cases.saturating_sub(1).min(4096) as i32);
     match n_perm {
-        Some(n) if cases > EXACT_CASES => exact.max(1.0 / (1 + n) as f64),
+        Some(n) if cases > EXACT_CASES => exact.max(1.0 / (1 + n.max(MAX_FLIPS)) as f64),
         _ => exact,
     }
 }
@@ -207,7 +227,9 @@ pub struct PairedResult {
     /// `mcnemar_exact` or `sign_flip_permutation`.
     pub test: &'static str,
     pub p: f64,
-    /// The smallest p these cases allow ([`p_floor`]).
+    /// Cases whose difference is not 0 (McNemar: discordant pairs): only they move the p-value.
+    pub moved: usize,
+    /// The smallest p the cases that moved allow ([`p_floor`]).
     pub p_floor: f64,
     /// Random sign flips when there are more than [`EXACT_CASES`] cases.
     pub permutations: usize,
@@ -226,6 +248,7 @@ pub fn paired_statistics(
     flips: Option<(u64, u64)>,
     n_boot: usize,
     n_perm: usize,
+    level: f64,
     seed: u64,
 ) -> PairedResult {
     let groups: Vec<Vec<f64>> = groups.iter().filter(|g| !g.is_empty()).cloned().collect();
@@ -234,11 +257,17 @@ pub fn paired_statistics(
     let (delta, ci, ci_note) =
         est.map_or((0.0, None, Some("n/a (no pairs)".into())), |e| (e.point_estimate, e.interval, e.note));
     let cases = groups.len();
-    let (test, p, p_floor) = match flips {
+    let scale = sums.iter().map(|s| s.abs()).sum::<f64>();
+    let (test, p, moved, p_floor) = match flips {
         Some((b, c)) if groups.iter().all(|g| g.len() == 1) => {
-            ("mcnemar_exact", mcnemar_exact(b, c), p_floor(cases, None))
+            let moved = (b + c) as usize;
+            ("mcnemar_exact", mcnemar_exact(b, c), moved, p_floor(moved, None))
         }
-        _ => ("sign_flip_permutation", sign_flip_p(&sums, n_perm, seed ^ 0x5167_f11b), p_floor(cases, Some(n_perm))),
+        _ => {
+            let moved = sums.iter().filter(|s| s.abs() > 1e-12 * scale).count();
+            let p = sign_flip_p(&sums, n_perm, level, seed ^ 0x5167_f11b);
+            ("sign_flip_permutation", p, moved, p_floor(moved, Some(n_perm)))
+        }
     };
     let pairs: usize = groups.iter().map(Vec::len).sum();
     let se = if cases < 2 {
@@ -247,7 +276,7 @@ pub fn paired_statistics(
         let spread: f64 = groups.iter().zip(&sums).map(|(g, s)| (s - g.len() as f64 * delta).powi(2)).sum();
         (cases as f64 / (cases - 1) as f64 * spread).sqrt() / pairs as f64
     };
-    PairedResult { delta, ci, ci_note, test, p, p_floor, permutations: n_perm, se, cases }
+    PairedResult { delta, ci, ci_note, test, p, moved, p_floor, permutations: n_perm, se, cases }
 }
 
 impl PairedResult {
@@ -267,10 +296,12 @@ impl PairedResult {
         self.se * (self.cases as f64).sqrt() * mde_in_sds(self.cases, level)
     }
 
-    /// Whether any p-value these cases allow falls below `alpha` after Holm's adjustment over
-    /// `family` gated rows (its first step multiplies the smallest p by `family`).
+    /// Whether any p-value the cases that moved allow falls below `alpha` after Holm's adjustment
+    /// over `family` gated rows (its first step multiplies the smallest p by `family`): 5 cases
+    /// that got worse among 15 unchanged ones can give no p below 2/2⁵ = 0.0625.
+    /// A row where nothing moved is attainable: there is nothing it could have missed.
     pub fn attainable(&self, alpha: f64, family: usize) -> bool {
-        family.max(1) as f64 * self.p_floor < alpha
+        self.moved == 0 || family.max(1) as f64 * self.p_floor < alpha
     }
 }
 
@@ -377,9 +408,11 @@ pub fn gate_verdict(
 pub fn cases_needed(r: &PairedResult, why: Weakness, margin: f64, alpha: f64, family: usize) -> Option<usize> {
     let n = r.cases as f64;
     let scaled = |ratio: f64| (ratio.is_finite() && ratio > 1.0).then(|| (n * ratio * ratio).ceil() as usize);
-    // The smallest n with family · (smallest p) < α; none when random flips (above the exact
-    // range) cannot go low enough either.
-    let attainable = (1..=4096).find(|&k| family.max(1) as f64 * p_floor(k, Some(r.permutations)) < alpha);
+    // The fewest moving cases with family · (smallest p) < α (none when random flips above the
+    // exact range cannot go low enough either), as cases at the share that moved here.
+    let attainable = (1..=4096)
+        .find(|&k| family.max(1) as f64 * p_floor(k, Some(r.permutations)) < alpha)
+        .map(|k| if r.moved == 0 { k } else { (k as f64 * r.cases as f64 / r.moved as f64).ceil() as usize });
     let mde = || if margin > 0.0 { scaled(r.mde(alpha, family) / margin) } else { None };
     let needed = match why {
         Weakness::NotANumber => return None,
@@ -418,10 +451,10 @@ mod tests {
     #[test]
     fn sign_flip_is_calibrated_and_detects_shifts() {
         let null: Vec<f64> = (0..30).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
-        assert!(sign_flip_p(&null, 4000, 1) > 0.5);
+        assert!(sign_flip_p(&null, 4000, 0.05, 1) > 0.5);
         let shifted: Vec<f64> = (0..30).map(|i| 0.5 + 0.1 * ((i % 5) as f64 - 2.0)).collect();
-        assert!(sign_flip_p(&shifted, 4000, 1) < 0.001);
-        assert_eq!(sign_flip_p(&[0.0, 0.0, 0.0], 100, 1), 1.0);
+        assert!(sign_flip_p(&shifted, 4000, 0.05, 1) < 0.001);
+        assert_eq!(sign_flip_p(&[0.0, 0.0, 0.0], 100, 0.05, 1), 1.0);
     }
 
     #[test]
@@ -431,7 +464,7 @@ mod tests {
         assert!((normal_quantile(0.01) + 2.326_347_874).abs() < 1e-8);
         // sd 1 over 100 cases of one sample: (t₉₉(0.975) + t₉₉(0.8)) · sd / 10 (scipy's t.ppf).
         let xs: Vec<Vec<f64>> = (0..100).map(|i| vec![if i % 2 == 0 { 1.0 } else { -1.0 }]).collect();
-        let r = paired_statistics(&xs, None, 10, 10_000, 1);
+        let r = paired_statistics(&xs, None, 10, 10_000, 0.05, 1);
         let sd = (100.0f64 / 99.0).sqrt();
         assert!((r.se - sd / 10.0).abs() < 1e-12, "{}", r.se);
         assert!((r.mde(0.05, 1) - (1.984_216_951_6 + 0.845_267_032_0) * sd / 10.0).abs() < 1e-7, "{}", r.mde(0.05, 1));
@@ -439,7 +472,7 @@ mod tests {
         // Student's t says (t₉(1 − 0.05/24) + t₉(0.8) = 4.69 standard errors), and the
         // simulated MDE is larger.
         let ten: Vec<Vec<f64>> = (0..10).map(|i| vec![i as f64]).collect();
-        let r = paired_statistics(&ten, None, 10, 10_000, 1);
+        let r = paired_statistics(&ten, None, 10, 10_000, 0.05, 1);
         let simulated = r.mde(0.05, 12) / r.se;
         assert!(simulated > 3.807_878_444_7 + 0.883_403_859_7, "{simulated}");
         assert!((simulated - mde_in_sds(10, 0.05 / 12.0) * 10f64.sqrt()).abs() < 1e-12);
@@ -454,7 +487,7 @@ mod tests {
     fn the_test_and_the_estimate_speak_of_the_same_number() {
         let mut g = vec![vec![-0.2]; 15];
         g.extend(vec![vec![0.1; 40]; 5]);
-        let r = paired_statistics(&g, None, 1000, 10_000, 7);
+        let r = paired_statistics(&g, None, 1000, 10_000, 0.05, 7);
         assert!((r.delta - 0.079_069_767_441_860_49).abs() < 1e-12, "{}", r.delta);
         assert!((r.se - 0.010_315_449_400_614_733).abs() < 1e-12, "{}", r.se);
         // Exactly: the five big cases must all share a sign, p = 2/32 (within Monte Carlo error).
@@ -462,21 +495,25 @@ mod tests {
         assert_ne!(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1), GateVerdict::Improved);
         // Mirrored, it is not a significant regression either.
         let mirrored: Vec<Vec<f64>> = g.iter().map(|c| c.iter().map(|d| -d).collect()).collect();
-        let r = paired_statistics(&mirrored, None, 1000, 10_000, 7);
+        let r = paired_statistics(&mirrored, None, 1000, 10_000, 0.05, 7);
         assert!(r.p > 0.05 && r.delta < 0.0, "{r:?}");
         assert_ne!(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1), GateVerdict::Regressed);
     }
 
     /// Differences far below 1e-12 are not ties when every value is that small: all 30 cases
-    /// 2.4e-13 worse is p = 2/2³⁰ (exact), and 1/1001 by 1,000 draws at 40 cases, not 1.
+    /// 2.4e-13 worse is p = 2/2³⁰ (exact), and at 40 cases the smallest a Monte Carlo p can be
+    /// (none of MAX_FLIPS draws as extreme), not 1.
     #[test]
     fn tiny_differences_are_compared_at_their_own_scale() {
-        let r = paired_statistics(&vec![vec![-2.4e-13]; 30], None, 100, 1000, 3);
+        let r = paired_statistics(&vec![vec![-2.4e-13]; 30], None, 100, 1000, 0.05, 3);
         assert_eq!(r.p, 2.0 / 2f64.powi(30));
-        let r = paired_statistics(&vec![vec![-2.4e-13]; 40], None, 100, 1000, 3);
-        assert!((r.p - 1.0 / 1001.0).abs() < 1e-15, "{}", r.p);
+        let r = paired_statistics(&vec![vec![-2.4e-13]; 40], None, 100, 1000, 1e-9, 3);
+        assert_eq!(r.p, 1.0 / (1 + MAX_FLIPS) as f64);
+        // At a usual level, a few thousand draws resolve it well enough (p below 0.05/100).
+        let r = paired_statistics(&vec![vec![-2.4e-13]; 40], None, 100, 1000, 0.05, 3);
+        assert_eq!(r.p, 1.0 / 4001.0);
         // Genuine ties (every flip gives the same size) still count as extreme.
-        assert_eq!(sign_flip_p(&[0.1, -0.1, 0.1, -0.1], 1000, 1), 1.0);
+        assert_eq!(sign_flip_p(&[0.1, -0.1, 0.1, -0.1], 1000, 0.05, 1), 1.0);
     }
 
     #[test]
@@ -484,7 +521,7 @@ mod tests {
         assert_eq!(p_floor(5, None), 0.0625);
         assert_eq!(p_floor(8, None), 2.0 / 256.0);
         assert_eq!(p_floor(30, Some(10_000)), 2.0 / 2f64.powi(30));
-        assert_eq!(p_floor(31, Some(10_000)), 1.0 / 10_001.0);
+        assert_eq!(p_floor(31, Some(10_000)), 1.0 / (1 + MAX_FLIPS) as f64);
         assert_eq!(p_floor(0, None), 1.0);
     }
 }
@@ -516,7 +553,7 @@ mod simulations {
         let sims = 1000;
         for i in 0..sims {
             let g = draw(&mut rng, 40, 0.0, 0.1, 0.05);
-            let r = paired_statistics(&g, None, 1000, 1000, i);
+            let r = paired_statistics(&g, None, 1000, 1000, 0.05, i);
             rejected += usize::from(r.p < 0.05);
             regressed +=
                 usize::from(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1) == GateVerdict::Regressed);
@@ -537,7 +574,7 @@ mod simulations {
         let caught = (0..sims)
             .filter(|&i| {
                 let g = draw(&mut rng, 100, -0.10, 0.15, 0.05);
-                let r = paired_statistics(&g, None, 2000, 1000, i);
+                let r = paired_statistics(&g, None, 2000, 1000, 0.05, i);
                 gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05, 1) == GateVerdict::Regressed
             })
             .count();
@@ -546,7 +583,7 @@ mod simulations {
         assert!(power >= 0.8, "power {power}");
         // The same effect inside the margin is never called a regression.
         let g = draw(&mut rng, 100, -0.02, 0.15, 0.05);
-        let r = paired_statistics(&g, None, 2000, 1000, 1);
+        let r = paired_statistics(&g, None, 2000, 1000, 0.05, 1);
         assert_ne!(gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05, 1), GateVerdict::Regressed);
     }
 
@@ -554,7 +591,7 @@ mod simulations {
     fn a_large_mde_is_underpowered_with_the_count_needed() {
         let mut rng = ChaCha8Rng::seed_from_u64(13);
         let g = draw(&mut rng, 8, 0.0, 0.15, 0.05);
-        let r = paired_statistics(&g, None, 1000, 1000, 3);
+        let r = paired_statistics(&g, None, 1000, 1000, 0.05, 3);
         assert!(r.p >= 0.05);
         assert_eq!(
             gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05, 1),
@@ -571,7 +608,7 @@ mod simulations {
     /// 0.10 at best). Both are underpowered, with the cases that would make a p below α possible.
     #[test]
     fn a_row_that_cannot_reach_significance_is_underpowered() {
-        let r = paired_statistics(&vec![vec![-0.3]; 5], None, 1000, 10_000, 1);
+        let r = paired_statistics(&vec![vec![-0.3]; 5], None, 1000, 10_000, 0.05, 1);
         assert!(r.p > 0.05, "{}", r.p);
         for margin in [0.0, 0.05] {
             let v = gate_verdict(GateMode::Regression, &r, r.p, margin, 0.05, 1);
@@ -580,21 +617,50 @@ mod simulations {
         }
         assert!(r.mde(0.05, 1).is_infinite());
         let g: Vec<Vec<f64>> = (0..8).map(|i| vec![-0.3 - 0.01 * i as f64]).collect();
-        let r = paired_statistics(&g, None, 1000, 10_000, 1);
+        let r = paired_statistics(&g, None, 1000, 10_000, 0.05, 1);
         let p_adj = (13.0 * r.p).min(1.0);
         assert_eq!(
             gate_verdict(GateMode::Regression, &r, p_adj, 0.0, 0.05, 13),
             GateVerdict::Underpowered(Weakness::Unattainable)
         );
         assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 13), Some(10));
-        // Among 600 gated rows even 10,000 random flips (above 30 cases) cannot reach α: no
-        // number of cases helps, and none is suggested.
-        let r = paired_statistics(&vec![vec![-0.3]; 40], None, 100, 10_000, 1);
-        assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 600), None);
-        // Alone, the same eight cases are a regression.
+        // Above 30 cases a small p is estimated from up to MAX_FLIPS random flips: 40 cases all
+        // worse among 13 gated rows at α = 0.001 are significant (capped at 10,000 flips, no
+        // row of more than 30 cases could ever fail there). Among 200,000 rows nothing can be,
+        // and no number of cases is suggested.
+        let r = paired_statistics(&vec![vec![-0.3]; 40], None, 100, 10_000, 0.001 / 13.0, 1);
+        assert!(r.p * 13.0 < 0.001, "{}", r.p);
+        assert_eq!(gate_verdict(GateMode::Regression, &r, r.p * 13.0, 0.0, 0.001, 13), GateVerdict::Regressed);
+        assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 200_000), None);
+        // Cases that did not move cannot make a p: 5 worse among 15 unchanged is 2/2⁵ at best,
+        // unattainable alone (it was "no change"), and McNemar's concordant pairs likewise.
+        let mut g = vec![vec![0.0]; 15];
+        g.extend((0..5).map(|i| vec![-0.3 - 0.01 * i as f64]));
+        let r = paired_statistics(&g, None, 100, 10_000, 0.05, 1);
+        assert_eq!((r.moved, r.p), (5, 0.0625));
+        assert_eq!(
+            gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1),
+            GateVerdict::Underpowered(Weakness::Unattainable)
+        );
+        // Six moving cases are needed, at this share 6 · 20 / 5 = 24 cases.
+        assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 1), Some(24));
+        let mut g = vec![vec![0.0]; 15];
+        g.extend(vec![vec![-1.0]; 5]);
+        let r = paired_statistics(&g, Some((5, 0)), 100, 1000, 0.05, 1);
+        assert_eq!((r.test, r.moved), ("mcnemar_exact", 5));
+        assert_eq!(
+            gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1),
+            GateVerdict::Underpowered(Weakness::Unattainable)
+        );
+        // Nothing moved at all: no change, nothing it could have missed.
+        let r = paired_statistics(&vec![vec![0.0]; 20], None, 100, 1000, 0.05, 1);
+        assert_eq!(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1), GateVerdict::NoChange);
+        // Alone, the eight cases all worse are a regression.
+        let g: Vec<Vec<f64>> = (0..8).map(|i| vec![-0.3 - 0.01 * i as f64]).collect();
+        let r = paired_statistics(&g, None, 1000, 10_000, 0.05, 1);
         assert_eq!(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1), GateVerdict::Regressed);
         // McNemar's smallest p is the same sign-test bound: five pass → fail flips, 0.0625.
-        let r = paired_statistics(&vec![vec![-1.0]; 5], Some((5, 0)), 1000, 1000, 1);
+        let r = paired_statistics(&vec![vec![-1.0]; 5], Some((5, 0)), 1000, 1000, 0.05, 1);
         assert_eq!((r.test, r.p), ("mcnemar_exact", 0.0625));
         assert_eq!(
             gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1),
@@ -613,6 +679,7 @@ mod simulations {
             ci_note: None,
             test: "sign_flip_permutation",
             p: 0.017,
+            moved: 12,
             p_floor: p_floor(12, Some(10_000)),
             permutations: 10_000,
             se: 0.046,
@@ -635,12 +702,12 @@ mod simulations {
     /// "underpowered".
     #[test]
     fn non_inferiority_without_an_interval_is_not_shown() {
-        let r = paired_statistics(&[vec![-0.3], vec![-0.35], vec![-0.4]], None, 1000, 1000, 1);
+        let r = paired_statistics(&[vec![-0.3], vec![-0.35], vec![-0.4]], None, 1000, 1000, 0.05, 1);
         assert!(r.ci.is_none());
         assert_eq!(gate_verdict(GateMode::NonInferiority, &r, r.p, 0.05, 0.05, 1), GateVerdict::Regressed);
         // Shown: a CI above −margin from enough cases.
         let g: Vec<Vec<f64>> = (0..20).map(|i| vec![0.01 * (i % 3) as f64]).collect();
-        let r = paired_statistics(&g, None, 1000, 1000, 1);
+        let r = paired_statistics(&g, None, 1000, 1000, 0.05, 1);
         assert_eq!(gate_verdict(GateMode::NonInferiority, &r, r.p, 0.05, 0.05, 1), GateVerdict::NoChange);
     }
 
@@ -660,7 +727,7 @@ mod simulations {
             let caught = (0..sims)
                 .filter(|&i| {
                     let moved = draw(&mut rng, cases, -effect, sd, 0.0);
-                    let r = paired_statistics(&moved, None, 200, 2000, i);
+                    let r = paired_statistics(&moved, None, 200, 2000, 0.05, i);
                     // The other rows are null: the moved row is the smallest p, tested at α/family.
                     r.p * (family as f64) < 0.05
                 })
@@ -676,9 +743,9 @@ mod simulations {
     #[test]
     fn the_exact_p_counts_sign_patterns() {
         let all_worse: Vec<f64> = (0..8).map(|i| -1.0 - 0.1 * i as f64).collect();
-        assert_eq!(sign_flip_p(&all_worse, 0, 1), 2.0 / 256.0);
+        assert_eq!(sign_flip_p(&all_worse, 0, 0.05, 1), 2.0 / 256.0);
         let mixed = [0.3, -0.1, 0.25, 0.4, -0.05, 0.2, 0.15, -0.3, 0.35, 0.1, 0.05];
-        let exact = sign_flip_p(&mixed, 0, 1);
+        let exact = sign_flip_p(&mixed, 0, 0.05, 1);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let n = 20_000;
         let hits = (0..n)
@@ -697,7 +764,7 @@ mod simulations {
                 s.abs() >= xs.iter().sum::<f64>().abs() - 1e-12
             })
             .count();
-        assert_eq!(sign_flip_p(&xs, 0, 1), brute as f64 / 32.0);
+        assert_eq!(sign_flip_p(&xs, 0, 0.05, 1), brute as f64 / 32.0);
     }
 
     #[test]
@@ -706,12 +773,12 @@ mod simulations {
         let mut g = vec![vec![-1.0]; 10];
         g.push(vec![1.0]);
         g.push(vec![0.0]);
-        let r = paired_statistics(&g, Some((10, 1)), 1000, 1000, 1);
+        let r = paired_statistics(&g, Some((10, 1)), 1000, 1000, 0.05, 1);
         assert_eq!(r.test, "mcnemar_exact");
         // 2 · P(X ≤ 1), X ~ Bin(11, ½) = 2 · 12 / 2048.
         assert!((r.p - 24.0 / 2048.0).abs() < 1e-12);
         // With several seeds per case the pairs are not independent: the sign-flip test is used.
-        let r = paired_statistics(&[vec![-1.0, -1.0], vec![0.0, -1.0]], Some((3, 0)), 100, 100, 1);
+        let r = paired_statistics(&[vec![-1.0, -1.0], vec![0.0, -1.0]], Some((3, 0)), 100, 100, 0.05, 1);
         assert_eq!(r.test, "sign_flip_permutation");
     }
 }
