@@ -550,6 +550,13 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
         _ => (None, None, None),
     };
     let s = a.stats();
+    // Above the kernel matrices' size limit the KVD interval is not computed: said (it was left
+    // out without a word).
+    let biggest = s.n.max(b.stats().n);
+    let kvd_interval_dropped = args.jackknife_groups > 0
+        && kvd_value.is_some()
+        && kvd_interval.is_none()
+        && biggest > interval::MAX_KERNEL_ROWS;
     let report = FvdReport {
         metric: fvd_name,
         value,
@@ -562,7 +569,16 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
         extractor: s.contract.extractor.clone(),
         preprocess: s.contract.preprocess.clone(),
         method: "Fréchet distance, covariance with N-1, trace term by symmetric eigendecomposition (eigenvalues clamped at 0)",
-        warnings: sample_size_warnings(s.n, b.stats().n, s.dim()),
+        warnings: {
+            let mut w = sample_size_warnings(s.n, b.stats().n, s.dim());
+            if kvd_interval_dropped {
+                w.push(format!(
+                    "no KVD interval: a set of {biggest} videos is over the {} its kernel matrices are computed for; the KVD value is from subsets",
+                    interval::MAX_KERNEL_ROWS
+                ));
+            }
+            w
+        },
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?);

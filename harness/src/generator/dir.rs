@@ -8,7 +8,7 @@
 //! suite's dimension (`vbench_subject_consistency` → `subject_consistency/`) or the suite, and
 //! are an error otherwise. A unit with no video is an error for that unit, never a silent skip.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -66,6 +66,10 @@ pub struct Dir {
     rows: Vec<Row>,
     /// File stems in NFC and lower case → a file, made when a video is missing (for the hint).
     loose: std::sync::OnceLock<BTreeMap<String, String>>,
+    /// Mapping rows by (case, seed index), and the plan's units by (suite, seed index, prompt),
+    /// made on first use.
+    rows_by_unit: std::sync::OnceLock<HashMap<(String, u32), Vec<usize>>>,
+    planned_by_prompt: std::sync::OnceLock<HashMap<(String, u32, String), Vec<usize>>>,
 }
 
 /// How deep subfolders are searched (VBench's layout needs 1).
@@ -162,7 +166,16 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         rows.iter().map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite, crate::store::file_stamp(&r.path))).collect();
     let digest = key_of(&(&listing, &mapped));
     let identity = ModelIdentity { adapter: "dir".into(), name, digest, params: BTreeMap::new() };
-    Ok(Box::new(Dir { identity, root, files, by_name, rows, loose: Default::default() }))
+    Ok(Box::new(Dir {
+        identity,
+        root,
+        files,
+        by_name,
+        rows,
+        loose: Default::default(),
+        rows_by_unit: Default::default(),
+        planned_by_prompt: Default::default(),
+    }))
 }
 
 /// Checks a mapping's rows against the folder: each file a relative path inside it (`./` and
@@ -321,25 +334,40 @@ impl Generator for Dir {
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         let id = &job.unit.id;
-        let mapped = self.rows.iter().find(|r| {
-            r.case_id == id.case_id && r.seed_idx == id.seed_idx && r.suite.as_ref().is_none_or(|s| *s == id.suite)
+        // Rows and planned units are looked up by key (each unit scanned them all: quadratic in
+        // a VBench-size plan).
+        let rows = self.rows_by_unit.get_or_init(|| {
+            let mut by: HashMap<(&str, u32), Vec<usize>> = HashMap::new();
+            for (i, r) in self.rows.iter().enumerate() {
+                by.entry((r.case_id.as_str(), r.seed_idx)).or_default().push(i);
+            }
+            by.into_iter().map(|((c, s), v)| ((c.to_string(), s), v)).collect()
         });
-        if let Some(row) = mapped {
+        let row_for = |suite: &str, case_id: &str, seed_idx: u32| {
+            rows.get(&(case_id.to_string(), seed_idx))
+                .into_iter()
+                .flatten()
+                .map(|&i| &self.rows[i])
+                .find(|r| r.suite.as_deref().is_none_or(|s| s == suite))
+        };
+        if let Some(row) = row_for(&id.suite, &id.case_id, id.seed_idx) {
             return Ok(Output::Existing(row.path.clone()));
         }
         // By name, two planned units of a suite with one prompt and seed would be given the same
         // video, counted twice in every estimate (a twin a mapping row gives its own file is fine).
-        let twin = job.planned.iter().find(|u| {
-            u.id.suite == id.suite
-                && u.id.seed_idx == id.seed_idx
-                && u.id.case_id != id.case_id
-                && u.prompt == job.case.prompt
-                && !self.rows.iter().any(|r| {
-                    r.case_id == u.id.case_id
-                        && r.seed_idx == u.id.seed_idx
-                        && r.suite.as_ref().is_none_or(|s| *s == u.id.suite)
-                })
+        let planned = self.planned_by_prompt.get_or_init(|| {
+            let mut by: HashMap<(String, u32, String), Vec<usize>> = HashMap::new();
+            for (i, u) in job.planned.iter().enumerate() {
+                by.entry((u.id.suite.clone(), u.id.seed_idx, u.prompt.clone())).or_default().push(i);
+            }
+            by
         });
+        let twin = planned
+            .get(&(id.suite.clone(), id.seed_idx, job.case.prompt.clone()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &job.planned[i])
+            .find(|u| u.id.case_id != id.case_id && row_for(&u.id.suite, &u.id.case_id, u.id.seed_idx).is_none());
         if let Some(twin) = twin {
             return Err(GenError::new(format!(
                 "cases \"{}\" and \"{}\" of suite {} have the same prompt, so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)",
