@@ -142,6 +142,9 @@ pub enum Verdict {
     /// Significant, but the CI reaches across −margin: whether the change exceeds the margin is
     /// not settled (more cases would settle it).
     Unsettled,
+    /// Non-inferiority mode: the candidate is not shown to be no worse than the margin (no CI,
+    /// or its lower end is not above −margin). Fails the gate.
+    NotShown,
     /// A neutral metric: reported, not gated.
     Reported,
 }
@@ -461,6 +464,18 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             Mode::NonInferiority => GateMode::NonInferiority,
         };
         r.verdict = match gate_verdict(gate_mode, stats, pa, m, alpha, family) {
+            GateVerdict::Regressed if mode == Mode::NonInferiority => {
+                r.why = Some(match r.ci {
+                    Some([lo, _]) => {
+                        format!("not shown non-inferior: the CI's lower end {} is not above −{}", signed(lo), r.margin)
+                    }
+                    None => format!(
+                        "not shown non-inferior: no CI ({})",
+                        r.ci_note.clone().unwrap_or_else(|| "none".into())
+                    ),
+                });
+                Verdict::NotShown
+            }
             GateVerdict::Regressed => Verdict::Regressed,
             GateVerdict::Improved => Verdict::Improved,
             GateVerdict::WithinMargin => Verdict::WithinMargin,
@@ -548,7 +563,7 @@ impl Tally {
         let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
         Tally {
             gated: rows.len() - count(Verdict::Reported),
-            regressed: count(Verdict::Regressed),
+            regressed: count(Verdict::Regressed) + count(Verdict::NotShown),
             lost: lost.iter().map(|l| l.samples).sum(),
             unmeasured: unmeasured.iter().map(|l| l.samples).sum(),
             underpowered: count(Verdict::Underpowered),
@@ -727,13 +742,10 @@ fn view(
                     delta: r.delta,
                     ci: ci_text(r),
                     p_adj: r.p_adj,
-                    verdict: match (r.verdict, c.mode) {
-                        // A non-inferiority row that fails was not shown to be non-inferior.
-                        (Verdict::Regressed, Mode::NonInferiority) => "not_shown".into(),
-                        (v, _) => {
-                            serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-                        }
-                    },
+                    verdict: serde_json::to_value(r.verdict)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
                     why: r.why.clone(),
                 })
                 .collect(),
@@ -785,10 +797,10 @@ fn underpowered_why(
     why + &needed
 }
 
-fn verdict_word(v: Verdict, mode: Mode) -> &'static str {
+fn verdict_word(v: Verdict) -> &'static str {
     match v {
-        Verdict::Regressed if mode == Mode::NonInferiority => "NOT SHOWN non-inferior",
         Verdict::Regressed => "REGRESSED",
+        Verdict::NotShown => "NOT SHOWN non-inferior",
         Verdict::Improved => "improved",
         Verdict::WithinMargin => "within margin",
         Verdict::NoChange => "no change",
@@ -800,14 +812,20 @@ fn verdict_word(v: Verdict, mode: Mode) -> &'static str {
 
 /// The comparison as a Markdown table (for CI summaries and pull requests).
 pub fn markdown(c: &Comparison) -> String {
+    // The policy's per-metric margins are the ones the rows are judged by.
+    let per_metric = c.rows.iter().any(|r| r.verdict != Verdict::Reported && r.margin != c.margin);
+    let margin = if per_metric {
+        format!("margins per metric from the policy (else {})", c.margin)
+    } else {
+        format!("margin = {}", c.margin)
+    };
     let mut s = format!(
-        "# videval compare: {}\n\nBaseline {} → candidate {}; {:?} gate, α = {}, margin = {}, Holm-adjusted; {} unpaired sample(s).\n\n",
+        "# videval compare: {}\n\nBaseline {} → candidate {}; {:?} gate, α = {}, {margin}, Holm-adjusted; {} unpaired sample(s).\n\n",
         c.headline,
         md_code(&c.baseline),
         md_code(&c.candidate),
         c.mode,
         c.alpha,
-        c.margin,
         c.unpaired
     );
     let list = |items: Vec<String>| items.iter().map(|i| md_code(i)).collect::<Vec<_>>().join("; ");
@@ -835,10 +853,18 @@ pub fn markdown(c: &Comparison) -> String {
             // Reported rows are not among the tests adjusted for: their p is as measured.
             if r.verdict == Verdict::Reported { format!("{} (unadjusted)", metric(r.p_adj)) } else { metric(r.p_adj) },
             match r.cases_needed {
-                Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict, c.mode)),
-                None => verdict_word(r.verdict, c.mode).to_string(),
+                Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict)),
+                None => verdict_word(r.verdict).to_string(),
             }
         ));
+    }
+    let undecided: Vec<String> = c
+        .rows
+        .iter()
+        .filter_map(|r| r.why.as_ref().map(|w| format!("- {}/{}: {}", r.suite, r.metric, md_code(w))))
+        .collect();
+    if !undecided.is_empty() {
+        s.push_str(&format!("\n**Why:**\n{}\n", undecided.join("\n")));
     }
     s.push_str(&format!(
         "\nCIs: bootstrap over cases ({N_BOOT} draws, seeds stay together; each row's seed in the JSON); p: exact McNemar for single-sample pass/fail cases, else sign-flip test of the pooled mean with each case's seeds flipped together (exact up to {} cases, else {N_PERM} random flips).\n",
@@ -887,7 +913,8 @@ fn md_code(s: &str) -> String {
 /// One JUnit test case per gated metric; regressions are failures.
 pub fn junit(c: &Comparison) -> String {
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
-    let failures = gated.iter().filter(|r| r.verdict == Verdict::Regressed).count() + c.lost.len();
+    let failures =
+        gated.iter().filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::NotShown)).count() + c.lost.len();
     // Not measurable is neither a pass nor a failure: a skipped case, as underpowered rows are.
     let skipped = gated.iter().filter(|r| matches!(r.verdict, Verdict::Underpowered | Verdict::Unsettled)).count()
         + c.unmeasured.len();
@@ -901,16 +928,12 @@ pub fn junit(c: &Comparison) -> String {
         if r.verdict == Verdict::Regressed {
             s.push_str(&format!(
                 "<failure message=\"{}\"/>",
-                xml_escape(&match c.mode {
-                    Mode::Regression =>
-                        format!("regressed by {} {}, p_adj {}", signed(r.delta), ci_text(r), metric(r.p_adj)),
-                    Mode::NonInferiority => format!(
-                        "not shown non-inferior: Δ {} {}, the CI's lower end must be above −{}",
-                        signed(r.delta),
-                        ci_text(r),
-                        r.margin
-                    ),
-                })
+                xml_escape(&format!("regressed by {} {}, p_adj {}", signed(r.delta), ci_text(r), metric(r.p_adj)))
+            ));
+        } else if r.verdict == Verdict::NotShown {
+            s.push_str(&format!(
+                "<failure message=\"{}\"/>",
+                xml_escape(&format!("Δ {}: {}", signed(r.delta), r.why.as_deref().unwrap_or("not shown non-inferior")))
             ));
         } else if matches!(r.verdict, Verdict::Underpowered | Verdict::Unsettled) {
             s.push_str(&format!("<skipped message=\"{}\"/>", xml_escape(r.why.as_deref().unwrap_or("underpowered"))));

@@ -53,6 +53,15 @@ fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
     let (rc, v) = sb.run_json(&["compare", "runs/oracle", "runs/disc", "--gate", "ni.yaml"]);
     assert_eq!(rc, 1, "{v}");
     assert_eq!(v["mode"], "non_inferiority");
+    // It is "not shown" (non-inferior) in every output, with why.
+    let row = v["rows"].as_array().unwrap().iter().find(|r| r["metric"] == "probe:position").unwrap();
+    assert_eq!(row["verdict"], "not_shown", "{row}");
+    assert!(row["why"].as_str().unwrap().starts_with("not shown non-inferior: "), "{row}");
+    assert!(v["headline"].as_str().unwrap().contains("not shown non-inferior"), "{v}");
+    let md = String::from_utf8(sb.read("runs/disc/compare/oracle.md")).unwrap();
+    assert!(md.contains("NOT SHOWN non-inferior"), "{md}");
+    let html = String::from_utf8(sb.read("runs/disc/compare/oracle.html")).unwrap();
+    assert!(html.contains("chip not_shown"), "html");
     // …and a misspelt policy is a located error.
     sb.write("bad.yaml", "metrics: [probe:motion]\nmargin: 0.1\n");
     let out = sb.run(&["compare", "runs/oracle", "runs/disc", "--gate", "bad.yaml"]);

@@ -292,8 +292,18 @@ impl PairedResult {
         if self.cases < 2 || !self.attainable(alpha, family) {
             return f64::INFINITY;
         }
-        let level = alpha / family.max(1) as f64;
-        self.se * (self.cases as f64).sqrt() * mde_in_sds(self.cases, level)
+        self.mde_at(self.cases, alpha / family.max(1) as f64)
+    }
+
+    /// The MDE this row would have with `cases` cases of the same spread, at per-row `level`. A
+    /// pass/fail row tested by McNemar gets [`mcnemar_mde`] (a normal shift fits 0/1 values
+    /// badly: its MDE promised 0.8 and gave 0.47).
+    pub fn mde_at(&self, cases: usize, level: f64) -> f64 {
+        if self.test == "mcnemar_exact" {
+            return mcnemar_mde(cases, level);
+        }
+        let sd = self.se * (self.cases as f64).sqrt();
+        if cases < 2 || !sd.is_finite() { f64::INFINITY } else { sd * mde_in_sds(cases, level) }
     }
 
     /// Whether any p-value the cases that moved allow falls below `alpha` after Holm's adjustment
@@ -303,6 +313,27 @@ impl PairedResult {
     pub fn attainable(&self, alpha: f64, family: usize) -> bool {
         self.moved == 0 || family.max(1) as f64 * self.p_floor < alpha
     }
+}
+
+/// The drop in pass rate that `cases` single-sample pass/fail cases detect with 80% power at
+/// two-sided `level` by exact McNemar, when every case that changes goes from pass to fail: the
+/// share d of cases that flip such that P(Binomial(cases, d) ≥ k) = 0.8, k being the fewest flips
+/// (all one way) whose p, 2/2^k, is below `level`. Infinite when even every case flipping cannot.
+pub fn mcnemar_mde(cases: usize, level: f64) -> f64 {
+    let Some(k) = (1..=cases).find(|&k| 2.0 * 0.5f64.powi(k as i32) < level) else { return f64::INFINITY };
+    let ln_choose = |n: usize, j: usize| -> f64 { (1..=j).map(|i| ((n - j + i) as f64).ln() - (i as f64).ln()).sum() };
+    let tail = |d: f64| -> f64 {
+        (k..=cases).map(|j| (ln_choose(cases, j) + j as f64 * d.ln() + (cases - j) as f64 * (1.0 - d).ln()).exp()).sum()
+    };
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    if tail(1.0 - 1e-12) < 0.8 {
+        return f64::INFINITY;
+    }
+    while hi - lo > 1e-9 {
+        let mid = 0.5 * (lo + hi);
+        if tail(mid) < 0.8 { lo = mid } else { hi = mid }
+    }
+    hi
 }
 
 /// Up to this many cases the minimum detectable effect comes from simulating the exact test.
@@ -321,6 +352,10 @@ pub fn mde_in_sds(cases: usize, level: f64) -> f64 {
     let approx = (t(1.0 - level) + t(0.6)) / (cases as f64).sqrt();
     if cases > SIMULATED_MDE_CASES || cases < 2 {
         return approx;
+    }
+    // No p these cases allow is below the level: no shift is detected.
+    if p_floor(cases, None) >= level {
+        return f64::INFINITY;
     }
     static FOUND: Mutex<BTreeMap<(usize, u64), f64>> = Mutex::new(BTreeMap::new());
     let key = (cases, level.to_bits());
@@ -384,6 +419,7 @@ pub fn gate_verdict(
     match mode {
         GateMode::NonInferiority if nan || few || ci[0] <= -margin => GateVerdict::Regressed,
         GateMode::NonInferiority if significant && ci[0] > margin => GateVerdict::Improved,
+        GateMode::NonInferiority if significant => GateVerdict::WithinMargin,
         GateMode::NonInferiority => GateVerdict::NoChange,
         GateMode::Regression if nan => GateVerdict::Underpowered(Weakness::NotANumber),
         GateMode::Regression if few => GateVerdict::Underpowered(Weakness::FewCases),
@@ -408,16 +444,37 @@ pub fn gate_verdict(
 pub fn cases_needed(r: &PairedResult, why: Weakness, margin: f64, alpha: f64, family: usize) -> Option<usize> {
     let n = r.cases as f64;
     let scaled = |ratio: f64| (ratio.is_finite() && ratio > 1.0).then(|| (n * ratio * ratio).ceil() as usize);
+    let level = alpha / family.max(1) as f64;
     // The fewest moving cases with family · (smallest p) < α (none when random flips above the
     // exact range cannot go low enough either), as cases at the share that moved here.
     let attainable = (1..=4096)
         .find(|&k| family.max(1) as f64 * p_floor(k, Some(r.permutations)) < alpha)
         .map(|k| if r.moved == 0 { k } else { (k as f64 * r.cases as f64 / r.moved as f64).ceil() as usize });
-    let mde = || if margin > 0.0 { scaled(r.mde(alpha, family) / margin) } else { None };
+    // The fewest cases whose MDE (at this spread, from the same test) reaches a non-zero margin:
+    // searched, as the MDE shrinks faster than 1/√n with few cases (scaling by (MDE/margin)²
+    // asked for up to 2.3 times too many).
+    let mde = || {
+        if margin <= 0.0 || !(r.se.is_finite() || r.test == "mcnemar_exact") {
+            return None;
+        }
+        let fits = |k: usize| r.mde_at(k, level) <= margin;
+        let (mut lo, mut hi) = (r.cases.max(1), r.cases.max(2) * 2);
+        while !fits(hi) {
+            if hi > 10_000_000 {
+                return None;
+            }
+            (lo, hi) = (hi, hi * 2);
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) { hi = mid } else { lo = mid }
+        }
+        Some(hi)
+    };
     let needed = match why {
         Weakness::NotANumber => return None,
         Weakness::FewCases => [Some(MIN_CLUSTERS), attainable, mde()],
-        Weakness::Unattainable => [attainable, None, None],
+        Weakness::Unattainable => [attainable, mde(), None],
         Weakness::Mde => [mde(), None, None],
         Weakness::Unsettled => {
             let half = r.ci.map_or(f64::NAN, |[lo, hi]| (hi - lo) / 2.0);
@@ -598,9 +655,10 @@ mod simulations {
             GateVerdict::Underpowered(Weakness::Mde)
         );
         let need = cases_needed(&r, Weakness::Mde, 0.05, 0.05, 1).unwrap();
-        // The MDE at the suggested count (same spread) is at the margin.
-        let mde = r.mde(0.05, 1);
-        assert!(need > 8 && (mde * (8.0 / need as f64).sqrt() - 0.05).abs() < 0.005, "{need} {mde}");
+        // The MDE at the suggested count (same spread, the same test) reaches the margin, and
+        // one case fewer does not (scaling by (MDE/margin)² asked for up to 2.3 times too many).
+        assert!(need > 8 && r.mde_at(need, 0.05) <= 0.05 && r.mde_at(need - 1, 0.05) > 0.05, "{need}");
+        assert!(need < (8.0 * (r.mde(0.05, 1) / 0.05).powi(2)).ceil() as usize, "{need}");
     }
 
     /// Five cases all 0.3 worse can never be significant (the smallest p is 2/2⁵ = 0.0625): the
@@ -705,8 +763,12 @@ mod simulations {
         let r = paired_statistics(&[vec![-0.3], vec![-0.35], vec![-0.4]], None, 1000, 1000, 0.05, 1);
         assert!(r.ci.is_none());
         assert_eq!(gate_verdict(GateMode::NonInferiority, &r, r.p, 0.05, 0.05, 1), GateVerdict::Regressed);
-        // Shown: a CI above −margin from enough cases.
+        // Shown: a CI above −margin from enough cases (a significant small change is within the
+        // margin, as in regression mode).
         let g: Vec<Vec<f64>> = (0..20).map(|i| vec![0.01 * (i % 3) as f64]).collect();
+        let r = paired_statistics(&g, None, 1000, 1000, 0.05, 1);
+        assert_eq!(gate_verdict(GateMode::NonInferiority, &r, r.p, 0.05, 0.05, 1), GateVerdict::WithinMargin);
+        let g: Vec<Vec<f64>> = (0..20).map(|i| vec![0.01 * ((i % 3) as f64 - 1.0)]).collect();
         let r = paired_statistics(&g, None, 1000, 1000, 0.05, 1);
         assert_eq!(gate_verdict(GateMode::NonInferiority, &r, r.p, 0.05, 0.05, 1), GateVerdict::NoChange);
     }
@@ -765,6 +827,29 @@ mod simulations {
             })
             .count();
         assert_eq!(sign_flip_p(&xs, 0, 0.05, 1), brute as f64 / 32.0);
+    }
+
+    /// A pass/fail row's MDE is a drop in pass rate with McNemar's power: at the MDE of 20
+    /// cases, a regression that flips that share of cases (each independently) is caught 80% of
+    /// the time. The normal-shift MDE promised 0.8 and gave 0.47.
+    #[test]
+    fn a_pass_fail_rows_mde_has_mcnemars_power() {
+        let d = mcnemar_mde(20, 0.05);
+        // Six flips all one way are needed (2/2⁶ < 0.05): P(Bin(20, d) ≥ 6) = 0.8.
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let sims = 4000;
+        let caught = (0..sims)
+            .filter(|_| {
+                let flips = (0..20).filter(|_| rng.random_bool(d)).count() as u64;
+                mcnemar_exact(flips, 0) < 0.05
+            })
+            .count();
+        let power = caught as f64 / sims as f64;
+        assert!((power - 0.8).abs() < 0.03, "{d} {power}");
+        assert!(mcnemar_mde(5, 0.05).is_infinite());
+        let g: Vec<Vec<f64>> = (0..20).map(|i| vec![if i < 4 { -1.0 } else { 0.0 }]).collect();
+        let r = paired_statistics(&g, Some((4, 0)), 100, 1000, 0.05, 1);
+        assert_eq!(r.mde_at(20, 0.05), d);
     }
 
     #[test]
