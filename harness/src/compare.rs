@@ -651,7 +651,10 @@ fn view(
         .rows
         .iter()
         .filter(|r| {
-            matches!(r.verdict, Verdict::Regressed | Verdict::Improved | Verdict::WithinMargin | Verdict::Unsettled)
+            matches!(
+                r.verdict,
+                Verdict::Regressed | Verdict::Improved | Verdict::WithinMargin | Verdict::Unsettled | Verdict::NotShown
+            )
         })
         .take(6)
         .collect();
@@ -727,6 +730,11 @@ fn view(
             headline: c.headline.clone(),
             alpha: c.alpha,
             margin: c.margin,
+            row_margins: c
+                .rows
+                .iter()
+                .any(|r| r.verdict != Verdict::Reported && r.margin != c.margin)
+                .then_some(c.margin),
             mismatch: c.mismatch.clone(),
             unpaired: c.unpaired,
             lost: c.lost.iter().map(Lost::describe).collect(),
@@ -782,8 +790,7 @@ fn underpowered_why(
         }
         Weakness::NotANumber => "underpowered: the difference is not a number".into(),
         Weakness::Unattainable => format!(
-            "underpowered: with {} of {n} cases moving and {family} gated row(s) no p-value can fall below α = {alpha} (the smallest is {} before Holm's adjustment)",
-            stats.moved,
+            "underpowered: with {n} cases and {family} gated row(s) no p-value can fall below α = {alpha} (the smallest is {} before Holm's adjustment)",
             metric(stats.p_floor)
         ),
         Weakness::Mde => format!("underpowered: MDE {} exceeds the margin {}", metric(r.mde), r.margin),
@@ -867,8 +874,9 @@ pub fn markdown(c: &Comparison) -> String {
         s.push_str(&format!("\n**Why:**\n{}\n", undecided.join("\n")));
     }
     s.push_str(&format!(
-        "\nCIs: bootstrap over cases ({N_BOOT} draws, seeds stay together; each row's seed in the JSON); p: exact McNemar for single-sample pass/fail cases, else sign-flip test of the pooled mean with each case's seeds flipped together (exact up to {} cases, else {N_PERM} random flips).\n",
-        videval_metrics::stats::paired::EXACT_CASES
+        "\nCIs: bootstrap over cases ({N_BOOT} draws, seeds stay together; each row's seed in the JSON); p: exact McNemar for single-sample pass/fail cases, else sign-flip test of the pooled mean with each case's seeds flipped together (exact up to {} cases that moved, else at least {N_PERM} random flips, up to {} while a small p is not yet resolved).\n",
+        videval_metrics::stats::paired::EXACT_CASES,
+        videval_metrics::stats::paired::MAX_FLIPS
     ));
     s
 }

@@ -55,6 +55,8 @@ pub struct CompareView {
     pub headline: String,
     pub alpha: f64,
     pub margin: f64,
+    /// When a policy's per-metric margins judge some rows: the default margin, for the text.
+    pub row_margins: Option<f64>,
     pub mismatch: Vec<String>,
     pub unpaired: usize,
     /// Gated measurements the candidate errored on, each `suite/metric: N sample(s) (first: …)`.
@@ -120,7 +122,7 @@ struct Ctx<'a> {
     /// A pass that says less than it seems (underpowered rows, nothing gated).
     caveat: bool,
     alpha: f64,
-    margin: f64,
+    margin_text: String,
     mismatch: &'a [String],
     unpaired: usize,
     unpaired_text: String,
@@ -142,7 +144,11 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         headline: &v.headline,
         caveat: v.headline.contains('—'),
         alpha: v.alpha,
-        margin: v.margin,
+        // The rows are judged by a policy's per-metric margins where it gives them.
+        margin_text: match &v.row_margins {
+            Some(default) => format!("margins per metric from the policy (else {default})"),
+            None => format!("margin = {}", v.margin),
+        },
         mismatch: &v.mismatch,
         unpaired: v.unpaired,
         unpaired_text: format::count(v.unpaired as u64),
@@ -204,6 +210,7 @@ mod tests {
             headline: decision.to_uppercase(),
             alpha: 0.05,
             margin: 0.0,
+            row_margins: None,
             mismatch: vec![],
             unpaired: 0,
             lost: vec![],

@@ -69,7 +69,7 @@ pub struct Dir {
     /// Mapping rows by (case, seed index), and the plan's units by (suite, seed index, prompt),
     /// made on first use.
     rows_by_unit: std::sync::OnceLock<HashMap<(String, u32), Vec<usize>>>,
-    planned_by_prompt: std::sync::OnceLock<HashMap<(String, u32, String), Vec<usize>>>,
+    planned_by_prompt: std::sync::OnceLock<HashMap<(String, u32, String), Vec<String>>>,
 }
 
 /// How deep subfolders are searched (VBench's layout needs 1).
@@ -355,10 +355,11 @@ impl Generator for Dir {
         }
         // By name, two planned units of a suite with one prompt and seed would be given the same
         // video, counted twice in every estimate (a twin a mapping row gives its own file is fine).
+        // One Dir serves one plan (the run's): its units' case ids by suite, seed and prompt.
         let planned = self.planned_by_prompt.get_or_init(|| {
-            let mut by: HashMap<(String, u32, String), Vec<usize>> = HashMap::new();
-            for (i, u) in job.planned.iter().enumerate() {
-                by.entry((u.id.suite.clone(), u.id.seed_idx, u.prompt.clone())).or_default().push(i);
+            let mut by: HashMap<(String, u32, String), Vec<String>> = HashMap::new();
+            for u in job.planned {
+                by.entry((u.id.suite.clone(), u.id.seed_idx, u.prompt.clone())).or_default().push(u.id.case_id.clone());
             }
             by
         });
@@ -366,12 +367,11 @@ impl Generator for Dir {
             .get(&(id.suite.clone(), id.seed_idx, job.case.prompt.clone()))
             .into_iter()
             .flatten()
-            .map(|&i| &job.planned[i])
-            .find(|u| u.id.case_id != id.case_id && row_for(&u.id.suite, &u.id.case_id, u.id.seed_idx).is_none());
+            .find(|case_id| **case_id != id.case_id && row_for(&id.suite, case_id, id.seed_idx).is_none());
         if let Some(twin) = twin {
             return Err(GenError::new(format!(
                 "cases \"{}\" and \"{}\" of suite {} have the same prompt, so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)",
-                id.case_id, twin.id.case_id, id.suite
+                id.case_id, twin, id.suite
             )));
         }
         let stem = format!("{}-{}", job.case.prompt, id.seed_idx);

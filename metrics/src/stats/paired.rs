@@ -31,9 +31,14 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f
     let observed = case_sums.iter().sum::<f64>().abs();
     let tolerance = 1e-12 * case_sums.iter().map(|s| s.abs()).sum::<f64>();
     let threshold = observed - tolerance;
-    if case_sums.len() <= EXACT_CASES {
-        return exact_sign_flip_p(case_sums, threshold);
+    // Cases whose sum is 0 flip nothing: the exact count over the others is the same p, and 12
+    // moved cases among 28 unchanged ones are counted exactly instead of drawn (a draw decided
+    // 4 of 12 such rows at a strict α).
+    let moved: Vec<f64> = case_sums.iter().copied().filter(|s| s.abs() > tolerance).collect();
+    if moved.len() <= EXACT_CASES {
+        return exact_sign_flip_p(&moved, threshold);
     }
+    let case_sums = &moved;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut extreme, mut drawn) = (0usize, 0usize);
     let mut target = n_perm;
@@ -45,11 +50,13 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f
             }
             drawn += 1;
         }
-        // A small p is estimated from more draws, until it is resolved well below `level` (the
+        // A small p is estimated from more draws until it is resolved against `level` (the
         // per-row level Holm needs), so that it is not floored at 1/(1 + n_perm): among many
         // gated rows, or at a strict α, no row of more than 30 cases could be significant, and
-        // adding cases turned a failing gate into a passing one.
-        let resolved = extreme >= 100 || (drawn as f64) * level >= 100.0;
+        // adding cases turned a failing gate into a passing one. Resolved: 100 extreme draws
+        // (p known to ±20%), or an upper bound on p, (extreme + 3) / draws (95% when few are
+        // extreme), below half the level.
+        let resolved = extreme >= 100 || ((extreme + 3) as f64) / (drawn as f64) < level / 2.0;
         if resolved || target >= MAX_FLIPS || n_perm == 0 {
             break;
         }
@@ -58,8 +65,9 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f
     (1 + extreme) as f64 / (1 + drawn) as f64
 }
 
-/// The most random sign flips a p-value above [`EXACT_CASES`] cases is estimated from (when fewer
-/// than 100 of the first ones are as extreme as the data).
+/// The most random sign flips a p-value above [`EXACT_CASES`] moved cases is estimated from (when
+/// fewer than 100 of the first ones are as extreme as the data and its bound is not yet clear of
+/// the level).
 pub const MAX_FLIPS: usize = 2_560_000;
 
 /// The share of the 2^n sign patterns of `xs` whose sum is at least `threshold` in size: every
@@ -229,7 +237,7 @@ pub struct PairedResult {
     pub p: f64,
     /// Cases whose difference is not 0 (McNemar: discordant pairs): only they move the p-value.
     pub moved: usize,
-    /// The smallest p the cases that moved allow ([`p_floor`]).
+    /// The smallest p these cases allow ([`p_floor`]).
     pub p_floor: f64,
     /// Random sign flips when there are more than [`EXACT_CASES`] cases.
     pub permutations: usize,
@@ -260,13 +268,13 @@ pub fn paired_statistics(
     let scale = sums.iter().map(|s| s.abs()).sum::<f64>();
     let (test, p, moved, p_floor) = match flips {
         Some((b, c)) if groups.iter().all(|g| g.len() == 1) => {
-            let moved = (b + c) as usize;
-            ("mcnemar_exact", mcnemar_exact(b, c), moved, p_floor(moved, None))
+            ("mcnemar_exact", mcnemar_exact(b, c), (b + c) as usize, p_floor(cases, None))
         }
         _ => {
             let moved = sums.iter().filter(|s| s.abs() > 1e-12 * scale).count();
             let p = sign_flip_p(&sums, n_perm, level, seed ^ 0x5167_f11b);
-            ("sign_flip_permutation", p, moved, p_floor(moved, Some(n_perm)))
+            let floor = if moved <= EXACT_CASES { p_floor(cases, None) } else { p_floor(cases, Some(n_perm)) };
+            ("sign_flip_permutation", p, moved, floor)
         }
     };
     let pairs: usize = groups.iter().map(Vec::len).sum();
@@ -306,12 +314,13 @@ impl PairedResult {
         if cases < 2 || !sd.is_finite() { f64::INFINITY } else { sd * mde_in_sds(cases, level) }
     }
 
-    /// Whether any p-value the cases that moved allow falls below `alpha` after Holm's adjustment
-    /// over `family` gated rows (its first step multiplies the smallest p by `family`): 5 cases
-    /// that got worse among 15 unchanged ones can give no p below 2/2⁵ = 0.0625.
-    /// A row where nothing moved is attainable: there is nothing it could have missed.
+    /// Whether any p-value these cases allow falls below `alpha` after Holm's adjustment over
+    /// `family` gated rows (its first step multiplies the smallest p by `family`). A property of
+    /// the comparison's design (its cases), not of what moved: judged on the cases that moved, one
+    /// flip among 100 pass/fail cases was "underpowered" where none was "no change"; a row whose
+    /// few moving cases cannot be significant is left to its MDE (with a margin).
     pub fn attainable(&self, alpha: f64, family: usize) -> bool {
-        self.moved == 0 || family.max(1) as f64 * self.p_floor < alpha
+        family.max(1) as f64 * self.p_floor < alpha
     }
 }
 
@@ -321,9 +330,17 @@ impl PairedResult {
 /// (all one way) whose p, 2/2^k, is below `level`. Infinite when even every case flipping cannot.
 pub fn mcnemar_mde(cases: usize, level: f64) -> f64 {
     let Some(k) = (1..=cases).find(|&k| 2.0 * 0.5f64.powi(k as i32) < level) else { return f64::INFINITY };
-    let ln_choose = |n: usize, j: usize| -> f64 { (1..=j).map(|i| ((n - j + i) as f64).ln() - (i as f64).ln()).sum() };
+    // P(X ≥ k) = 1 − P(X < k), the k terms by the pmf's recurrence in log space (summing the
+    // upper tail was O(n²) a call, minutes for the cases-needed search at a small margin).
     let tail = |d: f64| -> f64 {
-        (k..=cases).map(|j| (ln_choose(cases, j) + j as f64 * d.ln() + (cases - j) as f64 * (1.0 - d).ln()).exp()).sum()
+        let (ln_d, ln_q) = (d.ln(), (1.0 - d).ln());
+        let mut ln_choose = 0.0f64;
+        let mut below = 0.0f64;
+        for j in 0..k {
+            below += (ln_choose + j as f64 * ln_d + (cases - j) as f64 * ln_q).exp();
+            ln_choose += ((cases - j) as f64).ln() - ((j + 1) as f64).ln();
+        }
+        (1.0 - below).max(0.0)
     };
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     if tail(1.0 - 1e-12) < 0.8 {
@@ -445,11 +462,10 @@ pub fn cases_needed(r: &PairedResult, why: Weakness, margin: f64, alpha: f64, fa
     let n = r.cases as f64;
     let scaled = |ratio: f64| (ratio.is_finite() && ratio > 1.0).then(|| (n * ratio * ratio).ceil() as usize);
     let level = alpha / family.max(1) as f64;
-    // The fewest moving cases with family · (smallest p) < α (none when random flips above the
-    // exact range cannot go low enough either), as cases at the share that moved here.
-    let attainable = (1..=4096)
-        .find(|&k| family.max(1) as f64 * p_floor(k, Some(r.permutations)) < alpha)
-        .map(|k| if r.moved == 0 { k } else { (k as f64 * r.cases as f64 / r.moved as f64).ceil() as usize });
+    // The fewest cases with family · (smallest p) < α (none when random flips above the exact
+    // range cannot go low enough either; McNemar is exact at any size).
+    let flips = (r.test != "mcnemar_exact").then_some(r.permutations);
+    let attainable = (1..=4096).find(|&k| family.max(1) as f64 * p_floor(k, flips) < alpha);
     // The fewest cases whose MDE (at this spread, from the same test) reaches a non-zero margin:
     // searched, as the MDE shrinks faster than 1/√n with few cases (scaling by (MDE/margin)²
     // asked for up to 2.3 times too many).
@@ -566,9 +582,10 @@ mod tests {
         assert_eq!(r.p, 2.0 / 2f64.powi(30));
         let r = paired_statistics(&vec![vec![-2.4e-13]; 40], None, 100, 1000, 1e-9, 3);
         assert_eq!(r.p, 1.0 / (1 + MAX_FLIPS) as f64);
-        // At a usual level, a few thousand draws resolve it well enough (p below 0.05/100).
+        // At a usual level the first 1,000 draws resolve it (none extreme: p below 3/1,000, under
+        // half of 0.05).
         let r = paired_statistics(&vec![vec![-2.4e-13]; 40], None, 100, 1000, 0.05, 3);
-        assert_eq!(r.p, 1.0 / 4001.0);
+        assert_eq!(r.p, 1.0 / 1001.0);
         // Genuine ties (every flip gives the same size) still count as extreme.
         assert_eq!(sign_flip_p(&[0.1, -0.1, 0.1, -0.1], 1000, 0.05, 1), 1.0);
     }
@@ -690,26 +707,35 @@ mod simulations {
         assert!(r.p * 13.0 < 0.001, "{}", r.p);
         assert_eq!(gate_verdict(GateMode::Regression, &r, r.p * 13.0, 0.0, 0.001, 13), GateVerdict::Regressed);
         assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 200_000), None);
-        // Cases that did not move cannot make a p: 5 worse among 15 unchanged is 2/2⁵ at best,
-        // unattainable alone (it was "no change"), and McNemar's concordant pairs likewise.
+        // Attainability is the design's (its cases), not what moved: 5 worse among 15 unchanged
+        // cases is p 2/2⁵ exactly; with no margin that is "no change" (not significant), with
+        // one its MDE says the 20 cases cannot show a drop of the margin. One flip among 100
+        // pass/fail cases is "no change" as none is (judged on what moved it was "underpowered").
         let mut g = vec![vec![0.0]; 15];
         g.extend((0..5).map(|i| vec![-0.3 - 0.01 * i as f64]));
         let r = paired_statistics(&g, None, 100, 10_000, 0.05, 1);
         assert_eq!((r.moved, r.p), (5, 0.0625));
+        assert_eq!(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1), GateVerdict::NoChange);
         assert_eq!(
-            gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1),
-            GateVerdict::Underpowered(Weakness::Unattainable)
+            gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05, 1),
+            GateVerdict::Underpowered(Weakness::Mde)
         );
-        // Six moving cases are needed, at this share 6 · 20 / 5 = 24 cases.
-        assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 1), Some(24));
         let mut g = vec![vec![0.0]; 15];
         g.extend(vec![vec![-1.0]; 5]);
         let r = paired_statistics(&g, Some((5, 0)), 100, 1000, 0.05, 1);
         assert_eq!((r.test, r.moved), ("mcnemar_exact", 5));
         assert_eq!(
-            gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1),
-            GateVerdict::Underpowered(Weakness::Unattainable)
+            gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05, 1),
+            GateVerdict::Underpowered(Weakness::Mde)
         );
+        let mut g = vec![vec![0.0]; 99];
+        g.push(vec![-1.0]);
+        let r = paired_statistics(&g, Some((1, 0)), 100, 1000, 0.05, 1);
+        assert_eq!(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1), GateVerdict::NoChange);
+        // Twelve moved among 28 unchanged (40 cases) are counted exactly, not drawn: 2/2¹².
+        let mut g = vec![vec![0.0]; 28];
+        g.extend((0..12).map(|i| vec![-0.3 - 0.01 * i as f64]));
+        assert_eq!(paired_statistics(&g, None, 100, 10_000, 0.0005, 1).p, 2.0 / 4096.0);
         // Nothing moved at all: no change, nothing it could have missed.
         let r = paired_statistics(&vec![vec![0.0]; 20], None, 100, 1000, 0.05, 1);
         assert_eq!(gate_verdict(GateMode::Regression, &r, r.p, 0.0, 0.05, 1), GateVerdict::NoChange);
