@@ -22,9 +22,11 @@ fn decoding_again_and_again_does_not_grow_memory() {
         .status()
         .expect("the ffmpeg CLI (ci/setup.sh installs it)");
     assert!(made.success() && Path::new(&clip).is_file());
+    // VmRSS in kB (not statm's pages, whose size differs between machines).
     let resident = || {
-        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-        statm.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 4096
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().to_string();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
     };
     for _ in 0..20 {
         decode(&clip).unwrap();

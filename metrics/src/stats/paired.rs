@@ -1,5 +1,5 @@
 //! Statistics of paired comparisons (same cases, same seeds, two models): sign-flip
-//! permutation tests of the pooled mean (exact up to 30 cases), exact McNemar for pass/fail,
+//! permutation tests of the pooled mean (exact up to 32 moved cases), exact McNemar for pass/fail,
 //! Holm's step-down adjustment, what the cases can show at all, and the minimum detectable
 //! effect.
 
@@ -7,12 +7,12 @@ use super::MIN_CLUSTERS;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Up to this many cases the sign-flip p-value is exact (all 2^n sign patterns, counted by meeting
-/// in the middle: two halves of 2^(n/2) sums each); above, 10,000-draw Monte Carlo, whose error
-/// no longer matters next to its smallest p. A Monte Carlo p near the smallest p the cases allow
+/// Up to this many moved cases the sign-flip p-value is exact (all 2^n sign patterns, counted by
+/// meeting in the middle: two halves of up to 2^16 sums each, milliseconds); above, Monte Carlo, whose
+/// smallest p (1/(1 + [`MAX_FLIPS`])) only matters at α/rows below 4e-7. A Monte Carlo p near the smallest p the cases allow
 /// decided verdicts by its draw: 8 cases all worse among 6 gated rows gave p 0.0088 (exactly
 /// 2/256 = 0.0078), Holm-adjusted 0.053, and passed.
-pub const EXACT_CASES: usize = 30;
+pub const EXACT_CASES: usize = 32;
 
 /// Two-sided sign-flip permutation p-value of the pooled mean difference `Σ S_c / Σ n_c` being
 /// zero, `S_c` being case c's sum of differences: under the null each case's sum is symmetric
@@ -28,17 +28,22 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f
     if case_sums.is_empty() {
         return 1.0;
     }
-    let observed = case_sums.iter().sum::<f64>().abs();
-    let tolerance = 1e-12 * case_sums.iter().map(|s| s.abs()).sum::<f64>();
-    let threshold = observed - tolerance;
-    // Cases whose sum is 0 flip nothing: the exact count over the others is the same p, and 12
-    // moved cases among 28 unchanged ones are counted exactly instead of drawn (a draw decided
-    // 4 of 12 such rows at a strict α).
-    let moved: Vec<f64> = case_sums.iter().copied().filter(|s| s.abs() > tolerance).collect();
-    if moved.len() <= EXACT_CASES {
-        return exact_sign_flip_p(&moved, threshold);
-    }
+    // Cases whose sum is 0 (to 1e-12 of the cases' scale) flip nothing: the exact count over the
+    // others is the same p, and 12 moved cases among 28 unchanged ones are counted exactly
+    // instead of drawn (a draw decided 4 of 12 such rows at a strict α). The statistic and its
+    // tolerance are the moved cases' own: taken over all, 99 dropped sums of 5e-13 lifted the
+    // threshold above every pattern, and one moved case gave p = 0.
+    let scale = case_sums.iter().map(|s| s.abs()).sum::<f64>();
+    let moved: Vec<f64> = case_sums.iter().copied().filter(|s| s.abs() > 1e-12 * scale).collect();
     let case_sums = &moved;
+    let observed = case_sums.iter().sum::<f64>().abs();
+    let threshold = observed - 1e-12 * case_sums.iter().map(|s| s.abs()).sum::<f64>();
+    if case_sums.is_empty() {
+        return 1.0;
+    }
+    if case_sums.len() <= EXACT_CASES {
+        return exact_sign_flip_p(case_sums, threshold);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut extreme, mut drawn) = (0usize, 0usize);
     let mut target = n_perm;
@@ -52,10 +57,10 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f
         }
         // A small p is estimated from more draws until it is resolved against `level` (the
         // per-row level Holm needs), so that it is not floored at 1/(1 + n_perm): among many
-        // gated rows, or at a strict α, no row of more than 30 cases could be significant, and
+        // gated rows, or at a strict α, no row of many cases could be significant, and
         // adding cases turned a failing gate into a passing one. Resolved: 100 extreme draws
-        // (p known to ±20%), or an upper bound on p, (extreme + 3) / draws (95% when few are
-        // extreme), below half the level.
+        // (p known to ±20%), or a bound on p, (extreme + 3) / draws (95% when none is extreme;
+        // the half-level margin covers a few), below half the level.
         let resolved = extreme >= 100 || ((extreme + 3) as f64) / (drawn as f64) < level / 2.0;
         if resolved || target >= MAX_FLIPS || n_perm == 0 {
             break;
@@ -99,11 +104,10 @@ fn exact_sign_flip_p(xs: &[f64], threshold: f64) -> f64 {
     extreme as f64 / (left.len() * right.len()) as f64
 }
 
-/// The smallest two-sided p-value `cases` cases that moved allow: both tests are sign tests at
-/// heart, and the most extreme of 2^n equally likely sign patterns (and its mirror) has
-/// p = 2 / 2^n; cases that did not move (a difference of 0, a McNemar pair that agrees) flip
-/// nothing. A Monte Carlo p (above [`EXACT_CASES`] cases) is never below `1 / (1 + draws)`,
-/// draws being at most [`MAX_FLIPS`].
+/// The smallest two-sided p-value `cases` cases allow: both tests are sign tests at heart, and the
+/// most extreme of 2^n equally likely sign patterns (and its mirror) has p = 2 / 2^n. A Monte
+/// Carlo p (above [`EXACT_CASES`] moved cases) is never below `1 / (1 + draws)`, draws being at
+/// most [`MAX_FLIPS`].
 pub fn p_floor(cases: usize, n_perm: Option<usize>) -> f64 {
     let exact = 0.5f64.powi(cases.saturating_sub(1).min(4096) as i32);
     match n_perm {
@@ -239,7 +243,7 @@ pub struct PairedResult {
     pub moved: usize,
     /// The smallest p these cases allow ([`p_floor`]).
     pub p_floor: f64,
-    /// Random sign flips when there are more than [`EXACT_CASES`] cases.
+    /// Random sign flips asked for when more than [`EXACT_CASES`] cases moved.
     pub permutations: usize,
     /// Cluster-robust standard error of `delta` (cases as clusters): √(n/(n−1) · Σ (S_c − n_c·Δ)²)
     /// / N; infinite below 2 cases.
@@ -465,7 +469,10 @@ pub fn cases_needed(r: &PairedResult, why: Weakness, margin: f64, alpha: f64, fa
     // The fewest cases with family · (smallest p) < α (none when random flips above the exact
     // range cannot go low enough either; McNemar is exact at any size).
     let flips = (r.test != "mcnemar_exact").then_some(r.permutations);
-    let attainable = (1..=4096).find(|&k| family.max(1) as f64 * p_floor(k, flips) < alpha);
+    // Searched above the cases there are: the floor is not monotone where the count turns from
+    // exact to drawn, and a smaller count found first was dropped, leaving none.
+    let attainable =
+        (r.cases + 1..=r.cases.max(1) * 64 + 4096).find(|&k| family.max(1) as f64 * p_floor(k, flips) < alpha);
     // The fewest cases whose MDE (at this spread, from the same test) reaches a non-zero margin:
     // searched, as the MDE shrinks faster than 1/√n with few cases (scaling by (MDE/margin)²
     // asked for up to 2.3 times too many).
@@ -574,17 +581,17 @@ mod tests {
     }
 
     /// Differences far below 1e-12 are not ties when every value is that small: all 30 cases
-    /// 2.4e-13 worse is p = 2/2³⁰ (exact), and at 40 cases the smallest a Monte Carlo p can be
+    /// 2.4e-13 worse is p = 2/2³⁰ (exact), and at 45 cases the smallest a Monte Carlo p can be
     /// (none of MAX_FLIPS draws as extreme), not 1.
     #[test]
     fn tiny_differences_are_compared_at_their_own_scale() {
         let r = paired_statistics(&vec![vec![-2.4e-13]; 30], None, 100, 1000, 0.05, 3);
         assert_eq!(r.p, 2.0 / 2f64.powi(30));
-        let r = paired_statistics(&vec![vec![-2.4e-13]; 40], None, 100, 1000, 1e-9, 3);
+        let r = paired_statistics(&vec![vec![-2.4e-13]; 45], None, 100, 1000, 1e-9, 3);
         assert_eq!(r.p, 1.0 / (1 + MAX_FLIPS) as f64);
         // At a usual level the first 1,000 draws resolve it (none extreme: p below 3/1,000, under
         // half of 0.05).
-        let r = paired_statistics(&vec![vec![-2.4e-13]; 40], None, 100, 1000, 0.05, 3);
+        let r = paired_statistics(&vec![vec![-2.4e-13]; 45], None, 100, 1000, 0.05, 3);
         assert_eq!(r.p, 1.0 / 1001.0);
         // Genuine ties (every flip gives the same size) still count as extreme.
         assert_eq!(sign_flip_p(&[0.1, -0.1, 0.1, -0.1], 1000, 0.05, 1), 1.0);
@@ -595,7 +602,7 @@ mod tests {
         assert_eq!(p_floor(5, None), 0.0625);
         assert_eq!(p_floor(8, None), 2.0 / 256.0);
         assert_eq!(p_floor(30, Some(10_000)), 2.0 / 2f64.powi(30));
-        assert_eq!(p_floor(31, Some(10_000)), 1.0 / (1 + MAX_FLIPS) as f64);
+        assert_eq!(p_floor(41, Some(10_000)), 1.0 / (1 + MAX_FLIPS) as f64);
         assert_eq!(p_floor(0, None), 1.0);
     }
 }
@@ -699,11 +706,11 @@ mod simulations {
             GateVerdict::Underpowered(Weakness::Unattainable)
         );
         assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 13), Some(10));
-        // Above 30 cases a small p is estimated from up to MAX_FLIPS random flips: 40 cases all
-        // worse among 13 gated rows at α = 0.001 are significant (capped at 10,000 flips, no
+        // Above 32 moved cases a small p is estimated from up to MAX_FLIPS random flips: 45 cases
+        // all worse among 13 gated rows at α = 0.001 are significant (capped at 10,000 flips, no
         // row of more than 30 cases could ever fail there). Among 200,000 rows nothing can be,
         // and no number of cases is suggested.
-        let r = paired_statistics(&vec![vec![-0.3]; 40], None, 100, 10_000, 0.001 / 13.0, 1);
+        let r = paired_statistics(&vec![vec![-0.3]; 45], None, 100, 10_000, 0.001 / 13.0, 1);
         assert!(r.p * 13.0 < 0.001, "{}", r.p);
         assert_eq!(gate_verdict(GateMode::Regression, &r, r.p * 13.0, 0.0, 0.001, 13), GateVerdict::Regressed);
         assert_eq!(cases_needed(&r, Weakness::Unattainable, 0.0, 0.05, 200_000), None);
@@ -824,6 +831,17 @@ mod simulations {
             eprintln!("{cases} cases, family {family}: power at the MDE {power:.3}");
             assert!((0.72..=0.88).contains(&power), "{cases} cases, family {family}: power {power}");
         }
+    }
+
+    /// Near-zero sums left out of the count are left out of the statistic too: one case that moved
+    /// among 99 at 5e-13 (summing past the tolerance) gave p = 0 and "regressed".
+    #[test]
+    fn dropped_near_zero_cases_cannot_make_p_zero() {
+        let mut xs = vec![-1.0];
+        xs.extend(vec![-5e-13; 99]);
+        assert_eq!(sign_flip_p(&xs, 10_000, 0.05, 1), 1.0);
+        let r = paired_statistics(&xs.iter().map(|&x| vec![x]).collect::<Vec<_>>(), None, 100, 10_000, 0.05, 1);
+        assert_eq!((r.moved, r.p), (1, 1.0));
     }
 
     /// The exact p-value counts sign patterns: all 8 cases one way is 2/256, and the same data
