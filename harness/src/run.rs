@@ -200,21 +200,23 @@ fn same_shard_count(run_dir: &Path, shard: Shard) -> Result<()> {
 /// An exclusive lock on a run folder while a run checks and claims it (waited for: others hold
 /// it for milliseconds). A filesystem without locks goes unguarded ([`hold_shard`] says so).
 fn lock_folder(run_dir: &Path) -> Result<Option<std::fs::File>> {
-    std::fs::create_dir_all(run_dir).map_err(Error::io(run_dir))?;
-    let path = run_dir.join(".lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(Error::io(&path))?;
+    let file = lock_file(run_dir)?;
     Ok(file.lock().is_ok().then_some(file))
+}
+
+/// `dir/.lock`, made with its folder, open for locking.
+fn lock_file(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let path = dir.join(".lock");
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(Error::io(&path))
 }
 
 /// An exclusive lock on a shard's folder for as long as the returned file is held: a second
 /// process on the same shard (a requeued task, a retried pod, a run started twice) would record
 /// the same units again and leave a folder no merge accepts; it is refused at once instead.
 fn hold_shard(dir: &Path) -> Result<std::fs::File> {
-    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let file = lock_file(dir)?;
     let path = dir.join(".lock");
-    let file =
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(Error::io(&path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(

@@ -103,10 +103,15 @@ fn write_atomic_via(path: &Path, bytes: &[u8], scratch: Option<&Path>) -> Result
 }
 
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_atomic(path, &json_bytes(path, value)?)
+}
+
+/// `value` as pretty JSON with a final newline, as every JSON file videval writes.
+fn json_bytes<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Internal(format!("serialising {}: {e}", path.display())))?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    Ok(bytes)
 }
 
 /// Whether two paths name one file (as written, or once links and `..` are resolved).
@@ -296,10 +301,7 @@ impl Store {
             return Ok(());
         }
         let path = self.sharded(kind, key, "json");
-        let mut bytes = serde_json::to_vec_pretty(value)
-            .map_err(|e| Error::Internal(format!("serialising {}: {e}", path.display())))?;
-        bytes.push(b'\n');
-        write_atomic_via(&path, &bytes, Some(&self.root.join("tmp")))
+        write_atomic_via(&path, &json_bytes(&path, value)?, Some(&self.root.join("tmp")))
     }
 }
 

@@ -33,8 +33,7 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f
     // instead of drawn (a draw decided 4 of 12 such rows at a strict α). The statistic and its
     // tolerance are the moved cases' own: taken over all, 99 dropped sums of 5e-13 lifted the
     // threshold above every pattern, and one moved case gave p = 0.
-    let scale = case_sums.iter().map(|s| s.abs()).sum::<f64>();
-    let moved: Vec<f64> = case_sums.iter().copied().filter(|s| s.abs() > 1e-12 * scale).collect();
+    let moved = moved_cases(case_sums);
     let case_sums = &moved;
     let observed = case_sums.iter().sum::<f64>().abs();
     let threshold = observed - 1e-12 * case_sums.iter().map(|s| s.abs()).sum::<f64>();
@@ -68,6 +67,12 @@ pub fn sign_flip_p(case_sums: &[f64], n_perm: usize, level: f64, seed: u64) -> f
         target = (target * 4).min(MAX_FLIPS);
     }
     (1 + extreme) as f64 / (1 + drawn) as f64
+}
+
+/// The case sums that moved: those above 1e-12 of the cases' scale (the rest flip nothing).
+pub fn moved_cases(case_sums: &[f64]) -> Vec<f64> {
+    let scale = case_sums.iter().map(|s| s.abs()).sum::<f64>();
+    case_sums.iter().copied().filter(|s| s.abs() > 1e-12 * scale).collect()
 }
 
 /// The most random sign flips a p-value above [`EXACT_CASES`] moved cases is estimated from (when
@@ -269,13 +274,12 @@ pub fn paired_statistics(
     let (delta, ci, ci_note) =
         est.map_or((0.0, None, Some("n/a (no pairs)".into())), |e| (e.point_estimate, e.interval, e.note));
     let cases = groups.len();
-    let scale = sums.iter().map(|s| s.abs()).sum::<f64>();
     let (test, p, moved, p_floor) = match flips {
         Some((b, c)) if groups.iter().all(|g| g.len() == 1) => {
             ("mcnemar_exact", mcnemar_exact(b, c), (b + c) as usize, p_floor(cases, None))
         }
         _ => {
-            let moved = sums.iter().filter(|s| s.abs() > 1e-12 * scale).count();
+            let moved = moved_cases(&sums).len();
             let p = sign_flip_p(&sums, n_perm, level, seed ^ 0x5167_f11b);
             let floor = if moved <= EXACT_CASES { p_floor(cases, None) } else { p_floor(cases, Some(n_perm)) };
             ("sign_flip_permutation", p, moved, floor)
@@ -391,9 +395,9 @@ pub fn mde_in_sds(cases: usize, level: f64) -> f64 {
         let detected = draws
             .iter()
             .filter(|z| {
+                // Up to SIMULATED_MDE_CASES (below EXACT_CASES) the gate's own test is exact.
                 let xs: Vec<f64> = z.iter().map(|v| v - shift).collect();
-                let observed = xs.iter().sum::<f64>().abs();
-                exact_sign_flip_p(&xs, observed - 1e-12 * xs.iter().map(|x| x.abs()).sum::<f64>()) < level
+                sign_flip_p(&xs, 0, level, 0) < level
             })
             .count();
         detected as f64 / draws.len() as f64
@@ -889,6 +893,7 @@ mod simulations {
             })
             .count();
         let power = caught as f64 / sims as f64;
+        eprintln!("McNemar, 20 cases: MDE {d:.4}, power at it {power:.3}");
         assert!((power - 0.8).abs() < 0.03, "{d} {power}");
         assert!(mcnemar_mde(5, 0.05).is_infinite());
         let g: Vec<Vec<f64>> = (0..20).map(|i| vec![if i < 4 { -1.0 } else { 0.0 }]).collect();
