@@ -252,21 +252,11 @@ impl Runner<'_> {
         let bar = self.bar(pending.len(), "generate");
         // The first failure of the run itself (a full disk) stops the units not yet started:
         // every one of them was generated, and thrown away, first.
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let results: Vec<Result<Option<(bool, bool)>>> = pending
-            .par_iter()
-            .map(|unit| {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return Ok(None);
-                }
-                let r = self.generate_one(unit, &out);
-                if r.is_err() {
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                bar.inc(1);
-                r.map(Some)
-            })
-            .collect();
+        let results = until_first_error(&pending, |unit| {
+            let r = self.generate_one(unit, &out);
+            bar.inc(1);
+            r
+        });
         bar.finish_and_clear();
         for r in results {
             let Some((ok, reused)) = r? else { continue };
@@ -494,21 +484,11 @@ impl Runner<'_> {
             .collect();
         let out = Appender::open(&path)?;
         let bar = self.bar(todo.len(), "score");
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let results: Vec<Result<Option<[usize; 3]>>> = todo
-            .par_iter()
-            .map(|(g, ms)| {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return Ok(None);
-                }
-                let r = self.score_one(g, ms, &out);
-                if r.is_err() {
-                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                bar.inc(1);
-                r.map(Some)
-            })
-            .collect();
+        let results = until_first_error(&todo, |(g, ms)| {
+            let r = self.score_one(g, ms, &out);
+            bar.inc(1);
+            r
+        });
         bar.finish_and_clear();
         for r in results {
             let Some([scored, reused, errors]) = r? else { continue };
@@ -664,4 +644,24 @@ impl Runner<'_> {
         write_json_atomic(&dir.join("shard_done.json"), &done)?;
         Ok(done)
     }
+}
+
+/// Runs `work` on every item in parallel until the first error of the run itself: items not yet
+/// started then give None (not started), those already running finish. In input order.
+fn until_first_error<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Result<R> + Sync) -> Vec<Result<Option<R>>> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(false);
+    items
+        .par_iter()
+        .map(|item| {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let r = work(item);
+            if r.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            r.map(Some)
+        })
+        .collect()
 }
