@@ -86,6 +86,19 @@ pub fn dimension(name: &str) -> Option<&'static Dimension> {
     DIMENSIONS.iter().find(|d| d.name == name)
 }
 
+/// The folder VBench's sampled videos for `dimension` are in: the prompt suite it reads them
+/// from (VBench's `dimension_to_folder.json`: aesthetic and imaging quality score the
+/// `overall_consistency` videos, background consistency the `scene` ones, motion smoothness and
+/// dynamic degree the `subject_consistency` ones; every other dimension its own).
+pub fn video_folder(dimension: &str) -> &str {
+    match dimension {
+        "background_consistency" => "scene",
+        "aesthetic_quality" | "imaging_quality" => "overall_consistency",
+        "motion_smoothness" | "dynamic_degree" => "subject_consistency",
+        other => other,
+    }
+}
+
 fn names() -> String {
     DIMENSIONS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
 }

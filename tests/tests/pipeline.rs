@@ -416,6 +416,67 @@ fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
     assert_eq!(code(&out), 0, "{}", text(&out));
 }
 
+/// VBench's own layout keeps videos by the prompt suite they were sampled for, not by dimension
+/// (aesthetic quality reads `overall_consistency/`), often with a resolution folder below
+/// (`overall_consistency/512x512/`); a prompt sampled for two prompt suites was an error for
+/// both (VBench's real info file has two such prompts).
+#[test]
+fn dir_adapter_finds_vbench_videos_in_its_prompt_suite_folders() {
+    let sb = Sandbox::new();
+    for (folder, frames) in [("overall_consistency", "4"), ("appearance_style", "6")] {
+        std::fs::create_dir_all(sb.join(&format!("videos/{folder}/512x512"))).unwrap();
+        let out = format!("videos/{folder}/512x512/a red ball-0.mp4");
+        let o = sb.run(&[
+            "synth",
+            "--prompt",
+            "a red ball",
+            "--seed",
+            "1",
+            "--frames",
+            frames,
+            "--width",
+            "16",
+            "--height",
+            "16",
+            "--out",
+            &out,
+        ]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    for (name, frames) in
+        [("vbench_aesthetic_quality", 4.0), ("vbench_appearance_style", 6.0), ("overall_consistency", 4.0)]
+    {
+        sb.write(
+            &format!("{name}.yaml"),
+            &format!(
+                "schema: 1\nsuite: {name}\nversion: 1\ndefaults: {{seeds: {{per_case: 1, base: 1}}}}\nmetrics: [frame_count]\ncases: [{{id: ball, prompt: a red ball}}]\n"
+            ),
+        );
+        let out = sb.run(&[
+            "run",
+            "--suite",
+            &format!("{name}.yaml"),
+            "--model",
+            "dir:videos",
+            "--out",
+            &format!("runs/{name}"),
+        ]);
+        assert_eq!(code(&out), 0, "{name}: {}", text(&out));
+        let results: serde_json::Value =
+            serde_json::from_slice(&sb.read(&format!("runs/{name}/results.json"))).unwrap();
+        assert_eq!(results["suites"][name]["metrics"]["frame_count"]["point_estimate"], frames, "{name}");
+    }
+    // A dimension whose folder holds neither is still an error naming both files and the folder.
+    sb.write(
+        "vbench_dynamic_degree.yaml",
+        "schema: 1\nsuite: vbench_dynamic_degree\nversion: 1\ndefaults: {seeds: {per_case: 1, base: 1}}\nmetrics: [frame_count]\ncases: [{id: ball, prompt: a red ball}]\n",
+    );
+    let out = sb.run(&["run", "--suite", "vbench_dynamic_degree.yaml", "--model", "dir:videos", "--out", "runs/dd"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let gens = std::fs::read_to_string(sb.join("runs/dd/shards/0-of-1/generations.jsonl")).unwrap();
+    assert!(gens.contains("2 videos named") && gens.contains("(subject_consistency/)"), "{gens}");
+}
+
 #[test]
 fn dir_adapter_reads_an_explicit_mapping() {
     let sb = Sandbox::new();

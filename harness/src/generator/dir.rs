@@ -4,9 +4,11 @@
 //! `mapping.csv` / `mapping.json` in the folder) with rows `file,case_id[,seed_idx][,suite]`
 //! (`file` relative to the folder); or VBench's naming, `{prompt}-{seed_idx}.{ext}`, in the folder
 //! or a subfolder (VBench's per-dimension layout, `videos/subject_consistency/…`): one file of
-//! that name anywhere is that one; several are told apart by the subfolder named after the
-//! suite's dimension (`vbench_subject_consistency` → `subject_consistency/`) or the suite, and
-//! are an error otherwise. A unit with no video is an error for that unit, never a silent skip.
+//! that name anywhere is that one; several are told apart by a folder on their path named after
+//! the suite's dimension (`vbench_subject_consistency` → `subject_consistency/`) or the suite,
+//! or else after the prompt suite VBench reads the dimension's videos from
+//! (`vbench_aesthetic_quality` → `overall_consistency/`, `…/1024x576/` below it or not), and are
+//! an error otherwise. A unit with no video is an error for that unit, never a silent skip.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -379,15 +381,24 @@ impl Generator for Dir {
             VIDEO_EXTS.iter().filter_map(|ext| self.by_name.get(&format!("{stem}.{ext}"))).flatten().collect();
         let chosen: Vec<&String> = match found.len() {
             0 | 1 => found.clone(),
-            // Several: the one in the subfolder named after the suite's dimension or the suite.
+            // Several: the one under a folder named after the suite's dimension or the suite, or
+            // else under the folder VBench reads that dimension's videos from (its layout keeps
+            // them by prompt suite, `overall_consistency/` for aesthetic quality, sometimes with a
+            // resolution folder below: `overall_consistency/1024x576/`).
             _ => {
                 let dimension = id.suite.strip_prefix("vbench_").unwrap_or(&id.suite);
-                let folder_of = |rel: &str| rel.rsplit('/').nth(1).map(str::to_string);
-                found
-                    .iter()
-                    .copied()
-                    .filter(|rel| folder_of(rel).is_some_and(|f| f == dimension || f == id.suite))
-                    .collect()
+                let under = |names: &[&str]| -> Vec<&String> {
+                    found
+                        .iter()
+                        .copied()
+                        .filter(|rel| {
+                            let folders: Vec<&str> = rel.split('/').collect();
+                            folders[..folders.len() - 1].iter().any(|f| names.contains(f))
+                        })
+                        .collect()
+                };
+                let named = under(&[dimension, id.suite.as_str()]);
+                if named.is_empty() { under(&[crate::vbench::video_folder(dimension)]) } else { named }
             }
         };
         match chosen.as_slice() {
@@ -408,13 +419,14 @@ impl Generator for Dir {
                 ),
             })),
             _ => Err(GenError::new(format!(
-                "case \"{}\" seed {} of suite {}: {} videos named \"{stem}\" in {} ({}) and none (or several) in a subfolder named after the suite or its dimension; keep one or give a mapping row",
+                "case \"{}\" seed {} of suite {}: {} videos named \"{stem}\" in {} ({}) and none (or several) under a folder named after the suite, its dimension or the folder VBench reads its videos from ({}/); keep one or give a mapping row",
                 id.case_id,
                 id.seed_idx,
                 id.suite,
                 found.len(),
                 self.root.display(),
-                found.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                found.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                crate::vbench::video_folder(id.suite.strip_prefix("vbench_").unwrap_or(&id.suite))
             ))),
         }
     }
