@@ -51,6 +51,10 @@ pub struct Merged {
     pub failed_scores: usize,
     /// Why the merge is partial besides missing units (merged with --allow-partial).
     pub problems: Vec<String>,
+    /// VBench dimensions whose suite is in the run but that have no score, with why
+    /// (`aesthetic_quality: needs CLIP ViT-L/14 … weights`): said where the run ends, not only in
+    /// the results.
+    pub vbench_unscored: Vec<String>,
 }
 
 struct Loaded {
@@ -252,6 +256,13 @@ pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
         failed_generations: results.suites.values().map(|s| s.n.failed_generations).sum(),
         failed_scores: results.suites.values().map(|s| s.n.failed_scores).sum(),
         problems: loaded.problems.clone(),
+        vbench_unscored: results.vbench.as_ref().map_or_else(Vec::new, |b| {
+            b.skipped
+                .iter()
+                .filter(|s| results.suites.contains_key(&format!("vbench_{}", s.dimension)))
+                .map(|s| format!("{}: {}", s.dimension, s.reason))
+                .collect()
+        }),
     })
 }
 

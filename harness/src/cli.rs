@@ -1159,6 +1159,9 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
             }
         }
         println!("results: {}\nreport:  {}", m.results_json.display(), report.display());
+        for why in &m.vbench_unscored {
+            println!("VBench dimension not scored: {why}");
+        }
     }
     Ok(code)
 }

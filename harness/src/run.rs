@@ -414,6 +414,9 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
             }
             _ => {}
         }
+        for why in merged.iter().flat_map(|m| &m.vbench_unscored) {
+            println!("VBench dimension not scored: {why}");
+        }
         if failed > 0 {
             println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
         }

@@ -128,7 +128,10 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
         let reason =
             skipped.iter().find(|s| s.0 == d).unwrap_or_else(|| panic!("{d} not listed as skipped: {skipped:?}")).1;
         assert!(reason.starts_with("needs "), "{d}: {reason}");
+        // … and said where the run ends: exit 0 alone let it pass unnoticed.
+        assert!(text(&o).contains(&format!("VBench dimension not scored: {d}: needs ")), "{d}: {}", text(&o));
     }
+    assert!(!text(&o).contains("not scored: temporal_flickering"), "{}", text(&o));
     // The report shows the VBench table.
     let html = String::from_utf8(sb.read("runs/vb/report.html")).unwrap();
     assert!(
