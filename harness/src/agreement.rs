@@ -13,9 +13,10 @@
 //! - Pairwise accuracy counts non-tied human pairs: 1 when the metric prefers the same run, ½ when
 //!   its values are equal, 0 otherwise. The tie-inclusive variant counts every pair, a human tie
 //!   matched only by equal values. Kendall's τ-b compares the two preference signs over all pairs.
-//! - Intervals resample cases (every seed and rater of a case together): a percentile bootstrap
-//!   from five cases up; with fewer cases, or when every case agrees fully, the exact
-//!   Clopper–Pearson interval with cases as trials (valid at any number of cases).
+//! - Intervals resample the suite's clusters (its cases, or the `cluster:` groups it declares;
+//!   every seed and rater of a case together): a percentile bootstrap from five clusters up; with
+//!   fewer, or when the resamples have no spread, the exact Clopper–Pearson interval with the
+//!   clusters as trials (as many as their sizes make effective).
 //! - Bradley–Terry counts every judgment, a tie or "both bad" as half a win each (GenAI-Arena);
 //!   gold pairs count only towards the raters' attention scores.
 
@@ -83,6 +84,10 @@ pub struct Judgment {
     pub left: String,
     pub right: String,
     pub choice: Choice,
+    /// The sha256 of the videos shown left and right, where the judgments record them (the
+    /// rating database does; the CSV form does not): checked against the runs' videos.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<[String; 2]>,
 }
 
 impl Judgment {
@@ -215,6 +220,7 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
             left: f[4].clone(),
             right: f[5].clone(),
             choice,
+            shown: None,
         });
     }
     Ok(out)
@@ -243,6 +249,10 @@ pub struct MetricAgreement {
     /// Every pair with a human majority and both values, ties included.
     pub pairs_with_ties: usize,
     pub cases: usize,
+    /// What the interval resamples: the suite's clusters of those cases (its cases unless it
+    /// groups them).
+    #[serde(default)]
+    pub clusters: usize,
     pub agreement: Option<f64>,
     pub ci: Option<[f64; 2]>,
     /// How the interval was made, or why there is none.
@@ -320,25 +330,56 @@ fn majority(votes: &[i32]) -> i32 {
     }
 }
 
-/// An interval for a mean of per-pair scores clustered by case (see the module notes).
-fn case_interval(clusters: &[Vec<f64>]) -> (Option<f64>, Option<[f64; 2]>, String) {
+/// Whether every player was compared, directly or through others, with every other (the
+/// comparison graph, wins either way, is connected).
+fn connected(players: usize, wins: &[(usize, usize, f64)]) -> bool {
+    let mut seen = vec![false; players];
+    let mut stack = vec![0];
+    while let Some(p) = stack.pop() {
+        if std::mem::replace(&mut seen[p], true) {
+            continue;
+        }
+        for &(i, j, _) in wins {
+            if i == p && !seen[j] {
+                stack.push(j);
+            } else if j == p && !seen[i] {
+                stack.push(i);
+            }
+        }
+    }
+    seen.iter().all(|&s| s)
+}
+
+/// An interval for a mean of per-pair scores clustered as the suite clusters its cases (see the
+/// module notes).
+fn cluster_interval(clusters: &[Vec<f64>]) -> (Option<f64>, Option<[f64; 2]>, String) {
     match cluster_bootstrap_mean(clusters, N_BOOT, 0.95, SEED) {
-        Some(e) if e.interval.is_some() => (Some(e.point_estimate), e.interval, "bootstrap over cases".into()),
+        Some(e) if e.interval.is_some() => {
+            (Some(e.point_estimate), e.interval, format!("bootstrap over {} clusters", e.n_clusters))
+        }
         Some(_) => match pass_rate(clusters, 0.95) {
-            Some(e) => (Some(e.point_estimate), e.interval, "exact (Clopper–Pearson) over cases".into()),
+            Some(e) => (
+                Some(e.point_estimate),
+                e.interval,
+                format!(
+                    "exact (Clopper–Pearson) over {} cluster{}",
+                    e.n_clusters,
+                    if e.n_clusters == 1 { "" } else { "s" }
+                ),
+            ),
             None => (None, None, "no pairs".into()),
         },
         None => (None, None, "no pairs".into()),
     }
 }
 
-/// Bradley–Terry log-strengths with a bootstrap over cases.
-fn strengths(runs: &[String], judgments: &[&Judgment]) -> Vec<RunStrength> {
+/// Bradley–Terry log-strengths with a bootstrap over clusters (`cluster_of` a judgment's).
+fn strengths(runs: &[String], judgments: &[&Judgment], cluster_of: &dyn Fn(&Judgment) -> String) -> Vec<RunStrength> {
     // A run no judgment compares has no strength; the others' still exist.
     let compared = |r: &String| judgments.iter().any(|j| (j.left == *r || j.right == *r) && j.left != j.right);
     if runs.iter().any(|r| !compared(r)) {
         let played: Vec<String> = runs.iter().filter(|r| compared(r)).cloned().collect();
-        let mut known = if played.len() >= 2 { strengths(&played, judgments) } else { Vec::new() };
+        let mut known = if played.len() >= 2 { strengths(&played, judgments, cluster_of) } else { Vec::new() };
         return runs
             .iter()
             .map(|r| match known.iter().position(|k| &k.run == r) {
@@ -369,50 +410,67 @@ fn strengths(runs: &[String], judgments: &[&Judgment]) -> Vec<RunStrength> {
         w
     };
     let Some(point) = bradley_terry(runs.len(), &wins(&mut judgments.iter())) else {
-        let note =
-            "n/a: some run never lost (or never won) a comparison against the others, so no finite strength exists";
+        let note = if connected(runs.len(), &wins(&mut judgments.iter())) {
+            "n/a: some run never lost (or never won) a comparison against the others, so no finite strength exists"
+        } else {
+            "n/a: the runs fall into groups no judgment compares with each other, so their strengths have no common scale"
+        };
         return runs
             .iter()
             .map(|r| RunStrength { run: r.clone(), strength: None, ci: None, note: Some(note.into()) })
             .collect();
     };
-    let mut by_case: BTreeMap<(&str, &str), Vec<&&Judgment>> = BTreeMap::new();
+    let mut by_cluster: BTreeMap<(&str, String), Vec<&&Judgment>> = BTreeMap::new();
     for j in judgments {
-        by_case.entry((j.suite.as_str(), j.case_id.as_str())).or_default().push(j);
+        by_cluster.entry((j.suite.as_str(), cluster_of(j))).or_default().push(j);
     }
-    let cases: Vec<&Vec<&&Judgment>> = by_case.values().collect();
-    let k = cases.len();
+    let clusters: Vec<&Vec<&&Judgment>> = by_cluster.values().collect();
+    let k = clusters.len();
     let mut note = None;
     let mut draws: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    // Resamples with no finite strengths (a run that never lost or never won in them).
+    let mut failed = 0usize;
     if k < MIN_CLUSTERS {
-        note = Some(format!("n/a ({k} case{}; an interval needs {MIN_CLUSTERS})", if k == 1 { "" } else { "s" }));
+        note = Some(format!("n/a ({k} cluster{}; an interval needs {MIN_CLUSTERS})", if k == 1 { "" } else { "s" }));
     } else {
         let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-        let mut failed = 0usize;
         for _ in 0..1000 {
-            let sample: Vec<&&Judgment> = (0..k).flat_map(|_| cases[rng.random_range(0..k)].iter().copied()).collect();
+            let sample: Vec<&&Judgment> =
+                (0..k).flat_map(|_| clusters[rng.random_range(0..k)].iter().copied()).collect();
             match bradley_terry(runs.len(), &wins(&mut sample.iter().copied())) {
                 Some(t) => t.iter().enumerate().for_each(|(i, v)| draws[i].push(*v)),
                 None => failed += 1,
             }
         }
-        if failed > 50 {
-            note = Some(format!(
-                "n/a: in {failed} of 1000 resamples of cases a run never lost or never won, so the interval would be unbounded"
-            ));
-            draws.iter_mut().for_each(Vec::clear);
-        }
     }
     runs.iter()
         .enumerate()
         .map(|(i, r)| {
+            // A resample with no finite strengths is unbounded on either side: it stands at −∞
+            // for the lower bound and at +∞ for the upper (dropping them narrowed the interval,
+            // and from 2.5% of them its bound is infinite).
             let mut d = std::mem::take(&mut draws[i]);
             d.sort_by(f64::total_cmp);
-            let ci = (!d.is_empty()).then(|| [quantile_sorted(&d, 0.025), quantile_sorted(&d, 0.975)]);
+            let bounds = (!d.is_empty()).then(|| {
+                let mut low = vec![f64::NEG_INFINITY; failed];
+                low.extend_from_slice(&d);
+                let mut high = d.clone();
+                high.extend(std::iter::repeat_n(f64::INFINITY, failed));
+                [quantile_sorted(&low, 0.025), quantile_sorted(&high, 0.975)]
+            });
+            let unbounded = bounds.is_some_and(|[lo, hi]| !lo.is_finite() || !hi.is_finite());
             // No interval is zero-width: resamples with no spread (every judgment a tie) give none.
-            let flat = ci.is_some_and(|[lo, hi]| lo >= hi);
-            let note = if flat { Some("n/a: the resamples of cases have no spread".to_string()) } else { note.clone() };
-            let ci = ci.filter(|_| !flat);
+            let flat = bounds.is_some_and(|[lo, hi]| lo >= hi);
+            let note = if unbounded {
+                Some(format!(
+                    "n/a: in {failed} of 1000 resamples of clusters a run never lost or never won, so the interval is unbounded"
+                ))
+            } else if flat {
+                Some("n/a: the resamples of clusters have no spread".to_string())
+            } else {
+                note.clone()
+            };
+            let ci = bounds.filter(|_| !flat && !unbounded);
             RunStrength { run: r.clone(), strength: Some(point[i]), ci, note: if ci.is_some() { None } else { note } }
         })
         .collect()
@@ -441,7 +499,7 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
             }
             continue;
         }
-        for side in [&j.left, &j.right] {
+        for (k, side) in [&j.left, &j.right].into_iter().enumerate() {
             let Some(samples) = sample_index.get(side.as_str()) else {
                 return Err(Error::Config(format!(
                     "{} names the run {side:?}, which is not given (runs: {})",
@@ -449,10 +507,21 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
                     listed()
                 )));
             };
-            if !samples.contains_key(&(j.suite.as_str(), j.case_id.as_str(), j.seed_idx)) {
+            let Some(sample) = samples.get(&(j.suite.as_str(), j.case_id.as_str(), j.seed_idx)) else {
                 return Err(Error::Config(format!(
                     "{}: the run {side:?} has no such sample (suite, case id and seed index must be the run's)",
                     which()
+                )));
+            };
+            // A judgment of other videos (a run folder rerun or replaced since it was rated, or
+            // another run given the same name) says nothing about this run's.
+            if let (Some(shown), Some(scored)) = (&j.shown, &sample.video_sha256)
+                && shown[k] != *scored
+            {
+                return Err(Error::Config(format!(
+                    "{} was of the video {} for the run {side:?}, but that run's video of it is {scored}: give the run folder that was rated",
+                    which(),
+                    shown[k]
                 )));
             }
         }
@@ -472,8 +541,8 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
     }
     let result = |name: &str| runs.iter().find(|(n, _)| n == name).map(|(_, r)| r);
 
-    // (suite, metric) → per pair: (case, human sign, metric sign).
-    let mut rows: BTreeMap<(String, String), Vec<(String, i32, i32)>> = BTreeMap::new();
+    // (suite, metric) → per pair: (case, cluster, human sign, metric sign).
+    let mut rows: BTreeMap<(String, String), Vec<(String, String, i32, i32)>> = BTreeMap::new();
     for (key, js) in &pairs {
         let human = majority(&js.iter().map(|j| vote(j, key)).collect::<Vec<_>>());
         let (suite, case, seed, a, b) = key;
@@ -505,13 +574,14 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
             } else {
                 0
             };
-            rows.entry((suite.clone(), metric.clone())).or_default().push((case.clone(), human, m));
+            rows.entry((suite.clone(), metric.clone())).or_default().push((case.clone(), sa.cluster.clone(), human, m));
         }
     }
     let mut metrics = Vec::new();
     for ((suite, metric), pairs) in rows {
-        let mut by_case: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-        for (case, h, m) in &pairs {
+        let mut by_cluster: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut cases: BTreeSet<&str> = BTreeSet::new();
+        for (case, cluster, h, m) in &pairs {
             if *h != 0 {
                 let score = if *m == *h {
                     1.0
@@ -520,20 +590,22 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
                 } else {
                     0.0
                 };
-                by_case.entry(case.as_str()).or_default().push(score);
+                by_cluster.entry(cluster.as_str()).or_default().push(score);
+                cases.insert(case.as_str());
             }
         }
-        let clusters: Vec<Vec<f64>> = by_case.into_values().collect();
-        let (agreement, ci, ci_method) = case_interval(&clusters);
-        let with_ties = pairs.iter().filter(|(_, h, m)| h == m).count() as f64 / pairs.len() as f64;
-        let hs: Vec<f64> = pairs.iter().map(|p| f64::from(p.1)).collect();
-        let ms: Vec<f64> = pairs.iter().map(|p| f64::from(p.2)).collect();
+        let clusters: Vec<Vec<f64>> = by_cluster.into_values().collect();
+        let (agreement, ci, ci_method) = cluster_interval(&clusters);
+        let with_ties = pairs.iter().filter(|(_, _, h, m)| h == m).count() as f64 / pairs.len() as f64;
+        let hs: Vec<f64> = pairs.iter().map(|p| f64::from(p.2)).collect();
+        let ms: Vec<f64> = pairs.iter().map(|p| f64::from(p.3)).collect();
         metrics.push(MetricAgreement {
             metric,
             suite,
             pairs: clusters.iter().map(Vec::len).sum(),
             pairs_with_ties: pairs.len(),
-            cases: clusters.len(),
+            cases: cases.len(),
+            clusters: clusters.len(),
             agreement,
             ci,
             ci_method,
@@ -567,7 +639,9 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
     let alpha_note = match (raters.len(), shared, alpha) {
         (0 | 1, _, _) => Some("one rater: agreement between raters is not measurable".to_string()),
         (_, 0, _) => Some("no pair was judged by two raters".to_string()),
-        (_, _, None) => Some("every judgment is the same: no expected disagreement".to_string()),
+        (_, _, None) => Some(
+            "every judgment of the pairs two or more raters judged is the same: no expected disagreement".to_string(),
+        ),
         _ => None,
     };
     let mut per_rater = BTreeMap::new();
@@ -593,7 +667,8 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
     let run_names: Vec<String> = runs.iter().map(|(n, _)| n.clone()).collect();
     let mut notes = vec![
         "Pairwise accuracy counts pairs whose human majority prefers one run; equal metric values score ½. \
-         Intervals resample cases (seeds and raters of a case together). Neutral metrics are left out."
+         Intervals resample the suite's clusters (its cases unless it groups them; seeds and raters of a case \
+         together). Neutral metrics are left out."
             .to_string(),
     ];
     if repeated > 0 {
@@ -615,15 +690,23 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         ));
     }
     if runs.len() < 4 {
+        let compared: BTreeSet<(&str, &str)> = pairs.keys().map(|k| (k.3.as_str(), k.4.as_str())).collect();
         notes.push(format!(
-            "{} runs: run strengths rest on {} run pair(s); a system-level correlation needs more runs",
+            "{} runs: run strengths rest on {} compared run pair(s); a system-level correlation needs more runs",
             runs.len(),
-            runs.len() * runs.len().saturating_sub(1) / 2
+            compared.len()
         ));
     }
+    // A judgment's cluster: its sample's in the runs (every rated judgment names a sample of both).
+    let cluster_of = |j: &Judgment| -> String {
+        sample_index
+            .get(j.left.as_str())
+            .and_then(|s| s.get(&(j.suite.as_str(), j.case_id.as_str(), j.seed_idx)))
+            .map_or_else(|| j.case_id.clone(), |s| s.cluster.clone())
+    };
     Ok(Agreement {
         schema: SCHEMA.into(),
-        runs: strengths(&run_names, &rated),
+        runs: strengths(&run_names, &rated, &cluster_of),
         judgments: judgments.len(),
         pairs: pairs.len(),
         metrics,
@@ -676,15 +759,45 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
         for m in &a.metrics {
             let show = |v: Option<f64>| v.map_or("—".to_string(), videval_reports::format::metric);
             println!(
-                "{:<12} {:<28} agreement {} {}  τ-b {}  ({} pair(s), {} case(s))",
+                "{:<12} {:<28} agreement {} {}  τ-b {}  ({} pair(s), {} case(s){})",
                 m.suite,
                 m.metric,
                 show(m.agreement),
                 m.ci.map_or(format!("({})", m.ci_method), |[l, h]| format!("[{}, {}]", show(Some(l)), show(Some(h)))),
                 show(m.kendall_tau_b),
                 m.pairs,
-                m.cases
+                m.cases,
+                if m.clusters == m.cases { String::new() } else { format!(" in {} cluster(s)", m.clusters) }
             );
+        }
+        // What the page and --json say besides the table: raters, gold pairs, run strengths, notes.
+        let alpha = a
+            .raters
+            .krippendorff_alpha
+            .map_or_else(|| a.raters.alpha_note.clone().unwrap_or_default(), |x| videval_reports::format::metric(x));
+        println!("raters: Krippendorff's α {alpha}");
+        for (rater, accuracy) in a.raters.gold_accuracy.iter().filter_map(|(r, g)| g.map(|g| (r, g))) {
+            println!(
+                "gold accuracy of {}: {}",
+                crate::error::printable(rater),
+                videval_reports::format::metric(accuracy)
+            );
+        }
+        for r in &a.runs {
+            let show = |v: f64| videval_reports::format::metric(v);
+            println!(
+                "run {}: strength {}{}",
+                crate::error::printable(&r.run),
+                r.strength.map_or("—".to_string(), show),
+                match (r.ci, &r.note) {
+                    (Some([l, h]), _) => format!(" [{}, {}]", show(l), show(h)),
+                    (None, Some(n)) => format!(" ({n})"),
+                    (None, None) => String::new(),
+                }
+            );
+        }
+        for n in &a.notes {
+            println!("note: {n}");
         }
         println!("report: {}", html_path.display());
     }
@@ -708,19 +821,21 @@ mod tests {
             left: "a".into(),
             right: "b".into(),
             choice,
+            shown: None,
         };
         let runs: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let by_case = |j: &Judgment| j.case_id.clone();
         let mixed: Vec<Judgment> = (0..12).map(|k| j(k, [Choice::Left, Choice::Right, Choice::Tie][k % 3])).collect();
-        let s = strengths(&runs, &mixed.iter().collect::<Vec<_>>());
+        let s = strengths(&runs, &mixed.iter().collect::<Vec<_>>(), &by_case);
         assert!(s[0].strength.is_some() && s[1].strength.is_some(), "{s:?}");
         assert_eq!(
             (s[2].strength, s[2].note.as_deref()),
             (None, Some("n/a: no judgment compares this run with another"))
         );
         let ties: Vec<Judgment> = (0..12).map(|k| j(k, Choice::Tie)).collect();
-        let s = strengths(&runs[..2], &ties.iter().collect::<Vec<_>>());
+        let s = strengths(&runs[..2], &ties.iter().collect::<Vec<_>>(), &by_case);
         assert!(s.iter().all(|r| r.strength == Some(0.0) && r.ci.is_none()), "{s:?}");
-        assert_eq!(s[0].note.as_deref(), Some("n/a: the resamples of cases have no spread"));
+        assert_eq!(s[0].note.as_deref(), Some("n/a: the resamples of clusters have no spread"));
     }
 
     /// CSV records as Python's `csv` module writes them: a quoted cell may hold commas, doubled
@@ -860,6 +975,7 @@ mod tests {
                         left: left.into(),
                         right: right.into(),
                         choice,
+                        shown: None,
                     });
                 }
             }
@@ -905,6 +1021,7 @@ mod tests {
             left: GOLD_DEGRADED.into(),
             right: GOLD_ORACLE.into(),
             choice: Choice::Right,
+            shown: None,
         });
         js.push(Judgment { choice: Choice::Left, case_id: "c1".into(), ..js.last().unwrap().clone() });
         let a = compute(&runs, &js).unwrap();
@@ -939,6 +1056,91 @@ mod tests {
         let gold = vec![Judgment { left: "gold:oracl".into(), right: GOLD_DEGRADED.into(), ..js[0].clone() }];
         let e = compute(&runs, &gold).unwrap_err().to_string();
         assert!(e.contains("\"gold:oracl\"") && e.contains("a gold pair is"), "{e}");
+    }
+
+    /// Intervals resample the suite's clusters, not its cases: 12 cases in 3 declared clusters
+    /// have no bootstrap interval (one over "12 cases" was as narrow as independent cases give).
+    /// Judgments of other videos than the runs' (the database records the videos shown) are
+    /// refused.
+    #[test]
+    fn intervals_resample_the_suites_clusters_and_judgments_of_other_videos_are_refused() {
+        let agree = |a_better: bool, _: &mut ChaCha8Rng| if a_better { Choice::Left } else { Choice::Right };
+        let (mut runs, js) = simulate(12, &["ann"], &agree);
+        let by_case = compute(&runs, &js).unwrap();
+        assert_eq!((by_case.metrics[0].cases, by_case.metrics[0].clusters), (12, 12));
+        assert!(by_case.metrics[0].ci.unwrap()[0] > 0.7, "12 trials: {:?}", by_case.metrics[0].ci);
+        for (_, r) in &mut runs {
+            for s in &mut r.samples {
+                let c: usize = s.case_id[1..].parse().unwrap();
+                s.cluster = format!("g{}", c % 3);
+                s.video_sha256 = Some(format!("sha256:{}{}", s.case_id, s.seed_idx));
+            }
+        }
+        let clustered = compute(&runs, &js).unwrap();
+        let m = &clustered.metrics[0];
+        assert_eq!((m.cases, m.clusters, m.agreement), (12, 3, Some(1.0)));
+        assert_eq!(m.ci_method, "exact (Clopper–Pearson) over 3 clusters");
+        assert!(m.ci.unwrap()[0] < 0.3, "3 trials, not 12: {:?}", m.ci);
+        assert!(clustered.runs.iter().all(|r| r.ci.is_none()), "{:?}", clustered.runs);
+        // The videos shown, as the database records them: the runs' are accepted …
+        let shown = |j: &Judgment, other: bool| {
+            let sha = |run: &str| {
+                let s = runs.iter().find(|(n, _)| n == run).unwrap().1.samples.iter();
+                let mut s = s.filter(|s| s.case_id == j.case_id && s.seed_idx == j.seed_idx);
+                s.next().unwrap().video_sha256.clone().unwrap()
+            };
+            let left = if other { "sha256:0000".to_string() } else { sha(&j.left) };
+            Judgment { shown: Some([left, sha(&j.right)]), ..j.clone() }
+        };
+        let same: Vec<Judgment> = js.iter().map(|j| shown(j, false)).collect();
+        assert_eq!(compute(&runs, &same).unwrap().metrics, clustered.metrics);
+        // … another video is not.
+        let mut other = same.clone();
+        other[3] = shown(&js[3], true);
+        let e = compute(&runs, &other).unwrap_err().to_string();
+        assert!(e.contains("was of the video sha256:0000") && e.contains("give the run folder that was rated"), "{e}");
+    }
+
+    /// Bradley–Terry intervals: resamples without finite strengths count as unbounded (dropped,
+    /// they left a finite interval where 4% of resamples had no upper bound); runs in groups no
+    /// judgment links are said to be that, not "never lost".
+    #[test]
+    fn strength_intervals_count_unbounded_resamples_and_disconnected_runs_are_named() {
+        let j = |case: usize, left: &str, right: &str, choice: Choice| Judgment {
+            rater: "ann".into(),
+            suite: "s".into(),
+            case_id: format!("c{case}"),
+            seed_idx: 0,
+            left: left.into(),
+            right: right.into(),
+            choice,
+            shown: None,
+        };
+        let by_case = |j: &Judgment| j.case_id.clone();
+        let runs: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        // a loses 3 cases of 40: a resample of 40 cases misses all three with probability
+        // (37/40)^40 ≈ 4.4% > 2.5%.
+        let js: Vec<Judgment> =
+            (0..40).map(|c| j(c, "a", "b", if c < 3 { Choice::Right } else { Choice::Left })).collect();
+        let s = strengths(&runs, &js.iter().collect::<Vec<_>>(), &by_case);
+        assert!(s[0].strength.is_some() && s[0].ci.is_none(), "{s:?}");
+        assert!(s[0].note.as_deref().unwrap().contains("the interval is unbounded"), "{s:?}");
+        // Losing 12 of 40: no resample fails, an interval.
+        let js: Vec<Judgment> =
+            (0..40).map(|c| j(c, "a", "b", if c < 12 { Choice::Right } else { Choice::Left })).collect();
+        let s = strengths(&runs, &js.iter().collect::<Vec<_>>(), &by_case);
+        assert!(s[0].ci.is_some(), "{s:?}");
+        // a–b and c–d, each pair splitting its games: no common scale.
+        let runs: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let js: Vec<Judgment> = (0..8)
+            .map(|c| {
+                let (l, r) = if c < 4 { ("a", "b") } else { ("c", "d") };
+                j(c, l, r, if c % 2 == 0 { Choice::Left } else { Choice::Right })
+            })
+            .collect();
+        let s = strengths(&runs, &js.iter().collect::<Vec<_>>(), &by_case);
+        assert!(s.iter().all(|r| r.strength.is_none()), "{s:?}");
+        assert!(s[0].note.as_deref().unwrap().contains("no judgment compares with each other"), "{s:?}");
     }
 
     #[test]

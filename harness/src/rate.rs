@@ -227,6 +227,8 @@ impl Db {
                 suite: s.suite,
                 case_id: s.case_id,
                 seed_idx: s.seed_idx,
+                // The videos as shown: run_a's is sha_a whichever side it was on.
+                shown: Some(if s.left_run == s.run_a { [s.sha_a, s.sha_b] } else { [s.sha_b, s.sha_a] }),
                 left: s.left_run,
                 right: s.right_run,
                 choice: s.choice,

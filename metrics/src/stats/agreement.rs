@@ -96,23 +96,74 @@ pub fn bradley_terry(players: usize, wins: &[(usize, usize, f64)]) -> Option<Vec
     if reach.iter().any(|r| r.iter().any(|&x| !x)) {
         return None;
     }
-    let total_wins: Vec<f64> = w.iter().map(|r| r.iter().sum()).collect();
-    let mut p = vec![1.0f64; players];
-    for _ in 0..10_000 {
-        let mut next = vec![0.0; players];
+    // Newton's method on the concave log-likelihood, the last player's strength held at 0, each
+    // step halved until the likelihood does not fall. (The minorise–maximise iteration used
+    // before crawled when one player won nearly everything: stopped at 10,000 steps, 2e-7 short,
+    // and said nothing.)
+    let log_sigmoid = |x: f64| if x > 0.0 { -(-x).exp().ln_1p() } else { x - x.exp().ln_1p() };
+    let likelihood = |t: &[f64]| -> f64 {
+        let mut l = 0.0;
         for i in 0..players {
-            let denom: f64 = (0..players).filter(|&j| j != i).map(|j| (w[i][j] + w[j][i]) / (p[i] + p[j])).sum();
-            next[i] = total_wins[i] / denom;
+            for j in 0..players {
+                if w[i][j] > 0.0 {
+                    l += w[i][j] * log_sigmoid(t[i] - t[j]);
+                }
+            }
         }
-        let g = (next.iter().map(|v| v.ln()).sum::<f64>() / players as f64).exp();
-        next.iter_mut().for_each(|v| *v /= g);
-        let change = next.iter().zip(&p).map(|(a, b)| (a.ln() - b.ln()).abs()).fold(0.0, f64::max);
-        p = next;
-        if change < 1e-12 {
+        l
+    };
+    let free = players - 1;
+    let mut t = vec![0.0f64; players];
+    let mut converged = false;
+    for _ in 0..500 {
+        let mut gradient = vec![0.0; free];
+        let mut information = vec![vec![0.0; free]; free];
+        for i in 0..players {
+            for j in 0..players {
+                let games = w[i][j] + w[j][i];
+                if i == j || games == 0.0 {
+                    continue;
+                }
+                let p = (-(-(t[i] - t[j])).exp().ln_1p()).exp();
+                if i < free {
+                    gradient[i] += w[i][j] - games * p;
+                    information[i][i] += games * p * (1.0 - p);
+                    if j < free {
+                        information[i][j] -= games * p * (1.0 - p);
+                    }
+                }
+            }
+        }
+        let scale: f64 = w.iter().flatten().sum::<f64>().max(1.0);
+        if gradient.iter().all(|g| g.abs() <= 1e-12 * scale) {
+            converged = true;
+            break;
+        }
+        let step = crate::stats::linalg::solve(information, gradient, 1e-300)?;
+        let before = likelihood(&t);
+        let mut size = 1.0;
+        let mut next = t.clone();
+        for _ in 0..60 {
+            next.iter_mut().zip(&t).zip(step.iter().chain(std::iter::once(&0.0))).for_each(|((n, t), d)| {
+                *n = t + size * d;
+            });
+            if likelihood(&next) >= before {
+                break;
+            }
+            size /= 2.0;
+        }
+        let moved = next.iter().zip(&t).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        t = next;
+        if moved < 1e-15 {
+            converged = true;
             break;
         }
     }
-    Some(p.iter().map(|v| v.ln()).collect())
+    if !converged || t.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mean = t.iter().sum::<f64>() / players as f64;
+    Some(t.iter().map(|v| v - mean).collect())
 }
 
 #[cfg(test)]
@@ -176,6 +227,12 @@ mod tests {
         }
         let t = bradley_terry(3, &wins).unwrap();
         assert!((t[0] - t[1] - 2f64.ln()).abs() < 1e-6 && (t[1] - t[2] - 2f64.ln()).abs() < 1e-6, "{t:?}");
+        // One player winning 1999 of 2000 against each of two others who never met: θ_a − θ_b =
+        // ln 1999 exactly (the earlier iteration stopped short of such estimates after 10,000
+        // steps by 2e-7, with a gradient of 6e-7, and said nothing).
+        let t = bradley_terry(3, &[(0, 1, 1999.0), (1, 0, 1.0), (0, 2, 1999.0), (2, 0, 1.0)]).unwrap();
+        assert!((t[0] - 2.0 / 3.0 * 1999f64.ln()).abs() < 1e-12, "{t:?}");
+        assert!((t[1] - t[2]).abs() < 1e-12 && t.iter().sum::<f64>().abs() < 1e-12, "{t:?}");
         // A player who never lost: no finite estimate.
         assert_eq!(bradley_terry(2, &[(0, 1, 5.0)]), None);
         assert_eq!(bradley_terry(3, &[(0, 1, 1.0), (1, 0, 1.0)]), None, "player 2 never played");
