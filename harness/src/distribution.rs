@@ -614,7 +614,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
 /// are fine), each naming a video file inside `dir` (no `..`, no absolute path) once, with a
 /// prompt that is not empty. Errors name the line.
 pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path).map_err(Error::input(path))?;
+    let text = videval_models::files::read_text(path, 256 << 20).map_err(Error::input(path))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let bad = |line: usize, message: String| Error::BadFile {
         path: path.to_path_buf(),

@@ -80,6 +80,8 @@ impl Error {
                 std::io::ErrorKind::PermissionDenied => "not readable (permission denied)".to_string(),
                 std::io::ErrorKind::IsADirectory => "a folder, where a file is expected".to_string(),
                 std::io::ErrorKind::InvalidData => format!("not UTF-8 text ({source})"),
+                // `videval_models::files::read_text`'s refusals: a device or FIFO, or too large.
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::FileTooLarge => source.to_string(),
                 _ if path.is_dir() => "a folder, where a file is expected".to_string(),
                 _ => return Error::Io { path, source },
             };

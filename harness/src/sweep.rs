@@ -74,7 +74,8 @@ impl CheckpointEntry {
         if let Some(ckpt) = self.model.strip_prefix("bundled:") {
             let dir = crate::generator::bundled::resolve(ckpt)?;
             let path = dir.join("config.json");
-            let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
+            let text = videval_models::files::read_text(&path, videval_models::files::CONFIG_BYTES)
+                .map_err(Error::input(&path))?;
             let cfg: videval_models::generator::CheckpointConfig = serde_json::from_str(&text)
                 .map_err(|e| Error::BadFile { path: path.clone(), message: e.to_string() })?;
             let t = &cfg.training;
@@ -517,7 +518,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     // Read before the runs (hours for a real ladder), so a bad one is found first.
     let before: Option<Scaling> = match previous {
         Some(prev) => {
-            let text = std::fs::read_to_string(prev).map_err(Error::input(prev))?;
+            let text = videval_models::files::read_text(prev, 256 << 20).map_err(Error::input(prev))?;
             Some(serde_json::from_str(&text).map_err(|e| Error::BadFile {
                 path: prev.to_path_buf(),
                 message: format!("not a scaling.json: {e}"),

@@ -20,9 +20,13 @@ pub enum TrainCommand {
         /// Training config YAML (architecture, data, optimiser, budgets).
         #[arg(long)]
         config: PathBuf,
-        /// Checkpoint folder to write (default: beside the config, named after it).
+        /// Checkpoint folder to write (default: beside the config, named after it): new or
+        /// empty, or a checkpoint with --overwrite.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace the checkpoint already in --out when training ends.
+        #[arg(long)]
+        overwrite: bool,
     },
     /// Redraw a checkpoint's loss curve (`loss.svg`) from its `loss.csv`.
     Curve { checkpoint: PathBuf },
@@ -32,13 +36,84 @@ pub enum TrainCommand {
         /// Training config YAML (`seed`, `steps`, `batch`, `lr`, optional `architecture`).
         #[arg(long)]
         config: PathBuf,
-        /// Folder to write (default: beside the config, `world`).
+        /// Folder to write (default: beside the config, `world`): new or empty, or an encoder
+        /// with --overwrite.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Replace the encoder already in --out when training ends.
+        #[arg(long)]
+        overwrite: bool,
     },
 }
 
-fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
+/// The folder a checkpoint is written into before it replaces `--out` whole, checked before
+/// training starts (hours): `--out` must be new, empty, or (with `--overwrite`) a checkpoint. A
+/// leftover of a killed save is removed. Weights, config and loss curve were written into
+/// `--out` one by one: a kill between them left new weights beside the old config, and a second
+/// run into a finished checkpoint replaced it without a word.
+fn claim_out(out: &Path, overwrite: bool) -> Result<PathBuf> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Config(format!(
+            "--out {}: a file, where the checkpoint's folder is expected",
+            out.display()
+        )));
+    }
+    let entries: Vec<String> = match std::fs::read_dir(out) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => Vec::new(),
+    };
+    let checkpoint = entries.iter().any(|e| e == "config.json" || e == "model.safetensors");
+    if checkpoint && !overwrite {
+        return Err(Error::Config(format!(
+            "--out {}: already holds a checkpoint; give another --out, or --overwrite to replace it when training ends",
+            out.display()
+        )));
+    }
+    if !checkpoint && !entries.is_empty() {
+        return Err(Error::Config(format!(
+            "--out {}: a folder of other files ({}); a checkpoint is written into a new or empty folder",
+            out.display(),
+            entries.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let staging = sibling_of(out, "partial")?;
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
+    }
+    Ok(staging)
+}
+
+/// `.NAME.KIND` beside `out` (NAME its folder name).
+fn sibling_of(out: &Path, kind: &str) -> Result<PathBuf> {
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::Config(format!("--out {}: name a folder", out.display())))?
+        .to_string_lossy()
+        .into_owned();
+    Ok(out.parent().unwrap_or(Path::new(".")).join(format!(".{name}.{kind}")))
+}
+
+/// Puts the finished checkpoint in `staging` at `out`: one rename when `out` is new or empty; a
+/// checkpoint there (`--overwrite`) is moved aside first and removed after.
+fn publish(staging: &Path, out: &Path) -> Result<()> {
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    if std::fs::read_dir(out).is_ok_and(|mut rd| rd.next().is_some()) {
+        let old = sibling_of(out, "replaced")?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
+        }
+        std::fs::rename(out, &old).map_err(Error::io(out))?;
+        std::fs::rename(staging, out).map_err(Error::io(out))?;
+        std::fs::remove_dir_all(&old).map_err(Error::io(&old))
+    } else {
+        // A new name, or an empty folder (which rename replaces).
+        std::fs::rename(staging, out).map_err(Error::io(out))
+    }
+}
+
+fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Result<ExitCode> {
     use videval_models::encoders::world;
     let cfg: world::EncoderTrainConfig = crate::yaml::load_file(config)?;
     let a = &cfg.architecture;
@@ -50,8 +125,21 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
         Some(format!("lr: {} is not a positive finite number", cfg.lr))
     } else if a.channels.iter().chain([&a.frame_dim, &a.embed_dim]).any(|&c| !(1..=4096).contains(&c)) {
         Some("architecture: channels, frame_dim and embed_dim must be in 1..=4096".to_string())
-    } else if a.text.heads == 0 || a.text.dim % a.text.heads != 0 || a.text.dim > 4096 || a.text.layers > 64 {
-        Some(format!("architecture.text: dim {} over {} heads (at most 4096 and 64 layers)", a.text.dim, a.text.heads))
+    } else if a.text.heads == 0
+        || a.text.dim == 0
+        || a.text.dim % a.text.heads != 0
+        || a.text.dim > 4096
+        || !(1..=64).contains(&a.text.layers)
+    {
+        Some(format!(
+            "architecture.text: dim {} over {} heads in {} layers (dim 1..=4096 a multiple of heads, layers 1..=64)",
+            a.text.dim, a.text.heads, a.text.layers
+        ))
+    } else if !(1..=512).contains(&a.text.max_tokens) {
+        Some(format!("architecture.text.max_tokens: {} is not in 1..=512", a.text.max_tokens))
+    } else if cfg.steps == 0 {
+        // An encoder trained on nothing is random weights under a trained name.
+        Some("steps: 0 trains nothing (the encoder would be its random initialisation)".to_string())
     } else {
         None
     };
@@ -59,6 +147,7 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
         return Err(Error::Config(format!("{}: {p}", config.display())));
     }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join("world"));
+    let staging = claim_out(&out, overwrite)?;
     let device = crate::device::default_device()?;
     let interactive = std::io::stderr().is_terminal();
     let bar = if interactive { ProgressBar::new(cfg.steps) } else { ProgressBar::hidden() };
@@ -78,8 +167,8 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
     let (enc, params, log) = world::train(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row)
         .map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
     bar.finish();
-    enc.save(&out, &params).map_err(Error::Internal)?;
-    let mut csv = String::from("stage,step,samples,loss,grad_norm,lr,seconds\n");
+    enc.save(&staging, &params).map_err(Error::Internal)?;
+    let mut csv = format!("{LOSS_CSV_HEADER}\n");
     for r in &log {
         csv.push_str(&format!(
             "encoder,{},{},{:.6},{:.6},{:.3e},{:.2}\n",
@@ -91,7 +180,8 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
             r.seconds
         ));
     }
-    write_atomic(&out.join("loss.csv"), csv.as_bytes())?;
+    write_atomic(&staging.join("loss.csv"), csv.as_bytes())?;
+    publish(&staging, &out)?;
     let t = &enc.file.training;
     println!(
         "wrote {}: {} steps × {} clips in {:.0} s; text→video top-1 among 32 held-out clips {:.1}% (chance 3.1%)",
@@ -104,34 +194,77 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>) -> Result<ExitCode> {
     Ok(ExitCode::Ok)
 }
 
+/// `loss.csv`'s header, as training writes it.
+const LOSS_CSV_HEADER: &str = "stage,step,samples,loss,grad_norm,lr,seconds";
+
+/// The largest `loss.csv` read (a row per logged step: a million steps take about 60 MB).
+const LOSS_CSV_BYTES: u64 = 1 << 30;
+
 /// Draws `loss.svg` from a checkpoint's `loss.csv` (stage, step, samples, loss, …).
 pub fn write_curve(dir: &Path) -> Result<()> {
+    if dir.is_file() {
+        return Err(Error::Config(format!(
+            "{}: a file; give the checkpoint's folder (the one holding loss.csv)",
+            dir.display()
+        )));
+    }
     let path = dir.join("loss.csv");
-    let text = std::fs::read_to_string(&path).map_err(Error::input(&path))?;
-    let mut vae = Vec::new();
-    let mut dit = Vec::new();
-    for (i, line) in text.lines().enumerate().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let parsed = (f.len() >= 4).then(|| Some((f[2].parse::<f64>().ok()?, f[3].parse::<f64>().ok()?))).flatten();
-        let Some(point) = parsed else {
-            return Err(Error::BadFile {
-                path,
-                message: format!("line {}: expected stage,step,samples,loss,…", i + 1),
-            });
-        };
-        match f[0] {
-            "vae" => vae.push(point),
-            "dit" => dit.push(point),
-            _ => {}
+    let text = videval_models::files::read_text(&path, LOSS_CSV_BYTES).map_err(Error::input(&path))?;
+    let bad = |line: usize, message: String| Error::BadFile {
+        path: path.clone(),
+        message: format!("line {line}: {message}"),
+    };
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    let header = lines.next().map(|h| h.trim_start_matches('\u{feff}'));
+    if header != Some(LOSS_CSV_HEADER) {
+        return Err(bad(1, format!("the header is {:?}; expected {LOSS_CSV_HEADER:?}", header.unwrap_or(""))));
+    }
+    let (mut vae, mut dit, mut encoder) = (Vec::new(), Vec::new(), Vec::new());
+    let mut not_finite = 0usize;
+    for (i, line) in lines.enumerate() {
+        let n = i + 2;
+        if line.is_empty() {
+            continue;
         }
+        let f: Vec<&str> = line.split(',').collect();
+        let parsed = (f.len() == 7).then(|| Some((f[2].parse::<f64>().ok()?, f[3].parse::<f64>().ok()?))).flatten();
+        let Some(point) = parsed else {
+            return Err(bad(n, format!("expected {LOSS_CSV_HEADER} with numbers for samples and loss, got {line:?}")));
+        };
+        let panel = match f[0] {
+            "vae" => &mut vae,
+            "dit" => &mut dit,
+            "encoder" => &mut encoder,
+            // Rows training logs besides the steps: the pool's encoding, the VAE's final check
+            // and rollbacks.
+            "pool" | "vae-fixed" | "vae-rollback" => continue,
+            other => {
+                return Err(bad(
+                    n,
+                    format!("stage {other:?}; expected vae, dit, encoder, pool, vae-fixed or vae-rollback"),
+                ));
+            }
+        };
+        if point.0.is_finite() && point.1.is_finite() {
+            panel.push(point);
+        } else {
+            not_finite += 1;
+        }
+    }
+    if not_finite > 0 {
+        eprintln!(
+            "warning: {}: {not_finite} row(s) with a loss that is not a finite number (a diverged run?) are not drawn",
+            path.display()
+        );
     }
     let name = dir.file_name().map_or("checkpoint".into(), |n| n.to_string_lossy().into_owned());
     // A stage this checkpoint did not train (a fine-tune reuses its VAE) has no panel.
-    let mut panels: Vec<LossPanel> = [("VAE reconstruction MSE", vae), ("Rectified-flow loss (DiT)", dit)]
-        .into_iter()
-        .filter(|(_, points)| !points.is_empty())
-        .map(|(title, points)| LossPanel { title, x_title: "training clips seen", points })
-        .collect();
+    let mut panels: Vec<LossPanel> =
+        [("VAE reconstruction MSE", vae), ("Rectified-flow loss (DiT)", dit), ("Contrastive loss (encoder)", encoder)]
+            .into_iter()
+            .filter(|(_, points)| !points.is_empty())
+            .map(|(title, points)| LossPanel { title, x_title: "training clips seen", points })
+            .collect();
     if panels.is_empty() {
         panels.push(LossPanel {
             title: "no training rows in loss.csv",
@@ -144,9 +277,9 @@ pub fn write_curve(dir: &Path) -> Result<()> {
 }
 
 pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
-    let (config, out) = match cmd {
-        TrainCommand::Generator { config, out } => (config, out),
-        TrainCommand::Encoder { config, out } => return train_encoder(config, out),
+    let (config, out, overwrite) = match cmd {
+        TrainCommand::Generator { config, out, overwrite } => (config, out, *overwrite),
+        TrainCommand::Encoder { config, out, overwrite } => return train_encoder(config, out, *overwrite),
         TrainCommand::Curve { checkpoint } => {
             write_curve(checkpoint)?;
             println!("wrote {}", checkpoint.join("loss.svg").display());
@@ -162,13 +295,20 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         t.from = sibling(&cfg_str, &t.from);
     }
     cfg.check().map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
-    let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
-    if out.exists() && !out.is_dir() {
+    // The latent pool is held in memory whole: a million clips at 64×64 were 327 GB, found
+    // when the machine ran out.
+    let available = 2 * crate::scoring::MemoryBudget::default_limit();
+    if let Some(bytes) = cfg.pool_bytes().filter(|&b| b > available) {
         return Err(Error::Config(format!(
-            "--out {}: a file, where the checkpoint's folder is expected",
-            out.display()
+            "{}: dit.pool {} holds up to {:.1} GB of latents at the largest bucket and length; this machine has {:.1} GB available",
+            config.display(),
+            cfg.dit.pool.unwrap_or(0),
+            bytes as f64 / 1e9,
+            available as f64 / 1e9
         )));
     }
+    let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
+    let staging = claim_out(&out, overwrite)?;
     let device = crate::device::default_device()?;
     let interactive = std::io::stderr().is_terminal();
     let mut bar: Option<(ProgressBar, &'static str)> = None;
@@ -200,8 +340,9 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
     if let Some((b, _)) = &bar {
         b.finish();
     }
-    trained.save(&out).map_err(|e| Error::Internal(e.to_string()))?;
-    write_curve(&out)?;
+    trained.save(&staging).map_err(|e| Error::Internal(e.to_string()))?;
+    write_curve(&staging)?;
+    publish(&staging, &out)?;
     let t = &trained.model.config.training;
     println!(
         "wrote {}: {} parameters ({} transformer), {} samples in {:.0} s, validation loss {:.5}",

@@ -7,6 +7,7 @@
 //! - [`palette`]: the named colours and shapes (defined with the probes in the metrics crate,
 //!   which segment videos by them).
 
+pub mod files;
 pub mod synthetic;
 pub mod training;
 pub mod world;

@@ -80,6 +80,39 @@ fn training_writes_a_checkpoint_the_harness_runs() {
     assert!(cfg["training"]["flops"].as_f64().unwrap() > 0.0 && cfg["parameters"]["total"].as_u64().unwrap() > 0);
     let o = sb.run(&["run", "--suite", "smoke", "--limit", "2", "--model", "bundled:micro", "--out", "runs/m"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+    // A second training into a finished checkpoint is refused before it starts (it replaced it
+    // without a word); with --overwrite the new one replaces it whole, nothing left beside it.
+    let before = sb.read("micro/model.safetensors");
+    let o = sb.run(&["train", "generator", "--config", "tiny.yaml"]);
+    assert!(code(&o) == 3 && text(&o).contains("already holds a checkpoint"), "{}", text(&o));
+    assert_eq!(sb.read("micro/model.safetensors"), before);
+    sb.write("tiny2.yaml", &String::from_utf8(sb.read("tiny.yaml")).unwrap().replace("seed: 3", "seed: 4"));
+    let o = sb.run(&["train", "generator", "--config", "tiny2.yaml", "--overwrite"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let cfg: serde_json::Value = serde_json::from_slice(&sb.read("micro/config.json")).unwrap();
+    assert_eq!(cfg["training"]["data_seed"], 4, "{cfg}");
+    assert_ne!(sb.read("micro/model.safetensors"), before);
+    let names: Vec<String> =
+        std::fs::read_dir(sb.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.starts_with(".micro.")), "{names:?}");
+    // The curve is redrawn from loss.csv, and a loss.csv it cannot read whole is refused.
+    let o = sb.run(&["train", "curve", "micro"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let csv = String::from_utf8(sb.read("micro/loss.csv")).unwrap();
+    for (broken, says) in [
+        (csv.lines().skip(1).collect::<Vec<_>>().join("\n"), "line 1: the header is"),
+        (csv.replacen("\ndit,", "\nDiT,", 1), "stage \"DiT\""),
+    ] {
+        sb.write("micro/loss.csv", &broken);
+        let o = sb.run(&["train", "curve", "micro"]);
+        assert!(code(&o) == 3 && text(&o).contains(says), "{says}: {}", text(&o));
+    }
+    let o = sb.run(&["train", "curve", "micro/loss.csv"]);
+    assert!(code(&o) == 3 && text(&o).contains("give the checkpoint's folder"), "{}", text(&o));
+    // An encoder trained for no steps is random weights under a trained name.
+    sb.write("enc.yaml", "seed: 1\nsteps: 0\nbatch: 2\nlr: 0.001\n");
+    let o = sb.run(&["train", "encoder", "--config", "enc.yaml", "--out", "enc"]);
+    assert!(code(&o) == 3 && text(&o).contains("steps: 0 trains nothing"), "{}", text(&o));
     // A config error names the file and the field.
     sb.write("bad.yaml", "name: x\nseed: 1\narchitecture: {vae: {channels: 8}}\n");
     let o = sb.run(&["train", "generator", "--config", "bad.yaml"]);
@@ -204,6 +237,14 @@ fn training_configs_are_checked_field_by_field_before_training() {
         ("validation: 64", "validation: 1000000000", "validation: 1000000000"),
         ("[[17, 0.7]", "[[17, -1.0]", "lengths: the weight -1"),
         ("name: tiny-s", "name: ../../escaped", "name \"../../escaped\""),
+        // Each field in range, the product not: 43 billion parameters, found by an aborted
+        // allocation; a pool of latents larger than any machine's memory.
+        (
+            "dim: 64, depth: 2, heads: 2, mlp_ratio: 4",
+            "dim: 4096, depth: 64, heads: 64, mlp_ratio: 16",
+            "billion transformer parameters",
+        ),
+        ("clip: 1.0,", "clip: 1.0, pool: 100000000000,", "dit.pool 100000000000 holds up to"),
     ] {
         assert!(base.contains(from), "{from}");
         sb.write("c.yaml", &base.replacen(from, to, 1));

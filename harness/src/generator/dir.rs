@@ -74,6 +74,9 @@ pub struct Dir {
     planned_by_prompt: std::sync::OnceLock<HashMap<(String, u32, String), Vec<String>>>,
 }
 
+/// The largest mapping file read (a row per video: VBench's 4,730 videos take 0.5 MB).
+const MAX_MAPPING_BYTES: u64 = 256 << 20;
+
 /// How deep subfolders are searched (VBench's layout needs 1).
 const MAX_DEPTH: usize = 3;
 
@@ -232,7 +235,7 @@ fn resolve_rows(mapping: &Path, root: &Path, mut rows: Vec<Row>) -> Result<Vec<R
 }
 
 fn read_mapping(path: &Path) -> Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path).map_err(Error::input(path))?;
+    let text = videval_models::files::read_text(path, MAX_MAPPING_BYTES).map_err(Error::input(path))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let bad =
         |line: usize, msg: String| Error::BadFile { path: path.to_path_buf(), message: format!("line {line}: {msg}") };

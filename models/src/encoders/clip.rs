@@ -136,7 +136,7 @@ pub fn check_tensors(
 pub fn read_config(dir: &Path) -> Result<ClipConfig, ClipError> {
     let path = dir.join("config.json");
     let err = |msg: String| ClipError::File { path: path.display().to_string(), msg };
-    let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+    let text = crate::files::read_text(&path, crate::files::CONFIG_BYTES).map_err(|e| err(e.to_string()))?;
     let json: Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
     config_from_hf(&json).map_err(err)
 }

@@ -102,7 +102,7 @@ impl Dino {
     /// patch_size, embed_dim, depth, num_heads, mlp_ratio, img_size).
     pub fn load(dir: &std::path::Path, device: &candle_core::Device) -> std::result::Result<Self, String> {
         let cfg_path = dir.join("config.json");
-        let config = match std::fs::read_to_string(&cfg_path) {
+        let config = match crate::files::read_text(&cfg_path, crate::files::CONFIG_BYTES) {
             Ok(text) => {
                 let v: serde_json::Value =
                     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", cfg_path.display()))?;

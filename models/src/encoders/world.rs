@@ -143,7 +143,8 @@ impl WorldEncoder {
     /// Loads `dir/model.safetensors` and `dir/config.json` (checksums are the manifest's job).
     pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, String> {
         let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+        let text = crate::files::read_text(&cfg_path, crate::files::CONFIG_BYTES)
+            .map_err(|e| format!("{}: {e}", cfg_path.display()))?;
         let file: EncoderFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
         let weights = dir.join("model.safetensors");
         let tensors =

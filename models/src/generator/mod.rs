@@ -273,7 +273,8 @@ impl Model {
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         let err = |path: &Path, msg: String| GenError::Checkpoint { path: path.to_path_buf(), msg };
         let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| err(&cfg_path, e.to_string()))?;
+        let text = crate::files::read_text(&cfg_path, crate::files::CONFIG_BYTES)
+            .map_err(|e| err(&cfg_path, e.to_string()))?;
         let config: CheckpointConfig =
             serde_json::from_str(&text).map_err(|e| err(&cfg_path, format!("not a generator config: {e}")))?;
         if config.schema != CHECKPOINT_SCHEMA {

@@ -158,9 +158,47 @@ impl TrainConfig {
             }
         }
         within("validation", self.validation, 1, 100_000)?;
+        // Each field within its range still multiplies into models no machine trains: dim 4096,
+        // depth 64 and mlp_ratio 16 are 43 billion transformer parameters (860 GB of weights,
+        // gradients, Adam moments and EMA in f32), found only when an allocation aborted.
+        let dit = self.dit_parameters();
+        if dit > MAX_DIT_PARAMETERS {
+            return Err(format!(
+                "architecture.dit: dim {}, depth {} and mlp_ratio {} make about {:.1} billion transformer parameters; at most {:.1} billion ({} GB of training state in f32)",
+                a.dit.dim,
+                a.dit.depth,
+                a.dit.mlp_ratio,
+                dit as f64 / 1e9,
+                MAX_DIT_PARAMETERS as f64 / 1e9,
+                MAX_DIT_PARAMETERS * TRAINING_BYTES_PER_PARAMETER / 1_000_000_000
+            ));
+        }
         Ok(())
     }
+
+    /// The transformer's parameters, its blocks' linear layers counted (self-attention 4d²,
+    /// cross-attention 4d², the MLP 2·ratio·d²), within a few percent above a few layers.
+    pub fn dit_parameters(&self) -> u64 {
+        let d = self.architecture.dit;
+        let (dim, depth, ratio) = (d.dim as u64, d.depth as u64, d.mlp_ratio as u64);
+        depth * (8 + 2 * ratio) * dim * dim
+    }
+
+    /// The most memory `dit.pool` holds: every clip's latents (and saturation) at the largest
+    /// grid the buckets and lengths allow, in f32. None without a pool.
+    pub fn pool_bytes(&self) -> Option<u64> {
+        let pool = self.dit.pool?;
+        let frames = self.lengths.iter().map(|l| l.0).max().unwrap_or(1);
+        let cells = self.buckets.iter().map(|b| (b[0] / SPACE) * (b[1] / SPACE)).max().unwrap_or(1) as u64;
+        let per_clip = 4 * (self.architecture.vae.latent as u64 + 1) * latent_frames(frames) as u64 * cells;
+        Some(pool.saturating_mul(per_clip))
+    }
 }
+
+/// The largest transformer `check` admits: 1.5 billion parameters.
+pub const MAX_DIT_PARAMETERS: u64 = 1_500_000_000;
+/// Bytes of training state per parameter: weights, gradients, two Adam moments and the EMA.
+pub const TRAINING_BYTES_PER_PARAMETER: u64 = 20;
 
 fn default_freeze() -> bool {
     true
@@ -466,7 +504,8 @@ fn load_text_tower(params: &Params, model: &Model, from: &str, arch: &Architectu
     let bad = |m: String| GenError::Request(format!("text.from {from}: {m}"));
     let dir = std::path::Path::new(from);
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let text = crate::files::read_text(&path, crate::files::CONFIG_BYTES)
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
     let file: crate::encoders::world::EncoderFile =
         serde_json::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
     if file.architecture.text != arch.text {
