@@ -939,6 +939,10 @@ pub struct ReportArgs {
     /// Write the capabilities-and-limitations report for publishing instead.
     #[arg(long)]
     pub limitations: bool,
+    /// The store the run's videos are in, where they are no longer at the paths the run recorded
+    /// (a store moved since); looked up by hash.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -1143,7 +1147,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
     let m = analyze::merge(&args.run_dir, args.allow_partial)?;
-    let report = write_report(&args.run_dir, None)?;
+    let report = write_report(&args.run_dir, None, None)?;
     let code = if m.failed_generations > 0 || m.failed_scores > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
     if args.json {
         println!(
@@ -1320,7 +1324,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             crate::run::check_page_path(&p)?;
             // Pictures only of the samples the page shows as examples.
             let shown = videval_reports::limitations::example_keys(&results, LIMITATION_EXAMPLES);
-            let (media, placer) = crate::media::run_media(&a.run_dir, &results, &p, Some(&shown))?;
+            let (media, placer) = crate::media::run_media(&a.run_dir, Some(&a.store), &results, &p, Some(&shown))?;
             let html = videval_reports::limitations::render_limitations(&results, &media, LIMITATION_EXAMPLES)
                 .map_err(|e| Error::Internal(e.to_string()))?;
             placer.publish(|| write_atomic(&p, html.as_bytes()))?;
@@ -1333,7 +1337,7 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             Ok(ExitCode::Ok)
         }
         Command::Report(a) => {
-            let p = write_report(&a.run_dir, a.out.as_deref())?;
+            let p = write_report(&a.run_dir, Some(&a.store), a.out.as_deref())?;
             println!("report: {}", p.display());
             Ok(ExitCode::Ok)
         }

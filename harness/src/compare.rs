@@ -619,15 +619,25 @@ impl Tally {
     }
 }
 
-/// Where each sample's video of a run is: (suite, case, seed index) → file.
-pub fn video_paths(run_dir: &Path) -> Result<BTreeMap<(String, String, u32), PathBuf>> {
+/// Where each sample's video of a run is: (suite, case, seed index) → file. A video gone from
+/// the path its record names is looked up in `store` by its hash (a store moved since).
+pub fn video_paths(run_dir: &Path, store: Option<&Path>) -> Result<BTreeMap<(String, String, u32), PathBuf>> {
     use crate::records::{GenRecord, Status};
     let mut paths = BTreeMap::new();
     if let Ok(dirs) = std::fs::read_dir(run_dir.join("shards")) {
         for d in dirs.flatten() {
             for r in crate::records::read::<GenRecord>(&d.path().join("generations.jsonl"))? {
                 if let (Status::Ok, Some(p)) = (r.status, r.video_path) {
-                    paths.insert((r.unit.suite, r.unit.case_id, r.unit.seed_idx), PathBuf::from(p));
+                    let mut path = PathBuf::from(p);
+                    // A store moved since: its videos are kept under their hashes.
+                    if let (false, Some(root), Some(sha)) = (path.exists(), store, r.video_sha256.as_deref()) {
+                        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_string();
+                        let here = crate::store::stored_video(root, sha, &ext);
+                        if here.is_file() {
+                            path = here;
+                        }
+                    }
+                    paths.insert((r.unit.suite, r.unit.case_id, r.unit.seed_idx), path);
                 }
             }
         }
@@ -697,7 +707,7 @@ fn view(
     let keys: Vec<_> = worst.iter().map(|(_, s)| key(s)).collect();
     // Only videos that are still the ones scored are shown.
     let shown = |dir: &Path, results: &Results| -> Result<BTreeMap<_, _>> {
-        let paths = video_paths(dir)?;
+        let paths = video_paths(dir, None)?;
         Ok(results
             .samples
             .iter()

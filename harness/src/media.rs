@@ -368,11 +368,12 @@ fn file_stem(key: &SampleKey) -> String {
 /// folder in place with it.
 pub fn run_media(
     run_dir: &Path,
+    store: Option<&Path>,
     results: &Results,
     report: &Path,
     only: Option<&[SampleKey]>,
 ) -> Result<(MediaMap, Placer)> {
-    let paths = crate::compare::video_paths(run_dir)?;
+    let paths = crate::compare::video_paths(run_dir, store)?;
     let shas: BTreeMap<SampleKey, Option<&str>> =
         results.samples.iter().map(|s| (s.key(), s.video_sha256.as_deref())).collect();
     let mut placer = Placer::new(report)?;
@@ -409,6 +410,16 @@ pub fn run_media(
         Ok(())
     })?;
     bar.finish_and_clear();
+    // Said, not only seen as pictures missing from the page: a store moved or cleaned since.
+    let gone: Vec<&PathBuf> = keys.iter().filter_map(|k| paths.get(k)).filter(|p| !p.exists()).collect();
+    if let Some(first) = gone.first() {
+        eprintln!(
+            "warning: {} of the run's videos are not where it recorded them (first: {}){}; the report shows no clip or filmstrip for them",
+            gone.len(),
+            first.display(),
+            store.map_or(String::new(), |s| format!(" nor in --store {}", s.display()))
+        );
+    }
     Ok((out, placer))
 }
 

@@ -344,7 +344,7 @@ pub struct App {
 pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pair>> {
     let results: Vec<videval_reports::Results> =
         runs.iter().map(|(_, d)| crate::store::read_results(d)).collect::<Result<_>>()?;
-    let paths: Vec<_> = runs.iter().map(|(_, d)| crate::compare::video_paths(d)).collect::<Result<_>>()?;
+    let paths: Vec<_> = runs.iter().map(|(_, d)| crate::compare::video_paths(d, None)).collect::<Result<_>>()?;
     let mut out = Vec::new();
     for s in &results[0].samples {
         if s.status != "ok" || (!suites.is_empty() && !suites.contains(&s.suite)) {

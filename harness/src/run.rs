@@ -378,7 +378,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     let mut report = None;
     if stages == Stages::All && shard.n == 1 {
         let m = analyze::merge(&run_dir, false)?;
-        report = Some(write_report(&run_dir, None)?);
+        report = Some(write_report(&run_dir, Some(&store_root), None)?);
         merged = Some(m);
     }
     let failed = merged.as_ref().map_or(counts.generation_errors, |m| m.failed_generations);
@@ -429,7 +429,8 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     Ok(code)
 }
 
-pub fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
+/// The run report; videos moved with their store are looked up in `store`.
+pub fn write_report(run_dir: &Path, store: Option<&Path>, out: Option<&Path>) -> Result<PathBuf> {
     let results: videval_reports::Results = crate::store::read_results(run_dir)?;
     let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
     let provenance = videval_reports::html::Provenance {
@@ -441,7 +442,7 @@ pub fn write_report(run_dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
     };
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
     check_page_path(&path)?;
-    let (media, placer) = crate::media::run_media(run_dir, &results, &path, None)?;
+    let (media, placer) = crate::media::run_media(run_dir, store, &results, &path, None)?;
     let html =
         videval_reports::html::render_run(&results, &provenance, &media).map_err(|e| Error::Internal(e.to_string()))?;
     placer.publish(|| write_atomic(&path, html.as_bytes()))?;

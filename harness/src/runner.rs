@@ -222,8 +222,11 @@ impl Runner<'_> {
         let units = self.my_units();
         counts.units = units.len();
         let path = self.shard_dir().join("generations.jsonl");
-        let records: Vec<GenRecord> =
-            records::read::<GenRecord>(&path)?.into_iter().filter(|r| r.status == Status::Ok).collect();
+        let records: Vec<GenRecord> = records::read::<GenRecord>(&path)?
+            .into_iter()
+            .filter(|r| r.status == Status::Ok)
+            .map(|r| self.relocated(r))
+            .collect();
         // A found video replaced since this folder recorded it (by one of the same size: the plan
         // is the same) would keep the old file's numbers as done; said instead, before any work.
         let changed: Vec<String> = records.iter().filter_map(|r| self.still_recorded(r).err()).collect();
@@ -267,6 +270,22 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A record whose stored video is gone from the path it names, pointed at the same video in
+    /// this run's store (kept under its hash): a store moved or mounted elsewhere since. A
+    /// killed run whose store was moved could not resume ("154 videos changed").
+    fn relocated(&self, mut r: GenRecord) -> GenRecord {
+        if let (Some(path), Some(sha)) = (r.video_path.as_deref(), r.video_sha256.as_deref())
+            && !Path::new(path).exists()
+        {
+            let ext = Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("mp4");
+            let here = self.store.video_path(sha, ext);
+            if here.is_file() {
+                r.video_path = Some(here.to_string_lossy().into_owned());
+            }
+        }
+        r
     }
 
     /// For a video found where the model left it (not in the store): whether the file is still the
@@ -452,7 +471,13 @@ impl Runner<'_> {
     /// Scores every `ok` generation of this shard, skipping scores already recorded.
     pub fn score(&self, counts: &mut StageCounts) -> Result<()> {
         let dir = self.shard_dir();
-        let gens = latest(records::read::<GenRecord>(&dir.join("generations.jsonl"))?, |r| r.unit.clone());
+        let gens = latest(
+            records::read::<GenRecord>(&dir.join("generations.jsonl"))?
+                .into_iter()
+                .map(|r| self.relocated(r))
+                .collect(),
+            |r| r.unit.clone(),
+        );
         let path = dir.join("scores.jsonl");
         let done: BTreeSet<String> = records::read::<ScoreRecord>(&path)?
             .into_iter()

@@ -189,6 +189,18 @@ pub struct Store {
     writable: bool,
 }
 
+/// Where the store at `root` keeps an entry of `kind` under `key` (its first two digits a folder).
+fn sharded(root: &Path, kind: &str, key: &str, ext: &str) -> PathBuf {
+    let d = digits(key);
+    root.join(kind).join(&d[..2.min(d.len())]).join(format!("{d}.{ext}"))
+}
+
+/// Where a store at `root` keeps the video of hash `sha`, whether or not it holds it (opening
+/// the store would make its folders).
+pub fn stored_video(root: &Path, sha: &str, ext: &str) -> PathBuf {
+    sharded(root, "videos", sha, ext)
+}
+
 impl Store {
     pub fn open(root: &Path) -> Result<Store> {
         if root.exists() && !root.is_dir() {
@@ -254,8 +266,7 @@ impl Store {
     }
 
     fn sharded(&self, kind: &str, key: &str, ext: &str) -> PathBuf {
-        let d = digits(key);
-        self.root.join(kind).join(&d[..2.min(d.len())]).join(format!("{d}.{ext}"))
+        sharded(&self.root, kind, key, ext)
     }
 
     pub fn video_path(&self, sha: &str, ext: &str) -> PathBuf {

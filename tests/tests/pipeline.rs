@@ -220,6 +220,34 @@ fn a_restart_redoes_nothing_and_a_new_run_reuses_the_store() {
     assert_eq!(sb.read("runs/a/results.json"), sb.read("runs/b/results.json"));
 }
 
+/// A store moved (or mounted elsewhere) between a run's stages: the run resumes from the videos
+/// where they are now, and its report finds them by hash. It refused ("videos changed after this
+/// run folder recorded them: cannot read"), and the report left out every clip without a word.
+#[test]
+fn a_run_resumes_and_reports_from_its_store_moved_elsewhere() {
+    let sb = Sandbox::new();
+    let generate = ["generate", "--suite", "smoke", "--limit", "3", "--store", "s1", "--out", "runs/m"];
+    let o = sb.run(&generate);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::rename(sb.join("s1"), sb.join("s2")).unwrap();
+    let o = sb.run(&["run", "--suite", "smoke", "--limit", "3", "--store", "s2", "--out", "runs/m"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = sb.run(&["run", "--suite", "smoke", "--limit", "3", "--store", "fresh", "--out", "runs/fresh"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(sb.read("runs/m/results.json"), sb.read("runs/fresh/results.json"));
+    let clips = |page: &str| String::from_utf8(sb.read(page)).unwrap().matches("data:video").count();
+    let shown = clips("runs/fresh/report.html");
+    assert!(shown > 0 && clips("runs/m/report.html") == shown);
+    let o = sb.run(&["report", "runs/m", "--store", "s2", "-o", "runs/m/again.html"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(clips("runs/m/again.html"), shown);
+    // Nowhere to be found: the page is written without them, and says so.
+    let o = sb.run(&["report", "runs/m", "--store", "gone", "-o", "runs/m/without.html"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("warning: 6 of the run's videos are not where it recorded them"), "{}", text(&o));
+    assert_eq!(clips("runs/m/without.html"), 0);
+}
+
 #[test]
 fn merge_lists_missing_shards_and_units() {
     let sb = Sandbox::new();
