@@ -444,7 +444,7 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                 return Err(Error::Config(lines.join("\n")));
             }
             let backdrops = look.backdrops()?;
-            check_clip_size(file.width, file.height, file.frames, file.fps)
+            check_clip_size(file.width, file.height, file.frames, file.fps, out)
                 .map_err(|e| Error::Config(format!("{path}: {e}")))?;
             if !out.extension().is_some_and(|e| e == "png") {
                 video::EncodeParams::for_path(out)?;
@@ -1045,6 +1045,9 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     if shards > crate::run::MAX_SHARDS {
         return Err(Error::Config(format!("--num-shards {shards}: at most {} shards", crate::run::MAX_SHARDS)));
     }
+    if kind == "k8s" && image.trim().is_empty() {
+        return Err(Error::Config("--image: empty; the Kubernetes Job needs the image its pods run".into()));
+    }
     let suites: Vec<Suite> =
         args.suites.iter().map(|s| load_suite(s, &args.suite_limits.limits())).collect::<Result<_>>()?;
     let generator = generator::from_arg(&args.model)?;
@@ -1077,12 +1080,34 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
             a.to_string()
         }
     };
+    // A model spec names its folder or checkpoint after the adapter (`dir:videos`): that path
+    // too (it stayed relative, and the jobs, run from their own folder, found no videos).
+    let model = match args.model.split_once(':') {
+        Some((adapter, rest)) if !Path::new(&args.model).exists() && Path::new(rest).exists() => {
+            format!("{adapter}:{}", absolute(rest))
+        }
+        _ => absolute(&args.model),
+    };
+    // Pods see the shared volume at /runs, not this machine's folders: the run folder and the
+    // store go there (they were this machine's paths, so each pod wrote into its own file system
+    // and the merge found nothing).
+    let in_pods = |p: &Path, default: &str| -> String {
+        let abs = std::path::absolute(p).unwrap_or(p.to_path_buf());
+        if abs.starts_with("/runs") {
+            abs.display().to_string()
+        } else {
+            let name = abs.file_name().map_or(default.to_string(), |n| n.to_string_lossy().into_owned());
+            format!("/runs/{name}")
+        }
+    };
+    let store = if kind == "k8s" {
+        in_pods(&args.store, "store")
+    } else {
+        std::path::absolute(&args.store).unwrap_or(args.store.clone()).display().to_string()
+    };
     let suites: Vec<String> = args.suites.iter().map(|s| absolute(s)).collect();
-    let mut argv = vec!["run".to_string(), "--suite".into(), suites.join(","), "--model".into(), absolute(&args.model)];
-    argv.extend([
-        "--store".into(),
-        std::path::absolute(&args.store).unwrap_or(args.store.clone()).display().to_string(),
-    ]);
+    let mut argv = vec!["run".to_string(), "--suite".into(), suites.join(","), "--model".into(), model.clone()];
+    argv.extend(["--store".into(), store]);
     if let Some(l) = args.limit {
         argv.extend(["--limit".into(), l.to_string()]);
     }
@@ -1101,12 +1126,27 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         }
     };
     let videval = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "videval".into());
-    let run_path = run_dir.display().to_string();
-    // Slurm reads `#SBATCH --output=` lines itself, with no quoting: the run folder must not need any.
-    if kind == "slurm" && run_path.chars().any(|c| c.is_whitespace() || c.is_control() || "'\"\\$`".contains(c)) {
+    let run_path = if kind == "k8s" { in_pods(&run_dir, &run_name) } else { run_dir.display().to_string() };
+    // Slurm reads `#SBATCH --output=` lines itself, with no quoting and with `%` patterns (`%j`
+    // in a folder name became the job id, and the logs went to a folder never made): the run
+    // folder must need neither.
+    if kind == "slurm" && run_path.chars().any(|c| c.is_whitespace() || c.is_control() || "'\"\\$`%".contains(c)) {
         return Err(Error::Config(format!(
-            "--out {run_path:?}: Slurm's #SBATCH lines cannot hold a path with spaces, quotes, '$' or '`'; choose another run folder"
+            "--out {run_path:?}: Slurm's #SBATCH lines cannot hold a path with spaces, quotes, '$', '`' or '%'; choose another run folder"
         )));
+    }
+    if kind == "k8s" {
+        // What the pods read from this machine's paths must be in the image or on the volume.
+        let host: Vec<&str> = suites
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(model.as_str()).map(|m| m.split_once(':').map_or(m, |(_, p)| p)))
+            .chain(args.weights.iter().filter_map(|w| w.to_str()))
+            .filter(|p| p.starts_with('/') && !p.starts_with("/runs"))
+            .collect();
+        for p in host {
+            eprintln!("note: the pods read {p} at this path: put it in the image or under /runs");
+        }
     }
     // Every value goes into the files quoted for where it lands: shell words for the scripts,
     // JSON strings (valid YAML) for the Kubernetes manifest.
@@ -1277,23 +1317,47 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
 
 /// The fastest frame rate a clip may be written at.
 const MAX_FPS: f64 = 1000.0;
+/// The slowest: a frame every 100 s (1e-300 fps reached the encoder, which failed without
+/// saying why).
+const MIN_FPS: f64 = 0.01;
 
-/// A clip videval is asked to make: positive sizes within [`video::MAX_SIDE`], a frame rate in
-/// (0, [`MAX_FPS`]], and frames that fit in the memory it may use (checked before rendering:
-/// the alternative is an allocation failure that aborts the process).
-fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64) -> std::result::Result<(), String> {
+/// A clip videval is asked to make into `out`: positive sizes within [`video::MAX_SIDE`] that
+/// FFmpeg can hold ((w + 128)·(h + 128) < 2²⁸, its image size check) and the format can store
+/// (animated WebP: 16,383 per side), a frame rate in [[`MIN_FPS`], [`MAX_FPS`]], and frames that
+/// fit in the memory it may use with the renderer's working frames (checked before rendering:
+/// a 16384×16384 scene rendered for a minute at 7.9 GB, then the encoder refused it).
+fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64, out: &Path) -> std::result::Result<(), String> {
     let side = 1..=video::MAX_SIDE;
-    if !(side.contains(&width) && side.contains(&height) && frames > 0 && fps > 0.0 && fps <= MAX_FPS) {
+    if !(side.contains(&width) && side.contains(&height) && frames > 0 && (MIN_FPS..=MAX_FPS).contains(&fps)) {
         return Err(format!(
-            "width and height must be 1..={}, frames positive and fps in (0, {MAX_FPS}]; got {width}x{height}, {frames} frames at {fps} fps",
+            "width and height must be 1..={}, frames positive and fps in [{MIN_FPS}, {MAX_FPS}]; got {width}x{height}, {frames} frames at {fps} fps",
             video::MAX_SIDE
         ));
     }
-    crate::scoring::clip_fits(width, height, frames)
+    if (u64::from(width) + 128) * (u64::from(height) + 128) >= (i32::MAX / 8) as u64 {
+        return Err(format!("{width}x{height}: larger than FFmpeg encodes ((width + 128)·(height + 128) under 2^28)"));
+    }
+    let webp = out.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("webp"));
+    if webp && (width > 16_383 || height > 16_383) {
+        return Err(format!("{width}x{height}: animated WebP holds at most 16383 pixels per side"));
+    }
+    crate::scoring::clip_fits(width, height, frames)?;
+    // Besides the frames kept, each rendering thread's working frame: three f64 per pixel.
+    let pixels = u64::from(width) * u64::from(height);
+    let bytes = pixels * (3 * u64::from(frames) + 24 * rayon::current_num_threads() as u64);
+    let limit = crate::scoring::memory_limit();
+    if bytes > limit {
+        return Err(format!(
+            "{frames} frames of {width}x{height} and the renderer's working frames take {} MiB, over the {} MiB this machine allows",
+            bytes >> 20,
+            limit >> 20
+        ));
+    }
+    Ok(())
 }
 
 fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
-    check_clip_size(a.width, a.height, a.frames, a.fps).map_err(|e| Error::Config(format!("synth: {e}")))?;
+    check_clip_size(a.width, a.height, a.frames, a.fps, &a.out).map_err(|e| Error::Config(format!("synth: {e}")))?;
     video::EncodeParams::for_path(&a.out)?;
     let v = videval_models::synthetic::render(&videval_models::synthetic::Request {
         prompt: &a.prompt,

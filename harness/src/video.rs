@@ -378,7 +378,11 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     context.set_flags(ff::codec::Flags::UNALIGNED);
     let decoder = context.decoder().video().map_err(|e| not_video(e.to_string()))?;
     let (width, height) = (decoder.width(), decoder.height());
-    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+    if width == 0 || height == 0 {
+        // FFmpeg leaves the size at 0 when it refuses one (a header claiming 1000000×1000000).
+        return Err(not_video("no frame size it can read (a header that claims a size too large for FFmpeg?)".into()));
+    }
+    if width > MAX_SIDE || height > MAX_SIDE {
         return Err(VideoIoError::AbsurdSize { path: path.to_path_buf(), width, height });
     }
     let sar = decoder.aspect_ratio();

@@ -285,6 +285,28 @@ fn errors_and_rows_print_control_characters_escaped() {
     assert!(!stdout.chars().any(|c| c.is_control() && c != '\n'), "{stdout:?}");
 }
 
+/// Clips FFmpeg or the format cannot hold are refused before anything is rendered: a 16384×16384
+/// scene rendered for a minute at 7.9 GB before the encoder refused it; 1e-300 fps reached the
+/// encoder, which failed without naming the rate; WebP holds at most 16383 pixels a side.
+#[test]
+fn clips_no_encoder_can_write_are_refused_before_rendering() {
+    let sb = Sandbox::new();
+    let synth = |extra: &[&str], out: &str| {
+        let mut args = vec!["synth", "--prompt", "a red ball", "--frames", "2", "--out", out];
+        args.extend_from_slice(extra);
+        sb.run(&args)
+    };
+    let o = synth(&["--fps", "1e-300"], "a.mkv");
+    assert!(code(&o) == 3 && text(&o).contains("fps in [0.01, 1000]"), "{}", text(&o));
+    let o = synth(&["--width", "16384", "--height", "16384"], "b.mkv");
+    assert!(code(&o) == 3 && text(&o).contains("larger than FFmpeg encodes"), "{}", text(&o));
+    let o = synth(&["--width", "16384", "--height", "8"], "c.webp");
+    assert!(code(&o) == 3 && text(&o).contains("WebP holds at most 16383"), "{}", text(&o));
+    assert!(!sb.join("b.mkv").exists() && !sb.join("c.webp").exists());
+    let o = synth(&["--width", "64", "--height", "48"], "ok.webp");
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
 /// Paths that are not UTF-8 (a Latin-1 "jörg" folder): FFmpeg's binding panicked on them (exit
 /// 101), and found videos were recorded lossily, every one then "missing". They are bad input,
 /// said with the path, before any work.

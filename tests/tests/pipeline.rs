@@ -857,9 +857,62 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         "values: [3]",
         "completions: 3",
         "\"--num-shards\",\"3\"",
+        // The pods' paths: the run folder and the store on the shared volume.
+        "\"--store\",\"/runs/store\"",
+        "\"--out\",\"/runs/",
+        "\"merge\",\"/runs/",
     ] {
         assert!(job.contains(needle), "{needle} missing from\n{job}");
     }
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "3",
+        "--emit",
+        "k8s",
+        "--emit-dir",
+        "k8s0",
+        "--image",
+        " ",
+    ]);
+    assert!(code(&o) == 3 && text(&o).contains("--image: empty"), "{}", text(&o));
+    // A folder of videos named relative to here is named absolute in the jobs (they run in their
+    // own folder); a '%' Slurm would read as a pattern in the log path is refused.
+    std::fs::create_dir_all(sb.join("vids")).unwrap();
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--model",
+        "dir:vids",
+        "--num-shards",
+        "2",
+        "--out",
+        "runs/v",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "jv",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = String::from_utf8(sb.read("jv/run.sbatch")).unwrap();
+    assert!(script.contains(&format!("dir:{}", sb.join("vids").display())), "{script}");
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "2",
+        "--out",
+        "runs/p%jx",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "jp",
+    ]);
+    assert!(code(&o) == 3 && text(&o).contains("'%'"), "{}", text(&o));
     // A long model name still gives Kubernetes names of at most 63 characters (a 37-character
     // name made the merge Job's 64), lowercase, a letter or digit at each end.
     sb.write(
