@@ -1345,15 +1345,7 @@ fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64, out: &Path) -
     // Besides the frames kept, each rendering thread's working frame: three f64 per pixel.
     let pixels = u64::from(width) * u64::from(height);
     let bytes = pixels * (3 * u64::from(frames) + 24 * rayon::current_num_threads() as u64);
-    let limit = crate::scoring::memory_limit();
-    if bytes > limit {
-        return Err(format!(
-            "{frames} frames of {width}x{height} and the renderer's working frames take {} MiB, over the {} MiB this machine allows",
-            bytes >> 20,
-            limit >> 20
-        ));
-    }
-    Ok(())
+    crate::scoring::fits(bytes, &format!("{frames} frames of {width}x{height} and the renderer's working frames"))
 }
 
 fn synth_command(a: &SynthArgs) -> Result<ExitCode> {

@@ -511,13 +511,14 @@ fn fits_in_memory(peak: u64, network: &str, w: u32, h: u32) -> Result<(), String
 /// ([`memory_limit`]); the error says how much they take.
 pub fn clip_fits(width: u32, height: u32, frames: u32) -> Result<(), String> {
     let bytes = u64::from(width) * u64::from(height) * 3 * u64::from(frames);
+    fits(bytes, &format!("{frames} frames of {width}x{height}"))
+}
+
+/// Whether `bytes` (what `what` takes) fit in [`memory_limit`]; the error says both.
+pub fn fits(bytes: u64, what: &str) -> Result<(), String> {
     let limit = memory_limit();
     if bytes > limit {
-        return Err(format!(
-            "{frames} frames of {width}x{height} take {} MiB, over the {} MiB this machine allows",
-            bytes >> 20,
-            limit >> 20
-        ));
+        return Err(format!("{what} take {} MiB, over the {} MiB this machine allows", bytes >> 20, limit >> 20));
     }
     Ok(())
 }

@@ -360,30 +360,21 @@ fn dir_adapter_matches_vbench_names_and_reports_missing_videos() {
     assert_eq!(results["suites"]["smoke"]["metrics"]["frame_count"]["point_estimate"], 5.0);
 }
 
+/// A 16×16 clip of "a red ball" (seed 1) with `frames` frames at `out`.
+fn synth_ball(sb: &Sandbox, out: &str, frames: &str) {
+    let args =
+        ["synth", "--prompt", "a red ball", "--seed", "1", "--frames", frames, "--width", "16", "--height", "16"];
+    let o = sb.run(&[&args[..], &["--out", out]].concat());
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
 /// VBench's per-dimension layout (`videos/<dimension>/{prompt}-{i}.mp4`): a video in a subfolder
 /// is found; the same prompt sampled for two dimensions is told apart by the subfolder named after
 /// the suite's dimension, and is an error naming both files for a suite that matches neither.
 #[test]
 fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
     let sb = Sandbox::new();
-    let synth = |out: &str, frames: &str| {
-        let o = sb.run(&[
-            "synth",
-            "--prompt",
-            "a red ball",
-            "--seed",
-            "1",
-            "--frames",
-            frames,
-            "--width",
-            "16",
-            "--height",
-            "16",
-            "--out",
-            out,
-        ]);
-        assert_eq!(code(&o), 0, "{}", text(&o));
-    };
+    let synth = |out: &str, frames: &str| synth_ball(&sb, out, frames);
     std::fs::create_dir_all(sb.join("videos/alpha")).unwrap();
     std::fs::create_dir_all(sb.join("videos/beta")).unwrap();
     synth("videos/alpha/a red ball-0.mp4", "4");
@@ -453,23 +444,7 @@ fn dir_adapter_finds_vbench_videos_in_its_prompt_suite_folders() {
     let sb = Sandbox::new();
     for (folder, frames) in [("overall_consistency", "4"), ("appearance_style", "6")] {
         std::fs::create_dir_all(sb.join(&format!("videos/{folder}/512x512"))).unwrap();
-        let out = format!("videos/{folder}/512x512/a red ball-0.mp4");
-        let o = sb.run(&[
-            "synth",
-            "--prompt",
-            "a red ball",
-            "--seed",
-            "1",
-            "--frames",
-            frames,
-            "--width",
-            "16",
-            "--height",
-            "16",
-            "--out",
-            &out,
-        ]);
-        assert_eq!(code(&o), 0, "{}", text(&o));
+        synth_ball(&sb, &format!("videos/{folder}/512x512/a red ball-0.mp4"), frames);
     }
     for (name, frames) in
         [("vbench_aesthetic_quality", 4.0), ("vbench_appearance_style", 6.0), ("overall_consistency", 4.0)]
