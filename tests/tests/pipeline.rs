@@ -360,6 +360,23 @@ fn dir_adapter_matches_vbench_names_and_reports_missing_videos() {
     assert_eq!(results["suites"]["smoke"]["metrics"]["frame_count"]["point_estimate"], 5.0);
 }
 
+/// A suite `name` of one case, "a red ball", one seed, scoring frame_count.
+fn ball_suite(name: &str) -> String {
+    format!(
+        "schema: 1\nsuite: {name}\nversion: 1\ndefaults: {{seeds: {{per_case: 1, base: 1}}}}\nmetrics: [frame_count]\ncases: [{{id: ball, prompt: a red ball}}]\n"
+    )
+}
+
+/// The frame count `dir:videos` gives suite `name` (its [`ball_suite`]), the run exiting 0.
+fn frames_found(sb: &Sandbox, name: &str) -> serde_json::Value {
+    sb.write(&format!("{name}.yaml"), &ball_suite(name));
+    let out =
+        sb.run(&["run", "--suite", &format!("{name}.yaml"), "--model", "dir:videos", "--out", &format!("runs/{name}")]);
+    assert_eq!(code(&out), 0, "{name}: {}", text(&out));
+    let results: serde_json::Value = serde_json::from_slice(&sb.read(&format!("runs/{name}/results.json"))).unwrap();
+    results["suites"][name]["metrics"]["frame_count"]["point_estimate"].clone()
+}
+
 /// A 16×16 clip of "a red ball" (seed 1) with `frames` frames at `out`.
 fn synth_ball(sb: &Sandbox, out: &str, frames: &str) {
     let args =
@@ -379,26 +396,9 @@ fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
     std::fs::create_dir_all(sb.join("videos/beta")).unwrap();
     synth("videos/alpha/a red ball-0.mp4", "4");
     synth("videos/beta/a red ball-0.mp4", "6");
-    let suite = |name: &str| {
-        format!(
-            "schema: 1\nsuite: {name}\nversion: 1\ndefaults: {{seeds: {{per_case: 1, base: 1}}}}\nmetrics: [frame_count]\ncases: [{{id: ball, prompt: a red ball}}]\n"
-        )
-    };
+    let suite = ball_suite;
     for (name, frames) in [("vbench_alpha", 4.0), ("beta", 6.0)] {
-        sb.write(&format!("{name}.yaml"), &suite(name));
-        let out = sb.run(&[
-            "run",
-            "--suite",
-            &format!("{name}.yaml"),
-            "--model",
-            "dir:videos",
-            "--out",
-            &format!("runs/{name}"),
-        ]);
-        assert_eq!(code(&out), 0, "{name}: {}", text(&out));
-        let results: serde_json::Value =
-            serde_json::from_slice(&sb.read(&format!("runs/{name}/results.json"))).unwrap();
-        assert_eq!(results["suites"][name]["metrics"]["frame_count"]["point_estimate"], frames, "{name}");
+        assert_eq!(frames_found(&sb, name), frames, "{name}");
     }
     sb.write("gamma.yaml", &suite("gamma"));
     let out = sb.run(&["run", "--suite", "gamma.yaml", "--model", "dir:videos", "--out", "runs/gamma"]);
@@ -449,31 +449,10 @@ fn dir_adapter_finds_vbench_videos_in_its_prompt_suite_folders() {
     for (name, frames) in
         [("vbench_aesthetic_quality", 4.0), ("vbench_appearance_style", 6.0), ("overall_consistency", 4.0)]
     {
-        sb.write(
-            &format!("{name}.yaml"),
-            &format!(
-                "schema: 1\nsuite: {name}\nversion: 1\ndefaults: {{seeds: {{per_case: 1, base: 1}}}}\nmetrics: [frame_count]\ncases: [{{id: ball, prompt: a red ball}}]\n"
-            ),
-        );
-        let out = sb.run(&[
-            "run",
-            "--suite",
-            &format!("{name}.yaml"),
-            "--model",
-            "dir:videos",
-            "--out",
-            &format!("runs/{name}"),
-        ]);
-        assert_eq!(code(&out), 0, "{name}: {}", text(&out));
-        let results: serde_json::Value =
-            serde_json::from_slice(&sb.read(&format!("runs/{name}/results.json"))).unwrap();
-        assert_eq!(results["suites"][name]["metrics"]["frame_count"]["point_estimate"], frames, "{name}");
+        assert_eq!(frames_found(&sb, name), frames, "{name}");
     }
     // A dimension whose folder holds neither is still an error naming both files and the folder.
-    sb.write(
-        "vbench_dynamic_degree.yaml",
-        "schema: 1\nsuite: vbench_dynamic_degree\nversion: 1\ndefaults: {seeds: {per_case: 1, base: 1}}\nmetrics: [frame_count]\ncases: [{id: ball, prompt: a red ball}]\n",
-    );
+    sb.write("vbench_dynamic_degree.yaml", &ball_suite("vbench_dynamic_degree"));
     let out = sb.run(&["run", "--suite", "vbench_dynamic_degree.yaml", "--model", "dir:videos", "--out", "runs/dd"]);
     assert_eq!(code(&out), 4, "{}", text(&out));
     let gens = std::fs::read_to_string(sb.join("runs/dd/shards/0-of-1/generations.jsonl")).unwrap();
