@@ -46,70 +46,120 @@ pub enum TrainCommand {
     },
 }
 
-/// The folder a checkpoint is written into before it replaces `--out` whole, checked before
-/// training starts (hours): `--out` must be new, empty, or (with `--overwrite`) a checkpoint. A
-/// leftover of a killed save is removed. Weights, config and loss curve were written into
-/// `--out` one by one: a kill between them left new weights beside the old config, and a second
-/// run into a finished checkpoint replaced it without a word.
-fn claim_out(out: &Path, overwrite: bool) -> Result<PathBuf> {
+/// `--out` claimed for a training, checked before it starts (hours): a new or empty folder, or
+/// (with `--overwrite`) a checkpoint. The checkpoint is written into `OUT/.partial/` and moved
+/// into `OUT` when training ends, `config.json` last (a folder without it is no checkpoint, so a
+/// kill in between never leaves new weights beside an old config, as writing file by file did);
+/// `OUT/.lock` keeps a second training out of the folder meanwhile (one ran into a finished
+/// checkpoint and replaced it without a word). Staging inside `OUT` keeps every move on one file
+/// system, whatever `OUT` is: a link, a mount point, a folder whose parent cannot be written.
+struct Claim {
+    out: PathBuf,
+    staging: PathBuf,
+    lock: Option<std::fs::File>,
+    /// Whether `--out` was made for this training (removed again if it ends without a checkpoint).
+    created: bool,
+    /// Whether the staging folder holds a finished checkpoint (kept if it cannot be moved).
+    finished: bool,
+}
+
+/// The files of a checkpoint, in the order they are moved into place (the config last).
+const CHECKPOINT_FILES: [&str; 4] = ["model.safetensors", "loss.csv", "loss.svg", "config.json"];
+const STAGING: &str = ".partial";
+const LOCK: &str = ".lock";
+
+fn claim_out(out: &Path, overwrite: bool) -> Result<Claim> {
+    // `ck/.` is `ck` (the moves below take the path as written).
+    let out: PathBuf = out.components().collect();
+    let out = out.as_path();
     if out.exists() && !out.is_dir() {
         return Err(Error::Config(format!(
             "--out {}: a file, where the checkpoint's folder is expected",
             out.display()
         )));
     }
-    let entries: Vec<String> = match std::fs::read_dir(out) {
-        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
-        Err(_) => Vec::new(),
-    };
-    let checkpoint = entries.iter().any(|e| e == "config.json" || e == "model.safetensors");
+    let created = !out.exists();
+    std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    let lock_path = out.join(LOCK);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(Error::io(&lock_path))?;
+    if let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock() {
+        return Err(Error::Config(format!("--out {}: another videval is training into it now", out.display())));
+    }
+    let entries: Vec<String> = std::fs::read_dir(out)
+        .map_err(Error::io(out))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != LOCK && n != STAGING)
+        .collect();
+    let checkpoint = entries.iter().any(|e| CHECKPOINT_FILES.contains(&e.as_str()));
     if checkpoint && !overwrite {
         return Err(Error::Config(format!(
             "--out {}: already holds a checkpoint; give another --out, or --overwrite to replace it when training ends",
             out.display()
         )));
     }
-    if !checkpoint && !entries.is_empty() {
+    if let Some(other) = entries.iter().find(|e| !CHECKPOINT_FILES.contains(&e.as_str())) {
         return Err(Error::Config(format!(
-            "--out {}: a folder of other files ({}); a checkpoint is written into a new or empty folder",
-            out.display(),
-            entries.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            "--out {}: holds {other}, which is not a checkpoint's; a checkpoint is written into a new or empty folder, or over one",
+            out.display()
         )));
     }
-    let staging = sibling_of(out, "partial")?;
+    // What a killed training left (the lock says none is running).
+    let staging = out.join(STAGING);
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
     }
-    Ok(staging)
+    Ok(Claim { out: out.to_path_buf(), staging, lock: Some(lock), created, finished: false })
 }
 
-/// `.NAME.KIND` beside `out` (NAME its folder name).
-fn sibling_of(out: &Path, kind: &str) -> Result<PathBuf> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| Error::Config(format!("--out {}: name a folder", out.display())))?
-        .to_string_lossy()
-        .into_owned();
-    Ok(out.parent().unwrap_or(Path::new(".")).join(format!(".{name}.{kind}")))
-}
-
-/// Puts the finished checkpoint in `staging` at `out`: one rename when `out` is new or empty; a
-/// checkpoint there (`--overwrite`) is moved aside first and removed after.
-fn publish(staging: &Path, out: &Path) -> Result<()> {
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
-    }
-    if std::fs::read_dir(out).is_ok_and(|mut rd| rd.next().is_some()) {
-        let old = sibling_of(out, "replaced")?;
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
+impl Claim {
+    /// Moves the finished checkpoint from the staging folder into `--out`: the old config
+    /// first out, the new one last in.
+    fn publish(mut self) -> Result<()> {
+        self.finished = true;
+        let failed = |e: Error| {
+            Error::Config(format!(
+                "{e}; the finished checkpoint is in {} (move its files up one folder)",
+                self.staging.display()
+            ))
+        };
+        let old_config = self.out.join("config.json");
+        if old_config.exists() {
+            std::fs::remove_file(&old_config).map_err(Error::io(&old_config)).map_err(failed)?;
         }
-        std::fs::rename(out, &old).map_err(Error::io(out))?;
-        std::fs::rename(staging, out).map_err(Error::io(out))?;
-        std::fs::remove_dir_all(&old).map_err(Error::io(&old))
-    } else {
-        // A new name, or an empty folder (which rename replaces).
-        std::fs::rename(staging, out).map_err(Error::io(out))
+        for name in CHECKPOINT_FILES {
+            let from = self.staging.join(name);
+            if from.exists() {
+                let to = self.out.join(name);
+                std::fs::rename(&from, &to).map_err(Error::io(&to)).map_err(failed)?;
+            } else if name != "config.json" {
+                // An old file the new checkpoint does not have (a curve) is not left beside it.
+                let _ = std::fs::remove_file(self.out.join(name));
+            }
+        }
+        std::fs::remove_dir_all(&self.staging).map_err(Error::io(&self.staging))?;
+        self.created = false;
+        Ok(())
+    }
+}
+
+impl Drop for Claim {
+    /// Training over, published or not: the lock goes; a training that failed leaves no staging
+    /// folder, nor the `--out` it made.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+        drop(self.lock.take());
+        let _ = std::fs::remove_file(self.out.join(LOCK));
+        if self.created {
+            let _ = std::fs::remove_dir(&self.out);
+        }
     }
 }
 
@@ -147,7 +197,7 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
         return Err(Error::Config(format!("{}: {p}", config.display())));
     }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join("world"));
-    let staging = claim_out(&out, overwrite)?;
+    let claim = claim_out(&out, overwrite)?;
     let device = crate::device::default_device()?;
     let interactive = std::io::stderr().is_terminal();
     let bar = if interactive { ProgressBar::new(cfg.steps) } else { ProgressBar::hidden() };
@@ -167,7 +217,7 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
     let (enc, params, log) = world::train(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row)
         .map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
     bar.finish();
-    enc.save(&staging, &params).map_err(Error::Internal)?;
+    enc.save(&claim.staging, &params).map_err(Error::Internal)?;
     let mut csv = format!("{LOSS_CSV_HEADER}\n");
     for r in &log {
         csv.push_str(&format!(
@@ -180,8 +230,8 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
             r.seconds
         ));
     }
-    write_atomic(&staging.join("loss.csv"), csv.as_bytes())?;
-    publish(&staging, &out)?;
+    write_atomic(&claim.staging.join("loss.csv"), csv.as_bytes())?;
+    claim.publish()?;
     let t = &enc.file.training;
     println!(
         "wrote {}: {} steps × {} clips in {:.0} s; text→video top-1 among 32 held-out clips {:.1}% (chance 3.1%)",
@@ -200,8 +250,9 @@ const LOSS_CSV_HEADER: &str = "stage,step,samples,loss,grad_norm,lr,seconds";
 /// The largest `loss.csv` read (a row per logged step: a million steps take about 60 MB).
 const LOSS_CSV_BYTES: u64 = 1 << 30;
 
-/// Draws `loss.svg` from a checkpoint's `loss.csv` (stage, step, samples, loss, …).
-pub fn write_curve(dir: &Path) -> Result<()> {
+/// Draws `loss.svg` from a checkpoint's `loss.csv` (stage, step, samples, loss, …), titled with
+/// the checkpoint's `name`.
+pub fn write_curve(dir: &Path, name: &str) -> Result<()> {
     if dir.is_file() {
         return Err(Error::Config(format!(
             "{}: a file; give the checkpoint's folder (the one holding loss.csv)",
@@ -257,7 +308,6 @@ pub fn write_curve(dir: &Path) -> Result<()> {
             path.display()
         );
     }
-    let name = dir.file_name().map_or("checkpoint".into(), |n| n.to_string_lossy().into_owned());
     // A stage this checkpoint did not train (a fine-tune reuses its VAE) has no panel.
     let mut panels: Vec<LossPanel> =
         [("VAE reconstruction MSE", vae), ("Rectified-flow loss (DiT)", dit), ("Contrastive loss (encoder)", encoder)]
@@ -281,7 +331,11 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         TrainCommand::Generator { config, out, overwrite } => (config, out, *overwrite),
         TrainCommand::Encoder { config, out, overwrite } => return train_encoder(config, out, *overwrite),
         TrainCommand::Curve { checkpoint } => {
-            write_curve(checkpoint)?;
+            let name = std::path::absolute(checkpoint)
+                .ok()
+                .and_then(|p| p.components().next_back().map(|c| c.as_os_str().to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "checkpoint".into());
+            write_curve(checkpoint, &name)?;
             println!("wrote {}", checkpoint.join("loss.svg").display());
             return Ok(ExitCode::Ok);
         }
@@ -296,9 +350,10 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
     }
     cfg.check().map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
     // The latent pool is held in memory whole: a million clips at 64×64 were 327 GB, found
-    // when the machine ran out.
+    // when the machine ran out. (On a GPU it is held there; its memory is not known here.)
+    let device = crate::device::default_device()?;
     let available = 2 * crate::scoring::MemoryBudget::default_limit();
-    if let Some(bytes) = cfg.pool_bytes().filter(|&b| b > available) {
+    if let Some(bytes) = cfg.pool_bytes().filter(|&b| device.is_cpu() && b > available) {
         return Err(Error::Config(format!(
             "{}: dit.pool {} holds up to {:.1} GB of latents at the largest bucket and length; this machine has {:.1} GB available",
             config.display(),
@@ -308,8 +363,7 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         )));
     }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
-    let staging = claim_out(&out, overwrite)?;
-    let device = crate::device::default_device()?;
+    let claim = claim_out(&out, overwrite)?;
     let interactive = std::io::stderr().is_terminal();
     let mut bar: Option<(ProgressBar, &'static str)> = None;
     let mut on_row = |row: &LogRow, total: u64| {
@@ -340,9 +394,9 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
     if let Some((b, _)) = &bar {
         b.finish();
     }
-    trained.save(&staging).map_err(|e| Error::Internal(e.to_string()))?;
-    write_curve(&staging)?;
-    publish(&staging, &out)?;
+    trained.save(&claim.staging).map_err(|e| Error::Internal(e.to_string()))?;
+    write_curve(&claim.staging, &cfg.name)?;
+    claim.publish()?;
     let t = &trained.model.config.training;
     println!(
         "wrote {}: {} parameters ({} transformer), {} samples in {:.0} s, validation loss {:.5}",

@@ -43,7 +43,7 @@ pub const NETWORKS: &[Network] = &[
         ],
         files: &["config.json", "model.safetensors"],
         optional: &[],
-        how: "embedded; `videval train encoder --config models/weights/encoder/world.yaml` reproduces it",
+        how: "embedded; `videval train encoder --config models/weights/encoder/world.yaml --overwrite` reproduces it in place",
         implemented: true,
     },
     Network {

@@ -92,9 +92,27 @@ fn training_writes_a_checkpoint_the_harness_runs() {
     let cfg: serde_json::Value = serde_json::from_slice(&sb.read("micro/config.json")).unwrap();
     assert_eq!(cfg["training"]["data_seed"], 4, "{cfg}");
     assert_ne!(sb.read("micro/model.safetensors"), before);
-    let names: Vec<String> =
-        std::fs::read_dir(sb.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(!names.iter().any(|n| n.starts_with(".micro.")), "{names:?}");
+    let mut names: Vec<String> = std::fs::read_dir(sb.join("micro"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["config.json", "loss.csv", "loss.svg", "model.safetensors"], "nothing left beside it");
+    assert!(String::from_utf8(sb.read("micro/loss.svg")).unwrap().contains("Training loss of micro"));
+    // A link to a folder, and a path ending in '.', are written through (the moves stay in the
+    // folder); a folder of other files is refused before training.
+    std::fs::create_dir_all(sb.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(sb.join("elsewhere"), sb.join("link")).unwrap();
+    for out in ["link", "fresh/."] {
+        let o = sb.run(&["train", "generator", "--config", "tiny.yaml", "--out", out]);
+        assert_eq!(code(&o), 0, "{out}: {}", text(&o));
+    }
+    assert!(sb.join("elsewhere/config.json").is_file() && sb.join("fresh/config.json").is_file());
+    assert!(std::fs::symlink_metadata(sb.join("link")).unwrap().file_type().is_symlink());
+    sb.write("notes/readme.txt", "mine");
+    let o = sb.run(&["train", "generator", "--config", "tiny.yaml", "--out", "notes", "--overwrite"]);
+    assert!(code(&o) == 3 && text(&o).contains("holds readme.txt"), "{}", text(&o));
+    assert_eq!(sb.read("notes/readme.txt"), b"mine");
     // The curve is redrawn from loss.csv, and a loss.csv it cannot read whole is refused.
     let o = sb.run(&["train", "curve", "micro"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
