@@ -358,15 +358,25 @@ fn cluster_interval(clusters: &[Vec<f64>]) -> (Option<f64>, Option<[f64; 2]>, St
             (Some(e.point_estimate), e.interval, format!("bootstrap over {} clusters", e.n_clusters))
         }
         Some(_) => match pass_rate(clusters, 0.95) {
-            Some(e) => (
-                Some(e.point_estimate),
-                e.interval,
-                format!(
-                    "exact (Clopper–Pearson) over {} cluster{}",
-                    e.n_clusters,
-                    if e.n_clusters == 1 { "" } else { "s" }
-                ),
-            ),
+            Some(e) => {
+                // As many trials as the clusters' sizes make effective (Kish), said when fewer.
+                let sizes: Vec<f64> = clusters.iter().filter(|c| !c.is_empty()).map(|c| c.len() as f64).collect();
+                let trials = sizes.iter().sum::<f64>().powi(2) / sizes.iter().map(|n| n * n).sum::<f64>();
+                let effective = if trials < e.n_clusters as f64 - 1e-9 {
+                    format!(", as {trials:.1} of their unequal sizes")
+                } else {
+                    String::new()
+                };
+                (
+                    Some(e.point_estimate),
+                    e.interval,
+                    format!(
+                        "exact (Clopper–Pearson) over {} cluster{}{effective}",
+                        e.n_clusters,
+                        if e.n_clusters == 1 { "" } else { "s" }
+                    ),
+                )
+            }
             None => (None, None, "no pairs".into()),
         },
         None => (None, None, "no pairs".into()),
@@ -451,7 +461,7 @@ fn strengths(runs: &[String], judgments: &[&Judgment], cluster_of: &dyn Fn(&Judg
             // and from 2.5% of them its bound is infinite).
             let mut d = std::mem::take(&mut draws[i]);
             d.sort_by(f64::total_cmp);
-            let bounds = (!d.is_empty()).then(|| {
+            let bounds = (!d.is_empty() || failed > 0).then(|| {
                 let mut low = vec![f64::NEG_INFINITY; failed];
                 low.extend_from_slice(&d);
                 let mut high = d.clone();
@@ -485,7 +495,11 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         })
         .collect();
     let listed = || sample_index.keys().copied().collect::<Vec<_>>().join(", ");
-    for j in all {
+    // Judgments of other videos than the runs' (a sample rerun and rated again: the database
+    // keeps both), by index, with the first one's description.
+    let mut stale: BTreeSet<usize> = BTreeSet::new();
+    let mut first_stale = None;
+    for (i, j) in all.iter().enumerate() {
         let which = || format!("a judgment by {} on {}/{}#{}", j.rater, j.suite, j.case_id, j.seed_idx);
         if j.is_gold() {
             let sides: BTreeSet<&str> = [j.left.as_str(), j.right.as_str()].into();
@@ -518,14 +532,26 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
             if let (Some(shown), Some(scored)) = (&j.shown, &sample.video_sha256)
                 && shown[k] != *scored
             {
-                return Err(Error::Config(format!(
-                    "{} was of the video {} for the run {side:?}, but that run's video of it is {scored}: give the run folder that was rated",
-                    which(),
-                    shown[k]
-                )));
+                stale.insert(i);
+                first_stale.get_or_insert_with(|| {
+                    format!(
+                        "{} was of the video {} for the run {side:?}, but that run's video of it is {scored}",
+                        which(),
+                        shown[k]
+                    )
+                });
             }
         }
     }
+    // None of them of these runs' videos: the wrong run folders.
+    if let Some(first) = &first_stale
+        && all.iter().enumerate().all(|(i, j)| j.is_gold() || stale.contains(&i))
+    {
+        return Err(Error::Config(format!("{first}: give the run folders that were rated")));
+    }
+    let fresh: Vec<Judgment> =
+        all.iter().enumerate().filter(|(i, _)| !stale.contains(i)).map(|(_, j)| j.clone()).collect();
+    let all = fresh.as_slice();
     // A rater's last judgment of a pair counts (the rating app keeps one; a CSV may repeat).
     let mut last: BTreeMap<(&str, PairKey), usize> = BTreeMap::new();
     for (i, j) in all.iter().enumerate() {
@@ -671,6 +697,12 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
          together). Neutral metrics are left out."
             .to_string(),
     ];
+    if let Some(first) = &first_stale {
+        notes.push(format!(
+            "{} judgment(s) of other videos than the runs' are left out (rated before the samples were generated again?); first: {first}",
+            stale.len()
+        ));
+    }
     if repeated > 0 {
         notes.push(format!(
             "{repeated} repeated judgment(s) (the same rater on the same pair): each rater's last one counts"
@@ -1094,11 +1126,20 @@ mod tests {
         };
         let same: Vec<Judgment> = js.iter().map(|j| shown(j, false)).collect();
         assert_eq!(compute(&runs, &same).unwrap().metrics, clustered.metrics);
-        // … another video is not.
+        // … a judgment of another video (rated before a rerun; the database keeps both) is left
+        // out, said in a note …
         let mut other = same.clone();
         other[3] = shown(&js[3], true);
-        let e = compute(&runs, &other).unwrap_err().to_string();
-        assert!(e.contains("was of the video sha256:0000") && e.contains("give the run folder that was rated"), "{e}");
+        let a = compute(&runs, &other).unwrap();
+        assert_eq!(a.judgments, js.len() - 1);
+        assert!(a.notes.iter().any(|n| n.starts_with("1 judgment(s) of other videos")), "{:?}", a.notes);
+        // … and judgments of none of the runs' videos are the wrong run folders.
+        let none: Vec<Judgment> = js.iter().map(|j| shown(j, true)).collect();
+        let e = compute(&runs, &none).unwrap_err().to_string();
+        assert!(
+            e.contains("was of the video sha256:0000") && e.contains("give the run folders that were rated"),
+            "{e}"
+        );
     }
 
     /// Bradley–Terry intervals: resamples without finite strengths count as unbounded (dropped,
@@ -1130,6 +1171,13 @@ mod tests {
             (0..40).map(|c| j(c, "a", "b", if c < 12 { Choice::Right } else { Choice::Left })).collect();
         let s = strengths(&runs, &js.iter().collect::<Vec<_>>(), &by_case);
         assert!(s[0].ci.is_some(), "{s:?}");
+        // Twelve runs in a cycle, one judgment each: almost no resample has every run both
+        // winning and losing, so no interval, said (it gave none and said nothing).
+        let cycle: Vec<String> = (0..12).map(|i| format!("r{i:02}")).collect();
+        let js: Vec<Judgment> = (0..12).map(|c| j(c, &cycle[c], &cycle[(c + 1) % 12], Choice::Left)).collect();
+        let s = strengths(&cycle, &js.iter().collect::<Vec<_>>(), &by_case);
+        assert!(s.iter().all(|r| r.strength.is_some() && r.ci.is_none()), "{s:?}");
+        assert!(s.iter().all(|r| r.note.as_deref().is_some_and(|n| n.contains("unbounded"))), "{s:?}");
         // a–b and c–d, each pair splitting its games: no common scale.
         let runs: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
         let js: Vec<Judgment> = (0..8)

@@ -1136,12 +1136,14 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         )));
     }
     if kind == "k8s" {
+        let weights: Option<String> =
+            args.weights.as_ref().map(|w| std::path::absolute(w).unwrap_or(w.clone()).display().to_string());
         // What the pods read from this machine's paths must be in the image or on the volume.
         let host: Vec<&str> = suites
             .iter()
             .map(String::as_str)
             .chain(std::iter::once(model.as_str()).map(|m| m.split_once(':').map_or(m, |(_, p)| p)))
-            .chain(args.weights.iter().filter_map(|w| w.to_str()))
+            .chain(weights.iter().map(String::as_str))
             .filter(|p| p.starts_with('/') && !p.starts_with("/runs"))
             .collect();
         for p in host {
