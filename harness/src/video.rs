@@ -18,6 +18,10 @@ use videval_metrics::preprocess::{self, FrameSampling};
 
 /// Frames larger than this on a side are refused before any allocation.
 pub const MAX_SIDE: u32 = 16_384;
+
+/// How much of a file FFmpeg may read to learn its streams (its default, 5 MB, held two frames
+/// of a 1080p lossless video; 20 of 4K lossless fit in this).
+const PROBE_BYTES: u64 = 256 << 20;
 /// The most frames one video may have, decoded or sampled (70 minutes at 24 fps): a file that
 /// declares or decodes more is refused, so a mutated header cannot make us allocate for 10¹² frames.
 pub const MAX_FRAMES: usize = 100_000;
@@ -330,7 +334,13 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         return Err(not_video("not a regular file (a folder, a FIFO or a device)".into()));
     }
     utf8_path(path)?;
-    let input = ff::format::input(&path).map_err(|e| {
+    // FFmpeg learns a stream's frame rate from the packets it reads first, at most 5 MB of
+    // them by default: two frames of a 1080p lossless video (2.7 MB each), from which a
+    // Matroska file without a default duration read as 1000 fps (its time base) — a camera
+    // pan of 0.25 widths/s measured 10.3. Enough is read for its 20 frames.
+    let mut options = ff::Dictionary::new();
+    options.set("probesize", &PROBE_BYTES.to_string());
+    let input = ff::format::input_with_dictionary(&path, options).map_err(|e| {
         // An MP4/MOV whose index (moov) is missing was almost always cut short while written.
         let head = {
             use std::io::Read;
@@ -1304,6 +1314,10 @@ fn encode_to(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encode
     let mut encoder = enc.open_with(opts).map_err(err("opening the encoder"))?;
     stream.set_parameters(&encoder);
     stream.set_time_base(time_base);
+    // The rate in the container too (Matroska's default duration): without it a reader learns
+    // it from the first packets, and read two 1080p lossless frames as 1000 fps.
+    stream.set_rate(rate);
+    stream.set_avg_frame_rate(rate);
     let stream_index = stream.index();
     // Bit-exact muxing: no random segment ids or wall-clock dates, so equal frames give equal
     // files (content addressing depends on it).
@@ -1704,6 +1718,33 @@ mod concurrency_tests {
                 assert!(std::fs::read(p).unwrap() == *w, "{} differs from a lone encode", p.display());
             }
         }
+    }
+
+    /// A lossless 1080p video (frames of noise, 6 MB each) says its rate in the container, read
+    /// with FFmpeg's default probe of 5 MB: without it the two frames that fit read as 1000 fps
+    /// (Matroska's time base), and a camera pan measured 41 times its speed; and videval reads
+    /// its rate right.
+    #[test]
+    fn a_large_lossless_video_keeps_its_frame_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (1920u32, 1080u32);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let data: Vec<u8> = (0..w as usize * h as usize * 3 * 3)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        let video = Video::new(w, h, 24.0, data).unwrap();
+        let path = dir.path().join("noise.mkv");
+        encode(&video, &path, &EncodeParams::lossless()).unwrap();
+        init();
+        let input = ff::format::input(&path).unwrap();
+        let stream = input.streams().best(ff::media::Type::Video).unwrap();
+        assert_eq!(stream.avg_frame_rate(), ff::Rational::new(24, 1));
+        assert_eq!(probe(&path).unwrap().fps, 24.0);
     }
 
     /// Report clips and photo-style videos are H.264: one clip encoded again and again in one
