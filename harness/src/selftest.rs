@@ -671,6 +671,30 @@ mod tests {
         assert!(missing.is_empty(), "probes no violation made fail on a clip they pass: {missing:?}");
     }
 
+    /// "Lands without bouncing" (`count: {max: 0}`, the physics and photoreal suites' clay) passes
+    /// over a landing only: played backwards (a lump leaping from the floor) or frozen (hanging
+    /// in the air) it passed with "0 bounce(s)".
+    #[test]
+    fn a_landing_without_a_bounce_fails_backwards_and_frozen() {
+        let text = "objects:\n  - {id: clay, shape: circle, color: purple, size: 0.14, pos: [0.5, 0.2], restitution: 0.05}\ngravity: 2.0\nfloor: true\n";
+        let node = crate::yaml::parse("clay.yaml", text).unwrap();
+        let scene: Scene = crate::yaml::decode(&node, "clay.yaml").unwrap();
+        let settings = Settings { width: 64, height: 64, fps: 12.0, frames: 25 };
+        let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+        let (video, _) = render_sim(&scene, &sim, &settings, false);
+        let landing = Expectation::Bounce(probes::Bounce {
+            object: ObjectRef { color: Some(Color::Purple), ..Default::default() },
+            count: Some(Bound { max: Some(0.0), ..Default::default() }),
+            restitution: None,
+        });
+        let forward = probes::check(&landing, &Context::new(&video));
+        assert!(forward.pass, "{}", forward.reason);
+        for t in [Transform::Reverse, Transform::Freeze] {
+            let v = probes::check(&landing, &Context::new(&t.apply(&video)));
+            assert_eq!((v.pass, v.kind.as_str()), (false, "no landing"), "{t:?}: {}", v.reason);
+        }
+    }
+
     /// `bounce` with no bounds checks the physics its name promises: a dropped ball that bounces
     /// passes, the same clip played backwards fails (its rebound gains height) and frozen fails
     /// (no bounce), on the first physics scenes whose truth supports all three.

@@ -6,6 +6,10 @@
 //! bounce, and no rebound that gains height — every restitution measured (and the lower bound
 //! that a rise after the last contact already gives, even before it turns back down) at most
 //! [`MAX_RESTITUTION`]. Where no rebound can be measured only the count is checked.
+//!
+//! A count that admits no bounce ("lands without bouncing") passes with none only over a landing:
+//! the object falls at least [`MIN_DEFAULT_PEAK`] and ends at its lowest point. Without it a clip
+//! played backwards (a lump leaping from the floor) or frozen (hanging in the air) passed.
 
 use super::{Bounce, Bound, Context, Verdict, bound_words, contacts, fit_parabola};
 
@@ -16,6 +20,9 @@ pub const MAX_RESTITUTION: f64 = 1.1;
 /// The smallest peak (canvas heights above the contact) the default restitution check reads:
 /// below it a pixel of tracking noise moves the height ratio by more than the tolerance.
 pub const MIN_DEFAULT_PEAK: f64 = 0.05;
+
+/// How far above its lowest point (canvas heights) a landed object may end: tracking noise.
+pub const LANDED: f64 = 0.02;
 
 pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     let track = match ctx.find(&p.object) {
@@ -58,6 +65,21 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     let count_bound = p.count.as_ref().unwrap_or(&at_least_one);
     if !count_bound.contains(count) {
         problems.push(("wrong bounce count", format!("{count} bounce(s), expected {}", bound_words(count_bound))));
+    } else if count == 0.0 {
+        // (y grows downwards, in canvas heights.)
+        let highest = ys.iter().copied().fold(f64::MAX, f64::min);
+        let lowest = ys.iter().copied().fold(f64::MIN, f64::max);
+        let end = ys[ys.len() - 1];
+        let fell = end - highest;
+        if fell < MIN_DEFAULT_PEAK || lowest - end > LANDED {
+            problems.push((
+                "no landing",
+                format!(
+                    "no fall that ends at rest: it ends {fell:.3} canvas heights below its highest point and {:.3} above its lowest (a landing falls at least {MIN_DEFAULT_PEAK} and ends within {LANDED} of its lowest)",
+                    lowest - end
+                ),
+            ));
+        }
     }
     match &p.restitution {
         Some(b) => match e {
