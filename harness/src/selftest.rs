@@ -695,6 +695,27 @@ mod tests {
         }
     }
 
+    /// Permanence is tested only where the object is hidden: frozen before the pillar, the ball
+    /// that should pass behind it is never hidden, which is not measurable (it passed).
+    #[test]
+    fn permanence_of_an_object_never_hidden_is_not_measurable() {
+        let text = "objects:\n  - {id: ball, shape: circle, color: blue, size: 0.14, pos: [0.1, 0.5], vel: [0.4, 0]}\noccluders:\n  - {pos: [0.5, 0.5], size: [0.2, 0.6], color: gray}\n";
+        let node = crate::yaml::parse("post.yaml", text).unwrap();
+        let scene: Scene = crate::yaml::decode(&node, "post.yaml").unwrap();
+        let settings = Settings { width: 96, height: 64, fps: 12.0, frames: 30 };
+        let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+        let (video, _) = render_sim(&scene, &sim, &settings, false);
+        let permanence = Expectation::Permanence(Permanence {
+            object: ObjectRef { color: Some(Color::Blue), ..Default::default() },
+            same_color: true,
+            same_shape: true,
+        });
+        let forward = probes::check(&permanence, &Context::new(&video));
+        assert!(forward.pass, "{}", forward.reason);
+        let frozen = probes::check(&permanence, &Context::new(&Transform::Freeze.apply(&video)));
+        assert!(!frozen.pass && !frozen.measurable() && frozen.reason.starts_with("never hidden"), "{}", frozen.reason);
+    }
+
     /// `bounce` with no bounds checks the physics its name promises: a dropped ball that bounces
     /// passes, the same clip played backwards fails (its rebound gains height) and frozen fails
     /// (no bounce), on the first physics scenes whose truth supports all three.

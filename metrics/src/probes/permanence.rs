@@ -1,9 +1,14 @@
 //! `permanence`: an object that disappears (behind an occluder or out of frame) comes back as
 //! itself: the same track reappears with the same colour and shape and a similar size. A colour
-//! swapped while hidden breaks the track and fails.
+//! swapped while hidden breaks the track and fails. An object never hidden, not even in part,
+//! tests no permanence: not measurable (a frozen clip of a ball that should pass behind a pillar
+//! passed with "hidden 0 frame(s)").
 
 use super::{Context, Permanence, Verdict};
 use crate::track::Observation;
+
+/// Under this share of its largest visible area, an object counts as partly hidden.
+const PARTLY_HIDDEN: f64 = 0.5;
 
 pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     let track = match ctx.find(&p.object) {
@@ -12,6 +17,10 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     };
     let seen: Vec<usize> = track.seen().map(|(t, _)| t).collect();
     let gaps = seen.windows(2).filter(|w| w[1] > w[0] + 1).count();
+    // Hidden in part: at some point under half its largest visible area.
+    let areas: Vec<f64> = track.seen().map(|(_, o)| o.area).collect();
+    let largest = areas.iter().copied().fold(0.0, f64::max);
+    let covered = areas.iter().any(|&a| a < PARTLY_HIDDEN * largest);
     let hidden = seen.windows(2).map(|w| w[1] - w[0] - 1).sum::<usize>();
     let total = ctx.video.len();
     let (first, last) = (seen[0], seen[seen.len() - 1]);
@@ -27,6 +36,11 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
                 format!("vanishes at frame {} and never comes back", last + 1),
             );
         }
+    }
+    if gaps == 0 && !covered && last + 2 >= total {
+        return Verdict::not_measurable(format!(
+            "never hidden: seen whole in frames {first}–{last}, so nothing tests that it stays itself"
+        ));
     }
     // Compare how the object looks in the first and the last third of its sightings: modal
     // colour and shape, and largest area (robust to partial occlusion). An occluder may leave a
