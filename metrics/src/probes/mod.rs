@@ -440,7 +440,9 @@ use crate::video::Video;
 ///    BT.601 limited range).
 /// 9: a video with non-square pixels is judged as a player shows it (resampled to square pixels),
 ///    so an anamorphic stream's aspect and round shapes are those people see.
-pub const VERSION: u32 = 9;
+/// 10: a bounce count that admits none passes only over a landing; permanence of an object never
+///    hidden is not measurable.
+pub const VERSION: u32 = 10;
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
