@@ -927,6 +927,10 @@ pub struct MergeArgs {
     pub allow_partial: bool,
     #[arg(long)]
     pub json: bool,
+    /// The store the run's videos are in, for the report, where they are no longer at the paths
+    /// the shards recorded (a store moved since); looked up by hash.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -1189,7 +1193,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
 
 fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
     let m = analyze::merge(&args.run_dir, args.allow_partial)?;
-    let report = write_report(&args.run_dir, None, None)?;
+    let report = write_report(&args.run_dir, Some(&args.store), None)?;
     let code = if m.failed_generations > 0 || m.failed_scores > 0 { ExitCode::ModelFailure } else { ExitCode::Ok };
     if args.json {
         println!(

@@ -241,6 +241,9 @@ fn a_run_resumes_and_reports_from_its_store_moved_elsewhere() {
     let o = sb.run(&["report", "runs/m", "--store", "s2", "-o", "runs/m/again.html"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert_eq!(clips("runs/m/again.html"), shown);
+    let o = sb.run(&["merge", "runs/m", "--store", "s2"]);
+    assert!(code(&o) == 0 && !text(&o).contains("warning"), "{}", text(&o));
+    assert_eq!(clips("runs/m/report.html"), shown);
     // Nowhere to be found: the page is written without them, and says so.
     let o = sb.run(&["report", "runs/m", "--store", "gone", "-o", "runs/m/without.html"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
