@@ -671,17 +671,20 @@ mod tests {
         assert!(missing.is_empty(), "probes no violation made fail on a clip they pass: {missing:?}");
     }
 
+    /// The flat rendering of the scene written as YAML in `text`.
+    fn scene_video(text: &str, settings: Settings) -> Video {
+        let scene: Scene = crate::yaml::decode(&crate::yaml::parse("scene.yaml", text).unwrap(), "scene.yaml").unwrap();
+        let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+        render_sim(&scene, &sim, &settings, false).0
+    }
+
     /// "Lands without bouncing" (`count: {max: 0}`, the physics and photoreal suites' clay) passes
     /// over a landing only: played backwards (a lump leaping from the floor) or frozen (hanging
     /// in the air) it passed with "0 bounce(s)".
     #[test]
     fn a_landing_without_a_bounce_fails_backwards_and_frozen() {
         let text = "objects:\n  - {id: clay, shape: circle, color: purple, size: 0.14, pos: [0.5, 0.2], restitution: 0.05}\ngravity: 2.0\nfloor: true\n";
-        let node = crate::yaml::parse("clay.yaml", text).unwrap();
-        let scene: Scene = crate::yaml::decode(&node, "clay.yaml").unwrap();
-        let settings = Settings { width: 64, height: 64, fps: 12.0, frames: 25 };
-        let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
-        let (video, _) = render_sim(&scene, &sim, &settings, false);
+        let video = scene_video(text, Settings { width: 64, height: 64, fps: 12.0, frames: 25 });
         let landing = Expectation::Bounce(probes::Bounce {
             object: ObjectRef { color: Some(Color::Purple), ..Default::default() },
             count: Some(Bound { max: Some(0.0), ..Default::default() }),
@@ -700,11 +703,7 @@ mod tests {
     #[test]
     fn permanence_of_an_object_never_hidden_is_not_measurable() {
         let text = "objects:\n  - {id: ball, shape: circle, color: blue, size: 0.14, pos: [0.1, 0.5], vel: [0.4, 0]}\noccluders:\n  - {pos: [0.5, 0.5], size: [0.2, 0.6], color: gray}\n";
-        let node = crate::yaml::parse("post.yaml", text).unwrap();
-        let scene: Scene = crate::yaml::decode(&node, "post.yaml").unwrap();
-        let settings = Settings { width: 96, height: 64, fps: 12.0, frames: 30 };
-        let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
-        let (video, _) = render_sim(&scene, &sim, &settings, false);
+        let video = scene_video(text, Settings { width: 96, height: 64, fps: 12.0, frames: 30 });
         let permanence = Expectation::Permanence(Permanence {
             object: ObjectRef { color: Some(Color::Blue), ..Default::default() },
             same_color: true,
