@@ -629,13 +629,10 @@ pub fn video_paths(run_dir: &Path, store: Option<&Path>) -> Result<BTreeMap<(Str
             for r in crate::records::read::<GenRecord>(&d.path().join("generations.jsonl"))? {
                 if let (Status::Ok, Some(p)) = (r.status, r.video_path) {
                     let mut path = PathBuf::from(p);
-                    // A store moved since: its videos are kept under their hashes.
-                    if let (false, Some(root), Some(sha)) = (path.exists(), store, r.video_sha256.as_deref()) {
-                        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("mp4").to_string();
-                        let here = crate::store::stored_video(root, sha, &ext);
-                        if here.is_file() {
-                            path = here;
-                        }
+                    if let (Some(root), Some(sha)) = (store, r.video_sha256.as_deref())
+                        && let Some(here) = crate::store::moved_video(root, &path, sha)
+                    {
+                        path = here;
                     }
                     paths.insert((r.unit.suite, r.unit.case_id, r.unit.seed_idx), path);
                 }

@@ -648,9 +648,8 @@ mod tests {
         };
         let (one, many) = (made(1, "one.html"), made(4, "many.html"));
         assert!(one.iter().all(Option::is_some), "every sample has its filmstrips and pair clip");
-        // Filmstrips are the same bytes. Clips are compared as pictures: libx264 has, rarely
-        // (1 in several dozen runs of the whole test binary, with every encode serialised),
-        // made another bitstream of the same frames; the order and content are what is checked.
+        // The same bytes, filmstrips and clips alike (libx264 without its macroblock tree; with
+        // it a clip now and then came out as another bitstream of the same frames).
         assert_eq!(one.len(), many.len());
         for (k, (a, b)) in one.iter().zip(&many).enumerate() {
             let (Some(Media::Inline { mime: ma, bytes: a }), Some(Media::Inline { mime: mb, bytes: b })) = (a, b)
@@ -658,30 +657,7 @@ mod tests {
                 panic!("media {k} placed differently");
             };
             assert_eq!(ma, mb, "media {k}");
-            if *ma == "image/png" || a == b {
-                assert_eq!(a, b, "filmstrip {k}: the same bytes");
-                continue;
-            }
-            let decode = |bytes: &[u8], name: &str| {
-                let p = dir.path().join(name);
-                std::fs::write(&p, bytes).unwrap();
-                video::decode(&p).unwrap()
-            };
-            let (va, vb) = (decode(a, "a.mp4"), decode(b, "b.mp4"));
-            assert_eq!((va.len(), va.width(), va.height()), (vb.len(), vb.width(), vb.height()), "clip {k}");
-            for t in 0..va.len() {
-                let mse = va
-                    .frame(t)
-                    .iter()
-                    .zip(vb.frame(t))
-                    .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
-                    .sum::<f64>()
-                    / va.frame(t).len() as f64;
-                // Another bitstream of these noise-like frames differed by up to 8.7 (seen 1 in 7
-                // runs of the test binary on this machine); another clip's content differs by
-                // thousands.
-                assert!(mse < 40.0, "clip {k}, frame {t}: mean squared difference {mse}");
-            }
+            assert!(a == b, "media {k} ({ma}): not the same bytes on one thread and on four");
         }
     }
 }

@@ -277,13 +277,9 @@ impl Runner<'_> {
     /// killed run whose store was moved could not resume ("154 videos changed").
     fn relocated(&self, mut r: GenRecord) -> GenRecord {
         if let (Some(path), Some(sha)) = (r.video_path.as_deref(), r.video_sha256.as_deref())
-            && !Path::new(path).exists()
+            && let Some(here) = crate::store::moved_video(self.store.root(), Path::new(path), sha)
         {
-            let ext = Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("mp4");
-            let here = self.store.video_path(sha, ext);
-            if here.is_file() {
-                r.video_path = Some(here.to_string_lossy().into_owned());
-            }
+            r.video_path = Some(here.to_string_lossy().into_owned());
         }
         r
     }
@@ -338,12 +334,11 @@ impl Runner<'_> {
             // A store moved or mounted elsewhere keeps its videos under their hashes: the entry's
             // video is looked up there when its recorded path is gone (found videos stay where
             // the model found them).
-            if c.stamp.is_none() && !Path::new(&c.video_path).is_file() {
-                let ext = Path::new(&c.video_path).extension().and_then(|e| e.to_str()).unwrap_or("mp4");
-                let here = self.store.video_path(&c.video_sha256, ext);
-                if here.is_file() {
-                    c.video_path = here.to_string_lossy().into_owned();
-                }
+            if c.stamp.is_none()
+                && let Some(here) =
+                    crate::store::moved_video(self.store.root(), Path::new(&c.video_path), &c.video_sha256)
+            {
+                c.video_path = here.to_string_lossy().into_owned();
             }
             c
         });

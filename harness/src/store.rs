@@ -195,10 +195,15 @@ fn sharded(root: &Path, kind: &str, key: &str, ext: &str) -> PathBuf {
     root.join(kind).join(&d[..2.min(d.len())]).join(format!("{d}.{ext}"))
 }
 
-/// Where a store at `root` keeps the video of hash `sha`, whether or not it holds it (opening
-/// the store would make its folders).
-pub fn stored_video(root: &Path, sha: &str, ext: &str) -> PathBuf {
-    sharded(root, "videos", sha, ext)
+/// Where a video of hash `sha` recorded at `path` is now, when `path` is gone: the copy the store
+/// at `root` keeps under its hash (a store moved or mounted elsewhere since). None when `path`
+/// is still a file or the store has no copy. (Not [`Store::open`]: that would make its folders.)
+pub fn moved_video(root: &Path, path: &Path, sha: &str) -> Option<PathBuf> {
+    if path.is_file() {
+        return None;
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("mp4");
+    Some(sharded(root, "videos", sha, ext)).filter(|here| here.is_file())
 }
 
 impl Store {
