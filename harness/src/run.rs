@@ -205,7 +205,7 @@ fn lock_folder(run_dir: &Path) -> Result<Option<std::fs::File>> {
 }
 
 /// `dir/.lock`, made with its folder, open for locking.
-fn lock_file(dir: &Path) -> Result<std::fs::File> {
+pub(crate) fn lock_file(dir: &Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let path = dir.join(".lock");
     std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(Error::io(&path))

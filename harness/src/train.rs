@@ -79,17 +79,14 @@ fn claim_out(out: &Path, overwrite: bool) -> Result<Claim> {
         )));
     }
     let created = !out.exists();
-    std::fs::create_dir_all(out).map_err(Error::io(out))?;
-    let lock_path = out.join(LOCK);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(Error::io(&lock_path))?;
+    let lock = crate::run::lock_file(out)?;
     if let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock() {
         return Err(Error::Config(format!("--out {}: another videval is training into it now", out.display())));
     }
+    // From here on the claim is ours: a refusal below drops it, which removes the lock file (a
+    // refused run left `.lock` in the checkpoint it would not replace).
+    let staging = out.join(STAGING);
+    let claim = Claim { out: out.to_path_buf(), staging, lock: Some(lock), created, finished: false };
     let entries: Vec<String> = std::fs::read_dir(out)
         .map_err(Error::io(out))?
         .filter_map(|e| e.ok())
@@ -110,11 +107,10 @@ fn claim_out(out: &Path, overwrite: bool) -> Result<Claim> {
         )));
     }
     // What a killed training left (the lock says none is running).
-    let staging = out.join(STAGING);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
+    if claim.staging.exists() {
+        std::fs::remove_dir_all(&claim.staging).map_err(Error::io(&claim.staging))?;
     }
-    Ok(Claim { out: out.to_path_buf(), staging, lock: Some(lock), created, finished: false })
+    Ok(claim)
 }
 
 impl Claim {

@@ -86,6 +86,7 @@ fn training_writes_a_checkpoint_the_harness_runs() {
     let o = sb.run(&["train", "generator", "--config", "tiny.yaml"]);
     assert!(code(&o) == 3 && text(&o).contains("already holds a checkpoint"), "{}", text(&o));
     assert_eq!(sb.read("micro/model.safetensors"), before);
+    assert!(!sb.join("micro/.lock").exists(), "a refused training leaves nothing in the checkpoint");
     sb.write("tiny2.yaml", &String::from_utf8(sb.read("tiny.yaml")).unwrap().replace("seed: 3", "seed: 4"));
     let o = sb.run(&["train", "generator", "--config", "tiny2.yaml", "--overwrite"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
