@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use videval_models::generator::train::{LogRow, TrainConfig, train};
+use videval_models::generator::train::{LOSS_CSV_HEADER, LogRow, TrainConfig, train};
 use videval_reports::chart::LossPanel;
 
 use crate::error::{Error, ExitCode, Result};
@@ -239,9 +239,6 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
     );
     Ok(ExitCode::Ok)
 }
-
-/// `loss.csv`'s header, as training writes it.
-const LOSS_CSV_HEADER: &str = "stage,step,samples,loss,grad_norm,lr,seconds";
 
 /// The largest `loss.csv` read (a row per logged step: a million steps take about 60 MB).
 const LOSS_CSV_BYTES: u64 = 1 << 30;

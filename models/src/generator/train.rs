@@ -195,6 +195,9 @@ impl TrainConfig {
     }
 }
 
+/// `loss.csv`'s header (a checkpoint's loss log; the world encoder's has the same columns).
+pub const LOSS_CSV_HEADER: &str = "stage,step,samples,loss,grad_norm,lr,seconds";
+
 /// The largest transformer `check` admits: 1.5 billion parameters.
 pub const MAX_DIT_PARAMETERS: u64 = 1_500_000_000;
 /// Bytes of training state per parameter: weights, gradients, two Adam moments and the EMA.
@@ -562,7 +565,7 @@ impl Trained {
     /// Writes the checkpoint (weights + config.json) and its loss log `loss.csv` into `dir`.
     pub fn save(&self, dir: &std::path::Path) -> Result<()> {
         self.model.save(dir, &self.weights)?;
-        let mut csv = String::from("stage,step,samples,loss,grad_norm,lr,seconds\n");
+        let mut csv = format!("{LOSS_CSV_HEADER}\n");
         for r in &self.log {
             csv.push_str(&format!(
                 "{},{},{},{:.6},{:.6},{:.3e},{:.2}\n",
