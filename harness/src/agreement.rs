@@ -360,8 +360,7 @@ fn cluster_interval(clusters: &[Vec<f64>]) -> (Option<f64>, Option<[f64; 2]>, St
         Some(_) => match pass_rate(clusters, 0.95) {
             Some(e) => {
                 // As many trials as the clusters' sizes make effective (Kish), said when fewer.
-                let sizes: Vec<f64> = clusters.iter().filter(|c| !c.is_empty()).map(|c| c.len() as f64).collect();
-                let trials = sizes.iter().sum::<f64>().powi(2) / sizes.iter().map(|n| n * n).sum::<f64>();
+                let trials = videval_metrics::stats::bootstrap::pass_rate_trials(clusters);
                 let effective = if trials < e.n_clusters as f64 - 1e-9 {
                     format!(", as {trials:.1} of their unequal sizes")
                 } else {

@@ -124,8 +124,7 @@ pub fn pass_rate(clusters: &[Vec<f64>], level: f64) -> Option<Estimate> {
     }
     let point = (clusters.iter().map(|c| c.0).sum::<f64>() / n_samples as f64).clamp(0.0, 1.0);
     let k = clusters.len();
-    let squares: f64 = clusters.iter().map(|c| (c.1 as f64).powi(2)).sum();
-    let trials = (n_samples as f64).powi(2) / squares;
+    let trials = effective_clusters(&clusters);
     let interval = clopper_pearson(point * trials, trials, level);
     Some(Estimate {
         point_estimate: point,
@@ -139,6 +138,18 @@ pub fn pass_rate(clusters: &[Vec<f64>], level: f64) -> Option<Estimate> {
         rng_seed: 0,
         method: "clopper_pearson_cases".into(),
     })
+}
+
+/// Kish's effective number of clusters of a pooled mean, (Σ nᵢ)² / Σ nᵢ² over the clusters'
+/// sizes (as many as there are when they are equal).
+fn effective_clusters(clusters: &[(f64, usize)]) -> f64 {
+    let n: f64 = clusters.iter().map(|c| c.1 as f64).sum();
+    n * n / clusters.iter().map(|c| (c.1 as f64).powi(2)).sum::<f64>()
+}
+
+/// [`effective_clusters`] of `clusters` (empty ones left out), as [`pass_rate`] counts its trials.
+pub fn pass_rate_trials(clusters: &[Vec<f64>]) -> f64 {
+    effective_clusters(&sums(clusters))
 }
 
 /// The Clopper–Pearson interval for `x` successes in `n` trials (x may be fractional):
