@@ -1347,8 +1347,7 @@ fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64, out: &Path) -
     if webp && (width > 16_383 || height > 16_383) {
         return Err(format!("{width}x{height}: animated WebP holds at most 16383 pixels per side"));
     }
-    crate::scoring::clip_fits(width, height, frames)?;
-    // Besides the frames kept, each rendering thread's working frame: three f64 per pixel.
+    // The frames kept, and each rendering thread's working frame: three f64 per pixel.
     let pixels = u64::from(width) * u64::from(height);
     let bytes = pixels * (3 * u64::from(frames) + 24 * rayon::current_num_threads() as u64);
     crate::scoring::fits(bytes, &format!("{frames} frames of {width}x{height} and the renderer's working frames"))
