@@ -127,7 +127,7 @@ pub fn bradley_terry(players: usize, wins: &[(usize, usize, f64)]) -> Option<Vec
                 if i == j || games == 0.0 {
                     continue;
                 }
-                let p = (-(-(t[i] - t[j])).exp().ln_1p()).exp();
+                let p = log_sigmoid(t[i] - t[j]).exp();
                 if i < free {
                     gradient[i] += w[i][j] - games * p;
                     information[i][i] += games * p * (1.0 - p);
