@@ -12,7 +12,8 @@
 //! | `8·dim(dim+1)/2` | `f64` covariance, upper triangle row by row (`Σ[i][j]`, `j ≥ i`)   |
 //!
 //! Nothing follows; a file of any other length is refused. Readers check the schema string, the
-//! header's `sha256` of the numbers (files written before it was added have none), that N ≥ 2,
+//! header's `checksum` of the header's fields and the numbers (files written before it have a
+//! `sha256` of the numbers only, or none), that N ≥ 2,
 //! and that Σ could be a covariance (finite, a non-negative diagonal, |Σij| ≤ √(Σii·Σjj)): a
 //! damaged file gives an error, never an FVD of 0 or 1e300.
 
@@ -31,14 +32,28 @@ struct Header {
     preprocess: String,
     n: usize,
     dim: usize,
-    /// Hex SHA-256 of the bytes after the header.
+    /// Hex SHA-256 of the bytes after the header (files written before `checksum`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sha256: Option<String>,
+    /// Hex SHA-256 of what the header says of the numbers (schema, extractor, preprocessing, N,
+    /// dimension) and of the numbers: a damaged N (which the sample-size warnings and "compare
+    /// at equal N" rest on) is caught as well as a damaged mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checksum: Option<String>,
 }
 
 fn digest(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `checksum` of a header and the numbers after it.
+fn checksum(header: &Header, data: &[u8]) -> String {
+    // Plain strings and integers: serialising cannot fail.
+    let mut bytes = serde_json::to_vec(&(&header.schema, &header.extractor, &header.preprocess, header.n, header.dim))
+        .unwrap_or_default();
+    bytes.extend_from_slice(data);
+    digest(&bytes)
 }
 
 pub fn to_bytes(s: &FeatureStats) -> Vec<u8> {
@@ -52,14 +67,16 @@ pub fn to_bytes(s: &FeatureStats) -> Vec<u8> {
             data.extend_from_slice(&s.cov[i * d + j].to_le_bytes());
         }
     }
-    let header = Header {
+    let mut header = Header {
         schema: SCHEMA.into(),
         extractor: s.contract.extractor.clone(),
         preprocess: s.contract.preprocess.clone(),
         n: s.n,
         dim: d,
-        sha256: Some(digest(&data)),
+        sha256: None,
+        checksum: None,
     };
+    header.checksum = Some(checksum(&header, &data));
     // A derived Serialize of plain strings and integers cannot fail.
     let json = serde_json::to_vec(&header).unwrap_or_default();
     let mut out = Vec::with_capacity(16 + json.len() + data.len());
@@ -95,8 +112,14 @@ pub fn from_bytes(bytes: &[u8], what: &str) -> Result<FeatureStats, Distribution
         let want = want.map_or("more than can be addressed".to_string(), |w| w.to_string());
         return Err(bad(format!("{} bytes, expected {want} for {d}-d statistics", bytes.len())));
     }
-    if header.sha256.as_deref().is_some_and(|want| digest(&bytes[16 + h..]) != want) {
-        return Err(bad("the numbers do not match the header's checksum: the file is damaged".into()));
+    let data = &bytes[16 + h..];
+    let damaged = match (&header.checksum, &header.sha256) {
+        (Some(want), _) => checksum(&header, data) != *want,
+        (None, Some(want)) => digest(data) != *want,
+        (None, None) => false,
+    };
+    if damaged {
+        return Err(bad("the header and numbers do not match the header's checksum: the file is damaged".into()));
     }
     if header.n < 2 {
         return Err(bad(format!("statistics of {} video(s); a covariance needs at least 2", header.n)));
@@ -172,6 +195,41 @@ mod tests {
         }
     }
 
+    /// The checksum covers the header's N and contract too (a file whose "n":12 was made 99 was
+    /// read as 99 videos); files of the earlier format, whose `sha256` covers the numbers only,
+    /// are still read and checked.
+    #[test]
+    fn a_damaged_header_is_refused_and_earlier_checksums_are_read() {
+        let rows: Vec<Vec<f64>> = (0..12).map(|i| (0..3).map(|j| ((i * 3 + j) as f64).sin()).collect()).collect();
+        let c = Contract { extractor: "e".into(), preprocess: "p".into() };
+        let s = FeatureStats::from_features(&Features::from_rows(&rows).unwrap(), c).unwrap();
+        let bytes = to_bytes(&s);
+        let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+        let rewrite = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+            let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + h]).unwrap();
+            edit(header.as_object_mut().unwrap());
+            let json = serde_json::to_vec(&header).unwrap();
+            let mut out = MAGIC.to_vec();
+            out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+            out.extend_from_slice(&json);
+            out.extend_from_slice(&bytes[16 + h..]);
+            out
+        };
+        for (key, value) in [("n", serde_json::json!(99)), ("extractor", serde_json::json!("i3d"))] {
+            let e = from_bytes(&rewrite(&|m| drop(m.insert(key.into(), value.clone()))), "h.vvstats").unwrap_err();
+            assert!(e.to_string().contains("checksum"), "{key}: {e}");
+        }
+        let earlier = |m: &mut serde_json::Map<String, serde_json::Value>| {
+            m.remove("checksum");
+            m.insert("sha256".into(), serde_json::json!(digest(&bytes[16 + h..])));
+        };
+        assert_eq!(from_bytes(&rewrite(&earlier), "old.vvstats").unwrap(), s);
+        let mut damaged = rewrite(&earlier);
+        let last = damaged.len() - 3;
+        damaged[last] ^= 1;
+        assert!(from_bytes(&damaged, "old.vvstats").unwrap_err().to_string().contains("checksum"));
+    }
+
     /// Files without a checksum (written before it) are still checked: N ≥ 2 and a matrix that
     /// could be a covariance.
     #[test]
@@ -183,7 +241,7 @@ mod tests {
             let bytes = to_bytes(s);
             let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
             let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + h]).unwrap();
-            header.as_object_mut().unwrap().remove("sha256");
+            header.as_object_mut().unwrap().remove("checksum");
             let json = serde_json::to_vec(&header).unwrap();
             let mut out = MAGIC.to_vec();
             out.extend_from_slice(&(json.len() as u64).to_le_bytes());
