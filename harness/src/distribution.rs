@@ -158,7 +158,7 @@ fn load_network<T, E: ToString>(
     slot.get_or_init(|| {
         let (dir, sha) = network_folder(id, what, how)?;
         let device = crate::device::default_device().map_err(|e| e.to_string())?;
-        let net = load(&dir, &device).map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())?;
+        let net = load(&dir, &device).map_err(crate::scoring::first_line)?;
         Ok((net, sha))
     })
     .as_ref()
@@ -295,24 +295,29 @@ pub fn world_encoder_id() -> String {
 
 const WORLD_ENCODER: &str = "world-encoder";
 
-/// Video files of a folder, sorted by name (the extensions the `dir` adapter reads).
+/// Video files of a folder and its subfolders (a reference set kept by class, UCF-101's
+/// `ApplyEyeMakeup/…`), found as the `dir` adapter finds them, sorted by relative path; what the
+/// search passed over is said on stderr.
 pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
-        let path = entry.map_err(Error::io(dir))?.path();
-        if crate::generator::dir::is_video_file(&path) {
-            files.push(path);
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(Error::Config(format!(
-            "{}: no videos (expected files ending in {})",
+    let found = crate::generator::dir::videos_under(dir)?;
+    if !found.skipped.is_empty() {
+        eprintln!(
+            "warning: {}: {} folder(s) or file(s) not searched for videos{}",
             dir.display(),
-            crate::generator::dir::VIDEO_EXTS.join(", ")
+            found.skipped.len(),
+            found.skipped_note()
+        );
+    }
+    if found.videos.is_empty() {
+        return Err(Error::Config(format!(
+            "{}: no videos (expected files ending in {}, in it or in subfolders to {} levels){}",
+            dir.display(),
+            crate::generator::dir::VIDEO_EXTS.join(", "),
+            crate::generator::dir::MAX_DEPTH,
+            found.skipped_note()
         )));
     }
-    Ok(files)
+    Ok(found.videos.into_iter().map(|(_, path, _)| path).collect())
 }
 
 /// Each file's clip as `p` preprocesses it, streamed from the file (never the decoded clip),
@@ -370,8 +375,10 @@ impl VideoNet {
                 let (dir, sha) = user_weights(weights, "i3d", "i3d-400", I3D_HOW)?;
                 let device = crate::device::default_device()?;
                 let file = dir.join("model.safetensors");
-                let net = I3d::load(&file, &device)
-                    .map_err(|e| Error::BadFile { path: file, message: format!("not pytorch-i3d weights: {e}") })?;
+                let net = I3d::load(&file, &device).map_err(|e| Error::BadFile {
+                    path: file,
+                    message: format!("not pytorch-i3d weights: {}", crate::scoring::first_line(e)),
+                })?;
                 Ok(VideoNet::I3d(net, sha, device))
             }
         }
@@ -449,9 +456,47 @@ impl VideoNet {
     }
 }
 
+/// How many rows of `a` equal (bit for bit) a row of `b`: the same video in both sets (its
+/// features are deterministic).
+fn shared_rows(a: &Features, b: &Features) -> usize {
+    let bits = |row: &[f64]| row.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+    let in_b: std::collections::HashSet<Vec<u64>> = (0..b.n()).map(|i| bits(b.row(i))).collect();
+    (0..a.n()).filter(|&i| in_b.contains(&bits(a.row(i)))).count()
+}
+
+/// The largest statistics file read (a 4,096-d covariance takes 64 MiB).
+const MAX_STATS_BYTES: u64 = 1 << 30;
+
+/// A `.vvstats` file's bytes; a file that does not start as one (a video given where a folder
+/// was meant) is refused from its first bytes, not read whole (a 2 GB file took 2 GB and 9 s).
+fn read_stats_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let not_stats = || Error::BadFile {
+        path: path.to_path_buf(),
+        message: format!(
+            "not a videval statistics file (expected the magic bytes {:?}; expected a folder of videos or a .vvstats file)",
+            "VVSTATS1"
+        ),
+    };
+    let mut file = std::fs::File::open(path).map_err(Error::input(path))?;
+    let mut bytes = Vec::new();
+    (&mut file).take(stats_file::MAGIC.len() as u64).read_to_end(&mut bytes).map_err(Error::input(path))?;
+    if bytes != stats_file::MAGIC {
+        return Err(not_stats());
+    }
+    file.take(MAX_STATS_BYTES).read_to_end(&mut bytes).map_err(Error::input(path))?;
+    if bytes.len() as u64 >= MAX_STATS_BYTES {
+        return Err(Error::BadFile {
+            path: path.to_path_buf(),
+            message: format!("{MAX_STATS_BYTES} bytes or more: not statistics videval writes"),
+        });
+    }
+    Ok(bytes)
+}
+
 fn side(path: &Path, net: &VideoNet, json: bool) -> Result<Side> {
     if path.is_file() {
-        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        let bytes = read_stats_file(path)?;
         let stats = stats_file::from_bytes(&bytes, &path.display().to_string()).map_err(|e| Error::BadFile {
             path: path.to_path_buf(),
             message: format!("{e} (expected a folder of videos or a .vvstats file)"),
@@ -534,6 +579,13 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     }
     let bad = |e: dist::DistributionError| Error::Config(format!("{} vs {}: {e}", args.a.display(), args.b.display()));
     let value = frechet_distance(a.stats(), b.stats()).map_err(bad)?;
+    if !value.is_finite() {
+        return Err(Error::Config(format!(
+            "{} vs {}: the Fréchet distance is not a finite number ({value}): the statistics hold values too large to compare",
+            args.a.display(),
+            args.b.display()
+        )));
+    }
     let (interval, kvd_value, kvd_interval) = match (&a, &b) {
         (Side::Videos { features: fa, .. }, Side::Videos { features: fb, .. }) => {
             let groups = args.jackknife_groups;
@@ -557,6 +609,35 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
         && kvd_value.is_some()
         && kvd_interval.is_none()
         && biggest > interval::MAX_KERNEL_ROWS;
+    let mut warnings = sample_size_warnings(s.n, b.stats().n, s.dim());
+    if kvd_interval_dropped {
+        warnings.push(format!(
+            "no KVD interval: a set of {biggest} videos is over the {} its kernel matrices are computed for; the KVD value is from subsets",
+            interval::MAX_KERNEL_ROWS
+        ));
+    }
+    match (&a, &b) {
+        (Side::Videos { features: fa, .. }, Side::Videos { features: fb, .. }) => {
+            if args.jackknife_groups > 0 && interval.is_none() {
+                warnings.push(format!(
+                    "no interval: the jackknife needs at least {} videos in each set",
+                    interval::MIN_GROUPS
+                ));
+            }
+            let shared = shared_rows(fa, fb);
+            if shared > 0 {
+                warnings.push(format!(
+                    "{shared} video(s) of {} have the same features as one of {} (the same video in both sets?): the intervals assume two independent samples and do not hold for sets that share videos",
+                    args.a.display(),
+                    args.b.display()
+                ));
+            }
+        }
+        _ => warnings.push(format!(
+            "no interval{}: saved statistics (.vvstats) hold no per-video features",
+            if kvd_value.is_none() { " and no KVD" } else { "" }
+        )),
+    }
     let report = FvdReport {
         metric: fvd_name,
         value,
@@ -569,16 +650,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
         extractor: s.contract.extractor.clone(),
         preprocess: s.contract.preprocess.clone(),
         method: "Fréchet distance, covariance with N-1, trace term by symmetric eigendecomposition (eigenvalues clamped at 0)",
-        warnings: {
-            let mut w = sample_size_warnings(s.n, b.stats().n, s.dim());
-            if kvd_interval_dropped {
-                w.push(format!(
-                    "no KVD interval: a set of {biggest} videos is over the {} its kernel matrices are computed for; the KVD value is from subsets",
-                    interval::MAX_KERNEL_ROWS
-                ));
-            }
-            w
-        },
+        warnings,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?);
@@ -674,6 +746,11 @@ pub struct ClipRow {
     pub clip_f: Option<f64>,
     /// Prompt words outside the encoder's vocabulary (world encoder: they carry no meaning to it).
     pub unknown_words: Vec<String>,
+    /// World encoder: the prompt's words it knows. A prompt with none (every word unknown, or
+    /// no Latin letters or digits at all) is one fixed embedding, whatever it says: its row is
+    /// kept out of the mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_words: Option<usize>,
 }
 
 /// A text–video alignment network.
@@ -692,7 +769,7 @@ impl TextNet {
             TextExtractor::Clip => {
                 let (dir, sha) = user_weights(weights, "clip", "clip", CLIP_HOW)?;
                 let device = crate::device::default_device()?;
-                let clip = Clip::load(dir, &device).map_err(|e| Error::Config(e.to_string()))?;
+                let clip = Clip::load(dir, &device).map_err(|e| Error::Config(crate::scoring::first_line(e)))?;
                 Ok(TextNet::Clip(Box::new(clip), sha))
             }
         }
@@ -709,10 +786,12 @@ impl TextNet {
     /// The row of one clip, preprocessed per [`TextNet::preprocess`].
     fn score(&self, clip_frames: &Frames, prompt: &str, file: &str) -> Result<ClipRow> {
         let internal = |e: String| Error::Internal(format!("{file}: {e}"));
-        let (cosine, clip_f, unknown_words) = match self {
+        let (cosine, clip_f, unknown_words, known_words) = match self {
             TextNet::World(enc, _) => {
                 let cos = enc.text_clip_cosine(clip_frames, prompt).map_err(|e| internal(e.to_string()))?;
-                (cos, None, enc.file.vocab.unknown(prompt))
+                let unknown = enc.file.vocab.unknown(prompt);
+                let known = videval_models::generator::text::words(prompt).len() - unknown.len();
+                (cos, None, unknown, Some(known))
             }
             TextNet::Clip(clip, _) => {
                 let frames = clip.embed_preprocessed(clip_frames).map_err(|e| internal(e.to_string()))?;
@@ -722,7 +801,7 @@ impl TextNet {
                 let cos = frames.iter().map(|f| dot(f, &text)).sum::<f64>() / frames.len() as f64;
                 let pairs = frames.windows(2).map(|w| dot(&w[0], &w[1])).collect::<Vec<_>>();
                 let clip_f = (!pairs.is_empty()).then(|| pairs.iter().sum::<f64>() / pairs.len() as f64);
-                (cos, clip_f, Vec::new())
+                (cos, clip_f, Vec::new(), None)
             }
         };
         Ok(ClipRow {
@@ -733,12 +812,21 @@ impl TextNet {
             x2_5: 2.5 * cosine.max(0.0),
             clip_f,
             unknown_words,
+            known_words,
         })
     }
 
     fn contract(&self) -> dist::Contract {
         match self {
-            TextNet::World(enc, sha) => enc.contract(sha),
+            // The video embedding alone (FVD-W's contract adds the motion statistics).
+            TextNet::World(enc, sha) => dist::Contract {
+                extractor: format!(
+                    "world-encoder@{} video and text embeddings ({}-d, unit norm)",
+                    &sha[..sha.len().min(12)],
+                    enc.file.architecture.embed_dim
+                ),
+                ..enc.contract(sha)
+            },
             TextNet::Clip(clip, sha) => clip.contract(sha),
         }
     }
@@ -785,13 +873,33 @@ pub fn clipscore_command(
         }
     }
     bar.finish_and_clear();
-    let mean = rows.iter().map(|r| r.cosine).sum::<f64>() / rows.len().max(1) as f64;
-    let contract = net.contract();
     let (metric, variant) = net.metric();
+    let meaningless: Vec<&ClipRow> = rows.iter().filter(|r| r.known_words == Some(0)).collect();
+    if meaningless.len() == rows.len() {
+        return Err(Error::Config(format!(
+            "{metric}: none of the {} prompts has a word the world encoder knows (it knows the procedural world's captions: colours, shapes, motions), so every prompt is the same embedding; for free text use --extractor clip with CLIP weights",
+            rows.len()
+        )));
+    }
+    let warnings: Vec<String> = (!meaningless.is_empty())
+        .then(|| {
+            format!(
+                "{} of {} prompts have no word the world encoder knows (first: {:?}): their rows are left out of the mean",
+                meaningless.len(),
+                rows.len(),
+                meaningless[0].prompt
+            )
+        })
+        .into_iter()
+        .collect();
+    let kept = rows.len() - meaningless.len();
+    let mean = rows.iter().filter(|r| r.known_words != Some(0)).map(|r| r.cosine).sum::<f64>() / kept as f64;
+    let contract = net.contract();
     if json_out {
         let out = serde_json::json!({
-            "metric": metric, "mean_cosine": mean, "rows": rows,
+            "metric": metric, "mean_cosine": mean, "videos_in_mean": kept, "rows": rows,
             "extractor": contract.extractor, "preprocess": contract.preprocess, "variant": variant,
+            "warnings": warnings,
         });
         println!("{}", serde_json::to_string_pretty(&out).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
@@ -806,12 +914,10 @@ pub fn clipscore_command(
                 println!("          unknown words: {}", crate::error::printable(&r.unknown_words.join(", ")));
             }
         }
-        println!(
-            "{metric} mean cosine {mean:.4} over {} videos ({}; {})",
-            rows.len(),
-            contract.extractor,
-            contract.preprocess
-        );
+        println!("{metric} mean cosine {mean:.4} over {kept} videos ({}; {})", contract.extractor, contract.preprocess);
+        for w in &warnings {
+            println!("warning: {}", crate::error::printable(w));
+        }
     }
     Ok(ExitCode::Ok)
 }

@@ -355,6 +355,7 @@ impl Runner<'_> {
             record.perf = c.perf;
             record.cached = true;
         } else {
+            self.generator.preflight()?;
             let (suite, case) = self.suite_case(&unit.id)?;
             let mut stamp = None;
             let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());

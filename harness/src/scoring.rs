@@ -469,7 +469,7 @@ impl PairFrames {
 }
 
 /// A network error's first line (candle's messages may carry a backtrace).
-fn first_line(e: impl ToString) -> String {
+pub fn first_line(e: impl ToString) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
 }
 

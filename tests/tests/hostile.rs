@@ -283,6 +283,18 @@ fn errors_and_rows_print_control_characters_escaped() {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(code(&out) == 0 && stdout.contains("a blue\\u{1b}[31m ball"), "{}", text(&out));
     assert!(!stdout.chars().any(|c| c.is_control() && c != '\n'), "{stdout:?}");
+    // A prompt with no word the world encoder knows (punctuation, another script) is one fixed
+    // embedding whatever it says: kept out of the mean, said; with no other prompt, refused.
+    std::fs::copy(sb.join("v/a.mp4"), sb.join("v/b.mp4")).unwrap();
+    sb.write("p.tsv", "a.mp4\ta blue ball\nb.mp4\t球\n");
+    let (c, r) = sb.run_json(&["clipscore", "v", "--prompts", "p.tsv"]);
+    assert_eq!(c, 0, "{r}");
+    assert_eq!((r["videos_in_mean"].as_u64(), r["rows"][1]["known_words"].as_u64()), (Some(1), Some(0)), "{r}");
+    assert_eq!(r["mean_cosine"], r["rows"][0]["cosine"], "{r}");
+    assert!(r["warnings"][0].as_str().unwrap().contains("1 of 2 prompts have no word"), "{r}");
+    sb.write("p.tsv", "a.mp4\t!!!\nb.mp4\t球\n");
+    let out = sb.run(&["clipscore", "v", "--prompts", "p.tsv"]);
+    assert!(code(&out) == 3 && text(&out).contains("none of the 2 prompts has a word"), "{}", text(&out));
 }
 
 /// Clips FFmpeg or the format cannot hold are refused before anything is rendered: a 16384×16384

@@ -631,6 +631,92 @@ fn dir_adapter_never_reuses_a_changed_file_and_fails_only_the_unit_of_an_unreada
     assert_eq!(again["a"]["metrics"], again["b"]["metrics"], "the same still video");
 }
 
+/// What labs' folders hold: a VBench layout assembled from a linked dimension folder, macOS's
+/// `._` metadata files beside every video (not videos), an empty and a damaged video (the unit's
+/// failed generation, as a command's would be), a video too deep to be searched (named in the
+/// unit's error), and mapping rows that match no unit (named in a warning: their units fell
+/// back to VBench's names without a word).
+#[test]
+fn dir_adapter_follows_linked_folders_and_names_what_it_passed_over() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        "schema: 1\nsuite: s\nversion: 1\ndefaults: {seeds: {per_case: 1}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: linked}, {id: b, prompt: empty}, {id: c, prompt: damaged}, {id: d, prompt: deep}]\n",
+    );
+    for dir in ["real/s", "v/1/2/3/4"] {
+        std::fs::create_dir_all(sb.join(dir)).unwrap();
+    }
+    synth_ball(&sb, "real/s/linked-0.mp4", "4");
+    std::os::unix::fs::symlink(sb.join("real/s"), sb.join("v/s")).unwrap();
+    sb.write("v/._linked-0.mp4", "\0\x05\x16\x07\0\x02\0\0Mac OS X        ");
+    sb.write("v/empty-0.mp4", "");
+    sb.write("v/damaged-0.mp4", "not a video at all");
+    std::fs::copy(sb.join("real/s/linked-0.mp4"), sb.join("v/1/2/3/4/deep-0.mp4")).unwrap();
+    sb.write("v/mapping.csv", "file,case_id,seed_idx\ns/linked-0.mp4,A,0\n");
+    let out = sb.run(&["run", "--suite", "s.yaml", "--model", "dir:v", "--out", "runs/1"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("line 2 (case \"A\" seed 0): no case \"A\" here, but \"a\" differs from it only in letter case"),
+        "{}",
+        text(&out)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/1/results.json")).unwrap();
+    let by_case: BTreeMap<&str, &serde_json::Value> =
+        r["samples"].as_array().unwrap().iter().map(|s| (s["case_id"].as_str().unwrap(), s)).collect();
+    assert_eq!(by_case["a"]["status"], "ok", "{}", by_case["a"]);
+    assert_eq!(by_case["a"]["metrics"]["frame_count"], 4.0);
+    let error = |c: &str| by_case[c]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error("b").contains("an empty file (0 bytes)"), "{}", error("b"));
+    assert!(error("c").contains("damaged-0.mp4") && error("c").contains("not a readable video"), "{}", error("c"));
+    assert!(error("d").contains("not searched: 1/2/3/4/ (deeper than 3 folders)"), "{}", error("d"));
+    assert_eq!(r["suites"]["s"]["n"]["failed_generations"], 3, "{}", r["suites"]["s"]["n"]);
+}
+
+/// A command's program that is not there is a bad spec (exit 3), found before the first unit
+/// (every unit used to fail, exit 4, with a "complete" run of errors); and the script a spec
+/// names is part of the model: edited, its videos are made again, not reused from the store.
+#[test]
+fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
+    let sb = Sandbox::new();
+    let bin = videval_tests::bin();
+    let write_gen = |frames: &str| {
+        sb.write(
+            "gen.sh",
+            &format!(
+                "#!/bin/sh\nexec '{}' synth --prompt \"$1\" --frames {frames} --width 16 --height 16 --out \"$2\"\n",
+                bin.display()
+            ),
+        );
+        let mut perm = std::fs::metadata(sb.join("gen.sh")).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(sb.join("gen.sh"), perm).unwrap();
+    };
+    write_gen("4");
+    sb.write("m.yaml", "adapter: command\nargv: [./gen.sh, \"{prompt}\", \"{out}\"]\n");
+    let frames = |out: &str| {
+        let o = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "m.yaml", "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        let r: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap();
+        r["samples"][0]["metrics"]["frame_count"].clone()
+    };
+    assert_eq!(frames("runs/a"), 4.0);
+    write_gen("6");
+    assert_eq!(frames("runs/b"), 6.0, "the edited script's videos, not the store's");
+    // Not executable or not there: each said before any unit, exit 3.
+    for (argv0, want) in [
+        ("./gen.txt", "not executable"),
+        ("./missing.sh", "No such file"),
+        ("videval-no-such-program", "no such program on the PATH"),
+    ] {
+        sb.write("gen.txt", "x");
+        sb.write("bad.yaml", &format!("adapter: command\nargv: [{argv0}, \"{{out}}\"]\n"));
+        let out = format!("runs/bad-{}", argv0.trim_start_matches("./"));
+        let o = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "bad.yaml", "--out", &out]);
+        assert!(code(&o) == 3 && text(&o).contains(want), "{argv0}: {}", text(&o));
+    }
+}
+
 /// Runs the smoke case physics-drop with the command model `spec` (written as `name`), expects
 /// exit 4 (its generations failed), and returns the time taken and every record's error.
 fn failing_run(sb: &Sandbox, name: &str, spec: &str) -> (Duration, Vec<String>) {
@@ -907,7 +993,8 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         &format!("adapter: command\nname: {}\nargv: [videval-no-such-program, \"{{out}}\"]\n", "m".repeat(300)),
     );
     let out = sb.run(&["run", "--suite", "smoke", "--model", "l300.yaml", "--limit", "1"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert_eq!(code(&out), 3, "a program that is not there is a bad spec: {}", text(&out));
+    assert!(text(&out).contains("\"videval-no-such-program\": no such program on the PATH"), "{}", text(&out));
     let runs: Vec<String> = std::fs::read_dir(sb.join("runs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

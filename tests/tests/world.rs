@@ -377,8 +377,18 @@ fn fvd_cli_on_folders_and_saved_statistics() {
     let (code, same) = sb.run_json(&["fvd", "a", "a"]);
     assert_eq!(code, 0);
     assert!(same["value"].as_f64().unwrap() < 1e-9, "{same}");
+    // Finite intervals (a set against itself or a near copy had an upper bound of ∞ or 1e137),
+    // and a warning that the sets share their videos, which the intervals do not allow for.
+    for key in ["interval", "kvd_interval"] {
+        assert!(same[key]["upper"].as_f64().is_some_and(|u| u.is_finite() && u < 1.0), "{key}: {same}");
+    }
+    let warned = |r: &serde_json::Value, want: &str| {
+        r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(want))
+    };
+    assert!(warned(&same, "12 video(s) of a have the same features as one of a"), "{same}");
     let (code, ab) = sb.run_json(&["fvd", "a", "b", "--save-stats", "a.vvstats"]);
     assert_eq!(code, 0);
+    assert!(!warned(&ab, "same features"), "{ab}");
     let v = ab["value"].as_f64().unwrap();
     assert!(v > 0.0 && ab["metric"] == "FVD-W" && ab["n_a"] == 12, "{ab}");
     // The interval holds its own estimate (a bootstrap's duplicated videos pushed it above).
@@ -397,6 +407,37 @@ fn fvd_cli_on_folders_and_saved_statistics() {
     assert_eq!(from_stats["value"].as_f64().unwrap(), v, "statistics file must reproduce the folder's FVD-W");
     let out = sb.run(&["fvd", "missing", "b"]);
     assert_eq!(out.status.code(), Some(3));
+    // Videos in subfolders are read (a reference set kept by class: they were left out without a
+    // word), and macOS's `._` metadata files beside them are not videos (one stopped the run).
+    std::fs::create_dir_all(sb.join("c/class")).unwrap();
+    let mut videos: Vec<_> = std::fs::read_dir(sb.join("a"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| videval::generator::dir::is_video_file(p))
+        .collect();
+    videos.sort();
+    assert_eq!(videos.len(), 12);
+    for (i, p) in videos.iter().enumerate() {
+        let name = p.file_name().unwrap().to_str().unwrap();
+        std::fs::copy(p, sb.join(&if i % 2 == 0 { format!("c/{name}") } else { format!("c/class/{name}") })).unwrap();
+        std::fs::write(sb.join(&format!("c/._{name}")), b"\0\x05\x16\x07\0\x02\0\0Mac OS X        ").unwrap();
+    }
+    let (code, c) = sb.run_json(&["fvd", "c", "b", "--jackknife-groups", "0"]);
+    assert_eq!(code, 0, "{c}");
+    assert_eq!(c["n_a"], 12, "{c}");
+    assert!((c["value"].as_f64().unwrap() - v).abs() <= 1e-9 * v, "{c} vs {v}");
+    // A file that is not statistics is refused from its first bytes; statistics whose header was
+    // edited (N 12 made 99) fail their checksum.
+    std::fs::write(sb.join("big.mp4"), vec![0u8; 64 << 20]).unwrap();
+    let out = sb.run(&["fvd", "big.mp4", "b"]);
+    assert!(out.status.code() == Some(3) && text(&out).contains("magic bytes"), "{}", text(&out));
+    let stats = sb.read("a.vvstats");
+    let at = stats.windows(6).position(|w| w == b"\"n\":12").unwrap();
+    let mut damaged = stats.clone();
+    damaged[at + 4..at + 6].copy_from_slice(b"99");
+    std::fs::write(sb.join("d.vvstats"), &damaged).unwrap();
+    let out = sb.run(&["fvd", "d.vvstats", "b"]);
+    assert!(out.status.code() == Some(3) && text(&out).contains("checksum"), "{}", text(&out));
     // Too few groups to measure the jackknife's interactions: a named error, not a silent "no CI".
     let out = sb.run(&["fvd", "a", "b", "--jackknife-groups", "3"]);
     let err = String::from_utf8_lossy(&out.stderr);

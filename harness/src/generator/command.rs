@@ -87,6 +87,8 @@ pub struct CommandGen {
     argv: Vec<String>,
     env: BTreeMap<String, String>,
     timeout: Duration,
+    /// Whether the program is there, checked once, before the first unit is generated.
+    program: std::sync::OnceLock<std::result::Result<(), String>>,
 }
 
 /// Splits a template into literal text and placeholder names; `Err` names a bad placeholder.
@@ -181,9 +183,17 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     let name = spec.name.clone().unwrap_or_else(|| {
         Path::new(&spec.argv[0]).file_name().map_or("command".into(), |n| n.to_string_lossy().into_owned())
     });
-    let digest = key_of(&(&spec.argv, &checkpoint, &spec.env));
+    let files = argv_files(&templates, &spec.argv)?;
+    let digest = if files.is_empty() {
+        key_of(&(&spec.argv, &checkpoint, &spec.env))
+    } else {
+        key_of(&(&spec.argv, &checkpoint, &spec.env, &files))
+    };
     let mut params = BTreeMap::new();
     params.insert("argv".to_string(), serde_json::json!(spec.argv));
+    if !files.is_empty() {
+        params.insert("argv_file_digests".to_string(), serde_json::json!(files));
+    }
     if let Some(c) = checkpoint {
         params.insert("checkpoint_digest".to_string(), serde_json::json!(c));
     }
@@ -192,7 +202,62 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         argv: spec.argv.clone(),
         env: spec.env.clone(),
         timeout: Duration::from_secs_f64(timeout_s),
+        program: Default::default(),
     }))
+}
+
+/// Whether `program` can be run: a missing one is a bad spec (exit 3), not a failed generation
+/// of every unit (exit 4 with a "complete" run of errors). Checked before the first unit is
+/// generated, not when the spec is loaded: `plan --emit` writes jobs for machines (a container
+/// image) that have the program where this one does not. A name with a `/` is a path (relative
+/// to the folder videval runs in, as the OS reads it); a bare name is looked up on the `PATH`
+/// the program gets (the spec's `env` may set it).
+fn find_program(program: &str, env: &BTreeMap<String, String>) -> std::result::Result<(), String> {
+    if parse_template(program).is_ok_and(|t| t.iter().any(|(is_var, _)| *is_var)) {
+        return Ok(());
+    }
+    let runnable = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        return match Path::new(program).metadata() {
+            Ok(_) if runnable(Path::new(program)) => Ok(()),
+            Ok(m) if m.is_dir() => Err(format!("argv[0] {program:?}: a folder, not a program")),
+            Ok(_) => Err(format!(
+                "argv[0] {program:?}: not executable (chmod +x it, or run it through its interpreter: [python3, {program}, ...])"
+            )),
+            Err(e) => Err(format!(
+                "argv[0] {program:?}: {e} (a relative path is read from the folder videval runs in, {here})"
+            )),
+        };
+    }
+    let path = env.get("PATH").cloned().or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| runnable(&dir.join(program))) {
+        Ok(())
+    } else {
+        Err(format!("argv[0] {program:?}: no such program on the PATH ({path})"))
+    }
+}
+
+/// Files the arguments name as a whole (`gen.py`, `./gen.sh`, a config), hashed into the model's
+/// identity: editing the generator's code changes its videos, and the store must not hand back
+/// the old ones as its (it did: a program made 8 frames, then 16, and the 8 were reused). Paths
+/// are read from the folder videval runs in, as the program reads them; arguments with a
+/// placeholder are not files of the model. A folder is left to `checkpoint:`, which hashes it.
+fn argv_files(templates: &[Vec<(bool, String)>], argv: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut files = BTreeMap::new();
+    for (template, arg) in templates.iter().zip(argv) {
+        let path = Path::new(arg);
+        if template.iter().any(|(is_var, _)| *is_var) || arg.is_empty() || !path.is_file() {
+            continue;
+        }
+        // A program found by name on the PATH (`python3`) is not the model's: only names that
+        // are files here.
+        files.insert(arg.clone(), crate::hash::sha256_file(path).map_err(Error::input(path))?);
+    }
+    Ok(files)
 }
 
 /// How a program takes code on its command line.
@@ -459,6 +524,10 @@ impl CommandGen {
 impl Generator for CommandGen {
     fn identity(&self) -> &ModelIdentity {
         &self.identity
+    }
+
+    fn preflight(&self) -> Result<()> {
+        self.program.get_or_init(|| find_program(&self.argv[0], &self.env)).clone().map_err(Error::Config)
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {

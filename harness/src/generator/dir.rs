@@ -66,6 +66,10 @@ pub struct Dir {
     /// File name → the relative paths of the videos of that name.
     by_name: BTreeMap<String, Vec<String>>,
     rows: Vec<Row>,
+    /// The mapping file the rows are from.
+    mapping: Option<PathBuf>,
+    /// What the search of the folder passed over, as a clause for a missing video's error.
+    skipped: String,
     /// File stems in NFC and lower case → a file, made when a video is missing (for the hint).
     loose: std::sync::OnceLock<BTreeMap<String, String>>,
     /// Mapping rows by (case, seed index), and the plan's units by (suite, seed index, prompt),
@@ -77,37 +81,97 @@ pub struct Dir {
 /// The largest mapping file read (a row per video: VBench's 4,730 videos take 0.5 MB).
 const MAX_MAPPING_BYTES: u64 = 256 << 20;
 
-/// How deep subfolders are searched (VBench's layout needs 1).
-const MAX_DEPTH: usize = 3;
+/// How deep subfolders are searched (VBench's layout needs 1 or 2).
+pub const MAX_DEPTH: usize = 3;
 
-/// Every video file under `dir` (subfolders to [`MAX_DEPTH`], hidden ones and links to folders
-/// skipped), by relative path, with its size. (Not its modification time: a copy made with
-/// `cp -r`, or staged on each node of a cluster, is the same model; a file replaced by one of the
-/// same size is caught per unit, by its stamp and then its hash, when a run resumes or scores.)
-fn videos_under(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
-    let mut out = Vec::new();
+/// The video files under a folder, and what the search passed over that could hold some.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Relative path (`/`-separated), path, size; sorted by relative path.
+    pub videos: Vec<(String, PathBuf, u64)>,
+    /// What was not searched or not read, each with why (`a/b/c/d/ (deeper than 3 folders)`,
+    /// `private (Permission denied)`), sorted.
+    pub skipped: Vec<String>,
+}
+
+impl Listing {
+    /// The skipped entries as a clause for an error or warning (`""` when none): the first few.
+    pub fn skipped_note(&self) -> String {
+        if self.skipped.is_empty() {
+            return String::new();
+        }
+        let shown: Vec<&str> = self.skipped.iter().take(3).map(String::as_str).collect();
+        let more = self.skipped.len().saturating_sub(shown.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        format!("; not searched: {}{more}", shown.join(", "))
+    }
+}
+
+/// Every video file under `root`: subfolders to [`MAX_DEPTH`], links to folders followed within
+/// that depth (a VBench layout assembled from linked dimension folders), a file reached twice
+/// (by links) listed once. Hidden files and folders (`.name`, macOS's `._clip.mp4` metadata
+/// beside every copied video, which is not a video) are left out. Folders below the depth, names
+/// that are not UTF-8 and subfolders that cannot be read are passed over and listed in
+/// [`Listing::skipped`]; an unreadable `root` is an error. Sizes, not modification times: a copy
+/// made with `cp -r`, or staged on each node of a cluster, is the same model (a file replaced by
+/// one of the same size is caught per unit, by its stamp and then its hash).
+pub fn videos_under(root: &Path) -> Result<Listing> {
+    use std::os::unix::fs::MetadataExt;
+    let mut listing = Listing::default();
+    let (mut found, mut seen) = (Vec::new(), std::collections::HashSet::new());
     let mut pending = vec![(root.to_path_buf(), String::new(), 0usize)];
     while let Some((dir, prefix, depth)) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(Error::io(&dir))? {
-            let entry = entry.map_err(Error::io(&dir))?;
-            let path = entry.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
-            let kind = entry.file_type().map_err(Error::io(&path))?;
-            if kind.is_dir() {
-                if depth < MAX_DEPTH && !name.starts_with('.') {
-                    pending.push((path, format!("{prefix}{name}/"), depth + 1));
-                }
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if depth == 0 => return Err(Error::input(&dir)(e)),
+            Err(e) => {
+                listing.skipped.push(format!("{prefix} ({e})"));
                 continue;
             }
-            if is_video_file(&path) {
-                let size = path.metadata().map(|m| m.len()).unwrap_or(0);
-                out.push((format!("{prefix}{name}"), path, size));
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    listing.skipped.push(format!("an entry of {}/ ({e})", prefix.trim_end_matches('/')));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+                listing
+                    .skipped
+                    .push(format!("{prefix}{} (its name is not UTF-8)", entry.file_name().to_string_lossy()));
+                continue;
+            };
+            if name.starts_with('.') {
+                continue;
+            }
+            // Through a link, what it points at; a dangling link as itself (a unit named after it
+            // says it cannot be read, rather than that nothing was found).
+            let Ok(meta) = std::fs::metadata(&path).or_else(|_| std::fs::symlink_metadata(&path)) else { continue };
+            if meta.is_dir() {
+                if depth < MAX_DEPTH {
+                    pending.push((path, format!("{prefix}{name}/"), depth + 1));
+                } else {
+                    listing.skipped.push(format!("{prefix}{name}/ (deeper than {MAX_DEPTH} folders)"));
+                }
+            } else if is_video_file(&path) {
+                found.push((format!("{prefix}{name}"), path, meta.len(), (meta.dev(), meta.ino())));
             }
         }
     }
-    out.sort();
-    Ok(out)
+    // The first path in order names a file reached by several (whichever the walk met first
+    // would differ between file systems, and so would the model's identity).
+    found.sort();
+    listing.skipped.sort();
+    listing.videos =
+        found.into_iter().filter(|(.., id)| seen.insert(*id)).map(|(rel, path, size, _)| (rel, path, size)).collect();
+    Ok(listing)
 }
+
+/// Characters a Windows file name cannot hold.
+const WINDOWS_FORBIDDEN: &str = ":?\"*|<>\\";
 
 /// A file name as VBench's names are looked up: the extension in lower case (`a-0.MP4` is found
 /// as `a-0.mp4`, as VBench, which takes the names it finds, would).
@@ -149,10 +213,19 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     let mut files = BTreeMap::new();
     let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut listing = Vec::new();
-    for (rel, path, size) in videos_under(&root)? {
-        by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(&rel))).or_default().push(rel.clone());
-        listing.push((rel.clone(), size));
-        files.insert(rel, path);
+    let found = videos_under(&root)?;
+    for (rel, path, size) in &found.videos {
+        by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(rel))).or_default().push(rel.clone());
+        listing.push((rel.clone(), *size));
+        files.insert(rel.clone(), path.clone());
+    }
+    if !found.skipped.is_empty() {
+        eprintln!(
+            "warning: {}: {} folder(s) or file(s) not searched for videos{}",
+            root.display(),
+            found.skipped.len(),
+            found.skipped_note()
+        );
     }
     let mapping = spec
         .mapping
@@ -177,6 +250,8 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         files,
         by_name,
         rows,
+        mapping,
+        skipped: found.skipped_note(),
         loose: Default::default(),
         rows_by_unit: Default::default(),
         planned_by_prompt: Default::default(),
@@ -305,12 +380,83 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The found file, if it is a video: a damaged, empty or mislabelled one is the unit's failed
+/// generation, as a command's unreadable output is (it was an "ok" generation whose every
+/// metric then failed, counted differently from the same file made by a command).
+fn readable(path: &Path) -> Result<Output, GenError> {
+    match path.metadata() {
+        // A FIFO (which opening would block on), a dangling link: the runner says what it is.
+        Ok(m) if !m.is_file() => return Ok(Output::Existing(path.to_path_buf())),
+        Err(_) => return Ok(Output::Existing(path.to_path_buf())),
+        Ok(m) if m.len() == 0 => {
+            return Err(GenError::new(format!("{}: an empty file (0 bytes), not a video", path.display())));
+        }
+        Ok(_) => {}
+    }
+    match crate::video::probe(path) {
+        Ok(_) => Ok(Output::Existing(path.to_path_buf())),
+        Err(e) => Err(GenError::new(e.to_string())),
+    }
+}
+
 impl Dir {
+    /// The mapping rows that name no unit of the plan, with why, as a warning (None when every
+    /// row is used). A misspelt case id, a seed counted from 1 or a suite named otherwise
+    /// leaves its unit to VBench's name (another video) or to an error that never mentions the
+    /// row; rows of cases a run leaves out (`--limit`, `--cases`) are expected, so it warns.
+    fn unused_rows(&self, planned: &[crate::plan::Unit]) -> Option<String> {
+        use std::collections::{BTreeSet, HashSet};
+        let units: HashSet<(&str, &str, u32)> =
+            planned.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str(), u.id.seed_idx)).collect();
+        let any_suite: HashSet<(&str, u32)> = units.iter().map(|&(_, c, s)| (c, s)).collect();
+        let suites: BTreeSet<&str> = units.iter().map(|&(s, _, _)| s).collect();
+        let mut seeds: HashMap<&str, u32> = HashMap::new();
+        for &(_, c, s) in &units {
+            let top = seeds.entry(c).or_insert(0);
+            *top = (*top).max(s);
+        }
+        let unused: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| match &r.suite {
+                Some(s) => !units.contains(&(s.as_str(), r.case_id.as_str(), r.seed_idx)),
+                None => !any_suite.contains(&(r.case_id.as_str(), r.seed_idx)),
+            })
+            .map(|r| {
+                let why = if let Some(s) = r.suite.as_deref().filter(|s| !suites.contains(s)) {
+                    let all: Vec<&str> = suites.iter().copied().collect();
+                    format!("suite {s:?} is not one of this run's ({})", all.join(", "))
+                } else if let Some(top) = seeds.get(r.case_id.as_str()) {
+                    format!("the case's seeds here are 0 to {top} (seed_idx counts from 0)")
+                } else if let Some(other) = seeds.keys().find(|c| c.to_lowercase() == r.case_id.to_lowercase()) {
+                    format!("no case {:?} here, but {other:?} differs from it only in letter case", r.case_id)
+                } else {
+                    format!("no case {:?} in this run's plan", r.case_id)
+                };
+                format!("{} (case {:?} seed {}): {why}", r.at, r.case_id, r.seed_idx)
+            })
+            .collect();
+        if unused.is_empty() {
+            return None;
+        }
+        let mapping = self.mapping.as_deref().map_or("the mapping".into(), |m| m.display().to_string());
+        let more = if unused.len() > 3 { format!("; and {} more", unused.len() - 3) } else { String::new() };
+        Some(format!(
+            "{mapping}: {} of {} row(s) match no unit of this run and are not used: {}{more}. Rows of cases or seeds the run leaves out (--limit, --cases) are expected; any other row is a mistake, and its unit falls back to VBench's file name",
+            unused.len(),
+            self.rows.len(),
+            unused.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+        ))
+    }
+
     /// A file whose name differs from VBench's name for `stem` only in Unicode normalisation
     /// (an "é" composed or decomposed: they print alike) or letter case, said as a hint.
     fn near_miss(&self, stem: &str) -> String {
         use unicode_normalization::UnicodeNormalization;
-        let loose = |s: &str| s.nfc().collect::<String>().to_lowercase();
+        // What Windows and tools made for it replace by '_' (a `:` in "time: noon").
+        let windows =
+            |s: String| -> String { s.chars().map(|c| if WINDOWS_FORBIDDEN.contains(c) { '_' } else { c }).collect() };
+        let loose = |s: &str| windows(s.nfc().collect::<String>().to_lowercase());
         let index = self.loose.get_or_init(|| {
             let mut index = BTreeMap::new();
             for (name, rels) in &self.by_name {
@@ -324,9 +470,11 @@ impl Dir {
         let name = rel.rsplit('/').next().unwrap_or(rel);
         let file_stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
         let how = if file_stem.nfc().eq(stem.nfc()) {
-            "only in Unicode normalisation (composed vs decomposed accents, which print alike): rename it"
-        } else {
+            "only in Unicode normalisation (composed vs decomposed characters, such as accents or Hangul, which print alike): rename it"
+        } else if file_stem.nfc().collect::<String>().to_lowercase() == stem.nfc().collect::<String>().to_lowercase() {
             "only in letter case: VBench's names keep the prompt's case; rename it"
+        } else {
+            "where the prompt has characters Windows file names cannot hold (: ? \" * | < > \\), written '_': rename it or map it with a row of mapping.csv"
         };
         format!("; {rel:?} differs from it {how}")
     }
@@ -342,6 +490,9 @@ impl Generator for Dir {
         // Rows and planned units are looked up by key (each unit scanned them all: quadratic in
         // a VBench-size plan).
         let rows = self.rows_by_unit.get_or_init(|| {
+            if let Some(warning) = self.unused_rows(job.planned) {
+                eprintln!("warning: {warning}");
+            }
             let mut by: HashMap<(&str, u32), Vec<usize>> = HashMap::new();
             for (i, r) in self.rows.iter().enumerate() {
                 by.entry((r.case_id.as_str(), r.seed_idx)).or_default().push(i);
@@ -356,7 +507,7 @@ impl Generator for Dir {
                 .find(|r| r.suite.as_deref().is_none_or(|s| s == suite))
         };
         if let Some(row) = row_for(&id.suite, &id.case_id, id.seed_idx) {
-            return Ok(Output::Existing(row.path.clone()));
+            return readable(&row.path);
         }
         // By name, two planned units of a suite with one prompt and seed would be given the same
         // video, counted twice in every estimate (a twin a mapping row gives its own file is fine).
@@ -405,7 +556,7 @@ impl Generator for Dir {
             }
         };
         match chosen.as_slice() {
-            [one] => Ok(Output::Existing(self.files[*one].clone())),
+            [one] => readable(&self.files[*one]),
             [] if found.is_empty() => Err(GenError::new(match impossible_name(&stem) {
                 Some(why) => format!(
                     "no video for case \"{}\" seed {} in {}: VBench's name for it cannot exist ({why}); map it with a row of mapping.csv (file,case_id,seed_idx)",
@@ -414,11 +565,13 @@ impl Generator for Dir {
                     self.root.display()
                 ),
                 None => format!(
-                    "no video for case \"{}\" seed {} in {}: expected \"{stem}.mp4\" (in it or a subfolder) or a mapping row{}",
+                    "no video for case \"{}\" seed {} in {}: expected {:?} (in it or a subfolder) or a mapping row{}{}",
                     id.case_id,
                     id.seed_idx,
                     self.root.display(),
-                    self.near_miss(&stem)
+                    format!("{stem}.mp4"),
+                    self.near_miss(&stem),
+                    self.skipped
                 ),
             })),
             _ => Err(GenError::new(format!(

@@ -141,6 +141,11 @@ pub trait Generator: Send + Sync {
         "mp4"
     }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
+    /// What must hold before any unit is generated (the program a command runs exists); an error
+    /// stops the run as a bad spec. Called before each generation; cheap after the first.
+    fn preflight(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A model spec as written in YAML (or built from a `--model` shorthand).
