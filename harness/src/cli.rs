@@ -205,6 +205,12 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
     if per_family == 0 {
         return Err(Error::Config("--per-family 0: at least one scene per family is needed to test anything".into()));
     }
+    if per_family > crate::selftest::MAX_PER_FAMILY {
+        return Err(Error::Config(format!(
+            "--per-family {per_family}: at most {} scenes per family",
+            crate::selftest::MAX_PER_FAMILY
+        )));
+    }
     if !(0.0..=1.0).contains(&threshold) {
         return Err(Error::Config(format!("--threshold {threshold}: expected a share between 0 and 1 (0.99 is 99%)")));
     }
@@ -637,7 +643,7 @@ fn converted(
         Error::Config(format!(
             "{}: converting {frames} frames of {w}x{h} would hold {:.1} GB, over the {:.1} GB allowed (half the memory available): keep fewer frames (--frames uniform:N or fps:F) or make them smaller (--size)",
             input.display(),
-            (frames as u64 * u64::from(w) * u64::from(h) * 3) as f64 / 1e9,
+            frames as f64 * f64::from(w) * f64::from(h) * 3.0 / 1e9,
             limit as f64 / 1e9
         ))
     };
@@ -697,7 +703,12 @@ pub fn parse_frames(spec: &str) -> Result<FrameSampling> {
         "first" => FrameSampling::First(count()?),
         "uniform" => FrameSampling::Uniform(count()?),
         "middle" => FrameSampling::Middle(count()?),
-        "fps" => FrameSampling::Fps(n.parse::<f64>().ok().filter(|f| *f > 0.0 && f.is_finite()).ok_or_else(bad)?),
+        // At most the rate a clip may have: 1e300 made the frame count overflow, and a folder
+        // of two images tried to hold that many frames.
+        "fps" => match n.parse::<f64>().ok().filter(|f| *f > 0.0 && f.is_finite()).ok_or_else(bad)? {
+            f if f > MAX_FPS => return Err(Error::Config(format!("--frames {spec}: at most fps:{MAX_FPS}"))),
+            f => FrameSampling::Fps(f),
+        },
         _ => return Err(bad()),
     })
 }
@@ -842,12 +853,15 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     }
                 })
                 .collect();
+            // A metric that could not measure the video is a failed measurement (4), as in a run.
+            let failed = outcomes.iter().any(|o| matches!(o, Err(crate::scoring::Failure::Error(_))));
+            let code = if failed { ExitCode::ModelFailure } else { ExitCode::Ok };
             if *json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(
-                        &json!({"file": file.display().to_string(), "wall_s": wall_s, "metrics": rows})
-                    )
+                    serde_json::to_string_pretty(&json!({
+                        "file": file.display().to_string(), "wall_s": wall_s, "metrics": rows, "exit_code": code as i32
+                    }))
                     .unwrap_or_default()
                 );
             } else {
@@ -860,8 +874,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     }
                 }
             }
-            let failed = outcomes.iter().any(|o| matches!(o, Err(crate::scoring::Failure::Error(_))));
-            Ok(if failed { ExitCode::BadInput } else { ExitCode::Ok })
+            Ok(code)
         }
         VideoCommand::Convert { input, output, frames, size, filter, fps, strip, json } => {
             if output.extension().is_some_and(|e| e == "png") && !(1..=MAX_STRIP).contains(strip) {
@@ -1555,12 +1568,25 @@ pub fn main() -> i32 {
                 };
             }
             let _ = e.print();
+            // The whole message (what is missing, the values possible), not its first line;
+            // without the usage lines and the pointer to --help, which are for people.
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
-            return fail(first.trim_start_matches("error: "), ExitCode::BadInput);
+            let message: Vec<&str> = rendered
+                .lines()
+                .map(str::trim_end)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            return fail(message.join("\n").trim_start_matches("error: "), ExitCode::BadInput);
         }
     };
-    match dispatch(&cli) {
+    // A panic is a bug, but still one answer from the table (5) and, with --json, a JSON object
+    // (it gave 101 and an empty standard output); the panic's own message is on standard error.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(&cli))).unwrap_or_else(|p| {
+        let msg = p.downcast_ref::<String>().map(String::as_str).or_else(|| p.downcast_ref::<&str>().copied());
+        Err(Error::Internal(format!("a bug in videval (please report it): {}", msg.unwrap_or("a panic"))))
+    });
+    match outcome {
         Ok(code) => code as i32,
         Err(e) => {
             // A standard error that cannot be written (a full disk) keeps the error's own code.

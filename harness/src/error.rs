@@ -48,6 +48,10 @@ pub enum Error {
     BadFile { path: PathBuf, message: String },
     #[error("{0}")]
     Incomplete(String),
+    /// Units that could not be generated or measured, said by a command that runs others (a
+    /// sweep's checkpoint runs).
+    #[error("{0}")]
+    ModelFailure(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -61,6 +65,7 @@ impl Error {
             | Error::Video(_)
             | Error::BadFile { .. }
             | Error::Incomplete(_) => ExitCode::BadInput,
+            Error::ModelFailure(_) => ExitCode::ModelFailure,
             Error::Io { .. } | Error::Internal(_) => ExitCode::Internal,
         }
     }

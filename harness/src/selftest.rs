@@ -527,13 +527,29 @@ fn h264(video: &Video, crf: u32) -> Video {
     encoded.unwrap_or_else(|e| panic!("selftest: H.264 round trip failed: {e}"))
 }
 
+/// Advances a progress bar when a scene is done, however its closure returns.
+struct Tick<'a>(&'a indicatif::ProgressBar);
+
+impl Drop for Tick<'_> {
+    fn drop(&mut self) {
+        self.0.inc(1);
+    }
+}
+
+/// The most scenes per family a self-test renders (the default is 200; 100,000 per family take
+/// days, and more were collected as jobs before any ran: out of memory).
+pub const MAX_PER_FAMILY: u64 = 100_000;
+
 /// Runs the self-test on `per_family` scenes of every family from `seed`, drawn in `style`.
 pub fn run(per_family: u64, seed: u64, style: Style) -> Vec<Row> {
+    // Seeds wrap, as `world sample`'s do (the largest seed overflowed).
     let jobs: Vec<(Family, u64)> =
-        Family::ALL.iter().flat_map(|&f| (0..per_family).map(move |k| (f, seed + k))).collect();
+        Family::ALL.iter().flat_map(|&f| (0..per_family).map(move |k| (f, seed.wrapping_add(k)))).collect();
+    let bar = crate::media::progress("scenes", jobs.len() as u64);
     let partial: Vec<BTreeMap<String, Row>> = jobs
         .par_iter()
         .map(|&(family, s)| {
+            let _tick = Tick(&bar);
             let (scene, settings, sim, video, truth) = rendered(family, s, style);
             let Some(truth) = truth else { return BTreeMap::new() };
             let derived = derive(family, &scene, &settings, &sim, &truth);
@@ -568,6 +584,7 @@ pub fn run(per_family: u64, seed: u64, style: Style) -> Vec<Row> {
             rows
         })
         .collect();
+    bar.finish_and_clear();
     let mut total: BTreeMap<String, Row> = BTreeMap::new();
     for rows in partial {
         for (k, r) in rows {

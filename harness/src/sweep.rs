@@ -551,7 +551,13 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         };
         let code = crate::run::run_command(&args, crate::run::Stages::All)?;
         if code != ExitCode::Ok {
-            return Err(Error::Config(format!("checkpoint {}: its run ended with exit code {}", c.name, code as i32)));
+            // The run's own code: a model that failed units is 4, not bad input.
+            let message = format!("checkpoint {}: its run ended with exit code {}", c.name, code as i32);
+            return Err(match code {
+                ExitCode::ModelFailure => Error::ModelFailure(message),
+                ExitCode::Internal => Error::Internal(message),
+                _ => Error::Config(message),
+            });
         }
         let path = run_dir.join("results.json");
         let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;

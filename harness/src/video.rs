@@ -1041,8 +1041,10 @@ fn stream(
         }
     }
     if let (false, Some(declared)) = (report.stopped_early, o.info.frames) {
-        // A container that declares more frames than it holds was cut short.
-        if report.packets + report.demux_errors < declared as usize && matches!(sampling, FrameSampling::All) {
+        // A container that declares more frames than it holds was cut short, whatever is kept
+        // of it (a stream read to its end: sampled frames past the cut were silently missing,
+        // and FVD failed as an internal error on "2 of 8 frames").
+        if report.packets + report.demux_errors < declared as usize {
             return Err(VideoIoError::Truncated {
                 path: path.to_path_buf(),
                 reason: format!("the container declares {declared} frames but holds {}", report.packets),

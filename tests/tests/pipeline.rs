@@ -852,6 +852,18 @@ fn exit_codes_follow_the_table() {
     let out = sb.run(&["run", "--suite", "smoke", "--limit", "2", "--out", "runs/x"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("holds plan"), "{}", text(&out));
+    // Values at the edges: the largest seed (its scenes' seeds overflowed: a panic, 101), a
+    // sampling rate that made a frame count overflow; each an answer from the table.
+    let (c, v) = sb.run_json(&["selftest", "--per-family", "1", "--seed", "18446744073709551615"]);
+    assert!(c == 0 || c == 1, "{c}: {v}");
+    let (c, v) = sb.run_json(&["selftest", "--per-family", "100000000"]);
+    assert!(c == 3 && v["error"].as_str().unwrap().contains("at most 100000"), "{c}: {v}");
+    assert_eq!(code(&sb.run(&["synth", "--prompt", "a red ball", "--frames", "4", "--out", "a.mp4"])), 0);
+    let (c, v) = sb.run_json(&["video", "convert", "a.mp4", "b.mkv", "--frames", "fps:1e300"]);
+    assert!(c == 3 && v["error"].as_str().unwrap().contains("at most fps:1000"), "{c}: {v}");
+    // A usage error in --json says all of what is wrong (it kept "…were not provided:" only).
+    let (c, v) = sb.run_json(&["compare"]);
+    assert!(c == 3 && v["error"].as_str().unwrap().contains("<BASELINE>"), "{c}: {v}");
 }
 
 #[test]

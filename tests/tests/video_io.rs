@@ -475,6 +475,11 @@ fn every_error_kind_is_typed_and_names_the_file() {
         let cut = d.join(format!("cut-{name}"));
         std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
         check(&cut, |e| matches!(e, VideoIoError::Truncated { .. }), "truncated");
+        // Sampled too (FVD's uniform frames): the frames past the cut were silently missing,
+        // and the encoder failed as an internal error on "2 of 8 frames".
+        let sampled =
+            videval::video::decode_stream(&cut, videval_metrics::preprocess::FrameSampling::Uniform(8), |_, _| {});
+        assert!(matches!(sampled, Err(VideoIoError::Truncated { .. })), "{name}: {sampled:?}");
     }
     std::fs::write(d.join("empty.y4m"), "YUV4MPEG2 W64 H48 F25:1 Ip A1:1 C420jpeg\n").unwrap();
     check(&d.join("empty.y4m"), |e| matches!(e, VideoIoError::NoFrames { .. }), "zero frames");
