@@ -666,7 +666,8 @@ mod tests {
         let looping = render(&scene(serde_json::json!({"walls": true, "objects": [{"id": "b", "shape": "circle",
             "color": "yellow", "size": 0.14, "pos": [0.5, 0.5], "vel": [0.86, 0.0], "restitution": 1.0}]})));
         let loop_ok = expect(serde_json::json!({"probe": "loop", "psnr": {"min": 24}}));
-        assert!(probes::check(&loop_ok, &Context::new(&looping)).pass);
+        let ok = probes::check(&loop_ok, &Context::new(&looping));
+        assert!(ok.pass, "{}", ok.reason);
         let recoloured = Transform::Recolor(Color::Yellow, Color::Black, 8).apply(&looping);
         let broken = probes::check(&loop_ok, &Context::new(&recoloured));
         if !broken.pass && broken.measurable() {

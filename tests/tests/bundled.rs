@@ -212,7 +212,7 @@ fn continuity_follows_a_conditioning_file_and_is_rescored_when_it_changes() {
     let first = run("runs/a");
     let r = results(&sb, "runs/a");
     let detail = r["samples"][0]["details"]["probe:continuity"].as_str().unwrap().to_string();
-    assert!(detail.starts_with("pass: the first frame vs the conditioning input: PSNR"), "{detail}");
+    assert!(detail.starts_with("pass: PSNR vs the conditioning input at 32x32: the first frame"), "{detail}");
     // The same input again: every score comes from the store.
     let again = run("runs/b");
     // A new image at the same path: the continuity check is measured again.

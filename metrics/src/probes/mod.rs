@@ -442,7 +442,44 @@ use crate::video::Video;
 ///    so an anamorphic stream's aspect and round shapes are those people see.
 /// 10: a bounce count that admits none passes only over a landing; permanence of an object never
 ///    hidden is not measurable.
-pub const VERSION: u32 = 10;
+/// 11: `continuity` and `loop` compare frames at a fixed analysis size ([`ANALYSIS_SHORT`]) rather
+///    than at the video's own size (sensor noise and resolution decided verdicts: the same clip
+///    failed at 640×360 and passed at 1080p); `continuity` judges each held end on its own (one
+///    exact end lifted a wrong one by 3 dB); `loop` needs motion and a seam no larger than the
+///    clip's own steps (a frozen clip passed at 59 dB, a clip cut short at 80% as a true loop).
+pub const VERSION: u32 = 11;
+
+/// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
+/// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and
+/// makes a frame's PSNR mean the same thing at every resolution. Smaller videos are compared at
+/// their own size.
+pub const ANALYSIS_SHORT: u32 = 96;
+
+/// The size frames of a `width × height` video are compared at: its aspect ratio, short side
+/// [`ANALYSIS_SHORT`] (or its own, if smaller).
+pub fn analysis_size(width: u32, height: u32) -> (u32, u32) {
+    let short = width.min(height);
+    if short <= ANALYSIS_SHORT {
+        return (width, height);
+    }
+    let scale = f64::from(ANALYSIS_SHORT) / f64::from(short);
+    let side = |x: u32| ((f64::from(x) * scale).round() as u32).max(1);
+    (side(width), side(height))
+}
+
+/// `video` at its [`analysis_size`] (area averaging, antialiased); itself when that is its size.
+pub fn at_analysis_size(video: &Video) -> std::borrow::Cow<'_, Video> {
+    let (w, h) = analysis_size(video.width(), video.height());
+    if (w, h) == (video.width(), video.height()) {
+        return std::borrow::Cow::Borrowed(video);
+    }
+    std::borrow::Cow::Owned(crate::preprocess::transform_video(
+        video,
+        crate::preprocess::Spatial::Stretch { width: w, height: h },
+        crate::preprocess::Filter::Area,
+        true,
+    ))
+}
 
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
