@@ -262,7 +262,8 @@ pub fn input_media(job: &Job<'_>, media: &Media) -> Result<videval_metrics::Vide
 
 /// What a case's conditioned mode holds in its output (the `continuity` probe's reference):
 /// i2v the image and extend-forward the clip at the start, extend-backward the clip at the end,
-/// interpolate both; `None` for the modes that hold nothing.
+/// interpolate both, edit the whole source clip (an edit keeps what it does not change: an
+/// unrelated clip passed every check of an edit case); `None` for the modes that hold nothing.
 pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError> {
     let input = case.input.clone().unwrap_or_default();
     let media = |m: &Option<Media>, what: &str| -> Result<videval_metrics::Video, GenError> {
@@ -276,7 +277,8 @@ pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError>
         Mode::Interpolate => {
             Some(Held { head: Some(media(&input.video, "video")?), tail: Some(media(&input.video2, "video2")?) })
         }
-        Mode::T2v | Mode::Image | Mode::Loop | Mode::Edit => None,
+        Mode::Edit => Some(Held { head: Some(media(&input.video, "video")?), tail: None }),
+        Mode::T2v | Mode::Image | Mode::Loop => None,
     })
 }
 

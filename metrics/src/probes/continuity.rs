@@ -1,6 +1,7 @@
 //! `continuity`: a conditioned mode keeps what it was given. The output frames it holds — the
 //! first frames for i2v (the image), extend forward (the head) and interpolate (the first clip),
-//! the last frames for extend backward (the tail) and interpolate (the second clip) — against
+//! the last frames for extend backward (the tail) and interpolate (the second clip), every frame
+//! for edit (the source clip, which an edit keeps but for what it changes) — against
 //! the conditioning input resized to the output's size (bilinear, the bundled adapter's resize),
 //! both then reduced to the analysis size ([`super::ANALYSIS_SHORT`] short side, area): a PSNR in
 //! dB over each held end's pixels (the pooled MSE of its frames), the lower of the two ends
@@ -19,7 +20,7 @@ use crate::video::Video;
 pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
     let Some(held) = ctx.held.filter(|h| h.head.is_some() || h.tail.is_some()) else {
         return Verdict::not_measurable(
-            "no conditioning input: continuity is measured on i2v, extend and interpolate cases",
+            "no conditioning input: continuity is measured on i2v, extend, interpolate and edit cases",
         );
     };
     let v = ctx.video;
