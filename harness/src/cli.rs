@@ -853,9 +853,10 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     }
                 })
                 .collect();
-            // A metric that could not measure the video is a failed measurement (4), as in a run.
+            // A metric that could not measure the file or load its network: the file or the
+            // weights given are bad input (3), said in the JSON too (it looked like a success).
             let failed = outcomes.iter().any(|o| matches!(o, Err(crate::scoring::Failure::Error(_))));
-            let code = if failed { ExitCode::ModelFailure } else { ExitCode::Ok };
+            let code = if failed { ExitCode::BadInput } else { ExitCode::Ok };
             if *json {
                 println!(
                     "{}",

@@ -1087,7 +1087,7 @@ mod tests {
         let video = Video::new(16, 16, 8.0, frames).unwrap();
         let parse = |json: &str| -> Expectation { serde_json::from_str(json).unwrap() };
         let continuity = parse(r#"{"probe": "continuity", "psnr": {"min": 20}}"#);
-        let looping = parse(r#"{"probe": "loop", "psnr": {"min": 20}}"#);
+        let square = parse(r#"{"probe": "aspect", "ratio": "1:1"}"#);
         // Without the conditioning input, continuity makes the probe not apply, reason kept.
         match judge(&video, std::slice::from_ref(&continuity), None) {
             Err(Failure::NotApplicable(why)) => assert!(why.starts_with("n/a: no conditioning input"), "{why}"),
@@ -1106,7 +1106,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Beside a measured check, it neither passes nor fails: 1 of 1 measured passes.
-        let v = judge(&video, &[continuity, looping], None).unwrap();
+        let v = judge(&video, &[continuity, square], None).unwrap();
         assert_eq!(v.value, 1.0);
         assert!(v.detail.as_deref().unwrap().contains("n/a: no conditioning input"), "{v:?}");
     }

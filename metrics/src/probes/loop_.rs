@@ -9,6 +9,9 @@
 //!   cut short at 80% scored higher than a true loop by last-to-first PSNR alone). A last frame
 //!   that repeats the first (the closing frame drawn twice) is read as that: the seam is then the
 //!   step into it;
+//! - the colours across the seam change no more than across the clip's steps (each channel's
+//!   mean and spread over the frame: motion within the frame keeps them, a recoloured object or
+//!   a jump in lighting does not);
 //! - every object the tracker follows across the seam moves across it by a step like its own
 //!   (pixel distances saturate for a small fast object, whose every step replaces it);
 //! - the last frame against the first has a PSNR within the bound (the value reported), unless
@@ -61,6 +64,22 @@ pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
             "the seam differs by {seam:.1} levels (RMS), over {SEAM_STEPS} × the clip's 90th-percentile step {typical:.1}: a jump"
         ));
     }
+    // Colours: a frame's mean and spread per channel, which motion within the frame keeps and a
+    // change of appearance at the seam does not (a ball turned black halfway crossed the seam by
+    // an ordinary-sized pixel step); what the clip's own steps move them by is allowed.
+    let colours: Vec<[f64; 6]> = (0..n).map(|t| colour_stats(a.frame(t))).collect();
+    let colour_steps: Vec<f64> = (0..n - 1).map(|t| largest_change(&colours[t], &colours[t + 1])).collect();
+    let (colour_seam, colour_reference) = if repeated {
+        (colour_steps[n - 2], &colour_steps[..n - 2])
+    } else {
+        (largest_change(&colours[n - 1], &colours[0]), &colour_steps[..])
+    };
+    let usual_colour = quantile(colour_reference, 0.9);
+    if colour_seam > SEAM_STEPS * usual_colour + COLOUR_SLACK {
+        problems.push(format!(
+            "the colours change across the seam: a channel's mean or spread moves {colour_seam:.2} levels, over {SEAM_STEPS} × the clip's 90th-percentile step {usual_colour:.2} + {COLOUR_SLACK}"
+        ));
+    }
     let last = if repeated { n - 2 } else { n - 1 };
     for (what, jump, usual) in object_seams(ctx, last) {
         problems.push(format!(
@@ -82,6 +101,32 @@ pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
     } else {
         Verdict::new(false, "does not loop", Some(seam_db), format!("{said}; {}", problems.join("; ")))
     }
+}
+
+/// How far, in levels, a frame's colour statistics may move across a seam beyond what the
+/// clip's own steps move them: the selftest's ball turned from yellow to black in a 64-px frame
+/// moves a mean by 3.5.
+const COLOUR_SLACK: f64 = 0.75;
+
+/// A frame's mean and standard deviation of each channel, in levels.
+fn colour_stats(frame: &[u8]) -> [f64; 6] {
+    let (mut sum, mut sq) = ([0.0f64; 3], [0.0f64; 3]);
+    for px in frame.chunks_exact(3) {
+        for c in 0..3 {
+            let v = f64::from(px[c]);
+            sum[c] += v;
+            sq[c] += v * v;
+        }
+    }
+    let n = (frame.len() / 3).max(1) as f64;
+    let mean = sum.map(|s| s / n);
+    let sd = |c: usize| (sq[c] / n - mean[c] * mean[c]).max(0.0).sqrt();
+    [mean[0], mean[1], mean[2], sd(0), sd(1), sd(2)]
+}
+
+/// The largest change of one of the statistics between two frames.
+fn largest_change(a: &[f64; 6], b: &[f64; 6]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
 /// Root mean square difference of two frames, in levels.
@@ -202,8 +247,8 @@ mod tests {
     }
 
     /// A true loop passes whether its last frame flows into the first or repeats it, with and
-    /// without sensor noise; cut short at 80%, played with a jump back to the start, or frozen,
-    /// it fails — where last-to-first PSNR alone passed the frozen clip (59 dB) and ranked the
+    /// without sensor noise; with a jump in its lighting, cut short at 80%, played with a jump
+    /// back to the start, or frozen, it fails — where last-to-first PSNR alone passed the frozen clip (59 dB) and ranked the
     /// cut one above the true loop.
     #[test]
     fn true_loops_pass_and_cut_jumping_or_frozen_clips_fail() {
@@ -218,7 +263,20 @@ mod tests {
             assert!(seamless.pass, "{w}x{h} pan {pan} seamless: {}", seamless.reason);
             let repeated = judge(&scene(&mut (0..=period)));
             assert!(repeated.pass && repeated.reason.contains("repeats the first"), "{w}x{h}: {}", repeated.reason);
+            // The light jumps by 12 levels halfway: every step is ordinary but the seam is a jump.
+            let lit = {
+                let v = scene(&mut (0..period));
+                let half = v.len() / 2 * v.frame_bytes();
+                let data: Vec<u8> = v
+                    .as_bytes()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| if i >= half { x.saturating_add(12) } else { x })
+                    .collect();
+                Video::new(v.width(), v.height(), v.fps(), data).unwrap()
+            };
             for (what, clip) in [
+                ("light jump", lit),
                 ("cut at 80%", scene(&mut (0..period * 4 / 5))),
                 ("jump back", scene(&mut (0..12).chain([0]))),
                 ("frozen", scene(&mut std::iter::repeat_n(3, period))),
