@@ -945,6 +945,7 @@ mod tests {
             n: Default::default(),
             metrics: [("m".to_string(), metric)].into(),
             capabilities: Default::default(),
+            unmeasured: Default::default(),
         };
         let mut runs: Vec<(String, Results)> = ["a", "b"]
             .iter()

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use videval_metrics::registry;
 use videval_metrics::stats::{cluster_bootstrap_mean, pass_rate};
-use videval_reports::results::{Counts, Interval, MetricResult, RESULTS_SCHEMA, Results, Sample, SuiteResults};
+use videval_reports::results::{
+    Counts, Interval, MetricResult, RESULTS_SCHEMA, Results, Sample, SuiteResults, Unmeasured,
+};
 
 use crate::error::{Error, Result};
 use crate::hash::sha256_hex;
@@ -278,18 +280,30 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         n.failed_generations =
             units.iter().filter(|u| loaded.gens.get(&u.id).is_some_and(|g| g.status == Status::Error)).count();
         let mut metrics = BTreeMap::new();
+        let mut unmeasured = BTreeMap::new();
         for m in s.metrics.iter().chain(&s.probes) {
             let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+            let (mut not_applicable, mut failed, mut reason) = (0, 0, None);
             for u in &units {
                 match loaded.scores.get(&(u.id.clone(), m.clone())) {
                     Some(r) if r.status == Status::Ok => {
                         clusters.entry(u.cluster.as_str()).or_default().push(r.value.unwrap_or(f64::NAN));
                     }
-                    Some(r) if r.status == Status::NotApplicable => n.not_applicable += 1,
-                    Some(_) => n.failed_scores += 1,
+                    Some(r) => {
+                        if r.status == Status::NotApplicable {
+                            not_applicable += 1;
+                        } else {
+                            failed += 1;
+                        }
+                        if reason.is_none() {
+                            reason = r.error.clone().or_else(|| r.detail.clone());
+                        }
+                    }
                     None => {}
                 }
             }
+            n.not_applicable += not_applicable;
+            n.failed_scores += failed;
             let groups: Vec<Vec<f64>> = clusters.into_values().collect();
             // One fixed seed per (suite, metric): intervals are reproducible and independent.
             let seed =
@@ -301,8 +315,17 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             } else {
                 cluster_bootstrap_mean(&groups, N_BOOT, LEVEL, seed)
             };
-            if let (Some(e), Some((version, direction, description))) = (estimate, describe(m)) {
-                metrics.insert(m.clone(), metric_result(e, version, direction, description));
+            match (estimate, describe(m)) {
+                (Some(e), Some((version, direction, description))) => {
+                    metrics.insert(m.clone(), metric_result(e, version, direction, description));
+                }
+                // Measured on no sample: said with why (it vanished from the report and from
+                // compare, whose gate then passed on what remained).
+                (None, Some((_, direction, description))) if not_applicable + failed > 0 => {
+                    let reason = reason.unwrap_or_else(|| "no reason recorded".into());
+                    unmeasured.insert(m.clone(), Unmeasured { not_applicable, failed, reason, direction, description });
+                }
+                _ => {}
             }
         }
         suites.insert(
@@ -313,6 +336,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 n,
                 metrics,
                 capabilities: capabilities(s, &units, loaded),
+                unmeasured,
             },
         );
     }

@@ -216,6 +216,10 @@ pub struct Comparison {
     /// weights given, or not measured at all): not measurable, so never a pass or a fail; the
     /// decision is inconclusive.
     pub unmeasured: Vec<Lost>,
+    /// Metrics of the suites both runs have that a run measured on no sample (its
+    /// `unmeasured` block), with why: not compared, so not in the decision, and said (they
+    /// were left out without a word, and the gate passed on what remained).
+    pub not_compared: Vec<String>,
     pub rows: Vec<Row>,
     /// `pass`, `fail` or `inconclusive`.
     pub decision: String,
@@ -487,6 +491,18 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         };
     }
+    let mut not_compared = Vec::new();
+    for (name, bs) in &base.suites {
+        let Some(cs) = cand.suites.get(name) else { continue };
+        for (m, u) in &bs.unmeasured {
+            if cs.unmeasured.contains_key(m) {
+                not_compared.push(format!("{name}/{m}: measured in neither run ({})", u.reason));
+            } else if cs.metrics.contains_key(m) {
+                not_compared
+                    .push(format!("{name}/{m}: measured only in the candidate's run (the baseline's: {})", u.reason));
+            }
+        }
+    }
     let tally = Tally::of(&rows, &lost, &unmeasured);
     let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive, mode);
     let comparison = Comparison {
@@ -501,6 +517,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         unpaired,
         lost,
         unmeasured,
+        not_compared,
         gated_rows: tally.gated,
         underpowered_rows: tally.underpowered,
         unsettled_rows: tally.unsettled,
@@ -746,6 +763,7 @@ fn view(
             unpaired: c.unpaired,
             lost: c.lost.iter().map(Lost::describe).collect(),
             unmeasured: c.unmeasured.iter().map(Lost::describe).collect(),
+            not_compared: c.not_compared.clone(),
             rows: c
                 .rows
                 .iter()
@@ -853,6 +871,12 @@ pub fn markdown(c: &Comparison) -> String {
     if !c.unmeasured.is_empty() {
         let unmeasured = list(c.unmeasured.iter().map(Lost::describe).collect());
         s.push_str(&format!("**Not measurable in the candidate's run:** {unmeasured}\n\n"));
+    }
+    if !c.not_compared.is_empty() {
+        let not_compared = list(c.not_compared.clone());
+        s.push_str(&format!(
+            "**Not compared (a run measured them on no sample; not in the decision):** {not_compared}\n\n"
+        ));
     }
     s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for r in &c.rows {

@@ -449,7 +449,7 @@ impl App {
     fn queue(&self, rater: &str) -> Result<(Vec<usize>, usize)> {
         let judged = self.db.lock().map_err(|_| Error::Internal("database lock poisoned".into()))?.judged(rater)?;
         let mut order: Vec<usize> = (0..self.pairs.len()).collect();
-        order.sort_by_key(|&i| {
+        order.sort_by_cached_key(|&i| {
             let p = &self.pairs[i];
             stable(&[rater, &p.suite, &p.case_id, &p.seed_idx.to_string(), &p.sha_a, &p.sha_b])
         });

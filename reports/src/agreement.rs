@@ -103,7 +103,7 @@ pub fn section(a: &Value, h: &str) -> Result<String, std::fmt::Error> {
     }
     write!(
         o,
-        "<h2>Runs by people's judgments (Bradley–Terry)</h2><table><tr><th>run</th><th>log-strength θ</th><th>95% CI</th><th></th></tr>"
+        "<{h}>Runs by people's judgments (Bradley–Terry)</{h}><table><tr><th>run</th><th>log-strength θ</th><th>95% CI</th><th></th></tr>"
     )?;
     for r in a["runs"].as_array().into_iter().flatten() {
         write!(

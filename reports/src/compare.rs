@@ -64,6 +64,9 @@ pub struct CompareView {
     /// Gated measurements the candidate's run could not make (no weights for its network, or
     /// not measured): neither a pass nor a failure; the decision is inconclusive.
     pub unmeasured: Vec<String>,
+    /// Metrics of the suites both runs have that a run measured on no sample, with why: not
+    /// compared, and not in the gate's decision.
+    pub not_compared: Vec<String>,
     pub rows: Vec<GateRow>,
     pub scatters: Vec<Scatter>,
     pub gallery: Vec<GalleryItem>,
@@ -128,6 +131,7 @@ struct Ctx<'a> {
     unpaired_text: String,
     lost: &'a [String],
     unmeasured: &'a [String],
+    not_compared: &'a [String],
     rows: Vec<RowOut<'a>>,
     scatters: Vec<String>,
     gallery: Vec<ItemOut>,
@@ -154,6 +158,7 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         unpaired_text: format::count(v.unpaired as u64),
         lost: &v.lost,
         unmeasured: &v.unmeasured,
+        not_compared: &v.not_compared,
         rows: v
             .rows
             .iter()
@@ -215,6 +220,7 @@ mod tests {
             unpaired: 0,
             lost: vec![],
             unmeasured: vec!["s/probe:gravity: 2 sample(s) (first: needs CLIP weights)".into()],
+            not_compared: vec!["s/vbench_aesthetic_quality: measured in neither run (needs <weights>)".into()],
             rows: vec![GateRow {
                 suite: "s".into(),
                 metric: "probe:position".into(),
@@ -253,6 +259,10 @@ mod tests {
         assert!(html.contains("baseline probe:position") && html.contains("<td>c1</td>"), "axis titles and numbers");
         assert!(html.contains("&lt;b&gt;red"), "prompts are escaped");
         assert!(html.contains("Not measurable in the candidate's run") && html.contains("needs CLIP weights"));
+        assert!(
+            html.contains("<strong>Not compared</strong>")
+                && html.contains("measured in neither run (needs &lt;weights&gt;)")
+        );
         // Offline: the only URL is the SVG namespace identifier, which is never fetched.
         assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count());
     }

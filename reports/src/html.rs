@@ -95,6 +95,16 @@ struct MetricRow<'a> {
 }
 
 #[derive(Serialize)]
+struct UnmeasuredRow<'a> {
+    name: &'a str,
+    /// "not applicable to 12 samples", "failed on 3 samples", or both.
+    counts: String,
+    reason: &'a str,
+    direction: &'a str,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
 struct SuiteView<'a> {
     name: &'a str,
     version: u32,
@@ -105,6 +115,8 @@ struct SuiteView<'a> {
     failed_scores: usize,
     not_applicable: usize,
     metrics: Vec<MetricRow<'a>>,
+    /// Metrics and probes no sample measured, with why: a row each, never left out.
+    unmeasured: Vec<UnmeasuredRow<'a>>,
     capabilities: Vec<MetricRow<'a>>,
     /// Capability pass rates with their CIs as an SVG bar chart.
     capability_chart: Option<String>,
@@ -240,11 +252,14 @@ fn throughput_rows(t: &crate::results::Throughput) -> Vec<(&'static str, String)
 
 use crate::format::metric as fmt_num;
 
-fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult) -> MetricRow<'a> {
+/// A table row; a pass rate (a capability, a `probe:` row) in percent, as the page's text and
+/// charts give them (the tables printed `[0.02500, 1.000]` beside "[2.5%, 100%]").
+fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult, pass_rate: bool) -> MetricRow<'a> {
+    let fmt = if pass_rate { crate::format::percent } else { fmt_num };
     MetricRow {
         name,
-        estimate: fmt_num(r.point_estimate),
-        interval: r.interval_text(fmt_num),
+        estimate: fmt(r.point_estimate),
+        interval: r.interval_text(fmt),
         n: crate::format::count(r.n_samples as u64),
         clusters: crate::format::count(r.n_clusters as u64),
         direction: &r.direction,
@@ -260,8 +275,29 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
     let mut suites = Vec::new();
     let playing = std::cell::Cell::new(0usize);
     for (name, s) in &results.suites {
-        let metric_names: Vec<&str> = s.metrics.keys().map(String::as_str).collect();
-        let capabilities: Vec<MetricRow> = s.capabilities.iter().map(|(m, r)| metric_row(m, r)).collect();
+        let metric_names: Vec<&str> = s.metrics.keys().chain(s.unmeasured.keys()).map(String::as_str).collect();
+        let unmeasured = s
+            .unmeasured
+            .iter()
+            .map(|(m, u)| {
+                let mut counts = Vec::new();
+                if u.not_applicable > 0 {
+                    counts
+                        .push(format!("not applicable to {} sample(s)", crate::format::count(u.not_applicable as u64)));
+                }
+                if u.failed > 0 {
+                    counts.push(format!("failed on {} sample(s)", crate::format::count(u.failed as u64)));
+                }
+                UnmeasuredRow {
+                    name: m,
+                    counts: counts.join(", "),
+                    reason: &u.reason,
+                    direction: &u.direction,
+                    description: &u.description,
+                }
+            })
+            .collect();
+        let capabilities: Vec<MetricRow> = s.capabilities.iter().map(|(m, r)| metric_row(m, r, true)).collect();
         let bars: Vec<crate::chart::Bar> = s
             .capabilities
             .iter()
@@ -279,7 +315,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
                 None,
             )
         });
-        let metrics = s.metrics.iter().map(|(m, r)| metric_row(m, r)).collect();
+        let metrics = s.metrics.iter().map(|(m, r)| metric_row(m, r, m.starts_with("probe:"))).collect();
         let samples_rows = results
             .samples
             .iter()
@@ -338,6 +374,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
             failed_scores: s.n.failed_scores,
             not_applicable: s.n.not_applicable,
             metrics,
+            unmeasured,
             capabilities,
             capability_chart,
             metric_names,
@@ -408,6 +445,16 @@ mod tests {
                     n: Counts { cases: 2, samples: 4, ..Default::default() },
                     metrics: BTreeMap::from([("temporal_diff".to_string(), metric)]),
                     capabilities: BTreeMap::new(),
+                    unmeasured: BTreeMap::from([(
+                        "vbench_aesthetic_quality".to_string(),
+                        crate::results::Unmeasured {
+                            not_applicable: 4,
+                            failed: 0,
+                            reason: "needs the clip-vit-l-14-laion network: no weights <given>".into(),
+                            direction: "higher_is_better".into(),
+                            description: "LAION aesthetic score".into(),
+                        },
+                    )]),
                 },
             )]),
             samples: vec![Sample {
@@ -460,6 +507,17 @@ mod tests {
         assert!(!html.contains("<script>alert"), "prompt was not escaped");
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("http://") && !html.contains("https://"), "report must be offline");
+    }
+
+    /// A metric no sample measured has its row, saying so and why (it vanished from the page,
+    /// whose only trace was "24 metric value(s) not applicable"), escaped like everything else.
+    #[test]
+    fn a_metric_measured_on_no_sample_has_a_row_with_its_reason() {
+        let html = render_run(&results(), &Provenance::default(), &MediaMap::new()).unwrap();
+        let row = html.lines().find(|l| l.contains("<code>vbench_aesthetic_quality</code>")).unwrap_or_default();
+        assert!(row.contains("not measurable</strong>: not applicable to 4 sample(s)"), "{row}");
+        assert!(row.contains("no weights &lt;given&gt;") && !row.contains("<given>"), "{row}");
+        assert!(html.contains("<th>vbench_aesthetic_quality</th>"), "its column in the samples table");
     }
 
     #[test]

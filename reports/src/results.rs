@@ -112,6 +112,23 @@ pub struct SuiteResults {
     /// of the cases tagged with it; a unit that failed to generate counts as failing.
     #[serde(default)]
     pub capabilities: BTreeMap<String, MetricResult>,
+    /// The suite's metrics and probes with no estimate: measured on no sample (every one not
+    /// applicable, or failed), with why. Absent when every metric has an estimate.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmeasured: BTreeMap<String, Unmeasured>,
+}
+
+/// A metric or probe of a suite that no sample measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unmeasured {
+    /// Samples it did not apply to (a network without weights, a check that cannot be made).
+    pub not_applicable: usize,
+    /// Samples whose measurement failed.
+    pub failed: usize,
+    /// The first sample's reason, in plan order.
+    pub reason: String,
+    pub direction: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

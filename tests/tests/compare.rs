@@ -416,3 +416,36 @@ fn gates_that_would_gate_nothing_are_refused() {
         assert!(sb.join(&format!("runs/disc/compare/model-1.5.{ext}")).is_file(), "{ext}");
     }
 }
+
+/// A metric no sample measured (its network's weights not given) is in results.json with why,
+/// on the report page, and on the comparison as not compared: it vanished from all three, and
+/// the gate passed on what remained without a word.
+#[test]
+fn a_metric_measured_on_no_sample_is_said_everywhere() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        "schema: 1\nsuite: s\nversion: 1\ndefaults: {generation: {frames: 4, width: 16, height: 16}, seeds: {per_case: 1}}\nmetrics: [frame_count, vbench_aesthetic_quality]\ncases: [{id: a, prompt: a red ball}, {id: b, prompt: a blue ball}]\n",
+    );
+    for out in ["runs/a", "runs/b"] {
+        let o = sb
+            .command(&["run", "--suite", "s.yaml", "--model", "synthetic", "--out", out])
+            .env_remove("VIDEVAL_WEIGHTS")
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/a/results.json")).unwrap();
+    let u = &r["suites"]["s"]["unmeasured"]["vbench_aesthetic_quality"];
+    assert_eq!(u["not_applicable"], 2, "{r}");
+    assert!(u["reason"].as_str().unwrap().contains("clip-vit-l-14-laion"), "{u}");
+    assert!(r["suites"]["s"]["metrics"].get("vbench_aesthetic_quality").is_none());
+    let html = String::from_utf8(sb.read("runs/a/report.html")).unwrap();
+    assert!(html.contains("<code>vbench_aesthetic_quality</code></td><td colspan=\"4\""), "a row of its own");
+    let (_, v) = sb.run_json(&["compare", "runs/a", "runs/b"]);
+    let said = v["not_compared"].as_array().unwrap();
+    assert!(
+        said.len() == 1 && said[0].as_str().unwrap().starts_with("s/vbench_aesthetic_quality: measured in neither run"),
+        "{v}"
+    );
+}

@@ -446,7 +446,8 @@ use crate::video::Video;
 ///    than at the video's own size (sensor noise and resolution decided verdicts: the same clip
 ///    failed at 640×360 and passed at 1080p); `continuity` judges each held end on its own (one
 ///    exact end lifted a wrong one by 3 dB); `loop` needs motion and a seam no larger than the
-///    clip's own steps (a frozen clip passed at 59 dB, a clip cut short at 80% as a true loop).
+///    clip's own steps (a frozen clip passed at 59 dB, a clip cut short at 80% as a true loop);
+///    `count` of white, black or gray objects is not measurable (it counted none, a failure).
 pub const VERSION: u32 = 11;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
