@@ -321,8 +321,10 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 }
                 // Measured on no sample: said with why (it vanished from the report and from
                 // compare, whose gate then passed on what remained).
-                (None, Some((_, direction, description))) if not_applicable + failed > 0 => {
-                    let reason = reason.unwrap_or_else(|| "no reason recorded".into());
+                (None, Some((_, direction, description))) if not_applicable + failed + n.failed_generations > 0 => {
+                    let reason = reason.unwrap_or_else(|| {
+                        format!("no video to measure: {} generation(s) of this suite failed", n.failed_generations)
+                    });
                     unmeasured.insert(m.clone(), Unmeasured { not_applicable, failed, reason, direction, description });
                 }
                 _ => {}

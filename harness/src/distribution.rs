@@ -317,7 +317,24 @@ pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
             found.skipped_note()
         )));
     }
-    Ok(found.videos.into_iter().map(|(_, path, _)| path).collect())
+    // One video reached by two names (a link beside its file) would be counted twice.
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let (mut files, mut repeats) = (Vec::new(), Vec::new());
+    for (rel, path, _) in found.videos {
+        match std::fs::metadata(&path) {
+            Ok(m) if !seen.insert((m.dev(), m.ino())) => repeats.push(rel),
+            _ => files.push(path),
+        }
+    }
+    if let Some(first) = repeats.first() {
+        eprintln!(
+            "warning: {}: {} file(s) are another name for a video already counted (first: {first}); each video is counted once",
+            dir.display(),
+            repeats.len()
+        );
+    }
+    Ok(files)
 }
 
 /// Each file's clip as `p` preprocesses it, streamed from the file (never the decoded clip),

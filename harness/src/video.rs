@@ -1044,7 +1044,12 @@ fn stream(
         // A container that declares more frames than it holds was cut short, whatever is kept
         // of it (a stream read to its end: sampled frames past the cut were silently missing,
         // and FVD failed as an internal error on "2 of 8 frames").
-        if report.packets + report.demux_errors < declared as usize {
+        // Trusted when sampled only where it fills the stated duration at the frame rate: an
+        // MP4's edit list hides samples the count includes (a trimmed clip read as cut short).
+        let trusted = matches!(sampling, FrameSampling::All)
+            || !o.mov
+            || o.info.duration_s.is_some_and(|d| (declared as f64 - d * o.info.fps).abs() < 0.5);
+        if trusted && report.packets + report.demux_errors < declared as usize {
             return Err(VideoIoError::Truncated {
                 path: path.to_path_buf(),
                 reason: format!("the container declares {declared} frames but holds {}", report.packets),

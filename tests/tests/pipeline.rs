@@ -641,13 +641,17 @@ fn dir_adapter_follows_linked_folders_and_names_what_it_passed_over() {
     let sb = Sandbox::new();
     sb.write(
         "s.yaml",
-        "schema: 1\nsuite: s\nversion: 1\ndefaults: {seeds: {per_case: 1}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: linked}, {id: b, prompt: empty}, {id: c, prompt: damaged}, {id: d, prompt: deep}]\n",
+        "schema: 1\nsuite: s\nversion: 1\ndefaults: {seeds: {per_case: 1}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: linked}, {id: b, prompt: empty}, {id: c, prompt: damaged}, {id: d, prompt: deep}, {id: e, prompt: renamed}, {id: f, prompt: .hack}]\n",
     );
     for dir in ["real/s", "v/1/2/3/4"] {
         std::fs::create_dir_all(sb.join(dir)).unwrap();
     }
     synth_ball(&sb, "real/s/linked-0.mp4", "4");
     std::os::unix::fs::symlink(sb.join("real/s"), sb.join("v/s")).unwrap();
+    // A video given VBench's name by a link to it (the file is reached twice: both names count),
+    // and a prompt that starts with a dot (a name, not a hidden file to leave out).
+    std::os::unix::fs::symlink(sb.join("real/s/linked-0.mp4"), sb.join("v/renamed-0.mp4")).unwrap();
+    std::fs::copy(sb.join("real/s/linked-0.mp4"), sb.join("v/.hack-0.mp4")).unwrap();
     sb.write("v/._linked-0.mp4", "\0\x05\x16\x07\0\x02\0\0Mac OS X        ");
     sb.write("v/empty-0.mp4", "");
     sb.write("v/damaged-0.mp4", "not a video at all");
@@ -664,8 +668,10 @@ fn dir_adapter_follows_linked_folders_and_names_what_it_passed_over() {
     let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/1/results.json")).unwrap();
     let by_case: BTreeMap<&str, &serde_json::Value> =
         r["samples"].as_array().unwrap().iter().map(|s| (s["case_id"].as_str().unwrap(), s)).collect();
-    assert_eq!(by_case["a"]["status"], "ok", "{}", by_case["a"]);
-    assert_eq!(by_case["a"]["metrics"]["frame_count"], 4.0);
+    for case in ["a", "e", "f"] {
+        assert_eq!(by_case[case]["status"], "ok", "{}", by_case[case]);
+        assert_eq!(by_case[case]["metrics"]["frame_count"], 4.0);
+    }
     let error = |c: &str| by_case[c]["error"].as_str().unwrap_or_default().to_string();
     assert!(error("b").contains("an empty file (0 bytes)"), "{}", error("b"));
     assert!(error("c").contains("damaged-0.mp4") && error("c").contains("not a readable video"), "{}", error("c"));
@@ -684,7 +690,7 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
         sb.write(
             "gen.sh",
             &format!(
-                "#!/bin/sh\nexec '{}' synth --prompt \"$1\" --frames {frames} --width 16 --height 16 --out \"$2\"\n",
+                "#!/bin/sh\n[ -n \"$3\" ] && echo made >> \"$3\"\nexec '{}' synth --prompt \"$1\" --frames {frames} --width 16 --height 16 --out \"$2\"\n",
                 bin.display()
             ),
         );
@@ -703,6 +709,24 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
     assert_eq!(frames("runs/a"), 4.0);
     write_gen("6");
     assert_eq!(frames("runs/b"), 6.0, "the edited script's videos, not the store's");
+    // A file the generator writes, named in argv (its log), is not the model: the run made with
+    // it resumes into its folder (hashing every file argv named gave a new plan each time).
+    sb.write("logged.yaml", "adapter: command\nargv: [./gen.sh, \"{prompt}\", \"{out}\", gen.log]\n");
+    for _ in 0..2 {
+        let o = sb.run(&[
+            "run",
+            "--suite",
+            "smoke",
+            "--cases",
+            "physics-drop",
+            "--model",
+            "logged.yaml",
+            "--out",
+            "runs/log",
+        ]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    assert!(sb.join("gen.log").is_file());
     // Not executable or not there: each said before any unit, exit 3.
     for (argv0, want) in [
         ("./gen.txt", "not executable"),

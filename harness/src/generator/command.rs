@@ -241,21 +241,56 @@ fn find_program(program: &str, env: &BTreeMap<String, String>) -> std::result::R
     }
 }
 
-/// Files the arguments name as a whole (`gen.py`, `./gen.sh`, a config), hashed into the model's
-/// identity: editing the generator's code changes its videos, and the store must not hand back
-/// the old ones as its (it did: a program made 8 frames, then 16, and the 8 were reused). Paths
-/// are read from the folder videval runs in, as the program reads them; arguments with a
-/// placeholder are not files of the model. A folder is left to `checkpoint:`, which hashes it.
+/// The program and the script it runs, hashed into the model's identity: editing the
+/// generator's code changes its videos, and the store must not hand back the old ones as its (it
+/// did: a program made 8 frames, then 16, and the 8 were reused). argv[0] when it is a path to a
+/// file, and, when it is an interpreter (`python3`, `bash`, `node`, …), the first argument after
+/// it that is not an option and is a file: `gen.py` in `[python3, gen.py, …]`. Only these: a
+/// file the generator writes (a log, a cache named in argv) would change the identity from run
+/// to run, and a run could never resume; other files go in `checkpoint:`. Paths are read from the
+/// folder videval runs in, as the program reads them; arguments with a placeholder are not files.
 fn argv_files(templates: &[Vec<(bool, String)>], argv: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut files = BTreeMap::new();
-    for (template, arg) in templates.iter().zip(argv) {
-        let path = Path::new(arg);
-        if template.iter().any(|(is_var, _)| *is_var) || arg.is_empty() || !path.is_file() {
-            continue;
+    let literal = |i: usize| templates.get(i).is_some_and(|t| t.iter().all(|(is_var, _)| !*is_var));
+    let is_file = |i: usize| literal(i) && !argv[i].is_empty() && Path::new(&argv[i]).is_file();
+    let mut named = Vec::new();
+    if argv[0].contains('/') && is_file(0) {
+        named.push(0);
+    }
+    let program = Path::new(&argv[0]).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let bare = program.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-');
+    let interpreter = bare.starts_with("python")
+        || matches!(
+            bare,
+            "pypy"
+                | "sh"
+                | "bash"
+                | "dash"
+                | "zsh"
+                | "ksh"
+                | "node"
+                | "nodejs"
+                | "deno"
+                | "bun"
+                | "Rscript"
+                | "ruby"
+                | "perl"
+                | "julia"
+                | "lua"
+                | "luajit"
+                | "php"
+                | "uv"
+                | "torchrun"
+                | "accelerate"
+        );
+    if interpreter {
+        if let Some(script) = (1..argv.len()).find(|&i| !argv[i].starts_with('-') && is_file(i)) {
+            named.push(script);
         }
-        // A program found by name on the PATH (`python3`) is not the model's: only names that
-        // are files here.
-        files.insert(arg.clone(), crate::hash::sha256_file(path).map_err(Error::input(path))?);
+    }
+    let mut files = BTreeMap::new();
+    for i in named {
+        let path = Path::new(&argv[i]);
+        files.insert(argv[i].clone(), crate::hash::sha256_file(path).map_err(Error::input(path))?);
     }
     Ok(files)
 }

@@ -108,65 +108,71 @@ impl Listing {
 }
 
 /// Every video file under `root`: subfolders to [`MAX_DEPTH`], links to folders followed within
-/// that depth (a VBench layout assembled from linked dimension folders), a file reached twice
-/// (by links) listed once. Hidden files and folders (`.name`, macOS's `._clip.mp4` metadata
-/// beside every copied video, which is not a video) are left out. Folders below the depth, names
-/// that are not UTF-8 and subfolders that cannot be read are passed over and listed in
-/// [`Listing::skipped`]; an unreadable `root` is an error. Sizes, not modification times: a copy
-/// made with `cp -r`, or staged on each node of a cluster, is the same model (a file replaced by
-/// one of the same size is caught per unit, by its stamp and then its hash).
+/// that depth (a VBench layout assembled from linked dimension folders), a folder reached twice
+/// (by links, or a link loop) walked once: folders are walked breadth first in name order, so the
+/// shallowest, then first-named path is the one kept. Links to files are listed under their own
+/// names (linking a video to VBench's name for it is how labs rename without copying). Hidden
+/// folders and macOS's `._clip.mp4` metadata beside every copied video (not a video) are left
+/// out. Folders below the depth, names that are not UTF-8 and subfolders that cannot be read are
+/// passed over and listed in [`Listing::skipped`]; an unreadable `root` is an error. Sizes, not
+/// modification times: a copy made with `cp -r`, or staged on each node of a cluster, is the same
+/// model (a file replaced by one of the same size is caught per unit, by its stamp and then its
+/// hash).
 pub fn videos_under(root: &Path) -> Result<Listing> {
     use std::os::unix::fs::MetadataExt;
     let mut listing = Listing::default();
-    let (mut found, mut seen) = (Vec::new(), std::collections::HashSet::new());
-    let mut pending = vec![(root.to_path_buf(), String::new(), 0usize)];
-    while let Some((dir, prefix, depth)) = pending.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if depth == 0 => return Err(Error::input(&dir)(e)),
-            Err(e) => {
-                listing.skipped.push(format!("{prefix} ({e})"));
-                continue;
-            }
-        };
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
+    let mut walked = std::collections::HashSet::new();
+    if let Ok(m) = std::fs::metadata(root) {
+        walked.insert((m.dev(), m.ino()));
+    }
+    let mut level = vec![(root.to_path_buf(), String::new())];
+    for depth in 0..=MAX_DEPTH {
+        let mut next = Vec::new();
+        for (dir, prefix) in level {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if depth == 0 => return Err(Error::input(&dir)(e)),
                 Err(e) => {
-                    listing.skipped.push(format!("an entry of {}/ ({e})", prefix.trim_end_matches('/')));
+                    listing.skipped.push(format!("{prefix} ({e})"));
                     continue;
                 }
             };
-            let path = entry.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
-                listing
-                    .skipped
-                    .push(format!("{prefix}{} (its name is not UTF-8)", entry.file_name().to_string_lossy()));
-                continue;
-            };
-            if name.starts_with('.') {
-                continue;
-            }
-            // Through a link, what it points at; a dangling link as itself (a unit named after it
-            // says it cannot be read, rather than that nothing was found).
-            let Ok(meta) = std::fs::metadata(&path).or_else(|_| std::fs::symlink_metadata(&path)) else { continue };
-            if meta.is_dir() {
-                if depth < MAX_DEPTH {
-                    pending.push((path, format!("{prefix}{name}/"), depth + 1));
-                } else {
-                    listing.skipped.push(format!("{prefix}{name}/ (deeper than {MAX_DEPTH} folders)"));
+            let mut names = Vec::new();
+            for entry in entries {
+                match entry {
+                    Ok(entry) => match entry.file_name().to_str() {
+                        Some(name) => names.push(name.to_string()),
+                        None => listing
+                            .skipped
+                            .push(format!("{prefix}{} (its name is not UTF-8)", entry.file_name().to_string_lossy())),
+                    },
+                    Err(e) => listing.skipped.push(format!("an entry of {}/ ({e})", prefix.trim_end_matches('/'))),
                 }
-            } else if is_video_file(&path) {
-                found.push((format!("{prefix}{name}"), path, meta.len(), (meta.dev(), meta.ino())));
+            }
+            names.sort();
+            for name in names {
+                let path = dir.join(&name);
+                // Through a link, what it points at; a dangling link as itself (a unit named
+                // after it says it cannot be read, rather than that nothing was found).
+                let Ok(meta) = std::fs::metadata(&path).or_else(|_| std::fs::symlink_metadata(&path)) else { continue };
+                if meta.is_dir() {
+                    if name.starts_with('.') || !walked.insert((meta.dev(), meta.ino())) {
+                        continue;
+                    }
+                    if depth < MAX_DEPTH {
+                        next.push((path, format!("{prefix}{name}/")));
+                    } else {
+                        listing.skipped.push(format!("{prefix}{name}/ (deeper than {MAX_DEPTH} folders)"));
+                    }
+                } else if !name.starts_with("._") && is_video_file(&path) {
+                    listing.videos.push((format!("{prefix}{name}"), path, meta.len()));
+                }
             }
         }
+        level = next;
     }
-    // The first path in order names a file reached by several (whichever the walk met first
-    // would differ between file systems, and so would the model's identity).
-    found.sort();
+    listing.videos.sort();
     listing.skipped.sort();
-    listing.videos =
-        found.into_iter().filter(|(.., id)| seen.insert(*id)).map(|(rel, path, size, _)| (rel, path, size)).collect();
     Ok(listing)
 }
 

@@ -235,25 +235,29 @@ where
 /// The interval `estimate ± critical·se` on the given scale.
 ///
 /// The log and root scales rest on the delta method, `se(log θ) ≈ se/θ`, `se(r) ≈ se/(2r)`, which
-/// holds while the half-width is small beside the estimate. Where it is not (a set compared with
-/// a near copy of itself: an FVD of 3e-5 with an se of 0.002), the transformed interval is absurd
-/// (e^66 times the estimate, an upper bound of 1e137 or ∞): there the linear interval is used,
-/// kept at or above the floor of the statistic (0 for a distance, −bias for the unbiased MMD²).
+/// holds while the half-width `h` is small beside the estimate. Where it is not (a set compared
+/// with a near copy of itself: an FVD of 3e-5 with an se of 0.002), the transformed upper bound
+/// is absurd (e^66 times the estimate, 1e137 or ∞). The upper bound is therefore capped by the
+/// straight line that meets it where the delta method stops holding — `θ + (e − 1)·h` past
+/// `h = θ` on the log scale, `θ + 1.5·h` past `h = 2(θ + bias)` on the root scale — so it stays
+/// finite, continuous and growing with the spread; the lower bound keeps its scale's floor (0 for
+/// a distance, −bias for the unbiased MMD²).
 pub fn interval(estimate: f64, se: f64, critical: f64, scale: Scale) -> (f64, f64) {
     let half = critical * se;
-    let floor = match scale {
-        Scale::Log => 0.0,
-        Scale::Root { bias } => -bias,
-        Scale::Linear => f64::NEG_INFINITY,
-    };
-    match usable_scale(estimate, half, scale) {
-        Scale::Log => (estimate * (-half / estimate).exp(), estimate * (half / estimate).exp()),
-        Scale::Root { bias } => {
+    match scale {
+        Scale::Log if estimate > 0.0 => (
+            estimate * (-half / estimate).exp(),
+            (estimate * (half / estimate).exp()).min(estimate + (std::f64::consts::E - 1.0) * half),
+        ),
+        Scale::Log => (0.0, estimate.max(0.0) + (std::f64::consts::E - 1.0) * half),
+        Scale::Root { bias } if estimate + bias > 0.0 => {
             let r = (estimate + bias).sqrt();
             let h = half / (2.0 * r);
-            ((r - h).max(0.0).powi(2) - bias, (r + h).powi(2) - bias)
+            let lower = if h <= r { (r - h).powi(2) - bias } else { -bias };
+            (lower, ((r + h).powi(2) - bias).min(estimate + 1.5 * half))
         }
-        Scale::Linear => ((estimate - half).max(floor), estimate + half),
+        Scale::Root { bias } => ((estimate - half).max(-bias).min(estimate), estimate + half),
+        Scale::Linear => (estimate - half, estimate + half),
     }
 }
 
@@ -287,7 +291,12 @@ fn finish(
         (Scale::Log, _) => "log-normal",
         (Scale::Root { .. }, _) => "root-scale",
         (Scale::Linear, Scale::Linear) => "linear",
-        (Scale::Linear, _) => "linear (the spread is too large beside the estimate for a skewed one)",
+        (Scale::Linear, Scale::Log) => {
+            "log-normal, its upper bound capped at θ + (e − 1)·t·se (the spread is large beside the estimate)"
+        }
+        (Scale::Linear, Scale::Root { .. }) => {
+            "root-scale, its upper bound capped at θ + 1.5·t·se (the spread is large beside the estimate)"
+        }
     };
     Interval {
         level,
@@ -615,29 +624,35 @@ mod tests {
         assert!(hi - 3.0 > 3.0 - lo);
         // The widest root-scale interval reaches a zero norm: the unbiased estimate's floor, −bias.
         assert!(close(interval(0.1, 0.3, 2.0, Scale::Root { bias: 0.2 }).0, -0.2, 1e-12));
-        // Nothing to take the root of: the linear interval, at or above the floor.
-        assert_eq!(interval(-0.2, 0.35, 2.0, Scale::Root { bias: 0.5 }), (-0.5, -0.2 + 2.0 * 0.35));
-        assert_eq!(interval(-1.0, 0.5, 2.0, Scale::Root { bias: 0.5 }), (-0.5, 0.0));
+        // Wider still: the floor, and an upper bound capped at θ + 1.5·h.
+        assert_eq!(interval(-0.2, 0.35, 2.0, Scale::Root { bias: 0.5 }), (-0.5, -0.2 + 1.5 * (2.0 * 0.35)));
     }
 
     #[test]
-    fn a_half_width_beyond_the_delta_method_gives_the_linear_interval_not_an_absurd_one() {
+    fn a_half_width_beyond_the_delta_method_gives_a_capped_interval_not_an_absurd_one() {
         // A set against a near copy of itself (measured: FVD 5.5e-6 with se 0.0019 gave an
         // upper bound of ∞; KVD −0.00064 with a bias of 1e-9 gave 0.33, 5× a real difference).
-        assert_eq!(interval(5.5e-6, 0.0019, 2.0, Scale::Log), (0.0, 5.5e-6 + 0.0038));
+        let e1 = std::f64::consts::E - 1.0;
+        let (lo, hi) = interval(5.5e-6, 0.0019, 2.0, Scale::Log);
+        assert!(lo < 1e-300 && close(hi, 5.5e-6 + e1 * 0.0038, 1e-12), "{lo} {hi}");
         let bias = 0.00064 + 1e-9;
-        assert_eq!(interval(-0.00064, 0.0005, 2.0, Scale::Root { bias }), (-bias, -0.00064 + 0.001));
-        // Where the delta method holds, the scales are used (half-width 0.5 < 1 = estimate).
+        let (lo, hi) = interval(-0.00064, 0.0005, 2.0, Scale::Root { bias });
+        assert!(lo == -bias && close(hi, -0.00064 + 1.5 * 0.001, 1e-9), "{lo} {hi}");
+        // Where the delta method holds, the scales are used as they are (h = 0.5 < θ = 1).
         let (lo, hi) = interval(1.0, 0.25, 2.0, Scale::Log);
         assert!(close(lo, (-0.5f64).exp(), 1e-12) && close(hi, 0.5f64.exp(), 1e-12));
-        // Over estimates from 1e-12 to 1e5 with a fixed spread, every bound is finite, ordered
-        // around the estimate, at or above the floor, and no more than 1.75 half-widths above it.
-        for k in 0..2000 {
-            let est = 1e-12 * 1.02f64.powi(k);
-            for (scale, floor) in [(Scale::Log, 0.0), (Scale::Root { bias: est * 0.1 }, -est * 0.1)] {
-                let (lo, hi) = interval(est, 0.01, 2.0, scale);
-                assert!(lo.is_finite() && hi.is_finite() && floor <= lo && lo <= est && est <= hi, "{est} {lo} {hi}");
-                assert!(hi <= est + 0.02 * 1.75, "{est} {scale:?}: upper {hi}");
+        // Continuous and growing with the spread through the switch (the upper bound dropped by
+        // 26% there, from e·θ to 2θ), ordered around the estimate, at or above the floor, finite.
+        for (scale, floor) in [(Scale::Log, 0.0), (Scale::Root { bias: 0.002 }, -0.002)] {
+            let mut last = interval(0.01, 1e-6, 2.0, scale);
+            for k in 1..4000 {
+                let (before, se) = (1e-6 * 1.005f64.powi(k - 1), 1e-6 * 1.005f64.powi(k));
+                let (lo, hi) = interval(0.01, se, 2.0, scale);
+                assert!(lo.is_finite() && hi.is_finite() && floor <= lo && lo <= 0.01 && 0.01 <= hi, "{se}: {lo} {hi}");
+                assert!(lo <= last.0 + 1e-15 && hi >= last.1 - 1e-15, "{scale:?} at se {se}: {last:?} then {lo} {hi}");
+                // Its slope in se is at most t·e (log scale) or 2t (root scale): no jump.
+                assert!(hi - last.1 <= 6.0 * (se - before) + 1e-15, "{scale:?}: a jump at se {se}");
+                last = (lo, hi);
             }
         }
     }

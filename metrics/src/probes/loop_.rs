@@ -40,7 +40,10 @@ pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
     let rms = |i: usize, j: usize| rms(a.frame(i), a.frame(j));
     let steps: Vec<f64> = (0..n - 1).map(|t| rms(t, t + 1)).collect();
     let (noise, varying) = motion(&a);
-    if varying <= 3.0 * noise + 2.0 {
+    // Noise alone: a value's standard deviation over n frames, at its 99.9th percentile, is at
+    // most σ·√(χ²₀.₉₉₉(n−1)/n) — 1.44σ at 24 frames, 2.02σ at 4 — below σ(1 + 4/√(2(n−1))).
+    let still = noise * (1.0 + 4.0 / (2.0 * (n - 1) as f64).sqrt()) + 2.0;
+    if varying <= still {
         return Verdict::fail(
             "does not loop",
             format!(
@@ -86,11 +89,12 @@ pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
             "the {what} jumps {jump:.1} px across the seam, over {SEAM_STEPS} × its usual step {usual:.1} px"
         ));
     }
-    // The bound is for seams that are not steps like the clip's own: a loop of fast motion is
-    // far from one frame to the next, its seam too (a true loop panning over brick read 23.4 dB
-    // against a bound of 24).
-    if !p.psnr.contains(seam_db) && seam > typical {
-        problems.push(format!("PSNR {seam_db:.1} dB, expected {}", bound_words(&p.psnr)));
+    // The bound judges a closing frame that repeats the first: how exactly it does. A seam that
+    // flows on is judged by the steps alone: a loop of fast motion is far from one frame to the
+    // next, its seam too (a true loop panning over brick read 23.4 dB against a bound of 24, and
+    // one of four frames failed or passed by chance).
+    if repeated && !p.psnr.contains(seam_db) {
+        problems.push(format!("the repeated frame: PSNR {seam_db:.1} dB, expected {}", bound_words(&p.psnr)));
     }
     let (w, h) = (a.width(), a.height());
     let said = format!(
@@ -149,12 +153,14 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     s[((q * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)]
 }
 
-/// (the frame-to-frame noise, the variation of the most varying pixels), in levels: the noise
-/// as the standard deviation of a value's independent noise, from the median absolute
-/// difference of consecutive frames over every value (most values of a clip hold still; for
-/// Gaussian noise that median is 0.954 σ); the variation as the 99th percentile over values
-/// of their standard deviation over time. Noise varies every value alike; motion varies some
-/// far more than the rest.
+/// (the noise, the variation of the most varying values), in levels. The noise is the smaller
+/// of two estimates of a value's independent noise: from the median absolute difference of
+/// consecutive frames over every value (0.954 σ for Gaussian noise; right when most of the frame
+/// holds still), and from each frame's fine structure (Immerkær's Laplacian estimator, the
+/// median over three frames; right when everything moves: a pan, water, a crowd, where the
+/// first reads the motion itself). The variation is the 99.9th percentile over values of their
+/// standard deviation over time: noise varies every value alike; motion varies some far more
+/// (a cinemagraph's flicker over 0.3% of the frame too).
 fn motion(a: &Video) -> (f64, f64) {
     let (n, size) = (a.len(), a.frame(0).len());
     let mut diffs: Vec<f64> = Vec::with_capacity((n - 1) * size);
@@ -162,42 +168,81 @@ fn motion(a: &Video) -> (f64, f64) {
         diffs.extend(a.frame(t).iter().zip(a.frame(t + 1)).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()));
     }
     let mid = diffs.len() / 2;
-    let noise = *diffs.select_nth_unstable_by(mid, f64::total_cmp).1 / 0.954;
+    let temporal = *diffs.select_nth_unstable_by(mid, f64::total_cmp).1 / 0.954;
+    let spatial = quantile(&[0, n / 2, n - 1].map(|t| laplacian_noise(a.frame(t), a.width(), a.height())), 0.5);
     let mut spread: Vec<f64> = (0..size)
         .map(|k| {
             let mean = (0..n).map(|t| f64::from(a.frame(t)[k])).sum::<f64>() / n as f64;
             ((0..n).map(|t| (f64::from(a.frame(t)[k]) - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
         })
         .collect();
-    let at = (size * 99 / 100).min(size - 1);
+    let at = (size * 999 / 1000).min(size - 1);
     let varying = *spread.select_nth_unstable_by(at, f64::total_cmp).1;
-    (noise, varying)
+    (temporal.min(spatial), varying)
 }
 
-/// Tracked objects that jump across the seam: for each track seen at the seam's two sides (the
-/// frame `last` and frame 0) and in enough frames to have usual steps, (what, the seam's step,
-/// the 90th-percentile step), where the seam's step exceeds [`SEAM_STEPS`] times that plus 1% of
-/// the frame height.
+/// Immerkær's (1996) estimate of the standard deviation of additive white noise in one RGB
+/// frame: `√(π/2) / (6 (W−2)(H−2)) Σ |I ∗ M|` per channel with the Laplacian difference
+/// `M = [1 −2 1; −2 4 −2; 1 −2 1]`, which cancels smooth image structure; the channels' mean.
+/// Texture reads as some noise too, so it is an upper estimate.
+fn laplacian_noise(frame: &[u8], width: u32, height: u32) -> f64 {
+    let (w, h) = (width as usize, height as usize);
+    if w < 3 || h < 3 {
+        return f64::INFINITY;
+    }
+    let at = |x: usize, y: usize, c: usize| f64::from(frame[(y * w + x) * 3 + c]);
+    let mut sum = 0.0;
+    for c in 0..3 {
+        for y in 1..h - 1 {
+            for x in 1..w - 1 {
+                let v = at(x - 1, y - 1, c) - 2.0 * at(x, y - 1, c) + at(x + 1, y - 1, c) - 2.0 * at(x - 1, y, c)
+                    + 4.0 * at(x, y, c)
+                    - 2.0 * at(x + 1, y, c)
+                    + at(x - 1, y + 1, c)
+                    - 2.0 * at(x, y + 1, c)
+                    + at(x + 1, y + 1, c);
+                sum += v.abs();
+            }
+        }
+    }
+    (std::f64::consts::PI / 2.0).sqrt() * sum / (6.0 * ((w - 2) * (h - 2)) as f64) / 3.0
+}
+
+/// Tracked objects that jump across the seam: each track seen at the seam's last frame `last`
+/// and in enough frames to have usual steps (a fast ball's track breaks at its bounces: each
+/// piece counts), against the nearest
+/// object of its colour in frame 0 (not its own track's start: in a wheel of identical balls
+/// turning a quarter per loop, each ball ends where the next began); (what, the seam's step, the
+/// 90th-percentile step) where the step exceeds [`SEAM_STEPS`] times that plus 1% of the frame
+/// height. One line per colour.
 fn object_seams(ctx: &Context<'_>, last: usize) -> Vec<(String, f64, f64)> {
     let slack = 0.01 * ctx.unit();
-    let mut out = Vec::new();
-    for t in ctx.tracks() {
-        let at = |k: usize| t.frames.get(k).and_then(Option::as_ref).map(|o| o.center);
-        let (Some(end), Some(start)) = (at(last), at(0)) else { continue };
+    let tracks = ctx.tracks();
+    let at = |t: &crate::track::Track, k: usize| t.frames.get(k).and_then(Option::as_ref).map(|o| o.center);
+    let starts: Vec<(Option<crate::palette::Color>, [f64; 2])> =
+        tracks.iter().filter_map(|t| Some((t.main_color(), at(t, 0)?))).collect();
+    let mut out: Vec<(String, f64, f64)> = Vec::new();
+    for t in tracks {
+        let Some(end) = at(t, last) else { continue };
         let usual: Vec<f64> = (0..last)
-            .filter_map(|k| Some((at(k)?, at(k + 1)?)))
+            .filter_map(|k| Some((at(t, k)?, at(t, k + 1)?)))
             .map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1]))
             .collect();
         if usual.len() < 3 {
             continue;
         }
+        let colour = t.main_color();
+        let Some(jump) = starts
+            .iter()
+            .filter(|(c, _)| *c == colour)
+            .map(|(_, p)| (end[0] - p[0]).hypot(end[1] - p[1]))
+            .min_by(f64::total_cmp)
+        else {
+            continue;
+        };
         let typical = quantile(&usual, 0.9);
-        let jump = (end[0] - start[0]).hypot(end[1] - start[1]);
-        if jump > SEAM_STEPS * typical + slack {
-            let what = match t.main_color() {
-                Some(c) => format!("{} object", c.name()),
-                None => "object".into(),
-            };
+        let what = colour.map_or("object".to_string(), |c| format!("{} object", c.name()));
+        if jump > SEAM_STEPS * typical + slack && !out.iter().any(|(w, ..)| *w == what) {
             out.push((what, jump, typical));
         }
     }
@@ -211,7 +256,7 @@ mod tests {
     use crate::palette::Color;
 
     /// Frames `0..frames` of a scene that repeats every `period` frames, at `w × h`: a smooth
-    /// texture panned by `pan` of its periods per loop (0 or 1), a yellow ball circling once per loop (a
+    /// texture panned by `pan` of its periods per loop (a whole number), a yellow ball circling once per loop (a
     /// diameter or more per step), sensor noise of standard deviation `noise` (seeded).
     fn scene(w: u32, h: u32, period: usize, frames: &mut dyn Iterator<Item = usize>, noise: f64, pan: f64) -> Video {
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -242,6 +287,44 @@ mod tests {
         Video::new(w, h, 24.0, data).unwrap()
     }
 
+    /// A wheel of four identical red balls turning a quarter per loop is a seamless loop: each
+    /// ball ends where the next began (matched by track, every ball "jumped" 41 px); a
+    /// cinemagraph, still but for a small flickering patch, moves.
+    #[test]
+    fn identical_objects_and_small_motion_loop() {
+        let (w, h, period) = (96u32, 96u32, 12usize);
+        let red = Color::Red.rgb();
+        let mut data = Vec::new();
+        for f in 0..period {
+            let turn = std::f64::consts::FRAC_PI_2 * f as f64 / period as f64;
+            for y in 0..h {
+                for x in 0..w {
+                    let (u, v) = (f64::from(x) / f64::from(w) - 0.5, f64::from(y) / f64::from(h) - 0.5);
+                    let ball = (0..4).any(|k| {
+                        let a = turn + std::f64::consts::FRAC_PI_2 * k as f64;
+                        (u - 0.3 * a.cos()).hypot(v - 0.3 * a.sin()) < 0.07
+                    });
+                    data.extend(if ball { red } else { [120, 120, 120] });
+                }
+            }
+        }
+        let r = judge(&Video::new(w, h, 24.0, data).unwrap());
+        assert!(r.pass, "{}", r.reason);
+        // Still but for a 7×7 patch flickering through a cycle of four shades.
+        let mut data = Vec::new();
+        for f in 0..16usize {
+            for y in 0..h {
+                for x in 0..w {
+                    let patch = (40..47).contains(&x) && (40..47).contains(&y);
+                    let shade = if patch { [60u8, 120, 180, 120][f % 4] } else { 100 };
+                    data.extend([shade, shade, shade]);
+                }
+            }
+        }
+        let r = judge(&Video::new(w, h, 24.0, data).unwrap());
+        assert!(!r.reason.contains("no motion"), "{}", r.reason);
+    }
+
     fn judge(v: &Video) -> Verdict {
         check(&Loop { psnr: Bound { min: Some(20.0), ..Bound::default() } }, &Context::new(v))
     }
@@ -255,14 +338,24 @@ mod tests {
         let period = 24;
         // A panning camera, and a still one where only the small fast ball moves (its every step
         // replaces it, so only its track tells a jump from a step).
-        for (w, h, noise, pan) in
-            [(160, 96, 0.0, 1.0), (640, 360, 12.0, 1.0), (160, 96, 0.0, 0.0), (640, 360, 12.0, 0.0)]
-        {
+        // Also: two texture periods per loop (all the frame moves: its median difference is the
+        // motion, not noise), and heavy noise at 64 px (no averaging at the analysis size).
+        for (w, h, noise, pan) in [
+            (160, 96, 0.0, 1.0),
+            (640, 360, 12.0, 1.0),
+            (160, 96, 0.0, 0.0),
+            (640, 360, 12.0, 0.0),
+            (160, 96, 0.0, 2.0),
+            (64, 64, 20.0, 0.0),
+        ] {
             let scene = |frames: &mut dyn Iterator<Item = usize>| scene(w, h, period, frames, noise, pan);
             let seamless = judge(&scene(&mut (0..period)));
             assert!(seamless.pass, "{w}x{h} pan {pan} seamless: {}", seamless.reason);
             let repeated = judge(&scene(&mut (0..=period)));
-            assert!(repeated.pass && repeated.reason.contains("repeats the first"), "{w}x{h}: {}", repeated.reason);
+            assert!(repeated.pass, "{w}x{h}: {}", repeated.reason);
+            // Read as a repeat where noise does not hide it (at 64 px with σ 20, a repeated frame
+            // differs from the first as much as a step does: judged as a step, and passes).
+            assert!(noise > 0.0 && w < 96 || repeated.reason.contains("repeats the first"), "{}", repeated.reason);
             // The light jumps by 12 levels halfway: every step is ordinary but the seam is a jump.
             let lit = {
                 let v = scene(&mut (0..period));
@@ -282,6 +375,12 @@ mod tests {
                 ("frozen", scene(&mut std::iter::repeat_n(3, period))),
             ] {
                 let r = judge(&clip);
+                // At 64 px under σ 20 nothing is averaged away and a small ball is lost in the
+                // noise: a jump back to the start reads as one more step (a limit, not a verdict
+                // to keep); the rest still fail there.
+                if (w, what) == (64, "jump back") {
+                    continue;
+                }
                 assert!(!r.pass && r.measurable(), "{w}x{h} pan {pan} {what}: {}", r.reason);
                 if what == "frozen" {
                     assert!(r.reason.contains("no motion"), "{}", r.reason);
