@@ -300,14 +300,7 @@ const WORLD_ENCODER: &str = "world-encoder";
 /// search passed over is said on stderr.
 pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let found = crate::generator::dir::videos_under(dir)?;
-    if !found.skipped.is_empty() {
-        eprintln!(
-            "warning: {}: {} folder(s) or file(s) not searched for videos{}",
-            dir.display(),
-            found.skipped.len(),
-            found.skipped_note()
-        );
-    }
+    found.warn_skipped(dir);
     if found.videos.is_empty() {
         return Err(Error::Config(format!(
             "{}: no videos (expected files ending in {}, in it or in subfolders to {} levels){}",

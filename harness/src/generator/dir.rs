@@ -95,6 +95,18 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// Says on standard error what the search of `root` passed over, if anything.
+    pub fn warn_skipped(&self, root: &Path) {
+        if !self.skipped.is_empty() {
+            eprintln!(
+                "warning: {}: {} folder(s) or file(s) not searched for videos{}",
+                root.display(),
+                self.skipped.len(),
+                self.skipped_note()
+            );
+        }
+    }
+
     /// The skipped entries as a clause for an error or warning (`""` when none): the first few.
     pub fn skipped_note(&self) -> String {
         if self.skipped.is_empty() {
@@ -225,14 +237,7 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         listing.push((rel.clone(), *size));
         files.insert(rel.clone(), path.clone());
     }
-    if !found.skipped.is_empty() {
-        eprintln!(
-            "warning: {}: {} folder(s) or file(s) not searched for videos{}",
-            root.display(),
-            found.skipped.len(),
-            found.skipped_note()
-        );
-    }
+    found.warn_skipped(&root);
     let mapping = spec
         .mapping
         .clone()

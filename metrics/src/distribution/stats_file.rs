@@ -196,6 +196,19 @@ mod tests {
         }
     }
 
+    /// A statistics file with its header's fields edited (the numbers as they were).
+    fn with_header(bytes: &[u8], edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)) -> Vec<u8> {
+        let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + h]).unwrap();
+        edit(header.as_object_mut().unwrap());
+        let json = serde_json::to_vec(&header).unwrap();
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        out.extend_from_slice(&json);
+        out.extend_from_slice(&bytes[16 + h..]);
+        out
+    }
+
     /// The checksum covers the header's N and contract too (a file whose "n":12 was made 99 was
     /// read as 99 videos); files of the earlier format, whose `sha256` covers the numbers only,
     /// are still read and checked.
@@ -206,16 +219,7 @@ mod tests {
         let s = FeatureStats::from_features(&Features::from_rows(&rows).unwrap(), c).unwrap();
         let bytes = to_bytes(&s);
         let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
-        let rewrite = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
-            let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + h]).unwrap();
-            edit(header.as_object_mut().unwrap());
-            let json = serde_json::to_vec(&header).unwrap();
-            let mut out = MAGIC.to_vec();
-            out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-            out.extend_from_slice(&json);
-            out.extend_from_slice(&bytes[16 + h..]);
-            out
-        };
+        let rewrite = |edit: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| with_header(&bytes, edit);
         for (key, value) in [("n", serde_json::json!(99)), ("extractor", serde_json::json!("i3d"))] {
             let e = from_bytes(&rewrite(&|m| drop(m.insert(key.into(), value.clone()))), "h.vvstats").unwrap_err();
             assert!(e.to_string().contains("checksum"), "{key}: {e}");
@@ -239,17 +243,10 @@ mod tests {
         let c = Contract { extractor: "e".into(), preprocess: "p".into() };
         let s = FeatureStats::from_features(&Features::from_rows(&rows).unwrap(), c).unwrap();
         let bare = |s: &FeatureStats| {
-            let bytes = to_bytes(s);
-            let h = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
-            let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + h]).unwrap();
-            header.as_object_mut().unwrap().remove("checksum");
-            header.as_object_mut().unwrap().remove("sha256");
-            let json = serde_json::to_vec(&header).unwrap();
-            let mut out = MAGIC.to_vec();
-            out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-            out.extend_from_slice(&json);
-            out.extend_from_slice(&bytes[16 + h..]);
-            out
+            with_header(&to_bytes(s), &|m| {
+                m.remove("checksum");
+                m.remove("sha256");
+            })
         };
         assert_eq!(from_bytes(&bare(&s), "old.vvstats").unwrap(), s);
         let mut one = s.clone();
