@@ -1264,3 +1264,40 @@ fn a_full_disk_stops_the_run_and_a_rerun_with_room_finishes() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert_eq!(sb.read("runs/full/results.json"), sb.read("runs/clean/results.json"));
 }
+
+/// The inline budget goes to every case's filmstrip before any clip (a VBench-size page spent
+/// most of it on clips it only links to and sent 70% of its filmstrips to files).
+#[test]
+fn filmstrips_are_inlined_before_clips() {
+    let sb = Sandbox::new();
+    let o = sb.run(&["run", "--suite", "smoke", "--limit", "6", "--out", "runs/r"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let report = |budget: &str, out: &str| {
+        let o = sb
+            .command(&["report", "runs/r", "--out", out])
+            .env("VIDEVAL_REPORT_INLINE_BYTES", budget)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    };
+    report("0", "runs/r/files.html");
+    let media = sb.join("runs/r/files_media");
+    let size = |ext: &str| -> u64 {
+        std::fs::read_dir(&media)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .map(|p| std::fs::metadata(p).unwrap().len())
+            .sum()
+    };
+    let (strips, clips) = (size("png"), size("mp4"));
+    assert!(strips > 0 && clips > 0, "{strips} {clips}");
+    report(&strips.to_string(), "runs/r/strips.html");
+    let html = String::from_utf8(sb.read("runs/r/strips.html")).unwrap();
+    let posters = html.matches("class=\"poster\"").count();
+    assert!(
+        posters > 0 && html.matches("src=\"data:image&#x2f;png;base64,").count() == posters,
+        "every filmstrip inline"
+    );
+    assert!(!html.contains("data:video"), "no clip inline: the budget was the filmstrips'");
+}
