@@ -365,12 +365,21 @@ const CLIP_HOW: &str = "convert OpenAI's ViT-B-32.pt with `python3 models/weight
 
 /// A user weights folder for `extractor` (manifest entry `entry`), checked against its
 /// manifest: the folder and the weights' sha256.
-fn user_weights<'a>(weights: Option<&'a Path>, extractor: &str, entry: &str, how: &str) -> Result<(&'a Path, String)> {
-    let dir = weights.ok_or_else(|| {
+/// The network's folder: `--weights` itself, or its `entry` subfolder when it is laid out as
+/// `run --weights DIR` takes it (a folder per network id: `DIR/i3d-400/`), so one folder serves
+/// every command.
+fn user_weights(weights: Option<&Path>, extractor: &str, entry: &str, how: &str) -> Result<(PathBuf, String)> {
+    let given = weights.ok_or_else(|| {
         Error::Config(format!("--extractor {extractor} needs --weights DIR (nothing is downloaded): {how}"))
     })?;
+    let nested = given.join(entry);
+    let dir = if !given.join("manifest.json").exists() && nested.join("manifest.json").is_file() {
+        nested
+    } else {
+        given.to_path_buf()
+    };
     let (required, optional) = crate::weights::files_of(entry);
-    let sha = manifest::verify_user(dir, entry, required, optional, how).map_err(|e| Error::Config(e.to_string()))?;
+    let sha = manifest::verify_user(&dir, entry, required, optional, how).map_err(|e| Error::Config(e.to_string()))?;
     Ok((dir, sha))
 }
 
@@ -779,7 +788,7 @@ impl TextNet {
             TextExtractor::Clip => {
                 let (dir, sha) = user_weights(weights, "clip", "clip", CLIP_HOW)?;
                 let device = crate::device::default_device()?;
-                let clip = Clip::load(dir, &device).map_err(|e| Error::Config(crate::scoring::first_line(e)))?;
+                let clip = Clip::load(&dir, &device).map_err(|e| Error::Config(crate::scoring::first_line(e)))?;
                 Ok(TextNet::Clip(Box::new(clip), sha))
             }
         }

@@ -503,6 +503,12 @@ fn fvd_on_i3d_weights_the_user_provides() {
     assert!(r["extractor"].as_str().unwrap().starts_with("i3d-400@"), "{r}");
     assert!(r["preprocess"].as_str().unwrap().contains("first16 frames; stretch to 224x224"), "{r}");
     assert!(r["value"].as_f64().unwrap() > 0.0, "{r}");
+    // The folder `run --weights` takes (a folder per network id) serves here too.
+    std::fs::create_dir_all(sb.join("nets")).unwrap();
+    std::os::unix::fs::symlink(sb.join("i3d"), sb.join("nets/i3d-400")).unwrap();
+    let (c, nested) =
+        sb.run_json(&["fvd", "a", "b", "--extractor", "i3d", "--weights", "nets", "--jackknife-groups", "0"]);
+    assert_eq!((c, &nested["value"]), (0, &r["value"]), "{nested}");
     // A clip shorter than the protocol's 16 frames is bad input naming the file (12 frames: I3D
     // would run on it, on a shorter clip than the others had).
     std::fs::create_dir_all(sb.join("short")).unwrap();
