@@ -14,7 +14,7 @@
 //! exact first clip carry a wrong last one.
 
 use super::{Context, Continuity, Verdict, at_analysis_size, bound_words, psnr};
-use crate::preprocess::{Filter, Spatial, transform_video};
+use crate::preprocess::{Filter, Spatial, transform_frame, transform_video};
 use crate::video::Video;
 
 pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
@@ -43,23 +43,27 @@ pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
         };
         at_analysis_size(&resized).into_owned()
     };
-    let frames = |from: usize, n: usize| {
-        let data: Vec<u8> = (from..from + n).flat_map(|i| v.frame(i).to_vec()).collect();
-        Video::new(v.width(), v.height(), v.fps(), data).map(|c| at_analysis_size(&c).into_owned())
+    // The held frames of the output, each reduced as it is read (an edit holds the whole clip:
+    // copied at full size first, it doubled the clip's memory).
+    let (w, h) = super::analysis_size(v.width(), v.height());
+    let reduced = |i: usize| {
+        let frame = v.frame(i);
+        if (w, h) == (v.width(), v.height()) {
+            frame.to_vec()
+        } else {
+            transform_frame(frame, v.width(), v.height(), Spatial::Stretch { width: w, height: h }, Filter::Area, true)
+        }
     };
     let mut ends: Vec<(String, f64)> = Vec::new();
     for (input, from, n, which) in [(&held.head, 0, nh, "first"), (&held.tail, v.len() - nt, nt, "last")] {
         let Some(input) = input else { continue };
-        let Ok(out) = frames(from, n) else {
-            return Verdict::not_measurable("the held frames could not be cut from the output");
-        };
         let input = at_size(input);
-        let db = psnr((0..n).map(|i| (out.frame(i), input.frame(i))));
+        let out: Vec<Vec<u8>> = (from..from + n).map(reduced).collect();
+        let db = psnr(out.iter().enumerate().map(|(i, f)| (f.as_slice(), input.frame(i))));
         let words = if n == 1 { format!("the {which} frame") } else { format!("the {which} {n} frames") };
         ends.push((words, db));
     }
     let worst = ends.iter().map(|(_, db)| *db).fold(f64::INFINITY, f64::min);
-    let (w, h) = super::analysis_size(v.width(), v.height());
     let said: Vec<String> = ends.iter().map(|(words, db)| format!("{words} {db:.1} dB")).collect();
     Verdict::new(
         p.psnr.contains(worst),

@@ -32,8 +32,15 @@ const REPEAT: f64 = 0.5;
 
 pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
     let v = ctx.video;
+    if v.len() < 2 {
+        return Verdict::fail("too few frames", "a loop needs at least two frames");
+    }
+    // Two or three frames loop or not, but too few steps to tell a seam from them.
     if v.len() < 4 {
-        return Verdict::fail("too few frames", "a loop needs at least four frames to tell its seam from its steps");
+        return Verdict::not_measurable(format!(
+            "{} frames: a seam is told from a clip's own steps, which takes at least four",
+            v.len()
+        ));
     }
     let a = at_analysis_size(v);
     let n = a.len();
@@ -143,14 +150,14 @@ fn median(v: &[f64]) -> f64 {
     quantile(v, 0.5)
 }
 
-/// The `q` quantile of `v` (nearest rank; 0 for none).
+/// The `q` quantile of `v` (the bootstrap's, numpy's default; 0 for none).
 fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
-    s[((q * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)]
+    crate::stats::bootstrap::quantile_sorted(&s, q)
 }
 
 /// (the noise, the variation of the most varying values), in levels. The noise is the smaller
@@ -162,20 +169,37 @@ fn quantile(v: &[f64], q: f64) -> f64 {
 /// standard deviation over time: noise varies every value alike; motion varies some far more
 /// (a cinemagraph's flicker over 0.3% of the frame too).
 fn motion(a: &Video) -> (f64, f64) {
+    // Counts of each absolute difference (0–255) and running sums per value: memory that does
+    // not grow with the clip's length (every difference held, 8 bytes each, is 118 MB for 300
+    // frames of 171×96).
     let (n, size) = (a.len(), a.frame(0).len());
-    let mut diffs: Vec<f64> = Vec::with_capacity((n - 1) * size);
-    for t in 0..n - 1 {
-        diffs.extend(a.frame(t).iter().zip(a.frame(t + 1)).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()));
+    let mut counts = [0u64; 256];
+    let (mut sum, mut squares) = (vec![0.0f64; size], vec![0.0f64; size]);
+    for t in 0..n {
+        let frame = a.frame(t);
+        for (k, &x) in frame.iter().enumerate() {
+            let x = f64::from(x);
+            sum[k] += x;
+            squares[k] += x * x;
+        }
+        if t + 1 < n {
+            for (&x, &y) in frame.iter().zip(a.frame(t + 1)) {
+                counts[usize::from(x.abs_diff(y))] += 1;
+            }
+        }
     }
-    let mid = diffs.len() / 2;
-    let temporal = *diffs.select_nth_unstable_by(mid, f64::total_cmp).1 / 0.954;
+    // The median difference: the middle one of the (n − 1)·size in order.
+    let mid = ((n - 1) * size / 2) as u64;
+    let mut below = 0;
+    let median = (0..256).find(|&d| {
+        below += counts[d];
+        below > mid
+    });
+    let temporal = median.unwrap_or(255) as f64 / 0.954;
     let spatial = quantile(&[0, n / 2, n - 1].map(|t| laplacian_noise(a.frame(t), a.width(), a.height())), 0.5);
-    let mut spread: Vec<f64> = (0..size)
-        .map(|k| {
-            let mean = (0..n).map(|t| f64::from(a.frame(t)[k])).sum::<f64>() / n as f64;
-            ((0..n).map(|t| (f64::from(a.frame(t)[k]) - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
-        })
-        .collect();
+    let nf = n as f64;
+    let mut spread: Vec<f64> =
+        sum.iter().zip(&squares).map(|(s, q)| (q / nf - (s / nf).powi(2)).max(0.0).sqrt()).collect();
     let at = (size * 999 / 1000).min(size - 1);
     let varying = *spread.select_nth_unstable_by(at, f64::total_cmp).1;
     (temporal.min(spatial), varying)
@@ -323,6 +347,34 @@ mod tests {
         }
         let r = judge(&Video::new(w, h, 24.0, data).unwrap());
         assert!(!r.reason.contains("no motion"), "{}", r.reason);
+    }
+
+    /// The noise from counts of differences is the median of the differences themselves, and the
+    /// variation the values' standard deviation over time computed directly; two or three
+    /// frames are too few to judge (not a failure), one is no loop.
+    #[test]
+    fn motion_statistics_match_direct_ones_and_short_clips_are_not_judged() {
+        let v = scene(48, 32, 6, &mut (0..7), 9.0, 1.0);
+        let (noise, varying) = motion(&v);
+        let mut diffs: Vec<f64> = (0..6)
+            .flat_map(|t| v.frame(t).iter().zip(v.frame(t + 1)).map(|(&x, &y)| (f64::from(x) - f64::from(y)).abs()))
+            .collect();
+        diffs.sort_by(f64::total_cmp);
+        let spatial = quantile(&[0, 3, 6].map(|t| laplacian_noise(v.frame(t), 48, 32)), 0.5);
+        assert_eq!(noise, (diffs[diffs.len() / 2] / 0.954).min(spatial));
+        let mut spread: Vec<f64> = (0..v.frame(0).len())
+            .map(|k| {
+                let values: Vec<f64> = (0..7).map(|t| f64::from(v.frame(t)[k])).collect();
+                let mean = values.iter().sum::<f64>() / 7.0;
+                (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 7.0).sqrt()
+            })
+            .collect();
+        spread.sort_by(f64::total_cmp);
+        assert!((varying - spread[spread.len() * 999 / 1000]).abs() < 1e-9, "{varying}");
+        for (frames, measurable) in [(1, true), (2, false), (3, false)] {
+            let r = judge(&scene(48, 32, 6, &mut (0..frames), 0.0, 1.0));
+            assert!(!r.pass && r.measurable() == measurable, "{frames}: {}", r.reason);
+        }
     }
 
     fn judge(v: &Video) -> Verdict {
