@@ -256,11 +256,10 @@ fn argv_files(templates: &[Vec<(bool, String)>], argv: &[String]) -> Result<BTre
     if argv[0].contains('/') && is_file(0) {
         named.push(0);
     }
-    let program = Path::new(&argv[0]).file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let bare = program.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-');
+    let bare = program_name(&argv[0]);
     let interpreter = bare.starts_with("python")
         || matches!(
-            bare,
+            bare.as_str(),
             "pypy"
                 | "sh"
                 | "bash"
@@ -295,6 +294,12 @@ fn argv_files(templates: &[Vec<(bool, String)>], argv: &[String]) -> Result<BTre
     Ok(files)
 }
 
+/// A program's name without its folder or a version (`perl5.36.0`, `php8.2`, `python3.12`).
+fn program_name(a: &str) -> String {
+    let n = Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-').to_string()
+}
+
 /// How a program takes code on its command line.
 enum Takes {
     /// A shell: `-c` (alone or in a cluster such as `-lc`), then options, then the script.
@@ -319,11 +324,6 @@ enum Takes {
 /// Where `argv` hands code to a shell or an interpreter: for each, the first and last index of
 /// the arguments that are code (a flag with attached code, or the flag and its code).
 fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
-    // The program's name without a version (`perl5.36.0`, `php8.2`, `python3.12`).
-    let name = |a: &String| {
-        let n = Path::new(a).file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-').to_string()
-    };
     let takes = |n: &str| -> Option<Takes> {
         Some(match n {
             "sh" | "bash" | "rbash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash" | "fish" | "csh" | "tcsh"
@@ -363,7 +363,7 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
     let last = argv.len().saturating_sub(1);
     let mut out = Vec::new();
     for (s, program) in argv.iter().enumerate() {
-        let Some(kind) = takes(&name(program)) else { continue };
+        let Some(kind) = takes(&program_name(program)) else { continue };
         // The program's own options end at "--" or its first operand (`bash run.sh -c X` passes
         // `-c` to the script).
         let mut i = s + 1;
