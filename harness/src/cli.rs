@@ -978,6 +978,9 @@ pub enum SuitesCommand {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         limits: SuiteLimitArgs,
+        /// Every file's verdict and located errors (file, line, column, field, message) as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print a suite fully resolved and expanded, as JSON.
     Show {
@@ -1288,7 +1291,7 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
             }
             Ok(ExitCode::Ok)
         }
-        SuitesCommand::Lint { paths, limits } => {
+        SuitesCommand::Lint { paths, limits, json } => {
             let limits = limits.limits();
             let mut files: Vec<(String, bool)> = Vec::new();
             if paths.is_empty() {
@@ -1302,23 +1305,50 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 files.extend(found.into_iter().map(|f| (f, false)));
             }
             let mut bad = 0;
+            let mut verdicts = Vec::new();
             for (f, is_bundled) in &files {
                 let r = if *is_bundled {
                     suite::load_with(&Bundled, f, &limits)
                 } else {
                     suite::load_with(&Disk, f, &limits)
                 };
+                // The verdict and its errors go to one stream, each file's errors under it (the
+                // errors went to standard error, the verdicts to standard output).
                 match r {
+                    Ok(s) if *json => verdicts
+                        .push(json!({"file": f, "ok": true, "cases": s.cases.len(), "content_hash": s.content_hash()})),
                     Ok(s) => println!("ok    {f}  ({} cases, {})", s.cases.len(), s.content_hash()),
                     Err(e) => {
                         bad += 1;
-                        eprintln!("{e}");
-                        println!("FAIL  {f}  ({} error(s))", e.errors.len());
+                        if *json {
+                            let errors: Vec<_> = e
+                                .errors
+                                .iter()
+                                .map(|x| {
+                                    json!({"file": x.loc.as_ref().map(|l| l.file.to_string()),
+                                        "line": x.loc.as_ref().map(|l| l.line), "column": x.loc.as_ref().map(|l| l.col),
+                                        "field": x.path, "message": x.message, "text": x.to_string()})
+                                })
+                                .collect();
+                            verdicts.push(json!({"file": f, "ok": false, "errors": errors}));
+                        } else {
+                            println!("FAIL  {f}  ({} error(s))", e.errors.len());
+                            println!("{}", crate::error::printable(&e.to_string()));
+                        }
                     }
                 }
             }
-            if bad > 0 {
-                Err(Error::Config(format!("{bad} of {} suite file(s) have errors", files.len())))
+            let summary = format!("{bad} of {} suite file(s) have errors", files.len());
+            if *json {
+                let code = if bad > 0 { ExitCode::BadInput } else { ExitCode::Ok };
+                let out = json!({"files": verdicts, "failed": bad, "exit_code": code as i32});
+                println!("{}", serde_json::to_string_pretty(&out).map_err(|e| Error::Internal(e.to_string()))?);
+                if bad > 0 {
+                    eprintln!("error: {summary}");
+                }
+                Ok(code)
+            } else if bad > 0 {
+                Err(Error::Config(summary))
             } else {
                 Ok(ExitCode::Ok)
             }

@@ -692,7 +692,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
             println!();
         }
         for w in &report.warnings {
-            println!("warning: {w}");
+            eprintln!("warning: {w}");
         }
         if let Some(out) = args.save_stats {
             println!("saved the statistics of {} to {}", args.a.display(), out.display());
@@ -935,7 +935,7 @@ pub fn clipscore_command(
         }
         println!("{metric} mean cosine {mean:.4} over {kept} videos ({}; {})", contract.extractor, contract.preprocess);
         for w in &warnings {
-            println!("warning: {}", crate::error::printable(w));
+            eprintln!("warning: {}", crate::error::printable(w));
         }
     }
     Ok(ExitCode::Ok)

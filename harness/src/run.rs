@@ -43,8 +43,8 @@ pub struct RunArgs {
     /// Only these case ids (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub cases: Option<Vec<String>>,
-    /// Worker threads (default: all cores).
-    #[arg(short, long)]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(short, long, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Memory the videos scored in parallel may hold together, e.g. `8GiB`, `512MiB` (default:
     /// half the memory available when the run starts). A video waits until it fits; one alone
@@ -120,6 +120,19 @@ pub fn parse_bytes(spec: &str) -> std::result::Result<u64, String> {
         return Err(format!("'{spec}': a memory budget must be positive"));
     }
     Ok((n * scale as f64) as u64)
+}
+
+/// The most worker threads `-j` takes: past it a typo (`-j 10000`) would start thousands of
+/// threads, each with its own working frames.
+pub const MAX_JOBS: usize = 1024;
+
+/// `-j N`: a whole number of worker threads, 1 to [`MAX_JOBS`] (0 ran one thread without a word).
+pub fn parse_jobs(spec: &str) -> std::result::Result<usize, String> {
+    let n: usize = spec.trim().parse().map_err(|_| format!("'{spec}' is not a whole number of threads"))?;
+    if !(1..=MAX_JOBS).contains(&n) {
+        return Err(format!("{n} threads: expected 1 to {MAX_JOBS} (leave -j out for one per core)"));
+    }
+    Ok(n)
 }
 
 /// Loads a suite named on the command line: a path to a file, or a bundled suite's name.
@@ -324,7 +337,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     }
     if let Some(j) = args.jobs {
         // Fails only if the global pool was already built, which cannot happen in one command.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(j.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(j).build_global();
     }
     if run_dir.exists() && !run_dir.is_dir() {
         return Err(Error::Config(format!("--out {}: a file, where the run's folder is expected", run_dir.display())));

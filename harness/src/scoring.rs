@@ -1022,6 +1022,18 @@ mod tests {
     }
 
     #[test]
+    fn worker_counts_are_one_to_the_cap() {
+        use crate::run::{MAX_JOBS, parse_jobs};
+        assert_eq!(parse_jobs("1"), Ok(1));
+        assert_eq!(parse_jobs(&MAX_JOBS.to_string()), Ok(MAX_JOBS));
+        // 0 ran one thread without a word; a typo's thousands of threads each held working frames.
+        assert!(parse_jobs("0").unwrap_err().contains("expected 1 to"));
+        assert!(parse_jobs(&(MAX_JOBS + 1).to_string()).is_err());
+        assert!(parse_jobs("-2").unwrap_err().contains("whole number"));
+        assert!(parse_jobs("two").is_err());
+    }
+
+    #[test]
     fn a_clip_too_large_to_hold_leaves_the_probes_unmeasured_and_streams_the_rest() {
         // 16 frames of 32×24, a red square moving right; written losslessly.
         let mut data = Vec::new();

@@ -238,6 +238,26 @@ fn lint_exits_3_and_prints_every_error() {
     let t = videval_tests::text(&out);
     assert!(t.contains("suites/bad.yaml:5:17: cases[0].promt: unknown field"), "{t}");
     assert!(t.contains("ok    suites/good.yaml"), "{t}");
+    // The errors are printed under their file's verdict on standard output (they were on
+    // standard error, apart from the verdicts); only the summary is on standard error.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (fail, err) = (stdout.find("FAIL  suites/bad.yaml").unwrap(), stdout.find("bad.yaml:5:17:").unwrap());
+    assert!(fail < err, "{stdout}");
+
+    // With --json: every file's verdict and its located errors, exit 3, one JSON document.
+    let out = sb.run(&["suites", "lint", "suites", "--json"]);
+    assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["failed"], 1, "{v}");
+    assert_eq!(v["exit_code"], 3, "{v}");
+    let bad = v["files"].as_array().unwrap().iter().find(|f| f["file"] == "suites/bad.yaml").unwrap();
+    assert_eq!(bad["ok"], false, "{v}");
+    let e = &bad["errors"][0];
+    assert_eq!((e["line"].as_u64(), e["column"].as_u64()), (Some(5), Some(17)), "{v}");
+    assert_eq!(e["field"], "cases[0].promt", "{v}");
+    assert!(e["message"].as_str().unwrap().contains("unknown field"), "{v}");
+    let good = v["files"].as_array().unwrap().iter().find(|f| f["file"] == "suites/good.yaml").unwrap();
+    assert_eq!((&good["ok"], &good["cases"]), (&serde_json::json!(true), &serde_json::json!(1)), "{v}");
 }
 
 /// Templates are bounded in steps and in output; expansion in nodes: each is refused where it is
