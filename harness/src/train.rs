@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use videval_models::generator::train::{LOSS_CSV_HEADER, LogRow, TrainConfig, train};
+use videval_models::generator::resume::TrainState;
+use videval_models::generator::train::{LOSS_CSV_HEADER, LogRow, Saving, TrainConfig, train_saving};
 use videval_reports::chart::LossPanel;
 
 use crate::error::{Error, ExitCode, Result};
@@ -27,6 +28,16 @@ pub enum TrainCommand {
         /// Replace the checkpoint already in --out when training ends.
         #[arg(long)]
         overwrite: bool,
+        /// Go on from the state a stopped training of this config saved in `OUT/.partial/`
+        /// (killed, out of time, its machine taken back); trains from the start where there is
+        /// none. The weights equal an uninterrupted training's, bit for bit, on the same machine
+        /// kind and thread count.
+        #[arg(long)]
+        resume: bool,
+        /// How often the training state is saved for --resume: `30s`, `10m`, `2h`; `0` after
+        /// every step.
+        #[arg(long, default_value = "10m", value_parser = parse_interval)]
+        save_every: std::time::Duration,
     },
     /// Redraw a checkpoint's loss curve (`loss.svg`) from its `loss.csv`.
     Curve { checkpoint: PathBuf },
@@ -67,8 +78,28 @@ struct Claim {
 const CHECKPOINT_FILES: [&str; 4] = ["model.safetensors", "loss.csv", "loss.svg", "config.json"];
 const STAGING: &str = ".partial";
 const LOCK: &str = ".lock";
+/// The saved state of a training, in the staging folder.
+const STATE: &str = "state.json";
 
-fn claim_out(out: &Path, overwrite: bool) -> Result<Claim> {
+/// `30s`, `10m`, `2h` (a number and a unit; `0` alone) → a duration of at most a week.
+pub fn parse_interval(spec: &str) -> std::result::Result<std::time::Duration, String> {
+    let s = spec.trim();
+    let (num, scale) = match s.char_indices().last() {
+        _ if s == "0" => ("0", 1.0),
+        Some((i, 's')) => (&s[..i], 1.0),
+        Some((i, 'm')) => (&s[..i], 60.0),
+        Some((i, 'h')) => (&s[..i], 3600.0),
+        _ => return Err(format!("'{spec}': expected a number and a unit, s, m or h (e.g. 10m), or 0")),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && (0.0..=7.0 * 24.0 * 3600.0).contains(&(n * scale)) => {
+            Ok(std::time::Duration::from_secs_f64(n * scale))
+        }
+        _ => Err(format!("'{spec}': expected a number from 0 to a week's worth and a unit, s, m or h (e.g. 10m)")),
+    }
+}
+
+fn claim_out(out: &Path, overwrite: bool, resume: bool) -> Result<Claim> {
     // `ck/.` is `ck` (the moves below take the path as written).
     let out: PathBuf = out.components().collect();
     let out = out.as_path();
@@ -106,8 +137,17 @@ fn claim_out(out: &Path, overwrite: bool) -> Result<Claim> {
             out.display()
         )));
     }
-    // What a killed training left (the lock says none is running).
-    if claim.staging.exists() {
+    // What a killed training left (the lock says none is running): its saved state is kept for
+    // --resume, and not thrown away without it (hours of training).
+    if claim.staging.join(STATE).exists() {
+        if !resume {
+            return Err(Error::Config(format!(
+                "--out {}: holds the saved state of a training that was stopped ({}); --resume to go on from it, or remove that folder to start again",
+                out.display(),
+                claim.staging.join(STATE).display()
+            )));
+        }
+    } else if claim.staging.exists() {
         std::fs::remove_dir_all(&claim.staging).map_err(Error::io(&claim.staging))?;
     }
     Ok(claim)
@@ -146,9 +186,9 @@ impl Claim {
 
 impl Drop for Claim {
     /// Training over, published or not: the lock goes; a training that failed leaves no staging
-    /// folder, nor the `--out` it made.
+    /// folder, nor the `--out` it made, unless it saved a state to go on from.
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.finished && !self.staging.join(STATE).exists() {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
         drop(self.lock.take());
@@ -193,7 +233,7 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
         return Err(Error::Config(format!("{}: {p}", config.display())));
     }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join("world"));
-    let claim = claim_out(&out, overwrite)?;
+    let claim = claim_out(&out, overwrite, false)?;
     let device = crate::device::default_device()?;
     let interactive = std::io::stderr().is_terminal();
     let bar = if interactive { ProgressBar::new(cfg.steps) } else { ProgressBar::hidden() };
@@ -320,8 +360,10 @@ pub fn write_curve(dir: &Path, name: &str) -> Result<()> {
 }
 
 pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
-    let (config, out, overwrite) = match cmd {
-        TrainCommand::Generator { config, out, overwrite } => (config, out, *overwrite),
+    let (config, out, overwrite, resume, save_every) = match cmd {
+        TrainCommand::Generator { config, out, overwrite, resume, save_every } => {
+            (config, out, *overwrite, *resume, *save_every)
+        }
         TrainCommand::Encoder { config, out, overwrite } => return train_encoder(config, out, *overwrite),
         TrainCommand::Curve { checkpoint } => {
             let name = std::path::absolute(checkpoint)
@@ -356,7 +398,34 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         )));
     }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
-    let claim = claim_out(&out, overwrite)?;
+    let claim = claim_out(&out, overwrite, resume)?;
+    let state = if resume {
+        let state = TrainState::load(&claim.staging, &device)
+            .map_err(|e| Error::Config(format!("--resume: {e}; remove {} to start again", claim.staging.display())))?;
+        match &state {
+            Some(st) => {
+                let m = &st.meta;
+                let of = |samples: u64, batch: usize| samples.div_ceil(batch as u64);
+                let total = if m.stage == "vae" {
+                    of(cfg.vae.samples, cfg.vae.batch)
+                } else {
+                    of(cfg.dit.samples, cfg.dit.batch)
+                };
+                eprintln!("resuming {}: stage {} at step {} of {}", out.display(), m.stage, m.step, total);
+                if m.git_sha != env!("VIDEVAL_GIT_SHA") {
+                    eprintln!(
+                        "warning: the state was saved by videval {} and goes on under {}; the weights may differ from an uninterrupted training's",
+                        m.git_sha,
+                        env!("VIDEVAL_GIT_SHA")
+                    );
+                }
+            }
+            None => eprintln!("nothing to resume in {}: training from the start", out.display()),
+        }
+        state
+    } else {
+        None
+    };
     let interactive = std::io::stderr().is_terminal();
     let mut bar: Option<(ProgressBar, &'static str)> = None;
     let mut on_row = |row: &LogRow, total: u64| {
@@ -382,7 +451,18 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
             );
         }
     };
-    let trained = train(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row)
+    let mut last_save = std::time::Instant::now();
+    let mut due = || {
+        let due = last_save.elapsed() >= save_every;
+        if due {
+            last_save = std::time::Instant::now();
+        }
+        due
+    };
+    let staging = claim.staging.clone();
+    let mut save = |st: &mut TrainState| st.save(&staging);
+    let mut saving = Saving { resume: state, due: &mut due, save: &mut save };
+    let trained = train_saving(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row, &mut saving)
         .map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
     if let Some((b, _)) = &bar {
         b.finish();

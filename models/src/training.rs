@@ -72,6 +72,26 @@ impl AdamW {
         Ok(Self { vars, t: 0, wd, beta2 })
     }
 
+    /// Steps taken, and the first and second moments in the variables' order.
+    pub fn state(&self) -> (i32, Vec<Tensor>, Vec<Tensor>) {
+        (self.t, self.vars.iter().map(|v| v.1.clone()).collect(), self.vars.iter().map(|v| v.2.clone()).collect())
+    }
+
+    /// Puts back what [`AdamW::state`] gave: as many moments as variables, each of its shape.
+    pub fn restore(&mut self, t: i32, m: Vec<Tensor>, s: Vec<Tensor>) -> Result<()> {
+        if m.len() != self.vars.len() || s.len() != self.vars.len() {
+            candle_core::bail!("{} and {} saved moments for {} variables", m.len(), s.len(), self.vars.len());
+        }
+        for ((v, m0, s0), (m, s)) in self.vars.iter_mut().zip(m.into_iter().zip(s)) {
+            if m.dims() != v.dims() || s.dims() != v.dims() {
+                candle_core::bail!("a saved moment of shape {:?} for a variable of shape {:?}", m.dims(), v.dims());
+            }
+            (*m0, *s0) = (m, s);
+        }
+        self.t = t;
+        Ok(())
+    }
+
     /// Clips the global gradient norm to `clip` and takes a step; returns the norm before clipping.
     pub fn step(&mut self, grads: &GradStore, lr: f64, clip: f64) -> Result<f64> {
         let (b1, b2, eps) = (0.9f64, self.beta2, 1e-8);

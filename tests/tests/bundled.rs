@@ -59,6 +59,69 @@ fn the_same_seeds_give_the_same_videos() {
     assert!(text(&o).contains("tiny-s") && text(&o).contains("tiny-l"), "{}", text(&o));
 }
 
+/// A training killed at any step goes on from its last saved state with `--resume` and ends
+/// with the weights and log an uninterrupted training ends with, bit for bit: killed once in the
+/// VAE stage and once in the transformer stage (with a latent pool, drawn again on resuming).
+#[test]
+fn a_killed_training_resumes_to_the_same_weights() {
+    let sb = Sandbox::new();
+    let config = "name: r\nseed: 5\narchitecture:\n  vae: {channels: 8, latent: 8}\n  \
+                  dit: {dim: 32, depth: 1, heads: 2, mlp_ratio: 2}\n  text: {dim: 16, layers: 1, heads: 2, max_tokens: 12}\n\
+                  vae: {samples: 400, batch: 4}\ndit: {samples: 1600, batch: 8, warmup: 2, pool: 16}\n\
+                  buckets: [[16, 16]]\nlengths: [[5, 1.0]]\nvalidation: 4\n";
+    sb.write("r.yaml", config);
+    let o = sb.run(&["train", "generator", "--config", "r.yaml", "--out", "whole"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let state = || -> Option<(String, u64)> {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sb.join("cut/.partial/state.json")).ok()?).ok()?;
+        Some((v["stage"].as_str()?.to_string(), v["step"].as_u64()?))
+    };
+    // Kills the training (saving after every step) once its saved state is in `stage`.
+    let kill_in = |stage: &str, resume: bool| {
+        let mut args = vec!["train", "generator", "--config", "r.yaml", "--out", "cut", "--save-every", "0"];
+        if resume {
+            args.push("--resume");
+        }
+        let mut child =
+            sb.command(&args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let start = std::time::Instant::now();
+        while !state().is_some_and(|(s, step)| s == stage && step >= 3) {
+            assert!(child.try_wait().unwrap().is_none(), "the training ended before it was killed in {stage}");
+            assert!(start.elapsed().as_secs() < 300);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        state().unwrap()
+    };
+    let (_, vae_step) = kill_in("vae", false);
+    // Without --resume the saved state is not thrown away.
+    let o = sb.run(&["train", "generator", "--config", "r.yaml", "--out", "cut"]);
+    assert!(code(&o) == 3 && text(&o).contains("--resume to go on from it"), "{}", text(&o));
+    // Another config is refused, and the state kept.
+    sb.write("r2.yaml", &config.replace("seed: 5", "seed: 6"));
+    let o = sb.run(&["train", "generator", "--config", "r2.yaml", "--out", "cut", "--resume"]);
+    assert!(code(&o) == 3 && text(&o).contains("of another config"), "{}", text(&o));
+    assert_eq!(state().unwrap(), ("vae".to_string(), vae_step));
+    let (_, dit_step) = kill_in("dit", true);
+    assert!(dit_step < 200, "{dit_step}");
+    let o = sb.run(&["train", "generator", "--config", "r.yaml", "--out", "cut", "--resume"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains(&format!("resuming cut: stage dit at step {dit_step} of 200")), "{}", text(&o));
+    assert_eq!(sb.read("cut/model.safetensors"), sb.read("whole/model.safetensors"), "resumed weights differ");
+    let log = |dir: &str| -> Vec<String> {
+        let csv = String::from_utf8(sb.read(&format!("{dir}/loss.csv"))).unwrap();
+        csv.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string()).collect()
+    };
+    assert_eq!(log("cut"), log("whole"), "the log, seconds aside");
+    assert!(!sb.join("cut/.partial").exists() && !sb.join("cut/.lock").exists());
+    // --resume with nothing saved trains from the start.
+    let o = sb.run(&["train", "generator", "--config", "r.yaml", "--out", "fresh", "--resume"]);
+    assert!(code(&o) == 0 && text(&o).contains("nothing to resume"), "{}", text(&o));
+    assert_eq!(sb.read("fresh/model.safetensors"), sb.read("whole/model.safetensors"));
+}
+
 #[test]
 fn training_writes_a_checkpoint_the_harness_runs() {
     let sb = Sandbox::new();

@@ -13,6 +13,7 @@
 pub mod dit;
 pub mod flow;
 pub mod nn;
+pub mod resume;
 pub mod text;
 pub mod train;
 pub mod vae;

@@ -4,7 +4,7 @@
 //! none). Data are rendered on the fly from seeded random scenes in aspect-ratio and length
 //! buckets, so a run is reproducible from its config.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::dit::{Dit, DitInput, IMAGE_FPS, masked_mse};
 use super::flow;
 use super::nn::{Params, randn};
+use super::resume::{RngState, STATE_FORMAT, SavedRow, StateMeta, TrainState};
 use super::vae::{SPACE, TIME, latent_frames};
 use super::{Architecture, CurvePoint, GenError, Model, Result, video_tensor};
 use crate::training::{AdamW, build_vocab, cosine, paraphrase};
@@ -675,6 +676,86 @@ pub fn train(
     device: &Device,
     report: &mut dyn FnMut(&LogRow, u64),
 ) -> Result<Trained> {
+    let mut saving = Saving { resume: None, due: &mut || false, save: &mut |_| Ok(()) };
+    train_saving(cfg, git_sha, device, report, &mut saving)
+}
+
+/// Where a training keeps its state as it goes, and the state it goes on from.
+pub struct Saving<'a> {
+    /// A state saved by a training of this config that was stopped (`None`: from the start).
+    pub resume: Option<TrainState>,
+    /// Asked after every step: whether to save the state now (a clock, say).
+    pub due: &'a mut dyn FnMut() -> bool,
+    /// Keeps a state ([`TrainState::save`] into a folder, say).
+    pub save: &'a mut dyn FnMut(&mut TrainState) -> Result<()>,
+}
+
+/// A state's numbers with nothing trained yet beyond `stage` and `step`; the caller fills in
+/// the rest.
+fn state_meta(cfg: &TrainConfig, git_sha: &str, stage: &str, step: u64, rng: &ChaCha8Rng, model: &Model) -> StateMeta {
+    StateMeta {
+        format: STATE_FORMAT,
+        config: cfg.clone(),
+        git_sha: git_sha.into(),
+        stage: stage.into(),
+        step,
+        rng: RngState::of(rng),
+        dit_rng: None,
+        lr_scale: 1.0,
+        best_mse: None,
+        adam_steps: 0,
+        flops: 0.0,
+        curve: Vec::new(),
+        log: Vec::new(),
+        seconds: 0.0,
+        model: model.config.clone(),
+        tensors: String::new(),
+    }
+}
+
+/// The tensors of a state: every variable, the optimiser's moments, and the EMA's averages and
+/// the VAE's best weights where there are any.
+fn state_tensors(
+    params: &Params,
+    opt: Option<&AdamW>,
+    ema: Option<&Ema>,
+    best: Option<&BTreeMap<String, Tensor>>,
+) -> HashMap<String, Tensor> {
+    let mut out: HashMap<String, Tensor> =
+        params.vars().iter().map(|(k, v)| (format!("param/{k}"), v.as_tensor().clone())).collect();
+    if let Some(opt) = opt {
+        let (_, m, v) = opt.state();
+        out.extend(m.into_iter().enumerate().map(|(i, t)| (format!("adam.m/{i}"), t)));
+        out.extend(v.into_iter().enumerate().map(|(i, t)| (format!("adam.v/{i}"), t)));
+    }
+    for (prefix, map) in [("ema", ema.map(|e| &e.shadow)), ("best", best)] {
+        out.extend(map.into_iter().flatten().map(|(k, t)| (format!("{prefix}/{k}"), t.clone())));
+    }
+    out
+}
+
+/// The saved tensors named `prefix/<name>`, by name.
+fn saved_prefix(st: &TrainState, prefix: &str) -> BTreeMap<String, Tensor> {
+    st.tensors.iter().filter_map(|(k, t)| Some((k.strip_prefix(prefix)?.to_string(), t.clone()))).collect()
+}
+
+/// Puts a saved optimiser's moments back.
+fn restore_opt(opt: &mut AdamW, st: &TrainState) -> Result<()> {
+    let n = opt.state().1.len();
+    let moments = |which: &str| (0..n).map(|i| st.tensor(&format!("{which}/{i}")).cloned()).collect::<Result<Vec<_>>>();
+    opt.restore(st.meta.adam_steps, moments("adam.m")?, moments("adam.v")?)?;
+    Ok(())
+}
+
+/// [`train`], saving its state when `saving` says it is due and going on from the state it
+/// holds: the weights, log and record equal an uninterrupted training's (the seconds aside).
+pub fn train_saving(
+    cfg: &TrainConfig,
+    git_sha: &str,
+    device: &Device,
+    report: &mut dyn FnMut(&LogRow, u64),
+    saving: &mut Saving,
+) -> Result<Trained> {
     let bad = |m: String| GenError::Request(m);
     cfg.check().map_err(bad)?;
     let vocab = build_vocab();
@@ -690,10 +771,29 @@ pub fn train(
             Some(format!("{} ({})", t.from, if t.freeze { "frozen" } else { "fine-tuned" }));
     }
     let frozen_text = cfg.text.as_ref().is_some_and(|t| t.freeze);
+    let resume = saving.resume.take();
+    if let Some(st) = &resume {
+        if st.meta.config != *cfg {
+            return Err(bad("the saved training state is of another config (a field differs); train with the config it was saved with, or start again".into()));
+        }
+        if !["vae", "dit"].contains(&st.meta.stage.as_str()) {
+            return Err(bad(format!("the saved training state is at stage {:?}; expected vae or dit", st.meta.stage)));
+        }
+        for (k, v) in params.vars() {
+            v.set(st.tensor(&format!("param/{k}"))?)?;
+        }
+        model.config = st.meta.model.clone();
+        model.set_latent_stats(st.meta.model.latent_mean.clone(), st.meta.model.latent_std.clone())?;
+        rng = st.meta.rng.rng()?;
+        log = st.meta.log.iter().map(SavedRow::row).collect::<Result<_>>()?;
+    }
+    let resume_at = |stage: &str| resume.as_ref().filter(|st| st.meta.stage == stage);
 
     // Stage 1: the VAE.
     let vae_started = Instant::now();
-    if let Some(from) = &cfg.vae.from {
+    if resume_at("dit").is_some() {
+        // Trained (or copied) before the state was saved: its weights and statistics are back.
+    } else if let Some(from) = &cfg.vae.from {
         let dir = std::path::Path::new(from);
         let donor = Model::load(dir, device)?;
         if donor.config.architecture.vae != cfg.architecture.vae {
@@ -716,7 +816,14 @@ pub fn train(
         // learning rate (the VAE's loss otherwise creeps back up to the data variance).
         let mut best: Option<(f64, BTreeMap<String, Tensor>)> = None;
         let mut lr_scale = 1.0;
-        for step in 0..steps {
+        let (mut first, mut before) = (0, 0.0);
+        if let Some(st) = resume_at("vae") {
+            restore_opt(&mut opt, st)?;
+            lr_scale = st.meta.lr_scale;
+            best = st.meta.best_mse.map(|b| (b, saved_prefix(st, "best/")));
+            (first, before) = (st.meta.step, st.meta.seconds);
+        }
+        for step in first..steps {
             let frames = pick_length(&mut rng, cfg.vae.lengths.as_deref().unwrap_or(&cfg.lengths));
             let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
             let (x, _) = world_batch(&mut rng, cfg.vae.batch, frames, size, device)?;
@@ -730,7 +837,7 @@ pub fn train(
                 loss: f64::from(mse.to_scalar::<f32>()?),
                 grad_norm: norm,
                 lr,
-                seconds: vae_started.elapsed().as_secs_f64(),
+                seconds: before + vae_started.elapsed().as_secs_f64(),
             };
             report(&row, steps);
             log.push(row);
@@ -752,6 +859,18 @@ pub fn train(
                     Some((b, _)) if mse >= *b => {}
                     _ => best = Some((mse, snapshot(&params, "vae.")?)),
                 }
+            }
+            if step + 1 < steps && (saving.due)() {
+                let meta = StateMeta {
+                    lr_scale,
+                    best_mse: best.as_ref().map(|b| b.0),
+                    adam_steps: opt.state().0,
+                    log: log.iter().map(SavedRow::of).collect(),
+                    seconds: before + vae_started.elapsed().as_secs_f64(),
+                    ..state_meta(cfg, git_sha, "vae", step + 1, &rng, &model)
+                };
+                let tensors = state_tensors(&params, Some(&opt), None, best.as_ref().map(|b| &b.1));
+                (saving.save)(&mut TrainState { meta, tensors })?;
             }
         }
         if let Some((_, weights)) = &best {
@@ -781,7 +900,7 @@ pub fn train(
         let std: Vec<f32> = sums.iter().map(|s| ((s.2 / s.0 - (s.1 / s.0).powi(2)).max(1e-8).sqrt()) as f32).collect();
         model.set_latent_stats(mean, std)?;
         model.config.training.vae_samples = cfg.vae.samples;
-        model.config.training.vae_seconds = vae_started.elapsed().as_secs_f64();
+        model.config.training.vae_seconds = before + vae_started.elapsed().as_secs_f64();
         model.config.training.vae_val_mse = mse_sum / f64::from(batches);
     }
 
@@ -794,12 +913,46 @@ pub fn train(
     let mut flops = 0.0;
     let mut curve = Vec::new();
     let l = cfg.architecture.text.max_tokens;
+    // The stream where this stage begins: a resumed training draws its latent pool from it again.
+    let dit_rng = match resume_at("dit") {
+        Some(st) => {
+            st.meta.dit_rng.clone().ok_or_else(|| bad("the saved training state has no transformer stream".into()))?
+        }
+        None => RngState::of(&rng),
+    };
+    if resume_at("dit").is_none() && (saving.due)() {
+        // The VAE is done: a kill from here on does not train it again.
+        let meta = StateMeta {
+            dit_rng: Some(dit_rng.clone()),
+            log: log.iter().map(SavedRow::of).collect(),
+            ..state_meta(cfg, git_sha, "dit", 0, &rng, &model)
+        };
+        (saving.save)(&mut TrainState { meta, tensors: state_tensors(&params, None, None, None) })?;
+    }
+    let (mut first, mut before) = (0, 0.0);
+    if let Some(st) = resume_at("dit") {
+        rng = dit_rng.rng()?;
+        if st.meta.step > 0 {
+            restore_opt(&mut opt, st)?;
+            for (k, t) in saved_prefix(st, "ema/") {
+                let shadow = ema.shadow.get_mut(&k).ok_or_else(|| bad(format!("the saved state's EMA has {k}")))?;
+                *shadow = t;
+            }
+            if ema.shadow.keys().any(|k| !st.tensors.contains_key(&format!("ema/{k}"))) {
+                return Err(bad("the saved training state lacks EMA weights".into()));
+            }
+            (first, before, flops, curve) = (st.meta.step, st.meta.seconds, st.meta.flops, st.meta.curve.clone());
+        }
+    }
     let pool = match cfg.dit.pool {
         Some(0) => return Err(bad("dit.pool: 0 clips; leave it out to draw a fresh clip per sample".into())),
         Some(n) => Some(LatentPool::build(&model, cfg, n as usize, &mut rng, device, report)?),
         None => None,
     };
-    for step in 0..steps {
+    if let Some(st) = resume_at("dit").filter(|st| st.meta.step > 0) {
+        rng = st.meta.rng.rng()?;
+    }
+    for step in first..steps {
         let (frames, size, x0, saturation, captions) = match &pool {
             Some(pool) => pool.batch(&mut rng, cfg.dit.batch)?,
             None => {
@@ -828,7 +981,7 @@ pub fn train(
             loss: f64::from(loss.to_scalar::<f32>()?),
             grad_norm: norm,
             lr,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: before + started.elapsed().as_secs_f64(),
         };
         report(&row, steps);
         log.push(row);
@@ -838,8 +991,21 @@ pub fn train(
             restore(&params, &previous)?;
             curve.push(CurvePoint { samples: (step + 1) * cfg.dit.batch as u64, flops, val_loss });
         }
+        if step + 1 < steps && (saving.due)() {
+            let meta = StateMeta {
+                dit_rng: Some(dit_rng.clone()),
+                adam_steps: opt.state().0,
+                flops,
+                curve: curve.clone(),
+                log: log.iter().map(SavedRow::of).collect(),
+                seconds: before + started.elapsed().as_secs_f64(),
+                ..state_meta(cfg, git_sha, "dit", step + 1, &rng, &model)
+            };
+            let tensors = state_tensors(&params, Some(&opt), Some(&ema), None);
+            (saving.save)(&mut TrainState { meta, tensors })?;
+        }
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = before + started.elapsed().as_secs_f64();
     let previous = ema.swap_in(&params)?;
     let val_loss = validation_loss(&model, cfg, device)?;
     curve.push(CurvePoint { samples: steps * cfg.dit.batch as u64, flops, val_loss });
