@@ -343,9 +343,12 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                     } else {
                         match c.metric_errors.get(metric) {
                             Some(why) if c.failed_metrics.contains(metric) => failed.push(why.clone()),
-                            // A network the candidate's run was not given.
-                            Some(why) if why.starts_with("needs ") => unmeasurable.push(why.clone()),
-                            Some(_) => {}
+                            // A network the candidate's run was not given, or a video the
+                            // measurement does not apply to (a probe's object never hidden, one
+                            // frame): the baseline measured it, so it is not measurable here,
+                            // never left out (a candidate that stopped drawing what a probe
+                            // checks passed with the row gone).
+                            Some(why) => unmeasurable.push(why.clone()),
                             None => unmeasurable.push("the candidate's run did not measure it".into()),
                         }
                     }
@@ -629,7 +632,10 @@ impl Tally {
         } else if underpowered > 0 {
             ("pass", ExitCode::Ok, format!("PASS — {label}: {weak}"))
         } else if gated == 0 {
-            ("pass", ExitCode::Ok, "PASS — nothing gated: no metric both runs report is gated".into())
+            // Nothing was compared: not a pass (a policy's metrics measured by neither run passed
+            // even with --fail-on-inconclusive).
+            let code = if fail_on_inconclusive { ExitCode::Inconclusive } else { ExitCode::Ok };
+            ("inconclusive", code, "INCONCLUSIVE — nothing gated: no metric both runs report is gated".into())
         } else {
             ("pass", ExitCode::Ok, "PASS".into())
         }

@@ -290,6 +290,37 @@ fn candidate_errors_where_the_baseline_measured_fail_the_gate() {
         (Some("generation"), Some(2)),
         "{v}"
     );
+    // Nothing gated is no pass either: with --fail-on-inconclusive it is exit 2.
+    let (rc, v) = sb.run_json(&["compare", "runs/nb", "runs/nb", "--fail-on-inconclusive"]);
+    assert_eq!(rc, 2, "{v}");
+    assert!(v["headline"].as_str().unwrap().starts_with("INCONCLUSIVE — nothing gated"), "{v}");
+}
+
+/// A probe the baseline measured and the candidate's videos give it nothing to check (the world
+/// hides the ball behind the wall; the synthetic model draws no wall) is not measurable on the
+/// candidate: the gate is inconclusive. The row was dropped, and the gate passed ("nothing
+/// gated") even with --fail-on-inconclusive and a policy naming the probe.
+#[test]
+fn a_probe_the_candidate_gives_nothing_to_check_is_not_a_pass() {
+    let sb = Sandbox::new();
+    sb.write(
+        "perm.yaml",
+        "schema: 1\nsuite: perm\nversion: 1\ndefaults:\n  generation: {frames: 17, width: 32, height: 32, steps: 10}\n  \
+         seeds: {per_case: 1}\nmetrics: [frame_count]\ncases:\n  - id: \"occl-{{ i }}\"\n    matrix: {i: [1, 2, 3, 4, 5, 6]}\n    \
+         prompt: \"a yellow ball rolls right behind a gray wall and comes out the other side\"\n    scene:\n      \
+         objects: [{id: ball, shape: circle, color: yellow, size: 0.16, pos: [0.1, 0.5], vel: [0.45, 0]}]\n      \
+         occluders: [{pos: [0.5, 0.5], size: [0.2, 0.6], color: gray}]\n    expect:\n      - {probe: permanence, object: {color: yellow}}\n",
+    );
+    sb.write("gate.yaml", "metrics: [probe:permanence]\n");
+    for (model, out) in [("world", "runs/w"), ("synthetic", "runs/s")] {
+        let o = sb.run(&["run", "--suite", "perm.yaml", "--model", model, "--out", out]);
+        assert_eq!(code(&o), 0, "{model}: {}", text(&o));
+    }
+    let (rc, v) = sb.run_json(&["compare", "runs/w", "runs/s", "--gate", "gate.yaml", "--fail-on-inconclusive"]);
+    assert_eq!(rc, 2, "{v}");
+    let u = &v["unmeasured"][0];
+    assert_eq!((u["metric"].as_str(), u["samples"].as_u64()), (Some("probe:permanence"), Some(6)), "{v}");
+    assert!(v["headline"].as_str().unwrap().starts_with("INCONCLUSIVE"), "{v}");
 }
 
 /// Gates that would gate nothing, or something else than they say, are refused: a margin that
