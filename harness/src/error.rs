@@ -66,6 +66,9 @@ impl Error {
             | Error::BadFile { .. }
             | Error::Incomplete(_) => ExitCode::BadInput,
             Error::ModelFailure(_) => ExitCode::ModelFailure,
+            // A path that cannot be one (a file where a folder of it should be, a name too long)
+            // is the path given, not the machine: `--out afile/run` was an internal error.
+            Error::Io { source, .. } if bad_path(source.kind()) => ExitCode::BadInput,
             Error::Io { .. } | Error::Internal(_) => ExitCode::Internal,
         }
     }
@@ -84,6 +87,8 @@ impl Error {
                 std::io::ErrorKind::NotFound => "no such file".to_string(),
                 std::io::ErrorKind::PermissionDenied => "not readable (permission denied)".to_string(),
                 std::io::ErrorKind::IsADirectory => "a folder, where a file is expected".to_string(),
+                std::io::ErrorKind::NotADirectory => "a file stands where the path needs a folder".to_string(),
+                std::io::ErrorKind::InvalidFilename => format!("not a name the file system takes ({source})"),
                 std::io::ErrorKind::InvalidData => format!("not UTF-8 text ({source})"),
                 // `videval_models::files::read_text`'s refusals: a device or FIFO, or too large.
                 std::io::ErrorKind::InvalidInput | std::io::ErrorKind::FileTooLarge => source.to_string(),
@@ -93,6 +98,12 @@ impl Error {
             Error::BadFile { path, message }
         }
     }
+}
+
+/// I/O failures that say the path given cannot be one: a file where a folder of it should be, a
+/// name too long for the file system.
+fn bad_path(kind: std::io::ErrorKind) -> bool {
+    matches!(kind, std::io::ErrorKind::NotADirectory | std::io::ErrorKind::InvalidFilename)
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -190,6 +190,20 @@ fn failures_are_json_with_json_and_missing_inputs_are_bad_input() {
     std::fs::create_dir_all(sb.join("va")).unwrap();
     let out = sb.run(&["fvd", "va", "va", "--save-stats", "va/clip.mp4"]);
     assert!(code(&out) == 3 && text(&out).contains("ending in .vvstats"), "{}", text(&out));
+    // A path through a file, or a name too long for the file system, is the path given (it was
+    // exit 5, an internal error).
+    sb.write("afile", "");
+    let long = format!("{}.yaml", "a".repeat(300));
+    for args in [
+        &["run", "--suite", "smoke", "--limit", "1", "--out", "afile/run"][..],
+        &["sweep", "afile/x.yaml"],
+        &["sweep", &long],
+        &["train", "generator", "--config", "afile/x.yaml"],
+        &["agreement", "runs/a", "runs/b", "--judgments", "afile/j.csv"],
+    ] {
+        let out = sb.run(args);
+        assert_eq!(code(&out), 3, "{args:?}: {}", text(&out));
+    }
 }
 
 /// A suite's conditioning inputs are read relative to the suite file (they were read relative to
