@@ -1415,6 +1415,18 @@ pub fn filmstrip_png(video: &Video, n: usize, height: u32) -> Result<Vec<u8>, Vi
             strip[d..d + row].copy_from_slice(&f[y * row..(y + 1) * row]);
         }
     }
+    png_bytes(&strip, strip_w as u32, height, path)
+}
+
+/// Frame `i` of `video` as PNG bytes, pixel for pixel.
+pub fn frame_png(video: &Video, i: usize) -> Result<Vec<u8>, VideoIoError> {
+    init();
+    png_bytes(video.frame(i), video.width(), video.height(), Path::new("<frame>"))
+}
+
+/// Packed RGB24 rows of `strip_w` × `height` as PNG bytes.
+fn png_bytes(strip: &[u8], strip_w: u32, height: u32, path: &Path) -> Result<Vec<u8>, VideoIoError> {
+    let strip_w = strip_w as usize;
     let err = |what| codec_err(path, what);
     let codec = ff::encoder::find(ff::codec::Id::PNG).ok_or_else(|| VideoIoError::Invalid {
         path: path.to_path_buf(),

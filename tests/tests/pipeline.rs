@@ -807,6 +807,52 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
     }
 }
 
+/// A conditioning image the suite makes (a scene's first frame) reaches the command as a PNG,
+/// the frame pixel for pixel, and a made clip as a video; both are removed once the command is
+/// done. `{input_image}` was a one-frame Matroska file (PIL, imread and diffusers refuse it),
+/// and the made files stayed in the store's tmp/ until the next run.
+#[test]
+fn a_command_gets_a_made_conditioning_image_as_a_png() {
+    let sb = Sandbox::new();
+    sb.write(
+        "cond.yaml",
+        "schema: 1\nsuite: cond\nversion: 1\ndefaults: {seeds: {per_case: 1}, generation: {frames: 5, width: 32, height: 32}}\n\
+         metrics: [frame_count]\ncases:\n  - id: src\n    prompt: a red ball\n    \
+         scene: {objects: [{id: ball, shape: circle, color: red, size: 0.2, pos: [0.5, 0.5]}]}\n  \
+         - id: i2v\n    mode: i2v\n    prompt: the red ball\n    input: {image: {scene_of: src, frame: 0}}\n  \
+         - id: ext\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 3]}}\n",
+    );
+    sb.write(
+        "keep.yaml",
+        "adapter: command\nargv: [sh, -c, 'cp \"$1\" \"$3.image\"; cp \"$2\" \"$3.video\"; exit 1', x, '{input_image}', '{input_video}', '{case_id}', '{out}']\n",
+    );
+    let out = sb.run(&[
+        "run",
+        "--suite",
+        "cond.yaml",
+        "--cases",
+        "i2v,ext",
+        "--model",
+        "keep.yaml",
+        "--out",
+        "runs/k",
+        "--store",
+        "st",
+    ]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let png = sb.read("i2v.image");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG: {:?}", &png[..8.min(png.len())]);
+    std::fs::rename(sb.join("i2v.image"), sb.join("i2v.png")).unwrap();
+    let (rc, v) = sb.run_json(&["video", "info", "i2v.png"]);
+    assert_eq!((rc, v["info"]["width"].as_u64(), v["info"]["height"].as_u64()), (0, Some(32), Some(32)), "{v}");
+    let mkv = sb.read("ext.video");
+    assert!(mkv.starts_with(&[0x1a, 0x45, 0xdf, 0xa3]), "not Matroska");
+    let left: Vec<_> = std::fs::read_dir(sb.join("st/tmp"))
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert!(left.iter().all(|n| !n.contains("input-")), "left behind: {left:?}");
+}
+
 /// Stopping videval (SIGTERM, or Ctrl-C's SIGINT) stops the generator command it is waiting for:
 /// in its own process group, the command would not get the terminal's signal and would run on.
 #[test]

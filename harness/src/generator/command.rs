@@ -513,28 +513,66 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
 }
 
 /// A path the command can read for an input: the file itself when it is a whole file, otherwise
-/// (a rendered scene or a frame range) a lossless clip written beside the job's output.
-fn media_path(job: &Job<'_>, m: &Option<Media>, role: &str) -> std::result::Result<String, GenError> {
+/// (a rendered scene, a frame or a frame range) written beside the job's output: the image as a
+/// PNG (what image loaders read: a one-frame Matroska file was handed to `{input_image}`, which
+/// PIL, OpenCV's imread and diffusers' load_image refuse), a clip as lossless Matroska. The
+/// second value is the file written, removed once the command is done.
+fn media_path(
+    job: &Job<'_>,
+    m: &Option<Media>,
+    role: &str,
+) -> std::result::Result<(String, Option<std::path::PathBuf>), GenError> {
     match m {
-        None => Ok(String::new()),
+        None => Ok((String::new(), None)),
         Some(m @ Media { path: Some(_), frames: None, frame: None, .. }) => {
-            Ok(m.file().unwrap_or_default().to_string_lossy().into_owned())
+            Ok((m.file().unwrap_or_default().to_string_lossy().into_owned(), None))
         }
         Some(media) => {
             let video = super::input_media(job, media)?;
-            let path = job.out.with_extension(format!("{role}.mkv"));
-            crate::video::encode(&video, &path, &crate::video::EncodeParams::lossless())?;
-            Ok(path.to_string_lossy().into_owned())
+            let path = if role == "input-image" {
+                let path = job.out.with_extension(format!("{role}.png"));
+                let png = crate::video::frame_png(&video, 0)?;
+                crate::store::write_atomic(&path, &png).map_err(|e| GenError::new(e.to_string()))?;
+                path
+            } else {
+                let path = job.out.with_extension(format!("{role}.mkv"));
+                crate::video::encode(&video, &path, &crate::video::EncodeParams::lossless())?;
+                path
+            };
+            Ok((path.to_string_lossy().into_owned(), Some(path)))
+        }
+    }
+}
+
+/// Files written for one command's inputs, removed when it is done (they stayed in the store's
+/// tmp/ until the next run swept it: a lossless clip per unit over a long run).
+struct Scratch(Vec<std::path::PathBuf>);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
         }
     }
 }
 
 impl CommandGen {
-    fn values(&self, job: &Job<'_>) -> std::result::Result<BTreeMap<&'static str, String>, GenError> {
+    fn values(&self, job: &Job<'_>) -> std::result::Result<(BTreeMap<&'static str, String>, Scratch), GenError> {
         let c = job.case;
         let g = &c.generation;
         let input = c.input.clone().unwrap_or_default();
-        Ok(BTreeMap::from([
+        let mut scratch = Scratch(Vec::new());
+        let mut media = |m: &Option<Media>, role: &str| -> std::result::Result<String, GenError> {
+            let (path, written) = media_path(job, m, role)?;
+            scratch.0.extend(written);
+            Ok(path)
+        };
+        let (image, video, video2) = (
+            media(&input.image, "input-image")?,
+            media(&input.video, "input-video")?,
+            media(&input.video2, "input-video2")?,
+        );
+        let values = BTreeMap::from([
             ("prompt", c.prompt.clone()),
             ("seed", job.unit.seed.to_string()),
             ("seed_idx", job.unit.id.seed_idx.to_string()),
@@ -548,11 +586,12 @@ impl CommandGen {
             ("steps", g.steps.to_string()),
             ("guidance", g.guidance.to_string()),
             ("out", job.out.to_string_lossy().into_owned()),
-            ("input_image", media_path(job, &input.image, "input-image")?),
-            ("input_video", media_path(job, &input.video, "input-video")?),
-            ("input_video2", media_path(job, &input.video2, "input-video2")?),
+            ("input_image", image),
+            ("input_video", video),
+            ("input_video2", video2),
             ("strength", input.strength.map(|s| s.to_string()).unwrap_or_default()),
-        ]))
+        ]);
+        Ok((values, scratch))
     }
 }
 
@@ -566,7 +605,7 @@ impl Generator for CommandGen {
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
-        let values = self.values(job)?;
+        let (values, _scratch) = self.values(job)?;
         let args: Vec<String> = self
             .argv
             .iter()
