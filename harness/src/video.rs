@@ -83,7 +83,8 @@ impl VideoIoError {
 /// exact, and a damaged stream is refused (its scores from the frames that survived were
 /// cached under its hash). Metric versions say when a metric's formula changes; this says when
 /// the pixels under every metric do, for the files concerned only.
-pub const DECODE: u32 = 2;
+/// 3: a JPEG's EXIF orientation is applied, and a picture cut short is refused.
+pub const DECODE: u32 = 3;
 
 /// What the container says about a video stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +269,73 @@ fn orientation_from_matrix(bytes: &[u8]) -> (u32, bool) {
     }
 }
 
+/// FFmpeg's demuxers of single pictures (and sequences of them).
+fn is_image_demuxer(name: &str) -> bool {
+    name == "image2" || name.ends_with("_pipe")
+}
+
+/// The orientation a JPEG's EXIF block (APP1, tag 0x0112) asks for, as (clockwise rotation,
+/// mirrored after it), read as viewers and PIL's `exif_transpose` read it: 2 mirrored, 3 turned
+/// 180°, 4 flipped top to bottom, 5 transposed, 6 turned 90° clockwise, 7 transversed, 8 turned
+/// 270°. `None` where there is no such tag or the block cannot be read.
+fn jpeg_orientation(path: &Path) -> Option<(u32, bool)> {
+    use std::io::Read;
+    // APP segments come first and are at most 64 KiB each.
+    let mut head = Vec::new();
+    std::fs::File::open(path).ok()?.take(256 * 1024).read_to_end(&mut head).ok()?;
+    let tag = exif_orientation_tag(&head)?;
+    Some(match tag {
+        1 => (0, false),
+        2 => (0, true),
+        3 => (180, false),
+        4 => (180, true),
+        5 => (90, true),
+        6 => (90, false),
+        7 => (270, true),
+        8 => (270, false),
+        _ => return None,
+    })
+}
+
+/// Tag 0x0112 of the first IFD of the EXIF block in a JPEG's leading segments.
+fn exif_orientation_tag(jpeg: &[u8]) -> Option<u16> {
+    if jpeg.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        let (marker, len) =
+            (*jpeg.get(at + 1)?, usize::from(u16::from_be_bytes([*jpeg.get(at + 2)?, *jpeg.get(at + 3)?])));
+        if jpeg[at] != 0xFF || marker == 0xDA || len < 2 {
+            return None;
+        }
+        let body = jpeg.get(at + 4..at + 2 + len)?;
+        if marker == 0xE1 && body.starts_with(b"Exif\0\0") {
+            let tiff = &body[6..];
+            let big = match tiff.get(..4)? {
+                b"MM\0*" => true,
+                b"II*\0" => false,
+                _ => return None,
+            };
+            let u16_at = |i: usize| -> Option<u16> {
+                let b = [*tiff.get(i)?, *tiff.get(i + 1)?];
+                Some(if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+            };
+            let u32_at = |i: usize| -> Option<usize> {
+                let b = [*tiff.get(i)?, *tiff.get(i + 1)?, *tiff.get(i + 2)?, *tiff.get(i + 3)?];
+                Some((if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }) as usize)
+            };
+            let ifd = u32_at(4)?;
+            let entries = usize::from(u16_at(ifd)?);
+            return (0..entries).map(|k| ifd + 2 + 12 * k).find(|&e| u16_at(e) == Some(0x0112)).and_then(|e| {
+                // A SHORT (type 3), held in the first two bytes of the value field.
+                (u16_at(e + 2) == Some(3)).then(|| u16_at(e + 8)).flatten()
+            });
+        }
+        at += 2 + len;
+    }
+}
+
 struct Opened {
     input: ff::format::context::Input,
     index: usize,
@@ -372,10 +440,17 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     } else {
         None
     };
-    let (rotation, mirrored) = stream
+    let matrix = stream
         .side_data()
         .find(|sd| sd.kind() == ff::codec::packet::side_data::Type::DisplayMatrix)
-        .map_or((0, false), |sd| orientation_from_matrix(sd.data()));
+        .map(|sd| orientation_from_matrix(sd.data()));
+    // A photo's orientation is in its EXIF block, which FFmpeg hands over with the decoded frame
+    // only (a phone's portrait JPEG came out sideways: an i2v model holding it perfectly scored
+    // 9 dB of continuity against the picture as viewers show it).
+    let still = input.format().name().split(',').any(is_image_demuxer);
+    let still_jpeg = still && id == ff::codec::Id::MJPEG;
+    let (rotation, mirrored) =
+        matrix.or_else(|| still_jpeg.then(|| jpeg_orientation(path)).flatten()).unwrap_or((0, false));
     let frames = (stream.frames() > 0).then(|| stream.frames() as u64);
     let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
     let end = (stream.duration() > 0).then(|| start.saturating_add(stream.duration()));
@@ -386,7 +461,17 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // columns on the left): without this the decoder hands over wider frames than the stream's
     // size, which were then squeezed to it.
     context.set_flags(ff::codec::Flags::UNALIGNED);
-    let decoder = context.decoder().video().map_err(|e| not_video(e.to_string()))?;
+    let decoder = if still {
+        // A picture cut short is an error, as image libraries make it (FFmpeg filled a JPEG's
+        // missing half with flat green and said nothing, and the picture was scored).
+        let mut strict = ff::Dictionary::new();
+        strict.set("err_detect", "explode");
+        let codec = ff::decoder::find(id).ok_or_else(|| not_video("no decoder".into()))?;
+        context.decoder().open_as_with(codec, strict).and_then(|o| o.video())
+    } else {
+        context.decoder().video()
+    }
+    .map_err(|e| not_video(e.to_string()))?;
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 {
         // FFmpeg leaves the size at 0 when it refuses one (a header claiming 1000000×1000000).
@@ -1025,6 +1110,15 @@ fn stream(
         return Err(VideoIoError::Truncated {
             path: path.to_path_buf(),
             reason: format!("reading stopped after {} frames: {reason}", report.frames_decoded),
+        });
+    }
+    if report.frames_decoded == 0 && report.corrupt_packets > 0 {
+        return Err(VideoIoError::Damaged {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the decoder rejected {} of {} packets and no frame decoded (a picture cut short?)",
+                report.corrupt_packets, report.packets
+            ),
         });
     }
     if report.frames_decoded == 0 {

@@ -193,6 +193,70 @@ fn flipped_display_matrices_are_applied_as_the_cli_does() {
     }
 }
 
+/// A photo's EXIF orientation is applied as viewers (and PIL's exif_transpose, which image-to-video
+/// pipelines call) apply it: every one of the eight. A phone's portrait JPEG was read sideways.
+/// A JPEG cut short is refused.
+#[test]
+fn a_jpegs_exif_orientation_is_applied_as_viewers_do() {
+    let sb = Sandbox::new();
+    run(sb.path(), "plain.jpg", args(&testsrc("48x32", 1, 1.0), &["-frames:v", "1", "-q:v", "2"]));
+    let plain = std::fs::read(sb.join("plain.jpg")).unwrap();
+    let base = decode(&sb.join("plain.jpg")).unwrap();
+    let (w, h) = (base.width() as usize, base.height() as usize);
+    // A picture cut short is refused, as image libraries refuse it (FFmpeg filled the missing
+    // rows with flat green without a word).
+    std::fs::write(sb.join("cut.jpg"), &plain[..plain.len() / 2]).unwrap();
+    assert!(matches!(decode(&sb.join("cut.jpg")), Err(VideoIoError::Damaged { .. })), "a JPEG cut in half decoded");
+    let px = |x: usize, y: usize| &base.frame(0)[(y * w + x) * 3..(y * w + x) * 3 + 3];
+    // Where displayed pixel (x, y) comes from in the stored picture, per orientation.
+    type From = fn(usize, usize, usize, usize) -> (usize, usize);
+    let cases: [(u16, bool, From); 8] = [
+        (1, false, |x, y, _, _| (x, y)),
+        (2, false, |x, y, w, _| (w - 1 - x, y)),
+        (3, false, |x, y, w, h| (w - 1 - x, h - 1 - y)),
+        (4, false, |x, y, _, h| (x, h - 1 - y)),
+        (5, true, |x, y, _, _| (y, x)),
+        (6, true, |x, y, _, h| (y, h - 1 - x)),
+        (7, true, |x, y, w, h| (w - 1 - y, h - 1 - x)),
+        (8, true, |x, y, w, _| (w - 1 - y, x)),
+    ];
+    for big_endian in [true, false] {
+        for (tag, turned, from) in cases {
+            // APP1: "Exif\0\0", a TIFF header, one IFD holding Orientation (0x0112, SHORT, 1).
+            let (u16b, u32b): (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]) =
+                if big_endian { (u16::to_be_bytes, u32::to_be_bytes) } else { (u16::to_le_bytes, u32::to_le_bytes) };
+            let mut tiff: Vec<u8> = if big_endian { b"MM\0*".to_vec() } else { b"II*\0".to_vec() };
+            tiff.extend(u32b(8));
+            tiff.extend(u16b(1));
+            tiff.extend([u16b(0x0112), u16b(3)].concat());
+            tiff.extend(u32b(1));
+            tiff.extend([u16b(tag), [0, 0]].concat());
+            tiff.extend(u32b(0));
+            let mut app1 = b"Exif\0\0".to_vec();
+            app1.extend(tiff);
+            let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE1];
+            bytes.extend(((app1.len() + 2) as u16).to_be_bytes());
+            bytes.extend(app1);
+            bytes.extend(&plain[2..]);
+            let path = sb.join(&format!("o{tag}.jpg"));
+            std::fs::write(&path, &bytes).unwrap();
+            let v = decode(&path).unwrap();
+            let (dw, dh) = if turned { (h, w) } else { (w, h) };
+            assert_eq!((v.width() as usize, v.height() as usize), (dw, dh), "orientation {tag}");
+            for y in 0..dh {
+                for x in 0..dw {
+                    let (sx, sy) = from(x, y, w, h);
+                    assert_eq!(
+                        &v.frame(0)[(y * dw + x) * 3..(y * dw + x) * 3 + 3],
+                        px(sx, sy),
+                        "orientation {tag} at {x},{y}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The ffmpeg CLI's RGB24 frames of `path` (each decoded frame once), through its scale filter
 /// with `vf` options.
 fn cli_rgb(path: &Path, vf: &str) -> Vec<u8> {
