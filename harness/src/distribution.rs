@@ -242,14 +242,21 @@ pub fn network_id(reads: videval_metrics::registry::Reads) -> Option<String> {
             FlowInput::VbenchRaft | FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp,
         ) => Some(match network_raft() {
             Ok((_, sha)) => format!("raft-things:{sha}"),
-            Err(_) => "raft-things:absent".into(),
+            Err(e) => unavailable("raft-things", &e),
         }),
         Reads::Flow(FlowInput::VbenchAmt) => Some(match network_amt() {
             Ok((_, sha)) => format!("amt-s:{sha}"),
-            Err(_) => "amt-s:absent".into(),
+            Err(e) => unavailable("amt-s", &e),
         }),
         Reads::Window(_) | Reads::WholeClip => None,
     }
+}
+
+/// A network that could not be loaded, in a cache key: why is part of it, so that weights given
+/// but unloadable are not served the scores cached when none were given ("needs … weights:
+/// give --weights" came back from the cache for a run that gave them, instead of their error).
+fn unavailable(id: &str, why: &str) -> String {
+    format!("{id}:absent:{}", &crate::hash::sha256_hex(why.as_bytes())[..16])
 }
 
 /// What a feature metric's values depend on besides the video: the weights of the extractor
@@ -260,19 +267,19 @@ pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
         FrameInput::Full | FrameInput::Background => world_encoder_id(),
         FrameInput::VbenchClip => match network_clip() {
             Ok((_, sha)) => format!("clip:{sha}"),
-            Err(_) => "clip:absent".into(),
+            Err(e) => unavailable("clip", &e),
         },
         FrameInput::VbenchDino => match network_dino() {
             Ok((_, sha)) => format!("dino-vitb16:{sha}"),
-            Err(_) => "dino-vitb16:absent".into(),
+            Err(e) => unavailable("dino-vitb16", &e),
         },
         FrameInput::VbenchAesthetic => match network_aesthetic() {
             Ok((_, sha)) => format!("{AESTHETIC_ID}:{sha}"),
-            Err(_) => format!("{AESTHETIC_ID}:absent"),
+            Err(e) => unavailable(AESTHETIC_ID, &e),
         },
         FrameInput::VbenchMusiq => match network_musiq() {
             Ok((_, sha)) => format!("musiq-spaq:{sha}"),
-            Err(_) => "musiq-spaq:absent".into(),
+            Err(e) => unavailable("musiq-spaq", &e),
         },
     }
 }
@@ -944,6 +951,14 @@ pub fn clipscore_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unloadable_network_keys_its_scores_apart_from_an_absent_one() {
+        let absent = unavailable("clip", "needs CLIP ViT-B/32 weights: give --weights DIR");
+        assert_eq!(absent, unavailable("clip", "needs CLIP ViT-B/32 weights: give --weights DIR"));
+        assert_ne!(absent, unavailable("clip", "nets/clip/tokenizer.json: Model missing"));
+        assert!(absent.starts_with("clip:absent:"));
+    }
 
     /// A line naming a file that begins with `#` is data, not a comment (such a video was left
     /// out of the mean without a word); a file name may begin with a space; a plain `#` line is
