@@ -448,7 +448,8 @@ use crate::video::Video;
 ///    exact end lifted a wrong one by 3 dB); `loop` needs motion and a seam no larger than the
 ///    clip's own steps (a frozen clip passed at 59 dB, a clip cut short at 80% as a true loop);
 ///    `count` of white, black or gray objects is not measurable (it counted none, a failure).
-pub const VERSION: u32 = 11;
+/// 12: a `trail` may lose the painting object's own area (it left the frame: the oracle failed).
+pub const VERSION: u32 = 12;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and
