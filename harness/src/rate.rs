@@ -252,7 +252,7 @@ impl Db {
     /// `videval agreement` reads. Returns the number of rows.
     pub fn export(&self, out: &Path) -> Result<usize> {
         let rows = self.stored()?;
-        if out.extension().and_then(|e| e.to_str()) == Some("parquet") {
+        if out.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("parquet")) {
             use polars::prelude::*;
             let col = |name: &str, f: &dyn Fn(&Stored) -> String| -> Column {
                 Column::new(name.into(), rows.iter().map(f).collect::<Vec<String>>())
@@ -277,10 +277,13 @@ impl Db {
                 ],
             )
             .map_err(|e| Error::Internal(format!("building the export: {e}")))?;
-            let tmp = out.with_extension("parquet.partial");
-            let file = std::fs::File::create(&tmp).map_err(Error::io(&tmp))?;
-            ParquetWriter::new(file).finish(&mut df).map_err(|e| Error::Internal(format!("writing parquet: {e}")))?;
-            std::fs::rename(&tmp, out).map_err(Error::io(out))?;
+            // Built in memory and written as every other output is (a missing folder made, a
+            // folder or a device in the way refused, nothing left half-written).
+            let mut bytes = Vec::new();
+            ParquetWriter::new(&mut bytes)
+                .finish(&mut df)
+                .map_err(|e| Error::Internal(format!("writing parquet: {e}")))?;
+            crate::store::write_atomic(out, &bytes)?;
         } else {
             let mut text = format!("{CSV_HEADER}\n");
             for s in &rows {

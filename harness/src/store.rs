@@ -59,6 +59,28 @@ pub fn name_prefix(name: &str) -> &str {
     &name[..end]
 }
 
+/// Where a write to `path` lands: the path itself, or the file a link names (the link was
+/// replaced by a file of its own, and the file it named kept its old contents). What is not a
+/// regular file — a FIFO, a device, a socket, a link to one or to nothing — is refused: renaming
+/// over it replaced it (`--export /dev/full` as root replaced the device node).
+fn write_target(path: &Path) -> Result<std::path::PathBuf> {
+    let Ok(meta) = fs::symlink_metadata(path) else { return Ok(path.to_path_buf()) };
+    let refuse =
+        |what: &str| Err(Error::Config(format!("{}: {what}; videval writes whole regular files only", path.display())));
+    if meta.file_type().is_symlink() {
+        return match fs::metadata(path) {
+            Ok(m) if m.is_file() => fs::canonicalize(path).map_err(Error::io(path)),
+            Ok(m) if m.is_dir() => Ok(path.to_path_buf()),
+            Ok(_) => refuse("a link to something that is not a regular file (a FIFO, a device, a socket)"),
+            Err(_) => refuse("a link to nothing"),
+        };
+    }
+    if meta.is_file() || meta.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    refuse("not a regular file (a FIFO, a device or a socket)")
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
 /// then fsync of the directory. A reader sees the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -69,6 +91,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// the store's entries are written through its `tmp/`, which every run sweeps, so a writer
 /// killed mid-write leaves nothing among them (its file stayed there for good).
 fn write_atomic_via(path: &Path, bytes: &[u8], scratch: Option<&Path>) -> Result<()> {
+    let target = write_target(path)?;
+    let path = target.as_path();
     let dir = path.parent().unwrap_or(Path::new("."));
     if let Err(e) = fs::create_dir_all(dir) {
         // A file where the folder should be is the user's path, not an I/O failure.
@@ -355,6 +379,31 @@ pub fn file_stamp(path: &Path) -> Option<(u64, i128)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A write through a link lands in the file it names (the link was replaced by a file of its
+    /// own); a FIFO, or a link to nothing, is refused, never replaced.
+    #[test]
+    fn writes_go_through_links_and_never_replace_what_is_not_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.csv");
+        fs::write(&target, "old").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let e = write_atomic(&fifo, b"x").unwrap_err();
+        assert!(
+            e.to_string().contains("not a regular file") && e.exit_code() == crate::error::ExitCode::BadInput,
+            "{e}"
+        );
+        assert!(!fs::metadata(&fifo).unwrap().is_file(), "the FIFO was replaced");
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink(dir.path().join("nowhere/x"), &dangling).unwrap();
+        assert!(write_atomic(&dangling, b"x").unwrap_err().to_string().contains("a link to nothing"));
+    }
 
     /// A score read back from the store is the number written, to the bit: serde_json's default
     /// parser was 1 ulp off on some (0.011491428428101089 came back …087), so a resumed run's
