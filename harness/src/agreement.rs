@@ -775,6 +775,13 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
     let loaded: Vec<(String, Results)> =
         runs.iter().map(|(n, d)| crate::store::read_results(d).map(|r| (n.clone(), r))).collect::<Result<_>>()?;
     let js = read_judgments(judgments)?;
+    // Nothing to measure agreement on is not a result (it exited 0, saying "one rater").
+    if js.is_empty() {
+        return Err(Error::BadFile {
+            path: judgments.to_path_buf(),
+            message: "holds no judgments: rate some pairs first (`videval rate`)".into(),
+        });
+    }
     let a = compute(&loaded, &js)?;
     let html_path = out.map_or_else(|| judgments.with_extension("agreement.html"), Path::to_path_buf);
     if crate::store::same_file(&html_path, judgments) {

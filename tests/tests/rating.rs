@@ -380,3 +380,101 @@ fn the_rating_server_refuses_hostile_runs_and_files_and_outlives_stalled_clients
     let o = sb.run(&["rate", "--db", "r.sqlite", "--export", "j.csv"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
+
+/// Starts `videval rate ARGS… --port 0` and returns the server and its port.
+fn start(sb: &Sandbox, args: &[&str]) -> (Killed, u16) {
+    let mut child = Command::new(bin())
+        .current_dir(sb.path())
+        .arg("rate")
+        .args(args)
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines.next().expect("videval rate printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("rating page: http://127.0.0.1:") {
+            let port = rest.split('/').next().and_then(|p| p.parse().ok()).unwrap();
+            return (Killed(child), port);
+        }
+    }
+}
+
+/// A request with headers of our choosing; returns the status.
+fn raw(port: u16, request: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Answers only from the page itself (JSON from this origin, a host naming this machine: any
+/// page a rater visited could answer for them), only for the pair the page showed, only under
+/// names no one else's look like; and a rater's answers count when the server is started again
+/// with the runs the other way round (every pair was asked again, and answered twice).
+#[test]
+fn answers_come_from_the_page_for_its_pair_and_survive_a_restart_with_the_runs_swapped() {
+    let sb = Sandbox::new();
+    for (model, out) in [("synthetic", "runs/a"), ("world", "runs/b")] {
+        let o = sb.run(&["run", "--suite", "smoke", "--model", model, "--limit", "3", "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let (server, port) = start(&sb, &["runs/a", "runs/b", "--db", "r.sqlite", "--gold-every", "0"]);
+    let body = r#"{"rater":"ann","pair":0,"choice":"left","ms":5}"#;
+    let post = |headers: &str| {
+        raw(
+            port,
+            &format!(
+                "POST /api/judge HTTP/1.1\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let here = format!("Host: 127.0.0.1:{port}\r\n");
+    assert_eq!(post(&format!("{here}Content-Type: text/plain\r\n")), 415, "a form-like POST");
+    assert_eq!(post(&format!("{here}Content-Type: application/json\r\nOrigin: http://evil.example\r\n")), 403);
+    let rebound = "GET / HTTP/1.1\r\nHost: evil.example:8765\r\nConnection: close\r\n\r\n";
+    assert_eq!(raw(port, rebound), 403, "a page reached through another host name");
+    for name in ["ann%20", "%3DHYPERLINK(1)", "-2%2B3", "Zoe%CC%88", "ann%EF%B8%8F", "a%E2%80%A8b", "%E3%85%A4"] {
+        let (status, _) = http(port, "GET", &format!("/api/next?rater={name}"), None);
+        assert_eq!(status, 400, "rater {name}");
+    }
+    let (status, next) = http(port, "GET", "/api/next?rater=ann", None);
+    assert_eq!(status, 200);
+    let next: Value = serde_json::from_slice(&next).unwrap();
+    let (pair, token) = (next["pair"].clone(), next["token"].as_str().unwrap().to_string());
+    let wrong = serde_json::json!({"rater": "ann", "pair": pair, "token": "0-0", "choice": "left", "ms": 5});
+    let (status, _) = http(port, "POST", "/api/judge", Some(&wrong));
+    assert_eq!(status, 400, "an answer for another pair than the page showed");
+    let right = serde_json::json!({"rater": "ann", "pair": pair, "token": token, "choice": "left", "ms": 5});
+    let (status, after) = http(port, "POST", "/api/judge", Some(&right));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&after));
+    let after: Value = serde_json::from_slice(&after).unwrap();
+    assert_eq!(after["progress"]["done"], 1);
+    drop(server);
+    // The runs the other way round: the same pairs, the answer kept, the side the same.
+    let (_server, port) = start(&sb, &["runs/b", "runs/a", "--names", "b,a", "--db", "r.sqlite", "--gold-every", "0"]);
+    let (_, again) = http(port, "GET", "/api/next?rater=ann", None);
+    let again: Value = serde_json::from_slice(&again).unwrap();
+    assert_eq!(again["progress"]["done"], 1, "{again}");
+    assert_ne!(again["token"], token.as_str(), "the answered pair is not asked again");
+    // A database that cannot be written is refused before serving (every answer failed); a
+    // judgments table of another layout is no rating database; no judgments is no agreement.
+    let conn = rusqlite::Connection::open(sb.join("wrong.sqlite")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO meta VALUES ('schema_version', '1');
+         CREATE TABLE judgments (id INTEGER PRIMARY KEY, rater TEXT);",
+    )
+    .unwrap();
+    drop(conn);
+    let o = sb.run(&["rate", "runs/a", "runs/b", "--db", "wrong.sqlite", "--port", "0"]);
+    assert!(code(&o) == 3 && text(&o).contains("has no column"), "{}", text(&o));
+    sb.write("none.csv", "rater,suite,case_id,seed_idx,left,right,choice\n");
+    let o = sb.run(&["agreement", "--runs", "a=runs/a,b=runs/b", "--judgments", "none.csv"]);
+    assert!(code(&o) == 3 && text(&o).contains("holds no judgments"), "{}", text(&o));
+}
