@@ -284,10 +284,40 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
             let Some(input) = &case.input else { continue };
             for (field, m) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
                 let Some(file) = m.as_ref().and_then(|m| m.file()) else { continue };
+                let media = m.as_ref().expect("a file named by the media");
                 let why = match std::fs::metadata(&file) {
-                    Err(_) => Some("no such file (paths are relative to the suite file that names them)"),
-                    Ok(md) if !md.is_file() => Some("not a regular file"),
-                    Ok(_) => None,
+                    Err(_) => Some("no such file (paths are relative to the suite file that names them)".to_string()),
+                    Ok(md) if !md.is_file() => Some("not a regular file".to_string()),
+                    // What the file holds, from its header: an animation or a clip given as the
+                    // image, a frame range past its end, or no picture at all ran the generator
+                    // first (minutes a unit) and failed each unit as the model's failure.
+                    Ok(_) => {
+                        // Decoded only as far as the frames asked for (two for an image), as the
+                        // generation would; a clip's header alone otherwise.
+                        let last = media.frame.or(media.frames.map(|f| f[1])).map(|l| l as usize);
+                        let upto = match (field, last) {
+                            (_, Some(l)) => Some(l + 1),
+                            ("image", None) => Some(2),
+                            _ => None,
+                        };
+                        let read = match upto {
+                            Some(k) => {
+                                crate::video::decode_with(&file, videval_metrics::preprocess::FrameSampling::First(k))
+                                    .map(|d| Some(d.video.len()))
+                            }
+                            None => crate::video::probe(&file).map(|_| None),
+                        };
+                        match (read, last) {
+                            (Err(e), _) => Some(format!("not a readable picture or video ({e})")),
+                            (Ok(Some(n)), Some(l)) if n <= l => {
+                                Some(format!("frame {l} asked for, but it holds {n} frames (counted from 0)"))
+                            }
+                            (Ok(Some(n)), None) if n > 1 => Some(
+                                "holds more than one frame, an image is one: give frame: N to take one".to_string(),
+                            ),
+                            _ => None,
+                        }
+                    }
                 };
                 if let Some(why) = why {
                     missing.push(format!(

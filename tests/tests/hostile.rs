@@ -252,6 +252,30 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
     let out = sb.run(&["plan", "--suite", "s/F.yaml", "--model", "world"]);
     assert!(code(&out) == 3 && text(&out).contains("not a regular file"), "{}", text(&out));
     assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    // What a file holds is checked from its header before any work too: a clip given as the
+    // image, a frame past its end, a file that is no picture (each ran the generator first, then
+    // failed every unit as the model's failure).
+    let ok = std::process::Command::new("ffmpeg")
+        .current_dir(sb.path())
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "ffv1", "s/clip.mkv"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg");
+    sb.write("s/notes.png", "not a picture");
+    for (path, want) in [
+        ("clip.mkv", "holds more than one frame, an image is one: give frame: N"),
+        ("'clip.mkv', frame: 5", "frame 5 asked for, but it holds 3 frames"),
+        ("notes.png", "not a readable picture or video"),
+    ] {
+        sb.write("s/P.yaml", &suite(path));
+        let out = sb.run(&["run", "--suite", "s/P.yaml", "--model", "world", "--out", "runs/p"]);
+        assert!(code(&out) == 3 && text(&out).contains(want), "{path}: {}", text(&out));
+        assert!(!sb.join("runs/p").exists(), "refused before any work");
+    }
+    sb.write("s/P.yaml", &suite("'clip.mkv', frame: 2"));
+    let out = sb.run(&["plan", "--suite", "s/P.yaml", "--model", "world"]);
+    assert_eq!(code(&out), 0, "a frame of the clip is an image: {}", text(&out));
     // Inputs a mode does not read, an empty path, and frame with frames are located errors.
     for (from, to, want) in [
         ("mode: i2v", "mode: t2v", "cases[0].input.image: mode t2v does not use input.image"),
