@@ -209,6 +209,28 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
         }
         scores.extend(shard_scores);
     }
+    // One metric, one scorer: shards scored through different networks (another --weights, or
+    // none) or by another version of a metric would merge into one estimate of mixed numbers,
+    // marked complete.
+    let mut scorers: BTreeMap<&str, BTreeMap<(u32, Option<&str>), &UnitId>> = BTreeMap::new();
+    for ((unit, metric), r) in &scores {
+        scorers.entry(metric.as_str()).or_default().entry((r.metric_version, r.network.as_deref())).or_insert(unit);
+    }
+    for (metric, ways) in &scorers {
+        if ways.len() > 1 {
+            let shown: Vec<String> = ways
+                .iter()
+                .take(3)
+                .map(|((v, net), unit)| format!("v{v} through {} (e.g. {unit})", net.unwrap_or("no network")))
+                .collect();
+            return Err(Error::Incomplete(format!(
+                "{}: metric {metric} was scored in {} ways: {}; score every shard with the same videval and the same --weights (VIDEVAL_WEIGHTS), then merge",
+                run_dir.display(),
+                ways.len(),
+                shown.join("; ")
+            )));
+        }
+    }
     let missing: Vec<UnitId> = plan.units.iter().filter(|u| !gens.contains_key(&u.id)).map(|u| u.id.clone()).collect();
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(20).map(|u| u.to_string()).collect();

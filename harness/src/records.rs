@@ -62,6 +62,11 @@ pub struct ScoreRecord {
     pub metric: String,
     pub metric_version: u32,
     pub score_key: String,
+    /// The network (and its weights' digest) the value came through, for metrics that use one:
+    /// `merge` refuses shards scored through different ones. Absent for other metrics and in
+    /// older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,

@@ -163,6 +163,8 @@ struct Measure {
     name: String,
     version: u32,
     key: String,
+    /// The network the metric's value comes through (see [`ScoreRecord::network`]).
+    network: Option<String>,
     kind: Kind,
 }
 
@@ -436,11 +438,12 @@ impl Runner<'_> {
             for name in &s.metrics {
                 if let Some(m) = registry::lookup(name) {
                     // A feature or flow metric's value also depends on the network's weights.
-                    let key = match crate::distribution::network_id(m.reads()) {
-                        Some(id) => score_key(sha, name, m.version(), &id),
+                    let network = crate::distribution::network_id(m.reads());
+                    let key = match &network {
+                        Some(id) => score_key(sha, name, m.version(), id),
                         None => score_key(sha, name, m.version(), &()),
                     };
-                    out.push(Measure { name: name.clone(), version: m.version(), key, kind: Kind::Metric(m) });
+                    out.push(Measure { name: name.clone(), version: m.version(), key, network, kind: Kind::Metric(m) });
                 }
             }
         }
@@ -459,7 +462,13 @@ impl Runner<'_> {
             } else {
                 score_key(sha, &name, probes::VERSION, &expectations)
             };
-            out.push(Measure { name, version: probes::VERSION, key, kind: Kind::Probes(expectations, needs_held) });
+            out.push(Measure {
+                name,
+                version: probes::VERSION,
+                key,
+                network: None,
+                kind: Kind::Probes(expectations, needs_held),
+            });
         }
         out
     }
@@ -634,6 +643,7 @@ impl Runner<'_> {
                 metric: m.name.clone(),
                 metric_version: m.version,
                 score_key: m.key.clone(),
+                network: m.network.clone(),
                 status: cache.status,
                 value: cache.value,
                 error: cache.error,

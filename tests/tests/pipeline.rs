@@ -270,6 +270,38 @@ fn merge_lists_missing_shards_and_units() {
     assert!(html.contains("PARTIAL RESULTS"));
 }
 
+/// Shards scored through different weights of one network are refused by merge: they merged
+/// as complete, one estimate of two encoders' numbers (a shard run with another
+/// VIDEVAL_WEIGHTS). Here the world encoder's last weight differs in the second shard's copy.
+#[test]
+fn shards_scored_through_different_weights_are_not_merged() {
+    let sb = Sandbox::new();
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights");
+    let copy = sb.join("w2");
+    assert!(std::process::Command::new("cp").arg("-r").arg(&weights).arg(&copy).status().unwrap().success());
+    let model = copy.join("encoder/world/model.safetensors");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&model, &bytes).unwrap();
+    let manifest = copy.join("manifest.json");
+    let old = videval::hash::sha256_file(&weights.join("encoder/world/model.safetensors")).unwrap();
+    let new = videval::hash::sha256_file(&model).unwrap();
+    let text_of = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text_of.replace(videval::hash::digits(&old), videval::hash::digits(&new))).unwrap();
+    let run = |k: &str| {
+        sb.command(&["run", "--suite", "smoke", "--limit", "2", "--out", "runs/w", "--num-shards", "2", "--shard", k])
+    };
+    let out = run("0").output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = run("1").env("VIDEVAL_WEIGHTS", &copy).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = sb.run(&["merge", "runs/w"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("was scored in 2 ways") && text(&out).contains("same --weights"), "{}", text(&out));
+    assert!(text(&out).contains(videval::hash::digits(&new)), "the copy's weights loaded: {}", text(&out));
+}
+
 #[test]
 fn shard_index_comes_from_the_scheduler_environment() {
     let sb = Sandbox::new();
