@@ -519,6 +519,13 @@ fn dir_adapter_reads_an_explicit_mapping() {
     sb.write("v/mapping.csv", "file,case_id,seed_idx\na.mp4,physics-drop,0\nb.mp4,physics-drop,1\n");
     let out = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "dir:v", "--out", "runs/m"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
+    // A file's time is not what it holds: touched (or copied without its times), the folder is
+    // the same model and the run resumes (it was another plan, refused for the same --out).
+    let file = std::fs::File::options().append(true).open(sb.join("v/a.mp4")).unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(3600)).unwrap();
+    drop(file);
+    let out = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "dir:v", "--out", "runs/m"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
     sb.write("v/mapping.csv", "file,case_id\nmissing.mp4,physics-drop\n");
     let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/n"]);
     assert_eq!(code(&out), 3, "{}", text(&out));

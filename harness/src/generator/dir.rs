@@ -251,8 +251,14 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         .name
         .clone()
         .unwrap_or_else(|| root.file_name().map_or("videos".into(), |n| n.to_string_lossy().into_owned()));
-    let mapped: Vec<_> =
-        rows.iter().map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite, crate::store::file_stamp(&r.path))).collect();
+    // Sizes, as the listing has them: a file's time is not what it holds (a `touch`, or a copy
+    // that did not keep times, changed the plan, and a killed run could not resume nor shards
+    // on nodes with their own copies merge). A file replaced since is caught by its stamp and
+    // hash where the run reuses it.
+    let mapped: Vec<_> = rows
+        .iter()
+        .map(|r| (&r.file, &r.case_id, r.seed_idx, &r.suite, crate::store::file_stamp(&r.path).map(|s| s.0)))
+        .collect();
     let digest = key_of(&(&listing, &mapped));
     let identity = ModelIdentity { adapter: "dir".into(), name, digest, params: BTreeMap::new() };
     Ok(Box::new(Dir {
