@@ -101,6 +101,12 @@ fn shard_dirs(run_dir: &Path) -> Result<Vec<(Shard, PathBuf)>> {
 }
 
 fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
+    // What killed writers left beside the run's files and the shards' (merges, reports and runs
+    // stopped mid-write).
+    crate::store::sweep_leftovers(run_dir);
+    for entry in std::fs::read_dir(run_dir.join("shards")).into_iter().flatten().flatten() {
+        crate::store::sweep_leftovers(&entry.path());
+    }
     let shards = shard_dirs(run_dir)?;
     let counts: BTreeSet<u32> = shards.iter().map(|(s, _)| s.n).collect();
     if counts.len() > 1 {

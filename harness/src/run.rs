@@ -485,6 +485,8 @@ pub fn write_report(run_dir: &Path, store: Option<&Path>, out: Option<&Path>) ->
     };
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
     check_page_path(&path)?;
+    // A killed render's half-written page beside it.
+    crate::store::sweep_leftovers(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
     let (media, placer) = crate::media::run_media(run_dir, store, &results, &path, None)?;
     let html =
         videval_reports::html::render_run(&results, &provenance, &media).map_err(|e| Error::Internal(e.to_string()))?;

@@ -358,6 +358,22 @@ pub(crate) fn left_by_gone_writer(name: &str) -> bool {
     writer_pid(name, &host()).is_some_and(|pid| !running(pid))
 }
 
+/// Removes what [`write_atomic`] left beside its targets in `dir` when its writer was killed
+/// (`.<name>.<host>.<pid>.<n>.tmp` of a process of this host that is gone): a killed merge left
+/// a megabyte `.report.html….tmp` in the run folder for good. Returns how many.
+pub fn sweep_leftovers(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with('.') && name.ends_with(".tmp") && e.file_type().is_ok_and(|t| t.is_file());
+        if ours && left_by_gone_writer(&name) && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Whether process `pid` exists on this host (one we may not signal exists too).
 fn running(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
@@ -379,6 +395,20 @@ pub fn file_stamp(path: &Path) -> Option<(u64, i128)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_killed_writers_leftovers_beside_its_targets_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A process of this host that is gone (PIDs are below 2^22 on Linux) and a live one (us).
+        let gone = dir.path().join(format!(".results.json.{}.4194303.0.tmp", host()));
+        let live = dir.path().join(format!(".results.json.{}.{}.1.tmp", host(), std::process::id()));
+        let mine = dir.path().join(".notes.tmp");
+        for f in [&gone, &live, &mine] {
+            fs::write(f, "x").unwrap();
+        }
+        assert_eq!(sweep_leftovers(dir.path()), 1);
+        assert!(!gone.exists() && live.exists() && mine.exists());
+    }
 
     /// A write through a link lands in the file it names (the link was replaced by a file of its
     /// own); a FIFO, or a link to nothing, is refused, never replaced.
