@@ -33,8 +33,8 @@ pub enum Command {
     Generate(RunArgs),
     /// Only score videos already generated.
     Score(RunArgs),
-    /// Show the plan: units, keys and shard assignment; `--emit slurm|k8s DIR` writes scale-out
-    /// jobs for it (the templates in ci/).
+    /// Show the plan: units, keys and shard assignment; `--emit slurm|k8s --emit-dir DIR` writes
+    /// scale-out jobs for it (the templates in ci/).
     Plan {
         #[command(flatten)]
         run: RunArgs,
@@ -177,8 +177,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check every probe against the world's ground truth (oracle videos must pass, mirrored /
-    /// reversed / frozen / recoloured / letterboxed ones must fail). Exits 1 below the threshold.
+    /// Check the probes against the world's ground truth (oracle videos must pass, mirrored /
+    /// reversed / frozen / recoloured / letterboxed ones must fail): every probe a scene family
+    /// exercises; `loop` and `continuity`, which judge conditioned outputs, are checked by the
+    /// oracle on the capabilities suite instead. Exits 1 below the threshold.
     Selftest {
         /// Random scenes per family.
         #[arg(long, default_value_t = 200)]
@@ -278,8 +280,8 @@ pub enum WorldCommand {
         #[command(flatten)]
         look: LookArgs,
     },
-    /// Render N random scenes of a family: DIR/<family>-<i>.mkv and .json (scene, settings,
-    /// caption, prompt, ground truth).
+    /// Render N random scenes of a family: DIR/<family>-<00000>.mkv (.mp4 in the photo style) and
+    /// .json (scene, settings, caption, prompt, ground truth).
     Sample {
         #[arg(long)]
         family: String,
@@ -1307,6 +1309,19 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
             let mut bad = 0;
             let mut verdicts = Vec::new();
             for (f, is_bundled) in &files {
+                // `_defaults.yaml` and its kind are parts other suites include, not suites: a
+                // folder's are passed over, and so are those a shell's `suites/*.yaml` names (each
+                // failed with "missing field `schema`").
+                let partial = Path::new(f).file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('_'));
+                if partial && !*is_bundled {
+                    let why = "a part other suites include (its name starts with _), not a suite: lint the suites that include it";
+                    if *json {
+                        verdicts.push(json!({"file": f, "ok": null, "skipped": why}));
+                    } else {
+                        println!("skip  {f}  ({why})");
+                    }
+                    continue;
+                }
                 let r = if *is_bundled {
                     suite::load_with(&Bundled, f, &limits)
                 } else {

@@ -55,8 +55,8 @@ pub struct RunArgs {
     pub suite_limits: SuiteLimitArgs,
     /// Public networks you provide, one subfolder per network id (`DIR/clip`, …; `videval weights
     /// list` says which metrics need which). Metrics whose network is absent are reported as not
-    /// measurable, never computed another way. Else `VIDEVAL_WEIGHTS`, which may also hold the
-    /// project's own weights (`manifest.json`, `encoder/`, `generator/`).
+    /// measurable, never computed another way. Else `VIDEVAL_NETWORKS`, else `VIDEVAL_WEIGHTS`,
+    /// which may also hold the project's own weights (`manifest.json`, `encoder/`, `generator/`).
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Machine-readable output on stdout; no progress bars.

@@ -237,12 +237,21 @@ fn lint_exits_3_and_prints_every_error() {
     assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
     let t = videval_tests::text(&out);
     assert!(t.contains("suites/bad.yaml:5:17: cases[0].promt: unknown field"), "{t}");
+    // The fields offered include those the loader takes first (`expect`, `matrix`).
+    assert!(t.contains("`scene`, `expect`, `matrix`"), "{t}");
     assert!(t.contains("ok    suites/good.yaml"), "{t}");
     // The errors are printed under their file's verdict on standard output (they were on
     // standard error, apart from the verdicts); only the summary is on standard error.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (fail, err) = (stdout.find("FAIL  suites/bad.yaml").unwrap(), stdout.find("bad.yaml:5:17:").unwrap());
     assert!(fail < err, "{stdout}");
+
+    // A part other suites include (`_defaults.yaml`), named as a shell's `suites/*.yaml` names
+    // it, is passed over, not a failure.
+    sb.write("suites/_part.yaml", "defaults: {seeds: {per_case: 1}}\n");
+    let out = sb.run(&["suites", "lint", "suites/_part.yaml", "suites/good.yaml"]);
+    assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
+    assert!(videval_tests::text(&out).contains("skip  suites/_part.yaml"), "{}", videval_tests::text(&out));
 
     // With --json: every file's verdict and its located errors, exit 3, one JSON document.
     let out = sb.run(&["suites", "lint", "suites", "--json"]);

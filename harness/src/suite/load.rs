@@ -297,13 +297,23 @@ fn is_case_id(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// An unknown field's error names the fields the loader takes before decoding too (`include`,
+/// `cases`; a case's `expect`, `matrix`): "case:" was told to use one of a list without `cases`.
+fn also_expected(mut e: YamlError, taken: &[&str]) -> YamlError {
+    if e.message.starts_with("unknown field") && e.message.contains(", expected one of ") {
+        let listed: Vec<String> = taken.iter().map(|t| format!("`{t}`")).collect();
+        e.message = format!("{}, {}", e.message, listed.join(", "));
+    }
+    e
+}
+
 /// Decodes, expands and validates a merged suite document.
 fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
     let mut errors = Vec::new();
     let raw: Option<RawSuite> = match yaml::decode(&without(root, &["cases"]), "") {
         Ok(r) => Some(r),
         Err(e) => {
-            errors.push(e);
+            errors.push(also_expected(e, &["include", "cases"]));
             None
         }
     };
@@ -732,7 +742,7 @@ fn resolve_case(
     let mut raw: RawCase = match yaml::decode(&without(node, &["expect"]), path) {
         Ok(r) => r,
         Err(e) => {
-            errors.push(e);
+            errors.push(also_expected(e, &["expect", "matrix"]));
             return None;
         }
     };

@@ -139,6 +139,20 @@ pub fn motion_of(scene: &Scene, sim: &Simulation, i: usize) -> Motion {
     }
 }
 
+/// A photo setting as the long caption says it.
+fn setting_words(setting: crate::world::spec::Setting) -> String {
+    use crate::world::spec::Setting;
+    match setting {
+        Setting::Wood | Setting::Auto => "a wooden surface",
+        Setting::Brick => "a brick wall",
+        Setting::Tiles => "a tiled surface",
+        Setting::Fabric => "a fabric surface",
+        Setting::Sky => "the sky",
+        Setting::Plaster => "a plaster wall",
+    }
+    .to_string()
+}
+
 fn background_words(bg: &Background) -> String {
     match bg {
         Background::Solid { color } => format!("plain {}", color.name()),
@@ -156,7 +170,16 @@ fn name_of(c: Color, s: Shape) -> String {
 pub fn describe(scene: &Scene, settings: &Settings) -> (String, String) {
     let sim = Simulation::run(scene, settings.aspect(), settings.duration());
     let start = sim.state_at(0.0);
-    let mut long = vec![format!("The background is {}.", background_words(&scene.background))];
+    // The photo style draws its setting, not the flat background (photo captions said "a gray
+    // and white checkerboard" over wood).
+    let background = match (&scene.style, &scene.photo) {
+        (crate::world::spec::Style::Photo, photo) => {
+            let photo = photo.clone().unwrap_or_default();
+            setting_words(crate::world::photo::setting_for(&photo))
+        }
+        _ => background_words(&scene.background),
+    };
+    let mut long = vec![format!("The background is {background}.")];
     let mut short = Vec::new();
     for (i, o) in scene.objects.iter().enumerate() {
         let m = motion_of(scene, &sim, i);
@@ -270,6 +293,18 @@ pub fn expand(prompt: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_photo_scene_is_captioned_with_its_setting() {
+        use crate::world::spec::{Photo, Setting, Style};
+        let (mut scene, settings) = crate::world::sample::sample(crate::world::sample::Family::ALL[0], 3);
+        let (flat, _) = describe(&scene, &settings);
+        assert!(flat.contains("checkerboard") || flat.contains("plain"), "{flat}");
+        scene.style = Style::Photo;
+        scene.photo = Some(Photo { setting: Setting::Brick, ..Photo::default() });
+        let (photo, _) = describe(&scene, &settings);
+        assert!(photo.starts_with("The background is a brick wall."), "{photo}");
+    }
 
     #[test]
     fn places_and_grammar_round_trip() {
