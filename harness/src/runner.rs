@@ -245,7 +245,7 @@ impl Runner<'_> {
         // A store that cannot take new videos serves what it holds; anything else to generate is
         // refused before the model is asked (each delivery into tmp/ would fail, blamed on it).
         if !self.store.writable()
-            && let Some(u) = pending.iter().find(|u| self.store.get::<GenCache>("gens", &u.gen_key).is_none())
+            && let Some(u) = pending.iter().find(|u| self.cached_generation(&u.gen_key).is_none())
         {
             return Err(Error::Config(format!(
                 "--store {}: not writable, and {} (and perhaps more) is not in it yet; give a store this user can write",
@@ -315,24 +315,9 @@ impl Runner<'_> {
         }
     }
 
-    /// Returns (ok, reused from the store).
-    fn generate_one(&self, unit: &Unit, out: &Appender) -> Result<(bool, bool)> {
-        let start = Instant::now();
-        let mut record = GenRecord {
-            schema: GEN_SCHEMA.into(),
-            unit: unit.id.clone(),
-            seed: unit.seed,
-            gen_key: unit.gen_key.clone(),
-            status: Status::Ok,
-            video_sha256: None,
-            video_path: None,
-            encode: None,
-            error: None,
-            cached: false,
-            wall_s: 0.0,
-            perf: None,
-        };
-        let cached: Option<GenCache> = self.store.get("gens", &unit.gen_key).map(|mut c: GenCache| {
+    /// The store's video for a generation key, where it is still there as stored.
+    fn cached_generation(&self, gen_key: &str) -> Option<GenCache> {
+        let cached: Option<GenCache> = self.store.get("gens", gen_key).map(|mut c: GenCache| {
             // A store moved or mounted elsewhere keeps its videos under their hashes: the entry's
             // video is looked up there when its recorded path is gone (found videos stay where
             // the model found them).
@@ -350,7 +335,27 @@ impl Runner<'_> {
                 && c.stamp.is_none_or(|s| file_stamp(Path::new(&c.video_path)) == Some(s))
                 && c.size.is_none_or(|n| std::fs::metadata(&c.video_path).is_ok_and(|m| m.len() == n))
         };
-        if let Some(c) = cached.filter(fresh) {
+        cached.filter(fresh)
+    }
+
+    /// Returns (ok, reused from the store).
+    fn generate_one(&self, unit: &Unit, out: &Appender) -> Result<(bool, bool)> {
+        let start = Instant::now();
+        let mut record = GenRecord {
+            schema: GEN_SCHEMA.into(),
+            unit: unit.id.clone(),
+            seed: unit.seed,
+            gen_key: unit.gen_key.clone(),
+            status: Status::Ok,
+            video_sha256: None,
+            video_path: None,
+            encode: None,
+            error: None,
+            cached: false,
+            wall_s: 0.0,
+            perf: None,
+        };
+        if let Some(c) = self.cached_generation(&unit.gen_key) {
             record.video_sha256 = Some(c.video_sha256);
             record.video_path = Some(c.video_path);
             record.encode = c.encode;
@@ -475,6 +480,8 @@ impl Runner<'_> {
 
     /// Scores every `ok` generation of this shard, skipping scores already recorded.
     pub fn score(&self, counts: &mut StageCounts) -> Result<()> {
+        // The shard's units, for a summary of `score` alone (it said "0 units").
+        counts.units = counts.units.max(self.my_units().len());
         let dir = self.shard_dir();
         let gens = latest(
             records::read::<GenRecord>(&dir.join("generations.jsonl"))?

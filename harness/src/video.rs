@@ -1593,7 +1593,8 @@ pub fn write_with_sidecar_using(
         source: source.map(|p| p.display().to_string()),
     };
     let json = serde_json::to_vec_pretty(&sidecar).unwrap_or_default();
-    std::fs::write(sidecar_path(path), json)
+    // Whole or not at all, as the file it describes.
+    crate::store::write_atomic(&sidecar_path(path), &json)
         .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
     Ok(sidecar)
 }
