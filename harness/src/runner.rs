@@ -231,6 +231,7 @@ impl Runner<'_> {
             .collect();
         // A found video replaced since this folder recorded it (by one of the same size: the plan
         // is the same) would keep the old file's numbers as done; said instead, before any work.
+        self.store_is_here(records.iter())?;
         let changed: Vec<String> = records.iter().filter_map(|r| self.still_recorded(r).err()).collect();
         if let Some(first) = changed.first() {
             return Err(Error::Config(format!(
@@ -284,6 +285,32 @@ impl Runner<'_> {
             r.video_path = Some(here.to_string_lossy().into_owned());
         }
         r
+    }
+
+    /// A store's video not where the run recorded it, nor in this --store: the store moved. (Said
+    /// as a change, it advised generating everything again into another --out; scoring failed
+    /// every measurement as the model's.)
+    fn store_is_here<'r>(&self, records: impl Iterator<Item = &'r GenRecord>) -> Result<()> {
+        let mut records = records;
+        match records.find_map(|r| self.elsewhere_store(r)) {
+            Some(root) => Err(Error::Config(format!(
+                "this run's videos are in the store at {}, which is not there, and --store {} does not hold them: give --store where that store is now",
+                root.display(),
+                self.store.root().display()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The root of the store a record's video was kept in, where that video is gone and the path
+    /// has a store's layout (`ROOT/videos/ab/<sha>.<ext>`): a store that moved.
+    fn elsewhere_store(&self, r: &GenRecord) -> Option<std::path::PathBuf> {
+        let (path, sha) = (Path::new(r.video_path.as_deref()?), r.video_sha256.as_deref()?);
+        let stem = path.file_stem()?.to_str()?;
+        let videos = path.parent()?.parent()?;
+        let stored = stem == crate::hash::digits(sha) && videos.file_name()? == "videos";
+        (stored && !path.exists() && !path.starts_with(self.store.root()))
+            .then(|| videos.parent().map(Path::to_path_buf))?
     }
 
     /// For a video found where the model left it (not in the store): whether the file is still the
@@ -490,6 +517,7 @@ impl Runner<'_> {
                 .collect(),
             |r| r.unit.clone(),
         );
+        self.store_is_here(gens.values().filter(|r| r.status == Status::Ok))?;
         let path = dir.join("scores.jsonl");
         let done: BTreeSet<String> = records::read::<ScoreRecord>(&path)?
             .into_iter()

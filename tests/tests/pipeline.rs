@@ -230,6 +230,12 @@ fn a_run_resumes_and_reports_from_its_store_moved_elsewhere() {
     let o = sb.run(&generate);
     assert_eq!(code(&o), 0, "{}", text(&o));
     std::fs::rename(sb.join("s1"), sb.join("s2")).unwrap();
+    // Resumed without naming the store where it is now: said so, before any work (it was "videos
+    // changed … measure into another --out", and `score` failed every measurement, exit 4).
+    for stage in ["run", "score"] {
+        let o = sb.run(&[stage, "--suite", "smoke", "--limit", "3", "--store", "elsewhere", "--out", "runs/m"]);
+        assert!(code(&o) == 3 && text(&o).contains("give --store where that store is now"), "{stage}: {}", text(&o));
+    }
     let o = sb.run(&["run", "--suite", "smoke", "--limit", "3", "--store", "s2", "--out", "runs/m"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = sb.run(&["run", "--suite", "smoke", "--limit", "3", "--store", "fresh", "--out", "runs/fresh"]);
