@@ -951,6 +951,20 @@ fn stopping_videval_stops_the_generator_command() {
     assert!(child.try_wait().unwrap().is_none(), "a SIGHUP it was started ignoring stopped it");
     signal(&child, "-TERM");
     assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+    // Killed outright (SIGKILL, the OOM killer), videval cannot stop the command; the kernel does
+    // (it ran on, holding what it held, beside the rerun's).
+    sb.write("slow2.yaml", "adapter: command\nargv: [sh, -c, 'echo $$ > gen.pid; exec sleep 300', x, '{out}']\n");
+    let mut killed =
+        sb.command(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "slow2.yaml", "--out"]);
+    killed.arg("runs/k");
+    let (mut child, pid) = started(killed);
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    let start = Instant::now();
+    while alive(&pid) {
+        assert!(start.elapsed() < Duration::from_secs(10), "the generator {pid} runs on after videval was killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

@@ -512,6 +512,29 @@ fn code_arguments(argv: &[String]) -> Vec<(usize, usize)> {
     out
 }
 
+/// This program, to start `__child` with; `/proc/self/exe` stays right if the file is replaced.
+fn self_exe() -> std::path::PathBuf {
+    let proc = std::path::PathBuf::from("/proc/self/exe");
+    if proc.exists() { proc } else { std::env::current_exe().unwrap_or_else(|_| "videval".into()) }
+}
+
+/// `videval __child PARENT -- PROGRAM ARGS…`: asks the kernel to kill this process when the
+/// thread of `PARENT` that started it ends, then becomes PROGRAM (exec: the same process, its
+/// group and pipes). A parent already gone before the request took effect is noticed, and the
+/// program is not started.
+pub fn exec_child(parent: u32, argv: &[std::ffi::OsString]) -> Result<crate::error::ExitCode> {
+    use crate::error::ExitCode;
+    use std::os::unix::process::CommandExt;
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+        .map_err(|e| Error::Internal(format!("asking to die with videval: {e}")))?;
+    if rustix::process::getppid().map(|p| p.as_raw_nonzero().get() as u32) != Some(parent) {
+        return Ok(ExitCode::Internal);
+    }
+    let (program, args) = argv.split_first().ok_or_else(|| Error::Config("__child: no program".into()))?;
+    let e = Command::new(program).args(args).exec();
+    Err(Error::Config(format!("cannot start {}: {e}", program.to_string_lossy())))
+}
+
 /// A path the command can read for an input: the file itself when it is a whole file, otherwise
 /// (a rendered scene, a frame or a frame range) written beside the job's output: the image as a
 /// PNG (what image loaders read: a one-frame Matroska file was handed to `{input_image}`, which
@@ -618,9 +641,15 @@ impl Generator for CommandGen {
                     .collect()
             })
             .collect();
-        // Its own process group, so a timeout kills what it started too (a shell's children).
-        let mut child = Command::new(&args[0])
-            .args(&args[1..])
+        // Its own process group, so a timeout kills what it started too (a shell's children);
+        // through `videval __child`, which has the kernel kill it should this videval die without
+        // a chance to (SIGKILL, the OOM killer: the program ran on, holding a GPU, and a rerun
+        // generated the same units beside it).
+        let mut child = Command::new(self_exe())
+            .arg("__child")
+            .arg(std::process::id().to_string())
+            .arg("--")
+            .args(&args)
             .envs(&self.env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
