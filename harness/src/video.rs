@@ -408,14 +408,32 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // pan of 0.25 widths/s measured 10.3. Enough is read for its 20 frames.
     let mut options = ff::Dictionary::new();
     options.set("probesize", &PROBE_BYTES.to_string());
+    let first = {
+        use std::io::Read;
+        let mut first = [0u8; 32];
+        let n = std::fs::File::open(path).and_then(|f| f.take(32).read(&mut first)).unwrap_or(0);
+        first[..n].to_vec()
+    };
+    // Pictures FFmpeg cannot read, said as what they are (an animated WebP was "a header that
+    // claims a size too large", a HEIC photo "cut short").
+    if first.get(4..8) == Some(b"ftyp")
+        && first.get(8..12).is_some_and(|b| [&b"heic"[..], b"heix", b"heim", b"heis", b"hevc"].contains(&b))
+    {
+        return Err(not_video(
+            "a HEIF/HEIC picture, which this FFmpeg build cannot decode: convert it to PNG or JPEG".into(),
+        ));
+    }
+    let animated_webp = first.get(..4) == Some(b"RIFF")
+        && first.get(8..16) == Some(b"WEBPVP8X")
+        && first.get(20).is_some_and(|flags| flags & 0x02 != 0);
+    if animated_webp {
+        return Err(not_video(
+            "an animated WebP, which FFmpeg's WebP decoder cannot read (it reads still ones): convert it to a video or a GIF".into(),
+        ));
+    }
     let input = ff::format::input_with_dictionary(&path, options).map_err(|e| {
         // An MP4/MOV whose index (moov) is missing was almost always cut short while written.
-        let head = {
-            use std::io::Read;
-            let mut first = [0u8; 8];
-            std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut first)).is_ok() && &first[4..8] == b"ftyp"
-        };
-        if head {
+        if first.get(4..8) == Some(b"ftyp") {
             VideoIoError::Truncated { path: path.to_path_buf(), reason: format!("the container index is missing: {e}") }
         } else {
             not_video(e.to_string())
@@ -474,8 +492,11 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     .map_err(|e| not_video(e.to_string()))?;
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 {
-        // FFmpeg leaves the size at 0 when it refuses one (a header claiming 1000000×1000000).
-        return Err(not_video("no frame size it can read (a header that claims a size too large for FFmpeg?)".into()));
+        // FFmpeg leaves the size at 0 when it refuses one (a header claiming 1000000×1000000) or
+        // finds none (a damaged picture).
+        return Err(not_video(
+            "FFmpeg found no frame size in it (a damaged file, or a header claiming a size too large)".into(),
+        ));
     }
     if width > MAX_SIDE || height > MAX_SIDE {
         return Err(VideoIoError::AbsurdSize { path: path.to_path_buf(), width, height });
