@@ -500,6 +500,43 @@ fn dir_adapter_finds_vbench_videos_in_its_prompt_suite_folders() {
     assert!(gens.contains("2 videos named") && gens.contains("(subject_consistency/)"), "{gens}");
 }
 
+/// Image units read pictures: by VBench's name (`{prompt}-{i}.png`) or a mapping row; a
+/// picture never stands in for a video unit's output. They were refused ("expected … .mp4",
+/// "does not end in a video extension") with the picture beside the name.
+#[test]
+fn dir_adapter_reads_pictures_for_image_units() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.join("p")).unwrap();
+    for (colour, file) in [("red", "p/a red square-0.png"), ("blue", "p/blue.jpg"), ("green", "p/a green ball-0.png")] {
+        let ok = std::process::Command::new("ffmpeg")
+            .current_dir(sb.path())
+            .args(["-v", "error", "-f", "lavfi", "-i", &format!("color=c={colour}:s=96x64"), "-frames:v", "1", file])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ffmpeg {file}");
+    }
+    sb.write("p/mapping.csv", "file,case_id,seed_idx\nblue.jpg,still-b,0\n");
+    sb.write(
+        "stills.yaml",
+        "schema: 1\nsuite: stills\nversion: 1\ndefaults: {generation: {width: 96, height: 64}, seeds: {per_case: 1}}\n\
+         metrics: [frame_count, aspect_ratio]\ncases:\n  - {id: still-a, mode: image, prompt: a red square}\n  \
+         - {id: still-b, mode: image, prompt: a blue square}\n  - {id: clip, prompt: a green ball}\n",
+    );
+    let out = sb.run(&["run", "--suite", "stills.yaml", "--model", "dir:p", "--out", "runs/p"]);
+    assert_eq!(code(&out), 4, "the video unit has no video: {}", text(&out));
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/p/results.json")).unwrap();
+    for s in results["samples"].as_array().unwrap() {
+        if s["case_id"] == "clip" {
+            assert_ne!(s["status"], "ok", "a picture stood in for a video: {s}");
+            assert!(s["error"].as_str().unwrap().contains("a green ball-0.mp4"), "{s}");
+        } else {
+            assert_eq!((s["status"].as_str(), s["metrics"]["frame_count"].as_f64()), (Some("ok"), Some(1.0)), "{s}");
+            assert_eq!(s["metrics"]["aspect_ratio"].as_f64(), Some(1.5), "{s}");
+        }
+    }
+}
+
 #[test]
 fn dir_adapter_reads_an_explicit_mapping() {
     let sb = Sandbox::new();

@@ -30,9 +30,17 @@ pub const INFO: AdapterInfo = AdapterInfo {
 pub const VIDEO_EXTS: &[&str] =
     &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v", "ts", "m2ts", "mts", "mpg", "mpeg", "flv", "wmv", "ogv", "3gp"];
 
+/// The file endings read as pictures (case-insensitive), for units of `mode: image`.
+pub const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "avif"];
+
 /// Whether `path` is named as a video (one of [`VIDEO_EXTS`], any case).
 pub fn is_video_file(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| VIDEO_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Whether `path` is named as a picture (one of [`IMAGE_EXTS`], any case).
+pub fn is_image_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -89,6 +97,8 @@ pub const MAX_DEPTH: usize = 3;
 pub struct Listing {
     /// Relative path (`/`-separated), path, size; sorted by relative path.
     pub videos: Vec<(String, PathBuf, u64)>,
+    /// Pictures, as videos are (the `dir` adapter's image units read them; FVD's folders do not).
+    pub images: Vec<(String, PathBuf, u64)>,
     /// What was not searched or not read, each with why (`a/b/c/d/ (deeper than 3 folders)`,
     /// `private (Permission denied)`), sorted.
     pub skipped: Vec<String>,
@@ -178,12 +188,15 @@ pub fn videos_under(root: &Path) -> Result<Listing> {
                     }
                 } else if !name.starts_with("._") && is_video_file(&path) {
                     listing.videos.push((format!("{prefix}{name}"), path, meta.len()));
+                } else if !name.starts_with("._") && is_image_file(&path) {
+                    listing.images.push((format!("{prefix}{name}"), path, meta.len()));
                 }
             }
         }
         level = next;
     }
     listing.videos.sort();
+    listing.images.sort();
     listing.skipped.sort();
     Ok(listing)
 }
@@ -235,6 +248,12 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     for (rel, path, size) in &found.videos {
         by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(rel))).or_default().push(rel.clone());
         listing.push((rel.clone(), *size));
+        files.insert(rel.clone(), path.clone());
+    }
+    // Pictures are found for image units by name; they are not part of the model's identity (a
+    // folder of videos with thumbnails beside them is the same model it was).
+    for (rel, path, _) in &found.images {
+        by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(rel))).or_default().push(rel.clone());
         files.insert(rel.clone(), path.clone());
     }
     found.warn_skipped(&root);
@@ -302,8 +321,15 @@ fn resolve_rows(mapping: &Path, root: &Path, mut rows: Vec<Row>) -> Result<Vec<R
         if !row.path.is_file() {
             return Err(bad(row, format!("no such file in {}", root.display())));
         }
-        if !is_video_file(&row.path) {
-            return Err(bad(row, format!("does not end in a video extension ({})", VIDEO_EXTS.join(", "))));
+        if !is_video_file(&row.path) && !is_image_file(&row.path) {
+            return Err(bad(
+                row,
+                format!(
+                    "does not end in a video extension ({}) or, for an image unit, a picture's ({})",
+                    VIDEO_EXTS.join(", "),
+                    IMAGE_EXTS.join(", ")
+                ),
+            ));
         }
     }
     // By (case, seed): a row without a suite clashes with any row of that unit.
@@ -548,8 +574,13 @@ impl Generator for Dir {
             )));
         }
         let stem = format!("{}-{}", job.case.prompt, id.seed_idx);
+        // An image unit's output is a picture (`{prompt}-{i}.png`) or a one-frame video.
+        let exts: Vec<&str> = match job.case.mode {
+            crate::suite::Mode::Image => VIDEO_EXTS.iter().chain(IMAGE_EXTS).copied().collect(),
+            _ => VIDEO_EXTS.to_vec(),
+        };
         let found: Vec<&String> =
-            VIDEO_EXTS.iter().filter_map(|ext| self.by_name.get(&format!("{stem}.{ext}"))).flatten().collect();
+            exts.iter().filter_map(|ext| self.by_name.get(&format!("{stem}.{ext}"))).flatten().collect();
         let chosen: Vec<&String> = match found.len() {
             0 | 1 => found.clone(),
             // Several: the one under a folder named after the suite's dimension or the suite, or
@@ -586,7 +617,11 @@ impl Generator for Dir {
                     id.case_id,
                     id.seed_idx,
                     self.root.display(),
-                    format!("{stem}.mp4"),
+                    if job.case.mode == crate::suite::Mode::Image {
+                        format!("{stem}.png")
+                    } else {
+                        format!("{stem}.mp4")
+                    },
                     self.near_miss(&stem),
                     self.skipped
                 ),
