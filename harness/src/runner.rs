@@ -443,6 +443,19 @@ impl Runner<'_> {
                     record.error = Some(e.message);
                 }
             }
+            // An image unit's output is one picture: a clip in its place was scored as a video
+            // (frame_count 6, exit 0).
+            if case.mode == crate::suite::Mode::Image
+                && let Some(path) = record.video_path.as_deref()
+                && crate::video::decode_with(Path::new(path), videval_metrics::preprocess::FrameSampling::First(2))
+                    .is_ok_and(|d| d.video.len() > 1)
+            {
+                record.status = Status::Error;
+                record.error =
+                    Some(format!("{path}: holds more than one frame, where the unit (mode: image) asks for a picture"));
+                record.video_sha256 = None;
+                record.video_path = None;
+            }
             if let (Some(sha), Some(path)) = (&record.video_sha256, &record.video_path) {
                 let cache = GenCache {
                     schema: GEN_CACHE_SCHEMA.into(),

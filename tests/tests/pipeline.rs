@@ -516,12 +516,20 @@ fn dir_adapter_reads_pictures_for_image_units() {
             .success();
         assert!(ok, "ffmpeg {file}");
     }
+    let ok = std::process::Command::new("ffmpeg")
+        .current_dir(sb.path())
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=96x64:r=8:d=0.75", "p/a yellow square-0.mkv"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg");
     sb.write("p/mapping.csv", "file,case_id,seed_idx\nblue.jpg,still-b,0\n");
     sb.write(
         "stills.yaml",
         "schema: 1\nsuite: stills\nversion: 1\ndefaults: {generation: {width: 96, height: 64}, seeds: {per_case: 1}}\n\
          metrics: [frame_count, aspect_ratio]\ncases:\n  - {id: still-a, mode: image, prompt: a red square}\n  \
-         - {id: still-b, mode: image, prompt: a blue square}\n  - {id: clip, prompt: a green ball}\n",
+         - {id: still-b, mode: image, prompt: a blue square}\n  - {id: clip, prompt: a green ball}\n  \
+         - {id: still-c, mode: image, prompt: a yellow square}\n",
     );
     let out = sb.run(&["run", "--suite", "stills.yaml", "--model", "dir:p", "--out", "runs/p"]);
     assert_eq!(code(&out), 4, "the video unit has no video: {}", text(&out));
@@ -530,6 +538,10 @@ fn dir_adapter_reads_pictures_for_image_units() {
         if s["case_id"] == "clip" {
             assert_ne!(s["status"], "ok", "a picture stood in for a video: {s}");
             assert!(s["error"].as_str().unwrap().contains("a green ball-0.mp4"), "{s}");
+        } else if s["case_id"] == "still-c" {
+            // A clip where a picture was asked for is the unit's failure (it was scored, frame_count 6).
+            assert_ne!(s["status"], "ok", "{s}");
+            assert!(s["error"].as_str().unwrap().contains("more than one frame"), "{s}");
         } else {
             assert_eq!((s["status"].as_str(), s["metrics"]["frame_count"].as_f64()), (Some("ok"), Some(1.0)), "{s}");
             assert_eq!(s["metrics"]["aspect_ratio"].as_f64(), Some(1.5), "{s}");
