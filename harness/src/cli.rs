@@ -907,16 +907,8 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 )));
             }
             let v = if input.is_dir() {
-                let d = video::decode_frames_dir(input, *fps).map_err(vio)?;
-                let idx = sampling.indices(d.video.len(), d.video.fps());
-                let mut data = Vec::new();
-                for i in idx {
-                    data.extend_from_slice(d.video.frame(i));
-                }
-                let fps = if let FrameSampling::Fps(f) = sampling { f } else { d.video.fps() };
-                let v = videval_metrics::Video::new(d.video.width(), d.video.height(), fps, data)
-                    .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?;
-                videval_metrics::preprocess::transform_video(&v, spatial, filter, true)
+                let d = video::decode_frames_dir(input, *fps, sampling, crate::scoring::memory_limit()).map_err(vio)?;
+                videval_metrics::preprocess::transform_video(&d.video, spatial, filter, true)
             } else {
                 // A filmstrip of the whole clip shows `--strip` uniform frames: only those are kept.
                 let sampling = if png && sampling == FrameSampling::All {

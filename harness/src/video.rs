@@ -1176,7 +1176,7 @@ fn stream(
 
 /// Decodes a folder of PNG/JPEG frames (sorted by name, numbers compared numerically) as a
 /// video at `fps`.
-pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> {
+pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u64) -> Result<Decoded, VideoIoError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| VideoIoError::Invalid { path: dir.to_path_buf(), reason: e.to_string() })?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -1190,12 +1190,46 @@ pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> 
     if files.is_empty() {
         return Err(VideoIoError::NoFrames { path: dir.to_path_buf() });
     }
+    if files.len() > MAX_FRAMES {
+        return Err(VideoIoError::TooLong {
+            path: dir.to_path_buf(),
+            what: format!("{} frames", files.len()),
+            limit: format!("{MAX_FRAMES} frames"),
+        });
+    }
+    // Only the frames asked for are read, each file's first picture only (an MP4 named .png was
+    // decoded to its end), and what they hold together must fit (every frame of the folder was
+    // kept, with no limit: 846 MB for 120 1080p frames asked for one).
+    let kept: Vec<usize> = sampling.indices(files.len(), fps);
     let mut data = Vec::new();
     let mut size = None;
-    for f in &files {
-        let v = decode(f)?;
+    for &i in &kept {
+        let f = &files[i];
+        let v = decode_with(f, FrameSampling::First(2))?.video;
+        if v.len() > 1 {
+            return Err(VideoIoError::Invalid {
+                path: f.clone(),
+                reason: "holds more than one frame; a folder of frames holds one picture a file".into(),
+            });
+        }
         match size {
-            None => size = Some((v.width(), v.height())),
+            None => {
+                let bytes = kept.len() as u64 * u64::from(v.width()) * u64::from(v.height()) * 3;
+                if bytes > limit {
+                    return Err(VideoIoError::TooLong {
+                        path: dir.to_path_buf(),
+                        what: format!(
+                            "{} frames of {}x{} ({:.1} GB)",
+                            kept.len(),
+                            v.width(),
+                            v.height(),
+                            bytes as f64 / 1e9
+                        ),
+                        limit: format!("{:.1} GB (half the memory available)", limit as f64 / 1e9),
+                    });
+                }
+                size = Some((v.width(), v.height()));
+            }
             Some(s) if s != (v.width(), v.height()) => {
                 return Err(VideoIoError::Invalid {
                     path: f.clone(),
@@ -1207,6 +1241,7 @@ pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> 
         data.extend_from_slice(v.frame(0));
     }
     let (w, h) = size.unwrap_or((0, 0));
+    let fps = if let FrameSampling::Fps(f) = sampling { f } else { fps };
     let video = Video::new(w, h, fps, data)
         .map_err(|e| VideoIoError::Invalid { path: dir.to_path_buf(), reason: e.to_string() })?;
     let info = VideoInfo {
@@ -1217,8 +1252,8 @@ pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> 
         width: w,
         height: h,
         fps,
-        frames: Some(files.len() as u64),
-        duration_s: Some(files.len() as f64 / fps),
+        frames: Some(kept.len() as u64),
+        duration_s: Some(kept.len() as f64 / fps),
         sar: [1, 1],
         dar: f64::from(w) / f64::from(h),
         rotation: 0,
@@ -1226,7 +1261,7 @@ pub fn decode_frames_dir(dir: &Path, fps: f64) -> Result<Decoded, VideoIoError> 
         color_matrix: "rgb".into(),
         color_range: "pc".into(),
     };
-    let n = files.len();
+    let n = kept.len();
     let report = DecodeReport { frames_decoded: n, packets: n, frames_kept: n, ..Default::default() };
     Ok(Decoded { video, info, report })
 }

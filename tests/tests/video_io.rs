@@ -372,13 +372,23 @@ fn a_folder_of_frames_decodes_in_natural_order() {
     std::fs::create_dir_all(sb.join("frames")).unwrap();
     run(&sb.join("frames"), "f%d.png", args(&testsrc("32x24", 10, 1.2), &[]));
     let whole = run(sb.path(), "whole.mkv", args(&testsrc("32x24", 10, 1.2), &["-c:v", "ffv1"]));
-    let d = video::decode_frames_dir(&sb.join("frames"), 10.0).unwrap();
+    let d = video::decode_frames_dir(&sb.join("frames"), 10.0, FrameSampling::All, u64::MAX).unwrap();
     let v = decode(&whole).unwrap();
     assert_eq!(d.video.len(), 12);
     // f10.png and f11.png come after f9.png: frame order equals the video's.
     for t in 0..12 {
         assert!(psnr_frame(d.video.frame(t), v.frame(t)) > 40.0, "frame {t} out of order");
     }
+    // Only the frames asked for are read, and what they hold must fit (every frame was kept).
+    let first = video::decode_frames_dir(&sb.join("frames"), 10.0, FrameSampling::First(1), u64::MAX).unwrap();
+    assert_eq!((first.video.len(), first.video.frame(0)), (1, d.video.frame(0)));
+    let e = video::decode_frames_dir(&sb.join("frames"), 10.0, FrameSampling::All, 12 * 32 * 24 * 3 - 1).unwrap_err();
+    assert!(matches!(e, VideoIoError::TooLong { .. }), "{e}");
+    // A file holding several frames is not one frame of the folder (an MP4 named .png was read
+    // to its end and kept as one; an APNG cut to its first frame).
+    run(&sb.join("frames"), "f12.png", args(&testsrc("32x24", 10, 0.3), &["-f", "apng"]));
+    let e = video::decode_frames_dir(&sb.join("frames"), 10.0, FrameSampling::All, u64::MAX).unwrap_err();
+    assert!(e.to_string().contains("holds more than one frame"), "{e}");
 }
 
 fn psnr_frame(a: &[u8], b: &[u8]) -> f64 {
