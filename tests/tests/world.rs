@@ -213,18 +213,16 @@ fn the_oracle_passes_every_capabilities_expectation() {
         "far.yaml",
         &suite.replace("{scene_of: source-bounce, frame: 0}", "{scene_of: source-bounce, frame: 4000000000}"),
     );
+    // The suite's error, said when it is read (it was each unit's generation failure, exit 4).
     let (rc, v) =
         sb.run_json(&["run", "--suite", "far.yaml", "--model", "world", "--cases", "i2v-bounce", "--out", "runs/far"]);
-    assert_eq!(rc, 4, "{v}");
-    let gens = videval_tests::jsonl(&sb.join("runs/far/shards/0-of-1/generations.jsonl"));
+    assert_eq!(rc, 3, "{v}");
+    let e = v["error"].as_str().unwrap();
     assert!(
-        gens[0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("input frames 4000000000..=4000000000: case \"source-bounce\"'s clip has 17 frames"),
-        "{}",
-        gens[0]
+        e.contains("input.image.frame: frame 4000000000 of case \"source-bounce\", whose clip has 17 frames"),
+        "{e}"
     );
+    assert!(!sb.join("runs/far").exists(), "refused before any work");
 }
 
 #[test]

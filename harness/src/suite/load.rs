@@ -441,12 +441,26 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
         let Some(input) = &case.input else { continue };
         for (field, media) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
             if let Some(target) = media.as_ref().and_then(|m| m.scene_of.as_ref()) {
-                let ok = cases.iter().any(|(c, _, _)| &c.id == target && c.scene.is_some());
-                if !ok {
+                let source = cases.iter().find(|(c, _, _)| &c.id == target && c.scene.is_some());
+                let Some((source, _, _)) = source else {
                     errors.push(YamlError::at(
                         &loc_of_case(root, path, &["input", field, "scene_of"]),
                         format!("{path}.input.{field}.scene_of"),
                         format!("\"{target}\" is not a case of this suite with a scene"),
+                    ));
+                    continue;
+                };
+                // The frames taken must be in the source's clip: a frame past its end was each
+                // unit's generation failure at run time (exit 4), not the suite's error.
+                let m = media.as_ref().expect("a media with scene_of");
+                let last = m.frame.or(m.frames.map(|f| f[1]));
+                let frames = source.generation.frames;
+                if let Some(last) = last.filter(|&l| l >= frames) {
+                    let key = if m.frame.is_some() { "frame" } else { "frames" };
+                    errors.push(YamlError::at(
+                        &loc_of_case(root, path, &["input", field, key]),
+                        format!("{path}.input.{field}.{key}"),
+                        format!("frame {last} of case \"{target}\", whose clip has {frames} frames (counted from 0)"),
                     ));
                 }
             }
