@@ -430,6 +430,23 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
 }
 
 /// Latency percentiles, rates and MFU over the units whose generator measured itself.
+/// The peak and the MFU of generations that may have run on machines of different peaks: each
+/// against the peak measured where it ran (shards elsewhere, or side by side, measure other
+/// peaks: the first one's was used for all) — the FLOPs done over what those peaks could have
+/// done in the same seconds, the peak their time-weighted mean. Whether every peak was the same.
+fn utilisation(perfs: &[&crate::generator::Perf]) -> (f64, f64, bool) {
+    let Some(first) = perfs.first() else { return (0.0, 0.0, true) };
+    let time: f64 = perfs.iter().map(|p| p.seconds).sum();
+    let flops: f64 = perfs.iter().map(|p| p.flops).sum();
+    let capacity: f64 = perfs.iter().map(|p| p.seconds * p.peak_flops).sum();
+    let same = perfs.iter().all(|p| p.peak_flops == first.peak_flops && p.peak_source == first.peak_source);
+    if same || !(capacity > 0.0 && time > 0.0) {
+        (first.peak_flops, flops / time / first.peak_flops, same)
+    } else {
+        (capacity / time, flops / capacity, same)
+    }
+}
+
 fn throughput(plan: &Plan, loaded: &Loaded) -> Option<videval_reports::results::Throughput> {
     let perfs: Vec<&crate::generator::Perf> = plan
         .units
@@ -449,6 +466,15 @@ fn throughput(plan: &Plan, loaded: &Loaded) -> Option<videval_reports::results::
     let tokens: f64 = perfs.iter().map(|p| p.tokens as f64 * f64::from(p.passes)).sum();
     let n = perfs.len() as f64;
     let achieved = flops / time;
+    let (peak, mfu, same_peak) = utilisation(&perfs);
+    let peak_source = if same_peak {
+        first.peak_source.clone()
+    } else {
+        format!(
+            "time-weighted mean of the peaks measured where each video was generated (first: {})",
+            first.peak_source
+        )
+    };
     Some(videval_reports::results::Throughput {
         device: first.device.clone(),
         videos: perfs.len(),
@@ -459,9 +485,9 @@ fn throughput(plan: &Plan, loaded: &Loaded) -> Option<videval_reports::results::
         tokens_per_s: tokens / time,
         flops_per_video: flops / n,
         achieved_flops_per_s: achieved,
-        peak_flops_per_s: first.peak_flops,
-        peak_source: first.peak_source.clone(),
-        mfu: achieved / first.peak_flops,
+        peak_flops_per_s: peak,
+        peak_source,
+        mfu,
         peak_memory_bytes: perfs.iter().map(|p| p.peak_memory_bytes).max().unwrap_or(0),
     })
 }
@@ -616,4 +642,35 @@ fn write_parquet(path: &Path, plan: &Plan, loaded: &Loaded) -> Result<()> {
         .finish(&mut df)
         .map_err(|e| Error::Internal(format!("writing {}: {e}", path.display())))?;
     write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn perf(seconds: f64, flops: f64, peak: f64) -> crate::generator::Perf {
+        crate::generator::Perf {
+            seconds,
+            frames: 1,
+            tokens: 1,
+            passes: 1,
+            flops,
+            peak_memory_bytes: 0,
+            device: "cpu".into(),
+            peak_flops: peak,
+            peak_source: format!("{peak}"),
+        }
+    }
+
+    #[test]
+    fn each_generation_counts_against_the_peak_where_it_ran() {
+        // One peak: achieved over it.
+        let (a, b) = (perf(1.0, 10.0, 100.0), perf(3.0, 30.0, 100.0));
+        assert_eq!(utilisation(&[&a, &b]), (100.0, 0.1, true));
+        // A shard on a machine of a fifth the peak, at the same share of it: 10% still, where the
+        // first unit's peak alone made it 4.5%.
+        let (a, b) = (perf(1.0, 10.0, 100.0), perf(9.0, 18.0, 20.0));
+        let (peak, mfu, same) = utilisation(&[&a, &b]);
+        assert!(!same && (mfu - 0.1).abs() < 1e-12 && (peak - 28.0).abs() < 1e-12, "{peak} {mfu}");
+    }
 }
