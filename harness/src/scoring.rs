@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use videval_metrics::analysis::{Accumulator, Window};
+use videval_metrics::analysis::{Accumulator, MIN_FLOW_SIDE, Window};
 use videval_metrics::preprocess::{self, FrameSampling, Frames};
 use videval_metrics::probes::{self, Expectation, Held};
 use videval_metrics::registry::{FlowInput, FlowPairs, FrameInput, Metric, MetricError, Reads};
@@ -49,7 +49,7 @@ pub type Outcome = Result<Value, Failure>;
 impl From<MetricError> for Failure {
     fn from(e: MetricError) -> Self {
         match e {
-            MetricError::TooFewFrames { .. } => Failure::NotApplicable(e.to_string()),
+            MetricError::TooFewFrames { .. } | MetricError::TooSmall { .. } => Failure::NotApplicable(e.to_string()),
             _ => Failure::Error(e.to_string()),
         }
     }
@@ -480,6 +480,9 @@ fn rgb_tensor(rgb: &[u8], w: u32, h: u32, device: &candle_core::Device) -> Resul
         .map_err(|e| e.to_string())
 }
 
+/// Marks a collector's reason as not measurable (not a failure) on its way to the verdict.
+const NOT_MEASURABLE: &str = "n/a\u{0}";
+
 /// How a "not measurable here: too large for this machine's memory" reason starts. Such a verdict
 /// depends on the machine, not on the video and the metric alone, so the runner does not cache it
 /// ([`depends_on_the_machine`]).
@@ -817,8 +820,23 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
 
     let embedded: BTreeMap<FrameInput, Result<Vec<Vec<f64>>, String>> =
         features.into_iter().map(|(k, f)| (k, f.finish())).collect();
-    let flowed: BTreeMap<FlowInput, Result<FlowPairs, String>> =
-        flows.into_iter().map(|(k, f)| (k, f.finish())).collect();
+    // Optical flow over frames a few pixels across is no measurement (a 1×1 clip read
+    // dynamic_degree 0, motion_smoothness 1, warping_error 0, each with confidence).
+    let short_side = end.head.width.min(end.head.height);
+    let flowed: BTreeMap<FlowInput, Result<FlowPairs, String>> = flows
+        .into_iter()
+        .map(|(k, f)| {
+            let r = if short_side < MIN_FLOW_SIDE {
+                Err(format!(
+                    "{NOT_MEASURABLE}frames of {}×{} are too small for optical flow (a short side of at least {MIN_FLOW_SIDE} px)",
+                    end.head.width, end.head.height
+                ))
+            } else {
+                f.finish()
+            };
+            (k, r)
+        })
+        .collect();
     // The tracks and camera path of the clip, found once for every probe kind that reads them.
     let analysis = probes::Analysis::default();
     let mut out = Vec::with_capacity(needs.len());
@@ -844,6 +862,9 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
                         .map(|value| Value { value, detail: Some(flow_detail(input, pairs)) }),
                     // No weights, or frames too small for the network: not measurable here.
                     Some(Err(e)) if e.starts_with("needs ") => Err(Failure::NotApplicable(e.clone())),
+                    Some(Err(e)) if e.starts_with(NOT_MEASURABLE) => {
+                        Err(Failure::NotApplicable(e.trim_start_matches(NOT_MEASURABLE).to_string()))
+                    }
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no flow was collected".into())),
                 },
@@ -1031,6 +1052,34 @@ mod tests {
         assert!(parse_jobs(&(MAX_JOBS + 1).to_string()).is_err());
         assert!(parse_jobs("-2").unwrap_err().contains("whole number"));
         assert!(parse_jobs("two").is_err());
+    }
+
+    /// Flow over frames a few pixels across is not measured (a 1×1 clip read dynamic degree 0,
+    /// motion smoothness 1 and warping error 0); at the smallest size it is.
+    #[test]
+    fn flow_metrics_are_not_measurable_on_tiny_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let flows: Vec<&'static dyn Metric> = ["dynamic_degree", "motion_smoothness", "warping_error"]
+            .iter()
+            .map(|m| videval_metrics::registry::lookup(m).unwrap())
+            .collect();
+        let needs: Vec<Need> = flows.iter().map(|&m| Need::Metric(m)).collect();
+        for (w, h, measured) in [(2u32, 2u32, false), (32, 8, false), (16, 16, true)] {
+            let data: Vec<u8> =
+                (0..6).flat_map(|t| (0..w * h * 3).map(move |i| ((i * 7 + t * 40) % 256) as u8)).collect();
+            let path = dir.path().join(format!("{w}x{h}.mkv"));
+            crate::video::encode(&Video::new(w, h, 8.0, data).unwrap(), &path, &crate::video::EncodeParams::lossless())
+                .unwrap();
+            for o in score_video(&path, &needs).unwrap() {
+                match o {
+                    Err(Failure::NotApplicable(why)) if !measured => {
+                        assert!(why.contains("too small for optical flow"), "{why}")
+                    }
+                    Ok(_) if measured => {}
+                    other => panic!("{w}x{h}: {other:?}"),
+                }
+            }
+        }
     }
 
     #[test]

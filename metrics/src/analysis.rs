@@ -23,6 +23,9 @@ use crate::preprocess::{Filter, resize_luma};
 use crate::registry::MetricError;
 use crate::video::{Video, VideoError};
 
+/// The shortest frame side optical flow is measured on.
+pub const MIN_FLOW_SIDE: u32 = 16;
+
 /// Short side (pixels) at which the flow metrics measure; smaller frames stay at their size.
 pub const FLOW_SHORT_SIDE: u32 = 256;
 /// The most frames any streaming metric looks at together (a triple: motion smoothness).
@@ -124,6 +127,16 @@ impl Window {
 
     pub fn width(&self) -> u32 {
         self.width
+    }
+
+    /// Whether optical flow measures anything on these frames: a short side of at least
+    /// [`MIN_FLOW_SIDE`] (a 1×1 clip read dynamic degree 0, motion smoothness 1 and warping error
+    /// 0, each as a measurement).
+    pub fn flow_measurable(&self) -> Result<(), MetricError> {
+        if self.width.min(self.height) < MIN_FLOW_SIDE {
+            return Err(MetricError::TooSmall { width: self.width, height: self.height, min: MIN_FLOW_SIDE });
+        }
+        Ok(())
     }
 
     pub fn height(&self) -> u32 {

@@ -61,6 +61,7 @@ impl Accumulator for TopMotion {
         if window.len() < 2 {
             return Err(MetricError::TooFewFrames { needed: 2, got: window.len() });
         }
+        window.flow_measurable()?;
         Ok(self.total / (window.len() - 1) as f64)
     }
 }

@@ -64,6 +64,7 @@ impl Accumulator for MiddleFrameError {
         if window.len() < 3 {
             return Err(MetricError::TooFewFrames { needed: 3, got: window.len() });
         }
+        window.flow_measurable()?;
         Ok(if self.n == 0 { 1.0 } else { 1.0 - self.err / self.n as f64 })
     }
 }

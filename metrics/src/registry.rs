@@ -27,6 +27,8 @@ pub enum MetricError {
     OutOfRange { value: f64, lo: f64, hi: f64 },
     #[error("this metric is computed from per-frame features or flow, which were not provided")]
     NeedsFeatures,
+    #[error("frames of {width}×{height} are too small for optical flow (a short side of at least {min} px)")]
+    TooSmall { width: u32, height: u32, min: u32 },
 }
 
 /// The frames a feature metric's extractor sees.

@@ -59,6 +59,7 @@ impl Accumulator for WarpError {
         if window.len() < 2 {
             return Err(MetricError::TooFewFrames { needed: 2, got: window.len() });
         }
+        window.flow_measurable()?;
         Ok(if self.n == 0 { 0.0 } else { self.err / self.n as f64 })
     }
 }
