@@ -83,7 +83,8 @@ impl VideoIoError {
 /// exact, and a damaged stream is refused (its scores from the frames that survived were
 /// cached under its hash). Metric versions say when a metric's formula changes; this says when
 /// the pixels under every metric do, for the files concerned only.
-/// 3: a JPEG's EXIF orientation is applied, and a picture cut short is refused.
+/// 3: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
+/// picture's chroma is interpolated as libjpeg does.
 pub const DECODE: u32 = 3;
 
 /// What the container says about a video stream.
@@ -351,6 +352,8 @@ struct Opened {
     /// (written when the file was finished, at its head): the only sign such a file gives of
     /// having been cut short, since it declares no frame count.
     tagged_s: Option<f64>,
+    /// A still picture (an image demuxer's): converted as image libraries convert it.
+    still: bool,
 }
 
 /// `HH:MM:SS.fraction` (Matroska's DURATION tag) in seconds.
@@ -532,7 +535,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         .any(|name| name == "matroska" || name == "webm")
         .then(|| input.stream(index).and_then(|st| st.metadata().get("DURATION").and_then(tag_seconds)))
         .flatten();
-    Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s })
+    Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, still })
 }
 
 /// Reads a file's stream information without decoding frames.
@@ -691,6 +694,7 @@ struct Converter<'a> {
     h: u32,
     rotation: u32,
     mirrored: bool,
+    still: bool,
     /// The filter graph and the pixel format and size it was built for.
     graph: Option<((ff::format::Pixel, u32, u32), ff::filter::Graph)>,
     rgb: ff::frame::Video,
@@ -698,7 +702,13 @@ struct Converter<'a> {
 }
 
 /// `buffer → scale → buffersink` turning `format` frames of `fw`×`fh` into RGB24 of `w`×`h`.
-fn rgb_graph(format: ff::format::Pixel, (fw, fh): (u32, u32), w: u32, h: u32) -> Result<ff::filter::Graph, ff::Error> {
+fn rgb_graph(
+    format: ff::format::Pixel,
+    (fw, fh): (u32, u32),
+    w: u32,
+    h: u32,
+    still: bool,
+) -> Result<ff::filter::Graph, ff::Error> {
     let missing = ff::Error::FilterNotFound;
     let name = format.descriptor().ok_or(ff::Error::InvalidData)?.name();
     let mut graph = ff::filter::Graph::new();
@@ -708,8 +718,15 @@ fn rgb_graph(format: ff::format::Pixel, (fw, fh): (u32, u32), w: u32, h: u32) ->
     // The matrix and range come from each frame ("auto", the filter's default). A frame whose
     // size changed mid-stream is scaled to the stream's first size, bicubic, as the ffmpeg CLI
     // and OpenCV do.
-    let scale =
-        if (fw, fh) == (w, h) { "scale=flags=bilinear".to_string() } else { format!("scale={w}:{h}:flags=bicubic") };
+    // A still picture's chroma is interpolated and rounded as libjpeg (PIL, OpenCV's imread,
+    // diffusers) does: FFmpeg's default left a 4:2:0 JPEG 34 dB from what an image-to-video
+    // model reads, capping continuity there. Video keeps the default, as decord and OpenCV's
+    // video reader (VBench's) have it.
+    let scale = match ((fw, fh) == (w, h), still) {
+        (true, true) => "scale=flags=bicubic+accurate_rnd+full_chroma_int+full_chroma_inp".to_string(),
+        (true, false) => "scale=flags=bilinear".to_string(),
+        (false, _) => format!("scale={w}:{h}:flags=bicubic"),
+    };
     graph.output("in", 0)?.input("out", 0)?.parse(&scale)?;
     graph.validate()?;
     Ok(graph)
@@ -726,7 +743,8 @@ impl Converter<'_> {
         let (_, graph) = match &mut self.graph {
             Some(built) => built,
             empty => {
-                let graph = rgb_graph(key.0, (key.1, key.2), w, h).map_err(codec_err(path, "colour conversion"))?;
+                let graph =
+                    rgb_graph(key.0, (key.1, key.2), w, h, self.still).map_err(codec_err(path, "colour conversion"))?;
                 empty.insert((key, graph))
             }
         };
@@ -991,8 +1009,17 @@ fn stream(
     let mut held: Option<(f64, Vec<u8>)> = None;
     let mut done = false;
 
-    let mut converter =
-        Converter { path, w, h, rotation, mirrored, graph: None, rgb: ff::frame::Video::empty(), packed: Vec::new() };
+    let mut converter = Converter {
+        path,
+        w,
+        h,
+        rotation,
+        mirrored,
+        still: o.still,
+        graph: None,
+        rgb: ff::frame::Video::empty(),
+        packed: Vec::new(),
+    };
 
     let mut handle = |frame: &mut ff::frame::Video,
                       report: &mut DecodeReport,
