@@ -872,11 +872,24 @@ pub fn serve(app: Arc<App>, addr: &str) -> Result<()> {
     // Each request on its own thread, up to MAX_IN_FLIGHT at once: a client that stalls while
     // sending a body holds one thread, never the page (tiny_http sets no read timeout).
     let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refusing = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     while let Ok(mut req) = server.recv() {
         use std::sync::atomic::Ordering;
         if in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
             in_flight.fetch_sub(1, Ordering::SeqCst);
-            let _ = req.respond(respond(503, "text/plain", b"busy; try again".to_vec()));
+            // The 503 is written on a thread of its own too: a client that does not read it held
+            // this loop, and every other client with it. Past as many refusals at once, the
+            // connection is closed without one.
+            if refusing.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
+                refusing.fetch_sub(1, Ordering::SeqCst);
+                drop(req);
+                continue;
+            }
+            let refusing = Arc::clone(&refusing);
+            std::thread::spawn(move || {
+                let _ = req.respond(respond(503, "text/plain", b"busy; try again".to_vec()));
+                refusing.fetch_sub(1, Ordering::SeqCst);
+            });
             continue;
         }
         let (app, in_flight) = (Arc::clone(&app), Arc::clone(&in_flight));
