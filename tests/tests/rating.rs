@@ -34,22 +34,19 @@ cases:
 /// Starts `videval rate` on a port the system picks and waits for its "rating page:" line;
 /// returns the server and its port.
 fn serve(sb: &Sandbox) -> (Killed, u16) {
-    let mut child = Command::new(bin())
-        .current_dir(sb.path())
-        .args(["rate", "runs/oracle", "runs/disc", "--names", "world,synthetic", "--db", "r.sqlite"])
-        .args(["--port", "0", "--suite", "hostile.yaml,left_right"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("videval rate printed its address").unwrap();
-        if let Some(rest) = line.strip_prefix("rating page: http://127.0.0.1:") {
-            let port = rest.split('/').next().and_then(|p| p.parse().ok()).expect("a port in the address");
-            return (Killed(child), port);
-        }
-    }
+    start(
+        sb,
+        &[
+            "runs/oracle",
+            "runs/disc",
+            "--names",
+            "world,synthetic",
+            "--db",
+            "r.sqlite",
+            "--suite",
+            "hostile.yaml,left_right",
+        ],
+    )
 }
 
 /// Judgments in the database, read through `videval rate --export` (the CSV `videval agreement`
@@ -344,21 +341,7 @@ fn the_rating_server_refuses_hostile_runs_and_files_and_outlives_stalled_clients
     assert!(text(&o).contains("not a videval rating database"), "{}", text(&o));
     assert_eq!(std::fs::read(&other).unwrap(), before, "untouched");
     // The server: five clients stall mid-upload, the page still answers.
-    let mut child = Command::new(bin())
-        .current_dir(sb.path())
-        .args(["rate", "runs/a", "runs/b", "--db", "r.sqlite", "--port", "0", "--gold-every", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = lines.next().expect("videval rate printed its address").unwrap();
-        if let Some(rest) = line.strip_prefix("rating page: http://127.0.0.1:") {
-            break rest.split('/').next().and_then(|p| p.parse().ok()).unwrap();
-        }
-    };
-    let _server = Killed(child);
+    let (_server, port) = start(&sb, &["runs/a", "runs/b", "--db", "r.sqlite", "--gold-every", "0"]);
     let stalled: Vec<std::net::TcpStream> = (0..5)
         .map(|_| {
             let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
