@@ -786,9 +786,22 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 }
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
+                // HDR is read without tone mapping (as decord and PyAV read it): said where it is.
+                let hdr = match info.color_transfer.as_str() {
+                    "smpte2084" => ", HDR (PQ): read without tone mapping",
+                    "arib-std-b67" => ", HDR (HLG): read without tone mapping",
+                    _ => "",
+                };
                 println!(
-                    "{}: {} / {} {} (matrix {}, range {})",
-                    info.path, info.container, info.codec, info.pix_fmt, info.color_matrix, info.color_range
+                    "{}: {} / {} {} (matrix {}, range {}, transfer {}, primaries {}{hdr})",
+                    info.path,
+                    info.container,
+                    info.codec,
+                    info.pix_fmt,
+                    info.color_matrix,
+                    info.color_range,
+                    info.color_transfer,
+                    info.color_primaries
                 );
                 println!(
                     "  size {}x{}  sar {}:{}  dar {:.4}  rotation {}°{}",

@@ -993,6 +993,8 @@ mod tests {
             mirrored: false,
             color_matrix: "unknown".into(),
             color_range: "tv".into(),
+            color_transfer: "unknown".into(),
+            color_primaries: "unknown".into(),
         };
         let probe = [Need::Probes(&[], Ok(None))];
         let metric = [Need::Metric(&videval_metrics::aspect_ratio::AspectRatio)];

@@ -122,6 +122,13 @@ pub struct VideoInfo {
     /// pixel format's range: full for `yuvj*`, limited otherwise).
     #[serde(default)]
     pub color_range: String,
+    /// The tagged transfer function (`bt709`, `smpte2084` for PQ and `arib-std-b67` for HLG
+    /// HDR, …; `unknown` when untagged) and primaries (`bt709`, `bt2020`, …). HDR is converted as
+    /// decord and PyAV convert it, without tone mapping: these say when a file is HDR.
+    #[serde(default)]
+    pub color_transfer: String,
+    #[serde(default)]
+    pub color_primaries: String,
 }
 
 impl VideoInfo {
@@ -527,6 +534,8 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         mirrored,
         color_matrix: decoder.color_space().name().unwrap_or("unknown").to_string(),
         color_range: decoder.color_range().name().unwrap_or("unknown").to_string(),
+        color_transfer: decoder.color_transfer_characteristic().name().unwrap_or("unknown").to_string(),
+        color_primaries: decoder.color_primaries().name().unwrap_or("unknown").to_string(),
     };
     let mov = info.container.split(',').any(|name| name == "mov");
     let tagged_s = info
@@ -1287,6 +1296,8 @@ pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u
         mirrored: false,
         color_matrix: "rgb".into(),
         color_range: "pc".into(),
+        color_transfer: "unknown".into(),
+        color_primaries: "unknown".into(),
     };
     let n = kept.len();
     let report = DecodeReport { frames_decoded: n, packets: n, frames_kept: n, ..Default::default() };

@@ -298,6 +298,31 @@ fn colour_matrix_and_range_tags_are_honoured_as_ffmpeg_opencv_and_decord_do() {
     // Checked here against the ffmpeg CLI; PyAV 18.1, OpenCV 5.1 and decord 0.6 gave the same
     // bytes as videval on these clips when measured (README, "Colour tags").
     let sb = Sandbox::new();
+    // An HDR file says so (it is read without tone mapping, as decord and PyAV read it).
+    ffmpeg(
+        sb.path(),
+        "pq.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=s=64x48:d=0.2",
+            "-c:v",
+            "ffv1",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-color_trc",
+            "smpte2084",
+            "-color_primaries",
+            "bt2020",
+            "-colorspace",
+            "bt2020nc",
+        ],
+    );
+    let info = probe(&sb.join("pq.mkv")).unwrap();
+    assert_eq!((info.color_transfer.as_str(), info.color_primaries.as_str()), ("smpte2084", "bt2020"), "{info:?}");
+    let o = sb.run(&["video", "info", "pq.mkv"]);
+    assert!(text(&o).contains("HDR (PQ): read without tone mapping"), "{}", text(&o));
     let src = "testsrc2=size=96x64:rate=10:duration=0.5";
     // What HD cameras and generators write: BT.709, limited range (H.264, lossless); BT.709 full
     // range in plain yuv420p (no yuvj format says so, only the tag); BT.2020 10-bit.
