@@ -177,18 +177,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// (Internal) Runs a generator command so that it dies with the videval that started it:
+    /// `__child PARENT_PID [--env K=V]… -- PROGRAM ARGS…`.
+    #[command(name = "__child", hide = true)]
+    Child {
+        parent: u32,
+        /// The model spec's environment, for the program only (not for this stub: a spec's
+        /// LD_LIBRARY_PATH broke videval's own libraries).
+        #[arg(long = "env")]
+        env: Vec<std::ffi::OsString>,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        argv: Vec<std::ffi::OsString>,
+    },
     /// Check the probes against the world's ground truth (oracle videos must pass, mirrored /
     /// reversed / frozen / recoloured / letterboxed ones must fail): every probe a scene family
     /// exercises; `loop` and `continuity`, which judge conditioned outputs, are checked by the
     /// oracle on the capabilities suite instead. Exits 1 below the threshold.
-    /// (Internal) Runs a generator command so that it dies with the videval that started it:
-    /// `__child PARENT_PID -- PROGRAM ARGS…`.
-    #[command(name = "__child", hide = true)]
-    Child {
-        parent: u32,
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-        argv: Vec<std::ffi::OsString>,
-    },
     Selftest {
         /// Random scenes per family.
         #[arg(long, default_value_t = 200)]
@@ -1443,7 +1447,7 @@ fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
 /// Runs a parsed command line.
 pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
     match &cli.command {
-        Command::Child { parent, argv } => crate::generator::command::exec_child(*parent, argv),
+        Command::Child { parent, env, argv } => crate::generator::command::exec_child(*parent, env, argv),
         Command::Run(a) => run_command(a, Stages::All),
         Command::Generate(a) => run_command(a, Stages::Generate),
         Command::Score(a) => run_command(a, Stages::Score),

@@ -875,6 +875,19 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
     let (took, errors) = failing_run(&sb, "orphan.yaml", spec);
     assert!(took < Duration::from_secs(150), "the timeout did not stop the process group");
     assert!(errors.iter().all(|e| e.contains("killed with its process group")), "{errors:?}");
+    // The spec's environment reaches the program (and only it: a spec's LD_LIBRARY_PATH broke
+    // the stub that starts it), PATH included, over a variable videval was started with.
+    sb.write(
+        "env.yaml",
+        "adapter: command\nenv: {GEN_NOTE: 'a=b c', PATH: '/usr/bin:/bin'}\nargv: [sh, -c, 'printf %s \"$GEN_NOTE\" > note.txt; exit 1', x, '{out}']\n",
+    );
+    let out = sb
+        .command(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "env.yaml", "--out", "runs/e"])
+        .env("GEN_NOTE", "outer")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert_eq!(String::from_utf8(sb.read("note.txt")).unwrap(), "a=b c");
     // Prompts are passed as one argument each, never interpreted by a shell.
     sb.write(
         "echo.yaml",

@@ -522,7 +522,11 @@ fn self_exe() -> std::path::PathBuf {
 /// thread of `PARENT` that started it ends, then becomes PROGRAM (exec: the same process, its
 /// group and pipes). A parent already gone before the request took effect is noticed, and the
 /// program is not started.
-pub fn exec_child(parent: u32, argv: &[std::ffi::OsString]) -> Result<crate::error::ExitCode> {
+pub fn exec_child(
+    parent: u32,
+    env: &[std::ffi::OsString],
+    argv: &[std::ffi::OsString],
+) -> Result<crate::error::ExitCode> {
     use crate::error::ExitCode;
     use std::os::unix::process::CommandExt;
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
@@ -531,7 +535,14 @@ pub fn exec_child(parent: u32, argv: &[std::ffi::OsString]) -> Result<crate::err
         return Ok(ExitCode::Internal);
     }
     let (program, args) = argv.split_first().ok_or_else(|| Error::Config("__child: no program".into()))?;
-    let e = Command::new(program).args(args).exec();
+    let mut command = Command::new(program);
+    for pair in env {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = pair.as_bytes();
+        let at = bytes.iter().position(|&b| b == b'=').ok_or_else(|| Error::Config("__child: --env K=V".into()))?;
+        command.env(std::ffi::OsStr::from_bytes(&bytes[..at]), std::ffi::OsStr::from_bytes(&bytes[at + 1..]));
+    }
+    let e = command.args(args).exec();
     Err(Error::Config(format!("cannot start {}: {e}", program.to_string_lossy())))
 }
 
@@ -645,12 +656,14 @@ impl Generator for CommandGen {
         // through `videval __child`, which has the kernel kill it should this videval die without
         // a chance to (SIGKILL, the OOM killer: the program ran on, holding a GPU, and a rerun
         // generated the same units beside it).
-        let mut child = Command::new(self_exe())
-            .arg("__child")
-            .arg(std::process::id().to_string())
+        let mut stub = Command::new(self_exe());
+        stub.arg("__child").arg(std::process::id().to_string());
+        for (k, v) in &self.env {
+            stub.arg(format!("--env={k}={v}"));
+        }
+        let mut child = stub
             .arg("--")
             .args(&args)
-            .envs(&self.env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
