@@ -256,7 +256,13 @@ pub fn network_id(reads: videval_metrics::registry::Reads) -> Option<String> {
 /// but unloadable are not served the scores cached when none were given ("needs … weights:
 /// give --weights" came back from the cache for a run that gave them, instead of their error).
 fn unavailable(id: &str, why: &str) -> String {
-    format!("{id}:absent:{}", &crate::hash::sha256_hex(why.as_bytes())[..16])
+    // Not given (or its folder not there): one key, whatever folder was searched (shards given
+    // different empty folders were refused as scored two ways). Given but unloadable: its own.
+    if why.starts_with("needs ") {
+        format!("{id}:absent")
+    } else {
+        format!("{id}:unloadable:{}", &crate::hash::sha256_hex(why.as_bytes())[..16])
+    }
 }
 
 /// What a feature metric's values depend on besides the video: the weights of the extractor
@@ -955,9 +961,10 @@ mod tests {
     #[test]
     fn an_unloadable_network_keys_its_scores_apart_from_an_absent_one() {
         let absent = unavailable("clip", "needs CLIP ViT-B/32 weights: give --weights DIR");
-        assert_eq!(absent, unavailable("clip", "needs CLIP ViT-B/32 weights: give --weights DIR"));
+        // Whichever folder was searched.
+        assert_eq!(absent, unavailable("clip", "needs CLIP ViT-B/32 weights: wB has no clip/"));
         assert_ne!(absent, unavailable("clip", "nets/clip/tokenizer.json: Model missing"));
-        assert!(absent.starts_with("clip:absent:"));
+        assert_eq!(absent, "clip:absent");
     }
 
     /// A line naming a file that begins with `#` is data, not a comment (such a video was left
