@@ -1329,7 +1329,11 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 // `_defaults.yaml` and its kind are parts other suites include, not suites: a
                 // folder's are passed over, and so are those a shell's `suites/*.yaml` names (each
                 // failed with "missing field `schema`").
-                let partial = Path::new(f).file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('_'));
+                // A file named `_…` that says it is a suite (`suite:` or `cases:` at its top level)
+                // is linted as one.
+                let partial = Path::new(f).file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('_'))
+                    && !std::fs::read_to_string(f)
+                        .is_ok_and(|t| t.lines().any(|l| l.starts_with("suite:") || l.starts_with("cases:")));
                 if partial && !*is_bundled {
                     let why = "a part other suites include (its name starts with _), not a suite: lint the suites that include it";
                     if *json {

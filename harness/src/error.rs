@@ -101,9 +101,15 @@ impl Error {
 }
 
 /// I/O failures that say the path given cannot be one: a file where a folder of it should be, a
-/// name too long for the file system.
+/// name too long for the file system, a place this user may not write or a read-only one.
 fn bad_path(kind: std::io::ErrorKind) -> bool {
-    matches!(kind, std::io::ErrorKind::NotADirectory | std::io::ErrorKind::InvalidFilename)
+    matches!(
+        kind,
+        std::io::ErrorKind::NotADirectory
+            | std::io::ErrorKind::InvalidFilename
+            | std::io::ErrorKind::PermissionDenied
+            | std::io::ErrorKind::ReadOnlyFilesystem
+    )
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -426,9 +426,13 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     };
     // Pictures FFmpeg cannot read, said as what they are (an animated WebP was "a header that
     // claims a size too large", a HEIC photo "cut short").
-    if first.get(4..8) == Some(b"ftyp")
-        && first.get(8..12).is_some_and(|b| [&b"heic"[..], b"heix", b"heim", b"heis", b"hevc"].contains(&b))
-    {
+    // Its major brand or a compatible one (bytes 16 on, four each) says HEIF; AVIF, which FFmpeg
+    // reads, names `avif` among them too.
+    let brands: Vec<&[u8]> =
+        [first.get(8..12)].into_iter().flatten().chain(first.get(16..).unwrap_or_default().chunks_exact(4)).collect();
+    let heif = brands.iter().any(|b| [&b"heic"[..], b"heix", b"heim", b"heis", b"hevc", b"mif1", b"msf1"].contains(b));
+    let avif = brands.iter().any(|b| [&b"avif"[..], b"avis"].contains(b));
+    if first.get(4..8) == Some(b"ftyp") && heif && !avif {
         return Err(not_video(
             "a HEIF/HEIC picture, which this FFmpeg build cannot decode: convert it to PNG or JPEG".into(),
         ));

@@ -282,6 +282,7 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
         ("path: img.png}", "path: img.png}, strength: 0.5", "cases[0].input.strength: mode i2v does not use"),
         ("path: img.png", "path: ''", "cases[0].input.image.path: an empty path"),
         ("path: img.png", "path: img.png, frame: 0, frames: [0, 1]", "give frame (one frame) or frames"),
+        ("path: img.png", "scene_of: c", "an image from a scene is one frame of its clip: give frame: N"),
     ] {
         sb.write("s/U.yaml", &suite("img.png").replace(from, to));
         let out = sb.run(&["suites", "lint", "s/U.yaml"]);

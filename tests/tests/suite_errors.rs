@@ -252,6 +252,10 @@ fn lint_exits_3_and_prints_every_error() {
     let out = sb.run(&["suites", "lint", "suites/_part.yaml", "suites/good.yaml"]);
     assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
     assert!(videval_tests::text(&out).contains("skip  suites/_part.yaml"), "{}", videval_tests::text(&out));
+    // One that says it is a suite is linted as one.
+    sb.write("suites/_mine.yaml", &format!("{HEAD}cases: [{{id: a, promt: p}}]\n"));
+    let out = sb.run(&["suites", "lint", "suites/_mine.yaml"]);
+    assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
 
     // With --json: every file's verdict and its located errors, exit 3, one JSON document.
     let out = sb.run(&["suites", "lint", "suites", "--json"]);

@@ -579,10 +579,14 @@ fn every_error_kind_is_typed_and_names_the_file() {
     // previews) was "a header that claims a size too large", a HEIC photo "cut short".
     ffmpeg(d, "anim.webp", &["-f", "lavfi", "-i", "testsrc=s=32x32:r=4:d=1", "-loop", "0"]);
     check(&d.join("anim.webp"), |e| matches!(e, VideoIoError::NotAVideo { .. }), "an animated WebP");
-    let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
-    heic.extend([0u8; 64]);
-    std::fs::write(d.join("photo.heic"), heic).unwrap();
-    check(&d.join("photo.heic"), |e| matches!(e, VideoIoError::NotAVideo { .. }), "a HEIF/HEIC picture");
+    // HEIF by its major brand, or by a compatible one (phones outside Apple's write `mif1`).
+    for (name, brands) in [("photo.heic", &b"heic\0\0\0\0mif1heic"[..]), ("other.heic", b"mif1\0\0\0\0mif1heic")] {
+        let mut heic = b"\0\0\0\x18ftyp".to_vec();
+        heic.extend(brands);
+        heic.extend([0u8; 64]);
+        std::fs::write(d.join(name), heic).unwrap();
+        check(&d.join(name), |e| matches!(e, VideoIoError::NotAVideo { .. }), "a HEIF/HEIC picture");
+    }
     ffmpeg(d, "tone.wav", &["-f", "lavfi", "-i", "sine", "-t", "0.5"]);
     check(&d.join("tone.wav"), |e| matches!(e, VideoIoError::NotAVideo { .. }), "no video stream");
     // Truncated: the index survives (faststart) but half the frames are gone; and the index lost.

@@ -927,6 +927,15 @@ fn check_inputs(node: &Node, path: &str, mode: Mode, input: Option<&Input>, erro
                 "give exactly one of path or scene_of",
             ));
         }
+        // A scene renders a clip: the image is one frame of it, said (frame 0 went to a command
+        // generator while the continuity check compared the whole clip, and failed).
+        if field == "image" && scene_of.is_some() && frame.is_none() {
+            errors.push(YamlError::at(
+                loc_at(node, &["input", field]),
+                fpath.clone(),
+                "an image from a scene is one frame of its clip: give frame: N",
+            ));
+        }
         if let Some([a, b]) = frames {
             if a > b {
                 errors.push(YamlError::at(
