@@ -923,16 +923,14 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     output.display()
                 )));
             }
+            // A filmstrip of the whole clip shows `--strip` uniform frames: only those are kept
+            // (a folder of frames was read whole for it).
+            let sampling =
+                if png && sampling == FrameSampling::All { FrameSampling::Uniform((*strip).max(1)) } else { sampling };
             let v = if input.is_dir() {
                 let d = video::decode_frames_dir(input, *fps, sampling, crate::scoring::memory_limit()).map_err(vio)?;
                 videval_metrics::preprocess::transform_video(&d.video, spatial, filter, true)
             } else {
-                // A filmstrip of the whole clip shows `--strip` uniform frames: only those are kept.
-                let sampling = if png && sampling == FrameSampling::All {
-                    FrameSampling::Uniform((*strip).max(1))
-                } else {
-                    sampling
-                };
                 converted(input, sampling, spatial, filter, crate::scoring::memory_limit())?
             };
             if png {

@@ -447,8 +447,7 @@ impl Runner<'_> {
             // (frame_count 6, exit 0).
             if case.mode == crate::suite::Mode::Image
                 && let Some(path) = record.video_path.as_deref()
-                && crate::video::decode_with(Path::new(path), videval_metrics::preprocess::FrameSampling::First(2))
-                    .is_ok_and(|d| d.video.len() > 1)
+                && crate::video::frames_upto(Path::new(path), 2).is_ok_and(|n| n > 1)
             {
                 record.status = Status::Error;
                 record.error =

@@ -866,6 +866,14 @@ pub struct StreamEnd {
 /// A stream with packets the decoder rejected, or with frames missing from its constant-rate
 /// timeline, is refused as [`VideoIoError::Damaged`]: the frames that did decode are not the
 /// video, and scoring them as if they were would hide the damage.
+/// How many frames `path` decodes to, counting at most `k` (nothing is kept: a count at any
+/// size in constant memory). The one test of "more than one frame" and of a frame range's end.
+pub fn frames_upto(path: &Path, k: usize) -> Result<usize, VideoIoError> {
+    let mut n = 0;
+    decode_stream(path, FrameSampling::First(k), |_, _| n += 1)?;
+    Ok(n)
+}
+
 pub fn decode_stream(
     path: &Path,
     sampling: FrameSampling,
