@@ -147,10 +147,21 @@ pub struct Runner<'a> {
     pub memory: &'a scoring::MemoryBudget,
 }
 
-/// A score's cache key: the video's bytes, how they are decoded ([`crate::video::DECODE`]),
-/// what measures it (name and version) and, for probes, the expectations checked.
-fn score_key<P: Serialize>(video_sha: &str, metric: &str, version: u32, params: &P) -> String {
-    key_of(&("videval/score-key/v2", crate::video::DECODE, video_sha, metric, version, params))
+/// A score's cache key: the video's bytes, how they are decoded
+/// ([`crate::video::decode_versions`]), what measures it (name and version) and, for probes, the
+/// expectations checked.
+fn score_key<P: Serialize>(
+    video_sha: &str,
+    decode: (u32, Option<u32>),
+    metric: &str,
+    version: u32,
+    params: &P,
+) -> String {
+    match decode {
+        // A video's key is what it has always been.
+        (d, None) => key_of(&("videval/score-key/v2", d, video_sha, metric, version, params)),
+        (d, Some(still)) => key_of(&("videval/score-key/v2", d, still, video_sha, metric, version, params)),
+    }
 }
 
 /// The results name of a probe's pass rate.
@@ -477,6 +488,7 @@ impl Runner<'_> {
     /// named by the case's expectations.
     fn measures(&self, g: &GenRecord) -> Vec<Measure> {
         let sha = g.video_sha256.as_deref().unwrap_or_default();
+        let decode = crate::video::decode_versions(Path::new(g.video_path.as_deref().unwrap_or_default()));
         let mut out = Vec::new();
         if let Some(s) = self.plan.suite(&g.unit.suite) {
             for name in &s.metrics {
@@ -484,8 +496,8 @@ impl Runner<'_> {
                     // A feature or flow metric's value also depends on the network's weights.
                     let network = crate::distribution::network_id(m.reads());
                     let key = match &network {
-                        Some(id) => score_key(sha, name, m.version(), id),
-                        None => score_key(sha, name, m.version(), &()),
+                        Some(id) => score_key(sha, decode, name, m.version(), id),
+                        None => score_key(sha, decode, name, m.version(), &()),
                     };
                     out.push(Measure { name: name.clone(), version: m.version(), key, network, kind: Kind::Metric(m) });
                 }
@@ -502,9 +514,9 @@ impl Runner<'_> {
             // The verdict then depends on the conditioning input too: the generation key holds
             // what it contains (plan::input_content).
             let key = if needs_held {
-                score_key(sha, &name, probes::VERSION, &(&expectations, &g.gen_key))
+                score_key(sha, decode, &name, probes::VERSION, &(&expectations, &g.gen_key))
             } else {
-                score_key(sha, &name, probes::VERSION, &expectations)
+                score_key(sha, decode, &name, probes::VERSION, &expectations)
             };
             out.push(Measure {
                 name,

@@ -82,10 +82,21 @@ impl VideoIoError {
 /// frames is served. 2: display matrices with a flip are applied, an unaligned H.264 crop is
 /// exact, and a damaged stream is refused (its scores from the frames that survived were
 /// cached under its hash). Metric versions say when a metric's formula changes; this says when
-/// the pixels under every metric do, for the files concerned only.
-/// 3: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
+/// the pixels under every metric do. Still pictures have their own ([`STILL_DECODE`]), so that a
+/// change to them does not recompute every video's scores.
+pub const DECODE: u32 = 2;
+
+/// [`DECODE`] for still pictures (an image demuxer's files), in their scores' keys beside it.
+/// 1: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
 /// picture's chroma is interpolated as libjpeg does.
-pub const DECODE: u32 = 3;
+pub const STILL_DECODE: u32 = 1;
+
+/// The decode versions a file's scores are keyed by: [`DECODE`], and [`STILL_DECODE`] for a
+/// still picture (from its container; a file that cannot be read keys as a video, and fails).
+pub fn decode_versions(path: &Path) -> (u32, Option<u32>) {
+    let still = probe(path).is_ok_and(|i| i.container.split(',').any(is_image_demuxer));
+    (DECODE, still.then_some(STILL_DECODE))
+}
 
 /// What the container says about a video stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -270,6 +270,13 @@ fn a_jpegs_chroma_is_interpolated_as_image_libraries_do() {
     let default = cli_rgb(&sb.join("j.jpg"), "null");
     let (a, b) = (psnr_frame(ours.frame(0), src.frame(0)), psnr_frame(&default, src.frame(0)));
     assert!(a > b + 0.2, "{a:.2} dB from the picture, FFmpeg's default {b:.2}");
+    // Pictures' scores are keyed by their own decode version, videos' by theirs alone (a change
+    // to pictures recomputed every video's scores).
+    ffmpeg(sb.path(), "v.mkv", &["-f", "lavfi", "-i", "testsrc=s=32x24:d=0.2", "-c:v", "ffv1"]);
+    assert_eq!(video::decode_versions(&sb.join("v.mkv")), (video::DECODE, None));
+    for still in ["j.jpg", "src.png"] {
+        assert_eq!(video::decode_versions(&sb.join(still)), (video::DECODE, Some(video::STILL_DECODE)), "{still}");
+    }
 }
 
 /// The ffmpeg CLI's RGB24 frames of `path` (each decoded frame once), through its scale filter
