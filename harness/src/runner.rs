@@ -376,6 +376,17 @@ impl Runner<'_> {
         cached.filter(fresh)
     }
 
+    /// Whether the model finds `unit`'s video at `path` now (a folder's video, by its name).
+    fn found_at(&self, unit: &Unit, path: &str) -> bool {
+        let Ok((suite, case)) = self.suite_case(&unit.id) else { return false };
+        let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
+        let job = Job { unit, case, suite, planned: &self.plan.units, out: &tmp };
+        match self.generator.generate(&job) {
+            Ok(Output::Existing(found)) => std::path::absolute(&found).unwrap_or(found) == Path::new(path),
+            _ => false,
+        }
+    }
+
     /// Returns (ok, reused from the store).
     fn generate_one(&self, unit: &Unit, out: &Appender) -> Result<(bool, bool)> {
         let start = Instant::now();
@@ -393,7 +404,12 @@ impl Runner<'_> {
             wall_s: 0.0,
             perf: None,
         };
-        if let Some(c) = self.cached_generation(&unit.gen_key) {
+        // A file the model found (a folder's, not the store's) is reused only where the model
+        // finds it now: two folders of one name and the same file sizes are one model to the
+        // plan, and the second was served the first's videos (another picture's numbers, exit 0).
+        let cached =
+            self.cached_generation(&unit.gen_key).filter(|c| c.stamp.is_none() || self.found_at(unit, &c.video_path));
+        if let Some(c) = cached {
             record.video_sha256 = Some(c.video_sha256);
             record.video_path = Some(c.video_path);
             record.encode = c.encode;

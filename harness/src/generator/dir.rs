@@ -250,10 +250,11 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         listing.push((rel.clone(), *size));
         files.insert(rel.clone(), path.clone());
     }
-    // Pictures are found for image units by name; they are not part of the model's identity (a
-    // folder of videos with thumbnails beside them is the same model it was).
-    for (rel, path, _) in &found.images {
+    // Pictures are found for image units by name, and are part of the model's identity as videos
+    // are (two folders of pictures alone were one model).
+    for (rel, path, size) in &found.images {
         by_name.entry(lookup_name(rel.rsplit('/').next().unwrap_or(rel))).or_default().push(rel.clone());
+        listing.push((rel.clone(), *size));
         files.insert(rel.clone(), path.clone());
     }
     found.warn_skipped(&root);
