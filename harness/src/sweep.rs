@@ -181,6 +181,9 @@ pub struct Scaling {
     pub schema: String,
     pub name: String,
     pub suites: Vec<String>,
+    /// The spec's `limit` (cases per suite), which decides the values as the suites do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
     pub checkpoints: Vec<CheckpointEntry>,
     pub fits: Vec<TargetFit>,
     #[serde(default)]
@@ -261,6 +264,21 @@ fn target_value(target: &str, entry: &CheckpointEntry, results: &serde_json::Val
     Ok((v, m["direction"].as_str().unwrap_or("neutral").to_string()))
 }
 
+/// How many distinct values a sorted list holds.
+fn distinct_count(sorted: &[f64]) -> usize {
+    sorted.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!sorted.is_empty())
+}
+
+/// The least-squares slope of ln y on ln C.
+fn log_slope(cs: &[f64], ys: &[f64]) -> f64 {
+    let (x, y): (Vec<f64>, Vec<f64>) = cs.iter().zip(ys).map(|(c, y)| (c.ln(), y.ln())).unzip();
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    if sxx > 0.0 { sxy / sxx } else { 0.0 }
+}
+
 fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) -> TargetFit {
     let mut notes = Vec::new();
     let bounded = direction.starts_with("higher") && points.iter().all(|p| (0.0..=1.0).contains(&p.2));
@@ -292,8 +310,15 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
     pts.sort_by(|a, b| a.flops.total_cmp(&b.flops));
     let cs: Vec<f64> = pts.iter().map(|p| p.flops).collect();
     let ys: Vec<f64> = pts.iter().map(|p| p.y).collect();
-    if pts.len() < 3 {
-        notes.push(format!("{} checkpoint(s): a fit of E, A and γ needs at least 3", pts.len()));
+    // Points are counted by their compute: checkpoints at one C (seeds, or the same size twice)
+    // say nothing about how the value falls with it (six points at two C gave a γ and a "95%
+    // interval" that any γ fitted as well).
+    let distinct = distinct_count(&cs);
+    if distinct < 3 {
+        notes.push(format!(
+            "{} checkpoint(s) at {distinct} distinct compute value(s): a fit of E, A and γ needs at least 3 distinct",
+            pts.len()
+        ));
         return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
     }
     if ys.iter().any(|&y| y <= 0.0) {
@@ -304,11 +329,18 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
         notes.push("the fit did not converge".into());
         return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
     };
-    if pts.len() == 3 {
+    // A value that does not fall with compute has no exponent to measure (a flat curve gave
+    // γ 0.010 [0.010, 0.010]; a rising one an E at its largest value).
+    if !(fit.a > 0.0) || log_slope(&cs, &ys) >= 0.0 {
+        notes.push("no fit: the value does not fall with compute, so E + A·C^−γ cannot describe it".into());
+        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+    }
+    if distinct == 3 {
         notes.push(
-            "3 points for 3 parameters: the fit interpolates exactly and the intervals are not informative".into(),
+            "3 distinct compute values for 3 parameters: the fit passes through them and the intervals are not informative"
+                .into(),
         );
-    } else if pts.len() == 4 {
+    } else if distinct == 4 {
         notes.push(format!(
             "4 points for 3 parameters: the intervals are the spread of fits to resamples of the 4 points, most holding only 3 distinct ones ({} of {n_boot} resamples usable), a range of plausible fits rather than 95% intervals; the held-out point has no band",
             n_boot - failed
@@ -326,7 +358,10 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
     let grid: Vec<f64> = (0..40).map(|i| (lo + (hi - lo) * f64::from(i) / 39.0).exp()).collect();
     let gband = bootstrap_band(&cs, &ys, &grid, N_BOOT, SEED);
     let curve = grid.iter().zip(&gband).map(|(&c, b)| [c, fit.predict(c), b[0], b[1]]).collect();
-    let holdout = if pts.len() >= 4 {
+    // The held-out point must be alone at the largest C (a twin at the same C in the fit made
+    // its "prediction" an interpolation).
+    let largest_alone = cs.len() >= 2 && cs[cs.len() - 1] != cs[cs.len() - 2];
+    let holdout = if distinct >= 4 && largest_alone {
         holdout_largest(&cs, &ys, N_BOOT, SEED).map(|h: Holdout| HoldoutOut {
             checkpoint: pts[pts.len() - 1].checkpoint.clone(),
             actual: h.actual,
@@ -335,8 +370,11 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
             inside: h.inside,
             rel_err: h.rel_err,
         })
+    } else if !largest_alone {
+        notes.push("no held-out point: the largest compute is shared by several checkpoints".into());
+        None
     } else {
-        notes.push("no held-out point: predicting the largest checkpoint needs 3 others".into());
+        notes.push("no held-out point: predicting the largest checkpoint needs 3 others at distinct compute".into());
         None
     };
     TargetFit {
@@ -368,7 +406,12 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
     let mut flags = Vec::new();
     for f in &now.fits {
         let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else { continue };
-        if let (Some(a), Some(b)) = (&f.fit, &prev.fit) {
+        let mut prev_cs: Vec<f64> = prev.points.iter().map(|q| q.flops).collect();
+        prev_cs.sort_by(f64::total_cmp);
+        let prev_distinct = distinct_count(&prev_cs);
+        // Last night's E and γ have 95% intervals only from 5 distinct compute values on (with 3
+        // or 4 they are the fit itself or a range of fits: a 0.6% change failed the night).
+        if let (Some(a), Some(b), true) = (&f.fit, &prev.fit, prev_distinct >= 5) {
             for (name, v, was, ci) in [("E", a.e, b.e, b.e_ci), ("γ", a.gamma, b.gamma, b.gamma_ci)] {
                 // Tolerance on the interval's scale: an estimate at the boundary (E fitted as
                 // 1e-16 with an interval from 2e-15) is not a move.
@@ -383,9 +426,15 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
             }
         }
         let Some(b) = &prev.fit else { continue };
-        // Last night's scatter about its own fit, relative to the prediction.
+        // Last night's scatter about its own fit, relative to the prediction, with the three
+        // fitted parameters' degrees of freedom taken out; with no more points than parameters
+        // there is no scatter to measure, and no prediction interval (a band of zero width
+        // flagged a change of 1e-4 at 19,160σ).
         let rel: Vec<f64> = prev.points.iter().filter_map(|q| Some(q.y / q.predicted? - 1.0)).collect();
-        let rms = (rel.iter().map(|r| r * r).sum::<f64>() / rel.len().max(1) as f64).sqrt();
+        if rel.len() <= 3 || prev_distinct <= 3 {
+            continue;
+        }
+        let rms = (rel.iter().map(|r| r * r).sum::<f64>() / (rel.len() - 3) as f64).sqrt();
         // Every point is a test: Bonferroni over tonight's points keeps the chance of a false flag
         // per target near 5% (with nine checkpoints, a plain 1.96 flags one most nights).
         let z_crit = normal_quantile(1.0 - 0.025 / f.points.len().max(1) as f64);
@@ -444,17 +493,25 @@ fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Resu
                 c.name
             )));
         }
+        // Within ranges the fits hold in f64 (flops of 1e305 or a loss of 5e-324 gave a
+        // scaling.json of nulls that could not be read back).
         let numbers = [("params", c.params), ("samples", c.samples), ("flops", c.flops), ("lr", c.lr)];
-        if let Some((field, v)) = numbers.iter().find(|(_, v)| v.is_some_and(|v| !(v.is_finite() && v > 0.0))) {
+        let sane = |v: f64| v.is_finite() && (1e-12..=1e40).contains(&v);
+        if let Some((field, v)) = numbers.iter().find(|(_, v)| v.is_some_and(|v| !sane(v))) {
             return Err(bad(format!(
-                "checkpoint {}: {field} {}: expected a positive finite number",
+                "checkpoint {}: {field} {}: expected a positive number from 1e-12 to 1e40",
                 c.name,
                 v.unwrap_or_default()
             )));
         }
-        if c.val_loss.is_some_and(|v| !v.is_finite()) || c.curve.iter().any(|(n, l)| !(n.is_finite() && l.is_finite()))
-        {
-            return Err(bad(format!("checkpoint {}: val_loss and curve must be finite numbers", c.name)));
+        if c.val_loss.is_some_and(|v| !sane(v)) || c.curve.iter().any(|(n, l)| !(sane(*n) && sane(*l))) {
+            return Err(bad(format!(
+                "checkpoint {}: val_loss and curve (clips seen, loss) must be positive numbers from 1e-12 to 1e40",
+                c.name
+            )));
+        }
+        if c.batch == Some(0) {
+            return Err(bad(format!("checkpoint {}: batch 0: expected at least one clip a step", c.name)));
         }
         let model = Path::new(&c.model);
         if (c.model.ends_with(".yaml") || c.model.ends_with(".yml")) && !model.is_file() {
@@ -519,10 +576,31 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     let before: Option<Scaling> = match previous {
         Some(prev) => {
             let text = videval_models::files::read_text(prev, 256 << 20).map_err(Error::input(prev))?;
-            Some(serde_json::from_str(&text).map_err(|e| Error::BadFile {
+            let before: Scaling = serde_json::from_str(&text).map_err(|e| Error::BadFile {
                 path: prev.to_path_buf(),
                 message: format!("not a scaling.json: {e}"),
-            })?)
+            })?;
+            // Last night's must be this sweep's, measured on the same cases: another schema,
+            // spec or --limit was compared point by point and failed the night (or passed it).
+            let other = if before.schema != SCALING_SCHEMA {
+                Some(format!("schema {:?}: this videval reads {SCALING_SCHEMA:?}", before.schema))
+            } else if before.name != spec.name {
+                Some(format!("sweep {:?}, not this spec's {:?}", before.name, spec.name))
+            } else if before.suites != spec.suites || before.limit != spec.limit {
+                Some(format!(
+                    "measured suites {:?} with --limit {:?}; tonight's spec measures {:?} with {:?}: the values are of other cases",
+                    before.suites, before.limit, spec.suites, spec.limit
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = other {
+                return Err(Error::BadFile {
+                    path: prev.to_path_buf(),
+                    message: format!("not last night's run of this sweep: {why}"),
+                });
+            }
+            Some(before)
         }
         None => None,
     };
@@ -581,6 +659,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         schema: SCALING_SCHEMA.into(),
         name: spec.name.clone(),
         suites: spec.suites.clone(),
+        limit: spec.limit,
         checkpoints: spec.checkpoints.clone(),
         fits,
         trend: Vec::new(),
@@ -594,9 +673,18 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     render_scaling(&scaling, &out.join("scaling.html"))?;
     {
         for f in &scaling.fits {
+            let mut cs: Vec<f64> = f.points.iter().map(|p| p.flops).collect();
+            cs.sort_by(f64::total_cmp);
+            // What the brackets are: 95% intervals from 5 distinct compute values on; with 4 a
+            // range of fits, with 3 none (the page said so, the terminal did not).
+            let kind = match distinct_count(&cs) {
+                3 => "no interval: 3 distinct C for 3 parameters",
+                4 => "a range of fits through 3 of 4 points, not 95% intervals",
+                _ => "95% bootstrap intervals",
+            };
             match &f.fit {
                 Some(x) => println!(
-                    "{:<28} E {:.4} [{:.4}, {:.4}]  γ {:.3} [{:.3}, {:.3}]  ({} points, {})",
+                    "{:<28} E {:.4} [{:.4}, {:.4}]  γ {:.3} [{:.3}, {:.3}]  ({} points, {}; {kind})",
                     f.target,
                     x.e,
                     x.e_ci[0],
@@ -649,6 +737,45 @@ mod tests {
         1.5 + 2.0 * (c / 1e12).powf(-0.3)
     }
 
+    /// Points are counted by their compute, and a value that does not fall with it is not
+    /// fitted: six checkpoints at two C, or a flat or rising curve, gave an exponent with a "95%
+    /// interval"; a night compared with a fit through 3 points (an interval of zero width)
+    /// flagged a change of 1e-4.
+    #[test]
+    fn fits_need_distinct_compute_and_a_falling_value() {
+        let at = |cs: &[f64], f: &dyn Fn(f64) -> f64| -> Vec<(String, f64, f64)> {
+            cs.iter().enumerate().map(|(i, &c)| (format!("c{i}"), c, f(c))).collect()
+        };
+        let twins = at(&[1e12, 1e12, 1e12, 1e14, 1e14, 1e14], &law);
+        let f = fit_target("val_loss", twins, "lower_is_better");
+        assert!(f.fit.is_none() && f.notes.iter().any(|n| n.contains("2 distinct compute")), "{:?}", f.notes);
+        for (name, g) in
+            [("flat", &(|_: f64| 1.5) as &dyn Fn(f64) -> f64), ("rising", &(|c: f64| 1.0 + c.ln() / 100.0))]
+        {
+            let f = fit_target("val_loss", at(&[1e11, 1e12, 1e13, 1e14, 1e15], g), "lower_is_better");
+            assert!(f.fit.is_none() && f.notes.iter().any(|n| n.contains("does not fall")), "{name}: {:?}", f.notes);
+        }
+        // The largest compute shared: no held-out point.
+        let f = fit_target("val_loss", at(&[1e11, 1e12, 1e13, 1e14, 1e15, 1e15], &law), "lower_is_better");
+        assert!(f.fit.as_ref().unwrap().holdout.is_none(), "{:?}", f.notes);
+        // Three points last night: nothing to compare a change against.
+        let three = fit_target("val_loss", at(&[1e11, 1e13, 1e15], &law), "lower_is_better");
+        let mut moved = at(&[1e11, 1e13, 1e15], &law);
+        moved[1].2 *= 1.0001;
+        let tonight = fit_target("val_loss", moved, "lower_is_better");
+        let s = |f: TargetFit| Scaling {
+            schema: SCALING_SCHEMA.into(),
+            name: "n".into(),
+            suites: vec![],
+            limit: None,
+            checkpoints: vec![],
+            fits: vec![f],
+            trend: vec![],
+            nd: None,
+        };
+        assert!(trend(&s(tonight), &s(three)).is_empty());
+    }
+
     #[test]
     fn bounded_scores_are_fitted_as_error_rates_and_trends_flag_off_law_points() {
         let pts: Vec<(String, f64, f64)> =
@@ -662,6 +789,7 @@ mod tests {
             schema: SCALING_SCHEMA.into(),
             name: "n".into(),
             suites: vec![],
+            limit: None,
             checkpoints: vec![],
             fits: vec![f.clone()],
             trend: vec![],

@@ -243,6 +243,18 @@ fn the_ladder_sweep_fits_scaling_laws_and_a_rerun_is_on_trend() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(!text(&o).contains("OFF TREND"));
     assert!(text(&o).contains("6 reused from store") || text(&o).contains("6 already done"), "{}", text(&o));
+    // Last night's file must be this sweep's on the same cases (another --limit or schema was
+    // compared point by point): refused before any run.
+    sb.write("ladder2.yaml", &spec.replace("limit: 3", "limit: 2"));
+    let o = sb.run(&["sweep", "ladder2.yaml", "--out", "sw2", "--previous", "sw/scaling.json"]);
+    assert!(code(&o) == 3 && text(&o).contains("not last night's run of this sweep"), "{}", text(&o));
+    sb.write(
+        "v9.json",
+        &String::from_utf8(sb.read("sw/scaling.json")).unwrap().replace("videval.scaling/v1", "videval.scaling/v9"),
+    );
+    let o = sb.run(&["sweep", "ladder.yaml", "--out", "sw3", "--previous", "v9.json"]);
+    assert!(code(&o) == 3 && text(&o).contains("schema \"videval.scaling/v9\""), "{}", text(&o));
+    assert!(!sb.join("sw2/runs").exists() && !sb.join("sw3/runs").exists(), "refused before any run");
 }
 
 /// `continuity` against a conditioning image given as a file: measured on the bundled
