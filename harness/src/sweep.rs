@@ -332,7 +332,7 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
     // A value that does not fall with compute has no exponent to measure (a flat curve gave
     // γ 0.010 [0.010, 0.010]; a rising one an E at its largest value).
     if !(fit.a > 0.0) || log_slope(&cs, &ys) >= 0.0 {
-        notes.push("no fit: the value does not fall with compute, so E + A·C^−γ cannot describe it".into());
+        notes.push("the value does not fall with compute, so E + A·C^−γ cannot describe it".into());
         return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
     }
     if distinct == 3 {
@@ -542,10 +542,16 @@ fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Resu
                 names.join(", ")
             )));
         };
-        if !(s.metrics.iter().any(|m| m == metric) || metric.starts_with("probe:")) {
+        // A probe's pass rate exists where the suite's cases expect that probe (a probe no case
+        // checks was found missing after every checkpoint had run, and lost the night's fits).
+        let probes: std::collections::BTreeSet<String> =
+            s.cases.iter().flat_map(|c| c.expect.iter().map(|e| crate::runner::probe_metric(e.probe()))).collect();
+        if !(s.metrics.iter().any(|m| m == metric) || probes.contains(metric)) {
+            let scored: Vec<&str> =
+                s.metrics.iter().map(String::as_str).chain(probes.iter().map(String::as_str)).collect();
             return Err(bad(format!(
                 "target {target:?}: suite {suite} does not score {metric} (it scores {})",
-                s.metrics.join(", ")
+                scored.join(", ")
             )));
         }
     }
@@ -647,12 +653,34 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     for target in &spec.targets {
         let mut points = Vec::new();
         let mut direction = String::from("lower_is_better");
+        let mut missing = None;
         for c in &spec.checkpoints {
-            let (v, d) = target_value(target, c, &results[&c.name])?;
-            direction = d;
-            points.push((c.name.clone(), c.flops.unwrap_or(f64::NAN), v));
+            match target_value(target, c, &results[&c.name]) {
+                Ok((v, d)) => {
+                    direction = d;
+                    points.push((c.name.clone(), c.flops.unwrap_or(f64::NAN), v));
+                }
+                Err(e) => {
+                    missing = Some(e.to_string());
+                    break;
+                }
+            }
         }
-        fits.push(fit_target(target, points, &direction));
+        // A target a run did not measure (a probe none of the cases under this --limit checks)
+        // is that target's "no fit", said; the others are fitted (the whole sweep was lost).
+        match missing {
+            Some(why) => {
+                eprintln!("warning: {why}: no fit for it");
+                fits.push(TargetFit {
+                    target: target.clone(),
+                    transform: "value".into(),
+                    points: Vec::new(),
+                    fit: None,
+                    notes: vec![format!("{why} (under this spec's limit, no case may measure it)")],
+                });
+            }
+            None => fits.push(fit_target(target, points, &direction)),
+        }
     }
     let nd = spec.targets.iter().any(|t| t == "val_loss").then(|| fit_nd_target(&spec.checkpoints));
     let mut scaling = Scaling {

@@ -254,7 +254,13 @@ fn the_ladder_sweep_fits_scaling_laws_and_a_rerun_is_on_trend() {
     );
     let o = sb.run(&["sweep", "ladder.yaml", "--out", "sw3", "--previous", "v9.json"]);
     assert!(code(&o) == 3 && text(&o).contains("schema \"videval.scaling/v9\""), "{}", text(&o));
+    // A probe no case of the suite checks is refused before any run too (it was found after
+    // every checkpoint had run, and the night's fits were lost).
+    sb.write("ladder4.yaml", &spec.replace("smoke/warping_error", "\"smoke/probe:loop\""));
+    let o = sb.run(&["sweep", "ladder4.yaml", "--out", "sw4"]);
+    assert!(code(&o) == 3 && text(&o).contains("does not score probe:loop"), "{}", text(&o));
     assert!(!sb.join("sw2/runs").exists() && !sb.join("sw3/runs").exists(), "refused before any run");
+    assert!(!sb.join("sw4/runs").exists(), "refused before any run");
 }
 
 /// `continuity` against a conditioning image given as a file: measured on the bundled
