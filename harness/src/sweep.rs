@@ -498,10 +498,12 @@ fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Resu
         let numbers = [("params", c.params), ("samples", c.samples), ("flops", c.flops), ("lr", c.lr)];
         let sane = |v: f64| v.is_finite() && (1e-12..=1e40).contains(&v);
         if let Some((field, v)) = numbers.iter().find(|(_, v)| v.is_some_and(|v| !sane(v))) {
+            let v = v.unwrap_or_default();
+            let shown =
+                if v.is_finite() && !(1e-3..1e6).contains(&v.abs()) { format!("{v:e}") } else { format!("{v}") };
             return Err(bad(format!(
-                "checkpoint {}: {field} {}: expected a positive number from 1e-12 to 1e40",
-                c.name,
-                v.unwrap_or_default()
+                "checkpoint {}: {field} {shown}: expected a positive number from 1e-12 to 1e40",
+                c.name
             )));
         }
         if c.val_loss.is_some_and(|v| !sane(v)) || c.curve.iter().any(|(n, l)| !(sane(*n) && sane(*l))) {

@@ -1325,7 +1325,12 @@ fn a_sweep_spec_is_checked_before_anything_runs() {
         ),
         (
             "targets: [val_loss]\ncheckpoints:\n  - {name: a, model: m.yaml, flops: .nan, val_loss: 1.0}\n".into(),
-            "flops NaN: expected a positive finite number",
+            "flops NaN: expected a positive number from 1e-12 to 1e40",
+        ),
+        (
+            // Beyond what the fits hold in f64 (1e305 wrote a scaling.json of nulls).
+            "targets: [val_loss]\ncheckpoints:\n  - {name: a, model: m.yaml, flops: 1.0e305, val_loss: 1.0}\n".into(),
+            "flops 1e305: expected a positive number from 1e-12 to 1e40",
         ),
         (
             "targets: [val_loss]\ncheckpoints:\n  - {name: ../../out, model: m.yaml, flops: 1.0, val_loss: 1.0}\n"
