@@ -195,7 +195,7 @@ fn scene_reference_to_unknown_object() {
 #[test]
 fn scene_of_unknown_case() {
     one(
-        "cases:\n  - id: a\n    prompt: p\n    mode: i2v\n    input: {image: {scene_of: ghost}}\n",
+        "cases:\n  - id: a\n    prompt: p\n    mode: i2v\n    input: {image: {scene_of: ghost, frame: 0}}\n",
         9,
         31,
         "cases[0].input.image.scene_of",
