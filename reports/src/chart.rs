@@ -338,7 +338,9 @@ pub struct ScalingPoint {
 /// A log–log scaling plot: the checkpoints, the fitted law over compute and its 95% band
 /// (`curve` rows are `[compute, fitted, lower, upper]`), the held-out point marked, a legend.
 /// The axes follow the points and the fitted law; the band is clipped to them.
-pub fn scaling(title: &str, y_title: &str, points: &[ScalingPoint], curve: &[[f64; 4]]) -> String {
+/// `band` names the band in the legend (a 95% bootstrap band, or a range of fits where there are
+/// too few points for one).
+pub fn scaling(title: &str, y_title: &str, points: &[ScalingPoint], curve: &[[f64; 4]], band_label: &str) -> String {
     let good = |v: f64| v.is_finite() && v > 0.0;
     let curve: Vec<[f64; 4]> = curve.iter().copied().filter(|r| r.iter().all(|&v| good(v))).collect();
     let points: Vec<&ScalingPoint> = points.iter().filter(|p| good(p.compute) && good(p.y)).collect();
@@ -360,7 +362,7 @@ pub fn scaling(title: &str, y_title: &str, points: &[ScalingPoint], curve: &[[f6
                 .collect();
             chart
                 .draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15).filled())))?
-                .label("95% bootstrap band")
+                .label(band_label)
                 .legend(|(px, py)| Rectangle::new([(px, py - 5), (px + 16, py + 5)], BLUE.mix(0.15).filled()));
             chart
                 .draw_series(LineSeries::new(curve.iter().map(|r| (x.to(r[0]), clip(r[1]))), BLUE.stroke_width(2)))?
@@ -588,7 +590,7 @@ mod tests {
             .map(|i| 1e11 * 10f64.powf(f64::from(i) * 0.15))
             .map(|c| [c, 1.0 + c.powf(-0.05), 0.9, 1e9])
             .collect();
-        let svg = scaling("val_loss <fit>", "val_loss", &points, &curve);
+        let svg = scaling("val_loss <fit>", "val_loss", &points, &curve, "95% bootstrap band");
         assert!(svg.starts_with("<svg role=\"img\"") && svg.contains("<title>val_loss &lt;fit&gt;</title>"), "{svg}");
         for text in
             ["training compute C (FLOPs)", "val_loss", "10¹²", "10¹³", "95% bootstrap band", "fitted law", "held out"]
@@ -596,7 +598,7 @@ mod tests {
             assert!(svg.contains(text), "{text} missing");
         }
         assert!(svg.contains("<polygon") && svg.matches("<circle").count() >= 4);
-        assert_eq!(svg, scaling("val_loss <fit>", "val_loss", &points, &curve), "deterministic");
+        assert_eq!(svg, scaling("val_loss <fit>", "val_loss", &points, &curve, "95% bootstrap band"), "deterministic");
     }
 
     #[test]

@@ -42,9 +42,28 @@ fn plot(fit: &Value) -> String {
         Some("value") | None => target.to_string(),
         Some(t) => format!("{target} ({t})"),
     };
+    // With 4 distinct compute values the band is a range of fits through 3 of them, with 3 it
+    // is the fit itself: not 95% bands (the legend said so whatever the points).
+    let mut cs: Vec<f64> = points.iter().map(|p| p.compute).collect();
+    cs.sort_by(f64::total_cmp);
+    cs.dedup();
+    let (band, caption) = match cs.len() {
+        0..=3 => (
+            "no band (3 compute values)",
+            "Both axes logarithmic. With 3 distinct compute values the law passes through them: there is no band; the numbers are in the table below.",
+        ),
+        4 => (
+            "range of fits (4 points)",
+            "Both axes logarithmic. The band is the range of refits to resamples of the 4 points, most through 3 of them: a range of plausible fits, not a 95% band; the numbers are in the table below.",
+        ),
+        _ => (
+            "95% bootstrap band",
+            "Both axes logarithmic. The band is the 2.5–97.5% range of bootstrap refits, clipped to the axes; the numbers are in the table below.",
+        ),
+    };
     chart::figure(
-        &chart::scaling(&format!("{target} against training compute"), &y_title, &points, &curve),
-        "Both axes logarithmic. The band is the 2.5–97.5% range of bootstrap refits, clipped to the axes; the numbers are in the table below.",
+        &chart::scaling(&format!("{target} against training compute"), &y_title, &points, &curve, band),
+        caption,
         None,
     )
 }
@@ -244,5 +263,7 @@ mod tests {
         }
         assert!(html.contains("<td class=\"num\">100 k</td>") && html.contains("<td class=\"num\">1 T</td>"), "{html}");
         assert!(!html.contains("e5") && !html.contains("e12"), "no scientific notation for sizes");
+        // Two points: the legend does not call the band a 95% one.
+        assert!(html.contains("no band (3 compute values)") && !html.contains("95% bootstrap band"), "legend");
     }
 }
