@@ -1046,13 +1046,17 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
         }
         same
     });
+    // The address is tried before anything is made (a port in use was found after the
+    // database and the gold clips were written).
+    let addr = format!("{}:{}", a.bind, a.port);
+    drop(std::net::TcpListener::bind(&addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?);
     let gold = gold_pairs(&suites, a.gold_every, &media_dir)?;
     println!("{} pairs to rate and {} gold pairs", all.len(), gold.len());
     all.extend(gold);
     let mut app = App::new(Db::open(&a.db)?, all, questions, media_dir);
     app.loopback_only = loopback_host(&a.bind);
     let app = Arc::new(app);
-    serve(app, &format!("{}:{}", a.bind, a.port))?;
+    serve(app, &addr)?;
     Ok(ExitCode::Ok)
 }
 
