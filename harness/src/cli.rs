@@ -1118,13 +1118,18 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
             a.to_string()
         }
     };
+    // A suite argument is a path only where the loader reads it as one (a folder named `smoke`
+    // beside a plan of the bundled smoke suite became the jobs' --suite, which they could not read).
+    let suite_arg = |a: &str| if crate::run::names_a_suite_file(a) { absolute(a) } else { a.to_string() };
     // A model spec names its folder or checkpoint after the adapter (`dir:videos`): that path
     // too (it stayed relative, and the jobs, run from their own folder, found no videos).
     let model = match args.model.split_once(':') {
         Some((adapter, rest)) if !Path::new(&args.model).exists() && Path::new(rest).exists() => {
             format!("{adapter}:{}", absolute(rest))
         }
-        _ => absolute(&args.model),
+        // A spec file, as `generator::from_arg` reads one (an adapter's name stays a name).
+        _ if Path::new(&args.model).is_file() => absolute(&args.model),
+        _ => args.model.clone(),
     };
     // Pods see the shared volume at /runs, not this machine's folders: the run folder and the
     // store go there (they were this machine's paths, so each pod wrote into its own file system
@@ -1143,18 +1148,41 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     } else {
         std::path::absolute(&args.store).unwrap_or(args.store.clone()).display().to_string()
     };
-    let suites: Vec<String> = args.suites.iter().map(|s| absolute(s)).collect();
-    let mut argv = vec!["run".to_string(), "--suite".into(), suites.join(","), "--model".into(), model.clone()];
-    argv.extend(["--store".into(), store]);
+    let suites: Vec<String> = args.suites.iter().map(|s| suite_arg(s)).collect();
+    // `--suite` splits on commas: a path holding one would reach the jobs as two.
+    if let Some(s) = suites.iter().find(|s| s.contains(',')) {
+        return Err(Error::Config(format!(
+            "--suite {s:?}: the jobs' --suite splits on commas; move the suite to a path without one"
+        )));
+    }
+    // Paths reach the jobs as text: one that is not UTF-8 would be rewritten on the way.
+    let paths = [Some(&args.store), args.out.as_ref(), args.weights.as_ref(), Some(&dir.to_path_buf())];
+    if let Some(p) = paths.into_iter().flatten().find(|p| p.to_str().is_none()) {
+        return Err(Error::Config(format!(
+            "{}: the path is not valid UTF-8; jobs name their paths as text",
+            p.display()
+        )));
+    }
+    // Every value in the `--flag=value` form: a value starting with '-' (a case id may) is the
+    // flag's, not another flag.
+    let mut argv = vec!["run".to_string(), format!("--suite={}", suites.join(",")), format!("--model={model}")];
+    argv.push(format!("--store={store}"));
     if let Some(l) = args.limit {
-        argv.extend(["--limit".into(), l.to_string()]);
+        argv.push(format!("--limit={l}"));
     }
     if let Some(c) = &args.cases {
-        argv.extend(["--cases".into(), c.join(",")]);
+        argv.push(format!("--cases={}", c.join(",")));
     }
     argv.extend(args.suite_limits.argv());
     if let Some(w) = &args.weights {
-        argv.extend(["--weights".into(), std::path::absolute(w).unwrap_or(w.clone()).display().to_string()]);
+        argv.push(format!("--weights={}", std::path::absolute(w).unwrap_or(w.clone()).display()));
+    }
+    // What `plan` was given for the memory and threads each task may use goes with it.
+    if let Some(j) = args.jobs {
+        argv.push(format!("--jobs={j}"));
+    }
+    if let Some(m) = args.memory_budget {
+        argv.push(format!("--memory-budget={m}"));
     }
     let quote = |a: &str| {
         if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,=".contains(c)) {
@@ -1168,9 +1196,9 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     // Slurm reads `#SBATCH --output=` lines itself, with no quoting and with `%` patterns (`%j`
     // in a folder name became the job id, and the logs went to a folder never made): the run
     // folder must need neither.
-    if kind == "slurm" && run_path.chars().any(|c| c.is_whitespace() || c.is_control() || "'\"\\$`%".contains(c)) {
+    if kind == "slurm" && run_path.chars().any(|c| c.is_whitespace() || c.is_control() || "'\"\\$`%#".contains(c)) {
         return Err(Error::Config(format!(
-            "--out {run_path:?}: Slurm's #SBATCH lines cannot hold a path with spaces, quotes, '$', '`' or '%'; choose another run folder"
+            "--out {run_path:?}: Slurm's #SBATCH lines cannot hold a path with spaces, quotes, '$', '`', '%' or '#' (a comment to Slurm: the logs went to the path cut there); choose another run folder"
         )));
     }
     if kind == "k8s" {
@@ -1190,14 +1218,29 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     }
     // Every value goes into the files quoted for where it lands: shell words for the scripts,
     // JSON strings (valid YAML) for the Kubernetes manifest.
-    let yaml = |v: &serde_json::Value| serde_json::to_string(v).unwrap_or_default();
+    // JSON escapes control characters below U+0020 only; YAML also refuses DEL and the C1
+    // controls, and folds NEL and the line and paragraph separators into spaces: each as \uXXXX.
+    let yaml = |v: &serde_json::Value| {
+        serde_json::to_string(v)
+            .unwrap_or_default()
+            .chars()
+            .map(|c| match c {
+                '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
+                    format!("\\u{:04x}", c as u32)
+                }
+                c => c.to_string(),
+            })
+            .collect::<String>()
+    };
     let mut run_argv = argv.clone();
-    run_argv.extend(["--out".into(), run_path.clone(), "--num-shards".into(), shards.to_string()]);
+    run_argv.extend([format!("--out={run_path}"), format!("--num-shards={shards}")]);
     let ctx = json!({
         "plan_hash": plan.plan_hash, "units": plan.units.len(), "shards": shards, "throttle": throttle.clamp(1, shards),
         "run_name": run_name, "run_dir": run_path, "run_dir_sh": quote(&run_path), "videval_sh": quote(&videval),
         "image_yaml": yaml(&json!(image)), "run_argv_yaml": yaml(&json!(run_argv)),
-        "merge_argv_yaml": yaml(&json!(["merge", run_path])),
+        "merge_argv_yaml": yaml(&json!(["merge", "--", run_path])),
+        "workdir_sh": quote(&std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into())),
+        "emit_dir_sh": quote(&std::path::absolute(dir).unwrap_or(dir.to_path_buf()).display().to_string()),
         "run_args": argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "time_limit": "04:00:00",
     });
     let mut env = minijinja::Environment::new();

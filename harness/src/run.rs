@@ -136,8 +136,14 @@ pub fn parse_jobs(spec: &str) -> std::result::Result<usize, String> {
 }
 
 /// Loads a suite named on the command line: a path to a file, or a bundled suite's name.
+/// Whether a `--suite` argument names a file (else a bundled suite): ends in `.yaml`/`.yml` or
+/// holds a `/`.
+pub fn names_a_suite_file(arg: &str) -> bool {
+    arg.ends_with(".yaml") || arg.ends_with(".yml") || arg.contains('/')
+}
+
 pub fn load_suite(arg: &str, limits: &suite::Limits) -> Result<Suite> {
-    if arg.ends_with(".yaml") || arg.ends_with(".yml") || arg.contains('/') {
+    if names_a_suite_file(arg) {
         return Ok(suite::load_with(&Disk, arg, limits)?);
     }
     let file = bundled::file_of(arg).ok_or_else(|| {

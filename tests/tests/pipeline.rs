@@ -1141,11 +1141,11 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         "backoffLimitPerIndex: 2",
         "values: [3]",
         "completions: 3",
-        "\"--num-shards\",\"3\"",
+        "\"--num-shards=3\"",
         // The pods' paths: the run folder and the store on the shared volume.
-        "\"--store\",\"/runs/store\"",
-        "\"--out\",\"/runs/",
-        "\"merge\",\"/runs/",
+        "\"--store=/runs/store\"",
+        "\"--out=/runs/",
+        "\"merge\",\"--\",\"/runs/",
     ] {
         assert!(job.contains(needle), "{needle} missing from\n{job}");
     }
@@ -1198,6 +1198,78 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         "jp",
     ]);
     assert!(code(&o) == 3 && text(&o).contains("'%'"), "{}", text(&o));
+    // A '#' is a comment to Slurm's #SBATCH parser: the logs went to the path cut there.
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "2",
+        "--out",
+        "runs/exp#3",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "jh",
+    ]);
+    assert!(code(&o) == 3 && text(&o).contains("'#'"), "{}", text(&o));
+    // The jobs run where `plan` ran, so a command spec's script is found and hashed as planned
+    // (they ran in the job files' folder: another plan, and every unit failed); a bundled suite's
+    // name stays a name even beside a folder of that name; a case id starting with '-' is the
+    // flag's value; a folder holding a comma is refused for --suite.
+    std::fs::create_dir_all(sb.join("smoke")).unwrap();
+    sb.write("gen.sh", "cp \"$2\" \"$1\"\n");
+    sb.write("cmd.yaml", "adapter: command\nargv: [sh, gen.sh, '{out}', src.mkv]\n");
+    let o = sb.run(&[
+        "synth",
+        "--prompt",
+        "a red ball",
+        "--frames",
+        "4",
+        "--width",
+        "16",
+        "--height",
+        "16",
+        "--out",
+        "src.mkv",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let (rc, planned) = sb.run_json(&["plan", "--suite", "smoke", "--model", "cmd.yaml", "--cases", "physics-drop"]);
+    assert_eq!(rc, 0, "{planned}");
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--model",
+        "cmd.yaml",
+        "--cases",
+        "physics-drop",
+        "--num-shards",
+        "1",
+        "--out",
+        "runs/c",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "jc",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = String::from_utf8(sb.read("jc/run.sbatch")).unwrap();
+    assert!(script.contains("--suite=smoke ") && script.contains("--cases=physics-drop"), "{script}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new("bash")
+        .arg(sb.join("jc/run.sbatch"))
+        .current_dir(elsewhere.path())
+        .env("SLURM_ARRAY_TASK_ID", "0")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "run.sbatch from elsewhere: {}", text(&o));
+    let plan: serde_json::Value = serde_json::from_slice(&sb.read("runs/c/plan.json")).unwrap();
+    assert_eq!(plan["plan_hash"], planned["plan"]["plan_hash"], "the jobs ran the plan `plan` made");
+    std::fs::create_dir_all(sb.join("a,b")).unwrap();
+    sb.write("a,b/s.yaml", &String::from_utf8(sb.read("cmd.yaml")).unwrap());
+    let o = sb.run(&["plan", "--suite", "a,b/s.yaml", "--num-shards", "1", "--emit", "slurm", "--emit-dir", "jcomma"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
     // A long model name still gives Kubernetes names of at most 63 characters (a 37-character
     // name made the merge Job's 64), lowercase, a letter or digit at each end.
     sb.write(
