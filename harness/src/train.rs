@@ -412,6 +412,13 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
                     of(cfg.dit.samples, cfg.dit.batch)
                 };
                 eprintln!("resuming {}: stage {} at step {} of {}", out.display(), m.stage, m.step, total);
+                if m.threads != 0 && m.threads != rayon::current_num_threads() {
+                    eprintln!(
+                        "warning: the state was saved with {} worker threads and goes on with {}; the weights may differ from an uninterrupted training's",
+                        m.threads,
+                        rayon::current_num_threads()
+                    );
+                }
                 if m.git_sha != env!("VIDEVAL_GIT_SHA") {
                     eprintln!(
                         "warning: the state was saved by videval {} and goes on under {}; the weights may differ from an uninterrupted training's",
@@ -460,10 +467,24 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         due
     };
     let staging = claim.staging.clone();
-    let mut save = |st: &mut TrainState| st.save(&staging);
+    // A save that fails (a full disk) is said and training goes on from the state saved before,
+    // which is kept: the training stopped, and each resume stopped again at its next save.
+    let mut save = |st: &mut TrainState| {
+        if let Err(e) = st.save(&staging) {
+            eprintln!(
+                "warning: {}: the training state could not be saved ({e}); training goes on, and a resume starts from the last state saved",
+                staging.display()
+            );
+        }
+        Ok(())
+    };
     let mut saving = Saving { resume: state, due: &mut due, save: &mut save };
-    let trained = train_saving(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row, &mut saving)
-        .map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
+    let trained =
+        train_saving(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row, &mut saving).map_err(|e| match e {
+            // The disk's failure, with its path; everything else is the config's.
+            videval_models::generator::GenError::Io { path, source } => Error::Io { path, source },
+            e => Error::Config(format!("{}: {e}", config.display())),
+        })?;
     if let Some((b, _)) = &bar {
         b.finish();
     }

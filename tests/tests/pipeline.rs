@@ -927,6 +927,19 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
         .unwrap();
     assert_eq!(code(&out), 4, "{}", text(&out));
     assert_eq!(String::from_utf8(sb.read("note.txt")).unwrap(), "a=b c");
+    // An executable that is neither a #! script nor a program is not run by a shell (exec's path
+    // search did that); an environment name holding '=' is refused with the spec.
+    sb.write("noshebang", "echo ran > ran.txt\n");
+    let mut perm = std::fs::metadata(sb.join("noshebang")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(sb.join("noshebang"), perm).unwrap();
+    let (_, errors) = failing_run(&sb, "ns.yaml", "adapter: command\nargv: [./noshebang, '{out}']\n");
+    assert!(errors.iter().all(|e| e.contains("Exec format error")), "{errors:?}");
+    assert!(!sb.join("ran.txt").exists(), "run by a shell");
+    sb.write("badenv.yaml", "adapter: command\nenv: {'A=B': x}\nargv: [true, '{out}']\n");
+    let out =
+        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "badenv.yaml", "--out", "runs/be"]);
+    assert!(code(&out) == 3 && text(&out).contains("a name must be non-empty without '='"), "{}", text(&out));
     // Prompts are passed as one argument each, never interpreted by a shell.
     sb.write(
         "echo.yaml",

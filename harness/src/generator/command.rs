@@ -139,6 +139,17 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
     if spec.argv.is_empty() {
         return Err(Error::Config("adapter command needs argv: [program, args...]".into()));
     }
+    // What no program can be given: a NUL in an argument or a value, an environment name that
+    // is empty or holds '=' (each failed every unit, or gave the program another variable).
+    if let Some(i) = spec.argv.iter().position(|a| a.contains('\0')) {
+        return Err(Error::Config(format!("argv[{i}]: holds a NUL character, which no program argument can")));
+    }
+    if let Some((k, _)) = spec.env.iter().find(|(k, v)| k.is_empty() || k.contains(['=', '\0']) || v.contains('\0')) {
+        return Err(Error::Config(format!(
+            "env {:?}: a name must be non-empty without '=' or NUL, and a value without NUL",
+            crate::error::printable(k)
+        )));
+    }
     let mut templates = Vec::with_capacity(spec.argv.len());
     for (i, a) in spec.argv.iter().enumerate() {
         templates.push(parse_template(a).map_err(|e| Error::Config(format!("argv[{i}]: {e}")))?);
@@ -528,6 +539,7 @@ pub fn exec_child(
     argv: &[std::ffi::OsString],
 ) -> Result<crate::error::ExitCode> {
     use crate::error::ExitCode;
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
         .map_err(|e| Error::Internal(format!("asking to die with videval: {e}")))?;
@@ -536,14 +548,43 @@ pub fn exec_child(
     }
     let (program, args) = argv.split_first().ok_or_else(|| Error::Config("__child: no program".into()))?;
     let mut command = Command::new(program);
+    let mut path_var = std::env::var_os("PATH");
     for pair in env {
         use std::os::unix::ffi::OsStrExt;
         let bytes = pair.as_bytes();
         let at = bytes.iter().position(|&b| b == b'=').ok_or_else(|| Error::Config("__child: --env K=V".into()))?;
-        command.env(std::ffi::OsStr::from_bytes(&bytes[..at]), std::ffi::OsStr::from_bytes(&bytes[at + 1..]));
+        let (key, value) = (std::ffi::OsStr::from_bytes(&bytes[..at]), std::ffi::OsStr::from_bytes(&bytes[at + 1..]));
+        if key == "PATH" {
+            path_var = Some(value.to_os_string());
+        }
+        command.env(key, value);
+    }
+    // Start failures exit as shells do (127 not found, 126 not runnable), said on stderr, which
+    // the adapter reports. What is neither a `#!` script nor a program is refused: exec's path
+    // search runs such a file with /bin/sh, which starting the program directly never did.
+    let fail = |code: i32, why: &str| -> ! {
+        eprintln!("error: cannot start {}: {why}", crate::error::printable(&program.to_string_lossy()));
+        std::process::exit(code)
+    };
+    let found = if program.to_string_lossy().contains('/') {
+        Some(std::path::PathBuf::from(program))
+    } else {
+        std::env::split_paths(&path_var.unwrap_or_default())
+            .map(|d| d.join(program))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+    };
+    let Some(found) = found else { fail(127, "No such file or directory (not on the PATH)") };
+    let mut head = [0u8; 4];
+    let read = std::fs::File::open(&found).and_then(|mut f| std::io::Read::read(&mut f, &mut head));
+    match read {
+        Err(e) => fail(if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }, &e.to_string()),
+        Ok(n) if !(head[..n].starts_with(b"#!") || head[..n] == *b"\x7fELF") => {
+            fail(126, "Exec format error (neither a #! script nor a program)")
+        }
+        Ok(_) => {}
     }
     let e = command.args(args).exec();
-    Err(Error::Config(format!("cannot start {}: {e}", program.to_string_lossy())))
+    fail(126, &e.to_string())
 }
 
 /// A path the command can read for an input: the file itself when it is a whole file, otherwise

@@ -96,6 +96,39 @@ impl SavedRow {
     }
 }
 
+/// The fields in which two training configs differ, a donor's path (`vae.from`, `text.from`)
+/// compared as the folder it names.
+pub fn config_differences(a: &TrainConfig, b: &TrainConfig) -> Vec<String> {
+    let canonical = |c: &TrainConfig| {
+        let mut c = c.clone();
+        let resolve = |p: &mut String| {
+            if let Ok(abs) = std::fs::canonicalize(&*p) {
+                *p = abs.to_string_lossy().into_owned();
+            }
+        };
+        if let Some(f) = c.vae.from.as_mut() {
+            resolve(f);
+        }
+        if let Some(t) = c.text.as_mut() {
+            resolve(&mut t.from);
+        }
+        serde_json::to_value(&c).unwrap_or_default()
+    };
+    let (x, y) = (canonical(a), canonical(b));
+    let mut out = Vec::new();
+    for (k, v) in x.as_object().into_iter().flatten() {
+        if y.get(k) != Some(v) {
+            out.push(k.clone());
+        }
+    }
+    for k in y.as_object().into_iter().flatten().map(|(k, _)| k) {
+        if x.get(k).is_none() {
+            out.push(k.clone());
+        }
+    }
+    out
+}
+
 /// The numbers of a state; its tensors are beside it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,6 +156,30 @@ pub struct StateMeta {
     pub model: CheckpointConfig,
     /// The file holding the tensors, beside `state.json`.
     pub tensors: String,
+    /// Its sha256: a damaged file (a bit flipped, a tail zeroed by a crash) is refused, not
+    /// trained from into other weights.
+    #[serde(default)]
+    pub tensors_sha256: String,
+    /// The worker threads it ran on (the weights are promised equal for the same count).
+    #[serde(default)]
+    pub threads: usize,
+}
+
+/// The sha256 of a file, streamed.
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A state: its numbers and its tensors (`param/`, `adam.m/`, `adam.v/`, `ema/`, `best/`).
@@ -143,19 +200,30 @@ impl TrainState {
         self.meta.tensors = format!("state-{}-{}.safetensors", self.meta.stage, self.meta.step);
         let tensors = dir.join(&self.meta.tensors);
         let tmp = dir.join(format!(".{}.partial", self.meta.tensors));
-        candle_core::safetensors::save(&self.tensors, &tmp)?;
-        std::fs::rename(&tmp, &tensors).map_err(io(&tensors))?;
-        let json = serde_json::to_string(&self.meta).map_err(|e| GenError::Request(e.to_string()))?;
-        let (path, tmp) = (dir.join("state.json"), dir.join(".state.json.partial"));
-        std::fs::write(&tmp, json).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        let written = (|| -> Result<()> {
+            candle_core::safetensors::save(&self.tensors, &tmp)?;
+            // On disk before it is named (a machine taken back mid-write left a renamed file
+            // with a zeroed tail).
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
+            self.meta.tensors_sha256 = sha256_of(&tmp).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &tensors).map_err(io(&tensors))?;
+            let json = serde_json::to_string(&self.meta).map_err(|e| GenError::Request(e.to_string()))?;
+            let (path, tmp) = (dir.join("state.json"), dir.join(".state.json.partial"));
+            std::fs::write(&tmp, json).and_then(|()| std::fs::File::open(&tmp)?.sync_all()).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            Ok(())
+        })();
+        // Older states' tensors, and what a killed or failed save left half-written.
         for entry in std::fs::read_dir(dir).map_err(io(dir))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("state-") && name.ends_with(".safetensors") && name != self.meta.tensors {
+            let older = name.starts_with("state-") && name.ends_with(".safetensors") && name != self.meta.tensors;
+            let partial = name.starts_with(".state") && name.ends_with(".partial");
+            if (older && written.is_ok()) || partial {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
-        Ok(())
+        written
     }
 
     /// The state saved in `dir`, or `None` where there is none.
@@ -183,6 +251,13 @@ impl TrainState {
             )));
         }
         let file = dir.join(&meta.tensors);
+        let sha = sha256_of(&file).map_err(|e| GenError::Request(format!("{}: {e}", file.display())))?;
+        if !meta.tensors_sha256.is_empty() && sha != meta.tensors_sha256 {
+            return Err(GenError::Request(format!(
+                "{}: damaged (its sha256 is not the one state.json recorded)",
+                file.display()
+            )));
+        }
         let tensors = candle_core::safetensors::load(&file, device)
             .map_err(|e| GenError::Request(format!("{}: {e}", file.display())))?;
         Ok(Some(Self { meta, tensors }))
@@ -216,5 +291,66 @@ mod tests {
         }
         let broken = RngState { seed: "zz".into(), ..state };
         assert!(broken.rng().is_err());
+    }
+
+    /// A state's tensors are checked against the digest state.json recorded: a bit flipped (or
+    /// a tail a crash zeroed) is refused, where it trained into other weights with exit 0; a
+    /// half-written file a killed save left is removed by the next save.
+    #[test]
+    fn a_damaged_state_is_refused_and_leftovers_are_swept() {
+        let dir = std::env::temp_dir().join(format!("videval-resume-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".state-vae-3.safetensors.partial"), "half").unwrap();
+        let cfg: TrainConfig = serde_json::from_value(serde_json::json!({
+            "name": "t", "seed": 1,
+            "architecture": {"vae": {"channels": 8, "latent": 8}, "dit": {"dim": 32, "depth": 1, "heads": 2, "mlp_ratio": 2},
+                             "text": {"dim": 16, "layers": 1, "heads": 2, "max_tokens": 12}},
+            "vae": {"samples": 8, "batch": 4}, "dit": {"samples": 8, "batch": 4}
+        }))
+        .unwrap();
+        let (model, _) =
+            crate::generator::Model::init(&cfg.architecture, crate::training::build_vocab(), 1, &Device::Cpu).unwrap();
+        let meta = StateMeta {
+            format: STATE_FORMAT,
+            config: cfg.clone(),
+            git_sha: "x".into(),
+            stage: "vae".into(),
+            step: 1,
+            rng: RngState::of(&ChaCha8Rng::seed_from_u64(1)),
+            dit_rng: None,
+            lr_scale: 1.0,
+            best_mse: None,
+            adam_steps: 1,
+            flops: 0.0,
+            curve: vec![],
+            log: vec![],
+            seconds: 0.0,
+            model: model.config.clone(),
+            tensors: String::new(),
+            tensors_sha256: String::new(),
+            threads: 1,
+        };
+        let t = Tensor::new(&[1f32, 2.0, 3.0, 4.0], &Device::Cpu).unwrap();
+        let mut st = TrainState { meta, tensors: HashMap::from([("param/x".to_string(), t)]) };
+        st.save(&dir).unwrap();
+        assert!(!dir.join(".state-vae-3.safetensors.partial").exists(), "a half-written file is swept");
+        assert!(TrainState::load(&dir, &Device::Cpu).unwrap().is_some());
+        let file = dir.join("state-vae-1.safetensors");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&file, bytes).unwrap();
+        let e = TrainState::load(&dir, &Device::Cpu).err().unwrap().to_string();
+        assert!(e.contains("damaged"), "{e}");
+        // The same config named through another path to its donor is the same config.
+        let mut a = cfg.clone();
+        a.vae.from = Some(dir.display().to_string());
+        let mut b = cfg;
+        b.vae.from = Some(format!("{}/../{}", dir.display(), dir.file_name().unwrap().to_string_lossy()));
+        assert!(config_differences(&a, &b).is_empty());
+        b.seed = 2;
+        assert_eq!(config_differences(&a, &b), ["seed"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

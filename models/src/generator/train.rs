@@ -710,6 +710,8 @@ fn state_meta(cfg: &TrainConfig, git_sha: &str, stage: &str, step: u64, rng: &Ch
         seconds: 0.0,
         model: model.config.clone(),
         tensors: String::new(),
+        tensors_sha256: String::new(),
+        threads: rayon::current_num_threads(),
     }
 }
 
@@ -773,11 +775,32 @@ pub fn train_saving(
     let frozen_text = cfg.text.as_ref().is_some_and(|t| t.freeze);
     let resume = saving.resume.take();
     if let Some(st) = &resume {
-        if st.meta.config != *cfg {
-            return Err(bad("the saved training state is of another config (a field differs); train with the config it was saved with, or start again".into()));
+        // The same config, its donors' paths compared as the folders they name (a requeued job
+        // gave the config by another path, and its `vae.from` read differently).
+        let differs = crate::generator::resume::config_differences(&st.meta.config, cfg);
+        if !differs.is_empty() {
+            return Err(bad(format!(
+                "the saved training state is of another config ({} differ); train with the config it was saved with, or start again",
+                differs.join(", ")
+            )));
         }
         if !["vae", "dit"].contains(&st.meta.stage.as_str()) {
             return Err(bad(format!("the saved training state is at stage {:?}; expected vae or dit", st.meta.stage)));
+        }
+        // Its step within the stage, and the optimiser's count the same (an edited step trained
+        // nothing more; an edited count gave other weights, or NaN).
+        let total = if st.meta.stage == "vae" {
+            cfg.vae.samples.div_ceil(cfg.vae.batch as u64)
+        } else {
+            cfg.dit.samples.div_ceil(cfg.dit.batch as u64)
+        };
+        let adam_ok =
+            st.meta.stage == "vae" || st.meta.step == 0 || i64::from(st.meta.adam_steps) == st.meta.step as i64;
+        if st.meta.step >= total.max(1) || !adam_ok || st.meta.adam_steps < 0 {
+            return Err(bad(format!(
+                "the saved training state is damaged: step {} of {total} in stage {}, optimiser step {}",
+                st.meta.step, st.meta.stage, st.meta.adam_steps
+            )));
         }
         for (k, v) in params.vars() {
             v.set(st.tensor(&format!("param/{k}"))?)?;
@@ -820,7 +843,20 @@ pub fn train_saving(
         if let Some(st) = resume_at("vae") {
             restore_opt(&mut opt, st)?;
             lr_scale = st.meta.lr_scale;
-            best = st.meta.best_mse.map(|b| (b, saved_prefix(st, "best/")));
+            best = match st.meta.best_mse {
+                Some(b) => {
+                    // The VAE's weights, each of them and no other (a crafted name panicked, a
+                    // missing one restored part of the model).
+                    let saved = saved_prefix(st, "best/");
+                    let vae: std::collections::BTreeSet<&String> =
+                        params.vars().keys().filter(|k| k.starts_with("vae.")).collect();
+                    if saved.keys().collect::<std::collections::BTreeSet<_>>() != vae {
+                        return Err(bad("the saved training state's best VAE weights are not this model's".into()));
+                    }
+                    Some((b, saved))
+                }
+                None => None,
+            };
             (first, before) = (st.meta.step, st.meta.seconds);
         }
         for step in first..steps {
