@@ -165,21 +165,9 @@ pub struct StateMeta {
     pub threads: usize,
 }
 
-/// The sha256 of a file, streamed.
+/// The sha256 of a file, streamed (as the weights manifest hashes).
 fn sha256_of(path: &Path) -> std::io::Result<String> {
-    use sha2::Digest;
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    crate::encoders::manifest::sha256_file(path).map(|(sha, _)| sha)
 }
 
 /// A state: its numbers and its tensors (`param/`, `adam.m/`, `adam.v/`, `ema/`, `best/`).
