@@ -1083,6 +1083,14 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     if shards > crate::run::MAX_SHARDS {
         return Err(Error::Config(format!("--num-shards {shards}: at most {} shards", crate::run::MAX_SHARDS)));
     }
+    if throttle == 0 {
+        return Err(Error::Config("--throttle 0: at least one task must run at a time".into()));
+    }
+    if kind == "slurm" && shards > 1000 {
+        eprintln!(
+            "note: {shards} array tasks: Slurm's default MaxArraySize (1001) allows indexes up to 1000; raise it, or use fewer shards"
+        );
+    }
     if kind == "k8s" && image.trim().is_empty() {
         return Err(Error::Config("--image: empty; the Kubernetes Job needs the image its pods run".into()));
     }
@@ -1144,7 +1152,14 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         }
     };
     let store = if kind == "k8s" {
-        in_pods(&args.store, "store")
+        let (store, run) = (in_pods(&args.store, "store"), in_pods(&run_dir, &run_name));
+        // Both go to /runs/<their folder's name>: one name would be one folder to the pods.
+        if store == run {
+            return Err(Error::Config(format!(
+                "--out and --store both map to {store} on the pods' volume (folders of one name); name them apart"
+            )));
+        }
+        store
     } else {
         std::path::absolute(&args.store).unwrap_or(args.store.clone()).display().to_string()
     };

@@ -533,6 +533,48 @@ pub fn memory_limit() -> u64 {
     *LIMIT.get_or_init(MemoryBudget::default_limit)
 }
 
+/// What this process's control group may still use: the smallest `memory.max − memory.current`
+/// over its cgroup v2 folder and those above it (a job's limit is often set above its task's),
+/// or cgroup v1's `limit_in_bytes − usage_in_bytes`; `None` where no limit is set.
+fn cgroup_available() -> Option<u64> {
+    let groups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    cgroup_available_in(&groups, Path::new("/sys/fs/cgroup"), Path::new("/sys/fs/cgroup/memory"))
+}
+
+/// [`cgroup_available`] for a `/proc/self/cgroup` text and the v2 and v1 memory roots.
+fn cgroup_available_in(groups: &str, v2_root: &Path, v1_root: &Path) -> Option<u64> {
+    let num = |p: &Path| std::fs::read_to_string(p).ok().and_then(|t| t.trim().parse::<u64>().ok());
+    // The smallest free room over `dir` and the folders above it up to `root`.
+    let smallest = |root: &Path, rel: &str, max_file: &str, used_file: &str| {
+        let mut dir = root.join(rel.trim_start_matches('/'));
+        let mut best: Option<u64> = None;
+        loop {
+            if let (Some(max), Some(used)) = (num(&dir.join(max_file)), num(&dir.join(used_file)))
+                && max < 1 << 60
+            {
+                let free = max.saturating_sub(used);
+                best = Some(best.map_or(free, |b| b.min(free)));
+            }
+            if dir == root || !dir.pop() {
+                break;
+            }
+        }
+        best
+    };
+    let v2 = groups
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .and_then(|rel| smallest(v2_root, rel, "memory.max", "memory.current"));
+    let v1 = groups
+        .lines()
+        .find_map(|l| l.split_once(":memory:").map(|(_, rel)| rel))
+        .and_then(|rel| smallest(v1_root, rel, "memory.limit_in_bytes", "memory.usage_in_bytes"));
+    match (v2, v1) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// One RAFT or AMT pass at a time in the process: videos scored side by side (and the flow and
 /// interpolation collectors of one video) would otherwise hold several correlation volumes (and
 /// share one GPU) at once.
@@ -650,15 +692,20 @@ impl MemoryBudget {
     /// Half the memory the machine has available now (`/proc/meminfo`), or 4 GiB where that
     /// cannot be read.
     pub fn default_limit() -> u64 {
-        std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| {
-                m.lines()
-                    .find(|l| l.starts_with("MemAvailable:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<u64>().ok())
-            })
-            .map_or(4 << 30, |kb| kb * 1024 / 2)
+        let host = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+                .map(|kb| kb * 1024)
+        });
+        // Inside a Slurm job or a Kubernetes pod the control group's limit is what may be used,
+        // not the host's free memory (the budget was the host's: far more than the job's).
+        let available = match (host, cgroup_available()) {
+            (Some(h), Some(c)) => Some(h.min(c)),
+            (h, c) => h.or(c),
+        };
+        available.map_or(4 << 30, |b| b / 2)
     }
 
     pub fn limit(&self) -> u64 {
@@ -1042,6 +1089,29 @@ mod tests {
         assert!(parse_bytes("8 parsecs").unwrap_err().contains("parsecs"));
         assert!(parse_bytes("0GiB").is_err());
         assert!(parse_bytes("lots").is_err());
+    }
+
+    /// A job's memory limit is read where Slurm and Kubernetes set it: the smallest room over the
+    /// process's cgroup v2 folder and those above it (a job's limit above its task's), or cgroup
+    /// v1's; none where no limit is set ("max", or v1's huge number).
+    #[test]
+    fn a_control_groups_memory_limit_bounds_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let v2 = dir.path().join("v2");
+        let task = v2.join("job/task");
+        std::fs::create_dir_all(&task).unwrap();
+        for (d, max, cur) in [(&task, "max", "100"), (&v2.join("job"), "1000", "300")] {
+            std::fs::write(d.join("memory.max"), max).unwrap();
+            std::fs::write(d.join("memory.current"), cur).unwrap();
+        }
+        let v1 = dir.path().join("v1");
+        std::fs::create_dir_all(v1.join("pod")).unwrap();
+        std::fs::write(v1.join("pod/memory.limit_in_bytes"), "9223372036854771712").unwrap();
+        std::fs::write(v1.join("pod/memory.usage_in_bytes"), "5").unwrap();
+        assert_eq!(cgroup_available_in("0::/job/task\n", &v2, &v1), Some(700));
+        assert_eq!(cgroup_available_in("4:memory:/pod\n0::/\n", &v2, &v1), None, "no limit set");
+        std::fs::write(v1.join("pod/memory.limit_in_bytes"), "500").unwrap();
+        assert_eq!(cgroup_available_in("4:memory:/pod\n0::/\n", &v2, &v1), Some(495));
     }
 
     #[test]

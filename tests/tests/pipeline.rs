@@ -1283,6 +1283,37 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     sb.write("a,b/s.yaml", &String::from_utf8(sb.read("cmd.yaml")).unwrap());
     let o = sb.run(&["plan", "--suite", "a,b/s.yaml", "--num-shards", "1", "--emit", "slurm", "--emit-dir", "jcomma"]);
     assert_eq!(code(&o), 3, "{}", text(&o));
+    // No task at a time is no run; a run folder and a store of one name are one folder to pods.
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "2",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "jt",
+        "--throttle",
+        "0",
+    ]);
+    assert!(code(&o) == 3 && text(&o).contains("--throttle 0"), "{}", text(&o));
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "2",
+        "--emit",
+        "k8s",
+        "--emit-dir",
+        "jk",
+        "--out",
+        "x/results",
+        "--store",
+        "y/results",
+    ]);
+    assert!(code(&o) == 3 && text(&o).contains("both map to /runs/results"), "{}", text(&o));
     // A long model name still gives Kubernetes names of at most 63 characters (a 37-character
     // name made the merge Job's 64), lowercase, a letter or digit at each end.
     sb.write(
