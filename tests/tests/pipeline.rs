@@ -1112,19 +1112,13 @@ fn exit_codes_follow_the_table() {
 #[test]
 fn emitted_slurm_scripts_run_the_shards_and_merge() {
     let sb = Sandbox::new();
-    let out = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--num-shards",
-        "3",
-        "--out",
-        "runs/s",
-        "--emit",
-        "slurm",
-        "--emit-dir",
-        "jobs",
-    ]);
+    // `plan --suite smoke ARGS…`, as most checks below run it.
+    let plan_smoke = |args: &[&str]| {
+        let mut argv = vec!["plan", "--suite", "smoke"];
+        argv.extend_from_slice(args);
+        sb.run(&argv)
+    };
+    let out = plan_smoke(&["--num-shards", "3", "--out", "runs/s", "--emit", "slurm", "--emit-dir", "jobs"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let script = String::from_utf8(sb.read("jobs/run.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array=0-2%3") && script.contains("--requeue"), "{script}");
@@ -1146,7 +1140,7 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     assert!(o.status.success(), "merge: {}", text(&o));
     let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/s/results.json")).unwrap();
     assert_eq!(results["complete"], true);
-    let out = sb.run(&["plan", "--suite", "smoke", "--num-shards", "3", "--emit", "k8s", "--emit-dir", "k8s"]);
+    let out = plan_smoke(&["--num-shards", "3", "--emit", "k8s", "--emit-dir", "k8s"]);
     assert_eq!(code(&out), 0);
     let job = String::from_utf8(sb.read("k8s/job.yaml")).unwrap();
     for needle in [
@@ -1162,27 +1156,12 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     ] {
         assert!(job.contains(needle), "{needle} missing from\n{job}");
     }
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--num-shards",
-        "3",
-        "--emit",
-        "k8s",
-        "--emit-dir",
-        "k8s0",
-        "--image",
-        " ",
-    ]);
+    let o = plan_smoke(&["--num-shards", "3", "--emit", "k8s", "--emit-dir", "k8s0", "--image", " "]);
     assert!(code(&o) == 3 && text(&o).contains("--image: empty"), "{}", text(&o));
     // A folder of videos named relative to here is named absolute in the jobs (they run in their
     // own folder); a '%' Slurm would read as a pattern in the log path is refused.
     std::fs::create_dir_all(sb.join("vids")).unwrap();
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
+    let o = plan_smoke(&[
         "--model",
         "dir:vids",
         "--num-shards",
@@ -1197,34 +1176,10 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let script = String::from_utf8(sb.read("jv/run.sbatch")).unwrap();
     assert!(script.contains(&format!("dir:{}", sb.join("vids").display())), "{script}");
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--num-shards",
-        "2",
-        "--out",
-        "runs/p%jx",
-        "--emit",
-        "slurm",
-        "--emit-dir",
-        "jp",
-    ]);
+    let o = plan_smoke(&["--num-shards", "2", "--out", "runs/p%jx", "--emit", "slurm", "--emit-dir", "jp"]);
     assert!(code(&o) == 3 && text(&o).contains("'%'"), "{}", text(&o));
     // A '#' is a comment to Slurm's #SBATCH parser: the logs went to the path cut there.
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--num-shards",
-        "2",
-        "--out",
-        "runs/exp#3",
-        "--emit",
-        "slurm",
-        "--emit-dir",
-        "jh",
-    ]);
+    let o = plan_smoke(&["--num-shards", "2", "--out", "runs/exp#3", "--emit", "slurm", "--emit-dir", "jh"]);
     assert!(code(&o) == 3 && text(&o).contains("'#'"), "{}", text(&o));
     // The jobs run where `plan` ran, so a command spec's script is found and hashed as planned
     // (they ran in the job files' folder: another plan, and every unit failed); a bundled suite's
@@ -1249,10 +1204,7 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let (rc, planned) = sb.run_json(&["plan", "--suite", "smoke", "--model", "cmd.yaml", "--cases", "physics-drop"]);
     assert_eq!(rc, 0, "{planned}");
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
+    let o = plan_smoke(&[
         "--model",
         "cmd.yaml",
         "--cases",
@@ -1284,24 +1236,9 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     let o = sb.run(&["plan", "--suite", "a,b/s.yaml", "--num-shards", "1", "--emit", "slurm", "--emit-dir", "jcomma"]);
     assert_eq!(code(&o), 3, "{}", text(&o));
     // No task at a time is no run; a run folder and a store of one name are one folder to pods.
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--num-shards",
-        "2",
-        "--emit",
-        "slurm",
-        "--emit-dir",
-        "jt",
-        "--throttle",
-        "0",
-    ]);
+    let o = plan_smoke(&["--num-shards", "2", "--emit", "slurm", "--emit-dir", "jt", "--throttle", "0"]);
     assert!(code(&o) == 3 && text(&o).contains("--throttle 0"), "{}", text(&o));
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
+    let o = plan_smoke(&[
         "--num-shards",
         "2",
         "--emit",
@@ -1320,19 +1257,7 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
         "long.yaml",
         "adapter: command\nname: _Stable-Video-Diffusion img2vid XT 1.1 (our fine-tune, v7)_\nargv: [gen, \"{out}\"]\n",
     );
-    let out = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--model",
-        "long.yaml",
-        "--num-shards",
-        "2",
-        "--emit",
-        "k8s",
-        "--emit-dir",
-        "k8s-long",
-    ]);
+    let out = plan_smoke(&["--model", "long.yaml", "--num-shards", "2", "--emit", "k8s", "--emit-dir", "k8s-long"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let job = String::from_utf8(sb.read("k8s-long/job.yaml")).unwrap();
     let names: Vec<&str> = job.lines().filter_map(|l| l.trim().strip_prefix("name: videval-")).collect();
@@ -1400,25 +1325,9 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     array("j2/run.sbatch", 2);
     assert!(!sb.join("pwned").exists());
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--num-shards",
-        "2",
-        "--out",
-        "runs/a b",
-        "--emit",
-        "slurm",
-        "--emit-dir",
-        "j3",
-    ]);
+    let o = plan_smoke(&["--num-shards", "2", "--out", "runs/a b", "--emit", "slurm", "--emit-dir", "j3"]);
     assert!(code(&o) == 3 && text(&o).contains("#SBATCH lines cannot hold"), "{}", text(&o));
-    assert_eq!(
-        code(&sb.run(&["plan", "--suite", "smoke", "--emit", "slurm", "--emit-dir", "x"])),
-        3,
-        "N must be explicit"
-    );
+    assert_eq!(code(&plan_smoke(&["--emit", "slurm", "--emit-dir", "x"])), 3, "N must be explicit");
 }
 
 /// A sweep's spec is checked before any of its runs (hours for a real ladder): a misspelt target,
