@@ -92,9 +92,21 @@ pub const DECODE: u32 = 2;
 pub const STILL_DECODE: u32 = 1;
 
 /// The decode versions a file's scores are keyed by: [`DECODE`], and [`STILL_DECODE`] for a
-/// still picture (from its container; a file that cannot be read keys as a video, and fails).
+/// still picture. Told from its first bytes (every unit's keys are made on every run, cached or
+/// not: opening each file with FFmpeg for it cost a probe a unit); a file that cannot be read
+/// keys as a video, and fails.
 pub fn decode_versions(path: &Path) -> (u32, Option<u32>) {
-    let still = probe(path).is_ok_and(|i| i.container.split(',').any(is_image_demuxer));
+    use std::io::Read;
+    let mut head = [0u8; 12];
+    let n = std::fs::File::open(path).and_then(|f| f.take(12).read(&mut head)).unwrap_or(0);
+    let head = &head[..n];
+    let still = head.starts_with(b"\x89PNG")
+        || head.starts_with(&[0xFF, 0xD8, 0xFF])
+        || (head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP"))
+        || head.starts_with(b"BM")
+        || head.starts_with(b"II*\0")
+        || head.starts_with(b"MM\0*")
+        || (head.get(4..8) == Some(b"ftyp") && head.get(8..12).is_some_and(|b| b == b"avif"));
     (DECODE, still.then_some(STILL_DECODE))
 }
 
