@@ -480,9 +480,6 @@ fn rgb_tensor(rgb: &[u8], w: u32, h: u32, device: &candle_core::Device) -> Resul
         .map_err(|e| e.to_string())
 }
 
-/// Marks a collector's reason as not measurable (not a failure) on its way to the verdict.
-const NOT_MEASURABLE: &str = "n/a\u{0}";
-
 /// How a "not measurable here: too large for this machine's memory" reason starts. Such a verdict
 /// depends on the machine, not on the video and the metric alone, so the runner does not cache it
 /// ([`depends_on_the_machine`]).
@@ -867,23 +864,13 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
 
     let embedded: BTreeMap<FrameInput, Result<Vec<Vec<f64>>, String>> =
         features.into_iter().map(|(k, f)| (k, f.finish())).collect();
+    let flowed: BTreeMap<FlowInput, Result<FlowPairs, String>> =
+        flows.into_iter().map(|(k, f)| (k, f.finish())).collect();
     // Optical flow over frames a few pixels across is no measurement (a 1×1 clip read
-    // dynamic_degree 0, motion_smoothness 1, warping_error 0, each with confidence).
-    let short_side = end.head.width.min(end.head.height);
-    let flowed: BTreeMap<FlowInput, Result<FlowPairs, String>> = flows
-        .into_iter()
-        .map(|(k, f)| {
-            let r = if short_side < MIN_FLOW_SIDE {
-                Err(format!(
-                    "{NOT_MEASURABLE}frames of {}×{} are too small for optical flow (a short side of at least {MIN_FLOW_SIDE} px)",
-                    end.head.width, end.head.height
-                ))
-            } else {
-                f.finish()
-            };
-            (k, r)
-        })
-        .collect();
+    // dynamic_degree 0, motion_smoothness 1, warping_error 0, each with confidence): the same
+    // rule, and error, as the streamed flow metrics' (`Window::flow_measurable`).
+    let (width, height) = (end.head.width, end.head.height);
+    let too_small = width.min(height) < MIN_FLOW_SIDE;
     // The tracks and camera path of the clip, found once for every probe kind that reads them.
     let analysis = probes::Analysis::default();
     let mut out = Vec::with_capacity(needs.len());
@@ -901,6 +888,9 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no frame features were collected".into())),
                 }),
+                (Reads::Flow(_), _) if too_small => {
+                    Err(Failure::from(MetricError::TooSmall { width, height, min: MIN_FLOW_SIDE }))
+                }
                 (Reads::Flow(input), _) => match flowed.get(&input) {
                     // The per-pair scores say why a clip scored as it did.
                     Some(Ok(pairs)) => m
@@ -909,9 +899,6 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
                         .map(|value| Value { value, detail: Some(flow_detail(input, pairs)) }),
                     // No weights, or frames too small for the network: not measurable here.
                     Some(Err(e)) if e.starts_with("needs ") => Err(Failure::NotApplicable(e.clone())),
-                    Some(Err(e)) if e.starts_with(NOT_MEASURABLE) => {
-                        Err(Failure::NotApplicable(e.trim_start_matches(NOT_MEASURABLE).to_string()))
-                    }
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no flow was collected".into())),
                 },

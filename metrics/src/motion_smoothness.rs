@@ -22,8 +22,9 @@ impl Metric for MotionSmoothness {
     }
     fn version(&self) -> u32 {
         // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
-        // read as BT.601 limited range).
-        4
+        // read as BT.601 limited range). 5: not measurable on frames with a short side under
+        // 16 px (a 1×1 clip read a value).
+        5
     }
     fn description(&self) -> &'static str {
         "1 − mean error of predicting each middle frame from its neighbours with half the t−1→t+1 flow (luma, flow at ≤ 256-px short side)."
