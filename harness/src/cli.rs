@@ -1233,27 +1233,17 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     }
     // Every value goes into the files quoted for where it lands: shell words for the scripts,
     // JSON strings (valid YAML) for the Kubernetes manifest.
-    // JSON escapes control characters below U+0020 only; YAML also refuses DEL and the C1
-    // controls, and folds NEL and the line and paragraph separators into spaces: each as \uXXXX.
-    let yaml = |v: &serde_json::Value| {
-        serde_json::to_string(v)
-            .unwrap_or_default()
-            .chars()
-            .map(|c| match c {
-                '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}' => {
-                    format!("\\u{:04x}", c as u32)
-                }
-                c => c.to_string(),
-            })
-            .collect::<String>()
-    };
+    // A flow sequence of double-quoted scalars, each escaped as YAML needs (JSON's escaping left
+    // DEL and the C1 controls raw, which YAML refuses, and NEL and the separators, which it folds).
+    let yaml =
+        |items: &[String]| format!("[{}]", items.iter().map(|a| crate::yaml::quoted(a)).collect::<Vec<_>>().join(","));
     let mut run_argv = argv.clone();
     run_argv.extend([format!("--out={run_path}"), format!("--num-shards={shards}")]);
     let ctx = json!({
         "plan_hash": plan.plan_hash, "units": plan.units.len(), "shards": shards, "throttle": throttle.clamp(1, shards),
         "run_name": run_name, "run_dir": run_path, "run_dir_sh": quote(&run_path), "videval_sh": quote(&videval),
-        "image_yaml": yaml(&json!(image)), "run_argv_yaml": yaml(&json!(run_argv)),
-        "merge_argv_yaml": yaml(&json!(["merge", "--", run_path])),
+        "image_yaml": crate::yaml::quoted(image), "run_argv_yaml": yaml(&run_argv),
+        "merge_argv_yaml": yaml(&["merge".to_string(), "--".into(), run_path.clone()]),
         "workdir_sh": quote(&std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into())),
         "emit_dir_sh": quote(&std::path::absolute(dir).unwrap_or(dir.to_path_buf()).display().to_string()),
         "run_args": argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "time_limit": "04:00:00",

@@ -190,24 +190,7 @@ fn yaml_string(s: &str) -> std::result::Result<String, String> {
     } else {
         s.to_string()
     };
-    let mut out = String::from("\"");
-    for c in literal.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            // Every control character (C0, DEL, C1: a cat\u{92}s toy, mojibake for ’), line and
-            // paragraph separators, BOM and the two non-characters YAML refuses raw.
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    Ok(out)
+    Ok(crate::yaml::quoted(&literal))
 }
 
 /// A camera-motion label from auxiliary info in videval's words, when the camera probe checks it.

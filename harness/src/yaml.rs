@@ -672,6 +672,30 @@ pub fn to_json(node: &Node) -> serde_json::Value {
     }
 }
 
+/// A YAML double-quoted scalar that reads back as exactly `s`: quotes, backslashes and every
+/// character YAML refuses raw or folds (C0, DEL, C1, the line and paragraph separators, the BOM,
+/// U+FFFE/U+FFFF) escaped. Suites written by import and Kubernetes manifests use it.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            // Every control character (C0, DEL, C1: a cat\u{92}s toy, mojibake for ’), line and
+            // paragraph separators, BOM and the two non-characters YAML refuses raw.
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
