@@ -1018,14 +1018,18 @@ pub enum SuitesCommand {
         /// Only these dimensions (comma-separated; default: every dimension in FILE).
         #[arg(long, value_delimiter = ',')]
         dimension: Vec<String>,
-        /// Samples per prompt (VBench samples 5).
+        /// Samples per prompt (VBench samples 5); with --static-filter, of every dimension but
+        /// temporal flickering.
         #[arg(long, default_value_t = 5)]
         samples: u32,
         /// Score temporal flickering as VBench's static-filter protocol does: every video also
         /// gets `vbench_static` (RAFT-things weights under --weights), and the dimension takes the
-        /// first 5 static videos of each prompt (sample more, e.g. --samples 25).
+        /// first 5 static videos of each prompt out of --static-samples.
         #[arg(long)]
         static_filter: bool,
+        /// With --static-filter, temporal flickering's samples per prompt (VBench samples 25).
+        #[arg(long, default_value_t = 25, requires = "static_filter")]
+        static_samples: u32,
         #[arg(long)]
         json: bool,
     },
@@ -1317,8 +1321,21 @@ fn suite_files(path: &Path) -> Result<Vec<String>> {
 
 fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     match cmd {
-        SuitesCommand::Import { format: ImportFormat::Vbench, file, out, dimension, samples, static_filter, json } => {
-            crate::vbench::import_command(file, out, dimension, *samples, *static_filter, *json)
+        SuitesCommand::Import {
+            format: ImportFormat::Vbench,
+            file,
+            out,
+            dimension,
+            samples,
+            static_filter,
+            static_samples,
+            json,
+        } => {
+            let samples = crate::vbench::Samples {
+                per_prompt: *samples,
+                static_filter: static_filter.then_some(*static_samples),
+            };
+            crate::vbench::import_command(file, out, dimension, samples, *json)
         }
         SuitesCommand::List { dir, limits } => {
             let limits = limits.limits();

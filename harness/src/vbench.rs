@@ -99,6 +99,18 @@ pub fn video_folder(dimension: &str) -> &str {
     }
 }
 
+/// Whether the found file `rel` (a `/`-separated path under the videos' root) lies under the
+/// folder VBench keeps another dimension's videos in, and not under `dimension`'s own (its name
+/// or [`video_folder`]).
+pub fn other_dimensions_folder(dimension: &str, rel: &str) -> bool {
+    let folders: Vec<&str> = rel.split('/').collect();
+    let folders = &folders[..folders.len() - 1];
+    let own =
+        |f: &&str| *f == dimension || *f == video_folder(dimension) || f.strip_prefix("vbench_") == Some(dimension);
+    let vbench_folder = |f: &&str| DIMENSIONS.iter().any(|d| *f == d.name || *f == video_folder(d.name));
+    !folders.iter().any(own) && folders.iter().any(vbench_folder)
+}
+
 fn names() -> String {
     DIMENSIONS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
 }
@@ -114,11 +126,20 @@ pub struct InfoPrompt {
 
 /// Reads VBench's `VBench_full_info.json` format: a list of `{prompt_en, dimension: [...],
 /// auxiliary_info?}`. Errors name the file, the entry and the field.
-pub fn read_info(path: &Path) -> Result<Vec<InfoPrompt>> {
+pub fn read_info(path: &Path) -> Result<(Vec<InfoPrompt>, String)> {
     let bad = |message: String| Error::BadFile { path: path.to_path_buf(), message };
-    let bytes = std::fs::read(path).map_err(Error::input(path))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| bad(format!("line {}, column {}: not JSON: {e}", e.line(), e.column())))?;
+    // Only a regular file of bounded size (VBench's is 0.2 MB): `/dev/zero` read without end.
+    let text = videval_models::files::read_text(path, MAX_INFO_BYTES).map_err(Error::input(path))?;
+    let digest = sha256_hex(text.as_bytes());
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let hint = if e.line() == 1 && e.column() <= 1 {
+            " (only VBench's `VBench_full_info.json` is read: a JSON list of {\"prompt_en\", \"dimension\"}, \
+             not its per-dimension .txt prompt files)"
+        } else {
+            ""
+        };
+        bad(format!("line {}, column {}: not JSON: {e}{hint}", e.line(), e.column()))
+    })?;
     let items = value
         .as_array()
         .ok_or_else(|| bad("expected a list of prompts ([{\"prompt_en\": …, \"dimension\": […]}, …])".into()))?;
@@ -143,8 +164,17 @@ pub fn read_info(path: &Path) -> Result<Vec<InfoPrompt>> {
         for (j, d) in dims.iter().enumerate() {
             let name = d.as_str().ok_or_else(|| bad(format!("[{i}].dimension[{j}]: expected a string")))?;
             if dimension(name).is_none() {
+                // VBench-2.0's dimensions are capitalised (`Camera_Motion`), VBench++'s
+                // image-to-video ones start `i2v_`/`camera_`: neither is VBench's.
+                let family = if name.starts_with("i2v_") || name.starts_with("camera_") {
+                    " (a VBench++ image-to-video dimension: not supported, only VBench's 16)"
+                } else if name.chars().next().is_some_and(char::is_uppercase) {
+                    " (a VBench-2.0 dimension: not supported, only VBench's 16)"
+                } else {
+                    ""
+                };
                 return Err(bad(format!(
-                    "[{i}].dimension[{j}]: unknown dimension \"{name}\", expected one of {}",
+                    "[{i}].dimension[{j}]: unknown dimension \"{name}\"{family}, expected one of {}",
                     names()
                 )));
             }
@@ -157,11 +187,38 @@ pub fn read_info(path: &Path) -> Result<Vec<InfoPrompt>> {
         };
         out.push(InfoPrompt { prompt, dimensions, auxiliary });
     }
-    Ok(out)
+    Ok((out, digest))
 }
 
-/// A stable case id: a slug of the prompt and 8 hex digits of its hash (unique, and the same
-/// every time the same prompt is imported).
+/// The largest info file read (VBench's is 0.2 MB).
+const MAX_INFO_BYTES: u64 = 256 << 20;
+
+/// Case ids of a dimension's prompts: [`case_id`], and where two prompts share one (a slug cut at
+/// 40 characters and 32 bits of hash collide in large imports with a shared prefix), those
+/// prompts take 16 hex digits instead; ids of every other prompt stay as they were.
+fn case_ids(prompts: &[&str]) -> std::result::Result<Vec<String>, String> {
+    let mut ids: Vec<String> = prompts.iter().map(|p| case_id(p)).collect();
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in &ids {
+        *count.entry(id.as_str()).or_default() += 1;
+    }
+    let clashing: Vec<usize> = (0..ids.len()).filter(|&i| count[ids[i].as_str()] > 1).collect();
+    for i in clashing {
+        let hash = &sha256_hex(prompts[i].as_bytes())[..16];
+        let short = ids[i].len() - 8;
+        ids[i] = format!("{}{hash}", &ids[i][..short]);
+    }
+    let mut seen = BTreeMap::new();
+    for (id, p) in ids.iter().zip(prompts) {
+        if let Some(first) = seen.insert(id.as_str(), p) {
+            return Err(format!("the prompts {first:?} and {p:?} have the same case id {id}"));
+        }
+    }
+    Ok(ids)
+}
+
+/// A stable case id: a slug of the prompt and 8 hex digits of its hash (the same every time the
+/// same prompt is imported; [`case_ids`] lengthens the hash of the rare ids that collide).
 pub fn case_id(prompt: &str) -> String {
     let mut slug = String::new();
     for c in prompt.chars().flat_map(char::to_lowercase) {
@@ -213,6 +270,16 @@ fn camera_motion(aux: &serde_json::Value) -> Option<&'static str> {
     })
 }
 
+/// Videos per prompt an import plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Samples {
+    /// Every dimension's (VBench: 5).
+    pub per_prompt: u32,
+    /// With VBench's static filter, temporal flickering's (VBench: 25, of which the first 5
+    /// static ones are scored); `None` without the filter.
+    pub static_filter: Option<u32>,
+}
+
 /// What an import wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct Imported {
@@ -235,7 +302,8 @@ const STATIC_KEPT: usize = 5;
 
 /// Writes one suite per dimension (`DIR/vbench_<dimension>.yaml`); with `static_filter`, temporal
 /// flickering also scores [`STATIC_FILTER`].
-pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_filter: bool) -> Result<Vec<Imported>> {
+pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Result<Vec<Imported>> {
+    let Samples { per_prompt: samples, static_filter } = samples;
     for d in only {
         if dimension(d).is_none() {
             return Err(Error::Config(format!("--dimension: unknown dimension \"{d}\", expected one of {}", names())));
@@ -244,19 +312,23 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
     if !(1..=1000).contains(&samples) {
         return Err(Error::Config(format!("--samples: expected 1..=1000 samples per prompt, got {samples}")));
     }
+    if let Some(n) = static_filter {
+        if !(1..=1000).contains(&n) {
+            return Err(Error::Config(format!("--static-samples: expected 1..=1000 samples per prompt, got {n}")));
+        }
+    }
     if out.exists() && !out.is_dir() {
         return Err(Error::Config(format!(
             "--out {}: a file, where the folder for the suites is expected",
             out.display()
         )));
     }
-    if static_filter && !only.is_empty() && !only.iter().any(|d| d == "temporal_flickering") {
+    if static_filter.is_some() && !only.is_empty() && !only.iter().any(|d| d == "temporal_flickering") {
         return Err(Error::Config(
             "--static-filter applies to temporal_flickering, which --dimension leaves out".into(),
         ));
     }
-    let prompts = read_info(info)?;
-    let digest = sha256_hex(&std::fs::read(info).map_err(Error::io(info))?);
+    let (prompts, digest) = read_info(info)?;
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
     let mut written = Vec::new();
     for d in DIMENSIONS.iter().filter(|d| only.is_empty() || only.iter().any(|o| o == d.name)) {
@@ -292,11 +364,17 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
             (Some(m), VideoMean) => m.to_string(),
             (None, _) => "frame_count".to_string(),
         };
-        let filtered = static_filter && d.name == "temporal_flickering";
+        // VBench samples 25 videos a prompt for the static filter, 5 for every other dimension.
+        let (filtered, samples) = match static_filter {
+            Some(n) if d.name == "temporal_flickering" => (true, n),
+            _ => (false, samples),
+        };
         if filtered {
             metrics.push_str(&format!(", {STATIC_FILTER}"));
         }
+        // The name goes into a comment line: control characters (a newline) are escaped.
         let file_name = info.file_name().map_or("info".into(), |n| n.to_string_lossy().into_owned());
+        let file_name = if file_name.chars().any(char::is_control) { format!("{file_name:?}") } else { file_name };
         let mut y = format!(
             "# Imported by `videval suites import vbench` from {file_name} (sha256 {}). Prompts are VBench's, byte for\n\
              # byte: the folder adapter matches VBench's `{{prompt}}-{{i}}.mp4` videos.\n\
@@ -322,12 +400,14 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
         );
         let mut expectations = 0;
         let mut unchecked = Vec::new();
-        for p in &mine {
+        let ids = case_ids(&mine.iter().map(|p| p.prompt.as_str()).collect::<Vec<_>>())
+            .map_err(|message| Error::BadFile { path: info.to_path_buf(), message })?;
+        for (p, id) in mine.iter().zip(&ids) {
             let prompt = yaml_string(&p.prompt).map_err(|e| Error::BadFile {
                 path: info.to_path_buf(),
                 message: format!("prompt {:?}: {e}", p.prompt),
             })?;
-            y.push_str(&format!("  - id: {}\n    prompt: {prompt}\n", case_id(&p.prompt)));
+            y.push_str(&format!("  - id: {id}\n    prompt: {prompt}\n"));
             // Auxiliary info a probe can check becomes an expectation; nothing else is invented.
             if let Some(aux) = p.auxiliary.get("camera_motion") {
                 match camera_motion(aux) {
@@ -353,15 +433,17 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: u32, static_fil
     Ok(written)
 }
 
-pub fn import_command(
-    info: &Path,
-    out: &Path,
-    only: &[String],
-    samples: u32,
-    static_filter: bool,
-    json: bool,
-) -> Result<ExitCode> {
-    let written = import(info, out, only, samples, static_filter)?;
+pub fn import_command(info: &Path, out: &Path, only: &[String], samples: Samples, json: bool) -> Result<ExitCode> {
+    let written = import(info, out, only, samples)?;
+    for w in written.iter().filter(|w| w.prompts > crate::suite::load::MAX_CASES) {
+        eprintln!(
+            "note: {} has {} cases, over the {} a suite may have by default: run it with --max-cases {}",
+            w.file.display(),
+            w.prompts,
+            crate::suite::load::MAX_CASES,
+            w.prompts
+        );
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&written).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
@@ -509,15 +591,22 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             .iter()
             .find_map(|s| s.error.clone())
             .or_else(|| unmeasurable.iter().find_map(|s| s.metric_errors.get(metric).cloned()));
-        let out = failed.len() + unmeasurable.len();
+        // A partial merge (`--allow-partial`) has units with no record at all.
+        let unmerged = results
+            .missing_units
+            .iter()
+            .filter(|u| u.strip_prefix(suite.as_str()).is_some_and(|r| r.starts_with('/')))
+            .count();
+        let out = failed.len() + unmeasurable.len() + unmerged;
         if out > 0 {
             left_out.insert(
                 d.name,
                 format!(
-                    "{out} video{} left out ({} not generated or read, {} not measurable){}",
+                    "{out} video{} left out ({} not generated or read, {} not measurable{}){}",
                     if out == 1 { "" } else { "s" },
                     failed.len(),
                     unmeasurable.len(),
+                    if unmerged > 0 { format!(", {unmerged} not in the merged shards") } else { String::new() },
                     why.map_or(String::new(), |w| format!("; first: {w}"))
                 ),
             );
@@ -799,8 +888,8 @@ mod tests {
             "cluster": "p21", "prompt": "p21", "status": "ok", "metrics": {},
             "metric_errors": {"vbench_imaging_quality": "needs MUSIQ (SPAQ) weights"}}));
         let r: Results = serde_json::from_value(serde_json::json!({
-            "schema": videval_reports::results::RESULTS_SCHEMA, "plan_hash": "p", "model": {}, "complete": true,
-            "missing_units": [],
+            "schema": videval_reports::results::RESULTS_SCHEMA, "plan_hash": "p", "model": {}, "complete": false,
+            "missing_units": ["vbench_aesthetic_quality/p30#0", "vbench_aesthetic_quality_x/p31#0"],
             "suites": {"vbench_aesthetic_quality": suite("vbench_aesthetic_quality"),
                 "vbench_imaging_quality": suite("vbench_imaging_quality")},
             "samples": samples,
@@ -818,7 +907,38 @@ mod tests {
             imaging.left_out.as_deref(),
             Some("2 videos left out (1 not generated or read, 1 not measurable); first: no video for case p20")
         );
-        assert_eq!(b.dimensions.iter().find(|d| d.dimension == "aesthetic_quality").unwrap().left_out, None);
+        // A unit a partial merge has no record of is left out too (a suite whose name only
+        // starts alike is another suite's).
+        assert_eq!(
+            b.dimensions.iter().find(|d| d.dimension == "aesthetic_quality").unwrap().left_out.as_deref(),
+            Some("1 video left out (0 not generated or read, 0 not measurable, 1 not in the merged shards)")
+        );
+    }
+
+    #[test]
+    fn a_dimension_reads_its_own_folder_a_flat_one_or_any_other_but_another_dimensions() {
+        assert!(!other_dimensions_folder("aesthetic_quality", "a-0.mp4"));
+        assert!(!other_dimensions_folder("aesthetic_quality", "overall_consistency/a-0.mp4"));
+        assert!(!other_dimensions_folder("aesthetic_quality", "aesthetic_quality/1024x576/a-0.mp4"));
+        assert!(!other_dimensions_folder("aesthetic_quality", "videos/a-0.mp4"));
+        assert!(other_dimensions_folder("aesthetic_quality", "subject_consistency/a-0.mp4"));
+        assert!(other_dimensions_folder("dynamic_degree", "scene/x/a-0.mp4"));
+        assert!(!other_dimensions_folder("dynamic_degree", "subject_consistency/a-0.mp4"));
+    }
+
+    #[test]
+    fn colliding_case_ids_take_a_longer_hash_and_the_others_keep_theirs() {
+        // Two prompts found to share a slug and 32 bits of hash (a search over variants).
+        let (a, b) = (
+            "a photo of a cat sitting on a red sofa in the living room, variant 18645",
+            "a photo of a cat sitting on a red sofa in the living room, variant 64990",
+        );
+        assert_eq!(case_id(a), case_id(b));
+        let ids = case_ids(&[a, "a dog", b]).unwrap();
+        assert_eq!(ids[1], case_id("a dog"));
+        assert_ne!(ids[0], ids[2]);
+        assert_eq!(ids[0].len(), case_id(a).len() + 8);
+        assert!(ids[0].starts_with(&case_id(a)[..case_id(a).len() - 8]));
     }
 
     #[test]

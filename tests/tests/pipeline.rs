@@ -498,12 +498,30 @@ fn dir_adapter_finds_vbench_videos_in_its_prompt_suite_folders() {
     {
         assert_eq!(frames_found(&sb, name), frames, "{name}");
     }
-    // A dimension whose folder holds neither is still an error naming both files and the folder.
+    // A dimension whose folder holds neither is an error naming both files and its folder: the
+    // same prompt's video sampled for another dimension is not this one's (it was taken when
+    // it was the only one).
     sb.write("vbench_dynamic_degree.yaml", &ball_suite("vbench_dynamic_degree"));
     let out = sb.run(&["run", "--suite", "vbench_dynamic_degree.yaml", "--model", "dir:videos", "--out", "runs/dd"]);
     assert_eq!(code(&out), 4, "{}", text(&out));
     let gens = std::fs::read_to_string(sb.join("runs/dd/shards/0-of-1/generations.jsonl")).unwrap();
-    assert!(gens.contains("2 videos named") && gens.contains("(subject_consistency/)"), "{gens}");
+    assert!(gens.contains("only under the folder of another VBench dimension"), "{gens}");
+    assert!(
+        gens.contains("appearance_style/512x512/a red ball-0.mp4") && gens.contains("from subject_consistency/"),
+        "{gens}"
+    );
+    std::fs::remove_dir_all(sb.join("videos/overall_consistency")).unwrap();
+    // Left only under appearance_style/, aesthetic quality's video is missing, as VBench has it.
+    let out = sb.run(&[
+        "run",
+        "--suite",
+        "vbench_aesthetic_quality.yaml",
+        "--model",
+        "dir:videos",
+        "--out",
+        "runs/aq-missing",
+    ]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
 }
 
 /// Image units read pictures: by VBench's name (`{prompt}-{i}.png`) or a mapping row; a

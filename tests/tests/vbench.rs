@@ -486,8 +486,19 @@ fn raft_metrics_match_vbench_and_evalcrafter() {
     let dims = ["dynamic_degree", "temporal_flickering"];
     let info: Vec<Value> = prompts.iter().map(|p| json!({"prompt_en": p, "dimension": dims})).collect();
     sb.write("info.json", &serde_json::to_string(&info).unwrap());
-    let o =
-        sb.run(&["suites", "import", "vbench", "info.json", "--out", "suites", "--samples", "1", "--static-filter"]);
+    let o = sb.run(&[
+        "suites",
+        "import",
+        "vbench",
+        "info.json",
+        "--out",
+        "suites",
+        "--samples",
+        "1",
+        "--static-filter",
+        "--static-samples",
+        "1",
+    ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let videos = format!("dir:{}", fixtures.join("flow").display());
     let nets = sb.join("nets").display().to_string();

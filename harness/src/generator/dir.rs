@@ -8,7 +8,8 @@
 //! the suite's dimension (`vbench_subject_consistency` → `subject_consistency/`) or the suite,
 //! or else after the prompt suite VBench reads the dimension's videos from
 //! (`vbench_aesthetic_quality` → `overall_consistency/`, `…/1024x576/` below it or not), and are
-//! an error otherwise. A unit with no video is an error for that unit, never a silent skip.
+//! an error otherwise. A VBench dimension's suite never takes a file under the folder of another
+//! dimension (VBench reads each dimension's own folder only). A unit with no video is an error for that unit, never a silent skip.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -582,6 +583,23 @@ impl Generator for Dir {
         };
         let found: Vec<&String> =
             exts.iter().filter_map(|ext| self.by_name.get(&format!("{stem}.{ext}"))).flatten().collect();
+        // In VBench's layout a dimension's videos are read from its own folder only: the same
+        // prompt's video under another dimension's folder is another sample, not this one.
+        let dimension = id.suite.strip_prefix("vbench_").unwrap_or(&id.suite);
+        let (found, foreign): (Vec<&String>, Vec<&String>) = match crate::vbench::dimension(dimension) {
+            Some(_) => found.into_iter().partition(|rel| !crate::vbench::other_dimensions_folder(dimension, rel)),
+            None => (found, Vec::new()),
+        };
+        if found.is_empty() && !foreign.is_empty() {
+            return Err(GenError::new(format!(
+                "no video for case \"{}\" seed {} of suite {}: \"{stem}\" is only under the folder of another VBench dimension ({}), and VBench reads this dimension's videos from {}/ (or a flat folder); copy it there or give a mapping row",
+                id.case_id,
+                id.seed_idx,
+                id.suite,
+                foreign.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                crate::vbench::video_folder(dimension)
+            )));
+        }
         let chosen: Vec<&String> = match found.len() {
             0 | 1 => found.clone(),
             // Several: the one under a folder named after the suite's dimension or the suite, or
@@ -589,7 +607,6 @@ impl Generator for Dir {
             // them by prompt suite, `overall_consistency/` for aesthetic quality, sometimes with a
             // resolution folder below: `overall_consistency/1024x576/`).
             _ => {
-                let dimension = id.suite.strip_prefix("vbench_").unwrap_or(&id.suite);
                 let under = |names: &[&str]| -> Vec<&String> {
                     found
                         .iter()
