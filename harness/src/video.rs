@@ -415,6 +415,13 @@ fn utf8_path(path: &Path) -> Result<(), VideoIoError> {
     }
 }
 
+/// The name FFmpeg opens `path` by: the `file:` protocol, so that a local name is never read as
+/// another protocol's address (`pipe:0.mp4` read standard input, `concat:a.mp4` other files,
+/// and `take1:final.mp4` was "protocol not found").
+fn ffmpeg_url(path: &Path) -> String {
+    format!("file:{}", path.display())
+}
+
 /// The next packet of `input`, in a packet of its own: reading into one reused packet leaked each
 /// packet's data (ffmpeg-next's `read` is a bare `av_read_frame`, which does not unreference what
 /// it overwrites): 0.58 MB per 16-frame 512×320 video, several GB over a VBench-size run. A
@@ -441,6 +448,8 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // pan of 0.25 widths/s measured 10.3. Enough is read for its 20 frames.
     let mut options = ff::Dictionary::new();
     options.set("probesize", &PROBE_BYTES.to_string());
+    // A name is a name, never a frame pattern (`a%03d.png` read `a001.png`, … instead).
+    options.set("pattern_type", "none");
     let first = {
         use std::io::Read;
         let mut first = [0u8; 32];
@@ -468,7 +477,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
             "an animated WebP, which FFmpeg's WebP decoder cannot read (it reads still ones): convert it to a video or a GIF".into(),
         ));
     }
-    let input = ff::format::input_with_dictionary(&path, options).map_err(|e| {
+    let input = ff::format::input_with_dictionary(&ffmpeg_url(path), options).map_err(|e| {
         // An MP4/MOV whose index (moov) is missing was almost always cut short while written.
         if first.get(4..8) == Some(b"ftyp") {
             VideoIoError::Truncated { path: path.to_path_buf(), reason: format!("the container index is missing: {e}") }
@@ -476,7 +485,21 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
             not_video(e.to_string())
         }
     })?;
-    let stream = input.streams().best(ff::media::Type::Video).ok_or_else(|| not_video("no video stream".into()))?;
+    // A music file's cover art is a video stream of one picture marked as attached: not a video
+    // (an MP3 read as a one-frame clip at 90000 fps).
+    let cover =
+        |st: &ff::format::stream::Stream| st.disposition().contains(ff::format::stream::Disposition::ATTACHED_PIC);
+    let videos: Vec<_> = input.streams().filter(|st| st.parameters().medium() == ff::media::Type::Video).collect();
+    let stream = match input.streams().best(ff::media::Type::Video) {
+        Some(best) if !cover(&best) => best,
+        _ => match videos.iter().find(|st| !cover(st)) {
+            Some(st) => input.stream(st.index()).ok_or_else(|| not_video("no video stream".into()))?,
+            None if !videos.is_empty() => {
+                return Err(not_video("no video stream, only a picture attached as cover art (an audio file?)".into()));
+            }
+            None => return Err(not_video("no video stream".into())),
+        },
+    };
     let index = stream.index();
     let params = stream.parameters();
     let id = params.id();
@@ -971,6 +994,11 @@ fn stream(
     let mut plan: Option<SkipPlan> = None;
     // A packet the timestamp pass read back after rewinding, decoded before any other.
     let mut pending: Option<ff::Packet> = None;
+    // Where the packets of a stream sampled by index end (seconds), when read ahead: a decode that
+    // stops after the last frame it needs never reaches a cut end itself. And the frames the
+    // sampling plans to keep.
+    let mut stamps_end: Option<f64> = None;
+    let mut planned: Option<usize> = None;
     let mut selector = match sampling {
         FrameSampling::Fps(target) => {
             let info = &o.info;
@@ -1001,6 +1029,10 @@ fn stream(
                 None
             };
             let total = stamps.as_ref().map_or_else(|| o.info.frames.map_or(0, |n| n as usize), Vec::len);
+            stamps_end = stamps
+                .as_ref()
+                .and_then(|s| s.iter().flatten().max())
+                .map(|&pts| pts as f64 * o.time_base + 1.0 / o.info.fps);
             if total > MAX_FRAMES {
                 return Err(VideoIoError::TooLong {
                     path: path.to_path_buf(),
@@ -1018,6 +1050,7 @@ fn stream(
                 });
             }
             let idx = other.indices(total, o.info.fps);
+            planned = Some(idx.len());
             let mut counts = vec![0usize; total];
             for &i in &idx {
                 counts[i] += 1;
@@ -1194,7 +1227,9 @@ fn stream(
         // Skipped frames are holes made on purpose; hidden ones are before the start.
         // Animations (GIF, WebP, APNG) hold frames as long as they like.
         let animation = matches!(o.info.codec.as_str(), "gif" | "webp" | "apng");
-        if skipped == 0 && shown.len() == report.frames_decoded && !animation {
+        // An MP4/MOV's sample table states every frame's time: a gap in it is meant (a
+        // variable-rate recording holding a frame), never a demuxer's silent resync.
+        if skipped == 0 && shown.len() == report.frames_decoded && !animation && !o.mov {
             report.frames_missing = timeline_holes(shown);
         }
     }
@@ -1216,7 +1251,11 @@ fn stream(
     if report.frames_decoded == 0 {
         return Err(VideoIoError::NoFrames { path: path.to_path_buf() });
     }
-    if let (false, Some(tagged)) = (report.stopped_early, o.tagged_s) {
+    // Where the stream's frames end: as decoded, or, when decoding stopped after the last frame
+    // it needed, as its packets were read ahead (an intra-only FFV1 or MJPEG file cut short was
+    // sampled over what survived, and scored).
+    let ends_at = if report.stopped_early { stamps_end } else { Some(frames_end) };
+    if let (Some(frames_end), Some(tagged)) = (ends_at, o.tagged_s) {
         // Frames that end well before the length the file states (half a second or a tenth of
         // it, so variable frame rates and a last frame's duration never count): cut short.
         if frames_end < tagged - (0.5f64).max(0.1 * tagged) {
@@ -1241,6 +1280,18 @@ fn stream(
                 reason: format!("the container declares {declared} frames but holds {}", report.packets),
             });
         }
+    }
+    if let Some(planned) = planned.filter(|&n| report.frames_kept < n) {
+        // Frames sampled from the packets' timeline that never decoded (a fragmented MP4 cut
+        // mid-fragment: its last packet holds no whole frame): fewer frames than asked for were
+        // an internal error downstream.
+        return Err(VideoIoError::Damaged {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{} of the {planned} frames sampled from its {} video packets decoded (packets without a whole frame: cut short or damaged)",
+                report.frames_kept, report.packets
+            ),
+        });
     }
     Ok(Streamed::Done(StreamEnd { head, info: o.info, report }))
 }
@@ -1489,7 +1540,7 @@ fn encode_to(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encode
     };
     let err = |what| codec_err(path, what);
     utf8_path(path)?;
-    let mut output = ff::format::output_as(&path, &params.container).map_err(err("opening the output"))?;
+    let mut output = ff::format::output_as(&ffmpeg_url(path), &params.container).map_err(err("opening the output"))?;
     let codec = ff::encoder::find_by_name(&params.codec).ok_or_else(|| VideoIoError::Invalid {
         path: path.to_path_buf(),
         reason: format!("encoder {} not available", params.codec),

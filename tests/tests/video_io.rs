@@ -413,6 +413,55 @@ fn variable_frame_rate_is_resampled_by_timestamps() {
     }
 }
 
+/// What a recorder writes is read as it is, and what was cut short is said so however it is
+/// sampled: an MP4 holding a frame for a second (variable rate; refused as "frames missing"), an
+/// FFV1 file cut short and sampled uniformly (its survivors were scored), a fragmented MP4 cut
+/// mid-fragment (an internal error downstream), and an MP3's cover art (a 90000 fps clip).
+#[test]
+fn held_frames_cut_files_and_cover_art_are_told_apart() {
+    let sb = Sandbox::new();
+    let src = testsrc("64x48", 30, 3.0);
+    let hold = "setpts='if(lt(N,30),N/30,if(lt(N,31),1,2+(N-31)/30))/TB'";
+    let held = run(sb.path(), "held.mp4", args(&src, &["-vf", hold, "-fps_mode", "vfr", "-c:v", "libx264"]));
+    assert_eq!(decode(&held).unwrap().len(), 90);
+    let cut = |name: &str, extra: &[&str]| {
+        let whole = run(sb.path(), name, args(&src, extra));
+        let bytes = std::fs::read(&whole).unwrap();
+        let cut = sb.join(&format!("cut-{name}"));
+        std::fs::write(&cut, &bytes[..bytes.len() * 6 / 10]).unwrap();
+        cut
+    };
+    let ffv1 = cut("whole.mkv", &["-c:v", "ffv1"]);
+    let e = decode_with(&ffv1, FrameSampling::Uniform(8)).unwrap_err();
+    assert!(matches!(e, VideoIoError::Truncated { .. }), "{e}");
+    let frag = cut("frag.mp4", &["-c:v", "libx264", "-g", "4", "-movflags", "frag_keyframe+empty_moov"]);
+    let e = decode_with(&frag, FrameSampling::Uniform(8)).unwrap_err();
+    assert!(matches!(e, VideoIoError::Damaged { .. } | VideoIoError::Truncated { .. }), "{e}");
+    ffmpeg(sb.path(), "red.png", &["-f", "lavfi", "-i", "color=red:s=32x32", "-frames:v", "1"]);
+    let mp3 = ffmpeg(
+        sb.path(),
+        "song.mp3",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=1",
+            "-i",
+            "red.png",
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c:v",
+            "mjpeg",
+            "-disposition:v",
+            "attached_pic",
+        ],
+    );
+    let e = probe(&mp3).unwrap_err();
+    assert!(e.to_string().contains("cover art"), "{e}");
+}
+
 #[test]
 fn a_folder_of_frames_decodes_in_natural_order() {
     let sb = Sandbox::new();
@@ -730,6 +779,52 @@ fn video_cli_info_and_convert() {
     let out = sb.run(&["video", "info", "nope.mp4"]);
     assert_eq!(videval_tests::code(&out), 3);
     assert!(videval_tests::text(&out).contains("nope.mp4: no such file"));
+}
+
+/// A local file name is never an FFmpeg address or frame pattern: `pipe:0.mp4` read standard
+/// input, `a%03d.mkv` read `a001.mkv`, and `take1:final.mkv` could not be written.
+#[test]
+fn file_names_are_names_never_protocols_or_patterns() {
+    let sb = Sandbox::new();
+    let out = sb.run(&[
+        "synth",
+        "--prompt",
+        "a red ball",
+        "--frames",
+        "3",
+        "--width",
+        "32",
+        "--height",
+        "24",
+        "--out",
+        "take1:final.mkv",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = sb.run(&[
+        "synth",
+        "--prompt",
+        "a red ball",
+        "--frames",
+        "5",
+        "--width",
+        "16",
+        "--height",
+        "16",
+        "--out",
+        "a001.mkv",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    for name in ["pipe:0.mkv", "a%03d.mkv", "concat:x.mkv"] {
+        let out = sb.run(&["video", "convert", "take1:final.mkv", name]);
+        assert_eq!(code(&out), 0, "{name}: {}", text(&out));
+        let (rc, v) = sb.run_json(&["video", "info", name, "--decode"]);
+        assert_eq!(rc, 0, "{name}: {v}");
+        assert_eq!(
+            (v["info"]["width"].as_u64(), v["decode"]["frames_decoded"].as_u64()),
+            (Some(32), Some(3)),
+            "{name}"
+        );
+    }
 }
 
 /// `fvd` and `clipscore` decode each file straight to its network's input: the frames equal,
