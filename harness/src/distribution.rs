@@ -54,8 +54,13 @@ pub fn load_world_encoder(weights: Option<&Path>) -> Result<(WorldEncoder, Strin
                     d.display()
                 )));
             }
-            let file = d.join("model.safetensors");
-            (d.to_path_buf(), manifest::sha256_file(&file).map_err(Error::input(&file))?.0)
+            // Both files make the network (a config with two words swapped is another encoder).
+            let sum = |name: &str| {
+                let file = d.join(name);
+                manifest::sha256_checked(&file).map_err(Error::input(&file))
+            };
+            let (weights, config) = (sum("model.safetensors")?, sum("config.json")?);
+            (d.to_path_buf(), encoder_identity(&weights, &config))
         }
         None => {
             let m = manifest::committed().map_err(|e| Error::Config(e.to_string()))?;
@@ -252,6 +257,26 @@ pub fn network_id(reads: videval_metrics::registry::Reads) -> Option<String> {
     }
 }
 
+/// Why the network a metric `reads` cannot be used although its weights were given (a wrong
+/// checksum, a broken file): `run` refuses before generating anything. None when it loads, or
+/// when none were given (its metrics are then n/a, said per metric).
+pub fn network_refused(reads: videval_metrics::registry::Reads) -> Option<String> {
+    use videval_metrics::registry::{FlowInput, FrameInput, Reads};
+    let why = match reads {
+        Reads::Features(FrameInput::VbenchClip) => network_clip().err(),
+        Reads::Features(FrameInput::VbenchDino) => network_dino().err(),
+        Reads::Features(FrameInput::VbenchAesthetic) => network_aesthetic().err(),
+        Reads::Features(FrameInput::VbenchMusiq) => network_musiq().err(),
+        Reads::Features(FrameInput::Full | FrameInput::Background) => world_encoder().err(),
+        Reads::Flow(
+            FlowInput::VbenchRaft | FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp,
+        ) => network_raft().err(),
+        Reads::Flow(FlowInput::VbenchAmt) => network_amt().err(),
+        Reads::Window(_) | Reads::WholeClip => None,
+    };
+    why.filter(|w| !w.starts_with("needs "))
+}
+
 /// A network that could not be loaded, in a cache key: why is part of it, so that weights given
 /// but unloadable are not served the scores cached when none were given ("needs … weights:
 /// give --weights" came back from the cache for a run that gave them, instead of their error).
@@ -290,8 +315,15 @@ pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
     }
 }
 
-/// The committed world encoder's weights sha256 as the manifest lists it (no loading): part of
-/// the cache key of every feature metric's score.
+/// A world encoder's identity: its weights' and its config's sums together (the committed one
+/// given with --weights is the same encoder as the default).
+fn encoder_identity(weights: &str, config: &str) -> String {
+    crate::hash::sha256_hex(format!("{weights}\0{config}").as_bytes())
+}
+
+/// The committed world encoder's identity from the manifest's sums (no loading): part of the
+/// cache key of every feature metric's score.
+
 pub fn world_encoder_id() -> String {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
@@ -299,7 +331,8 @@ pub fn world_encoder_id() -> String {
             .ok()
             .and_then(|m| {
                 let e = m.entry(WORLD_ENCODER).ok()?;
-                e.files.iter().find(|f| f.path == "model.safetensors").map(|f| f.sha256.clone())
+                let sum = |name: &str| e.files.iter().find(|f| f.path == name).map(|f| f.sha256.clone());
+                Some(encoder_identity(&sum("model.safetensors")?, &sum("config.json")?))
             })
             .unwrap_or_else(|| "unavailable".into())
     })
@@ -469,6 +502,17 @@ impl VideoNet {
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
+        // Broken weights (a NaN or an infinity in them) give NaN features: an FVD of NaN, or a
+        // plausible number where a filter dropped them.
+        if let Some(i) = rows.iter().position(|r| r.iter().any(|x| !x.is_finite())) {
+            return Err(Error::BadFile {
+                path: files[i].clone(),
+                message: format!(
+                    "the network ({}) gave features that are not finite numbers: its weights are broken",
+                    self.contract().extractor
+                ),
+            });
+        }
         Ok(rows)
     }
 
@@ -836,6 +880,12 @@ impl TextNet {
                 (cos, clip_f, Vec::new(), None)
             }
         };
+        if !cosine.is_finite() || clip_f.is_some_and(|f| !f.is_finite()) {
+            return Err(Error::Config(format!(
+                "{file}: the network ({}) gave a similarity that is not a finite number: its weights are broken",
+                self.contract().extractor
+            )));
+        }
         Ok(ClipRow {
             file: file.to_string(),
             prompt: prompt.to_string(),

@@ -278,6 +278,19 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     if !errors.is_empty() {
         return Err(Error::Config(errors.join("\n")));
     }
+    // Weights given but unusable are the configuration's error, said before anything is
+    // generated (every unit was generated, then every measurement failed as "unreadable").
+    if matches!(stages, Stages::All | Stages::Score) {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in suites.iter().flat_map(|s| &s.metrics) {
+            if let Some(m) = videval_metrics::registry::lookup(name)
+                && seen.insert(name.as_str())
+                && let Some(why) = crate::distribution::network_refused(m.reads())
+            {
+                return Err(Error::Config(format!("metric {name}: {why}")));
+            }
+        }
+    }
     let generator = generator::from_arg(&args.model)?;
     let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
     // A conditioning file a planned case names that is not there (or not a regular file) is the

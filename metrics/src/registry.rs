@@ -23,8 +23,10 @@ pub enum Direction {
 pub enum MetricError {
     #[error("needs at least {needed} frames, the video has {got}")]
     TooFewFrames { needed: usize, got: usize },
-    #[error("value {value} is outside the metric's declared range [{lo}, {hi}]")]
+    #[error("value {value:?} is outside the metric's declared range [{lo:?}, {hi:?}]")]
     OutOfRange { value: f64, lo: f64, hi: f64 },
+    #[error("the network produced a value that is not a finite number ({what}): its weights or input are broken")]
+    NonFinite { what: &'static str },
     #[error("this metric is computed from per-frame features or flow, which were not provided")]
     NeedsFeatures,
     #[error("frames of {width}×{height} are too small for optical flow (a short side of at least {min} px)")]
@@ -240,6 +242,10 @@ pub trait Metric: Sync {
 
     /// [`Metric::compute_flow`] followed by the range check.
     fn measure_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
+        // A NaN score compares false with every threshold: it read as a static pair.
+        if flow.scores.iter().any(|s| !s.is_finite()) {
+            return Err(MetricError::NonFinite { what: "a flow score" });
+        }
         self.check(self.compute_flow(flow)?)
     }
 
@@ -250,12 +256,19 @@ pub trait Metric: Sync {
 
     /// [`Metric::compute_features`] followed by the range check.
     fn measure_features(&self, features: &[Vec<f64>]) -> Result<f64, MetricError> {
+        // A NaN cosine clamped at 0 read as "no consistency at all".
+        if features.iter().flatten().any(|x| !x.is_finite()) {
+            return Err(MetricError::NonFinite { what: "a frame feature" });
+        }
         self.check(self.compute_features(features)?)
     }
 
     fn check(&self, value: f64) -> Result<f64, MetricError> {
         let (lo, hi) = self.range();
-        if value.is_nan() || value < lo || value > hi {
+        if value.is_nan() {
+            return Err(MetricError::NonFinite { what: "the metric's value" });
+        }
+        if value < lo || value > hi {
             return Err(MetricError::OutOfRange { value, lo, hi });
         }
         Ok(value)

@@ -53,6 +53,6 @@ mod tests {
         assert!(matches!(m.measure_features(&[]), Err(MetricError::TooFewFrames { .. })));
         // A frame without a score is an error, never a number.
         assert!(matches!(m.measure_features(&[vec![4.0], vec![]]), Err(MetricError::OutOfRange { .. })));
-        assert!(matches!(m.measure_features(&[vec![f64::INFINITY]]), Err(MetricError::OutOfRange { .. })));
+        assert!(matches!(m.measure_features(&[vec![f64::INFINITY]]), Err(MetricError::NonFinite { .. })));
     }
 }

@@ -23,6 +23,8 @@ pub fn read_text(path: &Path, max: u64) -> std::io::Result<String> {
             format!("larger than {} MiB: not a file of this kind", max >> 20),
         ));
     }
+    // A network's config read after its manifest check must be the one checked.
+    crate::encoders::manifest::confirm(path, &bytes).map_err(|e| Error::new(ErrorKind::InvalidData, e))?;
     String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::InvalidData, e))
 }
 

@@ -902,6 +902,40 @@ fn a_network_folder_that_is_not_what_it_says_is_refused() {
     assert!(value(&plain).is_f64(), "a score, not 'not measurable': {plain}");
     assert_eq!(value(&with_ids), value(&plain));
 
+    // Weights holding a NaN give NaN features: an error, never a consistency of 0.
+    let r = fresh("nan");
+    let st = r.join("dino-vitb16/model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&st, &candle_core::Device::Cpu).unwrap();
+    let cls = tensors["cls_token"].clone();
+    tensors.insert("cls_token".into(), (cls * f64::NAN).unwrap());
+    candle_core::safetensors::save(&tensors, &st).unwrap();
+    reregister(&r.join("dino-vitb16"));
+    let (c, out) = score(&r, dino);
+    assert!(c != 0 && out.contains("not a finite number"), "{out}");
+
+    // Weights given but wrong stop `run` before anything is generated.
+    sb.write(
+        "dino.yaml",
+        "schema: 1\nsuite: dino\nversion: 1\ndefaults: {generation: {width: 32, height: 32, frames: 4}}\n\
+         metrics: [vbench_subject_consistency]\ncases: [{id: ball, prompt: a red ball}]\n",
+    );
+    let r = fresh("wrong");
+    std::fs::write(r.join("dino-vitb16/config.json"), "{}").unwrap();
+    let o = sb.run(&[
+        "run",
+        "--suite",
+        "dino.yaml",
+        "--model",
+        "synthetic",
+        "--weights",
+        &r.display().to_string(),
+        "--out",
+        "runs/w",
+    ]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("metric vbench_subject_consistency") && text(&o).contains("sha256"), "{}", text(&o));
+    assert!(!sb.join("runs/w/shards").exists(), "nothing generated");
+
     // No raft-things/ in the folder: not measurable, saying what it needs.
     let r = fresh("partial");
     let (c, out) = score(&r, "vbench_dynamic_degree");

@@ -132,6 +132,9 @@ pub fn check_tensors(
     Ok(())
 }
 
+/// The largest `tokenizer.json` read (CLIP's is 2 MB).
+const TOKENIZER_BYTES: u64 = 64 << 20;
+
 /// candle's CLIP config from `dir/config.json` (a Hugging Face `CLIPConfig`), errors located.
 pub fn read_config(dir: &Path) -> Result<ClipConfig, ClipError> {
     let path = dir.join("config.json");
@@ -185,7 +188,11 @@ impl Clip {
         let err = |p: &Path, msg: String| ClipError::File { path: p.display().to_string(), msg };
         let config = read_config(dir)?;
         let tok_path = file("tokenizer.json");
-        let tokenizer = tokenizers::Tokenizer::from_file(&tok_path).map_err(|e| err(&tok_path, e.to_string()))?;
+        // Read as the manifest checked it (and bounded: a tokenizer is a few megabytes).
+        let tok_text =
+            crate::files::read_text(&tok_path, TOKENIZER_BYTES).map_err(|e| err(&tok_path, e.to_string()))?;
+        let tokenizer =
+            tokenizers::Tokenizer::from_bytes(tok_text.as_bytes()).map_err(|e| err(&tok_path, e.to_string()))?;
         let weights = file("model.safetensors");
         let tensors = super::float_tensors(&weights, device).map_err(|e| err(&weights, e))?;
         check_tensors(&weights, &tensors, &config, true).map_err(|e| err(&weights, e))?;

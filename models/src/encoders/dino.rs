@@ -118,7 +118,9 @@ impl Dino {
                     img_size: get("img_size")?,
                 }
             }
-            Err(_) => DinoConfig::VIT_B16,
+            // No config: ViT-B/16, VBench's. One that is there but cannot be read is an error.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DinoConfig::VIT_B16,
+            Err(e) => return Err(format!("{}: {e}", cfg_path.display())),
         };
         let c = &config;
         for (field, x, lo, hi) in [
@@ -155,9 +157,30 @@ impl Dino {
     }
 
     /// Class-token features `[B, embed_dim]` of images `[B, 3, H, W]` (ImageNet-normalised).
+    /// VBench's transform keeps a frame's aspect (short side 224), so the tokens grow with it:
+    /// attention holds heads × tokens² floats an image. A batch runs in parts that keep that
+    /// under [`ATTENTION_BYTES`]; an image over it alone is refused (a 4096×32 frame asked for
+    /// 10 GB and aborted the process).
     pub fn forward(&self, images: &Tensor) -> Result<Tensor> {
         let (b, _, h, w) = images.dims4()?;
         let p = self.config.patch_size;
+        let tokens = (h / p) * (w / p) + 1;
+        let per_image = (self.config.num_heads * tokens * tokens * 4) as u64;
+        if per_image > ATTENTION_BYTES {
+            return Err(candle_core::Error::Msg(format!(
+                "a {w}×{h} frame is {tokens} tokens of {p}-pixel patches: its attention needs {:.1} GB, over the {} GB a frame may use (a frame this elongated, or patches this small, are not measurable with DINO)",
+                per_image as f64 / 1e9,
+                ATTENTION_BYTES >> 30
+            )));
+        }
+        let per_part = ((ATTENTION_BYTES / per_image) as usize).max(1);
+        if b > per_part {
+            let parts = (0..b)
+                .step_by(per_part)
+                .map(|i| self.forward(&images.narrow(0, i, per_part.min(b - i))?))
+                .collect::<Result<Vec<_>>>()?;
+            return Tensor::cat(&parts, 0);
+        }
         let patches = self.patch.forward(images)?.flatten_from(2)?.transpose(1, 2)?; // [B, n, D]
         let cls = self.cls_token.broadcast_as((b, 1, self.config.embed_dim))?;
         let x = Tensor::cat(&[&cls, &patches], 1)?;
@@ -204,6 +227,9 @@ impl Dino {
         Tensor::cat(&[&class, &patch], 1)
     }
 }
+
+/// The attention memory a batch may use at once.
+pub const ATTENTION_BYTES: u64 = 1 << 30;
 
 /// torch's bicubic (a = −0.75, align_corners=False) taps from `n_in` to `n_out` samples placed by
 /// an explicit `scale` (output/input): source position (i + 0.5) / scale − 0.5, indices clamped.

@@ -72,6 +72,55 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), n))
 }
 
+/// Files [`Manifest::verify`] checked in this process, by path, with their sha256: the loader
+/// reads each once and confirms the bytes it builds the network from are the bytes checked
+/// ([`confirm`]); a file replaced between the check and the load (a converter's rename landing
+/// then) was loaded unchecked, and its scores cached under the checked identity.
+static CHECKED: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// `path` spelled without `.` components (`dir/./model.safetensors` is `dir/model.safetensors`).
+fn spelled(path: &Path) -> PathBuf {
+    path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+}
+
+fn remember(path: &Path, sha256: String) {
+    let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    let path = spelled(path);
+    checked.retain(|(p, _)| *p != path);
+    checked.push((path, sha256));
+}
+
+/// The sha256 of a file no manifest lists (a user's own world encoder), remembered as checked:
+/// a loader reading it afterwards confirms it read these bytes ([`confirm`]).
+pub fn sha256_checked(path: &Path) -> std::io::Result<String> {
+    let (sum, _) = sha256_file(path)?;
+    remember(path, sum.clone());
+    Ok(sum)
+}
+
+/// Confirms that `bytes`, read from `path`, are what [`Manifest::verify`] checked there, when it
+/// checked that path in this process (nothing to confirm otherwise).
+pub fn confirm(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let path = spelled(path);
+    let expected = CHECKED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == path)
+        .map(|(_, s)| s.clone());
+    let Some(expected) = expected else { return Ok(()) };
+    let got: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: changed while it was being loaded (sha256 {got}, checked as {expected}): load it again once nothing is writing it",
+            path.display()
+        ))
+    }
+}
+
 /// A regular file (a link to one is fine): a FIFO would block a read for ever, a device
 /// (/dev/zero) never end.
 fn regular(path: &Path) -> std::io::Result<()> {
@@ -123,7 +172,7 @@ impl Manifest {
         let e = self.entry(name)?;
         let dir = root.join(&e.dir);
         for f in &e.files {
-            let path = dir.join(&f.path);
+            let path = spelled(&dir.join(&f.path));
             // A file of another length is wrong without reading it (it may be endless).
             if let Ok(m) = std::fs::metadata(&path)
                 && m.is_file()
@@ -146,7 +195,7 @@ impl Manifest {
                 },
                 _ => ManifestError::Unreadable { path: path.clone(), name: e.name.clone(), reason: err.to_string() },
             })?;
-            if got != f.sha256 {
+            if !got.eq_ignore_ascii_case(&f.sha256) {
                 return Err(ManifestError::Checksum {
                     path,
                     name: e.name.clone(),
@@ -155,6 +204,7 @@ impl Manifest {
                     obtain: e.obtain.clone(),
                 });
             }
+            remember(&path, got);
         }
         Ok(dir)
     }
@@ -329,6 +379,37 @@ mod tests {
             let e = Manifest::load(&dir.join("manifest.json")).unwrap_err().to_string();
             assert!(e.contains("leaves the manifest's folder"), "{d} {f}: {e}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file replaced between the check and the load (a converter's rename landing then) is
+    /// refused when the loader reads it; the bytes checked load.
+    #[test]
+    fn a_file_replaced_after_its_check_is_refused_when_loaded() {
+        let dir = std::env::temp_dir().join(format!("videval-manifest-swap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("model.safetensors");
+        let t = candle_core::Tensor::new(&[1.0f32, 2.0], &candle_core::Device::Cpu).unwrap();
+        candle_core::safetensors::save(&std::collections::HashMap::from([("w".to_string(), t)]), &file).unwrap();
+        let (sha, bytes) = sha256_file(&file).unwrap();
+        let m = Manifest {
+            schema: SCHEMA.into(),
+            entries: vec![Entry {
+                name: "x".into(),
+                dir: ".".into(),
+                files: vec![FileSum { path: "./model.safetensors".into(), sha256: sha.to_uppercase(), bytes }],
+                source: "test".into(),
+                licence: "test".into(),
+                obtain: "o".into(),
+            }],
+        };
+        // (An upper-case sum in a manifest is the same sum.)
+        m.verify(&dir, "x").unwrap();
+        assert!(crate::encoders::float_tensors(&file, &candle_core::Device::Cpu).is_ok());
+        let t = candle_core::Tensor::new(&[3.0f32, 4.0], &candle_core::Device::Cpu).unwrap();
+        candle_core::safetensors::save(&std::collections::HashMap::from([("w".to_string(), t)]), &file).unwrap();
+        let e = crate::encoders::float_tensors(&file, &candle_core::Device::Cpu).unwrap_err();
+        assert!(e.contains("changed while it was being loaded"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -39,7 +39,7 @@ pub fn float_tensors(
     file: &std::path::Path,
     device: &candle_core::Device,
 ) -> Result<std::collections::HashMap<String, candle_core::Tensor>, String> {
-    let mut tensors = candle_core::safetensors::load(file, device).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut tensors = checked_tensors(file, device)?;
     // Integer buffers checkpoints carry and no network here reads (Hugging Face's position ids,
     // batch norm's counter) are left out; any other integer tensor is refused.
     tensors.retain(|name, t| {
@@ -49,6 +49,17 @@ pub fn float_tensors(
         return Err(format!("{}: {name} is {:?}; a network's weights are floating point", file.display(), t.dtype()));
     }
     Ok(tensors)
+}
+
+/// The tensors of the safetensors file `file`, read once: the bytes the tensors are built from
+/// are the bytes the manifest check saw ([`manifest::confirm`]).
+pub fn checked_tensors(
+    file: &std::path::Path,
+    device: &candle_core::Device,
+) -> Result<std::collections::HashMap<String, candle_core::Tensor>, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    manifest::confirm(file, &bytes)?;
+    candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// How many numbered blocks `{prefix}{i}.…` the tensors hold (their largest index + 1): a

@@ -147,8 +147,7 @@ impl WorldEncoder {
             .map_err(|e| format!("{}: {e}", cfg_path.display()))?;
         let file: EncoderFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
         let weights = dir.join("model.safetensors");
-        let tensors =
-            candle_core::safetensors::load(&weights, device).map_err(|e| format!("{}: {e}", weights.display()))?;
+        let tensors = super::float_tensors(&weights, device)?;
         let mut p = Params::load(tensors, device);
         let enc = Self::build(&mut p, file, device).map_err(|e| format!("{}: {e}", weights.display()))?;
         let unused = p.unused();
