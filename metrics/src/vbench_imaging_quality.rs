@@ -53,7 +53,7 @@ mod tests {
         assert!((v - 0.5333333333333333).abs() < 1e-15, "{v}");
         assert!(matches!(m.measure_features(&[]), Err(MetricError::TooFewFrames { .. })));
         // A frame without a score is an error, never a number.
-        assert!(matches!(m.measure_features(&[vec![40.0], vec![]]), Err(MetricError::OutOfRange { .. })));
+        assert!(matches!(m.measure_features(&[vec![40.0], vec![]]), Err(MetricError::NonFinite { .. })));
         assert!(matches!(m.measure_features(&[vec![f64::NAN]]), Err(MetricError::NonFinite { .. })));
     }
 }
