@@ -521,7 +521,10 @@ fn metric_result(
 }
 
 /// Capability pass rates of one suite: per family, every tagged unit's mean probe pass rate
-/// (0 for a unit that failed to generate), Clopper–Pearson interval over cases.
+/// (0 for a unit that failed to generate, and 0 for each probe whose measurement failed: an
+/// unreadable video is the model's failure, as the exit code has it), Clopper–Pearson interval
+/// over cases. A model whose every video was unreadable had an empty table and "No check
+/// failed" on the page it publishes.
 fn capabilities(
     s: &crate::plan::SuiteRef,
     units: &[&crate::plan::Unit],
@@ -537,8 +540,11 @@ fn capabilities(
                 .probes
                 .iter()
                 .filter_map(|p| loaded.scores.get(&(u.id.clone(), p.clone())))
-                .filter(|r| r.status == Status::Ok)
-                .filter_map(|r| r.value)
+                .filter_map(|r| match r.status {
+                    Status::Ok => r.value,
+                    Status::Error => Some(0.0),
+                    Status::NotApplicable => None,
+                })
                 .collect();
             (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
         };

@@ -285,9 +285,18 @@ pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
 /// The clip as H.264 MP4 bytes (bit-exact settings: the same frames give the same bytes). Each
 /// call has its own scratch file, so clips can be made in parallel.
 pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
+    // The page's folder may not be there yet (`-o new/page.html`): every clip failed to encode
+    // into it, and the page came out without a single video.
+    if let Err(e) = std::fs::create_dir_all(scratch) {
+        eprintln!("warning: no clips in the report: cannot make {}: {e}", scratch.display());
+        return None;
+    }
     let tmp = scratch.join(format!(".clip.{}.mp4", crate::store::unique()));
-    let ok = video::encode(v, &tmp, &EncodeParams::report_clip()).is_ok();
-    let bytes = if ok { std::fs::read(&tmp).ok() } else { None };
+    let encoded = video::encode(v, &tmp, &EncodeParams::report_clip());
+    if let Err(e) = &encoded {
+        eprintln!("warning: a clip left out of the report: {e}");
+    }
+    let bytes = if encoded.is_ok() { std::fs::read(&tmp).ok() } else { None };
     let _ = std::fs::remove_file(&tmp);
     bytes
 }
@@ -517,6 +526,9 @@ mod tests {
         // A clip made now uses such a name and leaves nothing.
         let v = Video::new(8, 8, 8.0, vec![100; 8 * 8 * 3 * 2]).unwrap();
         assert!(clip_mp4(&v, dir.path()).is_some());
+        // Into a page's folder not made yet (`report -o new/page.html`): every clip was lost.
+        assert!(clip_mp4(&v, &dir.path().join("new/deeper")).is_some());
+        std::fs::remove_dir_all(dir.path().join("new")).unwrap();
         sweep_scratch(dir.path(), ".report_media.");
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()

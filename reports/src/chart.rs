@@ -331,8 +331,10 @@ pub struct ScalingPoint {
     pub label: String,
     pub compute: f64,
     pub y: f64,
-    /// Left out of the fit and predicted from the others.
+    /// The largest compute, also predicted from the others.
     pub held_out: bool,
+    /// For the held-out point: its prediction from the others and that prediction's band.
+    pub prediction: Option<(f64, Option<[f64; 2]>)>,
 }
 
 /// A log–log scaling plot: the checkpoints, the fitted law over compute and its 95% band
@@ -374,16 +376,38 @@ pub fn scaling(title: &str, y_title: &str, points: &[ScalingPoint], curve: &[[f6
         if !fitted.is_empty() {
             chart
                 .draw_series(fitted.into_iter().map(|c| Circle::new(c, 4, RUST.filled())))?
-                .label("checkpoint (fitted)")
+                .label(if curve.is_empty() { "checkpoint" } else { "checkpoint (fitted)" })
                 .legend(|c| Circle::new((c.0 + 8, c.1), 4, RUST.filled()));
         }
-        let held: Vec<(f64, f64)> =
-            points.iter().filter(|p| p.held_out).map(|p| (x.to(p.compute), y.to(p.y))).collect();
+        // The drawn law is fitted on every point, the held-out one too; its prediction from the
+        // others (with that prediction's band) is drawn beside it, as the text reports it.
+        let held: Vec<&&ScalingPoint> = points.iter().filter(|p| p.held_out).collect();
         if !held.is_empty() {
             chart
-                .draw_series(held.into_iter().map(|c| Circle::new(c, 6, RED.stroke_width(2))))?
-                .label("held out (predicted from the others)")
+                .draw_series(held.iter().map(|p| Circle::new((x.to(p.compute), y.to(p.y)), 6, RED.stroke_width(2))))?
+                .label("largest compute (also in the fit)")
                 .legend(|c| Circle::new((c.0 + 8, c.1), 5, RED.stroke_width(2)));
+            let predicted: Vec<(f64, f64, Option<[f64; 2]>)> = held
+                .iter()
+                .filter_map(|p| p.prediction.map(|(v, band)| (p.compute, v, band)))
+                .filter(|&(_, v, _)| good(v))
+                .collect();
+            if !predicted.is_empty() {
+                for &(c, _, band) in &predicted {
+                    if let Some([lo, hi]) = band.filter(|b| good(b[0]) && good(b[1])) {
+                        chart.draw_series(std::iter::once(PathElement::new(
+                            vec![(x.to(c), clip(lo)), (x.to(c), clip(hi))],
+                            RED.stroke_width(1),
+                        )))?;
+                    }
+                }
+                chart
+                    .draw_series(
+                        predicted.iter().map(|&(c, v, _)| Cross::new((x.to(c), clip(v)), 5, RED.stroke_width(2))),
+                    )?
+                    .label("its prediction from the others (band)")
+                    .legend(|c| Cross::new((c.0 + 8, c.1), 4, RED.stroke_width(2)));
+            }
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
@@ -584,7 +608,13 @@ mod tests {
         let points: Vec<ScalingPoint> = [(1e11, 2.0), (1e12, 1.5), (1e13, 1.2), (1e14, 1.1)]
             .iter()
             .enumerate()
-            .map(|(i, &(c, y))| ScalingPoint { label: format!("c{i}"), compute: c, y, held_out: i == 3 })
+            .map(|(i, &(c, y))| ScalingPoint {
+                label: format!("c{i}"),
+                compute: c,
+                y,
+                held_out: i == 3,
+                prediction: (i == 3).then_some((1.12, Some([1.05, 1.2]))),
+            })
             .collect();
         let curve: Vec<[f64; 4]> = (0..20)
             .map(|i| 1e11 * 10f64.powf(f64::from(i) * 0.15))
@@ -592,9 +622,16 @@ mod tests {
             .collect();
         let svg = scaling("val_loss <fit>", "val_loss", &points, &curve, "95% bootstrap band");
         assert!(svg.starts_with("<svg role=\"img\"") && svg.contains("<title>val_loss &lt;fit&gt;</title>"), "{svg}");
-        for text in
-            ["training compute C (FLOPs)", "val_loss", "10¹²", "10¹³", "95% bootstrap band", "fitted law", "held out"]
-        {
+        for text in [
+            "training compute C (FLOPs)",
+            "val_loss",
+            "10¹²",
+            "10¹³",
+            "95% bootstrap band",
+            "fitted law",
+            "largest compute",
+            "its prediction",
+        ] {
             assert!(svg.contains(text), "{text} missing");
         }
         assert!(svg.contains("<polygon") && svg.matches("<circle").count() >= 4);

@@ -60,7 +60,11 @@ pub fn example_keys(results: &Results, max: usize) -> Vec<crate::results::Sample
         .samples
         .iter()
         .filter(|s| s.seed_idx == 0)
-        .filter(|s| s.status != "ok" || s.details.values().any(|d| crate::results::failures(d).next().is_some()))
+        .filter(|s| {
+            s.status != "ok"
+                || s.details.values().any(|d| crate::results::failures(d).next().is_some())
+                || s.failed_metrics.iter().any(|m| m.starts_with("probe:"))
+        })
         .take(max)
         .map(crate::results::Sample::key)
         .collect()
@@ -94,7 +98,8 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
             None,
         )
     });
-    // (probe, kind) → (samples, the first reason of that kind).
+    // (probe, kind) → (samples, the first reason of that kind); a sample counts once per kind,
+    // however many of its checks fail that way.
     let mut taxonomy: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
     let mut examples = Vec::new();
     let shown = example_keys(results, max_examples);
@@ -106,13 +111,22 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
             taxonomy.entry(("generation".into(), kind)).or_insert((0, error)).0 += 1;
             reasons.push(format!("generation: {}", s.error.clone().unwrap_or_default()));
         }
+        let mut kinds = std::collections::BTreeSet::new();
         for (probe, detail) in &s.details {
             let probe = probe.trim_start_matches("probe:");
             for (kind, reason) in crate::results::failures(detail) {
                 let entry = taxonomy.entry((probe.to_string(), kind.to_string())).or_insert((0, reason.to_string()));
-                entry.0 += 1;
+                if kinds.insert((probe.to_string(), kind.to_string())) {
+                    entry.0 += 1;
+                }
                 reasons.push(format!("{probe}: {kind} — {reason}"));
             }
+        }
+        // A probe whose measurement failed (the video could not be read) is a failed check too.
+        for (name, reason) in s.metric_errors.iter().filter(|(n, _)| s.failed_metrics.contains(*n)) {
+            let Some(probe) = name.strip_prefix("probe:") else { continue };
+            taxonomy.entry((probe.to_string(), "not measured".into())).or_insert((0, reason.clone())).0 += 1;
+            reasons.push(format!("{probe}: not measured — {reason}"));
         }
         if shown.contains(&s.key()) {
             examples.push(Example {
@@ -180,13 +194,23 @@ mod tests {
                 sample("a", "FAIL (wrong direction): moves -0.078 h left (dx +0.078, dy -0.043)"),
                 sample("b", "FAIL (wrong direction): moves -0.191 h right (dx -0.191, dy -0.048)"),
                 sample("c", "FAIL (object not found): no green ball found in the video"),
+                sample("d", "FAIL (wrong direction): moves left | FAIL (wrong direction): moves up"),
+                Sample {
+                    metric_errors: [("probe:motion".to_string(), "d.mkv: file is truncated".to_string())].into(),
+                    failed_metrics: ["probe:motion".to_string()].into(),
+                    details: Default::default(),
+                    ..sample("e", "")
+                },
             ],
             throughput: None,
             vbench: None,
         };
         let html = render_limitations(&results, &Default::default(), 5).unwrap();
         // Two kinds, counted exactly; reasons appear whole (parentheses, signs and all).
-        assert!(html.contains("<td>wrong direction</td><td class=\"num\">2</td>"), "{html}");
+        // A sample failing two checks one way counts once; one not measured is said so.
+        assert!(html.contains("<td>wrong direction</td><td class=\"num\">3</td>"), "{html}");
+        assert!(html.contains("<td>not measured</td><td class=\"num\">1</td>"), "{html}");
+        assert!(html.contains("file is truncated"), "{html}");
         assert!(html.contains("<td>object not found</td><td class=\"num\">1</td>"), "{html}");
         assert!(html.contains("moves -0.078 h left (dx +0.078, dy -0.043)"), "{html}");
         assert!(!html.contains("moves # h"), "no number is replaced");

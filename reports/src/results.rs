@@ -109,7 +109,8 @@ pub struct SuiteResults {
     pub n: Counts,
     pub metrics: BTreeMap<String, MetricResult>,
     /// Per capability family (`physics` of `physics.gravity`): the pass rate of the probe checks
-    /// of the cases tagged with it; a unit that failed to generate counts as failing.
+    /// of the cases tagged with it; a unit that failed to generate, or whose probe measurement
+    /// failed (an unreadable video), counts as failing.
     #[serde(default)]
     pub capabilities: BTreeMap<String, MetricResult>,
     /// The suite's metrics and probes with no estimate: measured on no sample (every one not

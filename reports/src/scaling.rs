@@ -17,15 +17,22 @@ fn num(v: &Value) -> f64 {
 /// The log–log plot of one fit: checkpoints, the fitted law, its band, the held-out point.
 fn plot(fit: &Value) -> String {
     let target = fit["target"].as_str().unwrap_or("");
-    let held = fit["fit"]["holdout"]["checkpoint"].as_str();
+    let holdout = &fit["fit"]["holdout"];
+    let held = holdout["checkpoint"].as_str();
+    let prediction = holdout["predicted"].as_f64().map(|p| {
+        let band = holdout["band"].as_array().filter(|b| b.len() == 2).map(|b| [num(&b[0]), num(&b[1])]);
+        (p, band)
+    });
     let points: Vec<chart::ScalingPoint> = fit["points"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|p| {
             let label = p["checkpoint"].as_str().unwrap_or("?").to_string();
+            let held_out = held == Some(label.as_str());
             chart::ScalingPoint {
-                held_out: held == Some(label.as_str()),
+                held_out,
+                prediction: if held_out { prediction } else { None },
                 label,
                 compute: num(&p["flops"]),
                 y: num(&p["y"]),
@@ -47,7 +54,12 @@ fn plot(fit: &Value) -> String {
     let mut cs: Vec<f64> = points.iter().map(|p| p.compute).collect();
     cs.sort_by(f64::total_cmp);
     cs.dedup();
+    let no_fit = curve.is_empty();
     let (band, caption) = match cs.len() {
+        _ if no_fit => (
+            "no fit",
+            "Both axes logarithmic. No law is fitted to these points (the notes below say why); the numbers are in the table below.",
+        ),
         0..=3 => (
             "no band (3 compute values)",
             "Both axes logarithmic. With 3 distinct compute values the law passes through them: there is no band; the numbers are in the table below.",
@@ -120,8 +132,12 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
         let f = &fit["fit"];
         if f.is_object() {
             let ci = |k: &str| format!("[{}, {}]", metric(num(&f[k][0])), metric(num(&f[k][1])));
-            // Four points for three parameters: the resamples' fits are a range, not an interval.
-            let few = fit["points"].as_array().is_some_and(|p| p.len() <= 4);
+            // Four distinct compute values for three parameters: the resamples' fits are a range,
+            // not an interval (points at one compute value count once).
+            let mut cs: Vec<f64> = fit["points"].as_array().into_iter().flatten().map(|p| num(&p["flops"])).collect();
+            cs.sort_by(f64::total_cmp);
+            cs.dedup();
+            let few = cs.len() <= 4;
             let head = if few { "range of bootstrap refits (too few points for a 95% CI)" } else { "95% bootstrap CI" };
             write!(
                 o,
@@ -159,7 +175,7 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
         }
         write!(
             o,
-            "<table><tr><th>checkpoint</th><th>C (FLOPs)</th><th>value</th><th>fitted y</th><th>predicted</th><th>residual (log)</th></tr>"
+            "<table><tr><th>checkpoint</th><th>C (FLOPs)</th><th>value</th><th>fitted y</th><th>law at C (all points)</th><th>residual (log)</th></tr>"
         )?;
         for p in fit["points"].as_array().into_iter().flatten() {
             let (y, pred) = (num(&p["y"]), num(&p["predicted"]));
@@ -257,13 +273,27 @@ mod tests {
         assert!(html.contains("off-trend by -3.1σ") && html.contains("<polygon") && html.contains("<circle"));
         assert!(html.contains("inside the band"));
         // Decade ticks, axis titles with units, a legend marking the held-out point; sizes for people.
-        for text in ["10¹²", "10¹³", "training compute C (FLOPs)", "held out (predicted from the others)", "fitted law"]
-        {
+        for text in [
+            "10¹²",
+            "10¹³",
+            "training compute C (FLOPs)",
+            "largest compute (also in the fit)",
+            "its prediction from the others",
+            "fitted law",
+        ] {
             assert!(html.contains(text), "{text} missing");
         }
         assert!(html.contains("<td class=\"num\">100 k</td>") && html.contains("<td class=\"num\">1 T</td>"), "{html}");
         assert!(!html.contains("e5") && !html.contains("e12"), "no scientific notation for sizes");
         // Two points: the legend does not call the band a 95% one.
         assert!(html.contains("no band (3 compute values)") && !html.contains("95% bootstrap band"), "legend");
+        // Two checkpoints at two compute values: a range of refits in the table, not a 95% CI.
+        assert!(html.contains("too few points for a 95% CI"), "{html}");
+        // No fit: neither a band nor "fitted" points are claimed.
+        let mut unfit = v.clone();
+        unfit["fits"][0]["fit"] = serde_json::Value::Null;
+        let html = render(&unfit).unwrap();
+        assert!(html.contains("No law is fitted") && !html.contains("checkpoint (fitted)"), "{html}");
+        assert!(!html.contains("passes through them") && !html.contains("bootstrap refits,"), "{html}");
     }
 }

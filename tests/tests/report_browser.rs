@@ -350,7 +350,7 @@ fn the_scaling_report_renders_its_charts_in_chromium() {
     assert_eq!(charts.len(), fits, "one chart per fit");
     for c in charts {
         let texts: Vec<&str> = c["texts"].as_array().unwrap().iter().filter_map(|t| t.as_str()).collect();
-        for t in ["10¹²", "10¹³", "fitted law", "95% bootstrap band", "held out (predicted from the others)"] {
+        for t in ["10¹²", "10¹³", "fitted law", "95% bootstrap band", "largest compute (also in the fit)"] {
             assert!(texts.contains(&t), "{t} missing from {}", c["title"]);
         }
     }
