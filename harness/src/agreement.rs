@@ -37,10 +37,15 @@ use crate::store::write_atomic;
 pub const SCHEMA: &str = "videval/agreement/v1";
 /// The CSV form's header, exactly.
 pub const CSV_HEADER: &str = "rater,suite,case_id,seed_idx,left,right,choice";
+/// The CSV form `rate --export` writes: with the sha256 of the videos shown left and right, so a
+/// judgment of a video replaced since is found from the CSV too, as from the database.
+pub const CSV_HEADER_SHOWN: &str = "rater,suite,case_id,seed_idx,left,right,choice,shown_left,shown_right";
 /// Run names of gold pairs (the world oracle against a degraded copy) in judgments and exports.
 pub const GOLD_ORACLE: &str = "gold:oracle";
 pub const GOLD_DEGRADED: &str = "gold:degraded";
 const N_BOOT: usize = 2000;
+/// Pairs two or more raters judged below which Krippendorff's α is not given.
+const MIN_SHARED_PAIRS: usize = 20;
 const SEED: u64 = 0x5eed_a9ee;
 
 /// What a rater answered about the pair as shown.
@@ -91,6 +96,29 @@ pub struct Judgment {
 }
 
 impl Judgment {
+    /// What every judgment must be, from a CSV file or a database: named fields, two runs.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for (value, name) in [
+            (&self.rater, "rater"),
+            (&self.suite, "suite"),
+            (&self.case_id, "case_id"),
+            (&self.left, "left"),
+            (&self.right, "right"),
+        ] {
+            if value.trim().is_empty() {
+                return Err(format!("{name} is empty"));
+            }
+            // A line break in a name wrote a line of its own into every message naming it.
+            if value.chars().any(char::is_control) {
+                return Err(format!("{name} {} holds a control character (a line break?)", quoted_cut(value)));
+            }
+        }
+        if self.left == self.right {
+            return Err(format!("left and right are the same run {}", quoted_cut(&self.left)));
+        }
+        Ok(())
+    }
+
     pub fn is_gold(&self) -> bool {
         self.left.starts_with("gold:") || self.right.starts_with("gold:")
     }
@@ -188,31 +216,48 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
         path: path.to_path_buf(),
         message: format!("line {line}: {message}"),
     };
-    let header = text.lines().next().map(|h| h.trim_end_matches('\r').trim_start_matches('\u{feff}'));
-    match header {
-        Some(h) if h == CSV_HEADER => {}
-        Some(h) => return Err(bad(1, format!("the header is {h:?}; expected {CSV_HEADER:?}"))),
-        None => return Err(bad(1, format!("empty file; expected the header {CSV_HEADER:?}"))),
-    }
-    let records = csv_records(text).map_err(|(n, e)| bad(n, e))?;
+    let expected = format!("{CSV_HEADER:?} (or {CSV_HEADER_SHOWN:?})");
+    let records = csv_records(text.trim_start_matches('\u{feff}')).map_err(|(n, e)| bad(n, e))?;
+    // The header is the first record (a file with old-Mac line ends has no '\n' in it).
+    let width = match records.first() {
+        None => return Err(bad(1, format!("empty file; expected the header {expected}"))),
+        Some((_, h)) => {
+            let h: Vec<&str> = h.iter().map(|c| c.text.as_str()).collect::<Vec<_>>();
+            let joined = h.join(",");
+            if joined == CSV_HEADER {
+                7
+            } else if joined == CSV_HEADER_SHOWN {
+                9
+            } else {
+                return Err(bad(1, format!("the header is {}; expected {expected}", quoted_cut(&joined))));
+            }
+        }
+    };
     let mut out = Vec::new();
     for (n, cells) in records.into_iter().skip(1) {
         let f: Vec<String> = cells.into_iter().map(|c| c.text).collect();
-        if f.len() != 7 {
-            return Err(bad(n, format!("{} fields; expected 7 ({CSV_HEADER})", f.len())));
+        if f.len() != width {
+            return Err(bad(n, format!("{} fields; expected {width} (as the header)", f.len())));
         }
-        let seed_idx = f[3].parse().map_err(|_| bad(n, format!("seed_idx {:?} is not a whole number", f[3])))?;
+        let seed_idx =
+            f[3].parse().map_err(|_| bad(n, format!("seed_idx {} is not a whole number", quoted_cut(&f[3]))))?;
         let choice = Choice::parse(&f[6])
-            .ok_or_else(|| bad(n, format!("choice {:?}; expected left, right, tie or both_bad", f[6])))?;
-        for (k, name) in [(0, "rater"), (1, "suite"), (2, "case_id"), (4, "left"), (5, "right")] {
-            if f[k].is_empty() {
-                return Err(bad(n, format!("{name} is empty")));
+            .ok_or_else(|| bad(n, format!("choice {}; expected left, right, tie or both_bad", quoted_cut(&f[6]))))?;
+        let shown = match f.get(7..9) {
+            Some([l, r]) if l.is_empty() && r.is_empty() => None,
+            Some([l, r]) => {
+                let sha = |s: &str| {
+                    let hex = s.strip_prefix("sha256:").unwrap_or(s);
+                    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                };
+                if !sha(l) || !sha(r) {
+                    return Err(bad(n, "shown_left and shown_right: expected two sha256 sums (or both empty)".into()));
+                }
+                Some([l.to_ascii_lowercase(), r.to_ascii_lowercase()])
             }
-        }
-        if f[4] == f[5] {
-            return Err(bad(n, format!("left and right are the same run {:?}", f[4])));
-        }
-        out.push(Judgment {
+            _ => None,
+        };
+        let j = Judgment {
             rater: f[0].clone(),
             suite: f[1].clone(),
             case_id: f[2].clone(),
@@ -220,10 +265,21 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
             left: f[4].clone(),
             right: f[5].clone(),
             choice,
-            shown: None,
-        });
+            shown,
+        };
+        j.check().map_err(|e| bad(n, e))?;
+        out.push(j);
     }
     Ok(out)
+}
+
+/// `s` quoted for a message, cut to 200 characters (a 20 MB cell made a 20 MB error).
+pub fn quoted_cut(s: &str) -> String {
+    const MAX: usize = 200;
+    match s.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{:?}… ({} bytes)", &s[..at], s.len()),
+        None => format!("{s:?}"),
+    }
 }
 
 /// Judgments from a rating database or a CSV file (told apart by the SQLite header).
@@ -433,7 +489,18 @@ fn strengths(runs: &[String], judgments: &[&Judgment], cluster_of: &dyn Fn(&Judg
     for j in judgments {
         by_cluster.entry((j.suite.as_str(), cluster_of(j))).or_default().push(j);
     }
-    let clusters: Vec<&Vec<&&Judgment>> = by_cluster.values().collect();
+    // Each cluster's wins summed once into a few (winner, loser, count) cells: a resample adds
+    // those up (looking run names up per judgment, per resample, took 85% of 1e6 judgments' time).
+    let clusters: Vec<Vec<(usize, usize, f64)>> = by_cluster
+        .values()
+        .map(|c| {
+            let mut cells: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+            for (i, j, x) in wins(&mut c.iter().copied()) {
+                *cells.entry((i, j)).or_default() += x;
+            }
+            cells.into_iter().map(|((i, j), x)| (i, j, x)).collect()
+        })
+        .collect();
     let k = clusters.len();
     let mut note = None;
     let mut draws: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
@@ -444,9 +511,9 @@ fn strengths(runs: &[String], judgments: &[&Judgment], cluster_of: &dyn Fn(&Judg
     } else {
         let mut rng = ChaCha8Rng::seed_from_u64(SEED);
         for _ in 0..1000 {
-            let sample: Vec<&&Judgment> =
+            let sample: Vec<(usize, usize, f64)> =
                 (0..k).flat_map(|_| clusters[rng.random_range(0..k)].iter().copied()).collect();
-            match bradley_terry(runs.len(), &wins(&mut sample.iter().copied())) {
+            match bradley_terry(runs.len(), &sample) {
                 Some(t) => t.iter().enumerate().for_each(|(i, v)| draws[i].push(*v)),
                 None => failed += 1,
             }
@@ -564,7 +631,29 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
     for j in &rated {
         pairs.entry(pair_key(j)).or_default().push(j);
     }
-    let result = |name: &str| runs.iter().find(|(n, _)| n == name).map(|(_, r)| r);
+    // A metric's direction and version as every run that has it says; runs that disagree (a
+    // metric redefined between them) leave it out, said in a note. It was read from whichever
+    // run's name sorted first: renaming the runs flipped an agreement of 1 to 0.
+    let mut spec: BTreeMap<(&str, &str), std::result::Result<f64, String>> = BTreeMap::new();
+    let orient_of = |suite: &str, metric: &str| -> std::result::Result<f64, String> {
+        let said: BTreeSet<(&str, u32)> = runs
+            .iter()
+            .filter_map(|(_, r)| r.suites.get(suite)?.metrics.get(metric))
+            .map(|m| (m.direction.as_str(), m.metric_version))
+            .collect();
+        match said.iter().collect::<Vec<_>>().as_slice() {
+            [(direction, _)] => match *direction {
+                "higher_is_better" => Ok(1.0),
+                "lower_is_better" => Ok(-1.0),
+                _ => Err(String::new()),
+            },
+            [] => Err(String::new()),
+            several => Err(format!(
+                "{suite}/{metric} is left out: the runs give it different directions or versions ({})",
+                several.iter().map(|(d, v)| format!("{d} v{v}")).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    };
 
     // (suite, metric) → per pair: (case, cluster, human sign, metric sign).
     let mut rows: BTreeMap<(String, String), Vec<(String, String, i32, i32)>> = BTreeMap::new();
@@ -579,26 +668,17 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         };
         for (metric, &va) in &sa.metrics {
             let Some(&vb) = sb.metrics.get(metric) else { continue };
-            let direction = result(a)
-                .and_then(|r| r.suites.get(suite))
-                .and_then(|s| s.metrics.get(metric))
-                .map_or("neutral", |m| m.direction.as_str());
-            let orient = match direction {
-                "higher_is_better" => 1.0,
-                "lower_is_better" => -1.0,
-                _ => continue,
-            };
-            let d = orient * (va - vb);
-            if !d.is_finite() {
+            let Ok(orient) = spec.entry((suite.as_str(), metric.as_str())).or_insert_with(|| orient_of(suite, metric))
+            else {
                 continue;
-            }
-            let m = if d > 0.0 {
-                1
-            } else if d < 0.0 {
-                -1
-            } else {
-                0
             };
+            // Compared, not subtracted: ±1.7e308 overflowed to infinity and the pair was dropped.
+            let Some(order) = va.partial_cmp(&vb) else { continue };
+            let m = match order {
+                std::cmp::Ordering::Greater => 1,
+                std::cmp::Ordering::Less => -1,
+                std::cmp::Ordering::Equal => 0,
+            } * if *orient > 0.0 { 1 } else { -1 };
             rows.entry((suite.clone(), metric.clone())).or_default().push((case.clone(), sa.cluster.clone(), human, m));
         }
     }
@@ -667,6 +747,11 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         (_, _, None) => Some(
             "every judgment of the pairs two or more raters judged is the same: no expected disagreement".to_string(),
         ),
+        // α from a handful of shared pairs says little (2 shared pairs gave α = 1.000, shown
+        // beside "keep a question when α exceeds 0.70").
+        (_, n, Some(_)) if n < MIN_SHARED_PAIRS => Some(format!(
+            "only {n} pair(s) were judged by two or more raters: too few for α (at least {MIN_SHARED_PAIRS})"
+        )),
         _ => None,
     };
     let mut per_rater = BTreeMap::new();
@@ -701,6 +786,14 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
             "{} judgment(s) of other videos than the runs' are left out (rated before the samples were generated again?); first: {first}",
             stale.len()
         ));
+    }
+    notes.extend(spec.values().filter_map(|s| s.as_ref().err()).filter(|why| !why.is_empty()).cloned());
+    if all.iter().any(|j| !j.is_gold() && j.shown.is_none()) {
+        notes.push(
+            "some judgments do not say which videos were shown (a CSV without shown_left/shown_right): \
+             a judgment of a video generated again since cannot be told from one of the run's"
+                .to_string(),
+        );
     }
     if repeated > 0 {
         notes.push(format!(
@@ -787,6 +880,21 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
     if crate::store::same_file(&html_path, judgments) {
         return Err(Error::Config(format!("--out {}: that is the judgments file; name another", html_path.display())));
     }
+    // Nor any input: a run's results, or the database's journal files.
+    let db = judgments.display().to_string();
+    let inputs = runs
+        .iter()
+        .map(|(_, d)| d.join("results.json"))
+        .chain(["-wal", "-shm", "-journal"].map(|s| PathBuf::from(format!("{db}{s}"))));
+    for input in inputs {
+        if crate::store::same_file(&html_path, &input) {
+            return Err(Error::Config(format!(
+                "--out {}: that is {}, an input; name another",
+                html_path.display(),
+                input.display()
+            )));
+        }
+    }
     let html = videval_reports::agreement::render(&serde_json::to_value(&a).unwrap_or_default())
         .map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&html_path, html.as_bytes())?;
@@ -835,7 +943,7 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
             );
         }
         for n in &a.notes {
-            println!("note: {n}");
+            println!("note: {}", crate::error::printable(n));
         }
         println!("report: {}", html_path.display());
     }
@@ -1046,6 +1154,59 @@ mod tests {
         assert!(lo < 0.5 && 0.5 < hi && (m.agreement.unwrap() - 0.5).abs() < 0.08, "{m:?}");
         assert!(m.kendall_tau_b.unwrap().abs() < 0.15, "{m:?}");
         assert!(a.raters.krippendorff_alpha.is_none() && a.raters.alpha_note.as_deref().unwrap().contains("one rater"));
+    }
+
+    /// A metric whose direction the runs disagree on is left out, whatever the runs are named
+    /// (it was read from the first name: a=x,b=y gave 1, swapped 0); values at the ends of f64
+    /// are compared, not subtracted into infinity; α rests on enough shared pairs.
+    #[test]
+    fn directions_must_agree_extreme_values_compare_and_alpha_needs_shared_pairs() {
+        let agree = |a_better: bool, _: &mut ChaCha8Rng| if a_better { Choice::Left } else { Choice::Right };
+        let (mut runs, js) = simulate(8, &["ann", "bob"], &agree);
+        let a = compute(&runs, &js).unwrap();
+        assert_eq!(a.metrics[0].agreement, Some(1.0));
+        assert!(a.raters.alpha_note.as_deref().is_some_and(|n| n.contains("only 16 pair(s)")), "{:?}", a.raters);
+        for s in &mut runs[0].1.samples {
+            let v = s.metrics["m"];
+            s.metrics.insert("m".into(), if v > 0.5 { f64::MAX } else { -f64::MAX });
+        }
+        for s in &mut runs[1].1.samples {
+            s.metrics.insert("m".into(), 0.0);
+        }
+        let a = compute(&runs, &js).unwrap();
+        assert_eq!(a.metrics.len(), 1, "extreme values are compared");
+        runs[1].1.suites.get_mut("s").unwrap().metrics.get_mut("m").unwrap().direction = "lower_is_better".into();
+        let a = compute(&runs, &js).unwrap();
+        assert!(a.metrics.is_empty(), "{:?}", a.metrics);
+        assert!(
+            a.notes.iter().any(|n| n.contains("s/m is left out") && n.contains("lower_is_better")),
+            "{:?}",
+            a.notes
+        );
+        runs.reverse();
+        assert!(compute(&runs, &js).unwrap().metrics.is_empty());
+    }
+
+    /// The CSV `rate --export` writes names the videos shown; old-Mac line ends parse; a name
+    /// holding a line break, or a run judged against itself, is refused.
+    #[test]
+    fn csv_forms_with_videos_shown_and_bad_names() {
+        let p = Path::new("j.csv");
+        let sha = "a".repeat(64);
+        let js =
+            read_csv(p, &format!("{CSV_HEADER_SHOWN}\r\nann,s,c,0,x,y,left,{sha},{}\r\n", "B".repeat(64))).unwrap();
+        assert_eq!(js[0].shown, Some([sha.clone(), "b".repeat(64)]));
+        let js = read_csv(p, &format!("{CSV_HEADER}\rann,s,c,0,x,y,left\r")).unwrap();
+        assert_eq!((js.len(), js[0].shown.clone()), (1, None));
+        let e = read_csv(p, &format!("{CSV_HEADER_SHOWN}\nann,s,c,0,x,y,left,nope,{sha}\n")).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("sha256"), "{e}");
+        let e = read_csv(p, &format!("{CSV_HEADER}\n\"an\nn\",s,c,0,x,y,left\n")).unwrap_err().to_string();
+        assert!(e.contains("control character"), "{e}");
+        let e = read_csv(p, &format!("{CSV_HEADER}\nann,s,c,0,x,x,left\n")).unwrap_err().to_string();
+        assert!(e.contains("the same run"), "{e}");
+        let long = "h".repeat(100_000);
+        let e = read_csv(p, &format!("{long}\n")).unwrap_err().to_string();
+        assert!(e.len() < 1000, "{} bytes", e.len());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::json;
 use videval_metrics::Video;
 
-use crate::agreement::{CSV_HEADER, Choice, GOLD_DEGRADED, GOLD_ORACLE, Judgment, csv_field};
+use crate::agreement::{CSV_HEADER_SHOWN, Choice, GOLD_DEGRADED, GOLD_ORACLE, Judgment, csv_field};
 use crate::error::{Error, ExitCode, Result};
 use crate::hash::sha256_hex;
 use crate::store::read_json;
@@ -254,10 +254,9 @@ impl Db {
 
     /// Judgments as `videval agreement` reads them (run names as shown left and right).
     pub fn judgments(&self) -> Result<Vec<Judgment>> {
-        Ok(self
-            .stored()?
-            .into_iter()
-            .map(|s| Judgment {
+        let mut out = Vec::new();
+        for (i, s) in self.stored()?.into_iter().enumerate() {
+            let j = Judgment {
                 rater: s.rater,
                 suite: s.suite,
                 case_id: s.case_id,
@@ -267,8 +266,15 @@ impl Db {
                 left: s.left_run,
                 right: s.right_run,
                 choice: s.choice,
-            })
-            .collect())
+            };
+            // As a CSV's judgments are checked (a row judging a run against itself was counted).
+            j.check().map_err(|e| Error::BadFile {
+                path: self.path.clone(),
+                message: format!("judgment {} (in stored order): {e}", i + 1),
+            })?;
+            out.push(j);
+        }
+        Ok(out)
     }
 
     /// Pair keys a rater has judged: (suite, case, seed index, sha a, sha b).
@@ -321,11 +327,15 @@ impl Db {
                 .map_err(|e| Error::Internal(format!("writing parquet: {e}")))?;
             crate::store::write_atomic(out, &bytes)?;
         } else {
-            let mut text = format!("{CSV_HEADER}\n");
+            // With the videos shown, as the database has them: a judgment of a video generated
+            // again since is left out from the CSV too.
+            let mut text = format!("{CSV_HEADER_SHOWN}\n");
             for s in &rows {
+                let (shown_left, shown_right) =
+                    if s.left_run == s.run_a { (&s.sha_a, &s.sha_b) } else { (&s.sha_b, &s.sha_a) };
                 let fields = [&s.rater, &s.suite, &s.case_id, &s.seed_idx.to_string(), &s.left_run, &s.right_run];
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                text.push_str(&format!("{},{}\n", line.join(","), s.choice.as_str()));
+                text.push_str(&format!("{},{},{shown_left},{shown_right}\n", line.join(","), s.choice.as_str()));
             }
             crate::store::write_atomic(out, text.as_bytes())?;
         }

@@ -55,12 +55,15 @@ fn exported(sb: &Sandbox) -> Vec<[String; 4]> {
     let o = sb.run(&["rate", "--db", "r.sqlite", "--export", "out.csv"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let csv = String::from_utf8(sb.read("out.csv")).unwrap();
-    assert!(csv.starts_with("rater,suite,case_id,seed_idx,left,right,choice\n"));
-    videval::agreement::read_csv(&sb.join("out.csv"), &csv)
-        .unwrap()
-        .into_iter()
-        .map(|j| [j.rater, j.left, j.right, j.choice.as_str().to_string()])
-        .collect()
+    assert!(csv.starts_with("rater,suite,case_id,seed_idx,left,right,choice,shown_left,shown_right\n"));
+    let js = videval::agreement::read_csv(&sb.join("out.csv"), &csv).unwrap();
+    // The videos shown travel with the judgments, as the database has them.
+    let db = videval::rate::Db::open_existing(&sb.join("r.sqlite")).unwrap().judgments().unwrap();
+    assert_eq!(
+        js.iter().map(|j| j.shown.clone()).collect::<Vec<_>>(),
+        db.iter().map(|j| j.shown.clone()).collect::<Vec<_>>()
+    );
+    js.into_iter().map(|j| [j.rater, j.left, j.right, j.choice.as_str().to_string()]).collect()
 }
 
 /// Waits until the page shows a pair other than `previous` (or is done); returns its state.

@@ -6,27 +6,70 @@
 /// square root of the untied pairs on each side. `None` with fewer than two points or when either
 /// side is constant (τ-b is undefined then). O(n²), which is fine for thousands of pairs.
 pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
+    // Knight's O(n log n) count (what scipy does): sorted by (x, y), the pairs out of order in y
+    // are the discordant ones; ties are counted from runs of equal values. The pairwise double
+    // loop took 28 s on 20,000 pairs × 10 metrics.
     let n = x.len().min(y.len());
-    let (mut concordant, mut discordant, mut ties_x, mut ties_y) = (0i64, 0i64, 0i64, 0i64);
-    for i in 0..n {
-        for j in i + 1..n {
-            let dx = (x[i] - x[j]).partial_cmp(&0.0)?;
-            let dy = (y[i] - y[j]).partial_cmp(&0.0)?;
-            use std::cmp::Ordering::Equal;
-            match (dx, dy) {
-                (Equal, Equal) => {}
-                (Equal, _) => ties_x += 1,
-                (_, Equal) => ties_y += 1,
-                (a, b) if a == b => concordant += 1,
-                _ => discordant += 1,
+    if x[..n].iter().chain(&y[..n]).any(|v| v.is_nan()) {
+        return None;
+    }
+    let zero = |v: f64| if v == 0.0 { 0.0 } else { v };
+    let mut p: Vec<(f64, f64)> = x[..n].iter().zip(&y[..n]).map(|(&a, &b)| (zero(a), zero(b))).collect();
+    p.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    // Pairs tied in a key: Σ t(t−1)/2 over runs of equal keys (−0 and 0 are equal).
+    let tied = |v: &[f64], same: &dyn Fn(usize, usize) -> bool| -> u64 {
+        let (mut total, mut run) = (0u64, 1u64);
+        for i in 1..v.len().max(1) {
+            if same(i - 1, i) {
+                run += 1;
+            } else {
+                total += run * (run - 1) / 2;
+                run = 1;
             }
         }
-    }
-    let (n0x, n0y) = ((concordant + discordant + ties_y) as f64, (concordant + discordant + ties_x) as f64);
+        total + run * (run - 1) / 2
+    };
+    let xs: Vec<f64> = p.iter().map(|q| q.0).collect();
+    let ties_x = tied(&xs, &|i, j| p[i].0 == p[j].0);
+    let ties_xy = tied(&xs, &|i, j| p[i].0 == p[j].0 && p[i].1 == p[j].1);
+    let mut ys: Vec<f64> = p.iter().map(|q| q.1).collect();
+    let swaps = merge_count(&mut ys);
+    let ties_y = tied(&ys, &|i, j| ys[i] == ys[j]);
+    let n0 = (n as u64) * (n as u64).saturating_sub(1) / 2;
+    let (n0x, n0y) = ((n0 - ties_x) as f64, (n0 - ties_y) as f64);
     if n0x == 0.0 || n0y == 0.0 {
         return None;
     }
-    Some((concordant - discordant) as f64 / (n0x * n0y).sqrt())
+    // Concordant − discordant = n0 − ties_x − ties_y + ties_xy − 2·discordant.
+    let s = n0 as f64 - ties_x as f64 - ties_y as f64 + ties_xy as f64 - 2.0 * swaps as f64;
+    Some(s / (n0x * n0y).sqrt())
+}
+
+/// Sorts `v` (a stable merge sort) and returns how many pairs were out of order (strictly
+/// greater before smaller).
+fn merge_count(v: &mut [f64]) -> u64 {
+    let n = v.len();
+    if n < 2 {
+        return 0;
+    }
+    let mid = n / 2;
+    let mut swaps = merge_count(&mut v[..mid]) + merge_count(&mut v[mid..]);
+    let mut merged = Vec::with_capacity(n);
+    let (mut i, mut j) = (0, mid);
+    while i < mid && j < n {
+        if v[j] < v[i] {
+            swaps += (mid - i) as u64;
+            merged.push(v[j]);
+            j += 1;
+        } else {
+            merged.push(v[i]);
+            i += 1;
+        }
+    }
+    merged.extend_from_slice(&v[i..mid]);
+    merged.extend_from_slice(&v[j..]);
+    v.copy_from_slice(&merged);
+    swaps
 }
 
 /// Krippendorff's α for nominal values. `units[u][r]` is rater r's label of unit u (`None` when r
@@ -37,15 +80,22 @@ pub fn krippendorff_alpha_nominal(units: &[Vec<Option<u32>>]) -> Option<f64> {
     use std::collections::BTreeMap;
     let mut o: BTreeMap<(u32, u32), f64> = BTreeMap::new();
     for unit in units {
-        let values: Vec<u32> = unit.iter().flatten().copied().collect();
-        let m = values.len();
-        if m < 2 {
+        // Per label its count in the unit: o[c][k] += n_c·(n_k − [c = k]) / (m − 1), which is
+        // the sum over ordered pairs of distinct raters (that loop was m² per unit: 40,000
+        // raters of one pair took 20 s).
+        let mut counts: BTreeMap<u32, f64> = BTreeMap::new();
+        for &v in unit.iter().flatten() {
+            *counts.entry(v).or_default() += 1.0;
+        }
+        let m: f64 = counts.values().sum();
+        if m < 2.0 {
             continue;
         }
-        for (i, &a) in values.iter().enumerate() {
-            for (j, &b) in values.iter().enumerate() {
-                if i != j {
-                    *o.entry((a, b)).or_default() += 1.0 / (m - 1) as f64;
+        for (&c, &nc) in &counts {
+            for (&k, &nk) in &counts {
+                let pairs = nc * (nk - if c == k { 1.0 } else { 0.0 });
+                if pairs > 0.0 {
+                    *o.entry((c, k)).or_default() += pairs / (m - 1.0);
                 }
             }
         }
@@ -187,6 +237,47 @@ mod tests {
         assert!((t - 0.8).abs() < 1e-12, "{t}");
         assert_eq!(kendall_tau_b(&[1.0, 1.0], &[1.0, 2.0]), None, "a constant side");
         assert_eq!(kendall_tau_b(&[1.0], &[1.0]), None);
+    }
+
+    /// The O(n log n) count equals the pairwise definition, ties and all.
+    #[test]
+    fn tau_b_equals_the_pairwise_count_on_tied_data() {
+        let brute = |x: &[f64], y: &[f64]| {
+            let (mut c, mut d, mut tx, mut ty) = (0i64, 0i64, 0i64, 0i64);
+            for i in 0..x.len() {
+                for j in i + 1..x.len() {
+                    let (dx, dy) = (
+                        (x[i] - x[j]).signum() * f64::from(x[i] != x[j]),
+                        (y[i] - y[j]).signum() * f64::from(y[i] != y[j]),
+                    );
+                    match (dx == 0.0, dy == 0.0) {
+                        (true, true) => {}
+                        (true, false) => tx += 1,
+                        (false, true) => ty += 1,
+                        _ if dx == dy => c += 1,
+                        _ => d += 1,
+                    }
+                }
+            }
+            let (a, b) = ((c + d + ty) as f64, (c + d + tx) as f64);
+            (a > 0.0 && b > 0.0).then(|| (c - d) as f64 / (a * b).sqrt())
+        };
+        let mut state = 7u64;
+        let mut next = |k: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 33) % k) as f64 - 1.0
+        };
+        for n in [0, 1, 2, 3, 7, 50, 301] {
+            for levels in [2, 3, 10] {
+                let x: Vec<f64> = (0..n).map(|_| next(levels)).collect();
+                let y: Vec<f64> = (0..n).map(|_| next(3)).collect();
+                match (kendall_tau_b(&x, &y), brute(&x, &y)) {
+                    (Some(a), Some(b)) => assert!((a - b).abs() < 1e-12, "n {n}: {a} vs {b}"),
+                    (a, b) => assert_eq!(a, b, "n {n}"),
+                }
+            }
+        }
+        assert_eq!(kendall_tau_b(&[1.0, f64::NAN], &[1.0, 2.0]), None);
     }
 
     #[test]
