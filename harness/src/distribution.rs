@@ -532,12 +532,23 @@ impl VideoNet {
     }
 }
 
-/// How many rows of `a` equal (bit for bit) a row of `b`: the same video in both sets (its
-/// features are deterministic).
+/// A feature row on a grid of 1e-5: the same video's features agree to about 1e-7 whatever batch
+/// it was embedded in (not bit for bit: a batch of 1 or 2 rounds otherwise than one of 3 or
+/// more, and the same videos in both sets went unnoticed).
+fn row_key(row: &[f64]) -> Vec<i64> {
+    row.iter().map(|v| (v * 1e5).round() as i64).collect()
+}
+
+/// How many rows of `a` equal a row of `b` ([`row_key`]): the same video in both sets.
 fn shared_rows(a: &Features, b: &Features) -> usize {
-    let bits = |row: &[f64]| row.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
-    let in_b: std::collections::HashSet<Vec<u64>> = (0..b.n()).map(|i| bits(b.row(i))).collect();
-    (0..a.n()).filter(|&i| in_b.contains(&bits(a.row(i)))).count()
+    let in_b: std::collections::HashSet<Vec<i64>> = (0..b.n()).map(|i| row_key(b.row(i))).collect();
+    (0..a.n()).filter(|&i| in_b.contains(&row_key(a.row(i)))).count()
+}
+
+/// How many rows of `a` repeat an earlier one ([`row_key`]): a video copied within one set.
+fn repeated_rows(a: &Features) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    (0..a.n()).filter(|&i| !seen.insert(row_key(a.row(i)))).count()
 }
 
 /// The largest statistics file read (a 4,096-d covariance takes 64 MiB).
@@ -668,12 +679,25 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
             let (interval, kvd_interval) = if groups > 0 {
                 (
                     interval::frechet_interval(fa, fb, groups, 0.95, args.seed).map_err(bad)?.map(|(_, i)| i),
-                    interval::kvd_interval(fa, fb, groups, 0.95, args.seed).map_err(bad)?.map(|(_, i)| i),
+                    interval::kvd_interval(fa, fb, groups, 0.95, args.seed).map_err(bad)?,
                 )
             } else {
                 (None, None)
             };
-            (interval, Some(kvd(fa, fb, 100, 1000, args.seed).map_err(bad)?), kvd_interval)
+            let value = kvd(fa, fb, 100, 1000, args.seed).map_err(bad)?;
+            // With sets of unequal sizes (or over 1,000 videos) the KVD shown is the reference
+            // protocol's mean over random subsets, which depends on the draw; the interval is
+            // around the estimate from every row: both said, not one passed off as the other.
+            let kvd_interval = kvd_interval.map(|(all_rows, mut i)| {
+                if value.subsets > 1 {
+                    i.target = format!(
+                        "{}; centred on the estimate from every video, {all_rows:.6}, where the KVD shown is the mean over {} random subsets of {} videos (the reference protocol)",
+                        i.target, value.subsets, value.subset_size
+                    );
+                }
+                i
+            });
+            (interval, Some(value), kvd_interval)
         }
         _ => (None, None, None),
     };
@@ -699,6 +723,15 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
                     "no interval: the jackknife needs at least {} videos in each set",
                     interval::MIN_GROUPS
                 ));
+            }
+            for (f, side) in [(fa, &args.a), (fb, &args.b)] {
+                let repeated = repeated_rows(f);
+                if repeated > 0 {
+                    warnings.push(format!(
+                        "{repeated} video(s) of {} have the same features as another of it (a copy?): each copy counts as another sample",
+                        side.display()
+                    ));
+                }
             }
             let shared = shared_rows(fa, fb);
             if shared > 0 {
@@ -769,7 +802,8 @@ pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
         message: format!("line {line}: {message}"),
     };
     let mut out = Vec::new();
-    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    // Keyed by the file itself (`clip.mp4` and `./clip.mp4`, or a link to it, were scored twice).
+    let mut seen: std::collections::BTreeMap<(u64, u64), usize> = std::collections::BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         // A `#` line is a comment unless it names a file before its tab: `#1 clip.mp4<TAB>prompt`
@@ -797,7 +831,11 @@ pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
         if !dir.join(file).is_file() {
             return Err(bad(n, format!("{file}: not a file in {}", dir.display())));
         }
-        if let Some(first) = seen.insert(file.to_string(), n) {
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(dir.join(file)).map(|m| (m.dev(), m.ino())).map_err(Error::input(&dir.join(file)))?
+        };
+        if let Some(first) = seen.insert(id, n) {
             return Err(bad(n, format!("{file} is listed again (first on line {first}); each video is scored once")));
         }
         out.push((file.to_string(), prompt.to_string()));
@@ -830,6 +868,13 @@ pub struct ClipRow {
 }
 
 /// A text–video alignment network.
+/// Words that say nothing about a video by themselves: a prompt of these and unknown words has no
+/// meaning to the world encoder.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "on", "in", "at", "to", "into", "onto", "from", "by", "with", "and", "or", "is", "are",
+    "its", "it", "then", "while", "as", "over", "under", "for",
+];
+
 enum TextNet {
     World(WorldEncoder, String),
     Clip(Box<Clip>, String),
@@ -866,7 +911,12 @@ impl TextNet {
             TextNet::World(enc, _) => {
                 let cos = enc.text_clip_cosine(clip_frames, prompt).map_err(|e| internal(e.to_string()))?;
                 let unknown = enc.file.vocab.unknown(prompt);
-                let known = videval_models::generator::text::words(prompt).len() - unknown.len();
+                // Words that carry meaning to it: known, and not a function word ("a dog" is "a"
+                // to it, which scored higher against a fractal than the matching prompt did).
+                let known = videval_models::generator::text::words(prompt)
+                    .iter()
+                    .filter(|w| !unknown.contains(w) && !FUNCTION_WORDS.contains(&w.as_str()))
+                    .count();
                 (cos, None, unknown, Some(known))
             }
             TextNet::Clip(clip, _) => {
@@ -957,6 +1007,35 @@ pub fn clipscore_command(
     bar.finish_and_clear();
     let (metric, variant) = net.metric();
     let meaningless: Vec<&ClipRow> = rows.iter().filter(|r| r.known_words == Some(0)).collect();
+    // Videos in the folder the prompts file does not list are not in the mean: said, not silent.
+    let unlisted = {
+        use std::os::unix::fs::MetadataExt;
+        let listed: std::collections::BTreeSet<(u64, u64)> =
+            pairs.iter().filter_map(|(f, _)| std::fs::metadata(dir.join(f)).ok().map(|m| (m.dev(), m.ino()))).collect();
+        let found = crate::generator::dir::videos_under(dir)?;
+        let mut warn = found.skipped_note();
+        warn = warn.trim_start_matches("; ").to_string();
+        let left: Vec<String> = found
+            .videos
+            .iter()
+            .filter(|(_, p, _)| std::fs::metadata(p).is_ok_and(|m| !listed.contains(&(m.dev(), m.ino()))))
+            .map(|(rel, _, _)| rel.clone())
+            .collect();
+        let mut out = Vec::new();
+        if !left.is_empty() {
+            out.push(format!(
+                "{} video(s) in {} have no line in {} and are not scored (first: {})",
+                left.len(),
+                dir.display(),
+                prompts.display(),
+                left.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if !warn.is_empty() {
+            out.push(format!("{}: {warn}", dir.display()));
+        }
+        out
+    };
     if meaningless.len() == rows.len() {
         return Err(Error::Config(format!(
             "{metric}: none of the {} prompts has a word the world encoder knows (it knows the procedural world's captions: colours, shapes, motions), so every prompt is the same embedding; for free text use --extractor clip with CLIP weights",
@@ -973,6 +1052,7 @@ pub fn clipscore_command(
             )
         })
         .into_iter()
+        .chain(unlisted)
         .collect();
     let kept = rows.len() - meaningless.len();
     let mean = rows.iter().filter(|r| r.known_words != Some(0)).map(|r| r.cosine).sum::<f64>() / kept as f64;

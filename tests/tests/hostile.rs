@@ -334,6 +334,22 @@ fn errors_and_rows_print_control_characters_escaped() {
     sb.write("p.tsv", "a.mp4\t!!!\nb.mp4\t球\n");
     let out = sb.run(&["clipscore", "v", "--prompts", "p.tsv"]);
     assert!(code(&out) == 3 && text(&out).contains("none of the 2 prompts has a word"), "{}", text(&out));
+    // Function words carry no meaning ("a dog": "dog" is unknown, "the" alone says nothing); a
+    // video of the folder with no line is said, not silently left out; one file named two ways
+    // is scored once.
+    sb.write("p.tsv", "a.mp4\ta blue ball\nb.mp4\ta dog\n");
+    let (c, r) = sb.run_json(&["clipscore", "v", "--prompts", "p.tsv"]);
+    assert_eq!((c, r["rows"][1]["known_words"].as_u64(), r["videos_in_mean"].as_u64()), (0, Some(0), Some(1)), "{r}");
+    sb.write("p.tsv", "a.mp4\ta blue ball\n");
+    let (c, r) = sb.run_json(&["clipscore", "v", "--prompts", "p.tsv"]);
+    assert_eq!(c, 0, "{r}");
+    assert!(
+        r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("1 video(s) in v have no line")),
+        "{r}"
+    );
+    sb.write("p.tsv", "a.mp4\ta blue ball\n./a.mp4\ta red ball\n");
+    let out = sb.run(&["clipscore", "v", "--prompts", "p.tsv"]);
+    assert!(code(&out) == 3 && text(&out).contains("listed again (first on line 1)"), "{}", text(&out));
 }
 
 /// Clips FFmpeg or the format cannot hold are refused before anything is rendered: a 16384×16384
@@ -391,4 +407,31 @@ fn paths_that_are_not_utf8_are_refused_clearly() {
         .unwrap();
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("not valid UTF-8"), "{}", text(&o));
+}
+
+/// FVD's sets: a video copied within a set is said (each copy counts as a sample), and the same
+/// videos in both sets are found whatever batch each was embedded in (a set of 1 or 2 videos
+/// embeds them in a batch whose rounding differs from a batch of 3, by 4e-8: none was found).
+#[test]
+fn fvd_says_copies_within_a_set_and_videos_shared_across_batches() {
+    let sb = Sandbox::new();
+    for dir in ["a", "b"] {
+        std::fs::create_dir_all(sb.join(dir)).unwrap();
+    }
+    for (i, prompt) in ["a red ball", "a blue cube", "a green ball", "a yellow cube"].iter().enumerate() {
+        let out = format!("a/{i}.mp4");
+        let o = sb.run(&[
+            "synth", "--prompt", prompt, "--seed", "3", "--frames", "8", "--width", "32", "--height", "32", "--out",
+            &out,
+        ]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    std::fs::copy(sb.join("a/0.mp4"), sb.join("b/x.mp4")).unwrap();
+    std::fs::copy(sb.join("a/1.mp4"), sb.join("b/y.mp4")).unwrap();
+    std::fs::copy(sb.join("a/1.mp4"), sb.join("a/copy.mp4")).unwrap();
+    let (c, r) = sb.run_json(&["fvd", "a", "b"]);
+    assert_eq!(c, 0, "{r}");
+    let warnings: Vec<&str> = r["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert!(warnings.iter().any(|w| w.contains("1 video(s) of a have the same features as another")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("3 video(s) of a have the same features as one of b")), "{warnings:?}");
 }
