@@ -233,12 +233,18 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
     // selftest that measured nothing is no pass.
     let not_measured: Vec<&str> = rows.iter().filter(|r| !r.measured()).map(|r| r.probe.as_str()).collect();
     let ok = rows.iter().all(|r| r.reaches(threshold)) && not_measured.len() < rows.len();
+    // Passing rates from too few clips to show the threshold: said, row by row and overall.
+    let underpowered: Vec<&str> = rows.iter().filter(|r| r.underpowered(threshold)).map(|r| r.probe.as_str()).collect();
+    let percent = |t: f64| {
+        let s = format!("{:.2}", 100.0 * t);
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
     if json_out {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "per_family": per_family, "style": style, "threshold": threshold, "rows": rows,
-                "not_measured": not_measured, "pass": ok
+                "not_measured": not_measured, "underpowered": underpowered, "pass": ok
             }))
             .unwrap_or_default()
         );
@@ -248,6 +254,8 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
         for r in &rows {
             let flag = if !r.measured() {
                 "  (not measured: no clips)"
+            } else if r.underpowered(threshold) {
+                "  (too few clips to show the threshold)"
             } else if r.reaches(threshold) {
                 ""
             } else {
@@ -268,11 +276,20 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
             }
         }
         println!(
-            "{} {} scenes per family; threshold {:.0}%: {}",
+            "{} {} scenes per family; threshold {}%: {}{}",
             per_family,
             if style == videval_models::world::spec::Style::Photo { "photo-style" } else { "flat" },
-            100.0 * threshold,
-            if ok { "pass" } else { "FAIL" }
+            percent(threshold),
+            if ok { "pass" } else { "FAIL" },
+            if ok && !underpowered.is_empty() {
+                format!(
+                    " (underpowered: {} of {} probes pass on too few clips for a 95% lower bound at the threshold; more scenes with --per-family)",
+                    underpowered.len(),
+                    rows.len() - not_measured.len()
+                )
+            } else {
+                String::new()
+            }
         );
     }
     Ok(if ok { ExitCode::Ok } else { ExitCode::GateFailed })
@@ -633,12 +650,25 @@ fn decode_transformed(
     mut sink: impl FnMut((u32, u32), &[u8]),
 ) -> Result<video::StreamEnd> {
     let decode = if damaged_ok { video::decode_stream_damaged } else { video::decode_stream };
+    use videval_metrics::preprocess::{geometry, transform_frame};
     decode(path, sampling, |head: &video::StreamHead, rgb: &[u8]| {
+        // Non-square pixels (an anamorphic stream) are made square at the same height first, as
+        // a player shows them (a 360×240 clip at 32:27 came out 3:2, and crops cut it wrongly).
+        let square = (f64::from(head.width) * head.pixel_aspect).round();
+        let (rgb, width) = if (head.pixel_aspect - 1.0).abs() >= 1e-3 && (1.0..=f64::from(u16::MAX)).contains(&square) {
+            let to = Spatial::Stretch { width: square as u32, height: head.height };
+            (
+                std::borrow::Cow::Owned(transform_frame(rgb, head.width, head.height, to, Filter::Bicubic, true)),
+                square as u32,
+            )
+        } else {
+            (std::borrow::Cow::Borrowed(rgb), head.width)
+        };
         if spatial == Spatial::Native {
-            return sink((head.width, head.height), rgb);
+            return sink((width, head.height), &rgb);
         }
-        let size = videval_metrics::preprocess::geometry(spatial, head.width, head.height).0;
-        sink(size, &videval_metrics::preprocess::transform_frame(rgb, head.width, head.height, spatial, filter, true));
+        let size = geometry(spatial, width, head.height).0;
+        sink(size, &transform_frame(&rgb, width, head.height, spatial, filter, true));
     })
     .map_err(Error::Video)
 }
@@ -721,6 +751,7 @@ pub fn parse_frames(spec: &str) -> Result<FrameSampling> {
         // of two images tried to hold that many frames.
         "fps" => match n.parse::<f64>().ok().filter(|f| *f > 0.0 && f.is_finite()).ok_or_else(bad)? {
             f if f > MAX_FPS => return Err(Error::Config(format!("--frames {spec}: at most fps:{MAX_FPS}"))),
+            f if f < MIN_FPS => return Err(Error::Config(format!("--frames {spec}: at least fps:{MIN_FPS}"))),
             f => FrameSampling::Fps(f),
         },
         _ => return Err(bad()),
@@ -905,14 +936,17 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             Ok(code)
         }
         VideoCommand::Convert { input, output, frames, size, filter, fps, strip, json } => {
-            if output.extension().is_some_and(|e| e == "png") && !(1..=MAX_STRIP).contains(strip) {
+            let png = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+            if png && !(1..=MAX_STRIP).contains(strip) {
                 return Err(Error::Config(format!("--strip {strip}: expected 1 to {MAX_STRIP} frames in a filmstrip")));
             }
             let start = std::time::Instant::now();
             let sampling = parse_frames(frames)?;
             let spatial = parse_size(size)?;
             let filter = parse_filter(filter)?;
-            let png = output.extension().is_some_and(|e| e == "png");
+            if !(*fps >= MIN_FPS && *fps <= MAX_FPS) {
+                return Err(Error::Config(format!("--fps {fps}: expected a frame rate in [{MIN_FPS}, {MAX_FPS}]")));
+            }
             // Refused before decoding: an output it cannot write, or the input itself.
             if !png {
                 video::EncodeParams::for_path(output).map_err(vio)?;
@@ -936,6 +970,10 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             if png {
                 video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
             } else {
+                // What the output's encoder can hold, checked before encoding (16384×16384 or a
+                // rate of 2000 fps failed in the encoder, or silently became 1000 fps).
+                check_encodable(v.width(), v.height(), v.fps(), output)
+                    .map_err(|e| Error::Config(format!("{}: {e}", output.display())))?;
                 write_clip(&v, output, Some(input))?;
             }
             if *json {
@@ -1476,10 +1514,29 @@ const MIN_FPS: f64 = 0.01;
 /// fit in the memory it may use with the renderer's working frames (checked before rendering:
 /// a 16384×16384 scene rendered for a minute at 7.9 GB, then the encoder refused it).
 fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64, out: &Path) -> std::result::Result<(), String> {
+    if frames == 0 {
+        return Err(format!("frames must be positive; got {width}x{height}, {frames} frames at {fps} fps"));
+    }
+    check_encodable(width, height, fps, out)?;
+    // No more frames than videval reads back (200,000 frames were written, then refused on read;
+    // 10^9 rendered for hours).
+    if frames as usize > video::MAX_FRAMES {
+        return Err(format!("{frames} frames: at most {} (as many as videval reads from a video)", video::MAX_FRAMES));
+    }
+    // The frames kept, and each rendering thread's working frame: three f64 per pixel.
+    let pixels = u64::from(width) * u64::from(height);
+    let bytes = pixels * (3 * u64::from(frames) + 24 * rayon::current_num_threads() as u64);
+    crate::scoring::fits(bytes, &format!("{frames} frames of {width}x{height} and the renderer's working frames"))
+}
+
+/// What an encoder of `out`'s format can write: sizes within [`video::MAX_SIDE`] that FFmpeg can
+/// hold and the format can store, and a frame rate in [[`MIN_FPS`], [`MAX_FPS`]] (a Matroska
+/// file's millisecond timestamps hold at most 1000 fps: 2000 fps became repeated times).
+fn check_encodable(width: u32, height: u32, fps: f64, out: &Path) -> std::result::Result<(), String> {
     let side = 1..=video::MAX_SIDE;
-    if !(side.contains(&width) && side.contains(&height) && frames > 0 && (MIN_FPS..=MAX_FPS).contains(&fps)) {
+    if !(side.contains(&width) && side.contains(&height) && (MIN_FPS..=MAX_FPS).contains(&fps)) {
         return Err(format!(
-            "width and height must be 1..={}, frames positive and fps in [{MIN_FPS}, {MAX_FPS}]; got {width}x{height}, {frames} frames at {fps} fps",
+            "width and height must be 1..={} and fps in [{MIN_FPS}, {MAX_FPS}]; got {width}x{height} at {fps} fps",
             video::MAX_SIDE
         ));
     }
@@ -1490,10 +1547,7 @@ fn check_clip_size(width: u32, height: u32, frames: u32, fps: f64, out: &Path) -
     if webp && (width > 16_383 || height > 16_383) {
         return Err(format!("{width}x{height}: animated WebP holds at most 16383 pixels per side"));
     }
-    // The frames kept, and each rendering thread's working frame: three f64 per pixel.
-    let pixels = u64::from(width) * u64::from(height);
-    let bytes = pixels * (3 * u64::from(frames) + 24 * rayon::current_num_threads() as u64);
-    crate::scoring::fits(bytes, &format!("{frames} frames of {width}x{height} and the renderer's working frames"))
+    Ok(())
 }
 
 fn synth_command(a: &SynthArgs) -> Result<ExitCode> {

@@ -779,6 +779,28 @@ fn video_cli_info_and_convert() {
     let out = sb.run(&["video", "info", "nope.mp4"]);
     assert_eq!(videval_tests::code(&out), 3);
     assert!(videval_tests::text(&out).contains("nope.mp4: no such file"));
+    // Non-square pixels are made square, as players show them (360×240 at 32:27 is 427×240),
+    // not stored as they are and shown 3:2.
+    run(sb.path(), "anam.mp4", args(&testsrc("360x240", 8, 1.0), &["-vf", "setsar=32/27", "-c:v", "libx264"]));
+    let out = sb.run(&["video", "convert", "anam.mp4", "anam.mkv"]);
+    assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
+    let back = decode(&sb.join("anam.mkv")).unwrap();
+    assert_eq!((back.width(), back.height()), (427, 240));
+    // Rates no encoder holds, and more frames than videval reads back, are refused up front.
+    for (a, why) in [
+        (vec!["video", "convert", "in.mp4", "x.mkv", "--frames", "fps:1e-300"], "at least fps:0.01"),
+        (
+            vec!["synth", "--prompt", "x", "--frames", "200000", "--width", "2", "--height", "2", "--out", "m.mkv"],
+            "at most 100000",
+        ),
+    ] {
+        let out = sb.run(&a);
+        assert!(
+            videval_tests::code(&out) == 3 && videval_tests::text(&out).contains(why),
+            "{a:?}: {}",
+            videval_tests::text(&out)
+        );
+    }
 }
 
 /// A local file name is never an FFmpeg address or frame pattern: `pipe:0.mp4` read standard

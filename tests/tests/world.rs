@@ -241,6 +241,15 @@ fn selftest_agrees_with_ground_truth_on_a_small_sample() {
         assert_eq!(r["oracle_pass"], r["oracle"], "{r}");
         assert_eq!(r["detected"], r["transformed"], "{r}");
     }
+    // Every probe the families exercise has a row (measured or said not to be), and passes from
+    // 15 scenes a family are said to be too few to show 99%.
+    for p in videval_metrics::probes::PROBES.iter().filter(|p| !matches!(**p, "loop" | "continuity")) {
+        assert!(probes.contains(p), "{p} has no row: {probes:?}");
+    }
+    let underpowered = v["underpowered"].as_array().unwrap();
+    assert!(!underpowered.is_empty(), "{v}");
+    let out = sb.run(&["selftest", "--per-family", "1", "--threshold", "0.995"]);
+    assert!(text(&out).contains("threshold 99.5%"), "{}", text(&out));
     // A threshold that is not a share, and a selftest of nothing (it passed with no rows), are
     // refused as bad input, not reported as a failed (or passed) gate.
     for (args, why) in [
