@@ -157,13 +157,19 @@ pub fn list(weights: Option<&Path>) -> Vec<Presence> {
             if !dir.is_dir() {
                 return Presence { network: *n, folder: Some(dir), status: "absent".into(), problem: None };
             }
-            // The same check the scorer makes before it loads the network.
-            let checked = manifest::verify_user(&dir, n.id, n.files, n.optional, n.how).map(|_| ());
+            // The same check the scorer makes before it loads the network, and each weights
+            // file's header read (the manifest certifies any bytes registered).
+            let checked = manifest::verify_user(&dir, n.id, n.files, n.optional, n.how)
+                .map_err(|e| e.to_string())
+                .and_then(|_| {
+                    n.files
+                        .iter()
+                        .filter(|f| f.ends_with(".safetensors"))
+                        .try_for_each(|f| videval_models::encoders::check_safetensors_header(&dir.join(f)).map(|_| ()))
+                });
             match checked {
                 Ok(()) => Presence { network: *n, folder: Some(dir), status: "present".into(), problem: None },
-                Err(e) => {
-                    Presence { network: *n, folder: Some(dir), status: "invalid".into(), problem: Some(e.to_string()) }
-                }
+                Err(e) => Presence { network: *n, folder: Some(dir), status: "invalid".into(), problem: Some(e) },
             }
         })
         .collect()
@@ -209,15 +215,36 @@ mod tests {
         // A folder with a manifest that matches is present; change a byte and it is invalid.
         let i3d = dir.path().join("i3d-400");
         std::fs::create_dir_all(&i3d).unwrap();
-        std::fs::write(i3d.join("model.safetensors"), b"weights").unwrap();
-        let (sum, size) = manifest::sha256_file(&i3d.join("model.safetensors")).unwrap();
-        let m = serde_json::json!({"schema": manifest::SCHEMA, "entries": [{"name": "i3d-400", "dir": ".",
-            "source": "test", "licence": "test", "obtain": "test",
-            "files": [{"path": "model.safetensors", "sha256": sum, "bytes": size}]}]});
-        std::fs::write(i3d.join("manifest.json"), m.to_string()).unwrap();
-        let status = |rows: &[Presence]| rows.iter().find(|r| r.network.id == "i3d-400").unwrap().status.clone();
-        assert_eq!(status(&list(Some(dir.path()))), "present", "{:?}", list(Some(dir.path()))[1].problem);
-        std::fs::write(i3d.join("model.safetensors"), b"weightz").unwrap();
-        assert_eq!(status(&list(Some(dir.path()))), "invalid");
+        let register = || {
+            let (sum, size) = manifest::sha256_file(&i3d.join("model.safetensors")).unwrap();
+            let m = serde_json::json!({"schema": manifest::SCHEMA, "entries": [{"name": "i3d-400", "dir": ".",
+                "source": "test", "licence": "test", "obtain": "test",
+                "files": [{"path": "model.safetensors", "sha256": sum, "bytes": size}]}]});
+            std::fs::write(i3d.join("manifest.json"), m.to_string()).unwrap();
+        };
+        let t = candle_core::Tensor::new(&[1.0f32, 2.0], &candle_core::Device::Cpu).unwrap();
+        candle_core::safetensors::save(
+            &std::collections::HashMap::from([("w".to_string(), t)]),
+            i3d.join("model.safetensors"),
+        )
+        .unwrap();
+        register();
+        let row = |rows: Vec<Presence>| rows.into_iter().find(|r| r.network.id == "i3d-400").unwrap();
+        let r = row(list(Some(dir.path())));
+        assert_eq!(r.status, "present", "{:?}", r.problem);
+        let mut bytes = std::fs::read(i3d.join("model.safetensors")).unwrap();
+        *bytes.last_mut().unwrap() ^= 1;
+        std::fs::write(i3d.join("model.safetensors"), &bytes).unwrap();
+        assert_eq!(row(list(Some(dir.path()))).status, "invalid");
+        // Registered, but not weights: text, or cut short.
+        std::fs::write(i3d.join("model.safetensors"), b"not weights").unwrap();
+        register();
+        let r = row(list(Some(dir.path())));
+        assert!(r.status == "invalid" && r.problem.as_deref().unwrap().contains("not a safetensors file"), "{r:?}");
+        bytes.truncate(bytes.len() - 4);
+        std::fs::write(i3d.join("model.safetensors"), &bytes).unwrap();
+        register();
+        let r = row(list(Some(dir.path())));
+        assert!(r.status == "invalid" && r.problem.as_deref().unwrap().contains("does not fit"), "{r:?}");
     }
 }

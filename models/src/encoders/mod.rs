@@ -62,6 +62,58 @@ pub fn checked_tensors(
     candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| format!("{}: {e}", file.display()))
 }
 
+/// Checks the header of the safetensors file `path` without reading its data: the header's
+/// length within the file, JSON naming tensors of a floating-point type (or an integer buffer a
+/// loader leaves out), each tensor's bytes its shape's and inside the data. Returns the number
+/// of tensors. (`weights list` called a registered file of text "present".)
+pub fn check_safetensors_header(path: &std::path::Path) -> Result<usize, String> {
+    use std::io::Read;
+    let bad = |why: String| format!("{}: not a safetensors file the networks load: {why}", path.display());
+    let len = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut n = [0u8; 8];
+    file.read_exact(&mut n).map_err(|_| bad("shorter than its 8-byte header length".into()))?;
+    let n = u64::from_le_bytes(n);
+    if n > (100 << 20) || n > len - 8 {
+        return Err(bad(format!("a header of {n} bytes in a file of {len}")));
+    }
+    let mut header = vec![0u8; n as usize];
+    file.read_exact(&mut header).map_err(|e| bad(e.to_string()))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("its header is not a JSON object: {e}")))?;
+    let data = len - 8 - n;
+    let mut tensors = 0;
+    for (name, t) in header.iter().filter(|(k, _)| *k != "__metadata__") {
+        let dtype = t["dtype"].as_str().unwrap_or("");
+        let size: u64 = match dtype {
+            "F16" | "BF16" => 2,
+            "F32" => 4,
+            "F64" => 8,
+            "I64" | "I32" | "U8" | "I8" | "U32" | "I16" | "U16" | "BOOL"
+                if name.ends_with("position_ids") || name.ends_with("num_batches_tracked") =>
+            {
+                continue;
+            }
+            other => return Err(bad(format!("{name} is {other:?}; a network's weights are floating point"))),
+        };
+        let shape: Option<Vec<u64>> = t["shape"].as_array().and_then(|s| s.iter().map(|d| d.as_u64()).collect());
+        let offsets: Option<Vec<u64>> =
+            t["data_offsets"].as_array().and_then(|s| s.iter().map(|d| d.as_u64()).collect());
+        let (Some(shape), Some([a, b])) = (shape, offsets.as_deref().and_then(|o| <[u64; 2]>::try_from(o).ok())) else {
+            return Err(bad(format!("{name} has no shape or data offsets")));
+        };
+        let bytes = shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d));
+        if a > b || b > data || bytes != Some(b - a) {
+            return Err(bad(format!("{name}: shape {shape:?} of {dtype} does not fit its bytes {a}..{b} of {data}")));
+        }
+        tensors += 1;
+    }
+    if tensors == 0 {
+        return Err(bad("it holds no tensor".into()));
+    }
+    Ok(tensors)
+}
+
 /// How many numbered blocks `{prefix}{i}.…` the tensors hold (their largest index + 1): a
 /// config whose depth disagrees would run fewer blocks than the weights have, or make some up.
 pub fn numbered(tensors: &std::collections::HashMap<String, candle_core::Tensor>, prefix: &str) -> usize {
