@@ -192,6 +192,23 @@ pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
             ),
         });
     }
+    // v1 gave intervals the current rules do not (from fewer than 5 cases, or of no width):
+    // re-rendered, a page showed [0.8571, 0.8571] from 3 cases under text saying such rows read n/a.
+    if r.schema == "videval/results/v1" {
+        for m in r.suites.values_mut().flat_map(|s| s.metrics.values_mut().chain(s.capabilities.values_mut())) {
+            let flat = m.confidence_interval.as_ref().is_some_and(|i| i.lower_bound >= i.upper_bound);
+            let few = m.method == "cluster_bootstrap_percentile"
+                && m.n_clusters < videval_metrics::stats::bootstrap::MIN_CLUSTERS;
+            if m.confidence_interval.is_some() && (flat || few) {
+                m.confidence_interval = None;
+                m.interval_note = Some(format!(
+                    "n/a ({} case{}; a v1 interval this version does not give)",
+                    m.n_clusters,
+                    if m.n_clusters == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
     for (old, new) in videval_metrics::registry::RENAMED {
         for s in r.suites.values_mut() {
             if let Some(m) = s.metrics.remove(*old) {
@@ -394,6 +411,31 @@ pub fn file_stamp(path: &Path) -> Option<(u64, i128)> {
 
 #[cfg(test)]
 mod tests {
+    /// A v1 results file reads without the intervals this version would not give (from fewer
+    /// than 5 cases, or of no width); the others stay.
+    #[test]
+    fn v1_results_lose_the_intervals_the_current_rules_do_not_give() {
+        let dir = tempfile::tempdir().unwrap();
+        let metric = |n: usize, lo: f64, hi: f64| {
+            serde_json::json!({"point_estimate": 0.5, "standard_error": null,
+                "confidence_interval": {"confidence_level": 0.95, "lower_bound": lo, "upper_bound": hi},
+                "method": "cluster_bootstrap_percentile", "unit": "case", "n_clusters": n, "n_samples": n,
+                "n_boot": 1000, "rng_seed": 0, "metric_version": 1, "direction": "higher_is_better", "description": ""})
+        };
+        let r = serde_json::json!({"schema": "videval/results/v1", "plan_hash": "p", "model": {}, "complete": true,
+            "missing_units": [], "samples": [], "suites": {"s": {"version": 1, "content_hash": "h",
+                "n": {"cases": 8, "samples": 8, "failed_generations": 0, "failed_scores": 0, "not_applicable": 0},
+                "metrics": {"few": metric(3, 0.4, 0.6), "flat": metric(8, 0.5, 0.5), "fine": metric(8, 0.4, 0.6)}}}});
+        std::fs::write(dir.path().join("results.json"), r.to_string()).unwrap();
+        let read = super::read_results(dir.path()).unwrap();
+        let m = &read.suites["s"].metrics;
+        assert!(
+            m["few"].confidence_interval.is_none() && m["few"].interval_note.as_deref().unwrap().contains("3 cases")
+        );
+        assert!(m["flat"].confidence_interval.is_none());
+        assert!(m["fine"].confidence_interval.is_some());
+    }
+
     use super::*;
 
     #[test]
