@@ -162,8 +162,26 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = fs::read(path).map_err(Error::input(path))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::BadFile {
         path: path.to_path_buf(),
-        message: format!("not a valid file of this kind: {e}"),
+        message: format!("not a valid file of this kind: {e}{}", json_hint(&bytes, &e)),
     })
+}
+
+/// What a JSON syntax error most likely is, where the text says so: a byte-order mark, or a
+/// NaN or an infinity (which JSON cannot hold: "expected value at line 7 column 12" said neither).
+fn json_hint(bytes: &[u8], e: &serde_json::Error) -> &'static str {
+    if bytes.starts_with("\u{feff}".as_bytes()) {
+        return " (the file starts with a byte-order mark, which JSON does not allow)";
+    }
+    if !e.is_syntax() {
+        return "";
+    }
+    let line = bytes.split(|&b| b == b'\n').nth(e.line().saturating_sub(1)).unwrap_or_default();
+    let at = &line[e.column().saturating_sub(1).min(line.len())..];
+    if [&b"NaN"[..], b"Infinity", b"-Infinity", b"inf", b"-inf", b"nan"].iter().any(|w| at.starts_with(w)) {
+        " (a NaN or an infinity, which JSON cannot hold: every value must be a finite number)"
+    } else {
+        ""
+    }
 }
 
 /// A run's `results.json`, with metric ids renamed since it was written read under their new
@@ -411,6 +429,18 @@ pub fn file_stamp(path: &Path) -> Option<(u64, i128)> {
 
 #[cfg(test)]
 mod tests {
+    /// A NaN where a number is expected, or a byte-order mark, is said as what it is.
+    #[test]
+    fn json_errors_say_nan_and_byte_order_marks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        for (text, want) in [("{\"a\": NaN}", "a NaN or an infinity"), ("\u{feff}{\"a\": 1}", "byte-order mark")] {
+            std::fs::write(&p, text).unwrap();
+            let e = super::read_json::<serde_json::Value>(&p).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+    }
+
     /// A v1 results file reads without the intervals this version would not give (from fewer
     /// than 5 cases, or of no width); the others stay.
     #[test]
