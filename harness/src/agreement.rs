@@ -245,16 +245,11 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
             .ok_or_else(|| bad(n, format!("choice {}; expected left, right, tie or both_bad", quoted_cut(&f[6]))))?;
         let shown = match f.get(7..9) {
             Some([l, r]) if l.is_empty() && r.is_empty() => None,
-            Some([l, r]) => {
-                let sha = |s: &str| {
-                    let hex = s.strip_prefix("sha256:").unwrap_or(s);
-                    hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
-                };
-                if !sha(l) || !sha(r) {
-                    return Err(bad(n, "shown_left and shown_right: expected two sha256 sums (or both empty)".into()));
-                }
-                Some([l.to_ascii_lowercase(), r.to_ascii_lowercase()])
+            Some([l, r]) if l.is_empty() || r.is_empty() => {
+                return Err(bad(n, "shown_left and shown_right: expected the videos' two sums (or both empty)".into()));
             }
+            // As the database records them (compared as written with the runs' sums).
+            Some([l, r]) => Some([l.clone(), r.clone()]),
             _ => None,
         };
         let j = Judgment {
@@ -1195,11 +1190,11 @@ mod tests {
         let sha = "a".repeat(64);
         let js =
             read_csv(p, &format!("{CSV_HEADER_SHOWN}\r\nann,s,c,0,x,y,left,{sha},{}\r\n", "B".repeat(64))).unwrap();
-        assert_eq!(js[0].shown, Some([sha.clone(), "b".repeat(64)]));
+        assert_eq!(js[0].shown, Some([sha.clone(), "B".repeat(64)]));
         let js = read_csv(p, &format!("{CSV_HEADER}\rann,s,c,0,x,y,left\r")).unwrap();
         assert_eq!((js.len(), js[0].shown.clone()), (1, None));
-        let e = read_csv(p, &format!("{CSV_HEADER_SHOWN}\nann,s,c,0,x,y,left,nope,{sha}\n")).unwrap_err().to_string();
-        assert!(e.contains("line 2") && e.contains("sha256"), "{e}");
+        let e = read_csv(p, &format!("{CSV_HEADER_SHOWN}\nann,s,c,0,x,y,left,,{sha}\n")).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("two sums"), "{e}");
         let e = read_csv(p, &format!("{CSV_HEADER}\n\"an\nn\",s,c,0,x,y,left\n")).unwrap_err().to_string();
         assert!(e.contains("control character"), "{e}");
         let e = read_csv(p, &format!("{CSV_HEADER}\nann,s,c,0,x,x,left\n")).unwrap_err().to_string();
