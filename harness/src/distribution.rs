@@ -315,15 +315,23 @@ pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
     }
 }
 
-/// A world encoder's identity: its weights' and its config's sums together (the committed one
-/// given with --weights is the same encoder as the default).
+/// A world encoder's identity: its weights' sum, as it has always been for the committed config
+/// (statistics saved before stay comparable, cached scores stay keyed alike); with another
+/// config (a vocabulary with two words swapped is another encoder), the sum of both.
 fn encoder_identity(weights: &str, config: &str) -> String {
-    crate::hash::sha256_hex(format!("{weights}\0{config}").as_bytes())
+    let committed_config = manifest::committed().ok().and_then(|m| {
+        let e = m.entry(WORLD_ENCODER).ok()?;
+        e.files.iter().find(|f| f.path == "config.json").map(|f| f.sha256.clone())
+    });
+    if committed_config.as_deref() == Some(config) {
+        weights.to_string()
+    } else {
+        crate::hash::sha256_hex(format!("{weights}\0{config}").as_bytes())
+    }
 }
 
 /// The committed world encoder's identity from the manifest's sums (no loading): part of the
 /// cache key of every feature metric's score.
-
 pub fn world_encoder_id() -> String {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
@@ -571,6 +579,27 @@ fn read_stats_file(path: &Path) -> Result<Vec<u8>> {
     if bytes != stats_file::MAGIC {
         return Err(not_stats());
     }
+    // The header says how large the file must be: a file of another size is refused from it,
+    // not read up to the limit first (a 3 GB file with a broken header took 1.1 GB and 9 s).
+    let damaged = |message: String| Error::BadFile { path: path.to_path_buf(), message };
+    let mut h = [0u8; 8];
+    (&mut file).read_exact(&mut h).map_err(|_| damaged("cut off in its header".into()))?;
+    bytes.extend_from_slice(&h);
+    let h = u64::from_le_bytes(h);
+    if h > 1 << 20 {
+        return Err(damaged(format!("a header of {h} bytes: not statistics videval writes")));
+    }
+    let mut header = vec![0u8; h as usize];
+    (&mut file).read_exact(&mut header).map_err(|_| damaged(format!("its header of {h} bytes is cut off")))?;
+    let dim = serde_json::from_slice::<serde_json::Value>(&header).ok().and_then(|v| v["dim"].as_u64());
+    let want = dim.and_then(|d| d.checked_mul(d + 1)?.checked_div(2)?.checked_add(d)?.checked_mul(8)?.checked_add(16 + h));
+    let len = file.metadata().map_err(Error::input(path))?.len();
+    if let (Some(d), Some(want)) = (dim, want)
+        && want != len
+    {
+        return Err(damaged(format!("{len} bytes, expected {want} for {d}-d statistics: cut off, or not what videval writes")));
+    }
+    bytes.extend_from_slice(&header);
     file.take(MAX_STATS_BYTES).read_to_end(&mut bytes).map_err(Error::input(path))?;
     if bytes.len() as u64 >= MAX_STATS_BYTES {
         return Err(Error::BadFile {
@@ -584,10 +613,9 @@ fn read_stats_file(path: &Path) -> Result<Vec<u8>> {
 fn side(path: &Path, net: &VideoNet, json: bool) -> Result<Side> {
     if path.is_file() {
         let bytes = read_stats_file(path)?;
-        let stats = stats_file::from_bytes(&bytes, &path.display().to_string()).map_err(|e| Error::BadFile {
-            path: path.to_path_buf(),
-            message: format!("{e} (expected a folder of videos or a .vvstats file)"),
-        })?;
+        // The error names the file once (it read "S/t.vvstats: S/t.vvstats: …").
+        let stats = stats_file::from_bytes(&bytes, "the statistics")
+            .map_err(|e| Error::BadFile { path: path.to_path_buf(), message: e.to_string() })?;
         return Ok(Side::Stats(stats));
     }
     if !path.is_dir() {
