@@ -967,6 +967,16 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             } else {
                 converted(input, sampling, spatial, filter, crate::scoring::memory_limit())?
             };
+            // HDR is converted as it is read, without tone mapping: said, as `video info` says it.
+            if let Ok(info) = video::probe(input)
+                && matches!(info.color_transfer.as_str(), "smpte2084" | "arib-std-b67")
+            {
+                eprintln!(
+                    "warning: {} is HDR ({}): converted without tone mapping, its values written as SDR ones",
+                    input.display(),
+                    info.color_transfer
+                );
+            }
             if png {
                 video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
             } else {
@@ -981,7 +991,11 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                                  "fps": v.fps(), "wall_s": start.elapsed().as_secs_f64()});
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
-                println!("{}: {} frames, {}x{} at {} fps", output.display(), v.len(), v.width(), v.height(), v.fps());
+                if png {
+                    println!("{}: a filmstrip of {} of {} frames", output.display(), (*strip).min(MAX_STRIP), v.len());
+                } else {
+                    println!("{}: {} frames, {}x{} at {} fps", output.display(), v.len(), v.width(), v.height(), v.fps());
+                }
             }
             Ok(ExitCode::Ok)
         }
