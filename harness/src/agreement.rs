@@ -590,8 +590,9 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
             };
             // A judgment of other videos (a run folder rerun or replaced since it was rated, or
             // another run given the same name) says nothing about this run's.
+            // Compared as sums, whether written `sha256:…` or bare, in either case.
             if let (Some(shown), Some(scored)) = (&j.shown, &sample.video_sha256)
-                && shown[k] != *scored
+                && !crate::hash::digits(&shown[k]).eq_ignore_ascii_case(crate::hash::digits(scored))
             {
                 stale.insert(i);
                 first_stale.get_or_insert_with(|| {

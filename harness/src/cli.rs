@@ -236,7 +236,7 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
     // Passing rates from too few clips to show the threshold: said, row by row and overall.
     let underpowered: Vec<&str> = rows.iter().filter(|r| r.underpowered(threshold)).map(|r| r.probe.as_str()).collect();
     let percent = |t: f64| {
-        let s = format!("{:.2}", 100.0 * t);
+        let s = format!("{:.6}", 100.0 * t);
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     };
     if json_out {
@@ -862,7 +862,15 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                         },
                         r.packets,
                         if r.hidden > 0 { format!(" ({} hidden by an edit list)", r.hidden) } else { String::new() },
-                        r.frames_kept,
+                        if r.frames_short > 0 {
+                            format!(
+                                "{} (of {} sampled: the rest never decoded)",
+                                r.frames_kept,
+                                r.frames_kept + r.frames_short
+                            )
+                        } else {
+                            r.frames_kept.to_string()
+                        },
                         r.corrupt_packets,
                         r.frames_lost,
                         if r.frames_missing > 0 {
@@ -994,7 +1002,14 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 if png {
                     println!("{}: a filmstrip of {} of {} frames", output.display(), (*strip).min(MAX_STRIP), v.len());
                 } else {
-                    println!("{}: {} frames, {}x{} at {} fps", output.display(), v.len(), v.width(), v.height(), v.fps());
+                    println!(
+                        "{}: {} frames, {}x{} at {} fps",
+                        output.display(),
+                        v.len(),
+                        v.width(),
+                        v.height(),
+                        v.fps()
+                    );
                 }
             }
             Ok(ExitCode::Ok)

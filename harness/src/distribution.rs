@@ -513,13 +513,11 @@ impl VideoNet {
         // Broken weights (a NaN or an infinity in them) give NaN features: an FVD of NaN, or a
         // plausible number where a filter dropped them.
         if let Some(i) = rows.iter().position(|r| r.iter().any(|x| !x.is_finite())) {
-            return Err(Error::BadFile {
-                path: files[i].clone(),
-                message: format!(
-                    "the network ({}) gave features that are not finite numbers: its weights are broken",
-                    self.contract().extractor
-                ),
-            });
+            return Err(Error::Config(format!(
+                "the network's weights are broken: {} gave features of {} that are not finite numbers",
+                self.contract().extractor,
+                files[i].display()
+            )));
         }
         Ok(rows)
     }
@@ -540,23 +538,68 @@ impl VideoNet {
     }
 }
 
-/// A feature row on a grid of 1e-5: the same video's features agree to about 1e-7 whatever batch
-/// it was embedded in (not bit for bit: a batch of 1 or 2 rounds otherwise than one of 3 or
-/// more, and the same videos in both sets went unnoticed).
-fn row_key(row: &[f64]) -> Vec<i64> {
-    row.iter().map(|v| (v * 1e5).round() as i64).collect()
+/// Feature rows close enough to be one video's: the same video's features agree to about 1e-7
+/// whatever batch it was embedded in (not bit for bit: a batch of 1 or 2 rounds otherwise than
+/// one of 3 or more, and the same videos in both sets went unnoticed), distinct videos' differ
+/// far more than 1e-6.
+fn same_video(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6)
 }
 
-/// How many rows of `a` equal a row of `b` ([`row_key`]): the same video in both sets.
+/// Rows by a coarse key (their first three values on a 1e-4 grid); a row is looked up in its
+/// key's bucket and the neighbouring ones, so two rows a grid line falls between still meet
+/// (rounding both to one fine grid split 15% of shared videos).
+struct NearRows<'a> {
+    rows: Vec<&'a [f64]>,
+    buckets: std::collections::HashMap<[i64; 3], Vec<usize>>,
+}
+
+impl<'a> NearRows<'a> {
+    fn key(row: &[f64]) -> [i64; 3] {
+        let at = |i: usize| row.get(i).map_or(0, |v| (v * 1e4).floor() as i64);
+        [at(0), at(1), at(2)]
+    }
+
+    fn new() -> Self {
+        Self { rows: Vec::new(), buckets: std::collections::HashMap::new() }
+    }
+
+    fn insert(&mut self, row: &'a [f64]) {
+        self.buckets.entry(Self::key(row)).or_default().push(self.rows.len());
+        self.rows.push(row);
+    }
+
+    fn contains(&self, row: &[f64]) -> bool {
+        let k = Self::key(row);
+        (0..27).any(|n| {
+            let step = |d: i64| (n / 3i64.pow(d as u32)) % 3 - 1;
+            let near = [k[0] + step(0), k[1] + step(1), k[2] + step(2)];
+            self.buckets.get(&near).is_some_and(|b| b.iter().any(|&i| same_video(self.rows[i], row)))
+        })
+    }
+}
+
+/// How many rows of `a` are a row of `b` ([`same_video`]): the same video in both sets.
 fn shared_rows(a: &Features, b: &Features) -> usize {
-    let in_b: std::collections::HashSet<Vec<i64>> = (0..b.n()).map(|i| row_key(b.row(i))).collect();
-    (0..a.n()).filter(|&i| in_b.contains(&row_key(a.row(i)))).count()
+    let mut in_b = NearRows::new();
+    for i in 0..b.n() {
+        in_b.insert(b.row(i));
+    }
+    (0..a.n()).filter(|&i| in_b.contains(a.row(i))).count()
 }
 
-/// How many rows of `a` repeat an earlier one ([`row_key`]): a video copied within one set.
+/// How many rows of `a` repeat an earlier one ([`same_video`]): a video copied within one set.
 fn repeated_rows(a: &Features) -> usize {
-    let mut seen = std::collections::HashSet::new();
-    (0..a.n()).filter(|&i| !seen.insert(row_key(a.row(i)))).count()
+    let mut seen = NearRows::new();
+    let mut repeated = 0;
+    for i in 0..a.n() {
+        if seen.contains(a.row(i)) {
+            repeated += 1;
+        } else {
+            seen.insert(a.row(i));
+        }
+    }
+    repeated
 }
 
 /// The largest statistics file read (a 4,096-d covariance takes 64 MiB).
@@ -592,12 +635,15 @@ fn read_stats_file(path: &Path) -> Result<Vec<u8>> {
     let mut header = vec![0u8; h as usize];
     (&mut file).read_exact(&mut header).map_err(|_| damaged(format!("its header of {h} bytes is cut off")))?;
     let dim = serde_json::from_slice::<serde_json::Value>(&header).ok().and_then(|v| v["dim"].as_u64());
-    let want = dim.and_then(|d| d.checked_mul(d + 1)?.checked_div(2)?.checked_add(d)?.checked_mul(8)?.checked_add(16 + h));
+    let want =
+        dim.and_then(|d| d.checked_mul(d + 1)?.checked_div(2)?.checked_add(d)?.checked_mul(8)?.checked_add(16 + h));
     let len = file.metadata().map_err(Error::input(path))?.len();
     if let (Some(d), Some(want)) = (dim, want)
         && want != len
     {
-        return Err(damaged(format!("{len} bytes, expected {want} for {d}-d statistics: cut off, or not what videval writes")));
+        return Err(damaged(format!(
+            "{len} bytes, expected {want} for {d}-d statistics: cut off, or not what videval writes"
+        )));
     }
     bytes.extend_from_slice(&header);
     file.take(MAX_STATS_BYTES).read_to_end(&mut bytes).map_err(Error::input(path))?;
@@ -719,7 +765,7 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
             let kvd_interval = kvd_interval.map(|(all_rows, mut i)| {
                 if value.subsets > 1 {
                     i.target = format!(
-                        "{}; centred on the estimate from every video, {all_rows:.6}, where the KVD shown is the mean over {} random subsets of {} videos (the reference protocol)",
+                        "{}; built around the estimate from every video, {all_rows:.6}, where the KVD shown is the mean over {} random subsets of {} videos (the reference protocol)",
                         i.target, value.subsets, value.subset_size
                     );
                 }
@@ -960,7 +1006,7 @@ impl TextNet {
         };
         if !cosine.is_finite() || clip_f.is_some_and(|f| !f.is_finite()) {
             return Err(Error::Config(format!(
-                "{file}: the network ({}) gave a similarity that is not a finite number: its weights are broken",
+                "the network's weights are broken: {} gave {file} a similarity that is not a finite number",
                 self.contract().extractor
             )));
         }
@@ -1115,6 +1161,18 @@ pub fn clipscore_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same video's rows from batches that round differently (4e-8 apart, across a grid
+    /// line) are one video; rows 1e-3 apart are two.
+    #[test]
+    fn rows_of_one_video_meet_across_grid_lines() {
+        let row = |v: f64| vec![v, 0.2, 0.3, 0.4];
+        let a = Features::from_rows(&[row(0.499_999_99), row(0.1)]).unwrap();
+        let b = Features::from_rows(&[row(0.500_000_03), row(0.7)]).unwrap();
+        assert_eq!(shared_rows(&a, &b), 1);
+        let c = Features::from_rows(&[row(0.1), row(0.100_000_02), row(0.101)]).unwrap();
+        assert_eq!(repeated_rows(&c), 1);
+    }
 
     #[test]
     fn an_unloadable_network_keys_its_scores_apart_from_an_absent_one() {

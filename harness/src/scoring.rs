@@ -883,8 +883,11 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
                 }
                 (Reads::Features(input), _) => plain(match embedded.get(&input) {
                     Some(Ok(feats)) => m.measure_features(feats).map_err(Failure::from),
-                    // A network the user has not given: not measurable here, not a failure.
-                    Some(Err(e)) if e.starts_with("needs ") => Err(Failure::NotApplicable(e.clone())),
+                    // A network the user has not given, or a frame the network cannot take (a
+                    // DINO frame too elongated to attend over): not measurable, not a failure.
+                    Some(Err(e)) if e.starts_with("needs ") || e.starts_with("n/a: ") => {
+                        Err(Failure::NotApplicable(e.clone()))
+                    }
                     Some(Err(e)) => Err(Failure::Error(e.clone())),
                     None => Err(Failure::Error("no frame features were collected".into())),
                 }),

@@ -131,7 +131,8 @@ pub fn read_info(path: &Path) -> Result<(Vec<InfoPrompt>, String)> {
     // Only a regular file of bounded size (VBench's is 0.2 MB): `/dev/zero` read without end.
     let text = videval_models::files::read_text(path, MAX_INFO_BYTES).map_err(Error::input(path))?;
     let digest = sha256_hex(text.as_bytes());
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    // A byte-order mark (Windows editors write one) is not JSON, and not a reason to refuse.
+    let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
         let hint = if e.line() == 1 && e.column() <= 1 {
             " (only VBench's `VBench_full_info.json` is read: a JSON list of {\"prompt_en\", \"dimension\"}, \
              not its per-dimension .txt prompt files)"

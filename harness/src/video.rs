@@ -184,6 +184,10 @@ pub struct DecodeReport {
     pub demux_errors: usize,
     /// Packets that yielded no frame (corrupt data the decoder could not conceal).
     pub frames_lost: usize,
+    /// Frames a sampling planned from the packets' timeline that never decoded (packets
+    /// without a whole frame: a file cut mid-fragment); a strict decode refuses them.
+    #[serde(default)]
+    pub frames_short: usize,
     /// Frames kept by the sampling policy.
     pub frames_kept: usize,
     /// Packets an MP4/MOV edit list hides: decoded (later frames are predicted from them) but
@@ -931,8 +935,16 @@ pub fn decode_stream(
     // B-frame whose packet fell outside the cut); more is damage. Packets that yield no frame
     // are not damage by themselves: a stream cut before a keyframe, or coded as fields, has them.
     let missing = r.frames_missing > (r.frames_decoded / 50).max(2);
-    if r.corrupt_packets > 0 || missing {
+    if r.corrupt_packets > 0 || missing || r.frames_short > 0 {
         let mut what = Vec::new();
+        if r.frames_short > 0 {
+            what.push(format!(
+                "{} of the {} frames sampled from its {} video packets decoded (packets without a whole frame: cut short?)",
+                r.frames_kept,
+                r.frames_kept + r.frames_short,
+                r.packets
+            ));
+        }
         if r.corrupt_packets > 0 {
             what.push(format!("the decoder rejected {} of its {} video packets", r.corrupt_packets, r.packets));
         }
@@ -1281,18 +1293,10 @@ fn stream(
             });
         }
     }
-    if let Some(planned) = planned.filter(|&n| report.frames_kept < n) {
-        // Frames sampled from the packets' timeline that never decoded (a fragmented MP4 cut
-        // mid-fragment: its last packet holds no whole frame): fewer frames than asked for were
-        // an internal error downstream.
-        return Err(VideoIoError::Damaged {
-            path: path.to_path_buf(),
-            reason: format!(
-                "{} of the {planned} frames sampled from its {} video packets decoded (packets without a whole frame: cut short or damaged)",
-                report.frames_kept, report.packets
-            ),
-        });
-    }
+    // Frames sampled from the packets' timeline that never decoded (a fragmented MP4 cut
+    // mid-fragment: its last packet holds no whole frame): fewer frames than asked for were an
+    // internal error downstream. [`decode_stream`] refuses them; the damaged view reports them.
+    report.frames_short = planned.map_or(0, |n| n.saturating_sub(report.frames_kept));
     Ok(Streamed::Done(StreamEnd { head, info: o.info, report }))
 }
 

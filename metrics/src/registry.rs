@@ -25,7 +25,7 @@ pub enum MetricError {
     TooFewFrames { needed: usize, got: usize },
     #[error("value {value:?} is outside the metric's declared range [{lo:?}, {hi:?}]")]
     OutOfRange { value: f64, lo: f64, hi: f64 },
-    #[error("the network produced a value that is not a finite number ({what}): its weights or input are broken")]
+    #[error("{what} is not a finite number")]
     NonFinite { what: &'static str },
     #[error("this metric is computed from per-frame features or flow, which were not provided")]
     NeedsFeatures,
@@ -244,7 +244,7 @@ pub trait Metric: Sync {
     fn measure_flow(&self, flow: &FlowPairs) -> Result<f64, MetricError> {
         // A NaN score compares false with every threshold: it read as a static pair.
         if flow.scores.iter().any(|s| !s.is_finite()) {
-            return Err(MetricError::NonFinite { what: "a flow score" });
+            return Err(MetricError::NonFinite { what: "a flow score from the network (broken weights or input?)" });
         }
         self.check(self.compute_flow(flow)?)
     }
@@ -258,7 +258,7 @@ pub trait Metric: Sync {
     fn measure_features(&self, features: &[Vec<f64>]) -> Result<f64, MetricError> {
         // A NaN cosine clamped at 0 read as "no consistency at all".
         if features.iter().flatten().any(|x| !x.is_finite()) {
-            return Err(MetricError::NonFinite { what: "a frame feature" });
+            return Err(MetricError::NonFinite { what: "a frame feature from the network (broken weights or input?)" });
         }
         self.check(self.compute_features(features)?)
     }

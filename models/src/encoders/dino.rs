@@ -168,7 +168,7 @@ impl Dino {
         let per_image = (self.config.num_heads * tokens * tokens * 4) as u64;
         if per_image > ATTENTION_BYTES {
             return Err(candle_core::Error::Msg(format!(
-                "a {w}×{h} frame is {tokens} tokens of {p}-pixel patches: its attention needs {:.1} GB, over the {} GB a frame may use (a frame this elongated, or patches this small, are not measurable with DINO)",
+                "n/a: a {w}×{h} frame is {tokens} tokens of {p}-pixel patches: its attention needs {:.1} GB, over the {} GB a frame may use (a frame this elongated, or patches this small, are not measurable with DINO)",
                 per_image as f64 / 1e9,
                 ATTENTION_BYTES >> 30
             )));
