@@ -248,8 +248,8 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
             Some([l, r]) if l.is_empty() || r.is_empty() => {
                 return Err(bad(n, "shown_left and shown_right: expected the videos' two sums (or both empty)".into()));
             }
-            // As the database records them (compared as written with the runs' sums).
-            Some([l, r]) => Some([l.clone(), r.clone()]),
+            // As the database records them (compared as sums with the runs', bare or prefixed).
+            Some([l, r]) => Some([l.trim().to_string(), r.trim().to_string()]),
             _ => None,
         };
         let j = Judgment {
@@ -875,6 +875,17 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
     let html_path = out.map_or_else(|| judgments.with_extension("agreement.html"), Path::to_path_buf);
     if crate::store::same_file(&html_path, judgments) {
         return Err(Error::Config(format!("--out {}: that is the judgments file; name another", html_path.display())));
+    }
+    // Nor a file that is not a page (a run's plan.json or scores were replaced with HTML).
+    let page = html_path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    if html_path.exists() && !page {
+        return Err(Error::Config(format!(
+            "--out {}: exists and is not an HTML page; name a .html file",
+            html_path.display()
+        )));
     }
     // Nor any input: a run's results, or the database's journal files.
     let db = judgments.display().to_string();

@@ -87,7 +87,8 @@ pub enum Command {
         #[arg(long)]
         runs: String,
         /// The rating database (ratings.sqlite) or a CSV with the header
-        /// rater,suite,case_id,seed_idx,left,right,choice.
+        /// rater,suite,case_id,seed_idx,left,right,choice (and ,shown_left,shown_right: the sums of the
+        /// videos shown, as `rate --export` writes them).
         #[arg(long)]
         judgments: PathBuf,
         /// The HTML page (default: beside the judgments, JUDGMENTS.agreement.html).
@@ -282,8 +283,10 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
             percent(threshold),
             if ok { "pass" } else { "FAIL" },
             if ok && !underpowered.is_empty() {
+                // A probe passing every clip shows the threshold at 95% from this many clips.
+                let needed = (0.025f64.ln() / threshold.ln()).ceil();
                 format!(
-                    " (underpowered: {} of {} probes pass on too few clips for a 95% lower bound at the threshold; more scenes with --per-family)",
+                    " (underpowered: {} of {} probes pass on too few clips for a 95% lower bound at the threshold: that takes {needed} clips a probe passing every one; more scenes with --per-family)",
                     underpowered.len(),
                     rows.len() - not_measured.len()
                 )
@@ -1000,7 +1003,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
                 if png {
-                    println!("{}: a filmstrip of {} of {} frames", output.display(), (*strip).min(MAX_STRIP), v.len());
+                    println!("{}: a filmstrip of {} panels from {} frames kept", output.display(), strip, v.len());
                 } else {
                     println!(
                         "{}: {} frames, {}x{} at {} fps",

@@ -635,15 +635,20 @@ fn read_stats_file(path: &Path) -> Result<Vec<u8>> {
     let mut header = vec![0u8; h as usize];
     (&mut file).read_exact(&mut header).map_err(|_| damaged(format!("its header of {h} bytes is cut off")))?;
     let dim = serde_json::from_slice::<serde_json::Value>(&header).ok().and_then(|v| v["dim"].as_u64());
-    let want =
-        dim.and_then(|d| d.checked_mul(d + 1)?.checked_div(2)?.checked_add(d)?.checked_mul(8)?.checked_add(16 + h));
+    let want = dim.and_then(|d| {
+        d.checked_mul(d.checked_add(1)?)?.checked_div(2)?.checked_add(d)?.checked_mul(8)?.checked_add(16 + h)
+    });
     let len = file.metadata().map_err(Error::input(path))?.len();
-    if let (Some(d), Some(want)) = (dim, want)
-        && want != len
-    {
-        return Err(damaged(format!(
-            "{len} bytes, expected {want} for {d}-d statistics: cut off, or not what videval writes"
-        )));
+    match (dim, want) {
+        (Some(d), None) => {
+            return Err(damaged(format!("a header claiming {d}-d statistics: more than a file can hold")));
+        }
+        (Some(d), Some(want)) if want != len => {
+            return Err(damaged(format!(
+                "{len} bytes, expected {want} for {d}-d statistics: cut off, or not what videval writes"
+            )));
+        }
+        _ => {}
     }
     bytes.extend_from_slice(&header);
     file.take(MAX_STATS_BYTES).read_to_end(&mut bytes).map_err(Error::input(path))?;
@@ -910,14 +915,20 @@ pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
             std::fs::metadata(dir.join(file)).map(|m| (m.dev(), m.ino())).map_err(Error::input(&dir.join(file)))?
         };
         if let Some(first) = seen.insert(id, n) {
-            return Err(bad(n, format!("{file} is listed again (first on line {first}); each video is scored once")));
+            let earlier = &out[out.iter().position(|(_, _, line)| *line == first).unwrap_or(0)].0;
+            let how =
+                if earlier == file { String::new() } else { format!(" as {earlier} (the same file by another name)") };
+            return Err(bad(
+                n,
+                format!("{file} is listed again{how} (first on line {first}); each video is scored once"),
+            ));
         }
-        out.push((file.to_string(), prompt.to_string()));
+        out.push((file.to_string(), prompt.to_string(), n));
     }
     if out.is_empty() {
         return Err(bad(1, "no `file<TAB>prompt` line: nothing to score".into()));
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(f, p, _)| (f, p)).collect())
 }
 
 #[derive(Debug, Serialize)]
@@ -1106,7 +1117,7 @@ pub fn clipscore_command(
             ));
         }
         if !warn.is_empty() {
-            out.push(format!("{}: {warn}", dir.display()));
+            out.push(format!("{}: looking for videos no line lists, {warn}", dir.display()));
         }
         out
     };

@@ -107,7 +107,10 @@ pub fn other_dimensions_folder(dimension: &str, rel: &str) -> bool {
     let folders = &folders[..folders.len() - 1];
     let own =
         |f: &&str| *f == dimension || *f == video_folder(dimension) || f.strip_prefix("vbench_") == Some(dimension);
-    let vbench_folder = |f: &&str| DIMENSIONS.iter().any(|d| *f == d.name || *f == video_folder(d.name));
+    let vbench_folder = |f: &&str| {
+        let f = f.strip_prefix("vbench_").unwrap_or(f);
+        DIMENSIONS.iter().any(|d| f == d.name || f == video_folder(d.name))
+    };
     !folders.iter().any(own) && folders.iter().any(vbench_folder)
 }
 
@@ -314,8 +317,11 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Res
         return Err(Error::Config(format!("--samples: expected 1..=1000 samples per prompt, got {samples}")));
     }
     if let Some(n) = static_filter {
-        if !(1..=1000).contains(&n) {
-            return Err(Error::Config(format!("--static-samples: expected 1..=1000 samples per prompt, got {n}")));
+        // The filter scores a prompt's first 5 static videos: fewer samples can never give them.
+        if !(STATIC_KEPT as u32..=1000).contains(&n) {
+            return Err(Error::Config(format!(
+                "--static-samples: expected {STATIC_KEPT}..=1000 samples per prompt (the filter scores the first {STATIC_KEPT} static ones), got {n}"
+            )));
         }
     }
     if out.exists() && !out.is_dir() {
@@ -925,6 +931,8 @@ mod tests {
         assert!(other_dimensions_folder("aesthetic_quality", "subject_consistency/a-0.mp4"));
         assert!(other_dimensions_folder("dynamic_degree", "scene/x/a-0.mp4"));
         assert!(!other_dimensions_folder("dynamic_degree", "subject_consistency/a-0.mp4"));
+        assert!(other_dimensions_folder("scene", "vbench_color/a-0.mp4"));
+        assert!(!other_dimensions_folder("color", "vbench_color/a-0.mp4"));
     }
 
     #[test]

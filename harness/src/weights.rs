@@ -236,6 +236,14 @@ mod tests {
         *bytes.last_mut().unwrap() ^= 1;
         std::fs::write(i3d.join("model.safetensors"), &bytes).unwrap();
         assert_eq!(row(list(Some(dir.path()))).status, "invalid");
+        // Bytes after the last tensor: loaders refuse the file, so the list does too.
+        *bytes.last_mut().unwrap() ^= 1;
+        let mut trailing = bytes.clone();
+        trailing.extend_from_slice(&[0; 8]);
+        std::fs::write(i3d.join("model.safetensors"), &trailing).unwrap();
+        register();
+        let r = row(list(Some(dir.path())));
+        assert!(r.status == "invalid" && r.problem.as_deref().unwrap().contains("after its last tensor"), "{r:?}");
         // Registered, but not weights: text, or cut short.
         std::fs::write(i3d.join("model.safetensors"), b"not weights").unwrap();
         register();

@@ -511,6 +511,24 @@ fn dir_adapter_finds_vbench_videos_in_its_prompt_suite_folders() {
         "{gens}"
     );
     std::fs::remove_dir_all(sb.join("videos/overall_consistency")).unwrap();
+    // Dimension folders linked to one another (a lab links `imaging_quality` to
+    // `overall_consistency`): the folder is walked once, under one name, and is every
+    // linked dimension's own.
+    std::fs::create_dir_all(sb.join("linked/overall_consistency")).unwrap();
+    synth_ball(&sb, "linked/overall_consistency/a red ball-0.mp4", "5");
+    std::os::unix::fs::symlink("overall_consistency", sb.join("linked/aesthetic_quality")).unwrap();
+    std::os::unix::fs::symlink("overall_consistency", sb.join("linked/imaging_quality")).unwrap();
+    sb.write("vbench_imaging_quality.yaml", &ball_suite("vbench_imaging_quality"));
+    let out = sb.run(&[
+        "run",
+        "--suite",
+        "vbench_aesthetic_quality.yaml,vbench_imaging_quality.yaml,overall_consistency.yaml",
+        "--model",
+        "dir:linked",
+        "--out",
+        "runs/linked",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
     // Left only under appearance_style/, aesthetic quality's video is missing, as VBench has it.
     let out = sb.run(&[
         "run",

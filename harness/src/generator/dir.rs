@@ -586,8 +586,23 @@ impl Generator for Dir {
         // In VBench's layout a dimension's videos are read from its own folder only: the same
         // prompt's video under another dimension's folder is another sample, not this one.
         let dimension = id.suite.strip_prefix("vbench_").unwrap_or(&id.suite);
+        // A folder reached by several names (linked dimension folders) is walked once, under
+        // the first: a file there is the dimension's own when its folder is one of the
+        // dimension's own folders by any name.
+        let own_folders: Vec<PathBuf> = [dimension, crate::vbench::video_folder(dimension), &id.suite]
+            .iter()
+            .filter_map(|f| std::fs::canonicalize(self.root.join(f)).ok())
+            .collect();
+        let own_by_link = |rel: &str| {
+            std::fs::canonicalize(&self.files[rel])
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .is_some_and(|parent| own_folders.iter().any(|own| parent.starts_with(own)))
+        };
         let (found, foreign): (Vec<&String>, Vec<&String>) = match crate::vbench::dimension(dimension) {
-            Some(_) => found.into_iter().partition(|rel| !crate::vbench::other_dimensions_folder(dimension, rel)),
+            Some(_) => found
+                .into_iter()
+                .partition(|rel| !crate::vbench::other_dimensions_folder(dimension, rel) || own_by_link(rel)),
             None => (found, Vec::new()),
         };
         if found.is_empty() && !foreign.is_empty() {

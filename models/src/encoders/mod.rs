@@ -83,6 +83,8 @@ pub fn check_safetensors_header(path: &std::path::Path) -> Result<usize, String>
         serde_json::from_slice(&header).map_err(|e| bad(format!("its header is not a JSON object: {e}")))?;
     let data = len - 8 - n;
     let mut tensors = 0;
+    // Every tensor's bytes, to check they tile the data from 0 to its end, as loaders require.
+    let mut spans: Vec<(u64, u64)> = Vec::new();
     for (name, t) in header.iter().filter(|(k, _)| *k != "__metadata__") {
         let dtype = t["dtype"].as_str().unwrap_or("");
         let size: u64 = match dtype {
@@ -106,7 +108,31 @@ pub fn check_safetensors_header(path: &std::path::Path) -> Result<usize, String>
         if a > b || b > data || bytes != Some(b - a) {
             return Err(bad(format!("{name}: shape {shape:?} of {dtype} does not fit its bytes {a}..{b} of {data}")));
         }
+        spans.push((a, b));
         tensors += 1;
+    }
+    for name in header.keys().filter(|k| *k != "__metadata__") {
+        let t = &header[name];
+        if let Some([a, b]) = t["data_offsets"]
+            .as_array()
+            .and_then(|o| o.iter().map(|d| d.as_u64()).collect::<Option<Vec<_>>>())
+            .as_deref()
+            .and_then(|o| <[u64; 2]>::try_from(o).ok())
+            && !spans.contains(&(a, b))
+        {
+            spans.push((a, b));
+        }
+    }
+    spans.sort_unstable();
+    let mut end = 0;
+    for &(a, b) in &spans {
+        if a != end {
+            return Err(bad(format!("its tensors leave bytes {end}..{a} of the data unused or overlap")));
+        }
+        end = b;
+    }
+    if end != data {
+        return Err(bad(format!("{} bytes after its last tensor", data - end)));
     }
     if tensors == 0 {
         return Err(bad("it holds no tensor".into()));
