@@ -317,11 +317,15 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Res
         return Err(Error::Config(format!("--samples: expected 1..=1000 samples per prompt, got {samples}")));
     }
     if let Some(n) = static_filter {
-        // The filter scores a prompt's first 5 static videos: fewer samples can never give them.
-        if !(STATIC_KEPT as u32..=1000).contains(&n) {
-            return Err(Error::Config(format!(
-                "--static-samples: expected {STATIC_KEPT}..=1000 samples per prompt (the filter scores the first {STATIC_KEPT} static ones), got {n}"
-            )));
+        if !(1..=1000).contains(&n) {
+            return Err(Error::Config(format!("--static-samples: expected 1..=1000 samples per prompt, got {n}")));
+        }
+        // The filter scores a prompt's first 5 static videos: fewer samples never give them
+        // (allowed, for a folder sampled that way; each prompt is then said to fall short).
+        if (n as usize) < STATIC_KEPT {
+            eprintln!(
+                "warning: --static-samples {n}: fewer than the {STATIC_KEPT} static videos a prompt's score takes; every prompt will fall short of VBench's protocol (said when scored)"
+            );
         }
     }
     if out.exists() && !out.is_dir() {

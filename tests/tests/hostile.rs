@@ -349,7 +349,11 @@ fn errors_and_rows_print_control_characters_escaped() {
     );
     sb.write("p.tsv", "a.mp4\ta blue ball\n./a.mp4\ta red ball\n");
     let out = sb.run(&["clipscore", "v", "--prompts", "p.tsv"]);
-    assert!(code(&out) == 3 && text(&out).contains("listed again (first on line 1)"), "{}", text(&out));
+    assert!(
+        code(&out) == 3 && text(&out).contains("listed again as a.mp4") && text(&out).contains("first on line 1"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// Clips FFmpeg or the format cannot hold are refused before anything is rendered: a 16384×16384
