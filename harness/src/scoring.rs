@@ -49,7 +49,9 @@ pub type Outcome = Result<Value, Failure>;
 impl From<MetricError> for Failure {
     fn from(e: MetricError) -> Self {
         match e {
-            MetricError::TooFewFrames { .. } | MetricError::TooSmall { .. } => Failure::NotApplicable(e.to_string()),
+            MetricError::TooFewFrames { .. } | MetricError::TooSmall { .. } | MetricError::NoTexture => {
+                Failure::NotApplicable(e.to_string())
+            }
             _ => Failure::Error(e.to_string()),
         }
     }

@@ -22,8 +22,9 @@ impl Metric for DynamicDegree {
     fn version(&self) -> u32 {
         // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
         // read as BT.601 limited range). 5: not measurable on frames with a short side under
-        // 16 px (a 1×1 clip read a value).
-        5
+        // 16 px (a 1×1 clip read a value). 6: a clip whose pairs have no trackable point is not
+        // measurable (a flat grey clip read as frozen, 0).
+        6
     }
     fn description(&self) -> &'static str {
         "Mean over frame pairs of the 95th-percentile flow magnitude, in pixels at a 256-px short side (0 = frozen); luma, flow at ≤ 256-px short side."
@@ -38,12 +39,14 @@ impl Metric for DynamicDegree {
         Reads::Window(2)
     }
     fn stream(&self) -> Option<Box<dyn Accumulator>> {
-        Some(Box::new(TopMotion { total: 0.0 }))
+        Some(Box::new(TopMotion { total: 0.0, measured: 0 }))
     }
 }
 
 struct TopMotion {
     total: f64,
+    /// Pairs with a trackable point.
+    measured: usize,
 }
 
 impl Accumulator for TopMotion {
@@ -53,6 +56,7 @@ impl Accumulator for TopMotion {
         if mags.is_empty() {
             return; // textureless pair: no measurable motion
         }
+        self.measured += 1;
         mags.sort_by(f64::total_cmp);
         let (w, h) = window.flow_dims();
         let scale = 256.0 / f64::from(w.min(h));
@@ -63,6 +67,9 @@ impl Accumulator for TopMotion {
             return Err(MetricError::TooFewFrames { needed: 2, got: window.len() });
         }
         window.flow_measurable()?;
+        if self.measured == 0 {
+            return Err(MetricError::NoTexture);
+        }
         Ok(self.total / (window.len() - 1) as f64)
     }
 }

@@ -23,8 +23,9 @@ impl Metric for MotionSmoothness {
     fn version(&self) -> u32 {
         // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
         // read as BT.601 limited range). 5: not measurable on frames with a short side under
-        // 16 px (a 1×1 clip read a value).
-        5
+        // 16 px (a 1×1 clip read a value). 6: a clip with no trackable point is not measurable
+        // (a flat grey clip scored the best value).
+        6
     }
     fn description(&self) -> &'static str {
         "1 − mean error of predicting each middle frame from its neighbours with half the t−1→t+1 flow (luma, flow at ≤ 256-px short side)."
@@ -66,6 +67,10 @@ impl Accumulator for MiddleFrameError {
             return Err(MetricError::TooFewFrames { needed: 3, got: window.len() });
         }
         window.flow_measurable()?;
-        Ok(if self.n == 0 { 1.0 } else { 1.0 - self.err / self.n as f64 })
+        // No tracked point: no motion to call smooth (a flat grey clip scored a perfect 1.0).
+        if self.n == 0 {
+            return Err(MetricError::NoTexture);
+        }
+        Ok(1.0 - self.err / self.n as f64)
     }
 }

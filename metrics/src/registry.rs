@@ -27,6 +27,10 @@ pub enum MetricError {
     OutOfRange { value: f64, lo: f64, hi: f64 },
     #[error("{what} is not a finite number")]
     NonFinite { what: &'static str },
+    #[error(
+        "no point of the frames could be tracked (too little texture: a flat or collapsed picture), so there is no motion to measure"
+    )]
+    NoTexture,
     #[error("this metric is computed from per-frame features or flow, which were not provided")]
     NeedsFeatures,
     #[error("frames of {width}×{height} are too small for optical flow (a short side of at least {min} px)")]

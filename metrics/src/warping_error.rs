@@ -21,8 +21,9 @@ impl Metric for WarpingError {
     fn version(&self) -> u32 {
         // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
         // read as BT.601 limited range). 5: not measurable on frames with a short side under
-        // 16 px (a 1×1 clip read a value).
-        5
+        // 16 px (a 1×1 clip read a value). 6: a clip with no trackable point is not measurable
+        // (a flat grey clip scored the best value).
+        6
     }
     fn description(&self) -> &'static str {
         "Mean luma error of warping each frame onto the next with checked flow, occlusions masked (flow at ≤ 256-px short side)."
@@ -61,7 +62,11 @@ impl Accumulator for WarpError {
             return Err(MetricError::TooFewFrames { needed: 2, got: window.len() });
         }
         window.flow_measurable()?;
-        Ok(if self.n == 0 { 0.0 } else { self.err / self.n as f64 })
+        // No tracked point: nothing warped (a flat grey clip scored a perfect 0).
+        if self.n == 0 {
+            return Err(MetricError::NoTexture);
+        }
+        Ok(self.err / self.n as f64)
     }
 }
 
@@ -86,6 +91,18 @@ mod tests {
         assert_eq!(TemporalFlicker.measure(&frozen).unwrap(), 1.0);
         assert!(WarpingError.measure(&frozen).unwrap() < 1e-6);
         assert!(MotionSmoothness.measure(&frozen).unwrap() > 0.999);
+    }
+
+    /// A flat picture (a collapsed generator's grey, strobing) has no point to track: the motion
+    /// metrics are not measurable, not frozen (0) or perfectly smooth (1) and unwarped (0).
+    #[test]
+    fn a_flat_clip_has_no_motion_to_measure() {
+        let data: Vec<u8> = (0..6).flat_map(|t| vec![if t % 2 == 0 { 100u8 } else { 160 }; 64 * 48 * 3]).collect();
+        let flat = Video::new(64, 48, 8.0, data).unwrap();
+        for m in [&DynamicDegree as &dyn Metric, &MotionSmoothness, &WarpingError] {
+            assert!(matches!(m.measure(&flat), Err(MetricError::NoTexture)), "{}: {:?}", m.id(), m.measure(&flat));
+        }
+        assert!(TemporalFlicker.measure(&flat).unwrap() < 0.9, "flicker sees it");
     }
 
     #[test]

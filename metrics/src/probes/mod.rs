@@ -449,7 +449,10 @@ use crate::video::Video;
 ///    clip's own steps (a frozen clip passed at 59 dB, a clip cut short at 80% as a true loop);
 ///    `count` of white, black or gray objects is not measurable (it counted none, a failure).
 /// 12: a `trail` may lose the painting object's own area (it left the frame: the oracle failed).
-pub const VERSION: u32 = 12;
+/// 13: `shots` finds cuts at the analysis size (compression grain read as cuts at 1080p) and is
+///    not measurable where no tracked object is on either side of a cut; `aspect` calls a dark
+///    border a bar only when it is also uniform (a night sky's dim, textured top was a bar).
+pub const VERSION: u32 = 13;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and
