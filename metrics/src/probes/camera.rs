@@ -15,6 +15,11 @@ pub fn classify(ctx: &Context<'_>) -> Option<(CameraMotion, f64)> {
     if usable.is_empty() {
         return None;
     }
+    Some(classify_motions(&usable, ctx))
+}
+
+/// The class and speed of the mean of `usable` (consecutive pairs' fits).
+fn classify_motions(usable: &[&crate::global_motion::Motion], ctx: &Context<'_>) -> (CameraMotion, f64) {
     let n = usable.len() as f64;
     let fps = ctx.video.fps();
     let (w, h) = (f64::from(ctx.video.width()), f64::from(ctx.video.height()));
@@ -30,7 +35,37 @@ pub fn classify(ctx: &Context<'_>) -> Option<(CameraMotion, f64)> {
     } else {
         (if zoom > 0.0 { CameraMotion::ZoomIn } else { CameraMotion::ZoomOut }, zoom.abs())
     };
-    Some((class, speed))
+    (class, speed)
+}
+
+/// Turning (roll) faster than this, in radians a second, is no static camera (about 1.7°/s).
+const STATIC_ROLL: f64 = 0.03;
+
+/// Why a camera whose mean motion over the clip is static still moved: a half-second part of the
+/// clip moving at twice the static speed (a pan that comes back averaged to 0.001/s), or a roll
+/// (the mean ignored rotation: 6°/s read as static).
+fn unsteady(ctx: &Context<'_>) -> Option<String> {
+    let m = ctx.camera();
+    let usable: Vec<_> = m.iter().filter(|x| x.inliers >= crate::global_motion::MIN_INLIERS).collect();
+    let fps = ctx.video.fps();
+    let k = ((fps / 2.0).round() as usize).max(2);
+    if usable.len() >= k {
+        let fastest = usable
+            .windows(k)
+            .map(|w| classify_motions(w, ctx))
+            .filter(|(c, _)| *c != CameraMotion::Static)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((class, speed)) = fastest
+            && speed >= 2.0 * STATIC_SPEED
+        {
+            return Some(format!(
+                "camera {} at {speed:.3}/s over half a second, though its mean over the clip is still",
+                super::words(class)
+            ));
+        }
+    }
+    let roll = usable.iter().map(|x| x.rotation).sum::<f64>() / usable.len().max(1) as f64 * fps;
+    (roll.abs() >= STATIC_ROLL).then(|| format!("camera rolls at {:.1}°/s", roll.abs().to_degrees()))
 }
 
 pub fn check(p: &Camera, ctx: &Context<'_>) -> Verdict {
@@ -38,6 +73,12 @@ pub fn check(p: &Camera, ctx: &Context<'_>) -> Verdict {
         return Verdict::not_measurable("too little texture to measure camera motion");
     };
     let name = |c: CameraMotion| super::words(c);
+    if class == CameraMotion::Static
+        && p.motion == CameraMotion::Static
+        && let Some(why) = unsteady(ctx)
+    {
+        return Verdict::new(false, "wrong camera motion", Some(speed), why);
+    }
     if class != p.motion {
         return Verdict::new(
             false,
@@ -57,4 +98,22 @@ pub fn check(p: &Camera, ctx: &Context<'_>) -> Verdict {
         }
     }
     Verdict::new(true, "", Some(speed), format!("camera {} at {speed:.3}/s", name(class)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A camera that pans and comes back averages to no motion: a static expectation fails on
+    /// the half second it moved; one that stays still passes.
+    #[test]
+    fn a_pan_that_comes_back_is_no_static_camera() {
+        let still = serde_json::from_value::<Camera>(serde_json::json!({"motion": "static"})).unwrap();
+        let back: Vec<f64> = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 8.0, 6.0, 4.0, 2.0, 0.0].to_vec();
+        let v = crate::analysis::tests::shifted(96, 64, &back);
+        let verdict = check(&still, &Context::new(&v));
+        assert!(!verdict.pass && verdict.reason.contains("over half a second"), "{verdict:?}");
+        let v = crate::analysis::tests::shifted(96, 64, &[0.0; 11]);
+        assert!(check(&still, &Context::new(&v)).pass);
+    }
 }

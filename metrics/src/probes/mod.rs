@@ -451,7 +451,9 @@ use crate::video::Video;
 /// 12: a `trail` may lose the painting object's own area (it left the frame: the oracle failed).
 /// 13: `shots` finds cuts at the analysis size (compression grain read as cuts at 1080p) and is
 ///    not measurable where no tracked object is on either side of a cut; `aspect` calls a dark
-///    border a bar only when it is also uniform (a night sky's dim, textured top was a bar).
+///    border a bar only when it is also uniform (a night sky's dim, textured top was a bar); a
+///    static `camera` must stay still over every half second and not roll (a pan that came back,
+///    or a 6°/s roll, read as static).
 pub const VERSION: u32 = 13;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
