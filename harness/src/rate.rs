@@ -950,6 +950,13 @@ pub struct RateArgs {
 
 pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     if let Some(out) = &a.export {
+        // An export writes every judgment of the database: run folders, names or suites given
+        // beside it select nothing, and were passed over without a word.
+        if !a.runs.is_empty() || !a.names.is_empty() || !a.suite.is_empty() {
+            return Err(Error::Config(
+                "--export writes every judgment in --db: run folders, --names and --suite select nothing there; leave them out (filter the CSV, or `videval agreement --runs`)".into(),
+            ));
+        }
         let db = Db::open_existing(&a.db)?;
         let taken = ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
             let mut f = a.db.clone().into_os_string();

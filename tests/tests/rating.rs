@@ -365,6 +365,9 @@ fn the_rating_server_refuses_hostile_runs_and_files_and_outlives_stalled_clients
     assert!(text(&o).contains("the database's own file"), "{}", text(&o));
     let o = sb.run(&["rate", "--db", "r.sqlite", "--export", "j.csv"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+    // Run folders or suites beside --export select nothing: refused, not passed over.
+    let o = sb.run(&["rate", "runs/a", "runs/b", "--db", "r.sqlite", "--export", "k.csv"]);
+    assert!(code(&o) == 3 && text(&o).contains("select nothing"), "{}", text(&o));
 }
 
 /// Starts `videval rate ARGS… --port 0` and returns the server and its port.
