@@ -81,10 +81,13 @@ impl VideoIoError {
 /// to change, or when a file that decoded is now refused, so no score cached from the old
 /// frames is served. 2: display matrices with a flip are applied, an unaligned H.264 crop is
 /// exact, and a damaged stream is refused (its scores from the frames that survived were
-/// cached under its hash). Metric versions say when a metric's formula changes; this says when
+/// cached under its hash). 3: a Matroska file cut short is refused even when sampling stops
+/// before the cut, a sampled decode short of the frames it planned is damaged, an MP4/MOV with
+/// a held frame decodes (it was refused), and cover art is no video. Metric versions say when a
+/// metric's formula changes; this says when
 /// the pixels under every metric do. Still pictures have their own ([`STILL_DECODE`]), so that a
 /// change to them does not recompute every video's scores.
-pub const DECODE: u32 = 2;
+pub const DECODE: u32 = 3;
 
 /// [`DECODE`] for still pictures (an image demuxer's files), in their scores' keys beside it.
 /// 1: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
