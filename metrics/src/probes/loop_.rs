@@ -21,7 +21,7 @@
 //! Not detected: a clip that plays forward then backward (a boomerang) loops without a seam;
 //! told from a true loop only by which way things move, which a bounce reverses too.
 
-use super::{Context, Loop, Verdict, at_analysis_size, bound_words, psnr};
+use super::{Context, Loop, Verdict, bound_words, psnr};
 use crate::video::Video;
 
 /// How many times the clip's 90th-percentile step a seam may be.
@@ -42,11 +42,11 @@ pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
             v.len()
         ));
     }
-    let a = at_analysis_size(v);
+    let a = ctx.reduced();
     let n = a.len();
     let rms = |i: usize, j: usize| rms(a.frame(i), a.frame(j));
     let steps: Vec<f64> = (0..n - 1).map(|t| rms(t, t + 1)).collect();
-    let (noise, varying) = motion(&a);
+    let (noise, varying) = motion(a);
     // Noise alone: a value's standard deviation over n frames, at its 99.9th percentile, is at
     // most σ·√(χ²₀.₉₉₉(n−1)/n) — 1.44σ at 24 frames, 2.02σ at 4 — below σ(1 + 4/√(2(n−1))).
     let still = noise * (1.0 + 4.0 / (2.0 * (n - 1) as f64).sqrt()) + 2.0;

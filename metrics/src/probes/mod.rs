@@ -569,6 +569,8 @@ enum Seen<'a> {
 pub struct Analysis {
     tracks: OnceCell<Vec<Track>>,
     camera: OnceCell<Vec<FrameMotion>>,
+    /// The clip at the analysis size, where it is larger (`loop` and `shots` compare frames there).
+    reduced: OnceCell<Option<Video>>,
 }
 
 /// What a conditioned mode holds in its output: the clip the output must start with (i2v: the
@@ -609,6 +611,16 @@ impl<'a> Context<'a> {
 
     pub fn camera(&self) -> &[FrameMotion] {
         self.analysis().camera.get_or_init(|| camera_path(self.video))
+    }
+
+    /// The clip at the analysis size ([`at_analysis_size`]), reduced once per clip however many
+    /// probe kinds compare frames there.
+    pub fn reduced(&self) -> &Video {
+        let reduced = self.analysis().reduced.get_or_init(|| match at_analysis_size(self.video) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(v) => Some(v),
+        });
+        reduced.as_ref().unwrap_or(self.video)
     }
 
     /// Pixels per canvas height (the unit of positions and speeds in expectations).

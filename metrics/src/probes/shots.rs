@@ -12,7 +12,7 @@ fn cuts(ctx: &Context<'_>) -> Vec<usize> {
     // At the fixed analysis size, as `loop` and `continuity` compare frames: at full size a
     // CRF-35 encoder's grain refreshes read as 4–6 cuts in a static shot, and a pan's own
     // frame differences hid a real cut.
-    let v = &*super::at_analysis_size(ctx.video);
+    let v = ctx.reduced();
     let diffs: Vec<f64> = (1..v.len())
         .map(|t| {
             let (a, b) = (v.frame(t - 1), v.frame(t));
