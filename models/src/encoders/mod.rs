@@ -87,17 +87,21 @@ pub fn check_safetensors_header(path: &std::path::Path) -> Result<usize, String>
     let mut spans: Vec<(u64, u64)> = Vec::new();
     for (name, t) in header.iter().filter(|(k, _)| *k != "__metadata__") {
         let dtype = t["dtype"].as_str().unwrap_or("");
-        let size: u64 = match dtype {
-            "F16" | "BF16" => 2,
-            "F32" => 4,
-            "F64" => 8,
-            "I64" | "I32" | "U8" | "I8" | "U32" | "I16" | "U16" | "BOOL"
-                if name.ends_with("position_ids") || name.ends_with("num_batches_tracked") =>
-            {
-                continue;
-            }
-            other => return Err(bad(format!("{name} is {other:?}; a network's weights are floating point"))),
+        // Integer buffers a loader leaves out still take their bytes of the data.
+        let ignored = name.ends_with("position_ids") || name.ends_with("num_batches_tracked");
+        let (size, float): (u64, bool) = match dtype {
+            "F16" | "BF16" => (2, true),
+            "F32" => (4, true),
+            "F64" => (8, true),
+            "I64" | "U64" => (8, false),
+            "I32" | "U32" => (4, false),
+            "I16" | "U16" => (2, false),
+            "U8" | "I8" | "BOOL" => (1, false),
+            _ => (0, false),
         };
+        if size == 0 || !(float || ignored) {
+            return Err(bad(format!("{name} is {dtype:?}; a network's weights are floating point")));
+        }
         let shape: Option<Vec<u64>> = t["shape"].as_array().and_then(|s| s.iter().map(|d| d.as_u64()).collect());
         let offsets: Option<Vec<u64>> =
             t["data_offsets"].as_array().and_then(|s| s.iter().map(|d| d.as_u64()).collect());
@@ -109,19 +113,7 @@ pub fn check_safetensors_header(path: &std::path::Path) -> Result<usize, String>
             return Err(bad(format!("{name}: shape {shape:?} of {dtype} does not fit its bytes {a}..{b} of {data}")));
         }
         spans.push((a, b));
-        tensors += 1;
-    }
-    for name in header.keys().filter(|k| *k != "__metadata__") {
-        let t = &header[name];
-        if let Some([a, b]) = t["data_offsets"]
-            .as_array()
-            .and_then(|o| o.iter().map(|d| d.as_u64()).collect::<Option<Vec<_>>>())
-            .as_deref()
-            .and_then(|o| <[u64; 2]>::try_from(o).ok())
-            && !spans.contains(&(a, b))
-        {
-            spans.push((a, b));
-        }
+        tensors += usize::from(float);
     }
     spans.sort_unstable();
     let mut end = 0;
