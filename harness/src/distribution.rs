@@ -240,39 +240,50 @@ pub fn network_musiq() -> std::result::Result<&'static (Musiq, String), String> 
 /// the network its frames go through (part of its scores' cache keys); `None` for metrics that
 /// run no network.
 pub fn network_id(reads: videval_metrics::registry::Reads) -> Option<String> {
-    use videval_metrics::registry::{FlowInput, Reads};
-    match reads {
-        Reads::Features(input) => Some(extractor_id(input)),
+    use videval_metrics::registry::{FrameInput, Reads};
+    if let Reads::Features(FrameInput::Full | FrameInput::Background) = reads {
+        return Some(world_encoder_id());
+    }
+    let (id, status) = network_status(reads)?;
+    Some(match status {
+        Ok(sha) => format!("{id}:{sha}"),
+        Err(e) => unavailable(id, &e),
+    })
+}
+
+/// The user-given network a metric `reads` through: its id, and its weights' sum or why it
+/// cannot be loaded (`needs …` when none was given). `None` for the world encoder and for
+/// metrics that run no network.
+fn network_status(
+    reads: videval_metrics::registry::Reads,
+) -> Option<(&'static str, std::result::Result<String, String>)> {
+    use videval_metrics::registry::{FlowInput, FrameInput, Reads};
+    fn sha<N>(r: std::result::Result<&(N, String), String>) -> std::result::Result<String, String> {
+        r.map(|(_, sha)| sha.clone())
+    }
+    Some(match reads {
+        Reads::Features(FrameInput::VbenchClip) => ("clip", sha(network_clip())),
+        Reads::Features(FrameInput::VbenchDino) => ("dino-vitb16", sha(network_dino())),
+        Reads::Features(FrameInput::VbenchAesthetic) => (AESTHETIC_ID, sha(network_aesthetic())),
+        Reads::Features(FrameInput::VbenchMusiq) => ("musiq-spaq", sha(network_musiq())),
         Reads::Flow(
             FlowInput::VbenchRaft | FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp,
-        ) => Some(match network_raft() {
-            Ok((_, sha)) => format!("raft-things:{sha}"),
-            Err(e) => unavailable("raft-things", &e),
-        }),
-        Reads::Flow(FlowInput::VbenchAmt) => Some(match network_amt() {
-            Ok((_, sha)) => format!("amt-s:{sha}"),
-            Err(e) => unavailable("amt-s", &e),
-        }),
-        Reads::Window(_) | Reads::WholeClip => None,
-    }
+        ) => ("raft-things", sha(network_raft())),
+        Reads::Flow(FlowInput::VbenchAmt) => ("amt-s", sha(network_amt())),
+        Reads::Features(FrameInput::Full | FrameInput::Background) | Reads::Window(_) | Reads::WholeClip => {
+            return None;
+        }
+    })
 }
 
 /// Why the network a metric `reads` cannot be used although its weights were given (a wrong
 /// checksum, a broken file): `run` refuses before generating anything. None when it loads, or
 /// when none were given (its metrics are then n/a, said per metric).
 pub fn network_refused(reads: videval_metrics::registry::Reads) -> Option<String> {
-    use videval_metrics::registry::{FlowInput, FrameInput, Reads};
+    use videval_metrics::registry::{FrameInput, Reads};
     let why = match reads {
-        Reads::Features(FrameInput::VbenchClip) => network_clip().err(),
-        Reads::Features(FrameInput::VbenchDino) => network_dino().err(),
-        Reads::Features(FrameInput::VbenchAesthetic) => network_aesthetic().err(),
-        Reads::Features(FrameInput::VbenchMusiq) => network_musiq().err(),
         Reads::Features(FrameInput::Full | FrameInput::Background) => world_encoder().err(),
-        Reads::Flow(
-            FlowInput::VbenchRaft | FlowInput::VbenchStatic | FlowInput::EvalCrafterFlow | FlowInput::EvalCrafterWarp,
-        ) => network_raft().err(),
-        Reads::Flow(FlowInput::VbenchAmt) => network_amt().err(),
-        Reads::Window(_) | Reads::WholeClip => None,
+        other => network_status(other)?.1.err(),
     };
     why.filter(|w| !w.starts_with("needs "))
 }
@@ -287,31 +298,6 @@ fn unavailable(id: &str, why: &str) -> String {
         format!("{id}:absent")
     } else {
         format!("{id}:unloadable:{}", &crate::hash::sha256_hex(why.as_bytes())[..16])
-    }
-}
-
-/// What a feature metric's values depend on besides the video: the weights of the extractor
-/// its frames go through (part of its scores' cache keys).
-pub fn extractor_id(input: videval_metrics::registry::FrameInput) -> String {
-    use videval_metrics::registry::FrameInput;
-    match input {
-        FrameInput::Full | FrameInput::Background => world_encoder_id(),
-        FrameInput::VbenchClip => match network_clip() {
-            Ok((_, sha)) => format!("clip:{sha}"),
-            Err(e) => unavailable("clip", &e),
-        },
-        FrameInput::VbenchDino => match network_dino() {
-            Ok((_, sha)) => format!("dino-vitb16:{sha}"),
-            Err(e) => unavailable("dino-vitb16", &e),
-        },
-        FrameInput::VbenchAesthetic => match network_aesthetic() {
-            Ok((_, sha)) => format!("{AESTHETIC_ID}:{sha}"),
-            Err(e) => unavailable(AESTHETIC_ID, &e),
-        },
-        FrameInput::VbenchMusiq => match network_musiq() {
-            Ok((_, sha)) => format!("musiq-spaq:{sha}"),
-            Err(e) => unavailable("musiq-spaq", &e),
-        },
     }
 }
 
