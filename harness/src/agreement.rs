@@ -1064,6 +1064,7 @@ mod tests {
         let suite = SuiteResults {
             version: 1,
             content_hash: "h".into(),
+            inputs: Default::default(),
             n: Default::default(),
             metrics: [("m".to_string(), metric)].into(),
             capabilities: Default::default(),

@@ -363,6 +363,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             SuiteResults {
                 version: s.version,
                 content_hash: s.content_hash.clone(),
+                inputs: s.inputs.clone(),
                 n,
                 metrics,
                 capabilities: capabilities(s, &units, loaded),

@@ -1172,6 +1172,21 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         args.suites.iter().map(|s| load_suite(s, &args.suite_limits.limits())).collect::<Result<_>>()?;
     let generator = generator::from_arg(&args.model)?;
     let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
+    // The conditioning files `plan` and `run` check: a missing one failed every task.
+    let missing = crate::run::conditioning_problems(&suites, &plan, false);
+    if !missing.is_empty() {
+        return Err(Error::Config(missing.join("\n")));
+    }
+    // What the pods read beside the suites: the conditioning files the planned cases name.
+    let planned: std::collections::BTreeSet<(&str, &str)> =
+        plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
+    let inputs: std::collections::BTreeSet<String> = suites
+        .iter()
+        .flat_map(|s| s.cases.iter().filter(|c| planned.contains(&(s.name.as_str(), c.id.as_str()))))
+        .filter_map(|c| c.input.as_ref())
+        .flat_map(|i| [&i.image, &i.video, &i.video2].into_iter().flatten().filter_map(|m| m.file()))
+        .map(|f| std::path::absolute(&f).unwrap_or(f).display().to_string())
+        .collect();
     if shards as usize > plan.units.len().max(1) {
         return Err(Error::Config(format!(
             "--num-shards {shards} for {} units: every task past the {}th would have nothing to do; use at most {}",
@@ -1299,6 +1314,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
             .map(String::as_str)
             .chain(std::iter::once(model.as_str()).map(|m| m.split_once(':').map_or(m, |(_, p)| p)))
             .chain(weights.iter().map(String::as_str))
+            .chain(inputs.iter().map(String::as_str))
             .filter(|p| p.starts_with('/') && !p.starts_with("/runs"))
             .collect();
         for p in host {
@@ -1309,8 +1325,11 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     // JSON strings (valid YAML) for the Kubernetes manifest.
     // A flow sequence of double-quoted scalars, each escaped as YAML needs (JSON's escaping left
     // DEL and the C1 controls raw, which YAML refuses, and NEL and the separators, which it folds).
-    let yaml =
-        |items: &[String]| format!("[{}]", items.iter().map(|a| crate::yaml::quoted(a)).collect::<Vec<_>>().join(","));
+    // Kubernetes expands `$(VAR)` in a container's args and reads `$$` as `$`: every `$` of an
+    // argument is written `$$` (a folder named `a$$b$(HOSTNAME)` reached the pods as another).
+    let yaml = |items: &[String]| {
+        format!("[{}]", items.iter().map(|a| crate::yaml::quoted(&a.replace('$', "$$"))).collect::<Vec<_>>().join(","))
+    };
     let mut run_argv = argv.clone();
     run_argv.extend([format!("--out={run_path}"), format!("--num-shards={shards}")]);
     let ctx = json!({

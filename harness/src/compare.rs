@@ -283,6 +283,23 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 mismatch.push(format!("suite {name}: content hash {} vs {}", b.content_hash, c.content_hash))
             }
             Some(c) => {
+                // The suite names its conditioning files; what they hold is checked per case
+                // both runs planned (a replaced start image keeps the suite's hash).
+                let changed: Vec<&str> = b
+                    .inputs
+                    .iter()
+                    .filter(|(case, h)| c.inputs.get(*case).is_some_and(|ch| ch != *h))
+                    .map(|(case, _)| case.as_str())
+                    .collect();
+                if !changed.is_empty() {
+                    let more = changed.len().saturating_sub(5);
+                    mismatch.push(format!(
+                        "suite {name}: the conditioning files (images, videos) of {} case(s) hold different content: {}{}",
+                        changed.len(),
+                        changed[..changed.len().min(5)].join(", "),
+                        if more > 0 { format!(" and {more} more") } else { String::new() }
+                    ));
+                }
                 for (m, bm) in &b.metrics {
                     match c.metrics.get(m) {
                         Some(cm) if cm.metric_version != bm.metric_version => {

@@ -67,6 +67,11 @@ pub struct SuiteRef {
     /// Probe pass rates the suite's cases produce (`probe:<name>`), sorted.
     #[serde(default)]
     pub probes: Vec<String>,
+    /// Per planned case that is conditioned on files (images, videos), the hash of their
+    /// contents: the suite's content hash names the files, not what they hold, and `compare`
+    /// must not pair runs conditioned on different pictures under one name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -208,6 +213,7 @@ impl Plan {
             }
         }
         let mut units = Vec::new();
+        let mut inputs: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
         for suite in suites {
             let mut cases: Vec<&Case> = suite.cases.iter().collect();
             if let Some(ids) = &selection.cases {
@@ -220,6 +226,12 @@ impl Plan {
             }
             for case in cases {
                 let content = input_content(suite, case);
+                let input = case.input.as_ref();
+                if input
+                    .is_some_and(|i| [&i.image, &i.video, &i.video2].into_iter().flatten().any(|m| m.file().is_some()))
+                {
+                    inputs.entry(&suite.name).or_default().insert(case.id.clone(), key_of(&content));
+                }
                 for k in 0..case.seeds.per_case {
                     let seed = derive_seed(&suite.name, &case.id, k, case.seeds.base);
                     let g = &case.generation;
@@ -256,10 +268,15 @@ impl Plan {
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect(),
+                inputs: inputs.remove(s.name.as_str()).unwrap_or_default(),
             })
             .collect();
         let keyed: Vec<(&UnitId, &str)> = units.iter().map(|u| (&u.id, u.gen_key.as_str())).collect();
-        let plan_hash = key_of(&(PLAN_SCHEMA, model, &suites, &keyed));
+        // The suites in name order: `--suite a,b` and `--suite b,a` plan the same units (a shard
+        // of one was refused beside a shard of the other as another plan).
+        let mut by_name: Vec<&SuiteRef> = suites.iter().collect();
+        by_name.sort_by(|a, b| a.name.cmp(&b.name));
+        let plan_hash = key_of(&(PLAN_SCHEMA, model, &by_name, &keyed));
         Ok(Plan { schema: PLAN_SCHEMA.into(), plan_hash, model: model.clone(), suites, selection, units })
     }
 
@@ -343,6 +360,11 @@ mod tests {
         assert_ne!(p1.units[0].gen_key, p3.units[0].gen_key);
         let n = s[0].cases.iter().map(|c| c.seeds.per_case as usize).sum::<usize>();
         assert_eq!(p1.units.len(), n);
+        // The order the suites are named in plans nothing different.
+        let ab = Plan::build(&[suite("smoke"), suite("physics")], &model("a"), Selection::default()).unwrap();
+        let ba = Plan::build(&[suite("physics"), suite("smoke")], &model("a"), Selection::default()).unwrap();
+        assert_eq!(ab.plan_hash, ba.plan_hash);
+        assert_eq!(ab.units, ba.units);
     }
 
     #[test]

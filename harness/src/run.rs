@@ -70,6 +70,9 @@ pub struct SuiteLimitArgs {
     /// The most cases a suite may expand to; matrix products are checked before expanding.
     #[arg(long, default_value_t = suite::load::MAX_CASES)]
     pub max_cases: usize,
+    /// The most units (cases × seeds per case) a suite may plan.
+    #[arg(long, default_value_t = suite::load::MAX_UNITS)]
+    pub max_units: usize,
     /// Let `include:` read files outside the folder tree of the suite file named.
     #[arg(long)]
     pub allow_include_outside: bool,
@@ -77,13 +80,17 @@ pub struct SuiteLimitArgs {
 
 impl Default for SuiteLimitArgs {
     fn default() -> Self {
-        Self { max_cases: suite::load::MAX_CASES, allow_include_outside: false }
+        Self { max_cases: suite::load::MAX_CASES, max_units: suite::load::MAX_UNITS, allow_include_outside: false }
     }
 }
 
 impl SuiteLimitArgs {
     pub fn limits(&self) -> suite::Limits {
-        suite::Limits { max_cases: self.max_cases, include_outside: self.allow_include_outside }
+        suite::Limits {
+            max_cases: self.max_cases,
+            max_units: self.max_units,
+            include_outside: self.allow_include_outside,
+        }
     }
 
     /// The flags that reproduce these limits in another process (scale-out jobs).
@@ -91,6 +98,9 @@ impl SuiteLimitArgs {
         let mut argv = Vec::new();
         if self.max_cases != suite::load::MAX_CASES {
             argv.extend(["--max-cases".to_string(), self.max_cases.to_string()]);
+        }
+        if self.max_units != suite::load::MAX_UNITS {
+            argv.extend(["--max-units".to_string(), self.max_units.to_string()]);
         }
         if self.allow_include_outside {
             argv.push("--allow-include-outside".into());
@@ -293,67 +303,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     }
     let generator = generator::from_arg(&args.model)?;
     let plan = Plan::build(&suites, generator.identity(), Selection { limit: args.limit, cases: args.cases.clone() })?;
-    // A conditioning file a planned case names that is not there (or not a regular file) is the
-    // suite's mistake, said before any work: it was each unit's model failure (exit 4).
-    let planned: std::collections::BTreeSet<(&str, &str)> =
-        plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
-    let mut missing = Vec::new();
-    // Each file is read once however many cases name it (eight cases of one 1080p clip took
-    // 16 s and 1.6 GB in `plan` alone), and only as far as a count needs; `plan` reads headers.
-    let mut counted: std::collections::BTreeMap<(PathBuf, usize), std::result::Result<usize, String>> =
-        std::collections::BTreeMap::new();
-    for suite in &suites {
-        for case in suite.cases.iter().filter(|c| planned.contains(&(suite.name.as_str(), c.id.as_str()))) {
-            let Some(input) = &case.input else { continue };
-            for (field, m) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
-                let Some(file) = m.as_ref().and_then(|m| m.file()) else { continue };
-                let media = m.as_ref().expect("a file named by the media");
-                let why = match std::fs::metadata(&file) {
-                    Err(_) => Some("no such file (paths are relative to the suite file that names them)".to_string()),
-                    Ok(md) if !md.is_file() => Some("not a regular file".to_string()),
-                    // What the file holds, from its header: an animation or a clip given as the
-                    // image, a frame range past its end, or no picture at all ran the generator
-                    // first (minutes a unit) and failed each unit as the model's failure.
-                    Ok(_) => {
-                        // Decoded only as far as the frames asked for (two for an image), as the
-                        // generation would; a clip's header alone otherwise.
-                        let last = media.frame.or(media.frames.map(|f| f[1])).map(|l| l as usize);
-                        let upto = match (field, last) {
-                            (_, Some(l)) => Some(l + 1),
-                            ("image", None) => Some(2),
-                            _ => None,
-                        };
-                        let read = match upto.filter(|_| stages != Stages::PlanOnly) {
-                            Some(k) => counted
-                                .entry((file.clone(), k))
-                                .or_insert_with(|| crate::video::frames_upto(&file, k).map_err(|e| e.to_string()))
-                                .clone()
-                                .map(Some),
-                            None => crate::video::probe(&file).map(|_| None).map_err(|e| e.to_string()),
-                        };
-                        match (read, last) {
-                            (Err(e), _) => Some(format!("not a readable picture or video ({e})")),
-                            (Ok(Some(n)), Some(l)) if n <= l => {
-                                Some(format!("frame {l} asked for, but it holds {n} frames (counted from 0)"))
-                            }
-                            (Ok(Some(n)), None) if n > 1 => Some(
-                                "holds more than one frame, an image is one: give frame: N to take one".to_string(),
-                            ),
-                            _ => None,
-                        }
-                    }
-                };
-                if let Some(why) = why {
-                    missing.push(format!(
-                        "suite {}, case {}: input.{field}: {}: {why}",
-                        suite.name,
-                        case.id,
-                        file.display()
-                    ));
-                }
-            }
-        }
-    }
+    let missing = conditioning_problems(&suites, &plan, stages != Stages::PlanOnly);
     if !missing.is_empty() {
         return Err(Error::Config(missing.join("\n")));
     }
@@ -538,4 +488,71 @@ pub fn check_page_path(path: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// What is wrong with the conditioning files the planned cases name (not there, not a regular
+/// file, no picture, a frame past the end, a clip given as an image), one line each: the suite's
+/// mistake, said before any work (it was each unit's model failure, exit 4). With `read_frames`
+/// an image or a frame range is decoded as far as it asks; otherwise headers are read.
+pub fn conditioning_problems(suites: &[Suite], plan: &Plan, read_frames: bool) -> Vec<String> {
+    let planned: std::collections::BTreeSet<(&str, &str)> =
+        plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
+    let mut missing = Vec::new();
+    // Each file is read once however many cases name it (eight cases of one 1080p clip took
+    // 16 s and 1.6 GB in `plan` alone), and only as far as a count needs; `plan` reads headers.
+    let mut counted: std::collections::BTreeMap<(PathBuf, usize), std::result::Result<usize, String>> =
+        std::collections::BTreeMap::new();
+    for suite in suites {
+        for case in suite.cases.iter().filter(|c| planned.contains(&(suite.name.as_str(), c.id.as_str()))) {
+            let Some(input) = &case.input else { continue };
+            for (field, m) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
+                let Some(file) = m.as_ref().and_then(|m| m.file()) else { continue };
+                let media = m.as_ref().expect("a file named by the media");
+                let why = match std::fs::metadata(&file) {
+                    Err(_) => Some("no such file (paths are relative to the suite file that names them)".to_string()),
+                    Ok(md) if !md.is_file() => Some("not a regular file".to_string()),
+                    // What the file holds, from its header: an animation or a clip given as the
+                    // image, a frame range past its end, or no picture at all ran the generator
+                    // first (minutes a unit) and failed each unit as the model's failure.
+                    Ok(_) => {
+                        // Decoded only as far as the frames asked for (two for an image), as the
+                        // generation would; a clip's header alone otherwise.
+                        let last = media.frame.or(media.frames.map(|f| f[1])).map(|l| l as usize);
+                        let upto = match (field, last) {
+                            (_, Some(l)) => Some(l + 1),
+                            ("image", None) => Some(2),
+                            _ => None,
+                        };
+                        let read = match upto.filter(|_| read_frames) {
+                            Some(k) => counted
+                                .entry((file.clone(), k))
+                                .or_insert_with(|| crate::video::frames_upto(&file, k).map_err(|e| e.to_string()))
+                                .clone()
+                                .map(Some),
+                            None => crate::video::probe(&file).map(|_| None).map_err(|e| e.to_string()),
+                        };
+                        match (read, last) {
+                            (Err(e), _) => Some(format!("not a readable picture or video ({e})")),
+                            (Ok(Some(n)), Some(l)) if n <= l => {
+                                Some(format!("frame {l} asked for, but it holds {n} frames (counted from 0)"))
+                            }
+                            (Ok(Some(n)), None) if n > 1 => Some(
+                                "holds more than one frame, an image is one: give frame: N to take one".to_string(),
+                            ),
+                            _ => None,
+                        }
+                    }
+                };
+                if let Some(why) = why {
+                    missing.push(format!(
+                        "suite {}, case {}: input.{field}: {}: {why}",
+                        suite.name,
+                        case.id,
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    missing
 }

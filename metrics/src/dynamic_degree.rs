@@ -1,7 +1,8 @@
 //! `dynamic_degree`: how much a clip moves. For every pair of consecutive frames, the 95th
 //! percentile of checked Lucas–Kanade flow magnitudes (VBench takes the top 5% of RAFT flow),
-//! in pixels at a 256-pixel short side so resolutions compare; the clip's value is the mean over
-//! pairs. A frozen clip scores 0. Luma at the flow analysis size
+//! in pixels at a 256-pixel short side so resolutions compare, per second so frame rates compare
+//! (the pair's motion times the frame rate); the clip's value is the mean over pairs. A frozen
+//! clip scores 0. Luma at the flow analysis size
 //! ([`crate::analysis::flow_size`]), stride-4 grid or 1/32 of the short side.
 //!
 //! Version 2: flow at the analysis size (a short side above 256 is reduced to 256 first);
@@ -9,6 +10,9 @@
 //! Version 3: Lucas–Kanade interpolates each window with one set of bilinear weights and
 //! precomputed gradients, sums in eight partial sums, and stops refining at a 0.01-px step
 //! (OpenCV's criterion; it was 0.001): values move by up to 6e-5 relative, 14× faster.
+//! Version 7: per second instead of per frame pair (the same pan read 2.96 at 24 fps and 1.27 at
+//! 60, so a 60-fps model looked half as dynamic as a 24-fps one): values are version 6's times
+//! the frame rate.
 
 use crate::analysis::{Accumulator, Window};
 use crate::registry::{Direction, Metric, MetricError, Reads};
@@ -23,17 +27,20 @@ impl Metric for DynamicDegree {
         // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
         // read as BT.601 limited range). 5: not measurable on frames with a short side under
         // 16 px (a 1×1 clip read a value). 6: a clip whose pairs have no trackable point is not
-        // measurable (a flat grey clip read as frozen, 0).
-        6
+        // measurable (a flat grey clip read as frozen, 0). 7: per second (times the frame rate),
+        // not per frame pair.
+        7
     }
     fn description(&self) -> &'static str {
-        "Mean over frame pairs of the 95th-percentile flow magnitude, in pixels at a 256-px short side (0 = frozen); luma, flow at ≤ 256-px short side."
+        "Mean over frame pairs of the 95th-percentile flow magnitude, in pixels per second at a 256-px short side (0 = frozen); luma, flow at ≤ 256-px short side."
     }
     fn direction(&self) -> Direction {
         Direction::Neutral
     }
     fn range(&self) -> (f64, f64) {
-        (0.0, 1.0e4)
+        // Pixels per second at a 256-px short side: a fast pan reads a few hundred; a pair's
+        // motion is bounded by the frame (flow is checked inside it), times the frame rate.
+        (0.0, 1.0e7)
     }
     fn reads(&self) -> Reads {
         Reads::Window(2)
@@ -60,7 +67,7 @@ impl Accumulator for TopMotion {
         mags.sort_by(f64::total_cmp);
         let (w, h) = window.flow_dims();
         let scale = 256.0 / f64::from(w.min(h));
-        self.total += mags[(mags.len() * 95 / 100).min(mags.len() - 1)] * scale;
+        self.total += mags[(mags.len() * 95 / 100).min(mags.len() - 1)] * scale * window.fps();
     }
     fn finish(self: Box<Self>, window: &Window) -> Result<f64, MetricError> {
         if window.len() < 2 {

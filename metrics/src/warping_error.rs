@@ -107,11 +107,28 @@ mod tests {
 
     #[test]
     fn dynamic_degree_measures_the_shift() {
-        // 2 px per frame at a 48-px short side is 2 · 256/48 ≈ 10.7 px at 256.
+        // 2 px per frame at a 48-px short side is 2 · 256/48 ≈ 10.7 px at 256, 85 px/s at 8 fps.
         let v = moving(6, 2.0, &[0, 1, 2, 3, 4, 5]);
         let d = DynamicDegree.measure(&v).unwrap();
-        assert!((d - 2.0 * 256.0 / 48.0).abs() < 0.5, "{d}");
+        assert!((d - 8.0 * 2.0 * 256.0 / 48.0).abs() < 4.0, "{d}");
         assert!(WarpingError.measure(&v).unwrap() < 0.01);
+    }
+
+    /// The same motion per second reads the same at any frame rate: a 24 px/s pan sampled at 8
+    /// fps (3 px a pair) and at 24 fps (1 px a pair).
+    #[test]
+    fn dynamic_degree_is_per_second() {
+        let at = |fps: f64, step: f64, n: usize| {
+            let v = moving(n, step, &(0..n).collect::<Vec<_>>());
+            let data: Vec<u8> = v.frames().flatten().copied().collect();
+            DynamicDegree.measure(&Video::new(v.width(), v.height(), fps, data).unwrap()).unwrap()
+        };
+        let (slow, fast) = (at(8.0, 3.0, 6), at(24.0, 1.0, 16));
+        let want = 24.0 * 256.0 / 48.0;
+        assert!(
+            (slow - want).abs() < 0.05 * want && (fast - want).abs() < 0.05 * want,
+            "8 fps {slow}, 24 fps {fast}, want {want}"
+        );
     }
 
     #[test]

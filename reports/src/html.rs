@@ -442,6 +442,7 @@ mod tests {
                 SuiteResults {
                     version: 1,
                     content_hash: "sha256:s".into(),
+                    inputs: Default::default(),
                     n: Counts { cases: 2, samples: 4, ..Default::default() },
                     metrics: BTreeMap::from([("temporal_diff".to_string(), metric)]),
                     capabilities: BTreeMap::new(),

@@ -106,6 +106,11 @@ pub struct Throughput {
 pub struct SuiteResults {
     pub version: u32,
     pub content_hash: String,
+    /// Per case conditioned on files, the hash of their contents (the plan's): `compare` refuses
+    /// to pair cases whose conditioning pictures differ. Absent for suites without such inputs
+    /// (and in results written before it was recorded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
     pub n: Counts,
     pub metrics: BTreeMap<String, MetricResult>,
     /// Per capability family (`physics` of `physics.gravity`): the pass rate of the probe checks

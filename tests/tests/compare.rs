@@ -480,3 +480,55 @@ fn a_metric_measured_on_no_sample_is_said_everywhere() {
         "{v}"
     );
 }
+
+/// The suite names its conditioning files, not what they hold: two runs whose start image was
+/// replaced under the same name are not comparable (they were paired and passed), and the same
+/// picture again is.
+#[test]
+fn runs_conditioned_on_different_pictures_are_not_compared() {
+    let sb = Sandbox::new();
+    let picture = |colour: &str| {
+        let ok = std::process::Command::new("ffmpeg")
+            .current_dir(sb.path())
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                &format!("color=c={colour}:s=32x32"),
+                "-frames:v",
+                "1",
+                "img.png",
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ffmpeg");
+    };
+    sb.write(
+        "s.yaml",
+        "schema: 1\nsuite: cond\nversion: 1\nmetrics: [frame_count, temporal_diff]\ndefaults:\n  generation: {frames: 9, fps: 8, width: 32, height: 32, steps: 2}\n  seeds: {per_case: 1}\ncases:\n  - id: c\n    prompt: a red ball\n    mode: i2v\n    input: {image: {path: img.png}}\n  - id: t\n    prompt: a red ball\n",
+    );
+    let run = |out: &str| {
+        let o = sb.run(&["run", "--suite", "s.yaml", "--model", "bundled", "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    };
+    picture("red");
+    run("runs/a");
+    run("runs/same");
+    picture("blue");
+    run("runs/b");
+    let (rc, v) = sb.run_json(&["compare", "runs/a", "runs/same"]);
+    assert_eq!(rc, 0, "{v}");
+    assert!(v["mismatch"].as_array().unwrap().is_empty(), "{v}");
+    let out = sb.run(&["compare", "runs/a", "runs/b"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("suite cond: the conditioning files (images, videos) of 1 case(s) hold different content: c"),
+        "{}",
+        text(&out)
+    );
+}

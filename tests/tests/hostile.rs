@@ -109,6 +109,15 @@ fn hostile_suite_files_are_refused_quickly_in_little_memory() {
     assert!(err.contains("expands to 900 cases"), "{err}");
     let path = sb.join("ok.yaml");
     assert_eq!(load_with(&Disk, path.to_str().unwrap(), &limits).map(|s| s.cases.len()), Ok(900));
+    // Units count too: 900 cases of 1,000 seeds would plan 900,000 units.
+    let few_units = Limits { max_units: 5000, ..Limits::default() };
+    let seeded = format!("{}defaults: {{seeds: {{per_case: 1000}}}}\n", matrix(&[30, 30]));
+    sb.write("seeded.yaml", &seeded);
+    let (err, _) = refused(&sb, "seeded.yaml", &few_units);
+    assert!(
+        err.contains("plans 900000 units (cases × seeds per case): over the limit of 5000 (raise it with --max-units)"),
+        "{err}"
+    );
 
     sb.write("outside.yaml", &format!("{HEAD}description: from outside\n"));
     sb.write("inner/s.yaml", "include: [../outside.yaml]\ncases: [{id: a, prompt: p}]\n");

@@ -1345,6 +1345,9 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     let job = String::from_utf8(sb.read("k8s2/job.yaml")).unwrap();
     assert!(!job.contains("\n          securityContext") && job.contains("busybox\\n"), "{job}");
     assert!(job.contains("we\\\"ird"), "{job}");
+    // Kubernetes would expand `$(touch pwned)` from the container's environment (and read `$$`
+    // as `$`): each `$` is written `$$`, which it reads back as the path.
+    assert!(job.contains("ird $$(touch pwned).yaml") && !job.contains("ird $(touch"), "{job}");
     let o = sb.run(&[
         "plan",
         "--suite",

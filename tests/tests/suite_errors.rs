@@ -81,6 +81,51 @@ fn include_cycle() {
     assert!(err.contains("a.yaml → ") && err.contains("b.yaml → "), "{err}");
 }
 
+/// A file included from many places is read and merged once: 40 files each including the next
+/// twice loaded 2⁴⁰ times (it never finished); a chain deeper than the limit is a located error
+/// (2,000 files overflowed the stack), and an include that names a FIFO is refused, not waited on.
+#[test]
+fn includes_are_read_once_and_bounded() {
+    let sb = Sandbox::new();
+    for k in 0..40 {
+        sb.write(&format!("_f{k}.yaml"), &format!("include: [_f{}.yaml, _f{}.yaml]\n", k + 1, k + 1));
+    }
+    sb.write("_f40.yaml", "defaults: {seeds: {per_case: 2}}\n");
+    sb.write("fan.yaml", &format!("{HEAD}include: [_f0.yaml]\ncases: [{{id: a, prompt: p}}]\n"));
+    let suite = load(&Disk, sb.join("fan.yaml").to_str().unwrap()).expect("the fan-out loads");
+    assert_eq!(suite.cases[0].seeds.per_case, 2);
+
+    let n = videval::suite::load::MAX_INCLUDE_DEPTH + 10;
+    for k in 0..n {
+        sb.write(&format!("_d{k}.yaml"), &format!("include: [_d{}.yaml]\n", k + 1));
+    }
+    sb.write(&format!("_d{n}.yaml"), "defaults: {seeds: {per_case: 2}}\n");
+    sb.write("deep.yaml", &format!("{HEAD}include: [_d0.yaml]\ncases: [{{id: a, prompt: p}}]\n"));
+    let err = load(&Disk, sb.join("deep.yaml").to_str().unwrap()).expect_err("too deep").to_string();
+    assert!(err.contains("includes nest deeper than 64 files"), "{err}");
+
+    let fifo = sb.join("pipe.yaml");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    sb.write("p.yaml", &format!("{HEAD}include: [pipe.yaml]\ncases: [{{id: a, prompt: p}}]\n"));
+    let err = load(&Disk, sb.join("p.yaml").to_str().unwrap()).expect_err("a FIFO").to_string();
+    std::fs::remove_file(&fifo).unwrap();
+    assert!(err.contains("cannot read included file") && err.contains("not a regular file"), "{err}");
+}
+
+/// A suite reached through a link to its folder reads `../x` where the link points, as the
+/// system does (the `..` was collapsed by text, reading the file beside the link).
+#[test]
+fn a_linked_suite_folder_reads_its_own_parent() {
+    let sb = Sandbox::new();
+    sb.write("real/deep/suites/s.yaml", &format!("{HEAD}include: [../parts/_d.yaml]\ncases: [{{id: a, prompt: p}}]\n"));
+    sb.write("real/deep/parts/_d.yaml", "defaults: {seeds: {per_case: 3}}\n");
+    sb.write("work/parts/_d.yaml", "defaults: {seeds: {per_case: 7}}\n");
+    std::os::unix::fs::symlink(sb.join("real/deep/suites"), sb.join("work/sl")).unwrap();
+    let limits = videval::suite::load::Limits { include_outside: true, ..Default::default() };
+    let suite = videval::suite::load::load_with(&Disk, sb.join("work/sl/s.yaml").to_str().unwrap(), &limits).unwrap();
+    assert_eq!(suite.cases[0].seeds.per_case, 3, "read the linked folder's parent, not the link's");
+}
+
 #[test]
 fn missing_include() {
     one("include: [nope.yaml]\ncases: [{id: a, prompt: p}]\n", 5, 11, "include[0]", "cannot read included file");
@@ -140,6 +185,62 @@ fn mode_without_its_input() {
         "cases[0].input.image",
         "mode i2v needs input.image",
     );
+}
+
+/// Expectations that no video made as the case asks can meet are the suite's mistake, said by
+/// lint (each was a failure counted against the model on every video).
+#[test]
+fn expectations_the_case_rules_out() {
+    let cases = [
+        (
+            "  - id: a\n    prompt: p\n    expect: [{probe: gravity, object: {color: red}, direction: left}]\n",
+            "cases[0].expect[0].direction: gravity pulls up or down",
+        ),
+        (
+            "  - id: a\n    prompt: p\n    expect: [{probe: position, object: {color: red}, relation: left_of, other: {color: red}}]\n",
+            "cases[0].expect[0].other: object and other name the same object",
+        ),
+        (
+            "  - id: a\n    prompt: p\n    expect: [{probe: parallax, near: {color: red}, far: {color: red}}]\n",
+            "cases[0].expect[0].far: near and far name the same object",
+        ),
+        (
+            "  - id: a\n    prompt: p\n    generation: {width: 36, height: 64}\n    expect: [{probe: aspect, ratio: \"16:9\"}]\n",
+            "cases[0].expect[0].ratio: the case asks for 36x64",
+        ),
+        (
+            "  - id: a\n    prompt: p\n    mode: image\n    expect: [{probe: motion, object: {color: red}, direction: left}]\n",
+            "cases[0].expect[0]: probe motion reads motion over time; the case generates one frame",
+        ),
+        (
+            "  - id: src\n    prompt: p\n  - id: a\n    prompt: p\n    mode: extend-forward\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frames: [0, 16]}}\n",
+            "cases[1].input: mode extend-forward holds the 17 frame(s) of input.video in its output, but the case asks for 5",
+        ),
+        (
+            "  - id: a\n    prompt: p\n    mode: i2v\n    input: {image: {path: x.png, frames: [0, 3]}}\n",
+            "cases[0].input.image.frames: an image is one frame",
+        ),
+    ];
+    for (body, phrase) in cases {
+        let text = format!("{HEAD}defaults: {{generation: {{frames: 9, width: 64, height: 64}}}}\ncases:\n{body}");
+        let (_sb, err) = errors(&[("s.yaml", &text)]);
+        assert!(err.contains(phrase), "expected \"{phrase}\" in:\n{err}");
+    }
+}
+
+/// A nested mapping's unknown field is offered that mapping's fields only (`include` and
+/// `cases`, or a case's `expect` and `matrix`, were appended to every unknown-field error).
+#[test]
+fn nested_unknown_fields_are_offered_their_own_fields() {
+    let text = format!(
+        "{HEAD}defaults: {{generation: {{frame: 9}}}}\ncases:\n  - id: a\n    prompt: p\n    scene: {{objcts: []}}\n"
+    );
+    let (_sb, err) = errors(&[("s.yaml", &text)]);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("unknown field")).collect();
+    assert!(lines.len() >= 2, "{err}");
+    for l in lines {
+        assert!(!l.contains("`cases`") && !l.contains("`matrix`"), "{l}");
+    }
 }
 
 #[test]

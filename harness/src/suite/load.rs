@@ -19,6 +19,12 @@ use crate::yaml::{self, Entry, Loc, Node, Value, YamlError};
 pub trait Source {
     fn read(&self, name: &str) -> std::io::Result<String>;
 
+    /// [`Source::read`] for a file named by an `include:`: the suite's author chose the file to
+    /// load, but what an include names must be a file (a FIFO there blocked the load for ever).
+    fn read_included(&self, name: &str) -> std::io::Result<String> {
+        self.read(name)
+    }
+
     /// Whether file `name` lies inside `folder`'s tree (where `include:` may reach by default).
     fn within(&self, _folder: &str, _name: &str) -> bool {
         true
@@ -32,6 +38,16 @@ pub struct Disk;
 impl Source for Disk {
     fn read(&self, name: &str) -> std::io::Result<String> {
         yaml::read_text(Path::new(name))
+    }
+
+    fn read_included(&self, name: &str) -> std::io::Result<String> {
+        match std::fs::metadata(name) {
+            Ok(m) if !m.is_file() => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a folder, a FIFO or a device where a suite file belongs)",
+            )),
+            _ => self.read(name),
+        }
     }
 
     /// Compares real paths (links followed). A file that does not exist is let through: reading
@@ -50,6 +66,9 @@ impl Source for Disk {
 pub struct Limits {
     /// Cases after `matrix:` expansion (`--max-cases`); products are checked before expanding.
     pub max_cases: usize,
+    /// Units (cases × their seeds) a suite may plan (`--max-units`): 10,000 cases of 1,000 seeds
+    /// each planned 10 million units, minutes and gigabytes before any work.
+    pub max_units: usize,
     /// Whether `include:` may read files outside the folder tree of the suite file loaded
     /// (`--allow-include-outside`).
     pub include_outside: bool,
@@ -58,9 +77,12 @@ pub struct Limits {
 /// The default cap on a suite's cases after expansion.
 pub const MAX_CASES: usize = 10_000;
 
+/// The default cap on a suite's units (cases × seeds per case).
+pub const MAX_UNITS: usize = 1_000_000;
+
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_cases: MAX_CASES, include_outside: false }
+        Self { max_cases: MAX_CASES, max_units: MAX_UNITS, include_outside: false }
     }
 }
 
@@ -98,19 +120,29 @@ pub fn load(source: &dyn Source, name: &str) -> Result<Suite, LoadError> {
 /// Loads and resolves the suite in file `name` of `source`.
 pub fn load_with(source: &dyn Source, name: &str, limits: &Limits) -> Result<Suite, LoadError> {
     let folder = Path::new(name).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-    let includes = Includes { source, folder: (!limits.include_outside).then_some(folder.as_str()) };
+    let includes =
+        Includes { source, folder: (!limits.include_outside).then_some(folder.as_str()), done: Default::default() };
     let root = merged(&includes, name, &mut Vec::new(), None)?;
     resolve(&root, limits)
 }
 
-/// Where includes are read from, and the folder they must stay inside (None: anywhere).
+/// Where includes are read from, and the folder they must stay inside (None: anywhere); each
+/// file's merged document once read (a file included from many places — `a` includes `b` twice,
+/// `b` includes `c` twice, … — was read and merged once per path to it: 2⁴⁰ times for 40 files).
 struct Includes<'a> {
     source: &'a dyn Source,
     folder: Option<&'a str>,
+    done: std::cell::RefCell<std::collections::HashMap<String, Result<Node, LoadError>>>,
 }
 
-/// Lexically joins `rel` onto the directory of `file` ("suites/a.yaml" + "_b.yaml" →
-/// "suites/_b.yaml"), collapsing `.` and `..`.
+/// How deep includes may nest (a chain of thousands overflowed the stack).
+pub const MAX_INCLUDE_DEPTH: usize = 64;
+
+/// Joins `rel` onto the directory of `file` ("suites/a.yaml" + "_b.yaml" → "suites/_b.yaml"),
+/// collapsing `.`, and `..` after a folder — but not after a link to a folder, whose `..` is the
+/// parent of where it points, as the system reads it (a suite reached through `sl → real/deep/
+/// suites` naming `../media/x.png` means `real/deep/media/x.png`; collapsed, `media/x.png`
+/// beside the link was read instead).
 pub fn sibling(file: &str, rel: &str) -> String {
     let base = Path::new(file).parent().unwrap_or(Path::new(""));
     let joined = if Path::new(rel).is_absolute() { PathBuf::from(rel) } else { base.join(rel) };
@@ -118,7 +150,11 @@ pub fn sibling(file: &str, rel: &str) -> String {
     for c in joined.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.last(), Some(Component::Normal(_)))
+                    && !std::fs::symlink_metadata(out.iter().collect::<PathBuf>())
+                        .is_ok_and(|m| m.file_type().is_symlink()) =>
+            {
                 out.pop();
             }
             c => out.push(c),
@@ -134,7 +170,8 @@ fn merged(
     stack: &mut Vec<String>,
     from: Option<(&Loc, &str)>,
 ) -> Result<Node, LoadError> {
-    let text = includes.source.read(name).map_err(|e| match from {
+    let read = if from.is_some() { includes.source.read_included(name) } else { includes.source.read(name) };
+    let text = read.map_err(|e| match from {
         Some((loc, path)) => YamlError::at(loc, path, format!("cannot read included file \"{name}\": {e}")),
         None => YamlError { loc: None, path: String::new(), message: format!("{name}: cannot read: {e}") },
     })?;
@@ -189,7 +226,24 @@ fn merged(
                 errors.push(YamlError::at(&item.loc, path, format!("include cycle: {}", chain.join(" → "))));
                 continue;
             }
-            match merged(includes, &target, stack, Some((&item.loc, &path))) {
+            if stack.len() >= MAX_INCLUDE_DEPTH {
+                errors.push(YamlError::at(
+                    &item.loc,
+                    path,
+                    format!("includes nest deeper than {MAX_INCLUDE_DEPTH} files: {} → …", stack[0]),
+                ));
+                continue;
+            }
+            let cached = includes.done.borrow().get(&target).cloned();
+            let result = match cached {
+                Some(r) => r,
+                None => {
+                    let r = merged(includes, &target, stack, Some((&item.loc, &path)));
+                    includes.done.borrow_mut().insert(target.clone(), r.clone());
+                    r
+                }
+            };
+            match result {
                 Ok(included) => {
                     base = Some(match base {
                         Some(b) => merge(b, included),
@@ -299,8 +353,17 @@ fn is_case_id(s: &str) -> bool {
 
 /// An unknown field's error names the fields the loader takes before decoding too (`include`,
 /// `cases`; a case's `expect`, `matrix`): "case:" was told to use one of a list without `cases`.
-fn also_expected(mut e: YamlError, taken: &[&str]) -> YamlError {
-    if e.message.starts_with("unknown field") && e.message.contains(", expected one of ") {
+/// Only for a field of the mapping itself (`at` is its path, "" at the top): a nested mapping's
+/// unknown field (`defaults.generation.frame`) was offered `include` and `cases` too.
+fn also_expected(mut e: YamlError, at: &str, taken: &[&str]) -> YamlError {
+    let own = match e.path.strip_prefix(at) {
+        Some(rest) => {
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            !rest.contains(['.', '['])
+        }
+        None => false,
+    };
+    if own && e.message.starts_with("unknown field") && e.message.contains(", expected one of ") {
         let listed: Vec<String> = taken.iter().map(|t| format!("`{t}`")).collect();
         e.message = format!("{}, {}", e.message, listed.join(", "));
     }
@@ -313,7 +376,7 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
     let raw: Option<RawSuite> = match yaml::decode(&without(root, &["cases"]), "") {
         Ok(r) => Some(r),
         Err(e) => {
-            errors.push(also_expected(e, &["include", "cases"]));
+            errors.push(also_expected(e, "", &["include", "cases"]));
             None
         }
     };
@@ -365,6 +428,7 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                 errors.push(YamlError::at(loc_at(root, &["cases"]), "cases", "a suite needs at least one case"));
             }
             let (mut expanded, mut expanded_nodes): (u128, u128) = (0, 0);
+            let mut units: u64 = 0;
             // Bytes all templated fields of the suite have rendered to (each row keeps its own).
             let rendered = std::cell::Cell::new(0usize);
             for (i, item) in items.iter().enumerate() {
@@ -407,8 +471,20 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                 let before = errors.len();
                 for (node, vars) in expand(item, &path, &rendered, &mut errors) {
                     if let Some(case) = resolve_case(&node, &path, vars, &suite_gen, suite_seeds, &mut errors) {
+                        units += u64::from(case.seeds.per_case);
                         cases.push((case, loc_at(&node, &["id"]).clone(), path.clone()));
                     }
+                }
+                if units > limits.max_units as u64 {
+                    errors.push(YamlError::at(
+                        &item.loc,
+                        path.clone(),
+                        format!(
+                            "with the cases before it the suite plans {units} units (cases × seeds per case): over the limit of {} (raise it with --max-units)",
+                            limits.max_units
+                        ),
+                    ));
+                    break;
                 }
                 // A mistake in a templated field repeats once per matrix row; say it once.
                 let mut seen = BTreeSet::new();
@@ -761,7 +837,7 @@ fn resolve_case(
     let mut raw: RawCase = match yaml::decode(&without(node, &["expect"]), path) {
         Ok(r) => r,
         Err(e) => {
-            errors.push(also_expected(e, &["expect", "matrix"]));
+            errors.push(also_expected(e, path, &["expect", "matrix"]));
             return None;
         }
     };
@@ -820,6 +896,37 @@ fn resolve_case(
         ));
     }
     check_inputs(node, path, raw.mode, raw.input.as_ref(), errors);
+    check_held_fits(node, path, raw.mode, raw.input.as_ref(), generation.frames, errors);
+    // Expectations the case's own request rules out: every video would fail them.
+    for (j, e) in expect.iter().enumerate() {
+        let item = match node.get("expect").map(|n| &n.value) {
+            Some(Value::Seq(items)) if j < items.len() => &items[j].loc,
+            _ => loc_at(node, &["expect"]),
+        };
+        let epath = format!("{path}.expect[{j}]");
+        if generation.frames == 1 && e.reads_time() {
+            errors.push(YamlError::at(
+                item,
+                epath.clone(),
+                format!("probe {} reads motion over time; the case generates one frame", e.probe()),
+            ));
+        }
+        if let videval_metrics::probes::Expectation::Aspect(a) = e
+            && let Some(want) = videval_metrics::probes::parse_ratio(&a.ratio)
+        {
+            let asked = f64::from(generation.width) / f64::from(generation.height);
+            if ((asked / want) - 1.0).abs() > a.tolerance {
+                errors.push(YamlError::at(
+                    item,
+                    format!("{epath}.ratio"),
+                    format!(
+                        "the case asks for {}x{} ({asked:.3}:1), so a video made as asked fails ratio {} ({want:.3}:1)",
+                        generation.width, generation.height, a.ratio
+                    ),
+                ));
+            }
+        }
+    }
     // Input paths are relative to the suite file that names them (not to the working folder).
     if let Some(input) = raw.input.as_mut() {
         for m in [&mut input.image, &mut input.video, &mut input.video2].into_iter().flatten() {
@@ -848,6 +955,46 @@ fn resolve_case(
         expect,
         vars,
     })
+}
+
+/// The frames a conditioned mode holds in its output (the image; the clip's range; both clips of
+/// an interpolation), where the suite says how many, must fit in the frames it asks for: 17
+/// held frames in a 5-frame extension failed every unit at generation or as "too few frames".
+fn check_held_fits(
+    node: &Node,
+    path: &str,
+    mode: Mode,
+    input: Option<&Input>,
+    frames: u32,
+    errors: &mut Vec<YamlError>,
+) {
+    let Some(input) = input else { return };
+    let count = |m: &Option<Media>| -> Option<u64> {
+        let m = m.as_ref()?;
+        match (m.frame, m.frames) {
+            (Some(_), _) => Some(1),
+            (None, Some([a, b])) if a <= b => Some(u64::from(b - a) + 1),
+            _ => None,
+        }
+    };
+    let (held, what) = match mode {
+        Mode::ExtendForward | Mode::ExtendBackward | Mode::Edit => (count(&input.video), "input.video"),
+        Mode::Interpolate => match (count(&input.video), count(&input.video2)) {
+            (Some(a), Some(b)) => (Some(a + b), "input.video and input.video2"),
+            _ => (None, ""),
+        },
+        Mode::T2v | Mode::Loop | Mode::Image | Mode::I2v => (None, ""),
+    };
+    if let Some(n) = held.filter(|&n| n > u64::from(frames)) {
+        errors.push(YamlError::at(
+            loc_at(node, &["input"]),
+            format!("{path}.input"),
+            format!(
+                "mode {} holds the {n} frame(s) of {what} in its output, but the case asks for {frames}: ask for more frames or hold fewer",
+                mode.name()
+            ),
+        ));
+    }
 }
 
 fn check_inputs(node: &Node, path: &str, mode: Mode, input: Option<&Input>, errors: &mut Vec<YamlError>) {
@@ -939,6 +1086,13 @@ fn check_inputs(node: &Node, path: &str, mode: Mode, input: Option<&Input>, erro
                 loc_at(node, &["input", field]),
                 fpath.clone(),
                 "an image from a scene is one frame of its clip: give frame: N",
+            ));
+        }
+        if field == "image" && frames.is_some() {
+            errors.push(YamlError::at(
+                loc_at(node, &["input", field, "frames"]),
+                format!("{fpath}.frames"),
+                "an image is one frame: give frame: N, not a range",
             ));
         }
         if let Some([a, b]) = frames {

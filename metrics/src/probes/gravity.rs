@@ -14,7 +14,7 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     // Cut before the first bounce: the sample where the descent stops may already lie on the
     // rebound (the contact falls between frames), so the segment ends just before it.
     let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let end = contacts(&ys).first().copied().unwrap_or(pts.len());
+    let end = contacts(&ys, ctx.video.fps()).first().copied().unwrap_or(pts.len());
     let seg = &pts[..end];
     let (ts, ys): (Vec<f64>, Vec<f64>) = seg.iter().copied().unzip();
     let Some((c, r2)) = fit_parabola(&ts, &ys) else {
