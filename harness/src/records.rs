@@ -50,6 +50,11 @@ pub struct GenRecord {
     /// The model's own cost, when an in-process adapter measured it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perf: Option<crate::generator::Perf>,
+    /// How the video differs from what the unit asked for (frames, display size, frame rate),
+    /// from its header: "12 frames (24 asked)". A model that died half way, or ignores a
+    /// setting, delivers a readable video that is not the one asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_request: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -437,6 +437,13 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         if failed > 0 {
             println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
         }
+        if counts.off_request > 0 {
+            println!(
+                "note: {} video(s) differ from what their unit asked for (frames, size or frame rate): `off_request` in {}",
+                counts.off_request,
+                run_dir.join("shards").display()
+            );
+        }
         if failed_scores > 0 {
             println!(
                 "{failed_scores} measurement(s) failed (an unreadable video or a failed computation); their errors are in the results and the report"

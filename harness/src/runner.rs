@@ -130,6 +130,9 @@ pub struct StageCounts {
     pub generated: usize,
     pub reused: usize,
     pub generation_errors: usize,
+    /// Videos generated or reused by this process that differ from what their unit asked for
+    /// (frames, size, frame rate): see `off_request` in the records.
+    pub off_request: usize,
     pub scored: usize,
     pub scores_reused: usize,
     pub score_errors: usize,
@@ -276,7 +279,8 @@ impl Runner<'_> {
         });
         bar.finish_and_clear();
         for r in results {
-            let Some((ok, reused)) = r? else { continue };
+            let Some((ok, reused, off)) = r? else { continue };
+            counts.off_request += usize::from(off);
             match (ok, reused) {
                 (false, _) => counts.generation_errors += 1,
                 (true, true) => counts.reused += 1,
@@ -379,7 +383,7 @@ impl Runner<'_> {
     /// Whether the model finds `unit`'s video at `path` now (a folder's video, by its name).
     fn found_at(&self, unit: &Unit, path: &str) -> bool {
         let Ok((suite, case)) = self.suite_case(&unit.id) else { return false };
-        let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
+        let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext(case.mode));
         let job = Job { unit, case, suite, planned: &self.plan.units, out: &tmp };
         match self.generator.generate(&job) {
             Ok(Output::Existing(found)) => std::path::absolute(&found).unwrap_or(found) == Path::new(path),
@@ -387,8 +391,8 @@ impl Runner<'_> {
         }
     }
 
-    /// Returns (ok, reused from the store).
-    fn generate_one(&self, unit: &Unit, out: &Appender) -> Result<(bool, bool)> {
+    /// Returns (ok, reused from the store, differs from what the unit asked for).
+    fn generate_one(&self, unit: &Unit, out: &Appender) -> Result<(bool, bool, bool)> {
         let start = Instant::now();
         let mut record = GenRecord {
             schema: GEN_SCHEMA.into(),
@@ -403,6 +407,7 @@ impl Runner<'_> {
             cached: false,
             wall_s: 0.0,
             perf: None,
+            off_request: None,
         };
         // A file the model found (a folder's, not the store's) is reused only where the model
         // finds it now: two folders of one name and the same file sizes are one model to the
@@ -419,7 +424,7 @@ impl Runner<'_> {
             self.generator.preflight()?;
             let (suite, case) = self.suite_case(&unit.id)?;
             let mut stamp = None;
-            let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext());
+            let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext(case.mode));
             let job = Job { unit, case, suite, planned: &self.plan.units, out: &tmp };
             match self.generator.generate(&job) {
                 Ok(Output::Written { encode, perf }) => {
@@ -495,9 +500,18 @@ impl Runner<'_> {
                 self.store.put("gens", &unit.gen_key, &cache)?;
             }
         }
+        // A folder's videos were made before and without the suite's request (a VBench folder
+        // at its own sizes): only a model given the request is held to it.
+        if record.status == Status::Ok
+            && self.generator.identity().adapter != "dir"
+            && let Some(path) = record.video_path.as_deref()
+        {
+            let (_, case) = self.suite_case(&unit.id)?;
+            record.off_request = off_request(case, Path::new(path));
+        }
         record.wall_s = start.elapsed().as_secs_f64();
         out.append(&record)?;
-        Ok((record.status == Status::Ok, record.cached))
+        Ok((record.status == Status::Ok, record.cached, record.off_request.is_some()))
     }
 
     /// What to measure on a unit's video: its suite's metrics, then one pass rate per probe
@@ -600,6 +614,23 @@ impl Runner<'_> {
             counts.scored += scored;
             counts.scores_reused += reused;
             counts.score_errors += errors;
+        }
+        // What `score` alone says of the generations it found: the failed ones count (it said "0
+        // failed" and exited 0 over 8 failed units), and units with no generation at all (a
+        // `generate` killed part way) leave the shard unfinished, not done.
+        let failed = gens.values().filter(|g| g.status == Status::Error && mine.contains(&g.unit)).count();
+        counts.generation_errors = counts.generation_errors.max(failed);
+        let missing: Vec<String> = mine.iter().filter(|u| !gens.contains_key(*u)).map(|u| u.to_string()).collect();
+        if !missing.is_empty() {
+            let more = missing.len().saturating_sub(5);
+            return Err(Error::Config(format!(
+                "{}: {} of {} units have no generation yet ({}{}); their videos were not scored: run `videval generate` with the same flags, then score again",
+                dir.display(),
+                missing.len(),
+                mine.len(),
+                missing[..missing.len().min(5)].join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            )));
         }
         Ok(())
     }
@@ -770,4 +801,25 @@ fn until_first_error<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Result<
             r.map(Some)
         })
         .collect()
+}
+
+/// How a video differs from what its case asked for, from its header: frames (where the header
+/// counts them), the size it is shown at, and the frame rate (beyond 1%); None when it is as
+/// asked or unreadable (reading it is the scorer's to fail). An image is judged by its size.
+fn off_request(case: &crate::suite::Case, path: &Path) -> Option<String> {
+    let info = crate::video::probe(path).ok()?;
+    let g = &case.generation;
+    let image = case.mode == crate::suite::Mode::Image;
+    let mut said = Vec::new();
+    if let Some(n) = info.frames.filter(|&n| !image && n != u64::from(g.frames)) {
+        said.push(format!("{n} frames ({} asked)", g.frames));
+    }
+    let (w, h) = info.display_size();
+    if (w, h) != (g.width, g.height) {
+        said.push(format!("{w}x{h} ({}x{} asked)", g.width, g.height));
+    }
+    if !image && (info.fps / g.fps - 1.0).abs() > 0.01 {
+        said.push(format!("{} fps ({} asked)", (info.fps * 1000.0).round() / 1000.0, g.fps));
+    }
+    (!said.is_empty()).then(|| said.join(", "))
 }

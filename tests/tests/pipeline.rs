@@ -220,6 +220,28 @@ fn a_restart_redoes_nothing_and_a_new_run_reuses_the_store() {
     assert_eq!(sb.read("runs/a/results.json"), sb.read("runs/b/results.json"));
 }
 
+/// `score` after a `generate` killed part way scores what was generated and says the shard is
+/// not finished (exit 3, no `shard_done.json`): it exited 0 and marked the shard done, and only
+/// `merge` found the missing units.
+#[test]
+fn score_after_a_partial_generate_leaves_the_shard_unfinished() {
+    let sb = Sandbox::new();
+    let args = |stage: &'static str| [stage, "--suite", "smoke", "--limit", "3", "--out", "runs/p"];
+    let o = sb.run(&args("generate"));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let records = sb.join("runs/p/shards/0-of-1/generations.jsonl");
+    let text_now = std::fs::read_to_string(&records).unwrap();
+    let first: String = text_now.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&records, first).unwrap();
+    let o = sb.run(&args("score"));
+    assert!(code(&o) == 3 && text(&o).contains("units have no generation yet"), "{}", text(&o));
+    assert!(!sb.join("runs/p/shards/0-of-1/shard_done.json").exists());
+    let o = sb.run(&args("generate"));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = sb.run(&args("score"));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
 /// A store moved (or mounted elsewhere) between a run's stages: the run resumes from the videos
 /// where they are now, and its report finds them by hash. It refused ("videos changed after this
 /// run folder recorded them: cannot read"), and the report left out every clip without a word.
@@ -869,15 +891,25 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
     };
     write_gen("4");
     sb.write("m.yaml", "adapter: command\nargv: [./gen.sh, \"{prompt}\", \"{out}\"]\n");
-    let frames = |out: &str| {
-        let o = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "m.yaml", "--out", out]);
+    let frames_of = |model: &str, out: &str| {
+        let o = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", model, "--out", out]);
         assert_eq!(code(&o), 0, "{}", text(&o));
         let r: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap();
         r["samples"][0]["metrics"]["frame_count"].clone()
     };
+    let frames = |out: &str| frames_of("m.yaml", out);
     assert_eq!(frames("runs/a"), 4.0);
+    // The case asks for 17 frames of 32×32: the record says how the video differs from that.
+    let gens = jsonl(&sb.join("runs/a/shards/0-of-1/generations.jsonl"));
+    let off = gens[0]["off_request"].as_str().unwrap_or_default().to_string();
+    assert!(off.contains("4 frames (17 asked)") && off.contains("16x16 (32x32 asked)"), "{gens:?}");
     write_gen("6");
     assert_eq!(frames("runs/b"), 6.0, "the edited script's videos, not the store's");
+    // Behind a wrapper (`env VAR=1 sh gen.sh`), the script the interpreter runs is the model too.
+    sb.write("wrapped.yaml", "adapter: command\nargv: [env, X=1, sh, gen.sh, \"{prompt}\", \"{out}\"]\n");
+    assert_eq!(frames_of("wrapped.yaml", "runs/w1"), 6.0);
+    write_gen("5");
+    assert_eq!(frames_of("wrapped.yaml", "runs/w2"), 5.0, "the edited script's videos behind env, not the store's");
     // A file the generator writes, named in argv (its log), is not the model: the run made with
     // it resumes into its folder (hashing every file argv named gave a new plan each time).
     sb.write("logged.yaml", "adapter: command\nargv: [./gen.sh, \"{prompt}\", \"{out}\", gen.log]\n");
@@ -908,6 +940,47 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
         let o = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "bad.yaml", "--out", &out]);
         assert!(code(&o) == 3 && text(&o).contains(want), "{argv0}: {}", text(&o));
     }
+    // What the program needs to start is there too: the interpreter its #! line names, and the
+    // script an interpreter is given (each failed every unit as "cannot start … No such file").
+    sb.write("shebang.sh", "#!/opt/videval-no-such/python\nprint(1)\n");
+    let mut perm = std::fs::metadata(sb.join("shebang.sh")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(sb.join("shebang.sh"), perm).unwrap();
+    for (argv, want) in [
+        ("./shebang.sh", "its #! line names \"/opt/videval-no-such/python\", which is not there"),
+        ("sh, nothere.sh", "argv[1] \"nothere.sh\": the script sh runs is not there"),
+    ] {
+        sb.write("start.yaml", &format!("adapter: command\nargv: [{argv}, \"{{out}}\"]\n"));
+        let o = sb.run(&[
+            "run",
+            "--suite",
+            "smoke",
+            "--cases",
+            "physics-drop",
+            "--model",
+            "start.yaml",
+            "--out",
+            &format!("runs/start-{}", argv.len()),
+        ]);
+        assert!(code(&o) == 3 && text(&o).contains(want), "{argv}: {}", text(&o));
+    }
+}
+
+/// An image unit's `{out}` ends in .png (image libraries choose the format by the name; `.mp4`
+/// made PIL's `save` fail every image unit).
+#[test]
+fn a_command_writes_an_image_unit_to_a_png_name() {
+    let sb = Sandbox::new();
+    sb.write(
+        "img.yaml",
+        "schema: 1\nsuite: img\nversion: 1\nmetrics: [frame_count]\ndefaults:\n  generation: {width: 32, height: 32}\n  seeds: {per_case: 1}\ncases:\n  - id: still\n    mode: image\n    prompt: a red ball\n",
+    );
+    sb.write(
+        "m.yaml",
+        "adapter: command\nargv: [sh, -c, 'case \"$0\" in *.png) exec ffmpeg -v error -f lavfi -i color=c=red:s=32x32 -frames:v 1 \"$0\";; *) echo \"not a png name: $0\" >&2; exit 9;; esac', '{out}']\n",
+    );
+    let o = sb.run(&["run", "--suite", "img.yaml", "--model", "m.yaml", "--out", "runs/img"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
 }
 
 /// Runs the smoke case physics-drop with the command model `spec` (written as `name`), expects

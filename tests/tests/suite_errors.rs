@@ -220,6 +220,7 @@ fn expectations_the_case_rules_out() {
             "  - id: a\n    prompt: p\n    mode: i2v\n    input: {image: {path: x.png, frames: [0, 3]}}\n",
             "cases[0].input.image.frames: an image is one frame",
         ),
+        ("  - id: a\n    prompt: \"a\\0b\"\n", "cases[0].prompt: holds a NUL character"),
     ];
     for (body, phrase) in cases {
         let text = format!("{HEAD}defaults: {{generation: {{frames: 9, width: 64, height: 64}}}}\ncases:\n{body}");

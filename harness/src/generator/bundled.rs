@@ -203,7 +203,7 @@ impl Generator for Bundled {
         &self.identity
     }
 
-    fn output_ext(&self) -> &'static str {
+    fn output_ext(&self, _mode: crate::suite::Mode) -> &'static str {
         "mkv"
     }
 

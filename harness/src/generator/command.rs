@@ -252,6 +252,74 @@ fn find_program(program: &str, env: &BTreeMap<String, String>) -> std::result::R
     }
 }
 
+/// What the program needs beyond itself to start: the interpreter its `#!` line names (a script
+/// whose interpreter is missing failed every unit with "cannot start ./gen.py: No such file",
+/// about a file that is there), and the script an interpreter is given as its first argument
+/// (`[python3, gen.py]` run from another folder failed every unit the same way).
+fn find_script(argv: &[String], env: &BTreeMap<String, String>) -> std::result::Result<(), String> {
+    let literal = |a: &str| parse_template(a).is_ok_and(|t| t.iter().all(|(is_var, _)| !*is_var));
+    let path = env.get("PATH").cloned().or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+    let on_path = |name: &str| {
+        name.contains('/') && Path::new(name).is_file()
+            || !name.contains('/') && std::env::split_paths(&path).any(|dir| dir.join(name).is_file())
+    };
+    let program = &argv[0];
+    if program.contains('/') && literal(program) {
+        let mut head = [0u8; 256];
+        let n = std::fs::File::open(program).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+        if let Some(line) = head[..n].strip_prefix(b"#!") {
+            let line = String::from_utf8_lossy(line.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
+            let mut words = line.split_whitespace();
+            let interpreter = words.next().unwrap_or_default();
+            // `#!/usr/bin/env python3` (or `env -S python3 -u`) runs the first word that is not
+            // an option, from the PATH.
+            let named = if program_name(interpreter) == "env" {
+                words.find(|w| !w.starts_with('-') && !w.contains('=')).unwrap_or_default()
+            } else {
+                interpreter
+            };
+            if !named.is_empty() && !on_path(named) {
+                return Err(format!(
+                    "argv[0] {program:?}: its #! line names {named:?}, which is not there{}",
+                    if named.contains('/') { String::new() } else { format!(" (not on the PATH: {path})") }
+                ));
+            }
+        }
+    }
+    // An interpreter whose first argument is a script (options first, or a subcommand such as
+    // `uv run`, are not looked into).
+    let bare = program_name(program);
+    let takes_script = bare.starts_with("python")
+        || matches!(
+            bare.as_str(),
+            "pypy"
+                | "sh"
+                | "bash"
+                | "dash"
+                | "zsh"
+                | "ksh"
+                | "node"
+                | "nodejs"
+                | "Rscript"
+                | "ruby"
+                | "perl"
+                | "julia"
+                | "lua"
+                | "luajit"
+                | "php"
+        );
+    if let Some(script) = argv.get(1).filter(|a| takes_script && !a.starts_with('-') && literal(a))
+        && !Path::new(script).exists()
+    {
+        let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        return Err(format!(
+            "argv[1] {script:?}: the script {} runs is not there (a relative path is read from the folder videval runs in, {here})",
+            argv[0]
+        ));
+    }
+    Ok(())
+}
+
 /// The program and the script it runs, hashed into the model's identity: editing the
 /// generator's code changes its videos, and the store must not hand back the old ones as its (it
 /// did: a program made 8 frames, then 16, and the 8 were reused). argv[0] when it is a path to a
@@ -267,33 +335,38 @@ fn argv_files(templates: &[Vec<(bool, String)>], argv: &[String]) -> Result<BTre
     if argv[0].contains('/') && is_file(0) {
         named.push(0);
     }
-    let bare = program_name(&argv[0]);
-    let interpreter = bare.starts_with("python")
-        || matches!(
-            bare.as_str(),
-            "pypy"
-                | "sh"
-                | "bash"
-                | "dash"
-                | "zsh"
-                | "ksh"
-                | "node"
-                | "nodejs"
-                | "deno"
-                | "bun"
-                | "Rscript"
-                | "ruby"
-                | "perl"
-                | "julia"
-                | "lua"
-                | "luajit"
-                | "php"
-                | "uv"
-                | "torchrun"
-                | "accelerate"
-        );
-    if interpreter {
-        if let Some(script) = (1..argv.len()).find(|&i| !argv[i].starts_with('-') && is_file(i)) {
+    // The interpreter may come after a wrapper (`env VAR=1 python3 gen.py`, `timeout 600
+    // python3 gen.py`, `conda run -n base python gen.py`, `poetry run python gen.py`): gen.py was
+    // not hashed, and an edited script's videos were served from the store.
+    let interpreter = |a: &str| {
+        let bare = program_name(a);
+        bare.starts_with("python")
+            || matches!(
+                bare.as_str(),
+                "pypy"
+                    | "sh"
+                    | "bash"
+                    | "dash"
+                    | "zsh"
+                    | "ksh"
+                    | "node"
+                    | "nodejs"
+                    | "deno"
+                    | "bun"
+                    | "Rscript"
+                    | "ruby"
+                    | "perl"
+                    | "julia"
+                    | "lua"
+                    | "luajit"
+                    | "php"
+                    | "uv"
+                    | "torchrun"
+                    | "accelerate"
+            )
+    };
+    if let Some(at) = (0..argv.len()).find(|&i| literal(i) && interpreter(&argv[i])) {
+        if let Some(script) = (at + 1..argv.len()).find(|&i| !argv[i].starts_with('-') && is_file(i)) {
             named.push(script);
         }
     }
@@ -675,8 +748,17 @@ impl Generator for CommandGen {
         &self.identity
     }
 
+    /// A picture for an image unit (`{out}` ends in .png: an image library picks its format by
+    /// the name, and `.mp4` was refused); a video otherwise.
+    fn output_ext(&self, mode: crate::suite::Mode) -> &'static str {
+        if mode == crate::suite::Mode::Image { "png" } else { "mp4" }
+    }
+
     fn preflight(&self) -> Result<()> {
-        self.program.get_or_init(|| find_program(&self.argv[0], &self.env)).clone().map_err(Error::Config)
+        self.program
+            .get_or_init(|| find_program(&self.argv[0], &self.env).and_then(|()| find_script(&self.argv, &self.env)))
+            .clone()
+            .map_err(Error::Config)
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
@@ -757,10 +839,14 @@ impl Generator for CommandGen {
             running.remove(&group);
         }
         let _ = finished.recv_timeout(STDERR_GRACE);
-        let status = status?;
         let err_bytes: Vec<u8> = kept.lock().map(|k| k.iter().copied().collect()).unwrap_or_default();
         let text = String::from_utf8_lossy(&err_bytes);
         let tail: String = text.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
+        // A timeout's record says what the program said last too (a lock it waited on).
+        let status = status.map_err(|e| match tail.trim() {
+            "" => e,
+            t => GenError::new(format!("{}; stderr: {t}", e.message)),
+        })?;
         if !status.success() {
             return Err(GenError::new(format!("{} exited with {status}; stderr: {}", args[0], tail.trim())));
         }

@@ -136,8 +136,9 @@ pub fn check_clip_fits(g: &crate::suite::Generation) -> Result<(), GenError> {
 
 pub trait Generator: Send + Sync {
     fn identity(&self) -> &ModelIdentity;
-    /// Extension of the file the adapter writes to `job.out` (its container).
-    fn output_ext(&self) -> &'static str {
+    /// Extension of the file the adapter writes to `job.out` (its container) for a unit of
+    /// `mode`.
+    fn output_ext(&self, _mode: crate::suite::Mode) -> &'static str {
         "mp4"
     }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
@@ -350,15 +351,36 @@ pub fn files_digest(dir: &Path, names: &[&str]) -> Result<String> {
     Ok(crate::hash::key_of(&parts))
 }
 
+/// How deep [`checkpoint_digest`] reads a checkpoint's subfolders (links may loop).
+const CHECKPOINT_DEPTH: usize = 8;
+
+/// A checkpoint file's digest, or a folder's: every file in it and in its subfolders (by path
+/// relative to it, links followed), but hidden subfolders (`.git`, `.cache`: a download tool's
+/// bookkeeping, which changes without the weights). A diffusers-style folder keeps its weights
+/// in `unet/`, `vae/`, `text_encoder/`: read only at the top, new weights kept the old identity
+/// and the store served the old weights' videos. A folder without subfolders digests as before.
 pub fn checkpoint_digest(path: &Path) -> Result<String> {
     if path.is_dir() {
-        // Every file directly in the folder.
-        let names: Vec<String> = std::fs::read_dir(path)
-            .map_err(Error::io(path))?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_file())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut names = Vec::new();
+        let mut pending = vec![(PathBuf::new(), 0usize)];
+        while let Some((rel, depth)) = pending.pop() {
+            let dir = path.join(&rel);
+            for e in std::fs::read_dir(&dir).map_err(Error::io(&dir))?.filter_map(|e| e.ok()) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let (p, r) = (e.path(), rel.join(&name));
+                if p.is_file() {
+                    names.push(r.to_string_lossy().into_owned());
+                } else if p.is_dir() && !name.starts_with('.') {
+                    if depth + 1 > CHECKPOINT_DEPTH {
+                        return Err(Error::Config(format!(
+                            "checkpoint {}: folders nest deeper than {CHECKPOINT_DEPTH} (a link that loops?)",
+                            path.display()
+                        )));
+                    }
+                    pending.push((r, depth + 1));
+                }
+            }
+        }
         files_digest(path, &names.iter().map(String::as_str).collect::<Vec<_>>())
     } else {
         crate::hash::sha256_file(path).map_err(Error::input(path))
@@ -368,6 +390,25 @@ pub fn checkpoint_digest(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A checkpoint folder is every file in it and its subfolders (a diffusers layout keeps its
+    /// weights in `unet/`), by relative path; hidden subfolders (a download tool's `.cache`) are
+    /// not; a folder without subfolders digests as its files.
+    #[test]
+    fn a_checkpoint_folder_counts_its_subfolders() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("model_index.json"), "{}").unwrap();
+        assert_eq!(checkpoint_digest(d).unwrap(), files_digest(d, &["model_index.json"]).unwrap());
+        std::fs::create_dir_all(d.join("unet")).unwrap();
+        std::fs::write(d.join("unet/w.safetensors"), "step 1000").unwrap();
+        let before = checkpoint_digest(d).unwrap();
+        std::fs::create_dir_all(d.join(".cache/x")).unwrap();
+        std::fs::write(d.join(".cache/x/meta"), "downloaded at noon").unwrap();
+        assert_eq!(checkpoint_digest(d).unwrap(), before, "a hidden subfolder is not the checkpoint");
+        std::fs::write(d.join("unet/w.safetensors"), "step 2000").unwrap();
+        assert_ne!(checkpoint_digest(d).unwrap(), before, "new weights in a subfolder are a new checkpoint");
+    }
 
     /// A clip the suite allows field by field but no machine holds (4096 frames of 8192×8192,
     /// 824 GB) is the unit's error, not an abort on the allocation.

@@ -29,7 +29,7 @@ impl Generator for Synthetic {
         &self.identity
     }
 
-    fn output_ext(&self) -> &'static str {
+    fn output_ext(&self, _mode: crate::suite::Mode) -> &'static str {
         "mkv"
     }
 

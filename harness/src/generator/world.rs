@@ -39,7 +39,7 @@ impl Generator for World {
         &self.identity
     }
 
-    fn output_ext(&self) -> &'static str {
+    fn output_ext(&self, _mode: crate::suite::Mode) -> &'static str {
         "mkv"
     }
 

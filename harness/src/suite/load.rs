@@ -77,6 +77,9 @@ pub struct Limits {
 /// The default cap on a suite's cases after expansion.
 pub const MAX_CASES: usize = 10_000;
 
+/// The longest prompt, in bytes (under Linux's 128 KiB for one program argument).
+pub const MAX_PROMPT_BYTES: usize = 100_000;
+
 /// The default cap on a suite's units (cases × seeds per case).
 pub const MAX_UNITS: usize = 1_000_000;
 
@@ -847,6 +850,25 @@ fn resolve_case(
             loc_at(node, &["id"]),
             format!("{path}.id"),
             format!("case id \"{}\" may use only letters, digits, '-', '_' and '.'", raw.id),
+        ));
+    }
+    // A prompt no program can be given (a NUL byte ends a C string; Linux takes one argument of
+    // at most 128 KiB) failed every unit as the model's failure ("cannot start python3: nul byte").
+    if raw.prompt.contains('\0') {
+        errors.push(YamlError::at(
+            loc_at(node, &["prompt"]),
+            format!("{path}.prompt"),
+            "holds a NUL character (\\0), which no program's argument or text encoder takes",
+        ));
+    }
+    if raw.prompt.len() > MAX_PROMPT_BYTES {
+        errors.push(YamlError::at(
+            loc_at(node, &["prompt"]),
+            format!("{path}.prompt"),
+            format!(
+                "{} bytes long, over the {MAX_PROMPT_BYTES} a prompt may be (a program's argument holds at most 128 KiB)",
+                raw.prompt.len()
+            ),
         ));
     }
     let mut expect = Vec::new();
