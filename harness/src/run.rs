@@ -62,6 +62,11 @@ pub struct RunArgs {
     /// Machine-readable output on stdout; no progress bars.
     #[arg(long)]
     pub json: bool,
+    /// The run folder belongs to the caller (a sweep's `runs/<checkpoint>`): one that holds
+    /// another plan (the checkpoint changed since) is emptied and run again; the store keeps
+    /// what can be reused. Not a flag: `run` refuses another plan's folder.
+    #[arg(skip)]
+    pub replace_other_plan: bool,
 }
 
 /// How large a suite may grow and where its includes may reach.
@@ -363,6 +368,18 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     // folder's lock: two runs started together (one whole, one a shard of two; or two plans)
     // both passed the checks and left a folder no merge accepts.
     let setup = lock_folder(&run_dir)?;
+    if args.replace_other_plan
+        && let Ok(old) = read_json::<Manifest>(&run_dir.join("manifest.json"))
+        && old.plan_hash != plan.plan_hash
+    {
+        for e in std::fs::read_dir(&run_dir).map_err(Error::io(&run_dir))?.flatten() {
+            let p = e.path();
+            if e.file_name() != ".lock" {
+                let gone = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+                gone.map_err(Error::io(&p))?;
+            }
+        }
+    }
     same_shard_count(&run_dir, shard)?;
     Manifest::new(&plan, &suites).establish(&run_dir, &plan)?;
     let _held = hold_shard(&run_dir.join("shards").join(shard.dir_name()))?;

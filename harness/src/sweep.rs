@@ -105,6 +105,12 @@ pub struct TargetFit {
     pub fit: Option<FitOut>,
     /// Why there is no fit, or what to be careful about.
     pub notes: Vec<String>,
+    /// What the values measure: the suite's content hash and the metric's version
+    /// ("sha256:… v6"). A night whose basis differs (an edited suite, a metric whose version
+    /// moved) is not compared with it: its values are of another measurement. Absent for
+    /// `val_loss` and in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,6 +194,13 @@ pub struct Scaling {
     pub fits: Vec<TargetFit>,
     #[serde(default)]
     pub trend: Vec<String>,
+    /// Targets not compared with last night, and why (its suite or metric changed since).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<String>,
+    /// Checkpoints whose run failed (units not generated or measured, or the run refused): left
+    /// out of every fit, named here with the run's exit code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
     /// L(N, D) on the validation loss, when `val_loss` is a target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nd: Option<NdOut>,
@@ -242,7 +255,13 @@ fn fit_nd_target(checkpoints: &[CheckpointEntry]) -> NdOut {
 }
 
 /// A target's value for one checkpoint from its run's results.
-fn target_value(target: &str, entry: &CheckpointEntry, results: &serde_json::Value) -> Result<(f64, String)> {
+/// A target's value on one checkpoint, its direction, and what it measures (see
+/// [`TargetFit::basis`]).
+fn target_value(
+    target: &str,
+    entry: &CheckpointEntry,
+    results: &serde_json::Value,
+) -> Result<(f64, String, Option<String>)> {
     if target == "val_loss" {
         let v = entry.val_loss.ok_or_else(|| {
             Error::Config(format!(
@@ -250,18 +269,28 @@ fn target_value(target: &str, entry: &CheckpointEntry, results: &serde_json::Val
                 entry.name
             ))
         })?;
-        return Ok((v, "lower_is_better".into()));
+        return Ok((v, "lower_is_better".into(), None));
     }
     let (suite, metric) = target
         .split_once('/')
         .ok_or_else(|| Error::Config(format!("target {target}: expected val_loss or SUITE/METRIC")))?;
     // A target naming a renamed metric reads it under its new id.
     let metric = videval_metrics::registry::renamed(metric).unwrap_or(metric);
-    let m = &results["suites"][suite]["metrics"][metric];
+    let s = &results["suites"][suite];
+    let m = &s["metrics"][metric];
     let v = m["point_estimate"].as_f64().ok_or_else(|| {
-        Error::Config(format!("target {target}: checkpoint {} has no {metric} in suite {suite}", entry.name))
+        // Measured on none of its videos (a flow metric on a featureless clip): said with why.
+        let why = match s["unmeasured"][metric]["reason"].as_str() {
+            Some(reason) => format!("not measurable on any of its videos ({reason})"),
+            None => format!("has no {metric} in suite {suite} (under this spec's limit, no case may measure it)"),
+        };
+        Error::Config(format!("target {target}: checkpoint {} {why}", entry.name))
     })?;
-    Ok((v, m["direction"].as_str().unwrap_or("neutral").to_string()))
+    let basis = match (s["content_hash"].as_str(), m["metric_version"].as_u64()) {
+        (Some(h), Some(version)) => Some(format!("{h} v{version}")),
+        _ => None,
+    };
+    Ok((v, m["direction"].as_str().unwrap_or("neutral").to_string(), basis))
 }
 
 /// How many distinct values a sorted list holds.
@@ -319,21 +348,49 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
             "{} checkpoint(s) at {distinct} distinct compute value(s): a fit of E, A and γ needs at least 3 distinct",
             pts.len()
         ));
-        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+        return TargetFit {
+            target: target.into(),
+            transform: transform.into(),
+            points: pts,
+            fit: None,
+            notes,
+            basis: None,
+        };
     }
     if ys.iter().any(|&y| y <= 0.0) {
         notes.push("a fitted value is ≤ 0: a power law in log space cannot be fitted".into());
-        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+        return TargetFit {
+            target: target.into(),
+            transform: transform.into(),
+            points: pts,
+            fit: None,
+            notes,
+            basis: None,
+        };
     }
     let Some(PowerFitCi { fit, e, a, gamma, n_boot, failed }) = bootstrap_power(&cs, &ys, N_BOOT, SEED) else {
         notes.push("the fit did not converge".into());
-        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+        return TargetFit {
+            target: target.into(),
+            transform: transform.into(),
+            points: pts,
+            fit: None,
+            notes,
+            basis: None,
+        };
     };
     // A value that does not fall with compute has no exponent to measure (a flat curve gave
     // γ 0.010 [0.010, 0.010]; a rising one an E at its largest value).
     if !(fit.a > 0.0) || log_slope(&cs, &ys) >= 0.0 {
         notes.push("the value does not fall with compute, so E + A·C^−γ cannot describe it".into());
-        return TargetFit { target: target.into(), transform: transform.into(), points: pts, fit: None, notes };
+        return TargetFit {
+            target: target.into(),
+            transform: transform.into(),
+            points: pts,
+            fit: None,
+            notes,
+            basis: None,
+        };
     }
     if distinct == 3 {
         notes.push(
@@ -396,16 +453,43 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
             curve,
         }),
         notes,
+        basis: None,
     }
 }
 
 /// Compares tonight's fits with last night's: parameters outside last night's 95% intervals, and
 /// checkpoints — new ones, or known ones whose value changed — outside last night's prediction
 /// interval (curve band and scatter, Bonferroni over the points).
-pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
+/// Tonight's fits against last night's: the off-trend flags (each fails the night), and the
+/// targets not compared, with why.
+pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
     let mut flags = Vec::new();
+    let mut not_compared = Vec::new();
     for f in &now.fits {
         let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else { continue };
+        // Values of another measurement (the suite's cases edited, the metric's version moved)
+        // are not compared: the change is the measurement's, not the checkpoints'.
+        if let (Some(a), Some(b)) = (&f.basis, &prev.basis)
+            && a != b
+        {
+            not_compared.push(format!(
+                "{}: measured on {a} tonight, {b} last night (the suite or the metric changed): not compared",
+                f.target
+            ));
+            continue;
+        }
+        // A checkpoint measured last night and not tonight (its run failed, or the target was not
+        // measurable on its videos) is a change the fit cannot show.
+        for q in &prev.points {
+            if !f.points.iter().any(|p| p.checkpoint == q.checkpoint)
+                && now.checkpoints.iter().any(|c| c.name == q.checkpoint)
+            {
+                flags.push(format!(
+                    "{}: checkpoint {} measured {:.4} last night and nothing tonight",
+                    f.target, q.checkpoint, q.value
+                ));
+            }
+        }
         let mut prev_cs: Vec<f64> = prev.points.iter().map(|q| q.flops).collect();
         prev_cs.sort_by(f64::total_cmp);
         let prev_distinct = distinct_count(&prev_cs);
@@ -472,7 +556,7 @@ pub fn trend(now: &Scaling, before: &Scaling) -> Vec<String> {
             }
         }
     }
-    flags
+    (flags, not_compared)
 }
 
 /// Everything about a spec that can be checked before its runs: names that are folders and
@@ -516,6 +600,13 @@ fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Resu
             return Err(bad(format!("checkpoint {}: batch 0: expected at least one clip a step", c.name)));
         }
         let model = Path::new(&c.model);
+        // A folder of videos that is not there failed that checkpoint after the others had run.
+        if let Some(folder) = c.model.strip_prefix("dir:").filter(|f| !Path::new(f).is_dir()) {
+            return Err(bad(format!(
+                "checkpoint {}: model {}: {folder} is not a folder (paths are read from the spec's folder)",
+                c.name, c.model
+            )));
+        }
         if (c.model.ends_with(".yaml") || c.model.ends_with(".yml")) && !model.is_file() {
             return Err(bad(format!("checkpoint {}: model {}: no such file", c.name, c.model)));
         }
@@ -571,8 +662,10 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     }
     let spec_str = spec_path.to_string_lossy().into_owned();
     for c in &mut spec.checkpoints {
-        if !c.model.starts_with("bundled:") && (c.model.ends_with(".yaml") || c.model.ends_with(".yml")) {
-            c.model = crate::suite::load::sibling(&spec_str, &c.model);
+        if c.model.starts_with("dir:")
+            || !c.model.starts_with("bundled:") && (c.model.ends_with(".yaml") || c.model.ends_with(".yml"))
+        {
+            c.model = spec_relative(&spec_str, &c.model);
         }
         c.complete()?;
         if c.flops.is_none() {
@@ -594,10 +687,14 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
                 Some(format!("schema {:?}: this videval reads {SCALING_SCHEMA:?}", before.schema))
             } else if before.name != spec.name {
                 Some(format!("sweep {:?}, not this spec's {:?}", before.name, spec.name))
-            } else if before.suites != spec.suites || before.limit != spec.limit {
+            } else if sorted(&before.suites) != sorted(&spec.suites) || before.limit != spec.limit {
+                let limit = |l: Option<usize>| l.map_or("no limit".to_string(), |l| format!("--limit {l}"));
                 Some(format!(
-                    "measured suites {:?} with --limit {:?}; tonight's spec measures {:?} with {:?}: the values are of other cases",
-                    before.suites, before.limit, spec.suites, spec.limit
+                    "measured suites {} with {}; tonight's spec measures {} with {}: the values are of other cases",
+                    before.suites.join(", "),
+                    limit(before.limit),
+                    spec.suites.join(", "),
+                    limit(spec.limit)
                 ))
             } else {
                 None
@@ -617,11 +714,16 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         return Err(Error::Config(format!("--out {}: a file, where the sweep's folder is expected", out.display())));
     }
     std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
+    // Every checkpoint is run, whatever happens to one: a model that fails units, or a run that
+    // refuses, is named in `failed` and left out of the fits, and the night still writes its
+    // fits and pages (one failure lost the whole night, and left last night's pages in place).
     let mut results = BTreeMap::new();
+    let mut failed = Vec::new();
+    let mut worst = ExitCode::Ok;
     for c in &spec.checkpoints {
         let run_dir = out.join("runs").join(&c.name);
         let args = crate::run::RunArgs {
-            suites: spec.suites.clone(),
+            suites: spec.suites.iter().map(|s| spec_relative(&spec_str, s)).collect(),
             model: c.model.clone(),
             store: out.join("store"),
             out: Some(run_dir.clone()),
@@ -634,16 +736,31 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             suite_limits: crate::run::SuiteLimitArgs::default(),
             weights: None,
             json: false,
+            // The sweep owns runs/<checkpoint>: a checkpoint changed since is run again there.
+            replace_other_plan: true,
         };
-        let code = crate::run::run_command(&args, crate::run::Stages::All)?;
+        let code = match crate::run::run_command(&args, crate::run::Stages::All) {
+            Ok(code) => code,
+            // The machine, not the model (a full disk): the night stops.
+            Err(e) if e.exit_code() == ExitCode::Internal => return Err(e),
+            Err(e) => {
+                eprintln!("checkpoint {}: {e}", c.name);
+                e.exit_code()
+            }
+        };
         if code != ExitCode::Ok {
-            // The run's own code: a model that failed units is 4, not bad input.
-            let message = format!("checkpoint {}: its run ended with exit code {}", c.name, code as i32);
-            return Err(match code {
-                ExitCode::ModelFailure => Error::ModelFailure(message),
-                ExitCode::Internal => Error::Internal(message),
-                _ => Error::Config(message),
-            });
+            failed.push(format!(
+                "checkpoint {}: its run ended with exit code {} (see {}); left out of the fits",
+                c.name,
+                code as i32,
+                run_dir.display()
+            ));
+            // Bad input (3) outranks a model failure (4) only in that it says the spec must change.
+            worst = match (worst, code) {
+                (ExitCode::Ok, c) => c,
+                (w, _) => w,
+            };
+            continue;
         }
         let path = run_dir.join("results.json");
         let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
@@ -655,34 +772,39 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     for target in &spec.targets {
         let mut points = Vec::new();
         let mut direction = String::from("lower_is_better");
-        let mut missing = None;
+        let mut basis = None;
+        let mut missing = Vec::new();
         for c in &spec.checkpoints {
-            match target_value(target, c, &results[&c.name]) {
-                Ok((v, d)) => {
+            let Some(r) = results.get(&c.name) else { continue };
+            match target_value(target, c, r) {
+                Ok((v, d, b)) => {
                     direction = d;
+                    basis = basis.or(b);
                     points.push((c.name.clone(), c.flops.unwrap_or(f64::NAN), v));
                 }
-                Err(e) => {
-                    missing = Some(e.to_string());
-                    break;
-                }
+                // A checkpoint that did not measure the target is left out of its fit, said; the
+                // others are fitted (one featureless clip lost every checkpoint's point).
+                Err(e) => missing.push(e.to_string()),
             }
         }
-        // A target a run did not measure (a probe none of the cases under this --limit checks)
-        // is that target's "no fit", said; the others are fitted (the whole sweep was lost).
-        match missing {
-            Some(why) => {
-                eprintln!("warning: {why}: no fit for it");
-                fits.push(TargetFit {
-                    target: target.clone(),
-                    transform: "value".into(),
-                    points: Vec::new(),
-                    fit: None,
-                    notes: vec![format!("{why} (under this spec's limit, no case may measure it)")],
-                });
-            }
-            None => fits.push(fit_target(target, points, &direction)),
+        for why in &missing {
+            eprintln!("warning: {why}: left out of its fit");
         }
+        let mut fit = if points.is_empty() {
+            TargetFit {
+                target: target.clone(),
+                transform: "value".into(),
+                points: Vec::new(),
+                fit: None,
+                notes: vec!["no checkpoint measured it".into()],
+                basis: None,
+            }
+        } else {
+            fit_target(target, points, &direction)
+        };
+        fit.notes.extend(missing.into_iter().map(|why| format!("{why}: left out of the fit")));
+        fit.basis = basis;
+        fits.push(fit);
     }
     let nd = spec.targets.iter().any(|t| t == "val_loss").then(|| fit_nd_target(&spec.checkpoints));
     let mut scaling = Scaling {
@@ -693,10 +815,12 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         checkpoints: spec.checkpoints.clone(),
         fits,
         trend: Vec::new(),
+        not_compared: Vec::new(),
+        failed,
         nd,
     };
     if let Some(before) = &before {
-        scaling.trend = trend(&scaling, before);
+        (scaling.trend, scaling.not_compared) = trend(&scaling, before);
     }
     let json = serde_json::to_string_pretty(&scaling).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&out.join("scaling.json"), json.as_bytes())?;
@@ -754,9 +878,39 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         for t in &scaling.trend {
             println!("OFF TREND  {t}");
         }
+        for t in &scaling.not_compared {
+            println!("NOT COMPARED  {t}");
+        }
+        for f in &scaling.failed {
+            println!("FAILED  {f}");
+        }
         println!("wrote {} and {}", out.join("scaling.json").display(), out.join("scaling.html").display());
     }
-    Ok(if scaling.trend.is_empty() { ExitCode::Ok } else { ExitCode::GateFailed })
+    Ok(match worst {
+        ExitCode::Ok if scaling.trend.is_empty() => ExitCode::Ok,
+        ExitCode::Ok => ExitCode::GateFailed,
+        failure => failure,
+    })
+}
+
+/// The names in order (the order a spec lists its suites in measures nothing different).
+fn sorted(names: &[String]) -> Vec<&str> {
+    let mut v: Vec<&str> = names.iter().map(String::as_str).collect();
+    v.sort_unstable();
+    v
+}
+
+/// A path the spec names (a `dir:` folder, a suite file), read from the spec's folder as its
+/// model files are (from the working folder, a spec run from elsewhere found none of them); a
+/// bundled suite's name, `bundled:…` and the other adapters' names are kept.
+fn spec_relative(spec: &str, named: &str) -> String {
+    if let Some(folder) = named.strip_prefix("dir:") {
+        return format!("dir:{}", crate::suite::load::sibling(spec, folder));
+    }
+    if named.ends_with(".yaml") || named.ends_with(".yml") {
+        return crate::suite::load::sibling(spec, named);
+    }
+    named.to_string()
 }
 
 #[cfg(test)]
@@ -801,9 +955,11 @@ mod tests {
             checkpoints: vec![],
             fits: vec![f],
             trend: vec![],
+            not_compared: vec![],
+            failed: vec![],
             nd: None,
         };
-        assert!(trend(&s(tonight), &s(three)).is_empty());
+        assert!(trend(&s(tonight), &s(three)).0.is_empty());
     }
 
     #[test]
@@ -823,10 +979,12 @@ mod tests {
             checkpoints: vec![],
             fits: vec![f.clone()],
             trend: vec![],
+            not_compared: vec![],
+            failed: vec![],
             nd: None,
         };
         let same = Scaling { fits: vec![f], ..before.clone() };
-        assert!(trend(&same, &before).is_empty());
+        assert!(trend(&same, &before).0.is_empty());
         // Nine points scattered about the law (±4%): the same data again is on trend, and so is
         // a new checkpoint that lands on the law.
         let wobble = [0.04, -0.03, 0.035, -0.04, 0.0, 0.03, -0.035, 0.04, -0.02];
@@ -834,38 +992,54 @@ mod tests {
             .map(|k| (format!("c{k}"), 1e11 * 3f64.powi(k), law(1e11 * 3f64.powi(k)) * (1.0 + wobble[k as usize])))
             .collect();
         let s9 = Scaling { fits: vec![fit_target("val_loss", scattered.clone(), "lower_is_better")], ..before.clone() };
-        assert!(trend(&s9, &s9).is_empty(), "{:?}", trend(&s9, &s9));
+        assert!(trend(&s9, &s9).0.is_empty(), "{:?}", trend(&s9, &s9).0);
         let mut more = scattered.clone();
         more.push(("c9".into(), 1e11 * 3f64.powi(9), law(1e11 * 3f64.powi(9))));
         let s10 = Scaling { fits: vec![fit_target("val_loss", more.clone(), "lower_is_better")], ..before.clone() };
-        assert!(trend(&s10, &s9).is_empty(), "{:?}", trend(&s10, &s9));
+        assert!(trend(&s10, &s9).0.is_empty(), "{:?}", trend(&s10, &s9).0);
         // An estimate at the boundary, just outside its own bootstrap interval (E fitted as 3e-16,
         // interval from 2e-15), has not moved; an E well past the interval has.
         let mut edge = s9.clone();
         let fit = edge.fits[0].fit.as_mut().unwrap();
         (fit.e, fit.e_ci) = (2.9e-16, [2.0e-15, 0.023]);
-        assert!(trend(&edge, &edge).is_empty(), "{:?}", trend(&edge, &edge));
+        assert!(trend(&edge, &edge).0.is_empty(), "{:?}", trend(&edge, &edge).0);
         let mut moved = edge.clone();
         moved.fits[0].fit.as_mut().unwrap().e = 0.05;
         assert!(
-            trend(&moved, &edge).iter().any(|f| f.contains("E = 0.0500 moved outside")),
+            trend(&moved, &edge).0.iter().any(|f| f.contains("E = 0.0500 moved outside")),
             "{:?}",
-            trend(&moved, &edge)
+            trend(&moved, &edge).0
         );
         // ... but a new checkpoint at twice the law's loss is flagged.
         more[9].2 *= 2.0;
         let bad = Scaling { fits: vec![fit_target("val_loss", more, "lower_is_better")], ..before.clone() };
         assert!(
-            trend(&bad, &s9).iter().any(|f| f.contains("checkpoint c9 is off-trend by +")),
+            trend(&bad, &s9).0.iter().any(|f| f.contains("checkpoint c9 is off-trend by +")),
             "{:?}",
-            trend(&bad, &s9)
+            trend(&bad, &s9).0
         );
         // Tonight the largest checkpoint got much worse.
         let mut worse = pts;
         worse[5].2 -= 0.05;
         let now = Scaling { fits: vec![fit_target("smoke/probe:motion", worse, "higher_is_better")], ..before.clone() };
-        let flags = trend(&now, &before);
+        let flags = trend(&now, &before).0;
         assert!(flags.iter().any(|f| f.contains("checkpoint c5 is off-trend by +")), "{flags:?}");
+        // Measured on another basis (the suite edited, the metric's version moved): not compared,
+        // and said, where the new values read as off-trend checkpoints.
+        let (mut other, mut was) = (now.clone(), before.clone());
+        other.fits[0].basis = Some("sha256:b v7".into());
+        was.fits[0].basis = Some("sha256:a v6".into());
+        let (flags, skipped) = trend(&other, &was);
+        assert!(flags.is_empty() && skipped.len() == 1 && skipped[0].contains("not compared"), "{flags:?} {skipped:?}");
+        // A checkpoint of tonight's ladder measured last night and not tonight is flagged.
+        let mut gone = before.clone();
+        gone.checkpoints = (0..6).map(|k| CheckpointEntry { name: format!("c{k}"), ..Default::default() }).collect();
+        gone.fits[0].points.retain(|p| p.checkpoint != "c5");
+        let flags = trend(&gone, &before).0;
+        assert!(
+            flags.iter().any(|f| f.contains("checkpoint c5 measured") && f.contains("nothing tonight")),
+            "{flags:?}"
+        );
         // Too few points: no fit, and it says why.
         let f = fit_target("val_loss", vec![("a".into(), 1.0, 2.0), ("b".into(), 2.0, 1.0)], "lower");
         assert!(f.fit.is_none() && f.notes[0].contains("at least 3"));
@@ -906,7 +1080,7 @@ mod tests {
             {"point_estimate": 0.9, "direction": "higher_is_better"}}}}});
         let entry = CheckpointEntry { name: "a".into(), ..Default::default() };
         for target in ["smoke/subject_consistency", "smoke/world_subject_consistency"] {
-            let (v, direction) = target_value(target, &entry, &results).expect("found");
+            let (v, direction, _) = target_value(target, &entry, &results).expect("found");
             assert_eq!((v, direction.as_str()), (0.9, "higher_is_better"), "{target}");
         }
         assert!(target_value("smoke/gravty", &entry, &results).is_err());

@@ -100,6 +100,19 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
         }
         write!(o, "</ul>")?;
     }
+    for (key, title) in
+        [("failed", "Failed checkpoints (left out of the fits)"), ("not_compared", "Not compared with last night")]
+    {
+        let items = scaling[key].as_array().cloned().unwrap_or_default();
+        if !items.is_empty() {
+            let class = if key == "failed" { " class=\"flag\"" } else { "" };
+            write!(o, "<h2{class}>{title}</h2><ul>")?;
+            for t in &items {
+                write!(o, "<li>{}</li>", esc(t.as_str().unwrap_or("")))?;
+            }
+            write!(o, "</ul>")?;
+        }
+    }
     write!(
         o,
         "<h2>Checkpoints</h2><table><tr><th>name</th><th>model</th><th>N (params)</th><th>D (samples)</th><th>C (FLOPs)</th><th>lr</th><th>batch</th><th>tuned</th><th>val loss</th></tr>"

@@ -1478,6 +1478,10 @@ fn a_sweep_spec_is_checked_before_anything_runs() {
             "targets: [val_loss]\ncheckpoints:\n  - {name: a, model: gone.yaml, flops: 1.0, val_loss: 1.0}\n".into(),
             "gone.yaml: no such file",
         ),
+        (
+            "targets: [smoke/frame_count]\ncheckpoints:\n  - {name: a, model: \"dir:nowhere\", flops: 1.0}\n".into(),
+            "nowhere is not a folder (paths are read from the spec's folder)",
+        ),
     ] {
         sb.write("sweep.yaml", &format!("{head}{body}"));
         let o = sb.run(&["sweep", "sweep.yaml", "--out", "sw"]);
@@ -1488,6 +1492,36 @@ fn a_sweep_spec_is_checked_before_anything_runs() {
     let o = sb.run(&["sweep", "sweep.yaml", "--out", "sw", "--previous", "nowhere/scaling.json"]);
     assert!(code(&o) == 3 && text(&o).contains("no such file"), "{}", text(&o));
     assert!(!sb.join("sw").exists());
+}
+
+/// One checkpoint whose run fails does not lose the night: the others run, the fits are made
+/// without it, the pages are written and name it, and the sweep exits 4 (it stopped at the
+/// failure, with no scaling.json, leaving last night's pages in place). The spec's paths are
+/// read from its folder, wherever the sweep is started.
+#[test]
+fn a_failing_checkpoint_is_left_out_and_the_night_is_written() {
+    let sb = Sandbox::new();
+    sb.write("night/ok.yaml", "adapter: synthetic\n");
+    sb.write("night/bad.yaml", "adapter: command\nargv: [sh, -c, 'echo broken >&2; exit 3', x, '{out}']\n");
+    let ckpt =
+        |name: &str, model: &str, flops: f64| format!("  - {{name: {name}, model: {model}, flops: {flops:e}}}\n");
+    let spec = format!(
+        "schema: 1\nname: n\nsuites: [smoke]\nlimit: 1\ntargets: [smoke/temporal_flicker]\ncheckpoints:\n{}{}{}{}",
+        ckpt("a", "ok.yaml", 1e12),
+        ckpt("b", "bad.yaml", 2e12),
+        ckpt("c", "ok.yaml", 4e12),
+        ckpt("d", "ok.yaml", 8e12)
+    );
+    sb.write("night/sweep.yaml", &spec);
+    let o = sb.run(&["sweep", "night/sweep.yaml", "--out", "sw"]);
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    assert!(text(&o).contains("FAILED  checkpoint b: its run ended with exit code 4"), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&sb.read("sw/scaling.json")).unwrap();
+    let points: Vec<&str> =
+        v["fits"][0]["points"].as_array().unwrap().iter().map(|p| p["checkpoint"].as_str().unwrap()).collect();
+    assert_eq!(points, ["a", "c", "d"], "{v}");
+    let html = String::from_utf8(sb.read("sw/scaling.html")).unwrap();
+    assert!(html.contains("Failed checkpoints") && html.contains("checkpoint b"), "the page names it");
 }
 
 /// Damage around a run: a stored video changed since it was generated is never scored as the
