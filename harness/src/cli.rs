@@ -1189,7 +1189,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         .collect();
     if shards as usize > plan.units.len().max(1) {
         return Err(Error::Config(format!(
-            "--num-shards {shards} for {} units: every task past the {}th would have nothing to do; use at most {}",
+            "--num-shards {shards} for {} units: the tasks beyond the first {} would have nothing to do; use at most {}",
             plan.units.len(),
             plan.units.len(),
             plan.units.len()

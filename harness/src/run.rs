@@ -154,7 +154,9 @@ pub fn parse_jobs(spec: &str) -> std::result::Result<usize, String> {
 /// Whether a `--suite` argument names a file (else a bundled suite): ends in `.yaml`/`.yml` or
 /// holds a `/`.
 pub fn names_a_suite_file(arg: &str) -> bool {
-    arg.ends_with(".yaml") || arg.ends_with(".yml") || arg.contains('/')
+    let lower = arg.to_ascii_lowercase();
+    // Any name that is a file is one (`IDS.YAML`, `ids.suite`: "unknown suite" while lint read it).
+    lower.ends_with(".yaml") || lower.ends_with(".yml") || arg.contains('/') || Path::new(arg).is_file()
 }
 
 pub fn load_suite(arg: &str, limits: &suite::Limits) -> Result<Suite> {

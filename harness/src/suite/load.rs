@@ -849,7 +849,7 @@ fn resolve_case(
         errors.push(YamlError::at(
             loc_at(node, &["id"]),
             format!("{path}.id"),
-            format!("case id \"{}\" may use only letters, digits, '-', '_' and '.'", raw.id),
+            format!("case id \"{}\" may use only ASCII letters, digits, '-', '_' and '.'", raw.id.escape_debug()),
         ));
     }
     // A prompt no program can be given (a NUL byte ends a C string; Linux takes one argument of
