@@ -112,9 +112,10 @@ pub enum Command {
     Compare {
         baseline: PathBuf,
         candidate: PathBuf,
-        /// Significance level, Holm-adjusted across the gated metrics.
-        #[arg(long, default_value_t = 0.05)]
-        alpha: f64,
+        /// Significance level, Holm-adjusted across the gated metrics (default: the policy's
+        /// `alpha`, else 0.05; given with a policy that sets another, refused).
+        #[arg(long)]
+        alpha: Option<f64>,
         /// Smallest change that matters (absolute, in each metric's units, oriented).
         #[arg(long, default_value_t = 0.0)]
         margin: f64,
@@ -1677,15 +1678,26 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             judgments,
             json,
         } => {
-            if !(*alpha > 0.0 && *alpha < 1.0) || !(*margin >= 0.0 && margin.is_finite()) {
+            if !alpha.is_none_or(|a| a > 0.0 && a < 1.0) || !(*margin >= 0.0 && margin.is_finite()) {
                 return Err(Error::Config("--alpha must be in (0, 1) and --margin finite and non-negative".into()));
             }
+            let policy = gate.as_deref().map(crate::compare::Policy::load).transpose()?;
+            // The level the verdicts are read at is one: a policy's silently won over --alpha.
+            let alpha = match (*alpha, policy.as_ref().and_then(|p| p.alpha)) {
+                (Some(a), Some(p)) if a != p => {
+                    return Err(Error::Config(format!(
+                        "--alpha {a} and the policy's alpha {p} disagree: give one of them"
+                    )));
+                }
+                (Some(a), _) | (None, Some(a)) => a,
+                (None, None) => 0.05,
+            };
             let opts = crate::compare::Options {
-                alpha: *alpha,
+                alpha,
                 margin: *margin,
                 allow_mismatch: *allow_mismatch,
                 fail_on_inconclusive: *fail_on_inconclusive,
-                policy: gate.as_deref().map(crate::compare::Policy::load).transpose()?,
+                policy,
                 judgments: judgments.clone(),
             };
             let (c, out) = crate::compare::compare(baseline, candidate, &opts)?;

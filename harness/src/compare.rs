@@ -61,9 +61,17 @@ pub struct Policy {
     pub alpha: Option<f64>,
     #[serde(default)]
     pub mode: Mode,
+    /// Fail a candidate whose videos move less than half as much as the baseline's (see
+    /// [`Comparison::stilled`]); `false` for a change meant to calm the videos.
+    #[serde(default = "yes")]
+    pub motion_guard: bool,
     /// The file it was read from (for errors).
     #[serde(skip)]
     pub path: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
@@ -216,6 +224,11 @@ pub struct Comparison {
     /// weights given, or not measured at all): not measurable, so never a pass or a fail; the
     /// decision is inconclusive.
     pub unmeasured: Vec<Lost>,
+    /// Suites where the candidate's videos move less than half as much as the baseline's
+    /// (`dynamic_degree`, significantly): the temporal-quality metrics reward stillness, and a
+    /// candidate of frozen frames was "improved" on every one and passed. The gate fails on them
+    /// (a policy's `motion_guard: false` turns this off).
+    pub stilled: Vec<String>,
     /// Metrics of the suites both runs have that a run measured on no sample (its
     /// `unmeasured` block), with why: not compared, so not in the decision, and said (they
     /// were left out without a word, and the gate passed on what remained).
@@ -276,6 +289,11 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     };
     let alpha = opts.policy.as_ref().and_then(|p| p.alpha).unwrap_or(opts.alpha);
     let mut mismatch = Vec::new();
+    // A suite the candidate has and the baseline not is as much a difference of plans (it was
+    // let through as "unpaired samples" while the other way round was refused).
+    for name in cand.suites.keys().filter(|n| !base.suites.contains_key(*n)) {
+        mismatch.push(format!("suite {name} is only in the candidate"));
+    }
     for (name, b) in &base.suites {
         match cand.suites.get(name) {
             None => mismatch.push(format!("suite {name} is only in the baseline")),
@@ -340,6 +358,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         if !cand.suites.contains_key(suite) {
             continue;
         }
+        // Candidate generations that failed, counted under a gated metric the baseline measured.
+        let mut counted = std::collections::BTreeSet::new();
         for (metric, bm) in &bs.metrics {
             let neutral = bm.direction == "neutral" || !selected(metric);
             let sign = match bm.direction.as_str() {
@@ -357,6 +377,9 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 let Some(cv) = c.metrics.get(metric) else {
                     if c.status != "ok" {
                         failed.push(c.error.clone().unwrap_or_else(|| "generation failed".into()));
+                        if !neutral {
+                            counted.insert(key(s));
+                        }
                     } else {
                         match c.metric_errors.get(metric) {
                             Some(why) if c.failed_metrics.contains(metric) => failed.push(why.clone()),
@@ -374,7 +397,11 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 pairs += 1;
                 b_sum += bv;
                 c_sum += cv;
-                clusters.entry(s.cluster.as_str()).or_default().push(sign * (cv - bv));
+                // A difference in the last bits of the values (a build or a library that rounds
+                // otherwise) is no change: 1e-12 relative failed the default gate on 4 of 5 rows.
+                let d = cv - bv;
+                let d = if d.abs() <= 1e-9 * bv.abs().max(cv.abs()) { 0.0 } else { d };
+                clusters.entry(s.cluster.as_str()).or_default().push(sign * d);
                 binary &= (bv == 0.0 || bv == 1.0) && (*cv == 0.0 || *cv == 1.0);
                 if bv > *cv {
                     only_base += 1;
@@ -410,13 +437,14 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             });
         }
         // Generations the candidate failed where the baseline made a video are lost whatever is
-        // gated: in a suite with no gated metric they were counted nowhere, and a candidate that
-        // made no video at all passed ("nothing gated").
-        if !bs.metrics.iter().any(|(m, bm)| bm.direction != "neutral" && selected(m)) {
+        // gated: those no gated row counted (a suite with no gated metric, or gated metrics the
+        // baseline could not measure on those videos) were counted nowhere, and a candidate that
+        // made fewer videos passed.
+        {
             let failed: Vec<String> = base
                 .samples
                 .iter()
-                .filter(|s| &s.suite == suite && s.status == "ok")
+                .filter(|s| &s.suite == suite && s.status == "ok" && !counted.contains(&key(s)))
                 .filter_map(|s| cand_samples.get(&key(s)))
                 .filter(|c| c.status != "ok")
                 .map(|c| c.error.clone().unwrap_or_else(|| "generation failed".into()))
@@ -477,6 +505,24 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
     let adjusted = holm(&gated.iter().map(|(_, g)| g.p).collect::<Vec<_>>());
     let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
+    // Non-inferiority within a margin of 0 asks a CI to lie above 0: a candidate identical to the
+    // baseline (CI [0, 0]) failed. Each gated metric needs its margin.
+    if mode == Mode::NonInferiority {
+        let zero: Vec<String> = gated
+            .iter()
+            .map(|(i, _)| &rows[*i])
+            .filter(|r| {
+                opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin) <= 0.0
+            })
+            .map(|r| format!("{}/{}", r.suite, r.metric))
+            .collect();
+        if !zero.is_empty() {
+            return Err(Error::Config(format!(
+                "mode non_inferiority needs a margin above 0 for every gated metric (a change within it is accepted): none for {} (give margins: in the policy, or --margin)",
+                zero.join(", ")
+            )));
+        }
+    }
     for ((i, stats), &pa) in gated.iter().zip(&adjusted) {
         let r = &mut rows[*i];
         r.p_adj = pa;
@@ -523,7 +569,19 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         }
     }
-    let tally = Tally::of(&rows, &lost, &unmeasured);
+    let guard = opts.policy.as_ref().is_none_or(|p| p.motion_guard);
+    let stilled: Vec<String> = rows
+        .iter()
+        .filter(|r| guard && r.metric == "dynamic_degree" && r.baseline > 0.0)
+        .filter(|r| r.candidate < 0.5 * r.baseline && r.p < alpha)
+        .map(|r| {
+            format!(
+                "{}: dynamic_degree {:.3} → {:.3} (p {:.2}): the candidate's videos move less than half as much",
+                r.suite, r.baseline, r.candidate, r.p
+            )
+        })
+        .collect();
+    let tally = Tally { stilled: stilled.len(), ..Tally::of(&rows, &lost, &unmeasured) };
     let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive, mode);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
@@ -537,6 +595,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         unpaired,
         lost,
         unmeasured,
+        stilled,
         not_compared,
         gated_rows: tally.gated,
         underpowered_rows: tally.underpowered,
@@ -593,6 +652,8 @@ struct Tally {
     unsettled: usize,
     /// The most cases any underpowered or unsettled row needs.
     cases_needed: Option<usize>,
+    /// Suites whose candidate videos move less than half as much.
+    stilled: usize,
 }
 
 impl Tally {
@@ -606,6 +667,7 @@ impl Tally {
             underpowered: count(Verdict::Underpowered),
             unsettled: count(Verdict::Unsettled),
             cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
+            stilled: 0,
         }
     }
 
@@ -613,7 +675,7 @@ impl Tally {
     /// less than it seems: some gated rows could not have detected a regression of the margin,
     /// or nothing was gated at all.
     fn decide(&self, fail_on_inconclusive: bool, mode: Mode) -> (&'static str, ExitCode, String) {
-        let Tally { gated, regressed, lost, unmeasured, underpowered, unsettled, cases_needed } = *self;
+        let Tally { gated, regressed, lost, unmeasured, underpowered, unsettled, cases_needed, stilled } = *self;
         let failed = match mode {
             Mode::Regression => "regressed",
             Mode::NonInferiority => "not shown non-inferior (no CI, or its lower end is not above −margin)",
@@ -632,6 +694,18 @@ impl Tally {
             format!("{}{}", weak.join("; "), cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed")));
         let underpowered = underpowered + unsettled;
         let errored = format!("the candidate errored on {lost} gated measurement(s) the baseline made");
+        let still =
+            format!("in {stilled} suite(s) the candidate's videos move less than half as much as the baseline's");
+        if stilled > 0 {
+            let mut why = vec![still];
+            if regressed > 0 {
+                why.push(format!("{regressed} of {gated} gated rows {failed}"));
+            }
+            if lost > 0 {
+                why.push(errored);
+            }
+            return ("fail", ExitCode::GateFailed, format!("FAIL — {}", why.join("; ")));
+        }
         if regressed > 0 && lost > 0 {
             ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows {failed}; {errored}"))
         } else if regressed > 0 {
@@ -887,6 +961,12 @@ pub fn markdown(c: &Comparison) -> String {
     if !c.mismatch.is_empty() {
         s.push_str(&format!("**Compared despite mismatches:** {}\n\n", list(c.mismatch.clone())));
     }
+    if !c.stilled.is_empty() {
+        s.push_str(&format!(
+            "**The candidate's videos move far less** (temporal-quality metrics reward stillness; a policy's `motion_guard: false` allows it): {}\n\n",
+            list(c.stilled.clone())
+        ));
+    }
     if !c.lost.is_empty() {
         let lost = list(c.lost.iter().map(Lost::describe).collect());
         s.push_str(&format!("**Candidate errors where the baseline measured:** {lost}\n\n"));
@@ -1038,6 +1118,7 @@ mod tests {
             underpowered: 0,
             unsettled: 1,
             cases_needed: Some(21),
+            stilled: 0,
         };
         let (decision, code, headline) = t.decide(false, Mode::Regression);
         assert_eq!((decision, code as i32), ("pass", 0));

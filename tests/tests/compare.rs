@@ -532,3 +532,61 @@ fn runs_conditioned_on_different_pictures_are_not_compared() {
         text(&out)
     );
 }
+
+/// A candidate of frozen frames is "improved" on every temporal-quality metric (they reward
+/// stillness): the gate fails it on its motion instead (it passed), unless the policy says a
+/// calmer model is meant (`motion_guard: false`). A policy's alpha and --alpha that disagree are
+/// refused; non-inferiority without margins is refused (it failed a run against itself).
+#[test]
+fn a_frozen_candidate_fails_on_its_motion() {
+    let sb = Sandbox::new();
+    let ids: Vec<String> = (0..8).map(|k| format!("c{k}")).collect();
+    let cases: String =
+        ids.iter().map(|id| format!("  - {{id: {id}, prompt: \"a red ball rolls right {id}\"}}\n")).collect();
+    sb.write(
+        "s.yaml",
+        &format!("schema: 1\nsuite: m\nversion: 1\nmetrics: [dynamic_degree, temporal_flicker]\ndefaults:\n  generation: {{frames: 12, fps: 8, width: 64, height: 64}}\n  seeds: {{per_case: 1}}\ncases:\n{cases}"),
+    );
+    std::fs::create_dir_all(sb.join("moving")).unwrap();
+    std::fs::create_dir_all(sb.join("frozen")).unwrap();
+    for (k, id) in ids.iter().enumerate() {
+        let prompt = format!("a red ball rolls right {id}");
+        let clip = format!("moving/{prompt}-0.mp4");
+        let o = sb.run(&["synth", "--prompt", &prompt, "--seed", &k.to_string(), "--frames", "12", "--out", &clip]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        let ok = std::process::Command::new("ffmpeg")
+            .current_dir(sb.path())
+            .args([
+                "-v",
+                "error",
+                "-i",
+                &clip,
+                "-vf",
+                "select=eq(n\\,0),loop=loop=11:size=1:start=0,setpts=N/8/TB",
+                "-r",
+                "8",
+            ])
+            .arg(format!("frozen/{prompt}-0.mp4"))
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ffmpeg");
+    }
+    for (dir, out) in [("moving", "runs/moving"), ("frozen", "runs/frozen")] {
+        let o = sb.run(&["run", "--suite", "s.yaml", "--model", &format!("dir:{dir}"), "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let (rc, v) = sb.run_json(&["compare", "runs/moving", "runs/frozen"]);
+    assert_eq!(rc, 1, "{v}");
+    assert!(v["headline"].as_str().unwrap().contains("move less than half as much"), "{v}");
+    assert!(v["stilled"][0].as_str().unwrap().starts_with("m: dynamic_degree"), "{v}");
+    sb.write("calm.yaml", "motion_guard: false\nalpha: 0.05\n");
+    let (rc, v) = sb.run_json(&["compare", "runs/moving", "runs/frozen", "--gate", "calm.yaml"]);
+    assert!(rc != 1 || !v["headline"].as_str().unwrap().contains("move less"), "{v}");
+    assert!(v["stilled"].as_array().unwrap().is_empty(), "{v}");
+    let o = sb.run(&["compare", "runs/moving", "runs/frozen", "--gate", "calm.yaml", "--alpha", "0.01"]);
+    assert!(code(&o) == 3 && text(&o).contains("disagree"), "{}", text(&o));
+    sb.write("ni.yaml", "mode: non_inferiority\n");
+    let o = sb.run(&["compare", "runs/moving", "runs/moving", "--gate", "ni.yaml"]);
+    assert!(code(&o) == 3 && text(&o).contains("needs a margin above 0"), "{}", text(&o));
+}

@@ -87,7 +87,7 @@ pub fn cluster_bootstrap_mean(clusters: &[Vec<f64>], n_boot: usize, level: f64, 
     let m = means.iter().sum::<f64>() / n_boot as f64;
     let var = means.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n_boot - 1) as f64;
     means.sort_by(f64::total_cmp);
-    let alpha = (1.0 - level) / 2.0;
+    let alpha = expanded_tail((1.0 - level) / 2.0, k);
     let (lower, upper) = (quantile_sorted(&means, alpha), quantile_sorted(&means, 1.0 - alpha));
     if lower >= upper {
         return Some(no_interval(point, level, n_samples, k, format!("n/a (all {k} cases equal)")));
@@ -246,6 +246,34 @@ pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
+/// The tail probability at which a percentile bootstrap over `k` clusters is read for a two-sided
+/// interval of tail `tail` (0.025 for 95%): Hesterberg's expanded percentile interval. The plain
+/// percentile interval is too narrow with few clusters — the bootstrap's spread is the sample's
+/// (divided by k, not k − 1) and normal, not Student's t — and covered 83% at 5 cases, 91% at 10
+/// (nominal 95%). Reading it at `Φ(−√(k/(k−1)) · t_{k−1})` instead widens it by both factors;
+/// as k grows it tends to `tail` (0.0216 at 50 clusters for 0.025).
+pub fn expanded_tail(tail: f64, k: usize) -> f64 {
+    if k < 2 || !(tail > 0.0 && tail < 0.5) {
+        return tail;
+    }
+    let n = k as f64;
+    let z = (n / (n - 1.0)).sqrt() * student_t_two_sided(1.0 - 2.0 * tail, n - 1.0);
+    // Φ(−z) by bisection (geometric: it may be tiny) on the normal quantile, which is monotone.
+    let (mut lo, mut hi) = (1e-300f64, 0.5f64);
+    for _ in 0..200 {
+        let mid = (lo * hi).sqrt();
+        if crate::stats::paired::normal_quantile(mid) < -z {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-12 * hi {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// The two-sided critical value of Student's t with `df` degrees of freedom (fractional allowed):
 /// `P(|T| ≤ t) = level`. From `P(|T| > t) = I_x(df/2, 1/2)` with `x = df/(df + t²)`.
 pub fn student_t_two_sided(level: f64, df: f64) -> f64 {
@@ -264,6 +292,45 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The expanded tail: Φ(−√(k/(k−1))·t_{k−1, 0.975}); 0.025 as k grows.
+    #[test]
+    fn the_expanded_tail_follows_students_t() {
+        // k = 5: √(5/4)·2.7764 = 3.1041, Φ(−3.1041) = 0.000954.
+        assert!((expanded_tail(0.025, 5) - 0.000954).abs() < 2e-6, "{}", expanded_tail(0.025, 5));
+        // k = 20: √(20/19)·2.0930 = 2.1474, Φ(−2.1474) = 0.01588.
+        assert!((expanded_tail(0.025, 20) - 0.01588).abs() < 5e-5, "{}", expanded_tail(0.025, 20));
+        assert!((expanded_tail(0.025, 100_000) - 0.025).abs() < 1e-4);
+    }
+
+    /// 95% intervals over few clusters cover near 95% (the plain percentile interval covered 83%
+    /// at 5 cases and 89% at 8): normal case effects, two seeds each.
+    #[test]
+    fn few_cluster_intervals_cover_near_nominal() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // Box–Muller.
+        let mut normal = || {
+            let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+            (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        };
+        for k in [5usize, 8] {
+            let reps = 600;
+            let mut covered = 0;
+            for r in 0..reps {
+                let clusters: Vec<Vec<f64>> = (0..k)
+                    .map(|_| {
+                        let case = normal();
+                        (0..2).map(|_| case + 0.5 * normal()).collect()
+                    })
+                    .collect();
+                let e = cluster_bootstrap_mean(&clusters, 4000, 0.95, r as u64).unwrap();
+                let [lo, hi] = e.interval.unwrap();
+                covered += usize::from(lo <= 0.0 && 0.0 <= hi);
+            }
+            let coverage = covered as f64 / reps as f64;
+            assert!(coverage > 0.92 && coverage < 0.985, "{k} clusters: coverage {coverage}");
+        }
+    }
 
     #[test]
     fn student_t_critical_values_match_tables() {
