@@ -226,8 +226,9 @@ pub struct Comparison {
     pub unmeasured: Vec<Lost>,
     /// Suites where the candidate's videos move less than half as much as the baseline's
     /// (`dynamic_degree`, significantly): the temporal-quality metrics reward stillness, and a
-    /// candidate of frozen frames was "improved" on every one and passed. The gate fails on them
-    /// (a policy's `motion_guard: false` turns this off).
+    /// candidate of frozen frames was "improved" on every one and passed. Nearly frozen (below a
+    /// twentieth) fails the gate; less than half is inconclusive (still scenes move little; a
+    /// policy's `motion_guard: false` turns both off).
     pub stilled: Vec<String>,
     /// Metrics of the suites both runs have that a run measured on no sample (its
     /// `unmeasured` block), with why: not compared, so not in the decision, and said (they
@@ -570,18 +571,24 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         }
     }
     let guard = opts.policy.as_ref().is_none_or(|p| p.motion_guard);
-    let stilled: Vec<String> = rows
+    let calmer: Vec<&Row> = rows
         .iter()
         .filter(|r| guard && r.metric == "dynamic_degree" && r.baseline > 0.0)
-        .filter(|r| r.candidate < 0.5 * r.baseline && r.p < alpha)
+        .filter(|r| r.candidate < CALMER * r.baseline && r.p < alpha)
+        .collect();
+    let frozen = calmer.iter().filter(|r| r.candidate < FROZEN * r.baseline).count();
+    let stilled: Vec<String> = calmer
+        .iter()
         .map(|r| {
+            let how =
+                if r.candidate < FROZEN * r.baseline { "nearly frozen beside" } else { "less than half as much as" };
             format!(
-                "{}: dynamic_degree {:.3} → {:.3} (p {:.2}): the candidate's videos move less than half as much",
+                "{}: dynamic_degree {:.3} → {:.3} (p {:.2}): the candidate's videos move {how} the baseline's",
                 r.suite, r.baseline, r.candidate, r.p
             )
         })
         .collect();
-    let tally = Tally { stilled: stilled.len(), ..Tally::of(&rows, &lost, &unmeasured) };
+    let tally = Tally { frozen, calmer: calmer.len() - frozen, ..Tally::of(&rows, &lost, &unmeasured) };
     let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive, mode);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
@@ -652,8 +659,11 @@ struct Tally {
     unsettled: usize,
     /// The most cases any underpowered or unsettled row needs.
     cases_needed: Option<usize>,
-    /// Suites whose candidate videos move less than half as much.
-    stilled: usize,
+    /// Suites whose candidate videos are nearly frozen beside the baseline's (the gate fails).
+    frozen: usize,
+    /// Suites whose candidate videos move less than half as much, not frozen (inconclusive: a
+    /// calmer model may be right, as for still scenes, or its gains may be stillness).
+    calmer: usize,
 }
 
 impl Tally {
@@ -667,7 +677,8 @@ impl Tally {
             underpowered: count(Verdict::Underpowered),
             unsettled: count(Verdict::Unsettled),
             cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
-            stilled: 0,
+            frozen: 0,
+            calmer: 0,
         }
     }
 
@@ -675,7 +686,7 @@ impl Tally {
     /// less than it seems: some gated rows could not have detected a regression of the margin,
     /// or nothing was gated at all.
     fn decide(&self, fail_on_inconclusive: bool, mode: Mode) -> (&'static str, ExitCode, String) {
-        let Tally { gated, regressed, lost, unmeasured, underpowered, unsettled, cases_needed, stilled } = *self;
+        let Tally { gated, regressed, lost, unmeasured, underpowered, unsettled, cases_needed, frozen, calmer } = *self;
         let failed = match mode {
             Mode::Regression => "regressed",
             Mode::NonInferiority => "not shown non-inferior (no CI, or its lower end is not above −margin)",
@@ -694,9 +705,8 @@ impl Tally {
             format!("{}{}", weak.join("; "), cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed")));
         let underpowered = underpowered + unsettled;
         let errored = format!("the candidate errored on {lost} gated measurement(s) the baseline made");
-        let still =
-            format!("in {stilled} suite(s) the candidate's videos move less than half as much as the baseline's");
-        if stilled > 0 {
+        let still = format!("in {frozen} suite(s) the candidate's videos are nearly frozen beside the baseline's");
+        if frozen > 0 {
             let mut why = vec![still];
             if regressed > 0 {
                 why.push(format!("{regressed} of {gated} gated rows {failed}"));
@@ -712,6 +722,13 @@ impl Tally {
             ("fail", ExitCode::GateFailed, format!("FAIL — {regressed} of {gated} gated rows {failed}"))
         } else if lost > 0 {
             ("fail", ExitCode::GateFailed, format!("FAIL — {errored}"))
+        } else if calmer > 0 {
+            // Less motion is no verdict either way: said in place of a pass.
+            let code = if fail_on_inconclusive { ExitCode::Inconclusive } else { ExitCode::Ok };
+            let why = format!(
+                "in {calmer} suite(s) the candidate's videos move less than half as much as the baseline's: its temporal-quality gains may be stillness"
+            );
+            ("inconclusive", code, format!("INCONCLUSIVE — {why}"))
         } else if unmeasured > 0 {
             // Not measurable is never a pass: the decision says so, and fails the job only when
             // inconclusive gates should.
@@ -732,6 +749,12 @@ impl Tally {
         }
     }
 }
+
+/// The motion guard's thresholds on the candidate's `dynamic_degree` relative to the baseline's:
+/// below [`CALMER`] the gate is inconclusive, below [`FROZEN`] (a twentieth: frozen frames read
+/// 10⁻⁴ of the baseline) it fails.
+const CALMER: f64 = 0.5;
+const FROZEN: f64 = 0.05;
 
 /// Where each sample's video of a run is: (suite, case, seed index) → file. A video gone from
 /// the path its record names is looked up in `store` by its hash (a store moved since).
@@ -981,16 +1004,21 @@ pub fn markdown(c: &Comparison) -> String {
             "**Not compared (a run measured them on no sample; not in the decision):** {not_compared}\n\n"
         ));
     }
-    s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|\n");
+    // A gated row's margin and MDE (the smallest change it detects with 80% power): a pass with
+    // margin 0 said nothing of how small a regression could have passed unseen.
+    s.push_str("| suite | metric | baseline | candidate | Δ (better +) | 95% CI | margin | MDE | p (adj) | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for r in &c.rows {
+        let gated = r.verdict != Verdict::Reported;
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.suite,
             r.metric,
             metric(r.baseline),
             metric(r.candidate),
             signed(r.delta),
             ci_text(r),
+            if gated { metric(r.margin) } else { "—".into() },
+            if gated && r.mde.is_finite() { metric(r.mde) } else { "—".into() },
             // Reported rows are not among the tests adjusted for: their p is as measured.
             if r.verdict == Verdict::Reported { format!("{} (unadjusted)", metric(r.p_adj)) } else { metric(r.p_adj) },
             match r.cases_needed {
@@ -1118,7 +1146,8 @@ mod tests {
             underpowered: 0,
             unsettled: 1,
             cases_needed: Some(21),
-            stilled: 0,
+            frozen: 0,
+            calmer: 0,
         };
         let (decision, code, headline) = t.decide(false, Mode::Regression);
         assert_eq!((decision, code as i32), ("pass", 0));
