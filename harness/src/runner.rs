@@ -324,8 +324,7 @@ impl Runner<'_> {
         let stem = path.file_stem()?.to_str()?;
         let videos = path.parent()?.parent()?;
         let stored = stem == crate::hash::digits(sha) && videos.file_name()? == "videos";
-        (stored && !path.exists() && !path.starts_with(self.store.root()))
-            .then(|| videos.parent().map(Path::to_path_buf))?
+        (stored && !path.exists() && !self.store.holds(path)).then(|| videos.parent().map(Path::to_path_buf))?
     }
 
     /// For a video found where the model left it (not in the store): whether the file is still the
@@ -335,7 +334,7 @@ impl Runner<'_> {
     fn still_recorded(&self, r: &GenRecord) -> std::result::Result<(), String> {
         let (Some(path), Some(sha)) = (r.video_path.as_deref(), r.video_sha256.as_deref()) else { return Ok(()) };
         let path = Path::new(path);
-        if path.starts_with(self.store.root()) {
+        if self.store.holds(path) {
             return Ok(());
         }
         let cache = self.store.get::<GenCache>("gens", &r.gen_key).filter(|c| Path::new(&c.video_path) == path);
@@ -385,7 +384,10 @@ impl Runner<'_> {
         let Ok((suite, case)) = self.suite_case(&unit.id) else { return false };
         let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext(case.mode));
         let job = Job { unit, case, suite, planned: &self.plan.units, out: &tmp };
-        match self.generator.generate(&job) {
+        let found = self.generator.generate(&job);
+        // A generator that writes (it was asked only where it finds its video) leaves nothing.
+        let _ = std::fs::remove_file(&tmp);
+        match found {
             Ok(Output::Existing(found)) => std::path::absolute(&found).unwrap_or(found) == Path::new(path),
             _ => false,
         }
@@ -690,14 +692,14 @@ impl Runner<'_> {
                 // A stored copy damaged in place (same size, so the cache's check passed): the
                 // store forgets it, and the next run into a new --out generates it again (and
                 // replaces the copy). It was reused for ever, failing every run.
-                Ok(actual) if path.starts_with(self.store.root()) && self.store.writable() => {
+                Ok(actual) if self.store.holds(path) && self.store.writable() => {
                     self.store.forget("gens", &g.gen_key);
                     Err(format!(
                         "{} is damaged: it is no longer the video generated ({sha}; it is now {actual}); the store will not reuse it: rerun into a new --out to generate it again",
                         path.display()
                     ))
                 }
-                Ok(actual) if path.starts_with(self.store.root()) => Err(format!(
+                Ok(actual) if self.store.holds(path) => Err(format!(
                     "{} is damaged: it is no longer the video generated ({sha}; it is now {actual}); the store is read-only, so it keeps offering it: have its owner remove the file",
                     path.display()
                 )),

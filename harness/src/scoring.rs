@@ -789,7 +789,9 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
     let end = decode_stream(path, FrameSampling::All, |head, frame| {
         if whole_clip {
             frames += 1;
-            too_large |= frames.saturating_mul(per_frame(head)) > limit;
+            // A clip the container already says is too large is not held at all (a 90 s 1080p
+            // clip was held up to the limit, 12 GB, before it was let go).
+            too_large |= frames.max(head.declared_frames.unwrap_or(0)).saturating_mul(per_frame(head)) > limit;
             if too_large {
                 clip = Vec::new();
             } else {

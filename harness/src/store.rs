@@ -245,6 +245,8 @@ pub fn read_results(run_dir: &Path) -> Result<videval_reports::Results> {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    /// The root with links and `..` resolved, for [`Store::holds`].
+    real_root: Option<PathBuf>,
     writable: bool,
 }
 
@@ -284,7 +286,7 @@ impl Store {
         let probe = root.join("tmp").join(format!(".writable.{}", unique()));
         let writable = File::create(&probe).is_ok();
         let _ = fs::remove_file(&probe);
-        let store = Store { root: root.to_path_buf(), writable };
+        let store = Store { root: root.to_path_buf(), real_root: root.canonicalize().ok(), writable };
         if writable {
             store.sweep_tmp();
         }
@@ -321,6 +323,15 @@ impl Store {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Whether `path` is in this store, however either is spelt (`store` and `../store`, a link,
+    /// another mount point): compared by text, a stored video reached by another spelling was
+    /// taken for a folder's video and its cache entry stamped, and every later run generated it
+    /// again.
+    pub fn holds(&self, path: &Path) -> bool {
+        path.starts_with(&self.root)
+            || self.real_root.as_ref().is_some_and(|r| path.canonicalize().is_ok_and(|p| p.starts_with(r)))
     }
 
     /// A fresh path under `tmp/` for a file about to be produced.

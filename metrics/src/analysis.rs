@@ -23,8 +23,9 @@ use crate::preprocess::{Filter, resize_luma};
 use crate::registry::MetricError;
 use crate::video::{Video, VideoError};
 
-/// The shortest frame side optical flow is measured on.
-pub const MIN_FLOW_SIDE: u32 = 16;
+/// The shortest frame side optical flow is measured on: one grid point [`MARGIN`] pixels from
+/// either edge (a 16-px side had none, and a textured clip read "too little texture").
+pub const MIN_FLOW_SIDE: u32 = 2 * MARGIN as u32 + 1;
 
 /// Short side (pixels) at which the flow metrics measure; smaller frames stay at their size.
 pub const FLOW_SHORT_SIDE: u32 = 256;

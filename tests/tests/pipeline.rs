@@ -220,6 +220,32 @@ fn a_restart_redoes_nothing_and_a_new_run_reuses_the_store() {
     assert_eq!(sb.read("runs/a/results.json"), sb.read("runs/b/results.json"));
 }
 
+/// One store reached by two spellings of its path (`store` and `../store` from a subfolder) is
+/// one store: a resume through the other spelling stamped its entries as a folder's videos, and
+/// every later run generated each unit again (twice) and reused nothing.
+#[test]
+fn a_store_reached_by_another_spelling_is_the_same_store() {
+    let sb = Sandbox::new();
+    let args = ["run", "--suite", "smoke", "--limit", "2", "--json"];
+    let o = sb.run(&[&args[..], &["--store", "store", "--out", "runs/a"]].concat());
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::create_dir_all(sb.join("sub")).unwrap();
+    let o = sb
+        .command(&[&args[..], &["--store", "../store", "--out", "../runs/a"]].concat())
+        .current_dir(sb.join("sub"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = sb.run(&[&args[..], &["--store", "store", "--out", "runs/b"]].concat());
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["counts"]["generated"].as_u64(), v["counts"]["reused"].clone()),
+        (Some(0), v["counts"]["units"].clone()),
+        "{v}"
+    );
+}
+
 /// `score` after a `generate` killed part way scores what was generated and says the shard is
 /// not finished (exit 3, no `shard_done.json`): it exited 0 and marked the shard done, and only
 /// `merge` found the missing units.

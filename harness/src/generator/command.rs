@@ -840,7 +840,9 @@ impl Generator for CommandGen {
         }
         let _ = finished.recv_timeout(STDERR_GRACE);
         let err_bytes: Vec<u8> = kept.lock().map(|k| k.iter().copied().collect()).unwrap_or_default();
-        let text = String::from_utf8_lossy(&err_bytes);
+        // The output's path is a temporary name (host, process, counter): said as `{out}`, so a
+        // unit's error is the same text from any run, shard or store (results.json differed).
+        let text = String::from_utf8_lossy(&err_bytes).replace(&*job.out.to_string_lossy(), "{out}");
         let tail: String = text.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
         // A timeout's record says what the program said last too (a lock it waited on).
         let status = status.map_err(|e| match tail.trim() {
@@ -853,7 +855,8 @@ impl Generator for CommandGen {
         // What it wrote must be a video of its own: not a link (its target could change under
         // the store's hash), not a folder, not empty, and readable as a video.
         let wrote = |what: &str| {
-            GenError::new(format!("{} exited 0 but {what} at {}; stderr: {}", args[0], job.out.display(), tail.trim()))
+            let what = what.replace(&*job.out.to_string_lossy(), "{out}");
+            GenError::new(format!("{} exited 0 but {what} at {{out}}; stderr: {}", args[0], tail.trim()))
         };
         match std::fs::symlink_metadata(job.out) {
             Ok(m) if m.file_type().is_symlink() => {
