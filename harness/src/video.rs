@@ -518,9 +518,17 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     let fps = if rate.numerator() > 0 && rate.denominator() > 0 { f64::from(rate) } else { 25.0 };
     let tb = stream.time_base();
     let time_base = if tb.denominator() > 0 { f64::from(tb) } else { 1.0 / fps };
+    // The video stream's own length: its duration, or Matroska's per-stream DURATION tag. The
+    // container's holds every stream: with a longer audio track it was the audio's (2 s of
+    // video read as 5 s, and `fps:F` sampling padded 3 s of the last frame), so it stands only
+    // for a file whose one stream is the video.
+    let matroska = input.format().name().split(',').any(|name| name == "matroska" || name == "webm");
+    let tagged_s = if matroska { stream.metadata().get("DURATION").and_then(tag_seconds) } else { None };
     let duration_s = if stream.duration() > 0 {
         Some(stream.duration() as f64 * time_base)
-    } else if input.duration() > 0 {
+    } else if let Some(t) = tagged_s.filter(|t| *t > 0.0) {
+        Some(t)
+    } else if input.duration() > 0 && input.streams().count() == 1 {
         Some(input.duration() as f64 / f64::from(ff::ffi::AV_TIME_BASE))
     } else {
         None
@@ -595,12 +603,6 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
         color_primaries: decoder.color_primaries().name().unwrap_or("unknown").to_string(),
     };
     let mov = info.container.split(',').any(|name| name == "mov");
-    let tagged_s = info
-        .container
-        .split(',')
-        .any(|name| name == "matroska" || name == "webm")
-        .then(|| input.stream(index).and_then(|st| st.metadata().get("DURATION").and_then(tag_seconds)))
-        .flatten();
     Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, still })
 }
 
@@ -622,6 +624,7 @@ fn packet_timestamps(
 ) -> Result<Vec<Option<i64>>, VideoIoError> {
     let id = |p: &ff::Packet| (p.stream(), p.pts(), p.dts(), p.position(), p.size());
     let mut stamps = Vec::new();
+    let mut keys = Vec::new();
     let mut first = None;
     while stamps.len() <= MAX_FRAMES {
         match next_packet(&mut o.input) {
@@ -629,12 +632,14 @@ fn packet_timestamps(
                 first.get_or_insert_with(|| id(&packet));
                 if packet.stream() == o.index && !o.hidden(packet.pts()) {
                     stamps.push(packet.pts());
+                    keys.push(packet.is_key());
                 }
             }
             Err(ff::Error::InvalidData) => {}
             Err(_) => break,
         }
     }
+    let stamps = decodable(stamps, &keys, matches!(o.info.codec.as_str(), "h264" | "hevc"));
     if o.mov && first.is_some() && o.input.seek(i64::MIN / 2, ..).is_ok() {
         if let Ok(packet) = next_packet(&mut o.input)
             && Some(id(&packet)) == first
@@ -645,6 +650,24 @@ fn packet_timestamps(
     }
     *o = open(path)?;
     Ok(stamps)
+}
+
+/// The packets of a stream that give frames when it is decoded from its start: none before its
+/// first keyframe (a clip cut mid-GOP, `-ss … -c copy`, or a broadcast recording starts with
+/// packets that reference frames it does not hold), and for H.264/HEVC none shown before that
+/// keyframe (the leading pictures of an open GOP, which the decoder drops). Counted, they planned
+/// frames that never came, and a whole clip that decodes was refused as cut short. A stream
+/// with no packet marked as a keyframe keeps all.
+fn decodable(stamps: Vec<Option<i64>>, keys: &[bool], leading_dropped: bool) -> Vec<Option<i64>> {
+    let Some(k) = keys.iter().position(|&key| key) else { return stamps };
+    let key_pts = stamps[k];
+    stamps
+        .into_iter()
+        .skip(k)
+        .enumerate()
+        .filter(|&(i, pts)| i == 0 || !leading_dropped || !matches!((pts, key_pts), (Some(p), Some(kp)) if p < kp))
+        .map(|(_, pts)| pts)
+        .collect()
 }
 
 /// Which packets' frames a subset of a stream can do without. H.264 and HEVC decoders skip a
@@ -1024,7 +1047,18 @@ fn stream(
             let end = match (info.duration_s, info.frames) {
                 (Some(d), _) => d,
                 (None, Some(n)) => n as f64 / info.fps,
-                (None, None) => packet_timestamps(&mut o, path, &mut pending)?.len() as f64 / o.info.fps,
+                // Where the frames' timestamps end: their count at the header's rate assumed the
+                // rate was right (a 60-fps-tagged recording of 28 fps lost its last 2 s).
+                (None, None) => {
+                    let stamps = packet_timestamps(&mut o, path, &mut pending)?;
+                    let known: Vec<i64> = stamps.iter().flatten().copied().collect();
+                    match (known.iter().min(), known.iter().max()) {
+                        (Some(&lo), Some(&hi)) if known.len() == stamps.len() => {
+                            (hi - lo) as f64 * o.time_base + 1.0 / o.info.fps
+                        }
+                        _ => stamps.len() as f64 / o.info.fps,
+                    }
+                }
             };
             if !(end * target <= MAX_FRAMES as f64) {
                 return Err(VideoIoError::TooLong {

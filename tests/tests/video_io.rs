@@ -983,3 +983,52 @@ fn a_matroska_file_cut_short_is_refused_as_truncated() {
     let late = ffmpeg(sb.path(), "late.mkv", &["-itsoffset", "1", "-i", "whole.mkv", "-c", "copy"]);
     assert_eq!(decode(&late).unwrap().len(), 60);
 }
+
+/// A Matroska/WebM file whose audio runs past its video is as long as its video (the container's
+/// length, the audio's, was taken: 2 s read as 5 s, and `fps:` sampling padded the rest with the
+/// last frame); a transport stream cut mid-GOP samples from the frames that decode (the packets
+/// before its first keyframe planned frames that never came, and it was refused as cut short).
+#[test]
+fn longer_audio_and_a_mid_gop_start_do_not_change_what_a_video_holds() {
+    let sb = Sandbox::new();
+    let dir = sb.path();
+    for ext in ["mkv", "webm"] {
+        let codec = if ext == "webm" { "libvpx-vp9" } else { "libx264" };
+        let audio = if ext == "webm" { "libopus" } else { "aac" };
+        let out = format!("longaudio.{ext}");
+        let path = ffmpeg(
+            dir,
+            &out,
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=160x120:rate=8:duration=2",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:duration=5",
+                "-c:v",
+                codec,
+                "-c:a",
+                audio,
+            ],
+        );
+        let info = probe(&path).unwrap();
+        assert!(info.duration_s.is_some_and(|d| (d - 2.0).abs() < 0.2), "{ext}: {:?}", info.duration_s);
+        let d = decode_with(&path, FrameSampling::Fps(8.0)).unwrap();
+        assert!((16..=17).contains(&d.video.len()), "{ext}: {} frames at 8 fps", d.video.len());
+    }
+    // 4 s of H.264 in MPEG-TS with a keyframe every 2 s, its first 40% of bytes cut away (at a
+    // TS packet boundary: mid-GOP).
+    let ts = ffmpeg(
+        dir,
+        "whole.ts",
+        &["-f", "lavfi", "-i", "testsrc=size=320x240:rate=24:duration=4", "-c:v", "libx264", "-g", "48", "-bf", "2"],
+    );
+    let bytes = std::fs::read(&ts).unwrap();
+    let cut_at = (bytes.len() * 2 / 5) / 188 * 188;
+    std::fs::write(dir.join("cut.ts"), &bytes[cut_at..]).unwrap();
+    let d = decode_with(&dir.join("cut.ts"), FrameSampling::Uniform(8)).unwrap();
+    assert_eq!(d.video.len(), 8);
+}
