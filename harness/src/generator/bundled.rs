@@ -132,6 +132,7 @@ impl Bundled {
         params.insert("parameters".to_string(), serde_json::json!(model.config.parameters.total));
         params.insert("device".to_string(), serde_json::json!(device_name));
         params.insert("max_native_pixels".to_string(), serde_json::json!(max_native_pixels(native_area)));
+        params.insert("sampler".to_string(), serde_json::json!(videval_models::generator::SAMPLER_VERSION));
         let identity = ModelIdentity {
             adapter: "bundled".into(),
             name: name.unwrap_or_else(|| format!("bundled/{ckpt}")),

@@ -185,6 +185,12 @@ pub struct Generated {
     pub flops: f64,
 }
 
+/// Bumped whenever the sampling code changes the videos a checkpoint makes from a request (the
+/// sampler, its schedule, resizing, encoding): part of the bundled generator's identity, so a
+/// shared store never serves another version's videos for the same weights (the identity held
+/// only the weights and the configuration).
+pub const SAMPLER_VERSION: u32 = 1;
+
 /// Frames actually generated for a request of `frames` (the next `1 + 4k`).
 pub fn generated_frames(frames: usize) -> usize {
     1 + vae::TIME * frames.saturating_sub(1).div_ceil(vae::TIME)
