@@ -395,8 +395,16 @@ pub fn run_media(
     let scratch = report.parent().unwrap_or(Path::new("."));
     let mut out = MediaMap::new();
     let bar = progress("media", keys.len() as u64);
+    // Files still there but changed since they were scored (a folder's video replaced).
+    let changed = std::sync::Mutex::new(Vec::new());
     let make = |key: &SampleKey| {
-        let scored = paths.get(key).filter(|p| is_scored_file(p, shas.get(key).copied().flatten()));
+        let scored = paths.get(key).filter(|p| {
+            let same = is_scored_file(p, shas.get(key).copied().flatten());
+            if !same && p.exists() {
+                changed.lock().unwrap_or_else(|e| e.into_inner()).push((*p).clone());
+            }
+            same
+        });
         let made = scored.and_then(|p| small_video(p)).map(|small| {
             let strip = (key.2 == 0)
                 .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
@@ -435,6 +443,17 @@ pub fn run_media(
             gone.len(),
             first.display(),
             store.map_or(String::new(), |s| format!(" nor in --store {}", s.display()))
+        );
+    }
+    // A file still there but changed since it was scored is left out too, and said (the page
+    // showed one clip fewer without a word).
+    let mut changed = changed.into_inner().unwrap_or_else(|e| e.into_inner());
+    changed.sort();
+    if let Some(first) = changed.first() {
+        eprintln!(
+            "warning: {} of the run's videos changed since they were scored (first: {}); the report shows no clip or filmstrip for them",
+            changed.len(),
+            first.display()
         );
     }
     Ok((out, placer))
