@@ -246,6 +246,31 @@ fn a_store_reached_by_another_spelling_is_the_same_store() {
     );
 }
 
+/// A folder's video replaced after the run is not shown beside numbers that are not its own, and
+/// the report says so (one clip fewer, without a word).
+#[test]
+fn a_report_says_which_videos_changed_since_they_were_scored() {
+    let sb = Sandbox::new();
+    let (_, plan) = sb.run_json(&["plan", "--suite", "smoke", "--limit", "2"]);
+    let units = plan["plan"]["units"].as_array().unwrap().clone();
+    std::fs::create_dir_all(sb.join("vids")).unwrap();
+    let clip = |name: &str, seed: &str| {
+        let o = sb.run(&["synth", "--prompt", "a red ball", "--seed", seed, "--frames", "6", "--out", name]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    };
+    let names: Vec<String> =
+        units.iter().map(|u| format!("vids/{}-{}.mp4", u["prompt"].as_str().unwrap(), u["seed_idx"])).collect();
+    for n in &names {
+        clip(n, "1");
+    }
+    let o = sb.run(&["run", "--suite", "smoke", "--limit", "2", "--model", "dir:vids", "--out", "runs/v"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    clip(&names[0], "2");
+    let o = sb.run(&["report", "runs/v", "-o", "runs/v/again.html"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("1 of the run's videos changed since they were scored"), "{}", text(&o));
+}
+
 /// `score` after a `generate` killed part way scores what was generated and says the shard is
 /// not finished (exit 3, no `shard_done.json`): it exited 0 and marked the shard done, and only
 /// `merge` found the missing units.
