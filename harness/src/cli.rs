@@ -1514,7 +1514,7 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                                 .errors
                                 .iter()
                                 .map(|x| {
-                                    json!({"file": x.loc.as_ref().map(|l| l.file.to_string()),
+                                    json!({"file": x.loc.as_ref().map_or_else(|| f.to_string(), |l| l.file.to_string()),
                                         "line": x.loc.as_ref().map(|l| l.line), "column": x.loc.as_ref().map(|l| l.col),
                                         "field": x.path, "message": x.message, "text": x.to_string()})
                                 })
