@@ -510,10 +510,8 @@ use crate::video::Video;
 ///    border a bar only when it is also uniform (a night sky's dim, textured top was a bar); a
 ///    static `camera` must stay still over every half second and not roll (a pan that came back,
 ///    or a 6°/s roll, read as static).
-/// 14: a pixel takes the nearest tracked hue within 30° (it was 10°: a tennis ball's yellow or a
-///    basketball's orange was no colour, and the object "not found"); a bounce's rebound is
-///    looked for within a quarter second of the contact, not two frames (at 60 fps and up small
-///    late rebounds were missed).
+/// 14: a bounce's rebound is looked for within a quarter second of the contact, not two frames
+///    (at 60 fps and up small late rebounds were missed).
 pub const VERSION: u32 = 14;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
