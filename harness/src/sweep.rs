@@ -562,7 +562,7 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
 /// Everything about a spec that can be checked before its runs: names that are folders and
 /// unique, positive finite numbers, targets that name a suite of the sweep (or val_loss with
 /// every checkpoint's val_loss), the models' spec files present.
-fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Result<()> {
+fn check_before_running(spec: &SweepSpec, spec_str: &str, bad: &dyn Fn(String) -> Error) -> Result<()> {
     if !videval_models::generator::train::is_folder_name(&spec.name) {
         return Err(bad(format!("name {:?}: it names the sweep's folder; no '/', '..' or empty", spec.name)));
     }
@@ -612,8 +612,11 @@ fn check_before_running(spec: &SweepSpec, bad: &dyn Fn(String) -> Error) -> Resu
         }
     }
     let limits = crate::suite::Limits::default();
-    let suites: Vec<crate::suite::Suite> =
-        spec.suites.iter().map(|s| crate::run::load_suite(s, &limits)).collect::<Result<_>>()?;
+    let suites: Vec<crate::suite::Suite> = spec
+        .suites
+        .iter()
+        .map(|s| crate::run::load_suite(&spec_relative(spec_str, s), &limits))
+        .collect::<Result<_>>()?;
     for target in &spec.targets {
         if target == "val_loss" {
             if let Some(c) = spec.checkpoints.iter().find(|c| c.val_loss.is_none()) {
@@ -663,7 +666,9 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     let spec_str = spec_path.to_string_lossy().into_owned();
     for c in &mut spec.checkpoints {
         if c.model.starts_with("dir:")
-            || !c.model.starts_with("bundled:") && (c.model.ends_with(".yaml") || c.model.ends_with(".yml"))
+            || c.model.starts_with("bundled:")
+            || c.model.ends_with(".yaml")
+            || c.model.ends_with(".yml")
         {
             c.model = spec_relative(&spec_str, &c.model);
         }
@@ -672,7 +677,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             return Err(bad(format!("checkpoint {}: flops (training compute C) is required", c.name)));
         }
     }
-    check_before_running(&spec, &bad)?;
+    check_before_running(&spec, &spec_str, &bad)?;
     // Read before the runs (hours for a real ladder), so a bad one is found first.
     let before: Option<Scaling> = match previous {
         Some(prev) => {
@@ -907,8 +912,14 @@ fn spec_relative(spec: &str, named: &str) -> String {
     if let Some(folder) = named.strip_prefix("dir:") {
         return format!("dir:{}", crate::suite::load::sibling(spec, folder));
     }
-    if named.ends_with(".yaml") || named.ends_with(".yml") {
-        return crate::suite::load::sibling(spec, named);
+    // A checkpoint folder named by path (`bundled:ckpts/tiny-s`); a bare name is a committed one.
+    if let Some(folder) = named.strip_prefix("bundled:").filter(|f| f.contains('/')) {
+        return format!("bundled:{}", crate::suite::load::sibling(spec, folder));
+    }
+    let lower = named.to_ascii_lowercase();
+    let beside = crate::suite::load::sibling(spec, named);
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") || named.contains('/') || Path::new(&beside).is_file() {
+        return beside;
     }
     named.to_string()
 }

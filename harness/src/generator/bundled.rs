@@ -61,8 +61,11 @@ pub fn resolve(arg: &str) -> Result<PathBuf> {
     if p.join("config.json").is_file() {
         return Ok(p.to_path_buf());
     }
+    // A name is looked up among the committed checkpoints; a path is only itself (a missing
+    // `/elsewhere/tiny-l-v2` ran the committed tiny-l-v2 without a word).
+    let is_path = arg.contains('/') || arg.contains(std::path::MAIN_SEPARATOR);
     let by_name = weights_dir().join(p.file_name().unwrap_or(p.as_os_str()));
-    if by_name.join("config.json").is_file() {
+    if !is_path && by_name.join("config.json").is_file() {
         // A checkpoint listed in its weights folder's manifest (the committed ones are) is
         // checked against it before it is used.
         use videval_models::encoders::manifest::Manifest;
