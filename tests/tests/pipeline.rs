@@ -271,6 +271,17 @@ fn a_report_says_which_videos_changed_since_they_were_scored() {
     assert!(text(&o).contains("1 of the run's videos changed since they were scored"), "{}", text(&o));
 }
 
+/// `bundled:PATH` is that folder or nothing: a path that is not there is refused, not taken as
+/// the committed checkpoint of the same name (it ran tiny-l-v2 without a word).
+#[test]
+fn a_bundled_checkpoint_path_that_is_not_there_is_refused() {
+    let sb = Sandbox::new();
+    let o = sb.run(&["plan", "--suite", "smoke", "--limit", "1", "--model", "bundled:/no/such/place/tiny-l-v2"]);
+    assert!(code(&o) == 3 && text(&o).contains("not a checkpoint folder"), "{}", text(&o));
+    let o = sb.run(&["plan", "--suite", "smoke", "--limit", "1", "--model", "bundled:tiny-l-v2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+}
+
 /// `score` after a `generate` killed part way scores what was generated and says the shard is
 /// not finished (exit 3, no `shard_done.json`): it exited 0 and marked the shard done, and only
 /// `merge` found the missing units.
