@@ -354,6 +354,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         )));
     }
     let mut measured: Vec<Measured> = Vec::new();
+    let mode_now = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
     // Per suite, of the samples whose baseline video moves (`dynamic_degree` at least
     // [`MOVING`]): how many, and how many of the candidate's are nearly frozen beside them.
     let mut frozen_samples: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -493,7 +494,10 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             let margin =
                 opts.policy.as_ref().and_then(|p| p.margins.get(metric.as_str()).copied()).unwrap_or(opts.margin);
             let judged = match stats.ci {
-                Some(_) if margin > 0.0 && family > 1 => {
+                // Non-inferiority passes only if every row does (an intersection–union test): each
+                // row at α already bounds a false pass, and widening only took power (a re-encoded
+                // copy of the baseline failed).
+                Some(_) if margin > 0.0 && family > 1 && mode_now == Mode::Regression => {
                     let level = 1.0 - 2.0 * alpha / family as f64;
                     let wide = videval_metrics::stats::cluster_bootstrap_mean(&groups, N_BOOT, level, seed)
                         .and_then(|e| e.interval);
@@ -1135,16 +1139,30 @@ fn md_code(s: &str) -> String {
 /// One JUnit test case per gated metric; regressions are failures.
 pub fn junit(c: &Comparison) -> String {
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
-    let failures =
-        gated.iter().filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::NotShown)).count() + c.lost.len();
+    // The motion guard's suites: a failure where the candidate is nearly frozen, skipped where it
+    // only moves less (the file said "0 failures" for a gate that failed on motion).
+    let frozen = |s: &String| s.contains("nearly frozen beside");
+    let failures = gated.iter().filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::NotShown)).count()
+        + c.lost.len()
+        + c.stilled.iter().filter(|s| frozen(s)).count();
     // Not measurable is neither a pass nor a failure: a skipped case, as underpowered rows are.
     let skipped = gated.iter().filter(|r| matches!(r.verdict, Verdict::Underpowered | Verdict::Unsettled)).count()
-        + c.unmeasured.len();
+        + c.unmeasured.len()
+        + c.stilled.iter().filter(|s| !frozen(s)).count();
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <properties><property name=\"decision\" value=\"{}\"/></properties>\n",
-        gated.len() + c.lost.len() + c.unmeasured.len(),
+        gated.len() + c.lost.len() + c.unmeasured.len() + c.stilled.len(),
         xml_escape(&c.headline)
     );
+    for st in &c.stilled {
+        let suite = st.split(':').next().unwrap_or_default();
+        let kind = if frozen(st) { "failure" } else { "skipped" };
+        s.push_str(&format!(
+            "  <testcase classname=\"{}\" name=\"dynamic_degree (motion guard)\"><{kind} message=\"{}\"/></testcase>\n",
+            xml_escape(suite),
+            xml_escape(st)
+        ));
+    }
     for r in gated {
         s.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\">", xml_escape(&r.suite), xml_escape(&r.metric)));
         if r.verdict == Verdict::Regressed {

@@ -155,8 +155,12 @@ pub fn parse_jobs(spec: &str) -> std::result::Result<usize, String> {
 /// holds a `/`.
 pub fn names_a_suite_file(arg: &str) -> bool {
     let lower = arg.to_ascii_lowercase();
-    // Any name that is a file is one (`IDS.YAML`, `ids.suite`: "unknown suite" while lint read it).
-    lower.ends_with(".yaml") || lower.ends_with(".yml") || arg.contains('/') || Path::new(arg).is_file()
+    // Any name that is a file is one (`IDS.YAML`, `ids.suite`: "unknown suite" while lint read it),
+    // but a bundled suite's name is the bundled suite (a file `smoke` in the folder shadowed it).
+    lower.ends_with(".yaml")
+        || lower.ends_with(".yml")
+        || arg.contains('/')
+        || (Path::new(arg).is_file() && bundled::file_of(arg).is_none())
 }
 
 pub fn load_suite(arg: &str, limits: &suite::Limits) -> Result<Suite> {

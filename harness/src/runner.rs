@@ -813,10 +813,15 @@ fn off_request(case: &crate::suite::Case, path: &Path) -> Option<String> {
     let g = &case.generation;
     let image = case.mode == crate::suite::Mode::Image;
     let mut said = Vec::new();
-    if let Some(n) = info.frames.filter(|&n| !image && n != u64::from(g.frames)) {
+    // Frames from the header's count, or from its length at its rate (Matroska states no count).
+    let frames = info.frames.or_else(|| info.duration_s.map(|d| (d * info.fps).round() as u64));
+    if let Some(n) = frames.filter(|&n| !image && n != u64::from(g.frames)) {
         said.push(format!("{n} frames ({} asked)", g.frames));
     }
+    // The size it is shown at: rotated, and its pixels' aspect applied (an anamorphic 192×144 at
+    // 4:3 is shown at 256×144).
     let (w, h) = info.display_size();
+    let w = (f64::from(w) * info.pixel_aspect()).round() as u32;
     if (w, h) != (g.width, g.height) {
         said.push(format!("{w}x{h} ({}x{} asked)", g.width, g.height));
     }

@@ -469,12 +469,14 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
         let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else { continue };
         // Values of another measurement (the suite's cases edited, the metric's version moved)
         // are not compared: the change is the measurement's, not the checkpoints'.
-        if let (Some(a), Some(b)) = (&f.basis, &prev.basis)
-            && a != b
-        {
+        // Last night's file from a videval that recorded no basis is of unknown measurement:
+        // not compared either (the first night after an upgrade compared metric versions).
+        if f.basis != prev.basis && f.basis.is_some() {
+            let b = prev.basis.as_deref().unwrap_or("an unrecorded measurement");
             not_compared.push(format!(
-                "{}: measured on {a} tonight, {b} last night (the suite or the metric changed): not compared",
-                f.target
+                "{}: measured on {} tonight, {b} last night (the suite or the metric changed): not compared",
+                f.target,
+                f.basis.as_deref().unwrap_or_default()
             ));
             continue;
         }
@@ -760,7 +762,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
                 code as i32,
                 run_dir.display()
             ));
-            // Bad input (3) outranks a model failure (4) only in that it says the spec must change.
+            // The first failure's code is the night's.
             worst = match (worst, code) {
                 (ExitCode::Ok, c) => c,
                 (w, _) => w,
@@ -1042,6 +1044,10 @@ mod tests {
         was.fits[0].basis = Some("sha256:a v6".into());
         let (flags, skipped) = trend(&other, &was);
         assert!(flags.is_empty() && skipped.len() == 1 && skipped[0].contains("not compared"), "{flags:?} {skipped:?}");
+        // Last night's from a videval that recorded no basis: of unknown measurement, not compared.
+        was.fits[0].basis = None;
+        let (flags, skipped) = trend(&other, &was);
+        assert!(flags.is_empty() && skipped[0].contains("an unrecorded measurement"), "{flags:?} {skipped:?}");
         // A checkpoint of tonight's ladder measured last night and not tonight is flagged.
         let mut gone = before.clone();
         gone.checkpoints = (0..6).map(|k| CheckpointEntry { name: format!("c{k}"), ..Default::default() }).collect();

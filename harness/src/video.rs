@@ -923,9 +923,9 @@ pub struct StreamHead {
     /// ratio after rotation; 1 for square pixels). Frames are delivered as coded, as OpenCV,
     /// decord and PyAV give them; what a player shows is `width · pixel_aspect × height`.
     pub pixel_aspect: f64,
-    /// The frames the container says a whole decode will deliver (its frame count, or its
-    /// duration at its rate, the lower where both are given), before any is decoded; `None`
-    /// when it says neither, or when only some frames are sampled.
+    /// The frames the container says a whole decode will deliver (its stated frame count, or its
+    /// duration at its rate where that is lower), before any is decoded; `None` when it states
+    /// no count, or when only some frames are sampled.
     pub declared_frames: Option<u64>,
 }
 
@@ -1133,12 +1133,14 @@ fn stream(
             _ => o.info.fps,
         },
         pixel_aspect: o.info.pixel_aspect(),
+        // A stated count only: a duration at an average rate is no count (a variable-rate file
+        // with a long still tail read 17,000 frames for 80).
         declared_frames: match sampling {
             FrameSampling::All => {
                 let by_time = o.info.duration_s.map(|d| (d * o.info.fps).ceil() as u64);
                 match (o.info.frames, by_time) {
                     (Some(n), Some(t)) => Some(n.min(t)),
-                    (n, t) => n.or(t),
+                    (n, _) => n,
                 }
             }
             _ => None,

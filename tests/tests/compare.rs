@@ -580,6 +580,10 @@ fn a_frozen_candidate_fails_on_its_motion() {
     assert_eq!(rc, 1, "{v}");
     assert!(v["headline"].as_str().unwrap().contains("nearly frozen beside the baseline's"), "{v}");
     assert!(v["stilled"][0].as_str().unwrap().starts_with("m: dynamic_degree"), "{v}");
+    // The JUnit file a CI shows fails too (it said "0 failures").
+    let junit = String::from_utf8(sb.read("runs/frozen/compare/moving.junit.xml")).unwrap();
+    assert!(junit.contains("name=\"dynamic_degree (motion guard)\"><failure"), "{junit}");
+    assert!(!junit.contains("failures=\"0\""), "{junit}");
     sb.write("calm.yaml", "motion_guard: false\nalpha: 0.05\n");
     let (rc, v) = sb.run_json(&["compare", "runs/moving", "runs/frozen", "--gate", "calm.yaml"]);
     assert!(rc != 1 || !v["headline"].as_str().unwrap().contains("frozen"), "{v}");

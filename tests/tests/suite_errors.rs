@@ -104,6 +104,13 @@ fn includes_are_read_once_and_bounded() {
     let err = load(&Disk, sb.join("deep.yaml").to_str().unwrap()).expect_err("too deep").to_string();
     assert!(err.contains("includes nest deeper than 64 files"), "{err}");
 
+    // Two includers of one missing file: each is told at its own include.
+    sb.write("c2.yaml", "include: [gone.yaml]\n");
+    sb.write("c3.yaml", "include: [gone.yaml]\n");
+    sb.write("two.yaml", &format!("{HEAD}include: [c2.yaml, c3.yaml]\ncases: [{{id: a, prompt: p}}]\n"));
+    let err = load(&Disk, sb.join("two.yaml").to_str().unwrap()).expect_err("missing").to_string();
+    assert!(err.contains("c2.yaml:1:11") && err.contains("c3.yaml:1:11"), "{err}");
+
     let fifo = sb.join("pipe.yaml");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     sb.write("p.yaml", &format!("{HEAD}include: [pipe.yaml]\ncases: [{{id: a, prompt: p}}]\n"));

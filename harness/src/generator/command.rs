@@ -273,8 +273,14 @@ fn find_script(argv: &[String], env: &BTreeMap<String, String>) -> std::result::
             let interpreter = words.next().unwrap_or_default();
             // `#!/usr/bin/env python3` (or `env -S python3 -u`) runs the first word that is not
             // an option, from the PATH.
+            // With options (`env -S -u FOO sh`) what env runs is not read here: some take a value.
             let named = if program_name(interpreter) == "env" {
-                words.find(|w| !w.starts_with('-') && !w.contains('=')).unwrap_or_default()
+                let rest: Vec<&str> = words.collect();
+                if rest.iter().any(|w| w.starts_with('-')) {
+                    ""
+                } else {
+                    rest.into_iter().find(|w| !w.contains('=')).unwrap_or_default()
+                }
             } else {
                 interpreter
             };

@@ -354,13 +354,17 @@ pub fn files_digest(dir: &Path, names: &[&str]) -> Result<String> {
 /// How deep [`checkpoint_digest`] reads a checkpoint's subfolders (links may loop).
 const CHECKPOINT_DEPTH: usize = 8;
 
-/// A checkpoint file's digest, or a folder's: every file in it and in its subfolders (by path
-/// relative to it, links followed), but hidden subfolders (`.git`, `.cache`: a download tool's
-/// bookkeeping, which changes without the weights). A diffusers-style folder keeps its weights
-/// in `unet/`, `vae/`, `text_encoder/`: read only at the top, new weights kept the old identity
-/// and the store served the old weights' videos. A folder without subfolders digests as before.
+/// A checkpoint file's digest, or a folder's: the files directly in it — and, for a
+/// diffusers-style folder (a `model_index.json` at its top), every file in its subfolders too
+/// (by path relative to it), whose weights live in `unet/`, `vae/`, `text_encoder/`: read only at
+/// the top, new weights kept the old identity and the store served the old weights' videos.
+/// Hidden subfolders (`.cache`: a download tool's bookkeeping), `__pycache__` and links to folders
+/// are passed over. Other folders are read at the top only: one the generator writes into (a
+/// module's `__pycache__`, a store or runs under `checkpoint: .`) would change the identity from
+/// run to run.
 pub fn checkpoint_digest(path: &Path) -> Result<String> {
     if path.is_dir() {
+        let deep = path.join("model_index.json").is_file();
         let mut names = Vec::new();
         let mut pending = vec![(PathBuf::new(), 0usize)];
         while let Some((rel, depth)) = pending.pop() {
@@ -368,9 +372,10 @@ pub fn checkpoint_digest(path: &Path) -> Result<String> {
             for e in std::fs::read_dir(&dir).map_err(Error::io(&dir))?.filter_map(|e| e.ok()) {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let (p, r) = (e.path(), rel.join(&name));
+                let linked = e.file_type().is_ok_and(|t| t.is_symlink());
                 if p.is_file() {
                     names.push(r.to_string_lossy().into_owned());
-                } else if p.is_dir() && !name.starts_with('.') {
+                } else if deep && p.is_dir() && !linked && !name.starts_with('.') && name != "__pycache__" {
                     if depth + 1 > CHECKPOINT_DEPTH {
                         return Err(Error::Config(format!(
                             "checkpoint {}: folders nest deeper than {CHECKPOINT_DEPTH} (a link that loops?)",
@@ -400,6 +405,16 @@ mod tests {
         let d = dir.path();
         std::fs::write(d.join("model_index.json"), "{}").unwrap();
         assert_eq!(checkpoint_digest(d).unwrap(), files_digest(d, &["model_index.json"]).unwrap());
+        // Without model_index.json a folder is its top-level files: a module's __pycache__ or a
+        // store under it does not change it.
+        let plain = tempfile::tempdir().unwrap();
+        std::fs::write(plain.path().join("gen.py"), "print(1)").unwrap();
+        let top = checkpoint_digest(plain.path()).unwrap();
+        std::fs::create_dir_all(plain.path().join("__pycache__")).unwrap();
+        std::fs::write(plain.path().join("__pycache__/gen.pyc"), "x").unwrap();
+        std::fs::create_dir_all(plain.path().join("store/videos")).unwrap();
+        std::fs::write(plain.path().join("store/videos/a.mp4"), "x").unwrap();
+        assert_eq!(checkpoint_digest(plain.path()).unwrap(), top);
         std::fs::create_dir_all(d.join("unet")).unwrap();
         std::fs::write(d.join("unet/w.safetensors"), "step 1000").unwrap();
         let before = checkpoint_digest(d).unwrap();

@@ -135,7 +135,7 @@ pub fn load_with(source: &dyn Source, name: &str, limits: &Limits) -> Result<Sui
 struct Includes<'a> {
     source: &'a dyn Source,
     folder: Option<&'a str>,
-    done: std::cell::RefCell<std::collections::HashMap<String, Result<Node, LoadError>>>,
+    done: std::cell::RefCell<std::collections::HashMap<String, Node>>,
 }
 
 /// How deep includes may nest (a chain of thousands overflowed the stack).
@@ -237,12 +237,16 @@ fn merged(
                 ));
                 continue;
             }
+            // Only what loaded is kept: an error names the include that met it, so each includer
+            // of a broken file gets its own (the first one's location was repeated).
             let cached = includes.done.borrow().get(&target).cloned();
             let result = match cached {
-                Some(r) => r,
+                Some(node) => Ok(node),
                 None => {
                     let r = merged(includes, &target, stack, Some((&item.loc, &path)));
-                    includes.done.borrow_mut().insert(target.clone(), r.clone());
+                    if let Ok(node) = &r {
+                        includes.done.borrow_mut().insert(target.clone(), node.clone());
+                    }
                     r
                 }
             };

@@ -782,11 +782,11 @@ pub fn psnr<'p>(pairs: impl IntoIterator<Item = (&'p [u8], &'p [u8])>) -> f64 {
     if mse == 0.0 { IDENTICAL_DB } else { 10.0 * (255.0 * 255.0 / mse).log10() }
 }
 
-/// Formats a bound for reasons: "in [0.4, 0.95]", "≥ 1", "≤ 0".
 /// How soon after a contact (seconds) the rebound must rise clear of it: two frames at the
 /// world's 8 fps.
 pub const RISE_WITHIN: f64 = 0.25;
 
+/// Formats a bound for reasons: "in [0.4, 0.95]", "≥ 1", "≤ 0".
 pub fn bound_words(b: &Bound) -> String {
     match b.limits() {
         Ok((lo, hi)) if lo.is_infinite() => format!("≤ {hi}"),
