@@ -339,6 +339,14 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
     pts.sort_by(|a, b| a.flops.total_cmp(&b.flops));
     let cs: Vec<f64> = pts.iter().map(|p| p.flops).collect();
     let ys: Vec<f64> = pts.iter().map(|p| p.y).collect();
+    let no_fit = |pts: Vec<Point>, notes: Vec<String>| TargetFit {
+        target: target.into(),
+        transform: transform.into(),
+        points: pts,
+        fit: None,
+        notes,
+        basis: None,
+    };
     // Points are counted by their compute: checkpoints at one C (seeds, or the same size twice)
     // say nothing about how the value falls with it (six points at two C gave a γ and a "95%
     // interval" that any γ fitted as well).
@@ -348,49 +356,21 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
             "{} checkpoint(s) at {distinct} distinct compute value(s): a fit of E, A and γ needs at least 3 distinct",
             pts.len()
         ));
-        return TargetFit {
-            target: target.into(),
-            transform: transform.into(),
-            points: pts,
-            fit: None,
-            notes,
-            basis: None,
-        };
+        return no_fit(pts, notes);
     }
     if ys.iter().any(|&y| y <= 0.0) {
         notes.push("a fitted value is ≤ 0: a power law in log space cannot be fitted".into());
-        return TargetFit {
-            target: target.into(),
-            transform: transform.into(),
-            points: pts,
-            fit: None,
-            notes,
-            basis: None,
-        };
+        return no_fit(pts, notes);
     }
     let Some(PowerFitCi { fit, e, a, gamma, n_boot, failed }) = bootstrap_power(&cs, &ys, N_BOOT, SEED) else {
         notes.push("the fit did not converge".into());
-        return TargetFit {
-            target: target.into(),
-            transform: transform.into(),
-            points: pts,
-            fit: None,
-            notes,
-            basis: None,
-        };
+        return no_fit(pts, notes);
     };
     // A value that does not fall with compute has no exponent to measure (a flat curve gave
     // γ 0.010 [0.010, 0.010]; a rising one an E at its largest value).
     if !(fit.a > 0.0) || log_slope(&cs, &ys) >= 0.0 {
         notes.push("the value does not fall with compute, so E + A·C^−γ cannot describe it".into());
-        return TargetFit {
-            target: target.into(),
-            transform: transform.into(),
-            points: pts,
-            fit: None,
-            notes,
-            basis: None,
-        };
+        return no_fit(pts, notes);
     }
     if distinct == 3 {
         notes.push(

@@ -294,8 +294,24 @@ fn find_script(argv: &[String], env: &BTreeMap<String, String>) -> std::result::
     }
     // An interpreter whose first argument is a script (options first, or a subcommand such as
     // `uv run`, are not looked into).
+    let takes_script = runs_script_argument(program);
+    if let Some(script) = argv.get(1).filter(|a| takes_script && !a.starts_with('-') && literal(a))
+        && !Path::new(script).exists()
+    {
+        let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+        return Err(format!(
+            "argv[1] {script:?}: the script {} runs is not there (a relative path is read from the folder videval runs in, {here})",
+            argv[0]
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a program (by its name) runs a script given as its first operand: `python3 gen.py`,
+/// `bash run.sh`, `node gen.js`.
+fn runs_script_argument(program: &str) -> bool {
     let bare = program_name(program);
-    let takes_script = bare.starts_with("python")
+    bare.starts_with("python")
         || matches!(
             bare.as_str(),
             "pypy"
@@ -313,17 +329,7 @@ fn find_script(argv: &[String], env: &BTreeMap<String, String>) -> std::result::
                 | "lua"
                 | "luajit"
                 | "php"
-        );
-    if let Some(script) = argv.get(1).filter(|a| takes_script && !a.starts_with('-') && literal(a))
-        && !Path::new(script).exists()
-    {
-        let here = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
-        return Err(format!(
-            "argv[1] {script:?}: the script {} runs is not there (a relative path is read from the folder videval runs in, {here})",
-            argv[0]
-        ));
-    }
-    Ok(())
+        )
 }
 
 /// The program and the script it runs, hashed into the model's identity: editing the
@@ -344,32 +350,10 @@ fn argv_files(templates: &[Vec<(bool, String)>], argv: &[String]) -> Result<BTre
     // The interpreter may come after a wrapper (`env VAR=1 python3 gen.py`, `timeout 600
     // python3 gen.py`, `conda run -n base python gen.py`, `poetry run python gen.py`): gen.py was
     // not hashed, and an edited script's videos were served from the store.
+    // Interpreters that take a subcommand first (`uv run gen.py`, `torchrun … gen.py`) too: the
+    // first file operand after them is hashed.
     let interpreter = |a: &str| {
-        let bare = program_name(a);
-        bare.starts_with("python")
-            || matches!(
-                bare.as_str(),
-                "pypy"
-                    | "sh"
-                    | "bash"
-                    | "dash"
-                    | "zsh"
-                    | "ksh"
-                    | "node"
-                    | "nodejs"
-                    | "deno"
-                    | "bun"
-                    | "Rscript"
-                    | "ruby"
-                    | "perl"
-                    | "julia"
-                    | "lua"
-                    | "luajit"
-                    | "php"
-                    | "uv"
-                    | "torchrun"
-                    | "accelerate"
-            )
+        runs_script_argument(a) || matches!(program_name(a).as_str(), "deno" | "bun" | "uv" | "torchrun" | "accelerate")
     };
     if let Some(at) = (0..argv.len()).find(|&i| literal(i) && interpreter(&argv[i])) {
         if let Some(script) = (at + 1..argv.len()).find(|&i| !argv[i].starts_with('-') && is_file(i)) {
