@@ -624,22 +624,30 @@ fn packet_timestamps(
 ) -> Result<Vec<Option<i64>>, VideoIoError> {
     let id = |p: &ff::Packet| (p.stream(), p.pts(), p.dts(), p.position(), p.size());
     let mut stamps = Vec::new();
-    let mut keys = Vec::new();
+    // Per shown packet: whether a keyframe (shown or hidden by an edit list) came at or before
+    // it; and the first keyframe's timestamp.
+    let mut keyed = Vec::new();
+    let mut key_pts: Option<Option<i64>> = None;
     let mut first = None;
     while stamps.len() <= MAX_FRAMES {
         match next_packet(&mut o.input) {
             Ok(packet) => {
                 first.get_or_insert_with(|| id(&packet));
-                if packet.stream() == o.index && !o.hidden(packet.pts()) {
-                    stamps.push(packet.pts());
-                    keys.push(packet.is_key());
+                if packet.stream() == o.index {
+                    if packet.is_key() && key_pts.is_none() {
+                        key_pts = Some(packet.pts());
+                    }
+                    if !o.hidden(packet.pts()) {
+                        stamps.push(packet.pts());
+                        keyed.push(key_pts.is_some());
+                    }
                 }
             }
             Err(ff::Error::InvalidData) => {}
             Err(_) => break,
         }
     }
-    let stamps = decodable(stamps, &keys, matches!(o.info.codec.as_str(), "h264" | "hevc"));
+    let stamps = decodable(stamps, &keyed, key_pts.flatten(), matches!(o.info.codec.as_str(), "h264" | "hevc"));
     if o.mov && first.is_some() && o.input.seek(i64::MIN / 2, ..).is_ok() {
         if let Ok(packet) = next_packet(&mut o.input)
             && Some(id(&packet)) == first
@@ -658,15 +666,23 @@ fn packet_timestamps(
 /// keyframe (the leading pictures of an open GOP, which the decoder drops). Counted, they planned
 /// frames that never came, and a whole clip that decodes was refused as cut short. A stream
 /// with no packet marked as a keyframe keeps all.
-fn decodable(stamps: Vec<Option<i64>>, keys: &[bool], leading_dropped: bool) -> Vec<Option<i64>> {
-    let Some(k) = keys.iter().position(|&key| key) else { return stamps };
-    let key_pts = stamps[k];
+/// `keyed`: per packet, whether a keyframe came at or before it in decode order (an edit list
+/// may hide that keyframe: the shown frames after it decode); `key_pts`: that keyframe's
+/// timestamp.
+fn decodable(
+    stamps: Vec<Option<i64>>,
+    keyed: &[bool],
+    key_pts: Option<i64>,
+    leading_dropped: bool,
+) -> Vec<Option<i64>> {
+    if !keyed.iter().any(|&k| k) {
+        return stamps;
+    }
     stamps
         .into_iter()
-        .skip(k)
-        .enumerate()
-        .filter(|&(i, pts)| i == 0 || !leading_dropped || !matches!((pts, key_pts), (Some(p), Some(kp)) if p < kp))
-        .map(|(_, pts)| pts)
+        .zip(keyed)
+        .filter(|&(pts, &k)| k && !(leading_dropped && matches!((pts, key_pts), (Some(p), Some(kp)) if p < kp)))
+        .map(|(pts, _)| pts)
         .collect()
 }
 
