@@ -607,6 +607,22 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         }
     }
     let guard = opts.policy.as_ref().is_none_or(|p| p.motion_guard);
+    // A suite whose gated rows reward stillness but that measures no motion: the guard cannot
+    // see a frozen candidate there, and says so (a VBench import holds one dimension a suite).
+    if guard {
+        let suites: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r.verdict != Verdict::Reported && STILLNESS_REWARDED.contains(&r.metric.as_str()))
+            .map(|r| r.suite.as_str())
+            .collect();
+        for suite in suites {
+            if !rows.iter().any(|r| r.suite == suite && r.metric == "dynamic_degree") {
+                not_compared.push(format!(
+                    "{suite}/motion: the suite measures no dynamic_degree, so the motion guard cannot see a frozen candidate (its gated temporal-quality rows reward stillness)"
+                ));
+            }
+        }
+    }
     // Only where the baseline moves (a still scene's sensor noise reads about 1 px/s: denoising
     // it read as frozen). Nearly frozen: the mean below a twentieth, significantly, or every
     // moving sample frozen (5 cases cannot be significant); calmer: the mean below half,
@@ -797,6 +813,18 @@ impl Tally {
 /// below [`CALMER`] the gate is inconclusive, below [`FROZEN`] (a twentieth: frozen frames read
 /// 10⁻⁴ of the baseline) it fails.
 const CALMER: f64 = 0.5;
+/// Metrics a still video scores well on (the motion guard's reason to exist).
+const STILLNESS_REWARDED: &[&str] = &[
+    "temporal_flicker",
+    "motion_smoothness",
+    "warping_error",
+    "world_subject_consistency",
+    "world_background_consistency",
+    "vbench_subject_consistency",
+    "vbench_background_consistency",
+    "vbench_motion_smoothness",
+    "raft_warping_error",
+];
 const FROZEN: f64 = 0.05;
 /// The least `dynamic_degree` (px/s at a 256-px short side) a baseline's video must have for the
 /// guard to read it as moving: a still shot's sensor noise reads about 1.

@@ -590,6 +590,25 @@ fn a_frozen_candidate_fails_on_its_motion() {
     assert!(v["stilled"].as_array().unwrap().is_empty(), "{v}");
     let o = sb.run(&["compare", "runs/moving", "runs/frozen", "--gate", "calm.yaml", "--alpha", "0.01"]);
     assert!(code(&o) == 3 && text(&o).contains("disagree"), "{}", text(&o));
+    // A suite that measures no motion cannot guard: said among what was not compared.
+    let still_only = String::from_utf8(sb.read("s.yaml"))
+        .unwrap()
+        .replace("suite: m\n", "suite: n\n")
+        .replace("[dynamic_degree, temporal_flicker]", "[temporal_flicker]");
+    sb.write("n.yaml", &still_only);
+    for (dir, out) in [("moving", "runs/nm"), ("frozen", "runs/nf")] {
+        let o = sb.run(&["run", "--suite", "n.yaml", "--model", &format!("dir:{dir}"), "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let (_, v) = sb.run_json(&["compare", "runs/nm", "runs/nf"]);
+    assert!(
+        v["not_compared"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("n/motion: the suite measures no dynamic_degree")),
+        "{v}"
+    );
     sb.write("ni.yaml", "mode: non_inferiority\n");
     let o = sb.run(&["compare", "runs/moving", "runs/moving", "--gate", "ni.yaml"]);
     assert!(code(&o) == 3 && text(&o).contains("needs a margin above 0"), "{}", text(&o));
