@@ -83,11 +83,14 @@ impl VideoIoError {
 /// exact, and a damaged stream is refused (its scores from the frames that survived were
 /// cached under its hash). 3: a Matroska file cut short is refused even when sampling stops
 /// before the cut, a sampled decode short of the frames it planned is damaged, an MP4/MOV with
-/// a held frame decodes (it was refused), and cover art is no video. Metric versions say when a
+/// a held frame decodes (it was refused), and cover art is no video. 4: a stream cut mid-GOP is
+/// sampled over the packets that decode (it was refused), a Matroska/WebM file with a longer
+/// audio track is as long as its video, and `fps:` sampling of a file with no stated length ends
+/// where its timestamps end (each changed the frames sampled). Metric versions say when a
 /// metric's formula changes; this says when
 /// the pixels under every metric do. Still pictures have their own ([`STILL_DECODE`]), so that a
 /// change to them does not recompute every video's scores.
-pub const DECODE: u32 = 3;
+pub const DECODE: u32 = 4;
 
 /// [`DECODE`] for still pictures (an image demuxer's files), in their scores' keys beside it.
 /// 1: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
