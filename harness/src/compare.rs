@@ -188,6 +188,15 @@ pub struct Row {
     pub verdict: Verdict,
 }
 
+/// A suite whose candidate videos move far less than the baseline's (the motion guard).
+#[derive(Debug, Clone, Serialize)]
+pub struct Stilled {
+    pub suite: String,
+    /// Nearly frozen (the gate fails), else only calmer (inconclusive).
+    pub frozen: bool,
+    pub reason: String,
+}
+
 /// Baseline measurements of one metric the candidate failed to make.
 #[derive(Debug, Clone, Serialize)]
 pub struct Lost {
@@ -229,7 +238,7 @@ pub struct Comparison {
     /// candidate of frozen frames was "improved" on every one and passed. Nearly frozen (below a
     /// twentieth) fails the gate; less than half is inconclusive (still scenes move little; a
     /// policy's `motion_guard: false` turns both off).
-    pub stilled: Vec<String>,
+    pub stilled: Vec<Stilled>,
     /// Metrics of the suites both runs have that a run measured on no sample (its
     /// `unmeasured` block), with why: not compared, so not in the decision, and said (they
     /// were left out without a word, and the gate passed on what remained).
@@ -354,7 +363,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         )));
     }
     let mut measured: Vec<Measured> = Vec::new();
-    let mode_now = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
+    let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
     // Per suite, of the samples whose baseline video moves (`dynamic_degree` at least
     // [`MOVING`]): how many, and how many of the candidate's are nearly frozen beside them.
     let mut frozen_samples: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -497,7 +506,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 // Non-inferiority passes only if every row does (an intersection–union test): each
                 // row at α already bounds a false pass, and widening only took power (a re-encoded
                 // copy of the baseline failed).
-                Some(_) if margin > 0.0 && family > 1 && mode_now == Mode::Regression => {
+                Some(_) if margin > 0.0 && family > 1 && mode == Mode::Regression => {
                     let level = 1.0 - 2.0 * alpha / family as f64;
                     let wide = videval_metrics::stats::cluster_bootstrap_mean(&groups, N_BOOT, level, seed)
                         .and_then(|e| e.interval);
@@ -532,7 +541,6 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let unpaired = base_keys.iter().filter(|k| !cand_samples.contains_key(*k)).count()
         + cand_samples.keys().filter(|k| !base_keys.contains(*k)).count();
     let adjusted = holm(&gated.iter().map(|(_, g)| g.p).collect::<Vec<_>>());
-    let mode = opts.policy.as_ref().map_or(Mode::Regression, |p| p.mode);
     // Non-inferiority within a margin of 0 asks a CI to lie above 0: a candidate identical to the
     // baseline (CI [0, 0]) failed. Each gated metric needs its margin.
     if mode == Mode::NonInferiority {
@@ -628,26 +636,27 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     // moving sample frozen (5 cases cannot be significant); calmer: the mean below half,
     // significantly, or a quarter of the moving samples frozen (a model that freezes on some
     // prompts kept its mean above half).
-    let (mut frozen, mut calmer, mut stilled) = (0, 0, Vec::new());
+    let mut stilled = Vec::new();
     for r in rows.iter().filter(|r| guard && r.metric == "dynamic_degree" && r.baseline >= MOVING) {
         let (moving, still) = frozen_samples.get(r.suite.as_str()).copied().unwrap_or_default();
         let ratio = r.candidate / r.baseline;
         let significant = r.p < alpha;
-        let how = if (ratio < FROZEN && significant) || (moving > 0 && still == moving) {
-            frozen += 1;
-            "are nearly frozen beside the baseline's"
-        } else if (ratio < CALMER && significant) || (moving > 0 && 4 * still >= moving) {
-            calmer += 1;
-            "move less than the baseline's"
-        } else {
+        let frozen = (ratio < FROZEN && significant) || (moving > 0 && still == moving);
+        if !frozen && !((ratio < CALMER && significant) || (moving > 0 && 4 * still >= moving)) {
             continue;
-        };
-        stilled.push(format!(
-            "{}: dynamic_degree {:.3} → {:.3} (p {:.2}; {still} of {moving} moving samples nearly frozen): the candidate's videos {how}",
-            r.suite, r.baseline, r.candidate, r.p
-        ));
+        }
+        let how = if frozen { "are nearly frozen beside the baseline's" } else { "move less than the baseline's" };
+        stilled.push(Stilled {
+            suite: r.suite.clone(),
+            frozen,
+            reason: format!(
+                "{}: dynamic_degree {:.3} → {:.3} (p {:.2}; {still} of {moving} moving samples nearly frozen): the candidate's videos {how}",
+                r.suite, r.baseline, r.candidate, r.p
+            ),
+        });
     }
-    let tally = Tally { frozen, calmer, ..Tally::of(&rows, &lost, &unmeasured) };
+    let frozen = stilled.iter().filter(|s| s.frozen).count();
+    let tally = Tally { frozen, calmer: stilled.len() - frozen, ..Tally::of(&rows, &lost, &unmeasured) };
     let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive, mode);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
@@ -1071,7 +1080,7 @@ pub fn markdown(c: &Comparison) -> String {
     if !c.stilled.is_empty() {
         s.push_str(&format!(
             "**The candidate's videos move far less** (temporal-quality metrics reward stillness; a policy's `motion_guard: false` allows it): {}\n\n",
-            list(c.stilled.clone())
+            list(c.stilled.iter().map(|s| s.reason.clone()).collect())
         ));
     }
     if !c.lost.is_empty() {
@@ -1169,26 +1178,24 @@ pub fn junit(c: &Comparison) -> String {
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
     // The motion guard's suites: a failure where the candidate is nearly frozen, skipped where it
     // only moves less (the file said "0 failures" for a gate that failed on motion).
-    let frozen = |s: &String| s.contains("nearly frozen beside");
     let failures = gated.iter().filter(|r| matches!(r.verdict, Verdict::Regressed | Verdict::NotShown)).count()
         + c.lost.len()
-        + c.stilled.iter().filter(|s| frozen(s)).count();
+        + c.stilled.iter().filter(|s| s.frozen).count();
     // Not measurable is neither a pass nor a failure: a skipped case, as underpowered rows are.
     let skipped = gated.iter().filter(|r| matches!(r.verdict, Verdict::Underpowered | Verdict::Unsettled)).count()
         + c.unmeasured.len()
-        + c.stilled.iter().filter(|s| !frozen(s)).count();
+        + c.stilled.iter().filter(|s| !s.frozen).count();
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"videval-compare\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <properties><property name=\"decision\" value=\"{}\"/></properties>\n",
         gated.len() + c.lost.len() + c.unmeasured.len() + c.stilled.len(),
         xml_escape(&c.headline)
     );
     for st in &c.stilled {
-        let suite = st.split(':').next().unwrap_or_default();
-        let kind = if frozen(st) { "failure" } else { "skipped" };
+        let kind = if st.frozen { "failure" } else { "skipped" };
         s.push_str(&format!(
             "  <testcase classname=\"{}\" name=\"dynamic_degree (motion guard)\"><{kind} message=\"{}\"/></testcase>\n",
-            xml_escape(suite),
-            xml_escape(st)
+            xml_escape(&st.suite),
+            xml_escape(&st.reason)
         ));
     }
     for r in gated {

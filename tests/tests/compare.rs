@@ -579,7 +579,12 @@ fn a_frozen_candidate_fails_on_its_motion() {
     let (rc, v) = sb.run_json(&["compare", "runs/moving", "runs/frozen"]);
     assert_eq!(rc, 1, "{v}");
     assert!(v["headline"].as_str().unwrap().contains("nearly frozen beside the baseline's"), "{v}");
-    assert!(v["stilled"][0].as_str().unwrap().starts_with("m: dynamic_degree"), "{v}");
+    assert!(
+        v["stilled"][0]["suite"] == "m"
+            && v["stilled"][0]["frozen"] == true
+            && v["stilled"][0]["reason"].as_str().unwrap().starts_with("m: dynamic_degree"),
+        "{v}"
+    );
     // The JUnit file a CI shows fails too (it said "0 failures").
     let junit = String::from_utf8(sb.read("runs/frozen/compare/moving.junit.xml")).unwrap();
     assert!(junit.contains("name=\"dynamic_degree (motion guard)\"><failure"), "{junit}");
