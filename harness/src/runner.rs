@@ -396,6 +396,7 @@ impl Runner<'_> {
     /// Returns (ok, reused from the store, differs from what the unit asked for).
     fn generate_one(&self, unit: &Unit, out: &Appender) -> Result<(bool, bool, bool)> {
         let start = Instant::now();
+        let (suite, case) = self.suite_case(&unit.id)?;
         let mut record = GenRecord {
             schema: GEN_SCHEMA.into(),
             unit: unit.id.clone(),
@@ -424,7 +425,6 @@ impl Runner<'_> {
             record.cached = true;
         } else {
             self.generator.preflight()?;
-            let (suite, case) = self.suite_case(&unit.id)?;
             let mut stamp = None;
             let tmp = self.store.tmp_path(&unit.gen_key, self.generator.output_ext(case.mode));
             let job = Job { unit, case, suite, planned: &self.plan.units, out: &tmp };
@@ -508,7 +508,6 @@ impl Runner<'_> {
             && self.generator.identity().adapter != "dir"
             && let Some(path) = record.video_path.as_deref()
         {
-            let (_, case) = self.suite_case(&unit.id)?;
             record.off_request = off_request(case, Path::new(path));
         }
         record.wall_s = start.elapsed().as_secs_f64();

@@ -939,6 +939,14 @@ fn dir_adapter_follows_linked_folders_and_names_what_it_passed_over() {
 fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
     let sb = Sandbox::new();
     let bin = videval_tests::bin();
+    let run_drop = |model: &str, out: &str| {
+        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", model, "--out", out])
+    };
+    let executable = |name: &str| {
+        let mut perm = std::fs::metadata(sb.join(name)).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(sb.join(name), perm).unwrap();
+    };
     let write_gen = |frames: &str| {
         sb.write(
             "gen.sh",
@@ -947,14 +955,12 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
                 bin.display()
             ),
         );
-        let mut perm = std::fs::metadata(sb.join("gen.sh")).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-        std::fs::set_permissions(sb.join("gen.sh"), perm).unwrap();
+        executable("gen.sh");
     };
     write_gen("4");
     sb.write("m.yaml", "adapter: command\nargv: [./gen.sh, \"{prompt}\", \"{out}\"]\n");
     let frames_of = |model: &str, out: &str| {
-        let o = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", model, "--out", out]);
+        let o = run_drop(model, out);
         assert_eq!(code(&o), 0, "{}", text(&o));
         let r: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap();
         r["samples"][0]["metrics"]["frame_count"].clone()
@@ -976,17 +982,7 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
     // it resumes into its folder (hashing every file argv named gave a new plan each time).
     sb.write("logged.yaml", "adapter: command\nargv: [./gen.sh, \"{prompt}\", \"{out}\", gen.log]\n");
     for _ in 0..2 {
-        let o = sb.run(&[
-            "run",
-            "--suite",
-            "smoke",
-            "--cases",
-            "physics-drop",
-            "--model",
-            "logged.yaml",
-            "--out",
-            "runs/log",
-        ]);
+        let o = run_drop("logged.yaml", "runs/log");
         assert_eq!(code(&o), 0, "{}", text(&o));
     }
     assert!(sb.join("gen.log").is_file());
@@ -999,31 +995,19 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
         sb.write("gen.txt", "x");
         sb.write("bad.yaml", &format!("adapter: command\nargv: [{argv0}, \"{{out}}\"]\n"));
         let out = format!("runs/bad-{}", argv0.trim_start_matches("./"));
-        let o = sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "bad.yaml", "--out", &out]);
+        let o = run_drop("bad.yaml", &out);
         assert!(code(&o) == 3 && text(&o).contains(want), "{argv0}: {}", text(&o));
     }
     // What the program needs to start is there too: the interpreter its #! line names, and the
     // script an interpreter is given (each failed every unit as "cannot start … No such file").
     sb.write("shebang.sh", "#!/opt/videval-no-such/python\nprint(1)\n");
-    let mut perm = std::fs::metadata(sb.join("shebang.sh")).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(sb.join("shebang.sh"), perm).unwrap();
+    executable("shebang.sh");
     for (argv, want) in [
         ("./shebang.sh", "its #! line names \"/opt/videval-no-such/python\", which is not there"),
         ("sh, nothere.sh", "argv[1] \"nothere.sh\": the script sh runs is not there"),
     ] {
         sb.write("start.yaml", &format!("adapter: command\nargv: [{argv}, \"{{out}}\"]\n"));
-        let o = sb.run(&[
-            "run",
-            "--suite",
-            "smoke",
-            "--cases",
-            "physics-drop",
-            "--model",
-            "start.yaml",
-            "--out",
-            &format!("runs/start-{}", argv.len()),
-        ]);
+        let o = run_drop("start.yaml", &format!("runs/start-{}", argv.len()));
         assert!(code(&o) == 3 && text(&o).contains(want), "{argv}: {}", text(&o));
     }
 }
