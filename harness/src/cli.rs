@@ -1604,7 +1604,18 @@ fn check_encodable(width: u32, height: u32, fps: f64, out: &Path) -> std::result
 
 fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
     check_clip_size(a.width, a.height, a.frames, a.fps, &a.out).map_err(|e| Error::Config(format!("synth: {e}")))?;
-    video::EncodeParams::for_path(&a.out)?;
+    // A `.png` is one picture: what a command generator writes for an image case.
+    let still = a.out.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if still && a.frames != 1 {
+        return Err(Error::Config(format!(
+            "synth: {}: a .png holds one picture; --frames {} asks for a video (.mp4, .mkv or .webp)",
+            a.out.display(),
+            a.frames
+        )));
+    }
+    if !still {
+        video::EncodeParams::for_path(&a.out)?;
+    }
     let v = videval_models::synthetic::render(&videval_models::synthetic::Request {
         prompt: &a.prompt,
         seed: a.seed,
@@ -1613,7 +1624,11 @@ fn synth_command(a: &SynthArgs) -> Result<ExitCode> {
         height: a.height,
         fps: a.fps,
     });
-    video::encode(&v, &a.out, &video::EncodeParams::for_path(&a.out)?)?;
+    if still {
+        write_atomic(&a.out, &video::frame_png(&v, 0)?)?;
+    } else {
+        video::encode(&v, &a.out, &video::EncodeParams::for_path(&a.out)?)?;
+    }
     Ok(ExitCode::Ok)
 }
 

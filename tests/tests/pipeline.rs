@@ -203,6 +203,30 @@ fn a_run_killed_mid_way_resumes_with_every_unit_exactly_once() {
     assert!(per.values().all(|&n| n == 1), "{per:?}");
 }
 
+/// Every mode of the smoke suite through a command generator: its image case asks for `{out}`
+/// ending `.png`, which `videval synth` wrote as one picture (it refused the extension before,
+/// and two of sixteen units failed).
+#[test]
+fn a_command_generator_makes_every_mode_of_the_smoke_suite() {
+    let sb = Sandbox::new();
+    let spec = format!(
+        "adapter: command\nname: cmd\ntimeout_s: 60\nargv: [{bin}, synth, --prompt, '{{prompt}}', --seed, '{{seed}}', --frames, '{{frames}}', --width, '{{width}}', --height, '{{height}}', --fps, '{{fps}}', --out, '{{out}}']\n",
+        bin = videval_tests::bin().display()
+    );
+    sb.write("cmd.yaml", &spec);
+    let (rc, v) = sb.run_json(&["run", "--suite", "smoke", "--model", "cmd.yaml", "--out", "runs/c"]);
+    assert_eq!(rc, 0, "{v}");
+    assert_eq!(v["counts"]["generation_errors"], 0, "{v}");
+    assert_eq!(v["counts"]["generated"], v["counts"]["units"], "{v}");
+    // A .png is one picture: a video asked for under that name is refused, naming the file.
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "3", "--out", "still.png"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("still.png") && text(&o).contains("one picture"), "{}", text(&o));
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "1", "--width", "24", "--out", "still.png"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(sb.read("still.png").starts_with(b"\x89PNG"), "not a PNG");
+}
+
 #[test]
 fn a_restart_redoes_nothing_and_a_new_run_reuses_the_store() {
     let sb = Sandbox::new();
