@@ -86,11 +86,13 @@ impl VideoIoError {
 /// a held frame decodes (it was refused), and cover art is no video. 4: a stream cut mid-GOP is
 /// sampled over the packets that decode (it was refused), a Matroska/WebM file with a longer
 /// audio track is as long as its video, and `fps:` sampling of a file with no stated length ends
-/// where its timestamps end (each changed the frames sampled). Metric versions say when a
+/// where its timestamps end (each changed the frames sampled). 5: a Matroska/WebM file's frame
+/// rate is its timestamps' average where its header's differs (a variable-rate file read at its
+/// header's 60 fps showed 24 a second). Metric versions say when a
 /// metric's formula changes; this says when
 /// the pixels under every metric do. Still pictures have their own ([`STILL_DECODE`]), so that a
 /// change to them does not recompute every video's scores.
-pub const DECODE: u32 = 4;
+pub const DECODE: u32 = 5;
 
 /// [`DECODE`] for still pictures (an image demuxer's files), in their scores' keys beside it.
 /// 1: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
@@ -456,10 +458,13 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // them by default: two frames of a 1080p lossless video (2.7 MB each), from which a
     // Matroska file without a default duration read as 1000 fps (its time base) — a camera
     // pan of 0.25 widths/s measured 10.3. Enough is read for its 20 frames.
-    let mut options = ff::Dictionary::new();
-    options.set("probesize", &PROBE_BYTES.to_string());
-    // A name is a name, never a frame pattern (`a%03d.png` read `a001.png`, … instead).
-    options.set("pattern_type", "none");
+    let options = || {
+        let mut options = ff::Dictionary::new();
+        options.set("probesize", &PROBE_BYTES.to_string());
+        // A name is a name, never a frame pattern (`a%03d.png` read `a001.png`, … instead).
+        options.set("pattern_type", "none");
+        options
+    };
     let first = {
         use std::io::Read;
         let mut first = [0u8; 32];
@@ -487,7 +492,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
             "an animated WebP, which FFmpeg's WebP decoder cannot read (it reads still ones): convert it to a video or a GIF".into(),
         ));
     }
-    let input = ff::format::input_with_dictionary(&ffmpeg_url(path), options).map_err(|e| {
+    let mut input = ff::format::input_with_dictionary(&ffmpeg_url(path), options()).map_err(|e| {
         // An MP4/MOV whose index (moov) is missing was almost always cut short while written.
         if first.get(4..8) == Some(b"ftyp") {
             VideoIoError::Truncated { path: path.to_path_buf(), reason: format!("the container index is missing: {e}") }
@@ -518,7 +523,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     }
     let rate = stream.avg_frame_rate();
     let rate = if rate.numerator() > 0 && rate.denominator() > 0 { rate } else { stream.rate() };
-    let fps = if rate.numerator() > 0 && rate.denominator() > 0 { f64::from(rate) } else { 25.0 };
+    let mut fps = if rate.numerator() > 0 && rate.denominator() > 0 { f64::from(rate) } else { 25.0 };
     let tb = stream.time_base();
     let time_base = if tb.denominator() > 0 { f64::from(tb) } else { 1.0 / fps };
     // The video stream's own length: its duration, or Matroska's per-stream DURATION tag. The
@@ -586,6 +591,20 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     let (dw, dh, [sn, sd]) =
         if rotation % 180 == 90 { (height, width, [sar[1], sar[0]]) } else { (width, height, sar) };
     let dar = f64::from(dw) * f64::from(sn) / (f64::from(dh) * f64::from(sd));
+    // A Matroska/WebM header's rate is the track's default duration or FFmpeg's guess from the
+    // first packets: a variable-rate file (frames 1/60 s and 4/60 s apart) read as 60 fps where
+    // it shows 24 a second, and its motion per second read 2.5× high. Its timestamps' average
+    // stands where the two differ by more than 1% (an MP4's rate is its count over its duration
+    // already); a demux pass, then the file is opened afresh.
+    if matroska && !still {
+        if let Some(avg) = timeline_rate(&mut input, index, time_base, duration_s)
+            && (avg / fps - 1.0).abs() > 0.01
+        {
+            fps = avg;
+        }
+        input =
+            ff::format::input_with_dictionary(&ffmpeg_url(path), options()).map_err(|e| not_video(e.to_string()))?;
+    }
     let info = VideoInfo {
         path: path.display().to_string(),
         container: input.format().name().to_string(),
@@ -607,6 +626,40 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     };
     let mov = info.container.split(',').any(|name| name == "mov");
     Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, still })
+}
+
+/// The average frame rate of stream `index` from its packets' timestamps (a demux pass, at most
+/// `MAX_FRAMES + 1` of them): its count over its length where `duration_s` is that length (the
+/// last frame lasting no more than two average intervals), else its intervals' mean. None where
+/// a packet carries no timestamp or fewer than two do.
+fn timeline_rate(
+    input: &mut ff::format::context::Input,
+    index: usize,
+    time_base: f64,
+    duration_s: Option<f64>,
+) -> Option<f64> {
+    let (mut n, mut lo, mut hi) = (0usize, i64::MAX, i64::MIN);
+    while n <= MAX_FRAMES {
+        match next_packet(input) {
+            Ok(p) if p.stream() == index => {
+                let t = p.pts()?;
+                n += 1;
+                lo = lo.min(t);
+                hi = hi.max(t);
+            }
+            Ok(_) | Err(ff::Error::InvalidData) => {}
+            Err(_) => break,
+        }
+    }
+    if n < 2 || hi <= lo {
+        return None;
+    }
+    let span = (hi - lo) as f64 * time_base;
+    let interval = span / (n - 1) as f64;
+    Some(match duration_s {
+        Some(d) if d >= span && d <= span + 2.0 * interval => n as f64 / d,
+        _ => 1.0 / interval,
+    })
 }
 
 /// Reads a file's stream information without decoding frames.

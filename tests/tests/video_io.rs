@@ -413,6 +413,34 @@ fn variable_frame_rate_is_resampled_by_timestamps() {
     }
 }
 
+/// A variable-rate file's frame rate is its average a second in every container: Matroska and
+/// WebM gave their header's rate (the 60 fps its frames were picked from, where it shows 24 a
+/// second), and per-second motion on them read 2.5× what the same frames in an MP4 read. A
+/// constant-rate file keeps its header's exact rate.
+#[test]
+fn a_variable_rate_file_reads_at_its_average_rate_in_every_container() {
+    let sb = Sandbox::new();
+    // Frames 0, 1, 5, 6, 10, 11, … of a 60 fps source: 1/60 s and 4/60 s apart, 72 in 2.95 s.
+    let vfr = |name: &str, codec: &str| {
+        run(
+            sb.path(),
+            name,
+            args(&testsrc("64x48", 60, 3.0), &["-vf", "select='lt(mod(n,5),2)'", "-fps_mode", "vfr", "-c:v", codec]),
+        )
+    };
+    let want = 72.0 / 2.95;
+    for (name, codec) in [("v.mp4", "libx264"), ("v.mkv", "libx264"), ("v.mkv2.mkv", "ffv1"), ("v.webm", "libvpx-vp9")]
+    {
+        let path = vfr(name, codec);
+        let fps = probe(&path).unwrap().fps;
+        assert!((fps / want - 1.0).abs() < 0.01, "{name}: {fps} fps, want {want}");
+        let video = decode(&path).unwrap();
+        assert_eq!((video.len(), video.fps()), (72, fps), "{name}");
+    }
+    let ntsc = run(sb.path(), "ntsc.mkv", args(&testsrc("64x48", 30, 1.0), &["-r", "30000/1001", "-c:v", "ffv1"]));
+    assert_eq!(probe(&ntsc).unwrap().fps, 30000.0 / 1001.0);
+}
+
 /// What a recorder writes is read as it is, and what was cut short is said so however it is
 /// sampled: an MP4 holding a frame for a second (variable rate; refused as "frames missing"), an
 /// FFV1 file cut short and sampled uniformly (its survivors were scored), a fragmented MP4 cut
