@@ -1,6 +1,7 @@
 //! The one resize every decoded frame goes through, at the sizes a 1080p clip meets: RGB8 to
 //! 224² (area, the `uniform:16` protocol), luma to a 512-pixel short side (the flow metrics'
-//! analysis size), and a mapped frame (the background painter's) to 224².
+//! analysis size), a mapped frame (the background painter's) to 224², and CLIP's short-side
+//! 224 centre crop (which resizes only the window it keeps).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use videval_metrics::preprocess::{
@@ -33,6 +34,9 @@ fn bench(c: &mut Criterion) {
     };
     g.bench_function("mapped rgb8 to 224x224, bilinear", |b| {
         b.iter(|| apply_frame_mapped(std::hint::black_box(&rgb), w, h, &p, |[r, g, b]| [g, b, r]))
+    });
+    g.bench_function("rgb8 to CLIP's 224 centre crop, bicubic", |b| {
+        b.iter(|| videval_metrics::preprocess::apply_frame(std::hint::black_box(&rgb), w, h, &Preprocess::CLIP))
     });
     g.finish();
 }

@@ -307,14 +307,15 @@ struct Taps {
     weights: Vec<Vec<f32>>,
 }
 
-fn taps(n_in: usize, n_out: usize, filter: Filter, antialias: bool) -> Taps {
+/// The taps of outputs `outs` (of `n_out`), each the same whichever others are made.
+fn taps(n_in: usize, n_out: usize, outs: std::ops::Range<usize>, filter: Filter, antialias: bool) -> Taps {
     let scale = n_in as f32 / n_out as f32;
     // Widen the kernel when shrinking, so every source pixel contributes (antialiasing).
     let stretch = if antialias || filter == Filter::Area { scale.max(1.0) } else { 1.0 };
     let support = filter.support() * stretch;
-    let mut start = Vec::with_capacity(n_out);
-    let mut weights = Vec::with_capacity(n_out);
-    for x in 0..n_out {
+    let mut start = Vec::with_capacity(outs.len());
+    let mut weights = Vec::with_capacity(outs.len());
+    for x in outs {
         let center = (x as f32 + 0.5) * scale - 0.5;
         if filter == Filter::Nearest {
             // Nearest picks one pixel: the one containing the output centre (floor of the
@@ -463,36 +464,59 @@ fn resize_rows<const C: usize, R: Rows + Sync>(
     filter: Filter,
     antialias: bool,
 ) -> Vec<f32> {
+    let all = [0..out_w as usize, 0..out_h as usize];
+    resize_window::<C, R>(rows, [w, h], [out_w, out_h], all, filter, antialias)
+}
+
+/// The window `xs × ys` of the resize of `rows` (`w × h`) to `out_w × out_h`: the values the
+/// whole resize has there, without making the rest (a centre crop of a 16384×2 frame resized
+/// its whole 1.8-million-pixel-wide stretch first, 5 GB, to keep 224 columns of it), and only
+/// from the source rows the window's taps reach.
+fn resize_window<const C: usize, R: Rows + Sync>(
+    rows: R,
+    [w, h]: [u32; 2],
+    [out_w, out_h]: [u32; 2],
+    [xs, ys]: [std::ops::Range<usize>; 2],
+    filter: Filter,
+    antialias: bool,
+) -> Vec<f32> {
     use rayon::prelude::*;
     let [w, h, ow, oh] = [w, h, out_w, out_h].map(|v| v as usize);
-    if ow == 0 || oh == 0 {
+    let (cw, ch) = (xs.len(), ys.len());
+    if cw == 0 || ch == 0 {
         return Vec::new();
     }
     if (w, h) == (ow, oh) {
-        let mut out = Vec::with_capacity(w * h * C);
+        let mut out = Vec::with_capacity(cw * ch * C);
         let mut buf = Vec::new();
-        for y in 0..h {
-            out.extend(rows.samples(y, 0..w, &mut buf).iter().map(|v| v.value()));
+        for y in ys {
+            out.extend(rows.samples(y, xs.clone(), &mut buf).iter().map(|v| v.value()));
         }
         return out;
     }
-    let tx = taps(w, ow, filter, antialias);
-    let ty = taps(h, oh, filter, antialias);
-    // Horizontal pass: h × ow, in blocks of LANES rows, the blocks in parallel (each value is
-    // formed by one thread, in the same order whatever the thread count). Each block is compiled
-    // for the widest vector unit the machine has: the same operations on each value in the same
-    // order (no fused multiply-adds), so the same values on every machine.
-    let mut mid = vec![0.0f32; h * ow * C];
-    mid.par_chunks_mut(LANES * ow * C).enumerate().for_each_init(
+    let tx = taps(w, ow, xs, filter, antialias);
+    let mut ty = taps(h, oh, ys, filter, antialias);
+    // The source rows the vertical taps reach; their starts are made relative to the first.
+    let first = ty.start.iter().copied().min().unwrap_or(0);
+    let end = ty.start.iter().zip(&ty.weights).map(|(s, ws)| s + ws.len()).max().unwrap_or(0);
+    for s in &mut ty.start {
+        *s -= first;
+    }
+    // Horizontal pass: those rows × cw, in blocks of LANES rows, the blocks in parallel (each
+    // value is formed by one thread, in the same order whatever the thread count). Each block is
+    // compiled for the widest vector unit the machine has: the same operations on each value in
+    // the same order (no fused multiply-adds), so the same values on every machine.
+    let mut mid = vec![0.0f32; (end - first) * cw * C];
+    mid.par_chunks_mut(LANES * cw * C).enumerate().for_each_init(
         || (vec![0.0f32; w * C * LANES], std::array::from_fn(|_| Vec::new())),
         |(block, bufs), (b, mid)| {
-            let pass = HorizontalBlock::<C, R> { rows: &rows, y0: b * LANES, w, tx: &tx, block, bufs, mid };
+            let pass = HorizontalBlock::<C, R> { rows: &rows, y0: first + b * LANES, w, tx: &tx, block, bufs, mid };
             pulp::Arch::new().dispatch(pass);
         },
     );
-    // Vertical pass: oh × ow, likewise compiled for the widest vector unit.
-    let mut out = vec![0.0f32; oh * ow * C];
-    pulp::Arch::new().dispatch(Vertical { mid: &mid, ty: &ty, row: ow * C, out: &mut out });
+    // Vertical pass: ch × cw, likewise compiled for the widest vector unit.
+    let mut out = vec![0.0f32; ch * cw * C];
+    pulp::Arch::new().dispatch(Vertical { mid: &mid, ty: &ty, row: cw * C, out: &mut out });
     out
 }
 
@@ -676,21 +700,39 @@ fn spatial_frame_of<T: Texel>(src: &[T], w: u32, h: u32, p: &Preprocess) -> Vec<
 
 fn spatial_frame_rows<R: Rows + Sync>(rows: R, w: u32, h: u32, p: &Preprocess) -> Vec<f32> {
     let ((ow, oh), (rw, rh)) = geometry(p.spatial, w, h);
-    let resized = resize_rows::<3, R>(rows, w, h, rw, rh, p.filter, p.antialias);
-    match p.spatial {
-        Spatial::Native | Spatial::Stretch { .. } | Spatial::TorchLongSide { .. } => resized,
-        Spatial::TorchShortSide { crop, .. } => {
-            if crop == 0 {
-                return resized;
-            }
+    // A centre crop: its size and its offset in the resized frame.
+    let (cw, ch, x0, y0) = match p.spatial {
+        Spatial::TorchShortSide { crop, .. } if crop > 0 => {
             let offset = |size: u32| ((f64::from(size) - f64::from(crop)) / 2.0).round_ties_even() as i64;
-            crop_or_pad(&resized, rw, rh, crop, crop, offset(rw), offset(rh))
+            (crop, crop, offset(rw), offset(rh))
         }
         Spatial::ShortSideCrop { crop_w, crop_h, .. } => {
             let x0 = ((rw as f64 - crop_w as f64) / 2.0).round() as i64;
             let y0 = ((rh as f64 - crop_h as f64) / 2.0).round() as i64;
-            crop_or_pad(&resized, rw, rh, crop_w, crop_h, x0, y0)
+            (crop_w, crop_h, x0, y0)
         }
+        _ => return spatial_frame_whole(rows, w, h, p, (ow, oh), (rw, rh)),
+    };
+    // Only the window the crop keeps is resized.
+    let span =
+        |o: i64, c: u32, size: u32| o.clamp(0, size.into()) as usize..(o + i64::from(c)).clamp(0, size.into()) as usize;
+    let (xs, ys) = (span(x0, cw, rw), span(y0, ch, rh));
+    let (kw, kh, kx, ky) = (xs.len() as u32, ys.len() as u32, xs.start as i64, ys.start as i64);
+    let kept = resize_window::<3, R>(rows, [w, h], [rw, rh], [xs, ys], p.filter, p.antialias);
+    crop_or_pad(&kept, kw, kh, cw, ch, x0 - kx, y0 - ky)
+}
+
+/// [`spatial_frame_rows`] of the policies that keep the whole resized frame.
+fn spatial_frame_whole<R: Rows + Sync>(
+    rows: R,
+    w: u32,
+    h: u32,
+    p: &Preprocess,
+    (ow, oh): (u32, u32),
+    (rw, rh): (u32, u32),
+) -> Vec<f32> {
+    let resized = resize_rows::<3, R>(rows, w, h, rw, rh, p.filter, p.antialias);
+    match p.spatial {
         Spatial::Letterbox { fill, .. } => {
             let mut out: Vec<f32> = (0..ow * oh).flat_map(|_| fill.map(f32::from)).collect();
             let (x0, y0) = ((ow - rw) / 2, (oh - rh) / 2);
@@ -701,6 +743,7 @@ fn spatial_frame_rows<R: Rows + Sync>(rows: R, w: u32, h: u32, p: &Preprocess) -
             }
             out
         }
+        _ => resized,
     }
 }
 
@@ -765,7 +808,7 @@ mod tests {
     /// The separable resize one row at a time, each output's taps summed in order: the
     /// definition the lane-parallel pass must equal bit for bit.
     fn resize_by_definition(src: &[f32], w: usize, h: usize, c: usize, ow: usize, oh: usize, f: Filter) -> Vec<f32> {
-        let (tx, ty) = (taps(w, ow, f, true), taps(h, oh, f, true));
+        let (tx, ty) = (taps(w, ow, 0..ow, f, true), taps(h, oh, 0..oh, f, true));
         let mut mid = vec![0.0f32; h * ow * c];
         for y in 0..h {
             for x in 0..ow {
@@ -804,6 +847,70 @@ mod tests {
         }
         // An empty output is empty, not a zero-sized block.
         assert!(resize(&[0.0; 12], 2, 2, 0, 3, Filter::Area, true).is_empty());
+        assert!(
+            resize_window::<3, _>(
+                SliceRows::<f32, 3> { src: &[0.0; 12], w: 2 },
+                [2, 2],
+                [4, 4],
+                [1..1, 0..4],
+                Filter::Area,
+                true
+            )
+            .is_empty()
+        );
+    }
+
+    /// A centre crop resizes only its window, to the values the whole resize has there: crops
+    /// inside the frame, wider than it (padded), at odd offsets, upscaled and downscaled, each
+    /// against the whole frame resized and then cut (what it did before).
+    #[test]
+    fn a_crop_of_the_window_equals_the_crop_of_the_whole_resize() {
+        for (w, h) in [(300u32, 17u32), (17, 300), (64, 48), (7, 5), (3, 90), (224, 224)] {
+            let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+            for spatial in [
+                Spatial::ShortSideCrop { short: 24, crop_w: 24, crop_h: 24 },
+                Spatial::ShortSideCrop { short: 9, crop_w: 20, crop_h: 5 },
+                Spatial::TorchShortSide { short: 16, crop: 13 },
+                Spatial::TorchShortSide { short: 8, crop: 30 },
+            ] {
+                for (filter, antialias) in [(Filter::Bicubic, true), (Filter::Bilinear, false), (Filter::Area, true)] {
+                    let p = Preprocess {
+                        frames: FrameSampling::All,
+                        spatial,
+                        filter,
+                        antialias,
+                        normalise: Normalise::Unit,
+                    };
+                    let ((ow, oh), (rw, rh)) = geometry(spatial, w, h);
+                    let whole = resize_rows::<3, _>(
+                        SliceRows::<u8, 3> { src: &rgb, w: w as usize },
+                        w,
+                        h,
+                        rw,
+                        rh,
+                        filter,
+                        antialias,
+                    );
+                    let (x0, y0) = match spatial {
+                        Spatial::TorchShortSide { crop, .. } => {
+                            let o = |s: u32| ((f64::from(s) - f64::from(crop)) / 2.0).round_ties_even() as i64;
+                            (o(rw), o(rh))
+                        }
+                        _ => (
+                            ((rw as f64 - ow as f64) / 2.0).round() as i64,
+                            ((rh as f64 - oh as f64) / 2.0).round() as i64,
+                        ),
+                    };
+                    let want = crop_or_pad(&whole, rw, rh, ow, oh, x0, y0);
+                    let got = spatial_frame_u8(&rgb, w, h, &p);
+                    assert!(got == want, "{w}×{h} {spatial:?} {filter:?}");
+                }
+            }
+        }
+        // A 16384×2 strip keeps 224 columns of its 1.8-million-column stretch: it makes only them.
+        let strip = vec![128u8; 16384 * 2 * 3];
+        let p = Preprocess::CLIP;
+        assert_eq!(spatial_frame_u8(&strip, 16384, 2, &p).len(), 224 * 224 * 3);
         assert!(resize_plane(&[0.0; 4], 2, 2, 3, 0, Filter::Area, true).is_empty());
     }
 

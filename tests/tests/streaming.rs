@@ -118,3 +118,21 @@ fn fvd_and_clipscore_do_not_hold_decoded_videos() {
         assert!(b < one_clip, "{name}: peak {b} B, more than one 12 s clip decoded whole ({one_clip} B)");
     }
 }
+
+/// A centre crop of an extreme strip makes only the window it keeps: a 16384×2 frame through
+/// CLIP's short-side-224 crop (and I3D's) resized its whole 1.8-million-column stretch first, 5 GB.
+#[test]
+fn a_centre_crop_of_a_thin_strip_holds_only_its_window() {
+    use videval_metrics::preprocess::{Preprocess, Spatial, apply_frame};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let torch = Preprocess { spatial: Spatial::TorchShortSide { short: 224, crop: 224 }, ..Preprocess::CLIP };
+    for (w, h) in [(16384u32, 2u32), (2, 16384)] {
+        let strip = vec![90u8; (w * h * 3) as usize];
+        for p in [&Preprocess::CLIP, &torch] {
+            let (out, peak) = counting::peak_during(|| apply_frame(&strip, w, h, p));
+            assert_eq!(out.len(), 224 * 224 * 3);
+            // The window (224×224), its source rows' horizontal pass and the taps: a few MB.
+            assert!(peak < 32 << 20, "{w}×{h} {:?}: peak {peak} B", p.spatial);
+        }
+    }
+}
