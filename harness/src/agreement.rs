@@ -1104,6 +1104,7 @@ mod tests {
                         status: "ok".into(),
                         video_sha256: None,
                         error: None,
+                        off_request: None,
                         metrics: [("m".to_string(), *v)].into(),
                         metric_errors: Default::default(),
                         failed_metrics: Default::default(),

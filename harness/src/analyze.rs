@@ -51,6 +51,8 @@ pub struct Merged {
     pub failed_generations: usize,
     /// Measurements that errored (an unreadable video, a failed computation), every suite.
     pub failed_scores: usize,
+    /// Samples whose video differs from what their unit asked for (frames, size, frame rate).
+    pub off_request: usize,
     /// Why the merge is partial besides missing units (merged with --allow-partial).
     pub problems: Vec<String>,
     /// VBench dimensions whose suite is in the run but that have no score, with why
@@ -285,6 +287,7 @@ pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
         missing: results.missing_units.clone(),
         failed_generations: results.suites.values().map(|s| s.n.failed_generations).sum(),
         failed_scores: results.suites.values().map(|s| s.n.failed_scores).sum(),
+        off_request: results.samples.iter().filter(|s| s.off_request.is_some()).count(),
         problems: loaded.problems.clone(),
         vbench_unscored: results.vbench.as_ref().map_or_else(Vec::new, |b| {
             b.skipped
@@ -408,6 +411,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 status: if g.status == Status::Ok { "ok".into() } else { "error".into() },
                 video_sha256: g.video_sha256.clone(),
                 error: g.error.clone(),
+                off_request: g.off_request.clone(),
                 metrics,
                 metric_errors,
                 failed_metrics,

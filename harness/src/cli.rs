@@ -1388,6 +1388,9 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
         for why in &m.vbench_unscored {
             println!("VBench dimension not scored: {why}");
         }
+        if m.off_request > 0 {
+            println!("{}", crate::run::off_request_note(m.off_request));
+        }
     }
     Ok(code)
 }

@@ -460,12 +460,14 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         if failed > 0 {
             println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
         }
-        if counts.off_request > 0 {
-            println!(
+        match &merged {
+            Some(m) if m.off_request > 0 => println!("{}", off_request_note(m.off_request)),
+            None if counts.off_request > 0 => println!(
                 "note: {} video(s) differ from what their unit asked for (frames, size or frame rate): `off_request` in {}",
                 counts.off_request,
                 run_dir.join("shards").display()
-            );
+            ),
+            _ => {}
         }
         if failed_scores > 0 {
             println!(
@@ -585,4 +587,11 @@ pub fn conditioning_problems(suites: &[Suite], plan: &Plan, read_frames: bool) -
         }
     }
     missing
+}
+
+/// What a merged run says of its videos that are not what their units asked for.
+pub fn off_request_note(n: usize) -> String {
+    format!(
+        "note: {n} video(s) differ from what their unit asked for (frames, size or frame rate): marked in the report's samples, `off_request` in results.json"
+    )
 }

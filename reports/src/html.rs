@@ -114,6 +114,8 @@ struct SuiteView<'a> {
     failed_generations: usize,
     failed_scores: usize,
     not_applicable: usize,
+    /// Samples whose video is not what their unit asked for.
+    off_request: usize,
     metrics: Vec<MetricRow<'a>>,
     /// Metrics and probes no sample measured, with why: a row each, never left out.
     unmeasured: Vec<UnmeasuredRow<'a>>,
@@ -131,6 +133,7 @@ struct SampleRow<'a> {
     prompt: &'a str,
     status: &'a str,
     error: Option<&'a str>,
+    off_request: Option<&'a str>,
     values: Vec<Cell>,
     /// Failed probe checks with their reasons.
     failures: Vec<String>,
@@ -326,6 +329,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
                 prompt: &x.prompt,
                 status: &x.status,
                 error: x.error.as_deref(),
+                off_request: x.off_request.as_deref(),
                 values: metric_names
                     .iter()
                     .map(|m| match (x.metrics.get(*m), x.metric_errors.get(*m)) {
@@ -373,6 +377,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
             failed_generations: s.n.failed_generations,
             failed_scores: s.n.failed_scores,
             not_applicable: s.n.not_applicable,
+            off_request: results.samples.iter().filter(|x| &x.suite == name && x.off_request.is_some()).count(),
             metrics,
             unmeasured,
             capabilities,
@@ -468,6 +473,7 @@ mod tests {
                 status: "ok".into(),
                 video_sha256: None,
                 error: None,
+                off_request: None,
                 metrics: BTreeMap::from([("temporal_diff".to_string(), 0.25)]),
                 metric_errors: BTreeMap::new(),
                 failed_metrics: Default::default(),

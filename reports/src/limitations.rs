@@ -178,6 +178,7 @@ mod tests {
             status: "ok".into(),
             video_sha256: None,
             error: None,
+            off_request: None,
             metrics: Default::default(),
             metric_errors: Default::default(),
             failed_metrics: Default::default(),

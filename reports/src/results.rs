@@ -200,6 +200,10 @@ pub struct Sample {
     pub video_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How its video differs from what its unit asked for (frames, size, frame rate), from the
+    /// video's header; absent when it is as asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_request: Option<String>,
     pub metrics: BTreeMap<String, f64>,
     /// Metrics that failed or did not apply, with the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

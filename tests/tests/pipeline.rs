@@ -995,6 +995,18 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
     let gens = jsonl(&sb.join("runs/a/shards/0-of-1/generations.jsonl"));
     let off = gens[0]["off_request"].as_str().unwrap_or_default().to_string();
     assert!(off.contains("4 frames (17 asked)") && off.contains("16x16 (32x32 asked)"), "{gens:?}");
+    // … and so do the results, the report and `merge` (only the generation records said it).
+    let r: serde_json::Value = serde_json::from_slice(&sb.read("runs/a/results.json")).unwrap();
+    let samples = r["samples"].as_array().unwrap();
+    assert!(samples.iter().all(|s| s["off_request"] == off.as_str()), "{samples:?}");
+    let page = String::from_utf8(sb.read("runs/a/report.html")).unwrap();
+    let n = samples.len();
+    assert!(
+        page.contains(&format!("{n} video(s) not as their unit asked"))
+            && page.contains(&format!("not as asked: {off}"))
+    );
+    let o = sb.run(&["merge", "runs/a"]);
+    assert!(text(&o).contains(&format!("note: {n} video(s) differ from what their unit asked for")), "{}", text(&o));
     write_gen("6");
     assert_eq!(frames("runs/b"), 6.0, "the edited script's videos, not the store's");
     // Behind a wrapper (`env VAR=1 sh gen.sh`), the script the interpreter runs is the model too.
