@@ -566,6 +566,12 @@ fn extreme_aspects_and_a_nan_tolerance_are_refused() {
         "cases[0].generation.aspect",
         "makes the long side 491520 pixels; expected at most 8192",
     );
+    // An odd short side keeps a square square (a 1:1 frame at 17 was 18×17).
+    let sb = Sandbox::new();
+    sb.write("s.yaml", &format!("{HEAD}cases:\n  - id: a\n    prompt: p\n    generation: {{aspect: \"1:1\", resolution: 17}}\n  - id: b\n    prompt: p\n    generation: {{aspect: \"16:9\", resolution: 17}}\n  - id: c\n    prompt: p\n    generation: {{aspect: \"9:16\", resolution: 18}}\n"));
+    let suite = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+    let sizes: Vec<(u32, u32)> = suite.cases.iter().map(|c| (c.generation.width, c.generation.height)).collect();
+    assert_eq!(sizes, [(17, 17), (30, 17), (18, 32)]);
     one(
         "cases:\n  - id: a\n    prompt: p\n    expect: [{probe: aspect, ratio: \"16:9\", tolerance: .nan}]\n",
         8,

@@ -807,8 +807,11 @@ impl Resolver {
             self.resolution = raw.resolution.or(self.resolution);
             let ratio = self.aspect.as_ref().map_or(g.width as f64 / g.height as f64, |a| a.1);
             let short = self.resolution.unwrap_or(g.width.min(g.height));
-            // Short side = resolution; long side rounded to an even pixel count.
-            let long = ((f64::from(short) * ratio.max(1.0 / ratio) / 2.0).round() * 2.0).max(2.0);
+            // Short side = resolution; long side rounded to an even pixel count (4:2:0 video needs
+            // one), or to the nearest where the short side is odd already (a 1:1 frame at 17
+            // was 18×17, and its aspect expectation failed lint).
+            let long = f64::from(short) * ratio.max(1.0 / ratio);
+            let long = if short % 2 == 0 { ((long / 2.0).round() * 2.0).max(2.0) } else { long.round().max(1.0) };
             let key = if raw.aspect.is_some() { "aspect" } else { "resolution" };
             check(
                 long <= 8192.0,
