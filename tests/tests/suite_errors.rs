@@ -547,6 +547,28 @@ fn templated_strings_keep_their_whitespace() {
     assert_eq!(suite.cases[3].seeds.per_case, 3);
 }
 
+/// A matrix number reads the same alone and inside text (`"{{ v }}"` gave 1 where `"x{{ v }}"`
+/// gave x1.0), and an infinite one is a located error (a template saw "none").
+#[test]
+fn matrix_numbers_read_the_same_alone_and_in_text() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        &format!("{HEAD}cases:\n  - id: \"c-{{{{ v }}}}\"\n    matrix: {{v: [1.0, 0.5, 3]}}\n    prompt: \"{{{{ v }}}}\"\n    cluster: \"x{{{{ v }}}}\"\n"),
+    );
+    let suite = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+    let got: Vec<(&str, &str, &str)> =
+        suite.cases.iter().map(|c| (c.id.as_str(), c.prompt.as_str(), c.cluster.as_str())).collect();
+    assert_eq!(got, [("c-1.0", "1.0", "x1.0"), ("c-0.5", "0.5", "x0.5"), ("c-3", "3", "x3")]);
+    one(
+        "cases:\n  - id: a\n    matrix: {v: [1, .inf]}\n    prompt: \"{{ v }}\"\n",
+        7,
+        21,
+        "cases[0].matrix.v",
+        "matrix values must be finite numbers or strings, found inf",
+    );
+}
+
 /// An aspect ratio that describes no frame (`1e12:1` panicked on an overflow), a long side past
 /// 8192 pixels (`100000:1` at 8192 gave a width of 819,200,000), and a NaN probe tolerance (which
 /// passed every ratio) are located errors.

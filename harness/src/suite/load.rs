@@ -628,6 +628,15 @@ fn expand(
                 ));
                 return Vec::new();
             }
+            // A template sees numbers as JSON, which has no infinity or NaN (`.inf` read "none").
+            if let Some(bad) = values.iter().find(|v| matches!(v.value, Value::Float(f) if !f.is_finite())) {
+                errors.push(YamlError::at(
+                    &bad.loc,
+                    vpath,
+                    format!("matrix values must be finite numbers or strings, found {}", scalar_text(bad)),
+                ));
+                return Vec::new();
+            }
             rows = rows
                 .into_iter()
                 .flat_map(|row| {
@@ -667,6 +676,8 @@ fn scalar_text(node: &Node) -> String {
         Value::Str(s) => s.clone(),
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
+        // As a template prints it, so `"{{ v }}"` and `"x{{ v }}"` say the same number (1 and x1.0).
+        Value::Float(f) if f.is_finite() => minijinja::Value::from(*f).to_string(),
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
         _ => String::new(),
