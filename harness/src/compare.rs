@@ -164,6 +164,9 @@ pub struct Row {
     pub direction: String,
     pub pairs: usize,
     pub clusters: usize,
+    /// The cases among the pairs; more than `clusters` where a suite groups cases into clusters
+    /// (the units its intervals and tests resample).
+    pub cases: usize,
     pub baseline: f64,
     pub candidate: f64,
     /// Mean oriented difference (positive = candidate better) with its 95% CI: none from fewer
@@ -281,6 +284,7 @@ struct Measured<'a> {
     direction: &'a String,
     neutral: bool,
     pairs: usize,
+    cases: usize,
     b_sum: f64,
     c_sum: f64,
     groups: Vec<Vec<f64>>,
@@ -382,6 +386,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             };
             let mut clusters: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
             let (mut b_sum, mut c_sum, mut pairs) = (0.0, 0.0, 0usize);
+            let mut cases = std::collections::BTreeSet::new();
             let (mut only_base, mut only_cand, mut binary) = (0u64, 0u64, true);
             // Baseline values the candidate errored on (its generation failed, or the metric did),
             // and those it could not measure.
@@ -409,6 +414,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                     continue;
                 };
                 pairs += 1;
+                cases.insert(s.case_id.as_str());
                 if metric == "dynamic_degree" && bv >= MOVING {
                     let e = frozen_samples.entry(suite.as_str()).or_default();
                     e.0 += 1;
@@ -449,6 +455,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                 direction: &bm.direction,
                 neutral,
                 pairs,
+                cases: cases.len(),
                 b_sum,
                 c_sum,
                 groups,
@@ -484,7 +491,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let level = alpha / family.max(1) as f64;
     let mut rows = Vec::new();
     let mut gated = Vec::new();
-    for Measured { suite, metric, direction, neutral, pairs, b_sum, c_sum, groups, flips } in measured {
+    for Measured { suite, metric, direction, neutral, pairs, cases, b_sum, c_sum, groups, flips } in measured {
         let seed = seed_of(&["paired", suite, metric]);
         let stats = paired_statistics(&groups, flips, N_BOOT, N_PERM, level, seed);
         // Values so large that their differences or sums overflow give no verdict at all
@@ -522,6 +529,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             direction: direction.clone(),
             pairs,
             clusters: stats.cases,
+            cases,
             baseline: b_sum / pairs as f64,
             candidate: c_sum / pairs as f64,
             delta: stats.delta,
@@ -727,6 +735,8 @@ struct Tally {
     unsettled: usize,
     /// The most cases any underpowered or unsettled row needs.
     cases_needed: Option<usize>,
+    /// Whether some such row groups its cases into clusters: what it needs are clusters.
+    grouped: bool,
     /// Suites whose candidate videos are nearly frozen beside the baseline's (the gate fails).
     frozen: usize,
     /// Suites whose candidate videos move less than half as much, not frozen (inconclusive: a
@@ -745,6 +755,7 @@ impl Tally {
             underpowered: count(Verdict::Underpowered),
             unsettled: count(Verdict::Unsettled),
             cases_needed: rows.iter().filter_map(|r| r.cases_needed).max(),
+            grouped: rows.iter().any(|r| r.cases_needed.is_some() && r.cases != r.clusters),
             frozen: 0,
             calmer: 0,
         }
@@ -754,7 +765,18 @@ impl Tally {
     /// less than it seems: some gated rows could not have detected a regression of the margin,
     /// or nothing was gated at all.
     fn decide(&self, fail_on_inconclusive: bool, mode: Mode) -> (&'static str, ExitCode, String) {
-        let Tally { gated, regressed, lost, unmeasured, underpowered, unsettled, cases_needed, frozen, calmer } = *self;
+        let Tally {
+            gated,
+            regressed,
+            lost,
+            unmeasured,
+            underpowered,
+            unsettled,
+            cases_needed,
+            grouped,
+            frozen,
+            calmer,
+        } = *self;
         let failed = match mode {
             Mode::Regression => "regressed",
             Mode::NonInferiority => "not shown non-inferior (no CI, or its lower end is not above −margin)",
@@ -769,8 +791,11 @@ impl Tally {
             ));
         }
         let label = if underpowered > 0 { "underpowered" } else { "unsettled" };
-        let weak =
-            format!("{}{}", weak.join("; "), cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed")));
+        let weak = format!(
+            "{}{}",
+            weak.join("; "),
+            cases_needed.map_or(String::new(), |n| format!("; ~{n} {} needed", units(grouped)))
+        );
         let underpowered = underpowered + unsettled;
         let errored = format!("the candidate errored on {lost} gated measurement(s) the baseline made");
         let still = format!("in {frozen} suite(s) the candidate's videos are nearly frozen beside the baseline's");
@@ -1002,6 +1027,11 @@ fn ci_text(r: &Row) -> String {
     }
 }
 
+/// What a row's intervals and tests resample: its cases, or the clusters a suite groups them into.
+fn units(grouped: bool) -> &'static str {
+    if grouped { "clusters" } else { "cases" }
+}
+
 /// Why a row is underpowered, for the JSON, the JUnit skip message and the Markdown table.
 fn underpowered_why(
     r: &Row,
@@ -1010,15 +1040,21 @@ fn underpowered_why(
     family: usize,
     stats: &videval_metrics::stats::paired::PairedResult,
 ) -> String {
-    let needed = r.cases_needed.map_or(String::new(), |n| format!("; ~{n} cases needed"));
+    let unit = units(r.cases != r.clusters);
+    let needed = r.cases_needed.map_or(String::new(), |n| format!("; ~{n} {unit} needed"));
     let n = r.clusters;
     let why = match weakness {
+        Weakness::FewCases if r.cases != r.clusters => format!(
+            "underpowered: {n} clusters ({} cases) decide nothing (a verdict needs {})",
+            r.cases,
+            videval_metrics::stats::MIN_CLUSTERS
+        ),
         Weakness::FewCases => {
             format!("underpowered: {n} cases decide nothing (a verdict needs {})", videval_metrics::stats::MIN_CLUSTERS)
         }
         Weakness::NotANumber => "underpowered: the difference is not a number".into(),
         Weakness::Unattainable => format!(
-            "underpowered: with {n} cases and {family} gated row(s) no p-value can fall below α = {alpha} (the smallest is {} before Holm's adjustment)",
+            "underpowered: with {n} {unit} and {family} gated row(s) no p-value can fall below α = {alpha} (the smallest is {} before Holm's adjustment)",
             metric(stats.p_floor)
         ),
         Weakness::Mde => format!("underpowered: MDE {} exceeds the margin {}", metric(r.mde), r.margin),
@@ -1115,7 +1151,7 @@ pub fn markdown(c: &Comparison) -> String {
             // Reported rows are not among the tests adjusted for: their p is as measured.
             if r.verdict == Verdict::Reported { format!("{} (unadjusted)", metric(r.p_adj)) } else { metric(r.p_adj) },
             match r.cases_needed {
-                Some(n) => format!("{} (needs ~{n} cases)", verdict_word(r.verdict)),
+                Some(n) => format!("{} (needs ~{n} {})", verdict_word(r.verdict), units(r.cases != r.clusters)),
                 None => verdict_word(r.verdict).to_string(),
             }
         ));
@@ -1251,6 +1287,7 @@ mod tests {
             underpowered: 0,
             unsettled: 1,
             cases_needed: Some(21),
+            grouped: false,
             frozen: 0,
             calmer: 0,
         };

@@ -618,3 +618,28 @@ fn a_frozen_candidate_fails_on_its_motion() {
     let o = sb.run(&["compare", "runs/moving", "runs/moving", "--gate", "ni.yaml"]);
     assert!(code(&o) == 3 && text(&o).contains("needs a margin above 0"), "{}", text(&o));
 }
+
+/// A suite that groups its cases into clusters is judged on clusters, and says so: "2 cases
+/// decide nothing" was written of 4 cases in 2 clusters.
+#[test]
+fn underpowered_rows_count_clusters_where_cases_are_grouped() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        "schema: 1\nsuite: grouped\nversion: 1\nmetrics: [temporal_flicker]\ndefaults: {seeds: {per_case: 1}}\ncases:\n  - {id: a, prompt: \"a red ball rolls left\", cluster: g1}\n  - {id: b, prompt: \"a red ball rolls right\", cluster: g1}\n  - {id: c, prompt: \"a blue ball rolls left\", cluster: g2}\n  - {id: d, prompt: \"a blue ball rolls right\", cluster: g2}\n",
+    );
+    for out in ["runs/a", "runs/b"] {
+        let o = sb.run(&["run", "--suite", "s.yaml", "--model", "synthetic", "--out", out]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let (rc, v) = sb.run_json(&["compare", "runs/a", "runs/b"]);
+    assert_eq!(rc, 0, "{v}");
+    let row = &v["rows"][0];
+    assert_eq!((row["clusters"].as_u64(), row["cases"].as_u64()), (Some(2), Some(4)), "{row}");
+    let why = row["why"].as_str().unwrap();
+    assert!(
+        why.starts_with("underpowered: 2 clusters (4 cases) decide nothing") && why.contains("clusters needed"),
+        "{why}"
+    );
+    assert!(v["headline"].as_str().unwrap().ends_with("clusters needed"), "{v}");
+}
