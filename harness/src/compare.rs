@@ -82,6 +82,18 @@ pub enum Mode {
     NonInferiority,
 }
 
+impl Mode {
+    /// The gate as the outputs' headers name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mode::Regression => "regression gate (fails on a significant change worse than the margin)",
+            Mode::NonInferiority => {
+                "non-inferiority gate (passes only where the CI's lower end is above −margin on every row)"
+            }
+        }
+    }
+}
+
 impl Policy {
     /// Reads a policy file with located errors.
     pub fn load(path: &Path) -> Result<Policy> {
@@ -981,6 +993,7 @@ fn view(
             decision: c.decision.clone(),
             headline: c.headline.clone(),
             alpha: c.alpha,
+            mode: c.mode.describe().into(),
             margin: c.margin,
             row_margins: c
                 .rows
@@ -1101,11 +1114,11 @@ pub fn markdown(c: &Comparison) -> String {
         format!("margin = {}", c.margin)
     };
     let mut s = format!(
-        "# videval compare: {}\n\nBaseline {} → candidate {}; {:?} gate, α = {}, {margin}, Holm-adjusted; {} unpaired sample(s).\n\n",
+        "# videval compare: {}\n\nBaseline {} → candidate {}; {}, α = {}, {margin}, Holm-adjusted; {} unpaired sample(s).\n\n",
         c.headline,
         md_code(&c.baseline),
         md_code(&c.candidate),
-        c.mode,
+        c.mode.describe(),
         c.alpha,
         c.unpaired
     );

@@ -54,6 +54,8 @@ pub struct CompareView {
     /// The decision line as said everywhere: "PASS — underpowered: 3 of 3 gated rows …".
     pub headline: String,
     pub alpha: f64,
+    /// The gate's kind in words (regression or non-inferiority, and what fails it).
+    pub mode: String,
     pub margin: f64,
     /// When a policy's per-metric margins judge some rows: the default margin, for the text.
     pub row_margins: Option<f64>,
@@ -124,6 +126,7 @@ struct Ctx<'a> {
     headline: &'a str,
     /// A pass that says less than it seems (underpowered rows, nothing gated).
     caveat: bool,
+    mode: &'a str,
     alpha: f64,
     margin_text: String,
     mismatch: &'a [String],
@@ -147,6 +150,7 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         decision: &v.decision,
         headline: &v.headline,
         caveat: v.headline.contains('—'),
+        mode: &v.mode,
         alpha: v.alpha,
         // The rows are judged by a policy's per-metric margins where it gives them.
         margin_text: match &v.row_margins {
@@ -214,6 +218,7 @@ mod tests {
             decision: decision.into(),
             headline: decision.to_uppercase(),
             alpha: 0.05,
+            mode: "non-inferiority gate".into(),
             margin: 0.0,
             row_margins: None,
             mismatch: vec![],
@@ -252,6 +257,7 @@ mod tests {
     fn the_page_leads_with_the_decision_and_shows_the_evidence() {
         let html = render_compare(&view("fail")).unwrap();
         assert!(html.contains("FAIL"));
+        assert!(html.contains("· non-inferiority gate ·"), "the gate's kind is in the header");
         assert!(html.contains("class=\"chip regressed\""));
         assert!(html.contains("<svg") && html.contains("<circle"));
         assert!(html.contains("AQID"), "baseline filmstrip inlined");
