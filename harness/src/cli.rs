@@ -1720,7 +1720,12 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             };
             let (c, out) = crate::compare::compare(baseline, candidate, &opts)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default());
+                // The comparison, and the files it was written to.
+                let mut v = serde_json::to_value(&c).unwrap_or_default();
+                let file = |ext: &str| format!("{}.{ext}", out.display());
+                v["written"] =
+                    json!({"json": file("json"), "md": file("md"), "junit": file("junit.xml"), "html": file("html")});
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 print!("{}", crate::compare::markdown(&c));
                 println!("\nwritten: {}.{{json,md,junit.xml,html}}", out.display());

@@ -190,7 +190,11 @@ pub struct Row {
     pub test: String,
     pub p: f64,
     pub p_adj: f64,
+    /// The minimum detectable effect; null in JSON where it is infinite or not computed, which
+    /// `mde_note` tells apart.
     pub mde: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mde_note: Option<String>,
     /// The margin this row is judged against (the policy's, else --margin).
     pub margin: f64,
     /// When underpowered: about how many cases would decide it.
@@ -551,6 +555,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             p: stats.p,
             p_adj: stats.p,
             mde: f64::INFINITY,
+            mde_note: Some("not computed: the row is reported, not gated".into()),
             margin: opts.margin,
             cases_needed: None,
             why: None,
@@ -585,6 +590,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         let m = opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin);
         r.margin = m;
         r.mde = stats.mde(alpha, family);
+        r.mde_note = (!r.mde.is_finite())
+            .then(|| "infinite: no change of any size would be significant with these clusters".to_string());
         let gate_mode = match mode {
             Mode::Regression => GateMode::Regression,
             Mode::NonInferiority => GateMode::NonInferiority,

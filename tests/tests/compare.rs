@@ -642,4 +642,12 @@ fn underpowered_rows_count_clusters_where_cases_are_grouped() {
         "{why}"
     );
     assert!(v["headline"].as_str().unwrap().ends_with("clusters needed"), "{v}");
+    // An infinite MDE says so (null alone was also what a row not gated gave).
+    assert_eq!(row["mde"], serde_json::Value::Null);
+    assert!(row["mde_note"].as_str().unwrap().starts_with("infinite"), "{row}");
+    // --json names the files it wrote, and they are there.
+    for kind in ["json", "md", "junit", "html"] {
+        let path = v["written"][kind].as_str().unwrap_or_default();
+        assert!(path.starts_with("runs/b/compare/a.") && sb.join(path).is_file(), "{kind}: {v}");
+    }
 }
