@@ -793,7 +793,11 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         fit.basis = basis;
         fits.push(fit);
     }
-    let nd = spec.targets.iter().any(|t| t == "val_loss").then(|| fit_nd_target(&spec.checkpoints));
+    // Failed checkpoints are left out of L(N, D) too (their stated val_loss was fitted though
+    // every output said they were left out of the fits).
+    let fitted: Vec<CheckpointEntry> =
+        spec.checkpoints.iter().filter(|c| results.contains_key(&c.name)).cloned().collect();
+    let nd = spec.targets.iter().any(|t| t == "val_loss").then(|| fit_nd_target(&fitted));
     let mut scaling = Scaling {
         schema: SCALING_SCHEMA.into(),
         name: spec.name.clone(),

@@ -1585,10 +1585,16 @@ fn a_failing_checkpoint_is_left_out_and_the_night_is_written() {
     let sb = Sandbox::new();
     sb.write("night/ok.yaml", "adapter: synthetic\n");
     sb.write("night/bad.yaml", "adapter: command\nargv: [sh, -c, 'echo broken >&2; exit 3', x, '{out}']\n");
-    let ckpt =
-        |name: &str, model: &str, flops: f64| format!("  - {{name: {name}, model: {model}, flops: {flops:e}}}\n");
+    // Each with its size and validation loss for L(N, D), which must leave the failed one out too.
+    let ckpt = |name: &str, model: &str, flops: f64| {
+        format!(
+            "  - {{name: {name}, model: {model}, flops: {flops:e}, params: {:e}, samples: 1e6, val_loss: {}}}\n",
+            flops / 6e6,
+            1.0 + 1e6 / flops
+        )
+    };
     let spec = format!(
-        "schema: 1\nname: n\nsuites: [smoke]\nlimit: 1\ntargets: [smoke/temporal_flicker]\ncheckpoints:\n{}{}{}{}",
+        "schema: 1\nname: n\nsuites: [smoke]\nlimit: 1\ntargets: [smoke/temporal_flicker, val_loss]\ncheckpoints:\n{}{}{}{}",
         ckpt("a", "ok.yaml", 1e12),
         ckpt("b", "bad.yaml", 2e12),
         ckpt("c", "ok.yaml", 4e12),
@@ -1602,6 +1608,8 @@ fn a_failing_checkpoint_is_left_out_and_the_night_is_written() {
     let points: Vec<&str> =
         v["fits"][0]["points"].as_array().unwrap().iter().map(|p| p["checkpoint"].as_str().unwrap()).collect();
     assert_eq!(points, ["a", "c", "d"], "{v}");
+    let nd: Vec<&str> = v["nd"]["points"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap()).collect();
+    assert_eq!(nd, ["a", "c", "d"], "{v}");
     let html = String::from_utf8(sb.read("sw/scaling.html")).unwrap();
     assert!(html.contains("Failed checkpoints") && html.contains("checkpoint b"), "the page names it");
 }
