@@ -527,11 +527,14 @@ fn strengths(runs: &[String], judgments: &[&Judgment], cluster_of: &dyn Fn(&Judg
                 low.extend_from_slice(&d);
                 let mut high = d.clone();
                 high.extend(std::iter::repeat_n(f64::INFINITY, failed));
-                [quantile_sorted(&low, 0.025), quantile_sorted(&high, 0.975)]
+                // The expanded percentile, as every interval over clusters here: the plain one
+                // covered 90% at 5 clusters.
+                let tail = videval_metrics::stats::bootstrap::expanded_tail(0.025, k);
+                [quantile_sorted(&low, tail), quantile_sorted(&high, 1.0 - tail)]
             });
             let unbounded = bounds.is_some_and(|[lo, hi]| !lo.is_finite() || !hi.is_finite());
             // No interval is zero-width: resamples with no spread (every judgment a tie) give none.
-            let flat = bounds.is_some_and(|[lo, hi]| lo >= hi);
+            let flat = bounds.is_some_and(|[lo, hi]| videval_metrics::stats::bootstrap::no_spread(lo, hi));
             let note = if unbounded {
                 Some(format!(
                     "n/a: in {failed} of 1000 resamples of clusters a run never lost or never won, so the interval is unbounded"

@@ -55,6 +55,12 @@ fn no_interval(point: f64, level: f64, n_samples: usize, k: usize, note: String)
     }
 }
 
+/// Whether an interval's bounds are one value: equal, or apart by rounding alone (clusters of
+/// unequal sizes with one value throughout gave bounds a last bit apart, shown as a real CI).
+pub fn no_spread(lower: f64, upper: f64) -> bool {
+    upper - lower <= 1e-12 * lower.abs().max(upper.abs()).max(1.0)
+}
+
 /// Pooled mean of `clusters` with a clustered percentile bootstrap interval at `level`
 /// (e.g. 0.95). `None` when there is no sample at all. Empty clusters are ignored. No interval
 /// from fewer than [`MIN_CLUSTERS`] clusters, or when no resample differs from another.
@@ -89,7 +95,7 @@ pub fn cluster_bootstrap_mean(clusters: &[Vec<f64>], n_boot: usize, level: f64, 
     means.sort_by(f64::total_cmp);
     let alpha = expanded_tail((1.0 - level) / 2.0, k);
     let (lower, upper) = (quantile_sorted(&means, alpha), quantile_sorted(&means, 1.0 - alpha));
-    if lower >= upper {
+    if no_spread(lower, upper) {
         return Some(no_interval(point, level, n_samples, k, format!("n/a (all {k} cases equal)")));
     }
     Some(Estimate {
@@ -294,6 +300,20 @@ mod tests {
     use super::*;
 
     /// The expanded tail: Φ(−√(k/(k−1))·t_{k−1, 0.975}); 0.025 as k grows.
+    /// One value throughout, in clusters of unequal sizes: the cluster sums' rounding spreads the
+    /// resampled means by a last bit, which was shown as a real (one-step-wide) interval.
+    #[test]
+    fn one_value_in_unequal_clusters_has_no_interval() {
+        let v = 0.9995724665267127;
+        let clusters: Vec<Vec<f64>> = [1, 2, 3, 1, 2, 3, 1, 2, 3, 2, 1].iter().map(|&n| vec![v; n]).collect();
+        let e = cluster_bootstrap_mean(&clusters, 2000, 0.95, 7).unwrap();
+        assert!(e.interval.is_none(), "{e:?}");
+        assert_eq!(e.note.as_deref(), Some("n/a (all 11 cases equal)"));
+        // A real spread, however small against the value, keeps its interval.
+        let spread: Vec<Vec<f64>> = (0..11).map(|i| vec![1e3 + 1e-6 * i as f64]).collect();
+        assert!(cluster_bootstrap_mean(&spread, 2000, 0.95, 7).unwrap().interval.is_some());
+    }
+
     #[test]
     fn the_expanded_tail_follows_students_t() {
         // k = 5: √(5/4)·2.7764 = 3.1041, Φ(−3.1041) = 0.000954.
