@@ -59,6 +59,12 @@ pub struct Merged {
     /// (`aesthetic_quality: needs CLIP ViT-L/14 … weights`): said where the run ends, not only in
     /// the results.
     pub vbench_unscored: Vec<String>,
+    /// VBench dimensions scored without some of their videos, with which and why (VBench itself
+    /// gives NaN or stops on them): said where the run ends too.
+    pub vbench_left_out: Vec<String>,
+    /// Where the run's VBench scores depart from VBench's protocol (a subset of prompts, other
+    /// sample counts).
+    pub vbench_caveats: Vec<String>,
 }
 
 struct Loaded {
@@ -296,6 +302,10 @@ pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
                 .map(|s| format!("{}: {}", s.dimension, s.reason))
                 .collect()
         }),
+        vbench_caveats: results.vbench.as_ref().map_or_else(Vec::new, |b| b.caveats.clone()),
+        vbench_left_out: results.vbench.as_ref().map_or_else(Vec::new, |b| {
+            b.dimensions.iter().filter_map(|d| d.left_out.as_ref().map(|l| format!("{}: {l}", d.dimension))).collect()
+        }),
     })
 }
 
@@ -430,7 +440,13 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         throughput: throughput(plan, loaded),
         vbench: None,
     };
-    results.vbench = crate::vbench::block(&results);
+    let subset = match (&plan.selection.limit, &plan.selection.cases) {
+        (None, None) => None,
+        (Some(n), None) => Some(format!("--limit {n}")),
+        (None, Some(c)) => Some(format!("--cases {}", c.join(","))),
+        (Some(n), Some(c)) => Some(format!("--limit {n} --cases {}", c.join(","))),
+    };
+    results.vbench = crate::vbench::block(&results, subset.as_deref());
     results
 }
 

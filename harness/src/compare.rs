@@ -22,7 +22,7 @@ use videval_reports::Results;
 use videval_reports::format::{metric, signed};
 
 use crate::error::{Error, ExitCode, Result};
-use crate::hash::sha256_hex;
+use crate::hash::seed_of;
 use crate::store::{write_atomic, write_json_atomic};
 
 pub const COMPARE_SCHEMA: &str = "videval/compare/v1";
@@ -287,10 +287,6 @@ fn load(dir: &Path) -> Result<Results> {
         )));
     }
     Ok(r)
-}
-
-fn seed_of(parts: &[&str]) -> u64 {
-    u64::from_str_radix(&sha256_hex(parts.join("\0").as_bytes())[..15], 16).unwrap_or(1)
 }
 
 /// One metric's paired differences in one suite, before its statistics.

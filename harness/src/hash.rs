@@ -5,6 +5,12 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+/// A resampling seed from names (a suite and a metric, say): the same names, the same draws,
+/// whatever else the run holds.
+pub fn seed_of(parts: &[&str]) -> u64 {
+    u64::from_str_radix(&sha256_hex(parts.join("\0").as_bytes())[..15], 16).unwrap_or(1)
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }

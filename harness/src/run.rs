@@ -457,6 +457,12 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         for why in merged.iter().flat_map(|m| &m.vbench_unscored) {
             println!("VBench dimension not scored: {why}");
         }
+        for why in merged.iter().flat_map(|m| &m.vbench_left_out) {
+            println!("VBench dimension scored without some videos: {why}");
+        }
+        for why in merged.iter().flat_map(|m| &m.vbench_caveats) {
+            println!("VBench caveat: {why}");
+        }
         if failed > 0 {
             println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
         }

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use videval_metrics::stats::bootstrap::{MIN_CLUSTERS, quantile_sorted};
+use videval_metrics::stats::bootstrap::{MIN_CLUSTERS, expanded_tail, no_spread, quantile_sorted};
 use videval_reports::results::{Results, Sample, VbenchBlock, VbenchDimension, VbenchScore, VbenchSkipped};
 
 use crate::error::{Error, ExitCode, Result};
-use crate::hash::sha256_hex;
+use crate::hash::{seed_of, sha256_hex};
 use crate::store::write_atomic;
 
 /// How VBench turns per-video scores into a dimension score.
@@ -561,11 +561,15 @@ fn normalise(d: &Dimension, x: f64) -> f64 {
 
 const N_BOOT: usize = 2000;
 
+/// Samples a prompt VBench scores: 5, and 25 for temporal flickering under its static filter.
+const VBENCH_SAMPLES: usize = 5;
+const VBENCH_STATIC_SAMPLES: usize = 25;
+
 /// The `vbench` block of a run's results: every suite named `vbench_<dimension>`, aggregated and
 /// normalised as VBench does, with percentile-bootstrap intervals over prompts (the samples of a
 /// prompt together), and the Quality Score over the quality dimensions present. None when the
-/// run has no VBench suite.
-pub fn block(results: &Results) -> Option<VbenchBlock> {
+/// run has no VBench suite. `subset` says how the run selected cases, if it did.
+pub fn block(results: &Results, subset: Option<&str>) -> Option<VbenchBlock> {
     let mut per_dim: Vec<(&'static Dimension, String, Vec<String>, ByPrompt)> = Vec::new();
     let mut present: BTreeSet<&str> = BTreeSet::new();
     // Why a dimension with a metric has no value: the first reason its samples give.
@@ -658,7 +662,6 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
     if present.is_empty() {
         return None;
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(0x0b_e0c4);
     let mut dimensions = Vec::new();
     // The quality dimensions scored, with their prompts by name, for the Quality Score.
     let mut quality_prompts: Vec<(&Dimension, BTreeMap<&str, &Vec<(f64, f64)>>)> = Vec::new();
@@ -670,6 +673,9 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             continue;
         };
         let k = prompts.len();
+        // Each dimension draws from its own seed: one stream through them all gave a dimension
+        // another interval when another suite was in the run.
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_of(&["vbench", d.name]));
         let mut boot = Vec::with_capacity(N_BOOT);
         for _ in 0..N_BOOT {
             let pick: Vec<&Vec<(f64, f64)>> = (0..k).map(|_| &prompts[rng.random_range(0..k)]).collect();
@@ -677,8 +683,9 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
         }
         let mut sorted = boot.clone();
         sorted.sort_by(f64::total_cmp);
-        let ci = (k >= MIN_CLUSTERS && sorted[0] < sorted[N_BOOT - 1])
-            .then(|| [quantile_sorted(&sorted, 0.025), quantile_sorted(&sorted, 0.975)]);
+        let tail = expanded_tail(0.025, k);
+        let ci = Some([quantile_sorted(&sorted, tail), quantile_sorted(&sorted, 1.0 - tail)])
+            .filter(|&[lo, hi]| k >= MIN_CLUSTERS && !no_spread(lo, hi));
         let note = ci.is_none().then(|| {
             if k < MIN_CLUSTERS {
                 format!("n/a ({k} prompt{}; an interval needs {MIN_CLUSTERS})", if k == 1 { "" } else { "s" })
@@ -723,6 +730,7 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
         // where they rise together and too wide where they move apart).
         let union: Vec<&str> =
             quality_prompts.iter().flat_map(|(_, p)| p.keys().copied()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed_of(&["vbench", "quality score"]));
         let mut q: Vec<f64> = (0..N_BOOT)
             .map(|_| {
                 let drawn: Vec<&str> = (0..union.len()).map(|_| union[rng.random_range(0..union.len())]).collect();
@@ -740,7 +748,9 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             .collect();
         q.sort_by(f64::total_cmp);
         let enough = quality.iter().all(|d| d.prompts >= MIN_CLUSTERS);
-        let ci = (enough && q[0] < q[N_BOOT - 1]).then(|| [quantile_sorted(&q, 0.025), quantile_sorted(&q, 0.975)]);
+        let tail = expanded_tail(0.025, union.len());
+        let ci = Some([quantile_sorted(&q, tail), quantile_sorted(&q, 1.0 - tail)])
+            .filter(|&[lo, hi]| enough && !no_spread(lo, hi));
         VbenchScore {
             value,
             ci,
@@ -766,7 +776,30 @@ pub fn block(results: &Results) -> Option<VbenchBlock> {
             },
         })
         .collect();
-    Some(VbenchBlock { dimensions, quality_score, skipped })
+    // Where the protocol is not VBench's: its numbers are over other prompts or samples.
+    let mut caveats: Vec<String> = subset
+        .map(|s| format!("the run selected a subset of its suites' prompts ({s}): not VBench's full set"))
+        .into_iter()
+        .collect();
+    for suite in results.suites.keys().filter(|s| s.strip_prefix("vbench_").and_then(dimension).is_some()) {
+        let mut per_case: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in results.samples.iter().filter(|s| &s.suite == suite) {
+            *per_case.entry(s.case_id.as_str()).or_default() += 1;
+        }
+        let counts: BTreeSet<usize> = per_case.into_values().collect();
+        let want = if scores_static_filter(results, suite) { VBENCH_STATIC_SAMPLES } else { VBENCH_SAMPLES };
+        if counts.iter().any(|&n| n != want) {
+            let said: Vec<String> = counts.iter().map(usize::to_string).collect();
+            caveats.push(format!("{suite}: {} sample(s) per prompt, where VBench reads {want}", said.join(" to ")));
+        }
+    }
+    let quality_score = quality_score.map(|mut q| {
+        if !caveats.is_empty() {
+            q.note = q.note.map(|n| format!("{n}; not VBench's protocol (see the caveats)"));
+        }
+        q
+    });
+    Some(VbenchBlock { dimensions, quality_score, skipped, caveats })
 }
 
 #[cfg(test)]
@@ -853,7 +886,7 @@ mod tests {
             "n_samples": 1, "n_boot": 0, "rng_seed": 0, "metric_version": 1, "direction": "higher_is_better",
             "description": ""});
         let why = |r: &Results| {
-            let b = block(r).unwrap();
+            let b = block(r, None).unwrap();
             b.skipped
                 .iter()
                 .find(|s| s.dimension == "subject_consistency")
@@ -906,7 +939,7 @@ mod tests {
             "samples": samples,
         }))
         .unwrap();
-        let b = block(&r).unwrap();
+        let b = block(&r, None).unwrap();
         let q = b.quality_score.unwrap();
         assert!((q.value - 0.5).abs() < 1e-12, "{q:?}");
         assert!(q.ci.is_none_or(|[lo, hi]| hi - lo < 1e-12), "{q:?}");

@@ -180,6 +180,7 @@ struct VbenchView {
     rows: Vec<VbenchRow>,
     quality: Option<(String, String, String)>,
     skipped: Vec<(String, String)>,
+    caveats: Vec<String>,
 }
 
 fn vbench_view(b: &crate::results::VbenchBlock) -> VbenchView {
@@ -212,6 +213,7 @@ fn vbench_view(b: &crate::results::VbenchBlock) -> VbenchView {
             (fmt_num(q.value), interval(&VbenchScore { note: None, ..q.clone() }), q.note.clone().unwrap_or_default())
         }),
         skipped: b.skipped.iter().map(|s| (s.dimension.clone(), s.reason.clone())).collect(),
+        caveats: b.caveats.clone(),
     }
 }
 

@@ -76,6 +76,10 @@ pub struct VbenchBlock {
     pub quality_score: Option<VbenchScore>,
     /// Every quality dimension not computed, and every imported dimension not computed, with why.
     pub skipped: Vec<VbenchSkipped>,
+    /// Where the run differs from VBench's protocol: a subset of the prompts (`--limit`,
+    /// `--cases`), or other than 5 samples per prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
 }
 
 /// How fast the model generated this run's videos (warm-up excluded; model time only, not file

@@ -138,6 +138,41 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
         html.contains("VBench dimensions") && html.contains("temporal_flickering") && html.contains("needs DINO"),
         "no VBench table"
     );
+    // Two samples a prompt are not VBench's protocol: said in the block, the page and the output.
+    let caveat = "vbench_temporal_flickering: 2 sample(s) per prompt, where VBench reads 5";
+    assert!(block["caveats"].as_array().unwrap().iter().any(|c| c == caveat), "{block}");
+    assert!(text(&o).contains(&format!("VBench caveat: {caveat}")) && html.contains("Not VBench's protocol"));
+    // A dimension's interval is its own: the same videos give the same one whatever other suites
+    // the run holds (one random stream through every dimension shifted it).
+    let o = sb.run(&[
+        "run",
+        "--suite",
+        "suites/vbench_temporal_flickering.yaml",
+        "--model",
+        "dir:videos",
+        "--out",
+        "runs/tf",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let alone: Value = serde_json::from_slice(&sb.read("runs/tf/results.json")).unwrap();
+    assert_eq!(alone["vbench"]["dimensions"][0]["raw"], tf["raw"]);
+    // A subset of the prompts is said too.
+    let o = sb.run(&[
+        "run",
+        "--suite",
+        "suites/vbench_temporal_flickering.yaml",
+        "--model",
+        "dir:videos",
+        "--limit",
+        "2",
+        "--out",
+        "runs/lim",
+    ]);
+    assert!(
+        text(&o).contains("VBench caveat: the run selected a subset of its suites' prompts (--limit 2)"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
