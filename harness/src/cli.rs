@@ -1434,7 +1434,9 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 per_prompt: *samples,
                 static_filter: static_filter.then_some(*static_samples),
             };
-            crate::vbench::import_command(file, out, dimension, samples, *json)
+            // `--dimension "color, scene"`: the names, not their spaces.
+            let dimension: Vec<String> = dimension.iter().map(|d| d.trim().to_string()).collect();
+            crate::vbench::import_command(file, out, &dimension, samples, *json)
         }
         SuitesCommand::List { dir, limits } => {
             let limits = limits.limits();

@@ -340,8 +340,11 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Res
         ));
     }
     let (prompts, digest) = read_info(info)?;
-    std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    // Every suite is made and loaded back before any is written: a prompt the loader refuses (a
+    // NUL, a megabyte) was written and said imported, and a later dimension's error left the
+    // earlier ones' files behind.
     let mut written = Vec::new();
+    let mut texts = Vec::new();
     for d in DIMENSIONS.iter().filter(|d| only.is_empty() || only.iter().any(|o| o == d.name)) {
         // A prompt listed twice in a dimension is one case; twice with different auxiliary info
         // for the dimension, the file contradicts itself.
@@ -431,7 +434,8 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Res
             }
         }
         let file = out.join(format!("vbench_{}.yaml", d.name));
-        write_atomic(&file, y.as_bytes())?;
+        loads_back(&file, &y, &mine).map_err(|message| Error::BadFile { path: info.to_path_buf(), message })?;
+        texts.push(y);
         written.push(Imported { dimension: d.name.to_string(), file, prompts: mine.len(), expectations, unchecked });
     }
     if written.is_empty() {
@@ -441,7 +445,37 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Res
             message: format!("no prompt for {which}: nothing to import"),
         });
     }
+    std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    for (w, y) in written.iter().zip(&texts) {
+        write_atomic(&w.file, y.as_bytes())?;
+    }
     Ok(written)
+}
+
+/// Whether the suite text `y` made for `file` loads as written, else what is wrong with which of
+/// `prompts` (its cases, in order).
+fn loads_back(file: &Path, y: &str, prompts: &[&InfoPrompt]) -> std::result::Result<(), String> {
+    struct Text<'a>(&'a str);
+    impl crate::suite::Source for Text<'_> {
+        fn read(&self, _: &str) -> std::io::Result<String> {
+            Ok(self.0.to_string())
+        }
+    }
+    // An import may hold more cases than a suite does by default (said when imported).
+    let limits = crate::suite::load::Limits { max_cases: usize::MAX, max_units: usize::MAX, include_outside: false };
+    let name = file.to_string_lossy();
+    let Err(e) = crate::suite::load::load_with(&Text(y), &name, &limits) else { return Ok(()) };
+    let first = e.errors.first().map_or(String::new(), |e| e.message.clone());
+    // The prompt the first error is about, when it is about a case.
+    let case = e.errors.first().and_then(|e| e.path.strip_prefix("cases[")).and_then(|r| r.split(']').next());
+    let prompt = case.and_then(|i| i.parse::<usize>().ok()).and_then(|i| prompts.get(i));
+    Err(match prompt {
+        Some(p) => {
+            let shown: String = p.prompt.chars().take(80).collect();
+            format!("the prompt {shown:?} cannot be a suite's case: {first}")
+        }
+        None => format!("{} would not load as written: {e}", name),
+    })
 }
 
 pub fn import_command(info: &Path, out: &Path, only: &[String], samples: Samples, json: bool) -> Result<ExitCode> {

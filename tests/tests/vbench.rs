@@ -230,6 +230,23 @@ fn a_malformed_info_file_is_a_located_error() {
     }
     let o = sb.run(&["suites", "import", "vbench", "ok.json", "--out", "ok.json"]);
     assert!(code(&o) == 3 && text(&o).contains("a file, where the folder"), "{}", text(&o));
+    // A prompt no suite can hold is refused before any file is written (a NUL was imported, exit
+    // 0, and the suite then failed to load; an error in a later dimension left earlier files).
+    sb.write(
+        "nul.json",
+        "[{\"prompt_en\": \"fine\", \"dimension\": [\"color\"]}, {\"prompt_en\": \"nul\\u0000here\", \"dimension\": [\"scene\"]}]",
+    );
+    let o = sb.run(&["suites", "import", "vbench", "nul.json", "--out", "nul"]);
+    assert!(
+        code(&o) == 3 && text(&o).contains("the prompt \"nul\\0here\" cannot be a suite's case: holds a NUL"),
+        "{}",
+        text(&o)
+    );
+    assert!(!sb.join("nul").exists(), "nothing written");
+    // Names are trimmed: `--dimension "color, scene"`.
+    let o = sb.run(&["suites", "import", "vbench", "nul.json", "--out", "trim", "--dimension", "color, object_class"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(sb.join("trim/vbench_color.yaml").is_file());
     // Camera labels the probe does not check are said, not silently dropped.
     sb.write(
         "cam.json",
