@@ -940,6 +940,7 @@ fn view(
             Scatter {
                 title: format!("{}/{}", r.suite, r.metric),
                 points: per_case.iter().map(|(case, &(x, y, n))| (case.to_string(), x / n, y / n)).collect(),
+                direction: r.direction.clone(),
             }
         })
         .collect();

@@ -481,7 +481,16 @@ pub fn interval_bars(title: &str, x_title: &str, bars: &[Bar]) -> String {
 
 /// Baseline (x) against candidate (y) per case, on equal axes with the y = x line: points below
 /// it are cases where the candidate scored lower.
-pub fn scatter(title: &str, metric: &str, points: &[(f64, f64)]) -> String {
+/// Which way a scatter's metric is better: its points are coloured better (green) or worse (red)
+/// for the candidate, or only higher and lower where neither is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+    Neither,
+}
+
+pub fn scatter(title: &str, metric: &str, points: &[(f64, f64)], better: Better) -> String {
     let finite: Vec<(f64, f64)> = points.iter().copied().filter(|(a, b)| a.is_finite() && b.is_finite()).collect();
     let both = Axis::fit("", Scale::Linear, finite.iter().flat_map(|&(a, b)| [a, b]));
     let x = Axis::range(format!("baseline {metric}"), Scale::Linear, both.lo, both.hi);
@@ -498,11 +507,16 @@ pub fn scatter(title: &str, metric: &str, points: &[(f64, f64)]) -> String {
             .label("no change (y = x)")
             .legend(|(px, py)| PathElement::new(vec![(px, py), (px + 16, py)], GREY.stroke_width(1)));
         let part = |keep: fn(f64, f64) -> bool| finite.iter().copied().filter(move |&(a, b)| keep(a, b));
-        for (keep, colour, label) in [
-            ((|a, b| b < a) as fn(f64, f64) -> bool, RED, "candidate lower"),
-            (|a, b| b > a, GREEN, "candidate higher"),
-            (|a, b| a == b, GREY, "equal"),
-        ] {
+        let lower = (|a, b| b < a) as fn(f64, f64) -> bool;
+        let higher = (|a, b| b > a) as fn(f64, f64) -> bool;
+        // Green is better and red worse for the candidate, whichever way the metric points.
+        let series = match better {
+            Better::Higher => [(lower, RED, "candidate worse (lower)"), (higher, GREEN, "candidate better (higher)")],
+            Better::Lower => [(higher, RED, "candidate worse (higher)"), (lower, GREEN, "candidate better (lower)")],
+            Better::Neither => [(lower, RUST, "candidate lower"), (higher, BLUE, "candidate higher")],
+        };
+        let equal = (|a, b| a == b) as fn(f64, f64) -> bool;
+        for (keep, colour, label) in series.into_iter().chain([(equal, GREY, "equal")]) {
             if part(keep).next().is_some() {
                 chart
                     .draw_series(part(keep).map(|c| Circle::new(c, 4, colour.mix(0.75).filled())))?
@@ -654,11 +668,17 @@ mod tests {
                 && bars.contains("50% · 12 cases")
         );
         assert!(bars.contains("&lt;b&gt;&amp;") && !bars.contains("<b>") && bars.contains("120% · 1 case"), "{bars}");
-        let sc = scatter("s", "probe:gravity", &[(1.0, 0.0), (0.0, 1.0), (0.5, 0.5), (f64::NAN, 1.0)]);
+        let sc = scatter("s", "probe:gravity", &[(1.0, 0.0), (0.0, 1.0), (0.5, 0.5), (f64::NAN, 1.0)], Better::Higher);
         assert!(
             sc.contains("baseline probe:gravity") && sc.contains("candidate probe:gravity") && sc.contains("y = x")
         );
         assert_eq!(sc.matches("<circle").count(), 3 + 3, "three points and three legend marks");
+        // A lower-is-better metric's rise is the candidate's loss: red, said as worse.
+        let red = |s: &str| s.matches("#B00020").count();
+        let up = [(1.0, 2.0), (1.0, 3.0)];
+        let (worse, better) = (scatter("s", "m", &up, Better::Lower), scatter("s", "m", &up, Better::Higher));
+        assert!(red(&worse) >= 2 && worse.contains("candidate worse (higher)"), "{worse}");
+        assert!(red(&better) == 0 && better.contains("candidate better (higher)"), "{better}");
         let loss = loss_panels(
             "loss",
             &[

@@ -30,6 +30,8 @@ pub struct GateRow {
 pub struct Scatter {
     pub title: String,
     pub points: Vec<(String, f64, f64)>,
+    /// The metric's direction: `higher_is_better`, `lower_is_better` or `neutral`.
+    pub direction: String,
 }
 
 /// One sample where the candidate did worst relative to the baseline.
@@ -79,16 +81,24 @@ pub struct CompareView {
 /// A scatter of (baseline, candidate) per case with the y = x line, and its numbers.
 pub fn scatter_figure(s: &Scatter) -> String {
     let xy: Vec<(f64, f64)> = s.points.iter().map(|p| (p.1, p.2)).collect();
+    // Δ as the gate table orients it (better +), so the two never disagree in sign.
+    let (better, sign, delta) = match s.direction.as_str() {
+        "lower_is_better" => (chart::Better::Lower, -1.0, "Δ (better +)"),
+        "higher_is_better" => (chart::Better::Higher, 1.0, "Δ (better +)"),
+        _ => (chart::Better::Neither, 1.0, "Δ (candidate − baseline)"),
+    };
     let numbers = chart::Table {
-        head: ["case", "baseline", "candidate", "Δ"].map(String::from).to_vec(),
+        head: ["case", "baseline", "candidate", delta].map(String::from).to_vec(),
         rows: s
             .points
             .iter()
-            .map(|(case, a, b)| vec![case.clone(), format::metric(*a), format::metric(*b), format::signed(b - a)])
+            .map(|(case, a, b)| {
+                vec![case.clone(), format::metric(*a), format::metric(*b), format::signed(sign * (b - a))]
+            })
             .collect(),
     };
     chart::figure(
-        &chart::scatter(&format!("{}: baseline against candidate per case", s.title), &s.title, &xy),
+        &chart::scatter(&format!("{}: baseline against candidate per case", s.title), &s.title, &xy, better),
         &s.title,
         Some(&numbers),
     )
@@ -240,6 +250,7 @@ mod tests {
             scatters: vec![Scatter {
                 title: "probe:position".into(),
                 points: vec![("c1".into(), 1.0, 0.0), ("c2".into(), 0.5, 0.5)],
+                direction: "higher_is_better".into(),
             }],
             gallery: vec![GalleryItem {
                 label: "s/c#0".into(),
@@ -291,7 +302,18 @@ mod tests {
         let svg = scatter_figure(&Scatter {
             title: "m".into(),
             points: vec![("a".into(), 1.0, 0.0), ("b".into(), 0.0, 1.0)],
+            direction: "higher_is_better".into(),
         });
         assert!(svg.contains("#B00020") && svg.contains("#1B7F3B"), "{svg}");
+        // Lower is better: a rise is a loss, and the table's Δ says so with the gate's sign.
+        let svg = scatter_figure(&Scatter {
+            title: "warping".into(),
+            points: vec![("a".into(), 0.1, 0.3)],
+            direction: "lower_is_better".into(),
+        });
+        assert!(
+            svg.contains("Δ (better +)") && svg.contains("-0.2") && svg.contains("candidate worse (higher)"),
+            "{svg}"
+        );
     }
 }
