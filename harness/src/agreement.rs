@@ -577,6 +577,7 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
             }
             continue;
         }
+        let mut made: Vec<&videval_reports::results::Sample> = Vec::new();
         for (k, side) in [&j.left, &j.right].into_iter().enumerate() {
             let Some(samples) = sample_index.get(side.as_str()) else {
                 return Err(Error::Config(format!(
@@ -606,6 +607,23 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
                     )
                 });
             }
+            made.push(sample);
+        }
+        // The two videos of a pair answer one request, or the judgment compares nothing (runs of
+        // suites that share case ids but not prompts were paired and rated).
+        if let [a, b] = made[..]
+            && (a.prompt != b.prompt || a.seed != b.seed)
+        {
+            return Err(Error::Config(format!(
+                "{}: the runs {:?} and {:?} made it for different requests (prompt {:?} seed {} against prompt {:?} seed {}); judgments pair videos of one prompt and seed",
+                which(),
+                j.left,
+                j.right,
+                a.prompt,
+                a.seed,
+                b.prompt,
+                b.seed
+            )));
         }
     }
     // None of them of these runs' videos: the wrong run folders.

@@ -715,7 +715,20 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                     "--judgments: the runs are named by their folders, and both are {b:?}; rename one, or use `videval agreement --runs NAME=DIR,…`"
                 )));
             }
-            Some(crate::agreement::compute(&[(b, base.clone()), (c, cand.clone())], j)?)
+            // A rating database holds every pair of runs rated with it (rate A against B, then
+            // against C): only these two runs' judgments, and the gold pairs, count here.
+            let mine: Vec<crate::agreement::Judgment> = j
+                .iter()
+                .filter(|x| x.is_gold() || [&x.left, &x.right].iter().all(|s| **s == b || **s == c))
+                .cloned()
+                .collect();
+            let others = j.len() - mine.len();
+            let mut a = crate::agreement::compute(&[(b.clone(), base.clone()), (c.clone(), cand.clone())], &mine)?;
+            if others > 0 {
+                a.notes
+                    .push(format!("{others} judgment(s) of other runs than {b:?} and {c:?} in the file were left out"));
+            }
+            Some(a)
         }
         None => None,
     };

@@ -423,6 +423,25 @@ pub struct App {
 pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pair>> {
     let results: Vec<videval_reports::Results> =
         runs.iter().map(|(_, d)| crate::store::read_results(d)).collect::<Result<_>>()?;
+    // Raters compare two answers to one request: a pair made for other prompts or seeds (runs of
+    // suites that share case ids only) is refused before anything is served.
+    for s in results[0].samples.iter().filter(|s| suites.is_empty() || suites.contains(&s.suite)) {
+        let Some(other) = results[1].samples.iter().find(|o| o.key() == s.key()) else { continue };
+        if other.prompt != s.prompt || other.seed != s.seed {
+            return Err(Error::Config(format!(
+                "{}/{}#{}: {} and {} made it for different requests (prompt {:?} seed {} against prompt {:?} seed {}); rate runs of the same suites",
+                s.suite,
+                s.case_id,
+                s.seed_idx,
+                runs[0].1.display(),
+                runs[1].1.display(),
+                s.prompt,
+                s.seed,
+                other.prompt,
+                other.seed
+            )));
+        }
+    }
     let paths: Vec<_> = runs.iter().map(|(_, d)| crate::compare::video_paths(d, None)).collect::<Result<_>>()?;
     let mut out = Vec::new();
     for s in &results[0].samples {

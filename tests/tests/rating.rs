@@ -295,12 +295,29 @@ fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
     assert_eq!(v["raters"]["n"], 2);
     assert_eq!(v["raters"]["krippendorff_alpha"], Value::Null, "every judgment is the same: α is undefined");
     assert!(sb.join("j.agreement.html").is_file());
-    // The compare report shows the same table when given judgments naming the runs by folder.
-    sb.write("by-folder.csv", &judgments("oracle", "disc"));
+    // The compare report shows the same table when given judgments naming the runs by folder;
+    // judgments of other runs in the same file (a database rated against a third run) are left
+    // out and said so (they were refused, so such a file could never be used).
+    let third = "ann,left_right,above-below,0,oracle,another-run,left\n";
+    sb.write("by-folder.csv", &format!("{}{third}", judgments("oracle", "disc")));
     let o = sb.run(&["compare", "runs/oracle", "runs/disc", "--judgments", "by-folder.csv"]);
     assert!([0, 1].contains(&code(&o)), "{}", text(&o));
     let page = String::from_utf8(sb.read("runs/disc/compare/oracle.html")).unwrap();
     assert!(page.contains("Do the metrics agree with people?") && page.contains("<code>probe:position</code>"));
+    assert!(page.contains("1 judgment(s) of other runs than"), "the third run's judgment is said left out");
+    // Judgments pair two answers to one request: a run whose sample was made for another prompt
+    // (a suite that shares case ids only) is refused, naming both prompts.
+    let mut other: Value = serde_json::from_slice(&sb.read("runs/disc/results.json")).unwrap();
+    for s in other["samples"].as_array_mut().unwrap() {
+        s["prompt"] = Value::from("a yellow triangle spins");
+    }
+    std::fs::create_dir_all(sb.join("runs/other")).unwrap();
+    sb.write("runs/other/results.json", &other.to_string());
+    let o = sb.run(&["agreement", "--runs", "world=runs/oracle,synthetic=runs/other", "--judgments", "j.csv"]);
+    assert!(code(&o) == 3 && text(&o).contains("made it for different requests"), "{}", text(&o));
+    let runs = [("a".to_string(), sb.join("runs/oracle")), ("b".to_string(), sb.join("runs/other"))];
+    let refused = videval::rate::pairs(&runs, &[]).map(|p| p.len()).unwrap_err().to_string();
+    assert!(refused.contains("made it for different requests"), "{refused}");
     // A judgment naming a run that --runs does not give is refused, naming it.
     sb.write(
         "bad.csv",
