@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::chart::{self, esc};
-use crate::format::{count, metric, percent, signed};
+use crate::format::{count, metric, percent, percent_ceil, percent_floor, signed};
 
 fn num(v: &Value) -> Option<f64> {
     v.as_f64().filter(|x| x.is_finite())
@@ -19,6 +19,11 @@ fn show(v: &Value) -> String {
 
 fn interval(v: &Value, fmt: fn(f64) -> String) -> Option<String> {
     Some(format!("[{}, {}]", fmt(num(&v[0])?), fmt(num(&v[1])?)))
+}
+
+/// A proportion's interval in percent, its bounds rounded outward.
+fn percent_interval(v: &Value) -> Option<String> {
+    Some(format!("[{}, {}]", percent_floor(num(&v[0])?), percent_ceil(num(&v[1])?)))
 }
 
 /// The whole page.
@@ -91,7 +96,7 @@ pub fn section(a: &Value, h: &str) -> Result<String, std::fmt::Error> {
                 esc(m["suite"].as_str().unwrap_or("")),
                 esc(m["metric"].as_str().unwrap_or("")),
                 num(&m["agreement"]).map_or("—".into(), percent),
-                interval(&m["ci"], percent).unwrap_or_else(|| "n/a".into()),
+                percent_interval(&m["ci"]).unwrap_or_else(|| "n/a".into()),
                 num(&m["agreement_with_ties"]).map_or("—".into(), percent),
                 num(&m["kendall_tau_b"]).map_or("—".into(), signed),
                 count(m["pairs"].as_u64().unwrap_or(0)),

@@ -100,6 +100,34 @@ pub fn percent(x: f64) -> String {
     format!("{p:.4}%")
 }
 
+/// An interval's bounds in percent, rounded outward at the fewest decimals that keep them off
+/// 0% and 100% unless they are there: a lower bound of 49.947% reads 49%, never 50% (rounded,
+/// "[50%, 52%]" hid that chance lay inside the interval).
+pub fn percent_floor(x: f64) -> String {
+    percent_toward(x, false)
+}
+
+/// See [`percent_floor`]: the upper bound, rounded up.
+pub fn percent_ceil(x: f64) -> String {
+    percent_toward(x, true)
+}
+
+fn percent_toward(x: f64, up: bool) -> String {
+    if !x.is_finite() {
+        return "—".to_string();
+    }
+    let p = 100.0 * x;
+    for decimals in 0..4 {
+        let scale = 10f64.powi(decimals as i32);
+        // A last-bit excess over a round value is no excess (57.000000000001% stays 57%).
+        let v = if up { (p * scale - 1e-7).ceil() } else { (p * scale + 1e-7).floor() } / scale;
+        if (v == 0.0) == (p == 0.0) && (v == 100.0) == (p == 100.0) {
+            return format!("{v:.decimals$}%");
+        }
+    }
+    format!("{p:.4}%")
+}
+
 /// A small rate such as a learning rate, in short scientific notation: `3e-4`, `2.5e-3`.
 pub fn rate(x: f64) -> String {
     if !x.is_finite() {
@@ -159,6 +187,13 @@ mod tests {
         assert_eq!(si(1e18), "1 E");
         assert_eq!(si(-2.5e6), "-2.5 M");
         assert_eq!(percent(0.5), "50%");
+        // Bounds round outward: chance inside an interval stays inside it.
+        assert_eq!((percent_floor(0.49947), percent_ceil(0.5201)), ("49%".into(), "53%".into()));
+        assert_eq!(
+            (percent_floor(0.57), percent_ceil(0.57), percent_ceil(0.999)),
+            ("57%".into(), "57%".into(), "99.9%".into())
+        );
+        assert_eq!((percent_floor(0.0004), percent_floor(0.0)), ("0.04%".into(), "0%".into()));
         assert_eq!((percent(1.0), percent(0.0), percent(0.994)), ("100%".into(), "0%".into(), "99%".into()));
         assert_eq!(
             (percent(0.9976), percent(0.001), percent(0.999999)),

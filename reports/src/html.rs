@@ -264,7 +264,11 @@ fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult, pass_rate:
     MetricRow {
         name,
         estimate: fmt(r.point_estimate),
-        interval: r.interval_text(fmt),
+        interval: if pass_rate {
+            r.interval_text_with(crate::format::percent_floor, crate::format::percent_ceil)
+        } else {
+            r.interval_text(fmt)
+        },
         n: crate::format::count(r.n_samples as u64),
         clusters: crate::format::count(r.n_clusters as u64),
         direction: &r.direction,

@@ -80,7 +80,7 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
                 suite: suite.clone(),
                 name: name.clone(),
                 rate: format::percent(r.point_estimate),
-                interval: r.interval_text(format::percent),
+                interval: r.interval_text_with(format::percent_floor, format::percent_ceil),
                 cases: format::count(r.n_clusters as u64),
             });
             bars.push(chart::Bar {

@@ -176,8 +176,13 @@ pub struct MetricResult {
 impl MetricResult {
     /// `[lo, hi]` with `fmt`, or the reason there is no interval.
     pub fn interval_text(&self, fmt: impl Fn(f64) -> String) -> String {
+        self.interval_text_with(&fmt, &fmt)
+    }
+
+    /// [`Self::interval_text`] with a formatter per bound (rounding each outward, say).
+    pub fn interval_text_with(&self, lower: impl Fn(f64) -> String, upper: impl Fn(f64) -> String) -> String {
         match (&self.confidence_interval, &self.interval_note) {
-            (Some(i), _) => format!("[{}, {}]", fmt(i.lower_bound), fmt(i.upper_bound)),
+            (Some(i), _) => format!("[{}, {}]", lower(i.lower_bound), upper(i.upper_bound)),
             (None, Some(note)) => note.clone(),
             (None, None) => "n/a".into(),
         }
