@@ -207,6 +207,11 @@ mod tests {
             vbench: None,
         };
         let html = render_limitations(&results, &Default::default(), 5).unwrap();
+        // No capability tags: said so, not an empty table.
+        assert!(
+            html.contains("No case of the run's suites is tagged with a capability")
+                && !html.contains("<th>Capability</th>")
+        );
         // Two kinds, counted exactly; reasons appear whole (parentheses, signs and all).
         // A sample failing two checks one way counts once; one not measured is said so.
         assert!(html.contains("<td>wrong direction</td><td class=\"num\">3</td>"), "{html}");
