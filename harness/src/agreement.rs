@@ -344,7 +344,12 @@ pub struct RunStrength {
 pub struct Agreement {
     pub schema: String,
     pub runs: Vec<RunStrength>,
+    /// Every judgment counted (the last of each rater's on a pair), gold pairs' included.
     pub judgments: usize,
+    /// Of them, the judgments of gold pairs (raters' attention checks, not in `pairs`).
+    #[serde(default)]
+    pub gold_judgments: usize,
+    /// Rated pairs of the runs' videos (gold pairs not counted).
     pub pairs: usize,
     pub metrics: Vec<MetricAgreement>,
     pub raters: Raters,
@@ -849,6 +854,7 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         schema: SCHEMA.into(),
         runs: strengths(&run_names, &rated, &cluster_of),
         judgments: judgments.len(),
+        gold_judgments: judgments.len() - rated.len(),
         pairs: pairs.len(),
         metrics,
         raters: Raters {

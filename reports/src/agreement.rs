@@ -47,12 +47,15 @@ pub fn render(a: &Value) -> Result<String, std::fmt::Error> {
 /// report embeds them under its own heading).
 pub fn section(a: &Value, h: &str) -> Result<String, std::fmt::Error> {
     let mut o = String::new();
+    // Gold pairs are counted apart: "188 judgments on 40 pairs" held 28 on 7 gold pairs.
+    let (all, gold) = (a["judgments"].as_u64().unwrap_or(0), a["gold_judgments"].as_u64().unwrap_or(0));
     write!(
         o,
-        "<p class=\"muted\">{} judgments on {} pairs by {} rater(s).</p>",
-        count(a["judgments"].as_u64().unwrap_or(0)),
+        "<p class=\"muted\">{} judgments on {} pairs by {} rater(s){}.</p>",
+        count(all.saturating_sub(gold)),
         count(a["pairs"].as_u64().unwrap_or(0)),
         count(a["raters"]["n"].as_u64().unwrap_or(0)),
+        if gold > 0 { format!(", and {} on gold pairs", count(gold)) } else { String::new() }
     )?;
     let rows: Vec<&Value> = a["metrics"].as_array().map(|v| v.iter().collect()).unwrap_or_default();
     write!(o, "<{h}>Agreement per metric</{h}>")?;
@@ -163,7 +166,7 @@ mod tests {
     #[test]
     fn renders_the_tables_a_chart_and_escapes() {
         let a = serde_json::json!({
-            "judgments": 40, "pairs": 20,
+            "judgments": 40, "gold_judgments": 8, "pairs": 20,
             "metrics": [{"suite": "left_right", "metric": "probe:position", "agreement": 1.0, "ci": [0.66, 1.0],
                           "agreement_with_ties": 0.9, "kendall_tau_b": 0.8, "pairs": 18, "cases": 9, "ci_method": "exact"}],
             "runs": [{"run": "<world>", "strength": null, "ci": null, "note": "n/a: never lost"}],
@@ -174,5 +177,6 @@ mod tests {
         let html = render(&a).unwrap();
         assert!(html.contains("probe:position") && html.contains("[66%, 100%]") && html.contains("&lt;world&gt;"));
         assert!(html.contains("<svg role=\"img\"") && html.contains("0.7500") && html.contains("a note"));
+        assert!(html.contains("32 judgments on 20 pairs by 2 rater(s), and 8 on gold pairs."), "{html}");
     }
 }
