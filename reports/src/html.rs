@@ -324,7 +324,33 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
                 None,
             )
         });
-        let metrics = s.metrics.iter().map(|(m, r)| metric_row(m, r, m.starts_with("probe:"))).collect();
+        // The cases each metric measured: where a suite groups them into fewer clusters (what the
+        // intervals resample), the cases column says both.
+        let cases_of = |metric: &str| {
+            results
+                .samples
+                .iter()
+                .filter(|x| &x.suite == name && x.metrics.contains_key(metric))
+                .map(|x| x.case_id.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        let metrics = s
+            .metrics
+            .iter()
+            .map(|(m, r)| {
+                let mut row = metric_row(m, r, m.starts_with("probe:"));
+                let cases = cases_of(m);
+                if cases > r.n_clusters {
+                    row.clusters = format!(
+                        "{} (in {} clusters)",
+                        crate::format::count(cases as u64),
+                        crate::format::count(r.n_clusters as u64)
+                    );
+                }
+                row
+            })
+            .collect();
         let samples_rows = results
             .samples
             .iter()
@@ -520,6 +546,22 @@ mod tests {
         assert!(!html.contains("<script>alert"), "prompt was not escaped");
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("http://") && !html.contains("https://"), "report must be offline");
+    }
+
+    /// Cases grouped into fewer clusters: the cases column says both (it showed the clusters
+    /// under "cases").
+    #[test]
+    fn grouped_cases_show_their_clusters() {
+        let mut r = results();
+        let mut second = r.samples[0].clone();
+        second.case_id = "c2".into();
+        r.samples.push(second);
+        for m in r.suites.values_mut().flat_map(|s| s.metrics.values_mut()) {
+            m.n_clusters = 1;
+        }
+        let html = render_run(&r, &Provenance::default(), &MediaMap::new()).unwrap();
+        let row = html.lines().find(|l| l.contains("<code>temporal_diff</code>")).unwrap_or_default();
+        assert!(row.contains("2 (in 1 clusters)"), "{row}");
     }
 
     /// A metric no sample measured has its row, saying so and why (it vanished from the page,
