@@ -276,6 +276,14 @@ fn network_status(
     })
 }
 
+/// Why the network a metric `reads` is missing now (none given, or not in the folder given),
+/// starting "needs "; None when it is there, or when the metric runs no user network. A score
+/// cached as not measurable for that reason is keyed alike whatever folder was searched, and
+/// says this run's reason, not the one of the run that cached it.
+pub fn network_missing(reads: videval_metrics::registry::Reads) -> Option<String> {
+    network_status(reads)?.1.err().filter(|e| e.starts_with("needs "))
+}
+
 /// Why the network a metric `reads` cannot be used although its weights were given (a wrong
 /// checksum, a broken file): `run` refuses before generating anything. None when it loads, or
 /// when none were given (its metrics are then n/a, said per metric).

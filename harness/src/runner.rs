@@ -734,7 +734,13 @@ impl Runner<'_> {
         }
         let mut tally = [0usize; 3];
         for (m, r) in measures.iter().zip(results) {
-            let Some((cache, cached)) = r else { continue };
+            let Some((mut cache, cached)) = r else { continue };
+            if let (true, Status::NotApplicable, Kind::Metric(metric)) = (cached, cache.status, &m.kind)
+                && cache.error.as_deref().is_some_and(|e| e.starts_with("needs "))
+                && let Some(now) = crate::distribution::network_missing(metric.reads())
+            {
+                cache.error = Some(now);
+            }
             tally[if cache.status == Status::Error {
                 2
             } else if cached {

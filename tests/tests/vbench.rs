@@ -994,3 +994,32 @@ fn a_network_folder_that_is_not_what_it_says_is_refused() {
     assert_eq!(c, 0, "{out}");
     assert!(out.contains("needs RAFT") && out.contains("has no raft-things/"), "{out}");
 }
+
+/// A score cached as not measurable for want of weights says this run's reason: a run given no
+/// --weights reported "empty has no raft-things/" from an earlier run given an empty folder.
+#[test]
+fn a_cached_missing_network_says_this_runs_reason() {
+    let sb = Sandbox::new();
+    sb.write("info.json", "[{\"prompt_en\": \"a cat runs\", \"dimension\": [\"dynamic_degree\"]}]");
+    let o = sb.run(&["suites", "import", "vbench", "info.json", "--out", "s", "--samples", "1"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::create_dir_all(sb.join("videos")).unwrap();
+    let o = sb.run(&["synth", "--prompt", "a cat runs", "--frames", "9", "--out", "videos/a cat runs-0.mp4"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    std::fs::create_dir_all(sb.join("empty")).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let o = sb
+            .command(&["run", "--suite", "s/vbench_dynamic_degree.yaml", "--model", "dir:videos", "--out", out])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        text(&o)
+    };
+    assert!(run("r1", &["--weights", "empty"]).contains("empty has no raft-things/"));
+    let second = run("r2", &[]);
+    assert!(
+        second.contains("needs RAFT-things weights: give --weights DIR") && !second.contains("empty has no"),
+        "{second}"
+    );
+}
