@@ -779,3 +779,84 @@ fn vbench_subject_consistency_on_dino_weights_the_user_provides() {
     let got = dim["raw"]["value"].as_f64().unwrap();
     assert!((got - want).abs() < 1e-6, "streamed {got} vs whole clips {want}");
 }
+
+/// Falls, pans and bounces as cameras catch them: a ball that lands without bouncing falls
+/// (its time at rest was fitted and read as an upward pull), a still ball entering the frame
+/// during a pan does not move (its cut sightings read "moves right"), a ball falling in from
+/// above the frame is fitted on its whole sightings (35% too much acceleration), and a clip that
+/// starts mid-fall measures restitution from the parabola's apex with a range too (it read 1.06
+/// for 0.7).
+#[test]
+fn landings_pans_and_mid_fall_starts_are_read_as_they_happen() {
+    use videval::selftest::Transform;
+    use videval_metrics::probes::{Bounce, Bound, Context, Direction, Expectation, Gravity, Motion, ObjectRef, check};
+    use videval_models::palette::Color;
+    use videval_models::world::render::{Settings, render};
+    use videval_models::world::spec::{Camera, CameraMotion, Layer, Object, Scene, Shape};
+    let ball = |pos: [f64; 2], vel: [f64; 2], restitution: f64, fixed: bool| Object {
+        id: "ball".into(),
+        shape: Shape::Circle,
+        color: Color::Red,
+        size: 0.12,
+        pos,
+        vel,
+        mass: 1.0,
+        restitution,
+        fixed,
+        layer: Layer::Midground,
+        trail: false,
+    };
+    let scene = |objects: Vec<Object>, gravity: f64, camera: Camera| Scene {
+        background: Default::default(),
+        objects,
+        gravity,
+        floor: gravity > 0.0,
+        walls: false,
+        occluders: vec![],
+        camera,
+        events: vec![],
+        cuts: vec![],
+        style: Default::default(),
+        photo: None,
+    };
+    let red = ObjectRef { color: Some(Color::Red), shape: None };
+    let settings = Settings { width: 128, height: 96, fps: 24.0, frames: 48 };
+    let gravity = |accel: Option<Bound>| {
+        Expectation::Gravity(Gravity { object: red.clone(), direction: Direction::Down, accel, r2: None })
+    };
+
+    // Dropped onto clay: falls for about 0.55 s, then rests for 1.4 s.
+    let (v, _) =
+        render(&scene(vec![ball([0.5, 0.2], [0.0, 0.0], 0.0, false)], 2.0, Camera::default()), &settings, false);
+    let verdict = check(&gravity(None), &Context::new(&v));
+    assert!(verdict.pass, "{}", verdict.reason);
+    let reversed = check(&gravity(None), &Context::new(&Transform::Reverse.apply(&v)));
+    assert!(!reversed.pass, "played backwards it rises: {}", reversed.reason);
+
+    // Falling in from above the frame: the acceleration is the scene's (2.0), not the cut
+    // sightings' pull toward the frame.
+    let (v, _) =
+        render(&scene(vec![ball([0.5, -0.05], [0.0, 0.3], 0.0, false)], 2.0, Camera::default()), &settings, false);
+    let verdict = check(&gravity(Some(Bound { between: Some([1.8, 2.2]), ..Default::default() })), &Context::new(&v));
+    assert!(verdict.pass, "{}", verdict.reason);
+
+    // A still ball the camera pans onto from the right: it does not move.
+    let pan = Camera { motion: CameraMotion::PanRight, speed: 0.25, ..Default::default() };
+    let (v, _) = render(&scene(vec![ball([1.25, 0.5], [0.0, 0.0], 0.0, true)], 0.0, pan), &settings, false);
+    for direction in [Direction::Right, Direction::Left] {
+        let m = Expectation::Motion(Motion { object: red.clone(), direction, speed: None });
+        let verdict = check(&m, &Context::new(&v));
+        assert!(!verdict.pass && verdict.reason.contains("moves"), "{direction:?}: {}", verdict.reason);
+    }
+
+    // Bouncing with restitution 0.7, the clip starting as the ball already falls fast.
+    let bounce = Expectation::Bounce(Bounce {
+        object: red.clone(),
+        count: None,
+        restitution: Some(Bound { between: Some([0.6, 0.8]), ..Default::default() }),
+    });
+    let (v, _) =
+        render(&scene(vec![ball([0.5, 0.45], [0.0, 1.1], 0.7, false)], 2.0, Camera::default()), &settings, false);
+    let verdict = check(&bounce, &Context::new(&v));
+    assert!(verdict.pass, "{}", verdict.reason);
+}

@@ -57,6 +57,23 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
             rising = Some(ys[c] - top);
         }
     }
+    // A clip may start with the object already falling: the first peak seen is then only the
+    // height it entered at. Its apex is that of the parabola through the first flight (reversing
+    // time keeps the parabola, so a reversed clip's apex is its true one too); without a clean
+    // fit the first peak is not read. (Only the default check read it so: with a range, a clip
+    // starting 0.55 s into a drop read restitution 1.06 for 0.7.)
+    if let (Some(&c0), Some(first)) = (contacts.first(), peaks.first_mut())
+        && ys[1] > ys[0]
+    {
+        *first = match fit_parabola(&ts[..c0], &ys[..c0]) {
+            Some((c, r2)) if r2 >= 0.95 && c[2] > 0.0 => {
+                let t_apex = -c[1] / (2.0 * c[2]);
+                let apex = c[0] + c[1] * t_apex + c[2] * t_apex * t_apex;
+                ys[c0] - apex.min(ys[0])
+            }
+            _ => 0.0,
+        };
+    }
     let es: Vec<f64> = peaks.windows(2).filter(|w| w[0] > 0.02).map(|w| (w[1].max(0.0) / w[0]).sqrt()).collect();
     let e = (!es.is_empty()).then(|| es[0]);
     // (kind, reason) of each problem; the first names the failure.
@@ -90,23 +107,6 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
             _ => {}
         },
         None => {
-            // A clip may start with the object already falling: the first peak seen is then only
-            // the height it entered at. Its apex is that of the parabola through the first
-            // flight (reversing time keeps the parabola, so a reversed clip's apex is its true
-            // one too); without a clean fit the first peak is not read.
-            let mut peaks = peaks.clone();
-            if let (Some(&c0), Some(first)) = (contacts.first(), peaks.first_mut())
-                && ys[1] > ys[0]
-            {
-                *first = match fit_parabola(&ts[..c0], &ys[..c0]) {
-                    Some((c, r2)) if r2 >= 0.95 && c[2] > 0.0 => {
-                        let t_apex = -c[1] / (2.0 * c[2]);
-                        let apex = c[0] + c[1] * t_apex + c[2] * t_apex * t_apex;
-                        ys[c0] - apex.min(ys[0])
-                    }
-                    _ => 0.0,
-                };
-            }
             // Every pair of readable successive peaks, and the unfinished last rise as a lower bound.
             let mut ratios: Vec<(f64, bool)> = peaks
                 .windows(2)

@@ -1,29 +1,27 @@
 //! `gravity`: the object's vertical position over its first free-flight segment (up to the
-//! first bounce) fits a parabola whose acceleration points the expected way, and at the end of
-//! that segment the object is moving that way (a time-reversed drop ends rising and fails).
+//! first bounce, or to where it comes to rest) fits a parabola whose acceleration points the
+//! expected way, and at the end of that segment the object is moving that way (a time-reversed
+//! drop ends rising and fails). Sightings the frame cuts at its top or bottom are not fitted
+//! where four others are.
 
+use super::bounce::LANDED;
 use super::{Context, Direction, Gravity, Verdict, bound_words, contacts, fit_parabola};
+
+/// Where a fall comes to rest without bouncing: the first sample from which the object stays
+/// within [`LANDED`] of its end position, after moving toward it (`toward` is +1 for down in
+/// image rows, −1 for up); None where it never settles before the end.
+fn landing(ys: &[f64], toward: f64) -> Option<usize> {
+    let end = *ys.last()?;
+    let k = (0..ys.len()).find(|&k| ys[k..].iter().all(|&y| (y - end).abs() <= LANDED))?;
+    // At rest from the start is no landing; nor is a flight that ends still on its way.
+    (k >= 2 && k + 1 < ys.len() && toward * (ys[k] - ys[0]) > LANDED).then_some(k)
+}
 
 pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     let track = match ctx.find(&p.object) {
         Ok(t) => t,
         Err(v) => return v,
     };
-    let (unit, dt) = (ctx.unit(), ctx.dt());
-    let pts: Vec<(f64, f64)> = track.seen().map(|(t, o)| (t as f64 * dt, ctx.world_center(t, o)[1] / unit)).collect();
-    // Cut before the first bounce: the sample where the descent stops may already lie on the
-    // rebound (the contact falls between frames), so the segment ends just before it.
-    let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let end = contacts(&ys, ctx.video.fps()).first().copied().unwrap_or(pts.len());
-    let seg = &pts[..end];
-    let (ts, ys): (Vec<f64>, Vec<f64>) = seg.iter().copied().unzip();
-    let Some((c, r2)) = fit_parabola(&ts, &ys) else {
-        return Verdict::fail(
-            "too few frames",
-            format!("only {} frames of free flight: too few to fit a parabola", seg.len()),
-        );
-    };
-    let accel = 2.0 * c[2];
     let (want_down, label) = match p.direction {
         Direction::Down => (true, "down"),
         Direction::Up => (false, "up"),
@@ -31,6 +29,34 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
             return Verdict::fail("bad expectation", "gravity direction must be up or down");
         }
     };
+    let (unit, dt) = (ctx.unit(), ctx.dt());
+    // (time, height, whether the frame cuts it at its top or bottom).
+    let pts: Vec<(f64, f64, bool)> = track
+        .seen()
+        .map(|(t, o)| (t as f64 * dt, ctx.world_center(t, o)[1] / unit, ctx.cut_by_frame(o, true)))
+        .collect();
+    // Cut before the first bounce: the sample where the descent stops may already lie on the
+    // rebound (the contact falls between frames), so the segment ends just before it. Without a
+    // bounce the flight ends where the object comes to rest (a fall onto clay fitted its seconds
+    // at rest too, and read an acceleration pointing up).
+    let all: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    let end = contacts(&all, ctx.video.fps())
+        .first()
+        .copied()
+        .or_else(|| landing(&all, if want_down { 1.0 } else { -1.0 }))
+        .unwrap_or(pts.len());
+    let seg = &pts[..end];
+    let whole: Vec<(f64, f64)> = seg.iter().filter(|p| !p.2).map(|p| (p.0, p.1)).collect();
+    let fitted: Vec<(f64, f64)> = if whole.len() >= 4 { whole } else { seg.iter().map(|p| (p.0, p.1)).collect() };
+    let (ts, fit_ys): (Vec<f64>, Vec<f64>) = fitted.iter().copied().unzip();
+    let Some((c, r2)) = fit_parabola(&ts, &fit_ys) else {
+        return Verdict::fail(
+            "too few frames",
+            format!("only {} frames of free flight: too few to fit a parabola", seg.len()),
+        );
+    };
+    let accel = 2.0 * c[2];
+    let ys: Vec<f64> = seg.iter().map(|p| p.1).collect();
     let signed = if want_down { accel } else { -accel };
     // At the end of its flight the object must be moving the way gravity pulls it (a
     // time-reversed fall ends rising to a stop).

@@ -1,6 +1,7 @@
 //! `motion`: the object's displacement from its first to its last sighting, with the camera's
 //! motion removed, points the expected way by at least 3% of the frame height (and its speed,
 //! canvas heights per second, lies in the bound). A mirrored clip flips left and right.
+//! Sightings the frame cuts along the motion's axis are not read where two others are.
 
 use super::{Context, Direction, Motion, Verdict, bound_words};
 
@@ -12,7 +13,10 @@ pub fn check(p: &Motion, ctx: &Context<'_>) -> Verdict {
         Ok(t) => t,
         Err(v) => return v,
     };
-    let (Some((t0, a)), Some((t1, b))) = (track.first(), track.last()) else {
+    // The first and last sightings the frame does not cut along the motion's axis.
+    let vertical = matches!(p.direction, Direction::Up | Direction::Down);
+    let seen = ctx.whole_sightings(track, vertical, 2);
+    let (Some(&(t0, a)), Some(&(t1, b))) = (seen.first(), seen.last()) else {
         return Verdict::fail("object not found", "never seen");
     };
     if t1 == t0 {
