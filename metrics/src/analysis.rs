@@ -34,6 +34,10 @@ pub const WINDOW: usize = 3;
 /// Flow grid: every `max(MIN_STRIDE, short side / 32)`-th pixel, `MARGIN` pixels from the
 /// border, kept when the forward–backward round trip lands within `MAX_FB` pixels.
 pub const MIN_STRIDE: usize = 4;
+
+fn flow_stride(w: usize, h: usize) -> usize {
+    MIN_STRIDE.max(w.min(h) / 32)
+}
 pub const MARGIN: usize = 8;
 pub const MAX_FB: f32 = 0.5;
 
@@ -158,6 +162,13 @@ impl Window {
         (self.flow_w, self.flow_h)
     }
 
+    /// The grid points flow is tracked at, tracked or not: [`Window::flow`] returns those that
+    /// passed its texture and forward–backward checks.
+    pub fn flow_grid_points(&self) -> usize {
+        let (w, h) = (self.flow_w as usize, self.flow_h as usize);
+        flow::grid_len(w, h, flow_stride(w, h), MARGIN)
+    }
+
     /// How many flow fields were computed (each pair and direction once, however many metrics
     /// read it).
     pub fn flows_computed(&self) -> usize {
@@ -203,7 +214,7 @@ impl Window {
             return Some(Arc::clone(v));
         }
         let (pa, pb) = (self.pyramid(back)?, self.pyramid(0)?);
-        let stride = MIN_STRIDE.max(pa[0].image.w.min(pa[0].image.h) / 32);
+        let stride = flow_stride(pa[0].image.w, pa[0].image.h);
         let vectors: Vec<_> = flow::dense_checked_pyramids(&pa, &pb, stride, MARGIN, MAX_FB)
             .into_iter()
             .filter_map(|(x, y, f)| f.map(|f| (x, y, f[0], f[1])))

@@ -269,6 +269,13 @@ pub fn dense(prev: &Gray, next: &Gray, stride: usize, margin: usize) -> Vec<(f32
 pub const LEVELS: usize = 3;
 
 /// The grid points of [`dense`], row by row.
+/// How many points [`grid`] holds.
+pub fn grid_len(w: usize, h: usize, stride: usize, margin: usize) -> usize {
+    let stride = stride.max(1);
+    let along = |n: usize| (margin..).step_by(stride).take_while(|v| v + margin < n).count();
+    along(w) * along(h)
+}
+
 fn grid(w: usize, h: usize, stride: usize, margin: usize) -> Vec<(f32, f32)> {
     let stride = stride.max(1);
     let rows = (margin..).step_by(stride).take_while(|y| y + margin < h);

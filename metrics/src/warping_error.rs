@@ -93,6 +93,40 @@ mod tests {
         assert!(MotionSmoothness.measure(&frozen).unwrap() > 0.999);
     }
 
+    /// The same small object moving over a flat and over a textured still background reads
+    /// about the same (the 95th percentile of the tracked points read it tenfold higher over the
+    /// flat one, where only the object's points were tracked), and far above the still scene.
+    #[test]
+    fn dynamic_degree_reads_the_motion_not_the_background() {
+        let (w, h, n) = (96usize, 72usize, 12usize);
+        let texture = |x: f64, y: f64| 128.0 + 50.0 * (0.7 * x + 0.3 * y).sin() * (0.4 * x - 0.9 * y).cos();
+        let clip = |textured: bool, speed: f64| {
+            let mut data = Vec::with_capacity(w * h * 3 * n);
+            for t in 0..n {
+                let x0 = 20.0 + speed * t as f64;
+                for y in 0..h {
+                    for x in 0..w {
+                        let (fx, fy) = (x as f64, y as f64);
+                        let inside = (x0..x0 + 20.0).contains(&fx) && (26.0..46.0).contains(&fy);
+                        let v = if inside {
+                            255.0 - texture(fx - x0 + 5.0, fy + 3.0)
+                        } else if textured {
+                            texture(fx, fy)
+                        } else {
+                            128.0
+                        };
+                        data.extend([v as u8; 3]);
+                    }
+                }
+            }
+            Video::new(w as u32, h as u32, 8.0, data).unwrap()
+        };
+        let (flat, busy, still) = (clip(false, 2.0), clip(true, 2.0), clip(true, 0.0));
+        let [a, b, s] = [&flat, &busy, &still].map(|v| DynamicDegree.measure(v).unwrap());
+        assert!(a > 3.0 * s.max(1.0) && b > 3.0 * s.max(1.0), "flat {a}, textured {b}, still {s}");
+        assert!((a / b - 1.0).abs() < 0.5, "flat {a}, textured {b}");
+    }
+
     /// A flat picture (a collapsed generator's grey, strobing) has no point to track: the motion
     /// metrics are not measurable, not frozen (0) or perfectly smooth (1) and unwarped (0).
     #[test]
