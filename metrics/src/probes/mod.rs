@@ -516,7 +516,9 @@ use crate::video::Video;
 ///    clay fitted its time at rest and failed); `motion` and `gravity` do not read sightings the
 ///    frame cuts along their axis (a still object entering during a pan "moved right", a ball
 ///    falling in from above fitted 35% too much acceleration); `bounce` reads the first peak of a
-///    clip that starts mid-fall at its parabola's apex with a restitution range too.
+///    clip that starts mid-fall at its parabola's apex with a restitution range too; an object
+///    that changes colour in place may be unseen for up to 0.3 s between its colours (two
+///    frames: a blend that took 80 ms broke into two objects at 60 fps).
 pub const VERSION: u32 = 15;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
