@@ -396,21 +396,33 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
         comps.push((label, pixels, b));
     }
     let thin = thin_limit(width, height);
+    // Regions the size of a setting: a quarter of the frame reaching two of its edges, or a
+    // twentieth spanning it edge to edge (a honey-oak table top across the frame read as an
+    // orange object, and the ball on it was dropped as its fringe).
+    let setting: Vec<bool> = comps
+        .iter()
+        .map(|(_, pixels, [x0, y0, x1, y1])| {
+            let n = pixels.len();
+            let borders = [*x0 == 0, *y0 == 0, x1 + 1 == width, y1 + 1 == height];
+            let across = (borders[0] && borders[2]) || (borders[1] && borders[3]);
+            (n * 4 > labels.len() && borders.iter().filter(|&&b| b).count() >= 2) || (n * 20 > labels.len() && across)
+        })
+        .collect();
     let mut out = Vec::new();
     for (id, (label, pixels, [x0, y0, x1, y1])) in comps.iter().enumerate() {
         let n = pixels.len();
         let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-        let borders = [*x0 == 0, *y0 == 0, x1 + 1 == width, y1 + 1 == height].iter().filter(|&&b| b).count();
-        if n < min_area || (n * 4 > labels.len() && borders >= 2) || (n as f64) < thin * bw.max(bh) as f64 {
+        if n < min_area || setting[id] || (n as f64) < thin * bw.max(bh) as f64 {
             continue;
         }
+        // A fringe: far smaller than an object it borders (not than a setting it lies on).
         let mut neighbour = 0;
         for &(x, y) in pixels {
             let i = y * width + x;
             let around = [(x > 0, i.wrapping_sub(1)), (x + 1 < width, i + 1), (y > 0, i.wrapping_sub(width))];
             for (_, j) in around.into_iter().chain([(y + 1 < height, i + width)]).filter(|a| a.0) {
                 let c = comp[j];
-                if c != NONE && c as usize != id {
+                if c != NONE && c as usize != id && !setting[c as usize] {
                     neighbour = neighbour.max(comps[c as usize].1.len());
                 }
             }
@@ -817,6 +829,22 @@ mod tests {
         assert_eq!(hungarian(&wide), vec![Some(1)]);
         let tall = vec![vec![1.0], vec![0.5]];
         assert_eq!(hungarian(&tall), vec![None, Some(0)]);
+    }
+
+    #[test]
+    fn a_band_across_the_frame_is_a_setting_and_the_object_on_it_stays() {
+        // An orange table top across the frame (a fifth of it) and a red ball resting on it.
+        let (w, h) = (60, 40);
+        let mut f = canvas(w, h);
+        fill_rect(&mut f, w, 0, 28, w, 36, Color::Orange);
+        fill_rect(&mut f, w, 25, 22, 31, 28, Color::Red);
+        let found = detect(&f, w, h, 3);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].color, Color::Red);
+        // A band that does not reach across is an object.
+        let mut g = canvas(w, h);
+        fill_rect(&mut g, w, 5, 28, 55, 36, Color::Orange);
+        assert_eq!(detect(&g, w, h, 3).len(), 1);
     }
 
     #[test]

@@ -518,7 +518,10 @@ use crate::video::Video;
 ///    falling in from above fitted 35% too much acceleration); `bounce` reads the first peak of a
 ///    clip that starts mid-fall at its parabola's apex with a restitution range too; an object
 ///    that changes colour in place may be unseen for up to 0.3 s between its colours (two
-///    frames: a blend that took 80 ms broke into two objects at 60 fps).
+///    frames: a blend that took 80 ms broke into two objects at 60 fps); a colour region that
+///    spans the frame edge to edge (a twentieth of it or more) is a setting, and an object on a
+///    setting is not dropped as its fringe (a honey-oak table read as an orange object, and a
+///    red ball resting on it vanished).
 pub const VERSION: u32 = 15;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
