@@ -149,7 +149,8 @@ probe_params! {
         other: ObjectRef,
         #[serde(default)] at: When,
     }
-    /// `object` moves in `direction`, optionally at a speed in canvas widths/heights per second.
+    /// `object` moves in `direction`, optionally at a speed in canvas heights per second (the
+    /// frame's height is the unit across too, so a speed reads the same in 16:9 and 9:16).
     Motion {
         object: ObjectRef,
         direction: Direction,
