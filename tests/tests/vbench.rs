@@ -82,15 +82,15 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
             }
         }
     }
-    let o = sb.run(&[
-        "run",
-        "--suite",
+    // `run` of the folder through suites, into `out`.
+    let run_folder = |suites: &str, out: &str, extra: &[&str]| {
+        sb.command(&["run", "--suite", suites, "--model", "dir:videos", "--out", out]).args(extra).output().unwrap()
+    };
+    let o = run_folder(
         "suites/vbench_temporal_flickering.yaml,suites/vbench_subject_consistency.yaml,suites/vbench_background_consistency.yaml,suites/vbench_aesthetic_quality.yaml,suites/vbench_dynamic_degree.yaml,suites/vbench_motion_smoothness.yaml,suites/vbench_imaging_quality.yaml",
-        "--model",
-        "dir:videos",
-        "--out",
         "runs/vb",
-    ]);
+        &[],
+    );
     assert_eq!(code(&o), 0, "{}", text(&o));
     let r: Value = serde_json::from_slice(&sb.read("runs/vb/results.json")).unwrap();
     let block = &r["vbench"];
@@ -144,30 +144,12 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     assert!(text(&o).contains(&format!("VBench caveat: {caveat}")) && html.contains("Not VBench's protocol"));
     // A dimension's interval is its own: the same videos give the same one whatever other suites
     // the run holds (one random stream through every dimension shifted it).
-    let o = sb.run(&[
-        "run",
-        "--suite",
-        "suites/vbench_temporal_flickering.yaml",
-        "--model",
-        "dir:videos",
-        "--out",
-        "runs/tf",
-    ]);
+    let o = run_folder("suites/vbench_temporal_flickering.yaml", "runs/tf", &[]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let alone: Value = serde_json::from_slice(&sb.read("runs/tf/results.json")).unwrap();
     assert_eq!(alone["vbench"]["dimensions"][0]["raw"], tf["raw"]);
     // A subset of the prompts is said too.
-    let o = sb.run(&[
-        "run",
-        "--suite",
-        "suites/vbench_temporal_flickering.yaml",
-        "--model",
-        "dir:videos",
-        "--limit",
-        "2",
-        "--out",
-        "runs/lim",
-    ]);
+    let o = run_folder("suites/vbench_temporal_flickering.yaml", "runs/lim", &["--limit", "2"]);
     assert!(
         text(&o).contains("VBench caveat: the run selected a subset of its suites' prompts (--limit 2)"),
         "{}",
