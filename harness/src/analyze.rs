@@ -440,13 +440,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         throughput: throughput(plan, loaded),
         vbench: None,
     };
-    let subset = match (&plan.selection.limit, &plan.selection.cases) {
-        (None, None) => None,
-        (Some(n), None) => Some(format!("--limit {n}")),
-        (None, Some(c)) => Some(format!("--cases {}", c.join(","))),
-        (Some(n), Some(c)) => Some(format!("--limit {n} --cases {}", c.join(","))),
-    };
-    results.vbench = crate::vbench::block(&results, subset.as_deref());
+    results.vbench = crate::vbench::block(&results, &plan.narrowed);
     results
 }
 

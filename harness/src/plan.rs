@@ -87,6 +87,10 @@ pub struct Plan {
     pub model: ModelIdentity,
     pub suites: Vec<SuiteRef>,
     pub selection: Selection,
+    /// Suites the selection narrowed: their cases planned and their cases in all (not part of
+    /// the plan's hash, which the units already fix).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub narrowed: BTreeMap<String, [usize; 2]>,
     /// Sorted by unit id.
     pub units: Vec<Unit>,
 }
@@ -214,6 +218,7 @@ impl Plan {
         }
         let mut units = Vec::new();
         let mut inputs: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+        let mut narrowed = BTreeMap::new();
         for suite in suites {
             let mut cases: Vec<&Case> = suite.cases.iter().collect();
             if let Some(ids) = &selection.cases {
@@ -223,6 +228,9 @@ impl Plan {
                 let owned: Vec<Case> = cases.iter().map(|c| (*c).clone()).collect();
                 let keep = stratified(&owned, limit);
                 cases.retain(|c| keep.contains(&c.id));
+            }
+            if cases.len() < suite.cases.len() {
+                narrowed.insert(suite.name.clone(), [cases.len(), suite.cases.len()]);
             }
             for case in cases {
                 let content = input_content(suite, case);
@@ -277,7 +285,7 @@ impl Plan {
         let mut by_name: Vec<&SuiteRef> = suites.iter().collect();
         by_name.sort_by(|a, b| a.name.cmp(&b.name));
         let plan_hash = key_of(&(PLAN_SCHEMA, model, &by_name, &keyed));
-        Ok(Plan { schema: PLAN_SCHEMA.into(), plan_hash, model: model.clone(), suites, selection, units })
+        Ok(Plan { schema: PLAN_SCHEMA.into(), plan_hash, model: model.clone(), suites, selection, narrowed, units })
     }
 
     /// Shard of every unit (same order as `units`): greedy longest-processing-time over the cost

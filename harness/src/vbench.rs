@@ -602,8 +602,9 @@ const VBENCH_STATIC_SAMPLES: usize = 25;
 /// The `vbench` block of a run's results: every suite named `vbench_<dimension>`, aggregated and
 /// normalised as VBench does, with percentile-bootstrap intervals over prompts (the samples of a
 /// prompt together), and the Quality Score over the quality dimensions present. None when the
-/// run has no VBench suite. `subset` says how the run selected cases, if it did.
-pub fn block(results: &Results, subset: Option<&str>) -> Option<VbenchBlock> {
+/// run has no VBench suite. `narrowed`: suites the run planned some of the cases of (`--limit`,
+/// `--cases`), with their cases planned and in all.
+pub fn block(results: &Results, narrowed: &BTreeMap<String, [usize; 2]>) -> Option<VbenchBlock> {
     let mut per_dim: Vec<(&'static Dimension, String, Vec<String>, ByPrompt)> = Vec::new();
     let mut present: BTreeSet<&str> = BTreeSet::new();
     // Why a dimension with a metric has no value: the first reason its samples give.
@@ -811,11 +812,12 @@ pub fn block(results: &Results, subset: Option<&str>) -> Option<VbenchBlock> {
         })
         .collect();
     // Where the protocol is not VBench's: its numbers are over other prompts or samples.
-    let mut caveats: Vec<String> = subset
-        .map(|s| format!("the run selected a subset of its suites' prompts ({s}): not VBench's full set"))
-        .into_iter()
-        .collect();
+    let mut caveats = Vec::new();
     for suite in results.suites.keys().filter(|s| s.strip_prefix("vbench_").and_then(dimension).is_some()) {
+        if let Some([planned, all]) = narrowed.get(suite) {
+            caveats
+                .push(format!("{suite}: {planned} of its {all} prompts (--limit or --cases): not VBench's full set"));
+        }
         let mut per_case: BTreeMap<&str, usize> = BTreeMap::new();
         for s in results.samples.iter().filter(|s| &s.suite == suite) {
             *per_case.entry(s.case_id.as_str()).or_default() += 1;
@@ -920,7 +922,7 @@ mod tests {
             "n_samples": 1, "n_boot": 0, "rng_seed": 0, "metric_version": 1, "direction": "higher_is_better",
             "description": ""});
         let why = |r: &Results| {
-            let b = block(r, None).unwrap();
+            let b = block(r, &BTreeMap::new()).unwrap();
             b.skipped
                 .iter()
                 .find(|s| s.dimension == "subject_consistency")
@@ -973,7 +975,7 @@ mod tests {
             "samples": samples,
         }))
         .unwrap();
-        let b = block(&r, None).unwrap();
+        let b = block(&r, &BTreeMap::new()).unwrap();
         let q = b.quality_score.unwrap();
         assert!((q.value - 0.5).abs() < 1e-12, "{q:?}");
         assert!(q.ci.is_none_or(|[lo, hi]| hi - lo < 1e-12), "{q:?}");

@@ -151,10 +151,13 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     // A subset of the prompts is said too.
     let o = run_folder("suites/vbench_temporal_flickering.yaml", "runs/lim", &["--limit", "2"]);
     assert!(
-        text(&o).contains("VBench caveat: the run selected a subset of its suites' prompts (--limit 2)"),
+        text(&o).contains("VBench caveat: vbench_temporal_flickering: 2 of its 6 prompts (--limit or --cases)"),
         "{}",
         text(&o)
     );
+    // A limit above the suite's size narrows nothing, and says nothing (sweeps pass one).
+    let o = run_folder("suites/vbench_temporal_flickering.yaml", "runs/all", &["--limit", "10"]);
+    assert!(code(&o) == 0 && !text(&o).contains("prompts (--limit"), "{}", text(&o));
 }
 
 #[test]
