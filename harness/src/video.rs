@@ -597,9 +597,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // stands where the two differ by more than 1% (an MP4's rate is its count over its duration
     // already); a demux pass, then the file is opened afresh.
     if matroska && !still {
-        if let Some(avg) = timeline_rate(&mut input, index, time_base, duration_s)
-            && (avg / fps - 1.0).abs() > 0.01
-        {
+        if let Some(avg) = timeline_rate(&mut input, index, time_base, fps) {
             fps = avg;
         }
         input =
@@ -628,39 +626,45 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, still })
 }
 
-/// The average frame rate of stream `index` from its packets' timestamps (a demux pass, at most
-/// `MAX_FRAMES + 1` of them): its count over its length where `duration_s` is that length (the
-/// last frame lasting no more than two average intervals), else its intervals' mean. None where
-/// a packet carries no timestamp or fewer than two do.
-fn timeline_rate(
-    input: &mut ff::format::context::Input,
-    index: usize,
-    time_base: f64,
-    duration_s: Option<f64>,
-) -> Option<f64> {
-    let (mut n, mut lo, mut hi) = (0usize, i64::MAX, i64::MIN);
-    while n <= MAX_FRAMES {
+/// The frame rate stream `index`'s timestamps show where its header's `header` rate is not it
+/// (a demux pass over at most [`RATE_PACKETS`] packets or [`PROBE_BYTES`]); None where the
+/// header's stands. Timestamps in whole ticks (Matroska's default is 1 ms) round every
+/// interval: a rate from intervals that differ by no more than that rounding is the header's
+/// unless their mean is farther from it than the rounding explains (a 30 fps file with audio
+/// read 29.66 from its length, a 4-frame 120 fps one 121.2); intervals that differ by more (a
+/// variable rate) give their mean.
+fn timeline_rate(input: &mut ff::format::context::Input, index: usize, time_base: f64, header: f64) -> Option<f64> {
+    let mut stamps = Vec::new();
+    let mut bytes = 0u64;
+    while stamps.len() < RATE_PACKETS && bytes < PROBE_BYTES {
         match next_packet(input) {
             Ok(p) if p.stream() == index => {
-                let t = p.pts()?;
-                n += 1;
-                lo = lo.min(t);
-                hi = hi.max(t);
+                stamps.push(p.pts()?);
+                bytes += p.size() as u64;
             }
             Ok(_) | Err(ff::Error::InvalidData) => {}
             Err(_) => break,
         }
     }
-    if n < 2 || hi <= lo {
+    stamps.sort_unstable();
+    stamps.dedup();
+    let steps: Vec<i64> = stamps.windows(2).map(|w| w[1] - w[0]).collect();
+    let (lo, hi) = (*steps.iter().min()?, *steps.iter().max()?);
+    let mean = (stamps[stamps.len() - 1] - stamps[0]) as f64 / steps.len() as f64;
+    if mean <= 0.0 {
         return None;
     }
-    let span = (hi - lo) as f64 * time_base;
-    let interval = span / (n - 1) as f64;
-    Some(match duration_s {
-        Some(d) if d >= span && d <= span + 2.0 * interval => n as f64 / d,
-        _ => 1.0 / interval,
-    })
+    let avg = 1.0 / (mean * time_base);
+    // How far the mean interval may be off from rounding alone: a tick over the span.
+    let rounding = 2.0 / (mean * steps.len() as f64) + 0.001;
+    let regular = hi - lo <= 2;
+    let off = (avg / header - 1.0).abs();
+    let replace = if regular { off > rounding.max(0.01) } else { off > 0.01 };
+    replace.then_some(avg)
 }
+
+/// Packets [`timeline_rate`] reads at most: a minute at 30 fps, the whole of a generated clip.
+const RATE_PACKETS: usize = 2000;
 
 /// Reads a file's stream information without decoding frames.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoIoError> {
