@@ -832,6 +832,11 @@ fn landings_pans_and_mid_fall_starts_are_read_as_they_happen() {
     assert!(verdict.pass, "{}", verdict.reason);
     let reversed = check(&gravity(None), &Context::new(&Transform::Reverse.apply(&v)));
     assert!(!reversed.pass, "played backwards it rises: {}", reversed.reason);
+    // Tossed up from the floor, landing where it started: it came from its apex.
+    let (v, _) =
+        render(&scene(vec![ball([0.5, 0.94], [0.0, -1.5], 0.0, false)], 2.0, Camera::default()), &settings, false);
+    let verdict = check(&gravity(Some(Bound { between: Some([1.8, 2.2]), ..Default::default() })), &Context::new(&v));
+    assert!(verdict.pass, "toss: {}", verdict.reason);
 
     // Falling in from above the frame: the acceleration is the scene's (2.0), not the cut
     // sightings' pull toward the frame.

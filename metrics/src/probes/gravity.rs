@@ -8,13 +8,16 @@ use super::bounce::LANDED;
 use super::{Context, Direction, Gravity, Verdict, bound_words, contacts, fit_parabola};
 
 /// Where a fall comes to rest without bouncing: the first sample from which the object stays
-/// within [`LANDED`] of its end position, after moving toward it (`toward` is +1 for down in
-/// image rows, −1 for up); None where it never settles before the end.
+/// within [`LANDED`] of its end position, having come toward it from farther away (`toward` is
+/// +1 for down in image rows, −1 for up); None where it never settles before the end. A ball
+/// tossed up that lands where it started came from its apex (measured from its first position,
+/// it never landed, and its time at rest was fitted).
 fn landing(ys: &[f64], toward: f64) -> Option<usize> {
     let end = *ys.last()?;
     let k = (0..ys.len()).find(|&k| ys[k..].iter().all(|&y| (y - end).abs() <= LANDED))?;
+    let farthest = ys[..k].iter().map(|&y| toward * (ys[k] - y)).fold(f64::MIN, f64::max);
     // At rest from the start is no landing; nor is a flight that ends still on its way.
-    (k >= 2 && k + 1 < ys.len() && toward * (ys[k] - ys[0]) > LANDED).then_some(k)
+    (k >= 2 && k + 1 < ys.len() && farthest > LANDED).then_some(k)
 }
 
 pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
