@@ -654,8 +654,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             }
         }
     }
-    // Only where the baseline moves (a still scene's sensor noise reads about 1 px/s: denoising
-    // it read as frozen). Nearly frozen: the mean below a twentieth, significantly, or every
+    // Only where the baseline moves (a still scene's sensor noise reads a few px/s: denoising it
+    // read as frozen). Nearly frozen: the mean below a twentieth, significantly, or every
     // moving sample frozen (5 cases cannot be significant); calmer: the mean below half,
     // significantly, or a quarter of the moving samples frozen (a model that freezes on some
     // prompts kept its mean above half).
@@ -889,8 +889,11 @@ const STILLNESS_REWARDED: &[&str] = &[
 ];
 const FROZEN: f64 = 0.05;
 /// The least `dynamic_degree` (px/s at a 256-px short side) a baseline's video must have for the
-/// guard to read it as moving: a still shot's sensor noise reads about 1.
-const MOVING: f64 = 5.0;
+/// guard to read it as moving. Measured with `dynamic_degree` v8: a still shot reads 2.4 with
+/// sensor noise of σ 1, 5.2 with σ 2 and about 7 through H.264 with a light drift; a ball
+/// crossing a photo-like frame about 30, a pan about 90 (very noisy still footage, σ 4 and up,
+/// reads 19 and more, and is read as moving).
+const MOVING: f64 = 12.0;
 
 /// Where each sample's video of a run is: (suite, case, seed index) → file. A video gone from
 /// the path its record names is looked up in `store` by its hash (a store moved since).
