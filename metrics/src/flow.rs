@@ -268,7 +268,6 @@ pub fn dense(prev: &Gray, next: &Gray, stride: usize, margin: usize) -> Vec<(f32
 /// Pyramid depth of [`dense`] and [`dense_checked`].
 pub const LEVELS: usize = 3;
 
-/// The grid points of [`dense`], row by row.
 /// How many points [`grid`] holds.
 pub fn grid_len(w: usize, h: usize, stride: usize, margin: usize) -> usize {
     let stride = stride.max(1);
@@ -276,6 +275,7 @@ pub fn grid_len(w: usize, h: usize, stride: usize, margin: usize) -> usize {
     along(w) * along(h)
 }
 
+/// The grid points of [`dense`], row by row.
 fn grid(w: usize, h: usize, stride: usize, margin: usize) -> Vec<(f32, f32)> {
     let stride = stride.max(1);
     let rows = (margin..).step_by(stride).take_while(|y| y + margin < h);

@@ -560,12 +560,12 @@ pub fn hungarian(cost: &[Vec<f64>]) -> Vec<Option<usize>> {
     out
 }
 
-/// Tracks every segmented object through the video.
 /// How long (seconds) an object may go unseen in place and come back in another colour as the
 /// same object: a blend from one colour to the next shows neither for a while (an 80 ms change
 /// linked at 24 fps, two frames, and broke into two objects at 60 fps).
 pub const RECOLOUR_WITHIN: f64 = 0.3;
 
+/// Tracks every segmented object through the video.
 pub fn track(video: &Video) -> Vec<Track> {
     let (w, h) = (video.width() as usize, video.height() as usize);
     let dt = 1.0 / video.fps();

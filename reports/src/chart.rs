@@ -479,8 +479,6 @@ pub fn interval_bars(title: &str, x_title: &str, bars: &[Bar]) -> String {
     })
 }
 
-/// Baseline (x) against candidate (y) per case, on equal axes with the y = x line: points below
-/// it are cases where the candidate scored lower.
 /// Which way a scatter's metric is better: its points are coloured better (green) or worse (red)
 /// for the candidate, or only higher and lower where neither is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,6 +488,8 @@ pub enum Better {
     Neither,
 }
 
+/// Baseline (x) against candidate (y) per case, on equal axes with the y = x line: points below
+/// it are cases where the candidate scored lower, coloured by which way is `better`.
 pub fn scatter(title: &str, metric: &str, points: &[(f64, f64)], better: Better) -> String {
     let finite: Vec<(f64, f64)> = points.iter().copied().filter(|(a, b)| a.is_finite() && b.is_finite()).collect();
     let both = Axis::fit("", Scale::Linear, finite.iter().flat_map(|&(a, b)| [a, b]));

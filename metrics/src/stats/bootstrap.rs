@@ -299,7 +299,6 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
 
-    /// The expanded tail: Φ(−√(k/(k−1))·t_{k−1, 0.975}); 0.025 as k grows.
     /// One value throughout, in clusters of unequal sizes: the cluster sums' rounding spreads the
     /// resampled means by a last bit, which was shown as a real (one-step-wide) interval.
     #[test]
@@ -314,6 +313,7 @@ mod tests {
         assert!(cluster_bootstrap_mean(&spread, 2000, 0.95, 7).unwrap().interval.is_some());
     }
 
+    /// The expanded tail: Φ(−√(k/(k−1))·t_{k−1, 0.975}); 0.025 as k grows.
     #[test]
     fn the_expanded_tail_follows_students_t() {
         // k = 5: √(5/4)·2.7764 = 3.1041, Φ(−3.1041) = 0.000954.
