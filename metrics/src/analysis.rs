@@ -34,12 +34,13 @@ pub const WINDOW: usize = 3;
 /// Flow grid: every `max(MIN_STRIDE, short side / 32)`-th pixel, `MARGIN` pixels from the
 /// border, kept when the forward–backward round trip lands within `MAX_FB` pixels.
 pub const MIN_STRIDE: usize = 4;
+pub const MARGIN: usize = 8;
+pub const MAX_FB: f32 = 0.5;
 
+/// The flow grid's stride for a `w × h` analysis frame.
 fn flow_stride(w: usize, h: usize) -> usize {
     MIN_STRIDE.max(w.min(h) / 32)
 }
-pub const MARGIN: usize = 8;
-pub const MAX_FB: f32 = 0.5;
 
 /// Checked flow vectors `(x, y, u, v)` in analysis pixels, from one frame to a later one.
 pub type Vectors = Arc<Vec<(f32, f32, f32, f32)>>;
