@@ -586,8 +586,9 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         let m = opts.policy.as_ref().and_then(|p| p.margins.get(&r.metric).copied()).unwrap_or(opts.margin);
         r.margin = m;
         r.mde = stats.mde(alpha, family);
-        r.mde_note = (!r.mde.is_finite())
-            .then(|| "infinite: no change of any size would be significant with these clusters".to_string());
+        r.mde_note = (!r.mde.is_finite()).then(|| {
+            format!("infinite: no change of any size would be significant with these {}", units(r.cases != r.clusters))
+        });
         let gate_mode = match mode {
             Mode::Regression => GateMode::Regression,
             Mode::NonInferiority => GateMode::NonInferiority,
