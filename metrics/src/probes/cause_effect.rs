@@ -30,7 +30,20 @@ fn step(t: &Track) -> f64 {
 }
 
 pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
-    let (cause, effect) = match (ctx.find(&p.cause), ctx.find(&p.effect)) {
+    // An effect named by the colour it starts in may be seen in it only at the end (a clip
+    // played backwards): it is there, started changed ("no cyan object found" made a causality
+    // failure read as a tracking one).
+    let effect = ctx.find(&p.effect).or_else(|missing| match (p.change, p.effect.color) {
+        (Change::ChangesColor, Some(c)) => ctx
+            .tracks()
+            .iter()
+            .filter(|t| t.seen().any(|(_, o)| o.color == c))
+            .filter(|t| p.effect.shape.is_none_or(|s| t.main_shape() == Some(s)))
+            .max_by_key(|t| t.seen().count())
+            .ok_or(missing),
+        _ => Err(missing),
+    });
+    let (cause, effect) = match (ctx.find(&p.cause), effect) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(v), _) | (_, Err(v)) => return v,
     };

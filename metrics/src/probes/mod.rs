@@ -419,6 +419,39 @@ mod tests {
         Video::new(w as u32, h as u32, 8.0, data).unwrap()
     }
 
+    /// A blue square slides into a cyan one, which turns magenta at the contact (frame 3 of 12).
+    /// Played backwards the effect starts magenta and is cyan only at the end: a causality
+    /// failure, said as one ("no cyan object found" made it read as a tracking failure).
+    #[test]
+    fn a_colour_change_played_backwards_starts_changed() {
+        let (w, h) = (60usize, 20usize);
+        let frame = |t: usize| {
+            let mut f = vec![200u8; w * h * 3];
+            let mut fill = |x0: usize, c: Color| {
+                for y in 6..14 {
+                    for x in x0..x0 + 8 {
+                        f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
+                    }
+                }
+            };
+            fill(4 + 6 * t.min(3), Color::Blue);
+            fill(30, if t < 3 { Color::Cyan } else { Color::Magenta });
+            f
+        };
+        let forward: Vec<u8> = (0..12).flat_map(frame).collect();
+        let backward: Vec<u8> = (0..12).rev().flat_map(frame).collect();
+        let e = Expectation::CauseEffect(CauseEffect {
+            cause: ObjectRef { color: Some(Color::Blue), shape: None },
+            effect: ObjectRef { color: Some(Color::Cyan), shape: None },
+            change: Change::ChangesColor,
+            via: None,
+        });
+        let v = check(&e, &Context::new(&Video::new(w as u32, h as u32, 8.0, forward).unwrap()));
+        assert!(v.pass, "{}", v.reason);
+        let v = check(&e, &Context::new(&Video::new(w as u32, h as u32, 8.0, backward).unwrap()));
+        assert!(!v.pass && v.kind == "starts changed", "{}: {}", v.kind, v.reason);
+    }
+
     /// An expectation about a white, black or gray object is neither passed nor failed: the
     /// tracker cannot segment those colours, so the check is reported as not measurable.
     #[test]
@@ -522,7 +555,9 @@ use crate::video::Video;
 ///    frames: a blend that took 80 ms broke into two objects at 60 fps); a colour region that
 ///    spans the frame edge to edge (a twentieth of it or more) is a setting, and an object on a
 ///    setting is not dropped as its fringe (a honey-oak table read as an orange object, and a
-///    red ball resting on it vanished).
+///    red ball resting on it vanished); `cause_effect`'s effect named by the colour it starts in is
+///    found where it shows that colour only at the end, so a reversed change fails as "starts
+///    changed", not "object not found".
 pub const VERSION: u32 = 15;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
