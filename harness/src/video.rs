@@ -597,11 +597,26 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // stands where the two differ by more than 1% (an MP4's rate is its count over its duration
     // already); a demux pass, then the file is opened afresh.
     if matroska && !still {
-        if let Some(avg) = timeline_rate(&mut input, index, time_base, fps) {
+        // Once per file and version of it: a video probed, then decoded (and probed again for
+        // `off_request`) was read for its timestamps each time.
+        let version = std::fs::metadata(path).ok().map(|m| (m.len(), m.modified().ok()));
+        let key = (path.to_path_buf(), version);
+        let known = TIMELINE_RATES.lock().ok().and_then(|m| m.get(&key).copied());
+        let rate = match known {
+            Some(rate) => rate,
+            None => {
+                let rate = timeline_rate(&mut input, index, time_base, fps);
+                input = ff::format::input_with_dictionary(&ffmpeg_url(path), options())
+                    .map_err(|e| not_video(e.to_string()))?;
+                if let Ok(mut m) = TIMELINE_RATES.lock() {
+                    m.insert(key, rate);
+                }
+                rate
+            }
+        };
+        if let Some(avg) = rate {
             fps = avg;
         }
-        input =
-            ff::format::input_with_dictionary(&ffmpeg_url(path), options()).map_err(|e| not_video(e.to_string()))?;
     }
     let info = VideoInfo {
         path: path.display().to_string(),
@@ -665,6 +680,11 @@ fn timeline_rate(input: &mut ff::format::context::Input, index: usize, time_base
 
 /// Packets [`timeline_rate`] reads at most: a minute at 30 fps, the whole of a generated clip.
 const RATE_PACKETS: usize = 2000;
+
+/// [`timeline_rate`]'s answer per file: its path, length and modification time.
+type RateKey = (PathBuf, Option<(u64, Option<std::time::SystemTime>)>);
+static TIMELINE_RATES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<RateKey, Option<f64>>>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// Reads a file's stream information without decoding frames.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoIoError> {
