@@ -617,17 +617,13 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         // The two videos of a pair answer one request, or the judgment compares nothing (runs of
         // suites that share case ids but not prompts were paired and rated).
         if let [a, b] = made[..]
-            && (a.prompt != b.prompt || a.seed != b.seed)
+            && let Some(why) = a.other_request(b)
         {
             return Err(Error::Config(format!(
-                "{}: the runs {:?} and {:?} made it for different requests (prompt {:?} seed {} against prompt {:?} seed {}); judgments pair videos of one prompt and seed",
+                "{}: the runs {:?} and {:?} {why}; judgments pair videos of one prompt and seed",
                 which(),
                 j.left,
-                j.right,
-                a.prompt,
-                a.seed,
-                b.prompt,
-                b.seed
+                j.right
             )));
         }
     }

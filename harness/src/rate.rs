@@ -432,18 +432,14 @@ pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pai
     // suites that share case ids only) is refused before anything is served.
     for s in results[0].samples.iter().filter(|s| suites.is_empty() || suites.contains(&s.suite)) {
         let Some(other) = other_of(s) else { continue };
-        if other.prompt != s.prompt || other.seed != s.seed {
+        if let Some(why) = s.other_request(other) {
             return Err(Error::Config(format!(
-                "{}/{}#{}: {} and {} made it for different requests (prompt {:?} seed {} against prompt {:?} seed {}); rate runs of the same suites",
+                "{}/{}#{}: {} and {} {why}; rate runs of the same suites",
                 s.suite,
                 s.case_id,
                 s.seed_idx,
                 runs[0].1.display(),
-                runs[1].1.display(),
-                s.prompt,
-                s.seed,
-                other.prompt,
-                other.seed
+                runs[1].1.display()
             )));
         }
     }

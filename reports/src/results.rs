@@ -233,6 +233,17 @@ impl Sample {
     pub fn key(&self) -> SampleKey {
         (self.suite.clone(), self.case_id.clone(), self.seed_idx)
     }
+
+    /// Why `self` and `other`, one sample of two runs, do not answer the same request (another
+    /// prompt or seed: runs of suites that share only case ids); None when they do.
+    pub fn other_request(&self, other: &Sample) -> Option<String> {
+        (self.prompt != other.prompt || self.seed != other.seed).then(|| {
+            format!(
+                "made it for different requests (prompt {:?} seed {} against prompt {:?} seed {})",
+                self.prompt, self.seed, other.prompt, other.seed
+            )
+        })
+    }
 }
 
 /// The failed checks of a probe's detail line (`pass: … | FAIL (kind): reason | …`), each as
