@@ -86,41 +86,31 @@ fn three_digits(m: f64) -> String {
 /// A fraction as a whole percentage: `0.5` → `50%`; near the ends with as many decimals as it
 /// takes not to round to 0% or 100% what is not (399 of 400 is `99.75%`, not `100%`).
 pub fn percent(x: f64) -> String {
-    if !x.is_finite() {
-        return "—".to_string();
-    }
-    let p = 100.0 * x;
-    for decimals in 0..4 {
-        let s = format!("{p:.decimals$}");
-        let reads: f64 = s.parse().unwrap_or(p);
-        if (reads == 0.0) == (p == 0.0) && (reads == 100.0) == (p == 100.0) {
-            return format!("{s}%");
-        }
-    }
-    format!("{p:.4}%")
+    percent_rounded(x, |p, decimals| format!("{p:.decimals$}").parse().unwrap_or(p))
 }
 
 /// An interval's bounds in percent, rounded outward at the fewest decimals that keep them off
 /// 0% and 100% unless they are there: a lower bound of 49.947% reads 49%, never 50% (rounded,
 /// "[50%, 52%]" hid that chance lay inside the interval).
 pub fn percent_floor(x: f64) -> String {
-    percent_toward(x, false)
+    // A last-bit excess over a round value is no excess (57.000000000001% stays 57%).
+    percent_rounded(x, |p, d| (p * 10f64.powi(d as i32) + 1e-7).floor() / 10f64.powi(d as i32))
 }
 
 /// See [`percent_floor`]: the upper bound, rounded up.
 pub fn percent_ceil(x: f64) -> String {
-    percent_toward(x, true)
+    percent_rounded(x, |p, d| (p * 10f64.powi(d as i32) - 1e-7).ceil() / 10f64.powi(d as i32))
 }
 
-fn percent_toward(x: f64, up: bool) -> String {
+/// `x` in percent at the fewest decimals (up to 3) at which `round(percent, decimals)` is not
+/// 0% or 100% unless `x` is.
+fn percent_rounded(x: f64, round: impl Fn(f64, usize) -> f64) -> String {
     if !x.is_finite() {
         return "—".to_string();
     }
     let p = 100.0 * x;
     for decimals in 0..4 {
-        let scale = 10f64.powi(decimals as i32);
-        // A last-bit excess over a round value is no excess (57.000000000001% stays 57%).
-        let v = if up { (p * scale - 1e-7).ceil() } else { (p * scale + 1e-7).floor() } / scale;
+        let v = round(p, decimals);
         if (v == 0.0) == (p == 0.0) && (v == 100.0) == (p == 100.0) {
             return format!("{v:.decimals$}%");
         }
