@@ -297,6 +297,32 @@ fn a_report_says_which_videos_changed_since_they_were_scored() {
 
 /// `bundled:PATH` is that folder or nothing: a path that is not there is refused, not taken as
 /// the committed checkpoint of the same name (it ran tiny-l-v2 without a word).
+/// A model that cannot make a case's mode is refused before any work, naming the cases: the
+/// synthetic renderer failed each conditioned unit as the model's failure (exit 4) after
+/// generating the rest.
+#[test]
+fn a_model_without_a_cases_mode_is_refused_before_any_work() {
+    let sb = Sandbox::new();
+    let o = sb.run(&["run", "--suite", "capabilities", "--model", "synthetic", "--out", "runs/s"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("mode i2v: capabilities/i2v-bounce"), "{}", text(&o));
+    assert!(!sb.join("runs/s").exists(), "work was done before the refusal");
+    // The cases it can make run.
+    let (rc, v) = sb.run_json(&[
+        "run",
+        "--suite",
+        "capabilities",
+        "--model",
+        "synthetic",
+        "--cases",
+        "still-image,source-roll",
+        "--out",
+        "runs/t",
+    ]);
+    assert_eq!(rc, 0, "{v}");
+    assert_eq!(v["counts"]["generation_errors"], 0, "{v}");
+}
+
 #[test]
 fn a_bundled_checkpoint_path_that_is_not_there_is_refused() {
     let sb = Sandbox::new();

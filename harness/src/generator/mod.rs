@@ -141,6 +141,11 @@ pub trait Generator: Send + Sync {
     fn output_ext(&self, _mode: crate::suite::Mode) -> &'static str {
         "mp4"
     }
+    /// Whether the adapter can make units of `mode`; a run refuses, before any work, units it
+    /// cannot make.
+    fn supports(&self, _mode: crate::suite::Mode) -> bool {
+        true
+    }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
     /// What must hold before any unit is generated (the program a command runs exists); an error
     /// stops the run as a bad spec. Called before each generation; cheap after the first.
@@ -241,10 +246,14 @@ fn builtin_identity(adapter: &str, spec: &ModelSpec, version: u32) -> Result<Mod
     })
 }
 
-/// Built-in renderers have no conditioning: text-to-video and single images only.
+/// Built-in renderers without conditioning: text-to-video and single images only.
+fn text_mode(mode: crate::suite::Mode) -> bool {
+    matches!(mode, crate::suite::Mode::T2v | crate::suite::Mode::Image)
+}
+
 fn text_modes_only(adapter: &str, job: &Job<'_>) -> Result<(), GenError> {
     match job.case.mode {
-        crate::suite::Mode::T2v | crate::suite::Mode::Image => Ok(()),
+        m if text_mode(m) => Ok(()),
         m => Err(GenError::new(format!("adapter {adapter} does not support mode {}", m.name()))),
     }
 }

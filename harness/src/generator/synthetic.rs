@@ -33,6 +33,10 @@ impl Generator for Synthetic {
         "mkv"
     }
 
+    fn supports(&self, mode: crate::suite::Mode) -> bool {
+        super::text_mode(mode)
+    }
+
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         text_modes_only("synthetic", job)?;
         let g = &job.case.generation;
