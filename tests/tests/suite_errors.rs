@@ -219,6 +219,11 @@ fn expectations_the_case_rules_out() {
             "  - id: a\n    prompt: p\n    mode: image\n    expect: [{probe: motion, object: {color: red}, direction: left}]\n",
             "cases[0].expect[0]: probe motion reads motion over time; the case generates one frame",
         ),
+        // After an item that does not parse, a later item is named by its own index.
+        (
+            "  - id: a\n    prompt: p\n    mode: image\n    expect: [{probe: nosuch}, {probe: motion, object: {color: red}, direction: left}]\n",
+            "cases[0].expect[1]: probe motion reads motion over time; the case generates one frame",
+        ),
         (
             "  - id: src\n    prompt: p\n  - id: a\n    prompt: p\n    mode: extend-forward\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frames: [0, 16]}}\n",
             "cases[1].input: mode extend-forward holds the 17 frame(s) of input.video in its output, but the case asks for 5",

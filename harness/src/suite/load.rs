@@ -889,6 +889,8 @@ fn resolve_case(
             ),
         ));
     }
+    // Each expectation with its index in the list, which an item that failed to parse leaves
+    // out: a later check named the item before it.
     let mut expect = Vec::new();
     match node.get("expect").map(|n| &n.value) {
         None | Some(Value::Null) => {}
@@ -900,7 +902,7 @@ fn resolve_case(
                         for (field, msg) in e.problems() {
                             errors.push(YamlError::at(loc_at(item, &[field]), format!("{epath}.{field}"), msg));
                         }
-                        expect.push(e);
+                        expect.push((j, e));
                     }
                     Err(e) => errors.push(e),
                 }
@@ -938,7 +940,7 @@ fn resolve_case(
     check_inputs(node, path, raw.mode, raw.input.as_ref(), errors);
     check_held_fits(node, path, raw.mode, raw.input.as_ref(), generation.frames, errors);
     // Expectations the case's own request rules out: every video would fail them.
-    for (j, e) in expect.iter().enumerate() {
+    for (j, e) in expect.iter().map(|(j, e)| (*j, e)) {
         let item = match node.get("expect").map(|n| &n.value) {
             Some(Value::Seq(items)) if j < items.len() => &items[j].loc,
             _ => loc_at(node, &["expect"]),
@@ -992,7 +994,7 @@ fn resolve_case(
         generation,
         seeds,
         scene: raw.scene,
-        expect,
+        expect: expect.into_iter().map(|(_, e)| e).collect(),
         vars,
     })
 }
