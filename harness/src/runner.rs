@@ -709,15 +709,18 @@ impl Runner<'_> {
                 Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
             };
             drop(reservation);
+            // Messages name a stored video by its place in the store, not the store's folder.
+            let (full, shown) = (path.display().to_string(), self.store.shown(path));
+            let say = |e: &String| Some(if full.is_empty() { e.clone() } else { e.replace(&full, &shown) });
             for (k, &i) in pending.iter().enumerate() {
                 let c = match &outcomes {
-                    Err(e) => ScoreCache::new(Status::Error, None, Some(e.clone())),
+                    Err(e) => ScoreCache::new(Status::Error, None, say(e)),
                     Ok(o) => match &o[k] {
                         Ok(v) => {
                             ScoreCache { detail: v.detail.clone(), ..ScoreCache::new(Status::Ok, Some(v.value), None) }
                         }
-                        Err(Failure::NotApplicable(e)) => ScoreCache::new(Status::NotApplicable, None, Some(e.clone())),
-                        Err(Failure::Error(e)) => ScoreCache::new(Status::Error, None, Some(e.clone())),
+                        Err(Failure::NotApplicable(e)) => ScoreCache::new(Status::NotApplicable, None, say(e)),
+                        Err(Failure::Error(e)) => ScoreCache::new(Status::Error, None, say(e)),
                     },
                 };
                 // Errors are retried next time; so is "too large for this machine's memory", which

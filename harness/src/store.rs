@@ -334,6 +334,20 @@ impl Store {
             || self.real_root.as_ref().is_some_and(|r| path.canonicalize().is_ok_and(|p| p.starts_with(r)))
     }
 
+    /// `path` as a message shows it: `<store>/videos/…` for a file in this store, so a unit's
+    /// error reads the same from every store folder (two stores gave two results.json for one
+    /// failed unit); any other path as it is.
+    pub fn shown(&self, path: &Path) -> String {
+        let inside = path.strip_prefix(&self.root).ok().map(Path::to_path_buf).or_else(|| {
+            let r = self.real_root.as_ref()?;
+            path.canonicalize().ok()?.strip_prefix(r).ok().map(Path::to_path_buf)
+        });
+        match inside {
+            Some(rel) => format!("<store>/{}", rel.display()),
+            None => path.display().to_string(),
+        }
+    }
+
     /// A fresh path under `tmp/` for a file about to be produced.
     pub fn tmp_path(&self, stem: &str, ext: &str) -> PathBuf {
         let stem: String = digits(stem).chars().take(24).collect();

@@ -1200,7 +1200,7 @@ fn a_command_gets_a_made_conditioning_image_as_a_png() {
     );
     sb.write(
         "keep.yaml",
-        "adapter: command\nargv: [sh, -c, 'cp \"$1\" \"$3.image\"; cp \"$2\" \"$3.video\"; exit 1', x, '{input_image}', '{input_video}', '{case_id}', '{out}']\n",
+        "adapter: command\nargv: [sh, -c, 'cp \"$1\" \"$3.image\"; cp \"$2\" \"$3.video\"; echo \"inputs $1 $2\" >&2; exit 1', x, '{input_image}', '{input_video}', '{case_id}', '{out}']\n",
     );
     let out = sb.run(&[
         "run",
@@ -1227,6 +1227,45 @@ fn a_command_gets_a_made_conditioning_image_as_a_png() {
         .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     assert!(left.iter().all(|n| !n.contains("input-")), "left behind: {left:?}");
+    // Its stderr names the made files by their placeholders, the same from any store or run.
+    let results = String::from_utf8(sb.read("runs/k/results.json")).unwrap();
+    assert!(results.contains("inputs {input_image}"), "{results}");
+    assert!(results.contains("inputs  {input_video}"), "{results}");
+    assert!(!results.contains("/st/tmp/"), "{results}");
+}
+
+/// A stored video's error names it inside the store (`<store>/videos/…`), so one failed unit
+/// reads the same from every store folder: two stores gave two results.json.
+#[test]
+fn a_stored_videos_error_does_not_name_the_store_folder() {
+    let sb = Sandbox::new();
+    let mut errors = Vec::new();
+    for store in ["one", "two"] {
+        let args = ["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "synthetic", "--store", store];
+        let (rc, v) = sb.run_json(&[&args[..], &["--out", &format!("runs/{store}-a")]].concat());
+        assert_eq!(rc, 0, "{v}");
+        // Damaged in place, keeping its size.
+        let mut damaged = 0;
+        for shard in std::fs::read_dir(sb.join(store).join("videos")).unwrap().flatten() {
+            for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                let n = std::fs::metadata(f.path()).unwrap().len() as usize;
+                std::fs::write(f.path(), vec![7u8; n]).unwrap();
+                damaged += 1;
+            }
+        }
+        assert!(damaged > 0);
+        // Scored again, not served from the score cache.
+        std::fs::remove_dir_all(sb.join(store).join("scores")).unwrap();
+        let (rc, v) = sb.run_json(&[&args[..], &["--out", &format!("runs/{store}-b")]].concat());
+        assert_ne!(rc, 0, "{v}");
+        let results: serde_json::Value =
+            serde_json::from_slice(&sb.read(&format!("runs/{store}-b/results.json"))).unwrap();
+        let text = results["samples"].to_string();
+        assert!(text.contains("<store>/videos/") && text.contains("is damaged"), "{text}");
+        assert!(!text.contains(&sb.join(store).display().to_string()), "{text}");
+        errors.push(text);
+    }
+    assert_eq!(errors[0], errors[1]);
 }
 
 /// Stopping videval (SIGTERM, or Ctrl-C's SIGINT) stops the generator command it is waiting for:

@@ -752,7 +752,20 @@ impl Generator for CommandGen {
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
-        let (values, _scratch) = self.values(job)?;
+        let (values, scratch) = self.values(job)?;
+        // Temporary names (host, process, counter) said as their placeholders, so a unit's error
+        // is the same text from any run, shard or store (results.json differed).
+        let mut named: Vec<(String, String)> = ["input_image", "input_video", "input_video2"]
+            .into_iter()
+            .filter_map(|k| {
+                values
+                    .get(k)
+                    .filter(|v| scratch.0.iter().any(|p| p.to_string_lossy() == **v))
+                    .map(|v| (v.clone(), format!("{{{k}}}")))
+            })
+            .collect();
+        named.push((job.out.to_string_lossy().into_owned(), "{out}".to_string()));
+        let scrub = |text: &str| named.iter().fold(text.to_string(), |t, (from, to)| t.replace(from.as_str(), to));
         let args: Vec<String> = self
             .argv
             .iter()
@@ -830,9 +843,7 @@ impl Generator for CommandGen {
         }
         let _ = finished.recv_timeout(STDERR_GRACE);
         let err_bytes: Vec<u8> = kept.lock().map(|k| k.iter().copied().collect()).unwrap_or_default();
-        // The output's path is a temporary name (host, process, counter): said as `{out}`, so a
-        // unit's error is the same text from any run, shard or store (results.json differed).
-        let text = String::from_utf8_lossy(&err_bytes).replace(&*job.out.to_string_lossy(), "{out}");
+        let text = scrub(&String::from_utf8_lossy(&err_bytes));
         let tail: String = text.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
         // A timeout's record says what the program said last too (a lock it waited on).
         let status = status.map_err(|e| match tail.trim() {
@@ -845,7 +856,7 @@ impl Generator for CommandGen {
         // What it wrote must be a video of its own: not a link (its target could change under
         // the store's hash), not a folder, not empty, and readable as a video.
         let wrote = |what: &str| {
-            let what = what.replace(&*job.out.to_string_lossy(), "{out}");
+            let what = scrub(what);
             GenError::new(format!("{} exited 0 but {what} at {{out}}; stderr: {}", args[0], tail.trim()))
         };
         match std::fs::symlink_metadata(job.out) {
