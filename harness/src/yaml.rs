@@ -492,6 +492,14 @@ pub fn load_file<T: de::DeserializeOwned>(path: &std::path::Path) -> crate::erro
     use crate::error::Error;
     let text = read_text(path).map_err(Error::input(path))?;
     let node = parse(&path.to_string_lossy(), &text).map_err(|e| Error::Config(e.to_string()))?;
+    // Every file read this way (a model spec, a gate policy, a sweep, a training config, a scene)
+    // is a mapping: an empty one was "invalid type: unit value".
+    if matches!(node.value, Value::Null) {
+        return Err(Error::Config(format!(
+            "{}: empty (no YAML document, only comments, or null); expected a mapping of fields",
+            path.display()
+        )));
+    }
     decode(&node, "").map_err(|e| Error::Config(e.to_string()))
 }
 

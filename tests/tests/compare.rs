@@ -67,6 +67,11 @@ fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
     let out = sb.run(&["compare", "runs/oracle", "runs/disc", "--gate", "bad.yaml"]);
     assert_eq!(code(&out), 3);
     assert!(text(&out).contains("bad.yaml:2:1: margin: unknown field"), "{}", text(&out));
+    // …and an empty one says it is empty.
+    sb.write("empty.yaml", "# the gate, to be written\n");
+    let out = sb.run(&["compare", "runs/oracle", "runs/disc", "--gate", "empty.yaml"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out).contains("empty.yaml: empty (no YAML document"), "{}", text(&out));
 }
 
 #[test]
