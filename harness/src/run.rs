@@ -319,7 +319,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         return Err(Error::Config(missing.join("\n")));
     }
     if matches!(stages, Stages::All | Stages::Generate) {
-        unsupported_modes(&suites, &plan, generator.as_ref())?;
+        refused_cases(&suites, &plan, generator.as_ref())?;
     }
     let run_dir = args.out.clone().unwrap_or_else(|| {
         let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
@@ -535,16 +535,27 @@ pub fn check_page_path(path: &Path) -> Result<()> {
 /// file, no picture, a frame past the end, a clip given as an image), one line each: the suite's
 /// mistake, said before any work (it was each unit's model failure, exit 4). With `read_frames`
 /// an image or a frame range is decoded as far as it asks; otherwise headers are read.
-/// Refuses, before any work, a plan with units the model cannot make: each failed as the model's
-/// failure (exit 4) after the rest were generated.
-fn unsupported_modes(suites: &[Suite], plan: &Plan, generator: &dyn generator::Generator) -> Result<()> {
+/// Refuses, before any work, a plan with units the model cannot make (their mode, or their
+/// conditioning clips): each failed as the model's failure (exit 4) after the rest were
+/// generated.
+fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Generator) -> Result<()> {
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
-    let mut refused: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    // Why → the cases refused for it.
+    let mut refused: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
     for suite in suites {
+        // A conditioning clip's frame count: from its range, its scene's case, or its file's header.
+        let held = |m: &crate::suite::schema::Media| -> Option<usize> {
+            match (m.frame, m.frames, &m.scene_of) {
+                (Some(_), _, _) => Some(1),
+                (None, Some([a, b]), _) => Some((b.checked_sub(a)? + 1) as usize),
+                (None, None, Some(id)) => suite.case(id).map(|c| c.generation.frames as usize),
+                (None, None, None) => crate::video::probe(&m.file()?).ok()?.frames.map(|n| n as usize),
+            }
+        };
         for case in suite.cases.iter().filter(|c| planned.contains(&(suite.name.as_str(), c.id.as_str()))) {
-            if !generator.supports(case.mode) {
-                refused.entry(case.mode.name()).or_default().push(format!("{}/{}", suite.name, case.id));
+            if let Some(why) = generator.refuses(case, &held) {
+                refused.entry(why).or_default().push(format!("{}/{}", suite.name, case.id));
             }
         }
     }
@@ -553,13 +564,13 @@ fn unsupported_modes(suites: &[Suite], plan: &Plan, generator: &dyn generator::G
     }
     let lines: Vec<String> = refused
         .iter()
-        .map(|(mode, cases)| {
+        .map(|(why, cases)| {
             let more = if cases.len() > 5 { format!(" and {} more", cases.len() - 5) } else { String::new() };
-            format!("  mode {mode}: {}{more}", cases[..cases.len().min(5)].join(", "))
+            format!("  {}{more}: {why}", cases[..cases.len().min(5)].join(", "))
         })
         .collect();
     Err(Error::Config(format!(
-        "--model {}: the {} adapter cannot make these cases' modes (choose cases with --cases, or another model):\n{}",
+        "--model {}: the {} adapter cannot make these cases (choose others with --cases, or another model):\n{}",
         generator.identity().name,
         generator.identity().adapter,
         lines.join("\n")

@@ -305,7 +305,7 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
     let sb = Sandbox::new();
     let o = sb.run(&["run", "--suite", "capabilities", "--model", "synthetic", "--out", "runs/s"]);
     assert_eq!(code(&o), 3, "{}", text(&o));
-    assert!(text(&o).contains("mode i2v: capabilities/i2v-bounce"), "{}", text(&o));
+    assert!(text(&o).contains("capabilities/i2v-bounce: adapter synthetic does not support mode i2v"), "{}", text(&o));
     assert!(!sb.join("runs/s").exists(), "work was done before the refusal");
     // The cases it can make run.
     let (rc, v) = sb.run_json(&[
@@ -321,6 +321,37 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
     ]);
     assert_eq!(rc, 0, "{v}");
     assert_eq!(v["counts"]["generation_errors"], 0, "{v}");
+    // The bundled generator holds clips of 1 + 4k frames: a 6-frame clip lost a frame without a
+    // word, and an 18-frame edit failed every unit saying its lengths must match.
+    sb.write(
+        "clips.yaml",
+        "schema: 1\nsuite: clips\nversion: 1\ndefaults: {seeds: {per_case: 1}, generation: {frames: 17, width: 32, height: 32}}\n\
+         cases:\n  - id: src\n    prompt: a red ball\n    generation: {frames: 21}\n    \
+         scene: {objects: [{id: ball, shape: circle, color: red, size: 0.2, pos: [0.5, 0.5]}]}\n  \
+         - id: six\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 5]}}\n  \
+         - id: five\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
+         - id: edit18\n    mode: edit\n    prompt: the blue ball\n    generation: {frames: 18}\n    input: {video: {scene_of: src, frames: [0, 17]}, strength: 0.5}\n  \
+         - id: file\n    mode: i2v\n    prompt: the ball\n    input: {image: {path: still.png}}\n",
+    );
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "1", "--width", "32", "--out", "still.png"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let o = sb.run(&["run", "--suite", "clips.yaml", "--model", "bundled", "--out", "runs/b", "--cases", "six,five,edit18"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "clips/six: input.video holds 6 frames; the bundled generator holds clips of 1 + 4k frames (…, 5, 9, …)"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("clips/edit18: input.video holds 18 frames"), "{}", text(&o));
+    assert!(!text(&o).contains("clips/five"), "{}", text(&o));
+    assert!(!sb.join("runs/b").exists(), "work was done before the refusal");
+    // The world continues scenes, never a file.
+    let o = sb.run(&["run", "--suite", "clips.yaml", "--model", "world", "--out", "runs/w"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("clips/file: input.image is a file"), "{}", text(&o));
+    assert!(!text(&o).contains("clips/six"), "{}", text(&o));
 }
 
 #[test]

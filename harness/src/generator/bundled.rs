@@ -18,7 +18,7 @@ use videval_metrics::Video;
 use videval_metrics::preprocess::{Filter, Spatial, transform_video};
 use videval_models::generator::{Condition, Model, Request};
 
-use super::{AdapterInfo, GenError, Generator, Job, ModelSpec, Output, Perf, files_digest, input_media};
+use super::{AdapterInfo, GenError, Generator, Job, Media, ModelSpec, Output, Perf, files_digest, input_media};
 use crate::error::{Error, Result};
 use crate::plan::ModelIdentity;
 use crate::suite::Mode;
@@ -209,6 +209,46 @@ impl Generator for Bundled {
 
     fn output_ext(&self, _mode: crate::suite::Mode) -> &'static str {
         "mkv"
+    }
+
+    /// The compression network encodes and decodes clips of 1 + 4k frames: a conditioning clip
+    /// of another length was cut to one (a 6-frame clip lost a frame, and the video no longer
+    /// held it where the mode says), and a video that ends with a held clip must be generated
+    /// at that length (the end of the clip was cut with the frames beyond the request).
+    fn refuses(&self, case: &crate::suite::Case, held: &dyn Fn(&Media) -> Option<usize>) -> Option<String> {
+        let step = videval_models::generator::vae::TIME;
+        let whole = |n: usize| n >= 1 && (n - 1) % step == 0;
+        let input = case.input.as_ref()?;
+        let frames = case.generation.frames as usize;
+        let clips: &[(&str, &Option<Media>)] = match case.mode {
+            Mode::ExtendForward | Mode::ExtendBackward | Mode::Edit => &[("video", &input.video)],
+            Mode::Interpolate => &[("video", &input.video), ("video2", &input.video2)],
+            _ => &[],
+        };
+        for (field, m) in clips {
+            let Some(n) = m.as_ref().and_then(|m| held(m)) else { continue };
+            if !whole(n) {
+                let lower = 1 + step * ((n - 1) / step);
+                return Some(format!(
+                    "input.{field} holds {n} frames; the bundled generator holds clips of 1 + {step}k frames (…, {lower}, {}, …): give frames: [first, last] to take {lower} of them",
+                    lower + step
+                ));
+            }
+            if case.mode == Mode::Edit && n != frames {
+                return Some(format!(
+                    "input.video holds {n} frames and the case asks for {frames}: an edit keeps the clip's length"
+                ));
+            }
+        }
+        let ends_with_a_clip = matches!(case.mode, Mode::ExtendBackward | Mode::Interpolate | Mode::Edit);
+        (ends_with_a_clip && !whole(frames)).then(|| {
+            let lower = 1 + step * ((frames.max(1) - 1) / step);
+            format!(
+                "mode {} ends the video with a held clip, and the bundled generator makes 1 + {step}k frames: ask for {lower} or {} frames, not {frames}",
+                case.mode.name(),
+                lower + step
+            )
+        })
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {

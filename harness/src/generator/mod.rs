@@ -141,10 +141,11 @@ pub trait Generator: Send + Sync {
     fn output_ext(&self, _mode: crate::suite::Mode) -> &'static str {
         "mp4"
     }
-    /// Whether the adapter can make units of `mode`; a run refuses, before any work, units it
-    /// cannot make.
-    fn supports(&self, _mode: crate::suite::Mode) -> bool {
-        true
+    /// Why the adapter cannot make `case` (its mode, or its conditioning clips, whose frame
+    /// counts `held` gives where known); a run refuses such cases before any work, where each
+    /// failed as the model's failure after the rest were generated.
+    fn refuses(&self, _case: &crate::suite::Case, _held: &dyn Fn(&Media) -> Option<usize>) -> Option<String> {
+        None
     }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
     /// What must hold before any unit is generated (the program a command runs exists); an error
@@ -247,13 +248,9 @@ fn builtin_identity(adapter: &str, spec: &ModelSpec, version: u32) -> Result<Mod
 }
 
 /// Built-in renderers without conditioning: text-to-video and single images only.
-fn text_mode(mode: crate::suite::Mode) -> bool {
-    matches!(mode, crate::suite::Mode::T2v | crate::suite::Mode::Image)
-}
-
-fn text_modes_only(adapter: &str, job: &Job<'_>) -> Result<(), GenError> {
-    match job.case.mode {
-        m if text_mode(m) => Ok(()),
+fn text_modes_only(adapter: &str, mode: crate::suite::Mode) -> Result<(), GenError> {
+    match mode {
+        crate::suite::Mode::T2v | crate::suite::Mode::Image => Ok(()),
         m => Err(GenError::new(format!("adapter {adapter} does not support mode {}", m.name()))),
     }
 }

@@ -33,12 +33,16 @@ impl Generator for Synthetic {
         "mkv"
     }
 
-    fn supports(&self, mode: crate::suite::Mode) -> bool {
-        super::text_mode(mode)
+    fn refuses(
+        &self,
+        case: &crate::suite::Case,
+        _held: &dyn Fn(&crate::suite::schema::Media) -> Option<usize>,
+    ) -> Option<String> {
+        text_modes_only("synthetic", case.mode).err().map(|e| e.message)
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
-        text_modes_only("synthetic", job)?;
+        text_modes_only("synthetic", job.case.mode)?;
         let g = &job.case.generation;
         super::check_clip_fits(g)?;
         let video = render(&Request {

@@ -43,6 +43,33 @@ impl Generator for World {
         "mkv"
     }
 
+    /// The world renders scenes: a case with none is made only by continuing the scenes of its
+    /// inputs, never a file.
+    fn refuses(&self, case: &crate::suite::Case, _held: &dyn Fn(&Media) -> Option<usize>) -> Option<String> {
+        if case.scene.is_some() {
+            return None;
+        }
+        let input = case.input.clone().unwrap_or_default();
+        match case.mode {
+            Mode::T2v | Mode::Image => Some("the case has no scene for the world to render".into()),
+            Mode::Edit | Mode::Loop => Some(format!(
+                "mode {} without a scene of its own: the world renders such a case only from its own scene",
+                case.mode.name()
+            )),
+            Mode::I2v | Mode::ExtendForward | Mode::ExtendBackward | Mode::Interpolate => {
+                [("image", &input.image), ("video", &input.video), ("video2", &input.video2)].into_iter().find_map(
+                    |(field, m)| {
+                        m.as_ref().filter(|m| m.scene_of.is_none()).map(|_| {
+                            format!(
+                                "input.{field} is a file: the world continues only the scenes of other cases (scene_of)"
+                            )
+                        })
+                    },
+                )
+            }
+        }
+    }
+
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         let g = &job.case.generation;
         super::check_clip_fits(g)?;
