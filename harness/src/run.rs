@@ -320,6 +320,10 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     }
     if matches!(stages, Stages::All | Stages::Generate) {
         refused_cases(&suites, &plan, generator.as_ref())?;
+        // A program that is not there is said before the run folder is bound to a plan whose
+        // model identity holds it as absent (the same command, once the program was written, was
+        // refused as another plan). No generation can be cached under such an identity.
+        generator.preflight()?;
     }
     let run_dir = args.out.clone().unwrap_or_else(|| {
         let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();

@@ -335,7 +335,17 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
     );
     let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "1", "--width", "32", "--out", "still.png"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    let o = sb.run(&["run", "--suite", "clips.yaml", "--model", "bundled", "--out", "runs/b", "--cases", "six,five,edit18"]);
+    let o = sb.run(&[
+        "run",
+        "--suite",
+        "clips.yaml",
+        "--model",
+        "bundled",
+        "--out",
+        "runs/b",
+        "--cases",
+        "six,five,edit18",
+    ]);
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(
         text(&o).contains(
@@ -1090,6 +1100,9 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
         let out = format!("runs/bad-{}", argv0.trim_start_matches("./"));
         let o = run_drop("bad.yaml", &out);
         assert!(code(&o) == 3 && text(&o).contains(want), "{argv0}: {}", text(&o));
+        // …before the run folder is bound to a plan that holds the program as absent: once
+        // written, the same command was refused as another plan.
+        assert!(!sb.join(&out).exists(), "{argv0}: {out} made");
     }
     // What the program needs to start is there too: the interpreter its #! line names, and the
     // script an interpreter is given (each failed every unit as "cannot start … No such file").
@@ -1258,6 +1271,23 @@ fn a_command_gets_a_made_conditioning_image_as_a_png() {
         .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     assert!(left.iter().all(|n| !n.contains("input-")), "left behind: {left:?}");
+    // A file named as it is is passed by its absolute path, as `{out}` is: relative, a program
+    // that changed folder lost it, and "-top.png" read as an option.
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "1", "--width", "32", "--out=-top.png"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    sb.write(
+        "file.yaml",
+        "schema: 1\nsuite: file\nversion: 1\ndefaults: {seeds: {per_case: 1}, generation: {frames: 5, width: 32, height: 32}}\n\
+         metrics: [frame_count]\ncases:\n  - id: i2v\n    mode: i2v\n    prompt: the red ball\n    input: {image: {path: -top.png}}\n",
+    );
+    sb.write(
+        "seen.yaml",
+        "adapter: command\nargv: [sh, -c, 'printf %s \"$1\" > seen.txt; exit 1', x, '{input_image}', '{out}']\n",
+    );
+    let o = sb.run(&["run", "--suite", "file.yaml", "--model", "seen.yaml", "--out", "runs/f", "--store", "st"]);
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    let seen = String::from_utf8(sb.read("seen.txt")).unwrap();
+    assert_eq!(Path::new(&seen), sb.join("-top.png").canonicalize().unwrap().as_path(), "{seen}");
     // Its stderr names the made files by their placeholders, the same from any store or run.
     let results = String::from_utf8(sb.read("runs/k/results.json")).unwrap();
     assert!(results.contains("inputs {input_image}"), "{results}");

@@ -662,8 +662,11 @@ fn media_path(
 ) -> std::result::Result<(String, Option<std::path::PathBuf>), GenError> {
     match m {
         None => Ok((String::new(), None)),
+        // Absolute, as `{out}` is: relative to where videval runs, a program that changes folder
+        // lost it, and a name starting with '-' read as an option.
         Some(m @ Media { path: Some(_), frames: None, frame: None, .. }) => {
-            Ok((m.file().unwrap_or_default().to_string_lossy().into_owned(), None))
+            let file = m.file().unwrap_or_default();
+            Ok((std::path::absolute(&file).unwrap_or(file).to_string_lossy().into_owned(), None))
         }
         Some(media) => {
             let video = super::input_media(job, media)?;
