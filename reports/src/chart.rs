@@ -393,19 +393,25 @@ pub fn scaling(title: &str, y_title: &str, points: &[ScalingPoint], curve: &[[f6
                 .filter(|&(_, v, _)| good(v))
                 .collect();
             if !predicted.is_empty() {
+                let mut interval = false;
                 for &(c, _, band) in &predicted {
                     if let Some([lo, hi]) = band.filter(|b| good(b[0]) && good(b[1])) {
                         chart.draw_series(std::iter::once(PathElement::new(
                             vec![(x.to(c), clip(lo)), (x.to(c), clip(hi))],
                             RED.stroke_width(1),
                         )))?;
+                        interval = true;
                     }
                 }
                 chart
                     .draw_series(
                         predicted.iter().map(|&(c, v, _)| Cross::new((x.to(c), clip(v)), 5, RED.stroke_width(2))),
                     )?
-                    .label("its prediction from the others (band)")
+                    .label(if interval {
+                        "its prediction from the others (95% prediction interval)"
+                    } else {
+                        "its prediction from the others"
+                    })
                     .legend(|c| Cross::new((c.0 + 8, c.1), 4, RED.stroke_width(2)));
             }
         }

@@ -170,10 +170,10 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
                 let hd = &f["holdout"];
                 let verdict = match (hd["band"].as_array(), hd["inside"].as_bool()) {
                     (Some(b), Some(inside)) if b.len() == 2 => format!(
-                        "band [{}, {}] — {}",
+                        "95% prediction interval [{}, {}] (the refitted curves' spread and the other points' scatter) — {}",
                         metric(num(&b[0])),
                         metric(num(&b[1])),
-                        if inside { "inside the band" } else { "<span class=\"flag\">outside the band</span>" }
+                        if inside { "inside it" } else { "<span class=\"flag\">outside it</span>" }
                     ),
                     _ => "no band: the 3 other points fit exactly, leaving no spread to judge it by".to_string(),
                 };
@@ -284,7 +284,7 @@ mod tests {
         let html = render(&v).unwrap();
         assert!(html.contains("&lt;ladder&gt;") && !html.contains("<ladder>"));
         assert!(html.contains("off-trend by -3.1σ") && html.contains("<polygon") && html.contains("<circle"));
-        assert!(html.contains("inside the band"));
+        assert!(html.contains("prediction interval [0.7000, 0.9000]") && html.contains("inside it"));
         // Decade ticks, axis titles with units, a legend marking the held-out point; sizes for people.
         for text in [
             "10¹²",

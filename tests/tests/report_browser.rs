@@ -333,7 +333,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
 fn the_scaling_report_renders_its_charts_in_chromium() {
     let sb = Sandbox::new();
     let (_driver, port) = driver();
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/sweeps/tiny-ladder-2026-11-26/scaling.json");
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/sweeps/tiny-ladder-2026-12-06/scaling.json");
     std::fs::create_dir_all(sb.join("sweep")).unwrap();
     std::fs::copy(&committed, sb.join("sweep/scaling.json")).unwrap();
     let o = sb.run(&["report", "sweep"]);

@@ -248,8 +248,21 @@ pub fn holdout_largest(cs: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Opti
             fit_power(&cc, &yy).map(|f| f.predict(cs[last]))
         })
         .collect();
-    let band = (c.len() >= 4 && preds.len() >= 2).then(|| percentile_interval(preds, 0.95));
     let predicted = fit.predict(cs[last]);
+    // A 95% prediction interval for the held-out point: the spread of the refitted curves there
+    // and the scatter of the other points about their fit (relative, their 3 fitted parameters'
+    // degrees of freedom taken out), in quadrature, on Student's t. The curves' spread alone
+    // flagged a point off by 14% as "outside" where the points themselves scatter by as much.
+    // Three other points fit exactly: no scatter to measure, no interval.
+    let df = c.len().saturating_sub(3);
+    let band = (df >= 1 && preds.len() >= 2).then(|| {
+        let [lo, hi] = percentile_interval(preds, 0.95);
+        let ss: f64 = c.iter().zip(&y).map(|(&ci, &yi)| (yi / fit.predict(ci) - 1.0).powi(2)).sum();
+        let scatter = (ss / df as f64).sqrt() * predicted.abs();
+        let sigma = ((hi - lo) / (2.0 * 1.96)).hypot(scatter);
+        let t = crate::stats::bootstrap::student_t_two_sided(0.95, df as f64);
+        [predicted - t * sigma, predicted + t * sigma]
+    });
     Some(Holdout {
         c: cs[last],
         actual: ys[last],
@@ -519,6 +532,24 @@ mod tests {
         assert!(ci.failed < 20);
         let h = holdout_largest(&cs, &ys, 200, 7).unwrap();
         assert!(h.inside == Some(true) && h.rel_err.abs() < 0.03, "{h:?}");
+        let b = h.band.unwrap();
+        assert!(b[0] < h.predicted && h.predicted < b[1] && b[1] - b[0] < 0.1 * h.predicted, "{h:?}");
+        // The interval holds the points' own scatter: with 20 points scattered by about 3%, the
+        // last one 7% off the law is inside (the curves' spread alone is narrower than the
+        // scatter, and called it outside); 25% off, outside.
+        let cs20: Vec<f64> = (0..20).map(|k| 10f64.powf(1.0 + 0.25 * k as f64)).collect();
+        let gm20 = geo_mean(&cs20);
+        let at = |off: f64| {
+            let ys: Vec<f64> = (0..20)
+                .map(|k| {
+                    let w = if k == 19 { off } else { 0.04 * (k as f64 * 2.3).sin() };
+                    (2.0 + 1.5 * (cs20[k] / gm20).powf(-0.25)) * (1.0 + w)
+                })
+                .collect();
+            holdout_largest(&cs20, &ys, 200, 7).unwrap()
+        };
+        assert_eq!(at(0.07).inside, Some(true), "{:?}", at(0.07));
+        assert_eq!(at(0.25).inside, Some(false), "{:?}", at(0.25));
         // Four points leave three to predict the fourth: they fit exactly, so there is no band
         // (it was made of the same exact fit and of flat "curves" through one resampled point).
         let h = holdout_largest(&cs[..4], &ys[..4], 200, 7).unwrap();
