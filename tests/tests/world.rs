@@ -48,6 +48,11 @@ fn render_in_the_photo_style_over_a_photograph() {
         (videval::video::decode(&sb.join("p.mp4")).unwrap(), videval::video::decode(&sb.join("q.mkv")).unwrap());
     assert_eq!((q.len(), q.width(), q.height()), (9, 64, 48));
     assert_ne!(p.frame(0), q.frame(0), "the photograph replaces the setting");
+    // Written among the photographs, the render replaced the one it was drawn over.
+    let wall = sb.read("pics/wall.png");
+    let out = sb.run(&["world", "render", "s.yaml", "-o", "pics/wall.png", "--style", "photo", "--photos", "pics"]);
+    assert!(code(&out) == 3 && text(&out).contains("inside --photos pics"), "{}", text(&out));
+    assert_eq!(sb.read("pics/wall.png"), wall);
     std::fs::create_dir_all(sb.join("empty")).unwrap();
     let out = sb.run(&["world", "render", "s.yaml", "-o", "r.mkv", "--style", "photo", "--photos", "empty"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
@@ -387,6 +392,39 @@ fn aspect_probe_catches_a_squeezed_picture() {
     let wide = transform_video(&v, Spatial::Stretch { width: 80, height: 64 }, Filter::Area, true);
     let verdict = check(&Expectation::Aspect(Aspect { ratio: "5:4".into(), tolerance: 0.02 }), &Context::new(&wide));
     assert!(!verdict.pass && verdict.reason.contains("stretched"), "{}", verdict.reason);
+}
+
+/// The photo-style selftest's trail scene (coherence seed 34: a yellow ball painting leftwards
+/// past a grey occluder, camera shake, H.264 at CRF 21) keeps its trail: shaken by fractions of a
+/// pixel, its edge rows fell in and out of the colour in pairs at half-resolution chroma, and
+/// the probe read a trail that never faded as ending at 87% of its peak. Reversed, it fails.
+#[test]
+fn a_shaken_photo_trail_persists_and_its_reverse_does_not() {
+    use videval_metrics::probes::{Context, Expectation, check};
+    let sb = Sandbox::new();
+    sb.write(
+        "s34.json",
+        r#"{"width": 256, "height": 256, "fps": 8.0, "frames": 25, "scene": {
+            "background": {"a": "gray", "b": "white", "cells": 8, "kind": "checker"},
+            "camera": {"easing": "linear", "keyframes": [], "motion": "static", "speed": 0.0},
+            "cuts": [], "events": [], "floor": false, "gravity": 0.0,
+            "objects": [{"color": "yellow", "id": "o0", "layer": "midground", "mass": 1.0, "pos": [0.9, 0.5],
+                         "restitution": 0.7, "shape": "circle", "size": 0.12, "static": false, "trail": true,
+                         "vel": [-0.24199475686297106, 0.0]}],
+            "occluders": [{"color": "gray", "pos": [0.5, 0.5], "size": [0.19531441398263766, 0.6], "vel": [0.0, 0.0]}],
+            "photo": {"seed": 34, "crf": 21}, "style": "photo", "walls": false}}"#,
+    );
+    let o = sb.run(&["world", "render", "s34.json", "-o", "s34.mp4"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let v = videval::video::decode(&sb.join("s34.mp4")).unwrap();
+    let e: Expectation =
+        serde_json::from_str(r#"{"probe": "persistence", "object": {"color": "yellow"}, "what": "trail"}"#).unwrap();
+    let r = check(&e, &Context::new(&v));
+    assert!(r.pass, "{}", r.detail());
+    let reversed: Vec<u8> = (0..v.len()).rev().flat_map(|t| v.frame(t).to_vec()).collect();
+    let reversed = videval_metrics::Video::new(v.width(), v.height(), v.fps(), reversed).unwrap();
+    let r = check(&e, &Context::new(&reversed));
+    assert!(!r.pass, "reversed: {}", r.detail());
 }
 
 /// `videval fvd` end to end on two folders of world videos: a set against itself is 0, another

@@ -558,7 +558,10 @@ use crate::video::Video;
 ///    red ball resting on it vanished); `cause_effect`'s effect named by the colour it starts in is
 ///    found where it shows that colour only at the end, so a reversed change fails as "starts
 ///    changed", not "object not found".
-pub const VERSION: u32 = 15;
+/// 16: a `trail`'s paint is its colour's pixels plus partial credit, by chroma, for the pixels
+///    around its regions (a trail shaken by fractions of a pixel at half-resolution chroma lost
+///    its edge rows in pairs, a fifth of it, and a trail that never faded failed at 87%).
+pub const VERSION: u32 = 16;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and

@@ -2,7 +2,8 @@
 //! changed it never changes back; `trail`: the paint of the object's colour grows by half at
 //! least over the clip and all of it is there at the end (at least 90% of the most ever
 //! visible, the painting object's own area aside: occluders may hide paint for a while, and the
-//! object may leave the frame), so a reversed clip fails.
+//! object may leave the frame), so a reversed clip fails. Paint is the colour's pixels plus
+//! partial credit, by chroma, for the pixels around its regions ([`paint_area`]).
 
 use super::{Context, Persistence, Persisting, Verdict};
 
@@ -52,11 +53,9 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
         }
         Persisting::Trail => {
             let Some(color) = track.main_color() else { return Verdict::fail("object not found", "never seen") };
-            let areas: Vec<f64> = ctx
-                .video
-                .frames()
-                .map(|f| f.chunks_exact(3).filter(|px| crate::track::near_color(px, color)).count() as f64)
-                .collect();
+            let first_area = track.first().map(|(_, o)| o.area);
+            let (w, h) = (ctx.video.width() as usize, ctx.video.height() as usize);
+            let areas: Vec<f64> = ctx.video.frames().map(|f| paint_area(f, w, h, color, first_area)).collect();
             let (a0, a1) = (areas[0].max(1.0), areas[areas.len() - 1]);
             let peak = areas.iter().copied().fold(0.0, f64::max);
             let growth = a1 / a0;
@@ -64,7 +63,7 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
             // object that paints may leave the frame (a brush rolling out took its own disc, a
             // fifth of the colour, with it: the oracle failed): its own area, as first seen
             // before it painted, is not paint.
-            let own = track.first().map_or(a0, |(_, o)| o.area.min(a0));
+            let own = first_area.map_or(a0, |a| a.min(a0));
             let trail_peak = (peak - own).max(1.0);
             // The object's own area counts as paint at the end too, unless it may have left the
             // frame: the paint it is tracked with reaches the frame's edge (the oracle's brush
@@ -84,6 +83,90 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
             Verdict::new(pass, "trail does not persist", Some(growth), reason)
         }
     }
+}
+
+/// How much of a frame shows paint of `color`: the pixels of that colour, plus partial credit for
+/// the pixels around its regions by how far their chroma goes towards the paint's. A band of
+/// paint shaken by a fraction of a pixel lands differently on H.264's 2×2 colour blocks: its edge
+/// rows blend with the background in pairs and fall in or out of the colour test together, a
+/// fifth of a thin trail from one frame to the next (a trail that never faded ended at 87% of its
+/// peak and failed). A half-covered edge pixel now counts about half, whatever the shake.
+/// Regions smaller than a tenth of the painter (grain of a wooden background) give no credit
+/// around them.
+fn paint_area(frame: &[u8], w: usize, h: usize, color: crate::palette::Color, painter: Option<f64>) -> f64 {
+    let inside: Vec<bool> = frame.chunks_exact(3).map(|px| crate::track::near_color(px, color)).collect();
+    let count = inside.iter().filter(|&&b| b).count();
+    let min_region = painter.map_or(4.0, |a| (a / 10.0).max(4.0)) as usize;
+    // 8-connected regions of the colour; the large ones are paint.
+    let mut label = vec![0u32; w * h];
+    let mut big = vec![false; w * h];
+    let mut stack = Vec::new();
+    let mut region = Vec::new();
+    let mut next = 0u32;
+    for start in 0..w * h {
+        if !inside[start] || label[start] != 0 {
+            continue;
+        }
+        next += 1;
+        label[start] = next;
+        stack.push(start);
+        region.clear();
+        while let Some(i) = stack.pop() {
+            region.push(i);
+            let (x, y) = (i % w, i / w);
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let j = ny * w + nx;
+                    if inside[j] && label[j] == 0 {
+                        label[j] = next;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        if region.len() >= min_region {
+            region.iter().for_each(|&i| big[i] = true);
+        }
+    }
+    // The paint's chroma in this frame (its median, so light drift moves it along).
+    let chroma = |px: &[u8]| -> (f64, f64) {
+        let (r, g, b) = (f64::from(px[0]), f64::from(px[1]), f64::from(px[2]));
+        (-0.169 * r - 0.331 * g + 0.5 * b, 0.5 * r - 0.419 * g - 0.081 * b)
+    };
+    let (mut us, mut vs): (Vec<f64>, Vec<f64>) =
+        (0..w * h).filter(|&i| big[i]).map(|i| chroma(&frame[i * 3..i * 3 + 3])).unzip();
+    if us.is_empty() {
+        return count as f64;
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (cu, cv) = (median(&mut us), median(&mut vs));
+    let norm = cu * cu + cv * cv;
+    if norm <= 0.0 {
+        return count as f64;
+    }
+    // The ring: within 2 px (Chebyshev) of a large region, not of the colour itself.
+    const RING: usize = 2;
+    let mut near = vec![false; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            if big[y * w + x] {
+                for ny in y.saturating_sub(RING)..(y + RING + 1).min(h) {
+                    near[ny * w + x.saturating_sub(RING)..ny * w + (x + RING + 1).min(w)].fill(true);
+                }
+            }
+        }
+    }
+    let partial: f64 = (0..w * h)
+        .filter(|&i| near[i] && !inside[i])
+        .map(|i| {
+            let (u, v) = chroma(&frame[i * 3..i * 3 + 3]);
+            ((u * cu + v * cv) / norm).clamp(0.0, 1.0)
+        })
+        .sum();
+    count as f64 + partial
 }
 
 #[cfg(test)]
