@@ -874,6 +874,10 @@ pub fn parse_runs(spec: &str) -> Result<Vec<(String, PathBuf)>> {
         if name.is_empty() || name.starts_with("gold:") || out.iter().any(|(n, _)| n == name) {
             return Err(Error::Config(format!("--runs: the name {name:?} is empty, reserved or given twice")));
         }
+        // One run under two names: every judgment between them compares a run with itself.
+        if let Some((other, _)) = out.iter().find(|(_, d)| crate::store::same_file(d, Path::new(dir))) {
+            return Err(Error::Config(format!("--runs: {name} and {other} are the same run folder {dir}")));
+        }
         out.push((name.to_string(), PathBuf::from(dir)));
     }
     if out.len() < 2 {

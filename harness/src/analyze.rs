@@ -146,7 +146,13 @@ fn load(run_dir: &Path, plan: &Plan, allow_partial: bool) -> Result<Loaded> {
                         )));
                     }
                     Ok(done) => finished.push((dir.clone(), done)),
-                    Err(_) => problems.push(format!("shard {k}-of-{n} has not finished (no shard_done.json)")),
+                    Err(_) if !dir.join("shard_done.json").exists() => {
+                        problems.push(format!("shard {k}-of-{n} has not finished (no shard_done.json)"))
+                    }
+                    // Cut short or overwritten: said as such, not as a shard still running.
+                    Err(e) => problems.push(format!(
+                        "shard {k}-of-{n}: its shard_done.json cannot be read ({e}); rerun the shard to finish it again"
+                    )),
                 },
             }
         }

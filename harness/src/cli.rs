@@ -42,7 +42,7 @@ pub enum Command {
         #[arg(long, requires = "emit_dir")]
         emit: Option<String>,
         /// Where to write them.
-        #[arg(long)]
+        #[arg(long, requires = "emit")]
         emit_dir: Option<PathBuf>,
         /// Shard tasks running at once.
         #[arg(long, default_value_t = 16)]
@@ -465,6 +465,20 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             }
             // The video's sidecar is OUT.json.
             let sidecar = PathBuf::from(format!("{}.json", out.display()));
+            for p in [Some(out), Some(&sidecar), truth.as_ref()].into_iter().flatten() {
+                if crate::store::same_file(p, scene) {
+                    return Err(Error::Config(format!("{}: that is the scene file itself", p.display())));
+                }
+                if let Some(photos) = &look.photos
+                    && crate::store::directly_in(p, photos)
+                {
+                    return Err(Error::Config(format!(
+                        "{}: inside --photos {}, among the photographs it reads; write it elsewhere",
+                        p.display(),
+                        photos.display()
+                    )));
+                }
+            }
             if truth.as_ref().is_some_and(|t| crate::store::same_file(t, out) || crate::store::same_file(t, &sidecar)) {
                 return Err(Error::Config(format!(
                     "--truth: the same file as -o {} or its sidecar {}",
@@ -963,10 +977,21 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             if !png {
                 video::EncodeParams::for_path(output).map_err(vio)?;
             }
-            if crate::store::same_file(output, input) {
+            let sidecar = PathBuf::from(format!("{}.json", output.display()));
+            for (what, p) in [("the output", output), ("the output's sidecar", &sidecar)] {
+                if crate::store::same_file(p, input) {
+                    return Err(Error::Config(format!(
+                        "{}: {what} is the input; write the conversion elsewhere",
+                        p.display()
+                    )));
+                }
+            }
+            // Among a folder's frames it would replace one of them (or be read as one later).
+            if crate::store::directly_in(output, input) {
                 return Err(Error::Config(format!(
-                    "{}: the output is the input; write the conversion elsewhere",
-                    output.display()
+                    "{}: inside the folder of frames {} it reads; write the conversion elsewhere",
+                    output.display(),
+                    input.display()
                 )));
             }
             // A filmstrip of the whole clip shows `--strip` uniform frames: only those are kept
@@ -1161,6 +1186,10 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     if throttle == 0 {
         return Err(Error::Config("--throttle 0: at least one task must run at a time".into()));
     }
+    // The networks folder this plan was made with, from --weights or the environment: the jobs
+    // get it as --weights (the pods never see this shell's VIDEVAL_NETWORKS, and the network
+    // metrics there were not measurable with the plan unchanged).
+    let networks = crate::distribution::networks_dir_checked(args.weights.as_deref())?;
     if kind == "slurm" && shards > 1000 {
         eprintln!(
             "note: {shards} array tasks: Slurm's default MaxArraySize (1001) allows indexes up to 1000; raise it, or use fewer shards"
@@ -1261,7 +1290,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         )));
     }
     // Paths reach the jobs as text: one that is not UTF-8 would be rewritten on the way.
-    let paths = [Some(&args.store), args.out.as_ref(), args.weights.as_ref(), Some(&dir.to_path_buf())];
+    let paths = [Some(&args.store), args.out.as_ref(), networks.as_ref(), Some(&dir.to_path_buf())];
     if let Some(p) = paths.into_iter().flatten().find(|p| p.to_str().is_none()) {
         return Err(Error::Config(format!(
             "{}: the path is not valid UTF-8; jobs name their paths as text",
@@ -1279,7 +1308,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         argv.push(format!("--cases={}", c.join(",")));
     }
     argv.extend(args.suite_limits.argv());
-    if let Some(w) = &args.weights {
+    if let Some(w) = &networks {
         argv.push(format!("--weights={}", std::path::absolute(w).unwrap_or(w.clone()).display()));
     }
     // What `plan` was given for the memory and threads each task may use goes with it.
@@ -1308,7 +1337,7 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     }
     if kind == "k8s" {
         let weights: Option<String> =
-            args.weights.as_ref().map(|w| std::path::absolute(w).unwrap_or(w.clone()).display().to_string());
+            networks.as_ref().map(|w| std::path::absolute(w).unwrap_or(w.clone()).display().to_string());
         // What the pods read from this machine's paths must be in the image or on the volume.
         let host: Vec<&str> = suites
             .iter()
@@ -1396,6 +1425,13 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
         }
         if m.off_request > 0 {
             println!("{}", crate::run::off_request_note(m.off_request));
+        }
+        // Exit 4 says why, as `run` does.
+        if m.failed_generations > 0 {
+            println!("{}", crate::run::failed_generations_note(m.failed_generations));
+        }
+        if m.failed_scores > 0 {
+            println!("{}", crate::run::failed_scores_note(m.failed_scores));
         }
     }
     Ok(code)

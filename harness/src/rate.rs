@@ -64,6 +64,12 @@ pub struct Stored {
 impl Db {
     /// Opens (creating when missing) a database of this schema version.
     pub fn open(path: &Path) -> Result<Db> {
+        if path.is_dir() {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                message: "a folder, where the rating database's file is expected".into(),
+            });
+        }
         // A database that exists must be a rating database before anything is written to it.
         if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
             drop(Db::open_existing(path)?);
@@ -1087,10 +1093,13 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     // database and the gold clips were written).
     let addr = format!("{}:{}", a.bind, a.port);
     drop(std::net::TcpListener::bind(&addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?);
+    // So is the database: a folder or another file given as --db was found after the gold clips
+    // were rendered and the pairs announced.
+    let db = Db::open(&a.db)?;
     let gold = gold_pairs(&suites, a.gold_every, &media_dir)?;
     println!("{} pairs to rate and {} gold pairs", all.len(), gold.len());
     all.extend(gold);
-    let mut app = App::new(Db::open(&a.db)?, all, questions, media_dir);
+    let mut app = App::new(db, all, questions, media_dir);
     app.loopback_only = loopback_host(&a.bind);
     let app = Arc::new(app);
     serve(app, &addr)?;

@@ -447,7 +447,8 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
             counts.generated,
             counts.reused,
             counts.generation_errors,
-            counts.scored + counts.scores_reused,
+            // Failed ones are among the scores counted ("11 scores (0 reused, 11 failed)" had 22).
+            counts.scored + counts.scores_reused + counts.score_errors,
             counts.scores_reused,
             counts.score_errors
         );
@@ -471,7 +472,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
             println!("VBench caveat: {why}");
         }
         if failed > 0 {
-            println!("{failed} unit(s) failed to generate; their errors are in the records and the report");
+            println!("{}", failed_generations_note(failed));
         }
         match &merged {
             Some(m) if m.off_request > 0 => println!("{}", off_request_note(m.off_request)),
@@ -483,12 +484,22 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
             _ => {}
         }
         if failed_scores > 0 {
-            println!(
-                "{failed_scores} measurement(s) failed (an unreadable video or a failed computation); their errors are in the results and the report"
-            );
+            println!("{}", failed_scores_note(failed_scores));
         }
     }
     Ok(code)
+}
+
+/// What a run or a merge says of units that failed to generate (exit 4).
+pub fn failed_generations_note(n: usize) -> String {
+    format!("{n} unit(s) failed to generate; their errors are in the records and the report")
+}
+
+/// What a run or a merge says of measurements that failed (exit 4).
+pub fn failed_scores_note(n: usize) -> String {
+    format!(
+        "{n} measurement(s) failed (an unreadable video or a failed computation); their errors are in the results and the report"
+    )
 }
 
 /// The run report; videos moved with their store are looked up in `store`.

@@ -143,6 +143,13 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     a == b || fs::canonicalize(a).ok().is_some_and(|a| fs::canonicalize(b).ok() == Some(a))
 }
 
+/// Whether `file` (there or not yet) lies directly in `folder`, however either is spelt: an
+/// output written among the files a folder input is read from replaced one of them.
+pub fn directly_in(file: &Path, folder: &Path) -> bool {
+    let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    folder.is_dir() && fs::canonicalize(parent).ok().is_some_and(|p| fs::canonicalize(folder).ok() == Some(p))
+}
+
 /// A run's or store's file is a regular file or nothing: a FIFO or a device there would block
 /// the read for ever, a folder fails obscurely.
 pub fn regular_or_absent(path: &Path) -> Result<()> {

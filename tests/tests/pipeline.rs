@@ -449,6 +449,11 @@ fn merge_lists_missing_shards_and_units() {
     assert_eq!(v["merged"]["complete"], false);
     let html = String::from_utf8(sb.read("runs/p/report.html")).unwrap();
     assert!(html.contains("PARTIAL RESULTS"));
+    // A shard whose shard_done.json was cut short is said to be unreadable, not still running.
+    sb.write("runs/p/shards/1-of-3/shard_done.json", "{\"plan_ha");
+    let out = sb.run(&["merge", "runs/p"]);
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("shard 1-of-3: its shard_done.json cannot be read"), "{}", text(&out));
 }
 
 /// Shards scored through different weights of one network are refused by merge: they merged
@@ -841,6 +846,14 @@ fn dir_adapter_reads_an_explicit_mapping() {
     let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/o"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("file \"notes.txt\": does not end in a video extension (mp4"), "{}", text(&out));
+    // An empty mapping, or one with a header only, maps nothing: said, not taken as no mapping
+    // (every video was looked for by its VBench name instead).
+    for (body, want) in [("", "line 1: empty"), ("file,case_id\n", "line 1: a header and no rows")] {
+        sb.write("v/mapping.csv", body);
+        let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/o2"]);
+        assert_eq!(code(&out), 3, "{}", text(&out));
+        assert!(text(&out).contains(want), "{}", text(&out));
+    }
     // A row names its file on purpose: `./`, a hidden or deep folder are fine; leaving the
     // folder is not. A BOM and quoted cells are read; an unknown column (a misspelt seed_idx
     // would map every row to seed 0) and a unit mapped twice are errors naming the lines.
@@ -1473,6 +1486,17 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     ] {
         assert!(job.contains(needle), "{needle} missing from\n{job}");
     }
+    // A networks folder named by the environment reaches the jobs as --weights, as the flag does
+    // (the pods never see this shell's environment).
+    std::fs::create_dir_all(sb.join("nets")).unwrap();
+    let o = sb
+        .command(&["plan", "--suite", "smoke", "--num-shards", "2", "--emit", "slurm", "--emit-dir", "jnets"])
+        .env("VIDEVAL_NETWORKS", sb.join("nets"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let script = String::from_utf8(sb.read("jnets/run.sbatch")).unwrap();
+    assert!(script.contains(&format!("--weights={}", sb.join("nets").display())), "{script}");
     let o = plan_smoke(&["--num-shards", "3", "--emit", "k8s", "--emit-dir", "k8s0", "--image", " "]);
     assert!(code(&o) == 3 && text(&o).contains("--image: empty"), "{}", text(&o));
     // A folder of videos named relative to here is named absolute in the jobs (they run in their
@@ -1590,11 +1614,10 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     // too long, exit 5).
     sb.write(
         "l300.yaml",
-        &format!("adapter: command\nname: {}\nargv: [videval-no-such-program, \"{{out}}\"]\n", "m".repeat(300)),
+        &format!("adapter: command\nname: {}\nargv: [sh, -c, 'exit 1', x, \"{{out}}\"]\n", "m".repeat(300)),
     );
     let out = sb.run(&["run", "--suite", "smoke", "--model", "l300.yaml", "--limit", "1"]);
-    assert_eq!(code(&out), 3, "a program that is not there is a bad spec: {}", text(&out));
-    assert!(text(&out).contains("\"videval-no-such-program\": no such program on the PATH"), "{}", text(&out));
+    assert_eq!(code(&out), 4, "every unit fails: {}", text(&out));
     let runs: Vec<String> = std::fs::read_dir(sb.join("runs"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

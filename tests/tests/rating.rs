@@ -315,6 +315,9 @@ fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
     sb.write("runs/other/results.json", &other.to_string());
     let o = sb.run(&["agreement", "--runs", "world=runs/oracle,synthetic=runs/other", "--judgments", "j.csv"]);
     assert!(code(&o) == 3 && text(&o).contains("made it for different requests"), "{}", text(&o));
+    // One folder under two names is one run.
+    let o = sb.run(&["agreement", "--runs", "world=runs/oracle,synthetic=runs/./oracle", "--judgments", "j.csv"]);
+    assert!(code(&o) == 3 && text(&o).contains("are the same run folder"), "{}", text(&o));
     let runs = [("a".to_string(), sb.join("runs/oracle")), ("b".to_string(), sb.join("runs/other"))];
     let refused = videval::rate::pairs(&runs, &[]).map(|p| p.len()).unwrap_err().to_string();
     assert!(refused.contains("made it for different requests"), "{refused}");
@@ -480,6 +483,12 @@ fn answers_come_from_the_page_for_its_pair_and_survive_a_restart_with_the_runs_s
     drop(conn);
     let o = sb.run(&["rate", "runs/a", "runs/b", "--db", "wrong.sqlite", "--port", "0"]);
     assert!(code(&o) == 3 && text(&o).contains("has no column"), "{}", text(&o));
+    // …before the pairs are announced and the gold clips rendered; a folder is said to be one.
+    assert!(o.stdout.is_empty() && !sb.join("wrong_media").exists(), "{}", text(&o));
+    std::fs::create_dir_all(sb.join("dbdir")).unwrap();
+    let o = sb.run(&["rate", "runs/a", "runs/b", "--db", "dbdir", "--port", "0"]);
+    assert!(code(&o) == 3 && text(&o).contains("a folder, where the rating database"), "{}", text(&o));
+    assert!(!sb.join("dbdir_media").exists());
     sb.write("none.csv", "rater,suite,case_id,seed_idx,left,right,choice\n");
     let o = sb.run(&["agreement", "--runs", "a=runs/a,b=runs/b", "--judgments", "none.csv"]);
     assert!(code(&o) == 3 && text(&o).contains("holds no judgments"), "{}", text(&o));

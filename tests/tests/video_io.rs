@@ -979,6 +979,17 @@ fn outputs_are_written_whole_or_not_at_all() {
     assert!(code(&o) == 3 && text(&o).contains("the output is the input"), "{}", text(&o));
     let o = sb.run(&["video", "convert", "good.mp4", "out.avi"]);
     assert!(code(&o) == 3 && !sb.join("out.avi").exists(), "{}", text(&o));
+    // Written among a folder's frames, it replaced one of them.
+    for k in 1..=2 {
+        assert_eq!(code(&synth(&["--frames", "1", "--out", &format!("frames/000{k}.png")])), 0);
+    }
+    let frame = sb.read("frames/0001.png");
+    for out in ["frames/0001.png", "frames/./strip.png"] {
+        let o = sb.run(&["video", "convert", "frames", out]);
+        assert!(code(&o) == 3 && text(&o).contains("inside the folder of frames"), "{out}: {}", text(&o));
+    }
+    assert_eq!(sb.read("frames/0001.png"), frame);
+    assert!(!sb.join("frames/strip.png").exists());
     let leftovers: Vec<_> = std::fs::read_dir(sb.path())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))

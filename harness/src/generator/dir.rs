@@ -361,6 +361,9 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
         |line: usize, msg: String| Error::BadFile { path: path.to_path_buf(), message: format!("line {line}: {msg}") };
     if path.extension().and_then(|e| e.to_str()) == Some("json") {
         let mut rows: Vec<Row> = serde_json::from_str(text).map_err(|e| bad(e.line(), e.to_string()))?;
+        if rows.is_empty() {
+            return Err(bad(1, "an empty list; expected an entry per video".into()));
+        }
         for (i, r) in rows.iter_mut().enumerate() {
             r.at = format!("entry {}", i + 1);
         }
@@ -369,8 +372,9 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     // Unquoted cells are trimmed; a quoted one is taken as written (a name may end in a space).
     let cell = |c: crate::agreement::CsvCell| if c.quoted { c.text } else { c.text.trim().to_string() };
     let mut lines = crate::agreement::csv_records(text).map_err(|(n, e)| bad(n, e))?.into_iter();
+    // An empty mapping was no mapping: every video was looked for by its VBench name instead.
     let Some((n, header)) = lines.next() else {
-        return Ok(Vec::new());
+        return Err(bad(1, format!("empty; expected a header ({MAPPING_COLUMNS}) and a row per video")));
     };
     let cols: Vec<String> = header.into_iter().map(cell).collect();
     let known = ["file", "case_id", "seed_idx", "suite"];
@@ -421,6 +425,9 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
             path: PathBuf::new(),
             raw_file,
         });
+    }
+    if rows.is_empty() {
+        return Err(bad(n, "a header and no rows; expected a row per video".into()));
     }
     Ok(rows)
 }
