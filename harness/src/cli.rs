@@ -322,6 +322,8 @@ pub enum WorldCommand {
         n: u64,
         #[arg(short, long)]
         out: PathBuf,
+        /// Scene 0 is drawn from this seed, scene i > 0 from a seed derived from (SEED, i), so
+        /// sets made with different seeds share no scene (each scene's seed is in its .json)
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[command(flatten)]
@@ -552,8 +554,12 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             }
             std::fs::create_dir_all(out).map_err(Error::io(out))?;
             for i in 0..*n {
-                let (mut scene, settings) = sample::sample(fam, seed.wrapping_add(i));
-                look.apply(&mut scene, seed.wrapping_add(i));
+                // Scene i was drawn from SEED + i: the sets of seeds 1 and 2 shared all but one
+                // scene, and an FVD between them compared a set with itself.
+                let scene_seed =
+                    if i == 0 { *seed } else { crate::hash::seed_of(&[&seed.to_string(), &i.to_string()]) };
+                let (mut scene, settings) = sample::sample(fam, scene_seed);
+                look.apply(&mut scene, scene_seed);
                 let (v, truth) = render_look(&scene, &settings, &backdrops);
                 let stem = out.join(format!("{}-{:05}", fam.name(), i));
                 // Photo-style clips are shipped as generators ship theirs: H.264 at the scene's CRF.
@@ -565,7 +571,7 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                 }
                 let (long, short) = caption::describe(&scene, &settings);
                 let record = json!({
-                    "schema": "videval/world-sample/v1", "family": fam.name(), "seed": seed.wrapping_add(i),
+                    "schema": "videval/world-sample/v1", "family": fam.name(), "seed": scene_seed,
                     "settings": settings, "scene": scene, "caption": long, "prompt": short, "truth": truth,
                 });
                 crate::store::write_json_atomic(&stem.with_extension("json"), &record)?;

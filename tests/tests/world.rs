@@ -119,6 +119,26 @@ fn sample_writes_videos_with_captions_and_truth() {
         );
         assert!(sb.join(&format!("d/coherence-0000{i}.mkv")).is_file());
     }
+    // The next seed's set shares no scene (scene i was drawn from seed + i: 2 of these 3).
+    let out = sb.run(&["world", "sample", "--family", "coherence", "-n", "3", "-o", "e", "--seed", "6"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let seeds = |d: &str| -> Vec<u64> {
+        (0..3)
+            .map(|i| {
+                let rec: serde_json::Value =
+                    serde_json::from_slice(&sb.read(&format!("{d}/coherence-0000{i}.json"))).unwrap();
+                rec["seed"].as_u64().unwrap()
+            })
+            .collect()
+    };
+    let (d, e) = (seeds("d"), seeds("e"));
+    assert_eq!((d[0], e[0]), (5, 6));
+    assert!(d.iter().all(|s| !e.contains(s)), "{d:?} {e:?}");
+    for i in 0..3 {
+        for j in 0..3 {
+            assert_ne!(sb.read(&format!("d/coherence-0000{i}.mkv")), sb.read(&format!("e/coherence-0000{j}.mkv")));
+        }
+    }
 }
 
 #[test]
@@ -135,14 +155,14 @@ fn suites_run_against_the_oracle() {
     let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/w/results.json")).unwrap();
     assert_eq!(results["complete"], true);
     assert_eq!(results["suites"]["physics"]["metrics"]["frame_count"]["point_estimate"], 17.0);
-    // A case without a scene is a reported failure, not a silent skip.
+    // A case without a scene is refused before any work, not skipped (it was each unit's failure).
     sb.write(
         "noscene.yaml",
         "schema: 1\nsuite: noscene\nversion: 1\ncases:\n  - id: bare\n    prompt: \"a red ball\"\n",
     );
     let out = sb.run(&["run", "--suite", "noscene.yaml", "--model", "world", "--out", "runs/x"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
-    assert!(text(&out).contains("failed to generate"), "{}", text(&out));
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains("noscene/bare: the case has no scene for the world to render"), "{}", text(&out));
 }
 
 /// Runs a bundled suite on the oracle and asserts every sample generated and every probe score
