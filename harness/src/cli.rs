@@ -637,11 +637,13 @@ pub enum VideoCommand {
         json: bool,
     },
     /// Convert IN (a video file or a folder of PNG/JPEG frames) to OUT: .mp4 (H.264), .mkv
-    /// (lossless FFV1), .webp (animated preview) or .png (filmstrip). Writes OUT.json.
+    /// (lossless FFV1), .webp (animated preview) or .png (filmstrip). A video gets a sidecar,
+    /// OUT.json; a filmstrip none.
     Convert {
         input: PathBuf,
         output: PathBuf,
-        /// all | first:N | uniform:N | middle:N | fps:F
+        /// all | first:N | uniform:N | middle:N | fps:F (uniform:N frames of a video play over
+        /// its whole length)
         #[arg(long, default_value = "all")]
         frames: String,
         /// native | WxH (stretch) | crop:N (short side N, centre N×N) | letterbox:WxH
@@ -737,8 +739,20 @@ fn converted(
     if over {
         return Err(too_large(kept, size));
     }
-    videval_metrics::Video::new(size.0, size.1, end.head.fps, data)
+    let fps = kept_rate(end.head.fps, sampling, kept, end.sampled_from.unwrap_or(0));
+    videval_metrics::Video::new(size.0, size.1, fps, data)
         .map_err(|e| Error::Config(format!("{}: {e}", input.display())))
+}
+
+/// The rate a conversion writes its kept frames at: `uniform:N` spreads N frames over the whole
+/// clip, so they play at the rate that keeps its length (4 of 17 frames at 8 fps made a 0.5 s
+/// clip of a 2.1 s one, and per-second metrics on it read 3.4× the source's); the other
+/// samplings keep consecutive frames, or set the rate themselves (`fps:F`).
+fn kept_rate(fps: f64, sampling: FrameSampling, kept: usize, total: usize) -> f64 {
+    match sampling {
+        FrameSampling::Uniform(_) if kept > 0 && total > 0 => fps * kept as f64 / total as f64,
+        _ => fps,
+    }
 }
 
 /// How many frames of what size a conversion keeps, from what the container declares (`None`
@@ -1020,22 +1034,36 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     info.color_transfer
                 );
             }
-            if png {
-                video::write_filmstrip(&v, output, *strip, v.height().min(256)).map_err(vio)?;
+            // A filmstrip shows each kept frame once: more panels than frames repeated them.
+            let panels = (*strip).min(v.len());
+            let strip_size = if png {
+                Some(video::write_filmstrip(&v, output, panels, v.height().min(256)).map_err(vio)?)
             } else {
                 // What the output's encoder can hold, checked before encoding (16384×16384 or a
                 // rate of 2000 fps failed in the encoder, or silently became 1000 fps).
                 check_encodable(v.width(), v.height(), v.fps(), output)
                     .map_err(|e| Error::Config(format!("{}: {e}", output.display())))?;
                 write_clip(&v, output, Some(input))?;
-            }
+                None
+            };
             if *json {
-                let out = json!({"output": output.display().to_string(), "frames": v.len(), "width": v.width(), "height": v.height(),
-                                 "fps": v.fps(), "wall_s": start.elapsed().as_secs_f64()});
+                // A filmstrip's own size and panels, not the frames'.
+                let out = match strip_size {
+                    Some((w, h)) => json!({"output": output.display().to_string(), "filmstrip": true, "panels": panels,
+                                          "frames": v.len(), "width": w, "height": h, "wall_s": start.elapsed().as_secs_f64()}),
+                    None => {
+                        json!({"output": output.display().to_string(), "frames": v.len(), "width": v.width(), "height": v.height(),
+                                   "fps": v.fps(), "wall_s": start.elapsed().as_secs_f64()})
+                    }
+                };
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
-                if png {
-                    println!("{}: a filmstrip of {} panels from {} frames kept", output.display(), strip, v.len());
+                if let Some((w, h)) = strip_size {
+                    println!(
+                        "{}: a {w}x{h} filmstrip of {panels} panels from {} frames kept",
+                        output.display(),
+                        v.len()
+                    );
                 } else {
                     println!(
                         "{}: {} frames, {}x{} at {} fps",

@@ -1031,6 +1031,9 @@ pub struct StreamEnd {
     pub head: StreamHead,
     pub info: VideoInfo,
     pub report: DecodeReport,
+    /// The frames a count-based sampling (`first:N`, `uniform:N`, `middle:N`) chose from: the
+    /// clip's length as the decoder counted it; `None` for `all` and `fps:F`.
+    pub sampled_from: Option<usize>,
 }
 
 /// Decodes the frames `sampling` selects and hands each to `sink` as packed RGB8 (display
@@ -1137,6 +1140,7 @@ fn stream(
     // sampling plans to keep.
     let mut stamps_end: Option<f64> = None;
     let mut planned: Option<usize> = None;
+    let mut sampled_from: Option<usize> = None;
     let mut selector = match sampling {
         FrameSampling::Fps(target) => {
             let info = &o.info;
@@ -1200,6 +1204,7 @@ fn stream(
             }
             let idx = other.indices(total, o.info.fps);
             planned = Some(idx.len());
+            sampled_from = Some(total);
             let mut counts = vec![0usize; total];
             for &i in &idx {
                 counts[i] += 1;
@@ -1446,7 +1451,7 @@ fn stream(
     // mid-fragment: its last packet holds no whole frame): fewer frames than asked for were an
     // internal error downstream. [`decode_stream`] refuses them; the damaged view reports them.
     report.frames_short = planned.map_or(0, |n| n.saturating_sub(report.frames_kept));
-    Ok(Streamed::Done(StreamEnd { head, info: o.info, report }))
+    Ok(Streamed::Done(StreamEnd { head, info: o.info, report, sampled_from }))
 }
 
 /// Decodes a folder of PNG/JPEG frames (sorted by name, numbers compared numerically) as a
@@ -1811,21 +1816,30 @@ fn encode_to(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encode
 
 /// Writes `n` uniformly sampled frames side by side, each scaled to `height` pixels tall
 /// (area filter), as one PNG: the poster a report shows for a video.
-pub fn write_filmstrip(video: &Video, path: &Path, n: usize, height: u32) -> Result<(), VideoIoError> {
+/// Returns the picture's width and height.
+pub fn write_filmstrip(video: &Video, path: &Path, n: usize, height: u32) -> Result<(u32, u32), VideoIoError> {
     let bytes = filmstrip_png(video, n, height).map_err(|e| match e {
         VideoIoError::Codec { what, reason, .. } => VideoIoError::Codec { path: path.to_path_buf(), what, reason },
         other => other,
     })?;
     crate::store::write_atomic(path, &bytes)
-        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
+        .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    let (idx, width) = filmstrip_panels(video, n, height);
+    Ok((width * idx.len() as u32, height))
+}
+
+/// A filmstrip's frames and the width of each panel.
+fn filmstrip_panels(video: &Video, n: usize, height: u32) -> (Vec<usize>, u32) {
+    let idx = FrameSampling::Uniform(n.max(1)).indices(video.len(), video.fps());
+    let width = ((f64::from(video.width()) * f64::from(height) / f64::from(video.height())).round() as u32).max(1);
+    (idx, width)
 }
 
 /// The PNG bytes of a filmstrip (see [`write_filmstrip`]).
 pub fn filmstrip_png(video: &Video, n: usize, height: u32) -> Result<Vec<u8>, VideoIoError> {
     init();
     let path = Path::new("<filmstrip>");
-    let idx = FrameSampling::Uniform(n.max(1)).indices(video.len(), video.fps());
-    let width = ((f64::from(video.width()) * f64::from(height) / f64::from(video.height())).round() as u32).max(1);
+    let (idx, width) = filmstrip_panels(video, n, height);
     let small = preprocess::transform_video(
         video,
         preprocess::Spatial::Stretch { width, height },

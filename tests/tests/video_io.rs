@@ -816,6 +816,19 @@ fn video_cli_info_and_convert() {
     assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
     let back = decode(&sb.join("out.mkv")).unwrap();
     assert_eq!((back.len(), back.width(), back.height()), (4, 32, 32));
+    // Four frames spread over the clip play over its length (at its own rate, the 10-frame clip
+    // became 4 frames long).
+    let source = decode(&sb.join("in.mp4")).unwrap();
+    assert!((back.duration_s() - source.duration_s()).abs() < 1e-3, "{} vs {}", back.duration_s(), source.duration_s());
+    // A filmstrip of fewer frames than panels shows each once, and --json gives the picture's size.
+    let (rc, v) = sb.run_json(&["video", "convert", "in.mp4", "few.png", "--frames", "uniform:3", "--strip", "8"]);
+    assert_eq!(rc, 0, "{v}");
+    assert_eq!((v["panels"].as_u64(), v["height"].as_u64()), (Some(3), Some(54)), "{v}");
+    assert_eq!(
+        v["width"].as_u64(),
+        Some(3 * (54 * source.width() as u64).div_ceil(source.height() as u64).min(1000)),
+        "{v}"
+    );
     let side: serde_json::Value = serde_json::from_slice(&sb.read("out.mkv.json")).unwrap();
     assert_eq!(side["encode"]["codec"], "ffv1");
     // A filmstrip decodes only the frames it shows: the poster of the whole decoded clip, byte
