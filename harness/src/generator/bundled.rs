@@ -240,6 +240,28 @@ impl Generator for Bundled {
                 ));
             }
         }
+        let count = |m: &Option<Media>| m.as_ref().and_then(|m| held(m));
+        // The held clips must fit the video, and an interpolation needs room between its two.
+        let made = videval_models::generator::generated_frames(frames.max(1));
+        let latent = videval_models::generator::vae::latent_frames;
+        match case.mode {
+            Mode::ExtendForward | Mode::ExtendBackward => {
+                if let Some(n) = count(&input.video).filter(|&n| n > frames) {
+                    return Some(format!("input.video holds {n} frames, more than the {frames} the case asks for"));
+                }
+            }
+            Mode::Interpolate => {
+                if let (Some(a), Some(b)) = (count(&input.video), count(&input.video2))
+                    && latent(a) + latent(b) >= latent(made)
+                {
+                    return Some(format!(
+                        "input.video and input.video2 hold {a} + {b} frames, and the bundled generator needs room between them: ask for at least {} frames",
+                        1 + step * (latent(a) + latent(b))
+                    ));
+                }
+            }
+            _ => {}
+        }
         let ends_with_a_clip = matches!(case.mode, Mode::ExtendBackward | Mode::Interpolate | Mode::Edit);
         (ends_with_a_clip && !whole(frames)).then(|| {
             let lower = 1 + step * ((frames.max(1) - 1) / step);
