@@ -559,14 +559,20 @@ fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Gener
     // Why → the cases refused for it.
     let mut refused: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
     for suite in suites {
-        // A conditioning clip's frame count: from its range, its scene's case, or its file's header.
-        let held = |m: &crate::suite::schema::Media| -> Option<usize> {
-            match (m.frame, m.frames, &m.scene_of) {
-                (Some(_), _, _) => Some(1),
-                (None, Some([a, b]), _) => Some((b.checked_sub(a)? + 1) as usize),
-                (None, None, Some(id)) => suite.case(id).map(|c| c.generation.frames as usize),
-                (None, None, None) => crate::video::probe(&m.file()?).ok()?.frames.map(|n| n as usize),
-            }
+        // A conditioning input's frame count and rate: from its range, its scene's case, or its
+        // file's header.
+        let held = |m: &crate::suite::schema::Media| -> generator::HeldClip {
+            let source = m.scene_of.as_ref().and_then(|id| suite.case(id));
+            let info = if source.is_none() { m.file().and_then(|f| crate::video::probe(&f).ok()) } else { None };
+            let frames = match (m.frame, m.frames) {
+                (Some(_), _) => Some(1),
+                (None, Some([a, b])) => b.checked_sub(a).map(|d| d as usize + 1),
+                (None, None) => {
+                    source.map(|c| c.generation.frames as usize).or_else(|| info.as_ref()?.frames.map(|n| n as usize))
+                }
+            };
+            let fps = source.map(|c| c.generation.fps).or_else(|| info.as_ref().map(|i| i.fps).filter(|f| *f > 0.0));
+            generator::HeldClip { frames, fps }
         };
         for case in suite.cases.iter().filter(|c| planned.contains(&(suite.name.as_str(), c.id.as_str()))) {
             if let Some(why) = generator.refuses(case, &held) {

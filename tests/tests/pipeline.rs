@@ -331,6 +331,7 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
          - id: six\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 5]}}\n  \
          - id: five\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
          - id: edit18\n    mode: edit\n    prompt: the blue ball\n    generation: {frames: 18}\n    input: {video: {scene_of: src, frames: [0, 17]}, strength: 0.5}\n  \
+         - id: rate\n    mode: extend-forward\n    prompt: the red ball\n    generation: {fps: 24}\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
          - id: tight\n    mode: interpolate\n    prompt: the red ball\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frame: 0}, video2: {scene_of: src, frame: 20}}\n  \
          - id: file\n    mode: i2v\n    prompt: the ball\n    input: {image: {path: still.png}}\n",
     );
@@ -345,7 +346,7 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
         "--out",
         "runs/b",
         "--cases",
-        "six,five,edit18,tight",
+        "six,five,edit18,tight,rate",
     ]);
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(
@@ -356,6 +357,7 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
         text(&o)
     );
     assert!(text(&o).contains("clips/edit18: input.video holds 18 frames"), "{}", text(&o));
+    assert!(text(&o).contains("clips/rate: input.video is 8.000 fps and the case asks for 24 fps"), "{}", text(&o));
     assert!(text(&o).contains("clips/tight: input.video and input.video2 hold 1 + 1 frames, and the bundled generator needs room between them: ask for at least 9 frames"), "{}", text(&o));
     assert!(!text(&o).contains("clips/five"), "{}", text(&o));
     assert!(!sb.join("runs/b").exists(), "work was done before the refusal");

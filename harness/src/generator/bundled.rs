@@ -215,7 +215,7 @@ impl Generator for Bundled {
     /// of another length was cut to one (a 6-frame clip lost a frame, and the video no longer
     /// held it where the mode says), and a video that ends with a held clip must be generated
     /// at that length (the end of the clip was cut with the frames beyond the request).
-    fn refuses(&self, case: &crate::suite::Case, held: &dyn Fn(&Media) -> Option<usize>) -> Option<String> {
+    fn refuses(&self, case: &crate::suite::Case, held: &dyn Fn(&Media) -> super::HeldClip) -> Option<String> {
         let step = videval_models::generator::vae::TIME;
         let whole = |n: usize| n >= 1 && (n - 1) % step == 0;
         let input = case.input.as_ref()?;
@@ -226,7 +226,18 @@ impl Generator for Bundled {
             _ => &[],
         };
         for (field, m) in clips {
-            let Some(n) = m.as_ref().and_then(|m| held(m)) else { continue };
+            let clip = m.as_ref().map(|m| held(m)).unwrap_or_default();
+            // Held frames are kept as they are: at another rate they would play faster or slower
+            // than they were filmed (a 24-fps clip held in an 8-fps video played 3× slower).
+            if let Some(rate) =
+                clip.fps.filter(|r| clip.frames != Some(1) && (r / case.generation.fps - 1.0).abs() > 0.01)
+            {
+                return Some(format!(
+                    "input.{field} is {rate:.3} fps and the case asks for {} fps; the bundled generator holds its frames as they are, so they would play at the case's rate: convert it (videval video convert IN OUT --frames fps:{}) or ask for fps: {rate:.3}",
+                    case.generation.fps, case.generation.fps
+                ));
+            }
+            let Some(n) = clip.frames else { continue };
             if !whole(n) {
                 let lower = 1 + step * ((n - 1) / step);
                 return Some(format!(
@@ -240,7 +251,7 @@ impl Generator for Bundled {
                 ));
             }
         }
-        let count = |m: &Option<Media>| m.as_ref().and_then(|m| held(m));
+        let count = |m: &Option<Media>| m.as_ref().and_then(|m| held(m).frames);
         // The held clips must fit the video, and an interpolation needs room between its two.
         let made = videval_models::generator::generated_frames(frames.max(1));
         let latent = videval_models::generator::vae::latent_frames;

@@ -144,7 +144,7 @@ pub trait Generator: Send + Sync {
     /// Why the adapter cannot make `case` (its mode, or its conditioning clips, whose frame
     /// counts `held` gives where known); a run refuses such cases before any work, where each
     /// failed as the model's failure after the rest were generated.
-    fn refuses(&self, _case: &crate::suite::Case, _held: &dyn Fn(&Media) -> Option<usize>) -> Option<String> {
+    fn refuses(&self, _case: &crate::suite::Case, _held: &dyn Fn(&Media) -> HeldClip) -> Option<String> {
         None
     }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
@@ -153,6 +153,14 @@ pub trait Generator: Send + Sync {
     fn preflight(&self) -> Result<()> {
         Ok(())
     }
+}
+
+/// What is known before any work of a conditioning input: its frame count and frame rate, from
+/// its range, its scene's case or its file's header (`None` where none says).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeldClip {
+    pub frames: Option<usize>,
+    pub fps: Option<f64>,
 }
 
 /// A model spec as written in YAML (or built from a `--model` shorthand).

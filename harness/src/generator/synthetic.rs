@@ -36,7 +36,7 @@ impl Generator for Synthetic {
     fn refuses(
         &self,
         case: &crate::suite::Case,
-        _held: &dyn Fn(&crate::suite::schema::Media) -> Option<usize>,
+        _held: &dyn Fn(&crate::suite::schema::Media) -> super::HeldClip,
     ) -> Option<String> {
         text_modes_only("synthetic", case.mode).err().map(|e| e.message)
     }

@@ -45,7 +45,7 @@ impl Generator for World {
 
     /// The world renders scenes: a case with none is made only by continuing the scenes of its
     /// inputs, never a file.
-    fn refuses(&self, case: &crate::suite::Case, _held: &dyn Fn(&Media) -> Option<usize>) -> Option<String> {
+    fn refuses(&self, case: &crate::suite::Case, _held: &dyn Fn(&Media) -> super::HeldClip) -> Option<String> {
         if case.scene.is_some() {
             return None;
         }
