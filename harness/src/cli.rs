@@ -1241,6 +1241,8 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     if !missing.is_empty() {
         return Err(Error::Config(missing.join("\n")));
     }
+    // And the cases the model cannot make, which every task would refuse.
+    crate::run::refused_cases(&suites, &plan, generator.as_ref())?;
     // What the pods read beside the suites: the conditioning files the planned cases name.
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();

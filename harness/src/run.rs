@@ -546,14 +546,10 @@ pub fn check_page_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What is wrong with the conditioning files the planned cases name (not there, not a regular
-/// file, no picture, a frame past the end, a clip given as an image), one line each: the suite's
-/// mistake, said before any work (it was each unit's model failure, exit 4). With `read_frames`
-/// an image or a frame range is decoded as far as it asks; otherwise headers are read.
 /// Refuses, before any work, a plan with units the model cannot make (their mode, or their
 /// conditioning clips): each failed as the model's failure (exit 4) after the rest were
 /// generated.
-fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Generator) -> Result<()> {
+pub fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Generator) -> Result<()> {
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
     // Why → the cases refused for it.
@@ -567,9 +563,12 @@ fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Gener
             let frames = match (m.frame, m.frames) {
                 (Some(_), _) => Some(1),
                 (None, Some([a, b])) => b.checked_sub(a).map(|d| d as usize + 1),
-                (None, None) => {
-                    source.map(|c| c.generation.frames as usize).or_else(|| info.as_ref()?.frames.map(|n| n as usize))
-                }
+                // Counted as the decoder counts them: a Matroska file states no count, an MP4's
+                // includes what its edit list hides.
+                (None, None) => source.map(|c| c.generation.frames as usize).or_else(|| {
+                    info.as_ref()?;
+                    crate::video::shown_frames(&m.file()?).ok()
+                }),
             };
             let fps = source.map(|c| c.generation.fps).or_else(|| info.as_ref().map(|i| i.fps).filter(|f| *f > 0.0));
             generator::HeldClip { frames, fps }
@@ -598,6 +597,10 @@ fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Gener
     )))
 }
 
+/// What is wrong with the conditioning files the planned cases name (not there, not a regular
+/// file, no picture, a frame past the end, a clip given as an image), one line each: the suite's
+/// mistake, said before any work (it was each unit's model failure, exit 4). With `read_frames`
+/// an image or a frame range is decoded as far as it asks; otherwise headers are read.
 pub fn conditioning_problems(suites: &[Suite], plan: &Plan, read_frames: bool) -> Vec<String> {
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();

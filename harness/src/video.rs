@@ -1036,6 +1036,30 @@ pub struct StreamEnd {
     pub sampled_from: Option<usize>,
 }
 
+/// The frames a whole decode shows, without decoding: the container's count where it states one
+/// that fills its duration, else the shown packets counted by a demux pass (a Matroska/WebM file
+/// states none; an MP4's count includes samples its edit list hides) — as [`decode_stream`]
+/// counts them for a sampling.
+pub fn shown_frames(path: &Path) -> Result<usize, VideoIoError> {
+    let mut o = open(path)?;
+    let fills = |n: u64| o.info.duration_s.is_some_and(|d| (n as f64 - d * o.info.fps).abs() < 0.5);
+    match o.info.frames {
+        Some(n) if !o.mov || fills(n) => Ok(n as usize),
+        _ => {
+            let mut pending = None;
+            Ok(packet_timestamps(&mut o, path, &mut pending)?.len())
+        }
+    }
+}
+
+/// How many frames `path` decodes to, counting at most `k` (nothing is kept: a count at any
+/// size in constant memory). The one test of "more than one frame" and of a frame range's end.
+pub fn frames_upto(path: &Path, k: usize) -> Result<usize, VideoIoError> {
+    let mut n = 0;
+    decode_stream(path, FrameSampling::First(k), |_, _| n += 1)?;
+    Ok(n)
+}
+
 /// Decodes the frames `sampling` selects and hands each to `sink` as packed RGB8 (display
 /// orientation) as soon as it is decoded, borrowed from the converter's own buffer (a sink that
 /// keeps a frame copies it; one that only looks copies nothing): nothing is kept here, so memory
@@ -1045,14 +1069,6 @@ pub struct StreamEnd {
 /// A stream with packets the decoder rejected, or with frames missing from its constant-rate
 /// timeline, is refused as [`VideoIoError::Damaged`]: the frames that did decode are not the
 /// video, and scoring them as if they were would hide the damage.
-/// How many frames `path` decodes to, counting at most `k` (nothing is kept: a count at any
-/// size in constant memory). The one test of "more than one frame" and of a frame range's end.
-pub fn frames_upto(path: &Path, k: usize) -> Result<usize, VideoIoError> {
-    let mut n = 0;
-    decode_stream(path, FrameSampling::First(k), |_, _| n += 1)?;
-    Ok(n)
-}
-
 pub fn decode_stream(
     path: &Path,
     sampling: FrameSampling,

@@ -307,6 +307,22 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("capabilities/i2v-bounce: adapter synthetic does not support mode i2v"), "{}", text(&o));
     assert!(!sb.join("runs/s").exists(), "work was done before the refusal");
+    // Nor are jobs written that every task would refuse.
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "capabilities",
+        "--model",
+        "synthetic",
+        "--num-shards",
+        "2",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "jobs",
+    ]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(!sb.join("jobs").exists());
     // The cases it can make run.
     let (rc, v) = sb.run_json(&[
         "run",
@@ -332,10 +348,14 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
          - id: five\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
          - id: edit18\n    mode: edit\n    prompt: the blue ball\n    generation: {frames: 18}\n    input: {video: {scene_of: src, frames: [0, 17]}, strength: 0.5}\n  \
          - id: rate\n    mode: extend-forward\n    prompt: the red ball\n    generation: {fps: 24}\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
+         - id: mkv\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {path: six.mkv}}\n  \
          - id: tight\n    mode: interpolate\n    prompt: the red ball\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frame: 0}, video2: {scene_of: src, frame: 20}}\n  \
          - id: file\n    mode: i2v\n    prompt: the ball\n    input: {image: {path: still.png}}\n",
     );
     let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "1", "--width", "32", "--out", "still.png"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // A Matroska file states no frame count: its frames are counted as the decoder shows them.
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "6", "--width", "32", "--out", "six.mkv"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let o = sb.run(&[
         "run",
@@ -346,12 +366,12 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
         "--out",
         "runs/b",
         "--cases",
-        "six,five,edit18,tight,rate",
+        "six,five,edit18,tight,rate,mkv",
     ]);
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(
         text(&o).contains(
-            "clips/six: input.video holds 6 frames; the bundled generator holds clips of 1 + 4k frames (…, 5, 9, …)"
+            "clips/six, clips/mkv: input.video holds 6 frames; the bundled generator holds clips of 1 + 4k frames (…, 5, 9, …)"
         ),
         "{}",
         text(&o)

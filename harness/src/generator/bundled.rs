@@ -230,7 +230,7 @@ impl Generator for Bundled {
             // Held frames are kept as they are: at another rate they would play faster or slower
             // than they were filmed (a 24-fps clip held in an 8-fps video played 3× slower).
             if let Some(rate) =
-                clip.fps.filter(|r| clip.frames != Some(1) && (r / case.generation.fps - 1.0).abs() > 0.01)
+                clip.fps.filter(|r| clip.frames != Some(1) && (r / case.generation.fps - 1.0).abs() > 0.03)
             {
                 return Some(format!(
                     "input.{field} is {rate:.3} fps and the case asks for {} fps; the bundled generator holds its frames as they are, so they would play at the case's rate: convert it (videval video convert IN OUT --frames fps:{}) or ask for fps: {rate:.3}",
@@ -292,7 +292,18 @@ impl Generator for Bundled {
         let media = |m: &Option<crate::suite::schema::Media>, what: &str| -> Result<Video, GenError> {
             let m =
                 m.as_ref().ok_or_else(|| GenError::new(format!("mode {} needs input.{what}", job.case.mode.name())))?;
-            Ok(resize(&input_media(job, m)?, w, h))
+            let clip = input_media(job, m)?;
+            // What the run's check could not count before (a file's frames): a clip of another
+            // length would be cut, not held.
+            let step = videval_models::generator::vae::TIME;
+            if what != "image" && (clip.len() - 1) % step != 0 {
+                return Err(GenError::new(format!(
+                    "input.{what} holds {} frames; the bundled generator holds clips of 1 + {step}k frames: give frames: [first, last] to take {} of them",
+                    clip.len(),
+                    1 + step * ((clip.len() - 1) / step)
+                )));
+            }
+            Ok(resize(&clip, w, h))
         };
         let started = Instant::now();
         let (image, video, video2);
