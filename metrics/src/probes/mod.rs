@@ -572,18 +572,30 @@ pub const ANALYSIS_SHORT: u32 = 96;
 /// The size frames of a `width × height` video are compared at: its aspect ratio, short side
 /// [`ANALYSIS_SHORT`] (or its own, if smaller).
 pub fn analysis_size(width: u32, height: u32) -> (u32, u32) {
-    let short = width.min(height);
-    if short <= ANALYSIS_SHORT {
+    size_at_most(width, height, ANALYSIS_SHORT)
+}
+
+/// `width × height` scaled to a short side of `short`, its aspect ratio kept; itself when its
+/// short side is no larger.
+pub fn size_at_most(width: u32, height: u32, short: u32) -> (u32, u32) {
+    let s = width.min(height);
+    if s <= short {
         return (width, height);
     }
-    let scale = f64::from(ANALYSIS_SHORT) / f64::from(short);
+    let scale = f64::from(short) / f64::from(s);
     let side = |x: u32| ((f64::from(x) * scale).round() as u32).max(1);
     (side(width), side(height))
 }
 
 /// `video` at its [`analysis_size`] (area averaging, antialiased); itself when that is its size.
 pub fn at_analysis_size(video: &Video) -> std::borrow::Cow<'_, Video> {
-    let (w, h) = analysis_size(video.width(), video.height());
+    at_most(video, ANALYSIS_SHORT)
+}
+
+/// `video` with a short side of at most `short` (area averaging, antialiased); itself when no
+/// larger.
+pub fn at_most(video: &Video, short: u32) -> std::borrow::Cow<'_, Video> {
+    let (w, h) = size_at_most(video.width(), video.height(), short);
     if (w, h) == (video.width(), video.height()) {
         return std::borrow::Cow::Borrowed(video);
     }
