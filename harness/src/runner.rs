@@ -484,8 +484,11 @@ impl Runner<'_> {
                 && crate::video::frames_upto(Path::new(path), 2).is_ok_and(|n| n > 1)
             {
                 record.status = Status::Error;
-                record.error =
-                    Some(format!("{path}: holds more than one frame, where the unit (mode: image) asks for a picture"));
+                // A stored file named by its place in the store, as score errors are.
+                record.error = Some(format!(
+                    "{}: holds more than one frame, where the unit (mode: image) asks for a picture",
+                    self.store.shown(Path::new(path))
+                ));
                 record.video_sha256 = None;
                 record.video_path = None;
             }

@@ -1170,6 +1170,16 @@ fn a_command_writes_an_image_unit_to_a_png_name() {
     );
     let o = sb.run(&["run", "--suite", "img.yaml", "--model", "m.yaml", "--out", "runs/img"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+    // A clip written where the picture belongs is the unit's failure, named inside the store.
+    sb.write(
+        "clip.yaml",
+        "adapter: command\nargv: [sh, -c, 'exec ffmpeg -v error -f lavfi -i color=c=red:s=32x32 -frames:v 3 -f apng \"$0\"', '{out}']\n",
+    );
+    let o = sb.run(&["run", "--suite", "img.yaml", "--model", "clip.yaml", "--out", "runs/clip", "--store", "st"]);
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    let results = String::from_utf8(sb.read("runs/clip/results.json")).unwrap();
+    assert!(results.contains("<store>/videos/") && results.contains("holds more than one frame"), "{results}");
+    assert!(!results.contains(&sb.join("st").display().to_string()), "{results}");
 }
 
 /// Runs the smoke case physics-drop with the command model `spec` (written as `name`), expects
@@ -1281,7 +1291,7 @@ fn a_command_gets_a_made_conditioning_image_as_a_png() {
     );
     sb.write(
         "keep.yaml",
-        "adapter: command\nargv: [sh, -c, 'cp \"$1\" \"$3.image\"; cp \"$2\" \"$3.video\"; echo \"inputs $1 $2\" >&2; exit 1', x, '{input_image}', '{input_video}', '{case_id}', '{out}']\n",
+        "adapter: command\nargv: [sh, -c, 'cp \"$1\" \"$3.image\"; cp \"$2\" \"$3.video\"; echo \"inputs $1 $2\" >&2; echo \"in $(dirname \"$1\") as $(basename \"$1\")\" >&2; exit 1', x, '{input_image}', '{input_video}', '{case_id}', '{out}']\n",
     );
     let out = sb.run(&[
         "run",
@@ -1328,6 +1338,7 @@ fn a_command_gets_a_made_conditioning_image_as_a_png() {
     // Its stderr names the made files by their placeholders, the same from any store or run.
     let results = String::from_utf8(sb.read("runs/k/results.json")).unwrap();
     assert!(results.contains("inputs {input_image}"), "{results}");
+    assert!(results.contains("in <store>/tmp as {input_image}"), "{results}");
     assert!(results.contains("inputs  {input_video}"), "{results}");
     assert!(!results.contains("/st/tmp/"), "{results}");
 }

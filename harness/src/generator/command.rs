@@ -768,6 +768,15 @@ impl Generator for CommandGen {
             })
             .collect();
         named.push((job.out.to_string_lossy().into_owned(), "{out}".to_string()));
+        // Then their names alone, and the store's scratch folder they are in.
+        let names: Vec<(String, String)> = named
+            .iter()
+            .filter_map(|(p, to)| Some((Path::new(p).file_name()?.to_string_lossy().into_owned(), to.clone())))
+            .collect();
+        named.extend(names);
+        if let Some(dir) = job.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            named.push((dir.to_string_lossy().into_owned(), "<store>/tmp".to_string()));
+        }
         let scrub = |text: &str| named.iter().fold(text.to_string(), |t, (from, to)| t.replace(from.as_str(), to));
         let args: Vec<String> = self
             .argv
