@@ -574,7 +574,7 @@ pub fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::G
             generator::HeldClip { frames, fps }
         };
         for case in suite.cases.iter().filter(|c| planned.contains(&(suite.name.as_str(), c.id.as_str()))) {
-            if let Some(why) = generator.refuses(case, &held) {
+            if let Some(why) = generator.refuses(suite, case, &held) {
                 refused.entry(why).or_default().push(format!("{}/{}", suite.name, case.id));
             }
         }

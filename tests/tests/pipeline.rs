@@ -348,6 +348,7 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
          - id: five\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
          - id: edit18\n    mode: edit\n    prompt: the blue ball\n    generation: {frames: 18}\n    input: {video: {scene_of: src, frames: [0, 17]}, strength: 0.5}\n  \
          - id: rate\n    mode: extend-forward\n    prompt: the red ball\n    generation: {fps: 24}\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
+         - id: early\n    mode: extend-backward\n    prompt: the red ball\n    input: {video: {scene_of: src, frames: [0, 4]}}\n  \
          - id: mkv\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {path: six.mkv}}\n  \
          - id: tight\n    mode: interpolate\n    prompt: the red ball\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frame: 0}, video2: {scene_of: src, frame: 20}}\n  \
          - id: file\n    mode: i2v\n    prompt: the ball\n    input: {image: {path: still.png}}\n",
@@ -385,6 +386,7 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
     let o = sb.run(&["run", "--suite", "clips.yaml", "--model", "world", "--out", "runs/w"]);
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("clips/file: input.image is a file"), "{}", text(&o));
+    assert!(text(&o).contains("clips/early: mode extend-backward: input.video ends at frame 4"), "{}", text(&o));
     assert!(!text(&o).contains("clips/six"), "{}", text(&o));
 }
 

@@ -215,7 +215,12 @@ impl Generator for Bundled {
     /// of another length was cut to one (a 6-frame clip lost a frame, and the video no longer
     /// held it where the mode says), and a video that ends with a held clip must be generated
     /// at that length (the end of the clip was cut with the frames beyond the request).
-    fn refuses(&self, case: &crate::suite::Case, held: &dyn Fn(&Media) -> super::HeldClip) -> Option<String> {
+    fn refuses(
+        &self,
+        _suite: &crate::suite::Suite,
+        case: &crate::suite::Case,
+        held: &dyn Fn(&Media) -> super::HeldClip,
+    ) -> Option<String> {
         let step = videval_models::generator::vae::TIME;
         let whole = |n: usize| n >= 1 && (n - 1) % step == 0;
         let input = case.input.as_ref()?;

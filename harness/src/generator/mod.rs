@@ -144,7 +144,12 @@ pub trait Generator: Send + Sync {
     /// Why the adapter cannot make `case` (its mode, or its conditioning clips, whose frame
     /// counts `held` gives where known); a run refuses such cases before any work, where each
     /// failed as the model's failure after the rest were generated.
-    fn refuses(&self, _case: &crate::suite::Case, _held: &dyn Fn(&Media) -> HeldClip) -> Option<String> {
+    fn refuses(
+        &self,
+        _suite: &Suite,
+        _case: &crate::suite::Case,
+        _held: &dyn Fn(&Media) -> HeldClip,
+    ) -> Option<String> {
         None
     }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;

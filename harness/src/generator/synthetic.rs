@@ -35,6 +35,7 @@ impl Generator for Synthetic {
 
     fn refuses(
         &self,
+        _suite: &crate::suite::Suite,
         case: &crate::suite::Case,
         _held: &dyn Fn(&crate::suite::schema::Media) -> super::HeldClip,
     ) -> Option<String> {

@@ -17,8 +17,8 @@ use videval_metrics::Video;
 use super::{AdapterInfo, GenError, Generator, Job, ModelSpec, Output, builtin_identity, write_lossless};
 use crate::error::Result;
 use crate::plan::ModelIdentity;
-use crate::suite::Mode;
 use crate::suite::schema::Media;
+use crate::suite::{Case, Mode, Suite};
 
 pub const INFO: AdapterInfo = AdapterInfo {
     name: "world",
@@ -45,7 +45,12 @@ impl Generator for World {
 
     /// The world renders scenes: a case with none is made only by continuing the scenes of its
     /// inputs, never a file.
-    fn refuses(&self, case: &crate::suite::Case, _held: &dyn Fn(&Media) -> super::HeldClip) -> Option<String> {
+    fn refuses(
+        &self,
+        suite: &crate::suite::Suite,
+        case: &crate::suite::Case,
+        _held: &dyn Fn(&Media) -> super::HeldClip,
+    ) -> Option<String> {
         if case.scene.is_some() {
             return None;
         }
@@ -57,15 +62,17 @@ impl Generator for World {
                 case.mode.name()
             )),
             Mode::I2v | Mode::ExtendForward | Mode::ExtendBackward | Mode::Interpolate => {
-                [("image", &input.image), ("video", &input.video), ("video2", &input.video2)].into_iter().find_map(
-                    |(field, m)| {
+                [("image", &input.image), ("video", &input.video), ("video2", &input.video2)]
+                    .into_iter()
+                    .find_map(|(field, m)| {
                         m.as_ref().filter(|m| m.scene_of.is_none()).map(|_| {
                             format!(
                                 "input.{field} is a file: the world continues only the scenes of other cases (scene_of)"
                             )
                         })
-                    },
-                )
+                    })
+                    // The ranges it continues, worked out as generating would.
+                    .or_else(|| continuation_pieces(suite, case).err().map(|e| e.message))
             }
         }
     }
@@ -82,20 +89,30 @@ impl Generator for World {
     }
 }
 
-/// A conditioned case's video as the continuation of its inputs' scenes (module docs).
-fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<Video, GenError> {
-    let (case, mode) = (job.case, job.case.mode);
+/// What the world renders for a conditioned case: one or two pieces, each frames
+/// `[from, to)` of its scene rendered for `len` frames.
+struct Piece<'a> {
+    scene: &'a world::Scene,
+    len: usize,
+    from: usize,
+    to: usize,
+}
+
+/// A conditioned case's continuation of its inputs' scenes (module docs), worked out before any
+/// rendering: a run refuses, before any work, a case this says cannot be made.
+fn continuation_pieces<'a>(suite: &'a Suite, case: &Case) -> Result<Vec<Piece<'a>>, GenError> {
+    let mode = case.mode;
     let n = case.generation.frames as usize;
     let input = case.input.clone().unwrap_or_default();
     let need = |m: &Option<Media>, what: &str| -> Result<Media, GenError> {
         m.clone().ok_or_else(|| GenError::new(format!("mode {} needs input.{what}", mode.name())))
     };
     // The input's scene and its frame range [first, last] there.
-    let source = |m: &Media| -> Result<(&world::Scene, usize, usize), GenError> {
+    let source = |m: &Media| -> Result<(&'a world::Scene, usize, usize), GenError> {
         let refuse =
             |why: String| GenError::new(format!("case \"{}\": the world cannot continue its input: {why}", case.id));
         let id = m.scene_of.as_ref().ok_or_else(|| refuse("it is a file, not a scene_of".into()))?;
-        let src = job.suite.case(id).ok_or_else(|| refuse(format!("no case \"{id}\"")))?;
+        let src = suite.case(id).ok_or_else(|| refuse(format!("no case \"{id}\"")))?;
         let scene = src.scene.as_ref().ok_or_else(|| refuse(format!("case \"{id}\" has no scene")))?;
         // The input is cut from the source case's own clip, as the generators receive it.
         let len = src.generation.frames as usize;
@@ -109,7 +126,6 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
         }
         Ok((scene, first, last))
     };
-    let render = |scene: &world::Scene, frames: usize| world::render::render(scene, &settings(frames), false).0;
     let too_short = |what: &str, have: usize, want: usize| {
         GenError::new(format!(
             "mode {}: {what} ends at frame {}, so the world has {have} frames of its scene up to there; the case asks for {want}",
@@ -121,14 +137,14 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
         Mode::I2v | Mode::ExtendForward => {
             let m = if mode == Mode::I2v { need(&input.image, "image")? } else { need(&input.video, "video")? };
             let (scene, first, _) = source(&m)?;
-            slice(&render(scene, first + n), first, first + n)
+            Ok(vec![Piece { scene, len: first + n, from: first, to: first + n }])
         }
         Mode::ExtendBackward => {
             let (scene, _, last) = source(&need(&input.video, "video")?)?;
             if last + 1 < n {
                 return Err(too_short("input.video", last + 1, n));
             }
-            slice(&render(scene, last + 1), last + 1 - n, last + 1)
+            Ok(vec![Piece { scene, len: last + 1, from: last + 1 - n, to: last + 1 }])
         }
         Mode::Interpolate => {
             let (a, a0, a1) = source(&need(&input.video, "video")?)?;
@@ -138,10 +154,10 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
             if b1 + 1 < rest {
                 return Err(too_short("input.video2", b1 + 1, rest));
             }
-            let first = slice(&render(a, a0 + head), a0, a0 + head)?;
-            let mut data = first.as_bytes().to_vec();
-            data.extend_from_slice(slice(&render(b, b1 + 1), b1 + 1 - rest, b1 + 1)?.as_bytes());
-            Video::new(first.width(), first.height(), first.fps(), data).map_err(|e| GenError::new(e.to_string()))
+            Ok(vec![
+                Piece { scene: a, len: a0 + head, from: a0, to: a0 + head },
+                Piece { scene: b, len: b1 + 1, from: b1 + 1 - rest, to: b1 + 1 },
+            ])
         }
         Mode::T2v | Mode::Image => {
             Err(GenError::new(format!("case \"{}\" has no scene: the world cannot render it", case.id)))
@@ -152,6 +168,19 @@ fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<V
             mode.name()
         ))),
     }
+}
+
+/// A conditioned case's video as the continuation of its inputs' scenes (module docs).
+fn continuation(job: &Job<'_>, settings: &dyn Fn(usize) -> Settings) -> Result<Video, GenError> {
+    let mut data = Vec::new();
+    let mut size = None;
+    for p in continuation_pieces(job.suite, job.case)? {
+        let piece = slice(&world::render::render(p.scene, &settings(p.len), false).0, p.from, p.to)?;
+        size.get_or_insert((piece.width(), piece.height(), piece.fps()));
+        data.extend_from_slice(piece.as_bytes());
+    }
+    let (w, h, fps) = size.ok_or_else(|| GenError::new("nothing to render"))?;
+    Video::new(w, h, fps, data).map_err(|e| GenError::new(e.to_string()))
 }
 
 /// Frames `[from, to)` of `v`.
