@@ -1020,7 +1020,10 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 if png && sampling == FrameSampling::All { FrameSampling::Uniform((*strip).max(1)) } else { sampling };
             let v = if input.is_dir() {
                 let d = video::decode_frames_dir(input, *fps, sampling, crate::scoring::memory_limit()).map_err(vio)?;
-                videval_metrics::preprocess::transform_video(&d.video, spatial, filter, true)
+                let v = videval_metrics::preprocess::transform_video(&d.video, spatial, filter, true);
+                let rate = kept_rate(v.fps(), sampling, v.len(), d.sampled_from.unwrap_or(0));
+                videval_metrics::Video::new(v.width(), v.height(), rate, v.into_bytes())
+                    .map_err(|e| Error::Config(format!("{}: {e}", input.display())))?
             } else {
                 converted(input, sampling, spatial, filter, crate::scoring::memory_limit())?
             };

@@ -563,7 +563,8 @@ pub const MAX_PER_FAMILY: u64 = 100_000;
 
 /// Runs the self-test on `per_family` scenes of every family from `seed`, drawn in `style`.
 pub fn run(per_family: u64, seed: u64, style: Style) -> Vec<Row> {
-    // Seeds wrap, as `world sample`'s do (the largest seed overflowed).
+    // Scenes seed, seed + 1, …: a range, so an example's seed is its scene (`world sample --seed
+    // S -n 1` renders it again); wrapping past the largest seed (it overflowed).
     let jobs: Vec<(Family, u64)> =
         Family::ALL.iter().flat_map(|&f| (0..per_family).map(move |k| (f, seed.wrapping_add(k)))).collect();
     let bar = crate::media::progress("scenes", jobs.len() as u64);

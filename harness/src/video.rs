@@ -246,6 +246,8 @@ pub struct Decoded {
     pub video: Video,
     pub info: VideoInfo,
     pub report: DecodeReport,
+    /// The frames a count-based sampling chose from ([`StreamEnd::sampled_from`]).
+    pub sampled_from: Option<usize>,
 }
 
 fn init() {
@@ -984,7 +986,7 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
     let end = decode_stream(path, sampling, |_, frame| data.extend_from_slice(frame))?;
     let video = Video::new(end.head.width, end.head.height, end.head.fps, data)
         .map_err(|e| VideoIoError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
-    Ok(Decoded { video, info: end.info, report: end.report })
+    Ok(Decoded { video, info: end.info, report: end.report, sampled_from: end.sampled_from })
 }
 
 /// The frames protocol `p` keeps of `path`, each resized and normalised as soon as it is decoded:
@@ -1561,7 +1563,7 @@ pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u
     };
     let n = kept.len();
     let report = DecodeReport { frames_decoded: n, packets: n, frames_kept: n, ..Default::default() };
-    Ok(Decoded { video, info, report })
+    Ok(Decoded { video, info, report, sampled_from: Some(files.len()) })
 }
 
 /// Sort key that orders "frame2" before "frame10".

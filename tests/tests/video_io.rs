@@ -1003,6 +1003,9 @@ fn outputs_are_written_whole_or_not_at_all() {
     }
     assert_eq!(sb.read("frames/0001.png"), frame);
     assert!(!sb.join("frames/strip.png").exists());
+    // Uniform frames of a folder play over its length too (2 frames at the default 8 fps).
+    let (rc, v) = sb.run_json(&["video", "convert", "frames", "one.mkv", "--frames", "uniform:1"]);
+    assert_eq!((rc, v["frames"].as_u64(), v["fps"].as_f64()), (0, Some(1), Some(4.0)), "{v}");
     let leftovers: Vec<_> = std::fs::read_dir(sb.path())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
