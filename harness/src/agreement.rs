@@ -1082,6 +1082,7 @@ mod tests {
             unit: "case".into(),
             n_clusters: 0,
             n_samples: 0,
+            n_cases: None,
             n_boot: 0,
             rng_seed: 0,
             metric_version: 1,
@@ -1095,6 +1096,7 @@ mod tests {
             n: Default::default(),
             metrics: [("m".to_string(), metric)].into(),
             capabilities: Default::default(),
+            unmeasured_capabilities: Default::default(),
             unmeasured: Default::default(),
         };
         let mut runs: Vec<(String, Results)> = ["a", "b"]

@@ -377,6 +377,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 _ => {}
             }
         }
+        let (capabilities, unmeasured_capabilities) = capabilities(s, &units, loaded);
         suites.insert(
             s.name.clone(),
             SuiteResults {
@@ -385,7 +386,8 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 inputs: s.inputs.clone(),
                 n,
                 metrics,
-                capabilities: capabilities(s, &units, loaded),
+                capabilities,
+                unmeasured_capabilities,
                 unmeasured,
             },
         );
@@ -533,6 +535,7 @@ fn metric_result(
         unit: "case".into(),
         n_clusters: e.n_clusters,
         n_samples: e.n_samples,
+        n_cases: None,
         n_boot: e.n_boot,
         rng_seed: e.rng_seed,
         metric_version: version,
@@ -546,21 +549,27 @@ fn metric_result(
 /// unreadable video is the model's failure, as the exit code has it), Clopper–Pearson interval
 /// over cases. A model whose every video was unreadable had an empty table and "No check
 /// failed" on the page it publishes.
+/// Per capability family: the pass rate of its cases' checks, and the families none of whose
+/// samples had a check measured (they vanished from results.json, and the limitations page said
+/// no case was tagged).
 fn capabilities(
     s: &crate::plan::SuiteRef,
     units: &[&crate::plan::Unit],
     loaded: &Loaded,
-) -> BTreeMap<String, MetricResult> {
+) -> (BTreeMap<String, MetricResult>, BTreeMap<String, Unmeasured>) {
     let mut per_family: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    let mut cases: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    // Units with nothing measured per family, and the first one's reason.
+    let mut nothing: BTreeMap<String, (usize, Option<String>)> = BTreeMap::new();
     for u in units {
         let Some(g) = loaded.gens.get(&u.id) else { continue };
+        let families: BTreeSet<&str> = u.capabilities.iter().map(|c| c.split('.').next().unwrap_or(c)).collect();
+        let records: Vec<_> = s.probes.iter().filter_map(|p| loaded.scores.get(&(u.id.clone(), p.clone()))).collect();
         let value = if g.status == Status::Error {
             Some(0.0)
         } else {
-            let rates: Vec<f64> = s
-                .probes
+            let rates: Vec<f64> = records
                 .iter()
-                .filter_map(|p| loaded.scores.get(&(u.id.clone(), p.clone())))
                 .filter_map(|r| match r.status {
                     Status::Ok => r.value,
                     Status::Error => Some(0.0),
@@ -569,28 +578,54 @@ fn capabilities(
                 .collect();
             (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
         };
-        let Some(v) = value else { continue };
-        let families: BTreeSet<&str> = u.capabilities.iter().map(|c| c.split('.').next().unwrap_or(c)).collect();
+        let Some(v) = value else {
+            let why = records.iter().find_map(|r| r.error.clone().or_else(|| r.detail.clone()));
+            for f in families {
+                let e = nothing.entry(f.to_string()).or_default();
+                e.0 += 1;
+                if e.1.is_none() {
+                    e.1 = why.clone();
+                }
+            }
+            continue;
+        };
         for f in families {
             per_family.entry(f.to_string()).or_default().entry(u.cluster.as_str()).or_default().push(v);
+            cases.entry(f.to_string()).or_default().insert(u.id.case_id.as_str());
         }
     }
-    per_family
+    let description = |family: &str| {
+        format!(
+            "Pass rate of the probe checks of cases tagged `{family}.*` (all of a case's checks count toward each capability it is tagged with)."
+        )
+    };
+    let rates: BTreeMap<String, MetricResult> = per_family
         .into_iter()
         .filter_map(|(family, clusters)| {
             let groups: Vec<Vec<f64>> = clusters.into_values().collect();
             let e = pass_rate(&groups, LEVEL)?;
-            Some((
-                family.clone(),
-                metric_result(
-                    e,
-                    videval_metrics::probes::VERSION,
-                    "higher_is_better".into(),
-                    format!("Pass rate of the probe checks of cases tagged `{family}.*`."),
-                ),
-            ))
+            let mut r =
+                metric_result(e, videval_metrics::probes::VERSION, "higher_is_better".into(), description(&family));
+            let n = cases.get(&family).map_or(0, BTreeSet::len);
+            r.n_cases = (n > r.n_clusters).then_some(n);
+            Some((family, r))
         })
-        .collect()
+        .collect();
+    let unmeasured = nothing
+        .into_iter()
+        .filter(|(family, _)| !rates.contains_key(family))
+        .map(|(family, (n, why))| {
+            let u = Unmeasured {
+                not_applicable: n,
+                failed: 0,
+                reason: why.unwrap_or_else(|| "no check of its cases was measurable".into()),
+                direction: "higher_is_better".into(),
+                description: description(&family),
+            };
+            (family, u)
+        })
+        .collect();
+    (rates, unmeasured)
 }
 
 /// Version, direction and description of a metric or probe pass rate by its results name.

@@ -120,6 +120,8 @@ struct SuiteView<'a> {
     /// Metrics and probes no sample measured, with why: a row each, never left out.
     unmeasured: Vec<UnmeasuredRow<'a>>,
     capabilities: Vec<MetricRow<'a>>,
+    /// Capabilities none of whose checks was measurable: neither passed nor failed.
+    unmeasured_capabilities: Vec<UnmeasuredRow<'a>>,
     /// Capability pass rates with their CIs as an SVG bar chart.
     capability_chart: Option<String>,
     metric_names: Vec<&'a str>,
@@ -257,6 +259,17 @@ fn throughput_rows(t: &crate::results::Throughput) -> Vec<(&'static str, String)
 
 use crate::format::metric as fmt_num;
 
+/// A capability's cases, "N (in K clusters)" where they are grouped into fewer clusters (what the
+/// interval counts), else K.
+pub fn cases_in_clusters(r: &crate::results::MetricResult) -> String {
+    match r.n_cases.filter(|&n| n > r.n_clusters) {
+        Some(n) => {
+            format!("{} (in {} clusters)", crate::format::count(n as u64), crate::format::count(r.n_clusters as u64))
+        }
+        None => crate::format::count(r.n_clusters as u64),
+    }
+}
+
 /// A table row; a pass rate (a capability, a `probe:` row) in percent, as the page's text and
 /// charts give them (the tables printed `[0.02500, 1.000]` beside "[2.5%, 100%]").
 fn metric_row<'a>(name: &'a str, r: &'a crate::results::MetricResult, pass_rate: bool) -> MetricRow<'a> {
@@ -306,7 +319,11 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
                 }
             })
             .collect();
-        let capabilities: Vec<MetricRow> = s.capabilities.iter().map(|(m, r)| metric_row(m, r, true)).collect();
+        let capabilities: Vec<MetricRow> = s
+            .capabilities
+            .iter()
+            .map(|(m, r)| MetricRow { clusters: cases_in_clusters(r), ..metric_row(m, r, true) })
+            .collect();
         let bars: Vec<crate::chart::Bar> = s
             .capabilities
             .iter()
@@ -413,6 +430,17 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
             metrics,
             unmeasured,
             capabilities,
+            unmeasured_capabilities: s
+                .unmeasured_capabilities
+                .iter()
+                .map(|(m, u)| UnmeasuredRow {
+                    name: m,
+                    counts: format!("no check measured on {} sample(s)", crate::format::count(u.not_applicable as u64)),
+                    reason: &u.reason,
+                    direction: &u.direction,
+                    description: &u.description,
+                })
+                .collect(),
             capability_chart,
             metric_names,
             samples_rows,
@@ -460,6 +488,7 @@ mod tests {
             unit: "case".into(),
             n_clusters: 2,
             n_samples: 4,
+            n_cases: None,
             n_boot: 2000,
             rng_seed: 1,
             metric_version: 1,
@@ -483,6 +512,7 @@ mod tests {
                     n: Counts { cases: 2, samples: 4, ..Default::default() },
                     metrics: BTreeMap::from([("temporal_diff".to_string(), metric)]),
                     capabilities: BTreeMap::new(),
+                    unmeasured_capabilities: BTreeMap::new(),
                     unmeasured: BTreeMap::from([(
                         "vbench_aesthetic_quality".to_string(),
                         crate::results::Unmeasured {

@@ -21,6 +21,8 @@ struct Capability {
     rate: String,
     interval: String,
     cases: String,
+    /// Why nothing was measured, for a capability whose checks were all not measurable.
+    unmeasured: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -81,13 +83,27 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
                 name: name.clone(),
                 rate: format::percent(r.point_estimate),
                 interval: r.interval_text_with(format::percent_floor, format::percent_ceil),
-                cases: format::count(r.n_clusters as u64),
+                cases: crate::html::cases_in_clusters(r),
+                unmeasured: None,
             });
             bars.push(chart::Bar {
                 label: if several { format!("{suite}/{name}") } else { name.clone() },
                 value: r.point_estimate,
                 interval: r.confidence_interval.as_ref().map(|i| (i.lower_bound, i.upper_bound)),
                 cases: r.n_clusters,
+            });
+        }
+    }
+    // A capability none of whose checks could be measured is said, neither passed nor failed.
+    for (suite, s) in &results.suites {
+        for (name, u) in &s.unmeasured_capabilities {
+            capabilities.push(Capability {
+                suite: suite.clone(),
+                name: name.clone(),
+                rate: "not measurable".into(),
+                interval: "—".into(),
+                cases: format!("{} sample(s)", format::count(u.not_applicable as u64)),
+                unmeasured: Some(u.reason.clone()),
             });
         }
     }

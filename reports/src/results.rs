@@ -122,6 +122,10 @@ pub struct SuiteResults {
     /// failed (an unreadable video), counts as failing.
     #[serde(default)]
     pub capabilities: BTreeMap<String, MetricResult>,
+    /// Capability families with cases in the run but no check measured on any of their samples
+    /// (every check not measurable), with why: neither a pass nor a failure.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unmeasured_capabilities: BTreeMap<String, Unmeasured>,
     /// The suite's metrics and probes with no estimate: measured on no sample (every one not
     /// applicable, or failed), with why. Absent when every metric has an estimate.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -166,6 +170,10 @@ pub struct MetricResult {
     pub unit: String,
     pub n_clusters: usize,
     pub n_samples: usize,
+    /// The distinct cases measured, where they are grouped into fewer clusters (a capability's
+    /// cases); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_cases: Option<usize>,
     pub n_boot: usize,
     pub rng_seed: u64,
     pub metric_version: u32,

@@ -147,6 +147,44 @@ fn limitations_report_lists_capabilities_failures_and_examples() {
     assert!(html.contains("class=\"example\"") && html.contains("<img"));
 }
 
+/// A capability none of whose checks could be made is said to be not measurable, with why: it
+/// vanished from results.json, and the page said no case was tagged and no check failed. Cases
+/// grouped into clusters are counted as "N (in K clusters)".
+#[test]
+fn a_capability_never_measured_is_said_and_clusters_are_counted() {
+    let sb = Sandbox::new();
+    let args =
+        ["run", "--suite", "photoreal", "--cases", "ball-behind-post", "--model", "synthetic", "--out", "runs/p"];
+    assert_eq!(code(&sb.run(&args)), 0);
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/p/results.json")).unwrap();
+    let u = &results["suites"]["photoreal"]["unmeasured_capabilities"]["coherence"];
+    assert!(u["reason"].as_str().is_some_and(|r| r.contains("never hidden")), "{results}");
+    assert!(results["suites"]["photoreal"]["capabilities"].get("coherence").is_none());
+    assert_eq!(code(&sb.run(&["report", "runs/p", "--limitations"])), 0);
+    let html = String::from_utf8(sb.read("runs/p/limitations.html")).unwrap();
+    assert!(html.contains("<strong>coherence</strong>") && html.contains("not measurable"), "{html}");
+    assert!(!html.contains("No case of the run"), "{html}");
+    let run = String::from_utf8(sb.read("runs/p/report.html")).unwrap();
+    assert!(run.contains("no check measured on 2 sample(s)"), "run report");
+    // Twenty cases in five clusters.
+    let cases: String = (0..20)
+        .map(|k| {
+            format!(
+                "  - id: c{k}\n    cluster: g{}\n    prompt: a red ball falls\n    capabilities: [physics.gravity]\n    scene: {{objects: [{{id: b, shape: circle, color: red, size: 0.2, pos: [0.5, 0.2]}}], gravity: 2.0, floor: true}}\n    expect: [{{probe: gravity, object: {{color: red}}, direction: down}}]\n",
+                k % 5
+            )
+        })
+        .collect();
+    sb.write(
+        "clu.yaml",
+        &format!("schema: 1\nsuite: clu\nversion: 1\ndefaults: {{seeds: {{per_case: 1}}, generation: {{frames: 9, width: 32, height: 32}}}}\ncases:\n{cases}"),
+    );
+    assert_eq!(code(&sb.run(&["run", "--suite", "clu.yaml", "--model", "world", "--out", "runs/c"])), 0);
+    assert_eq!(code(&sb.run(&["report", "runs/c", "--limitations"])), 0);
+    let html = String::from_utf8(sb.read("runs/c/limitations.html")).unwrap();
+    assert!(html.contains("20 (in 5 clusters)"), "{html}");
+}
+
 #[test]
 fn a_weaker_bundled_checkpoint_fails_the_temporal_quality_gate() {
     // The default checkpoint against the smallest, least-trained one, same suites and seeds.
