@@ -233,6 +233,11 @@ fn expectations_the_case_rules_out() {
             "cases[0].input.image.frames: an image is one frame",
         ),
         ("  - id: a\n    prompt: \"a\\0b\"\n", "cases[0].prompt: holds a NUL character"),
+        (
+            "  - id: a\n    prompt: p\n    capabilities: [physics.gravity, \".gravity\"]\n",
+            "cases[0].capabilities[1]: \".gravity\": expected family.name",
+        ),
+        ("  - id: a\n    prompt: p\n    capabilities: [\"  \"]\n", "cases[0].capabilities[0]"),
     ];
     for (body, phrase) in cases {
         let text = format!("{HEAD}defaults: {{generation: {{frames: 9, width: 64, height: 64}}}}\ncases:\n{body}");

@@ -889,6 +889,21 @@ fn resolve_case(
             ),
         ));
     }
+    // A capability is `family.name`, the family non-empty (an empty or blank one published as a
+    // nameless row of the limitations page).
+    for (k, c) in raw.capabilities.iter().enumerate() {
+        let family = c.split('.').next().unwrap_or_default();
+        if family.trim().is_empty() || c.trim() != c {
+            errors.push(YamlError::at(
+                loc_at(node, &["capabilities"]),
+                format!("{path}.capabilities[{k}]"),
+                format!(
+                    "\"{}\": expected family.name (like physics.gravity), with a family and no surrounding spaces",
+                    c.escape_debug()
+                ),
+            ));
+        }
+    }
     // Each expectation with its index in the list, which an item that failed to parse leaves
     // out: a later check named the item before it.
     let mut expect = Vec::new();
