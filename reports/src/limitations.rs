@@ -52,24 +52,34 @@ struct Ctx {
     chart: Option<String>,
     taxonomy: Vec<Failure>,
     examples: Vec<Example>,
+    /// Failing cases in all, when more than the examples shown.
+    failing_total: Option<usize>,
     complete: bool,
 }
 
 /// The samples shown as failure examples: each case's first seed that failed to generate or
 /// failed a check, in results order, at most `max` (what the page needs pictures of).
 pub fn example_keys(results: &Results, max: usize) -> Vec<crate::results::SampleKey> {
-    results
+    failing_cases(results).into_iter().take(max).collect()
+}
+
+/// Each failing case's first failing sample (by seed), in results order: a case whose seed 0
+/// passed and seed 1 failed had no example, while the taxonomy counted its failure.
+fn failing_cases(results: &Results) -> Vec<crate::results::SampleKey> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut failing: Vec<&crate::results::Sample> = results
         .samples
         .iter()
-        .filter(|s| s.seed_idx == 0)
         .filter(|s| {
             s.status != "ok"
                 || s.details.values().any(|d| crate::results::failures(d).next().is_some())
                 || s.failed_metrics.iter().any(|m| m.starts_with("probe:"))
         })
-        .take(max)
-        .map(crate::results::Sample::key)
-        .collect()
+        .collect();
+    failing.sort_by_key(|s| s.seed_idx);
+    let first: std::collections::BTreeSet<crate::results::SampleKey> =
+        failing.into_iter().filter(|s| seen.insert((s.suite.clone(), s.case_id.clone()))).map(|s| s.key()).collect();
+    results.samples.iter().map(crate::results::Sample::key).filter(|k| first.contains(k)).collect()
 }
 
 pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usize) -> Result<String, RenderError> {
@@ -118,7 +128,9 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
     // however many of its checks fail that way.
     let mut taxonomy: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
     let mut examples = Vec::new();
-    let shown = example_keys(results, max_examples);
+    let failing = failing_cases(results);
+    let failing_total = failing.len();
+    let shown: Vec<_> = failing.into_iter().take(max_examples).collect();
     for s in &results.samples {
         let mut reasons = Vec::new();
         if s.status != "ok" {
@@ -167,6 +179,7 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
         model,
         capabilities,
         chart,
+        failing_total: (failing_total > examples.len()).then_some(failing_total),
         taxonomy,
         examples,
         complete: results.complete,
@@ -236,5 +249,17 @@ mod tests {
         assert!(html.contains("<td>object not found</td><td class=\"num\">1</td>"), "{html}");
         assert!(html.contains("moves -0.078 h left (dx +0.078, dy -0.043)"), "{html}");
         assert!(!html.contains("moves # h"), "no number is replaced");
+        // Five failing cases, three shown: said; and a case whose seed 0 passed shows its
+        // failing seed 1 (it had no example).
+        let html = render_limitations(&results, &Default::default(), 3).unwrap();
+        assert!(html.contains("The first 3 of 5 failing cases"), "{html}");
+        let pass = |case: &str, seed_idx: u32| Sample { seed_idx, ..sample(case, "pass: moves right") };
+        let fail =
+            |case: &str, seed_idx: u32| Sample { seed_idx, ..sample(case, "FAIL (wrong direction): moves left") };
+        let results = Results { samples: vec![pass("x", 0), fail("x", 1), fail("y", 0), fail("y", 1)], ..results };
+        assert_eq!(
+            example_keys(&results, 5),
+            vec![("s".to_string(), "x".to_string(), 1), ("s".to_string(), "y".to_string(), 0)]
+        );
     }
 }
