@@ -1737,8 +1737,10 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             // Pictures only of the samples the page shows as examples.
             let shown = videval_reports::limitations::example_keys(&results, LIMITATION_EXAMPLES);
             let (media, placer) = crate::media::run_media(&a.run_dir, Some(&a.store), &results, &p, Some(&shown))?;
-            let html = videval_reports::limitations::render_limitations(&results, &media, LIMITATION_EXAMPLES)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            let provenance = crate::run::provenance(&a.run_dir)?;
+            let html =
+                videval_reports::limitations::render_limitations(&results, &provenance, &media, LIMITATION_EXAMPLES)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
             placer.publish(|| write_atomic(&p, html.as_bytes()))?;
             println!("report: {}", p.display());
             Ok(ExitCode::Ok)

@@ -502,17 +502,34 @@ pub fn failed_scores_note(n: usize) -> String {
     )
 }
 
-/// The run report; videos moved with their store are looked up in `store`.
-pub fn write_report(run_dir: &Path, store: Option<&Path>, out: Option<&Path>) -> Result<PathBuf> {
-    let results: videval_reports::Results = crate::store::read_results(run_dir)?;
+/// Where a run's pages come from: its folder, the harness, when, and the subset of cases it ran.
+pub fn provenance(run_dir: &Path) -> Result<videval_reports::html::Provenance> {
     let manifest: Manifest = read_json(&run_dir.join("manifest.json"))?;
-    let provenance = videval_reports::html::Provenance {
+    // A plan that cannot be read leaves the selection unsaid, not the page unwritten.
+    let selection = read_json::<Plan>(&run_dir.join("plan.json")).ok().and_then(|p| {
+        let mut parts = Vec::new();
+        if let Some(cases) = &p.selection.cases {
+            parts.push(format!("only the cases {} (--cases)", cases.join(", ")));
+        }
+        if let Some(n) = p.selection.limit {
+            parts.push(format!("a stratified subset of {n} case(s) per suite (--limit {n})"));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    });
+    Ok(videval_reports::html::Provenance {
         run_dir: run_dir.display().to_string(),
         harness_version: manifest.harness.version.clone(),
         git_sha: manifest.harness.git_sha.clone(),
         created_at: manifest.created_at.clone(),
         environment: manifest.environment.clone(),
-    };
+        selection,
+    })
+}
+
+/// The run report; videos moved with their store are looked up in `store`.
+pub fn write_report(run_dir: &Path, store: Option<&Path>, out: Option<&Path>) -> Result<PathBuf> {
+    let results: videval_reports::Results = crate::store::read_results(run_dir)?;
+    let provenance = provenance(run_dir)?;
     let path = out.map_or_else(|| run_dir.join("report.html"), Path::to_path_buf);
     check_page_path(&path)?;
     // A killed render's half-written page beside it.

@@ -80,6 +80,9 @@ pub struct Provenance {
     pub git_sha: String,
     pub created_at: String,
     pub environment: BTreeMap<String, String>,
+    /// The run's subset of its suites' cases (`--cases`, `--limit`), said where it has one: a
+    /// page of a hand-picked subset read like the suite's.
+    pub selection: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -52,9 +52,21 @@ struct Ctx {
     chart: Option<String>,
     taxonomy: Vec<Failure>,
     examples: Vec<Example>,
+    model_digest: String,
+    plan_hash: String,
+    /// Each suite with its version and content hash.
+    suites: Vec<String>,
+    provenance: crate::html::Provenance,
     /// Failing cases in all, when more than the examples shown.
     failing_total: Option<usize>,
     complete: bool,
+}
+
+/// `sha256:…` cut to 12 hex digits, as pages show hashes.
+fn short_hash(h: &str) -> String {
+    let (tag, hex) = h.split_once(':').unwrap_or(("", h));
+    let hex: String = hex.chars().take(12).collect();
+    if tag.is_empty() { hex } else { format!("{tag}:{hex}") }
 }
 
 /// The samples shown as failure examples: each case's first seed that failed to generate or
@@ -82,7 +94,12 @@ fn failing_cases(results: &Results) -> Vec<crate::results::SampleKey> {
     results.samples.iter().map(crate::results::Sample::key).filter(|k| first.contains(k)).collect()
 }
 
-pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usize) -> Result<String, RenderError> {
+pub fn render_limitations(
+    results: &Results,
+    provenance: &crate::html::Provenance,
+    media: &MediaMap,
+    max_examples: usize,
+) -> Result<String, RenderError> {
     let mut capabilities = Vec::new();
     let mut bars = Vec::new();
     let several = results.suites.values().filter(|s| !s.capabilities.is_empty()).count() > 1;
@@ -174,11 +191,22 @@ pub fn render_limitations(results: &Results, media: &MediaMap, max_examples: usi
         serde_json::Value::Object(m) => m.get("name").and_then(|v| v.as_str()).unwrap_or("?").to_string(),
         other => other.to_string(),
     };
+    // What a published page must say of where its numbers come from.
+    let model_digest = results.model.get("digest").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let suites: Vec<String> = results
+        .suites
+        .iter()
+        .map(|(name, s)| format!("{name} v{} ({})", s.version, short_hash(&s.content_hash)))
+        .collect();
     let ctx = Ctx {
         common_css: crate::html::COMMON_CSS,
         model,
         capabilities,
         chart,
+        model_digest,
+        plan_hash: results.plan_hash.clone(),
+        suites,
+        provenance: provenance.clone(),
         failing_total: (failing_total > examples.len()).then_some(failing_total),
         taxonomy,
         examples,
@@ -235,7 +263,7 @@ mod tests {
             throughput: None,
             vbench: None,
         };
-        let html = render_limitations(&results, &Default::default(), 5).unwrap();
+        let html = render_limitations(&results, &Default::default(), &Default::default(), 5).unwrap();
         // No capability tags: said so, not an empty table.
         assert!(
             html.contains("No case of the run's suites is tagged with a capability")
@@ -251,7 +279,7 @@ mod tests {
         assert!(!html.contains("moves # h"), "no number is replaced");
         // Five failing cases, three shown: said; and a case whose seed 0 passed shows its
         // failing seed 1 (it had no example).
-        let html = render_limitations(&results, &Default::default(), 3).unwrap();
+        let html = render_limitations(&results, &Default::default(), &Default::default(), 3).unwrap();
         assert!(html.contains("The first 3 of 5 failing cases"), "{html}");
         let pass = |case: &str, seed_idx: u32| Sample { seed_idx, ..sample(case, "pass: moves right") };
         let fail =

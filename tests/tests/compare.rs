@@ -164,8 +164,12 @@ fn a_capability_never_measured_is_said_and_clusters_are_counted() {
     let html = String::from_utf8(sb.read("runs/p/limitations.html")).unwrap();
     assert!(html.contains("<strong>coherence</strong>") && html.contains("not measurable"), "{html}");
     assert!(!html.contains("No case of the run"), "{html}");
+    // A page of a hand-picked subset says so, with what the numbers come from.
+    assert!(html.contains("only the cases ball-behind-post (--cases)"), "{html}");
+    assert!(html.contains(results["model"]["digest"].as_str().unwrap()) && html.contains("photoreal v1"), "{html}");
     let run = String::from_utf8(sb.read("runs/p/report.html")).unwrap();
     assert!(run.contains("no check measured on 2 sample(s)"), "run report");
+    assert!(run.contains("only the cases ball-behind-post (--cases)"), "run report");
     // Twenty cases in five clusters.
     let cases: String = (0..20)
         .map(|k| {
