@@ -1096,6 +1096,7 @@ mod tests {
             n: Default::default(),
             metrics: [("m".to_string(), metric)].into(),
             capabilities: Default::default(),
+            capability_tags: Default::default(),
             unmeasured_capabilities: Default::default(),
             unmeasured: Default::default(),
         };

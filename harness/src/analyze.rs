@@ -377,7 +377,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 _ => {}
             }
         }
-        let (capabilities, unmeasured_capabilities) = capabilities(s, &units, loaded);
+        let (capabilities, capability_tags, unmeasured_capabilities) = capabilities(s, &units, loaded);
         suites.insert(
             s.name.clone(),
             SuiteResults {
@@ -387,6 +387,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
                 n,
                 metrics,
                 capabilities,
+                capability_tags,
                 unmeasured_capabilities,
                 unmeasured,
             },
@@ -549,15 +550,17 @@ fn metric_result(
 /// unreadable video is the model's failure, as the exit code has it), Clopper–Pearson interval
 /// over cases. A model whose every video was unreadable had an empty table and "No check
 /// failed" on the page it publishes.
-/// Per capability family: the pass rate of its cases' checks, and the families none of whose
-/// samples had a check measured (they vanished from results.json, and the limitations page said
-/// no case was tagged).
+/// Per capability family: the pass rate of its cases' checks; per tag, where a family has several
+/// in the run; and the families none of whose samples had a check measured (they vanished from
+/// results.json, and the limitations page said no case was tagged).
+#[allow(clippy::type_complexity)]
 fn capabilities(
     s: &crate::plan::SuiteRef,
     units: &[&crate::plan::Unit],
     loaded: &Loaded,
-) -> (BTreeMap<String, MetricResult>, BTreeMap<String, Unmeasured>) {
+) -> (BTreeMap<String, MetricResult>, BTreeMap<String, MetricResult>, BTreeMap<String, Unmeasured>) {
     let mut per_family: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    let mut per_tag: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut cases: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     // Units with nothing measured per family, and the first one's reason.
     let mut nothing: BTreeMap<String, (usize, Option<String>)> = BTreeMap::new();
@@ -593,6 +596,10 @@ fn capabilities(
             per_family.entry(f.to_string()).or_default().entry(u.cluster.as_str()).or_default().push(v);
             cases.entry(f.to_string()).or_default().insert(u.id.case_id.as_str());
         }
+        for t in u.capabilities.iter().collect::<BTreeSet<_>>() {
+            per_tag.entry(t.clone()).or_default().entry(u.cluster.as_str()).or_default().push(v);
+            cases.entry(t.clone()).or_default().insert(u.id.case_id.as_str());
+        }
     }
     let description = |family: &str| {
         format!(
@@ -611,6 +618,27 @@ fn capabilities(
             Some((family, r))
         })
         .collect();
+    // Tags of families with more than one tag in the run.
+    let family_of = |t: &str| t.split('.').next().unwrap_or(t).to_string();
+    let mut tags_of: BTreeMap<String, usize> = BTreeMap::new();
+    for t in per_tag.keys() {
+        *tags_of.entry(family_of(t)).or_default() += 1;
+    }
+    let tags: BTreeMap<String, MetricResult> = per_tag
+        .into_iter()
+        .filter(|(t, _)| tags_of.get(&family_of(t)).is_some_and(|&n| n > 1))
+        .filter_map(|(tag, clusters)| {
+            let groups: Vec<Vec<f64>> = clusters.into_values().collect();
+            let e = pass_rate(&groups, LEVEL)?;
+            let description = format!(
+                "Pass rate of the probe checks of cases tagged `{tag}` (all of a case's checks count toward each capability it is tagged with)."
+            );
+            let mut r = metric_result(e, videval_metrics::probes::VERSION, "higher_is_better".into(), description);
+            let n = cases.get(&tag).map_or(0, BTreeSet::len);
+            r.n_cases = (n > r.n_clusters).then_some(n);
+            Some((tag, r))
+        })
+        .collect();
     let unmeasured = nothing
         .into_iter()
         .filter(|(family, _)| !rates.contains_key(family))
@@ -625,7 +653,7 @@ fn capabilities(
             (family, u)
         })
         .collect();
-    (rates, unmeasured)
+    (rates, tags, unmeasured)
 }
 
 /// Version, direction and description of a metric or probe pass rate by its results name.

@@ -322,9 +322,14 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
                 }
             })
             .collect();
+        // Each family, then its tags where it has several.
         let capabilities: Vec<MetricRow> = s
             .capabilities
             .iter()
+            .flat_map(|(m, r)| {
+                std::iter::once((m, r))
+                    .chain(s.capability_tags.iter().filter(move |(t, _)| t.split('.').next() == Some(m.as_str())))
+            })
             .map(|(m, r)| MetricRow { clusters: cases_in_clusters(r), ..metric_row(m, r, true) })
             .collect();
         let bars: Vec<crate::chart::Bar> = s
@@ -515,6 +520,7 @@ mod tests {
                     n: Counts { cases: 2, samples: 4, ..Default::default() },
                     metrics: BTreeMap::from([("temporal_diff".to_string(), metric)]),
                     capabilities: BTreeMap::new(),
+                    capability_tags: BTreeMap::new(),
                     unmeasured_capabilities: BTreeMap::new(),
                     unmeasured: BTreeMap::from([(
                         "vbench_aesthetic_quality".to_string(),

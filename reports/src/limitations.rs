@@ -23,6 +23,8 @@ struct Capability {
     cases: String,
     /// Why nothing was measured, for a capability whose checks were all not measurable.
     unmeasured: Option<String>,
+    /// A tag under its family's row.
+    tag: bool,
 }
 
 #[derive(Serialize)]
@@ -112,7 +114,20 @@ pub fn render_limitations(
                 interval: r.interval_text_with(format::percent_floor, format::percent_ceil),
                 cases: crate::html::cases_in_clusters(r),
                 unmeasured: None,
+                tag: false,
             });
+            // Its tags, where it has several: the family's rate alone hid which of them failed.
+            for (tag, t) in s.capability_tags.iter().filter(|(t, _)| t.split('.').next() == Some(name.as_str())) {
+                capabilities.push(Capability {
+                    suite: suite.clone(),
+                    name: tag.clone(),
+                    rate: format::percent(t.point_estimate),
+                    interval: t.interval_text_with(format::percent_floor, format::percent_ceil),
+                    cases: crate::html::cases_in_clusters(t),
+                    unmeasured: None,
+                    tag: true,
+                });
+            }
             bars.push(chart::Bar {
                 label: if several { format!("{suite}/{name}") } else { name.clone() },
                 value: r.point_estimate,
@@ -131,6 +146,7 @@ pub fn render_limitations(
                 interval: "—".into(),
                 cases: format!("{} sample(s)", format::count(u.not_applicable as u64)),
                 unmeasured: Some(u.reason.clone()),
+                tag: false,
             });
         }
     }

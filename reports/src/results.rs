@@ -122,6 +122,10 @@ pub struct SuiteResults {
     /// failed (an unreadable video), counts as failing.
     #[serde(default)]
     pub capabilities: BTreeMap<String, MetricResult>,
+    /// Per capability tag (`capabilities.i2v`), where its family has several in the run: the
+    /// same pass rate over that tag's cases (a family alone read one row for all of its tags).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub capability_tags: BTreeMap<String, MetricResult>,
     /// Capability families with cases in the run but no check measured on any of their samples
     /// (every check not measurable), with why: neither a pass nor a failure.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

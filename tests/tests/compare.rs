@@ -187,6 +187,16 @@ fn a_capability_never_measured_is_said_and_clusters_are_counted() {
     assert_eq!(code(&sb.run(&["report", "runs/c", "--limitations"])), 0);
     let html = String::from_utf8(sb.read("runs/c/limitations.html")).unwrap();
     assert!(html.contains("20 (in 5 clusters)"), "{html}");
+    // A family of several tags shows each under it: the capabilities suite (every case tagged
+    // `capabilities.<mode>`) read as one row.
+    assert_eq!(code(&sb.run(&["run", "--suite", "capabilities", "--model", "world", "--out", "runs/m"])), 0);
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/m/results.json")).unwrap();
+    let tags = results["suites"]["capabilities"]["capability_tags"].as_object().unwrap();
+    assert_eq!(tags.len(), 7, "{tags:?}");
+    assert_eq!(tags["capabilities.extend"]["n_clusters"], 2);
+    assert_eq!(code(&sb.run(&["report", "runs/m", "--limitations"])), 0);
+    let html = String::from_utf8(sb.read("runs/m/limitations.html")).unwrap();
+    assert!(html.contains("↳ capabilities.i2v"), "{html}");
 }
 
 #[test]
