@@ -26,6 +26,21 @@ pub const TRACKED: [Color; 8] =
 /// which swallowed the objects over them (motion and position on a lawn photo fell from 100% to
 /// 42% and 6%). An object of such a hue is "not found".
 const MAX_HUE: f64 = 10.0;
+/// The pure sRGB colour of each tracked name, where the name has one (purple's, #800080, is
+/// magenta's hue): a colour's window reaches its hue and [`PURE_MARGIN`] past it. A pure blue
+/// (#0000FF, 240°) is 13° from the palette's blue (227°) and a pure magenta (#FF00FF, 300°) 11°
+/// from the palette's (311°): both were "not found".
+const PURE: [Option<[i32; 3]>; 8] = [
+    Some([255, 0, 0]),
+    Some([0, 255, 0]),
+    Some([0, 0, 255]),
+    Some([255, 255, 0]),
+    Some([255, 165, 0]),
+    None,
+    Some([0, 255, 255]),
+    Some([255, 0, 255]),
+];
+const PURE_MARGIN: f64 = 5.0;
 /// Least saturation (chroma / max channel) for a pixel to count as a palette colour, relative to
 /// the colour's own: shading scales a pixel's channels together and keeps it; a specular
 /// highlight or a pale setting (brick, wood, sky) lowers it.
@@ -237,16 +252,41 @@ fn classify_as(px: &[u8], chroma_of: Option<[i32; 3]>) -> Option<u8> {
     }
     let (h, own) = hue_saturation(r, g, b);
     let s = chroma_of.map_or(own, |[r, g, b]| own.min(hue_saturation(r, g, b).1));
-    let mut best = (f64::MAX, 0u8);
+    let mut best = (f64::MAX, 0u8, 0.0);
     for (k, &(ph, _)) in palette_hues().iter().enumerate() {
-        let d = (h - ph).abs();
-        let d = d.min(360.0 - d);
-        if d < best.0 {
-            best = (d, k as u8);
+        let d = signed_hue_difference(h, ph);
+        if d.abs() < best.0 {
+            best = (d.abs(), k as u8, d);
         }
     }
     let (_, ps) = palette_hues()[best.1 as usize];
-    (best.0 <= MAX_HUE && s >= MIN_SATURATION * ps).then_some(best.1)
+    let [below, above] = hue_windows()[best.1 as usize];
+    ((-below..=above).contains(&best.2) && s >= MIN_SATURATION * ps).then_some(best.1)
+}
+
+/// `h − from` in degrees, in (−180, 180].
+#[inline(always)]
+fn signed_hue_difference(h: f64, from: f64) -> f64 {
+    let d = (h - from).rem_euclid(360.0);
+    if d > 180.0 { d - 360.0 } else { d }
+}
+
+/// How far below and above each palette hue a pixel's may be: [`MAX_HUE`], or as far as the
+/// name's pure sRGB hue and [`PURE_MARGIN`] past it (the nearest palette hue decides first, so a
+/// window never takes a neighbour's pixels).
+fn hue_windows() -> &'static [[f64; 2]; 8] {
+    static WINDOWS: std::sync::OnceLock<[[f64; 2]; 8]> = std::sync::OnceLock::new();
+    WINDOWS.get_or_init(|| {
+        std::array::from_fn(|k| {
+            let mut w = [MAX_HUE, MAX_HUE];
+            if let Some([r, g, b]) = PURE[k] {
+                let d = signed_hue_difference(hue_saturation(r, g, b).0, palette_hues()[k].0);
+                let side = usize::from(d > 0.0);
+                w[side] = w[side].max(d.abs() + PURE_MARGIN);
+            }
+            w
+        })
+    })
 }
 
 /// Every pixel's tracked colour. Video codecs store colour at half resolution (4:2:0): a pixel
@@ -727,17 +767,20 @@ mod tests {
     /// a lawn one green region that swallowed the objects on it).
     #[test]
     fn settings_hues_are_no_colour() {
-        let cases: [([u8; 3], Option<Color>); 10] = [
-            ([210, 40, 50], Some(Color::Red)),    // 356°
-            ([60, 200, 90], Some(Color::Green)),  // 133°
-            ([110, 60, 20], Some(Color::Orange)), // orange in shadow, 27°
-            ([60, 150, 40], None),                // lawn, 109°
-            ([150, 170, 40], None),               // dry grass, 69°
-            ([30, 144, 255], None),               // deep-blue sky, 210°
-            ([150, 220, 40], None),               // chartreuse, 83°
-            ([148, 86, 70], None),                // brick: too pale for red
-            ([160, 160, 150], None),              // grey
-            ([30, 20, 10], None),                 // too dark
+        let cases: [([u8; 3], Option<Color>); 13] = [
+            ([210, 40, 50], Some(Color::Red)),     // 356°
+            ([60, 200, 90], Some(Color::Green)),   // 133°
+            ([0, 0, 255], Some(Color::Blue)),      // pure blue, 240° (was "not found")
+            ([40, 40, 200], Some(Color::Blue)),    // 240°, shaded
+            ([255, 0, 255], Some(Color::Magenta)), // pure magenta, 300°
+            ([110, 60, 20], Some(Color::Orange)),  // orange in shadow, 27°
+            ([60, 150, 40], None),                 // lawn, 109°
+            ([150, 170, 40], None),                // dry grass, 69°
+            ([30, 144, 255], None),                // deep-blue sky, 210°
+            ([150, 220, 40], None),                // chartreuse, 83°
+            ([148, 86, 70], None),                 // brick: too pale for red
+            ([160, 160, 150], None),               // grey
+            ([30, 20, 10], None),                  // too dark
         ];
         for (px, want) in cases {
             assert_eq!(

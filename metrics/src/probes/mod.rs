@@ -561,7 +561,10 @@ use crate::video::Video;
 /// 16: a `trail`'s paint is its colour's pixels plus partial credit, by chroma, for the pixels
 ///    around its regions (a trail shaken by fractions of a pixel at half-resolution chroma lost
 ///    its edge rows in pairs, a fifth of it, and a trail that never faded failed at 87%).
-pub const VERSION: u32 = 16;
+/// 17: a palette colour whose neighbours are far takes a hue window up to 18° wide (half the way
+///    to the nearest), not 10° (a pure blue #0000FF was "not found"); the trail's paint measured
+///    against the wall's chroma and at a short side of at most 256 px.
+pub const VERSION: u32 = 17;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and
