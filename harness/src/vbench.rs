@@ -446,6 +446,22 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Res
         });
     }
     std::fs::create_dir_all(out).map_err(Error::io(out))?;
+    // Every target checked before any is written: one that could not be stopped the import with
+    // the suites before it written and not said; and the input is never overwritten.
+    for w in &written {
+        if crate::store::same_file(&w.file, info) {
+            return Err(Error::Config(format!(
+                "{}: that is the file being imported; choose another --out",
+                w.file.display()
+            )));
+        }
+        if w.file.exists() && !w.file.is_file() {
+            return Err(Error::Config(format!(
+                "{}: not a regular file, where a suite is to be written",
+                w.file.display()
+            )));
+        }
+    }
     for (w, y) in written.iter().zip(&texts) {
         write_atomic(&w.file, y.as_bytes())?;
     }

@@ -204,6 +204,17 @@ fn a_malformed_info_file_is_a_located_error() {
     sb.write("ok.json", "[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]}]");
     let o = sb.run(&["suites", "import", "vbench", "ok.json", "--out", "s", "--dimension", "colour"]);
     assert_eq!(code(&o), 3, "{}", text(&o));
+    // Every target is checked before any is written: a folder where one suite goes stops the
+    // import with nothing written, and the input itself is never a target.
+    sb.write("two.json", "[{\"prompt_en\": \"a\", \"dimension\": [\"color\", \"scene\"]}]");
+    std::fs::create_dir_all(sb.join("t/vbench_scene.yaml")).unwrap();
+    let o = sb.run(&["suites", "import", "vbench", "two.json", "--out", "t"]);
+    assert!(code(&o) == 3 && text(&o).contains("not a regular file"), "{}", text(&o));
+    assert!(!sb.join("t/vbench_color.yaml").exists(), "a suite was written before the refusal");
+    std::fs::create_dir_all(sb.join("u")).unwrap();
+    sb.write("u/vbench_color.yaml", "[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]}]");
+    let o = sb.run(&["suites", "import", "vbench", "u/vbench_color.yaml", "--out", "u"]);
+    assert!(code(&o) == 3 && text(&o).contains("that is the file being imported"), "{}", text(&o));
     // Nothing for the dimension asked, samples a suite cannot hold, a file as the folder: refused.
     for (args, needle) in [
         (&["--dimension", "scene"][..], "no prompt for scene"),
