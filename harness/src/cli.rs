@@ -1556,6 +1556,20 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 files.extend(bundled::names().into_iter().filter_map(bundled::file_of).map(|f| (f.to_string(), true)));
             }
             for p in paths {
+                // A bundled suite's name, where no such file is here (it read "cannot read").
+                if !p.exists()
+                    && let Some(f) = p.to_str().and_then(bundled::file_of)
+                {
+                    files.push((f.to_string(), true));
+                    continue;
+                }
+                if !p.exists() {
+                    return Err(Error::Config(format!(
+                        "{}: no such file or folder, nor a bundled suite ({})",
+                        p.display(),
+                        bundled::names().join(", ")
+                    )));
+                }
                 let found = suite_files(p)?;
                 if found.is_empty() {
                     return Err(Error::Config(format!("{}: no suite files (*.yaml, *.yml) to lint", p.display())));

@@ -352,6 +352,13 @@ fn lint_exits_3_and_prints_every_error() {
     let sb = Sandbox::new();
     sb.write("suites/good.yaml", &format!("{HEAD}cases: [{{id: a, prompt: p}}]\n"));
     sb.write("suites/bad.yaml", &format!("{HEAD}cases: [{{id: a, promt: p}}]\n"));
+    // A bundled suite is linted by its name; a name that is neither a file nor a bundled suite
+    // says so.
+    let out = sb.run(&["suites", "lint", "smoke"]);
+    assert_eq!(videval_tests::code(&out), 0, "{}", videval_tests::text(&out));
+    let out = sb.run(&["suites", "lint", "smok"]);
+    assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
+    assert!(videval_tests::text(&out).contains("smok: no such file or folder, nor a bundled suite (smoke"));
     let out = sb.run(&["suites", "lint", "suites"]);
     assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
     let t = videval_tests::text(&out);
