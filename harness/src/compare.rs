@@ -680,7 +680,16 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         });
     }
     let frozen = stilled.iter().filter(|s| s.frozen).count();
-    let tally = Tally { frozen, calmer: stilled.len() - frozen, ..Tally::of(&rows, &lost, &unmeasured) };
+    // The candidate's videos behind its lost measurements: 176 errored measurements were 27
+    // videos not generated, each counted once per metric.
+    let failed_videos = base
+        .samples
+        .iter()
+        .filter(|s| s.status == "ok")
+        .filter_map(|s| cand_samples.get(&key(s)))
+        .filter(|c| c.status != "ok")
+        .count();
+    let tally = Tally { frozen, calmer: stilled.len() - frozen, failed_videos, ..Tally::of(&rows, &lost, &unmeasured) };
     let (decision, code, headline) = tally.decide(opts.fail_on_inconclusive, mode);
     let comparison = Comparison {
         schema: COMPARE_SCHEMA.into(),
@@ -771,6 +780,8 @@ struct Tally {
     /// Suites whose candidate videos move less than half as much, not frozen (inconclusive: a
     /// calmer model may be right, as for still scenes, or its gains may be stillness).
     calmer: usize,
+    /// Samples the baseline made whose candidate video failed to generate.
+    failed_videos: usize,
 }
 
 impl Tally {
@@ -787,6 +798,7 @@ impl Tally {
             grouped: rows.iter().any(|r| r.cases_needed.is_some() && r.cases != r.clusters),
             frozen: 0,
             calmer: 0,
+            failed_videos: 0,
         }
     }
 
@@ -805,6 +817,7 @@ impl Tally {
             grouped,
             frozen,
             calmer,
+            failed_videos,
         } = *self;
         let failed = match mode {
             Mode::Regression => "regressed",
@@ -826,7 +839,12 @@ impl Tally {
             cases_needed.map_or(String::new(), |n| format!("; ~{n} {} needed", units(grouped)))
         );
         let underpowered = underpowered + unsettled;
-        let errored = format!("the candidate errored on {lost} gated measurement(s) the baseline made");
+        let errored = match failed_videos {
+            0 => format!("the candidate errored on {lost} gated measurement(s) the baseline made"),
+            n => format!(
+                "the candidate errored on {lost} gated measurement(s) the baseline made ({n} of its videos failed to generate)"
+            ),
+        };
         let still = format!("in {frozen} suite(s) the candidate's videos are nearly frozen beside the baseline's");
         if frozen > 0 {
             let mut why = vec![still];

@@ -314,6 +314,8 @@ fn candidate_errors_where_the_baseline_measured_fail_the_gate() {
     let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/missing"]);
     assert_eq!(rc, 1, "{v}");
     assert!(v["lost"][0]["example"].as_str().unwrap().contains("no video for case"), "{v}");
+    // The headline says how many videos are behind the measurements lost (one per metric).
+    assert!(v["headline"].as_str().unwrap().contains("(1 of its videos failed to generate)"), "{v}");
     let (rc, v) = sb.run_json(&["compare", "runs/base", "runs/broken"]);
     assert_eq!(rc, 1, "{v}");
     assert!(v["headline"].as_str().unwrap().contains("the candidate errored on"), "{v}");
