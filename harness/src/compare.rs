@@ -1342,6 +1342,7 @@ mod tests {
             grouped: false,
             frozen: 0,
             calmer: 0,
+            failed_videos: 0,
         };
         let (decision, code, headline) = t.decide(false, Mode::Regression);
         assert_eq!((decision, code as i32), ("pass", 0));
