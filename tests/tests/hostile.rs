@@ -115,7 +115,7 @@ fn hostile_suite_files_are_refused_quickly_in_little_memory() {
     sb.write("seeded.yaml", &seeded);
     let (err, _) = refused(&sb, "seeded.yaml", &few_units);
     assert!(
-        err.contains("plans 900000 units (cases × seeds per case): over the limit of 5000 (raise it with --max-units)"),
+        err.contains("plans 900000 units (cases × seeds per case): over the limit of 5000 (raise it with --max-units; --limit and --cases choose among the units after the whole suite is expanded"),
         "{err}"
     );
 

@@ -487,7 +487,7 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
                         &item.loc,
                         path.clone(),
                         format!(
-                            "with the cases before it the suite plans {units} units (cases × seeds per case): over the limit of {} (raise it with --max-units)",
+                            "with the cases before it the suite plans {units} units (cases × seeds per case): over the limit of {} (raise it with --max-units; --limit and --cases choose among the units after the whole suite is expanded, so they do not lower this count)",
                             limits.max_units
                         ),
                     ));
