@@ -136,9 +136,14 @@ pub fn read_info(path: &Path) -> Result<(Vec<InfoPrompt>, String)> {
     let digest = sha256_hex(text.as_bytes());
     // A byte-order mark (Windows editors write one) is not JSON, and not a reason to refuse.
     let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+        let msg = e.to_string();
         let hint = if e.line() == 1 && e.column() <= 1 {
             " (only VBench's `VBench_full_info.json` is read: a JSON list of {\"prompt_en\", \"dimension\"}, \
              not its per-dimension .txt prompt files)"
+        } else if msg.contains("hex escape") || msg.contains("surrogate") {
+            // serde's words for a lone \ud800–\udfff escape, which Python's json writes for a
+            // string holding half a character.
+            " (a \\uD800–\\uDFFF escape without its other half: half a character, not text; fix that prompt)"
         } else {
             ""
         };

@@ -190,6 +190,8 @@ fn a_malformed_info_file_is_a_located_error() {
         ("[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]},\n  oops]", "line 2"),
         ("[{\"prompt_en\": \"a\", \"dimension\": []}]", "[0].dimension (\"a\"): empty"),
         ("[]", "no prompt for any dimension: nothing to import"),
+        // Python's json writes a lone surrogate for a string holding half a character.
+        ("[{\"prompt_en\": \"a \\ud800 cat\", \"dimension\": [\"color\"]}]", "escape without its other half"),
         (
             "[{\"prompt_en\": \"a\", \"dimension\": [\"color\"], \"auxiliary_info\": {\"color\": {\"color\": \"red\"}}},\n\
              {\"prompt_en\": \"a\", \"dimension\": [\"color\"], \"auxiliary_info\": {\"color\": {\"color\": \"blue\"}}}]",
