@@ -136,12 +136,29 @@ pub fn derive_seed(suite: &str, case_id: &str, k: u32, base: u64) -> u64 {
 
 /// `input_content` is [`input_content`] of the case (computed once per case: it hashes files).
 pub fn gen_key(model: &ModelIdentity, case: &Case, input_content: &[String], seed: u64) -> String {
+    // A path as written, spelt plainly: `./in/x.png` and `in/x.png` name one file (what it holds
+    // is in `input_content`), and the first made the video again. Plain paths are unchanged, and
+    // so are their keys.
+    let mut input = case.input.clone();
+    if let Some(i) = input.as_mut() {
+        for m in [&mut i.image, &mut i.video, &mut i.video2].into_iter().flatten() {
+            if let Some(p) = m.path.as_mut() {
+                let plain: std::path::PathBuf = std::path::Path::new(p.as_str())
+                    .components()
+                    .filter(|c| *c != std::path::Component::CurDir)
+                    .collect();
+                if let Some(s) = plain.to_str().filter(|s| !s.is_empty()) {
+                    *p = s.to_string();
+                }
+            }
+        }
+    }
     key_of(&GenKeyInput {
         v: 1,
         model,
         prompt: &case.prompt,
         mode: case.mode,
-        input: &case.input,
+        input: &input,
         input_content,
         scene: &case.scene,
         generation: &case.generation,

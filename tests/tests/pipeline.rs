@@ -1959,3 +1959,25 @@ fn filmstrips_are_inlined_before_clips() {
     );
     assert!(!html.contains("data:video"), "no clip inline: the budget was the filmstrips'");
 }
+
+/// A conditioning path spelt with `./` names the same file, so the same generation: the store
+/// made the video again for `./in/x.png` beside `in/x.png`.
+#[test]
+fn a_conditioning_path_spelt_two_ways_is_one_generation() {
+    let sb = Sandbox::new();
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "1", "--width", "32", "--out", "in/x.png"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let key = |path: &str| {
+        sb.write(
+            "s.yaml",
+            &format!(
+                "schema: 1\nsuite: s\nversion: 1\ndefaults: {{seeds: {{per_case: 1}}, generation: {{frames: 5, width: 32, height: 32}}}}\ncases:\n  - id: a\n    mode: i2v\n    prompt: the ball\n    input: {{image: {{path: {path}}}}}\n"
+            ),
+        );
+        let (rc, v) = sb.run_json(&["plan", "--suite", "s.yaml", "--model", "bundled"]);
+        assert_eq!(rc, 0, "{v}");
+        v["plan"]["units"][0]["gen_key"].as_str().unwrap().to_string()
+    };
+    assert_eq!(key("in/x.png"), key("./in/x.png"));
+    assert_eq!(key("in/x.png"), key("in//x.png"));
+}
