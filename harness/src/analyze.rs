@@ -554,19 +554,25 @@ fn metric_result(
 /// in the run; and the families none of whose samples had a check measured (they vanished from
 /// results.json, and the limitations page said no case was tagged).
 #[allow(clippy::type_complexity)]
-fn capabilities(
+fn capabilities<'a>(
     s: &crate::plan::SuiteRef,
-    units: &[&crate::plan::Unit],
+    units: &[&'a crate::plan::Unit],
     loaded: &Loaded,
 ) -> (BTreeMap<String, MetricResult>, BTreeMap<String, MetricResult>, BTreeMap<String, Unmeasured>) {
-    let mut per_family: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
-    let mut per_tag: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
-    let mut cases: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-    // Units with nothing measured per family, and the first one's reason.
-    let mut nothing: BTreeMap<String, (usize, Option<String>)> = BTreeMap::new();
+    // Per family (`physics`) and per dotted tag (`physics.gravity`; a tag without a dot is its
+    // family): clusters' values, cases, and units with nothing measured with the first reason.
+    #[derive(Default)]
+    struct Group<'a> {
+        clusters: BTreeMap<&'a str, Vec<f64>>,
+        cases: BTreeSet<&'a str>,
+        nothing: usize,
+        why: Option<String>,
+    }
+    let family_of = |t: &str| t.split('.').next().unwrap_or(t).to_string();
+    let mut families: BTreeMap<String, Group<'a>> = BTreeMap::new();
+    let mut tags: BTreeMap<String, Group<'a>> = BTreeMap::new();
     for u in units {
         let Some(g) = loaded.gens.get(&u.id) else { continue };
-        let families: BTreeSet<&str> = u.capabilities.iter().map(|c| c.split('.').next().unwrap_or(c)).collect();
         let records: Vec<_> = s.probes.iter().filter_map(|p| loaded.scores.get(&(u.id.clone(), p.clone()))).collect();
         let value = if g.status == Status::Error {
             Some(0.0)
@@ -581,79 +587,71 @@ fn capabilities(
                 .collect();
             (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
         };
-        let Some(v) = value else {
-            let why = records.iter().find_map(|r| r.error.clone().or_else(|| r.detail.clone()));
-            for f in families {
-                let e = nothing.entry(f.to_string()).or_default();
-                e.0 += 1;
-                if e.1.is_none() {
-                    e.1 = why.clone();
+        let why = || records.iter().find_map(|r| r.error.clone().or_else(|| r.detail.clone()));
+        let fams: BTreeSet<String> = u.capabilities.iter().map(|c| family_of(c)).collect();
+        let dotted: BTreeSet<&String> = u.capabilities.iter().filter(|c| c.contains('.')).collect();
+        let add = |g: &mut Group<'a>| match value {
+            Some(v) => {
+                g.clusters.entry(u.cluster.as_str()).or_default().push(v);
+                g.cases.insert(u.id.case_id.as_str());
+            }
+            None => {
+                g.nothing += 1;
+                if g.why.is_none() {
+                    g.why = why();
                 }
             }
-            continue;
         };
-        for f in families {
-            per_family.entry(f.to_string()).or_default().entry(u.cluster.as_str()).or_default().push(v);
-            cases.entry(f.to_string()).or_default().insert(u.id.case_id.as_str());
-        }
-        for t in u.capabilities.iter().collect::<BTreeSet<_>>() {
-            per_tag.entry(t.clone()).or_default().entry(u.cluster.as_str()).or_default().push(v);
-            cases.entry(t.clone()).or_default().insert(u.id.case_id.as_str());
-        }
+        fams.into_iter().for_each(|f| add(families.entry(f).or_default()));
+        dotted.into_iter().for_each(|t| add(tags.entry(t.clone()).or_default()));
     }
-    let description = |family: &str| {
+    let description = |name: &str, family: bool| {
+        let tagged = if family { format!("`{name}.*`") } else { format!("`{name}`") };
         format!(
-            "Pass rate of the probe checks of cases tagged `{family}.*` (all of a case's checks count toward each capability it is tagged with)."
+            "Pass rate of the probe checks of cases tagged {tagged} (all of a case's checks count toward each capability it is tagged with)."
         )
     };
-    let rates: BTreeMap<String, MetricResult> = per_family
-        .into_iter()
-        .filter_map(|(family, clusters)| {
-            let groups: Vec<Vec<f64>> = clusters.into_values().collect();
-            let e = pass_rate(&groups, LEVEL)?;
-            let mut r =
-                metric_result(e, videval_metrics::probes::VERSION, "higher_is_better".into(), description(&family));
-            let n = cases.get(&family).map_or(0, BTreeSet::len);
-            r.n_cases = (n > r.n_clusters).then_some(n);
-            Some((family, r))
-        })
-        .collect();
-    // Tags of families with more than one tag in the run.
-    let family_of = |t: &str| t.split('.').next().unwrap_or(t).to_string();
-    let mut tags_of: BTreeMap<String, usize> = BTreeMap::new();
-    for t in per_tag.keys() {
-        *tags_of.entry(family_of(t)).or_default() += 1;
+    let mut unmeasured = BTreeMap::new();
+    let mut rates_of = |groups: BTreeMap<String, Group>, family: bool| -> BTreeMap<String, MetricResult> {
+        let mut rates = BTreeMap::new();
+        for (name, g) in groups {
+            let values: Vec<Vec<f64>> = g.clusters.into_values().collect();
+            match pass_rate(&values, LEVEL) {
+                Some(e) => {
+                    let mut r = metric_result(
+                        e,
+                        videval_metrics::probes::VERSION,
+                        "higher_is_better".into(),
+                        description(&name, family),
+                    );
+                    r.n_cases = (g.cases.len() > r.n_clusters).then_some(g.cases.len());
+                    rates.insert(name, r);
+                }
+                None if g.nothing > 0 => {
+                    let u = Unmeasured {
+                        not_applicable: g.nothing,
+                        failed: 0,
+                        reason: g.why.unwrap_or_else(|| "no check of its cases was measurable".into()),
+                        direction: "higher_is_better".into(),
+                        description: description(&name, family),
+                    };
+                    unmeasured.insert(name, u);
+                }
+                None => {}
+            }
+        }
+        rates
+    };
+    // Tags only where their family has several in the run (measured or not): one tag alone is
+    // its family's row.
+    let mut per_family: BTreeMap<String, usize> = BTreeMap::new();
+    for t in tags.keys() {
+        *per_family.entry(family_of(t)).or_default() += 1;
     }
-    let tags: BTreeMap<String, MetricResult> = per_tag
-        .into_iter()
-        .filter(|(t, _)| tags_of.get(&family_of(t)).is_some_and(|&n| n > 1))
-        .filter_map(|(tag, clusters)| {
-            let groups: Vec<Vec<f64>> = clusters.into_values().collect();
-            let e = pass_rate(&groups, LEVEL)?;
-            let description = format!(
-                "Pass rate of the probe checks of cases tagged `{tag}` (all of a case's checks count toward each capability it is tagged with)."
-            );
-            let mut r = metric_result(e, videval_metrics::probes::VERSION, "higher_is_better".into(), description);
-            let n = cases.get(&tag).map_or(0, BTreeSet::len);
-            r.n_cases = (n > r.n_clusters).then_some(n);
-            Some((tag, r))
-        })
-        .collect();
-    let unmeasured = nothing
-        .into_iter()
-        .filter(|(family, _)| !rates.contains_key(family))
-        .map(|(family, (n, why))| {
-            let u = Unmeasured {
-                not_applicable: n,
-                failed: 0,
-                reason: why.unwrap_or_else(|| "no check of its cases was measurable".into()),
-                direction: "higher_is_better".into(),
-                description: description(&family),
-            };
-            (family, u)
-        })
-        .collect();
-    (rates, tags, unmeasured)
+    tags.retain(|t, _| per_family.get(&family_of(t)).is_some_and(|&n| n > 1));
+    let family_rates = rates_of(families, true);
+    let tag_rates = rates_of(tags, false);
+    (family_rates, tag_rates, unmeasured)
 }
 
 /// Version, direction and description of a metric or probe pass rate by its results name.

@@ -653,6 +653,11 @@ pub fn conditioning_problems(suites: &[Suite], plan: &Plan, read_frames: bool) -
                                 .or_insert_with(|| crate::video::frames_upto(&file, k).map_err(|e| e.to_string()))
                                 .clone()
                                 .map(Some),
+                            // A whole clip: its packets counted (a Matroska file cut short passed
+                            // the header and failed each unit as the model's failure).
+                            None if read_frames => {
+                                crate::video::shown_frames(&file).map(|_| None).map_err(|e| e.to_string())
+                            }
                             None => crate::video::probe(&file).map(|_| None).map_err(|e| e.to_string()),
                         };
                         match (read, last) {

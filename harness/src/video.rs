@@ -1049,9 +1049,27 @@ pub fn shown_frames(path: &Path) -> Result<usize, VideoIoError> {
         Some(n) if !o.mov || fills(n) => Ok(n as usize),
         _ => {
             let mut pending = None;
-            Ok(packet_timestamps(&mut o, path, &mut pending)?.len())
+            let stamps = packet_timestamps(&mut o, path, &mut pending)?;
+            // A file cut short is said as the decoder says it, not counted as a shorter clip.
+            let end = stamps.iter().flatten().max().map(|&pts| pts as f64 * o.time_base + 1.0 / o.info.fps);
+            if let (Some(end), Some(tagged)) = (end, o.tagged_s) {
+                cut_short(path, end, tagged)?;
+            }
+            Ok(stamps.len())
         }
     }
+}
+
+/// Frames that end well before the length the file states (half a second or a tenth of it, so
+/// variable frame rates and a last frame's duration never count): the file was cut short.
+fn cut_short(path: &Path, frames_end: f64, tagged: f64) -> Result<(), VideoIoError> {
+    if frames_end < tagged - (0.5f64).max(0.1 * tagged) {
+        return Err(VideoIoError::Truncated {
+            path: path.to_path_buf(),
+            reason: format!("the file states a video {tagged:.3} s long, but its frames end at {frames_end:.3} s"),
+        });
+    }
+    Ok(())
 }
 
 /// How many frames `path` decodes to, counting at most `k` (nothing is kept: a count at any
@@ -1440,14 +1458,7 @@ fn stream(
     // sampled over what survived, and scored).
     let ends_at = if report.stopped_early { stamps_end } else { Some(frames_end) };
     if let (Some(frames_end), Some(tagged)) = (ends_at, o.tagged_s) {
-        // Frames that end well before the length the file states (half a second or a tenth of
-        // it, so variable frame rates and a last frame's duration never count): cut short.
-        if frames_end < tagged - (0.5f64).max(0.1 * tagged) {
-            return Err(VideoIoError::Truncated {
-                path: path.to_path_buf(),
-                reason: format!("the file states a video {tagged:.3} s long, but its frames end at {frames_end:.3} s"),
-            });
-        }
+        cut_short(path, frames_end, tagged)?;
     }
     if let (false, Some(declared)) = (report.stopped_early, o.info.frames) {
         // A container that declares more frames than it holds was cut short, whatever is kept

@@ -27,7 +27,8 @@ pub const TRACKED: [Color; 8] =
 /// 42% and 6%). An object of such a hue is "not found".
 const MAX_HUE: f64 = 10.0;
 /// The pure sRGB colour of each tracked name, where the name has one (purple's, #800080, is
-/// magenta's hue): a colour's window reaches its hue and [`PURE_MARGIN`] past it. A pure blue
+/// magenta's hue): a colour's window reaches its hue and [`PURE_MARGIN`] past it where the hue
+/// is outside [`MAX_HUE`]. A pure blue
 /// (#0000FF, 240°) is 13° from the palette's blue (227°) and a pure magenta (#FF00FF, 300°) 11°
 /// from the palette's (311°): both were "not found".
 const PURE: [Option<[i32; 3]>; 8] = [
@@ -281,8 +282,12 @@ fn hue_windows() -> &'static [[f64; 2]; 8] {
             let mut w = [MAX_HUE, MAX_HUE];
             if let Some([r, g, b]) = PURE[k] {
                 let d = signed_hue_difference(hue_saturation(r, g, b).0, palette_hues()[k].0);
-                let side = usize::from(d > 0.0);
-                w[side] = w[side].max(d.abs() + PURE_MARGIN);
+                // Only where the pure hue is outside: pure green (7° off) widened green's window
+                // towards lawns for nothing.
+                if d.abs() > MAX_HUE {
+                    let side = usize::from(d > 0.0);
+                    w[side] = d.abs() + PURE_MARGIN;
+                }
             }
             w
         })

@@ -105,49 +105,58 @@ pub fn render_limitations(
     let mut capabilities = Vec::new();
     let mut bars = Vec::new();
     let several = results.suites.values().filter(|s| !s.capabilities.is_empty()).count() > 1;
+    let family_of = |name: &str| name.split('.').next().unwrap_or(name).to_string();
     for (suite, s) in &results.suites {
-        for (name, r) in &s.capabilities {
-            capabilities.push(Capability {
-                suite: suite.clone(),
-                name: name.clone(),
-                rate: format::percent(r.point_estimate),
-                interval: r.interval_text_with(format::percent_floor, format::percent_ceil),
-                cases: crate::html::cases_in_clusters(r),
-                unmeasured: None,
-                tag: false,
-            });
-            // Its tags, where it has several: the family's rate alone hid which of them failed.
-            for (tag, t) in s.capability_tags.iter().filter(|(t, _)| t.split('.').next() == Some(name.as_str())) {
-                capabilities.push(Capability {
+        // A row: its pass rate, or not measurable with why.
+        let row = |name: &str, tag: bool| -> Option<Capability> {
+            let (rates, unmeasured) = if tag {
+                (&s.capability_tags, &s.unmeasured_capabilities)
+            } else {
+                (&s.capabilities, &s.unmeasured_capabilities)
+            };
+            if let Some(r) = rates.get(name) {
+                return Some(Capability {
                     suite: suite.clone(),
-                    name: tag.clone(),
-                    rate: format::percent(t.point_estimate),
-                    interval: t.interval_text_with(format::percent_floor, format::percent_ceil),
-                    cases: crate::html::cases_in_clusters(t),
+                    name: name.to_string(),
+                    rate: format::percent(r.point_estimate),
+                    interval: r.interval_text_with(format::percent_floor, format::percent_ceil),
+                    cases: crate::html::cases_in_clusters(r),
                     unmeasured: None,
-                    tag: true,
+                    tag,
                 });
             }
-            bars.push(chart::Bar {
-                label: if several { format!("{suite}/{name}") } else { name.clone() },
-                value: r.point_estimate,
-                interval: r.confidence_interval.as_ref().map(|i| (i.lower_bound, i.upper_bound)),
-                cases: r.n_clusters,
-            });
-        }
-    }
-    // A capability none of whose checks could be measured is said, neither passed nor failed.
-    for (suite, s) in &results.suites {
-        for (name, u) in &s.unmeasured_capabilities {
-            capabilities.push(Capability {
+            // A capability none of whose checks could be measured is said, neither passed nor
+            // failed.
+            unmeasured.get(name).map(|u| Capability {
                 suite: suite.clone(),
-                name: name.clone(),
+                name: name.to_string(),
                 rate: "not measurable".into(),
                 interval: "—".into(),
                 cases: format!("{} sample(s)", format::count(u.not_applicable as u64)),
                 unmeasured: Some(u.reason.clone()),
-                tag: false,
-            });
+                tag,
+            })
+        };
+        let names = s.capabilities.keys().chain(s.unmeasured_capabilities.keys()).chain(s.capability_tags.keys());
+        let families: std::collections::BTreeSet<String> = names.map(|n| family_of(n)).collect();
+        for name in &families {
+            capabilities.extend(row(name, false));
+            // Its tags, where it has several: the family's rate alone hid which of them failed.
+            let tags: std::collections::BTreeSet<&String> = s
+                .capability_tags
+                .keys()
+                .chain(s.unmeasured_capabilities.keys().filter(|t| t.contains('.')))
+                .filter(|t| &family_of(t) == name)
+                .collect();
+            capabilities.extend(tags.into_iter().filter_map(|t| row(t, true)));
+            if let Some(r) = s.capabilities.get(name) {
+                bars.push(chart::Bar {
+                    label: if several { format!("{suite}/{name}") } else { name.clone() },
+                    value: r.point_estimate,
+                    interval: r.confidence_interval.as_ref().map(|i| (i.lower_bound, i.upper_bound)),
+                    cases: r.n_clusters,
+                });
+            }
         }
     }
     let chart = (!bars.is_empty()).then(|| {

@@ -197,6 +197,73 @@ fn a_capability_never_measured_is_said_and_clusters_are_counted() {
     assert_eq!(code(&sb.run(&["report", "runs/m", "--limitations"])), 0);
     let html = String::from_utf8(sb.read("runs/m/limitations.html")).unwrap();
     assert!(html.contains("↳ capabilities.i2v"), "{html}");
+    // A tag none of whose checks could be made is said under its family (it vanished, and its
+    // family read as having one tag).
+    sb.write(
+        "d.yaml",
+        r#"schema: 1
+suite: d
+version: 1
+defaults: {seeds: {per_case: 1}, generation: {frames: 17, width: 64, height: 64}}
+cases:
+  - id: a
+    prompt: a red ball moves right
+    capabilities: [coherence.motion]
+    scene: {objects: [{id: ball, shape: circle, color: red, size: 0.2, pos: [0.2, 0.5], vel: [0.5, 0]}]}
+    expect:
+      - {probe: motion, object: {color: red}, direction: right}
+  - id: b
+    prompt: a blue ball stays
+    capabilities: [coherence.permanence]
+    scene: {objects: [{id: ball, shape: circle, color: blue, size: 0.2, pos: [0.5, 0.5]}]}
+    expect:
+      - {probe: permanence, object: {color: blue}}
+"#,
+    );
+    assert_eq!(code(&sb.run(&["run", "--suite", "d.yaml", "--model", "world", "--out", "runs/d"])), 0);
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/d/results.json")).unwrap();
+    let s = &results["suites"]["d"];
+    assert!(s["capability_tags"]["coherence.motion"].is_object(), "{s}");
+    assert!(
+        s["unmeasured_capabilities"]["coherence.permanence"]["reason"].as_str().unwrap().contains("never hidden"),
+        "{s}"
+    );
+    assert_eq!(code(&sb.run(&["report", "runs/d", "--limitations"])), 0);
+    let html = String::from_utf8(sb.read("runs/d/limitations.html")).unwrap();
+    assert!(html.contains("↳ coherence.permanence</td>\n<td class=\"num\">not measurable"), "{html}");
+    // A tag without a dot is its family, not a tag of it (its cases were the family's three).
+    sb.write(
+        "c.yaml",
+        r#"schema: 1
+suite: c
+version: 1
+defaults: {seeds: {per_case: 1}, generation: {frames: 17, width: 64, height: 64}}
+cases:
+  - id: a
+    prompt: a red ball moves right
+    capabilities: [motion]
+    scene: {objects: [{id: ball, shape: circle, color: red, size: 0.2, pos: [0.2, 0.5], vel: [0.5, 0]}]}
+    expect:
+      - {probe: motion, object: {color: red}, direction: right}
+  - id: b
+    prompt: a blue ball moves right
+    capabilities: [motion.fast]
+    scene: {objects: [{id: ball, shape: circle, color: blue, size: 0.2, pos: [0.2, 0.5], vel: [0.5, 0]}]}
+    expect:
+      - {probe: motion, object: {color: blue}, direction: right}
+  - id: c
+    prompt: a green ball moves right
+    capabilities: [motion.fast]
+    scene: {objects: [{id: ball, shape: circle, color: green, size: 0.2, pos: [0.2, 0.5], vel: [0.5, 0]}]}
+    expect:
+      - {probe: motion, object: {color: green}, direction: right}
+"#,
+    );
+    assert_eq!(code(&sb.run(&["run", "--suite", "c.yaml", "--model", "world", "--out", "runs/cc"])), 0);
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/cc/results.json")).unwrap();
+    let s = &results["suites"]["c"];
+    assert_eq!(s["capabilities"]["motion"]["n_clusters"], 3, "{s}");
+    assert!(s.get("capability_tags").is_none(), "{s}");
 }
 
 #[test]

@@ -387,6 +387,20 @@ fn a_model_without_a_cases_mode_is_refused_before_any_work() {
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("clips/file: input.image is a file"), "{}", text(&o));
     assert!(text(&o).contains("clips/early: mode extend-backward: input.video ends at frame 4"), "{}", text(&o));
+    // A Matroska clip cut short is the suite's bad input, said before any work (it passed its
+    // header, and failed each unit as the model's failure).
+    let o = sb.run(&["synth", "--prompt", "a red ball", "--frames", "40", "--width", "32", "--out", "long.mkv"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let bytes = sb.read("long.mkv");
+    std::fs::write(sb.join("cut.mkv"), &bytes[..bytes.len() / 2]).unwrap();
+    sb.write(
+        "cut.yaml",
+        "schema: 1\nsuite: cut\nversion: 1\ndefaults: {seeds: {per_case: 1}, generation: {frames: 17, width: 32, height: 32}}\n\
+         cases:\n  - id: c\n    mode: extend-forward\n    prompt: the red ball\n    input: {video: {path: cut.mkv}}\n",
+    );
+    let o = sb.run(&["run", "--suite", "cut.yaml", "--model", "bundled", "--out", "runs/cut"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("cut.mkv: file is truncated"), "{}", text(&o));
     assert!(!text(&o).contains("clips/six"), "{}", text(&o));
 }
 
