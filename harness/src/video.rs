@@ -400,6 +400,25 @@ struct Opened {
     still: bool,
 }
 
+impl Opened {
+    /// The frame count the container states where it is the count a decode shows. An MP4/MOV's
+    /// includes the samples an edit list hides (a clip cut without re-encoding keeps the frames
+    /// back to its keyframe) while its duration is the edited one: unless the count fills the
+    /// duration at the frame rate, the frames shown are counted from the packets' timestamps.
+    fn shown_count(&self) -> Option<usize> {
+        let fills = |n: u64| self.info.duration_s.is_some_and(|d| (n as f64 - d * self.info.fps).abs() < 0.5);
+        self.info.frames.filter(|&n| !self.mov || fills(n)).map(|n| n as usize)
+    }
+}
+
+/// What a per-file cache is keyed by: the path, and the file's length and modification time (a
+/// file rewritten in place is another file).
+type FileKey = (PathBuf, Option<(u64, Option<std::time::SystemTime>)>);
+
+fn file_key(path: &Path) -> FileKey {
+    (path.to_path_buf(), std::fs::metadata(path).ok().map(|m| (m.len(), m.modified().ok())))
+}
+
 /// `HH:MM:SS.fraction` (Matroska's DURATION tag) in seconds.
 fn tag_seconds(tag: &str) -> Option<f64> {
     let mut parts = tag.trim().split(':');
@@ -601,8 +620,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     if matroska && !still {
         // Once per file and version of it: a video probed, then decoded (and probed again for
         // `off_request`) was read for its timestamps each time.
-        let version = std::fs::metadata(path).ok().map(|m| (m.len(), m.modified().ok()));
-        let key = (path.to_path_buf(), version);
+        let key = file_key(path);
         let known = TIMELINE_RATES.lock().ok().and_then(|m| m.get(&key).copied());
         let rate = match known {
             Some(rate) => rate,
@@ -683,9 +701,8 @@ fn timeline_rate(input: &mut ff::format::context::Input, index: usize, time_base
 /// Packets [`timeline_rate`] reads at most: a minute at 30 fps, the whole of a generated clip.
 const RATE_PACKETS: usize = 2000;
 
-/// [`timeline_rate`]'s answer per file: its path, length and modification time.
-type RateKey = (PathBuf, Option<(u64, Option<std::time::SystemTime>)>);
-static TIMELINE_RATES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<RateKey, Option<f64>>>> =
+/// [`timeline_rate`]'s answer per file.
+static TIMELINE_RATES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<FileKey, Option<f64>>>> =
     std::sync::LazyLock::new(Default::default);
 
 /// Reads a file's stream information without decoding frames.
@@ -1042,12 +1059,17 @@ pub struct StreamEnd {
 /// that fills its duration, else the shown packets counted by a demux pass (a Matroska/WebM file
 /// states none; an MP4's count includes samples its edit list hides) — as [`decode_stream`]
 /// counts them for a sampling.
+/// A file's count is found once per version of it: the checks before a run count each
+/// conditioning clip, and an adapter's refusal asks again.
 pub fn shown_frames(path: &Path) -> Result<usize, VideoIoError> {
+    let key = file_key(path);
+    if let Some(&n) = SHOWN_FRAMES.lock().ok().as_ref().and_then(|m| m.get(&key)) {
+        return Ok(n);
+    }
     let mut o = open(path)?;
-    let fills = |n: u64| o.info.duration_s.is_some_and(|d| (n as f64 - d * o.info.fps).abs() < 0.5);
-    match o.info.frames {
-        Some(n) if !o.mov || fills(n) => Ok(n as usize),
-        _ => {
+    let n = match o.shown_count() {
+        Some(n) => n,
+        None => {
             let mut pending = None;
             let stamps = packet_timestamps(&mut o, path, &mut pending)?;
             // A file cut short is said as the decoder says it, not counted as a shorter clip.
@@ -1055,10 +1077,18 @@ pub fn shown_frames(path: &Path) -> Result<usize, VideoIoError> {
             if let (Some(end), Some(tagged)) = (end, o.tagged_s) {
                 cut_short(path, end, tagged)?;
             }
-            Ok(stamps.len())
+            stamps.len()
         }
+    };
+    if let Ok(mut m) = SHOWN_FRAMES.lock() {
+        m.insert(key, n);
     }
+    Ok(n)
 }
+
+/// [`shown_frames`]'s answer per file.
+static SHOWN_FRAMES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<FileKey, usize>>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// Frames that end well before the length the file states (half a second or a tenth of it, so
 /// variable frame rates and a last frame's duration never count): the file was cut short.
@@ -1207,17 +1237,12 @@ fn stream(
         }
         FrameSampling::All => Selector::Indices { counts: Vec::new(), last: usize::MAX },
         other => {
-            // An MP4/MOV's declared count includes the samples an edit list hides (a clip cut
-            // without re-encoding keeps the frames back to its keyframe) while its duration is
-            // the edited one: unless the count fills the duration at the frame rate, the frames
-            // shown are counted from the packets' timestamps.
-            let fills = |n: u64| o.info.duration_s.is_some_and(|d| (n as f64 - d * o.info.fps).abs() < 0.5);
-            let mut stamps = if o.info.frames.is_none_or(|n| o.mov && !fills(n)) {
-                Some(packet_timestamps(&mut o, path, &mut pending)?)
-            } else {
-                None
-            };
-            let total = stamps.as_ref().map_or_else(|| o.info.frames.map_or(0, |n| n as usize), Vec::len);
+            // The frames shown: the stated count where it is theirs, else counted from the
+            // packets' timestamps ([`Opened::shown_count`]).
+            let counted = o.shown_count();
+            let mut stamps =
+                if counted.is_none() { Some(packet_timestamps(&mut o, path, &mut pending)?) } else { None };
+            let total = stamps.as_ref().map_or_else(|| counted.unwrap_or(0), Vec::len);
             stamps_end = stamps
                 .as_ref()
                 .and_then(|s| s.iter().flatten().max())
@@ -1574,7 +1599,9 @@ pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u
     };
     let n = kept.len();
     let report = DecodeReport { frames_decoded: n, packets: n, frames_kept: n, ..Default::default() };
-    Ok(Decoded { video, info, report, sampled_from: Some(files.len()) })
+    // Counted only for a count-based sampling, as a stream's is.
+    let sampled_from = (!matches!(sampling, FrameSampling::All | FrameSampling::Fps(_))).then_some(files.len());
+    Ok(Decoded { video, info, report, sampled_from })
 }
 
 /// Sort key that orders "frame2" before "frame10".
