@@ -202,6 +202,19 @@ fn resize(v: &Video, w: u32, h: u32) -> Video {
     transform_video(v, Spatial::Stretch { width: w, height: h }, Filter::Bilinear, true)
 }
 
+/// Why a conditioning clip of `n` frames in `input.{field}` cannot be held whole: the compression
+/// network encodes clips of 1 + 4k frames.
+fn not_held_whole(field: &str, n: usize) -> Option<String> {
+    let step = videval_models::generator::vae::TIME;
+    let lower = 1 + step * ((n.max(1) - 1) / step);
+    ((n.max(1) - 1) % step != 0).then(|| {
+        format!(
+            "input.{field} holds {n} frames; the bundled generator holds clips of 1 + {step}k frames (…, {lower}, {}, …): give frames: [first, last] to take {lower} of them",
+            lower + step
+        )
+    })
+}
+
 impl Generator for Bundled {
     fn identity(&self) -> &ModelIdentity {
         &self.identity
@@ -230,8 +243,11 @@ impl Generator for Bundled {
             Mode::Interpolate => &[("video", &input.video), ("video2", &input.video2)],
             _ => &[],
         };
+        // Each clip's frame count, in `clips`' order (each file looked at once).
+        let mut counts = Vec::new();
         for (field, m) in clips {
             let clip = m.as_ref().map(|m| held(m)).unwrap_or_default();
+            counts.push(clip.frames);
             // Held frames are kept as they are: at another rate they would play faster or slower
             // than they were filmed (a 24-fps clip held in an 8-fps video played 3× slower).
             if let Some(rate) =
@@ -243,12 +259,8 @@ impl Generator for Bundled {
                 ));
             }
             let Some(n) = clip.frames else { continue };
-            if !whole(n) {
-                let lower = 1 + step * ((n - 1) / step);
-                return Some(format!(
-                    "input.{field} holds {n} frames; the bundled generator holds clips of 1 + {step}k frames (…, {lower}, {}, …): give frames: [first, last] to take {lower} of them",
-                    lower + step
-                ));
+            if let Some(why) = not_held_whole(field, n) {
+                return Some(why);
             }
             if case.mode == Mode::Edit && n != frames {
                 return Some(format!(
@@ -256,20 +268,15 @@ impl Generator for Bundled {
                 ));
             }
         }
-        let count = |m: &Option<Media>| m.as_ref().and_then(|m| held(m).frames);
         // The held clips must fit the video, and an interpolation needs room between its two.
         let made = videval_models::generator::generated_frames(frames.max(1));
         let latent = videval_models::generator::vae::latent_frames;
-        match case.mode {
-            Mode::ExtendForward | Mode::ExtendBackward => {
-                if let Some(n) = count(&input.video).filter(|&n| n > frames) {
-                    return Some(format!("input.video holds {n} frames, more than the {frames} the case asks for"));
-                }
+        match (case.mode, &counts[..]) {
+            (Mode::ExtendForward | Mode::ExtendBackward, [Some(n)]) if *n > frames => {
+                return Some(format!("input.video holds {n} frames, more than the {frames} the case asks for"));
             }
-            Mode::Interpolate => {
-                if let (Some(a), Some(b)) = (count(&input.video), count(&input.video2))
-                    && latent(a) + latent(b) >= latent(made)
-                {
+            (Mode::Interpolate, &[Some(a), Some(b)]) => {
+                if latent(a) + latent(b) >= latent(made) {
                     return Some(format!(
                         "input.video and input.video2 hold {a} + {b} frames, and the bundled generator needs room between them: ask for at least {} frames",
                         1 + step * (latent(a) + latent(b))
@@ -298,15 +305,10 @@ impl Generator for Bundled {
             let m =
                 m.as_ref().ok_or_else(|| GenError::new(format!("mode {} needs input.{what}", job.case.mode.name())))?;
             let clip = input_media(job, m)?;
-            // What the run's check could not count before (a file's frames): a clip of another
-            // length would be cut, not held.
-            let step = videval_models::generator::vae::TIME;
-            if what != "image" && (clip.len() - 1) % step != 0 {
-                return Err(GenError::new(format!(
-                    "input.{what} holds {} frames; the bundled generator holds clips of 1 + {step}k frames: give frames: [first, last] to take {} of them",
-                    clip.len(),
-                    1 + step * ((clip.len() - 1) / step)
-                )));
+            // What the run's check could not count before: a clip of another length would be
+            // cut, not held.
+            if let Some(why) = (what != "image").then(|| not_held_whole(what, clip.len())).flatten() {
+                return Err(GenError::new(why));
             }
             Ok(resize(&clip, w, h))
         };

@@ -51,30 +51,8 @@ impl Generator for World {
         case: &crate::suite::Case,
         _held: &dyn Fn(&Media) -> super::HeldClip,
     ) -> Option<String> {
-        if case.scene.is_some() {
-            return None;
-        }
-        let input = case.input.clone().unwrap_or_default();
-        match case.mode {
-            Mode::T2v | Mode::Image => Some("the case has no scene for the world to render".into()),
-            Mode::Edit | Mode::Loop => Some(format!(
-                "mode {} without a scene of its own: the world renders such a case only from its own scene",
-                case.mode.name()
-            )),
-            Mode::I2v | Mode::ExtendForward | Mode::ExtendBackward | Mode::Interpolate => {
-                [("image", &input.image), ("video", &input.video), ("video2", &input.video2)]
-                    .into_iter()
-                    .find_map(|(field, m)| {
-                        m.as_ref().filter(|m| m.scene_of.is_none()).map(|_| {
-                            format!(
-                                "input.{field} is a file: the world continues only the scenes of other cases (scene_of)"
-                            )
-                        })
-                    })
-                    // The ranges it continues, worked out as generating would.
-                    .or_else(|| continuation_pieces(suite, case).err().map(|e| e.message))
-            }
-        }
+        // The ranges it continues, worked out as generating works them out.
+        if case.scene.is_some() { None } else { continuation_pieces(suite, case).err().map(|e| e.message) }
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
@@ -108,10 +86,14 @@ fn continuation_pieces<'a>(suite: &'a Suite, case: &Case) -> Result<Vec<Piece<'a
         m.clone().ok_or_else(|| GenError::new(format!("mode {} needs input.{what}", mode.name())))
     };
     // The input's scene and its frame range [first, last] there.
-    let source = |m: &Media| -> Result<(&'a world::Scene, usize, usize), GenError> {
+    let source = |m: &Media, field: &str| -> Result<(&'a world::Scene, usize, usize), GenError> {
         let refuse =
             |why: String| GenError::new(format!("case \"{}\": the world cannot continue its input: {why}", case.id));
-        let id = m.scene_of.as_ref().ok_or_else(|| refuse("it is a file, not a scene_of".into()))?;
+        let id = m.scene_of.as_ref().ok_or_else(|| {
+            GenError::new(format!(
+                "input.{field} is a file: the world continues only the scenes of other cases (scene_of)"
+            ))
+        })?;
         let src = suite.case(id).ok_or_else(|| refuse(format!("no case \"{id}\"")))?;
         let scene = src.scene.as_ref().ok_or_else(|| refuse(format!("case \"{id}\" has no scene")))?;
         // The input is cut from the source case's own clip, as the generators receive it.
@@ -135,20 +117,21 @@ fn continuation_pieces<'a>(suite: &'a Suite, case: &Case) -> Result<Vec<Piece<'a
     };
     match mode {
         Mode::I2v | Mode::ExtendForward => {
-            let m = if mode == Mode::I2v { need(&input.image, "image")? } else { need(&input.video, "video")? };
-            let (scene, first, _) = source(&m)?;
+            let field = if mode == Mode::I2v { "image" } else { "video" };
+            let m = if mode == Mode::I2v { need(&input.image, field)? } else { need(&input.video, field)? };
+            let (scene, first, _) = source(&m, field)?;
             Ok(vec![Piece { scene, len: first + n, from: first, to: first + n }])
         }
         Mode::ExtendBackward => {
-            let (scene, _, last) = source(&need(&input.video, "video")?)?;
+            let (scene, _, last) = source(&need(&input.video, "video")?, "video")?;
             if last + 1 < n {
                 return Err(too_short("input.video", last + 1, n));
             }
             Ok(vec![Piece { scene, len: last + 1, from: last + 1 - n, to: last + 1 }])
         }
         Mode::Interpolate => {
-            let (a, a0, a1) = source(&need(&input.video, "video")?)?;
-            let (b, _, b1) = source(&need(&input.video2, "video2")?)?;
+            let (a, a0, a1) = source(&need(&input.video, "video")?, "video")?;
+            let (b, _, b1) = source(&need(&input.video2, "video2")?, "video2")?;
             let head = (a1 + 1 - a0).min(n);
             let rest = n - head;
             if b1 + 1 < rest {
@@ -159,12 +142,9 @@ fn continuation_pieces<'a>(suite: &'a Suite, case: &Case) -> Result<Vec<Piece<'a
                 Piece { scene: b, len: b1 + 1, from: b1 + 1 - rest, to: b1 + 1 },
             ])
         }
-        Mode::T2v | Mode::Image => {
-            Err(GenError::new(format!("case \"{}\" has no scene: the world cannot render it", case.id)))
-        }
+        Mode::T2v | Mode::Image => Err(GenError::new("the case has no scene for the world to render")),
         Mode::Edit | Mode::Loop => Err(GenError::new(format!(
-            "case \"{}\": mode {} changes the scene, so the world renders it only from the case's own scene: (the result)",
-            case.id,
+            "mode {} without a scene of its own: the world renders such a case only from its own scene",
             mode.name()
         ))),
     }
