@@ -454,22 +454,17 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
     match cmd {
         WorldCommand::Render { scene, out, truth, look } => {
             let path = scene.to_string_lossy().into_owned();
-            // Every output is checked before the render: none may be the scene or each other,
-            // and the truth's place must take a file.
-            for (flag, p) in [("-o", Some(out)), ("--truth", truth.as_ref())] {
+            // Every output is checked before the render: none may be the scene, a photograph it
+            // reads, or each other, and the truth's place must take a file. The video's sidecar is
+            // OUT.json.
+            let sidecar = PathBuf::from(format!("{}.json", out.display()));
+            for (flag, p) in [("-o", Some(out)), ("-o's sidecar", Some(&sidecar)), ("--truth", truth.as_ref())] {
                 let Some(p) = p else { continue };
                 if crate::store::same_file(p, scene) {
                     return Err(Error::Config(format!("{flag} {}: that is the scene file itself", p.display())));
                 }
-                if p.is_dir() {
+                if flag != "-o's sidecar" && p.is_dir() {
                     return Err(Error::Config(format!("{flag} {}: a folder, where a file is expected", p.display())));
-                }
-            }
-            // The video's sidecar is OUT.json.
-            let sidecar = PathBuf::from(format!("{}.json", out.display()));
-            for p in [Some(out), Some(&sidecar), truth.as_ref()].into_iter().flatten() {
-                if crate::store::same_file(p, scene) {
-                    return Err(Error::Config(format!("{}: that is the scene file itself", p.display())));
                 }
                 if let Some(photos) = &look.photos
                     && crate::store::directly_in(p, photos)
