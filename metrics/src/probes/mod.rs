@@ -561,9 +561,10 @@ use crate::video::Video;
 /// 16: a `trail`'s paint is its colour's pixels plus partial credit, by chroma, for the pixels
 ///    around its regions (a trail shaken by fractions of a pixel at half-resolution chroma lost
 ///    its edge rows in pairs, a fifth of it, and a trail that never faded failed at 87%).
-/// 17: a palette colour whose neighbours are far takes a hue window up to 18° wide (half the way
-///    to the nearest), not 10° (a pure blue #0000FF was "not found"); the trail's paint measured
-///    against the wall's chroma and at a short side of at most 256 px.
+/// 17: where a colour name's pure sRGB hue lies outside its 10° hue window, the window reaches it
+///    and 5° past it (a pure blue #0000FF and a pure magenta #FF00FF were "not found"); the
+///    trail's paint is credited from the wall's chroma and measured at a short side of at most
+///    256 px.
 pub const VERSION: u32 = 17;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -592,13 +593,7 @@ pub fn size_at_most(width: u32, height: u32, short: u32) -> (u32, u32) {
 
 /// `video` at its [`analysis_size`] (area averaging, antialiased); itself when that is its size.
 pub fn at_analysis_size(video: &Video) -> std::borrow::Cow<'_, Video> {
-    at_most(video, ANALYSIS_SHORT)
-}
-
-/// `video` with a short side of at most `short` (area averaging, antialiased); itself when no
-/// larger.
-pub fn at_most(video: &Video, short: u32) -> std::borrow::Cow<'_, Video> {
-    let (w, h) = size_at_most(video.width(), video.height(), short);
+    let (w, h) = analysis_size(video.width(), video.height());
     if (w, h) == (video.width(), video.height()) {
         return std::borrow::Cow::Borrowed(video);
     }

@@ -55,15 +55,28 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
             let Some(color) = track.main_color() else { return Verdict::fail("object not found", "never seen") };
             // Measured with a short side of at most PAINT_SHORT (area averaging: the partial
             // credit counts what it blends), in the painter's area at that size too: at 1080p a
-            // frame took 0.1 s.
-            let video = super::at_most(ctx.video, PAINT_SHORT);
-            let scale = f64::from(video.width() * video.height()) / f64::from(ctx.video.width() * ctx.video.height());
+            // frame took 0.1 s. Each frame is reduced as it is measured (no second copy of the
+            // clip).
+            let (vw, vh) = (ctx.video.width(), ctx.video.height());
+            let (w, h) = super::size_at_most(vw, vh, PAINT_SHORT);
+            let scale = f64::from(w * h) / f64::from(vw * vh);
             let first_area = track.first().map(|(_, o)| o.area * scale);
-            let (w, h) = (video.width() as usize, video.height() as usize);
-            let frames: Vec<&[u8]> = video.frames().collect();
+            let frames: Vec<&[u8]> = ctx.video.frames().collect();
             let areas: Vec<f64> = {
+                use crate::preprocess::{Filter, Spatial, transform_frame};
                 use rayon::prelude::*;
-                frames.par_iter().map(|f| paint_area(f, w, h, color, first_area)).collect()
+                frames
+                    .par_iter()
+                    .map(|f| {
+                        let f: std::borrow::Cow<[u8]> = if (w, h) == (vw, vh) {
+                            std::borrow::Cow::Borrowed(f)
+                        } else {
+                            transform_frame(f, vw, vh, Spatial::Stretch { width: w, height: h }, Filter::Area, true)
+                                .into()
+                        };
+                        paint_area(&f, w as usize, h as usize, color, first_area)
+                    })
+                    .collect()
             };
             let (a0, a1) = (areas[0].max(1.0), areas[areas.len() - 1]);
             let peak = areas.iter().copied().fold(0.0, f64::max);
