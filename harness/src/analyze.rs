@@ -545,14 +545,13 @@ fn metric_result(
     }
 }
 
-/// Capability pass rates of one suite: per family, every tagged unit's mean probe pass rate
-/// (0 for a unit that failed to generate, and 0 for each probe whose measurement failed: an
-/// unreadable video is the model's failure, as the exit code has it), Clopper–Pearson interval
-/// over cases. A model whose every video was unreadable had an empty table and "No check
-/// failed" on the page it publishes.
-/// Per capability family: the pass rate of its cases' checks; per tag, where a family has several
-/// in the run; and the families none of whose samples had a check measured (they vanished from
-/// results.json, and the limitations page said no case was tagged).
+/// Capability pass rates of one suite, per family and per tag where a family has several in the
+/// run: every tagged unit's mean probe pass rate (0 for a unit that failed to generate, and 0 for
+/// each probe whose measurement failed: an unreadable video is the model's failure, as the exit
+/// code has it; a model whose every video was unreadable had an empty table and "No check
+/// failed" on the page it publishes), Clopper–Pearson interval over cases. And the families and
+/// tags none of whose samples had a check measured, with why (they vanished from results.json,
+/// and the limitations page said no case was tagged).
 #[allow(clippy::type_complexity)]
 fn capabilities<'a>(
     s: &crate::plan::SuiteRef,
@@ -568,7 +567,7 @@ fn capabilities<'a>(
         nothing: usize,
         why: Option<String>,
     }
-    let family_of = |t: &str| t.split('.').next().unwrap_or(t).to_string();
+    let family_of = |t: &str| videval_reports::results::capability_family(t).to_string();
     let mut families: BTreeMap<String, Group<'a>> = BTreeMap::new();
     let mut tags: BTreeMap<String, Group<'a>> = BTreeMap::new();
     for u in units {

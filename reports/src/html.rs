@@ -328,7 +328,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
             .iter()
             .flat_map(|(m, r)| {
                 std::iter::once((m, r))
-                    .chain(s.capability_tags.iter().filter(move |(t, _)| t.split('.').next() == Some(m.as_str())))
+                    .chain(s.capability_tags.iter().filter(move |(t, _)| crate::results::capability_family(t) == m))
             })
             .map(|(m, r)| MetricRow { clusters: cases_in_clusters(r), ..metric_row(m, r, true) })
             .collect();

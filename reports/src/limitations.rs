@@ -64,13 +64,6 @@ struct Ctx {
     complete: bool,
 }
 
-/// `sha256:…` cut to 12 hex digits, as pages show hashes.
-fn short_hash(h: &str) -> String {
-    let (tag, hex) = h.split_once(':').unwrap_or(("", h));
-    let hex: String = hex.chars().take(12).collect();
-    if tag.is_empty() { hex } else { format!("{tag}:{hex}") }
-}
-
 /// The samples shown as failure examples: each case's first seed that failed to generate or
 /// failed a check, in results order, at most `max` (what the page needs pictures of).
 pub fn example_keys(results: &Results, max: usize) -> Vec<crate::results::SampleKey> {
@@ -105,15 +98,11 @@ pub fn render_limitations(
     let mut capabilities = Vec::new();
     let mut bars = Vec::new();
     let several = results.suites.values().filter(|s| !s.capabilities.is_empty()).count() > 1;
-    let family_of = |name: &str| name.split('.').next().unwrap_or(name).to_string();
+    let family_of = crate::results::capability_family;
     for (suite, s) in &results.suites {
         // A row: its pass rate, or not measurable with why.
         let row = |name: &str, tag: bool| -> Option<Capability> {
-            let (rates, unmeasured) = if tag {
-                (&s.capability_tags, &s.unmeasured_capabilities)
-            } else {
-                (&s.capabilities, &s.unmeasured_capabilities)
-            };
+            let rates = if tag { &s.capability_tags } else { &s.capabilities };
             if let Some(r) = rates.get(name) {
                 return Some(Capability {
                     suite: suite.clone(),
@@ -127,7 +116,7 @@ pub fn render_limitations(
             }
             // A capability none of whose checks could be measured is said, neither passed nor
             // failed.
-            unmeasured.get(name).map(|u| Capability {
+            s.unmeasured_capabilities.get(name).map(|u| Capability {
                 suite: suite.clone(),
                 name: name.to_string(),
                 rate: "not measurable".into(),
@@ -138,7 +127,7 @@ pub fn render_limitations(
             })
         };
         let names = s.capabilities.keys().chain(s.unmeasured_capabilities.keys()).chain(s.capability_tags.keys());
-        let families: std::collections::BTreeSet<String> = names.map(|n| family_of(n)).collect();
+        let families: std::collections::BTreeSet<&str> = names.map(|n| family_of(n)).collect();
         for name in &families {
             capabilities.extend(row(name, false));
             // Its tags, where it has several: the family's rate alone hid which of them failed.
@@ -146,12 +135,12 @@ pub fn render_limitations(
                 .capability_tags
                 .keys()
                 .chain(s.unmeasured_capabilities.keys().filter(|t| t.contains('.')))
-                .filter(|t| &family_of(t) == name)
+                .filter(|t| family_of(t) == *name)
                 .collect();
             capabilities.extend(tags.into_iter().filter_map(|t| row(t, true)));
-            if let Some(r) = s.capabilities.get(name) {
+            if let Some(r) = s.capabilities.get(*name) {
                 bars.push(chart::Bar {
-                    label: if several { format!("{suite}/{name}") } else { name.clone() },
+                    label: if several { format!("{suite}/{name}") } else { name.to_string() },
                     value: r.point_estimate,
                     interval: r.confidence_interval.as_ref().map(|i| (i.lower_bound, i.upper_bound)),
                     cases: r.n_clusters,
@@ -218,11 +207,8 @@ pub fn render_limitations(
     };
     // What a published page must say of where its numbers come from.
     let model_digest = results.model.get("digest").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let suites: Vec<String> = results
-        .suites
-        .iter()
-        .map(|(name, s)| format!("{name} v{} ({})", s.version, short_hash(&s.content_hash)))
-        .collect();
+    let suites: Vec<String> =
+        results.suites.iter().map(|(name, s)| format!("{name} v{} ({})", s.version, s.content_hash)).collect();
     let ctx = Ctx {
         common_css: crate::html::COMMON_CSS,
         model,

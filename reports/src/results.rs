@@ -126,8 +126,8 @@ pub struct SuiteResults {
     /// same pass rate over that tag's cases (a family alone read one row for all of its tags).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capability_tags: BTreeMap<String, MetricResult>,
-    /// Capability families with cases in the run but no check measured on any of their samples
-    /// (every check not measurable), with why: neither a pass nor a failure.
+    /// Capability families and tags with cases in the run but no check measured on any of their
+    /// samples (every check not measurable), with why: neither a pass nor a failure.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unmeasured_capabilities: BTreeMap<String, Unmeasured>,
     /// The suite's metrics and probes with no estimate: measured on no sample (every one not
@@ -256,6 +256,12 @@ impl Sample {
             )
         })
     }
+}
+
+/// The family of a capability tag: `physics` of `physics.gravity`; a tag without a dot is its
+/// family.
+pub fn capability_family(tag: &str) -> &str {
+    tag.split('.').next().unwrap_or(tag)
 }
 
 /// The failed checks of a probe's detail line (`pass: … | FAIL (kind): reason | …`), each as
