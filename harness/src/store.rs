@@ -337,19 +337,22 @@ impl Store {
     /// taken for a folder's video and its cache entry stamped, and every later run generated it
     /// again.
     pub fn holds(&self, path: &Path) -> bool {
-        path.starts_with(&self.root)
-            || self.real_root.as_ref().is_some_and(|r| path.canonicalize().is_ok_and(|p| p.starts_with(r)))
+        self.inside(path).is_some()
+    }
+
+    /// `path` relative to this store's folder, however either is spelt; None outside it.
+    fn inside(&self, path: &Path) -> Option<PathBuf> {
+        path.strip_prefix(&self.root).ok().map(Path::to_path_buf).or_else(|| {
+            let r = self.real_root.as_ref()?;
+            path.canonicalize().ok()?.strip_prefix(r).ok().map(Path::to_path_buf)
+        })
     }
 
     /// `path` as a message shows it: `<store>/videos/…` for a file in this store, so a unit's
     /// error reads the same from every store folder (two stores gave two results.json for one
     /// failed unit); any other path as it is.
     pub fn shown(&self, path: &Path) -> String {
-        let inside = path.strip_prefix(&self.root).ok().map(Path::to_path_buf).or_else(|| {
-            let r = self.real_root.as_ref()?;
-            path.canonicalize().ok()?.strip_prefix(r).ok().map(Path::to_path_buf)
-        });
-        match inside {
+        match self.inside(path) {
             Some(rel) => format!("<store>/{}", rel.display()),
             None => path.display().to_string(),
         }

@@ -268,19 +268,20 @@ pub fn dense(prev: &Gray, next: &Gray, stride: usize, margin: usize) -> Vec<(f32
 /// Pyramid depth of [`dense`] and [`dense_checked`].
 pub const LEVELS: usize = 3;
 
+/// The grid's coordinates along a side of `n` pixels.
+fn axis(n: usize, stride: usize, margin: usize) -> impl Iterator<Item = usize> + Clone {
+    (margin..).step_by(stride.max(1)).take_while(move |v| v + margin < n)
+}
+
 /// How many points [`grid`] holds.
 pub fn grid_len(w: usize, h: usize, stride: usize, margin: usize) -> usize {
-    let stride = stride.max(1);
-    let along = |n: usize| (margin..).step_by(stride).take_while(|v| v + margin < n).count();
-    along(w) * along(h)
+    axis(w, stride, margin).count() * axis(h, stride, margin).count()
 }
 
 /// The grid points of [`dense`], row by row.
 fn grid(w: usize, h: usize, stride: usize, margin: usize) -> Vec<(f32, f32)> {
-    let stride = stride.max(1);
-    let rows = (margin..).step_by(stride).take_while(|y| y + margin < h);
-    rows.flat_map(|y| (margin..).step_by(stride).take_while(move |x| x + margin < w).map(move |x| (x as f32, y as f32)))
-        .collect()
+    let columns = axis(w, stride, margin);
+    axis(h, stride, margin).flat_map(|y| columns.clone().map(move |x| (x as f32, y as f32))).collect()
 }
 
 /// [`dense`] on pyramids built once (a frame's pyramid serves both of its pairs). Points are
