@@ -170,6 +170,13 @@ fn a_capability_never_measured_is_said_and_clusters_are_counted() {
     let run = String::from_utf8(sb.read("runs/p/report.html")).unwrap();
     assert!(run.contains("no check measured on 2 sample(s)"), "run report");
     assert!(run.contains("only the cases ball-behind-post (--cases)"), "run report");
+    // Runs `suite` on the world into `out` and renders its limitations page: results and page.
+    let world_page = |suite: &str, out: &str| {
+        assert_eq!(code(&sb.run(&["run", "--suite", suite, "--model", "world", "--out", out])), 0);
+        assert_eq!(code(&sb.run(&["report", out, "--limitations"])), 0);
+        let results: serde_json::Value = serde_json::from_slice(&sb.read(&format!("{out}/results.json"))).unwrap();
+        (results, String::from_utf8(sb.read(&format!("{out}/limitations.html"))).unwrap())
+    };
     // Twenty cases in five clusters.
     let cases: String = (0..20)
         .map(|k| {
@@ -183,19 +190,14 @@ fn a_capability_never_measured_is_said_and_clusters_are_counted() {
         "clu.yaml",
         &format!("schema: 1\nsuite: clu\nversion: 1\ndefaults: {{seeds: {{per_case: 1}}, generation: {{frames: 9, width: 32, height: 32}}}}\ncases:\n{cases}"),
     );
-    assert_eq!(code(&sb.run(&["run", "--suite", "clu.yaml", "--model", "world", "--out", "runs/c"])), 0);
-    assert_eq!(code(&sb.run(&["report", "runs/c", "--limitations"])), 0);
-    let html = String::from_utf8(sb.read("runs/c/limitations.html")).unwrap();
+    let (_, html) = world_page("clu.yaml", "runs/c");
     assert!(html.contains("20 (in 5 clusters)"), "{html}");
     // A family of several tags shows each under it: the capabilities suite (every case tagged
     // `capabilities.<mode>`) read as one row.
-    assert_eq!(code(&sb.run(&["run", "--suite", "capabilities", "--model", "world", "--out", "runs/m"])), 0);
-    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/m/results.json")).unwrap();
+    let (results, html) = world_page("capabilities", "runs/m");
     let tags = results["suites"]["capabilities"]["capability_tags"].as_object().unwrap();
     assert_eq!(tags.len(), 7, "{tags:?}");
     assert_eq!(tags["capabilities.extend"]["n_clusters"], 2);
-    assert_eq!(code(&sb.run(&["report", "runs/m", "--limitations"])), 0);
-    let html = String::from_utf8(sb.read("runs/m/limitations.html")).unwrap();
     assert!(html.contains("↳ capabilities.i2v"), "{html}");
     // A tag none of whose checks could be made is said under its family (it vanished, and its
     // family read as having one tag).
@@ -220,16 +222,13 @@ cases:
       - {probe: permanence, object: {color: blue}}
 "#,
     );
-    assert_eq!(code(&sb.run(&["run", "--suite", "d.yaml", "--model", "world", "--out", "runs/d"])), 0);
-    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/d/results.json")).unwrap();
+    let (results, html) = world_page("d.yaml", "runs/d");
     let s = &results["suites"]["d"];
     assert!(s["capability_tags"]["coherence.motion"].is_object(), "{s}");
     assert!(
         s["unmeasured_capabilities"]["coherence.permanence"]["reason"].as_str().unwrap().contains("never hidden"),
         "{s}"
     );
-    assert_eq!(code(&sb.run(&["report", "runs/d", "--limitations"])), 0);
-    let html = String::from_utf8(sb.read("runs/d/limitations.html")).unwrap();
     assert!(html.contains("↳ coherence.permanence</td>\n<td class=\"num\">not measurable"), "{html}");
     // A tag without a dot is its family, not a tag of it (its cases were the family's three).
     sb.write(
@@ -259,8 +258,7 @@ cases:
       - {probe: motion, object: {color: green}, direction: right}
 "#,
     );
-    assert_eq!(code(&sb.run(&["run", "--suite", "c.yaml", "--model", "world", "--out", "runs/cc"])), 0);
-    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/cc/results.json")).unwrap();
+    let (results, _) = world_page("c.yaml", "runs/cc");
     let s = &results["suites"]["c"];
     assert_eq!(s["capabilities"]["motion"]["n_clusters"], 3, "{s}");
     assert!(s.get("capability_tags").is_none(), "{s}");
