@@ -934,9 +934,12 @@ pub struct ClipRow {
     pub cosine: f64,
     pub x100: f64,
     pub x2_5: f64,
-    /// CLIP-F: mean cosine between consecutive sampled frames (CLIP only).
+    /// CLIP-F: mean cosine between consecutive sampled frames (CLIP only; none from one frame).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip_f: Option<f64>,
+    /// CLIP: the frames scored, each once (fewer than the 8 sampled where the clip is shorter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<usize>,
     /// Prompt words outside the encoder's vocabulary (world encoder: they carry no meaning to it).
     pub unknown_words: Vec<String>,
     /// World encoder: the prompt's words it knows. A prompt with none (every word unknown, or
@@ -983,10 +986,21 @@ impl TextNet {
         }
     }
 
-    /// The row of one clip, preprocessed per [`TextNet::preprocess`].
+    /// A clip decoded for this network: CLIP scores each sampled frame once (a clip shorter than
+    /// the 8 frames sampled took some twice: a 2-frame clip's CLIP-F read 0.987 where its one
+    /// pair's cosine is 0.911, a 1-frame clip's 1.0000000407); the world encoder embeds its 8.
+    fn decode(&self, path: &Path) -> Result<Frames> {
+        match self {
+            TextNet::World(..) => crate::video::decode_preprocessed(path, &self.preprocess()),
+            TextNet::Clip(..) => crate::video::decode_preprocessed_once(path, &self.preprocess()),
+        }
+        .map_err(Error::from)
+    }
+
+    /// The row of one clip, decoded per [`TextNet::decode`].
     fn score(&self, clip_frames: &Frames, prompt: &str, file: &str) -> Result<ClipRow> {
         let internal = |e: String| Error::Internal(format!("{file}: {e}"));
-        let (cosine, clip_f, unknown_words, known_words) = match self {
+        let (cosine, clip_f, unknown_words, known_words, frames) = match self {
             TextNet::World(enc, _) => {
                 let cos = enc.text_clip_cosine(clip_frames, prompt).map_err(|e| internal(e.to_string()))?;
                 let unknown = enc.file.vocab.unknown(prompt);
@@ -996,7 +1010,7 @@ impl TextNet {
                     .iter()
                     .filter(|w| !unknown.contains(w) && !FUNCTION_WORDS.contains(&w.as_str()))
                     .count();
-                (cos, None, unknown, Some(known))
+                (cos, None, unknown, Some(known), None)
             }
             TextNet::Clip(clip, _) => {
                 let frames = clip.embed_preprocessed(clip_frames).map_err(|e| internal(e.to_string()))?;
@@ -1006,7 +1020,7 @@ impl TextNet {
                 let cos = frames.iter().map(|f| dot(f, &text)).sum::<f64>() / frames.len() as f64;
                 let pairs = frames.windows(2).map(|w| dot(&w[0], &w[1])).collect::<Vec<_>>();
                 let clip_f = (!pairs.is_empty()).then(|| pairs.iter().sum::<f64>() / pairs.len() as f64);
-                (cos, clip_f, Vec::new(), None)
+                (cos, clip_f, Vec::new(), None, Some(frames.len()))
             }
         };
         if !cosine.is_finite() || clip_f.is_some_and(|f| !f.is_finite()) {
@@ -1022,6 +1036,7 @@ impl TextNet {
             x100: 100.0 * cosine,
             x2_5: 2.5 * cosine.max(0.0),
             clip_f,
+            frames,
             unknown_words,
             known_words,
         })
@@ -1056,6 +1071,24 @@ impl TextNet {
     }
 }
 
+/// CLIP rows of clips shorter than the frames sampled: said, as each is scored on fewer frames
+/// (and one frame has no CLIP-F).
+fn short_clips(rows: &[ClipRow], sampling: FrameSampling) -> Option<String> {
+    let sampled = match sampling {
+        FrameSampling::Uniform(n) | FrameSampling::First(n) | FrameSampling::Middle(n) => n,
+        FrameSampling::All | FrameSampling::Fps(_) => return None,
+    };
+    let short: Vec<&ClipRow> = rows.iter().filter(|r| r.frames.is_some_and(|n| n < sampled)).collect();
+    let first = short.first()?;
+    Some(format!(
+        "{} video(s) have fewer than the {sampled} frames sampled: each of their frames is scored once (first: {}, {} frame(s){})",
+        short.len(),
+        first.file,
+        first.frames.unwrap_or_default(),
+        if first.clip_f.is_none() { ", no CLIP-F" } else { "" }
+    ))
+}
+
 pub fn clipscore_command(
     dir: &Path,
     prompts: &Path,
@@ -1074,10 +1107,7 @@ pub fn clipscore_command(
     let mut rows = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(rayon::current_num_threads().max(1)) {
         use rayon::prelude::*;
-        let clips: Vec<Result<_>> = chunk
-            .par_iter()
-            .map(|(file, _)| crate::video::decode_preprocessed(&dir.join(file), &net.preprocess()).map_err(Error::from))
-            .collect();
+        let clips: Vec<Result<_>> = chunk.par_iter().map(|(file, _)| net.decode(&dir.join(file))).collect();
         for ((file, prompt), clip) in chunk.iter().zip(clips) {
             rows.push(net.score(&clip?, prompt, file)?);
             bar.inc(1);
@@ -1131,6 +1161,7 @@ pub fn clipscore_command(
             )
         })
         .into_iter()
+        .chain(short_clips(&rows, net.preprocess().frames))
         .chain(unlisted)
         .collect();
     let kept = rows.len() - meaningless.len();

@@ -1011,6 +1011,32 @@ pub fn decode_with(path: &Path, sampling: FrameSampling) -> Result<Decoded, Vide
 /// the streaming decoder's, as `video info --decode --frames` reports it). Memory is the
 /// network-sized frames kept plus one decoded frame, whatever the clip's size and length.
 pub fn decode_preprocessed(path: &Path, p: &preprocess::Preprocess) -> Result<preprocess::Frames, VideoIoError> {
+    decode_preprocessed_sampled(path, p).map(|(frames, _)| frames)
+}
+
+/// [`decode_preprocessed`], each frame kept once: a count-based sampling of a clip shorter than
+/// its count takes some frames twice (8 uniform frames of a 2-frame clip are 0,0,0,0,1,1,1,1),
+/// which a mean over frames weighs unequally and a mean over consecutive pairs reads as frames
+/// that match themselves.
+pub fn decode_preprocessed_once(path: &Path, p: &preprocess::Preprocess) -> Result<preprocess::Frames, VideoIoError> {
+    let (frames, sampled) = decode_preprocessed_sampled(path, p)?;
+    if sampled.len() != frames.len || sampled.windows(2).all(|w| w[0] != w[1]) {
+        return Ok(frames);
+    }
+    let mut data = Vec::with_capacity(frames.data.len());
+    for (t, _) in sampled.iter().enumerate().filter(|(t, i)| *t == 0 || sampled[t - 1] != **i) {
+        data.extend_from_slice(frames.frame(t));
+    }
+    let len = data.len() / frames.frame(0).len();
+    Ok(preprocess::Frames { data, len, ..frames })
+}
+
+/// The preprocessed frames and the source frame each was taken from (in delivery order, frames
+/// sampled twice delivered twice); the positions `0..len` where the sampling is not count-based.
+fn decode_preprocessed_sampled(
+    path: &Path,
+    p: &preprocess::Preprocess,
+) -> Result<(preprocess::Frames, Vec<usize>), VideoIoError> {
     let mut data = Vec::new();
     let mut len = 0;
     let end = decode_stream(path, p.frames, |head, rgb| {
@@ -1024,7 +1050,11 @@ pub fn decode_preprocessed(path: &Path, p: &preprocess::Preprocess) -> Result<pr
         });
     }
     let ((width, height), _) = preprocess::geometry(p.spatial, end.head.width, end.head.height);
-    Ok(preprocess::Frames { data, len, width, height })
+    let sampled = match end.sampled_from {
+        Some(total) => p.frames.indices(total, end.head.fps),
+        None => (0..len).collect(),
+    };
+    Ok((preprocess::Frames { data, len, width, height }, sampled))
 }
 
 /// What every frame of a stream shares: display size (rotation applied) and the rate the kept

@@ -654,6 +654,58 @@ fn clipscore_on_clip_weights_the_user_provides() {
     }
 }
 
+/// A clip shorter than the 8 frames CLIP samples is scored on each of its frames once: 8 uniform
+/// indices of 3 frames are 0,0,1,1,1,1,2,2, which weighed the middle frame double, and a
+/// 2-frame clip's CLIP-F averaged its one pair with six frames matched against themselves.
+#[test]
+fn clipscore_scores_each_frame_of_a_short_clip_once() {
+    let sb = Sandbox::new();
+    // Two frames of noise.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut noise = || {
+        (0..64 * 48 * 3)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                (state >> 56) as u8
+            })
+            .collect::<Vec<u8>>()
+    };
+    let (a, b) = (noise(), noise());
+    std::fs::create_dir_all(sb.join("short")).unwrap();
+    let mut tsv = String::new();
+    for (name, frames) in [("a", vec![&a]), ("b", vec![&b]), ("ab", vec![&a, &b]), ("aba", vec![&a, &b, &a])] {
+        let data: Vec<u8> = frames.iter().flat_map(|f| f.iter().copied()).collect();
+        let clip = videval_metrics::Video::new(64, 48, 8.0, data).unwrap();
+        videval::video::encode(
+            &clip,
+            &sb.join(&format!("short/{name}.mkv")),
+            &videval::video::EncodeParams::lossless(),
+        )
+        .unwrap();
+        tsv.push_str(&format!("{name}.mkv\ta red ball falls\n"));
+    }
+    sb.write("short.tsv", &tsv);
+    // The VBench fixture's CLIP (formula weights) embeds noise frames apart; the tiny one does not.
+    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vbench/nets/clip");
+    let clip = clip.display().to_string();
+    let (c, r) =
+        sb.run_json(&["clipscore", "short", "--prompts", "short.tsv", "--extractor", "clip", "--weights", &clip]);
+    assert_eq!(c, 0, "{r}");
+    let row = |name: &str| r["rows"].as_array().unwrap().iter().find(|x| x["file"] == format!("{name}.mkv")).unwrap();
+    let cos = |name: &str| row(name)["cosine"].as_f64().unwrap();
+    let clip_f = |name: &str| row(name)["clip_f"].as_f64();
+    assert_eq!((row("a")["frames"].as_u64(), clip_f("a")), (Some(1), None), "{r}");
+    assert_eq!(row("aba")["frames"].as_u64(), Some(3), "{r}");
+    // Each frame weighs the same in the score; CLIP-F is the pairs' mean, both of them A–B here.
+    assert!((cos("aba") - (2.0 * cos("a") + cos("b")) / 3.0).abs() < 1e-5, "{r}");
+    assert!((cos("ab") - (cos("a") + cos("b")) / 2.0).abs() < 1e-5, "{r}");
+    let (ab, aba) = (clip_f("ab").unwrap(), clip_f("aba").unwrap());
+    assert!((ab - aba).abs() < 1e-5 && ab < 0.99, "CLIP-F {ab} vs {aba}: {r}");
+    assert!((cos("a") - cos("b")).abs() > 1e-3, "the frames must differ to show weights: {r}");
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("4 video(s) have fewer than the 8 frames sampled"), "{warnings}");
+}
+
 /// Imports `prompts` as the VBench suite of `dimension` (2 samples each), renders a VBench-named
 /// folder of synthetic clips (sample i at `sizes[i]`: width, height, frames), runs it with
 /// `--weights nets`, and returns the dimension's entry of the results' `vbench` block.
