@@ -522,13 +522,19 @@ impl VideoNet {
             VideoNet::I3d(_, sha, _) => I3d::contract(sha),
         }
     }
+}
 
-    /// FVD-W / KVD-W on the world encoder (comparable only with itself), FVD / KVD on I3D-400.
-    fn names(&self) -> (&'static str, &'static str) {
-        match self {
-            VideoNet::World(..) => ("FVD-W", "KVD-W"),
-            VideoNet::I3d(..) => ("FVD", "KVD"),
-        }
+/// The distances' names for features of a contract: FVD-W / KVD-W on the world encoder
+/// (comparable only with itself), FVD / KVD on I3D-400, and plain Fréchet and kernel distances
+/// on features of any other extractor a statistics file names. Read from the statistics, not
+/// `--extractor`: two saved I3D statistics were named FVD-W.
+fn distance_names(contract: &dist::Contract) -> (&'static str, &'static str) {
+    if contract.extractor.starts_with("world-encoder@") {
+        ("FVD-W", "KVD-W")
+    } else if contract.extractor.starts_with("i3d-400@") {
+        ("FVD", "KVD")
+    } else {
+        ("FD", "KD")
     }
 }
 
@@ -655,7 +661,9 @@ fn read_stats_file(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn side(path: &Path, net: &VideoNet, json: bool) -> Result<Side> {
+/// One side of `fvd`: a statistics file, or a folder's videos through `net` (loaded once, by the
+/// first folder).
+fn side(path: &Path, net: &mut Option<VideoNet>, args: &FvdArgs<'_>) -> Result<Side> {
     if path.is_file() {
         let bytes = read_stats_file(path)?;
         // The error names the file once (it read "S/t.vvstats: S/t.vvstats: …").
@@ -667,7 +675,11 @@ fn side(path: &Path, net: &VideoNet, json: bool) -> Result<Side> {
         return Err(Error::Config(format!("{}: not a folder of videos or a .vvstats file", path.display())));
     }
     let files = videos_in(path)?;
-    let rows = net.features_of_files(&files, json)?;
+    let net = match net {
+        Some(net) => net,
+        None => net.insert(VideoNet::load(args.extractor, args.weights)?),
+    };
+    let rows = net.features_of_files(&files, args.json)?;
     let features = Features::from_rows(&rows).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
     let stats = FeatureStats::from_features(&features, net.contract())
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
@@ -730,10 +742,11 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
             return Err(Error::Config(format!("--save-stats {}: that is one of the inputs", out.display())));
         }
     }
-    let net = VideoNet::load(args.extractor, args.weights)?;
-    let (fvd_name, kvd_name) = net.names();
-    let a = side(args.a, &net, args.json)?;
-    let b = side(args.b, &net, args.json)?;
+    // Two statistics files need no network (asking for I3D's demanded weights it never used).
+    let mut net = None;
+    let a = side(args.a, &mut net, args)?;
+    let b = side(args.b, &mut net, args)?;
+    let (fvd_name, kvd_name) = distance_names(&a.stats().contract);
     if let Some(out) = args.save_stats {
         write_atomic(out, &stats_file::to_bytes(a.stats()))?;
     }

@@ -521,6 +521,32 @@ fn fvd_cli_on_folders_and_saved_statistics() {
     std::fs::write(sb.join("d.vvstats"), &damaged).unwrap();
     let out = sb.run(&["fvd", "d.vvstats", "b"]);
     assert!(out.status.code() == Some(3) && text(&out).contains("checksum"), "{}", text(&out));
+    // Two statistics files are compared without a network, and named by their own extractor
+    // (I3D statistics were "FVD-W", and --extractor i3d demanded weights it never used); against
+    // a folder of another extractor the error says so first (it said "dimensions differ").
+    use videval_metrics::distribution::{Contract, FeatureStats, stats_file};
+    let i3d = |shift: f64| FeatureStats {
+        contract: Contract { extractor: "i3d-400@abc logits".into(), preprocess: "16 frames".into() },
+        n: 10,
+        mean: vec![shift, 0.0, 0.0],
+        cov: vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+    };
+    std::fs::write(sb.join("i3d_a.vvstats"), stats_file::to_bytes(&i3d(0.0))).unwrap();
+    std::fs::write(sb.join("i3d_b.vvstats"), stats_file::to_bytes(&i3d(3.0))).unwrap();
+    for extra in [&[][..], &["--extractor", "i3d"][..]] {
+        let (c, r) = sb.run_json(&[&["fvd", "i3d_a.vvstats", "i3d_b.vvstats"][..], extra].concat());
+        assert_eq!((c, &r["metric"], r["value"].as_f64()), (0, &serde_json::json!("FVD"), Some(9.0)), "{r}");
+    }
+    let out = sb.run(&["fvd", "b", "i3d_b.vvstats"]);
+    assert!(
+        out.status.code() == Some(3) && text(&out).contains("i3d-400@abc") && !text(&out).contains("dimensions differ"),
+        "{}",
+        text(&out)
+    );
+    let zero = FeatureStats { mean: vec![], cov: vec![], ..i3d(0.0) };
+    std::fs::write(sb.join("zero.vvstats"), stats_file::to_bytes(&zero)).unwrap();
+    let out = sb.run(&["fvd", "zero.vvstats", "zero.vvstats"]);
+    assert!(out.status.code() == Some(3) && text(&out).contains("0-d features"), "{}", text(&out));
     // Too few groups to measure the jackknife's interactions: a named error, not a silent "no CI".
     let out = sb.run(&["fvd", "a", "b", "--jackknife-groups", "3"]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -21,8 +21,17 @@ fn symmetric(d: usize, v: &[f64]) -> Mat<f64> {
 fn eigen(m: &Mat<f64>) -> Result<(Vec<f64>, Mat<f64>), DistributionError> {
     let evd = m.self_adjoint_eigen(Side::Lower).map_err(|e| DistributionError::Eigen(format!("{e:?}")))?;
     let s = evd.S().column_vector();
-    let values = (0..m.nrows()).map(|i| s[i].max(0.0)).collect();
-    Ok((values, evd.U().to_owned()))
+    let values: Vec<f64> = (0..m.nrows()).map(|i| s[i]).collect();
+    Ok((clamped(values)?, evd.U().to_owned()))
+}
+
+/// Eigenvalues clamped at 0, refused when one is not a number (`NaN.max(0.0)` is 0: an overflow
+/// inside the products read as a zero cross term).
+fn clamped(values: Vec<f64>) -> Result<Vec<f64>, DistributionError> {
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(DistributionError::Eigen("an eigenvalue is not a finite number".into()));
+    }
+    Ok(values.into_iter().map(|v| v.max(0.0)).collect())
 }
 
 /// `Tr (Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}` for two `d × d` covariances (row-major).
@@ -32,7 +41,21 @@ fn eigen(m: &Mat<f64>) -> Result<(Vec<f64>, Mat<f64>), DistributionError> {
 /// are needed (no eigenvectors, no second factorisation) — about a quarter of the work of the
 /// eigenvector route. A singular `Σ_a` (fewer samples than dimensions) takes
 /// [`trace_sqrt_product_eigen`].
+///
+/// Covariances far from 1 are scaled by a power of two first (exact), as the term scales with
+/// them: variances of 1e300 overflowed the products to a NaN cross term.
 pub fn trace_sqrt_product(d: usize, cov_a: &[f64], cov_b: &[f64]) -> Result<f64, DistributionError> {
+    let top = (0..d).map(|i| cov_a[i * d + i].max(cov_b[i * d + i])).fold(0.0f64, f64::max);
+    if top.is_finite() && top > 0.0 && !(1e-100..=1e100).contains(&top) {
+        let k = (top.log2().round() as i32).clamp(-1000, 1000);
+        let scale = |c: &[f64]| c.iter().map(|v| v * 2f64.powi(-k)).collect::<Vec<f64>>();
+        return Ok(trace_sqrt_product_scaled(d, &scale(cov_a), &scale(cov_b))? * 2f64.powi(k));
+    }
+    trace_sqrt_product_scaled(d, cov_a, cov_b)
+}
+
+/// [`trace_sqrt_product`] of covariances within range.
+fn trace_sqrt_product_scaled(d: usize, cov_a: &[f64], cov_b: &[f64]) -> Result<f64, DistributionError> {
     let a = symmetric(d, cov_a);
     let Ok(llt) = a.llt(Side::Lower) else { return trace_sqrt_product_eigen(d, cov_a, cov_b) };
     let l = llt.L();
@@ -69,7 +92,7 @@ pub fn trace_sqrt_product(d: usize, cov_a: &[f64], cov_b: &[f64]) -> Result<f64,
         par,
     );
     let mu = m.self_adjoint_eigenvalues(Side::Lower).map_err(|e| DistributionError::Eigen(format!("{e:?}")))?;
-    Ok(mu.iter().map(|v| v.max(0.0).sqrt()).sum())
+    Ok(clamped(mu)?.iter().map(|v| v.sqrt()).sum())
 }
 
 /// The eigenvector route, valid for any positive semi-definite `Σ_a`: with `Σ_a = U Λ Uᵀ`
@@ -244,6 +267,32 @@ mod tests {
             - 2.0 * p.iter().zip(&q).map(|(x, y)| (x * y).sqrt()).sum::<f64>();
         let got = frechet_distance(&a, &b).unwrap();
         assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+    }
+
+    /// The distance scales with the covariances: variances of 1e300 (products that overflow) and
+    /// 1e-300 (that underflow) give the scaled distance, not a NaN cross term read as 0 (two
+    /// identical sets at 2e300).
+    #[test]
+    fn covariances_far_from_one_are_scaled_not_overflowed() {
+        let diag = |v: [f64; 2]| vec![v[0], 0.0, 0.0, v[1]];
+        let at = |mean: [f64; 2], v: [f64; 2]| FeatureStats {
+            contract: contract(),
+            n: 10,
+            mean: mean.to_vec(),
+            cov: diag(v),
+        };
+        let same = at([0.0, 0.0], [1e300, 1.0]);
+        assert_eq!(frechet_distance(&same, &same).unwrap(), 0.0);
+        // (√1e300 − √4e300)² + 0 + |Δμ|² = 1e300 + 2.
+        let got = frechet_distance(&at([0.0, 0.0], [1e300, 1e300]), &at([1.0, 1.0], [4e300, 1e300])).unwrap();
+        assert!((got / 1e300 - 1.0).abs() < 1e-9, "{got}");
+        let got = frechet_distance(&at([0.0, 0.0], [1e-300, 1e-300]), &at([0.0, 0.0], [4e-300, 1e-300])).unwrap();
+        assert!((got / 1e-300 - 1.0).abs() < 1e-9, "{got}");
+        // Within range nothing is scaled: bit for bit the unscaled route.
+        let (a, b) = (diag([3.0, 0.5]), diag([1.5, 2.0]));
+        assert_eq!(trace_sqrt_product(2, &a, &b).unwrap(), trace_sqrt_product_scaled(2, &a, &b).unwrap());
+        // A NaN eigenvalue is an error, not a zero.
+        assert!(clamped(vec![1.0, f64::NAN]).is_err());
     }
 
     #[test]

@@ -140,14 +140,16 @@ impl FeatureStats {
 
     /// Refuses statistics computed under a different contract or dimension.
     pub fn check_comparable(&self, other: &Self) -> Result<(), DistributionError> {
-        if self.dim() != other.dim() {
-            return Err(DistributionError::DimMismatch { a: self.dim(), b: other.dim() });
-        }
+        // The extractors first: features of another network differ in size too, and "dimensions
+        // differ: 132 vs 400" did not say why.
         if self.contract != other.contract {
             return Err(DistributionError::Contract(format!(
                 "extractor {:?} / preprocessing {:?} vs extractor {:?} / preprocessing {:?}",
                 self.contract.extractor, self.contract.preprocess, other.contract.extractor, other.contract.preprocess
             )));
+        }
+        if self.dim() != other.dim() {
+            return Err(DistributionError::DimMismatch { a: self.dim(), b: other.dim() });
         }
         Ok(())
     }

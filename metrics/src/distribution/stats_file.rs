@@ -102,6 +102,9 @@ pub fn from_bytes(bytes: &[u8], what: &str) -> Result<FeatureStats, Distribution
         return Err(bad(format!("schema {:?}, expected {SCHEMA:?}", header.schema)));
     }
     let d = header.dim;
+    if d == 0 {
+        return Err(bad("statistics of 0-d features: expected at least one feature".into()));
+    }
     // Checked: a damaged header can name any dimension, and the size must not overflow.
     let want = d
         .checked_add(1)
