@@ -517,16 +517,16 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         if !neutral {
             // Whether a change passes a margin is decided at the family's level too: each gated
             // row's CI against its margin at 95% failed a candidate exactly at the margins on 5
-            // rows 18–27% of the time. With a margin and more than one gated row, the verdict reads
-            // the interval at 1 − 2α/rows (Bonferroni; the table shows the 95% one).
+            // rows 18–27% of the time. With a margin, the verdict reads the interval at
+            // `verdict_level` (the table shows the 95% one).
             let margin =
                 opts.policy.as_ref().and_then(|p| p.margins.get(metric.as_str()).copied()).unwrap_or(opts.margin);
             let judged = match stats.ci {
                 // Non-inferiority passes only if every row does (an intersection–union test): each
                 // row at α already bounds a false pass, and widening only took power (a re-encoded
                 // copy of the baseline failed).
-                Some(_) if margin > 0.0 && family > 1 && mode == Mode::Regression => {
-                    let level = 1.0 - 2.0 * alpha / family as f64;
+                Some(_) if margin > 0.0 && mode == Mode::Regression && verdict_level(alpha, family) != 0.95 => {
+                    let level = verdict_level(alpha, family);
                     let wide = videval_metrics::stats::cluster_bootstrap_mean(&groups, N_BOOT, level, seed)
                         .and_then(|e| e.interval);
                     videval_metrics::stats::paired::PairedResult { ci: wide.or(stats.ci), ..stats.clone() }
@@ -595,11 +595,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         };
         r.verdict = match gate_verdict(gate_mode, stats, pa, m, alpha, family) {
             GateVerdict::Regressed if mode == Mode::NonInferiority => {
-                let which = if stats.ci == r.ci {
-                    "CI".to_string()
-                } else {
-                    format!("{:.1}% CI (for {family} gated rows)", 100.0 * (1.0 - 2.0 * alpha / family as f64))
-                };
+                let which = if stats.ci == r.ci { "CI".to_string() } else { verdict_ci_name(alpha, family) };
                 r.why = Some(match stats.ci {
                     Some([lo, _]) => {
                         format!(
@@ -1084,6 +1080,20 @@ fn units(grouped: bool) -> &'static str {
     if grouped { "clusters" } else { "cases" }
 }
 
+/// The level of the CI a gated row's margin verdict reads: 1 − α for one or two gated rows,
+/// 1 − 2α/rows (Bonferroni) for more — 95%, 95%, 96.7%, … at α = 0.05. It read the 95% one for a
+/// single row whatever α, and 1 − 2α/rows from two: at α = 0.1 the second row narrowed it to 90%
+/// and one set of numbers failed with two rows and passed with one or four.
+fn verdict_level(alpha: f64, family: usize) -> f64 {
+    1.0 - alpha * (2.0 / family.max(1) as f64).min(1.0)
+}
+
+/// How a reason names the CI [`verdict_level`] gives, where it is not the table's 95% one.
+fn verdict_ci_name(alpha: f64, family: usize) -> String {
+    let rows = if family == 1 { "1 gated row".to_string() } else { format!("{family} gated rows") };
+    format!("{:.1}% CI (α = {alpha}, {rows})", 100.0 * verdict_level(alpha, family))
+}
+
 /// Why a row is underpowered, for the JSON, the JUnit skip message and the Markdown table.
 fn underpowered_why(
     r: &Row,
@@ -1096,13 +1106,18 @@ fn underpowered_why(
     let needed = r.cases_needed.map_or(String::new(), |n| format!("; ~{n} {unit} needed"));
     let n = r.clusters;
     let why = match weakness {
-        Weakness::FewCases if r.cases != r.clusters => format!(
-            "underpowered: {n} clusters ({} cases) decide nothing (a verdict needs {})",
-            r.cases,
-            videval_metrics::stats::MIN_CLUSTERS
-        ),
         Weakness::FewCases => {
-            format!("underpowered: {n} cases decide nothing (a verdict needs {})", videval_metrics::stats::MIN_CLUSTERS)
+            let (what, decide) = match (n == 1, r.cases != r.clusters) {
+                (true, true) => ("cluster", "decides"),
+                (false, true) => ("clusters", "decide"),
+                (true, false) => ("case", "decides"),
+                (false, false) => ("cases", "decide"),
+            };
+            let cases = if r.cases != r.clusters { format!(" ({} cases)", r.cases) } else { String::new() };
+            format!(
+                "underpowered: {n} {what}{cases} {decide} nothing (a verdict needs {})",
+                videval_metrics::stats::MIN_CLUSTERS
+            )
         }
         Weakness::NotANumber => "underpowered: the difference is not a number".into(),
         Weakness::Unattainable => format!(
@@ -1114,16 +1129,15 @@ fn underpowered_why(
         // 95% one the table shows (the 95% one, quoted, lay wholly below −margin).
         Weakness::Unsettled => {
             let (which, ci) = match stats.ci {
-                Some([lo, hi]) if stats.ci != r.ci => (
-                    format!("{:.1}% CI (for {family} gated rows)", 100.0 * (1.0 - 2.0 * alpha / family as f64)),
-                    format!("[{}, {}]", signed(lo), signed(hi)),
-                ),
+                Some([lo, hi]) if stats.ci != r.ci => {
+                    (verdict_ci_name(alpha, family), format!("[{}, {}]", signed(lo), signed(hi)))
+                }
                 _ => ("CI".to_string(), ci_text(r)),
             };
             format!(
                 "unsettled: {}, but the {which} {ci} reaches across −margin ({}): whether it is worse by more than the margin is not settled",
                 if r.delta < 0.0 { "significantly worse" } else { "a significant change" },
-                -r.margin
+                0.0 - r.margin
             )
         }
     };
@@ -1329,6 +1343,18 @@ mod tests {
 
     /// A significant change that is not settled beyond the margin is said as such, not as
     /// "cannot detect a regression"; with underpowered rows both are said.
+    #[test]
+    fn the_verdicts_interval_widens_with_the_rows_never_narrows() {
+        for alpha in [0.01, 0.05, 0.1, 0.2] {
+            let levels: Vec<f64> = (1..=8).map(|k| verdict_level(alpha, k)).collect();
+            assert!((levels[0] - (1.0 - alpha)).abs() < 1e-15 && levels[1] == levels[0], "{alpha}: {levels:?}");
+            assert!(levels.windows(2).all(|w| w[0] <= w[1]), "{alpha}: {levels:?}");
+            assert!((levels[3] - (1.0 - alpha / 2.0)).abs() < 1e-15, "{alpha}: {levels:?}");
+        }
+        assert_eq!(verdict_level(0.05, 1), 0.95);
+        assert_eq!(verdict_ci_name(0.1, 1), "90.0% CI (α = 0.1, 1 gated row)");
+    }
+
     #[test]
     fn unsettled_rows_have_their_own_headline() {
         let t = Tally {

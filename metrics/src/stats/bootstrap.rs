@@ -57,8 +57,10 @@ fn no_interval(point: f64, level: f64, n_samples: usize, k: usize, note: String)
 
 /// Whether an interval's bounds are one value: equal, or apart by rounding alone (clusters of
 /// unequal sizes with one value throughout gave bounds a last bit apart, shown as a real CI).
+/// Relative to the bounds themselves: a floor of 1 took every interval of values near 1e-12 for
+/// no spread ("all 12 cases equal"), and a gate judged on the estimate alone.
 pub fn no_spread(lower: f64, upper: f64) -> bool {
-    upper - lower <= 1e-12 * lower.abs().max(upper.abs()).max(1.0)
+    upper - lower <= 1e-12 * lower.abs().max(upper.abs())
 }
 
 /// Pooled mean of `clusters` with a clustered percentile bootstrap interval at `level`
@@ -301,6 +303,22 @@ mod tests {
 
     /// One value throughout, in clusters of unequal sizes: the cluster sums' rounding spreads the
     /// resampled means by a last bit, which was shown as a real (one-step-wide) interval.
+    /// The interval scales with the values: at 1e-12 (a metric in small units) it was "n/a (all
+    /// 12 cases equal)" where the 12 values all differ.
+    #[test]
+    fn intervals_of_tiny_values_scale_with_them() {
+        let values = [0.012, -0.004, 0.02, 0.007, -0.011, 0.016, 0.003, 0.009, -0.002, 0.014, 0.001, 0.005];
+        for scale in [1.0, 1e-9, 1e-12, 1e-200] {
+            let clusters: Vec<Vec<f64>> = values.iter().map(|v| vec![v * scale]).collect();
+            let e = cluster_bootstrap_mean(&clusters, 2000, 0.95, 7).unwrap();
+            let [lo, hi] = e.interval.unwrap_or_else(|| panic!("no interval at scale {scale}: {e:?}"));
+            assert!(lo < e.point_estimate && e.point_estimate < hi && (hi - lo) / scale > 0.005, "{scale}: {e:?}");
+        }
+        // Equal values in small units still have none.
+        let clusters: Vec<Vec<f64>> = [1, 2, 3, 1, 2].iter().map(|&n| vec![3.3e-13; n]).collect();
+        assert!(cluster_bootstrap_mean(&clusters, 2000, 0.95, 7).unwrap().interval.is_none());
+    }
+
     #[test]
     fn one_value_in_unequal_clusters_has_no_interval() {
         let v = 0.9995724665267127;

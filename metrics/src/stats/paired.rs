@@ -450,7 +450,12 @@ pub fn gate_verdict(
         GateMode::Regression if few => GateVerdict::Underpowered(Weakness::FewCases),
         GateMode::Regression if significant && ci[1] < -margin => GateVerdict::Regressed,
         GateMode::Regression if significant && ci[0] > margin => GateVerdict::Improved,
-        GateMode::Regression if significant && ci[0] < -margin => GateVerdict::Underpowered(Weakness::Unsettled),
+        // Worse, significantly, but perhaps by less than the margin. A significant change for the
+        // better whose CI reaches below −margin is not a regression in doubt (it held a
+        // `--fail-on-inconclusive` gate as "unsettled").
+        GateMode::Regression if significant && ci[0] < -margin && r.delta < 0.0 => {
+            GateVerdict::Underpowered(Weakness::Unsettled)
+        }
         GateMode::Regression if significant => GateVerdict::WithinMargin,
         GateMode::Regression if !r.attainable(alpha, family) => GateVerdict::Underpowered(Weakness::Unattainable),
         GateMode::Regression if margin > 0.0 && r.mde(alpha, family) > margin => {
@@ -463,8 +468,8 @@ pub fn gate_verdict(
 /// About how many cases a row left undecided for `why` needs (at the same spread): at least
 /// [`MIN_CLUSTERS`], and enough for a significant p to be possible among `family` gated rows
 /// (too few cases, or unattainable); for the MDE (which shrinks as 1/√n) to reach a non-zero
-/// margin; for an unsettled row, for the CI's half-width to shrink to the distance between the
-/// estimate and −margin. `None` when no number of cases would settle it (a NaN, an estimate
+/// margin; for an unsettled row, for the CI's bound that crosses −margin to shrink (about the
+/// estimate) to the estimate's distance from −margin. `None` when no number of cases would settle it (a NaN, an estimate
 /// exactly at −margin).
 pub fn cases_needed(r: &PairedResult, why: Weakness, margin: f64, alpha: f64, family: usize) -> Option<usize> {
     let n = r.cases as f64;
@@ -503,9 +508,12 @@ pub fn cases_needed(r: &PairedResult, why: Weakness, margin: f64, alpha: f64, fa
         Weakness::FewCases => [Some(MIN_CLUSTERS), attainable, mde()],
         Weakness::Unattainable => [attainable, mde(), None],
         Weakness::Mde => [mde(), None, None],
+        // The bound that crosses −margin, shrinking about the estimate as 1/√n: the upper one
+        // where the estimate is below −margin, else the lower one (the half-width of an
+        // asymmetric interval could be less than the distance, and no count was given).
         Weakness::Unsettled => {
-            let half = r.ci.map_or(f64::NAN, |[lo, hi]| (hi - lo) / 2.0);
-            [scaled(half / (r.delta + margin).abs()), None, None]
+            let reach = r.ci.map_or(f64::NAN, |[lo, hi]| if r.delta < -margin { hi - r.delta } else { r.delta - lo });
+            [scaled(reach / (r.delta + margin).abs()), None, None]
         }
     };
     needed.into_iter().flatten().max().filter(|&k| k > r.cases)
@@ -784,8 +792,20 @@ mod simulations {
             gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05, 1),
             GateVerdict::Underpowered(Weakness::Unsettled)
         );
-        // Half-width 0.0905 against 0.07 between the estimate and −margin: 12 · 1.29² → 21 cases.
-        assert_eq!(cases_needed(&r, Weakness::Unsettled, 0.05, 0.05, 1), Some(21));
+        // The upper bound 0.09 above the estimate against 0.07 between it and −margin:
+        // 12 · (0.09 / 0.07)² → 20 cases.
+        assert_eq!(cases_needed(&r, Weakness::Unsettled, 0.05, 0.05, 1), Some(20));
+        // An asymmetric interval whose half-width is less than that distance still gets a count
+        // (it had none): the lower bound 0.03 below an estimate 0.02 above −margin.
+        let near = PairedResult { delta: -0.03, ci: Some([-0.06, 0.05]), ..r.clone() };
+        assert_eq!(
+            gate_verdict(GateMode::Regression, &near, r.p, 0.05, 0.05, 1),
+            GateVerdict::Underpowered(Weakness::Unsettled)
+        );
+        assert_eq!(cases_needed(&near, Weakness::Unsettled, 0.05, 0.05, 1), Some(27));
+        // Significantly better with a CI reaching below −margin is not a regression in doubt.
+        let better = PairedResult { delta: 0.0094, ci: Some([-0.0006, 0.0172]), ..r.clone() };
+        assert_eq!(gate_verdict(GateMode::Regression, &better, 0.048, 0.0, 0.05, 1), GateVerdict::WithinMargin);
         // Inside the margin is within margin; wholly beyond it, regressed.
         let inside = PairedResult { delta: -0.03, ci: Some([-0.045, -0.015]), ..r.clone() };
         assert_eq!(gate_verdict(GateMode::Regression, &inside, r.p, 0.05, 0.05, 1), GateVerdict::WithinMargin);
