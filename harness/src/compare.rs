@@ -743,6 +743,8 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     // Named by appending: a baseline folder `model-1.5` gives `model-1.5.json`, not `model-1.json`
     // (which `model-1.6` would overwrite).
     let file = |ext: &str| cand_dir.join("compare").join(format!("{name}.{ext}"));
+    // What a killed compare left half-written there (a SIGTERM mid-write kept a page's .tmp).
+    crate::store::sweep_leftovers(&cand_dir.join("compare"));
     write_json_atomic(&file("json"), &comparison)?;
     write_atomic(&file("md"), markdown(&comparison).as_bytes())?;
     write_atomic(&file("junit.xml"), junit(&comparison).as_bytes())?;

@@ -255,20 +255,23 @@ pub(crate) fn lock_file(dir: &Path) -> Result<std::fs::File> {
 /// process on the same shard (a requeued task, a retried pod, a run started twice) would record
 /// the same units again and leave a folder no merge accepts; it is refused at once instead.
 fn hold_shard(dir: &Path) -> Result<std::fs::File> {
+    hold_folder(dir, "running this shard", "two runs on this shard")
+}
+
+/// An exclusive lock on `dir` (its `.lock`) for as long as the returned file is held, refused at
+/// once while another videval is `doing` there; a filesystem without locks (some network and
+/// FUSE mounts) goes unguarded with a warning about `what_at_once`.
+pub(crate) fn hold_folder(dir: &Path, doing: &str, what_at_once: &str) -> Result<std::fs::File> {
     let file = lock_file(dir)?;
     let path = dir.join(".lock");
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(
-            "{}: another videval is running this shard now; wait for it (a rerun afterwards resumes where it stopped)",
+            "{}: another videval is {doing} now; wait for it (a rerun afterwards resumes where it stopped)",
             dir.display()
         ))),
-        // A filesystem without locks (some network and FUSE mounts) runs unguarded, as before.
         Err(std::fs::TryLockError::Error(e)) => {
-            eprintln!(
-                "warning: {}: cannot lock ({e}); two runs on this shard at once would not be stopped",
-                path.display()
-            );
+            eprintln!("warning: {}: cannot lock ({e}); {what_at_once} at once would not be stopped", path.display());
             Ok(file)
         }
     }

@@ -106,6 +106,11 @@ struct GenCache {
     size: Option<u64>,
 }
 
+/// Whether a program's error names a full disk or quota (ENOSPC, EDQUOT as strerror words them).
+fn says_disk_full(message: &str) -> bool {
+    ["No space left on device", "Disk quota exceeded"].iter().any(|s| message.contains(s))
+}
+
 /// Whether the filesystem holding `dir` has no room left for an ordinary user's files.
 fn disk_full(dir: &Path) -> bool {
     // Some filesystems (btrfs) report no inode counts at all: 0 free of 0 is not full.
@@ -461,14 +466,18 @@ impl Runner<'_> {
                     let _ = std::fs::remove_file(&tmp);
                     return Err(Error::Internal(format!("{}: {}", unit.id, e.message)));
                 }
-                // A program's own error may not say that the disk was full; the disk does.
-                Err(e) if tmp.parent().is_some_and(disk_full) => {
+                // A program's own error may not say that the disk was full; the disk does. Or it
+                // says so where the disk no longer does: an atomic writer removes its partial
+                // file, a video larger than the room left leaves room (both blamed the model).
+                Err(e) if tmp.parent().is_some_and(disk_full) || says_disk_full(&e.message) => {
                     let _ = std::fs::remove_file(&tmp);
+                    let which = match tmp.parent().filter(|p| disk_full(p)) {
+                        Some(p) => format!("the disk holding {} is full", p.display()),
+                        None => "the program reports a full disk".to_string(),
+                    };
                     return Err(Error::Internal(format!(
-                        "{}: {} — and the disk holding {} is full: the disk, not the model; free some space and rerun",
-                        unit.id,
-                        e.message,
-                        tmp.parent().map(|p| p.display().to_string()).unwrap_or_default()
+                        "{}: {} — {which}: the disk, not the model; free some space and rerun",
+                        unit.id, e.message
                     )));
                 }
                 Err(e) => {

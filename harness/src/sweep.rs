@@ -701,6 +701,10 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         return Err(Error::Config(format!("--out {}: a file, where the sweep's folder is expected", out.display())));
     }
     std::fs::create_dir_all(&out).map_err(Error::io(&out))?;
+    // One sweep at a time in a folder: a second (an overlapping nightly job) ran beside the first,
+    // each failed the checkpoints the other held, and the night recorded them as failures.
+    let _held = crate::run::hold_folder(&out, "running a sweep into this folder", "two sweeps into this folder")?;
+    crate::store::sweep_leftovers(&out);
     // Every checkpoint is run, whatever happens to one: a model that fails units, or a run that
     // refuses, is named in `failed` and left out of the fits, and the night still writes its
     // fits and pages (one failure lost the whole night, and left last night's pages in place).

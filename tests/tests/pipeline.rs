@@ -1221,6 +1221,16 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
     let (_, errors) =
         failing_run(&sb, "fail.yaml", "adapter: command\nargv: [sh, -c, 'echo model exploded >&2; exit 7', '{out}']\n");
     assert!(errors.iter().all(|e| e.contains("model exploded")), "{errors:?}");
+    // A program that says its disk is full (an atomic writer removed its partial file, so the
+    // disk has room again) stops the run as the disk's failure, exit 5, not the model's (exit 4).
+    sb.write(
+        "full.yaml",
+        "adapter: command\nargv: [sh, -c, 'echo \"error: out.mp4: writing the trailer failed: No space left on device\" >&2; exit 3', x, '{out}']\n",
+    );
+    let out =
+        sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "full.yaml", "--out", "runs/full"]);
+    assert_eq!(code(&out), 5, "{}", text(&out));
+    assert!(text(&out).contains("the program reports a full disk: the disk, not the model"), "{}", text(&out));
     // Limits far from what waiting would take, so a slow machine cannot fail these checks.
     let spec = "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 300', x, '{out}']\n";
     let (took, errors) = failing_run(&sb, "slow.yaml", spec);
@@ -1812,6 +1822,30 @@ fn a_failing_checkpoint_is_left_out_and_the_night_is_written() {
     assert_eq!(nd, ["a", "c", "d"], "{v}");
     let html = String::from_utf8(sb.read("sw/scaling.html")).unwrap();
     assert!(html.contains("Failed checkpoints") && html.contains("checkpoint b"), "the page names it");
+    // A second sweep into the folder while one runs is refused at once (an overlapping nightly
+    // job ran beside the first, and each failed the checkpoints the other held).
+    let lock = std::fs::OpenOptions::new().write(true).open(sb.join("sw/.lock")).unwrap();
+    lock.lock().unwrap();
+    let o = sb.run(&["sweep", "night/sweep.yaml", "--out", "sw"]);
+    assert!(code(&o) == 3 && text(&o).contains("another videval is running a sweep into this folder"), "{}", text(&o));
+    drop(lock);
+    // A killed writer's half-written page is swept by the next sweep.
+    let host = {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        let ns: String = std::fs::read_link("/proc/self/ns/pid")
+            .unwrap()
+            .to_string_lossy()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        let part = format!("{}-{ns}", name.trim());
+        part.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect::<String>()
+    };
+    let leftover = sb.join(&format!("sw/.scaling.html.{host}.4194303.0.tmp"));
+    std::fs::write(&leftover, "half a page").unwrap();
+    let o = sb.run(&["sweep", "night/sweep.yaml", "--out", "sw"]);
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    assert!(!leftover.exists(), "the killed writer's page is still there");
 }
 
 /// Damage around a run: a stored video changed since it was generated is never scored as the
