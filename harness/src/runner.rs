@@ -692,7 +692,7 @@ impl Runner<'_> {
             // A file that cannot be probed fails in score_video with its typed error.
             let bytes = video::probe(path).map_or(0, |i| {
                 scoring::estimated_bytes(i.width, i.height, i.frames, scoring::needs_whole_clip(&needs))
-                    .saturating_add(scoring::shown_bytes(&needs, &i))
+                    .saturating_add(scoring::probe_bytes(&needs, &i))
                     .saturating_add(scoring::network_bytes(&needs, i.width, i.height))
             });
             let reservation = self.memory.reserve(bytes);

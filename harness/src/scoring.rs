@@ -656,15 +656,35 @@ pub fn estimated_bytes(width: u32, height: u32, frames: Option<u64>, whole_clip:
     if whole_clip { streaming.saturating_add(frame.saturating_mul(frames.unwrap_or(10_000))) } else { streaming }
 }
 
-/// Bytes the probes' copy of a clip with non-square pixels adds ([`shown`] resamples it to square
-/// pixels beside the decoded clip); 0 when no probe is asked for or the pixels are square.
-pub fn shown_bytes(needs: &[Need<'_>], info: &crate::video::VideoInfo) -> u64 {
-    let pa = info.pixel_aspect();
-    if (pa - 1.0).abs() < SQUARE || !needs.iter().any(|n| matches!(n, Need::Probes(..))) {
+/// Bytes the probes' copy of a clip takes ([`probe_size`] per frame, every frame); 0 when no
+/// probe is asked for.
+pub fn probe_bytes(needs: &[Need<'_>], info: &crate::video::VideoInfo) -> u64 {
+    if !needs.iter().any(|n| matches!(n, Need::Probes(..))) {
         return 0;
     }
     let (w, h) = info.display_size();
-    ((f64::from(w) * pa).round() as u64).saturating_mul(u64::from(h) * 3).saturating_mul(info.frames.unwrap_or(10_000))
+    let (w, h) = probe_size(w, h, info.pixel_aspect());
+    (u64::from(w) * u64::from(h) * 3).saturating_mul(info.frames.unwrap_or(10_000))
+}
+
+/// The short side, in pixels, of the frames the probes judge: a larger clip is reduced to it as
+/// it is decoded (area averaging). The tracker held and segmented every 1080p frame (1.7 GB and
+/// 40 s of CPU for a 10 s clip), where positions, sizes and speeds are read in fractions of the
+/// frame and its smallest object is a two-thousandth of it; `continuity`, `loop` and `shots`
+/// compare at [`probes::ANALYSIS_SHORT`] from there.
+pub const PROBE_SHORT: u32 = 480;
+
+/// The size of the frames the probes judge for a `width × height` stream whose pixels are shown
+/// `pixel_aspect` times as wide as tall: square pixels (as a player shows them), short side at
+/// most [`PROBE_SHORT`].
+pub fn probe_size(width: u32, height: u32, pixel_aspect: f64) -> (u32, u32) {
+    let shown = (f64::from(width) * pixel_aspect).round();
+    let shown = if (pixel_aspect - 1.0).abs() < SQUARE || !(1.0..=f64::from(u16::MAX)).contains(&shown) {
+        width
+    } else {
+        shown as u32
+    };
+    probes::size_at_most(shown, height, PROBE_SHORT)
 }
 
 /// A memory budget shared by the videos scored in parallel: a video waits until its estimate
@@ -729,11 +749,12 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// Whether measuring `needs` holds the whole clip.
+/// Whether measuring `needs` holds the whole clip as decoded (a whole-clip metric); the probes
+/// hold a copy of their own at [`probe_size`] ([`probe_bytes`]).
 pub fn needs_whole_clip(needs: &[Need<'_>]) -> bool {
     needs.iter().any(|n| match n {
         Need::Metric(m) => m.reads() == Reads::WholeClip,
-        Need::Probes(..) => true,
+        Need::Probes(..) => false,
     })
 }
 
@@ -775,27 +796,33 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
     }
 
     let mut window: Option<Window> = None;
-    let mut clip: Vec<u8> = Vec::new();
-    // Frames seen, and whether they (with the probes' square-pixel copy of each) passed `limit`:
-    // then the clip is let go and only counted.
+    // The clip as decoded (for a whole-clip metric) and the probes' copy, frames at `probe_size`.
+    let (mut clip, mut probe_clip): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
+    // Frames seen, and whether they passed `limit`: then the clips are let go and only counted.
     let (mut frames, mut too_large) = (0u64, false);
     let probed = needs.iter().any(|n| matches!(n, Need::Probes(..)));
-    // Bytes a held frame takes: the RGB frame, and the probes' square-pixel copy of it.
+    // Bytes a held frame takes: the RGB frame, and the probes' copy of it.
     let per_frame = |head: &crate::video::StreamHead| {
-        let copy = if probed && (head.pixel_aspect - 1.0).abs() >= SQUARE { head.pixel_aspect } else { 0.0 };
-        (f64::from(head.width) * f64::from(head.height) * 3.0 * (1.0 + copy)) as u64
+        let (pw, ph) = probe_size(head.width, head.height, head.pixel_aspect);
+        let native = if whole_clip { u64::from(head.width) * u64::from(head.height) * 3 } else { 0 };
+        native + if probed { u64::from(pw) * u64::from(ph) * 3 } else { 0 }
     };
     let mut bad_window: Option<String> = None;
     let end = decode_stream(path, FrameSampling::All, |head, frame| {
-        if whole_clip {
+        if whole_clip || probed {
             frames += 1;
             // A clip the container already says is too large is not held at all (a 90 s 1080p
             // clip was held up to the limit, 12 GB, before it was let go).
             too_large |= frames.max(head.declared_frames.unwrap_or(0)).saturating_mul(per_frame(head)) > limit;
             if too_large {
-                clip = Vec::new();
+                (clip, probe_clip) = (Vec::new(), Vec::new());
             } else {
-                clip.extend_from_slice(frame);
+                if whole_clip {
+                    clip.extend_from_slice(frame);
+                }
+                if probed {
+                    probe_clip.extend_from_slice(&probe_frame(frame, head));
+                }
             }
         }
         // The feature collectors and the window's metrics are independent: they run side by side
@@ -860,10 +887,12 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
             limit as f64 / 1e9
         )
     });
-    // The probes judge the clip as shown (made once, for every probe of the video).
-    let shown_video = match &video {
-        Some(v) if probed => Some(shown(v, end.head.pixel_aspect)),
-        _ => None,
+    // The probes judge the clip as shown, at most PROBE_SHORT high (made once, for every probe).
+    let shown_video = if probed && !too_large {
+        let (w, h) = probe_size(end.head.width, end.head.height, end.head.pixel_aspect);
+        Some(Video::new(w, h, end.head.fps, probe_clip).map_err(|e| format!("{}: {e}", path.display()))?)
+    } else {
+        None
     };
 
     let embedded: BTreeMap<FrameInput, Result<Vec<Vec<f64>>, String>> =
@@ -948,16 +977,19 @@ const DETAIL_PAIRS: usize = 64;
 /// Pixel aspects this close to 1 are square.
 const SQUARE: f64 = 1e-3;
 
-/// The clip as a player shows it: with non-square pixels (an anamorphic stream), resampled to
-/// square ones at the same height, so that the probes judge positions, shapes and the aspect in
-/// the picture people see. Square pixels: the clip itself.
-fn shown(video: &Video, pixel_aspect: f64) -> std::borrow::Cow<'_, Video> {
-    let width = (f64::from(video.width()) * pixel_aspect).round();
-    if (pixel_aspect - 1.0).abs() < SQUARE || !(1.0..=f64::from(u16::MAX)).contains(&width) {
-        return std::borrow::Cow::Borrowed(video);
+/// A frame as the probes judge it ([`probe_size`]): with non-square pixels (an anamorphic
+/// stream) resampled to square ones, so that the probes judge positions, shapes and the aspect in
+/// the picture people see; reduced by area averaging where it is larger than [`PROBE_SHORT`].
+fn probe_frame<'a>(frame: &'a [u8], head: &crate::video::StreamHead) -> std::borrow::Cow<'a, [u8]> {
+    let (w, h) = probe_size(head.width, head.height, head.pixel_aspect);
+    if (w, h) == (head.width, head.height) {
+        return std::borrow::Cow::Borrowed(frame);
     }
-    let spatial = preprocess::Spatial::Stretch { width: width as u32, height: video.height() };
-    std::borrow::Cow::Owned(preprocess::transform_video(video, spatial, preprocess::Filter::Bicubic, true))
+    // Area averaging where both sides shrink; a widened side (anamorphic) is interpolated.
+    let filter =
+        if w <= head.width && h <= head.height { preprocess::Filter::Area } else { preprocess::Filter::Bicubic };
+    let spatial = preprocess::Spatial::Stretch { width: w, height: h };
+    std::borrow::Cow::Owned(preprocess::transform_frame(frame, head.width, head.height, spatial, filter, true))
 }
 
 /// Checks every expectation against the clip: the fraction of the measurable checks that pass,
@@ -1006,13 +1038,26 @@ mod tests {
             frame[(y * 64 + 16) * 3..(y * 64 + 20) * 3].fill(30);
         }
         let coded = Video::new(64, 72, 8.0, frame.repeat(3)).unwrap();
-        let player = shown(&coded, 2.0);
+        let shown = |pixel_aspect: f64| {
+            let head =
+                crate::video::StreamHead { width: 64, height: 72, fps: 8.0, pixel_aspect, declared_frames: None };
+            let (w, h) = probe_size(64, 72, pixel_aspect);
+            let data: Vec<u8> =
+                (0..coded.len()).flat_map(|t| probe_frame(coded.frame(t), &head).into_owned()).collect();
+            Video::new(w, h, 8.0, data).unwrap()
+        };
+        let player = shown(2.0);
         assert_eq!((player.width(), player.height(), player.len()), (128, 72, 3));
         let px = |x: usize| player.frame(1)[(36 * 128 + x) * 3];
         assert!(px(36) < 40 && px(28) > 120 && px(44) > 120, "{} {} {}", px(28), px(36), px(44));
-        assert!(matches!(shown(&coded, 1.0), std::borrow::Cow::Borrowed(_)), "square pixels: the clip itself");
+        let head =
+            crate::video::StreamHead { width: 64, height: 72, fps: 8.0, pixel_aspect: 1.0, declared_frames: None };
+        assert!(
+            matches!(probe_frame(coded.frame(0), &head), std::borrow::Cow::Borrowed(_)),
+            "square pixels: the frame itself"
+        );
         let wide = Expectation::Aspect(probes::Aspect { ratio: "16:9".into(), tolerance: 0.02 });
-        assert!(judge(&shown(&coded, 2.0), std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 1.0));
+        assert!(judge(&shown(2.0), std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 1.0));
         assert!(judge(&coded, std::slice::from_ref(&wide), None).is_ok_and(|v| v.value == 0.0));
     }
 
@@ -1042,13 +1087,19 @@ mod tests {
         // 64×72 shown at 16:9: pixels twice as wide, a 128×72 copy of 10 frames.
         let wide = info(64, 72, 16.0 / 9.0, 0);
         assert!((wide.pixel_aspect() - 2.0).abs() < 1e-12);
-        assert_eq!(shown_bytes(&probe, &wide), 128 * 72 * 3 * 10);
-        assert_eq!(shown_bytes(&metric, &wide), 0, "no probe, no copy");
-        assert_eq!(shown_bytes(&probe, &info(64, 72, 64.0 / 72.0, 0)), 0, "square pixels, no copy");
+        assert_eq!(probe_bytes(&probe, &wide), 128 * 72 * 3 * 10);
+        assert_eq!(probe_bytes(&metric, &wide), 0, "no probe, no copy");
+        assert_eq!(probe_bytes(&probe, &info(64, 72, 64.0 / 72.0, 0)), 64 * 72 * 3 * 10, "square pixels");
         // Turned a quarter: 72×64 as stored turns to 64×72, then widens the same way.
         let turned = info(72, 64, 16.0 / 9.0, 90);
         assert!((turned.pixel_aspect() - 2.0).abs() < 1e-12);
-        assert_eq!(shown_bytes(&probe, &turned), 128 * 72 * 3 * 10);
+        assert_eq!(probe_bytes(&probe, &turned), 128 * 72 * 3 * 10);
+        // A 1080p clip is judged at 853×480 (it held every 1920×1080 frame), portrait at 480×853.
+        assert_eq!(probe_bytes(&probe, &info(1920, 1080, 16.0 / 9.0, 0)), 853 * 480 * 3 * 10);
+        assert_eq!(probe_size(1080, 1920, 1.0), (480, 853));
+        assert_eq!(probe_size(640, 480, 4.0 / 3.0), (853, 480), "anamorphic 640×480 is shown 853×480");
+        assert_eq!(probe_size(1440, 1080, 4.0 / 3.0), (853, 480), "anamorphic 1440×1080, reduced");
+        assert_eq!(probe_size(320, 240, 1.0), (320, 240), "small clips at their own size");
         assert_eq!(info(64, 72, f64::NAN, 0).pixel_aspect(), 1.0);
     }
 

@@ -565,7 +565,9 @@ use crate::video::Video;
 ///    and 5° past it (a pure blue #0000FF and a pure magenta #FF00FF were "not found"); the
 ///    trail's paint is credited from the wall's chroma and measured at a short side of at most
 ///    256 px.
-pub const VERSION: u32 = 17;
+/// 18: the probes judge a clip reduced to a short side of at most 480 px as it is decoded (area
+///    averaging; the harness's `PROBE_SHORT`): every 1080p frame was held and segmented.
+pub const VERSION: u32 = 18;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and
