@@ -263,12 +263,18 @@ pub fn small_video(path: &Path) -> Option<Video> {
     shrunk_video(path, CLIP_HEIGHT)
 }
 
-/// Decodes `path` once, shrinking each frame to at most `max_h` pixels tall (even sizes).
+/// Decodes `path` once, shrinking each frame to at most `max_h` pixels tall (even sizes), with
+/// square pixels: an anamorphic stream is widened as a player shows it (a 4:3-pixel 640×480
+/// clip was a 192×144 clip, and a filmstrip, squeezed to 4:3).
 pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
     let mut size = None;
     let mut data = Vec::new();
     let end = video::decode_stream(path, FrameSampling::First(CLIP_FRAMES), |head, rgb| {
-        let (cw, ch) = *size.get_or_insert_with(|| clip_size(head.width, head.height, max_h));
+        let (cw, ch) = *size.get_or_insert_with(|| {
+            let shown = (f64::from(head.width) * head.pixel_aspect).round();
+            let shown = if (1.0..=f64::from(u16::MAX)).contains(&shown) { shown as u32 } else { head.width };
+            clip_size(shown, head.height, max_h)
+        });
         if (cw, ch) == (head.width, head.height) {
             data.extend_from_slice(rgb);
             return;

@@ -91,6 +91,12 @@ fn rotation_metadata_is_applied_like_a_player() {
         let got = v["metrics"][0]["value"].as_f64().unwrap();
         assert!((got - want).abs() < 1e-9, "{}: aspect_ratio {got}, a player shows {want}", file.display());
     }
+    // The report's clips and filmstrips show it so too, resampled at its height (they were
+    // squeezed to the coded 4:3).
+    for (file, want) in [(&wide, (128, 48)), (&turned, (24, 64))] {
+        let small = videval::media::small_video(file).unwrap();
+        assert_eq!((small.width(), small.height()), want, "{}", file.display());
+    }
     let (a, b) = (decode(&plain).unwrap(), decode(&rotated).unwrap());
     assert_eq!((b.width(), b.height()), (48, 64));
     // Every pixel moves where a clockwise rotation by `info.rotation` puts it.
