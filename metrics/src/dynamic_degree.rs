@@ -35,8 +35,9 @@ impl Metric for DynamicDegree {
         // measurable (a flat grey clip read as frozen, 0). 7: per second (times the frame rate),
         // not per frame pair. 8: the mean of the largest 5% over every grid point, untracked ones
         // as no motion (the 95th percentile of the tracked ones rose tenfold with a smoother
-        // background).
-        8
+        // background). 9: flow on square pixels, as shown (an anamorphic clip's sideways
+        // motion read in coded pixels).
+        9
     }
     fn description(&self) -> &'static str {
         "Mean over frame pairs of the mean of the largest 5% of flow magnitudes over the flow grid (untracked points as no motion), in pixels per second at a 256-px short side (0 = frozen); luma, flow at ≤ 256-px short side."

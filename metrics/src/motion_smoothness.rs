@@ -24,8 +24,9 @@ impl Metric for MotionSmoothness {
         // 4: decoding follows each frame's colour tags (a BT.709 or full-range video was
         // read as BT.601 limited range). 5: not measurable on frames with a short side under
         // 16 px (a 1×1 clip read a value). 6: a clip with no trackable point is not measurable
-        // (a flat grey clip scored the best value).
-        6
+        // (a flat grey clip scored the best value). 7: flow on square pixels, as shown (an
+        // anamorphic clip's frames were predicted in coded pixels).
+        7
     }
     fn description(&self) -> &'static str {
         "1 − mean error of predicting each middle frame from its neighbours with half the t−1→t+1 flow (luma, flow at ≤ 256-px short side)."
