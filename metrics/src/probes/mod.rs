@@ -347,6 +347,16 @@ impl Expectation {
                 | Expectation::Continuity(_)
         )
     }
+
+    /// The fewest frames the check reads anything from: a flight or a bounce needs three
+    /// sightings, any other change over time two.
+    pub fn min_frames(&self) -> usize {
+        match self {
+            _ if !self.reads_time() => 1,
+            Expectation::Gravity(_) | Expectation::Bounce(_) => 3,
+            _ => 2,
+        }
+    }
 }
 
 /// Parses "W:H" into width/height, both positive and finite, the ratio within 1:64 and 64:1
@@ -474,6 +484,19 @@ mod tests {
             speed: None,
         });
         assert!(check(&red, &ctx).pass);
+        // One frame of it shows no motion: not measurable (it failed as "object barely seen"),
+        // while where it is still is.
+        let one = Video::new(v.width(), v.height(), v.fps(), v.frame(0).to_vec()).unwrap();
+        let verdict = check(&red, &Context::new(&one));
+        assert!(
+            !verdict.measurable()
+                && verdict.reason.contains("the video has 1 frame(s); motion is judged over at least 2"),
+            "{}",
+            verdict.detail()
+        );
+        let framing =
+            Expectation::Framing(Framing { object: ObjectRef { color: Some(Color::Red), shape: None }, inside: true });
+        assert!(check(&framing, &Context::new(&one)).pass);
     }
 
     #[test]
@@ -566,7 +589,9 @@ use crate::video::Video;
 ///    trail's paint is credited from the wall's chroma and measured at a short side of at most
 ///    256 px.
 /// 18: the probes judge a clip reduced to a short side of at most 480 px as it is decoded (area
-///    averaging; the harness's `PROBE_SHORT`): every 1080p frame was held and segmented.
+///    averaging; the harness's `PROBE_SHORT`): every 1080p frame was held and segmented. A clip
+///    shorter than a check reads (one frame; two for `gravity` and `bounce`) is not measurable,
+///    not "object barely seen".
 pub const VERSION: u32 = 18;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -828,6 +853,16 @@ pub fn describe(r: &ObjectRef) -> String {
 
 /// Checks one expectation against the video behind `ctx`.
 pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
+    // Too short a clip shows no motion to judge: not measurable (a one-frame clip failed
+    // `motion` and `bounce` as "object barely seen", where the object was in full view).
+    let need = e.min_frames();
+    if ctx.video.len() < need {
+        return Verdict::not_measurable(format!(
+            "the video has {} frame(s); {} is judged over at least {need}",
+            ctx.video.len(),
+            e.probe()
+        ));
+    }
     match e {
         Expectation::Gravity(p) => gravity::check(p, ctx),
         Expectation::Bounce(p) => bounce::check(p, ctx),
