@@ -399,7 +399,7 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
     // its "prediction" an interpolation).
     let largest_alone = cs.len() >= 2 && cs[cs.len() - 1] != cs[cs.len() - 2];
     let holdout = if distinct >= 4 && largest_alone {
-        holdout_largest(&cs, &ys, N_BOOT, SEED).map(|h: Holdout| HoldoutOut {
+        holdout_largest(&cs, &ys).map(|h: Holdout| HoldoutOut {
             checkpoint: pts[pts.len() - 1].checkpoint.clone(),
             actual: h.actual,
             predicted: h.predicted,
