@@ -1053,6 +1053,8 @@ fn view(
                     delta: r.delta,
                     ci: ci_text(r),
                     p_adj: r.p_adj,
+                    margin: (r.verdict != Verdict::Reported).then_some(r.margin),
+                    mde: (r.verdict != Verdict::Reported && r.mde.is_finite()).then_some(r.mde),
                     verdict: serde_json::to_value(r.verdict)
                         .ok()
                         .and_then(|v| v.as_str().map(String::from))

@@ -20,6 +20,10 @@ pub struct GateRow {
     /// `[+0.0100, +0.0300]`, or why there is no interval ("n/a (3 cases; …)").
     pub ci: String,
     pub p_adj: f64,
+    /// A gated row's margin and minimum detectable effect (80% power), `None` for a reported
+    /// row (and the MDE where no change of any size would be significant).
+    pub margin: Option<f64>,
+    pub mde: Option<f64>,
     pub verdict: String,
     /// Why an undecided row is undecided, and the cases it needs.
     pub why: Option<String>,
@@ -112,6 +116,8 @@ struct RowOut<'a> {
     candidate: String,
     delta: String,
     ci: &'a str,
+    margin: String,
+    mde: String,
     p_adj: String,
     verdict: &'a str,
     why: Option<&'a str>,
@@ -183,6 +189,8 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
                 candidate: format::metric(r.candidate),
                 delta: format::signed(r.delta),
                 ci: &r.ci,
+                margin: r.margin.map_or("—".into(), format::metric),
+                mde: r.mde.map_or("—".into(), format::metric),
                 // Reported rows are not among the tests adjusted for: their p is as measured.
                 p_adj: if r.verdict == "reported" {
                     format!("{} (unadjusted)", format::metric(r.p_adj))
@@ -244,6 +252,8 @@ mod tests {
                 delta: -1.0,
                 ci: "[-1.0000, -0.5000]".into(),
                 p_adj: 0.01,
+                margin: Some(0.05),
+                mde: Some(0.125),
                 verdict: "regressed".into(),
                 why: None,
             }],
@@ -270,6 +280,7 @@ mod tests {
         assert!(html.contains("FAIL"));
         assert!(html.contains("· non-inferiority gate ·"), "the gate's kind is in the header");
         assert!(html.contains("class=\"chip regressed\""));
+        assert!(html.contains("<th>Margin</th><th>MDE</th>") && html.contains(">0.1250<"), "the gate's margin and MDE");
         assert!(html.contains("<svg") && html.contains("<circle"));
         assert!(html.contains("AQID"), "baseline filmstrip inlined");
         assert!(html.contains("<video class=\"pair\"") && html.contains("BAUG"), "the pair plays");
