@@ -443,7 +443,9 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!(
-            "shard {}: {} units ({} already done, {} generated, {} reused from store, {} failed); {} scores ({} reused, {} failed)",
+            // Units count what earlier runs did too; scores only this run's ("40 units (40
+            // already done …); 0 scores" read as if none had been scored).
+            "shard {}: {} units ({} already done, {} generated, {} reused from store, {} failed); {} scores recorded now ({} reused, {} failed)",
             shard.dir_name(),
             counts.units,
             counts.done_before,
