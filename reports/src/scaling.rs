@@ -170,7 +170,7 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
                 let hd = &f["holdout"];
                 let verdict = match (hd["band"].as_array(), hd["inside"].as_bool()) {
                     (Some(b), Some(inside)) if b.len() == 2 => format!(
-                        "95% prediction interval [{}, {}] (the refitted curves' spread and the other points' scatter) — {}",
+                        "95% prediction interval [{}, {}] (on the log scale: the fit's uncertainty by the delta method and the other points' scatter) — {}",
                         metric(num(&b[0])),
                         metric(num(&b[1])),
                         if inside { "inside it" } else { "<span class=\"flag\">outside it</span>" }
