@@ -518,15 +518,20 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             // Whether a change passes a margin is decided at the family's level too: each gated
             // row's CI against its margin at 95% failed a candidate exactly at the margins on 5
             // rows 18–27% of the time. With a margin, the verdict reads the interval at
-            // `verdict_level` (the table shows the 95% one).
+            // `verdict_level` (the table shows the 95% one); at margin 0 significance decides.
+            // Non-inferiority passes only if every row does (an intersection–union test): each
+            // row's interval at 1 − α bounds a false pass, and widening for the rows only took
+            // power (a re-encoded copy of the baseline failed); it read the 95% one whatever α
+            // (α = 0.01 passed a lower end that its 99% interval put below −margin).
             let margin =
                 opts.policy.as_ref().and_then(|p| p.margins.get(metric.as_str()).copied()).unwrap_or(opts.margin);
+            let level = match mode {
+                Mode::Regression if margin > 0.0 => verdict_level(alpha, family),
+                Mode::Regression => 0.95,
+                Mode::NonInferiority => verdict_level(alpha, 1),
+            };
             let judged = match stats.ci {
-                // Non-inferiority passes only if every row does (an intersection–union test): each
-                // row at α already bounds a false pass, and widening only took power (a re-encoded
-                // copy of the baseline failed).
-                Some(_) if margin > 0.0 && mode == Mode::Regression && verdict_level(alpha, family) != 0.95 => {
-                    let level = verdict_level(alpha, family);
+                Some(_) if level != 0.95 => {
                     let wide = videval_metrics::stats::cluster_bootstrap_mean(&groups, N_BOOT, level, seed)
                         .and_then(|e| e.interval);
                     videval_metrics::stats::paired::PairedResult { ci: wide.or(stats.ci), ..stats.clone() }
@@ -595,7 +600,7 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         };
         r.verdict = match gate_verdict(gate_mode, stats, pa, m, alpha, family) {
             GateVerdict::Regressed if mode == Mode::NonInferiority => {
-                let which = if stats.ci == r.ci { "CI".to_string() } else { verdict_ci_name(alpha, family) };
+                let which = if stats.ci == r.ci { "CI".to_string() } else { verdict_ci_name(alpha, 1) };
                 r.why = Some(match stats.ci {
                     Some([lo, _]) => {
                         format!(
@@ -1094,7 +1099,7 @@ fn verdict_level(alpha: f64, family: usize) -> f64 {
 
 /// How a reason names the CI [`verdict_level`] gives, where it is not the table's 95% one.
 fn verdict_ci_name(alpha: f64, family: usize) -> String {
-    let rows = if family == 1 { "1 gated row".to_string() } else { format!("{family} gated rows") };
+    let rows = if family == 1 { "one row".to_string() } else { format!("{family} gated rows") };
     format!("{:.1}% CI (α = {alpha}, {rows})", 100.0 * verdict_level(alpha, family))
 }
 
@@ -1356,7 +1361,7 @@ mod tests {
             assert!((levels[3] - (1.0 - alpha / 2.0)).abs() < 1e-15, "{alpha}: {levels:?}");
         }
         assert_eq!(verdict_level(0.05, 1), 0.95);
-        assert_eq!(verdict_ci_name(0.1, 1), "90.0% CI (α = 0.1, 1 gated row)");
+        assert_eq!(verdict_ci_name(0.1, 1), "90.0% CI (α = 0.1, one row)");
     }
 
     #[test]

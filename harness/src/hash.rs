@@ -26,8 +26,11 @@ pub fn key_of<T: serde::Serialize>(value: &T) -> String {
 
 /// Streams a file through SHA-256, once per version of the file in a process: a run read each
 /// found video whole three times (its record, the check before scoring, the report's). A
-/// version is the open file's device, inode, size and modification and change times (any write
-/// moves the change time, which no one can set).
+/// version is the open file's device, inode, size and modification and change times; a write
+/// moves the change time, which no one can set, but only by the filesystem's tick (a second on
+/// ext2/3 with small inodes, FAT, some NFS): as git does with its index, a file changed within
+/// [`SETTLED_S`] of being hashed is not remembered (a same-size rewrite within the tick kept its
+/// old hash, 500 times in 500 on ext2).
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     use std::os::unix::fs::MetadataExt;
     type Version = (u64, u64, u64, i64, i64, i64, i64);
@@ -39,15 +42,28 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     if let Some(sha) = known {
         return Ok(sha);
     }
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let sha = sha256_open(file)?;
-    // Only regular files: a FIFO or a device has no version to key by.
+    // Only regular files (a FIFO or a device has no version to key by), settled ones, and a
+    // bounded number of them (about 200 bytes each).
+    let settled = m.mtime().max(m.ctime()) < started.saturating_sub(SETTLED_S);
     if m.is_file()
+        && settled
         && let Ok(mut guard) = SEEN.lock()
     {
-        guard.get_or_insert_with(Default::default).insert(version, sha.clone());
+        let map = guard.get_or_insert_with(Default::default);
+        if map.len() >= 100_000 {
+            map.clear();
+        }
+        map.insert(version, sha.clone());
     }
     Ok(sha)
 }
+
+/// Seconds since its last change before a file's hash is remembered ([`sha256_file`]).
+const SETTLED_S: i64 = 2;
 
 fn sha256_open(mut file: std::fs::File) -> std::io::Result<String> {
     let mut hasher = Sha256::new();

@@ -106,9 +106,22 @@ struct GenCache {
     size: Option<u64>,
 }
 
-/// Whether a program's error names a full disk or quota (ENOSPC, EDQUOT as strerror words them).
-fn says_disk_full(message: &str) -> bool {
-    ["No space left on device", "Disk quota exceeded"].iter().any(|s| message.contains(s))
+/// Whether a program's error says its output could not be written for a full disk or quota
+/// (ENOSPC, EDQUOT as strerror words them): on a line naming the output (`{out}`), or anywhere
+/// when the disk that holds it has little room left. A warning about some other disk (a cache
+/// in /dev/shm) beside a model's own failure stopped the whole run.
+fn says_disk_full(message: &str, out_dir: &Path) -> bool {
+    let full = |line: &str| ["No space left on device", "Disk quota exceeded"].iter().any(|s| line.contains(s));
+    message.lines().any(|l| full(l) && l.contains("{out}")) || (full(message) && little_room(out_dir))
+}
+
+/// Whether the filesystem holding `dir` has under 64 MiB or 1% of its space left for an
+/// ordinary user's files (a program's partial output, removed, gives back what it took).
+fn little_room(dir: &Path) -> bool {
+    rustix::fs::statvfs(dir).is_ok_and(|s| {
+        let free = s.f_bavail.saturating_mul(s.f_frsize);
+        s.f_blocks > 0 && (free < 64 << 20 || s.f_bavail < s.f_blocks / 100)
+    })
 }
 
 /// Whether the filesystem holding `dir` has no room left for an ordinary user's files.
@@ -469,7 +482,7 @@ impl Runner<'_> {
                 // A program's own error may not say that the disk was full; the disk does. Or it
                 // says so where the disk no longer does: an atomic writer removes its partial
                 // file, a video larger than the room left leaves room (both blamed the model).
-                Err(e) if tmp.parent().is_some_and(disk_full) || says_disk_full(&e.message) => {
+                Err(e) if tmp.parent().is_some_and(|d| disk_full(d) || says_disk_full(&e.message, d)) => {
                     let _ = std::fs::remove_file(&tmp);
                     let which = match tmp.parent().filter(|p| disk_full(p)) {
                         Some(p) => format!("the disk holding {} is full", p.display()),

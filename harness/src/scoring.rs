@@ -877,12 +877,19 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
         None
     };
     // Why the whole clip is missing when it is: a reason that depends on this machine.
+    // The sizes named are those held: the clip as decoded for a whole-clip metric, the probes'
+    // copy (the coded size beside the probes' copy's bytes read as a wrong sum).
     let unheld = too_large.then(|| {
         let bytes = frames.saturating_mul(per_frame(&end.head));
+        let (w, h) = (end.head.width, end.head.height);
+        let (pw, ph) = probe_size(w, h, end.head.pixel_aspect);
+        let sizes = match (whole_clip, probed) {
+            (true, true) => format!("{w}×{h}, with the probes' {pw}×{ph} copy,"),
+            (false, true) if (pw, ph) != (w, h) => format!("{pw}×{ph} (the probes' copy of the {w}×{h} clip)"),
+            _ => format!("{w}×{h}"),
+        };
         format!(
-            "{TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {}×{} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
-            end.head.width,
-            end.head.height,
+            "{TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {sizes} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
             bytes as f64 / 1e9,
             limit as f64 / 1e9
         )
@@ -1101,6 +1108,9 @@ mod tests {
         assert_eq!(probe_size(1440, 1080, 4.0 / 3.0), (853, 480), "anamorphic 1440×1080, reduced");
         assert_eq!(probe_size(320, 240, 1.0), (320, 240), "small clips at their own size");
         assert_eq!(info(64, 72, f64::NAN, 0).pixel_aspect(), 1.0);
+        // A flag no display format uses is no aspect (100:1 widened 640×480 to 64000×480).
+        assert_eq!(info(640, 480, 100.0 * 640.0 / 480.0, 0).pixel_aspect(), 1.0);
+        assert!((info(640, 480, 16.0 * 640.0 / 480.0, 0).pixel_aspect() - 16.0).abs() < 1e-9);
     }
 
     #[test]

@@ -379,8 +379,10 @@ fn fit_target(target: &str, points: Vec<(String, f64, f64)>, direction: &str) ->
         );
     } else if distinct == 4 {
         notes.push(format!(
-            "4 points for 3 parameters: the intervals are the spread of fits to resamples of the 4 points, most holding only 3 distinct ones ({} of {n_boot} resamples usable), a range of plausible fits rather than 95% intervals; the held-out point has no band",
-            n_boot - failed
+            "4 distinct compute values for 3 parameters: the intervals are the spread of fits to resamples of the points, most holding only 3 distinct ones ({} of {n_boot} resamples usable), a range of plausible fits rather than 95% intervals{}",
+            n_boot - failed,
+            // The held-out point's band needs a scatter: repeats at a compute value give one.
+            if cs.len() == 4 { "; the held-out point has no band" } else { "" }
         ));
     }
     if fit.grid_edge {

@@ -169,11 +169,13 @@ impl VideoInfo {
     }
 
     /// How wide a pixel is shown relative to its height, after rotation (1 for square pixels, or
-    /// when the container says nothing usable).
+    /// when the container says nothing usable: no aspect, or pixels over 16 times as wide as tall
+    /// or as tall as wide, which no display format uses — a 100:1 flag widened a 640×480 clip to
+    /// 64000×480 for the probes and the flow metrics, 2.7 GB for 17 frames).
     pub fn pixel_aspect(&self) -> f64 {
         let (w, h) = self.display_size();
         let pa = self.dar * f64::from(h) / f64::from(w);
-        if pa.is_finite() && pa > 0.0 { pa } else { 1.0 }
+        if pa.is_finite() && (1.0 / 16.0..=16.0).contains(&pa) { pa } else { 1.0 }
     }
 }
 

@@ -175,7 +175,7 @@ pub fn render(scaling: &Value) -> Result<String, std::fmt::Error> {
                         metric(num(&b[1])),
                         if inside { "inside it" } else { "<span class=\"flag\">outside it</span>" }
                     ),
-                    _ => "no band: the 3 other points fit exactly, leaving no spread to judge it by".to_string(),
+                    _ => "no band: the other points leave no scatter to judge it by (3 fit exactly), or their fit's uncertainty could not be computed".to_string(),
                 };
                 write!(
                     o,

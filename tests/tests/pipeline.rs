@@ -1221,16 +1221,23 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
     let (_, errors) =
         failing_run(&sb, "fail.yaml", "adapter: command\nargv: [sh, -c, 'echo model exploded >&2; exit 7', '{out}']\n");
     assert!(errors.iter().all(|e| e.contains("model exploded")), "{errors:?}");
-    // A program that says its disk is full (an atomic writer removed its partial file, so the
-    // disk has room again) stops the run as the disk's failure, exit 5, not the model's (exit 4).
+    // A program that says its output could not be written for a full disk (an atomic writer
+    // removed its partial file, so the disk has room again) stops the run as the disk's failure,
+    // exit 5, not the model's (exit 4); a full disk elsewhere (a cache) is the unit's failure.
     sb.write(
         "full.yaml",
-        "adapter: command\nargv: [sh, -c, 'echo \"error: out.mp4: writing the trailer failed: No space left on device\" >&2; exit 3', x, '{out}']\n",
+        "adapter: command\nargv: [sh, -c, 'echo \"error: $1: writing the trailer failed: No space left on device\" >&2; exit 3', x, '{out}']\n",
     );
     let out =
         sb.run(&["run", "--suite", "smoke", "--cases", "physics-drop", "--model", "full.yaml", "--out", "runs/full"]);
     assert_eq!(code(&out), 5, "{}", text(&out));
     assert!(text(&out).contains("the program reports a full disk: the disk, not the model"), "{}", text(&out));
+    let (_, errors) = failing_run(
+        &sb,
+        "cache.yaml",
+        "adapter: command\nargv: [sh, -c, 'echo \"warning: /dev/shm/cache: [Errno 28] No space left on device\" >&2; echo out of memory >&2; exit 1', x, '{out}']\n",
+    );
+    assert!(errors.iter().all(|e| e.contains("out of memory")), "{errors:?}");
     // Limits far from what waiting would take, so a slow machine cannot fail these checks.
     let spec = "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 300', x, '{out}']\n";
     let (took, errors) = failing_run(&sb, "slow.yaml", spec);

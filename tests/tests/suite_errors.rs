@@ -217,12 +217,16 @@ fn expectations_the_case_rules_out() {
         ),
         (
             "  - id: a\n    prompt: p\n    mode: image\n    expect: [{probe: motion, object: {color: red}, direction: left}]\n",
-            "cases[0].expect[0]: probe motion reads motion over time; the case generates one frame",
+            "cases[0].expect[0]: probe motion reads motion over time, over at least 2 frames; the case generates 1",
+        ),
+        (
+            "  - id: a\n    prompt: p\n    generation: {frames: 2}\n    expect: [{probe: bounce, object: {color: red}}]\n",
+            "cases[0].expect[0]: probe bounce reads motion over time, over at least 3 frames; the case generates 2",
         ),
         // After an item that does not parse, a later item is named by its own index.
         (
             "  - id: a\n    prompt: p\n    mode: image\n    expect: [{probe: nosuch}, {probe: motion, object: {color: red}, direction: left}]\n",
-            "cases[0].expect[1]: probe motion reads motion over time; the case generates one frame",
+            "cases[0].expect[1]: probe motion reads motion over time, over at least 2 frames; the case generates 1",
         ),
         (
             "  - id: src\n    prompt: p\n  - id: a\n    prompt: p\n    mode: extend-forward\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frames: [0, 16]}}\n",

@@ -961,11 +961,16 @@ fn resolve_case(
             _ => loc_at(node, &["expect"]),
         };
         let epath = format!("{path}.expect[{j}]");
-        if generation.frames == 1 && e.reads_time() {
+        if (generation.frames as usize) < e.min_frames() {
             errors.push(YamlError::at(
                 item,
                 epath.clone(),
-                format!("probe {} reads motion over time; the case generates one frame", e.probe()),
+                format!(
+                    "probe {} reads motion over time, over at least {} frames; the case generates {}",
+                    e.probe(),
+                    e.min_frames(),
+                    generation.frames
+                ),
             ));
         }
         if let videval_metrics::probes::Expectation::Aspect(a) = e

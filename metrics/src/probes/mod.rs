@@ -484,12 +484,14 @@ mod tests {
             speed: None,
         });
         assert!(check(&red, &ctx).pass);
-        // One frame of it shows no motion: not measurable (it failed as "object barely seen"),
-        // while where it is still is.
+        // One frame of it shows no motion: a failure that says so (it was "object barely seen"),
+        // while where it is can still be judged.
         let one = Video::new(v.width(), v.height(), v.fps(), v.frame(0).to_vec()).unwrap();
         let verdict = check(&red, &Context::new(&one));
         assert!(
-            !verdict.measurable()
+            verdict.measurable()
+                && !verdict.pass
+                && verdict.kind == "too few frames"
                 && verdict.reason.contains("the video has 1 frame(s); motion is judged over at least 2"),
             "{}",
             verdict.detail()
@@ -590,8 +592,8 @@ use crate::video::Video;
 ///    256 px.
 /// 18: the probes judge a clip reduced to a short side of at most 480 px as it is decoded (area
 ///    averaging; the harness's `PROBE_SHORT`): every 1080p frame was held and segmented. A clip
-///    shorter than a check reads (one frame; two for `gravity` and `bounce`) is not measurable,
-///    not "object barely seen".
+///    shorter than a check reads (one frame; two for `gravity` and `bounce`) fails as "too few
+///    frames", not "object barely seen".
 pub const VERSION: u32 = 18;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -853,15 +855,16 @@ pub fn describe(r: &ObjectRef) -> String {
 
 /// Checks one expectation against the video behind `ctx`.
 pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
-    // Too short a clip shows no motion to judge: not measurable (a one-frame clip failed
-    // `motion` and `bounce` as "object barely seen", where the object was in full view).
+    // Too short a clip shows none of the change asked for: a failure, said as such (a one-frame
+    // clip failed `motion` and `bounce` as "object barely seen", with the object in full view).
+    // Not "not measurable": a model that answers motion prompts with one frame would pass the
+    // gate. A suite cannot ask for fewer frames than its checks read (lint refuses it).
     let need = e.min_frames();
     if ctx.video.len() < need {
-        return Verdict::not_measurable(format!(
-            "the video has {} frame(s); {} is judged over at least {need}",
-            ctx.video.len(),
-            e.probe()
-        ));
+        return Verdict::fail(
+            "too few frames",
+            format!("the video has {} frame(s); {} is judged over at least {need}", ctx.video.len(), e.probe()),
+        );
     }
     match e {
         Expectation::Gravity(p) => gravity::check(p, ctx),

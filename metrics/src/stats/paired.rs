@@ -289,8 +289,18 @@ pub fn paired_statistics(
     let se = if cases < 2 {
         f64::INFINITY
     } else {
-        let spread: f64 = groups.iter().zip(&sums).map(|(g, s)| (s - g.len() as f64 * delta).powi(2)).sum();
-        (cases as f64 / (cases - 1) as f64 * spread).sqrt() / pairs as f64
+        // Squared relative to the largest deviation: values near 1e300 overflowed the squares
+        // to an infinite MDE beside a significant regression.
+        let dev: Vec<f64> = groups.iter().zip(&sums).map(|(g, s)| s - g.len() as f64 * delta).collect();
+        let top = dev.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+        if top.is_infinite() {
+            f64::INFINITY
+        } else if top == 0.0 {
+            0.0
+        } else {
+            let spread: f64 = dev.iter().map(|d| (d / top).powi(2)).sum();
+            top * (cases as f64 / (cases - 1) as f64 * spread).sqrt() / pairs as f64
+        }
     };
     PairedResult { delta, ci, ci_note, test, p, moved, p_floor, permutations: n_perm, se, cases }
 }
@@ -448,6 +458,11 @@ pub fn gate_verdict(
         GateMode::NonInferiority => GateVerdict::NoChange,
         GateMode::Regression if nan => GateVerdict::Underpowered(Weakness::NotANumber),
         GateMode::Regression if few => GateVerdict::Underpowered(Weakness::FewCases),
+        // At margin 0 "worse by more than the margin" is "worse": the test at α (Holm across
+        // the rows) decides, in the estimate's direction. The 95% interval read beside it held a
+        // significant regression at α = 0.1 as "unsettled" (a pass).
+        GateMode::Regression if significant && margin <= 0.0 && r.delta < 0.0 => GateVerdict::Regressed,
+        GateMode::Regression if significant && margin <= 0.0 && r.delta > 0.0 => GateVerdict::Improved,
         GateMode::Regression if significant && ci[1] < -margin => GateVerdict::Regressed,
         GateMode::Regression if significant && ci[0] > margin => GateVerdict::Improved,
         // Worse, significantly, but perhaps by less than the margin. A significant change for the
@@ -680,6 +695,17 @@ mod simulations {
         assert_ne!(gate_verdict(GateMode::Regression, &r, r.p, 0.05, 0.05, 1), GateVerdict::Regressed);
     }
 
+    /// The spread scales with the values: at 1e300 its squares overflowed, and a significant
+    /// regression was said to have an infinite MDE.
+    #[test]
+    fn the_spread_of_huge_values_is_finite() {
+        let groups = |s: f64| -> Vec<Vec<f64>> { (0..10).map(|i| vec![s * (-1.0 - 0.1 * f64::from(i))]).collect() };
+        let unit = paired_statistics(&groups(1.0), None, 200, 200, 0.05, 1);
+        let huge = paired_statistics(&groups(1e300), None, 200, 200, 0.05, 1);
+        assert!(huge.se.is_finite() && (huge.se / 1e300 / unit.se - 1.0).abs() < 1e-12, "{} vs {}", huge.se, unit.se);
+        assert!(huge.mde(0.05, 1).is_finite());
+    }
+
     #[test]
     fn a_large_mde_is_underpowered_with_the_count_needed() {
         let mut rng = ChaCha8Rng::seed_from_u64(13);
@@ -805,7 +831,12 @@ mod simulations {
         assert_eq!(cases_needed(&near, Weakness::Unsettled, 0.05, 0.05, 1), Some(27));
         // Significantly better with a CI reaching below −margin is not a regression in doubt.
         let better = PairedResult { delta: 0.0094, ci: Some([-0.0006, 0.0172]), ..r.clone() };
-        assert_eq!(gate_verdict(GateMode::Regression, &better, 0.048, 0.0, 0.05, 1), GateVerdict::WithinMargin);
+        assert_eq!(gate_verdict(GateMode::Regression, &better, 0.048, 0.01, 0.05, 1), GateVerdict::WithinMargin);
+        // At margin 0 the test decides, in the estimate's direction, whatever the 95% interval.
+        assert_eq!(gate_verdict(GateMode::Regression, &better, 0.048, 0.0, 0.05, 1), GateVerdict::Improved);
+        let worse = PairedResult { delta: -0.022, ci: Some([-0.0474, 0.0016]), ..r.clone() };
+        assert_eq!(gate_verdict(GateMode::Regression, &worse, 0.083, 0.0, 0.1, 1), GateVerdict::Regressed);
+        assert_eq!(gate_verdict(GateMode::Regression, &worse, 0.083, 0.0, 0.05, 1), GateVerdict::NoChange);
         // Inside the margin is within margin; wholly beyond it, regressed.
         let inside = PairedResult { delta: -0.03, ci: Some([-0.045, -0.015]), ..r.clone() };
         assert_eq!(gate_verdict(GateMode::Regression, &inside, r.p, 0.05, 0.05, 1), GateVerdict::WithinMargin);
