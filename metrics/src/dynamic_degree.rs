@@ -36,7 +36,8 @@ impl Metric for DynamicDegree {
         // not per frame pair. 8: the mean of the largest 5% over every grid point, untracked ones
         // as no motion (the 95th percentile of the tracked ones rose tenfold with a smoother
         // background). 9: flow on square pixels, as shown (an anamorphic clip's sideways
-        // motion read in coded pixels).
+        // motion read in coded pixels), on frames area-averaged by covered fraction
+        // (`preprocess::area_taps`).
         9
     }
     fn description(&self) -> &'static str {

@@ -25,7 +25,8 @@ impl Metric for MotionSmoothness {
         // read as BT.601 limited range). 5: not measurable on frames with a short side under
         // 16 px (a 1×1 clip read a value). 6: a clip with no trackable point is not measurable
         // (a flat grey clip scored the best value). 7: flow on square pixels, as shown (an
-        // anamorphic clip's frames were predicted in coded pixels).
+        // anamorphic clip's frames were predicted in coded pixels), on frames area-averaged by
+        // covered fraction (`preprocess::area_taps`).
         7
     }
     fn description(&self) -> &'static str {

@@ -23,7 +23,9 @@ impl Metric for WarpingError {
         // read as BT.601 limited range). 5: not measurable on frames with a short side under
         // 16 px (a 1×1 clip read a value). 6: a clip with no trackable point is not measurable
         // (a flat grey clip scored the best value). 7: flow on square pixels, as shown (an
-        // anamorphic clip's frames were warped in coded pixels).
+        // anamorphic clip's frames were warped in coded pixels), on frames area-averaged by
+        // covered fraction (a box of whole pixels made an uneven grid at non-integer ratios:
+        // the same clip read 0.00264 from 1080p and 0.00340 from 480p).
         7
     }
     fn description(&self) -> &'static str {

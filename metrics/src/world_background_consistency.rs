@@ -18,8 +18,9 @@ impl Metric for WorldBackgroundConsistency {
         // 2: videos are decoded with PyAV's colour conversion (YUV sources change by ±1).
         // (Renamed from background_consistency with the number unchanged: still 2, so old baselines compare.)
         // 3: decoding follows each frame's colour tags (a BT.709 or full-range video was
-        // read as BT.601 limited range).
-        3
+        // read as BT.601 limited range). 4: the encoder's frames area-averaged by covered
+        // fraction (`preprocess::area_taps`; a box of whole pixels at non-integer ratios).
+        4
     }
     fn description(&self) -> &'static str {
         "VBench's background consistency formula on world-encoder features of all frames with saturated foreground pixels replaced by the background mean, 32×32."

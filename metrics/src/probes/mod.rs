@@ -593,7 +593,7 @@ use crate::video::Video;
 /// 18: the probes judge a clip reduced to a short side of at most 480 px as it is decoded (area
 ///    averaging; the harness's `PROBE_SHORT`): every 1080p frame was held and segmented. A clip
 ///    shorter than a check reads (one frame; two for `gravity` and `bounce`) fails as "too few
-///    frames", not "object barely seen".
+///    frames", not "object barely seen". Area reductions weigh pixels by their covered part.
 pub const VERSION: u32 = 18;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area

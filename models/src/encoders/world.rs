@@ -186,7 +186,7 @@ impl WorldEncoder {
                 self.file.architecture.embed_dim
             ),
             preprocess: format!(
-                "{} frames; stretch to {SIZE}x{SIZE}, area filter, antialiased; values in [-1, 1]",
+                "{} frames; stretch to {SIZE}x{SIZE}, area filter (covered fractions), antialiased; values in [-1, 1]",
                 PREPROCESS.frames.name()
             ),
         }
