@@ -675,13 +675,10 @@ fn decode_transformed(
     decode(path, sampling, |head: &video::StreamHead, rgb: &[u8]| {
         // Non-square pixels (an anamorphic stream) are made square at the same height first, as
         // a player shows them (a 360×240 clip at 32:27 came out 3:2, and crops cut it wrongly).
-        let square = (f64::from(head.width) * head.pixel_aspect).round();
-        let (rgb, width) = if (head.pixel_aspect - 1.0).abs() >= 1e-3 && (1.0..=f64::from(u16::MAX)).contains(&square) {
-            let to = Spatial::Stretch { width: square as u32, height: head.height };
-            (
-                std::borrow::Cow::Owned(transform_frame(rgb, head.width, head.height, to, Filter::Bicubic, true)),
-                square as u32,
-            )
+        let square = videval_metrics::preprocess::shown_width(head.width, head.pixel_aspect);
+        let (rgb, width) = if square != head.width {
+            let to = Spatial::Stretch { width: square, height: head.height };
+            (std::borrow::Cow::Owned(transform_frame(rgb, head.width, head.height, to, Filter::Bicubic, true)), square)
         } else {
             (std::borrow::Cow::Borrowed(rgb), head.width)
         };

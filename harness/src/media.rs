@@ -271,9 +271,7 @@ pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
     let mut data = Vec::new();
     let end = video::decode_stream(path, FrameSampling::First(CLIP_FRAMES), |head, rgb| {
         let (cw, ch) = *size.get_or_insert_with(|| {
-            let shown = (f64::from(head.width) * head.pixel_aspect).round();
-            let shown = if (1.0..=f64::from(u16::MAX)).contains(&shown) { shown as u32 } else { head.width };
-            clip_size(shown, head.height, max_h)
+            clip_size(preprocess::shown_width(head.width, head.pixel_aspect), head.height, max_h)
         });
         if (cw, ch) == (head.width, head.height) {
             data.extend_from_slice(rgb);

@@ -854,7 +854,7 @@ fn off_request(case: &crate::suite::Case, path: &Path) -> Option<String> {
     // The size it is shown at: rotated, and its pixels' aspect applied (an anamorphic 192×144 at
     // 4:3 is shown at 256×144).
     let (w, h) = info.display_size();
-    let w = (f64::from(w) * info.pixel_aspect()).round() as u32;
+    let w = videval_metrics::preprocess::shown_width(w, info.pixel_aspect());
     if (w, h) != (g.width, g.height) {
         said.push(format!("{w}x{h} ({}x{} asked)", g.width, g.height));
     }

@@ -678,13 +678,7 @@ pub const PROBE_SHORT: u32 = 480;
 /// `pixel_aspect` times as wide as tall: square pixels (as a player shows them), short side at
 /// most [`PROBE_SHORT`].
 pub fn probe_size(width: u32, height: u32, pixel_aspect: f64) -> (u32, u32) {
-    let shown = (f64::from(width) * pixel_aspect).round();
-    let shown = if (pixel_aspect - 1.0).abs() < SQUARE || !(1.0..=f64::from(u16::MAX)).contains(&shown) {
-        width
-    } else {
-        shown as u32
-    };
-    probes::size_at_most(shown, height, PROBE_SHORT)
+    probes::size_at_most(preprocess::shown_width(width, pixel_aspect), height, PROBE_SHORT)
 }
 
 /// A memory budget shared by the videos scored in parallel: a video waits until its estimate
@@ -980,9 +974,6 @@ fn flow_detail(input: FlowInput, pairs: &FlowPairs) -> String {
 
 /// Pair scores a flow metric's detail lists in full.
 const DETAIL_PAIRS: usize = 64;
-
-/// Pixel aspects this close to 1 are square.
-const SQUARE: f64 = 1e-3;
 
 /// A frame as the probes judge it ([`probe_size`]): with non-square pixels (an anamorphic
 /// stream) resampled to square ones, so that the probes judge positions, shapes and the aspect in

@@ -105,10 +105,7 @@ impl Window {
     /// sideways motion read 14% slow.
     pub fn with_pixel_aspect(mut self, pixel_aspect: f64) -> Window {
         self.pixel_aspect = pixel_aspect;
-        let shown = (f64::from(self.width) * pixel_aspect).round();
-        if (pixel_aspect - 1.0).abs() >= 1e-3 && (1.0..=f64::from(u16::MAX)).contains(&shown) {
-            (self.flow_w, self.flow_h) = flow_size(shown as u32, self.height);
-        }
+        (self.flow_w, self.flow_h) = flow_size(crate::preprocess::shown_width(self.width, pixel_aspect), self.height);
         self
     }
 

@@ -662,6 +662,19 @@ pub fn transform_frame(rgb: &[u8], w: u32, h: u32, spatial: Spatial, filter: Fil
     spatial_frame_u8(rgb, w, h, &p).iter().map(|&v| v.round().clamp(0.0, 255.0) as u8).collect()
 }
 
+/// The width a player shows a `width`-pixel row at, its pixels `pixel_aspect` times as wide as
+/// tall (a container's sample aspect ratio): the probes, the flow metrics and the report's clips
+/// resample to it. Itself for square pixels (within 1e-3) and for a width beyond what a frame
+/// holds.
+pub fn shown_width(width: u32, pixel_aspect: f64) -> u32 {
+    let shown = (f64::from(width) * pixel_aspect).round();
+    if (pixel_aspect - 1.0).abs() < 1e-3 || !(1.0..=f64::from(u16::MAX)).contains(&shown) {
+        width
+    } else {
+        shown as u32
+    }
+}
+
 /// Output size of `spatial` for a `w × h` input, and the resize target before any crop/pad.
 pub fn geometry(spatial: Spatial, w: u32, h: u32) -> ((u32, u32), (u32, u32)) {
     match spatial {
