@@ -458,12 +458,15 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             // reads, or each other, and the truth's place must take a file. The video's sidecar is
             // OUT.json.
             let sidecar = PathBuf::from(format!("{}.json", out.display()));
-            for (flag, p) in [("-o", Some(out)), ("-o's sidecar", Some(&sidecar)), ("--truth", truth.as_ref())] {
+            // (flag, path, whether a folder there is refused here)
+            for (flag, p, file) in
+                [("-o", Some(out), true), ("-o's sidecar", Some(&sidecar), false), ("--truth", truth.as_ref(), true)]
+            {
                 let Some(p) = p else { continue };
                 if crate::store::same_file(p, scene) {
                     return Err(Error::Config(format!("{flag} {}: that is the scene file itself", p.display())));
                 }
-                if flag != "-o's sidecar" && p.is_dir() {
+                if file && p.is_dir() {
                     return Err(Error::Config(format!("{flag} {}: a folder, where a file is expected", p.display())));
                 }
                 if let Some(photos) = &look.photos

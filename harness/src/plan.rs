@@ -194,7 +194,7 @@ pub fn input_content(suite: &Suite, case: &Case) -> Vec<String> {
 pub fn stratified(cases: &[Case], limit: usize) -> BTreeSet<String> {
     let mut strata: BTreeMap<String, Vec<&Case>> = BTreeMap::new();
     for c in cases {
-        let family = c.capabilities.first().map_or("-", |cap| cap.split('.').next().unwrap_or(cap));
+        let family = c.capabilities.first().map_or("-", |cap| videval_reports::results::capability_family(cap));
         strata.entry(family.to_string()).or_default().push(c);
     }
     for v in strata.values_mut() {

@@ -576,21 +576,26 @@ pub fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::G
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
     // Why → the cases refused for it.
     let mut refused: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    // Each file's header, read once however many cases name it.
+    let headers: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, Option<crate::video::VideoInfo>>> =
+        Default::default();
     for suite in suites {
         // A conditioning input's frame count and rate: from its range, its scene's case, or its
         // file's header.
         let held = |m: &crate::suite::schema::Media| -> generator::HeldClip {
             let source = m.scene_of.as_ref().and_then(|id| suite.case(id));
-            let info = if source.is_none() { m.file().and_then(|f| crate::video::probe(&f).ok()) } else { None };
+            let file = m.file().filter(|_| source.is_none());
+            let info = file.as_ref().and_then(|f| {
+                headers.borrow_mut().entry(f.clone()).or_insert_with(|| crate::video::probe(f).ok()).clone()
+            });
             let frames = match (m.frame, m.frames) {
                 (Some(_), _) => Some(1),
                 (None, Some([a, b])) => b.checked_sub(a).map(|d| d as usize + 1),
-                // Counted as the decoder counts them: a Matroska file states no count, an MP4's
-                // includes what its edit list hides.
-                (None, None) => source.map(|c| c.generation.frames as usize).or_else(|| {
-                    info.as_ref()?;
-                    crate::video::shown_frames(&m.file()?).ok()
-                }),
+                // Counted as the decoder counts them (cached per file): a Matroska file states no
+                // count, an MP4's includes what its edit list hides.
+                (None, None) => source
+                    .map(|c| c.generation.frames as usize)
+                    .or_else(|| crate::video::shown_frames(file.as_ref().filter(|_| info.is_some())?).ok()),
             };
             let fps = source.map(|c| c.generation.fps).or_else(|| info.as_ref().map(|i| i.fps).filter(|f| *f > 0.0));
             generator::HeldClip { frames, fps }

@@ -205,14 +205,18 @@ fn resize(v: &Video, w: u32, h: u32) -> Video {
 /// Why a conditioning clip of `n` frames in `input.{field}` cannot be held whole: the compression
 /// network encodes clips of 1 + 4k frames.
 fn not_held_whole(field: &str, n: usize) -> Option<String> {
+    let (lower, step) = whole_below(n)?;
+    Some(format!(
+        "input.{field} holds {n} frames; the bundled generator holds clips of 1 + {step}k frames (…, {lower}, {}, …): give frames: [first, last] to take {lower} of them",
+        lower + step
+    ))
+}
+
+/// The compression network takes clips of 1 + 4k frames (`step` = 4): for `n` frames that are
+/// not such a length, the one below it and the step; `None` when `n` is one.
+fn whole_below(n: usize) -> Option<(usize, usize)> {
     let step = videval_models::generator::vae::TIME;
-    let lower = 1 + step * ((n.max(1) - 1) / step);
-    ((n.max(1) - 1) % step != 0).then(|| {
-        format!(
-            "input.{field} holds {n} frames; the bundled generator holds clips of 1 + {step}k frames (…, {lower}, {}, …): give frames: [first, last] to take {lower} of them",
-            lower + step
-        )
-    })
+    ((n.max(1) - 1) % step != 0).then(|| (1 + step * ((n.max(1) - 1) / step), step))
 }
 
 impl Generator for Bundled {
@@ -235,7 +239,6 @@ impl Generator for Bundled {
         held: &dyn Fn(&Media) -> super::HeldClip,
     ) -> Option<String> {
         let step = videval_models::generator::vae::TIME;
-        let whole = |n: usize| n >= 1 && (n - 1) % step == 0;
         let input = case.input.as_ref()?;
         let frames = case.generation.frames as usize;
         let clips: &[(&str, &Option<Media>)] = match case.mode {
@@ -286,14 +289,12 @@ impl Generator for Bundled {
             _ => {}
         }
         let ends_with_a_clip = matches!(case.mode, Mode::ExtendBackward | Mode::Interpolate | Mode::Edit);
-        (ends_with_a_clip && !whole(frames)).then(|| {
-            let lower = 1 + step * ((frames.max(1) - 1) / step);
-            format!(
-                "mode {} ends the video with a held clip, and the bundled generator makes 1 + {step}k frames: ask for {lower} or {} frames, not {frames}",
-                case.mode.name(),
-                lower + step
-            )
-        })
+        let (lower, _) = whole_below(frames).filter(|_| ends_with_a_clip)?;
+        Some(format!(
+            "mode {} ends the video with a held clip, and the bundled generator makes 1 + {step}k frames: ask for {lower} or {} frames, not {frames}",
+            case.mode.name(),
+            lower + step
+        ))
     }
 
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {

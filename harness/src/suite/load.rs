@@ -892,7 +892,7 @@ fn resolve_case(
     // A capability is `family.name`, the family non-empty (an empty or blank one published as a
     // nameless row of the limitations page).
     for (k, c) in raw.capabilities.iter().enumerate() {
-        let family = c.split('.').next().unwrap_or_default();
+        let family = videval_reports::results::capability_family(c);
         if family.trim().is_empty() || c.trim() != c {
             errors.push(YamlError::at(
                 loc_at(node, &["capabilities"]),
