@@ -468,10 +468,10 @@ fn next_packet(input: &mut ff::format::context::Input) -> Result<ff::Packet, ff:
 
 /// How many threads a decoder gets: one where no frame will be decoded (a probe), or where the
 /// decode runs on a worker of the pool that decodes other videos beside it; FFmpeg's own choice
-/// (about one a core) for a lone decode. A decoder's frame threads allocate in C heap arenas of
-/// their own, which glibc keeps fragmented after the threads end: on 3,000 small clips, three
-/// threads started per video grew `generate` to 1.1 GB and `score` to 1.0 GB resident while
-/// holding about 20 MB (1,500 clips: `generate` 474 → 102 MB and 5.8 → 4.1 s with one).
+/// (about one a core) for a lone decode. A decoder per video each starting its own threads
+/// oversubscribed the cores: beside 8 busy loops, `generate` over 1,500 small clips took 21.6 s,
+/// 9.9 s with one thread (idle, 2.8 and 2.9 s). Resident memory was also seen growing 0.35 MB a
+/// clip under a compiler's load (glibc arenas of the short-lived threads), not reproduced idle.
 fn decoder_threads(decoding: bool) -> usize {
     if !decoding || rayon::current_thread_index().is_some() { 1 } else { 0 }
 }
@@ -2052,8 +2052,7 @@ mod tests {
     use super::*;
 
     /// A decoder gets frame threads only for a lone decode: none for a probe, none on the pool
-    /// that decodes videos side by side (their threads' arenas grew `generate` over 1,500 small
-    /// clips from 102 MB to 474 MB resident).
+    /// that decodes videos side by side (their threads oversubscribed the cores).
     #[test]
     fn only_a_lone_decode_gets_frame_threads() {
         assert_eq!((decoder_threads(false), decoder_threads(true)), (1, 0));
