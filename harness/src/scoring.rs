@@ -668,8 +668,8 @@ pub fn probe_bytes(needs: &[Need<'_>], info: &crate::video::VideoInfo) -> u64 {
 }
 
 /// The short side, in pixels, of the frames the probes judge: a larger clip is reduced to it as
-/// it is decoded (area averaging). The tracker held and segmented every 1080p frame (1.7 GB and
-/// 40 s of CPU for a 10 s clip), where positions, sizes and speeds are read in fractions of the
+/// it is decoded (area averaging). The tracker held and segmented every 1080p frame (950 MB for
+/// a 5 s clip, 348 MB now; the time is about the same), where positions, sizes and speeds are read in fractions of the
 /// frame and its smallest object is a two-thousandth of it; `continuity`, `loop` and `shots`
 /// compare at [`probes::ANALYSIS_SHORT`] from there.
 pub const PROBE_SHORT: u32 = 480;
