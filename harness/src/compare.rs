@@ -750,15 +750,19 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
     let file = |ext: &str| cand_dir.join("compare").join(format!("{name}.{ext}"));
     // What a killed compare left half-written there (a SIGTERM mid-write kept a page's .tmp).
     crate::store::sweep_leftovers(&cand_dir.join("compare"));
-    write_json_atomic(&file("json"), &comparison)?;
-    write_atomic(&file("md"), markdown(&comparison).as_bytes())?;
-    write_atomic(&file("junit.xml"), junit(&comparison).as_bytes())?;
+    // Everything is rendered (the page's clips staged) before the first file is replaced, so a
+    // compare killed at work leaves the earlier four files together, and the four are replaced
+    // within the few milliseconds of their renames rather than across the page's encoding.
     let html_path = file("html");
     let (mut page, placer) = view(&comparison, &base, &cand, base_dir, cand_dir, &html_path)?;
     if let Some(judgments) = &agreement {
         page.agreement = Some(serde_json::to_value(judgments).map_err(|e| Error::Internal(e.to_string()))?);
     }
     let html = videval_reports::compare::render_compare(&page).map_err(|e| Error::Internal(e.to_string()))?;
+    let (md, xml) = (markdown(&comparison), junit(&comparison));
+    write_json_atomic(&file("json"), &comparison)?;
+    write_atomic(&file("md"), md.as_bytes())?;
+    write_atomic(&file("junit.xml"), xml.as_bytes())?;
     placer.publish(|| write_atomic(&html_path, html.as_bytes()))?;
     Ok((comparison, out))
 }

@@ -327,6 +327,15 @@ pub fn load_media(suite: &Suite, media: &Media) -> Result<videval_metrics::Video
             // are kept, within the memory one video may take (frame 700 of a 480p clip held all
             // 701 frames, 770 MB, to keep one).
             let sampling = last.map_or(FrameSampling::All, |l| FrameSampling::First(l + 1));
+            // A clip too large to hold is refused from its header and a demux-only count, before
+            // a decode that would run to its end only to refuse it.
+            if let (Ok(info), Ok(n)) = (crate::video::probe(&p), crate::video::shown_frames(&p)) {
+                let end = last.map_or(n, |l| (l + 1).min(n));
+                let kept = u32::try_from(end.saturating_sub(first)).unwrap_or(u32::MAX);
+                if let Err(e) = crate::scoring::clip_fits(info.width, info.height, kept) {
+                    return Err(GenError::new(format!("{}: {e}", p.display())));
+                }
+            }
             let (mut data, mut seen, mut size, mut over) = (Vec::new(), 0usize, (0, 0, 0.0), None);
             crate::video::decode_stream(&p, sampling, |head, frame| {
                 size = (head.width, head.height, head.fps);
