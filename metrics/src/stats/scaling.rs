@@ -168,7 +168,7 @@ pub struct PowerFitCi {
     pub a: [f64; 2],
     pub gamma: [f64; 2],
     pub n_boot: usize,
-    /// Resamples with fewer than 3 distinct points or no fit.
+    /// Resamples with fewer than 3 distinct compute values or no fit.
     pub failed: usize,
 }
 
@@ -195,9 +195,8 @@ pub fn bootstrap_power(cs: &[f64], ys: &[f64], n_boot: usize, seed: u64) -> Opti
     let (mut es, mut as_, mut gs, mut failed) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for _ in 0..n_boot {
         let idx = resample(cs.len(), &mut rng);
-        let distinct = idx.iter().collect::<std::collections::BTreeSet<_>>().len();
         let (c, y): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (cs[i], ys[i])).unzip();
-        match (distinct >= 3).then(|| fit_power(&c, &y)).flatten() {
+        match (distinct_values(&c) >= 3).then(|| fit_power(&c, &y)).flatten() {
             Some(f) => {
                 es.push(f.e);
                 // Express A at the full data's normalisation so intervals are comparable.
@@ -310,8 +309,7 @@ impl NdFit {
 /// least 6 points and more than one distinct N and D.
 pub fn fit_nd(ns: &[f64], ds: &[f64], ys: &[f64]) -> Option<NdFit> {
     let k = ys.len();
-    let distinct = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<std::collections::BTreeSet<_>>().len();
-    if k < 6 || ns.len() != k || ds.len() != k || distinct(ns) < 2 || distinct(ds) < 2 {
+    if k < 6 || ns.len() != k || ds.len() != k || distinct_values(ns) < 2 || distinct_values(ds) < 2 {
         return None;
     }
     if ns.iter().chain(ds).chain(ys).any(|&v| !(v > 0.0 && v.is_finite())) {
@@ -387,16 +385,22 @@ pub fn bootstrap_nd(ns: &[f64], ds: &[f64], ys: &[f64], n_boot: usize, seed: u64
 }
 
 /// A 95% band of the fitted curve at each of `at`: percentiles of bootstrap refits' predictions.
+/// How many distinct values `v` holds: a resample fits E, A and γ only through 3 distinct compute
+/// values, whatever its count of distinct checkpoints (two seeds of one size share their compute).
+fn distinct_values(v: &[f64]) -> usize {
+    v.iter().map(|x| x.to_bits()).collect::<std::collections::BTreeSet<_>>().len()
+}
+
 pub fn bootstrap_band(cs: &[f64], ys: &[f64], at: &[f64], n_boot: usize, seed: u64) -> Vec<[f64; 2]> {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut preds: Vec<Vec<f64>> = vec![Vec::new(); at.len()];
     for _ in 0..n_boot {
         let idx = resample(cs.len(), &mut rng);
-        if idx.iter().collect::<std::collections::BTreeSet<_>>().len() < 3 {
+        let (c, y): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (cs[i], ys[i])).unzip();
+        if distinct_values(&c) < 3 {
             continue;
         }
-        let (c, y): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (cs[i], ys[i])).unzip();
         if let Some(f) = fit_power(&c, &y) {
             for (p, &x) in preds.iter_mut().zip(at) {
                 p.push(f.predict(x));
@@ -409,6 +413,18 @@ pub fn bootstrap_band(cs: &[f64], ys: &[f64], at: &[f64], n_boot: usize, seed: u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Four seeds at one compute and two larger checkpoints: a resample fits only when it holds
+    /// both larger ones (3 distinct compute values), 1 − 2·(5/6)⁶ + (4/6)⁶ ≈ 42% of resamples,
+    /// not whenever it holds 3 distinct checkpoints (nearly all of them).
+    #[test]
+    fn resamples_need_three_distinct_compute_values_not_three_checkpoints() {
+        let cs = [1e18, 1e18, 1e18, 1e18, 1e19, 1e20];
+        let ys = [3.1, 3.0, 2.9, 3.05, 2.6, 2.4];
+        let ci = bootstrap_power(&cs, &ys, 2000, 7).unwrap();
+        let usable = (ci.n_boot - ci.failed) as f64 / ci.n_boot as f64;
+        assert!((0.38..0.46).contains(&usable), "{usable}");
+    }
 
     /// A nine-checkpoint ladder whose grid (least squares for E and A) liked γ ≈ 0.08 while the
     /// objective itself is lower near γ ≈ 0.54 (scipy on the same Huber-on-logs objective:
