@@ -70,7 +70,8 @@ pub fn load_world_encoder(weights: Option<&Path>) -> Result<(WorldEncoder, Strin
         }
     };
     let device = crate::device::default_device()?;
-    let enc = WorldEncoder::load(&dir, &device).map_err(Error::Config)?;
+    // Candle's errors carry a backtrace under RUST_BACKTRACE: the message is their first line.
+    let enc = WorldEncoder::load(&dir, &device).map_err(|e| Error::Config(crate::scoring::first_line(e)))?;
     Ok((enc, sha))
 }
 

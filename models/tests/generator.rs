@@ -154,6 +154,30 @@ fn committed_checkpoints_load_and_record_their_training() {
     assert!(bad.contains("config.json"), "{bad}");
 }
 
+/// A checkpoint whose `config.json` was edited to 0 text heads divided by zero in the attention
+/// mid-run (exit 5); it is refused at load, naming the file and the field.
+#[test]
+fn a_checkpoint_config_with_impossible_sizes_is_refused_at_load() {
+    let dir = std::env::temp_dir().join(format!("vv-gen-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(weights("tiny-s").join(f), dir.join(f)).unwrap();
+    }
+    let good = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    for (path, value, says) in [
+        (["text", "heads"], 0, "architecture.text.heads: 0"),
+        (["dit", "heads"], 0, "architecture.dit.heads: 0"),
+        (["dit", "heads"], 5, "even head size"),
+    ] {
+        let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+        v["architecture"][path[0]][path[1]] = value.into();
+        std::fs::write(dir.join("config.json"), v.to_string()).unwrap();
+        let e = Model::load(&dir, &Device::Cpu).err().unwrap().to_string();
+        assert!(e.contains("config.json") && e.contains(says), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The ladder of record (v2: the world encoder's text tower, saliency-weighted loss, 147,200
 /// clips each). Larger ones have more parameters and a lower validation loss.
 const LADDER: [&str; 3] = ["tiny-s-v2", "tiny-m-v2", "tiny-l-v2"];

@@ -51,6 +51,19 @@ pub struct EncoderConfig {
     pub text: TextConfig,
 }
 
+impl EncoderConfig {
+    /// Its sizes in range (a hand-edited `config.json` with 0 heads panicked mid-run).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        use crate::generator::within;
+        for (i, &c) in self.channels.iter().enumerate() {
+            within(&format!("architecture.channels[{i}]"), c, 1, 1024)?;
+        }
+        within("architecture.frame_dim", self.frame_dim, 1, 4096)?;
+        within("architecture.embed_dim", self.embed_dim, 1, 4096)?;
+        self.text.check("architecture.text")
+    }
+}
+
 impl Default for EncoderConfig {
     fn default() -> Self {
         Self {
@@ -146,6 +159,7 @@ impl WorldEncoder {
         let text = crate::files::read_text(&cfg_path, crate::files::CONFIG_BYTES)
             .map_err(|e| format!("{}: {e}", cfg_path.display()))?;
         let file: EncoderFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+        file.architecture.check().map_err(|e| format!("{}: {e}", cfg_path.display()))?;
         let weights = dir.join("model.safetensors");
         let tensors = super::float_tensors(&weights, device)?;
         let mut p = Params::load(tensors, device);
@@ -543,6 +557,34 @@ mod tests {
         }
         assert_eq!(t.dims(), &[3, 8]);
         assert_eq!(enc.embed_frames(&videos[0]).unwrap().len(), 17);
+    }
+
+    /// A `config.json` edited by hand to sizes no layer can run (0 heads divided by zero in the
+    /// attention mid-run; 7 heads of a 16-wide text blamed the video) is refused at load, naming
+    /// the file and the field.
+    #[test]
+    fn a_config_with_impossible_sizes_is_refused_at_load() {
+        let dev = Device::Cpu;
+        let cfg = EncoderConfig {
+            channels: [8, 8, 8, 8],
+            frame_dim: 16,
+            embed_dim: 8,
+            text: TextConfig { dim: 16, layers: 1, heads: 2, max_tokens: 8 },
+        };
+        let (enc, params) = WorldEncoder::init(cfg, 1, &dev).unwrap();
+        let dir = std::env::temp_dir().join(format!("vv-world-cfg-{}", std::process::id()));
+        enc.save(&dir, &params).unwrap();
+        assert!(WorldEncoder::load(&dir, &dev).is_ok());
+        let path = dir.join("config.json");
+        let good = std::fs::read_to_string(&path).unwrap();
+        for (heads, field) in [(0, "architecture.text.heads: 0"), (7, "dim 16 is not a multiple of heads 7")] {
+            let mut v: serde_json::Value = serde_json::from_str(&good).unwrap();
+            v["architecture"]["text"]["heads"] = heads.into();
+            std::fs::write(&path, v.to_string()).unwrap();
+            let e = WorldEncoder::load(&dir, &dev).err().unwrap();
+            assert!(e.contains("config.json") && e.contains(field), "{e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Guards against detached gradients: a fixed batch of 8 pairs is matched after training.

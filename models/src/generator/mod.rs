@@ -58,6 +58,39 @@ pub struct Architecture {
     pub text: TextConfig,
 }
 
+impl Architecture {
+    /// Every size in its range, named when it is not: a size that divides by zero or panics in a
+    /// layer (0 heads, a dimension heads do not divide). Checked when a checkpoint is trained and
+    /// when one is loaded (a hand-edited `config.json` panicked mid-run).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let (vae, dit) = (&self.vae, &self.dit);
+        within("architecture.vae.channels", vae.channels, 1, 1024)?;
+        if vae.channels > 8 && vae.channels % 8 != 0 {
+            return Err(format!(
+                "architecture.vae.channels: {} is not a multiple of 8 (its group norms have 8 groups)",
+                vae.channels
+            ));
+        }
+        within("architecture.vae.latent", vae.latent, 1, 256)?;
+        within("architecture.dit.dim", dit.dim, 1, 4096)?;
+        within("architecture.dit.depth", dit.depth, 1, 64)?;
+        within("architecture.dit.heads", dit.heads, 1, 64)?;
+        within("architecture.dit.mlp_ratio", dit.mlp_ratio, 1, 16)?;
+        if dit.dim % dit.heads != 0 || (dit.dim / dit.heads) % 2 != 0 {
+            return Err(format!(
+                "architecture.dit: dim {} over {} heads must give an even head size (3D RoPE rotates pairs)",
+                dit.dim, dit.heads
+            ));
+        }
+        self.text.check("architecture.text")
+    }
+}
+
+/// `x` in `lo..=hi`, or an error naming `field`.
+pub(crate) fn within(field: &str, x: usize, lo: usize, hi: usize) -> std::result::Result<(), String> {
+    if (lo..=hi).contains(&x) { Ok(()) } else { Err(format!("{field}: {x} is not in {lo}..={hi}")) }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ParamCounts {
     pub vae: usize,
@@ -287,6 +320,7 @@ impl Model {
         if config.schema != CHECKPOINT_SCHEMA {
             return Err(err(&cfg_path, format!("schema {} (expected {CHECKPOINT_SCHEMA})", config.schema)));
         }
+        config.architecture.check().map_err(|e| err(&cfg_path, e))?;
         let w_path = dir.join("model.safetensors");
         let tensors: HashMap<String, Tensor> =
             candle_core::safetensors::load(&w_path, device).map_err(|e| err(&w_path, e.to_string()))?;

@@ -16,6 +16,21 @@ pub struct TextConfig {
     pub max_tokens: usize,
 }
 
+impl TextConfig {
+    /// Its sizes in range, the fields named under `at` (`architecture.text`).
+    pub fn check(&self, at: &str) -> std::result::Result<(), String> {
+        use super::within;
+        within(&format!("{at}.dim"), self.dim, 1, 4096)?;
+        within(&format!("{at}.layers"), self.layers, 1, 64)?;
+        within(&format!("{at}.heads"), self.heads, 1, 64)?;
+        within(&format!("{at}.max_tokens"), self.max_tokens, 1, 512)?;
+        if self.dim % self.heads != 0 {
+            return Err(format!("{at}: dim {} is not a multiple of heads {}", self.dim, self.heads));
+        }
+        Ok(())
+    }
+}
+
 impl Default for TextConfig {
     fn default() -> Self {
         Self { dim: 128, layers: 2, heads: 4, max_tokens: 24 }

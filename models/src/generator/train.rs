@@ -76,9 +76,7 @@ impl TrainConfig {
     /// anything is built or trained.
     pub fn check(&self) -> std::result::Result<(), String> {
         let (a, v, d) = (&self.architecture, &self.vae, &self.dit);
-        let within = |field: &str, x: usize, lo: usize, hi: usize| {
-            if (lo..=hi).contains(&x) { Ok(()) } else { Err(format!("{field}: {x} is not in {lo}..={hi}")) }
-        };
+        use super::within;
         let positive = |field: &str, x: f64| {
             if x.is_finite() && x > 0.0 { Ok(()) } else { Err(format!("{field}: {x} is not a positive finite number")) }
         };
@@ -89,31 +87,7 @@ impl TrainConfig {
         if !is_folder_name(&self.name) {
             return Err(format!("name {:?}: it names the checkpoint's folder; no '/', '..' or empty", self.name));
         }
-        within("architecture.vae.channels", a.vae.channels, 1, 1024)?;
-        if a.vae.channels > 8 && a.vae.channels % 8 != 0 {
-            return Err(format!(
-                "architecture.vae.channels: {} is not a multiple of 8 (its group norms have 8 groups)",
-                a.vae.channels
-            ));
-        }
-        within("architecture.vae.latent", a.vae.latent, 1, 256)?;
-        within("architecture.dit.dim", a.dit.dim, 1, 4096)?;
-        within("architecture.dit.depth", a.dit.depth, 1, 64)?;
-        within("architecture.dit.heads", a.dit.heads, 1, 64)?;
-        within("architecture.dit.mlp_ratio", a.dit.mlp_ratio, 1, 16)?;
-        if a.dit.dim % a.dit.heads != 0 || (a.dit.dim / a.dit.heads) % 2 != 0 {
-            return Err(format!(
-                "architecture.dit: dim {} over {} heads must give an even head size (3D RoPE rotates pairs)",
-                a.dit.dim, a.dit.heads
-            ));
-        }
-        within("architecture.text.dim", a.text.dim, 1, 4096)?;
-        within("architecture.text.layers", a.text.layers, 1, 64)?;
-        within("architecture.text.heads", a.text.heads, 1, 64)?;
-        within("architecture.text.max_tokens", a.text.max_tokens, 1, 512)?;
-        if a.text.dim % a.text.heads != 0 {
-            return Err(format!("architecture.text: dim {} is not a multiple of heads {}", a.text.dim, a.text.heads));
-        }
+        a.check()?;
         within("vae.batch", v.batch, 1, 4096)?;
         positive("vae.lr", v.lr)?;
         if !(v.kl.is_finite() && v.kl >= 0.0) {
