@@ -145,64 +145,95 @@ pub struct CsvCell {
 /// a quote (doubled) or a line break), each with the line it starts on; blank lines are
 /// skipped. A quoted cell may run over several lines, as Python's `csv` module writes a prompt
 /// with a newline in it.
-pub fn csv_records(text: &str) -> std::result::Result<Vec<(usize, Vec<CsvCell>)>, (usize, String)> {
-    let mut records = Vec::new();
-    let mut record: Vec<CsvCell> = Vec::new();
-    let mut cell = String::new();
-    let (mut quoted, mut was_quoted) = (false, false);
-    let (mut line, mut start) = (1, 1);
-    let mut chars = text.chars().peekable();
-    // A line holding nothing (one unquoted cell of spaces) is no record.
-    let blank = |r: &[CsvCell]| r.len() == 1 && !r[0].quoted && r[0].text.trim().is_empty();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cell.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => {
-                if c == '\n' {
-                    line += 1;
+pub fn csv_records(text: &str) -> CsvRecords<'_> {
+    CsvRecords { chars: text.chars().peekable(), line: 1, done: false }
+}
+
+/// The most cells one CSV record may hold: a file of commas made one record of 60 million empty
+/// cells (2 GB), refused at its first record now.
+pub const MAX_CSV_CELLS: usize = 1024;
+
+/// [`csv_records`]: each record as it is read (a reader keeps what it makes of them, not every
+/// cell of the file at once), or the line and reason it could not be read; nothing after an error.
+pub struct CsvRecords<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    line: usize,
+    done: bool,
+}
+
+impl CsvRecords<'_> {
+    fn fail(&mut self, line: usize, why: String) -> Option<<Self as Iterator>::Item> {
+        self.done = true;
+        Some(Err((line, why)))
+    }
+}
+
+impl Iterator for CsvRecords<'_> {
+    type Item = std::result::Result<(usize, Vec<CsvCell>), (usize, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut record: Vec<CsvCell> = Vec::new();
+        let mut cell = String::new();
+        let (mut quoted, mut was_quoted) = (false, false);
+        let mut start = self.line;
+        // A line holding nothing (one unquoted cell of spaces) is no record.
+        let blank = |r: &[CsvCell]| r.len() == 1 && !r[0].quoted && r[0].text.trim().is_empty();
+        loop {
+            let Some(c) = self.chars.next() else {
+                if quoted {
+                    return self.fail(start, "a quote that is never closed".into());
                 }
-                cell.push(c);
-            }
-            // Spaces before an opening quote (`a, "b"`) are not part of the cell.
-            (false, '"') if cell.trim().is_empty() && !was_quoted => {
-                cell.clear();
-                (quoted, was_quoted) = (true, true);
-            }
-            (false, ',') => {
-                record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) })
-            }
-            (false, '\r') if chars.peek() == Some(&'\n') => {}
-            // A lone CR ends a line too (old Mac files).
-            (false, '\n' | '\r') => {
-                record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) });
-                let done = std::mem::take(&mut record);
-                if !blank(&done) {
-                    records.push((start, done));
+                self.done = true;
+                record.push(CsvCell { text: cell, quoted: was_quoted });
+                return (!blank(&record)).then_some(Ok((start, record)));
+            };
+            match (quoted, c) {
+                (true, '"') if self.chars.peek() == Some(&'"') => {
+                    self.chars.next();
+                    cell.push('"');
                 }
-                line += 1;
-                start = line;
-            }
-            (false, '"') => return Err((line, "a quote inside an unquoted cell".into())),
-            (false, c) if was_quoted => {
-                if !c.is_whitespace() {
-                    return Err((line, "text after a quoted cell's closing quote".into()));
+                (true, '"') => quoted = false,
+                (true, c) => {
+                    if c == '\n' {
+                        self.line += 1;
+                    }
+                    cell.push(c);
                 }
+                // Spaces before an opening quote (`a, "b"`) are not part of the cell.
+                (false, '"') if cell.trim().is_empty() && !was_quoted => {
+                    cell.clear();
+                    (quoted, was_quoted) = (true, true);
+                }
+                (false, ',') => {
+                    if record.len() + 1 >= MAX_CSV_CELLS {
+                        return self.fail(start, format!("more than {MAX_CSV_CELLS} cells in one record"));
+                    }
+                    record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) })
+                }
+                (false, '\r') if self.chars.peek() == Some(&'\n') => {}
+                // A lone CR ends a line too (old Mac files).
+                (false, '\n' | '\r') => {
+                    record.push(CsvCell { text: std::mem::take(&mut cell), quoted: std::mem::take(&mut was_quoted) });
+                    self.line += 1;
+                    if !blank(&record) {
+                        return Some(Ok((start, record)));
+                    }
+                    record.clear();
+                    start = self.line;
+                }
+                (false, '"') => return self.fail(self.line, "a quote inside an unquoted cell".into()),
+                (false, c) if was_quoted => {
+                    if !c.is_whitespace() {
+                        return self.fail(self.line, "text after a quoted cell's closing quote".into());
+                    }
+                }
+                (false, c) => cell.push(c),
             }
-            (false, c) => cell.push(c),
         }
     }
-    if quoted {
-        return Err((start, "a quote that is never closed".into()));
-    }
-    record.push(CsvCell { text: cell, quoted: was_quoted });
-    if !blank(&record) {
-        records.push((start, record));
-    }
-    Ok(records)
 }
 
 /// Quotes a CSV field when it needs it.
@@ -217,11 +248,12 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
         message: format!("line {line}: {message}"),
     };
     let expected = format!("{CSV_HEADER:?} (or {CSV_HEADER_SHOWN:?})");
-    let records = csv_records(text.trim_start_matches('\u{feff}')).map_err(|(n, e)| bad(n, e))?;
+    let mut records = csv_records(text.trim_start_matches('\u{feff}'));
     // The header is the first record (a file with old-Mac line ends has no '\n' in it).
-    let width = match records.first() {
+    let width = match records.next() {
         None => return Err(bad(1, format!("empty file; expected the header {expected}"))),
-        Some((_, h)) => {
+        Some(Err((n, e))) => return Err(bad(n, e)),
+        Some(Ok((_, h))) => {
             let h: Vec<&str> = h.iter().map(|c| c.text.as_str()).collect::<Vec<_>>();
             let joined = h.join(",");
             if joined == CSV_HEADER {
@@ -234,7 +266,8 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
         }
     };
     let mut out = Vec::new();
-    for (n, cells) in records.into_iter().skip(1) {
+    for record in records {
+        let (n, cells) = record.map_err(|(n, e)| bad(n, e))?;
         let f: Vec<String> = cells.into_iter().map(|c| c.text).collect();
         if f.len() != width {
             return Err(bad(n, format!("{} fields; expected {width} (as the header)", f.len())));
@@ -279,16 +312,37 @@ pub fn quoted_cut(s: &str) -> String {
 
 /// Judgments from a rating database or a CSV file (told apart by the SQLite header).
 pub fn read_judgments(path: &Path) -> Result<Vec<Judgment>> {
-    let bytes = std::fs::read(path).map_err(Error::input(path))?;
-    if bytes.starts_with(b"SQLite format 3\0") {
+    use std::io::Read;
+    let bad = |message: String| Error::BadFile { path: path.to_path_buf(), message };
+    // Only a regular file of bounded size (`/dev/zero` grew to 5 GB in 5 s, a FIFO waited
+    // forever): 256 MiB is a few million judgments, more than any rating study collects.
+    let meta = std::fs::metadata(path).map_err(Error::input(path))?;
+    if !meta.is_file() {
+        return Err(bad(
+            "not a regular file (a folder, a FIFO or a device); expected a CSV file or a rating database".into()
+        ));
+    }
+    if meta.len() > MAX_JUDGMENT_BYTES {
+        return Err(bad(format!(
+            "{} MiB, over the {} MiB a judgments file may hold",
+            meta.len() >> 20,
+            MAX_JUDGMENT_BYTES >> 20
+        )));
+    }
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path).and_then(|f| f.take(16).read(&mut head)).map_err(Error::input(path))?;
+    if head[..n] == *b"SQLite format 3\0" {
         return crate::rate::Db::open_existing(path)?.judgments();
     }
-    let text = String::from_utf8(bytes).map_err(|_| Error::BadFile {
-        path: path.to_path_buf(),
-        message: "not UTF-8 text (nor a SQLite database)".into(),
+    let text = videval_models::files::read_text(path, MAX_JUDGMENT_BYTES).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => bad("not UTF-8 text (nor a SQLite database)".into()),
+        _ => Error::input(path)(e),
     })?;
     read_csv(path, &text)
 }
+
+/// The largest judgments file read (CSV or a rating database).
+const MAX_JUDGMENT_BYTES: u64 = 256 << 20;
 
 /// One metric's agreement with people in one suite.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -1018,13 +1072,32 @@ mod tests {
         assert_eq!(s[0].note.as_deref(), Some("n/a: the resamples of clusters have no spread"));
     }
 
+    /// A judgments path that names a device or a FIFO is refused before reading (`/dev/zero`
+    /// grew to 5 GB in 5 s; a FIFO waited forever).
+    #[test]
+    fn judgments_are_read_only_from_regular_files() {
+        let e = read_judgments(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("/dev/zero") && e.contains("not a regular file"), "{e}");
+        let dir = std::env::temp_dir().join(format!("vv-judg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("j.csv");
+        if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+            let e = read_judgments(&fifo).unwrap_err().to_string();
+            assert!(e.contains("not a regular file"), "{e}");
+        }
+        let e = read_judgments(&dir).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// CSV records as Python's `csv` module writes them: a quoted cell may hold commas, doubled
     /// quotes and line breaks (a prompt with a newline was refused as an unterminated quote),
     /// and keeps its spaces; CRLF and blank lines are fine; each record says its first line.
     #[test]
     fn csv_records_span_lines_inside_quotes() {
+        let all = |t: &str| csv_records(t).collect::<std::result::Result<Vec<_>, _>>();
         let text = "file,case_id,prompt\r\n\r\n\" clip .mp4\",a,\"line one\nline \"\"two\"\", end\"\r\nb.mp4 , b ,x\n";
-        let records = csv_records(text).unwrap();
+        let records = all(text).unwrap();
         let cells = |r: &Vec<CsvCell>| r.iter().map(|c| c.text.clone()).collect::<Vec<_>>();
         assert_eq!(records.len(), 3);
         assert_eq!(
@@ -1033,8 +1106,8 @@ mod tests {
         );
         assert!(records[1].1[0].quoted && !records[2].1[0].quoted);
         assert_eq!((records[2].0, cells(&records[2].1)), (5, vec!["b.mp4 ".into(), " b ".into(), "x".into()]));
-        assert_eq!(csv_records("a,\"b\nc").unwrap_err(), (1, "a quote that is never closed".into()));
-        let lenient = csv_records("file,case_id\r\"v1.mp4\", \"c1\"\rv2.mp4,c2").unwrap();
+        assert_eq!(all("a,\"b\nc").unwrap_err(), (1, "a quote that is never closed".into()));
+        let lenient = all("file,case_id\r\"v1.mp4\", \"c1\"\rv2.mp4,c2").unwrap();
         assert_eq!(
             lenient.iter().map(|(n, r)| (*n, cells(r))).collect::<Vec<_>>(),
             [
@@ -1043,8 +1116,14 @@ mod tests {
                 (3, vec!["v2.mp4".into(), "c2".into()])
             ]
         );
-        assert_eq!(csv_records("a,b\"c").unwrap_err().0, 1);
-        assert_eq!(csv_records("a\n\"b\"x").unwrap_err(), (2, "text after a quoted cell's closing quote".into()));
+        assert_eq!(all("a,b\"c").unwrap_err().0, 1);
+        assert_eq!(all("a\n\"b\"x").unwrap_err(), (2, "text after a quoted cell's closing quote".into()));
+        // A record of more cells than any file here has (a file of commas) ends the reading.
+        let wide = format!("a,b\n{}\nc,d\n", ",".repeat(5000));
+        let mut r = csv_records(&wide);
+        assert!(r.next().unwrap().is_ok());
+        assert_eq!(r.next().unwrap().unwrap_err(), (2, format!("more than {MAX_CSV_CELLS} cells in one record")));
+        assert!(r.next().is_none());
     }
 
     #[test]

@@ -371,10 +371,11 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     }
     // Unquoted cells are trimmed; a quoted one is taken as written (a name may end in a space).
     let cell = |c: crate::agreement::CsvCell| if c.quoted { c.text } else { c.text.trim().to_string() };
-    let mut lines = crate::agreement::csv_records(text).map_err(|(n, e)| bad(n, e))?.into_iter();
+    let mut lines = crate::agreement::csv_records(text);
     // An empty mapping was no mapping: every video was looked for by its VBench name instead.
-    let Some((n, header)) = lines.next() else {
-        return Err(bad(1, format!("empty; expected a header ({MAPPING_COLUMNS}) and a row per video")));
+    let (n, header) = match lines.next() {
+        None => return Err(bad(1, format!("empty; expected a header ({MAPPING_COLUMNS}) and a row per video"))),
+        Some(r) => r.map_err(|(n, e)| bad(n, e))?,
     };
     let cols: Vec<String> = header.into_iter().map(cell).collect();
     let known = ["file", "case_id", "seed_idx", "suite"];
@@ -399,7 +400,8 @@ fn read_mapping(path: &Path) -> Result<Vec<Row>> {
     }
     let mut rows = Vec::new();
     let file_col = cols.iter().position(|h| h == "file");
-    for (n, record) in lines {
+    for record in lines {
+        let (n, record) = record.map_err(|(n, e)| bad(n, e))?;
         // The file as written too: Python's csv module leaves " clip .mp4" unquoted.
         let raw_file = file_col.and_then(|k| record.get(k)).map(|c| c.text.clone());
         let cells: Vec<String> = record.into_iter().map(cell).collect();
