@@ -641,6 +641,12 @@ fn read_stats_file(path: &Path) -> Result<Vec<u8>> {
     });
     let len = file.metadata().map_err(Error::input(path))?.len();
     match (dim, want) {
+        (Some(d), _) if d > stats_file::MAX_DIM as u64 => {
+            return Err(damaged(format!(
+                "statistics of {d}-d features: at most {}-d are compared",
+                stats_file::MAX_DIM
+            )));
+        }
         (Some(d), None) => {
             return Err(damaged(format!("a header claiming {d}-d statistics: more than a file can hold")));
         }

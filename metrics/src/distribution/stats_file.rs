@@ -21,6 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{Contract, DistributionError, FeatureStats};
 
+/// The widest features a statistics file may hold: wider than any video network's (I3D's 400,
+/// CLIP L/14's 768, DINO ViT-g's 1536); comparing two 8192-d files takes about 4 GB and two
+/// minutes (the work grows as d³), a 16,000-d pair under the size limit 15 GB and 18 minutes.
+pub const MAX_DIM: usize = 8192;
+
 pub const MAGIC: &[u8; 8] = b"VVSTATS1";
 pub const SCHEMA: &str = "videval/feature-stats/v1";
 
@@ -105,6 +110,9 @@ pub fn from_bytes(bytes: &[u8], what: &str) -> Result<FeatureStats, Distribution
     if d == 0 {
         return Err(bad("statistics of 0-d features: expected at least one feature".into()));
     }
+    if d > MAX_DIM {
+        return Err(bad(format!("statistics of {d}-d features: at most {MAX_DIM}-d are compared")));
+    }
     // Checked: a damaged header can name any dimension, and the size must not overflow.
     let want = d
         .checked_add(1)
@@ -178,7 +186,8 @@ mod tests {
         assert_eq!(from_bytes(&bytes, "x").unwrap(), s);
         let e = from_bytes(&bytes[..bytes.len() - 8], "ref.vvstats").unwrap_err().to_string();
         assert!(e.contains("ref.vvstats") && e.contains("expected"), "{e}");
-        // A header naming a dimension whose matrix cannot be addressed is an error, not an overflow.
+        // A header naming a dimension whose matrix cannot be addressed, or wider than any network's
+        // (comparing two 16,000-d files took 15 GB), is an error, not an overflow.
         let mut huge = bytes.clone();
         let text = String::from_utf8_lossy(&huge[16..]).into_owned();
         let at = 16 + text.find("\"dim\":5").expect("the header names its dimension") + 6;
@@ -186,7 +195,7 @@ mod tests {
         let h = u64::from_le_bytes(huge[8..16].try_into().unwrap()) + 9;
         huge[8..16].copy_from_slice(&h.to_le_bytes());
         let e = from_bytes(&huge, "big.vvstats").unwrap_err().to_string();
-        assert!(e.contains("big.vvstats") && e.contains("expected"), "{e}");
+        assert!(e.contains("big.vvstats") && e.contains("at most 8192-d"), "{e}");
         let e = from_bytes(b"not a stats file at all", "y").unwrap_err().to_string();
         assert!(e.contains("magic"), "{e}");
         // Any flipped bit in the numbers is found (one flip gave FVD 0, another 3e300).
