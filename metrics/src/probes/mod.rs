@@ -47,7 +47,17 @@ pub struct Bound {
 
 impl Bound {
     /// `(lo, hi)` with open ends as infinities, or a message when the bound is contradictory.
+    /// Ends given are finite numbers: an open end is a key left out (`min: .inf` and
+    /// `min: -.inf` — one never passing, one always — were both written `null` in the suite's
+    /// canonical form and hashed alike).
     pub fn limits(&self) -> Result<(f64, f64), String> {
+        let given = [("between", self.between.map(|b| b[0])), ("between", self.between.map(|b| b[1]))];
+        let given = given.into_iter().chain([("min", self.min), ("max", self.max)]);
+        for (key, v) in given {
+            if let Some(v) = v.filter(|v| !v.is_finite()) {
+                return Err(format!("{key}: {v} is not a finite number (leave the key out for an open end)"));
+            }
+        }
         let (lo, hi) = match (self.between, self.min, self.max) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                 return Err("give either between or min/max, not both".into());
@@ -56,7 +66,7 @@ impl Bound {
             (None, None, None) => return Err("expected at least one of min, max, between".into()),
             (None, lo, hi) => (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY)),
         };
-        if lo > hi || lo.is_nan() || hi.is_nan() {
+        if lo > hi {
             return Err(format!("empty range: lower bound {lo} is above upper bound {hi}"));
         }
         Ok((lo, hi))
@@ -406,6 +416,11 @@ mod tests {
         assert_eq!(Bound { min: Some(1.0), ..Default::default() }.limits(), Ok((1.0, f64::INFINITY)));
         assert!(Bound { min: Some(2.0), max: Some(1.0), between: None }.limits().is_err());
         assert!(Bound::default().limits().is_err());
+        for inf in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+            let e = Bound { min: Some(inf), ..Default::default() }.limits().unwrap_err();
+            assert!(e.starts_with("min: ") && e.contains("not a finite number"), "{e}");
+            assert!(Bound { between: Some([0.0, inf]), ..Default::default() }.limits().is_err());
+        }
         assert!(Bound { between: Some([0.4, 0.9]), ..Default::default() }.contains(0.5));
         assert_eq!(parse_ratio("9:16"), Some(9.0 / 16.0));
         assert_eq!(parse_ratio("9x16"), None);
