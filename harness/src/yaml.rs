@@ -224,8 +224,15 @@ pub fn parse(file: &str, text: &str) -> Result<Node, YamlError> {
             ),
         ));
     }
-    let mut builder =
-        Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), root: None, error: None, weight: 0 };
+    let mut builder = Builder {
+        file: file.clone(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        root: None,
+        error: None,
+        weight: 0,
+        aliased: 0,
+    };
     // A BOM may open a YAML stream; it is not part of the first key.
     let mut parser = Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
     // Events are read in a loop, not through the parser's `load`, which recurses once per level of
@@ -290,6 +297,9 @@ struct Builder {
     error: Option<YamlError>,
     /// Nodes built so far, aliases expanded, scalars weighed by their length.
     weight: usize,
+    /// What aliases added of it: the budget [`MAX_NODES`] bounds (the nodes written out in the
+    /// text are bounded by its size; a suite of 100,000 plain cases was refused as a bomb).
+    aliased: usize,
 }
 
 impl Builder {
@@ -303,10 +313,14 @@ impl Builder {
         }
     }
 
-    /// Adds `w` to the document's weight; false (and an error at `loc`) past [`MAX_NODES`].
-    fn weigh(&mut self, w: usize, loc: &Loc) -> bool {
+    /// Adds `w` to the document's weight, and to what aliases added when `alias`; false (and an
+    /// error at `loc`) when aliases have added more than [`MAX_NODES`].
+    fn weigh(&mut self, w: usize, loc: &Loc, alias: bool) -> bool {
         self.weight = self.weight.saturating_add(w);
-        if self.weight > MAX_NODES {
+        if alias {
+            self.aliased = self.aliased.saturating_add(w);
+        }
+        if self.aliased > MAX_NODES {
             self.fail(YamlError::at(
                 loc,
                 "",
@@ -361,7 +375,7 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let w = 1 + text.len() / NODE_BYTES;
-                if !self.weigh(w, &loc) {
+                if !self.weigh(w, &loc, false) {
                     return;
                 }
                 // A tag is honoured or refused, never dropped: `!!binary aGVsbG8=` was read as the
@@ -401,12 +415,12 @@ impl MarkedEventReceiver for Builder {
                 self.fail(unsupported_tag(&loc, &t));
             }
             Event::SequenceStart(anchor, _) => {
-                if self.weigh(1, &loc) {
+                if self.weigh(1, &loc, false) {
                     self.stack.push(Frame::Seq { items: Vec::new(), loc, anchor, start })
                 }
             }
             Event::MappingStart(anchor, _) => {
-                if self.weigh(1, &loc) {
+                if self.weigh(1, &loc, false) {
                     self.stack.push(Frame::Map { entries: Vec::new(), key: None, loc, anchor, start })
                 }
             }
@@ -432,7 +446,7 @@ impl MarkedEventReceiver for Builder {
             Event::Alias(id) => match self.anchors.get(&id).map(|(_, w)| *w) {
                 // Weighed before it is cloned: a bomb stops at the first alias over the budget.
                 Some(w) => {
-                    if self.weigh(w, &loc) {
+                    if self.weigh(w, &loc, true) {
                         let node = self.anchors[&id].0.clone();
                         self.push(node, 0, w)
                     }

@@ -109,6 +109,15 @@ fn hostile_suite_files_are_refused_quickly_in_little_memory() {
     assert!(err.contains("expands to 900 cases"), "{err}");
     let path = sb.join("ok.yaml");
     assert_eq!(load_with(&Disk, path.to_str().unwrap(), &limits).map(|s| s.cases.len()), Ok(900));
+    // Nodes written out are bounded by the file's size, not the aliases' budget: 20,000 plain
+    // cases of 30 tags each (1.3 million nodes, no alias) load (100,000 plain cases were refused
+    // as "a YAML bomb" whatever --max-cases said).
+    let tags = vec!["t"; 30].join(", ");
+    let plain: String = (0..20_000).map(|i| format!("  - {{id: c{i}, prompt: p, tags: [{tags}]}}\n")).collect();
+    sb.write("plain.yaml", &format!("{HEAD}cases:\n{plain}"));
+    let path = sb.join("plain.yaml");
+    let wide = Limits { max_cases: 20_000, ..Limits::default() };
+    assert_eq!(load_with(&Disk, path.to_str().unwrap(), &wide).map(|s| s.cases.len()), Ok(20_000));
     // Units count too: 900 cases of 1,000 seeds would plan 900,000 units.
     let few_units = Limits { max_units: 5000, ..Limits::default() };
     let seeded = format!("{}defaults: {{seeds: {{per_case: 1000}}}}\n", matrix(&[30, 30]));
