@@ -880,6 +880,17 @@ fn dir_adapter_reads_an_explicit_mapping() {
     let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/n"]);
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("line 2: file \"missing.mp4\": no such file in v"), "{}", text(&out));
+    // A folder, or a link to nothing, where a video is named is said as what it is.
+    std::fs::create_dir_all(sb.join("v/dir.mp4")).unwrap();
+    std::os::unix::fs::symlink("nowhere.mp4", sb.join("v/gone.mp4")).unwrap();
+    for (file, says) in [("dir.mp4", "a folder; expected a video file"), ("gone.mp4", "a link that leads nowhere")] {
+        sb.write("v/mapping.csv", &format!("file,case_id\n{file},physics-drop\n"));
+        let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:v", "--out", "runs/n"]);
+        assert_eq!(code(&out), 3, "{}", text(&out));
+        assert!(text(&out).contains(&format!("line 2: file \"{file}\": {says}")), "{}", text(&out));
+    }
+    std::fs::remove_dir(sb.join("v/dir.mp4")).unwrap();
+    std::fs::remove_file(sb.join("v/gone.mp4")).unwrap();
     // A file that is there but not named as a video says so.
     sb.write("v/notes.txt", "x");
     sb.write("v/mapping.csv", "file,case_id\nnotes.txt,physics-drop\n");

@@ -68,6 +68,24 @@ fn wrong_type() {
     );
 }
 
+/// A default out of range is said once, where it is written, not at every case that took it.
+#[test]
+fn seeds_out_of_range_are_placed_where_they_are_written() {
+    let text = format!(
+        "{HEAD}defaults:\n  seeds: {{per_case: 0}}\ncases:\n  - {{id: a, prompt: p}}\n  - {{id: b, prompt: p}}\n"
+    );
+    let (sb, err) = errors(&[("s.yaml", &text)]);
+    assert_error(&sb, &err, "s.yaml", 6, 21, "defaults.seeds.per_case", "expected 1..=1000 seeds per case, got 0");
+    assert_eq!(err.matches("seeds per case").count(), 1, "{err}");
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    seeds: {per_case: 1001}\n",
+        8,
+        23,
+        "cases[0].seeds.per_case",
+        "expected 1..=1000 seeds per case, got 1001",
+    );
+}
+
 #[test]
 fn duplicate_case_id() {
     one("cases:\n  - {id: a, prompt: p}\n  - {id: a, prompt: q}\n", 7, 10, "cases[1].id", "duplicate case id \"a\"");

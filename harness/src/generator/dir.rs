@@ -320,8 +320,18 @@ fn resolve_rows(mapping: &Path, root: &Path, mut rows: Vec<Row>) -> Result<Vec<R
             }
         }
         row.path = root.join(&inside);
-        if !row.path.is_file() {
-            return Err(bad(row, format!("no such file in {}", root.display())));
+        // What is there when it is not a file (a folder, a FIFO, a link to nothing or a loop)
+        // is said: "no such file" about a file the user can see misled.
+        match (std::fs::symlink_metadata(&row.path), std::fs::metadata(&row.path)) {
+            (_, Ok(m)) if m.is_file() => {}
+            (Err(_), _) => return Err(bad(row, format!("no such file in {}", root.display()))),
+            (Ok(_), Err(e)) => {
+                return Err(bad(row, format!("a link that leads nowhere readable ({e}); give the video itself")));
+            }
+            (Ok(_), Ok(m)) => {
+                let what = if m.is_dir() { "a folder" } else { "not a regular file (a FIFO, a device or a socket)" };
+                return Err(bad(row, format!("{what}; expected a video file")));
+            }
         }
         if !is_video_file(&row.path) && !is_image_file(&row.path) {
             return Err(bad(

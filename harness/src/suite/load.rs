@@ -426,6 +426,15 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
         suite_gen.apply(&defaults.generation, node, "defaults.generation", &mut errors);
     }
     let suite_seeds = apply_seeds(Seeds::default(), &defaults.seeds);
+    // The suite's default is said once, where it is written (it was said at each case, placed
+    // on cases that set no seeds).
+    if defaults.seeds.per_case.is_some() && !SEEDS_PER_CASE.contains(&suite_seeds.per_case) {
+        errors.push(YamlError::at(
+            loc_at(root, &["defaults", "seeds", "per_case"]),
+            "defaults.seeds.per_case",
+            format!("expected 1..=1000 seeds per case, got {}", suite_seeds.per_case),
+        ));
+    }
 
     let mut cases: Vec<(Case, Loc, String)> = Vec::new();
     match root.get("cases") {
@@ -837,6 +846,9 @@ impl Resolver {
     }
 }
 
+/// How many seeds a case may be generated with.
+const SEEDS_PER_CASE: std::ops::RangeInclusive<u32> = 1..=1000;
+
 fn apply_seeds(mut seeds: Seeds, raw: &RawSeeds) -> Seeds {
     if let Some(p) = raw.per_case {
         seeds.per_case = p;
@@ -945,7 +957,7 @@ fn resolve_case(
         }
     }
     let seeds = apply_seeds(suite_seeds, &raw.seeds);
-    if !(1..=1000).contains(&seeds.per_case) {
+    if raw.seeds.per_case.is_some() && !SEEDS_PER_CASE.contains(&seeds.per_case) {
         errors.push(YamlError::at(
             loc_at(node, &["seeds", "per_case"]),
             format!("{path}.seeds.per_case"),
