@@ -1649,11 +1649,9 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     }
 }
 
-/// The fastest frame rate a clip may be written at.
-const MAX_FPS: f64 = 1000.0;
-/// The slowest: a frame every 100 s (1e-300 fps reached the encoder, which failed without
-/// saying why).
-const MIN_FPS: f64 = 0.01;
+/// The frame rates a clip may be written at, those it is read at (1e-300 fps reached the
+/// encoder, which failed without saying why).
+use crate::video::{MAX_FPS, MIN_FPS};
 
 /// A clip videval is asked to make into `out`: positive sizes within [`video::MAX_SIDE`] that
 /// FFmpeg can hold ((w + 128)·(h + 128) < 2²⁸, its image size check) and the format can store
