@@ -110,9 +110,16 @@ struct GenCache {
 /// (ENOSPC, EDQUOT as strerror words them): on a line naming the output (`{out}`), or anywhere
 /// when the disk that holds it has little room left. A warning about some other disk (a cache
 /// in /dev/shm) beside a model's own failure stopped the whole run.
+/// The program's own words are read, not the adapter's around them ("… exited 0 but wrote no
+/// video at {out}; stderr: <a /dev/shm warning>" named the output in the adapter's part).
 fn says_disk_full(message: &str, out_dir: &Path) -> bool {
     let full = |line: &str| ["No space left on device", "Disk quota exceeded"].iter().any(|s| line.contains(s));
-    message.lines().any(|l| full(l) && l.contains("{out}")) || (full(message) && little_room(out_dir))
+    message.lines().map(line_said).any(|l| full(l) && l.contains("{out}")) || (full(message) && little_room(out_dir))
+}
+
+/// The program's part of an error line: after the adapter's "; stderr: ", or the whole line.
+fn line_said(line: &str) -> &str {
+    line.rsplit_once("; stderr: ").map_or(line, |(_, said)| said)
 }
 
 /// Whether the filesystem holding `dir` has under 64 MiB or 1% of its space left for an

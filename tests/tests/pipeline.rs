@@ -1182,6 +1182,43 @@ fn command_adapter_checks_its_program_and_hashes_the_files_it_names() {
     }
 }
 
+/// What a program leaves at `{out}` is stored as it was when the program exited, in a file of its
+/// own: a program that rewrote its cache file in place and hard-linked it to `{out}` made every
+/// stored video the last case's (one inode, 6 of 8 scores failed as "no longer the video
+/// generated"). A script saved with Windows line ends is refused before any unit.
+#[test]
+fn a_command_output_is_stored_as_a_file_of_its_own() {
+    let sb = Sandbox::new();
+    sb.write(
+        "two.yaml",
+        "schema: 1\nsuite: two\nversion: 1\nmetrics: [frame_count]\ndefaults:\n  generation: {width: 32, height: 32, frames: 9, fps: 8}\n  seeds: {per_case: 1}\ncases:\n  - {id: red, prompt: red}\n  - {id: blue, prompt: blue}\n",
+    );
+    sb.write(
+        "m.yaml",
+        "adapter: command\nargv: [sh, -c, 'ffmpeg -v error -y -f lavfi -i color=c=$1:s=32x32:r=8 -frames:v 9 -pix_fmt yuv420p -f mp4 cache.mp4 && ln -f cache.mp4 \"$0\"', '{out}', '{prompt}']\n",
+    );
+    let o =
+        sb.run(&["run", "--suite", "two.yaml", "--model", "m.yaml", "--out", "runs/two", "--store", "st", "-j", "1"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(!text(&o).contains("changed since"), "{}", text(&o));
+    let mut sums = std::collections::BTreeSet::new();
+    for dir in std::fs::read_dir(sb.join("st/videos")).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let f = f.unwrap().path();
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(std::fs::metadata(&f).unwrap().nlink(), 1, "{}", f.display());
+            sums.insert(std::fs::read(&f).unwrap());
+        }
+    }
+    assert_eq!(sums.len(), 2, "the two cases' videos");
+    std::fs::write(sb.join("crlf.sh"), "#!/bin/sh\r\necho hi\r\n").unwrap();
+    std::fs::set_permissions(sb.join("crlf.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    sb.write("crlf.yaml", "adapter: command\nargv: [./crlf.sh, '{out}']\n");
+    let o = sb.run(&["run", "--suite", "two.yaml", "--model", "crlf.yaml", "--out", "runs/crlf", "--store", "st"]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(text(&o).contains("its #! line ends in a carriage return (Windows line ends)"), "{}", text(&o));
+}
+
 /// An image unit's `{out}` ends in .png (image libraries choose the format by the name; `.mp4`
 /// made PIL's `save` fail every image unit).
 #[test]
@@ -1249,6 +1286,14 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
         "adapter: command\nargv: [sh, -c, 'echo \"warning: /dev/shm/cache: [Errno 28] No space left on device\" >&2; echo out of memory >&2; exit 1', x, '{out}']\n",
     );
     assert!(errors.iter().all(|e| e.contains("out of memory")), "{errors:?}");
+    // The same warning from a program that exits 0 without a video: the adapter's words around
+    // it name the output ("wrote no video at {out}; stderr: …"), the program's do not.
+    let (_, errors) = failing_run(
+        &sb,
+        "cache0.yaml",
+        "adapter: command\nargv: [sh, -c, 'echo \"warning: /dev/shm/cache: [Errno 28] No space left on device\" >&2; exit 0', x, '{out}']\n",
+    );
+    assert!(errors.iter().all(|e| e.contains("wrote no video at {out}")), "{errors:?}");
     // Limits far from what waiting would take, so a slow machine cannot fail these checks.
     let spec = "adapter: command\ntimeout_s: 0.3\nargv: [sh, -c, 'sleep 300', x, '{out}']\n";
     let (took, errors) = failing_run(&sb, "slow.yaml", spec);

@@ -269,6 +269,15 @@ fn find_script(argv: &[String], env: &BTreeMap<String, String>) -> std::result::
         let n = std::fs::File::open(program).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
         if let Some(line) = head[..n].strip_prefix(b"#!") {
             let line = String::from_utf8_lossy(line.split(|&b| b == b'\n').next().unwrap_or_default()).into_owned();
+            // The kernel splits the line at spaces and tabs only: a script saved with Windows
+            // line ends asks for `/bin/sh\r`, which is not there (every unit failed with "cannot
+            // start ./run.sh: No such file", about a file that is).
+            if line.ends_with('\r') {
+                return Err(format!(
+                    "argv[0] {program:?}: its #! line ends in a carriage return (Windows line ends): the system looks for {:?}; convert the file (dos2unix)",
+                    line.trim_start().split([' ', '\t']).next_back().unwrap_or_default()
+                ));
+            }
             let mut words = line.split_whitespace();
             let interpreter = words.next().unwrap_or_default();
             // `#!/usr/bin/env python3` (or `env -S python3 -u`) runs the first word that is not
@@ -853,6 +862,12 @@ impl Generator for CommandGen {
         if let Ok(mut running) = RUNNING.lock() {
             running.remove(&group);
         }
+        // The video is taken as it is when the program exits, into a file of its own: a hard
+        // link (a program's cache file, rewritten for its next case, made every stored video
+        // that case's) or a detached child still writing to it changes nothing stored.
+        if matches!(&status, Ok(s) if s.success()) {
+            own_copy(job.out).map_err(|e| GenError::new(format!("copying {{out}}: {e}")))?;
+        }
         let _ = finished.recv_timeout(STDERR_GRACE);
         let err_bytes: Vec<u8> = kept.lock().map(|k| k.iter().copied().collect()).unwrap_or_default();
         let text = scrub(&String::from_utf8_lossy(&err_bytes));
@@ -887,6 +902,22 @@ impl Generator for CommandGen {
             _ => Err(wrote("wrote no video")),
         }
     }
+}
+
+/// Replaces the regular file `out` by a copy of its bytes (a new inode, its only link); anything
+/// else is left for the checks that follow.
+fn own_copy(out: &Path) -> std::io::Result<()> {
+    if !std::fs::symlink_metadata(out).is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
+    let mut name = out.as_os_str().to_owned();
+    name.push(".own.tmp");
+    let copy = std::path::PathBuf::from(name);
+    let copied = std::fs::copy(out, &copy).and_then(|_| std::fs::rename(&copy, out));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&copy);
+    }
+    copied
 }
 
 #[cfg(test)]
