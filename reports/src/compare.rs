@@ -2,7 +2,6 @@
 //! then the gate table with CIs and verdict chips, baseline-vs-candidate scatters per case for
 //! the metrics that moved, and a gallery of the biggest paired drops side by side (same seed).
 
-use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
 use crate::html::{COMMON_CSS, Media, RenderError};
@@ -219,8 +218,7 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
             })
             .collect(),
     };
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    let mut env = crate::environment();
     env.add_template("compare.html", TEMPLATE).map_err(|e| RenderError(e.to_string()))?;
     env.get_template("compare.html").and_then(|t| t.render(&ctx)).map_err(|e| RenderError(e.to_string()))
 }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
 use crate::results::{Results, VbenchScore};
@@ -475,8 +474,7 @@ pub fn render_run(results: &Results, provenance: &Provenance, media: &MediaMap) 
         throughput: results.throughput.as_ref().map(throughput_rows).unwrap_or_default(),
         playing_clips: PLAYING_CLIPS,
     };
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    let mut env = crate::environment();
     env.add_template("run.html", RUN_TEMPLATE).map_err(|e| RenderError(e.to_string()))?;
     env.get_template("run.html").and_then(|t| t.render(&ctx)).map_err(|e| RenderError(e.to_string()))
 }

@@ -14,3 +14,42 @@ pub mod results;
 pub mod scaling;
 
 pub use results::Results;
+
+/// The template environment every page renders in: HTML auto-escaping, and control characters
+/// in text (a program's stderr: colour codes, a progress line's carriage returns) written as
+/// `\u{1b}`, as the Markdown and JUnit files write them, not passed into the page raw.
+pub(crate) fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if !value.is_safe() && s.chars().any(hidden) => {
+            let shown: String =
+                s.chars().map(|c| if hidden(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect();
+            minijinja::escape_formatter(out, state, &minijinja::Value::from(shown))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    env
+}
+
+/// A character a page does not show as itself: controls other than line breaks and tabs.
+fn hidden(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
+#[cfg(test)]
+mod tests {
+    /// A program's stderr with a colour code and a progress line's carriage return reaches a page
+    /// escaped, HTML and controls alike; markup a page builds itself passes as it is.
+    #[test]
+    fn pages_write_control_characters_as_codes() {
+        let mut env = super::environment();
+        env.add_template("t.html", "{{ s }}|{{ m }}").unwrap();
+        let ctx = minijinja::context! {
+            s => "10%\r100% \u{1b}[31m<failed>\u{1b}[0m\n\tnext",
+            m => minijinja::Value::from_safe_string("<b>\r</b>".into()),
+        };
+        let html = env.get_template("t.html").unwrap().render(ctx).unwrap();
+        assert_eq!(html, "10%\\u{d}100% \\u{1b}[31m&lt;failed&gt;\\u{1b}[0m\n\tnext|<b>\r</b>");
+    }
+}

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
 use crate::html::{Media, MediaMap, RenderError};
@@ -223,8 +222,7 @@ pub fn render_limitations(
         examples,
         complete: results.complete,
     };
-    let mut env = Environment::new();
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    let mut env = crate::environment();
     env.add_template("limitations.html", TEMPLATE).map_err(|e| RenderError(e.to_string()))?;
     env.get_template("limitations.html").and_then(|t| t.render(&ctx)).map_err(|e| RenderError(e.to_string()))
 }
