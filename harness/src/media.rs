@@ -287,8 +287,9 @@ pub fn shrunk_video(path: &Path, max_h: u32) -> Option<Video> {
 }
 
 /// The clip as H.264 MP4 bytes (bit-exact settings: the same frames give the same bytes). Each
-/// call has its own scratch file, so clips can be made in parallel.
-pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
+/// call has its own scratch file, so clips can be made in parallel. A failure is said naming
+/// `of`, the video the clip shows (it named the scratch file).
+pub fn clip_mp4(v: &Video, scratch: &Path, of: &Path) -> Option<Vec<u8>> {
     // The page's folder may not be there yet (`-o new/page.html`): every clip failed to encode
     // into it, and the page came out without a single video.
     if let Err(e) = std::fs::create_dir_all(scratch) {
@@ -298,7 +299,8 @@ pub fn clip_mp4(v: &Video, scratch: &Path) -> Option<Vec<u8>> {
     let tmp = scratch.join(format!(".clip.{}.mp4", crate::store::unique()));
     let encoded = video::encode(v, &tmp, &EncodeParams::report_clip());
     if let Err(e) = &encoded {
-        eprintln!("warning: a clip left out of the report: {e}");
+        let why = e.to_string().replace(&format!("{}: ", tmp.display()), "");
+        eprintln!("warning: {}: its clip is left out of the page: {why}", of.display());
     }
     let bytes = if encoded.is_ok() { std::fs::read(&tmp).ok() } else { None };
     let _ = std::fs::remove_file(&tmp);
@@ -413,7 +415,7 @@ pub fn run_media(
             let strip = (key.2 == 0)
                 .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
                 .flatten();
-            (strip, clip_mp4(&small, scratch))
+            (strip, scored.and_then(|p| clip_mp4(&small, scratch, p)))
         });
         bar.inc(1);
         made
@@ -504,7 +506,7 @@ pub fn gallery_media(
         let a = base_paths.get(key).and_then(|p| small_video(p));
         let b = cand_paths.get(key).and_then(|p| small_video(p));
         let pair = match (&a, &b) {
-            (Some(a), Some(b)) => side_by_side(a, b).and_then(|v| clip_mp4(&v, scratch)),
+            (Some(a), Some(b)) => side_by_side(a, b).and_then(|v| clip_mp4(&v, scratch, &cand_paths[key])),
             _ => None,
         };
         (strip(&a), strip(&b), pair)
@@ -548,9 +550,9 @@ mod tests {
         }
         // A clip made now uses such a name and leaves nothing.
         let v = Video::new(8, 8, 8.0, vec![100; 8 * 8 * 3 * 2]).unwrap();
-        assert!(clip_mp4(&v, dir.path()).is_some());
+        assert!(clip_mp4(&v, dir.path(), Path::new("v.mp4")).is_some());
         // Into a page's folder not made yet (`report -o new/page.html`): every clip was lost.
-        assert!(clip_mp4(&v, &dir.path().join("new/deeper")).is_some());
+        assert!(clip_mp4(&v, &dir.path().join("new/deeper"), Path::new("v.mp4")).is_some());
         std::fs::remove_dir_all(dir.path().join("new")).unwrap();
         sweep_scratch(dir.path(), ".report_media.");
         let mut left: Vec<String> = std::fs::read_dir(dir.path())

@@ -648,7 +648,7 @@ impl App {
             std::fs::create_dir_all(&self.media_dir).map_err(Error::io(&self.media_dir))?;
             let small = crate::media::shrunk_video(src, RATE_HEIGHT)
                 .ok_or_else(|| Error::BadFile { path: src.clone(), message: "does not decode".into() })?;
-            let bytes = crate::media::clip_mp4(&small, &self.media_dir)
+            let bytes = crate::media::clip_mp4(&small, &self.media_dir, src)
                 .ok_or_else(|| Error::BadFile { path: src.clone(), message: "could not be encoded as H.264".into() })?;
             crate::store::write_atomic(&path, &bytes)?;
         }
@@ -1217,7 +1217,8 @@ mod tests {
             BTreeMap::new(),
             dir.path().join("media"),
         );
-        let want = crate::media::clip_mp4(&crate::media::shrunk_video(&src, RATE_HEIGHT).unwrap(), dir.path()).unwrap();
+        let want =
+            crate::media::clip_mp4(&crate::media::shrunk_video(&src, RATE_HEIGHT).unwrap(), dir.path(), &src).unwrap();
         let paths: Vec<PathBuf> = std::thread::scope(|s| {
             let asks: Vec<_> = (0..8).map(|_| s.spawn(|| app.clip("ann", 0, "left").unwrap())).collect();
             asks.into_iter().map(|h| h.join().unwrap()).collect()
