@@ -68,12 +68,22 @@ fn hostile_suite_files_are_refused_quickly_in_little_memory() {
         let name = format!("laughs{levels}.yaml");
         sb.write(&name, &laughs(levels));
         let (err, _) = refused(&sb, &name, &limits);
-        assert!(err.contains("aliases expand this document past"), "{err}");
+        assert!(err.contains("aliases and anchors expand this document past"), "{err}");
         assert!(err.starts_with(&format!("{}:", sb.join(&name).display())), "located: {err}");
     }
+    // Anchors nested 60 deep, no alias: each kept a copy of all it holds (1.9 GB from 600 KB).
+    let inner = vec!["a"; 20_000].join(", ");
+    let nested = format!(
+        "{HEAD}x: {}[{inner}]{}\ncases: []\n",
+        (0..60).map(|i| format!("&a{i} [")).collect::<String>(),
+        "]".repeat(60)
+    );
+    sb.write("anchors.yaml", &nested);
+    let (err, _) = refused(&sb, "anchors.yaml", &limits);
+    assert!(err.contains("aliases and anchors expand"), "{err}");
     sb.write("strings.yaml", &long_string_bomb());
     let (err, peak) = refused(&sb, "strings.yaml", &limits);
-    assert!(err.contains("aliases expand"), "{err}");
+    assert!(err.contains("aliases and anchors expand"), "{err}");
     assert!(peak < 100 << 20, "{peak}");
 
     let depth = 100_000;
