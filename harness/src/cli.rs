@@ -16,6 +16,9 @@ use crate::store::write_atomic;
 use crate::suite::bundled::{self, Bundled};
 use crate::suite::{self, Disk, Suite};
 use crate::video;
+// The frame rates a clip may be written at (1e-300 fps reached the encoder, which failed
+// without saying why).
+use crate::video::{MAX_FPS, MIN_FPS};
 use videval_metrics::preprocess::{Filter, FrameSampling, Spatial};
 
 #[derive(Debug, Parser)]
@@ -1648,10 +1651,6 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
         }
     }
 }
-
-/// The frame rates a clip may be written at, those it is read at (1e-300 fps reached the
-/// encoder, which failed without saying why).
-use crate::video::{MAX_FPS, MIN_FPS};
 
 /// A clip videval is asked to make into `out`: positive sizes within [`video::MAX_SIDE`] that
 /// FFmpeg can hold ((w + 128)·(h + 128) < 2²⁸, its image size check) and the format can store

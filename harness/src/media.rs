@@ -297,6 +297,16 @@ pub fn clip_mp4(v: &Video, scratch: &Path, of: &Path) -> Option<Vec<u8>> {
         return None;
     }
     let tmp = scratch.join(format!(".clip.{}.mp4", crate::store::unique()));
+    // Shown at a rate a player plays: a slideshow of a frame every 200 s (or three frames over
+    // eleven days) could not be encoded at its own, and its clip was missing.
+    let shown = v.fps().clamp(video::MIN_FPS, video::MAX_FPS);
+    let paced;
+    let v = if shown == v.fps() {
+        v
+    } else {
+        paced = Video::new(v.width(), v.height(), shown, v.as_bytes().to_vec()).ok()?;
+        &paced
+    };
     let encoded = video::encode(v, &tmp, &EncodeParams::report_clip());
     if let Err(e) = &encoded {
         let why = e.to_string().replace(&format!("{}: ", tmp.display()), "");
@@ -554,6 +564,12 @@ mod tests {
         // Into a page's folder not made yet (`report -o new/page.html`): every clip was lost.
         assert!(clip_mp4(&v, &dir.path().join("new/deeper"), Path::new("v.mp4")).is_some());
         std::fs::remove_dir_all(dir.path().join("new")).unwrap();
+        // A slideshow's rate (a frame every 200 s), a capture's (2,000 fps), three frames over
+        // eleven days: each is shown at a rate a player plays.
+        for fps in [0.005, 2000.0, 2e-6] {
+            let v = Video::new(8, 8, fps, vec![100; 8 * 8 * 3 * 3]).unwrap();
+            assert!(clip_mp4(&v, dir.path(), Path::new("v.mp4")).is_some(), "{fps} fps");
+        }
         sweep_scratch(dir.path(), ".report_media.");
         let mut left: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
