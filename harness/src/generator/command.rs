@@ -274,8 +274,8 @@ fn find_script(argv: &[String], env: &BTreeMap<String, String>) -> std::result::
             // start ./run.sh: No such file", about a file that is).
             if line.ends_with('\r') {
                 return Err(format!(
-                    "argv[0] {program:?}: its #! line ends in a carriage return (Windows line ends): the system looks for {:?}; convert the file (dos2unix)",
-                    line.trim_start().split([' ', '\t']).next_back().unwrap_or_default()
+                    "argv[0] {program:?}: its #! line ends in a carriage return (Windows line ends): the system reads \"#!{}\" with the return as part of the last word; convert the file (dos2unix)",
+                    line.trim_end_matches('\r')
                 ));
             }
             let mut words = line.split_whitespace();
@@ -862,12 +862,12 @@ impl Generator for CommandGen {
         if let Ok(mut running) = RUNNING.lock() {
             running.remove(&group);
         }
-        // The video is taken as it is when the program exits, into a file of its own: a hard
-        // link (a program's cache file, rewritten for its next case, made every stored video
-        // that case's) or a detached child still writing to it changes nothing stored.
-        if matches!(&status, Ok(s) if s.success()) {
-            own_copy(job.out).map_err(|e| GenError::new(format!("copying {{out}}: {e}")))?;
-        }
+        // The video is taken as it is when the program exits, into a file of its own: a hard link
+        // (a program's cache file, rewritten for its next case, made every stored video that
+        // case's) changes nothing stored; nor does a detached child writing on after the copy
+        // (one still writing during it can leave the copy partial: such a child is the
+        // program's to stop).
+        let copied = if matches!(&status, Ok(s) if s.success()) { own_copy(job.out) } else { Ok(()) };
         let _ = finished.recv_timeout(STDERR_GRACE);
         let err_bytes: Vec<u8> = kept.lock().map(|k| k.iter().copied().collect()).unwrap_or_default();
         let text = scrub(&String::from_utf8_lossy(&err_bytes));
@@ -879,6 +879,13 @@ impl Generator for CommandGen {
         })?;
         if !status.success() {
             return Err(GenError::new(format!("{} exited with {status}; stderr: {}", args[0], tail.trim())));
+        }
+        if let Err(e) = copied {
+            // Our write, not the program's: a full disk is the machine's failure.
+            return Err(GenError {
+                storage: crate::video::storage_failure(&e),
+                ..GenError::new(format!("copying {{out}} to a file of its own: {e}; stderr: {}", tail.trim()))
+            });
         }
         // What it wrote must be a video of its own: not a link (its target could change under
         // the store's hash), not a folder, not empty, and readable as a video.

@@ -384,13 +384,13 @@ pub fn bootstrap_nd(ns: &[f64], ds: &[f64], ys: &[f64], n_boot: usize, seed: u64
     Some(NdFitCi { fit, e, a, b, alpha, beta, n_boot, failed })
 }
 
-/// A 95% band of the fitted curve at each of `at`: percentiles of bootstrap refits' predictions.
 /// How many distinct values `v` holds: a resample fits E, A and γ only through 3 distinct compute
 /// values, whatever its count of distinct checkpoints (two seeds of one size share their compute).
 fn distinct_values(v: &[f64]) -> usize {
     v.iter().map(|x| x.to_bits()).collect::<std::collections::BTreeSet<_>>().len()
 }
 
+/// A 95% band of the fitted curve at each of `at`: percentiles of bootstrap refits' predictions.
 pub fn bootstrap_band(cs: &[f64], ys: &[f64], at: &[f64], n_boot: usize, seed: u64) -> Vec<[f64; 2]> {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
