@@ -286,6 +286,17 @@ pub enum Stages {
 }
 
 pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
+    if let Some(j) = args.jobs {
+        // First: the bundled generator's warm-up multiplies matrices on the global pool, which
+        // started it at the machine's size, and `-j 1` then ran units side by side.
+        let built = rayon::ThreadPoolBuilder::new().num_threads(j).build_global();
+        if built.is_err() && rayon::current_num_threads() != j {
+            return Err(Error::Internal(format!(
+                "-j {j}: this process's thread pool already runs {} threads",
+                rayon::current_num_threads()
+            )));
+        }
+    }
     let weights = crate::distribution::networks_dir_checked(args.weights.as_deref())?;
     if !crate::distribution::set_networks_dir(weights) {
         return Err(Error::Internal("the networks folder was chosen twice in one process".into()));
@@ -359,10 +370,6 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
             println!("run dir: {}", run_dir.display());
         }
         return Ok(ExitCode::Ok);
-    }
-    if let Some(j) = args.jobs {
-        // Fails only if the global pool was already built, which cannot happen in one command.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(j).build_global();
     }
     if run_dir.exists() && !run_dir.is_dir() {
         return Err(Error::Config(format!("--out {}: a file, where the run's folder is expected", run_dir.display())));

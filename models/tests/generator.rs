@@ -77,15 +77,23 @@ fn world_clip(frames: u32) -> Video {
 fn conditioning_modes_check_their_inputs() {
     let m = tiny();
     let clip = world_clip(9);
-    for cond in [
-        Condition::Image(&clip),
-        Condition::Head(&clip),
-        Condition::Tail(&clip),
-        Condition::Loop,
-        Condition::Edit { video: &world_clip(17), strength: 0.5 },
+    // The passes made: 2 guided steps are 4; a loop generates twice; an edit at strength 0.5
+    // runs only the steps below it (tokens/s counted 4 for each).
+    let edit = world_clip(17);
+    for (cond, passes) in [
+        (Condition::None, Some(4)),
+        (Condition::Image(&clip), Some(4)),
+        (Condition::Head(&clip), Some(4)),
+        (Condition::Tail(&clip), Some(4)),
+        (Condition::Loop, Some(8)),
+        (Condition::Edit { video: &edit, strength: 0.5 }, None),
     ] {
         let out = m.generate(&Request { condition: cond, ..request(17, 32, 32) }).unwrap();
         assert_eq!(out.video.len(), 17);
+        match passes {
+            Some(p) => assert_eq!(out.passes, p),
+            None => assert!(out.passes < 4 && out.passes % 2 == 0, "{}", out.passes),
+        }
     }
     let short = world_clip(5);
     assert_eq!(

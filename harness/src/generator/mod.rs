@@ -62,12 +62,14 @@ pub enum Output {
 /// when built).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Perf {
-    /// Model time: conditioning encode, sampling and decode, not file writing.
+    /// Model time: conditioning encode, sampling and decode; not reading the inputs, not file
+    /// writing, not waiting for another generation.
     pub seconds: f64,
     pub frames: u32,
     /// Latent tokens per transformer pass.
     pub tokens: u64,
-    /// Transformer passes (steps × 2 with guidance).
+    /// Transformer passes made (steps × 2 with guidance; twice that for a loop, which generates
+    /// twice; fewer for an edit, which runs the steps below its strength).
     pub passes: u32,
     /// Model FLOPs of the whole generation, from the architecture.
     pub flops: f64,

@@ -214,6 +214,9 @@ pub struct Generated {
     pub video: Video,
     /// Latent tokens per transformer pass.
     pub tokens: usize,
+    /// Transformer passes made (a guided step is two; a loop generates twice, an edit runs only
+    /// the steps below its strength).
+    pub passes: usize,
     /// Model FLOPs of the whole generation (text, every transformer pass, VAE encode/decode).
     pub flops: f64,
 }
@@ -439,6 +442,7 @@ impl Model {
         let z = self.config.architecture.vae.latent;
         let tokens = Dit::tokens(lt, lh, lw);
         let mut flops = self.text.flops(self.config.architecture.text.max_tokens);
+        let mut passes = 0;
         let fps = if frames == 1 { IMAGE_FPS } else { req.fps };
         let mut rng = ChaCha8Rng::seed_from_u64(req.seed);
         let place = |given: &mut Given, lat: &Tensor, at: usize| -> Result<()> {
@@ -501,6 +505,7 @@ impl Model {
                 // Generate freely, then regenerate with the first frame also held at the end.
                 let first = self.generate(&Request { condition: Condition::None, ..req.clone() })?;
                 flops += first.flops;
+                passes += first.passes;
                 let mut g = empty()?;
                 let (lat, _) = self.encode_clip(&first_frame(&first.video)?, false)?;
                 flops += enc_flops(1);
@@ -579,12 +584,13 @@ impl Model {
             };
             x = (x + (u * (w[1] - w[0]))?)?;
             flops += b as f64 * self.dit.flops(tokens, self.config.architecture.text.max_tokens);
+            passes += b;
         }
         let x = held(&x)?;
         let video = self.decode(&x)?.squeeze(0)?;
         flops += self.vae.decode_flops(frames, req.height, req.width);
         let video = tensor_video(&video.narrow(1, 0, req.frames.min(frames))?, req.fps)?;
-        Ok(Generated { video, tokens, flops })
+        Ok(Generated { video, tokens, passes, flops })
     }
 }
 
