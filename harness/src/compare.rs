@@ -258,9 +258,10 @@ pub struct Comparison {
     /// twentieth) fails the gate; less than half is inconclusive (still scenes move little; a
     /// policy's `motion_guard: false` turns both off).
     pub stilled: Vec<Stilled>,
-    /// Metrics of the suites both runs have that a run measured on no sample (its
-    /// `unmeasured` block), with why: not compared, so not in the decision, and said (they
-    /// were left out without a word, and the gate passed on what remained).
+    /// What is not in the decision, with why: metrics of the suites both runs have that a run
+    /// measured on no sample (its `unmeasured` block; they were left out without a word, and
+    /// the gate passed on what remained), a suite the motion guard cannot see, and throughput
+    /// (reported with both runs' numbers, never gated).
     pub not_compared: Vec<String>,
     pub rows: Vec<Row>,
     /// `pass`, `fail` or `inconclusive`.
@@ -638,6 +639,30 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
                     .push(format!("{name}/{m}: measured only in the candidate's run (the baseline's: {})", u.reason));
             }
         }
+    }
+    // Throughput is reported, never gated (timings move with the machine and its load): said with
+    // both runs' numbers (a candidate 5.5× slower passed without a word), and whether the two
+    // were timed on the same device.
+    match (&base.throughput, &cand.throughput) {
+        (Some(b), Some(c)) => {
+            let devices = if b.device == c.device {
+                String::new()
+            } else {
+                format!("; timed on different devices ({} and {}): not comparable", b.device, c.device)
+            };
+            not_compared.push(format!(
+                "throughput: not gated (timings move with the machine and its load): latency p50 {:.3} s → {:.3} s, {:.1} → {:.1} frames/s, MFU {:.1}% → {:.1}%{devices}",
+                b.latency_p50_s,
+                c.latency_p50_s,
+                b.frames_per_s,
+                c.frames_per_s,
+                100.0 * b.mfu,
+                100.0 * c.mfu
+            ));
+        }
+        (Some(_), None) => not_compared.push("throughput: timed only in the baseline's run".into()),
+        (None, Some(_)) => not_compared.push("throughput: timed only in the candidate's run".into()),
+        (None, None) => {}
     }
     let guard = opts.policy.as_ref().is_none_or(|p| p.motion_guard);
     // A suite whose gated rows reward stillness but that measures no motion: the guard cannot
@@ -1208,9 +1233,7 @@ pub fn markdown(c: &Comparison) -> String {
     }
     if !c.not_compared.is_empty() {
         let not_compared = list(c.not_compared.clone());
-        s.push_str(&format!(
-            "**Not compared (a run measured them on no sample; not in the decision):** {not_compared}\n\n"
-        ));
+        s.push_str(&format!("**Not compared (not in the decision):** {not_compared}\n\n"));
     }
     // A gated row's margin and MDE (the smallest change it detects with 80% power): a pass with
     // margin 0 said nothing of how small a regression could have passed unseen.

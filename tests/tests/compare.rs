@@ -285,8 +285,13 @@ fn a_weaker_bundled_checkpoint_fails_the_temporal_quality_gate() {
             assert!(r["p_adj"].as_f64().unwrap() < 0.05 && r["ci"][1].as_f64().unwrap() < 0.0, "{r}");
         }
     }
-    // Ungated metrics are reported, never gated.
+    // Ungated metrics are reported, never gated; throughput is said with both runs' numbers.
     assert_eq!(row("physics", "probe:gravity")["verdict"], "reported");
+    let said: Vec<&str> = v["not_compared"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert!(
+        said.iter().any(|n| n.starts_with("throughput: not gated") && n.contains("latency p50") && n.contains("MFU")),
+        "{v}"
+    );
     let md = String::from_utf8(sb.read("runs/cand/compare/base.md")).unwrap();
     assert!(md.starts_with("# videval compare: FAIL") && md.contains("| physics | warping_error |"), "{md}");
     let junit = String::from_utf8(sb.read("runs/cand/compare/base.junit.xml")).unwrap();
