@@ -609,7 +609,10 @@ use crate::video::Video;
 ///    averaging; the harness's `PROBE_SHORT`): every 1080p frame was held and segmented. A clip
 ///    shorter than a check reads (one frame; two for `gravity` and `bounce`) fails as "too few
 ///    frames", not "object barely seen". Area reductions weigh pixels by their covered part.
-pub const VERSION: u32 = 18;
+/// 19: the tracker joins patches of one colour with a gap of at most 1% of the short side between
+///    them (a real cup's rim and body, sky between struts), so a photographed object is one
+///    object and a broken-up sky one setting.
+pub const VERSION: u32 = 19;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and
