@@ -249,7 +249,8 @@ pub enum Easing {
 pub struct Camera {
     #[serde(default)]
     pub motion: CameraMotion,
-    /// Canvas widths per second for pans and tilts; relative scale change per second for zooms.
+    /// Canvas widths per second for pans, canvas heights per second for tilts; the log scale
+    /// change per second for zooms (as the `camera` probe reads them).
     #[serde(default)]
     pub speed: f64,
     /// Used when `motion: keyframes`.
