@@ -314,24 +314,18 @@ pub fn quoted_cut(s: &str) -> String {
 pub fn read_judgments(path: &Path) -> Result<Vec<Judgment>> {
     use std::io::Read;
     let bad = |message: String| Error::BadFile { path: path.to_path_buf(), message };
-    // Only a regular file of bounded size (`/dev/zero` grew to 5 GB in 5 s, a FIFO waited
-    // forever): 256 MiB is a few million judgments, more than any rating study collects.
+    // Only a regular file (`/dev/zero` grew to 5 GB in 5 s, a FIFO waited forever), and a CSV
+    // of at most 256 MiB: a few million judgments, more than any rating study collects.
     let meta = std::fs::metadata(path).map_err(Error::input(path))?;
     if !meta.is_file() {
         return Err(bad(
             "not a regular file (a folder, a FIFO or a device); expected a CSV file or a rating database".into()
         ));
     }
-    if meta.len() > MAX_JUDGMENT_BYTES {
-        return Err(bad(format!(
-            "{} MiB, over the {} MiB a judgments file may hold",
-            meta.len() >> 20,
-            MAX_JUDGMENT_BYTES >> 20
-        )));
-    }
     let mut head = [0u8; 16];
     let n = std::fs::File::open(path).and_then(|f| f.take(16).read(&mut head)).map_err(Error::input(path))?;
     if head[..n] == *b"SQLite format 3\0" {
+        // A database is queried, not read whole: its size is not what is held.
         return crate::rate::Db::open_existing(path)?.judgments();
     }
     let text = videval_models::files::read_text(path, MAX_JUDGMENT_BYTES).map_err(|e| match e.kind() {
@@ -341,7 +335,7 @@ pub fn read_judgments(path: &Path) -> Result<Vec<Judgment>> {
     read_csv(path, &text)
 }
 
-/// The largest judgments file read (CSV or a rating database).
+/// The largest judgments CSV read.
 const MAX_JUDGMENT_BYTES: u64 = 256 << 20;
 
 /// One metric's agreement with people in one suite.
