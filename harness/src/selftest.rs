@@ -756,6 +756,40 @@ mod tests {
         assert!(!frozen.pass && !frozen.measurable() && frozen.reason.starts_with("never hidden"), "{}", frozen.reason);
     }
 
+    /// A green ball goes behind the pillar and a red one comes out: neither is the same object
+    /// through the occlusion. The red one, first seen inside the frame mid-clip, passed as
+    /// "hidden 0 frame(s), same identity".
+    #[test]
+    fn an_object_that_comes_out_without_going_in_fails_permanence() {
+        let scene = |color: &str| {
+            format!(
+                "objects:\n  - {{id: ball, shape: circle, color: {color}, size: 0.14, pos: [0.1, 0.5], vel: [0.4, 0]}}\noccluders:\n  - {{pos: [0.5, 0.5], size: [0.2, 0.6], color: gray}}\n"
+            )
+        };
+        let settings = Settings { width: 96, height: 64, fps: 12.0, frames: 30 };
+        let (green, red) = (scene_video(&scene("green"), settings), scene_video(&scene("red"), settings));
+        let (w, h) = (green.width() as usize, green.height() as usize);
+        // Spliced where the ball is wholly hidden.
+        let hidden = (1..green.len())
+            .find(|&t| videval_metrics::track::detect(green.frame(t), w, h, 3).is_empty())
+            .expect("the ball is hidden at some frame");
+        let cut = hidden * green.frame_bytes();
+        let bytes = [&green.as_bytes()[..cut], &red.as_bytes()[cut..]].concat();
+        let swapped = Video::new(green.width(), green.height(), green.fps(), bytes).unwrap();
+        let permanence = |color| {
+            let e = Expectation::Permanence(Permanence {
+                object: ObjectRef { color: Some(color), ..Default::default() },
+                same_color: true,
+                same_shape: true,
+            });
+            probes::check(&e, &Context::new(&swapped))
+        };
+        let red = permanence(Color::Red);
+        assert_eq!((red.pass, red.kind.as_str()), (false, "appears from nowhere"), "{}", red.reason);
+        let green = permanence(Color::Green);
+        assert_eq!((green.pass, green.kind.as_str()), (false, "vanishes"), "{}", green.reason);
+    }
+
     /// `bounce` with no bounds checks the physics its name promises: a dropped ball that bounces
     /// passes, the same clip played backwards fails (its rebound gains height) and frozen fails
     /// (no bounce), on the first physics scenes whose truth supports all three.

@@ -451,7 +451,15 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
         (n * 4 > labels.len() && borders.iter().filter(|&&b| b).count() >= 2) || (n * 20 > labels.len() && across)
     };
     let alone: Vec<bool> = comps.iter().map(|(_, p, b)| is_setting(p, *b)).collect();
+    // The largest patch of each joined group: a cloud of specks, none of an object's size, is no
+    // object (a brick wall's specks at CRF 30 joined into seven red "objects"); specks still join
+    // an object's larger parts (bridging the gaps between them).
+    let largest: Vec<usize> = comps.iter().map(|(_, p, _)| p.len()).collect();
     let (comps, group_of) = join_near(comps, &alone, width, height);
+    let mut largest_part = vec![0; comps.len()];
+    for (id, &g) in group_of.iter().enumerate() {
+        largest_part[g] = largest_part[g].max(largest[id]);
+    }
     for c in comp.iter_mut().filter(|c| **c != NONE) {
         *c = group_of[*c as usize] as u32;
     }
@@ -460,7 +468,7 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
     for (id, (label, pixels, [x0, y0, x1, y1])) in comps.iter().enumerate() {
         let n = pixels.len();
         let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-        if n < min_area || setting[id] || (n as f64) < thin * bw.max(bh) as f64 {
+        if n < min_area || largest_part[id] < min_area || setting[id] || (n as f64) < thin * bw.max(bh) as f64 {
             continue;
         }
         // A fringe: far smaller than an object it borders (not than a setting it lies on).
@@ -488,7 +496,8 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
 /// cup's coffee), and a setting by what stands in front of it (sky between a tower's struts read
 /// as ten "blue objects"). Patches with a gap of at most [`JOIN_GAP`] of the short side between
 /// them (at least one pixel: at 64×64, patches one pixel apart) join; a patch that is a
-/// setting by itself joins nothing (an orange ball on an orange table top is not the table).
+/// setting by itself (`alone`) joins nothing (an orange ball on an orange table top is not the
+/// table).
 /// Returns the joined patches and each original patch's index among them.
 #[allow(clippy::type_complexity)]
 fn join_near(

@@ -24,11 +24,25 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     let hidden = seen.windows(2).map(|w| w[1] - w[0] - 1).sum::<usize>();
     let total = ctx.video.len();
     let (first, last) = (seen[0], seen[seen.len() - 1]);
+    let (w, h) = (f64::from(ctx.video.width()), f64::from(ctx.video.height()));
+    let at_edge =
+        |o: &Observation| o.bbox[0] <= 1.0 || o.bbox[1] <= 1.0 || o.bbox[2] >= w - 1.0 || o.bbox[3] >= h - 1.0;
+    // From nowhere: first seen well after the start, away from the frame edges (a green cup
+    // went behind a pillar and a red one came out: the red one passed as "same identity").
+    if let Some((_, o)) = track.first()
+        && first > 2
+        && !at_edge(o)
+    {
+        return Verdict::new(
+            false,
+            "appears from nowhere",
+            Some(hidden as f64),
+            format!("first seen at frame {first}, inside the frame: it was not there to be hidden"),
+        );
+    }
     // Gone for good: last seen well before the end, away from the frame edges.
     if let Some((_, o)) = track.last() {
-        let (w, h) = (f64::from(ctx.video.width()), f64::from(ctx.video.height()));
-        let at_edge = o.bbox[0] <= 1.0 || o.bbox[1] <= 1.0 || o.bbox[2] >= w - 1.0 || o.bbox[3] >= h - 1.0;
-        if last + 2 < total && !at_edge {
+        if last + 2 < total && !at_edge(o) {
             return Verdict::new(
                 false,
                 "vanishes",
