@@ -1034,6 +1034,14 @@ mod tests {
             dark(&mut sky, 20 + 40 * k, 0, 23 + 40 * k, 120);
         }
         assert!(detect(&sky, w, h, 3).is_empty());
+        // A wall's specks, each smaller than an object, within the gap of each other: no object.
+        let mut wall = canvas(w, h);
+        for y in (0..100).step_by(4) {
+            for x in (0..200).step_by(4) {
+                fill_rect(&mut wall, w, x, y, x + 2, y + 2, Color::Red);
+            }
+        }
+        assert!(detect(&wall, w, h, 20).is_empty());
     }
 
     #[test]
