@@ -756,6 +756,38 @@ mod tests {
         assert!(!frozen.pass && !frozen.measurable() && frozen.reason.starts_with("never hidden"), "{}", frozen.reason);
     }
 
+    /// A bounce played backwards from just after a contact starts two frames before it: too
+    /// little free flight to fit is the motion's failure, not the clip's length (it was "too
+    /// few frames", grouped with one-frame videos).
+    #[test]
+    fn a_flight_a_contact_cuts_short_is_no_free_flight() {
+        let text = "objects:\n  - {id: ball, shape: circle, color: blue, size: 0.12, pos: [0.5, 0.3], restitution: 0.8}\ngravity: 2.0\nfloor: true\n";
+        let scene: Scene = crate::yaml::decode(&crate::yaml::parse("scene.yaml", text).unwrap(), "scene.yaml").unwrap();
+        let settings = Settings { width: 64, height: 64, fps: 12.0, frames: 30 };
+        let sim = Simulation::run(&scene, settings.aspect(), settings.duration());
+        let video = render_sim(&scene, &sim, &settings, false).0;
+        let bounce = sim
+            .events
+            .iter()
+            .find_map(|e| match e {
+                Event::Bounce { t, .. } => Some(*t),
+                _ => None,
+            })
+            .expect("a bounce");
+        // The fall, the contact and two frames of the rebound, played backwards.
+        let end = ((bounce * settings.fps).ceil() as usize + 2).min(video.len());
+        let cut = Video::new(64, 64, 12.0, video.as_bytes()[..end * video.frame_bytes()].to_vec()).unwrap();
+        let gravity = Expectation::Gravity(probes::Gravity {
+            object: ObjectRef { color: Some(Color::Blue), ..Default::default() },
+            direction: probes::Direction::Down,
+            accel: None,
+            r2: None,
+        });
+        assert!(probes::check(&gravity, &Context::new(&cut)).pass);
+        let backward = probes::check(&gravity, &Context::new(&Transform::Reverse.apply(&cut)));
+        assert_eq!((backward.pass, backward.kind.as_str()), (false, "no free flight"), "{}", backward.reason);
+    }
+
     /// A green ball goes behind the pillar and a red one comes out: neither is the same object
     /// through the occlusion. The red one, first seen inside the frame mid-clip, passed as
     /// "hidden 0 frame(s), same identity".

@@ -53,6 +53,18 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     let fitted: Vec<(f64, f64)> = if whole.len() >= 4 { whole } else { seg.iter().map(|p| (p.0, p.1)).collect() };
     let (ts, fit_ys): (Vec<f64>, Vec<f64>) = fitted.iter().copied().unzip();
     let Some((c, r2)) = fit_parabola(&ts, &fit_ys) else {
+        // A flight a contact cuts short (a bounce played backwards starts with one) is the
+        // motion's failure, not the clip's length (it was grouped with one-frame videos).
+        if end < pts.len() {
+            return Verdict::fail(
+                "no free flight",
+                format!(
+                    "only {} frames of free flight before the first contact, of {} seen: too few to fit a parabola",
+                    seg.len(),
+                    pts.len()
+                ),
+            );
+        }
         return Verdict::fail(
             "too few frames",
             format!("only {} frames of free flight: too few to fit a parabola", seg.len()),
