@@ -297,11 +297,19 @@ impl Runner<'_> {
         let bar = self.bar(pending.len(), "generate");
         // The first failure of the run itself (a full disk) stops the units not yet started:
         // every one of them was generated, and thrown away, first.
-        let results = until_first_error(&pending, |unit| {
+        let work = |unit: &&Unit| {
             let r = self.generate_one(unit, &out);
             bar.inc(1);
             r
-        });
+        };
+        // A model that spreads each generation over the machine makes one at a time: two at
+        // once made each one's time the pair's, and a lock inside the parallel loop could be
+        // taken twice by one worker (rayon runs another unit on a thread waiting in its gemm).
+        let results = if self.generator.one_at_a_time() {
+            in_order_until_first_error(&pending, work)
+        } else {
+            until_first_error(&pending, work)
+        };
         bar.finish_and_clear();
         for r in results {
             let Some((ok, reused, off)) = r? else { continue };
@@ -840,6 +848,22 @@ fn until_first_error<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Result<
             if r.is_err() {
                 stop.store(true, Ordering::Relaxed);
             }
+            r.map(Some)
+        })
+        .collect()
+}
+
+/// [`until_first_error`] one item after another, in order.
+fn in_order_until_first_error<T, R>(items: &[T], work: impl Fn(&T) -> Result<R>) -> Vec<Result<Option<R>>> {
+    let mut failed = false;
+    items
+        .iter()
+        .map(|item| {
+            if failed {
+                return Ok(None);
+            }
+            let r = work(item);
+            failed = r.is_err();
             r.map(Some)
         })
         .collect()

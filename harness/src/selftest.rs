@@ -790,9 +790,10 @@ mod tests {
 
     /// A green ball goes behind the pillar and a red one comes out: neither is the same object
     /// through the occlusion. The red one, first seen inside the frame mid-clip, passed as
-    /// "hidden 0 frame(s), same identity".
+    /// "hidden 0 frame(s), same identity"; nothing tests its permanence (a ball that rolls out
+    /// from behind a wall is no failure either).
     #[test]
-    fn an_object_that_comes_out_without_going_in_fails_permanence() {
+    fn an_object_that_comes_out_without_going_in_is_no_permanence() {
         let scene = |color: &str| {
             format!(
                 "objects:\n  - {{id: ball, shape: circle, color: {color}, size: 0.14, pos: [0.1, 0.5], vel: [0.4, 0]}}\noccluders:\n  - {{pos: [0.5, 0.5], size: [0.2, 0.6], color: gray}}\n"
@@ -817,7 +818,7 @@ mod tests {
             probes::check(&e, &Context::new(&swapped))
         };
         let red = permanence(Color::Red);
-        assert_eq!((red.pass, red.kind.as_str()), (false, "appears from nowhere"), "{}", red.reason);
+        assert!(!red.pass && !red.measurable() && red.reason.contains("not seen before"), "{}", red.reason);
         let green = permanence(Color::Green);
         assert_eq!((green.pass, green.kind.as_str()), (false, "vanishes"), "{}", green.reason);
     }

@@ -392,8 +392,9 @@ fn labels_of(frame: &[u8], width: usize, height: usize, table: Option<&[u8]>) ->
     out
 }
 
-/// Connected components (4-neighbour) of each tracked colour in one frame. Dropped: components
-/// smaller than `min_area` pixels (noise); larger than a quarter of the frame and running off
+/// Connected components (4-neighbour) of each tracked colour in one frame, those of a colour a
+/// gap of at most [`JOIN_GAP`] apart joined ([`join_near`]). Dropped: components smaller than
+/// `min_area` pixels, or joined from specks none of which is that large (noise); larger than a quarter of the frame and running off
 /// it on two sides (a region of the setting in that colour, a wall or a floor); thinner on average than
 /// [`thin_limit`] (a fringe along an edge, where a codec's colour bleeds across a boundary);
 /// and those touching a component of another colour more than ten times their size (the fringe
@@ -464,21 +465,31 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
         *c = group_of[*c as usize] as u32;
     }
     let setting: Vec<bool> = comps.iter().map(|(_, p, b)| is_setting(p, *b)).collect();
+    // Object-like groups: not a setting, a speck cloud or a thin fringe along an edge.
+    let candidate: Vec<bool> = comps
+        .iter()
+        .enumerate()
+        .map(|(id, (_, pixels, [x0, y0, x1, y1]))| {
+            let n = pixels.len();
+            let longest = (x1 - x0 + 1).max(y1 - y0 + 1);
+            n >= min_area && largest_part[id] >= min_area && !setting[id] && n as f64 >= thin * longest as f64
+        })
+        .collect();
     let mut out = Vec::new();
     for (id, (label, pixels, [x0, y0, x1, y1])) in comps.iter().enumerate() {
         let n = pixels.len();
-        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-        if n < min_area || largest_part[id] < min_area || setting[id] || (n as f64) < thin * bw.max(bh) as f64 {
+        if !candidate[id] {
             continue;
         }
-        // A fringe: far smaller than an object it borders (not than a setting it lies on).
+        // A fringe: far smaller than an object it borders (not than a setting it lies on, nor a
+        // speck cloud joined around it).
         let mut neighbour = 0;
         for &(x, y) in pixels {
             let i = y * width + x;
             let around = [(x > 0, i.wrapping_sub(1)), (x + 1 < width, i + 1), (y > 0, i.wrapping_sub(width))];
             for (_, j) in around.into_iter().chain([(y + 1 < height, i + width)]).filter(|a| a.0) {
                 let c = comp[j];
-                if c != NONE && c as usize != id && !setting[c as usize] {
+                if c != NONE && c as usize != id && candidate[c as usize] {
                     neighbour = neighbour.max(comps[c as usize].1.len());
                 }
             }

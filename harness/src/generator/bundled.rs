@@ -118,9 +118,6 @@ pub struct Bundled {
     steps: Option<u32>,
     /// Pixels per frame the checkpoint was trained at (its largest bucket).
     native_area: u32,
-    /// One generation at a time: each already spreads over every core, and two at once made
-    /// each one's time the pair's (frames/s and MFU read half of what the machine did).
-    turn: std::sync::Mutex<()>,
 }
 
 impl Bundled {
@@ -148,16 +145,7 @@ impl Bundled {
         };
         let (peak_flops, peak_source) = videval_models::generator::measure_peak(&device)
             .map_err(|e| Error::Internal(format!("peak measurement: {e}")))?;
-        let me = Self {
-            identity,
-            model,
-            device_name,
-            peak_flops,
-            peak_source,
-            steps: None,
-            native_area,
-            turn: std::sync::Mutex::new(()),
-        };
+        let me = Self { identity, model, device_name, peak_flops, peak_source, steps: None, native_area };
         // Warm-up: first-call allocations and kernel set-up stay out of the timings.
         me.model
             .generate(&Request {
@@ -309,6 +297,12 @@ impl Generator for Bundled {
         ))
     }
 
+    /// Each generation spreads over every core: two at once made each one's time the pair's
+    /// (frames/s and MFU read half of what the machine did).
+    fn one_at_a_time(&self) -> bool {
+        true
+    }
+
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         let g = &job.case.generation;
         super::check_clip_fits(g)?;
@@ -364,12 +358,10 @@ impl Generator for Bundled {
             condition,
         };
         // Model time starts once the inputs are read (a 1080p clip's decode read as 6.6× the
-        // model's own time) and this generation has the machine.
-        let turn = self.turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // model's own time).
         let started = Instant::now();
         let out = self.model.generate(&req).map_err(|e| GenError::new(e.to_string()))?;
         let seconds = started.elapsed().as_secs_f64();
-        drop(turn);
         let video = resize(&out.video, g.width, g.height);
         let perf = Perf {
             seconds,

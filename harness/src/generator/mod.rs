@@ -160,6 +160,11 @@ pub trait Generator: Send + Sync {
     fn preflight(&self) -> Result<()> {
         Ok(())
     }
+    /// Whether units are generated one after another: a model that spreads each generation over
+    /// every core (its timings are then its own, not shared with another generation's).
+    fn one_at_a_time(&self) -> bool {
+        false
+    }
 }
 
 /// What is known before any work of a conditioning input: its frame count and frame rate, from

@@ -611,8 +611,10 @@ use crate::video::Video;
 ///    frames", not "object barely seen". Area reductions weigh pixels by their covered part.
 /// 19: the tracker joins patches of one colour with a gap of at most 1% of the short side between
 ///    them (a real cup's rim and body, sky between struts), so a photographed object is one
-///    object and a broken-up sky one setting (specks smaller than an object join nothing);
-///    `permanence` fails an object first seen mid-clip inside the frame ("appears from nowhere").
+///    object and a broken-up sky one setting (a joined group none of whose patches is an
+///    object's size is no object); `permanence` of an object first seen mid-clip inside the
+///    frame is not measurable (a red cup that came out from behind a pillar a green one went
+///    behind passed).
 pub const VERSION: u32 = 19;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
