@@ -109,8 +109,8 @@ struct GenCache {
 /// Whether a program's error says its output could not be written for a full disk or quota
 /// (ENOSPC, EDQUOT as strerror words them): on a line naming the output (`{out}`), or anywhere
 /// when the disk that holds it has little room left. A warning about some other disk (a cache
-/// in /dev/shm) beside a model's own failure stopped the whole run.
-/// The program's own words are read, not the adapter's around them ("… exited 0 but wrote no
+/// in /dev/shm) beside a model's own failure stopped the whole run. The program's own words are
+/// read, not the adapter's around them ("… exited 0 but wrote no
 /// video at {out}; stderr: <a /dev/shm warning>" named the output in the adapter's part).
 fn says_disk_full(message: &str, out_dir: &Path) -> bool {
     let full = |line: &str| ["No space left on device", "Disk quota exceeded"].iter().any(|s| line.contains(s));
@@ -302,9 +302,8 @@ impl Runner<'_> {
             bar.inc(1);
             r
         };
-        // A model that spreads each generation over the machine makes one at a time: two at
-        // once made each one's time the pair's, and a lock inside the parallel loop could be
-        // taken twice by one worker (rayon runs another unit on a thread waiting in its gemm).
+        // A model that spreads each generation over the machine makes one at a time, outside
+        // the parallel loop: two at once made each one's time the pair's.
         let results = if self.generator.one_at_a_time() {
             in_order_until_first_error(&pending, work)
         } else {

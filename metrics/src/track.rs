@@ -394,11 +394,12 @@ fn labels_of(frame: &[u8], width: usize, height: usize, table: Option<&[u8]>) ->
 
 /// Connected components (4-neighbour) of each tracked colour in one frame, those of a colour a
 /// gap of at most [`JOIN_GAP`] apart joined ([`join_near`]). Dropped: components smaller than
-/// `min_area` pixels, or joined from specks none of which is that large (noise); larger than a quarter of the frame and running off
-/// it on two sides (a region of the setting in that colour, a wall or a floor); thinner on average than
-/// [`thin_limit`] (a fringe along an edge, where a codec's colour bleeds across a boundary);
-/// and those touching a component of another colour more than ten times their size (the fringe
-/// of that object, shifted in hue by its neighbour).
+/// `min_area` pixels, or joined from specks none of which is that large (noise); larger than a
+/// quarter of the frame and running off it on two sides (a region of the setting in that
+/// colour, a wall or a floor); thinner on average than [`thin_limit`] (a fringe along an edge,
+/// where a codec's colour bleeds across a boundary); and those touching an object of another
+/// colour more than ten times their size (the fringe of that object, shifted in hue by its
+/// neighbour).
 pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Observation> {
     let labels = labels(frame, width, height);
     const NONE: u32 = u32::MAX;

@@ -534,15 +534,20 @@ pub fn train(
 mod tests {
     use super::*;
 
-    #[test]
-    fn shapes_and_unit_norms() {
-        let dev = Device::Cpu;
-        let cfg = EncoderConfig {
+    /// An encoder small enough to build in a test.
+    fn small() -> EncoderConfig {
+        EncoderConfig {
             channels: [8, 8, 8, 8],
             frame_dim: 16,
             embed_dim: 8,
             text: TextConfig { dim: 16, layers: 1, heads: 2, max_tokens: 8 },
-        };
+        }
+    }
+
+    #[test]
+    fn shapes_and_unit_norms() {
+        let dev = Device::Cpu;
+        let cfg = small();
         let (enc, _) = WorldEncoder::init(cfg, 1, &dev).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let (videos, captions) = world_clips(&mut rng, 3);
@@ -565,12 +570,7 @@ mod tests {
     #[test]
     fn a_config_with_impossible_sizes_is_refused_at_load() {
         let dev = Device::Cpu;
-        let cfg = EncoderConfig {
-            channels: [8, 8, 8, 8],
-            frame_dim: 16,
-            embed_dim: 8,
-            text: TextConfig { dim: 16, layers: 1, heads: 2, max_tokens: 8 },
-        };
+        let cfg = small();
         let (enc, params) = WorldEncoder::init(cfg, 1, &dev).unwrap();
         let dir = std::env::temp_dir().join(format!("vv-world-cfg-{}", std::process::id()));
         enc.save(&dir, &params).unwrap();
