@@ -3,7 +3,8 @@
 //! per rater and recorded, both videos playing in step, the prompt and one question shown;
 //! answers left, right, tie or both bad, by button or key. Gold pairs (the world oracle against a
 //! degraded copy) are mixed in as attention checks. Every judgment is one SQLite transaction
-//! (WAL), committed before the page moves on: a killed server loses nothing it acknowledged, and
+//! (rollback journal: once committed it is in the database file itself, so the file alone can be
+//! copied away), committed before the page moves on: a killed server loses nothing it acknowledged, and
 //! a rater who comes back continues where they stopped. Several raters can rate at once.
 //!
 //! The server binds to 127.0.0.1 by default, serves only its page, its JSON API and the clips of
@@ -34,6 +35,27 @@ const PAGE: &str = include_str!("../../reports/templates/rate.html");
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::BadFile { path: path.to_path_buf(), message: format!("rating database: {e}") }
+}
+
+/// Why a SQLite file without our tables is refused. A database in WAL mode (as builds before
+/// 2026-12-07 left it) whose `-wal` file was not copied with it holds none of its judgments: said.
+fn not_a_rating_database(path: &Path) -> String {
+    let mut header = [0u8; 20];
+    let wal_mode = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .is_ok_and(|_| header[18] == 2 && header[19] == 2);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    // Opening it made an empty one (SQLite does, even read-only).
+    if wal_mode && std::fs::metadata(&wal).map_or(true, |m| m.len() == 0) {
+        format!(
+            "a SQLite database in WAL mode without its tables: its judgments are in {}, which is not beside it (copy that file with it)",
+            wal.display()
+        )
+    } else {
+        "a SQLite database, but not a videval rating database (no meta and judgments tables)".into()
+    }
 }
 
 /// The judgments database.
@@ -84,7 +106,10 @@ impl Db {
         })?;
         db.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+                // A rollback journal, not WAL: with WAL a committed answer stays in `-wal` until a
+                // checkpoint, which a server stopped by a signal never makes, and a copy of the
+                // database file alone held no judgments (one of an older build is folded in here).
+                "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
                  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS judgments (
                    id INTEGER PRIMARY KEY,
@@ -129,6 +154,8 @@ impl Db {
         }
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(db_err(path))?;
+        // A server answering at the same time holds its write lock for a moment.
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db_err(path))?;
         let db = Db { conn, path: path.to_path_buf() };
         let tables: BTreeSet<String> = {
             let mut st =
@@ -137,10 +164,7 @@ impl Db {
             names.collect::<std::result::Result<_, _>>().map_err(db_err(path))?
         };
         if !(tables.contains("meta") && tables.contains("judgments")) {
-            return Err(Error::BadFile {
-                path: path.to_path_buf(),
-                message: "a SQLite database, but not a videval rating database (no meta and judgments tables)".into(),
-            });
+            return Err(Error::BadFile { path: path.to_path_buf(), message: not_a_rating_database(path) });
         }
         // Its judgments table must be ours, column for column (one of another layout under our
         // version was served, and every request failed).
@@ -410,6 +434,15 @@ fn a_on_left(rater: &str, p: &Pair) -> bool {
     stable(&[rater, &p.suite, &p.case_id, &p.seed_idx.to_string(), &p.sha_a, &p.sha_b, "side"]) & 1 == 0
 }
 
+/// The pairs in the order that numbers them on the page: by a hash of each pair, so that gold
+/// pairs are spread among the others (appended, they had the last numbers, and a rater could tell
+/// an attention check by its number in the page or its clip URLs).
+pub fn numbered(mut pairs: Vec<Pair>) -> Vec<Pair> {
+    pairs
+        .sort_by_cached_key(|p| stable(&[&p.suite, &p.case_id, &p.seed_idx.to_string(), &p.sha_a, &p.sha_b, "number"]));
+    pairs
+}
+
 /// What `videval rate` serves.
 pub struct App {
     pub db: Mutex<Db>,
@@ -643,6 +676,20 @@ impl App {
         // waiting here finds the clip made when its turn comes.
         let _making = self.making.lock().map_err(|_| Error::Internal("clip lock poisoned".into()))?;
         if !path.is_file() {
+            // The clip is made of the file the pair was hashed from: one replaced since the server
+            // started was transcoded and cached under the old hash, and shown under it for good.
+            let unchanged = || -> Result<()> {
+                match crate::hash::sha256_file(src) {
+                    Ok(now) if now == *sha => Ok(()),
+                    _ => Err(Error::BadFile {
+                        path: src.clone(),
+                        message: format!(
+                            "changed since the server started (it was {sha}): put it back or rerun its run, then restart videval rate"
+                        ),
+                    }),
+                }
+            };
+            unchanged()?;
             // Two raters may ask for the same clip at once (the server answers in parallel):
             // each call encodes into its own scratch file and the clip lands whole.
             std::fs::create_dir_all(&self.media_dir).map_err(Error::io(&self.media_dir))?;
@@ -650,6 +697,7 @@ impl App {
                 .ok_or_else(|| Error::BadFile { path: src.clone(), message: "does not decode".into() })?;
             let bytes = crate::media::clip_mp4(&small, &self.media_dir, src)
                 .ok_or_else(|| Error::BadFile { path: src.clone(), message: "could not be encoded as H.264".into() })?;
+            unchanged()?;
             crate::store::write_atomic(&path, &bytes)?;
         }
         self.clips.lock().map_err(|_| Error::Internal("clip lock poisoned".into()))?.insert(sha.clone(), path.clone());
@@ -822,7 +870,7 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
         (tiny_http::Method::Get, "/api/next") => {
             let rater = query(&url, "rater").unwrap_or_default();
             if !valid_rater(&rater) {
-                return json_response(400, &json!({"error": RATER_RULE}));
+                return json_response(400, &json!({"error": RATER_RULE, "rater": false}));
             }
             let skip: Vec<usize> =
                 query(&url, "skip").map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
@@ -857,7 +905,7 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
                 return json_response(400, &json!({"error": "expected {rater, pair, choice, ms}"}));
             };
             if !valid_rater(rater) {
-                return json_response(400, &json!({"error": RATER_RULE}));
+                return json_response(400, &json!({"error": RATER_RULE, "rater": false}));
             }
             // Time on the pair, in ms: at most a day (a larger or negative value is not a time).
             let ms = v["ms"].as_u64().unwrap_or(0).min(86_400_000);
@@ -880,7 +928,12 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
             let range = req.headers().iter().find(|h| h.field.equiv("Range")).map(|h| h.value.as_str().to_string());
             match app.clip(&rater, i, side) {
                 Ok(path) => file_response(&path, range.as_deref()),
-                Err(_) => respond(404, "text/plain", b"not found".to_vec()),
+                Err(Error::Config(_)) => respond(404, "text/plain", b"not found".to_vec()),
+                // The operator learns why a rater sees no video; the rater's page says it failed.
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    respond(500, "text/plain", b"this clip could not be made; the server's terminal says why".to_vec())
+                }
             }
         }
         _ => respond(404, "text/plain", b"not found".to_vec()),
@@ -1099,7 +1152,7 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     let gold = gold_pairs(&suites, a.gold_every, &media_dir)?;
     println!("{} pairs to rate and {} gold pairs", all.len(), gold.len());
     all.extend(gold);
-    let mut app = App::new(db, all, questions, media_dir);
+    let mut app = App::new(db, numbered(all), questions, media_dir);
     app.loopback_only = loopback_host(&a.bind);
     let app = Arc::new(app);
     serve(app, &addr)?;
@@ -1190,6 +1243,30 @@ mod tests {
     }
 
     #[test]
+    fn an_acknowledged_judgment_is_in_the_database_file_alone() {
+        // A server stopped by a signal closes nothing: with WAL its answers stayed in `-wal`, and
+        // the database file copied away held no tables.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.sqlite");
+        let db = Db::open(&path).unwrap();
+        assert!(db.insert(&stored("ann", "c1")).unwrap());
+        let copy = dir.path().join("copy.sqlite");
+        std::fs::copy(&path, &copy).unwrap();
+        assert_eq!(Db::open_existing(&copy).unwrap().judgments().unwrap().len(), 1);
+        assert!(!dir.path().join("r.sqlite-wal").exists());
+        std::mem::forget(db);
+        // An older build's WAL database copied without its `-wal`: the missing file is named.
+        let old = dir.path().join("old.sqlite");
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE meta (k); CREATE TABLE judgments (x);").unwrap();
+        let alone = dir.path().join("alone.sqlite");
+        std::fs::copy(&old, &alone).unwrap();
+        let e = Db::open_existing(&alone).err().unwrap().to_string();
+        assert!(e.contains("alone.sqlite-wal") && e.contains("not beside it"), "{e}");
+        drop(conn);
+    }
+
+    #[test]
     fn a_clip_asked_for_by_many_raters_at_once_lands_whole() {
         use videval_models::synthetic::{Request, render};
         let dir = tempfile::tempdir().unwrap();
@@ -1206,8 +1283,8 @@ mod tests {
             run_b: "b".into(),
             video_a: src.clone(),
             video_b: src.clone(),
-            sha_a: "sha256:aa".into(),
-            sha_b: "sha256:aa".into(),
+            sha_a: crate::hash::sha256_file(&src).unwrap(),
+            sha_b: crate::hash::sha256_file(&src).unwrap(),
             gold: false,
             fps: 8.0,
         };
@@ -1226,6 +1303,70 @@ mod tests {
         for p in paths {
             assert!(std::fs::read(&p).unwrap() == want, "{} is not the clip", p.display());
         }
+    }
+
+    #[test]
+    fn a_video_replaced_while_serving_is_not_shown_under_its_old_hash() {
+        use videval_models::synthetic::{Request, render};
+        let dir = tempfile::tempdir().unwrap();
+        let clip = |prompt: &str, path: &Path| {
+            let v = render(&Request { prompt: prompt.into(), seed: 3, frames: 8, width: 64, height: 48, fps: 8.0 });
+            crate::video::encode(&v, path, &crate::video::EncodeParams::lossless()).unwrap();
+        };
+        let (a, b) = (dir.path().join("a.mkv"), dir.path().join("b.mkv"));
+        clip("a red ball moves right", &a);
+        clip("a blue cube falls", &b);
+        let sha = |p: &Path| crate::hash::sha256_file(p).unwrap();
+        let pair = Pair {
+            suite: "s".into(),
+            case_id: "c".into(),
+            seed_idx: 0,
+            prompt: "p".into(),
+            run_a: "a".into(),
+            run_b: "b".into(),
+            video_a: a.clone(),
+            video_b: b.clone(),
+            sha_a: sha(&a),
+            sha_b: sha(&b),
+            gold: false,
+            fps: 8.0,
+        };
+        let media = dir.path().join("media");
+        let app = App::new(Db::open(&dir.path().join("r.sqlite")).unwrap(), vec![pair], BTreeMap::new(), media.clone());
+        let original = std::fs::read(&a).unwrap();
+        std::fs::copy(&b, &a).unwrap();
+        let side = if a_on_left("ann", &app.pairs[0]) { "left" } else { "right" };
+        let e = app.clip("ann", 0, side).err().expect("the replaced file is refused").to_string();
+        assert!(e.contains("a.mkv") && e.contains("changed since the server started"), "{e}");
+        assert!(!media.exists() || std::fs::read_dir(&media).unwrap().next().is_none(), "nothing is cached");
+        std::fs::write(&a, original).unwrap();
+        assert!(app.clip("ann", 0, side).is_ok(), "the file put back is served");
+    }
+
+    #[test]
+    fn gold_pairs_are_numbered_among_the_others() {
+        let pair = |case: usize, gold: bool| Pair {
+            suite: "s".into(),
+            case_id: format!("c{case}"),
+            seed_idx: 0,
+            prompt: "p".into(),
+            run_a: "a".into(),
+            run_b: "b".into(),
+            video_a: "a.mp4".into(),
+            video_b: "b.mp4".into(),
+            sha_a: format!("sha256:{case}a"),
+            sha_b: format!("sha256:{case}b"),
+            gold,
+            fps: 8.0,
+        };
+        let all: Vec<Pair> = (0..24).map(|i| pair(i, i >= 20)).collect();
+        let numbers = numbered(all.clone());
+        let gold: Vec<usize> = numbers.iter().enumerate().filter(|(_, p)| p.gold).map(|(i, _)| i).collect();
+        assert_eq!(gold.len(), 4);
+        assert!(gold.iter().any(|&i| i < 20), "gold pairs kept the last numbers: {gold:?}");
+        // The same numbers whatever order the pairs came in (a restart, the runs swapped).
+        let again = numbered(all.into_iter().rev().collect());
+        assert!(numbers.iter().zip(&again).all(|(x, y)| x.key() == y.key()));
     }
 
     #[test]

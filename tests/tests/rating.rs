@@ -250,6 +250,22 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     assert!(seen, "the hostile prompt never came up");
     assert_eq!(exported(&sb).iter().filter(|r| r[0] == "eve").count(), 0, "skipping records nothing");
 
+    // A name the server refuses is forgotten and asked again (it was kept in the browser, and
+    // every reload showed only the error).
+    let dan = Browser::new(dport, &sb.join("profile-dan"), &["--window-size=1280,900"]);
+    dan.go(&format!("http://127.0.0.1:{port}/"));
+    dan.js("localStorage.setItem('videval-rater', '-dan'); location.reload();");
+    let start = Instant::now();
+    while dan.js("return document.body.dataset.state;") != "login" {
+        assert!(start.elapsed() < Duration::from_secs(30), "the name form never came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(dan.js("return localStorage.getItem('videval-rater');").is_null());
+    assert!(dan.js("return document.getElementById('error').textContent;").as_str().unwrap().contains("name"));
+    dan.js("document.getElementById('name').value = 'dan'; document.getElementById('login').requestSubmit();");
+    wait_ready(&dan, None);
+    assert_eq!(dan.js("return localStorage.getItem('videval-rater');"), "dan");
+
     // The server serves its page, its API and its clips, nothing else.
     assert_eq!(http(port, "GET", "/../../../../etc/passwd", None).0, 404);
     assert_eq!(http(port, "GET", "/clip/0/..%2F..%2Fr.sqlite?rater=ann", None).0, 404);
