@@ -117,10 +117,11 @@ pub enum Command {
         candidate: PathBuf,
         /// Significance level, Holm-adjusted across the gated metrics (default: the policy's
         /// `alpha`, else 0.05; given with a policy that sets another, refused).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         alpha: Option<f64>,
         /// Smallest change that matters (absolute, in each metric's units, oriented).
-        #[arg(long, default_value_t = 0.0)]
+        // A negative value reaches the check that names the rule (clap read `-0.01` as a flag).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         margin: f64,
         /// Compare even when suite hashes, metric versions or the planned samples (cases, seeds)
         /// differ (said in the outputs); only the samples both runs have are paired.

@@ -629,6 +629,21 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
         };
     }
     let mut not_compared = Vec::new();
+    // Samples the baseline has no measurement of (its generation or its video failed): the
+    // candidate's are not compared there, which was said nowhere (a case the baseline failed on
+    // every seed left the gate without a word).
+    for suite in base.suites.keys().filter(|s| cand.suites.contains_key(*s)) {
+        let failed: Vec<_> = base.samples.iter().filter(|s| &s.suite == suite && s.status != "ok").collect();
+        if let Some(first) = failed.first() {
+            not_compared.push(format!(
+                "{suite}: {} sample(s) the baseline's run failed on are not compared (first: {}#{}: {})",
+                failed.len(),
+                first.case_id,
+                first.seed_idx,
+                first.error.as_deref().unwrap_or("generation failed")
+            ));
+        }
+    }
     for (name, bs) in &base.suites {
         let Some(cs) = cand.suites.get(name) else { continue };
         for (m, u) in &bs.unmeasured {
@@ -700,8 +715,11 @@ pub fn compare(base_dir: &Path, cand_dir: &Path, opts: &Options) -> Result<(Comp
             suite: r.suite.clone(),
             frozen,
             reason: format!(
-                "{}: dynamic_degree {:.3} → {:.3} (p {:.2}; {still} of {moving} moving samples nearly frozen): the candidate's videos {how}",
-                r.suite, r.baseline, r.candidate, r.p
+                "{}: dynamic_degree {:.3} → {:.3} (p {}; {still} of {moving} moving samples nearly frozen): the candidate's videos {how}",
+                r.suite,
+                r.baseline,
+                r.candidate,
+                videval_reports::format::metric(r.p)
             ),
         });
     }
@@ -1013,12 +1031,27 @@ fn view(
         .collect();
     // Biggest paired drops summed over the gated metrics (oriented).
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
+    let sign = |r: &Row| if r.direction == "lower_is_better" { -1.0 } else { 1.0 };
+    // Per sample, each gated metric that got worse: (oriented drop, metric, baseline, candidate).
+    let worse = |b: &videval_reports::results::Sample| -> Vec<(f64, String, f64, f64)> {
+        let Some(cs) = cand_samples.get(&key(b)) else { return Vec::new() };
+        let mut w: Vec<_> = gated
+            .iter()
+            .filter(|r| r.suite == b.suite)
+            .filter_map(|r| {
+                let (x, y) = (*b.metrics.get(&r.metric)?, *cs.metrics.get(&r.metric)?);
+                let d = sign(r) * (x - y);
+                (d > 0.0).then(|| (d, r.metric.clone(), x, y))
+            })
+            .collect();
+        w.sort_by(|a, b| b.0.total_cmp(&a.0));
+        w
+    };
     let mut drops: Vec<(f64, &videval_reports::results::Sample)> = base
         .samples
         .iter()
         .filter_map(|b| {
             let cs = cand_samples.get(&key(b))?;
-            let sign = |r: &Row| if r.direction == "lower_is_better" { -1.0 } else { 1.0 };
             let d: f64 = gated
                 .iter()
                 .filter(|r| r.suite == b.suite)
@@ -1048,10 +1081,15 @@ fn view(
     let gallery = worst
         .iter()
         .zip(media)
-        .map(|((d, s), m)| GalleryItem {
+        .map(|((_, s), m)| GalleryItem {
             label: format!("{}/{}#{}", s.suite, s.case_id, s.seed_idx),
             prompt: s.prompt.clone(),
-            drop: *d,
+            changes: worse(s)
+                .into_iter()
+                .map(|(_, metric, x, y)| {
+                    format!("{metric} {} → {}", videval_reports::format::metric(x), videval_reports::format::metric(y))
+                })
+                .collect(),
             baseline_strip: m.baseline,
             candidate_strip: m.candidate,
             pair: m.pair,
@@ -1076,6 +1114,7 @@ fn view(
             lost: c.lost.iter().map(Lost::describe).collect(),
             unmeasured: c.unmeasured.iter().map(Lost::describe).collect(),
             not_compared: c.not_compared.clone(),
+            stilled: c.stilled.iter().map(|s| (s.frozen, s.reason.clone())).collect(),
             rows: c
                 .rows
                 .iter()

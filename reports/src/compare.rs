@@ -42,7 +42,8 @@ pub struct Scatter {
 pub struct GalleryItem {
     pub label: String,
     pub prompt: String,
-    pub drop: f64,
+    /// What got worse in this sample, each `metric baseline → candidate`, worst first.
+    pub changes: Vec<String>,
     /// Filmstrips (what prints).
     pub baseline_strip: Option<Media>,
     pub candidate_strip: Option<Media>,
@@ -74,6 +75,9 @@ pub struct CompareView {
     /// Metrics of the suites both runs have that a run measured on no sample, with why: not
     /// compared, and not in the gate's decision.
     pub not_compared: Vec<String>,
+    /// The motion guard's findings: suites whose candidate videos move far less than the
+    /// baseline's, each `(nearly frozen: the gate fails, reason)`.
+    pub stilled: Vec<(bool, String)>,
     pub rows: Vec<GateRow>,
     pub scatters: Vec<Scatter>,
     pub gallery: Vec<GalleryItem>,
@@ -126,7 +130,7 @@ struct RowOut<'a> {
 struct ItemOut {
     label: String,
     prompt: String,
-    drop: String,
+    changes: String,
     baseline: Option<String>,
     candidate: Option<String>,
     pair: Option<String>,
@@ -150,6 +154,8 @@ struct Ctx<'a> {
     lost: &'a [String],
     unmeasured: &'a [String],
     not_compared: &'a [String],
+    frozen: Vec<&'a str>,
+    calmer: Vec<&'a str>,
     rows: Vec<RowOut<'a>>,
     scatters: Vec<String>,
     gallery: Vec<ItemOut>,
@@ -178,6 +184,8 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
         lost: &v.lost,
         unmeasured: &v.unmeasured,
         not_compared: &v.not_compared,
+        frozen: v.stilled.iter().filter(|s| s.0).map(|s| s.1.as_str()).collect(),
+        calmer: v.stilled.iter().filter(|s| !s.0).map(|s| s.1.as_str()).collect(),
         rows: v
             .rows
             .iter()
@@ -211,7 +219,7 @@ pub fn render_compare(v: &CompareView) -> Result<String, RenderError> {
             .map(|g| ItemOut {
                 label: g.label.clone(),
                 prompt: g.prompt.clone(),
-                drop: format::signed(-g.drop),
+                changes: g.changes.join("; "),
                 baseline: src(&g.baseline_strip),
                 candidate: src(&g.candidate_strip),
                 pair: src(&g.pair),
@@ -242,6 +250,7 @@ mod tests {
             lost: vec![],
             unmeasured: vec!["s/probe:gravity: 2 sample(s) (first: needs CLIP weights)".into()],
             not_compared: vec!["s/vbench_aesthetic_quality: measured in neither run (needs <weights>)".into()],
+            stilled: vec![(true, "s: 4 of 4 moving samples nearly frozen".into())],
             rows: vec![GateRow {
                 suite: "s".into(),
                 metric: "probe:position".into(),
@@ -263,7 +272,7 @@ mod tests {
             gallery: vec![GalleryItem {
                 label: "s/c#0".into(),
                 prompt: "a <b>red</b> ball".into(),
-                drop: 1.0,
+                changes: vec!["probe:position 1 → 0".into()],
                 baseline_strip: Some(Media::png(vec![1, 2, 3])),
                 candidate_strip: None,
                 pair: Some(Media::Inline { mime: "video/mp4", bytes: vec![4, 5, 6] }),
@@ -285,6 +294,8 @@ mod tests {
         assert!(html.contains("baseline probe:position") && html.contains("<td>c1</td>"), "axis titles and numbers");
         assert!(html.contains("&lt;b&gt;red"), "prompts are escaped");
         assert!(html.contains("Not measurable in the candidate's run") && html.contains("needs CLIP weights"));
+        // The motion guard's evidence is on the page (only the banner said FAIL, over green rows).
+        assert!(html.contains("nearly frozen beside the baseline's") && html.contains("4 of 4 moving samples"));
         assert!(
             html.contains("<strong>Not compared</strong>")
                 && html.contains("measured in neither run (needs &lt;weights&gt;)")

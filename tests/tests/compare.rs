@@ -28,9 +28,11 @@ fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
     let html = String::from_utf8(sb.read("runs/disc/compare/oracle.html")).unwrap();
     assert!(html.contains("Gate: FAIL") && html.contains("class=\"chip regressed\"") && html.contains("<circle"));
     assert!(
-        html.contains("Regression gallery") && html.contains("data:image&#x2f;png;base64,"),
+        html.contains("Largest paired drops") && html.contains("data:image&#x2f;png;base64,"),
         "side-by-side filmstrips"
     );
+    // Each drop names what got worse, metric by metric (it was one sum in mixed units).
+    assert!(html.contains("worse: probe:position 1.000 → 0.000"), "the gallery names the metric");
     let md = String::from_utf8(sb.read("runs/disc/compare/oracle.md")).unwrap();
     assert!(md.contains("| left_right | probe:position |") && md.contains("REGRESSED"));
     // The other way round it is an improvement, and a run against itself changes nothing.
@@ -399,6 +401,9 @@ fn candidate_errors_where_the_baseline_measured_fail_the_gate() {
     // The other way round nothing was lost, and a run against itself passes.
     let (rc, v) = sb.run_json(&["compare", "runs/broken", "runs/base"]);
     assert_eq!((rc, v["lost"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
+    // ... but the samples the baseline failed on are said not to be compared (nothing said it).
+    let said = v["not_compared"].to_string();
+    assert!(said.contains("smoke: 1 sample(s) the baseline's run failed on are not compared"), "{v}");
     let (rc, _) = sb.run_json(&["compare", "runs/base", "runs/base"]);
     assert_eq!(rc, 0);
     // A suite whose metrics are all neutral gates nothing; a candidate that made no video where
@@ -463,7 +468,7 @@ fn gates_that_would_gate_nothing_are_refused() {
         let o = sb.run(&["run", "--suite", "left_right", "--model", model, "--out", out]);
         assert!(code(&o) == 0, "{}", text(&o));
     }
-    for margin in ["nan", "inf"] {
+    for margin in ["nan", "inf", "-0.01"] {
         let o = sb.run(&["compare", "runs/oracle", "runs/disc", "--margin", margin]);
         assert_eq!(code(&o), 3, "{margin}: {}", text(&o));
         assert!(text(&o).contains("--margin finite and non-negative"), "{}", text(&o));

@@ -262,7 +262,7 @@ fn run_and_compare_reports_render_in_chromium_and_show_markup_as_text() {
     let dom = check_page(
         &sb,
         &sb.join("runs/disc/compare/oracle.html"),
-        &["videval compare", "Gate table", "Per case: baseline vs candidate", "Regression gallery", "Method"],
+        &["videval compare", "Gate table", "Per case: baseline vs candidate", "Largest paired drops", "Method"],
         "compare-report.png",
     );
     assert!(!dom.contains("<script"));
