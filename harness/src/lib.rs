@@ -16,6 +16,7 @@ pub mod distribution;
 pub mod error;
 pub mod generator;
 pub mod hash;
+pub mod http;
 pub mod manifest;
 pub mod media;
 pub mod plan;

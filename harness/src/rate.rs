@@ -775,17 +775,12 @@ fn valid_rater(name: &str) -> bool {
 /// Why a rater's name was refused, for the page.
 const RATER_RULE: &str = "a rater name of 1–64 characters is needed: no control, invisible or unusual space characters, no space at either end, not starting with = + - @ (spreadsheets run those), in composed Unicode (NFC)";
 
-type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+use crate::http::Response;
 
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
-    let mut r = tiny_http::Response::from_data(body).with_status_code(status);
-    for (k, v) in [("Content-Type", content_type), ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
-    {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            r.add_header(h);
-        }
-    }
-    r
+    Response::new(status, content_type, body)
+        .with_header("Cache-Control", "no-store")
+        .with_header("X-Content-Type-Options", "nosniff")
 }
 
 fn json_response(status: u16, v: &serde_json::Value) -> Response {
@@ -824,50 +819,38 @@ fn file_response(path: &Path, range: Option<&str>) -> Response {
     let len = bytes.len();
     let parsed = byte_range(range, len);
     if let Some(None) = parsed {
-        let mut r = respond(416, "text/plain", b"range not satisfiable".to_vec());
-        if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Range"[..], format!("bytes */{len}").as_bytes()) {
-            r.add_header(h);
-        }
-        return r;
+        return respond(416, "text/plain", b"range not satisfiable".to_vec())
+            .with_header("Content-Range", &format!("bytes */{len}"));
     }
-    let mut r = match parsed.flatten() {
-        Some((s, e)) => {
-            let mut r = respond(206, "video/mp4", bytes[s..=e].to_vec());
-            if let Ok(h) =
-                tiny_http::Header::from_bytes(&b"Content-Range"[..], format!("bytes {s}-{e}/{len}").as_bytes())
-            {
-                r.add_header(h);
-            }
-            r
-        }
+    let r = match parsed.flatten() {
+        Some((s, e)) => respond(206, "video/mp4", bytes[s..=e].to_vec())
+            .with_header("Content-Range", &format!("bytes {s}-{e}/{len}")),
         None => respond(200, "video/mp4", bytes),
     };
-    if let Ok(h) = tiny_http::Header::from_bytes(&b"Accept-Ranges"[..], &b"bytes"[..]) {
-        r.add_header(h);
-    }
-    r
+    r.with_header("Accept-Ranges", "bytes")
 }
 
-fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
+fn handle(app: &App, req: &crate::http::Request) -> Response {
     // Served on the loopback only: a request naming another host came through a name that
     // resolves here (DNS rebinding), from a page that may then read the clips and answer.
-    if app.loopback_only {
-        let host = req.headers().iter().find(|h| h.field.equiv("Host")).map(|h| h.value.to_string());
-        if !host.as_deref().is_some_and(loopback_host) {
-            return respond(403, "text/plain", b"this page answers on localhost only".to_vec());
-        }
+    if app.loopback_only && !req.header("Host").is_some_and(loopback_host) {
+        return respond(403, "text/plain", b"this page answers on localhost only".to_vec());
     }
-    let url = req.url().to_string();
+    let url = req.url.clone();
     let path = url.split('?').next().unwrap_or("").to_string();
-    // HEAD is GET without the body (tiny_http leaves the body out): players ask it of clips.
-    let method = match req.method() {
-        tiny_http::Method::Head => tiny_http::Method::Get,
-        m => m.clone(),
+    // HEAD is GET without the body (the server leaves the body out): players ask it of clips.
+    let method = match req.method.as_str() {
+        "HEAD" | "GET" => "GET",
+        "POST" => "POST",
+        _ => {
+            return respond(405, "text/plain", b"GET, HEAD and POST are answered here".to_vec())
+                .with_header("Allow", "GET, HEAD, POST");
+        }
     };
     let fail = |e: Error| json_response(400, &json!({"error": e.to_string()}));
     match (method, path.as_str()) {
-        (tiny_http::Method::Get, "/") => respond(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
-        (tiny_http::Method::Get, "/api/next") => {
+        ("GET", "/") => respond(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
+        ("GET", "/api/next") => {
             let rater = query(&url, "rater").unwrap_or_default();
             if !valid_rater(&rater) {
                 return json_response(400, &json!({"error": RATER_RULE, "rater": false}));
@@ -879,11 +862,10 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
                 Err(e) => fail(e),
             }
         }
-        (tiny_http::Method::Post, "/api/judge") => {
+        ("POST", "/api/judge") => {
             // Only the page's own requests: JSON (a form or text/plain POST needs no CORS
             // preflight, so any page a rater visits could answer for them), from this origin.
-            let header =
-                |name: &'static str| req.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.to_string());
+            let header = |name: &'static str| req.header(name);
             if !header("Content-Type").is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/json")) {
                 return json_response(
                     415,
@@ -891,15 +873,11 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
                 );
             }
             if let (Some(origin), Some(host)) = (header("Origin"), header("Host")) {
-                if origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')) != Some(host.as_str()) {
+                if origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')) != Some(host) {
                     return json_response(403, &json!({"error": "an answer from another site's page"}));
                 }
             }
-            let mut body = String::new();
-            if std::io::Read::read_to_string(&mut std::io::Read::take(req.as_reader(), 64 * 1024), &mut body).is_err() {
-                return json_response(400, &json!({"error": "unreadable request"}));
-            }
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            let v: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
             let rater = v["rater"].as_str().unwrap_or("");
             let (Some(pair), Some(choice)) = (v["pair"].as_u64(), v["choice"].as_str().and_then(Choice::parse)) else {
                 return json_response(400, &json!({"error": "expected {rater, pair, choice, ms}"}));
@@ -914,7 +892,7 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
                 Err(e) => fail(e),
             }
         }
-        (tiny_http::Method::Get, p) if p.starts_with("/clip/") => {
+        ("GET", p) if p.starts_with("/clip/") => {
             let parts: Vec<&str> = p.trim_start_matches("/clip/").split('/').collect();
             let rater = query(&url, "rater").unwrap_or_default();
             let (Some(Ok(i)), Some(side @ ("left" | "right")), 2) =
@@ -925,9 +903,8 @@ fn handle(app: &App, req: &mut tiny_http::Request) -> Response {
             if !valid_rater(&rater) {
                 return respond(404, "text/plain", b"not found".to_vec());
             }
-            let range = req.headers().iter().find(|h| h.field.equiv("Range")).map(|h| h.value.as_str().to_string());
             match app.clip(&rater, i, side) {
-                Ok(path) => file_response(&path, range.as_deref()),
+                Ok(path) => file_response(&path, req.header("Range")),
                 Err(Error::Config(_)) => respond(404, "text/plain", b"not found".to_vec()),
                 // The operator learns why a rater sees no video; the rater's page says it failed.
                 Err(e) => {
@@ -953,46 +930,26 @@ fn loopback_host(host: &str) -> bool {
 
 /// Serves `app` on `addr` until killed; prints the address it listens on first.
 pub fn serve(app: Arc<App>, addr: &str) -> Result<()> {
-    let server = tiny_http::Server::http(addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
-    let bound = server.server_addr().to_ip().map_or(addr.to_string(), |a| a.to_string());
-    println!("rating page: http://{bound}/  ({} pairs; Ctrl-C stops, nothing answered is lost)", app.pairs.len());
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let pairs = app.pairs.len();
+    if bound.ip().is_unspecified() {
+        // http://0.0.0.0:PORT/ opens nothing on another machine.
+        println!(
+            "rating page: http://{bound}/ — on every address of this machine: raters elsewhere open http://<this machine's name or address>:{}/  ({pairs} pairs; Ctrl-C stops, nothing answered is lost)",
+            bound.port()
+        );
+    } else {
+        println!("rating page: http://{bound}/  ({pairs} pairs; Ctrl-C stops, nothing answered is lost)");
+    }
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    // Each request on its own thread, up to MAX_IN_FLIGHT at once: a client that stalls while
-    // sending a body holds one thread, never the page (tiny_http sets no read timeout).
-    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let refusing = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    while let Ok(mut req) = server.recv() {
-        use std::sync::atomic::Ordering;
-        if in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-            // The 503 is written on a thread of its own too: a client that does not read it held
-            // this loop, and every other client with it. Past as many refusals at once, the
-            // connection is closed without one.
-            if refusing.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
-                refusing.fetch_sub(1, Ordering::SeqCst);
-                drop(req);
-                continue;
-            }
-            let refusing = Arc::clone(&refusing);
-            std::thread::spawn(move || {
-                let _ = req.respond(respond(503, "text/plain", b"busy; try again".to_vec()));
-                refusing.fetch_sub(1, Ordering::SeqCst);
-            });
-            continue;
-        }
-        let (app, in_flight) = (Arc::clone(&app), Arc::clone(&in_flight));
-        std::thread::spawn(move || {
-            let response = handle(&app, &mut req);
-            let _ = req.respond(response);
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-        });
-    }
+    let handler = move |req: &crate::http::Request| handle(&app, req);
+    crate::http::serve(listener, crate::http::Limits::default(), Arc::new(handler))
+        .map_err(|e| Error::Internal(format!("the rating server stopped: {e}")))?;
     Ok(())
 }
-
-/// Requests answered at once; more get 503.
-const MAX_IN_FLIGHT: usize = 64;
 
 /// `videval rate`'s options.
 #[derive(Debug, clap::Args)]

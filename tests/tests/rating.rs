@@ -270,6 +270,7 @@ fn raters_judge_pairs_in_chromium_and_the_database_keeps_every_answer() {
     assert_eq!(http(port, "GET", "/../../../../etc/passwd", None).0, 404);
     assert_eq!(http(port, "GET", "/clip/0/..%2F..%2Fr.sqlite?rater=ann", None).0, 404);
     assert_eq!(http(port, "GET", "/clip/99999/left?rater=ann", None).0, 404);
+    assert_eq!(http(port, "OPTIONS", "/", None).0, 405, "a method the page never uses");
 }
 
 #[test]
