@@ -422,7 +422,10 @@ pub fn run_media(
             same
         });
         let made = scored.and_then(|p| small_video(p)).map(|small| {
-            let strip = (key.2 == 0)
+            // The run page shows a case's first seed as a filmstrip; a page that asks for
+            // particular samples (a failure on seed 1) gets theirs (it had only a clip, which
+            // does not print).
+            let strip = (key.2 == 0 || only.is_some())
                 .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
                 .flatten();
             (strip, scored.and_then(|p| clip_mp4(&small, scratch, p)))

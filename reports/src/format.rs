@@ -102,20 +102,21 @@ pub fn percent_ceil(x: f64) -> String {
     percent_rounded(x, |p, d| (p * 10f64.powi(d as i32) - 1e-7).ceil() / 10f64.powi(d as i32))
 }
 
-/// `x` in percent at the fewest decimals (up to 3) at which `round(percent, decimals)` is not
-/// 0% or 100% unless `x` is.
+/// `x` in percent at the fewest decimals (up to 8) at which `round(percent, decimals)` is not
+/// 0% or 100% unless `x` is; closer still, "<100%" or ">0%" (an upper bound of 0.99999981 was
+/// printed "100.0000%").
 fn percent_rounded(x: f64, round: impl Fn(f64, usize) -> f64) -> String {
     if !x.is_finite() {
         return "—".to_string();
     }
     let p = 100.0 * x;
-    for decimals in 0..4 {
+    for decimals in 0..9 {
         let v = round(p, decimals);
         if (v == 0.0) == (p == 0.0) && (v == 100.0) == (p == 100.0) {
             return format!("{v:.decimals$}%");
         }
     }
-    format!("{p:.4}%")
+    if p > 50.0 { "<100%".to_string() } else { ">0%".to_string() }
 }
 
 /// A small rate such as a learning rate, in short scientific notation: `3e-4`, `2.5e-3`.
@@ -189,6 +190,8 @@ mod tests {
             (percent(0.9976), percent(0.001), percent(0.999999)),
             ("99.8%".into(), "0.1%".into(), "99.9999%".into())
         );
+        // Closer to 100% than four decimals show: more decimals, never "100.0000%".
+        assert_eq!((percent_ceil(0.99999981), percent(1.0 - 1e-15)), ("99.99999%".into(), "<100%".into()));
         assert_eq!(rate(3e-4), "3e-4");
         assert_eq!(rate(2.5e-3), "2.5e-3");
         assert_eq!(power_of_ten(12), "10¹²");

@@ -188,7 +188,8 @@ pub fn render_limitations(
         }
         if shown.contains(&s.key()) {
             examples.push(Example {
-                label: format!("{}/{}", s.suite, s.case_id),
+                // With its seed: the run page shows seed 0 first, which may have passed.
+                label: format!("{}/{} seed {}", s.suite, s.case_id, s.seed_idx),
                 prompt: s.prompt.clone(),
                 reasons,
                 poster: media.get(&s.key()).and_then(|m| m.filmstrip.as_ref()).map(Media::src),

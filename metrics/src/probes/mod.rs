@@ -516,6 +516,29 @@ mod tests {
         assert!(check(&framing, &Context::new(&one)).pass);
     }
 
+    /// A wrong way is said as it went, and an object that stays put is not "wrong direction".
+    #[test]
+    fn motion_says_which_way_the_object_went_or_that_it_stayed() {
+        let to = |direction| {
+            Expectation::Motion(Motion {
+                object: ObjectRef { color: Some(Color::Red), shape: None },
+                direction,
+                speed: None,
+            })
+        };
+        let moving = red_square(2, |_| true);
+        let v = check(&to(Direction::Left), &Context::new(&moving));
+        assert!(!v.pass && v.kind == "wrong direction", "{}", v.detail());
+        assert!(v.reason.starts_with("moves ") && v.reason.contains(" h right, expected left (dx +"), "{}", v.reason);
+        let still = red_square(0, |_| true);
+        for d in [Direction::Left, Direction::Right, Direction::Up] {
+            let v = check(&to(d), &Context::new(&still));
+            assert!(!v.pass && v.kind == "does not move", "{d:?}: {}", v.detail());
+            assert!(v.reason.contains("moves 0.000 h in all"), "{}", v.reason);
+        }
+        assert!(check(&to(Direction::Right), &Context::new(&moving)).pass);
+    }
+
     #[test]
     fn a_moving_object_is_seen_and_a_frozen_or_fleeting_one_is_not() {
         let red = ObjectRef { color: Some(Color::Red), shape: None };
@@ -615,7 +638,10 @@ use crate::video::Video;
 ///    object's size is no object); `permanence` of an object first seen mid-clip inside the
 ///    frame is not measurable (a red cup that came out from behind a pillar a green one went
 ///    behind passed).
-pub const VERSION: u32 = 19;
+/// 20: `motion` files an object that stays put as "does not move" (it was "wrong direction",
+///    beside mirrored motion) and says which way a wrongly moving one went ("moves -1.245 h
+///    right" was printed for a ball that went left). Verdicts are unchanged.
+pub const VERSION: u32 = 20;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and

@@ -34,12 +34,25 @@ pub fn check(p: &Motion, ctx: &Context<'_>) -> Verdict {
     let speed = along / ((t1 - t0) as f64 * ctx.dt());
     let word = super::words(p.direction);
     if along < MIN_SHIFT {
-        return Verdict::new(
-            false,
-            "wrong direction",
-            Some(speed),
-            format!("moves {along:+.3} h {word} (dx {dx:+.3}, dy {dy:+.3})"),
-        );
+        // Which way it went, said as it went: "moves -1.245 h right" was printed for a ball that
+        // went left, and a ball that stayed put was filed with mirrored motion.
+        let went = if dx.abs() >= dy.abs() {
+            if dx < 0.0 { "left" } else { "right" }
+        } else if dy < 0.0 {
+            "up"
+        } else {
+            "down"
+        };
+        let moved = dx.hypot(dy);
+        let (kind, said) = if moved < MIN_SHIFT || went == word {
+            (
+                "does not move",
+                format!("moves {moved:.3} h in all, less than the {MIN_SHIFT} h that counts as moving {word}"),
+            )
+        } else {
+            ("wrong direction", format!("moves {:.3} h {went}, expected {word}", dx.abs().max(dy.abs())))
+        };
+        return Verdict::new(false, kind, Some(speed), format!("{said} (dx {dx:+.3}, dy {dy:+.3})"));
     }
     if let Some(b) = &p.speed {
         if !b.contains(speed) {
