@@ -60,6 +60,10 @@ struct Ctx {
     provenance: crate::html::Provenance,
     /// Failing cases in all, when more than the examples shown.
     failing_total: Option<usize>,
+    /// Per suite, the probe checks that could not be measured (n/a): they count toward no
+    /// capability's rate, which therefore rests on fewer cases than the suite tags (said, so that
+    /// a published rate does not claim more coverage than it has).
+    not_measured: Vec<String>,
     complete: bool,
 }
 
@@ -147,6 +151,28 @@ pub fn render_limitations(
             }
         }
     }
+    let mut not_measured = Vec::new();
+    let suites: std::collections::BTreeSet<&String> = results.samples.iter().map(|s| &s.suite).collect();
+    for suite in suites {
+        let mut first: Option<String> = None;
+        let (mut checks, mut samples) = (0usize, 0usize);
+        for s in results.samples.iter().filter(|s| &s.suite == suite) {
+            let mut here = 0;
+            for (probe, detail) in &s.details {
+                for reason in detail.split(" | ").filter_map(|c| c.strip_prefix("n/a: ")) {
+                    here += 1;
+                    first.get_or_insert_with(|| format!("{probe} on {}#{}: {reason}", s.case_id, s.seed_idx));
+                }
+            }
+            checks += here;
+            samples += usize::from(here > 0);
+        }
+        if let Some(first) = first {
+            not_measured.push(format!(
+                "{suite}: {checks} check(s) on {samples} sample(s) could not be measured; they count toward no pass rate, neither passed nor failed (first: {first})"
+            ));
+        }
+    }
     let chart = (!bars.is_empty()).then(|| {
         chart::figure(
             &chart::interval_bars("Pass rate by capability", crate::html::PASS_RATE_AXIS, &bars),
@@ -219,6 +245,7 @@ pub fn render_limitations(
         suites,
         provenance: provenance.clone(),
         failing_total: (failing_total > examples.len()).then_some(failing_total),
+        not_measured,
         taxonomy,
         examples,
         complete: results.complete,
@@ -261,7 +288,10 @@ mod tests {
             samples: vec![
                 sample("a", "FAIL (wrong direction): moves -0.078 h left (dx +0.078, dy -0.043)"),
                 sample("b", "FAIL (wrong direction): moves -0.191 h right (dx -0.191, dy -0.048)"),
-                sample("c", "FAIL (object not found): no green ball found in the video"),
+                sample(
+                    "c",
+                    "FAIL (object not found): no green ball found in the video | n/a: a white ball is not tracked",
+                ),
                 sample("d", "FAIL (wrong direction): moves left | FAIL (wrong direction): moves up"),
                 Sample {
                     metric_errors: [("probe:motion".to_string(), "d.mkv: file is truncated".to_string())].into(),
@@ -287,6 +317,12 @@ mod tests {
         assert!(html.contains("<td>object not found</td><td class=\"num\">1</td>"), "{html}");
         assert!(html.contains("moves -0.078 h left (dx +0.078, dy -0.043)"), "{html}");
         assert!(!html.contains("moves # h"), "no number is replaced");
+        // A check that could not be measured is counted and said, not silently left out.
+        assert!(
+            html.contains("s: 1 check(s) on 1 sample(s) could not be measured")
+                && html.contains("probe:motion on c#0: a white ball is not tracked"),
+            "{html}"
+        );
         // Five failing cases, three shown: said; and a case whose seed 0 passed shows its
         // failing seed 1 (it had no example).
         let html = render_limitations(&results, &Default::default(), &Default::default(), 3).unwrap();
