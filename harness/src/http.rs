@@ -254,6 +254,29 @@ fn serve_connection(stream: TcpStream, limits: &Limits, handler: &(dyn Fn(&Reque
     }
 }
 
+/// A connection's place in the counts, given back however its thread ends (a handler that
+/// panicked kept it: 32 panics would have locked its address out for good).
+struct Slot {
+    open: Arc<AtomicUsize>,
+    by_address: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    address: Option<IpAddr>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        if let Some(a) = self.address {
+            let mut counts = self.by_address.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.get_mut(&a) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&a);
+                }
+            }
+        }
+    }
+}
+
 /// Serves `handler` on `listener` until the process ends. A connection past the bounds is
 /// answered 503 (on a thread of its own, at most as many at once as connections are allowed;
 /// past that, closed unanswered).
@@ -296,20 +319,12 @@ pub fn serve(
             }
             continue;
         }
-        let (open, by_address, limits, handler) =
-            (Arc::clone(&open), Arc::clone(&by_address), Arc::clone(&limits), Arc::clone(&handler));
-        std::thread::spawn(move || {
+        let slot = Slot { open: Arc::clone(&open), by_address: Arc::clone(&by_address), address };
+        let (limits, handler) = (Arc::clone(&limits), Arc::clone(&handler));
+        // A thread that cannot be started drops its closure, and the slot with it.
+        let _ = std::thread::Builder::new().spawn(move || {
+            let _slot = slot;
             serve_connection(stream, &limits, &*handler);
-            open.fetch_sub(1, Ordering::SeqCst);
-            if let Some(a) = address {
-                let mut counts = by_address.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(n) = counts.get_mut(&a) {
-                    *n -= 1;
-                    if *n == 0 {
-                        counts.remove(&a);
-                    }
-                }
-            }
         });
     }
     Ok(())
@@ -324,6 +339,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let handler = |r: &Request| {
+            assert!(r.url != "/boom", "a handler with a bug");
             let text = if r.method == "POST" { format!("{} bytes", r.body.len()) } else { r.url.clone() };
             Response::new(200, "text/plain", text.into_bytes())
         };
@@ -405,5 +421,10 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(7), "cut off at the deadline: {:?}", started.elapsed());
         // Their places are free again.
         assert!(ask(port, b"GET /y HTTP/1.1\r\nConnection: close\r\n\r\n").ends_with("/y"));
+        // A handler that panics gives its connection's place back too.
+        for _ in 0..6 {
+            ask(port, b"GET /boom HTTP/1.1\r\n\r\n");
+        }
+        assert!(ask(port, b"GET /z HTTP/1.1\r\nConnection: close\r\n\r\n").ends_with("/z"));
     }
 }
