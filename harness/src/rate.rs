@@ -530,16 +530,26 @@ pub fn pairs(runs: &[(String, PathBuf); 2], suites: &[String]) -> Result<Vec<Pai
     Ok(out)
 }
 
-/// Gold pairs: for every `every`-th case with a scene, the world's rendering against a degraded
-/// copy (blurred, noisy, its second half frozen), written to `media_dir`.
-pub fn gold_pairs(suites: &[crate::suite::Suite], every: usize, media_dir: &Path) -> Result<Vec<Pair>> {
+/// Gold pairs: for every `every`-th case with a scene among those rated (`rated`: suite and case
+/// ids; a run made with `--limit` had gold pairs from cases it never ran, as many as its real
+/// ones), the world's rendering against a degraded copy (blurred, noisy, its second half frozen),
+/// written to `media_dir`.
+pub fn gold_pairs(
+    suites: &[crate::suite::Suite],
+    rated: &BTreeSet<(String, String)>,
+    every: usize,
+    media_dir: &Path,
+) -> Result<Vec<Pair>> {
     use videval_metrics::degrade;
     let mut out = Vec::new();
     if every == 0 {
         return Ok(out);
     }
-    let cases: Vec<(&crate::suite::Suite, &crate::suite::Case)> =
-        suites.iter().flat_map(|s| s.cases.iter().filter(|c| c.scene.is_some()).map(move |c| (s, c))).collect();
+    let cases: Vec<(&crate::suite::Suite, &crate::suite::Case)> = suites
+        .iter()
+        .flat_map(|s| s.cases.iter().filter(|c| c.scene.is_some()).map(move |c| (s, c)))
+        .filter(|(s, c)| rated.contains(&(s.name.clone(), c.id.clone())))
+        .collect();
     std::fs::create_dir_all(media_dir).map_err(Error::io(media_dir))?;
     for (suite, case) in cases.into_iter().step_by(every) {
         let Some(scene) = &case.scene else { continue };
@@ -1106,7 +1116,15 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     // So is the database: a folder or another file given as --db was found after the gold clips
     // were rendered and the pairs announced.
     let db = Db::open(&a.db)?;
-    let gold = gold_pairs(&suites, a.gold_every, &media_dir)?;
+    let rated: BTreeSet<(String, String)> = all.iter().map(|p| (p.suite.clone(), p.case_id.clone())).collect();
+    let same = all.iter().filter(|p| p.sha_a == p.sha_b).count();
+    if same > 0 {
+        eprintln!(
+            "note: {same} of {} pair(s) show the same video on both sides (byte for byte): raters can only answer \"about the same\" there",
+            all.len()
+        );
+    }
+    let gold = gold_pairs(&suites, &rated, a.gold_every, &media_dir)?;
     println!("{} pairs to rate and {} gold pairs", all.len(), gold.len());
     all.extend(gold);
     let mut app = App::new(db, numbered(all), questions, media_dir);
@@ -1298,6 +1316,19 @@ mod tests {
         assert!(!media.exists() || std::fs::read_dir(&media).unwrap().next().is_none(), "nothing is cached");
         std::fs::write(&a, original).unwrap();
         assert!(app.clip("ann", 0, side).is_ok(), "the file put back is served");
+    }
+
+    #[test]
+    fn gold_pairs_come_from_the_cases_rated() {
+        let smoke = crate::run::load_suite("smoke", &crate::suite::Limits::default()).unwrap();
+        let with_scene: Vec<&crate::suite::Case> = smoke.cases.iter().filter(|c| c.scene.is_some()).collect();
+        assert!(with_scene.len() > 3);
+        let rated: BTreeSet<(String, String)> =
+            with_scene[..2].iter().map(|c| (smoke.name.clone(), c.id.clone())).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let gold = gold_pairs(std::slice::from_ref(&smoke), &rated, 1, dir.path()).unwrap();
+        let cases: BTreeSet<(String, String)> = gold.iter().map(|p| (p.suite.clone(), p.case_id.clone())).collect();
+        assert_eq!(cases, rated, "one gold pair per rated case with a scene, none from cases not run");
     }
 
     #[test]
