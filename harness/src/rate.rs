@@ -33,29 +33,44 @@ pub const DEFAULT_QUESTION: &str = "Which video matches the prompt better?";
 pub const RATE_HEIGHT: u32 = 480;
 const PAGE: &str = include_str!("../../reports/templates/rate.html");
 
+/// Said of a database another program holds (a reader's open transaction blocks a write for
+/// as long as it lasts): the page asks again (503) rather than showing an error.
+const DB_BUSY: &str = "the rating database is busy (another program has it open)";
+
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| Error::BadFile { path: path.to_path_buf(), message: format!("rating database: {e}") }
+    move |e| {
+        let busy = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        let message = if busy { format!("{DB_BUSY}: {e}") } else { format!("rating database: {e}") };
+        Error::BadFile { path: path.to_path_buf(), message }
+    }
 }
 
 /// Why a SQLite file without our tables is refused. A database in WAL mode (as builds before
 /// 2026-12-07 left it) whose `-wal` file was not copied with it holds none of its judgments: said.
 fn not_a_rating_database(path: &Path) -> String {
+    if wal_without_its_file(path) {
+        format!(
+            "a SQLite database in WAL mode without its tables: its judgments are in {}-wal, which is not beside it (copy that file with it)",
+            path.display()
+        )
+    } else {
+        "a SQLite database, but not a videval rating database (no meta and judgments tables)".into()
+    }
+}
+
+/// A database an older build left in WAL mode whose `-wal` file is not beside it (or empty: SQLite
+/// makes one on opening, even read-only): its latest judgments may be in the file left behind.
+fn wal_without_its_file(path: &Path) -> bool {
     let mut header = [0u8; 20];
     let wal_mode = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
         .is_ok_and(|_| header[18] == 2 && header[19] == 2);
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    let wal = PathBuf::from(wal);
-    // Opening it made an empty one (SQLite does, even read-only).
-    if wal_mode && std::fs::metadata(&wal).map_or(true, |m| m.len() == 0) {
-        format!(
-            "a SQLite database in WAL mode without its tables: its judgments are in {}, which is not beside it (copy that file with it)",
-            wal.display()
-        )
-    } else {
-        "a SQLite database, but not a videval rating database (no meta and judgments tables)".into()
-    }
+    wal_mode && std::fs::metadata(PathBuf::from(wal)).map_or(true, |m| m.len() == 0)
 }
 
 /// The judgments database.
@@ -152,6 +167,8 @@ impl Db {
         if !path.is_file() {
             return Err(Error::BadFile { path: path.to_path_buf(), message: "no such rating database".into() });
         }
+        // Before opening (which makes an empty `-wal`).
+        let wal_alone = wal_without_its_file(path);
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(db_err(path))?;
         // A server answering at the same time holds its write lock for a moment.
@@ -208,6 +225,12 @@ impl Db {
                     version.as_deref().unwrap_or("(none)")
                 ),
             });
+        }
+        if wal_alone {
+            eprintln!(
+                "note: {} was left in WAL mode by an older videval and no {0}-wal is beside it: answers it had not folded in are not here (copy that file beside it if it exists)",
+                path.display()
+            );
         }
         Ok(db)
     }
@@ -680,7 +703,8 @@ impl App {
         if let Some(path) = self.clips.lock().map_err(|_| Error::Internal("clip lock poisoned".into()))?.get(sha) {
             return Ok(path.clone());
         }
-        let path = self.media_dir.join(format!("{}.mp4", crate::hash::digits(sha)));
+        // `-c`: closed-GOP clips (those made before could not be seeked in Chromium).
+        let path = self.media_dir.join(format!("{}-c.mp4", crate::hash::digits(sha)));
         // One clip is made at a time (each holds its frames whole, up to 600 at 480 px: six
         // requests for a clip not made yet decoded it six times at once, 3.8 GB); a request
         // waiting here finds the clip made when its turn comes.
@@ -869,6 +893,7 @@ fn handle(app: &App, req: &crate::http::Request) -> Response {
                 query(&url, "skip").map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
             match app.next(&rater, &skip) {
                 Ok(v) => json_response(200, &v),
+                Err(e) if e.to_string().contains(DB_BUSY) => json_response(503, &json!({"error": e.to_string()})),
                 Err(e) => fail(e),
             }
         }
@@ -899,6 +924,7 @@ fn handle(app: &App, req: &crate::http::Request) -> Response {
             let ms = v["ms"].as_u64().unwrap_or(0).min(86_400_000);
             match app.judge(rater, pair as usize, v["token"].as_str(), choice, ms).and_then(|_| app.next(rater, &[])) {
                 Ok(next) => json_response(200, &next),
+                Err(e) if e.to_string().contains(DB_BUSY) => json_response(503, &json!({"error": e.to_string()})),
                 Err(e) => fail(e),
             }
         }
@@ -1229,6 +1255,14 @@ mod tests {
         std::fs::copy(&path, &copy).unwrap();
         assert_eq!(Db::open_existing(&copy).unwrap().judgments().unwrap().len(), 1);
         assert!(!dir.path().join("r.sqlite-wal").exists());
+        // Another program reading it holds answers back until it lets go: said as busy (the
+        // server answers 503 and the page asks again), not as a broken database.
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN; SELECT count(*) FROM judgments;").unwrap();
+        let e = db.insert(&stored("bob", "c1")).err().expect("held by a reader").to_string();
+        assert!(e.contains(DB_BUSY), "{e}");
+        reader.execute_batch("COMMIT;").unwrap();
+        assert!(db.insert(&stored("bob", "c1")).unwrap());
         std::mem::forget(db);
         // An older build's WAL database copied without its `-wal`: the missing file is named.
         let old = dir.path().join("old.sqlite");

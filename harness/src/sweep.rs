@@ -453,7 +453,16 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
         // are not compared: the change is the measurement's, not the checkpoints'.
         // Last night's file from a videval that recorded no basis is of unknown measurement:
         // not compared either (the first night after an upgrade compared metric versions).
-        if f.basis != prev.basis && f.basis.is_some() {
+        // A basis of an older videval hashed the suite's whole text: compared on the metric's
+        // version alone for the night after the upgrade, said.
+        let older = |b: &Option<String>| b.as_deref().is_some_and(|b| b.starts_with("sha256:"));
+        let version = |b: &Option<String>| b.as_deref().and_then(|b| b.rsplit_once(' ')).map(|(_, v)| v.to_string());
+        if older(&prev.basis) && !older(&f.basis) && f.basis.is_some() && version(&prev.basis) == version(&f.basis) {
+            not_compared.push(format!(
+                "{}: last night's file recorded the whole suite's hash (an older videval): compared on the metric's version only",
+                f.target
+            ));
+        } else if f.basis != prev.basis && f.basis.is_some() {
             let b = prev.basis.as_deref().unwrap_or("an unrecorded measurement");
             not_compared.push(format!(
                 "{}: measured on {} tonight, {b} last night (the suite or the metric changed): not compared",
@@ -761,6 +770,14 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             serde_json::from_str(&text).map_err(|e| Error::BadFile { path: path.clone(), message: e.to_string() })?;
         results.insert(c.name.clone(), v);
     }
+    // What decides each suite's values (its cases as measured), for each target's basis.
+    let limits = crate::suite::Limits::default();
+    let measured: BTreeMap<String, String> = spec
+        .suites
+        .iter()
+        .filter_map(|s| crate::run::load_suite(&spec_relative(&spec_str, s), &limits).ok())
+        .map(|s| (s.name.clone(), s.measurement_hash()))
+        .collect();
     let mut fits = Vec::new();
     for target in &spec.targets {
         let mut points = Vec::new();
@@ -796,7 +813,12 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             fit_target(target, points, &direction)
         };
         fit.notes.extend(missing.into_iter().map(|why| format!("{why}: left out of the fit")));
-        fit.basis = basis;
+        // The suite's cases as measured and the metric's version, not the suite's whole text.
+        let suite = target.split_once('/').map(|(s, _)| s);
+        fit.basis = match (basis, suite.and_then(|s| measured.get(s))) {
+            (Some(b), Some(h)) => b.rsplit_once(' ').map(|(_, version)| format!("cases {h} {version}")).or(Some(b)),
+            (b, _) => b,
+        };
         fits.push(fit);
     }
     // Failed checkpoints are left out of L(N, D) too (their stated val_loss was fitted though

@@ -1839,6 +1839,10 @@ fn encode_to(video: &Video, path: &Path, params: &EncodeParams) -> Result<Encode
     opts.set("threads", "1");
     opts.set("flags", "+bitexact");
     if params.codec == "libx264" {
+        // Closed GOPs, as libx264's own defaults have them (`+cgop`; setting the global-header
+        // flag above replaced them): with open GOPs Chromium failed to decode after a seek past
+        // a scene cut's keyframe, and the rating page's videos stopped.
+        opts.set("flags", "+bitexact+cgop");
         // x264's macroblock tree reads memory it has not written on small frames (64×64, 17
         // frames: one clip encoded 32 times in a row in one process came out 7 different ways,
         // a different way each time the allocator handed it other leftovers; one encode at a
@@ -2341,6 +2345,10 @@ mod concurrency_tests {
         let first = dir.path().join("first.mp4");
         encode(&video, &first, &EncodeParams::report_clip()).unwrap();
         let want = std::fs::read(&first).unwrap();
+        // Closed GOPs (x264 writes its settings into the stream): an open one was not seekable
+        // in Chromium past a scene cut.
+        let settings = |b: &[u8]| b.windows(10).any(|w| w == b"open_gop=0");
+        assert!(settings(&want), "the clip is encoded with open GOPs");
         for i in 0..24 {
             let p = dir.path().join(format!("again{i}.mp4"));
             encode(&video, &p, &EncodeParams::report_clip()).unwrap();

@@ -235,6 +235,27 @@ impl Suite {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
+    /// `sha256:<hex>` of what decides the suite's values: its cases as the generator and the
+    /// probes read them, without their tags, capabilities and clusters, and without the suite's
+    /// description, question, tags and metric list (a nightly sweep stopped comparing every
+    /// target of a suite whose description had a typo fixed).
+    pub fn measurement_hash(&self) -> String {
+        let cases: Vec<serde_json::Value> = self
+            .cases
+            .iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    for k in ["tags", "capabilities", "cluster"] {
+                        o.remove(k);
+                    }
+                }
+                v
+            })
+            .collect();
+        crate::hash::sha256_tagged(&serde_json::to_vec(&cases).unwrap_or_default())
+    }
+
     /// `sha256:<hex>` of the canonical JSON.
     pub fn content_hash(&self) -> String {
         crate::hash::sha256_tagged(&self.canonical_json())
