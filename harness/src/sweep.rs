@@ -942,6 +942,33 @@ fn spec_relative(spec: &str, named: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A night is compared with the last when the suite's cases are measured alike: a typo fixed
+    /// in its description, a capability tag added or a metric added to its list left every
+    /// target of the suite not compared (a regression passed, exit 0).
+    #[test]
+    fn a_suite_reworded_is_measured_alike_and_a_prompt_changed_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = |description: &str, capabilities: &str, metrics: &str, prompt: &str| {
+            let path = dir.path().join(format!("s{}.yaml", description.len() + capabilities.len() + prompt.len()));
+            std::fs::write(
+                &path,
+                format!(
+                    "schema: 1\nsuite: lab\nversion: 1\ndescription: {description}\nmetrics: [{metrics}]\ndefaults: {{generation: {{frames: 4, width: 32, height: 32}}}}\ncases:\n  - id: a\n    prompt: {prompt}\n    capabilities: [{capabilities}]\n"
+                ),
+            )
+            .unwrap();
+            crate::run::load_suite(path.to_str().unwrap(), &crate::suite::Limits::default()).unwrap()
+        };
+        let base = suite("pans", "camera", "temporal_flicker", "a red ball");
+        let reworded = suite("pans over photos", "camera.pan", "temporal_flicker, motion_smoothness", "a red ball");
+        assert_ne!(base.content_hash(), reworded.content_hash());
+        assert_eq!(base.measurement_hash(), reworded.measurement_hash());
+        assert_ne!(
+            base.measurement_hash(),
+            suite("pans", "camera", "temporal_flicker", "a blue ball").measurement_hash()
+        );
+    }
+
     fn law(c: f64) -> f64 {
         1.5 + 2.0 * (c / 1e12).powf(-0.3)
     }
