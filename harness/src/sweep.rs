@@ -841,6 +841,19 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     if let Some(before) = &before {
         (scaling.trend, scaling.not_compared) = trend(&scaling, before);
     }
+    // A night where no checkpoint ran (every one refused or failed) keeps the last night that did:
+    // written over it, the next night's `--previous` had nothing to compare, and passed whatever
+    // happened.
+    if results.is_empty() && out.join("scaling.json").is_file() {
+        for f in &scaling.failed {
+            eprintln!("{f}");
+        }
+        eprintln!(
+            "no checkpoint ran tonight: {} is kept as it was (the last night that measured something)",
+            out.join("scaling.json").display()
+        );
+        return Ok(if worst == ExitCode::Ok { ExitCode::ModelFailure } else { worst });
+    }
     let json = serde_json::to_string_pretty(&scaling).map_err(|e| Error::Internal(e.to_string()))?;
     write_atomic(&out.join("scaling.json"), json.as_bytes())?;
     render_scaling(&scaling, &out.join("scaling.html"))?;

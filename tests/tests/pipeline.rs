@@ -1847,6 +1847,19 @@ fn a_sweep_spec_is_checked_before_anything_runs() {
     let o = sb.run(&["sweep", "sweep.yaml", "--out", "sw", "--previous", "nowhere/scaling.json"]);
     assert!(code(&o) == 3 && text(&o).contains("no such file"), "{}", text(&o));
     assert!(!sb.join("sw").exists());
+    // A night where no checkpoint ran (their folders hold no video) keeps the last night that
+    // measured something: written over, the next night had nothing to compare and passed.
+    std::fs::create_dir_all(sb.join("empty")).unwrap();
+    sb.write(
+        "sweep.yaml",
+        &format!(
+            "{head}targets: [smoke/frame_count]\ncheckpoints:\n  - {{name: a, model: \"dir:empty\", flops: 1.0}}\n"
+        ),
+    );
+    sb.write("sw/scaling.json", "last night");
+    let o = sb.run(&["sweep", "sweep.yaml", "--out", "sw"]);
+    assert!(code(&o) == 4 && text(&o).contains("no checkpoint ran tonight"), "{}", text(&o));
+    assert_eq!(sb.read("sw/scaling.json"), b"last night");
 }
 
 /// One checkpoint whose run fails does not lose the night: the others run, the fits are made
