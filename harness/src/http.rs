@@ -155,6 +155,16 @@ fn read_request(r: &mut BufReader<Timed>, limits: &Limits) -> Result<Request, Un
         if text.is_empty() {
             break;
         }
+        // A request line that is not HTTP/1.x is refused at once (an HTTP/0.9 `GET /` waited for
+        // headers that never come).
+        if head.is_empty() && !(text.ends_with(" HTTP/1.1") || text.ends_with(" HTTP/1.0")) {
+            let http = text.rsplit(' ').next().is_some_and(|v| v.starts_with("HTTP/"));
+            return Err(if http {
+                Unread::Refuse(505, "HTTP/1.0 and 1.1 are spoken here")
+            } else {
+                Unread::Refuse(400, "not an HTTP request line")
+            });
+        }
         if head.len() > limits.header_fields {
             return Err(Unread::Refuse(431, "too many header fields"));
         }
@@ -164,6 +174,11 @@ fn read_request(r: &mut BufReader<Timed>, limits: &Limits) -> Result<Request, Un
     let (Some(method), Some(url), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Unread::Refuse(400, "not an HTTP request line"));
+    };
+    // The absolute form (`GET http://host/path`) names the same resource (RFC 9112 §3.2.2).
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest.find('/').map_or("/", |i| &rest[i..]),
+        _ => url,
     };
     if !(version == "HTTP/1.1" || version == "HTTP/1.0") {
         return Err(Unread::Refuse(505, "HTTP/1.0 and 1.1 are spoken here"));
@@ -175,6 +190,14 @@ fn read_request(r: &mut BufReader<Timed>, limits: &Limits) -> Result<Request, Un
         };
         if name.is_empty() || name.contains([' ', '\t']) {
             return Err(Unread::Refuse(400, "a malformed header name"));
+        }
+        // One Host and one Content-Length: two could be read one way here and another way by a
+        // proxy in front (RFC 9112 §6.3, RFC 9110 §7.2).
+        let once = ["host", "content-length"];
+        if once.contains(&name.to_ascii_lowercase().as_str())
+            && headers.iter().any(|(k, _): &(String, String)| k.eq_ignore_ascii_case(name))
+        {
+            return Err(Unread::Refuse(400, "a header that may be given once was given twice"));
         }
         headers.push((name.to_string(), value.trim().to_string()));
     }
@@ -190,7 +213,9 @@ fn read_request(r: &mut BufReader<Timed>, limits: &Limits) -> Result<Request, Un
     }
     let length = match req.header("Content-Length") {
         None => 0,
-        Some(v) => v.parse::<usize>().map_err(|_| Unread::Refuse(400, "an unreadable Content-Length"))?,
+        // Digits only (Rust's parse takes a leading '+'); too many of them is too large.
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v.parse::<usize>().unwrap_or(usize::MAX),
+        Some(_) => return Err(Unread::Refuse(400, "an unreadable Content-Length")),
     };
     if length > limits.body_bytes {
         return Err(Unread::Refuse(413, "the request body is too large"));
@@ -384,6 +409,17 @@ mod tests {
         assert!(ask(port, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").starts_with("HTTP/1.1 501 "));
         assert!(ask(port, b"GET / HTTP/2.0\r\n\r\n").starts_with("HTTP/1.1 505 "));
         assert!(ask(port, b"nonsense\r\n\r\n").starts_with("HTTP/1.1 400 "));
+        // Answered at once, not after the request's time is up.
+        assert!(ask(port, b"GET /\r\n").starts_with("HTTP/1.1 400 "), "HTTP/0.9");
+        for twice in ["Content-Length: 2\r\nContent-Length: 50", "Host: a\r\nhost: b"] {
+            let r = ask(port, format!("POST / HTTP/1.1\r\n{twice}\r\n\r\nab").as_bytes());
+            assert!(r.starts_with("HTTP/1.1 400 "), "{twice}: {r}");
+        }
+        assert!(ask(port, b"POST / HTTP/1.1\r\nContent-Length: +2\r\n\r\nab").starts_with("HTTP/1.1 400 "));
+        let huge = ask(port, b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n");
+        assert!(huge.starts_with("HTTP/1.1 413 "), "{huge}");
+        let absolute = ask(port, b"GET http://127.0.0.1/a/b?c HTTP/1.1\r\nConnection: close\r\n\r\n");
+        assert!(absolute.ends_with("\r\n\r\n/a/b?c"), "{absolute}");
     }
 
     #[test]
