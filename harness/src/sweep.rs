@@ -603,6 +603,18 @@ fn check_before_running(spec: &SweepSpec, spec_str: &str, bad: &dyn Fn(String) -
         if (c.model.ends_with(".yaml") || c.model.ends_with(".yml")) && !model.is_file() {
             return Err(bad(format!("checkpoint {}: model {}: no such file", c.name, c.model)));
         }
+        // Every other model is built now (a command whose script is not there, or a model
+        // string that names none, failed after the checkpoints before it had run, and the night
+        // was written without them); the bundled generator's weights are left to its run.
+        let bundled = c.model == "bundled"
+            || c.model.starts_with("bundled:")
+            || (model.is_file()
+                && crate::yaml::load_file::<crate::generator::ModelSpec>(model).is_ok_and(|s| s.adapter == "bundled"));
+        if !bundled {
+            crate::generator::from_arg(&c.model)
+                .and_then(|g| g.preflight())
+                .map_err(|e| bad(format!("checkpoint {}: model {}: {e}", c.name, c.model)))?;
+        }
     }
     let limits = crate::suite::Limits::default();
     let suites: Vec<crate::suite::Suite> = spec

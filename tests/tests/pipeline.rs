@@ -1837,6 +1837,11 @@ fn a_sweep_spec_is_checked_before_anything_runs() {
             "targets: [smoke/frame_count]\ncheckpoints:\n  - {name: a, model: \"dir:nowhere\", flops: 1.0}\n".into(),
             "nowhere is not a folder (paths are read from the spec's folder)",
         ),
+        (
+            // A model string that names no model was found when its turn came.
+            "targets: [smoke/frame_count]\ncheckpoints:\n  - {name: a, model: dir, flops: 1.0}\n".into(),
+            "checkpoint a: model dir: adapter dir needs path",
+        ),
     ] {
         sb.write("sweep.yaml", &format!("{head}{body}"));
         let o = sb.run(&["sweep", "sweep.yaml", "--out", "sw"]);
