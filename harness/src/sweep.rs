@@ -759,6 +759,14 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             Err(e) if e.exit_code() == ExitCode::Internal => return Err(e),
             Err(e) => {
                 eprintln!("checkpoint {}: {e}", c.name);
+                // Its folder was scaled out by hand (`plan --emit` into runs/<name>): the sweep
+                // runs a checkpoint in one process, and takes what the store holds.
+                if e.to_string().contains("shard(s)") {
+                    eprintln!(
+                        "  a sweep runs each checkpoint in one process: to scale one out, emit its jobs into another --out with --store {}; the sweep then takes its videos and scores from the store",
+                        out.join("store").display()
+                    );
+                }
                 e.exit_code()
             }
         };
