@@ -600,8 +600,11 @@ fn check_before_running(spec: &SweepSpec, spec_str: &str, bad: &dyn Fn(String) -
         let sane = |v: f64| v.is_finite() && (1e-12..=1e40).contains(&v);
         if let Some((field, v)) = numbers.iter().find(|(_, v)| v.is_some_and(|v| !sane(v))) {
             let v = v.unwrap_or_default();
-            let shown =
-                if v.is_finite() && !(1e-3..1e6).contains(&v.abs()) { format!("{v:e}") } else { format!("{v}") };
+            let shown = if v.is_finite() && v != 0.0 && !(1e-3..1e6).contains(&v.abs()) {
+                format!("{v:e}")
+            } else {
+                format!("{v}")
+            };
             return Err(bad(format!(
                 "checkpoint {}: {field} {shown}: expected a positive number from 1e-12 to 1e40",
                 c.name
@@ -970,8 +973,19 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
 }
 
 /// The names in order (the order a spec lists its suites in measures nothing different).
+/// Suite names and paths as compared between nights: in order, a leading `./` left out (a spec
+/// that wrote `./suite.yaml` was refused against last night's `suite.yaml`, "of other cases").
 fn sorted(names: &[String]) -> Vec<&str> {
-    let mut v: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut v: Vec<&str> = names
+        .iter()
+        .map(|n| {
+            let mut s = n.as_str();
+            while let Some(rest) = s.strip_prefix("./") {
+                s = rest.trim_start_matches('/');
+            }
+            s
+        })
+        .collect();
     v.sort_unstable();
     v
 }
@@ -1002,6 +1016,13 @@ mod tests {
     /// A night is compared with the last when the suite's cases are measured alike: a typo fixed
     /// in its description, a capability tag added or a metric added to its list left every
     /// target of the suite not compared (a regression passed, exit 0).
+    #[test]
+    fn suites_written_with_a_leading_dot_are_the_same_suites() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(sorted(&s(&["./lab/suite.yaml", "smoke"])), sorted(&s(&["smoke", "lab/suite.yaml"])));
+        assert_ne!(sorted(&s(&["../suite.yaml"])), sorted(&s(&["suite.yaml"])));
+    }
+
     #[test]
     fn a_suite_reworded_is_measured_alike_and_a_prompt_changed_is_not() {
         let dir = tempfile::tempdir().unwrap();
