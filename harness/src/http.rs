@@ -138,12 +138,24 @@ fn read_request(r: &mut BufReader<Timed>, limits: &Limits) -> Result<Request, Un
     loop {
         let mut line = Vec::new();
         let room = (limits.head_bytes - used) as u64 + 1;
-        let n = r.by_ref().take(room).read_until(b'\n', &mut line).map_err(|e| io_unread(e, used > 0))?;
+        // A client that stalls mid-line (nothing complete yet) is answered 408 too.
+        let n = match r.by_ref().take(room).read_until(b'\n', &mut line) {
+            Ok(n) => n,
+            Err(e) => return Err(io_unread(e, used > 0 || !line.is_empty())),
+        };
         if n == 0 {
             return Err(if used == 0 { Unread::Gone } else { Unread::Refuse(400, "the request ended early") });
         }
         used += n;
-        if used > limits.head_bytes || !line.ends_with(b"\n") {
+        if !line.ends_with(b"\n") {
+            // Cut short by the client, or by the bound.
+            return Err(if (n as u64) < room {
+                Unread::Refuse(400, "the request ended early")
+            } else {
+                Unread::Refuse(431, "the request head is too large")
+            });
+        }
+        if used > limits.head_bytes {
             return Err(Unread::Refuse(431, "the request head is too large"));
         }
         let text = String::from_utf8(line).map_err(|_| Unread::Refuse(400, "the request head is not UTF-8"))?;
@@ -273,6 +285,7 @@ fn serve_connection(stream: TcpStream, limits: &Limits, handler: &(dyn Fn(&Reque
             Err(Unread::Refuse(status, why)) => {
                 let res = Response::new(status, "text/plain", why.as_bytes().to_vec());
                 let _ = write_response(&mut writer, &res, false, false);
+                close_gently(&writer);
                 return;
             }
         }
@@ -298,6 +311,28 @@ impl Drop for Slot {
                     counts.remove(&a);
                 }
             }
+        }
+    }
+}
+
+/// Closes a connection after a refusal: what the client is still sending is read and dropped for
+/// a moment first (closing with unread bytes resets the connection, and the client could lose
+/// the answer before reading it).
+fn close_gently(stream: &TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    // At most a second and 256 KiB: a client trickling bytes does not keep it open.
+    let until = Instant::now() + Duration::from_secs(1);
+    let mut sink = [0u8; 4096];
+    let mut left = 256 * 1024usize;
+    let mut s = stream;
+    while left > 0 {
+        let wait = until.saturating_duration_since(Instant::now());
+        if wait.is_zero() || s.set_read_timeout(Some(wait)).is_err() {
+            break;
+        }
+        match s.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
         }
     }
 }
@@ -337,6 +372,7 @@ pub fn serve(
                     let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
                     let res = Response::new(503, "text/plain", b"busy; try again".to_vec());
                     let _ = write_response(&mut stream, &res, false, false);
+                    close_gently(&stream);
                     refusing.fetch_sub(1, Ordering::SeqCst);
                 });
             } else {

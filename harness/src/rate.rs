@@ -119,12 +119,22 @@ impl Db {
             path: path.to_path_buf(),
             message: format!("the rating database cannot be written ({e}); answers could not be kept"),
         })?;
+        // A rollback journal, not WAL: with WAL a committed answer stays in `-wal` until a
+        // checkpoint, which a server stopped by a signal never makes, and a copy of the database
+        // file alone held no judgments (one of an older build is folded in here). SQLite keeps
+        // WAL without an error while another connection has the file open: said.
+        let mode: String = db.conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0)).map_err(db_err(path))?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(Error::BadFile {
+                path: path.to_path_buf(),
+                message: format!(
+                    "still in {mode} mode: another program has it open (an older videval's rating server?); stop it and start again"
+                ),
+            });
+        }
         db.conn
             .execute_batch(
-                // A rollback journal, not WAL: with WAL a committed answer stays in `-wal` until a
-                // checkpoint, which a server stopped by a signal never makes, and a copy of the
-                // database file alone held no judgments (one of an older build is folded in here).
-                "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+                "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
                  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS judgments (
                    id INTEGER PRIMARY KEY,
@@ -228,7 +238,7 @@ impl Db {
         }
         if wal_alone {
             eprintln!(
-                "note: {} was left in WAL mode by an older videval and no {0}-wal is beside it: answers it had not folded in are not here (copy that file beside it if it exists)",
+                "note: {} was left in WAL mode by an older videval and no {0}-wal is beside it: answers it had not folded in, if any, are not here (copy that file beside it if it exists)",
                 path.display()
             );
         }

@@ -457,12 +457,10 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
         // version alone for the night after the upgrade, said.
         let older = |b: &Option<String>| b.as_deref().is_some_and(|b| b.starts_with("sha256:"));
         let version = |b: &Option<String>| b.as_deref().and_then(|b| b.rsplit_once(' ')).map(|(_, v)| v.to_string());
-        if older(&prev.basis) && !older(&f.basis) && f.basis.is_some() && version(&prev.basis) == version(&f.basis) {
-            not_compared.push(format!(
-                "{}: last night's file recorded the whole suite's hash (an older videval): compared on the metric's version only",
-                f.target
-            ));
-        } else if f.basis != prev.basis && f.basis.is_some() {
+        // (Compared: said where the sweep prints its notes, not among those not compared.)
+        let upgraded =
+            older(&prev.basis) && !older(&f.basis) && f.basis.is_some() && version(&prev.basis) == version(&f.basis);
+        if !upgraded && f.basis != prev.basis && f.basis.is_some() {
             let b = prev.basis.as_deref().unwrap_or("an unrecorded measurement");
             not_compared.push(format!(
                 "{}: measured on {} tonight, {b} last night (the suite or the metric changed): not compared",
@@ -523,13 +521,24 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
                 }
             }
         }
-        let Some(b) = &prev.fit else { continue };
+        let Some(b) = &prev.fit else {
+            // Said, not passed over (a night after one where a single checkpoint ran compared
+            // nothing, and a regression of every checkpoint passed without a word).
+            not_compared
+                .push(format!("{}: last night has no fit to judge tonight's checkpoints by: not compared", f.target));
+            continue;
+        };
         // Last night's scatter about its own fit, relative to the prediction, with the three
         // fitted parameters' degrees of freedom taken out; with no more points than parameters
         // there is no scatter to measure, and no prediction interval (a band of zero width
         // flagged a change of 1e-4 at 19,160σ).
         let rel: Vec<f64> = prev.points.iter().filter_map(|q| Some(q.y / q.predicted? - 1.0)).collect();
         if rel.len() <= 3 || prev_distinct <= 3 {
+            not_compared.push(format!(
+                "{}: last night's fit rests on {} point(s) at {prev_distinct} compute value(s), too few to measure its scatter: tonight's checkpoints are not compared",
+                f.target,
+                rel.len()
+            ));
             continue;
         }
         let df = (rel.len() - 3) as f64;
@@ -887,6 +896,11 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     };
     if let Some(before) = &before {
         (scaling.trend, scaling.not_compared) = trend(&scaling, before);
+        if before.fits.iter().any(|f| f.basis.as_deref().is_some_and(|b| b.starts_with("sha256:"))) {
+            eprintln!(
+                "note: last night's file recorded each suite's whole hash (an older videval): its targets are compared on the metrics' versions"
+            );
+        }
     }
     // A night where no checkpoint ran (every one refused or failed) keeps the last night that did:
     // written over it, the next night's `--previous` had nothing to compare, and passed whatever
@@ -1016,6 +1030,30 @@ mod tests {
     /// A night is compared with the last when the suite's cases are measured alike: a typo fixed
     /// in its description, a capability tag added or a metric added to its list left every
     /// target of the suite not compared (a regression passed, exit 0).
+    /// A night after one where few checkpoints ran compares nothing, and says so (a regression
+    /// of every checkpoint passed without a word).
+    #[test]
+    fn a_night_after_a_thin_one_says_it_compared_nothing() {
+        let night = |ks: std::ops::Range<i32>, worse: f64| Scaling {
+            schema: SCALING_SCHEMA.into(),
+            name: "n".into(),
+            suites: vec![],
+            limit: None,
+            checkpoints: vec![],
+            fits: vec![fit_target(
+                "val_loss",
+                ks.map(|k| (format!("c{k}"), 1e11 * 4f64.powi(k), law(1e11 * 4f64.powi(k)) * worse)).collect(),
+                "lower_is_better",
+            )],
+            trend: vec![],
+            not_compared: vec![],
+            failed: vec![],
+            nd: None,
+        };
+        let (flags, skipped) = trend(&night(0..6, 1.5), &night(0..1, 1.0));
+        assert!(flags.is_empty() && skipped.iter().any(|s| s.contains("not compared")), "{flags:?} {skipped:?}");
+    }
+
     #[test]
     fn suites_written_with_a_leading_dot_are_the_same_suites() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();

@@ -43,14 +43,16 @@ pub fn check(p: &Motion, ctx: &Context<'_>) -> Verdict {
         } else {
             "down"
         };
-        let moved = dx.hypot(dy);
-        let (kind, said) = if moved < MIN_SHIFT || went == word {
+        // Judged on the dominant axis: along the expected one it is under the threshold here, so
+        // it went another way, or not far enough on either to count as moving.
+        let moved = dx.abs().max(dy.abs());
+        let (kind, said) = if moved < MIN_SHIFT {
             (
                 "does not move",
-                format!("moves {moved:.3} h in all, less than the {MIN_SHIFT} h that counts as moving {word}"),
+                format!("moves at most {moved:.3} h either way, less than the {MIN_SHIFT} h that counts as moving"),
             )
         } else {
-            ("wrong direction", format!("moves {:.3} h {went}, expected {word}", dx.abs().max(dy.abs())))
+            ("wrong direction", format!("moves {moved:.3} h {went}, expected {word}"))
         };
         return Verdict::new(false, kind, Some(speed), format!("{said} (dx {dx:+.3}, dy {dy:+.3})"));
     }
