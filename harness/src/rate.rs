@@ -1285,28 +1285,38 @@ mod tests {
         drop(conn);
     }
 
-    #[test]
-    fn a_clip_asked_for_by_many_raters_at_once_lands_whole() {
+    /// A synthetic clip of `prompt`, `frames` frames at `w`×`h`, written losslessly to `path`.
+    fn clip_file(path: &Path, prompt: &str, frames: u32, (width, height): (u32, u32)) {
         use videval_models::synthetic::{Request, render};
-        let dir = tempfile::tempdir().unwrap();
-        let v =
-            render(&Request { prompt: "a red ball moves right", seed: 3, frames: 24, width: 96, height: 64, fps: 8.0 });
-        let src = dir.path().join("a.mkv");
-        crate::video::encode(&v, &src, &crate::video::EncodeParams::lossless()).unwrap();
-        let pair = Pair {
+        let v = render(&Request { prompt, seed: 3, frames, width, height, fps: 8.0 });
+        crate::video::encode(&v, path, &crate::video::EncodeParams::lossless()).unwrap();
+    }
+
+    /// Case `case` of suite `s`, run a's video `video_a` against run b's `video_b`.
+    fn pair_of(case: &str, video_a: PathBuf, video_b: PathBuf, sha_a: String, sha_b: String, gold: bool) -> Pair {
+        Pair {
             suite: "s".into(),
-            case_id: "c".into(),
+            case_id: case.into(),
             seed_idx: 0,
             prompt: "p".into(),
             run_a: "a".into(),
             run_b: "b".into(),
-            video_a: src.clone(),
-            video_b: src.clone(),
-            sha_a: crate::hash::sha256_file(&src).unwrap(),
-            sha_b: crate::hash::sha256_file(&src).unwrap(),
-            gold: false,
+            video_a,
+            video_b,
+            sha_a,
+            sha_b,
+            gold,
             fps: 8.0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_clip_asked_for_by_many_raters_at_once_lands_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("a.mkv");
+        clip_file(&src, "a red ball moves right", 24, (96, 64));
+        let sha = crate::hash::sha256_file(&src).unwrap();
+        let pair = pair_of("c", src.clone(), src.clone(), sha.clone(), sha, false);
         let app = App::new(
             Db::open(&dir.path().join("r.sqlite")).unwrap(),
             vec![pair],
@@ -1326,30 +1336,12 @@ mod tests {
 
     #[test]
     fn a_video_replaced_while_serving_is_not_shown_under_its_old_hash() {
-        use videval_models::synthetic::{Request, render};
         let dir = tempfile::tempdir().unwrap();
-        let clip = |prompt: &str, path: &Path| {
-            let v = render(&Request { prompt: prompt.into(), seed: 3, frames: 8, width: 64, height: 48, fps: 8.0 });
-            crate::video::encode(&v, path, &crate::video::EncodeParams::lossless()).unwrap();
-        };
         let (a, b) = (dir.path().join("a.mkv"), dir.path().join("b.mkv"));
-        clip("a red ball moves right", &a);
-        clip("a blue cube falls", &b);
+        clip_file(&a, "a red ball moves right", 8, (64, 48));
+        clip_file(&b, "a blue cube falls", 8, (64, 48));
         let sha = |p: &Path| crate::hash::sha256_file(p).unwrap();
-        let pair = Pair {
-            suite: "s".into(),
-            case_id: "c".into(),
-            seed_idx: 0,
-            prompt: "p".into(),
-            run_a: "a".into(),
-            run_b: "b".into(),
-            video_a: a.clone(),
-            video_b: b.clone(),
-            sha_a: sha(&a),
-            sha_b: sha(&b),
-            gold: false,
-            fps: 8.0,
-        };
+        let pair = pair_of("c", a.clone(), b.clone(), sha(&a), sha(&b), false);
         let media = dir.path().join("media");
         let app = App::new(Db::open(&dir.path().join("r.sqlite")).unwrap(), vec![pair], BTreeMap::new(), media.clone());
         let original = std::fs::read(&a).unwrap();
@@ -1377,19 +1369,9 @@ mod tests {
 
     #[test]
     fn gold_pairs_are_numbered_among_the_others() {
-        let pair = |case: usize, gold: bool| Pair {
-            suite: "s".into(),
-            case_id: format!("c{case}"),
-            seed_idx: 0,
-            prompt: "p".into(),
-            run_a: "a".into(),
-            run_b: "b".into(),
-            video_a: "a.mp4".into(),
-            video_b: "b.mp4".into(),
-            sha_a: format!("sha256:{case}a"),
-            sha_b: format!("sha256:{case}b"),
-            gold,
-            fps: 8.0,
+        let pair = |case: usize, gold: bool| {
+            let (a, b) = (format!("sha256:{case}a"), format!("sha256:{case}b"));
+            pair_of(&format!("c{case}"), "a.mp4".into(), "b.mp4".into(), a, b, gold)
         };
         let all: Vec<Pair> = (0..24).map(|i| pair(i, i >= 20)).collect();
         let numbers = numbered(all.clone());
