@@ -192,9 +192,7 @@ fn read_request(r: &mut BufReader<Timed>, limits: &Limits) -> Result<Request, Un
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest.find('/').map_or("/", |i| &rest[i..]),
         _ => url,
     };
-    if !(version == "HTTP/1.1" || version == "HTTP/1.0") {
-        return Err(Unread::Refuse(505, "HTTP/1.0 and 1.1 are spoken here"));
-    }
+    // (The version was checked with the request line: HTTP/1.1 or HTTP/1.0.)
     let mut headers = Vec::with_capacity(head.len() - 1);
     for line in &head[1..] {
         let Some((name, value)) = line.split_once(':') else {
@@ -274,10 +272,8 @@ fn serve_connection(stream: TcpStream, limits: &Limits, handler: &(dyn Fn(&Reque
         reader.get_mut().deadline = Instant::now() + limits.request_time;
         match read_request(&mut reader, limits) {
             Ok(req) => {
-                let close = !req.keep_alive;
-                let head_only = req.method == "HEAD";
                 let res = handler(&req);
-                if write_response(&mut writer, &res, head_only, !close).is_err() || close {
+                if write_response(&mut writer, &res, req.method == "HEAD", req.keep_alive).is_err() || !req.keep_alive {
                     return;
                 }
             }
@@ -340,17 +336,18 @@ fn close_gently(stream: &TcpStream) {
 /// Serves `handler` on `listener` until the process ends. A connection past the bounds is
 /// answered 503 (on a thread of its own, at most as many at once as connections are allowed;
 /// past that, closed unanswered).
-pub fn serve(
-    listener: TcpListener,
-    limits: Limits,
-    handler: Arc<dyn Fn(&Request) -> Response + Send + Sync>,
-) -> std::io::Result<()> {
+pub fn serve(listener: TcpListener, limits: Limits, handler: Arc<dyn Fn(&Request) -> Response + Send + Sync>) {
     let open = Arc::new(AtomicUsize::new(0));
     let refusing = Arc::new(AtomicUsize::new(0));
     let by_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::new(Mutex::new(HashMap::new()));
     let limits = Arc::new(limits);
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        // A failed accept (out of file descriptors, say) is tried again after a pause, not in a
+        // loop that spins.
+        let Ok(stream) = stream else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
         let address = stream.peer_addr().map(|a| a.ip()).ok();
         let admitted = {
             let mut counts = by_address.lock().unwrap_or_else(|p| p.into_inner());
@@ -388,7 +385,6 @@ pub fn serve(
             serve_connection(stream, &limits, &*handler);
         });
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use videval_metrics::Video;
 use crate::agreement::{CSV_HEADER_SHOWN, Choice, GOLD_DEGRADED, GOLD_ORACLE, Judgment, csv_field};
 use crate::error::{Error, ExitCode, Result};
 use crate::hash::sha256_hex;
+use crate::http::Response;
 use crate::store::read_json;
 
 /// The database schema this build writes and reads.
@@ -819,8 +820,6 @@ fn valid_rater(name: &str) -> bool {
 /// Why a rater's name was refused, for the page.
 const RATER_RULE: &str = "a rater name of 1–64 characters is needed: no control, invisible or unusual space characters, no space at either end, not starting with = + - @ (spreadsheets run those), in composed Unicode (NFC)";
 
-use crate::http::Response;
-
 fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
     Response::new(status, content_type, body)
         .with_header("Cache-Control", "no-store")
@@ -880,8 +879,8 @@ fn handle(app: &App, req: &crate::http::Request) -> Response {
     if app.loopback_only && !req.header("Host").is_some_and(loopback_host) {
         return respond(403, "text/plain", b"this page answers on localhost only".to_vec());
     }
-    let url = req.url.clone();
-    let path = url.split('?').next().unwrap_or("").to_string();
+    let url = req.url.as_str();
+    let path = url.split('?').next().unwrap_or("");
     // HEAD is GET without the body (the server leaves the body out): players ask it of clips.
     let method = match req.method.as_str() {
         "HEAD" | "GET" => "GET",
@@ -891,8 +890,12 @@ fn handle(app: &App, req: &crate::http::Request) -> Response {
                 .with_header("Allow", "GET, HEAD, POST");
         }
     };
-    let fail = |e: Error| json_response(400, &json!({"error": e.to_string()}));
-    match (method, path.as_str()) {
+    // A database another program holds is busy for now: 503, which the page asks again.
+    let fail = |e: Error| {
+        let busy = e.to_string().contains(DB_BUSY);
+        json_response(if busy { 503 } else { 400 }, &json!({"error": e.to_string()}))
+    };
+    match (method, path) {
         ("GET", "/") => respond(200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
         ("GET", "/api/next") => {
             let rater = query(&url, "rater").unwrap_or_default();
@@ -903,21 +906,22 @@ fn handle(app: &App, req: &crate::http::Request) -> Response {
                 query(&url, "skip").map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
             match app.next(&rater, &skip) {
                 Ok(v) => json_response(200, &v),
-                Err(e) if e.to_string().contains(DB_BUSY) => json_response(503, &json!({"error": e.to_string()})),
                 Err(e) => fail(e),
             }
         }
         ("POST", "/api/judge") => {
             // Only the page's own requests: JSON (a form or text/plain POST needs no CORS
             // preflight, so any page a rater visits could answer for them), from this origin.
-            let header = |name: &'static str| req.header(name);
-            if !header("Content-Type").is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/json")) {
+            if !req
+                .header("Content-Type")
+                .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/json"))
+            {
                 return json_response(
                     415,
                     &json!({"error": "answers are sent as application/json by the rating page"}),
                 );
             }
-            if let (Some(origin), Some(host)) = (header("Origin"), header("Host")) {
+            if let (Some(origin), Some(host)) = (req.header("Origin"), req.header("Host")) {
                 if origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/')) != Some(host) {
                     return json_response(403, &json!({"error": "an answer from another site's page"}));
                 }
@@ -934,7 +938,6 @@ fn handle(app: &App, req: &crate::http::Request) -> Response {
             let ms = v["ms"].as_u64().unwrap_or(0).min(86_400_000);
             match app.judge(rater, pair as usize, v["token"].as_str(), choice, ms).and_then(|_| app.next(rater, &[])) {
                 Ok(next) => json_response(200, &next),
-                Err(e) if e.to_string().contains(DB_BUSY) => json_response(503, &json!({"error": e.to_string()})),
                 Err(e) => fail(e),
             }
         }
@@ -974,11 +977,9 @@ fn loopback_host(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Serves `app` on `addr` until killed; prints the address it listens on first.
-pub fn serve(app: Arc<App>, addr: &str) -> Result<()> {
-    let listener =
-        std::net::TcpListener::bind(addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
-    let bound = listener.local_addr().map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+/// Serves `app` on `listener` until killed; prints the address it listens on first.
+pub fn serve(app: Arc<App>, listener: std::net::TcpListener) -> Result<()> {
+    let bound = listener.local_addr().map_err(|e| Error::Internal(format!("the rating server's address: {e}")))?;
     let pairs = app.pairs.len();
     if bound.ip().is_unspecified() {
         // http://0.0.0.0:PORT/ opens nothing on another machine.
@@ -992,8 +993,7 @@ pub fn serve(app: Arc<App>, addr: &str) -> Result<()> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let handler = move |req: &crate::http::Request| handle(&app, req);
-    crate::http::serve(listener, crate::http::Limits::default(), Arc::new(handler))
-        .map_err(|e| Error::Internal(format!("the rating server stopped: {e}")))?;
+    crate::http::serve(listener, crate::http::Limits::default(), Arc::new(handler));
     Ok(())
 }
 
@@ -1145,10 +1145,11 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
         }
         same
     });
-    // The address is tried before anything is made (a port in use was found after the
-    // database and the gold clips were written).
+    // The address is taken before anything is made (a port in use was found after the
+    // database and the gold clips were written), and kept for the server.
     let addr = format!("{}:{}", a.bind, a.port);
-    drop(std::net::TcpListener::bind(&addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?);
+    let listener =
+        std::net::TcpListener::bind(&addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
     // So is the database: a folder or another file given as --db was found after the gold clips
     // were rendered and the pairs announced.
     let db = Db::open(&a.db)?;
@@ -1166,7 +1167,7 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     let mut app = App::new(db, numbered(all), questions, media_dir);
     app.loopback_only = loopback_host(&a.bind);
     let app = Arc::new(app);
-    serve(app, &addr)?;
+    serve(app, listener)?;
     Ok(ExitCode::Ok)
 }
 
