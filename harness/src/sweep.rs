@@ -105,10 +105,11 @@ pub struct TargetFit {
     pub fit: Option<FitOut>,
     /// Why there is no fit, or what to be careful about.
     pub notes: Vec<String>,
-    /// What the values measure: the suite's content hash and the metric's version
-    /// ("sha256:… v6"). A night whose basis differs (an edited suite, a metric whose version
-    /// moved) is not compared with it: its values are of another measurement. Absent for
-    /// `val_loss` and in older files.
+    /// What the values measure: the suite's cases as measured
+    /// ([`crate::suite::Suite::measurement_hash`]) and the metric's version ("cases sha256:… v6";
+    /// older files hold the suite's whole content hash, "sha256:… v6"). A night whose basis
+    /// differs (edited cases, a metric whose version moved) is not compared with it: its values
+    /// are of another measurement. Absent for `val_loss` and in the oldest files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basis: Option<String>,
 }
@@ -254,11 +255,12 @@ fn fit_nd_target(checkpoints: &[CheckpointEntry]) -> NdOut {
     NdOut { points, fit: serde_json::to_value(&ci).ok(), notes }
 }
 
-/// A target's value for one checkpoint from its run's results.
-/// A target's value on one checkpoint, its direction, and what it measures (see
-/// [`TargetFit::basis`]).
+/// A target's value on one checkpoint from its run's results, its direction, and what it
+/// measures (see [`TargetFit::basis`]: the suite's cases as measured, by `measured`, and the
+/// metric's version).
 fn target_value(
     target: &str,
+    measured: &BTreeMap<String, String>,
     entry: &CheckpointEntry,
     results: &serde_json::Value,
 ) -> Result<(f64, String, Option<String>)> {
@@ -286,8 +288,8 @@ fn target_value(
         };
         Error::Config(format!("target {target}: checkpoint {} {why}", entry.name))
     })?;
-    let basis = match (s["content_hash"].as_str(), m["metric_version"].as_u64()) {
-        (Some(h), Some(version)) => Some(format!("{h} v{version}")),
+    let basis = match (measured.get(suite), m["metric_version"].as_u64()) {
+        (Some(h), Some(version)) => Some(format!("cases {h} v{version}")),
         _ => None,
     };
     Ok((v, m["direction"].as_str().unwrap_or("neutral").to_string(), basis))
@@ -296,6 +298,13 @@ fn target_value(
 /// How many distinct values a sorted list holds.
 fn distinct_count(sorted: &[f64]) -> usize {
     sorted.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!sorted.is_empty())
+}
+
+/// How many distinct compute values a fit's points are at.
+fn distinct_compute(points: &[Point]) -> usize {
+    let mut cs: Vec<f64> = points.iter().map(|p| p.flops).collect();
+    cs.sort_by(f64::total_cmp);
+    distinct_count(&cs)
 }
 
 /// The least-squares slope of ln y on ln C.
@@ -481,20 +490,14 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
                 ));
             }
         }
-        let mut prev_cs: Vec<f64> = prev.points.iter().map(|q| q.flops).collect();
-        prev_cs.sort_by(f64::total_cmp);
-        let prev_distinct = distinct_count(&prev_cs);
+        let prev_distinct = distinct_compute(&prev.points);
         // Last night's E and γ have 95% intervals only from 5 distinct compute values on (with 3
         // or 4 they are the fit itself or a range of fits: a 0.6% change failed the night).
         // Half the target's 5% goes to E and γ (1.25% each), half to the points below. Both
         // nights' estimates are uncertain: their difference is judged on both intervals (tonight's
         // estimate against last night's interval alone, and the points on a normal quantile with a
         // scatter of 3 degrees of freedom, failed 14% of nights re-measured with nothing changed).
-        let now_distinct = {
-            let mut cs: Vec<f64> = f.points.iter().map(|p| p.flops).collect();
-            cs.sort_by(f64::total_cmp);
-            distinct_count(&cs)
-        };
+        let now_distinct = distinct_compute(&f.points);
         if let (Some(a), Some(b), true) = (&f.fit, &prev.fit, prev_distinct >= 5) {
             let z = normal_quantile(1.0 - 0.0125 / 2.0);
             let sd = |ci: [f64; 2]| (ci[1] - ci[0]) / (2.0 * 1.96);
@@ -587,8 +590,13 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
 
 /// Everything about a spec that can be checked before its runs: names that are folders and
 /// unique, positive finite numbers, targets that name a suite of the sweep (or val_loss with
-/// every checkpoint's val_loss), the models' spec files present.
-fn check_before_running(spec: &SweepSpec, spec_str: &str, bad: &dyn Fn(String) -> Error) -> Result<()> {
+/// every checkpoint's val_loss), the models' spec files present. Returns what decides each
+/// suite's values ([`crate::suite::Suite::measurement_hash`] by suite name), for the targets' bases.
+fn check_before_running(
+    spec: &SweepSpec,
+    spec_str: &str,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<BTreeMap<String, String>> {
     if !videval_models::generator::train::is_folder_name(&spec.name) {
         return Err(bad(format!("name {:?}: it names the sweep's folder; no '/', '..' or empty", spec.name)));
     }
@@ -692,7 +700,7 @@ fn check_before_running(spec: &SweepSpec, spec_str: &str, bad: &dyn Fn(String) -
             )));
         }
     }
-    Ok(())
+    Ok(suites.iter().map(|s| (s.name.clone(), s.measurement_hash())).collect())
 }
 
 pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Path>) -> Result<ExitCode> {
@@ -718,7 +726,8 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             return Err(bad(format!("checkpoint {}: flops (training compute C) is required", c.name)));
         }
     }
-    check_before_running(&spec, &spec_str, &bad)?;
+    // What decides each suite's values (its cases as measured), for each target's basis.
+    let measured = check_before_running(&spec, &spec_str, &bad)?;
     // Read before the runs (hours for a real ladder), so a bad one is found first.
     let before: Option<Scaling> = match previous {
         Some(prev) => {
@@ -826,14 +835,6 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             serde_json::from_str(&text).map_err(|e| Error::BadFile { path: path.clone(), message: e.to_string() })?;
         results.insert(c.name.clone(), v);
     }
-    // What decides each suite's values (its cases as measured), for each target's basis.
-    let limits = crate::suite::Limits::default();
-    let measured: BTreeMap<String, String> = spec
-        .suites
-        .iter()
-        .filter_map(|s| crate::run::load_suite(&spec_relative(&spec_str, s), &limits).ok())
-        .map(|s| (s.name.clone(), s.measurement_hash()))
-        .collect();
     let mut fits = Vec::new();
     for target in &spec.targets {
         let mut points = Vec::new();
@@ -842,7 +843,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         let mut missing = Vec::new();
         for c in &spec.checkpoints {
             let Some(r) = results.get(&c.name) else { continue };
-            match target_value(target, c, r) {
+            match target_value(target, &measured, c, r) {
                 Ok((v, d, b)) => {
                     direction = d;
                     basis = basis.or(b);
@@ -869,12 +870,7 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
             fit_target(target, points, &direction)
         };
         fit.notes.extend(missing.into_iter().map(|why| format!("{why}: left out of the fit")));
-        // The suite's cases as measured and the metric's version, not the suite's whole text.
-        let suite = target.split_once('/').map(|(s, _)| s);
-        fit.basis = match (basis, suite.and_then(|s| measured.get(s))) {
-            (Some(b), Some(h)) => b.rsplit_once(' ').map(|(_, version)| format!("cases {h} {version}")).or(Some(b)),
-            (b, _) => b,
-        };
+        fit.basis = basis;
         fits.push(fit);
     }
     // Failed checkpoints are left out of L(N, D) too (their stated val_loss was fitted though
@@ -920,11 +916,9 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
     render_scaling(&scaling, &out.join("scaling.html"))?;
     {
         for f in &scaling.fits {
-            let mut cs: Vec<f64> = f.points.iter().map(|p| p.flops).collect();
-            cs.sort_by(f64::total_cmp);
             // What the brackets are: 95% intervals from 5 distinct compute values on; with 4 a
             // range of fits, with 3 none (the page said so, the terminal did not).
-            let kind = match distinct_count(&cs) {
+            let kind = match distinct_compute(&f.points) {
                 3 => "no interval: 3 distinct C for 3 parameters",
                 4 => "a range of fits through 3 of 4 points, not 95% intervals",
                 _ => "95% bootstrap intervals",
@@ -1027,9 +1021,6 @@ fn spec_relative(spec: &str, named: &str) -> String {
 mod tests {
     use super::*;
 
-    /// A night is compared with the last when the suite's cases are measured alike: a typo fixed
-    /// in its description, a capability tag added or a metric added to its list left every
-    /// target of the suite not compared (a regression passed, exit 0).
     /// A night after one where few checkpoints ran compares nothing, and says so (a regression
     /// of every checkpoint passed without a word).
     #[test]
@@ -1061,6 +1052,9 @@ mod tests {
         assert_ne!(sorted(&s(&["../suite.yaml"])), sorted(&s(&["suite.yaml"])));
     }
 
+    /// A night is compared with the last when the suite's cases are measured alike: a typo fixed
+    /// in its description, a capability tag added or a metric added to its list left every
+    /// target of the suite not compared (a regression passed, exit 0).
     #[test]
     fn a_suite_reworded_is_measured_alike_and_a_prompt_changed_is_not() {
         let dir = tempfile::tempdir().unwrap();
@@ -1252,9 +1246,9 @@ mod tests {
             {"point_estimate": 0.9, "direction": "higher_is_better"}}}}});
         let entry = CheckpointEntry { name: "a".into(), ..Default::default() };
         for target in ["smoke/subject_consistency", "smoke/world_subject_consistency"] {
-            let (v, direction, _) = target_value(target, &entry, &results).expect("found");
+            let (v, direction, _) = target_value(target, &BTreeMap::new(), &entry, &results).expect("found");
             assert_eq!((v, direction.as_str()), (0.9, "higher_is_better"), "{target}");
         }
-        assert!(target_value("smoke/gravty", &entry, &results).is_err());
+        assert!(target_value("smoke/gravty", &BTreeMap::new(), &entry, &results).is_err());
     }
 }
