@@ -1032,18 +1032,23 @@ fn view(
     // Biggest paired drops summed over the gated metrics (oriented).
     let gated: Vec<&Row> = c.rows.iter().filter(|r| r.verdict != Verdict::Reported).collect();
     let sign = |r: &Row| if r.direction == "lower_is_better" { -1.0 } else { 1.0 };
-    // Per sample, each gated metric that got worse: (oriented drop, metric, baseline, candidate).
-    let worse = |b: &videval_reports::results::Sample| -> Vec<(f64, String, f64, f64)> {
-        let Some(cs) = cand_samples.get(&key(b)) else { return Vec::new() };
-        let mut w: Vec<_> = gated
-            .iter()
-            .filter(|r| r.suite == b.suite)
-            .filter_map(|r| {
-                let (x, y) = (*b.metrics.get(&r.metric)?, *cs.metrics.get(&r.metric)?);
-                let d = sign(r) * (x - y);
-                (d > 0.0).then(|| (d, r.metric.clone(), x, y))
-            })
-            .collect();
+    // Per paired sample, each gated metric's oriented drop: (drop, metric, baseline, candidate).
+    let changes = |b: &videval_reports::results::Sample| -> Option<Vec<(f64, String, f64, f64)>> {
+        let cs = cand_samples.get(&key(b))?;
+        Some(
+            gated
+                .iter()
+                .filter(|r| r.suite == b.suite)
+                .filter_map(|r| {
+                    let (x, y) = (*b.metrics.get(&r.metric)?, *cs.metrics.get(&r.metric)?);
+                    Some((sign(r) * (x - y), r.metric.clone(), x, y))
+                })
+                .collect(),
+        )
+    };
+    // Each metric that got worse, worst first.
+    let worse = |b: &videval_reports::results::Sample| {
+        let mut w: Vec<_> = changes(b).unwrap_or_default().into_iter().filter(|c| c.0 > 0.0).collect();
         w.sort_by(|a, b| b.0.total_cmp(&a.0));
         w
     };
@@ -1051,12 +1056,7 @@ fn view(
         .samples
         .iter()
         .filter_map(|b| {
-            let cs = cand_samples.get(&key(b))?;
-            let d: f64 = gated
-                .iter()
-                .filter(|r| r.suite == b.suite)
-                .filter_map(|r| Some(sign(r) * (b.metrics.get(&r.metric)? - cs.metrics.get(&r.metric)?)))
-                .sum();
+            let d: f64 = changes(b)?.iter().map(|c| c.0).sum();
             (d > 0.0).then_some((d, b))
         })
         .collect();

@@ -159,7 +159,7 @@ pub fn render_limitations(
         for s in results.samples.iter().filter(|s| &s.suite == suite) {
             let mut here = 0;
             for (probe, detail) in &s.details {
-                for reason in detail.split(" | ").filter_map(|c| c.strip_prefix("n/a: ")) {
+                for reason in crate::results::not_measured(detail) {
                     here += 1;
                     first.get_or_insert_with(|| format!("{probe} on {}#{}: {reason}", s.case_id, s.seed_idx));
                 }

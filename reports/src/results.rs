@@ -276,6 +276,11 @@ pub fn failures(detail: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
+/// The reasons of a `details` entry's checks that could not be measured (`n/a: reason`).
+pub fn not_measured(detail: &str) -> impl Iterator<Item = &str> {
+    detail.split(" | ").filter_map(|check| check.strip_prefix("n/a: "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::failures;
