@@ -987,6 +987,40 @@ pub fn video_paths(run_dir: &Path, store: Option<&Path>) -> Result<BTreeMap<(Str
     Ok(paths)
 }
 
+/// Each paired sample's drop over the gated metrics from its (suite, oriented changes as
+/// (drop, metric, baseline, candidate)): the drops added in units of each metric's spread over its
+/// suite's samples, so a metric counted in hundreds does not outrank a probe's 0-1 by its unit.
+fn drop_scores(samples: &[(&str, &[(f64, String, f64, f64)])]) -> Vec<f64> {
+    let unit =
+        spreads(samples.iter().flat_map(|&(suite, cs)| cs.iter().map(move |c| ((suite, c.1.as_str()), c.2, c.3))));
+    samples
+        .iter()
+        .map(|&(suite, cs)| cs.iter().filter_map(|c| Some(c.0 / unit.get(&(suite, c.1.as_str()))?)).sum())
+        .collect()
+}
+
+/// Each key's spread: the standard deviation of its baseline and candidate values together. Keys
+/// whose values are all equal (or not finite) have none, so they add nothing to a ranking.
+fn spreads<K: Ord>(values: impl Iterator<Item = (K, f64, f64)>) -> BTreeMap<K, f64> {
+    // Welford's running mean and sum of squared deviations (count, mean, m2).
+    let mut acc: BTreeMap<K, (f64, f64, f64)> = BTreeMap::new();
+    for (k, x, y) in values {
+        let (n, mean, m2) = acc.entry(k).or_default();
+        for v in [x, y] {
+            *n += 1.0;
+            let d = v - *mean;
+            *mean += d / *n;
+            *m2 += d * (v - *mean);
+        }
+    }
+    acc.into_iter()
+        .filter_map(|(k, (n, mean, m2))| {
+            let sd = (m2 / n).sqrt();
+            (sd.is_finite() && sd > 1e-12 * mean.abs()).then_some((k, sd))
+        })
+        .collect()
+}
+
 /// The comparison page's content: scatters for metrics that moved, and the biggest drops.
 fn view(
     c: &Comparison,
@@ -1052,14 +1086,10 @@ fn view(
         w.sort_by(|a, b| b.0.total_cmp(&a.0));
         w
     };
-    let mut drops: Vec<(f64, &videval_reports::results::Sample)> = base
-        .samples
-        .iter()
-        .filter_map(|b| {
-            let d: f64 = changes(b)?.iter().map(|c| c.0).sum();
-            (d > 0.0).then_some((d, b))
-        })
-        .collect();
+    let paired: Vec<_> = base.samples.iter().filter_map(|b| Some((b, changes(b)?))).collect();
+    let scores = drop_scores(&paired.iter().map(|(b, cs)| (b.suite.as_str(), cs.as_slice())).collect::<Vec<_>>());
+    let mut drops: Vec<(f64, &videval_reports::results::Sample)> =
+        paired.iter().zip(scores).filter(|(_, d)| *d > 0.0).map(|((b, _), d)| (d, *b)).collect();
     drops.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| key(a.1).cmp(&key(b.1))));
     let worst: Vec<_> = drops.iter().take(5).collect();
     let keys: Vec<_> = worst.iter().map(|(_, s)| key(s)).collect();
@@ -1455,6 +1485,26 @@ mod tests {
         let (_, code, headline) = both.decide(true, Mode::Regression);
         assert_eq!(code as i32, 2);
         assert!(headline.starts_with("INCONCLUSIVE — 1 of 2 gated rows cannot detect a regression of the margin; 1 of 2 gated rows changed significantly"), "{headline}");
+    }
+
+    /// The gallery adds drops in units of each metric's spread: a sample that lost 2 on a metric
+    /// spread over hundreds ranks below one that lost a whole probe check, which it outranked
+    /// when the raw numbers were added; a metric with no spread adds nothing.
+    #[test]
+    fn drops_are_ranked_in_units_of_each_metrics_spread() {
+        let c = |drop: f64, metric: &str, x: f64| (drop, metric.to_string(), x, x - drop);
+        // Flicker (higher is better here) spread over ~100; a probe check over 0-1.
+        let a = vec![c(2.0, "flicker", 300.0), c(0.0, "probe", 1.0), c(0.0, "same", 5.0)];
+        let b = vec![c(0.0, "flicker", 120.0), c(1.0, "probe", 1.0), c(0.0, "same", 5.0)];
+        let d = vec![c(-1.0, "flicker", 200.0), c(0.0, "probe", 0.0), c(0.0, "same", 5.0)];
+        let scores = drop_scores(&[("s", &a), ("s", &b), ("s", &d)]);
+        assert!(scores[1] > scores[0] && scores[0] > 0.0 && scores[2] < 0.0, "{scores:?}");
+        assert!((scores[1] - 2.0).abs() < 1e-12, "the probe's values 1,1,1,0,0,0 spread 0.5: {scores:?}");
+        // The same metric in another suite has its own spread.
+        let e = vec![c(2.0, "flicker", 3.0)];
+        assert!((drop_scores(&[("t", &e)])[0] - 2.0).abs() < 1e-12, "values 3 and 1: spread 1");
+        let sd = spreads([("k", 1.0, 3.0), ("k", 1.0, 3.0), ("z", 7.0, 7.0)].into_iter());
+        assert!((sd["k"] - 1.0).abs() < 1e-12 && !sd.contains_key("z"), "{sd:?}");
     }
 
     /// A prompt's or a program's control characters cannot make the JUnit file ill-formed: XML
