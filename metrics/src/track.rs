@@ -398,8 +398,9 @@ fn labels_of(frame: &[u8], width: usize, height: usize, table: Option<&[u8]>) ->
 /// quarter of the frame and running off it on two sides (a region of the setting in that
 /// colour, a wall or a floor); thinner on average than [`thin_limit`] (a fringe along an edge,
 /// where a codec's colour bleeds across a boundary); and those touching an object of another
-/// colour more than ten times their size (the fringe of that object, shifted in hue by its
-/// neighbour).
+/// colour more than ten times their size and no thicker than a codec's bleed, [`bleed_limit`]
+/// (the fringe of that object, shifted in hue by its neighbour; a blue ball standing on a red
+/// cup ten times its size is thick, and was dropped in most frames as the cup's fringe).
 pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Observation> {
     let labels = labels(frame, width, height);
     const NONE: u32 = u32::MAX;
@@ -476,6 +477,7 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
             n >= min_area && largest_part[id] >= min_area && !setting[id] && n as f64 >= thin * longest as f64
         })
         .collect();
+    let bleed = bleed_limit(width, height);
     let mut out = Vec::new();
     for (id, (label, pixels, [x0, y0, x1, y1])) in comps.iter().enumerate() {
         let n = pixels.len();
@@ -495,7 +497,7 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
                 }
             }
         }
-        if n * 10 < neighbour {
+        if n * 10 < neighbour && !thicker_than(pixels, [*x0, *y0, *x1, *y1], bleed) {
             continue;
         }
         out.push(observe(*label, pixels, [*x0, *y0, *x1, *y1]));
@@ -608,6 +610,51 @@ const JOIN_GAP: f64 = 0.01;
 /// The least mean thickness (area / longest side, pixels) of an object at this frame size.
 fn thin_limit(width: usize, height: usize) -> f64 {
     (width.min(height) as f64 / 100.0).max(1.5)
+}
+
+/// How far a codec's colour bleeds across an edge at most, in pixels: a fringe is a band no
+/// wider than twice this, however long.
+fn bleed_limit(width: usize, height: usize) -> usize {
+    (width.min(height) / 120).max(2)
+}
+
+/// Whether a region holds a pixel more than `limit` pixels (chessboard distance) from every
+/// pixel outside it: a square of side `2 limit + 1` fits inside. Two passes of the chamfer
+/// distance over the region's box (outside the box is outside the region).
+fn thicker_than(pixels: &[(usize, usize)], [x0, y0, x1, y1]: [usize; 4], limit: usize) -> bool {
+    let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+    if bw.min(bh) <= 2 * limit {
+        return false;
+    }
+    let mut d = vec![0u32; bw * bh];
+    for &(x, y) in pixels {
+        d[(y - y0) * bw + (x - x0)] = u32::MAX;
+    }
+    let at = |d: &[u32], x: isize, y: isize| -> u32 {
+        if x < 0 || y < 0 || x >= bw as isize || y >= bh as isize { 0 } else { d[y as usize * bw + x as usize] }
+    };
+    for y in 0..bh as isize {
+        for x in 0..bw as isize {
+            let i = y as usize * bw + x as usize;
+            if d[i] != 0 {
+                let m = [(-1, 0), (-1, -1), (0, -1), (1, -1)].iter().map(|&(dx, dy)| at(&d, x + dx, y + dy)).min();
+                d[i] = m.unwrap_or(0).saturating_add(1).min(d[i]);
+            }
+        }
+    }
+    for y in (0..bh as isize).rev() {
+        for x in (0..bw as isize).rev() {
+            let i = y as usize * bw + x as usize;
+            if d[i] != 0 {
+                let m = [(1, 0), (1, 1), (0, 1), (-1, 1)].iter().map(|&(dx, dy)| at(&d, x + dx, y + dy)).min();
+                d[i] = m.unwrap_or(0).saturating_add(1).min(d[i]);
+                if d[i] as usize > limit {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// An observation of a component. Holes (a specular highlight, a reflection) belong to the
@@ -890,6 +937,46 @@ mod tests {
         let block = [120u8, 90, 60, 120, 90, 60, 62, 36, 18, 120, 90, 60];
         assert_eq!(color_of(&block[6..9]), Some(Color::Orange), "alone it reads as dark orange");
         assert_eq!(labels(&block, 2, 2)[2], None, "in its block it is the pale surface's");
+    }
+
+    /// A ball standing on an object ten times its size is an object, not that object's fringe;
+    /// a band of another hue along the object's edge, as wide as a codec's bleed, still is one.
+    #[test]
+    fn a_ball_on_a_large_object_is_kept_and_a_bleed_band_is_dropped() {
+        let (w, h) = (256usize, 144usize);
+        let mut f: Vec<u8> = [128u8, 128, 128].repeat(w * h);
+        let mut paint =
+            |x: usize, y: usize, c: Color| f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
+        for y in 20..120 {
+            for x in 60..180 {
+                paint(x, y, Color::Red);
+            }
+            // A band three pixels wide along the right edge.
+            if (40..100).contains(&y) {
+                for x in 180..183 {
+                    paint(x, y, Color::Orange);
+                }
+            }
+        }
+        let (cx, cy, r) = (120.0f64, 60.0f64, 12.0f64);
+        for y in 0..h {
+            for x in 0..w {
+                if (x as f64 + 0.5 - cx).hypot(y as f64 + 0.5 - cy) <= r {
+                    paint(x, y, Color::Blue);
+                }
+            }
+        }
+        let d = detect(&f, w, h, 20);
+        let colours: Vec<Color> = d.iter().map(|o| o.color).collect();
+        assert_eq!(colours.len(), 2, "{d:?}");
+        assert!(colours.contains(&Color::Red) && colours.contains(&Color::Blue), "{colours:?}");
+        let ball = d.iter().find(|o| o.color == Color::Blue).unwrap();
+        assert!((ball.center[0] - cx).abs() < 0.5 && (ball.center[1] - cy).abs() < 0.5, "{:?}", ball.center);
+        // The rule itself: a 3-wide band is within the bleed at this size, a 5-wide square is not.
+        let square: Vec<(usize, usize)> = (0..5).flat_map(|y| (0..5).map(move |x| (x, y))).collect();
+        assert!(thicker_than(&square, [0, 0, 4, 4], 2) && !thicker_than(&square, [0, 0, 4, 4], 3));
+        let band: Vec<(usize, usize)> = (0..3).flat_map(|y| (0..40).map(move |x| (x, y))).collect();
+        assert!(!thicker_than(&band, [0, 0, 39, 2], 2) && thicker_than(&band, [0, 0, 39, 2], 1));
     }
 
     /// Pixels near a palette hue are that colour, shaded or not; the hues of common settings

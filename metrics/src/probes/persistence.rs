@@ -48,7 +48,11 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
                 pass,
                 "changes back",
                 Some(changes as f64),
-                if pass { format!("stays {path}") } else { format!("changes back: {path}") },
+                match changes {
+                    0 => format!("never changes: {path}"),
+                    1 => format!("changes once and stays changed: {path}"),
+                    _ => format!("changes back: {path}"),
+                },
             )
         }
         Persisting::Trail => {
