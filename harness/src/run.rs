@@ -179,7 +179,8 @@ pub fn load_suite(arg: &str, limits: &suite::Limits) -> Result<Suite> {
 /// The most shards a plan may be split into (each shard is a folder and a scheduler task).
 pub const MAX_SHARDS: u32 = 100_000;
 
-fn shard_from(args: &RunArgs) -> Result<Shard> {
+/// This process's shard. `whole_plan` (`plan`, which shows every shard's units) needs no index.
+fn shard_from(args: &RunArgs, whole_plan: bool) -> Result<Shard> {
     let env_index =
         ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"].iter().find_map(|v| std::env::var(v).ok().map(|s| (*v, s)));
     let k = match (args.shard, &env_index) {
@@ -187,6 +188,7 @@ fn shard_from(args: &RunArgs) -> Result<Shard> {
         (None, Some((var, value))) if args.num_shards.is_some() => {
             Some(value.trim().parse().map_err(|_| Error::Config(format!("{var}={value} is not a shard index")))?)
         }
+        (None, None) if whole_plan && args.num_shards.is_some() => Some(0),
         _ => None,
     };
     let from = match (args.shard, &env_index) {
@@ -301,7 +303,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     if !crate::distribution::set_networks_dir(weights) {
         return Err(Error::Internal("the networks folder was chosen twice in one process".into()));
     }
-    let shard = shard_from(args)?;
+    let shard = shard_from(args, stages == Stages::PlanOnly)?;
     let mut suites = Vec::new();
     let mut errors = Vec::new();
     for s in &args.suites {

@@ -552,6 +552,11 @@ fn shard_index_comes_from_the_scheduler_environment() {
     assert_eq!(code(&out), 3, "{}", text(&out));
     let out = sb.command(&["plan", "--suite", "smoke"]).env("SLURM_ARRAY_TASK_ID", "3").output().unwrap();
     assert!(code(&out) == 0 && text(&out).contains("this task runs the whole plan"), "{}", text(&out));
+    // `plan` shows every shard's units, so a count alone is enough for it (and an index is not).
+    let out = sb.run(&["plan", "--suite", "smoke", "--num-shards", "3"]);
+    assert!(code(&out) == 0 && text(&out).contains("shard 2-of-3:"), "{}", text(&out));
+    let out = sb.run(&["run", "--suite", "smoke", "--num-shards", "3"]);
+    assert!(code(&out) == 3 && text(&out).contains("--num-shards needs --shard K"), "{}", text(&out));
     for (env, args, want) in [
         ("5", &["--num-shards", "2"][..], "SLURM_ARRAY_TASK_ID=5 is not a shard of 0..2"),
         ("0", &["--num-shards", "4294967295"][..], "at most 100000 shards"),

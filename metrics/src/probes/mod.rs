@@ -646,7 +646,10 @@ use crate::video::Video;
 ///    was dropped in most frames); `framing` files frames where the object is not seen away from the
 ///    border as "lost from view" (a still ball in mid-picture, found in 9 of 48 frames, "left the
 ///    frame"), and leaves them out of whether it left (not measurable below half the frames); `persistence` says "never changes"
-///    or "changes once and stays changed" (it said "stays blue → purple").
+///    or "changes once and stays changed" (it said "stays blue → purple"); `shots` counts no cut
+///    for a jump the picture comes back from within two frames (a flash) or one that keeps the
+///    picture in other tones (each channel standardised), and says them (a two-frame brightness
+///    flicker read as two cuts, a white-balance shift as one).
 pub const VERSION: u32 = 21;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area

@@ -1,28 +1,102 @@
 //! `shots`: hard cuts are frames whose mean absolute change is far above the clip's typical
 //! change (> 3× the median and > 4% of the range). Across each cut the same colours are present
 //! and every pair of objects at least 10 px across keeps its size ratio (box sizes) within 30%
-//! (a closer shot scales all alike).
+//! (a closer shot scales all alike). A jump the picture comes back from within [`FLASH`] frames
+//! (a flash, a frame of another brightness) is no cut, nor one that keeps the picture and
+//! changes only each channel's level and contrast (a white-balance or exposure shift): both are
+//! said, never counted (a 2-frame brightness flicker read as 2 cuts, a colour shift as 1).
 
 use std::collections::BTreeMap;
 
 use super::{Context, Shots, Verdict, bound_words};
 use crate::palette::Color;
 
-fn cuts(ctx: &Context<'_>) -> Vec<usize> {
+/// The most frames a flash lasts: a jump the picture returns from within it is no cut.
+const FLASH: usize = 2;
+
+/// The cuts (each the first frame after one), the flashes (each its first frame) and the shifts
+/// of tone (each the first frame after one).
+fn cuts(ctx: &Context<'_>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
     // At the fixed analysis size, as `loop` and `continuity` compare frames: at full size a
     // CRF-35 encoder's grain refreshes read as 4–6 cuts in a static shot, and a pan's own
     // frame differences hid a real cut.
     let v = ctx.reduced();
-    let diffs: Vec<f64> = (1..v.len())
-        .map(|t| {
-            let (a, b) = (v.frame(t - 1), v.frame(t));
-            a.iter().zip(b).map(|(&x, &y)| f64::from(x.abs_diff(y))).sum::<f64>() / a.len() as f64 / 255.0
-        })
-        .collect();
+    let diff = |s: usize, t: usize| {
+        let (a, b) = (v.frame(s), v.frame(t));
+        a.iter().zip(b).map(|(&x, &y)| f64::from(x.abs_diff(y))).sum::<f64>() / a.len() as f64 / 255.0
+    };
+    let diffs: Vec<f64> = (1..v.len()).map(|t| diff(t - 1, t)).collect();
     let mut sorted = diffs.clone();
     sorted.sort_by(f64::total_cmp);
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
-    diffs.iter().enumerate().filter(|(_, d)| **d > 3.0 * median && **d > 0.04).map(|(i, _)| i + 1).collect()
+    // A jump between frames `span` steps apart: far above what the clip moves in that many.
+    let jump = |d: f64, span: usize| d > 3.0 * median * span as f64 && d > 0.04;
+    // The same distance with each channel of each frame standardised (its mean and spread
+    // taken out): a shift of exposure or white balance keeps the picture, a cut does not. None
+    // where a channel is flat (a black frame has no picture to compare).
+    let standard = |t: usize| -> Option<Vec<f64>> {
+        let f = v.frame(t);
+        let mut out = vec![0.0; f.len()];
+        for c in 0..3 {
+            let vals: Vec<f64> = f.iter().skip(c).step_by(3).map(|&x| f64::from(x)).collect();
+            let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+            let sd = (vals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / vals.len() as f64).sqrt();
+            if sd < 2.0 {
+                return None;
+            }
+            for (k, x) in vals.iter().enumerate() {
+                out[k * 3 + c] = (x - mean) / sd;
+            }
+        }
+        Some(out)
+    };
+    let standard_diff = |s: usize, t: usize| -> Option<f64> {
+        let (a, b) = (standard(s)?, standard(t)?);
+        Some(a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64)
+    };
+    let (mut found, mut flashes, mut shifts) = (Vec::new(), Vec::new(), Vec::new());
+    let mut t = 1;
+    while t < v.len() {
+        if !jump(diffs[t - 1], 1) {
+            t += 1;
+            continue;
+        }
+        // Back within FLASH frames: the frame before and frame j differ by what the clip moves
+        // in as many frames just before (or after) them, and by well under the jump, so frames
+        // t..j were a flash (a cut's frames after it stay as far; a pan's own change over three
+        // frames is no jump).
+        let back = (t + 1..=(t + FLASH).min(v.len() - 1)).find(|&j| {
+            let (d, span) = (diff(t - 1, j), j - t + 1);
+            let own = if t > span {
+                Some(diff(t - 1 - span, t - 1))
+            } else {
+                (j + span < v.len()).then(|| diff(j, j + span))
+            };
+            d <= 0.75 * diffs[t - 1] && own.map_or(!jump(d, span), |own| d <= 1.5 * own + 0.01)
+        });
+        match back {
+            Some(j) => {
+                flashes.push(t);
+                t = j + 1;
+            }
+            None => {
+                // The step next to it, standardised the same way, is what the clip's own motion
+                // gives: a jump at most 0.06 standard deviations a pixel beyond it changed only
+                // the tones (a white-balance shift at 480p added 0.03-0.04 with its clipping
+                // and codec; a cut adds 0.3-1).
+                let own = if t >= 2 { standard_diff(t - 2, t - 1) } else { None }
+                    .or_else(|| if t + 1 < v.len() { standard_diff(t, t + 1) } else { None });
+                let kept = standard_diff(t - 1, t).zip(own).is_some_and(|(d, own)| d <= own + 0.06);
+                if kept {
+                    shifts.push(t)
+                } else {
+                    found.push(t)
+                }
+                t += 1;
+            }
+        }
+    }
+    (found, flashes, shifts)
 }
 
 /// Smallest box size (px) whose ratio to another is compared across a cut.
@@ -39,14 +113,31 @@ fn objects_at(ctx: &Context<'_>, t: usize) -> BTreeMap<Color, f64> {
 }
 
 pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
-    let found = cuts(ctx);
+    let (found, flashes, shifts) = cuts(ctx);
+    let frames = |f: &[usize]| f.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    let mut not_cuts = Vec::new();
+    if !flashes.is_empty() {
+        not_cuts.push(format!(
+            "{} flash(es) at frame(s) {}: the picture came back within {FLASH} frames",
+            flashes.len(),
+            frames(&flashes)
+        ));
+    }
+    if !shifts.is_empty() {
+        not_cuts.push(format!(
+            "{} shift(s) of brightness or colour at frame(s) {}: the same picture in other tones",
+            shifts.len(),
+            frames(&shifts)
+        ));
+    }
+    let flash_words = if not_cuts.is_empty() { String::new() } else { format!(" ({}; no cuts)", not_cuts.join("; ")) };
     if let Some(b) = &p.cuts {
         if !b.contains(found.len() as f64) {
             return Verdict::new(
                 false,
                 "wrong number of cuts",
                 Some(found.len() as f64),
-                format!("{} cut(s), expected {}", found.len(), bound_words(b)),
+                format!("{} cut(s), expected {}{flash_words}", found.len(), bound_words(b)),
             );
         }
     }
@@ -102,6 +193,65 @@ pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
         true,
         "",
         Some(found.len() as f64),
-        format!("{} cut(s); the same objects keep colours and relative sizes", found.len()),
+        format!("{} cut(s); the same objects keep colours and relative sizes{flash_words}", found.len()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::Bound;
+    use crate::video::Video;
+
+    /// A textured still picture (a fixed pseudo-random pattern per `scene`) at brightness `gain`.
+    fn frame(scene: u64, gain: f64) -> Vec<u8> {
+        let mut s = scene.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..128 * 96 * 3)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (f64::from((s % 160) as u8 + 40) * gain).min(255.0) as u8
+            })
+            .collect()
+    }
+
+    /// A two-frame brightness flash is said as a flash, not counted as two cuts; a cut to
+    /// another picture is still a cut.
+    #[test]
+    fn a_flash_the_picture_comes_back_from_is_no_cut() {
+        let clip = |frames: Vec<Vec<u8>>| Video::new(128, 96, 8.0, frames.concat()).unwrap();
+        let flash = clip((0..16).map(|t| frame(1, if (6..8).contains(&t) { 1.35 } else { 1.0 })).collect());
+        let one_shot = Shots { cuts: Some(Bound { max: Some(0.0), ..Bound::default() }) };
+        let v = check(&one_shot, &Context::new(&flash));
+        assert_eq!(cuts(&Context::new(&flash)), (vec![], vec![6], vec![]));
+        assert!(v.pass && v.reason.contains("1 flash(es) at frame(s) 6"), "{v:?}");
+        let cut = clip((0..16).map(|t| frame(if t < 9 { 1 } else { 2 }, 1.0)).collect());
+        assert_eq!(cuts(&Context::new(&cut)), (vec![9], vec![], vec![]));
+        assert!(!check(&one_shot, &Context::new(&cut)).pass);
+        // Three bright frames are longer than a flash: two shifts of tone, no cut.
+        let long = clip((0..16).map(|t| frame(1, if (6..9).contains(&t) { 1.35 } else { 1.0 })).collect());
+        assert_eq!(cuts(&Context::new(&long)), (vec![], vec![], vec![6, 9]));
+        // A black frame has no picture to standardise: into and out of it is a flash.
+        let black = clip((0..16).map(|t| frame(1, if t == 6 { 0.0 } else { 1.0 })).collect());
+        assert_eq!(cuts(&Context::new(&black)), (vec![], vec![6], vec![]));
+        // A pan cut to another pan: still a cut, however much the pan itself moves.
+        let pan = |scene: u64, t: usize| -> Vec<u8> {
+            let k = 2.0 + scene as f64;
+            (0..96 * 128)
+                .flat_map(|i| {
+                    let (x, y) = ((i % 128 + t) as f64 / 128.0, (i / 128) as f64 / 96.0);
+                    let v = |c: f64| {
+                        (128.0 + 90.0 * (std::f64::consts::TAU * (k * x + c)).sin() * (3.0 * y + c).cos()) as u8
+                    };
+                    [v(0.0), v(0.3 * k), v(0.7)]
+                })
+                .collect()
+        };
+        let pans = clip((0..16).map(|t| pan(if t < 9 { 1 } else { 2 }, t)).collect());
+        assert_eq!(cuts(&Context::new(&pans)), (vec![9], vec![], vec![]));
+        // A cut to black and staying there is a cut.
+        let fade = clip((0..16).map(|t| frame(1, if t >= 9 { 0.0 } else { 1.0 })).collect());
+        assert_eq!(cuts(&Context::new(&fade)), (vec![9], vec![], vec![]));
+    }
 }
