@@ -100,8 +100,10 @@ pub const DECODE: u32 = 5;
 
 /// [`DECODE`] for still pictures (an image demuxer's files), in their scores' keys beside it.
 /// 1: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
-/// picture's chroma is interpolated as libjpeg does.
-pub const STILL_DECODE: u32 = 1;
+/// picture's chroma is interpolated as libjpeg does. 2: a PNG's, WebP's and TIFF's EXIF
+/// orientation is applied too (only a JPEG's was), and a TIFF with tags FFmpeg does not know is
+/// read.
+pub const STILL_DECODE: u32 = 2;
 
 /// The decode versions a file's scores are keyed by: [`DECODE`], and [`STILL_DECODE`] for a
 /// still picture. Told from its first bytes (every unit's keys are made on every run, cached or
@@ -325,16 +327,14 @@ fn is_image_demuxer(name: &str) -> bool {
     name == "image2" || name.ends_with("_pipe")
 }
 
-/// The orientation a JPEG's EXIF block (APP1, tag 0x0112) asks for, as (clockwise rotation,
+/// The orientation a still picture's EXIF asks for (tag 0x0112), as (clockwise rotation,
 /// mirrored after it), read as viewers and PIL's `exif_transpose` read it: 2 mirrored, 3 turned
 /// 180°, 4 flipped top to bottom, 5 transposed, 6 turned 90° clockwise, 7 transversed, 8 turned
-/// 270°. `None` where there is no such tag or the block cannot be read.
-fn jpeg_orientation(path: &Path) -> Option<(u32, bool)> {
-    use std::io::Read;
-    // APP segments come first and are at most 64 KiB each.
-    let mut head = Vec::new();
-    std::fs::File::open(path).ok()?.take(256 * 1024).read_to_end(&mut head).ok()?;
-    let tag = exif_orientation_tag(&head)?;
+/// 270°. The EXIF of a JPEG (APP1), a PNG (eXIf chunk), a WebP (EXIF chunk) or a TIFF (its own
+/// first IFD), told by its first bytes; `None` where there is no such tag or it cannot be read
+/// (a phone's portrait PNG came out sideways, and an i2v model holding it failed `continuity`).
+fn still_orientation(path: &Path) -> Option<(u32, bool)> {
+    let tag = exif_orientation(&mut std::fs::File::open(path).ok()?)?;
     Some(match tag {
         1 => (0, false),
         2 => (0, true),
@@ -348,43 +348,97 @@ fn jpeg_orientation(path: &Path) -> Option<(u32, bool)> {
     })
 }
 
-/// Tag 0x0112 of the first IFD of the EXIF block in a JPEG's leading segments.
-fn exif_orientation_tag(jpeg: &[u8]) -> Option<u16> {
-    if jpeg.get(..2)? != [0xFF, 0xD8] {
-        return None;
-    }
-    let mut at = 2;
-    loop {
-        let (marker, len) =
-            (*jpeg.get(at + 1)?, usize::from(u16::from_be_bytes([*jpeg.get(at + 2)?, *jpeg.get(at + 3)?])));
-        if jpeg[at] != 0xFF || marker == 0xDA || len < 2 {
-            return None;
+/// The most bytes of metadata read for it: an EXIF block is at most 64 KiB in a JPEG.
+const EXIF_MAX: u64 = 1 << 20;
+
+/// `n` bytes at `at` of a seekable file (or slice).
+fn bytes_at<R: std::io::Read + std::io::Seek>(r: &mut R, at: u64, n: u64) -> Option<Vec<u8>> {
+    use std::io::{Read, SeekFrom};
+    r.seek(SeekFrom::Start(at)).ok()?;
+    let mut out = Vec::new();
+    r.take(n).read_to_end(&mut out).ok()?;
+    (out.len() as u64 == n).then_some(out)
+}
+
+/// Tag 0x0112 of a picture's EXIF: walks a JPEG's segments, a PNG's chunks or a WebP's RIFF
+/// chunks by their lengths (seeking past pixel data, reading only headers), or reads a TIFF's
+/// first IFD where its header points.
+fn exif_orientation<R: std::io::Read + std::io::Seek>(r: &mut R) -> Option<u16> {
+    let head = bytes_at(r, 0, 12)?;
+    let exif_body = |body: Vec<u8>| -> Option<u16> {
+        let tiff = body.strip_prefix(b"Exif\0\0").map(<[u8]>::to_vec).unwrap_or(body);
+        ifd0_orientation(&mut std::io::Cursor::new(tiff))
+    };
+    if head.starts_with(&[0xFF, 0xD8]) {
+        // Segments up to the scan: marker, length (of itself and its body), body.
+        let mut at = 2u64;
+        for _ in 0..1024 {
+            let m = bytes_at(r, at, 4)?;
+            let (marker, len) = (m[1], u64::from(u16::from_be_bytes([m[2], m[3]])));
+            if m[0] != 0xFF || marker == 0xDA || len < 2 {
+                return None;
+            }
+            if marker == 0xE1 {
+                let body = bytes_at(r, at + 4, len - 2)?;
+                if body.starts_with(b"Exif\0\0") {
+                    return exif_body(body);
+                }
+            }
+            at += 2 + len;
         }
-        let body = jpeg.get(at + 4..at + 2 + len)?;
-        if marker == 0xE1 && body.starts_with(b"Exif\0\0") {
-            let tiff = &body[6..];
-            let big = match tiff.get(..4)? {
-                b"MM\0*" => true,
-                b"II*\0" => false,
-                _ => return None,
-            };
-            let u16_at = |i: usize| -> Option<u16> {
-                let b = [*tiff.get(i)?, *tiff.get(i + 1)?];
-                Some(if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
-            };
-            let u32_at = |i: usize| -> Option<usize> {
-                let b = [*tiff.get(i)?, *tiff.get(i + 1)?, *tiff.get(i + 2)?, *tiff.get(i + 3)?];
-                Some((if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }) as usize)
-            };
-            let ifd = u32_at(4)?;
-            let entries = usize::from(u16_at(ifd)?);
-            return (0..entries).map(|k| ifd + 2 + 12 * k).find(|&e| u16_at(e) == Some(0x0112)).and_then(|e| {
-                // A SHORT (type 3), held in the first two bytes of the value field.
-                (u16_at(e + 2) == Some(3)).then(|| u16_at(e + 8)).flatten()
-            });
+        None
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        // Chunks: length (big-endian), type, data, CRC.
+        let mut at = 8u64;
+        for _ in 0..100_000 {
+            let c = bytes_at(r, at, 8)?;
+            let len = u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+            match &c[4..8] {
+                b"eXIf" if len <= EXIF_MAX => return exif_body(bytes_at(r, at + 8, len)?),
+                b"IEND" => return None,
+                _ => at += 12 + len,
+            }
         }
-        at += 2 + len;
+        None
+    } else if head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+        // Chunks: FourCC, length (little-endian), data padded to an even length.
+        let mut at = 12u64;
+        for _ in 0..100_000 {
+            let c = bytes_at(r, at, 8)?;
+            let len = u64::from(u32::from_le_bytes([c[4], c[5], c[6], c[7]]));
+            if &c[..4] == b"EXIF" && len <= EXIF_MAX {
+                return exif_body(bytes_at(r, at + 8, len)?);
+            }
+            at += 8 + len + len % 2;
+        }
+        None
+    } else {
+        ifd0_orientation(r)
     }
+}
+
+fn ifd0_orientation<R: std::io::Read + std::io::Seek>(r: &mut R) -> Option<u16> {
+    ifd0_short(r, 0x0112)
+}
+
+/// A SHORT tag (type 3, held in the value field's first two bytes) of the first IFD of a TIFF
+/// structure (an EXIF block is one): its header says the byte order and where the IFD is.
+fn ifd0_short<R: std::io::Read + std::io::Seek>(r: &mut R, tag: u16) -> Option<u16> {
+    let h = bytes_at(r, 0, 8)?;
+    let big = match &h[..4] {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let u16_of = |b: &[u8]| if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+    let ifd = u64::from(if big {
+        u32::from_be_bytes([h[4], h[5], h[6], h[7]])
+    } else {
+        u32::from_le_bytes([h[4], h[5], h[6], h[7]])
+    });
+    let entries = u64::from(u16_of(&bytes_at(r, ifd, 2)?));
+    let table = bytes_at(r, ifd + 2, 12 * entries)?;
+    table.chunks_exact(12).find(|e| u16_of(e) == tag).and_then(|e| (u16_of(&e[2..]) == 3).then(|| u16_of(&e[8..])))
 }
 
 struct Opened {
@@ -586,9 +640,8 @@ fn open(path: &Path, decoding: bool) -> Result<Opened, VideoIoError> {
     // only (a phone's portrait JPEG came out sideways: an i2v model holding it perfectly scored
     // 9 dB of continuity against the picture as viewers show it).
     let still = input.format().name().split(',').any(is_image_demuxer);
-    let still_jpeg = still && id == ff::codec::Id::MJPEG;
     let (rotation, mirrored) =
-        matrix.or_else(|| still_jpeg.then(|| jpeg_orientation(path)).flatten()).unwrap_or((0, false));
+        matrix.or_else(|| still.then(|| still_orientation(path)).flatten()).unwrap_or((0, false));
     let frames = (stream.frames() > 0).then(|| stream.frames() as u64);
     let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
     let end = (stream.duration() > 0).then(|| start.saturating_add(stream.duration()));
@@ -602,7 +655,18 @@ fn open(path: &Path, decoding: bool) -> Result<Opened, VideoIoError> {
     // columns on the left): without this the decoder hands over wider frames than the stream's
     // size, which were then squeezed to it.
     context.set_flags(ff::codec::Flags::UNALIGNED);
-    let decoder = if still {
+    // FFmpeg's TIFF decoder, told to explode, refuses every tag it does not know (a resolution
+    // unit, an orientation: most TIFFs Photoshop, scanners or PIL with a dpi write were "decoded
+    // zero frames"); it refuses a strip cut short either way.
+    // Nor does it decode JPEG-compressed strips right (a photo read at 6 dB from PIL's pixels).
+    if id == ff::codec::Id::TIFF
+        && let Some(c @ (6 | 7)) = std::fs::File::open(path).ok().and_then(|mut f| ifd0_short(&mut f, 0x0103))
+    {
+        return Err(not_video(format!(
+            "a TIFF compressed with JPEG (compression {c}), which FFmpeg decodes wrongly; save it as PNG or an uncompressed, LZW or Deflate TIFF"
+        )));
+    }
+    let decoder = if still && id != ff::codec::Id::TIFF {
         // A picture cut short is an error, as image libraries make it (FFmpeg filled a JPEG's
         // missing half with flat green and said nothing, and the picture was scored).
         let mut strict = ff::Dictionary::new();

@@ -263,6 +263,125 @@ fn a_jpegs_exif_orientation_is_applied_as_viewers_do() {
     }
 }
 
+/// CRC-32 (as PNG chunks carry it).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+/// A little-endian TIFF structure whose first IFD holds `entries` (tag, type, count, value or
+/// offset), sorted by tag, followed by `data` at offset 8 + 2 + 12·n + 4.
+fn tiff_le(entries: &[(u16, u16, u32, u32)], data: &[u8]) -> Vec<u8> {
+    let mut t = b"II*\0".to_vec();
+    t.extend(8u32.to_le_bytes());
+    t.extend((entries.len() as u16).to_le_bytes());
+    for &(tag, kind, count, value) in entries {
+        t.extend(tag.to_le_bytes());
+        t.extend(kind.to_le_bytes());
+        t.extend(count.to_le_bytes());
+        t.extend(value.to_le_bytes());
+    }
+    t.extend(0u32.to_le_bytes());
+    t.extend(data);
+    t
+}
+
+/// A PNG's (eXIf chunk), a WebP's (EXIF chunk) and a TIFF's own orientation tag are applied as
+/// PIL's exif_transpose applies them (only a JPEG's was: a phone's portrait PNG was read
+/// sideways); a TIFF with tags FFmpeg does not know (a resolution unit) is read (it was "decoded
+/// zero frames"), and one compressed with JPEG, which FFmpeg decodes wrongly, is refused.
+#[test]
+fn png_webp_and_tiff_orientations_are_applied_and_tiffs_read() {
+    let sb = Sandbox::new();
+    run(sb.path(), "plain.png", args(&testsrc("48x32", 1, 1.0), &["-frames:v", "1"]));
+    run(
+        sb.path(),
+        "plain.webp",
+        args(&testsrc("48x32", 1, 1.0), &["-frames:v", "1", "-c:v", "libwebp", "-lossless", "1"]),
+    );
+    let base = decode(&sb.join("plain.png")).unwrap();
+    let (w, h) = (48usize, 32usize);
+    // Orientation 6: displayed pixel (x, y) is stored pixel (y, h − 1 − x).
+    let turned = |v: &Video, what: &str| {
+        assert_eq!((v.width(), v.height()), (32, 48), "{what}");
+        for y in 0..w {
+            for x in 0..h {
+                let (sx, sy) = (y, h - 1 - x);
+                let (a, b) = ((y * h + x) * 3, (sy * w + sx) * 3);
+                assert_eq!(&v.frame(0)[a..a + 3], &base.frame(0)[b..b + 3], "{what} at {x},{y}");
+            }
+        }
+    };
+    let exif6 = tiff_le(&[(0x0112, 3, 1, 6)], &[]);
+    // PNG: an eXIf chunk after IHDR.
+    let png = std::fs::read(sb.join("plain.png")).unwrap();
+    let ihdr_end = 8 + 8 + 13 + 4;
+    let mut chunk = (exif6.len() as u32).to_be_bytes().to_vec();
+    let body = [b"eXIf".as_slice(), &exif6].concat();
+    chunk.extend(&body);
+    chunk.extend(crc32(&body).to_be_bytes());
+    std::fs::write(sb.join("o6.png"), [&png[..ihdr_end], &chunk, &png[ihdr_end..]].concat()).unwrap();
+    turned(&decode(&sb.join("o6.png")).unwrap(), "png");
+    // WebP: the extended format (VP8X, its EXIF flag set), the picture's chunk, an EXIF chunk.
+    let webp = std::fs::read(sb.join("plain.webp")).unwrap();
+    let mut vp8x = b"VP8X".to_vec();
+    vp8x.extend(10u32.to_le_bytes());
+    vp8x.extend([0x08, 0, 0, 0]);
+    vp8x.extend(&(w as u32 - 1).to_le_bytes()[..3]);
+    vp8x.extend(&(h as u32 - 1).to_le_bytes()[..3]);
+    let mut exif_chunk = b"EXIF".to_vec();
+    exif_chunk.extend((exif6.len() as u32).to_le_bytes());
+    exif_chunk.extend(&exif6);
+    let inner = [b"WEBP".as_slice(), &vp8x, &webp[12..], &exif_chunk].concat();
+    let riff = [b"RIFF".as_slice(), &(inner.len() as u32).to_le_bytes(), &inner].concat();
+    std::fs::write(sb.join("o6.webp"), riff).unwrap();
+    turned(&decode(&sb.join("o6.webp")).unwrap(), "webp");
+    // TIFF: uncompressed RGB in one strip, as PIL writes it with a dpi (ResolutionUnit 296).
+    let tiff = |compression: u32, orientation: u32| {
+        let n = 13;
+        let pixels_at = (8 + 2 + 12 * n + 4) as u32;
+        let bits_at = pixels_at + (w * h * 3) as u32;
+        let mut data = base.frame(0).to_vec();
+        data.extend([8u16, 8, 8].iter().flat_map(|b| b.to_le_bytes()));
+        let resolution_at = bits_at + 6;
+        data.extend([72u32, 1, 72, 1].iter().flat_map(|v| v.to_le_bytes()));
+        tiff_le(
+            &[
+                (256, 3, 1, w as u32),
+                (257, 3, 1, h as u32),
+                (258, 3, 3, bits_at),
+                (259, 3, 1, compression),
+                (262, 3, 1, 2),
+                (273, 4, 1, pixels_at),
+                (274, 3, 1, orientation),
+                (277, 3, 1, 3),
+                (278, 3, 1, h as u32),
+                (279, 4, 1, (w * h * 3) as u32),
+                (282, 5, 1, resolution_at),
+                (283, 5, 1, resolution_at + 8),
+                (296, 3, 1, 2),
+            ],
+            &data,
+        )
+    };
+    std::fs::write(sb.join("o1.tiff"), tiff(1, 1)).unwrap();
+    assert_eq!(decode(&sb.join("o1.tiff")).unwrap().frame(0), base.frame(0), "an upright TIFF with a dpi");
+    std::fs::write(sb.join("o6.tiff"), tiff(1, 6)).unwrap();
+    turned(&decode(&sb.join("o6.tiff")).unwrap(), "tiff");
+    std::fs::write(sb.join("jpeg.tiff"), tiff(7, 1)).unwrap();
+    let e = decode(&sb.join("jpeg.tiff")).unwrap_err().to_string();
+    assert!(e.contains("a TIFF compressed with JPEG (compression 7)"), "{e}");
+    for still in ["o6.png", "o6.webp", "o6.tiff"] {
+        assert_eq!(video::decode_versions(&sb.join(still)).1, Some(video::STILL_DECODE), "{still}");
+    }
+}
+
 /// A 4:2:0 JPEG's chroma is interpolated as image libraries do (libjpeg, which PIL, imread and
 /// diffusers use): closer to the picture than FFmpeg's default conversion, which left a JPEG
 /// 34 dB from what an image-to-video model reads. Video keeps the default (decord's, VBench's).
