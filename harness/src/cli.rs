@@ -1015,10 +1015,23 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             }
             // A filmstrip of the whole clip shows `--strip` uniform frames: only those are kept
             // (a folder of frames was read whole for it).
-            let sampling =
-                if png && sampling == FrameSampling::All { FrameSampling::Uniform((*strip).max(1)) } else { sampling };
+            // A picture is read once: a still made eight identical panels, each decoded and held
+            // (3 GB for a 12000×8000 JPEG).
+            let picture = !input.is_dir() && video::decode_versions(input).1.is_some();
+            let sampling = if png && sampling == FrameSampling::All && !picture {
+                FrameSampling::Uniform((*strip).max(1))
+            } else {
+                sampling
+            };
             let v = if input.is_dir() {
                 let d = video::decode_frames_dir(input, *fps, sampling, crate::scoring::memory_limit()).map_err(vio)?;
+                if d.report.frames_missing > 0 {
+                    eprintln!(
+                        "warning: {}: the frames' numbers skip {} frame(s); the clip plays on across the gap(s)",
+                        input.display(),
+                        d.report.frames_missing
+                    );
+                }
                 let v = videval_metrics::preprocess::transform_video(&d.video, spatial, filter, true);
                 let rate = kept_rate(v.fps(), sampling, v.len(), d.sampled_from.unwrap_or(0));
                 videval_metrics::Video::new(v.width(), v.height(), rate, v.into_bytes())

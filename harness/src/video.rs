@@ -1621,22 +1621,90 @@ fn stream(
     Ok(Streamed::Done(StreamEnd { head, info: o.info, report, sampled_from }))
 }
 
-/// Decodes a folder of PNG/JPEG frames (sorted by name, numbers compared numerically) as a
-/// video at `fps`.
-pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u64) -> Result<Decoded, VideoIoError> {
+/// The file endings read as pictures (case-insensitive): units of `mode: image`, frames of a
+/// folder.
+pub const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "avif"];
+
+/// Whether `path` is named as a picture (one of [`IMAGE_EXTS`], any case).
+pub fn is_image_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A folder's frames in order: its pictures ([`IMAGE_EXTS`]; hidden files and macOS's `._`
+/// companions left out, as the `dir:` adapter leaves them), sorted by name with numbers compared
+/// as numbers, and how many frames their numbers skip. Refused: two frames of one number
+/// (`f_1.png`, `f_01.png`: their order was the file system's), and pictures named otherwise
+/// than the numbered frames (a `cover.png` became frame 0).
+fn frame_files(dir: &Path) -> Result<(Vec<PathBuf>, usize), VideoIoError> {
+    let invalid = |path: &Path, reason: String| VideoIoError::Invalid { path: path.to_path_buf(), reason };
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = |p: &Path| p.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| VideoIoError::Invalid { path: dir.to_path_buf(), reason: e.to_string() })?
+        .map_err(|e| invalid(dir, e.to_string()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
-        })
+        .filter(|p| !name(p).starts_with('.') && is_image_file(p))
         .collect();
-    files.sort_by_key(|p| natural_key(&p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+    files.sort_by_cached_key(|p| natural_key(&stem(p)));
     if files.is_empty() {
         return Err(VideoIoError::NoFrames { path: dir.to_path_buf() });
     }
+    for w in files.windows(2) {
+        if natural_key(&stem(&w[0])) == natural_key(&stem(&w[1])) {
+            return Err(invalid(
+                &w[1],
+                format!("numbered as {} is: two frames cannot hold one place in the clip", name(&w[0])),
+            ));
+        }
+    }
+    // Each name's pattern: its digits as '#'. The most common one, if numbered, is the frames'.
+    let pattern = |p: &Path| -> String {
+        let mut out = String::new();
+        for c in stem(p).chars() {
+            if !c.is_ascii_digit() {
+                out.push(c);
+            } else if !out.ends_with('#') {
+                out.push('#');
+            }
+        }
+        out
+    };
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for f in &files {
+        *counts.entry(pattern(f)).or_default() += 1;
+    }
+    let (frames_pattern, _) = counts.iter().max_by_key(|(_, n)| **n).map(|(p, n)| (p.clone(), *n)).unwrap_or_default();
+    if frames_pattern.contains('#')
+        && let Some(odd) = files.iter().find(|f| pattern(f) != frames_pattern)
+        && let Some(frame) = files.iter().find(|f| pattern(f) == frames_pattern)
+    {
+        return Err(invalid(
+            odd,
+            format!(
+                "named otherwise than the folder's numbered frames ({}, as `{frames_pattern}` with # for the number): move it out of the folder",
+                name(frame)
+            ),
+        ));
+    }
+    // Skipped numbers: steps between consecutive frames' last numbers above the usual one.
+    let last_number = |f: &PathBuf| -> Option<u64> {
+        let digits = natural_key(&stem(f)).into_iter().rev().find(|k| k.0)?.2;
+        if digits.is_empty() { Some(0) } else { digits.parse().ok() }
+    };
+    let numbers: Vec<u64> = files.iter().filter_map(last_number).collect();
+    let mut skipped = 0;
+    if numbers.len() == files.len() && numbers.len() >= 3 {
+        let mut steps: Vec<u64> = numbers.windows(2).map(|w| w[1].saturating_sub(w[0])).collect();
+        steps.sort_unstable();
+        let usual = steps[steps.len() / 2].max(1);
+        skipped = numbers.windows(2).map(|w| (w[1].saturating_sub(w[0]) / usual).saturating_sub(1) as usize).sum();
+    }
+    Ok((files, skipped))
+}
+
+/// Decodes a folder of picture frames ([`frame_files`]) as a video at `fps`. The frames its
+/// numbers skip are counted in the report's `frames_missing`.
+pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u64) -> Result<Decoded, VideoIoError> {
+    let (files, skipped) = frame_files(dir)?;
     if files.len() > MAX_FRAMES {
         return Err(VideoIoError::TooLong {
             path: dir.to_path_buf(),
@@ -1711,14 +1779,17 @@ pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u
         color_primaries: "unknown".into(),
     };
     let n = kept.len();
-    let report = DecodeReport { frames_decoded: n, packets: n, frames_kept: n, ..Default::default() };
+    let report =
+        DecodeReport { frames_decoded: n, packets: n, frames_kept: n, frames_missing: skipped, ..Default::default() };
     // Counted only for a count-based sampling, as a stream's is.
     let sampled_from = (!matches!(sampling, FrameSampling::All | FrameSampling::Fps(_))).then_some(files.len());
     Ok(Decoded { video, info, report, sampled_from })
 }
 
-/// Sort key that orders "frame2" before "frame10".
-fn natural_key(name: &str) -> Vec<(bool, u64, String)> {
+/// Sort key that orders "frame2" before "frame10": a number as (true, its digits without
+/// leading zeros, counted, then compared as text), so numbers of any length order as numbers
+/// (past u64 they all read as its maximum, and their frames were shuffled).
+fn natural_key(name: &str) -> Vec<(bool, usize, String)> {
     let mut out = Vec::new();
     let mut chars = name.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -1728,7 +1799,8 @@ fn natural_key(name: &str) -> Vec<(bool, u64, String)> {
                 n.push(d);
                 chars.next();
             }
-            out.push((true, n.parse().unwrap_or(u64::MAX), String::new()));
+            let n = n.trim_start_matches('0').to_string();
+            out.push((true, n.len(), n));
         } else {
             let mut t = String::new();
             while let Some(&d) = chars.peek().filter(|d| !d.is_ascii_digit()) {

@@ -679,6 +679,50 @@ fn a_folder_of_frames_decodes_in_natural_order() {
     assert!(e.to_string().contains("holds more than one frame"), "{e}");
 }
 
+/// A folder's frames are every picture it holds in its numbers' order, whatever their ending
+/// (every third frame a WebP or BMP was dropped without a word) and however long their numbers
+/// (past 20 digits they were shuffled); hidden files and macOS's `._` companions are left out
+/// (one made the folder unreadable); a picture named unlike the frames, or two frames of one
+/// number, are refused, named; skipped numbers are counted.
+#[test]
+fn a_folder_of_frames_reads_every_picture_in_order_and_refuses_strangers() {
+    let sb = Sandbox::new();
+    let whole = run(sb.path(), "whole.mkv", args(&testsrc("32x24", 10, 0.9), &["-c:v", "ffv1"]));
+    let v = decode(&whole).unwrap();
+    let dir = sb.join("frames");
+    std::fs::create_dir_all(&dir).unwrap();
+    for t in 0..9 {
+        let ext = ["png", "webp", "bmp"][t % 3];
+        let name = format!("shot_{}{t:02}.{ext}", "0".repeat(20));
+        let mut extra = vec!["-vf".to_string(), format!("select=eq(n\\,{t})"), "-frames:v".into(), "1".into()];
+        if ext == "webp" {
+            extra.extend(["-c:v", "libwebp", "-lossless", "1"].map(String::from));
+        }
+        let a: Vec<&str> = extra.iter().map(String::as_str).collect();
+        run(&dir, &name, args(&["-i".to_string(), whole.display().to_string()], &a));
+    }
+    std::fs::write(dir.join("._shot_00.png"), b"\0\x05\x16\x07 AppleDouble").unwrap();
+    std::fs::write(dir.join(".DS_Store"), b"junk").unwrap();
+    let d = video::decode_frames_dir(&dir, 10.0, FrameSampling::All, u64::MAX).unwrap();
+    assert_eq!((d.video.len(), d.report.frames_missing), (9, 0));
+    for t in 0..9 {
+        assert!(psnr_frame(d.video.frame(t), v.frame(t)) > 40.0, "frame {t} out of order");
+    }
+    // Numbers that skip: counted.
+    let zeros = "0".repeat(20);
+    std::fs::rename(dir.join(format!("shot_{zeros}08.bmp")), dir.join(format!("shot_{zeros}11.bmp"))).unwrap();
+    let d = video::decode_frames_dir(&dir, 10.0, FrameSampling::All, u64::MAX).unwrap();
+    assert_eq!((d.video.len(), d.report.frames_missing), (9, 3), "07 → 11 skips three");
+    // A cover among the frames, and two frames of one number.
+    std::fs::copy(dir.join(format!("shot_{}00.png", "0".repeat(20))), dir.join("cover.png")).unwrap();
+    let e = video::decode_frames_dir(&dir, 10.0, FrameSampling::All, u64::MAX).unwrap_err().to_string();
+    assert!(e.contains("cover.png") && e.contains("named otherwise than the folder's numbered frames"), "{e}");
+    std::fs::remove_file(dir.join("cover.png")).unwrap();
+    std::fs::copy(dir.join(format!("shot_{}00.png", "0".repeat(20))), dir.join("shot_0.png")).unwrap();
+    let e = video::decode_frames_dir(&dir, 10.0, FrameSampling::All, u64::MAX).unwrap_err().to_string();
+    assert!(e.contains("two frames cannot hold one place"), "{e}");
+}
+
 fn psnr_frame(a: &[u8], b: &[u8]) -> f64 {
     let mse = a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum::<f64>() / a.len() as f64;
     10.0 * (255.0f64 * 255.0 / mse.max(1e-12)).log10()
@@ -969,6 +1013,10 @@ fn video_cli_info_and_convert() {
     );
     let side: serde_json::Value = serde_json::from_slice(&sb.read("out.mkv.json")).unwrap();
     assert_eq!(side["encode"]["codec"], "ffv1");
+    // A still picture's filmstrip is the picture once (it was eight identical panels).
+    run(sb.path(), "still.png", args(&testsrc("32x24", 1, 1.0), &["-frames:v", "1"]));
+    let (rc, v) = sb.run_json(&["video", "convert", "still.png", "still-strip.png"]);
+    assert_eq!((rc, v["panels"].as_u64(), v["frames"].as_u64()), (0, Some(1), Some(1)), "{v}");
     // A filmstrip decodes only the frames it shows: the poster of the whole decoded clip, byte
     // for byte (here 3 of 10 frames, and 12 of 10 — frames repeat).
     for strip in ["3", "12"] {

@@ -31,17 +31,11 @@ pub const INFO: AdapterInfo = AdapterInfo {
 pub const VIDEO_EXTS: &[&str] =
     &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v", "ts", "m2ts", "mts", "mpg", "mpeg", "flv", "wmv", "ogv", "3gp"];
 
-/// The file endings read as pictures (case-insensitive), for units of `mode: image`.
-pub const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "avif"];
+pub use crate::video::{IMAGE_EXTS, is_image_file};
 
 /// Whether `path` is named as a video (one of [`VIDEO_EXTS`], any case).
 pub fn is_video_file(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| VIDEO_EXTS.contains(&e.to_ascii_lowercase().as_str()))
-}
-
-/// Whether `path` is named as a picture (one of [`IMAGE_EXTS`], any case).
-pub fn is_image_file(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
