@@ -178,6 +178,19 @@ fn unknown_probe_parameter() {
     );
 }
 
+/// An object that names neither colour nor shape is refused (it followed whatever was largest,
+/// and passed `motion` on a still photo).
+#[test]
+fn an_object_naming_nothing() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    expect:\n      - {probe: motion, object: {}, direction: left}\n",
+        9,
+        10,
+        "cases[0].expect[0]",
+        "an object names its color, its shape or both",
+    );
+}
+
 #[test]
 fn unknown_metric() {
     let text = "schema: 1\nsuite: t\nversion: 1\nmetrics: [frame_count, fvd_typo]\ncases: [{id: a, prompt: p}]\n";

@@ -23,14 +23,35 @@ pub enum CameraMotion {
     ZoomOut,
 }
 
-/// Selects an object in the generated video by what can be seen of it.
+/// Selects an object in the generated video by what can be seen of it: its colour, its shape or
+/// both (`object: {}` named none, and the check followed whatever was largest).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "ObjectFields")]
 pub struct ObjectRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<Color>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape: Option<Shape>,
+}
+
+/// [`ObjectRef`] as written, before it is checked to name something.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectFields {
+    #[serde(default)]
+    color: Option<Color>,
+    #[serde(default)]
+    shape: Option<Shape>,
+}
+
+impl TryFrom<ObjectFields> for ObjectRef {
+    type Error = String;
+    fn try_from(f: ObjectFields) -> Result<ObjectRef, String> {
+        if f.color.is_none() && f.shape.is_none() {
+            return Err("an object names its color, its shape or both (e.g. {color: red}); this one names neither".into());
+        }
+        Ok(ObjectRef { color: f.color, shape: f.shape })
+    }
 }
 
 /// A numeric bound: `{min: a}`, `{max: b}`, `{min: a, max: b}` or `{between: [a, b]}`.
