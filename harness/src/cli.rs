@@ -1615,7 +1615,22 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 };
                 // The verdict and its errors go to one stream, each file's errors under it (the
                 // errors went to standard error, the verdicts to standard output).
+                // The files its cases read (pictures and clips to condition on), by their headers.
+                let inputs =
+                    r.as_ref().map(|s| crate::run::input_problems(std::slice::from_ref(s), |_, _| true, false));
                 match r {
+                    Ok(_) if inputs.as_ref().is_ok_and(|p| !p.is_empty()) => {
+                        bad += 1;
+                        let problems = inputs.unwrap_or_default();
+                        if *json {
+                            let errors: Vec<_> =
+                                problems.iter().map(|m| json!({"file": f, "message": m, "text": m})).collect();
+                            verdicts.push(json!({"file": f, "ok": false, "errors": errors}));
+                        } else {
+                            println!("FAIL  {f}  ({} error(s))", problems.len());
+                            println!("{}", crate::error::printable(&problems.join("\n")));
+                        }
+                    }
                     Ok(s) if *json => verdicts
                         .push(json!({"file": f, "ok": true, "cases": s.cases.len(), "content_hash": s.content_hash()})),
                     Ok(s) => println!("ok    {f}  ({} cases, {})", s.cases.len(), s.content_hash()),

@@ -640,13 +640,20 @@ pub fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::G
 pub fn conditioning_problems(suites: &[Suite], plan: &Plan, read_frames: bool) -> Vec<String> {
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
+    input_problems(suites, |suite, case| planned.contains(&(suite, case)), read_frames)
+}
+
+/// [`conditioning_problems`] of the cases `chosen` (suite name, case id) picks: `suites lint`
+/// checks every case's files by their headers, as `plan` does (a misspelt picture passed lint,
+/// then `plan` and `run` refused it).
+pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, read_frames: bool) -> Vec<String> {
     let mut missing = Vec::new();
     // Each file is read once however many cases name it (eight cases of one 1080p clip took
     // 16 s and 1.6 GB in `plan` alone), and only as far as a count needs; `plan` reads headers.
     let mut counted: std::collections::BTreeMap<(PathBuf, usize), std::result::Result<usize, String>> =
         std::collections::BTreeMap::new();
     for suite in suites {
-        for case in suite.cases.iter().filter(|c| planned.contains(&(suite.name.as_str(), c.id.as_str()))) {
+        for case in suite.cases.iter().filter(|c| chosen(&suite.name, &c.id)) {
             let Some(input) = &case.input else { continue };
             for (field, m) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
                 let Some(file) = m.as_ref().and_then(|m| m.file()) else { continue };

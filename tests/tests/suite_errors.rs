@@ -417,6 +417,16 @@ fn lint_exits_3_and_prints_every_error() {
     sb.write("suites/_mine.yaml", &format!("{HEAD}cases: [{{id: a, promt: p}}]\n"));
     let out = sb.run(&["suites", "lint", "suites/_mine.yaml"]);
     assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
+    // A picture a case conditions on that is not there fails lint as it fails `plan` (lint
+    // passed it).
+    sb.write(
+        "other/i2v.yaml",
+        &format!("{HEAD}cases: [{{id: a, mode: i2v, prompt: p, input: {{image: {{path: frist.png}}}}}}]\n"),
+    );
+    let out = sb.run(&["suites", "lint", "other/i2v.yaml"]);
+    let t = videval_tests::text(&out);
+    assert_eq!(videval_tests::code(&out), 3, "{t}");
+    assert!(t.contains("case a: input.image:") && t.contains("frist.png: no such file"), "{t}");
 
     // With --json: every file's verdict and its located errors, exit 3, one JSON document.
     let out = sb.run(&["suites", "lint", "suites", "--json"]);

@@ -48,7 +48,9 @@ impl TryFrom<ObjectFields> for ObjectRef {
     type Error = String;
     fn try_from(f: ObjectFields) -> Result<ObjectRef, String> {
         if f.color.is_none() && f.shape.is_none() {
-            return Err("an object names its color, its shape or both (e.g. {color: red}); this one names neither".into());
+            return Err(
+                "an object names its color, its shape or both (e.g. {color: red}); this one names neither".into()
+            );
         }
         Ok(ObjectRef { color: f.color, shape: f.shape })
     }
