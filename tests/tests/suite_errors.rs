@@ -721,3 +721,29 @@ fn text_fields_of_one_number_variable_are_text() {
         suite.cases.iter().map(|c| (c.id.as_str(), c.prompt.as_str(), c.seeds.per_case)).collect();
     assert_eq!(got, [("1", "1", 1), ("2", "2", 2)]);
 }
+
+/// Half of the other description of a frame size keeps what the included one still says, as a
+/// case's own `generation` does: an included 854×480 under `aspect: "9:16"` is 480×854 (it was
+/// 64×114, the built-in size, without a word), an included 16:9 at 480 under `width: 1280` is
+/// 1280×480 (it was 1280×64), and an included size under `resolution: 720` keeps its ratio.
+#[test]
+fn an_included_frame_size_keeps_what_an_override_leaves_unsaid() {
+    let sb = Sandbox::new();
+    sb.write("_wh.yaml", "defaults:\n  generation: {width: 854, height: 480}\n");
+    sb.write("_ar.yaml", "defaults:\n  generation: {aspect: \"16:9\", resolution: 480}\n");
+    for (include, over, size) in [
+        ("_wh.yaml", "{aspect: \"9:16\"}", (480, 854)),
+        ("_wh.yaml", "{resolution: 720}", (1282, 720)),
+        ("_ar.yaml", "{width: 1280}", (1280, 480)),
+        ("_ar.yaml", "{height: 720}", (854, 720)),
+        ("_wh.yaml", "{width: 640}", (640, 480)),
+    ] {
+        sb.write(
+            "s.yaml",
+            &format!("{HEAD}include: [{include}]\ndefaults:\n  generation: {over}\ncases: [{{id: a, prompt: p}}]\n"),
+        );
+        let s = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+        let g = &s.cases[0].generation;
+        assert_eq!((g.width, g.height), size, "{include} under {over}");
+    }
+}

@@ -279,13 +279,77 @@ fn merged(
 /// group inherited from an include (a frame size is either width×height or aspect+resolution).
 const EXCLUSIVE: &[(&[&str], &[&str])] = &[(&["width", "height"], &["aspect", "resolution"])];
 
+/// What an inherited frame size still says where a mapping gives half of the other description
+/// of it, as a case's own `generation` reads it: `aspect` alone keeps the inherited short side
+/// (`resolution`), `resolution` alone its ratio (`aspect`), `width` or `height` alone the other
+/// side from an inherited `aspect` and `resolution` (an included 854×480 under `aspect: "9:16"`
+/// made 64×114 clips: the built-in 64 pixels, without a word).
+fn implied_size(base: &[Entry], over: &[Entry]) -> Vec<Entry> {
+    fn get<'a>(m: &'a [Entry], k: &str) -> Option<&'a Entry> {
+        m.iter().find(|e| e.key == k)
+    }
+    let num = |m: &[Entry], k: &str| match get(m, k).map(|e| &e.value.value) {
+        Some(Value::Int(v)) => u32::try_from(*v).ok(),
+        Some(Value::UInt(v)) => u32::try_from(*v).ok(),
+        _ => None,
+    };
+    let entry = |from: &Entry, key: &str, value: Value| Entry {
+        key: key.into(),
+        key_loc: from.key_loc.clone(),
+        value: Node { value, loc: from.value.loc.clone() },
+    };
+    let has = |k: &str| get(over, k).is_some();
+    let mut out = Vec::new();
+    if (has("aspect") || has("resolution"))
+        && let (Some(w), Some(h), Some(from)) = (num(base, "width"), num(base, "height"), get(base, "width"))
+        && w > 0
+        && h > 0
+    {
+        if !has("resolution") {
+            out.push(entry(from, "resolution", Value::UInt(u64::from(w.min(h)))));
+        }
+        if !has("aspect") {
+            out.push(entry(from, "aspect", Value::Str(format!("{w}:{h}"))));
+        }
+    }
+    if has("width") != has("height")
+        && let (Some(ratio), Some(short), Some(from)) = (
+            get(base, "aspect").and_then(|e| match &e.value.value {
+                Value::Str(s) => parse_ratio(s),
+                _ => None,
+            }),
+            num(base, "resolution"),
+            get(base, "aspect"),
+        )
+    {
+        let (w, h) = size_at(ratio, short);
+        out.push(if has("width") {
+            entry(from, "height", Value::UInt(u64::from(h)))
+        } else {
+            entry(from, "width", Value::UInt(u64::from(w)))
+        });
+    }
+    out
+}
+
+/// The frame size of an aspect ratio at a short side: the long side rounded to an even pixel
+/// count (4:2:0 video needs one), or to the nearest where the short side is odd already (a 1:1
+/// frame at 17 was 18×17, and its aspect expectation failed lint); unclamped.
+fn size_at(ratio: f64, short: u32) -> (u32, u32) {
+    let long = f64::from(short) * ratio.max(1.0 / ratio);
+    let long = if short % 2 == 0 { ((long / 2.0).round() * 2.0).max(2.0) } else { long.round().max(1.0) };
+    let long = long.min(f64::from(u32::MAX)) as u32;
+    if ratio >= 1.0 { (long, short) } else { (short, long) }
+}
+
 /// Deep merge: mappings merge key by key (the overriding side wins); anything else is replaced.
 pub fn merge(base: Node, over: Node) -> Node {
     match (base.value, over.value) {
-        (Value::Map(mut b), Value::Map(o)) => {
+        (Value::Map(mut b), Value::Map(mut o)) => {
             for (x, y) in EXCLUSIVE {
                 for (given, dropped) in [(x, y), (y, x)] {
                     if o.iter().any(|e| given.contains(&e.key.as_str())) {
+                        o.extend(implied_size(&b, &o));
                         b.retain(|e| !dropped.contains(&e.key.as_str()));
                     }
                 }
@@ -827,20 +891,18 @@ impl Resolver {
             self.resolution = raw.resolution.or(self.resolution);
             let ratio = self.aspect.as_ref().map_or(g.width as f64 / g.height as f64, |a| a.1);
             let short = self.resolution.unwrap_or(g.width.min(g.height));
-            // Short side = resolution; long side rounded to an even pixel count (4:2:0 video needs
-            // one), or to the nearest where the short side is odd already (a 1:1 frame at 17
-            // was 18×17, and its aspect expectation failed lint).
-            let long = f64::from(short) * ratio.max(1.0 / ratio);
-            let long = if short % 2 == 0 { ((long / 2.0).round() * 2.0).max(2.0) } else { long.round().max(1.0) };
+            // Short side = resolution ([`size_at`]).
+            let (w, h) = size_at(ratio, short);
+            let long = w.max(h);
             let key = if raw.aspect.is_some() { "aspect" } else { "resolution" };
             check(
-                long <= 8192.0,
+                long <= 8192,
                 key,
                 format!(
                     "a {short}-pixel short side at this aspect makes the long side {long} pixels; expected at most 8192"
                 ),
             );
-            let long = long.min(8192.0) as u32;
+            let long = long.min(8192);
             (g.width, g.height) = if ratio >= 1.0 { (long, short) } else { (short, long) };
         }
     }
