@@ -184,6 +184,48 @@ fn oracle_passes_everything(sb: &Sandbox, suite: &str) -> (Vec<serde_json::Value
     (samples, checks)
 }
 
+/// A cut to the world's 1.5× closer shot is mapped back onto the wide one: the oracle's cube
+/// keeps its speed across it (it read 0.359 h/s for 0.3, past the bound) and its dropped ball
+/// its acceleration and bounces (it "gained height": restitution 3.31).
+#[test]
+fn the_oracle_passes_motion_and_physics_across_a_cut() {
+    let sb = Sandbox::new();
+    sb.write(
+        "cut.yaml",
+        r#"schema: 1
+suite: cut
+version: 1
+defaults:
+  generation: {frames: 48, fps: 24, width: 352, height: 192}
+  seeds: {per_case: 1}
+cases:
+  - id: slide
+    prompt: "a green cube slides right at a steady pace"
+    scene:
+      style: photo
+      photo: {setting: plaster, seed: 2}
+      objects: [{id: c, shape: square, color: green, size: 0.16, pos: [0.2, 0.5], vel: [0.3, 0]}]
+      cuts: [1.0]
+    expect:
+      - {probe: motion, object: {color: green}, direction: right, speed: {between: [0.27, 0.33]}}
+  - id: drop
+    prompt: "a red ball is dropped; the shot cuts closer mid-fall"
+    scene:
+      style: photo
+      photo: {setting: wood, seed: 3}
+      objects: [{id: ball, shape: circle, color: red, size: 0.12, pos: [0.5, 0.1], restitution: 0.6}]
+      gravity: 2.0
+      floor: true
+      cuts: [0.3]
+    expect:
+      - {probe: gravity, object: {color: red}, accel: {between: [1.8, 2.2]}, r2: {min: 0.95}}
+      - {probe: bounce, object: {color: red}, count: {min: 1}, restitution: {between: [0.3, 0.8]}}
+"#,
+    );
+    let (_, checks) = oracle_passes_everything(&sb, "cut.yaml");
+    assert_eq!(checks, 3);
+}
+
 /// Every other bundled suite on the oracle: every expectation passes (suites/README says so;
 /// `paint-trail` failed once its brush rolled out of the frame with its own disc of paint).
 #[test]

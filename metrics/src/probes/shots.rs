@@ -102,6 +102,21 @@ fn cuts(ctx: &Context<'_>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
 /// Smallest box size (px) whose ratio to another is compared across a cut.
 const MIN_SIZE: f64 = 10.0;
 
+/// The hard cuts of the clip (each the first frame after one): flashes and shifts of tone left
+/// out.
+pub(super) fn cut_frames(ctx: &Context<'_>) -> Vec<usize> {
+    cuts(ctx).0
+}
+
+/// The objects seen in frame t, by colour, of the colours seen once there.
+pub(super) fn objects_alone_at<'c>(ctx: &'c Context<'_>, t: usize) -> BTreeMap<Color, &'c crate::track::Observation> {
+    let mut by_color: BTreeMap<Color, Vec<&crate::track::Observation>> = BTreeMap::new();
+    for o in ctx.tracks().iter().filter_map(|tr| tr.frames.get(t).and_then(|o| o.as_ref())) {
+        by_color.entry(o.color).or_default().push(o);
+    }
+    by_color.into_iter().filter(|(_, v)| v.len() == 1).map(|(c, v)| (c, v[0])).collect()
+}
+
 /// Colour → linear size (√ of the box area) of the objects seen in frame t. Box sizes scale
 /// with a zoom regardless of how many anti-aliased edge pixels the segmentation keeps.
 fn objects_at(ctx: &Context<'_>, t: usize) -> BTreeMap<Color, f64> {
