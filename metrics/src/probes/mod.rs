@@ -562,6 +562,30 @@ mod tests {
         assert!(check(&to(Direction::Right), &Context::new(&moving)).pass);
     }
 
+    /// The picture changes where a moving object was and where it went; on a still, noisy clip
+    /// it changes nowhere beyond its noise.
+    #[test]
+    fn a_moved_object_changes_the_picture_at_both_ends() {
+        let moving = red_square(2, |_| true);
+        let ctx = Context::new(&moving);
+        let (first, last) = ([4.0, 5.0, 10.0, 11.0], [18.0, 5.0, 24.0, 11.0]);
+        assert!(!ctx.unchanged_in(0, 7, &[first, last]));
+        assert!(ctx.unchanged_in(0, 7, &[[30.0, 0.0, 40.0, 16.0]]), "the background stays");
+        let mut s = 7u32;
+        let noisy: Vec<u8> = moving
+            .frame(0)
+            .iter()
+            .cycle()
+            .take(moving.as_bytes().len())
+            .map(|&p| {
+                s = s.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                p.saturating_add(((s >> 16) % 7) as u8).saturating_sub(3)
+            })
+            .collect();
+        let still = Video::new(40, 16, 8.0, noisy).unwrap();
+        assert!(Context::new(&still).unchanged_in(0, 7, &[first, last]), "a frozen clip's noise");
+    }
+
     #[test]
     fn a_moving_object_is_seen_and_a_frozen_or_fleeting_one_is_not() {
         let red = ObjectRef { color: Some(Color::Red), shape: None };
@@ -676,7 +700,10 @@ use crate::video::Video;
 ///    in the new shot are mapped onto the old one (scale from the objects' sizes, place from
 ///    where the old shot would have shown them), so `motion`, `gravity`, `bounce` and
 ///    `cause_effect` read one path through a cut to a closer shot (a cube's 0.3 h/s read 0.359,
-///    and a bounce "gained height" at restitution 3.3).
+///    and a bounce "gained height" at restitution 3.3); `motion` under a still camera fails
+///    "does not move" where the picture is unchanged both where the object was and where it
+///    went (a frozen photo of a cup "moved left 0.417 h": the track hopped between look-alike
+///    regions).
 pub const VERSION: u32 = 21;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -872,6 +899,41 @@ impl<'a> Context<'a> {
             std::borrow::Cow::Owned(v) => Some(v),
         });
         reduced.as_ref().unwrap_or(self.video)
+    }
+
+    /// Whether the picture inside each box (full-size pixels) is the same in frames `t0` and
+    /// `t1`, at the analysis size: their mean absolute difference there at most twice the
+    /// clip's median frame-to-frame difference and a level. An object that moved from one box
+    /// to the other changes both; a track that jumped between look-alike regions of a still
+    /// picture changes neither (a frozen photo of a cup "moved left 0.417 h").
+    pub fn unchanged_in(&self, t0: usize, t1: usize, boxes: &[[f64; 4]]) -> bool {
+        let v = self.reduced();
+        let (w, h) = (v.width() as usize, v.height() as usize);
+        let scale = f64::from(v.width()) / f64::from(self.video.width());
+        let mad = |a: &[u8], b: &[u8], region: Option<[usize; 4]>| -> f64 {
+            let [x0, y0, x1, y1] = region.unwrap_or([0, 0, w, h]);
+            let mut sum = 0u64;
+            for y in y0..y1 {
+                let row = (y * w + x0) * 3..(y * w + x1) * 3;
+                sum += a[row.clone()].iter().zip(&b[row]).map(|(&p, &q)| u64::from(p.abs_diff(q))).sum::<u64>();
+            }
+            sum as f64 / (((x1 - x0) * (y1 - y0) * 3).max(1)) as f64
+        };
+        let mut steps: Vec<f64> = (1..v.len()).map(|t| mad(v.frame(t - 1), v.frame(t), None)).collect();
+        steps.sort_by(f64::total_cmp);
+        let noise = steps.get(steps.len() / 2).copied().unwrap_or(0.0);
+        boxes.iter().all(|b| {
+            let px = |x: f64, n: usize| ((x * scale).max(0.0) as usize).min(n);
+            let region = [
+                px(b[0], w),
+                px(b[1], h),
+                px(b[2], w).max(px(b[0], w) + 1).min(w),
+                px(b[3], h).max(px(b[1], h) + 1).min(h),
+            ];
+            region[0] < region[2]
+                && region[1] < region[3]
+                && mad(v.frame(t0), v.frame(t1), Some(region)) <= 2.0 * noise + 1.0
+        })
     }
 
     /// Pixels per canvas height (the unit of positions and speeds in expectations).

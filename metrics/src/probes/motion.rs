@@ -1,7 +1,8 @@
 //! `motion`: the object's displacement from its first to its last sighting, with the camera's
 //! motion removed, points the expected way by at least 3% of the frame height (and its speed,
 //! canvas heights per second, lies in the bound). A mirrored clip flips left and right.
-//! Sightings the frame cuts along the motion's axis are not read where two others are.
+//! Sightings the frame cuts along the motion's axis are not read where two others are. The
+//! picture must change both where the object was and where it went ([`Context::unchanged_in`]).
 
 use super::{Context, Direction, Motion, Verdict, bound_words};
 
@@ -55,6 +56,20 @@ pub fn check(p: &Motion, ctx: &Context<'_>) -> Verdict {
             ("wrong direction", format!("moves {moved:.3} h {went}, expected {word}"))
         };
         return Verdict::new(false, kind, Some(speed), format!("{said} (dx {dx:+.3}, dy {dy:+.3})"));
+    }
+    // Where it was and where it went must both change: on a still picture a track that hopped
+    // between look-alike regions read as motion. Asked only of a still camera: a camera that
+    // follows the object keeps it in one place of the picture.
+    let still_camera = ctx.camera().iter().take(t1).skip(t0).all(|m| m.tx.abs() + m.ty.abs() < 1.0);
+    if still_camera && ctx.unchanged_in(t0, t1, &[a.bbox, b.bbox]) {
+        return Verdict::new(
+            false,
+            "does not move",
+            Some(0.0),
+            format!(
+                "the track goes {along:.3} h {word}, but the picture where it was (frame {t0}) and where it went (frame {t1}) is unchanged between those frames: it hopped between look-alike regions of a still picture"
+            ),
+        );
     }
     if let Some(b) = &p.speed {
         if !b.contains(speed) {
