@@ -91,6 +91,20 @@ fn duplicate_case_id() {
     one("cases:\n  - {id: a, prompt: p}\n  - {id: a, prompt: q}\n", 7, 10, "cases[1].id", "duplicate case id \"a\"");
 }
 
+/// A matrix whose id leaves out a variable says so once an id, names the variable, and counts
+/// the ids past the third (a 100×100 matrix printed 9,900 identical lines); an empty prompt is
+/// refused.
+#[test]
+fn a_matrix_id_missing_a_variable_and_an_empty_prompt() {
+    let body = "cases:\n  - id: \"s-{{ a }}\"\n    prompt: \"p {{ a }} {{ b }}\"\n    matrix: {a: [1, 2, 3, 4, 5], b: [x, y, z]}\n  - {id: e, prompt: \"  \"}\n";
+    let (sb, err) = errors(&[("s.yaml", &format!("{HEAD}{body}"))]);
+    assert_error(&sb, &err, "s.yaml", 6, 9, "cases[0].id", "duplicate case id \"s-1\"");
+    assert!(err.contains("and 1 more time(s)); its matrix rows differ in b: put them in the id"), "{err}");
+    assert!(err.contains("cases[0].id: 2 more duplicate case ids from this entry"), "{err}");
+    assert_eq!(err.matches("duplicate case id \"").count(), 3, "{err}");
+    assert_error(&sb, &err, "s.yaml", 9, 21, "cases[1].prompt", "an empty prompt");
+}
+
 #[test]
 fn include_cycle() {
     let a = format!("{HEAD}include: [b.yaml]\ncases: [{{id: a, prompt: p}}]\n");

@@ -583,15 +583,52 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
         }
     }
 
-    let mut ids = BTreeMap::new();
-    for (case, loc, path) in &cases {
-        if let Some(first) = ids.insert(case.id.clone(), loc.clone()) {
-            errors.push(YamlError::at(
-                loc,
-                format!("{path}.id"),
-                format!("duplicate case id \"{}\" (first defined at {first})", case.id),
-            ));
+    // Each duplicated id once, with how often it repeats (a 100×100 matrix whose id left out a
+    // variable printed 9,900 identical lines), and, for matrix rows, the variables whose values
+    // the rows sharing it differ in.
+    let mut ids: BTreeMap<&str, Vec<&(Case, Loc, String)>> = BTreeMap::new();
+    for c in &cases {
+        ids.entry(c.0.id.as_str()).or_default().push(c);
+    }
+    // At most three ids a case entry; the rest counted on one line.
+    let mut per_entry: BTreeMap<&str, (usize, &Loc)> = BTreeMap::new();
+    for (id, same) in ids.iter().filter(|(_, v)| v.len() > 1) {
+        let (_, first, _) = same[0];
+        let (_, loc, path) = same[1];
+        let shown = per_entry.entry(path.as_str()).or_insert((0, loc));
+        shown.0 += 1;
+        if shown.0 > 3 {
+            continue;
         }
+        let differ: Vec<&str> = same[0]
+            .0
+            .vars
+            .iter()
+            .filter(|(k, v)| same.iter().any(|c| c.0.vars.get(*k) != Some(*v)))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        let hint = if differ.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; its matrix rows differ in {}: put them in the id, like \"{id}-{{{{ {} }}}}\"",
+                differ.join(", "),
+                differ[0]
+            )
+        };
+        let more = if same.len() > 2 { format!(", and {} more time(s)", same.len() - 2) } else { String::new() };
+        errors.push(YamlError::at(
+            loc,
+            format!("{path}.id"),
+            format!("duplicate case id \"{id}\" (first defined at {first}{more}){hint}"),
+        ));
+    }
+    for (path, (n, loc)) in per_entry.into_iter().filter(|(_, (n, _))| *n > 3) {
+        errors.push(YamlError::at(
+            loc,
+            format!("{path}.id"),
+            format!("{} more duplicate case ids from this entry", n - 3),
+        ));
     }
     for (case, _, path) in &cases {
         let Some(input) = &case.input else { continue };
@@ -951,6 +988,13 @@ fn resolve_case(
             loc_at(node, &["prompt"]),
             format!("{path}.prompt"),
             "holds a NUL character (\\0), which no program's argument or text encoder takes",
+        ));
+    }
+    if raw.prompt.trim().is_empty() {
+        errors.push(YamlError::at(
+            loc_at(node, &["prompt"]),
+            format!("{path}.prompt"),
+            "an empty prompt: a case says in words what the video should show",
         ));
     }
     if raw.prompt.len() > MAX_PROMPT_BYTES {
