@@ -761,3 +761,19 @@ fn an_included_frame_size_keeps_what_an_override_leaves_unsaid() {
         assert_eq!((g.width, g.height), size, "{include} under {over}");
     }
 }
+
+/// A lone `{{ expression }}` that gives a list is a list (it was the string "[]" and refused
+/// as "expected a sequence"), as one that gives a number is a number.
+#[test]
+fn a_template_expression_giving_a_list_is_a_list() {
+    let sb = Sandbox::new();
+    sb.write(
+        "s.yaml",
+        &format!(
+            "{HEAD}cases:\n  - id: \"c-{{{{ n }}}}\"\n    matrix: {{n: [0, 1]}}\n    prompt: p\n    scene:\n      objects: [{{id: b, shape: circle, color: red, size: 0.2, pos: [0.2, 0.5]}}]\n      cuts: \"{{{{ [] if n == 0 else [1.5] }}}}\"\n"
+        ),
+    );
+    let s = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
+    let cuts: Vec<Vec<f64>> = s.cases.iter().map(|c| c.scene.as_ref().unwrap().cuts.clone()).collect();
+    assert_eq!(cuts, vec![vec![], vec![1.5]]);
+}

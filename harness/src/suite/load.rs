@@ -820,6 +820,14 @@ fn render(
                 }
                 Some(v) => v.value.clone(),
                 None => match super::template::render(env, s, vars, rendered) {
+                    // A list or mapping the expression gives (`{{ [] if a else [1.5] }}`) is one,
+                    // as its text reads in YAML's flow style (it was the string "[]").
+                    Ok(out) if lone && !text_field && (out.starts_with('[') || out.starts_with('{')) => {
+                        match yaml::parse(&node.loc.file, &out) {
+                            Ok(parsed) => parsed.value,
+                            Err(_) => Value::Str(out),
+                        }
+                    }
                     Ok(out) if lone && !text_field => yaml::resolve(&out),
                     Ok(out) => Value::Str(out),
                     Err(e) => {
