@@ -205,6 +205,19 @@ fn an_object_naming_nothing() {
     );
 }
 
+/// A colour the tracker cannot follow is refused where it is written: the check could never be
+/// measured (it was n/a on every video).
+#[test]
+fn an_object_of_a_colour_the_tracker_cannot_follow() {
+    one(
+        "cases:\n  - id: a\n    prompt: p\n    expect:\n      - {probe: framing, object: {color: white}}\n",
+        9,
+        35,
+        "cases[0].expect[0].object",
+        "white objects cannot be told from the background",
+    );
+}
+
 #[test]
 fn unknown_metric() {
     let text = "schema: 1\nsuite: t\nversion: 1\nmetrics: [frame_count, fvd_typo]\ncases: [{id: a, prompt: p}]\n";

@@ -192,7 +192,8 @@ probe_params! {
     /// Global camera motion estimated from the whole frame.
     Camera {
         motion: CameraMotion,
-        /// Canvas widths per second for pans and tilts, relative scale per second for zooms.
+        /// Canvas widths per second for pans, heights per second for tilts, relative scale per
+        /// second for zooms.
         #[serde(default)] speed: Option<Bound>,
     }
     /// The object reappears after being hidden, looking the same.
@@ -314,9 +315,44 @@ impl Expectation {
         }
     }
 
+    /// The objects the check names, each with its field.
+    fn objects(&self) -> Vec<(&'static str, &ObjectRef)> {
+        match self {
+            Expectation::Gravity(g) => vec![("object", &g.object)],
+            Expectation::Bounce(b) => vec![("object", &b.object)],
+            Expectation::CauseEffect(c) => {
+                let mut v = vec![("cause", &c.cause), ("effect", &c.effect)];
+                v.extend(c.via.as_ref().map(|o| ("via", o)));
+                v
+            }
+            Expectation::Position(p) => vec![("object", &p.object), ("other", &p.other)],
+            Expectation::Motion(m) => vec![("object", &m.object)],
+            Expectation::Permanence(p) => vec![("object", &p.object)],
+            Expectation::Persistence(p) => vec![("object", &p.object)],
+            Expectation::Framing(f) => vec![("object", &f.object)],
+            Expectation::Parallax(p) => vec![("near", &p.near), ("far", &p.far)],
+            Expectation::Count(c) => c.object.iter().map(|o| ("object", o)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Semantic checks serde cannot express, as `(field relative to the entry, message)`.
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        // A colour the tracker cannot follow makes a check that is never measured: said when
+        // the suite is written, not as "n/a" on every video.
+        for (field, o) in self.objects() {
+            if let Some(c) = o.color.filter(|c| !crate::track::TRACKED.contains(c)) {
+                out.push((
+                    field,
+                    format!(
+                        "{} objects cannot be told from the background (the tracker follows saturated colours: {}): this check could never be measured",
+                        c.name(),
+                        crate::track::TRACKED.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
         let mut bound = |field: &'static str, b: &Option<Bound>| {
             if let Some(Err(m)) = b.as_ref().map(Bound::limits) {
                 out.push((field, m));
