@@ -278,6 +278,10 @@ fn expectations_the_case_rules_out() {
             "cases[0].expect[0]: probe motion reads motion over time, over at least 2 frames; the case generates 1",
         ),
         (
+            "  - id: a\n    prompt: p\n    expect: [{probe: continuity, psnr: {min: 20}}]\n",
+            "cases[0].expect[0]: probe continuity compares the output with the input its mode holds",
+        ),
+        (
             "  - id: a\n    prompt: p\n    generation: {frames: 2}\n    expect: [{probe: bounce, object: {color: red}}]\n",
             "cases[0].expect[0]: probe bounce reads motion over time, over at least 3 frames; the case generates 2",
         ),

@@ -1099,6 +1099,20 @@ fn resolve_case(
                 ),
             ));
         }
+        // Continuity judges an output against the input its mode holds: t2v, image and loop hold
+        // none, so the check would be n/a on every video.
+        if matches!(e, videval_metrics::probes::Expectation::Continuity(_))
+            && matches!(raw.mode, Mode::T2v | Mode::Image | Mode::Loop)
+        {
+            errors.push(YamlError::at(
+                item,
+                epath.clone(),
+                format!(
+                    "probe continuity compares the output with the input its mode holds (i2v, extend-forward, extend-backward, interpolate, edit); mode {} holds none",
+                    raw.mode.name()
+                ),
+            ));
+        }
         if let videval_metrics::probes::Expectation::Aspect(a) = e
             && let Some(want) = videval_metrics::probes::parse_ratio(&a.ratio)
         {
