@@ -450,6 +450,16 @@ impl MarkedEventReceiver for Builder {
                         let e = YamlError::at(&dup.key_loc, "", format!("duplicate key \"{}\" in mapping", dup.key));
                         return self.fail(e);
                     }
+                    // A merge key was read as a field named "<<" (and the fields it meant to
+                    // bring were "missing").
+                    if let Some(merge) = entries.iter().find(|e| e.key == "<<") {
+                        let e = YamlError::at(
+                            &merge.key_loc,
+                            "",
+                            "YAML merge keys (<<: *anchor) are not supported: write the fields out, or share them through include: and defaults:",
+                        );
+                        return self.fail(e);
+                    }
                     let w = self.weight - start;
                     self.push(Node { value: Value::Map(entries), loc }, anchor, w)
                 }
@@ -828,6 +838,8 @@ mod tests {
             parse("t.yaml", "a: 1\nb: 2\na: 3\n").unwrap_err().to_string(),
             "t.yaml:3:1: duplicate key \"a\" in mapping"
         );
+        let e = parse("t.yaml", "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:3:3: YAML merge keys (<<: *anchor) are not supported"), "{e}");
     }
 
     /// 50,000 nested block lists overflowed the stack in the parser's recursive loader; now the
