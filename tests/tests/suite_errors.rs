@@ -793,4 +793,8 @@ fn a_template_expression_giving_a_list_is_a_list() {
     let s = load(&Disk, sb.join("s.yaml").to_str().unwrap()).unwrap();
     let cuts: Vec<Vec<f64>> = s.cases.iter().map(|c| c.scene.as_ref().unwrap().cuts.clone()).collect();
     assert_eq!(cuts, vec![vec![], vec![1.5]]);
+    // A tag is text, whatever its variable holds (a number was refused as "expected a string").
+    sb.write("t.yaml", &format!("{HEAD}cases:\n  - id: \"c-{{{{ n }}}}\"\n    matrix: {{n: [1, 2]}}\n    prompt: p\n    tags: [\"{{{{ n }}}}\"]\n"));
+    let t = load(&Disk, sb.join("t.yaml").to_str().unwrap()).unwrap();
+    assert_eq!(t.cases[1].tags, vec!["2".to_string()]);
 }

@@ -813,7 +813,8 @@ fn render(
             let inner = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).map(str::trim);
             let lone = inner.is_some_and(|i| !i.contains("}}") && !i.contains("{{"));
             // Text fields stay text: `id: "{{ n }}"` over numbers was refused as "expected a string".
-            let text_field = [".id", ".prompt", ".cluster"].iter().any(|k| path.ends_with(k));
+            let text_field = [".id", ".prompt", ".cluster"].iter().any(|k| path.ends_with(k))
+                || [".tags[", ".capabilities["].iter().any(|k| path.contains(k));
             match inner.and_then(|name| typed.get(name)) {
                 Some(v) if text_field && !matches!(v.value, Value::Seq(_) | Value::Map(_)) => {
                     Value::Str(scalar_text(v))
