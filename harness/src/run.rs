@@ -315,6 +315,15 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
     if !errors.is_empty() {
         return Err(Error::Config(errors.join("\n")));
     }
+    // Two files naming one suite: which two (the plan said only "selected twice").
+    for (i, s) in suites.iter().enumerate() {
+        if let Some(j) = suites[..i].iter().position(|t| t.name == s.name) {
+            return Err(Error::Config(format!(
+                "suite \"{}\" is selected twice: by {} and by {} (each suite's `suite:` name must be its own)",
+                s.name, args.suites[j], args.suites[i]
+            )));
+        }
+    }
     // Weights given but unusable are the configuration's error, said before anything is
     // generated (every unit was generated, then every measurement failed as "unreadable").
     if matches!(stages, Stages::All | Stages::Score) {

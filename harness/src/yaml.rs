@@ -164,6 +164,13 @@ pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
             format!("larger than the {} MiB a YAML file may be", MAX_BYTES >> 20),
         ));
     }
+    // A UTF-16 file (Windows editors write it) said as one, not as its first odd byte.
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8",
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         // Where: the line and column of the first byte that is not UTF-8.
         let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];

@@ -798,3 +798,20 @@ fn a_template_expression_giving_a_list_is_a_list() {
     let t = load(&Disk, sb.join("t.yaml").to_str().unwrap()).unwrap();
     assert_eq!(t.cases[1].tags, vec!["2".to_string()]);
 }
+
+/// A UTF-16 file is said to be one (it was "a byte that is not UTF-8" at line 1), and two files
+/// naming one suite are both named.
+#[test]
+fn utf16_files_and_two_files_of_one_suite_are_named() {
+    let sb = Sandbox::new();
+    let text: Vec<u8> = [0xFF, 0xFE].into_iter().chain(HEAD.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    std::fs::write(sb.join("u.yaml"), text).unwrap();
+    let e = load(&Disk, sb.join("u.yaml").to_str().unwrap()).unwrap_err().to_string();
+    assert!(e.contains("UTF-16 text") && e.contains("save it as UTF-8"), "{e}");
+    sb.write("a.yaml", &format!("{HEAD}cases: [{{id: a, prompt: p}}]\n"));
+    sb.write("b.yaml", &format!("{HEAD}cases: [{{id: a, prompt: p}}]\n"));
+    let out = sb.run(&["plan", "--suite", "a.yaml", "--suite", "b.yaml", "--model", "synthetic"]);
+    let t = videval_tests::text(&out);
+    assert_eq!(videval_tests::code(&out), 3, "{t}");
+    assert!(t.contains("suite \"t\" is selected twice: by a.yaml and by b.yaml"), "{t}");
+}
