@@ -374,9 +374,17 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
                 let n = plan.units.iter().filter(|u| u.id.suite == s.name).count();
                 println!("  {} v{}  {} units  {}", s.name, s.version, n, s.content_hash);
             }
-            for k in 0..shard.n {
-                let n = assignment.iter().filter(|&&a| a == k).count();
+            // Shards with no unit (more shards than units) on one line, not one line each.
+            let mut counts = vec![0usize; shard.n as usize];
+            for &a in &assignment {
+                counts[a as usize] += 1;
+            }
+            for (k, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
                 println!("  shard {k}-of-{}: {n} units", shard.n);
+            }
+            let idle = counts.iter().filter(|n| **n == 0).count();
+            if idle > 0 {
+                println!("  {idle} shard(s) of {} with no unit (more shards than units)", shard.n);
             }
             println!("run dir: {}", run_dir.display());
         }

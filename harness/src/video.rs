@@ -372,7 +372,15 @@ fn exif_orientation<R: std::io::Read + std::io::Seek>(r: &mut R) -> Option<u16> 
     if head.starts_with(&[0xFF, 0xD8]) {
         // Segments up to the scan: marker, length (of itself and its body), body.
         let mut at = 2u64;
-        for _ in 0..1024 {
+        for _ in 0..4096 {
+            // Fill bytes (0xFF) may pad the space before a marker (a few; a file of nothing
+            // else is read no further).
+            for _ in 0..64 {
+                if bytes_at(r, at, 2)? != [0xFF, 0xFF] {
+                    break;
+                }
+                at += 1;
+            }
             let m = bytes_at(r, at, 4)?;
             let (marker, len) = (m[1], u64::from(u16::from_be_bytes([m[2], m[3]])));
             if m[0] != 0xFF || marker == 0xDA || len < 2 {
@@ -1672,7 +1680,9 @@ fn frame_files(dir: &Path) -> Result<(Vec<PathBuf>, usize), VideoIoError> {
     for f in &files {
         *counts.entry(pattern(f)).or_default() += 1;
     }
-    let (frames_pattern, _) = counts.iter().max_by_key(|(_, n)| **n).map(|(p, n)| (p.clone(), *n)).unwrap_or_default();
+    // The most common pattern, a numbered one where counts tie (`frame_0001` beside `zcover`).
+    let frames_pattern =
+        counts.iter().max_by_key(|(p, n)| (**n, p.contains('#'))).map(|(p, _)| p.clone()).unwrap_or_default();
     if frames_pattern.contains('#')
         && let Some(odd) = files.iter().find(|f| pattern(f) != frames_pattern)
         && let Some(frame) = files.iter().find(|f| pattern(f) == frames_pattern)

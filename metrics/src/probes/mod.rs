@@ -730,8 +730,9 @@ use crate::video::Video;
 ///    border as "lost from view" (a still ball in mid-picture, found in 9 of 48 frames, "left the
 ///    frame"), and leaves them out of whether it left (not measurable below half the frames); `persistence` says "never changes"
 ///    or "changes once and stays changed" (it said "stays blue → purple"); `shots` counts no cut
-///    for a jump the picture comes back from within two frames (a flash) or one that keeps the
-///    picture in other tones (each channel standardised), and says them (a two-frame brightness
+///    for a jump the picture comes back from within two frames through flat frames or the same
+///    picture in other tones (a flash), for flat frames opening or closing the clip, or for a
+///    jump that keeps the picture in other tones (each channel standardised), and says them (a two-frame brightness
 ///    flicker read as two cuts, a white-balance shift as one); across a hard cut, positions
 ///    in the new shot are mapped onto the old one (scale from the objects' sizes, place from
 ///    where the old shot would have shown them), so `motion`, `gravity`, `bounce` and
@@ -1018,7 +1019,7 @@ impl<'a> Context<'a> {
     }
 
     /// Camera displacement of the content from frame `from` to frame `to` (pixels).
-    fn camera_between(&self, from: usize, to: usize) -> [f64; 2] {
+    pub fn camera_between(&self, from: usize, to: usize) -> [f64; 2] {
         self.camera().iter().take(to).skip(from).fold([0.0, 0.0], |s, m| [s[0] + m.tx, s[1] + m.ty])
     }
 

@@ -2,9 +2,11 @@
 //! change (> 3× the median and > 4% of the range). Across each cut the same colours are present
 //! and every pair of objects at least 10 px across keeps its size ratio (box sizes) within 30%
 //! (a closer shot scales all alike). A jump the picture comes back from within [`FLASH`] frames
-//! (a flash, a frame of another brightness) is no cut, nor one that keeps the picture and
-//! changes only each channel's level and contrast (a white-balance or exposure shift): both are
-//! said, never counted (a 2-frame brightness flicker read as 2 cuts, a colour shift as 1).
+//! through flat frames or frames of the same picture in other tones (a flash) is no cut, nor
+//! flat frames opening or closing the clip, nor a jump that keeps the picture and changes only
+//! each channel's level and contrast (a white-balance or exposure shift): all are said, never
+//! counted (a 2-frame brightness flicker read as 2 cuts, a colour shift as 1). A frame of
+//! another scene is two cuts however soon the picture comes back.
 
 use std::collections::BTreeMap;
 
@@ -54,6 +56,23 @@ fn cuts(ctx: &Context<'_>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
         let (a, b) = (standard(s)?, standard(t)?);
         Some(a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64)
     };
+    // A flat frame (black, white, one colour): no picture.
+    let flat = |t: usize| standard(t).is_none();
+    // What the clip's own motion gives a standardised step next to the jump at t: the smaller
+    // of the steps before and after it (the step after a glitch frame is the jump out of it).
+    let own_standard = |t: usize| {
+        let before = if t >= 2 { standard_diff(t - 2, t - 1) } else { None };
+        let after = if t + 1 < v.len() { standard_diff(t, t + 1) } else { None };
+        match (before, after) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    // Frame f shows frame s's picture in other tones: their standardised distance at most 0.06
+    // standard deviations a pixel beyond the clip's own step (a white-balance shift at 480p
+    // added 0.03-0.04 with its clipping and codec; a cut adds 0.3-1).
+    let same_picture =
+        |s: usize, f: usize, own: Option<f64>| standard_diff(s, f).zip(own).is_some_and(|(d, own)| d <= own + 0.06);
     let (mut found, mut flashes, mut shifts) = (Vec::new(), Vec::new(), Vec::new());
     let mut t = 1;
     while t < v.len() {
@@ -61,33 +80,38 @@ fn cuts(ctx: &Context<'_>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
             t += 1;
             continue;
         }
+        // Flat frames opening or closing the clip (a white first frame, a fade from black) are
+        // no second shot: a flash.
+        if (0..t).all(flat) || (t..v.len()).all(flat) {
+            flashes.push(t);
+            t += 1;
+            continue;
+        }
         // Back within FLASH frames: the frame before and frame j differ by what the clip moves
         // in as many frames just before (or after) them, and by well under the jump, so frames
         // t..j were a flash (a cut's frames after it stay as far; a pan's own change over three
         // frames is no jump).
-        let back = (t + 1..=(t + FLASH).min(v.len() - 1)).find(|&j| {
-            let (d, span) = (diff(t - 1, j), j - t + 1);
-            let own = if t > span {
-                Some(diff(t - 1 - span, t - 1))
-            } else {
-                (j + span < v.len()).then(|| diff(j, j + span))
-            };
-            d <= 0.75 * diffs[t - 1] && own.map_or(!jump(d, span), |own| d <= 1.5 * own + 0.01)
-        });
+        // Its frames are flat or the same picture in other tones: a frame of another scene the
+        // picture comes back from is two cuts (a glitch frame passed as a flash).
+        let own = own_standard(t);
+        let back = (t + 1..=(t + FLASH).min(v.len() - 1))
+            .find(|&j| {
+                let (d, span) = (diff(t - 1, j), j - t + 1);
+                let moved = if t > span {
+                    Some(diff(t - 1 - span, t - 1))
+                } else {
+                    (j + span < v.len()).then(|| diff(j, j + span))
+                };
+                d <= 0.75 * diffs[t - 1] && moved.map_or(!jump(d, span), |m| d <= 1.5 * m + 0.01)
+            })
+            .filter(|&j| (t..j).all(|f| flat(f) || same_picture(t - 1, f, own)));
         match back {
             Some(j) => {
                 flashes.push(t);
                 t = j + 1;
             }
             None => {
-                // The step next to it, standardised the same way, is what the clip's own motion
-                // gives: a jump at most 0.06 standard deviations a pixel beyond it changed only
-                // the tones (a white-balance shift at 480p added 0.03-0.04 with its clipping
-                // and codec; a cut adds 0.3-1).
-                let own = if t >= 2 { standard_diff(t - 2, t - 1) } else { None }
-                    .or_else(|| if t + 1 < v.len() { standard_diff(t, t + 1) } else { None });
-                let kept = standard_diff(t - 1, t).zip(own).is_some_and(|(d, own)| d <= own + 0.06);
-                if kept {
+                if same_picture(t - 1, t, own) {
                     shifts.push(t)
                 } else {
                     found.push(t)
@@ -133,7 +157,7 @@ pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
     let mut not_cuts = Vec::new();
     if !flashes.is_empty() {
         not_cuts.push(format!(
-            "{} flash(es) at frame(s) {}: the picture came back within {FLASH} frames",
+            "{} flash(es) at frame(s) {}: flat frames, or the picture back within {FLASH} frames",
             flashes.len(),
             frames(&flashes)
         ));
@@ -265,8 +289,17 @@ mod tests {
         };
         let pans = clip((0..16).map(|t| pan(if t < 9 { 1 } else { 2 }, t)).collect());
         assert_eq!(cuts(&Context::new(&pans)), (vec![9], vec![], vec![]));
-        // A cut to black and staying there is a cut.
+        // A frame of another scene the picture comes back from: two cuts, no flash.
+        let glitch = clip((0..16).map(|t| frame(if t == 6 { 2 } else { 1 }, 1.0)).collect());
+        assert_eq!(cuts(&Context::new(&glitch)), (vec![6, 7], vec![], vec![]));
+        // A white first frame, and white last ones: flashes, no second shot.
+        let white = vec![255u8; 128 * 96 * 3];
+        let start = clip((0..16).map(|t| if t == 0 { white.clone() } else { frame(1, 1.0) }).collect());
+        assert_eq!(cuts(&Context::new(&start)), (vec![], vec![1], vec![]));
+        let end = clip((0..16).map(|t| if t >= 13 { white.clone() } else { frame(1, 1.0) }).collect());
+        assert_eq!(cuts(&Context::new(&end)), (vec![], vec![13], vec![]));
+        // A cut to black that lasts to the end is no second shot either.
         let fade = clip((0..16).map(|t| frame(1, if t >= 9 { 0.0 } else { 1.0 })).collect());
-        assert_eq!(cuts(&Context::new(&fade)), (vec![9], vec![], vec![]));
+        assert_eq!(cuts(&Context::new(&fade)), (vec![], vec![9], vec![]));
     }
 }
