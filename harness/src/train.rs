@@ -202,27 +202,16 @@ impl Drop for Claim {
 fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Result<ExitCode> {
     use videval_models::encoders::world;
     let cfg: world::EncoderTrainConfig = crate::yaml::load_file(config)?;
-    let a = &cfg.architecture;
-    let problem = if !(1..=4096).contains(&cfg.batch) {
+    // The architecture is checked as the loader checks it: heads 1..=64 and channels 1..=1024
+    // (a wider one trained, then fvd and clipscore refused its weights).
+    let problem = if let Err(e) = cfg.architecture.check() {
+        Some(e)
+    } else if !(1..=4096).contains(&cfg.batch) {
         Some(format!("batch: {} is not in 1..=4096", cfg.batch))
     } else if !(1..=1024).contains(&cfg.eval_groups) {
         Some(format!("eval_groups: {} is not in 1..=1024", cfg.eval_groups))
     } else if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
         Some(format!("lr: {} is not a positive finite number", cfg.lr))
-    } else if a.channels.iter().chain([&a.frame_dim, &a.embed_dim]).any(|&c| !(1..=4096).contains(&c)) {
-        Some("architecture: channels, frame_dim and embed_dim must be in 1..=4096".to_string())
-    } else if a.text.heads == 0
-        || a.text.dim == 0
-        || a.text.dim % a.text.heads != 0
-        || a.text.dim > 4096
-        || !(1..=64).contains(&a.text.layers)
-    {
-        Some(format!(
-            "architecture.text: dim {} over {} heads in {} layers (dim 1..=4096 a multiple of heads, layers 1..=64)",
-            a.text.dim, a.text.heads, a.text.layers
-        ))
-    } else if !(1..=512).contains(&a.text.max_tokens) {
-        Some(format!("architecture.text.max_tokens: {} is not in 1..=512", a.text.max_tokens))
     } else if cfg.steps == 0 {
         // An encoder trained on nothing is random weights under a trained name.
         Some("steps: 0 trains nothing (the encoder would be its random initialisation)".to_string())
@@ -253,6 +242,16 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
     let (enc, params, log) = world::train(&cfg, env!("VIDEVAL_GIT_SHA"), &device, &mut on_row)
         .map_err(|e| Error::Config(format!("{}: {e}", config.display())))?;
     bar.finish();
+    // A diverged training is not published (its weights were NaN, refused by every command).
+    if let Some(r) = log.iter().find(|r| !r.loss.is_finite()) {
+        return Err(Error::Config(format!(
+            "{}: the training diverged (loss {} at step {}); nothing was published to {}: lower lr",
+            config.display(),
+            r.loss,
+            r.step,
+            out.display()
+        )));
+    }
     enc.save(&claim.staging, &params).map_err(Error::Internal)?;
     let mut csv = format!("{LOSS_CSV_HEADER}\n");
     for r in &log {
@@ -487,6 +486,16 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         })?;
     if let Some((b, _)) = &bar {
         b.finish();
+    }
+    // A diverged training is not published: its config.json held a validation loss of null,
+    // which no command could load (and one such rung stopped a whole sweep).
+    let val_loss = trained.model.config.training.val_loss;
+    if !val_loss.is_finite() {
+        return Err(Error::Config(format!(
+            "{}: the training diverged (validation loss {val_loss}); nothing was published to {}: lower the learning rates (vae.lr, dit.lr)",
+            config.display(),
+            out.display()
+        )));
     }
     trained.save(&claim.staging).map_err(|e| Error::Internal(e.to_string()))?;
     write_curve(&claim.staging, &cfg.name)?;

@@ -143,6 +143,13 @@ fn training_writes_a_checkpoint_the_harness_runs() {
     assert!(cfg["training"]["flops"].as_f64().unwrap() > 0.0 && cfg["parameters"]["total"].as_u64().unwrap() > 0);
     let o = sb.run(&["run", "--suite", "smoke", "--limit", "2", "--model", "bundled:micro", "--out", "runs/m"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
+    // A diverged training is not published (its config.json's validation loss was null, and no
+    // command could load it).
+    let tiny = String::from_utf8(sb.read("tiny.yaml")).unwrap();
+    sb.write("nan.yaml", &tiny.replace("name: micro", "name: nan").replace("warmup: 2}", "warmup: 2, lr: 1.0e6}"));
+    let o = sb.run(&["train", "generator", "--config", "nan.yaml"]);
+    assert!(code(&o) == 3 && text(&o).contains("the training diverged"), "{}", text(&o));
+    assert!(!sb.join("nan/config.json").exists());
     // A second training into a finished checkpoint is refused before it starts (it replaced it
     // without a word); with --overwrite the new one replaces it whole, nothing left beside it.
     let before = sb.read("micro/model.safetensors");
@@ -195,6 +202,14 @@ fn training_writes_a_checkpoint_the_harness_runs() {
     sb.write("enc.yaml", "seed: 1\nsteps: 0\nbatch: 2\nlr: 0.001\n");
     let o = sb.run(&["train", "encoder", "--config", "enc.yaml", "--out", "enc"]);
     assert!(code(&o) == 3 && text(&o).contains("steps: 0 trains nothing"), "{}", text(&o));
+    // An architecture the loader would refuse is refused before training (128 heads trained,
+    // then fvd and clipscore refused the weights).
+    sb.write(
+        "enc.yaml",
+        "seed: 1\nsteps: 2\nbatch: 2\nlr: 0.001\narchitecture:\n  channels: [8, 8, 8, 8]\n  frame_dim: 16\n  embed_dim: 16\n  text: {dim: 128, layers: 1, heads: 128, max_tokens: 16}\n",
+    );
+    let o = sb.run(&["train", "encoder", "--config", "enc.yaml", "--out", "enc"]);
+    assert!(code(&o) == 3 && text(&o).contains("architecture.text.heads: 128 is not in 1..=64"), "{}", text(&o));
     // A config error names the file and the field.
     sb.write("bad.yaml", "name: x\nseed: 1\narchitecture: {vae: {channels: 8}}\n");
     let o = sb.run(&["train", "generator", "--config", "bad.yaml"]);
