@@ -136,6 +136,9 @@ fn training_writes_a_checkpoint_the_harness_runs() {
     for f in ["model.safetensors", "config.json", "loss.csv", "loss.svg"] {
         assert!(sb.join("micro").join(f).is_file(), "{f}");
     }
+    // The weights are as readable as the rest (the safetensors writer made them 0600).
+    let mode = |f: &str| std::fs::metadata(sb.join("micro").join(f)).unwrap().permissions();
+    assert_eq!(mode("model.safetensors"), mode("config.json"));
     let csv = String::from_utf8(sb.read("micro/loss.csv")).unwrap();
     assert_eq!(csv.lines().filter(|l| l.starts_with("dit,")).count(), 4);
     let cfg: serde_json::Value = serde_json::from_slice(&sb.read("micro/config.json")).unwrap();
