@@ -1023,10 +1023,8 @@ pub fn train_saving(
     restore(&params, &previous)?;
     // The returned model carries the EMA weights.
     ema.swap_in(&params)?;
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // The threads that trained (RAYON_NUM_THREADS=0 means all cores, and was recorded as 0).
+    let threads = rayon::current_num_threads();
     let rec = &mut model.config.training;
     rec.samples = steps * cfg.dit.batch as u64;
     rec.steps = steps;
