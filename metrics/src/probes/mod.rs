@@ -1027,22 +1027,24 @@ impl<'a> Context<'a> {
     /// shot maps onto the one before ([`ShotMap`]), `None` where no object of one colour is seen
     /// alone on both sides of it.
     pub fn shot_maps(&self) -> &[(usize, Option<ShotMap>)] {
-        self.analysis()
-            .shots
-            .get_or_init(|| shots::cut_frames(self).into_iter().map(|c| (c, self.shot_map(c))).collect())
+        self.analysis().shots.get_or_init(|| {
+            // The cuts found once (each cut looked them all up again for the next one).
+            let cuts = shots::cut_frames(self);
+            let next = |i: usize| cuts.get(i + 1).copied().unwrap_or(self.video.len());
+            cuts.iter().enumerate().map(|(i, &c)| (c, self.shot_map(c, next(i)))).collect()
+        })
     }
 
-    /// How the shot after the cut at `c` maps onto the one before, from each colour seen alone
+    /// How the shot after the cut at `c` (lasting to `next_cut`) maps onto the one before, from each colour seen alone
     /// and whole (the frame cuts neither its sides nor its top or bottom: a closer shot crops
     /// what was near the border, and a cropped box is neither its size nor its place) in the
     /// last frame before the cut and within [`SHOT_AHEAD`] frames after it: the scale from their
     /// sizes, the place from where the old shot would have shown it then (its last three
     /// sightings carried on at their velocity and acceleration: anchored where it last was, a
     /// falling ball stood still for a frame and the fit read 2.27 h/s² for 2.0).
-    fn shot_map(&self, c: usize) -> Option<ShotMap> {
+    fn shot_map(&self, c: usize, next_cut: usize) -> Option<ShotMap> {
         let whole = |o: &Observation| !self.cut_by_frame(o, false) && !self.cut_by_frame(o, true);
         let size = |o: &Observation| ((o.bbox[2] - o.bbox[0]) * (o.bbox[3] - o.bbox[1])).max(1.0).sqrt();
-        let next_cut = self.shot_cut_after(c);
         let before = shots::objects_alone_at(self, c - 1);
         let mut pairs: Vec<(f64, [f64; 2], [f64; 2])> = Vec::new();
         for (color, b) in before.iter().filter(|(_, b)| whole(b)) {
@@ -1083,11 +1085,6 @@ impl<'a> Context<'a> {
             [s[0] / n, s[1] / n]
         };
         Some(ShotMap { scale: scales[scales.len() / 2], from: mean(|p| p.1), to: mean(|p| p.2) })
-    }
-
-    /// The first hard cut after frame `c`, or the clip's length.
-    fn shot_cut_after(&self, c: usize) -> usize {
-        shots::cut_frames(self).into_iter().find(|&x| x > c).unwrap_or(self.video.len())
     }
 
     /// An observation's centre in the first shot's picture with the camera's displacement
