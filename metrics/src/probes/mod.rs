@@ -866,6 +866,8 @@ pub struct Analysis {
     reduced: OnceCell<Option<Video>>,
     /// Each hard cut (its first frame) and how positions after it map to before it.
     shots: OnceCell<Vec<(usize, Option<ShotMap>)>>,
+    /// `shots`' cuts, flashes and shifts of tone, found once for the probe and the shot maps.
+    cuts: OnceCell<(Vec<usize>, Vec<usize>, Vec<usize>)>,
 }
 
 /// How many frames after a cut the objects that map its shot onto the old one are looked for.

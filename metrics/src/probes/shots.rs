@@ -17,8 +17,12 @@ use crate::palette::Color;
 const FLASH: usize = 2;
 
 /// The cuts (each the first frame after one), the flashes (each its first frame) and the shifts
-/// of tone (each the first frame after one).
-fn cuts(ctx: &Context<'_>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+/// of tone (each the first frame after one), found once a clip.
+fn cuts<'c>(ctx: &'c Context<'_>) -> &'c (Vec<usize>, Vec<usize>, Vec<usize>) {
+    ctx.analysis().cuts.get_or_init(|| find_cuts(ctx))
+}
+
+fn find_cuts(ctx: &Context<'_>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
     // At the fixed analysis size, as `loop` and `continuity` compare frames: at full size a
     // CRF-35 encoder's grain refreshes read as 4–6 cuts in a static shot, and a pan's own
     // frame differences hid a real cut.
@@ -129,7 +133,7 @@ const MIN_SIZE: f64 = 10.0;
 /// The hard cuts of the clip (each the first frame after one): flashes and shifts of tone left
 /// out.
 pub(super) fn cut_frames(ctx: &Context<'_>) -> Vec<usize> {
-    cuts(ctx).0
+    cuts(ctx).0.clone()
 }
 
 /// The objects seen in frame t, by colour, of the colours seen once there.
@@ -193,7 +197,7 @@ pub fn check(p: &Shots, ctx: &Context<'_>) -> Verdict {
             Verdict::not_measurable(why)
         };
     }
-    for &c in &found {
+    for &c in found {
         let (before, after) = (objects_at(ctx, c - 1), objects_at(ctx, c));
         let (kb, ka): (Vec<Color>, Vec<Color>) = (before.keys().copied().collect(), after.keys().copied().collect());
         if kb != ka {
@@ -263,17 +267,17 @@ mod tests {
         let flash = clip((0..16).map(|t| frame(1, if (6..8).contains(&t) { 1.35 } else { 1.0 })).collect());
         let one_shot = Shots { cuts: Some(Bound { max: Some(0.0), ..Bound::default() }) };
         let v = check(&one_shot, &Context::new(&flash));
-        assert_eq!(cuts(&Context::new(&flash)), (vec![], vec![6], vec![]));
+        assert_eq!(find_cuts(&Context::new(&flash)), (vec![], vec![6], vec![]));
         assert!(v.pass && v.reason.contains("1 flash(es) at frame(s) 6"), "{v:?}");
         let cut = clip((0..16).map(|t| frame(if t < 9 { 1 } else { 2 }, 1.0)).collect());
-        assert_eq!(cuts(&Context::new(&cut)), (vec![9], vec![], vec![]));
+        assert_eq!(find_cuts(&Context::new(&cut)), (vec![9], vec![], vec![]));
         assert!(!check(&one_shot, &Context::new(&cut)).pass);
         // Three bright frames are longer than a flash: two shifts of tone, no cut.
         let long = clip((0..16).map(|t| frame(1, if (6..9).contains(&t) { 1.35 } else { 1.0 })).collect());
-        assert_eq!(cuts(&Context::new(&long)), (vec![], vec![], vec![6, 9]));
+        assert_eq!(find_cuts(&Context::new(&long)), (vec![], vec![], vec![6, 9]));
         // A black frame has no picture to standardise: into and out of it is a flash.
         let black = clip((0..16).map(|t| frame(1, if t == 6 { 0.0 } else { 1.0 })).collect());
-        assert_eq!(cuts(&Context::new(&black)), (vec![], vec![6], vec![]));
+        assert_eq!(find_cuts(&Context::new(&black)), (vec![], vec![6], vec![]));
         // A pan cut to another pan: still a cut, however much the pan itself moves.
         let pan = |scene: u64, t: usize| -> Vec<u8> {
             let k = 2.0 + scene as f64;
@@ -288,18 +292,18 @@ mod tests {
                 .collect()
         };
         let pans = clip((0..16).map(|t| pan(if t < 9 { 1 } else { 2 }, t)).collect());
-        assert_eq!(cuts(&Context::new(&pans)), (vec![9], vec![], vec![]));
+        assert_eq!(find_cuts(&Context::new(&pans)), (vec![9], vec![], vec![]));
         // A frame of another scene the picture comes back from: two cuts, no flash.
         let glitch = clip((0..16).map(|t| frame(if t == 6 { 2 } else { 1 }, 1.0)).collect());
-        assert_eq!(cuts(&Context::new(&glitch)), (vec![6, 7], vec![], vec![]));
+        assert_eq!(find_cuts(&Context::new(&glitch)), (vec![6, 7], vec![], vec![]));
         // A white first frame, and white last ones: flashes, no second shot.
         let white = vec![255u8; 128 * 96 * 3];
         let start = clip((0..16).map(|t| if t == 0 { white.clone() } else { frame(1, 1.0) }).collect());
-        assert_eq!(cuts(&Context::new(&start)), (vec![], vec![1], vec![]));
+        assert_eq!(find_cuts(&Context::new(&start)), (vec![], vec![1], vec![]));
         let end = clip((0..16).map(|t| if t >= 13 { white.clone() } else { frame(1, 1.0) }).collect());
-        assert_eq!(cuts(&Context::new(&end)), (vec![], vec![13], vec![]));
+        assert_eq!(find_cuts(&Context::new(&end)), (vec![], vec![13], vec![]));
         // A cut to black that lasts to the end is no second shot either.
         let fade = clip((0..16).map(|t| frame(1, if t >= 9 { 0.0 } else { 1.0 })).collect());
-        assert_eq!(cuts(&Context::new(&fade)), (vec![], vec![9], vec![]));
+        assert_eq!(find_cuts(&Context::new(&fade)), (vec![], vec![9], vec![]));
     }
 }
