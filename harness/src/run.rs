@@ -632,6 +632,12 @@ pub fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::G
             }
         }
     }
+    for (unit, why) in generator.refuses_plan(&plan.units) {
+        let cases = refused.entry(why).or_default();
+        if !cases.contains(&unit) {
+            cases.push(unit);
+        }
+    }
     if refused.is_empty() {
         return Ok(());
     }

@@ -687,15 +687,27 @@ fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
     let out = sb.run(&["run", "--suite", "gamma.yaml", "--model", "dir:videos", "--out", "runs/gamma2"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     // Two cases of one suite with one prompt would get the same video by name, counted twice:
-    // each is its unit's error.
+    // the plan is refused before any work, naming both cases (each unit failed, exit 4, after
+    // the rest were scored).
+    sb.write(
+        "twins.yaml",
+        "schema: 1\nsuite: twins\nversion: 1\ndefaults: {seeds: {per_case: 2, base: 1}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: a red ball}, {id: b, prompt: a red ball}, {id: c, prompt: a blue ball}]\n",
+    );
+    for cmd in ["run", "generate"] {
+        let out = sb.run(&[cmd, "--suite", "twins.yaml", "--model", "dir:videos", "--out", "runs/twins"]);
+        assert_eq!(code(&out), 3, "{}", text(&out));
+        let says = text(&out);
+        assert!(
+            says.contains("twins/a, twins/b: these cases of suite twins have one prompt (\"a red ball\")"),
+            "{says}"
+        );
+        assert!(!says.contains("twins/c") && says.matches("twins/a").count() == 1, "{says}");
+        assert!(!sb.join("runs/twins/shards").exists(), "{cmd}");
+    }
     sb.write(
         "twins.yaml",
         "schema: 1\nsuite: twins\nversion: 1\ndefaults: {seeds: {per_case: 1, base: 1}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: a red ball}, {id: b, prompt: a red ball}]\n",
     );
-    let out = sb.run(&["run", "--suite", "twins.yaml", "--model", "dir:videos", "--out", "runs/twins"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
-    let gens = std::fs::read_to_string(sb.join("runs/twins/shards/0-of-1/generations.jsonl")).unwrap();
-    assert_eq!(gens.matches("have the same prompt").count(), 2, "{gens}");
     // Only one of them asked for, or the other given its own file by a mapping row: nothing is
     // counted twice, so nothing is refused.
     let out =

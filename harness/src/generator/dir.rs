@@ -543,6 +543,34 @@ impl Generator for Dir {
         &self.identity
     }
 
+    /// Two planned cases of a suite with one prompt and seed, neither mapped by a row, would be
+    /// given one video by VBench's names: refused with the plan (each unit failed as the
+    /// model's failure, exit 4, after the rest were scored).
+    fn refuses_plan(&self, planned: &[crate::plan::Unit]) -> Vec<(String, String)> {
+        let mapped: std::collections::HashSet<(Option<&str>, &str, u32)> =
+            self.rows.iter().map(|r| (r.suite.as_deref(), r.case_id.as_str(), r.seed_idx)).collect();
+        let has_row = |u: &crate::plan::Unit| {
+            let (suite, case, seed) = (u.id.suite.as_str(), u.id.case_id.as_str(), u.id.seed_idx);
+            mapped.contains(&(Some(suite), case, seed)) || mapped.contains(&(None, case, seed))
+        };
+        let mut by: BTreeMap<(&str, u32, &str), std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for u in planned.iter().filter(|u| !has_row(u)) {
+            by.entry((u.id.suite.as_str(), u.id.seed_idx, u.prompt.as_str()))
+                .or_default()
+                .insert(u.id.case_id.as_str());
+        }
+        let mut refused = Vec::new();
+        for ((suite, _, prompt), cases) in by.into_iter().filter(|(_, cases)| cases.len() > 1) {
+            let shown: String = prompt.chars().take(60).collect();
+            let more = if shown.len() < prompt.len() { "…" } else { "" };
+            let why = format!(
+                "these cases of suite {suite} have one prompt (\"{shown}{more}\"), so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)"
+            );
+            refused.extend(cases.into_iter().map(|c| (format!("{suite}/{c}"), why.clone())));
+        }
+        refused
+    }
+
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError> {
         let id = &job.unit.id;
         // Rows and planned units are looked up by key (each unit scanned them all: quadratic in

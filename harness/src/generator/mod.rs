@@ -154,6 +154,14 @@ pub trait Generator: Send + Sync {
     ) -> Option<String> {
         None
     }
+    /// Why the adapter cannot make some units, judged over the whole plan (two cases a folder
+    /// would give one video): the units' `suite/case` names with why, said with [`refuses`]'s
+    /// before any work.
+    ///
+    /// [`refuses`]: Generator::refuses
+    fn refuses_plan(&self, _planned: &[Unit]) -> Vec<(String, String)> {
+        Vec::new()
+    }
     fn generate(&self, job: &Job<'_>) -> Result<Output, GenError>;
     /// What must hold before any unit is generated (the program a command runs exists); an error
     /// stops the run as a bad spec. Called before each generation; cheap after the first.
