@@ -599,7 +599,8 @@ fn write_clip(v: &videval_metrics::Video, out: &Path, source: Option<&Path>) -> 
 
 #[derive(Debug, Subcommand)]
 pub enum VideoCommand {
-    /// Stream information: container, codec, colour tags, size, rate, frames, SAR/DAR, rotation.
+    /// Stream information: container, codec, colour tags, size, rate, frames, SAR/DAR, rotation
+    /// (of a video file, or of a folder of PNG/JPEG frames as `convert` reads it).
     Info {
         file: PathBuf,
         /// Also decode every frame and report corrupt packets and lost frames.
@@ -615,6 +616,9 @@ pub enum VideoCommand {
         /// With --decode: nearest | bilinear | bicubic | area.
         #[arg(long, default_value = "area", requires = "decode")]
         filter: String,
+        /// Frame rate of a folder of frames.
+        #[arg(long, default_value_t = 8.0)]
+        fps: f64,
         /// As JSON; with --decode, also the decode's wall time (`wall_s`, the process's start
         /// left out).
         #[arg(long)]
@@ -837,11 +841,34 @@ fn parse_filter(spec: &str) -> Result<Filter> {
 fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
     let vio = Error::Video;
     match cmd {
-        VideoCommand::Info { file, decode, frames, size, filter, json } => {
+        VideoCommand::Info { file, decode, frames, size, filter, fps, json } => {
             // Streamed: counting frames holds none of them. The decode reads the stream
             // information itself; without it, a probe does.
             let start = std::time::Instant::now();
-            let (info, report) = if *decode {
+            let (info, report) = if file.is_dir() {
+                // A folder of frames, as `convert` reads it: its frames' numbering checked, their
+                // pictures decoded only with --decode (the first alone gives the size).
+                if !(*fps >= MIN_FPS && *fps <= MAX_FPS) {
+                    return Err(Error::Config(format!("--fps {fps}: expected a frame rate in [{MIN_FPS}, {MAX_FPS}]")));
+                }
+                if *decode {
+                    let sampling = parse_frames(frames)?;
+                    // Checked as for a file; the frames are decoded, then dropped, unresized.
+                    (parse_size(size)?, parse_filter(filter)?);
+                    let d =
+                        video::decode_frames_dir(file, *fps, sampling, crate::scoring::memory_limit()).map_err(vio)?;
+                    (d.info, Some(d.report))
+                } else {
+                    let (info, skipped) = video::probe_frames_dir(file, *fps).map_err(vio)?;
+                    if skipped > 0 {
+                        eprintln!(
+                            "warning: {}: the frames' numbers skip {skipped} frame(s); the clip plays on across the gap(s)",
+                            file.display()
+                        );
+                    }
+                    (info, None)
+                }
+            } else if *decode {
                 let (sampling, spatial, filter) = (parse_frames(frames)?, parse_size(size)?, parse_filter(filter)?);
                 let end = decode_transformed(file, sampling, spatial, filter, true, |_, frame| {
                     std::hint::black_box(frame);

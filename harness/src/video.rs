@@ -1769,31 +1769,45 @@ pub fn decode_frames_dir(dir: &Path, fps: f64, sampling: FrameSampling, limit: u
     let fps = if let FrameSampling::Fps(f) = sampling { f } else { fps };
     let video = Video::new(w, h, fps, data)
         .map_err(|e| VideoIoError::Invalid { path: dir.to_path_buf(), reason: e.to_string() })?;
-    let info = VideoInfo {
-        path: dir.display().to_string(),
-        container: "image_sequence".into(),
-        codec: "images".into(),
-        pix_fmt: "rgb24".into(),
-        width: w,
-        height: h,
-        fps,
-        frames: Some(kept.len() as u64),
-        duration_s: Some(kept.len() as f64 / fps),
-        sar: [1, 1],
-        dar: f64::from(w) / f64::from(h),
-        rotation: 0,
-        mirrored: false,
-        color_matrix: "rgb".into(),
-        color_range: "pc".into(),
-        color_transfer: "unknown".into(),
-        color_primaries: "unknown".into(),
-    };
+    let info = frames_dir_info(dir, (w, h), fps, kept.len());
     let n = kept.len();
     let report =
         DecodeReport { frames_decoded: n, packets: n, frames_kept: n, frames_missing: skipped, ..Default::default() };
     // Counted only for a count-based sampling, as a stream's is.
     let sampled_from = (!matches!(sampling, FrameSampling::All | FrameSampling::Fps(_))).then_some(files.len());
     Ok(Decoded { video, info, report, sampled_from })
+}
+
+/// The stream information of a folder of picture frames ([`frame_files`]) played at `fps`: its
+/// size is its first picture's as shown (decoded, turned by its orientation), its frame count
+/// the files'; with how many frames its numbers skip. Only the first picture is read.
+pub fn probe_frames_dir(dir: &Path, fps: f64) -> Result<(VideoInfo, usize), VideoIoError> {
+    let (files, skipped) = frame_files(dir)?;
+    let first = decode_with(&files[0], FrameSampling::First(1))?.video;
+    Ok((frames_dir_info(dir, (first.width(), first.height()), fps, files.len()), skipped))
+}
+
+/// A folder of `frames` pictures of `size`, played at `fps`, described as a stream.
+fn frames_dir_info(dir: &Path, (width, height): (u32, u32), fps: f64, frames: usize) -> VideoInfo {
+    VideoInfo {
+        path: dir.display().to_string(),
+        container: "image_sequence".into(),
+        codec: "images".into(),
+        pix_fmt: "rgb24".into(),
+        width,
+        height,
+        fps,
+        frames: Some(frames as u64),
+        duration_s: Some(frames as f64 / fps),
+        sar: [1, 1],
+        dar: f64::from(width) / f64::from(height),
+        rotation: 0,
+        mirrored: false,
+        color_matrix: "rgb".into(),
+        color_range: "pc".into(),
+        color_transfer: "unknown".into(),
+        color_primaries: "unknown".into(),
+    }
 }
 
 /// Sort key that orders "frame2" before "frame10": a number as (true, its digits without

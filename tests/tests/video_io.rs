@@ -713,6 +713,28 @@ fn a_folder_of_frames_reads_every_picture_in_order_and_refuses_strangers() {
     std::fs::rename(dir.join(format!("shot_{zeros}08.bmp")), dir.join(format!("shot_{zeros}11.bmp"))).unwrap();
     let d = video::decode_frames_dir(&dir, 10.0, FrameSampling::All, u64::MAX).unwrap();
     assert_eq!((d.video.len(), d.report.frames_missing), (9, 3), "07 → 11 skips three");
+    // `video info` reads a folder as `convert` does (it refused it as not a regular file): from
+    // its first picture alone, or decoding every frame.
+    let (rc, v) = sb.run_json(&["video", "info", "frames", "--fps", "10"]);
+    assert_eq!(rc, 0, "{v}");
+    let i = &v["info"];
+    assert_eq!((i["width"].as_u64(), i["height"].as_u64(), i["frames"].as_u64()), (Some(32), Some(24), Some(9)), "{v}");
+    assert_eq!(
+        (i["fps"].as_f64(), i["container"].as_str(), v["decode"].is_null()),
+        (Some(10.0), Some("image_sequence"), true)
+    );
+    let out = sb.run(&["video", "info", "frames"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the frames' numbers skip 3 frame(s)"), "{err}");
+    let (rc, v) = sb.run_json(&["video", "info", "frames", "--decode", "--frames", "first:4"]);
+    assert_eq!(
+        (rc, v["decode"]["frames_kept"].as_u64(), v["decode"]["frames_missing"].as_u64()),
+        (0, Some(4), Some(3)),
+        "{v}"
+    );
+    let out = sb.run(&["video", "info", "frames", "--fps", "0"]);
+    assert_eq!(out.status.code(), Some(3));
     // A cover among the frames, and two frames of one number.
     std::fs::copy(dir.join(format!("shot_{}00.png", "0".repeat(20))), dir.join("cover.png")).unwrap();
     let e = video::decode_frames_dir(&dir, 10.0, FrameSampling::All, u64::MAX).unwrap_err().to_string();
