@@ -304,6 +304,12 @@ fn expectations_the_case_rules_out() {
             "cases[0].capabilities[1]: \".gravity\": expected family.name",
         ),
         ("  - id: a\n    prompt: p\n    capabilities: [\"  \"]\n", "cases[0].capabilities[0]"),
+        // One capability in two letter cases is two strata and two families of the limitations
+        // page.
+        (
+            "  - id: a\n    prompt: p\n    capabilities: [physics.gravity]\n  - id: b\n    prompt: q\n    capabilities: [motion.left, Physics.Gravity]\n",
+            "cases[1].capabilities[1]: \"Physics.Gravity\" differs from \"physics.gravity\" (cases[0]) only in letter case",
+        ),
     ];
     for (body, phrase) in cases {
         let text = format!("{HEAD}defaults: {{generation: {{frames: 9, width: 64, height: 64}}}}\ncases:\n{body}");

@@ -630,6 +630,24 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
             format!("{} more duplicate case ids from this entry", n - 3),
         ));
     }
+    // One capability spelt in two letter cases (`physics.gravity`, `Physics.Gravity`) is two
+    // strata, two rows and two families of the limitations page: each later spelling once.
+    let mut spelt: BTreeMap<String, (&str, &str)> = BTreeMap::new();
+    let mut told = BTreeSet::new();
+    for (case, _, path) in &cases {
+        for (k, c) in case.capabilities.iter().enumerate() {
+            let (first, first_path) = *spelt.entry(c.to_lowercase()).or_insert((c.as_str(), path.as_str()));
+            if first != c && told.insert(c.as_str()) {
+                errors.push(YamlError::at(
+                    &loc_of_case(root, path, &["capabilities"]),
+                    format!("{path}.capabilities[{k}]"),
+                    format!(
+                        "\"{c}\" differs from \"{first}\" ({first_path}) only in letter case: one capability spelt two ways is counted as two"
+                    ),
+                ));
+            }
+        }
+    }
     for (case, _, path) in &cases {
         let Some(input) = &case.input else { continue };
         for (field, media) in [("image", &input.image), ("video", &input.video), ("video2", &input.video2)] {
