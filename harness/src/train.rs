@@ -396,6 +396,21 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
             available as f64 / 1e9
         )));
     }
+    // A training step keeps each block's attention scores for its backward pass: quadratic in
+    // the tokens, so a large bucket or length aborted on the allocation at the first step, after
+    // the VAE had trained.
+    let attention = cfg.attention_bytes();
+    if device.is_cpu() && attention > available {
+        return Err(Error::Config(format!(
+            "{}: a transformer step at the largest bucket and length (dit.batch {}, {} frames, {}) holds at least {:.1} GB of attention scores for its backward pass; this machine has {:.1} GB available: lower dit.batch, the buckets or the lengths",
+            config.display(),
+            cfg.dit.batch,
+            cfg.lengths.iter().map(|l| l.0).max().unwrap_or(1),
+            cfg.buckets.iter().max_by_key(|b| b[0] * b[1]).map(|b| format!("{}×{}", b[0], b[1])).unwrap_or_default(),
+            attention as f64 / 1e9,
+            available as f64 / 1e9
+        )));
+    }
     let out = out.clone().unwrap_or_else(|| config.parent().unwrap_or(Path::new(".")).join(&cfg.name));
     let claim = claim_out(&out, overwrite, resume)?;
     let state = if resume {

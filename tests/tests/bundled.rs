@@ -363,6 +363,13 @@ fn training_configs_are_checked_field_by_field_before_training() {
             "billion transformer parameters",
         ),
         ("clip: 1.0,", "clip: 1.0, pool: 100000000000,", "dit.pool 100000000000 holds up to"),
+        // Attention scores quadratic in the tokens: 1024² clips of 257 frames were refused only
+        // by the allocation of the first transformer step, after the VAE had trained.
+        (
+            "buckets: [[32, 32], [40, 24], [24, 40]]\nlengths: [[17, 0.7]",
+            "buckets: [[32, 32], [1024, 1024]]\nlengths: [[257, 0.7]",
+            "(dit.batch 32, 257 frames, 1024×1024) holds at least",
+        ),
     ] {
         assert!(base.contains(from), "{from}");
         sb.write("c.yaml", &base.replacen(from, to, 1));

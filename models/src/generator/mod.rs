@@ -267,6 +267,20 @@ impl Model {
         Self::build(&mut Params::init_fixed(seed, device), arch, vocab, device)
     }
 
+    /// The same networks over `weights` detached from any graph (their storage shared, not
+    /// copied): a forward pass through it keeps no activations for a backward one. Validation
+    /// during training ran on the trainable variables and so held every activation of its
+    /// forward pass (over 11 GB for a 16-clip batch at 256²).
+    pub fn frozen(&self, weights: &std::collections::BTreeMap<String, Tensor>) -> Result<Self> {
+        let tensors = weights.iter().map(|(k, t)| (k.clone(), t.detach())).collect();
+        let mut p = Params::load(tensors, &self.device);
+        let mut m = Self::build(&mut p, &self.config.architecture, self.config.vocab.clone(), &self.device)?;
+        m.latent_mean = self.latent_mean.clone();
+        m.latent_std = self.latent_std.clone();
+        m.config = self.config.clone();
+        Ok(m)
+    }
+
     fn build(p: &mut Params, arch: &Architecture, vocab: Vocab, device: &Device) -> Result<Self> {
         let vae = Vae::new(p, arch.vae)?;
         let n_vae = p.count();

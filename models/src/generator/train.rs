@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::dit::{Dit, DitInput, IMAGE_FPS, masked_mse};
+use super::dit::{Dit, DitInput, IMAGE_FPS, PATCH, masked_mse};
 use super::flow;
 use super::nn::{Params, randn};
 use super::resume::{RngState, STATE_FORMAT, SavedRow, StateMeta, TrainState};
@@ -157,6 +157,21 @@ impl TrainConfig {
         let d = self.architecture.dit;
         let (dim, depth, ratio) = (d.dim as u64, d.depth as u64, d.mlp_ratio as u64);
         depth * (8 + 2 * ratio) * dim * dim
+    }
+
+    /// The least memory a transformer training step at the largest bucket and length holds for
+    /// its backward pass: the attention scores each block keeps (5 score-sized tensors of
+    /// `batch × heads × tokens²` in f32 a block; measured 5.6 on CPU at 128², 17 frames, batch
+    /// 8, where the step's peak held 13 more beyond them). Activations linear in the tokens are
+    /// left out, so it is below the step's real peak, never above.
+    pub fn attention_bytes(&self) -> u64 {
+        let frames = self.lengths.iter().map(|l| l.0).max().unwrap_or(1);
+        let cells = self.buckets.iter().map(|b| (b[0] / SPACE / PATCH) * (b[1] / SPACE / PATCH)).max().unwrap_or(1);
+        let tokens = (latent_frames(frames) * cells) as u64;
+        let d = &self.architecture.dit;
+        let per_block =
+            (self.dit.batch as u64).saturating_mul(d.heads as u64).saturating_mul(tokens.saturating_mul(tokens));
+        per_block.saturating_mul(5 * 4).saturating_mul(d.depth as u64)
     }
 
     /// The most memory `dit.pool` holds: every clip's latents (and saturation) at the largest
@@ -954,9 +969,14 @@ pub fn train_saving(
             (first, before, flops, curve) = (st.meta.step, st.meta.seconds, st.meta.flops, st.meta.curve.clone());
         }
     }
+    // The networks over the same storage, outside any graph, for the passes no gradient flows
+    // through: encoding clips (the VAE is not trained here) and validation (which held every
+    // activation of its forward pass: over 11 GB for 16 clips at 256²). They see each update
+    // of the variables, the EMA's swaps included (a variable is set in place).
+    let fixed = model.frozen(&params.tensors())?;
     let pool = match cfg.dit.pool {
         Some(0) => return Err(bad("dit.pool: 0 clips; leave it out to draw a fresh clip per sample".into())),
-        Some(n) => Some(LatentPool::build(&model, cfg, n as usize, &mut rng, device, report)?),
+        Some(n) => Some(LatentPool::build(&fixed, cfg, n as usize, &mut rng, device, report)?),
         None => None,
     };
     if let Some(st) = resume_at("dit").filter(|st| st.meta.step > 0) {
@@ -970,7 +990,7 @@ pub fn train_saving(
                 let size = *cfg.buckets.choose(&mut rng).unwrap_or(&[32, 32]);
                 let (x, captions) = world_batch(&mut rng, cfg.dit.batch, frames, size, device)?;
                 let saturation = if cfg.dit.saliency > 0.0 { Some(latent_saturation(&x)?) } else { None };
-                (frames, size, model.encode(&x)?.detach(), saturation, captions)
+                (frames, size, fixed.encode(&x)?, saturation, captions)
             }
         };
         // Saturation is kept only when the loss is saliency-weighted.
@@ -997,7 +1017,7 @@ pub fn train_saving(
         log.push(row);
         if step + 1 < steps && [steps / 3, 2 * steps / 3].contains(&(step + 1)) {
             let previous = ema.swap_in(&params)?;
-            let val_loss = validation_loss(&model, cfg, device)?;
+            let val_loss = validation_loss(&fixed, cfg, device)?;
             restore(&params, &previous)?;
             curve.push(CurvePoint { samples: (step + 1) * cfg.dit.batch as u64, flops, val_loss });
         }
@@ -1017,7 +1037,7 @@ pub fn train_saving(
     }
     let seconds = before + started.elapsed().as_secs_f64();
     let previous = ema.swap_in(&params)?;
-    let val_loss = validation_loss(&model, cfg, device)?;
+    let val_loss = validation_loss(&fixed, cfg, device)?;
     curve.push(CurvePoint { samples: steps * cfg.dit.batch as u64, flops, val_loss });
     let weights = params.tensors();
     restore(&params, &previous)?;
@@ -1053,7 +1073,8 @@ pub fn device_name(device: &Device) -> String {
 
 /// Rectified-flow loss on a fixed validation set: 17-frame clips of `validation_size` (32×32 by
 /// default) from a seed stream the training never draws, stratified noise levels, fixed noise,
-/// full captions, no masks.
+/// full captions, no masks. `model` is best [`Model::frozen`]: on trainable variables the pass
+/// holds every activation for a backward pass that never comes.
 pub fn validation_loss(model: &Model, cfg: &TrainConfig, device: &Device) -> Result<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(0x7a11_da7e);
     let n = cfg.validation.max(1);
@@ -1239,6 +1260,36 @@ mod tests {
         }
         let e = train(&cfg(0), "test", &Device::Cpu, &mut |_, _| {}).err().unwrap().to_string();
         assert!(e.contains("dit.pool"), "{e}");
+    }
+
+    /// The frozen networks compute what the trainable ones do, bit for bit, without a graph (the
+    /// validation pass held every activation for a backward pass), and see the variables'
+    /// updates (they share storage).
+    #[test]
+    fn frozen_networks_match_the_variables_without_a_graph() {
+        let dev = Device::Cpu;
+        let (model, params) = Model::init(&tiny(), Vocab::build(["a red circle"]), 1, &dev).unwrap();
+        let fixed = model.frozen(&params.tensors()).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let (x, _) = world_batch(&mut rng, 2, 5, [16, 16], &dev).unwrap();
+        let (a, b) = (model.encode(&x).unwrap(), fixed.encode(&x).unwrap());
+        assert!(a.track_op() && !b.track_op());
+        let same = |a: &Tensor, b: &Tensor| {
+            a.flatten_all().unwrap().to_vec1::<f32>().unwrap() == b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        };
+        assert!(same(&a, &b));
+        let cfg: TrainConfig = serde_json::from_value(serde_json::json!({
+            "name": "micro", "seed": 3, "architecture": tiny(),
+            "vae": {"samples": 8, "batch": 4}, "dit": {"samples": 8, "batch": 4},
+            "buckets": [[16, 16]], "lengths": [[5, 1.0]], "validation": 4, "validation_size": [16, 16]
+        }))
+        .unwrap();
+        assert_eq!(validation_loss(&model, &cfg, &dev).unwrap(), validation_loss(&fixed, &cfg, &dev).unwrap());
+        for var in params.vars().iter().filter(|(k, _)| k.starts_with("vae.")).map(|(_, v)| v) {
+            var.set(&((var.as_tensor() * 1.5).unwrap() + 0.01).unwrap()).unwrap();
+        }
+        let (c, d) = (model.encode(&x).unwrap(), fixed.encode(&x).unwrap());
+        assert!(!same(&a, &c) && same(&c, &d), "the variables' new values are not seen by the frozen networks");
     }
 
     /// Guards against silently detached gradients: a fixed batch must be fitted.
