@@ -139,7 +139,12 @@ fn plain_words(msg: &str) -> String {
     let Some(at) = msg.find("expected struct ") else { return msg.to_string() };
     let rest = &msg[at + "expected struct ".len()..];
     let end = rest.find(|c: char| !c.is_alphanumeric() && c != '_').unwrap_or(rest.len());
-    format!("{}expected a mapping of fields{}", &msg[..at], &rest[end..])
+    // A probe's bound is written as a mapping, which a bare number (`psnr: 20`) is not.
+    let what = match &rest[..end] {
+        "Bound" => "expected a bound: {min: a}, {max: b}, {min: a, max: b} or {between: [a, b]}",
+        _ => "expected a mapping of fields",
+    };
+    format!("{}{what}{}", &msg[..at], &rest[end..])
 }
 
 /// The largest YAML file read (a suite of ten thousand cases is well under 1 MiB).

@@ -304,6 +304,11 @@ fn expectations_the_case_rules_out() {
             "cases[0].capabilities[1]: \".gravity\": expected family.name",
         ),
         ("  - id: a\n    prompt: p\n    capabilities: [\"  \"]\n", "cases[0].capabilities[0]"),
+        // A bound written as a bare number is told how a bound is written.
+        (
+            "  - id: a\n    prompt: p\n    expect: [{probe: motion, object: {color: red}, direction: left, speed: 0.3}]\n",
+            "cases[0].expect[0].speed: invalid type: floating point `0.3`, expected a bound: {min: a}, {max: b}",
+        ),
         // One capability in two letter cases is two strata and two families of the limitations
         // page.
         (
