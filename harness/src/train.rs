@@ -282,9 +282,20 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
 /// The largest `loss.csv` read (a row per logged step: a million steps take about 60 MB).
 const LOSS_CSV_BYTES: u64 = 1 << 30;
 
+/// Says that `n` rows of `dir`'s `loss.csv` were not drawn in its curve.
+fn warn_not_drawn(dir: &Path, n: usize) {
+    if n > 0 {
+        eprintln!(
+            "warning: {}: {n} row(s) with a loss that is not a finite number (a diverged run?) are not drawn",
+            dir.join("loss.csv").display()
+        );
+    }
+}
+
 /// Draws `loss.svg` from a checkpoint's `loss.csv` (stage, step, samples, loss, …), titled with
-/// the checkpoint's `name`.
-pub fn write_curve(dir: &Path, name: &str) -> Result<()> {
+/// the checkpoint's `name`; returns how many rows were not drawn, their loss not a finite number
+/// (said by [`warn_not_drawn`] under the folder the user will see, not a staging one).
+pub fn write_curve(dir: &Path, name: &str) -> Result<usize> {
     if dir.is_file() {
         return Err(Error::Config(format!(
             "{}: a file; give the checkpoint's folder (the one holding loss.csv)",
@@ -334,12 +345,6 @@ pub fn write_curve(dir: &Path, name: &str) -> Result<()> {
             not_finite += 1;
         }
     }
-    if not_finite > 0 {
-        eprintln!(
-            "warning: {}: {not_finite} row(s) with a loss that is not a finite number (a diverged run?) are not drawn",
-            path.display()
-        );
-    }
     // A stage this checkpoint did not train (a fine-tune reuses its VAE) has no panel.
     let mut panels: Vec<LossPanel> =
         [("VAE reconstruction MSE", vae), ("Rectified-flow loss (DiT)", dit), ("Contrastive loss (encoder)", encoder)]
@@ -355,7 +360,8 @@ pub fn write_curve(dir: &Path, name: &str) -> Result<()> {
         });
     }
     let svg = videval_reports::chart::loss_panels(&format!("Training loss of {name}"), &panels);
-    write_atomic(&dir.join("loss.svg"), svg.as_bytes())
+    write_atomic(&dir.join("loss.svg"), svg.as_bytes())?;
+    Ok(not_finite)
 }
 
 pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
@@ -369,7 +375,7 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
                 .ok()
                 .and_then(|p| p.components().next_back().map(|c| c.as_os_str().to_string_lossy().into_owned()))
                 .unwrap_or_else(|| "checkpoint".into());
-            write_curve(checkpoint, &name)?;
+            warn_not_drawn(checkpoint, write_curve(checkpoint, &name)?);
             println!("wrote {}", checkpoint.join("loss.svg").display());
             return Ok(ExitCode::Ok);
         }
@@ -513,8 +519,9 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         )));
     }
     trained.save(&claim.staging).map_err(|e| Error::Internal(e.to_string()))?;
-    write_curve(&claim.staging, &cfg.name)?;
+    let not_drawn = write_curve(&claim.staging, &cfg.name)?;
     claim.publish()?;
+    warn_not_drawn(&out, not_drawn);
     let t = &trained.model.config.training;
     println!(
         "wrote {}: {} parameters ({} transformer), {} samples in {:.0} s, validation loss {:.5}",

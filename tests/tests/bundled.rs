@@ -363,6 +363,8 @@ fn training_configs_are_checked_field_by_field_before_training() {
             "billion transformer parameters",
         ),
         ("clip: 1.0,", "clip: 1.0, pool: 100000000000,", "dit.pool 100000000000 holds up to"),
+        // A donor that is not there is named by its field.
+        ("vae: {samples: 6400,", "vae: {from: nosuch, samples: 6400,", "vae.from "),
         // Attention scores quadratic in the tokens: 1024² clips of 257 frames were refused only
         // by the allocation of the first transformer step, after the VAE had trained.
         (

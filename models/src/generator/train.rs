@@ -807,7 +807,7 @@ pub fn train_saving(
         // Trained (or copied) before the state was saved: its weights and statistics are back.
     } else if let Some(from) = &cfg.vae.from {
         let dir = std::path::Path::new(from);
-        let donor = Model::load(dir, device)?;
+        let donor = Model::load(dir, device).map_err(|e| bad(format!("vae.from {from}: {e}")))?;
         if donor.config.architecture.vae != cfg.architecture.vae {
             return Err(bad(format!("vae.from {from}: its VAE architecture differs from this config's")));
         }
