@@ -1311,7 +1311,8 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     let model: String = model.trim_matches('-').chars().take(36).collect();
     let model = model.trim_end_matches('-');
     let run_name = if model.is_empty() { format!("videval-{digits}") } else { format!("{model}-{digits}") };
-    let run_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&run_name));
+    let run_dir =
+        args.out.clone().unwrap_or_else(|| crate::run::default_run_dir(&generator.identity().name, &plan.plan_hash));
     let run_dir = std::path::absolute(&run_dir).unwrap_or(run_dir);
     // Jobs run in the job files' folder (or wherever the scheduler puts them): files named on
     // the command line are passed as absolute paths.

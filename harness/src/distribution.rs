@@ -409,8 +409,10 @@ pub enum VideoNet {
 }
 
 /// How to get user weights for an extractor.
-const I3D_HOW: &str = "convert pytorch-i3d's rgb_imagenet.pt with `python3 models/weights/encoder/convert_i3d.py rgb_imagenet.pt DIR` (writes DIR/model.safetensors and DIR/manifest.json)";
-const CLIP_HOW: &str = "convert OpenAI's ViT-B-32.pt with `python3 models/weights/encoder/convert_clip.py ViT-B-32.pt DIR`, or copy a Hugging Face CLIP checkpoint (config.json, model.safetensors, tokenizer.json; e.g. openai/clip-vit-base-patch32) into DIR and run `python3 models/weights/encoder/register_weights.py DIR clip`";
+// DIR is the folder `--weights` names, as for every network: its `<id>` subfolder is found (a
+// hint that converted into DIR itself put CLIP where `run` then said "has no clip/").
+const I3D_HOW: &str = "convert pytorch-i3d's rgb_imagenet.pt with `python3 models/weights/encoder/convert_i3d.py rgb_imagenet.pt DIR/i3d-400` (writes DIR/i3d-400/model.safetensors and its manifest.json)";
+const CLIP_HOW: &str = "convert OpenAI's ViT-B-32.pt with `python3 models/weights/encoder/convert_clip.py ViT-B-32.pt DIR/clip`, or copy a Hugging Face CLIP checkpoint (config.json, model.safetensors, tokenizer.json; e.g. openai/clip-vit-base-patch32) into DIR/clip and run `python3 models/weights/encoder/register_weights.py DIR/clip clip`";
 
 /// A user weights folder for `extractor` (manifest entry `entry`), checked against its
 /// manifest: the folder and the weights' sha256.

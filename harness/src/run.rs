@@ -350,16 +350,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         // refused as another plan). No generation can be cached under such an identity.
         generator.preflight()?;
     }
-    let run_dir = args.out.clone().unwrap_or_else(|| {
-        let digits: String = crate::hash::digits(&plan.plan_hash).chars().take(12).collect();
-        // A model's name is text from its spec: one folder, whatever it holds.
-        // A long model name is cut (the plan's digits keep runs apart): a 300-character name
-        // made a folder name the file system refused.
-        // Nor hidden or option-like: "." or "../x" gave runs/.-…, an empty name runs/-….
-        let name = crate::media::safe_name(&generator.identity().name);
-        let name: String = name.trim_start_matches(['.', '-', '_']).chars().take(96).collect();
-        PathBuf::from("runs").join(format!("{}-{digits}", if name.is_empty() { "model" } else { &name }))
-    });
+    let run_dir = args.out.clone().unwrap_or_else(|| default_run_dir(&generator.identity().name, &plan.plan_hash));
     if stages == Stages::PlanOnly {
         let assignment = plan.assign(shard.n);
         if args.json {
@@ -597,6 +588,19 @@ pub fn check_page_path(path: &Path) -> Result<()> {
 /// Refuses, before any work, a plan with units the model cannot make (their mode, or their
 /// conditioning clips): each failed as the model's failure (exit 4) after the rest were
 /// generated.
+/// A run's folder when `--out` is not given: `runs/<model>-<plan digits>`, for `run`, `plan` and
+/// the jobs `plan --emit` writes alike (the jobs' differed from what `plan` printed).
+pub fn default_run_dir(model: &str, plan_hash: &str) -> PathBuf {
+    let digits: String = crate::hash::digits(plan_hash).chars().take(12).collect();
+    // A model's name is text from its spec: one folder, whatever it holds.
+    // A long model name is cut (the plan's digits keep runs apart): a 300-character name
+    // made a folder name the file system refused.
+    // Nor hidden or option-like: "." or "../x" gave runs/.-…, an empty name runs/-….
+    let name = crate::media::safe_name(model);
+    let name: String = name.trim_start_matches(['.', '-', '_']).chars().take(96).collect();
+    PathBuf::from("runs").join(format!("{}-{digits}", if name.is_empty() { "model" } else { &name }))
+}
+
 pub fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Generator) -> Result<()> {
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();

@@ -1638,6 +1638,11 @@ fn emitted_slurm_scripts_run_the_shards_and_merge() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let script = String::from_utf8(sb.read("jnets/run.sbatch")).unwrap();
     assert!(script.contains(&format!("--weights={}", sb.join("nets").display())), "{script}");
+    // Without --out the jobs write to the folder `plan` names (theirs was spelt otherwise:
+    // runs/bundled-tiny-l-v2-… for `plan`'s runs/bundled_tiny-l-v2-…).
+    let said = text(&plan_smoke(&[]));
+    let dir = said.lines().find_map(|l| l.strip_prefix("run dir: ")).unwrap_or_else(|| panic!("{said}"));
+    assert!(script.contains(&format!("--out={}", sb.join(dir).display())), "{dir} not in\n{script}");
     let o = plan_smoke(&["--num-shards", "3", "--emit", "k8s", "--emit-dir", "k8s0", "--image", " "]);
     assert!(code(&o) == 3 && text(&o).contains("--image: empty"), "{}", text(&o));
     // A folder of videos named relative to here is named absolute in the jobs (they run in their

@@ -905,10 +905,11 @@ fn vbench_background_consistency_on_clip_weights_the_user_provides() {
     assert!((0.0..=1.0).contains(&v), "{one}");
     let (c, none) = sb.run_json(&["video", "score", &file, "--metrics", "vbench_background_consistency"]);
     assert_eq!(c, 0, "not measurable is not an error: {none}");
-    assert!(
-        none["metrics"][0]["not_applicable"].as_str().unwrap().starts_with("needs CLIP ViT-B/32 weights"),
-        "{none}"
-    );
+    let why = none["metrics"][0]["not_applicable"].as_str().unwrap();
+    assert!(why.starts_with("needs CLIP ViT-B/32 weights"), "{none}");
+    // Where to put them is DIR/clip, as `weights list` says (the hint converted into DIR itself,
+    // where the next run still found no clip/).
+    assert!(why.contains("ViT-B-32.pt DIR/clip`") && why.contains("register_weights.py DIR/clip clip`"), "{why}");
 }
 
 /// VBench's subject consistency with DINO weights the user provides (a small DINO ViT sized by
