@@ -370,7 +370,8 @@ impl LookArgs {
     }
 
     /// The photographs of `--photos`, sorted by name; an error names a file that is not an image.
-    fn backdrops(&self) -> Result<Vec<videval_models::world::photo::Backdrop>> {
+    /// The photographs of `--photos`, each with its file name, in the order of their names.
+    fn backdrops(&self) -> Result<Vec<(String, videval_models::world::photo::Backdrop)>> {
         let Some(dir) = &self.photos else { return Ok(Vec::new()) };
         if !dir.is_dir() {
             return Err(Error::Config(format!("--photos {}: not a folder of photographs", dir.display())));
@@ -413,8 +414,10 @@ impl LookArgs {
                         (w, h, small)
                     });
                 })?;
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 picture
                     .and_then(|(w, h, rgb)| videval_models::world::photo::Backdrop::new(w as usize, h as usize, rgb))
+                    .map(|b| (name, b))
                     .ok_or_else(|| Error::Config(format!("{}: not a picture", p.display())))
             })
             .collect()
@@ -425,23 +428,37 @@ impl LookArgs {
 /// a camera that renders clips of a few hundred rows).
 const PHOTO_HEIGHT: u32 = 1080;
 
-/// Renders a scene as `world render` and `world sample` do: photo-style scenes over a photograph
-/// from `backdrops` when there are some (chosen by the scene's photo seed).
+/// The photograph of `backdrops` a scene is drawn over, with its file name: photo-style scenes
+/// take one when there are some (chosen by the scene's photo seed).
+fn backdrop_for<'a>(
+    scene: &videval_models::world::Scene,
+    backdrops: &'a [(String, videval_models::world::photo::Backdrop)],
+) -> Option<&'a (String, videval_models::world::photo::Backdrop)> {
+    if scene.style != videval_models::world::spec::Style::Photo || backdrops.is_empty() {
+        return None;
+    }
+    let seed = scene.photo.as_ref().map_or(0, |p| p.seed);
+    Some(&backdrops[(seed % backdrops.len() as u64) as usize])
+}
+
+/// Renders a scene as `world render` and `world sample` do (over `backdrop`, where given), with
+/// its caption and prompt: a photograph it is drawn over is captioned as one (it was captioned as
+/// the setting the scene names).
 fn render_look(
     scene: &videval_models::world::Scene,
     settings: &videval_models::world::render::Settings,
-    backdrops: &[videval_models::world::photo::Backdrop],
-) -> (videval_metrics::Video, Option<videval_models::world::render::Truth>) {
-    use videval_models::world::{photo, render, sim::Simulation};
-    match (scene.style, backdrops.is_empty()) {
-        (videval_models::world::spec::Style::Photo, false) => {
+    backdrop: Option<&(String, videval_models::world::photo::Backdrop)>,
+) -> (videval_metrics::Video, Option<videval_models::world::render::Truth>, (String, String)) {
+    use videval_models::world::{caption, photo, render, sim::Simulation};
+    let words = caption::describe_over(scene, settings, backdrop.map(|_| "a photograph"));
+    let (v, truth) = match backdrop {
+        Some((_, b)) => {
             let sim = Simulation::run(scene, settings.aspect(), settings.duration());
-            let seed = scene.photo.as_ref().map_or(0, |p| p.seed);
-            let b = &backdrops[(seed % backdrops.len() as u64) as usize];
             photo::render(scene, &sim, settings, true, Some(b))
         }
-        _ => render::render(scene, settings, true),
-    }
+        None => render::render(scene, settings, true),
+    };
+    (v, truth, words)
 }
 
 /// Encoder settings for a world clip at `path`: a photo-style .mp4 at its scene's CRF.
@@ -454,7 +471,7 @@ fn look_params(scene: &videval_models::world::Scene, path: &Path) -> Result<vide
 }
 
 fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
-    use videval_models::world::{caption, render, sample, spec::SceneFile};
+    use videval_models::world::{render, sample, spec::SceneFile};
     match cmd {
         WorldCommand::Render { scene, out, truth, look } => {
             let path = scene.to_string_lossy().into_owned();
@@ -518,7 +535,8 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                     settings.duration()
                 )));
             }
-            let (v, t) = render_look(&file.scene, &settings, &backdrops);
+            let backdrop = backdrop_for(&file.scene, &backdrops);
+            let (v, t, (long, short)) = render_look(&file.scene, &settings, backdrop);
             if out.extension().is_some_and(|e| e == "png") {
                 write_clip(&v, out, Some(scene))?;
             } else {
@@ -527,13 +545,13 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
             if let (Some(p), Some(t)) = (truth, t) {
                 crate::store::write_json_atomic(p, &t)?;
             }
-            let (long, short) = caption::describe(&file.scene, &settings);
             println!(
-                "{}: {} frames {}x{}\nprompt:  {short}\ncaption: {long}",
+                "{}: {} frames {}x{}{}\nprompt:  {short}\ncaption: {long}",
                 out.display(),
                 v.len(),
                 v.width(),
-                v.height()
+                v.height(),
+                backdrop.map_or(String::new(), |(name, _)| format!(" over {name}"))
             );
             Ok(ExitCode::Ok)
         }
@@ -562,7 +580,8 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                     if i == 0 { *seed } else { crate::hash::seed_of(&[&seed.to_string(), &i.to_string()]) };
                 let (mut scene, settings) = sample::sample(fam, scene_seed);
                 look.apply(&mut scene, scene_seed);
-                let (v, truth) = render_look(&scene, &settings, &backdrops);
+                let backdrop = backdrop_for(&scene, &backdrops);
+                let (v, truth, (long, short)) = render_look(&scene, &settings, backdrop);
                 let stem = out.join(format!("{}-{:05}", fam.name(), i));
                 // Photo-style clips are shipped as generators ship theirs: H.264 at the scene's CRF.
                 if scene.style == videval_models::world::spec::Style::Photo {
@@ -571,11 +590,15 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                 } else {
                     video::encode(&v, &stem.with_extension("mkv"), &video::EncodeParams::lossless())?;
                 }
-                let (long, short) = caption::describe(&scene, &settings);
-                let record = json!({
+                // The photograph it is drawn over, by its name in --photos (the scene's seed picks it
+                // among the folder's pictures, so the scene alone does not say which).
+                let mut record = json!({
                     "schema": "videval/world-sample/v1", "family": fam.name(), "seed": scene_seed,
                     "settings": settings, "scene": scene, "caption": long, "prompt": short, "truth": truth,
                 });
+                if let Some((name, _)) = backdrop {
+                    record["backdrop"] = json!(name);
+                }
                 crate::store::write_json_atomic(&stem.with_extension("json"), &record)?;
             }
             println!("{}: {n} {} scenes", out.display(), fam.name());

@@ -48,6 +48,17 @@ fn render_in_the_photo_style_over_a_photograph() {
         (videval::video::decode(&sb.join("p.mp4")).unwrap(), videval::video::decode(&sb.join("q.mkv")).unwrap());
     assert_eq!((q.len(), q.width(), q.height()), (9, 64, 48));
     assert_ne!(p.frame(0), q.frame(0), "the photograph replaces the setting");
+    // Captioned as a photograph, not as the setting it replaced ("a tiled surface" over a cat),
+    // and named; `world sample` records which.
+    let said = text(&out);
+    assert!(said.contains(" over wall.png") && said.contains("caption: The background is a photograph."), "{said}");
+    let out = sb.run(&[
+        "world", "sample", "--family", "physics", "-n", "2", "-o", "ws", "--style", "photo", "--photos", "pics",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let rec: serde_json::Value = serde_json::from_slice(&sb.read("ws/physics-00001.json")).unwrap();
+    assert_eq!(rec["backdrop"], "wall.png");
+    assert!(rec["caption"].as_str().unwrap().starts_with("The background is a photograph."), "{rec}");
     // Written among the photographs, the render replaced the one it was drawn over.
     let wall = sb.read("pics/wall.png");
     let out = sb.run(&["world", "render", "s.yaml", "-o", "pics/wall.png", "--style", "photo", "--photos", "pics"]);

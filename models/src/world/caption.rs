@@ -168,11 +168,19 @@ fn name_of(c: Color, s: Shape) -> String {
 
 /// The long caption and the short prompt of a scene rendered at `settings`.
 pub fn describe(scene: &Scene, settings: &Settings) -> (String, String) {
+    describe_over(scene, settings, None)
+}
+
+/// [`describe`], the background told in `backdrop`'s words where the scene is drawn over a
+/// picture its spec does not hold (a user's photograph: it was captioned as the setting the
+/// spec names, "a tiled surface" over a cat).
+pub fn describe_over(scene: &Scene, settings: &Settings, backdrop: Option<&str>) -> (String, String) {
     let sim = Simulation::run(scene, settings.aspect(), settings.duration());
     let start = sim.state_at(0.0);
     // The photo style draws its setting, not the flat background (photo captions said "a gray
     // and white checkerboard" over wood).
     let background = match (&scene.style, &scene.photo) {
+        _ if backdrop.is_some() => backdrop.map(str::to_string).unwrap_or_default(),
         (crate::world::spec::Style::Photo, photo) => {
             let photo = photo.clone().unwrap_or_default();
             setting_words(crate::world::photo::setting_for(&photo))
