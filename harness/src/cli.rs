@@ -47,10 +47,11 @@ pub enum Command {
         /// Where to write them.
         #[arg(long, requires = "emit")]
         emit_dir: Option<PathBuf>,
-        /// Shard tasks running at once.
+        /// Shard tasks running at once (Slurm's array throttle `%N`; Kubernetes' parallelism).
         #[arg(long, default_value_t = 16)]
         throttle: u32,
-        /// Container image (k8s).
+        /// Container image the Kubernetes pods run (k8s); it must hold videval and what the
+        /// model needs.
         #[arg(long, default_value = "videval:latest")]
         image: String,
     },
@@ -162,6 +163,7 @@ pub enum Command {
         /// interval uses at least 128 (single videos up to 128 a set: its recomputations are cheap).
         #[arg(long, default_value_t = videval_metrics::distribution::interval::GROUPS)]
         jackknife_groups: usize,
+        /// Seeds the jackknife's groups and KVD's subsets (the same seed, the same numbers).
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -206,6 +208,7 @@ pub enum Command {
         /// Minimum agreement (oracle pass rate and detection rate) per probe.
         #[arg(long, default_value_t = 0.99)]
         threshold: f64,
+        /// Seeds the random scenes (the same seed, the same scenes and verdicts).
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Draw the scenes flat (saturated shapes) or as photos (shaded solids over textured
@@ -659,7 +662,7 @@ pub enum VideoCommand {
         )]
         metrics: Vec<String>,
         /// Public networks you provide (DIR/clip, DIR/dino-vitb16, …) for the metrics that need
-        /// them (`videval weights list`); else `VIDEVAL_WEIGHTS`.
+        /// them (`videval weights list`); else `VIDEVAL_NETWORKS`, else `VIDEVAL_WEIGHTS`.
         #[arg(long)]
         weights: Option<PathBuf>,
         #[arg(long)]
@@ -1151,6 +1154,7 @@ pub struct MergeArgs {
     /// Write results even if units are missing (marked partial; never gate on them).
     #[arg(long)]
     pub allow_partial: bool,
+    /// Machine-readable output on stdout (the results' summary); no progress bars.
     #[arg(long)]
     pub json: bool,
     /// The store the run's videos are in, for the report, where they are no longer at the paths
