@@ -968,6 +968,14 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         for t in &scaling.not_compared {
             println!("NOT COMPARED  {t}");
         }
+        // Said when nothing is off trend, so a passing night shows it compared (it said nothing).
+        if let Some(prev) = previous.filter(|_| scaling.trend.is_empty()) {
+            println!(
+                "ON TREND  with {}: every parameter within last night's 95% intervals and every checkpoint within its prediction{}",
+                prev.display(),
+                if scaling.not_compared.is_empty() { "" } else { " (the targets NOT COMPARED aside)" }
+            );
+        }
         for f in &scaling.failed {
             println!("FAILED  {f}");
         }

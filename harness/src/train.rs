@@ -232,7 +232,8 @@ fn train_encoder(config: &Path, out: &Option<PathBuf>, overwrite: bool) -> Resul
     let mut on_row = |row: &world::EncoderLogRow, total: u64| {
         bar.set_position(row.step);
         bar.set_message(format!("loss {:.4}", row.loss));
-        if !interactive && (row.step % 10 == 0 || row.step == total) {
+        // The first step too: a log said nothing for the first ten (20 s of the world encoder's).
+        if !interactive && (row.step % 10 == 0 || row.step == 1 || row.step == total) {
             eprintln!(
                 "encoder step {}/{} loss {:.5} grad {:.3} lr {:.2e} {:.0}s",
                 row.step, total, row.loss, row.grad_norm, row.lr, row.seconds
@@ -425,6 +426,14 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
         match &state {
             Some(st) => {
                 let m = &st.meta;
+                // Another config is refused before "resuming" is said (it was said, then refused).
+                let differs = videval_models::generator::resume::config_differences(&m.config, &cfg);
+                if !differs.is_empty() {
+                    return Err(Error::Config(format!(
+                        "--resume: the saved training state is of another config ({} differ); train with the config it was saved with, or start again",
+                        differs.join(", ")
+                    )));
+                }
                 let of = |samples: u64, batch: usize| samples.div_ceil(batch as u64);
                 let total = if m.stage == "vae" {
                     of(cfg.vae.samples, cfg.vae.batch)
@@ -471,7 +480,9 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
             b.set_position(row.step);
             b.set_message(format!("loss {:.4}", row.loss));
         }
-        if !interactive && (row.step % 10 == 0 || row.step == total || row.stage != "vae" && row.stage != "dit") {
+        if !interactive
+            && (row.step % 10 == 0 || row.step == 1 || row.step == total || row.stage != "vae" && row.stage != "dit")
+        {
             eprintln!(
                 "{} step {}/{} samples {} loss {:.5} grad {:.3} lr {:.2e} {:.0}s",
                 row.stage, row.step, total, row.samples, row.loss, row.grad_norm, row.lr, row.seconds

@@ -102,7 +102,8 @@ fn a_killed_training_resumes_to_the_same_weights() {
     // Another config is refused, and the state kept.
     sb.write("r2.yaml", &config.replace("seed: 5", "seed: 6"));
     let o = sb.run(&["train", "generator", "--config", "r2.yaml", "--out", "cut", "--resume"]);
-    assert!(code(&o) == 3 && text(&o).contains("of another config"), "{}", text(&o));
+    assert!(code(&o) == 3 && text(&o).contains("of another config (seed differ)"), "{}", text(&o));
+    assert!(!text(&o).contains("resuming"), "said it resumed, then refused: {}", text(&o));
     assert_eq!(state().unwrap(), ("vae".to_string(), vae_step));
     let (_, dit_step) = kill_in("dit", true);
     assert!(dit_step < 200, "{dit_step}");
@@ -259,7 +260,7 @@ fn the_ladder_sweep_fits_scaling_laws_and_a_rerun_is_on_trend() {
     // Tonight equals last night: nothing is off trend, and the cached runs are reused.
     let o = sb.run(&["sweep", "ladder.yaml", "--out", "sw", "--previous", "sw/scaling.json"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert!(!text(&o).contains("OFF TREND"));
+    assert!(!text(&o).contains("OFF TREND") && text(&o).contains("ON TREND  with sw/scaling.json"), "{}", text(&o));
     assert!(text(&o).contains("6 reused from store") || text(&o).contains("6 already done"), "{}", text(&o));
     // Last night's file must be this sweep's on the same cases (another --limit or schema was
     // compared point by point): refused before any run.
