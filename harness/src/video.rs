@@ -1610,11 +1610,11 @@ fn stream(
         // A container that declares more frames than it holds was cut short, whatever is kept
         // of it (a stream read to its end: sampled frames past the cut were silently missing,
         // and FVD failed as an internal error on "2 of 8 frames").
-        // Trusted when sampled only where it fills the stated duration at the frame rate: an
-        // MP4's edit list hides samples the count includes (a trimmed clip read as cut short).
-        let trusted = matches!(sampling, FrameSampling::All)
-            || !o.mov
-            || o.info.duration_s.is_some_and(|d| (declared as f64 - d * o.info.fps).abs() < 0.5);
+        // An MP4's only where it fills the stated duration at the frame rate: its edit list
+        // hides samples the count includes (a trimmed clip read as cut short), and whole GOPs
+        // it hides before the first shown keyframe are never even demuxed (a clip shifted by
+        // `-output_ts_offset -0.5`: 60 packets read against 72 stated, refused as truncated).
+        let trusted = o.shown_count().is_some();
         if trusted && report.packets + report.demux_errors < declared as usize {
             return Err(VideoIoError::Truncated {
                 path: path.to_path_buf(),

@@ -857,6 +857,18 @@ fn a_clip_cut_without_reencoding_is_sampled_over_the_frames_it_shows() {
             }
         }
     }
+    // An edit list that starts a whole GOP in (`-output_ts_offset -0.5` over 12-frame GOPs):
+    // the GOP it hides is never demuxed, so fewer packets arrive than the container counts; it
+    // was refused as "file is truncated (the container declares 96 frames but holds 84)".
+    let a = ["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=4", "-g", "12", "-bf", "3", "-pix_fmt"];
+    ffmpeg(sb.path(), "gop12.mp4", &[&a[..], &["yuv420p", "-c:v", "libx264"]].concat());
+    let shifted = ffmpeg(sb.path(), "shifted.mp4", &["-i", "gop12.mp4", "-c", "copy", "-output_ts_offset", "-0.5"]);
+    let shown = cli_rgb(&shifted, "scale=flags=bilinear");
+    let declared = probe(&shifted).unwrap().frames.unwrap() as usize;
+    assert!(declared > shown.len() / (96 * 64 * 3), "{declared} declared");
+    let all = decode_with(&shifted, FrameSampling::All).unwrap();
+    assert_eq!((all.video.as_bytes().len(), all.report.frames_lost), (shown.len(), 0), "{:?}", all.report);
+    assert_eq!(differing(all.video.as_bytes(), &shown), 0);
 }
 
 #[test]
