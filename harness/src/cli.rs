@@ -912,10 +912,15 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
                 // HDR is read without tone mapping (as decord and PyAV read it): said where it is.
-                let hdr = match info.color_transfer.as_str() {
-                    "smpte2084" => ", HDR (PQ): read without tone mapping",
-                    "arib-std-b67" => ", HDR (HLG): read without tone mapping",
-                    _ => "",
+                // Untagged video is read as FFmpeg (and decord, OpenCV) read it: BT.601, which a
+                // player may not assume for HD.
+                let hdr = info.hdr().map_or(String::new(), |h| format!(", HDR ({h}): read without tone mapping"));
+                let matrix = if matches!(info.color_matrix.as_str(), "unknown" | "unspecified" | "")
+                    && !info.codec.starts_with("images")
+                {
+                    format!("{} (read as BT.601, as FFmpeg reads untagged video)", info.color_matrix)
+                } else {
+                    info.color_matrix.clone()
                 };
                 println!(
                     "{}: {} / {} {} (matrix {}, range {}, transfer {}, primaries {}{hdr})",
@@ -923,7 +928,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     info.container,
                     info.codec,
                     info.pix_fmt,
-                    info.color_matrix,
+                    matrix,
                     info.color_range,
                     info.color_transfer,
                     info.color_primaries
@@ -938,9 +943,16 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     info.rotation,
                     if info.mirrored { ", mirrored" } else { "" }
                 );
-                let frames = info.frames.map_or("undeclared".to_string(), |n| n.to_string());
+                // An MP4's stored count includes the samples its edit list hides.
+                let frames = match (info.frames, info.shown_frames_by_header()) {
+                    (Some(n), Some(shown)) if shown < n => {
+                        format!("{shown} frames shown ({n} stored, {} hidden by an edit list)", n - shown)
+                    }
+                    (Some(n), _) => format!("{n} frames"),
+                    (None, _) => "undeclared frames".to_string(),
+                };
                 let dur = info.duration_s.map_or("unknown".to_string(), |d| format!("{d:.3} s"));
-                println!("  {:.3} fps  {frames} frames  {dur}", info.fps);
+                println!("  {:.3} fps  {frames}  {dur}", info.fps);
                 if let Some(r) = report {
                     println!(
                         "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost{}{}",
@@ -993,6 +1005,13 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             // Its errors name the file.
             let outcomes = crate::scoring::score_video(file, &needs).map_err(Error::Config)?;
             let wall_s = start.elapsed().as_secs_f64();
+            // HDR is measured as it is read, without tone mapping: said, as `run` says it.
+            let hdr = video::probe(file).ok().and_then(|i| i.hdr()).map(|h| {
+                format!("{} is HDR ({h}): measured without tone mapping, its values read as SDR ones", file.display())
+            });
+            if let Some(w) = hdr.as_ref().filter(|_| !*json) {
+                eprintln!("warning: {w}");
+            }
             let rows: Vec<serde_json::Value> = chosen
                 .iter()
                 .zip(&outcomes)
@@ -1017,7 +1036,8 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&json!({
-                        "file": file.display().to_string(), "wall_s": wall_s, "metrics": rows, "exit_code": code as i32
+                        "file": file.display().to_string(), "wall_s": wall_s, "metrics": rows, "exit_code": code as i32,
+                        "warnings": hdr.into_iter().collect::<Vec<_>>()
                     }))
                     .unwrap_or_default()
                 );
@@ -1094,7 +1114,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             };
             // HDR is converted as it is read, without tone mapping: said, as `video info` says it.
             if let Ok(info) = video::probe(input)
-                && matches!(info.color_transfer.as_str(), "smpte2084" | "arib-std-b67")
+                && info.hdr().is_some()
             {
                 eprintln!(
                     "warning: {} is HDR ({}): converted without tone mapping, its values written as SDR ones",

@@ -499,7 +499,7 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
         match &merged {
             Some(m) if m.off_request > 0 => println!("{}", off_request_note(m.off_request)),
             None if counts.off_request > 0 => println!(
-                "note: {} video(s) differ from what their unit asked for (frames, size or frame rate): `off_request` in {}",
+                "note: {} video(s) differ from what their unit asked for (frames, size or frame rate) or are HDR, measured without tone mapping: `off_request` in {}",
                 counts.off_request,
                 run_dir.join("shards").display()
             ),
@@ -742,6 +742,6 @@ pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, rea
 /// What a merged run says of its videos that are not what their units asked for.
 pub fn off_request_note(n: usize) -> String {
     format!(
-        "note: {n} video(s) differ from what their unit asked for (frames, size or frame rate): marked in the report's samples, `off_request` in results.json"
+        "note: {n} video(s) differ from what their unit asked for (frames, size or frame rate) or are HDR, measured without tone mapping: marked in the report's samples, `off_request` in results.json"
     )
 }

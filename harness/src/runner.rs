@@ -542,12 +542,11 @@ impl Runner<'_> {
             }
         }
         // A folder's videos were made before and without the suite's request (a VBench folder
-        // at its own sizes): only a model given the request is held to it.
+        // at its own sizes): only a model given the request is held to it. HDR is said of any.
         if record.status == Status::Ok
-            && self.generator.identity().adapter != "dir"
             && let Some(path) = record.video_path.as_deref()
         {
-            record.off_request = off_request(case, Path::new(path));
+            record.off_request = off_request(case, Path::new(path), self.generator.identity().adapter != "dir");
         }
         record.wall_s = start.elapsed().as_secs_f64();
         out.append(&record)?;
@@ -869,16 +868,30 @@ fn in_order_until_first_error<T, R>(items: &[T], work: impl Fn(&T) -> Result<R>)
 }
 
 /// How a video differs from what its case asked for, from its header: frames (where the header
-/// counts them), the size it is shown at, and the frame rate (beyond 1%); None when it is as
-/// asked or unreadable (reading it is the scorer's to fail). An image is judged by its size.
-fn off_request(case: &crate::suite::Case, path: &Path) -> Option<String> {
+/// counts them), the size it is shown at, and the frame rate (beyond 1%), where it is `held` to
+/// the request; and HDR, measured without tone mapping, of any. None when it is as asked or
+/// unreadable (reading it is the scorer's to fail). An image is judged by its size.
+fn off_request(case: &crate::suite::Case, path: &Path, held: bool) -> Option<String> {
     let info = crate::video::probe(path).ok()?;
+    let mut said = Vec::new();
+    if held {
+        said = off_size(case, &info);
+    }
+    // HDR code values are measured as SDR ones (no tone mapping): every number on it is off.
+    if let Some(hdr) = info.hdr() {
+        said.push(format!("HDR ({hdr}), measured without tone mapping"));
+    }
+    (!said.is_empty()).then(|| said.join(", "))
+}
+
+/// [`off_request`]'s frames, size and frame rate.
+fn off_size(case: &crate::suite::Case, info: &crate::video::VideoInfo) -> Vec<String> {
     let g = &case.generation;
     let image = case.mode == crate::suite::Mode::Image;
     let mut said = Vec::new();
-    // Frames from the header's count, or from its length at its rate (Matroska states no count).
-    let frames = info.frames.or_else(|| info.duration_s.map(|d| (d * info.fps).round() as u64));
-    if let Some(n) = frames.filter(|&n| !image && n != u64::from(g.frames)) {
+    // Frames from the header's count, or from its length at its rate (Matroska states no count;
+    // an MP4's count includes what its edit list hides).
+    if let Some(n) = info.shown_frames_by_header().filter(|&n| !image && n != u64::from(g.frames)) {
         said.push(format!("{n} frames ({} asked)", g.frames));
     }
     // The size it is shown at: rotated, and its pixels' aspect applied (an anamorphic 192×144 at
@@ -891,5 +904,5 @@ fn off_request(case: &crate::suite::Case, path: &Path) -> Option<String> {
     if !image && (info.fps / g.fps - 1.0).abs() > 0.01 {
         said.push(format!("{} fps ({} asked)", (info.fps * 1000.0).round() / 1000.0, g.fps));
     }
-    (!said.is_empty()).then(|| said.join(", "))
+    said
 }

@@ -183,6 +183,28 @@ impl VideoInfo {
         let pa = self.dar * f64::from(h) / f64::from(w);
         if pa.is_finite() && (1.0 / 16.0..=16.0).contains(&pa) { pa } else { 1.0 }
     }
+
+    /// The HDR transfer the stream is tagged with ("PQ" or "HLG"), if any: its values are read
+    /// without tone mapping (as decord and PyAV read them), so every number on it is an SDR
+    /// reading of HDR code values.
+    pub fn hdr(&self) -> Option<&'static str> {
+        match self.color_transfer.as_str() {
+            "smpte2084" => Some("PQ"),
+            "arib-std-b67" => Some("HLG"),
+            _ => None,
+        }
+    }
+
+    /// The frames a player shows, by the header alone: its count, unless it is an MP4's that
+    /// does not fill the stated (edited) duration at the frame rate, whose edit list hides some
+    /// (72 stated, 60 shown); else the duration at the rate (Matroska states no count).
+    pub fn shown_frames_by_header(&self) -> Option<u64> {
+        let by_length = self.duration_s.map(|d| (d * self.fps).round() as u64).filter(|_| self.fps > 0.0);
+        match (self.frames, by_length) {
+            (Some(n), Some(l)) if self.container.starts_with("mov") && n != l => Some(l),
+            (n, l) => n.or(l),
+        }
+    }
 }
 
 /// How decoding went.

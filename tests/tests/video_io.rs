@@ -455,6 +455,20 @@ fn colour_matrix_and_range_tags_are_honoured_as_ffmpeg_opencv_and_decord_do() {
     assert_eq!((info.color_transfer.as_str(), info.color_primaries.as_str()), ("smpte2084", "bt2020"), "{info:?}");
     let o = sb.run(&["video", "info", "pq.mkv"]);
     assert!(text(&o).contains("HDR (PQ): read without tone mapping"), "{}", text(&o));
+    // … and so do `video score` and a run's record of it (they measured it without a word).
+    let (rc, v) = sb.run_json(&["video", "score", "pq.mkv", "--metrics", "frame_count"]);
+    assert_eq!((rc, v["warnings"][0].as_str().unwrap_or_default().contains("is HDR (PQ)")), (0, true), "{v}");
+    std::fs::create_dir_all(sb.join("hdr")).unwrap();
+    std::fs::copy(sb.join("pq.mkv"), sb.join("hdr/a lamp-0.mkv")).unwrap();
+    sb.write(
+        "hdr.yaml",
+        "schema: 1\nsuite: hdr\nversion: 1\ndefaults: {seeds: {per_case: 1, base: 1}, generation: {frames: 5, width: 64, height: 48, fps: 25}}\nmetrics: [frame_count]\ncases: [{id: a, prompt: a lamp}]\n",
+    );
+    let o = sb.run(&["run", "--suite", "hdr.yaml", "--model", "dir:hdr", "--out", "runs/hdr"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let gens = String::from_utf8(sb.read("runs/hdr/shards/0-of-1/generations.jsonl")).unwrap();
+    assert!(gens.contains("\"off_request\":\"HDR (PQ), measured without tone mapping\""), "{gens}");
+    assert!(text(&o).contains("or are HDR, measured without tone mapping"), "{}", text(&o));
     let src = "testsrc2=size=96x64:rate=10:duration=0.5";
     // What HD cameras and generators write: BT.709, limited range (H.264, lossless); BT.709 full
     // range in plain yuv420p (no yuvj format says so, only the tag); BT.2020 10-bit.
