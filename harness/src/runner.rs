@@ -640,10 +640,22 @@ impl Runner<'_> {
             })
             .filter(|(_, ms)| !ms.is_empty())
             .collect();
+        // The units of one video (one file, one hash: a folder's video serving several VBench
+        // dimensions' suites) are scored together, in one decode.
+        let mut groups: Vec<Vec<&(&GenRecord, Vec<Measure>)>> = Vec::new();
+        let mut group_of: BTreeMap<(Option<&str>, Option<&str>), usize> = BTreeMap::new();
+        for item in &todo {
+            let key = (item.0.video_path.as_deref(), item.0.video_sha256.as_deref());
+            let k = *group_of.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[k].push(item);
+        }
         let out = Appender::open(&path)?;
-        let bar = self.bar(todo.len(), "score");
-        let results = until_first_error(&todo, |(g, ms)| {
-            let r = self.score_one(g, ms, &out);
+        let bar = self.bar(groups.len(), "score");
+        let results = until_first_error(&groups, |group| {
+            let r = self.score_group(group, &out);
             bar.inc(1);
             r
         });
@@ -674,47 +686,78 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn score_one(&self, g: &GenRecord, measures: &[Measure], out: &Appender) -> Result<[usize; 3]> {
-        let sha = g.video_sha256.clone().unwrap_or_default();
+    /// Scores one video for every unit of `group` that holds it (one file, one hash): each
+    /// measure not cached is computed in one decode shared by them all, a measure several units
+    /// ask for alike (one key) once. A folder serving several VBench dimensions was decoded once
+    /// per dimension's suite.
+    fn score_group(&self, group: &[&(&GenRecord, Vec<Measure>)], out: &Appender) -> Result<[usize; 3]> {
+        let (first, _) = group[0];
+        let sha = first.video_sha256.clone().unwrap_or_default();
         let start = Instant::now();
-        let mut results: Vec<Option<(ScoreCache, bool)>> = measures
+        let mut results: Vec<Vec<Option<(ScoreCache, bool)>>> = group
             .iter()
-            .map(|m| {
-                self.store
-                    .get::<ScoreCache>("scores", &m.key)
-                    .filter(|c| c.schema == SCORE_CACHE_SCHEMA)
-                    .map(|c| (c, true))
+            .map(|(_, measures)| {
+                measures
+                    .iter()
+                    .map(|m| {
+                        self.store
+                            .get::<ScoreCache>("scores", &m.key)
+                            .filter(|c| c.schema == SCORE_CACHE_SCHEMA)
+                            .map(|c| (c, true))
+                    })
+                    .collect()
             })
             .collect();
-        let mut pending: Vec<usize> = (0..measures.len()).filter(|&i| results[i].is_none()).collect();
+        let mut pending: Vec<Vec<usize>> =
+            results.iter().map(|r| (0..r.len()).filter(|&i| r[i].is_none()).collect()).collect();
         // Every measure cached for the recorded video: a found file replaced since is not that
         // video, so its cached numbers are not this unit's; the hash check below says so.
-        if pending.is_empty() && self.still_recorded(g).is_err() {
-            results.iter_mut().for_each(|r| *r = None);
-            pending = (0..measures.len()).collect();
+        for (j, (g, measures)) in group.iter().enumerate() {
+            if pending[j].is_empty() && self.still_recorded(g).is_err() {
+                results[j].iter_mut().for_each(|r| *r = None);
+                pending[j] = (0..measures.len()).collect();
+            }
         }
+        let total: usize = pending.iter().map(Vec::len).sum();
         let mut computed_s = 0.0;
-        if !pending.is_empty() {
-            // What the case's mode holds in the output, loaded only when a pending check needs it.
-            let held: std::result::Result<Option<probes::Held>, String> =
-                if pending.iter().any(|&i| matches!(measures[i].kind, Kind::Probes(_, true))) {
-                    self.suite_case(&g.unit)
-                        .map_err(|e| e.to_string())
-                        .and_then(|(s, c)| crate::generator::held_frames(s, c).map_err(|e| e.to_string()))
-                } else {
-                    Ok(None)
-                };
-            let needs: Vec<Need<'_>> = pending
+        if total > 0 {
+            // What each unit's mode holds in the output, loaded only when a pending check needs it.
+            let held: Vec<std::result::Result<Option<probes::Held>, String>> = group
                 .iter()
-                .map(|&i| match &measures[i].kind {
-                    Kind::Metric(m) => Need::Metric(*m),
-                    Kind::Probes(expectations, false) => Need::Probes(expectations, Ok(None)),
-                    Kind::Probes(expectations, true) => {
-                        Need::Probes(expectations, held.as_ref().map(Option::as_ref).map_err(String::as_str))
+                .zip(&pending)
+                .map(|((g, measures), pending)| {
+                    if pending.iter().any(|&i| matches!(measures[i].kind, Kind::Probes(_, true))) {
+                        self.suite_case(&g.unit)
+                            .map_err(|e| e.to_string())
+                            .and_then(|(s, c)| crate::generator::held_frames(s, c).map_err(|e| e.to_string()))
+                    } else {
+                        Ok(None)
                     }
                 })
                 .collect();
-            let path = Path::new(g.video_path.as_deref().unwrap_or_default());
+            // The measures to compute, each key once; and where each unit's pending one is.
+            let mut needs: Vec<Need<'_>> = Vec::new();
+            let mut slot: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+            let mut at: Vec<Vec<usize>> = Vec::with_capacity(group.len());
+            for (j, (_, measures)) in group.iter().enumerate() {
+                let mut mine = Vec::with_capacity(pending[j].len());
+                for &i in &pending[j] {
+                    let m = &measures[i];
+                    let k = *slot.entry(m.key.as_str()).or_insert_with(|| {
+                        needs.push(match &m.kind {
+                            Kind::Metric(metric) => Need::Metric(*metric),
+                            Kind::Probes(expectations, false) => Need::Probes(expectations, Ok(None)),
+                            Kind::Probes(expectations, true) => {
+                                Need::Probes(expectations, held[j].as_ref().map(Option::as_ref).map_err(String::as_str))
+                            }
+                        });
+                        needs.len() - 1
+                    });
+                    mine.push(k);
+                }
+                at.push(mine);
+            }
+            let path = Path::new(first.video_path.as_deref().unwrap_or_default());
             // A file that cannot be probed fails in score_video with its typed error.
             let bytes = video::probe(path).map_or(0, |i| {
                 scoring::estimated_bytes(i.width, i.height, i.frames, scoring::needs_whole_clip(&needs))
@@ -730,7 +773,9 @@ impl Runner<'_> {
                 // store forgets it, and the next run into a new --out generates it again (and
                 // replaces the copy). It was reused for ever, failing every run.
                 Ok(actual) if self.store.holds(path) && self.store.writable() => {
-                    self.store.forget("gens", &g.gen_key);
+                    for (g, _) in group {
+                        self.store.forget("gens", &g.gen_key);
+                    }
                     Err(format!(
                         "{} is damaged: it is no longer the video generated ({sha}; it is now {actual}); the store will not reuse it: rerun into a new --out to generate it again",
                         path.display()
@@ -750,61 +795,66 @@ impl Runner<'_> {
             // Messages name a stored video by its place in the store, not the store's folder.
             let (full, shown) = (path.display().to_string(), self.store.shown(path));
             let say = |e: &String| Some(if full.is_empty() { e.clone() } else { e.replace(&full, &shown) });
-            for (k, &i) in pending.iter().enumerate() {
-                let c = match &outcomes {
-                    Err(e) => ScoreCache::new(Status::Error, None, say(e)),
-                    Ok(o) => match &o[k] {
-                        Ok(v) => {
-                            ScoreCache { detail: v.detail.clone(), ..ScoreCache::new(Status::Ok, Some(v.value), None) }
-                        }
-                        Err(Failure::NotApplicable(e)) => ScoreCache::new(Status::NotApplicable, None, say(e)),
-                        Err(Failure::Error(e)) => ScoreCache::new(Status::Error, None, say(e)),
-                    },
-                };
-                // Errors are retried next time; so is "too large for this machine's memory", which
-                // another machine (or more memory) may measure.
-                let machine = c.status == Status::NotApplicable
-                    && c.error.as_deref().is_some_and(scoring::depends_on_the_machine);
-                if c.status != Status::Error && !machine {
-                    self.store.put("scores", &measures[i].key, &c)?;
+            for (j, (_, measures)) in group.iter().enumerate() {
+                for (&i, &k) in pending[j].iter().zip(&at[j]) {
+                    let c = match &outcomes {
+                        Err(e) => ScoreCache::new(Status::Error, None, say(e)),
+                        Ok(o) => match &o[k] {
+                            Ok(v) => ScoreCache {
+                                detail: v.detail.clone(),
+                                ..ScoreCache::new(Status::Ok, Some(v.value), None)
+                            },
+                            Err(Failure::NotApplicable(e)) => ScoreCache::new(Status::NotApplicable, None, say(e)),
+                            Err(Failure::Error(e)) => ScoreCache::new(Status::Error, None, say(e)),
+                        },
+                    };
+                    // Errors are retried next time; so is "too large for this machine's memory",
+                    // which another machine (or more memory) may measure.
+                    let machine = c.status == Status::NotApplicable
+                        && c.error.as_deref().is_some_and(scoring::depends_on_the_machine);
+                    if c.status != Status::Error && !machine {
+                        self.store.put("scores", &measures[i].key, &c)?;
+                    }
+                    results[j][i] = Some((c, false));
                 }
-                results[i] = Some((c, false));
             }
             // One decode served every pending measure: each record carries an equal share.
-            computed_s = start.elapsed().as_secs_f64() / pending.len() as f64;
+            computed_s = start.elapsed().as_secs_f64() / total as f64;
         }
         let mut tally = [0usize; 3];
-        for (m, r) in measures.iter().zip(results) {
-            let Some((mut cache, cached)) = r else { continue };
-            if let (true, Status::NotApplicable, Kind::Metric(metric)) = (cached, cache.status, &m.kind)
-                && cache.error.as_deref().is_some_and(|e| e.starts_with("needs "))
-                && let Some(now) = crate::distribution::network_missing(metric.reads())
-            {
-                cache.error = Some(now);
+        for ((g, measures), results) in group.iter().zip(results) {
+            for (m, r) in measures.iter().zip(results) {
+                let Some((mut cache, cached)) = r else { continue };
+                if let (true, Status::NotApplicable, Kind::Metric(metric)) = (cached, cache.status, &m.kind)
+                    && cache.error.as_deref().is_some_and(|e| e.starts_with("needs "))
+                    && let Some(now) = crate::distribution::network_missing(metric.reads())
+                {
+                    cache.error = Some(now);
+                }
+                tally[if cache.status == Status::Error {
+                    2
+                } else if cached {
+                    1
+                } else {
+                    0
+                }] += 1;
+                out.append(&ScoreRecord {
+                    schema: SCORE_SCHEMA.into(),
+                    unit: g.unit.clone(),
+                    gen_key: g.gen_key.clone(),
+                    video_sha256: sha.clone(),
+                    metric: m.name.clone(),
+                    metric_version: m.version,
+                    score_key: m.key.clone(),
+                    network: m.network.clone(),
+                    status: cache.status,
+                    value: cache.value,
+                    error: cache.error,
+                    detail: cache.detail,
+                    cached,
+                    wall_s: if cached { 0.0 } else { computed_s },
+                })?;
             }
-            tally[if cache.status == Status::Error {
-                2
-            } else if cached {
-                1
-            } else {
-                0
-            }] += 1;
-            out.append(&ScoreRecord {
-                schema: SCORE_SCHEMA.into(),
-                unit: g.unit.clone(),
-                gen_key: g.gen_key.clone(),
-                video_sha256: sha.clone(),
-                metric: m.name.clone(),
-                metric_version: m.version,
-                score_key: m.key.clone(),
-                network: m.network.clone(),
-                status: cache.status,
-                value: cache.value,
-                error: cache.error,
-                detail: cache.detail,
-                cached,
-                wall_s: if cached { 0.0 } else { computed_s },
-            })?;
         }
         Ok(tally)
     }

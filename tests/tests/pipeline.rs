@@ -657,6 +657,30 @@ fn synth_ball(sb: &Sandbox, out: &str, frames: &str) {
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
 
+/// One video serving several suites (a VBench folder serving several dimensions) is scored in one
+/// decode for all of them: each measure once, every record of the pass carrying the same share of
+/// its time. It was decoded once per suite.
+#[test]
+fn a_video_several_suites_read_is_scored_in_one_decode() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.join("videos")).unwrap();
+    synth_ball(&sb, "videos/a red ball-0.mp4", "6");
+    for (name, metrics) in [("one", "frame_count, temporal_flicker"), ("two", "frame_count, dynamic_degree")] {
+        sb.write(&format!("{name}.yaml"), &ball_suite(name).replace("[frame_count]", &format!("[{metrics}]")));
+    }
+    let out =
+        sb.run(&["run", "--suite", "one.yaml,two.yaml", "--model", "dir:videos", "--out", "runs/both", "-j", "1"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let scores = jsonl(&sb.join("runs/both/shards/0-of-1/scores.jsonl"));
+    assert_eq!(scores.len(), 4, "{scores:?}");
+    let shares: std::collections::BTreeSet<String> = scores.iter().map(|r| r["wall_s"].to_string()).collect();
+    assert!(scores.iter().all(|r| r["cached"] == false) && shares.len() == 1, "{scores:?}");
+    let count = |suite: &str| {
+        scores.iter().find(|r| r["suite"] == suite && r["metric"] == "frame_count").map(|r| r["value"].clone())
+    };
+    assert_eq!((count("one"), count("two")), (Some(6.0.into()), Some(6.0.into())));
+}
+
 /// VBench's per-dimension layout (`videos/<dimension>/{prompt}-{i}.mp4`): a video in a subfolder
 /// is found; the same prompt sampled for two dimensions is told apart by the subfolder named after
 /// the suite's dimension, and is an error naming both files for a suite that matches neither.
