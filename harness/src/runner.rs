@@ -244,9 +244,9 @@ impl Runner<'_> {
             .ok_or_else(|| Error::Internal(format!("unit {id} is not in the loaded suites")))
     }
 
-    fn bar(&self, len: usize, what: &str) -> ProgressBar {
+    fn bar(&self, len: usize, what: &str) -> Progress {
         if !self.progress || len == 0 {
-            return ProgressBar::hidden();
+            return Progress { bar: ProgressBar::hidden(), plain: None };
         }
         let bar = ProgressBar::new(len as u64);
         if let Ok(style) =
@@ -255,7 +255,13 @@ impl Runner<'_> {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.set_prefix(what.to_string());
-        bar
+        // Without a terminal (a CI log, nohup) the bar is not drawn: a line now and then instead
+        // (ten minutes of scoring said nothing).
+        use std::io::IsTerminal;
+        let plain = (!std::io::stderr().is_terminal()).then(|| {
+            std::sync::Mutex::new(PlainProgress { what: what.to_string(), len, done: 0, said: Instant::now() })
+        });
+        Progress { bar, plain }
     }
 
     /// Generates every unit of this shard that has no `ok` record yet.
@@ -878,6 +884,38 @@ impl Runner<'_> {
         };
         write_json_atomic(&dir.join("shard_done.json"), &done)?;
         Ok(done)
+    }
+}
+
+/// A stage's progress: a bar on a terminal, else a line on standard error at most every 30 s and
+/// at the end.
+struct Progress {
+    bar: ProgressBar,
+    plain: Option<std::sync::Mutex<PlainProgress>>,
+}
+
+struct PlainProgress {
+    what: String,
+    len: usize,
+    done: usize,
+    said: Instant,
+}
+
+impl Progress {
+    fn inc(&self, n: u64) {
+        self.bar.inc(n);
+        let Some(plain) = &self.plain else { return };
+        let Ok(mut p) = plain.lock() else { return };
+        p.done += n as usize;
+        if p.done == p.len || p.said.elapsed().as_secs() >= 30 {
+            p.said = Instant::now();
+            let elapsed = self.bar.elapsed().as_secs();
+            eprintln!("{}: {}/{} ({}m{:02}s)", p.what, p.done, p.len, elapsed / 60, elapsed % 60);
+        }
+    }
+
+    fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
     }
 }
 
