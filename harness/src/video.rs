@@ -771,6 +771,13 @@ fn open(path: &Path, decoding: bool) -> Result<Opened, VideoIoError> {
         color_primaries: decoder.color_primaries().name().unwrap_or("unknown").to_string(),
     };
     let mov = info.container.split(',').any(|name| name == "mov");
+    // An MP4 whose count includes samples its edit list hides states the length it shows only by
+    // its (edited) duration: its frames are held to it as Matroska's are to their tag (one cut
+    // short was sampled and scored as a shorter clip).
+    let tagged_s = tagged_s.or_else(|| {
+        let d = info.duration_s.filter(|d| *d > 0.0)?;
+        (mov && info.frames.is_some_and(|n| (n as f64 - d * info.fps).abs() >= 0.5)).then_some(d)
+    });
     Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, still })
 }
 
@@ -1636,11 +1643,29 @@ fn stream(
         // hides samples the count includes (a trimmed clip read as cut short), and whole GOPs
         // it hides before the first shown keyframe are never even demuxed (a clip shifted by
         // `-output_ts_offset -0.5`: 60 packets read against 72 stated, refused as truncated).
-        let trusted = o.shown_count().is_some();
+        // An MP4 whose hidden samples were read (a trim's, back to its keyframe) holds all it
+        // counts too.
+        let trusted = o.shown_count().is_some() || (o.mov && report.hidden > 0);
         if trusted && report.packets + report.demux_errors < declared as usize {
             return Err(VideoIoError::Truncated {
                 path: path.to_path_buf(),
                 reason: format!("the container declares {declared} frames but holds {}", report.packets),
+            });
+        }
+        // One whose hidden samples were never read must still show what its edited duration does
+        // at its rate, within a frame and 2% (that duration is not exact to the frame): one cut
+        // short was scored as a shorter clip.
+        let shown = report.packets.saturating_sub(report.hidden) + report.demux_errors;
+        if let Some(expected) = o.info.shown_frames_by_header().filter(|_| !trusted && o.mov)
+            && (shown as f64) + 1.0 + 0.02 * (expected as f64) < (expected as f64)
+        {
+            return Err(VideoIoError::Truncated {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "its edit list shows {expected} frames ({:.3} s at {:.3} fps) but the file holds {shown}",
+                    o.info.duration_s.unwrap_or_default(),
+                    o.info.fps
+                ),
             });
         }
     }

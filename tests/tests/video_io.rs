@@ -876,13 +876,25 @@ fn a_clip_cut_without_reencoding_is_sampled_over_the_frames_it_shows() {
     // was refused as "file is truncated (the container declares 96 frames but holds 84)".
     let a = ["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=4", "-g", "12", "-bf", "3", "-pix_fmt"];
     ffmpeg(sb.path(), "gop12.mp4", &[&a[..], &["yuv420p", "-c:v", "libx264"]].concat());
-    let shifted = ffmpeg(sb.path(), "shifted.mp4", &["-i", "gop12.mp4", "-c", "copy", "-output_ts_offset", "-0.5"]);
+    let shifted = ffmpeg(
+        sb.path(),
+        "shifted.mp4",
+        &["-i", "gop12.mp4", "-c", "copy", "-output_ts_offset", "-0.5", "-movflags", "+faststart"],
+    );
     let shown = cli_rgb(&shifted, "scale=flags=bilinear");
     let declared = probe(&shifted).unwrap().frames.unwrap() as usize;
     assert!(declared > shown.len() / (96 * 64 * 3), "{declared} declared");
     let all = decode_with(&shifted, FrameSampling::All).unwrap();
     assert_eq!((all.video.as_bytes().len(), all.report.frames_lost), (shown.len(), 0), "{:?}", all.report);
     assert_eq!(differing(all.video.as_bytes(), &shown), 0);
+    // Such a file cut short is still cut short, however it is read (it was scored as a shorter
+    // clip): its edited duration says how long it shows.
+    let bytes = std::fs::read(&shifted).unwrap();
+    std::fs::write(sb.join("shifted-cut.mp4"), &bytes[..bytes.len() * 6 / 10]).unwrap();
+    for policy in [FrameSampling::All, FrameSampling::Uniform(8), FrameSampling::Middle(4)] {
+        let e = decode_with(&sb.join("shifted-cut.mp4"), policy).unwrap_err();
+        assert!(matches!(e, VideoIoError::Truncated { .. }), "{policy:?}: {e}");
+    }
 }
 
 #[test]
