@@ -457,7 +457,11 @@ pub fn trend(now: &Scaling, before: &Scaling) -> (Vec<String>, Vec<String>) {
     let mut flags = Vec::new();
     let mut not_compared = Vec::new();
     for f in &now.fits {
-        let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else { continue };
+        let Some(prev) = before.fits.iter().find(|p| p.target == f.target) else {
+            // Said (it was passed over, and a night that compared nothing said it was on trend).
+            not_compared.push(format!("{}: not in last night's file: not compared", f.target));
+            continue;
+        };
         // Values of another measurement (the suite's cases edited, the metric's version moved)
         // are not compared: the change is the measurement's, not the checkpoints'.
         // Last night's file from a videval that recorded no basis is of unknown measurement:
@@ -968,8 +972,10 @@ pub fn sweep_command(spec_path: &Path, out: Option<&Path>, previous: Option<&Pat
         for t in &scaling.not_compared {
             println!("NOT COMPARED  {t}");
         }
-        // Said when nothing is off trend, so a passing night shows it compared (it said nothing).
-        if let Some(prev) = previous.filter(|_| scaling.trend.is_empty()) {
+        // Said when nothing is off trend and something was compared, so a passing night shows it
+        // compared (it said nothing); each target not compared is said above, once.
+        let compared = scaling.fits.len().saturating_sub(scaling.not_compared.len());
+        if let Some(prev) = previous.filter(|_| scaling.trend.is_empty() && compared > 0) {
             println!(
                 "ON TREND  with {}: every parameter within last night's 95% intervals and every checkpoint within its prediction{}",
                 prev.display(),
@@ -1205,6 +1211,11 @@ mod tests {
         was.fits[0].basis = None;
         let (flags, skipped) = trend(&other, &was);
         assert!(flags.is_empty() && skipped[0].contains("an unrecorded measurement"), "{flags:?} {skipped:?}");
+        // A target last night did not have is said, not passed over (a night comparing nothing
+        // said it was on trend).
+        was.fits[0].target = "smoke/probe:other".into();
+        let (flags, skipped) = trend(&other, &was);
+        assert!(flags.is_empty() && skipped == ["smoke/probe:motion: not in last night's file: not compared"]);
         // A checkpoint of tonight's ladder measured last night and not tonight is flagged.
         let mut gone = before.clone();
         gone.checkpoints = (0..6).map(|k| CheckpointEntry { name: format!("c{k}"), ..Default::default() }).collect();

@@ -159,11 +159,12 @@ impl TrainConfig {
         depth * (8 + 2 * ratio) * dim * dim
     }
 
-    /// The least memory a transformer training step at the largest bucket and length holds for
-    /// its backward pass: the attention scores each block keeps (5 score-sized tensors of
-    /// `batch × heads × tokens²` in f32 a block; measured 5.6 on CPU at 128², 17 frames, batch
-    /// 8, where the step's peak held 13 more beyond them). Activations linear in the tokens are
-    /// left out, so it is below the step's real peak, never above.
+    /// The least memory a transformer training step at the largest bucket and length holds at
+    /// its peak in attention scores alone: 5 score-sized tensors (`batch × heads × tokens²` in
+    /// f32) a block kept for the backward pass and 7 more while it runs. Measured on CPU at 128²,
+    /// 17 frames, batch 8, heads 2: 7.4 + 5.6 a block (depth 1: 1.56 GB peak, depth 3: 2.74 GB);
+    /// batch 16, depth 2: 5.2 GB for this bound's 3.6. Activations linear in the tokens are left
+    /// out, so it stays below the step's real peak.
     pub fn attention_bytes(&self) -> u64 {
         let frames = self.lengths.iter().map(|l| l.0).max().unwrap_or(1);
         let cells = self.buckets.iter().map(|b| (b[0] / SPACE / PATCH) * (b[1] / SPACE / PATCH)).max().unwrap_or(1);
@@ -171,7 +172,7 @@ impl TrainConfig {
         let d = &self.architecture.dit;
         let per_block =
             (self.dit.batch as u64).saturating_mul(d.heads as u64).saturating_mul(tokens.saturating_mul(tokens));
-        per_block.saturating_mul(5 * 4).saturating_mul(d.depth as u64)
+        per_block.saturating_mul(4).saturating_mul(5 * d.depth as u64 + 7)
     }
 
     /// The most memory `dit.pool` holds: every clip's latents (and saturation) at the largest
