@@ -430,7 +430,9 @@ pub fn train_command(cmd: &TrainCommand) -> Result<ExitCode> {
                 let differs = videval_models::generator::resume::config_differences(&m.config, &cfg);
                 if !differs.is_empty() {
                     return Err(Error::Config(format!(
-                        "--resume: the saved training state is of another config ({} differ); train with the config it was saved with, or start again",
+                        "{}: the saved training state in {} is of another config ({} differ); train with the config it was saved with, or start again",
+                        config.display(),
+                        out.display(),
                         differs.join(", ")
                     )));
                 }

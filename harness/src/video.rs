@@ -1676,6 +1676,15 @@ fn stream(
     Ok(Streamed::Done(StreamEnd { head, info: o.info, report, sampled_from }))
 }
 
+/// The file endings read as videos (case-insensitive): the common containers FFmpeg demuxes.
+pub const VIDEO_EXTS: &[&str] =
+    &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v", "ts", "m2ts", "mts", "mpg", "mpeg", "flv", "wmv", "ogv", "3gp"];
+
+/// Whether `path` is named as a video (one of [`VIDEO_EXTS`], any case).
+pub fn is_video_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| VIDEO_EXTS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// The file endings read as pictures (case-insensitive): units of `mode: image`, frames of a
 /// folder.
 pub const IMAGE_EXTS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "avif"];
@@ -1701,7 +1710,13 @@ fn frame_files(dir: &Path) -> Result<(Vec<PathBuf>, usize), VideoIoError> {
         .collect();
     files.sort_by_cached_key(|p| natural_key(&stem(p)));
     if files.is_empty() {
-        return Err(VideoIoError::NoFrames { path: dir.to_path_buf() });
+        // A folder of videos (a `dir:` model's) is not a clip: said, not "decoded zero frames".
+        let videos = std::fs::read_dir(dir)
+            .map(|entries| entries.filter_map(|e| e.ok()).filter(|e| is_video_file(&e.path())).count())
+            .unwrap_or(0);
+        let found =
+            if videos > 0 { format!("; it holds {videos} video file(s): give one of them") } else { String::new() };
+        return Err(invalid(dir, format!("no picture frames (PNG, JPEG, WebP, BMP, TIFF, AVIF) in the folder{found}")));
     }
     for w in files.windows(2) {
         if natural_key(&stem(&w[0])) == natural_key(&stem(&w[1])) {

@@ -726,6 +726,7 @@ fn dir_adapter_finds_vbench_videos_in_per_dimension_subfolders() {
             "{says}"
         );
         assert!(!says.contains("twins/c") && says.matches("twins/a").count() == 1, "{says}");
+        assert!(says.contains("(counted twice) at seed_idx 0, 1;"), "{says}");
         assert!(!sb.join("runs/twins/shards").exists(), "{cmd}");
     }
     sb.write(

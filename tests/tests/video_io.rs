@@ -757,6 +757,15 @@ fn a_folder_of_frames_reads_every_picture_in_order_and_refuses_strangers() {
     std::fs::copy(dir.join(format!("shot_{}00.png", "0".repeat(20))), dir.join("shot_0.png")).unwrap();
     let e = video::decode_frames_dir(&dir, 10.0, FrameSampling::All, u64::MAX).unwrap_err().to_string();
     assert!(e.contains("two frames cannot hold one place"), "{e}");
+    // A folder of videos (a `dir:` model's) is said to be one (it "decoded zero frames").
+    std::fs::create_dir_all(sb.join("vids")).unwrap();
+    std::fs::copy(&whole, sb.join("vids/a.mkv")).unwrap();
+    let o = sb.run(&["video", "info", "vids"]);
+    assert!(
+        o.status.code() == Some(3) && text(&o).contains("it holds 1 video file(s): give one of them"),
+        "{}",
+        text(&o)
+    );
 }
 
 fn psnr_frame(a: &[u8], b: &[u8]) -> f64 {

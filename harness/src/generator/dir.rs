@@ -27,16 +27,7 @@ pub const INFO: AdapterInfo = AdapterInfo {
     build,
 };
 
-/// The file endings read as videos (case-insensitive): the common containers FFmpeg demuxes.
-pub const VIDEO_EXTS: &[&str] =
-    &["mp4", "webm", "mkv", "mov", "avi", "gif", "m4v", "ts", "m2ts", "mts", "mpg", "mpeg", "flv", "wmv", "ogv", "3gp"];
-
-pub use crate::video::{IMAGE_EXTS, is_image_file};
-
-/// Whether `path` is named as a video (one of [`VIDEO_EXTS`], any case).
-pub fn is_video_file(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| VIDEO_EXTS.contains(&e.to_ascii_lowercase().as_str()))
-}
+pub use crate::video::{IMAGE_EXTS, VIDEO_EXTS, is_image_file, is_video_file};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -559,12 +550,21 @@ impl Generator for Dir {
                 .or_default()
                 .insert(u.id.case_id.as_str());
         }
+        // By suite and prompt: the cases, and the seed indices at which two of them meet.
+        let mut twins: BTreeMap<(&str, &str), (std::collections::BTreeSet<&str>, Vec<u32>)> = BTreeMap::new();
+        for ((suite, seed, prompt), cases) in by.into_iter().filter(|(_, cases)| cases.len() > 1) {
+            let t = twins.entry((suite, prompt)).or_default();
+            t.0.extend(cases);
+            t.1.push(seed);
+        }
         let mut refused = Vec::new();
-        for ((suite, _, prompt), cases) in by.into_iter().filter(|(_, cases)| cases.len() > 1) {
+        for ((suite, prompt), (cases, seeds)) in twins {
             let shown: String = prompt.chars().take(60).collect();
             let more = if shown.len() < prompt.len() { "…" } else { "" };
+            let seeds: Vec<String> = seeds.iter().map(u32::to_string).collect();
             let why = format!(
-                "these cases of suite {suite} have one prompt (\"{shown}{more}\"), so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)"
+                "these cases of suite {suite} have one prompt (\"{shown}{more}\"), so VBench's names give them the same videos (counted twice) at seed_idx {}; give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)",
+                seeds.join(", ")
             );
             refused.extend(cases.into_iter().map(|c| (format!("{suite}/{c}"), why.clone())));
         }
