@@ -450,6 +450,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
         vbench: None,
     };
     results.vbench = crate::vbench::block(&results, &plan.narrowed);
+    crate::vbench::mark_unfiltered_rows(&mut results);
     results
 }
 

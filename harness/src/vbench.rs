@@ -533,6 +533,26 @@ pub fn import_command(info: &Path, out: &Path, only: &[String], samples: Samples
     Ok(ExitCode::Ok)
 }
 
+/// A suite imported with VBench's static filter keeps its own temporal flickering row over every
+/// video it holds (so `compare` pairs every case), while VBench's score is over the static videos
+/// the filter keeps: the row says so (it read as VBench's, "(static scenes)", over flickering
+/// videos too).
+pub fn mark_unfiltered_rows(results: &mut Results) {
+    let filtered: Vec<String> = results
+        .suites
+        .keys()
+        .filter(|s| s.strip_prefix("vbench_") == Some("temporal_flickering") && scores_static_filter(results, s))
+        .cloned()
+        .collect();
+    for suite in filtered {
+        if let Some(row) = results.suites.get_mut(&suite).and_then(|r| r.metrics.get_mut("temporal_flicker")) {
+            row.description.push_str(
+                " Here over every video of the suite, not VBench's protocol: VBench's score is over the static videos its filter keeps (the VBench table).",
+            );
+        }
+    }
+}
+
 /// Whether a suite scores VBench's static filter (imported with `--static-filter`).
 fn scores_static_filter(results: &Results, suite: &str) -> bool {
     results.suites.get(suite).is_some_and(|r| r.metrics.contains_key(STATIC_FILTER))

@@ -603,6 +603,12 @@ fn raft_metrics_match_vbench_and_evalcrafter() {
     let skipped = r["vbench"]["skipped"].as_array().unwrap();
     let tf = skipped.iter().find(|s| s["dimension"] == "temporal_flickering").unwrap_or_else(|| panic!("{skipped:?}"));
     assert!(tf["reason"].as_str().unwrap().starts_with("VBench's static filter kept no video"), "{tf}");
+    // The suite's own row is over every video: it says it is not VBench's protocol (it read as
+    // VBench's, over flickering videos too).
+    let row = &r["suites"]["vbench_temporal_flickering"]["metrics"]["temporal_flicker"];
+    assert!(row["description"].as_str().unwrap().contains("not VBench's protocol"), "{row}");
+    let other = &r["suites"]["vbench_dynamic_degree"]["metrics"];
+    assert!(!other.to_string().contains("not VBench's protocol"), "{other}");
 
     // Listed as present; without it the metric is not measurable and says what it needs.
     let (c, listed) = sb.run_json(&["weights", "list", "--weights", &nets]);
