@@ -859,9 +859,18 @@ pub fn block(results: &Results, narrowed: &BTreeMap<String, [usize; 2]>) -> Opti
             caveats
                 .push(format!("{suite}: {planned} of its {all} prompts (--limit or --cases): not VBench's full set"));
         }
+        // The samples each prompt's score rests on: generated or read, and measured (a planned
+        // sample whose video was missing counted, and a score over 0 of a prompt's 5 read as
+        // VBench's protocol).
+        // Of a dimension scored (one not scored is listed as skipped, with why).
+        if !dimensions.iter().any(|d| &d.suite == suite) {
+            continue;
+        }
+        let metric = suite.strip_prefix("vbench_").and_then(dimension).and_then(|d| d.metric);
         let mut per_case: BTreeMap<&str, usize> = BTreeMap::new();
         for s in results.samples.iter().filter(|s| &s.suite == suite) {
-            *per_case.entry(s.case_id.as_str()).or_default() += 1;
+            let scored = s.status == "ok" && metric.is_none_or(|m| s.metrics.contains_key(m));
+            *per_case.entry(s.case_id.as_str()).or_default() += usize::from(scored);
         }
         let counts: BTreeSet<usize> = per_case.into_values().collect();
         let want = if scores_static_filter(results, suite) { VBENCH_STATIC_SAMPLES } else { VBENCH_SAMPLES };

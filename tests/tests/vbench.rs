@@ -158,6 +158,17 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
     // A limit above the suite's size narrows nothing, and says nothing (sweeps pass one).
     let o = run_folder("suites/vbench_temporal_flickering.yaml", "runs/all", &["--limit", "10"]);
     assert!(code(&o) == 0 && !text(&o).contains("prompts (--limit"), "{}", text(&o));
+    // A video missing from the folder leaves its prompt fewer samples: said as a caveat too (the
+    // planned samples were counted, and the score read as complete).
+    std::fs::remove_file(sb.join(&format!("videos/{}-1.mp4", flicker[0]))).unwrap();
+    let o = run_folder("suites/vbench_temporal_flickering.yaml", "runs/gone", &[]);
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    let gone: Value = serde_json::from_slice(&sb.read("runs/gone/results.json")).unwrap();
+    let caveats = gone["vbench"]["caveats"].to_string();
+    assert!(
+        caveats.contains("vbench_temporal_flickering: 1 to 2 sample(s) per prompt, where VBench reads 5"),
+        "{caveats}"
+    );
 }
 
 #[test]
