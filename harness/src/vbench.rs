@@ -827,11 +827,21 @@ pub fn block(results: &Results, narrowed: &BTreeMap<String, [usize; 2]>) -> Opti
         let tail = expanded_tail(0.025, union.len());
         let ci = Some([quantile_sorted(&q, tail), quantile_sorted(&q, 1.0 - tail)])
             .filter(|&[lo, hi]| enough && !no_spread(lo, hi));
+        // Why there is no interval, where there is none (the page showed "n/a" alone).
+        let few: Vec<&str> =
+            quality.iter().filter(|d| d.prompts < MIN_CLUSTERS).map(|d| d.dimension.as_str()).collect();
+        let why = if ci.is_some() {
+            String::new()
+        } else if !few.is_empty() {
+            format!("; no interval: {} scored on fewer than {MIN_CLUSTERS} prompts", few.join(", "))
+        } else {
+            "; no interval: the resampled scores do not spread".to_string()
+        };
         VbenchScore {
             value,
             ci,
             note: Some(format!(
-                "over {} of the 7 quality dimensions ({}); VBench's Quality Score uses all 7",
+                "over {} of the 7 quality dimensions ({}); VBench's Quality Score uses all 7{why}",
                 quality.len(),
                 quality.iter().map(|d| d.dimension.as_str()).collect::<Vec<_>>().join(", ")
             )),
@@ -1029,6 +1039,18 @@ mod tests {
         let q = b.quality_score.unwrap();
         assert!((q.value - 0.5).abs() < 1e-12, "{q:?}");
         assert!(q.ci.is_none_or(|[lo, hi]| hi - lo < 1e-12), "{q:?}");
+        // Where there is none, the note says why (the page showed "n/a" alone).
+        assert!(
+            q.ci.is_some()
+                || q.note.as_deref().is_some_and(|n| n.contains("; no interval: the resampled scores do not spread")),
+            "{q:?}"
+        );
+        // The samples each prompt's score rests on: p20's failed and p21's unmeasured videos.
+        assert!(
+            b.caveats.iter().any(|c| c == "vbench_imaging_quality: 0 to 1 sample(s) per prompt, where VBench reads 5"),
+            "{:?}",
+            b.caveats
+        );
         for d in &b.dimensions {
             assert!(d.raw.ci.is_some_and(|[lo, hi]| hi - lo > 0.1), "each dimension varies: {d:?}");
         }
