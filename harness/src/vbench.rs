@@ -727,7 +727,12 @@ pub fn block(results: &Results, narrowed: &BTreeMap<String, [usize; 2]>) -> Opti
                 None if any_ok && !results.suites[suite].metrics.contains_key(metric) => {
                     format!("the suite {suite} does not score {metric}")
                 }
-                None => "no video of its suite was scored".to_string(),
+                // With the first failure's reason (a folder whose every video was ambiguous said
+                // only this).
+                None => match results.samples.iter().filter(|s| &s.suite == suite).find_map(|s| s.error.as_deref()) {
+                    Some(e) => format!("no video of its suite was scored; first: {e}"),
+                    None => "no video of its suite was scored".to_string(),
+                },
             };
             unmeasured.insert(d.name, why);
         } else {
@@ -1065,6 +1070,24 @@ mod tests {
             b.dimensions.iter().find(|d| d.dimension == "aesthetic_quality").unwrap().left_out.as_deref(),
             Some("1 video left out (0 not generated or read, 0 not measurable, 1 not in the merged shards)")
         );
+    }
+
+    /// A dimension whose every video failed says why, with the first failure (it said only that
+    /// no video was scored).
+    #[test]
+    fn a_dimension_with_no_video_scored_says_the_first_failure() {
+        let r: Results = serde_json::from_value(serde_json::json!({
+            "schema": videval_reports::results::RESULTS_SCHEMA, "plan_hash": "p", "model": {}, "complete": true,
+            "missing_units": [],
+            "suites": {"vbench_temporal_flickering": {"version": 1, "content_hash": "h", "n": {"cases": 1,
+                "samples": 1, "failed_generations": 1, "failed_scores": 0, "not_applicable": 0}, "metrics": {}}},
+            "samples": [{"suite": "vbench_temporal_flickering", "case_id": "a", "seed_idx": 0, "seed": 0,
+                "cluster": "a", "prompt": "a", "status": "error", "error": "2 videos named a-0.mp4", "metrics": {}}],
+        }))
+        .unwrap();
+        let b = block(&r, &BTreeMap::new()).unwrap();
+        let tf = b.skipped.iter().find(|s| s.dimension == "temporal_flickering").unwrap();
+        assert_eq!(tf.reason, "no video of its suite was scored; first: 2 videos named a-0.mp4");
     }
 
     #[test]
