@@ -175,12 +175,16 @@ pub fn read_info(path: &Path) -> Result<(Vec<InfoPrompt>, String)> {
             if dimension(name).is_none() {
                 // VBench-2.0's dimensions are capitalised (`Camera_Motion`), VBench++'s
                 // image-to-video ones start `i2v_`/`camera_`: neither is VBench's.
-                let family = if name.starts_with("i2v_") || name.starts_with("camera_") {
-                    " (a VBench++ image-to-video dimension: not supported, only VBench's 16)"
+                // One of VBench's spelt otherwise (`Subject_Consistency`, `subject consistency`) is
+                // named as VBench writes it (it was called a VBench-2.0 dimension).
+                let family = if let Some(d) = spelt_otherwise(name) {
+                    format!(" (VBench writes it \"{d}\")")
+                } else if name.starts_with("i2v_") || name.starts_with("camera_") {
+                    " (a VBench++ image-to-video dimension: not supported, only VBench's 16)".to_string()
                 } else if name.chars().next().is_some_and(char::is_uppercase) {
-                    " (a VBench-2.0 dimension: not supported, only VBench's 16)"
+                    " (a VBench-2.0 dimension: not supported, only VBench's 16)".to_string()
                 } else {
-                    ""
+                    String::new()
                 };
                 return Err(bad(format!(
                     "[{i}].dimension[{j}]: unknown dimension \"{name}\"{family}, expected one of {}",
@@ -315,7 +319,11 @@ pub fn import(info: &Path, out: &Path, only: &[String], samples: Samples) -> Res
     let Samples { per_prompt: samples, static_filter } = samples;
     for d in only {
         if dimension(d).is_none() {
-            return Err(Error::Config(format!("--dimension: unknown dimension \"{d}\", expected one of {}", names())));
+            let hint = spelt_otherwise(d).map_or(String::new(), |v| format!(" (VBench writes it \"{v}\")"));
+            return Err(Error::Config(format!(
+                "--dimension: unknown dimension \"{d}\"{hint}, expected one of {}",
+                names()
+            )));
         }
     }
     if !(1..=1000).contains(&samples) {
@@ -551,6 +559,12 @@ pub fn mark_unfiltered_rows(results: &mut Results) {
             );
         }
     }
+}
+
+/// VBench's name of a dimension spelt in other letter case or with spaces or hyphens.
+fn spelt_otherwise(name: &str) -> Option<&'static str> {
+    let normal = name.trim().to_lowercase().replace([' ', '-'], "_");
+    dimension(&normal).map(|d| d.name)
 }
 
 /// Whether a suite scores VBench's static filter (imported with `--static-filter`).

@@ -198,6 +198,12 @@ fn a_malformed_info_file_is_a_located_error() {
         ("{\"prompt_en\": 1}", "expected a list"),
         ("[{\"dimension\": [\"color\"]}]", "[0]: missing prompt_en"),
         ("[{\"prompt_en\": \"a\", \"dimension\": [\"colour\"]}]", "[0].dimension[0]: unknown dimension \"colour\""),
+        // One of VBench's, spelt otherwise, is named as VBench writes it (not a VBench-2.0 one).
+        (
+            "[{\"prompt_en\": \"a\", \"dimension\": [\"Subject_Consistency\"]}]",
+            "unknown dimension \"Subject_Consistency\" (VBench writes it \"subject_consistency\")",
+        ),
+        ("[{\"prompt_en\": \"a\", \"dimension\": [\"Camera_Motion\"]}]", "(a VBench-2.0 dimension: not supported"),
         ("[{\"prompt_en\": \"a\", \"dimension\": [\"color\"]},\n  oops]", "line 2"),
         ("[{\"prompt_en\": \"a\", \"dimension\": []}]", "[0].dimension (\"a\"): empty"),
         ("[]", "no prompt for any dimension: nothing to import"),
