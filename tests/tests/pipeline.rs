@@ -625,6 +625,14 @@ fn dir_adapter_matches_vbench_names_and_reports_missing_videos() {
     assert_eq!(failed.len(), 1);
     let error = failed[0]["error"].as_str().unwrap();
     assert!(error.contains("no video for case") && error.contains("differs from it only in letter case"), "{error}");
+    // A space a tool left before the index (or doubled) is named too.
+    let spaced = format!("videos/{}  -{}.mp4", last["prompt"].as_str().unwrap(), last["seed_idx"]);
+    std::fs::rename(sb.join(&format!("videos/{upper}-{}.mp4", last["seed_idx"])), sb.join(&spaced)).unwrap();
+    let out = sb.run(&["run", "--suite", "smoke", "--model", "dir:videos", "--out", "runs/d-spaced"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let gens = std::fs::read_to_string(sb.join("runs/d-spaced/shards/0-of-1/generations.jsonl")).unwrap();
+    assert!(gens.contains("differs from it in its spaces"), "{gens}");
+    std::fs::rename(sb.join(&spaced), sb.join(&format!("videos/{upper}-{}.mp4", last["seed_idx"]))).unwrap();
     // The pooled mean of what was found: five frames a clip, one for the image case's pictures.
     let made = &units[..units.len() - 1];
     let frames: f64 = made.iter().map(|u| if u["case_id"] == "capability-image" { 1.0 } else { 5.0 }).sum();

@@ -499,13 +499,21 @@ impl Dir {
     }
 
     /// A file whose name differs from VBench's name for `stem` only in Unicode normalisation
-    /// (an "é" composed or decomposed: they print alike) or letter case, said as a hint.
+    /// (an "é" composed or decomposed: they print alike), letter case, spaces or characters
+    /// Windows cannot hold, said as a hint.
     fn near_miss(&self, stem: &str) -> String {
         use unicode_normalization::UnicodeNormalization;
         // What Windows and tools made for it replace by '_' (a `:` in "time: noon").
         let windows =
             |s: String| -> String { s.chars().map(|c| if WINDOWS_FORBIDDEN.contains(c) { '_' } else { c }).collect() };
-        let loose = |s: &str| windows(s.nfc().collect::<String>().to_lowercase());
+        // Spaces as tools leave them: runs as one, none at either end of the prompt (before the
+        // `-{i}`): "a dog running -0" saved as "a dog running-0".
+        let spaces = |s: String| -> String {
+            let (prompt, index) = s.rsplit_once('-').unwrap_or((&s, ""));
+            let prompt = prompt.split_whitespace().collect::<Vec<_>>().join(" ");
+            if index.is_empty() { prompt } else { format!("{prompt}-{index}") }
+        };
+        let loose = |s: &str| spaces(windows(s.nfc().collect::<String>().to_lowercase()));
         let index = self.loose.get_or_init(|| {
             let mut index = BTreeMap::new();
             for (name, rels) in &self.by_name {
@@ -522,6 +530,10 @@ impl Dir {
             "only in Unicode normalisation (composed vs decomposed characters, such as accents or Hangul, which print alike): rename it"
         } else if file_stem.nfc().collect::<String>().to_lowercase() == stem.nfc().collect::<String>().to_lowercase() {
             "only in letter case: VBench's names keep the prompt's case; rename it"
+        } else if spaces(file_stem.nfc().collect::<String>().to_lowercase())
+            == spaces(stem.nfc().collect::<String>().to_lowercase())
+        {
+            "in its spaces: VBench's names keep the prompt's spaces as they are (leading, trailing, doubled); rename it or map it with a row of mapping.csv"
         } else {
             "where the prompt has characters Windows file names cannot hold (: ? \" * | < > \\), written '_': rename it or map it with a row of mapping.csv"
         };
