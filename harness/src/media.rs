@@ -410,9 +410,34 @@ pub fn run_media(
     keys.dedup();
     let scratch = report.parent().unwrap_or(Path::new("."));
     let mut out = MediaMap::new();
-    let bar = progress("media", keys.len() as u64);
+    // The run page shows a case's first seed as a filmstrip; a page that asks for particular
+    // samples (a failure on seed 1) gets theirs (it had only a clip, which does not print).
+    let wants_strip = |key: &SampleKey| key.2 == 0 || only.is_some();
+    // Each video (one file, one hash) is made once for every sample showing it: a folder's video
+    // serving several VBench dimensions' suites was decoded and encoded once per suite (a third
+    // of a VBench-size report's 329 s). The first sample of each makes it.
+    let mut makers: Vec<SampleKey> = Vec::new();
+    let mut maker_of: Vec<usize> = Vec::with_capacity(keys.len());
+    let mut strip_for: Vec<bool> = Vec::new();
+    let mut seen: BTreeMap<(Option<&PathBuf>, Option<&str>), usize> = BTreeMap::new();
+    for key in &keys {
+        let video = (paths.get(key), shas.get(key).copied().flatten());
+        let m = match (video.0, seen.get(&video)) {
+            (Some(_), Some(&m)) => m,
+            _ => {
+                seen.insert(video, makers.len());
+                makers.push(key.clone());
+                strip_for.push(false);
+                makers.len() - 1
+            }
+        };
+        strip_for[m] |= wants_strip(key);
+        maker_of.push(m);
+    }
+    let bar = progress("media", makers.len() as u64);
     // Files still there but changed since they were scored (a folder's video replaced).
     let changed = std::sync::Mutex::new(Vec::new());
+    let strip_of: BTreeMap<&SampleKey, bool> = makers.iter().zip(&strip_for).map(|(k, &s)| (k, s)).collect();
     let make = |key: &SampleKey| {
         let scored = paths.get(key).filter(|p| {
             let same = is_scored_file(p, shas.get(key).copied().flatten());
@@ -422,10 +447,10 @@ pub fn run_media(
             same
         });
         let made = scored.and_then(|p| small_video(p)).map(|small| {
-            // The run page shows a case's first seed as a filmstrip; a page that asks for
-            // particular samples (a failure on seed 1) gets theirs (it had only a clip, which
-            // does not print).
-            let strip = (key.2 == 0 || only.is_some())
+            let strip = strip_of
+                .get(key)
+                .copied()
+                .unwrap_or(false)
                 .then(|| video::filmstrip_png(&small, STRIP_FRAMES, STRIP_HEIGHT.min(small.height())).ok())
                 .flatten();
             (strip, scored.and_then(|p| clip_mp4(&small, scratch, p)))
@@ -436,22 +461,33 @@ pub fn run_media(
     // Filmstrips are placed first, clips after: the inline budget goes to the pictures every case
     // shows before the clips, most of which a large page only links to (a VBench-size page spent
     // 9.6 of its 14.7 MB on clips that never play and sent 70% of its filmstrips to files).
-    let mut clips: Vec<(SampleKey, Vec<u8>)> = Vec::new();
-    made_in_order(&keys, make, |key, made| {
-        let Some((strip, clip)) = made else { return Ok(()) };
+    let mut placed: Vec<SampleMedia> = Vec::with_capacity(makers.len());
+    let mut made_any: Vec<bool> = Vec::with_capacity(makers.len());
+    let mut clips: Vec<(usize, Vec<u8>)> = Vec::new();
+    made_in_order(&makers, make, |key, made| {
         let mut media = SampleMedia::default();
-        if let Some(png) = strip {
-            media.filmstrip = Some(placer.place(png, "image/png", &format!("{}.png", file_stem(key)))?);
+        made_any.push(made.is_some());
+        if let Some((strip, clip)) = made {
+            if let Some(png) = strip {
+                media.filmstrip = Some(placer.place(png, "image/png", &format!("{}.png", file_stem(key)))?);
+            }
+            if let Some(mp4) = clip {
+                clips.push((placed.len(), mp4));
+            }
         }
-        if let Some(mp4) = clip {
-            clips.push((key.clone(), mp4));
-        }
-        out.insert(key.clone(), media);
+        placed.push(media);
         Ok(())
     })?;
-    for (key, mp4) in clips {
-        let placed = placer.place(mp4, "video/mp4", &format!("{}.mp4", file_stem(&key)))?;
-        out.entry(key).or_default().clip = Some(placed);
+    for (m, mp4) in clips {
+        placed[m].clip = Some(placer.place(mp4, "video/mp4", &format!("{}.mp4", file_stem(&makers[m])))?);
+    }
+    for (key, &m) in keys.iter().zip(&maker_of) {
+        if !made_any[m] {
+            continue;
+        }
+        let media = &placed[m];
+        let filmstrip = media.filmstrip.clone().filter(|_| wants_strip(key));
+        out.insert(key.clone(), SampleMedia { filmstrip, clip: media.clip.clone() });
     }
     bar.finish_and_clear();
     // Said, not only seen as pictures missing from the page: a store moved or cleaned since.

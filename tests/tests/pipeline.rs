@@ -687,6 +687,19 @@ fn a_video_several_suites_read_is_scored_in_one_decode() {
         scores.iter().find(|r| r["suite"] == suite && r["metric"] == "frame_count").map(|r| r["value"].clone())
     };
     assert_eq!((count("one"), count("two")), (Some(6.0.into()), Some(6.0.into())));
+    // Its report media are made once and shown by both suites' samples (they were decoded and
+    // encoded once per suite).
+    let o = sb.command(&["report", "runs/both"]).env("VIDEVAL_REPORT_INLINE_BYTES", "0").output().unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let files: Vec<String> = std::fs::read_dir(sb.join("runs/both/report_media"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".mp4") || n.ends_with(".png"))
+        .collect();
+    assert_eq!(files.len(), 2, "one clip and one filmstrip: {files:?}");
+    let page = String::from_utf8(sb.read("runs/both/report.html")).unwrap();
+    let clip = files.iter().find(|n| n.ends_with(".mp4")).unwrap();
+    assert_eq!(page.matches(clip.as_str()).count(), 2, "both suites' samples show the clip");
 }
 
 /// VBench's per-dimension layout (`videos/<dimension>/{prompt}-{i}.mp4`): a video in a subfolder
