@@ -65,6 +65,9 @@ pub struct Merged {
     /// Where the run's VBench scores depart from VBench's protocol (a subset of prompts, other
     /// sample counts).
     pub vbench_caveats: Vec<String>,
+    /// The VBench scores themselves, one line each (each dimension, then the Quality Score):
+    /// said where the run ends (only paths and what was not scored were).
+    pub vbench_scores: Vec<String>,
 }
 
 struct Loaded {
@@ -309,6 +312,29 @@ pub fn merge(run_dir: &Path, allow_partial: bool) -> Result<Merged> {
                 .collect()
         }),
         vbench_caveats: results.vbench.as_ref().map_or_else(Vec::new, |b| b.caveats.clone()),
+        vbench_scores: results.vbench.as_ref().map_or_else(Vec::new, |b| {
+            let ci = |c: Option<[f64; 2]>| c.map_or(String::new(), |[lo, hi]| format!(" [{lo:.4}, {hi:.4}]"));
+            let mut lines: Vec<String> = b
+                .dimensions
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{}: {:.4}{} (normalised {:.4}), {} prompts, {} videos",
+                        d.dimension,
+                        d.raw.value,
+                        ci(d.raw.ci),
+                        d.normalised.value,
+                        d.prompts,
+                        d.videos
+                    )
+                })
+                .collect();
+            if let Some(q) = &b.quality_score {
+                let note = q.note.as_deref().map_or(String::new(), |n| format!(" ({n})"));
+                lines.push(format!("Quality Score: {:.4}{}{note}", q.value, ci(q.ci)));
+            }
+            lines
+        }),
         vbench_left_out: results.vbench.as_ref().map_or_else(Vec::new, |b| {
             b.dimensions.iter().filter_map(|d| d.left_out.as_ref().map(|l| format!("{}: {l}", d.dimension))).collect()
         }),

@@ -1540,15 +1540,7 @@ fn merge_command(args: &MergeArgs) -> Result<ExitCode> {
             }
         }
         println!("results: {}\nreport:  {}", m.results_json.display(), report.display());
-        for why in &m.vbench_unscored {
-            println!("VBench dimension not scored: {why}");
-        }
-        for why in &m.vbench_left_out {
-            println!("VBench dimension scored without some videos: {why}");
-        }
-        for why in &m.vbench_caveats {
-            println!("VBench caveat: {why}");
-        }
+        crate::run::say_vbench(&m);
         if m.off_request > 0 {
             println!("{}", crate::run::off_request_note(m.off_request));
         }

@@ -484,14 +484,8 @@ pub fn run_command(args: &RunArgs, stages: Stages) -> Result<ExitCode> {
             }
             _ => {}
         }
-        for why in merged.iter().flat_map(|m| &m.vbench_unscored) {
-            println!("VBench dimension not scored: {why}");
-        }
-        for why in merged.iter().flat_map(|m| &m.vbench_left_out) {
-            println!("VBench dimension scored without some videos: {why}");
-        }
-        for why in merged.iter().flat_map(|m| &m.vbench_caveats) {
-            println!("VBench caveat: {why}");
+        if let Some(m) = &merged {
+            say_vbench(m);
         }
         if failed > 0 {
             println!("{}", failed_generations_note(failed));
@@ -737,6 +731,23 @@ pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, rea
         }
     }
     missing
+}
+
+/// What a merged run says of its VBench dimensions where it ends: the scores, those not scored,
+/// those scored without some videos, and where the protocol is not VBench's.
+pub fn say_vbench(m: &crate::analyze::Merged) {
+    for line in &m.vbench_scores {
+        println!("VBench {line}");
+    }
+    for why in &m.vbench_unscored {
+        println!("VBench dimension not scored: {why}");
+    }
+    for why in &m.vbench_left_out {
+        println!("VBench dimension scored without some videos: {why}");
+    }
+    for why in &m.vbench_caveats {
+        println!("VBench caveat: {why}");
+    }
 }
 
 /// What a merged run says of its videos that are not what their units asked for.

@@ -132,6 +132,12 @@ fn a_vbench_named_folder_runs_through_imported_suites_with_vbench_numbers() {
         assert!(text(&o).contains(&format!("VBench dimension not scored: {d}: needs ")), "{d}: {}", text(&o));
     }
     assert!(!text(&o).contains("not scored: temporal_flickering"), "{}", text(&o));
+    // The scores themselves are said where the run ends (only what was not scored was).
+    assert!(
+        text(&o).contains("VBench temporal_flickering: ") && text(&o).contains("VBench Quality Score: "),
+        "{}",
+        text(&o)
+    );
     // The report shows the VBench table.
     let html = String::from_utf8(sb.read("runs/vb/report.html")).unwrap();
     assert!(
