@@ -768,8 +768,11 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         let clusters: Vec<Vec<f64>> = by_cluster.into_values().collect();
         let (agreement, ci, ci_method) = cluster_interval(&clusters);
         let with_ties = pairs.iter().filter(|(_, _, h, m)| h == m).count() as f64 / pairs.len() as f64;
-        let hs: Vec<f64> = pairs.iter().map(|p| f64::from(p.2)).collect();
-        let ms: Vec<f64> = pairs.iter().map(|p| f64::from(p.3)).collect();
+        // Each pair counted both ways round, (h, m) and (−h, −m): which run of a pair comes first
+        // is only its name's order, and with three runs renaming one flipped the signs of some
+        // pairs and τ-b with them (−0.08 → +0.51 for the same judgments).
+        let hs: Vec<f64> = pairs.iter().flat_map(|p| [f64::from(p.2), -f64::from(p.2)]).collect();
+        let ms: Vec<f64> = pairs.iter().flat_map(|p| [f64::from(p.3), -f64::from(p.3)]).collect();
         metrics.push(MetricAgreement {
             metric,
             suite,
@@ -806,7 +809,18 @@ pub fn compute(runs: &[(String, Results)], all: &[Judgment]) -> Result<Agreement
         })
         .collect();
     let shared = units.iter().filter(|u| u.iter().flatten().count() >= 2).count();
-    let alpha = krippendorff_alpha_nominal(&units);
+    // Each pair counted both ways round too (its two runs' labels swapped): the first run of a
+    // pair is only its name's order, and with three runs renaming one changed the labels'
+    // totals, and α with them (−0.19 → +0.34 for the same judgments). Disagreement within a
+    // pair is the same either way round.
+    let mirrored: Vec<Vec<Option<u32>>> = units
+        .iter()
+        .flat_map(|u| {
+            let swapped = u.iter().map(|l| l.map(|l| if l < 2 { 1 - l } else { l })).collect();
+            [u.clone(), swapped]
+        })
+        .collect();
+    let alpha = krippendorff_alpha_nominal(&mirrored);
     let alpha_note = match (raters.len(), shared, alpha) {
         (0 | 1, _, _) => Some("one rater: agreement between raters is not measurable".to_string()),
         (_, 0, _) => Some("no pair was judged by two raters".to_string()),
@@ -983,7 +997,15 @@ pub fn agreement_command(runs: &str, judgments: &Path, out: Option<&Path>, json:
     if json {
         println!("{}", serde_json::to_string_pretty(&a).map_err(|e| Error::Internal(e.to_string()))?);
     } else {
-        println!("{} judgments on {} pairs; {} rater(s)", a.judgments, a.pairs, a.raters.n);
+        // Gold pairs counted apart, as the page counts them (the terminal counted them in).
+        let gold =
+            if a.gold_judgments > 0 { format!(", and {} on gold pairs", a.gold_judgments) } else { String::new() };
+        println!(
+            "{} judgments on {} pairs; {} rater(s){gold}",
+            a.judgments.saturating_sub(a.gold_judgments),
+            a.pairs,
+            a.raters.n
+        );
         for m in &a.metrics {
             let show = |v: Option<f64>| v.map_or("—".to_string(), videval_reports::format::metric);
             println!(
@@ -1240,6 +1262,42 @@ mod tests {
             }
         }
         (runs, judgments)
+    }
+
+    /// α and τ-b do not depend on the runs' names: with three runs, renaming one flipped which
+    /// run of some pairs came first (α −0.19 → +0.34, τ-b −0.08 → +0.51, same judgments).
+    #[test]
+    fn rater_and_rank_statistics_do_not_depend_on_the_runs_names() {
+        let noisy = |a_better: bool, rng: &mut ChaCha8Rng| {
+            let agree = rng.random::<f64>() < 0.75;
+            if a_better == agree { Choice::Left } else { Choice::Right }
+        };
+        let (mut runs, js) = simulate(30, &["ann", "bob", "cy"], &noisy);
+        // A third run c, judged against b as a was (its values a's, halved).
+        let mut c = runs[0].clone();
+        c.0 = "c".into();
+        for s in &mut c.1.samples {
+            s.metrics.values_mut().for_each(|v| *v *= 0.5);
+        }
+        runs.push(c);
+        let mut all = js.clone();
+        all.extend(js.iter().map(|j| {
+            let swap = |r: &str| if r == "a" { "c".to_string() } else { r.to_string() };
+            Judgment { left: swap(&j.left), right: swap(&j.right), ..j.clone() }
+        }));
+        let renamed = |from: &str, to: &str| {
+            let name = |r: &str| if r == from { to.to_string() } else { r.to_string() };
+            let runs: Vec<(String, Results)> = runs.iter().map(|(n, r)| (name(n), r.clone())).collect();
+            let js: Vec<Judgment> =
+                all.iter().map(|j| Judgment { left: name(&j.left), right: name(&j.right), ..j.clone() }).collect();
+            compute(&runs, &js).unwrap()
+        };
+        let (before, after) = (compute(&runs, &all).unwrap(), renamed("b", "d"));
+        assert!(before.raters.krippendorff_alpha.is_some());
+        assert_eq!(before.raters.krippendorff_alpha, after.raters.krippendorff_alpha);
+        assert!(before.metrics[0].kendall_tau_b.is_some());
+        assert_eq!(before.metrics[0].kendall_tau_b, after.metrics[0].kendall_tau_b);
+        assert_eq!(before.metrics[0].agreement, after.metrics[0].agreement);
     }
 
     #[test]

@@ -310,7 +310,11 @@ fn agreement_finds_the_probe_that_agrees_with_people_who_prefer_the_oracle() {
     let [lo, hi] = [m["ci"][0].as_f64().unwrap(), m["ci"][1].as_f64().unwrap()];
     assert!(a >= 0.9 && lo <= a && a <= hi, "{m}");
     assert_eq!(v["raters"]["n"], 2);
-    assert_eq!(v["raters"]["krippendorff_alpha"], Value::Null, "every judgment is the same: α is undefined");
+    // Both raters always prefer the oracle: perfect agreement (each pair counted both ways round,
+    // so a run always preferred is not "no variation").
+    assert_eq!(v["raters"]["krippendorff_alpha"], 1.0, "{v}");
+    let o = sb.run(&["agreement", "--runs", "world=runs/oracle,synthetic=runs/disc", "--judgments", "j.csv"]);
+    assert!(text(&o).contains(&format!("{} judgments on ", csv.lines().count() - 1)), "{}", text(&o));
     assert!(sb.join("j.agreement.html").is_file());
     // The compare report shows the same table when given judgments naming the runs by folder;
     // judgments of other runs in the same file (a database rated against a third run) are left
