@@ -272,8 +272,9 @@ pub fn read_csv(path: &Path, text: &str) -> Result<Vec<Judgment>> {
         if f.len() != width {
             return Err(bad(n, format!("{} fields; expected {width} (as the header)", f.len())));
         }
-        let seed_idx =
-            f[3].parse().map_err(|_| bad(n, format!("seed_idx {} is not a whole number", quoted_cut(&f[3]))))?;
+        let seed_idx = f[3].parse().map_err(|_| {
+            bad(n, format!("seed_idx {} is not a whole number from 0 to {}", quoted_cut(&f[3]), u32::MAX))
+        })?;
         let choice = Choice::parse(&f[6])
             .ok_or_else(|| bad(n, format!("choice {}; expected left, right, tie or both_bad", quoted_cut(&f[6]))))?;
         let shown = match f.get(7..9) {
@@ -1156,6 +1157,9 @@ mod tests {
         assert!(e.contains("line 1") && e.contains("header"), "{e}");
         let e = read_csv(p, &format!("{CSV_HEADER}\nann,s,c,x,x,y,left\n")).unwrap_err().to_string();
         assert!(e.contains("seed_idx"), "{e}");
+        // A whole number too large is said to be one out of range (it read "not a whole number").
+        let e = read_csv(p, &format!("{CSV_HEADER}\nann,s,c,99999999999,x,y,left\n")).unwrap_err().to_string();
+        assert!(e.contains("not a whole number from 0 to 4294967295"), "{e}");
         assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 
