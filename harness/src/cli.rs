@@ -943,8 +943,12 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                     info.rotation,
                     if info.mirrored { ", mirrored" } else { "" }
                 );
-                // An MP4's stored count includes the samples its edit list hides.
-                let frames = match (info.frames, info.shown_frames_by_header()) {
+                // An MP4's stored count includes the samples its edit list hides: those shown are
+                // counted from its timestamps (a demux pass, no decoding).
+                let shown = info
+                    .shown_frames_by_header()
+                    .or_else(|| (!file.is_dir()).then(|| video::shown_frames(file).ok()).flatten().map(|n| n as u64));
+                let frames = match (info.frames, shown) {
                     (Some(n), Some(shown)) if shown < n => {
                         format!("{shown} frames shown ({n} stored, {} hidden by an edit list)", n - shown)
                     }

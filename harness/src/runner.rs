@@ -801,6 +801,16 @@ impl Runner<'_> {
             // Messages name a stored video by its place in the store, not the store's folder.
             let (full, shown) = (path.display().to_string(), self.store.shown(path));
             let say = |e: &String| Some(if full.is_empty() { e.clone() } else { e.replace(&full, &shown) });
+            // A file that is no longer the video generated (or cannot be read) fails every unit
+            // of the group, their cached numbers too: another unit's were reported beside the
+            // error, for a video no longer there.
+            if let Err(e) = &outcomes {
+                for r in results.iter_mut().flatten() {
+                    if r.as_ref().is_some_and(|(_, cached)| *cached) {
+                        *r = Some((ScoreCache::new(Status::Error, None, say(e)), false));
+                    }
+                }
+            }
             for (j, (_, measures)) in group.iter().enumerate() {
                 for (&i, &k) in pending[j].iter().zip(&at[j]) {
                     let c = match &outcomes {
@@ -963,7 +973,7 @@ fn off_request(case: &crate::suite::Case, path: &Path, held: bool) -> Option<Str
     let info = crate::video::probe(path).ok()?;
     let mut said = Vec::new();
     if held {
-        said = off_size(case, &info);
+        said = off_size(case, &info, path);
     }
     // HDR code values are measured as SDR ones (no tone mapping): every number on it is off.
     if let Some(hdr) = info.hdr() {
@@ -973,13 +983,14 @@ fn off_request(case: &crate::suite::Case, path: &Path, held: bool) -> Option<Str
 }
 
 /// [`off_request`]'s frames, size and frame rate.
-fn off_size(case: &crate::suite::Case, info: &crate::video::VideoInfo) -> Vec<String> {
+fn off_size(case: &crate::suite::Case, info: &crate::video::VideoInfo, path: &Path) -> Vec<String> {
     let g = &case.generation;
     let image = case.mode == crate::suite::Mode::Image;
     let mut said = Vec::new();
     // Frames from the header's count, or from its length at its rate (Matroska states no count;
     // an MP4's count includes what its edit list hides).
-    if let Some(n) = info.shown_frames_by_header().filter(|&n| !image && n != u64::from(g.frames)) {
+    let shown = || info.shown_frames_by_header().or_else(|| crate::video::shown_frames(path).ok().map(|n| n as u64));
+    if let Some(n) = shown().filter(|&n| !image && n != u64::from(g.frames)) {
         said.push(format!("{n} frames ({} asked)", g.frames));
     }
     // The size it is shown at: rotated, and its pixels' aspect applied (an anamorphic 192×144 at

@@ -195,13 +195,15 @@ impl VideoInfo {
         }
     }
 
-    /// The frames a player shows, by the header alone: its count, unless it is an MP4's that
-    /// does not fill the stated (edited) duration at the frame rate, whose edit list hides some
-    /// (72 stated, 60 shown); else the duration at the rate (Matroska states no count).
+    /// The frames a player shows, by the header alone: its count, or the duration at the rate
+    /// where it states none (Matroska); None for an MP4 whose count does not fill its stated
+    /// (edited) duration at the frame rate, whose edit list hides some (72 stated, 60 shown):
+    /// only its timestamps say how many ([`shown_frames`]; the duration at the average rate
+    /// miscounts a variable-rate clip).
     pub fn shown_frames_by_header(&self) -> Option<u64> {
         let by_length = self.duration_s.map(|d| (d * self.fps).round() as u64).filter(|_| self.fps > 0.0);
         match (self.frames, by_length) {
-            (Some(n), Some(l)) if self.container.starts_with("mov") && n != l => Some(l),
+            (Some(n), Some(l)) if n != l && self.container.split(',').any(|c| c == "mov") => None,
             (n, l) => n.or(l),
         }
     }
@@ -484,8 +486,10 @@ struct Opened {
     mov: bool,
     /// The video track's length a Matroska/WebM file states in its `DURATION` tag, in seconds
     /// (written when the file was finished, at its head): the only sign such a file gives of
-    /// having been cut short, since it declares no frame count.
+    /// having been cut short, since it declares no frame count. For an MP4 whose count includes
+    /// samples its edit list hides, its edited duration (`exact`: held to it within a frame).
     tagged_s: Option<f64>,
+    exact: bool,
     /// A still picture (an image demuxer's): converted as image libraries convert it.
     still: bool,
 }
@@ -774,11 +778,10 @@ fn open(path: &Path, decoding: bool) -> Result<Opened, VideoIoError> {
     // An MP4 whose count includes samples its edit list hides states the length it shows only by
     // its (edited) duration: its frames are held to it as Matroska's are to their tag (one cut
     // short was sampled and scored as a shorter clip).
-    let tagged_s = tagged_s.or_else(|| {
-        let d = info.duration_s.filter(|d| *d > 0.0)?;
-        (mov && info.frames.is_some_and(|n| (n as f64 - d * info.fps).abs() >= 0.5)).then_some(d)
-    });
-    Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, still })
+    let edited = info.duration_s.filter(|d| *d > 0.0 && mov && info.shown_frames_by_header().is_none());
+    let exact = tagged_s.is_none() && edited.is_some();
+    let tagged_s = tagged_s.or(edited);
+    Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, exact, still })
 }
 
 /// The frame rate stream `index`'s timestamps show where its header's `header` rate is not it
@@ -1225,7 +1228,7 @@ pub fn shown_frames(path: &Path) -> Result<usize, VideoIoError> {
             // A file cut short is said as the decoder says it, not counted as a shorter clip.
             let end = stamps.iter().flatten().max().map(|&pts| pts as f64 * o.time_base + 1.0 / o.info.fps);
             if let (Some(end), Some(tagged)) = (end, o.tagged_s) {
-                cut_short(path, end, tagged)?;
+                cut_short(path, end, tagged, o.exact.then_some(o.info.fps))?;
             }
             stamps.len()
         }
@@ -1242,8 +1245,14 @@ static SHOWN_FRAMES: std::sync::LazyLock<std::sync::Mutex<std::collections::Hash
 
 /// Frames that end well before the length the file states (half a second or a tenth of it, so
 /// variable frame rates and a last frame's duration never count): the file was cut short.
-fn cut_short(path: &Path, frames_end: f64, tagged: f64) -> Result<(), VideoIoError> {
-    if frames_end < tagged - (0.5f64).max(0.1 * tagged) {
+fn cut_short(path: &Path, frames_end: f64, tagged: f64, exact_at: Option<f64>) -> Result<(), VideoIoError> {
+    // An MP4's edited duration is near its packets' own end: within 1.5 frames at its average
+    // rate and 2% (a variable-rate clip, a cut at a GOP's end).
+    let slack = match exact_at {
+        Some(fps) => (1.5 / fps).max(0.02 * tagged),
+        None => (0.5f64).max(0.1 * tagged),
+    };
+    if frames_end < tagged - slack {
         return Err(VideoIoError::Truncated {
             path: path.to_path_buf(),
             reason: format!("the file states a video {tagged:.3} s long, but its frames end at {frames_end:.3} s"),
@@ -1633,7 +1642,7 @@ fn stream(
     // sampled over what survived, and scored).
     let ends_at = if report.stopped_early { stamps_end } else { Some(frames_end) };
     if let (Some(frames_end), Some(tagged)) = (ends_at, o.tagged_s) {
-        cut_short(path, frames_end, tagged)?;
+        cut_short(path, frames_end, tagged, o.exact.then_some(o.info.fps))?;
     }
     if let (false, Some(declared)) = (report.stopped_early, o.info.frames) {
         // A container that declares more frames than it holds was cut short, whatever is kept
@@ -1643,29 +1652,13 @@ fn stream(
         // hides samples the count includes (a trimmed clip read as cut short), and whole GOPs
         // it hides before the first shown keyframe are never even demuxed (a clip shifted by
         // `-output_ts_offset -0.5`: 60 packets read against 72 stated, refused as truncated).
-        // An MP4 whose hidden samples were read (a trim's, back to its keyframe) holds all it
-        // counts too.
-        let trusted = o.shown_count().is_some() || (o.mov && report.hidden > 0);
+        // (An MP4 whose count includes what its edit list hides, whole GOPs of which are never
+        // even demuxed, is held to its edited duration instead, above.)
+        let trusted = o.shown_count().is_some();
         if trusted && report.packets + report.demux_errors < declared as usize {
             return Err(VideoIoError::Truncated {
                 path: path.to_path_buf(),
                 reason: format!("the container declares {declared} frames but holds {}", report.packets),
-            });
-        }
-        // One whose hidden samples were never read must still show what its edited duration does
-        // at its rate, within a frame and 2% (that duration is not exact to the frame): one cut
-        // short was scored as a shorter clip.
-        let shown = report.packets.saturating_sub(report.hidden) + report.demux_errors;
-        if let Some(expected) = o.info.shown_frames_by_header().filter(|_| !trusted && o.mov)
-            && (shown as f64) + 1.0 + 0.02 * (expected as f64) < (expected as f64)
-        {
-            return Err(VideoIoError::Truncated {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "its edit list shows {expected} frames ({:.3} s at {:.3} fps) but the file holds {shown}",
-                    o.info.duration_s.unwrap_or_default(),
-                    o.info.fps
-                ),
             });
         }
     }

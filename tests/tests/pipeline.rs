@@ -700,6 +700,22 @@ fn a_video_several_suites_read_is_scored_in_one_decode() {
     let page = String::from_utf8(sb.read("runs/both/report.html")).unwrap();
     let clip = files.iter().find(|n| n.ends_with(".mp4")).unwrap();
     assert_eq!(page.matches(clip.as_str()).count(), 2, "both suites' samples show the clip");
+    // The video replaced after `generate` (same size and time, other bytes): every unit holding
+    // it fails, its cached numbers too (another unit's were reported beside the error).
+    sb.write("three.yaml", &ball_suite("three").replace("[frame_count]", "[frame_count, temporal_diff]"));
+    let args = ["--suite", "one.yaml,three.yaml", "--model", "dir:videos", "--out", "runs/swap", "-j", "1"];
+    assert_eq!(code(&sb.run(&[&["generate"][..], &args].concat())), 0);
+    let path = sb.join("videos/a red ball-0.mp4");
+    let when = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let k = bytes.len() - 20;
+    bytes[k] ^= 0x55;
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(when).unwrap();
+    let o = sb.run(&[&["score"][..], &args].concat());
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    let scores = jsonl(&sb.join("runs/swap/shards/0-of-1/scores.jsonl"));
+    assert!(!scores.is_empty() && scores.iter().all(|r| r["status"] == "error"), "{scores:?}");
 }
 
 /// VBench's per-dimension layout (`videos/<dimension>/{prompt}-{i}.mp4`): a video in a subfolder

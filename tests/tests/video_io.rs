@@ -896,6 +896,15 @@ fn a_clip_cut_without_reencoding_is_sampled_over_the_frames_it_shows() {
     let all = decode_with(&shifted, FrameSampling::All).unwrap();
     assert_eq!((all.video.as_bytes().len(), all.report.frames_lost), (shown.len(), 0), "{:?}", all.report);
     assert_eq!(differing(all.video.as_bytes(), &shown), 0);
+    // Shifted by part of a GOP (-0.7 s): the whole GOP before it is never demuxed and the next is
+    // read back to its keyframe, hidden in part; however it is read it is the clip the CLI shows
+    // (a count of the packets read against the hidden ones refused it as truncated).
+    let part = ffmpeg(sb.path(), "part.mp4", &["-i", "gop12.mp4", "-c", "copy", "-output_ts_offset", "-0.7"]);
+    let shown = cli_rgb(&part, "scale=flags=bilinear");
+    let all = decode_with(&part, FrameSampling::All).unwrap();
+    assert_eq!(differing(all.video.as_bytes(), &shown), 0);
+    let sampled = decode_with(&part, FrameSampling::Uniform(8)).unwrap();
+    assert_eq!(sampled.video.len(), 8);
     // Such a file cut short is still cut short, however it is read (it was scored as a shorter
     // clip): its edited duration says how long it shows.
     let bytes = std::fs::read(&shifted).unwrap();
