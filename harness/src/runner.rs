@@ -244,7 +244,7 @@ impl Runner<'_> {
             .ok_or_else(|| Error::Internal(format!("unit {id} is not in the loaded suites")))
     }
 
-    fn bar(&self, len: usize, what: &str) -> Progress {
+    fn bar(&self, len: usize, what: &str, noun: &str) -> Progress {
         if !self.progress || len == 0 {
             return Progress { bar: ProgressBar::hidden(), plain: None };
         }
@@ -259,7 +259,13 @@ impl Runner<'_> {
         // (ten minutes of scoring said nothing).
         use std::io::IsTerminal;
         let plain = (!std::io::stderr().is_terminal()).then(|| {
-            std::sync::Mutex::new(PlainProgress { what: what.to_string(), len, done: 0, said: Instant::now() })
+            std::sync::Mutex::new(PlainProgress {
+                what: what.to_string(),
+                noun: noun.to_string(),
+                len,
+                done: 0,
+                said: Instant::now(),
+            })
         });
         Progress { bar, plain }
     }
@@ -300,7 +306,7 @@ impl Runner<'_> {
             )));
         }
         let out = Appender::open(&path)?;
-        let bar = self.bar(pending.len(), "generate");
+        let bar = self.bar(pending.len(), "generate", "units");
         // The first failure of the run itself (a full disk) stops the units not yet started:
         // every one of them was generated, and thrown away, first.
         let work = |unit: &&Unit| {
@@ -659,7 +665,7 @@ impl Runner<'_> {
             groups[k].push(item);
         }
         let out = Appender::open(&path)?;
-        let bar = self.bar(groups.len(), "score");
+        let bar = self.bar(groups.len(), "score", "videos");
         let results = until_first_error(&groups, |group| {
             let r = self.score_group(group, &out);
             bar.inc(1);
@@ -906,6 +912,7 @@ struct Progress {
 
 struct PlainProgress {
     what: String,
+    noun: String,
     len: usize,
     done: usize,
     said: Instant,
@@ -920,7 +927,7 @@ impl Progress {
         if p.done == p.len || p.said.elapsed().as_secs() >= 30 {
             p.said = Instant::now();
             let elapsed = self.bar.elapsed().as_secs();
-            eprintln!("{}: {}/{} ({}m{:02}s)", p.what, p.done, p.len, elapsed / 60, elapsed % 60);
+            eprintln!("{}: {}/{} {} ({}m{:02}s)", p.what, p.done, p.len, p.noun, elapsed / 60, elapsed % 60);
         }
     }
 

@@ -509,7 +509,7 @@ impl Dir {
         // Spaces as tools leave them: runs as one, none at either end of the prompt (before the
         // `-{i}`): "a dog running -0" saved as "a dog running-0".
         let spaces = |s: String| -> String {
-            let (prompt, index) = s.rsplit_once('-').unwrap_or((&s, ""));
+            let (prompt, index) = s.rsplit_once('-').map_or((s.as_str(), ""), |(p, i)| (p, i.trim()));
             let prompt = prompt.split_whitespace().collect::<Vec<_>>().join(" ");
             if index.is_empty() { prompt } else { format!("{prompt}-{index}") }
         };
@@ -530,10 +530,12 @@ impl Dir {
             "only in Unicode normalisation (composed vs decomposed characters, such as accents or Hangul, which print alike): rename it"
         } else if file_stem.nfc().collect::<String>().to_lowercase() == stem.nfc().collect::<String>().to_lowercase() {
             "only in letter case: VBench's names keep the prompt's case; rename it"
+        } else if spaces(file_stem.nfc().collect()) == spaces(stem.nfc().collect()) {
+            "in its spaces: VBench's names keep the prompt's spaces as they are (leading, trailing, doubled, tabs, non-breaking); rename it or map it with a row of mapping.csv"
         } else if spaces(file_stem.nfc().collect::<String>().to_lowercase())
             == spaces(stem.nfc().collect::<String>().to_lowercase())
         {
-            "in its spaces: VBench's names keep the prompt's spaces as they are (leading, trailing, doubled); rename it or map it with a row of mapping.csv"
+            "in its spaces and letter case: VBench's names keep the prompt's as they are; rename it or map it with a row of mapping.csv"
         } else {
             "where the prompt has characters Windows file names cannot hold (: ? \" * | < > \\), written '_': rename it or map it with a row of mapping.csv"
         };
