@@ -692,6 +692,9 @@ pub fn block(results: &Results, narrowed: &BTreeMap<String, [usize; 2]>) -> Opti
         // would have failed on them; the score is over the others, and says so.
         let failed: Vec<&Sample> = results.samples.iter().filter(|s| &s.suite == suite && s.status != "ok").collect();
         let unmeasurable: Vec<&Sample> = scored.iter().copied().filter(|s| !s.metrics.contains_key(metric)).collect();
+        // Of those, the videos that could not be read (a truncated file): counted as not read,
+        // not as not measurable.
+        let unread = unmeasurable.iter().filter(|s| s.failed_metrics.contains(metric)).count();
         let why = failed
             .iter()
             .find_map(|s| s.error.clone())
@@ -709,8 +712,8 @@ pub fn block(results: &Results, narrowed: &BTreeMap<String, [usize; 2]>) -> Opti
                 format!(
                     "{out} video{} left out ({} not generated or read, {} not measurable{}){}",
                     if out == 1 { "" } else { "s" },
-                    failed.len(),
-                    unmeasurable.len(),
+                    failed.len() + unread,
+                    unmeasurable.len() - unread,
                     if unmerged > 0 { format!(", {unmerged} not in the merged shards") } else { String::new() },
                     why.map_or(String::new(), |w| format!("; first: {w}"))
                 ),
@@ -1046,6 +1049,11 @@ mod tests {
         samples.push(serde_json::json!({"suite": "vbench_imaging_quality", "case_id": "p21", "seed_idx": 0, "seed": 0,
             "cluster": "p21", "prompt": "p21", "status": "ok", "metrics": {},
             "metric_errors": {"vbench_imaging_quality": "needs MUSIQ (SPAQ) weights"}}));
+        // A video that could not be read is counted as not read (it was "not measurable").
+        samples.push(serde_json::json!({"suite": "vbench_imaging_quality", "case_id": "p22", "seed_idx": 0, "seed": 0,
+            "cluster": "p22", "prompt": "p22", "status": "ok", "metrics": {},
+            "metric_errors": {"vbench_imaging_quality": "x.mp4: file is truncated"},
+            "failed_metrics": ["vbench_imaging_quality"]}));
         let r: Results = serde_json::from_value(serde_json::json!({
             "schema": videval_reports::results::RESULTS_SCHEMA, "plan_hash": "p", "model": {}, "complete": false,
             "missing_units": ["vbench_aesthetic_quality/p30#0", "vbench_aesthetic_quality_x/p31#0"],
@@ -1076,7 +1084,7 @@ mod tests {
         let imaging = b.dimensions.iter().find(|d| d.dimension == "imaging_quality").unwrap();
         assert_eq!(
             imaging.left_out.as_deref(),
-            Some("2 videos left out (1 not generated or read, 1 not measurable); first: no video for case p20")
+            Some("3 videos left out (2 not generated or read, 1 not measurable); first: no video for case p20")
         );
         // A unit a partial merge has no record of is left out too (a suite whose name only
         // starts alike is another suite's).
