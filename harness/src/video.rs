@@ -1244,7 +1244,8 @@ static SHOWN_FRAMES: std::sync::LazyLock<std::sync::Mutex<std::collections::Hash
     std::sync::LazyLock::new(Default::default);
 
 /// Frames that end well before the length the file states (half a second or a tenth of it, so
-/// variable frame rates and a last frame's duration never count): the file was cut short.
+/// variable frame rates and a last frame's duration never count; for an MP4's edited duration,
+/// `exact_at` its frame rate, 1.5 frames or 2%): the file was cut short.
 fn cut_short(path: &Path, frames_end: f64, tagged: f64, exact_at: Option<f64>) -> Result<(), VideoIoError> {
     // An MP4's edited duration is near its packets' own end: within 1.5 frames at its average
     // rate and 2% (a variable-rate clip, a cut at a GOP's end).
@@ -1648,12 +1649,10 @@ fn stream(
         // A container that declares more frames than it holds was cut short, whatever is kept
         // of it (a stream read to its end: sampled frames past the cut were silently missing,
         // and FVD failed as an internal error on "2 of 8 frames").
-        // An MP4's only where it fills the stated duration at the frame rate: its edit list
-        // hides samples the count includes (a trimmed clip read as cut short), and whole GOPs
-        // it hides before the first shown keyframe are never even demuxed (a clip shifted by
-        // `-output_ts_offset -0.5`: 60 packets read against 72 stated, refused as truncated).
-        // (An MP4 whose count includes what its edit list hides, whole GOPs of which are never
-        // even demuxed, is held to its edited duration instead, above.)
+        // An MP4's count only where it fills the stated duration at the frame rate: else its edit
+        // list hides samples the count includes, whole GOPs of which are never even demuxed (a
+        // clip shifted by `-output_ts_offset -0.5`: 60 packets read against 72 stated, refused
+        // as truncated); such a file is held to its edited duration instead, above.
         let trusted = o.shown_count().is_some();
         if trusted && report.packets + report.demux_errors < declared as usize {
             return Err(VideoIoError::Truncated {
