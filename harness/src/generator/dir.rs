@@ -66,10 +66,8 @@ pub struct Dir {
     skipped: String,
     /// File stems in NFC and lower case → a file, made when a video is missing (for the hint).
     loose: std::sync::OnceLock<BTreeMap<String, String>>,
-    /// Mapping rows by (case, seed index), and the plan's units by (suite, seed index, prompt),
-    /// made on first use.
+    /// Mapping rows by (case, seed index), made on first use.
     rows_by_unit: std::sync::OnceLock<HashMap<(String, u32), Vec<usize>>>,
-    planned_by_prompt: std::sync::OnceLock<HashMap<(String, u32, String), Vec<String>>>,
 }
 
 /// The largest mapping file read (a row per video: VBench's 4,730 videos take 0.5 MB).
@@ -277,7 +275,6 @@ fn build(spec: &ModelSpec) -> Result<Box<dyn Generator>> {
         skipped: found.skipped_note(),
         loose: Default::default(),
         rows_by_unit: Default::default(),
-        planned_by_prompt: Default::default(),
     }))
 }
 
@@ -609,27 +606,8 @@ impl Generator for Dir {
         if let Some(row) = row_for(&id.suite, &id.case_id, id.seed_idx) {
             return readable(&row.path);
         }
-        // By name, two planned units of a suite with one prompt and seed would be given the same
-        // video, counted twice in every estimate (a twin a mapping row gives its own file is fine).
-        // One Dir serves one plan (the run's): its units' case ids by suite, seed and prompt.
-        let planned = self.planned_by_prompt.get_or_init(|| {
-            let mut by: HashMap<(String, u32, String), Vec<String>> = HashMap::new();
-            for u in job.planned {
-                by.entry((u.id.suite.clone(), u.id.seed_idx, u.prompt.clone())).or_default().push(u.id.case_id.clone());
-            }
-            by
-        });
-        let twin = planned
-            .get(&(id.suite.clone(), id.seed_idx, job.case.prompt.clone()))
-            .into_iter()
-            .flatten()
-            .find(|case_id| **case_id != id.case_id && row_for(&id.suite, case_id, id.seed_idx).is_none());
-        if let Some(twin) = twin {
-            return Err(GenError::new(format!(
-                "cases \"{}\" and \"{}\" of suite {} have the same prompt, so VBench's names give them the same videos (counted twice); give them distinct prompts or map them with rows of mapping.csv (file,case_id,seed_idx)",
-                id.case_id, twin, id.suite
-            )));
-        }
+        // (Two planned units of a suite with one prompt and seed, which VBench's names would give
+        // one video, were refused with the plan: `refuses_plan`.)
         let stem = format!("{}-{}", job.case.prompt, id.seed_idx);
         // An image unit's output is a picture (`{prompt}-{i}.png`) or a one-frame video.
         let exts: Vec<&str> = match job.case.mode {
