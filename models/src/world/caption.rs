@@ -179,9 +179,9 @@ pub fn describe_over(scene: &Scene, settings: &Settings, backdrop: Option<&str>)
     let start = sim.state_at(0.0);
     // The photo style draws its setting, not the flat background (photo captions said "a gray
     // and white checkerboard" over wood).
-    let background = match (&scene.style, &scene.photo) {
-        _ if backdrop.is_some() => backdrop.map(str::to_string).unwrap_or_default(),
-        (crate::world::spec::Style::Photo, photo) => {
+    let background = match (backdrop, &scene.style, &scene.photo) {
+        (Some(words), _, _) => words.to_string(),
+        (None, crate::world::spec::Style::Photo, photo) => {
             let photo = photo.clone().unwrap_or_default();
             setting_words(crate::world::photo::setting_for(&photo))
         }
