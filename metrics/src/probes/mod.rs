@@ -868,6 +868,10 @@ pub struct Analysis {
     shots: OnceCell<Vec<(usize, Option<ShotMap>)>>,
     /// `shots`' cuts, flashes and shifts of tone, found once for the probe and the shot maps.
     cuts: OnceCell<(Vec<usize>, Vec<usize>, Vec<usize>)>,
+    /// Each frame's mean absolute difference from the one before, at the analysis size (8-bit
+    /// levels), and their median: read by `shots` and every `unchanged_in` (which walked the
+    /// whole clip again for each motion check).
+    steps: OnceCell<(Vec<f64>, f64)>,
 }
 
 /// How many frames after a cut the objects that map its shot onto the old one are looked for.
@@ -932,6 +936,22 @@ impl<'a> Context<'a> {
 
     /// The clip at the analysis size ([`at_analysis_size`]), reduced once per clip however many
     /// probe kinds compare frames there.
+    /// Each step's mean absolute difference at the analysis size (8-bit levels) and their
+    /// median, found once a clip.
+    pub fn steps(&self) -> &(Vec<f64>, f64) {
+        self.analysis().steps.get_or_init(|| {
+            let v = self.reduced();
+            let diff = |a: &[u8], b: &[u8]| {
+                a.iter().zip(b).map(|(&x, &y)| u64::from(x.abs_diff(y))).sum::<u64>() as f64 / a.len().max(1) as f64
+            };
+            let diffs: Vec<f64> = (1..v.len()).map(|t| diff(v.frame(t - 1), v.frame(t))).collect();
+            let mut sorted = diffs.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+            (diffs, median)
+        })
+    }
+
     pub fn reduced(&self) -> &Video {
         let reduced = self.analysis().reduced.get_or_init(|| match at_analysis_size(self.video) {
             std::borrow::Cow::Borrowed(_) => None,
@@ -958,9 +978,7 @@ impl<'a> Context<'a> {
             }
             sum as f64 / (((x1 - x0) * (y1 - y0) * 3).max(1)) as f64
         };
-        let mut steps: Vec<f64> = (1..v.len()).map(|t| mad(v.frame(t - 1), v.frame(t), None)).collect();
-        steps.sort_by(f64::total_cmp);
-        let noise = steps.get(steps.len() / 2).copied().unwrap_or(0.0);
+        let noise = self.steps().1;
         boxes.iter().all(|b| {
             let px = |x: f64, n: usize| ((x * scale).max(0.0) as usize).min(n);
             let region = [

@@ -31,10 +31,10 @@ fn find_cuts(ctx: &Context<'_>) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
         let (a, b) = (v.frame(s), v.frame(t));
         a.iter().zip(b).map(|(&x, &y)| f64::from(x.abs_diff(y))).sum::<f64>() / a.len() as f64 / 255.0
     };
-    let diffs: Vec<f64> = (1..v.len()).map(|t| diff(t - 1, t)).collect();
-    let mut sorted = diffs.clone();
-    sorted.sort_by(f64::total_cmp);
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    // Consecutive frames' differences, shared with the other probes (in 8-bit levels there).
+    let (steps, median) = ctx.steps();
+    let diffs: Vec<f64> = steps.iter().map(|d| d / 255.0).collect();
+    let median = median / 255.0;
     // A jump between frames `span` steps apart: far above what the clip moves in that many.
     let jump = |d: f64, span: usize| d > 3.0 * median * span as f64 && d > 0.04;
     // The same distance with each channel of each frame standardised (its mean and spread
