@@ -197,13 +197,16 @@ impl VideoInfo {
 
     /// The frames a player shows, by the header alone: its count, or the duration at the rate
     /// where it states none (Matroska); None for an MP4 whose count does not fill its stated
-    /// (edited) duration at the frame rate, whose edit list hides some (72 stated, 60 shown):
+    /// (edited) duration at the frame rate (or that states none), whose edit list may hide some
+    /// (72 stated, 60 shown):
     /// only its timestamps say how many ([`shown_frames`]; the duration at the average rate
     /// miscounts a variable-rate clip).
     pub fn shown_frames_by_header(&self) -> Option<u64> {
         let by_length = self.duration_s.map(|d| (d * self.fps).round() as u64).filter(|_| self.fps > 0.0);
+        let mov = self.container.split(',').any(|c| c == "mov");
         match (self.frames, by_length) {
-            (Some(n), Some(l)) if n != l && self.container.split(',').any(|c| c == "mov") => None,
+            // An MP4's count is the shown one only where it fills its duration at its rate.
+            (Some(n), l) if mov && l != Some(n) => None,
             (n, l) => n.or(l),
         }
     }
@@ -487,9 +490,8 @@ struct Opened {
     /// The video track's length a Matroska/WebM file states in its `DURATION` tag, in seconds
     /// (written when the file was finished, at its head): the only sign such a file gives of
     /// having been cut short, since it declares no frame count. For an MP4 whose count includes
-    /// samples its edit list hides, its edited duration (`exact`: held to it within a frame).
+    /// samples its edit list hides, its edited duration (held to it within 1.5 frames).
     tagged_s: Option<f64>,
-    exact: bool,
     /// A still picture (an image demuxer's): converted as image libraries convert it.
     still: bool,
 }
@@ -500,8 +502,7 @@ impl Opened {
     /// back to its keyframe) while its duration is the edited one: unless the count fills the
     /// duration at the frame rate, the frames shown are counted from the packets' timestamps.
     fn shown_count(&self) -> Option<usize> {
-        let fills = |n: u64| self.info.duration_s.is_some_and(|d| (n as f64 - d * self.info.fps).abs() < 0.5);
-        self.info.frames.filter(|&n| !self.mov || fills(n)).map(|n| n as usize)
+        self.info.frames.and(self.info.shown_frames_by_header()).map(|n| n as usize)
     }
 }
 
@@ -779,9 +780,8 @@ fn open(path: &Path, decoding: bool) -> Result<Opened, VideoIoError> {
     // its (edited) duration: its frames are held to it as Matroska's are to their tag (one cut
     // short was sampled and scored as a shorter clip).
     let edited = info.duration_s.filter(|d| *d > 0.0 && mov && info.shown_frames_by_header().is_none());
-    let exact = tagged_s.is_none() && edited.is_some();
     let tagged_s = tagged_s.or(edited);
-    Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, exact, still })
+    Ok(Opened { input, index, decoder, info, time_base, start, end, mov, tagged_s, still })
 }
 
 /// The frame rate stream `index`'s timestamps show where its header's `header` rate is not it
@@ -1228,7 +1228,7 @@ pub fn shown_frames(path: &Path) -> Result<usize, VideoIoError> {
             // A file cut short is said as the decoder says it, not counted as a shorter clip.
             let end = stamps.iter().flatten().max().map(|&pts| pts as f64 * o.time_base + 1.0 / o.info.fps);
             if let (Some(end), Some(tagged)) = (end, o.tagged_s) {
-                cut_short(path, end, tagged, o.exact.then_some(o.info.fps))?;
+                cut_short(path, end, tagged, o.mov.then_some(o.info.fps))?;
             }
             stamps.len()
         }
@@ -1643,7 +1643,7 @@ fn stream(
     // sampled over what survived, and scored).
     let ends_at = if report.stopped_early { stamps_end } else { Some(frames_end) };
     if let (Some(frames_end), Some(tagged)) = (ends_at, o.tagged_s) {
-        cut_short(path, frames_end, tagged, o.exact.then_some(o.info.fps))?;
+        cut_short(path, frames_end, tagged, o.mov.then_some(o.info.fps))?;
     }
     if let (false, Some(declared)) = (report.stopped_early, o.info.frames) {
         // A container that declares more frames than it holds was cut short, whatever is kept
