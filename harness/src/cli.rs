@@ -372,8 +372,8 @@ impl LookArgs {
         }
     }
 
-    /// The photographs of `--photos`, sorted by name; an error names a file that is not an image.
-    /// The photographs of `--photos`, each with its file name, in the order of their names.
+    /// The photographs of `--photos`, each with its file name, in the order of their names; an
+    /// error names a file that is not an image.
     fn backdrops(&self) -> Result<Vec<(String, videval_models::world::photo::Backdrop)>> {
         let Some(dir) = &self.photos else { return Ok(Vec::new()) };
         if !dir.is_dir() {

@@ -579,9 +579,6 @@ pub fn check_page_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Refuses, before any work, a plan with units the model cannot make (their mode, or their
-/// conditioning clips): each failed as the model's failure (exit 4) after the rest were
-/// generated.
 /// A run's folder when `--out` is not given: `runs/<model>-<plan digits>`, for `run`, `plan` and
 /// the jobs `plan --emit` writes alike (the jobs' differed from what `plan` printed).
 pub fn default_run_dir(model: &str, plan_hash: &str) -> PathBuf {
@@ -595,6 +592,9 @@ pub fn default_run_dir(model: &str, plan_hash: &str) -> PathBuf {
     PathBuf::from("runs").join(format!("{}-{digits}", if name.is_empty() { "model" } else { &name }))
 }
 
+/// Refuses, before any work, a plan with units the model cannot make (their mode, or their
+/// conditioning clips, or a whole plan's, [`generator::Generator::refuses_plan`]): each failed as
+/// the model's failure (exit 4) after the rest were generated.
 pub fn refused_cases(suites: &[Suite], plan: &Plan, generator: &dyn generator::Generator) -> Result<()> {
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();

@@ -1066,10 +1066,10 @@ mod tests {
         let q = b.quality_score.unwrap();
         assert!((q.value - 0.5).abs() < 1e-12, "{q:?}");
         assert!(q.ci.is_none_or(|[lo, hi]| hi - lo < 1e-12), "{q:?}");
-        // Where there is none, the note says why (the page showed "n/a" alone).
+        // It has none (no spread), and the note says why (the page showed "n/a" alone).
         assert!(
-            q.ci.is_some()
-                || q.note.as_deref().is_some_and(|n| n.contains("; no interval: the resampled scores do not spread")),
+            q.ci.is_none()
+                && q.note.as_deref().is_some_and(|n| n.contains("; no interval: the resampled scores do not spread")),
             "{q:?}"
         );
         // The samples each prompt's score rests on: p20's failed and p21's unmeasured videos.

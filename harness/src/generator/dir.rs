@@ -546,8 +546,8 @@ impl Generator for Dir {
     }
 
     /// Two planned cases of a suite with one prompt and seed, neither mapped by a row, would be
-    /// given one video by VBench's names: refused with the plan (each unit failed as the
-    /// model's failure, exit 4, after the rest were scored).
+    /// given one video by VBench's names (counted twice): refused with the plan, before any work
+    /// (exit 3).
     fn refuses_plan(&self, planned: &[crate::plan::Unit]) -> Vec<(String, String)> {
         let mapped: std::collections::HashSet<(Option<&str>, &str, u32)> =
             self.rows.iter().map(|r| (r.suite.as_deref(), r.case_id.as_str(), r.seed_idx)).collect();
