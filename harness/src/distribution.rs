@@ -469,9 +469,9 @@ impl VideoNet {
     fn features_of_files(&self, files: &[PathBuf], json: bool) -> Result<Vec<Vec<f64>>> {
         let p = self.preprocess();
         let bar = if json {
-            indicatif::ProgressBar::hidden()
+            crate::media::Progress::hidden()
         } else {
-            crate::media::progress("features", files.len() as u64)
+            crate::media::progress("features", "videos", files.len() as u64)
         };
         let mut rows = Vec::with_capacity(files.len());
         for chunk in files.chunks(WorldEncoder::EMBED_BATCH) {
@@ -1120,8 +1120,11 @@ pub fn clipscore_command(
 ) -> Result<ExitCode> {
     let net = TextNet::load(extractor, weights)?;
     let pairs = read_prompts(prompts, dir)?;
-    let bar =
-        if json_out { indicatif::ProgressBar::hidden() } else { crate::media::progress("videos", pairs.len() as u64) };
+    let bar = if json_out {
+        crate::media::Progress::hidden()
+    } else {
+        crate::media::progress("videos", "videos", pairs.len() as u64)
+    };
     // Decoding in parallel, a worker's worth of clips at a time (one after another it used a
     // single core: 2,400 videos took 35.6 s for 39.6 s of CPU on 2 cores); the network runs one
     // clip at a time, as everywhere (a shared GPU), in the files' order, and the first bad file

@@ -369,9 +369,11 @@ pub fn hide_progress() {
 
 /// A bar labelled `label` on standard error while `len` items are worked through (indicatif
 /// hides it off a terminal).
-pub fn progress(label: &str, len: u64) -> indicatif::ProgressBar {
+/// Without a terminal (a CI log, nohup) the bar is not drawn: a line of `noun`s done on standard
+/// error at most every 30 s and at the end instead (ten minutes of scoring said nothing).
+pub fn progress(label: &str, noun: &str, len: u64) -> Progress {
     if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-        return indicatif::ProgressBar::hidden();
+        return Progress::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
     if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
@@ -379,7 +381,54 @@ pub fn progress(label: &str, len: u64) -> indicatif::ProgressBar {
     )) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar
+    use std::io::IsTerminal;
+    let plain = (!std::io::stderr().is_terminal()).then(|| {
+        std::sync::Mutex::new(PlainProgress {
+            label: label.to_string(),
+            noun: noun.to_string(),
+            len,
+            done: 0,
+            said: std::time::Instant::now(),
+        })
+    });
+    Progress { bar, plain }
+}
+
+/// A stage's progress ([`progress`]).
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    plain: Option<std::sync::Mutex<PlainProgress>>,
+}
+
+struct PlainProgress {
+    label: String,
+    noun: String,
+    len: u64,
+    done: u64,
+    said: std::time::Instant,
+}
+
+impl Progress {
+    /// Nothing shown (`--json`).
+    pub fn hidden() -> Progress {
+        Progress { bar: indicatif::ProgressBar::hidden(), plain: None }
+    }
+
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+        let Some(plain) = &self.plain else { return };
+        let Ok(mut p) = plain.lock() else { return };
+        p.done += n;
+        if p.done == p.len || p.said.elapsed().as_secs() >= 30 {
+            p.said = std::time::Instant::now();
+            let elapsed = self.bar.elapsed().as_secs();
+            eprintln!("{}: {}/{} {} ({}m{:02}s)", p.label, p.done, p.len, p.noun, elapsed / 60, elapsed % 60);
+        }
+    }
+
+    pub fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 fn file_stem(key: &SampleKey) -> String {
@@ -434,7 +483,7 @@ pub fn run_media(
         strip_for[m] |= wants_strip(key);
         maker_of.push(m);
     }
-    let bar = progress("media", makers.len() as u64);
+    let bar = progress("media", "videos", makers.len() as u64);
     // Files still there but changed since they were scored (a folder's video replaced).
     let changed = std::sync::Mutex::new(Vec::new());
     let strip_of: BTreeMap<&SampleKey, bool> = makers.iter().zip(&strip_for).map(|(k, &s)| (k, s)).collect();

@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use videval_metrics::probes::{self, Expectation};
@@ -244,30 +243,11 @@ impl Runner<'_> {
             .ok_or_else(|| Error::Internal(format!("unit {id} is not in the loaded suites")))
     }
 
-    fn bar(&self, len: usize, what: &str, noun: &str) -> Progress {
+    fn bar(&self, len: usize, what: &str, noun: &str) -> crate::media::Progress {
         if !self.progress || len == 0 {
-            return Progress { bar: ProgressBar::hidden(), plain: None };
+            return crate::media::Progress::hidden();
         }
-        let bar = ProgressBar::new(len as u64);
-        if let Ok(style) =
-            ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_prefix(what.to_string());
-        // Without a terminal (a CI log, nohup) the bar is not drawn: a line now and then instead
-        // (ten minutes of scoring said nothing).
-        use std::io::IsTerminal;
-        let plain = (!std::io::stderr().is_terminal()).then(|| {
-            std::sync::Mutex::new(PlainProgress {
-                what: what.to_string(),
-                noun: noun.to_string(),
-                len,
-                done: 0,
-                said: Instant::now(),
-            })
-        });
-        Progress { bar, plain }
+        crate::media::progress(what, noun, len as u64)
     }
 
     /// Generates every unit of this shard that has no `ok` record yet.
@@ -900,39 +880,6 @@ impl Runner<'_> {
         };
         write_json_atomic(&dir.join("shard_done.json"), &done)?;
         Ok(done)
-    }
-}
-
-/// A stage's progress: a bar on a terminal, else a line on standard error at most every 30 s and
-/// at the end.
-struct Progress {
-    bar: ProgressBar,
-    plain: Option<std::sync::Mutex<PlainProgress>>,
-}
-
-struct PlainProgress {
-    what: String,
-    noun: String,
-    len: usize,
-    done: usize,
-    said: Instant,
-}
-
-impl Progress {
-    fn inc(&self, n: u64) {
-        self.bar.inc(n);
-        let Some(plain) = &self.plain else { return };
-        let Ok(mut p) = plain.lock() else { return };
-        p.done += n as usize;
-        if p.done == p.len || p.said.elapsed().as_secs() >= 30 {
-            p.said = Instant::now();
-            let elapsed = self.bar.elapsed().as_secs();
-            eprintln!("{}: {}/{} {} ({}m{:02}s)", p.what, p.done, p.len, p.noun, elapsed / 60, elapsed % 60);
-        }
-    }
-
-    fn finish_and_clear(&self) {
-        self.bar.finish_and_clear();
     }
 }
 

@@ -549,7 +549,7 @@ fn h264(video: &Video, crf: u32) -> Video {
 }
 
 /// Advances a progress bar when a scene is done, however its closure returns.
-struct Tick<'a>(&'a indicatif::ProgressBar);
+struct Tick<'a>(&'a crate::media::Progress);
 
 impl Drop for Tick<'_> {
     fn drop(&mut self) {
@@ -567,7 +567,7 @@ pub fn run(per_family: u64, seed: u64, style: Style) -> Vec<Row> {
     // S -n 1` renders it again); wrapping past the largest seed (it overflowed).
     let jobs: Vec<(Family, u64)> =
         Family::ALL.iter().flat_map(|&f| (0..per_family).map(move |k| (f, seed.wrapping_add(k)))).collect();
-    let bar = crate::media::progress("scenes", jobs.len() as u64);
+    let bar = crate::media::progress("scenes", "scenes", jobs.len() as u64);
     let partial: Vec<BTreeMap<String, Row>> = jobs
         .par_iter()
         .map(|&(family, s)| {

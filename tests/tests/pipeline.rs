@@ -679,6 +679,10 @@ fn a_video_several_suites_read_is_scored_in_one_decode() {
     let out =
         sb.run(&["run", "--suite", "one.yaml,two.yaml", "--model", "dir:videos", "--out", "runs/both", "-j", "1"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
+    // Off a terminal each stage says its progress on a line (a CI log said nothing): two units
+    // generated, one video scored.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("generate: 2/2 units (") && err.contains("score: 1/1 videos ("), "{err}");
     let scores = jsonl(&sb.join("runs/both/shards/0-of-1/scores.jsonl"));
     assert_eq!(scores.len(), 4, "{scores:?}");
     let shares: std::collections::BTreeSet<String> = scores.iter().map(|r| r["wall_s"].to_string()).collect();
