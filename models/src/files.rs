@@ -8,6 +8,13 @@ use std::path::Path;
 /// The largest checkpoint or network `config.json` read (they are a few kilobytes).
 pub const CONFIG_BYTES: u64 = 16 << 20;
 
+/// Gives `file` the permissions of `like`, a file written beside it the usual way: the
+/// safetensors writer makes its files 0600, which others sharing a checkpoint folder could not
+/// load.
+pub fn permissions_like(file: &Path, like: &Path) -> std::io::Result<()> {
+    std::fs::set_permissions(file, std::fs::metadata(like)?.permissions())
+}
+
 /// The UTF-8 text of the regular file `path`, refused when it holds more than `max` bytes
 /// (without reading more than that) or is not a regular file.
 pub fn read_text(path: &Path, max: u64) -> std::io::Result<String> {

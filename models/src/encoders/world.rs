@@ -184,9 +184,8 @@ impl WorldEncoder {
         let json = serde_json::to_string_pretty(&self.file).map_err(|e| e.to_string())?;
         let cfg = dir.join("config.json");
         std::fs::write(&cfg, json + "\n").map_err(|e| format!("{}: {e}", cfg.display()))?;
-        // The weights readable as the config is (the safetensors writer made them 0600).
-        let meta = std::fs::metadata(&cfg).map_err(|e| format!("{}: {e}", cfg.display()))?;
-        std::fs::set_permissions(&weights, meta.permissions()).map_err(|e| format!("{}: {e}", weights.display()))
+        // The weights readable as the config is.
+        crate::files::permissions_like(&weights, &cfg).map_err(|e| format!("{}: {e}", weights.display()))
     }
 
     pub fn device(&self) -> &Device {

@@ -370,12 +370,9 @@ impl Model {
         let cfg_tmp = dir.join(".config.json.partial");
         let json = serde_json::to_string_pretty(&self.config).map_err(|e| GenError::Request(e.to_string()))?;
         std::fs::write(&cfg_tmp, json + "\n").map_err(|source| GenError::Io { path: cfg_tmp.clone(), source })?;
-        // The weights readable as the config is (the safetensors writer made them 0600, so
-        // others sharing the checkpoint folder could not load it).
-        if let Ok(meta) = std::fs::metadata(&cfg_tmp) {
-            std::fs::set_permissions(&w_path, meta.permissions())
-                .map_err(|source| GenError::Io { path: w_path.clone(), source })?;
-        }
+        // The weights readable as the config is.
+        crate::files::permissions_like(&w_path, &cfg_tmp)
+            .map_err(|source| GenError::Io { path: w_path.clone(), source })?;
         std::fs::rename(&cfg_tmp, &cfg_path).map_err(|source| GenError::Io { path: cfg_path, source })
     }
 
