@@ -54,6 +54,8 @@ pub enum Command {
         /// model needs.
         #[arg(long, default_value = "videval:latest")]
         image: String,
+        #[command(flatten)]
+        task: TaskResources,
     },
     /// Merge a run's shards and compute results (alias of `merge`).
     Analyze(MergeArgs),
@@ -1301,8 +1303,77 @@ const SLURM_MERGE: &str = include_str!("../../ci/slurm/merge.sbatch.j2");
 const SLURM_SUBMIT: &str = include_str!("../../ci/slurm/submit.sh.j2");
 const K8S_JOB: &str = include_str!("../../ci/k8s/job.yaml.j2");
 
+/// What each shard task of `plan --emit` asks its scheduler for, besides the CPUs `-j` names.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TaskResources {
+    /// Memory each shard task asks for, e.g. `32GiB` (Slurm's `--mem`; Kubernetes' memory
+    /// request and limit). Default: the scheduler's. `-j N` asks for N CPUs the same way.
+    #[arg(long, requires = "emit", value_parser = crate::run::parse_bytes)]
+    pub task_memory: Option<u64>,
+    /// GPUs each shard task asks for (Slurm's `--gres=gpu:N`; Kubernetes' `nvidia.com/gpu`).
+    #[arg(long, requires = "emit", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub task_gpus: Option<u32>,
+    /// Time each shard task may run: `90m`, `4h`, `2d`, `HH:MM:SS` or `D-HH:MM:SS` (Slurm's
+    /// `--time`, default 4h, after which a rerun of the task resumes; Kubernetes' pod
+    /// `activeDeadlineSeconds`, default none).
+    #[arg(long, requires = "emit", value_parser = parse_task_time)]
+    pub task_time: Option<u64>,
+}
+
+/// `--task-time`: `90m`, `4h`, `2d`, `45s`, `HH:MM:SS` or `D-HH:MM:SS` → seconds (at most 365 days).
+pub fn parse_task_time(spec: &str) -> std::result::Result<u64, String> {
+    let s = spec.trim();
+    let bad = || format!("'{spec}' is not a time limit (expected e.g. 90m, 4h, 2d, 04:00:00 or 1-12:00:00)");
+    let number = |t: &str| -> std::result::Result<u64, String> {
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        t.parse::<u64>().map_err(|_| bad())
+    };
+    let seconds = if let Some((n, unit)) =
+        s.char_indices().last().filter(|(_, c)| "smhd".contains(*c)).map(|(i, c)| (&s[..i], c))
+    {
+        let scale = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => 86_400,
+        };
+        number(n)?.checked_mul(scale).ok_or_else(bad)?
+    } else {
+        let (days, clock) = match s.split_once('-') {
+            Some((d, c)) => (number(d)?, c),
+            None => (0, s),
+        };
+        let parts: Vec<&str> = clock.split(':').collect();
+        let [h, m, sec] = parts[..] else { return Err(bad()) };
+        let (h, m, sec) = (number(h)?, number(m)?, number(sec)?);
+        if m > 59 || sec > 59 || (days > 0 && h > 23) {
+            return Err(bad());
+        }
+        days.checked_mul(86_400).and_then(|d| d.checked_add(h * 3600 + m * 60 + sec)).ok_or_else(bad)?
+    };
+    if seconds == 0 || seconds > 365 * 86_400 {
+        return Err(format!("'{spec}': a task's time limit must be between 1 s and 365 days"));
+    }
+    Ok(seconds)
+}
+
+/// Seconds as Slurm writes a time limit: `HH:MM:SS`, or `D-HH:MM:SS` from a day up.
+fn slurm_time(seconds: u64) -> String {
+    let (d, h, m, s) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    if d > 0 { format!("{d}-{h:02}:{m:02}:{s:02}") } else { format!("{h:02}:{m:02}:{s:02}") }
+}
+
 /// Writes Slurm or Kubernetes job files for the plan `args` describes.
-fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str) -> Result<ExitCode> {
+fn emit_jobs(
+    args: &RunArgs,
+    kind: &str,
+    dir: &Path,
+    throttle: u32,
+    image: &str,
+    task: &TaskResources,
+) -> Result<ExitCode> {
     let shards = args.num_shards.ok_or_else(|| Error::Config("--emit needs --num-shards N".into()))?;
     if shards == 0 || args.shard.is_some() {
         return Err(Error::Config("--emit needs --num-shards N ≥ 1 and no --shard (each task picks its own)".into()));
@@ -1492,6 +1563,33 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
     };
     let mut run_argv = argv.clone();
     run_argv.extend([format!("--out={run_path}"), format!("--num-shards={shards}")]);
+    // What each task asks for: the CPUs its threads (`-j`) use, the memory and GPUs named. A task
+    // without a CPU request got the scheduler's default (one CPU on a stock Slurm) while its
+    // videval ran a thread per core of the node.
+    let mib = task.task_memory.map(|b| b.div_ceil(1 << 20));
+    let mut sbatch_resources: Vec<String> = Vec::new();
+    let mut requests: Vec<String> = Vec::new();
+    let mut limits: Vec<String> = Vec::new();
+    if let Some(j) = args.jobs {
+        sbatch_resources.push(format!("--cpus-per-task={j}"));
+        requests.push(format!("cpu: \"{j}\""));
+    }
+    if let Some(m) = mib {
+        sbatch_resources.push(format!("--mem={m}M"));
+        requests.push(format!("memory: {m}Mi"));
+        limits.push(format!("memory: {m}Mi"));
+    }
+    if let Some(g) = task.task_gpus {
+        sbatch_resources.push(format!("--gres=gpu:{g}"));
+        limits.push(format!("nvidia.com/gpu: {g}"));
+    }
+    let flow = |items: &[String]| format!("{{{}}}", items.join(", "));
+    let pod_resources = match (requests.is_empty(), limits.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!("{{requests: {}}}", flow(&requests)),
+        (true, false) => format!("{{limits: {}}}", flow(&limits)),
+        (false, false) => format!("{{requests: {}, limits: {}}}", flow(&requests), flow(&limits)),
+    };
     let ctx = json!({
         "plan_hash": plan.plan_hash, "units": plan.units.len(), "shards": shards, "throttle": throttle.clamp(1, shards),
         "run_name": run_name, "run_dir": run_path, "run_dir_sh": quote(&run_path), "videval_sh": quote(&videval),
@@ -1499,7 +1597,9 @@ fn emit_jobs(args: &RunArgs, kind: &str, dir: &Path, throttle: u32, image: &str)
         "merge_argv_yaml": yaml(&["merge".to_string(), "--".into(), run_path.clone()]),
         "workdir_sh": quote(&std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| ".".into())),
         "emit_dir_sh": quote(&std::path::absolute(dir).unwrap_or(dir.to_path_buf()).display().to_string()),
-        "run_args": argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "), "time_limit": "04:00:00",
+        "run_args": argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+        "time_limit": slurm_time(task.task_time.unwrap_or(4 * 3600)),
+        "sbatch_resources": sbatch_resources, "pod_resources": pod_resources, "pod_deadline": task.task_time,
     });
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -1832,8 +1932,8 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
         Command::Generate(a) => run_command(a, Stages::Generate),
         Command::Score(a) => run_command(a, Stages::Score),
         Command::Plan { run, emit: None, .. } => run_command(run, Stages::PlanOnly),
-        Command::Plan { run, emit: Some(kind), emit_dir, throttle, image } => {
-            emit_jobs(run, kind, emit_dir.as_deref().unwrap_or(Path::new(".")), *throttle, image)
+        Command::Plan { run, emit: Some(kind), emit_dir, throttle, image, task } => {
+            emit_jobs(run, kind, emit_dir.as_deref().unwrap_or(Path::new(".")), *throttle, image, task)
         }
         Command::Analyze(a) | Command::Merge(a) => merge_command(a),
         Command::Report(a) if a.limitations => {

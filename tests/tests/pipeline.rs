@@ -1647,6 +1647,76 @@ fn exit_codes_follow_the_table() {
 }
 
 #[test]
+fn emitted_jobs_ask_their_scheduler_for_the_resources_named() {
+    let sb = Sandbox::new();
+    let emit = |kind: &str, dir: &str, extra: &[&str]| {
+        let mut argv = vec!["plan", "--suite", "smoke", "--num-shards", "2", "--emit", kind, "--emit-dir", dir];
+        argv.extend_from_slice(extra);
+        let o = sb.run(&argv);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    };
+    // Nothing named: the schedulers' defaults, and Slurm's four hours.
+    emit("slurm", "s0", &[]);
+    let script = String::from_utf8(sb.read("s0/run.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --time=04:00:00\n#SBATCH --output="), "{script}");
+    emit("k8s", "k0", &[]);
+    let job = String::from_utf8(sb.read("k0/job.yaml")).unwrap();
+    assert!(!job.contains("resources:") && !job.contains("activeDeadlineSeconds"), "{job}");
+    // -j asks for its CPUs (a task had the scheduler's one CPU while its threads took every core).
+    let named = ["-j", "3", "--task-memory", "1.5GiB", "--task-gpus", "2", "--task-time", "1-02:03:04"];
+    emit("slurm", "s1", &named);
+    let script = String::from_utf8(sb.read("s1/run.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --time=1-02:03:04\n",
+        "#SBATCH --cpus-per-task=3\n",
+        "#SBATCH --mem=1536M\n",
+        "#SBATCH --gres=gpu:2\n",
+        "--jobs=3",
+    ] {
+        assert!(script.contains(line), "{line} missing from\n{script}");
+    }
+    emit("k8s", "k1", &named);
+    let job = String::from_utf8(sb.read("k1/job.yaml")).unwrap();
+    // Both documents are YAML, and the pod asks for what was named.
+    let docs: Vec<serde_json::Value> = job
+        .split("\n---\n")
+        .map(|d| videval::yaml::to_json(&videval::yaml::parse("job.yaml", d).unwrap_or_else(|e| panic!("{e}\n{d}"))))
+        .collect();
+    assert_eq!(docs.len(), 2, "{job}");
+    let pod = &docs[0]["spec"]["template"]["spec"];
+    assert_eq!(pod["activeDeadlineSeconds"], 93_784, "{job}");
+    let resources = &pod["containers"][0]["resources"];
+    assert_eq!(resources["requests"]["cpu"], "3", "{job}");
+    assert_eq!(resources["requests"]["memory"], "1536Mi", "{job}");
+    assert_eq!(resources["limits"]["memory"], "1536Mi", "{job}");
+    assert_eq!(resources["limits"]["nvidia.com/gpu"], 2, "{job}");
+    // An eviction or preemption does not spend a shard's retries.
+    let rules = docs[0]["spec"]["podFailurePolicy"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["action"] == "Ignore" && r["onPodConditions"][0]["type"] == "DisruptionTarget"));
+    // Other spellings of a time, and what is refused.
+    emit("slurm", "s2", &["--task-time", "90m"]);
+    assert!(String::from_utf8(sb.read("s2/run.sbatch")).unwrap().contains("#SBATCH --time=01:30:00\n"));
+    for bad in ["0s", "4x", "1:60:00", "h", "400d", "-5m"] {
+        let o = sb.run(&[
+            "plan",
+            "--suite",
+            "smoke",
+            "--num-shards",
+            "2",
+            "--emit",
+            "slurm",
+            "--emit-dir",
+            "sx",
+            &format!("--task-time={bad}"),
+        ]);
+        assert!(code(&o) == 3 && text(&o).contains("--task-time"), "{bad}: {}", text(&o));
+    }
+    // Resources without --emit ask nothing of anyone: refused.
+    let o = sb.run(&["plan", "--suite", "smoke", "--task-gpus", "1"]);
+    assert!(code(&o) == 3 && text(&o).contains("--emit"), "{}", text(&o));
+}
+
+#[test]
 fn emitted_slurm_scripts_run_the_shards_and_merge() {
     let sb = Sandbox::new();
     // `plan --suite smoke ARGS…`, as most checks below run it.

@@ -64,10 +64,10 @@ fn results(sb: &Sandbox, run: &str) -> serde_json::Value {
 }
 
 /// Job files for a run into `out` with its own store (a shared one would hand the second run
-/// every video from the cache, and nothing would be left to cancel).
-fn emit(sb: &Sandbox, model: &str, out: &str, jobs: &str) {
+/// every video from the cache, and nothing would be left to cancel); `extra` are more flags.
+fn emit(sb: &Sandbox, model: &str, out: &str, jobs: &str, extra: &[&str]) {
     let args = ["plan", "--suite", "smoke", "--model", model, "--num-shards", "3", "--store", &format!("{out}-store")];
-    let o = sb.run(&[&args[..], &["--out", out, "--emit", "slurm", "--emit-dir", jobs]].concat());
+    let o = sb.run(&[&args[..], &["--out", out, "--emit", "slurm", "--emit-dir", jobs], extra].concat());
     assert_eq!(code(&o), 0, "{}", text(&o));
 }
 
@@ -88,8 +88,11 @@ fn emitted_jobs_run_on_a_real_slurm_and_survive_a_cancelled_task() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     let reference = results(&sb, "runs/ref");
 
-    // The whole submission as a user makes it: the array, then the merge after it.
-    emit(&sb, "slow.yaml", "runs/a", "jobs-a");
+    // The whole submission as a user makes it: the array, then the merge after it, each task
+    // asking for two CPUs (its threads), memory and a time limit (lines Slurm must accept).
+    emit(&sb, "slow.yaml", "runs/a", "jobs-a", &["-j", "2", "--task-memory", "2GiB", "--task-time", "20m"]);
+    let script = String::from_utf8(sb.read("jobs-a/run.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --cpus-per-task=2\n#SBATCH --mem=2048M\n"), "{script}");
     let o = Command::new("bash").arg("jobs-a/submit.sh").current_dir(sb.path()).output().unwrap();
     assert!(o.status.success(), "submit.sh: {}", text(&o));
     let merge = text(&o).split_whitespace().last().unwrap_or_default().to_string();
@@ -103,7 +106,7 @@ fn emitted_jobs_run_on_a_real_slurm_and_survive_a_cancelled_task() {
     assert_eq!(results(&sb, "runs/a"), reference, "Slurm's merged results differ from the unsharded run");
 
     // Task 1 cancelled once it has recorded a video, then resubmitted alone.
-    emit(&sb, "slow.yaml", "runs/b", "jobs-b");
+    emit(&sb, "slow.yaml", "runs/b", "jobs-b", &[]);
     std::fs::create_dir_all(sb.join("runs/b/slurm")).unwrap();
     let jobs = sb.join("jobs-b");
     let array = sbatch(&jobs, &["run.sbatch"]);
