@@ -798,18 +798,35 @@ pub fn track(video: &Video) -> Vec<Track> {
         frames.par_iter().map(|frame| detect(frame, w, h, min_area)).collect()
     };
     for (t, dets) in detections.into_iter().enumerate() {
+        let recent = |seen_at: usize| {
+            let gap = (t - seen_at) as f64;
+            gap <= 2.0 || gap * dt <= RECOLOUR_WITHIN
+        };
+        let dist = |d: &Observation, prev: &Observation| {
+            (d.center[0] - prev.center[0]).hypot(d.center[1] - prev.center[1]) / diag
+        };
+        // Detections that may be an object just seen in place in another colour: for them, an
+        // object of their colour unseen for longer is the worse guess (a cup that turned green
+        // and back to red was joined to a red fragment seen once, two seconds before, and "vanished"
+        // while still in view).
+        let recoloured: Vec<bool> = dets
+            .iter()
+            .map(|d| last.iter().any(|(s, prev)| prev.color != d.color && recent(*s) && dist(d, prev) < 0.05))
+            .collect();
         let cost: Vec<Vec<f64>> = last
             .iter()
             .map(|(seen_at, prev)| {
                 let gap = (t - seen_at) as f64;
                 dets.iter()
-                    .map(|d| {
-                        let dist = (d.center[0] - prev.center[0]).hypot(d.center[1] - prev.center[1]) / diag;
+                    .zip(&recoloured)
+                    .map(|(d, &recoloured)| {
+                        let dist = dist(d, prev);
                         let size = (d.area.max(1.0) / prev.area.max(1.0)).ln().abs();
                         if d.color == prev.color {
                             // Farther is fine after a longer gap (it moved while hidden).
-                            dist / gap.max(1.0).sqrt() + 0.1 * size
-                        } else if (gap <= 2.0 || gap * dt <= RECOLOUR_WITHIN) && dist < 0.05 {
+                            let back = if recoloured && !recent(*seen_at) { 0.5 } else { 0.0 };
+                            dist / gap.max(1.0).sqrt() + 0.1 * size + back
+                        } else if recent(*seen_at) && dist < 0.05 {
                             // A colour change in place (the frames exposed across the change
                             // may show neither colour: a blend's in-between colours are
                             // unsaturated or off-hue for a while).

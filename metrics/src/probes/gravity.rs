@@ -5,7 +5,7 @@
 //! where four others are.
 
 use super::bounce::LANDED;
-use super::{Context, Direction, Gravity, Verdict, bound_words, contacts, fit_parabola};
+use super::{Context, Direction, Gravity, Verdict, bound_words, clear_rise, contacts, fit_parabola};
 
 /// Where a fall comes to rest without bouncing: the first sample from which the object stays
 /// within [`LANDED`] of its end position, having come toward it from farther away (`toward` is
@@ -41,13 +41,15 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     // Cut before the first bounce: the sample where the descent stops may already lie on the
     // rebound (the contact falls between frames), so the segment ends just before it. Without a
     // bounce the flight ends where the object comes to rest (a fall onto clay fitted its seconds
-    // at rest too, and read an acceleration pointing up).
+    // at rest too, and read an acceleration pointing up), and so it does where it comes to rest
+    // before anything later reads as a contact.
     let all: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let end = contacts(&all, ctx.video.fps())
-        .first()
-        .copied()
-        .or_else(|| landing(&all, if want_down { 1.0 } else { -1.0 }))
-        .unwrap_or(pts.len());
+    let contact = contacts(&all, ctx.video.fps(), clear_rise(track, unit)).first().copied();
+    let rest = landing(&all, if want_down { 1.0 } else { -1.0 });
+    let end = match (contact, rest) {
+        (Some(c), Some(r)) => c.min(r),
+        (c, r) => c.or(r).unwrap_or(pts.len()),
+    };
     let seg = &pts[..end];
     let whole: Vec<(f64, f64)> = seg.iter().filter(|p| !p.2).map(|p| (p.0, p.1)).collect();
     let fitted: Vec<(f64, f64)> = if whole.len() >= 4 { whole } else { seg.iter().map(|p| (p.0, p.1)).collect() };
