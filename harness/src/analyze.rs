@@ -17,7 +17,6 @@ use videval_reports::results::{
 };
 
 use crate::error::{Error, Result};
-use crate::hash::sha256_hex;
 use crate::manifest::Manifest;
 use crate::plan::{Plan, UnitId};
 use crate::records::{self, GenRecord, ScoreRecord, Status};
@@ -379,9 +378,7 @@ fn build_results(plan: &Plan, loaded: &Loaded) -> Results {
             n.failed_scores += failed;
             let groups: Vec<Vec<f64>> = clusters.into_values().collect();
             // One fixed seed per (suite, metric): intervals are reproducible and independent.
-            let seed =
-                u64::from_str_radix(&sha256_hex(format!("videval/boot/v1\0{}\0{m}", s.name).as_bytes())[..15], 16)
-                    .unwrap_or(1);
+            let seed = crate::hash::seed_of(&["videval/boot/v1", &s.name, m]);
             // Pass rates get an exact interval over cases; other metrics a clustered bootstrap.
             let estimate = if m.starts_with("probe:") {
                 pass_rate(&groups, LEVEL)

@@ -6,9 +6,11 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 /// A resampling seed from names (a suite and a metric, say): the same names, the same draws,
-/// whatever else the run holds.
+/// whatever else the run holds. 53 bits, as a unit's seed: the JSON that records it (`seed` of
+/// compare's rows, `rng_seed` of results) is read exactly by every JSON reader (60 bits were
+/// rounded by JavaScript's, and a row's draws could not be made again from its seed).
 pub fn seed_of(parts: &[&str]) -> u64 {
-    u64::from_str_radix(&sha256_hex(parts.join("\0").as_bytes())[..15], 16).unwrap_or(1)
+    u64::from_str_radix(&sha256_hex(parts.join("\0").as_bytes())[..15], 16).map_or(1, |s| s & ((1 << 53) - 1))
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

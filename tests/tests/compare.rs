@@ -23,6 +23,23 @@ fn a_real_regression_fails_the_gate_and_self_comparison_passes() {
         "{row}"
     );
     assert_eq!(v["unpaired"], 0);
+    // Every seed written is one a JSON reader holds exactly (53 bits; 60-bit seeds were rounded
+    // by JavaScript's, and a row's draws could not be made again from its seed).
+    let exact = |s: &serde_json::Value| s.as_u64().is_some_and(|s| s < 1 << 53);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().all(|r| r.get("seed").is_none_or(exact)) && rows.iter().any(|r| r.get("seed").is_some()),
+        "{v}"
+    );
+    let results: serde_json::Value = serde_json::from_slice(&sb.read("runs/disc/results.json")).unwrap();
+    let seeds: Vec<&serde_json::Value> = results["suites"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|s| s["metrics"].as_object().unwrap().values())
+        .filter_map(|m| m.get("rng_seed"))
+        .collect();
+    assert!(!seeds.is_empty() && seeds.iter().all(|s| exact(s)), "{seeds:?}");
     let junit = String::from_utf8(sb.read("runs/disc/compare/oracle.junit.xml")).unwrap();
     assert!(junit.contains("name=\"probe:position\"><failure"), "{junit}");
     let html = String::from_utf8(sb.read("runs/disc/compare/oracle.html")).unwrap();
