@@ -961,7 +961,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                 println!("  {:.3} fps  {frames}  {dur}", info.fps);
                 if let Some(r) = report {
                     println!(
-                        "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost{}{}",
+                        "  decoded {} frames{} from {} packets{}, kept {}; {} corrupt packets, {} frames lost{}{}{}",
                         r.frames_decoded,
                         if r.rescaled > 0 {
                             format!(" ({} of another size, scaled to the first's)", r.rescaled)
@@ -981,6 +981,11 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
                         },
                         r.corrupt_packets,
                         r.frames_lost,
+                        if r.frames_concealed > 0 {
+                            format!(", {} decoded from damaged data (FFmpeg concealed the damage)", r.frames_concealed)
+                        } else {
+                            String::new()
+                        },
                         if r.frames_missing > 0 {
                             format!(", {} missing from the timeline", r.frames_missing)
                         } else {

@@ -227,6 +227,11 @@ pub struct DecodeReport {
     pub demux_errors: usize,
     /// Packets that yielded no frame (corrupt data the decoder could not conceal).
     pub frames_lost: usize,
+    /// Frames the decoder made from damaged data, hiding the damage (FFmpeg's error
+    /// concealment: an invalid bitstream, a slice that did not decode); with several decoding
+    /// threads what it shows there differs from one decode to the next.
+    #[serde(default)]
+    pub frames_concealed: usize,
     /// Frames a sampling planned from the packets' timeline that never decoded (packets
     /// without a whole frame: a file cut mid-fragment); a strict decode refuses them.
     #[serde(default)]
@@ -559,17 +564,15 @@ fn next_packet(input: &mut ff::format::context::Input) -> Result<ff::Packet, ff:
     packet.read(input).map(|()| packet)
 }
 
-/// How many threads a decoder gets: one where no frame will be decoded (a probe), or where the
-/// decode runs on a worker of the pool that decodes other videos beside it; FFmpeg's own choice
-/// (about one a core) for a lone decode. A decoder per video each starting its own threads
-/// oversubscribed the cores: beside 8 busy loops, `generate` over 1,500 small clips took 21.6 s,
-/// 9.9 s with one thread (idle, 2.8 and 2.9 s). Resident memory was also seen growing 0.35 MB a
-/// clip under a compiler's load (glibc arenas of the short-lived threads), not reproduced idle.
-fn decoder_threads(decoding: bool) -> usize {
-    if !decoding || rayon::current_thread_index().is_some() { 1 } else { 0 }
+/// Whether the decoder made `frame` from damaged data (an invalid bitstream, a slice that did
+/// not decode, concealed), as FFmpeg flags it; a reference missing at a stream's start is not
+/// damage of this frame's own data.
+fn damaged_frame(frame: &ff::frame::Video) -> bool {
+    use ff::frame::DecodeError as E;
+    frame.decode_error_flags().intersects(E::INVALID_BITSTREAM | E::CONCEALMENT_ACTIVE | E::DECODE_SLICES)
 }
 
-fn open(path: &Path, decoding: bool) -> Result<Opened, VideoIoError> {
+fn open(path: &Path) -> Result<Opened, VideoIoError> {
     init();
     if !path.exists() {
         return Err(VideoIoError::Missing { path: path.to_path_buf() });
@@ -681,9 +684,14 @@ fn open(path: &Path, decoding: bool) -> Result<Opened, VideoIoError> {
     let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
     let end = (stream.duration() > 0).then(|| start.saturating_add(stream.duration()));
     let mut context = ff::codec::context::Context::from_parameters(params).map_err(|e| not_video(e.to_string()))?;
-    // Frame threading; decoding is bit-exact whatever the thread count.
+    // One decoding thread. Frame threads conceal damaged data differently from one decode to
+    // the next (a damaged H.264 scored three ways in six runs of `video score`) and drop FFmpeg's
+    // flag saying they concealed it (counted in `frames_concealed`, refused as damage); a
+    // decoder per video each starting its own threads also oversubscribed the cores: beside 8
+    // busy loops, `generate` over 1,500 small clips took 21.6 s, 9.9 s with one thread. Videos
+    // are decoded side by side instead, one on each worker.
     context.set_threading(ff::codec::threading::Config {
-        count: decoder_threads(decoding),
+        count: 1,
         ..ff::codec::threading::Config::kind(ff::codec::threading::Type::Frame)
     });
     // A stream's crop is applied exactly even where it is not aligned (an H.264 crop of 16
@@ -830,7 +838,7 @@ static TIMELINE_RATES: std::sync::LazyLock<std::sync::Mutex<std::collections::Ha
 
 /// Reads a file's stream information without decoding frames.
 pub fn probe(path: &Path) -> Result<VideoInfo, VideoIoError> {
-    open(path, false).map(|o| o.info)
+    open(path).map(|o| o.info)
 }
 
 /// The presentation timestamps of the video packets of `o` whose frames are shown (not hidden by
@@ -878,7 +886,7 @@ fn packet_timestamps(
             return Ok(stamps);
         }
     }
-    *o = open(path, true)?;
+    *o = open(path)?;
     Ok(stamps)
 }
 
@@ -1219,7 +1227,7 @@ pub fn shown_frames(path: &Path) -> Result<usize, VideoIoError> {
     if let Some(&n) = SHOWN_FRAMES.lock().ok().as_ref().and_then(|m| m.get(&key)) {
         return Ok(n);
     }
-    let mut o = open(path, false)?;
+    let mut o = open(path)?;
     let n = match o.shown_count() {
         Some(n) => n,
         None => {
@@ -1276,9 +1284,10 @@ pub fn frames_upto(path: &Path, k: usize) -> Result<usize, VideoIoError> {
 /// does not grow with the clip. An error after some frames were delivered (a truncated file) is
 /// still an error; the sink's partial state is the caller's to discard.
 ///
-/// A stream with packets the decoder rejected, or with frames missing from its constant-rate
-/// timeline, is refused as [`VideoIoError::Damaged`]: the frames that did decode are not the
-/// video, and scoring them as if they were would hide the damage.
+/// A stream with packets the decoder rejected, frames it made from damaged data (concealed), or
+/// frames missing from its constant-rate timeline, is refused as [`VideoIoError::Damaged`]: the
+/// frames that did decode are not the video, and scoring them as if they were would hide the
+/// damage.
 pub fn decode_stream(
     path: &Path,
     sampling: FrameSampling,
@@ -1290,7 +1299,7 @@ pub fn decode_stream(
     // B-frame whose packet fell outside the cut); more is damage. Packets that yield no frame
     // are not damage by themselves: a stream cut before a keyframe, or coded as fields, has them.
     let missing = r.frames_missing > (r.frames_decoded / 50).max(2);
-    if r.corrupt_packets > 0 || missing || r.frames_short > 0 {
+    if r.corrupt_packets > 0 || missing || r.frames_short > 0 || r.frames_concealed > 0 {
         let mut what = Vec::new();
         if r.frames_short > 0 {
             what.push(format!(
@@ -1302,6 +1311,12 @@ pub fn decode_stream(
         }
         if r.corrupt_packets > 0 {
             what.push(format!("the decoder rejected {} of its {} video packets", r.corrupt_packets, r.packets));
+        }
+        if r.frames_concealed > 0 {
+            what.push(format!(
+                "{} of its frames decoded from damaged data (FFmpeg concealed the damage: what it shows there is a guess)",
+                r.frames_concealed
+            ));
         }
         if missing {
             what.push(format!("{} frames missing from its constant frame rate's timeline", r.frames_missing));
@@ -1357,7 +1372,7 @@ fn stream(
     skip_allowed: bool,
     sink: &mut dyn FnMut(&StreamHead, &[u8]),
 ) -> Result<Streamed, VideoIoError> {
-    let mut o = open(path, true)?;
+    let mut o = open(path)?;
     let mut plan: Option<SkipPlan> = None;
     // A packet the timestamp pass read back after rewinding, decoded before any other.
     let mut pending: Option<ff::Packet> = None;
@@ -1499,6 +1514,7 @@ fn stream(
             },
         };
         report.frames_decoded += 1;
+        report.frames_concealed += usize::from(damaged_frame(frame));
         report.rescaled += usize::from((frame.width(), frame.height()) != (w, h));
         let pixels = report.frames_decoded as u64 * u64::from(w) * u64::from(h);
         if report.frames_decoded > MAX_FRAMES || pixels > MAX_PIXELS {
@@ -2272,15 +2288,6 @@ pub fn write_with_sidecar_using(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A decoder gets frame threads only for a lone decode: none for a probe, none on the pool
-    /// that decodes videos side by side (their threads oversubscribed the cores).
-    #[test]
-    fn only_a_lone_decode_gets_frame_threads() {
-        assert_eq!((decoder_threads(false), decoder_threads(true)), (1, 0));
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        assert_eq!(pool.install(|| decoder_threads(true)), 1);
-    }
 
     #[test]
     fn holes_in_a_regular_timeline_are_counted_and_a_variable_rate_has_none() {
