@@ -797,6 +797,8 @@ pub fn track(video: &Video) -> Vec<Track> {
         let frames: Vec<&[u8]> = video.frames().collect();
         frames.par_iter().map(|frame| detect(frame, w, h, min_area)).collect()
     };
+    // How far back a track is looked at to tell whether it stands still.
+    let lookback = ((RECOLOUR_WITHIN / dt).round() as usize).max(2);
     for (t, dets) in detections.into_iter().enumerate() {
         let recent = |seen_at: usize| {
             let gap = (t - seen_at) as f64;
@@ -805,13 +807,24 @@ pub fn track(video: &Video) -> Vec<Track> {
         let dist = |d: &Observation, prev: &Observation| {
             (d.center[0] - prev.center[0]).hypot(d.center[1] - prev.center[1]) / diag
         };
-        // Detections that may be an object just seen in place in another colour: for them, an
-        // object of their colour unseen for longer is the worse guess (a cup that turned green
-        // and back to red was joined to a red fragment seen once, two seconds before, and "vanished"
-        // while still in view).
+        // Detections that may be a still object just seen in place in another colour: for them,
+        // an object of their colour unseen for longer is the worse guess (a cup that turned green
+        // and back to red was joined to a red fragment seen once, two seconds before, and
+        // "vanished" while still in view). Only a still one: a red ball coming out from behind a
+        // pillar where a green one had just gone in, rolling the other way, is the red ball (it
+        // became "the green one turned red", and both failed permanence).
+        let still = |k: usize| {
+            let (seen_at, prev) = &last[k];
+            let back = seen_at.saturating_sub(lookback);
+            tracks[k].frames[back..*seen_at].iter().flatten().all(|o| dist(o, prev) < 0.01)
+        };
         let recoloured: Vec<bool> = dets
             .iter()
-            .map(|d| last.iter().any(|(s, prev)| prev.color != d.color && recent(*s) && dist(d, prev) < 0.05))
+            .map(|d| {
+                last.iter()
+                    .enumerate()
+                    .any(|(k, (s, prev))| prev.color != d.color && recent(*s) && dist(d, prev) < 0.05 && still(k))
+            })
             .collect();
         let cost: Vec<Vec<f64>> = last
             .iter()

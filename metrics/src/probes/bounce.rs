@@ -11,7 +11,7 @@
 //! the object falls at least [`MIN_DEFAULT_PEAK`] and ends at its lowest point. Without it a clip
 //! played backwards (a lump leaping from the floor) or frozen (hanging in the air) passed.
 
-use super::{Bounce, Bound, Context, Verdict, bound_words, clear_rise, contacts, fit_parabola};
+use super::{Bounce, Bound, Context, Verdict, bound_words, contacts, fall_into, fit_parabola};
 
 /// The restitution a bounce may show when the suite gives no range: a rebound never gains height
 /// (e ≤ 1), with 10% for tracking noise on rebounds of at least [`MIN_DEFAULT_PEAK`].
@@ -35,7 +35,7 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     if ys.len() < 3 {
         return Verdict::fail("object barely seen", "seen in fewer than 3 frames");
     }
-    let contacts = contacts(&ys, ctx.video.fps(), clear_rise(track, unit));
+    let contacts = contacts(&ys, ctx.video.fps(), fall_into(track, unit));
     let count = contacts.len() as f64;
     // Peak heights above each contact's level: before the first contact, and between contacts.
     let mut peaks = Vec::new();

@@ -5,7 +5,7 @@
 //! where four others are.
 
 use super::bounce::LANDED;
-use super::{Context, Direction, Gravity, Verdict, bound_words, clear_rise, contacts, fit_parabola};
+use super::{Context, Direction, Gravity, Verdict, bound_words, contacts, fall_into, fit_parabola};
 
 /// Where a fall comes to rest without bouncing: the first sample from which the object stays
 /// within [`LANDED`] of its end position, having come toward it from farther away (`toward` is
@@ -44,7 +44,7 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     // at rest too, and read an acceleration pointing up), and so it does where it comes to rest
     // before anything later reads as a contact.
     let all: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let contact = contacts(&all, ctx.video.fps(), clear_rise(track, unit)).first().copied();
+    let contact = contacts(&all, ctx.video.fps(), fall_into(track, unit)).first().copied();
     let rest = landing(&all, if want_down { 1.0 } else { -1.0 });
     let end = match (contact, rest) {
         (Some(c), Some(r)) => c.min(r),
