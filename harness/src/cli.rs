@@ -476,7 +476,7 @@ fn look_params(scene: &videval_models::world::Scene, path: &Path) -> Result<vide
 }
 
 fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
-    use videval_models::world::{render, sample, spec::SceneFile};
+    use videval_models::world::{render, sample};
     match cmd {
         WorldCommand::Render { scene, out, truth, look } => {
             let path = scene.to_string_lossy().into_owned();
@@ -512,7 +512,7 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                     sidecar.display()
                 )));
             }
-            let mut file: SceneFile = crate::yaml::load_file(scene)?;
+            let mut file = scene_file(scene)?;
             look.apply(&mut file.scene, 0);
             if look.photos.is_some() && file.scene.style.is_flat() {
                 return Err(Error::Config(format!(
@@ -1370,6 +1370,23 @@ fn slurm_time(seconds: u64) -> String {
     if d > 0 { format!("{d}-{h:02}:{m:02}:{s:02}") } else { format!("{h:02}:{m:02}:{s:02}") }
 }
 
+/// A scene file to render, or a sample `world sample` wrote (its `settings` and `scene`; the rest
+/// is what was made of them): `world render` refused its own samples ("unknown field caption").
+fn scene_file(path: &Path) -> Result<videval_models::world::spec::SceneFile> {
+    let value: serde_json::Value = crate::yaml::load_file(path)?;
+    if value.get("schema").and_then(|s| s.as_str()) != Some("videval/world-sample/v1") {
+        return crate::yaml::load_file(path);
+    }
+    let mut file = value.get("settings").cloned().unwrap_or_default();
+    if let (Some(fields), Some(scene)) = (file.as_object_mut(), value.get("scene")) {
+        fields.insert("scene".into(), scene.clone());
+    }
+    serde_json::from_value(file).map_err(|e| Error::BadFile {
+        path: path.to_path_buf(),
+        message: format!("a world sample whose settings and scene do not make a scene file: {e}"),
+    })
+}
+
 /// Writes Slurm or Kubernetes job files for the plan `args` describes.
 fn emit_jobs(
     args: &RunArgs,
@@ -1947,8 +1964,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitCode> {
             crate::run::check_page_path(&p)?;
             // Pictures only of the samples the page shows as examples.
             let shown = videval_reports::limitations::example_keys(&results, LIMITATION_EXAMPLES);
-            let (media, placer) = crate::media::run_media(&a.run_dir, Some(&a.store), &results, &p, Some(&shown))?;
-            let provenance = crate::run::provenance(&a.run_dir)?;
+            let (media, placer, media_notes) =
+                crate::media::run_media(&a.run_dir, Some(&a.store), &results, &p, Some(&shown))?;
+            let provenance = videval_reports::html::Provenance { media_notes, ..crate::run::provenance(&a.run_dir)? };
             let html =
                 videval_reports::limitations::render_limitations(&results, &provenance, &media, LIMITATION_EXAMPLES)
                     .map_err(|e| Error::Internal(e.to_string()))?;

@@ -439,14 +439,15 @@ fn file_stem(key: &SampleKey) -> String {
 /// filmstrip for each case's first seed.
 ///
 /// The page goes through the returned [`Placer`]'s [`Placer::publish`], which puts the media
-/// folder in place with it.
+/// folder in place with it. The notes say why samples have none (for the page; each is also
+/// printed as a warning).
 pub fn run_media(
     run_dir: &Path,
     store: Option<&Path>,
     results: &Results,
     report: &Path,
     only: Option<&[SampleKey]>,
-) -> Result<(MediaMap, Placer)> {
+) -> Result<(MediaMap, Placer, Vec<String>)> {
     let paths = crate::compare::video_paths(run_dir, store)?;
     let shas: BTreeMap<SampleKey, Option<&str>> =
         results.samples.iter().map(|s| (s.key(), s.video_sha256.as_deref())).collect();
@@ -540,27 +541,31 @@ pub fn run_media(
     }
     bar.finish_and_clear();
     // Said, not only seen as pictures missing from the page: a store moved or cleaned since.
+    let mut notes = Vec::new();
     let gone: Vec<&PathBuf> = keys.iter().filter_map(|k| paths.get(k)).filter(|p| !p.exists()).collect();
     if let Some(first) = gone.first() {
-        eprintln!(
-            "warning: {} of the run's videos are not where it recorded them (first: {}){}; the report shows no clip or filmstrip for them",
+        notes.push(format!(
+            "{} of the run's videos are not where it recorded them (first: {}){}; the report shows no clip or filmstrip for them",
             gone.len(),
             first.display(),
             store.map_or(String::new(), |s| format!(" nor in --store {}", s.display()))
-        );
+        ));
     }
     // A file still there but changed since it was scored is left out too, and said (the page
     // showed one clip fewer without a word).
     let mut changed = changed.into_inner().unwrap_or_else(|e| e.into_inner());
     changed.sort();
     if let Some(first) = changed.first() {
-        eprintln!(
-            "warning: {} of the run's videos changed since they were scored (first: {}); the report shows no clip or filmstrip for them",
+        notes.push(format!(
+            "{} of the run's videos changed since they were scored (first: {}); the report shows no clip or filmstrip for them",
             changed.len(),
             first.display()
-        );
+        ));
     }
-    Ok((out, placer))
+    for note in &notes {
+        eprintln!("warning: {note}");
+    }
+    Ok((out, placer, notes))
 }
 
 /// Makes each key's media with `make` in parallel, [`MEDIA_BATCH`] keys at a time (each sample's

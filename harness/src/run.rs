@@ -539,6 +539,7 @@ pub fn provenance(run_dir: &Path) -> Result<videval_reports::html::Provenance> {
         created_at: manifest.created_at.clone(),
         environment: manifest.environment.clone(),
         selection,
+        media_notes: Vec::new(),
     })
 }
 
@@ -550,7 +551,8 @@ pub fn write_report(run_dir: &Path, store: Option<&Path>, out: Option<&Path>) ->
     check_page_path(&path)?;
     // A killed render's half-written page beside it.
     crate::store::sweep_leftovers(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
-    let (media, placer) = crate::media::run_media(run_dir, store, &results, &path, None)?;
+    let (media, placer, media_notes) = crate::media::run_media(run_dir, store, &results, &path, None)?;
+    let provenance = videval_reports::html::Provenance { media_notes, ..provenance };
     let html =
         videval_reports::html::render_run(&results, &provenance, &media).map_err(|e| Error::Internal(e.to_string()))?;
     placer.publish(|| write_atomic(&path, html.as_bytes()))?;
@@ -574,6 +576,14 @@ pub fn check_page_path(path: &Path) -> Result<()> {
         return Err(Error::Config(format!(
             "-o {}: a report is an HTML page; give a file name ending in .html",
             path.display()
+        )));
+    }
+    // Said before any clip is made (each was encoded, then the page could not be written).
+    if let Some(file) = path.ancestors().skip(1).find(|a| a.is_file()) {
+        return Err(Error::Config(format!(
+            "-o {}: {} is a file, where a folder is expected",
+            path.display(),
+            file.display()
         )));
     }
     Ok(())

@@ -82,6 +82,10 @@ pub struct Provenance {
     /// The run's subset of its suites' cases (`--cases`, `--limit`), said where it has one: a
     /// page of a hand-picked subset read like the suite's.
     pub selection: Option<String>,
+    /// Why some samples show no clip or filmstrip (videos moved or changed since they were
+    /// scored), said on the page as well as on the terminal: a page missing every clip read as
+    /// complete.
+    pub media_notes: Vec<String>,
 }
 
 #[derive(Serialize)]

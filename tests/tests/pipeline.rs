@@ -470,6 +470,16 @@ fn a_run_resumes_and_reports_from_its_store_moved_elsewhere() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(text(&o).contains("warning: 6 of the run's videos are not where it recorded them"), "{}", text(&o));
     assert_eq!(clips("runs/m/without.html"), 0);
+    // On the page too (a CI artifact missing every clip read as complete).
+    let page = String::from_utf8(sb.read("runs/m/without.html")).unwrap();
+    assert!(
+        page.contains("<th>Media</th>") && page.contains("6 of the run&#x27;s videos are not where it recorded them")
+    );
+    assert!(!String::from_utf8(sb.read("runs/m/again.html")).unwrap().contains("<th>Media</th>"));
+    // A page path under a file is refused before any clip is made (each was encoded, then exit 3).
+    let o = sb.run(&["report", "runs/m", "-o", "runs/m/results.json/page.html"]);
+    assert!(code(&o) == 3 && text(&o).contains("is a file, where a folder is expected"), "{}", text(&o));
+    assert!(!text(&o).contains("warning"), "{}", text(&o));
 }
 
 #[test]

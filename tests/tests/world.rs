@@ -130,6 +130,15 @@ fn sample_writes_videos_with_captions_and_truth() {
         );
         assert!(sb.join(&format!("d/coherence-0000{i}.mkv")).is_file());
     }
+    // A sample renders again from its own record, pixel for pixel, with the same truth (it was
+    // refused: "unknown field `caption`").
+    let out = sb.run(&["world", "render", "d/coherence-00001.json", "-o", "again.mkv", "--truth", "again.json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let frames = |p: &str| videval::video::decode(&sb.join(p)).unwrap().into_bytes();
+    assert!(frames("again.mkv") == frames("d/coherence-00001.mkv"), "another picture");
+    let rec: serde_json::Value = serde_json::from_slice(&sb.read("d/coherence-00001.json")).unwrap();
+    let truth: serde_json::Value = serde_json::from_slice(&sb.read("again.json")).unwrap();
+    assert_eq!(rec["truth"], truth);
     // The next seed's set shares no scene (scene i was drawn from seed + i: 2 of these 3).
     let out = sb.run(&["world", "sample", "--family", "coherence", "-n", "3", "-o", "e", "--seed", "6"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
