@@ -1638,7 +1638,7 @@ fn emit_jobs(
         written.push(dir.join(name).display().to_string());
     }
     if args.json {
-        let out = json!({"emit": kind, "plan_hash": plan.plan_hash, "shards": shards, "files": written});
+        let out = json!({"emit": kind, "plan_hash": plan.plan_hash, "num_shards": shards, "files": written});
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         for f in &written {
@@ -1756,34 +1756,52 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
         }
         SuitesCommand::Lint { paths, limits, json } => {
             let limits = limits.limits();
-            let mut files: Vec<(String, bool)> = Vec::new();
+            // (file, bundled, why it holds no suite): a path that holds none is its own failed
+            // verdict, in its place, and the others are still linted (the first such path stopped
+            // the command, and the rest had none).
+            let mut files: Vec<(String, bool, Option<String>)> = Vec::new();
             if paths.is_empty() {
-                files.extend(bundled::names().into_iter().filter_map(bundled::file_of).map(|f| (f.to_string(), true)));
+                files.extend(
+                    bundled::names().into_iter().filter_map(bundled::file_of).map(|f| (f.to_string(), true, None)),
+                );
             }
             for p in paths {
                 // A bundled suite's name, where no such file is here (it read "cannot read").
                 if !p.exists()
                     && let Some(f) = p.to_str().and_then(bundled::file_of)
                 {
-                    files.push((f.to_string(), true));
+                    files.push((f.to_string(), true, None));
                     continue;
                 }
                 if !p.exists() {
-                    return Err(Error::Config(format!(
-                        "{}: no such file or folder, nor a bundled suite ({})",
-                        p.display(),
-                        bundled::names().join(", ")
-                    )));
+                    let why = format!("no such file or folder, nor a bundled suite ({})", bundled::names().join(", "));
+                    files.push((p.display().to_string(), false, Some(why)));
+                    continue;
                 }
-                let found = suite_files(p)?;
-                if found.is_empty() {
-                    return Err(Error::Config(format!("{}: no suite files (*.yaml, *.yml) to lint", p.display())));
+                match suite_files(p) {
+                    Ok(found) if found.is_empty() => files.push((
+                        p.display().to_string(),
+                        false,
+                        Some("no suite files (*.yaml, *.yml) to lint".into()),
+                    )),
+                    Ok(found) => files.extend(found.into_iter().map(|f| (f, false, None))),
+                    Err(e) => files.push((p.display().to_string(), false, Some(e.to_string()))),
                 }
-                files.extend(found.into_iter().map(|f| (f, false)));
             }
             let mut bad = 0;
             let mut verdicts = Vec::new();
-            for (f, is_bundled) in &files {
+            for (f, is_bundled, unread) in &files {
+                if let Some(why) = unread {
+                    bad += 1;
+                    if *json {
+                        let error = json!({"file": f, "line": null, "column": null, "field": null, "message": why,
+                            "text": format!("{f}: {why}")});
+                        verdicts.push(json!({"file": f, "ok": false, "errors": [error]}));
+                    } else {
+                        println!("FAIL  {f}  (1 error(s))\n{f}: {why}");
+                    }
+                    continue;
+                }
                 // `_defaults.yaml` and its kind are parts other suites include, not suites: a
                 // folder's are passed over, and so are those a shell's `suites/*.yaml` names (each
                 // failed with "missing field `schema`").
@@ -1816,8 +1834,10 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                         bad += 1;
                         let problems = inputs.unwrap_or_default();
                         if *json {
-                            let errors: Vec<_> =
-                                problems.iter().map(|m| json!({"file": f, "message": m, "text": m})).collect();
+                            let errors: Vec<_> = problems
+                                .iter()
+                                .map(|m| json!({"file": f, "line": null, "column": null, "field": null, "message": m, "text": m}))
+                                .collect();
                             verdicts.push(json!({"file": f, "ok": false, "errors": errors}));
                         } else {
                             println!("FAIL  {f}  ({} error(s))", problems.len());

@@ -436,6 +436,13 @@ fn lint_exits_3_and_prints_every_error() {
     let out = sb.run(&["suites", "lint", "smok"]);
     assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
     assert!(videval_tests::text(&out).contains("smok: no such file or folder, nor a bundled suite (smoke"));
+    // Such a name is one failed verdict among the others, in its place (it stopped the command,
+    // and the files after it had none).
+    let (rc, v) = sb.run_json(&["suites", "lint", "suites/bad.yaml", "smok", "suites/good.yaml"]);
+    let files: Vec<(&str, bool)> =
+        v["files"].as_array().unwrap().iter().map(|f| (f["file"].as_str().unwrap(), f["ok"] == true)).collect();
+    assert_eq!((rc, files), (3, vec![("suites/bad.yaml", false), ("smok", false), ("suites/good.yaml", true)]), "{v}");
+    assert!(v["files"][1]["errors"][0]["line"].is_null() && v["failed"] == 2, "{v}");
     let out = sb.run(&["suites", "lint", "suites"]);
     assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
     let t = videval_tests::text(&out);
