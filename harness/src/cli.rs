@@ -1234,6 +1234,10 @@ pub enum SuitesCommand {
         name: String,
         #[command(flatten)]
         limits: SuiteLimitArgs,
+        /// The suite is printed as JSON either way; with --json a failure is a JSON object on
+        /// standard output too, as for every other command.
+        #[arg(long)]
+        json: bool,
     },
     /// Write suites from another benchmark's prompt list: `suites import vbench
     /// VBench_full_info.json --out DIR` writes DIR/vbench_<dimension>.yaml, prompts byte for byte.
@@ -1882,7 +1886,7 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                 Ok(ExitCode::Ok)
             }
         }
-        SuitesCommand::Show { name, limits } => {
+        SuitesCommand::Show { name, limits, json: _ } => {
             let s = load_suite(name, &limits.limits())?;
             let mut v = serde_json::to_value(&s).unwrap_or_default();
             if let Some(o) = v.as_object_mut() {

@@ -443,6 +443,12 @@ fn lint_exits_3_and_prints_every_error() {
         v["files"].as_array().unwrap().iter().map(|f| (f["file"].as_str().unwrap(), f["ok"] == true)).collect();
     assert_eq!((rc, files), (3, vec![("suites/bad.yaml", false), ("smok", false), ("suites/good.yaml", true)]), "{v}");
     assert!(v["files"][1]["errors"][0]["line"].is_null() && v["failed"] == 2, "{v}");
+    // `suites show` prints JSON either way and takes --json as every command does (it refused
+    // the flag, exit 3), so that its failure is JSON too.
+    let (rc, v) = sb.run_json(&["suites", "show", "smoke"]);
+    assert!(rc == 0 && v["cases"].as_array().is_some_and(|c| !c.is_empty()), "{v}");
+    let (rc, v) = sb.run_json(&["suites", "show", "smok"]);
+    assert!(rc == 3 && v["error"].as_str().unwrap().contains("unknown suite"), "{v}");
     let out = sb.run(&["suites", "lint", "suites"]);
     assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
     let t = videval_tests::text(&out);
