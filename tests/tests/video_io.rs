@@ -986,6 +986,21 @@ fn every_error_kind_is_typed_and_names_the_file() {
     check(&d.join("c64.nut"), |e| matches!(e, VideoIoError::UnsupportedCodec { .. }), "cannot be decoded");
 }
 
+/// A copy of `clean` named `name` beside it, the bytes `span` gives (of the file's length)
+/// overwritten with a fixed pseudo-random pattern.
+fn damaged(clean: &Path, name: &str, span: impl Fn(usize) -> std::ops::Range<usize>) -> PathBuf {
+    let mut bytes = std::fs::read(clean).unwrap();
+    let range = span(bytes.len());
+    let mut x: u32 = 12345;
+    for b in &mut bytes[range] {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        *b = (x >> 16) as u8;
+    }
+    let path = clean.with_file_name(name);
+    std::fs::write(&path, &bytes).unwrap();
+    path
+}
+
 /// Damaged H.264 the decoder hides: 3,000 bytes overwritten a third of the way into an MP4 leave
 /// every packet accepted and every frame decoded, one of them made up by FFmpeg's error
 /// concealment. It was "0 corrupt packets, 0 frames lost", scored with exit 0, and scored three
@@ -999,15 +1014,7 @@ fn concealed_damage_is_counted_refused_and_decoded_the_same_every_time() {
         "clean.mp4",
         args(&testsrc("320x240", 25, 2.0), &["-vf", "noise=alls=40:allf=t", "-c:v", "libx264", "-pix_fmt", "yuv420p"]),
     );
-    let mut bytes = std::fs::read(&clean).unwrap();
-    let n = bytes.len();
-    let mut x: u32 = 12345;
-    for b in &mut bytes[n / 3..n / 3 + 3000] {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        *b = (x >> 16) as u8;
-    }
-    let bad = d.join("bad.mp4");
-    std::fs::write(&bad, &bytes).unwrap();
+    let bad = damaged(&clean, "bad.mp4", |n| n / 3..n / 3 + 3000);
     let decoded = || {
         let mut frames = Vec::new();
         let r = video::decode_stream_damaged(&bad, FrameSampling::All, |_, f| frames.push(f.to_vec())).unwrap().report;
@@ -1039,16 +1046,8 @@ fn corrupt_packets_mid_stream_are_counted_and_garbage_never_panics() {
         "clean.ts",
         args(&testsrc("160x120", 25, 3.0), &["-vf", "noise=alls=40:allf=t", "-c:v", "libx264", "-pix_fmt", "yuv420p"]),
     );
-    let mut bytes = std::fs::read(&ts).unwrap();
-    let n = bytes.len();
-    // Overwrite a stretch in the middle with a fixed pseudo-random pattern.
-    let mut x: u32 = 12345;
-    for b in &mut bytes[n / 2..n / 2 + n / 10] {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        *b = (x >> 16) as u8;
-    }
-    let bad = d.join("corrupt.ts");
-    std::fs::write(&bad, &bytes).unwrap();
+    // A stretch in the middle overwritten.
+    let bad = damaged(&ts, "corrupt.ts", |n| n / 2..n / 2 + n / 10);
     // What still decodes is there to inspect, with the damage counted...
     let mut delivered = 0;
     let r = video::decode_stream_damaged(&bad, FrameSampling::All, |_, _| delivered += 1).unwrap().report;
