@@ -642,6 +642,40 @@ mod tests {
         }
     }
 
+    /// A still square fades from green to blue through three frames of cyan (0.125 s at 24 fps):
+    /// one change, through a blend (it read "green → cyan → blue", changes back). Three frames of
+    /// cyan between two greens, or a blue that turns green again, still change back.
+    #[test]
+    fn a_blend_between_two_colours_is_one_change() {
+        let (w, h) = (96usize, 54usize);
+        let clip = |colours: &[(Color, usize)]| {
+            let mut data = Vec::new();
+            for &(c, n) in colours {
+                for _ in 0..n {
+                    let mut f = vec![200u8; w * h * 3];
+                    for y in 21..33 {
+                        for x in 42..54 {
+                            f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
+                        }
+                    }
+                    data.extend(f);
+                }
+            }
+            Video::new(w as u32, h as u32, 24.0, data).unwrap()
+        };
+        let green = ObjectRef { color: Some(Color::Green), shape: None };
+        let colour = Expectation::Persistence(Persistence { object: green, what: Persisting::Color });
+        let v = check(&colour, &Context::new(&clip(&[(Color::Green, 20), (Color::Cyan, 3), (Color::Blue, 20)])));
+        assert!(v.pass && v.reason.ends_with("green → blue"), "{}", v.reason);
+        for back in [
+            [(Color::Green, 20), (Color::Cyan, 3), (Color::Green, 20)],
+            [(Color::Green, 20), (Color::Blue, 12), (Color::Green, 20)],
+        ] {
+            let v = check(&colour, &Context::new(&clip(&back)));
+            assert!(!v.pass && v.kind == "changes back", "{back:?}: {}", v.reason);
+        }
+    }
+
     /// A blue square slides into a cyan one, which turns magenta at the contact (frame 3 of 12).
     /// Played backwards the effect starts magenta and is cyan only at the end: a causality
     /// failure, said as one ("no cyan object found" made it read as a tracking failure).
@@ -889,7 +923,9 @@ use crate::video::Video;
 ///    colour seen long before (a cup green and back to red "vanished"
 ///    in view and passed `persistence`); `find` takes a track seen in the colour named in a third
 ///    of its sightings when none starts or mostly is that colour ("no red object found" for a
-///    cup green then red).
+///    cup green then red); `persistence` of a colour reads a colour seen for at most 0.3 s
+///    between two others as the blend from one to the next (a cup fading from green to blue over
+///    0.25 s "changed back": green → cyan → blue).
 pub const VERSION: u32 = 22;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area

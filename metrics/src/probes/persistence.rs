@@ -34,7 +34,20 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
                     _ => runs.push((s, 1)),
                 }
             }
-            let runs: Vec<&(String, usize)> = runs.iter().filter(|r| p.what == Persisting::Color || r.1 > 1).collect();
+            // A colour seen briefly (within the tracker's recolouring time) between two others is
+            // the blend from one to the next, not a change of its own: a cup fading from green to
+            // blue over 0.25 s read "green → cyan → blue", changes back.
+            let blend = ((crate::track::RECOLOUR_WITHIN * ctx.video.fps()).round() as usize).max(1);
+            let between = |i: usize| i > 0 && i + 1 < runs.len() && runs[i - 1].0 != runs[i + 1].0;
+            let runs: Vec<&(String, usize)> = runs
+                .iter()
+                .enumerate()
+                .filter(|&(i, r)| match p.what {
+                    Persisting::Color => !(r.1 <= blend && between(i)),
+                    _ => r.1 > 1,
+                })
+                .map(|(_, r)| r)
+                .collect();
             let mut distinct: Vec<&str> = Vec::new();
             for r in &runs {
                 if distinct.last() != Some(&r.0.as_str()) {
