@@ -756,9 +756,6 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
     let a = side(args.a, &mut net, args)?;
     let b = side(args.b, &mut net, args)?;
     let (fvd_name, kvd_name) = distance_names(&a.stats().contract);
-    if let Some(out) = args.save_stats {
-        write_atomic(out, &stats_file::to_bytes(a.stats()))?;
-    }
     let bad = |e: dist::DistributionError| Error::Config(format!("{} vs {}: {e}", args.a.display(), args.b.display()));
     let value = frechet_distance(a.stats(), b.stats()).map_err(bad)?;
     if !value.is_finite() {
@@ -767,6 +764,10 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
             args.a.display(),
             args.b.display()
         )));
+    }
+    // Saved once the two sides compare (a refused comparison left the file written, unsaid).
+    if let Some(out) = args.save_stats {
+        write_atomic(out, &stats_file::to_bytes(a.stats()))?;
     }
     let (interval, kvd_value, kvd_interval) = match (&a, &b) {
         (Side::Videos { features: fa, .. }, Side::Videos { features: fb, .. }) => {

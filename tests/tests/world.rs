@@ -527,6 +527,8 @@ fn fvd_cli_on_folders_and_saved_statistics() {
     for key in ["interval", "kvd_interval"] {
         assert!(same[key]["upper"].as_f64().is_some_and(|u| u.is_finite() && u < 1.0), "{key}: {same}");
     }
+    // KVD's covers 0, the least an MMD² can be (a set against a near copy read wholly below it).
+    assert!(same["kvd_interval"]["upper"].as_f64().unwrap() >= 0.0, "{same}");
     let warned = |r: &serde_json::Value, want: &str| {
         r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(want))
     };
@@ -550,6 +552,22 @@ fn fvd_cli_on_folders_and_saved_statistics() {
     let (code, from_stats) = sb.run_json(&["fvd", "a.vvstats", "b", "--jackknife-groups", "0"]);
     assert_eq!(code, 0);
     assert_eq!(from_stats["value"].as_f64().unwrap(), v, "statistics file must reproduce the folder's FVD-W");
+    // Statistics of another encoder are refused, and --save-stats then writes nothing (the file
+    // was written before the comparison was refused, and not said).
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/weights/encoder/world");
+    std::fs::create_dir_all(sb.join("myenc")).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(committed.join(f), sb.join(&format!("myenc/{f}"))).unwrap();
+    }
+    let mut weights = sb.read("myenc/model.safetensors");
+    *weights.last_mut().unwrap() ^= 1;
+    std::fs::write(sb.join("myenc/model.safetensors"), weights).unwrap();
+    let out =
+        sb.run(&["fvd", "b", "b", "--weights", "myenc", "--save-stats", "b_other.vvstats", "--jackknife-groups", "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = sb.run(&["fvd", "a", "b_other.vvstats", "--save-stats", "a_again.vvstats"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(!sb.join("a_again.vvstats").exists(), "{}", text(&out));
     let out = sb.run(&["fvd", "missing", "b"]);
     assert_eq!(out.status.code(), Some(3));
     // Videos in subfolders are read (a reference set kept by class: they were left out without a
