@@ -418,14 +418,36 @@ fn split(
         return Err(DistributionError::DimMismatch { a: a.dim(), b: b.dim() });
     }
     let Some((ga, gb)) = group_counts(a.n(), b.n(), groups, 2) else { return Ok(None) };
+    // (The callers put the two sets in their canonical order first: see `in_order`.)
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (pa, pb) = (partition(a.n(), ga, &mut rng), partition(b.n(), gb, &mut rng));
     Ok(Some(([ga, gb], rng, [pa, pb])))
 }
 
+/// The two sets in an order of their own (fewer rows first, else the first row that differs,
+/// compared value by value): the groups and the pairs left out are drawn for the sets, not for
+/// the order they were named in, so swapping the two gives the same interval (FVD(A, B) and
+/// FVD(B, A) had one value and two intervals, se 0.110 and 0.153).
+fn in_order<'f>(a: &'f Features, b: &'f Features) -> (&'f Features, &'f Features, bool) {
+    let key = |f: &Features| f.n();
+    let order = key(a).cmp(&key(b)).then_with(|| {
+        (0..a.n().min(b.n()))
+            .flat_map(|i| a.row(i).iter().zip(b.row(i)))
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    if order.is_gt() { (b, a, true) } else { (a, b, false) }
+}
+
+/// Sizes and group counts as the caller named the sets, from those of the sets in order.
+fn as_named<T: Copy>([x, y]: [T; 2], swapped: bool) -> [T; 2] {
+    if swapped { [y, x] } else { [x, y] }
+}
+
 /// The Fréchet distance of all rows with its interval (log-normal around the estimate: the
 /// distance is positive and its spread grows with its size). None when a set is too small to
-/// split into [`MIN_GROUPS`] groups and leave two out.
+/// split into [`MIN_GROUPS`] groups and leave two out. The same whichever set is named first.
 pub fn frechet_interval(
     a: &Features,
     b: &Features,
@@ -433,6 +455,7 @@ pub fn frechet_interval(
     level: f64,
     seed: u64,
 ) -> Result<Option<(f64, Interval)>, DistributionError> {
+    let (a, b, swapped) = in_order(a, b);
     let Some(([ga, gb], mut rng, [pa, pb])) = split(a, b, groups, seed)? else { return Ok(None) };
     let contract = Contract { extractor: String::new(), preprocess: String::new() };
     let d = a.dim();
@@ -446,7 +469,8 @@ pub fn frechet_interval(
     let eval = |oa: &[usize], ob: &[usize]| frechet_distance(&side(a, &ma, &pa, oa)?, &side(b, &mb, &pb, ob)?);
     let estimate = eval(&[], &[])?;
     let spread = corrected_variance(ga, gb, &mut rng, eval)?;
-    let mut i = finish(estimate, spread, [a.n(), b.n()], [ga, gb], level, Scale::Log, seed);
+    let (sizes, counts) = (as_named([a.n(), b.n()], swapped), as_named([ga, gb], swapped));
+    let mut i = finish(estimate, spread, sizes, counts, level, Scale::Log, seed);
     i.target = "the expected distance at these N (the finite-N upward bias is not removed: compare at equal N)".into();
     Ok(Some((estimate, i)))
 }
@@ -557,6 +581,7 @@ pub fn kvd_interval(
     level: f64,
     seed: u64,
 ) -> Result<Option<(f64, Interval)>, DistributionError> {
+    let (a, b, swapped) = in_order(a, b);
     let Some(([ga, gb], mut rng, [pa, pb])) = split(a, b, groups.max(KVD_GROUPS), seed)? else { return Ok(None) };
     if a.n().max(b.n()) > MAX_KERNEL_ROWS {
         return Ok(None);
@@ -564,7 +589,8 @@ pub fn kvd_interval(
     let k = KernelBlocks::new(a, b, &pa, &pb);
     let estimate = k.mmd2(&[], &[]);
     let spread = corrected_variance(ga, gb, &mut rng, |oa, ob| Ok(k.mmd2(oa, ob)))?;
-    let mut i = finish(estimate, spread, [a.n(), b.n()], [ga, gb], level, Scale::Root { bias: k.bias() }, seed);
+    let (sizes, counts) = (as_named([a.n(), b.n()], swapped), as_named([ga, gb], swapped));
+    let mut i = finish(estimate, spread, sizes, counts, level, Scale::Root { bias: k.bias() }, seed);
     i.target = "the population MMD² (the estimator is unbiased)".into();
     Ok(Some((estimate, i)))
 }
@@ -702,6 +728,25 @@ mod tests {
         }
     }
 
+    /// Whichever set is named first, the same interval: FVD(A, B) and FVD(B, A) had one value
+    /// and two intervals (se 0.110 and 0.153), the groups drawn in the order named.
+    #[test]
+    fn swapping_the_sets_gives_the_same_intervals() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let a = simulation::gaussian(&mut rng, 30, 6, 0.0, 1.0);
+        let b = simulation::gaussian(&mut rng, 24, 6, 0.4, 1.2);
+        let c = simulation::gaussian(&mut rng, 30, 6, 0.4, 1.2);
+        for (x, y) in [(&a, &b), (&a, &c)] {
+            let (e1, i1) = frechet_interval(x, y, 10, 0.95, 7).unwrap().unwrap();
+            let (e2, i2) = frechet_interval(y, x, 10, 0.95, 7).unwrap().unwrap();
+            assert!(e1 == e2 && (i1.lower, i1.upper) == (i2.lower, i2.upper), "{i1:?} {i2:?}");
+            assert_eq!(i1.groups, [i2.groups[1], i2.groups[0]], "groups are said in the order named");
+            let (k1, j1) = kvd_interval(x, y, 10, 0.95, 7).unwrap().unwrap();
+            let (k2, j2) = kvd_interval(y, x, 10, 0.95, 7).unwrap().unwrap();
+            assert!(k1 == k2 && (j1.lower, j1.upper) == (j2.lower, j2.upper), "{j1:?} {j2:?}");
+        }
+    }
+
     #[test]
     fn the_correction_vanishes_for_a_statistic_linear_in_the_groups() {
         // θ = mean of A's kept group values − mean of B's: no interaction, so the estimated
@@ -803,14 +848,16 @@ mod tests {
         // examples/interval_coverage.rs has the larger table).
         // The plain jackknife covered 0.99–1.0 in the same-distribution settings. KVD between a
         // shifted and scaled pair at N = 72 has a heavy right tail (cubic kernel): a symmetric
-        // interval from 18 groups covered ~0.90 there.
-        for (n, d, shift, scale, kvd_floor) in
-            [(72, 8, 0.3, 1.2, 0.91), (72, 8, 0.0, 1.0, 0.91), (512, 8, 0.3, 1.2, 0.91), (512, 8, 0.0, 1.0, 0.91)]
-        {
+        // interval from 18 groups covered ~0.90 there. Where the two sets share a distribution
+        // the population MMD² is 0, the least it can be, and an interval whose upper bound would
+        // fall below it is raised to it: KVD covers more than 95% there (0.99 at N = 72), never
+        // less.
+        for (n, d, shift, scale) in [(72, 8, 0.3, 1.2), (72, 8, 0.0, 1.0), (512, 8, 0.3, 1.2), (512, 8, 0.0, 1.0)] {
             let (f, k) = coverage(n, d, shift, scale, 300);
             eprintln!("N = {n}, d = {d}, shift {shift}: FD coverage {f:.3}, KVD coverage {k:.3}");
             assert!((0.91..=0.985).contains(&f), "FD coverage {f} at N = {n}, shift {shift}");
-            assert!((kvd_floor..=0.985).contains(&k), "KVD coverage {k} at N = {n}, shift {shift}");
+            let kvd_ceiling = if shift == 0.0 { 1.0 } else { 0.985 };
+            assert!((0.91..=kvd_ceiling).contains(&k), "KVD coverage {k} at N = {n}, shift {shift}");
         }
     }
 }
