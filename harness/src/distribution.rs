@@ -912,6 +912,16 @@ pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
         let Some((file, prompt)) = line.split_once('\t') else {
             return Err(bad(n, format!("expected `file<TAB>prompt`, got {line:?}")));
         };
+        // A third column is not the prompt's (it was scored as part of it, tab and all).
+        if prompt.trim_end_matches(['\r', '\n']).contains('\t') {
+            return Err(bad(
+                n,
+                format!(
+                    "expected two columns, `file<TAB>prompt`, got {}: a prompt holds no tab",
+                    line.split('\t').count()
+                ),
+            ));
+        }
         // The name as written when that file exists (names may begin or end with spaces).
         let file = if dir.join(file).is_file() { file } else { file.trim() };
         let prompt = prompt.trim();

@@ -753,6 +753,8 @@ fn clipscore_on_clip_weights_the_user_provides() {
         ("../outside.mp4\tx\n".to_string(), "expected a video's path inside v"),
         ("gone.mp4\tx\n".to_string(), "gone.mp4: not a file in v"),
         ("# only a comment\n".to_string(), "nothing to score"),
+        // A third column was scored as part of the prompt, tab and all.
+        (format!("{a}\ta red ball\tsecond\n"), "line 1: expected two columns"),
     ] {
         sb.write("bad.tsv", &tsv);
         let o = sb.run(&["clipscore", "v", "--prompts", "bad.tsv"]);
