@@ -255,7 +255,8 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
             "{}",
             serde_json::to_string_pretty(&json!({
                 "per_family": per_family, "style": style, "threshold": threshold, "rows": rows,
-                "not_measured": not_measured, "underpowered": underpowered, "pass": ok
+                "not_measured": not_measured, "underpowered": underpowered, "pass": ok,
+                "exit_code": if ok { ExitCode::Ok } else { ExitCode::GateFailed } as i32
             }))
             .unwrap_or_default()
         );
@@ -512,7 +513,7 @@ fn world_command(cmd: &WorldCommand) -> Result<ExitCode> {
                     sidecar.display()
                 )));
             }
-            let mut file = scene_file(scene)?;
+            let mut file = scene_file(scene, look.photos.is_some())?;
             look.apply(&mut file.scene, 0);
             if look.photos.is_some() && file.scene.style.is_flat() {
                 return Err(Error::Config(format!(
@@ -1317,7 +1318,7 @@ const K8S_JOB: &str = include_str!("../../ci/k8s/job.yaml.j2");
 pub struct TaskResources {
     /// Memory each shard task asks for, e.g. `32GiB` (Slurm's `--mem`; Kubernetes' memory
     /// request and limit). Default: the scheduler's. `-j N` asks for N CPUs the same way.
-    #[arg(long, requires = "emit", value_parser = crate::run::parse_bytes)]
+    #[arg(long, requires = "emit", value_parser = parse_task_memory)]
     pub task_memory: Option<u64>,
     /// GPUs each shard task asks for (Slurm's `--gres=gpu:N`; Kubernetes' `nvidia.com/gpu`).
     #[arg(long, requires = "emit", value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -1327,6 +1328,19 @@ pub struct TaskResources {
     /// `activeDeadlineSeconds`, default none).
     #[arg(long, requires = "emit", value_parser = parse_task_time)]
     pub task_time: Option<u64>,
+}
+
+/// `--task-memory`: a size as `--memory-budget` takes it, at least 64 MiB: a number without a
+/// unit is bytes, and `64000` (Slurm's megabytes) asked for 63 KiB, which every retry of the
+/// task ran out of at once.
+pub fn parse_task_memory(spec: &str) -> std::result::Result<u64, String> {
+    let bytes = crate::run::parse_bytes(spec)?;
+    if bytes < 64 << 20 {
+        return Err(format!(
+            "'{spec}' is {bytes} bytes, under the 64 MiB a task needs (a number without a unit is bytes: write 64GB or 64GiB)"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// `--task-time`: `90m`, `4h`, `2d`, `45s`, `HH:MM:SS` or `D-HH:MM:SS` → seconds (at most 365 days).
@@ -1376,10 +1390,18 @@ fn slurm_time(seconds: u64) -> String {
 
 /// A scene file to render, or a sample `world sample` wrote (its `settings` and `scene`; the rest
 /// is what was made of them): `world render` refused its own samples ("unknown field caption").
-fn scene_file(path: &Path) -> Result<videval_models::world::spec::SceneFile> {
+/// A sample drawn over a photograph names it (`backdrop`): rendered without `--photos`, it is
+/// drawn over the plain setting, which is said.
+fn scene_file(path: &Path, photos: bool) -> Result<videval_models::world::spec::SceneFile> {
     let value: serde_json::Value = crate::yaml::load_file(path)?;
     if value.get("schema").and_then(|s| s.as_str()) != Some("videval/world-sample/v1") {
         return crate::yaml::load_file(path);
+    }
+    if let Some(name) = value.get("backdrop").and_then(|b| b.as_str()).filter(|_| !photos) {
+        eprintln!(
+            "note: {} was drawn over the photograph {name}; without --photos (a folder holding it) it is drawn over the plain setting",
+            path.display()
+        );
     }
     let mut file = value.get("settings").cloned().unwrap_or_default();
     if let (Some(fields), Some(scene)) = (file.as_object_mut(), value.get("scene")) {

@@ -912,8 +912,9 @@ pub fn read_prompts(path: &Path, dir: &Path) -> Result<Vec<(String, String)>> {
         let Some((file, prompt)) = line.split_once('\t') else {
             return Err(bad(n, format!("expected `file<TAB>prompt`, got {line:?}")));
         };
-        // A third column is not the prompt's (it was scored as part of it, tab and all).
-        if prompt.trim_end_matches(['\r', '\n']).contains('\t') {
+        // A third column is not the prompt's (it was scored as part of it, tab and all); a
+        // spreadsheet's trailing tab is no column.
+        if prompt.trim().contains('\t') {
             return Err(bad(
                 n,
                 format!(

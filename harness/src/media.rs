@@ -541,14 +541,20 @@ pub fn run_media(
     }
     bar.finish_and_clear();
     // Said, not only seen as pictures missing from the page: a store moved or cleaned since.
+    // Of what: a page of examples counts its own (the limitations page said "1 of the run's
+    // videos" where all 4 were gone).
+    let of = match only {
+        Some(_) => format!("of the {} videos this page shows", keys.len()),
+        None => "of the run's videos".to_string(),
+    };
     let mut notes = Vec::new();
     let gone: Vec<&PathBuf> = keys.iter().filter_map(|k| paths.get(k)).filter(|p| !p.exists()).collect();
     if let Some(first) = gone.first() {
         notes.push(format!(
-            "{} of the run's videos are not where it recorded them (first: {}){}; the report shows no clip or filmstrip for them",
+            "{} {of} are not where it recorded them (first: {}){}; the report shows no clip or filmstrip for them",
             gone.len(),
             first.display(),
-            store.map_or(String::new(), |s| format!(" nor in --store {}", s.display()))
+            store.map_or(String::new(), |s| format!(" nor in the store {}", s.display()))
         ));
     }
     // A file still there but changed since it was scored is left out too, and said (the page
@@ -557,7 +563,7 @@ pub fn run_media(
     changed.sort();
     if let Some(first) = changed.first() {
         notes.push(format!(
-            "{} of the run's videos changed since they were scored (first: {}); the report shows no clip or filmstrip for them",
+            "{} {of} changed since they were scored (first: {}); the report shows no clip or filmstrip for them",
             changed.len(),
             first.display()
         ));

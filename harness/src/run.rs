@@ -114,7 +114,7 @@ impl SuiteLimitArgs {
     }
 }
 
-/// `1234`, `512KiB`, `600MiB`, `8GiB` (also `KB`/`MB`/`GB` as powers of 1000) → bytes.
+/// `1234`, `512KiB`, `600MiB`, `8GiB`, `2TiB` (also `KB`/`MB`/`GB`/`TB` as powers of 1000) → bytes.
 pub fn parse_bytes(spec: &str) -> std::result::Result<u64, String> {
     let s = spec.trim();
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
@@ -124,10 +124,16 @@ pub fn parse_bytes(spec: &str) -> std::result::Result<u64, String> {
         "kib" | "k" => 1 << 10,
         "mib" | "m" => 1 << 20,
         "gib" | "g" => 1 << 30,
+        "tib" | "t" => 1 << 40,
         "kb" => 1_000,
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
-        other => return Err(format!("unknown unit '{other}' in '{spec}' (expected B, KiB, MiB, GiB, KB, MB or GB)")),
+        "tb" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{spec}' (expected B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)"
+            ));
+        }
     };
     let n: f64 =
         num.parse().map_err(|_| format!("'{spec}' is not a size (expected a number and a unit, e.g. 8GiB)"))?;

@@ -92,11 +92,13 @@ impl VideoIoError {
 /// audio track is as long as its video, and `fps:` sampling of a file with no stated length ends
 /// where its timestamps end (each changed the frames sampled). 5: a Matroska/WebM file's frame
 /// rate is its timestamps' average where its header's differs (a variable-rate file read at its
-/// header's 60 fps showed 24 a second). Metric versions say when a
-/// metric's formula changes; this says when
+/// header's 60 fps showed 24 a second). 6: frames FFmpeg made from damaged data (concealed) are
+/// refused, and every decoder has one thread (frame threads concealed damage differently from
+/// one decode to the next; a store kept serving a damaged file's cached scores). Metric versions
+/// say when a metric's formula changes; this says when
 /// the pixels under every metric do. Still pictures have their own ([`STILL_DECODE`]), so that a
 /// change to them does not recompute every video's scores.
-pub const DECODE: u32 = 5;
+pub const DECODE: u32 = 6;
 
 /// [`DECODE`] for still pictures (an image demuxer's files), in their scores' keys beside it.
 /// 1: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still

@@ -813,10 +813,13 @@ pub fn track(video: &Video) -> Vec<Track> {
         // "vanished" while still in view). Only a still one: a red ball coming out from behind a
         // pillar where a green one had just gone in, rolling the other way, is the red ball (it
         // became "the green one turned red", and both failed permanence).
+        // (Seen at least once more in that time: a track first seen a frame ago is not known to
+        // stand still.)
         let still = |k: usize| {
             let (seen_at, prev) = &last[k];
             let back = seen_at.saturating_sub(lookback);
-            tracks[k].frames[back..*seen_at].iter().flatten().all(|o| dist(o, prev) < 0.01)
+            let mut before = tracks[k].frames[back..*seen_at].iter().flatten().peekable();
+            before.peek().is_some() && before.all(|o| dist(o, prev) < 0.01)
         };
         let recoloured: Vec<bool> = dets
             .iter()

@@ -476,6 +476,11 @@ fn a_run_resumes_and_reports_from_its_store_moved_elsewhere() {
         page.contains("<th>Media</th>") && page.contains("6 of the run&#x27;s videos are not where it recorded them")
     );
     assert!(!String::from_utf8(sb.read("runs/m/again.html")).unwrap().contains("<th>Media</th>"));
+    // A page of examples counts its own videos (it said "1 of the run's videos" for all gone).
+    let o = sb.run(&["report", "runs/m", "--limitations", "--store", "gone", "-o", "runs/m/lim.html"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let page = String::from_utf8(sb.read("runs/m/lim.html")).unwrap();
+    assert!(page.contains("videos this page shows are not where it recorded them"), "{}", text(&o));
     // A page path under a file is refused before any clip is made (each was encoded, then exit 3).
     let o = sb.run(&["report", "runs/m", "-o", "runs/m/results.json/page.html"]);
     assert!(code(&o) == 3 && text(&o).contains("is a file, where a folder is expected"), "{}", text(&o));
@@ -1721,6 +1726,23 @@ fn emitted_jobs_ask_their_scheduler_for_the_resources_named() {
         ]);
         assert!(code(&o) == 3 && text(&o).contains("--task-time"), "{bad}: {}", text(&o));
     }
+    // A number without a unit is bytes: Slurm's megabytes asked for 63 KiB. Terabytes are sizes.
+    let o = sb.run(&[
+        "plan",
+        "--suite",
+        "smoke",
+        "--num-shards",
+        "2",
+        "--emit",
+        "slurm",
+        "--emit-dir",
+        "sm",
+        "--task-memory",
+        "64000",
+    ]);
+    assert!(code(&o) == 3 && text(&o).contains("under the 64 MiB"), "{}", text(&o));
+    emit("slurm", "s3", &["--task-memory", "2TiB"]);
+    assert!(String::from_utf8(sb.read("s3/run.sbatch")).unwrap().contains("#SBATCH --mem=2097152M\n"));
     // Resources without --emit ask nothing of anyone: refused.
     let o = sb.run(&["plan", "--suite", "smoke", "--task-gpus", "1"]);
     assert!(code(&o) == 3 && text(&o).contains("--emit"), "{}", text(&o));

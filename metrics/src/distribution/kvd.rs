@@ -65,6 +65,7 @@ pub fn kvd(a: &Features, b: &Features, subsets: usize, max_subset: usize, seed: 
         // The kernel divides by the dimension.
         return Err(DistributionError::NoValues);
     }
+    let (a, b, _) = super::in_order(a, b);
     let m = a.n().min(b.n()).min(max_subset);
     if m < 2 {
         return Err(DistributionError::TooFew { needed: 2, got: m });

@@ -325,6 +325,23 @@ pub fn sample_size_warnings(n_a: usize, n_b: usize, dim: usize) -> Vec<String> {
     w
 }
 
+/// The two sets in an order of their own (fewer rows first, else the first row that differs,
+/// compared value by value): the groups and the pairs left out are drawn for the sets, not for
+/// the order they were named in, so swapping the two gives the same interval (FVD(A, B) and
+/// FVD(B, A) had one value and two intervals, se 0.110 and 0.153), and KVD's subsets are drawn
+/// alike (KVD(A, B) 0.025846, KVD(B, A) 0.026015).
+pub(crate) fn in_order<'f>(a: &'f Features, b: &'f Features) -> (&'f Features, &'f Features, bool) {
+    let key = |f: &Features| f.n();
+    let order = key(a).cmp(&key(b)).then_with(|| {
+        (0..a.n().min(b.n()))
+            .flat_map(|i| a.row(i).iter().zip(b.row(i)))
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    if order.is_gt() { (b, a, true) } else { (a, b, false) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,19 +34,36 @@ pub fn check(p: &Persistence, ctx: &Context<'_>) -> Verdict {
                     _ => runs.push((s, 1)),
                 }
             }
-            // A colour seen briefly (within the tracker's recolouring time) between two others is
-            // the blend from one to the next, not a change of its own: a cup fading from green to
-            // blue over 0.25 s read "green → cyan → blue", changes back.
+            // Colours seen briefly (together within the tracker's recolouring time) between two
+            // others are the blend from one to the next, not changes of their own: a cup fading
+            // from green to blue over 0.25 s read "green → cyan → blue", changes back. Taken as
+            // one stretch: two short colours in a row each between differing neighbours made
+            // green → cyan → blue → green "never changes".
             let blend = ((crate::track::RECOLOUR_WITHIN * ctx.video.fps()).round() as usize).max(1);
-            let between = |i: usize| i > 0 && i + 1 < runs.len() && runs[i - 1].0 != runs[i + 1].0;
+            let mut keep = vec![true; runs.len()];
+            let mut i = 0;
+            while i < runs.len() {
+                if runs[i].1 > blend {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < runs.len() && runs[i].1 <= blend {
+                    i += 1;
+                }
+                let total: usize = runs[start..i].iter().map(|r| r.1).sum();
+                if start > 0 && i < runs.len() && total <= blend && runs[start - 1].0 != runs[i].0 {
+                    keep[start..i].fill(false);
+                }
+            }
             let runs: Vec<&(String, usize)> = runs
                 .iter()
-                .enumerate()
-                .filter(|&(i, r)| match p.what {
-                    Persisting::Color => !(r.1 <= blend && between(i)),
+                .zip(keep)
+                .filter(|&(r, kept)| match p.what {
+                    Persisting::Color => kept,
                     _ => r.1 > 1,
                 })
-                .map(|(_, r)| r)
+                .map(|(r, _)| r)
                 .collect();
             let mut distinct: Vec<&str> = Vec::new();
             for r in &runs {
