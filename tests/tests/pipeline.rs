@@ -1664,10 +1664,13 @@ fn exit_codes_follow_the_table() {
 #[test]
 fn emitted_jobs_ask_their_scheduler_for_the_resources_named() {
     let sb = Sandbox::new();
-    let emit = |kind: &str, dir: &str, extra: &[&str]| {
+    let plan = |kind: &str, dir: &str, extra: &[&str]| {
         let mut argv = vec!["plan", "--suite", "smoke", "--num-shards", "2", "--emit", kind, "--emit-dir", dir];
         argv.extend_from_slice(extra);
-        let o = sb.run(&argv);
+        sb.run(&argv)
+    };
+    let emit = |kind: &str, dir: &str, extra: &[&str]| {
+        let o = plan(kind, dir, extra);
         assert_eq!(code(&o), 0, "{}", text(&o));
     };
     // Nothing named: the schedulers' defaults, and Slurm's four hours.
@@ -1712,34 +1715,11 @@ fn emitted_jobs_ask_their_scheduler_for_the_resources_named() {
     emit("slurm", "s2", &["--task-time", "90m"]);
     assert!(String::from_utf8(sb.read("s2/run.sbatch")).unwrap().contains("#SBATCH --time=01:30:00\n"));
     for bad in ["0s", "4x", "1:60:00", "h", "400d", "-5m"] {
-        let o = sb.run(&[
-            "plan",
-            "--suite",
-            "smoke",
-            "--num-shards",
-            "2",
-            "--emit",
-            "slurm",
-            "--emit-dir",
-            "sx",
-            &format!("--task-time={bad}"),
-        ]);
+        let o = plan("slurm", "sx", &[&format!("--task-time={bad}")]);
         assert!(code(&o) == 3 && text(&o).contains("--task-time"), "{bad}: {}", text(&o));
     }
     // A number without a unit is bytes: Slurm's megabytes asked for 63 KiB. Terabytes are sizes.
-    let o = sb.run(&[
-        "plan",
-        "--suite",
-        "smoke",
-        "--num-shards",
-        "2",
-        "--emit",
-        "slurm",
-        "--emit-dir",
-        "sm",
-        "--task-memory",
-        "64000",
-    ]);
+    let o = plan("slurm", "sm", &["--task-memory", "64000"]);
     assert!(code(&o) == 3 && text(&o).contains("under the 64 MiB"), "{}", text(&o));
     emit("slurm", "s3", &["--task-memory", "2TiB"]);
     assert!(String::from_utf8(sb.read("s3/run.sbatch")).unwrap().contains("#SBATCH --mem=2097152M\n"));
