@@ -1220,6 +1220,9 @@ pub enum SuitesCommand {
         dir: Option<PathBuf>,
         #[command(flatten)]
         limits: SuiteLimitArgs,
+        /// Each suite as JSON (its whole content hash; an invalid file with its first error).
+        #[arg(long)]
+        json: bool,
     },
     /// Check suite files (default: the bundled suites); prints every error, exits 3 on any.
     Lint {
@@ -1744,7 +1747,7 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
             let dimension: Vec<String> = dimension.iter().map(|d| d.trim().to_string()).collect();
             crate::vbench::import_command(file, out, &dimension, samples, *json)
         }
-        SuitesCommand::List { dir, limits } => {
+        SuitesCommand::List { dir, limits, json } => {
             let limits = limits.limits();
             let loaded: Vec<(String, std::result::Result<Suite, suite::LoadError>)> = match dir {
                 Some(d) if !d.is_dir() => {
@@ -1760,6 +1763,22 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                     })
                     .collect(),
             };
+            if *json {
+                let rows: Vec<serde_json::Value> = loaded
+                    .iter()
+                    .map(|(label, s)| match s {
+                        Ok(s) => json!({"suite": s.name, "file": label, "version": s.version, "cases": s.cases.len(),
+                            "units": s.cases.iter().map(|c| c.seeds.per_case).sum::<u32>(), "tags": s.tags,
+                            "content_hash": s.content_hash()}),
+                        Err(e) => json!({"file": label, "invalid": true,
+                            "error": e.errors.first().map(|x| x.to_string())}),
+                    })
+                    .collect();
+                let invalid = rows.iter().filter(|r| r["invalid"] == true).count();
+                let out = json!({"suites": rows, "invalid": invalid});
+                println!("{}", serde_json::to_string_pretty(&out).map_err(|e| Error::Internal(e.to_string()))?);
+                return Ok(ExitCode::Ok);
+            }
             println!("{:<14} {:>3} {:>6} {:>6}  {:<20} {}", "suite", "ver", "cases", "units", "tags", "content hash");
             for (label, s) in loaded {
                 match s {

@@ -449,6 +449,18 @@ fn lint_exits_3_and_prints_every_error() {
     assert!(rc == 0 && v["cases"].as_array().is_some_and(|c| !c.is_empty()), "{v}");
     let (rc, v) = sb.run_json(&["suites", "show", "smok"]);
     assert!(rc == 3 && v["error"].as_str().unwrap().contains("unknown suite"), "{v}");
+    // `suites list --json` gives whole content hashes (the table cuts them), the same as lint's,
+    // and an invalid file with its first error.
+    let (rc, listed) = sb.run_json(&["suites", "list"]);
+    let (_, linted) = sb.run_json(&["suites", "lint"]);
+    let hashes = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v[key].as_array().unwrap().iter().map(|s| s["content_hash"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(rc == 0 && listed["invalid"] == 0, "{listed}");
+    assert_eq!(hashes(&listed, "suites"), hashes(&linted, "files"));
+    let (rc, v) = sb.run_json(&["suites", "list", "--dir", "suites"]);
+    let bad = v["suites"].as_array().unwrap().iter().find(|s| s["invalid"] == true).unwrap();
+    assert!(rc == 0 && v["invalid"] == 1 && bad["error"].as_str().unwrap().contains("promt"), "{v}");
     let out = sb.run(&["suites", "lint", "suites"]);
     assert_eq!(videval_tests::code(&out), 3, "{}", videval_tests::text(&out));
     let t = videval_tests::text(&out);
