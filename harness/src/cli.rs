@@ -244,6 +244,7 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
     // selftest that measured nothing is no pass.
     let not_measured: Vec<&str> = rows.iter().filter(|r| !r.measured()).map(|r| r.probe.as_str()).collect();
     let ok = rows.iter().all(|r| r.reaches(threshold)) && not_measured.len() < rows.len();
+    let code = if ok { ExitCode::Ok } else { ExitCode::GateFailed };
     // Passing rates from too few clips to show the threshold: said, row by row and overall.
     let underpowered: Vec<&str> = rows.iter().filter(|r| r.underpowered(threshold)).map(|r| r.probe.as_str()).collect();
     let percent = |t: f64| {
@@ -256,7 +257,7 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
             serde_json::to_string_pretty(&json!({
                 "per_family": per_family, "style": style, "threshold": threshold, "rows": rows,
                 "not_measured": not_measured, "underpowered": underpowered, "pass": ok,
-                "exit_code": if ok { ExitCode::Ok } else { ExitCode::GateFailed } as i32
+                "exit_code": code as i32
             }))
             .unwrap_or_default()
         );
@@ -306,7 +307,7 @@ fn selftest_command(per_family: u64, threshold: f64, seed: u64, style: StyleArg,
             }
         );
     }
-    Ok(if ok { ExitCode::Ok } else { ExitCode::GateFailed })
+    Ok(code)
 }
 
 #[derive(Debug, Subcommand)]
@@ -1396,9 +1397,11 @@ fn slurm_time(seconds: u64) -> String {
 /// A sample drawn over a photograph names it (`backdrop`): rendered without `--photos`, it is
 /// drawn over the plain setting, which is said.
 fn scene_file(path: &Path, photos: bool) -> Result<videval_models::world::spec::SceneFile> {
-    let value: serde_json::Value = crate::yaml::load_file(path)?;
+    // Read and parsed once; a scene file is decoded from it with its errors located.
+    let node = crate::yaml::load_node(path)?;
+    let value = crate::yaml::to_json(&node);
     if value.get("schema").and_then(|s| s.as_str()) != Some("videval/world-sample/v1") {
-        return crate::yaml::load_file(path);
+        return crate::yaml::decode(&node, "").map_err(|e| Error::Config(e.to_string()));
     }
     if let Some(name) = value.get("backdrop").and_then(|b| b.as_str()).filter(|_| !photos) {
         eprintln!(
@@ -1763,12 +1766,13 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                     })
                     .collect(),
             };
+            let units = |s: &Suite| s.cases.iter().map(|c| c.seeds.per_case).sum::<u32>();
             if *json {
                 let rows: Vec<serde_json::Value> = loaded
                     .iter()
                     .map(|(label, s)| match s {
                         Ok(s) => json!({"suite": s.name, "file": label, "version": s.version, "cases": s.cases.len(),
-                            "units": s.cases.iter().map(|c| c.seeds.per_case).sum::<u32>(), "tags": s.tags,
+                            "units": units(s), "tags": s.tags,
                             "content_hash": s.content_hash()}),
                         Err(e) => json!({"file": label, "invalid": true,
                             "error": e.errors.first().map(|x| x.to_string())}),
@@ -1783,14 +1787,13 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
             for (label, s) in loaded {
                 match s {
                     Ok(s) => {
-                        let units: u32 = s.cases.iter().map(|c| c.seeds.per_case).sum();
                         let hash: String = s.content_hash().chars().take(19).collect();
                         println!(
                             "{:<14} {:>3} {:>6} {:>6}  {:<20} {hash}…",
                             s.name,
                             s.version,
                             s.cases.len(),
-                            units,
+                            units(&s),
                             s.tags.join(",")
                         );
                     }

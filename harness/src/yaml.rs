@@ -537,6 +537,13 @@ pub fn resolve(text: &str) -> Value {
 /// Reads, parses and decodes a whole YAML file (model specs, gate policies, scene files); every
 /// problem is a configuration error located in the file.
 pub fn load_file<T: de::DeserializeOwned>(path: &std::path::Path) -> crate::error::Result<T> {
+    let node = load_node(path)?;
+    decode(&node, "").map_err(|e| crate::error::Error::Config(e.to_string()))
+}
+
+/// Reads and parses a whole YAML file that holds a mapping, for [`load_file`] or a caller that
+/// looks at the document before it decodes it.
+pub fn load_node(path: &std::path::Path) -> crate::error::Result<Node> {
     use crate::error::Error;
     let text = read_text(path).map_err(Error::input(path))?;
     let node = parse(&path.to_string_lossy(), &text).map_err(|e| Error::Config(e.to_string()))?;
@@ -548,7 +555,7 @@ pub fn load_file<T: de::DeserializeOwned>(path: &std::path::Path) -> crate::erro
             path.display()
         )));
     }
-    decode(&node, "").map_err(|e| Error::Config(e.to_string()))
+    Ok(node)
 }
 
 /// Decodes `node` into `T`, with `path` as the field path of `node` in the document.

@@ -46,10 +46,7 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     let all: Vec<f64> = pts.iter().map(|p| p.1).collect();
     let contact = contacts(&all, ctx.video.fps(), fall_into(track, unit)).first().copied();
     let rest = landing(&all, if want_down { 1.0 } else { -1.0 });
-    let end = match (contact, rest) {
-        (Some(c), Some(r)) => c.min(r),
-        (c, r) => c.or(r).unwrap_or(pts.len()),
-    };
+    let end = contact.into_iter().chain(rest).min().unwrap_or(pts.len());
     let seg = &pts[..end];
     let whole: Vec<(f64, f64)> = seg.iter().filter(|p| !p.2).map(|p| (p.0, p.1)).collect();
     let fitted: Vec<(f64, f64)> = if whole.len() >= 4 { whole } else { seg.iter().map(|p| (p.0, p.1)).collect() };
