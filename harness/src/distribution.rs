@@ -345,51 +345,96 @@ pub fn world_encoder_id() -> String {
 const WORLD_ENCODER: &str = "world-encoder";
 
 /// Video files of a folder and its subfolders (a reference set kept by class, UCF-101's
-/// `ApplyEyeMakeup/…`), found as the `dir` adapter finds them, sorted by relative path; what the
-/// search passed over is said on stderr.
-pub fn videos_in(dir: &Path) -> Result<Vec<PathBuf>> {
+/// `ApplyEyeMakeup/…`), found as the `dir` adapter finds them, sorted by relative path, and
+/// what was left out, each a warning: hidden files (as hidden folders are: a sync tool's or an
+/// editor's leftovers), pictures (FVD compares videos; they were passed over without a word),
+/// second names of a video, folders not searched.
+pub fn videos_in(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
     let found = crate::generator::dir::videos_under(dir)?;
-    found.warn_skipped(dir);
-    if found.videos.is_empty() {
+    let hidden = |rel: &str| rel.rsplit('/').next().is_some_and(|name| name.starts_with('.'));
+    let (hidden_files, videos): (Vec<_>, Vec<_>) = found.videos.iter().partition(|(rel, ..)| hidden(rel));
+    let pictures = |what: &str| match found.images.first() {
+        Some((first, ..)) => format!(
+            "{} picture(s){what} (first: {first}); FVD compares videos: a folder of one video's frames becomes a video with `videval video convert FRAMES OUT.mp4`",
+            found.images.len()
+        ),
+        None => String::new(),
+    };
+    if videos.is_empty() {
+        let also = [
+            pictures(""),
+            hidden_files.first().map_or(String::new(), |(f, ..)| format!("hidden files left out (first: {f})")),
+        ];
+        let also: Vec<&str> = also.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
         return Err(Error::Config(format!(
-            "{}: no videos (expected files ending in {}, in it or in subfolders to {} levels){}",
+            "{}: no videos (expected files ending in {}, in it or in subfolders to {} levels){}{}",
             dir.display(),
             crate::generator::dir::VIDEO_EXTS.join(", "),
             crate::generator::dir::MAX_DEPTH,
-            found.skipped_note()
+            found.skipped_note(),
+            if also.is_empty() { String::new() } else { format!("; found {}", also.join("; ")) }
         )));
+    }
+    let mut notes = Vec::new();
+    if !found.skipped.is_empty() {
+        notes.push(format!(
+            "{}: {} folder(s) or file(s) not searched for videos{}",
+            dir.display(),
+            found.skipped.len(),
+            found.skipped_note()
+        ));
+    }
+    if let Some((first, ..)) = hidden_files.first() {
+        notes.push(format!(
+            "{}: {} hidden file(s) left out, as hidden folders are (first: {first})",
+            dir.display(),
+            hidden_files.len()
+        ));
+    }
+    if !found.images.is_empty() {
+        notes.push(format!("{}: {}", dir.display(), pictures(" not counted")));
     }
     // One video reached by two names (a link beside its file) would be counted twice.
     use std::os::unix::fs::MetadataExt;
     let mut seen = std::collections::HashSet::new();
     let (mut files, mut repeats) = (Vec::new(), Vec::new());
-    for (rel, path, _) in found.videos {
-        match std::fs::metadata(&path) {
+    for (rel, path, _) in videos {
+        match std::fs::metadata(path) {
             Ok(m) if !seen.insert((m.dev(), m.ino())) => repeats.push(rel),
-            _ => files.push(path),
+            _ => files.push(path.clone()),
         }
     }
     if let Some(first) = repeats.first() {
-        eprintln!(
-            "warning: {}: {} file(s) are another name for a video already counted (first: {first}); each video is counted once",
+        notes.push(format!(
+            "{}: {} file(s) are another name for a video already counted (first: {first}); each video is counted once",
             dir.display(),
             repeats.len()
-        );
+        ));
     }
-    Ok(files)
+    Ok((files, notes))
 }
 
 /// Each file's clip as `p` preprocesses it, streamed from the file (never the decoded clip),
-/// several files at once; in the files' order, and the first failing file's error.
-fn preprocessed_clips(files: &[PathBuf], p: &Preprocess) -> Result<Vec<Frames>> {
+/// several files at once, with how many of its frames were sampled (fewer than the clip's
+/// frames where it is shorter than a count: some taken twice); in the files' order, and the
+/// first failing file's error.
+fn preprocessed_clips(files: &[PathBuf], p: &Preprocess) -> Result<Vec<(Frames, usize)>> {
     use rayon::prelude::*;
-    let clips: Vec<_> = files.par_iter().map(|f| crate::video::decode_preprocessed(f, p)).collect();
+    let distinct = |mut sampled: Vec<usize>| {
+        sampled.dedup();
+        sampled.len()
+    };
+    let clips: Vec<_> = files
+        .par_iter()
+        .map(|f| crate::video::decode_preprocessed_sampled(f, p).map(|(frames, s)| (frames, distinct(s))))
+        .collect();
     clips.into_iter().map(|c| c.map_err(Error::from)).collect()
 }
 
-/// One side of a comparison: features of a folder, or saved statistics.
+/// One side of a comparison: features of a folder (and what reading it left out or repeated),
+/// or saved statistics.
 enum Side {
-    Videos { features: Features, stats: FeatureStats },
+    Videos { features: Features, stats: FeatureStats, notes: Vec<String> },
     Stats(FeatureStats),
 }
 
@@ -465,8 +510,9 @@ impl VideoNet {
     /// Feature rows of the videos in `files`, in order. Each clip is decoded straight to the
     /// network's input (8 frames of 32×32 for the world encoder, 16 of 224×224 for I3D), a batch
     /// of files at a time, so memory stays that of one batch of inputs however many videos, how
-    /// long and how large they are.
-    fn features_of_files(&self, files: &[PathBuf], json: bool) -> Result<Vec<Vec<f64>>> {
+    /// long and how large they are. With them, a note of the videos shorter than the frames
+    /// sampled (the world encoder takes some of their frames more than once).
+    fn features_of_files(&self, files: &[PathBuf], json: bool) -> Result<(Vec<Vec<f64>>, Option<String>)> {
         let p = self.preprocess();
         let bar = if json {
             crate::media::Progress::hidden()
@@ -474,8 +520,16 @@ impl VideoNet {
             crate::media::progress("features", "videos", files.len() as u64)
         };
         let mut rows = Vec::with_capacity(files.len());
+        // (how many, the first with its frames and the frames sampled).
+        let mut short: (usize, Option<(&Path, usize, usize)>) = (0, None);
         for chunk in files.chunks(WorldEncoder::EMBED_BATCH) {
-            let clips = preprocessed_clips(chunk, &p)?;
+            let sampled = preprocessed_clips(chunk, &p)?;
+            for (file, (clip, distinct)) in chunk.iter().zip(&sampled) {
+                if *distinct < clip.len {
+                    short = (short.0 + 1, short.1.or(Some((file, *distinct, clip.len))));
+                }
+            }
+            let clips: Vec<Frames> = sampled.into_iter().map(|(clip, _)| clip).collect();
             match self {
                 VideoNet::World(enc, _) => {
                     let refs: Vec<&Frames> = clips.iter().collect();
@@ -516,7 +570,14 @@ impl VideoNet {
                 files[i].display()
             )));
         }
-        Ok(rows)
+        let short = short.1.map(|(first, frames, sampled)| {
+            format!(
+                "{} video(s) have fewer than the {sampled} frames sampled, so some of their frames are taken more than once (first: {}, {frames} frame(s))",
+                short.0,
+                first.display()
+            )
+        });
+        Ok((rows, short))
     }
 
     fn contract(&self) -> dist::Contract {
@@ -683,16 +744,17 @@ fn side(path: &Path, net: &mut Option<VideoNet>, args: &FvdArgs<'_>) -> Result<S
     if !path.is_dir() {
         return Err(Error::Config(format!("{}: not a folder of videos or a .vvstats file", path.display())));
     }
-    let files = videos_in(path)?;
+    let (files, mut notes) = videos_in(path)?;
     let net = match net {
         Some(net) => net,
         None => net.insert(VideoNet::load(args.extractor, args.weights)?),
     };
-    let rows = net.features_of_files(&files, args.json)?;
+    let (rows, short) = net.features_of_files(&files, args.json)?;
+    notes.extend(short.map(|s| format!("{}: {s}", path.display())));
     let features = Features::from_rows(&rows).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
     let stats = FeatureStats::from_features(&features, net.contract())
         .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    Ok(Side::Videos { features, stats })
+    Ok(Side::Videos { features, stats, notes })
 }
 
 #[derive(Debug, Serialize)]
@@ -805,7 +867,14 @@ pub fn fvd_command(args: &FvdArgs) -> Result<ExitCode> {
         && kvd_value.is_some()
         && kvd_interval.is_none()
         && biggest > interval::MAX_KERNEL_ROWS;
-    let mut warnings = sample_size_warnings(s.n, b.stats().n, s.dim());
+    let mut warnings: Vec<String> = [&a, &b]
+        .iter()
+        .flat_map(|side| match side {
+            Side::Videos { notes, .. } => notes.clone(),
+            Side::Stats(_) => Vec::new(),
+        })
+        .collect();
+    warnings.extend(sample_size_warnings(s.n, b.stats().n, s.dim()));
     if kvd_interval_dropped {
         warnings.push(format!(
             "no KVD interval: a set of {biggest} videos is over the {} its kernel matrices are computed for; the KVD value is from subsets",

@@ -756,9 +756,10 @@ mod tests {
         assert!(!frozen.pass && !frozen.measurable() && frozen.reason.starts_with("never hidden"), "{}", frozen.reason);
     }
 
-    /// A bounce played backwards from just after a contact starts two frames before it: too
-    /// little free flight to fit is the motion's failure, not the clip's length (it was "too
-    /// few frames", grouped with one-frame videos).
+    /// A bounce played backwards from just after a contact starts two frames before it: the
+    /// flight after it, the fall played backwards, is judged and ends rising. Cut to its last
+    /// five frames, no flight is long enough to fit: the motion's failure, not the clip's
+    /// length (it was "too few frames", grouped with one-frame videos).
     #[test]
     fn a_flight_a_contact_cuts_short_is_no_free_flight() {
         let text = "objects:\n  - {id: ball, shape: circle, color: blue, size: 0.12, pos: [0.5, 0.3], restitution: 0.8}\ngravity: 2.0\nfloor: true\n";
@@ -776,7 +777,11 @@ mod tests {
             .expect("a bounce");
         // The fall, the contact and two frames of the rebound, played backwards.
         let end = ((bounce * settings.fps).ceil() as usize + 2).min(video.len());
-        let cut = Video::new(64, 64, 12.0, video.as_bytes()[..end * video.frame_bytes()].to_vec()).unwrap();
+        let frames = |from: usize| {
+            let n = video.frame_bytes();
+            Video::new(64, 64, 12.0, video.as_bytes()[from * n..end * n].to_vec()).unwrap()
+        };
+        let cut = frames(0);
         let gravity = Expectation::Gravity(probes::Gravity {
             object: ObjectRef { color: Some(Color::Blue), ..Default::default() },
             direction: probes::Direction::Down,
@@ -785,6 +790,9 @@ mod tests {
         });
         assert!(probes::check(&gravity, &Context::new(&cut)).pass);
         let backward = probes::check(&gravity, &Context::new(&Transform::Reverse.apply(&cut)));
+        assert_eq!((backward.pass, backward.kind.as_str()), (false, "not falling at the end"), "{}", backward.reason);
+        let short = frames(end - 5);
+        let backward = probes::check(&gravity, &Context::new(&Transform::Reverse.apply(&short)));
         assert_eq!((backward.pass, backward.kind.as_str()), (false, "no free flight"), "{}", backward.reason);
     }
 

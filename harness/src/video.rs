@@ -1166,7 +1166,7 @@ pub fn decode_preprocessed_once(path: &Path, p: &preprocess::Preprocess) -> Resu
 
 /// The preprocessed frames and the source frame each was taken from (in delivery order, frames
 /// sampled twice delivered twice); the positions `0..len` where the sampling is not count-based.
-fn decode_preprocessed_sampled(
+pub fn decode_preprocessed_sampled(
     path: &Path,
     p: &preprocess::Preprocess,
 ) -> Result<(preprocess::Frames, Vec<usize>), VideoIoError> {

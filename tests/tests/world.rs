@@ -590,10 +590,26 @@ fn fvd_cli_on_folders_and_saved_statistics() {
         std::fs::copy(p, sb.join(&if i % 2 == 0 { format!("c/{name}") } else { format!("c/class/{name}") })).unwrap();
         std::fs::write(sb.join(&format!("c/._{name}")), b"\0\x05\x16\x07\0\x02\0\0Mac OS X        ").unwrap();
     }
+    // A hidden file is left out as hidden folders are, and a picture is not a video: both said
+    // (the picture was passed over without a word, the hidden file counted).
+    std::fs::copy(&videos[0], sb.join("c/.partial.mkv")).unwrap();
+    let out = sb.run(&["video", "convert", videos[0].to_str().unwrap(), "c/poster.png", "--frames", "first:1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let (code, c) = sb.run_json(&["fvd", "c", "b", "--jackknife-groups", "0"]);
     assert_eq!(code, 0, "{c}");
     assert_eq!(c["n_a"], 12, "{c}");
     assert!((c["value"].as_f64().unwrap() - v).abs() <= 1e-9 * v, "{c} vs {v}");
+    assert!(warned(&c, "c: 1 hidden file(s) left out") && warned(&c, "c: 1 picture(s) not counted"), "{c}");
+    // A clip shorter than the 8 frames sampled has frames taken more than once: said.
+    let out = sb.run(&["video", "convert", videos[0].to_str().unwrap(), "c/class/short.mp4", "--frames", "first:3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (code, c) = sb.run_json(&["fvd", "c", "b", "--jackknife-groups", "0"]);
+    assert_eq!((code, &c["n_a"]), (0, &serde_json::json!(13)), "{c}");
+    assert!(warned(&c, "1 video(s) have fewer than the 8 frames sampled") && warned(&c, "3 frame(s)"), "{c}");
+    std::fs::create_dir_all(sb.join("frames")).unwrap();
+    std::fs::copy(sb.join("c/poster.png"), sb.join("frames/0001.png")).unwrap();
+    let out = sb.run(&["fvd", "frames", "b"]);
+    assert!(out.status.code() == Some(3) && text(&out).contains("found 1 picture(s)"), "{}", text(&out));
     // A file that is not statistics is refused from its first bytes; statistics whose header was
     // edited (N 12 made 99) fail their checksum.
     std::fs::write(sb.join("big.mp4"), vec![0u8; 64 << 20]).unwrap();
@@ -1010,7 +1026,8 @@ fn vbench_subject_consistency_on_dino_weights_the_user_provides() {
 /// during a pan does not move (its cut sightings read "moves right"), a ball falling in from
 /// above the frame is fitted on its whole sightings (35% too much acceleration), and a clip that
 /// starts mid-fall measures restitution from the parabola's apex with a range too (it read 1.06
-/// for 0.7).
+/// for 0.7), and a clip that opens on a bounce fits the flights after it (it failed "no free
+/// flight" with full parabolas to follow).
 #[test]
 fn landings_pans_and_mid_fall_starts_are_read_as_they_happen() {
     use videval::selftest::Transform;
@@ -1089,4 +1106,10 @@ fn landings_pans_and_mid_fall_starts_are_read_as_they_happen() {
         render(&scene(vec![ball([0.5, 0.45], [0.0, 1.1], 0.7, false)], 2.0, Camera::default()), &settings, false);
     let verdict = check(&bounce, &Context::new(&v));
     assert!(verdict.pass, "{}", verdict.reason);
+
+    // Opening on a bounce: the first contact 1.4 frames in, then 0.9 s rebounds.
+    let (v, _) =
+        render(&scene(vec![ball([0.5, 0.88], [0.0, 1.0], 0.9, false)], 2.0, Camera::default()), &settings, false);
+    let verdict = check(&gravity(Some(Bound { between: Some([1.8, 2.2]), ..Default::default() })), &Context::new(&v));
+    assert!(verdict.pass && verdict.reason.contains("flights before it too short"), "{}", verdict.reason);
 }

@@ -24,7 +24,7 @@ pub use kvd::{Kvd, kvd};
 pub enum DistributionError {
     #[error("feature rows have {got} values, expected {expected}")]
     Ragged { expected: usize, got: usize },
-    #[error("a feature set needs at least {needed} vectors, got {got}")]
+    #[error("a set needs at least {needed} videos (feature rows), got {got}")]
     TooFew { needed: usize, got: usize },
     #[error("feature vectors have no values")]
     NoValues,

@@ -1,6 +1,6 @@
-//! `gravity`: the object's vertical position over its first free-flight segment (up to the
-//! first bounce, or to where it comes to rest) fits a parabola whose acceleration points the
-//! expected way, and at the end of that segment the object is moving that way (a time-reversed
+//! `gravity`: the object's vertical position over its first free flight long enough to fit (up
+//! to a bounce, or to where it comes to rest) fits a parabola whose acceleration points the
+//! expected way, and at the end of that flight the object is moving that way (a time-reversed
 //! drop ends rising and fails). Sightings the frame cuts at its top or bottom are not fitted
 //! where four others are.
 
@@ -38,35 +38,49 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
         .seen()
         .map(|(t, o)| (t as f64 * dt, ctx.world_center(t, o)[1] / unit, ctx.cut_by_frame(o, true)))
         .collect();
-    // Cut before the first bounce: the sample where the descent stops may already lie on the
-    // rebound (the contact falls between frames), so the segment ends just before it. Without a
-    // bounce the flight ends where the object comes to rest (a fall onto clay fitted its seconds
-    // at rest too, and read an acceleration pointing up), and so it does where it comes to rest
-    // before anything later reads as a contact.
+    // The flights between bounces: the sample where a descent stops may lie on either side of
+    // the contact (it falls between frames), so it belongs to neither flight. The last flight
+    // ends where the object comes to rest (a fall onto clay fitted its seconds at rest too, and
+    // read an acceleration pointing up), and so does any flight at rest before a later contact.
+    // The first flight long enough to fit is judged: a clip that opens on a bounce (its first
+    // contact 1.5 frames in) showed four full parabolas after it and failed "no free flight".
     let all: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let contact = contacts(&all, ctx.video.fps(), fall_into(track, unit)).first().copied();
-    let rest = landing(&all, if want_down { 1.0 } else { -1.0 });
-    let end = contact.into_iter().chain(rest).min().unwrap_or(pts.len());
-    let seg = &pts[..end];
-    let whole: Vec<(f64, f64)> = seg.iter().filter(|p| !p.2).map(|p| (p.0, p.1)).collect();
-    let fitted: Vec<(f64, f64)> = if whole.len() >= 4 { whole } else { seg.iter().map(|p| (p.0, p.1)).collect() };
-    let (ts, fit_ys): (Vec<f64>, Vec<f64>) = fitted.iter().copied().unzip();
-    let Some((c, r2)) = fit_parabola(&ts, &fit_ys) else {
-        // A flight a contact cuts short (a bounce played backwards starts with one) is the
+    let rest = landing(&all, if want_down { 1.0 } else { -1.0 }).unwrap_or(pts.len());
+    let bounds: Vec<usize> =
+        contacts(&all, ctx.video.fps(), fall_into(track, unit)).into_iter().filter(|&k| k < rest).collect();
+    let flights = std::iter::once(0)
+        .chain(bounds.iter().map(|&k| k + 1))
+        .zip(bounds.iter().copied().chain(std::iter::once(rest)))
+        .filter(|(start, end)| start < end);
+    // The judged flight: where it starts among the sightings, its sightings and its fit.
+    let mut longest = 0;
+    let mut judged = None;
+    for (start, end) in flights {
+        let seg = &pts[start..end];
+        longest = longest.max(seg.len());
+        let whole: Vec<(f64, f64)> = seg.iter().filter(|p| !p.2).map(|p| (p.0, p.1)).collect();
+        let fitted: Vec<(f64, f64)> = if whole.len() >= 4 { whole } else { seg.iter().map(|p| (p.0, p.1)).collect() };
+        let (ts, fit_ys): (Vec<f64>, Vec<f64>) = fitted.iter().copied().unzip();
+        if let Some(fit) = fit_parabola(&ts, &fit_ys) {
+            judged = Some((start, seg, fit));
+            break;
+        }
+    }
+    let Some((start, seg, (c, r2))) = judged else {
+        // Flights contacts cut short (a bounce played backwards starts with one) are the
         // motion's failure, not the clip's length (it was grouped with one-frame videos).
-        if end < pts.len() {
+        if !bounds.is_empty() {
             return Verdict::fail(
                 "no free flight",
                 format!(
-                    "only {} frames of free flight before the first contact, of {} seen: too few to fit a parabola",
-                    seg.len(),
+                    "the longest free flight between contacts is {longest} frames, of {} seen: too few to fit a parabola",
                     pts.len()
                 ),
             );
         }
         return Verdict::fail(
             "too few frames",
-            format!("only {} frames of free flight: too few to fit a parabola", seg.len()),
+            format!("only {longest} frames of free flight: too few to fit a parabola"),
         );
     };
     let accel = 2.0 * c[2];
@@ -100,7 +114,12 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     }
     let pass = problems.is_empty();
     let reason = if pass {
-        format!("falls {label} with acceleration {signed:.2} h/s² (R² {r2:.3}) over {} frames", seg.len())
+        let after = if start > 0 {
+            format!(" from {:.2} s (the flights before it too short to fit)", seg[0].0)
+        } else {
+            String::new()
+        };
+        format!("falls {label} with acceleration {signed:.2} h/s² (R² {r2:.3}) over {} frames{after}", seg.len())
     } else {
         problems.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
     };

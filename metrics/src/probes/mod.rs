@@ -933,7 +933,10 @@ use crate::video::Video;
 ///    cup green then red); `persistence` of a colour reads a colour seen for at most 0.3 s
 ///    between two others as the blend from one to the next (a cup fading from green to blue over
 ///    0.25 s "changed back": green → cyan → blue).
-pub const VERSION: u32 = 22;
+/// 23: `gravity` judges the first flight long enough to fit a parabola, not only the flight
+///    before the first contact (a clip opening on a bounce, its first contact 1.5 frames in,
+///    failed "no free flight" with four full parabolas after it).
+pub const VERSION: u32 = 23;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and
