@@ -224,8 +224,10 @@ pub struct Generated {
 /// Bumped whenever the sampling code changes the videos a checkpoint makes from a request (the
 /// sampler, its schedule, resizing, encoding): part of the bundled generator's identity, so a
 /// shared store never serves another version's videos for the same weights (the identity held
-/// only the weights and the configuration).
-pub const SAMPLER_VERSION: u32 = 1;
+/// only the weights and the configuration). 2: a prompt's words are split at letters of any
+/// script, not only ASCII ones ("naïve" was the tokens "na" and "ve"; ASCII prompts are
+/// conditioned as before).
+pub const SAMPLER_VERSION: u32 = 2;
 
 /// Frames actually generated for a request of `frames` (the next `1 + 4k`).
 pub fn generated_frames(frames: usize) -> usize {

@@ -40,9 +40,10 @@ impl Default for TextConfig {
 pub const PAD: u32 = 0;
 pub const UNK: u32 = 1;
 
-/// Lower-cased alphanumeric words of `text`.
+/// Lower-cased alphanumeric words of `text`, letters of any script (CLIP-W listed "café" as the
+/// unknown word "caf", and "naïve" as "na" and "ve"); ASCII text splits as it always did.
 pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(|w| w.to_ascii_lowercase()).collect()
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 /// The vocabulary: index 0 is padding, 1 is `<unk>`, then the words in the order given.
@@ -186,6 +187,7 @@ mod tests {
     fn vocabulary_maps_known_and_unknown_words() {
         let v = Vocab::build(["A red circle falls.", "a blue square rolls to the left"]);
         assert_eq!(words("The Red-ball, falls!"), vec!["the", "red", "ball", "falls"]);
+        assert_eq!(words("A naïve CAFÉ, über-red"), vec!["a", "naïve", "café", "über", "red"]);
         let ids = v.encode("a red ball", 10);
         assert_eq!(ids.len(), 3);
         assert_eq!(ids[2], UNK);
