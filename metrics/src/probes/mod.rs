@@ -935,7 +935,12 @@ use crate::video::Video;
 ///    0.25 s "changed back": green → cyan → blue).
 /// 23: `gravity` judges the first flight long enough to fit a parabola, not only the flight
 ///    before the first contact (a clip opening on a bounce, its first contact 1.5 frames in,
-///    failed "no free flight" with four full parabolas after it).
+///    failed "no free flight" with four full parabolas after it); `loop` judges a jump across the
+///    seam only by objects seen whole and in one colour throughout, each by its own colour, and
+///    only past the object's own size (every true loop over a colour photograph failed on a
+///    patch that came and went or flipped between red and orange: "the red object jumps 214 px");
+///    a static `camera` is judged over half seconds of its path smoothed over a quarter second (a
+///    tripod shot held by hand, trembling ±5 px at 5 Hz, "tilted up at 0.040/s").
 pub const VERSION: u32 = 23;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
