@@ -1279,7 +1279,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // With it, it is measured: the clip keeps a gray head it was given, not a white one.
-        let head = |v: u8| Held { head: Some(Video::new(16, 16, 8.0, vec![v; 2 * 16 * 16 * 3]).unwrap()), tail: None };
+        let head = |v: u8| Held {
+            head: Some(Video::new(16, 16, 8.0, vec![v; 2 * 16 * 16 * 3]).unwrap()),
+            tail: None,
+            adds: true,
+        };
         let kept = judge(&video, std::slice::from_ref(&continuity), Some(&head(90))).unwrap();
         assert_eq!(kept.value, 1.0, "{kept:?}");
         let lost = judge(&video, std::slice::from_ref(&continuity), Some(&head(255))).unwrap();

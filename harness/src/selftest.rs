@@ -700,7 +700,7 @@ mod tests {
         let rolling = render(&scene(serde_json::json!({"objects": [{"id": "b", "shape": "circle", "color": "blue",
             "size": 0.14, "pos": [0.15, 0.5], "vel": [0.5, 0.0]}]})));
         let head = Video::new(64, 64, 8.0, rolling.as_bytes()[..9 * rolling.frame_bytes()].to_vec()).expect("frames");
-        let held = probes::Held { head: Some(head), tail: None };
+        let held = probes::Held { head: Some(head), tail: None, adds: true };
         let continuity = expect(serde_json::json!({"probe": "continuity", "psnr": {"min": 30}}));
         assert!(probes::check(&continuity, &Context::with_held(&rolling, Some(&held))).pass);
         let backwards = Transform::Reverse.apply(&rolling);

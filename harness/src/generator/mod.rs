@@ -306,13 +306,15 @@ pub fn held_frames(suite: &Suite, case: &Case) -> Result<Option<Held>, GenError>
         load_media(suite, m)
     };
     Ok(match case.mode {
-        Mode::I2v => Some(Held { head: Some(one_image(media(&input.image, "image")?)?), tail: None }),
-        Mode::ExtendForward => Some(Held { head: Some(media(&input.video, "video")?), tail: None }),
-        Mode::ExtendBackward => Some(Held { head: None, tail: Some(media(&input.video, "video")?) }),
-        Mode::Interpolate => {
-            Some(Held { head: Some(media(&input.video, "video")?), tail: Some(media(&input.video2, "video2")?) })
-        }
-        Mode::Edit => Some(Held { head: Some(media(&input.video, "video")?), tail: None }),
+        Mode::I2v => Some(Held { head: Some(one_image(media(&input.image, "image")?)?), tail: None, adds: true }),
+        Mode::ExtendForward => Some(Held { head: Some(media(&input.video, "video")?), tail: None, adds: true }),
+        Mode::ExtendBackward => Some(Held { head: None, tail: Some(media(&input.video, "video")?), adds: true }),
+        Mode::Interpolate => Some(Held {
+            head: Some(media(&input.video, "video")?),
+            tail: Some(media(&input.video2, "video2")?),
+            adds: true,
+        }),
+        Mode::Edit => Some(Held { head: Some(media(&input.video, "video")?), tail: None, adds: false }),
         Mode::T2v | Mode::Image | Mode::Loop => None,
     })
 }

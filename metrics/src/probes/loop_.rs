@@ -117,10 +117,10 @@ pub fn check(p: &Loop, ctx: &Context<'_>) -> Verdict {
 /// How far, in levels, a frame's colour statistics may move across a seam beyond what the
 /// clip's own steps move them: the selftest's ball turned from yellow to black in a 64-px frame
 /// moves a mean by 3.5.
-const COLOUR_SLACK: f64 = 0.75;
+pub(super) const COLOUR_SLACK: f64 = 0.75;
 
 /// A frame's mean and standard deviation of each channel, in levels.
-fn colour_stats(frame: &[u8]) -> [f64; 6] {
+pub(super) fn colour_stats(frame: &[u8]) -> [f64; 6] {
     let (mut sum, mut sq) = ([0.0f64; 3], [0.0f64; 3]);
     for px in frame.chunks_exact(3) {
         for c in 0..3 {
@@ -136,12 +136,12 @@ fn colour_stats(frame: &[u8]) -> [f64; 6] {
 }
 
 /// The largest change of one of the statistics between two frames.
-fn largest_change(a: &[f64; 6], b: &[f64; 6]) -> f64 {
+pub(super) fn largest_change(a: &[f64; 6], b: &[f64; 6]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
 /// Root mean square difference of two frames, in levels.
-fn rms(x: &[u8], y: &[u8]) -> f64 {
+pub(super) fn rms(x: &[u8], y: &[u8]) -> f64 {
     let sum: f64 = x.iter().zip(y).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum();
     (sum / x.len().max(1) as f64).sqrt()
 }
@@ -151,7 +151,7 @@ fn median(v: &[f64]) -> f64 {
 }
 
 /// The `q` quantile of `v` (the bootstrap's, numpy's default; 0 for none).
-fn quantile(v: &[f64], q: f64) -> f64 {
+pub(super) fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {
         return 0.0;
     }

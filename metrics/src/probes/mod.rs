@@ -940,7 +940,10 @@ use crate::video::Video;
 ///    only past the object's own size (every true loop over a colour photograph failed on a
 ///    patch that came and went or flipped between red and orange: "the red object jumps 214 px");
 ///    a static `camera` is judged over half seconds of its path smoothed over a quarter second (a
-///    tripod shot held by hand, trembling ±5 px at 5 Hz, "tilted up at 0.040/s").
+///    tripod shot held by hand, trembling ±5 px at 5 Hz, "tilted up at 0.040/s"); `continuity`
+///    fails an output that is only what it holds (an extension that returned its input passed
+///    at 45 dB) and, for i2v and the extensions, a jump where the held frames meet the generated
+///    ones (a colour shift right after an exact head passed).
 pub const VERSION: u32 = 23;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -1101,6 +1104,9 @@ impl ShotMap {
 pub struct Held {
     pub head: Option<Video>,
     pub tail: Option<Video>,
+    /// Whether the output must make frames of its own besides those it holds (every mode but
+    /// edit, whose source clip spans it): an extension that returned its input passed.
+    pub adds: bool,
 }
 
 impl<'a> Context<'a> {
