@@ -721,7 +721,13 @@ pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, rea
                             None if read_frames => {
                                 crate::video::shown_frames(&file).map(|_| None).map_err(|e| e.to_string())
                             }
-                            None => crate::video::probe(&file).map(|_| None).map_err(|e| e.to_string()),
+                            // The header's count where it states one (an MP4's index): a frame
+                            // range past the end or a clip given as the image passed `lint` and
+                            // `plan`, and `run` refused them. Hidden frames (an edit list) are
+                            // in the count, so it is never below what a decode shows.
+                            None => crate::video::probe(&file)
+                                .map(|info| info.frames.filter(|_| upto.is_some()).map(|n| n as usize))
+                                .map_err(|e| e.to_string()),
                         };
                         match (read, last) {
                             (Err(e), _) => Some(format!("not a readable picture or video ({e})")),

@@ -304,6 +304,28 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
     sb.write("s/P.yaml", &suite("'clip.mkv', frame: 2"));
     let out = sb.run(&["plan", "--suite", "s/P.yaml", "--model", "world"]);
     assert_eq!(code(&out), 0, "a frame of the clip is an image: {}", text(&out));
+    // Where the header states a count (an MP4's index), `lint` and `plan` see the same two
+    // mistakes without decoding (they passed both, and `run` refused them).
+    let ok = std::process::Command::new("ffmpeg")
+        .current_dir(sb.path())
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "libx264", "s/clip.mp4"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg");
+    for (path, want) in [
+        ("clip.mp4", "holds more than one frame, an image is one"),
+        ("'clip.mp4', frame: 5", "frame 5 asked for, but it holds 3 frames"),
+    ] {
+        sb.write("s/P.yaml", &suite(path));
+        for command in [&["suites", "lint", "s/P.yaml"][..], &["plan", "--suite", "s/P.yaml", "--model", "world"]] {
+            let out = sb.run(command);
+            assert!(code(&out) == 3 && text(&out).contains(want), "{path} {command:?}: {}", text(&out));
+        }
+    }
+    sb.write("s/P.yaml", &suite("'clip.mp4', frame: 2"));
+    let out = sb.run(&["suites", "lint", "s/P.yaml"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
     // Inputs a mode does not read, an empty path, and frame with frames are located errors.
     for (from, to, want) in [
         ("mode: i2v", "mode: t2v", "cases[0].input.image: mode t2v does not use input.image"),
