@@ -945,7 +945,7 @@ fn off_size(case: &crate::suite::Case, info: &crate::video::VideoInfo, path: &Pa
     // an MP4's count includes what its edit list hides).
     let shown = || info.shown_frames_by_header().or_else(|| crate::video::shown_frames(path).ok().map(|n| n as u64));
     if let Some(n) = shown().filter(|&n| !image && n != u64::from(g.frames)) {
-        said.push(format!("{n} frames ({} asked)", g.frames));
+        said.push(format!("{n} frame{} ({} asked)", if n == 1 { "" } else { "s" }, g.frames));
     }
     // The size it is shown at: rotated, and its pixels' aspect applied (an anamorphic 192×144 at
     // 4:3 is shown at 256×144).

@@ -171,6 +171,12 @@ pub struct VideoInfo {
 }
 
 impl VideoInfo {
+    /// Whether the file is a still picture (PNG, JPEG, WebP, … read by FFmpeg's picture
+    /// demuxers), not a video.
+    pub fn is_picture(&self) -> bool {
+        self.container.split(',').any(is_image_demuxer)
+    }
+
     /// Width and height of a decoded frame: the coded size turned by the rotation.
     pub fn display_size(&self) -> (u32, u32) {
         if self.rotation % 180 == 90 { (self.height, self.width) } else { (self.width, self.height) }

@@ -1453,11 +1453,47 @@ fn command_adapter_captures_stderr_and_enforces_the_timeout() {
         ("text.yaml", "setsid sleep 30 & echo hello > \"$1\"", "wrote no readable video"),
         ("folder.yaml", "mkdir \"$1\"", "made a folder, not a video file"),
         ("link.yaml", "ln -s /etc/passwd \"$1\"", "wrote a link, not a video file"),
+        // A picture is no one-frame video (its frame rate FFmpeg's 25 for pictures).
+        (
+            "picture.yaml",
+            "ffmpeg -v error -f lavfi -i color=red:s=32x32 -frames:v 1 -update 1 -f image2 -c:v png \"$1\"",
+            "wrote a picture (png), where mode t2v asks for a video",
+        ),
     ] {
         let spec = format!("adapter: command\nargv: [sh, -c, '{script}', x, '{{out}}']\n");
         let (took, errors) = failing_run(&sb, name, &spec);
         assert!(took < Duration::from_secs(100), "{name}: waited for the escaped child");
         assert!(errors.iter().all(|e| e.contains(want)), "{name}: {errors:?}");
+    }
+    // A clip where a picture was asked is that unit's failure too (it was kept under the
+    // store's picture name and refused at scoring); a one-frame clip is a picture.
+    for (frames, want) in [(3, Some("wrote a video of 3 frames, where mode image asks for a picture")), (1, None)] {
+        sb.write(
+            "clip.yaml",
+            &format!("adapter: command\nargv: [ffmpeg, -v, error, -y, -f, lavfi, -i, 'color=red:s=32x32:r=8', -frames:v, '{frames}', -c:v, ffv1, -f, matroska, '{{out}}']\n"),
+        );
+        let dir = format!("runs/img{frames}");
+        let out = sb.run(&[
+            "run",
+            "--suite",
+            "capabilities",
+            "--cases",
+            "still-image",
+            "--model",
+            "clip.yaml",
+            "--out",
+            &dir,
+        ]);
+        let records = jsonl(&sb.join(&format!("{dir}/shards/0-of-1/generations.jsonl")));
+        let errors: Vec<&str> = records.iter().filter_map(|r| r["error"].as_str()).collect();
+        match want {
+            Some(want) => assert!(
+                code(&out) == 4 && !errors.is_empty() && errors.iter().all(|e| e.contains(want)),
+                "{}",
+                text(&out)
+            ),
+            None => assert!(errors.is_empty(), "{errors:?}: {}", text(&out)),
+        }
     }
 }
 

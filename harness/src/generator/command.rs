@@ -903,6 +903,23 @@ impl Generator for CommandGen {
                 Err(wrote("made a folder, not a video file"))
             }
             Ok(m) if m.len() > 0 => match crate::video::probe(job.out) {
+                // A picture where a video was asked is no video of one frame (its frame rate
+                // FFmpeg's default for pictures, 25): the `dir` adapter never takes one either.
+                Ok(info) if info.is_picture() && job.case.mode != crate::suite::Mode::Image => Err(wrote(&format!(
+                    "wrote a picture ({}), where mode {} asks for a video",
+                    info.codec,
+                    job.case.mode.name()
+                ))),
+                // And a clip where a picture was asked is no picture (it was kept, then refused
+                // at scoring under the store's name for it).
+                Ok(info) if job.case.mode == crate::suite::Mode::Image && !info.is_picture() => {
+                    match crate::video::shown_frames(job.out) {
+                        Ok(n) if n > 1 => {
+                            Err(wrote(&format!("wrote a video of {n} frames, where mode image asks for a picture")))
+                        }
+                        _ => Ok(Output::Written { encode: None, perf: None }),
+                    }
+                }
                 Ok(_) => Ok(Output::Written { encode: None, perf: None }),
                 Err(e) => Err(wrote(&format!("wrote no readable video ({e})"))),
             },
