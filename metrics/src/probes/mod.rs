@@ -943,7 +943,9 @@ use crate::video::Video;
 ///    tripod shot held by hand, trembling ±5 px at 5 Hz, "tilted up at 0.040/s"); `continuity`
 ///    fails an output that is only what it holds (an extension that returned its input passed
 ///    at 45 dB) and, for i2v and the extensions, a jump where the held frames meet the generated
-///    ones (a colour shift right after an exact head passed).
+///    ones (a colour shift right after an exact head passed); the tracker joins a part of an
+///    object's colour inside the box of one four times its size to it (a green cup's coffee,
+///    parted from it by the white rim, was a second green object: `count` 2).
 pub const VERSION: u32 = 23;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
