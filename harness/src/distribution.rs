@@ -511,8 +511,9 @@ impl VideoNet {
     /// network's input (8 frames of 32×32 for the world encoder, 16 of 224×224 for I3D), a batch
     /// of files at a time, so memory stays that of one batch of inputs however many videos, how
     /// long and how large they are. With them, a note of the videos shorter than the frames
-    /// sampled (the world encoder takes some of their frames more than once).
-    fn features_of_files(&self, files: &[PathBuf], json: bool) -> Result<(Vec<Vec<f64>>, Option<String>)> {
+    /// sampled (the world encoder takes some of their frames more than once), naming the first
+    /// by its path under `root`.
+    fn features_of_files(&self, root: &Path, files: &[PathBuf], json: bool) -> Result<(Vec<Vec<f64>>, Option<String>)> {
         let p = self.preprocess();
         let bar = if json {
             crate::media::Progress::hidden()
@@ -574,7 +575,7 @@ impl VideoNet {
             format!(
                 "{} video(s) have fewer than the {sampled} frames sampled, so some of their frames are taken more than once (first: {}, {frames} frame(s))",
                 short.0,
-                first.display()
+                first.strip_prefix(root).unwrap_or(first).display()
             )
         });
         Ok((rows, short))
@@ -749,7 +750,7 @@ fn side(path: &Path, net: &mut Option<VideoNet>, args: &FvdArgs<'_>) -> Result<S
         Some(net) => net,
         None => net.insert(VideoNet::load(args.extractor, args.weights)?),
     };
-    let (rows, short) = net.features_of_files(&files, args.json)?;
+    let (rows, short) = net.features_of_files(path, &files, args.json)?;
     notes.extend(short.map(|s| format!("{}: {s}", path.display())));
     let features = Features::from_rows(&rows).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
     let stats = FeatureStats::from_features(&features, net.contract())

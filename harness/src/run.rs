@@ -726,7 +726,12 @@ pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, rea
                             // `plan`, and `run` refused them. Hidden frames (an edit list) are
                             // in the count, so it is never below what a decode shows.
                             None => crate::video::probe(&file)
-                                .map(|info| info.frames.filter(|_| upto.is_some()).map(|n| n as usize))
+                                .map(|info| {
+                                    // Only a count the file's length confirms: a fragmented
+                                    // MP4's header counts its first fragment (12 of 72 frames).
+                                    let trusted = info.frames.filter(|&n| info.shown_frames_by_header() == Some(n));
+                                    trusted.filter(|_| upto.is_some()).map(|n| n as usize)
+                                })
                                 .map_err(|e| e.to_string()),
                         };
                         match (read, last) {

@@ -326,6 +326,19 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
     sb.write("s/P.yaml", &suite("'clip.mp4', frame: 2"));
     let out = sb.run(&["suites", "lint", "s/P.yaml"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
+    // A fragmented MP4's header counts its first fragment only (here 1 of 3 frames): not
+    // trusted, so its last frame is no error (it was refused as past the end).
+    let ok = std::process::Command::new("ffmpeg")
+        .current_dir(sb.path())
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "libx264", "-g", "1"])
+        .args(["-movflags", "+frag_keyframe", "s/frag.mp4"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg");
+    sb.write("s/P.yaml", &suite("'frag.mp4', frame: 2"));
+    let out = sb.run(&["suites", "lint", "s/P.yaml"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
     // Inputs a mode does not read, an empty path, and frame with frames are located errors.
     for (from, to, want) in [
         ("mode: i2v", "mode: t2v", "cases[0].input.image: mode t2v does not use input.image"),

@@ -294,6 +294,16 @@ fn expectations_the_case_rules_out() {
             "  - id: src\n    prompt: p\n  - id: a\n    prompt: p\n    mode: extend-forward\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frames: [0, 16]}}\n",
             "cases[1].input: mode extend-forward holds the 17 frame(s) of input.video in its output, but the case asks for 5",
         ),
+        // Holding every frame asked for leaves nothing to generate (every unit then failed
+        // `continuity` as "nothing generated"); an edit holds every frame by design.
+        (
+            "  - id: src\n    prompt: p\n  - id: a\n    prompt: p\n    mode: extend-forward\n    generation: {frames: 5}\n    input: {video: {scene_of: src, frames: [0, 4]}}\n",
+            "cases[1].input: mode extend-forward holds the 5 frame(s) of input.video in its output, but the case asks for 5: nothing is left to generate",
+        ),
+        (
+            "  - id: src\n    prompt: p\n  - id: a\n    prompt: p\n    mode: i2v\n    generation: {frames: 1}\n    input: {image: {scene_of: src, frame: 0}}\n",
+            "cases[1].input: mode i2v holds the 1 frame(s) of input.image in its output, but the case asks for 1: nothing is left to generate",
+        ),
         (
             "  - id: a\n    prompt: p\n    mode: i2v\n    input: {image: {path: x.png, frames: [0, 3]}}\n",
             "cases[0].input.image.frames: an image is one frame",

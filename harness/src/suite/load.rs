@@ -1204,14 +1204,19 @@ fn check_held_fits(
             (Some(a), Some(b)) => (Some(a + b), "input.video and input.video2"),
             _ => (None, ""),
         },
-        Mode::T2v | Mode::Loop | Mode::Image | Mode::I2v => (None, ""),
+        Mode::I2v => (input.image.as_ref().map(|_| 1), "input.image"),
+        Mode::T2v | Mode::Loop | Mode::Image => (None, ""),
     };
-    if let Some(n) = held.filter(|&n| n > u64::from(frames)) {
+    // Every mode but edit makes frames of its own besides those it holds: holding them all
+    // leaves nothing to generate, and `continuity` fails every unit ("nothing generated").
+    let adds = mode != Mode::Edit;
+    if let Some(n) = held.filter(|&n| n > u64::from(frames) || (adds && n == u64::from(frames))) {
+        let why = if n == u64::from(frames) { "nothing is left to generate" } else { "it cannot hold them" };
         errors.push(YamlError::at(
             loc_at(node, &["input"]),
             format!("{path}.input"),
             format!(
-                "mode {} holds the {n} frame(s) of {what} in its output, but the case asks for {frames}: ask for more frames or hold fewer",
+                "mode {} holds the {n} frame(s) of {what} in its output, but the case asks for {frames}: {why}; ask for more frames or hold fewer",
                 mode.name()
             ),
         ));

@@ -68,6 +68,10 @@ fn unsteady(ctx: &Context<'_>) -> Option<String> {
         })
         .collect();
     let smoothed: Vec<&crate::global_motion::Motion> = smoothed.iter().collect();
+    // A window of smoothed steps spans `span - 1` steps more than itself: half a second in all
+    // (windows of `k` smoothed steps judged nothing in clips of 13–17 frames at 24 fps, and read
+    // a pan-and-back a quarter slower).
+    let k = (k + 1).saturating_sub(span).max(2);
     if smoothed.len() >= k {
         let fastest = smoothed
             .windows(k)
@@ -174,5 +178,10 @@ mod tests {
             let verdict = check(&still, &Context::new(&v));
             assert!(!verdict.pass && verdict.reason.contains("over half a second"), "shaken {shaken}: {verdict:?}");
         }
+        // Two thirds of a second, out by 12 px in a third and back: windows of smoothed steps
+        // span half a second in all (of a smoothed path's own length, none fitted in 16 frames).
+        let quick = filmed(16, |t| (36.0 * if t < 1.0 / 3.0 { t } else { 2.0 / 3.0 - t }, 0.0));
+        let verdict = check(&still, &Context::new(&quick));
+        assert!(!verdict.pass && verdict.reason.contains("over half a second"), "{verdict:?}");
     }
 }

@@ -100,7 +100,10 @@ pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
 /// (RMS at the analysis size, and each channel's mean and spread) against the clip's other
 /// steps, as `loop` judges its seam. An extension that kept its input exactly and then shifted colour (a channel's mean
 /// 157 → 180 where the clip's steps move it by 0.4), or cut to another picture, passed on the
-/// held frames alone. Judged where at least three other steps show what the clip's are.
+/// held frames alone. Judged where at least three other steps show what the clip's are, and
+/// only past [`JUMP_LEVELS`] and [`JUMP_COLOUR`]: on a still shot the steps are a fraction of a
+/// level, and a model's softer frames after a sharp held image (1.9 levels RMS) or a cast of 1.5
+/// levels failed as jumps at 42–45 dB.
 fn jumps(ctx: &Context<'_>, nh: usize, nt: usize) -> Vec<String> {
     use super::loop_::{COLOUR_SLACK, SEAM_STEPS, colour_stats, largest_change, quantile, rms};
     let a = ctx.reduced();
@@ -127,11 +130,11 @@ fn jumps(ctx: &Context<'_>, nh: usize, nt: usize) -> Vec<String> {
     for t in seams {
         let (step, colour) = steps[t];
         let at = format!("frames {t} → {}", t + 1);
-        if step > SEAM_STEPS * typical + 0.5 {
+        if step > (SEAM_STEPS * typical + 0.5).max(JUMP_LEVELS) {
             out.push(format!(
                 "where the held frames meet the generated ones ({at}) the picture differs by {step:.1} levels (RMS), over {SEAM_STEPS} × the clip's 90th-percentile step {typical:.1}: a jump"
             ));
-        } else if colour > SEAM_STEPS * usual_colour + COLOUR_SLACK {
+        } else if colour > (SEAM_STEPS * usual_colour + COLOUR_SLACK).max(JUMP_COLOUR) {
             out.push(format!(
                 "where the held frames meet the generated ones ({at}) a channel's mean or spread moves {colour:.2} levels, over {SEAM_STEPS} × the clip's 90th-percentile step {usual_colour:.2} + {COLOUR_SLACK}"
             ));
@@ -139,6 +142,13 @@ fn jumps(ctx: &Context<'_>, nh: usize, nt: usize) -> Vec<String> {
     }
     out
 }
+
+/// The least RMS difference (levels, at the analysis size) that is a jump where held frames
+/// meet generated ones: 36 dB.
+const JUMP_LEVELS: f64 = 4.0;
+
+/// The least change of a channel's mean or spread (levels) that is a jump there.
+const JUMP_COLOUR: f64 = 3.0;
 
 #[cfg(test)]
 mod tests {
@@ -249,6 +259,25 @@ mod tests {
             let tail = Held { head: None, tail: Some(backwards(&slice(&v, 0, 6))), adds: true };
             let r = verdict(&backwards(&out), Some(&tail));
             assert!(!r.pass && r.reason.contains("(frames 5 → 6)"), "{what} backwards: {}", r.reason);
+        }
+    }
+
+    /// A still shot continued with a slight cast (2 levels of red, a model's own rendering) keeps
+    /// its input: on a still the steps are a fraction of a level, and any difference at all read
+    /// as a jump; a cast of 12 levels is one.
+    #[test]
+    fn a_still_shot_continued_in_a_slightly_other_tone_is_no_jump() {
+        let still = Video::new(24, 16, 8.0, clip(1, 0).as_bytes().repeat(12)).unwrap();
+        let head = Held { head: Some(slice(&still, 0, 6)), tail: None, adds: true };
+        for (cast, passes) in [(2u8, true), (12, false)] {
+            let frames: Vec<u8> = still
+                .as_bytes()
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| if i >= 6 * still.frame_bytes() && i % 3 == 0 { x.saturating_add(cast) } else { x })
+                .collect();
+            let r = verdict(&Video::new(24, 16, 8.0, frames).unwrap(), Some(&head));
+            assert_eq!(r.pass, passes, "cast {cast}: {}", r.reason);
         }
     }
 

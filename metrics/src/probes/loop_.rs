@@ -249,14 +249,12 @@ fn object_seams(ctx: &Context<'_>, last: usize) -> Vec<(String, f64, f64)> {
     let tracks = ctx.tracks();
     let at = |t: &crate::track::Track, k: usize| t.frames.get(k).and_then(Option::as_ref).map(|o| o.center);
     // Each frame-0 sighting in its own colour (its track's main colour may be another).
-    let starts: Vec<(Option<crate::palette::Color>, [f64; 2])> = tracks
-        .iter()
-        .filter_map(|t| t.frames.first().and_then(Option::as_ref))
-        .map(|o| (Some(o.color), o.center))
-        .collect();
+    let starts: Vec<&crate::track::Observation> =
+        tracks.iter().filter_map(|t| t.frames.first().and_then(Option::as_ref)).collect();
     let mut out: Vec<(String, f64, f64)> = Vec::new();
     for t in tracks.iter().filter(|t| steady(ctx, t, last + 1)) {
         let Some(seen) = t.frames.get(last).and_then(Option::as_ref) else { continue };
+        let Some(own) = t.frames.first().and_then(Option::as_ref) else { continue };
         let (end, colour) = (seen.center, Some(seen.color));
         let usual: Vec<f64> = (0..last)
             .filter_map(|k| Some((at(t, k)?, at(t, k + 1)?)))
@@ -265,20 +263,27 @@ fn object_seams(ctx: &Context<'_>, last: usize) -> Vec<(String, f64, f64)> {
         if usual.len() < 3 {
             continue;
         }
-        let Some(jump) = starts
-            .iter()
-            .filter(|(c, _)| *c == colour)
-            .map(|(_, p)| (end[0] - p[0]).hypot(end[1] - p[1]))
-            .min_by(f64::total_cmp)
+        // The nearest frame-0 sighting of its end colour or its main one, or its own: a ball
+        // whose last sightings read a neighbouring hue (cyan for blue) was not compared at all.
+        let near = |o: &crate::track::Observation| {
+            Some(o.color) == colour || Some(o.color) == t.main_color() || std::ptr::eq(o, own)
+        };
+        let distance = |o: &crate::track::Observation| (end[0] - o.center[0]).hypot(end[1] - o.center[1]);
+        let Some(start) = starts.iter().copied().filter(|o| near(o)).min_by(|a, b| distance(a).total_cmp(&distance(b)))
         else {
             continue;
         };
+        let jump = distance(start);
         let typical = quantile(&usual, 0.9);
         let what = colour.map_or("object".to_string(), |c| format!("{} object", c.name()));
         // A patch's centre moves by up to its own size where it merges with a neighbour or
-        // splits for a frame: a jump is farther than that too.
+        // splits for a frame, which changes its area: then a jump is farther than that too. An
+        // object of one size at both ends is held to its steps (a ball half its size off
+        // passed).
         let size = (seen.bbox[2] - seen.bbox[0]).max(seen.bbox[3] - seen.bbox[1]);
-        if jump > (SEAM_STEPS * typical + slack).max(size) && !out.iter().any(|(w, ..)| *w == what) {
+        let resized = seen.area.max(start.area) > 1.3 * seen.area.min(start.area);
+        let allowed = SEAM_STEPS * typical + slack;
+        if jump > if resized { allowed.max(size) } else { allowed } && !out.iter().any(|(w, ..)| *w == what) {
             out.push((what, jump, typical));
         }
     }
@@ -437,14 +442,24 @@ mod tests {
                 .sum::<f64>()
                 / 1.75
         };
-        let picture = |scale: f64, frames: &mut dyn Iterator<Item = usize>| {
+        // With a blue ball 18 px across lying on the picture, drifted by `drift` pixels over the
+        // clip (so back by as much across the seam), and cyan in its last `cyan` frames.
+        let with_ball = |scale: f64, frames: &mut dyn Iterator<Item = usize>, drift: f64, cyan: usize| {
+            let frames: Vec<usize> = frames.collect();
+            let n = frames.len();
             let mut data = Vec::new();
-            for f in frames {
+            for (i, &f) in frames.iter().enumerate() {
                 let angle = std::f64::consts::TAU * (f % period) as f64 / period as f64;
                 let (cx, cy) = (radius * angle.cos(), radius * angle.sin());
+                let ball = [160.0 + drift * i as f64 / n as f64, 90.0];
+                let colour = if i + cyan >= n { [40.0, 200.0, 220.0] } else { [40.0, 70.0, 210.0] };
                 for y in 0..h {
                     for x in 0..w {
                         let (px, py) = (x as f64 + cx + 40.0, y as f64 + cy + 40.0);
+                        if drift.is_finite() && (px - 40.0 - ball[0]).hypot(py - 40.0 - ball[1]) < 9.0 {
+                            data.extend(colour.map(|c| c as u8));
+                            continue;
+                        }
                         // Hue 0–40° (red to orange), value 0.35–0.95, saturation 0.8.
                         let hue = 40.0 * noise(px, py, scale) / 60.0;
                         let value = 0.35 + 0.6 * noise(px + 500.0, py + 300.0, scale);
@@ -456,6 +471,17 @@ mod tests {
             }
             Video::new(w as u32, h as u32, 24.0, data).unwrap()
         };
+        let picture = |scale: f64, frames: &mut dyn Iterator<Item = usize>| with_ball(scale, frames, f64::NAN, 0);
+        // A ball lying still on the picture loops; one that ends half its size off, or twice its
+        // size off and in a neighbouring hue, jumps at the seam (both passed where a jump had to
+        // exceed the object's size, and the second where an end of another hue had nothing to
+        // be compared with).
+        let still = judge(&with_ball(16.0, &mut (0..period), 0.0, 0));
+        assert!(still.pass, "{}", still.reason);
+        for (drift, cyan) in [(9.0, 0), (36.0, 2)] {
+            let r = judge(&with_ball(16.0, &mut (0..period), drift, cyan));
+            assert!(!r.pass && r.reason.contains("object jumps"), "{drift} {cyan}: {}", r.reason);
+        }
         // Patches of 6 to 40 px, sensor grain of ±6 levels.
         for scale in [6.0, 16.0, 40.0] {
             let seamless = judge(&picture(scale, &mut (0..period)));

@@ -936,9 +936,10 @@ use crate::video::Video;
 /// 23: `gravity` judges the first flight long enough to fit a parabola, not only the flight
 ///    before the first contact (a clip opening on a bounce, its first contact 1.5 frames in,
 ///    failed "no free flight" with four full parabolas after it); `loop` judges a jump across the
-///    seam only by objects seen whole and in one colour throughout, each by its own colour, and
-///    only past the object's own size (every true loop over a colour photograph failed on a
-///    patch that came and went or flipped between red and orange: "the red object jumps 214 px");
+///    seam only by objects seen whole and in one colour throughout, each against first-frame
+///    objects of its end colour, its main colour or itself, and past its own size only where its
+///    area changed (every true loop over a colour photograph failed on a patch that came and went,
+///    merged, or flipped between red and orange: "the red object jumps 214 px");
 ///    a static `camera` is judged over half seconds of its path smoothed over a quarter second (a
 ///    tripod shot held by hand, trembling ±5 px at 5 Hz, "tilted up at 0.040/s"); `continuity`
 ///    fails an output that is only what it holds (an extension that returned its input passed

@@ -22,16 +22,17 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     };
     let seen: Vec<usize> = track.seen().map(|(t, _)| t).collect();
     let gaps = seen.windows(2).filter(|w| w[1] > w[0] + 1).count();
-    // Hidden in part: at some point under half its largest visible area.
-    let areas: Vec<f64> = track.seen().map(|(_, o)| o.area).collect();
-    let largest = areas.iter().copied().fold(0.0, f64::max);
-    let covered = areas.iter().any(|&a| a < PARTLY_HIDDEN * largest);
-    let hidden = seen.windows(2).map(|w| w[1] - w[0] - 1).sum::<usize>();
     let total = ctx.video.len();
     let (first, last) = (seen[0], seen[seen.len() - 1]);
     let (w, h) = (f64::from(ctx.video.width()), f64::from(ctx.video.height()));
     let at_edge =
         |o: &Observation| o.bbox[0] <= 1.0 || o.bbox[1] <= 1.0 || o.bbox[2] >= w - 1.0 || o.bbox[3] >= h - 1.0;
+    // Hidden in part: at some point under half its largest visible area, away from the frame's
+    // edges (there the frame cuts it: an object leaving shrinks without being hidden).
+    let areas: Vec<f64> = track.seen().filter(|(_, o)| !at_edge(o)).map(|(_, o)| o.area).collect();
+    let largest = areas.iter().copied().fold(0.0, f64::max);
+    let covered = areas.iter().any(|&a| a < PARTLY_HIDDEN * largest);
+    let hidden = seen.windows(2).map(|w| w[1] - w[0] - 1).sum::<usize>();
     // First seen well after the start, inside the frame: nothing before tests that it stays
     // itself (a green cup went behind a pillar and a red one came out: the red one passed as
     // "same identity"; a ball that rolls out from behind a wall is no failure either).
@@ -58,6 +59,14 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     if gaps == 0 && !covered && last + 2 >= total {
         return Verdict::not_measurable(format!(
             "never hidden: seen whole in frames {first}–{last}, so nothing tests that it stays itself"
+        ));
+    }
+    // Gone out of the frame for good without being hidden before: nothing comes back to be
+    // tested (a ball rolling out at frame 38 passed as "hidden 0 frame(s), same identity").
+    if gaps == 0 && !covered {
+        return Verdict::not_measurable(format!(
+            "leaves the frame at frame {} and does not come back, never hidden before: nothing tests that it stays itself",
+            last + 1
         ));
     }
     // Compare how the object looks in the first and the last third of its sightings: modal
