@@ -754,6 +754,16 @@ mod tests {
         assert!(forward.pass, "{}", forward.reason);
         let frozen = probes::check(&permanence, &Context::new(&Transform::Freeze.apply(&video)));
         assert!(!frozen.pass && !frozen.measurable() && frozen.reason.starts_with("never hidden"), "{}", frozen.reason);
+        // Rolling out of the frame and never back, hidden by nothing before: nothing comes back
+        // to be tested (it passed as "hidden 0 frame(s), same identity").
+        let text = "objects:\n  - {id: ball, shape: circle, color: blue, size: 0.14, pos: [0.5, 0.5], vel: [0.8, 0]}\n";
+        let video = scene_video(text, Settings { width: 96, height: 64, fps: 12.0, frames: 30 });
+        let gone = probes::check(&permanence, &Context::new(&video));
+        assert!(
+            !gone.pass && !gone.measurable() && gone.reason.starts_with("leaves the frame at frame"),
+            "{}",
+            gone.reason
+        );
     }
 
     /// A bounce played backwards from just after a contact starts two frames before it: the

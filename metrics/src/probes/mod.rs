@@ -946,7 +946,13 @@ use crate::video::Video;
 ///    at 45 dB) and, for i2v and the extensions, a jump where the held frames meet the generated
 ///    ones (a colour shift right after an exact head passed); the tracker joins a part of an
 ///    object's colour inside the box of one four times its size to it (a green cup's coffee,
-///    parted from it by the white rim, was a second green object: `count` 2).
+///    parted from it by the white rim, was a second green object: `count` 2); `framing` counts
+///    frames where the object is unseen between two sightings clear of the border as inside,
+///    hidden in the picture (a cup hidden 15 frames by another, which `permanence` passed, was
+///    "lost from view"), and `inside: false` needs the object out of the frame, or cut by its
+///    border, at the end (a ball rolling in and staying passed as leaving); `permanence` of an
+///    object that leaves the frame for good, hidden by nothing before, is not measurable (it
+///    passed as "hidden 0 frame(s), same identity").
 pub const VERSION: u32 = 23;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
