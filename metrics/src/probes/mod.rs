@@ -952,7 +952,10 @@ use crate::video::Video;
 ///    "lost from view"), and `inside: false` needs the object out of the frame, or cut by its
 ///    border, at the end (a ball rolling in and staying passed as leaving); `permanence` of an
 ///    object that leaves the frame for good, hidden by nothing before, is not measurable (it
-///    passed as "hidden 0 frame(s), same identity").
+///    passed as "hidden 0 frame(s), same identity"); `position` at the start (end) is not
+///    measurable where the two are first (last) seen together more than a quarter second from
+///    it, and says which frames it judged; `find` takes the first seen of two alike tracks (a
+///    cup's track broken where it passed behind another was read "at the start" at frame 36).
 pub const VERSION: u32 = 23;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -1241,9 +1244,15 @@ impl<'a> Context<'a> {
             let (n, held) = t.seen().fold((0, 0), |(n, h), (_, o)| (n + 1, h + usize::from(Some(o.color) == r.color)));
             shape_ok && held >= 2 && 3 * held >= n
         };
+        // Of two alike, the one seen first (the later won: of a cup's track broken in two where
+        // it passed behind another, the half from mid-clip, so its place "at the start" was
+        // read at frame 36).
         let longest = |keep: &dyn Fn(&Track) -> bool| {
+            let first = |t: &Track| t.first().map_or(usize::MAX, |(k, _)| k);
             self.tracks().iter().filter(|t| keep(t)).max_by(|a, b| {
-                (a.seen().count() as f64 * a.mean_area()).total_cmp(&(b.seen().count() as f64 * b.mean_area()))
+                (a.seen().count() as f64 * a.mean_area())
+                    .total_cmp(&(b.seen().count() as f64 * b.mean_area()))
+                    .then_with(|| first(b).cmp(&first(a)))
             })
         };
         longest(&matches)
