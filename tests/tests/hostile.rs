@@ -242,13 +242,11 @@ fn failures_are_json_with_json_and_missing_inputs_are_bad_input() {
 fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work() {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.join("s")).unwrap();
-    let ok = std::process::Command::new("ffmpeg")
-        .current_dir(sb.path())
-        .args(["-v", "error", "-f", "lavfi", "-i", "color=c=red:s=32x32", "-frames:v", "1", "s/img.png"])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg");
+    let ffmpeg = |args: &[&str]| {
+        let ok = std::process::Command::new("ffmpeg").current_dir(sb.path()).args(["-v", "error"]).args(args).status();
+        assert!(ok.unwrap().success(), "ffmpeg {args:?}");
+    };
+    ffmpeg(&["-f", "lavfi", "-i", "color=c=red:s=32x32", "-frames:v", "1", "s/img.png"]);
     let suite = |path: &str| {
         format!(
             "schema: 1\nsuite: cond\nversion: 1\nmetrics: [frame_count]\ndefaults:\n  generation: {{frames: 9, fps: 8, width: 32, height: 32, steps: 2}}\n  seeds: {{per_case: 1}}\ncases:\n  - id: c\n    prompt: a red ball\n    mode: i2v\n    input: {{image: {{path: {path}}}}}\n"
@@ -283,13 +281,7 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
     // What a file holds is checked from its header before any work too: a clip given as the
     // image, a frame past its end, a file that is no picture (each ran the generator first, then
     // failed every unit as the model's failure).
-    let ok = std::process::Command::new("ffmpeg")
-        .current_dir(sb.path())
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "ffv1", "s/clip.mkv"])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "ffv1", "s/clip.mkv"]);
     sb.write("s/notes.png", "not a picture");
     for (path, want) in [
         ("clip.mkv", "holds more than one frame, an image is one: give frame: N"),
@@ -306,13 +298,7 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
     assert_eq!(code(&out), 0, "a frame of the clip is an image: {}", text(&out));
     // Where the header states a count (an MP4's index), `lint` and `plan` see the same two
     // mistakes without decoding (they passed both, and `run` refused them).
-    let ok = std::process::Command::new("ffmpeg")
-        .current_dir(sb.path())
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "libx264", "s/clip.mp4"])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "libx264", "s/clip.mp4"]);
     for (path, want) in [
         ("clip.mp4", "holds more than one frame, an image is one"),
         ("'clip.mp4', frame: 5", "frame 5 asked for, but it holds 3 frames"),
@@ -328,14 +314,19 @@ fn conditioning_inputs_are_found_beside_their_suite_and_checked_before_any_work(
     assert_eq!(code(&out), 0, "{}", text(&out));
     // A fragmented MP4's header counts its first fragment only (here 1 of 3 frames): not
     // trusted, so its last frame is no error (it was refused as past the end).
-    let ok = std::process::Command::new("ffmpeg")
-        .current_dir(sb.path())
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=s=32x32:r=8:d=0.375", "-c:v", "libx264", "-g", "1"])
-        .args(["-movflags", "+frag_keyframe", "s/frag.mp4"])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "ffmpeg");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=s=32x32:r=8:d=0.375",
+        "-c:v",
+        "libx264",
+        "-g",
+        "1",
+        "-movflags",
+        "+frag_keyframe",
+        "s/frag.mp4",
+    ]);
     sb.write("s/P.yaml", &suite("'frag.mp4', frame: 2"));
     let out = sb.run(&["suites", "lint", "s/P.yaml"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
