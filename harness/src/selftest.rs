@@ -756,14 +756,20 @@ mod tests {
         assert!(!frozen.pass && !frozen.measurable() && frozen.reason.starts_with("never hidden"), "{}", frozen.reason);
         // Rolling out of the frame and never back, hidden by nothing before: nothing comes back
         // to be tested (it passed as "hidden 0 frame(s), same identity").
-        let text = "objects:\n  - {id: ball, shape: circle, color: blue, size: 0.14, pos: [0.5, 0.5], vel: [0.8, 0]}\n";
-        let video = scene_video(text, Settings { width: 96, height: 64, fps: 12.0, frames: 30 });
-        let gone = probes::check(&permanence, &Context::new(&video));
-        assert!(
-            !gone.pass && !gone.measurable() && gone.reason.starts_with("leaves the frame at frame"),
-            "{}",
-            gone.reason
-        );
+        // So too a fast one, last seen more than a pixel but less than its size from the border
+        // (it "vanished").
+        for speed in [0.8, 2.5] {
+            let text = format!(
+                "objects:\n  - {{id: ball, shape: circle, color: blue, size: 0.14, pos: [0.5, 0.5], vel: [{speed}, 0]}}\n"
+            );
+            let video = scene_video(&text, Settings { width: 96, height: 64, fps: 12.0, frames: 30 });
+            let gone = probes::check(&permanence, &Context::new(&video));
+            assert!(
+                !gone.pass && !gone.measurable() && gone.reason.starts_with("leaves the frame at frame"),
+                "{speed}: {}",
+                gone.reason
+            );
+        }
     }
 
     /// A bounce played backwards from just after a contact starts two frames before it: the

@@ -393,8 +393,7 @@ fn labels_of(frame: &[u8], width: usize, height: usize, table: Option<&[u8]>) ->
 }
 
 /// Connected components (4-neighbour) of each tracked colour in one frame, those of a colour a
-/// gap of at most [`JOIN_GAP`] apart joined ([`join_near`]), and one inside the box of another
-/// of its colour four times its size joined to it ([`absorb_enclosed`]). Dropped: components smaller than
+/// gap of at most [`JOIN_GAP`] apart joined ([`join_near`]). Dropped: components smaller than
 /// `min_area` pixels, or joined from specks none of which is that large (noise); larger than a
 /// quarter of the frame and running off it on two sides (a region of the setting in that
 /// colour, a wall or a floor); thinner on average than [`thin_limit`] (a fringe along an edge,
@@ -459,11 +458,7 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
     // object (a brick wall's specks at CRF 30 joined into seven red "objects"); specks still join
     // an object's larger parts (bridging the gaps between them).
     let largest: Vec<usize> = comps.iter().map(|(_, p, _)| p.len()).collect();
-    let (comps, mut group_of) = join_near(comps, &alone, width, height);
-    let (comps, absorbed) = absorb_enclosed(comps, |p, b| is_setting(p, b), min_area);
-    for g in group_of.iter_mut() {
-        *g = absorbed[*g];
-    }
+    let (comps, group_of) = join_near(comps, &alone, width, height);
     let mut largest_part = vec![0; comps.len()];
     for (id, &g) in group_of.iter().enumerate() {
         largest_part[g] = largest_part[g].max(largest[id]);
@@ -607,64 +602,6 @@ fn join_near(
     }
     (joined, group_of)
 }
-
-/// Joins a group of a colour lying within the box of one at least [`ENCLOSED`] times its size of
-/// that colour to it: an object's inner part parted from it by a rim or a highlight wider than
-/// [`JOIN_GAP`] (a green cup's coffee inside its white rim was a second green object in every
-/// frame). Settings are neither joined nor joined to. Returns the groups and each old group's
-/// index among them.
-#[allow(clippy::type_complexity)]
-fn absorb_enclosed(
-    groups: Vec<(u8, Vec<(usize, usize)>, [usize; 4])>,
-    is_setting: impl Fn(&[(usize, usize)], [usize; 4]) -> bool,
-    min_area: usize,
-) -> (Vec<(u8, Vec<(usize, usize)>, [usize; 4])>, Vec<usize>) {
-    // Only groups an object's size take part (specks are dropped, or joined, by their own rules).
-    let sizable: Vec<usize> = (0..groups.len())
-        .filter(|&g| groups[g].1.len() >= min_area.max(1) && !is_setting(&groups[g].1, groups[g].2))
-        .collect();
-    let mut into: Vec<usize> = (0..groups.len()).collect();
-    for &s in &sizable {
-        let (label, pixels, [x0, y0, x1, y1]) = &groups[s];
-        // The largest group of its colour whose box holds it (one held in turn by another is
-        // followed below).
-        let host = sizable
-            .iter()
-            .copied()
-            .filter(|&l| l != s && groups[l].0 == *label && groups[l].1.len() >= ENCLOSED * pixels.len())
-            .filter(|&l| {
-                let [a0, b0, a1, b1] = groups[l].2;
-                a0 <= *x0 && b0 <= *y0 && *x1 <= a1 && *y1 <= b1
-            })
-            .max_by_key(|&l| groups[l].1.len());
-        if let Some(l) = host {
-            into[s] = l;
-        }
-    }
-    // Follow chains to their end (a host that is itself enclosed).
-    let end = |mut g: usize| {
-        while into[g] != g {
-            g = into[g];
-        }
-        g
-    };
-    let roots: Vec<usize> = (0..groups.len()).map(end).collect();
-    let mut index = vec![usize::MAX; groups.len()];
-    let mut out: Vec<(u8, Vec<(usize, usize)>, [usize; 4])> = Vec::new();
-    for g in (0..groups.len()).filter(|&g| roots[g] == g) {
-        index[g] = out.len();
-        out.push((groups[g].0, Vec::new(), groups[g].2));
-    }
-    for (g, (_, pixels, _)) in groups.into_iter().enumerate() {
-        out[index[roots[g]]].1.extend(pixels);
-    }
-    let map = roots.iter().map(|&r| index[r]).collect();
-    (out, map)
-}
-
-/// How many times larger than a group of its colour a group whose box holds it must be to take
-/// it in ([`absorb_enclosed`]).
-const ENCLOSED: usize = 4;
 
 /// The widest gap (a share of the frame's short side) between patches of one colour that are
 /// still one object: 1%, five pixels at the probes' 480.
@@ -989,31 +926,6 @@ mod tests {
         assert_eq!(red.center, [7.0, 8.0]);
         assert_eq!(red.bbox, [2.0, 3.0, 12.0, 13.0]);
         assert_eq!((red.area, red.shape), (100.0, Shape::Square));
-    }
-
-    /// A cup seen from above: its green body and saucer, a white rim wider than the joining gap,
-    /// and the green coffee inside it, is one green object (the coffee was a second); a green
-    /// ball beside it, whose box the cup's does not hold, and a small green one inside the box of
-    /// one no bigger than four times it stay apart.
-    #[test]
-    fn an_inner_part_parted_by_a_rim_is_the_objects_own() {
-        let (w, h) = (160, 120);
-        let mut f = canvas(w, h);
-        fill_rect(&mut f, w, 20, 20, 90, 100, Color::Green);
-        fill_rect(&mut f, w, 35, 35, 75, 85, Color::White);
-        fill_rect(&mut f, w, 45, 45, 65, 75, Color::Green);
-        let d = detect(&f, w, h, 20);
-        assert_eq!(d.len(), 1, "{d:?}");
-        assert_eq!(d[0].bbox, [20.0, 20.0, 90.0, 100.0]);
-        fill_rect(&mut f, w, 110, 40, 140, 70, Color::Green);
-        assert_eq!(detect(&f, w, h, 20).len(), 2);
-        // A green frame 30×30, 4 px thick, around a white square with a 14×14 green ball in it:
-        // the frame's 416 px are not four times the ball's 196.
-        let mut g = canvas(w, h);
-        fill_rect(&mut g, w, 100, 60, 130, 90, Color::Green);
-        fill_rect(&mut g, w, 104, 64, 126, 86, Color::White);
-        fill_rect(&mut g, w, 108, 68, 122, 82, Color::Green);
-        assert_eq!(detect(&g, w, h, 20).len(), 2);
     }
 
     /// A shaded ball (lit side, shadowed side at 40% of its albedo, a white highlight inside)

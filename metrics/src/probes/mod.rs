@@ -944,18 +944,19 @@ use crate::video::Video;
 ///    tripod shot held by hand, trembling ±5 px at 5 Hz, "tilted up at 0.040/s"); `continuity`
 ///    fails an output that is only what it holds (an extension that returned its input passed
 ///    at 45 dB) and, for i2v and the extensions, a jump where the held frames meet the generated
-///    ones (a colour shift right after an exact head passed); the tracker joins a part of an
-///    object's colour inside the box of one four times its size to it (a green cup's coffee,
-///    parted from it by the white rim, was a second green object: `count` 2); `framing` counts
-///    frames where the object is unseen between two sightings clear of the border as inside,
-///    hidden in the picture (a cup hidden 15 frames by another, which `permanence` passed, was
+///    ones (a colour shift right after an exact head passed); `framing` counts
+///    frames where the object is unseen between two sightings clear of the border, one showing it
+///    partly covered, as inside, hidden in the picture (a cup hidden 15 frames by another, which
+///    `permanence` passed, was
 ///    "lost from view"), and `inside: false` needs the object out of the frame, or cut by its
 ///    border, at the end (a ball rolling in and staying passed as leaving); `permanence` of an
 ///    object that leaves the frame for good, hidden by nothing before, is not measurable (it
 ///    passed as "hidden 0 frame(s), same identity"); `position` at the start (end) is not
 ///    measurable where the two are first (last) seen together more than a quarter second from
-///    it, and says which frames it judged; `find` takes the first seen of two alike tracks (a
-///    cup's track broken where it passed behind another was read "at the start" at frame 36).
+///    it, and says which frames it judged; `find` takes the first seen of the tracks within a
+///    tenth of the most seen (a cup's track broken where it passed behind another was read "at
+///    the start" at frame 36); a static `camera`'s path is smoothed as positions, so any clip over
+///    half a second is judged and a short move is not overstated.
 pub const VERSION: u32 = 23;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -1244,16 +1245,15 @@ impl<'a> Context<'a> {
             let (n, held) = t.seen().fold((0, 0), |(n, h), (_, o)| (n + 1, h + usize::from(Some(o.color) == r.color)));
             shape_ok && held >= 2 && 3 * held >= n
         };
-        // Of two alike, the one seen first (the later won: of a cup's track broken in two where
-        // it passed behind another, the half from mid-clip, so its place "at the start" was
-        // read at frame 36).
+        // Of those within a tenth of the most seen, the one seen first (of a cup's track broken
+        // in two where it passed behind another, the later half won, and its place "at the
+        // start" was read at frame 36).
         let longest = |keep: &dyn Fn(&Track) -> bool| {
+            let weight = |t: &Track| t.seen().count() as f64 * t.mean_area();
+            let kept: Vec<&Track> = self.tracks().iter().filter(|t| keep(t)).collect();
+            let most = kept.iter().map(|t| weight(t)).fold(0.0, f64::max);
             let first = |t: &Track| t.first().map_or(usize::MAX, |(k, _)| k);
-            self.tracks().iter().filter(|t| keep(t)).max_by(|a, b| {
-                (a.seen().count() as f64 * a.mean_area())
-                    .total_cmp(&(b.seen().count() as f64 * b.mean_area()))
-                    .then_with(|| first(b).cmp(&first(a)))
-            })
+            kept.into_iter().filter(|t| weight(t) >= 0.9 * most).min_by_key(|t| first(t))
         };
         longest(&matches)
             .or_else(|| longest(&a_third))
