@@ -1,7 +1,7 @@
 //! `framing`: the object stays inside the frame (seen, its box clear of the border, in at least
 //! 90% of frames), or — with `inside: false` — leaves it (seen inside the frame in under 90% of
-//! the frames, and out of it, or cut by its border, at the end: a ball rolling in and staying
-//! passed as leaving).
+//! the frames, and out of it, or cut by its border, after being in it: a ball rolling in and
+//! staying passed as leaving; one going out and coming back left).
 //!
 //! A frame where the object is not seen is out of the frame when a sighting next to it (the last
 //! before or the first after) lies within the object's own size of the border: it went out, or
@@ -89,18 +89,20 @@ fn judge(frames: &[Option<Observation>], w: f64, h: f64, expect_inside: bool) ->
     if frac >= 0.9 {
         return Verdict::new(false, "stays in the frame", Some(frac), reason);
     }
-    // Out at the end: its last sighting at the border, or near it with the frames after empty.
-    let last = frames.iter().rposition(Option::is_some);
-    let out_at_end = last.is_some_and(|k| {
-        let o = frames[k].as_ref().expect("a sighting");
-        touches(o) || (k + 1 < n && near_edge(o))
-    });
-    if !out_at_end {
+    // Leaving is being out after being inside: cut by the border, or unseen beside a sighting
+    // near it, in a frame after one where it was seen clear of the border (a ball rolling in and
+    // staying was out only before it was in, and passed; one going out and back left).
+    let first_inside = frames.iter().position(|o| o.as_ref().is_some_and(|o| !touches(o)));
+    let out = |t: usize| match &frames[t] {
+        Some(o) => touches(o),
+        None => before(t).is_some_and(near_edge) || after(t).is_some_and(near_edge),
+    };
+    if !first_inside.is_some_and(|f| (f + 1..n).any(out)) {
         return Verdict::new(
             false,
             "does not leave",
             Some(frac),
-            format!("{reason}; but inside it at the end: it came in, it did not leave"),
+            format!("{reason}; but never out of it after being in it: it came in, it did not leave"),
         );
     }
     Verdict::new(true, "stays in the frame", Some(frac), reason)
@@ -157,8 +159,12 @@ mod tests {
         assert!(stays(exit.clone(), false).pass);
         // Played backwards it comes in and stays: no leaving (it passed, inside 60% of the time).
         let entry: Vec<_> = exit.into_iter().rev().collect();
-        let v = stays(entry, false);
+        let v = stays(entry.clone(), false);
         assert!(!v.pass && v.kind == "does not leave" && v.reason.contains("it came in"), "{v:?}");
+        // Out at the right and back again: it left.
+        let out_and_back: Vec<_> =
+            (0..10).map(|t| if (5..8).contains(&t) { None } else { seen(88.0, 50.0, 8.0) }).collect();
+        assert!(stays(out_and_back, false).pass);
         // Cut by the border in the last frame: leaving.
         let half_out: Vec<_> = (0..10).map(|t| seen(40.0 + 7.0 * t as f64, 50.0, 8.0)).collect();
         assert!(stays(half_out, false).pass);

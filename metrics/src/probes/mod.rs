@@ -949,8 +949,8 @@ use crate::video::Video;
 ///    partly covered, as inside, hidden in the picture (a cup hidden 15 frames by another, which
 ///    `permanence` passed, was
 ///    "lost from view"), and `inside: false` needs the object out of the frame, or cut by its
-///    border, at the end (a ball rolling in and staying passed as leaving); `permanence` of an
-///    object that leaves the frame for good, hidden by nothing before, is not measurable (it
+///    border, after being in it (a ball rolling in and staying passed as leaving); `permanence`
+///    of an object that leaves the frame for good, never out of sight before, is not measurable (it
 ///    passed as "hidden 0 frame(s), same identity"); `position` at the start (end) is not
 ///    measurable where the two are first (last) seen together more than a quarter second from
 ///    it, and says which frames it judged; `find` takes the first seen of the tracks within a
