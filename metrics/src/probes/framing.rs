@@ -60,7 +60,9 @@ fn judge(frames: &[Option<Observation>], w: f64, h: f64, expect_inside: bool) ->
     let hidden_words = if hidden == 0 {
         String::new()
     } else {
-        format!(" ({hidden} of them hidden in the picture, seen clear of the border on both sides)")
+        format!(
+            " ({hidden} of them hidden in the picture: seen clear of the border on both sides, partly covered beside the gap)"
+        )
     };
     let lost_words = |counted: &str| {
         if lost == 0 {
