@@ -98,9 +98,9 @@ pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
 
 /// Jumps where the held frames meet the generated ones (i2v and extensions): the step there
 /// (RMS at the analysis size, and each channel's mean and spread) against the clip's other
-/// steps, as `loop` judges its seam. An extension that kept its input exactly and then shifted colour (a channel's mean
-/// 157 → 180 where the clip's steps move it by 0.4), or cut to another picture, passed on the
-/// held frames alone. Judged where at least three other steps show what the clip's are, and
+/// steps, as `loop` judges its seam. An extension that kept its input exactly and then shifted
+/// colour (a channel's mean 157 → 180 where the clip's steps move it by 0.4), or cut to another
+/// picture, passed on the held frames alone. Judged where at least three other steps show what the clip's are, and
 /// only past [`JUMP_LEVELS`] and [`JUMP_COLOUR`]: on a still shot the steps are a fraction of a
 /// level, and a model's softer frames after a sharp held image (1.9 levels RMS) or a cast of 1.5
 /// levels failed as jumps at 42–45 dB.

@@ -10,10 +10,11 @@
 //! the picture and counts as inside (`permanence` passed a cup hidden 15 frames by another that
 //! `framing` failed as "lost from view"). Otherwise — seen whole on both sides, or before its
 //! first or after its last sighting — it was lost in the middle of the picture (it vanished or
-//! changed, or the tracker lost it: a ball popping out of view at full size and back). Staying inside, such frames count against it, as "lost from view" where they
-//! outnumber those at or past the border (a still ball in mid-picture, found in 9 of 48 frames,
-//! read "leaves the frame"). Leaving, they say nothing of the frame and are left out: a vanishing
-//! object has not left; fewer than half the frames left, not measurable.
+//! changed, or the tracker lost it: a ball popping out of view at full size and back). Staying
+//! inside, such frames count against it, as "lost from view" where they outnumber those at or
+//! past the border (a still ball in mid-picture, found in 9 of 48 frames, read "leaves the
+//! frame"). Leaving, they say nothing of the frame and are left out: a vanishing object has not
+//! left; fewer than half the frames left, not measurable.
 
 use super::{Context, Framing, Verdict};
 use crate::track::Observation;
