@@ -721,14 +721,12 @@ pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, rea
                             None if read_frames => {
                                 crate::video::shown_frames(&file).map(|_| None).map_err(|e| e.to_string())
                             }
-                            // The header's count where it states one (an MP4's index): a frame
-                            // range past the end or a clip given as the image passed `lint` and
-                            // `plan`, and `run` refused them. Hidden frames (an edit list) are
-                            // in the count, so it is never below what a decode shows.
+                            // The header's count where the file's length confirms it (a
+                            // fragmented MP4's header counts its first fragment, 12 of 72
+                            // frames): a frame range past the end or a clip given as the image
+                            // passed `lint` and `plan`, and `run` refused them.
                             None => crate::video::probe(&file)
                                 .map(|info| {
-                                    // Only a count the file's length confirms: a fragmented
-                                    // MP4's header counts its first fragment (12 of 72 frames).
                                     let trusted = info.frames.filter(|&n| info.shown_frames_by_header() == Some(n));
                                     trusted.filter(|_| upto.is_some()).map(|n| n as usize)
                                 })

@@ -235,8 +235,8 @@ fn laplacian_noise(frame: &[u8], width: u32, height: u32) -> f64 {
 /// Tracked objects that jump across the seam: each track seen at the seam's last frame `last`
 /// and in enough frames to have usual steps (a fast ball's track breaks at its bounces: each
 /// piece counts), against the nearest
-/// object of its colour in frame 0 (not its own track's start: in a wheel of identical balls
-/// turning a quarter per loop, each ball ends where the next began); (what, the seam's step, the
+/// object of its colour in frame 0 (not only its own track's start: in a wheel of identical
+/// balls turning a quarter per loop, each ball ends where the next began); (what, the seam's step, the
 /// 90th-percentile step) where the step exceeds [`SEAM_STEPS`] times that plus 1% of the frame
 /// height. One line per colour.
 ///
