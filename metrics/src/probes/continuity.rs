@@ -17,7 +17,7 @@
 //! exact first clip carry a wrong last one.
 
 use super::{Context, Continuity, Verdict, at_analysis_size, bound_words, psnr};
-use crate::preprocess::{Filter, Spatial, transform_frame, transform_video};
+use crate::preprocess::{Filter, Spatial, transform_video};
 use crate::video::Video;
 
 pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
@@ -58,23 +58,15 @@ pub fn check(p: &Continuity, ctx: &Context<'_>) -> Verdict {
         };
         at_analysis_size(&resized).into_owned()
     };
-    // The held frames of the output, each reduced as it is read (an edit holds the whole clip:
-    // copied at full size first, it doubled the clip's memory).
-    let (w, h) = super::analysis_size(v.width(), v.height());
-    let reduced = |i: usize| {
-        let frame = v.frame(i);
-        if (w, h) == (v.width(), v.height()) {
-            frame.to_vec()
-        } else {
-            transform_frame(frame, v.width(), v.height(), Spatial::Stretch { width: w, height: h }, Filter::Area, true)
-        }
-    };
+    // The output at the analysis size, as the context holds it for every check (the held frames
+    // were reduced here a second time where the jumps below read the whole clip from it).
+    let reduced = ctx.reduced();
+    let (w, h) = (reduced.width(), reduced.height());
     let mut ends: Vec<(String, f64)> = Vec::new();
     for (input, from, n, which) in [(&held.head, 0, nh, "first"), (&held.tail, v.len() - nt, nt, "last")] {
         let Some(input) = input else { continue };
         let input = at_size(input);
-        let out: Vec<Vec<u8>> = (from..from + n).map(reduced).collect();
-        let db = psnr(out.iter().enumerate().map(|(i, f)| (f.as_slice(), input.frame(i))));
+        let db = psnr((0..n).map(|i| (reduced.frame(from + i), input.frame(i))));
         let words = if n == 1 { format!("the {which} frame") } else { format!("the {which} {n} frames") };
         ends.push((words, db));
     }
