@@ -35,11 +35,7 @@ fn judge(frames: &[Option<Observation>], w: f64, h: f64, expect_inside: bool) ->
     let n = frames.len();
     let touches =
         |o: &Observation| o.bbox[0] <= 0.5 || o.bbox[1] <= 0.5 || o.bbox[2] >= w - 0.5 || o.bbox[3] >= h - 0.5;
-    // Within its own width (height) of a side: one step of a fast object can take it out.
-    let near_edge = |o: &Observation| {
-        let (bw, bh) = (o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]);
-        o.bbox[0] <= bw || o.bbox[1] <= bh || o.bbox[2] >= w - bw || o.bbox[3] >= h - bh
-    };
+    let near_edge = |o: &Observation| super::near_border(o, w, h);
     let before = |t: usize| frames[..t].iter().rev().find_map(Option::as_ref);
     let after = |t: usize| frames[t + 1..].iter().find_map(Option::as_ref);
     // Its usual area: the median of its sightings clear of the border.

@@ -997,6 +997,14 @@ pub fn at_analysis_size(video: &Video) -> std::borrow::Cow<'_, Video> {
     ))
 }
 
+/// Whether `o` lies within its own width (height) of a side of a `w × h` frame: one step of a
+/// fast object takes it out from there (`framing`'s out of the frame, `permanence`'s gone for
+/// good rather than vanished).
+pub fn near_border(o: &Observation, w: f64, h: f64) -> bool {
+    let (bw, bh) = (o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]);
+    o.bbox[0] <= bw || o.bbox[1] <= bh || o.bbox[2] >= w - bw || o.bbox[3] >= h - bh
+}
+
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
 

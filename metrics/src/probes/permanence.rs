@@ -47,12 +47,8 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     }
     // Gone for good: last seen well before the end, farther from the frame's edges than its own
     // size (one step of a fast ball takes it out from there: it "vanished" at the border).
-    let near_edge = |o: &Observation| {
-        let (bw, bh) = (o.bbox[2] - o.bbox[0], o.bbox[3] - o.bbox[1]);
-        o.bbox[0] <= bw || o.bbox[1] <= bh || o.bbox[2] >= w - bw || o.bbox[3] >= h - bh
-    };
     if let Some((_, o)) = track.last() {
-        if last + 2 < total && !near_edge(o) {
+        if last + 2 < total && !super::near_border(o, w, h) {
             return Verdict::new(
                 false,
                 "vanishes",
