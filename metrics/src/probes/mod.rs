@@ -1005,6 +1005,9 @@ pub fn near_border(o: &Observation, w: f64, h: f64) -> bool {
     o.bbox[0] <= bw || o.bbox[1] <= bh || o.bbox[2] >= w - bw || o.bbox[3] >= h - bh
 }
 
+/// How long (seconds) from the clip's start or end is still its start or end ([`Context::late`]).
+pub const LATE_S: f64 = 0.25;
+
 /// The kind of a verdict that measured nothing: neither a pass nor a failure.
 pub const NOT_MEASURABLE: &str = "not measurable";
 
@@ -1223,6 +1226,13 @@ impl<'a> Context<'a> {
     /// Pixels per canvas height (the unit of positions and speeds in expectations).
     pub fn unit(&self) -> f64 {
         f64::from(self.video.height())
+    }
+
+    /// Whether `frames` frames from the clip's start (or end) are later than [`LATE_S`] and two
+    /// frames: an object first seen there was not there at the start (`permanence`), two objects
+    /// first seen together there were not seen together at the start (`position`).
+    pub fn late(&self, frames: usize) -> bool {
+        frames > 2 && frames as f64 * self.dt() > LATE_S
     }
 
     pub fn dt(&self) -> f64 {

@@ -8,10 +8,6 @@
 use super::{Context, Permanence, Verdict};
 use crate::track::Observation;
 
-/// First seen later than this (seconds, and two frames) inside the frame, an object was not
-/// there before to be hidden.
-const LATE_S: f64 = 0.25;
-
 /// Under this share of its largest visible area, an object counts as partly hidden.
 const PARTLY_HIDDEN: f64 = 0.5;
 
@@ -37,8 +33,7 @@ pub fn check(p: &Permanence, ctx: &Context<'_>) -> Verdict {
     // itself (a green cup went behind a pillar and a red one came out: the red one passed as
     // "same identity"; a ball that rolls out from behind a wall is no failure either).
     if let Some((_, o)) = track.first()
-        && first > 2
-        && first as f64 * ctx.dt() > LATE_S
+        && ctx.late(first)
         && !at_edge(o)
     {
         return Verdict::not_measurable(format!(

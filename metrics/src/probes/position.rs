@@ -25,15 +25,14 @@ pub fn check(p: &Position, ctx: &Context<'_>) -> Verdict {
     // seen together only later, their places at the start are not seen (a cup's track broken
     // where it passed behind another was read "at the start" at frame 36, and passed).
     let total = ctx.video.len();
-    let late = ((0.25 / ctx.dt()).round() as usize).max(2);
     match p.at {
-        When::Start if frames[0] > late => {
+        When::Start if ctx.late(frames[0]) => {
             return Verdict::not_measurable(format!(
                 "the two objects are first seen together at frame {} of {total}: their places at the start are not seen",
                 frames[0]
             ));
         }
-        When::End if frames[0] + 1 + late < total => {
+        When::End if ctx.late(total - 1 - frames[0]) => {
             return Verdict::not_measurable(format!(
                 "the two objects are last seen together at frame {} of {total}: their places at the end are not seen",
                 frames[0]
