@@ -46,7 +46,8 @@ const STATIC_ROLL: f64 = 0.03;
 /// (the mean ignored rotation: 6°/s read as static). The path is first smoothed over a quarter
 /// second, which a pan keeps and a hand's tremble (3–9 Hz) does not: a half second holding
 /// n + ½ of its periods ends displaced, and a tripod shot shaken by ±5 px at 5 Hz "tilted up
-/// at 0.040/s" where ±8 px at 4 Hz passed (random 2–8 Hz jitter of 3 px RMS failed 58% of clips).
+/// at 0.040/s" where ±8 px at 4 Hz passed (replayed on 100 random 2–8 Hz jitter paths of 3 px
+/// RMS, the old rule failed 58%).
 /// Positions, not steps, are smoothed, so a half second is judged in any clip longer than one
 /// (smoothed steps left none in 13–17 frames at 24 fps) and a move is not overstated (15 px in
 /// 0.4 s read 0.047/s over fewer smoothed steps).
