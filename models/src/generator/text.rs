@@ -4,6 +4,7 @@
 
 use candle_core::{Device, Result, Tensor};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use super::nn::{AffineNorm, Init, Linear, Params, attention, merge_heads, split_heads};
 
@@ -41,8 +42,11 @@ pub const PAD: u32 = 0;
 pub const UNK: u32 = 1;
 
 /// Lower-cased alphanumeric words of `text`, letters of any script (CLIP-W listed "café" as the
-/// unknown word "caf", and "naïve" as "na" and "ve"); ASCII text splits as it always did.
+/// unknown word "caf", and "naïve" as "na" and "ve"), in composed Unicode (NFC): a decomposed
+/// "e" + U+0301, as macOS file names and some editors write it, is one letter "é", not a split
+/// at a combining mark. ASCII text splits as it always did.
 pub fn words(text: &str) -> Vec<String> {
+    let text: String = text.nfc().collect();
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
@@ -188,6 +192,8 @@ mod tests {
         let v = Vocab::build(["A red circle falls.", "a blue square rolls to the left"]);
         assert_eq!(words("The Red-ball, falls!"), vec!["the", "red", "ball", "falls"]);
         assert_eq!(words("A naïve CAFÉ, über-red"), vec!["a", "naïve", "café", "über", "red"]);
+        // The same words decomposed (NFD) are the same words, not "cafe" and "" split at U+0301.
+        assert_eq!(words("A nai\u{308}ve CAFE\u{301}, u\u{308}ber-red"), words("A naïve CAFÉ, über-red"));
         let ids = v.encode("a red ball", 10);
         assert_eq!(ids.len(), 3);
         assert_eq!(ids[2], UNK);
