@@ -116,9 +116,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Text from files and programs as it may reach a terminal: control characters other than line
 /// breaks and tabs written as `\u{1b}` (a name holding `ESC ]52;` writes the clipboard in some
-/// terminals, `ESC[2J` clears the screen, `ESC[8m` hides what follows).
+/// terminals, `ESC[2J` clears the screen, `ESC[8m` hides what follows), and so are direction
+/// overrides (`"grav\u{202e}ytiv"` printed as "gravity"), as pages write them
+/// ([`videval_reports::shown_as_code`]).
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    let escaped = |c: char| c.is_control() && c != '\n' && c != '\t';
+    let escaped = videval_reports::shown_as_code;
     if !s.chars().any(escaped) {
         return std::borrow::Cow::Borrowed(s);
     }

@@ -91,13 +91,13 @@ impl Placer {
         Ok(Placer { budget, inlined: 0, folder, sidecar, staging, staged: false, used: Default::default() })
     }
 
-    /// `name` is made safe for a file name here.
+    /// `name` is made safe, and short enough, for a file name here ([`file_name`]).
     pub fn place(&mut self, bytes: Vec<u8>, mime: &'static str, name: &str) -> Result<Media> {
         if self.inlined + bytes.len() <= self.budget {
             self.inlined += bytes.len();
             return Ok(Media::Inline { mime, bytes });
         }
-        let mut name = safe_name(name);
+        let mut name = file_name(name);
         let (stem, ext) =
             name.rsplit_once('.').map_or((name.clone(), String::new()), |(s, e)| (s.into(), format!(".{e}")));
         let mut n = 1;
@@ -233,6 +233,27 @@ fn clip_size(w: u32, h: u32, max_h: u32) -> (u32, u32) {
 /// A file-name-safe form of `s`.
 pub fn safe_name(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
+
+/// Longest file name [`file_name`] gives, in bytes (file systems refuse past 255).
+const MAX_FILE_NAME: usize = 120;
+
+/// [`safe_name`] of a file name made from suite names and case ids, which have no length limit:
+/// one longer than [`MAX_FILE_NAME`] keeps its extension and the start of its stem, and 12 hex
+/// digits of the whole name's hash keep two long names apart (a 300-character case id made
+/// "File name too long" and no report at all).
+pub fn file_name(s: &str) -> String {
+    let safe = safe_name(s);
+    if safe.len() <= MAX_FILE_NAME {
+        return safe;
+    }
+    let (stem, ext) = match safe.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 8 => (stem, format!(".{ext}")),
+        _ => (safe.as_str(), String::new()),
+    };
+    let digest: String = crate::hash::sha256_hex(s.as_bytes()).chars().take(12).collect();
+    let keep = MAX_FILE_NAME - ext.len() - digest.len() - 1;
+    format!("{}-{digest}{ext}", &stem[..keep.min(stem.len())])
 }
 
 /// `v` at even width and height (dropping the last column or row), as 4:2:0 H.264 needs.
@@ -723,6 +744,28 @@ mod tests {
         assert_eq!((p.len(), p.fps()), (4, 1000.0));
         let row = p.width() as usize * 3;
         assert!((0..4).all(|t| (p.frame(t)[0], p.frame(t)[row - 1]) == (t as u8, t as u8 + 10)));
+    }
+
+    /// A file name from a 300-character case id stays under the file system's 255 bytes, keeps
+    /// its extension, and differs from another that shares its first 200 characters; a short
+    /// one is [`safe_name`]'s.
+    #[test]
+    fn long_names_are_cut_with_a_hash_and_short_ones_kept() {
+        assert_eq!(file_name("suite__a b__0.png"), "suite__a_b__0.png");
+        let long = |tail: &str| format!("suite__{}{tail}__0.png", "x".repeat(300));
+        let (a, b) = (file_name(&long("a")), file_name(&long("b")));
+        assert!(a.len() <= MAX_FILE_NAME && a.ends_with(".png") && a.starts_with("suite__xxx"), "{a}");
+        assert_ne!(a, b);
+        assert_eq!(a, file_name(&long("a")), "the same name each time");
+        // Written as a file through the placer: the page's media exist.
+        let dir = tempfile::tempdir().unwrap();
+        let mut placer = Placer::new(&dir.path().join("report.html")).unwrap();
+        placer.budget = 0;
+        let Media::File(link) = placer.place(b"png".to_vec(), "image/png", &long("a")).unwrap() else {
+            panic!("not placed beside the page")
+        };
+        placer.publish(|| write_atomic(&dir.path().join("report.html"), b"page")).unwrap();
+        assert_eq!(fs_read(&dir.path().join(&link)), b"png");
     }
 
     /// The media folder: files beside the page only once it is published (a killed render

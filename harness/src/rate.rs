@@ -593,11 +593,7 @@ pub fn gold_pairs(
         let (oracle, _) = videval_models::world::render::render(scene, &settings, false);
         let worse = degrade::freeze_tail(&degrade::noise(&degrade::blur(&oracle, 1), 40.0, 7), 0.5);
         let write = |v: &Video, which: &str| -> Result<(PathBuf, String)> {
-            let name = format!(
-                "gold-{}-{}-{which}.mp4",
-                crate::media::safe_name(&suite.name),
-                crate::media::safe_name(&case.id)
-            );
+            let name = crate::media::file_name(&format!("gold-{}-{}-{which}.mp4", suite.name, case.id));
             let path = media_dir.join(name);
             let even = crate::media::even_video(v);
             crate::video::encode(&even, &path, &crate::video::EncodeParams::report_clip())?;
@@ -1073,6 +1069,13 @@ pub fn rate_command(a: &RateArgs) -> Result<ExitCode> {
     if let Some(n) = names.iter().find(|n| n.contains(['=', ',']) || n.chars().any(char::is_control)) {
         return Err(Error::Config(format!(
             "run name {:?} holds '=' or ',' (or a control character), which `agreement --runs NAME=FOLDER,…` cannot read back; give --names",
+            crate::error::printable(n)
+        )));
+    }
+    // Nor one a spreadsheet opening the export runs as a formula (as rater names).
+    if let Some(n) = names.iter().find(|n| n.starts_with(['+', '-', '@'])) {
+        return Err(Error::Config(format!(
+            "run name {:?} starts with '+', '-' or '@': a spreadsheet opening the exported judgments runs it as a formula; give --names",
             crate::error::printable(n)
         )));
     }

@@ -602,7 +602,11 @@ fn check_before_running(
     bad: &dyn Fn(String) -> Error,
 ) -> Result<BTreeMap<String, String>> {
     if !videval_models::generator::train::is_folder_name(&spec.name) {
-        return Err(bad(format!("name {:?}: it names the sweep's folder; no '/', '..' or empty", spec.name)));
+        return Err(bad(format!(
+            "name {:?}: it names the sweep's folder; no '/', '..' or empty, at most {} bytes",
+            spec.name,
+            videval_models::generator::train::MAX_FOLDER_NAME
+        )));
     }
     if spec.limit == Some(0) {
         return Err(bad("limit: expected at least 1 case per suite".into()));
@@ -611,8 +615,9 @@ fn check_before_running(
     for c in &spec.checkpoints {
         if !videval_models::generator::train::is_folder_name(&c.name) || !seen.insert(c.name.as_str()) {
             return Err(bad(format!(
-                "checkpoint name {:?}: each names its run's folder: unique, no '/', '..' or empty",
-                c.name
+                "checkpoint name {:?}: each names its run's folder: unique, no '/', '..' or empty, at most {} bytes",
+                c.name,
+                videval_models::generator::train::MAX_FOLDER_NAME
             )));
         }
         // Within ranges the fits hold in f64 (flops of 1e305 or a loss of 5e-324 gave a

@@ -356,6 +356,15 @@ fn errors_and_rows_print_control_characters_escaped() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(code(&out) != 0 && err.contains("x\\u{1b}[2J\\u{1b}]0;pwn\\u{7}.mp4"), "{err}");
     assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{err:?}");
+    // A right-to-left override in a suite's text printed raw read back as another word
+    // ("grav\u{202e}ytiv" shows as "gravity").
+    sb.write(
+        "o.yaml",
+        "schema: 1\nsuite: o\nversion: 1\ncases:\n  - id: a\n    prompt: p\n    expect: [{probe: \"grav\u{202e}ytiv\"}]\n",
+    );
+    let out = sb.run(&["suites", "lint", "o.yaml"]);
+    assert!(code(&out) == 3 && text(&out).contains("grav\\u{202e}ytiv"), "{}", text(&out));
+    assert!(!text(&out).contains('\u{202e}'), "{}", text(&out));
     std::fs::create_dir_all(sb.join("v")).unwrap();
     let o = sb.run(&[
         "synth",

@@ -2037,6 +2037,14 @@ fn a_sweep_spec_is_checked_before_anything_runs() {
             "checkpoint name \"../../out\"",
         ),
         (
+            // A folder name the file system refuses (it failed after the other checkpoints ran).
+            format!(
+                "targets: [val_loss]\ncheckpoints:\n  - {{name: {}, model: m.yaml, flops: 1.0, val_loss: 1.0}}\n",
+                "c".repeat(300)
+            ),
+            "or empty, at most 128 bytes",
+        ),
+        (
             "targets: [val_loss]\ncheckpoints:\n  - {name: a, model: gone.yaml, flops: 1.0, val_loss: 1.0}\n".into(),
             "gone.yaml: no such file",
         ),

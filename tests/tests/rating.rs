@@ -384,6 +384,9 @@ fn the_rating_server_refuses_hostile_runs_and_files_and_outlives_stalled_clients
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(text(&o).contains("not a videval rating database"), "{}", text(&o));
     assert_eq!(std::fs::read(&other).unwrap(), before, "untouched");
+    // A run name that a spreadsheet opening the export would run as a formula.
+    let o = sb.run(&["rate", "runs/a", "runs/b", "--names", "@SUM(A1),b", "--db", "n.sqlite", "--port", "0"]);
+    assert!(code(&o) == 3 && text(&o).contains("runs it as a formula"), "{}", text(&o));
     // The server: five clients stall mid-upload, the page still answers.
     let (_server, port) = start(&sb, &["runs/a", "runs/b", "--db", "r.sqlite", "--gold-every", "0"]);
     let stalled: Vec<std::net::TcpStream> = (0..5)

@@ -325,6 +325,11 @@ fn expectations_the_case_rules_out() {
             "  - id: a\n    prompt: p\n    capabilities: [physics.gravity]\n  - id: b\n    prompt: q\n    capabilities: [motion.left, Physics.Gravity]\n",
             "cases[1].capabilities[1]: \"Physics.Gravity\" differs from \"physics.gravity\" (cases[0]) only in letter case",
         ),
+        // Or in how an accent is encoded: "café" composed and decomposed look the same.
+        (
+            "  - id: a\n    prompt: p\n    capabilities: [caf\u{e9}.x]\n  - id: b\n    prompt: q\n    capabilities: [cafe\u{301}.x]\n",
+            "cases[1].capabilities[0]: \"cafe\u{301}.x\" differs from \"caf\u{e9}.x\" (cases[0]) only in how its accents are encoded",
+        ),
     ];
     for (body, phrase) in cases {
         let text = format!("{HEAD}defaults: {{generation: {{frames: 9, width: 64, height: 64}}}}\ncases:\n{body}");

@@ -630,19 +630,28 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
             format!("{} more duplicate case ids from this entry", n - 3),
         ));
     }
-    // One capability spelt in two letter cases (`physics.gravity`, `Physics.Gravity`) is two
-    // strata, two rows and two families of the limitations page: each later spelling once.
+    // One capability spelt in two letter cases (`physics.gravity`, `Physics.Gravity`), or with
+    // an accent composed in one and decomposed in the other ("café" as é or as e + U+0301, which
+    // look the same), is two strata, two rows and two families of the limitations page: each
+    // later spelling once.
     let mut spelt: BTreeMap<String, (&str, &str)> = BTreeMap::new();
     let mut told = BTreeSet::new();
     for (case, _, path) in &cases {
         for (k, c) in case.capabilities.iter().enumerate() {
-            let (first, first_path) = *spelt.entry(c.to_lowercase()).or_insert((c.as_str(), path.as_str()));
+            use unicode_normalization::UnicodeNormalization;
+            let key = c.nfc().collect::<String>().to_lowercase();
+            let (first, first_path) = *spelt.entry(key).or_insert((c.as_str(), path.as_str()));
             if first != c && told.insert(c.as_str()) {
+                let how = if first.to_lowercase() == c.to_lowercase() {
+                    "only in letter case"
+                } else {
+                    "only in how its accents are encoded (composed or decomposed Unicode) or letter case: it looks the same"
+                };
                 errors.push(YamlError::at(
                     &loc_of_case(root, path, &["capabilities"]),
                     format!("{path}.capabilities[{k}]"),
                     format!(
-                        "\"{c}\" differs from \"{first}\" ({first_path}) only in letter case: one capability spelt two ways is counted as two"
+                        "\"{c}\" differs from \"{first}\" ({first_path}) {how}: one capability spelt two ways is counted as two"
                     ),
                 ));
             }

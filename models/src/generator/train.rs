@@ -65,9 +65,19 @@ pub struct TextStage {
     pub freeze: bool,
 }
 
-/// A name that becomes one folder: not empty, not `.` or `..`, no separator or control character.
+/// Longest name [`is_folder_name`] takes, in bytes: file systems refuse names past 255, and the
+/// folder's files add to it (a sweep's 300-byte checkpoint name failed after the other
+/// checkpoints had run).
+pub const MAX_FOLDER_NAME: usize = 128;
+
+/// A name that becomes one folder: not empty, not `.` or `..`, no separator or control
+/// character, at most [`MAX_FOLDER_NAME`] bytes.
 pub fn is_folder_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+    !name.is_empty()
+        && name.len() <= MAX_FOLDER_NAME
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
 }
 
 impl TrainConfig {
@@ -85,7 +95,10 @@ impl TrainConfig {
             if ok { Ok(()) } else { Err(format!("{field}: {x} is not in [0, 1{}", if top_open { ")" } else { "]" })) }
         };
         if !is_folder_name(&self.name) {
-            return Err(format!("name {:?}: it names the checkpoint's folder; no '/', '..' or empty", self.name));
+            return Err(format!(
+                "name {:?}: it names the checkpoint's folder; no '/', '..' or empty, at most {MAX_FOLDER_NAME} bytes",
+                self.name
+            ));
         }
         a.check()?;
         within("vae.batch", v.batch, 1, 4096)?;
