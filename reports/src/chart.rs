@@ -449,9 +449,13 @@ pub fn interval_bars(title: &str, x_title: &str, bars: &[Bar]) -> String {
             .x_label_area_size(44)
             .y_label_area_size(label_w)
             .build_cartesian_2d(xc, yc)?;
+        // A label longer than its room is cut in the middle, its start and end kept (two long
+        // families told apart by their ends); the whole name is in the table beside the chart.
+        // Drawn whole, it ran off the picture's left edge.
+        let room = ((label_w - 16) / 7) as usize;
         let yl = |v: &f64| {
             let i = n as f64 - 0.5 - *v;
-            bars.get(i.round().max(0.0) as usize).map(|b| b.label.clone()).unwrap_or_default()
+            bars.get(i.round().max(0.0) as usize).map(|b| middle_cut(&b.label, room)).unwrap_or_default()
         };
         let xl = |v: &f64| format::percent(*v);
         house_style(chart.configure_mesh().disable_y_mesh().x_desc(x.title.as_str()))
@@ -483,6 +487,19 @@ pub fn interval_bars(title: &str, x_title: &str, bars: &[Bar]) -> String {
         }
         Ok(())
     })
+}
+
+/// `s` in at most `room` characters: whole, or its start and end around an ellipsis.
+fn middle_cut(s: &str, room: usize) -> String {
+    let n = s.chars().count();
+    if n <= room || room < 5 {
+        return s.to_string();
+    }
+    let head = (room - 1) * 2 / 3;
+    let tail = room - 1 - head;
+    let start: String = s.chars().take(head).collect();
+    let end: String = s.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// Which way a scatter's metric is better: its points are coloured better (green) or worse (red)
@@ -698,6 +715,15 @@ mod tests {
                 && bars.contains("50% · 12 cases")
         );
         assert!(bars.contains("&lt;b&gt;&amp;") && !bars.contains("<b>") && bars.contains("120% · 1 case"), "{bars}");
+        // A family name longer than the label room keeps its start and end around an ellipsis.
+        let long = format!("start_{}_end", "x".repeat(80));
+        let cut = interval_bars("caps", "rate", &[Bar { label: long.clone(), value: 0.5, interval: None, cases: 2 }]);
+        assert!(
+            !cut.contains(&long) && cut.contains("start_xxx") && cut.contains("xx_end") && cut.contains('…'),
+            "{cut}"
+        );
+        assert_eq!(middle_cut("short", 34), "short");
+        assert_eq!(middle_cut("abcdefghij", 7), "abcd…ij");
         let sc = scatter("s", "probe:gravity", &[(1.0, 0.0), (0.0, 1.0), (0.5, 0.5), (f64::NAN, 1.0)], Better::Higher);
         assert!(
             sc.contains("baseline probe:gravity") && sc.contains("candidate probe:gravity") && sc.contains("y = x")
