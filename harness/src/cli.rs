@@ -1881,15 +1881,49 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                     Ok(_) if inputs.as_ref().is_ok_and(|p| !p.is_empty()) => {
                         bad += 1;
                         let problems = inputs.unwrap_or_default();
+                        // Each at its case's `input` field where the file spells the case out (it
+                        // had no line, so a CI annotation had nowhere to point).
+                        let root = if *is_bundled {
+                            None
+                        } else {
+                            crate::yaml::read_text(Path::new(f)).ok().and_then(|t| crate::yaml::parse(f, &t).ok())
+                        };
+                        let errors: Vec<crate::yaml::YamlError> = problems
+                            .iter()
+                            .map(|p| {
+                                let at = root
+                                    .as_ref()
+                                    .and_then(|r| suite::load::case_field(r, &p.case_id, &["input", p.field]));
+                                match at {
+                                    Some((loc, path)) => crate::yaml::YamlError::at(
+                                        &loc,
+                                        path,
+                                        format!("case {}: {}: {}", p.case_id, p.file, p.why),
+                                    ),
+                                    None => crate::yaml::YamlError {
+                                        loc: None,
+                                        path: String::new(),
+                                        message: p.to_string(),
+                                    },
+                                }
+                            })
+                            .collect();
                         if *json {
-                            let errors: Vec<_> = problems
+                            let errors: Vec<_> = errors
                                 .iter()
-                                .map(|m| json!({"file": f, "line": null, "column": null, "field": null, "message": m, "text": m}))
+                                .map(|x| {
+                                    json!({"file": x.loc.as_ref().map_or_else(|| f.to_string(), |l| l.file.to_string()),
+                                        "line": x.loc.as_ref().map(|l| l.line), "column": x.loc.as_ref().map(|l| l.col),
+                                        "field": (!x.path.is_empty()).then_some(&x.path), "message": x.message,
+                                        "text": x.to_string()})
+                                })
                                 .collect();
                             verdicts.push(json!({"file": f, "ok": false, "errors": errors}));
                         } else {
-                            println!("FAIL  {f}  ({} error(s))", problems.len());
-                            println!("{}", crate::error::printable(&problems.join("\n")));
+                            println!("FAIL  {f}  ({} error(s))", errors.len());
+                            for e in &errors {
+                                println!("{e}");
+                            }
                         }
                     }
                     Ok(s) if *json => verdicts

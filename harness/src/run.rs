@@ -678,12 +678,33 @@ pub fn conditioning_problems(suites: &[Suite], plan: &Plan, read_frames: bool) -
     let planned: std::collections::BTreeSet<(&str, &str)> =
         plan.units.iter().map(|u| (u.id.suite.as_str(), u.id.case_id.as_str())).collect();
     input_problems(suites, |suite, case| planned.contains(&(suite, case)), read_frames)
+        .iter()
+        .map(InputProblem::to_string)
+        .collect()
+}
+
+/// A conditioning file a case names that cannot be used: which case, which `input` field, the
+/// file as named, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputProblem {
+    pub suite: String,
+    pub case_id: String,
+    /// `image`, `video` or `video2`.
+    pub field: &'static str,
+    pub file: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "suite {}, case {}: input.{}: {}: {}", self.suite, self.case_id, self.field, self.file, self.why)
+    }
 }
 
 /// [`conditioning_problems`] of the cases `chosen` (suite name, case id) picks: `suites lint`
 /// checks every case's files by their headers, as `plan` does (a misspelt picture passed lint,
 /// then `plan` and `run` refused it).
-pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, read_frames: bool) -> Vec<String> {
+pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, read_frames: bool) -> Vec<InputProblem> {
     let mut missing = Vec::new();
     // Each file is read once however many cases name it (eight cases of one 1080p clip took
     // 16 s and 1.6 GB in `plan` alone), and only as far as a count needs; `plan` reads headers.
@@ -745,12 +766,13 @@ pub fn input_problems(suites: &[Suite], chosen: impl Fn(&str, &str) -> bool, rea
                     }
                 };
                 if let Some(why) = why {
-                    missing.push(format!(
-                        "suite {}, case {}: input.{field}: {}: {why}",
-                        suite.name,
-                        case.id,
-                        file.display()
-                    ));
+                    missing.push(InputProblem {
+                        suite: suite.name.clone(),
+                        case_id: case.id.clone(),
+                        field,
+                        file: file.display().to_string(),
+                        why,
+                    });
                 }
             }
         }

@@ -508,7 +508,12 @@ fn lint_exits_3_and_prints_every_error() {
     let out = sb.run(&["suites", "lint", "other/i2v.yaml"]);
     let t = videval_tests::text(&out);
     assert_eq!(videval_tests::code(&out), 3, "{t}");
-    assert!(t.contains("case a: input.image:") && t.contains("frist.png: no such file"), "{t}");
+    assert!(t.contains("other/i2v.yaml:5:") && t.contains("cases[0].input.image: case a:"), "{t}");
+    assert!(t.contains("frist.png: no such file"), "{t}");
+    // Located in --json too: a CI annotation has a line to point at.
+    let (_, v) = sb.run_json(&["suites", "lint", "other/i2v.yaml"]);
+    let e = &v["files"][0]["errors"][0];
+    assert_eq!((e["line"].as_u64(), e["field"].as_str()), (Some(5), Some("cases[0].input.image")), "{v}");
 
     // With --json: every file's verdict and its located errors, exit 3, one JSON document.
     let out = sb.run(&["suites", "lint", "suites", "--json"]);

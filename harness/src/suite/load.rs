@@ -701,6 +701,16 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
     }
 }
 
+/// Where in a suite file's tree (`root`) the case written with id `case_id` has the field at
+/// `keys`, and that field's path (`cases[2].input.image`): for an error found after loading (a
+/// conditioning file not there). None for a case the file does not spell out (a matrix's, an
+/// included file's).
+pub fn case_field(root: &Node, case_id: &str, keys: &[&str]) -> Option<(Loc, String)> {
+    let Some(Value::Seq(items)) = root.get("cases").map(|c| &c.value) else { return None };
+    let i = items.iter().position(|item| item.get("id").and_then(Node::as_str) == Some(case_id))?;
+    Some((loc_at(&items[i], keys).clone(), format!("cases[{i}].{}", keys.join("."))))
+}
+
 fn loc_of_case(root: &Node, path: &str, keys: &[&str]) -> Loc {
     let index: usize = path.trim_start_matches("cases[").trim_end_matches(']').parse().unwrap_or(0);
     match root.get("cases").map(|c| &c.value) {

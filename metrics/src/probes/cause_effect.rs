@@ -80,6 +80,26 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
         );
     }
     let unit = ctx.unit();
+    // An effect already moving when first seen never starts moving in the clip: a push played
+    // backwards (the cup moving back from the first frame, touching the ball) passed as "contact
+    // at frame 0, then starts moving at frame 2". Moving is half the distance that counts as
+    // started, in its first frame step.
+    if p.change == Change::StartsMoving
+        && let Some(&(t1, next)) = effect.seen().nth(1).as_ref().filter(|(t1, _)| *t1 == t0 + 1)
+    {
+        let (a, b) = (ctx.world_center(t0, first), ctx.world_center(t1, next));
+        let step = (b[0] - a[0]).hypot(b[1] - a[1]) / unit;
+        if step >= MOVED / 2.0 {
+            return Verdict::new(
+                false,
+                "already moving",
+                Some(0.0),
+                format!(
+                    "the effect moves {step:.3} h between frames {t0} and {t1}, its first: it is moving when first seen, not at rest before the contact"
+                ),
+            );
+        }
+    }
     let change = match p.change {
         Change::StartsMoving => effect.seen().find(|(t, o)| {
             let (a, b) = (ctx.world_center(t0, first), ctx.world_center(*t, o));
@@ -115,5 +135,52 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
             Some((t as f64 - c as f64) * ctx.dt()),
             format!("contact at frame {c}, then {word} at frame {t}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{CauseEffect, Change, Context, ObjectRef};
+    use super::*;
+    use crate::palette::Color;
+    use crate::video::Video;
+
+    /// A red square pushes a blue one: it passes forwards; played backwards the blue square is
+    /// moving from the first frame, touching the red one, and never starts moving (it passed as
+    /// "contact at frame 0, then starts moving at frame 2").
+    #[test]
+    fn a_push_passes_and_played_backwards_fails_as_already_moving() {
+        let (w, h, n) = (64usize, 64usize, 24usize);
+        let square = |f: &mut [u8], x0: usize, c: Color| {
+            for y in 28..36 {
+                for x in x0..x0 + 8 {
+                    f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
+                }
+            }
+        };
+        let mut frames = Vec::new();
+        for t in 0..n {
+            let mut f = [128u8, 128, 128].repeat(w * h);
+            // Red approaches at 2 px a frame and touches blue at frame 9; both go on at 1 px.
+            let blue = 30 + t.saturating_sub(9);
+            let red = if t <= 9 { 4 + 2 * t } else { blue - 8 };
+            square(&mut f, red, Color::Red);
+            square(&mut f, blue, Color::Blue);
+            frames.push(f);
+        }
+        let p = CauseEffect {
+            cause: ObjectRef { color: Some(Color::Red), ..ObjectRef::default() },
+            effect: ObjectRef { color: Some(Color::Blue), ..ObjectRef::default() },
+            change: Change::StartsMoving,
+            via: None,
+        };
+        let forward = Video::new(w as u32, h as u32, 24.0, frames.concat()).unwrap();
+        let v = check(&p, &Context::new(&forward));
+        assert!(v.pass, "{}", v.reason);
+        frames.reverse();
+        let backward = Video::new(w as u32, h as u32, 24.0, frames.concat()).unwrap();
+        let v = check(&p, &Context::new(&backward));
+        assert!(!v.pass && v.kind == "already moving", "{} {}", v.kind, v.reason);
+        assert!(v.reason.contains("between frames 0 and 1"), "{}", v.reason);
     }
 }
