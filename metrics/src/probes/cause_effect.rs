@@ -83,23 +83,15 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
     // An effect already moving when first seen never starts moving in the clip: a push played
     // backwards (the cup moving back from the first frame, touching the ball) passed as "contact
     // at frame 0, then starts moving at frame 2". Moving is half the distance that counts as
-    // started, in its first frame step.
-    if p.change == Change::StartsMoving
-        && let Some(&(t1, next)) = effect.seen().nth(1).as_ref().filter(|(t1, _)| *t1 == t0 + 1)
-    {
-        let (a, b) = (ctx.world_center(t0, first), ctx.world_center(t1, next));
-        let step = (b[0] - a[0]).hypot(b[1] - a[1]) / unit;
-        if step >= MOVED / 2.0 {
-            return Verdict::new(
-                false,
-                "already moving",
-                Some(0.0),
-                format!(
-                    "the effect moves {step:.3} h between frames {t0} and {t1}, its first: it is moving when first seen, not at rest before the contact"
-                ),
-            );
+    // started, in its first frame step: (its second frame, that distance in heights).
+    let already = match effect.seen().nth(1) {
+        Some((t1, next)) if p.change == Change::StartsMoving && t1 == t0 + 1 => {
+            let (a, b) = (ctx.world_center(t0, first), ctx.world_center(t1, next));
+            let step = (b[0] - a[0]).hypot(b[1] - a[1]) / unit;
+            (step >= MOVED / 2.0).then_some((t1, step))
         }
-    }
+        _ => None,
+    };
     let change = match p.change {
         Change::StartsMoving => effect.seen().find(|(t, o)| {
             let (a, b) = (ctx.world_center(t0, first), ctx.world_center(*t, o));
@@ -128,6 +120,14 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
             "effect before its cause",
             Some((t as f64 - c as f64) * ctx.dt()),
             format!("{word} at frame {t}, before the contact at frame {c}"),
+        ),
+        (Some(c), Some(_)) if let Some((t1, step)) = already => Verdict::new(
+            false,
+            "already moving",
+            Some(0.0),
+            format!(
+                "the effect moves {step:.3} h between frames {t0} and {t1}, its first, touching the cause from frame {c}: it is moving when first seen, not at rest before the contact"
+            ),
         ),
         (Some(c), Some(t)) => Verdict::new(
             true,
