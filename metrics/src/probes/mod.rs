@@ -957,10 +957,12 @@ use crate::video::Video;
 ///    tenth of the most seen (a cup's track broken where it passed behind another was read "at
 ///    the start" at frame 36); a static `camera`'s path is smoothed as positions, so any clip over
 ///    half a second is judged and a short move is not overstated.
-/// 24: the tracker's orange needs saturation 0.78 (it took 0.658): tan and dark skin, brown hair
+/// 24: the tracker's orange needs saturation 0.8 (it took 0.658): tan and dark skin, brown hair
 ///    and wood grain were orange objects (a ball rolling on oak or walnut was "not found", its
 ///    grain dropped as the setting with the ball; a face was "the orange ball" of a position
-///    check); `cause_effect`'s effect moving in its first frame step fails "already moving" (a
+///    check); an object on a paler surface of its own hue, dropped with it as the setting (a
+///    ball on straw, lush grass, dark denim, teak), is found inside the setting by its own
+///    saturated pixels; `cause_effect`'s effect moving in its first frame step fails "already moving" (a
 ///    push played backwards passed as "contact at frame 0, then starts moving at frame 2").
 pub const VERSION: u32 = 24;
 
