@@ -523,9 +523,14 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
 
 /// Hue window (degrees either side of the palette hue) and least saturation (of the palette
 /// colour's) of the pixels [`rescue`] looks for inside a setting: an object's own colour, not
-/// its surface's paler or neighbouring hue.
+/// its surface's paler or neighbouring hue. Where those make no object, pixels of nearly pure
+/// colour ([`RESCUE_PURE`]) anywhere in the colour's window are looked at instead: a pure blue
+/// (240°, 13° off the palette's) or pure yellow ball on dark denim or straw was "not found".
+/// (Counted together, lush grass's vivid blades were more than [`RESCUE_SHARE`] of it, and a green
+/// ball on it was lost again.)
 const RESCUE_HUE: f64 = 6.0;
 const RESCUE_SATURATION: f64 = 0.9;
+const RESCUE_PURE: f64 = 0.92;
 /// The most of a setting those pixels may be for [`rescue`] to look: past it the surface is
 /// itself the palette colour (a red carpet, a cyan pool's caustics), and its pieces are not
 /// objects.
@@ -557,14 +562,32 @@ fn rescue(
     } else {
         RESCUE_SATURATION * sat
     };
+    let near = |h: f64, s: f64| s >= floor && signed_hue_difference(h, hue).abs() <= RESCUE_HUE;
+    let pure = |_: f64, s: f64| s >= RESCUE_PURE.max(floor);
+    let found = compact_parts(frame, width, height, label, pixels, min_area, near);
+    if !found.is_empty() {
+        return found;
+    }
+    compact_parts(frame, width, height, label, pixels, min_area, pure)
+}
+
+/// [`rescue`]'s objects made of the pixels of `pixels` that are `strong` (by hue and saturation).
+fn compact_parts(
+    frame: &[u8],
+    width: usize,
+    height: usize,
+    label: u8,
+    pixels: &[(usize, usize)],
+    min_area: usize,
+    strong: impl Fn(f64, f64) -> bool,
+) -> Vec<Observation> {
     let strong: Vec<(usize, usize)> = pixels
         .iter()
         .copied()
         .filter(|&(x, y)| {
             let i = (y * width + x) * 3;
-            let (r, g, b) = (i32::from(frame[i]), i32::from(frame[i + 1]), i32::from(frame[i + 2]));
-            let (h, s) = hue_saturation(r, g, b);
-            s >= floor && signed_hue_difference(h, hue).abs() <= RESCUE_HUE
+            let (h, s) = hue_saturation(i32::from(frame[i]), i32::from(frame[i + 1]), i32::from(frame[i + 2]));
+            strong(h, s)
         })
         .collect();
     if strong.len() < min_area || strong.len() as f64 > RESCUE_SHARE * pixels.len() as f64 {
@@ -1297,6 +1320,11 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!((d[0].color, d[0].shape), (Color::Yellow, Shape::Circle));
         assert!((d[0].center[0] - 60.0).abs() < 1.0 && (d[0].center[1] - 50.0).abs() < 1.0, "{:?}", d[0].center);
+        // A pure yellow ball (60°, 9° from the palette's yellow) is found by its purity.
+        let mut p = straw.clone();
+        disc(&mut p, 70.0, 40.0, 10.0, [250, 250, 10]);
+        let d = detect(&p, w, h, 20);
+        assert!(d.len() == 1 && (d[0].center[0] - 70.0).abs() < 1.0, "{d:?}");
         // Half the surface as saturated as the ball: the surface's own colour, no object in it.
         let mut g = straw.clone();
         for y in 0..h {

@@ -83,12 +83,16 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
     // An effect already moving when first seen never starts moving in the clip: a push played
     // backwards (the cup moving back from the first frame, touching the ball) passed as "contact
     // at frame 0, then starts moving at frame 2". Moving is half the distance that counts as
-    // started, in its first frame step: (its second frame, that distance in heights).
-    let already = match effect.seen().nth(1) {
-        Some((t1, next)) if p.change == Change::StartsMoving && t1 == t0 + 1 => {
-            let (a, b) = (ctx.world_center(t0, first), ctx.world_center(t1, next));
-            let step = (b[0] - a[0]).hypot(b[1] - a[1]) / unit;
-            (step >= MOVED / 2.0).then_some((t1, step))
+    // started, in its first frame step and again over the two steps after it (a first frame
+    // shifted by 7 px, the effect at rest after it until the contact, failed as moving):
+    // (its second frame, the first step in heights).
+    let already = match effect.seen().take(4).collect::<Vec<_>>()[..] {
+        [(_, o0), (t1, o1), _, (t3, o3)] if p.change == Change::StartsMoving && t3 == t0 + 3 => {
+            let at = |t: usize, o| ctx.world_center(t, o);
+            let apart = |a: [f64; 2], b: [f64; 2]| (b[0] - a[0]).hypot(b[1] - a[1]) / unit;
+            let step = apart(at(t0, o0), at(t1, o1));
+            let then = apart(at(t1, o1), at(t3, o3));
+            (step >= MOVED / 2.0 && then >= MOVED / 2.0).then_some((t1, step))
         }
         _ => None,
     };
@@ -158,16 +162,22 @@ mod tests {
                 }
             }
         };
-        let mut frames = Vec::new();
-        for t in 0..n {
-            let mut f = [128u8, 128, 128].repeat(w * h);
-            // Red approaches at 2 px a frame and touches blue at frame 9; both go on at 1 px.
-            let blue = 30 + t.saturating_sub(9);
-            let red = if t <= 9 { 4 + 2 * t } else { blue - 8 };
-            square(&mut f, red, Color::Red);
-            square(&mut f, blue, Color::Blue);
-            frames.push(f);
-        }
+        // Red approaches at 2 px a frame and touches blue at frame 9; both go on at 1 px. With
+        // `jolt`, the first frame is shifted 1 px (as a first frame encoded apart can be).
+        let push = |jolt: usize| -> Vec<Vec<u8>> {
+            (0..n)
+                .map(|t| {
+                    let mut f = [128u8, 128, 128].repeat(w * h);
+                    let shift = if t == 0 { jolt } else { 0 };
+                    let blue = 30 + t.saturating_sub(9);
+                    let red = if t <= 9 { 4 + 2 * t } else { blue - 8 };
+                    square(&mut f, red + shift, Color::Red);
+                    square(&mut f, blue + shift, Color::Blue);
+                    f
+                })
+                .collect()
+        };
+        let mut frames = push(0);
         let p = CauseEffect {
             cause: ObjectRef { color: Some(Color::Red), ..ObjectRef::default() },
             effect: ObjectRef { color: Some(Color::Blue), ..ObjectRef::default() },
@@ -182,5 +192,9 @@ mod tests {
         let v = check(&p, &Context::new(&backward));
         assert!(!v.pass && v.kind == "already moving", "{} {}", v.kind, v.reason);
         assert!(v.reason.contains("between frames 0 and 1"), "{}", v.reason);
+        // A jolt in the first frame alone, the effect at rest after it until the contact: a push.
+        let jolted = Video::new(w as u32, h as u32, 24.0, push(1).concat()).unwrap();
+        let v = check(&p, &Context::new(&jolted));
+        assert!(v.pass, "{} {}", v.kind, v.reason);
     }
 }
