@@ -105,6 +105,24 @@ fn a_matrix_id_missing_a_variable_and_an_empty_prompt() {
     assert_error(&sb, &err, "s.yaml", 9, 21, "cases[1].prompt", "an empty prompt");
 }
 
+/// An included file's cases under the file's own `cases:` (or another include's) were replaced
+/// without a word: a list is replaced, not added to. Refused, located.
+#[test]
+fn cases_in_an_included_file_are_not_silently_replaced() {
+    let a = format!("{HEAD}include: [b.yaml]\ncases: [{{id: a, prompt: p}}]\n");
+    let part = "cases: [{id: b, prompt: q}, {id: c, prompt: r}]\n";
+    let (sb, err) = errors(&[("a.yaml", &a), ("b.yaml", part)]);
+    assert_error(&sb, &err, "a.yaml", 6, 1, "cases", "would replace the 2 case(s) of the included file(s)");
+    let a = format!("{HEAD}include: [b.yaml, c.yaml]\n");
+    let (sb, err) = errors(&[("a.yaml", &a), ("b.yaml", part), ("c.yaml", "cases: [{id: d, prompt: s}]\n")]);
+    assert_error(&sb, &err, "a.yaml", 5, 19, "include[1]", "its 1 case(s) would replace the 2");
+    // Defaults in an include and cases in the file: the usual way, loaded.
+    let sb = Sandbox::new();
+    sb.write("d.yaml", "defaults: {seeds: {per_case: 1}}\n");
+    sb.write("a.yaml", &format!("{HEAD}include: [d.yaml]\ncases: [{{id: a, prompt: p}}]\n"));
+    assert!(load(&Disk, sb.join("a.yaml").to_str().unwrap()).is_ok());
+}
+
 #[test]
 fn include_cycle() {
     let a = format!("{HEAD}include: [b.yaml]\ncases: [{{id: a, prompt: p}}]\n");

@@ -252,6 +252,25 @@ fn merged(
             };
             match result {
                 Ok(included) => {
+                    let cases = |n: &Node| match n.get("cases").map(|c| &c.value) {
+                        Some(Value::Seq(items)) => items.len(),
+                        _ => 0,
+                    };
+                    if let Some(b) = &base
+                        && cases(b) > 0
+                        && cases(&included) > 0
+                    {
+                        errors.push(YamlError::at(
+                            &item.loc,
+                            path,
+                            format!(
+                                "its {} case(s) would replace the {} of the files included before it (a list such as `cases` is replaced, not added to): give the cases in one file",
+                                cases(&included),
+                                cases(b)
+                            ),
+                        ));
+                        continue;
+                    }
                     base = Some(match base {
                         Some(b) => merge(b, included),
                         None => included,
@@ -269,6 +288,23 @@ fn merged(
         value: Value::Map(entries.iter().filter(|e| e.key != "include").cloned().collect()),
         loc: node.loc.clone(),
     };
+    // Lists are replaced, not added to: an included file's cases under this file's `cases:` were
+    // dropped without a word (the suite linted as its own cases alone).
+    if let (Some(b), Some(mine)) = (&base, entries.iter().find(|e| e.key == "cases")) {
+        if let Some(Value::Seq(theirs)) = b.get("cases").map(|c| &c.value)
+            && !theirs.is_empty()
+        {
+            return Err(YamlError::at(
+                &mine.key_loc,
+                "cases",
+                format!(
+                    "would replace the {} case(s) of the included file(s) (an include merges mappings; a list such as `cases` is replaced, not added to): give the cases in one file",
+                    theirs.len()
+                ),
+            )
+            .into());
+        }
+    }
     Ok(match base {
         Some(b) => merge(b, own),
         None => own,
