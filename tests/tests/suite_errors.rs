@@ -532,6 +532,19 @@ fn lint_exits_3_and_prints_every_error() {
     let (_, v) = sb.run_json(&["suites", "lint", "other/i2v.yaml"]);
     let e = &v["files"][0]["errors"][0];
     assert_eq!((e["line"].as_u64(), e["field"].as_str()), (Some(5), Some("cases[0].input.image")), "{v}");
+    // A matrix's case, at its entry's field (its id is rendered from the entry's template).
+    sb.write(
+        "other/m.yaml",
+        &format!(
+            "{HEAD}cases:\n  - {{id: x, prompt: p}}\n  - id: \"m-{{{{ c }}}}-end\"\n    matrix: {{c: [a, b]}}\n    mode: i2v\n    prompt: p\n    input: {{image: {{path: \"miss-{{{{ c }}}}.png\"}}}}\n"
+        ),
+    );
+    let (_, v) = sb.run_json(&["suites", "lint", "other/m.yaml"]);
+    let errors = v["files"][0]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{v}");
+    for e in errors {
+        assert_eq!((e["line"].as_u64(), e["field"].as_str()), (Some(11), Some("cases[1].input.image")), "{v}");
+    }
 
     // With --json: every file's verdict and its located errors, exit 3, one JSON document.
     let out = sb.run(&["suites", "lint", "suites", "--json"]);

@@ -739,12 +739,44 @@ fn resolve(root: &Node, limits: &Limits) -> Result<Suite, LoadError> {
 
 /// Where in a suite file's tree (`root`) the case written with id `case_id` has the field at
 /// `keys`, and that field's path (`cases[2].input.image`): for an error found after loading (a
-/// conditioning file not there). None for a case the file does not spell out (a matrix's, an
-/// included file's).
+/// conditioning file not there). A matrix's case is found by its entry's id template (its
+/// literal parts around the `{{ … }}`), where one entry's alone fits. None for a case the file
+/// does not spell out (an included file's).
 pub fn case_field(root: &Node, case_id: &str, keys: &[&str]) -> Option<(Loc, String)> {
     let Some(Value::Seq(items)) = root.get("cases").map(|c| &c.value) else { return None };
-    let i = items.iter().position(|item| item.get("id").and_then(Node::as_str) == Some(case_id))?;
+    let id = |item: &Node| item.get("id").and_then(Node::as_str).map(str::to_string);
+    let i = items.iter().position(|item| id(item).as_deref() == Some(case_id)).or_else(|| {
+        let fits: Vec<usize> = (0..items.len())
+            .filter(|&i| id(&items[i]).is_some_and(|t| t.contains("{{") && template_fits(&t, case_id)))
+            .collect();
+        (fits.len() == 1).then(|| fits[0])
+    })?;
     Some((loc_at(&items[i], keys).clone(), format!("cases[{i}].{}", keys.join("."))))
+}
+
+/// Whether `text` can be what the id template `template` renders to: its literal parts, in
+/// order, with anything in place of each `{{ … }}`.
+fn template_fits(template: &str, text: &str) -> bool {
+    let mut parts = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        parts.push(&rest[..open]);
+        rest = rest[open..].find("}}").map_or("", |close| &rest[open + close + 2..]);
+    }
+    parts.push(rest);
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 || !text.starts_with(first) || !text[first.len()..].ends_with(last) {
+        return parts.len() == 1 && text == first;
+    }
+    let mut at = first.len();
+    let end = text.len() - last.len();
+    for part in &parts[1..parts.len() - 1] {
+        match text[at..end].find(part) {
+            Some(k) => at += k + part.len(),
+            None => return false,
+        }
+    }
+    true
 }
 
 fn loc_of_case(root: &Node, path: &str, keys: &[&str]) -> Loc {
@@ -1385,5 +1417,20 @@ fn check_inputs(node: &Node, path: &str, mode: Mode, input: Option<&Input>, erro
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A rendered id fits its template's literal parts in order, and nothing else does.
+    #[test]
+    fn rendered_ids_fit_their_templates() {
+        use super::template_fits;
+        assert!(template_fits("drop-{{ color }}-ball", "drop-red-ball"));
+        assert!(template_fits("{{ a }}-{{ b }}", "x-y"));
+        assert!(template_fits("plain", "plain") && !template_fits("plain", "plainer"));
+        assert!(!template_fits("drop-{{ color }}-ball", "drop-red-cube"));
+        assert!(!template_fits("a-{{ x }}-b-{{ y }}-c", "a-1-c"));
+        assert!(!template_fits("ab{{ x }}ba", "aba"), "the ends may not overlap");
     }
 }
