@@ -1730,6 +1730,14 @@ fn suite_files(path: &Path) -> Result<Vec<String>> {
     }
 }
 
+/// One located error of `suites lint --json`: its file (the suite's, `f`, where it has no
+/// location), line, column, `field`, message and the whole line as printed.
+fn error_json(f: &str, x: &crate::yaml::YamlError, field: Option<&str>) -> serde_json::Value {
+    json!({"file": x.loc.as_ref().map_or_else(|| f.to_string(), |l| l.file.to_string()),
+        "line": x.loc.as_ref().map(|l| l.line), "column": x.loc.as_ref().map(|l| l.col),
+        "field": field, "message": x.message, "text": x.to_string()})
+}
+
 fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
     match cmd {
         SuitesCommand::Import {
@@ -1911,12 +1919,7 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                         if *json {
                             let errors: Vec<_> = errors
                                 .iter()
-                                .map(|x| {
-                                    json!({"file": x.loc.as_ref().map_or_else(|| f.to_string(), |l| l.file.to_string()),
-                                        "line": x.loc.as_ref().map(|l| l.line), "column": x.loc.as_ref().map(|l| l.col),
-                                        "field": (!x.path.is_empty()).then_some(&x.path), "message": x.message,
-                                        "text": x.to_string()})
-                                })
+                                .map(|x| error_json(f, x, (!x.path.is_empty()).then_some(x.path.as_str())))
                                 .collect();
                             verdicts.push(json!({"file": f, "ok": false, "errors": errors}));
                         } else {
@@ -1932,15 +1935,8 @@ fn suites_command(cmd: &SuitesCommand) -> Result<ExitCode> {
                     Err(e) => {
                         bad += 1;
                         if *json {
-                            let errors: Vec<_> = e
-                                .errors
-                                .iter()
-                                .map(|x| {
-                                    json!({"file": x.loc.as_ref().map_or_else(|| f.to_string(), |l| l.file.to_string()),
-                                        "line": x.loc.as_ref().map(|l| l.line), "column": x.loc.as_ref().map(|l| l.col),
-                                        "field": x.path, "message": x.message, "text": x.to_string()})
-                                })
-                                .collect();
+                            let errors: Vec<_> =
+                                e.errors.iter().map(|x| error_json(f, x, Some(x.path.as_str()))).collect();
                             verdicts.push(json!({"file": f, "ok": false, "errors": errors}));
                         } else {
                             println!("FAIL  {f}  ({} error(s))", e.errors.len());

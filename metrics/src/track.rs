@@ -566,37 +566,38 @@ fn rescue(
     } else {
         RESCUE_SATURATION * sat
     };
-    let near = |h: f64, s: f64| s >= floor && signed_hue_difference(h, hue).abs() <= RESCUE_HUE;
-    let pure = |_: f64, s: f64| s >= RESCUE_PURE.max(floor);
-    let found = compact_parts(frame, width, height, label, pixels, min_area, near);
-    if !found.is_empty() {
-        return found;
+    // Each pixel's hue and saturation read once: the pixels near the palette hue, and the pure.
+    let (mut near, mut pure) = (Vec::new(), Vec::new());
+    for &(x, y) in pixels {
+        let i = (y * width + x) * 3;
+        let (h, s) = hue_saturation(i32::from(frame[i]), i32::from(frame[i + 1]), i32::from(frame[i + 2]));
+        if s >= floor && signed_hue_difference(h, hue).abs() <= RESCUE_HUE {
+            near.push((x, y));
+        }
+        if s >= RESCUE_PURE.max(floor) {
+            pure.push((x, y));
+        }
     }
-    compact_parts(frame, width, height, label, pixels, min_area, pure)
+    for strong in [near, pure] {
+        if strong.len() < min_area || strong.len() as f64 > RESCUE_SHARE * pixels.len() as f64 {
+            continue;
+        }
+        let found = compact_parts(&strong, width, height, label, min_area);
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
 }
 
-/// [`rescue`]'s objects made of the pixels of `pixels` that are `strong` (by hue and saturation).
+/// [`rescue`]'s compact objects made of the `strong` pixels.
 fn compact_parts(
-    frame: &[u8],
+    strong: &[(usize, usize)],
     width: usize,
     height: usize,
     label: u8,
-    pixels: &[(usize, usize)],
     min_area: usize,
-    strong: impl Fn(f64, f64) -> bool,
 ) -> Vec<Observation> {
-    let strong: Vec<(usize, usize)> = pixels
-        .iter()
-        .copied()
-        .filter(|&(x, y)| {
-            let i = (y * width + x) * 3;
-            let (h, s) = hue_saturation(i32::from(frame[i]), i32::from(frame[i + 1]), i32::from(frame[i + 2]));
-            strong(h, s)
-        })
-        .collect();
-    if strong.len() < min_area || strong.len() as f64 > RESCUE_SHARE * pixels.len() as f64 {
-        return Vec::new();
-    }
     // The strong pixels' box, a pixel of margin each side, opened by a 3×3 square.
     let x0 = strong.iter().map(|p| p.0).min().unwrap_or(0).saturating_sub(1);
     let y0 = strong.iter().map(|p| p.1).min().unwrap_or(0).saturating_sub(1);
@@ -604,7 +605,7 @@ fn compact_parts(
     let y1 = (strong.iter().map(|p| p.1).max().unwrap_or(0) + 1).min(height - 1);
     let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
     let mut mask = vec![false; bw * bh];
-    for &(x, y) in &strong {
+    for &(x, y) in strong {
         mask[(y - y0) * bw + (x - x0)] = true;
     }
     let square = |m: &[bool], all: bool| -> Vec<bool> {

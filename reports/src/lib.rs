@@ -23,19 +23,16 @@ pub(crate) fn environment() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     env.set_formatter(|out, state, value| match value.as_str() {
-        Some(s) if !value.is_safe() && s.chars().any(hidden) => {
-            let shown: String =
-                s.chars().map(|c| if hidden(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() }).collect();
+        Some(s) if !value.is_safe() && s.chars().any(shown_as_code) => {
+            let shown: String = s
+                .chars()
+                .map(|c| if shown_as_code(c) { format!("\\u{{{:x}}}", c as u32) } else { c.to_string() })
+                .collect();
             minijinja::escape_formatter(out, state, &minijinja::Value::from(shown))
         }
         _ => minijinja::escape_formatter(out, state, value),
     });
     env
-}
-
-/// A character a page does not show as itself: [`shown_as_code`].
-fn hidden(c: char) -> bool {
-    shown_as_code(c)
 }
 
 /// A character that pages, files and terminals write as its code (`\u{202e}`), not as itself:
