@@ -226,8 +226,10 @@ pub struct Generated {
 /// shared store never serves another version's videos for the same weights (the identity held
 /// only the weights and the configuration). 2: a prompt's words are split at letters of any
 /// script, not only ASCII ones ("naïve" was the tokens "na" and "ve"; ASCII prompts are
-/// conditioned as before).
-pub const SAMPLER_VERSION: u32 = 2;
+/// conditioned as before). 3: a prompt is read in composed Unicode (NFC) before it is split, so a
+/// decomposed accent (e + U+0301) is one letter ("café" was "cafe" and an empty word); composed
+/// and ASCII prompts are conditioned as before.
+pub const SAMPLER_VERSION: u32 = 3;
 
 /// Frames actually generated for a request of `frames` (the next `1 + 4k`).
 pub fn generated_frames(frames: usize) -> usize {
