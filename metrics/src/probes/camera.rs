@@ -115,11 +115,14 @@ pub fn check(p: &Camera, ctx: &Context<'_>) -> Verdict {
         return Verdict::new(false, "wrong camera motion", Some(speed), why);
     }
     if class != p.motion {
+        // A camera still on average says how it moved all the same (a roll read "camera
+        // static at 0.003/s, expected pan right").
+        let but = if class == CameraMotion::Static { unsteady(ctx).map(|why| format!(" ({why})")) } else { None };
         return Verdict::new(
             false,
             "wrong camera motion",
             Some(speed),
-            format!("camera {} at {speed:.3}/s, expected {}", name(class), name(p.motion)),
+            format!("camera {} at {speed:.3}/s, expected {}{}", name(class), name(p.motion), but.unwrap_or_default()),
         );
     }
     if let Some(b) = &p.speed {
