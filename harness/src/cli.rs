@@ -672,6 +672,15 @@ pub enum VideoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What the probes see in a video file: the camera's motion and every object the tracker
+    /// follows (colour, shape, frames seen, where it starts and ends, its size), longest seen
+    /// first, each marked with the colour an expectation finds it by ("object not found" or an
+    /// odd reading, explained).
+    Tracks {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Convert IN (a video file or a folder of PNG/JPEG frames) to OUT: .mp4 (H.264), .mkv
     /// (lossless FFV1), .webp (animated preview) or .png (filmstrip). A video gets a sidecar,
     /// OUT.json; a filmstrip none.
@@ -866,6 +875,124 @@ fn parse_filter(spec: &str) -> Result<Filter> {
         "area" => Filter::Area,
         _ => return Err(Error::Config(format!("--filter {spec}: expected nearest, bilinear, bicubic or area"))),
     })
+}
+
+/// `video tracks`: the camera and the tracks of the clip as the probes see it.
+fn tracks_command(file: &Path, json: bool) -> Result<ExitCode> {
+    use videval_metrics::probes::{Context, ObjectRef};
+    use videval_metrics::track::TRACKED;
+    let clip = crate::scoring::shown_clip(file).map_err(Error::Config)?;
+    let ctx = Context::new(&clip);
+    let unit = ctx.unit();
+    let steps = ctx.camera().len();
+    let measured = ctx.camera().iter().filter(|m| m.inliers >= videval_metrics::global_motion::MIN_INLIERS).count();
+    let camera = videval_metrics::probes::camera_class(&ctx);
+    // The colour each track is found by, as an expectation naming only that colour finds it.
+    let found: Vec<(usize, &str)> = TRACKED
+        .iter()
+        .filter_map(|&c| ctx.find(&ObjectRef { color: Some(c), shape: None }).ok().map(|t| (t.id, c.name())))
+        .collect();
+    let mut tracks: Vec<_> = ctx.tracks().iter().collect();
+    let weight = |t: &videval_metrics::track::Track| t.seen().count() as f64 * t.mean_area();
+    tracks.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then(a.id.cmp(&b.id)));
+    let frame_area = f64::from(clip.width()) * f64::from(clip.height());
+    let at = |c: [f64; 2]| [c[0] / unit, c[1] / unit];
+    let rows: Vec<serde_json::Value> = tracks
+        .iter()
+        .map(|t| {
+            let mut colours: Vec<&str> = Vec::new();
+            for (_, o) in t.seen() {
+                if colours.last() != Some(&o.color.name()) {
+                    colours.push(o.color.name());
+                }
+            }
+            let (first, last) = (t.first(), t.last());
+            json!({
+                "id": t.id,
+                "color": t.main_color().map(|c| c.name()),
+                "shape": t.main_shape().map(|s| s.name()),
+                "colors_in_order": colours,
+                "frames_seen": t.seen().count(),
+                "first_frame": first.map(|(k, _)| k),
+                "last_frame": last.map(|(k, _)| k),
+                "first_center_h": first.map(|(_, o)| at(o.center)),
+                "last_center_h": last.map(|(_, o)| at(o.center)),
+                "mean_area_fraction": t.mean_area() / frame_area,
+                "found_as": found.iter().filter(|(id, _)| *id == t.id).map(|(_, c)| *c).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let camera_json = match camera {
+        Some((class, speed)) => json!({"motion": videval_metrics::probes::words(class), "speed": speed,
+            "measured_steps": measured, "steps": steps}),
+        None => json!({"motion": null, "not_measurable": "too little texture to measure camera motion",
+            "measured_steps": measured, "steps": steps}),
+    };
+    if json {
+        let out = json!({
+            "file": file.display().to_string(), "frames": clip.len(), "fps": clip.fps(),
+            "probe_size": [clip.width(), clip.height()], "probes_version": videval_metrics::probes::VERSION,
+            "camera": camera_json, "tracks": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| Error::Internal(e.to_string()))?);
+        return Ok(ExitCode::Ok);
+    }
+    println!(
+        "{}: {} frames at {:.3} fps, seen by the probes (v{}) at {}×{}; positions in canvas heights from the top left",
+        crate::error::printable(&file.display().to_string()),
+        clip.len(),
+        clip.fps(),
+        videval_metrics::probes::VERSION,
+        clip.width(),
+        clip.height()
+    );
+    match camera {
+        Some((class, speed)) => println!(
+            "camera: {} at {speed:.3}/s ({measured} of {steps} frame steps measured)",
+            videval_metrics::probes::words(class)
+        ),
+        None => println!("camera: not measurable, too little texture ({measured} of {steps} frame steps measured)"),
+    }
+    if rows.is_empty() {
+        println!(
+            "no tracked objects (the tracker follows saturated red, orange, yellow, green, cyan, blue, purple and magenta)"
+        );
+        return Ok(ExitCode::Ok);
+    }
+    const SHOWN: usize = 40;
+    println!("tracks, longest seen first (seen frames × mean area):");
+    for r in rows.iter().take(SHOWN) {
+        let pos = |k: &str| {
+            r[k].as_array().map_or("-".to_string(), |p| {
+                format!("({:.2}, {:.2})", p[0].as_f64().unwrap_or(f64::NAN), p[1].as_f64().unwrap_or(f64::NAN))
+            })
+        };
+        let colours: Vec<&str> =
+            r["colors_in_order"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+        let found: Vec<&str> = r["found_as"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+        println!(
+            "  #{:<4} {:<8} {:<9} frames {:>4}–{:<4} ({} seen)  {} → {}  {:.2}% of the frame{}{}",
+            r["id"],
+            r["color"].as_str().unwrap_or("-"),
+            r["shape"].as_str().unwrap_or("-"),
+            r["first_frame"],
+            r["last_frame"],
+            r["frames_seen"],
+            pos("first_center_h"),
+            pos("last_center_h"),
+            100.0 * r["mean_area_fraction"].as_f64().unwrap_or(0.0),
+            match colours.len() {
+                0 | 1 => String::new(),
+                2..=6 => format!("  colours {}", colours.join(" → ")),
+                n => format!("  colours {} → … ({} changes)", colours[..5].join(" → "), n - 1),
+            },
+            if found.is_empty() { String::new() } else { format!("  ← the {} object", found.join(", ")) },
+        );
+    }
+    if rows.len() > SHOWN {
+        println!("  … and {} more (--json lists every track)", rows.len() - SHOWN);
+    }
+    Ok(ExitCode::Ok)
 }
 
 fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
@@ -1066,6 +1193,7 @@ fn video_command(cmd: &VideoCommand) -> Result<ExitCode> {
             }
             Ok(code)
         }
+        VideoCommand::Tracks { file, json } => tracks_command(file, *json),
         VideoCommand::Convert { input, output, frames, size, filter, fps, strip, json } => {
             let png = output.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
             if png && !(1..=MAX_STRIP).contains(strip) {

@@ -752,6 +752,36 @@ pub fn needs_whole_clip(needs: &[Need<'_>]) -> bool {
     })
 }
 
+/// The clip at `path` as the probes see it (every frame, at most [`PROBE_SHORT`] high, wide
+/// pixels made square), held whole within [`memory_limit`]: what `video tracks` shows. `Err`
+/// names the file.
+pub fn shown_clip(path: &Path) -> Result<Video, String> {
+    let limit = memory_limit();
+    let (mut clip, mut frames, mut size) = (Vec::new(), 0u64, None);
+    let end = decode_stream(path, FrameSampling::All, |head, frame| {
+        let (w, h) = probe_size(head.width, head.height, head.pixel_aspect);
+        frames += 1;
+        let bytes = frames.max(head.declared_frames.unwrap_or(0)).saturating_mul(u64::from(w) * u64::from(h) * 3);
+        if bytes > limit {
+            size.get_or_insert((w, h));
+            clip = Vec::new();
+        } else if size.is_none() {
+            clip.extend_from_slice(&probe_frame(frame, head));
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some((w, h)) = size {
+        return Err(format!(
+            "{}: {TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {w}×{h} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+            path.display(),
+            frames.saturating_mul(u64::from(w) * u64::from(h) * 3) as f64 / 1e9,
+            limit as f64 / 1e9
+        ));
+    }
+    let (w, h) = probe_size(end.head.width, end.head.height, end.head.pixel_aspect);
+    Video::new(w, h, end.head.fps, clip).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Measures `needs` on the video at `path` in one decode. `Err` when the video cannot be decoded
 /// (every need fails with it; the message names the file); otherwise one outcome per need, in
 /// order.

@@ -1420,3 +1420,44 @@ fn longer_audio_and_a_mid_gop_start_do_not_change_what_a_video_holds() {
     let d = decode_with(&dir.join("cut.ts"), FrameSampling::Uniform(8)).unwrap();
     assert_eq!(d.video.len(), 8);
 }
+
+/// `video tracks` shows what the probes see: a red ball rolling right over a still picture is
+/// one red circle, found as "the red object", starting left of where it ends; the camera is
+/// still. A file that is no video is bad input naming it.
+#[test]
+fn video_tracks_shows_the_objects_the_probes_find() {
+    let sb = Sandbox::new();
+    let clip = sb.path().join("ball.mp4").display().to_string();
+    let o = sb.run(&[
+        "synth",
+        "--prompt",
+        "a red ball rolls to the right",
+        "--seed",
+        "1",
+        "--frames",
+        "24",
+        "--out",
+        &clip,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, v) = sb.run_json(&["video", "tracks", &clip]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["frames"], 24);
+    assert_eq!(v["camera"]["motion"], "static", "{v}");
+    let tracks = v["tracks"].as_array().unwrap();
+    assert_eq!(tracks.len(), 1, "{v}");
+    let t = &tracks[0];
+    assert_eq!((t["color"].as_str(), t["shape"].as_str()), (Some("red"), Some("circle")), "{t}");
+    assert_eq!(t["found_as"], serde_json::json!(["red"]));
+    assert_eq!(t["frames_seen"], 24);
+    let x = |k: &str| t[k][0].as_f64().unwrap();
+    assert!(x("last_center_h") - x("first_center_h") > 0.3, "{t}");
+    let o = sb.run(&["video", "tracks", &clip]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains("camera: static") && text.contains("← the red object"), "{text}");
+    let bad = sb.path().join("notes.mp4");
+    std::fs::write(&bad, "not a video").unwrap();
+    let o = sb.run(&["video", "tracks", &bad.display().to_string()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(3) && err.contains("notes.mp4"), "{:?} {err}", o.status.code());
+}
