@@ -35,7 +35,7 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
     if ys.len() < 3 {
         return Verdict::fail("object barely seen", "seen in fewer than 3 frames");
     }
-    let contacts = contacts(&ys, ctx.video.fps(), fall_into(track, unit));
+    let contacts = contacts(&ys, &ctx.world_bottoms(track), ctx.video.fps(), fall_into(track, unit));
     let count = contacts.len() as f64;
     // Peak heights above each contact's level: before the first contact, and between contacts.
     let mut peaks = Vec::new();

@@ -46,8 +46,10 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     // contact 1.5 frames in) showed four full parabolas after it and failed "no free flight".
     let all: Vec<f64> = pts.iter().map(|p| p.1).collect();
     let rest = landing(&all, if want_down { 1.0 } else { -1.0 }).unwrap_or(pts.len());
-    let bounds: Vec<usize> =
-        contacts(&all, ctx.video.fps(), fall_into(track, unit)).into_iter().filter(|&k| k < rest).collect();
+    let bounds: Vec<usize> = contacts(&all, &ctx.world_bottoms(track), ctx.video.fps(), fall_into(track, unit))
+        .into_iter()
+        .filter(|&k| k < rest)
+        .collect();
     let flights = std::iter::once(0)
         .chain(bounds.iter().map(|&k| k + 1))
         .zip(bounds.iter().copied().chain(std::iter::once(rest)))

@@ -466,7 +466,12 @@ mod tests {
         };
         for (fps, seen) in [(8.0, 2), (24.0, 3), (30.0, 3), (60.0, 3), (120.0, 3)] {
             let ys: Vec<f64> = (0..(3.0 * fps) as usize).map(|k| y_at(k as f64 / fps)).collect();
-            assert_eq!(contacts(&ys, fps, 0.005).len(), seen, "at {fps} fps: {:?}", contacts(&ys, fps, 0.005));
+            assert_eq!(
+                contacts(&ys, &ys, fps, 0.005).len(),
+                seen,
+                "at {fps} fps: {:?}",
+                contacts(&ys, &ys, fps, 0.005)
+            );
         }
     }
 
@@ -501,6 +506,54 @@ mod tests {
             data.extend(f);
         }
         Video::new(w as u32, h as u32, 8.0, data).unwrap()
+    }
+
+    /// A cup tracked under a warm grade (480 px, 24 fps): landed, its centre rises 0.005–0.007 h
+    /// as its rim and crema go in and out of its colour while its bottom stays on the floor to
+    /// 0.0001 h (it read one bounce); one bouncing under a teal-and-orange grade keeps its
+    /// contacts, the fourth lifting its bottom 2 px (0.0042 h) for 5 at its centre.
+    #[test]
+    fn a_bounce_lifts_the_bottom_too() {
+        let lands = [
+            0.1529, 0.1549, 0.1605, 0.1717, 0.1845, 0.2021, 0.2259, 0.2488, 0.2733, 0.3036, 0.3413, 0.3799, 0.4246,
+            0.4652, 0.5161, 0.5667, 0.6204, 0.6753, 0.7397, 0.7662, 0.7609, 0.7599, 0.7649, 0.7578, 0.7596, 0.7592,
+            0.7599, 0.7576, 0.7586, 0.7584, 0.7622, 0.7607, 0.7613, 0.7612, 0.7612, 0.7600, 0.7596, 0.7596, 0.7609,
+            0.7613, 0.7594, 0.7595, 0.7595, 0.7610, 0.7595, 0.7595, 0.7623, 0.7601, 0.7600, 0.7594, 0.7603, 0.7591,
+            0.7592, 0.7590, 0.7598, 0.7598, 0.7598, 0.7606, 0.7617, 0.7608, 0.7599, 0.7614, 0.7607, 0.7608, 0.7611,
+            0.7605, 0.7605, 0.7611, 0.7610, 0.7604, 0.7605, 0.7626,
+        ];
+        let lands_bottom = [
+            0.2500, 0.2500, 0.2583, 0.2667, 0.2791, 0.2958, 0.3166, 0.3375, 0.3625, 0.3958, 0.4333, 0.4708, 0.5083,
+            0.5541, 0.6041, 0.6541, 0.7083, 0.7583, 0.8208, 0.8584, 0.8584, 0.8584, 0.8584, 0.8583, 0.8583, 0.8583,
+            0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583,
+            0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583,
+            0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583,
+            0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583, 0.8583,
+        ];
+        let bounce = [
+            0.1358, 0.1374, 0.1435, 0.1538, 0.1685, 0.1853, 0.2101, 0.2339, 0.2563, 0.2878, 0.3230, 0.3598, 0.4029,
+            0.4438, 0.4929, 0.5473, 0.5925, 0.6464, 0.7139, 0.7307, 0.6847, 0.6562, 0.6320, 0.6083, 0.5835, 0.5684,
+            0.5467, 0.5443, 0.5366, 0.5320, 0.5323, 0.5342, 0.5329, 0.5467, 0.5618, 0.5764, 0.5964, 0.6123, 0.6515,
+            0.6708, 0.7091, 0.7425, 0.7264, 0.7135, 0.6956, 0.6812, 0.6773, 0.6700, 0.6701, 0.6707, 0.6804, 0.6866,
+            0.7024, 0.7193, 0.7328, 0.7412, 0.7310, 0.7277, 0.7205, 0.7231, 0.7273, 0.7319, 0.7432, 0.7442, 0.7387,
+            0.7350, 0.7322, 0.7402, 0.7399, 0.7368, 0.7412, 0.7442,
+        ];
+        let bounce_bottom = [
+            0.2500, 0.2521, 0.2583, 0.2667, 0.2812, 0.3000, 0.3167, 0.3417, 0.3666, 0.3979, 0.4312, 0.4708, 0.5083,
+            0.5541, 0.6041, 0.6541, 0.6958, 0.7541, 0.8292, 0.8417, 0.7875, 0.7583, 0.7417, 0.7208, 0.6958, 0.6791,
+            0.6625, 0.6521, 0.6458, 0.6416, 0.6416, 0.6437, 0.6500, 0.6583, 0.6729, 0.6896, 0.7083, 0.7187, 0.7583,
+            0.7750, 0.8083, 0.8542, 0.8375, 0.8209, 0.8042, 0.7938, 0.7875, 0.7792, 0.7793, 0.7834, 0.7897, 0.8001,
+            0.8126, 0.8293, 0.8355, 0.8542, 0.8417, 0.8334, 0.8334, 0.8334, 0.8376, 0.8417, 0.8542, 0.8542, 0.8500,
+            0.8501, 0.8501, 0.8584, 0.8583, 0.8584, 0.8583, 0.8584,
+        ];
+        // The cup is 0.2 h tall.
+        let fall = fall_for(0.2);
+        assert_eq!(contacts(&lands, &lands, 24.0, fall), vec![19], "the centre alone");
+        assert_eq!(contacts(&lands, &lands_bottom, 24.0, fall), Vec::<usize>::new());
+        // Its bottom drops none of the contacts its centre shows.
+        let centre = contacts(&bounce, &bounce, 24.0, fall);
+        assert!(centre.len() >= 4 && centre[..4] == [19, 41, 55, 62], "{centre:?}");
+        assert_eq!(contacts(&bounce, &bounce_bottom, 24.0, fall), centre);
     }
 
     /// A photographed cup (0.23 h tall) landing on a floor and resting there (h = 480, 24 fps,
@@ -539,7 +592,7 @@ mod tests {
         // contact there).
         let start = [0.760, 0.768, 0.760, 0.760, 0.761, 0.760, 0.760, 0.760, 0.760, 0.760];
         for ys in [&spike[..], &levels[..], &leaps[..], &start[..]] {
-            assert_eq!(contacts(ys, 24.0, fall), Vec::<usize>::new(), "{ys:?}");
+            assert_eq!(contacts(ys, ys, 24.0, fall), Vec::<usize>::new(), "{ys:?}");
         }
         // The same fall with a rebound of 0.03 h (restitution 0.2) and that jitter added.
         let mut bounced = spike.to_vec();
@@ -547,7 +600,7 @@ mod tests {
             let s = (k - 19) as f64 / 24.0;
             *y -= (0.392 * s - 1.0 * s * s).max(0.0);
         }
-        assert_eq!(contacts(&bounced, 24.0, fall), vec![19], "{bounced:?}");
+        assert_eq!(contacts(&bounced, &bounced, 24.0, fall), vec![19], "{bounced:?}");
         // A ball 0.3 h tall dropped 0.4 h (g = 2.5 h/s², restitution 0.2): a rebound of 0.016 h
         // that 24 fps samples at 0.0148 at most.
         let (g, e, drop) = (2.5f64, 0.2f64, 0.4f64);
@@ -563,7 +616,7 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(contacts(&ys, 24.0, fall_for(0.3)).len(), 1, "{ys:?}");
+        assert_eq!(contacts(&ys, &ys, 24.0, fall_for(0.3)).len(), 1, "{ys:?}");
     }
 
     /// A still red cup turns green, then red again, with a red speck seen once early on: the cup
@@ -1035,7 +1088,9 @@ use crate::video::Video;
 ///    over 35–40% of a tripod shot read "pan left 0.034/s" and its own motion 0.109 h/s for
 ///    0.178); `motion` says where the camera could not be measured over most of the way (its
 ///    reading is on the screen); a camera still on average that expected a move says how it
-///    moved (a roll).
+///    moved (a roll); a bounce's rebound lifts the object's bottom too (a landed cup's centre
+///    rose 0.006 h under a warm grade or an exposure drift, its bottom still on the floor, and
+///    read as 1–2 bounces).
 pub const VERSION: u32 = 25;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
@@ -1467,6 +1522,18 @@ impl<'a> Context<'a> {
         self.unmove(0, at, p)
     }
 
+    /// A track's lowest points (the middle of its box's bottom edge) at each sighting, placed as
+    /// [`Context::world_center`] places centres, in canvas heights.
+    pub fn world_bottoms(&self, track: &Track) -> Vec<f64> {
+        track
+            .seen()
+            .map(|(t, o)| {
+                let bottom = Observation { center: [o.center[0], o.bbox[3]], ..o.clone() };
+                self.world_center(t, &bottom)[1] / self.unit()
+            })
+            .collect()
+    }
+
     /// Whether the frame cuts `o` at its left or right edge (`vertical` false) or at its top or
     /// bottom edge (true): the centre of what is seen then lies inside the object's, by up to
     /// its radius.
@@ -1554,6 +1621,9 @@ pub fn bound_words(b: &Bound) -> String {
     }
 }
 
+/// How far (canvas heights) an object's bottom must rise after a contact for [`contacts`].
+pub const BOTTOM_RISE: f64 = 0.003;
+
 /// Floor contacts in a vertical track (canvas heights, y down, sampled at `fps`): samples where
 /// a fall stops and a clear rise follows within [`RISE_WITHIN`] seconds (two samples at
 /// least). Free flight has no such point, so each one is a bounce; the contact itself lies within
@@ -1566,15 +1636,26 @@ pub fn bound_words(b: &Bound) -> String {
 /// jump to another level that stays, sometimes after a smaller step the same way), which read
 /// as bounces after a plain landing (and gravity, fitted up to the first, pointed up). A real
 /// bounce falls from at least the height it rebounds to.
-pub fn contacts(ys: &[f64], fps: f64, fall: f64) -> Vec<usize> {
+///
+/// `bottoms` are the object's lowest points at the same samples: a rebound lifts them too, by
+/// [`BOTTOM_RISE`] within the same time from their lowest within a sample of the contact (a
+/// bottom may touch down a frame after the centre stops). A landed cup whose bottom stayed on
+/// the floor to 0.0001 h rose 0.006 h at its centre where a warm grade or an exposure drift
+/// moved its rim and crema in and out of its colour, and read as 1–2 bounces.
+pub fn contacts(ys: &[f64], bottoms: &[f64], fps: f64, fall: f64) -> Vec<usize> {
+    // Under the centre's 0.005: a box's bottom moves in whole pixels and caught 2 px (0.0042 h)
+    // of a cup's last 5-px rebound; a bottom at rest moves by less than one (0.0021 h at 480).
     let within = ((RISE_WITHIN * fps).round() as usize).max(2);
     let mut out = Vec::new();
-    for k in 1..ys.len().saturating_sub(1) {
+    for k in 1..ys.len().saturating_sub(1).min(bottoms.len().saturating_sub(1)) {
         let step = |j: usize| ys[j] - ys[j - 1] > 1e-3;
         let before = ys[k.saturating_sub(within)..k].iter().copied().fold(f64::MAX, f64::min);
         let descending_in = step(k) && (k < 2 || step(k - 1)) && ys[k] - before > fall;
         let stops = ys[k + 1] <= ys[k] + 1e-3;
-        let rises = ys[k + 1..(k + 1 + within).min(ys.len())].iter().any(|&y| y < ys[k] - 0.005);
+        let rise =
+            |s: &[f64], from: f64, by: f64| s[k + 1..(k + 1 + within).min(s.len())].iter().any(|&y| y < from - by);
+        let down = bottoms[k - 1..=k + 1].iter().copied().fold(f64::MIN, f64::max);
+        let rises = rise(ys, ys[k], 0.005) && rise(bottoms, down, BOTTOM_RISE);
         if descending_in && stops && rises {
             out.push(k);
         }
