@@ -272,10 +272,45 @@ fn classify_as(px: &[u8], chroma_of: Option<[i32; 3]>) -> Option<u8> {
             best = (d.abs(), k as u8, d);
         }
     }
-    let (_, ps) = palette_hues()[best.1 as usize];
-    let floor = if TRACKED[best.1 as usize] == Color::Orange { ORANGE_MIN_SATURATION } else { MIN_SATURATION * ps };
+    let floor = saturation_floor(best.1 as usize);
     let [below, above] = hue_windows()[best.1 as usize];
     ((-below..=above).contains(&best.2) && s >= floor).then_some(best.1)
+}
+
+/// The tracked colour `color`'s floor of saturation, and the largest saturation (below it) of a
+/// pixel of its hue that [`pale_fraction`] counts: half the floor.
+fn saturation_floor(k: usize) -> f64 {
+    if TRACKED[k] == Color::Orange { ORANGE_MIN_SATURATION } else { MIN_SATURATION * palette_hues()[k].1 }
+}
+
+/// The fraction of a frame's pixels whose hue is `color`'s (its window, nearest of the palette)
+/// at a saturation under the tracker's floor for it, from half the floor: a desaturated grade's
+/// object, or a paler one, which [`color_of`] leaves out. 0 for a colour the tracker does not
+/// follow.
+pub fn pale_fraction(frame: &[u8], color: Color) -> f64 {
+    let Some(k) = TRACKED.iter().position(|&c| c == color) else { return 0.0 };
+    let floor = saturation_floor(k);
+    let [below, above] = hue_windows()[k];
+    let pixels = frame.as_chunks::<3>().0;
+    let pale = pixels
+        .iter()
+        .filter(|px| {
+            let (r, g, b) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
+            if colourless(r, g, b) {
+                return false;
+            }
+            let (h, s) = hue_saturation(r, g, b);
+            let nearest = palette_hues()
+                .iter()
+                .enumerate()
+                .min_by(|a, b| signed_hue_difference(h, a.1.0).abs().total_cmp(&signed_hue_difference(h, b.1.0).abs()))
+                .map(|(j, _)| j);
+            nearest == Some(k)
+                && (-below..=above).contains(&signed_hue_difference(h, palette_hues()[k].0))
+                && (0.5 * floor..floor).contains(&s)
+        })
+        .count();
+    pale as f64 / pixels.len().max(1) as f64
 }
 
 /// `h − from` in degrees, in (−180, 180].

@@ -873,6 +873,38 @@ mod tests {
         }
     }
 
+    /// A red square greyed to half the tracker's saturation for red (a flat log grade) is not
+    /// found, and the reason says its hue is there, too pale; in a picture without that hue it
+    /// does not.
+    #[test]
+    fn a_colour_too_pale_to_track_is_said_so() {
+        let (w, h) = (64usize, 48usize);
+        let clip = |c: [u8; 3]| {
+            let mut data = Vec::new();
+            for t in 0..8 {
+                let mut f = vec![128u8; w * h * 3];
+                for y in 18..30 {
+                    for x in 8 + 3 * t..20 + 3 * t {
+                        f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c);
+                    }
+                }
+                data.extend(f);
+            }
+            Video::new(w as u32, h as u32, 8.0, data).unwrap()
+        };
+        let red = Expectation::Motion(Motion {
+            object: ObjectRef { color: Some(Color::Red), shape: None },
+            direction: Direction::Right,
+            speed: None,
+        });
+        // Saturation 0.4 at red's hue.
+        let v = check(&red, &Context::new(&clip([200, 120, 120])));
+        assert!(v.kind == "object not found" && v.reason.contains("4.7% of the picture has red's hue"), "{}", v.reason);
+        let v = check(&red, &Context::new(&clip([120, 120, 200])));
+        assert!(v.kind == "object not found" && !v.reason.contains("hue"), "{}", v.reason);
+        assert!(check(&red, &Context::new(&clip(Color::Red.rgb()))).pass);
+    }
+
     /// A wrong way is said as it went, and an object that stays put is not "wrong direction".
     #[test]
     fn motion_says_which_way_the_object_went_or_that_it_stayed() {
@@ -1407,9 +1439,25 @@ impl<'a> Context<'a> {
             let first = |t: &Track| t.first().map_or(usize::MAX, |(k, _)| k);
             kept.into_iter().filter(|t| weight(t) >= 0.9 * most).min_by_key(|t| first(t))
         };
-        longest(&matches)
-            .or_else(|| longest(&a_third))
-            .ok_or_else(|| Verdict::fail("object not found", format!("no {} found in the video", describe(r))))
+        longest(&matches).or_else(|| longest(&a_third)).ok_or_else(|| {
+            // Where the colour's hue is there, too pale to be the colour, the reason says so (a
+            // flat log grade halved a red cup's saturation: "not found", as a dropped object).
+            let v = self.reduced();
+            let n = v.len();
+            let pale = r.color.map_or(0.0, |c| {
+                let sampled: Vec<usize> = (0..8.min(n)).map(|i| i * n / 8.min(n).max(1)).collect();
+                sampled.iter().map(|&t| crate::track::pale_fraction(v.frame(t), c)).sum::<f64>() / sampled.len().max(1) as f64
+            });
+            let hint = match r.color {
+                Some(c) if pale >= 0.001 => format!(
+                    " ({:.1}% of the picture has {}'s hue at under the saturation the tracker needs: a desaturated look, or a paler object)",
+                    100.0 * pale,
+                    c.name()
+                ),
+                _ => String::new(),
+            };
+            Verdict::fail("object not found", format!("no {} found in the video{hint}", describe(r)))
+        })
     }
 
     /// Whether `r` is there as a moving object: [`Context::find`] finds it, in at least half the
