@@ -922,11 +922,13 @@ fn tracks_command(file: &Path, json: bool) -> Result<ExitCode> {
             })
         })
         .collect();
+    // Why there is no camera reading: one frame has no steps to measure.
+    let unmeasured =
+        if steps == 0 { "one frame: no frame steps" } else { "too little texture to measure camera motion" };
     let camera_json = match camera {
         Some((class, speed)) => json!({"motion": videval_metrics::probes::words(class), "speed": speed,
             "measured_steps": measured, "steps": steps}),
-        None => json!({"motion": null, "not_measurable": "too little texture to measure camera motion",
-            "measured_steps": measured, "steps": steps}),
+        None => json!({"motion": null, "not_measurable": unmeasured, "measured_steps": measured, "steps": steps}),
     };
     if json {
         let out = json!({
@@ -951,6 +953,7 @@ fn tracks_command(file: &Path, json: bool) -> Result<ExitCode> {
             "camera: {} at {speed:.3}/s ({measured} of {steps} frame steps measured)",
             videval_metrics::probes::words(class)
         ),
+        None if steps == 0 => println!("camera: not measurable, {unmeasured}"),
         None => println!("camera: not measurable, too little texture ({measured} of {steps} frame steps measured)"),
     }
     if rows.is_empty() {

@@ -467,10 +467,10 @@ mod tests {
         for (fps, seen) in [(8.0, 2), (24.0, 3), (30.0, 3), (60.0, 3), (120.0, 3)] {
             let ys: Vec<f64> = (0..(3.0 * fps) as usize).map(|k| y_at(k as f64 / fps)).collect();
             assert_eq!(
-                contacts(&ys, &ys, fps, 0.005).len(),
+                contacts(&ys, &some(&ys), fps, 0.005).len(),
                 seen,
                 "at {fps} fps: {:?}",
-                contacts(&ys, &ys, fps, 0.005)
+                contacts(&ys, &some(&ys), fps, 0.005)
             );
         }
     }
@@ -488,6 +488,11 @@ mod tests {
         assert!(Bound { between: Some([0.4, 0.9]), ..Default::default() }.contains(0.5));
         assert_eq!(parse_ratio("9:16"), Some(9.0 / 16.0));
         assert_eq!(parse_ratio("9x16"), None);
+    }
+
+    /// Bottoms the frame never cuts.
+    fn some(ys: &[f64]) -> Vec<Option<f64>> {
+        ys.iter().copied().map(Some).collect()
     }
 
     /// A red square moving 2 px per frame over 8 frames, shown in the frames `shown` keeps.
@@ -548,12 +553,16 @@ mod tests {
         ];
         // The cup is 0.2 h tall.
         let fall = fall_for(0.2);
-        assert_eq!(contacts(&lands, &lands, 24.0, fall), vec![19], "the centre alone");
-        assert_eq!(contacts(&lands, &lands_bottom, 24.0, fall), Vec::<usize>::new());
+        assert_eq!(contacts(&lands, &some(&lands), 24.0, fall), vec![19], "the centre alone");
+        assert_eq!(contacts(&lands, &some(&lands_bottom), 24.0, fall), Vec::<usize>::new());
+        // Its bottom cut by the frame's edge from the contact on: the centre decides.
+        let mut cut = some(&lands_bottom);
+        cut[19..24].fill(None);
+        assert_eq!(contacts(&lands, &cut, 24.0, fall), vec![19]);
         // Its bottom drops none of the contacts its centre shows.
-        let centre = contacts(&bounce, &bounce, 24.0, fall);
+        let centre = contacts(&bounce, &some(&bounce), 24.0, fall);
         assert!(centre.len() >= 4 && centre[..4] == [19, 41, 55, 62], "{centre:?}");
-        assert_eq!(contacts(&bounce, &bounce_bottom, 24.0, fall), centre);
+        assert_eq!(contacts(&bounce, &some(&bounce_bottom), 24.0, fall), centre);
     }
 
     /// A photographed cup (0.23 h tall) landing on a floor and resting there (h = 480, 24 fps,
@@ -592,7 +601,7 @@ mod tests {
         // contact there).
         let start = [0.760, 0.768, 0.760, 0.760, 0.761, 0.760, 0.760, 0.760, 0.760, 0.760];
         for ys in [&spike[..], &levels[..], &leaps[..], &start[..]] {
-            assert_eq!(contacts(ys, ys, 24.0, fall), Vec::<usize>::new(), "{ys:?}");
+            assert_eq!(contacts(ys, &some(ys), 24.0, fall), Vec::<usize>::new(), "{ys:?}");
         }
         // The same fall with a rebound of 0.03 h (restitution 0.2) and that jitter added.
         let mut bounced = spike.to_vec();
@@ -600,7 +609,7 @@ mod tests {
             let s = (k - 19) as f64 / 24.0;
             *y -= (0.392 * s - 1.0 * s * s).max(0.0);
         }
-        assert_eq!(contacts(&bounced, &bounced, 24.0, fall), vec![19], "{bounced:?}");
+        assert_eq!(contacts(&bounced, &some(&bounced), 24.0, fall), vec![19], "{bounced:?}");
         // A ball 0.3 h tall dropped 0.4 h (g = 2.5 h/s², restitution 0.2): a rebound of 0.016 h
         // that 24 fps samples at 0.0148 at most.
         let (g, e, drop) = (2.5f64, 0.2f64, 0.4f64);
@@ -616,7 +625,7 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(contacts(&ys, &ys, 24.0, fall_for(0.3)).len(), 1, "{ys:?}");
+        assert_eq!(contacts(&ys, &some(&ys), 24.0, fall_for(0.3)).len(), 1, "{ys:?}");
     }
 
     /// A still red cup turns green, then red again, with a red speck seen once early on: the cup
@@ -1450,7 +1459,7 @@ impl<'a> Context<'a> {
             });
             let hint = match r.color {
                 Some(c) if pale >= 0.001 => format!(
-                    " ({:.1}% of the picture has {}'s hue at under the saturation the tracker needs: a desaturated look, or a paler object)",
+                    " ({:.1}% of the picture has {}'s hue at under the saturation the tracker needs: an object there paler than it follows, or a desaturated look, would read so)",
                     100.0 * pale,
                     c.name()
                 ),
@@ -1571,13 +1580,15 @@ impl<'a> Context<'a> {
     }
 
     /// A track's lowest points (the middle of its box's bottom edge) at each sighting, placed as
-    /// [`Context::world_center`] places centres, in canvas heights.
-    pub fn world_bottoms(&self, track: &Track) -> Vec<f64> {
+    /// [`Context::world_center`] places centres, in canvas heights; `None` where the frame's
+    /// bottom edge cuts it (the edge, not the object's bottom).
+    pub fn world_bottoms(&self, track: &Track) -> Vec<Option<f64>> {
+        let h = f64::from(self.video.height());
         track
             .seen()
             .map(|(t, o)| {
                 let bottom = Observation { center: [o.center[0], o.bbox[3]], ..o.clone() };
-                self.world_center(t, &bottom)[1] / self.unit()
+                (o.bbox[3] < h).then(|| self.world_center(t, &bottom)[1] / self.unit())
             })
             .collect()
     }
@@ -1689,8 +1700,10 @@ pub const BOTTOM_RISE: f64 = 0.003;
 /// [`BOTTOM_RISE`] within the same time from their lowest within a sample of the contact (a
 /// bottom may touch down a frame after the centre stops). A landed cup whose bottom stayed on
 /// the floor to 0.0001 h rose 0.006 h at its centre where a warm grade or an exposure drift
-/// moved its rim and crema in and out of its colour, and read as 1–2 bounces.
-pub fn contacts(ys: &[f64], bottoms: &[f64], fps: f64, fall: f64) -> Vec<usize> {
+/// moved its rim and crema in and out of its colour, and read as 1–2 bounces. Where the frame
+/// cuts the bottom (`None`) around the contact, the centre decides alone: a ball bouncing half
+/// below the frame's edge kept its bottom on the edge and read none of its bounces.
+pub fn contacts(ys: &[f64], bottoms: &[Option<f64>], fps: f64, fall: f64) -> Vec<usize> {
     // Under the centre's 0.005: a box's bottom moves in whole pixels and caught 2 px (0.0042 h)
     // of a cup's last 5-px rebound; a bottom at rest moves by less than one (0.0021 h at 480).
     let within = ((RISE_WITHIN * fps).round() as usize).max(2);
@@ -1700,10 +1713,17 @@ pub fn contacts(ys: &[f64], bottoms: &[f64], fps: f64, fall: f64) -> Vec<usize> 
         let before = ys[k.saturating_sub(within)..k].iter().copied().fold(f64::MAX, f64::min);
         let descending_in = step(k) && (k < 2 || step(k - 1)) && ys[k] - before > fall;
         let stops = ys[k + 1] <= ys[k] + 1e-3;
-        let rise =
-            |s: &[f64], from: f64, by: f64| s[k + 1..(k + 1 + within).min(s.len())].iter().any(|&y| y < from - by);
-        let down = bottoms[k - 1..=k + 1].iter().copied().fold(f64::MIN, f64::max);
-        let rises = rise(ys, ys[k], 0.005) && rise(bottoms, down, BOTTOM_RISE);
+        let after = k + 1..(k + 1 + within).min(ys.len()).min(bottoms.len());
+        // The bottom from a sample before the contact to the end of the rise, unless the frame
+        // cuts it there.
+        let lifted = match bottoms[k - 1..after.end].iter().copied().collect::<Option<Vec<f64>>>() {
+            Some(b) => {
+                let down = b[..3].iter().copied().fold(f64::MIN, f64::max);
+                b[2..].iter().any(|&y| y < down - BOTTOM_RISE)
+            }
+            None => true,
+        };
+        let rises = ys[after].iter().any(|&y| y < ys[k] - 0.005) && lifted;
         if descending_in && stops && rises {
             out.push(k);
         }
