@@ -890,7 +890,7 @@ fn tracks_command(file: &Path, json: bool) -> Result<ExitCode> {
     // The colour each track is found by, as an expectation naming only that colour finds it.
     let found: Vec<(usize, &str)> = TRACKED
         .iter()
-        .filter_map(|&c| ctx.find(&ObjectRef { color: Some(c), shape: None }).ok().map(|t| (t.id, c.name())))
+        .filter_map(|&c| ctx.lookup(&ObjectRef { color: Some(c), shape: None }).map(|t| (t.id, c.name())))
         .collect();
     let mut tracks: Vec<_> = ctx.tracks().iter().collect();
     let weight = |t: &videval_metrics::track::Track| t.seen().count() as f64 * t.mean_area();

@@ -1427,6 +1427,29 @@ impl<'a> Context<'a> {
                 c.name()
             )));
         }
+        self.lookup(r).ok_or_else(|| {
+            // Where the colour's hue is there, too pale to be the colour, the reason says so (a
+            // flat log grade halved a red cup's saturation: "not found", as a dropped object).
+            let v = self.reduced();
+            let (n, k) = (v.len(), v.len().min(8));
+            let pale = r.color.filter(|_| k > 0).map_or(0.0, |c| {
+                (0..k).map(|i| crate::track::pale_fraction(v.frame(i * n / k), c)).sum::<f64>() / k as f64
+            });
+            let hint = match r.color {
+                Some(c) if pale >= 0.001 => format!(
+                    " ({:.1}% of the picture has {}'s hue at under the saturation the tracker needs: an object there paler than it follows, or a desaturated look, would read so)",
+                    100.0 * pale,
+                    c.name()
+                ),
+                _ => String::new(),
+            };
+            Verdict::fail("object not found", format!("no {} found in the video{hint}", describe(r)))
+        })
+    }
+
+    /// The track [`Context::find`] takes for `r`, if any, without the reason there is none (the
+    /// generator's colour test and `video tracks` ask for every colour, and need no reason).
+    pub fn lookup(&self, r: &ObjectRef) -> Option<&Track> {
         let matches = |t: &Track| {
             let first = t.first().map(|(_, o)| o);
             let color_ok = r.color.is_none_or(|c| first.is_some_and(|o| o.color == c) || t.main_color() == Some(c));
@@ -1448,32 +1471,14 @@ impl<'a> Context<'a> {
             let first = |t: &Track| t.first().map_or(usize::MAX, |(k, _)| k);
             kept.into_iter().filter(|t| weight(t) >= 0.9 * most).min_by_key(|t| first(t))
         };
-        longest(&matches).or_else(|| longest(&a_third)).ok_or_else(|| {
-            // Where the colour's hue is there, too pale to be the colour, the reason says so (a
-            // flat log grade halved a red cup's saturation: "not found", as a dropped object).
-            let v = self.reduced();
-            let n = v.len();
-            let pale = r.color.map_or(0.0, |c| {
-                let sampled: Vec<usize> = (0..8.min(n)).map(|i| i * n / 8.min(n).max(1)).collect();
-                sampled.iter().map(|&t| crate::track::pale_fraction(v.frame(t), c)).sum::<f64>() / sampled.len().max(1) as f64
-            });
-            let hint = match r.color {
-                Some(c) if pale >= 0.001 => format!(
-                    " ({:.1}% of the picture has {}'s hue at under the saturation the tracker needs: an object there paler than it follows, or a desaturated look, would read so)",
-                    100.0 * pale,
-                    c.name()
-                ),
-                _ => String::new(),
-            };
-            Verdict::fail("object not found", format!("no {} found in the video{hint}", describe(r)))
-        })
+        longest(&matches).or_else(|| longest(&a_third))
     }
 
-    /// Whether `r` is there as a moving object: [`Context::find`] finds it, in at least half the
+    /// Whether `r` is there as a moving object: [`Context::lookup`] finds it, in at least half the
     /// frames, and its centre moves at least 2 px between its first and last sighting. The
     /// generator's colour test applies this to text-to-video samples.
     pub fn sees_moving(&self, r: &ObjectRef) -> bool {
-        let Ok(t) = self.find(r) else { return false };
+        let Some(t) = self.lookup(r) else { return false };
         let (Some((_, a)), Some((_, b))) = (t.first(), t.last()) else { return false };
         2 * t.seen().count() >= self.video.frames().len()
             && (a.center[0] - b.center[0]).hypot(a.center[1] - b.center[1]) >= 2.0
