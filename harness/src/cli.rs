@@ -888,38 +888,52 @@ fn tracks_command(file: &Path, json: bool) -> Result<ExitCode> {
     let measured = ctx.camera().iter().filter(|m| m.inliers >= videval_metrics::global_motion::MIN_INLIERS).count();
     let camera = videval_metrics::probes::camera_class(&ctx);
     // The colour each track is found by, as an expectation naming only that colour finds it.
-    let found: Vec<(usize, &str)> = TRACKED
+    let found: Vec<(usize, &'static str)> = TRACKED
         .iter()
         .filter_map(|&c| ctx.lookup(&ObjectRef { color: Some(c), shape: None }).map(|t| (t.id, c.name())))
         .collect();
+    /// One track as `video tracks` shows it (positions in canvas heights).
+    #[derive(serde::Serialize)]
+    struct Row {
+        id: usize,
+        color: Option<&'static str>,
+        shape: Option<&'static str>,
+        colors_in_order: Vec<&'static str>,
+        frames_seen: usize,
+        first_frame: Option<usize>,
+        last_frame: Option<usize>,
+        first_center_h: Option<[f64; 2]>,
+        last_center_h: Option<[f64; 2]>,
+        mean_area_fraction: f64,
+        found_as: Vec<&'static str>,
+    }
     let mut tracks: Vec<_> = ctx.tracks().iter().collect();
-    let weight = |t: &videval_metrics::track::Track| t.seen().count() as f64 * t.mean_area();
-    tracks.sort_by(|a, b| weight(b).total_cmp(&weight(a)).then(a.id.cmp(&b.id)));
+    tracks.sort_by(|a, b| b.weight().total_cmp(&a.weight()).then(a.id.cmp(&b.id)));
     let frame_area = f64::from(clip.width()) * f64::from(clip.height());
     let at = |c: [f64; 2]| [c[0] / unit, c[1] / unit];
-    let rows: Vec<serde_json::Value> = tracks
+    let rows: Vec<Row> = tracks
         .iter()
         .map(|t| {
-            let mut colours: Vec<&str> = Vec::new();
+            let mut colors_in_order = Vec::new();
             for (_, o) in t.seen() {
-                if colours.last() != Some(&o.color.name()) {
-                    colours.push(o.color.name());
+                if colors_in_order.last() != Some(&o.color.name()) {
+                    colors_in_order.push(o.color.name());
                 }
             }
             let (first, last) = (t.first(), t.last());
-            json!({
-                "id": t.id,
-                "color": t.main_color().map(|c| c.name()),
-                "shape": t.main_shape().map(|s| s.name()),
-                "colors_in_order": colours,
-                "frames_seen": t.seen().count(),
-                "first_frame": first.map(|(k, _)| k),
-                "last_frame": last.map(|(k, _)| k),
-                "first_center_h": first.map(|(_, o)| at(o.center)),
-                "last_center_h": last.map(|(_, o)| at(o.center)),
-                "mean_area_fraction": t.mean_area() / frame_area,
-                "found_as": found.iter().filter(|(id, _)| *id == t.id).map(|(_, c)| *c).collect::<Vec<_>>(),
-            })
+            Row {
+                id: t.id,
+                color: t.main_color().map(|c| c.name()),
+                shape: t.main_shape().map(|s| s.name()),
+                colors_in_order,
+                frames_seen: t.seen().count(),
+                first_frame: first.map(|(k, _)| k),
+                last_frame: last.map(|(k, _)| k),
+                first_center_h: first.map(|(_, o)| at(o.center)),
+                last_center_h: last.map(|(_, o)| at(o.center)),
+                mean_area_fraction: t.mean_area() / frame_area,
+                found_as: found.iter().filter(|(id, _)| *id == t.id).map(|(_, c)| *c).collect(),
+            }
         })
         .collect();
     // Why there is no camera reading: one frame has no steps to measure.
@@ -964,32 +978,26 @@ fn tracks_command(file: &Path, json: bool) -> Result<ExitCode> {
     }
     const SHOWN: usize = 40;
     println!("tracks, longest seen first (seen frames × mean area):");
+    let at = |p: Option<[f64; 2]>| p.map_or("-".to_string(), |[x, y]| format!("({x:.2}, {y:.2})"));
+    let frame = |k: Option<usize>| k.map_or("-".to_string(), |k| k.to_string());
     for r in rows.iter().take(SHOWN) {
-        let pos = |k: &str| {
-            r[k].as_array().map_or("-".to_string(), |p| {
-                format!("({:.2}, {:.2})", p[0].as_f64().unwrap_or(f64::NAN), p[1].as_f64().unwrap_or(f64::NAN))
-            })
-        };
-        let colours: Vec<&str> =
-            r["colors_in_order"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
-        let found: Vec<&str> = r["found_as"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
         println!(
             "  #{:<4} {:<8} {:<9} frames {:>4}–{:<4} ({} seen)  {} → {}  {:.2}% of the frame{}{}",
-            r["id"],
-            r["color"].as_str().unwrap_or("-"),
-            r["shape"].as_str().unwrap_or("-"),
-            r["first_frame"],
-            r["last_frame"],
-            r["frames_seen"],
-            pos("first_center_h"),
-            pos("last_center_h"),
-            100.0 * r["mean_area_fraction"].as_f64().unwrap_or(0.0),
-            match colours.len() {
+            r.id,
+            r.color.unwrap_or("-"),
+            r.shape.unwrap_or("-"),
+            frame(r.first_frame),
+            frame(r.last_frame),
+            r.frames_seen,
+            at(r.first_center_h),
+            at(r.last_center_h),
+            100.0 * r.mean_area_fraction,
+            match r.colors_in_order.len() {
                 0 | 1 => String::new(),
-                2..=6 => format!("  colours {}", colours.join(" → ")),
-                n => format!("  colours {} → … ({} changes)", colours[..5].join(" → "), n - 1),
+                2..=6 => format!("  colours {}", r.colors_in_order.join(" → ")),
+                n => format!("  colours {} → … ({} changes)", r.colors_in_order[..5].join(" → "), n - 1),
             },
-            if found.is_empty() { String::new() } else { format!("  ← the {} object", found.join(", ")) },
+            if r.found_as.is_empty() { String::new() } else { format!("  ← the {} object", r.found_as.join(", ")) },
         );
     }
     if rows.len() > SHOWN {

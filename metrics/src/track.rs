@@ -150,6 +150,12 @@ impl Track {
         let (n, s) = self.seen().fold((0.0, 0.0), |(n, s), (_, o)| (n + 1.0, s + o.area));
         if n > 0.0 { s / n } else { 0.0 }
     }
+
+    /// How much of the clip it is: frames seen times its mean area (an object reference takes the
+    /// heaviest of the tracks that match it).
+    pub fn weight(&self) -> f64 {
+        self.seen().count() as f64 * self.mean_area()
+    }
 }
 
 fn mode<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Option<T> {
@@ -440,24 +446,22 @@ fn labels_of(frame: &[u8], width: usize, height: usize, table: Option<&[u8]>) ->
     out
 }
 
-/// Connected components (4-neighbour) of each tracked colour in one frame, those of a colour a
-/// gap of at most [`JOIN_GAP`] apart joined ([`join_near`]). Dropped: components smaller than
-/// `min_area` pixels, or joined from specks none of which is that large (noise); larger than a
-/// quarter of the frame and running off it on two sides (a region of the setting in that
-/// colour, a wall or a floor); thinner on average than [`thin_limit`] (a fringe along an edge,
-/// where a codec's colour bleeds across a boundary); and those touching an object of another
-/// colour more than ten times their size and no thicker than a codec's bleed, [`bleed_limit`]
-/// (the fringe of that object, shifted in hue by its neighbour; a blue ball standing on a red
-/// cup ten times its size is thick, and was dropped in most frames as the cup's fringe).
-pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Observation> {
-    let labels = labels(frame, width, height);
-    const NONE: u32 = u32::MAX;
-    let mut comp = vec![NONE; labels.len()];
-    // (label, pixels, [x0, y0, x1, y1]) of every component.
-    let mut comps: Vec<(u8, Vec<(usize, usize)>, [usize; 4])> = Vec::new();
+/// No component ([`components`]' map for a pixel in none).
+const NONE: u32 = u32::MAX;
+
+/// The 4-neighbour connected components of a `width × height` grid's pixels of one class (`class`
+/// of a pixel's index; `None`: in none): each with its class, its pixels in the order the fill
+/// reached them, and its box [x0, y0, x1, y1]; and each pixel's component index ([`NONE`]).
+fn components<T: Copy + PartialEq>(
+    width: usize,
+    height: usize,
+    class: impl Fn(usize) -> Option<T>,
+) -> (Vec<u32>, Vec<(T, Vec<(usize, usize)>, [usize; 4])>) {
+    let mut comp = vec![NONE; width * height];
+    let mut comps = Vec::new();
     let mut stack = Vec::new();
-    for start in 0..labels.len() {
-        let Some(label) = labels[start] else { continue };
+    for start in 0..width * height {
+        let Some(label) = class(start) else { continue };
         if comp[start] != NONE {
             continue;
         }
@@ -470,27 +474,36 @@ pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec
             let (x, y) = (i % width, i / width);
             pixels.push((x, y));
             b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-            let mut push = |j: usize| {
-                if comp[j] == NONE && labels[j] == Some(label) {
+            for (ok, j) in [
+                (x > 0, i.wrapping_sub(1)),
+                (x + 1 < width, i + 1),
+                (y > 0, i.wrapping_sub(width)),
+                (y + 1 < height, i + width),
+            ] {
+                if ok && comp[j] == NONE && class(j) == Some(label) {
                     comp[j] = id;
                     stack.push(j);
                 }
-            };
-            if x > 0 {
-                push(i - 1);
-            }
-            if x + 1 < width {
-                push(i + 1);
-            }
-            if y > 0 {
-                push(i - width);
-            }
-            if y + 1 < height {
-                push(i + width);
             }
         }
         comps.push((label, pixels, b));
     }
+    (comp, comps)
+}
+
+/// Connected components (4-neighbour) of each tracked colour in one frame, those of a colour a
+/// gap of at most [`JOIN_GAP`] apart joined ([`join_near`]). Dropped: components smaller than
+/// `min_area` pixels, or joined from specks none of which is that large (noise); larger than a
+/// quarter of the frame and running off it on two sides (a region of the setting in that
+/// colour, a wall or a floor); thinner on average than [`thin_limit`] (a fringe along an edge,
+/// where a codec's colour bleeds across a boundary); and those touching an object of another
+/// colour more than ten times their size and no thicker than a codec's bleed, [`bleed_limit`]
+/// (the fringe of that object, shifted in hue by its neighbour; a blue ball standing on a red
+/// cup ten times its size is thick, and was dropped in most frames as the cup's fringe).
+pub fn detect(frame: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Observation> {
+    let labels = labels(frame, width, height);
+    // (label, pixels, [x0, y0, x1, y1]) of every component, and each pixel's component.
+    let (mut comp, comps) = components(width, height, |i| labels[i]);
     let thin = thin_limit(width, height);
     // Regions the size of a setting: a quarter of the frame reaching two of its edges, or a
     // twentieth spanning it edge to edge (a honey-oak table top across the frame read as an
@@ -663,30 +676,11 @@ fn compact_parts(
     let opened = square(&square(&mask, true), false);
     let thin = thin_limit(width, height);
     let largest = RESCUE_AREA * (width * height) as f64;
-    let mut seen = vec![false; bw * bh];
     let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..bw * bh {
-        if !opened[start] || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        let mut part = Vec::new();
-        let mut b = [usize::MAX, usize::MAX, 0, 0];
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % bw, i / bw);
-            part.push((x + x0, y + y0));
-            b = [b[0].min(x + x0), b[1].min(y + y0), b[2].max(x + x0), b[3].max(y + y0)];
-            for (ok, j) in
-                [(x > 0, i.wrapping_sub(1)), (x + 1 < bw, i + 1), (y > 0, i.wrapping_sub(bw)), (y + 1 < bh, i + bw)]
-            {
-                if ok && opened[j] && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                }
-            }
-        }
+    for (_, part, b) in components(bw, bh, |i| opened[i].then_some(())).1 {
+        // In the frame's pixels.
+        let part: Vec<(usize, usize)> = part.into_iter().map(|(x, y)| (x + x0, y + y0)).collect();
+        let b = [b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0];
         let n = part.len();
         let (w, h) = (b[2] - b[0] + 1, b[3] - b[1] + 1);
         if n < min_area || n as f64 > largest || (w.min(h) as f64) < 2.0 * thin || (n as f64) < thin * w.max(h) as f64 {

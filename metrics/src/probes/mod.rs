@@ -1465,11 +1465,10 @@ impl<'a> Context<'a> {
         // in two where it passed behind another, the later half won, and its place "at the
         // start" was read at frame 36).
         let longest = |keep: &dyn Fn(&Track) -> bool| {
-            let weight = |t: &Track| t.seen().count() as f64 * t.mean_area();
             let kept: Vec<&Track> = self.tracks().iter().filter(|t| keep(t)).collect();
-            let most = kept.iter().map(|t| weight(t)).fold(0.0, f64::max);
+            let most = kept.iter().map(|t| t.weight()).fold(0.0, f64::max);
             let first = |t: &Track| t.first().map_or(usize::MAX, |(k, _)| k);
-            kept.into_iter().filter(|t| weight(t) >= 0.9 * most).min_by_key(|t| first(t))
+            kept.into_iter().filter(|t| t.weight() >= 0.9 * most).min_by_key(|t| first(t))
         };
         longest(&matches).or_else(|| longest(&a_third))
     }
