@@ -752,31 +752,45 @@ pub fn needs_whole_clip(needs: &[Need<'_>]) -> bool {
     })
 }
 
+/// Why a clip of `frames` frames of `sizes` (`bytes` in all) is not held whole within `limit`.
+fn unheld_reason(frames: u64, sizes: &str, bytes: u64, limit: u64) -> String {
+    format!(
+        "{TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {sizes} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
+        bytes as f64 / 1e9,
+        limit as f64 / 1e9
+    )
+}
+
 /// The clip at `path` as the probes see it (every frame, at most [`PROBE_SHORT`] high, wide
 /// pixels made square), held whole within [`memory_limit`]: what `video tracks` shows. `Err`
 /// names the file.
 pub fn shown_clip(path: &Path) -> Result<Video, String> {
-    let limit = memory_limit();
+    shown_clip_within(path, memory_limit())
+}
+
+/// [`shown_clip`] within `limit` bytes.
+fn shown_clip_within(path: &Path, limit: u64) -> Result<Video, String> {
     let (mut clip, mut frames, mut size) = (Vec::new(), 0u64, None);
     let end = decode_stream(path, FrameSampling::All, |head, frame| {
         let (w, h) = probe_size(head.width, head.height, head.pixel_aspect);
         frames += 1;
         let bytes = frames.max(head.declared_frames.unwrap_or(0)).saturating_mul(u64::from(w) * u64::from(h) * 3);
         if bytes > limit {
-            size.get_or_insert((w, h));
+            size.get_or_insert((w, h, head.width, head.height));
             clip = Vec::new();
         } else if size.is_none() {
             clip.extend_from_slice(&probe_frame(frame, head));
         }
     })
     .map_err(|e| e.to_string())?;
-    if let Some((w, h)) = size {
-        return Err(format!(
-            "{}: {TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {w}×{h} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
-            path.display(),
-            frames.saturating_mul(u64::from(w) * u64::from(h) * 3) as f64 / 1e9,
-            limit as f64 / 1e9
-        ));
+    if let Some((pw, ph, w, h)) = size {
+        let sizes = if (pw, ph) == (w, h) {
+            format!("{w}×{h}")
+        } else {
+            format!("{pw}×{ph} (the probes' copy of the {w}×{h} clip)")
+        };
+        let bytes = frames.saturating_mul(u64::from(pw) * u64::from(ph) * 3);
+        return Err(format!("{}: {}", path.display(), unheld_reason(frames, &sizes, bytes, limit)));
     }
     let (w, h) = probe_size(end.head.width, end.head.height, end.head.pixel_aspect);
     Video::new(w, h, end.head.fps, clip).map_err(|e| format!("{}: {e}", path.display()))
@@ -912,11 +926,7 @@ fn score_video_within(path: &Path, needs: &[Need<'_>], limit: u64) -> Result<Vec
             (false, true) if (pw, ph) != (w, h) => format!("{pw}×{ph} (the probes' copy of the {w}×{h} clip)"),
             _ => format!("{w}×{h}"),
         };
-        format!(
-            "{TOO_LARGE_FOR_MEMORY} the whole clip in memory: {frames} frames of {sizes} need {:.1} GB, over the {:.1} GB allowed (half the memory available)",
-            bytes as f64 / 1e9,
-            limit as f64 / 1e9
-        )
+        unheld_reason(frames, &sizes, bytes, limit)
     });
     // The probes judge the clip as shown, at most PROBE_SHORT high (made once, for every probe).
     let shown_video = if probed && !too_large {
@@ -1270,6 +1280,11 @@ mod tests {
         // With room for the clip, the probe judges it.
         let out = score_video_within(&path, &needs, u64::MAX).unwrap();
         assert_eq!(out[1].as_ref().map(|v| v.value).ok(), Some(1.0), "{out:?}");
+        // `video tracks` holds the clip as the probes do, within the same limit, said the same way.
+        let why = shown_clip_within(&path, 5 * 32 * 24 * 3).unwrap_err();
+        assert!(why.contains("clip.mkv: ") && why.contains("the whole clip in memory: 16 frames of 32×24"), "{why}");
+        let shown = shown_clip_within(&path, u64::MAX).unwrap();
+        assert_eq!((shown.len(), shown.width(), shown.height()), (16, 32, 24));
     }
 
     #[test]
