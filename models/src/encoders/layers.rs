@@ -469,12 +469,23 @@ pub(crate) fn warp(img: &Tensor, flow: &Tensor) -> Result<Tensor> {
 mod tests {
     use super::*;
 
+    /// Values uniform in [lo, hi) from a fixed seed. These tests compare f32 sums taken in
+    /// different orders against a bound; drawn by the thread's generator, each run's inputs
+    /// differed, and a 7×7 layer once differed by 1.05e-5 (a clean CI run failed).
+    fn uniform(lo: f32, hi: f32, shape: impl Into<candle_core::Shape>, seed: u64) -> Tensor {
+        use rand::{Rng, SeedableRng};
+        let shape = shape.into();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let v: Vec<f32> = (0..shape.elem_count()).map(|_| rng.random_range(lo..hi)).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
     /// The CPU im2col and the tensor-operation one (what other devices run) agree exactly, and a
     /// convolution through them equals candle's own.
     #[test]
     fn im2col_paths_agree_and_convolve_like_candle() {
         let dev = Device::Cpu;
-        let x = Tensor::rand(-1f32, 1f32, (2, 3, 11, 14), &dev).unwrap();
+        let x = uniform(-1.0, 1.0, (2, 3, 11, 14), 1);
         for (k, stride, pad) in [
             ((3, 3), 1, (1, 1)),
             ((7, 7), 2, (3, 3)),
@@ -493,7 +504,7 @@ mod tests {
             let want = cpu.transpose(0, 1).unwrap().contiguous().unwrap().reshape((rows, 2 * n)).unwrap();
             let diff = (&folded - &want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             assert_eq!(diff, 0.0, "{k:?} stride {stride} pad {pad:?}: batch in columns");
-            let weight = Tensor::rand(-1f32, 1f32, (4, 3, k.0, k.1), &dev).unwrap();
+            let weight = uniform(-1.0, 1.0, (4, 3, k.0, k.1), 2);
             let conv = Conv { weight: weight.clone(), bias: Tensor::zeros(4, DType::F32, &dev).unwrap(), stride, pad };
             let ours = conv.forward(&x).unwrap();
             assert_eq!(ours.dims4().unwrap(), (2, 4, oh, ow));
@@ -509,12 +520,11 @@ mod tests {
     /// for a batch (the padded buffer reused between images), uneven kernels and every activation.
     #[test]
     fn the_tap_by_tap_convolution_equals_im2col_with_each_activation() {
-        let dev = Device::Cpu;
-        let x = Tensor::rand(-1f32, 1f32, (3, 4, 9, 13), &dev).unwrap();
-        let slopes = Tensor::rand(0f32, 1f32, 5, &dev).unwrap();
+        let x = uniform(-1.0, 1.0, (3, 4, 9, 13), 3);
+        let slopes = uniform(0.0, 1.0, 5, 4);
         for (k, pad) in [((3, 3), (1, 1)), ((7, 7), (3, 3)), ((1, 5), (0, 2)), ((5, 1), (2, 0)), ((3, 3), (0, 0))] {
-            let weight = Tensor::rand(-1f32, 1f32, (5, 4, k.0, k.1), &dev).unwrap();
-            let bias = Tensor::rand(-1f32, 1f32, 5, &dev).unwrap();
+            let weight = uniform(-1.0, 1.0, (5, 4, k.0, k.1), 5);
+            let bias = uniform(-1.0, 1.0, 5, 6);
             let conv = Conv { weight, bias, stride: 1, pad };
             for act in [Act::None, Act::Relu, Act::Leaky(0.1), Act::Prelu(&slopes)] {
                 // Small inputs take the im2col path through `forward`.
