@@ -6,14 +6,21 @@
 //! - `amt`: AMT-S interpolating the middle of two frames, padded to multiples of 16, quantised to
 //!   8 bits (motion smoothness: one pass per two frames of the video);
 //! - `musiq`: MUSIQ on one frame (imaging quality: one pass per frame; frames with a longer side
-//!   over 512 are brought down to it first, so give at most 512).
+//!   over 512 are brought down to it first, so give at most 512);
+//! - `dino`: DINO ViT-B/16 on one frame (subject consistency: one pass per frame, the frame's
+//!   short side brought to 224 first, so give e.g. 398 224 for 16:9).
 //!
 //! Prints one line per pass: `NETWORK W H seconds`. The first pass includes the allocator's
 //! warm-up; `ci/bench/networks_side_by_side.py` reads the others.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use videval_models::encoders::{amt::Amt, musiq::Musiq, raft::Raft};
+use videval_models::encoders::{
+    amt::Amt,
+    dino::{Dino, DinoConfig},
+    musiq::Musiq,
+    raft::Raft,
+};
 
 /// Random weights as plain tensors, as loaded weights are (a VarMap's variables would record every
 /// operation for a backward pass).
@@ -52,7 +59,12 @@ fn main() -> candle_core::Result<()> {
             let x = (a.clone() / 255.0)?;
             Box::new(move || musiq.forward(&x)?.sum_all()?.to_scalar::<f32>().map(drop))
         }
-        other => panic!("unknown network {other}: raft, amt or musiq"),
+        "dino" => {
+            let dino = random(|vb| Dino::new(vb, &DinoConfig::VIT_B16))?;
+            let x = (a.clone() / 255.0)?;
+            Box::new(move || dino.forward(&x)?.sum_all()?.to_scalar::<f32>().map(drop))
+        }
+        other => panic!("unknown network {other}: raft, amt, musiq or dino"),
     };
     for _ in 0..passes {
         let t = std::time::Instant::now();
