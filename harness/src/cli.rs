@@ -939,9 +939,19 @@ fn tracks_command(file: &Path, json: bool) -> Result<ExitCode> {
     // Why there is no camera reading: one frame has no steps to measure.
     let unmeasured =
         if steps == 0 { "one frame: no frame steps" } else { "too little texture to measure camera motion" };
+    // The motion spelt as a suite's `camera` expectation spells it, and its speed's unit as
+    // the suite's `speed` bound reads it.
     let camera_json = match camera {
-        Some((class, speed)) => json!({"motion": videval_metrics::probes::words(class), "speed": speed,
-            "measured_steps": measured, "steps": steps}),
+        Some((class, speed)) => {
+            use videval_metrics::probes::CameraMotion as M;
+            let unit = match class {
+                M::PanLeft | M::PanRight => "canvas widths per second",
+                M::TiltUp | M::TiltDown => "canvas heights per second",
+                M::ZoomIn | M::ZoomOut => "log scale change per second",
+                M::Static => "the largest of the pan, tilt and zoom speeds, each in its unit",
+            };
+            json!({"motion": class, "speed": speed, "speed_unit": unit, "measured_steps": measured, "steps": steps})
+        }
         None => json!({"motion": null, "not_measurable": unmeasured, "measured_steps": measured, "steps": steps}),
     };
     if json {

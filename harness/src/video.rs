@@ -637,6 +637,14 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
             not_video(e.to_string())
         }
     })?;
+    // FFmpeg draws text files (`.txt`, `.nfo`, `.bin`, …) as ANSI art, a "video" of the
+    // characters scrolling by (a README read as 644 frames of a pan right).
+    if input.format().name().split(',').any(|name| ["tty", "bin", "xbin", "adf", "idf"].contains(&name)) {
+        return Err(not_video(format!(
+            "a text file (FFmpeg's {} reader would draw its characters as a video)",
+            input.format().name()
+        )));
+    }
     // A music file's cover art is a video stream of one picture marked as attached: not a video
     // (an MP3 read as a one-frame clip at 90000 fps).
     let cover =
@@ -688,7 +696,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     let still = input.format().name().split(',').any(is_image_demuxer);
     let (rotation, mirrored) =
         matrix.or_else(|| still.then(|| still_orientation(path)).flatten()).unwrap_or((0, false));
-    let frames = (stream.frames() > 0).then(|| stream.frames() as u64);
+    let mut frames = (stream.frames() > 0).then(|| stream.frames() as u64);
     let start = if stream.start_time() == ff::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
     let end = (stream.duration() > 0).then(|| start.saturating_add(stream.duration()));
     let mut context = ff::codec::context::Context::from_parameters(params).map_err(|e| not_video(e.to_string()))?;
@@ -750,8 +758,13 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // first packets: a variable-rate file (frames 1/60 s and 4/60 s apart) read as 60 fps where
     // it shows 24 a second, and its motion per second read 2.5× high. Its timestamps' average
     // stands where the two differ by more than 1% (an MP4's rate is its count over its duration
-    // already); a demux pass, then the file is opened afresh.
-    if matroska && !still {
+    // already); a demux pass, then the file is opened afresh. An AVI's rate and count are its
+    // index's, which counts the empty chunks FFmpeg writes beside B-frames when it copies H.264
+    // into AVI (`-c copy`): 72 frames at 24 fps declared as 144 at 48 (refused as truncated; its
+    // count patched, played at 48 fps and its motion read twice as fast). Its timestamps' rate
+    // stands there too, and the count is scaled to it.
+    let avi = input.format().name().split(',').any(|name| name == "avi");
+    if (matroska || avi) && !still {
         // Once per file and version of it: a video probed, then decoded (and probed again for
         // `off_request`) was read for its timestamps each time.
         let key = file_key(path);
@@ -769,6 +782,9 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
             }
         };
         if let Some(avg) = rate {
+            if avi {
+                frames = frames.map(|n| (n as f64 * avg / fps).round() as u64);
+            }
             fps = avg;
         }
     }
@@ -813,7 +829,8 @@ fn timeline_rate(input: &mut ff::format::context::Input, index: usize, time_base
     while stamps.len() < RATE_PACKETS && bytes < PROBE_BYTES {
         match next_packet(input) {
             Ok(p) if p.stream() == index => {
-                stamps.push(p.pts()?);
+                // An AVI's packets carry only decoding times (their index positions).
+                stamps.push(p.pts().or(p.dts())?);
                 bytes += p.size() as u64;
             }
             Ok(_) | Err(ff::Error::InvalidData) => {}

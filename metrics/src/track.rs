@@ -170,13 +170,18 @@ fn mode<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Option<T> {
 }
 
 /// Shape class from solidity (area / convex hull area: a star's notches make it ≈ 0.6, convex
-/// shapes ≈ 1), how much of its box the convex hull fills (square 1, circle π/4, triangle ½;
-/// the hull, not the pixels, so a dark edge lost to shading or a highlight's hole leaves a
-/// square square) and the polar moment of inertia over area² (circle 1/2π ≈ 0.159, square 1/6,
-/// equilateral triangle √3/9 ≈ 0.192; independent of the box). On shaded, compressed solids a
-/// circle's hull may fill 0.9 of its box while its moment stays below 0.162 and a square's at
-/// or above 0.165: the moment decides between them when the box is ambiguous. A triangle whose
-/// tips a codec or a bevel has rounded fills its box like a circle but keeps its moment.
+/// shapes ≈ 1), how much of its smallest enclosing rectangle, at any angle, the convex hull fills
+/// (square and any rectangle 1, circle and any ellipse π/4, any triangle ½; the hull, not the
+/// pixels, so a dark edge lost to shading or a highlight's hole leaves a square square) and the
+/// shape's affine moment, 2·√det(second moments) / area² (any ellipse 1/2π ≈ 0.159, any
+/// parallelogram 1/6, any triangle √3/9 ≈ 0.192; for shapes the same along every axis, the polar
+/// moment over area²). Both are the same however the object is turned in the picture, and the
+/// moment however it is stretched: a box at 10° read as a circle and at 45° as a triangle (its
+/// upright box was half empty), a ball flattened 1.44:1 as a triangle. On shaded, compressed
+/// solids a circle's hull may fill 0.9 of its rectangle while its moment stays below 0.162 and a
+/// square's at or above 0.165: the moment decides between them when the fill is ambiguous. A
+/// triangle whose tips a codec or a bevel has rounded fills its rectangle like a circle but
+/// keeps its moment.
 pub fn shape_of(hull_fill: f64, solidity: f64, moment: f64) -> Shape {
     if solidity < 0.8 {
         Shape::Star
@@ -189,12 +194,13 @@ pub fn shape_of(hull_fill: f64, solidity: f64, moment: f64) -> Shape {
     }
 }
 
-/// Area of the convex hull of pixel squares (Andrew's monotone chain over pixel corners). Only the
-/// outer corners of each row's leftmost and rightmost pixels can be hull vertices (every other
-/// corner lies on a segment between two of them), so those are the points: O(rows) instead of
-/// sorting four corners of every pixel of a large object. The same hull, the same area.
-fn hull_area(pixels: &[(usize, usize)]) -> f64 {
-    let Some(y0) = pixels.iter().map(|p| p.1).min() else { return 0.0 };
+/// Convex hull (counter-clockwise, integer pixel-corner coordinates) of pixel squares (Andrew's
+/// monotone chain over pixel corners). Only the outer corners of each row's leftmost and
+/// rightmost pixels can be hull vertices (every other corner lies on a segment between two of
+/// them), so those are the points: O(rows) instead of sorting four corners of every pixel of a
+/// large object. Fewer than three points when the pixels make no area.
+fn hull(pixels: &[(usize, usize)]) -> Vec<(i64, i64)> {
+    let Some(y0) = pixels.iter().map(|p| p.1).min() else { return Vec::new() };
     let y1 = pixels.iter().map(|p| p.1).max().unwrap_or(y0);
     let mut rows = vec![(usize::MAX, 0usize); y1 - y0 + 1];
     for &(x, y) in pixels {
@@ -212,7 +218,7 @@ fn hull_area(pixels: &[(usize, usize)]) -> f64 {
     pts.sort_unstable();
     pts.dedup();
     if pts.len() < 3 {
-        return 0.0;
+        return Vec::new();
     }
     let cross = |o: (i64, i64), a: (i64, i64), b: (i64, i64)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
     let mut hull: Vec<(i64, i64)> = Vec::with_capacity(2 * pts.len());
@@ -228,8 +234,43 @@ fn hull_area(pixels: &[(usize, usize)]) -> f64 {
         }
         hull.pop();
     }
-    let n = hull.len();
-    (0..n).map(|i| (hull[i].0 * hull[(i + 1) % n].1 - hull[(i + 1) % n].0 * hull[i].1) as f64).sum::<f64>().abs() / 2.0
+    hull
+}
+
+/// Area of a polygon (shoelace).
+fn polygon_area(poly: &[(i64, i64)]) -> f64 {
+    let n = poly.len();
+    (0..n).map(|i| (poly[i].0 * poly[(i + 1) % n].1 - poly[(i + 1) % n].0 * poly[i].1) as f64).sum::<f64>().abs() / 2.0
+}
+
+/// Area of the convex hull of pixel squares ([`hull`]).
+fn hull_area(pixels: &[(usize, usize)]) -> f64 {
+    let h = hull(pixels);
+    if h.len() < 3 { 0.0 } else { polygon_area(&h) }
+}
+
+/// Area of the smallest rectangle, at any angle, around a convex polygon: one of its sides lies
+/// along one of the polygon's edges (Freeman and Shapira), so each edge's direction is tried.
+fn min_rectangle_area(poly: &[(i64, i64)]) -> f64 {
+    let n = poly.len();
+    (0..n)
+        .filter_map(|i| {
+            let (a, b) = (poly[i], poly[(i + 1) % n]);
+            let (dx, dy) = ((b.0 - a.0) as f64, (b.1 - a.1) as f64);
+            let len = dx.hypot(dy);
+            (len > 0.0).then(|| {
+                let (ux, uy) = (dx / len, dy / len);
+                let (mut along, mut across) = ((f64::MAX, f64::MIN), (f64::MAX, f64::MIN));
+                for &(x, y) in poly {
+                    let (x, y) = (x as f64, y as f64);
+                    let (s, t) = (x * ux + y * uy, -x * uy + y * ux);
+                    along = (along.0.min(s), along.1.max(s));
+                    across = (across.0.min(t), across.1.max(t));
+                }
+                (along.1 - along.0) * (across.1 - across.0)
+            })
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Whether a pixel shows a palette colour: the tracker's colour for it, or for a colour it does
@@ -882,18 +923,27 @@ fn observe(label: u8, pixels: &[(usize, usize)], [x0, y0, x1, y1]: [usize; 4]) -
     let n = pixels.len() as f64;
     let (sx, sy) = pixels.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x as f64 + 0.5, sy + y as f64 + 0.5));
     let fill = n / (bw * bh) as f64;
-    let hull = hull_area(&pixels).max(1.0);
-    let solidity = n / hull;
-    // Polar moment of the pixel squares about the centroid (each square adds its own 1/6).
+    let outline = hull(&pixels);
+    let (hull_area, rectangle) = if outline.len() < 3 {
+        (1.0, (bw * bh) as f64)
+    } else {
+        (polygon_area(&outline).max(1.0), min_rectangle_area(&outline).max(1.0))
+    };
+    let solidity = n / hull_area;
+    // Second moments of the pixel squares about the centroid (each square adds its own 1/12
+    // along each axis), and the affine moment from them.
     let (cx, cy) = (sx / n, sy / n);
-    let spread: f64 = pixels.iter().map(|&(x, y)| (x as f64 + 0.5 - cx).powi(2) + (y as f64 + 0.5 - cy).powi(2)).sum();
-    let moment = (spread + n / 6.0) / (n * n);
+    let (xx, yy, xy) = pixels.iter().fold((n / 12.0, n / 12.0, 0.0), |(xx, yy, xy), &(x, y)| {
+        let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
+        (xx + dx * dx, yy + dy * dy, xy + dx * dy)
+    });
+    let moment = 2.0 * (xx * yy - xy * xy).max(0.0).sqrt() / (n * n);
     Observation {
         center: [sx / n, sy / n],
         bbox: [x0 as f64, y0 as f64, (x1 + 1) as f64, (y1 + 1) as f64],
         area: n,
         color: TRACKED[label as usize],
-        shape: shape_of(hull / (bw * bh) as f64, solidity, moment),
+        shape: shape_of(hull_area / rectangle, solidity, moment),
         fill,
     }
 }
@@ -1517,6 +1567,47 @@ mod shape_tests {
                 assert_eq!(d.len(), 1);
                 assert_eq!(d[0].shape, want, "radius {radius}: fill {:.2}", d[0].fill);
             }
+        }
+    }
+
+    /// A shape keeps its class however it is turned in the picture, and a box or a ball
+    /// however it is stretched: a photographed box at 10° read as a circle and at 30–45° as a
+    /// triangle (its upright box was half empty), a ball flattened 1.44:1 as a triangle (its
+    /// polar moment grows with the stretch).
+    #[test]
+    fn shapes_keep_their_class_when_turned_or_stretched() {
+        // `corners` (x, y) about the origin, stretched `sx` along x, turned `degrees`, at the
+        // middle of an 80-pixel canvas.
+        let turned = |corners: &[(f64, f64)], sx: f64, degrees: f64| -> Vec<(f64, f64)> {
+            let (s, c) = degrees.to_radians().sin_cos();
+            corners.iter().map(|&(x, y)| (40.0 + sx * x * c - y * s, 40.0 + sx * x * s + y * c)).collect()
+        };
+        let ring = |n: usize, r: f64, start: f64| -> Vec<(f64, f64)> {
+            (0..n)
+                .map(|k| (start + 360.0 * k as f64 / n as f64).to_radians())
+                .map(|a| (r * a.cos(), r * a.sin()))
+                .collect()
+        };
+        let square = ring(4, 15.0 * 2f64.sqrt(), 45.0);
+        let (disc, triangle) = (ring(64, 16.0, 0.0), ring(3, 18.0, -90.0));
+        let mut cases = Vec::new();
+        for degrees in [0.0, 10.0, 20.0, 30.0, 45.0, 60.0, 80.0] {
+            cases.push((turned(&square, 1.0, degrees), Shape::Square, format!("a square at {degrees}°")));
+            cases.push((turned(&square, 1.8, degrees), Shape::Square, format!("a 1.8:1 box at {degrees}°")));
+            cases.push((turned(&triangle, 1.0, degrees), Shape::Triangle, format!("a triangle at {degrees}°")));
+            cases.push((turned(&triangle, 1.5, degrees), Shape::Triangle, format!("a 1.5:1 triangle at {degrees}°")));
+            for stretch in [1.2, 1.44, 1.7] {
+                cases.push((
+                    turned(&disc, stretch, degrees),
+                    Shape::Circle,
+                    format!("a {stretch}:1 ellipse at {degrees}°"),
+                ));
+            }
+        }
+        for (pts, want, what) in cases {
+            let d = detect(&polygon(&pts, 80, 80), 80, 80, 3);
+            assert_eq!(d.len(), 1, "{what}");
+            assert_eq!(d[0].shape, want, "{what}");
         }
     }
 }

@@ -1444,6 +1444,7 @@ fn video_tracks_shows_the_objects_the_probes_find() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["frames"], 24);
     assert_eq!(v["camera"]["motion"], "static", "{v}");
+    assert!(v["camera"]["speed_unit"].is_string(), "{v}");
     let tracks = v["tracks"].as_array().unwrap();
     assert_eq!(tracks.len(), 1, "{v}");
     let t = &tracks[0];
@@ -1460,4 +1461,38 @@ fn video_tracks_shows_the_objects_the_probes_find() {
     let o = sb.run(&["video", "tracks", &bad.display().to_string()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.code() == Some(3) && err.contains("notes.mp4"), "{:?} {err}", o.status.code());
+}
+
+/// H.264 with B-frames copied into AVI (`ffmpeg -i clip.mp4 -c copy clip.avi`): FFmpeg's muxer
+/// writes an empty chunk beside each frame, and the index declares 48 frames at 48 fps for 24
+/// at 24. It was refused as truncated ("declares 48 frames but holds 24"); its timestamps give
+/// the rate, the count is scaled to it, and it decodes as the MP4 it came from.
+#[test]
+fn h264_with_b_frames_copied_into_avi_keeps_its_rate_and_count() {
+    let sb = Sandbox::new();
+    let d = sb.path();
+    let mp4 =
+        run(d, "b.mp4", args(&testsrc("160x120", 24, 1.0), &["-c:v", "libx264", "-bf", "2", "-pix_fmt", "yuv420p"]));
+    let avi = ffmpeg(d, "b.avi", &["-i", "b.mp4", "-c", "copy"]);
+    let info = probe(&avi).unwrap();
+    assert!((info.fps - 24.0).abs() < 1e-6, "{info:?}");
+    assert_eq!(info.frames, Some(24), "{info:?}");
+    let (a, b) = (decode(&mp4).unwrap(), decode(&avi).unwrap());
+    assert_eq!((b.len(), b.fps()), (24, 24.0));
+    assert!((0..24).all(|t| a.frame(t) == b.frame(t)), "the AVI's frames differ from the MP4's");
+}
+
+/// A text file is not a video, whatever it is named: FFmpeg draws a `.txt` or `.nfo` as ANSI
+/// art (a README read as 644 frames of a pan right, `video score` gave its dynamic degree).
+#[test]
+fn a_text_file_is_not_read_as_a_video() {
+    let sb = Sandbox::new();
+    for name in ["README.txt", "notes.nfo"] {
+        let path = sb.path().join(name);
+        std::fs::write(&path, "videval\n\nA harness for text-to-video models.\n".repeat(40)).unwrap();
+        let e = probe(&path).unwrap_err();
+        assert!(e.to_string().contains("a text file"), "{name}: {e}");
+        let o = sb.run(&["video", "tracks", &path.display().to_string()]);
+        assert_eq!(o.status.code(), Some(3), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+    }
 }

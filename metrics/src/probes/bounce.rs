@@ -98,12 +98,40 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
             ));
         }
     }
+    // A clip that ends during the first rebound (a 1 s, 8 fps output) gives only a lower bound on
+    // its restitution, from the rise so far: it decides a range it is above the top of, or a
+    // range with no top it is inside; any other range is not measurable (it failed as "no
+    // rebound" where the count passed).
+    let mut partial = None;
+    let mut unmeasured = None;
     match &p.restitution {
         Some(b) => match e {
             Some(e) if !b.contains(e) => {
                 problems.push(("restitution out of range", format!("restitution {e:.2} not {}", bound_words(b))))
             }
-            None => problems.push(("no rebound", "no rebound to measure restitution from".into())),
+            None => match (rising, peaks.last()) {
+                (Some(r), Some(&drop)) if drop > 0.02 => {
+                    let at_least = (r.max(0.0) / drop).sqrt();
+                    let (lo, hi) = b.limits().unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+                    if at_least > hi {
+                        problems.push((
+                            "restitution out of range",
+                            format!(
+                                "restitution at least {at_least:.2} (the clip ends during the rebound) not {}",
+                                bound_words(b)
+                            ),
+                        ));
+                    } else if at_least >= lo && hi.is_infinite() {
+                        partial = Some(at_least);
+                    } else {
+                        unmeasured = Some(format!(
+                            "the clip ends during the rebound, restitution at least {at_least:.2} so far: whether it is {} is not known",
+                            bound_words(b)
+                        ));
+                    }
+                }
+                _ => problems.push(("no rebound", "no rebound to measure restitution from".into())),
+            },
             _ => {}
         },
         None => {
@@ -130,9 +158,19 @@ pub fn check(p: &Bounce, ctx: &Context<'_>) -> Verdict {
             }
         }
     }
+    if let (true, Some(why)) = (problems.is_empty(), unmeasured) {
+        return Verdict::not_measurable(format!("{count} bounce(s); {why}"));
+    }
     let pass = problems.is_empty();
     let reason = if pass {
-        format!("{count} bounce(s){}", e.map_or(String::new(), |e| format!(", restitution {e:.2}")))
+        let restitution = match (e, partial) {
+            (Some(e), _) => format!(", restitution {e:.2}"),
+            (None, Some(at_least)) => {
+                format!(", restitution at least {at_least:.2} (the clip ends during the rebound)")
+            }
+            _ => String::new(),
+        };
+        format!("{count} bounce(s){restitution}")
     } else {
         problems.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("; ")
     };

@@ -2,7 +2,7 @@
 //! the cause object touches it (or touches `via`, e.g. a switch). Reversing time moves the change before the contact and fails.
 
 use super::{CauseEffect, Change, Context, Verdict};
-use crate::track::Track;
+use crate::track::{Observation, Track};
 
 /// Displacement from the starting position (canvas heights) that counts as "started moving".
 const MOVED: f64 = 0.02;
@@ -27,6 +27,26 @@ fn step(t: &Track) -> f64 {
         .filter(|w| w[1].0 == w[0].0 + 1)
         .map(|w| (w[1].1.center[0] - w[0].1.center[0]).hypot(w[1].1.center[1] - w[0].1.center[1]))
         .fold(0.0, f64::max)
+}
+
+/// How far an object moved between two sightings in the world (pixels; the camera taken out):
+/// along an axis on which the frame's border cuts it in either sighting, by its edge the border
+/// cuts in neither, whose move the visible centre halves.
+fn shift(ctx: &Context<'_>, (ta, a): (usize, &Observation), (tb, b): (usize, &Observation)) -> f64 {
+    let (ca, cb) = (ctx.world_center(ta, a), ctx.world_center(tb, b));
+    let mut d = [cb[0] - ca[0], cb[1] - ca[1]];
+    let size = [f64::from(ctx.video.width()), f64::from(ctx.video.height())];
+    for axis in 0..2 {
+        let low_cut = a.bbox[axis] <= 0.0 || b.bbox[axis] <= 0.0;
+        let high_cut = a.bbox[axis + 2] >= size[axis] || b.bbox[axis + 2] >= size[axis];
+        let edge = match (low_cut, high_cut) {
+            (true, false) => axis + 2,
+            (false, true) => axis,
+            _ => continue,
+        };
+        d[axis] += (b.bbox[edge] - a.bbox[edge]) - (b.center[axis] - a.center[axis]);
+    }
+    d[0].hypot(d[1])
 }
 
 pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
@@ -86,12 +106,13 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
     // started, in its first frame step and again over the two steps after it (a first frame
     // shifted by 7 px, the effect at rest after it until the contact, failed as moving):
     // (its second frame, the first step in heights).
+    // An effect entering through the frame's border (a push played backwards whose effect had
+    // rolled out of the picture) is read by its edge the border does not cut: its visible centre
+    // moves half as fast.
     let already = match effect.seen().take(4).collect::<Vec<_>>()[..] {
         [(_, o0), (t1, o1), _, (t3, o3)] if p.change == Change::StartsMoving && t3 == t0 + 3 => {
-            let at = |t: usize, o| ctx.world_center(t, o);
-            let apart = |a: [f64; 2], b: [f64; 2]| (b[0] - a[0]).hypot(b[1] - a[1]) / unit;
-            let step = apart(at(t0, o0), at(t1, o1));
-            let then = apart(at(t1, o1), at(t3, o3));
+            let step = shift(ctx, (t0, o0), (t1, o1)) / unit;
+            let then = shift(ctx, (t1, o1), (t3, o3)) / unit;
             (step >= MOVED / 2.0 && then >= MOVED / 2.0).then_some((t1, step))
         }
         _ => None,
@@ -130,7 +151,8 @@ pub fn check(p: &CauseEffect, ctx: &Context<'_>) -> Verdict {
             "already moving",
             Some(0.0),
             format!(
-                "the effect moves {step:.3} h between frames {t0} and {t1}, its first, touching the cause from frame {c}: it is moving when first seen, not at rest before the contact"
+                "the effect moves {step:.3} h between frames {t0} and {t1}, its first, {} from frame {c}: it is moving when first seen, not at rest before the contact",
+                if p.via.is_some() { "the cause touching what it acts through" } else { "touching the cause" }
             ),
         ),
         (Some(c), Some(t)) => Verdict::new(
@@ -196,5 +218,42 @@ mod tests {
         let jolted = Video::new(w as u32, h as u32, 24.0, push(1).concat()).unwrap();
         let v = check(&p, &Context::new(&jolted));
         assert!(v.pass, "{} {}", v.kind, v.reason);
+    }
+
+    /// A push whose effect rolls on out of the picture: played backwards, the effect comes in
+    /// through the border, its visible centre moving half its 1 px a frame (0.0078 h, under the
+    /// 0.01 h that reads as moving): it passed as "contact at frame 0, then starts moving at
+    /// frame 4". Its edge the border does not cut shows the whole move.
+    #[test]
+    fn an_effect_entering_through_the_border_backwards_is_already_moving() {
+        let (w, h, n) = (48usize, 64usize, 24usize);
+        let frames: Vec<Vec<u8>> = (0..n)
+            .map(|t| {
+                let mut f = [128u8, 128, 128].repeat(w * h);
+                let blue = 30 + t.saturating_sub(9);
+                let red = if t <= 9 { 4 + 2 * t } else { blue - 8 };
+                for (x0, c) in [(red, Color::Red), (blue, Color::Blue)] {
+                    for y in 28..36 {
+                        for x in x0..(x0 + 8).min(w) {
+                            f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
+                        }
+                    }
+                }
+                f
+            })
+            .collect();
+        let p = CauseEffect {
+            cause: ObjectRef { color: Some(Color::Red), ..ObjectRef::default() },
+            effect: ObjectRef { color: Some(Color::Blue), ..ObjectRef::default() },
+            change: Change::StartsMoving,
+            via: None,
+        };
+        let forward = Video::new(w as u32, h as u32, 24.0, frames.concat()).unwrap();
+        let v = check(&p, &Context::new(&forward));
+        assert!(v.pass, "{}", v.reason);
+        let backward = Video::new(w as u32, h as u32, 24.0, frames.iter().rev().flatten().copied().collect()).unwrap();
+        let v = check(&p, &Context::new(&backward));
+        assert!(!v.pass && v.kind == "already moving", "{} {}", v.kind, v.reason);
+        assert!(v.reason.contains("moves 0.016 h between frames 0 and 1"), "{}", v.reason);
     }
 }

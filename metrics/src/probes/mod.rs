@@ -855,6 +855,174 @@ mod tests {
         Video::new(w as u32, h as u32, 24.0, data).unwrap()
     }
 
+    /// A red (near) and a blue (far) square on a grey picture, at `near(t)` and `far(t)` pixels
+    /// right of their starting places in frame `t` of 24.
+    fn near_and_far(near: impl Fn(usize) -> f64, far: impl Fn(usize) -> f64) -> Video {
+        let (w, h) = (192usize, 96usize);
+        let mut data = Vec::with_capacity(24 * w * h * 3);
+        for t in 0..24 {
+            let mut f = vec![150u8; w * h * 3];
+            for (x0, y0, size, color) in
+                [(40.0 + near(t), 52.0, 16, Color::Red), (100.0 + far(t), 20.0, 12, Color::Blue)]
+            {
+                let x0 = x0.round() as usize;
+                for y in y0 as usize..y0 as usize + size {
+                    for x in x0..x0 + size {
+                        f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&color.rgb());
+                    }
+                }
+            }
+            data.extend(f);
+        }
+        Video::new(w as u32, h as u32, 24.0, data).unwrap()
+    }
+
+    /// A red disc of radius `r` pixels on a grey 160×120 picture at `fps`, for `seconds`, its
+    /// centre at `at(t)` (pixels, t in seconds; partly or wholly outside the picture where it
+    /// says so).
+    fn disc_clip(fps: f64, seconds: f64, r: f64, at: impl Fn(f64) -> (f64, f64)) -> Video {
+        let (w, h) = (160usize, 120usize);
+        let n = (fps * seconds).round() as usize;
+        let mut data = Vec::with_capacity(n * w * h * 3);
+        for k in 0..n {
+            let (cx, cy) = at(k as f64 / fps);
+            for y in 0..h {
+                for x in 0..w {
+                    let inside = (x as f64 + 0.5 - cx).hypot(y as f64 + 0.5 - cy) <= r;
+                    data.extend(if inside { Color::Red.rgb() } else { [140, 140, 140] });
+                }
+            }
+        }
+        Video::new(w as u32, h as u32, fps, data).unwrap()
+    }
+
+    /// A fall at 2 canvas heights/s² (240 px/s² on a 120-px picture) from `y0` pixels, starting
+    /// `hold` seconds in, onto a floor at `floor` px where it stays.
+    fn drop_from(y0: f64, hold: f64, floor: f64) -> impl Fn(f64) -> (f64, f64) {
+        move |t: f64| {
+            let s = (t - hold).max(0.0);
+            (80.0, (y0 + 120.0 * s * s).min(floor))
+        }
+    }
+
+    /// Gravity is read from the release: a ball held still half a second before it drops read
+    /// 1.36 h/s² for 2.00 (its time at rest fitted as flight), held 2 s 0.27. A ball falling in
+    /// from above the picture at 8 fps keeps three whole sightings: those the top edge cuts are
+    /// placed by their bottom edge (fitted as seen, it read 2.72–3.08 at 8 fps, 2.81 at 12).
+    #[test]
+    fn gravity_is_read_from_the_release_and_through_the_top_edge() {
+        let g = |range: [f64; 2]| {
+            Expectation::Gravity(Gravity {
+                object: ObjectRef { color: Some(Color::Red), shape: None },
+                direction: Direction::Down,
+                accel: Some(Bound { between: Some(range), ..Default::default() }),
+                r2: None,
+            })
+        };
+        for (hold, fps) in [(0.0, 24.0), (0.5, 24.0), (2.0, 24.0), (1.0, 8.0)] {
+            let v = disc_clip(fps, hold + 1.5, 6.0, drop_from(20.0, hold, 110.0));
+            let verdict = check(&g([1.9, 2.1]), &Context::new(&v));
+            assert!(verdict.pass, "held {hold} s at {fps} fps: {}", verdict.reason);
+            if hold > 0.0 {
+                assert!(verdict.reason.contains("when it is let go"), "{}", verdict.reason);
+            }
+        }
+        for fps in [8.0, 12.0, 24.0] {
+            for phase in [0.0, 0.03, 0.06, 0.09] {
+                let v = disc_clip(fps, 1.5, 14.0, move |t| drop_from(-14.0, 0.0, 62.0)(t + phase));
+                let verdict = check(&g([1.85, 2.15]), &Context::new(&v));
+                assert!(verdict.pass, "falling in at {fps} fps, {phase} s later: {}", verdict.reason);
+            }
+        }
+    }
+
+    /// A clip that ends during the first rebound gives a lower bound on the restitution: it
+    /// passes a range with no top that it is inside, fails one whose top it is above, and leaves
+    /// a closed range not measurable (each failed as "no rebound", the bounce counted). The whole
+    /// rebound reads its restitution.
+    #[test]
+    fn a_clip_ending_in_the_rebound_bounds_the_restitution() {
+        // Dropped 80 px at 240 px/s² onto a floor at 100 px, rebounding at 0.7 of its speed.
+        let (fall, up) = ((2.0f64 * 80.0 / 240.0).sqrt(), 0.7 * 240.0 * (2.0f64 * 80.0 / 240.0).sqrt());
+        let ball = move |t: f64| {
+            let y = if t < fall {
+                20.0 + 120.0 * t * t
+            } else {
+                let s = t - fall;
+                (100.0 - up * s + 120.0 * s * s).min(100.0)
+            };
+            (80.0, y)
+        };
+        let bounce = |min: Option<f64>, max: Option<f64>| {
+            Expectation::Bounce(Bounce {
+                object: ObjectRef { color: Some(Color::Red), shape: None },
+                count: None,
+                restitution: Some(Bound { min, max, between: None }),
+            })
+        };
+        let cut_short = disc_clip(24.0, fall + 0.3, 6.0, ball);
+        let ctx = Context::new(&cut_short);
+        let v = check(&bounce(Some(0.5), None), &ctx);
+        assert!(v.pass && v.reason.contains("restitution at least 0.5"), "{}", v.reason);
+        let v = check(&bounce(None, Some(0.5)), &ctx);
+        assert!(!v.pass && v.kind == "restitution out of range", "{} {}", v.kind, v.reason);
+        let v = check(&bounce(Some(0.5), Some(0.9)), &ctx);
+        assert!(!v.measurable() && v.reason.contains("1 bounce(s); the clip ends during the rebound"), "{}", v.reason);
+        let whole = disc_clip(24.0, fall + 1.5, 6.0, ball);
+        let v = check(&bounce(Some(0.6), Some(0.8)), &Context::new(&whole));
+        assert!(v.pass && !v.reason.contains("at least"), "{}", v.reason);
+    }
+
+    /// Speed is over the time the object moves: a ball that waits 1 s, rolls right at 0.3 h/s
+    /// (36 px/s) and stops for the last second read 0.150 h/s over the whole clip; a ball rolling
+    /// throughout reads its speed either way.
+    #[test]
+    fn motion_speed_is_over_the_time_it_moves() {
+        let right = Expectation::Motion(Motion {
+            object: ObjectRef { color: Some(Color::Red), shape: None },
+            direction: Direction::Right,
+            speed: Some(Bound { between: Some([0.28, 0.32]), ..Default::default() }),
+        });
+        let waits = disc_clip(24.0, 4.0, 6.0, |t| (20.0 + 36.0 * (t - 1.0).clamp(0.0, 2.0), 60.0));
+        let v = check(&right, &Context::new(&waits));
+        assert!(v.pass && v.reason.contains("while it moves (frames 24–72)"), "{}", v.reason);
+        let rolls = disc_clip(24.0, 3.0, 6.0, |t| (20.0 + 36.0 * t, 60.0));
+        let v = check(&right, &Context::new(&rolls));
+        assert!(v.pass && v.value.is_some_and(|s| (s - 0.3).abs() < 0.005), "{}", v.reason);
+    }
+
+    /// Parallax is the near object travelling farther on screen than the far one: a truck out
+    /// and back brings both home and passes (it read "neither object moves", from the first and
+    /// last frames alone); a near object rolling before a far one that stays put is its own
+    /// motion, not a moving camera's, and fails (it passed with a ratio of 3394); one way, the
+    /// depth order decides, and a pan moving both alike fails.
+    #[test]
+    fn parallax_is_travel_under_a_moving_camera() {
+        let claim = |near: Color, far: Color| {
+            Expectation::Parallax(Parallax {
+                near: ObjectRef { color: Some(near), shape: None },
+                far: ObjectRef { color: Some(far), shape: None },
+            })
+        };
+        let there_and_back = |k: f64| move |t: usize| k * (12.0 - (t as f64 - 12.0).abs());
+        let one_way = |k: f64| move |t: usize| k * t as f64;
+        for (v, red_nearer, blue_nearer, what) in [
+            (near_and_far(there_and_back(4.0), there_and_back(1.5)), true, false, "a truck out and back"),
+            (near_and_far(one_way(2.5), one_way(0.8)), true, false, "a truck one way"),
+            (near_and_far(one_way(2.5), |_| 0.0), false, false, "a near object rolling, the far one still"),
+            (near_and_far(one_way(2.0), one_way(2.0)), false, false, "a pan"),
+        ] {
+            let ctx = Context::new(&v);
+            let red = check(&claim(Color::Red, Color::Blue), &ctx);
+            let blue = check(&claim(Color::Blue, Color::Red), &ctx);
+            assert_eq!((red.pass, blue.pass), (red_nearer, blue_nearer), "{what}: {} / {}", red.reason, blue.reason);
+            assert!(red.reason.contains("h"), "{what}: {}", red.reason);
+        }
+        let still = check(&claim(Color::Red, Color::Blue), &Context::new(&near_and_far(one_way(2.5), |_| 0.0)));
+        assert!(still.reason.contains("the near object's own motion"), "{}", still.reason);
+        assert_eq!(still.kind, "no camera motion");
+    }
+
     /// A parked object under a zoom or a roll does not move (the camera's shifts alone were
     /// taken out: a zoom in carried it outwards, "moves left 0.150 h", and a roll "down"),
     /// while one rolling right under the same zoom still moves right.
@@ -1132,7 +1300,20 @@ use crate::video::Video;
 ///    moved (a roll); a bounce's rebound lifts the object's bottom too (a landed cup's centre
 ///    rose 0.006 h under a warm grade or an exposure drift, its bottom still on the floor, and
 ///    read as 1–2 bounces).
-pub const VERSION: u32 = 25;
+/// 26: `parallax` reads each object's travel (the farthest from where both were first seen), not
+///    first-to-last displacement (a truck out and back read "neither object moves"), and fails a
+///    near object moving before a far one that stays put (a still camera; it passed with a ratio
+///    of 3394); shape classes are read from the smallest rectangle around the object at any angle
+///    and its affine moment, the same however it is turned or stretched (a box at 10° was a
+///    circle and at 30–45° a triangle, a ball flattened 1.44:1 a triangle); `gravity` is fitted
+///    from the object's release (held 0.5 s, it read 1.36 h/s² for 2.00) and places sightings the
+///    frame's top or bottom cuts by their other edge where fewer than four are whole (a ball
+///    falling in at 8 fps read 2.72–3.08); `motion`'s speed is over the time the object moves (a
+///    ball rolling from 1 s in read 0.198 h/s for 0.3); `bounce` with a restitution range reads
+///    the lower bound of a clip that ends during the rebound (it failed as "no rebound");
+///    `cause_effect` reads an effect the frame's border cuts by its uncut edge (a push played
+///    backwards whose effect had rolled out of the picture passed).
+pub const VERSION: u32 = 26;
 
 /// The short side, in pixels, at which `continuity` and `loop` compare frames: reduced by area
 /// averaging, which averages sensor noise and compression away (σ/4 at 360p, σ/11 at 1080p) and

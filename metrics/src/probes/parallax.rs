@@ -1,15 +1,25 @@
-//! `parallax`: under camera motion, the nearer object's screen displacement (over the frames
-//! where both are wholly in the picture) exceeds the farther one's by at least 10%: the depth order the scene implies. A
-//! flat picture moving as one piece fails.
+//! `parallax`: under camera motion, the nearer object's screen travel (over the frames where
+//! both are wholly in the picture) exceeds the farther one's by at least 10%: the depth order the
+//! scene implies. A flat picture moving as one piece fails, and so does a near object moving on
+//! its own before a far one that stays put (a still camera: the far object would move too).
+//!
+//! Travel is the farthest an object gets from where it was first seen with the other, not the
+//! distance between the first and last frames: a camera that trucks out and back brings both
+//! objects back to their places, and the parallax was on the way.
 
 use super::{Context, Parallax, Verdict};
 use crate::track::Track;
 
-/// Screen displacement between frames t0 and t1.
-fn shift(t: &Track, t0: usize, t1: usize) -> Option<f64> {
-    let (a, b) = (t.frames.get(t0)?.as_ref()?, t.frames.get(t1)?.as_ref()?);
-    Some((b.center[0] - a.center[0]).hypot(b.center[1] - a.center[1]))
+/// How far the object gets on the screen from where it is at `frames[0]`, over `frames`.
+fn travel(t: &Track, frames: &[usize]) -> Option<f64> {
+    let at = |i: usize| t.frames.get(i).and_then(Option::as_ref).map(|o| o.center);
+    let start = at(*frames.first()?)?;
+    frames.iter().filter_map(|&i| at(i)).map(|p| (p[0] - start[0]).hypot(p[1] - start[1])).reduce(f64::max)
 }
+
+/// Screen travel (canvas heights) under which the far object is taken to stay put: a still
+/// object's centre wanders by a few thousandths under noise and compression.
+const STILL: f64 = 0.01;
 
 pub fn check(p: &Parallax, ctx: &Context<'_>) -> Verdict {
     let (near, far) = match (ctx.find(&p.near), ctx.find(&p.far)) {
@@ -29,14 +39,15 @@ pub fn check(p: &Parallax, ctx: &Context<'_>) -> Verdict {
             .is_some_and(|o| o.bbox[0] > 0.5 && o.bbox[1] > 0.5 && o.bbox[2] < w - 0.5 && o.bbox[3] < h - 0.5)
     };
     let both: Vec<usize> = (0..ctx.video.len()).filter(|&i| whole(near, i) && whole(far, i)).collect();
-    let (Some(&t0), Some(&t1)) = (both.first(), both.last()) else {
+    if both.is_empty() {
         return Verdict::fail("never both in the picture", "the two objects are never both wholly in the picture");
-    };
-    let (Some(a), Some(b)) = (shift(near, t0, t1), shift(far, t0, t1)) else {
+    }
+    let (Some(a), Some(b)) = (travel(near, &both), travel(far, &both)) else {
         return Verdict::fail("object not found", "objects not seen");
     };
     let unit = ctx.unit();
-    if a.max(b) / unit < 0.02 {
+    let (a, b) = (a / unit, b / unit);
+    if a.max(b) < 0.02 {
         return Verdict::new(
             false,
             "no camera motion",
@@ -44,12 +55,21 @@ pub fn check(p: &Parallax, ctx: &Context<'_>) -> Verdict {
             "neither object moves on screen: no camera motion to judge parallax by",
         );
     }
-    let ratio = a / b.max(1e-6);
-    let pass = ratio >= 1.1;
+    if b < STILL {
+        return Verdict::new(
+            false,
+            "no camera motion",
+            Some(0.0),
+            format!(
+                "the far object stays put on screen ({b:.3} h) while the near one moves {a:.3} h: that is the near object's own motion, not a moving camera's parallax (the far object would move too)"
+            ),
+        );
+    }
+    let ratio = a / b;
     Verdict::new(
-        pass,
+        ratio >= 1.1,
         "no parallax",
         Some(ratio),
-        format!("near object moves {:.3} h, far {:.3} h on screen (ratio {ratio:.2})", a / unit, b / unit),
+        format!("near object moves {a:.3} h, far {b:.3} h on screen (ratio {ratio:.2})"),
     )
 }
