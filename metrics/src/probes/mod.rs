@@ -991,6 +991,55 @@ mod tests {
         assert!(v.pass && v.value.is_some_and(|s| (s - 0.3).abs() < 0.005), "{}", v.reason);
     }
 
+    /// A failure that may be of the wrong object says so: a red logo in a corner through the
+    /// whole clip outweighs a red ball rolling in from the sixth frame, and `motion` fails on
+    /// the logo; the reason names both and where the one judged was.
+    #[test]
+    fn a_failure_says_when_another_object_fits_the_reference_too() {
+        let (w, h) = (160usize, 120usize);
+        let mut data = Vec::new();
+        for k in 0..24 {
+            let mut f = [140u8, 140, 140].repeat(w * h);
+            let mut paint = |x0: usize, y0: usize, inside: &dyn Fn(usize, usize) -> bool| {
+                for y in y0..(y0 + 24).min(h) {
+                    for x in x0..(x0 + 24).min(w) {
+                        if inside(x - x0, y - y0) {
+                            f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&Color::Red.rgb());
+                        }
+                    }
+                }
+            };
+            paint(130, 90, &|_, _| true);
+            if k >= 6 {
+                paint(10 + 4 * k, 40, &|x, y| (x as f64 - 5.5).hypot(y as f64 - 5.5) <= 6.0);
+            }
+            data.extend(f);
+        }
+        let v = Video::new(w as u32, h as u32, 24.0, data).unwrap();
+        let moves = |color| {
+            Expectation::Motion(Motion {
+                object: ObjectRef { color: Some(color), shape: None },
+                direction: Direction::Right,
+                speed: None,
+            })
+        };
+        let ctx = Context::new(&v);
+        let verdict = check(&moves(Color::Red), &ctx);
+        assert!(!verdict.pass, "{}", verdict.reason);
+        assert!(
+            verdict.reason.contains("(2 red objects are tracked through at least half the clip; the object judged is the one with the most frames × area, first seen at (1.18, 0.85) h in frame 0"),
+            "{}",
+            verdict.reason
+        );
+        let ball = Expectation::Motion(Motion {
+            object: ObjectRef { color: Some(Color::Red), shape: Some(Shape::Circle) },
+            direction: Direction::Right,
+            speed: None,
+        });
+        let verdict = check(&ball, &ctx);
+        assert!(verdict.pass && !verdict.reason.contains("tracked through"), "{}", verdict.reason);
+    }
+
     /// Parallax is the near object travelling farther on screen than the far one: a truck out
     /// and back brings both home and passes (it read "neither object moves", from the first and
     /// last frames alone); a near object rolling before a far one that stays put is its own
@@ -1631,12 +1680,7 @@ impl<'a> Context<'a> {
     /// The track [`Context::find`] takes for `r`, if any, without the reason there is none (the
     /// generator's colour test and `video tracks` ask for every colour, and need no reason).
     pub fn lookup(&self, r: &ObjectRef) -> Option<&Track> {
-        let matches = |t: &Track| {
-            let first = t.first().map(|(_, o)| o);
-            let color_ok = r.color.is_none_or(|c| first.is_some_and(|o| o.color == c) || t.main_color() == Some(c));
-            let shape_ok = r.shape.is_none_or(|s| first.is_some_and(|o| o.shape == s) || t.main_shape() == Some(s));
-            color_ok && shape_ok
-        };
+        let matches = |t: &Track| refers_to(r, t);
         let a_third = |t: &Track| {
             let shape_ok = r.shape.is_none_or(|s| t.main_shape() == Some(s));
             let (n, held) = t.seen().fold((0, 0), |(n, h), (_, o)| (n + 1, h + usize::from(Some(o.color) == r.color)));
@@ -1652,6 +1696,15 @@ impl<'a> Context<'a> {
             kept.into_iter().filter(|t| t.weight() >= 0.9 * most).min_by_key(|t| first(t))
         };
         longest(&matches).or_else(|| longest(&a_third))
+    }
+
+    /// The other tracks `r` names as well as `chosen` (by how they look first or mostly), each
+    /// seen in at least half the clip's frames: a reading of `chosen` may be of the wrong one
+    /// (a red watermark seen throughout outweighed a red ball rolling in after the first frame;
+    /// a chain of red cars passing behind a red ball outweighed it).
+    pub fn rivals(&self, r: &ObjectRef, chosen: &Track) -> Vec<&Track> {
+        let half = self.video.len().div_ceil(2);
+        self.tracks().iter().filter(|t| t.id != chosen.id && refers_to(r, t) && t.seen().count() >= half).collect()
     }
 
     /// Whether `r` is there as a moving object: [`Context::lookup`] finds it, in at least half the
@@ -1806,8 +1859,39 @@ pub fn describe(r: &ObjectRef) -> String {
     }
 }
 
-/// Checks one expectation against the video behind `ctx`.
+/// Whether `r` names track `t`: by the colour and shape it first shows, or shows most.
+fn refers_to(r: &ObjectRef, t: &Track) -> bool {
+    let first = t.first().map(|(_, o)| o);
+    let color_ok = r.color.is_none_or(|c| first.is_some_and(|o| o.color == c) || t.main_color() == Some(c));
+    let shape_ok = r.shape.is_none_or(|s| first.is_some_and(|o| o.shape == s) || t.main_shape() == Some(s));
+    color_ok && shape_ok
+}
+
+/// Checks one expectation against the video behind `ctx`. A failure whose object could have been
+/// another one, as long in the clip, says so and where the one judged was.
 pub fn check(e: &Expectation, ctx: &Context<'_>) -> Verdict {
+    let mut v = check_one(e, ctx);
+    if v.pass || !v.measurable() || matches!(e, Expectation::Count(_)) {
+        return v;
+    }
+    let unit = ctx.unit();
+    for (field, r) in e.objects() {
+        let Some(chosen) = ctx.lookup(r) else { continue };
+        let rivals = ctx.rivals(r, chosen).len();
+        if let (true, Some((k, o))) = (rivals > 0, chosen.first()) {
+            v.reason.push_str(&format!(
+                " ({} {}s are tracked through at least half the clip; the {field} judged is the one with the most frames × area, first seen at ({:.2}, {:.2}) h in frame {k}: `videval video tracks` lists them)",
+                rivals + 1,
+                describe(r),
+                o.center[0] / unit,
+                o.center[1] / unit
+            ));
+        }
+    }
+    v
+}
+
+fn check_one(e: &Expectation, ctx: &Context<'_>) -> Verdict {
     // Too short a clip shows none of the change asked for: a failure, said as such (a one-frame
     // clip failed `motion` and `bounce` as "object barely seen", with the object in full view).
     // Not "not measurable": a model that answers motion prompts with one frame would pass the
