@@ -171,52 +171,54 @@ mod tests {
     use crate::palette::Color;
     use crate::video::Video;
 
+    /// A red square approaching at 2 px a frame touches a blue one at frame 9 and both go on at
+    /// 1 px, on a `w`-wide, 64-high picture over 24 frames (a square past the right edge is cut
+    /// by it). With `jolt`, the first frame is shifted 1 px (as a first frame encoded apart can
+    /// be).
+    fn push(w: usize, jolt: usize) -> Vec<Vec<u8>> {
+        (0..24usize)
+            .map(|t| {
+                let mut f = [128u8, 128, 128].repeat(w * 64);
+                let shift = if t == 0 { jolt } else { 0 };
+                let blue = 30 + t.saturating_sub(9);
+                let red = if t <= 9 { 4 + 2 * t } else { blue - 8 };
+                for (x0, c) in [(red + shift, Color::Red), (blue + shift, Color::Blue)] {
+                    for y in 28..36 {
+                        for x in x0..(x0 + 8).min(w) {
+                            f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
+                        }
+                    }
+                }
+                f
+            })
+            .collect()
+    }
+
+    /// The clip of `frames`, `w` wide, in the order given.
+    fn clip<'a>(w: usize, frames: impl Iterator<Item = &'a Vec<u8>>) -> Video {
+        Video::new(w as u32, 64, 24.0, frames.flatten().copied().collect()).unwrap()
+    }
+
+    const RED_MOVES_BLUE: CauseEffect = CauseEffect {
+        cause: ObjectRef { color: Some(Color::Red), shape: None },
+        effect: ObjectRef { color: Some(Color::Blue), shape: None },
+        change: Change::StartsMoving,
+        via: None,
+    };
+
     /// A red square pushes a blue one: it passes forwards; played backwards the blue square is
     /// moving from the first frame, touching the red one, and never starts moving (it passed as
     /// "contact at frame 0, then starts moving at frame 2").
     #[test]
     fn a_push_passes_and_played_backwards_fails_as_already_moving() {
-        let (w, h, n) = (64usize, 64usize, 24usize);
-        let square = |f: &mut [u8], x0: usize, c: Color| {
-            for y in 28..36 {
-                for x in x0..x0 + 8 {
-                    f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
-                }
-            }
-        };
-        // Red approaches at 2 px a frame and touches blue at frame 9; both go on at 1 px. With
-        // `jolt`, the first frame is shifted 1 px (as a first frame encoded apart can be).
-        let push = |jolt: usize| -> Vec<Vec<u8>> {
-            (0..n)
-                .map(|t| {
-                    let mut f = [128u8, 128, 128].repeat(w * h);
-                    let shift = if t == 0 { jolt } else { 0 };
-                    let blue = 30 + t.saturating_sub(9);
-                    let red = if t <= 9 { 4 + 2 * t } else { blue - 8 };
-                    square(&mut f, red + shift, Color::Red);
-                    square(&mut f, blue + shift, Color::Blue);
-                    f
-                })
-                .collect()
-        };
-        let mut frames = push(0);
-        let p = CauseEffect {
-            cause: ObjectRef { color: Some(Color::Red), ..ObjectRef::default() },
-            effect: ObjectRef { color: Some(Color::Blue), ..ObjectRef::default() },
-            change: Change::StartsMoving,
-            via: None,
-        };
-        let forward = Video::new(w as u32, h as u32, 24.0, frames.concat()).unwrap();
-        let v = check(&p, &Context::new(&forward));
+        let frames = push(64, 0);
+        let v = check(&RED_MOVES_BLUE, &Context::new(&clip(64, frames.iter())));
         assert!(v.pass, "{}", v.reason);
-        frames.reverse();
-        let backward = Video::new(w as u32, h as u32, 24.0, frames.concat()).unwrap();
-        let v = check(&p, &Context::new(&backward));
+        let v = check(&RED_MOVES_BLUE, &Context::new(&clip(64, frames.iter().rev())));
         assert!(!v.pass && v.kind == "already moving", "{} {}", v.kind, v.reason);
         assert!(v.reason.contains("between frames 0 and 1"), "{}", v.reason);
         // A jolt in the first frame alone, the effect at rest after it until the contact: a push.
-        let jolted = Video::new(w as u32, h as u32, 24.0, push(1).concat()).unwrap();
-        let v = check(&p, &Context::new(&jolted));
+        let v = check(&RED_MOVES_BLUE, &Context::new(&clip(64, push(64, 1).iter())));
         assert!(v.pass, "{} {}", v.kind, v.reason);
     }
 
@@ -226,33 +228,10 @@ mod tests {
     /// frame 4". Its edge the border does not cut shows the whole move.
     #[test]
     fn an_effect_entering_through_the_border_backwards_is_already_moving() {
-        let (w, h, n) = (48usize, 64usize, 24usize);
-        let frames: Vec<Vec<u8>> = (0..n)
-            .map(|t| {
-                let mut f = [128u8, 128, 128].repeat(w * h);
-                let blue = 30 + t.saturating_sub(9);
-                let red = if t <= 9 { 4 + 2 * t } else { blue - 8 };
-                for (x0, c) in [(red, Color::Red), (blue, Color::Blue)] {
-                    for y in 28..36 {
-                        for x in x0..(x0 + 8).min(w) {
-                            f[(y * w + x) * 3..(y * w + x) * 3 + 3].copy_from_slice(&c.rgb());
-                        }
-                    }
-                }
-                f
-            })
-            .collect();
-        let p = CauseEffect {
-            cause: ObjectRef { color: Some(Color::Red), ..ObjectRef::default() },
-            effect: ObjectRef { color: Some(Color::Blue), ..ObjectRef::default() },
-            change: Change::StartsMoving,
-            via: None,
-        };
-        let forward = Video::new(w as u32, h as u32, 24.0, frames.concat()).unwrap();
-        let v = check(&p, &Context::new(&forward));
+        let frames = push(48, 0);
+        let v = check(&RED_MOVES_BLUE, &Context::new(&clip(48, frames.iter())));
         assert!(v.pass, "{}", v.reason);
-        let backward = Video::new(w as u32, h as u32, 24.0, frames.iter().rev().flatten().copied().collect()).unwrap();
-        let v = check(&p, &Context::new(&backward));
+        let v = check(&RED_MOVES_BLUE, &Context::new(&clip(48, frames.iter().rev())));
         assert!(!v.pass && v.kind == "already moving", "{} {}", v.kind, v.reason);
         assert!(v.reason.contains("moves 0.016 h between frames 0 and 1"), "{}", v.reason);
     }
