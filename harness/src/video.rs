@@ -641,7 +641,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // characters scrolling by (a README read as 644 frames of a pan right).
     if input.format().name().split(',').any(|name| ["tty", "bin", "xbin", "adf", "idf"].contains(&name)) {
         return Err(not_video(format!(
-            "a text file (FFmpeg's {} reader would draw its characters as a video)",
+            "a text file: FFmpeg's {} reader would draw its characters as a video",
             input.format().name()
         )));
     }
@@ -762,7 +762,7 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
     // index's, which counts the empty chunks FFmpeg writes beside B-frames when it copies H.264
     // into AVI (`-c copy`): 72 frames at 24 fps declared as 144 at 48 (refused as truncated; its
     // count patched, played at 48 fps and its motion read twice as fast). Its timestamps' rate
-    // stands there too, and the count is scaled to it.
+    // stands there too where the header's is a whole multiple of it, and the count is scaled.
     let avi = input.format().name().split(',').any(|name| name == "avi");
     if (matroska || avi) && !still {
         // Once per file and version of it: a video probed, then decoded (and probed again for
@@ -781,7 +781,13 @@ fn open(path: &Path) -> Result<Opened, VideoIoError> {
                 rate
             }
         };
-        if let Some(avg) = rate {
+        // An AVI's only when its index counts a whole number of chunks per frame (one with
+        // dropped-frame chunks here and there keeps its header's rate, as before).
+        let whole = |avg: f64| {
+            let k = fps / avg;
+            k.round() >= 2.0 && (k - k.round()).abs() < 0.01
+        };
+        if let Some(avg) = rate.filter(|&avg| !avi || whole(avg)) {
             if avi {
                 frames = frames.map(|n| (n as f64 * avg / fps).round() as u64);
             }

@@ -114,16 +114,16 @@ pub fn check(p: &Gravity, ctx: &Context<'_>) -> Verdict {
     let Some((start, seg, (c, r2))) = judged else {
         // Flights contacts cut short (a bounce played backwards starts with one) are the
         // motion's failure, not the clip's length (it was grouped with one-frame videos).
-        // An object that keeps its height (held, parked, rolling along a table) until too near
-        // the end never falls in the clip: said so (a frozen clip read "only 1 frames of free
-        // flight", as a clip too short).
-        if let_go > 0 {
-            let (kept, total) = (pts[let_go].0 - pts[0].0, pts[pts.len() - 1].0 - pts[0].0);
-            let then = pts.len() - 1 - let_go;
+        // An object that keeps its height (held, parked, rolling along a table) to the end
+        // never falls in the clip: said so (a frozen clip read "only 1 frames of free flight",
+        // as a clip too short). One let go too late to fit is a flight too short, below.
+        if let_go > 0 && let_go + 1 == pts.len() {
+            let what = if want_down { "does not fall" } else { "does not rise" };
             return Verdict::fail(
-                "does not fall",
+                what,
                 format!(
-                    "its height stays within {HELD} h for {kept:.2} s of the {total:.2} s it is seen, {then} frame(s) after: it does not fall in the clip"
+                    "its height stays within {HELD} h over the {:.2} s it is seen: it {what} in the clip",
+                    pts[let_go].0 - pts[0].0
                 ),
             );
         }

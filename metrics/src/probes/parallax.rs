@@ -1,13 +1,14 @@
 //! `parallax`: under camera motion, the nearer object's screen travel (over the frames where
 //! both are wholly in the picture) exceeds the farther one's by at least 10%: the depth order the
 //! scene implies. A flat picture moving as one piece fails, and so does a near object moving on
-//! its own before a far one that stays put (a still camera: the far object would move too).
+//! its own before a far one that stays put under a still camera (under a moving one the far one
+//! is at infinity, and passes; where the camera cannot be measured, it is not measurable).
 //!
 //! Travel is the farthest an object gets from where it was first seen with the other, not the
 //! distance between the first and last frames: a camera that trucks out and back brings both
 //! objects back to their places, and the parallax was on the way.
 
-use super::{Context, Parallax, Verdict};
+use super::{CameraMotion, Context, Parallax, Verdict};
 use crate::track::Track;
 
 /// How far the object gets on the screen from where it is at `frames[0]`, over `frames`.
@@ -55,15 +56,31 @@ pub fn check(p: &Parallax, ctx: &Context<'_>) -> Verdict {
             "neither object moves on screen: no camera motion to judge parallax by",
         );
     }
+    // A far object that stays put on the screen is at infinity under a moving camera (the moon
+    // from a trucking shot), or the near object moves on its own before a still camera.
     if b < STILL {
-        return Verdict::new(
-            false,
-            "no camera motion",
-            Some(0.0),
-            format!(
-                "the far object stays put on screen ({b:.3} h) while the near one moves {a:.3} h: that is the near object's own motion, not a moving camera's parallax (the far object would move too)"
+        return match super::camera_class(ctx) {
+            Some((CameraMotion::Static, _)) => Verdict::new(
+                false,
+                "no camera motion",
+                Some(0.0),
+                format!(
+                    "the far object stays put on screen ({b:.3} h) while the near one moves {a:.3} h, and the camera is still: that is the near object's own motion, not a moving camera's parallax"
+                ),
             ),
-        );
+            Some((class, _)) => Verdict::new(
+                true,
+                "",
+                None,
+                format!(
+                    "near object moves {a:.3} h on screen, the far one stays put ({b:.3} h) under a camera that moves ({}): the far one is at infinity",
+                    super::words(class)
+                ),
+            ),
+            None => Verdict::not_measurable(format!(
+                "the far object stays put on screen ({b:.3} h) while the near one moves {a:.3} h, and the camera cannot be measured (too little texture): the near one may move on its own"
+            )),
+        };
     }
     let ratio = a / b;
     Verdict::new(
