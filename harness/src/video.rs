@@ -94,11 +94,15 @@ impl VideoIoError {
 /// rate is its timestamps' average where its header's differs (a variable-rate file read at its
 /// header's 60 fps showed 24 a second). 6: frames FFmpeg made from damaged data (concealed) are
 /// refused, and every decoder has one thread (frame threads concealed damage differently from
-/// one decode to the next; a store kept serving a damaged file's cached scores). Metric versions
+/// one decode to the next; a store kept serving a damaged file's cached scores). 7: an AVI
+/// whose index counts a whole number of chunks per frame (H.264 with B-frames copied into AVI)
+/// is read at its timestamps' rate with its count scaled (refused as truncated, or read at twice
+/// its rate with its count patched), and a text file FFmpeg would draw as ANSI art is refused
+/// (it decoded as a video). Metric versions
 /// say when a metric's formula changes; this says when
 /// the pixels under every metric do. Still pictures have their own ([`STILL_DECODE`]), so that a
 /// change to them does not recompute every video's scores.
-pub const DECODE: u32 = 6;
+pub const DECODE: u32 = 7;
 
 /// [`DECODE`] for still pictures (an image demuxer's files), in their scores' keys beside it.
 /// 1: a JPEG's EXIF orientation is applied, a picture cut short is refused, and a still
